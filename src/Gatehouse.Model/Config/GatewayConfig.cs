@@ -1,0 +1,27 @@
+namespace Gatehouse.Model.Config;
+
+/// <summary>Process-wide settings of the data plane.</summary>
+public sealed record GatewayConfig
+{
+    /// <summary>
+    /// Where the gateway accepts requests. Default: one plain listener on <c>http://127.0.0.1:8080</c>
+    /// (the <c>--port</c> option of <c>gatehouse run</c> changes its port). Listeners are read at start;
+    /// a reload that changes them is reported and takes effect on the next start.
+    /// </summary>
+    public IReadOnlyList<ListenerConfig> Listeners { get; init; } = [];
+
+    /// <summary>
+    /// Addresses or CIDR ranges of proxies in front of the gateway whose <c>X-Forwarded-*</c> headers are
+    /// believed. From any other client those headers are replaced. Default: none.
+    /// </summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
+    /// <summary>Largest request body accepted, in bytes (<c>10MB</c> style allowed). Default 30 MiB; larger bodies get 413.</summary>
+    public long MaxRequestBodySize { get; init; } = 30 * 1024 * 1024;
+
+    /// <summary>Largest total size of request headers, in bytes. Default 32 KiB; larger header blocks get 431.</summary>
+    public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
+
+    /// <summary>How long a stopping gateway waits for in-flight requests. Default 10s.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}

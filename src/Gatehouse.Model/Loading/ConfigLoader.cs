@@ -1,0 +1,65 @@
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Validation;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Gatehouse.Model.Loading;
+
+/// <summary>The outcome of loading a config document: the config when it is valid, every error otherwise.</summary>
+public sealed record ConfigLoadResult(GatehouseConfig? Config, IReadOnlyList<ConfigError> Errors)
+{
+    /// <summary>True when the document bound and validated without a single error.</summary>
+    public bool IsValid => Config is not null && Errors.Count == 0;
+}
+
+/// <summary>Reads YAML or JSON config documents (JSON is read as the YAML subset it is).</summary>
+public static class ConfigLoader
+{
+    /// <summary>Reads, binds and validates the file at <paramref name="path"/>.</summary>
+    public static ConfigLoadResult LoadFile(string path, Func<string, string?>? environment = null)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigLoadResult(null, [new ConfigError("", $"cannot read '{path}': {e.Message}")]);
+        }
+
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
+        return Load(text, dir, environment);
+    }
+
+    /// <summary>Reads, binds and validates <paramref name="text"/>; relative file names resolve against <paramref name="baseDirectory"/>.</summary>
+    public static ConfigLoadResult Load(string text, string baseDirectory, Func<string, string?>? environment = null)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            return new ConfigLoadResult(null, [new ConfigError("", $"the document is not valid YAML or JSON: {e.Message}", (int)e.Start.Line)]);
+        }
+
+        if (stream.Documents.Count != 1)
+        {
+            return new ConfigLoadResult(null, [new ConfigError("", stream.Documents.Count == 0
+                ? "the document is empty; start with 'version: 1'."
+                : "the file holds several YAML documents ('---'); keep one.")]);
+        }
+
+        var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable);
+        var config = new ConfigReader(binder, baseDirectory).ReadRoot(stream.Documents[0].RootNode);
+        var errors = new List<ConfigError>(binder.Errors);
+        if (config is not null)
+        {
+            errors.AddRange(ConfigValidator.Validate(config));
+        }
+
+        return new ConfigLoadResult(errors.Count == 0 ? config : null, errors);
+    }
+}

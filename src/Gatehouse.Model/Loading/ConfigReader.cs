@@ -1,0 +1,410 @@
+using Gatehouse.Model.Config;
+using YamlDotNet.RepresentationModel;
+
+namespace Gatehouse.Model.Loading;
+
+/// <summary>Binds a parsed YAML/JSON document to <see cref="GatehouseConfig"/>, reporting every type and key error.</summary>
+internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
+{
+    public GatehouseConfig? ReadRoot(YamlNode root)
+    {
+        var map = b.Mapping(root, "", "version", "gateway", "services", "routes");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var config = new GatehouseConfig();
+        if (!map.TryGetValue("version", out var versionNode))
+        {
+            b.Error("version", root, $"the document has no 'version'; add 'version: {GatehouseConfig.CurrentVersion}' at the top.");
+        }
+        else if (b.Int(versionNode, "version") is { } version)
+        {
+            if (version != GatehouseConfig.CurrentVersion)
+            {
+                b.Error("version", versionNode, $"version {version} is not supported by this build; it reads version {GatehouseConfig.CurrentVersion}.");
+            }
+
+            config = config with { Version = version };
+        }
+
+        if (map.TryGetValue("gateway", out var gw))
+        {
+            config = config with { Gateway = ReadGateway(gw, "gateway") };
+        }
+
+        if (map.TryGetValue("services", out var services))
+        {
+            var dict = new Dictionary<string, ServiceConfig>(StringComparer.Ordinal);
+            foreach (var (name, node, path) in b.NamedEntries(services, "services"))
+            {
+                if (ReadService(node, path) is { } s)
+                {
+                    dict[name] = s;
+                }
+            }
+
+            config = config with { Services = dict };
+        }
+
+        if (map.TryGetValue("routes", out var routes))
+        {
+            var dict = new Dictionary<string, RouteConfig>(StringComparer.Ordinal);
+            foreach (var (name, node, path) in b.NamedEntries(routes, "routes"))
+            {
+                if (ReadRoute(node, path) is { } r)
+                {
+                    dict[name] = r;
+                }
+            }
+
+            config = config with { Routes = dict };
+        }
+
+        return config;
+    }
+
+    private GatewayConfig ReadGateway(YamlNode node, string path)
+    {
+        var gw = new GatewayConfig();
+        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout");
+        if (map is null)
+        {
+            return gw;
+        }
+
+        if (map.TryGetValue("listeners", out var listeners))
+        {
+            var list = new List<ListenerConfig>();
+            foreach (var (item, itemPath) in b.Sequence(listeners, YamlBinder.Join(path, "listeners")))
+            {
+                if (ReadListener(item, itemPath) is { } l)
+                {
+                    list.Add(l);
+                }
+            }
+
+            gw = gw with { Listeners = list };
+        }
+
+        if (map.TryGetValue("trustedProxies", out var proxies))
+        {
+            gw = gw with { TrustedProxies = b.StringList(proxies, YamlBinder.Join(path, "trustedProxies")) };
+        }
+
+        if (map.TryGetValue("maxRequestBodySize", out var body) && b.Size(body, YamlBinder.Join(path, "maxRequestBodySize")) is { } bodySize)
+        {
+            gw = gw with { MaxRequestBodySize = bodySize };
+        }
+
+        if (map.TryGetValue("maxRequestHeadersSize", out var headers) && b.Size(headers, YamlBinder.Join(path, "maxRequestHeadersSize")) is { } headerSize)
+        {
+            if (headerSize > int.MaxValue)
+            {
+                b.Error(YamlBinder.Join(path, "maxRequestHeadersSize"), headers, "must be under 2GB.");
+            }
+            else
+            {
+                gw = gw with { MaxRequestHeadersSize = (int)headerSize };
+            }
+        }
+
+        if (map.TryGetValue("drainTimeout", out var drain) && b.Duration(drain, YamlBinder.Join(path, "drainTimeout")) is { } drainTimeout)
+        {
+            gw = gw with { DrainTimeout = drainTimeout };
+        }
+
+        return gw;
+    }
+
+    private ListenerConfig? ReadListener(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "url", "protocols", "certificate");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var url = Required(map, "url", path, node);
+        if (url is null)
+        {
+            return null;
+        }
+
+        var listener = new ListenerConfig { Url = url };
+        if (map.TryGetValue("protocols", out var p) && b.Enum<ListenerProtocols>(p, YamlBinder.Join(path, "protocols")) is { } protocols)
+        {
+            listener = listener with { Protocols = protocols };
+        }
+
+        if (map.TryGetValue("certificate", out var cert))
+        {
+            listener = listener with { Certificate = ReadCertificate(cert, YamlBinder.Join(path, "certificate")) };
+        }
+
+        return listener;
+    }
+
+    private CertificateConfig? ReadCertificate(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "certFile", "keyFile");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var cert = Required(map, "certFile", path, node);
+        var key = Required(map, "keyFile", path, node);
+        return cert is null || key is null ? null : new CertificateConfig { CertFile = FullPath(cert), KeyFile = FullPath(key) };
+    }
+
+    private ServiceConfig? ReadService(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var s = new ServiceConfig();
+        if (map.TryGetValue("targets", out var targets))
+        {
+            var list = new List<TargetConfig>();
+            foreach (var (item, itemPath) in b.Sequence(targets, YamlBinder.Join(path, "targets")))
+            {
+                if (ReadTarget(item, itemPath) is { } t)
+                {
+                    list.Add(t);
+                }
+            }
+
+            s = s with { Targets = list };
+        }
+        else
+        {
+            b.Error(YamlBinder.Join(path, "targets"), node, "a service needs 'targets', e.g. 'targets: [http://127.0.0.1:5001]'.");
+        }
+
+        if (map.TryGetValue("loadBalancing", out var lb) && b.Enum<LoadBalancingPolicy>(lb, YamlBinder.Join(path, "loadBalancing")) is { } policy)
+        {
+            s = s with { LoadBalancing = policy };
+        }
+
+        if (map.TryGetValue("timeout", out var t1) && b.Duration(t1, YamlBinder.Join(path, "timeout")) is { } timeout)
+        {
+            s = s with { Timeout = timeout };
+        }
+
+        if (map.TryGetValue("connectTimeout", out var t2) && b.Duration(t2, YamlBinder.Join(path, "connectTimeout")) is { } connectTimeout)
+        {
+            s = s with { ConnectTimeout = connectTimeout };
+        }
+
+        if (map.TryGetValue("protocol", out var proto) && b.Enum<UpstreamProtocol>(proto, YamlBinder.Join(path, "protocol")) is { } protocol)
+        {
+            s = s with { Protocol = protocol };
+        }
+
+        if (map.TryGetValue("tls", out var tls))
+        {
+            s = s with { Tls = ReadUpstreamTls(tls, YamlBinder.Join(path, "tls")) };
+        }
+
+        if (map.TryGetValue("healthCheck", out var hc))
+        {
+            s = s with { HealthCheck = ReadHealthCheck(hc, YamlBinder.Join(path, "healthCheck")) };
+        }
+
+        if (map.TryGetValue("dnsRefresh", out var dns) && b.Duration(dns, YamlBinder.Join(path, "dnsRefresh")) is { } dnsRefresh)
+        {
+            s = s with { DnsRefresh = dnsRefresh };
+        }
+
+        if (map.TryGetValue("maxConnectionsPerTarget", out var mc) && b.Int(mc, YamlBinder.Join(path, "maxConnectionsPerTarget"), 1) is { } max)
+        {
+            s = s with { MaxConnectionsPerTarget = max };
+        }
+
+        return s;
+    }
+
+    private TargetConfig? ReadTarget(YamlNode node, string path)
+    {
+        // Shorthand: a target may be written as just its URL.
+        if (node is YamlScalarNode)
+        {
+            return b.String(node, path) is { } u ? new TargetConfig { Url = u } : null;
+        }
+
+        var map = b.Mapping(node, path, "url", "weight");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var url = Required(map, "url", path, node);
+        if (url is null)
+        {
+            return null;
+        }
+
+        var target = new TargetConfig { Url = url };
+        if (map.TryGetValue("weight", out var w) && b.Int(w, YamlBinder.Join(path, "weight"), 1) is { } weight)
+        {
+            target = target with { Weight = weight };
+        }
+
+        return target;
+    }
+
+    private UpstreamTlsConfig? ReadUpstreamTls(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "caFile", "clientCertificate");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var tls = new UpstreamTlsConfig();
+        if (map.TryGetValue("caFile", out var ca) && b.String(ca, YamlBinder.Join(path, "caFile")) is { } caFile)
+        {
+            tls = tls with { CaFile = FullPath(caFile) };
+        }
+
+        if (map.TryGetValue("clientCertificate", out var cc))
+        {
+            tls = tls with { ClientCertificate = ReadCertificate(cc, YamlBinder.Join(path, "clientCertificate")) };
+        }
+
+        return tls;
+    }
+
+    private HealthCheckConfig? ReadHealthCheck(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "active", "passive");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var hc = new HealthCheckConfig();
+        if (map.TryGetValue("active", out var activeNode))
+        {
+            var ap = YamlBinder.Join(path, "active");
+            var am = b.Mapping(activeNode, ap, "path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold");
+            if (am is not null)
+            {
+                var a = new ActiveHealthCheckConfig();
+                if (am.TryGetValue("path", out var p) && b.String(p, YamlBinder.Join(ap, "path")) is { } probePath)
+                {
+                    a = a with { Path = probePath };
+                }
+
+                if (am.TryGetValue("interval", out var i) && b.Duration(i, YamlBinder.Join(ap, "interval")) is { } interval)
+                {
+                    a = a with { Interval = interval };
+                }
+
+                if (am.TryGetValue("timeout", out var t) && b.Duration(t, YamlBinder.Join(ap, "timeout")) is { } timeout)
+                {
+                    a = a with { Timeout = timeout };
+                }
+
+                if (am.TryGetValue("healthyThreshold", out var h) && b.Int(h, YamlBinder.Join(ap, "healthyThreshold"), 1) is { } healthy)
+                {
+                    a = a with { HealthyThreshold = healthy };
+                }
+
+                if (am.TryGetValue("unhealthyThreshold", out var u) && b.Int(u, YamlBinder.Join(ap, "unhealthyThreshold"), 1) is { } unhealthy)
+                {
+                    a = a with { UnhealthyThreshold = unhealthy };
+                }
+
+                hc = hc with { Active = a };
+            }
+        }
+
+        if (map.TryGetValue("passive", out var passiveNode))
+        {
+            var pp = YamlBinder.Join(path, "passive");
+            var pm = b.Mapping(passiveNode, pp, "consecutiveFailures", "cooldown");
+            if (pm is not null)
+            {
+                var p = new PassiveHealthCheckConfig();
+                if (pm.TryGetValue("consecutiveFailures", out var f) && b.Int(f, YamlBinder.Join(pp, "consecutiveFailures"), 1) is { } failures)
+                {
+                    p = p with { ConsecutiveFailures = failures };
+                }
+
+                if (pm.TryGetValue("cooldown", out var c) && b.Duration(c, YamlBinder.Join(pp, "cooldown")) is { } cooldown)
+                {
+                    p = p with { Cooldown = cooldown };
+                }
+
+                hc = hc with { Passive = p };
+            }
+        }
+
+        return hc;
+    }
+
+    private RouteConfig? ReadRoute(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "methods", "path", "host", "service", "upstreamPath", "timeout");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var routePath = Required(map, "path", path, node);
+        var service = Required(map, "service", path, node);
+        if (routePath is null || service is null)
+        {
+            return null;
+        }
+
+        var route = new RouteConfig { Path = routePath, Service = service };
+        if (map.TryGetValue("methods", out var methods))
+        {
+            route = route with { Methods = methods is YamlScalarNode ? b.String(methods, YamlBinder.Join(path, "methods")) is { } one ? [one] : [] : b.StringList(methods, YamlBinder.Join(path, "methods")) };
+        }
+
+        if (map.TryGetValue("host", out var host) && b.String(host, YamlBinder.Join(path, "host")) is { } h)
+        {
+            route = route with { Host = h };
+        }
+
+        if (map.TryGetValue("upstreamPath", out var up) && b.String(up, YamlBinder.Join(path, "upstreamPath")) is { } upstreamPath)
+        {
+            route = route with { UpstreamPath = upstreamPath };
+        }
+
+        if (map.TryGetValue("timeout", out var t) && b.Duration(t, YamlBinder.Join(path, "timeout")) is { } timeout)
+        {
+            route = route with { Timeout = timeout };
+        }
+
+        return route;
+    }
+
+    private string? Required(IReadOnlyDictionary<string, YamlNode> map, string key, string path, YamlNode parent)
+    {
+        if (!map.TryGetValue(key, out var node))
+        {
+            b.Error(YamlBinder.Join(path, key), parent, $"'{key}' is required here.");
+            return null;
+        }
+
+        var value = b.String(node, YamlBinder.Join(path, key));
+        if (value is { Length: 0 })
+        {
+            b.Error(YamlBinder.Join(path, key), node, $"'{key}' must not be empty.");
+            return null;
+        }
+
+        return value;
+    }
+
+    private string FullPath(string file) => Path.GetFullPath(file, baseDirectory);
+}

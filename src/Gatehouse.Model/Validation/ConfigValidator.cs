@@ -1,0 +1,307 @@
+using System.Net;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Loading;
+using Gatehouse.Model.Routing;
+
+namespace Gatehouse.Model.Validation;
+
+/// <summary>
+/// Semantic checks of a bound <see cref="GatehouseConfig"/>: references, duplicates, addresses, files.
+/// Every problem is reported; nothing stops at the first one.
+/// </summary>
+public static class ConfigValidator
+{
+    private static readonly string[] KnownMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
+
+    /// <summary>Returns every problem found in <paramref name="config"/>; empty when it is valid.</summary>
+    public static IReadOnlyList<ConfigError> Validate(GatehouseConfig config)
+    {
+        var errors = new List<ConfigError>();
+        ValidateGateway(config.Gateway, errors);
+        foreach (var (name, service) in config.Services)
+        {
+            ValidateService($"services.{name}", service, errors);
+        }
+
+        ValidateRoutes(config, errors);
+        return errors;
+    }
+
+    private static void ValidateGateway(GatewayConfig gw, List<ConfigError> errors)
+    {
+        for (var i = 0; i < gw.Listeners.Count; i++)
+        {
+            var path = $"gateway.listeners[{i}]";
+            var l = gw.Listeners[i];
+            if (!TryParseListenerUrl(l.Url, out var https, out var error))
+            {
+                errors.Add(new ConfigError($"{path}.url", error!));
+                continue;
+            }
+
+            if (https && l.Certificate is null)
+            {
+                errors.Add(new ConfigError($"{path}.certificate", "an https listener needs 'certificate' with 'certFile' and 'keyFile' (PEM)."));
+            }
+            else if (!https && l.Certificate is not null)
+            {
+                errors.Add(new ConfigError($"{path}.certificate", "a certificate is set on an http listener; use an https url or remove the certificate."));
+            }
+
+            CheckCertificateFiles($"{path}.certificate", l.Certificate, errors);
+        }
+
+        for (var i = 0; i < gw.TrustedProxies.Count; i++)
+        {
+            var p = gw.TrustedProxies[i];
+            if (!IPNetwork.TryParse(p, out _) && !IPAddress.TryParse(p, out _))
+            {
+                errors.Add(new ConfigError($"gateway.trustedProxies[{i}]", $"'{p}' is not an IP address or CIDR range such as '10.0.0.0/8'."));
+            }
+        }
+
+        if (gw.MaxRequestHeadersSize < 1024)
+        {
+            errors.Add(new ConfigError("gateway.maxRequestHeadersSize", "must be at least 1KB; browsers alone send more."));
+        }
+    }
+
+    /// <summary>Checks a listener URL: http or https, an IP literal, localhost or '*', a port.</summary>
+    public static bool TryParseListenerUrl(string url, out bool https, out string? error)
+    {
+        https = false;
+        error = null;
+        var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            error = $"'{url}' is not a listener address; write http://127.0.0.1:8080 or https://0.0.0.0:8443.";
+            return false;
+        }
+
+        if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.UserInfo.Length > 0)
+        {
+            error = $"'{url}' has a path, query or user; a listener is only scheme://address:port.";
+            return false;
+        }
+
+        if (uri.HostNameType == UriHostNameType.Dns && !uri.IsLoopback)
+        {
+            error = $"'{url}' names host '{uri.Host}'; listen on an IP address, 'localhost' or '*'.";
+            return false;
+        }
+
+        https = uri.Scheme == "https";
+        return true;
+    }
+
+    private static void ValidateService(string path, ServiceConfig s, List<ConfigError> errors)
+    {
+        if (s.Targets.Count == 0)
+        {
+            errors.Add(new ConfigError($"{path}.targets", "a service needs at least one target, e.g. 'http://127.0.0.1:5001'."));
+        }
+
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var anyHttps = false;
+        for (var i = 0; i < s.Targets.Count; i++)
+        {
+            var tp = $"{path}.targets[{i}].url";
+            var url = s.Targets[i].Url;
+            if (!TryParseTargetUrl(url, out var uri, out var error))
+            {
+                errors.Add(new ConfigError(tp, error!));
+                continue;
+            }
+
+            anyHttps |= uri!.Scheme == "https";
+            if (!seen.Add(uri.GetLeftPart(UriPartial.Path).TrimEnd('/')))
+            {
+                errors.Add(new ConfigError(tp, $"'{url}' is listed twice; use 'weight' to send it more traffic."));
+            }
+        }
+
+        if (s.Tls is not null)
+        {
+            if (!anyHttps && s.Targets.Count > 0)
+            {
+                errors.Add(new ConfigError($"{path}.tls", "tls is set but no target uses https; use https target urls or remove 'tls'."));
+            }
+
+            if (s.Tls.CaFile is { } ca && !File.Exists(ca))
+            {
+                errors.Add(new ConfigError($"{path}.tls.caFile", $"file '{ca}' does not exist."));
+            }
+
+            CheckCertificateFiles($"{path}.tls.clientCertificate", s.Tls.ClientCertificate, errors);
+        }
+
+        if (s.HealthCheck?.Active is { } active)
+        {
+            if (!active.Path.StartsWith('/'))
+            {
+                errors.Add(new ConfigError($"{path}.healthCheck.active.path", $"'{active.Path}' must start with '/'."));
+            }
+
+            if (active.Timeout > active.Interval)
+            {
+                errors.Add(new ConfigError($"{path}.healthCheck.active.timeout", $"the probe timeout ({active.Timeout}) is longer than the interval ({active.Interval}); make it shorter."));
+            }
+        }
+    }
+
+    /// <summary>Checks a target URL: absolute http(s), a host, a port that can be connected to, no query or user.</summary>
+    public static bool TryParseTargetUrl(string url, out Uri? uri, out string? error)
+    {
+        error = null;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
+        {
+            error = $"'{url}' is not a target address; write http://HOST:PORT or https://HOST:PORT.";
+            uri = null;
+            return false;
+        }
+
+        if (uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
+        {
+            error = $"'{url}' has a query, fragment or user info; a target is scheme://host:port with an optional base path.";
+            return false;
+        }
+
+        if (uri.Port == 0)
+        {
+            error = $"'{url}' uses port 0, which can never be connected to; give the port the service listens on.";
+            return false;
+        }
+
+        if (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any)))
+        {
+            error = $"'{url}' is an unspecified address ('{uri.Host}'), which can never be connected to; use the service's real address.";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void ValidateRoutes(GatehouseConfig config, List<ConfigError> errors)
+    {
+        var shapes = new Dictionary<string, List<(string Id, IReadOnlyList<string> Methods)>>(StringComparer.Ordinal);
+        foreach (var (id, route) in config.Routes)
+        {
+            var path = $"routes.{id}";
+            var template = PathTemplate.TryParse(route.Path, out var pathError);
+            if (template is null)
+            {
+                errors.Add(new ConfigError($"{path}.path", pathError!));
+            }
+
+            var methods = new List<string>();
+            for (var i = 0; i < route.Methods.Count; i++)
+            {
+                var m = route.Methods[i].ToUpperInvariant();
+                if (Array.IndexOf(KnownMethods, m) < 0)
+                {
+                    errors.Add(new ConfigError($"{path}.methods[{i}]", $"'{route.Methods[i]}' is not an HTTP method; use one of {string.Join(", ", KnownMethods)}."));
+                }
+                else if (methods.Contains(m))
+                {
+                    errors.Add(new ConfigError($"{path}.methods[{i}]", $"'{m}' is listed twice."));
+                }
+                else
+                {
+                    methods.Add(m);
+                }
+            }
+
+            if (route.Host is { } host && !IsHostPattern(host))
+            {
+                errors.Add(new ConfigError($"{path}.host", $"'{host}' is not a host name; write 'api.example.com' or '*.example.com' (no scheme, port or path)."));
+            }
+
+            if (!config.Services.ContainsKey(route.Service))
+            {
+                var hint = YamlBinder.Suggest(route.Service, config.Services.Keys);
+                errors.Add(new ConfigError($"{path}.service", hint is null
+                    ? $"service '{route.Service}' is not defined; define it under 'services' or fix the name."
+                    : $"service '{route.Service}' is not defined; did you mean '{hint}'?"));
+            }
+
+            if (template is not null && route.UpstreamPath is { } upstream)
+            {
+                ValidateUpstreamPath($"{path}.upstreamPath", template, upstream, errors);
+            }
+
+            if (template is not null)
+            {
+                var key = (route.Host?.ToLowerInvariant() ?? "*") + " " + template.ShapeKey;
+                if (!shapes.TryGetValue(key, out var same))
+                {
+                    shapes[key] = same = [];
+                }
+
+                foreach (var (otherId, otherMethods) in same)
+                {
+                    if (methods.Count == 0 || otherMethods.Count == 0 || methods.Intersect(otherMethods).Any())
+                    {
+                        errors.Add(new ConfigError($"{path}.path", $"route '{id}' matches the same requests as route '{otherId}' ({route.Path}); change the path, host or methods of one of them."));
+                        break;
+                    }
+                }
+
+                same.Add((id, methods));
+            }
+        }
+    }
+
+    private static void ValidateUpstreamPath(string path, PathTemplate route, string upstream, List<ConfigError> errors)
+    {
+        var template = PathTemplate.TryParse(upstream, out var error);
+        if (template is null)
+        {
+            errors.Add(new ConfigError(path, error!));
+            return;
+        }
+
+        var routeParams = route.Segments.Where(s => s.Kind != SegmentKind.Literal).ToDictionary(s => s.Value, s => s.Kind, StringComparer.OrdinalIgnoreCase);
+        foreach (var seg in template.Segments)
+        {
+            if (seg.Kind == SegmentKind.Literal)
+            {
+                continue;
+            }
+
+            if (!routeParams.TryGetValue(seg.Value, out var kind))
+            {
+                errors.Add(new ConfigError(path, $"parameter '{seg.Value}' is not in the route's path '{route.Text}'; use one of its parameters."));
+            }
+            else if (kind != seg.Kind)
+            {
+                errors.Add(new ConfigError(path, kind == SegmentKind.CatchAll
+                    ? $"'{seg.Value}' is a catch-all in the route; write it as '{{**{seg.Value}}}' here too."
+                    : $"'{seg.Value}' is a single segment in the route; write it as '{{{seg.Value}}}' here."));
+            }
+        }
+    }
+
+    private static bool IsHostPattern(string host)
+    {
+        var h = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+        return h.Length > 0 && Uri.CheckHostName(h) is UriHostNameType.Dns or UriHostNameType.IPv4 && !h.Contains(':');
+    }
+
+    private static void CheckCertificateFiles(string path, CertificateConfig? cert, List<ConfigError> errors)
+    {
+        if (cert is null)
+        {
+            return;
+        }
+
+        if (!File.Exists(cert.CertFile))
+        {
+            errors.Add(new ConfigError($"{path}.certFile", $"file '{cert.CertFile}' does not exist."));
+        }
+
+        if (!File.Exists(cert.KeyFile))
+        {
+            errors.Add(new ConfigError($"{path}.keyFile", $"file '{cert.KeyFile}' does not exist."));
+        }
+    }
+}
