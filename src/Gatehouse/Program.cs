@@ -1,1 +1,7 @@
-return 0;
+using System.CommandLine;
+using Gatehouse.Cli.Commands;
+
+var root = new RootCommand("Gatehouse: an API gateway and API management platform for microservices.");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ValidateCommand.Create());
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

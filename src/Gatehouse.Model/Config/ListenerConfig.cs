@@ -8,7 +8,7 @@ public sealed record ListenerConfig
 
     /// <summary>
     /// HTTP versions served. <c>http1AndHttp2</c> (default; over plain HTTP this is HTTP/1.1 only, because
-    /// HTTP/2 without TLS needs prior knowledge), <c>http1</c>, or <c>http2</c> (over plain HTTP: h2c with prior knowledge).
+    /// Kestrel cannot detect h2c on a plaintext port that also serves HTTP/1.1), <c>http1</c>, or <c>http2</c> (over plain HTTP: h2c with prior knowledge).
     /// </summary>
     public ListenerProtocols Protocols { get; init; } = ListenerProtocols.Http1AndHttp2;
 

@@ -1,0 +1,172 @@
+using Gatehouse.Gateway.Upstreams;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Gateway.Forwarding;
+
+internal sealed partial class HttpForwarder
+{
+    /// <summary>
+    /// Copies the client's headers onto <paramref name="message"/>, minus hop-by-hop headers and those the
+    /// client named in <c>Connection</c>, then adds the gateway's own (<c>X-Forwarded-*</c>, <c>X-Request-Id</c>,
+    /// <c>Host</c>) after the copy, so no client header can remove or replace them.
+    /// Returns the name of the first header whose value holds CR, LF or NUL, or null when all are safe.
+    /// </summary>
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, bool upgrade)
+    {
+        var request = context.Request;
+        var headers = request.Headers;
+        var connectionTokens = ConnectionTokens(headers.Connection);
+        var content = message.Content;
+
+        foreach (var (name, values) in headers)
+        {
+            if (HeaderRules.NotForwardedRequest.Contains(name))
+            {
+                continue;
+            }
+
+            if (connectionTokens is not null && Contains(connectionTokens, name))
+            {
+                continue;
+            }
+
+            if (!AllSafe(values))
+            {
+                return name;
+            }
+
+            if (HeaderRules.ContentHeaders.Contains(name))
+            {
+                content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+                continue;
+            }
+
+            if (values.Count == 1)
+            {
+                message.Headers.TryAddWithoutValidation(name, values.ToString());
+            }
+            else
+            {
+                message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+            }
+        }
+
+        // TE: trailers is end-to-end for HTTP/2 upstreams (gRPC needs it); other TE values are hop-by-hop.
+        if (string.Equals(headers.TE, "trailers", StringComparison.OrdinalIgnoreCase) && message.Version.Major >= 2)
+        {
+            message.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
+        }
+
+        if (upgrade)
+        {
+            var upgradeValue = headers.Upgrade.ToString();
+            if (!HeaderRules.IsSafeValue(upgradeValue))
+            {
+                return HeaderNames.Upgrade;
+            }
+
+            message.Headers.TryAddWithoutValidation(HeaderNames.Connection, "Upgrade");
+            message.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, upgradeValue);
+        }
+
+        // X-Forwarded-*: believed from trusted proxies only; from anyone else they are replaced.
+        var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var incomingFor = headers["X-Forwarded-For"];
+        var incomingProto = headers["X-Forwarded-Proto"];
+        var incomingHost = headers["X-Forwarded-Host"];
+        if (fromTrustedProxy && !(AllSafe(incomingFor) && AllSafe(incomingProto) && AllSafe(incomingHost) && AllSafe(headers["Forwarded"])))
+        {
+            return "X-Forwarded-*";
+        }
+
+        message.Headers.TryAddWithoutValidation("X-Forwarded-For",
+            fromTrustedProxy && incomingFor.Count > 0 ? $"{string.Join(", ", incomingFor.ToArray())}, {remote}" : remote);
+        message.Headers.TryAddWithoutValidation("X-Forwarded-Proto",
+            fromTrustedProxy && incomingProto.Count > 0 ? incomingProto.ToString() : request.Scheme);
+        var clientHost = request.Host.Value;
+        if (!HeaderRules.IsSafeValue(clientHost))
+        {
+            return HeaderNames.Host;
+        }
+
+        message.Headers.TryAddWithoutValidation("X-Forwarded-Host",
+            fromTrustedProxy && incomingHost.Count > 0 ? incomingHost.ToString() : clientHost);
+        if (fromTrustedProxy && headers["Forwarded"] is { Count: > 0 } forwarded)
+        {
+            message.Headers.TryAddWithoutValidation("Forwarded", (IEnumerable<string>)forwarded);
+        }
+
+        message.Headers.TryAddWithoutValidation("X-Request-Id", requestId);
+        if (destination.HostHeader is { } host)
+        {
+            message.Headers.Host = host;
+        }
+
+        return null;
+    }
+
+    private static bool AllSafe(StringValues values)
+    {
+        if (values.Count == 1)
+        {
+            return HeaderRules.IsSafeValue(values.ToString());
+        }
+
+        foreach (var v in values)
+        {
+            if (!HeaderRules.IsSafeValue(v))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Header names listed in <c>Connection</c>, beyond the usual keep-alive/close/upgrade; null when there are none.</summary>
+    private static List<string>? ConnectionTokens(StringValues connection)
+    {
+        if (connection.Count == 0)
+        {
+            return null;
+        }
+
+        List<string>? tokens = null;
+        foreach (var value in connection)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                var token = value.AsSpan(range).Trim();
+                if (token.IsEmpty || token.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)
+                    || token.Equals("close", StringComparison.OrdinalIgnoreCase) || token.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                (tokens ??= []).Add(token.ToString());
+            }
+        }
+
+        return tokens;
+    }
+
+    private static bool Contains(List<string> tokens, string name)
+    {
+        foreach (var t in tokens)
+        {
+            if (string.Equals(t, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

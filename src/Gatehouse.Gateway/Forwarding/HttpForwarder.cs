@@ -1,0 +1,285 @@
+using System.Buffers;
+using System.Net;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Routing;
+using Gatehouse.Gateway.Upstreams;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Forwarding;
+
+/// <summary>
+/// Sends one client request to one upstream destination and streams the response back: bodies through
+/// pooled buffers in both directions, hop-by-hop headers dropped, 502 when the upstream cannot be reached,
+/// 504 when it does not answer in time, and an aborted response (never a clean, truncated one) when the
+/// upstream fails after the response started.
+/// </summary>
+internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
+{
+    private const int ResponseBufferSize = 64 * 1024;
+
+    // The path was encoded by UpstreamPathTemplate after the route decision; Uri must not re-canonicalize it
+    // (unescape, resolve dot segments) or the upstream could see a different path than the one routed.
+    private static readonly UriCreationOptions UriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    /// <summary>Forwards the request; on return the response is complete, or the connection aborted.</summary>
+    /// <param name="pathAndQuery">The encoded upstream path plus the client's raw query string.</param>
+    public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy)
+    {
+        var upstream = route.Upstream;
+        var request = context.Request;
+        var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
+        var upgrade = upgradeFeature is { IsUpgradableRequest: true };
+
+        if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
+        {
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
+                "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
+        {
+            Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
+            VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
+        };
+
+        StreamingRequestContent? body = null;
+        if (!upgrade && HasBody(context))
+        {
+            message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
+        }
+
+        if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
+        {
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
+                $"Header '{badHeader}' contains a control character (CR, LF or NUL); send it without one.", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(route.Timeout);
+        upstream.BeginRequest(destination);
+        var failed = false;
+        HttpResponseMessage? response = null;
+        try
+        {
+            try
+            {
+                response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+            {
+                failed = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
+                return;
+            }
+
+            // Headers are in: the timeout covered the wait for them. The body streams for as long as both sides keep going.
+            timeout.CancelAfter(Timeout.InfiniteTimeSpan);
+            failed = (int)response.StatusCode >= 500;
+
+            if (upgrade && response.StatusCode == HttpStatusCode.SwitchingProtocols)
+            {
+                await TunnelAsync(context, upgradeFeature!, response, timeout.Token).ConfigureAwait(false);
+                return;
+            }
+
+            CopyResponseHeaders(context, response, requestId);
+            var outcome = await CopyResponseBodyAsync(context, response, context.RequestAborted).ConfigureAwait(false);
+            if (outcome == CopyOutcome.UpstreamFailed)
+            {
+                failed = true;
+                LogResponseBodyFailed(logger, route.Id, destination.ToString());
+                context.Abort();
+                return;
+            }
+
+            if (outcome == CopyOutcome.ClientFailed)
+            {
+                context.Abort();
+                return;
+            }
+
+            CopyTrailers(context, response);
+        }
+        finally
+        {
+            response?.Dispose();
+            upstream.EndRequest(destination, failed);
+        }
+    }
+
+    /// <summary>Answers a request whose upstream call failed before response headers; returns whether the upstream is to blame.</summary>
+    private async Task<bool> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return false; // the client left; the upstream call was cancelled with it.
+        }
+
+        if (body?.ClientError is { } clientError)
+        {
+            var status = clientError is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+            var (slug, detail) = status == StatusCodes.Status413PayloadTooLarge
+                ? ("body-too-large", "The request body is larger than this gateway accepts; send a smaller body.")
+                : ("bad-body", "The request body could not be read; check its framing (Content-Length or chunked encoding).");
+            await ProblemWriter.WriteAsync(context, status, slug, status == 413 ? "Request body too large" : "Bad request body", detail, requestId).ConfigureAwait(false);
+            return false;
+        }
+
+        if (e is OperationCanceledException)
+        {
+            LogUpstreamTimeout(logger, route.Id, destination.ToString(), route.Timeout);
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "upstream-timeout", "Upstream timeout",
+                $"Service '{route.Upstream.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId).ConfigureAwait(false);
+            return true;
+        }
+
+        LogUpstreamUnreachable(logger, route.Id, destination.ToString(), e.Message);
+        await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-unreachable", "Upstream unreachable",
+            $"Service '{route.Upstream.Name}' could not be reached.", requestId).ConfigureAwait(false);
+        return true;
+    }
+
+    private static bool HasBody(HttpContext context)
+    {
+        var detection = context.Features.Get<IHttpRequestBodyDetectionFeature>();
+        return detection?.CanHaveBody ?? (context.Request.ContentLength > 0);
+    }
+
+    private static void CopyResponseHeaders(HttpContext context, HttpResponseMessage response, string requestId)
+    {
+        var target = context.Response;
+        target.StatusCode = (int)response.StatusCode;
+        var headers = target.Headers;
+        foreach (var header in response.Headers.NonValidated)
+        {
+            if (!HeaderRules.NotForwardedResponse.Contains(header.Key))
+            {
+                headers[header.Key] = ToStringValues(header.Value);
+            }
+        }
+
+        foreach (var header in response.Content.Headers.NonValidated)
+        {
+            headers[header.Key] = ToStringValues(header.Value);
+        }
+
+        if (!headers.ContainsKey("X-Request-Id"))
+        {
+            headers["X-Request-Id"] = requestId;
+        }
+    }
+
+    private static Microsoft.Extensions.Primitives.StringValues ToStringValues(System.Net.Http.Headers.HeaderStringValues values)
+    {
+        if (values.Count == 1)
+        {
+            return values.ToString();
+        }
+
+        var array = new string[values.Count];
+        var i = 0;
+        foreach (var v in values)
+        {
+            array[i++] = v;
+        }
+
+        return array;
+    }
+
+    private static void CopyTrailers(HttpContext context, HttpResponseMessage response)
+    {
+        if (!response.TrailingHeaders.NonValidated.GetEnumerator().MoveNext() || !context.Response.SupportsTrailers())
+        {
+            return;
+        }
+
+        foreach (var trailer in response.TrailingHeaders.NonValidated)
+        {
+            context.Response.AppendTrailer(trailer.Key, ToStringValues(trailer.Value));
+        }
+    }
+
+    private enum CopyOutcome
+    {
+        Completed,
+        UpstreamFailed,
+        ClientFailed,
+    }
+
+    private static async Task<CopyOutcome> CopyResponseBodyAsync(HttpContext context, HttpResponseMessage response, CancellationToken aborted)
+    {
+        Stream source;
+        try
+        {
+            source = await response.Content.ReadAsStreamAsync(aborted).ConfigureAwait(false);
+        }
+        catch (Exception) when (!aborted.IsCancellationRequested)
+        {
+            return CopyOutcome.UpstreamFailed;
+        }
+        catch (Exception)
+        {
+            return CopyOutcome.ClientFailed;
+        }
+
+        var target = context.Response.Body;
+        var buffer = ArrayPool<byte>.Shared.Rent(ResponseBufferSize);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    var pending = source.ReadAsync(buffer.AsMemory(), aborted);
+                    if (!pending.IsCompleted && !context.Response.HasStarted)
+                    {
+                        // The body is not ready yet (a slow or streaming upstream): send the headers now.
+                        await context.Response.StartAsync(aborted).ConfigureAwait(false);
+                    }
+
+                    read = await pending.ConfigureAwait(false);
+                }
+                catch (Exception) when (!aborted.IsCancellationRequested)
+                {
+                    return CopyOutcome.UpstreamFailed;
+                }
+                catch (Exception)
+                {
+                    return CopyOutcome.ClientFailed;
+                }
+
+                if (read == 0)
+                {
+                    return CopyOutcome.Completed;
+                }
+
+                try
+                {
+                    await target.WriteAsync(buffer.AsMemory(0, read), aborted).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    return CopyOutcome.ClientFailed;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            await source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} unreachable: {Reason}")]
+    private static partial void LogUpstreamUnreachable(ILogger logger, string route, string destination, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} did not answer within {Timeout}")]
+    private static partial void LogUpstreamTimeout(ILogger logger, string route, string destination, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} failed while sending the response body; the client response was aborted")]
+    private static partial void LogResponseBodyFailed(ILogger logger, string route, string destination);
+}

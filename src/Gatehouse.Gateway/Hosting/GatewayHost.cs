@@ -1,0 +1,160 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Runtime;
+using Gatehouse.Model.Config;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Hosting;
+
+/// <summary>A running gateway: Kestrel listeners in front of a <see cref="GatewayRuntime"/>.</summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    /// <summary>The listener used when the config names none.</summary>
+    public const string DefaultListenerUrl = "http://127.0.0.1:8080";
+
+    private readonly WebApplication _app;
+    private readonly ConfigFileWatcher? _watcher;
+
+    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls)
+    {
+        _app = app;
+        Runtime = runtime;
+        _watcher = watcher;
+        Urls = urls;
+    }
+
+    public GatewayRuntime Runtime { get; }
+
+    /// <summary>The addresses actually bound (port 0 resolved), e.g. <c>http://127.0.0.1:8080</c>.</summary>
+    public IReadOnlyList<string> Urls { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<GatewayHost> StartAsync(GatewayHostOptions options, CancellationToken cancellationToken = default)
+    {
+        var config = options.Config;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        options.ConfigureLogging?.Invoke(builder.Logging);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Gateway.DrainTimeout);
+        builder.Services.AddSingleton(options.Time);
+        builder.Services.AddSingleton<GatewayRuntime>();
+        builder.Services.AddSingleton<HttpForwarder>();
+        builder.Services.AddSingleton<GatewayRequestHandler>();
+
+        var listeners = EffectiveListeners(config, options.Port);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = config.Gateway.MaxRequestBodySize;
+            kestrel.Limits.MaxRequestHeadersTotalSize = config.Gateway.MaxRequestHeadersSize;
+            foreach (var listener in listeners)
+            {
+                Bind(kestrel, listener);
+            }
+        });
+
+        var app = builder.Build();
+        var runtime = app.Services.GetRequiredService<GatewayRuntime>();
+        var errors = runtime.Apply(config);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("The configuration is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, errors));
+        }
+
+        var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
+        app.Run(handler.HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        ConfigFileWatcher? watcher = null;
+        if (options.ConfigPath is { } path)
+        {
+            watcher = new ConfigFileWatcher(path, runtime, options.Time, app.Services.GetRequiredService<ILoggerFactory>());
+            watcher.Start();
+        }
+
+        return new GatewayHost(app, runtime, watcher, urls);
+    }
+
+    /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
+    internal static IReadOnlyList<ListenerConfig> EffectiveListeners(GatehouseConfig config, int? port)
+    {
+        var listeners = config.Gateway.Listeners.Count > 0
+            ? config.Gateway.Listeners.ToList()
+            : [new ListenerConfig { Url = DefaultListenerUrl }];
+        if (port is { } p)
+        {
+            var first = new UriBuilder(listeners[0].Url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal)) { Port = p };
+            listeners[0] = listeners[0] with { Url = first.Uri.GetLeftPart(UriPartial.Authority) };
+        }
+
+        return listeners;
+    }
+
+    private static void Bind(KestrelServerOptions kestrel, ListenerConfig listener)
+    {
+        var uri = new Uri(listener.Url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+        var protocols = listener.Protocols switch
+        {
+            ListenerProtocols.Http1 => HttpProtocols.Http1,
+            ListenerProtocols.Http2 => HttpProtocols.Http2,
+            // Without TLS there is no ALPN, and Kestrel (as of .NET 10) cannot tell h2c from HTTP/1.1 on one
+            // port, so a plaintext "both" listener serves HTTP/1.1; h2c needs its own 'protocols: http2' listener.
+            _ => listener.Certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2,
+        };
+
+        void Configure(ListenOptions o)
+        {
+            o.Protocols = protocols;
+            if (listener.Certificate is { } cert)
+            {
+                o.UseHttps(X509Certificate2.CreateFromPemFile(cert.CertFile, cert.KeyFile));
+            }
+        }
+
+        if (uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns)
+        {
+            // "localhost": both loopback families, except for port 0, which Kestrel can only bind once.
+            if (uri.Port == 0)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0, Configure);
+            }
+            else
+            {
+                kestrel.ListenLocalhost(uri.Port, Configure);
+            }
+
+            return;
+        }
+
+        var address = IPAddress.Parse(uri.Host.Trim('[', ']'));
+        kestrel.Listen(address, uri.Port, Configure);
+    }
+
+    /// <summary>Waits until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        _watcher?.Dispose();
+        await _app.StopAsync().ConfigureAwait(false);
+        await Runtime.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

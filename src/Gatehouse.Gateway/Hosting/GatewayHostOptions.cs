@@ -1,0 +1,26 @@
+using Gatehouse.Model.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Hosting;
+
+/// <summary>How to start a gateway process.</summary>
+internal sealed record GatewayHostOptions
+{
+    /// <summary>The first configuration to serve; must be valid.</summary>
+    public required GatehouseConfig Config { get; init; }
+
+    /// <summary>When set, this file is watched and every valid change is applied (hot reload).</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>Replaces the port of the first listener (the default listener when none is configured).</summary>
+    public int? Port { get; init; }
+
+    /// <summary>Least severe log level written. Default Information (lifecycle events only; nothing per request).</summary>
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Extra logging setup (tests capture logs here).</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Routing;
+using Gatehouse.Gateway.Runtime;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Gateway.Hosting;
+
+/// <summary>
+/// The terminal request handler of the data plane: request id, path safety, route match, destination pick,
+/// forward. Reads the live snapshot once per request.
+/// </summary>
+internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
+{
+    public Task HandleAsync(HttpContext context)
+    {
+        var snapshot = runtime.Current;
+        var request = context.Request;
+        var requestId = request.Headers["X-Request-Id"] is { Count: 1 } incoming && HeaderRules.IsValidRequestId(incoming.ToString())
+            ? incoming.ToString()
+            : Guid.NewGuid().ToString("N");
+
+        var path = request.Path.Value ?? "/";
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? path;
+        if (!PathSafety.IsUnambiguous(rawTarget, path))
+        {
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "ambiguous-path", "Ambiguous path",
+                "The path contains an encoded '/' or '\\', a backslash, or an encoded NUL, which servers behind a gateway read differently; send the path without them.", requestId);
+        }
+
+        var captures = default(RouteCaptures);
+        var allowed = default(AllowedMethods);
+        var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out var route, ref captures, ref allowed);
+        if (outcome == MatchOutcome.NoRoute)
+        {
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
+                $"No route serves {request.Method} {path}; check the path, or add a route for it.", requestId);
+        }
+
+        if (outcome == MatchOutcome.MethodNotAllowed)
+        {
+            context.Response.Headers.Allow = allowed.Header;
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
+                $"{path} does not accept {request.Method}; use one of {allowed.Header}.", requestId);
+        }
+
+        var destination = route!.Upstream.Pick();
+        if (destination is null)
+        {
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
+                $"Service '{route.Upstream.Name}' has no healthy target right now; try again shortly.", requestId);
+        }
+
+        var sb = new DefaultInterpolatedStringHandler(0, 0);
+        route.UpstreamPath.AppendTo(ref sb, path, captures);
+        sb.AppendLiteral(request.QueryString.Value ?? "");
+        return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress));
+    }
+}

@@ -1,0 +1,53 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Problems;
+
+/// <summary>Writes RFC 9457 <c>application/problem+json</c> responses with stable type URIs.</summary>
+internal static class ProblemWriter
+{
+    /// <summary>Prefix of every problem type Gatehouse produces; the slugs are listed in docs/problems.md.</summary>
+    public const string TypePrefix = "urn:gatehouse:problem:";
+
+    public static async Task WriteAsync(HttpContext context, int status, string slug, string title, string detail, string? requestId = null)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        response.Clear();
+        response.StatusCode = status;
+        response.ContentType = "application/problem+json";
+        if (requestId is not null)
+        {
+            response.Headers["X-Request-Id"] = requestId;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", TypePrefix + slug);
+            json.WriteString("title", title);
+            json.WriteNumber("status", status);
+            json.WriteString("detail", detail);
+            json.WriteString("instance", context.Request.Path.Value);
+            if (requestId is not null)
+            {
+                json.WriteString("requestId", requestId);
+            }
+
+            json.WriteEndObject();
+        }
+
+        response.ContentLength = buffer.WrittenCount;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using Gatehouse.Gateway.Upstreams;
+
+namespace Gatehouse.Gateway.Routing;
+
+/// <summary>The compiled, immutable runtime form of one route.</summary>
+internal sealed class RouteModel
+{
+    public RouteModel(string id, string[] methods, string? host, Upstream upstream, UpstreamPathTemplate upstreamPath, TimeSpan timeout)
+    {
+        Id = id;
+        Methods = methods;
+        Host = host;
+        Upstream = upstream;
+        UpstreamPath = upstreamPath;
+        Timeout = timeout;
+    }
+
+    public string Id { get; }
+
+    /// <summary>Upper-case methods; empty means every method.</summary>
+    public string[] Methods { get; }
+
+    public string? Host { get; }
+
+    public Upstream Upstream { get; }
+
+    public UpstreamPathTemplate UpstreamPath { get; }
+
+    /// <summary>Time allowed until the upstream's response headers arrive.</summary>
+    public TimeSpan Timeout { get; }
+
+    public bool AllowsMethod(string method)
+    {
+        var methods = Methods;
+        if (methods.Length == 0)
+        {
+            return true;
+        }
+
+        foreach (var m in methods)
+        {
+            if (ReferenceEquals(m, method) || string.Equals(m, method, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Loading;
+using Gatehouse.Model.Validation;
+
+namespace Gatehouse.Cli.Commands;
+
+/// <summary><c>gatehouse validate FILE</c>: prints every error of a config file; exits 1 when there is one.</summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "The config file (YAML or JSON)." };
+        var checkTargets = new Option<bool>("--check-targets") { Description = "Also connect to every target and report those that cannot be reached." };
+        var command = new Command("validate", "Check a config file and list every error with its path.") { file, checkTargets };
+        command.SetAction(async (parse, ct) =>
+        {
+            var path = parse.GetValue(file)!.FullName;
+            var result = ConfigLoader.LoadFile(path);
+            var errors = result.Errors.ToList();
+            if (result.IsValid && parse.GetValue(checkTargets))
+            {
+                errors.AddRange(await CheckTargetsAsync(result.Config!, ct).ConfigureAwait(false));
+            }
+
+            if (errors.Count == 0)
+            {
+                var config = result.Config!;
+                Console.Out.WriteLine($"{path} is valid: {config.Services.Count} services, {config.Routes.Count} routes.");
+                return 0;
+            }
+
+            Console.Error.WriteLine($"{path}: {errors.Count} error{(errors.Count == 1 ? "" : "s")}");
+            foreach (var error in errors)
+            {
+                Console.Error.WriteLine($"  {error}");
+            }
+
+            return 1;
+        });
+        return command;
+    }
+
+    /// <summary>Opens a TCP connection to every target (2s each, in parallel); reports those that fail.</summary>
+    internal static async Task<IReadOnlyList<ConfigError>> CheckTargetsAsync(GatehouseConfig config, CancellationToken ct)
+    {
+        var checks = new List<Task<ConfigError?>>();
+        foreach (var (name, service) in config.Services)
+        {
+            for (var i = 0; i < service.Targets.Count; i++)
+            {
+                var path = $"services.{name}.targets[{i}].url";
+                var uri = new Uri(service.Targets[i].Url);
+                checks.Add(ProbeAsync(path, uri, ct));
+            }
+        }
+
+        var results = await Task.WhenAll(checks).ConfigureAwait(false);
+        return [.. results.OfType<ConfigError>()];
+    }
+
+    private static async Task<ConfigError?> ProbeAsync(string path, Uri uri, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(uri.DnsSafeHost, uri.Port, timeout.Token).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            var reason = e is OperationCanceledException ? "no answer within 2s" : e.Message;
+            return new ConfigError(path, $"cannot connect to {uri.DnsSafeHost}:{uri.Port} ({reason}); start the service or fix the address.");
+        }
+    }
+}
