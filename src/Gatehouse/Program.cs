@@ -4,4 +4,5 @@ using Gatehouse.Cli.Commands;
 var root = new RootCommand("Gatehouse: an API gateway and API management platform for microservices.");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using Gatehouse.Examples.Shop;
+using Gatehouse.Gateway.Hosting;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Loading;
+using Microsoft.AspNetCore.Builder;
+
+namespace Gatehouse.Cli.Commands;
+
+/// <summary><c>gatehouse demo</c>: the demo shop's three services and the gateway in front of them, in one process.</summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var port = new Option<int?>("--port", "-p") { Description = "Gateway port (default 8080; 0 picks a free one)." };
+        var autoPorts = new Option<bool>("--any-service-ports") { Description = "Start the shop's services on free ports instead of 5101-5103.", Hidden = true };
+        var command = new Command("demo", "Run the demo shop (users, products, orders) behind Gatehouse.") { port, autoPorts };
+        command.SetAction(async (parse, ct) =>
+        {
+            var configPath = FindDemoConfig();
+            if (configPath is null)
+            {
+                Console.Error.WriteLine("Cannot find examples/shop/gatehouse.yaml; run the demo from the repository (dotnet run --project src/Gatehouse -- demo).");
+                return 2;
+            }
+
+            var loaded = ConfigLoader.LoadFile(configPath);
+            if (!loaded.IsValid)
+            {
+                Console.Error.WriteLine($"{configPath} is not valid:");
+                loaded.Errors.ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                return 2;
+            }
+
+            var any = parse.GetValue(autoPorts);
+            var apps = new List<WebApplication>();
+            try
+            {
+                apps.Add(await ShopServices.StartUsersAsync(ServiceUrl(any, ShopServices.UsersPort), ct).ConfigureAwait(false));
+                apps.Add(await ShopServices.StartProductsAsync(ServiceUrl(any, ShopServices.ProductsPort), ct).ConfigureAwait(false));
+                apps.Add(await ShopServices.StartOrdersAsync(ServiceUrl(any, ShopServices.OrdersPort), ct).ConfigureAwait(false));
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"Cannot start the shop's services: {e.Message}. Is another demo running? Ports {ShopServices.UsersPort}-{ShopServices.OrdersPort} must be free.");
+                await StopAllAsync(apps).ConfigureAwait(false);
+                return 2;
+            }
+
+            var config = loaded.Config!;
+            string? watched = configPath;
+            if (any)
+            {
+                // The file names the fixed ports; point its services at the ports actually bound, and do not
+                // watch the file (a reload would point them back).
+                config = WithTargets(config, apps.Select(a => a.Urls.First()).ToArray());
+                watched = null;
+            }
+
+            try
+            {
+                await using var gateway = await GatewayHost.StartAsync(new GatewayHostOptions
+                {
+                    Config = config,
+                    ConfigPath = watched,
+                    Port = parse.GetValue(port),
+                }, ct).ConfigureAwait(false);
+                PrintTour(gateway.Urls[0], configPath);
+                await gateway.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await StopAllAsync(apps).ConfigureAwait(false);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static string ServiceUrl(bool any, int port) => $"http://127.0.0.1:{(any ? 0 : port)}";
+
+    private static GatehouseConfig WithTargets(GatehouseConfig config, string[] urls)
+    {
+        var names = new[] { "users", "products", "orders" };
+        var services = config.Services.ToDictionary(kv => kv.Key, kv => kv.Value);
+        for (var i = 0; i < names.Length; i++)
+        {
+            services[names[i]] = services[names[i]] with { Targets = [new TargetConfig { Url = urls[i] }] };
+        }
+
+        return config with { Services = services };
+    }
+
+    /// <summary>The demo config: beside the current directory's examples/, or any parent's, or next to the binary.</summary>
+    private static string? FindDemoConfig()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "examples", "shop", "gatehouse.yaml");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task StopAllAsync(List<WebApplication> apps)
+    {
+        foreach (var app in apps)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static void PrintTour(string url, string configPath)
+    {
+        Console.Out.WriteLine($$"""
+
+            Gatehouse demo shop is running.
+              gateway   {{url}}   (config {{configPath}}, watched for changes)
+              services  users, products, orders
+
+            Try:
+              curl {{url}}/users/1
+              curl {{url}}/products
+              curl {{url}}/products/3
+              curl "{{url}}/orders?userId=1"
+              curl {{url}}/orders/1
+              curl -X POST {{url}}/orders -H 'Content-Type: application/json' -d '{"userId":1,"items":[{"productId":3,"quantity":2}]}'
+              curl -i {{url}}/nowhere           (404 problem+json)
+              curl -i -X DELETE {{url}}/users/1 (405 with Allow)
+              curl {{url}}/openapi/users        (the users service's OpenAPI document)
+
+            Ctrl+C stops everything.
+            """);
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The test command from the README: installs what the tests need, builds, runs every test project,
+# and ends with one plain line: "N passed, N failed[, N skipped]". Exit code 0 only when nothing failed.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
+REQUIRED=()
+
+missing=()
+for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
+  cmd=${entry%%:*}; pkg=${entry#*:}
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages the tests need: ${missing[*]}"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "Cannot install ${missing[*]}: no apt-get (or not root and no sudo). Install them and run again." >&2
+    exit 2
+  fi
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "The .NET SDK is missing: install .NET 10 (https://dot.net) and run again." >&2
+  exit 2
+fi
+
+results=.artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build Gatehouse.slnx -c Debug -nologo -v quiet
+status=0
+dotnet test Gatehouse.slnx -c Debug --no-build -nologo \
+  --results-directory "$results" --logger "trx" --logger "console;verbosity=normal" "$@" || status=$?
+
+# Sum the counters of every TRX file (one per test project).
+passed=0; failed=0; skipped=0; total=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  t=$(get total); p=$(get passed); f=$(get failed); e=$(get error); x=$(get timeout); a=$(get aborted)
+  total=$((total + t)); passed=$((passed + p)); failed=$((failed + f + e + x + a))
+  skipped=$((skipped + t - p - f - e - x - a))
+done
+
+if [ "$total" -eq 0 ]; then
+  echo "No test ran: the build or the test host failed before any test (see above)." >&2
+  status=1
+fi
+if [ "$failed" -gt 0 ]; then status=1; fi
+
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit "$status"

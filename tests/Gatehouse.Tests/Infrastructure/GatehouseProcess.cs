@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Gatehouse.Tests.Infrastructure;
+
+/// <summary>The real <c>gatehouse</c> executable, run as a child process from the test output folder.</summary>
+internal sealed partial class GatehouseProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _lock = new();
+
+    private GatehouseProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string StandardOutput
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>The repository root (the folder holding Gatehouse.slnx).</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+
+            throw new InvalidOperationException("Gatehouse.slnx not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    public static GatehouseProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepositoryRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "gatehouse.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new GatehouseProcess(Process.Start(info)!);
+    }
+
+    /// <summary>Runs to completion (bounded) and returns the exit code.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        await using var p = Start(args);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p._process.WaitForExitAsync(timeout.Token);
+        p._process.WaitForExit(); // flushes the redirected streams
+        return (p._process.ExitCode, p.StandardOutput, p.StandardError);
+    }
+
+    /// <summary>Waits (bounded) until standard output matches <paramref name="pattern"/>; returns the first group.</summary>
+    public async Task<string> WaitForOutputAsync(Regex pattern, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var match = pattern.Match(StandardOutput);
+            if (match.Success)
+            {
+                return match.Groups[1].Value;
+            }
+
+            if (_process.HasExited)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"Output did not match {pattern}.\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}");
+    }
+
+    private void Append(StringBuilder sb, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            sb.AppendLine(line);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
