@@ -42,7 +42,10 @@ public static class ConfigLoader
         }
         catch (YamlException e)
         {
-            return new ConfigLoadResult(null, [new ConfigError("", $"the document is not valid YAML or JSON: {e.Message}", (int)e.Start.Line)]);
+            var hint = e.Message.Contains("flow mapping", StringComparison.Ordinal)
+                ? " Inside { ... }, quote values that contain braces, e.g. path: \"/users/{id}\"."
+                : "";
+            return new ConfigLoadResult(null, [new ConfigError("", $"the document is not valid YAML or JSON: {e.Message}{hint}", (int)e.Start.Line)]);
         }
 
         if (stream.Documents.Count != 1)

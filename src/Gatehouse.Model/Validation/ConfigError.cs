@@ -7,5 +7,11 @@ namespace Gatehouse.Model.Validation;
 public sealed record ConfigError(string Path, string Message, int? Line = null)
 {
     /// <inheritdoc />
-    public override string ToString() => Line is { } line ? $"{Path} (line {line}): {Message}" : $"{Path}: {Message}";
+    public override string ToString() => (Path.Length, Line) switch
+    {
+        (0, { } line) => $"line {line}: {Message}",
+        (0, null) => Message,
+        (_, { } line) => $"{Path} (line {line}): {Message}",
+        _ => $"{Path}: {Message}",
+    };
 }

@@ -24,8 +24,8 @@ public sealed class ValidateCommandTests
                 targets: [ftp://127.0.0.1:5101]
                 timout: 5s
             routes:
-              a: { path: /users/{id}, service: user }
-              b: { path: /users/{name}, service: users }
+              a: { path: "/users/{id}", service: user }
+              b: { path: "/users/{name}", service: users }
             """);
         try
         {
@@ -39,6 +39,25 @@ public sealed class ValidateCommandTests
             Assert.Contains("did you mean 'users'", stderr);
             Assert.Contains("routes.b.path", stderr);
             Assert.Contains("4 errors", stderr);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_UnquotedTemplateInFlowMapping_SaysToQuoteIt()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"gatehouse-flow-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, "version: 1\nroutes:\n  a: { path: /users/{id}, service: users }\n");
+        try
+        {
+            var (code, _, stderr) = await GatehouseProcess.RunAsync("validate", file);
+
+            Assert.NotEqual(0, code);
+            Assert.Contains("line 3", stderr);
+            Assert.Contains("quote values that contain braces", stderr);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
 using Gatehouse.Tests.Infrastructure;
@@ -17,7 +18,7 @@ public sealed class ConfigurationDocsTests
 
         var missing = types
             .SelectMany(t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => $"{t.Name}.{Units.CamelCase(p.Name)}"))
-            .Where(key => !doc.Contains($"`{key.Split('.')[1]}`", StringComparison.Ordinal) && !doc.Contains($".{key.Split('.')[1]}`", StringComparison.Ordinal))
+            .Where(key => !Regex.IsMatch(doc, $@"`[^`\n]*\b{key.Split('.')[1]}\b[^`\n]*`"))
             .ToList();
 
         Assert.True(missing.Count == 0, "docs/configuration.md does not mention: " + string.Join(", ", missing));
