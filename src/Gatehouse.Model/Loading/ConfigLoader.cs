@@ -36,13 +36,21 @@ public static class ConfigLoader
     public static ConfigLoadResult Load(string text, string baseDirectory, Func<string, string?>? environment = null)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
-            return new ConfigLoadResult(null, [new ConfigError("", $"the document is not valid YAML or JSON: {e.Message}", (int)e.Start.Line)]);
+            return new ConfigLoadResult(null, [SyntaxError(e)]);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException on some unclosed flow
+            // collections (e.g. '[a:b' followed by more lines); the last event it parsed is the best place we have.
+            var line = parser.Current is { } last ? (int)last.Start.Line : (int?)null;
+            return new ConfigLoadResult(null, [new ConfigError("", "the document is not valid YAML or JSON near here; look for an unclosed '[', '{' or quote.", line)]);
         }
 
         if (stream.Documents.Count != 1)
@@ -61,5 +69,16 @@ public static class ConfigLoader
         }
 
         return new ConfigLoadResult(errors.Count == 0 ? config : null, errors);
+    }
+
+    private static ConfigError SyntaxError(YamlException e)
+    {
+        // The representation model rejects a repeated key before the binder sees it, so its message
+        // ("Duplicate key users") is the only place the key's name is known.
+        const string duplicateKey = "Duplicate key ";
+        var message = e.Message.StartsWith(duplicateKey, StringComparison.Ordinal)
+            ? $"key '{e.Message[duplicateKey.Length..]}' appears twice in the same mapping; keep one."
+            : $"the document is not valid YAML or JSON (column {e.Start.Column}): {e.Message}";
+        return new ConfigError("", message, (int)e.Start.Line);
     }
 }
