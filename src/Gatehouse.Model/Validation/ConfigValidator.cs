@@ -144,7 +144,8 @@ public static class ConfigValidator
 
             if (active.Timeout > active.Interval)
             {
-                errors.Add(new ConfigError($"{path}.healthCheck.active.timeout", $"the probe timeout ({active.Timeout}) is longer than the interval ({active.Interval}); make it shorter."));
+                errors.Add(new ConfigError($"{path}.healthCheck.active.timeout",
+                    $"the probe timeout ({Units.FormatDuration(active.Timeout)}) is longer than the interval ({Units.FormatDuration(active.Interval)}); make it shorter."));
             }
         }
     }
