@@ -61,15 +61,24 @@ public static class ConfigLoader
         }
 
         var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable);
-        var config = new ConfigReader(binder, baseDirectory).ReadRoot(stream.Documents[0].RootNode);
+        var reader = new ConfigReader(binder, baseDirectory);
+        var config = reader.ReadRoot(stream.Documents[0].RootNode);
         var errors = new List<ConfigError>(binder.Errors);
         if (config is not null)
         {
-            errors.AddRange(ConfigValidator.Validate(config));
+            // A value that failed to bind is missing from the config, so validation can trip over the hole
+            // it left: an empty target list, an https listener "without" its half-written certificate.
+            // The binding error already names the cause; a second one at or around the same place misleads.
+            errors.AddRange(ConfigValidator.Validate(config, reader.BrokenServices)
+                .Where(v => !binder.Errors.Any(b => IsAtOrInside(b.Path, v.Path))));
         }
 
         return new ConfigLoadResult(errors.Count == 0 ? config : null, errors);
     }
+
+    private static bool IsAtOrInside(string path, string container) =>
+        path.StartsWith(container, StringComparison.Ordinal)
+        && (path.Length == container.Length || path[container.Length] is '.' or '[');
 
     private static ConfigError SyntaxError(YamlException e)
     {

@@ -14,7 +14,14 @@ public static class ConfigValidator
     private static readonly string[] KnownMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
 
     /// <summary>Returns every problem found in <paramref name="config"/>; empty when it is valid.</summary>
-    public static IReadOnlyList<ConfigError> Validate(GatehouseConfig config)
+    public static IReadOnlyList<ConfigError> Validate(GatehouseConfig config) => Validate(config, brokenServices: null);
+
+    /// <summary>
+    /// Validates a config bound from a document in which the services named in <paramref name="brokenServices"/>
+    /// are written but could not be bound. Their errors are already reported, so routes to them are not
+    /// reported again as going to an undefined service.
+    /// </summary>
+    internal static IReadOnlyList<ConfigError> Validate(GatehouseConfig config, IReadOnlySet<string>? brokenServices)
     {
         var errors = new List<ConfigError>();
         ValidateGateway(config.Gateway, errors);
@@ -23,7 +30,7 @@ public static class ConfigValidator
             ValidateService($"services.{name}", service, errors);
         }
 
-        ValidateRoutes(config, errors);
+        ValidateRoutes(config, brokenServices, errors);
         return errors;
     }
 
@@ -182,7 +189,7 @@ public static class ConfigValidator
         return true;
     }
 
-    private static void ValidateRoutes(GatehouseConfig config, List<ConfigError> errors)
+    private static void ValidateRoutes(GatehouseConfig config, IReadOnlySet<string>? brokenServices, List<ConfigError> errors)
     {
         var shapes = new Dictionary<string, List<(string Id, IReadOnlyList<string> Methods)>>(StringComparer.Ordinal);
         foreach (var (id, route) in config.Routes)
@@ -217,7 +224,7 @@ public static class ConfigValidator
                 errors.Add(new ConfigError($"{path}.host", $"'{host}' is not a host name; write 'api.example.com' or '*.example.com' (no scheme, port or path)."));
             }
 
-            if (!config.Services.ContainsKey(route.Service))
+            if (!config.Services.ContainsKey(route.Service) && brokenServices?.Contains(route.Service) != true)
             {
                 var hint = YamlBinder.Suggest(route.Service, config.Services.Keys);
                 errors.Add(new ConfigError($"{path}.service", hint is null
