@@ -252,7 +252,7 @@ public static class ConfigValidator
 
     private static void ValidateRoutes(GatehouseConfig config, IReadOnlySet<string>? brokenServices, List<ConfigError> errors)
     {
-        var shapes = new Dictionary<string, List<(string Id, IReadOnlyList<string> Methods)>>(StringComparer.Ordinal);
+        var shapes = new Dictionary<string, List<(string Id, bool EveryMethod, IReadOnlyList<string> Methods)>>(StringComparer.Ordinal);
         foreach (var (id, route) in config.Routes)
         {
             var path = $"routes.{id}";
@@ -306,16 +306,19 @@ public static class ConfigValidator
                     shapes[key] = same = [];
                 }
 
-                foreach (var (otherId, otherMethods) in same)
+                // Only a route that lists no methods serves every method; one whose methods are all
+                // misspelt has already been reported and must not also collide with its neighbours.
+                var everyMethod = route.Methods.Count == 0;
+                foreach (var (otherId, otherEveryMethod, otherMethods) in same)
                 {
-                    if (methods.Count == 0 || otherMethods.Count == 0 || methods.Intersect(otherMethods).Any())
+                    if (everyMethod || otherEveryMethod || methods.Intersect(otherMethods).Any())
                     {
                         errors.Add(new ConfigError($"{path}.path", $"route '{id}' matches the same requests as route '{otherId}' ({route.Path}); change the path, host or methods of one of them."));
                         break;
                     }
                 }
 
-                same.Add((id, methods));
+                same.Add((id, everyMethod, methods));
             }
         }
     }
