@@ -50,9 +50,11 @@ public static class ConfigValidator
             else
             {
                 // Two listeners on one address and port cannot both bind; say so now rather than at start.
-                if (!addresses.TryAdd($"{uri!.Host}:{uri.Port}", i))
+                // Port 0 asks the OS for a free port each time, so those never clash.
+                var address = $"{uri!.Host}:{uri.Port}";
+                if (uri.Port != 0 && !addresses.TryAdd(address, i))
                 {
-                    errors.Add(new ConfigError($"{path}.url", $"'{l.Url}' listens on the same address and port as gateway.listeners[{addresses[$"{uri.Host}:{uri.Port}"]}]; remove one or change its port."));
+                    errors.Add(new ConfigError($"{path}.url", $"'{l.Url}' listens on the same address and port as gateway.listeners[{addresses[address]}]; remove one or change its port."));
                 }
 
                 var https = uri.Scheme == "https";

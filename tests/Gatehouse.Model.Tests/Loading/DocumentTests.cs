@@ -152,6 +152,19 @@ public sealed class DocumentTests
     }
 
     [Fact]
+    public void Document_SameKeyWithAndWithoutATag_IsReportedByTheBinder()
+    {
+        // YamlDotNet only rejects keys that are equal including their tag; the binder catches the rest.
+        var error = ConfigText.SingleError("""
+            version: 1
+            !!str version: 1
+            """, "version");
+
+        Assert.Equal("key 'version' appears twice; keep one.", error.Message);
+        Assert.Equal(2, error.Line);
+    }
+
+    [Fact]
     public void ErrorLine_OfABindingError_IsTheOffendingValuesLine()
     {
         var error = ConfigText.SingleError("""

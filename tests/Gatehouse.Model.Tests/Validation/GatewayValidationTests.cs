@@ -51,6 +51,20 @@ public sealed class GatewayValidationTests
     }
 
     [Fact]
+    public void Listener_SameAddressOnOtherPortOrPortZero_IsNotADuplicate()
+    {
+        var c = ConfigText.Valid(ConfigText.WithGateway("""
+            listeners:
+              - url: http://127.0.0.1:8080
+              - url: http://127.0.0.1:8081
+              - url: http://127.0.0.1:0
+              - url: http://127.0.0.1:0
+            """));
+
+        Assert.Equal(4, c.Gateway.Listeners.Count);
+    }
+
+    [Fact]
     public void HttpsListener_WithoutCertificate_SaysWhatToAdd()
     {
         var error = ConfigText.SingleError(ConfigText.WithGateway("""
