@@ -36,16 +36,21 @@ public static class ConfigLoader
     public static ConfigLoadResult Load(string text, string baseDirectory, Func<string, string?>? environment = null)
     {
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
-            var hint = e.Message.Contains("flow mapping", StringComparison.Ordinal)
-                ? " Inside { ... }, quote values that contain braces, e.g. path: \"/users/{id}\"."
-                : "";
-            return new ConfigLoadResult(null, [new ConfigError("", $"the document is not valid YAML or JSON: {e.Message}{hint}", (int)e.Start.Line)]);
+            return new ConfigLoadResult(null, [SyntaxError(e)]);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this instead of a YamlException on some unclosed flow
+            // collections (e.g. '[a:b' followed by more lines); the last event it parsed is the best place we have.
+            var line = parser.Current is { } last ? (int)last.Start.Line : (int?)null;
+            return new ConfigLoadResult(null, [new ConfigError("", "the document is not valid YAML or JSON near here; look for an unclosed '[', '{' or quote.", line)]);
         }
 
         if (stream.Documents.Count != 1)
@@ -56,13 +61,36 @@ public static class ConfigLoader
         }
 
         var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable);
-        var config = new ConfigReader(binder, baseDirectory).ReadRoot(stream.Documents[0].RootNode);
+        var reader = new ConfigReader(binder, baseDirectory);
+        var config = reader.ReadRoot(stream.Documents[0].RootNode);
         var errors = new List<ConfigError>(binder.Errors);
         if (config is not null)
         {
-            errors.AddRange(ConfigValidator.Validate(config));
+            // A value that failed to bind is missing from the config, so validation can trip over the hole
+            // it left: an empty target list, an https listener "without" its half-written certificate.
+            // The binding error already names the cause; a second one at or around the same place misleads.
+            errors.AddRange(ConfigValidator.Validate(config, reader.BrokenServices)
+                .Where(v => !binder.Errors.Any(b => IsAtOrInside(b.Path, v.Path))));
         }
 
         return new ConfigLoadResult(errors.Count == 0 ? config : null, errors);
+    }
+
+    private static bool IsAtOrInside(string path, string container) =>
+        path.StartsWith(container, StringComparison.Ordinal)
+        && (path.Length == container.Length || path[container.Length] is '.' or '[');
+
+    private static ConfigError SyntaxError(YamlException e)
+    {
+        // The representation model rejects a repeated key before the binder sees it, so its message
+        // ("Duplicate key users") is the only place the key's name is known.
+        const string duplicateKey = "Duplicate key ";
+        var message = e.Message.StartsWith(duplicateKey, StringComparison.Ordinal)
+            ? $"key '{e.Message[duplicateKey.Length..]}' appears twice in the same mapping; keep one."
+            : $"the document is not valid YAML or JSON (column {e.Start.Column}): {e.Message}"
+              + (e.Message.Contains("flow mapping", StringComparison.Ordinal)
+                  ? " Inside { ... }, quote values that contain braces, e.g. path: \"/users/{id}\"."
+                  : "");
+        return new ConfigError("", message, (int)e.Start.Line);
     }
 }

@@ -6,6 +6,11 @@ namespace Gatehouse.Model.Loading;
 /// <summary>Binds a parsed YAML/JSON document to <see cref="GatehouseConfig"/>, reporting every type and key error.</summary>
 internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 {
+    private readonly HashSet<string> _brokenServices = new(StringComparer.Ordinal);
+
+    /// <summary>Services written in the document whose definition could not be bound (the error is already reported).</summary>
+    public IReadOnlySet<string> BrokenServices => _brokenServices;
+
     public GatehouseConfig? ReadRoot(YamlNode root)
     {
         var map = b.Mapping(root, "", "version", "gateway", "services", "routes");
@@ -42,6 +47,10 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
                 if (ReadService(node, path) is { } s)
                 {
                     dict[name] = s;
+                }
+                else
+                {
+                    _brokenServices.Add(name);
                 }
             }
 

@@ -61,6 +61,29 @@ public static class Units
         return true;
     }
 
+    /// <summary>
+    /// Prints <paramref name="value"/> the way a config file would write it: in the largest unit that
+    /// holds it as a whole number (<c>1500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>, <c>1d</c>), so messages
+    /// quote values in the user's own terms rather than as <c>00:00:30</c>.
+    /// </summary>
+    public static string FormatDuration(TimeSpan value)
+    {
+        var ms = (long)value.TotalMilliseconds;
+        if (ms == 0 || ms != value.TotalMilliseconds)
+        {
+            return $"{value.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms";
+        }
+
+        return ms switch
+        {
+            _ when ms % 86_400_000 == 0 => $"{ms / 86_400_000}d",
+            _ when ms % 3_600_000 == 0 => $"{ms / 3_600_000}h",
+            _ when ms % 60_000 == 0 => $"{ms / 60_000}m",
+            _ when ms % 1000 == 0 => $"{ms / 1000}s",
+            _ => $"{ms}ms",
+        };
+    }
+
     /// <summary><c>RoundRobin</c> → <c>roundRobin</c>.</summary>
     public static string CamelCase(string pascal) =>
         pascal.Length == 0 ? pascal : char.ToLowerInvariant(pascal[0]) + pascal[1..];

@@ -203,7 +203,8 @@ internal sealed class YamlBinder(Func<string, string?> environment)
 
     /// <summary>
     /// Replaces <c>${NAME}</c> and <c>${NAME:-default}</c> with environment variables; <c>$$</c> is a literal <c>$</c>.
-    /// Done per scalar, after parsing, so a variable's value can never change the document's structure.
+    /// As in the shell, the default is used when the variable is unset or empty. Done per scalar, after parsing,
+    /// so a variable's value can never change the document's structure.
     /// </summary>
     private string? Substitute(string value, string path, YamlNode node)
     {
@@ -246,19 +247,33 @@ internal sealed class YamlBinder(Func<string, string?> environment)
             var sep = expr.IndexOf(":-", StringComparison.Ordinal);
             var name = sep < 0 ? expr : expr[..sep];
             var fallback = sep < 0 ? null : expr[(sep + 2)..];
+            if (!IsVariableName(name))
+            {
+                Error(path, node, $"'${{{expr}}}' is not a variable name; use letters, digits and '_' (not starting with a digit), or $$ for a literal '$'.");
+                return null;
+            }
+
             var resolved = environment(name);
-            if (resolved is null && fallback is null)
+            if (string.IsNullOrEmpty(resolved))
+            {
+                resolved = fallback ?? resolved;
+            }
+
+            if (resolved is null)
             {
                 Error(path, node, $"environment variable '{name}' is not set; set it, or give a default with ${{{name}:-value}}.");
                 return null;
             }
 
-            sb.Append(resolved ?? fallback);
+            sb.Append(resolved);
             i = end;
         }
 
         return sb.ToString();
     }
+
+    private static bool IsVariableName(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private static bool IsValidName(string name)
     {

@@ -42,25 +42,30 @@ public sealed class PathTemplate
         var segments = new List<TemplateSegment>();
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var parts = text.Length == 1 ? [] : text[1..].Split('/');
-        for (var i = 0; i < parts.Length; i++)
+
+        // A trailing slash is insignificant, so the segment before it is the last one.
+        var last = parts.Length > 0 && parts[^1].Length == 0 ? parts.Length - 2 : parts.Length - 1;
+        for (var i = 0; i <= last; i++)
         {
             var part = parts[i];
             if (part.Length == 0)
             {
-                if (i == parts.Length - 1)
-                {
-                    break; // a trailing slash is insignificant
-                }
-
                 error = $"'{text}' has an empty segment ('//'); remove the extra slash.";
                 return null;
             }
 
             if (part[0] == '{')
             {
-                if (part[^1] != '}' || part.Length < 3)
+                var close = part.IndexOf('}', StringComparison.Ordinal);
+                if (close < 0)
                 {
                     error = $"segment '{part}' of '{text}' opens a parameter but does not close it; write '{{name}}'.";
+                    return null;
+                }
+
+                if (close != part.Length - 1)
+                {
+                    error = $"segment '{part}' of '{text}' mixes text and a parameter; a parameter must be a whole segment.";
                     return null;
                 }
 
@@ -70,11 +75,17 @@ public sealed class PathTemplate
                 {
                     kind = SegmentKind.CatchAll;
                     inner = inner[2..];
-                    if (i != parts.Length - 1)
+                    if (i != last)
                     {
                         error = $"catch-all '{part}' must be the last segment of '{text}'.";
                         return null;
                     }
+                }
+
+                if (inner.Length == 0)
+                {
+                    error = $"parameter '{part}' in '{text}' has no name; write e.g. '{{id}}' or '{{**rest}}'.";
+                    return null;
                 }
 
                 if (!IsName(inner))

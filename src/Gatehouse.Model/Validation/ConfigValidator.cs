@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
 using Gatehouse.Model.Routing;
@@ -14,7 +16,14 @@ public static class ConfigValidator
     private static readonly string[] KnownMethods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
 
     /// <summary>Returns every problem found in <paramref name="config"/>; empty when it is valid.</summary>
-    public static IReadOnlyList<ConfigError> Validate(GatehouseConfig config)
+    public static IReadOnlyList<ConfigError> Validate(GatehouseConfig config) => Validate(config, brokenServices: null);
+
+    /// <summary>
+    /// Validates a config bound from a document in which the services named in <paramref name="brokenServices"/>
+    /// are written but could not be bound. Their errors are already reported, so routes to them are not
+    /// reported again as going to an undefined service.
+    /// </summary>
+    internal static IReadOnlyList<ConfigError> Validate(GatehouseConfig config, IReadOnlySet<string>? brokenServices)
     {
         var errors = new List<ConfigError>();
         ValidateGateway(config.Gateway, errors);
@@ -23,29 +32,40 @@ public static class ConfigValidator
             ValidateService($"services.{name}", service, errors);
         }
 
-        ValidateRoutes(config, errors);
+        ValidateRoutes(config, brokenServices, errors);
         return errors;
     }
 
     private static void ValidateGateway(GatewayConfig gw, List<ConfigError> errors)
     {
+        var addresses = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < gw.Listeners.Count; i++)
         {
             var path = $"gateway.listeners[{i}]";
             var l = gw.Listeners[i];
-            if (!TryParseListenerUrl(l.Url, out var https, out var error))
+            if (!TryParseListener(l.Url, out var uri, out var error))
             {
                 errors.Add(new ConfigError($"{path}.url", error!));
-                continue;
             }
+            else
+            {
+                // Two listeners on one address and port cannot both bind; say so now rather than at start.
+                // Port 0 asks the OS for a free port each time, so those never clash.
+                var address = $"{uri!.Host}:{uri.Port}";
+                if (uri.Port != 0 && !addresses.TryAdd(address, i))
+                {
+                    errors.Add(new ConfigError($"{path}.url", $"'{l.Url}' listens on the same address and port as gateway.listeners[{addresses[address]}]; remove one or change its port."));
+                }
 
-            if (https && l.Certificate is null)
-            {
-                errors.Add(new ConfigError($"{path}.certificate", "an https listener needs 'certificate' with 'certFile' and 'keyFile' (PEM)."));
-            }
-            else if (!https && l.Certificate is not null)
-            {
-                errors.Add(new ConfigError($"{path}.certificate", "a certificate is set on an http listener; use an https url or remove the certificate."));
+                var https = uri.Scheme == "https";
+                if (https && l.Certificate is null)
+                {
+                    errors.Add(new ConfigError($"{path}.certificate", "an https listener needs 'certificate' with 'certFile' and 'keyFile' (PEM)."));
+                }
+                else if (!https && l.Certificate is not null)
+                {
+                    errors.Add(new ConfigError($"{path}.certificate", "a certificate is set on an http listener; use an https url or remove the certificate."));
+                }
             }
 
             CheckCertificateFiles($"{path}.certificate", l.Certificate, errors);
@@ -53,10 +73,9 @@ public static class ConfigValidator
 
         for (var i = 0; i < gw.TrustedProxies.Count; i++)
         {
-            var p = gw.TrustedProxies[i];
-            if (!IPNetwork.TryParse(p, out _) && !IPAddress.TryParse(p, out _))
+            if (CheckProxy(gw.TrustedProxies[i]) is { } error)
             {
-                errors.Add(new ConfigError($"gateway.trustedProxies[{i}]", $"'{p}' is not an IP address or CIDR range such as '10.0.0.0/8'."));
+                errors.Add(new ConfigError($"gateway.trustedProxies[{i}]", error));
             }
         }
 
@@ -69,18 +88,25 @@ public static class ConfigValidator
     /// <summary>Checks a listener URL: http or https, an IP literal, localhost or '*', a port.</summary>
     public static bool TryParseListenerUrl(string url, out bool https, out string? error)
     {
-        https = false;
+        var ok = TryParseListener(url, out var uri, out error);
+        https = ok && uri!.Scheme == "https";
+        return ok;
+    }
+
+    private static bool TryParseListener(string url, out Uri? uri, out string? error)
+    {
         error = null;
         var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-        if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        if (!Uri.TryCreate(normalized, UriKind.Absolute, out uri) || uri.Scheme is not ("http" or "https"))
         {
             error = $"'{url}' is not a listener address; write http://127.0.0.1:8080 or https://0.0.0.0:8443.";
+            uri = null;
             return false;
         }
 
-        if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.UserInfo.Length > 0)
+        if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
         {
-            error = $"'{url}' has a path, query or user; a listener is only scheme://address:port.";
+            error = $"'{url}' has a path, query, fragment or user; a listener is only scheme://address:port.";
             return false;
         }
 
@@ -90,8 +116,52 @@ public static class ConfigValidator
             return false;
         }
 
-        https = uri.Scheme == "https";
         return true;
+    }
+
+    /// <summary>
+    /// Checks a trusted proxy entry: an address or CIDR range written out in full. <see cref="IPAddress.TryParse(string?, out IPAddress?)"/>
+    /// alone also takes '10' (0.0.0.10), '10.0.0' and '010.0.0.1' (octal: 8.0.0.1), so a typo would silently trust
+    /// some other address; IPv4 addresses must therefore read back exactly as written, and a range must not have
+    /// bits set past its prefix.
+    /// </summary>
+    private static string? CheckProxy(string entry)
+    {
+        var slash = entry.IndexOf('/', StringComparison.Ordinal);
+        var text = slash < 0 ? entry : entry[..slash];
+        if (!IPAddress.TryParse(text, out var address) || (address.AddressFamily == AddressFamily.InterNetwork && address.ToString() != text))
+        {
+            return $"'{entry}' is not an IP address or CIDR range; write an address such as '192.168.1.7' or a range such as '10.0.0.0/8'.";
+        }
+
+        if (slash < 0)
+        {
+            return null;
+        }
+
+        var bits = address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32;
+        if (!int.TryParse(entry.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var prefix) || prefix > bits)
+        {
+            return $"'{entry}' has a bad prefix length; write 0 to {bits} after the '/', as in '10.0.0.0/8'.";
+        }
+
+        // IPNetwork.Parse would quietly widen '10.1.2.3/8' to all of 10.0.0.0/8; the writer may have meant one host.
+        var network = Network(address, prefix);
+        return network.Equals(address)
+            ? null
+            : $"'{entry}' has address bits set past its /{prefix} prefix; write '{network}/{prefix}' for the range, or drop '/{prefix}' for the one address.";
+    }
+
+    private static IPAddress Network(IPAddress address, int prefix)
+    {
+        var bytes = address.GetAddressBytes();
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var keep = Math.Clamp(prefix - (i * 8), 0, 8);
+            bytes[i] &= (byte)(0xFF << (8 - keep));
+        }
+
+        return new IPAddress(bytes);
     }
 
     private static void ValidateService(string path, ServiceConfig s, List<ConfigError> errors)
@@ -144,7 +214,8 @@ public static class ConfigValidator
 
             if (active.Timeout > active.Interval)
             {
-                errors.Add(new ConfigError($"{path}.healthCheck.active.timeout", $"the probe timeout ({active.Timeout}) is longer than the interval ({active.Interval}); make it shorter."));
+                errors.Add(new ConfigError($"{path}.healthCheck.active.timeout",
+                    $"the probe timeout ({Units.FormatDuration(active.Timeout)}) is longer than the interval ({Units.FormatDuration(active.Interval)}); make it shorter."));
             }
         }
     }
@@ -181,9 +252,9 @@ public static class ConfigValidator
         return true;
     }
 
-    private static void ValidateRoutes(GatehouseConfig config, List<ConfigError> errors)
+    private static void ValidateRoutes(GatehouseConfig config, IReadOnlySet<string>? brokenServices, List<ConfigError> errors)
     {
-        var shapes = new Dictionary<string, List<(string Id, IReadOnlyList<string> Methods)>>(StringComparer.Ordinal);
+        var shapes = new Dictionary<string, List<(string Id, bool EveryMethod, IReadOnlyList<string> Methods)>>(StringComparer.Ordinal);
         foreach (var (id, route) in config.Routes)
         {
             var path = $"routes.{id}";
@@ -216,7 +287,7 @@ public static class ConfigValidator
                 errors.Add(new ConfigError($"{path}.host", $"'{host}' is not a host name; write 'api.example.com' or '*.example.com' (no scheme, port or path)."));
             }
 
-            if (!config.Services.ContainsKey(route.Service))
+            if (!config.Services.ContainsKey(route.Service) && brokenServices?.Contains(route.Service) != true)
             {
                 var hint = YamlBinder.Suggest(route.Service, config.Services.Keys);
                 errors.Add(new ConfigError($"{path}.service", hint is null
@@ -237,16 +308,19 @@ public static class ConfigValidator
                     shapes[key] = same = [];
                 }
 
-                foreach (var (otherId, otherMethods) in same)
+                // Only a route that lists no methods serves every method; one whose methods are all
+                // misspelt has already been reported and must not also collide with its neighbours.
+                var everyMethod = route.Methods.Count == 0;
+                foreach (var (otherId, otherEveryMethod, otherMethods) in same)
                 {
-                    if (methods.Count == 0 || otherMethods.Count == 0 || methods.Intersect(otherMethods).Any())
+                    if (everyMethod || otherEveryMethod || methods.Intersect(otherMethods).Any())
                     {
                         errors.Add(new ConfigError($"{path}.path", $"route '{id}' matches the same requests as route '{otherId}' ({route.Path}); change the path, host or methods of one of them."));
                         break;
                     }
                 }
 
-                same.Add((id, methods));
+                same.Add((id, everyMethod, methods));
             }
         }
     }
