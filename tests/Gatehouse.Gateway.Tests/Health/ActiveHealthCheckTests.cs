@@ -4,7 +4,9 @@ using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -160,6 +162,36 @@ public sealed class ActiveHealthCheckTests
         Assert.Equal("127.0.0.1", upstream.Destinations.Single().Address);
         Assert.Equal([$"GET users.internal:{backend.Port} /api/ready"], seen);
         Assert.True(upstream.Destinations[0].ActiveHealthy);
+    }
+
+    [Fact]
+    public async Task Probes_Http2Service_SpeakH2cLikeRealTraffic()
+    {
+        var protocols = new ConcurrentQueue<string>();
+        await using var backend = await Backend.StartAsync(
+            app => app.MapGet("/health", (HttpContext c) =>
+            {
+                protocols.Enqueue(c.Request.Protocol);
+                return Results.Ok();
+            }),
+            configure: b => b.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2)));
+        var time = new FakeTimeProvider();
+        await using var upstream = new Upstream(
+            "grpcish",
+            new ServiceConfig
+            {
+                Targets = [new TargetConfig { Url = backend.Url.ToString() }],
+                Protocol = UpstreamProtocol.Http2,
+                HealthCheck = new HealthCheckConfig { Active = Active(unhealthy: 1) },
+            },
+            time,
+            NullLoggerFactory.Instance);
+
+        await StartAsync(upstream);
+
+        // An HTTP/2-only listener answers nothing else, so a healthy destination means the probe spoke h2c.
+        Assert.True(upstream.Destinations[0].ActiveHealthy);
+        Assert.Equal(["HTTP/2"], protocols);
     }
 
     [Fact]
