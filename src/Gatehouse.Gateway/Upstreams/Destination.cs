@@ -17,16 +17,24 @@ internal sealed class Destination
     public Destination(Uri target, string address, int weight = 1)
     {
         Target = target;
-        Weight = weight;
+        Address = address;
+        // The config reader rejects weights below 1; clamp for configs built in code so a schedule never divides by 0.
+        Weight = Math.Max(1, weight);
         var host = address.Contains(':') && !address.StartsWith('[') ? $"[{address}]" : address;
         BaseAddress = $"{target.Scheme}://{host}:{target.Port}{target.AbsolutePath.TrimEnd('/')}";
-        // When we connect to an IP that a DNS name resolved to, the upstream still sees its own name
-        // (Host header; SocketsHttpHandler also takes TLS SNI and certificate name from it).
-        HostHeader = string.Equals(address, target.Host, StringComparison.OrdinalIgnoreCase) ? null : target.Authority;
+        // When we connect to an IP that a DNS name resolved to, the upstream still sees its own name:
+        // SocketsHttpHandler takes the TLS SNI and the name the server certificate must match from the
+        // Host header when one is set (HttpConnectionPoolManager.GetConnectionKey, sslHostName), not from
+        // the request URI. Tests/Upstreams/UpstreamTlsTests prove it against a real TLS backend.
+        // Uri.Host keeps IPv6 brackets; the address does not.
+        HostHeader = string.Equals(address, target.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase) ? null : target.Authority;
     }
 
     /// <summary>The configured target this destination came from.</summary>
     public Uri Target { get; }
+
+    /// <summary>The host or IP connected to, without brackets; an IP for destinations found by DNS discovery.</summary>
+    public string Address { get; }
 
     /// <summary><c>scheme://address:port[/basepath]</c> with no trailing slash; the upstream path is appended to it.</summary>
     public string BaseAddress { get; }

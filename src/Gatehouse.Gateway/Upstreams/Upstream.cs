@@ -1,4 +1,7 @@
+using System.Net;
 using System.Text.Json;
+using Gatehouse.Gateway.Discovery;
+using Gatehouse.Gateway.Health;
 using Gatehouse.Gateway.LoadBalancing;
 using Gatehouse.Model.Config;
 using Microsoft.Extensions.Logging;
@@ -10,6 +13,11 @@ namespace Gatehouse.Gateway.Upstreams;
 /// destinations and the policy that picks among them. Survives config reloads that do not change the
 /// service's definition, so connections and health state carry over.
 /// </summary>
+/// <remarks>
+/// Background work (DNS discovery, active health checks) runs between <see cref="Start"/> and
+/// <see cref="RetireAsync"/>/<see cref="DisposeAsync"/>. The request path (<see cref="Pick"/>,
+/// <see cref="BeginRequest"/>, <see cref="EndRequest"/>) takes no lock and does not allocate.
+/// </remarks>
 internal sealed partial class Upstream : IAsyncDisposable
 {
     private readonly ILoadBalancingPolicy _policy;
@@ -17,10 +25,25 @@ internal sealed partial class Upstream : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly long _cooldownTicks;
     private readonly int _passiveThreshold;
+    private readonly DnsDestinationResolver? _resolver;
+    private readonly ActiveHealthChecker? _healthChecker;
     private volatile Destination[] _destinations;
     private int _inFlight;
+    private int _started;
+    private int _disposed;
+    private TaskCompletionSource? _drained;
 
     public Upstream(string name, ServiceConfig config, TimeProvider time, ILoggerFactory loggerFactory)
+        : this(name, config, time, loggerFactory, resolve: null)
+    {
+    }
+
+    /// <param name="name">The service name.</param>
+    /// <param name="config">The service definition.</param>
+    /// <param name="time">Drives passive-health cooldowns, active probe intervals and timeouts, and DNS refresh.</param>
+    /// <param name="loggerFactory">Creates the upstream's loggers.</param>
+    /// <param name="resolve">DNS lookup for targets given by name; <see cref="DnsDestinationResolver.SystemResolver"/> when null. A test seam.</param>
+    internal Upstream(string name, ServiceConfig config, TimeProvider time, ILoggerFactory loggerFactory, Func<string, CancellationToken, Task<IPAddress[]>>? resolve)
     {
         Name = name;
         Config = config;
@@ -29,13 +52,26 @@ internal sealed partial class Upstream : IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Gatehouse.Upstream");
         _policy = LoadBalancingPolicies.Create(config.LoadBalancing);
         Invoker = UpstreamHandlerFactory.Create(config);
-        RequestVersion = config.Protocol == UpstreamProtocol.Http2 ? System.Net.HttpVersion.Version20 : System.Net.HttpVersion.Version11;
+        RequestVersion = config.Protocol == UpstreamProtocol.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
         VersionPolicy = config.Protocol == UpstreamProtocol.Http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower;
         _destinations = [.. config.Targets.Select(t => { var u = new Uri(t.Url); return new Destination(u, u.Host.Trim('[', ']'), t.Weight); })];
         if (config.HealthCheck?.Passive is { } passive)
         {
-            _passiveThreshold = passive.ConsecutiveFailures;
+            // The config reader rejects thresholds below 1; clamp for configs built in code (0 would mean "off").
+            _passiveThreshold = Math.Max(1, passive.ConsecutiveFailures);
             _cooldownTicks = (long)(passive.Cooldown.TotalSeconds * time.TimestampFrequency);
+        }
+
+        if (_destinations.Any(d => DnsDestinationResolver.IsDnsName(d.Target)))
+        {
+            _resolver = new DnsDestinationResolver(
+                name, _destinations, config.DnsRefresh, resolve ?? DnsDestinationResolver.SystemResolver, time,
+                loggerFactory.CreateLogger("Gatehouse.Discovery"), SetDestinations);
+        }
+
+        if (config.HealthCheck?.Active is { } active)
+        {
+            _healthChecker = new ActiveHealthChecker(this, active, time, loggerFactory.CreateLogger("Gatehouse.Health"));
         }
     }
 
@@ -60,6 +96,12 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>Requests being forwarded through this upstream now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>DNS discovery, when a target is given by name; for tests and diagnostics.</summary>
+    internal DnsDestinationResolver? Resolver => _resolver;
+
+    /// <summary>Active health checks, when configured; for tests and diagnostics.</summary>
+    internal ActiveHealthChecker? HealthChecker => _healthChecker;
+
     /// <summary>Replaces the destination set (DNS discovery); destinations that stay keep their state.</summary>
     public void SetDestinations(Destination[] destinations) => _destinations = destinations;
 
@@ -76,7 +118,11 @@ internal sealed partial class Upstream : IAsyncDisposable
     public void EndRequest(Destination destination, bool failed)
     {
         destination.EndRequest();
-        Interlocked.Decrement(ref _inFlight);
+        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _drained) is { } drained)
+        {
+            drained.TrySetResult();
+        }
+
         if (_passiveThreshold == 0)
         {
             return;
@@ -86,34 +132,84 @@ internal sealed partial class Upstream : IAsyncDisposable
         {
             destination.RecordSuccess();
         }
-        else if (destination.RecordFailure() >= _passiveThreshold)
+        else if (destination.RecordFailure() == _passiveThreshold)
         {
+            // Exactly one of the requests failing concurrently sees the count reach the threshold, so a
+            // destination is ejected (and logged) once per streak, not once per request in flight.
             destination.Eject(_time.GetTimestamp() + _cooldownTicks);
             LogEjected(_logger, Name, destination.ToString(), _passiveThreshold);
         }
     }
 
-    /// <summary>Starts background work (DNS refresh, active health checks).</summary>
+    /// <summary>Starts background work (DNS refresh, active health checks). Idempotent.</summary>
     public void Start()
     {
+        if (Interlocked.Exchange(ref _started, 1) != 0 || Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        _resolver?.Start();
+        _healthChecker?.Start(after: _resolver?.FirstRefresh);
     }
 
     /// <summary>Stops background work, waits for in-flight requests (up to <paramref name="drainTimeout"/>), then closes connections.</summary>
     public async Task RetireAsync(TimeSpan drainTimeout)
     {
-        var deadline = _time.GetTimestamp() + (long)(drainTimeout.TotalSeconds * _time.TimestampFrequency);
-        while (InFlight > 0 && _time.GetTimestamp() < deadline)
+        await StopBackgroundAsync().ConfigureAwait(false);
+
+        // Exchange is a full fence: either EndRequest sees the signal, or we see its decrement below.
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _drained, drained);
+        if (InFlight > 0)
         {
-            await Task.Delay(50).ConfigureAwait(false);
+            try
+            {
+                await drained.Task.WaitAsync(drainTimeout, _time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                LogDrainTimedOut(_logger, Name, InFlight, drainTimeout);
+            }
         }
 
         await DisposeAsync().ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Stops background work and closes connections now. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await StopBackgroundAsync().ConfigureAwait(false);
+        if (_resolver is not null)
+        {
+            await _resolver.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_healthChecker is not null)
+        {
+            await _healthChecker.DisposeAsync().ConfigureAwait(false);
+        }
+
         Invoker.Dispose();
-        return ValueTask.CompletedTask;
+    }
+
+    private async Task StopBackgroundAsync()
+    {
+        // Health probes use the invoker, so they must stop before it is disposed.
+        if (_healthChecker is not null)
+        {
+            await _healthChecker.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_resolver is not null)
+        {
+            await _resolver.StopAsync().ConfigureAwait(false);
+        }
     }
 
     internal static string FingerprintOf(ServiceConfig config) => JsonSerializer.Serialize(config, FingerprintOptions);
@@ -122,4 +218,7 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: destination {Destination} ejected after {Failures} consecutive failures")]
     private static partial void LogEjected(ILogger logger, string service, string destination, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: {InFlight} requests still in flight after {DrainTimeout}; closing its connections anyway")]
+    private static partial void LogDrainTimedOut(ILogger logger, string service, int inFlight, TimeSpan drainTimeout);
 }
