@@ -14,7 +14,7 @@ public sealed partial class DemoCommandTests
     {
         await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
         var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
-        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
+        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
 
         var user = await client.GetFromJsonAsync<JsonElement>("/users/1");
         Assert.Equal(1, user.GetProperty("id").GetInt32());
