@@ -54,7 +54,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
         {
             await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
-                $"Header '{badHeader}' contains a control character (CR, LF or NUL); send it without one.", requestId).ConfigureAwait(false);
+                $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
             return;
         }
 
