@@ -30,7 +30,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         var upstream = route.Upstream;
         var request = context.Request;
         var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
-        var upgrade = upgradeFeature is { IsUpgradableRequest: true };
+        var upgrade = upgradeFeature is { IsUpgradableRequest: true } && IsTunnelledUpgrade(request.Headers.Upgrade);
 
         if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
         {
