@@ -13,6 +13,9 @@ internal static class HeaderRules
     public static readonly FrozenSet<string> NotForwardedRequest = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
         "Host", "Expect", "Content-Length", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Request-Id",
+        // Connection-specific by definition (RFC 7540 §3.2.1) and only meaningful with an h2c upgrade, which is never forwarded.
+        // Listed here because Kestrel rewrites "Connection: Upgrade, HTTP2-Settings" to "Upgrade", losing the token.
+        "HTTP2-Settings",
         // HTTP/2 pseudo-headers never reach a HTTP/1.1 upstream as headers.
         ":method", ":path", ":scheme", ":authority", ":protocol");
 

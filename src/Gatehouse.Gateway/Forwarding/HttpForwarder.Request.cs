@@ -11,7 +11,8 @@ internal sealed partial class HttpForwarder
     /// Copies the client's headers onto <paramref name="message"/>, minus hop-by-hop headers and those the
     /// client named in <c>Connection</c>, then adds the gateway's own (<c>X-Forwarded-*</c>, <c>X-Request-Id</c>,
     /// <c>Host</c>) after the copy, so no client header can remove or replace them.
-    /// Returns the name of the first header whose value holds CR, LF or NUL, or null when all are safe.
+    /// Returns the name of the first header that cannot be forwarded (a value holding CR, LF or NUL, or a name
+    /// that is not an HTTP token), or null when all are safe.
     /// </summary>
     private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, bool upgrade)
     {
@@ -43,13 +44,14 @@ internal sealed partial class HttpForwarder
                 continue;
             }
 
-            if (values.Count == 1)
+            // False only for a name that is not an HTTP token (Kestrel's HTTP/2 layer lets, for example, CR LF
+            // through in names): refuse the request rather than silently forward it without that header.
+            var added = values.Count == 1
+                ? message.Headers.TryAddWithoutValidation(name, values.ToString())
+                : message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+            if (!added)
             {
-                message.Headers.TryAddWithoutValidation(name, values.ToString());
-            }
-            else
-            {
-                message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+                return name;
             }
         }
 

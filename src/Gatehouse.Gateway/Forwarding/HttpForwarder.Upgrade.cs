@@ -1,10 +1,43 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace Gatehouse.Gateway.Forwarding;
 
 internal sealed partial class HttpForwarder
 {
+    /// <summary>
+    /// Whether a request Kestrel found upgradable is forwarded as an upgrade (and tunnelled after a 101).
+    /// Not when it names no protocol (Kestrel only looks at <c>Connection: upgrade</c>), and never for
+    /// <c>h2c</c>: after a 101 the client would speak HTTP/2 straight to the upstream, with requests the
+    /// gateway never routes or checks ("h2c smuggling"); RFC 9113 removed that upgrade anyway. Such
+    /// requests are forwarded as ordinary requests, without their Upgrade header.
+    /// </summary>
+    private static bool IsTunnelledUpgrade(StringValues upgrade)
+    {
+        var any = false;
+        foreach (var value in upgrade)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            foreach (var range in value.AsSpan().Split(','))
+            {
+                var token = value.AsSpan(range).Trim();
+                if (token.Equals("h2c", StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+
+                any |= !token.IsEmpty;
+            }
+        }
+
+        return any;
+    }
+
     /// <summary>
     /// After the upstream answered 101 (WebSocket and other HTTP/1.1 upgrades): switch the client connection
     /// too and copy bytes both ways until either side closes.

@@ -30,7 +30,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         var upstream = route.Upstream;
         var request = context.Request;
         var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
-        var upgrade = upgradeFeature is { IsUpgradableRequest: true };
+        var upgrade = upgradeFeature is { IsUpgradableRequest: true } && IsTunnelledUpgrade(request.Headers.Upgrade);
 
         if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
         {
@@ -54,7 +54,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
         {
             await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
-                $"Header '{badHeader}' contains a control character (CR, LF or NUL); send it without one.", requestId).ConfigureAwait(false);
+                $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
             return;
         }
 
@@ -79,9 +79,20 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             timeout.CancelAfter(Timeout.InfiniteTimeSpan);
             failed = (int)response.StatusCode >= 500;
 
-            if (upgrade && response.StatusCode == HttpStatusCode.SwitchingProtocols)
+            if (response.StatusCode == HttpStatusCode.SwitchingProtocols)
             {
-                await TunnelAsync(context, upgradeFeature!, response, timeout.Token).ConfigureAwait(false);
+                if (upgrade)
+                {
+                    await TunnelAsync(context, upgradeFeature!, response, timeout.Token).ConfigureAwait(false);
+                    return;
+                }
+
+                // A switch nobody asked for (the request carried no Upgrade): what follows is not HTTP, and a 101
+                // passed on would leave the client's connection in a state it did not negotiate.
+                failed = true;
+                LogUnrequestedUpgrade(logger, route.Id, destination.ToString());
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "bad-upstream-response", "Bad upstream response",
+                    $"Service '{upstream.Name}' switched protocols without being asked to.", requestId).ConfigureAwait(false);
                 return;
             }
 
@@ -279,6 +290,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} did not answer within {Timeout}")]
     private static partial void LogUpstreamTimeout(ILogger logger, string route, string destination, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} answered 101 to a request that did not ask to upgrade")]
+    private static partial void LogUnrequestedUpgrade(ILogger logger, string route, string destination);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} failed while sending the response body; the client response was aborted")]
     private static partial void LogResponseBodyFailed(ILogger logger, string route, string destination);

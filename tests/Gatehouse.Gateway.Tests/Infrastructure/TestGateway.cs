@@ -30,6 +30,19 @@ internal sealed class TestGateway : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>
+    /// A new HTTP/2 client aimed at <see cref="Url"/> that speaks h2c with prior knowledge, for a listener
+    /// configured with <c>protocols: http2</c>. The caller disposes it.
+    /// </summary>
+    public HttpClient CreateHttp2Client() =>
+        new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
+        {
+            BaseAddress = new Uri(Url),
+            Timeout = TimeSpan.FromSeconds(30),
+            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+    /// <summary>
     /// Starts a gateway with <paramref name="yaml"/>. When the document has no <c>gateway.listeners</c>, one
     /// plain listener on 127.0.0.1:0 is added. Throws with every error when the document is not valid.
     /// </summary>
