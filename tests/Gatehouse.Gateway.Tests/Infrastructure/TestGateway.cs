@@ -30,6 +30,19 @@ internal sealed class TestGateway : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>
+    /// A new client aimed at <see cref="Url"/> that speaks exactly <paramref name="version"/> (h2c with prior
+    /// knowledge for 2.0 over http). <paramref name="handler"/> defaults to a proxy-less <see cref="SocketsHttpHandler"/>.
+    /// </summary>
+    public HttpClient CreateClient(Version version, HttpMessageHandler? handler = null) =>
+        new(handler ?? new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
+        {
+            BaseAddress = new Uri(Url),
+            Timeout = TimeSpan.FromSeconds(30),
+            DefaultRequestVersion = version,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+    /// <summary>
     /// Starts a gateway with <paramref name="yaml"/>. When the document has no <c>gateway.listeners</c>, one
     /// plain listener on 127.0.0.1:0 is added. Throws with every error when the document is not valid.
     /// </summary>
