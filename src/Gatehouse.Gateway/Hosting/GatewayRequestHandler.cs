@@ -41,9 +41,9 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
 
         if (outcome == MatchOutcome.MethodNotAllowed)
         {
-            context.Response.Headers.Allow = allowed.Header;
+            var allow = allowed.Header;
             return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
-                $"{path} does not accept {request.Method}; use one of {allowed.Header}.", requestId);
+                $"{path} does not accept {request.Method}; use one of {allow}.", requestId, [new("Allow", allow)]);
         }
 
         var destination = route!.Upstream.Pick();
