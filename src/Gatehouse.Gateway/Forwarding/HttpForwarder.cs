@@ -23,48 +23,50 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     // (unescape, resolve dot segments) or the upstream could see a different path than the one routed.
     private static readonly UriCreationOptions UriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
-    /// <summary>Forwards the request; on return the response is complete, or the connection aborted.</summary>
+    /// <summary>
+    /// Forwards the request; on return the response is complete, or the connection aborted. The caller has begun
+    /// the request on the upstream (<see cref="Upstream.TryBeginRequest"/>); it is ended here, on every path.
+    /// </summary>
     /// <param name="pathAndQuery">The encoded upstream path plus the client's raw query string.</param>
     public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy)
     {
         var upstream = route.Upstream;
-        var request = context.Request;
-        var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
-        var upgrade = upgradeFeature is { IsUpgradableRequest: true };
-
-        if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
-        {
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
-                "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
-            return;
-        }
-
-        using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
-        {
-            Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
-            VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
-        };
-
-        StreamingRequestContent? body = null;
-        if (!upgrade && HasBody(context))
-        {
-            message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
-        }
-
-        if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
-        {
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
-                $"Header '{badHeader}' contains a control character (CR, LF or NUL); send it without one.", requestId).ConfigureAwait(false);
-            return;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timeout.CancelAfter(route.Timeout);
-        upstream.BeginRequest(destination);
         var failed = false;
         HttpResponseMessage? response = null;
         try
         {
+            var request = context.Request;
+            var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
+            var upgrade = upgradeFeature is { IsUpgradableRequest: true };
+
+            if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
+            {
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
+                    "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
+                return;
+            }
+
+            using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
+            {
+                Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
+                VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
+            };
+
+            StreamingRequestContent? body = null;
+            if (!upgrade && HasBody(context))
+            {
+                message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
+            }
+
+            if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
+            {
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
+                    $"Header '{badHeader}' contains a control character (CR, LF or NUL); send it without one.", requestId).ConfigureAwait(false);
+                return;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(route.Timeout);
             try
             {
                 response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);

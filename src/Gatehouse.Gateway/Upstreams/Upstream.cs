@@ -19,6 +19,7 @@ internal sealed partial class Upstream : IAsyncDisposable
     private readonly int _passiveThreshold;
     private volatile Destination[] _destinations;
     private int _inFlight;
+    private int _retired;
 
     public Upstream(string name, ServiceConfig config, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -66,10 +67,25 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>An available destination chosen by the service's policy, or null when none is available.</summary>
     public Destination? Pick() => _policy.Pick(_destinations, _time.GetTimestamp());
 
-    public void BeginRequest(Destination destination)
+    /// <summary>
+    /// Counts a request as in flight on <paramref name="destination"/>, unless this upstream is being retired.
+    /// A request can read a snapshot just before a reload replaces it, and reach this point after the reload
+    /// found no request in flight and closed the connections. Then this returns false and the caller must
+    /// route again on the live snapshot, which a reload publishes before it retires anything.
+    /// </summary>
+    public bool TryBeginRequest(Destination destination)
     {
+        // Increment, then look at the flag; RetireAsync sets the flag, then looks at the count. Both sides use
+        // full fences, so at least one of them sees the other: the request backs off, or retirement waits for it.
         Interlocked.Increment(ref _inFlight);
+        if (Volatile.Read(ref _retired) != 0)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            return false;
+        }
+
         destination.BeginRequest();
+        return true;
     }
 
     /// <summary>Ends a request; <paramref name="failed"/> feeds passive health checks.</summary>
@@ -101,6 +117,7 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>Stops background work, waits for in-flight requests (up to <paramref name="drainTimeout"/>), then closes connections.</summary>
     public async Task RetireAsync(TimeSpan drainTimeout)
     {
+        Interlocked.Exchange(ref _retired, 1);
         var deadline = _time.GetTimestamp() + (long)(drainTimeout.TotalSeconds * _time.TimestampFrequency);
         while (InFlight > 0 && _time.GetTimestamp() < deadline)
         {
