@@ -37,7 +37,11 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         {
             var request = context.Request;
             var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
-            var upgrade = upgradeFeature is { IsUpgradableRequest: true };
+            // A WebSocket over HTTP/2 opens with an extended CONNECT (RFC 8441), which Kestrel offers on every
+            // HTTP/2 listener; upstream it becomes the HTTP/1.1 Upgrade that every WebSocket server understands.
+            var extendedConnect = context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect
+                && string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase) ? connect : null;
+            var upgrade = extendedConnect is not null || upgradeFeature is { IsUpgradableRequest: true };
 
             if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
             {
@@ -46,7 +50,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 return;
             }
 
-            using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
+            using var message = new HttpRequestMessage(extendedConnect is null ? HttpMethod.Parse(request.Method) : HttpMethod.Get, uri)
             {
                 Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
                 VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
@@ -58,7 +62,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
             }
 
-            if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
+            var upgradeProtocol = !upgrade ? null : extendedConnect is null ? request.Headers.Upgrade.ToString() : "websocket";
+            if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol) is { } badHeader)
             {
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
                     $"Header '{badHeader}' contains a control character (CR, LF or NUL); send it without one.", requestId).ConfigureAwait(false);
@@ -83,7 +88,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
             if (upgrade && response.StatusCode == HttpStatusCode.SwitchingProtocols)
             {
-                await TunnelAsync(context, upgradeFeature!, response, timeout.Token).ConfigureAwait(false);
+                await TunnelAsync(context, upgradeFeature, extendedConnect, response, timeout.Token).ConfigureAwait(false);
                 return;
             }
 
