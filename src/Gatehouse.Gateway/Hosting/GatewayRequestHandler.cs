@@ -68,6 +68,12 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
             snapshot = runtime.Current;
         }
 
+        // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = snapshot.Config.Gateway.MaxRequestBodySize;
+        }
+
         var sb = new DefaultInterpolatedStringHandler(0, 0);
         route.UpstreamPath.AppendTo(ref sb, path, captures);
         sb.AppendLiteral(request.QueryString.Value ?? "");

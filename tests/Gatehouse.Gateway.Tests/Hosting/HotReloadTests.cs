@@ -200,6 +200,44 @@ public sealed class HotReloadTests
     }
 
     [Fact]
+    public async Task ChangedBodyLimit_AppliesToNewRequests()
+    {
+        await using var backend = await StartNamedAsync("A");
+        await using var gateway = await TestGateway.StartAsync(BodyLimitYaml(backend.Url, "10KB"));
+        var body = new string('x', 50_000);
+
+        using var before = await gateway.Client.PostAsync("/upload", new StringContent(body));
+        Assert.Empty(gateway.Host.Runtime.Apply(TestGateway.Parse(BodyLimitYaml(backend.Url, "1MB"))));
+        using var after = await gateway.Client.PostAsync("/upload", new StringContent(body));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, before.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal("A:" + body, await after.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ChangedListeners_AreReported_AndTheRestOfTheChangeIsApplied()
+    {
+        // Listeners are bound at start; a reload cannot move them, and says so instead of ignoring the change.
+        await using var a = await StartNamedAsync("A");
+        await using var b = await StartNamedAsync("B");
+        using var dir = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        var yaml = WithListener(TestGateway.SimpleYaml(a.Url), "http://127.0.0.1:0");
+        var path = dir.Write(ConfigName, yaml);
+        await using var gateway = await TestGateway.StartAsync(yaml, configPath: path, logs: logs);
+        var applied = NextRevisionAsync(gateway);
+
+        dir.Write(ConfigName, WithListener(TestGateway.SimpleYaml(b.Url), "http://127.0.0.1:0\n      protocols: http2"));
+        await applied.WaitAsync(Patience);
+        var warning = await logs.WaitForAsync(e => e.Level == LogLevel.Warning && e.Message.Contains("gateway.listeners", StringComparison.Ordinal), Patience);
+
+        Assert.Contains("restart", warning.Message, StringComparison.Ordinal);
+        Assert.Equal("B", await GetTextAsync(gateway, "/who"));
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("gateway.maxRequestHeadersSize", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RetiringUpstream_RefusesNewRequests_AndWaitsForBegunOnes()
     {
         // The reload race in miniature: a request that read the old snapshot reaches TryBeginRequest only after
@@ -243,6 +281,12 @@ public sealed class HotReloadTests
         gateway.Host.Runtime.Applied += s => next.TrySetResult(s.Revision);
         return next.Task;
     }
+
+    private static string BodyLimitYaml(string backendUrl, string limit) =>
+        TestGateway.SimpleYaml(backendUrl).Replace("maxRequestBodySize: 100MB", $"maxRequestBodySize: {limit}", StringComparison.Ordinal);
+
+    private static string WithListener(string yaml, string listener) =>
+        yaml.Replace("gateway:\n", $"gateway:\n  listeners:\n    - url: {listener}\n", StringComparison.Ordinal);
 
     private static string InvalidYaml(string kind, string backendUrl) => kind switch
     {
