@@ -9,6 +9,8 @@ namespace Gatehouse.Gateway.Tests.Forwarding;
 /// <summary>HTTP/2 on either side of the gateway, and response trailers across it.</summary>
 public sealed class Http2ForwardingTests
 {
+    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new(System.Text.Json.JsonSerializerDefaults.Web);
+
     [Fact]
     public async Task H2cClient_ToHttp11Upstream_IsTranslated()
     {
@@ -30,6 +32,24 @@ public sealed class Http2ForwardingTests
         Assert.Equal("HTTP/1.1", postEcho!.Protocol);
         Assert.Equal(200_000, postEcho.BodyLength);
         Assert.Equal("chunked", postEcho.Header("Transfer-Encoding"));
+    }
+
+    [Fact]
+    public async Task H2cClient_SplitCookies_ReachHttp11UpstreamAsOneCookieHeader()
+    {
+        // HTTP/2 may carry each cookie in its own field; HTTP/1.1 allows one Cookie header, joined with "; "
+        // (RFC 9113 §8.2.3). Joined with ", " the upstream would read one cookie with a mangled value.
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(H2cFrontYaml(backend.Url, "http1"));
+        using var client = gateway.CreateClient(HttpVersion.Version20);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/cookies") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        request.Headers.TryAddWithoutValidation("Cookie", ["session=abc", "theme=dark"]);
+
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal("session=abc; theme=dark", System.Text.Json.JsonSerializer.Deserialize<EchoResponse>(text, JsonOptions)!.Header("Cookie"));
     }
 
     [Fact]
