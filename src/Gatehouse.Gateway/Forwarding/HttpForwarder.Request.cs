@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -14,7 +15,8 @@ internal sealed partial class HttpForwarder
     /// Returns the name of the first header that cannot be forwarded (a value holding CR, LF or NUL, or a name
     /// that is not an HTTP token), or null when all are safe.
     /// </summary>
-    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, bool upgrade)
+    /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocol asked for; else null.</param>
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol)
     {
         var request = context.Request;
         var headers = request.Headers;
@@ -61,16 +63,21 @@ internal sealed partial class HttpForwarder
             message.Headers.TryAddWithoutValidation(HeaderNames.TE, "trailers");
         }
 
-        if (upgrade)
+        if (upgradeProtocol is not null)
         {
-            var upgradeValue = headers.Upgrade.ToString();
-            if (!HeaderRules.IsSafeValue(upgradeValue))
+            if (!HeaderRules.IsSafeValue(upgradeProtocol))
             {
                 return HeaderNames.Upgrade;
             }
 
             message.Headers.TryAddWithoutValidation(HeaderNames.Connection, "Upgrade");
-            message.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, upgradeValue);
+            message.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, upgradeProtocol);
+
+            // An HTTP/2 WebSocket client sends no key (RFC 8441 §5); the HTTP/1.1 handshake upstream needs one.
+            if (!headers.ContainsKey(HeaderNames.SecWebSocketKey) && string.Equals(upgradeProtocol, "websocket", StringComparison.OrdinalIgnoreCase))
+            {
+                message.Headers.TryAddWithoutValidation(HeaderNames.SecWebSocketKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
+            }
         }
 
         // X-Forwarded-*: believed from trusted proxies only; from anyone else they are replaced.

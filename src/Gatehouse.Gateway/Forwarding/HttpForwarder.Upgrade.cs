@@ -40,21 +40,33 @@ internal sealed partial class HttpForwarder
 
     /// <summary>
     /// After the upstream answered 101 (WebSocket and other HTTP/1.1 upgrades): switch the client connection
-    /// too and copy bytes both ways until either side closes.
+    /// too and copy bytes both ways until either side closes. A client that opened with an HTTP/2 extended
+    /// CONNECT (<paramref name="extendedConnect"/>) gets the 200 that stands for 101 in HTTP/2.
     /// </summary>
-    private static async Task TunnelAsync(HttpContext context, IHttpUpgradeFeature upgradeFeature, HttpResponseMessage response, CancellationToken cancellation)
+    private static async Task TunnelAsync(HttpContext context, IHttpUpgradeFeature? upgradeFeature, IHttpExtendedConnectFeature? extendedConnect, HttpResponseMessage response, CancellationToken cancellation)
     {
         foreach (var header in response.Headers.NonValidated)
         {
-            if (!string.Equals(header.Key, "Connection", StringComparison.OrdinalIgnoreCase)
-                && !string.Equals(header.Key, "Keep-Alive", StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(header.Key, "Connection", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(header.Key, "Keep-Alive", StringComparison.OrdinalIgnoreCase))
             {
-                context.Response.Headers[header.Key] = ToStringValues(header.Value);
+                continue;
             }
+
+            // HTTP/2 has no Upgrade header, and the HTTP/2 client sent no key for Sec-WebSocket-Accept to answer.
+            if (extendedConnect is not null && (string.Equals(header.Key, "Upgrade", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(header.Key, "Sec-WebSocket-Accept", StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+
+            context.Response.Headers[header.Key] = ToStringValues(header.Value);
         }
 
         await using var upstreamStream = await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false);
-        await using var clientStream = await upgradeFeature.UpgradeAsync().ConfigureAwait(false);
+        await using var clientStream = extendedConnect is not null
+            ? await extendedConnect.AcceptAsync().ConfigureAwait(false)
+            : await upgradeFeature!.UpgradeAsync().ConfigureAwait(false);
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var toUpstream = CopyUntilClosedAsync(clientStream, upstreamStream, both.Token);
         var toClient = CopyUntilClosedAsync(upstreamStream, clientStream, both.Token);

@@ -23,48 +23,56 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     // (unescape, resolve dot segments) or the upstream could see a different path than the one routed.
     private static readonly UriCreationOptions UriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
-    /// <summary>Forwards the request; on return the response is complete, or the connection aborted.</summary>
+    /// <summary>
+    /// Forwards the request; on return the response is complete, or the connection aborted. The caller has begun
+    /// the request on the upstream (<see cref="Upstream.TryBeginRequest"/>); it is ended here, on every path.
+    /// </summary>
     /// <param name="pathAndQuery">The encoded upstream path plus the client's raw query string.</param>
     public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy)
     {
         var upstream = route.Upstream;
-        var request = context.Request;
-        var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
-        var upgrade = upgradeFeature is { IsUpgradableRequest: true } && IsTunnelledUpgrade(request.Headers.Upgrade);
-
-        if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
-        {
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
-                "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
-            return;
-        }
-
-        using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), uri)
-        {
-            Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
-            VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
-        };
-
-        StreamingRequestContent? body = null;
-        if (!upgrade && HasBody(context))
-        {
-            message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
-        }
-
-        if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgrade) is { } badHeader)
-        {
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
-                $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
-            return;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timeout.CancelAfter(route.Timeout);
-        upstream.BeginRequest(destination);
         var failed = false;
         HttpResponseMessage? response = null;
         try
         {
+            var request = context.Request;
+            var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
+            // A WebSocket over HTTP/2 opens with an extended CONNECT (RFC 8441), which Kestrel offers on every
+            // HTTP/2 listener; upstream it becomes the HTTP/1.1 Upgrade that every WebSocket server understands.
+            var extendedConnect = context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect
+                && string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase) ? connect : null;
+            var upgrade = extendedConnect is not null
+                || (upgradeFeature is { IsUpgradableRequest: true } && IsTunnelledUpgrade(request.Headers.Upgrade));
+
+            if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
+            {
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
+                    "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
+                return;
+            }
+
+            using var message = new HttpRequestMessage(extendedConnect is null ? HttpMethod.Parse(request.Method) : HttpMethod.Get, uri)
+            {
+                Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
+                VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
+            };
+
+            StreamingRequestContent? body = null;
+            if (!upgrade && HasBody(context))
+            {
+                message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
+            }
+
+            var upgradeProtocol = !upgrade ? null : extendedConnect is null ? request.Headers.Upgrade.ToString() : "websocket";
+            if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol) is { } badHeader)
+            {
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
+                    $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
+                return;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            timeout.CancelAfter(route.Timeout);
             try
             {
                 response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);
@@ -83,7 +91,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             {
                 if (upgrade)
                 {
-                    await TunnelAsync(context, upgradeFeature!, response, timeout.Token).ConfigureAwait(false);
+                    await TunnelAsync(context, upgradeFeature, extendedConnect, response, timeout.Token).ConfigureAwait(false);
                     return;
                 }
 
@@ -291,9 +299,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} did not answer within {Timeout}")]
     private static partial void LogUpstreamTimeout(ILogger logger, string route, string destination, TimeSpan timeout);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} answered 101 to a request that did not ask to upgrade")]
-    private static partial void LogUnrequestedUpgrade(ILogger logger, string route, string destination);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} failed while sending the response body; the client response was aborted")]
     private static partial void LogResponseBodyFailed(ILogger logger, string route, string destination);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} answered 101 to a request that did not ask to upgrade")]
+    private static partial void LogUnrequestedUpgrade(ILogger logger, string route, string destination);
 }

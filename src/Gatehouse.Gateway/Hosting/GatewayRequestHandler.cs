@@ -3,6 +3,7 @@ using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Problems;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Runtime;
+using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -30,32 +31,53 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
                 "The path contains an encoded '/' or '\\', a backslash, or an encoded NUL, which servers behind a gateway read differently; send the path without them.", requestId);
         }
 
+        RouteModel? route;
+        Destination? destination;
         var captures = default(RouteCaptures);
-        var allowed = default(AllowedMethods);
-        var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out var route, ref captures, ref allowed);
-        if (outcome == MatchOutcome.NoRoute)
+        while (true)
         {
-            return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
-                $"No route serves {request.Method} {path}; check the path, or add a route for it.", requestId);
+            captures = default;
+            var allowed = default(AllowedMethods);
+            var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed);
+            if (outcome == MatchOutcome.NoRoute)
+            {
+                return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
+                    $"No route serves {request.Method} {path}; check the path, or add a route for it.", requestId);
+            }
+
+            if (outcome == MatchOutcome.MethodNotAllowed)
+            {
+                var allow = allowed.Header;
+                return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
+                    $"{path} does not accept {request.Method}; use one of {allow}.", requestId, [new("Allow", allow)]);
+            }
+
+            destination = route!.Upstream.Pick();
+            if (destination is null)
+            {
+                return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
+                    $"Service '{route.Upstream.Name}' has no healthy target right now; try again shortly.", requestId);
+            }
+
+            if (route.Upstream.TryBeginRequest(destination))
+            {
+                break;
+            }
+
+            // A reload retired this route's upstream after we read the snapshot; the new one is already live.
+            snapshot = runtime.Current;
         }
 
-        if (outcome == MatchOutcome.MethodNotAllowed)
+        // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
         {
-            context.Response.Headers.Allow = allowed.Header;
-            return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
-                $"{path} does not accept {request.Method}; use one of {allowed.Header}.", requestId);
-        }
-
-        var destination = route!.Upstream.Pick();
-        if (destination is null)
-        {
-            return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
-                $"Service '{route.Upstream.Name}' has no healthy target right now; try again shortly.", requestId);
+            bodyLimit.MaxRequestBodySize = snapshot.Config.Gateway.MaxRequestBodySize;
         }
 
         var sb = new DefaultInterpolatedStringHandler(0, 0);
         route.UpstreamPath.AppendTo(ref sb, path, captures);
         sb.AppendLiteral(request.QueryString.Value ?? "");
+        // The forwarder owns the begun request from here and ends it on every path.
         return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress));
     }
 }

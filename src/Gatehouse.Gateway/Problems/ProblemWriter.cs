@@ -10,7 +10,12 @@ internal static class ProblemWriter
     /// <summary>Prefix of every problem type Gatehouse produces; the slugs are listed in docs/problems.md.</summary>
     public const string TypePrefix = "urn:gatehouse:problem:";
 
-    public static async Task WriteAsync(HttpContext context, int status, string slug, string title, string detail, string? requestId = null)
+    /// <summary>
+    /// Replaces whatever response was being prepared with the problem. <paramref name="headers"/> are set after
+    /// that reset, so they survive it: <c>Allow</c> on a 405, <c>Retry-After</c> on a 429.
+    /// </summary>
+    public static async Task WriteAsync(HttpContext context, int status, string slug, string title, string detail, string? requestId = null,
+        KeyValuePair<string, string>[]? headers = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -25,6 +30,14 @@ internal static class ProblemWriter
         if (requestId is not null)
         {
             response.Headers["X-Request-Id"] = requestId;
+        }
+
+        if (headers is not null)
+        {
+            foreach (var (name, value) in headers)
+            {
+                response.Headers[name] = value;
+            }
         }
 
         var buffer = new ArrayBufferWriter<byte>(512);

@@ -46,6 +46,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             }
 
             snapshot = result.Snapshot;
+            var previous = _current;
             foreach (var upstream in result.Created)
             {
                 upstream.Start();
@@ -61,10 +62,28 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
             _retiring.RemoveAll(t => t.IsCompleted);
             LogApplied(_logger, snapshot.Revision, config.Services.Count, config.Routes.Count);
+            if (previous is not null)
+            {
+                ReportStartOnlyChanges(previous.Config.Gateway, config.Gateway);
+            }
         }
 
         Applied?.Invoke(snapshot);
         return [];
+    }
+
+    /// <summary>Warns about settings that Kestrel took at start: a reload cannot change them, and must not do so silently.</summary>
+    private void ReportStartOnlyChanges(GatewayConfig before, GatewayConfig after)
+    {
+        if (!before.Listeners.SequenceEqual(after.Listeners))
+        {
+            LogNeedsRestart(_logger, "gateway.listeners");
+        }
+
+        if (before.MaxRequestHeadersSize != after.MaxRequestHeadersSize)
+        {
+            LogNeedsRestart(_logger, "gateway.maxRequestHeadersSize");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -90,6 +109,9 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is live: {Services} services, {Routes} routes")]
     private static partial void LogApplied(ILogger logger, long revision, int services, int routes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Setting} changed, but it is read at start: the running process keeps the old value; restart to apply it")]
+    private static partial void LogNeedsRestart(ILogger logger, string setting);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration refused ({Count} errors); revision {Revision} keeps serving")]
     private static partial void LogRejected(ILogger logger, int count, long revision);

@@ -16,7 +16,7 @@ namespace Gatehouse.Gateway.Upstreams;
 /// <remarks>
 /// Background work (DNS discovery, active health checks) runs between <see cref="Start"/> and
 /// <see cref="RetireAsync"/>/<see cref="DisposeAsync"/>. The request path (<see cref="Pick"/>,
-/// <see cref="BeginRequest"/>, <see cref="EndRequest"/>) takes no lock and does not allocate.
+/// <see cref="TryBeginRequest"/>, <see cref="EndRequest"/>) takes no lock and does not allocate.
 /// </remarks>
 internal sealed partial class Upstream : IAsyncDisposable
 {
@@ -31,6 +31,7 @@ internal sealed partial class Upstream : IAsyncDisposable
     private int _inFlight;
     private int _started;
     private int _disposed;
+    private int _retired;
     private TaskCompletionSource? _drained;
 
     public Upstream(string name, ServiceConfig config, TimeProvider time, ILoggerFactory loggerFactory)
@@ -108,20 +109,32 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>An available destination chosen by the service's policy, or null when none is available.</summary>
     public Destination? Pick() => _policy.Pick(_destinations, _time.GetTimestamp());
 
-    public void BeginRequest(Destination destination)
+    /// <summary>
+    /// Counts a request as in flight on <paramref name="destination"/>, unless this upstream is being retired.
+    /// A request can read a snapshot just before a reload replaces it, and reach this point after the reload
+    /// found no request in flight and closed the connections. Then this returns false and the caller must
+    /// route again on the live snapshot, which a reload publishes before it retires anything.
+    /// </summary>
+    public bool TryBeginRequest(Destination destination)
     {
+        // Increment, then look at the flag; RetireAsync sets the flag, then looks at the count. Both sides use
+        // full fences, so at least one of them sees the other: the request backs off, or retirement waits for it.
         Interlocked.Increment(ref _inFlight);
+        if (Volatile.Read(ref _retired) != 0)
+        {
+            LeaveInFlight();
+            return false;
+        }
+
         destination.BeginRequest();
+        return true;
     }
 
     /// <summary>Ends a request; <paramref name="failed"/> feeds passive health checks.</summary>
     public void EndRequest(Destination destination, bool failed)
     {
         destination.EndRequest();
-        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _drained) is { } drained)
-        {
-            drained.TrySetResult();
-        }
+        LeaveInFlight();
 
         if (_passiveThreshold == 0)
         {
@@ -141,6 +154,14 @@ internal sealed partial class Upstream : IAsyncDisposable
         }
     }
 
+    private void LeaveInFlight()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _drained) is { } drained)
+        {
+            drained.TrySetResult();
+        }
+    }
+
     /// <summary>Starts background work (DNS refresh, active health checks). Idempotent.</summary>
     public void Start()
     {
@@ -156,9 +177,11 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>Stops background work, waits for in-flight requests (up to <paramref name="drainTimeout"/>), then closes connections.</summary>
     public async Task RetireAsync(TimeSpan drainTimeout)
     {
+        // New requests back off from here on (TryBeginRequest); the ones already in are waited for.
+        Interlocked.Exchange(ref _retired, 1);
         await StopBackgroundAsync().ConfigureAwait(false);
 
-        // Exchange is a full fence: either EndRequest sees the signal, or we see its decrement below.
+        // Exchange is a full fence: either a request leaving sees the signal, or we see its decrement below.
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Interlocked.Exchange(ref _drained, drained);
         if (InFlight > 0)

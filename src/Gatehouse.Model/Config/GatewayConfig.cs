@@ -16,10 +16,13 @@ public sealed record GatewayConfig
     /// </summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
-    /// <summary>Largest request body accepted, in bytes (<c>10MB</c> style allowed). Default 30 MiB; larger bodies get 413.</summary>
+    /// <summary>Largest request body accepted, in bytes (<c>10MB</c> style allowed). Default 30 MiB; larger bodies get 413. A reload applies it to new requests.</summary>
     public long MaxRequestBodySize { get; init; } = 30 * 1024 * 1024;
 
-    /// <summary>Largest total size of request headers, in bytes. Default 32 KiB; larger header blocks get 431.</summary>
+    /// <summary>
+    /// Largest total size of request headers, in bytes. Default 32 KiB; larger header blocks get 431. Read at
+    /// start; a reload that changes it is reported and takes effect on the next start.
+    /// </summary>
     public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
 
     /// <summary>How long a stopping gateway waits for in-flight requests. Default 10s.</summary>

@@ -92,7 +92,7 @@ public sealed class DnsDestinationResolverTests
         await using var upstream = Create(dns, time, null, "http://users.internal:8080");
         await StartAsync(upstream);
         var kept = upstream.Destinations.Single(d => d.Address == "10.0.0.2");
-        upstream.BeginRequest(kept);
+        Assert.True(upstream.TryBeginRequest(kept));
         kept.ActiveHealthy = false;
 
         dns.Answer("10.0.0.3", "10.0.0.2");

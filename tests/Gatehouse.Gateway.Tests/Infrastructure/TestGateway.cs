@@ -30,17 +30,20 @@ internal sealed class TestGateway : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>
-    /// A new HTTP/2 client aimed at <see cref="Url"/> that speaks h2c with prior knowledge, for a listener
-    /// configured with <c>protocols: http2</c>. The caller disposes it.
+    /// A new client aimed at <see cref="Url"/> that speaks exactly <paramref name="version"/> (h2c with prior
+    /// knowledge for 2.0 over http). <paramref name="handler"/> defaults to a proxy-less <see cref="SocketsHttpHandler"/>.
     /// </summary>
-    public HttpClient CreateHttp2Client() =>
-        new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
+    public HttpClient CreateClient(Version version, HttpMessageHandler? handler = null) =>
+        new(handler ?? new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
         {
             BaseAddress = new Uri(Url),
             Timeout = TimeSpan.FromSeconds(30),
-            DefaultRequestVersion = System.Net.HttpVersion.Version20,
+            DefaultRequestVersion = version,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
+
+    /// <summary>A new h2c (prior knowledge) client, for a listener configured with <c>protocols: http2</c>. The caller disposes it.</summary>
+    public HttpClient CreateHttp2Client() => CreateClient(System.Net.HttpVersion.Version20);
 
     /// <summary>
     /// Starts a gateway with <paramref name="yaml"/>. When the document has no <c>gateway.listeners</c>, one

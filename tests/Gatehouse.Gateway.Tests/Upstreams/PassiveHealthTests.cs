@@ -24,14 +24,14 @@ public sealed class PassiveHealthTests
     {
         for (var i = 0; i < times; i++)
         {
-            upstream.BeginRequest(d);
+            Assert.True(upstream.TryBeginRequest(d));
             upstream.EndRequest(d, failed: true);
         }
     }
 
     private static void Succeed(Upstream upstream, Destination d)
     {
-        upstream.BeginRequest(d);
+        Assert.True(upstream.TryBeginRequest(d));
         upstream.EndRequest(d, failed: false);
     }
 
@@ -133,8 +133,8 @@ public sealed class PassiveHealthTests
         await using var upstream = Create(new FakeTimeProvider());
         var d = upstream.Destinations[1];
 
-        upstream.BeginRequest(d);
-        upstream.BeginRequest(d);
+        Assert.True(upstream.TryBeginRequest(d));
+        Assert.True(upstream.TryBeginRequest(d));
         Assert.Equal(2, upstream.InFlight);
         Assert.Equal(2, d.Outstanding);
 

@@ -15,7 +15,7 @@ public sealed class UpstreamLifetimeTests
         var time = new FakeTimeProvider();
         var upstream = new Upstream("users", new ServiceConfig { Targets = [new TargetConfig { Url = "http://127.0.0.1:9" }] }, time, NullLoggerFactory.Instance);
         var d = upstream.Destinations[0];
-        upstream.BeginRequest(d);
+        Assert.True(upstream.TryBeginRequest(d));
 
         var retire = upstream.RetireAsync(TimeSpan.FromSeconds(30));
         await Task.Yield();
@@ -31,7 +31,7 @@ public sealed class UpstreamLifetimeTests
     {
         var time = new FakeTimeProvider();
         var upstream = new Upstream("users", new ServiceConfig { Targets = [new TargetConfig { Url = "http://127.0.0.1:9" }] }, time, NullLoggerFactory.Instance);
-        upstream.BeginRequest(upstream.Destinations[0]);
+        Assert.True(upstream.TryBeginRequest(upstream.Destinations[0]));
 
         var retire = upstream.RetireAsync(TimeSpan.FromSeconds(30));
         await Eventually.TrueAsync(() => time.ActiveTimers > 0, "the drain timeout to be armed");
