@@ -32,6 +32,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     {
         var upstream = route.Upstream;
         var failed = false;
+        HttpRequestMessage? message = null;
         HttpResponseMessage? response = null;
         try
         {
@@ -44,43 +45,55 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             var upgrade = extendedConnect is not null
                 || (upgradeFeature is { IsUpgradableRequest: true } && IsTunnelledUpgrade(request.Headers.Upgrade));
 
-            if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
-            {
-                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
-                    "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
-                return;
-            }
-
-            using var message = new HttpRequestMessage(extendedConnect is null ? HttpMethod.Parse(request.Method) : HttpMethod.Get, uri)
-            {
-                Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
-                VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
-            };
-
-            StreamingRequestContent? body = null;
-            if (!upgrade && HasBody(context))
-            {
-                message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
-            }
-
-            var upgradeProtocol = !upgrade ? null : extendedConnect is null ? request.Headers.Upgrade.ToString() : "websocket";
-            if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol) is { } badHeader)
-            {
-                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
-                    $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
-                return;
-            }
-
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            timeout.CancelAfter(route.Timeout);
-            try
+            var upgradeProtocol = !upgrade ? null : extendedConnect is null ? request.Headers.Upgrade.ToString() : "websocket";
+            for (var attempt = 0; ; attempt++)
             {
-                response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
-            {
-                failed = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
-                return;
+                if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
+                {
+                    await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
+                        "The request path or query cannot be sent upstream; check its encoding.", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                message?.Dispose();
+                message = new HttpRequestMessage(extendedConnect is null ? HttpMethod.Parse(request.Method) : HttpMethod.Get, uri)
+                {
+                    Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
+                    VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
+                };
+
+                StreamingRequestContent? body = null;
+                if (!upgrade && HasBody(context))
+                {
+                    message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
+                }
+
+                if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol) is { } badHeader)
+                {
+                    await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
+                        $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                timeout.CancelAfter(route.Timeout);
+                try
+                {
+                    response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);
+                    break;
+                }
+                catch (HttpRequestException e) when (attempt == 0 && body is null && e.HttpRequestError == HttpRequestError.ConnectionError
+                    && !context.RequestAborted.IsCancellationRequested && TrySwitchDestination(upstream, ref destination))
+                {
+                    // Nothing reached the upstream (no connection, no body to replay): the request is safe to try
+                    // once on another destination, whatever its method. The failed one is charged to passive health.
+                    LogRetried(logger, route.Id, e.Message);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+                {
+                    failed = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
+                    return;
+                }
             }
 
             // Headers are in: the timeout covered the wait for them. The body streams for as long as both sides keep going.
@@ -125,8 +138,35 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         finally
         {
             response?.Dispose();
+            message?.Dispose();
             upstream.EndRequest(destination, failed);
         }
+    }
+
+    /// <summary>
+    /// Moves a begun request from <paramref name="destination"/> (which failed to connect) to another available
+    /// destination; false, leaving everything as it was, when there is none.
+    /// </summary>
+    private static bool TrySwitchDestination(Upstream upstream, ref Destination destination)
+    {
+        var destinations = upstream.Destinations;
+        for (var i = 0; i < destinations.Length; i++)
+        {
+            var next = upstream.Pick();
+            if (next is null)
+            {
+                return false;
+            }
+
+            if (!ReferenceEquals(next, destination) && upstream.TryBeginRequest(next))
+            {
+                upstream.EndRequest(destination, failed: true);
+                destination = next;
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Answers a request whose upstream call failed before response headers; returns whether the upstream is to blame.</summary>
@@ -185,10 +225,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             headers[header.Key] = ToStringValues(header.Value);
         }
 
-        if (!headers.ContainsKey("X-Request-Id"))
-        {
-            headers["X-Request-Id"] = requestId;
-        }
+        // The gateway's id wins over one the upstream made up: it is the one in the gateway's logs and problems.
+        headers["X-Request-Id"] = requestId;
     }
 
     private static Microsoft.Extensions.Primitives.StringValues ToStringValues(System.Net.Http.Headers.HeaderStringValues values)
@@ -304,4 +342,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} answered 101 to a request that did not ask to upgrade")]
     private static partial void LogUnrequestedUpgrade(ILogger logger, string route, string destination);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Route {Route}: connecting to the upstream failed ({Reason}); trying another destination")]
+    private static partial void LogRetried(ILogger logger, string route, string reason);
 }

@@ -31,6 +31,14 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
                 "The path contains an encoded '/' or '\\', a backslash, or an encoded NUL, which servers behind a gateway read differently; send the path without them.", requestId);
         }
 
+        // A declared length over the limit is refused before any upstream work (the chunked case is caught while streaming).
+        var bodyLimitBytes = snapshot.Config.Gateway.MaxRequestBodySize;
+        if (request.ContentLength > bodyLimitBytes)
+        {
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large",
+                $"The request body is {request.ContentLength} bytes; this gateway accepts at most {bodyLimitBytes}. Send a smaller body.", requestId);
+        }
+
         RouteModel? route;
         Destination? destination;
         var captures = default(RouteCaptures);

@@ -1,4 +1,5 @@
 using Gatehouse.Gateway.Upstreams;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Gateway.Routing;
 
@@ -17,7 +18,7 @@ internal sealed class RouteModel
 
     public string Id { get; }
 
-    /// <summary>Upper-case methods; empty means every method.</summary>
+    /// <summary>Upper-case methods (the <see cref="HttpMethods"/> instances); empty means every method. GET implies HEAD.</summary>
     public string[] Methods { get; }
 
     public string? Host { get; }
@@ -45,6 +46,7 @@ internal sealed class RouteModel
             }
         }
 
-        return false;
+        // RFC 9110 §9.3.2: HEAD is served wherever GET is.
+        return ReferenceEquals(method, HttpMethods.Head) && Array.IndexOf(methods, HttpMethods.Get) >= 0;
     }
 }

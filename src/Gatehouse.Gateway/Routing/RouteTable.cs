@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Gatehouse.Model.Routing;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Gateway.Routing;
 
@@ -105,6 +106,11 @@ internal struct AllowedMethods
             if (!_methods.Contains(m))
             {
                 _methods.Add(m);
+            }
+
+            if (ReferenceEquals(m, HttpMethods.Get) && !_methods.Contains(HttpMethods.Head))
+            {
+                _methods.Add(HttpMethods.Head);
             }
         }
     }

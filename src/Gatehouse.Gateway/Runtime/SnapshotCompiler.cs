@@ -5,6 +5,7 @@ using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Routing;
 using Gatehouse.Model.Validation;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Runtime;
@@ -64,7 +65,7 @@ internal static class SnapshotCompiler
             var upstream = upstreams[route.Service];
             var model = new RouteModel(
                 id,
-                [.. route.Methods.Select(m => HttpMethod.Parse(m.ToUpperInvariant()).Method)],
+                [.. route.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant()))],
                 route.Host,
                 upstream,
                 UpstreamPathTemplate.Create(upstreamTemplate, parameters),

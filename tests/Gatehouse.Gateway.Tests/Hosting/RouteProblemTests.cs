@@ -38,7 +38,7 @@ public sealed class RouteProblemTests
 
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
-        Assert.Equal(["GET", "PUT"], response.Content.Headers.Allow.Order());
+        Assert.Equal(["GET", "HEAD", "PUT"], response.Content.Headers.Allow.Order());
         Assert.Equal("urn:gatehouse:problem:method-not-allowed", problem.GetProperty("type").GetString());
         Assert.Equal(405, problem.GetProperty("status").GetInt32());
         Assert.Matches("^[0-9a-f]{32}$", problem.GetProperty("requestId").GetString());
