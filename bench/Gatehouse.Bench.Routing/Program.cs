@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Gatehouse.Bench.Routing.RouteTableBenchmarks).Assembly).Run(args);
