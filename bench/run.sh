@@ -8,15 +8,23 @@
 # Settings (environment variables):
 #   ROUNDS=5          rounds; each round runs every target once, in a rotating order
 #   DURATION=10       seconds of load per target per round
-#   WARMUP=5          seconds of unmeasured load per target before the first round
+#   WARMUP=20         seconds of unmeasured load per target before the first round (.NET's tiered JIT
+#                     needs 10-30 s of load to settle, the longer the busier the machine)
 #   CONNECTIONS=64    wrk connections
 #   THREADS=          wrk threads (default: the number of CPUs the load generator may use)
 #   PIN=split         split: proxies on CPU 1, wrk + backend on CPU 0 (needs 2+ CPUs); none: no pinning
 #   PROXY_CPUS=1      CPU list (taskset) for the proxies when PIN=split
 #   LOAD_CPUS=0       CPU list for wrk and the backend when PIN=split
 #   HAPROXY=auto      auto: include HAProxy if installed or installable; 1: require it; 0: leave it out
+#   CGROUP=auto       auto/1: each proxy in a CPU cgroup of its own weighing as much as one ordinary thread, so a
+#                     one-thread nginx and a many-thread Gatehouse compete alike with other people's processes on
+#                     a shared machine (needs root and the cgroup cpu controller); 0: no cgroups
 #   REQUEST_PATH=/hello   the path requested
 #   GATEHOUSE_ENV=    extra environment for the Gatehouse process only, e.g. "DOTNET_gcServer=1"
+#   VARIANTS=         more Gatehouse processes measured side by side, each with its own environment:
+#                     "NAME:VAR=VALUE,VAR=VALUE NAME2:VAR=VALUE", e.g. "gcserver:DOTNET_gcServer=1";
+#                     each is a column "gatehouse:NAME" (on top of GATEHOUSE_ENV). GATEHOUSE_DLL=PATH in a
+#                     variant runs another build, e.g. "before:GATEHOUSE_DLL=/tmp/before/gatehouse.dll"
 #   SKIP_BUILD=0      1: use the Release build already in bin/ (faster iteration)
 #   INSTALL=1         0: never call apt-get; fail with the list of what is missing instead
 #   QUIET_WAIT=0      on a shared machine: wait up to this many seconds for it to be at most QUIET_BUSY% busy
@@ -32,7 +40,7 @@ BENCH="$ROOT/bench"
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
 DURATION=${DURATION%s}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-20}
 WARMUP=${WARMUP%s}
 CONNECTIONS=${CONNECTIONS:-64}
 PIN=${PIN:-split}
@@ -41,8 +49,10 @@ LOAD_CPUS=${LOAD_CPUS:-0}
 HAPROXY=${HAPROXY:-auto}
 REQUEST_PATH=${REQUEST_PATH:-/hello}
 GATEHOUSE_ENV=${GATEHOUSE_ENV:-}
+VARIANTS=${VARIANTS:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 INSTALL=${INSTALL:-1}
+CGROUP=${CGROUP:-auto}
 QUIET_WAIT=${QUIET_WAIT:-0}
 QUIET_BUSY=${QUIET_BUSY:-15}
 
@@ -98,8 +108,13 @@ apt_install() {
         APT_UPDATED=1
     fi
     say "apt-get install $*"
-    # policy-rc.d or not: the packaged services must not be started; the benchmark runs its own instances.
-    DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "$@" >&2
+    # The packaged nginx/haproxy services must not start (port 80, a stray daemon): the benchmark runs its
+    # own instances. Debian asks /usr/sbin/policy-rc.d before starting a service; 101 means "not now".
+    local policy=/usr/sbin/policy-rc.d made=0 status=0
+    if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || status=$?
+    if [[ $made == 1 ]]; then rm -f "$policy"; fi
+    return "$status"
 }
 
 missing=()
@@ -150,6 +165,7 @@ fi
 TMP=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
 chmod 755 "$TMP" # nginx workers run as nobody
 STARTED=()        # every PID this script started, stopped in reverse order on exit
+GROUPS_MADE=()    # cgroups this script made, removed on exit
 
 cleanup() {
     local status=$? pid i
@@ -167,6 +183,7 @@ cleanup() {
         say "failed (exit $status); logs were in $TMP:"
         tail -n 20 "$TMP"/*.log 2>/dev/null >&2 || true
     fi
+    for group in "${GROUPS_MADE[@]}"; do rmdir "$group" 2>/dev/null || true; done
     rm -rf "$TMP"
     exit "$status"
 }
@@ -207,9 +224,34 @@ wait_ready() {
     die "$name did not answer on port $port within 30 s"
 }
 
+# CPU cgroups (see CGROUP above). On a shared machine the scheduler shares CPU time per thread: a proxy
+# with many threads gets more of a contended core than nginx's single worker does. In a group of its own
+# with the weight of one thread, every proxy gets the same share however many threads it runs.
+CG_KIND=none
+if [[ $CGROUP != 0 ]]; then
+    if [[ -w /sys/fs/cgroup/cgroup.procs ]] && grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+        CG_KIND=v2 CG_ROOT=/sys/fs/cgroup
+    elif [[ -w /sys/fs/cgroup/cpu/cgroup.procs ]]; then
+        CG_KIND=v1 CG_ROOT=/sys/fs/cgroup/cpu
+    elif [[ $CGROUP == 1 ]]; then
+        die "CGROUP=1: no writable cgroup cpu controller (needs root)"
+    else
+        say "no writable cgroup cpu controller: proxies are not grouped (RPS on a busy machine favours many-thread proxies)"
+    fi
+fi
+in_own_group() { # name pid: the process and its child processes (nginx's workers)
+    [[ $CG_KIND != none ]] || return 0
+    local group="$CG_ROOT/gatehouse-bench-$$-$1" p
+    mkdir "$group" || die "cannot make cgroup $group"
+    GROUPS_MADE+=("$group")
+    if [[ $CG_KIND == v1 ]]; then echo 1024 >"$group/cpu.shares"; else echo 100 >"$group/cpu.weight"; fi
+    for p in "$2" $(pgrep -P "$2" || true); do
+        echo "$p" >"$group/cgroup.procs" || die "cannot move $1 into cgroup $group"
+    done
+}
+
 BACKEND_PORT=$(free_port)
 NGINX_PORT=$(free_port)
-GATEHOUSE_PORT=$(free_port)
 HAPROXY_PORT=$(free_port)
 
 "${ON_LOAD[@]}" env DOTNET_gcServer=0 dotnet "$BACKEND_DLL" "$BACKEND_PORT" >"$TMP/backend.log" 2>&1 &
@@ -256,6 +298,7 @@ nginx -t -q -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/ngi
 NGINX_PID=$!
 STARTED+=("$NGINX_PID")
 wait_ready nginx "$NGINX_PORT" "$NGINX_PID"
+in_own_group nginx "$NGINX_PID" # after start-up, when the workers exist
 
 cat >"$TMP/gatehouse.yaml" <<EOF
 version: 1
@@ -268,11 +311,33 @@ routes:
     path: /{**rest}
     service: bench
 EOF
-# shellcheck disable=SC2086 # GATEHOUSE_ENV is a list of NAME=VALUE words on purpose
-"${ON_PROXY[@]}" env $GATEHOUSE_ENV dotnet "$GATEHOUSE_DLL" run --config "$TMP/gatehouse.yaml" --port "$GATEHOUSE_PORT" >"$TMP/gatehouse.log" 2>&1 &
-GATEHOUSE_PID=$!
-STARTED+=("$GATEHOUSE_PID")
-wait_ready gatehouse "$GATEHOUSE_PORT" "$GATEHOUSE_PID"
+declare -A PORT=([direct]=$BACKEND_PORT [nginx]=$NGINX_PORT)
+declare -A PID=([direct]=$BACKEND_PID [nginx]=$NGINX_PID)
+GATEHOUSES=(gatehouse)
+declare -A GATEHOUSE_ENVS=([gatehouse]="$GATEHOUSE_ENV")
+for variant in $VARIANTS; do
+    name=${variant%%:*}
+    [[ $variant == *:* && $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "VARIANTS: '$variant' is not NAME:VAR=VALUE[,VAR=VALUE]"
+    GATEHOUSES+=("gatehouse:$name")
+    GATEHOUSE_ENVS["gatehouse:$name"]="$GATEHOUSE_ENV ${variant#*:}"
+    GATEHOUSE_ENVS["gatehouse:$name"]=${GATEHOUSE_ENVS["gatehouse:$name"]//,/ }
+done
+for target in "${GATEHOUSES[@]}"; do
+    PORT[$target]=$(free_port)
+    log="$TMP/${target//:/-}.log"
+    # GATEHOUSE_DLL=PATH in a variant runs another build (a "before" next to the "after").
+    dll=$GATEHOUSE_DLL
+    envs=()
+    for kv in ${GATEHOUSE_ENVS[$target]}; do
+        if [[ $kv == GATEHOUSE_DLL=* ]]; then dll=${kv#GATEHOUSE_DLL=}; else envs+=("$kv"); fi
+    done
+    [[ -f $dll ]] || die "$target: no such build: $dll"
+    "${ON_PROXY[@]}" env "${envs[@]}" dotnet "$dll" run --config "$TMP/gatehouse.yaml" --port "${PORT[$target]}" >"$log" 2>&1 &
+    PID[$target]=$!
+    STARTED+=("${PID[$target]}")
+    in_own_group "${target//:/-}" "${PID[$target]}"
+    wait_ready "${target//:/-}" "${PORT[$target]}" "${PID[$target]}"
+done
 
 if [[ $USE_HAPROXY == 1 ]]; then
     cat >"$TMP/haproxy.cfg" <<EOF
@@ -299,17 +364,17 @@ backend be
 EOF
     haproxy -c -q -f "$TMP/haproxy.cfg" >"$TMP/haproxy.log" 2>&1 || die "haproxy refused its config: $(cat "$TMP/haproxy.log")"
     "${ON_PROXY[@]}" haproxy -db -f "$TMP/haproxy.cfg" >>"$TMP/haproxy.log" 2>&1 &
-    HAPROXY_PID=$!
-    STARTED+=("$HAPROXY_PID")
-    wait_ready haproxy "$HAPROXY_PORT" "$HAPROXY_PID"
+    PID[haproxy]=$!
+    PORT[haproxy]=$HAPROXY_PORT
+    STARTED+=("${PID[haproxy]}")
+    in_own_group haproxy "${PID[haproxy]}"
+    wait_ready haproxy "$HAPROXY_PORT" "${PID[haproxy]}"
 fi
 
 # ---- measuring -----------------------------------------------------------------------------------------
 
-TARGETS=(direct nginx gatehouse)
+TARGETS=(direct nginx "${GATEHOUSES[@]}")
 if (( USE_HAPROXY == 1 )); then TARGETS+=(haproxy); fi
-declare -A PORT=([direct]=$BACKEND_PORT [nginx]=$NGINX_PORT [gatehouse]=$GATEHOUSE_PORT [haproxy]=$HAPROXY_PORT)
-declare -A PID=([direct]=$BACKEND_PID [nginx]=$NGINX_PID [gatehouse]=$GATEHOUSE_PID [haproxy]=${HAPROXY_PID:-})
 CLK_TCK=$(getconf CLK_TCK)
 
 # utime+stime (clock ticks) of a process and its child processes (nginx's workers). For one process,
@@ -352,7 +417,6 @@ measure() { # target round
     if [[ $target != direct ]]; then after=$(cpu_ticks "${PID[$target]}"); fi
     bafter=$(cpu_ticks "$BACKEND_PID")
     mafter=$(machine_ticks)
-    echo "$out" >"$TMP/wrk-$target-$round.txt"
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     requests=$(awk '/requests in/ { print $1 }' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
@@ -372,7 +436,7 @@ measure() { # target round
         "$p50" "$p99" "$errors" "$wrk_ticks" "$other" >>"$RESULTS"
     local cpu_note=""
     if [[ $target != direct ]]; then cpu_note=$(awk -v t="$proxy_ticks" -v n="$requests" -v hz="$CLK_TCK" 'BEGIN { printf ", proxy CPU %.1f µs/req", t * 1e6 / hz / n }'); fi
-    say "$(printf 'round %d/%d %-9s %8.0f req/s, p99 %6.2f ms%s, other load %s%%%s' "$round" "$ROUNDS" "$target" "$rps" \
+    say "$(printf 'round %d/%d %-16s %8.0f req/s, p99 %6.2f ms%s, other load %s%%%s' "$round" "$ROUNDS" "$target" "$rps" \
         "$(awk -v v="$p99" 'BEGIN { print v / 1000 }')" "$cpu_note" "$other" "$( (( errors > 0 )) && echo ", $errors ERRORS" )")"
 }
 
@@ -461,7 +525,7 @@ CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
-COMMAND="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS THREADS=$THREADS PIN=$PIN${GATEHOUSE_ENV:+ GATEHOUSE_ENV=\"$GATEHOUSE_ENV\"} bench/run.sh"
+COMMAND="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS THREADS=$THREADS PIN=$PIN${GATEHOUSE_ENV:+ GATEHOUSE_ENV=\"$GATEHOUSE_ENV\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"} bench/run.sh"
 if [[ $PIN == split ]]; then
     PINNING="proxies on CPU $PROXY_CPUS ($PROXY_WORKERS worker(s)/thread(s) for nginx and HAProxy); wrk and the backend on CPU $LOAD_CPUS"
 else
@@ -477,7 +541,12 @@ report() {
     echo "- machine busy before the load: ${IDLE_BUSY}%; load average (1/5/15 min) before: $LOAD_START, after: $LOAD_END"
     echo "- wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'): \`-t$THREADS -c$CONNECTIONS -d${DURATION}s\`, $ROUNDS rounds in rotating order after ${WARMUP}s of warm-up per target, GET $REQUEST_PATH (13-byte body)"
     echo "- pinning: $PINNING"
-    echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'); $( (( USE_HAPROXY == 1 )) && haproxy -v 2>&1 | awk 'NR == 1 { print "HAProxy " $3 }' || echo "HAProxy not measured"); .NET $(dotnet --version)${GATEHOUSE_ENV:+; Gatehouse environment: \`$GATEHOUSE_ENV\`}"
+    echo "- cgroups: $( [[ $CG_KIND == none ]] && echo "none" || echo "each proxy in a cgroup ($CG_KIND) weighing as much as one thread")"
+    local target
+    for target in "${GATEHOUSES[@]}"; do
+        if [[ $target != gatehouse || -n $GATEHOUSE_ENV ]]; then echo "- $target environment: \`${GATEHOUSE_ENVS[$target]## }\`"; fi
+    done
+    echo "- $(nginx -v 2>&1 | sed 's/^nginx version: //'); $( (( USE_HAPROXY == 1 )) && haproxy -v 2>&1 | awk 'NR == 1 { print "HAProxy " $3 }' || echo "HAProxy not measured"); .NET SDK $(dotnet --version)"
     echo
     table
     echo
