@@ -21,7 +21,7 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
         var request = context.Request;
         var requestId = request.Headers["X-Request-Id"] is { Count: 1 } incoming && HeaderRules.IsValidRequestId(incoming.ToString())
             ? incoming.ToString()
-            : Guid.NewGuid().ToString("N");
+            : RequestIds.New();
 
         var path = request.Path.Value ?? "/";
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? path;
