@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Gatehouse.Gateway.Runtime;
+using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
 using Microsoft.Extensions.Logging;
 
@@ -8,7 +9,9 @@ namespace Gatehouse.Gateway.Hosting;
 /// <summary>
 /// Watches the config file and applies each valid change; an invalid one is logged with every error and
 /// the running revision keeps serving. Uses file-system events for speed plus a 1s poll of the content hash,
-/// because editors that replace files and some file systems lose events.
+/// because editors that replace files and some file systems lose events. The OpenAPI documents that services
+/// import from files are part of the hash (found by the poll), so editing one reloads too; documents imported
+/// from a URL are fetched again whenever the config reloads, but not watched.
 /// </summary>
 internal sealed partial class ConfigFileWatcher : IDisposable
 {
@@ -16,6 +19,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(150);
 
     private readonly string _path;
+    private readonly Func<string, string?>? _environment;
     private readonly GatewayRuntime _runtime;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -24,14 +28,17 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     private ITimer? _poll;
     private ITimer? _debounce;
     private byte[] _lastHash;
+    private string[] _documents;
 
-    public ConfigFileWatcher(string path, GatewayRuntime runtime, TimeProvider time, ILoggerFactory loggers)
+    public ConfigFileWatcher(string path, GatehouseConfig current, Func<string, string?>? environment, GatewayRuntime runtime, TimeProvider time, ILoggerFactory loggers)
     {
         _path = Path.GetFullPath(path);
+        _environment = environment;
         _runtime = runtime;
         _time = time;
         _logger = loggers.CreateLogger("Gatehouse.ConfigWatcher");
-        _lastHash = HashOf(_path) ?? [];
+        _documents = DocumentsOf(current);
+        _lastHash = HashOf(_path, _documents) ?? [];
     }
 
     public void Start()
@@ -53,14 +60,14 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     {
         lock (_lock)
         {
-            var hash = HashOf(_path);
+            var hash = HashOf(_path, _documents);
             if (hash is null || hash.AsSpan().SequenceEqual(_lastHash))
             {
                 return false;
             }
 
             _lastHash = hash;
-            var result = ConfigLoader.LoadFile(_path);
+            var result = ConfigLoader.LoadFile(_path, _environment);
             if (!result.IsValid)
             {
                 LogInvalid(_logger, _path, result.Errors.Count);
@@ -78,6 +85,13 @@ internal sealed partial class ConfigFileWatcher : IDisposable
                 LogError(_logger, error.ToString());
             }
 
+            if (errors.Count == 0)
+            {
+                // The new config may import other documents; watch those from now on.
+                _documents = DocumentsOf(result.Config!);
+                _lastHash = HashOf(_path, _documents) ?? _lastHash;
+            }
+
             return errors.Count == 0;
         }
     }
@@ -91,11 +105,22 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         }
     }
 
-    private static byte[]? HashOf(string path)
+    private static string[] DocumentsOf(GatehouseConfig config) =>
+        [.. config.Services.Values.Select(s => s.Openapi?.File).OfType<string>().Distinct(StringComparer.Ordinal)];
+
+    private static byte[]? HashOf(string path, string[] documents)
     {
         try
         {
-            return SHA256.HashData(File.ReadAllBytes(path));
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(File.ReadAllBytes(path));
+            foreach (var document in documents)
+            {
+                // A document that is missing now hashes as empty: the reload then reports it.
+                hash.AppendData(File.Exists(document) ? File.ReadAllBytes(document) : []);
+            }
+
+            return hash.GetHashAndReset();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
