@@ -5,4 +5,5 @@ var root = new RootCommand("Gatehouse: an API gateway and API management platfor
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ImportOpenApiCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

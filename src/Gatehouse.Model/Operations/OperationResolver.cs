@@ -121,32 +121,16 @@ internal static class OperationResolver
         var key = service.Openapi!.File is null ? "url" : "file";
         var where = $"services.{name}.openapi.{key}";
         var source = service.Openapi.File is { } f ? $"'{f}'" : service.Openapi.Url!;
-        foreach (var op in document.Operations)
+        foreach (var result in OperationImport.Convert(name, document, source))
         {
-            var described = $"{op.Method} {op.Path} in {source}";
-            var id = op.OperationId ?? OperationIds.Derive(name, op.Method, op.Path);
-            if (PathTemplate.TryParse(op.Path, out var pathError) is null)
+            if (result.Operation is null)
             {
-                Fail(id, $"{described} cannot be imported: {pathError} Fix the path in the document, or import the document with 'gatehouse import-openapi' and change the path in the config.");
+                Fail(result.Id, result.Fix is null ? result.Problem! : $"{result.Problem} {result.Fix}");
                 continue;
             }
 
-            if (!OperationIds.IsValid(id))
-            {
-                Fail(id, op.OperationId is null
-                    ? $"{described} has no operationId, and the id derived from the service name and path, '{id}', is longer than 100 characters; give it an operationId in the document."
-                    : $"{described} has operationId '{id}', which cannot be an id here: ids are 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit. Change it in the document, or import the document with 'gatehouse import-openapi' and rename it in the config.");
-                continue;
-            }
-
-            if (info.ImportedOperations.TryGetValue((name, id), out var first))
-            {
-                Fail(id, $"{described} has the id '{id}', and so has {first.Description}; give each its own operationId in the document.");
-                continue;
-            }
-
-            operations[id] = new OperationConfig { Method = op.Method, Path = op.Path, Tags = op.Tags };
-            info.ImportedOperations[(name, id)] = (where, described);
+            operations[result.Id] = result.Operation;
+            info.ImportedOperations[(name, result.Id)] = (where, result.Description);
         }
 
         return operations;
