@@ -92,7 +92,8 @@ public static partial class ConfigValidator
                 ValidateUpstreamPath(At("upstreamPath"), template, upstream, errors);
             }
 
-            if (template is not null)
+            // A route whose operation is unknown has unknown methods; that error is reported, so it collides with nothing.
+            if (template is not null && (route.Operation is null || operation is not null))
             {
                 var key = (route.Host?.ToLowerInvariant() ?? "*") + " " + template.ShapeKey;
                 if (!shapes.TryGetValue(key, out var same))

@@ -64,6 +64,17 @@ public sealed class RouteOperationTests
     }
 
     [Fact]
+    public void Route_ToUnknownOperation_DoesNotAlsoCollideWithRoutesOnTheSamePath()
+    {
+        var error = ConfigText.SingleError(With("""
+            list: { operation: users.listUsers }
+            create: { operation: users.createUser, path: /users }
+            """), "routes.create.operation");
+
+        Assert.StartsWith("operation 'users.createUser' is not defined", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Route_ToUnknownOperationWithNothingClose_SaysWhereOperationsComeFrom()
     {
         var error = ConfigText.SingleError(With("user: { operation: billing.charge }"), "routes.user.operation");
