@@ -24,6 +24,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
+    private readonly Lock _checkLock = new();
     private FileSystemWatcher? _watcher;
     private ITimer? _poll;
     private ITimer? _debounce;
@@ -38,7 +39,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         _time = time;
         _logger = loggers.CreateLogger("Gatehouse.ConfigWatcher");
         _documents = DocumentsOf(current);
-        _lastHash = HashOf(_path, _documents) ?? [];
+        _lastHash = ReadOrNull(_path) is { } content ? HashOf(content, _documents) ?? [] : [];
     }
 
     public void Start()
@@ -52,15 +53,16 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         _watcher.Created += (_, _) => Schedule();
         _watcher.Renamed += (_, _) => Schedule();
         _watcher.EnableRaisingEvents = true;
-        _poll = _time.CreateTimer(_ => Check(), null, PollInterval, PollInterval);
+        _poll = _time.CreateTimer(_ => CheckUnlessBusy(), null, PollInterval, PollInterval);
     }
 
     /// <summary>Checks the file now; applies it when its content changed. Returns true when a new revision went live.</summary>
     public bool Check()
     {
-        lock (_lock)
+        lock (_checkLock)
         {
-            var hash = HashOf(_path, _documents);
+            var content = ReadOrNull(_path);
+            var hash = content is null ? null : HashOf(content, _documents);
             if (hash is null || hash.AsSpan().SequenceEqual(_lastHash))
             {
                 return false;
@@ -85,14 +87,38 @@ internal sealed partial class ConfigFileWatcher : IDisposable
                 LogError(_logger, error.ToString());
             }
 
-            if (errors.Count == 0)
+            var documents = DocumentsOf(result.Config!);
+            if (errors.Count == 0 && !documents.SequenceEqual(_documents))
             {
-                // The new config may import other documents; watch those from now on.
-                _documents = DocumentsOf(result.Config!);
-                _lastHash = HashOf(_path, _documents) ?? _lastHash;
+                // The new config imports other documents; watch those from now on. The config's content is the
+                // one this load read, so an edit made to it meanwhile still differs at the next tick.
+                _documents = documents;
+                _lastHash = HashOf(content!, _documents) ?? _lastHash;
             }
 
             return errors.Count == 0;
+        }
+    }
+
+    /// <summary>
+    /// A load can take seconds (it fetches OpenAPI documents by URL); timer ticks meanwhile are skipped rather
+    /// than queued on the lock. A change made during the load is seen by the next tick, since the hash compared
+    /// then is the one of the content that load read.
+    /// </summary>
+    private void CheckUnlessBusy()
+    {
+        if (!_checkLock.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            Check();
+        }
+        finally
+        {
+            _checkLock.Exit();
         }
     }
 
@@ -101,31 +127,48 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         lock (_lock)
         {
             _debounce?.Dispose();
-            _debounce = _time.CreateTimer(_ => Check(), null, Debounce, Timeout.InfiniteTimeSpan);
+            _debounce = _time.CreateTimer(_ => CheckUnlessBusy(), null, Debounce, Timeout.InfiniteTimeSpan);
         }
     }
 
     private static string[] DocumentsOf(GatehouseConfig config) =>
         [.. config.Services.Values.Select(s => s.Openapi?.File).OfType<string>().Distinct(StringComparer.Ordinal)];
 
-    private static byte[]? HashOf(string path, string[] documents)
+    private static byte[]? ReadOrNull(string path)
     {
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(File.ReadAllBytes(path));
-            foreach (var document in documents)
-            {
-                // A document that is missing now hashes as empty: the reload then reports it.
-                hash.AppendData(File.Exists(document) ? File.ReadAllBytes(document) : []);
-            }
-
-            return hash.GetHashAndReset();
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null; // mid-write or briefly missing while an editor replaces it; the next event or poll retries.
         }
+    }
+
+    private static byte[]? HashOf(byte[] config, string[] documents)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(config);
+        foreach (var document in documents)
+        {
+            // A missing document hashes as empty, so it coming back is a change; the reload reports it while it is gone.
+            if (File.Exists(document))
+            {
+                if (ReadOrNull(document) is not { } bytes)
+                {
+                    return null;
+                }
+
+                hash.AppendData(SHA256.HashData(bytes));
+            }
+            else
+            {
+                hash.AppendData(SHA256.HashData([]));
+            }
+        }
+
+        return hash.GetHashAndReset();
     }
 
     public void Dispose()
