@@ -13,7 +13,11 @@ public sealed record ConfigLoadResult(GatehouseConfig? Config, IReadOnlyList<Con
     public bool IsValid => Config is not null && Errors.Count == 0;
 }
 
-/// <summary>Reads YAML or JSON config documents (JSON is read as the YAML subset it is).</summary>
+/// <summary>
+/// Reads YAML or JSON config documents (JSON is read as the YAML subset it is). Loading also imports the
+/// services' OpenAPI documents, so it reads those files and fetches those URLs (in parallel, each within
+/// <see cref="OpenApiSources.FetchTimeout"/>): call it off any thread that must stay responsive.
+/// </summary>
 public static class ConfigLoader
 {
     /// <summary>Reads, binds and validates the file at <paramref name="path"/>.</summary>

@@ -206,6 +206,11 @@ internal static class OperationResolver
         var where = $"services.{name}.publish";
         foreach (var (id, operation) in service.Operations)
         {
+            if (routes.ContainsKey(id) && !writtenRoutes.ContainsKey(id))
+            {
+                continue; // another service has an operation with this id, which validation reports
+            }
+
             if (writtenRoutes.ContainsKey(id))
             {
                 errors.Add(new ConfigError(where, $"publishing operation '{id}' makes a route with id '{id}', and a route with that id is written under 'routes'; rename that route.", written?.PublishLine));

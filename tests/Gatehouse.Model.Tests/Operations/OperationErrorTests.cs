@@ -60,6 +60,23 @@ public sealed class OperationErrorTests : IDisposable
     }
 
     [Fact]
+    public void SameId_InTwoPublishedServices_IsReportedOnceAsADuplicateId()
+    {
+        _files.Spec("a.json", Specs.Json31("/a", "get", "shared.op"));
+        _files.Spec("b.json", Specs.Json31("/b", "get", "shared.op"));
+
+        var result = _files.Load("""
+            version: 1
+            services:
+              a: { targets: [http://127.0.0.1:5001], openapi: { file: a.json }, publish: {} }
+              b: { targets: [http://127.0.0.1:5002], openapi: { file: b.json }, publish: {} }
+            """);
+
+        var error = Assert.Single(result.Errors);
+        Assert.Contains("operation id 'shared.op' is also defined by service 'a'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SameId_TwiceInOneDocument_NamesBothOperations()
     {
         _files.Spec("a.json", """
