@@ -1,8 +1,22 @@
 using System.CommandLine;
 using Gatehouse.Cli.Commands;
 
+// Socket completions run inline on the runtime's epoll threads, and Kestrel schedules requests there too
+// (GatewayHost follows this variable), so a request goes from receive to send without a thread hop. This
+// is what brings plain proxying to nginx's level on the same box (docs/benchmarks.md). It is safe only
+// because nothing on the data plane's request path blocks (src/Gatehouse.Gateway/README.md). The runtime
+// reads the variable on first socket use, so it must be set before anything opens a socket.
+// GATEHOUSE_INLINE_IO=0 turns it off; an explicit DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS wins.
+if (OperatingSystem.IsLinux()
+    && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null
+    && Environment.GetEnvironmentVariable("GATEHOUSE_INLINE_IO") != "0")
+{
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+}
+
 var root = new RootCommand("Gatehouse: an API gateway and API management platform for microservices.");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ImportOpenApiCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Gatehouse.Gateway.Runtime;
+using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
 using Microsoft.Extensions.Logging;
 
@@ -8,7 +9,9 @@ namespace Gatehouse.Gateway.Hosting;
 /// <summary>
 /// Watches the config file and applies each valid change; an invalid one is logged with every error and
 /// the running revision keeps serving. Uses file-system events for speed plus a 1s poll of the content hash,
-/// because editors that replace files and some file systems lose events.
+/// because editors that replace files and some file systems lose events. The OpenAPI documents that services
+/// import from files are part of the hash (found by the poll), so editing one reloads too; documents imported
+/// from a URL are fetched again whenever the config reloads, but not watched.
 /// </summary>
 internal sealed partial class ConfigFileWatcher : IDisposable
 {
@@ -16,22 +19,27 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(150);
 
     private readonly string _path;
+    private readonly Func<string, string?>? _environment;
     private readonly GatewayRuntime _runtime;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
+    private readonly Lock _checkLock = new();
     private FileSystemWatcher? _watcher;
     private ITimer? _poll;
     private ITimer? _debounce;
     private byte[] _lastHash;
+    private string[] _documents;
 
-    public ConfigFileWatcher(string path, GatewayRuntime runtime, TimeProvider time, ILoggerFactory loggers)
+    public ConfigFileWatcher(string path, GatehouseConfig current, Func<string, string?>? environment, GatewayRuntime runtime, TimeProvider time, ILoggerFactory loggers)
     {
         _path = Path.GetFullPath(path);
+        _environment = environment;
         _runtime = runtime;
         _time = time;
         _logger = loggers.CreateLogger("Gatehouse.ConfigWatcher");
-        _lastHash = HashOf(_path) ?? [];
+        _documents = DocumentsOf(current);
+        _lastHash = ReadOrNull(_path) is { } content ? HashOf(content, _documents) ?? [] : [];
     }
 
     public void Start()
@@ -45,22 +53,23 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         _watcher.Created += (_, _) => Schedule();
         _watcher.Renamed += (_, _) => Schedule();
         _watcher.EnableRaisingEvents = true;
-        _poll = _time.CreateTimer(_ => Check(), null, PollInterval, PollInterval);
+        _poll = _time.CreateTimer(_ => CheckUnlessBusy(), null, PollInterval, PollInterval);
     }
 
     /// <summary>Checks the file now; applies it when its content changed. Returns true when a new revision went live.</summary>
     public bool Check()
     {
-        lock (_lock)
+        lock (_checkLock)
         {
-            var hash = HashOf(_path);
+            var content = ReadOrNull(_path);
+            var hash = content is null ? null : HashOf(content, _documents);
             if (hash is null || hash.AsSpan().SequenceEqual(_lastHash))
             {
                 return false;
             }
 
             _lastHash = hash;
-            var result = ConfigLoader.LoadFile(_path);
+            var result = ConfigLoader.LoadFile(_path, _environment);
             if (!result.IsValid)
             {
                 LogInvalid(_logger, _path, result.Errors.Count);
@@ -78,7 +87,38 @@ internal sealed partial class ConfigFileWatcher : IDisposable
                 LogError(_logger, error.ToString());
             }
 
+            var documents = DocumentsOf(result.Config!);
+            if (errors.Count == 0 && !documents.SequenceEqual(_documents))
+            {
+                // The new config imports other documents; watch those from now on. The config's content is the
+                // one this load read, so an edit made to it meanwhile still differs at the next tick.
+                _documents = documents;
+                _lastHash = HashOf(content!, _documents) ?? _lastHash;
+            }
+
             return errors.Count == 0;
+        }
+    }
+
+    /// <summary>
+    /// A load can take seconds (it fetches OpenAPI documents by URL); timer ticks meanwhile are skipped rather
+    /// than queued on the lock. A change made during the load is seen by the next tick, since the hash compared
+    /// then is the one of the content that load read.
+    /// </summary>
+    private void CheckUnlessBusy()
+    {
+        if (!_checkLock.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            Check();
+        }
+        finally
+        {
+            _checkLock.Exit();
         }
     }
 
@@ -87,20 +127,48 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         lock (_lock)
         {
             _debounce?.Dispose();
-            _debounce = _time.CreateTimer(_ => Check(), null, Debounce, Timeout.InfiniteTimeSpan);
+            _debounce = _time.CreateTimer(_ => CheckUnlessBusy(), null, Debounce, Timeout.InfiniteTimeSpan);
         }
     }
 
-    private static byte[]? HashOf(string path)
+    private static string[] DocumentsOf(GatehouseConfig config) =>
+        [.. config.Services.Values.Select(s => s.Openapi?.File).OfType<string>().Distinct(StringComparer.Ordinal)];
+
+    private static byte[]? ReadOrNull(string path)
     {
         try
         {
-            return SHA256.HashData(File.ReadAllBytes(path));
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null; // mid-write or briefly missing while an editor replaces it; the next event or poll retries.
         }
+    }
+
+    private static byte[]? HashOf(byte[] config, string[] documents)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(config);
+        foreach (var document in documents)
+        {
+            // A missing document hashes as empty, so it coming back is a change; the reload reports it while it is gone.
+            if (File.Exists(document))
+            {
+                if (ReadOrNull(document) is not { } bytes)
+                {
+                    return null;
+                }
+
+                hash.AppendData(SHA256.HashData(bytes));
+            }
+            else
+            {
+                hash.AppendData(SHA256.HashData([]));
+            }
+        }
+
+        return hash.GetHashAndReset();
     }
 
     public void Dispose()

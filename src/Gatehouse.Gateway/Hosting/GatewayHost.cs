@@ -94,7 +94,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         ConfigFileWatcher? watcher = null;
         if (options.ConfigPath is { } path)
         {
-            watcher = new ConfigFileWatcher(path, runtime, options.Time, app.Services.GetRequiredService<ILoggerFactory>());
+            watcher = new ConfigFileWatcher(path, config, options.Environment, runtime, options.Time, app.Services.GetRequiredService<ILoggerFactory>());
             watcher.Start();
         }
 

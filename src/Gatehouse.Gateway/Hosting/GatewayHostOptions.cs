@@ -12,6 +12,12 @@ internal sealed record GatewayHostOptions
     /// <summary>When set, this file is watched and every valid change is applied (hot reload).</summary>
     public string? ConfigPath { get; init; }
 
+    /// <summary>
+    /// Where <c>${NAME}</c> in the watched file is looked up when it is reloaded. Default: the process environment.
+    /// Give the same lookup that loaded <see cref="Config"/>, or a reload will see different values.
+    /// </summary>
+    public Func<string, string?>? Environment { get; init; }
+
     /// <summary>Replaces the port of the first listener (the default listener when none is configured).</summary>
     public int? Port { get; init; }
 

@@ -6,9 +6,10 @@ namespace Gatehouse.Gateway.Routing;
 /// <summary>The compiled, immutable runtime form of one route.</summary>
 internal sealed class RouteModel
 {
-    public RouteModel(string id, string[] methods, string? host, Upstream upstream, UpstreamPathTemplate upstreamPath, TimeSpan timeout)
+    public RouteModel(string id, string? operationId, string[] methods, string? host, Upstream upstream, UpstreamPathTemplate upstreamPath, TimeSpan timeout)
     {
         Id = id;
+        OperationId = operationId;
         Methods = methods;
         Host = host;
         Upstream = upstream;
@@ -17,6 +18,9 @@ internal sealed class RouteModel
     }
 
     public string Id { get; }
+
+    /// <summary>The id of the operation the route serves (<c>users.getUser</c>), or null for a route bound only to a service.</summary>
+    public string? OperationId { get; }
 
     /// <summary>Upper-case methods (the <see cref="HttpMethods"/> instances); empty means every method. GET implies HEAD.</summary>
     public string[] Methods { get; }

@@ -3,6 +3,7 @@ using System.Net;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
+using Gatehouse.Model.Operations;
 using Gatehouse.Model.Routing;
 using Gatehouse.Model.Validation;
 using Microsoft.AspNetCore.Http;
@@ -24,12 +25,17 @@ internal static class SnapshotCompiler
     public static CompileResult Compile(GatehouseConfig config, long revision, GatewaySnapshot? previous, TimeProvider time, ILoggerFactory loggers)
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
+        var operations = OperationIndex.Build(config);
+        var bindings = new List<(string Id, RouteConfig Route, RouteBinding Binding)>();
         foreach (var (id, route) in config.Routes)
         {
-            if (PathTemplate.TryParse(route.Path, out _) is { } t && t.ParameterNames.Count() > RouteCaptures.MaxParameters)
+            var binding = Bind(route, operations);
+            if (PathTemplate.TryParse(binding.Path, out _) is { } t && t.ParameterNames.Count() > RouteCaptures.MaxParameters)
             {
                 errors.Add(new ConfigError($"routes.{id}.path", $"a route path may have at most {RouteCaptures.MaxParameters} parameters; split the route."));
             }
+
+            bindings.Add((id, route, binding));
         }
 
         if (errors.Count > 0)
@@ -57,15 +63,16 @@ internal static class SnapshotCompiler
             : previous.Upstreams.Values.Where(u => !upstreams.TryGetValue(u.Name, out var kept) || !ReferenceEquals(kept, u)).ToList();
 
         var routes = new List<(PathTemplate, RouteModel)>();
-        foreach (var (id, route) in config.Routes)
+        foreach (var (id, route, binding) in bindings)
         {
-            var path = PathTemplate.TryParse(route.Path, out _)!;
-            var upstreamTemplate = route.UpstreamPath is null ? path : PathTemplate.TryParse(route.UpstreamPath, out _)!;
+            var path = PathTemplate.TryParse(binding.Path, out _)!;
+            var upstreamTemplate = binding.UpstreamPath is null ? path : PathTemplate.TryParse(binding.UpstreamPath, out _)!;
             var parameters = path.ParameterNames.ToList();
-            var upstream = upstreams[route.Service];
+            var upstream = upstreams[binding.Service];
             var model = new RouteModel(
                 id,
-                [.. route.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant()))],
+                route.Operation,
+                [.. binding.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant()))],
                 route.Host,
                 upstream,
                 UpstreamPathTemplate.Create(upstreamTemplate, parameters),
@@ -79,5 +86,27 @@ internal static class SnapshotCompiler
 
         var snapshot = new GatewaySnapshot(revision, config, RouteTable.Build(routes), upstreams.ToFrozenDictionary(StringComparer.Ordinal), trusted);
         return new CompileResult(snapshot, created, retired, []);
+    }
+
+    /// <summary>What a route serves once its operation, if any, is applied.</summary>
+    private readonly record struct RouteBinding(string Service, IReadOnlyList<string> Methods, string Path, string? UpstreamPath);
+
+    /// <summary>
+    /// A route loaded from a file already carries its operation's service, method and paths; one built in code
+    /// may name only the operation (validation has checked that whatever it does say agrees with it).
+    /// </summary>
+    private static RouteBinding Bind(RouteConfig route, OperationIndex operations)
+    {
+        if (route.Operation is { } id && operations.TryGet(id, out var service, out var operation))
+        {
+            return new RouteBinding(
+                route.Service ?? service,
+                route.Methods.Count > 0 ? route.Methods : [operation.Method],
+                route.Path ?? operation.Path,
+                route.UpstreamPath ?? operation.Path);
+        }
+
+        // Validation has required both for a route without an operation; "" only reaches a config that failed it.
+        return new RouteBinding(route.Service ?? "", route.Methods, route.Path ?? "", route.UpstreamPath);
     }
 }

@@ -235,7 +235,12 @@ internal sealed partial class Upstream : IAsyncDisposable
         }
     }
 
-    internal static string FingerprintOf(ServiceConfig config) => JsonSerializer.Serialize(config, FingerprintOptions);
+    /// <summary>
+    /// What decides whether a reload can keep this upstream (its connections and health state): every setting
+    /// of the service except its operations, which routes use but the connections do not.
+    /// </summary>
+    internal static string FingerprintOf(ServiceConfig config) =>
+        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null }, FingerprintOptions);
 
     private static readonly JsonSerializerOptions FingerprintOptions = new() { WriteIndented = false };
 

@@ -1,6 +1,6 @@
 namespace Gatehouse.Model.Config;
 
-/// <summary>A backend API: where it runs and how to reach it.</summary>
+/// <summary>A backend API: where it runs, how to reach it, and its operations.</summary>
 public sealed record ServiceConfig
 {
     /// <summary>Upstream instances. At least one. A target whose host is a DNS name is re-resolved every <see cref="DnsRefresh"/>.</summary>
@@ -29,6 +29,20 @@ public sealed record ServiceConfig
 
     /// <summary>Upper bound on open connections to each target. Default: unlimited.</summary>
     public int? MaxConnectionsPerTarget { get; init; }
+
+    /// <summary>The service's OpenAPI document, whose operations are imported. Default: none.</summary>
+    /// <remarks>Spelt <c>Openapi</c>, not <c>OpenApi</c>, so that the key is <c>openapi</c> like the document's own field: keys are the camel-cased property names.</remarks>
+    public OpenApiConfig? Openapi { get; init; }
+
+    /// <summary>
+    /// Operations by id. As written: declared operations, added to the imported ones (a declared id that the
+    /// document also defines overrides the fields it sets). After loading: every operation of the service,
+    /// imported and declared. Ids are global: no two services may define the same id.
+    /// </summary>
+    public IReadOnlyDictionary<string, OperationConfig> Operations { get; init; } = new Dictionary<string, OperationConfig>();
+
+    /// <summary>Generates one route per operation. Default: none (only routes written under <c>routes</c>).</summary>
+    public PublishConfig? Publish { get; init; }
 }
 
 /// <summary>One upstream instance.</summary>

@@ -1,4 +1,5 @@
 using Gatehouse.Model.Config;
+using Gatehouse.Model.Operations;
 using Gatehouse.Model.Validation;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -12,7 +13,11 @@ public sealed record ConfigLoadResult(GatehouseConfig? Config, IReadOnlyList<Con
     public bool IsValid => Config is not null && Errors.Count == 0;
 }
 
-/// <summary>Reads YAML or JSON config documents (JSON is read as the YAML subset it is).</summary>
+/// <summary>
+/// Reads YAML or JSON config documents (JSON is read as the YAML subset it is). Loading also imports the
+/// services' OpenAPI documents, so it reads those files and fetches those URLs (in parallel, each within
+/// <see cref="OpenApiSources.FetchTimeout"/>): call it off any thread that must stay responsive.
+/// </summary>
 public static class ConfigLoader
 {
     /// <summary>Reads, binds and validates the file at <paramref name="path"/>.</summary>
@@ -66,10 +71,16 @@ public static class ConfigLoader
         var errors = new List<ConfigError>(binder.Errors);
         if (config is not null)
         {
+            // Operations are imported and published routes generated before validation, so its checks
+            // (duplicate routes, unknown references) cover generated routes like written ones.
+            var expanded = OperationResolver.Resolve(config, reader.OperationSyntax);
+            config = expanded.Config;
+            errors.AddRange(expanded.Errors);
+
             // A value that failed to bind is missing from the config, so validation can trip over the hole
             // it left: an empty target list, an https listener "without" its half-written certificate.
             // The binding error already names the cause; a second one at or around the same place misleads.
-            errors.AddRange(ConfigValidator.Validate(config, reader.BrokenServices)
+            errors.AddRange(ConfigValidator.Validate(config, reader.BrokenServices, expanded.Info)
                 .Where(v => !binder.Errors.Any(b => IsAtOrInside(b.Path, v.Path))));
         }
 

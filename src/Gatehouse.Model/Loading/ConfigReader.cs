@@ -7,6 +7,10 @@ namespace Gatehouse.Model.Loading;
 internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 {
     private readonly HashSet<string> _brokenServices = new(StringComparer.Ordinal);
+    private readonly OperationsReader _operations = new(b, baseDirectory);
+
+    /// <summary>Declared operations and source lines of each service's operation keys.</summary>
+    public IReadOnlyDictionary<string, ServiceOperationSyntax> OperationSyntax => _operations.Services;
 
     /// <summary>Services written in the document whose definition could not be bound (the error is already reported).</summary>
     public IReadOnlySet<string> BrokenServices => _brokenServices;
@@ -44,7 +48,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             var dict = new Dictionary<string, ServiceConfig>(StringComparer.Ordinal);
             foreach (var (name, node, path) in b.NamedEntries(services, "services"))
             {
-                if (ReadService(node, path) is { } s)
+                if (ReadService(name, node, path) is { } s)
                 {
                     dict[name] = s;
                 }
@@ -168,9 +172,9 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         return cert is null || key is null ? null : new CertificateConfig { CertFile = FullPath(cert), KeyFile = FullPath(key) };
     }
 
-    private ServiceConfig? ReadService(YamlNode node, string path)
+    private ServiceConfig? ReadService(string name, YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget");
+        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget", "openapi", "operations", "publish");
         if (map is null)
         {
             return null;
@@ -235,7 +239,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             s = s with { MaxConnectionsPerTarget = max };
         }
 
-        return s;
+        return _operations.Read(name, map, path, s);
     }
 
     private TargetConfig? ReadTarget(YamlNode node, string path)
@@ -360,33 +364,76 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     private RouteConfig? ReadRoute(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "methods", "path", "host", "service", "upstreamPath", "timeout");
+        var map = b.Mapping(node, path, "methods", "path", "host", "service", "operation", "upstreamPath", "timeout");
         if (map is null)
         {
             return null;
         }
 
-        var routePath = Required(map, "path", path, node);
-        var service = Required(map, "service", path, node);
-        if (routePath is null || service is null)
+        RouteConfig route;
+        if (map.ContainsKey("operation"))
         {
-            return null;
-        }
+            // Bound to an operation: service, methods and upstream path are the operation's, so writing them too
+            // would be a second, possibly contradicting, source of truth.
+            var operation = Required(map, "operation", path, node);
+            if (operation is null)
+            {
+                return null;
+            }
 
-        var route = new RouteConfig { Path = routePath, Service = service };
-        if (map.TryGetValue("methods", out var methods))
+            foreach (var key in new[] { "service", "methods", "upstreamPath" })
+            {
+                if (map.TryGetValue(key, out var extra))
+                {
+                    b.Error(YamlBinder.Join(path, key), extra, $"'{key}' comes from operation '{operation}' for a route bound to it; remove '{key}', or bind the route to 'service' instead of 'operation'.");
+                }
+            }
+
+            route = new RouteConfig { Operation = operation };
+            if (map.ContainsKey("path"))
+            {
+                var boundPath = Required(map, "path", path, node);
+                if (boundPath is null)
+                {
+                    return null;
+                }
+
+                route = route with { Path = boundPath };
+            }
+        }
+        else
         {
-            route = route with { Methods = methods is YamlScalarNode ? b.String(methods, YamlBinder.Join(path, "methods")) is { } one ? [one] : [] : b.StringList(methods, YamlBinder.Join(path, "methods")) };
+            var routePath = Required(map, "path", path, node);
+            string? service = null;
+            if (map.ContainsKey("service"))
+            {
+                service = Required(map, "service", path, node);
+            }
+            else
+            {
+                b.Error(YamlBinder.Join(path, "service"), node, "'service' is required: the service that serves the route; or give 'operation' instead, the id of the operation it serves.");
+            }
+
+            if (routePath is null || service is null)
+            {
+                return null;
+            }
+
+            route = new RouteConfig { Path = routePath, Service = service };
+            if (map.TryGetValue("methods", out var methods))
+            {
+                route = route with { Methods = methods is YamlScalarNode ? b.String(methods, YamlBinder.Join(path, "methods")) is { } one ? [one] : [] : b.StringList(methods, YamlBinder.Join(path, "methods")) };
+            }
+
+            if (map.TryGetValue("upstreamPath", out var up) && b.String(up, YamlBinder.Join(path, "upstreamPath")) is { } upstreamPath)
+            {
+                route = route with { UpstreamPath = upstreamPath };
+            }
         }
 
         if (map.TryGetValue("host", out var host) && b.String(host, YamlBinder.Join(path, "host")) is { } h)
         {
             route = route with { Host = h };
-        }
-
-        if (map.TryGetValue("upstreamPath", out var up) && b.String(up, YamlBinder.Join(path, "upstreamPath")) is { } upstreamPath)
-        {
-            route = route with { UpstreamPath = upstreamPath };
         }
 
         if (map.TryGetValue("timeout", out var t) && b.Duration(t, YamlBinder.Join(path, "timeout")) is { } timeout)

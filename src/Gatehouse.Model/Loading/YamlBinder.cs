@@ -275,7 +275,8 @@ internal sealed class YamlBinder(Func<string, string?> environment)
     private static bool IsVariableName(string name) =>
         name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
-    private static bool IsValidName(string name)
+    /// <summary>The rule for names the user chooses: service names, route ids, operation ids.</summary>
+    internal static bool IsValidName(string name)
     {
         if (name.Length is 0 or > 100 || !char.IsAsciiLetterOrDigit(name[0]))
         {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Gatehouse.Examples.Shop;
 using Gatehouse.Gateway.Hosting;
-using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
 using Microsoft.AspNetCore.Builder;
 
@@ -24,14 +23,7 @@ internal static class DemoCommand
                 return 2;
             }
 
-            var loaded = ConfigLoader.LoadFile(configPath);
-            if (!loaded.IsValid)
-            {
-                Console.Error.WriteLine($"{configPath} is not valid:");
-                loaded.Errors.ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
-                return 2;
-            }
-
+            // The services start first: the config imports each one's operations from its /openapi.json.
             var any = parse.GetValue(autoPorts);
             var apps = new List<WebApplication>();
             try
@@ -47,22 +39,32 @@ internal static class DemoCommand
                 return 2;
             }
 
-            var config = loaded.Config!;
-            string? watched = configPath;
-            if (any)
+            // The file reads the services' addresses from these variables (defaulting to the fixed ports); give it the
+            // addresses actually bound, for the first load and every reload, so --any-service-ports can be watched too.
+            var serviceUrls = new Dictionary<string, string>(StringComparer.Ordinal)
             {
-                // The file names the fixed ports; point its services at the ports actually bound, and do not
-                // watch the file (a reload would point them back).
-                config = WithTargets(config, apps.Select(a => a.Urls.First()).ToArray());
-                watched = null;
+                ["SHOP_USERS_URL"] = apps[0].Urls.First(),
+                ["SHOP_PRODUCTS_URL"] = apps[1].Urls.First(),
+                ["SHOP_ORDERS_URL"] = apps[2].Urls.First(),
+            };
+            string? Lookup(string name) => serviceUrls.TryGetValue(name, out var url) ? url : Environment.GetEnvironmentVariable(name);
+
+            var loaded = ConfigLoader.LoadFile(configPath, Lookup);
+            if (!loaded.IsValid)
+            {
+                Console.Error.WriteLine($"{configPath} is not valid:");
+                loaded.Errors.ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                await StopAllAsync(apps).ConfigureAwait(false);
+                return 2;
             }
 
             try
             {
                 await using var gateway = await GatewayHost.StartAsync(new GatewayHostOptions
                 {
-                    Config = config,
-                    ConfigPath = watched,
+                    Config = loaded.Config!,
+                    ConfigPath = configPath,
+                    Environment = Lookup,
                     Port = parse.GetValue(port),
                 }, ct).ConfigureAwait(false);
                 PrintTour(gateway.Urls[0], configPath);
@@ -79,18 +81,6 @@ internal static class DemoCommand
     }
 
     private static string ServiceUrl(bool any, int port) => $"http://127.0.0.1:{(any ? 0 : port)}";
-
-    private static GatehouseConfig WithTargets(GatehouseConfig config, string[] urls)
-    {
-        var names = new[] { "users", "products", "orders" };
-        var services = config.Services.ToDictionary(kv => kv.Key, kv => kv.Value);
-        for (var i = 0; i < names.Length; i++)
-        {
-            services[names[i]] = services[names[i]] with { Targets = [new TargetConfig { Url = urls[i] }] };
-        }
-
-        return config with { Services = services };
-    }
 
     /// <summary>The demo config: beside the current directory's examples/, or any parent's, or next to the binary.</summary>
     private static string? FindDemoConfig()

@@ -27,7 +27,8 @@ internal static class ValidateCommand
             if (errors.Count == 0)
             {
                 var config = result.Config!;
-                Console.Out.WriteLine($"{path} is valid: {config.Services.Count} services, {config.Routes.Count} routes.");
+                var operations = config.Services.Values.Sum(s => s.Operations.Count);
+                Console.Out.WriteLine($"{path} is valid: {config.Services.Count} services, {config.Routes.Count} routes, {operations} operations.");
                 return 0;
             }
 

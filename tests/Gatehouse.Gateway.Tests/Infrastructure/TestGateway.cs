@@ -49,9 +49,12 @@ internal sealed class TestGateway : IAsyncDisposable
     /// Starts a gateway with <paramref name="yaml"/>. When the document has no <c>gateway.listeners</c>, one
     /// plain listener on 127.0.0.1:0 is added. Throws with every error when the document is not valid.
     /// </summary>
-    public static async Task<TestGateway> StartAsync(string yaml, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null)
+    public static Task<TestGateway> StartAsync(string yaml, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null) =>
+        StartAsync(Parse(yaml), configPath, time, logs);
+
+    /// <summary>Starts a gateway with <paramref name="config"/> (a listener on 127.0.0.1:0 is added when it has none).</summary>
+    public static async Task<TestGateway> StartAsync(GatehouseConfig config, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null)
     {
-        var config = Parse(yaml);
         if (config.Gateway.Listeners.Count == 0)
         {
             config = config with { Gateway = config.Gateway with { Listeners = [new ListenerConfig { Url = "http://127.0.0.1:0" }] } };

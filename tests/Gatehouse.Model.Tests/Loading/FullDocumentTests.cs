@@ -51,6 +51,18 @@ public sealed class FullDocumentTests : IDisposable
             maxConnectionsPerTarget: 100
           orders:
             targets: [http://127.0.0.1:5003]
+            openapi:
+              file: specs/orders.yaml
+            operations:
+              orders.getOrder:
+                tags: [orders, public]
+              orders.ping:
+                method: GET
+                path: /ping
+                tags: [ops]
+                access: write
+            publish:
+              basePath: /api
         routes:
           getUser:
             methods: [GET, head]
@@ -63,6 +75,9 @@ public sealed class FullDocumentTests : IDisposable
             methods: POST
             path: /orders/{**rest}
             service: orders
+          order:
+            operation: orders.getOrder
+            path: /o/{id}
         """;
 
     private const string Json = """
@@ -103,7 +118,15 @@ public sealed class FullDocumentTests : IDisposable
               "dnsRefresh": "2m",
               "maxConnectionsPerTarget": 100
             },
-            "orders": { "targets": ["http://127.0.0.1:5003"] }
+            "orders": {
+              "targets": ["http://127.0.0.1:5003"],
+              "openapi": { "file": "specs/orders.yaml" },
+              "operations": {
+                "orders.getOrder": { "tags": ["orders", "public"] },
+                "orders.ping": { "method": "GET", "path": "/ping", "tags": ["ops"], "access": "write" }
+              },
+              "publish": { "basePath": "/api" }
+            }
           },
           "routes": {
             "getUser": {
@@ -114,7 +137,8 @@ public sealed class FullDocumentTests : IDisposable
               "upstreamPath": "/v2/users/{id}",
               "timeout": "10s"
             },
-            "orders": { "methods": "POST", "path": "/orders/{**rest}", "service": "orders" }
+            "orders": { "methods": "POST", "path": "/orders/{**rest}", "service": "orders" },
+            "order": { "operation": "orders.getOrder", "path": "/o/{id}" }
           }
         }
         """;
@@ -128,6 +152,15 @@ public sealed class FullDocumentTests : IDisposable
         {
             _dir.File(Path.Combine("tls", name));
         }
+
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "specs"));
+        _dir.File(Path.Combine("specs", "orders.yaml"), """
+            openapi: 3.1.0
+            info: { title: Orders, version: "1" }
+            paths:
+              /orders/{id}:
+                get: { operationId: orders.getOrder, tags: [orders] }
+            """);
     }
 
     public void Dispose() => _dir.Dispose();
@@ -168,7 +201,20 @@ public sealed class FullDocumentTests : IDisposable
         Assert.Equal(TimeSpan.FromMinutes(2), users.DnsRefresh);
         Assert.Equal(100, users.MaxConnectionsPerTarget);
 
-        Assert.Equal(["getUser", "orders"], c.Routes.Keys);
+        var orders = c.Services["orders"];
+        Assert.Equal(Path.Combine(_dir.Path, "specs", "orders.yaml"), orders.Openapi!.File);
+        Assert.Null(orders.Openapi.Url);
+        Assert.Equal(["orders.getOrder", "orders.ping"], orders.Operations.Keys);
+        Assert.Equal(["orders", "public"], orders.Operations["orders.getOrder"].Tags);
+        Assert.Equal(new OperationConfig { Method = "GET", Path = "/ping", Tags = orders.Operations["orders.ping"].Tags, Access = OperationAccess.Write }, orders.Operations["orders.ping"]);
+        Assert.Equal(["ops"], orders.Operations["orders.ping"].Tags);
+        Assert.Equal("/api", orders.Publish!.BasePath);
+
+        Assert.Equal(["getUser", "orders", "order", "orders.getOrder", "orders.ping"], c.Routes.Keys);
+        Assert.Equal("orders.getOrder", c.Routes["order"].Operation);
+        Assert.Equal("/o/{id}", c.Routes["order"].Path);
+        Assert.Equal("/orders/{id}", c.Routes["order"].UpstreamPath);
+        Assert.Equal("/api/ping", c.Routes["orders.ping"].Path);
         var getUser = c.Routes["getUser"];
         Assert.Equal(["GET", "head"], getUser.Methods);
         Assert.Equal("/users/{id}", getUser.Path);
@@ -202,6 +248,8 @@ public sealed class FullDocumentTests : IDisposable
         Assert.NotEqual(minimal, fromYaml);
         Assert.Contains("\"MaxConnectionsPerTarget\":100", fromYaml, StringComparison.Ordinal);
         Assert.Contains("\"UnhealthyThreshold\":4", fromYaml, StringComparison.Ordinal);
+        Assert.Contains("\"Access\":1", fromYaml, StringComparison.Ordinal);
+        Assert.Contains("\"BasePath\":\"/api\"", fromYaml, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -251,6 +299,11 @@ public sealed class FullDocumentTests : IDisposable
         Assert.Null(r.Host);
         Assert.Null(r.UpstreamPath);
         Assert.Null(r.Timeout);
+        Assert.Null(r.Operation);
+        Assert.Null(s.Openapi);
+        Assert.Empty(s.Operations);
+        Assert.Null(s.Publish);
+        Assert.Equal("/", new PublishConfig().BasePath);
     }
 
     [Fact]

@@ -1,16 +1,65 @@
+using Gatehouse.Model.Loading;
 using Gatehouse.Tests.Infrastructure;
 
 namespace Gatehouse.Tests.Cli;
 
 public sealed class ValidateCommandTests
 {
+    // The demo config imports each service's operations from its /openapi.json, so validating it needs the
+    // services up (here on free ports, named by the variables the file reads), like running it does.
     [Fact]
-    public async Task Validate_DemoConfig_ExitsZero()
+    public async Task Validate_DemoConfig_WithTheShopRunning_ExitsZero()
     {
-        var (code, stdout, stderr) = await GatehouseProcess.RunAsync("validate", "examples/shop/gatehouse.yaml");
+        await using var shop = await RunningShop.StartAsync();
+
+        var (code, stdout, stderr) = await GatehouseProcess.RunAsync(shop.Environment, "validate", "examples/shop/gatehouse.yaml");
 
         Assert.True(code == 0, stderr);
-        Assert.Contains("is valid: 3 services", stdout);
+        Assert.Contains("is valid: 3 services, 10 routes, 7 operations.", stdout);
+    }
+
+    [Fact]
+    public async Task Validate_DemoConfig_WithTheShopDown_NamesEveryDocumentItCannotFetch()
+    {
+        var down = new Dictionary<string, string>
+        {
+            ["SHOP_USERS_URL"] = $"http://127.0.0.1:{FreePort()}",
+            ["SHOP_PRODUCTS_URL"] = $"http://127.0.0.1:{FreePort()}",
+            ["SHOP_ORDERS_URL"] = $"http://127.0.0.1:{FreePort()}",
+        };
+
+        var (code, _, stderr) = await GatehouseProcess.RunAsync(down, "validate", "examples/shop/gatehouse.yaml");
+
+        Assert.Equal(1, code);
+        Assert.Contains("3 errors", stderr);
+        foreach (var (service, url) in new[] { ("users", down["SHOP_USERS_URL"]), ("products", down["SHOP_PRODUCTS_URL"]), ("orders", down["SHOP_ORDERS_URL"]) })
+        {
+            Assert.Contains($"services.{service}.openapi.url (line ", stderr);
+            Assert.Contains($"cannot fetch the OpenAPI document {url}/openapi.json", stderr);
+        }
+    }
+
+    [Fact]
+    public async Task DemoConfig_ContractRoutes_AreBoundToTheShopsOperations()
+    {
+        await using var shop = await RunningShop.StartAsync();
+
+        var loaded = ConfigLoader.LoadFile(Path.Combine(GatehouseProcess.RepositoryRoot, "examples", "shop", "gatehouse.yaml"), shop.Lookup);
+
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        var routes = loaded.Config!.Routes;
+        Assert.Equal(
+            [
+                ("users-list", "users.listUsers", "GET", "/users", "/users"),
+                ("users-get", "users.getUser", "GET", "/users/{id}", "/users/{id}"),
+                ("products-list", "products.listProducts", "GET", "/products", "/products"),
+                ("products-get", "products.getProduct", "GET", "/products/{id}", "/products/{id}"),
+                ("orders-list", "orders.listOrders", "GET", "/orders", "/orders"),
+                ("orders-get", "orders.getOrder", "GET", "/orders/{id}", "/orders/{id}"),
+                ("orders-create", "orders.createOrder", "POST", "/orders", "/orders"),
+            ],
+            routes.Where(r => r.Value.Operation is not null).Select(r => (r.Key, r.Value.Operation!, Assert.Single(r.Value.Methods), r.Value.Path!, r.Value.UpstreamPath!)));
+        Assert.Equal(shop.Environment["SHOP_ORDERS_URL"], loaded.Config.Services["orders"].Targets[0].Url);
     }
 
     [Fact]

@@ -60,7 +60,10 @@ internal sealed partial class GatehouseProcess : IAsyncDisposable
         }
     }
 
-    public static GatehouseProcess Start(params string[] args)
+    public static GatehouseProcess Start(params string[] args) => Start(environment: null, args);
+
+    /// <summary>Starts the executable with <paramref name="environment"/> added to the test process's variables.</summary>
+    public static GatehouseProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -76,13 +79,21 @@ internal sealed partial class GatehouseProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return new GatehouseProcess(Process.Start(info)!);
     }
 
     /// <summary>Runs to completion (bounded) and returns the exit code.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(environment: null, args);
+
+    /// <summary>Runs to completion (bounded) with <paramref name="environment"/> added; returns the exit code.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        await using var p = Start(args);
+        await using var p = Start(environment, args);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await p._process.WaitForExitAsync(timeout.Token);
         p._process.WaitForExit(); // flushes the redirected streams

@@ -1,0 +1,11 @@
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// Publishes every operation of a service as a route: public path = <see cref="BasePath"/> + the operation's
+/// path, methods = the operation's method, route id = the operation id.
+/// </summary>
+public sealed record PublishConfig
+{
+    /// <summary>Literal path prefix of the generated routes, e.g. <c>/api</c>. Default <c>/</c> (no prefix).</summary>
+    public string BasePath { get; init; } = "/";
+}
