@@ -72,7 +72,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
             var result = ConfigLoader.LoadFile(_path, _environment);
             if (!result.IsValid)
             {
-                LogInvalid(_logger, _path, result.Errors.Count);
+                LogInvalid(_logger, _path, ErrorCount(result.Errors.Count));
                 foreach (var error in result.Errors)
                 {
                     LogError(_logger, error.ToString());
@@ -181,8 +181,11 @@ internal sealed partial class ConfigFileWatcher : IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Path} changed but is not valid ({Count} errors); the running revision keeps serving")]
-    private static partial void LogInvalid(ILogger logger, string path, int count);
+    /// <summary>"1 error", "3 errors".</summary>
+    internal static string ErrorCount(int count) => count == 1 ? "1 error" : $"{count} errors";
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Path} changed but is not valid ({Errors}); the running revision keeps serving")]
+    private static partial void LogInvalid(ILogger logger, string path, string errors);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "  {Error}")]
     private static partial void LogError(ILogger logger, string error);

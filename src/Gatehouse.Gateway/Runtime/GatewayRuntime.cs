@@ -1,3 +1,4 @@
+using Gatehouse.Gateway.Hosting;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Validation;
 using Microsoft.Extensions.Logging;
@@ -41,7 +42,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers);
             if (result.Snapshot is null)
             {
-                LogRejected(_logger, result.Errors.Count, _revision);
+                LogRejected(_logger, ConfigFileWatcher.ErrorCount(result.Errors.Count), _revision);
                 return result.Errors;
             }
 
@@ -113,6 +114,6 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Setting} changed, but it is read at start: the running process keeps the old value; restart to apply it")]
     private static partial void LogNeedsRestart(ILogger logger, string setting);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Configuration refused ({Count} errors); revision {Revision} keeps serving")]
-    private static partial void LogRejected(ILogger logger, int count, long revision);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Configuration refused ({Errors}); revision {Revision} keeps serving")]
+    private static partial void LogRejected(ILogger logger, string errors, long revision);
 }
