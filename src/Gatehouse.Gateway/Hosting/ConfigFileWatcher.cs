@@ -28,6 +28,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     private FileSystemWatcher? _watcher;
     private ITimer? _poll;
     private ITimer? _debounce;
+    private byte[]? _candidateHash;
     private byte[] _lastHash;
     private string[] _documents;
 
@@ -57,7 +58,14 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     }
 
     /// <summary>Checks the file now; applies it when its content changed. Returns true when a new revision went live.</summary>
-    public bool Check()
+    public bool Check() => Check(settle: false);
+
+    /// <param name="settle">
+    /// When true (file events and polls), a changed content is applied only once it has been read the same twice,
+    /// <see cref="Debounce"/> apart: a tool that writes the file in pieces must not get a half-written file
+    /// applied, which could be valid YAML and a different config (say, the services without the routes yet).
+    /// </param>
+    private bool Check(bool settle)
     {
         lock (_checkLock)
         {
@@ -65,9 +73,18 @@ internal sealed partial class ConfigFileWatcher : IDisposable
             var hash = content is null ? null : HashOf(content, _documents);
             if (hash is null || hash.AsSpan().SequenceEqual(_lastHash))
             {
+                _candidateHash = null;
                 return false;
             }
 
+            if (settle && (_candidateHash is null || !hash.AsSpan().SequenceEqual(_candidateHash)))
+            {
+                _candidateHash = hash;
+                Schedule();
+                return false;
+            }
+
+            _candidateHash = null;
             _lastHash = hash;
             var result = ConfigLoader.LoadFile(_path, _environment);
             if (!result.IsValid)
@@ -114,7 +131,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
 
         try
         {
-            Check();
+            Check(settle: true);
         }
         finally
         {
