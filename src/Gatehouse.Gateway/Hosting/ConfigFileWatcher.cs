@@ -122,7 +122,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
     /// than queued on the lock. A change made during the load is seen by the next tick, since the hash compared
     /// then is the one of the content that load read.
     /// </summary>
-    private void CheckUnlessBusy()
+    internal void CheckUnlessBusy()
     {
         if (!_checkLock.TryEnter())
         {

@@ -35,8 +35,7 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
         var bodyLimitBytes = snapshot.Config.Gateway.MaxRequestBodySize;
         if (request.ContentLength > bodyLimitBytes)
         {
-            return ProblemWriter.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large",
-                $"The request body is {request.ContentLength} bytes; this gateway accepts at most {bodyLimitBytes}. Send a smaller body.", requestId);
+            return RefuseOversizedBodyAsync(context, bodyLimitBytes, requestId);
         }
 
         RouteModel? route;
@@ -87,5 +86,34 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
         sb.AppendLiteral(request.QueryString.Value ?? "");
         // The forwarder owns the begun request from here and ends it on every path.
         return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress));
+    }
+
+    /// <summary>
+    /// Answers 413 for a body whose declared length is over the limit. Kestrel makes the refusal itself (its
+    /// first read of such a body throws), so it also knows to close the connection, as it does for every body
+    /// it refuses; answering without touching the body left clients still sending into a closing connection.
+    /// </summary>
+    private static async Task RefuseOversizedBodyAsync(HttpContext context, long limit, string requestId)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        try
+        {
+            await context.Request.Body.ReadAsync(new byte[1], context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException)
+        {
+            // Expected: "Request body too large".
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await ProblemWriter.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large",
+            $"The request body is {context.Request.ContentLength} bytes; this gateway accepts at most {limit}. Send a smaller body.", requestId).ConfigureAwait(false);
     }
 }

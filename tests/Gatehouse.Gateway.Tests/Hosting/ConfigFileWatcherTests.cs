@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatehouse.Gateway.Tests.Hosting;
 
-/// <summary>The watcher on a fake clock: its poll and debounce timers fire only when the test says so.</summary>
+/// <summary>The config watcher's decisions, driven tick by tick.</summary>
 public sealed class ConfigFileWatcherTests
 {
     [Fact]
@@ -20,20 +20,20 @@ public sealed class ConfigFileWatcherTests
         var path = dir.Write("gatehouse.yaml", TestGateway.SimpleYaml("http://127.0.0.1:5997"));
         var loaded = ConfigLoader.LoadFile(path);
         Assert.Empty(runtime.Apply(loaded.Config!));
+        // Not started: no file events and no timers; each CheckUnlessBusy() is one poll or debounce tick.
         using var watcher = new ConfigFileWatcher(path, loaded.Config!, null, runtime, time, NullLoggerFactory.Instance);
-        watcher.Start();
         var revisions = new ConcurrentQueue<long>();
         runtime.Applied += s => revisions.Enqueue(s.Revision);
 
         // A writer caught halfway: the services are written, the routes not yet. Valid YAML, and a different config.
         File.WriteAllText(path, "version: 1\nservices:\n  backend: { targets: [\"http://127.0.0.1:5998\"] }\n");
-        time.Advance(TimeSpan.FromSeconds(1));    // the poll sees it once
+        watcher.CheckUnlessBusy();                 // seen once: not applied yet
         File.WriteAllText(path, TestGateway.SimpleYaml("http://127.0.0.1:5998"));
-        for (var i = 0; i < 4; i++)
-        {
-            time.Advance(TimeSpan.FromMilliseconds(200));
-        }
+        watcher.CheckUnlessBusy();                 // changed again: still settling
+        var beforeSettled = revisions.Count;
+        watcher.CheckUnlessBusy();                 // the same content twice: applied
 
+        Assert.Equal(0, beforeSettled);
         Assert.Equal([2L], revisions);
         Assert.Equal(2, runtime.Current.Revision);
         Assert.Single(runtime.Current.Config.Routes);
