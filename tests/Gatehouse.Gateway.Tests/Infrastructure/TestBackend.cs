@@ -29,11 +29,13 @@ internal sealed class TestBackend : IAsyncDisposable
 
     /// <summary>Starts a backend whose pipeline <paramref name="configure"/> builds (map endpoints, use WebSockets...).</summary>
     /// <param name="https">When set, the backend listens with TLS, and this sets the certificate (and any client certificate rules).</param>
+    /// <param name="host">Further builder settings (services, configuration); the endpoint itself is set by the other parameters.</param>
     public static async Task<TestBackend> StartAsync(
         Action<WebApplication> configure,
         HttpProtocols protocols = HttpProtocols.Http1,
         Action<ListenOptions>? listen = null,
-        Action<HttpsConnectionAdapterOptions>? https = null)
+        Action<HttpsConnectionAdapterOptions>? https = null,
+        Action<WebApplicationBuilder>? host = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -42,6 +44,8 @@ internal sealed class TestBackend : IAsyncDisposable
             // The slim builder leaves out HTTPS support unless asked.
             builder.WebHost.UseKestrelHttpsConfiguration();
         }
+
+        host?.Invoke(builder);
 
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -82,6 +86,9 @@ internal sealed class TestBackend : IAsyncDisposable
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToArray(), StringComparer.OrdinalIgnoreCase),
             length));
     }, protocols);
+
+    /// <summary>Stops listening, so that connections to <see cref="Url"/> are refused.</summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
