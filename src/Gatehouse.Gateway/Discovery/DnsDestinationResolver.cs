@@ -33,16 +33,10 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
 
     private readonly string _service;
     private readonly TargetState[] _targets;
-    private readonly TimeSpan _refresh;
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action<Destination[]> _apply;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly TaskCompletionSource _firstRefresh = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private PeriodicTimer? _timer;
-    private Task _loop = Task.CompletedTask;
-    private long _refreshes;
+    private readonly PeriodicLoop _loop;
 
     /// <param name="service">The service name, for logs.</param>
     /// <param name="initial">One destination per configured target, in config order.</param>
@@ -62,54 +56,28 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
     {
         _service = service;
         _targets = [.. initial.Select(d => new TargetState(d))];
-        _refresh = refresh;
         _resolve = resolve;
-        _time = time;
         _logger = logger;
         _apply = apply;
+        _loop = new PeriodicLoop(refresh, time, RefreshAsync);
     }
 
     /// <summary>Completed refreshes; lets tests wait for one instead of sleeping.</summary>
-    public long Refreshes => Interlocked.Read(ref _refreshes);
+    public long Refreshes => _loop.Rounds;
 
     /// <summary>Completes when the first lookup has finished, whatever its outcome, or when the resolver stops.</summary>
-    public Task FirstRefresh => _firstRefresh.Task;
+    public Task FirstRefresh => _loop.FirstRound;
 
     /// <summary>True when a target's host is a DNS name rather than an IP literal.</summary>
     public static bool IsDnsName(Uri target) => target.HostNameType == UriHostNameType.Dns;
 
     /// <summary>Resolves now, then every refresh interval, until stopped.</summary>
-    public void Start()
-    {
-        if (_timer is not null)
-        {
-            return;
-        }
-
-        _timer = new PeriodicTimer(_refresh, _time);
-        using (ExecutionContext.SuppressFlow())
-        {
-            _loop = Task.Run(() => RunAsync(_timer, _stop.Token));
-        }
-    }
+    public void Start() => _loop.Start();
 
     /// <summary>Stops the loop and waits for a lookup in progress to end. Idempotent.</summary>
-    public async Task StopAsync()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-        }
+    public Task StopAsync() => _loop.StopAsync();
 
-        _timer?.Dispose();
-        await _loop.ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync().ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 
     /// <summary>Looks every DNS target up once and applies the new set if it changed.</summary>
     internal async Task RefreshAsync(CancellationToken cancellationToken)
@@ -125,27 +93,6 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
         if (changed.Contains(true))
         {
             _apply([.. _targets.SelectMany(t => t.Current)]);
-        }
-    }
-
-    private async Task RunAsync(PeriodicTimer timer, CancellationToken stop)
-    {
-        try
-        {
-            do
-            {
-                await RefreshAsync(stop).ConfigureAwait(false);
-                Interlocked.Increment(ref _refreshes);
-                _firstRefresh.TrySetResult();
-            }
-            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            _firstRefresh.TrySetResult();
         }
     }
 

@@ -26,14 +26,11 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly int _healthyThreshold;
     private readonly int _unhealthyThreshold;
-    private readonly CancellationTokenSource _stop = new();
 
     // Probe streaks per destination. Only the loop touches it (one round at a time), so it needs no lock.
     // Destinations that DNS discovery keeps are the same objects, so their streaks carry over a refresh.
     private readonly Dictionary<Destination, Streak> _streaks = new(ReferenceEqualityComparer.Instance);
-    private PeriodicTimer? _timer;
-    private Task _loop = Task.CompletedTask;
-    private long _rounds;
+    private readonly PeriodicLoop _loop;
 
     public ActiveHealthChecker(Upstream upstream, ActiveHealthCheckConfig config, TimeProvider time, ILogger logger)
     {
@@ -44,51 +41,23 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
         // The config reader rejects thresholds below 1; clamp for configs built in code.
         _healthyThreshold = Math.Max(1, config.HealthyThreshold);
         _unhealthyThreshold = Math.Max(1, config.UnhealthyThreshold);
+        _loop = new PeriodicLoop(config.Interval, time, ProbeAllAsync);
     }
 
     /// <summary>Completed probe rounds; lets tests wait for a round instead of sleeping.</summary>
-    public long Rounds => Interlocked.Read(ref _rounds);
+    public long Rounds => _loop.Rounds;
 
     /// <summary>Probes once now (or once <paramref name="after"/> completes), then every interval, until stopped.</summary>
     /// <param name="after">
     /// The first DNS lookup, when targets are given by name: probing the provisional by-name destinations that
     /// discovery is about to replace would only cost a lookup and a connection.
     /// </param>
-    public void Start(Task? after = null)
-    {
-        if (_timer is not null)
-        {
-            return;
-        }
-
-        // The timer exists before Start returns, so a tick (a fake clock advanced right after Start) is never lost.
-        _timer = new PeriodicTimer(_config.Interval, _time);
-
-        // Upstreams are often started from inside a request (a config reload through the admin API); without
-        // this the loop would carry that request's Activity and AsyncLocals for its whole life.
-        using (ExecutionContext.SuppressFlow())
-        {
-            _loop = Task.Run(() => RunAsync(_timer, after ?? Task.CompletedTask, _stop.Token));
-        }
-    }
+    public void Start(Task? after = null) => _loop.Start(after);
 
     /// <summary>Stops the loop and waits for the current round to end. Idempotent.</summary>
-    public async Task StopAsync()
-    {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-        }
+    public Task StopAsync() => _loop.StopAsync();
 
-        _timer?.Dispose();
-        await _loop.ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync().ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 
     /// <summary>Probes every current destination once and applies the results.</summary>
     internal async Task ProbeAllAsync(CancellationToken cancellationToken)
@@ -115,23 +84,6 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
             {
                 _streaks.Remove(gone);
             }
-        }
-    }
-
-    private async Task RunAsync(PeriodicTimer timer, Task after, CancellationToken stop)
-    {
-        try
-        {
-            await after.WaitAsync(stop).ConfigureAwait(false);
-            do
-            {
-                await ProbeAllAsync(stop).ConfigureAwait(false);
-                Interlocked.Increment(ref _rounds);
-            }
-            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
         }
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Gatehouse.Gateway.Discovery;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
@@ -44,14 +45,14 @@ public sealed class DnsDestinationResolverTests
     private static async Task StartAsync(Upstream upstream)
     {
         upstream.Start();
-        await Eventually.TrueAsync(() => upstream.Resolver!.Refreshes >= 1, "the first lookup");
+        await Wait.UntilAsync(() => upstream.Resolver!.Refreshes >= 1, "the first lookup");
     }
 
     private static async Task RefreshAsync(Upstream upstream, FakeTimeProvider time)
     {
         var before = upstream.Resolver!.Refreshes;
         time.Advance(Refresh);
-        await Eventually.TrueAsync(() => upstream.Resolver.Refreshes > before, "the next refresh");
+        await Wait.UntilAsync(() => upstream.Resolver.Refreshes > before, "the next refresh");
     }
 
     private static string[] Addresses(Upstream upstream) => [.. upstream.Destinations.Select(d => d.Address)];
@@ -128,7 +129,7 @@ public sealed class DnsDestinationResolverTests
         var dns = new FakeDns();
         dns.Answer("10.0.0.1");
         var time = new FakeTimeProvider();
-        var logs = new ListLoggerFactory();
+        var logs = new CapturingLoggerProvider();
         await using var upstream = Create(dns, time, logs, "http://users.internal:8080");
         await StartAsync(upstream);
         var good = upstream.Destinations;
@@ -240,14 +241,14 @@ public sealed class DnsDestinationResolverTests
 
         time.Advance(Refresh);
 
-        await Eventually.TrueAsync(() => dns.Queries.Count == 2, "a lookup when dnsRefresh has passed");
+        await Wait.UntilAsync(() => dns.Queries.Count == 2, "a lookup when dnsRefresh has passed");
     }
 
     [Fact]
     public async Task Start_RealDnsLocalhost_ResolvesToLoopbackAndRequestsCarryTheName()
     {
         var hosts = new ConcurrentQueue<string>();
-        await using var backend = await Backend.StartAsync(app => app.MapGet("/who", (HttpContext c) =>
+        await using var backend = await TestBackend.StartAsync(app => app.MapGet("/who", (HttpContext c) =>
         {
             hosts.Enqueue(c.Request.Host.Value!);
             return "hello";
@@ -259,7 +260,7 @@ public sealed class DnsDestinationResolverTests
             NullLoggerFactory.Instance);
 
         upstream.Start();
-        await Eventually.TrueAsync(() => upstream.Resolver!.Refreshes >= 1, "the lookup of localhost");
+        await Wait.UntilAsync(() => upstream.Resolver!.Refreshes >= 1, "the lookup of localhost");
 
         // IPv4 is preferred, so ::1 (where nothing listens) is not a destination even where localhost has both.
         var d = Assert.Single(upstream.Destinations);

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
@@ -26,11 +26,11 @@ public sealed class ActiveHealthCheckTests
         UnhealthyThreshold = unhealthy,
     };
 
-    private static Upstream Create(FakeTimeProvider time, ActiveHealthCheckConfig active, ILoggerFactory? logs, params Uri[] targets) => new(
+    private static Upstream Create(FakeTimeProvider time, ActiveHealthCheckConfig active, ILoggerFactory? logs, params string[] targets) => new(
         "users",
         new ServiceConfig
         {
-            Targets = [.. targets.Select(t => new TargetConfig { Url = t.ToString() })],
+            Targets = [.. targets.Select(t => new TargetConfig { Url = t })],
             HealthCheck = new HealthCheckConfig { Active = active },
         },
         time,
@@ -41,23 +41,23 @@ public sealed class ActiveHealthCheckTests
     {
         var before = upstream.HealthChecker!.Rounds;
         time.Advance(Interval);
-        await Eventually.TrueAsync(() => upstream.HealthChecker.Rounds > before, $"probe round {before + 1}");
+        await Wait.UntilAsync(() => upstream.HealthChecker.Rounds > before, $"probe round {before + 1}");
     }
 
     private static async Task StartAsync(Upstream upstream)
     {
         upstream.Start();
-        await Eventually.TrueAsync(() => upstream.HealthChecker!.Rounds >= 1, "the first probe round");
+        await Wait.UntilAsync(() => upstream.HealthChecker!.Rounds >= 1, "the first probe round");
     }
 
     [Fact]
     public async Task Probes_BackendHealthStartsFailing_TakenOutAtThresholdAndBackAfterRecovery()
     {
         var status = StatusCodes.Status200OK;
-        await using var flaky = await Backend.StartAsync(app => app.MapGet("/health", () => Results.StatusCode(Volatile.Read(ref status))));
-        await using var steady = await Backend.StartAsync(app => app.MapGet("/health", () => Results.Ok()));
+        await using var flaky = await TestBackend.StartAsync(app => app.MapGet("/health", () => Results.StatusCode(Volatile.Read(ref status))));
+        await using var steady = await TestBackend.StartAsync(app => app.MapGet("/health", () => Results.Ok()));
         var time = new FakeTimeProvider();
-        var logs = new ListLoggerFactory();
+        var logs = new CapturingLoggerProvider();
         await using var upstream = Create(time, Active(healthy: 2, unhealthy: 3), logs, flaky.Url, steady.Url);
         var bad = upstream.Destinations[0];
         await StartAsync(upstream);
@@ -98,7 +98,7 @@ public sealed class ActiveHealthCheckTests
     [Fact]
     public async Task Probes_BackendStops_TakenOutOnConnectionFailures()
     {
-        var backend = await Backend.StartAsync(app => app.MapGet("/health", () => Results.Ok()));
+        var backend = await TestBackend.StartAsync(app => app.MapGet("/health", () => Results.Ok()));
         var time = new FakeTimeProvider();
         await using var upstream = Create(time, Active(unhealthy: 2), null, backend.Url);
         var d = upstream.Destinations[0];
@@ -116,7 +116,7 @@ public sealed class ActiveHealthCheckTests
     public async Task Probes_NoAnswerWithinTimeout_CountsAsFailure()
     {
         var received = 0;
-        await using var backend = await Backend.StartAsync(app => app.MapGet("/health", async (HttpContext context) =>
+        await using var backend = await TestBackend.StartAsync(app => app.MapGet("/health", async (HttpContext context) =>
         {
             Interlocked.Increment(ref received);
             await Task.Delay(Timeout.Infinite, context.RequestAborted);
@@ -124,12 +124,12 @@ public sealed class ActiveHealthCheckTests
         var time = new FakeTimeProvider();
         await using var upstream = Create(time, Active(unhealthy: 1), null, backend.Url);
         upstream.Start();
-        await Eventually.TrueAsync(() => Volatile.Read(ref received) == 1, "the probe to reach the backend");
+        await Wait.UntilAsync(() => Volatile.Read(ref received) == 1, "the probe to reach the backend");
         Assert.Equal(0, upstream.HealthChecker!.Rounds);
 
         time.Advance(ProbeTimeout);
 
-        await Eventually.TrueAsync(() => upstream.HealthChecker.Rounds == 1, "the probe to time out");
+        await Wait.UntilAsync(() => upstream.HealthChecker.Rounds == 1, "the probe to time out");
         Assert.False(upstream.Destinations[0].ActiveHealthy);
     }
 
@@ -137,7 +137,7 @@ public sealed class ActiveHealthCheckTests
     public async Task Probes_GetThePathOnEveryDestinationWithTheirHostHeader()
     {
         var seen = new ConcurrentQueue<string>();
-        await using var backend = await Backend.StartAsync(app => app.MapGet("/api/ready", (HttpContext c) =>
+        await using var backend = await TestBackend.StartAsync(app => app.MapGet("/api/ready", (HttpContext c) =>
         {
             seen.Enqueue($"{c.Request.Method} {c.Request.Host} {c.Request.Path}");
             return Results.Ok();
@@ -168,19 +168,19 @@ public sealed class ActiveHealthCheckTests
     public async Task Probes_Http2Service_SpeakH2cLikeRealTraffic()
     {
         var protocols = new ConcurrentQueue<string>();
-        await using var backend = await Backend.StartAsync(
+        await using var backend = await TestBackend.StartAsync(
             app => app.MapGet("/health", (HttpContext c) =>
             {
                 protocols.Enqueue(c.Request.Protocol);
                 return Results.Ok();
             }),
-            configure: b => b.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2)));
+            protocols: HttpProtocols.Http2);
         var time = new FakeTimeProvider();
         await using var upstream = new Upstream(
             "grpcish",
             new ServiceConfig
             {
-                Targets = [new TargetConfig { Url = backend.Url.ToString() }],
+                Targets = [new TargetConfig { Url = backend.Url }],
                 Protocol = UpstreamProtocol.Http2,
                 HealthCheck = new HealthCheckConfig { Active = Active(unhealthy: 1) },
             },
@@ -197,7 +197,7 @@ public sealed class ActiveHealthCheckTests
     [Fact]
     public async Task Probes_NewDestinationFromDiscovery_StartsHealthyAndIsProbed()
     {
-        await using var backend = await Backend.StartAsync(app => app.MapGet("/health", () => Results.StatusCode(503)));
+        await using var backend = await TestBackend.StartAsync(app => app.MapGet("/health", () => Results.StatusCode(503)));
         var time = new FakeTimeProvider();
         var answer = new[] { IPAddress.Parse("127.0.0.1") };
         var dnsRefresh = TimeSpan.FromSeconds(3);
@@ -220,7 +220,7 @@ public sealed class ActiveHealthCheckTests
         Volatile.Write(ref answer, [IPAddress.Parse("127.0.0.1"), IPAddress.Parse("127.0.0.2")]);
         var refreshes = upstream.Resolver!.Refreshes;
         time.Advance(dnsRefresh);
-        await Eventually.TrueAsync(() => upstream.Resolver.Refreshes > refreshes, "the DNS refresh");
+        await Wait.UntilAsync(() => upstream.Resolver.Refreshes > refreshes, "the DNS refresh");
         var added = upstream.Destinations.Single(d => d.Address == "127.0.0.2");
 
         Assert.True(added.ActiveHealthy);

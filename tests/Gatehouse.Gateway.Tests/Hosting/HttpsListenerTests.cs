@@ -12,7 +12,8 @@ public sealed class HttpsListenerTests
     [InlineData("1.1")]
     public async Task HttpsListenerFromPem_ServesNegotiatedVersion(string version)
     {
-        using var certificate = TestCertificate.Create();
+        using var pki = new TestPki();
+        var certificate = pki.IssueServer("localhost");
         await using var backend = await TestBackend.StartEchoAsync();
         await using var gateway = await TestGateway.StartAsync($$"""
             version: 1

@@ -3,14 +3,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Tests.Infrastructure;
 
-/// <summary>One captured log entry.</summary>
-internal sealed record LogEntry(string Category, LogLevel Level, string Message);
-
 /// <summary>
-/// Keeps every log entry a gateway writes, for tests that assert on logs; pass it to
-/// <see cref="TestGateway.StartAsync(string, string?, TimeProvider?, ILoggerProvider?)"/> as <c>logs</c>.
+/// Keeps every log entry written through it, for tests that assert on logs: pass it to
+/// <see cref="TestGateway.StartAsync(string, string?, TimeProvider?, ILoggerProvider?)"/> as <c>logs</c>, or
+/// straight to a component that takes an <see cref="ILoggerFactory"/> (it is both, and captures every level).
 /// </summary>
-internal sealed class CapturingLoggerProvider : ILoggerProvider
+internal sealed class CapturingLoggerProvider : ILoggerProvider, ILoggerFactory
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
     private readonly Lock _lock = new();
@@ -19,6 +17,10 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
     public IReadOnlyCollection<LogEntry> Entries => [.. _entries];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    void ILoggerFactory.AddProvider(ILoggerProvider provider)
+    {
+    }
 
     /// <summary>Completes with the first entry (already written or still to come) that <paramref name="match"/> accepts; throws after <paramref name="timeout"/>.</summary>
     public async Task<LogEntry> WaitForAsync(Func<LogEntry, bool> match, TimeSpan timeout)

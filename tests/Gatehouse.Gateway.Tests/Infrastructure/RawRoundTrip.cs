@@ -29,7 +29,7 @@ internal static class RawRoundTrip
         return Encoding.Latin1.GetString(received.ToArray());
     }
 
-    /// <summary>The value of the first header <paramref name="name"/> in a raw response, or null.</summary>
+    /// <summary>The value of the first header <paramref name="name"/> (case-insensitive) in a raw request or response, or in its head alone, or null.</summary>
     public static string? Header(string response, string name)
     {
         var head = response.Split("\r\n\r\n", 2)[0];

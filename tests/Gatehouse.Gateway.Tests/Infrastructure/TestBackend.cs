@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Tests.Infrastructure;
@@ -27,16 +28,36 @@ internal sealed class TestBackend : IAsyncDisposable
         StartAsync(app => app.Run(handler), protocols);
 
     /// <summary>Starts a backend whose pipeline <paramref name="configure"/> builds (map endpoints, use WebSockets...).</summary>
-    public static async Task<TestBackend> StartAsync(Action<WebApplication> configure, HttpProtocols protocols = HttpProtocols.Http1, Action<ListenOptions>? listen = null)
+    /// <param name="https">When set, the backend listens with TLS, and this sets the certificate (and any client certificate rules).</param>
+    /// <param name="host">Further builder settings (services, configuration); the endpoint itself is set by the other parameters.</param>
+    public static async Task<TestBackend> StartAsync(
+        Action<WebApplication> configure,
+        HttpProtocols protocols = HttpProtocols.Http1,
+        Action<ListenOptions>? listen = null,
+        Action<HttpsConnectionAdapterOptions>? https = null,
+        Action<WebApplicationBuilder>? host = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (https is not null)
+        {
+            // The slim builder leaves out HTTPS support unless asked.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        host?.Invoke(builder);
+
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Limits.MaxRequestBodySize = null;
             k.Listen(System.Net.IPAddress.Loopback, 0, o =>
             {
                 o.Protocols = protocols;
+                if (https is not null)
+                {
+                    o.UseHttps(https);
+                }
+
                 listen?.Invoke(o);
             });
         });
@@ -65,6 +86,9 @@ internal sealed class TestBackend : IAsyncDisposable
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToArray(), StringComparer.OrdinalIgnoreCase),
             length));
     }, protocols);
+
+    /// <summary>Stops listening, so that connections to <see cref="Url"/> are refused.</summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }

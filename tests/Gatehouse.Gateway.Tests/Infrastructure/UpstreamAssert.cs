@@ -37,19 +37,7 @@ internal static class UpstreamAssert
     }
 
     /// <summary>The value of header <paramref name="name"/> in a raw request head (first occurrence, case-insensitive), or null.</summary>
-    public static string? HeaderIn(string head, string name)
-    {
-        foreach (var line in head.Split("\r\n").Skip(1))
-        {
-            var colon = line.IndexOf(':');
-            if (colon > 0 && line.AsSpan(0, colon).Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return line[(colon + 1)..].Trim();
-            }
-        }
-
-        return null;
-    }
+    public static string? HeaderIn(string head, string name) => RawRoundTrip.Header(head, name);
 
     /// <summary>Shows CR, LF and NUL visibly in assertion messages.</summary>
     public static string Escape(string text) => text.Replace("\r", "\\r").Replace("\n", "\\n").Replace("\0", "\\0");

@@ -1,25 +1,15 @@
-using System.Diagnostics;
+using Gatehouse.Gateway.Tests.Infrastructure;
 
 namespace Gatehouse.Gateway.Tests.TestSupport;
 
-/// <summary>Waits for a condition that background work will make true, with a bounded timeout instead of a sleep.</summary>
+/// <summary>
+/// <see cref="Wait"/> under the name that tests written before the two support folders were merged still use
+/// (branches in flight). New tests use <see cref="Wait.UntilAsync(Func{bool}, string)"/>; delete this once nothing does.
+/// </summary>
 internal static class Eventually
 {
-    // Generous: the build machines are shared, and this bounds only a failing test, never a passing one.
-    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan DefaultTimeout = Wait.DefaultTimeout;
 
-    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? DefaultTimeout;
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > limit)
-            {
-                Assert.Fail($"Timed out after {limit} waiting for: {what}");
-            }
-
-            await Task.Delay(10);
-        }
-    }
+    public static Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
+        Wait.UntilAsync(condition, timeout ?? Wait.DefaultTimeout, what);
 }

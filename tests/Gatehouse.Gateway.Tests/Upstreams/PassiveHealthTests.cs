@@ -1,3 +1,4 @@
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
@@ -41,7 +42,7 @@ public sealed class PassiveHealthTests
     public async Task EndRequest_ThresholdConsecutiveFailures_EjectsDestination()
     {
         var time = new FakeTimeProvider();
-        var logs = new ListLoggerFactory();
+        var logs = new CapturingLoggerProvider();
         await using var upstream = Create(time, logs);
         var bad = upstream.Destinations[0];
 

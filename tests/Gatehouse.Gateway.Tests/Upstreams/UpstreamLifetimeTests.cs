@@ -1,3 +1,4 @@
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
@@ -22,7 +23,7 @@ public sealed class UpstreamLifetimeTests
         Assert.False(retire.IsCompleted);
 
         upstream.EndRequest(d, failed: false);
-        await retire.WaitAsync(Eventually.DefaultTimeout);
+        await retire.WaitAsync(Wait.DefaultTimeout);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => upstream.Invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://127.0.0.1:9/"), default));
     }
 
@@ -34,19 +35,19 @@ public sealed class UpstreamLifetimeTests
         Assert.True(upstream.TryBeginRequest(upstream.Destinations[0]));
 
         var retire = upstream.RetireAsync(TimeSpan.FromSeconds(30));
-        await Eventually.TrueAsync(() => time.ActiveTimers > 0, "the drain timeout to be armed");
+        await Wait.UntilAsync(() => time.ActiveTimers > 0, "the drain timeout to be armed");
         time.Advance(TimeSpan.FromSeconds(29));
         Assert.False(retire.IsCompleted);
 
         time.Advance(TimeSpan.FromSeconds(1));
-        await retire.WaitAsync(Eventually.DefaultTimeout);
+        await retire.WaitAsync(Wait.DefaultTimeout);
     }
 
     [Fact]
     public async Task RetireAsync_StopsActiveHealthChecks()
     {
         var probes = 0;
-        await using var backend = await Backend.StartAsync(app => app.MapGet("/health", () =>
+        await using var backend = await TestBackend.StartAsync(app => app.MapGet("/health", () =>
         {
             Interlocked.Increment(ref probes);
             return Results.Ok();
@@ -56,13 +57,13 @@ public sealed class UpstreamLifetimeTests
             "users",
             new ServiceConfig
             {
-                Targets = [new TargetConfig { Url = backend.Url.ToString() }],
+                Targets = [new TargetConfig { Url = backend.Url }],
                 HealthCheck = new HealthCheckConfig { Active = new ActiveHealthCheckConfig { Interval = TimeSpan.FromSeconds(5) } },
             },
             time,
             NullLoggerFactory.Instance);
         upstream.Start();
-        await Eventually.TrueAsync(() => upstream.HealthChecker!.Rounds == 1, "the first probe round");
+        await Wait.UntilAsync(() => upstream.HealthChecker!.Rounds == 1, "the first probe round");
 
         await upstream.RetireAsync(TimeSpan.FromSeconds(1));
         Assert.Equal(0, time.ActiveTimers);
@@ -78,7 +79,7 @@ public sealed class UpstreamLifetimeTests
         var time = new FakeTimeProvider();
         var upstream = new Upstream("users", new ServiceConfig { Targets = [new TargetConfig { Url = "http://users.internal:8080" }] }, time, NullLoggerFactory.Instance, (_, _) => Task.FromResult(Array.Empty<System.Net.IPAddress>()));
         upstream.Start();
-        await Eventually.TrueAsync(() => upstream.Resolver!.Refreshes == 1, "the first lookup");
+        await Wait.UntilAsync(() => upstream.Resolver!.Refreshes == 1, "the first lookup");
         Assert.Equal(1, time.ActiveTimers);
 
         await upstream.DisposeAsync();

@@ -2,11 +2,10 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
-using Gatehouse.Gateway.Tests.TestSupport;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,7 +25,7 @@ public sealed class UpstreamTlsTests : IDisposable
 
     public void Dispose() => _pki.Dispose();
 
-    private sealed record TlsBackend(Backend Backend, ConcurrentQueue<string?> ServerNames) : IAsyncDisposable
+    private sealed record TlsBackend(TestBackend Backend, ConcurrentQueue<string?> ServerNames) : IAsyncDisposable
     {
         public ValueTask DisposeAsync() => Backend.DisposeAsync();
     }
@@ -35,10 +34,9 @@ public sealed class UpstreamTlsTests : IDisposable
     private static async Task<TlsBackend> StartBackendAsync(IssuedCertificate certificate, TestPki? requireClientCertificateFrom = null)
     {
         var serverNames = new ConcurrentQueue<string?>();
-        var backend = await Backend.StartAsync(
+        var backend = await TestBackend.StartAsync(
             app => app.MapGet("/hello", (HttpContext c) => $"{c.Request.Host} {c.Connection.ClientCertificate?.Subject ?? "anonymous"}"),
-            https: true,
-            builder => builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h =>
+            https: h =>
             {
                 h.ServerCertificateSelector = (_, name) =>
                 {
@@ -50,7 +48,7 @@ public sealed class UpstreamTlsTests : IDisposable
                     h.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                     h.ClientCertificateValidation = (client, chain, _) => requireClientCertificateFrom.Issued(client, chain);
                 }
-            })));
+            });
         return new TlsBackend(backend, serverNames);
     }
 
@@ -63,7 +61,7 @@ public sealed class UpstreamTlsTests : IDisposable
             NullLoggerFactory.Instance,
             (_, _) => Task.FromResult(new[] { IPAddress.Loopback }));
         upstream.Start();
-        await Eventually.TrueAsync(() => upstream.Destinations.Single().Address == "127.0.0.1", "discovery to resolve the target");
+        await Wait.UntilAsync(() => upstream.Destinations.Single().Address == "127.0.0.1", "discovery to resolve the target");
         return upstream;
     }
 
@@ -134,14 +132,13 @@ public sealed class UpstreamTlsTests : IDisposable
     {
         using var intermediate = _pki.CreateIntermediate("Gatehouse Test Issuing CA");
         var server = intermediate.IssueServer(BackendName);
-        await using var backend = await Backend.StartAsync(
+        await using var backend = await TestBackend.StartAsync(
             app => app.MapGet("/hello", () => "chained"),
-            https: true,
-            builder => builder.WebHost.ConfigureKestrel(k => k.ConfigureHttpsDefaults(h =>
+            https: h =>
             {
                 h.ServerCertificate = server.Certificate;
                 h.ServerCertificateChain = server.Intermediates;
-            })));
+            });
         await using var upstream = await StartUpstreamAsync(backend.Port, new UpstreamTlsConfig { CaFile = _pki.CaFile });
 
         Assert.Equal("chained", await GetHelloAsync(upstream));

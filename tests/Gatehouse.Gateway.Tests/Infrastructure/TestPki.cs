@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Gatehouse.Gateway.Tests.TestSupport;
+namespace Gatehouse.Gateway.Tests.Infrastructure;
 
 /// <summary>
 /// A throwaway certificate authority made at test time, with PEM files in a temporary directory: what a user
