@@ -17,4 +17,7 @@ public sealed record GatehouseConfig
 
     /// <summary>Public routes by id, in the order they were written.</summary>
     public IReadOnlyDictionary<string, RouteConfig> Routes { get; init; } = new Dictionary<string, RouteConfig>();
+
+    /// <summary>Trusted JWT issuers by name. Not yet used by routes; applications will refer to them.</summary>
+    public IReadOnlyDictionary<string, JwtIssuerConfig> JwtIssuers { get; init; } = new Dictionary<string, JwtIssuerConfig>();
 }

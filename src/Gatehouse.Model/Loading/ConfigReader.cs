@@ -17,7 +17,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     public GatehouseConfig? ReadRoot(YamlNode root)
     {
-        var map = b.Mapping(root, "", "version", "gateway", "services", "routes");
+        var map = b.Mapping(root, "", "version", "gateway", "services", "routes", "jwtIssuers");
         if (map is null)
         {
             return null;
@@ -73,6 +73,20 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             }
 
             config = config with { Routes = dict };
+        }
+
+        if (map.TryGetValue("jwtIssuers", out var issuers))
+        {
+            var dict = new Dictionary<string, JwtIssuerConfig>(StringComparer.Ordinal);
+            foreach (var (name, node, path) in b.NamedEntries(issuers, "jwtIssuers"))
+            {
+                if (ReadJwtIssuer(node, path) is { } issuer)
+                {
+                    dict[name] = issuer;
+                }
+            }
+
+            config = config with { JwtIssuers = dict };
         }
 
         return config;
@@ -442,6 +456,67 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         }
 
         return route;
+    }
+
+    private JwtIssuerConfig? ReadJwtIssuer(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "issuer", "audiences", "jwksFile", "jwksUrl", "algorithms", "clockSkew", "jwksRefresh", "applicationClaim");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var issuer = Required(map, "issuer", path, node);
+        if (issuer is null)
+        {
+            return null;
+        }
+
+        var config = new JwtIssuerConfig { Issuer = issuer };
+        if (map.TryGetValue("audiences", out var audiences))
+        {
+            config = config with { Audiences = audiences is YamlScalarNode ? b.String(audiences, YamlBinder.Join(path, "audiences")) is { } one ? [one] : [] : b.StringList(audiences, YamlBinder.Join(path, "audiences")) };
+        }
+
+        if (map.TryGetValue("jwksFile", out var file) && b.String(file, YamlBinder.Join(path, "jwksFile")) is { } jwksFile)
+        {
+            config = config with { JwksFile = jwksFile.Length == 0 ? jwksFile : FullPath(jwksFile) };
+        }
+
+        if (map.TryGetValue("jwksUrl", out var url) && b.String(url, YamlBinder.Join(path, "jwksUrl")) is { } jwksUrl)
+        {
+            config = config with { JwksUrl = jwksUrl };
+        }
+
+        if (map.TryGetValue("algorithms", out var algorithms))
+        {
+            config = config with { Algorithms = algorithms is YamlScalarNode ? b.String(algorithms, YamlBinder.Join(path, "algorithms")) is { } one ? [one] : [] : b.StringList(algorithms, YamlBinder.Join(path, "algorithms")) };
+        }
+
+        if (map.TryGetValue("clockSkew", out var skewNode) && b.String(skewNode, YamlBinder.Join(path, "clockSkew")) is { } skewText)
+        {
+            // Not b.Duration: zero is a meaningful skew ("our clocks agree"), and Duration requires a positive value.
+            if (Units.TryParseDuration(skewText, out var skew))
+            {
+                config = config with { ClockSkew = skew };
+            }
+            else
+            {
+                b.Error(YamlBinder.Join(path, "clockSkew"), skewNode, $"expected a duration such as '0s', '30s' or '2m'; found '{skewText}'.");
+            }
+        }
+
+        if (map.TryGetValue("jwksRefresh", out var refreshNode) && b.Duration(refreshNode, YamlBinder.Join(path, "jwksRefresh")) is { } refresh)
+        {
+            config = config with { JwksRefresh = refresh };
+        }
+
+        if (map.ContainsKey("applicationClaim"))
+        {
+            config = config with { ApplicationClaim = Required(map, "applicationClaim", path, node) };
+        }
+
+        return config;
     }
 
     private string? Required(IReadOnlyDictionary<string, YamlNode> map, string key, string path, YamlNode parent)

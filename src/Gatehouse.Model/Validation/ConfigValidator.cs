@@ -39,6 +39,7 @@ public static partial class ConfigValidator
 
         var operations = ValidateOperations(config, expansion, errors);
         ValidateRoutes(config, operations, brokenServices, expansion, errors);
+        ValidateJwtIssuers(config, errors);
         return errors;
     }
 

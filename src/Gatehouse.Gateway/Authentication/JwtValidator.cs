@@ -1,0 +1,110 @@
+using System.Collections.Frozen;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Gatehouse.Gateway.Authentication;
+
+/// <summary>
+/// Validates compact JWS bearer tokens against the configured issuers. The token's unverified <c>iss</c> only picks
+/// which issuer's rules apply; everything is then verified with that issuer's pinned algorithms and its own key set.
+/// Keys come only from the issuer's <see cref="JwksCache"/>: <c>jku</c>, <c>x5u</c>, <c>jwk</c> and <c>x5c</c> headers
+/// are never fetched nor trusted. Never calls the JWKS host per request (see <see cref="JwksCache"/>).
+/// </summary>
+internal sealed class JwtValidator
+{
+    // Bigger than any real access token; stops a multi-megabyte header from being parsed at all.
+    public const int MaxTokenLength = 16 * 1024;
+
+    private readonly FrozenDictionary<string, JwtIssuerModel> _byIssuer;
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    public JwtValidator(IEnumerable<JwtIssuerModel> issuers)
+    {
+        _byIssuer = issuers.ToFrozenDictionary(i => i.Config.Issuer, StringComparer.Ordinal);
+    }
+
+    public async ValueTask<JwtValidationResult> ValidateAsync(string token)
+    {
+        if (token.Length is 0 or > MaxTokenLength || !_handler.CanReadToken(token))
+        {
+            return JwtValidationResult.Fail(JwtFailure.Malformed);
+        }
+
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(token);
+        }
+        catch (Exception e) when (e is ArgumentException or SecurityTokenMalformedException)
+        {
+            return JwtValidationResult.Fail(JwtFailure.Malformed);
+        }
+
+        if (jwt.IsEncrypted)
+        {
+            return JwtValidationResult.Fail(JwtFailure.Malformed);
+        }
+
+        if (!jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Iss, out var iss) || iss is null || !_byIssuer.TryGetValue(iss, out var issuer))
+        {
+            return JwtValidationResult.Fail(JwtFailure.WrongIssuer);
+        }
+
+        // Checked before any key lookup: 'none' and 'HS256 keyed with the public key' die here, never reaching crypto.
+        if (string.IsNullOrEmpty(jwt.Alg) || !issuer.Algorithms.Contains(jwt.Alg))
+        {
+            return JwtValidationResult.Fail(JwtFailure.AlgorithmNotAllowed, issuer.Name);
+        }
+
+        var keys = issuer.Keys.Current;
+        if (string.IsNullOrEmpty(jwt.Kid))
+        {
+            return JwtValidationResult.Fail(JwtFailure.UnknownKey, issuer.Name);
+        }
+
+        if (!keys.ByKid.ContainsKey(jwt.Kid))
+        {
+            // Perhaps the issuer rotated keys since the last refresh. Rate-limited inside the cache.
+            keys = await issuer.Keys.RefreshForUnknownKeyAsync().ConfigureAwait(false);
+            if (!keys.ByKid.ContainsKey(jwt.Kid))
+            {
+                return JwtValidationResult.Fail(JwtFailure.UnknownKey, issuer.Name);
+            }
+        }
+
+        var result = await _handler.ValidateTokenAsync(jwt, issuer.ParametersFor(keys)).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            return JwtValidationResult.Fail(Classify(result.Exception), issuer.Name);
+        }
+
+        foreach (var claim in issuer.ApplicationClaims)
+        {
+            if (jwt.TryGetPayloadValue<object>(claim, out var value))
+            {
+                return value is string { Length: > 0 } application
+                    ? JwtValidationResult.Success(issuer.Name, application, Subject(jwt), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero))
+                    : JwtValidationResult.Fail(JwtFailure.NoApplicationClaim, issuer.Name);
+            }
+        }
+
+        return JwtValidationResult.Fail(JwtFailure.NoApplicationClaim, issuer.Name);
+    }
+
+    private static string? Subject(JsonWebToken jwt) =>
+        jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Sub, out var sub) ? sub : null;
+
+    // Most specific first: several of these derive from one another.
+    private static JwtFailure Classify(Exception? e) => e switch
+    {
+        SecurityTokenExpiredException => JwtFailure.Expired,
+        SecurityTokenNotYetValidException => JwtFailure.NotYetValid,
+        SecurityTokenNoExpirationException => JwtFailure.Malformed,
+        SecurityTokenInvalidIssuerException => JwtFailure.WrongIssuer,
+        SecurityTokenInvalidAudienceException => JwtFailure.WrongAudience,
+        SecurityTokenInvalidAlgorithmException => JwtFailure.AlgorithmNotAllowed,
+        SecurityTokenSignatureKeyNotFoundException => JwtFailure.UnknownKey,
+        SecurityTokenInvalidSignatureException => JwtFailure.BadSignature,
+        _ => JwtFailure.Malformed,
+    };
+}
