@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Limiting;
+
+/// <summary>
+/// Every application's counters, keyed by (application id, limit slot). Outlives config snapshots: a limit keeps
+/// its slot across reloads as long as its key and period stay the same, so a reload does not hand out a fresh
+/// monthly quota. Counters are created on an application's first request under a limit; <see cref="Sweep"/>, run
+/// off the request path, drops the ones whose window has passed, so memory is bounded by the (application, limit)
+/// pairs used in their current window.
+/// </summary>
+internal sealed class LimitCounters
+{
+    private readonly ConcurrentDictionary<string, int> _slots = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string App, int Slot), LimitCounter> _counters = new();
+    private int _nextSlot;
+
+    /// <summary>Counters currently held.</summary>
+    public int Count => _counters.Count;
+
+    /// <summary>
+    /// The slot of the limit of <paramref name="key"/> (stable across reloads, e.g. <c>plan:retail</c> or
+    /// <c>plan:retail/op:users.getUser</c>) with period <paramref name="per"/> and <paramref name="mode"/>: a list may
+    /// hold an enforced and a shadow limit of one period, and they count apart. Called when a snapshot is compiled.
+    /// </summary>
+    public int SlotFor(string key, LimitPeriod per, LimitMode mode) =>
+        _slots.GetOrAdd($"{key}/{per}/{mode}", static (_, self) => Interlocked.Increment(ref self._nextSlot), this);
+
+    /// <summary>The counter of <paramref name="app"/> under <paramref name="policy"/>, created on first use.</summary>
+    public LimitCounter Get(string app, LimitPolicy policy) =>
+        _counters.GetOrAdd((app, policy.Slot), static (_, per) => new LimitCounter(per), policy.Per);
+
+    /// <summary>Requests <paramref name="app"/> has made under <paramref name="policy"/> in the window of <paramref name="now"/>.</summary>
+    public int Used(string app, LimitPolicy policy, DateTimeOffset now) =>
+        _counters.TryGetValue((app, policy.Slot), out var counter) ? counter.Count(LimitWindows.Index(policy.Per, now.UtcTicks)) : 0;
+
+    /// <summary>
+    /// Drops counters whose window ended before <paramref name="now"/>; returns how many. A request racing with the
+    /// sweep may count in a counter just dropped, so one request per such caller can go uncounted: the same bound
+    /// as the limiter's own race.
+    /// </summary>
+    public int Sweep(DateTimeOffset now)
+    {
+        var removed = 0;
+        foreach (var entry in _counters)
+        {
+            if (entry.Value.Window < LimitWindows.Index(entry.Value.Per, now.UtcTicks) && _counters.TryRemove(entry))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}

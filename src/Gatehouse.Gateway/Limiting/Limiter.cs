@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gatehouse.Gateway.Limiting;
+
+/// <summary>
+/// Decides whether an application's request fits its rate limits and quotas, and counts it when it does.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each enforced limit is taken in turn with a conditional increment (count only while under the limit, one
+/// compare-and-swap on the counter). If one is full, the increments already made for this request are taken back
+/// and it is denied, so a denied request consumes nothing. Every admitted request therefore holds one unit of every
+/// enforced counter it passed, and no counter ever exceeds its limit: <b>at most N requests are admitted per
+/// window, also under concurrency</b> (per node; see docs/limits.md). The price of the take-back is the other way
+/// round: while a request holds a unit it is about to give back, a concurrent request can be denied although the
+/// window had room, so under contention at most one request per concurrent caller can be denied early. The only
+/// way past N is the counter sweep (<see cref="LimitCounters.Sweep"/>): a request racing with it can go uncounted,
+/// at most one per concurrent caller.
+/// </para>
+/// <para>
+/// Shadow limits are checked after the enforced ones pass, counted the same way, and never deny: a request they
+/// would deny is let through, counted on <see cref="LimitPolicy.ShadowDenials"/>, logged at Debug and reported in
+/// <see cref="LimitDecision.WouldDeny"/>.
+/// </para>
+/// </remarks>
+internal sealed partial class Limiter(LimitCounters counters, TimeProvider time, ILogger<Limiter>? logger = null)
+{
+    private const int StackWindows = 16;
+    private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
+
+    public LimitCounters Counters => counters;
+
+    /// <summary>Checks and counts one request of <paramref name="app"/> at the time provider's now.</summary>
+    public LimitDecision Check(string app, LimitSet set) => Check(app, set, time.GetUtcNow());
+
+    /// <summary>Checks and counts one request of <paramref name="app"/> against every limit in <paramref name="set"/> at <paramref name="now"/>.</summary>
+    public LimitDecision Check(string app, LimitSet set, DateTimeOffset now)
+    {
+        var policies = set.Policies;
+        var ticks = now.UtcTicks;
+        Span<uint> counted = policies.Length <= StackWindows ? stackalloc uint[StackWindows] : new uint[policies.Length];
+
+        LimitPolicy? reported = null;
+        long reportedRemaining = long.MaxValue;
+        var reportedReset = 0;
+        for (var i = 0; i < policies.Length; i++)
+        {
+            var p = policies[i];
+            if (p.IsShadow)
+            {
+                continue;
+            }
+
+            var after = counters.Get(app, p).TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out counted[i]);
+            if (after < 0)
+            {
+                Release(app, policies, i, counted);
+                return Denied(app, set, ticks, p, counted[i]);
+            }
+
+            var remaining = p.Requests - after;
+            var reset = LimitWindows.SecondsUntilEnd(p.Per, counted[i], ticks);
+            if (remaining < reportedRemaining || (remaining == reportedRemaining && reset > reportedReset))
+            {
+                (reported, reportedRemaining, reportedReset) = (p, remaining, reset);
+            }
+        }
+
+        LimitPolicy? wouldDeny = null;
+        foreach (var p in policies)
+        {
+            if (p.IsShadow && counters.Get(app, p).TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out _) < 0)
+            {
+                p.CountShadowDenial();
+                wouldDeny ??= p;
+                LogWouldDeny(_logger, app, p.Name, p.Requests);
+            }
+        }
+
+        return new LimitDecision
+        {
+            Allowed = true,
+            Set = set,
+            Policy = reported,
+            Remaining = reported is null ? 0 : reportedRemaining,
+            ResetSeconds = reportedReset,
+            WouldDeny = wouldDeny,
+        };
+    }
+
+    /// <summary>Takes back this request's units of the enforced policies before index <paramref name="end"/>.</summary>
+    private void Release(string app, LimitPolicy[] policies, int end, ReadOnlySpan<uint> counted)
+    {
+        for (var j = 0; j < end; j++)
+        {
+            if (!policies[j].IsShadow)
+            {
+                counters.Get(app, policies[j]).Release(counted[j]);
+            }
+        }
+    }
+
+    /// <summary>The denial: the client must wait until every full enforced limit has rolled over.</summary>
+    private LimitDecision Denied(string app, LimitSet set, long ticks, LimitPolicy full, uint fullWindow)
+    {
+        // The limit found full counts even if it rolls over (or a unit is given back) before the look below.
+        var reported = full;
+        var retryAfter = LimitWindows.SecondsUntilEnd(full.Per, fullWindow, ticks);
+        foreach (var p in set.Policies)
+        {
+            if (p.IsShadow)
+            {
+                continue;
+            }
+
+            var window = LimitWindows.Index(p.Per, ticks);
+            if (counters.Get(app, p).Count(window) >= p.Requests)
+            {
+                var reset = LimitWindows.SecondsUntilEnd(p.Per, window, ticks);
+                if (reset > retryAfter)
+                {
+                    (reported, retryAfter) = (p, reset);
+                }
+            }
+        }
+
+        return new LimitDecision
+        {
+            Allowed = false,
+            Set = set,
+            Policy = reported,
+            Remaining = 0,
+            ResetSeconds = retryAfter,
+            RetryAfterSeconds = retryAfter,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow limit '{Limit}' ({Requests} requests) would have denied a request of application {App}; let through")]
+    private static partial void LogWouldDeny(ILogger logger, string app, string limit, int requests);
+}

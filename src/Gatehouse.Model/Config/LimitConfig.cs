@@ -1,0 +1,24 @@
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// One rate limit or quota: at most <see cref="Requests"/> requests per <see cref="Per"/>, written
+/// <c>{ requests: 100, per: minute }</c>. Plans list these for the plan as a whole and per operation.
+/// </summary>
+/// <remarks>
+/// Windows are fixed and aligned to UTC calendar boundaries, so a quota "per day" resets at 00:00 UTC and one
+/// "per month" on the 1st. A fixed window admits exactly <see cref="Requests"/> requests per window, but a client
+/// can spend one window's allowance at its very end and the next at its very start: in any interval of the
+/// window's length it can get up to twice <see cref="Requests"/> through. That is the error bound of the rate
+/// limits (per second, per minute) against a sliding window; for quotas the calendar window is the contract.
+/// </remarks>
+public sealed record LimitConfig
+{
+    /// <summary>Requests allowed per window; at least 1. Required.</summary>
+    public required int Requests { get; init; }
+
+    /// <summary>The window: <c>second</c> or <c>minute</c> (rate limits), <c>hour</c>, <c>day</c> or <c>month</c> (quotas). Required.</summary>
+    public required LimitPeriod Per { get; init; }
+
+    /// <summary><c>enforce</c> answers 429 over the limit; <c>shadow</c> counts and reports, and lets the request through. Default <c>enforce</c>.</summary>
+    public LimitMode Mode { get; init; } = LimitMode.Enforce;
+}
