@@ -80,29 +80,31 @@ internal sealed partial class HttpForwarder
             }
         }
 
-        // X-Forwarded-*: believed from trusted proxies only; from anyone else they are replaced.
-        var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var incomingFor = headers["X-Forwarded-For"];
-        var incomingProto = headers["X-Forwarded-Proto"];
-        var incomingHost = headers["X-Forwarded-Host"];
-        if (fromTrustedProxy && !(AllSafe(incomingFor) && AllSafe(incomingProto) && AllSafe(incomingHost) && AllSafe(headers["Forwarded"])))
+        // X-Forwarded-*: believed from trusted proxies only, and only then read; from anyone else they are replaced.
+        StringValues incomingFor = default, incomingProto = default, incomingHost = default, forwarded = default;
+        if (fromTrustedProxy)
         {
-            return "X-Forwarded-*";
+            incomingFor = headers["X-Forwarded-For"];
+            incomingProto = headers["X-Forwarded-Proto"];
+            incomingHost = headers["X-Forwarded-Host"];
+            forwarded = headers["Forwarded"];
+            if (!(AllSafe(incomingFor) && AllSafe(incomingProto) && AllSafe(incomingHost) && AllSafe(forwarded)))
+            {
+                return "X-Forwarded-*";
+            }
         }
 
-        message.Headers.TryAddWithoutValidation("X-Forwarded-For",
-            fromTrustedProxy && incomingFor.Count > 0 ? $"{string.Join(", ", incomingFor.ToArray())}, {remote}" : remote);
-        message.Headers.TryAddWithoutValidation("X-Forwarded-Proto",
-            fromTrustedProxy && incomingProto.Count > 0 ? incomingProto.ToString() : request.Scheme);
         var clientHost = request.Host.Value;
         if (!HeaderRules.IsSafeValue(clientHost))
         {
             return HeaderNames.Host;
         }
 
-        message.Headers.TryAddWithoutValidation("X-Forwarded-Host",
-            fromTrustedProxy && incomingHost.Count > 0 ? incomingHost.ToString() : clientHost);
-        if (fromTrustedProxy && headers["Forwarded"] is { Count: > 0 } forwarded)
+        var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        message.Headers.TryAddWithoutValidation("X-Forwarded-For", incomingFor.Count > 0 ? $"{string.Join(", ", incomingFor.ToArray())}, {remote}" : remote);
+        message.Headers.TryAddWithoutValidation("X-Forwarded-Proto", incomingProto.Count > 0 ? incomingProto.ToString() : request.Scheme);
+        message.Headers.TryAddWithoutValidation("X-Forwarded-Host", incomingHost.Count > 0 ? incomingHost.ToString() : clientHost);
+        if (forwarded.Count > 0)
         {
             message.Headers.TryAddWithoutValidation("Forwarded", (IEnumerable<string>)forwarded);
         }

@@ -179,11 +179,16 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
         if (body?.ClientError is { } clientError)
         {
-            var status = clientError is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
-            var (slug, detail) = status == StatusCodes.Status413PayloadTooLarge
-                ? ("body-too-large", "The request body is larger than this gateway accepts; send a smaller body.")
-                : ("bad-body", "The request body could not be read; check its framing (Content-Length or chunked encoding).");
-            await ProblemWriter.WriteAsync(context, status, slug, status == 413 ? "Request body too large" : "Bad request body", detail, requestId).ConfigureAwait(false);
+            if (clientError is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+            {
+                await ProblemWriter.WriteBodyTooLargeAsync(context, requestId).ConfigureAwait(false);
+            }
+            else
+            {
+                await ProblemWriter.WriteAsync(context, clientError is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest,
+                    "bad-body", "Bad request body", "The request body could not be read; check its framing (Content-Length or chunked encoding).", requestId).ConfigureAwait(false);
+            }
+
             return false;
         }
 
@@ -248,7 +253,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
     private static void CopyTrailers(HttpContext context, HttpResponseMessage response)
     {
-        if (!response.TrailingHeaders.NonValidated.GetEnumerator().MoveNext() || !context.Response.SupportsTrailers())
+        if (response.TrailingHeaders.NonValidated.Count == 0 || !context.Response.SupportsTrailers())
         {
             return;
         }

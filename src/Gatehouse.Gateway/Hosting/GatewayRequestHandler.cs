@@ -31,11 +31,17 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
                 "The path contains an encoded '/' or '\\', a backslash, or an encoded NUL, which servers behind a gateway read differently; send the path without them.", requestId);
         }
 
-        // A declared length over the limit is refused before any upstream work (the chunked case is caught while streaming).
-        var bodyLimitBytes = snapshot.Config.Gateway.MaxRequestBodySize;
-        if (request.ContentLength > bodyLimitBytes)
+        // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
+        var bodyLimit = snapshot.Config.Gateway.MaxRequestBodySize;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimitFeature)
         {
-            return RefuseOversizedBodyAsync(context, bodyLimitBytes, requestId);
+            bodyLimitFeature.MaxRequestBodySize = bodyLimit;
+        }
+
+        // A declared length over the limit is refused before any upstream work (the chunked case is caught while streaming).
+        if (request.ContentLength > bodyLimit)
+        {
+            return RefuseOversizedBodyAsync(context, requestId);
         }
 
         RouteModel? route;
@@ -75,12 +81,6 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
             snapshot = runtime.Current;
         }
 
-        // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
-        {
-            bodyLimit.MaxRequestBodySize = snapshot.Config.Gateway.MaxRequestBodySize;
-        }
-
         var sb = new DefaultInterpolatedStringHandler(0, 0);
         route.UpstreamPath.AppendTo(ref sb, path, captures);
         sb.AppendLiteral(request.QueryString.Value ?? "");
@@ -93,13 +93,8 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
     /// first read of such a body throws), so it also knows to close the connection, as it does for every body
     /// it refuses; answering without touching the body left clients still sending into a closing connection.
     /// </summary>
-    private static async Task RefuseOversizedBodyAsync(HttpContext context, long limit, string requestId)
+    private static async Task RefuseOversizedBodyAsync(HttpContext context, string requestId)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
-        {
-            feature.MaxRequestBodySize = limit;
-        }
-
         try
         {
             await context.Request.Body.ReadAsync(new byte[1], context.RequestAborted).ConfigureAwait(false);
@@ -113,7 +108,6 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
             return;
         }
 
-        await ProblemWriter.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large",
-            $"The request body is {context.Request.ContentLength} bytes; this gateway accepts at most {limit}. Send a smaller body.", requestId).ConfigureAwait(false);
+        await ProblemWriter.WriteBodyTooLargeAsync(context, requestId).ConfigureAwait(false);
     }
 }

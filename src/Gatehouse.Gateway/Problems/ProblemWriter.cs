@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Gatehouse.Gateway.Problems;
 
@@ -62,5 +63,15 @@ internal static class ProblemWriter
         {
             await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>413 <c>body-too-large</c>, naming the limit in force for this request; for a declared length and a streamed body alike.</summary>
+    public static Task WriteBodyTooLargeAsync(HttpContext context, string requestId)
+    {
+        var limit = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+        var detail = limit is { } bytes
+            ? $"The request body is larger than the {bytes} bytes this gateway accepts; send a smaller body."
+            : "The request body is larger than this gateway accepts; send a smaller body.";
+        return WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "body-too-large", "Request body too large", detail, requestId);
     }
 }

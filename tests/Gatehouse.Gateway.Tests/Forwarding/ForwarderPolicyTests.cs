@@ -66,7 +66,30 @@ public sealed class ForwarderPolicyTests
 
         Assert.Equal(413, response.StatusCode);
         Assert.Contains("body-too-large", response.BodyText);
+        Assert.Contains("1024 bytes", response.BodyText);
         Assert.Equal(0, backend.Connections);
+    }
+
+    [Fact]
+    public async Task ChunkedBodyOverLimit_Gets413NamingTheLimit()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway: { maxRequestBodySize: 1KB }
+            services:
+              svc: { targets: ["{{backend.Url}}"] }
+            routes:
+              all: { path: "/{**rest}", service: svc }
+            """);
+
+        var chunk = new string('x', 4096);
+        var response = await RawClient.SendAsync(gateway.Port,
+            $"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1000\r\n{chunk}\r\n0\r\n\r\n");
+
+        Assert.Equal(413, response.StatusCode);
+        Assert.Contains("body-too-large", response.BodyText);
+        Assert.Contains("1024 bytes", response.BodyText);
     }
 
     [Fact]
