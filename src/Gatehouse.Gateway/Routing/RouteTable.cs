@@ -13,12 +13,14 @@ namespace Gatehouse.Gateway.Routing;
 internal sealed class RouteTable
 {
     private readonly FrozenDictionary<string, RouteNode> _exactHosts;
+    private readonly FrozenDictionary<string, RouteNode>.AlternateLookup<ReadOnlySpan<char>> _exactHostLookup;
     private readonly (string Suffix, RouteNode Root)[] _wildcardHosts;
     private readonly RouteNode? _anyHost;
 
     private RouteTable(FrozenDictionary<string, RouteNode> exactHosts, (string, RouteNode)[] wildcardHosts, RouteNode? anyHost)
     {
         _exactHosts = exactHosts;
+        _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _wildcardHosts = wildcardHosts;
         _anyHost = anyHost;
     }
@@ -64,7 +66,7 @@ internal sealed class RouteTable
     public MatchOutcome Match(string method, ReadOnlySpan<char> host, string path, out RouteModel? route, ref RouteCaptures captures, ref AllowedMethods allowed)
     {
         route = null;
-        if (_exactHosts.Count > 0 && _exactHosts.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(host, out var root)
+        if (_exactHosts.Count > 0 && _exactHostLookup.TryGetValue(host, out var root)
             && root.Match(method, path, 0, ref captures, ref allowed) is { } r1)
         {
             route = r1;

@@ -58,9 +58,6 @@ internal sealed class Destination
     /// <summary>Consecutive failed proxied requests (reset by a success).</summary>
     public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
 
-    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) until which passive health keeps the destination out; 0 when not ejected.</summary>
-    public long EjectedUntil => Volatile.Read(ref _ejectedUntil);
-
     /// <summary>True when the destination may receive traffic at <paramref name="now"/> (a <see cref="TimeProvider.GetTimestamp"/> value).</summary>
     public bool IsAvailable(long now)
     {

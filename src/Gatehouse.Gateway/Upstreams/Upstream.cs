@@ -89,8 +89,6 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     public HttpVersionPolicy VersionPolicy { get; }
 
-    public TimeProvider Time => _time;
-
     /// <summary>The destinations currently known (healthy or not).</summary>
     public Destination[] Destinations => _destinations;
 
