@@ -27,17 +27,19 @@ public sealed class NoHealthyUpstreamTests
               svc:
                 targets: ["{{backend.Url}}"]
                 healthCheck:
-                  active: { path: /health, interval: 100ms, timeout: 90ms, healthyThreshold: 1, unhealthyThreshold: 1 }
+                  active: { path: /health, interval: 200ms, timeout: 190ms, healthyThreshold: 1, unhealthyThreshold: 1 }
             routes:
               all: { path: "/{**rest}", service: svc }
             """);
-        Assert.Equal("served", await gateway.Client.GetStringAsync("/x"));
+        // Probes run from the start; a slow first one (a cold process under load) may take the target out for a round.
+        await Wait.UntilAsync(async () => (await gateway.Client.GetAsync("/x")).StatusCode == HttpStatusCode.OK,
+            "the target to serve while healthy");
 
         Volatile.Write(ref healthy, 0);
         HttpResponseMessage? refused = null;
-        await Wait.UntilAsync(() =>
+        await Wait.UntilAsync(async () =>
         {
-            refused = gateway.Client.GetAsync("/x").GetAwaiter().GetResult();
+            refused = await gateway.Client.GetAsync("/x");
             return refused.StatusCode == HttpStatusCode.ServiceUnavailable;
         }, "the only target to be taken out");
 
@@ -45,7 +47,7 @@ public sealed class NoHealthyUpstreamTests
         Assert.Contains("no-healthy-upstream", await refused.Content.ReadAsStringAsync());
 
         Volatile.Write(ref healthy, 1);
-        await Wait.UntilAsync(() => gateway.Client.GetAsync("/x").GetAwaiter().GetResult().StatusCode == HttpStatusCode.OK,
+        await Wait.UntilAsync(async () => (await gateway.Client.GetAsync("/x")).StatusCode == HttpStatusCode.OK,
             "the target to come back");
     }
 }

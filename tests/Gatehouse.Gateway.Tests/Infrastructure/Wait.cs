@@ -13,10 +13,17 @@ internal static class Wait
     public static Task UntilAsync(Func<bool> condition, string what) => UntilAsync(condition, DefaultTimeout, what);
 
     /// <summary>Polls <paramref name="condition"/> every few milliseconds until it holds; throws after <paramref name="timeout"/>.</summary>
-    public static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what)
+    public static Task UntilAsync(Func<bool> condition, TimeSpan timeout, string what) =>
+        UntilAsync(() => Task.FromResult(condition()), timeout, what);
+
+    /// <summary>Awaits <paramref name="condition"/> (a request, say) until it holds; throws after <see cref="DefaultTimeout"/>.</summary>
+    public static Task UntilAsync(Func<Task<bool>> condition, string what) => UntilAsync(condition, DefaultTimeout, what);
+
+    /// <summary>Awaits <paramref name="condition"/> until it holds; throws after <paramref name="timeout"/>.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {
