@@ -1,5 +1,5 @@
 using Gatehouse.Gateway.Authentication;
-using Gatehouse.Gateway.Tests.TestSupport;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Tests.Authentication;
@@ -52,7 +52,7 @@ public sealed class JwksCacheTests : IAsyncLifetime
         _server.Jwks = SigningKey.Jwks(_new);
 
         _setup.Time.Advance(Refresh);
-        await Eventually.TrueAsync(() => _setup.Cache.Current.ByKid.ContainsKey(_new.Kid), "the refresh to load the rotated key");
+        await Wait.UntilAsync(() => _setup.Cache.Current.ByKid.ContainsKey(_new.Kid), "the refresh to load the rotated key");
 
         Assert.Equal(2, _server.Hits);
         Assert.Equal("shop-app", (await _setup.ValidateAsync(Token(_new))).ApplicationId);

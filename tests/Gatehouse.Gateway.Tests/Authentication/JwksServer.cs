@@ -1,4 +1,4 @@
-using Gatehouse.Gateway.Tests.TestSupport;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -7,17 +7,17 @@ namespace Gatehouse.Gateway.Tests.Authentication;
 /// <summary>A real Kestrel server on 127.0.0.1:0 that serves a JWKS the test can change, and counts every request.</summary>
 internal sealed class JwksServer : IAsyncDisposable
 {
-    private readonly Backend _backend;
+    private readonly TestBackend _backend;
     private volatile string _jwks;
     private int _hits;
 
-    private JwksServer(Backend backend, string jwks)
+    private JwksServer(TestBackend backend, string jwks)
     {
         _backend = backend;
         _jwks = jwks;
     }
 
-    public Uri Url => new(_backend.Url, "/.well-known/jwks.json");
+    public Uri Url => new(new Uri(_backend.Url), "/.well-known/jwks.json");
 
     /// <summary>Requests received, for any path.</summary>
     public int Hits => Volatile.Read(ref _hits);
@@ -31,7 +31,7 @@ internal sealed class JwksServer : IAsyncDisposable
     public static async Task<JwksServer> StartAsync(string jwks)
     {
         JwksServer? server = null;
-        var backend = await Backend.StartAsync(app => app.Run(async context =>
+        var backend = await TestBackend.StartAsync(app => app.Run(async context =>
         {
             Interlocked.Increment(ref server!._hits);
             context.Response.ContentType = "application/json";

@@ -1,4 +1,5 @@
 using Gatehouse.Gateway.Authentication;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Model.Config;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,7 @@ internal sealed class ValidatorSetup : IAsyncDisposable
 
     public FakeTimeProvider Time { get; }
 
-    public ListLoggerFactory Logs { get; } = new();
+    public CapturingLoggerProvider Logs { get; } = new();
 
     public JwksCache Cache { get; }
 
