@@ -17,7 +17,11 @@ internal static class HeaderRules
         // Listed here because Kestrel rewrites "Connection: Upgrade, HTTP2-Settings" to "Upgrade", losing the token.
         "HTTP2-Settings",
         // HTTP/2 pseudo-headers never reach a HTTP/1.1 upstream as headers.
-        ":method", ":path", ":scheme", ":authority", ":protocol");
+        ":method", ":path", ":scheme", ":authority", ":protocol",
+        // Method overrides would let a plan's read grant carry a write to a service that honours them.
+        "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+        // Set by the gateway alone, so services can trust them.
+        "Gatehouse-Application", "Gatehouse-Plan");
 
     /// <summary>Hop-by-hop headers never copied from the upstream's response to the client.</summary>
     public static readonly FrozenSet<string> NotForwardedResponse = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -16,7 +17,7 @@ internal sealed partial class HttpForwarder
     /// that is not an HTTP token), or null when all are safe.
     /// </summary>
     /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocol asked for; else null.</param>
-    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol)
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission)
     {
         var request = context.Request;
         var headers = request.Headers;
@@ -31,6 +32,11 @@ internal sealed partial class HttpForwarder
             }
 
             if (connectionTokens is not null && Contains(connectionTokens, name))
+            {
+                continue;
+            }
+
+            if (admission.StripHeader is { } credential && string.Equals(name, credential, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -110,6 +116,15 @@ internal sealed partial class HttpForwarder
         }
 
         message.Headers.TryAddWithoutValidation("X-Request-Id", requestId);
+        if (admission.Plan is { } plan)
+        {
+            message.Headers.TryAddWithoutValidation(Admission.PlanHeader, plan.Name);
+            if (admission.Application is { } app)
+            {
+                message.Headers.TryAddWithoutValidation(Admission.ApplicationHeader, app.Id);
+            }
+        }
+
         if (destination.HostHeader is { } host)
         {
             message.Headers.Host = host;

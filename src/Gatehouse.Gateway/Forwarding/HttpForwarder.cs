@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Net;
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Problems;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
@@ -28,7 +30,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     /// the request on the upstream (<see cref="Upstream.TryBeginRequest"/>); it is ended here, on every path.
     /// </summary>
     /// <param name="pathAndQuery">The encoded upstream path plus the client's raw query string.</param>
-    public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy)
+    public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy, Admission admission = default)
     {
         var upstream = route.Upstream;
         var failed = false;
@@ -69,7 +71,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
                 }
 
-                if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol) is { } badHeader)
+                if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol, admission) is { } badHeader)
                 {
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
                         $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
@@ -118,6 +120,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             }
 
             CopyResponseHeaders(context, response, requestId);
+
+            // The gateway's limits are the ones it enforces: its fields replace any the service sent.
+            LimitHeaders.Write(context.Response, admission.Limits);
             var outcome = await CopyResponseBodyAsync(context, response, context.RequestAborted).ConfigureAwait(false);
             if (outcome == CopyOutcome.UpstreamFailed)
             {

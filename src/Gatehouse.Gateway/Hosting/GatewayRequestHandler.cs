@@ -1,19 +1,19 @@
 using System.Runtime.CompilerServices;
+using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Problems;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Runtime;
-using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Gatehouse.Gateway.Hosting;
 
 /// <summary>
-/// The terminal request handler of the data plane: request id, path safety, route match, destination pick,
-/// forward. Reads the live snapshot once per request.
+/// The terminal request handler of the data plane: request id, path safety, route match, the access steps where the
+/// route has them, destination pick, forward. Reads the live snapshot once per request.
 /// </summary>
-internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
+internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
 {
     public Task HandleAsync(HttpContext context)
     {
@@ -44,28 +44,44 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
             return RefuseOversizedBodyAsync(context, requestId);
         }
 
-        RouteModel? route;
-        Destination? destination;
         var captures = default(RouteCaptures);
+        if (Match(context, snapshot, path, requestId, out var route, ref captures) is { } problem)
+        {
+            return problem;
+        }
+
+        return route!.Access is null
+            ? PickAndForwardAsync(context, snapshot, route, captures, path, requestId, default)
+            : AdmitAndForwardAsync(context, snapshot, route, captures, path, requestId);
+    }
+
+    /// <summary>Finds the route; returns the 404 or 405 to send when there is none.</summary>
+    private static Task? Match(HttpContext context, GatewaySnapshot snapshot, string path, string requestId, out RouteModel? route, ref RouteCaptures captures)
+    {
+        var request = context.Request;
+        var allowed = default(AllowedMethods);
+        var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed);
+        if (outcome == MatchOutcome.NoRoute)
+        {
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
+                $"No route serves {request.Method} {path}; check the path, or add a route for it.", requestId);
+        }
+
+        if (outcome == MatchOutcome.MethodNotAllowed)
+        {
+            var allow = allowed.Header;
+            return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
+                $"{path} does not accept {request.Method}; use one of {allow}.", requestId, [new("Allow", allow)]);
+        }
+
+        return null;
+    }
+
+    private Task PickAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission)
+    {
         while (true)
         {
-            captures = default;
-            var allowed = default(AllowedMethods);
-            var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed);
-            if (outcome == MatchOutcome.NoRoute)
-            {
-                return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
-                    $"No route serves {request.Method} {path}; check the path, or add a route for it.", requestId);
-            }
-
-            if (outcome == MatchOutcome.MethodNotAllowed)
-            {
-                var allow = allowed.Header;
-                return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
-                    $"{path} does not accept {request.Method}; use one of {allow}.", requestId, [new("Allow", allow)]);
-            }
-
-            destination = route!.Upstream.Pick();
+            var destination = route.Upstream.Pick();
             if (destination is null)
             {
                 return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
@@ -74,18 +90,28 @@ internal sealed class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarde
 
             if (route.Upstream.TryBeginRequest(destination))
             {
-                break;
+                var sb = new DefaultInterpolatedStringHandler(0, 0);
+                route.UpstreamPath.AppendTo(ref sb, path, captures);
+                var query = context.Request.QueryString.Value ?? "";
+                sb.AppendLiteral(route.ApiKeyInQuery && !route.ForwardCredential && snapshot.Access is { } access
+                    ? QueryWithout(query, access.KeyQueryParameter)
+                    : query);
+
+                // The forwarder owns the begun request from here and ends it on every path.
+                return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress), admission);
             }
 
-            // A reload retired this route's upstream after we read the snapshot; the new one is already live.
+            // A reload retired this route's upstream after we read the snapshot; the new one is already live. The
+            // access decision already made stands: it was made on a revision that was live when the request came.
             snapshot = runtime.Current;
-        }
+            captures = default;
+            if (Match(context, snapshot, path, requestId, out var again, ref captures) is { } problem)
+            {
+                return problem;
+            }
 
-        var sb = new DefaultInterpolatedStringHandler(0, 0);
-        route.UpstreamPath.AppendTo(ref sb, path, captures);
-        sb.AppendLiteral(request.QueryString.Value ?? "");
-        // The forwarder owns the begun request from here and ends it on every path.
-        return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress));
+            route = again!;
+        }
     }
 
     /// <summary>

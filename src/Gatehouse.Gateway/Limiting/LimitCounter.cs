@@ -50,6 +50,31 @@ internal sealed class LimitCounter(LimitPeriod per)
         }
     }
 
+    /// <summary>
+    /// Counts <paramref name="n"/> requests in <paramref name="window"/> whatever the limit (usage reported after the
+    /// fact, which already happened); the count saturates instead of overflowing.
+    /// </summary>
+    public void Add(uint window, int n)
+    {
+        while (true)
+        {
+            var state = Volatile.Read(ref _state);
+            var w = (uint)((ulong)state >> 32);
+            var count = (uint)state;
+            if (w < window)
+            {
+                w = window;
+                count = 0;
+            }
+
+            var next = (long)(((ulong)w << 32) | (uint)Math.Min((ulong)count + (ulong)n, int.MaxValue));
+            if (Interlocked.CompareExchange(ref _state, next, state) == state)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Takes back one request counted in <paramref name="window"/>; nothing when the counter has moved on to a later window.</summary>
     public void Release(uint window)
     {

@@ -89,6 +89,51 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
         };
     }
 
+    /// <summary>
+    /// What <see cref="Check(string, LimitSet, DateTimeOffset)"/> would decide for one more request, counting nothing: for the authorize API, which
+    /// answers "may it?" and leaves the counting to a later report.
+    /// </summary>
+    public LimitDecision Peek(string app, LimitSet set, DateTimeOffset now)
+    {
+        var ticks = now.UtcTicks;
+        LimitPolicy? reported = null;
+        long reportedRemaining = long.MaxValue;
+        var reportedReset = 0;
+        foreach (var p in set.Policies)
+        {
+            if (p.IsShadow)
+            {
+                continue;
+            }
+
+            var window = LimitWindows.Index(p.Per, ticks);
+            var used = counters.Used(app, p, now);
+            if (used >= p.Requests)
+            {
+                return Denied(app, set, ticks, p, window);
+            }
+
+            // As after a Check: what would be left once this request counted.
+            var remaining = p.Requests - used - 1;
+            var reset = LimitWindows.SecondsUntilEnd(p.Per, window, ticks);
+            if (remaining < reportedRemaining || (remaining == reportedRemaining && reset > reportedReset))
+            {
+                (reported, reportedRemaining, reportedReset) = (p, remaining, reset);
+            }
+        }
+
+        return new LimitDecision { Allowed = true, Set = set, Policy = reported, Remaining = reported is null ? 0 : reportedRemaining, ResetSeconds = reportedReset };
+    }
+
+    /// <summary>Counts <paramref name="n"/> requests that already happened in every limit of <paramref name="set"/>, full or not (usage reports).</summary>
+    public void Add(string app, LimitSet set, int n, DateTimeOffset now)
+    {
+        foreach (var p in set.Policies)
+        {
+            counters.Get(app, p).Add(LimitWindows.Index(p.Per, now.UtcTicks), n);
+        }
+    }
+
     /// <summary>Takes back this request's units of the enforced policies before index <paramref name="end"/>.</summary>
     private void Release(string app, LimitPolicy[] policies, int end, ReadOnlySpan<uint> counted)
     {

@@ -1,3 +1,4 @@
+using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
 
@@ -33,6 +34,15 @@ internal sealed class RouteModel
 
     /// <summary>Time allowed until the upstream's response headers arrive.</summary>
     public TimeSpan Timeout { get; }
+
+    /// <summary>What plans grant here; null when the revision has no plans, and the route needs no credential.</summary>
+    public AccessTarget? Access { get; init; }
+
+    /// <summary>The API key may also come in the query (and is removed from it before forwarding).</summary>
+    public bool ApiKeyInQuery { get; init; }
+
+    /// <summary>The client's credential is forwarded upstream.</summary>
+    public bool ForwardCredential { get; init; }
 
     public bool AllowsMethod(string method)
     {

@@ -1,4 +1,8 @@
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Authentication;
 using Gatehouse.Gateway.Hosting;
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Validation;
 using Microsoft.Extensions.Logging;
@@ -17,6 +21,9 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly List<Task> _retiring = [];
+    private readonly PeriodicLoop _sweep;
+    private readonly Lazy<HttpClient> _jwksHttp = new(() => new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = JwksCache.FetchTimeout });
+    private Dictionary<string, (string Fingerprint, JwksCache Cache)> _jwks = new(StringComparer.Ordinal);
     private volatile GatewaySnapshot? _current;
     private long _revision;
 
@@ -25,7 +32,22 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         _time = time;
         _loggers = loggers;
         _logger = loggers.CreateLogger("Gatehouse.Runtime");
+        Counters = new LimitCounters();
+        Engine = new AccessEngine(new Limiter(Counters, time, loggers.CreateLogger<Limiter>()), time, loggers.CreateLogger("Gatehouse.Access"));
+
+        // Counters whose window has passed are dropped once a minute, off the request path.
+        _sweep = new PeriodicLoop(TimeSpan.FromMinutes(1), time, _ =>
+        {
+            Counters.Sweep(time.GetUtcNow());
+            return Task.CompletedTask;
+        });
     }
+
+    /// <summary>Every application's limit counters; they outlive snapshots, so a reload does not refill a quota.</summary>
+    public LimitCounters Counters { get; }
+
+    /// <summary>The decision engine of authenticate, authorize and limit, shared by the proxy and the service API.</summary>
+    public AccessEngine Engine { get; }
 
     /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply"/>.</summary>
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
@@ -39,12 +61,18 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         GatewaySnapshot snapshot;
         lock (_applyLock)
         {
-            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers);
+            var (jwks, jwt) = ReconcileJwks(config);
+            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt);
             if (result.Snapshot is null)
             {
+                DisposeUnused(jwks.Values.Select(e => e.Cache), keep: _jwks.Values.Select(e => e.Cache));
                 LogRejected(_logger, ConfigFileWatcher.ErrorCount(result.Errors.Count), _revision);
                 return result.Errors;
             }
+
+            DisposeUnused(_jwks.Values.Select(e => e.Cache), keep: jwks.Values.Select(e => e.Cache));
+            _jwks = jwks;
+            _sweep.Start();
 
             snapshot = result.Snapshot;
             var previous = _current;
@@ -73,6 +101,46 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         return [];
     }
 
+    /// <summary>
+    /// Key caches for the config's issuers: an issuer whose settings did not change keeps its cache (and its keys); a
+    /// new or changed one gets a new cache, whose first load starts now without waiting (a token that arrives before
+    /// it finishes joins it, as for an unknown key).
+    /// </summary>
+    private (Dictionary<string, (string Fingerprint, JwksCache Cache)>, JwtValidator?) ReconcileJwks(GatehouseConfig config)
+    {
+        var issuers = config.Gateway.Jwt.Issuers;
+        var caches = new Dictionary<string, (string Fingerprint, JwksCache Cache)>(StringComparer.Ordinal);
+        if (issuers.Count == 0)
+        {
+            return (caches, null);
+        }
+
+        var models = new List<JwtIssuerModel>();
+        foreach (var (name, issuer) in issuers)
+        {
+            var fingerprint = string.Join("\n", issuer.Issuer, issuer.JwksFile, issuer.JwksUrl, issuer.JwksRefresh);
+            if (!_jwks.TryGetValue(name, out var entry) || entry.Fingerprint != fingerprint)
+            {
+                entry = (fingerprint, new JwksCache(name, issuer, _jwksHttp.Value, _time, _loggers.CreateLogger<JwksCache>()));
+                _ = entry.Cache.StartAsync();
+            }
+
+            caches[name] = entry;
+            models.Add(new JwtIssuerModel(name, issuer, entry.Cache, _time));
+        }
+
+        return (caches, new JwtValidator(models));
+    }
+
+    private void DisposeUnused(IEnumerable<JwksCache> caches, IEnumerable<JwksCache> keep)
+    {
+        var kept = keep.ToHashSet();
+        foreach (var cache in caches.Where(c => !kept.Contains(c)).ToList())
+        {
+            _retiring.Add(cache.DisposeAsync().AsTask());
+        }
+    }
+
     /// <summary>Warns about settings that Kestrel took at start: a reload cannot change them, and must not do so silently.</summary>
     private void ReportStartOnlyChanges(GatewayConfig before, GatewayConfig after)
     {
@@ -98,7 +166,18 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             _current = null;
         }
 
+        await _sweep.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(pending).ConfigureAwait(false);
+        foreach (var (_, cache) in _jwks.Values)
+        {
+            await cache.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_jwksHttp.IsValueCreated)
+        {
+            _jwksHttp.Value.Dispose();
+        }
+
         if (last is not null)
         {
             foreach (var upstream in last.Upstreams.Values)

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Net;
+using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
@@ -14,8 +15,9 @@ internal sealed class GatewaySnapshot
 {
     private readonly IPNetwork[] _trustedProxies;
 
-    public GatewaySnapshot(long revision, GatehouseConfig config, RouteTable routes, FrozenDictionary<string, Upstream> upstreams, IPNetwork[] trustedProxies)
+    public GatewaySnapshot(long revision, GatehouseConfig config, RouteTable routes, FrozenDictionary<string, Upstream> upstreams, IPNetwork[] trustedProxies, AccessModel? access = null)
     {
+        Access = access;
         Revision = revision;
         Config = config;
         Routes = routes;
@@ -31,6 +33,9 @@ internal sealed class GatewaySnapshot
     public RouteTable Routes { get; }
 
     public FrozenDictionary<string, Upstream> Upstreams { get; }
+
+    /// <summary>Plans, applications and grants; null when the revision has no plans (then every route is open).</summary>
+    public AccessModel? Access { get; }
 
     /// <summary>True when <paramref name="address"/> is a configured trusted proxy.</summary>
     public bool IsTrustedProxy(IPAddress? address)

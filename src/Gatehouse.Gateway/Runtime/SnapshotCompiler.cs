@@ -1,5 +1,8 @@
 using System.Collections.Frozen;
 using System.Net;
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Authentication;
+using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
@@ -22,7 +25,8 @@ internal static class SnapshotCompiler
     /// did not change are reused (their connections and health state carry over); the others are returned
     /// as <see cref="CompileResult.Retired"/>, to be retired once the new snapshot is live.
     /// </summary>
-    public static CompileResult Compile(GatehouseConfig config, long revision, GatewaySnapshot? previous, TimeProvider time, ILoggerFactory loggers)
+    public static CompileResult Compile(GatehouseConfig config, long revision, GatewaySnapshot? previous, TimeProvider time, ILoggerFactory loggers,
+        LimitCounters? counters = null, JwtValidator? jwt = null)
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
         var operations = OperationIndex.Build(config);
@@ -62,6 +66,7 @@ internal static class SnapshotCompiler
             ? []
             : previous.Upstreams.Values.Where(u => !upstreams.TryGetValue(u.Name, out var kept) || !ReferenceEquals(kept, u)).ToList();
 
+        var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt);
         var routes = new List<(PathTemplate, RouteModel)>();
         foreach (var (id, route, binding) in bindings)
         {
@@ -76,7 +81,12 @@ internal static class SnapshotCompiler
                 route.Host,
                 upstream,
                 UpstreamPathTemplate.Create(upstreamTemplate, parameters),
-                route.Timeout ?? upstream.Config.Timeout);
+                route.Timeout ?? upstream.Config.Timeout)
+            {
+                Access = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id],
+                ApiKeyInQuery = route.ApiKeyInQuery,
+                ForwardCredential = route.ForwardCredential,
+            };
             routes.Add((path, model));
         }
 
@@ -84,7 +94,7 @@ internal static class SnapshotCompiler
             .Select(p => IPNetwork.TryParse(p, out var n) ? n : new IPNetwork(IPAddress.Parse(p), IPAddress.Parse(p).GetAddressBytes().Length * 8))
             .ToArray();
 
-        var snapshot = new GatewaySnapshot(revision, config, RouteTable.Build(routes), upstreams.ToFrozenDictionary(StringComparer.Ordinal), trusted);
+        var snapshot = new GatewaySnapshot(revision, config, RouteTable.Build(routes), upstreams.ToFrozenDictionary(StringComparer.Ordinal), trusted, access);
         return new CompileResult(snapshot, created, retired, []);
     }
 

@@ -18,6 +18,12 @@ public sealed record GatehouseConfig
     /// <summary>Public routes by id, in the order they were written.</summary>
     public IReadOnlyDictionary<string, RouteConfig> Routes { get; init; } = new Dictionary<string, RouteConfig>();
 
-    /// <summary>Trusted JWT issuers by name. Not yet used by routes; applications will refer to them.</summary>
-    public IReadOnlyDictionary<string, JwtIssuerConfig> JwtIssuers { get; init; } = new Dictionary<string, JwtIssuerConfig>();
+    /// <summary>Plans by name. Once one is defined, every route needs a plan that grants it. Default: none (every route is open).</summary>
+    public IReadOnlyDictionary<string, PlanConfig> Plans { get; init; } = new Dictionary<string, PlanConfig>();
+
+    /// <summary>Accounts (consumers) by id. Default: none.</summary>
+    public IReadOnlyDictionary<string, AccountConfig> Accounts { get; init; } = new Dictionary<string, AccountConfig>();
+
+    /// <summary>Applications by id; the id is what services see in <c>Gatehouse-Application</c>. Default: none.</summary>
+    public IReadOnlyDictionary<string, ApplicationConfig> Applications { get; init; } = new Dictionary<string, ApplicationConfig>();
 }

@@ -27,4 +27,19 @@ public sealed record GatewayConfig
 
     /// <summary>How long a stopping gateway waits for in-flight requests. Default 10s.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where clients put their API key (header, query parameter).</summary>
+    public ApiKeysConfig ApiKeys { get; init; } = new();
+
+    /// <summary>Trusted JWT issuers. Default: none.</summary>
+    public JwtConfig Jwt { get; init; } = new();
+
+    /// <summary>
+    /// <c>enforce</c> answers a missing or invalid credential with 401; <c>shadow</c> counts and logs it, and lets the
+    /// request through without an application (to switch authentication on for live traffic). Default <c>enforce</c>.
+    /// </summary>
+    public EnforcementMode AuthenticationMode { get; init; } = EnforcementMode.Enforce;
+
+    /// <summary>The authorize/report API for services not behind the proxy. Default: off.</summary>
+    public ServiceApiConfig? ServiceApi { get; init; }
 }

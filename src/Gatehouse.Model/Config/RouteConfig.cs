@@ -38,4 +38,10 @@ public sealed record RouteConfig
 
     /// <summary>Overrides the service's <c>timeout</c> for this route.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Also read the API key from the query parameter <c>gateway.apiKeys.queryParameter</c> (it is removed before forwarding). Default false.</summary>
+    public bool ApiKeyInQuery { get; init; }
+
+    /// <summary>Forward the client's credential (API key header or <c>Authorization</c>) to the service. Default false: the service gets <c>Gatehouse-Application</c> and <c>Gatehouse-Plan</c> instead.</summary>
+    public bool ForwardCredential { get; init; }
 }

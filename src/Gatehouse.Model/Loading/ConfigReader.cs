@@ -8,6 +8,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 {
     private readonly HashSet<string> _brokenServices = new(StringComparer.Ordinal);
     private readonly OperationsReader _operations = new(b, baseDirectory);
+    private readonly AccessReader _access = new(b);
 
     /// <summary>Declared operations and source lines of each service's operation keys.</summary>
     public IReadOnlyDictionary<string, ServiceOperationSyntax> OperationSyntax => _operations.Services;
@@ -17,7 +18,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     public GatehouseConfig? ReadRoot(YamlNode root)
     {
-        var map = b.Mapping(root, "", "version", "gateway", "services", "routes", "jwtIssuers");
+        var map = b.Mapping(root, "", "version", "gateway", "services", "routes", "plans", "accounts", "applications");
         if (map is null)
         {
             return null;
@@ -75,18 +76,19 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             config = config with { Routes = dict };
         }
 
-        if (map.TryGetValue("jwtIssuers", out var issuers))
+        if (map.TryGetValue("plans", out var plans))
         {
-            var dict = new Dictionary<string, JwtIssuerConfig>(StringComparer.Ordinal);
-            foreach (var (name, node, path) in b.NamedEntries(issuers, "jwtIssuers"))
-            {
-                if (ReadJwtIssuer(node, path) is { } issuer)
-                {
-                    dict[name] = issuer;
-                }
-            }
+            config = config with { Plans = _access.ReadPlans(plans, "plans") };
+        }
 
-            config = config with { JwtIssuers = dict };
+        if (map.TryGetValue("accounts", out var accounts))
+        {
+            config = config with { Accounts = _access.ReadAccounts(accounts, "accounts") };
+        }
+
+        if (map.TryGetValue("applications", out var applications))
+        {
+            config = config with { Applications = _access.ReadApplications(applications, "applications") };
         }
 
         return config;
@@ -95,7 +97,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
     private GatewayConfig ReadGateway(YamlNode node, string path)
     {
         var gw = new GatewayConfig();
-        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout");
+        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout", "apiKeys", "jwt", "authenticationMode", "serviceApi");
         if (map is null)
         {
             return gw;
@@ -140,6 +142,57 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("drainTimeout", out var drain) && b.Duration(drain, YamlBinder.Join(path, "drainTimeout")) is { } drainTimeout)
         {
             gw = gw with { DrainTimeout = drainTimeout };
+        }
+
+        if (map.TryGetValue("apiKeys", out var apiKeys) && b.Mapping(apiKeys, YamlBinder.Join(path, "apiKeys"), "header", "queryParameter") is { } keysMap)
+        {
+            var keys = new ApiKeysConfig();
+            if (keysMap.ContainsKey("header") && Required(keysMap, "header", YamlBinder.Join(path, "apiKeys"), apiKeys) is { } header)
+            {
+                keys = keys with { Header = header };
+            }
+
+            if (keysMap.ContainsKey("queryParameter") && Required(keysMap, "queryParameter", YamlBinder.Join(path, "apiKeys"), apiKeys) is { } query)
+            {
+                keys = keys with { QueryParameter = query };
+            }
+
+            gw = gw with { ApiKeys = keys };
+        }
+
+        if (map.TryGetValue("jwt", out var jwt) && b.Mapping(jwt, YamlBinder.Join(path, "jwt"), "issuers") is { } jwtMap
+            && jwtMap.TryGetValue("issuers", out var issuers))
+        {
+            var dict = new Dictionary<string, JwtIssuerConfig>(StringComparer.Ordinal);
+            foreach (var (name, issuerNode, issuerPath) in b.NamedEntries(issuers, YamlBinder.Join(path, "jwt.issuers")))
+            {
+                if (ReadJwtIssuer(issuerNode, issuerPath) is { } issuer)
+                {
+                    dict[name] = issuer;
+                }
+            }
+
+            gw = gw with { Jwt = new JwtConfig { Issuers = dict } };
+        }
+
+        if (map.TryGetValue("authenticationMode", out var authMode) && b.Enum<EnforcementMode>(authMode, YamlBinder.Join(path, "authenticationMode")) is { } mode)
+        {
+            gw = gw with { AuthenticationMode = mode };
+        }
+
+        if (map.TryGetValue("serviceApi", out var serviceApi))
+        {
+            var apiPath = YamlBinder.Join(path, "serviceApi");
+            if (b.Mapping(serviceApi, apiPath, "url", "tokenSha256") is { } apiMap && Required(apiMap, "url", apiPath, serviceApi) is { } url)
+            {
+                var api = new ServiceApiConfig { Url = url };
+                if (apiMap.TryGetValue("tokenSha256", out var tokens))
+                {
+                    api = api with { TokenSha256 = b.OneOrMany(tokens, YamlBinder.Join(apiPath, "tokenSha256")) };
+                }
+
+                gw = gw with { ServiceApi = api };
+            }
         }
 
         return gw;
@@ -378,7 +431,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     private RouteConfig? ReadRoute(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "methods", "path", "host", "service", "operation", "upstreamPath", "timeout");
+        var map = b.Mapping(node, path, "methods", "path", "host", "service", "operation", "upstreamPath", "timeout", "apiKeyInQuery", "forwardCredential");
         if (map is null)
         {
             return null;
@@ -453,6 +506,16 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("timeout", out var t) && b.Duration(t, YamlBinder.Join(path, "timeout")) is { } timeout)
         {
             route = route with { Timeout = timeout };
+        }
+
+        if (map.TryGetValue("apiKeyInQuery", out var inQuery) && b.Bool(inQuery, YamlBinder.Join(path, "apiKeyInQuery")) is { } q)
+        {
+            route = route with { ApiKeyInQuery = q };
+        }
+
+        if (map.TryGetValue("forwardCredential", out var forward) && b.Bool(forward, YamlBinder.Join(path, "forwardCredential")) is { } f)
+        {
+            route = route with { ForwardCredential = f };
         }
 
         return route;

@@ -185,6 +185,27 @@ internal sealed class YamlBinder(Func<string, string?> environment)
         return null;
     }
 
+    public bool? Bool(YamlNode node, string path)
+    {
+        var text = String(node, path);
+        switch (text)
+        {
+            case null:
+                return null;
+            case "true":
+                return true;
+            case "false":
+                return false;
+            default:
+                Error(path, node, $"expected true or false; found '{text}'.");
+                return null;
+        }
+    }
+
+    /// <summary>One text value, or a list of them (<c>read</c> or <c>[read, write]</c>).</summary>
+    public IReadOnlyList<string> OneOrMany(YamlNode node, string path) =>
+        node is YamlScalarNode ? String(node, path) is { } one ? [one] : [] : StringList(node, path);
+
     public IReadOnlyList<string> StringList(YamlNode node, string path)
     {
         var list = new List<string>();

@@ -6,9 +6,9 @@ public static partial class ConfigValidator
 {
     private static void ValidateJwtIssuers(GatehouseConfig config, List<ConfigError> errors)
     {
-        foreach (var (name, issuer) in config.JwtIssuers)
+        foreach (var (name, issuer) in config.Gateway.Jwt.Issuers)
         {
-            ValidateJwtIssuer($"jwtIssuers.{name}", issuer, errors);
+            ValidateJwtIssuer($"gateway.jwt.issuers.{name}", issuer, errors);
         }
     }
 

@@ -2,11 +2,11 @@ using Gatehouse.Model.Tests.Support;
 
 namespace Gatehouse.Model.Tests.Authentication;
 
-/// <summary>Binding and validation of <c>jwtIssuers</c> (issue "Service composition": JWT issuers).</summary>
+/// <summary>Binding and validation of <c>gateway.jwt.issuers</c> (issue "Service composition": JWT issuers).</summary>
 public sealed class JwtIssuerConfigTests
 {
-    private static string WithIssuer(string body) => ConfigText.Minimal + "\njwtIssuers:\n  login:\n" +
-        string.Join("\n", body.Replace("\r\n", "\n").Split('\n').Select(l => l.Length == 0 ? l : "    " + l));
+    private static string WithIssuer(string body) => ConfigText.Minimal + "\ngateway:\n  jwt:\n    issuers:\n      login:\n" +
+        string.Join("\n", body.Replace("\r\n", "\n").Split('\n').Select(l => l.Length == 0 ? l : "        " + l));
 
     private const string ValidUrlIssuer = """
         issuer: https://login.example.com/
@@ -20,7 +20,7 @@ public sealed class JwtIssuerConfigTests
     {
         var config = ConfigText.Valid(WithIssuer(ValidUrlIssuer));
 
-        var issuer = config.JwtIssuers["login"];
+        var issuer = config.Gateway.Jwt.Issuers["login"];
         Assert.Equal("https://login.example.com/", issuer.Issuer);
         Assert.Equal(["https://api.example.com"], issuer.Audiences);
         Assert.Equal("https://login.example.com/.well-known/jwks.json", issuer.JwksUrl);
@@ -46,7 +46,7 @@ public sealed class JwtIssuerConfigTests
             applicationClaim: appid
             """), baseDirectory: dir.Path);
 
-        var issuer = config.JwtIssuers["login"];
+        var issuer = config.Gateway.Jwt.Issuers["login"];
         Assert.Equal(Path.Combine(dir.Path, "jwks.json"), issuer.JwksFile);
         Assert.Equal(["a", "b"], issuer.Audiences);
         Assert.Equal(TimeSpan.Zero, issuer.ClockSkew);
@@ -66,23 +66,23 @@ public sealed class JwtIssuerConfigTests
             audiences: [api]
             jwksUrl: https://login.example.com/jwks
             algorithms: [RS256, {alg}]
-            """), "jwtIssuers.login.algorithms[1]");
+            """), "gateway.jwt.issuers.login.algorithms[1]");
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("audiences: [api]\njwksUrl: https://l/jwks", "jwtIssuers.login.algorithms")]
-    [InlineData("algorithms: [RS256]\njwksUrl: https://l/jwks", "jwtIssuers.login.audiences")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]", "jwtIssuers.login.jwksUrl")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\njwksFile: /etc/hostname", "jwtIssuers.login.jwksFile")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: ftp://l/jwks", "jwtIssuers.login.jwksUrl")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksFile: does-not-exist.json", "jwtIssuers.login.jwksFile")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\nclockSkew: 6m", "jwtIssuers.login.clockSkew")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\nclockSkew: soon", "jwtIssuers.login.clockSkew")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\njwksRefresh: 5s", "jwtIssuers.login.jwksRefresh")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\napplicationClaim: ''", "jwtIssuers.login.applicationClaim")]
-    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\naudience: api", "jwtIssuers.login.audience")]
+    [InlineData("audiences: [api]\njwksUrl: https://l/jwks", "gateway.jwt.issuers.login.algorithms")]
+    [InlineData("algorithms: [RS256]\njwksUrl: https://l/jwks", "gateway.jwt.issuers.login.audiences")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]", "gateway.jwt.issuers.login.jwksUrl")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\njwksFile: /etc/hostname", "gateway.jwt.issuers.login.jwksFile")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: ftp://l/jwks", "gateway.jwt.issuers.login.jwksUrl")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksFile: does-not-exist.json", "gateway.jwt.issuers.login.jwksFile")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\nclockSkew: 6m", "gateway.jwt.issuers.login.clockSkew")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\nclockSkew: soon", "gateway.jwt.issuers.login.clockSkew")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\njwksRefresh: 5s", "gateway.jwt.issuers.login.jwksRefresh")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\napplicationClaim: ''", "gateway.jwt.issuers.login.applicationClaim")]
+    [InlineData("audiences: [api]\nalgorithms: [RS256]\njwksUrl: https://l/jwks\naudience: api", "gateway.jwt.issuers.login.audience")]
     public void Issuer_WithOneMistake_HasOneErrorAtItsPath(string body, string path)
     {
         var error = ConfigText.SingleError(WithIssuer("issuer: https://login.example.com/\n" + body), path);
@@ -97,7 +97,7 @@ public sealed class JwtIssuerConfigTests
             audiences: [api]
             jwksUrl: https://l/jwks
             algorithms: [RS256]
-            """), "jwtIssuers.login.issuer");
+            """), "gateway.jwt.issuers.login.issuer");
 
         Assert.Contains("required", error.Message, StringComparison.Ordinal);
     }

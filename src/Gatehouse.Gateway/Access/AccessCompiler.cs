@@ -1,0 +1,115 @@
+using System.Collections.Frozen;
+using Gatehouse.Gateway.Authentication;
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>Compiles the plans, applications and grants of a validated config into an <see cref="AccessModel"/>.</summary>
+internal static class AccessCompiler
+{
+    /// <summary>Null when the config has no plans: then no route authenticates, authorizes or limits.</summary>
+    public static AccessModel? Compile(GatehouseConfig config, LimitCounters counters, JwtValidator? jwt)
+    {
+        if (config.Plans.Count == 0)
+        {
+            return null;
+        }
+
+        var plans = new List<PlanModel>();
+        var grants = new List<PlanGrants>();
+        var operationLimitSets = new List<Dictionary<string, LimitSet>>();
+        foreach (var (name, plan) in config.Plans)
+        {
+            var key = $"plan:{name}";
+            var planPolicies = plan.Limits.Select(l => LimitPolicy.Compile(key, l, counters)).ToArray();
+            var planSet = planPolicies.Length == 0 ? LimitSet.Empty : new LimitSet(planPolicies);
+            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet));
+            grants.Add(PlanGrants.Resolve(plan, config));
+
+            // An operation's own limits come on top of the plan's, under names of their own ("users.getUser/minute").
+            var byOperation = new Dictionary<string, LimitSet>(StringComparer.Ordinal);
+            foreach (var (operation, limits) in plan.OperationLimits)
+            {
+                var own = limits.Select(l => LimitPolicy.Compile($"{key}/op:{operation}", l, counters, $"{operation}/{Model.Loading.Units.CamelCase(l.Per.ToString())}"));
+                byOperation[operation] = new LimitSet(planPolicies.Concat(own));
+            }
+
+            operationLimitSets.Add(byOperation);
+        }
+
+        var operations = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
+        foreach (var service in config.Services.Values)
+        {
+            foreach (var (id, operation) in service.Operations)
+            {
+                var read = new LimitSet?[plans.Count];
+                var write = new LimitSet?[plans.Count];
+                var table = operation.Access == OperationAccess.Read ? read : write;
+                for (var i = 0; i < plans.Count; i++)
+                {
+                    if (grants[i].Operations.TryGetValue(id, out var flags) && (flags & operation.Access.ToFlag()) != 0)
+                    {
+                        table[i] = operationLimitSets[i].GetValueOrDefault(id) ?? plans[i].Limits;
+                    }
+                }
+
+                operations[id] = new AccessTarget($"operation '{id}'", id, operation.Access, read, write);
+            }
+        }
+
+        var routes = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
+        foreach (var (id, route) in config.Routes)
+        {
+            if (route.Operation is not null)
+            {
+                continue;
+            }
+
+            var read = new LimitSet?[plans.Count];
+            var write = new LimitSet?[plans.Count];
+            for (var i = 0; i < plans.Count; i++)
+            {
+                var flags = grants[i].Routes.GetValueOrDefault(id);
+                read[i] = (flags & AccessFlags.Read) != 0 ? plans[i].Limits : null;
+                write[i] = (flags & AccessFlags.Write) != 0 ? plans[i].Limits : null;
+            }
+
+            routes[id] = new AccessTarget($"route '{id}'", null, null, read, write);
+        }
+
+        var planByName = plans.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var applications = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
+        var keys = new Dictionary<string, ApiKeyModel>(StringComparer.Ordinal);
+        var byClientId = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
+        foreach (var (id, app) in config.Applications)
+        {
+            var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State);
+            applications[id] = model;
+            foreach (var key in app.Keys)
+            {
+                keys[key.Sha256] = new ApiKeyModel(model, key.Expires?.UtcTicks ?? DateTime.MaxValue.Ticks);
+            }
+
+            foreach (var clientId in app.ClientIds.Count > 0 ? app.ClientIds : [id])
+            {
+                byClientId[clientId] = model;
+            }
+        }
+
+        var anonymous = config.Plans.FirstOrDefault(p => p.Value.Anonymous).Key is { } anonymousName ? planByName[anonymousName] : null;
+        return new AccessModel(
+            [.. plans],
+            anonymous,
+            applications.ToFrozenDictionary(StringComparer.Ordinal),
+            keys.ToFrozenDictionary(StringComparer.Ordinal),
+            byClientId.ToFrozenDictionary(StringComparer.Ordinal),
+            operations.ToFrozenDictionary(StringComparer.Ordinal),
+            routes.ToFrozenDictionary(StringComparer.Ordinal),
+            config.Gateway.ApiKeys.Header,
+            config.Gateway.ApiKeys.QueryParameter,
+            config.Gateway.AuthenticationMode == EnforcementMode.Shadow,
+            jwt);
+    }
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics.Metrics;
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>How the limit step treats counters.</summary>
+internal enum LimitAction
+{
+    /// <summary>Check and count when allowed (the proxy, authrep).</summary>
+    Count,
+    /// <summary>Check only (authorize).</summary>
+    Peek,
+}
+
+/// <summary>
+/// The one decision engine of authenticate → authorize → limit, used by the proxy and by the authorize/report API
+/// alike, so both always agree. Reads only the snapshot's <see cref="AccessModel"/> and the in-memory counters.
+/// </summary>
+internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, ILogger logger)
+{
+    private static readonly Meter Meter = new("Gatehouse.Access");
+
+    /// <summary>Refusals that a shadow-mode rule let through, tagged with the rule (<c>authentication</c>, <c>plan</c>).</summary>
+    internal static readonly Counter<long> ShadowRefusals = Meter.CreateCounter<long>("gatehouse.access.shadow_refusals", description: "Requests a shadow-mode rule would have refused");
+
+    public Limiter Limiter => limiter;
+
+    public TimeProvider Time => time;
+
+    /// <summary>Authenticates an API key (from the header or, where the route allows it, the query).</summary>
+    public Caller AuthenticateKey(AccessModel model, ReadOnlySpan<char> key, CredentialKind kind)
+    {
+        Span<char> hex = stackalloc char[64];
+        if (!ApiKeyHash.TrySha256Hex(key, hex) || !model.KeyLookup.TryGetValue(hex, out var entry))
+        {
+            return Caller.Invalid(kind);
+        }
+
+        // An expired key answers exactly like an unknown one: no oracle for which keys once existed.
+        return entry.ExpiresUtcTicks <= time.GetUtcNow().UtcTicks ? Caller.Invalid(kind) : Caller.Of(entry.Application, kind);
+    }
+
+    /// <summary>Authenticates a bearer token against the configured issuers and maps it to an application.</summary>
+    public async ValueTask<Caller> AuthenticateBearerAsync(AccessModel model, string token)
+    {
+        if (model.Jwt is null)
+        {
+            return Caller.Invalid(CredentialKind.Bearer, "invalid_token");
+        }
+
+        var result = await model.Jwt.ValidateAsync(token).ConfigureAwait(false);
+        if (!result.Succeeded || result.ApplicationId is null || !model.ByClientId.TryGetValue(result.ApplicationId, out var app))
+        {
+            return Caller.Invalid(CredentialKind.Bearer, "invalid_token");
+        }
+
+        return Caller.Of(app, CredentialKind.Bearer);
+    }
+
+    /// <summary>
+    /// Decides whether <paramref name="caller"/> may make a request of <paramref name="target"/> with
+    /// <paramref name="write"/> access. <paramref name="anonymousKey"/> is what anonymous requests count under (the
+    /// client address).
+    /// </summary>
+    public AccessDecision Decide(AccessModel model, in Caller caller, AccessTarget target, bool write, string anonymousKey, LimitAction action)
+    {
+        PlanModel plan;
+        string counterKey;
+        ApplicationModel? app = null;
+        switch (caller.Kind)
+        {
+            case CallerKind.Application:
+                app = caller.Application!;
+                plan = app.Plan;
+                counterKey = app.Id;
+                break;
+            case CallerKind.Anonymous when model.Anonymous is { } anonymous && (write ? target.Write : target.Read)[anonymous.Index] is not null:
+                plan = anonymous;
+                counterKey = anonymousKey;
+                break;
+            default:
+                var (reason, detail) = caller.Kind == CallerKind.Anonymous
+                    ? ("missing_credential", $"{target.Name} needs a credential: an API key in the '{model.KeyHeader}' header{(model.Jwt is null ? "" : " or a bearer token")}.")
+                    : ("invalid_credential", "The credential is not valid: the key or token is unknown, revoked or expired.");
+                if (model.AuthenticationShadow)
+                {
+                    LogShadow(logger, "authentication", reason, target.Name);
+                    ShadowRefusals.Add(1, new KeyValuePair<string, object?>("rule", "authentication"));
+                    return new AccessDecision { Verdict = AccessVerdict.Allowed, Shadowed = reason };
+                }
+
+                return new AccessDecision { Verdict = AccessVerdict.Unauthenticated, Reason = reason, Detail = detail };
+        }
+
+        string? shadowed = null;
+        var limits = (write ? target.Write : target.Read)[plan.Index];
+        var refusal = app?.State switch
+        {
+            ApplicationState.Pending => ("application_pending", $"Application '{app.Id}' is waiting for approval of its subscription to plan '{plan.Name}'."),
+            ApplicationState.Suspended => ("application_suspended", $"Application '{app.Id}' is suspended."),
+            _ => limits is null
+                ? ("not_granted", $"Plan '{plan.Name}' does not grant {(write ? "write" : "read")} access to {target.Name}.")
+                : default((string, string)?),
+        };
+
+        if (refusal is var (code, why))
+        {
+            if (!plan.Shadow)
+            {
+                return new AccessDecision { Verdict = AccessVerdict.Forbidden, Plan = plan, Application = app, Reason = code, Detail = why };
+            }
+
+            LogShadow(logger, "plan " + plan.Name, code, target.Name);
+            ShadowRefusals.Add(1, new KeyValuePair<string, object?>("rule", "plan"), new KeyValuePair<string, object?>("plan", plan.Name));
+            shadowed = code;
+            limits ??= plan.Limits;
+        }
+
+        if (limits!.Policies.Length == 0)
+        {
+            return new AccessDecision { Verdict = AccessVerdict.Allowed, Plan = plan, Application = app, Shadowed = shadowed };
+        }
+
+        var now = time.GetUtcNow();
+        var decision = action == LimitAction.Count ? limiter.Check(counterKey, limits, now) : limiter.Peek(counterKey, limits, now);
+        if (!decision.Allowed)
+        {
+            var quota = decision.Policy!.IsQuota;
+            return new AccessDecision
+            {
+                Verdict = AccessVerdict.Limited,
+                Plan = plan,
+                Application = app,
+                Limits = decision,
+                Reason = quota ? "quota_exceeded" : "rate_limited",
+                Detail = quota ? $"The quota of {decision.Policy.Requests} requests ({decision.Policy.Name}) is used up." : $"The rate limit of {decision.Policy.Requests} requests ({decision.Policy.Name}) is reached.",
+                Shadowed = shadowed,
+            };
+        }
+
+        return new AccessDecision { Verdict = AccessVerdict.Allowed, Plan = plan, Application = app, Limits = decision, Shadowed = shadowed };
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow mode ({Rule}): {Reason} on {Target}; let through")]
+    private static partial void LogShadow(ILogger logger, string rule, string reason, string target);
+}

@@ -1,0 +1,74 @@
+using System.Collections.Frozen;
+using Gatehouse.Gateway.Authentication;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>
+/// Everything the authenticate and authorize steps need, compiled from one revision: plans, applications, key
+/// hashes, JWT client ids and the per-operation grant tables. Immutable; part of the snapshot. Null on a snapshot
+/// without plans, where no route has the steps at all.
+/// </summary>
+internal sealed class AccessModel
+{
+    public AccessModel(
+        PlanModel[] plans,
+        PlanModel? anonymous,
+        FrozenDictionary<string, ApplicationModel> applications,
+        FrozenDictionary<string, ApiKeyModel> keysBySha256,
+        FrozenDictionary<string, ApplicationModel> byClientId,
+        FrozenDictionary<string, AccessTarget> operations,
+        FrozenDictionary<string, AccessTarget> routes,
+        string keyHeader,
+        string keyQueryParameter,
+        bool authenticationShadow,
+        JwtValidator? jwt)
+    {
+        Plans = plans;
+        Anonymous = anonymous;
+        Applications = applications;
+        KeysBySha256 = keysBySha256;
+        KeyLookup = keysBySha256.GetAlternateLookup<ReadOnlySpan<char>>();
+        ByClientId = byClientId;
+        Operations = operations;
+        Routes = routes;
+        KeyHeader = keyHeader;
+        KeyQueryParameter = keyQueryParameter;
+        AuthenticationShadow = authenticationShadow;
+        Jwt = jwt;
+        WwwAuthenticate = jwt is null ? $"ApiKey header=\"{keyHeader}\"" : $"ApiKey header=\"{keyHeader}\", Bearer";
+    }
+
+    public PlanModel[] Plans { get; }
+
+    /// <summary>The plan of requests without a credential; null when there is none (they get 401).</summary>
+    public PlanModel? Anonymous { get; }
+
+    public FrozenDictionary<string, ApplicationModel> Applications { get; }
+
+    /// <summary>API keys by the lower-case hex SHA-256 of the key.</summary>
+    public FrozenDictionary<string, ApiKeyModel> KeysBySha256 { get; }
+
+    /// <summary>Looks a hash up from a stack buffer, so a key check allocates nothing.</summary>
+    public FrozenDictionary<string, ApiKeyModel>.AlternateLookup<ReadOnlySpan<char>> KeyLookup { get; }
+
+    /// <summary>Applications by the values of a JWT's application claim.</summary>
+    public FrozenDictionary<string, ApplicationModel> ByClientId { get; }
+
+    /// <summary>Grant tables by operation id (the authorize API asks by operation).</summary>
+    public FrozenDictionary<string, AccessTarget> Operations { get; }
+
+    /// <summary>Grant tables of routes bound to no operation, by route id.</summary>
+    public FrozenDictionary<string, AccessTarget> Routes { get; }
+
+    public string KeyHeader { get; }
+
+    public string KeyQueryParameter { get; }
+
+    public bool AuthenticationShadow { get; }
+
+    /// <summary>Null when no JWT issuer is configured: bearer tokens are then not a credential.</summary>
+    public JwtValidator? Jwt { get; }
+
+    /// <summary>The <c>WWW-Authenticate</c> value of a 401.</summary>
+    public string WwwAuthenticate { get; }
+}

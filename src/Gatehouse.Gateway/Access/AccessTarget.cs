@@ -1,0 +1,27 @@
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>
+/// What plans grant on one operation (shared by every route bound to it) or on one route bound to no operation:
+/// for each plan, by <see cref="PlanModel.Index"/>, the limits of a granted read and of a granted write, or null
+/// where the plan does not grant that access.
+/// </summary>
+internal sealed class AccessTarget(string name, string? operationId, OperationAccess? access, LimitSet?[] read, LimitSet?[] write)
+{
+    /// <summary>How people know it: <c>operation 'users.getUser'</c> or <c>route 'legacy'</c>.</summary>
+    public string Name { get; } = name;
+
+    public string? OperationId { get; } = operationId;
+
+    /// <summary>The operation's access class; null for a route, whose class comes from each request's method.</summary>
+    public OperationAccess? Access { get; } = access;
+
+    public LimitSet?[] Read { get; } = read;
+
+    public LimitSet?[] Write { get; } = write;
+
+    /// <summary>Whether a request with <paramref name="method"/> is a write here.</summary>
+    public bool IsWrite(string method) => Access is { } fixedAccess ? fixedAccess == OperationAccess.Write : OperationConfig.AccessOf(method) == OperationAccess.Write;
+}

@@ -1,0 +1,25 @@
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>The compiled form of one application.</summary>
+internal sealed class ApplicationModel(string id, string account, PlanModel plan, ApplicationState state)
+{
+    /// <summary>The application id: what services get in <c>Gatehouse-Application</c>, and what limits count under.</summary>
+    public string Id { get; } = id;
+
+    public string Account { get; } = account;
+
+    public PlanModel Plan { get; } = plan;
+
+    public ApplicationState State { get; } = state;
+}
+
+/// <summary>One API key: whose it is and until when it works.</summary>
+internal sealed class ApiKeyModel(ApplicationModel application, long expiresUtcTicks)
+{
+    public ApplicationModel Application { get; } = application;
+
+    /// <summary><see cref="DateTime.MaxValue"/>'s ticks for a key that never expires.</summary>
+    public long ExpiresUtcTicks { get; } = expiresUtcTicks;
+}

@@ -1,0 +1,18 @@
+using Gatehouse.Gateway.Limiting;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>The compiled form of one plan.</summary>
+internal sealed class PlanModel(string name, int index, bool shadow, LimitSet limits)
+{
+    public string Name { get; } = name;
+
+    /// <summary>Position in <see cref="AccessModel.Plans"/> and in every <see cref="AccessTarget"/>'s grant arrays.</summary>
+    public int Index { get; } = index;
+
+    /// <summary>Grant and application-state refusals are counted and logged, and the request let through.</summary>
+    public bool Shadow { get; } = shadow;
+
+    /// <summary>The plan-wide limits alone: what applies to a call the plan does not grant but lets through in shadow mode.</summary>
+    public LimitSet Limits { get; } = limits;
+}

@@ -1,0 +1,108 @@
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Routing;
+using Gatehouse.Gateway.Runtime;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Gateway.Hosting;
+
+/// <summary>The authenticate → authorize → limit steps of a route that has them (a revision with plans).</summary>
+internal sealed partial class GatewayRequestHandler
+{
+    private async Task AdmitAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
+    {
+        var access = snapshot.Access!;
+        var target = route.Access!;
+        var engine = runtime.Engine;
+        var (caller, credentialHeader) = ReadKeyCaller(context, access, route, engine);
+        if (caller.Kind == CallerKind.Anonymous && access.Jwt is not null && BearerToken(context.Request) is { } token)
+        {
+            caller = await engine.AuthenticateBearerAsync(access, token).ConfigureAwait(false);
+            credentialHeader = HeaderNames.Authorization;
+        }
+
+        var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), ClientKey(context, snapshot), LimitAction.Count);
+        switch (decision.Verdict)
+        {
+            case AccessVerdict.Unauthenticated:
+                var challenge = caller.Credential == CredentialKind.Bearer ? "Bearer error=\"invalid_token\"" : access.WwwAuthenticate;
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", decision.Detail!, requestId,
+                    [new(HeaderNames.WWWAuthenticate, challenge)]).ConfigureAwait(false);
+                return;
+            case AccessVerdict.Forbidden:
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden", "Forbidden", decision.Detail!, requestId).ConfigureAwait(false);
+                return;
+            case AccessVerdict.Limited:
+                await LimitHeaders.WriteProblemAsync(context, decision.Limits, requestId).ConfigureAwait(false);
+                return;
+        }
+
+        var admission = new Admission(decision.Application, decision.Plan, decision.Limits, route.ForwardCredential ? null : credentialHeader);
+        await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission).ConfigureAwait(false);
+    }
+
+    /// <summary>The API key from the configured header, or from the query where the route allows it.</summary>
+    private static (Caller Caller, string? Header) ReadKeyCaller(HttpContext context, AccessModel access, RouteModel route, AccessEngine engine)
+    {
+        var request = context.Request;
+        var header = request.Headers[access.KeyHeader];
+        if (header.Count > 0)
+        {
+            // Two keys in one request is a confused client or a probe; neither gets to pick.
+            return (header.Count == 1 ? engine.AuthenticateKey(access, header.ToString(), CredentialKind.ApiKeyHeader) : Caller.Invalid(CredentialKind.ApiKeyHeader), access.KeyHeader);
+        }
+
+        if (route.ApiKeyInQuery && request.Query[access.KeyQueryParameter] is { Count: > 0 } query)
+        {
+            return (query.Count == 1 ? engine.AuthenticateKey(access, query.ToString(), CredentialKind.ApiKeyQuery) : Caller.Invalid(CredentialKind.ApiKeyQuery), null);
+        }
+
+        return (Caller.Anonymous, null);
+    }
+
+    private static string? BearerToken(HttpRequest request)
+    {
+        var value = request.Headers.Authorization;
+        if (value.Count != 1)
+        {
+            return null;
+        }
+
+        var text = value.ToString();
+        return text.Length > 7 && text.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? text[7..].Trim() : null;
+    }
+
+    /// <summary>What anonymous requests count under: the client address (as the last trusted proxy saw it).</summary>
+    private static string ClientKey(HttpContext context, GatewaySnapshot snapshot)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        if (snapshot.IsTrustedProxy(remote) && context.Request.Headers["X-Forwarded-For"] is { Count: > 0 } forwardedFor)
+        {
+            var last = forwardedFor[^1] ?? "";
+            var comma = last.LastIndexOf(',');
+            return "client:" + last[(comma + 1)..].Trim();
+        }
+
+        return "client:" + (remote?.ToString() ?? "unknown");
+    }
+
+    /// <summary><paramref name="query"/> (with its '?') without the parameter <paramref name="name"/>.</summary>
+    internal static string QueryWithout(string query, string name)
+    {
+        if (query.Length == 0)
+        {
+            return query;
+        }
+
+        var kept = query[1..].Split('&').Where(part =>
+        {
+            var eq = part.IndexOf('=');
+            var key = Uri.UnescapeDataString((eq < 0 ? part : part[..eq]).Replace('+', ' '));
+            return !string.Equals(key, name, StringComparison.OrdinalIgnoreCase);
+        });
+        var joined = string.Join('&', kept);
+        return joined.Length == 0 ? "" : "?" + joined;
+    }
+}
