@@ -107,23 +107,25 @@ public sealed class JwtIssuerConfigTests
     {
         var text = ConfigText.Minimal + """
 
-            jwtIssuers:
-              a:
-                issuer: x
-                jwksUrl: https://l/jwks
-                algorithms: [HS256]
-              b:
-                issuer: y
-                audiences: [api]
-                jwksUrl: https://l/jwks
-                algorithms: [RS256]
-                clockSkew: 1h
+            gateway:
+              jwt:
+                issuers:
+                  a:
+                    issuer: x
+                    jwksUrl: https://l/jwks
+                    algorithms: [HS256]
+                  b:
+                    issuer: y
+                    audiences: [api]
+                    jwksUrl: https://l/jwks
+                    algorithms: [RS256]
+                    clockSkew: 1h
             """;
 
         var result = ConfigText.Load(text);
 
         Assert.Equal(
-            ["jwtIssuers.a.algorithms[0]", "jwtIssuers.a.audiences", "jwtIssuers.b.clockSkew"],
+            ["gateway.jwt.issuers.a.algorithms[0]", "gateway.jwt.issuers.a.audiences", "gateway.jwt.issuers.b.clockSkew"],
             result.Errors.Select(e => e.Path).Order(StringComparer.Ordinal));
     }
 }
