@@ -19,4 +19,5 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ImportOpenApiCommand.Create());
+root.Subcommands.Add(KeyCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

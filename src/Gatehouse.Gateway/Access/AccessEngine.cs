@@ -83,7 +83,7 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
                 break;
             default:
                 var (reason, detail) = caller.Kind == CallerKind.Anonymous
-                    ? ("missing_credential", $"{target.Name} needs a credential: an API key in the '{model.KeyHeader}' header{(model.Jwt is null ? "" : " or a bearer token")}.")
+                    ? ("missing_credential", $"The {target.Name} needs a credential: an API key in the '{model.KeyHeader}' header{(model.Jwt is null ? "" : " or a bearer token")}.")
                     : ("invalid_credential", "The credential is not valid: the key or token is unknown, revoked or expired.");
                 if (model.AuthenticationShadow)
                 {

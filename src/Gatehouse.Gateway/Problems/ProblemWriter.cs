@@ -11,6 +11,10 @@ internal static class ProblemWriter
     /// <summary>Prefix of every problem type Gatehouse produces; the slugs are listed in docs/problems.md.</summary>
     public const string TypePrefix = "urn:gatehouse:problem:";
 
+    // The default encoder writes ' as \u0027, and details quote names with it. problem+json is never embedded in
+    // HTML by the gateway, so the relaxed encoder (which still escapes control characters and quotes) is safe here.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>
     /// Replaces whatever response was being prepared with the problem. <paramref name="headers"/> are set after
     /// that reset, so they survive it: <c>Allow</c> on a 405, <c>Retry-After</c> on a 429.
@@ -42,7 +46,7 @@ internal static class ProblemWriter
         }
 
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("type", TypePrefix + slug);

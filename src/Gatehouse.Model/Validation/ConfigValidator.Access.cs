@@ -10,7 +10,20 @@ public static partial class ConfigValidator
 {
     private static readonly string[] ReservedKeyHeaders = ["Authorization", "Host", "Cookie", "Content-Type", "Content-Length", "Gatehouse-Application", "Gatehouse-Plan"];
 
-    private static void ValidateAccess(GatehouseConfig config, OperationIndex operations, List<ConfigError> errors)
+    /// <summary>
+    /// Which operations may be missing because of an error already reported (a document that could not be read, a
+    /// service that did not bind): rules about them are not reported again as selecting nothing.
+    /// </summary>
+    private sealed record Incompleteness(IReadOnlySet<string>? BrokenServices, ExpansionInfo? Expansion)
+    {
+        public static Incompleteness Of(IReadOnlySet<string>? brokenServices, ExpansionInfo? expansion) => new(brokenServices, expansion);
+
+        public bool Any => BrokenServices is { Count: > 0 } || Expansion is { UnreadServices.Count: > 0 } || Expansion is { LostOperations.Count: > 0 };
+
+        public bool MayBeLost(string id) => Expansion?.MayBeLost(id) == true || BrokenServices?.Contains(id.Split('.')[0]) == true;
+    }
+
+    private static void ValidateAccess(GatehouseConfig config, OperationIndex operations, Incompleteness incomplete, List<ConfigError> errors)
     {
         ValidateCredentialsSettings(config.Gateway, errors);
         var anonymous = new List<string>();
@@ -26,16 +39,19 @@ public static partial class ConfigValidator
                 }
             }
 
-            ValidateRules(config, operations, $"{path}.include", plan.Include, errors);
-            ValidateRules(config, operations, $"{path}.omit", plan.Omit, errors);
+            ValidateRules(config, operations, incomplete, $"{path}.include", plan.Include, errors);
+            ValidateRules(config, operations, incomplete, $"{path}.omit", plan.Omit, errors);
             var grants = PlanGrants.Resolve(plan, config);
             foreach (var id in plan.OperationLimits.Keys)
             {
                 if (!operations.TryGet(id, out _, out _))
                 {
-                    errors.Add(new ConfigError($"{path}.operationLimits.{id}", $"there is no operation '{id}'.{DidYouMean(id, operations.Ids)}"));
+                    if (!incomplete.MayBeLost(id))
+                    {
+                        errors.Add(new ConfigError($"{path}.operationLimits.{id}", $"there is no operation '{id}'.{DidYouMean(id, operations.Ids)}"));
+                    }
                 }
-                else if (!grants.Operations.ContainsKey(id))
+                else if (!grants.Operations.ContainsKey(id) && !incomplete.Any)
                 {
                     errors.Add(new ConfigError($"{path}.operationLimits.{id}", $"plan '{name}' does not grant '{id}', so its limits would never apply; grant it under 'include' or remove the limits."));
                 }
@@ -95,7 +111,7 @@ public static partial class ConfigValidator
         }
     }
 
-    private static void ValidateRules(GatehouseConfig config, OperationIndex operations, string path, IReadOnlyList<GrantConfig> rules, List<ConfigError> errors)
+    private static void ValidateRules(GatehouseConfig config, OperationIndex operations, Incompleteness incomplete, string path, IReadOnlyList<GrantConfig> rules, List<ConfigError> errors)
     {
         for (var i = 0; i < rules.Count; i++)
         {
@@ -103,6 +119,8 @@ public static partial class ConfigValidator
             var rulePath = $"{path}[{i}]";
             switch (rule)
             {
+                case { Operation: { } id } when !operations.TryGet(id, out _, out _) && incomplete.MayBeLost(id):
+                    continue;
                 case { Operation: { } id } when !operations.TryGet(id, out _, out _):
                     errors.Add(new ConfigError($"{rulePath}.operation", $"there is no operation '{id}'.{DidYouMean(id, operations.Ids)}"));
                     continue;
@@ -118,7 +136,7 @@ public static partial class ConfigValidator
             }
 
             var (selectedOperations, selectedRoutes) = PlanGrants.Select(rule, config);
-            if (!selectedOperations.Any() && !selectedRoutes.Any())
+            if (!selectedOperations.Any() && !selectedRoutes.Any() && !incomplete.Any)
             {
                 var (key, what) = rule.Tag is not null ? ("tag", $"no operation has tag '{rule.Tag}'") : ("path", $"'{rule.Path}' matches no operation or route path");
                 if (rule.Tag is not null || rule.Path is not null)

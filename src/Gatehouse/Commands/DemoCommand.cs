@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Gatehouse.Examples.Shop;
 using Gatehouse.Gateway.Hosting;
+using Gatehouse.Model.Access;
 using Gatehouse.Model.Loading;
 using Microsoft.AspNetCore.Builder;
 
@@ -47,6 +48,17 @@ internal static class DemoCommand
                 ["SHOP_PRODUCTS_URL"] = apps[1].Urls.First(),
                 ["SHOP_ORDERS_URL"] = apps[2].Urls.First(),
             };
+
+            // One live application per plan, each with a fresh key. Only the keys' hashes go into the config (through
+            // the variables it reads); the keys themselves are printed once below and kept nowhere.
+            var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var plan in DemoPlans)
+            {
+                var key = ApiKeyHash.NewKey();
+                keys[plan] = key;
+                serviceUrls[$"DEMO_{plan.ToUpperInvariant()}_KEY_SHA256"] = ApiKeyHash.Sha256Hex(key);
+            }
+
             string? Lookup(string name) => serviceUrls.TryGetValue(name, out var url) ? url : Environment.GetEnvironmentVariable(name);
 
             var loaded = ConfigLoader.LoadFile(configPath, Lookup);
@@ -67,7 +79,7 @@ internal static class DemoCommand
                     Environment = Lookup,
                     Port = parse.GetValue(port),
                 }, ct).ConfigureAwait(false);
-                PrintTour(gateway.Urls[0], configPath);
+                PrintTour(gateway.Urls[0], configPath, keys);
                 await gateway.WaitForShutdownAsync(ct).ConfigureAwait(false);
             }
             finally
@@ -79,6 +91,9 @@ internal static class DemoCommand
         });
         return command;
     }
+
+    /// <summary>The plans the demo makes an application (and key) for; the anonymous catalogue needs none.</summary>
+    private static readonly string[] DemoPlans = ["retail", "wholesale", "internal"];
 
     private static string ServiceUrl(bool any, int port) => $"http://127.0.0.1:{(any ? 0 : port)}";
 
@@ -108,7 +123,7 @@ internal static class DemoCommand
         }
     }
 
-    private static void PrintTour(string url, string configPath)
+    private static void PrintTour(string url, string configPath, IReadOnlyDictionary<string, string> keys)
     {
         Console.Out.WriteLine($$"""
 
@@ -116,16 +131,26 @@ internal static class DemoCommand
               gateway   {{url}}   (config {{configPath}}, watched for changes)
               services  users, products, orders
 
-            Try:
-              curl {{url}}/users/1
-              curl {{url}}/products
-              curl {{url}}/products/3
-              curl "{{url}}/orders?userId=1"
-              curl {{url}}/orders/1
-              curl -X POST {{url}}/orders -H 'Content-Type: application/json' -d '{"userId":1,"items":[{"productId":3,"quantity":2}]}'
-              curl -i {{url}}/nowhere           (404 problem+json)
-              curl -i -X DELETE {{url}}/users/1 (405 with Allow)
-              curl {{url}}/openapi/users        (the users service's OpenAPI document)
+            One application per plan; each key is shown only now:
+            """);
+        foreach (var (plan, key) in keys)
+        {
+            Console.Out.WriteLine($"demo key {plan}: {key}");
+        }
+
+        Console.Out.WriteLine($$"""
+
+            Try (RETAIL, WHOLESALE, INTERNAL = the keys above):
+              curl {{url}}/products                                   (public catalogue: no key needed)
+              curl -i {{url}}/users/1                                 (401: a key is needed)
+              curl {{url}}/users/1 -H "X-Api-Key: $RETAIL"
+              curl "{{url}}/orders?userId=1" -H "X-Api-Key: $RETAIL"
+              curl -i -X POST {{url}}/orders -H "X-Api-Key: $RETAIL" -H 'Content-Type: application/json' -d '{"userId":1,"items":[{"productId":3,"quantity":2}]}'
+                                                                      (403: retail reads only)
+              curl -X POST {{url}}/orders -H "X-Api-Key: $WHOLESALE" -H 'Content-Type: application/json' -d '{"userId":1,"items":[{"productId":3,"quantity":2}]}'
+              curl -i {{url}}/users/1 -H "X-Api-Key: $WHOLESALE"      (403: wholesale is orders only)
+              curl -i {{url}}/nowhere                                 (404 problem+json)
+              curl {{url}}/openapi/users                              (the users service's OpenAPI document)
 
             Ctrl+C stops everything.
             """);

@@ -14,7 +14,9 @@ public sealed partial class DemoCommandTests
     {
         await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
         var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
+        var keys = await DemoKeysAsync(demo);
         using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", keys["internal"]);
 
         var user = await client.GetFromJsonAsync<JsonElement>("/users/1");
         Assert.Equal(1, user.GetProperty("id").GetInt32());
@@ -43,6 +45,69 @@ public sealed partial class DemoCommandTests
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("application/problem+json", missing.Content.Headers.ContentType?.MediaType);
     }
+
+    [Fact]
+    public async Task Demo_PlansAndKeys_DecideWhoMayCallWhat()
+    {
+        await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
+        var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
+        var keys = await DemoKeysAsync(demo);
+        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+
+        async Task<HttpStatusCode> Send(HttpMethod method, string path, string? plan)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (plan is not null)
+            {
+                request.Headers.Add("X-Api-Key", keys[plan]);
+            }
+
+            if (method == HttpMethod.Post)
+            {
+                request.Content = JsonContent.Create(new { userId = 1, items = new[] { new { productId = 3, quantity = 1 } } });
+            }
+
+            using var response = await client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await Send(HttpMethod.Get, "/products/3", null));
+        Assert.Equal(HttpStatusCode.OK, await Send(HttpMethod.Get, "/openapi/users", null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Send(HttpMethod.Get, "/users/1", null));
+        Assert.Equal(HttpStatusCode.OK, await Send(HttpMethod.Get, "/users/1", "retail"));
+        Assert.Equal(HttpStatusCode.Forbidden, await Send(HttpMethod.Post, "/orders", "retail"));
+        Assert.Equal(HttpStatusCode.Forbidden, await Send(HttpMethod.Get, "/users/1", "wholesale"));
+        Assert.Equal(HttpStatusCode.Created, await Send(HttpMethod.Post, "/orders", "wholesale"));
+        Assert.Equal(HttpStatusCode.Created, await Send(HttpMethod.Post, "/orders", "internal"));
+
+        // The keys were shown once on their own lines, and are written nowhere else: not in any other output line,
+        // not in the config the demo serves, and no file under the example's directory holds them.
+        var otherOutput = string.Join('\n', (demo.StandardOutput + "\n" + demo.StandardError).Split('\n').Where(l => !l.StartsWith("demo key ", StringComparison.Ordinal)));
+        var files = Directory.EnumerateFiles(Path.Combine(GatehouseProcess.RepositoryRoot, "examples", "shop"), "*", SearchOption.TopDirectoryOnly).Select(File.ReadAllText);
+        foreach (var key in keys.Values)
+        {
+            Assert.DoesNotContain(key, otherOutput, StringComparison.Ordinal);
+            Assert.All(files, text => Assert.DoesNotContain(key, text, StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>The <c>demo key PLAN: KEY</c> lines, by plan.</summary>
+    private static async Task<Dictionary<string, string>> DemoKeysAsync(GatehouseProcess demo)
+    {
+        await demo.WaitForOutputAsync(KeyLine("internal"), TimeSpan.FromSeconds(30));
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var plan in new[] { "retail", "wholesale", "internal" })
+        {
+            var match = KeyLine(plan).Match(demo.StandardOutput);
+            Assert.True(match.Success, $"the demo printed no key for plan {plan}");
+            keys[plan] = match.Groups[1].Value;
+            Assert.Matches("^ghk_[A-Za-z0-9_-]{32}$", keys[plan]);
+        }
+
+        return keys;
+    }
+
+    private static Regex KeyLine(string plan) => new($"^demo key {plan}: (\\S+)$", RegexOptions.Multiline);
 
     [GeneratedRegex(@"gateway\s+(http://\S+)")]
     private static partial Regex GatewayLine();
