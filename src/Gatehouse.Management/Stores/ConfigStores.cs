@@ -75,6 +75,12 @@ public static class ConfigStores
 
         if (text.Contains('=', StringComparison.Ordinal))
         {
+            if (text.Contains("data source", StringComparison.OrdinalIgnoreCase) || text.StartsWith("filename", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ConfigStoreException(
+                    "The store connection looks like a SQLite connection string; write only the file path, or sqlite:PATH. " + Help);
+            }
+
             NpgsqlConnectionStringBuilder builder;
             try
             {
