@@ -58,10 +58,13 @@ internal sealed class SqliteConfigStore : SqlConfigStore
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            // Per connection, not per file: how long to wait for another writer before SQLITE_BUSY.
+            // Per connection, not per file: how long to wait for another writer before SQLITE_BUSY, and
+            // FULL so that a commit that returned is on disk (WAL's default may be NORMAL, which is not).
             await ExecuteAsync(
-                connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)}", cancellationToken)
-                .ConfigureAwait(false);
+                connection,
+                null,
+                $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = FULL",
+                cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
