@@ -7,12 +7,13 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
-REQUIRED=()
+# A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
+REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
   cmd=${entry%%:*}; pkg=${entry#*:}
-  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || missing+=("$pkg")
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "$cmd" ] || compgen -G "$cmd" >/dev/null || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing system packages the tests need: ${missing[*]}"

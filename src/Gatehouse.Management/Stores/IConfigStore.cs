@@ -1,0 +1,71 @@
+namespace Gatehouse.Management.Stores;
+
+/// <summary>
+/// The control plane's configuration store: resources in immutable, numbered revisions, the audit
+/// trail of every change, settings, nodes and self-registered targets. Open one with
+/// <see cref="ConfigStores.OpenAsync"/>. Instances are safe to use from many threads, and many
+/// instances (in one process or several) may share one database.
+/// </summary>
+public interface IConfigStore : IAsyncDisposable
+{
+    /// <summary>The newest committed revision; 0 when nothing was ever committed.</summary>
+    Task<long> CurrentRevisionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Every resource of <paramref name="revision"/> (the current one when null), ordered by kind and name.
+    /// To know which revision "current" was, call <see cref="CurrentRevisionAsync"/> first and pass it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The revision does not exist.</exception>
+    Task<IReadOnlyList<StoredResource>> ReadAsync(long? revision = null, CancellationToken cancellationToken = default);
+
+    /// <summary>One resource as of <paramref name="revision"/> (the current one when null); null when it did not exist then.</summary>
+    Task<StoredResource?> GetAsync(string kind, string name, long? revision = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies every change as one new revision, or nothing. Returns a conflict (and writes nothing) when
+    /// the current revision is not <paramref name="expectedRevision"/>. Changes that change nothing are
+    /// dropped; when all are, no revision is created and the result has <c>Changed = false</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Two changes name the same resource, or a kind or name is empty.</exception>
+    Task<CommitResult> CommitAsync(
+        IReadOnlyList<ResourceChange> changes, long expectedRevision, string actor, string summary, CancellationToken cancellationToken = default);
+
+    /// <summary>Revisions newest first, only those older than <paramref name="before"/> when given (for paging).</summary>
+    Task<IReadOnlyList<RevisionInfo>> ListRevisionsAsync(long? before = null, int limit = 50, CancellationToken cancellationToken = default);
+
+    /// <summary>What changed from revision <paramref name="from"/> to revision <paramref name="to"/>, ordered by kind and name.</summary>
+    Task<IReadOnlyList<ResourceDiff>> DiffAsync(long from, long to, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Commits a new revision whose resources equal those of <paramref name="toRevision"/> (0 = empty).
+    /// History is never rewritten. Conflict and no-op rules are those of <see cref="CommitAsync"/>.
+    /// </summary>
+    Task<CommitResult> RollbackAsync(long toRevision, long expectedRevision, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>Audit entries newest first, only those with an id below <paramref name="beforeId"/> when given (for paging).</summary>
+    Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long? beforeId = null, int limit = 50, CancellationToken cancellationToken = default);
+
+    /// <summary>A setting's value, or null when it was never set.</summary>
+    Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a setting.</summary>
+    Task SetSettingAsync(string key, string value, CancellationToken cancellationToken = default);
+
+    /// <summary>Records a node's report; <see cref="NodeInfo.LastSeen"/> is set from the store's clock.</summary>
+    Task UpsertNodeAsync(string id, long revision, string info, CancellationToken cancellationToken = default);
+
+    /// <summary>Every node that ever reported, ordered by id.</summary>
+    Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or renews a registration of <paramref name="url"/> for <paramref name="service"/>.</summary>
+    Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Registrations still live at <paramref name="at"/> (expiring later), ordered by service and url.</summary>
+    Task<IReadOnlyList<Registration>> ListRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes one registration; false when there was none.</summary>
+    Task<bool> DeleteRegistrationAsync(string service, string url, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes registrations that expired at or before <paramref name="at"/>; returns how many.</summary>
+    Task<int> DeleteExpiredRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default);
+}

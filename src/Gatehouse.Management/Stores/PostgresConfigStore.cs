@@ -1,0 +1,54 @@
+using System.Data.Common;
+using Npgsql;
+
+namespace Gatehouse.Management.Stores;
+
+/// <summary>
+/// The cluster store: PostgreSQL, shared by every control-plane instance. Writers serialize on a
+/// transaction-scoped advisory lock, so revision numbers have no gaps and the expected-revision check
+/// cannot race; readers never take it.
+/// </summary>
+internal sealed class PostgresConfigStore : SqlConfigStore
+{
+    // Any constant works; it only has to be the same for every writer of one database.
+    private const long WriteLockKey = 0x4761_7465_686f_7573; // "Gatehous"
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresConfigStore(NpgsqlDataSource dataSource, TimeProvider clock)
+        : base(clock) => _dataSource = dataSource;
+
+    protected override string DatabaseName => "PostgreSQL";
+
+    protected override string SchemaMigrationsTableSql =>
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)";
+
+    protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Held until commit or rollback. Under READ COMMITTED every later statement sees what the
+            // previous holder committed, so "current revision" read after this is the real one.
+            await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", WriteLockKey))
+                .ConfigureAwait(false);
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    protected override object TimeValue(DateTimeOffset time) => time.ToUniversalTime();
+
+    protected override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    protected override string MigrationSql(Migration migration) => migration.Postgres;
+
+    public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

@@ -1,0 +1,143 @@
+namespace Gatehouse.Management.Stores;
+
+// The audit trail, settings, nodes and registrations: plain rows, outside the revision scheme.
+internal abstract partial class SqlConfigStore
+{
+    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long? beforeId = null, int limit = 50, CancellationToken cancellationToken = default)
+    {
+        CheckLimit(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            connection,
+            null,
+            "SELECT id, at, actor, action, kind, name, revision, before, after FROM audit WHERE id < @before ORDER BY id DESC LIMIT @limit",
+            ("before", beforeId ?? long.MaxValue),
+            ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<AuditEntry>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new AuditEntry(
+                reader.GetInt64(0),
+                ReadTime(reader, 1),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                reader.GetString(5),
+                reader.GetInt64(6),
+                NullableString(reader, 7),
+                NullableString(reader, 8)));
+        }
+
+        return result;
+    }
+
+    public async Task<string?> GetSettingAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return (string?)await ScalarAsync(connection, null, "SELECT value FROM settings WHERE key = @key", cancellationToken, ("key", key))
+            .ConfigureAwait(false);
+    }
+
+    public async Task SetSettingAsync(string key, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            null,
+            "INSERT INTO settings (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            cancellationToken,
+            ("key", key),
+            ("value", value)).ConfigureAwait(false);
+    }
+
+    public async Task UpsertNodeAsync(string id, long revision, string info, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(info);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            null,
+            """
+            INSERT INTO nodes (id, revision, last_seen, info) VALUES (@id, @revision, @seen, @info)
+            ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, last_seen = excluded.last_seen, info = excluded.info
+            """,
+            cancellationToken,
+            ("id", id),
+            ("revision", revision),
+            ("seen", TimeValue(_clock.GetUtcNow())),
+            ("info", info)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, "SELECT id, revision, last_seen, info FROM nodes");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<NodeInfo>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new NodeInfo(reader.GetString(0), reader.GetInt64(1), ReadTime(reader, 2), reader.GetString(3)));
+        }
+
+        result.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return result;
+    }
+
+    public async Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(service);
+        ArgumentException.ThrowIfNullOrEmpty(url);
+        ArgumentNullException.ThrowIfNull(owner);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            null,
+            """
+            INSERT INTO registrations (service, url, owner, expires_at) VALUES (@service, @url, @owner, @expires)
+            ON CONFLICT (service, url) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+            """,
+            cancellationToken,
+            ("service", service),
+            ("url", url),
+            ("owner", owner),
+            ("expires", TimeValue(expiresAt))).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<Registration>> ListRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            connection, null, "SELECT service, url, owner, expires_at FROM registrations WHERE expires_at > @at", ("at", TimeValue(at)));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<Registration>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new Registration(reader.GetString(0), reader.GetString(1), reader.GetString(2), ReadTime(reader, 3)));
+        }
+
+        result.Sort((a, b) =>
+        {
+            var byService = string.CompareOrdinal(a.Service, b.Service);
+            return byService != 0 ? byService : string.CompareOrdinal(a.Url, b.Url);
+        });
+        return result;
+    }
+
+    public async Task<bool> DeleteRegistrationAsync(string service, string url, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(
+            connection, null, "DELETE FROM registrations WHERE service = @service AND url = @url", cancellationToken, ("service", service), ("url", url))
+            .ConfigureAwait(false) > 0;
+    }
+
+    public async Task<int> DeleteExpiredRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM registrations WHERE expires_at <= @at", cancellationToken, ("at", TimeValue(at)))
+            .ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Gatehouse.Management.Stores;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode (readers never wait for the writer). Writes take
+/// the database's write lock up front (BEGIN IMMEDIATE) and wait for it up to the busy timeout, so
+/// concurrent writers, in this process or others, queue instead of failing with SQLITE_BUSY.
+/// </summary>
+internal sealed class SqliteConfigStore : SqlConfigStore
+{
+    private const int BusyTimeoutMilliseconds = 5_000;
+
+    // Fixed width, UTC, so text order is time order (registrations compare expiry as text).
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    private readonly string _connectionString;
+
+    public SqliteConfigStore(string path, TimeProvider clock)
+        : base(clock)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    protected override string DatabaseName => "SQLite";
+
+    protected override string SchemaMigrationsTableSql =>
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)";
+
+    internal async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // WAL is a property of the file: set once, it stays. Returns the mode in force.
+        var mode = (string?)await ScalarAsync(connection, null, "PRAGMA journal_mode = WAL", cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigStoreException(
+                $"The SQLite store '{Path}' cannot use write-ahead logging (journal mode is '{mode}'). Put it on a local file system.");
+        }
+
+        await MigrateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // Per connection, not per file: how long to wait for another writer before SQLITE_BUSY, and
+            // FULL so that a commit that returned is on disk (WAL's default may be NORMAL, which is not).
+            await ExecuteAsync(
+                connection,
+                null,
+                $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous = FULL",
+                cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // deferred: false is BEGIN IMMEDIATE: the write lock is taken now, not at the first write, so a
+        // transaction never has to upgrade from reader to writer (which fails at once in WAL mode).
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+
+    protected override object TimeValue(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    protected override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) =>
+        DateTimeOffset.ParseExact(reader.GetString(ordinal), TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    protected override string MigrationSql(Migration migration) => migration.Sqlite;
+
+    public override ValueTask DisposeAsync()
+    {
+        // Pooled connections keep the file open (and its -wal/-shm files); release them with the store.
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        return ValueTask.CompletedTask;
+    }
+}
