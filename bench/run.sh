@@ -25,6 +25,13 @@
 #                     "NAME:VAR=VALUE,VAR=VALUE NAME2:VAR=VALUE", e.g. "gcserver:DOTNET_gcServer=1";
 #                     each is a column "gatehouse:NAME" (on top of GATEHOUSE_ENV). GATEHOUSE_DLL=PATH in a
 #                     variant runs another build, e.g. "before:GATEHOUSE_DLL=/tmp/before/gatehouse.dll"
+#                     GATEHOUSE_CONFIG=PATH in a variant runs it with another config file.
+#   ACCESS=0          1: add the column "gatehouse:access": the same route behind key auth + plan check + a rate
+#                     limit + a quota (limits high enough never to refuse). wrk then sends the key to every target
+#                     (the others ignore the header), so "gatehouse" vs "gatehouse:access" is the price of the steps.
+#   SCALE=0           1: add "gatehouse:scale": "access" with SCALE_ROUTES more routes and SCALE_APPS applications
+#   SCALE_ROUTES=10000  (each with a key) loaded; the revision's compile time is in its log ("compiled in").
+#   SCALE_APPS=100000
 #   SKIP_BUILD=0      1: use the Release build already in bin/ (faster iteration)
 #   INSTALL=1         0: never call apt-get; fail with the list of what is missing instead
 #   QUIET_WAIT=0      on a shared machine: wait up to this many seconds for it to be at most QUIET_BUSY% busy
@@ -50,6 +57,11 @@ HAPROXY=${HAPROXY:-auto}
 REQUEST_PATH=${REQUEST_PATH:-/hello}
 GATEHOUSE_ENV=${GATEHOUSE_ENV:-}
 VARIANTS=${VARIANTS:-}
+ACCESS=${ACCESS:-0}
+SCALE=${SCALE:-0}
+SCALE_ROUTES=${SCALE_ROUTES:-10000}
+SCALE_APPS=${SCALE_APPS:-100000}
+WRK_HEADER=()
 SKIP_BUILD=${SKIP_BUILD:-0}
 INSTALL=${INSTALL:-1}
 CGROUP=${CGROUP:-auto}
@@ -213,15 +225,16 @@ free_port() {
 # Waits until http://127.0.0.1:PORT$REQUEST_PATH answers 200 with the backend's body.
 wait_ready() {
     local name=$1 port=$2 pid=$3 body
-    for _ in $(seq 300); do
+    # 120 s: the scale variant first reads a config of 100,000 applications.
+    for _ in $(seq 1200); do
         kill -0 "$pid" 2>/dev/null || die "$name exited during start-up (log: $(tail -n 5 "$TMP/$name.log" 2>/dev/null))"
-        if body=$(curl -fsS --max-time 2 "http://127.0.0.1:$port$REQUEST_PATH" 2>/dev/null); then
+        if body=$(curl -fsS --max-time 2 "${WRK_HEADER[@]}" "http://127.0.0.1:$port$REQUEST_PATH" 2>/dev/null); then
             [[ $body == "Hello, World!" ]] || die "$name answered an unexpected body: $body"
             return
         fi
         sleep 0.1
     done
-    die "$name did not answer on port $port within 30 s"
+    die "$name did not answer on port $port within 120 s"
 }
 
 # CPU cgroups (see CGROUP above). On a shared machine the scheduler shares CPU time per thread: a proxy
@@ -311,6 +324,39 @@ routes:
     path: /{**rest}
     service: bench
 EOF
+# The access variants: one plan granting the route, limits that never refuse at these rates (so every request
+# runs the whole check and is counted), and one application whose key wrk sends.
+BENCH_KEY=ghk_benchbenchbenchbenchbenchbench0000
+BENCH_KEY_SHA=$(printf '%s' "$BENCH_KEY" | sha256sum | cut -d' ' -f1)
+access_config() { # extra-routes extra-apps
+    cat "$TMP/gatehouse.yaml"
+    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "  r%d:\n    path: /r%d/{id}/items/{**rest}\n    service: bench\n", i, i }'
+    cat <<EOF2
+plans:
+  bench:
+    include: [ { path: "/**" } ]
+    limits: [ { requests: 2000000000, per: minute }, { requests: 2000000000, per: day } ]
+accounts:
+  bench: {}
+applications:
+  bench-app:
+    account: bench
+    plan: bench
+    keys: [ { sha256: $BENCH_KEY_SHA } ]
+EOF2
+    # Other applications, each with its own (random-looking, unusable) key hash.
+    awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) { h = sprintf("%064x", i + 1); printf "  app%d:\n    account: bench\n    plan: bench\n    keys: [ { sha256: %s } ]\n", i, h } }'
+}
+if [[ $ACCESS == 1 || $SCALE == 1 ]]; then
+    access_config 0 0 >"$TMP/gatehouse-access.yaml"
+    VARIANTS="$VARIANTS access:GATEHOUSE_CONFIG=$TMP/gatehouse-access.yaml"
+    WRK_HEADER=(-H "X-Api-Key: $BENCH_KEY")
+fi
+if [[ $SCALE == 1 ]]; then
+    access_config "$SCALE_ROUTES" "$SCALE_APPS" >"$TMP/gatehouse-scale.yaml"
+    VARIANTS="$VARIANTS scale:GATEHOUSE_CONFIG=$TMP/gatehouse-scale.yaml"
+fi
+
 declare -A PORT=([direct]=$BACKEND_PORT [nginx]=$NGINX_PORT)
 declare -A PID=([direct]=$BACKEND_PID [nginx]=$NGINX_PID)
 GATEHOUSES=(gatehouse)
@@ -327,12 +373,15 @@ for target in "${GATEHOUSES[@]}"; do
     log="$TMP/${target//:/-}.log"
     # GATEHOUSE_DLL=PATH in a variant runs another build (a "before" next to the "after").
     dll=$GATEHOUSE_DLL
+    config="$TMP/gatehouse.yaml"
     envs=()
     for kv in ${GATEHOUSE_ENVS[$target]}; do
-        if [[ $kv == GATEHOUSE_DLL=* ]]; then dll=${kv#GATEHOUSE_DLL=}; else envs+=("$kv"); fi
+        if [[ $kv == GATEHOUSE_DLL=* ]]; then dll=${kv#GATEHOUSE_DLL=}
+        elif [[ $kv == GATEHOUSE_CONFIG=* ]]; then config=${kv#GATEHOUSE_CONFIG=}
+        else envs+=("$kv"); fi
     done
     [[ -f $dll ]] || die "$target: no such build: $dll"
-    "${ON_PROXY[@]}" env "${envs[@]}" dotnet "$dll" run --config "$TMP/gatehouse.yaml" --port "${PORT[$target]}" >"$log" 2>&1 &
+    "${ON_PROXY[@]}" env "${envs[@]}" dotnet "$dll" run --config "$config" --port "${PORT[$target]}" >"$log" 2>&1 &
     PID[$target]=$!
     STARTED+=("${PID[$target]}")
     in_own_group "${target//:/-}" "${PID[$target]}"
@@ -404,7 +453,7 @@ RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 
 run_wrk() { # target seconds -> wrk's output
-    "${ON_LOAD[@]}" timeout $(( $2 + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency "http://127.0.0.1:${PORT[$1]}$REQUEST_PATH"
+    "${ON_LOAD[@]}" timeout $(( $2 + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency "${WRK_HEADER[@]}" "http://127.0.0.1:${PORT[$1]}$REQUEST_PATH"
 }
 
 measure() { # target round

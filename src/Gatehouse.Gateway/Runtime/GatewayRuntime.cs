@@ -61,6 +61,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         GatewaySnapshot snapshot;
         lock (_applyLock)
         {
+            var started = _time.GetTimestamp();
             var (jwks, jwt) = ReconcileJwks(config);
             var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt);
             if (result.Snapshot is null)
@@ -90,7 +91,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             }
 
             _retiring.RemoveAll(t => t.IsCompleted);
-            LogApplied(_logger, snapshot.Revision, config.Services.Count, config.Routes.Count);
+            LogApplied(_logger, snapshot.Revision, config.Services.Count, config.Routes.Count, config.Applications.Count, (long)_time.GetElapsedTime(started).TotalMilliseconds);
             if (previous is not null)
             {
                 ReportStartOnlyChanges(previous.Config.Gateway, config.Gateway);
@@ -187,8 +188,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is live: {Services} services, {Routes} routes")]
-    private static partial void LogApplied(ILogger logger, long revision, int services, int routes);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is live: {Services} services, {Routes} routes, {Applications} applications; compiled in {Milliseconds} ms")]
+    private static partial void LogApplied(ILogger logger, long revision, int services, int routes, int applications, long milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Setting} changed, but it is read at start: the running process keeps the old value; restart to apply it")]
     private static partial void LogNeedsRestart(ILogger logger, string setting);
