@@ -80,9 +80,9 @@ internal static class AccessCompiler
         }
 
         var planByName = plans.ToDictionary(p => p.Name, StringComparer.Ordinal);
-        var applications = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
-        var keys = new Dictionary<string, ApiKeyModel>(StringComparer.Ordinal);
-        var byClientId = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
+        var applications = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
+        var keys = new Dictionary<string, ApiKeyModel>(config.Applications.Count, StringComparer.Ordinal);
+        var byClientId = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
             var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State);
@@ -102,9 +102,9 @@ internal static class AccessCompiler
         return new AccessModel(
             [.. plans],
             anonymous,
-            applications.ToFrozenDictionary(StringComparer.Ordinal),
-            keys.ToFrozenDictionary(StringComparer.Ordinal),
-            byClientId.ToFrozenDictionary(StringComparer.Ordinal),
+            applications,
+            keys,
+            byClientId,
             operations.ToFrozenDictionary(StringComparer.Ordinal),
             routes.ToFrozenDictionary(StringComparer.Ordinal),
             config.Gateway.ApiKeys.Header,
