@@ -118,6 +118,7 @@ public sealed class AccessLimitTests
         Assert.All(sent, s => Assert.Null(s.Header("RateLimit")));
         Assert.True(policy.IsShadow);
         Assert.Equal(2, policy.ShadowDenials);
+        Assert.Equal(2, logs.Entries.Count(e => e.Message.Contains("Shadow limit 'minute' (1 requests) would have denied a request of application shop", StringComparison.Ordinal)));
     }
 
     [Fact]
