@@ -99,8 +99,8 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         var limits = (write ? target.Write : target.Read)[plan.Index];
         var refusal = app?.State switch
         {
-            ApplicationState.Pending => ("application_pending", $"Application '{app.Id}' is waiting for approval of its subscription to plan '{plan.Name}'."),
-            ApplicationState.Suspended => ("application_suspended", $"Application '{app.Id}' is suspended."),
+            ApplicationState.Pending => ("application_pending", $"Application '{app.Id}' is pending: its subscription to plan '{plan.Name}' awaits approval, so it may not call {target.Name} yet."),
+            ApplicationState.Suspended => ("application_suspended", $"Application '{app.Id}' on plan '{plan.Name}' is suspended, so it may not call {target.Name}; ask the API's administrators to reinstate it."),
             _ => limits is null
                 ? ("not_granted", $"Plan '{plan.Name}' does not grant {(write ? "write" : "read")} access to {target.Name}.")
                 : default((string, string)?),

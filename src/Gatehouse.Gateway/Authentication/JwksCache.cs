@@ -23,6 +23,7 @@ internal sealed partial class JwksCache : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
+    private int _disposed;
     private JwksKeySet _current = JwksKeySet.Empty;
     private Task<JwksKeySet>? _inflight;
     private long _lastEarlyRefresh;
@@ -167,6 +168,12 @@ internal sealed partial class JwksCache : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: the runtime that owns the cache is disposed both by the host and by the DI container.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         Task? inflight;
         lock (_lock)
         {

@@ -49,11 +49,12 @@ internal sealed class TestGateway : IAsyncDisposable
     /// Starts a gateway with <paramref name="yaml"/>. When the document has no <c>gateway.listeners</c>, one
     /// plain listener on 127.0.0.1:0 is added. Throws with every error when the document is not valid.
     /// </summary>
-    public static Task<TestGateway> StartAsync(string yaml, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null) =>
-        StartAsync(Parse(yaml), configPath, time, logs);
+    /// <param name="minimumLogLevel">Least severe level written (and so captured by <paramref name="logs"/>). Default Warning.</param>
+    public static Task<TestGateway> StartAsync(string yaml, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null, LogLevel minimumLogLevel = LogLevel.Warning) =>
+        StartAsync(Parse(yaml), configPath, time, logs, minimumLogLevel);
 
     /// <summary>Starts a gateway with <paramref name="config"/> (a listener on 127.0.0.1:0 is added when it has none).</summary>
-    public static async Task<TestGateway> StartAsync(GatehouseConfig config, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null)
+    public static async Task<TestGateway> StartAsync(GatehouseConfig config, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null, LogLevel minimumLogLevel = LogLevel.Warning)
     {
         if (config.Gateway.Listeners.Count == 0)
         {
@@ -65,7 +66,7 @@ internal sealed class TestGateway : IAsyncDisposable
             Config = config,
             ConfigPath = configPath,
             Time = time ?? TimeProvider.System,
-            MinimumLogLevel = LogLevel.Warning,
+            MinimumLogLevel = minimumLogLevel,
             ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
         });
         return new TestGateway(host);
