@@ -26,6 +26,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     private Dictionary<string, (string Fingerprint, JwksCache Cache)> _jwks = new(StringComparer.Ordinal);
     private volatile GatewaySnapshot? _current;
     private long _revision;
+    private int _disposed;
 
     public GatewayRuntime(TimeProvider time, ILoggerFactory loggers)
     {
@@ -158,6 +159,12 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Both GatewayHost and the DI container dispose the runtime.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Task[] pending;
         GatewaySnapshot? last;
         lock (_applyLock)
