@@ -176,7 +176,8 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
                 continue;
             }
 
-            if (entry.Hits is < 1 or > 1_000_000)
+            var hits = entry.Hits ?? 1;
+            if (hits is < 1 or > 1_000_000)
             {
                 rejected.Add(new Rejection(i, "bad_hits"));
                 continue;
@@ -192,7 +193,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
             }
 
             // Usage already happened: it counts in full, also past a limit (the next authorize then says no).
-            limiter.Add(counterKey!, limits!, entry.Hits, now);
+            limiter.Add(counterKey!, limits!, hits, now);
             accepted++;
         }
 

@@ -30,7 +30,8 @@ internal record TargetBody
 /// <summary>One entry of a usage report.</summary>
 internal sealed record UsageBody : TargetBody
 {
-    public int Hits { get; init; } = 1;
+    /// <summary>Calls to count; absent means 1 (nullable because generated deserializers skip an init default).</summary>
+    public int? Hits { get; init; }
 }
 
 internal sealed record ReportBody
