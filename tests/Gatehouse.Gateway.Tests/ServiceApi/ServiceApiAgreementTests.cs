@@ -104,4 +104,23 @@ public sealed class ServiceApiAgreementTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
     }
+
+    [Theory]
+    [InlineData("GET", true)]
+    [InlineData("DELETE", false)]
+    public async Task Authorize_RouteBoundToNoOperation_DecidesByMethodAsTheProxy(string method, bool allowed)
+    {
+        await using var setup = await ServiceApiSetup.StartAsync();
+        var key = setup.Keys["shop"];
+
+        using var api = await setup.PostAsync("/api/authorize", $$"""{ "credential": { "apiKey": "{{key}}" }, "route": "legacy", "method": "{{method}}" }""");
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/legacy/anything");
+        request.Headers.Add("X-Api-Key", key);
+        using var proxied = await setup.Gateway.Client.SendAsync(request);
+
+        var decision = JsonDocument.Parse(await api.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(allowed, decision.GetProperty("allowed").GetBoolean());
+        Assert.Equal(allowed ? HttpStatusCode.OK : HttpStatusCode.Forbidden, proxied.StatusCode);
+        Assert.Equal(allowed ? null : "not_granted", decision.GetProperty("reason").GetString());
+    }
 }

@@ -53,7 +53,7 @@ internal sealed class ServiceApiSetup : IAsyncDisposable
         var access = plans ? $$"""
             plans:
               retail:
-                include: [ { tag: users, access: read } ]
+                include: [ { tag: users, access: read }, { route: legacy, access: read } ]
               wholesale:
                 include: [ { tag: orders } ]
                 limits: [ { requests: 3, per: minute } ]
@@ -93,6 +93,7 @@ internal sealed class ServiceApiSetup : IAsyncDisposable
               listOrders: { operation: orders.listOrders }
               createOrder: { operation: orders.createOrder }
               products: { operation: products.list }
+              legacy: { path: "/legacy/{**rest}", service: users }
             {{access}}
             """;
     }
