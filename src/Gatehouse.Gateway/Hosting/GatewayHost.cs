@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Runtime;
+using Gatehouse.Gateway.ServiceApi;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -22,13 +23,15 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ConfigFileWatcher? _watcher;
+    private readonly ServiceApiHost? _serviceApi;
 
-    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls)
+    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi)
     {
         _app = app;
         Runtime = runtime;
         _watcher = watcher;
         Urls = urls;
+        _serviceApi = serviceApi;
     }
 
     public GatewayRuntime Runtime { get; }
@@ -37,6 +40,9 @@ internal sealed class GatewayHost : IAsyncDisposable
     public IReadOnlyList<string> Urls { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>The service API's bound address (port 0 resolved); null when <c>gateway.serviceApi</c> is not configured.</summary>
+    public string? ServiceApiUrl => _serviceApi?.Url;
 
     public static async Task<GatewayHost> StartAsync(GatewayHostOptions options, CancellationToken cancellationToken = default)
     {
@@ -91,6 +97,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        var serviceApi = config.Gateway.ServiceApi is { } api
+            ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
+            : null;
         ConfigFileWatcher? watcher = null;
         if (options.ConfigPath is { } path)
         {
@@ -98,7 +107,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi);
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -116,7 +125,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         return listeners;
     }
 
-    private static void Bind(KestrelServerOptions kestrel, ListenerConfig listener)
+    internal static void Bind(KestrelServerOptions kestrel, ListenerConfig listener)
     {
         var uri = new Uri(listener.Url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
         var protocols = listener.Protocols switch
@@ -162,6 +171,11 @@ internal sealed class GatewayHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _watcher?.Dispose();
+        if (_serviceApi is not null)
+        {
+            await _serviceApi.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         await Runtime.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

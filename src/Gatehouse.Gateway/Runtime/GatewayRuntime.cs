@@ -155,6 +155,12 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         {
             LogNeedsRestart(_logger, "gateway.maxRequestHeadersSize");
         }
+
+        // Whether the service API runs, and where, is decided at start; its tokens and decisions follow reloads.
+        if (before.ServiceApi?.Url != after.ServiceApi?.Url)
+        {
+            LogNeedsRestart(_logger, "gateway.serviceApi.url");
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,22 @@
+using System.Text.Json.Serialization;
+
+namespace Gatehouse.Client;
+
+internal sealed record CredentialBody(string? ApiKey, string? Bearer);
+
+internal sealed record AuthrepBody(CredentialBody Credential, string Operation, string? Client);
+
+internal sealed record UsageEntry(CredentialBody Credential, string Operation, string? Client, int Hits);
+
+internal sealed record ReportBody(List<UsageEntry> Usage);
+
+internal sealed record LimitState(string Name, int Limit, long Remaining, int Reset);
+
+internal sealed record Decision(bool Allowed, string? Reason, string? Detail, string? Application, string? Plan, List<LimitState>? Limits);
+
+// Unknown fields in answers are ignored, so a newer gateway can add some.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AuthrepBody))]
+[JsonSerializable(typeof(ReportBody))]
+[JsonSerializable(typeof(Decision))]
+internal sealed partial class ClientJson : JsonSerializerContext;

@@ -1,0 +1,62 @@
+using System.Text.Json.Serialization;
+
+namespace Gatehouse.Gateway.ServiceApi;
+
+/// <summary>A credential as the service saw it: an API key, a bearer token, or neither (anonymous).</summary>
+internal sealed record CredentialBody
+{
+    public string? ApiKey { get; init; }
+
+    public string? Bearer { get; init; }
+}
+
+/// <summary>The body of <c>/api/authorize</c> and <c>/api/authrep</c>, and one entry of a report.</summary>
+internal record TargetBody
+{
+    /// <summary>Absent means anonymous, like <c>{}</c>.</summary>
+    public CredentialBody? Credential { get; init; }
+
+    public string? Operation { get; init; }
+
+    /// <summary>A route bound to no operation (then <see cref="Method"/> is required).</summary>
+    public string? Route { get; init; }
+
+    public string? Method { get; init; }
+
+    /// <summary>The end client's address: what anonymous requests count under.</summary>
+    public string? Client { get; init; }
+}
+
+/// <summary>One entry of a usage report.</summary>
+internal sealed record UsageBody : TargetBody
+{
+    /// <summary>Calls to count; absent means 1 (nullable because generated deserializers skip an init default).</summary>
+    public int? Hits { get; init; }
+}
+
+internal sealed record ReportBody
+{
+    public List<UsageBody>? Usage { get; init; }
+}
+
+internal sealed record LimitState(string Name, int Limit, long Remaining, int Reset);
+
+internal sealed record AuthorizeResult(bool Allowed, string? Reason, string? Detail, string? Application, string? Plan, List<LimitState> Limits);
+
+internal sealed record Rejection(int Index, string Reason);
+
+internal sealed record ReportResult(int Accepted, List<Rejection> Rejected);
+
+/// <summary>
+/// Source-generated (de)serializers. Unknown members are errors, as in the config: a misspelt field
+/// (<c>opertion</c>) must not silently turn into "no operation".
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(TargetBody))]
+[JsonSerializable(typeof(ReportBody))]
+[JsonSerializable(typeof(AuthorizeResult))]
+[JsonSerializable(typeof(ReportResult))]
+internal sealed partial class ServiceApiJson : JsonSerializerContext;

@@ -1,0 +1,108 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Gatehouse.Client.Tests;
+
+/// <summary>The middleware against a real gateway's service API (#3).</summary>
+public sealed class GatehouseAuthorizationMiddlewareTests
+{
+    [Fact]
+    public async Task Allowed_ReachesTheHandlerWithTheFeature()
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero);
+
+        using var response = await setup.GetAsync("/users/1", setup.Keys["shop"]);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("users.getUser|shop|retail", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData(null, "/users/1", HttpStatusCode.Unauthorized, "unauthorized")]
+    [InlineData("ghk_unknown", "/users/1", HttpStatusCode.Unauthorized, "unauthorized")]
+    [InlineData("trader", "/users/1", HttpStatusCode.Forbidden, "forbidden")]
+    public async Task Denied_IsAnsweredWithTheGatewaysStatus(string? caller, string path, HttpStatusCode status, string slug)
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero);
+
+        using var response = await setup.GetAsync(path, caller is null ? null : setup.Keys.GetValueOrDefault(caller, caller));
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("urn:gatehouse:problem:" + slug, problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task OverTheLimit_Is429WithRetryAfter()
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero);
+        for (var i = 0; i < 3; i++)
+        {
+            using var ok = await setup.GetAsync("/orders", setup.Keys["trader"]);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var response = await setup.GetAsync("/orders", setup.Keys["trader"]);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Equal(4, setup.Calls["/api/authrep"]);
+    }
+
+    [Fact]
+    public async Task CacheHit_WithinCacheDuration_DoesNotCallTheApiAgain()
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await setup.GetAsync("/users/1", setup.Keys["shop"]);
+            Assert.Equal("users.getUser|shop|retail", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(1, setup.Calls["/api/authrep"]);
+    }
+
+    [Fact]
+    public async Task CacheHits_AreReportedAndBoundedByTheLimit_FourthCallIs429()
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 3; i++)
+        {
+            using var ok = await setup.GetAsync("/orders", setup.Keys["trader"]);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var response = await setup.GetAsync("/orders", setup.Keys["trader"]);
+
+        // One authrep, two calls from the cache (what the limit had left), then the report of those two and a new authrep.
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal(2, setup.Calls["/api/authrep"]);
+        Assert.Equal(1, setup.Calls["/api/report"]);
+    }
+
+    [Fact]
+    public async Task NoOperation_PassesThroughWithoutAsking()
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero);
+
+        using var response = await setup.GetAsync("/health", null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(0, setup.Calls["/api/authrep"]);
+    }
+
+    [Theory]
+    [InlineData(false, HttpStatusCode.ServiceUnavailable)]
+    [InlineData(true, HttpStatusCode.OK)]
+    public async Task ApiDown_FailsClosedUnlessFailOpen(bool failOpen, HttpStatusCode status)
+    {
+        // Port 9 (discard) on loopback: nothing listens there in a test environment, so the connection is refused.
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero, apiUrl: "http://127.0.0.1:9", failOpen: failOpen);
+
+        using var response = await setup.GetAsync("/users/1", "ghk_any");
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(1, setup.Calls["/api/authrep"]);
+    }
+}
