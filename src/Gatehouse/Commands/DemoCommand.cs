@@ -59,6 +59,13 @@ internal static class DemoCommand
                 serviceUrls[$"DEMO_{plan.ToUpperInvariant()}_KEY_SHA256"] = ApiKeyHash.Sha256Hex(key);
             }
 
+            var serviceToken = ApiKeyHash.NewKey("ghs_");
+            serviceUrls["DEMO_SERVICE_TOKEN_SHA256"] = ApiKeyHash.Sha256Hex(serviceToken);
+            if (any)
+            {
+                serviceUrls["DEMO_SERVICE_API_URL"] = "http://127.0.0.1:0";
+            }
+
             string? Lookup(string name) => serviceUrls.TryGetValue(name, out var url) ? url : Environment.GetEnvironmentVariable(name);
 
             var loaded = ConfigLoader.LoadFile(configPath, Lookup);
@@ -79,7 +86,7 @@ internal static class DemoCommand
                     Environment = Lookup,
                     Port = parse.GetValue(port),
                 }, ct).ConfigureAwait(false);
-                PrintTour(gateway.Urls[0], configPath, keys);
+                PrintTour(gateway.Urls[0], configPath, keys, gateway.ServiceApiUrl, serviceToken);
                 await gateway.WaitForShutdownAsync(ct).ConfigureAwait(false);
             }
             finally
@@ -123,7 +130,7 @@ internal static class DemoCommand
         }
     }
 
-    private static void PrintTour(string url, string configPath, IReadOnlyDictionary<string, string> keys)
+    private static void PrintTour(string url, string configPath, IReadOnlyDictionary<string, string> keys, string? serviceApi, string serviceToken)
     {
         Console.Out.WriteLine($$"""
 
@@ -136,6 +143,12 @@ internal static class DemoCommand
         foreach (var (plan, key) in keys)
         {
             Console.Out.WriteLine($"demo key {plan}: {key}");
+        }
+
+        if (serviceApi is not null)
+        {
+            Console.Out.WriteLine($"demo service token: {serviceToken}");
+            Console.Out.WriteLine($"  service api {serviceApi}   (authorize/report for services not behind the proxy)");
         }
 
         Console.Out.WriteLine($$"""
@@ -151,6 +164,8 @@ internal static class DemoCommand
               curl -i {{url}}/users/1 -H "X-Api-Key: $WHOLESALE"      (403: wholesale is orders only)
               curl -i {{url}}/nowhere                                 (404 problem+json)
               curl {{url}}/openapi/users                              (the users service's OpenAPI document)
+              curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
+                                                                      (what a service not behind the proxy asks)
 
             Ctrl+C stops everything.
             """);

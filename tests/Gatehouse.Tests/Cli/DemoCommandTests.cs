@@ -82,9 +82,12 @@ public sealed partial class DemoCommandTests
 
         // The keys were shown once on their own lines, and are written nowhere else: not in any other output line,
         // not in the config the demo serves, and no file under the example's directory holds them.
-        var otherOutput = string.Join('\n', (demo.StandardOutput + "\n" + demo.StandardError).Split('\n').Where(l => !l.StartsWith("demo key ", StringComparison.Ordinal)));
-        var files = Directory.EnumerateFiles(Path.Combine(GatehouseProcess.RepositoryRoot, "examples", "shop"), "*", SearchOption.TopDirectoryOnly).Select(File.ReadAllText);
-        foreach (var key in keys.Values)
+        var serviceToken = Regex.Match(demo.StandardOutput, @"(?m)^demo service token: (\S+)$").Groups[1].Value;
+        Assert.StartsWith("ghs_", serviceToken, StringComparison.Ordinal);
+        var otherOutput = string.Join('\n', (demo.StandardOutput + "\n" + demo.StandardError).Split('\n')
+            .Where(l => !l.StartsWith("demo key ", StringComparison.Ordinal) && !l.StartsWith("demo service token: ", StringComparison.Ordinal)));
+        var files = Directory.EnumerateFiles(Path.Combine(GatehouseProcess.RepositoryRoot, "examples", "shop"), "*", SearchOption.TopDirectoryOnly).Select(File.ReadAllText).ToList();
+        foreach (var key in keys.Values.Append(serviceToken))
         {
             Assert.DoesNotContain(key, otherOutput, StringComparison.Ordinal);
             Assert.All(files, text => Assert.DoesNotContain(key, text, StringComparison.Ordinal));
