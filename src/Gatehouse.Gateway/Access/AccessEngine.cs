@@ -62,7 +62,7 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
 
     /// <summary>
     /// Decides whether <paramref name="caller"/> may make a request of <paramref name="target"/> with
-    /// <paramref name="write"/> access. <paramref name="anonymousKey"/> is what anonymous requests count under (the
+    /// <paramref name="write"/> access. <paramref name="anonymousKey"/> is what anonymous requests count under (read only for an anonymous caller; the
     /// client address).
     /// </summary>
     public AccessDecision Decide(AccessModel model, in Caller caller, AccessTarget target, bool write, string anonymousKey, LimitAction action)

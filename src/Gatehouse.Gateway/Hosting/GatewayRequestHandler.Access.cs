@@ -23,7 +23,7 @@ internal sealed partial class GatewayRequestHandler
             credentialHeader = HeaderNames.Authorization;
         }
 
-        var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), ClientKey(context, snapshot), LimitAction.Count);
+        var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count);
         switch (decision.Verdict)
         {
             case AccessVerdict.Unauthenticated:
