@@ -46,6 +46,9 @@ public sealed class AdminApi : IAsyncDisposable
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ConfigChanges>();
+        // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that
+        // the gateway's listeners may be using inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS, see Program.cs).
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -52,7 +52,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                     }
                 }
 
-                var loaded = Load(candidate.Values);
+                var loaded = await LoadAsync(candidate.Values).ConfigureAwait(false);
                 if (!loaded.IsValid)
                 {
                     return new ChangeOutcome(Invalid(loaded.Errors), null, current, []);
@@ -92,7 +92,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
             }
 
             var resources = await ReadAsync(target, cancellationToken).ConfigureAwait(false);
-            var loaded = Load(resources.Values);
+            var loaded = await LoadAsync(resources.Values).ConfigureAwait(false);
             if (!loaded.IsValid)
             {
                 return new ChangeOutcome(Invalid(loaded.Errors), null, resources, []);
@@ -118,6 +118,11 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         IReadOnlyList<StoredResource> rows = revision == 0 ? [] : await Store.ReadAsync(revision, cancellationToken).ConfigureAwait(false);
         return rows.ToDictionary(r => (r.Kind, r.Name));
     }
+
+    // Loading is synchronous and may read files and fetch OpenAPI documents. The gateway in the same process may run
+    // socket completions inline on the runtime's I/O threads (Program.cs), where a store query's continuation can
+    // land; loading on the thread pool keeps that work off them.
+    private Task<ConfigLoadResult> LoadAsync(IEnumerable<StoredResource> resources) => Task.Run(() => Load(resources));
 
     private ConfigLoadResult Load(IEnumerable<StoredResource> resources)
     {
