@@ -52,7 +52,8 @@ public sealed class AdminApi : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = options.MaxBodySize;
+            // The limit is counted by AdminRequests, which can answer 413 as a problem; Kestrel's own would abort reads.
+            kestrel.Limits.MaxRequestBodySize = null;
             kestrel.Listen(endpoint);
         });
 

@@ -19,7 +19,7 @@ internal static class AdminRequests
     {
         if (context.Request.ContentLength > maxSize)
         {
-            return (null, "", TooLarge(maxSize));
+            return (null, "", TooLarge(context, maxSize));
         }
 
         using var buffer = new MemoryStream();
@@ -31,7 +31,15 @@ internal static class AdminRequests
             {
                 if (buffer.Length + read > maxSize)
                 {
-                    return (null, "", TooLarge(maxSize));
+                    // Read on (a bounded amount) before answering: closing with unread data in the socket makes
+                    // the OS reset the connection, and the client may lose the 413 to that reset.
+                    var drained = buffer.Length + read;
+                    while (drained < 4 * maxSize && (read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+                    {
+                        drained += read;
+                    }
+
+                    return (null, "", TooLarge(context, maxSize));
                 }
 
                 buffer.Write(chunk, 0, read);
@@ -39,7 +47,7 @@ internal static class AdminRequests
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, "", TooLarge(maxSize));
+            return (null, "", TooLarge(context, maxSize));
         }
 
         if (buffer.Length == 0 && allowEmpty)
@@ -114,6 +122,13 @@ internal static class AdminRequests
 
     /// <summary>A stored body as a JSON value (bodies are JSON by the store's rule).</summary>
     public static JsonNode? Json(string? body) => body is null ? null : JsonNode.Parse(body);
+
+    private static AdminProblem TooLarge(HttpContext context, long maxSize)
+    {
+        // The rest of the body is not read, so the connection cannot carry another request.
+        context.Response.Headers.Connection = "close";
+        return TooLarge(maxSize);
+    }
 
     private static AdminProblem TooLarge(long maxSize) => new(
         StatusCodes.Status413PayloadTooLarge,

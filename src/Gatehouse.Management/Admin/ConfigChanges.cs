@@ -58,7 +58,8 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                     return new ChangeOutcome(Invalid(loaded.Errors), null, current, []);
                 }
 
-                var commit = await Store.CommitAsync(plan.Changes, revision, actor, summary, cancellationToken).ConfigureAwait(false);
+                // Not cancellable from here on: a client that hangs up must not leave a committed revision unapplied.
+                var commit = await Store.CommitAsync(plan.Changes, revision, actor, summary, CancellationToken.None).ConfigureAwait(false);
                 if (commit.Conflict)
                 {
                     if (attempt < 2)
@@ -98,7 +99,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 return new ChangeOutcome(Invalid(loaded.Errors), null, resources, []);
             }
 
-            var commit = await Store.RollbackAsync(target, revision, actor, cancellationToken).ConfigureAwait(false);
+            var commit = await Store.RollbackAsync(target, revision, actor, CancellationToken.None).ConfigureAwait(false);
             if (commit.Conflict)
             {
                 return new ChangeOutcome(Conflict(), null, resources, []);
