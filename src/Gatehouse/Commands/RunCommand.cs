@@ -1,30 +1,54 @@
 using System.CommandLine;
 using Gatehouse.Gateway.Hosting;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Revisions;
+using Gatehouse.Management.Stores;
 using Gatehouse.Model.Loading;
+using Gatehouse.Model.Validation;
 
 namespace Gatehouse.Cli.Commands;
 
-/// <summary><c>gatehouse run --config FILE</c>: serves the file's config and applies every valid change to it.</summary>
+/// <summary>
+/// <c>gatehouse run --config FILE</c>: serves the file's config and applies every valid change to it.
+/// <c>gatehouse run --store CONNECTION</c>: the store is the source of truth, changed through the admin API.
+/// </summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
-        var config = new Option<FileInfo>("--config", "-c") { Description = "The config file (YAML or JSON); it is watched for changes.", Required = true };
+        var config = new Option<FileInfo?>("--config", "-c")
+        {
+            Description = "The config file (YAML or JSON); it is watched for changes. With --store, it is imported once into an empty store.",
+        };
+        var store = new Option<string?>("--store", "-s")
+        {
+            Description = "The configuration store (a SQLite file, sqlite:PATH, or a PostgreSQL URL); changes are made through the admin API.",
+        };
+        var adminUrl = new Option<string>("--admin-url")
+        {
+            Description = $"Where the admin API listens with --store (default {AdminApiOptions.DefaultUrl}).",
+            DefaultValueFactory = _ => AdminApiOptions.DefaultUrl,
+        };
         var port = new Option<int?>("--port", "-p") { Description = "Port of the first listener (default 8080)." };
-        var command = new Command("run", "Run the gateway with a config file.") { config, port };
+        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port };
         command.SetAction(async (parse, ct) =>
         {
-            var path = parse.GetValue(config)!.FullName;
+            var path = parse.GetValue(config)?.FullName;
+            if (parse.GetValue(store) is { } connection)
+            {
+                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), ct).ConfigureAwait(false);
+            }
+
+            if (path is null)
+            {
+                Console.Error.WriteLine("Give --config FILE, or --store CONNECTION (with --config FILE to import a file into an empty store).");
+                return 2;
+            }
+
             var result = ConfigLoader.LoadFile(path);
             if (!result.IsValid)
             {
-                Console.Error.WriteLine($"{path}: {result.Errors.Count} error{(result.Errors.Count == 1 ? "" : "s")}; not starting.");
-                foreach (var error in result.Errors)
-                {
-                    Console.Error.WriteLine($"  {error}");
-                }
-
-                return 2;
+                return Refuse(path, result.Errors);
             }
 
             await using var host = await GatewayHost.StartAsync(new GatewayHostOptions
@@ -38,5 +62,75 @@ internal static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, CancellationToken ct)
+    {
+        IConfigStore store;
+        try
+        {
+            store = await ConfigStores.OpenAsync(connection, TimeProvider.System, ct).ConfigureAwait(false);
+        }
+        catch (ConfigStoreException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        await using var _ = store.ConfigureAwait(false);
+
+        // Relative file names in the configuration resolve against the imported file's folder, or the working directory.
+        var baseDirectory = importPath is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(importPath)!;
+        if (importPath is not null && await store.CurrentRevisionAsync(ct).ConfigureAwait(false) == 0)
+        {
+            var (commit, errors) = await StoreConfig.ImportAsync(
+                store, await File.ReadAllTextAsync(importPath, ct).ConfigureAwait(false), baseDirectory, null,
+                "gatehouse run", $"import {Path.GetFileName(importPath)}", ct).ConfigureAwait(false);
+            if (errors.Count > 0)
+            {
+                return Refuse(importPath, errors);
+            }
+
+            Console.Out.WriteLine(commit!.Conflict
+                ? "The store was filled by someone else meanwhile; not importing."
+                : $"Imported {importPath} into the store as revision {commit.Revision}.");
+        }
+
+        var (revision, loaded) = await StoreConfig.LoadAsync(store, baseDirectory, null, cancellationToken: ct).ConfigureAwait(false);
+        if (!loaded.IsValid)
+        {
+            return Refuse($"revision {revision} of the store", loaded.Errors);
+        }
+
+        var (tokenHash, generated) = await AdminToken.ResolveAsync(store, Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
+        await using var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = port }, ct).ConfigureAwait(false);
+        await using var admin = await AdminApi.StartAsync(new AdminApiOptions
+        {
+            Url = adminUrl,
+            Store = store,
+            TokenSha256 = tokenHash,
+            Apply = host.Runtime.Apply,
+            BaseDirectory = baseDirectory,
+        }, ct).ConfigureAwait(false);
+
+        Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (store revision {revision}); admin API on {admin.Url}. Ctrl+C stops it.");
+        if (generated is not null)
+        {
+            Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {generated}");
+        }
+
+        await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static int Refuse(string what, IReadOnlyList<ConfigError> errors)
+    {
+        Console.Error.WriteLine($"{what}: {errors.Count} error{(errors.Count == 1 ? "" : "s")}; not starting.");
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine($"  {error}");
+        }
+
+        return 2;
     }
 }

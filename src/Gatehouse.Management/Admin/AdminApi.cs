@@ -1,0 +1,112 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>
+/// The admin API: minimal APIs on their own Kestrel listener (never the gateway's public port), every request
+/// authenticated with the admin bearer token, every change validated like a config file, committed to the store
+/// and handed to the gateway. See docs/admin-api.md.
+/// </summary>
+public sealed class AdminApi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private AdminApi(WebApplication app, string url)
+    {
+        _app = app;
+        Url = url;
+    }
+
+    /// <summary>The address actually bound (port 0 resolved), e.g. <c>http://127.0.0.1:8081</c>.</summary>
+    public string Url { get; }
+
+    /// <summary>Starts listening on <see cref="AdminApiOptions.Url"/>.</summary>
+    public static async Task<AdminApi> StartAsync(AdminApiOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var expected = Convert.FromHexString(options.TokenSha256);
+        var endpoint = ParseUrl(options.Url);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        options.ConfigureLogging?.Invoke(builder.Logging);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<ConfigChanges>();
+        // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that
+        // the gateway's listeners may be using inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS, see Program.cs).
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // The limit is counted by AdminRequests, which can answer 413 as a problem; Kestrel's own would abort reads.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Listen(endpoint);
+        });
+
+        var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
+                await new AdminProblem(
+                    StatusCodes.Status401Unauthorized,
+                    "admin-unauthorized",
+                    "Admin token required",
+                    "Send the admin token as 'Authorization: Bearer TOKEN' (set with GATEHOUSE_ADMIN_TOKEN, or printed once when Gatehouse generated it).")
+                    .WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+        var changes = app.Services.GetRequiredService<ConfigChanges>();
+        ResourceEndpoints.Map(app, changes, options);
+        KeyEndpoints.Map(app, changes, options);
+        RevisionEndpoints.Map(app, changes);
+        app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
+        app.MapFallback(context => new AdminProblem(
+            StatusCodes.Status404NotFound,
+            "admin-not-found",
+            "Not found",
+            $"The admin API has no {context.Request.Method} {context.Request.Path}; GET /admin/openapi.json lists what it has.").WriteAsync(context));
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
+        return new AdminApi(app, url);
+    }
+
+    private static IPEndPoint ParseUrl(string url)
+    {
+        if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new ArgumentException($"The admin URL '{url}' is not http://ADDRESS:PORT (for example {AdminApiOptions.DefaultUrl}).", nameof(url));
+        }
+
+        var address = uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns ? IPAddress.Loopback
+            : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) ? ip
+            : throw new ArgumentException($"The admin URL '{url}' must name an IP address or localhost.", nameof(url));
+        return new IPEndPoint(address, uri.Port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

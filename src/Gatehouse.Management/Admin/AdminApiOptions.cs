@@ -1,0 +1,40 @@
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Validation;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>How to start the admin API.</summary>
+public sealed record AdminApiOptions
+{
+    /// <summary>The admin listener used when none is given. Loopback only: the admin API never shares the public port.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8081";
+
+    /// <summary>Where the admin API listens: <c>http://ADDRESS:PORT</c> (port 0 picks a free one). Default <see cref="DefaultUrl"/>.</summary>
+    public string Url { get; init; } = DefaultUrl;
+
+    /// <summary>The store every change is committed to; the admin API does not own it (does not dispose it).</summary>
+    public required IConfigStore Store { get; init; }
+
+    /// <summary>Lower-case hex SHA-256 of the admin token (see <see cref="AdminToken"/>). Required.</summary>
+    public required string TokenSha256 { get; init; }
+
+    /// <summary>
+    /// Called with each newly committed revision's config, in revision order, to make the running gateway serve it;
+    /// returns the gateway's errors (empty when applied). Null when no gateway runs in this process.
+    /// </summary>
+    public Func<GatehouseConfig, IReadOnlyList<ConfigError>>? Apply { get; init; }
+
+    /// <summary>Largest request body accepted; larger ones get 413. Default 1 MiB.</summary>
+    public long MaxBodySize { get; init; } = 1024 * 1024;
+
+    /// <summary>Where relative file names in the configuration (certificates, OpenAPI files) resolve. Default: the working directory.</summary>
+    public string BaseDirectory { get; init; } = Directory.GetCurrentDirectory();
+
+    /// <summary>Where <c>${NAME}</c> is looked up when a candidate config is loaded. Default: the process environment.</summary>
+    public Func<string, string?>? Environment { get; init; }
+
+    /// <summary>Extra logging setup (tests capture logs here). By default warnings and errors go to the console.</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Revisions;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>
+/// The OpenAPI 3.1 document of the admin API, written here from the same table of kinds the endpoints are mapped
+/// from (Microsoft.AspNetCore.OpenApi would describe the request delegates as untyped; this says what they take).
+/// </summary>
+internal static class AdminOpenApi
+{
+    public static JsonObject Document()
+    {
+        var paths = new JsonObject();
+        foreach (var (kind, section) in ResourceKinds.Named)
+        {
+            paths[$"/admin/{section}"] = new JsonObject
+            {
+                ["get"] = Operation($"List {section}", "limit", "after"),
+            };
+            paths[$"/admin/{section}/{{name}}"] = new JsonObject
+            {
+                ["parameters"] = Parameters("name"),
+                ["get"] = Operation($"Get one {kind} (ETag header)"),
+                ["put"] = Operation($"Create or replace a {kind}; If-Match optional", body: true),
+                ["delete"] = Operation($"Delete a {kind}; If-Match optional"),
+            };
+        }
+
+        paths["/admin/gateway"] = new JsonObject
+        {
+            ["get"] = Operation("Get the gateway section"),
+            ["put"] = Operation("Replace the gateway section; If-Match optional", body: true),
+        };
+        paths["/admin/applications/{name}/keys"] = new JsonObject
+        {
+            ["parameters"] = Parameters("name"),
+            ["post"] = Operation("Make an API key; the plaintext is returned once", body: true),
+        };
+        paths["/admin/applications/{name}/keys/{prefix}"] = new JsonObject
+        {
+            ["parameters"] = Parameters("name", "prefix"),
+            ["delete"] = Operation("Revoke the key with this display prefix"),
+        };
+        paths["/admin/revisions"] = new JsonObject { ["get"] = Operation("List revisions, newest first", "limit", "before") };
+        paths["/admin/revisions/{n}"] = new JsonObject { ["parameters"] = Parameters("n"), ["get"] = Operation("The whole config at revision n") };
+        paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject { ["parameters"] = Parameters("a", "b"), ["get"] = Operation("What changed from a to b") };
+        paths["/admin/revisions/{n}/rollback"] = new JsonObject { ["parameters"] = Parameters("n"), ["post"] = Operation("Commit a revision equal to n") };
+        paths["/admin/audit"] = new JsonObject { ["get"] = Operation("Audit entries, newest first", "limit", "before") };
+        paths["/admin/openapi.json"] = new JsonObject { ["get"] = Operation("This document") };
+
+        return new JsonObject
+        {
+            ["openapi"] = "3.1.0",
+            ["info"] = new JsonObject { ["title"] = "Gatehouse admin API", ["version"] = "1" },
+            ["security"] = new JsonArray(new JsonObject { ["adminToken"] = new JsonArray() }),
+            ["components"] = new JsonObject
+            {
+                ["securitySchemes"] = new JsonObject
+                {
+                    ["adminToken"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer" },
+                },
+            },
+            ["paths"] = paths,
+        };
+    }
+
+    private static JsonObject Operation(string summary, params string[] query)
+    {
+        var operation = new JsonObject
+        {
+            ["summary"] = summary,
+            ["responses"] = new JsonObject
+            {
+                ["200"] = new JsonObject { ["description"] = "OK" },
+                ["default"] = new JsonObject
+                {
+                    ["description"] = "A problem (application/problem+json)",
+                    ["content"] = new JsonObject { ["application/problem+json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } },
+                },
+            },
+        };
+        if (query.Length > 0)
+        {
+            operation["parameters"] = new JsonArray(query.Select(q => (JsonNode?)new JsonObject
+            {
+                ["name"] = q,
+                ["in"] = "query",
+                ["required"] = false,
+                ["schema"] = new JsonObject { ["type"] = q == "after" ? "string" : "integer" },
+            }).ToArray());
+        }
+
+        return operation;
+    }
+
+    private static JsonObject Operation(string summary, bool body)
+    {
+        var operation = Operation(summary);
+        if (body)
+        {
+            operation["requestBody"] = new JsonObject
+            {
+                ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } },
+            };
+        }
+
+        return operation;
+    }
+
+    private static JsonArray Parameters(params string[] names) =>
+        new(names.Select(n => (JsonNode?)new JsonObject
+        {
+            ["name"] = n,
+            ["in"] = "path",
+            ["required"] = true,
+            ["schema"] = new JsonObject { ["type"] = n is "a" or "b" or "n" ? "integer" : "string" },
+        }).ToArray());
+}

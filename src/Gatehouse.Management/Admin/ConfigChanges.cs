@@ -1,0 +1,184 @@
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Revisions;
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Loading;
+using Gatehouse.Model.Validation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>
+/// Every change goes the same way: read a revision, decide the change against it, compose the candidate config,
+/// load it with the file's rules (422 with every error), commit it based on the revision read, and hand the new
+/// config to the gateway. Changes from this process are serialized, so they never conflict with each other and
+/// reach the gateway in revision order; a conflict with another process is retried once on a fresh read.
+/// </summary>
+internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<ConfigChanges> logger)
+{
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private long _applied;
+
+    public IConfigStore Store => options.Store;
+
+    /// <summary>Decides with <paramref name="decide"/> against the current revision, then validates, commits and applies.</summary>
+    public async Task<ChangeOutcome> ChangeAsync(
+        Func<IReadOnlyDictionary<(string Kind, string Name), StoredResource>, ChangePlan> decide, string actor, string summary, CancellationToken cancellationToken)
+    {
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+                var current = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
+                var plan = decide(current);
+                if (plan.Problem is not null)
+                {
+                    return new ChangeOutcome(plan.Problem, null, current, []);
+                }
+
+                var candidate = current.ToDictionary();
+                foreach (var change in plan.Changes)
+                {
+                    if (change.Body is null)
+                    {
+                        candidate.Remove((change.Kind, change.Name));
+                    }
+                    else
+                    {
+                        candidate[(change.Kind, change.Name)] = new StoredResource(change.Kind, change.Name, change.Body, revision + 1);
+                    }
+                }
+
+                var loaded = await LoadAsync(candidate.Values).ConfigureAwait(false);
+                if (!loaded.IsValid)
+                {
+                    return new ChangeOutcome(Invalid(loaded.Errors), null, current, []);
+                }
+
+                // Not cancellable from here on: a client that hangs up must not leave a committed revision unapplied.
+                var commit = await Store.CommitAsync(plan.Changes, revision, actor, summary, CancellationToken.None).ConfigureAwait(false);
+                if (commit.Conflict)
+                {
+                    if (attempt < 2)
+                    {
+                        continue;
+                    }
+
+                    return new ChangeOutcome(Conflict(), null, current, []);
+                }
+
+                var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
+                return new ChangeOutcome(null, commit, current, errors);
+            }
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    /// <summary>Commits a revision equal to <paramref name="target"/> after checking that its config is still valid.</summary>
+    public async Task<ChangeOutcome> RollbackAsync(long target, string actor, CancellationToken cancellationToken)
+    {
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+            if (target < 0 || target > revision)
+            {
+                return new ChangeOutcome(AdminProblem.NotFound($"Revision {target}"), null, new Dictionary<(string, string), StoredResource>(), []);
+            }
+
+            var resources = await ReadAsync(target, cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadAsync(resources.Values).ConfigureAwait(false);
+            if (!loaded.IsValid)
+            {
+                return new ChangeOutcome(Invalid(loaded.Errors), null, resources, []);
+            }
+
+            var commit = await Store.RollbackAsync(target, revision, actor, CancellationToken.None).ConfigureAwait(false);
+            if (commit.Conflict)
+            {
+                return new ChangeOutcome(Conflict(), null, resources, []);
+            }
+
+            var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
+            return new ChangeOutcome(null, commit, resources, errors);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<(string Kind, string Name), StoredResource>> ReadAsync(long revision, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredResource> rows = revision == 0 ? [] : await Store.ReadAsync(revision, cancellationToken).ConfigureAwait(false);
+        return rows.ToDictionary(r => (r.Kind, r.Name));
+    }
+
+    // Loading is synchronous and may read files and fetch OpenAPI documents. The gateway in the same process may run
+    // socket completions inline on the runtime's I/O threads (Program.cs), where a store query's continuation can
+    // land; loading on the thread pool keeps that work off them.
+    private Task<ConfigLoadResult> LoadAsync(IEnumerable<StoredResource> resources) => Task.Run(() => Load(resources));
+
+    private ConfigLoadResult Load(IEnumerable<StoredResource> resources)
+    {
+        // Sorted so that the candidate reads like the stored revision will (the store orders by kind and name).
+        var document = ConfigDocument.Compose(resources
+            .OrderBy(r => r.Kind, StringComparer.Ordinal)
+            .ThenBy(r => r.Name, StringComparer.Ordinal)
+            .Select(r => new ConfigResource(r.Kind, r.Name, r.Body)));
+        return ConfigLoader.Load(document, options.BaseDirectory, options.Environment);
+    }
+
+    private IReadOnlyList<string> Apply(long revision, GatehouseConfig config)
+    {
+        if (options.Apply is null || revision <= _applied)
+        {
+            return [];
+        }
+
+        var errors = options.Apply(config);
+        if (errors.Count > 0)
+        {
+            LogNotApplied(logger, revision, string.Join("; ", errors));
+            return errors.Select(e => e.ToString()).ToList();
+        }
+
+        _applied = revision;
+        LogApplied(logger, revision);
+        return [];
+    }
+
+    private static AdminProblem Invalid(IReadOnlyList<ConfigError> errors)
+    {
+        var list = new JsonArray();
+        foreach (var error in errors)
+        {
+            list.Add(new JsonObject { ["path"] = error.Path, ["message"] = error.Message });
+        }
+
+        return new AdminProblem(
+            StatusCodes.Status422UnprocessableEntity,
+            "invalid-config",
+            "Invalid configuration",
+            $"The change would make the configuration invalid ({errors.Count} error{(errors.Count == 1 ? "" : "s")}); nothing was changed. Fix what 'errors' lists and send it again.",
+            new JsonObject { ["errors"] = list });
+    }
+
+    private static AdminProblem Conflict() => new(
+        StatusCodes.Status409Conflict,
+        "revision-conflict",
+        "Concurrent change",
+        "Another control plane committed at the same time, twice; nothing was changed. Send the request again.");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is now served.")]
+    private static partial void LogApplied(ILogger logger, long revision);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Revision {Revision} was committed but the gateway refused it: {Errors}")]
+    private static partial void LogNotApplied(ILogger logger, long revision, string errors);
+}

@@ -1,0 +1,150 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Operations;
+using Gatehouse.Model.Validation;
+
+namespace Gatehouse.Management.Revisions;
+
+/// <summary>
+/// Turns resources into the config document <c>ConfigLoader</c> reads, and a config document into resources.
+/// The document is JSON, which the loader reads as the YAML subset it is, so every rule of the file (unknown
+/// keys, names, references) applies to resources exactly as to a file, with the same error paths.
+/// </summary>
+public static class ConfigDocument
+{
+    // Names and strings are written as they are (not \u-escaped), so error paths and exports show them literally.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
+
+    /// <summary>
+    /// The document <c>{ "version": 1, "gateway": {...}, "services": { name: body }, ... }</c> made of
+    /// <paramref name="resources"/>. Sections keep the order of <paramref name="resources"/>; empty sections are left out.
+    /// </summary>
+    /// <exception cref="ArgumentException">A resource has an unknown kind or a body that is not JSON.</exception>
+    public static string Compose(IEnumerable<ConfigResource> resources)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        var root = new JsonObject { ["version"] = GatehouseConfig.CurrentVersion };
+        foreach (var resource in resources)
+        {
+            var section = ResourceKinds.SectionOf(resource.Kind)
+                ?? throw new ArgumentException($"'{resource.Kind}' is not a kind of resource the configuration has.", nameof(resources));
+            JsonNode? body;
+            try
+            {
+                body = JsonNode.Parse(resource.Body);
+            }
+            catch (JsonException e)
+            {
+                throw new ArgumentException($"The body of {resource.Kind} '{resource.Name}' is not JSON: {e.Message}", nameof(resources), e);
+            }
+
+            if (resource.Kind == ResourceKinds.Gateway)
+            {
+                root["gateway"] = body;
+                continue;
+            }
+
+            if (root[section] is not JsonObject entries)
+            {
+                entries = [];
+                root[section] = entries;
+            }
+
+            entries[resource.Name] = body;
+        }
+
+        return Write(root);
+    }
+
+    /// <summary>Writes <paramref name="node"/> as indented JSON with strings as they are.</summary>
+    public static string Write(JsonNode? node)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            if (node is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                node.WriteTo(writer);
+            }
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>
+    /// The resources of a config document (YAML or JSON): one per entry of each section, and the <c>gateway</c>
+    /// section as one resource. <c>${NAME}</c> references are kept as written (they are resolved when the
+    /// configuration is loaded). Check the document with <c>ConfigLoader</c> first; this only reports what
+    /// keeps it from being split.
+    /// </summary>
+    public static IReadOnlyList<ConfigResource> Split(string text, out IReadOnlyList<ConfigError> errors)
+    {
+        var found = new List<ConfigError>();
+        errors = found;
+        var root = YamlJson.Parse(text, out var error);
+        if (error is not null)
+        {
+            found.Add(new ConfigError("", $"the document cannot be read: {error}"));
+            return [];
+        }
+
+        if (root is not JsonObject map)
+        {
+            found.Add(new ConfigError("", "the document is not a mapping; start it with 'version: 1'."));
+            return [];
+        }
+
+        var resources = new List<ConfigResource>();
+        foreach (var (key, value) in map)
+        {
+            if (key == "version")
+            {
+                continue;
+            }
+
+            var kind = ResourceKinds.KindOf(key);
+            if (kind is null)
+            {
+                found.Add(new ConfigError(key, $"'{key}' is not a section of the configuration."));
+                continue;
+            }
+
+            if (kind == ResourceKinds.Gateway)
+            {
+                if (value is not null)
+                {
+                    resources.Add(new ConfigResource(kind, ResourceKinds.GatewayName, Compact(value)));
+                }
+
+                continue;
+            }
+
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (value is not JsonObject entries)
+            {
+                found.Add(new ConfigError(key, $"'{key}' must be a mapping of name to entry."));
+                continue;
+            }
+
+            foreach (var (name, entry) in entries)
+            {
+                resources.Add(new ConfigResource(kind, name, entry is null ? "null" : Compact(entry)));
+            }
+        }
+
+        return resources;
+    }
+
+    private static string Compact(JsonNode node) =>
+        node.ToJsonString(new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+using Gatehouse.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary><c>gatehouse run --store</c>: import into an empty store, serve it, change it through the admin API, keep it across restarts.</summary>
+public sealed class RunStoreCommandTests
+{
+    [Fact]
+    public async Task RunStore_ImportsTheFile_AcceptsChangesThroughTheAdminApi_AndKeepsThemAcrossARestart()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "gatehouse-run-store-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            await using var backend = await StartBackendAsync();
+            var file = Path.Combine(folder, "gatehouse.yaml");
+            await File.WriteAllTextAsync(file, $"""
+                version: 1
+                services:
+                  backend: {"{"} targets: ["{backend.Urls.First()}"] {"}"}
+                routes:
+                  hello: {"{"} methods: [GET], path: "/hello", service: backend {"}"}
+                """);
+            var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
+            var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "" };
+            var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
+
+            string token;
+            await using (var first = GatehouseProcess.Start(environment, "run", "--store", store, "--config", file, "--port", "0", "--admin-url", "http://127.0.0.1:0"))
+            {
+                token = await first.WaitForOutputAsync(new Regex(@"Admin token \(shown once; only its hash is kept\): (gha_\S+)"), TimeSpan.FromSeconds(60));
+                var (gateway, admin) = Urls(listening.Match(first.StandardOutput));
+                Assert.Contains("as revision 1.", first.StandardOutput, StringComparison.Ordinal);
+                using var client = AdminClient(admin, token);
+                using var put = await client.PutAsync("/admin/routes/bye", new StringContent("""{"methods":["GET"],"path":"/bye","service":"backend"}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+                using var plain = new HttpClient();
+                Assert.Equal("from the backend", await plain.GetStringAsync(gateway + "/bye"));
+            }
+
+            await using var second = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0");
+            await second.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
+            var match = listening.Match(second.StandardOutput);
+            Assert.Equal("2", match.Groups[2].Value);
+            Assert.DoesNotContain("Admin token", second.StandardOutput, StringComparison.Ordinal);
+            var (gateway2, admin2) = Urls(match);
+            using var again = AdminClient(admin2, token);
+            using var list = await again.GetAsync("/admin/routes");
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            using var plain2 = new HttpClient();
+            Assert.Equal("from the backend", await plain2.GetStringAsync(gateway2 + "/bye"));
+            Assert.Equal("from the backend", await plain2.GetStringAsync(gateway2 + "/hello"));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static (string Gateway, string Admin) Urls(Match match)
+    {
+        Assert.True(match.Success);
+        return (match.Groups[1].Value.TrimEnd(','), match.Groups[3].Value);
+    }
+
+    private static HttpClient AdminClient(string url, string token)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static async Task<WebApplication> StartBackendAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        app.Run(context => context.Response.WriteAsync("from the backend"));
+        await app.StartAsync();
+        return app;
+    }
+}
