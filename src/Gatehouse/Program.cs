@@ -20,4 +20,6 @@ root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ImportOpenApiCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
+root.Subcommands.Add(ApplyCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -79,6 +79,8 @@ public sealed class AdminApi : IAsyncDisposable
         ResourceEndpoints.Map(app, changes, options);
         KeyEndpoints.Map(app, changes, options);
         RevisionEndpoints.Map(app, changes);
+        ConfigEndpoints.Map(app, changes, options);
+        ApprovalEndpoints.Map(app, changes);
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,

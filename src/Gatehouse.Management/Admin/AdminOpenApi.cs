@@ -42,6 +42,13 @@ internal static class AdminOpenApi
             ["parameters"] = Parameters("name", "prefix"),
             ["delete"] = Operation("Revoke the key with this display prefix"),
         };
+        paths["/admin/applications/{name}/approve"] = new JsonObject { ["parameters"] = Parameters("name"), ["post"] = Operation("Approve a pending application (state live)") };
+        paths["/admin/applications/{name}/reject"] = new JsonObject { ["parameters"] = Parameters("name"), ["post"] = Operation("Reject a pending application (state suspended)") };
+        paths["/admin/config"] = new JsonObject
+        {
+            ["get"] = Operation("The current revision's whole config document (ETag: the revision)"),
+            ["post"] = Operation("Replace the whole config in one revision; answers the diff; If-Match optional; ?dryRun=true commits nothing", body: true),
+        };
         paths["/admin/revisions"] = new JsonObject { ["get"] = Operation("List revisions, newest first", "limit", "before") };
         paths["/admin/revisions/{n}"] = new JsonObject { ["parameters"] = Parameters("n"), ["get"] = Operation("The whole config at revision n") };
         paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject { ["parameters"] = Parameters("a", "b"), ["get"] = Operation("What changed from a to b") };

@@ -23,8 +23,21 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
     public IConfigStore Store => options.Store;
 
     /// <summary>Decides with <paramref name="decide"/> against the current revision, then validates, commits and applies.</summary>
+    public Task<ChangeOutcome> ChangeAsync(
+        Func<IReadOnlyDictionary<(string Kind, string Name), StoredResource>, ChangePlan> decide, string actor, string summary, CancellationToken cancellationToken) =>
+        ChangeAsync((_, current) => decide(current), actor, summary, dryRun: false, cancellationToken);
+
+    /// <summary>
+    /// Decides with <paramref name="decide"/> against the current revision (its number and resources), then validates,
+    /// commits and applies. With <paramref name="dryRun"/> it stops after validating: the outcome's commit is the
+    /// current revision, unchanged.
+    /// </summary>
     public async Task<ChangeOutcome> ChangeAsync(
-        Func<IReadOnlyDictionary<(string Kind, string Name), StoredResource>, ChangePlan> decide, string actor, string summary, CancellationToken cancellationToken)
+        Func<long, IReadOnlyDictionary<(string Kind, string Name), StoredResource>, ChangePlan> decide,
+        string actor,
+        string summary,
+        bool dryRun,
+        CancellationToken cancellationToken)
     {
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -33,7 +46,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
             {
                 var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
                 var current = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
-                var plan = decide(current);
+                var plan = decide(revision, current);
                 if (plan.Problem is not null)
                 {
                     return new ChangeOutcome(plan.Problem, null, current, []);
@@ -56,6 +69,11 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 if (!loaded.IsValid)
                 {
                     return new ChangeOutcome(Invalid(loaded.Errors), null, current, []);
+                }
+
+                if (dryRun)
+                {
+                    return new ChangeOutcome(null, CommitResult.Unchanged(revision), current, []);
                 }
 
                 // Not cancellable from here on: a client that hangs up must not leave a committed revision unapplied.
@@ -154,7 +172,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         return [];
     }
 
-    private static AdminProblem Invalid(IReadOnlyList<ConfigError> errors)
+    internal static AdminProblem Invalid(IReadOnlyList<ConfigError> errors)
     {
         var list = new JsonArray();
         foreach (var error in errors)

@@ -89,7 +89,7 @@ internal static class ResourceEndpoints
             {
                 current.TryGetValue((kind, name), out var existing);
                 return ETags.IfMatchAllows(ifMatch, existing)
-                    ? new ChangePlan([new ResourceChange(kind, name, text)])
+                    ? new ChangePlan([new ResourceChange(kind, name, kind == ResourceKinds.Application ? ApprovalEndpoints.WithDefaultState(current, name, text) : text)])
                     : ChangePlan.Refuse(PreconditionFailed(kind, name, existing));
             },
             Actor,
