@@ -229,72 +229,14 @@ internal sealed class YamlBinder(Func<string, string?> environment)
     /// </summary>
     private string? Substitute(string value, string path, YamlNode node)
     {
-        if (!value.Contains('$'))
+        var resolved = EnvironmentReferences.Resolve(value, environment, out var error);
+        if (resolved is null)
         {
-            return value;
+            Error(path, node, error!);
         }
 
-        var sb = new System.Text.StringBuilder(value.Length);
-        for (var i = 0; i < value.Length; i++)
-        {
-            var c = value[i];
-            if (c != '$' || i + 1 >= value.Length)
-            {
-                sb.Append(c);
-                continue;
-            }
-
-            if (value[i + 1] == '$')
-            {
-                sb.Append('$');
-                i++;
-                continue;
-            }
-
-            if (value[i + 1] != '{')
-            {
-                sb.Append(c);
-                continue;
-            }
-
-            var end = value.IndexOf('}', i + 2);
-            if (end < 0)
-            {
-                Error(path, node, "'${' is not closed; write ${NAME}, or $$ for a literal '$'.");
-                return null;
-            }
-
-            var expr = value[(i + 2)..end];
-            var sep = expr.IndexOf(":-", StringComparison.Ordinal);
-            var name = sep < 0 ? expr : expr[..sep];
-            var fallback = sep < 0 ? null : expr[(sep + 2)..];
-            if (!IsVariableName(name))
-            {
-                Error(path, node, $"'${{{expr}}}' is not a variable name; use letters, digits and '_' (not starting with a digit), or $$ for a literal '$'.");
-                return null;
-            }
-
-            var resolved = environment(name);
-            if (string.IsNullOrEmpty(resolved))
-            {
-                resolved = fallback ?? resolved;
-            }
-
-            if (resolved is null)
-            {
-                Error(path, node, $"environment variable '{name}' is not set; set it, or give a default with ${{{name}:-value}}.");
-                return null;
-            }
-
-            sb.Append(resolved);
-            i = end;
-        }
-
-        return sb.ToString();
+        return resolved;
     }
-
-    private static bool IsVariableName(string name) =>
-        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     /// <summary>The rule for names the user chooses: service names, route ids, operation ids.</summary>
     internal static bool IsValidName(string name)
