@@ -1,0 +1,39 @@
+using Gatehouse.Model.Compositions;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Operations;
+
+namespace Gatehouse.Model.Validation;
+
+/// <summary>Composition checks: steps, references, templates, cycles, and operation ids unique next to the services' ones.</summary>
+public static partial class ConfigValidator
+{
+    private static void ValidateCompositions(GatehouseConfig config, OperationIndex operations, List<ConfigError> errors)
+    {
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (id, composition) in config.Compositions)
+        {
+            var found = new List<(string Path, string Message)>();
+            CompositionCompiler.Compile(id, composition, config, operations, found);
+            errors.AddRange(found.Select(e => new ConfigError(e.Path, e.Message)));
+
+            var operationId = composition.OperationIdOf(id);
+            var at = composition.Operation is null ? $"compositions.{id}" : $"compositions.{id}.operation";
+            if (!OperationIds.IsValid(operationId))
+            {
+                errors.Add(new ConfigError(at, $"'{operationId}' is not an operation id; ids are 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit."));
+            }
+            else if (operations.TryGet(operationId, out var service, out _))
+            {
+                errors.Add(new ConfigError(at, $"operation id '{operationId}' is already an operation of service '{service}'; give the composition an 'operation' of its own."));
+            }
+            else if (!owners.TryAdd(operationId, id))
+            {
+                errors.Add(new ConfigError(at, $"operation id '{operationId}' is already composition '{owners[operationId]}''s; ids are unique."));
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> is a composition's operation id.</summary>
+    private static bool IsCompositionOperation(GatehouseConfig config, string id) =>
+        config.Compositions.Any(c => c.Value.OperationIdOf(c.Key) == id);
+}
