@@ -13,7 +13,12 @@ public static class CompositionCompiler
     private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
     /// <summary>Compiles <paramref name="composition"/>; null when it has errors (all added to <paramref name="errors"/> as (path, message)).</summary>
-    public static CompiledComposition? Compile(string id, CompositionConfig composition, GatehouseConfig config, OperationIndex operations, List<(string Path, string Message)> errors)
+    /// <remarks>
+    /// <paramref name="mayBeLost"/> says which operation ids may be missing because of an error already reported (an
+    /// OpenAPI document that could not be read); steps calling them are not reported again.
+    /// </remarks>
+    public static CompiledComposition? Compile(string id, CompositionConfig composition, GatehouseConfig config, OperationIndex operations, List<(string Path, string Message)> errors,
+        Func<string, bool>? mayBeLost = null)
     {
         var before = errors.Count;
         var at = $"compositions.{id}";
@@ -64,7 +69,8 @@ public static class CompositionCompiler
             }
 
             var used = new HashSet<string>(StringComparer.Ordinal);
-            var compiled = CompileStep(name, names.IndexOf(name), step, sp, config, operations, compiler, routeParams, used, Error);
+            var compiled = CompileStep(name, names.IndexOf(name), step, sp, config, operations, compiler, routeParams, used,
+                (path, message) => { if (!(step.Operation is { } op && path == $"{sp}.operation" && mayBeLost?.Invoke(op) == true)) Error(path, message); });
             deps[name] = used;
             if (compiled is not null)
             {
@@ -79,7 +85,7 @@ public static class CompositionCompiler
             : compiler.Compile(composition.Response, $"{at}.response", [], responseUsed);
 
         var order = Order(names, deps, at, Error);
-        if (errors.Count > before || path is null || order is null)
+        if (errors.Count > before || path is null || order is null || steps.Count != names.Count)
         {
             return null;
         }

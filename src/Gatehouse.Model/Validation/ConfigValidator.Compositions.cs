@@ -7,13 +7,13 @@ namespace Gatehouse.Model.Validation;
 /// <summary>Composition checks: steps, references, templates, cycles, and operation ids unique next to the services' ones.</summary>
 public static partial class ConfigValidator
 {
-    private static void ValidateCompositions(GatehouseConfig config, OperationIndex operations, List<ConfigError> errors)
+    private static void ValidateCompositions(GatehouseConfig config, OperationIndex operations, Incompleteness incomplete, List<ConfigError> errors)
     {
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, composition) in config.Compositions)
         {
             var found = new List<(string Path, string Message)>();
-            CompositionCompiler.Compile(id, composition, config, operations, found);
+            CompositionCompiler.Compile(id, composition, config, operations, found, incomplete.MayBeLost);
             errors.AddRange(found.Select(e => new ConfigError(e.Path, e.Message)));
 
             var operationId = composition.OperationIdOf(id);
