@@ -30,6 +30,31 @@ public static partial class ConfigValidator
             {
                 errors.Add(new ConfigError(at, $"operation id '{operationId}' is already composition '{owners[operationId]}''s; ids are unique."));
             }
+
+            CheckOverlap(config, id, composition, errors);
+        }
+    }
+
+    /// <summary>A composition is a route: it must not match the same requests as a route or an earlier composition.</summary>
+    private static void CheckOverlap(GatehouseConfig config, string id, CompositionConfig composition, List<ConfigError> errors)
+    {
+        static string? Key(string? host, string? path) =>
+            path is not null && Routing.PathTemplate.TryParse(path, out _) is { } t ? (host?.ToLowerInvariant() ?? "*") + " " + t.ShapeKey : null;
+
+        if (Key(composition.Host, composition.Path) is not { } key)
+        {
+            return;
+        }
+
+        var method = composition.Method.ToUpperInvariant();
+        var route = config.Routes.FirstOrDefault(r => Key(r.Value.Host, r.Value.Path) == key
+            && (r.Value.Methods.Count == 0 || r.Value.Methods.Any(m => m.Equals(method, StringComparison.OrdinalIgnoreCase))));
+        var other = config.Compositions.TakeWhile(c => c.Key != id)
+            .FirstOrDefault(c => Key(c.Value.Host, c.Value.Path) == key && c.Value.Method.Equals(method, StringComparison.OrdinalIgnoreCase));
+        if (route.Key is not null || other.Key is not null)
+        {
+            var clash = route.Key is not null ? $"route '{route.Key}'" : $"composition '{other.Key}'";
+            errors.Add(new ConfigError($"compositions.{id}.path", $"{method} {composition.Path} matches the same requests as {clash}; change the path, host or method of one of them."));
         }
     }
 

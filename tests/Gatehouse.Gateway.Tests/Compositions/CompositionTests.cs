@@ -12,6 +12,7 @@ namespace Gatehouse.Gateway.Tests.Compositions;
 public sealed class CompositionTests : IAsyncLifetime
 {
     private readonly ConcurrentQueue<(string Target, long Start, long End)> _calls = new();
+    private readonly ConcurrentQueue<(string Target, string? ApiKey, string? Application)> _seen = new();
     private TestBackend _backend = null!;
 
     public async Task InitializeAsync()
@@ -23,6 +24,7 @@ public sealed class CompositionTests : IAsyncLifetime
             var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget;
             object? body = null;
             var path = context.Request.Path.Value!;
+            _seen.Enqueue((raw, context.Request.Headers["X-Api-Key"].FirstOrDefault(), context.Request.Headers["Gatehouse-Application"].FirstOrDefault()));
             if (path.StartsWith("/users/", StringComparison.Ordinal))
             {
                 await Task.Delay(300);
@@ -45,6 +47,10 @@ public sealed class CompositionTests : IAsyncLifetime
             {
                 var id = int.Parse(path[10..], System.Globalization.CultureInfo.InvariantCulture);
                 body = new { id, name = $"Product {id}", price = id * 10.5m, currency = "EUR" };
+            }
+            else if (path == "/products")
+            {
+                body = context.Request.Query["ids"].ToString().Split(',').Select(int.Parse).Select(id => new { id, name = $"Product {id}", price = id * 10.5m }).ToArray();
             }
             else if (path == "/deep")
             {
@@ -305,5 +311,48 @@ public sealed class CompositionTests : IAsyncLifetime
         var response = await gw.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.DoesNotContain(_calls, c => c.Target.StartsWith("/users/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Batch_MakesOneCallForAllDistinctItems_AndTheConsumerKeyStaysAtTheGateway()
+    {
+        const string key = "ghk_test_batch_key";
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              batched:
+                path: "/batched/{id}"
+                steps:
+                  orders: { operation: orders.listOrders, query: { userId: "@request.path.id" } }
+                  products:
+                    service: products
+                    path: /products
+                    forEach: "@orders.body[*].items[*].productId"
+                    batch: { param: ids }
+                response:
+                  names: { "@each": "@products", "@value": "@item.name" }
+                  app: "@request.application"
+            """, $$"""
+            plans:
+              full:
+                include: [ { operation: compositions.batched } ]
+            accounts: { acme: {} }
+            applications:
+              shop:
+                account: acme
+                plan: full
+                keys: [ { sha256: {{hash}} } ]
+            """));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/batched/7");
+        request.Headers.Add("X-Api-Key", key);
+        var response = await gw.Client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var json = JsonNode.Parse(text)!;
+        Assert.Equal(["Product 1", "Product 2"], json["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("shop", json["app"]!.GetValue<string>());
+        var batch = Assert.Single(_seen, s => s.Target.StartsWith("/products", StringComparison.Ordinal));
+        Assert.Equal("/products?ids=1,2", batch.Target);
+        Assert.All(_seen, s => Assert.Null(s.ApiKey));
+        Assert.All(_seen, s => Assert.Equal("shop", s.Application));
     }
 }

@@ -119,6 +119,15 @@ public sealed class CompositionConfigTests
     }
 
     [Fact]
+    public void CompositionOverlappingARoute_IsAnError()
+    {
+        var error = ConfigText.SingleError(
+            With("path: \"/users/{x}/history\"\nsteps: { a: { operation: orders.listOrders } }", "routes:\n  clash: { path: \"/users/{id}/history\", service: users }"),
+            "compositions.history.path");
+        Assert.Contains("route 'clash'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OperationIdTakenByAService_IsAnError() =>
         ConfigText.SingleError(With("path: /x\noperation: users.getUser\nsteps: { a: { operation: orders.listOrders } }"), "compositions.history.operation");
 
