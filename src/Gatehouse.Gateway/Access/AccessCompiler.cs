@@ -59,6 +59,25 @@ internal static class AccessCompiler
             }
         }
 
+        // A composition is an operation for plans: granted and limited by its operation id like any other.
+        foreach (var (cid, composition) in config.Compositions)
+        {
+            var id = composition.OperationIdOf(cid);
+            var operation = composition.AsOperation();
+            var read = new LimitSet?[plans.Count];
+            var write = new LimitSet?[plans.Count];
+            var table = operation.Access == OperationAccess.Read ? read : write;
+            for (var i = 0; i < plans.Count; i++)
+            {
+                if (grants[i].Operations.TryGetValue(id, out var flags) && (flags & operation.Access.ToFlag()) != 0)
+                {
+                    table[i] = operationLimitSets[i].GetValueOrDefault(id) ?? plans[i].Limits;
+                }
+            }
+
+            operations[id] = new AccessTarget($"operation '{id}'", id, operation.Access, read, write);
+        }
+
         var routes = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
         foreach (var (id, route) in config.Routes)
         {

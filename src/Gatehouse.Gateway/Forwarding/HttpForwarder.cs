@@ -32,7 +32,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     /// <param name="pathAndQuery">The encoded upstream path plus the client's raw query string.</param>
     public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy, Admission admission = default)
     {
-        var upstream = route.Upstream;
+        var upstream = route.Upstream!;
         var failed = false;
         HttpRequestMessage? message = null;
         HttpResponseMessage? response = null;
@@ -201,13 +201,13 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         {
             LogUpstreamTimeout(logger, route.Id, destination.ToString(), route.Timeout);
             await ProblemWriter.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "upstream-timeout", "Upstream timeout",
-                $"Service '{route.Upstream.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId).ConfigureAwait(false);
+                $"Service '{route.Upstream!.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId).ConfigureAwait(false);
             return true;
         }
 
         LogUpstreamUnreachable(logger, route.Id, destination.ToString(), e.Message);
         await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-unreachable", "Upstream unreachable",
-            $"Service '{route.Upstream.Name}' could not be reached.", requestId).ConfigureAwait(false);
+            $"Service '{route.Upstream!.Name}' could not be reached.", requestId).ConfigureAwait(false);
         return true;
     }
 

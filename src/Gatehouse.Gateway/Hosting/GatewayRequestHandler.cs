@@ -15,6 +15,8 @@ namespace Gatehouse.Gateway.Hosting;
 /// </summary>
 internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
 {
+    private readonly Composition.CompositionExecutor _compositions = new(runtime);
+
     public Task HandleAsync(HttpContext context)
     {
         var snapshot = runtime.Current;
@@ -79,16 +81,21 @@ internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, Http
 
     private Task PickAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission)
     {
+        if (route.Composition is not null)
+        {
+            return _compositions.RunAsync(context, snapshot, route, captures, path, requestId, admission);
+        }
+
         while (true)
         {
-            var destination = route.Upstream.Pick();
+            var destination = route.Upstream!.Pick();
             if (destination is null)
             {
                 return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
-                    $"Service '{route.Upstream.Name}' has no healthy target right now; try again shortly.", requestId);
+                    $"Service '{route.Upstream!.Name}' has no healthy target right now; try again shortly.", requestId);
             }
 
-            if (route.Upstream.TryBeginRequest(destination))
+            if (route.Upstream!.TryBeginRequest(destination))
             {
                 var sb = new DefaultInterpolatedStringHandler(0, 0);
                 route.UpstreamPath.AppendTo(ref sb, path, captures);

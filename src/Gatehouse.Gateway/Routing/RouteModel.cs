@@ -7,7 +7,7 @@ namespace Gatehouse.Gateway.Routing;
 /// <summary>The compiled, immutable runtime form of one route.</summary>
 internal sealed class RouteModel
 {
-    public RouteModel(string id, string? operationId, string[] methods, string? host, Upstream upstream, UpstreamPathTemplate upstreamPath, TimeSpan timeout)
+    public RouteModel(string id, string? operationId, string[] methods, string? host, Upstream? upstream, UpstreamPathTemplate upstreamPath, TimeSpan timeout)
     {
         Id = id;
         OperationId = operationId;
@@ -28,7 +28,11 @@ internal sealed class RouteModel
 
     public string? Host { get; }
 
-    public Upstream Upstream { get; }
+    /// <summary>The service the route forwards to; null for a composition, whose steps name their own services.</summary>
+    public Upstream? Upstream { get; }
+
+    /// <summary>The composition that serves the route instead of the forwarder, or null.</summary>
+    public Composition.CompositionModel? Composition { get; init; }
 
     public UpstreamPathTemplate UpstreamPath { get; }
 

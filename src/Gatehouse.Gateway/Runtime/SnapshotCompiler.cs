@@ -2,9 +2,11 @@ using System.Collections.Frozen;
 using System.Net;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Authentication;
+using Gatehouse.Gateway.Composition;
 using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
+using Gatehouse.Model.Compositions;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Operations;
 using Gatehouse.Model.Routing;
@@ -40,6 +42,16 @@ internal static class SnapshotCompiler
             }
 
             bindings.Add((id, route, binding));
+        }
+
+        var compositions = new List<CompiledComposition>();
+        foreach (var (id, composition) in config.Compositions)
+        {
+            var found = new List<(string Path, string Message)>();
+            if (CompositionCompiler.Compile(id, composition, config, operations, found) is { } compiled)
+            {
+                compositions.Add(compiled);
+            }
         }
 
         if (errors.Count > 0)
@@ -88,6 +100,24 @@ internal static class SnapshotCompiler
                 ForwardCredential = route.ForwardCredential,
             };
             routes.Add((path, model));
+        }
+
+        foreach (var c in compositions)
+        {
+            // A composition is a route with no upstream of its own; its access is its operation's.
+            var parameters = c.Path.ParameterNames.ToList();
+            routes.Add((c.Path, new RouteModel(
+                $"compositions.{c.Id}",
+                c.OperationId,
+                [HttpMethods.GetCanonicalizedValue(c.Config.Method)],
+                c.Config.Host,
+                null,
+                UpstreamPathTemplate.Create(c.Path, parameters),
+                c.Config.Deadline)
+            {
+                Access = access?.Operations[c.OperationId],
+                Composition = new CompositionModel(c),
+            }));
         }
 
         var trusted = config.Gateway.TrustedProxies

@@ -26,7 +26,9 @@ public sealed record PlanGrants(IReadOnlyDictionary<string, AccessFlags> Operati
     /// <summary>The operation ids and unbound route ids that <paramref name="rule"/> selects.</summary>
     public static (IEnumerable<(string Id, OperationConfig Operation)> Operations, IEnumerable<string> Routes) Select(GrantConfig rule, GatehouseConfig config)
     {
-        var operations = config.Services.Values.SelectMany(s => s.Operations).Where(o => rule switch
+        // Compositions are operations too: by their operation id, tags and public path.
+        var compositions = config.Compositions.Select(c => KeyValuePair.Create(c.Value.OperationIdOf(c.Key), c.Value.AsOperation()));
+        var operations = config.Services.Values.SelectMany(s => s.Operations).Concat(compositions).Where(o => rule switch
         {
             { Operation: { } id } => o.Key == id,
             { Tag: { } tag } => o.Value.Tags.Contains(tag, StringComparer.Ordinal),

@@ -26,4 +26,7 @@ public sealed record GatehouseConfig
 
     /// <summary>Applications by id; the id is what services see in <c>Gatehouse-Application</c>. Default: none.</summary>
     public IReadOnlyDictionary<string, ApplicationConfig> Applications { get; init; } = new Dictionary<string, ApplicationConfig>();
+
+    /// <summary>Compositions by id: public routes served by several backend calls and a shaped response. Default: none.</summary>
+    public IReadOnlyDictionary<string, CompositionConfig> Compositions { get; init; } = new Dictionary<string, CompositionConfig>();
 }

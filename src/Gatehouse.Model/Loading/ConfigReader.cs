@@ -9,6 +9,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
     private readonly HashSet<string> _brokenServices = new(StringComparer.Ordinal);
     private readonly OperationsReader _operations = new(b, baseDirectory);
     private readonly AccessReader _access = new(b);
+    private readonly CompositionReader _compositions = new(b);
 
     /// <summary>Declared operations and source lines of each service's operation keys.</summary>
     public IReadOnlyDictionary<string, ServiceOperationSyntax> OperationSyntax => _operations.Services;
@@ -18,7 +19,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     public GatehouseConfig? ReadRoot(YamlNode root)
     {
-        var map = b.Mapping(root, "", "version", "gateway", "services", "routes", "plans", "accounts", "applications");
+        var map = b.Mapping(root, "", "version", "gateway", "services", "routes", "plans", "accounts", "applications", "compositions");
         if (map is null)
         {
             return null;
@@ -89,6 +90,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("applications", out var applications))
         {
             config = config with { Applications = _access.ReadApplications(applications, "applications") };
+        }
+
+        if (map.TryGetValue("compositions", out var compositions))
+        {
+            config = config with { Compositions = _compositions.Read(compositions, "compositions") };
         }
 
         return config;

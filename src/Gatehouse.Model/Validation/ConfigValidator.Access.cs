@@ -44,7 +44,7 @@ public static partial class ConfigValidator
             var grants = PlanGrants.Resolve(plan, config);
             foreach (var id in plan.OperationLimits.Keys)
             {
-                if (!operations.TryGet(id, out _, out _))
+                if (!operations.TryGet(id, out _, out _) && !IsCompositionOperation(config, id))
                 {
                     if (!incomplete.MayBeLost(id))
                     {
@@ -119,9 +119,9 @@ public static partial class ConfigValidator
             var rulePath = $"{path}[{i}]";
             switch (rule)
             {
-                case { Operation: { } id } when !operations.TryGet(id, out _, out _) && incomplete.MayBeLost(id):
+                case { Operation: { } id } when !operations.TryGet(id, out _, out _) && !IsCompositionOperation(config, id) && incomplete.MayBeLost(id):
                     continue;
-                case { Operation: { } id } when !operations.TryGet(id, out _, out _):
+                case { Operation: { } id } when !operations.TryGet(id, out _, out _) && !IsCompositionOperation(config, id):
                     errors.Add(new ConfigError($"{rulePath}.operation", $"there is no operation '{id}'.{DidYouMean(id, operations.Ids)}"));
                     continue;
                 case { Route: { } route } when !config.Routes.TryGetValue(route, out _):

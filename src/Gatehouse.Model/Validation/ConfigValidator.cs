@@ -40,6 +40,7 @@ public static partial class ConfigValidator
         var operations = ValidateOperations(config, expansion, errors);
         ValidateRoutes(config, operations, brokenServices, expansion, errors);
         ValidateJwtIssuers(config, errors);
+        ValidateCompositions(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidateAccess(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         return errors;
     }

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Routing;
+using Gatehouse.Gateway.Runtime;
+using Gatehouse.Model.Compositions;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Composition;
+
+/// <summary>
+/// One request's run of a composition: every step starts as soon as the steps it references have finished
+/// (tasks, no blocking); a required step's failure cancels the others; the deadline cancels whatever is outstanding.
+/// </summary>
+internal sealed partial class CompositionRun
+{
+    private readonly CompositionModel _model;
+    private readonly HttpContext _context;
+    private readonly GatewaySnapshot _snapshot;
+    private readonly GatewayRuntime _runtime;
+    private readonly RouteCaptures _captures;
+    private readonly string _path;
+    private readonly string _requestId;
+    private readonly Admission _admission;
+    private readonly JsonObject?[] _results;
+    private readonly Task[] _tasks;
+    private readonly double[] _durations;
+    private readonly bool[] _missing;
+    private readonly CancellationTokenSource _cts;
+    private StepFailure? _failure;
+    private string? _failedStep;
+
+    public CompositionRun(CompositionModel model, HttpContext context, GatewaySnapshot snapshot, GatewayRuntime runtime, RouteCaptures captures, string path, string requestId, Admission admission)
+    {
+        (_model, _context, _snapshot, _runtime, _captures, _path, _requestId, _admission) = (model, context, snapshot, runtime, captures, path, requestId, admission);
+        var n = model.Steps.Count;
+        (_results, _tasks, _durations, _missing) = (new JsonObject?[n], new Task[n], new double[n], new bool[n]);
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        _cts.CancelAfter(model.Compiled.Config.Deadline);
+    }
+
+    public async Task ExecuteAsync()
+    {
+        using (_cts)
+        {
+            for (var i = 0; i < _tasks.Length; i++)
+            {
+                _tasks[i] = RunStepAsync(_model.Steps[i]);
+            }
+
+            await Task.WhenAll(_tasks).ConfigureAwait(false);
+        }
+
+        if (_context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var headers = new List<KeyValuePair<string, string>>();
+        if (_model.Compiled.Config.ServerTiming)
+        {
+            headers.Add(new("Server-Timing", string.Join(", ", _model.Steps.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name};dur={_durations[s.Index]:0.#}")))));
+        }
+
+        if (_failure is { } f)
+        {
+            await ProblemWriter.WriteAsync(_context, f.Status, f.Slug, "Composition step failed", f.Detail, _requestId, [.. headers]).ConfigureAwait(false);
+            return;
+        }
+
+        var missing = _model.Steps.Where(s => _missing[s.Index]).Select(s => s.Name).ToList();
+        if (missing.Count > 0)
+        {
+            headers.Add(new("Gatehouse-Missing-Steps", string.Join(", ", missing)));
+        }
+
+        JsonNode? body;
+        try
+        {
+            body = new TemplateEvaluator(Root).Evaluate(_model.Compiled.Response);
+        }
+        catch (InvalidOperationException e)
+        {
+            await ProblemWriter.WriteAsync(_context, 502, "composition-shape-failed", "Composition shaping failed",
+                $"The response could not be shaped from the backends' values: {e.Message}", _requestId, [.. headers]).ConfigureAwait(false);
+            return;
+        }
+
+        var response = _context.Response;
+        response.StatusCode = 200;
+        response.ContentType = "application/json";
+        response.Headers["X-Request-Id"] = _requestId;
+        foreach (var (name, value) in headers)
+        {
+            response.Headers[name] = value;
+        }
+
+        LimitHeadersWrite();
+        var bytes = body is null ? "null"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(body);
+        response.ContentLength = bytes.Length;
+        if (!HttpMethods.IsHead(_context.Request.Method))
+        {
+            await response.Body.WriteAsync(bytes, _context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private void LimitHeadersWrite() => Limiting.LimitHeaders.Write(_context.Response, _admission.Limits);
+
+    private async Task RunStepAsync(CompiledStep step)
+    {
+        foreach (var d in step.Dependencies)
+        {
+            await _tasks[d].ConfigureAwait(false);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (_cts.IsCancellationRequested)
+            {
+                throw new OperationCanceledException();
+            }
+
+            if (step.Dependencies.FirstOrDefault(d => _missing[d], -1) is var m and >= 0)
+            {
+                throw new StepFailure(502, "composition-step-missing", $"Step '{step.Name}' needs step '{_model.Steps[m].Name}', which is optional and failed.");
+            }
+
+            _results[step.Index] = step.ForEach is null
+                ? await CallAsync(step, null, _cts.Token).ConfigureAwait(false)
+                : await FanOutAsync(step).ConfigureAwait(false);
+        }
+        catch (StepFailure f)
+        {
+            Fail(step, f);
+        }
+        catch (OperationCanceledException)
+        {
+            Fail(step, new StepFailure(504, "composition-deadline", $"Step '{step.Name}' did not finish within the composition's deadline of {_model.Compiled.Config.Deadline.TotalSeconds:0.###}s."));
+        }
+        finally
+        {
+            _durations[step.Index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+    }
+
+    private void Fail(CompiledStep step, StepFailure failure)
+    {
+        if (step.Config.Optional)
+        {
+            _missing[step.Index] = true;
+            return;
+        }
+
+        // The first required failure is the answer; it cancels every call still outstanding.
+        if (Interlocked.CompareExchange(ref _failure, failure, null) is null)
+        {
+            _failedStep = step.Name;
+            try
+            {
+                _cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    /// <summary>The failed step's name, for logs and tests.</summary>
+    public string? FailedStep => _failedStep;
+
+    private JsonNode? Root(ValueRef r, out int consumed)
+    {
+        consumed = 0;
+        if (r.Root != "request")
+        {
+            return _model.StepIndex.TryGetValue(r.Root, out var i) ? _results[i] : null;
+        }
+
+        consumed = r.Segments.Count;
+        var request = _context.Request;
+        switch (r.Segments[0].Name)
+        {
+            case "path":
+                var at = Array.IndexOf(_model.RouteParameters, r.Segments[1].Name);
+                return at >= 0 && at < _captures.Count ? JsonValue.Create(_path[_captures[at]]) : null;
+            case "query":
+                return request.Query.TryGetValue(r.Segments[1].Name, out var q) && q.Count > 0 ? JsonValue.Create(q[0]) : null;
+            case "headers":
+                return request.Headers.TryGetValue(r.Segments[1].Name, out var h) && h.Count > 0 ? JsonValue.Create(h[0]) : null;
+            case "application":
+                return _admission.Application is { } app ? JsonValue.Create(app.Id) : null;
+            default:
+                return _admission.Plan is { } plan ? JsonValue.Create(plan.Name) : null;
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Model.Compositions;
+
+/// <summary>A compiled response (or body) template: parsed once when the config is loaded, evaluated per request.</summary>
+public abstract record Template;
+
+/// <summary>A value written as is.</summary>
+public sealed record LiteralTemplate(JsonNode? Value) : Template;
+
+/// <summary>The value of a reference (<c>"@user.body"</c>).</summary>
+public sealed record RefTemplate(ValueRef Ref) : Template;
+
+/// <summary>An array of templates.</summary>
+public sealed record ArrayTemplate(IReadOnlyList<Template> Items) : Template;
+
+/// <summary>An object of templates; fields written later can read earlier ones as <c>@this.NAME</c>.</summary>
+public sealed record ObjectTemplate(IReadOnlyList<KeyValuePair<string, Template>> Fields) : Template;
+
+/// <summary><c>"@each"</c>: maps every element of <see cref="Source"/>, bound as <see cref="Alias"/>, through <see cref="Element"/>.</summary>
+public sealed record EachTemplate(Template Source, string Alias, Template Element) : Template;
+
+/// <summary><c>"@lookup"</c>: the element of <see cref="Source"/> whose <see cref="Key"/> field equals <see cref="By"/>, or null.</summary>
+public sealed record LookupTemplate(Template Source, Template By, string Key) : Template;
+
+/// <summary><c>"@merge"</c>: the fields of every object in order, later ones winning.</summary>
+public sealed record MergeTemplate(IReadOnlyList<Template> Parts) : Template;
+
+/// <summary><c>"@sum"</c>: Σ over the elements of <see cref="Source"/> of the product of the <see cref="Of"/> fields (dotted paths).</summary>
+public sealed record SumTemplate(Template Source, IReadOnlyList<string[]> Of) : Template;
+
+/// <summary>A base value reshaped: <c>@select</c>, <c>@omit</c>, <c>@rename</c>, then extra fields added.</summary>
+public sealed record ShapeTemplate(
+    Template Base,
+    IReadOnlyList<string>? Select,
+    IReadOnlyList<string>? Omit,
+    IReadOnlyList<KeyValuePair<string, string>>? Rename,
+    IReadOnlyList<KeyValuePair<string, Template>> Extra) : Template;

@@ -1,0 +1,358 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Tests.Compositions;
+
+/// <summary>Compositions end to end: a real gateway in front of a real shop-like backend on loopback (#4).</summary>
+public sealed class CompositionTests : IAsyncLifetime
+{
+    private readonly ConcurrentQueue<(string Target, long Start, long End)> _calls = new();
+    private readonly ConcurrentQueue<(string Target, string? ApiKey, string? Application)> _seen = new();
+    private TestBackend _backend = null!;
+
+    public async Task InitializeAsync()
+    {
+        _backend = await TestBackend.StartAsync(app => app.Run(async context =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            var target = context.Request.Path + context.Request.QueryString;
+            var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget;
+            object? body = null;
+            var path = context.Request.Path.Value!;
+            _seen.Enqueue((raw, context.Request.Headers["X-Api-Key"].FirstOrDefault(), context.Request.Headers["Gatehouse-Application"].FirstOrDefault()));
+            if (path.StartsWith("/users/", StringComparison.Ordinal))
+            {
+                await Task.Delay(300);
+                body = path == "/users/404" ? null : new { id = path[7..], name = "Ann", email = "ann@example.com" };
+                if (body is null)
+                {
+                    context.Response.StatusCode = 404;
+                }
+            }
+            else if (path == "/orders")
+            {
+                await Task.Delay(300);
+                body = new[]
+                {
+                    new { id = 1, userId = 7, items = new[] { new { productId = 1, quantity = 2 }, new { productId = 2, quantity = 1 } } },
+                    new { id = 2, userId = 7, items = new[] { new { productId = 1, quantity = 1 } } },
+                };
+            }
+            else if (path.StartsWith("/products/", StringComparison.Ordinal))
+            {
+                var id = int.Parse(path[10..], System.Globalization.CultureInfo.InvariantCulture);
+                body = new { id, name = $"Product {id}", price = id * 10.5m, currency = "EUR" };
+            }
+            else if (path == "/products")
+            {
+                body = context.Request.Query["ids"].ToString().Split(',').Select(int.Parse).Select(id => new { id, name = $"Product {id}", price = id * 10.5m }).ToArray();
+            }
+            else if (path == "/deep")
+            {
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(new string('[', 10_000) + new string(']', 10_000));
+            }
+            else if (path == "/huge")
+            {
+                context.Response.ContentType = "application/json";
+                var chunk = new byte[64 * 1024];
+                Array.Fill(chunk, (byte)' ');
+                try
+                {
+                    for (var i = 0; i < 1600; i++)
+                    {
+                        await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            else if (path == "/long")
+            {
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("[" + string.Join(",", Enumerable.Repeat("1", 5000)) + "]");
+            }
+            else if (path == "/slow")
+            {
+                try
+                {
+                    await Task.Delay(10_000, context.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                body = new { slow = true };
+            }
+            else if (path.StartsWith("/echo/", StringComparison.Ordinal))
+            {
+                body = new { raw };
+            }
+
+            _calls.Enqueue((raw, start, Stopwatch.GetTimestamp()));
+            if (body is not null && !context.RequestAborted.IsCancellationRequested)
+            {
+                await context.Response.WriteAsJsonAsync(body);
+            }
+        }));
+    }
+
+    public async Task DisposeAsync() => await _backend.DisposeAsync();
+
+    private string Yaml(string compositions, string plans = "") => $$"""
+        version: 1
+        services:
+          users:
+            targets: [{{_backend.Url}}]
+            operations:
+              users.getUser: { method: GET, path: "/users/{id}" }
+          orders:
+            targets: [{{_backend.Url}}]
+            operations:
+              orders.listOrders: { method: GET, path: /orders }
+          products:
+            targets: [{{_backend.Url}}]
+            operations:
+              products.getProduct: { method: GET, path: "/products/{id}" }
+        compositions:
+        {{compositions}}
+        {{plans}}
+        """;
+
+    private const string OrderHistory = """
+          order-history:
+            path: "/users/{id}/order-history"
+            serverTiming: true
+            steps:
+              user: { operation: users.getUser, params: { id: "@request.path.id" }, statusMap: { 404: 404 } }
+              orders: { operation: orders.listOrders, query: { userId: "@request.path.id" } }
+              products:
+                operation: products.getProduct
+                forEach: "@orders.body[*].items[*].productId"
+                params: { id: "@item" }
+            response:
+              user: { "@value": "@user.body", "@select": [id, name] }
+              orders:
+                "@each": "@orders.body"
+                "@as": order
+                id: "@order.id"
+                items:
+                  "@each": "@order.items"
+                  "@value": "@item"
+                  product: { "@lookup": "@products", "@by": "@item.productId", "@select": [id, name, price] }
+                total: { "@sum": "@this.items", "@of": [quantity, product.price] }
+        """;
+
+    [Fact]
+    public async Task OrderHistory_JoinsEachDistinctProductOnce_AndRunsIndependentStepsConcurrently()
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml(OrderHistory));
+        var response = await gw.Client.GetAsync("/users/7/order-history");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var json = JsonNode.Parse(text)!;
+        Assert.Equal("7", json["user"]!["id"]!.GetValue<string>());
+        Assert.Null(json["user"]!["email"]);
+        var orders = json["orders"]!.AsArray();
+        Assert.Equal(2, orders.Count);
+        Assert.Equal(2, orders[0]!["items"]!.AsArray().Count);
+        Assert.Equal("Product 2", orders[0]!["items"]![1]!["product"]!["name"]!.GetValue<string>());
+        Assert.Null(orders[0]!["items"]![0]!["product"]!["currency"]);
+        Assert.Equal(2 * 10.5m + 1 * 21m, orders[0]!["total"]!.GetValue<decimal>());
+        Assert.Equal(10.5m, orders[1]!["total"]!.GetValue<decimal>());
+
+        // Each distinct product was fetched once, counted at the backend.
+        var products = _calls.Where(c => c.Target.StartsWith("/products/", StringComparison.Ordinal)).Select(c => c.Target).Order().ToList();
+        Assert.Equal(["/products/1", "/products/2"], products);
+
+        // user and orders overlapped: each started before the other ended.
+        var user = _calls.Single(c => c.Target.StartsWith("/users/", StringComparison.Ordinal));
+        var order = _calls.Single(c => c.Target.StartsWith("/orders", StringComparison.Ordinal));
+        Assert.True(user.Start < order.End && order.Start < user.End, "user and orders did not overlap");
+        Assert.Equal("/orders?userId=7", order.Target);
+
+        var timing = response.Headers.GetValues("Server-Timing").Single();
+        Assert.Contains("user;dur=", timing, StringComparison.Ordinal);
+        Assert.Contains("products;dur=", timing, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RequiredStep_404_IsMappedTo404ProblemNamingTheStep()
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml(OrderHistory));
+        var response = await gw.Client.GetAsync("/users/404/order-history");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("'user'", text, StringComparison.Ordinal);
+        Assert.Contains("404", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a/b")]
+    [InlineData("..")]
+    [InlineData("%2f..%2fadmin")]
+    [InlineData("x?y=1")]
+    [InlineData("x#frag")]
+    [InlineData("a b")]
+    [InlineData("x\r\nHost: evil")]
+    public async Task ValuesFromTheRequest_AreOnePathSegmentAndOneQueryValue(string value)
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              probe:
+                path: /probe
+                steps:
+                  echo: { service: users, path: "/echo/{v}", params: { v: "@request.query.v" }, query: { q: "@request.query.v" } }
+            """));
+        await gw.Client.GetAsync($"/probe?v={Uri.EscapeDataString(value)}");
+
+        // The backend saw exactly one path segment and one query value, each decoding back to the value.
+        var raw = Assert.Single(_calls).Target;
+        Assert.StartsWith("/echo/", raw, StringComparison.Ordinal);
+        var (segment, query) = (raw[6..raw.IndexOf('?', StringComparison.Ordinal)], raw[(raw.IndexOf('?', StringComparison.Ordinal) + 1)..]);
+        Assert.DoesNotContain('/', segment);
+        Assert.DoesNotContain('#', raw);
+        Assert.NotEqual("..", segment);
+        Assert.Equal(value, Uri.UnescapeDataString(segment));
+        Assert.StartsWith("q=", query, StringComparison.Ordinal);
+        Assert.DoesNotContain('&', query);
+        Assert.Equal(value, Uri.UnescapeDataString(query[2..]));
+    }
+
+    [Theory]
+    [InlineData("/deep", "composition-body-too-deep")]
+    [InlineData("/huge", "composition-body-too-large")]
+    [InlineData("/long", "composition-too-many-items")]
+    public async Task HostileBackendJson_Gives502ProblemWithinLimits(string path, string slug)
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml($$"""
+              hostile:
+                path: /hostile
+                maxItems: 1000
+                steps:
+                  bad: { service: users, path: "{{path}}" }
+            """));
+        var response = await gw.Client.GetAsync("/hostile");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains(slug, text, StringComparison.Ordinal);
+        Assert.Contains("'bad'", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SlowOptionalStep_IsMissingAtTheDeadline_AndNamedInAHeader()
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              partial:
+                path: "/partial/{id}"
+                deadline: 1s
+                steps:
+                  user: { operation: users.getUser, params: { id: "@request.path.id" } }
+                  extra: { service: users, path: /slow, optional: true }
+                response: { user: "@user.body.name", extra: "@extra.body" }
+            """));
+        var started = Stopwatch.GetTimestamp();
+        var response = await gw.Client.GetAsync("/partial/1");
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Equal("extra", response.Headers.GetValues("Gatehouse-Missing-Steps").Single());
+        var json = JsonNode.Parse(text)!;
+        Assert.Equal("Ann", json["user"]!.GetValue<string>());
+        Assert.Null(json["extra"]);
+        Assert.True(elapsed < TimeSpan.FromSeconds(8), $"took {elapsed}");
+    }
+
+    [Fact]
+    public async Task FailingRequiredStep_CancelsTheOthers()
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              failing:
+                path: /failing
+                steps:
+                  missing: { operation: users.getUser, params: { id: "404" } }
+                  slow: { service: users, path: /slow }
+            """));
+        var started = Stopwatch.GetTimestamp();
+        var response = await gw.Client.GetAsync("/failing");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(8));
+        await Wait.UntilAsync(() => _calls.Any(c => c.Target == "/slow"), TimeSpan.FromSeconds(5), "the slow call ends");
+        var slow = _calls.Single(c => c.Target == "/slow");
+        Assert.True(Stopwatch.GetElapsedTime(slow.Start, slow.End) < TimeSpan.FromSeconds(8), "the slow call was not cancelled");
+    }
+
+    [Fact]
+    public async Task PlanThatDoesNotGrantTheComposition_Gets403()
+    {
+        const string key = "ghk_test_composition_key";
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        await using var gw = await TestGateway.StartAsync(Yaml(OrderHistory, $$"""
+            plans:
+              basic:
+                include: [ { operation: users.getUser } ]
+              full:
+                include: [ { operation: compositions.order-history }, { path: "/**" } ]
+            accounts: { acme: {} }
+            applications:
+              shop:
+                account: acme
+                plan: basic
+                keys: [ { sha256: {{hash}} } ]
+            """));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/users/7/order-history");
+        request.Headers.Add("X-Api-Key", key);
+        var response = await gw.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.DoesNotContain(_calls, c => c.Target.StartsWith("/users/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Batch_MakesOneCallForAllDistinctItems_AndTheConsumerKeyStaysAtTheGateway()
+    {
+        const string key = "ghk_test_batch_key";
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              batched:
+                path: "/batched/{id}"
+                steps:
+                  orders: { operation: orders.listOrders, query: { userId: "@request.path.id" } }
+                  products:
+                    service: products
+                    path: /products
+                    forEach: "@orders.body[*].items[*].productId"
+                    batch: { param: ids }
+                response:
+                  names: { "@each": "@products", "@value": "@item.name" }
+                  app: "@request.application"
+            """, $$"""
+            plans:
+              full:
+                include: [ { operation: compositions.batched } ]
+            accounts: { acme: {} }
+            applications:
+              shop:
+                account: acme
+                plan: full
+                keys: [ { sha256: {{hash}} } ]
+            """));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/batched/7");
+        request.Headers.Add("X-Api-Key", key);
+        var response = await gw.Client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var json = JsonNode.Parse(text)!;
+        Assert.Equal(["Product 1", "Product 2"], json["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("shop", json["app"]!.GetValue<string>());
+        var batch = Assert.Single(_seen, s => s.Target.StartsWith("/products", StringComparison.Ordinal));
+        Assert.Equal("/products?ids=1,2", batch.Target);
+        Assert.All(_seen, s => Assert.Null(s.ApiKey));
+        Assert.All(_seen, s => Assert.Equal("shop", s.Application));
+    }
+}
