@@ -1,0 +1,190 @@
+// Composition benchmark (issue #4). Starts the demo shop's services in this process, a real `gatehouse run` with
+// examples/shop/gatehouse.yaml as a child process, and compares, for the same result (a user's order history):
+//   compose: GET /users/{id}/order-history                     (one request; the gateway makes the calls)
+//   client:  GET /users/{id} + GET /orders?userId= (together), then GET /products?ids=… (the client makes them)
+// It reports results per second, the gateway's CPU per result (utime+stime of its process from /proc), and, with
+// one request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
+//
+//   dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3]
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Gatehouse.Examples.Shop;
+using Gatehouse.Model.Access;
+
+var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+var workers = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 16;
+var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+
+var root = FindRoot();
+await using var users = await ShopServices.StartUsersAsync("http://127.0.0.1:0");
+await using var products = await ShopServices.StartProductsAsync("http://127.0.0.1:0");
+await using var orders = await ShopServices.StartOrdersAsync("http://127.0.0.1:0");
+var (usersUrl, productsUrl, ordersUrl) = (users.Urls.First(), products.Urls.First(), orders.Urls.First());
+
+var key = ApiKeyHash.NewKey();
+var port = FreePort();
+var dll = Path.Combine(root, "src", "Gatehouse", "bin", "Release", "net10.0", "gatehouse.dll");
+var start = new ProcessStartInfo("dotnet", [dll, "run", "--config", Path.Combine(root, "examples", "shop", "gatehouse.yaml"), "--port", port.ToString(CultureInfo.InvariantCulture)])
+{
+    RedirectStandardOutput = true,
+    RedirectStandardError = true,
+};
+start.Environment["SHOP_USERS_URL"] = usersUrl;
+start.Environment["SHOP_PRODUCTS_URL"] = productsUrl;
+start.Environment["SHOP_ORDERS_URL"] = ordersUrl;
+start.Environment["DEMO_INTERNAL_KEY_SHA256"] = ApiKeyHash.Sha256Hex(key);
+start.Environment["DEMO_SERVICE_API_URL"] = "http://127.0.0.1:0";
+using var gateway = Process.Start(start) ?? throw new InvalidOperationException("cannot start gatehouse");
+_ = gateway.StandardOutput.ReadToEndAsync();
+_ = gateway.StandardError.ReadToEndAsync();
+try
+{
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    http.DefaultRequestHeaders.Add("X-Api-Key", key);
+    await WaitReadyAsync(http);
+    using var direct = new HttpClient();
+
+    // Both forms must produce the same data before anything is timed.
+    var composed = JsonDocument.Parse(await http.GetStringAsync("/users/1/order-history"));
+    var clientSide = await ClientSideAsync(http, 1);
+    if (composed.RootElement.GetProperty("orders").GetArrayLength() != clientSide)
+    {
+        throw new InvalidOperationException("the composition and the client-side calls disagree on the number of orders");
+    }
+
+    Console.WriteLine($"warm-up {seconds}s each ...");
+    await LoadAsync(() => ComposeAsync(http, 1), seconds, workers);
+    await LoadAsync(() => ClientSideAsync(http, 1), seconds, workers);
+
+    Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | p50 ms | p99 ms |");
+    Console.WriteLine($"|--:|---|--:|--:|--:|--:|");
+    for (var round = 1; round <= rounds; round++)
+    {
+        foreach (var (name, run) in new (string, Func<Task<int>>)[] { ("compose", () => ComposeAsync(http, 1)), ("client", () => ClientSideAsync(http, 1)) })
+        {
+            var cpuBefore = CpuTicks(gateway.Id);
+            var result = await LoadAsync(run, seconds, workers);
+            var cpu = (CpuTicks(gateway.Id) - cpuBefore) * (1_000_000.0 / 100) / result.Count;
+            Console.WriteLine(FormattableString.Invariant($"| {round} | {name} | {result.Count / (double)seconds:F0} | {cpu:F1} | {result.P50:F3} | {result.P99:F3} |"));
+        }
+    }
+
+    // Unloaded latency: one request at a time.
+    var p50Compose = (await LoadAsync(() => ComposeAsync(http, 1), seconds, 1)).P50;
+    var p50Users = (await LoadAsync(() => GetAsync(direct, $"{usersUrl}/users/1"), seconds, 1)).P50;
+    var p50Orders = (await LoadAsync(() => GetAsync(direct, $"{ordersUrl}/orders?userId=1"), seconds, 1)).P50;
+    var p50Products = (await LoadAsync(() => GetAsync(direct, $"{productsUrl}/products?ids=1,2,3"), seconds, 1)).P50;
+    var critical = Math.Max(p50Users, p50Orders) + p50Products;
+    Console.WriteLine(FormattableString.Invariant(
+        $"one at a time: composition p50 {p50Compose:F3} ms; critical path of direct backend calls max(users {p50Users:F3}, orders {p50Orders:F3}) + products {p50Products:F3} = {critical:F3} ms; overhead {p50Compose - critical:F3} ms"));
+}
+finally
+{
+    gateway.Kill(entireProcessTree: true);
+    await gateway.WaitForExitAsync();
+}
+
+static async Task<int> ComposeAsync(HttpClient http, int user)
+{
+    using var response = await http.GetAsync($"/users/{user}/order-history");
+    response.EnsureSuccessStatusCode();
+    await response.Content.ReadAsByteArrayAsync();
+    return 1;
+}
+
+// What a client does without the composition: user and orders together, then the distinct products in one call.
+static async Task<int> ClientSideAsync(HttpClient http, int user)
+{
+    var userTask = http.GetStringAsync($"/users/{user}");
+    var ordersTask = http.GetStringAsync($"/orders?userId={user}");
+    await Task.WhenAll(userTask, ordersTask);
+    using var ordersJson = JsonDocument.Parse(ordersTask.Result);
+    var ids = ordersJson.RootElement.EnumerateArray()
+        .SelectMany(o => o.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("productId").GetInt32()))
+        .Distinct().ToList();
+    if (ids.Count > 0)
+    {
+        await http.GetStringAsync($"/products?ids={string.Join(',', ids)}");
+    }
+
+    return ordersJson.RootElement.GetArrayLength();
+}
+
+static async Task<int> GetAsync(HttpClient http, string url)
+{
+    using var response = await http.GetAsync(url);
+    response.EnsureSuccessStatusCode();
+    await response.Content.ReadAsByteArrayAsync();
+    return 1;
+}
+
+static async Task<(int Count, double P50, double P99)> LoadAsync(Func<Task<int>> run, int seconds, int workers)
+{
+    var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+    var latencies = new List<double>[workers];
+    await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
+    {
+        var mine = latencies[w] = [];
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            var t = Stopwatch.GetTimestamp();
+            await run();
+            mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+    }));
+    var all = latencies.SelectMany(l => l).Order().ToArray();
+    return (all.Length, all[all.Length / 2], all[(int)(all.Length * 0.99)]);
+}
+
+static long CpuTicks(int pid)
+{
+    // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the ')' that ends the command name.
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+}
+
+static int FreePort()
+{
+    using var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static async Task WaitReadyAsync(HttpClient http)
+{
+    for (var i = 0; i < 300; i++)
+    {
+        try
+        {
+            using var r = await http.GetAsync("/users/1");
+            if (r.IsSuccessStatusCode)
+            {
+                return;
+            }
+        }
+        catch (HttpRequestException)
+        {
+        }
+
+        await Task.Delay(100);
+    }
+
+    throw new InvalidOperationException("gatehouse did not become ready in 30 s");
+}
+
+static string FindRoot()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        if (File.Exists(Path.Combine(dir.FullName, "Gatehouse.slnx")))
+        {
+            return dir.FullName;
+        }
+    }
+
+    throw new InvalidOperationException("run from inside the repository");
+}
