@@ -168,6 +168,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         }
 
         _applied = revision;
+        options.Node?.Applied(revision);
         LogApplied(logger, revision);
         return [];
     }
