@@ -35,13 +35,17 @@ internal static class RunCommand
         {
             Description = "With --store, the id this process reports as a node (GET /admin/nodes); default HOSTNAME:PID.",
         };
-        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port, nodeId };
+        var adminMaxBody = new Option<long?>("--admin-max-body")
+        {
+            Description = "With --store, the largest admin request body in bytes (default 1 MiB); raise it to POST /admin/config a config of many thousands of entries.",
+        };
+        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port, nodeId, adminMaxBody };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(config)?.FullName;
             if (parse.GetValue(store) is { } connection)
             {
-                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), ct).ConfigureAwait(false);
+                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), ct).ConfigureAwait(false);
             }
 
             if (path is null)
@@ -69,7 +73,7 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, CancellationToken ct)
+    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, CancellationToken ct)
     {
         IConfigStore store;
         try
@@ -120,6 +124,7 @@ internal static class RunCommand
             Apply = host.Runtime.Apply,
             BaseDirectory = baseDirectory,
             Node = node,
+            MaxBodySize = adminMaxBody ?? 1024 * 1024,
         }, ct).ConfigureAwait(false);
 
         Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (store revision {revision}); admin API on {admin.Url}; node {node.Id}. Ctrl+C stops it.");
