@@ -127,7 +127,8 @@ internal static class RunCommand
             MaxBodySize = adminMaxBody ?? 1024 * 1024,
         }, ct).ConfigureAwait(false);
 
-        Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (store revision {revision}); admin API on {admin.Url}; node {node.Id}. Ctrl+C stops it.");
+        Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (store revision {revision}); admin API on {admin.Url}. Ctrl+C stops it.");
+        Console.Out.WriteLine($"Reporting to the store as node {node.Id} (GET /admin/nodes).");
         if (generated is not null)
         {
             Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {generated}");
