@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Management.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -81,6 +82,7 @@ public sealed class AdminApi : IAsyncDisposable
         RevisionEndpoints.Map(app, changes);
         ConfigEndpoints.Map(app, changes, options);
         ApprovalEndpoints.Map(app, changes);
+        NodeEndpoints.Map(app, options);
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,

@@ -1,3 +1,4 @@
+using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Validation;
@@ -37,4 +38,16 @@ public sealed record AdminApiOptions
 
     /// <summary>Extra logging setup (tests capture logs here). By default warnings and errors go to the console.</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+
+    /// <summary>This process's node, told of every revision the gateway applies. Null when no gateway runs in this process.</summary>
+    public NodeReporter? Node { get; init; }
+
+    /// <summary>
+    /// The heartbeat period nodes report with; <c>GET /admin/nodes</c> lists a node as stale after
+    /// <see cref="NodeReporter.StaleAfterIntervals"/> of them without a report. Default <see cref="NodeReporter.DefaultInterval"/> (15 s).
+    /// </summary>
+    public TimeSpan NodeInterval { get; init; } = NodeReporter.DefaultInterval;
+
+    /// <summary>The clock that decides whether a node is stale; it should be the store's. Default: the system clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

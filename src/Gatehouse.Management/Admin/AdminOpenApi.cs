@@ -53,6 +53,7 @@ internal static class AdminOpenApi
         paths["/admin/revisions/{n}"] = new JsonObject { ["parameters"] = Parameters("n"), ["get"] = Operation("The whole config at revision n") };
         paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject { ["parameters"] = Parameters("a", "b"), ["get"] = Operation("What changed from a to b") };
         paths["/admin/revisions/{n}/rollback"] = new JsonObject { ["parameters"] = Parameters("n"), ["post"] = Operation("Commit a revision equal to n") };
+        paths["/admin/nodes"] = new JsonObject { ["get"] = Operation("Gateway nodes: the revision each serves, when it was last seen, whether it is stale") };
         paths["/admin/audit"] = new JsonObject { ["get"] = Operation("Audit entries, newest first", "limit", "before") };
         paths["/admin/openapi.json"] = new JsonObject { ["get"] = Operation("This document") };
 

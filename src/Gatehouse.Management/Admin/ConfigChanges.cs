@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
@@ -44,8 +45,10 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         {
             for (var attempt = 1; ; attempt++)
             {
+                var timing = Stopwatch.StartNew();
                 var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
                 var current = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
+                var read = timing.ElapsedMilliseconds;
                 var plan = decide(revision, current);
                 if (plan.Problem is not null)
                 {
@@ -65,7 +68,9 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                     }
                 }
 
+                var decided = timing.ElapsedMilliseconds;
                 var loaded = await LoadAsync(candidate.Values).ConfigureAwait(false);
+                var validated = timing.ElapsedMilliseconds;
                 if (!loaded.IsValid)
                 {
                     return new ChangeOutcome(Invalid(loaded.Errors), null, current, []);
@@ -88,7 +93,14 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                     return new ChangeOutcome(Conflict(), null, current, []);
                 }
 
+                var committed = timing.ElapsedMilliseconds;
                 var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
+                if (commit.Changed)
+                {
+                    // Where an apply's time goes, for large configs (docs/benchmarks.md, "Applies at scale").
+                    LogTimings(logger, commit.Revision, current.Count, read, decided - read, validated - decided, committed - validated, timing.ElapsedMilliseconds - committed);
+                }
+
                 return new ChangeOutcome(null, commit, current, errors);
             }
         }
@@ -168,6 +180,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         }
 
         _applied = revision;
+        options.Node?.Applied(revision);
         LogApplied(logger, revision);
         return [];
     }
@@ -196,6 +209,9 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is now served.")]
     private static partial void LogApplied(ILogger logger, long revision);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} ({Resources} resources before): read {Read} ms, decide {Decide} ms, compose+load+validate {Load} ms, commit {Commit} ms, gateway apply {Apply} ms")]
+    private static partial void LogTimings(ILogger logger, long revision, int resources, long read, long decide, long load, long commit, long apply);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Revision {Revision} was committed but the gateway refused it: {Errors}")]
     private static partial void LogNotApplied(ILogger logger, long revision, string errors);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Loading;
@@ -30,13 +31,21 @@ internal static class RunCommand
             DefaultValueFactory = _ => AdminApiOptions.DefaultUrl,
         };
         var port = new Option<int?>("--port", "-p") { Description = "Port of the first listener (default 8080)." };
-        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port };
+        var nodeId = new Option<string?>("--node-id")
+        {
+            Description = "With --store, the id this process reports as a node (GET /admin/nodes); default HOSTNAME:PID.",
+        };
+        var adminMaxBody = new Option<long?>("--admin-max-body")
+        {
+            Description = "With --store, the largest admin request body in bytes (default 1 MiB); raise it to POST /admin/config a config of many thousands of entries.",
+        };
+        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port, nodeId, adminMaxBody };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(config)?.FullName;
             if (parse.GetValue(store) is { } connection)
             {
-                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), ct).ConfigureAwait(false);
+                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), ct).ConfigureAwait(false);
             }
 
             if (path is null)
@@ -64,7 +73,7 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, CancellationToken ct)
+    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, CancellationToken ct)
     {
         IConfigStore store;
         try
@@ -104,6 +113,9 @@ internal static class RunCommand
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
         await using var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = port }, ct).ConfigureAwait(false);
+        // Disposed after the admin API (declared before it), so no apply can race the reporter's shutdown.
+        await using var node = new NodeReporter(store, string.IsNullOrWhiteSpace(nodeId) ? NodeReporter.DefaultId() : nodeId, revision);
+        node.Start();
         await using var admin = await AdminApi.StartAsync(new AdminApiOptions
         {
             Url = adminUrl,
@@ -111,9 +123,12 @@ internal static class RunCommand
             TokenSha256 = tokenHash,
             Apply = host.Runtime.Apply,
             BaseDirectory = baseDirectory,
+            Node = node,
+            MaxBodySize = adminMaxBody ?? 1024 * 1024,
         }, ct).ConfigureAwait(false);
 
         Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (store revision {revision}); admin API on {admin.Url}. Ctrl+C stops it.");
+        Console.Out.WriteLine($"Reporting to the store as node {node.Id} (GET /admin/nodes).");
         if (generated is not null)
         {
             Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {generated}");

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Stores;
 using Gatehouse.Management.Tests.Support;
 using Gatehouse.Model.Access;
@@ -19,8 +20,9 @@ internal sealed class AdminHarness : IAsyncDisposable
 
     private readonly string _directory;
 
-    private AdminHarness(string directory, IConfigStore store, AdminApi api, string? sqlitePath, List<GatehouseConfig> applied)
+    private AdminHarness(string directory, IConfigStore store, AdminApi api, string? sqlitePath, List<GatehouseConfig> applied, FakeTime time)
     {
+        Time = time;
         _directory = directory;
         Store = store;
         Api = api;
@@ -32,6 +34,9 @@ internal sealed class AdminHarness : IAsyncDisposable
 
     public IConfigStore Store { get; }
 
+    /// <summary>The clock of the store and of the admin API (moves only when told).</summary>
+    public FakeTime Time { get; }
+
     public AdminApi Api { get; }
 
     /// <summary>The SQLite file, when the store is one.</summary>
@@ -40,11 +45,19 @@ internal sealed class AdminHarness : IAsyncDisposable
     /// <summary>Every config handed to the gateway seam, in order.</summary>
     public List<GatehouseConfig> Applied { get; }
 
+    /// <summary>The node given to the admin API, if any (disposed with the harness).</summary>
+    public NodeReporter? Node => _node;
+
+    private NodeReporter? _node;
+
     /// <summary>A client that sends the admin token.</summary>
     public HttpClient Client { get; }
 
     public static async Task<AdminHarness> StartAsync(
-        string? connection = null, Func<GatehouseConfig, IReadOnlyList<ConfigError>>? apply = null, long maxBodySize = 1024 * 1024)
+        string? connection = null,
+        Func<GatehouseConfig, IReadOnlyList<ConfigError>>? apply = null,
+        long maxBodySize = 1024 * 1024,
+        Func<IConfigStore, NodeReporter>? node = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gatehouse-admin-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);
@@ -55,8 +68,10 @@ internal sealed class AdminHarness : IAsyncDisposable
             connection = "sqlite:" + sqlitePath;
         }
 
-        var store = await ConfigStores.OpenAsync(connection, new FakeTime());
+        var time = new FakeTime();
+        var store = await ConfigStores.OpenAsync(connection, time);
         var applied = new List<GatehouseConfig>();
+        var reporter = node?.Invoke(store);
         var api = await AdminApi.StartAsync(new AdminApiOptions
         {
             Url = "http://127.0.0.1:0",
@@ -75,8 +90,10 @@ internal sealed class AdminHarness : IAsyncDisposable
                 return apply?.Invoke(config) ?? [];
             },
             ConfigureLogging = logging => logging.ClearProviders(),
+            Node = reporter,
+            Time = time,
         });
-        return new AdminHarness(directory, store, api, sqlitePath, applied);
+        return new AdminHarness(directory, store, api, sqlitePath, applied, time) { _node = reporter };
     }
 
     public Task<HttpResponseMessage> PutAsync(string path, string json, string? ifMatch = null)
@@ -105,6 +122,11 @@ internal sealed class AdminHarness : IAsyncDisposable
     {
         Client.Dispose();
         await Api.DisposeAsync();
+        if (_node is not null)
+        {
+            await _node.DisposeAsync();
+        }
+
         await Store.DisposeAsync();
         SqliteConnection.ClearAllPools();
         try

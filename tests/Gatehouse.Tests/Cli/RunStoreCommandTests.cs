@@ -65,6 +65,50 @@ public sealed class RunStoreCommandTests
         }
     }
 
+    [Fact]
+    public async Task RunStore_WithNodeId_ReportsItselfWithTheRevisionItServes()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "gatehouse-run-node-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
+            var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_node-test" };
+            var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
+            await using var run = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "gw-test");
+            await run.WaitForOutputAsync(new Regex(@"as node (gw-test) "), TimeSpan.FromSeconds(60));
+            var (_, admin) = Urls(listening.Match(run.StandardOutput));
+            using var client = AdminClient(admin, "gha_node-test");
+            using (var put = await client.PutAsync("/admin/services/users", new StringContent("""{"targets":["http://127.0.0.1:9"]}""", Encoding.UTF8, "application/json")))
+            {
+                Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            }
+
+            // The report is made off the admin request's path, so wait (bounded) for it.
+            System.Text.Json.Nodes.JsonNode? item;
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (true)
+            {
+                item = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("/admin/nodes"))!["items"]!.AsArray().SingleOrDefault();
+                if ((item is not null && (long)item["revision"]! == 1) || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+
+                await Task.Delay(50);
+            }
+
+            Assert.NotNull(item);
+            Assert.Equal("gw-test", (string)item["id"]!);
+            Assert.Equal(1, (long)item["revision"]!);
+            Assert.False((bool)item["stale"]!);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static (string Gateway, string Admin) Urls(Match match)
     {
         Assert.True(match.Success);

@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Gatehouse.Management.Stores;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Nodes;
+
+/// <summary>
+/// Keeps this process's row in the store's <c>nodes</c> table: the revision its gateway serves, reported at once when
+/// it changes, and a heartbeat every <see cref="Interval"/> (which refreshes <c>last_seen</c>). All store calls run
+/// on one background loop, never on a request path; a failed report is logged and retried at the next beat.
+/// </summary>
+public sealed partial class NodeReporter : IAsyncDisposable
+{
+    /// <summary>How often a node reports when nothing changes.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(15);
+
+    /// <summary>A node not seen for this many intervals is listed as stale.</summary>
+    public const int StaleAfterIntervals = 3;
+
+    private readonly IConfigStore _store;
+    private readonly ILogger _logger;
+    private readonly string _info;
+    private readonly CancellationTokenSource _stop = new();
+    // A wake-up signal, not a queue: however many revisions are applied meanwhile, the next report sends the latest.
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly PeriodicTimer _timer;
+    private Task _ticker = Task.CompletedTask;
+    private Task _reporter = Task.CompletedTask;
+    private long _revision;
+
+    /// <param name="store">Where the node reports.</param>
+    /// <param name="id">This node's id, stable for the life of the process.</param>
+    /// <param name="revision">The revision served at start.</param>
+    /// <param name="interval">Heartbeat period; default <see cref="DefaultInterval"/>.</param>
+    /// <param name="time">The clock of the heartbeat timer.</param>
+    /// <param name="logger">Where failed reports are logged.</param>
+    public NodeReporter(IConfigStore store, string id, long revision, TimeSpan? interval = null, TimeProvider? time = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        _store = store;
+        Id = id;
+        _revision = revision;
+        Interval = interval ?? DefaultInterval;
+        _timer = new PeriodicTimer(Interval, time ?? TimeProvider.System);
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _info = new JsonObject
+        {
+            ["host"] = Environment.MachineName,
+            ["pid"] = Environment.ProcessId,
+            ["version"] = typeof(NodeReporter).Assembly.GetName().Version?.ToString(),
+            ["startedAt"] = (time ?? TimeProvider.System).GetUtcNow(),
+        }.ToJsonString();
+    }
+
+    /// <summary>This node's id.</summary>
+    public string Id { get; }
+
+    /// <summary>The heartbeat period.</summary>
+    public TimeSpan Interval { get; }
+
+    /// <summary>The revision last reported as applied.</summary>
+    public long Revision => Interlocked.Read(ref _revision);
+
+    /// <summary>The default id of a node: host name and process id, e.g. <c>gw-1:4242</c>.</summary>
+    public static string DefaultId() => $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    /// <summary>Reports once now, then every <see cref="Interval"/> and whenever <see cref="Applied"/> is called.</summary>
+    public void Start()
+    {
+        _wake.Writer.TryWrite(true);
+        _reporter = Task.Run(ReportLoopAsync);
+        _ticker = Task.Run(TickLoopAsync);
+    }
+
+    /// <summary>Records that <paramref name="revision"/> now serves and reports it soon, off the caller's path.</summary>
+    public void Applied(long revision)
+    {
+        long seen;
+        do
+        {
+            seen = Interlocked.Read(ref _revision);
+            if (revision <= seen)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _revision, revision, seen) != seen);
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    private async Task TickLoopAsync()
+    {
+        try
+        {
+            while (await _timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                _wake.Writer.TryWrite(true);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ReportLoopAsync()
+    {
+        try
+        {
+            await foreach (var _ in _wake.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await _store.UpsertNodeAsync(Id, Revision, _info, _stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogReportFailed(_logger, Id, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Stops reporting (the row stays; it turns stale after <see cref="StaleAfterIntervals"/> intervals).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _timer.Dispose();
+        await Task.WhenAll(_ticker, _reporter).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} could not report to the store; trying again at the next heartbeat.")]
+    private static partial void LogReportFailed(ILogger logger, string id, Exception exception);
+}
