@@ -205,8 +205,8 @@ internal sealed class AccessReader(YamlBinder b)
             return null;
         }
 
-        var account = Required(map, "account", path, node, "the account that owns the application, a key of 'accounts'");
-        var plan = Required(map, "plan", path, node, "the plan it subscribes to, a key of 'plans'");
+        var account = b.Required(map, "account", path, node, "the account that owns the application, a key of 'accounts'");
+        var plan = b.Required(map, "plan", path, node, "the plan it subscribes to, a key of 'plans'");
         if (account is null || plan is null)
         {
             return null;
@@ -248,7 +248,7 @@ internal sealed class AccessReader(YamlBinder b)
             return null;
         }
 
-        var hash = Required(map, "sha256", path, node, "the key's SHA-256 in hex, as 'gatehouse key new' prints it");
+        var hash = b.Required(map, "sha256", path, node, "the key's SHA-256 in hex, as 'gatehouse key new' prints it");
         if (hash is null)
         {
             return null;
@@ -273,23 +273,5 @@ internal sealed class AccessReader(YamlBinder b)
         }
 
         return key;
-    }
-
-    private string? Required(IReadOnlyDictionary<string, YamlNode> map, string key, string path, YamlNode parent, string what)
-    {
-        if (!map.TryGetValue(key, out var node))
-        {
-            b.Error(YamlBinder.Join(path, key), parent, $"'{key}' is required: {what}.");
-            return null;
-        }
-
-        var value = b.String(node, YamlBinder.Join(path, key));
-        if (value is { Length: 0 })
-        {
-            b.Error(YamlBinder.Join(path, key), node, $"'{key}' must not be empty: {what}.");
-            return null;
-        }
-
-        return value;
     }
 }

@@ -153,12 +153,12 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("apiKeys", out var apiKeys) && b.Mapping(apiKeys, YamlBinder.Join(path, "apiKeys"), "header", "queryParameter") is { } keysMap)
         {
             var keys = new ApiKeysConfig();
-            if (keysMap.ContainsKey("header") && Required(keysMap, "header", YamlBinder.Join(path, "apiKeys"), apiKeys) is { } header)
+            if (keysMap.ContainsKey("header") && b.Required(keysMap, "header", YamlBinder.Join(path, "apiKeys"), apiKeys) is { } header)
             {
                 keys = keys with { Header = header };
             }
 
-            if (keysMap.ContainsKey("queryParameter") && Required(keysMap, "queryParameter", YamlBinder.Join(path, "apiKeys"), apiKeys) is { } query)
+            if (keysMap.ContainsKey("queryParameter") && b.Required(keysMap, "queryParameter", YamlBinder.Join(path, "apiKeys"), apiKeys) is { } query)
             {
                 keys = keys with { QueryParameter = query };
             }
@@ -189,7 +189,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("serviceApi", out var serviceApi))
         {
             var apiPath = YamlBinder.Join(path, "serviceApi");
-            if (b.Mapping(serviceApi, apiPath, "url", "tokenSha256") is { } apiMap && Required(apiMap, "url", apiPath, serviceApi) is { } url)
+            if (b.Mapping(serviceApi, apiPath, "url", "tokenSha256") is { } apiMap && b.Required(apiMap, "url", apiPath, serviceApi) is { } url)
             {
                 var api = new ServiceApiConfig { Url = url };
                 if (apiMap.TryGetValue("tokenSha256", out var tokens))
@@ -212,7 +212,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             return null;
         }
 
-        var url = Required(map, "url", path, node);
+        var url = b.Required(map, "url", path, node);
         if (url is null)
         {
             return null;
@@ -240,8 +240,8 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             return null;
         }
 
-        var cert = Required(map, "certFile", path, node);
-        var key = Required(map, "keyFile", path, node);
+        var cert = b.Required(map, "certFile", path, node);
+        var key = b.Required(map, "keyFile", path, node);
         return cert is null || key is null ? null : new CertificateConfig { CertFile = FullPath(cert), KeyFile = FullPath(key) };
     }
 
@@ -329,7 +329,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             return null;
         }
 
-        var url = Required(map, "url", path, node);
+        var url = b.Required(map, "url", path, node);
         if (url is null)
         {
             return null;
@@ -448,7 +448,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         {
             // Bound to an operation: service, methods and upstream path are the operation's, so writing them too
             // would be a second, possibly contradicting, source of truth.
-            var operation = Required(map, "operation", path, node);
+            var operation = b.Required(map, "operation", path, node);
             if (operation is null)
             {
                 return null;
@@ -465,7 +465,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             route = new RouteConfig { Operation = operation };
             if (map.ContainsKey("path"))
             {
-                var boundPath = Required(map, "path", path, node);
+                var boundPath = b.Required(map, "path", path, node);
                 if (boundPath is null)
                 {
                     return null;
@@ -476,11 +476,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         }
         else
         {
-            var routePath = Required(map, "path", path, node);
+            var routePath = b.Required(map, "path", path, node);
             string? service = null;
             if (map.ContainsKey("service"))
             {
-                service = Required(map, "service", path, node);
+                service = b.Required(map, "service", path, node);
             }
             else
             {
@@ -535,7 +535,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             return null;
         }
 
-        var issuer = Required(map, "issuer", path, node);
+        var issuer = b.Required(map, "issuer", path, node);
         if (issuer is null)
         {
             return null;
@@ -582,28 +582,10 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
         if (map.ContainsKey("applicationClaim"))
         {
-            config = config with { ApplicationClaim = Required(map, "applicationClaim", path, node) };
+            config = config with { ApplicationClaim = b.Required(map, "applicationClaim", path, node) };
         }
 
         return config;
-    }
-
-    private string? Required(IReadOnlyDictionary<string, YamlNode> map, string key, string path, YamlNode parent)
-    {
-        if (!map.TryGetValue(key, out var node))
-        {
-            b.Error(YamlBinder.Join(path, key), parent, $"'{key}' is required here.");
-            return null;
-        }
-
-        var value = b.String(node, YamlBinder.Join(path, key));
-        if (value is { Length: 0 })
-        {
-            b.Error(YamlBinder.Join(path, key), node, $"'{key}' must not be empty.");
-            return null;
-        }
-
-        return value;
     }
 
     private string FullPath(string file) => Path.GetFullPath(file, baseDirectory);

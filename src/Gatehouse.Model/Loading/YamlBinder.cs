@@ -202,6 +202,28 @@ internal sealed class YamlBinder(Func<string, string?> environment)
         }
     }
 
+    /// <summary>
+    /// The non-empty text value of required key <paramref name="key"/> of <paramref name="map"/>; reports a missing or
+    /// empty one (saying <paramref name="what"/> it is, when given) and returns null.
+    /// </summary>
+    public string? Required(IReadOnlyDictionary<string, YamlNode> map, string key, string path, YamlNode parent, string? what = null)
+    {
+        if (!map.TryGetValue(key, out var node))
+        {
+            Error(Join(path, key), parent, what is null ? $"'{key}' is required here." : $"'{key}' is required: {what}.");
+            return null;
+        }
+
+        var value = String(node, Join(path, key));
+        if (value is { Length: 0 })
+        {
+            Error(Join(path, key), node, what is null ? $"'{key}' must not be empty." : $"'{key}' must not be empty: {what}.");
+            return null;
+        }
+
+        return value;
+    }
+
     /// <summary>One text value, or a list of them (<c>read</c> or <c>[read, write]</c>).</summary>
     public IReadOnlyList<string> OneOrMany(YamlNode node, string path) =>
         node is YamlScalarNode ? String(node, path) is { } one ? [one] : [] : StringList(node, path);
