@@ -191,9 +191,12 @@ internal sealed partial class CompositionRun
                 var config = _model.Compiled.Config;
                 var body = await JsonBodyReader.ReadAsync(response.Content, step.Name, config.MaxBodySize, config.MaxDepth, config.MaxItems, timeout.Token).ConfigureAwait(false);
                 var headers = new JsonObject();
-                foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+                if (step.ReadsHeaders)
                 {
-                    headers[name.ToLowerInvariant()] = values.FirstOrDefault();
+                    foreach (var (name, values) in response.Headers.NonValidated.Concat(response.Content.Headers.NonValidated))
+                    {
+                        headers[name.ToLowerInvariant()] = values.FirstOrDefault();
+                    }
                 }
 
                 return new JsonObject { ["status"] = status, ["headers"] = headers, ["body"] = body };

@@ -25,4 +25,11 @@ public sealed record CompiledStep(
     IReadOnlyList<KeyValuePair<string, Template>> Headers,
     Template? Body,
     ValueRef? ForEach,
-    IReadOnlyList<int> Dependencies);
+    IReadOnlyList<int> Dependencies)
+{
+    /// <summary>
+    /// Whether any reference reads this step's response headers (<c>@step.headers…</c>, or the whole step). When none
+    /// does, the gateway does not copy them per call.
+    /// </summary>
+    public bool ReadsHeaders { get; init; }
+}

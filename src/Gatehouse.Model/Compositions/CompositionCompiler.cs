@@ -95,6 +95,8 @@ public static class CompositionCompiler
         var index = ordered.ToDictionary(s => s.Name, s => s.Index, StringComparer.Ordinal);
         ordered = [.. ordered.Select(s => s with { Dependencies = [.. deps[s.Name].Select(d => index[d]).Order()] })];
         CheckRequestPaths(ordered, response, routeParams, at, Error);
+        var headerReaders = HeaderReaders(ordered, response);
+        ordered = [.. ordered.Select(s => s with { ReadsHeaders = headerReaders.Contains(s.Name) })];
         return errors.Count > before ? null : new CompiledComposition(id, composition.OperationIdOf(id), composition, path, ordered, response);
     }
 
@@ -322,6 +324,40 @@ public static class CompositionCompiler
         }
 
         Walk(response, r => Check(r, $"{at}.response"));
+    }
+
+    /// <summary>The steps whose headers some reference reads: <c>@step.headers…</c>, or <c>@step</c> as a whole.</summary>
+    private static HashSet<string> HeaderReaders(IReadOnlyList<CompiledStep> steps, Template response)
+    {
+        var readers = new HashSet<string>(StringComparer.Ordinal);
+        void Visit(ValueRef r)
+        {
+            if (r.Segments.Count == 0 || r.Segments[0] is { Kind: RefSegmentKind.Field, Name: "headers" })
+            {
+                readers.Add(r.Root);
+            }
+        }
+
+        foreach (var s in steps)
+        {
+            if (s.ForEach is { } fe)
+            {
+                Visit(fe);
+            }
+
+            foreach (var t in s.Params.Values.Concat(s.Query.Select(q => q.Value)).Concat(s.Headers.Select(h => h.Value)))
+            {
+                Walk(t, Visit);
+            }
+
+            if (s.Body is { } body)
+            {
+                Walk(body, Visit);
+            }
+        }
+
+        Walk(response, Visit);
+        return readers;
     }
 
     /// <summary>Calls <paramref name="visit"/> with every reference in <paramref name="t"/>.</summary>

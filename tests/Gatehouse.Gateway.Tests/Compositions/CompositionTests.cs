@@ -183,6 +183,30 @@ public sealed class CompositionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task References_ReadAnEarlierStepsStatusAndHeaders()
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              user-meta:
+                path: "/users/{id}/meta"
+                steps:
+                  user: { operation: users.getUser, params: { id: "@request.path.id" } }
+                response:
+                  status: "@user.status"
+                  contentType: "@user.headers.content-type"
+                  name: "@user.body.name"
+            """));
+
+        var response = await gw.Client.GetAsync("/users/7/meta");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var json = JsonNode.Parse(text)!;
+        Assert.Equal(200, json["status"]!.GetValue<int>());
+        Assert.StartsWith("application/json", json["contentType"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("Ann", json["name"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task RequiredStep_404_IsMappedTo404ProblemNamingTheStep()
     {
         await using var gw = await TestGateway.StartAsync(Yaml(OrderHistory));

@@ -79,6 +79,17 @@ public sealed class CompositionConfigTests
         Assert.Equal([1], compiled.Steps[2].Dependencies);
     }
 
+    [Fact]
+    public void ReadsHeaders_IsSetOnlyForStepsWhoseHeadersAReferenceReads()
+    {
+        var config = ConfigText.Valid(With(Valid.Replace("literal: \"@@not-a-reference\"", "type: \"@orders.headers.content-type\"", StringComparison.Ordinal)));
+        var errors = new List<(string, string)>();
+        var compiled = CompositionCompiler.Compile("history", config.Compositions["history"], config, Model.Operations.OperationIndex.Build(config), errors)!;
+
+        Assert.Empty(errors);
+        Assert.Equal(["orders"], compiled.Steps.Where(s => s.ReadsHeaders).Select(s => s.Name));
+    }
+
     [Theory]
     [InlineData("steps: { a: { operation: users.nope, params: { id: '1' } } }", "compositions.history.steps.a.operation", "no operation 'users.nope'")]
     [InlineData("steps: { a: { service: nowhere, path: /x } }", "compositions.history.steps.a.service", "no service 'nowhere'")]
