@@ -164,6 +164,7 @@ internal static class DemoCommand
               curl -i {{url}}/users/1 -H "X-Api-Key: $WHOLESALE"      (403: wholesale is orders only)
               curl -i {{url}}/nowhere                                 (404 problem+json)
               curl {{url}}/openapi/users                              (the users service's OpenAPI document)
+              curl {{url}}/users/1/order-history -H "X-Api-Key: $RETAIL"   (a composition: user, orders, products in one response)
               curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
                                                                       (what a service not behind the proxy asks)
 
