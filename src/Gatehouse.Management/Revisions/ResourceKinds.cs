@@ -2,8 +2,8 @@ namespace Gatehouse.Management.Revisions;
 
 /// <summary>
 /// The kinds of resource the configuration is stored as, and the top-level key of the config document each
-/// one fills: one resource per entry of <c>services</c>, <c>routes</c>, <c>plans</c>, <c>accounts</c> and
-/// <c>applications</c>, and one resource named <c>gateway</c> for the <c>gateway</c> section.
+/// one fills: one resource per entry of <c>services</c>, <c>routes</c>, <c>plans</c>, <c>accounts</c>,
+/// <c>applications</c> and <c>compositions</c>, and one resource named <c>gateway</c> for the <c>gateway</c> section.
 /// </summary>
 public static class ResourceKinds
 {
@@ -13,6 +13,7 @@ public static class ResourceKinds
     public const string Plan = "plan";
     public const string Account = "account";
     public const string Application = "application";
+    public const string Composition = "composition";
 
     /// <summary>The only name a <see cref="Gateway"/> resource has.</summary>
     public const string GatewayName = "gateway";
@@ -25,6 +26,7 @@ public static class ResourceKinds
         (Plan, "plans"),
         (Account, "accounts"),
         (Application, "applications"),
+        (Composition, "compositions"),
     ];
 
     /// <summary>The document key of <paramref name="kind"/>, or null when it is not a kind of the config.</summary>

@@ -19,6 +19,12 @@ public sealed class ConfigDocumentTests
           acme: { title: "ACME 😀 Corp" }
         applications:
           shop: { account: acme, plan: retail }
+        compositions:
+          user-card:
+            path: "/users/{id}/card"
+            steps:
+              user: { service: users, path: "/users/{id}", params: { id: "@request.path.id" } }
+            response: { name: "@user.body.name" }
         """;
 
     [Fact]
@@ -28,7 +34,7 @@ public sealed class ConfigDocumentTests
 
         Assert.Empty(errors);
         Assert.Equal(
-            new[] { "gateway/gateway", "service/users", "route/users-get", "plan/retail", "account/acme", "application/shop" },
+            new[] { "gateway/gateway", "service/users", "route/users-get", "plan/retail", "account/acme", "application/shop", "composition/user-card" },
             resources.Select(r => $"{r.Kind}/{r.Name}"));
         Assert.Equal("""{"targets":["${USERS_URL:-http://127.0.0.1:5101}"],"timeout":"5s"}""", resources[1].Body);
 
@@ -41,6 +47,7 @@ public sealed class ConfigDocumentTests
         Assert.Equal(fromFile.Config.Routes.Keys, fromStore.Config.Routes.Keys);
         Assert.Equal(fromFile.Config.Plans["retail"].Limits.Count, fromStore.Config.Plans["retail"].Limits.Count);
         Assert.Equal(fromFile.Config.Gateway.TrustedProxies, fromStore.Config.Gateway.TrustedProxies);
+        Assert.Equal("/users/{id}/card", fromStore.Config.Compositions["user-card"].Path);
     }
 
     [Fact]
