@@ -42,6 +42,11 @@ internal static class AdminOpenApi
             ["parameters"] = Parameters("name", "prefix"),
             ["delete"] = Operation("Revoke the key with this display prefix"),
         };
+        paths["/admin/applications/{name}/keys/{prefix}/rotate"] = new JsonObject
+        {
+            ["parameters"] = Parameters("name", "prefix"),
+            ["post"] = Operation("Make a new key (plaintext returned once) and let this one expire after 'grace' (default 1h; 0s revokes it now)", body: true),
+        };
         paths["/admin/applications/{name}/approve"] = new JsonObject { ["parameters"] = Parameters("name"), ["post"] = Operation("Approve a pending application (state live)") };
         paths["/admin/applications/{name}/reject"] = new JsonObject { ["parameters"] = Parameters("name"), ["post"] = Operation("Reject a pending application (state suspended)") };
         paths["/admin/config"] = new JsonObject

@@ -12,6 +12,8 @@ namespace Gatehouse.Management.Admin;
 /// <summary>
 /// <c>POST /admin/applications/{id}/keys</c> makes an API key and shows it once; only its hash, display prefix and
 /// expiry reach the application. <c>DELETE /admin/applications/{id}/keys/{prefix}</c> revokes one.
+/// <c>POST /admin/applications/{id}/keys/{prefix}/rotate</c> makes a new key and lets the old one expire after a grace
+/// period, in one revision, so clients can switch over without a window in which neither key works.
 /// </summary>
 internal static class KeyEndpoints
 {
@@ -19,7 +21,13 @@ internal static class KeyEndpoints
     {
         app.MapPost("/admin/applications/{name}/keys", context => CreateAsync(context, changes, options));
         app.MapDelete("/admin/applications/{name}/keys/{prefix}", context => RevokeAsync(context, changes));
+        app.MapPost("/admin/applications/{name}/keys/{prefix}/rotate", context => RotateAsync(context, changes, options));
     }
+
+    /// <summary>How long the old key of a rotation keeps working when the request does not say.</summary>
+    public static readonly TimeSpan DefaultGrace = TimeSpan.FromHours(1);
+
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'";
 
     private static async Task CreateAsync(HttpContext context, ConfigChanges changes, AdminApiOptions options)
     {
@@ -56,23 +64,7 @@ internal static class KeyEndpoints
         var outcome = await changes.ChangeAsync(
             current => Edit(current, name, keys =>
             {
-                var taken = keys.Select(k => k?["prefix"]?.ToString()).ToHashSet(StringComparer.Ordinal);
-                // The display prefix is how a key is revoked, so it must be unique within the application.
-                do
-                {
-                    key = ApiKeyHash.NewKey();
-                    prefix = ApiKeyHash.DisplayPrefix(key);
-                }
-                while (taken.Contains(prefix));
-
-                hash = ApiKeyHash.Sha256Hex(key);
-                var entry = new JsonObject { ["sha256"] = hash, ["prefix"] = prefix };
-                if (expires is { } e)
-                {
-                    entry["expires"] = e.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-                }
-
-                keys.Add(entry);
+                (key, prefix, hash) = AddKey(keys, expires);
                 return null;
             }),
             ResourceEndpoints.Actor,
@@ -85,8 +77,122 @@ internal static class KeyEndpoints
             ["key"] = key,
             ["prefix"] = prefix,
             ["sha256"] = hash,
-            ["expires"] = expires?.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["expires"] = expires?.ToString(TimeFormat, CultureInfo.InvariantCulture),
         }).ConfigureAwait(false);
+    }
+
+    private static async Task RotateAsync(HttpContext context, ConfigChanges changes, AdminApiOptions options)
+    {
+        var name = (string)context.Request.RouteValues["name"]!;
+        var old = (string)context.Request.RouteValues["prefix"]!;
+        var (request, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize, allowEmpty: true).ConfigureAwait(false);
+        var grace = DefaultGrace;
+        if (problem is null && request?["grace"] is { } given)
+        {
+            if (given.GetValueKind() != System.Text.Json.JsonValueKind.String
+                || !Model.Loading.Units.TryParseDuration(given.GetValue<string>(), out grace)
+                || grace < TimeSpan.Zero)
+            {
+                problem = AdminRequests.BadParameter("'grace' must be a duration such as 0s, 15m or 24h: how long the old key keeps working.");
+            }
+        }
+
+        if (problem is null && request is not null && request.Any(p => p.Key != "grace"))
+        {
+            problem = AdminRequests.BadParameter("The body may only hold 'grace'.");
+        }
+
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        // Whole seconds, as key expiries are written; a grace of 0 removes the old key in the same revision.
+        var now = options.Time.GetUtcNow();
+        var until = DateTimeOffset.FromUnixTimeSeconds((now + grace).ToUnixTimeSeconds());
+        string? key = null;
+        string? prefix = null;
+        string? hash = null;
+        DateTimeOffset? expires = null;
+        string? oldExpires = null;
+        var outcome = await changes.ChangeAsync(
+            current => Edit(current, name, keys =>
+            {
+                // Decided again on a fresh read when another control plane committed meanwhile: start clean.
+                (expires, oldExpires) = (null, null);
+                var matching = keys.Where(k => k?["prefix"]?.ToString() == old).ToList();
+                if (matching.Count == 0)
+                {
+                    return AdminProblem.NotFound($"A key with prefix '{old}' of application '{name}'");
+                }
+
+                // The new key inherits the old one's expiry: rotating must not extend what the old key was allowed.
+                foreach (var match in matching)
+                {
+                    if (match?["expires"]?.ToString() is { } text
+                        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                    {
+                        expires = expires is { } e && e < at ? e : at.ToUniversalTime();
+                    }
+                }
+
+                // The old key works until the grace period ends, or until its own expiry when that comes first.
+                var end = expires is { } own && own < until ? own : until;
+                foreach (var match in matching)
+                {
+                    if (grace == TimeSpan.Zero)
+                    {
+                        keys.Remove(match);
+                    }
+                    else
+                    {
+                        oldExpires = end.ToString(TimeFormat, CultureInfo.InvariantCulture);
+                        match!["expires"] = oldExpires;
+                    }
+                }
+
+                (key, prefix, hash) = AddKey(keys, expires);
+                return null;
+            }),
+            ResourceEndpoints.Actor,
+            $"rotate key {old} of application {name}",
+            context.RequestAborted).ConfigureAwait(false);
+
+        context.Response.Headers.CacheControl = "no-store";
+        await ResourceEndpoints.WriteOutcomeAsync(context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status201Created, new JsonObject
+        {
+            ["key"] = key,
+            ["prefix"] = prefix,
+            ["sha256"] = hash,
+            ["expires"] = expires?.ToString(TimeFormat, CultureInfo.InvariantCulture),
+            ["previous"] = new JsonObject { ["prefix"] = old, ["expires"] = oldExpires, ["revoked"] = oldExpires is null },
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds a fresh key (hash, a display prefix unique within <paramref name="keys"/>, expiry) and returns it.</summary>
+    private static (string Key, string Prefix, string Hash) AddKey(JsonArray keys, DateTimeOffset? expires)
+    {
+        var taken = keys.Select(k => k?["prefix"]?.ToString()).ToHashSet(StringComparer.Ordinal);
+        // The display prefix is how a key is revoked, so it must be unique within the application.
+        string key;
+        string prefix;
+        do
+        {
+            key = ApiKeyHash.NewKey();
+            prefix = ApiKeyHash.DisplayPrefix(key);
+        }
+        while (taken.Contains(prefix));
+
+        var hash = ApiKeyHash.Sha256Hex(key);
+        var entry = new JsonObject { ["sha256"] = hash, ["prefix"] = prefix };
+        if (expires is { } e)
+        {
+            entry["expires"] = e.ToString(TimeFormat, CultureInfo.InvariantCulture);
+        }
+
+        keys.Add(entry);
+        return (key, prefix, hash);
     }
 
     private static async Task RevokeAsync(HttpContext context, ConfigChanges changes)

@@ -211,13 +211,14 @@ public sealed class AdminApiTests
         var document = await AdminHarness.ReadObjectAsync(response);
         Assert.StartsWith("3.", (string)document["openapi"]!, StringComparison.Ordinal);
         var paths = document["paths"]!.AsObject();
-        foreach (var section in new[] { "services", "routes", "plans", "accounts", "applications" })
+        foreach (var section in new[] { "services", "routes", "plans", "accounts", "applications", "compositions" })
         {
             Assert.True(paths.ContainsKey($"/admin/{section}"), section);
             Assert.NotNull(paths[$"/admin/{section}/{{name}}"]!["put"]);
         }
 
         foreach (var path in new[] { "/admin/gateway", "/admin/applications/{name}/keys", "/admin/applications/{name}/keys/{prefix}",
+                     "/admin/applications/{name}/keys/{prefix}/rotate",
                      "/admin/revisions", "/admin/revisions/{n}", "/admin/revisions/{a}/diff/{b}", "/admin/revisions/{n}/rollback", "/admin/audit" })
         {
             Assert.True(paths.ContainsKey(path), path);

@@ -101,6 +101,69 @@ public sealed class AdminGatewayTests
     }
 
     [Fact]
+    public async Task RotateKey_WithGrace_BothWorkUntilItEnds_WithoutGrace_TheOldStopsAtOnce()
+    {
+        await using var backend = await StartBackendAsync();
+        await using var gateway = await StartGatewayAsync();
+        // The admin clock is the real one here: the gateway judges key expiry by the real clock.
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await using var admin = await AdminHarness.StartAsync(apply: gateway.Runtime.Apply, now: before.AddSeconds(1));
+        using var client = new HttpClient { BaseAddress = new Uri(gateway.Urls[0]) };
+        await admin.PutOkAsync("/admin/services/backend", $$"""{"targets":["{{backend.Urls.First()}}"]}""");
+        await admin.PutOkAsync("/admin/routes/hello", """{"methods":["GET"],"path":"/hello","service":"backend"}""");
+        await admin.PutOkAsync("/admin/plans/retail", """{"include":[{"route":"hello"}]}""");
+        await admin.PutOkAsync("/admin/accounts/acme", """{"title":"ACME"}""");
+        await admin.PutOkAsync("/admin/applications/shop", """{"account":"acme","plan":"retail"}""");
+        using var created = await admin.Client.PostAsync("/admin/applications/shop/keys", new StringContent("""{"expires":"2099-01-01T00:00:00Z"}""", Encoding.UTF8, "application/json"));
+        var first = await AdminHarness.ReadObjectAsync(created);
+
+        // With a grace period, one revision holds both keys; the new one inherits the old one's expiry.
+        using var rotated = await admin.Client.PostAsync($"/admin/applications/shop/keys/{first["prefix"]}/rotate", new StringContent("""{"grace":"2h"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
+        Assert.Equal("no-store", rotated.Headers.CacheControl?.ToString());
+        var second = await AdminHarness.ReadObjectAsync(rotated);
+        Assert.NotEqual((string)first["key"]!, (string)second["key"]!);
+        Assert.Equal("2099-01-01T00:00:00Z", (string?)second["expires"]);
+        var oldUntil = DateTimeOffset.Parse((string)second["previous"]!["expires"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(oldUntil, before.AddHours(2), before.AddHours(2).AddSeconds(2));
+        Assert.Equal(HttpStatusCode.OK, await StatusWithKeyAsync(client, (string)first["key"]!));
+        Assert.Equal(HttpStatusCode.OK, await StatusWithKeyAsync(client, (string)second["key"]!));
+        var body = (await admin.Store.GetAsync("application", "shop"))!.Body;
+        Assert.DoesNotContain((string)second["key"]!, body, StringComparison.Ordinal);
+
+        // Without one, the old key is gone in the same revision as the new one appears.
+        using var immediate = await admin.Client.PostAsync($"/admin/applications/shop/keys/{second["prefix"]}/rotate", new StringContent("""{"grace":"0s"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, immediate.StatusCode);
+        var third = await AdminHarness.ReadObjectAsync(immediate);
+        Assert.True((bool)third["previous"]!["revoked"]!);
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusWithKeyAsync(client, (string)second["key"]!));
+        Assert.Equal(HttpStatusCode.OK, await StatusWithKeyAsync(client, (string)third["key"]!));
+        Assert.Equal(HttpStatusCode.OK, await StatusWithKeyAsync(client, (string)first["key"]!));
+
+        // Bad input changes nothing.
+        var revision = await admin.Store.CurrentRevisionAsync();
+        using (var badGrace = await admin.Client.PostAsync($"/admin/applications/shop/keys/{third["prefix"]}/rotate", new StringContent("""{"grace":"soon"}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, badGrace.StatusCode);
+        }
+
+        using (var unknown = await admin.Client.PostAsync("/admin/applications/shop/keys/ghk_nope/rotate", null))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+
+        Assert.Equal(revision, await admin.Store.CurrentRevisionAsync());
+    }
+
+    private static async Task<HttpStatusCode> StatusWithKeyAsync(HttpClient client, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/hello");
+        request.Headers.Add("X-Api-Key", key);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
     public async Task CreateKey_ForAMissingApplication_Is404()
     {
         await using var admin = await AdminHarness.StartAsync();

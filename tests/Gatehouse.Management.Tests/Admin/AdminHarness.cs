@@ -57,7 +57,8 @@ internal sealed class AdminHarness : IAsyncDisposable
         string? connection = null,
         Func<GatehouseConfig, IReadOnlyList<ConfigError>>? apply = null,
         long maxBodySize = 1024 * 1024,
-        Func<IConfigStore, NodeReporter>? node = null)
+        Func<IConfigStore, NodeReporter>? node = null,
+        DateTimeOffset? now = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gatehouse-admin-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);
@@ -68,7 +69,7 @@ internal sealed class AdminHarness : IAsyncDisposable
             connection = "sqlite:" + sqlitePath;
         }
 
-        var time = new FakeTime();
+        var time = new FakeTime(now);
         var store = await ConfigStores.OpenAsync(connection, time);
         var applied = new List<GatehouseConfig>();
         var reporter = node?.Invoke(store);
