@@ -24,7 +24,7 @@ internal static partial class YamlJson
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(Loading.JsonYamlParser.TryCreate(yaml) ?? new Parser(new StringReader(yaml)));
         }
         catch (YamlException e)
         {
