@@ -23,7 +23,7 @@ internal static class ScaleBench
         using var client = new HttpClient { BaseAddress = new Uri(h.GatewayUrl) };
         client.DefaultRequestHeaders.Add("X-Api-Key", Key);
 
-        var document = Document(h, routes, applications, changed: -1);
+        var document = Document(h.BackendUrl, routes, applications, changed: -1);
         Console.WriteLine($"config: {routes:N0} routes, {applications:N0} applications, {document.Length / 1e6:F1} MB of JSON");
         var time = Stopwatch.StartNew();
         var (status, text) = await h.SendAsync(HttpMethod.Post, "/admin/config", document);
@@ -42,7 +42,7 @@ internal static class ScaleBench
 
         for (var i = 1; i <= repeats; i++)
         {
-            document = Document(h, routes, applications, changed: i);
+            document = Document(h.BackendUrl, routes, applications, changed: i);
             time.Restart();
             (status, text) = await h.SendAsync(HttpMethod.Post, "/admin/config", document);
             Check(status, text);
@@ -140,10 +140,10 @@ internal static class ScaleBench
 
     // The shape of bench/run.sh's SCALE=1 config: one catch-all route, N more, a plan over everything, an application
     // with the bench key and M more, each with its own key hash.
-    private static string Document(Harness h, int routes, int applications, int changed)
+    internal static string Document(string backendUrl, int routes, int applications, int changed)
     {
         var sb = new StringBuilder(32 * 1024 * 1024);
-        sb.Append("{\"version\":1,\"services\":{\"bench\":{\"targets\":[\"").Append(h.BackendUrl).Append("\"]}},\"routes\":{");
+        sb.Append("{\"version\":1,\"services\":{\"bench\":{\"targets\":[\"").Append(backendUrl).Append("\"]}},\"routes\":{");
         sb.Append("\"all\":{\"path\":\"/{**rest}\",\"service\":\"bench\"}");
         for (var i = 0; i < routes; i++)
         {

@@ -91,6 +91,7 @@ public sealed class AdminApi : IAsyncDisposable
             $"The admin API has no {context.Request.Method} {context.Request.Path}; GET /admin/openapi.json lists what it has.").WriteAsync(context));
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        _ = changes.WarmAsync(app.Lifetime.ApplicationStopping);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         return new AdminApi(app, url);
     }

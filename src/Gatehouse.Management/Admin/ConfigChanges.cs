@@ -19,6 +19,12 @@ namespace Gatehouse.Management.Admin;
 internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<ConfigChanges> logger)
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
+    // Binds only the resources that changed since the last load: a change to one of 110,000 resources costs the
+    // cross-resource checks, not a parse of the whole configuration (docs/benchmarks.md, "Applies at scale").
+    private readonly IncrementalConfigLoader _loader = new(options.BaseDirectory, options.Environment);
+    // The resources of the newest revision this process read or committed; rows of a revision never change, so
+    // while the store's current revision is this one, it need not be read again.
+    private volatile Snapshot? _snapshot;
     private long _applied;
 
     public IConfigStore Store => options.Store;
@@ -62,8 +68,9 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                     {
                         candidate.Remove((change.Kind, change.Name));
                     }
-                    else
+                    else if (!current.TryGetValue((change.Kind, change.Name), out var before) || !string.Equals(before.Body, change.Body, StringComparison.Ordinal))
                     {
+                        // As the store decides: a body equal to the stored one (ordinally) is no change and keeps its revision.
                         candidate[(change.Kind, change.Name)] = new StoredResource(change.Kind, change.Name, change.Body, revision + 1);
                     }
                 }
@@ -94,6 +101,11 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 }
 
                 var committed = timing.ElapsedMilliseconds;
+                if (commit.Changed && commit.Revision == revision + 1)
+                {
+                    _snapshot = new Snapshot(commit.Revision, candidate);
+                }
+
                 var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
                 if (commit.Changed)
                 {
@@ -146,24 +158,51 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
 
     public async Task<IReadOnlyDictionary<(string Kind, string Name), StoredResource>> ReadAsync(long revision, CancellationToken cancellationToken)
     {
+        if (_snapshot is { } known && known.Revision == revision)
+        {
+            return known.Resources;
+        }
+
         IReadOnlyList<StoredResource> rows = revision == 0 ? [] : await Store.ReadAsync(revision, cancellationToken).ConfigureAwait(false);
-        return rows.ToDictionary(r => (r.Kind, r.Name));
+        var resources = rows.ToDictionary(r => (r.Kind, r.Name));
+        if (revision >= (_snapshot?.Revision ?? 0))
+        {
+            _snapshot = new Snapshot(revision, resources);
+        }
+
+        return resources;
     }
+
+    /// <summary>
+    /// Reads and loads the current revision once, off the caller's path, so that the first change binds only what it
+    /// changes. A failure is only logged: the first change then binds everything itself.
+    /// </summary>
+    public Task WarmAsync(CancellationToken cancellationToken) => Task.Run(async () =>
+    {
+        try
+        {
+            var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+            var resources = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
+            Load(resources.Values);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogWarmFailed(logger, e);
+        }
+    }, cancellationToken);
 
     // Loading is synchronous and may read files and fetch OpenAPI documents. The gateway in the same process may run
     // socket completions inline on the runtime's I/O threads (Program.cs), where a store query's continuation can
     // land; loading on the thread pool keeps that work off them.
     private Task<ConfigLoadResult> LoadAsync(IEnumerable<StoredResource> resources) => Task.Run(() => Load(resources));
 
-    private ConfigLoadResult Load(IEnumerable<StoredResource> resources)
-    {
+    private ConfigLoadResult Load(IEnumerable<StoredResource> resources) =>
         // Sorted so that the candidate reads like the stored revision will (the store orders by kind and name).
-        var document = ConfigDocument.Compose(resources
+        _loader.Load(resources
             .OrderBy(r => r.Kind, StringComparer.Ordinal)
             .ThenBy(r => r.Name, StringComparer.Ordinal)
-            .Select(r => new ConfigResource(r.Kind, r.Name, r.Body)));
-        return ConfigLoader.Load(document, options.BaseDirectory, options.Environment);
-    }
+            .Select(r => new ConfigEntry(ResourceKinds.SectionOf(r.Kind)!, r.Name, r.Body))
+            .ToList());
 
     private IReadOnlyList<string> Apply(long revision, GatehouseConfig config)
     {
@@ -206,6 +245,12 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         "revision-conflict",
         "Concurrent change",
         "Another control plane committed at the same time, twice; nothing was changed. Send the request again.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not load the current revision ahead of the first change; that change will load it.")]
+    private static partial void LogWarmFailed(ILogger logger, Exception exception);
+
+    /// <summary>The resources of one revision, never changed once made.</summary>
+    private sealed record Snapshot(long Revision, IReadOnlyDictionary<(string Kind, string Name), StoredResource> Resources);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is now served.")]
     private static partial void LogApplied(ILogger logger, long revision);

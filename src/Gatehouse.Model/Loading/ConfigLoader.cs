@@ -40,54 +40,78 @@ public static class ConfigLoader
     /// <summary>Reads, binds and validates <paramref name="text"/>; relative file names resolve against <paramref name="baseDirectory"/>.</summary>
     public static ConfigLoadResult Load(string text, string baseDirectory, Func<string, string?>? environment = null)
     {
+        var bound = Bind(text, baseDirectory, environment);
+        return bound.Failure is { } failure
+            ? new ConfigLoadResult(null, [failure])
+            : Finish(bound.Config, bound.Binder.Errors, bound.Reader.OperationSyntax, bound.Reader.BrokenServices);
+    }
+
+    /// <summary>A document bound to a config (null when its root is not a mapping), or why it could not be read at all.</summary>
+    internal sealed record Bound(GatehouseConfig? Config, YamlBinder Binder, ConfigReader Reader, ConfigError? Failure);
+
+    /// <summary>Parses and binds <paramref name="text"/>: the config as written, before operations are imported and routes generated.</summary>
+    internal static Bound Bind(string text, string baseDirectory, Func<string, string?>? environment)
+    {
+        var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable);
+        var reader = new ConfigReader(binder, baseDirectory);
         var stream = new YamlStream();
-        var parser = new Parser(new StringReader(text));
+        var parser = JsonYamlParser.TryCreate(text) ?? new Parser(new StringReader(text));
         try
         {
             stream.Load(parser);
         }
         catch (YamlException e)
         {
-            return new ConfigLoadResult(null, [SyntaxError(e)]);
+            return new Bound(null, binder, reader, SyntaxError(e));
         }
         catch (InvalidOperationException)
         {
             // YamlDotNet's scanner throws this instead of a YamlException on some unclosed flow
             // collections (e.g. '[a:b' followed by more lines); the last event it parsed is the best place we have.
             var line = parser.Current is { } last ? (int)last.Start.Line : (int?)null;
-            return new ConfigLoadResult(null, [new ConfigError("", "the document is not valid YAML or JSON near here; look for an unclosed '[', '{' or quote.", line)]);
+            return new Bound(null, binder, reader, new ConfigError("", "the document is not valid YAML or JSON near here; look for an unclosed '[', '{' or quote.", line));
         }
 
         if (stream.Documents.Count != 1)
         {
-            return new ConfigLoadResult(null, [new ConfigError("", stream.Documents.Count == 0
+            return new Bound(null, binder, reader, new ConfigError("", stream.Documents.Count == 0
                 ? "the document is empty; start with 'version: 1'."
-                : "the file holds several YAML documents ('---'); keep one.")]);
+                : "the file holds several YAML documents ('---'); keep one."));
         }
 
-        var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable);
-        var reader = new ConfigReader(binder, baseDirectory);
-        var config = reader.ReadRoot(stream.Documents[0].RootNode);
-        var errors = new List<ConfigError>(binder.Errors);
+        return new Bound(reader.ReadRoot(stream.Documents[0].RootNode), binder, reader, null);
+    }
+
+    /// <summary>
+    /// Imports operations, generates published routes and validates a bound config; <paramref name="bindErrors"/> are
+    /// the binder's errors, which come first and hide validation errors at or inside their paths.
+    /// </summary>
+    internal static ConfigLoadResult Finish(
+        GatehouseConfig? config,
+        IReadOnlyList<ConfigError> bindErrors,
+        IReadOnlyDictionary<string, ServiceOperationSyntax> syntax,
+        IReadOnlySet<string> brokenServices)
+    {
+        var errors = new List<ConfigError>(bindErrors);
         if (config is not null)
         {
             // Operations are imported and published routes generated before validation, so its checks
             // (duplicate routes, unknown references) cover generated routes like written ones.
-            var expanded = OperationResolver.Resolve(config, reader.OperationSyntax);
+            var expanded = OperationResolver.Resolve(config, syntax);
             config = expanded.Config;
             errors.AddRange(expanded.Errors);
 
             // A value that failed to bind is missing from the config, so validation can trip over the hole
             // it left: an empty target list, an https listener "without" its half-written certificate.
             // The binding error already names the cause; a second one at or around the same place misleads.
-            errors.AddRange(ConfigValidator.Validate(config, reader.BrokenServices, expanded.Info)
-                .Where(v => !binder.Errors.Any(b => IsAtOrInside(b.Path, v.Path))));
+            errors.AddRange(ConfigValidator.Validate(config, brokenServices, expanded.Info)
+                .Where(v => !bindErrors.Any(b => IsAtOrInside(b.Path, v.Path))));
         }
 
         return new ConfigLoadResult(errors.Count == 0 ? config : null, errors);
     }
 
-    private static bool IsAtOrInside(string path, string container) =>
+    internal static bool IsAtOrInside(string path, string container) =>
         path.StartsWith(container, StringComparison.Ordinal)
         && (path.Length == container.Length || path[container.Length] is '.' or '[');
 

@@ -17,9 +17,12 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
     /// <summary>Services written in the document whose definition could not be bound (the error is already reported).</summary>
     public IReadOnlySet<string> BrokenServices => _brokenServices;
 
+    /// <summary>The top-level keys of a config document.</summary>
+    public static readonly string[] Sections = ["version", "gateway", "services", "routes", "plans", "accounts", "applications", "compositions"];
+
     public GatehouseConfig? ReadRoot(YamlNode root)
     {
-        var map = b.Mapping(root, "", "version", "gateway", "services", "routes", "plans", "accounts", "applications", "compositions");
+        var map = b.Mapping(root, "", Sections);
         if (map is null)
         {
             return null;
