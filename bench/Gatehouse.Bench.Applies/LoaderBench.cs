@@ -39,17 +39,6 @@ internal static class LoaderBench
             }
         }
 
-        for (var i = 0; i < 3; i++)
-        {
-            var t = Stopwatch.StartNew();
-            var parser = JsonYamlParser.TryCreate(json)!;
-            var events = t.ElapsedMilliseconds;
-            t.Restart();
-            var stream = new YamlDotNet.RepresentationModel.YamlStream();
-            stream.Load(parser);
-            Console.WriteLine($"TMP events {events} ms, nodes {t.ElapsedMilliseconds} ms");
-        }
-
         foreach (var (name, list) in results)
         {
             var walls = list.Select(r => r.Wall).Order().ToList();
