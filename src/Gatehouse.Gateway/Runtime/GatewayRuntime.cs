@@ -78,6 +78,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
             snapshot = result.Snapshot;
             var previous = _current;
+            // Before the new upstreams start (their first health probes include registered targets) and go live.
+            PushRegistrations(snapshot);
             foreach (var upstream in result.Created)
             {
                 upstream.Start();
@@ -173,14 +175,21 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
         Task[] pending;
         GatewaySnapshot? last;
+        ITimer? expiry;
         lock (_applyLock)
         {
             pending = [.. _retiring];
             last = _current;
             _current = null;
+            expiry = _expiry;
         }
 
         await _sweep.DisposeAsync().ConfigureAwait(false);
+        if (expiry is not null)
+        {
+            await expiry.DisposeAsync().ConfigureAwait(false);
+        }
+
         await Task.WhenAll(pending).ConfigureAwait(false);
         foreach (var (_, cache) in _jwks.Values)
         {

@@ -27,6 +27,10 @@ internal sealed partial class Upstream : IAsyncDisposable
     private readonly int _passiveThreshold;
     private readonly DnsDestinationResolver? _resolver;
     private readonly ActiveHealthChecker? _healthChecker;
+    // Guards the two parts below; taken when discovery or registrations change them, never on the request path.
+    private readonly Lock _setLock = new();
+    private Destination[] _configured;
+    private Destination[] _registered = [];
     private volatile Destination[] _destinations;
     private int _inFlight;
     private int _started;
@@ -56,6 +60,7 @@ internal sealed partial class Upstream : IAsyncDisposable
         RequestVersion = config.Protocol == UpstreamProtocol.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
         VersionPolicy = config.Protocol == UpstreamProtocol.Http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower;
         _destinations = [.. config.Targets.Select(t => { var u = new Uri(t.Url); return new Destination(u, u.Host.Trim('[', ']'), t.Weight); })];
+        _configured = _destinations;
         if (config.HealthCheck?.Passive is { } passive)
         {
             // The config reader rejects thresholds below 1; clamp for configs built in code (0 would mean "off").
@@ -101,8 +106,57 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>Active health checks, when configured; for tests and diagnostics.</summary>
     internal ActiveHealthChecker? HealthChecker => _healthChecker;
 
-    /// <summary>Replaces the destination set (DNS discovery); destinations that stay keep their state.</summary>
-    public void SetDestinations(Destination[] destinations) => _destinations = destinations;
+    /// <summary>The destinations of targets that registered themselves (a part of <see cref="Destinations"/>).</summary>
+    public Destination[] Registered => _registered;
+
+    /// <summary>Replaces the destinations of the configured targets (DNS discovery); destinations that stay keep their state.</summary>
+    public void SetDestinations(Destination[] destinations)
+    {
+        lock (_setLock)
+        {
+            _configured = destinations;
+            Publish();
+        }
+    }
+
+    /// <summary>
+    /// Replaces the self-registered targets (weight 1 each) with <paramref name="urls"/>; a URL that stays keeps its
+    /// destination and so its health state. A URL that is also a configured target is left to the configured one.
+    /// Returns true when the set changed.
+    /// </summary>
+    public bool SetRegistered(IReadOnlyList<Uri> urls)
+    {
+        lock (_setLock)
+        {
+            var configured = Config.Targets.Select(t => Key(new Uri(t.Url))).ToHashSet(StringComparer.Ordinal);
+            var next = new List<Destination>(urls.Count);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var url in urls)
+            {
+                var key = Key(url);
+                if (configured.Contains(key) || !seen.Add(key))
+                {
+                    continue;
+                }
+
+                next.Add(Array.Find(_registered, d => Key(d.Target) == key) ?? new Destination(url, url.Host.Trim('[', ']')));
+            }
+
+            if (next.Count == _registered.Length && next.Select((d, i) => ReferenceEquals(d, _registered[i])).All(same => same))
+            {
+                return false;
+            }
+
+            _registered = [.. next];
+            Publish();
+            return true;
+        }
+    }
+
+    // With no registrations the configured array itself is published, so policies keep their schedules.
+    private void Publish() => _destinations = _registered.Length == 0 ? _configured : [.. _configured, .. _registered];
+
+    private static string Key(Uri url) => url.GetLeftPart(UriPartial.Path).TrimEnd('/');
 
     /// <summary>An available destination chosen by the service's policy, or null when none is available.</summary>
     public Destination? Pick() => _policy.Pick(_destinations, _time.GetTimestamp());
@@ -235,10 +289,11 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     /// <summary>
     /// What decides whether a reload can keep this upstream (its connections and health state): every setting
-    /// of the service except its operations, which routes use but the connections do not.
+    /// of the service except its operations, which routes use but the connections do not, and its registration
+    /// settings, which the runtime reads from each snapshot (so rotating a registration token keeps connections).
     /// </summary>
     internal static string FingerprintOf(ServiceConfig config) =>
-        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null }, FingerprintOptions);
+        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null, Registration = null }, FingerprintOptions);
 
     private static readonly JsonSerializerOptions FingerprintOptions = new() { WriteIndented = false };
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Gatehouse.Management.Nodes;
+using Gatehouse.Management.Registrations;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -61,7 +62,8 @@ public sealed class AdminApi : IAsyncDisposable
         var app = builder.Build();
         app.Use(async (context, next) =>
         {
-            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected))
+            // Registration PUT and DELETE also take a service's registration token; their endpoints check whichever came.
+            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected) && !RegistrationEndpoints.TakesServiceTokens(context.Request))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
                 await new AdminProblem(
@@ -83,6 +85,7 @@ public sealed class AdminApi : IAsyncDisposable
         ConfigEndpoints.Map(app, changes, options);
         ApprovalEndpoints.Map(app, changes);
         NodeEndpoints.Map(app, options);
+        RegistrationEndpoints.Map(app, options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,

@@ -1,4 +1,5 @@
 using Gatehouse.Management.Nodes;
+using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Validation;
@@ -48,6 +49,12 @@ public sealed record AdminApiOptions
     /// </summary>
     public TimeSpan NodeInterval { get; init; } = NodeReporter.DefaultInterval;
 
-    /// <summary>The clock that decides whether a node is stale; it should be the store's. Default: the system clock.</summary>
+    /// <summary>
+    /// This process's registration follower, asked to read the store after each registration or deregistration so that
+    /// the change is routable here when the answer is sent. Null when no gateway runs in this process.
+    /// </summary>
+    public RegistrationFollower? Registrations { get; init; }
+
+    /// <summary>The clock that decides whether a node is stale and when a registration expires; it should be the store's. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

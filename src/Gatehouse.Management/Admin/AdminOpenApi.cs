@@ -59,6 +59,14 @@ internal static class AdminOpenApi
         paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject { ["parameters"] = Parameters("a", "b"), ["get"] = Operation("What changed from a to b") };
         paths["/admin/revisions/{n}/rollback"] = new JsonObject { ["parameters"] = Parameters("n"), ["post"] = Operation("Commit a revision equal to n") };
         paths["/admin/nodes"] = new JsonObject { ["get"] = Operation("Gateway nodes: the revision each serves, when it was last seen, whether it is stale") };
+        paths["/admin/services/{name}/registrations"] = new JsonObject
+        {
+            ["parameters"] = Parameters("name"),
+            ["get"] = Operation("Live self-registered targets of the service"),
+            ["put"] = Registration(Operation("Register or renew (heartbeat) a target: {url, ttl}; admin token or the service's registration token", body: true)),
+            ["delete"] = Registration(Operation("Deregister a target; admin token or the service's registration token", "url")),
+        };
+        paths["/admin/registrations"] = new JsonObject { ["get"] = Operation("Live self-registered targets of every service") };
         paths["/admin/audit"] = new JsonObject { ["get"] = Operation("Audit entries, newest first", "limit", "before") };
         paths["/admin/openapi.json"] = new JsonObject { ["get"] = Operation("This document") };
 
@@ -72,6 +80,7 @@ internal static class AdminOpenApi
                 ["securitySchemes"] = new JsonObject
                 {
                     ["adminToken"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer" },
+                    ["registrationToken"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer", ["description"] = "A token whose SHA-256 is in services.NAME.registration.tokenSha256" },
                 },
             },
             ["paths"] = paths,
@@ -100,7 +109,7 @@ internal static class AdminOpenApi
                 ["name"] = q,
                 ["in"] = "query",
                 ["required"] = false,
-                ["schema"] = new JsonObject { ["type"] = q == "after" ? "string" : "integer" },
+                ["schema"] = new JsonObject { ["type"] = q is "after" or "url" ? "string" : "integer" },
             }).ToArray());
         }
 
@@ -118,6 +127,13 @@ internal static class AdminOpenApi
             };
         }
 
+        return operation;
+    }
+
+    // Registration writes take either token.
+    private static JsonObject Registration(JsonObject operation)
+    {
+        operation["security"] = new JsonArray(new JsonObject { ["adminToken"] = new JsonArray() }, new JsonObject { ["registrationToken"] = new JsonArray() });
         return operation;
     }
 

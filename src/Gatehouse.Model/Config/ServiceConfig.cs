@@ -3,7 +3,10 @@ namespace Gatehouse.Model.Config;
 /// <summary>A backend API: where it runs, how to reach it, and its operations.</summary>
 public sealed record ServiceConfig
 {
-    /// <summary>Upstream instances. At least one. A target whose host is a DNS name is re-resolved every <see cref="DnsRefresh"/>.</summary>
+    /// <summary>
+    /// Upstream instances. At least one, unless <see cref="Registration"/> is set (then instances may all register
+    /// themselves). A target whose host is a DNS name is re-resolved every <see cref="DnsRefresh"/>.
+    /// </summary>
     public IReadOnlyList<TargetConfig> Targets { get; init; } = [];
 
     /// <summary>How a request picks a target: <c>roundRobin</c> (default), <c>leastRequests</c> or <c>powerOfTwoChoices</c>.</summary>
@@ -43,6 +46,9 @@ public sealed record ServiceConfig
 
     /// <summary>Generates one route per operation. Default: none (only routes written under <c>routes</c>).</summary>
     public PublishConfig? Publish { get; init; }
+
+    /// <summary>Lets instances register themselves as targets, with a time to live. Default: none (registrations are refused).</summary>
+    public RegistrationConfig? Registration { get; init; }
 }
 
 /// <summary>One upstream instance.</summary>

@@ -250,7 +250,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     private ServiceConfig? ReadService(string name, YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget", "openapi", "operations", "publish");
+        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget", "openapi", "operations", "publish", "registration");
         if (map is null)
         {
             return null;
@@ -270,9 +270,14 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
             s = s with { Targets = list };
         }
-        else
+        else if (!map.ContainsKey("registration"))
         {
-            b.Error(YamlBinder.Join(path, "targets"), node, "a service needs 'targets', e.g. 'targets: [http://127.0.0.1:5001]'.");
+            b.Error(YamlBinder.Join(path, "targets"), node, "a service needs 'targets', e.g. 'targets: [http://127.0.0.1:5001]', or 'registration' for instances that register themselves.");
+        }
+
+        if (map.TryGetValue("registration", out var registration))
+        {
+            s = s with { Registration = ReadRegistration(registration, YamlBinder.Join(path, "registration")) };
         }
 
         if (map.TryGetValue("loadBalancing", out var lb) && b.Enum<LoadBalancingPolicy>(lb, YamlBinder.Join(path, "loadBalancing")) is { } policy)
@@ -316,6 +321,38 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         }
 
         return _operations.Read(name, map, path, s);
+    }
+
+    private RegistrationConfig? ReadRegistration(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "tokenSha256", "ttl", "maxTtl", "allowedNetworks");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var r = new RegistrationConfig();
+        if (map.TryGetValue("tokenSha256", out var tokens))
+        {
+            r = r with { TokenSha256 = b.OneOrMany(tokens, YamlBinder.Join(path, "tokenSha256")) };
+        }
+
+        if (map.TryGetValue("ttl", out var ttlNode) && b.Duration(ttlNode, YamlBinder.Join(path, "ttl")) is { } ttl)
+        {
+            r = r with { Ttl = ttl };
+        }
+
+        if (map.TryGetValue("maxTtl", out var maxNode) && b.Duration(maxNode, YamlBinder.Join(path, "maxTtl")) is { } maxTtl)
+        {
+            r = r with { MaxTtl = maxTtl };
+        }
+
+        if (map.TryGetValue("allowedNetworks", out var networks))
+        {
+            r = r with { AllowedNetworks = b.OneOrMany(networks, YamlBinder.Join(path, "allowedNetworks")) };
+        }
+
+        return r;
     }
 
     private TargetConfig? ReadTarget(YamlNode node, string path)

@@ -38,6 +38,7 @@ public static partial class ConfigValidator
         }
 
         var operations = ValidateOperations(config, expansion, errors);
+        ValidateRegistrationTokens(config, errors);
         ValidateRoutes(config, operations, brokenServices, expansion, errors);
         ValidateJwtIssuers(config, errors);
         ValidateCompositions(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
@@ -134,7 +135,7 @@ public static partial class ConfigValidator
     /// some other address; IPv4 addresses must therefore read back exactly as written, and a range must not have
     /// bits set past its prefix.
     /// </summary>
-    private static string? CheckProxy(string entry)
+    internal static string? CheckProxy(string entry)
     {
         var slash = entry.IndexOf('/', StringComparison.Ordinal);
         var text = slash < 0 ? entry : entry[..slash];
@@ -175,9 +176,14 @@ public static partial class ConfigValidator
 
     private static void ValidateService(string path, ServiceConfig s, List<ConfigError> errors)
     {
-        if (s.Targets.Count == 0)
+        if (s.Targets.Count == 0 && s.Registration is null)
         {
-            errors.Add(new ConfigError($"{path}.targets", "a service needs at least one target, e.g. 'http://127.0.0.1:5001'."));
+            errors.Add(new ConfigError($"{path}.targets", "a service needs at least one target, e.g. 'http://127.0.0.1:5001', or 'registration' for instances that register themselves."));
+        }
+
+        if (s.Registration is { } registration)
+        {
+            ValidateRegistration($"{path}.registration", registration, errors);
         }
 
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);

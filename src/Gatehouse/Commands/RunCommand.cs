@@ -2,6 +2,7 @@ using System.CommandLine;
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Management.Admin;
 using Gatehouse.Management.Nodes;
+using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Loading;
@@ -116,6 +117,9 @@ internal static class RunCommand
         // Disposed after the admin API (declared before it), so no apply can race the reporter's shutdown.
         await using var node = new NodeReporter(store, string.IsNullOrWhiteSpace(nodeId) ? NodeReporter.DefaultId() : nodeId, revision);
         node.Start();
+        // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
+        await using var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations);
+        registrations.Start();
         await using var admin = await AdminApi.StartAsync(new AdminApiOptions
         {
             Url = adminUrl,
@@ -124,6 +128,7 @@ internal static class RunCommand
             Apply = host.Runtime.Apply,
             BaseDirectory = baseDirectory,
             Node = node,
+            Registrations = registrations,
             MaxBodySize = adminMaxBody ?? 1024 * 1024,
         }, ct).ConfigureAwait(false);
 

@@ -109,6 +109,62 @@ public sealed class RunStoreCommandTests
         }
     }
 
+    [Fact]
+    public async Task RunStore_AnInstanceThatRegistersItself_IsServedWhenThePutAnswers_AndGoneWhenItDeregisters()
+    {
+        // Issue #5: the process wires a registration follower between the store and its gateway.
+        var folder = Path.Combine(Path.GetTempPath(), "gatehouse-run-reg-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            await using var backend = await StartBackendAsync();
+            var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
+            var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_registration-test" };
+            var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
+            await using var run = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0");
+            await run.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
+            var (gateway, admin) = Urls(listening.Match(run.StandardOutput));
+            using var client = AdminClient(admin, "gha_registration-test");
+            var tokenHash = Gatehouse.Model.Access.ApiKeyHash.Sha256Hex("ghr_instance-token");
+            using (var put = await client.PutAsync("/admin/services/users", new StringContent($$$"""{"registration":{"tokenSha256":"{{{tokenHash}}}"}}""", Encoding.UTF8, "application/json")))
+            {
+                Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            }
+
+            using (var put = await client.PutAsync("/admin/routes/hello", new StringContent("""{"methods":["GET"],"path":"/hello","service":"users"}""", Encoding.UTF8, "application/json")))
+            {
+                Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            }
+
+            using var plain = new HttpClient();
+            using (var before = await plain.GetAsync(gateway + "/hello"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
+            }
+
+            using var instance = AdminClient(admin, "ghr_instance-token");
+            var url = backend.Urls.First();
+            using (var registered = await instance.PutAsync("/admin/services/users/registrations", new StringContent($$"""{"url":"{{url}}"}""", Encoding.UTF8, "application/json")))
+            {
+                Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+            }
+
+            Assert.Equal("from the backend", await plain.GetStringAsync(gateway + "/hello"));
+
+            using (var deleted = await instance.DeleteAsync($"/admin/services/users/registrations?url={Uri.EscapeDataString(url)}"))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+            }
+
+            using var after = await plain.GetAsync(gateway + "/hello");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, after.StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static (string Gateway, string Admin) Urls(Match match)
     {
         Assert.True(match.Success);

@@ -1,0 +1,191 @@
+using System.Threading.Channels;
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Registrations;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Registrations;
+
+/// <summary>
+/// Brings the store's live registrations to this process's gateway: reads them every <see cref="Interval"/> (and at
+/// once when <see cref="RefreshAsync"/> asks) and hands the whole set to <c>apply</c>, grouped by service. It also
+/// deletes expired rows now and then. A failed read is logged once per outage; the gateway keeps the set it had, and
+/// drops each target at its <c>expiresAt</c> by its own clock, so a target whose heartbeats stopped leaves even then.
+/// </summary>
+public sealed partial class RegistrationFollower : IAsyncDisposable
+{
+    /// <summary>How often the store is read when nothing asks sooner.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often expired rows are deleted from the store.</summary>
+    public static readonly TimeSpan CleanupInterval = TimeSpan.FromMinutes(1);
+
+    private readonly IConfigStore _store;
+    private readonly Action<IReadOnlyDictionary<string, IReadOnlyList<RegisteredTarget>>> _apply;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    // A wake-up signal, not a queue: however many asks arrive during a round, one more round answers them all.
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly PeriodicTimer _timer;
+    private TaskCompletionSource _nextRound = NewRound();
+    private Task _ticker = Task.CompletedTask;
+    private Task _follower = Task.CompletedTask;
+    private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
+    private bool _failing;
+    private long _rounds;
+
+    /// <param name="store">Where registrations are kept.</param>
+    /// <param name="apply">Receives every live registration by service (the gateway's <c>SetRegistrations</c>).</param>
+    /// <param name="interval">Time between reads; default <see cref="DefaultInterval"/>.</param>
+    /// <param name="time">The clock that decides what is live; it should be the store's and the gateway's.</param>
+    /// <param name="logger">Where failed reads are logged.</param>
+    public RegistrationFollower(
+        IConfigStore store,
+        Action<IReadOnlyDictionary<string, IReadOnlyList<RegisteredTarget>>> apply,
+        TimeSpan? interval = null,
+        TimeProvider? time = null,
+        ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(apply);
+        _store = store;
+        _apply = apply;
+        _time = time ?? TimeProvider.System;
+        Interval = interval ?? DefaultInterval;
+        _timer = new PeriodicTimer(Interval, _time);
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    }
+
+    /// <summary>Time between reads of the store.</summary>
+    public TimeSpan Interval { get; }
+
+    /// <summary>Completed rounds (successful or not); lets tests wait for one.</summary>
+    public long Rounds => Interlocked.Read(ref _rounds);
+
+    /// <summary>Reads once now, then every <see cref="Interval"/> and whenever <see cref="RefreshAsync"/> is called.</summary>
+    public void Start()
+    {
+        _wake.Writer.TryWrite(true);
+        _follower = Task.Run(FollowLoopAsync);
+        _ticker = Task.Run(TickLoopAsync);
+    }
+
+    /// <summary>
+    /// Asks for a read now; completes when a round that started after this call has finished (so a registration written
+    /// before the call has reached the gateway, unless the store failed).
+    /// </summary>
+    public Task RefreshAsync()
+    {
+        // The round that swaps this source out starts after we read it, so after the caller's write.
+        var round = Volatile.Read(ref _nextRound).Task;
+        _wake.Writer.TryWrite(true);
+        return round;
+    }
+
+    private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async Task TickLoopAsync()
+    {
+        try
+        {
+            while (await _timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                _wake.Writer.TryWrite(true);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task FollowLoopAsync()
+    {
+        try
+        {
+            await foreach (var _ in _wake.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var round = Interlocked.Exchange(ref _nextRound, NewRound());
+                try
+                {
+                    await RoundAsync(_stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    if (!_failing)
+                    {
+                        _failing = true;
+                        LogReadFailed(_logger, e);
+                    }
+                }
+                finally
+                {
+                    Interlocked.Increment(ref _rounds);
+                    round.TrySetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            Volatile.Read(ref _nextRound).TrySetResult();
+        }
+    }
+
+    private async Task RoundAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var rows = await _store.ListRegistrationsAsync(now, cancellationToken).ConfigureAwait(false);
+        var live = new Dictionary<string, IReadOnlyList<RegisteredTarget>>(StringComparer.Ordinal);
+        foreach (var group in rows.GroupBy(r => r.Service, StringComparer.Ordinal))
+        {
+            var targets = new List<RegisteredTarget>();
+            foreach (var row in group)
+            {
+                // Rows are written by the admin API in normalized form; one written by something else is skipped.
+                if (Uri.TryCreate(row.Url, UriKind.Absolute, out var url))
+                {
+                    targets.Add(new RegisteredTarget(url, row.ExpiresAt));
+                }
+            }
+
+            live[group.Key] = targets;
+        }
+
+        _apply(live);
+        if (_failing)
+        {
+            _failing = false;
+            LogReadRecovered(_logger);
+        }
+
+        if (now - _lastCleanup >= CleanupInterval)
+        {
+            _lastCleanup = now;
+            var deleted = await _store.DeleteExpiredRegistrationsAsync(now, cancellationToken).ConfigureAwait(false);
+            if (deleted > 0)
+            {
+                LogExpiredDeleted(_logger, deleted);
+            }
+        }
+    }
+
+    /// <summary>Stops following (the gateway keeps the last set, each target until it expires).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _timer.Dispose();
+        await Task.WhenAll(_ticker, _follower).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read registrations from the store; the gateway keeps the ones it has until they expire. Trying again every interval.")]
+    private static partial void LogReadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registrations are read from the store again.")]
+    private static partial void LogReadRecovered(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted {Count} expired registrations from the store.")]
+    private static partial void LogExpiredDeleted(ILogger logger, int count);
+}
