@@ -137,15 +137,21 @@ public static class ConfigDocument
     /// </summary>
     public static IReadOnlyList<ConfigResource> Split(string text, out IReadOnlyList<ConfigError> errors)
     {
-        var found = new List<ConfigError>();
-        errors = found;
         var root = YamlJson.Parse(text, out var error);
         if (error is not null)
         {
-            found.Add(new ConfigError("", $"the document cannot be read: {error}"));
+            errors = [new ConfigError("", $"the document cannot be read: {error}")];
             return [];
         }
 
+        return Split(root, out errors);
+    }
+
+    /// <summary>The resources of a config document already parsed as JSON; see <see cref="Split(string, out IReadOnlyList{ConfigError})"/>.</summary>
+    public static IReadOnlyList<ConfigResource> Split(JsonNode? root, out IReadOnlyList<ConfigError> errors)
+    {
+        var found = new List<ConfigError>();
+        errors = found;
         if (root is not JsonObject map)
         {
             found.Add(new ConfigError("", "the document is not a mapping; start it with 'version: 1'."));
