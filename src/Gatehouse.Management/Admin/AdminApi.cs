@@ -17,7 +17,7 @@ namespace Gatehouse.Management.Admin;
 /// authenticated with the admin bearer token, every change validated like a config file, committed to the store
 /// and handed to the gateway. See docs/admin-api.md.
 /// </summary>
-public sealed class AdminApi : IAsyncDisposable
+public sealed partial class AdminApi : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -95,9 +95,41 @@ public sealed class AdminApi : IAsyncDisposable
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _ = changes.WarmAsync(app.Lifetime.ApplicationStopping);
+        if (options.Apply is not null && options.FollowInterval != Timeout.InfiniteTimeSpan)
+        {
+            _ = FollowAsync(changes, options.FollowInterval, app.Logger, app.Lifetime.ApplicationStopping);
+        }
+
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         return new AdminApi(app, url);
     }
+
+    // Polls rather than LISTEN/NOTIFY so that SQLite (several processes on one file) and PostgreSQL work alike; one
+    // "newest revision" query per interval is all it costs while nothing changes.
+    private static async Task FollowAsync(ConfigChanges changes, TimeSpan interval, ILogger logger, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                try
+                {
+                    await changes.CatchUpAsync(stopping).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogFollowFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not ask the store for newer revisions; trying again at the next interval.")]
+    private static partial void LogFollowFailed(ILogger logger, Exception exception);
 
     private static IPEndPoint ParseUrl(string url)
     {

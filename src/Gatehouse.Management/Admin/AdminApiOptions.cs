@@ -55,6 +55,16 @@ public sealed record AdminApiOptions
     /// </summary>
     public RegistrationFollower? Registrations { get; init; }
 
+    /// <summary>The revision the gateway in this process serves when the admin API starts (0 when none).</summary>
+    public long ServedRevision { get; init; }
+
+    /// <summary>
+    /// How often the store is asked whether another control plane committed a newer revision, which this process then
+    /// loads and hands to <see cref="Apply"/>; several nodes sharing one store converge this way. Default 2 s;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns it off.
+    /// </summary>
+    public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The clock that decides whether a node is stale and when a registration expires; it should be the store's. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -25,7 +25,8 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
     // The resources of the newest revision this process read or committed; rows of a revision never change, so
     // while the store's current revision is this one, it need not be read again.
     private volatile Snapshot? _snapshot;
-    private long _applied;
+    private long _applied = options.ServedRevision;
+    private long _refused;
 
     public IConfigStore Store => options.Store;
 
@@ -174,6 +175,50 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
     }
 
     /// <summary>
+    /// Serves the store's newest revision when it is newer than the one served here: another control plane (a node
+    /// sharing the store) committed it. Returns whether a revision was applied. A revision this node cannot load (a file
+    /// or document it cannot read) is logged once and skipped; the node keeps serving what it has.
+    /// </summary>
+    public async Task<bool> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        if (options.Apply is null)
+        {
+            return false;
+        }
+
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
+            if (revision <= _applied || revision == _refused)
+            {
+                return false;
+            }
+
+            var resources = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadAsync(resources.Values).ConfigureAwait(false);
+            if (!loaded.IsValid)
+            {
+                _refused = revision;
+                LogCannotServe(logger, revision, string.Join("; ", loaded.Errors.Take(10)));
+                return false;
+            }
+
+            var errors = Apply(revision, loaded.Config!);
+            if (errors.Count == 0)
+            {
+                LogCaughtUp(logger, revision);
+            }
+
+            return errors.Count == 0;
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    /// <summary>
     /// Reads and loads the current revision once, off the caller's path, so that the first change binds only what it
     /// changes. A failure is only logged: the first change then binds everything itself.
     /// </summary>
@@ -245,6 +290,12 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         "revision-conflict",
         "Concurrent change",
         "Another control plane committed at the same time, twice; nothing was changed. Send the request again.");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision}, committed by another control plane, is now served here.")]
+    private static partial void LogCaughtUp(ILogger logger, long revision);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Revision {Revision}, committed by another control plane, cannot be loaded here; still serving the last good one: {Errors}")]
+    private static partial void LogCannotServe(ILogger logger, long revision, string errors);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not load the current revision ahead of the first change; that change will load it.")]
     private static partial void LogWarmFailed(ILogger logger, Exception exception);

@@ -106,40 +106,22 @@ internal static class RunCommand
                 : $"Imported {importPath} into the store as revision {commit.Revision}.");
         }
 
-        var (revision, loaded) = await StoreConfig.LoadAsync(store, baseDirectory, null, cancellationToken: ct).ConfigureAwait(false);
-        if (!loaded.IsValid)
+        var (started, refusal) = await StoreNode.StartAsync(
+            new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024), ct).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            return Refuse($"revision {revision} of the store", loaded.Errors);
+            return Refuse($"revision {refusal.Revision} of the store", refusal.Errors);
         }
 
-        var (tokenHash, generated) = await AdminToken.ResolveAsync(store, Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        await using var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = port }, ct).ConfigureAwait(false);
-        // Disposed after the admin API (declared before it), so no apply can race the reporter's shutdown.
-        await using var node = new NodeReporter(store, string.IsNullOrWhiteSpace(nodeId) ? NodeReporter.DefaultId() : nodeId, revision);
-        node.Start();
-        // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
-        await using var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations);
-        registrations.Start();
-        await using var admin = await AdminApi.StartAsync(new AdminApiOptions
+        await using var node = started!;
+        Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", node.Host.Urls)} (store revision {node.Revision}); admin API on {node.AdminUrl}. Ctrl+C stops it.");
+        Console.Out.WriteLine($"Reporting to the store as node {node.NodeId} (GET /admin/nodes).");
+        if (node.GeneratedToken is not null)
         {
-            Url = adminUrl,
-            Store = store,
-            TokenSha256 = tokenHash,
-            Apply = host.Runtime.Apply,
-            BaseDirectory = baseDirectory,
-            Node = node,
-            Registrations = registrations,
-            MaxBodySize = adminMaxBody ?? 1024 * 1024,
-        }, ct).ConfigureAwait(false);
-
-        Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (store revision {revision}); admin API on {admin.Url}. Ctrl+C stops it.");
-        Console.Out.WriteLine($"Reporting to the store as node {node.Id} (GET /admin/nodes).");
-        if (generated is not null)
-        {
-            Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {generated}");
+            Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {node.GeneratedToken}");
         }
 
-        await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+        await node.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
         return 0;
     }
 

@@ -58,7 +58,8 @@ internal sealed class AdminHarness : IAsyncDisposable
         Func<GatehouseConfig, IReadOnlyList<ConfigError>>? apply = null,
         long maxBodySize = 1024 * 1024,
         Func<IConfigStore, NodeReporter>? node = null,
-        DateTimeOffset? now = null)
+        DateTimeOffset? now = null,
+        TimeSpan? followInterval = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gatehouse-admin-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);
@@ -93,6 +94,8 @@ internal sealed class AdminHarness : IAsyncDisposable
             ConfigureLogging = logging => logging.ClearProviders(),
             Node = reporter,
             Time = time,
+            // Off unless a test asks: tests that commit behind the API's back must not see it applied on a timer.
+            FollowInterval = followInterval ?? Timeout.InfiniteTimeSpan,
         });
         return new AdminHarness(directory, store, api, sqlitePath, applied, time) { _node = reporter };
     }
