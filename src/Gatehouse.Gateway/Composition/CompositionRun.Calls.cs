@@ -51,7 +51,7 @@ internal sealed partial class CompositionRun
                 throw new StepFailure(502, "composition-batch-not-array", $"Step '{step.Name}': the batched call did not return a JSON array.");
             }
 
-            var byKey = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+            var byKey = new Dictionary<string, JsonNode>(returned.Count, StringComparer.Ordinal);
             foreach (var element in returned)
             {
                 if (element is JsonObject o && o.TryGetPropertyValue(batch.Key, out var key))
@@ -60,7 +60,19 @@ internal sealed partial class CompositionRun
                 }
             }
 
-            envelope["body"] = new JsonArray([.. items.Select(i => byKey.GetValueOrDefault(TemplateEvaluator.KeyOf(i))?.DeepClone()).Where(n => n is not null)]);
+            // The parsed array is this call's own, and the items are distinct, so each element is moved (not cloned)
+            // into the result, in the items' order.
+            var ordered = new List<JsonNode>(items.Count);
+            foreach (var i in items)
+            {
+                if (byKey.GetValueOrDefault(TemplateEvaluator.KeyOf(i)) is { } element)
+                {
+                    ordered.Add(element);
+                }
+            }
+
+            returned.Clear();
+            envelope["body"] = new JsonArray([.. ordered]);
             return envelope;
         }
 
@@ -162,7 +174,7 @@ internal sealed partial class CompositionRun
             timeout.CancelAfter(limit);
             try
             {
-                using var request = new HttpRequestMessage(new HttpMethod(step.Method), new Uri(destination.BaseAddress + target, in UriOptions))
+                using var request = new HttpRequestMessage(HttpMethod.Parse(step.Method), new Uri(destination.BaseAddress + target, in UriOptions))
                 {
                     Version = upstream.RequestVersion,
                     VersionPolicy = upstream.VersionPolicy,
@@ -266,8 +278,8 @@ internal sealed partial class CompositionRun
     /// <summary>A scalar as text for a URL or header; anything else fails the step (400 when the client sent it).</summary>
     private static string Text(CompiledStep step, string what, JsonNode? value, bool fromRequest) => value switch
     {
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        JsonValue v when v.GetValueKind() is JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.ToJsonString(),
+        JsonValue v when v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False =>
+            TemplateEvaluator.ScalarText(v) ?? v.ToJsonString(),
         _ => throw new StepFailure(fromRequest ? 400 : 502, "composition-bad-value",
             $"Step '{step.Name}': {what} has {(value is null ? "no value" : "a value that is not a string or number")}{(fromRequest ? " in the request" : "")}."),
     };

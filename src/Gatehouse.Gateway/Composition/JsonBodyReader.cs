@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -7,7 +8,7 @@ namespace Gatehouse.Gateway.Composition;
 /// <summary>
 /// Reads a backend's JSON body within the composition's limits: never more than <c>maxBodySize</c> bytes buffered
 /// (counted while reading, whatever Content-Length says), nesting at most <c>maxDepth</c>, arrays of at most
-/// <c>maxItems</c>. The tree is fully materialized, so steps running concurrently can read it without locks.
+/// <c>maxItems</c>. The tree is built whole, of plain values, so steps running concurrently can read it without locks.
 /// </summary>
 internal static class JsonBodyReader
 {
@@ -58,21 +59,25 @@ internal static class JsonBodyReader
                     return null;
                 }
 
-                JsonNode? node;
                 try
                 {
-                    node = JsonNode.Parse(buffer.AsSpan(0, length), documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth });
-                }
-                catch (JsonException e)
-                {
-                    var deep = e.Message.Contains("depth", StringComparison.OrdinalIgnoreCase);
-                    throw new StepFailure(502, deep ? "composition-body-too-deep" : "composition-body-not-json",
-                        deep ? $"Step '{step}': the backend's JSON nests deeper than the limit of {maxDepth} (maxDepth)."
-                             : $"Step '{step}': the backend's body is not JSON.");
-                }
+                    // One level more than the limit, so that Build, not the reader, finds a value nested too deep: the
+                    // reader's own message for that names "depth" like the one for a truncated document does.
+                    var reader = new Utf8JsonReader(buffer.AsSpan(0, length), new JsonReaderOptions { MaxDepth = maxDepth + 1 });
+                    reader.Read();
+                    var node = Build(ref reader, step, maxDepth, maxItems);
+                    if (reader.Read())
+                    {
+                        // Content after the value (the reader throws for anything but whitespace).
+                        throw new JsonException("trailing content");
+                    }
 
-                Check(node, step, maxItems);
-                return node;
+                    return node;
+                }
+                catch (JsonException)
+                {
+                    throw new StepFailure(502, "composition-body-not-json", $"Step '{step}': the backend's body is not JSON.");
+                }
             }
             finally
             {
@@ -81,31 +86,68 @@ internal static class JsonBodyReader
         }
     }
 
-    /// <summary>Checks array sizes and materializes every object and array (depth is bounded by the parser's MaxDepth).</summary>
-    private static void Check(JsonNode? node, string step, int maxItems)
+    /// <summary>
+    /// Builds the tree of the value the reader is on, checking array sizes (and depth; the reader's MaxDepth also bounds
+    /// the recursion). Built in one pass rather than with <see cref="JsonNode.Parse(ReadOnlySpan{byte}, JsonNodeOptions?, JsonDocumentOptions)"/>:
+    /// that tree's values stay backed by a <see cref="JsonDocument"/>, and each copy the response template makes of
+    /// one (<see cref="JsonNode.DeepClone"/>) clones a document. Here strings, booleans and the numbers a decimal
+    /// writes back byte for byte are plain values; other numbers keep their exact text in an element.
+    /// </summary>
+    private static JsonNode? Build(ref Utf8JsonReader reader, string step, int maxDepth, int maxItems)
     {
-        switch (node)
+        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= maxDepth)
         {
-            case JsonArray a:
+            throw new StepFailure(502, "composition-body-too-deep", $"Step '{step}': the backend's JSON nests deeper than the limit of {maxDepth} (maxDepth).");
+        }
+
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                var o = new JsonObject();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var name = reader.GetString()!;
+                    reader.Read();
+                    // A repeated name: the last value wins.
+                    o[name] = Build(ref reader, step, maxDepth, maxItems);
+                }
+
+                return o;
+            case JsonTokenType.StartArray:
+                var a = new JsonArray();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    a.Add(Build(ref reader, step, maxDepth, maxItems));
+                }
+
                 if (a.Count > maxItems)
                 {
                     throw new StepFailure(502, "composition-too-many-items", $"Step '{step}': the backend's JSON has an array of {a.Count} elements, over the limit of {maxItems} (maxItems).");
                 }
 
-                foreach (var item in a)
-                {
-                    Check(item, step, maxItems);
-                }
-
-                break;
-            case JsonObject o:
-                foreach (var (_, value) in o)
-                {
-                    Check(value, step, maxItems);
-                }
-
-                break;
+                return a;
+            case JsonTokenType.String:
+                return JsonValue.Create(reader.GetString()!);
+            case JsonTokenType.Number:
+                return Number(ref reader);
+            case JsonTokenType.True:
+                return JsonValue.Create(true);
+            case JsonTokenType.False:
+                return JsonValue.Create(false);
+            default:
+                return null;
         }
+    }
+
+    private static JsonValue Number(ref Utf8JsonReader reader)
+    {
+        Span<byte> written = stackalloc byte[64];
+        if (reader.TryGetDecimal(out var d) && Utf8Formatter.TryFormat(d, written, out var count) && written[..count].SequenceEqual(reader.ValueSpan))
+        {
+            return JsonValue.Create(d);
+        }
+
+        return JsonValue.Create(JsonElement.ParseValue(ref reader))!;
     }
 
     private static StepFailure TooLarge(string step, long maxBytes) =>

@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -32,9 +34,40 @@ public sealed class TemplateEvaluator(RootResolver roots)
     public static string KeyOf(JsonNode? node) => node switch
     {
         null => "null",
-        JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v => ScalarText(v) ?? v.ToJsonString(),
         _ => node.ToJsonString(),
     };
+
+    /// <summary>
+    /// A string's text, or a number's or boolean's JSON text, without <see cref="JsonNode.ToJsonString"/> (which sets
+    /// up a writer and a buffer per call) for the values parsed from backends and the integers the templates make.
+    /// Null for anything else, which callers write with <see cref="JsonNode.ToJsonString"/>.
+    /// </summary>
+    public static string? ScalarText(JsonValue value)
+    {
+        if (value.TryGetValue<JsonElement>(out var element))
+        {
+            return element.ValueKind switch
+            {
+                JsonValueKind.String => element.GetString(),
+                JsonValueKind.Number => element.GetRawText(),
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                _ => null,
+            };
+        }
+
+        return value.GetValueKind() switch
+        {
+            JsonValueKind.String => value.GetValue<string>(),
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            JsonValueKind.Number when value.TryGetValue<decimal>(out var d) => DecimalText(d),
+            JsonValueKind.Number when value.TryGetValue<int>(out var i) => i.ToString(CultureInfo.InvariantCulture),
+            JsonValueKind.Number when value.TryGetValue<long>(out var l) => l.ToString(CultureInfo.InvariantCulture),
+            _ => null,
+        };
+    }
 
     private JsonNode? Start(ValueRef r, Binding? b, out int consumed)
     {
@@ -210,13 +243,36 @@ public sealed class TemplateEvaluator(RootResolver roots)
                     node = node is JsonObject o && o.TryGetPropertyValue(name, out var f) ? f : null;
                 }
 
-                product *= node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && decimal.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0m;
+                product *= node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && ToDecimal(v) is { } d ? d : 0m;
             }
 
             total += product;
         }
 
         return JsonValue.Create(total);
+    }
+
+    /// <summary>A decimal as <see cref="Utf8JsonWriter"/> writes it.</summary>
+    private static string DecimalText(decimal d)
+    {
+        Span<byte> utf8 = stackalloc byte[64];
+        return Utf8Formatter.TryFormat(d, utf8, out var written) ? Encoding.UTF8.GetString(utf8[..written]) : d.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A number as a decimal, read from the parsed value where it can be (no text round trip); null when it does not fit.</summary>
+    private static decimal? ToDecimal(JsonValue v)
+    {
+        if (v.TryGetValue<JsonElement>(out var e))
+        {
+            return e.TryGetDecimal(out var fromElement) ? fromElement : null;
+        }
+
+        if (v.TryGetValue<decimal>(out var d))
+        {
+            return d;
+        }
+
+        return decimal.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
     }
 
     private JsonNode? Shape(ShapeTemplate s, Binding? b)
