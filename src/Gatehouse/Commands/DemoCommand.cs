@@ -1,20 +1,30 @@
 using System.CommandLine;
 using Gatehouse.Examples.Shop;
-using Gatehouse.Gateway.Hosting;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Revisions;
+using Gatehouse.Management.Stores;
 using Gatehouse.Model.Access;
 using Gatehouse.Model.Loading;
 using Microsoft.AspNetCore.Builder;
 
 namespace Gatehouse.Cli.Commands;
 
-/// <summary><c>gatehouse demo</c>: the demo shop's three services and the gateway in front of them, in one process.</summary>
+/// <summary>
+/// <c>gatehouse demo</c>: the demo shop's three services and the gateway in front of them, in one process, with the
+/// configuration in an embedded store (a fresh SQLite file unless <c>--store</c> names one) that the admin API changes.
+/// </summary>
 internal static class DemoCommand
 {
     public static Command Create()
     {
         var port = new Option<int?>("--port", "-p") { Description = "Gateway port (default 8080; 0 picks a free one)." };
-        var autoPorts = new Option<bool>("--any-service-ports") { Description = "Start the shop's services on free ports instead of 5101-5103.", Hidden = true };
-        var command = new Command("demo", "Run the demo shop (users, products, orders) behind Gatehouse.") { port, autoPorts };
+        var autoPorts = new Option<bool>("--any-service-ports") { Description = "Start the shop's services (and the admin API) on free ports.", Hidden = true };
+        var adminUrl = new Option<string?>("--admin-url") { Description = $"Where the admin API listens (default {AdminApiOptions.DefaultUrl})." };
+        var storeOption = new Option<string?>("--store", "-s")
+        {
+            Description = "Keep the demo's configuration in this store (a SQLite file, sqlite:PATH, or a PostgreSQL URL); by default a fresh SQLite file that is deleted on exit.",
+        };
+        var command = new Command("demo", "Run the demo shop (users, products, orders) behind Gatehouse, with the admin API.") { port, autoPorts, adminUrl, storeOption };
         command.SetAction(async (parse, ct) =>
         {
             var configPath = FindDemoConfig();
@@ -77,21 +87,58 @@ internal static class DemoCommand
                 return 2;
             }
 
+            // The store holds the file with its ${...} references resolved by this process (the services' addresses,
+            // the demo keys' hashes), as 'gatehouse apply' stores a file: what 'gatehouse export' writes then applies
+            // again from any shell.
+            var (document, resolveErrors) = ApplyCommand.Resolve(ConfigDocument.Split(await File.ReadAllTextAsync(configPath, ct).ConfigureAwait(false), out _), Lookup);
+            var temporary = parse.GetValue(storeOption) is null ? Directory.CreateTempSubdirectory("gatehouse-demo-") : null;
+            var connection = parse.GetValue(storeOption) ?? "sqlite:" + Path.Combine(temporary!.FullName, "gatehouse.db");
             try
             {
-                await using var gateway = await GatewayHost.StartAsync(new GatewayHostOptions
+                await using var store = await ConfigStores.OpenAsync(connection, TimeProvider.System, ct).ConfigureAwait(false);
+                var fresh = await store.CurrentRevisionAsync(ct).ConfigureAwait(false) == 0;
+                if (fresh)
                 {
-                    Config = loaded.Config!,
-                    ConfigPath = configPath,
-                    Environment = Lookup,
-                    Port = parse.GetValue(port),
-                }, ct).ConfigureAwait(false);
-                PrintTour(gateway.Urls[0], configPath, keys, gateway.ServiceApiUrl, serviceToken);
-                await gateway.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                    var (_, errors) = await StoreConfig.ImportAsync(store, document, Path.GetDirectoryName(configPath)!, Lookup, "gatehouse demo", "import examples/shop/gatehouse.yaml", ct).ConfigureAwait(false);
+                    if (resolveErrors.Count + errors.Count > 0)
+                    {
+                        Console.Error.WriteLine($"{configPath} cannot be stored:");
+                        resolveErrors.Concat(errors).ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                        return 2;
+                    }
+                }
+
+                var (node, refusal) = await StoreNode.StartAsync(new StoreNode.Options(
+                    store,
+                    Path.GetDirectoryName(configPath)!,
+                    Lookup,
+                    parse.GetValue(port),
+                    parse.GetValue(adminUrl) ?? (any ? "http://127.0.0.1:0" : AdminApiOptions.DefaultUrl),
+                    "demo",
+                    16 * 1024 * 1024), ct).ConfigureAwait(false);
+                if (refusal is not null)
+                {
+                    Console.Error.WriteLine($"Revision {refusal.Revision} of {connection} cannot be served:");
+                    refusal.Errors.ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                    return 2;
+                }
+
+                var started = node!;
+                await using (started.ConfigureAwait(false))
+                {
+                    PrintTour(started, connection, temporary is not null, fresh ? keys : null, fresh ? serviceToken : null);
+                    await started.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (ConfigStoreException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
             }
             finally
             {
                 await StopAllAsync(apps).ConfigureAwait(false);
+                temporary?.Delete(recursive: true);
             }
 
             return 0;
@@ -130,22 +177,40 @@ internal static class DemoCommand
         }
     }
 
-    private static void PrintTour(string url, string configPath, IReadOnlyDictionary<string, string> keys, string? serviceApi, string serviceToken)
+    private static void PrintTour(StoreNode node, string store, bool temporary, IReadOnlyDictionary<string, string>? keys, string? serviceToken)
     {
+        var url = node.Host.Urls[0];
+        var serviceApi = node.Host.ServiceApiUrl;
         Console.Out.WriteLine($$"""
 
             Gatehouse demo shop is running.
-              gateway   {{url}}   (config {{configPath}}, watched for changes)
+              gateway   {{url}}
+              admin API {{node.AdminUrl}}   (store {{store}}{{(temporary ? ", deleted on exit" : "")}}; revision {{node.Revision}})
               services  users, products, orders
-
-            One application per plan; each key is shown only now:
             """);
-        foreach (var (plan, key) in keys)
+        if (node.GeneratedToken is not null)
         {
-            Console.Out.WriteLine($"demo key {plan}: {key}");
+            Console.Out.WriteLine($"demo admin token: {node.GeneratedToken}");
+        }
+        else
+        {
+            Console.Out.WriteLine($"  (admin token: the one in {AdminToken.EnvironmentVariable}, or the one printed when this store was made)");
         }
 
-        if (serviceApi is not null)
+        if (keys is null)
+        {
+            Console.Out.WriteLine("  (the store already held a configuration, so the demo made no new keys: use those of the run that made it)");
+        }
+        else
+        {
+            Console.Out.WriteLine("\nOne application per plan; each key is shown only now:");
+            foreach (var (plan, key) in keys)
+            {
+                Console.Out.WriteLine($"demo key {plan}: {key}");
+            }
+        }
+
+        if (serviceApi is not null && serviceToken is not null)
         {
             Console.Out.WriteLine($"demo service token: {serviceToken}");
             Console.Out.WriteLine($"  service api {serviceApi}   (authorize/report for services not behind the proxy)");
@@ -153,7 +218,7 @@ internal static class DemoCommand
 
         Console.Out.WriteLine($$"""
 
-            Try (RETAIL, WHOLESALE, INTERNAL = the keys above):
+            Try (RETAIL, WHOLESALE, INTERNAL = the keys above; ADMIN = the admin token):
               curl {{url}}/products                                   (public catalogue: no key needed)
               curl -i {{url}}/users/1                                 (401: a key is needed)
               curl {{url}}/users/1 -H "X-Api-Key: $RETAIL"
@@ -167,6 +232,8 @@ internal static class DemoCommand
               curl {{url}}/users/1/order-history -H "X-Api-Key: $RETAIL"   (a composition: user, orders, products in one response)
               curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
                                                                       (what a service not behind the proxy asks)
+              curl {{node.AdminUrl}}/admin/revisions -H "Authorization: Bearer $ADMIN"      (the admin API: the store's revisions)
+              GATEHOUSE_ADMIN_TOKEN=$ADMIN gatehouse export --admin-url {{node.AdminUrl}} -o shop.yaml   (edit it, then: gatehouse apply -f shop.yaml)
 
             Ctrl+C stops everything.
             """);

@@ -95,6 +95,58 @@ public sealed partial class DemoCommandTests
     }
 
     /// <summary>The <c>demo key PLAN: KEY</c> lines, by plan.</summary>
+    [Fact]
+    public async Task Demo_RunsOnAnEmbeddedStore_PrintsTheAdminTokenOnce_AndExportThenApplyChangesIt()
+    {
+        await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
+        var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
+        var keys = await DemoKeysAsync(demo);
+        var admin = AdminLine().Match(demo.StandardOutput).Groups[1].Value;
+        var tokens = TokenLine().Matches(demo.StandardOutput);
+        var token = Assert.Single(tokens).Groups[1].Value;
+        Assert.StartsWith("gha_", token, StringComparison.Ordinal);
+
+        using var adminClient = new HttpClient { BaseAddress = new Uri(admin), Timeout = TimeSpan.FromSeconds(30) };
+        using (var anonymous = await adminClient.GetAsync("/admin/revisions"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        adminClient.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var revisions = await adminClient.GetFromJsonAsync<JsonElement>("/admin/revisions");
+        Assert.Equal(1, revisions.GetProperty("items").GetArrayLength());
+
+        // The tour: export, edit, apply; the demo keys survive the round trip because the store holds their hashes.
+        var folder = Directory.CreateTempSubdirectory("gatehouse-demo-tour-");
+        try
+        {
+            var file = Path.Combine(folder.FullName, "shop.yaml");
+            var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = token };
+            var export = await GatehouseProcess.RunAsync(environment, "export", "--admin-url", admin, "-o", file);
+            Assert.True(export.ExitCode == 0, export.Stderr);
+            var yaml = await File.ReadAllTextAsync(file);
+            Assert.DoesNotContain(keys["retail"], yaml, StringComparison.Ordinal);
+            await File.WriteAllTextAsync(file, yaml.Replace("routes:\n", "routes:\n  catalogue: { methods: [GET], path: \"/catalogue/{id}\", service: products, upstreamPath: \"/products/{id}\" }\n", StringComparison.Ordinal));
+            var apply = await GatehouseProcess.RunAsync(environment, "apply", "--admin-url", admin, "-f", file);
+            Assert.True(apply.ExitCode == 0, apply.Stdout + apply.Stderr);
+            Assert.Contains("1 created, 0 updated, 0 deleted", apply.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+
+        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/catalogue/3");
+        request.Headers.Add("X-Api-Key", keys["internal"]);
+        using var served = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        using var retail = new HttpRequestMessage(HttpMethod.Get, "/users/1");
+        retail.Headers.Add("X-Api-Key", keys["retail"]);
+        using var stillWorks = await client.SendAsync(retail);
+        Assert.Equal(HttpStatusCode.OK, stillWorks.StatusCode);
+    }
+
     private static async Task<Dictionary<string, string>> DemoKeysAsync(GatehouseProcess demo)
     {
         await demo.WaitForOutputAsync(KeyLine("internal"), TimeSpan.FromSeconds(30));
@@ -114,4 +166,10 @@ public sealed partial class DemoCommandTests
 
     [GeneratedRegex(@"gateway\s+(http://\S+)")]
     private static partial Regex GatewayLine();
+
+    [GeneratedRegex(@"admin API (http://\S+)")]
+    private static partial Regex AdminLine();
+
+    [GeneratedRegex(@"^demo admin token: (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex TokenLine();
 }

@@ -66,6 +66,67 @@ public sealed class RunStoreCommandTests
     }
 
     [Fact]
+    public async Task RunStore_TwoNodesOnOneStore_EachServesWhatTheOtherCommits()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "gatehouse-run-two-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            await using var backend = await StartBackendAsync();
+            var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
+            var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_two-nodes" };
+            var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
+            await using var one = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "one");
+            await using var two = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "two");
+            await one.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
+            await two.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
+            var (gatewayOne, adminOne) = Urls(listening.Match(one.StandardOutput));
+            var (gatewayTwo, adminTwo) = Urls(listening.Match(two.StandardOutput));
+
+            using (var client = AdminClient(adminOne, "gha_two-nodes"))
+            {
+                using var service = await client.PutAsync("/admin/services/backend", new StringContent($$"""{"targets":["{{backend.Urls.First()}}"]}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.Created, service.StatusCode);
+                using var route = await client.PutAsync("/admin/routes/hello", new StringContent("""{"methods":["GET"],"path":"/hello","service":"backend"}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.Created, route.StatusCode);
+            }
+
+            using var plain = new HttpClient();
+            Assert.Equal("from the backend", await plain.GetStringAsync(gatewayOne + "/hello"));
+            await UntilOkAsync(plain, gatewayTwo + "/hello");
+
+            using (var client = AdminClient(adminTwo, "gha_two-nodes"))
+            {
+                using var route = await client.PutAsync("/admin/routes/bye", new StringContent("""{"methods":["GET"],"path":"/bye","service":"backend"}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.Created, route.StatusCode);
+            }
+
+            await UntilOkAsync(plain, gatewayOne + "/bye");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    // Bounded: a node polls the store every 2 s, so a change made elsewhere is served within a few seconds.
+    private static async Task UntilOkAsync(HttpClient client, string url)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var response = await client.GetAsync(url);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{url} still answers {(int)response.StatusCode} after 30 s");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task RunStore_WithNodeId_ReportsItselfWithTheRevisionItServes()
     {
         var folder = Path.Combine(Path.GetTempPath(), "gatehouse-run-node-" + Guid.NewGuid().ToString("N")[..10]);
