@@ -85,7 +85,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         ConfigEndpoints.Map(app, changes, options);
         ApprovalEndpoints.Map(app, changes);
         NodeEndpoints.Map(app, options);
-        RegistrationEndpoints.Map(app, options, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
+        RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,

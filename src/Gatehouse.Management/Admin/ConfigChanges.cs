@@ -25,6 +25,10 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
     // The resources of the newest revision this process read or committed; rows of a revision never change, so
     // while the store's current revision is this one, it need not be read again.
     private volatile Snapshot? _snapshot;
+    // The config of the newest revision loaded here (committed, caught up with or warmed), for readers such as the
+    // registration endpoints that need the current config but must not load 100,000 resources per request.
+    private volatile LoadedRevision? _loaded;
+    private readonly SemaphoreSlim _loading = new(1, 1);
     private long _applied = options.ServedRevision;
     private long _refused;
 
@@ -105,6 +109,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 if (commit.Changed && commit.Revision == revision + 1)
                 {
                     _snapshot = new Snapshot(commit.Revision, candidate);
+                    Remember(commit.Revision, loaded.Config!);
                 }
 
                 var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
@@ -204,6 +209,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 return false;
             }
 
+            Remember(revision, loaded.Config!);
             var errors = Apply(revision, loaded.Config!);
             if (errors.Count == 0)
             {
@@ -227,14 +233,58 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
         try
         {
             var revision = await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false);
-            var resources = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
-            Load(resources.Values);
+            await ConfigOfAsync(revision, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogWarmFailed(logger, e);
         }
     }, cancellationToken);
+
+    /// <summary>
+    /// The config of <paramref name="revision"/>: the one already loaded when it is that revision, otherwise loaded now
+    /// (binding only what differs from the last load). Null when that revision does not load here.
+    /// </summary>
+    public async Task<GatehouseConfig?> ConfigOfAsync(long revision, CancellationToken cancellationToken)
+    {
+        if (_loaded is { } known && known.Revision == revision)
+        {
+            return known.Config;
+        }
+
+        // One load per revision however many readers arrive together (heartbeats right after a change, say).
+        await _loading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_loaded is { } loadedMeanwhile && loadedMeanwhile.Revision == revision)
+            {
+                return loadedMeanwhile.Config;
+            }
+
+            var resources = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadAsync(resources.Values).ConfigureAwait(false);
+            if (!loaded.IsValid)
+            {
+                return null;
+            }
+
+            Remember(revision, loaded.Config!);
+            return loaded.Config;
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    private void Remember(long revision, GatehouseConfig config)
+    {
+        // Newest wins; an older revision loaded for a reader is returned to it but not kept.
+        if (revision >= (_loaded?.Revision ?? 0))
+        {
+            _loaded = new LoadedRevision(revision, config);
+        }
+    }
 
     // Loading is synchronous and may read files and fetch OpenAPI documents. The gateway in the same process may run
     // socket completions inline on the runtime's I/O threads (Program.cs), where a store query's continuation can
@@ -299,6 +349,8 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not load the current revision ahead of the first change; that change will load it.")]
     private static partial void LogWarmFailed(ILogger logger, Exception exception);
+
+    private sealed record LoadedRevision(long Revision, GatehouseConfig Config);
 
     /// <summary>The resources of one revision, never changed once made.</summary>
     private sealed record Snapshot(long Revision, IReadOnlyDictionary<(string Kind, string Name), StoredResource> Resources);

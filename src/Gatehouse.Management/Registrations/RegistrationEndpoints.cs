@@ -24,9 +24,9 @@ internal static partial class RegistrationEndpoints
     private const string AdminOwner = "admin";
     private const string TokenOwner = "service-token";
 
-    public static void Map(IEndpointRouteBuilder app, AdminApiOptions options, ILogger logger)
+    public static void Map(IEndpointRouteBuilder app, AdminApiOptions options, ConfigChanges changes, ILogger logger)
     {
-        var settings = new RegistrationSettings(options);
+        var settings = new RegistrationSettings(options, changes);
         var adminHash = Convert.FromHexString(options.TokenSha256);
         app.MapPut("/admin/services/{name}/registrations", context => RegisterAsync(context, options, settings, adminHash, logger));
         app.MapDelete("/admin/services/{name}/registrations", context => DeregisterAsync(context, options, settings, adminHash, logger));
