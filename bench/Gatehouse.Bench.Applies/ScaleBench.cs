@@ -92,7 +92,7 @@ internal static class ScaleBench
             throw new InvalidOperationException("stage run conflicted");
         }
 
-        Console.WriteLine($"stages #{i}: read {rows.Count:N0} rows {read} ms | compose {compose} ms | load+validate {load} ms | commit {committed} ms (the gateway's compile: see above)");
+        Console.WriteLine($"whole-document stages (what every change cost before the incremental loader) #{i}: read {rows.Count:N0} rows {read} ms | compose {compose} ms | load+validate {load} ms | commit {committed} ms (the gateway's compile: see above)");
     }
 
     // The gatehouse process's own figures for the last apply: its "compiled in" (the gateway) and ConfigChanges' timings.

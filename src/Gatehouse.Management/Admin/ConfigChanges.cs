@@ -20,7 +20,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
 {
     private readonly SemaphoreSlim _writer = new(1, 1);
     // Binds only the resources that changed since the last load: a change to one of 110,000 resources costs the
-    // cross-resource checks, not a parse of the whole configuration (docs/benchmarks.md, "Applies at scale").
+    // cross-resource checks, not a parse of the whole configuration (docs/benchmarks.md, "Applies: zero downtime and large configs").
     private readonly IncrementalConfigLoader _loader = new(options.BaseDirectory, options.Environment);
     // The resources of the newest revision this process read or committed; rows of a revision never change, so
     // while the store's current revision is this one, it need not be read again.
@@ -115,7 +115,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
                 if (commit.Changed)
                 {
-                    // Where an apply's time goes, for large configs (docs/benchmarks.md, "Applies at scale").
+                    // Where an apply's time goes, for large configs (docs/benchmarks.md, "Applies: zero downtime and large configs").
                     LogTimings(logger, commit.Revision, current.Count, read, decided - read, validated - decided, committed - validated, timing.ElapsedMilliseconds - committed);
                 }
 

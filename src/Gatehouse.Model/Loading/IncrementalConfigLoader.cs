@@ -16,7 +16,7 @@ public readonly record struct ConfigEntry(string Section, string Name, string Bo
 /// Loads a config given as entries, with the rules and errors of <see cref="ConfigLoader"/>, binding only the entries
 /// whose text changed since the last load. A store with 10,000 routes and 100,000 applications changes one entry at a
 /// time; parsing and binding the whole 14 MB document for each change was most of an apply (docs/benchmarks.md,
-/// "Applies at scale"). Binding is per entry (an entry's bound value depends only on its own text and the
+/// "Applies: zero downtime and large configs"). Binding is per entry (an entry's bound value depends only on its own text and the
 /// environment), so bound entries are kept; importing operations, generating routes and validating look across
 /// entries, so they run over the whole config every time. Safe to call from several threads (loads are serialized).
 /// </summary>

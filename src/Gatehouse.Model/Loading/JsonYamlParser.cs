@@ -8,9 +8,10 @@ namespace Gatehouse.Model.Loading;
 /// <summary>
 /// The YAML parser's events for a document that is strict JSON, read with System.Text.Json. JSON is the YAML subset
 /// it is, so the events (and so the nodes, scalar styles, line numbers and duplicate-key errors) are the ones
-/// YamlDotNet's own parser produces for the same text, about ten times faster: the store composes every revision
-/// as one JSON document (13.9 MB for 10,000 routes and 100,000 applications), and its YAML scan was most of an
-/// apply's time (docs/benchmarks.md, "Applies at scale"). YamlDotNet has no JSON fast path of its own.
+/// YamlDotNet's own parser produces for the same text, without its character-by-character scanner; YamlDotNet has no
+/// JSON path of its own. Building the node tree from the events still costs what it did, so on the 14 MB document of
+/// 10,000 routes and 100,000 applications a whole load is only slightly faster (bench/Gatehouse.Bench.Applies, "loader");
+/// changes made through the admin API avoid whole loads instead (IncrementalConfigLoader).
 /// </summary>
 public sealed class JsonYamlParser : IParser
 {
