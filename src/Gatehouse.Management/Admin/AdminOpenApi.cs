@@ -59,6 +59,7 @@ internal static class AdminOpenApi
         paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject { ["parameters"] = Parameters("a", "b"), ["get"] = Operation("What changed from a to b") };
         paths["/admin/revisions/{n}/rollback"] = new JsonObject { ["parameters"] = Parameters("n"), ["post"] = Operation("Commit a revision equal to n") };
         paths["/admin/nodes"] = new JsonObject { ["get"] = Operation("Gateway nodes: the revision each serves, when it was last seen, whether it is stale") };
+        paths["/admin/nodes/{id}"] = new JsonObject { ["parameters"] = Parameters("id"), ["delete"] = Operation("Forget a stale node (409 while it still reports)") };
         paths["/admin/services/{name}/registrations"] = new JsonObject
         {
             ["parameters"] = Parameters("name"),

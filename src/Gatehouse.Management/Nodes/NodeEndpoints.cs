@@ -7,18 +7,50 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Gatehouse.Management.Nodes;
 
-/// <summary><c>GET /admin/nodes</c>: every gateway node that reported to the store, with the revision it serves.</summary>
+/// <summary>
+/// <c>GET /admin/nodes</c>: every gateway node that reported to the store, with the revision it serves.
+/// <c>DELETE /admin/nodes/{id}</c>: forgets a stale node (one that stopped reporting); a live one is refused.
+/// </summary>
 internal static class NodeEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, AdminApiOptions options) =>
+    public static void Map(IEndpointRouteBuilder app, AdminApiOptions options)
+    {
         app.MapGet("/admin/nodes", context => ListAsync(context, options));
+        app.MapDelete("/admin/nodes/{id}", context => DeleteAsync(context, options, (string)context.Request.RouteValues["id"]!));
+    }
+
+    private static async Task DeleteAsync(HttpContext context, AdminApiOptions options, string id)
+    {
+        var node = (await options.Store.ListNodesAsync(context.RequestAborted).ConfigureAwait(false)).FirstOrDefault(n => n.Id == id);
+        if (node is null)
+        {
+            await AdminProblem.NotFound($"Node '{id}'").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        // A live node would write its row again at its next heartbeat, so removing it would only hide it for a while.
+        if (!IsStale(node, options))
+        {
+            await new AdminProblem(
+                StatusCodes.Status409Conflict,
+                "node-live",
+                "Node is live",
+                $"Node '{id}' reported at {node.LastSeen:u}, so it is running; stop it first. Only stale nodes (no report for {NodeReporter.StaleAfterIntervals} heartbeats) are removed.")
+                .WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var removed = await options.Store.DeleteNodeAsync(id, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["id"] = id, ["removed"] = removed }).ConfigureAwait(false);
+    }
+
+    private static bool IsStale(NodeInfo node, AdminApiOptions options) =>
+        options.Time.GetUtcNow() - node.LastSeen > options.NodeInterval * NodeReporter.StaleAfterIntervals;
 
     private static async Task ListAsync(HttpContext context, AdminApiOptions options)
     {
         var nodes = await options.Store.ListNodesAsync(context.RequestAborted).ConfigureAwait(false);
         var current = await options.Store.CurrentRevisionAsync(context.RequestAborted).ConfigureAwait(false);
-        var now = options.Time.GetUtcNow();
-        var staleAfter = options.NodeInterval * NodeReporter.StaleAfterIntervals;
         var items = new JsonArray();
         foreach (var node in nodes)
         {
@@ -27,7 +59,7 @@ internal static class NodeEndpoints
                 ["id"] = node.Id,
                 ["revision"] = node.Revision,
                 ["lastSeen"] = node.LastSeen,
-                ["stale"] = now - node.LastSeen > staleAfter,
+                ["stale"] = IsStale(node, options),
                 ["info"] = Parse(node.Info),
             });
         }

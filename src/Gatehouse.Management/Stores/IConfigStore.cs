@@ -57,6 +57,9 @@ public interface IConfigStore : IAsyncDisposable
     /// <summary>Every node that ever reported, ordered by id.</summary>
     Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Removes a node's row (it reappears if that node reports again); false when there was none.</summary>
+    Task<bool> DeleteNodeAsync(string id, CancellationToken cancellationToken = default);
+
     /// <summary>Creates or renews a registration of <paramref name="url"/> for <paramref name="service"/>.</summary>
     Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
 

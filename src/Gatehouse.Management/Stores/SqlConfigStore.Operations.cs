@@ -86,6 +86,12 @@ internal abstract partial class SqlConfigStore
         return result;
     }
 
+    public async Task<bool> DeleteNodeAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM nodes WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false) > 0;
+    }
+
     public async Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(service);

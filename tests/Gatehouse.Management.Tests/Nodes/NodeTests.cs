@@ -34,6 +34,33 @@ public sealed class NodeTests
     }
 
     [Fact]
+    public async Task DeleteNode_StaleIsForgotten_LiveIs409_UnknownIs404()
+    {
+        await using var admin = await AdminHarness.StartAsync();
+        await admin.Store.UpsertNodeAsync("gw-old", 1, "{}");
+        admin.Time.Advance(TimeSpan.FromSeconds(46));
+        await admin.Store.UpsertNodeAsync("gw-live", 1, "{}");
+
+        using (var live = await admin.Client.DeleteAsync("/admin/nodes/gw-live"))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, live.StatusCode);
+            Assert.Equal("application/problem+json", live.Content.Headers.ContentType?.MediaType);
+        }
+
+        using (var stale = await admin.Client.DeleteAsync("/admin/nodes/gw-old"))
+        {
+            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        }
+
+        using (var again = await admin.Client.DeleteAsync("/admin/nodes/gw-old"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        }
+
+        Assert.Equal(["gw-live"], (await admin.Store.ListNodesAsync()).Select(n => n.Id));
+    }
+
+    [Fact]
     public async Task Node_EachRevisionAppliedThroughTheAdminApi_IsReported()
     {
         // An hour between heartbeats: every report seen here was caused by an apply.
