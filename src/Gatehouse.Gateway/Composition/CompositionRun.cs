@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -101,13 +102,59 @@ internal sealed partial class CompositionRun
         }
 
         LimitHeadersWrite();
-        var bytes = body is null ? "null"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(body);
-        response.ContentLength = bytes.Length;
+        var json = SerializedBuffer(body);
+        response.ContentLength = json.WrittenCount;
         if (!HttpMethods.IsHead(_context.Request.Method))
         {
-            await response.Body.WriteAsync(bytes, _context.RequestAborted).ConfigureAwait(false);
+            // Copied into the response's pipe before the first await, so the thread's buffer is free again after.
+            response.BodyWriter.Write(json.WrittenSpan);
+            ReleaseSerializedBuffer(json);
+            await response.BodyWriter.FlushAsync(_context.RequestAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            ReleaseSerializedBuffer(json);
         }
     }
+
+    /// <summary>
+    /// The body as JSON in this thread's reusable buffer, written by the node itself (as
+    /// <see cref="JsonSerializer.SerializeToUtf8Bytes(object?, Type, JsonSerializerOptions?)"/> would, without its
+    /// per-call writer and result array). The caller copies it out before it awaits anything.
+    /// </summary>
+    private static ArrayBufferWriter<byte> SerializedBuffer(JsonNode? body)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        if (body is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            body.WriteTo(writer);
+        }
+
+        writer.Flush();
+        return buffer;
+    }
+
+    private static void ReleaseSerializedBuffer(ArrayBufferWriter<byte> buffer)
+    {
+        // A rare huge answer does not stay pinned to the thread.
+        if (buffer.Capacity > 256 * 1024)
+        {
+            (t_buffer, t_writer) = (null, null);
+        }
+    }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
 
     private void LimitHeadersWrite() => Limiting.LimitHeaders.Write(_context.Response, _admission.Limits);
 
