@@ -59,6 +59,7 @@ internal sealed partial class CompositionRun
 
         if (_context.RequestAborted.IsCancellationRequested)
         {
+            CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.Aborted);
             return;
         }
 
@@ -70,6 +71,7 @@ internal sealed partial class CompositionRun
 
         if (_failure is { } f)
         {
+            CompositionMetrics.Request(_model.Id, f.Slug == DeadlineSlug ? CompositionMetrics.Outcome.Deadline : CompositionMetrics.Outcome.StepFailed);
             await ProblemWriter.WriteAsync(_context, f.Status, f.Slug, "Composition step failed", f.Detail, _requestId, [.. headers]).ConfigureAwait(false);
             return;
         }
@@ -87,11 +89,13 @@ internal sealed partial class CompositionRun
         }
         catch (InvalidOperationException e)
         {
+            CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.ShapeFailed);
             await ProblemWriter.WriteAsync(_context, 502, "composition-shape-failed", "Composition shaping failed",
                 $"The response could not be shaped from the backends' values: {e.Message}", _requestId, [.. headers]).ConfigureAwait(false);
             return;
         }
 
+        CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.Ok);
         var response = _context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
@@ -156,6 +160,8 @@ internal sealed partial class CompositionRun
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
+    private const string DeadlineSlug = "composition-deadline";
+
     private void LimitHeadersWrite() => Limiting.LimitHeaders.Write(_context.Response, _admission.Limits);
 
     private async Task RunStepAsync(CompiledStep step)
@@ -188,11 +194,13 @@ internal sealed partial class CompositionRun
         }
         catch (OperationCanceledException)
         {
-            Fail(step, new StepFailure(504, "composition-deadline", $"Step '{step.Name}' did not finish within the composition's deadline of {_model.Compiled.Config.Deadline.TotalSeconds:0.###}s."));
+            Fail(step, new StepFailure(504, DeadlineSlug, $"Step '{step.Name}' did not finish within the composition's deadline of {_model.Compiled.Config.Deadline.TotalSeconds:0.###}s."));
         }
         finally
         {
-            _durations[step.Index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _durations[step.Index] = elapsed.TotalMilliseconds;
+            CompositionMetrics.Step(_model.Id, step.Name, elapsed);
         }
     }
 
@@ -201,6 +209,7 @@ internal sealed partial class CompositionRun
         if (step.Config.Optional)
         {
             _missing[step.Index] = true;
+            CompositionMetrics.Missing(_model.Id, step.Name);
             return;
         }
 
