@@ -90,8 +90,8 @@ internal static class JsonBodyReader
     /// Builds the tree of the value the reader is on, checking array sizes (and depth; the reader's MaxDepth also bounds
     /// the recursion). Built in one pass rather than with <see cref="JsonNode.Parse(ReadOnlySpan{byte}, JsonNodeOptions?, JsonDocumentOptions)"/>:
     /// that tree's values stay backed by a <see cref="JsonDocument"/>, and each copy the response template makes of
-    /// one (<see cref="JsonNode.DeepClone"/>) clones a document. Here strings, booleans and the numbers a decimal
-    /// writes back byte for byte are plain values; other numbers keep their exact text in an element.
+    /// one (<see cref="JsonNode.DeepClone"/>) clones a document. Here strings, booleans and the numbers a long or a
+    /// decimal writes back byte for byte are plain values; other numbers keep their exact text in an element.
     /// </summary>
     private static JsonNode? Build(ref Utf8JsonReader reader, string step, int maxDepth, int maxItems)
     {
