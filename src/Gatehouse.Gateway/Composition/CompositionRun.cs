@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -58,6 +59,7 @@ internal sealed partial class CompositionRun
 
         if (_context.RequestAborted.IsCancellationRequested)
         {
+            CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.Aborted);
             return;
         }
 
@@ -69,6 +71,7 @@ internal sealed partial class CompositionRun
 
         if (_failure is { } f)
         {
+            CompositionMetrics.Request(_model.Id, f.Slug == DeadlineSlug ? CompositionMetrics.Outcome.Deadline : CompositionMetrics.Outcome.StepFailed);
             await ProblemWriter.WriteAsync(_context, f.Status, f.Slug, "Composition step failed", f.Detail, _requestId, [.. headers]).ConfigureAwait(false);
             return;
         }
@@ -86,11 +89,13 @@ internal sealed partial class CompositionRun
         }
         catch (InvalidOperationException e)
         {
+            CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.ShapeFailed);
             await ProblemWriter.WriteAsync(_context, 502, "composition-shape-failed", "Composition shaping failed",
                 $"The response could not be shaped from the backends' values: {e.Message}", _requestId, [.. headers]).ConfigureAwait(false);
             return;
         }
 
+        CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.Ok);
         var response = _context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
@@ -101,13 +106,61 @@ internal sealed partial class CompositionRun
         }
 
         LimitHeadersWrite();
-        var bytes = body is null ? "null"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(body);
-        response.ContentLength = bytes.Length;
+        var json = SerializedBuffer(body);
+        response.ContentLength = json.WrittenCount;
         if (!HttpMethods.IsHead(_context.Request.Method))
         {
-            await response.Body.WriteAsync(bytes, _context.RequestAborted).ConfigureAwait(false);
+            // Copied into the response's pipe before the first await, so the thread's buffer is free again after.
+            response.BodyWriter.Write(json.WrittenSpan);
+            ReleaseSerializedBuffer(json);
+            await response.BodyWriter.FlushAsync(_context.RequestAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            ReleaseSerializedBuffer(json);
         }
     }
+
+    /// <summary>
+    /// The body as JSON in this thread's reusable buffer, written by the node itself (as
+    /// <see cref="JsonSerializer.SerializeToUtf8Bytes(object?, Type, JsonSerializerOptions?)"/> would, without its
+    /// per-call writer and result array). The caller copies it out before it awaits anything.
+    /// </summary>
+    private static ArrayBufferWriter<byte> SerializedBuffer(JsonNode? body)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        if (body is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            body.WriteTo(writer);
+        }
+
+        writer.Flush();
+        return buffer;
+    }
+
+    private static void ReleaseSerializedBuffer(ArrayBufferWriter<byte> buffer)
+    {
+        // A rare huge answer does not stay pinned to the thread.
+        if (buffer.Capacity > 256 * 1024)
+        {
+            (t_buffer, t_writer) = (null, null);
+        }
+    }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private const string DeadlineSlug = "composition-deadline";
 
     private void LimitHeadersWrite() => Limiting.LimitHeaders.Write(_context.Response, _admission.Limits);
 
@@ -141,11 +194,13 @@ internal sealed partial class CompositionRun
         }
         catch (OperationCanceledException)
         {
-            Fail(step, new StepFailure(504, "composition-deadline", $"Step '{step.Name}' did not finish within the composition's deadline of {_model.Compiled.Config.Deadline.TotalSeconds:0.###}s."));
+            Fail(step, new StepFailure(504, DeadlineSlug, $"Step '{step.Name}' did not finish within the composition's deadline of {_model.Compiled.Config.Deadline.TotalSeconds:0.###}s."));
         }
         finally
         {
-            _durations[step.Index] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _durations[step.Index] = elapsed.TotalMilliseconds;
+            CompositionMetrics.Step(_model.Id, step.Name, elapsed);
         }
     }
 
@@ -154,6 +209,7 @@ internal sealed partial class CompositionRun
         if (step.Config.Optional)
         {
             _missing[step.Index] = true;
+            CompositionMetrics.Missing(_model.Id, step.Name);
             return;
         }
 

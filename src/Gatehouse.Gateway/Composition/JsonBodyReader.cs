@@ -90,8 +90,8 @@ internal static class JsonBodyReader
     /// Builds the tree of the value the reader is on, checking array sizes (and depth; the reader's MaxDepth also bounds
     /// the recursion). Built in one pass rather than with <see cref="JsonNode.Parse(ReadOnlySpan{byte}, JsonNodeOptions?, JsonDocumentOptions)"/>:
     /// that tree's values stay backed by a <see cref="JsonDocument"/>, and each copy the response template makes of
-    /// one (<see cref="JsonNode.DeepClone"/>) clones a document. Here strings, booleans and the numbers a decimal
-    /// writes back byte for byte are plain values; other numbers keep their exact text in an element.
+    /// one (<see cref="JsonNode.DeepClone"/>) clones a document. Here strings, booleans and the numbers a long or a
+    /// decimal writes back byte for byte are plain values; other numbers keep their exact text in an element.
     /// </summary>
     private static JsonNode? Build(ref Utf8JsonReader reader, string step, int maxDepth, int maxItems)
     {
@@ -106,7 +106,7 @@ internal static class JsonBodyReader
                 var o = new JsonObject();
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var name = reader.GetString()!;
+                    var name = PropertyName(ref reader);
                     reader.Read();
                     // A repeated name: the last value wins.
                     o[name] = Build(ref reader, step, maxDepth, maxItems);
@@ -142,6 +142,12 @@ internal static class JsonBodyReader
     private static JsonValue Number(ref Utf8JsonReader reader)
     {
         Span<byte> written = stackalloc byte[64];
+        // Integers (ids, quantities) as longs: cheaper to read, to key on and to write than decimals.
+        if (reader.TryGetInt64(out var l) && Utf8Formatter.TryFormat(l, written, out var n) && written[..n].SequenceEqual(reader.ValueSpan))
+        {
+            return JsonValue.Create(l);
+        }
+
         if (reader.TryGetDecimal(out var d) && Utf8Formatter.TryFormat(d, written, out var count) && written[..count].SequenceEqual(reader.ValueSpan))
         {
             return JsonValue.Create(d);
@@ -149,6 +155,45 @@ internal static class JsonBodyReader
 
         return JsonValue.Create(JsonElement.ParseValue(ref reader))!;
     }
+
+    /// <summary>
+    /// A property name, shared across bodies: backends repeat the same few names in every answer, so each thread keeps
+    /// the strings it has seen (up to a bound) instead of allocating each one per body.
+    /// </summary>
+    private static string PropertyName(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence || reader.ValueSpan.Length > MaxCachedNameBytes)
+        {
+            return reader.GetString()!;
+        }
+
+        Span<char> chars = stackalloc char[MaxCachedNameBytes];
+        if (System.Text.Unicode.Utf8.ToUtf16(reader.ValueSpan, chars, out _, out var written, replaceInvalidSequences: false) != OperationStatus.Done)
+        {
+            return reader.GetString()!;
+        }
+
+        var names = t_names ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        var lookup = names.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(chars[..written], out var name))
+        {
+            return name;
+        }
+
+        name = new string(chars[..written]);
+        if (names.Count < MaxCachedNames)
+        {
+            names.Add(name, name);
+        }
+
+        return name;
+    }
+
+    private const int MaxCachedNameBytes = 64;
+    private const int MaxCachedNames = 512;
+
+    [ThreadStatic]
+    private static Dictionary<string, string>? t_names;
 
     private static StepFailure TooLarge(string step, long maxBytes) =>
         new(502, "composition-body-too-large", $"Step '{step}': the backend's body is larger than the limit of {maxBytes} bytes (maxBodySize).");

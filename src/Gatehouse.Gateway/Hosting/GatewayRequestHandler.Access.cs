@@ -24,6 +24,11 @@ internal sealed partial class GatewayRequestHandler
         }
 
         var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count);
+        if (decision.Verdict != AccessVerdict.Allowed && route.Composition is { } composition)
+        {
+            Composition.CompositionMetrics.Request(composition.Id, Composition.CompositionMetrics.Outcome.Refused);
+        }
+
         switch (decision.Verdict)
         {
             case AccessVerdict.Unauthenticated:

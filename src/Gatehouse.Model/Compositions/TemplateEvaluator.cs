@@ -272,16 +272,33 @@ public sealed class TemplateEvaluator(RootResolver roots)
             return d;
         }
 
+        if (v.TryGetValue<long>(out var l))
+        {
+            return l;
+        }
+
+        if (v.TryGetValue<int>(out var i))
+        {
+            return i;
+        }
+
         return decimal.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
     }
 
     private JsonNode? Shape(ShapeTemplate s, Binding? b)
     {
-        var value = Eval(s.Base, b);
+        // A base that is a reference or a lookup is borrowed: with @select only the kept fields are copied, not the
+        // whole object (a joined product, say) to be cut down afterwards.
+        var (value, owned) = s.Base switch
+        {
+            RefTemplate { Ref: { HasWildcard: false } r } => (Borrow(r, b), false),
+            LookupTemplate l => (Lookup(l, b), false),
+            _ => (Eval(s.Base, b), true),
+        };
         if (value is not JsonObject o)
         {
             // Reshaping applies to objects; anything else (null for a missing step) passes through.
-            return value;
+            return owned ? value : value?.DeepClone();
         }
 
         if (s.Select is { } select)
@@ -291,12 +308,23 @@ public sealed class TemplateEvaluator(RootResolver roots)
             {
                 if (o.TryGetPropertyValue(name, out var v))
                 {
-                    o.Remove(name);
-                    kept[name] = v;
+                    if (owned)
+                    {
+                        o.Remove(name);
+                        kept[name] = v;
+                    }
+                    else
+                    {
+                        kept[name] = v?.DeepClone();
+                    }
                 }
             }
 
             o = kept;
+        }
+        else if (!owned)
+        {
+            o = (JsonObject)o.DeepClone();
         }
 
         foreach (var name in s.Omit ?? [])
