@@ -71,14 +71,7 @@ internal static class KeyEndpoints
             $"new key for application {name}",
             context.RequestAborted).ConfigureAwait(false);
 
-        context.Response.Headers.CacheControl = "no-store";
-        await ResourceEndpoints.WriteOutcomeAsync(context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status201Created, new JsonObject
-        {
-            ["key"] = key,
-            ["prefix"] = prefix,
-            ["sha256"] = hash,
-            ["expires"] = expires?.ToString(TimeFormat, CultureInfo.InvariantCulture),
-        }).ConfigureAwait(false);
+        await WriteNewKeyAsync(context, changes, outcome, name, NewKey(key, prefix, hash, expires)).ConfigureAwait(false);
     }
 
     private static async Task RotateAsync(HttpContext context, ConfigChanges changes, AdminApiOptions options)
@@ -159,15 +152,24 @@ internal static class KeyEndpoints
             $"rotate key {old} of application {name}",
             context.RequestAborted).ConfigureAwait(false);
 
+        var answer = NewKey(key, prefix, hash, expires);
+        answer["previous"] = new JsonObject { ["prefix"] = old, ["expires"] = oldExpires, ["revoked"] = oldExpires is null };
+        await WriteNewKeyAsync(context, changes, outcome, name, answer).ConfigureAwait(false);
+    }
+
+    private static JsonObject NewKey(string? key, string? prefix, string? hash, DateTimeOffset? expires) => new()
+    {
+        ["key"] = key,
+        ["prefix"] = prefix,
+        ["sha256"] = hash,
+        ["expires"] = expires?.ToString(TimeFormat, CultureInfo.InvariantCulture),
+    };
+
+    // The plaintext is in this one answer: never cached on the way.
+    private static Task WriteNewKeyAsync(HttpContext context, ConfigChanges changes, ChangeOutcome outcome, string name, JsonObject answer)
+    {
         context.Response.Headers.CacheControl = "no-store";
-        await ResourceEndpoints.WriteOutcomeAsync(context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status201Created, new JsonObject
-        {
-            ["key"] = key,
-            ["prefix"] = prefix,
-            ["sha256"] = hash,
-            ["expires"] = expires?.ToString(TimeFormat, CultureInfo.InvariantCulture),
-            ["previous"] = new JsonObject { ["prefix"] = old, ["expires"] = oldExpires, ["revoked"] = oldExpires is null },
-        }).ConfigureAwait(false);
+        return ResourceEndpoints.WriteOutcomeAsync(context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status201Created, answer);
     }
 
     /// <summary>Adds a fresh key (hash, a display prefix unique within <paramref name="keys"/>, expiry) and returns it.</summary>

@@ -153,8 +153,16 @@ public sealed class FullDocumentTests : IDisposable
             _dir.File(Path.Combine("tls", name));
         }
 
-        Directory.CreateDirectory(Path.Combine(_dir.Path, "specs"));
-        _dir.File(Path.Combine("specs", "orders.yaml"), """
+        WriteOrdersSpec(_dir);
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>specs/orders.yaml: the OpenAPI document with orders.getOrder that the test documents import.</summary>
+    internal static void WriteOrdersSpec(TempDirectory dir)
+    {
+        Directory.CreateDirectory(Path.Combine(dir.Path, "specs"));
+        dir.File(Path.Combine("specs", "orders.yaml"), """
             openapi: 3.1.0
             info: { title: Orders, version: "1" }
             paths:
@@ -162,8 +170,6 @@ public sealed class FullDocumentTests : IDisposable
                 get: { operationId: orders.getOrder, tags: [orders] }
             """);
     }
-
-    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void FullDocument_Yaml_BindsEveryField()

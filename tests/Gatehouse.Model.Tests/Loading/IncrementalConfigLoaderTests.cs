@@ -52,17 +52,7 @@ public sealed class IncrementalConfigLoaderTests : IDisposable
 
     private readonly TempDirectory _dir = new();
 
-    public IncrementalConfigLoaderTests()
-    {
-        Directory.CreateDirectory(Path.Combine(_dir.Path, "specs"));
-        _dir.File(Path.Combine("specs", "orders.yaml"), """
-            openapi: 3.1.0
-            info: { title: Orders, version: "1" }
-            paths:
-              /orders/{id}:
-                get: { operationId: orders.getOrder, tags: [orders] }
-            """);
-    }
+    public IncrementalConfigLoaderTests() => FullDocumentTests.WriteOrdersSpec(_dir);
 
     public void Dispose() => _dir.Dispose();
 
