@@ -25,7 +25,7 @@ internal static class AccessCompiler
             var key = $"plan:{name}";
             var planPolicies = plan.Limits.Select(l => LimitPolicy.Compile(key, l, counters)).ToArray();
             var planSet = planPolicies.Length == 0 ? LimitSet.Empty : new LimitSet(planPolicies);
-            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet));
+            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet, plan.ServerTiming));
             grants.Add(PlanGrants.Resolve(plan, config));
 
             // An operation's own limits come on top of the plan's, under names of their own ("users.getUser/minute").

@@ -3,7 +3,7 @@ using Gatehouse.Gateway.Limiting;
 namespace Gatehouse.Gateway.Access;
 
 /// <summary>The compiled form of one plan.</summary>
-internal sealed class PlanModel(string name, int index, bool shadow, LimitSet limits)
+internal sealed class PlanModel(string name, int index, bool shadow, LimitSet limits, bool serverTiming = false)
 {
     public string Name { get; } = name;
 
@@ -15,4 +15,7 @@ internal sealed class PlanModel(string name, int index, bool shadow, LimitSet li
 
     /// <summary>The plan-wide limits alone: what applies to a call the plan does not grant but lets through in shadow mode.</summary>
     public LimitSet Limits { get; } = limits;
+
+    /// <summary>Compositions send this plan's callers <c>Server-Timing</c> (<c>plans.NAME.serverTiming</c>).</summary>
+    public bool ServerTiming { get; } = serverTiming;
 }

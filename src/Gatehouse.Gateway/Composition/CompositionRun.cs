@@ -64,7 +64,7 @@ internal sealed partial class CompositionRun
         }
 
         var headers = new List<KeyValuePair<string, string>>();
-        if (_model.Compiled.Config.ServerTiming)
+        if (_model.Compiled.Config.ServerTiming || _admission.Plan?.ServerTiming == true)
         {
             headers.Add(new("Server-Timing", string.Join(", ", _model.Steps.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name};dur={_durations[s.Index]:0.#}")))));
         }

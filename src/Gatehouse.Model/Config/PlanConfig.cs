@@ -27,6 +27,13 @@ public sealed record PlanConfig
     public bool Hidden { get; init; }
 
     /// <summary>
+    /// Compositions answer this plan's callers with a <c>Server-Timing</c> header (one entry per step), as a
+    /// composition's own <c>serverTiming</c> does for every caller: for a plan used to diagnose, such as <c>internal</c>.
+    /// Default false.
+    /// </summary>
+    public bool ServerTiming { get; init; }
+
+    /// <summary>
     /// <c>enforce</c> refuses a request the plan does not grant, or of an application that is not live, with 403;
     /// <c>shadow</c> decides the same, counts and logs the refusal, and lets the request through. Default <c>enforce</c>.
     /// Limits have their own <c>mode</c>.

@@ -61,7 +61,7 @@ internal sealed class AccessReader(YamlBinder b)
 
     private PlanConfig? ReadPlan(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "title", "anonymous", "approvalRequired", "hidden", "mode", "include", "omit", "limits", "operationLimits");
+        var map = b.Mapping(node, path, "title", "anonymous", "approvalRequired", "hidden", "serverTiming", "mode", "include", "omit", "limits", "operationLimits");
         if (map is null)
         {
             return null;
@@ -86,6 +86,11 @@ internal sealed class AccessReader(YamlBinder b)
         if (map.TryGetValue("hidden", out var hidden) && b.Bool(hidden, YamlBinder.Join(path, "hidden")) is { } h)
         {
             plan = plan with { Hidden = h };
+        }
+
+        if (map.TryGetValue("serverTiming", out var timing) && b.Bool(timing, YamlBinder.Join(path, "serverTiming")) is { } t)
+        {
+            plan = plan with { ServerTiming = t };
         }
 
         if (map.TryGetValue("mode", out var mode) && b.Enum<EnforcementMode>(mode, YamlBinder.Join(path, "mode")) is { } m)

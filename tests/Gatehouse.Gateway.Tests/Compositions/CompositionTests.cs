@@ -338,6 +338,47 @@ public sealed class CompositionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PlanWithServerTiming_GetsOneEntryPerStep_OtherPlansDoNot()
+    {
+        static string Hash(string key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              card:
+                path: "/card/{id}"
+                steps:
+                  user: { operation: users.getUser, params: { id: "@request.path.id" } }
+                  orders: { operation: orders.listOrders, query: { userId: "@request.path.id" } }
+                response: { user: "@user.body", orders: "@orders.body" }
+            """, $$"""
+            plans:
+              diagnose:
+                serverTiming: true
+                include: [ { operation: compositions.card } ]
+              plain:
+                include: [ { operation: compositions.card } ]
+            accounts: { acme: {} }
+            applications:
+              ops: { account: acme, plan: diagnose, keys: [ { sha256: {{Hash("ghk_test_timing_ops")}} } ] }
+              shop: { account: acme, plan: plain, keys: [ { sha256: {{Hash("ghk_test_timing_shop")}} } ] }
+            """));
+
+        async Task<HttpResponseMessage> GetAsync(string key)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/card/7");
+            request.Headers.Add("X-Api-Key", key);
+            return await gw.Client.SendAsync(request);
+        }
+
+        using var diagnosed = await GetAsync("ghk_test_timing_ops");
+        Assert.Equal(HttpStatusCode.OK, diagnosed.StatusCode);
+        var timing = diagnosed.Headers.GetValues("Server-Timing").Single();
+        Assert.Matches(@"^user;dur=[0-9.]+, orders;dur=[0-9.]+$", timing);
+
+        using var plain = await GetAsync("ghk_test_timing_shop");
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.False(plain.Headers.Contains("Server-Timing"));
+    }
+
+    [Fact]
     public async Task Batch_MakesOneCallForAllDistinctItems_AndTheConsumerKeyStaysAtTheGateway()
     {
         const string key = "ghk_test_batch_key";
