@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
@@ -151,7 +150,7 @@ internal static class ScaleBench
             sb.Append(",\"r").Append(i).Append("\":{\"path\":\"").Append(path).Append("/{id}/items/{**rest}\",\"service\":\"bench\"}");
         }
 
-        var benchSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
+        var benchSha = Gatehouse.Model.Access.ApiKeyHash.Sha256Hex(Key);
         sb.Append("},\"plans\":{\"bench\":{\"include\":[{\"path\":\"/**\"}]}},\"accounts\":{\"bench\":{}},\"applications\":{");
         sb.Append("\"bench-app\":{\"account\":\"bench\",\"plan\":\"bench\",\"keys\":[{\"sha256\":\"").Append(benchSha).Append("\"}]}");
         for (var i = 0; i < applications; i++)

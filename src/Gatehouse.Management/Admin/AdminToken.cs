@@ -45,15 +45,15 @@ public static class AdminToken
     }
 
     /// <summary>True when <paramref name="authorization"/> is <c>Bearer TOKEN</c> and TOKEN hashes to <paramref name="expectedSha256"/>; constant time in the token.</summary>
-    internal static bool Matches(string? authorization, byte[] expectedSha256)
+    internal static bool Matches(string? authorization, byte[] expectedSha256) =>
+        BearerSha256(authorization) is { } presented && CryptographicOperations.FixedTimeEquals(presented, expectedSha256);
+
+    /// <summary>The SHA-256 of the token in <c>Authorization: Bearer TOKEN</c>; null when the header is not that.</summary>
+    internal static byte[]? BearerSha256(string? authorization)
     {
         const string scheme = "Bearer ";
-        if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(authorization[scheme.Length..].Trim()));
-        return CryptographicOperations.FixedTimeEquals(presented, expectedSha256);
+        return authorization is not null && authorization.Length > scheme.Length && authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
+            ? SHA256.HashData(Encoding.UTF8.GetBytes(authorization[scheme.Length..].Trim()))
+            : null;
     }
 }

@@ -200,8 +200,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 return false;
             }
 
-            var resources = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
-            var loaded = await LoadAsync(resources.Values).ConfigureAwait(false);
+            var loaded = await LoadRevisionAsync(revision, cancellationToken).ConfigureAwait(false);
             if (!loaded.IsValid)
             {
                 _refused = revision;
@@ -209,7 +208,6 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                 return false;
             }
 
-            Remember(revision, loaded.Config!);
             var errors = Apply(revision, loaded.Config!);
             if (errors.Count == 0)
             {
@@ -242,34 +240,45 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
     }, cancellationToken);
 
     /// <summary>
+    /// The config of the store's current revision (what the registration endpoints check tokens against): one "which
+    /// revision is current" query, then the config this process already loaded for it. Null when it does not load here.
+    /// </summary>
+    public async Task<GatehouseConfig?> CurrentConfigAsync(CancellationToken cancellationToken) =>
+        await ConfigOfAsync(await Store.CurrentRevisionAsync(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
     /// The config of <paramref name="revision"/>: the one already loaded when it is that revision, otherwise loaded now
     /// (binding only what differs from the last load). Null when that revision does not load here.
     /// </summary>
-    public async Task<GatehouseConfig?> ConfigOfAsync(long revision, CancellationToken cancellationToken)
+    public async Task<GatehouseConfig?> ConfigOfAsync(long revision, CancellationToken cancellationToken) =>
+        (await LoadRevisionAsync(revision, cancellationToken).ConfigureAwait(false)) is { IsValid: true } loaded ? loaded.Config : null;
+
+    // The one place a stored revision is loaded: from what was already loaded when it is that revision, else read and
+    // bound (only what differs from the last load), once however many callers arrive together (heartbeats right after
+    // a change, the follow loop).
+    private async Task<ConfigLoadResult> LoadRevisionAsync(long revision, CancellationToken cancellationToken)
     {
         if (_loaded is { } known && known.Revision == revision)
         {
-            return known.Config;
+            return new ConfigLoadResult(known.Config, []);
         }
 
-        // One load per revision however many readers arrive together (heartbeats right after a change, say).
         await _loading.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_loaded is { } loadedMeanwhile && loadedMeanwhile.Revision == revision)
             {
-                return loadedMeanwhile.Config;
+                return new ConfigLoadResult(loadedMeanwhile.Config, []);
             }
 
             var resources = await ReadAsync(revision, cancellationToken).ConfigureAwait(false);
             var loaded = await LoadAsync(resources.Values).ConfigureAwait(false);
-            if (!loaded.IsValid)
+            if (loaded.IsValid)
             {
-                return null;
+                Remember(revision, loaded.Config!);
             }
 
-            Remember(revision, loaded.Config!);
-            return loaded.Config;
+            return loaded;
         }
         finally
         {
@@ -358,7 +367,7 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
     [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is now served.")]
     private static partial void LogApplied(ILogger logger, long revision);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} ({Resources} resources before): read {Read} ms, decide {Decide} ms, compose+load+validate {Load} ms, commit {Commit} ms, gateway apply {Apply} ms")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} ({Resources} resources before): read {Read} ms, decide {Decide} ms, bind changed + validate {Load} ms, commit {Commit} ms, gateway apply {Apply} ms")]
     private static partial void LogTimings(ILogger logger, long revision, int resources, long read, long decide, long load, long commit, long apply);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Revision {Revision} was committed but the gateway refused it: {Errors}")]

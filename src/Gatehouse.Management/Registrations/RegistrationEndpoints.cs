@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Management.Admin;
@@ -26,10 +25,9 @@ internal static partial class RegistrationEndpoints
 
     public static void Map(IEndpointRouteBuilder app, AdminApiOptions options, ConfigChanges changes, ILogger logger)
     {
-        var settings = new RegistrationSettings(options, changes);
-        var adminHash = Convert.FromHexString(options.TokenSha256);
-        app.MapPut("/admin/services/{name}/registrations", context => RegisterAsync(context, options, settings, adminHash, logger));
-        app.MapDelete("/admin/services/{name}/registrations", context => DeregisterAsync(context, options, settings, adminHash, logger));
+                var adminHash = Convert.FromHexString(options.TokenSha256);
+        app.MapPut("/admin/services/{name}/registrations", context => RegisterAsync(context, options, changes, adminHash, logger));
+        app.MapDelete("/admin/services/{name}/registrations", context => DeregisterAsync(context, options, changes, adminHash, logger));
         app.MapGet("/admin/services/{name}/registrations", context => ListAsync(context, options, (string)context.Request.RouteValues["name"]!));
         app.MapGet("/admin/registrations", context => ListAsync(context, options, null));
     }
@@ -49,10 +47,10 @@ internal static partial class RegistrationEndpoints
             && path.Length > prefix.Length + suffix.Length && path.IndexOf('/', prefix.Length) == path.Length - suffix.Length;
     }
 
-    private static async Task RegisterAsync(HttpContext context, AdminApiOptions options, RegistrationSettings settings, byte[] adminHash, ILogger logger)
+    private static async Task RegisterAsync(HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, ILogger logger)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var (owner, registration, refusal) = await AuthorizeAsync(context, settings, adminHash, name).ConfigureAwait(false);
+        var (owner, registration, refusal) = await AuthorizeAsync(context, changes, adminHash, name).ConfigureAwait(false);
         if (refusal is not null)
         {
             await refusal.WriteAsync(context).ConfigureAwait(false);
@@ -119,10 +117,10 @@ internal static partial class RegistrationEndpoints
         }).ConfigureAwait(false);
     }
 
-    private static async Task DeregisterAsync(HttpContext context, AdminApiOptions options, RegistrationSettings settings, byte[] adminHash, ILogger logger)
+    private static async Task DeregisterAsync(HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, ILogger logger)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var (_, _, refusal) = await AuthorizeAsync(context, settings, adminHash, name).ConfigureAwait(false);
+        var (_, _, refusal) = await AuthorizeAsync(context, changes, adminHash, name).ConfigureAwait(false);
         if (refusal is not null)
         {
             await refusal.WriteAsync(context).ConfigureAwait(false);
@@ -168,17 +166,17 @@ internal static partial class RegistrationEndpoints
     /// token of another service.
     /// </summary>
     private static async Task<(string? Owner, RegistrationConfig? Settings, AdminProblem? Refusal)> AuthorizeAsync(
-        HttpContext context, RegistrationSettings settings, byte[] adminHash, string name)
+        HttpContext context, ConfigChanges changes, byte[] adminHash, string name)
     {
         var authorization = context.Request.Headers.Authorization.ToString();
         var admin = AdminToken.Matches(authorization, adminHash);
-        var presented = admin ? null : BearerHash(authorization);
+        var presented = admin ? null : AdminToken.BearerSha256(authorization);
         if (!admin && presented is null)
         {
             return (null, null, Unauthorized(context));
         }
 
-        var config = await settings.CurrentAsync(context.RequestAborted).ConfigureAwait(false);
+        var config = await changes.CurrentConfigAsync(context.RequestAborted).ConfigureAwait(false);
         if (config is null)
         {
             return (null, null, new AdminProblem(StatusCodes.Status503ServiceUnavailable, "config-unavailable", "Configuration unavailable",
@@ -213,14 +211,6 @@ internal static partial class RegistrationEndpoints
         }
 
         return (admin ? AdminOwner : TokenOwner, registration, null);
-    }
-
-    private static byte[]? BearerHash(string authorization)
-    {
-        const string scheme = "Bearer ";
-        return authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && authorization.Length > scheme.Length
-            ? SHA256.HashData(Encoding.UTF8.GetBytes(authorization[scheme.Length..].Trim()))
-            : null;
     }
 
     // Every hash is compared, each in constant time, so the answer's timing does not tell which service a token is near.

@@ -73,22 +73,22 @@ internal sealed class AccessReader(YamlBinder b)
             plan = plan with { Title = b.String(title, YamlBinder.Join(path, "title")) };
         }
 
-        if (map.TryGetValue("anonymous", out var anonymous) && b.Bool(anonymous, YamlBinder.Join(path, "anonymous")) is { } a)
+        if (b.Bool(map, "anonymous", path) is { } a)
         {
             plan = plan with { Anonymous = a };
         }
 
-        if (map.TryGetValue("approvalRequired", out var approval) && b.Bool(approval, YamlBinder.Join(path, "approvalRequired")) is { } ar)
+        if (b.Bool(map, "approvalRequired", path) is { } ar)
         {
             plan = plan with { ApprovalRequired = ar };
         }
 
-        if (map.TryGetValue("hidden", out var hidden) && b.Bool(hidden, YamlBinder.Join(path, "hidden")) is { } h)
+        if (b.Bool(map, "hidden", path) is { } h)
         {
             plan = plan with { Hidden = h };
         }
 
-        if (map.TryGetValue("serverTiming", out var timing) && b.Bool(timing, YamlBinder.Join(path, "serverTiming")) is { } t)
+        if (b.Bool(map, "serverTiming", path) is { } t)
         {
             plan = plan with { ServerTiming = t };
         }

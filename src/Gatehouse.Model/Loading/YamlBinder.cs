@@ -185,6 +185,10 @@ internal sealed class YamlBinder(Func<string, string?> environment)
         return null;
     }
 
+    /// <summary>The boolean at <paramref name="key"/> of <paramref name="map"/> (path <paramref name="path"/>.key); null when absent or not a boolean (reported).</summary>
+    public bool? Bool(IReadOnlyDictionary<string, YamlNode> map, string key, string path) =>
+        map.TryGetValue(key, out var node) ? Bool(node, Join(path, key)) : null;
+
     public bool? Bool(YamlNode node, string path)
     {
         var text = String(node, path);

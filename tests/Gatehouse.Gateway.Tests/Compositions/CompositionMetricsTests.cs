@@ -69,7 +69,7 @@ public sealed class CompositionMetricsTests : IAsyncLifetime
     public async Task CompositionRuns_CountOutcomes_TimeSteps_AndCountMissingOptionalSteps()
     {
         const string key = "ghk_test_metrics_key";
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        var hash = Gatehouse.Model.Access.ApiKeyHash.Sha256Hex(key);
         await using var gw = await TestGateway.StartAsync($$"""
             version: 1
             services:

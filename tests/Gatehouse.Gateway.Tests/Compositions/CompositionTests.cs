@@ -316,7 +316,7 @@ public sealed class CompositionTests : IAsyncLifetime
     public async Task PlanThatDoesNotGrantTheComposition_Gets403()
     {
         const string key = "ghk_test_composition_key";
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        var hash = Gatehouse.Model.Access.ApiKeyHash.Sha256Hex(key);
         await using var gw = await TestGateway.StartAsync(Yaml(OrderHistory, $$"""
             plans:
               basic:
@@ -340,7 +340,6 @@ public sealed class CompositionTests : IAsyncLifetime
     [Fact]
     public async Task PlanWithServerTiming_GetsOneEntryPerStep_OtherPlansDoNot()
     {
-        static string Hash(string key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
         await using var gw = await TestGateway.StartAsync(Yaml("""
               card:
                 path: "/card/{id}"
@@ -357,8 +356,8 @@ public sealed class CompositionTests : IAsyncLifetime
                 include: [ { operation: compositions.card } ]
             accounts: { acme: {} }
             applications:
-              ops: { account: acme, plan: diagnose, keys: [ { sha256: {{Hash("ghk_test_timing_ops")}} } ] }
-              shop: { account: acme, plan: plain, keys: [ { sha256: {{Hash("ghk_test_timing_shop")}} } ] }
+              ops: { account: acme, plan: diagnose, keys: [ { sha256: {{Gatehouse.Model.Access.ApiKeyHash.Sha256Hex("ghk_test_timing_ops")}} } ] }
+              shop: { account: acme, plan: plain, keys: [ { sha256: {{Gatehouse.Model.Access.ApiKeyHash.Sha256Hex("ghk_test_timing_shop")}} } ] }
             """));
 
         async Task<HttpResponseMessage> GetAsync(string key)
@@ -382,7 +381,7 @@ public sealed class CompositionTests : IAsyncLifetime
     public async Task Batch_MakesOneCallForAllDistinctItems_AndTheConsumerKeyStaysAtTheGateway()
     {
         const string key = "ghk_test_batch_key";
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+        var hash = Gatehouse.Model.Access.ApiKeyHash.Sha256Hex(key);
         await using var gw = await TestGateway.StartAsync(Yaml("""
               batched:
                 path: "/batched/{id}"

@@ -34,6 +34,9 @@ internal sealed class AdminHarness : IAsyncDisposable
 
     public IConfigStore Store { get; }
 
+    /// <summary>The admin API's base directory: relative file names in the configuration resolve against it.</summary>
+    public string BaseDirectory => _directory;
+
     /// <summary>The clock of the store and of the admin API (moves only when told).</summary>
     public FakeTime Time { get; }
 
