@@ -271,6 +271,13 @@ internal sealed partial class CompositionRun
         {
             request.Headers.TryAddWithoutValidation(Admission.PlanHeader, plan.Name);
         }
+
+        // The gateway's own credential for the service, in place of whatever a step or the client's credential put there.
+        if (_snapshot.Config.Services[step.Service].Credential is { } credential)
+        {
+            request.Headers.Remove(credential.Header);
+            request.Headers.TryAddWithoutValidation(credential.Header, credential.Value);
+        }
     }
 
     private static bool FromRequest(Template t) => t is RefTemplate { Ref.Root: "request" };

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Upstreams;
+using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -12,12 +13,12 @@ internal sealed partial class HttpForwarder
     /// <summary>
     /// Copies the client's headers onto <paramref name="message"/>, minus hop-by-hop headers and those the
     /// client named in <c>Connection</c>, then adds the gateway's own (<c>X-Forwarded-*</c>, <c>X-Request-Id</c>,
-    /// <c>Host</c>) after the copy, so no client header can remove or replace them.
+    /// <c>Host</c>, the service's credential) after the copy, so no client header can remove or replace them.
     /// Returns the name of the first header that cannot be forwarded (a value holding CR, LF or NUL, or a name
     /// that is not an HTTP token), or null when all are safe.
     /// </summary>
     /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocol asked for; else null.</param>
-    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission)
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential)
     {
         var request = context.Request;
         var headers = request.Headers;
@@ -37,6 +38,12 @@ internal sealed partial class HttpForwarder
             }
 
             if (admission.StripHeader is { } credential && string.Equals(name, credential, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            // The gateway's own credential for the service goes in this header below; nothing the client sent may stand beside it.
+            if (serviceCredential is not null && string.Equals(name, serviceCredential.Header, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -128,6 +135,11 @@ internal sealed partial class HttpForwarder
         if (destination.HostHeader is { } host)
         {
             message.Headers.Host = host;
+        }
+
+        if (serviceCredential is not null)
+        {
+            message.Headers.TryAddWithoutValidation(serviceCredential.Header, serviceCredential.Value);
         }
 
         return null;

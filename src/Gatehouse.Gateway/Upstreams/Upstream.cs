@@ -290,10 +290,11 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>
     /// What decides whether a reload can keep this upstream (its connections and health state): every setting
     /// of the service except its operations, which routes use but the connections do not, and its registration
-    /// settings, which the runtime reads from each snapshot (so rotating a registration token keeps connections).
+    /// settings and its credential, which the runtime reads from each snapshot (so rotating a registration token or the
+    /// service's credential keeps connections, and the secret is never part of the fingerprint).
     /// </summary>
     internal static string FingerprintOf(ServiceConfig config) =>
-        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null, Registration = null }, FingerprintOptions);
+        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null, Registration = null, Credential = null }, FingerprintOptions);
 
     private static readonly JsonSerializerOptions FingerprintOptions = new() { WriteIndented = false };
 

@@ -49,6 +49,9 @@ public sealed record ServiceConfig
 
     /// <summary>Lets instances register themselves as targets, with a time to live. Default: none (registrations are refused).</summary>
     public RegistrationConfig? Registration { get; init; }
+
+    /// <summary>The gateway's own credential, added to every call the gateway makes to this service. Default: none.</summary>
+    public ServiceCredentialConfig? Credential { get; init; }
 }
 
 /// <summary>One upstream instance.</summary>

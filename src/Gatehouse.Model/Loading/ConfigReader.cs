@@ -250,7 +250,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     private ServiceConfig? ReadService(string name, YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget", "openapi", "operations", "publish", "registration");
+        var map = b.Mapping(node, path, "targets", "loadBalancing", "timeout", "connectTimeout", "protocol", "tls", "healthCheck", "dnsRefresh", "maxConnectionsPerTarget", "openapi", "operations", "publish", "registration", "credential");
         if (map is null)
         {
             return null;
@@ -278,6 +278,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("registration", out var registration))
         {
             s = s with { Registration = ReadRegistration(registration, YamlBinder.Join(path, "registration")) };
+        }
+
+        if (map.TryGetValue("credential", out var credential))
+        {
+            s = s with { Credential = ReadCredential(credential, YamlBinder.Join(path, "credential")) };
         }
 
         if (map.TryGetValue("loadBalancing", out var lb) && b.Enum<LoadBalancingPolicy>(lb, YamlBinder.Join(path, "loadBalancing")) is { } policy)
@@ -353,6 +358,77 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         }
 
         return r;
+    }
+
+    /// <summary>Headers a service credential may not go in: the gateway writes or drops them itself.</summary>
+    private static readonly string[] ReservedCredentialHeaders =
+    [
+        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Expect",
+        "Content-Length", "Content-Type", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Request-Id",
+        "Accept", "Gatehouse-Application", "Gatehouse-Plan",
+    ];
+
+    private ServiceCredentialConfig? ReadCredential(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "header", "prefix", "env");
+        if (map is null)
+        {
+            return null;
+        }
+
+        var ok = true;
+        var credential = new ServiceCredentialConfig { Env = "" };
+        if (map.TryGetValue("header", out var h) && b.String(h, YamlBinder.Join(path, "header")) is { } header)
+        {
+            if (!Validation.ConfigValidator.IsToken(header))
+            {
+                b.Error(YamlBinder.Join(path, "header"), h, $"'{header}' is not a header name; use letters, digits and '-', e.g. 'Authorization'.");
+                ok = false;
+            }
+            else if (ReservedCredentialHeaders.Contains(header, StringComparer.OrdinalIgnoreCase) || header.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
+            {
+                b.Error(YamlBinder.Join(path, "header"), h, $"the gateway sets or drops '{header}' itself; put the credential in a header of its own, e.g. 'Authorization'.");
+                ok = false;
+            }
+
+            credential = credential with { Header = header };
+        }
+
+        if (map.TryGetValue("prefix", out var p) && b.String(p, YamlBinder.Join(path, "prefix")) is { } prefix)
+        {
+            credential = credential with { Prefix = prefix };
+        }
+
+        var envPath = YamlBinder.Join(path, "env");
+        if (!map.TryGetValue("env", out var envNode))
+        {
+            b.Error(envPath, node, "'env' is required: the environment variable that holds the credential on each gateway node, e.g. 'env: ORDERS_TOKEN'.");
+            return null;
+        }
+
+        // Read as written, without ${…} substitution: a reference here would put the secret itself into the config.
+        // The value is not echoed in errors, in case it is one.
+        if (envNode is not YamlScalarNode { Value: { } env } || !EnvironmentReferences.IsVariableName(env))
+        {
+            b.Error(envPath, envNode, "not an environment variable name; write the variable's name (letters, digits and '_'), e.g. 'ORDERS_TOKEN', not its value and not ${…}.");
+            return null;
+        }
+
+        // Read here, on the node loading the config: files and stored revisions hold only the variable's name.
+        var secret = b.Variable(env);
+        var value = credential.Prefix + secret;
+        if (string.IsNullOrEmpty(secret))
+        {
+            b.Error(envPath, envNode, $"environment variable '{env}' is not set on this node; set it to the service's credential where the gateway runs.");
+            ok = false;
+        }
+        else if (value.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+        {
+            b.Error(envPath, envNode, $"the credential (prefix and environment variable '{env}') holds a CR, LF or NUL, which cannot go in a header; remove it.");
+            ok = false;
+        }
+
+        return ok ? credential with { Env = env, Value = value } : null;
     }
 
     private TargetConfig? ReadTarget(YamlNode node, string path)

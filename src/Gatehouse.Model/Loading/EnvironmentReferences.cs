@@ -55,7 +55,7 @@ public static class EnvironmentReferences
             var sep = expr.IndexOf(":-", StringComparison.Ordinal);
             var name = sep < 0 ? expr : expr[..sep];
             var fallback = sep < 0 ? null : expr[(sep + 2)..];
-            if (!(name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_')))
+            if (!IsVariableName(name))
             {
                 error = $"'${{{expr}}}' is not a variable name; use letters, digits and '_' (not starting with a digit), or $$ for a literal '$'.";
                 return null;
@@ -79,6 +79,10 @@ public static class EnvironmentReferences
 
         return sb.ToString();
     }
+
+    /// <summary>Letters, digits and '_', not starting with a digit: the names <c>${NAME}</c> accepts.</summary>
+    public static bool IsVariableName(string name) =>
+        name.Length > 0 && !char.IsAsciiDigit(name[0]) && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');
 
     /// <summary>
     /// <paramref name="value"/> with every <c>$</c> doubled, so that loading it again gives <paramref name="value"/>

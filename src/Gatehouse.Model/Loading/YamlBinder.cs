@@ -246,6 +246,9 @@ internal sealed class YamlBinder(Func<string, string?> environment)
         return list;
     }
 
+    /// <summary>An environment variable of the loading process, for values the config names but must not hold (secrets).</summary>
+    public string? Variable(string name) => environment(name);
+
     public static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
 
     /// <summary>

@@ -194,7 +194,7 @@ public static partial class ConfigValidator
         }
     }
 
-    private static bool IsToken(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
+    internal static bool IsToken(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c));
 
     private static string DidYouMean(string name, IEnumerable<string> candidates) =>
         YamlBinder.Suggest(name, candidates) is { } s ? $" Did you mean '{s}'?" : "";

@@ -80,14 +80,17 @@ internal static class ApplyCommand
             var body = JsonNode.Parse(resource.Body);
             var section = ResourceKinds.SectionOf(resource.Kind)!;
             var path = resource.Kind == ResourceKinds.Gateway ? section : $"{section}.{resource.Name}";
-            body = ResolveNode(body, path, environment, errors);
+            // A service credential names the node's variable; resolved here, the secret itself would be sent and stored
+            // (the node refuses '$' there, so a reference fails loudly instead).
+            var keepAsWritten = resource.Kind == ResourceKinds.Service ? $"{path}.credential.env" : null;
+            body = ResolveNode(body, path, environment, errors, keepAsWritten);
             resolved.Add(resource with { Body = body?.ToJsonString() ?? "null" });
         }
 
         return (ConfigDocument.Compose(resolved), errors);
     }
 
-    private static JsonNode? ResolveNode(JsonNode? node, string path, Func<string, string?> environment, List<ConfigError> errors)
+    private static JsonNode? ResolveNode(JsonNode? node, string path, Func<string, string?> environment, List<ConfigError> errors, string? keepAsWritten)
     {
         switch (node)
         {
@@ -95,7 +98,7 @@ internal static class ApplyCommand
                 var copy = new JsonObject();
                 foreach (var (key, value) in obj)
                 {
-                    copy[key] = ResolveNode(value, $"{path}.{key}", environment, errors);
+                    copy[key] = ResolveNode(value, $"{path}.{key}", environment, errors, keepAsWritten);
                 }
 
                 return copy;
@@ -103,10 +106,12 @@ internal static class ApplyCommand
                 var items = new JsonArray();
                 for (var i = 0; i < array.Count; i++)
                 {
-                    items.Add(ResolveNode(array[i], $"{path}[{i}]", environment, errors));
+                    items.Add(ResolveNode(array[i], $"{path}[{i}]", environment, errors, keepAsWritten));
                 }
 
                 return items;
+            case JsonValue when path == keepAsWritten:
+                return node.DeepClone();
             case JsonValue value when value.TryGetValue<string>(out var text) && text.Contains('$', StringComparison.Ordinal):
                 var result = EnvironmentReferences.Resolve(text, environment, out var error);
                 if (result is null)

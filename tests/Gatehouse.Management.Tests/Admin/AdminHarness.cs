@@ -62,7 +62,8 @@ internal sealed class AdminHarness : IAsyncDisposable
         long maxBodySize = 1024 * 1024,
         Func<IConfigStore, NodeReporter>? node = null,
         DateTimeOffset? now = null,
-        TimeSpan? followInterval = null)
+        TimeSpan? followInterval = null,
+        Func<string, string?>? environment = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gatehouse-admin-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);
@@ -84,7 +85,7 @@ internal sealed class AdminHarness : IAsyncDisposable
             TokenSha256 = ApiKeyHash.Sha256Hex(Token),
             MaxBodySize = maxBodySize,
             BaseDirectory = directory,
-            Environment = _ => null,
+            Environment = environment ?? (_ => null),
             Apply = config =>
             {
                 lock (applied)

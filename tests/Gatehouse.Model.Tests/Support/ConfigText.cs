@@ -68,7 +68,7 @@ internal static class ConfigText
         {Indent(gateway, 2)}
         """;
 
-    private static string Indent(string text, int spaces)
+    public static string Indent(string text, int spaces)
     {
         var pad = new string(' ', spaces);
         return string.Join("\n", text.Replace("\r\n", "\n").Split('\n').Select(l => l.Length == 0 ? l : pad + l));

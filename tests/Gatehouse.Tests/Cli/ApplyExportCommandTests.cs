@@ -133,20 +133,4 @@ public sealed class ApplyExportCommandTests
         using var response = await client.GetAsync("/admin/config");
         return long.Parse(response.Headers.GetValues("Gatehouse-Revision").Single(), System.Globalization.CultureInfo.InvariantCulture);
     }
-
-    private sealed class TempFolder : IDisposable
-    {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "gatehouse-apply-" + Guid.NewGuid().ToString("N")[..10]);
-
-        public TempFolder() => Directory.CreateDirectory(Path);
-
-        public string Write(string name, string text)
-        {
-            var file = System.IO.Path.Combine(Path, name);
-            File.WriteAllText(file, text);
-            return file;
-        }
-
-        public void Dispose() => Directory.Delete(Path, recursive: true);
-    }
 }
