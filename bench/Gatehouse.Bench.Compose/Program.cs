@@ -1,29 +1,54 @@
 // Composition benchmark (issue #4). Starts the demo shop's services in this process, a real `gatehouse run` with
 // examples/shop/gatehouse.yaml as a child process, and compares, for the same result (a user's order history):
-//   compose: GET /users/{id}/order-history                     (one request; the gateway makes the calls)
-//   client:  GET /users/{id} + GET /orders?userId= (together), then GET /products?ids=… (the client makes them)
+//   compose:         GET /users/{id}/order-history           (one request; the gateway makes the calls and the answer)
+//   client:          GET /users/{id} + GET /orders?userId= (together), then GET /products?ids=… (the client makes
+//                    the calls and reads only what it needs to make them)
+//   client+assemble: the same calls, and the client builds the same answer as the composition from the three bodies
+//                    (the user, each order's items joined with their product, each order's total)
 // It reports results per second, the gateway's CPU per result (utime+stime of its process from /proc), the CPU per
-// result of this process (the client and the three backends, which share the machine with the gateway), and, with
-// one request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
+// result of this process (the client and the backends, which share the machine with the gateway), and, with one
+// request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
+// With --instant the gateway's services are backends that answer instantly: each answer is fetched once from the
+// shop's service and then replayed as stored bytes, so backend work stops competing with the gateway for the CPU.
 //
-//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3]
+//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Gatehouse.Examples.Shop;
 using Gatehouse.Model.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
-var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
-var workers = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 16;
-var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+var instant = args.Contains("--instant");
+var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+var seconds = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 10;
+var workers = numbers.Length > 1 ? int.Parse(numbers[1], CultureInfo.InvariantCulture) : 16;
+var rounds = numbers.Length > 2 ? int.Parse(numbers[2], CultureInfo.InvariantCulture) : 3;
 
 var root = FindRoot();
 await using var users = await ShopServices.StartUsersAsync("http://127.0.0.1:0");
 await using var products = await ShopServices.StartProductsAsync("http://127.0.0.1:0");
 await using var orders = await ShopServices.StartOrdersAsync("http://127.0.0.1:0");
 var (usersUrl, productsUrl, ordersUrl) = (users.Urls.First(), products.Urls.First(), orders.Urls.First());
+var replays = new List<WebApplication>();
+if (instant)
+{
+    foreach (var url in new[] { usersUrl, productsUrl, ordersUrl })
+    {
+        replays.Add(await StartReplayAsync(url));
+    }
+
+    (usersUrl, productsUrl, ordersUrl) = (replays[0].Urls.First(), replays[1].Urls.First(), replays[2].Urls.First());
+}
+
+Console.WriteLine(instant ? "backends: instant (stored answers replayed)" : "backends: the shop's services");
 
 var key = ApiKeyHash.NewKey();
 var port = FreePort();
@@ -57,15 +82,22 @@ try
         throw new InvalidOperationException("the composition and the client-side calls disagree on the number of orders");
     }
 
+    var assembled = await AssembleAsync(http, 1);
+    if (!JsonNode.DeepEquals(JsonNode.Parse(composed.RootElement.GetRawText()), JsonNode.Parse(assembled)))
+    {
+        throw new InvalidOperationException($"the client's answer differs from the composition's:\n{composed.RootElement.GetRawText()}\n{System.Text.Encoding.UTF8.GetString(assembled)}");
+    }
+
     Console.WriteLine($"warm-up {seconds}s each ...");
     await LoadAsync(() => ComposeAsync(http, 1), seconds, workers);
     await LoadAsync(() => ClientSideAsync(http, 1), seconds, workers);
+    await LoadAsync(() => ClientAssemblesAsync(http, 1), seconds, workers);
 
     Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | client+backends CPU µs/result | p50 ms | p99 ms |");
     Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|");
     for (var round = 1; round <= rounds; round++)
     {
-        foreach (var (name, run) in new (string, Func<Task<int>>)[] { ("compose", () => ComposeAsync(http, 1)), ("client", () => ClientSideAsync(http, 1)) })
+        foreach (var (name, run) in new (string, Func<Task<int>>)[] { ("compose", () => ComposeAsync(http, 1)), ("client", () => ClientSideAsync(http, 1)), ("client+assemble", () => ClientAssemblesAsync(http, 1)) })
         {
             var (cpuBefore, selfBefore) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId));
             var result = await LoadAsync(run, seconds, workers);
@@ -88,6 +120,10 @@ finally
 {
     gateway.Kill(entireProcessTree: true);
     await gateway.WaitForExitAsync();
+    foreach (var replay in replays)
+    {
+        await replay.DisposeAsync();
+    }
 }
 
 static async Task<int> ComposeAsync(HttpClient http, int user)
@@ -114,6 +150,77 @@ static async Task<int> ClientSideAsync(HttpClient http, int user)
     }
 
     return ordersJson.RootElement.GetArrayLength();
+}
+
+static async Task<int> ClientAssemblesAsync(HttpClient http, int user) => (await AssembleAsync(http, user)).Length > 0 ? 1 : 0;
+
+// The client form that ends with the composition's answer: the same three calls, then the join and the totals.
+static async Task<byte[]> AssembleAsync(HttpClient http, int user)
+{
+    var userTask = http.GetByteArrayAsync($"/users/{user}");
+    var ordersTask = http.GetByteArrayAsync($"/orders?userId={user}");
+    await Task.WhenAll(userTask, ordersTask);
+    var orders = JsonNode.Parse(ordersTask.Result)!.AsArray();
+    var ids = orders.SelectMany(o => o!["items"]!.AsArray().Select(i => (long)i!["productId"]!)).Distinct().ToList();
+    var products = new Dictionary<long, JsonNode>();
+    if (ids.Count > 0)
+    {
+        foreach (var p in JsonNode.Parse(await http.GetByteArrayAsync($"/products?ids={string.Join(',', ids)}"))!.AsArray())
+        {
+            products[(long)p!["id"]!] = p;
+        }
+    }
+
+    var answer = new JsonArray();
+    foreach (var order in orders)
+    {
+        var items = new JsonArray();
+        var total = 0m;
+        foreach (var item in order!["items"]!.AsArray())
+        {
+            var copy = item!.DeepClone().AsObject();
+            JsonObject? product = null;
+            if (products.TryGetValue((long)item["productId"]!, out var p))
+            {
+                product = new JsonObject { ["id"] = p["id"]!.DeepClone(), ["name"] = p["name"]!.DeepClone(), ["price"] = p["price"]!.DeepClone() };
+                total += (decimal)item["quantity"]! * (decimal)p["price"]!;
+            }
+
+            copy["product"] = product;
+            items.Add(copy);
+        }
+
+        answer.Add(new JsonObject { ["id"] = order["id"]!.DeepClone(), ["items"] = items, ["total"] = total });
+    }
+
+    return JsonSerializer.SerializeToUtf8Bytes(new JsonObject { ["user"] = JsonNode.Parse(userTask.Result), ["orders"] = answer });
+}
+
+// A backend that answers instantly: each path and query is fetched once from the real service, then its status,
+// content type and body are replayed from memory.
+static async Task<WebApplication> StartReplayAsync(string origin)
+{
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.ConfigureKestrel(k => { k.AddServerHeader = false; k.Listen(IPAddress.Loopback, 0); });
+    var app = builder.Build();
+    var fetch = new HttpClient { BaseAddress = new Uri(origin) };
+    var answers = new ConcurrentDictionary<string, Task<(int Status, string? Type, byte[] Body)>>();
+    app.Run(async context =>
+    {
+        var target = context.Request.Path + context.Request.QueryString;
+        var (status, type, body) = await answers.GetOrAdd(target, async t =>
+        {
+            using var r = await fetch.GetAsync(t);
+            return ((int)r.StatusCode, r.Content.Headers.ContentType?.ToString(), await r.Content.ReadAsByteArrayAsync());
+        });
+        context.Response.StatusCode = status;
+        context.Response.ContentType = type;
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body);
+    });
+    await app.StartAsync();
+    return app;
 }
 
 static async Task<int> GetAsync(HttpClient http, string url)
