@@ -82,13 +82,16 @@ internal sealed partial class CompositionRun
             headers.Add(new("Gatehouse-Missing-Steps", string.Join(", ", missing)));
         }
 
-        JsonNode? body;
+        // Shaped and written before anything of the response is set, so a template that fails midway still answers 502.
+        ArrayBufferWriter<byte> json;
         try
         {
-            body = new TemplateEvaluator(Root).Evaluate(_model.Compiled.Response);
+            json = SerializedBuffer(new TemplateEvaluator(Root).Evaluate(_model.Compiled.Response));
         }
         catch (InvalidOperationException e)
         {
+            // The thread's buffer may hold part of an answer: never copied out, and reset by its next use.
+            ReleaseSerializedBuffer();
             CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.ShapeFailed);
             await ProblemWriter.WriteAsync(_context, 502, "composition-shape-failed", "Composition shaping failed",
                 $"The response could not be shaped from the backends' values: {e.Message}", _requestId, [.. headers]).ConfigureAwait(false);
@@ -106,25 +109,22 @@ internal sealed partial class CompositionRun
         }
 
         LimitHeadersWrite();
-        var json = SerializedBuffer(body);
         response.ContentLength = json.WrittenCount;
         if (!HttpMethods.IsHead(_context.Request.Method))
         {
             // Copied into the response's pipe before the first await, so the thread's buffer is free again after.
             response.BodyWriter.Write(json.WrittenSpan);
-            ReleaseSerializedBuffer(json);
-            await response.BodyWriter.FlushAsync(_context.RequestAborted).ConfigureAwait(false);
         }
-        else
-        {
-            ReleaseSerializedBuffer(json);
-        }
+
+        ReleaseSerializedBuffer();
+        await response.BodyWriter.FlushAsync(_context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>
     /// The body as JSON in this thread's reusable buffer, written by the node itself (as
     /// <see cref="JsonSerializer.SerializeToUtf8Bytes(object?, Type, JsonSerializerOptions?)"/> would, without its
-    /// per-call writer and result array). The caller copies it out before it awaits anything.
+    /// per-call writer and result array). The caller copies it out before it awaits anything, then releases it.
+    /// Throws <see cref="InvalidOperationException"/> for an answer nested deeper than the writer allows.
     /// </summary>
     private static ArrayBufferWriter<byte> SerializedBuffer(JsonNode? body)
     {
@@ -145,10 +145,10 @@ internal sealed partial class CompositionRun
         return buffer;
     }
 
-    private static void ReleaseSerializedBuffer(ArrayBufferWriter<byte> buffer)
+    private static void ReleaseSerializedBuffer()
     {
-        // A rare huge answer does not stay pinned to the thread.
-        if (buffer.Capacity > 256 * 1024)
+        // A rare huge answer (or a failed one that grew the buffer) does not stay pinned to the thread.
+        if (t_buffer is { Capacity: > 256 * 1024 })
         {
             (t_buffer, t_writer) = (null, null);
         }

@@ -112,15 +112,31 @@ public sealed class TemplateEvaluator(RootResolver roots)
         into.Add(node);
     }
 
-    private JsonNode? Borrow(ValueRef r, Binding? b)
+    /// <summary>The one node a reference without <c>[*]</c> reaches (what <see cref="Walk"/> would add), without a list.</summary>
+    private JsonNode? Single(ValueRef r, Binding? b)
     {
-        var list = new List<JsonNode?>(1);
-        Walk(Start(r, b, out var consumed), r.Segments, consumed, list);
-        if (!r.HasWildcard)
+        var node = Start(r, b, out var consumed);
+        var segments = r.Segments;
+        for (var i = consumed; i < segments.Count; i++)
         {
-            return list.Count == 0 ? null : list[0];
+            var s = segments[i];
+            node = s.Kind == RefSegmentKind.Field
+                ? node is JsonObject o && o.TryGetPropertyValue(s.Name, out var f) ? f : null
+                : node is JsonArray a && s.Index < a.Count ? a[s.Index] : null;
         }
 
+        return node;
+    }
+
+    private JsonNode? Borrow(ValueRef r, Binding? b)
+    {
+        if (!r.HasWildcard)
+        {
+            return Single(r, b);
+        }
+
+        var list = new List<JsonNode?>();
+        Walk(Start(r, b, out var consumed), r.Segments, consumed, list);
         return new JsonArray([.. list.Select(n => n?.DeepClone())]);
     }
 
@@ -291,7 +307,7 @@ public sealed class TemplateEvaluator(RootResolver roots)
         // whole object (a joined product, say) to be cut down afterwards.
         var (value, owned) = s.Base switch
         {
-            RefTemplate { Ref: { HasWildcard: false } r } => (Borrow(r, b), false),
+            RefTemplate { Ref: { HasWildcard: false } r } => (Single(r, b), false),
             LookupTemplate l => (Lookup(l, b), false),
             _ => (Eval(s.Base, b), true),
         };

@@ -270,6 +270,50 @@ public sealed class CompositionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Answer_IsWrittenWhole_AfterOneLargerThanTheThreadsBuffer_AndHeadGivesItsLength()
+    {
+        // The answer is written straight into a per-thread buffer that one over 256 KB is not allowed to keep: a large
+        // answer, then small ones, each must arrive whole and framed by its Content-Length.
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              big:
+                path: /big
+                maxItems: 10000
+                steps:
+                  long: { service: users, path: /long }
+                response:
+                  rows: { "@each": "@long.body", n: "@item", pad: "padding that makes every row of this answer some eighty bytes long" }
+                  count: { "@sum": "@this.rows", "@of": [n] }
+              meta:
+                path: "/users/{id}/meta"
+                steps:
+                  user: { operation: users.getUser, params: { id: "@request.path.id" } }
+                response: { name: "@user.body.name", again: "@this.name", id: "@request.path.id" }
+            """));
+
+        for (var round = 0; round < 3; round++)
+        {
+            var big = await gw.Client.GetAsync("/big");
+            var bigText = await big.Content.ReadAsStringAsync();
+            Assert.True(big.StatusCode == HttpStatusCode.OK, bigText);
+            Assert.True(bigText.Length > 256 * 1024, $"only {bigText.Length} bytes");
+            Assert.Equal(bigText.Length, big.Content.Headers.ContentLength);
+            var json = JsonNode.Parse(bigText)!;
+            Assert.Equal(5000, json["rows"]!.AsArray().Count);
+            Assert.Equal(5000m, json["count"]!.GetValue<decimal>());
+
+            var small = await gw.Client.GetAsync("/users/7/meta");
+            var smallText = await small.Content.ReadAsStringAsync();
+            Assert.Equal("""{"name":"Ann","again":"Ann","id":"7"}""", smallText);
+            Assert.Equal(smallText.Length, small.Content.Headers.ContentLength);
+
+            using var head = await gw.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/users/7/meta"));
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(smallText.Length, head.Content.Headers.ContentLength);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
+    }
+
+    [Fact]
     public async Task SlowOptionalStep_IsMissingAtTheDeadline_AndNamedInAHeader()
     {
         await using var gw = await TestGateway.StartAsync(Yaml("""
