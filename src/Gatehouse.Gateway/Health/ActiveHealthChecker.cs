@@ -104,6 +104,12 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
                 request.Headers.Host = host;
             }
 
+            // A service that wants the gateway's credential on every call may want it on its health endpoint too.
+            if (_upstream.Credential is { } credential)
+            {
+                request.Headers.TryAddWithoutValidation(credential.Header, credential.Value);
+            }
+
             using var response = await _upstream.Invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
             return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
         }

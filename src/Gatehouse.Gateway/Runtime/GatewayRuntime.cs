@@ -80,6 +80,11 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             var previous = _current;
             // Before the new upstreams start (their first health probes include registered targets) and go live.
             PushRegistrations(snapshot);
+            foreach (var (name, upstream) in snapshot.Upstreams)
+            {
+                upstream.Credential = config.Services[name].Credential;
+            }
+
             foreach (var upstream in result.Created)
             {
                 upstream.Start();

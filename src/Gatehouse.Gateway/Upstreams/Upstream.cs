@@ -32,6 +32,7 @@ internal sealed partial class Upstream : IAsyncDisposable
     private Destination[] _configured;
     private Destination[] _registered = [];
     private volatile Destination[] _destinations;
+    private ServiceCredentialConfig? _credential;
     private int _inFlight;
     private int _started;
     private int _disposed;
@@ -53,6 +54,7 @@ internal sealed partial class Upstream : IAsyncDisposable
         Name = name;
         Config = config;
         Fingerprint = FingerprintOf(config);
+        _credential = config.Credential;
         _time = time;
         _logger = loggerFactory.CreateLogger("Gatehouse.Upstream");
         _policy = LoadBalancingPolicies.Create(config.LoadBalancing);
@@ -87,6 +89,16 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     /// <summary>A stable digest of <see cref="Config"/>; equal digests mean the upstream can be reused across a reload.</summary>
     public string Fingerprint { get; }
+
+    /// <summary>
+    /// The service's credential in the live config. Left out of <see cref="Fingerprint"/>, so a reload that changes only
+    /// the credential keeps this upstream and updates this instead; active health probes send it.
+    /// </summary>
+    public ServiceCredentialConfig? Credential
+    {
+        get => Volatile.Read(ref _credential);
+        internal set => Volatile.Write(ref _credential, value);
+    }
 
     public HttpMessageInvoker Invoker { get; }
 

@@ -114,6 +114,27 @@ public sealed class ServiceCredentialTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ActiveHealthProbes_CarryTheCredential_AndAfterARotationTheNewOne()
+    {
+        var yaml = Yaml().Replace("""
+                  env: ORDERS_TOKEN
+            """, """
+                  env: ORDERS_TOKEN
+                healthCheck:
+                  active: { path: /health, interval: 200ms, timeout: 190ms, healthyThreshold: 1, unhealthyThreshold: 1 }
+            """, StringComparison.Ordinal);
+        Assert.Contains("healthCheck", yaml, StringComparison.Ordinal);
+        await using var gw = await TestGateway.StartAsync(Load(yaml, Secret));
+        await Wait.UntilAsync(() => Task.FromResult(_seen.Any(s => s.Path == "/health")), "a health probe");
+
+        Assert.Empty(gw.Host.Runtime.Apply(Load(yaml, "rotated-token")));
+        await Wait.UntilAsync(() => Task.FromResult(_seen.Any(s => s.Path == "/health" && s.Authorization is ["Bearer rotated-token"])), "a probe with the rotated credential");
+
+        var probes = _seen.Where(s => s.Path == "/health").Select(s => Assert.Single(s.Authorization)).Distinct().ToList();
+        Assert.Equal(["Bearer " + Secret, "Bearer rotated-token"], probes);
+    }
+
+    [Fact]
     public async Task AReloadThatOnlyChangesTheCredential_KeepsTheUpstream_AndSendsTheNewValue()
     {
         await using var gw = await TestGateway.StartAsync(Load(Yaml(), Secret));
