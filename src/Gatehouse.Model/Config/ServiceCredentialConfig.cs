@@ -22,7 +22,8 @@ public sealed record ServiceCredentialConfig
 
     /// <summary>
     /// The header's value (<see cref="Prefix"/> and the secret), read from <see cref="Env"/> when this node loaded the
-    /// config. Never serialized and never printed.
+    /// config; empty when it was loaded without reading secrets (<c>gatehouse validate</c>, <c>apply</c>). Never
+    /// serialized and never printed.
     /// </summary>
     [JsonIgnore]
     public string Value { get; init; } = "";

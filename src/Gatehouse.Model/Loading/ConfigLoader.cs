@@ -21,7 +21,13 @@ public sealed record ConfigLoadResult(GatehouseConfig? Config, IReadOnlyList<Con
 public static class ConfigLoader
 {
     /// <summary>Reads, binds and validates the file at <paramref name="path"/>.</summary>
-    public static ConfigLoadResult LoadFile(string path, Func<string, string?>? environment = null)
+    /// <param name="path">The config file.</param>
+    /// <param name="environment">Looks up environment variables; the process's own when null.</param>
+    /// <param name="readSecrets">
+    /// False for tools that check a file away from the gateway nodes (<c>validate</c>, <c>apply</c>): the variables that
+    /// hold service credentials are then not read, and may be unset. Their names are still checked.
+    /// </param>
+    public static ConfigLoadResult LoadFile(string path, Func<string, string?>? environment = null, bool readSecrets = true)
     {
         string text;
         try
@@ -34,13 +40,17 @@ public static class ConfigLoader
         }
 
         var dir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? Directory.GetCurrentDirectory();
-        return Load(text, dir, environment);
+        return Load(text, dir, environment, readSecrets);
     }
 
     /// <summary>Reads, binds and validates <paramref name="text"/>; relative file names resolve against <paramref name="baseDirectory"/>.</summary>
-    public static ConfigLoadResult Load(string text, string baseDirectory, Func<string, string?>? environment = null)
+    /// <param name="text">The document.</param>
+    /// <param name="baseDirectory">Where relative file names resolve.</param>
+    /// <param name="environment">Looks up environment variables; the process's own when null.</param>
+    /// <param name="readSecrets">As for <see cref="LoadFile"/>.</param>
+    public static ConfigLoadResult Load(string text, string baseDirectory, Func<string, string?>? environment = null, bool readSecrets = true)
     {
-        var bound = Bind(text, baseDirectory, environment);
+        var bound = Bind(text, baseDirectory, environment, readSecrets);
         return bound.Failure is { } failure
             ? new ConfigLoadResult(null, [failure])
             : Finish(bound.Config, bound.Binder.Errors, bound.Reader.OperationSyntax, bound.Reader.BrokenServices);
@@ -50,9 +60,9 @@ public static class ConfigLoader
     internal sealed record Bound(GatehouseConfig? Config, YamlBinder Binder, ConfigReader Reader, ConfigError? Failure);
 
     /// <summary>Parses and binds <paramref name="text"/>: the config as written, before operations are imported and routes generated.</summary>
-    internal static Bound Bind(string text, string baseDirectory, Func<string, string?>? environment)
+    internal static Bound Bind(string text, string baseDirectory, Func<string, string?>? environment, bool readSecrets = true)
     {
-        var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable);
+        var binder = new YamlBinder(environment ?? Environment.GetEnvironmentVariable) { ReadsSecrets = readSecrets };
         var reader = new ConfigReader(binder, baseDirectory);
         var stream = new YamlStream();
         var parser = JsonYamlParser.TryCreate(text) ?? new Parser(new StringReader(text));

@@ -414,6 +414,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             return null;
         }
 
+        if (!b.ReadsSecrets)
+        {
+            return ok ? credential with { Env = env } : null;
+        }
+
         // Read here, on the node loading the config: files and stored revisions hold only the variable's name.
         var secret = b.Variable(env);
         var value = credential.Prefix + secret;

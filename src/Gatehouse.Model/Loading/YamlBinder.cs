@@ -246,6 +246,9 @@ internal sealed class YamlBinder(Func<string, string?> environment)
         return list;
     }
 
+    /// <summary>Whether secrets named by the config (service credentials) are read; false where they need not be set.</summary>
+    public bool ReadsSecrets { get; init; } = true;
+
     /// <summary>An environment variable of the loading process, for values the config names but must not hold (secrets).</summary>
     public string? Variable(string name) => environment(name);
 

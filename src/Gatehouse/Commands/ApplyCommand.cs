@@ -32,7 +32,8 @@ internal static class ApplyCommand
                 return 2;
             }
 
-            var loaded = ConfigLoader.LoadFile(path);
+            // Checked here as the nodes will load it, except the service credentials: only the nodes hold those.
+            var loaded = ConfigLoader.LoadFile(path, readSecrets: false);
             if (!loaded.IsValid)
             {
                 return PrintErrors(path, loaded.Errors);
@@ -80,17 +81,14 @@ internal static class ApplyCommand
             var body = JsonNode.Parse(resource.Body);
             var section = ResourceKinds.SectionOf(resource.Kind)!;
             var path = resource.Kind == ResourceKinds.Gateway ? section : $"{section}.{resource.Name}";
-            // A service credential names the node's variable; resolved here, the secret itself would be sent and stored
-            // (the node refuses '$' there, so a reference fails loudly instead).
-            var keepAsWritten = resource.Kind == ResourceKinds.Service ? $"{path}.credential.env" : null;
-            body = ResolveNode(body, path, environment, errors, keepAsWritten);
+            body = ResolveNode(body, path, environment, errors);
             resolved.Add(resource with { Body = body?.ToJsonString() ?? "null" });
         }
 
         return (ConfigDocument.Compose(resolved), errors);
     }
 
-    private static JsonNode? ResolveNode(JsonNode? node, string path, Func<string, string?> environment, List<ConfigError> errors, string? keepAsWritten)
+    private static JsonNode? ResolveNode(JsonNode? node, string path, Func<string, string?> environment, List<ConfigError> errors)
     {
         switch (node)
         {
@@ -98,7 +96,7 @@ internal static class ApplyCommand
                 var copy = new JsonObject();
                 foreach (var (key, value) in obj)
                 {
-                    copy[key] = ResolveNode(value, $"{path}.{key}", environment, errors, keepAsWritten);
+                    copy[key] = ResolveNode(value, $"{path}.{key}", environment, errors);
                 }
 
                 return copy;
@@ -106,12 +104,10 @@ internal static class ApplyCommand
                 var items = new JsonArray();
                 for (var i = 0; i < array.Count; i++)
                 {
-                    items.Add(ResolveNode(array[i], $"{path}[{i}]", environment, errors, keepAsWritten));
+                    items.Add(ResolveNode(array[i], $"{path}[{i}]", environment, errors));
                 }
 
                 return items;
-            case JsonValue when path == keepAsWritten:
-                return node.DeepClone();
             case JsonValue value when value.TryGetValue<string>(out var text) && text.Contains('$', StringComparison.Ordinal):
                 var result = EnvironmentReferences.Resolve(text, environment, out var error);
                 if (result is null)

@@ -17,7 +17,8 @@ internal static class ValidateCommand
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!.FullName;
-            var result = ConfigLoader.LoadFile(path);
+            // Service credentials live on the gateway nodes, not where files are checked (a laptop, CI): named, not read.
+            var result = ConfigLoader.LoadFile(path, readSecrets: false);
             var errors = result.Errors.ToList();
             if (result.IsValid && parse.GetValue(checkTargets))
             {
@@ -29,6 +30,14 @@ internal static class ValidateCommand
                 var config = result.Config!;
                 var operations = config.Services.Values.Sum(s => s.Operations.Count);
                 Console.Out.WriteLine($"{path} is valid: {config.Services.Count} services, {config.Routes.Count} routes, {operations} operations.");
+                foreach (var (name, service) in config.Services)
+                {
+                    if (service.Credential is { } credential && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(credential.Env)))
+                    {
+                        Console.Out.WriteLine($"note: services.{name}.credential.env: {credential.Env} is not set here; every gateway node that loads this config must set it.");
+                    }
+                }
+
                 return 0;
             }
 

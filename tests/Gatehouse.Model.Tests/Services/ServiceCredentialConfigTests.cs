@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Model.Config;
+using Gatehouse.Model.Loading;
 using Gatehouse.Model.Tests.Support;
 
 namespace Gatehouse.Model.Tests.Services;
@@ -119,6 +120,19 @@ public sealed class ServiceCredentialConfigTests
             env: ORDERS_TOKEN
             value: Bearer abc
             """), "services.users.credential.value", Env);
+    }
+
+    [Fact]
+    public void LoadedWithoutReadingSecrets_AnUnsetVariableIsValid_AndTheNameIsStillChecked()
+    {
+        var config = ConfigLoader.Load(Service("env: ORDERS_TOKEN"), Path.GetTempPath(), _ => null, readSecrets: false);
+        Assert.True(config.IsValid, string.Join("\n", config.Errors));
+        var credential = config.Config!.Services["users"].Credential!;
+        Assert.Equal("ORDERS_TOKEN", credential.Env);
+        Assert.Equal("", credential.Value);
+
+        var reference = ConfigLoader.Load(Service("env: \"${ORDERS_TOKEN}\""), Path.GetTempPath(), Env.GetValueOrDefault, readSecrets: false);
+        Assert.Equal("services.users.credential.env", Assert.Single(reference.Errors).Path);
     }
 
     [Fact]

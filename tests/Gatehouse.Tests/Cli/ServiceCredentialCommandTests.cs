@@ -10,8 +10,9 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Tests.Cli;
 
 /// <summary>
-/// A service credential end to end (issue #4, item 6): written in a file by its variable's name, applied with
-/// <c>gatehouse apply</c> to a real <c>gatehouse run --store</c>, sent to the service by the node, never exported.
+/// A service credential end to end (issue #4, item 6): written in a file by its variable's name, validated and applied
+/// from a machine that does not hold the secret to a real <c>gatehouse run --store</c> that does, sent to the service by
+/// the node, never exported.
 /// </summary>
 public sealed class ServiceCredentialCommandTests
 {
@@ -31,7 +32,7 @@ public sealed class ServiceCredentialCommandTests
         """;
 
     [Fact]
-    public async Task Apply_CredentialByName_TheNodeSendsTheSecret_ExportShowsOnlyTheName_AReferenceIsRefused()
+    public async Task Apply_CredentialByName_FromAMachineWithoutTheSecret_TheNodeSendsIt_ExportShowsOnlyTheName_AReferenceIsRefused()
     {
         using var folder = new TempFolder();
         await using var backend = await StartEchoAuthorizationAsync();
@@ -46,7 +47,14 @@ public sealed class ServiceCredentialCommandTests
         var match = Listening.Match(run.StandardOutput);
         var (gateway, admin) = (match.Groups[1].Value.TrimEnd(','), match.Groups[3].Value);
 
-        var applied = await GatehouseProcess.RunAsync(environment, "apply", "-f", folder.Write("a.yaml", File("ORDERS_TOKEN")), "--admin-url", admin);
+        // The applying machine has no secret: only the node needs it.
+        var here = new Dictionary<string, string>(environment);
+        here.Remove("ORDERS_TOKEN");
+        var file = folder.Write("a.yaml", File("ORDERS_TOKEN"));
+        var validated = await GatehouseProcess.RunAsync(here, "validate", file);
+        Assert.True(validated.ExitCode == 0, validated.Stderr);
+        Assert.Contains("note: services.orders.credential.env: ORDERS_TOKEN is not set here", validated.Stdout, StringComparison.Ordinal);
+        var applied = await GatehouseProcess.RunAsync(here, "apply", "-f", file, "--admin-url", admin);
         Assert.True(applied.ExitCode == 0, applied.Stderr);
 
         using var client = new HttpClient();
@@ -57,13 +65,13 @@ public sealed class ServiceCredentialCommandTests
         Assert.Equal("Bearer " + Secret, await response.Content.ReadAsStringAsync());
 
         var exportPath = Path.Combine(folder.Path, "export.yaml");
-        var export = await GatehouseProcess.RunAsync(environment, "export", "--admin-url", admin, "-o", exportPath);
+        var export = await GatehouseProcess.RunAsync(here, "export", "--admin-url", admin, "-o", exportPath);
         Assert.True(export.ExitCode == 0, export.Stderr);
         var yaml = await System.IO.File.ReadAllTextAsync(exportPath);
         Assert.Contains("env: ORDERS_TOKEN", yaml, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, yaml, StringComparison.Ordinal);
 
-        // ${ORDERS_TOKEN} would carry the secret itself into the store: apply leaves it as written and the node refuses it.
+        // ${ORDERS_TOKEN} would carry the secret itself into the store: refused before anything is sent, without echoing it.
         var reference = await GatehouseProcess.RunAsync(environment, "apply", "-f", folder.Write("b.yaml", File("\"${ORDERS_TOKEN}\"")), "--admin-url", admin);
         Assert.Equal(1, reference.ExitCode);
         Assert.Contains("services.orders.credential.env", reference.Stderr, StringComparison.Ordinal);
