@@ -22,6 +22,11 @@ public sealed class AdminServiceCredentialTests
         await admin.PutOkAsync("/admin/services/orders", Orders);
 
         Assert.Equal("Bearer " + Secret, admin.Applied[^1].Services["orders"].Credential!.Value);
+
+        // A later change binds only what changed; the service (and its secret) carries over.
+        await admin.PutOkAsync("/admin/routes/orders", """{"path": "/orders", "service": "orders"}""");
+        Assert.Equal(2, admin.Applied.Count);
+        Assert.Equal("Bearer " + Secret, admin.Applied[^1].Services["orders"].Credential!.Value);
         foreach (var path in new[] { "/admin/services/orders", "/admin/config", "/admin/revisions/1", "/admin/audit" })
         {
             var text = await admin.Client.GetStringAsync(path);
