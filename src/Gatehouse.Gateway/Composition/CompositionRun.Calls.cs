@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Model.Compositions;
+using Gatehouse.Model.Config;
 using Gatehouse.Model.Routing;
 using Microsoft.Net.Http.Headers;
 
@@ -184,7 +185,7 @@ internal sealed partial class CompositionRun
                     request.Headers.Host = host;
                 }
 
-                AddHeaders(step, request, Eval);
+                AddHeaders(step, request, Eval, upstream.Credential);
                 if (step.Body is { } bodyTemplate)
                 {
                     request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(Eval(bodyTemplate)));
@@ -232,7 +233,7 @@ internal sealed partial class CompositionRun
         }
     }
 
-    private void AddHeaders(CompiledStep step, HttpRequestMessage request, Func<Template, JsonNode?> eval)
+    private void AddHeaders(CompiledStep step, HttpRequestMessage request, Func<Template, JsonNode?> eval, ServiceCredentialConfig? credential)
     {
         request.Headers.TryAddWithoutValidation(HeaderNames.Accept, "application/json");
         request.Headers.TryAddWithoutValidation("X-Request-Id", _requestId);
@@ -273,7 +274,7 @@ internal sealed partial class CompositionRun
         }
 
         // The gateway's own credential for the service, in place of whatever a step or the client's credential put there.
-        if (_snapshot.Config.Services[step.Service].Credential is { } credential)
+        if (credential is not null)
         {
             request.Headers.Remove(credential.Header);
             request.Headers.TryAddWithoutValidation(credential.Header, credential.Value);

@@ -71,7 +71,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
                 }
 
-                if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, route.Credential) is { } badHeader)
+                if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential) is { } badHeader)
                 {
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
                         $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);

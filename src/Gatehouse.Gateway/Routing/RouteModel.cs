@@ -1,6 +1,5 @@
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Upstreams;
-using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Gateway.Routing;
@@ -48,9 +47,6 @@ internal sealed class RouteModel
 
     /// <summary>The client's credential is forwarded upstream.</summary>
     public bool ForwardCredential { get; init; }
-
-    /// <summary>The gateway's own credential for the route's service (header and value), or null; replaces the client's header of that name.</summary>
-    public ServiceCredentialConfig? Credential { get; init; }
 
     public bool AllowsMethod(string method)
     {

@@ -80,6 +80,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             var previous = _current;
             // Before the new upstreams start (their first health probes include registered targets) and go live.
             PushRegistrations(snapshot);
+            // A kept upstream gets the credential of this revision (it is not part of what decides keeping it).
             foreach (var (name, upstream) in snapshot.Upstreams)
             {
                 upstream.Credential = config.Services[name].Credential;

@@ -98,7 +98,6 @@ internal static class SnapshotCompiler
                 Access = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id],
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
-                Credential = config.Services[binding.Service].Credential,
             };
             routes.Add((path, model));
         }

@@ -91,8 +91,9 @@ internal sealed partial class Upstream : IAsyncDisposable
     public string Fingerprint { get; }
 
     /// <summary>
-    /// The service's credential in the live config. Left out of <see cref="Fingerprint"/>, so a reload that changes only
-    /// the credential keeps this upstream and updates this instead; active health probes send it.
+    /// The service's credential in the live config, for every call made to the service: proxied, composed and health
+    /// probes. Left out of <see cref="Fingerprint"/>, so a reload that changes only the credential keeps this upstream
+    /// and updates this instead (calls already on their way keep the value they read).
     /// </summary>
     public ServiceCredentialConfig? Credential
     {
@@ -302,8 +303,8 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// <summary>
     /// What decides whether a reload can keep this upstream (its connections and health state): every setting
     /// of the service except its operations, which routes use but the connections do not, and its registration
-    /// settings and its credential, which the runtime reads from each snapshot (so rotating a registration token or the
-    /// service's credential keeps connections, and the secret is never part of the fingerprint).
+    /// settings and its credential, which the runtime updates on the kept upstream (so rotating a registration token or
+    /// the service's credential keeps connections, and the secret is never part of the fingerprint).
     /// </summary>
     internal static string FingerprintOf(ServiceConfig config) =>
         JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null, Registration = null, Credential = null }, FingerprintOptions);
