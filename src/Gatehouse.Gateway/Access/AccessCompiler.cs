@@ -39,31 +39,9 @@ internal static class AccessCompiler
             operationLimitSets.Add(byOperation);
         }
 
-        var operations = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
-        foreach (var service in config.Services.Values)
+        // Which plans grant an operation, for its access class, and with which limits.
+        AccessTarget OperationTarget(string id, OperationConfig operation)
         {
-            foreach (var (id, operation) in service.Operations)
-            {
-                var read = new LimitSet?[plans.Count];
-                var write = new LimitSet?[plans.Count];
-                var table = operation.Access == OperationAccess.Read ? read : write;
-                for (var i = 0; i < plans.Count; i++)
-                {
-                    if (grants[i].Operations.TryGetValue(id, out var flags) && (flags & operation.Access.ToFlag()) != 0)
-                    {
-                        table[i] = operationLimitSets[i].GetValueOrDefault(id) ?? plans[i].Limits;
-                    }
-                }
-
-                operations[id] = new AccessTarget($"operation '{id}'", id, operation.Access, read, write);
-            }
-        }
-
-        // A composition is an operation for plans: granted and limited by its operation id like any other.
-        foreach (var (cid, composition) in config.Compositions)
-        {
-            var id = composition.OperationIdOf(cid);
-            var operation = composition.AsOperation();
             var read = new LimitSet?[plans.Count];
             var write = new LimitSet?[plans.Count];
             var table = operation.Access == OperationAccess.Read ? read : write;
@@ -75,7 +53,23 @@ internal static class AccessCompiler
                 }
             }
 
-            operations[id] = new AccessTarget($"operation '{id}'", id, operation.Access, read, write);
+            return new AccessTarget($"operation '{id}'", id, operation.Access, read, write);
+        }
+
+        var operations = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
+        foreach (var service in config.Services.Values)
+        {
+            foreach (var (id, operation) in service.Operations)
+            {
+                operations[id] = OperationTarget(id, operation);
+            }
+        }
+
+        // A composition is an operation for plans: granted and limited by its operation id like any other.
+        foreach (var (cid, composition) in config.Compositions)
+        {
+            var id = composition.OperationIdOf(cid);
+            operations[id] = OperationTarget(id, composition.AsOperation());
         }
 
         var routes = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);

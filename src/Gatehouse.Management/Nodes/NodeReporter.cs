@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using Gatehouse.Management.Stores;
 using Microsoft.Extensions.Logging;
 
@@ -22,10 +21,8 @@ public sealed partial class NodeReporter : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly string _info;
     private readonly CancellationTokenSource _stop = new();
-    // A wake-up signal, not a queue: however many revisions are applied meanwhile, the next report sends the latest.
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly PeriodicTimer _timer;
-    private Task _ticker = Task.CompletedTask;
+    // However many revisions are applied meanwhile, the next report sends the latest.
+    private readonly WakeSignal _wake;
     private Task _reporter = Task.CompletedTask;
     private long _revision;
 
@@ -43,7 +40,7 @@ public sealed partial class NodeReporter : IAsyncDisposable
         Id = id;
         _revision = revision;
         Interval = interval ?? DefaultInterval;
-        _timer = new PeriodicTimer(Interval, time ?? TimeProvider.System);
+        _wake = new WakeSignal(Interval, time ?? TimeProvider.System);
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _info = new JsonObject
         {
@@ -69,9 +66,8 @@ public sealed partial class NodeReporter : IAsyncDisposable
     /// <summary>Reports once now, then every <see cref="Interval"/> and whenever <see cref="Applied"/> is called.</summary>
     public void Start()
     {
-        _wake.Writer.TryWrite(true);
+        _wake.Start(_stop.Token);
         _reporter = Task.Run(ReportLoopAsync);
-        _ticker = Task.Run(TickLoopAsync);
     }
 
     /// <summary>Records that <paramref name="revision"/> now serves and reports it soon, off the caller's path.</summary>
@@ -88,28 +84,14 @@ public sealed partial class NodeReporter : IAsyncDisposable
         }
         while (Interlocked.CompareExchange(ref _revision, revision, seen) != seen);
 
-        _wake.Writer.TryWrite(true);
-    }
-
-    private async Task TickLoopAsync()
-    {
-        try
-        {
-            while (await _timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-            {
-                _wake.Writer.TryWrite(true);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
+        _wake.Raise();
     }
 
     private async Task ReportLoopAsync()
     {
         try
         {
-            await foreach (var _ in _wake.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var _ in _wake.WakeUpsAsync(_stop.Token).ConfigureAwait(false))
             {
                 try
                 {
@@ -130,8 +112,8 @@ public sealed partial class NodeReporter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        _timer.Dispose();
-        await Task.WhenAll(_ticker, _reporter).ConfigureAwait(false);
+        await _wake.DisposeAsync().ConfigureAwait(false);
+        await _reporter.ConfigureAwait(false);
         _stop.Dispose();
     }
 

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Registrations;
 using Microsoft.Extensions.Logging;
@@ -24,11 +23,9 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    // A wake-up signal, not a queue: however many asks arrive during a round, one more round answers them all.
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
-    private readonly PeriodicTimer _timer;
+    // However many asks arrive during a round, one more round answers them all.
+    private readonly WakeSignal _wake;
     private TaskCompletionSource _nextRound = NewRound();
-    private Task _ticker = Task.CompletedTask;
     private Task _follower = Task.CompletedTask;
     private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
     private bool _failing;
@@ -52,7 +49,7 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
         _apply = apply;
         _time = time ?? TimeProvider.System;
         Interval = interval ?? DefaultInterval;
-        _timer = new PeriodicTimer(Interval, _time);
+        _wake = new WakeSignal(Interval, _time);
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
@@ -65,9 +62,8 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     /// <summary>Reads once now, then every <see cref="Interval"/> and whenever <see cref="RefreshAsync"/> is called.</summary>
     public void Start()
     {
-        _wake.Writer.TryWrite(true);
+        _wake.Start(_stop.Token);
         _follower = Task.Run(FollowLoopAsync);
-        _ticker = Task.Run(TickLoopAsync);
     }
 
     /// <summary>
@@ -78,31 +74,17 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     {
         // The round that swaps this source out starts after we read it, so after the caller's write.
         var round = Volatile.Read(ref _nextRound).Task;
-        _wake.Writer.TryWrite(true);
+        _wake.Raise();
         return round;
     }
 
     private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private async Task TickLoopAsync()
-    {
-        try
-        {
-            while (await _timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-            {
-                _wake.Writer.TryWrite(true);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
     private async Task FollowLoopAsync()
     {
         try
         {
-            await foreach (var _ in _wake.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var _ in _wake.WakeUpsAsync(_stop.Token).ConfigureAwait(false))
             {
                 var round = Interlocked.Exchange(ref _nextRound, NewRound());
                 try
@@ -175,8 +157,8 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        _timer.Dispose();
-        await Task.WhenAll(_ticker, _follower).ConfigureAwait(false);
+        await _wake.DisposeAsync().ConfigureAwait(false);
+        await _follower.ConfigureAwait(false);
         _stop.Dispose();
     }
 

@@ -168,12 +168,7 @@ internal static class ApplyCommand
 
     private static int PrintErrors(string path, IReadOnlyList<ConfigError> errors)
     {
-        Console.Error.WriteLine($"{path}: {errors.Count} error{(errors.Count == 1 ? "" : "s")}; nothing was sent.");
-        foreach (var error in errors)
-        {
-            Console.Error.WriteLine($"  {error}");
-        }
-
+        ConfigErrorOutput.Print(path, errors, "nothing was sent.");
         return 1;
     }
 }

@@ -81,8 +81,7 @@ internal static class DemoCommand
             var loaded = ConfigLoader.LoadFile(configPath, Lookup);
             if (!loaded.IsValid)
             {
-                Console.Error.WriteLine($"{configPath} is not valid:");
-                loaded.Errors.ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                ConfigErrorOutput.Print(configPath, loaded.Errors, "not valid.");
                 await StopAllAsync(apps).ConfigureAwait(false);
                 return 2;
             }
@@ -102,8 +101,7 @@ internal static class DemoCommand
                     var (_, errors) = await StoreConfig.ImportAsync(store, document, Path.GetDirectoryName(configPath)!, Lookup, "gatehouse demo", "import examples/shop/gatehouse.yaml", ct).ConfigureAwait(false);
                     if (resolveErrors.Count + errors.Count > 0)
                     {
-                        Console.Error.WriteLine($"{configPath} cannot be stored:");
-                        resolveErrors.Concat(errors).ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                        ConfigErrorOutput.Print(configPath, [.. resolveErrors, .. errors], "cannot be stored.");
                         return 2;
                     }
                 }
@@ -118,8 +116,7 @@ internal static class DemoCommand
                     16 * 1024 * 1024), ct).ConfigureAwait(false);
                 if (refusal is not null)
                 {
-                    Console.Error.WriteLine($"Revision {refusal.Revision} of {connection} cannot be served:");
-                    refusal.Errors.ToList().ForEach(e => Console.Error.WriteLine($"  {e}"));
+                    ConfigErrorOutput.Print($"revision {refusal.Revision} of {connection}", refusal.Errors, "cannot be served.");
                     return 2;
                 }
 

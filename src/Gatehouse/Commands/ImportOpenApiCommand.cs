@@ -46,12 +46,7 @@ internal static class ImportOpenApiCommand
             var check = ConfigLoader.Load(yaml, directory, _ => null);
             if (!check.IsValid)
             {
-                Console.Error.WriteLine("The generated config would not be valid:");
-                foreach (var e in check.Errors)
-                {
-                    Console.Error.WriteLine($"  {e}");
-                }
-
+                ConfigErrorOutput.Print("The generated config", check.Errors, "it would not be valid.");
                 return 1;
             }
 

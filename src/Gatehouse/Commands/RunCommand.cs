@@ -127,12 +127,7 @@ internal static class RunCommand
 
     private static int Refuse(string what, IReadOnlyList<ConfigError> errors)
     {
-        Console.Error.WriteLine($"{what}: {errors.Count} error{(errors.Count == 1 ? "" : "s")}; not starting.");
-        foreach (var error in errors)
-        {
-            Console.Error.WriteLine($"  {error}");
-        }
-
+        ConfigErrorOutput.Print(what, errors, "not starting.");
         return 2;
     }
 }

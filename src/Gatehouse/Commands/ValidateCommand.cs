@@ -41,12 +41,7 @@ internal static class ValidateCommand
                 return 0;
             }
 
-            Console.Error.WriteLine($"{path}: {errors.Count} error{(errors.Count == 1 ? "" : "s")}");
-            foreach (var error in errors)
-            {
-                Console.Error.WriteLine($"  {error}");
-            }
-
+            ConfigErrorOutput.Print(path, errors);
             return 1;
         });
         return command;
