@@ -15,8 +15,6 @@ namespace Gatehouse.Gateway.Hosting;
 /// </summary>
 internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
 {
-    private readonly Composition.CompositionExecutor _compositions = new(runtime);
-
     public Task HandleAsync(HttpContext context)
     {
         var snapshot = runtime.Current;
@@ -81,9 +79,10 @@ internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, Http
 
     private Task PickAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission)
     {
-        if (route.Composition is not null)
+        // A composition route runs its steps instead of the forwarder, after the same access steps.
+        if (route.Composition is { } composition)
         {
-            return _compositions.RunAsync(context, snapshot, route, captures, path, requestId, admission);
+            return new Composition.CompositionRun(composition, context, snapshot, runtime, captures, path, requestId, admission).ExecuteAsync();
         }
 
         while (true)

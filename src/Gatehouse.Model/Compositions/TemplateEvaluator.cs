@@ -18,7 +18,8 @@ public delegate JsonNode? RootResolver(ValueRef reference, out int consumed);
 /// </summary>
 public sealed class TemplateEvaluator(RootResolver roots)
 {
-    private readonly Dictionary<(JsonNode, string), Dictionary<string, JsonNode?>> _indexes = [];
+    // Made on the first lookup: most evaluators (a step's URL values) never look anything up.
+    private Dictionary<(JsonNode, string), Dictionary<string, JsonNode?>>? _indexes;
 
     private sealed record Binding(string Name, JsonNode? Value, Binding? Next);
 
@@ -225,6 +226,7 @@ public sealed class TemplateEvaluator(RootResolver roots)
         if (l.Source is RefTemplate { Ref: { HasWildcard: false } sr } && Borrow(sr, b) is JsonArray shared)
         {
             // One index per source array and key, built on first use: a join is then one dictionary probe per item.
+            _indexes ??= [];
             if (!_indexes.TryGetValue((shared, l.Key), out var index))
             {
                 index = [];
