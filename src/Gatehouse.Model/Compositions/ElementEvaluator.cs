@@ -1,0 +1,369 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Model.Compositions;
+
+/// <summary>
+/// Finds where a reference starts in the element value model: the value its root stands for, and how many of its
+/// segments that value already accounts for (as <see cref="RootResolver"/>: a step gives its <c>{status, headers, body}</c>).
+/// </summary>
+public delegate ElementValue ElementRootResolver(ValueRef reference, out int consumed);
+
+/// <summary>
+/// A prototype of <see cref="TemplateEvaluator"/> over <see cref="ElementValue"/>s: the same compiled
+/// <see cref="Template"/>s, the same answer byte for byte, but values found by references are borrowed
+/// <see cref="JsonElement"/>s that are never copied, and <see cref="Write(Template, Utf8JsonWriter, string?, ElementValue)"/> writes the answer straight to a
+/// <see cref="Utf8JsonWriter"/>. Only what must be a value is built: what a later field reads as <c>@this.NAME</c>,
+/// and the results of <c>@merge</c>, <c>@sum</c> and reshaping. Not thread-safe: one per request.
+/// </summary>
+public sealed partial class ElementEvaluator(ElementRootResolver roots)
+{
+    private const string This = "this";
+
+    private (string Name, ElementValue Value)[] _bindings = new (string, ElementValue)[8];
+    private int _bound;
+    private Dictionary<(ValueRef, string), Dictionary<string, ElementValue>>? _indexes;
+
+    /// <summary>Evaluates <paramref name="template"/> to a value, with <paramref name="name"/> bound to <paramref name="value"/> when a name is given.</summary>
+    public ElementValue Evaluate(Template template, string? name = null, ElementValue value = default)
+    {
+        Enter(name, value);
+        return Value(template);
+    }
+
+    /// <summary>Writes what <paramref name="template"/> evaluates to; the same bytes as <see cref="TemplateEvaluator.Evaluate"/> then WriteTo.</summary>
+    public void Write(Template template, Utf8JsonWriter writer, string? name = null, ElementValue value = default)
+    {
+        Enter(name, value);
+        Write(template, writer);
+    }
+
+    /// <summary>Every value a reference reaches: one for a plain reference, each match for one with <c>[*]</c>.</summary>
+    public void ResolveMany(ValueRef r, List<ElementValue> into, string? name = null, ElementValue value = default)
+    {
+        Enter(name, value);
+        Walk(Start(r, out var consumed, out _), r.Segments, consumed, into);
+    }
+
+    private void Enter(string? name, ElementValue value)
+    {
+        _bound = 0;
+        if (name is not null)
+        {
+            Push(name, value);
+        }
+    }
+
+    private void Push(string name, ElementValue value)
+    {
+        if (_bound == _bindings.Length)
+        {
+            Array.Resize(ref _bindings, _bound * 2);
+        }
+
+        _bindings[_bound++] = (name, value);
+    }
+
+    private void Pop() => _bound--;
+
+    /// <summary>The value a reference's root stands for; <paramref name="bound"/> when a binding (not the resolver) gave it.</summary>
+    private ElementValue Start(ValueRef r, out int consumed, out bool bound)
+    {
+        consumed = 0;
+        for (var i = _bound - 1; i >= 0; i--)
+        {
+            if (_bindings[i].Name == r.Root)
+            {
+                bound = true;
+                var value = _bindings[i].Value;
+                // The object being built is read as it is now: a copy, as the old tree's clone was, never the live list.
+                return r.Segments.Count == 0 && r.Root == This && value.Kind == ElementValueKind.Fields
+                    ? ElementValue.Fields([.. value.FieldList])
+                    : value;
+            }
+        }
+
+        bound = false;
+        return roots(r, out consumed);
+    }
+
+    private static void Walk(ElementValue value, IReadOnlyList<RefSegment> segments, int at, List<ElementValue> into)
+    {
+        for (var i = at; i < segments.Count; i++)
+        {
+            var s = segments[i];
+            switch (s.Kind)
+            {
+                case RefSegmentKind.Field:
+                    value = value.Field(s.Name);
+                    break;
+                case RefSegmentKind.Index:
+                    value = value.At(s.Index);
+                    break;
+                default:
+                    foreach (var element in value.EnumerateItems())
+                    {
+                        Walk(element, segments, i + 1, into);
+                    }
+
+                    return;
+            }
+        }
+
+        into.Add(value);
+    }
+
+    private static void WalkWrite(ElementValue value, IReadOnlyList<RefSegment> segments, int at, Utf8JsonWriter writer)
+    {
+        for (var i = at; i < segments.Count; i++)
+        {
+            var s = segments[i];
+            switch (s.Kind)
+            {
+                case RefSegmentKind.Field:
+                    value = value.Field(s.Name);
+                    break;
+                case RefSegmentKind.Index:
+                    value = value.At(s.Index);
+                    break;
+                default:
+                    foreach (var element in value.EnumerateItems())
+                    {
+                        WalkWrite(element, segments, i + 1, writer);
+                    }
+
+                    return;
+            }
+        }
+
+        value.WriteTo(writer);
+    }
+
+    /// <summary>The one value a reference without <c>[*]</c> reaches.</summary>
+    private ElementValue Single(ValueRef r, out bool bound)
+    {
+        var value = Start(r, out var consumed, out bound);
+        var segments = r.Segments;
+        for (var i = consumed; i < segments.Count; i++)
+        {
+            var s = segments[i];
+            value = s.Kind == RefSegmentKind.Field ? value.Field(s.Name) : value.At(s.Index);
+        }
+
+        return value;
+    }
+
+    private ElementValue Reference(ValueRef r)
+    {
+        if (!r.HasWildcard)
+        {
+            return Single(r, out _);
+        }
+
+        var list = new List<ElementValue>();
+        Walk(Start(r, out var consumed, out _), r.Segments, consumed, list);
+        return ElementValue.List(list);
+    }
+
+    /// <summary>A value whose items a source template stands for (enumerate it: anything but an array has none).</summary>
+    private ElementValue Source(Template source) => source is RefTemplate { Ref: var r } ? Reference(r) : Value(source);
+
+    private ElementValue Value(Template t)
+    {
+        switch (t)
+        {
+            case LiteralTemplate l:
+                return ElementValue.Node(l.Value);
+            case RefTemplate r:
+                return Reference(r.Ref);
+            case ArrayTemplate a:
+                var items = new List<ElementValue>(a.Items.Count);
+                foreach (var item in a.Items)
+                {
+                    items.Add(Value(item));
+                }
+
+                return ElementValue.List(items);
+            case ObjectTemplate o:
+                return Fields([], o.Fields);
+            case EachTemplate e:
+                var mapped = new List<ElementValue>();
+                foreach (var element in Source(e.Source).EnumerateItems())
+                {
+                    Push(e.Alias, element);
+                    mapped.Add(Value(e.Element));
+                    Pop();
+                }
+
+                return ElementValue.List(mapped);
+            case LookupTemplate l:
+                return Lookup(l);
+            case MergeTemplate m:
+                List<KeyValuePair<string, ElementValue>> merged = [];
+                foreach (var part in m.Parts)
+                {
+                    var value = Value(part);
+                    if (value.IsObject)
+                    {
+                        foreach (var (k, v) in value.EnumerateFields())
+                        {
+                            ElementValue.Set(merged, k, v);
+                        }
+                    }
+                }
+
+                return ElementValue.Fields(merged);
+            case SumTemplate s:
+                return Sum(s);
+            case ShapeTemplate shape:
+                return Shape(shape);
+            default:
+                throw new InvalidOperationException($"unknown template {t.GetType().Name}");
+        }
+    }
+
+    private ElementValue Fields(List<KeyValuePair<string, ElementValue>> target, IReadOnlyList<KeyValuePair<string, Template>> fields)
+    {
+        Push(This, ElementValue.Fields(target));
+        foreach (var (key, template) in fields)
+        {
+            ElementValue.Set(target, key, Value(template));
+        }
+
+        Pop();
+        return ElementValue.Fields(target);
+    }
+
+    private ElementValue Lookup(LookupTemplate l)
+    {
+        var by = Value(l.By).Key();
+        if (l.Source is RefTemplate { Ref: { HasWildcard: false } sr })
+        {
+            var shared = Single(sr, out var bound);
+            if (!shared.IsArray)
+            {
+                return default;
+            }
+
+            if (!bound)
+            {
+                // A step's array is the same for the whole answer: one index per reference and key, built on first use.
+                _indexes ??= [];
+                if (!_indexes.TryGetValue((sr, l.Key), out var index))
+                {
+                    index = [];
+                    foreach (var element in shared.EnumerateItems())
+                    {
+                        if (element.TryGetField(l.Key, out var k))
+                        {
+                            index.TryAdd(k.Key(), element);
+                        }
+                    }
+
+                    _indexes[(sr, l.Key)] = index;
+                }
+
+                return index.GetValueOrDefault(by);
+            }
+
+            return First(shared, l.Key, by);
+        }
+
+        return First(Source(l.Source), l.Key, by);
+    }
+
+    private static ElementValue First(ElementValue array, string key, string by)
+    {
+        foreach (var element in array.EnumerateItems())
+        {
+            if (element.TryGetField(key, out var k) && k.Key() == by)
+            {
+                return element;
+            }
+        }
+
+        return default;
+    }
+
+    private ElementValue Sum(SumTemplate s)
+    {
+        var total = 0m;
+        foreach (var element in Source(s.Source).EnumerateItems())
+        {
+            var product = 1m;
+            foreach (var path in s.Of)
+            {
+                var value = element;
+                foreach (var name in path)
+                {
+                    value = value.Field(name);
+                }
+
+                product *= value.ToDecimal() ?? 0m;
+            }
+
+            total += product;
+        }
+
+        return ElementValue.Node(JsonValue.Create(total));
+    }
+
+    private ElementValue Shape(ShapeTemplate s)
+    {
+        var (value, owned) = s.Base switch
+        {
+            RefTemplate { Ref: { HasWildcard: false } r } => (Single(r, out _), false),
+            LookupTemplate l => (Lookup(l), false),
+            _ => (Value(s.Base), true),
+        };
+        if (!value.IsObject)
+        {
+            // Reshaping applies to objects; anything else (null for a missing step) passes through.
+            return value;
+        }
+
+        List<KeyValuePair<string, ElementValue>> o;
+        if (s.Select is { } select)
+        {
+            o = new(select.Count + s.Extra.Count);
+            foreach (var name in select)
+            {
+                if (value.TryGetField(name, out var v))
+                {
+                    ElementValue.Set(o, name, v);
+                }
+            }
+        }
+        else if (owned && value.Kind == ElementValueKind.Fields)
+        {
+            // Built by this evaluation and referenced nowhere else: reshaped in place.
+            o = value.FieldList;
+        }
+        else
+        {
+            o = [];
+            foreach (var field in value.EnumerateFields())
+            {
+                o.Add(field);
+            }
+        }
+
+        foreach (var name in s.Omit ?? [])
+        {
+            ElementValue.Remove(o, name);
+        }
+
+        foreach (var (from, to) in s.Rename ?? [])
+        {
+            var at = o.FindIndex(0, o.Count, f => f.Key == from);
+            if (at >= 0)
+            {
+                var v = o[at].Value;
+                o.RemoveAt(at);
+                ElementValue.Set(o, to, v);
+            }
+        }
+
+        return Fields(o, s.Extra);
+    }
+}

@@ -1,0 +1,432 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Model.Compositions;
+
+/// <summary>What an <see cref="ElementValue"/> holds.</summary>
+public enum ElementValueKind : byte
+{
+    /// <summary>JSON null, or nothing (a missing field, step or binding): the two are one value, as in a JsonNode tree.</summary>
+    Null,
+    /// <summary>A borrowed <see cref="JsonElement"/> (never of kind Null or Undefined).</summary>
+    Element,
+    /// <summary>A string.</summary>
+    String,
+    /// <summary>A number, kept as its JSON text.</summary>
+    Number,
+    /// <summary>true.</summary>
+    True,
+    /// <summary>false.</summary>
+    False,
+    /// <summary>A built array: a list of values.</summary>
+    List,
+    /// <summary>A built object: fields in order, names unique.</summary>
+    Fields,
+    /// <summary>A template literal or a computed scalar (a <c>@sum</c>), written and compared as the old tree writes them.</summary>
+    Node,
+}
+
+/// <summary>
+/// A value of the element value model (a prototype beside <see cref="TemplateEvaluator"/>'s JsonNode trees): either a
+/// borrowed <see cref="JsonElement"/> of a backend's parsed <see cref="JsonDocument"/>, or a built value. Cheap to make:
+/// a struct, and a borrowed value is never copied. Valid only while the documents it borrows from are.
+/// </summary>
+public readonly struct ElementValue
+{
+    private readonly JsonElement _element;
+    private readonly object? _ref;
+
+    private ElementValue(ElementValueKind kind, JsonElement element, object? reference) => (Kind, _element, _ref) = (kind, element, reference);
+
+    /// <summary>What this value holds.</summary>
+    public ElementValueKind Kind { get; }
+
+    /// <summary>Null (also what <c>default</c> is).</summary>
+    public static ElementValue Null => default;
+
+    /// <summary>A borrowed element; JSON null becomes <see cref="Null"/>.</summary>
+    public static ElementValue Of(JsonElement element) =>
+        element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? default : new(ElementValueKind.Element, element, null);
+
+    /// <summary>A string.</summary>
+    public static ElementValue String(string text) => new(ElementValueKind.String, default, text);
+
+    /// <summary>A number given by its JSON text (for example a step's status), written as is.</summary>
+    public static ElementValue Number(string jsonText) => new(ElementValueKind.Number, default, jsonText);
+
+    /// <summary>A boolean.</summary>
+    public static ElementValue Bool(bool value) => new(value ? ElementValueKind.True : ElementValueKind.False, default, null);
+
+    /// <summary>A built array.</summary>
+    public static ElementValue List(List<ElementValue> items) => new(ElementValueKind.List, default, items);
+
+    /// <summary>A built object; the names must be unique (<see cref="Set"/> keeps them so).</summary>
+    public static ElementValue Fields(List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Fields, default, fields);
+
+    /// <summary>A JsonNode (a template literal); null is <see cref="Null"/>.</summary>
+    public static ElementValue Node(JsonNode? node) => node is null ? default : new(ElementValueKind.Node, default, node);
+
+    /// <summary>The borrowed element (kind <see cref="ElementValueKind.Element"/>).</summary>
+    public JsonElement Element => _element;
+
+    /// <summary>The built array (kind <see cref="ElementValueKind.List"/>).</summary>
+    public List<ElementValue> Items => (List<ElementValue>)_ref!;
+
+    /// <summary>The built object (kind <see cref="ElementValueKind.Fields"/>).</summary>
+    public List<KeyValuePair<string, ElementValue>> FieldList => (List<KeyValuePair<string, ElementValue>>)_ref!;
+
+    /// <summary>Whether this is JSON null (or nothing).</summary>
+    public bool IsNull => Kind == ElementValueKind.Null;
+
+    /// <summary>Whether this is an object (what a JsonObject was in the old tree).</summary>
+    public bool IsObject => Kind switch
+    {
+        ElementValueKind.Element => _element.ValueKind == JsonValueKind.Object,
+        ElementValueKind.Fields => true,
+        ElementValueKind.Node => _ref is JsonObject,
+        _ => false,
+    };
+
+    /// <summary>Whether this is an array (what a JsonArray was in the old tree).</summary>
+    public bool IsArray => Kind switch
+    {
+        ElementValueKind.Element => _element.ValueKind == JsonValueKind.Array,
+        ElementValueKind.List => true,
+        ElementValueKind.Node => _ref is JsonArray,
+        _ => false,
+    };
+
+    /// <summary>The field <paramref name="name"/> of an object; false (and null) when this is not an object or has no such field.</summary>
+    public bool TryGetField(string name, out ElementValue value)
+    {
+        switch (Kind)
+        {
+            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(name, out var e):
+                value = Of(e);
+                return true;
+            case ElementValueKind.Fields:
+                foreach (var (k, v) in FieldList)
+                {
+                    if (k == name)
+                    {
+                        value = v;
+                        return true;
+                    }
+                }
+
+                break;
+            case ElementValueKind.Node when _ref is JsonObject o && o.TryGetPropertyValue(name, out var n):
+                value = Node(n);
+                return true;
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>The field <paramref name="name"/> of an object, or null.</summary>
+    public ElementValue Field(string name) => TryGetField(name, out var v) ? v : default;
+
+    /// <summary>The element at <paramref name="index"/> of an array, or null.</summary>
+    public ElementValue At(int index)
+    {
+        switch (Kind)
+        {
+            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Array:
+                // JsonElement's indexer walks the array when elements have children; counting as we go is no worse.
+                var i = 0;
+                foreach (var e in _element.EnumerateArray())
+                {
+                    if (i++ == index)
+                    {
+                        return Of(e);
+                    }
+                }
+
+                return default;
+            case ElementValueKind.List:
+                return index < Items.Count ? Items[index] : default;
+            case ElementValueKind.Node when _ref is JsonArray a:
+                return index < a.Count ? Node(a[index]) : default;
+            default:
+                return default;
+        }
+    }
+
+    /// <summary>The elements of an array (none for anything else), without a list.</summary>
+    public ItemEnumerator EnumerateItems() => new(this);
+
+    /// <summary>The fields of an object (none for anything else), in order.</summary>
+    public FieldEnumerator EnumerateFields() => new(this);
+
+    /// <summary>Writes this value as the old tree's <see cref="JsonNode.WriteTo"/> would.</summary>
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        switch (Kind)
+        {
+            case ElementValueKind.Null:
+                writer.WriteNullValue();
+                break;
+            case ElementValueKind.Element:
+                _element.WriteTo(writer);
+                break;
+            case ElementValueKind.String:
+                writer.WriteStringValue((string)_ref!);
+                break;
+            case ElementValueKind.Number:
+                writer.WriteRawValue((string)_ref!, skipInputValidation: true);
+                break;
+            case ElementValueKind.True:
+                writer.WriteBooleanValue(true);
+                break;
+            case ElementValueKind.False:
+                writer.WriteBooleanValue(false);
+                break;
+            case ElementValueKind.List:
+                writer.WriteStartArray();
+                foreach (var item in Items)
+                {
+                    item.WriteTo(writer);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case ElementValueKind.Fields:
+                writer.WriteStartObject();
+                foreach (var (k, v) in FieldList)
+                {
+                    writer.WritePropertyName(k);
+                    v.WriteTo(writer);
+                }
+
+                writer.WriteEndObject();
+                break;
+            default:
+                ((JsonNode)_ref!).WriteTo(writer);
+                break;
+        }
+    }
+
+    /// <summary>The value as lookups compare it: <see cref="TemplateEvaluator.KeyOf"/> of the same value in the old tree.</summary>
+    public string Key()
+    {
+        switch (Kind)
+        {
+            case ElementValueKind.Null:
+                return "null";
+            case ElementValueKind.String or ElementValueKind.Number:
+                return (string)_ref!;
+            case ElementValueKind.True:
+                return "true";
+            case ElementValueKind.False:
+                return "false";
+            case ElementValueKind.Node:
+                return TemplateEvaluator.KeyOf((JsonNode)_ref!);
+            case ElementValueKind.Element:
+                switch (_element.ValueKind)
+                {
+                    case JsonValueKind.String:
+                        return _element.GetString()!;
+                    case JsonValueKind.Number:
+                        return _element.GetRawText();
+                    case JsonValueKind.True:
+                        return "true";
+                    case JsonValueKind.False:
+                        return "false";
+                }
+
+                break;
+        }
+
+        return ToJsonString();
+    }
+
+    /// <summary>The value as compact JSON.</summary>
+    public string ToJsonString()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>A number as <c>@sum</c> reads it (the old evaluator's ToDecimal); null when this is not a number or does not fit.</summary>
+    public decimal? ToDecimal()
+    {
+        switch (Kind)
+        {
+            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Number:
+                return _element.TryGetDecimal(out var d) ? d : null;
+            case ElementValueKind.Number:
+                return decimal.TryParse((string)_ref!, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+            case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() == JsonValueKind.Number:
+                return NodeDecimal(v);
+            default:
+                return null;
+        }
+    }
+
+    private static decimal? NodeDecimal(JsonValue v)
+    {
+        if (v.TryGetValue<JsonElement>(out var e))
+        {
+            return e.TryGetDecimal(out var fromElement) ? fromElement : null;
+        }
+
+        if (v.TryGetValue<decimal>(out var d))
+        {
+            return d;
+        }
+
+        if (v.TryGetValue<long>(out var l))
+        {
+            return l;
+        }
+
+        if (v.TryGetValue<int>(out var i))
+        {
+            return i;
+        }
+
+        return decimal.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+    }
+
+    /// <summary>Sets <paramref name="name"/> in a built object as a JsonObject's indexer does: in place when present, else at the end.</summary>
+    public static void Set(List<KeyValuePair<string, ElementValue>> fields, string name, ElementValue value)
+    {
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (fields[i].Key == name)
+            {
+                fields[i] = new(name, value);
+                return;
+            }
+        }
+
+        fields.Add(new(name, value));
+    }
+
+    /// <summary>Removes <paramref name="name"/> from a built object; false when absent.</summary>
+    public static bool Remove(List<KeyValuePair<string, ElementValue>> fields, string name)
+    {
+        for (var i = 0; i < fields.Count; i++)
+        {
+            if (fields[i].Key == name)
+            {
+                fields.RemoveAt(i);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The elements of an array value.</summary>
+    public struct ItemEnumerator
+    {
+        private readonly ElementValue _value;
+        private JsonElement.ArrayEnumerator _elements;
+        private int _index;
+
+        internal ItemEnumerator(ElementValue value)
+        {
+            (_value, _index) = (value, -1);
+            _elements = value.Kind == ElementValueKind.Element && value._element.ValueKind == JsonValueKind.Array ? value._element.EnumerateArray() : default;
+        }
+
+        public ElementValue Current { get; private set; }
+
+        public readonly ItemEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            switch (_value.Kind)
+            {
+                case ElementValueKind.Element when _value._element.ValueKind == JsonValueKind.Array:
+                    if (_elements.MoveNext())
+                    {
+                        Current = Of(_elements.Current);
+                        return true;
+                    }
+
+                    return false;
+                case ElementValueKind.List:
+                    if (++_index < _value.Items.Count)
+                    {
+                        Current = _value.Items[_index];
+                        return true;
+                    }
+
+                    return false;
+                case ElementValueKind.Node when _value._ref is JsonArray a:
+                    if (++_index < a.Count)
+                    {
+                        Current = Node(a[_index]);
+                        return true;
+                    }
+
+                    return false;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>The fields of an object value.</summary>
+    public struct FieldEnumerator
+    {
+        private readonly ElementValue _value;
+        private JsonElement.ObjectEnumerator _properties;
+        private int _index;
+
+        internal FieldEnumerator(ElementValue value)
+        {
+            (_value, _index) = (value, -1);
+            _properties = value.Kind == ElementValueKind.Element && value._element.ValueKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
+        }
+
+        public KeyValuePair<string, ElementValue> Current { get; private set; }
+
+        public readonly FieldEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            switch (_value.Kind)
+            {
+                case ElementValueKind.Element when _value._element.ValueKind == JsonValueKind.Object:
+                    if (_properties.MoveNext())
+                    {
+                        var p = _properties.Current;
+                        Current = new(PropertyNames.Of(p), Of(p.Value));
+                        return true;
+                    }
+
+                    return false;
+                case ElementValueKind.Fields:
+                    if (++_index < _value.FieldList.Count)
+                    {
+                        Current = _value.FieldList[_index];
+                        return true;
+                    }
+
+                    return false;
+                case ElementValueKind.Node when _value._ref is JsonObject o:
+                    if (++_index < o.Count)
+                    {
+                        var (k, v) = o.GetAt(_index);
+                        Current = new(k, Node(v));
+                        return true;
+                    }
+
+                    return false;
+                default:
+                    return false;
+            }
+        }
+    }
+}
