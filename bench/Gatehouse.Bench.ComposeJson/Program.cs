@@ -3,6 +3,9 @@
 // fetches the bodies the order-history composition's steps get for one user, parses them with the gateway's own
 // JsonBodyReader, then shapes the response template over them again and again as CompositionRun does:
 //   evaluate: TemplateEvaluator.Evaluate (a new tree, borrowed values cloned) + WriteTo a reused Utf8JsonWriter
+//   element-write: ElementEvaluator.Write over the bodies parsed once into JsonDocuments (the prototype's shaping alone)
+//   full-tree: the three raw bodies parsed with JsonBodyReader, then evaluate (today's whole JSON work per answer)
+//   full-element: the three raw bodies parsed with JsonDocumentBodyReader, then ElementEvaluator.Write, documents disposed
 // Per round: warm-up iterations, then timed ones; µs per iteration and bytes allocated per iteration
 // (GC.GetAllocatedBytesForCurrentThread), and the medians over the rounds. An A/B runs it on two checkouts.
 //
@@ -23,7 +26,7 @@ var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) 
 var iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20_000;
 var warmup = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5_000;
 
-var (template, steps) = await SetUpAsync(userId);
+var (template, steps, raw) = await SetUpAsync(userId);
 JsonNode? Root(ValueRef r, out int consumed)
 {
     consumed = 0;
@@ -35,6 +38,29 @@ JsonNode? Root(ValueRef r, out int consumed)
     // As the gateway answers a request value: a fresh value per reference.
     consumed = r.Segments.Count;
     return r.Segments[0].Name == "path" ? JsonValue.Create(userId) : null;
+}
+
+// The prototype's inputs: each body parsed once into a JsonDocument, a step as {status, headers, body}.
+const int MaxBytes = 1 << 20, MaxDepth = 64, MaxItems = 1000; // the composition defaults order-history runs with
+static ElementValue Envelope(JsonElement? body) => ElementValue.Fields(
+[
+    new("status", ElementValue.Number("200")),
+    new("headers", ElementValue.Fields([])),
+    new("body", body is { } b ? ElementValue.Of(b) : ElementValue.Null),
+]);
+
+var documents = raw.ToDictionary(r => r.Key, r => JsonDocument.Parse(r.Value));
+var elementSteps = documents.ToDictionary(d => d.Key, d => Envelope(d.Value.RootElement));
+ElementValue ElementRoot(Dictionary<string, ElementValue> from, ValueRef r, out int consumed)
+{
+    consumed = 0;
+    if (r.Root != "request")
+    {
+        return from.GetValueOrDefault(r.Root);
+    }
+
+    consumed = r.Segments.Count;
+    return r.Segments[0].Name == "path" ? ElementValue.String(userId) : ElementValue.Null;
 }
 
 var buffer = new ArrayBufferWriter<byte>(4096);
@@ -56,6 +82,76 @@ var ways = new List<(string Name, Action Run)>
         }
 
         writer.Flush();
+    }),
+    ("element-write", () =>
+    {
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        new ElementEvaluator((ValueRef r, out int consumed) => ElementRoot(elementSteps, r, out consumed)).Write(template, writer);
+        writer.Flush();
+    }),
+    ("full-tree", () =>
+    {
+        var parsed = new Dictionary<string, JsonNode?>(raw.Count);
+        foreach (var (name, bytes) in raw)
+        {
+            var body = JsonBodyReader.ReadAsync(new ByteArrayContent(bytes), name, MaxBytes, MaxDepth, MaxItems, CancellationToken.None).GetAwaiter().GetResult();
+            parsed[name] = new JsonObject { ["status"] = 200, ["headers"] = new JsonObject(), ["body"] = body };
+        }
+
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        var tree = new TemplateEvaluator((ValueRef r, out int consumed) =>
+        {
+            consumed = 0;
+            if (r.Root != "request")
+            {
+                return parsed.GetValueOrDefault(r.Root);
+            }
+
+            consumed = r.Segments.Count;
+            return r.Segments[0].Name == "path" ? JsonValue.Create(userId) : null;
+        }).Evaluate(template);
+        if (tree is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            tree.WriteTo(writer);
+        }
+
+        writer.Flush();
+    }),
+    ("full-element", () =>
+    {
+        var bodies = new List<JsonDocumentBody>(raw.Count);
+        var parsed = new Dictionary<string, ElementValue>(raw.Count);
+        try
+        {
+            foreach (var (name, bytes) in raw)
+            {
+                var body = JsonDocumentBodyReader.ReadAsync(new ByteArrayContent(bytes), name, MaxBytes, MaxDepth, MaxItems, CancellationToken.None).GetAwaiter().GetResult();
+                if (body is not null)
+                {
+                    bodies.Add(body);
+                }
+
+                parsed[name] = Envelope(body?.Root);
+            }
+
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            new ElementEvaluator((ValueRef r, out int consumed) => ElementRoot(parsed, r, out consumed)).Write(template, writer);
+            writer.Flush();
+        }
+        finally
+        {
+            foreach (var body in bodies)
+            {
+                body.Dispose();
+            }
+        }
     }),
 };
 
@@ -114,7 +210,7 @@ static double Median(IEnumerable<double> values)
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-static async Task<(Template Template, Dictionary<string, JsonNode?> Steps)> SetUpAsync(string userId)
+static async Task<(Template Template, Dictionary<string, JsonNode?> Steps, Dictionary<string, byte[]> Raw)> SetUpAsync(string userId)
 {
     var root = FindRoot();
     await using var users = await ShopServices.StartUsersAsync("http://127.0.0.1:0");
@@ -139,12 +235,14 @@ static async Task<(Template Template, Dictionary<string, JsonNode?> Steps)> SetU
 
     // The bodies the steps get, parsed as the gateway parses them; products in one batched call, as its step makes it.
     using var http = new HttpClient();
+    var raw = new Dictionary<string, byte[]>();
     async Task<JsonObject> StepAsync(string name, string url)
     {
         using var response = await http.GetAsync(url);
         response.EnsureSuccessStatusCode();
         var c = compiled.Config;
-        var body = await JsonBodyReader.ReadAsync(response.Content, name, c.MaxBodySize, c.MaxDepth, c.MaxItems, CancellationToken.None);
+        raw[name] = await response.Content.ReadAsByteArrayAsync();
+        var body = await JsonBodyReader.ReadAsync(new ByteArrayContent(raw[name]), name, c.MaxBodySize, c.MaxDepth, c.MaxItems, CancellationToken.None);
         return new JsonObject { ["status"] = (int)response.StatusCode, ["headers"] = new JsonObject(), ["body"] = body };
     }
 
@@ -152,7 +250,7 @@ static async Task<(Template Template, Dictionary<string, JsonNode?> Steps)> SetU
     var orderList = await StepAsync("orders", $"{env["SHOP_ORDERS_URL"]}/orders?userId={userId}");
     var ids = orderList["body"]!.AsArray().SelectMany(o => o!["items"]!.AsArray()).Select(i => TemplateEvaluator.KeyOf(i!["productId"])).Distinct();
     var productList = await StepAsync("products", $"{env["SHOP_PRODUCTS_URL"]}/products?ids={string.Join(",", ids)}");
-    return (compiled.Response, new() { ["user"] = user, ["orders"] = orderList, ["products"] = productList });
+    return (compiled.Response, new() { ["user"] = user, ["orders"] = orderList, ["products"] = productList }, raw);
 }
 
 static string FindRoot()
