@@ -1,7 +1,7 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Model.Compositions;
@@ -16,22 +16,36 @@ internal sealed partial class CompositionRun
 {
     private static readonly UriCreationOptions UriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
-    private async Task<JsonObject> FanOutAsync(CompiledStep step)
+    private async Task<StepResult> FanOutAsync(CompiledStep step)
     {
-        var found = new List<JsonNode?>();
-        new TemplateEvaluator(Root).ResolveMany(step.ForEach!, found);
-        if (!step.ForEach!.HasWildcard && found is [JsonArray array])
+        var found = new List<ElementValue>();
+        var items = new List<ElementValue>();
+        var keys = new List<string>();
+        lock (_read)
         {
-            found = [.. array];
-        }
-        else if (!step.ForEach.HasWildcard && found is [null])
-        {
-            found = [];
+            new ElementEvaluator(Root).ResolveMany(step.ForEach!, found);
+            if (!step.ForEach!.HasWildcard && found is [{ IsArray: true } array])
+            {
+                found = [.. array.EnumerateItems()];
+            }
+            else if (!step.ForEach.HasWildcard && found is [{ IsNull: true }])
+            {
+                found = [];
+            }
+
+            // Identical items make identical calls: each distinct value is called once.
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var i in found)
+            {
+                var key = i.Key();
+                if (seen.Add(key))
+                {
+                    items.Add(i);
+                    keys.Add(key);
+                }
+            }
         }
 
-        // Identical items make identical calls: each distinct value is called once.
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var items = found.Where(i => seen.Add(TemplateEvaluator.KeyOf(i))).ToList();
         var max = step.Config.MaxItems ?? _model.Compiled.Config.MaxItems;
         if (items.Count > max)
         {
@@ -42,39 +56,44 @@ internal sealed partial class CompositionRun
         {
             if (items.Count == 0)
             {
-                return new JsonObject { ["status"] = null, ["headers"] = new JsonObject(), ["body"] = new JsonArray() };
+                return new StepResult(null, [], ElementValue.List([]));
             }
 
-            var extra = $"{Uri.EscapeDataString(batch.Param)}={string.Join(batch.Separator, items.Select(i => Uri.EscapeDataString(Text(step, "batch", i, fromRequest: false))))}";
-            var envelope = await CallAsync(step, null, _cts.Token, extra).ConfigureAwait(false);
-            if (envelope["body"] is not JsonArray returned)
+            string extra;
+            lock (_read)
             {
-                throw new StepFailure(502, "composition-batch-not-array", $"Step '{step.Name}': the batched call did not return a JSON array.");
+                extra = $"{Uri.EscapeDataString(batch.Param)}={string.Join(batch.Separator, items.Select(i => Uri.EscapeDataString(Text(step, "batch", i, fromRequest: false))))}";
             }
 
-            var byKey = new Dictionary<string, JsonNode>(returned.Count, StringComparer.Ordinal);
-            foreach (var element in returned)
+            var called = await CallAsync(step, ElementValue.Null, _cts.Token, extra).ConfigureAwait(false);
+            var ordered = new List<ElementValue>(items.Count);
+            lock (_read)
             {
-                if (element is JsonObject o && o.TryGetPropertyValue(batch.Key, out var key))
+                if (!called.Body.IsArray)
                 {
-                    byKey.TryAdd(TemplateEvaluator.KeyOf(key), element);
+                    throw new StepFailure(502, "composition-batch-not-array", $"Step '{step.Name}': the batched call did not return a JSON array.");
+                }
+
+                var byKey = new Dictionary<string, ElementValue>(StringComparer.Ordinal);
+                foreach (var element in called.Body.EnumerateItems())
+                {
+                    if (element.IsObject && element.TryGetField(batch.Key, out var key))
+                    {
+                        byKey.TryAdd(key.Key(), element);
+                    }
+                }
+
+                // The returned elements the items name, in the items' order.
+                foreach (var key in keys)
+                {
+                    if (byKey.TryGetValue(key, out var element))
+                    {
+                        ordered.Add(element);
+                    }
                 }
             }
 
-            // The parsed array is this call's own, and the items are distinct, so each element is moved (not cloned)
-            // into the result, in the items' order.
-            var ordered = new List<JsonNode>(items.Count);
-            foreach (var i in items)
-            {
-                if (byKey.GetValueOrDefault(TemplateEvaluator.KeyOf(i)) is { } element)
-                {
-                    ordered.Add(element);
-                }
-            }
-
-            returned.Clear();
-            envelope["body"] = new JsonArray([.. ordered]);
-            return envelope;
+            return new StepResult(called.Status, called.Headers, ElementValue.List(ordered));
         }
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(_cts.Token);
@@ -100,8 +119,14 @@ internal sealed partial class CompositionRun
 
         try
         {
-            var envelopes = await Task.WhenAll(calls).ConfigureAwait(false);
-            return new JsonObject { ["status"] = 200, ["headers"] = new JsonObject(), ["body"] = new JsonArray([.. envelopes.Select(e => e["body"]?.DeepClone())]) };
+            var results = await Task.WhenAll(calls).ConfigureAwait(false);
+            var bodies = new List<ElementValue>(results.Length);
+            foreach (var r in results)
+            {
+                bodies.Add(r.Body);
+            }
+
+            return new StepResult(200, [], ElementValue.List(bodies));
         }
         catch (Exception) when (calls.FirstOrDefault(c => c.IsFaulted && c.Exception!.InnerException is StepFailure) is { } failed)
         {
@@ -109,51 +134,67 @@ internal sealed partial class CompositionRun
         }
     }
 
-    private async Task<JsonObject> CallAsync(CompiledStep step, JsonNode? item, CancellationToken ct, string? extraQuery = null)
+    private async Task<StepResult> CallAsync(CompiledStep step, ElementValue item, CancellationToken ct, string? extraQuery = null)
     {
-        var evaluator = new TemplateEvaluator(Root);
-        JsonNode? Eval(Template t) => item is null && step.ForEach is null ? evaluator.Evaluate(t) : evaluator.Evaluate(t, "item", item);
+        // A fan-out's calls (a batched one too) see their item as @item; a plain step has none.
+        var evaluator = new ElementEvaluator(Root);
+        ElementValue Eval(Template t) => step.ForEach is null ? evaluator.Evaluate(t) : evaluator.Evaluate(t, "item", item);
 
-        // The path: literal segments from the config, every value exactly one percent-encoded segment.
         var target = new StringBuilder();
-        foreach (var segment in step.Path.Segments)
+        lock (_read)
         {
-            target.Append('/');
-            if (segment.Kind == SegmentKind.Literal)
+            // The path: literal segments from the config, every value exactly one percent-encoded segment.
+            foreach (var segment in step.Path.Segments)
             {
-                target.Append(segment.Value);
-            }
-            else
-            {
-                var t = step.Params[segment.Value];
-                target.Append(UpstreamPathTemplate.EncodeSegment(Text(step, $"parameter '{segment.Value}'", Eval(t), FromRequest(t))));
-            }
-        }
-
-        if (step.Path.Segments.Count == 0)
-        {
-            target.Append('/');
-        }
-
-        var separator = '?';
-        foreach (var (name, t) in step.Query)
-        {
-            var value = Eval(t);
-            foreach (var v in value is JsonArray a ? [.. a] : new[] { value })
-            {
-                if (v is null)
+                target.Append('/');
+                if (segment.Kind == SegmentKind.Literal)
                 {
-                    continue;
+                    target.Append(segment.Value);
+                }
+                else
+                {
+                    var t = step.Params[segment.Value];
+                    target.Append(UpstreamPathTemplate.EncodeSegment(Text(step, $"parameter '{segment.Value}'", Eval(t), FromRequest(t))));
+                }
+            }
+
+            if (step.Path.Segments.Count == 0)
+            {
+                target.Append('/');
+            }
+
+            var separator = '?';
+            foreach (var (name, t) in step.Query)
+            {
+                var value = Eval(t);
+                if (value.IsArray)
+                {
+                    foreach (var v in value.EnumerateItems())
+                    {
+                        AppendQuery(v, name, t);
+                    }
+                }
+                else
+                {
+                    AppendQuery(value, name, t);
+                }
+            }
+
+            if (extraQuery is not null)
+            {
+                target.Append(separator).Append(extraQuery);
+            }
+
+            void AppendQuery(ElementValue v, string name, Template t)
+            {
+                if (v.IsNull)
+                {
+                    return;
                 }
 
                 target.Append(separator).Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(Text(step, $"query '{name}'", v, FromRequest(t))));
                 separator = '&';
             }
-        }
-
-        if (extraQuery is not null)
-        {
-            target.Append(separator).Append(extraQuery);
         }
 
         var upstream = _snapshot.Upstreams[step.Service];
@@ -188,7 +229,7 @@ internal sealed partial class CompositionRun
                 AddHeaders(step, request, Eval, upstream.Credential);
                 if (step.Body is { } bodyTemplate)
                 {
-                    request.Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(Eval(bodyTemplate)));
+                    request.Content = new ByteArrayContent(RequestBody(bodyTemplate, evaluator, step.ForEach is null ? null : "item", item));
                     request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
                 }
 
@@ -202,17 +243,26 @@ internal sealed partial class CompositionRun
                 }
 
                 var config = _model.Compiled.Config;
-                var body = await JsonBodyReader.ReadAsync(response.Content, step.Name, config.MaxBodySize, config.MaxDepth, config.MaxItems, timeout.Token).ConfigureAwait(false);
-                var headers = new JsonObject();
+                var body = await JsonDocumentBodyReader.ReadAsync(response.Content, step.Name, config.MaxBodySize, config.MaxDepth, config.MaxItems, timeout.Token).ConfigureAwait(false);
+                if (body is not null)
+                {
+                    // The run owns it from here, whatever happens to this step: disposed once, when the run is done.
+                    lock (_read)
+                    {
+                        _documents.Add(body);
+                    }
+                }
+
+                List<KeyValuePair<string, ElementValue>> headers = [];
                 if (step.ReadsHeaders)
                 {
                     foreach (var (name, values) in response.Headers.NonValidated.Concat(response.Content.Headers.NonValidated))
                     {
-                        headers[name.ToLowerInvariant()] = values.FirstOrDefault();
+                        ElementValue.Set(headers, name.ToLowerInvariant(), values.FirstOrDefault() is { } first ? ElementValue.String(first) : ElementValue.Null);
                     }
                 }
 
-                return new JsonObject { ["status"] = status, ["headers"] = headers, ["body"] = body };
+                return new StepResult(status, headers, body is null ? ElementValue.Null : ElementValue.Of(body.Root));
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
             {
@@ -233,21 +283,24 @@ internal sealed partial class CompositionRun
         }
     }
 
-    private void AddHeaders(CompiledStep step, HttpRequestMessage request, Func<Template, JsonNode?> eval, ServiceCredentialConfig? credential)
+    private void AddHeaders(CompiledStep step, HttpRequestMessage request, Func<Template, ElementValue> eval, ServiceCredentialConfig? credential)
     {
         request.Headers.TryAddWithoutValidation(HeaderNames.Accept, "application/json");
         request.Headers.TryAddWithoutValidation("X-Request-Id", _requestId);
-        foreach (var (name, t) in step.Headers)
+        lock (_read)
         {
-            if (eval(t) is { } v)
+            foreach (var (name, t) in step.Headers)
             {
-                var text = Text(step, $"header '{name}'", v, FromRequest(t));
-                if (text.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+                if (eval(t) is { IsNull: false } v)
                 {
-                    throw new StepFailure(400, "composition-bad-value", $"Step '{step.Name}': the value of header '{name}' contains CR, LF or NUL.");
-                }
+                    var text = Text(step, $"header '{name}'", v, FromRequest(t));
+                    if (text.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+                    {
+                        throw new StepFailure(400, "composition-bad-value", $"Step '{step.Name}': the value of header '{name}' contains CR, LF or NUL.");
+                    }
 
-                request.Headers.TryAddWithoutValidation(name, text);
+                    request.Headers.TryAddWithoutValidation(name, text);
+                }
             }
         }
 
@@ -281,14 +334,26 @@ internal sealed partial class CompositionRun
         }
     }
 
+    /// <summary>
+    /// A step's request body, written from its template as JSON. The writer allows the depth
+    /// <see cref="JsonSerializer"/> allows (64), as when the body was a tree serialized with it.
+    /// </summary>
+    private byte[] RequestBody(Template template, ElementEvaluator evaluator, string? name, ElementValue item)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        lock (_read)
+        {
+            using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { MaxDepth = 64 });
+            evaluator.Write(template, writer, name, item);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
     private static bool FromRequest(Template t) => t is RefTemplate { Ref.Root: "request" };
 
     /// <summary>A scalar as text for a URL or header; anything else fails the step (400 when the client sent it).</summary>
-    private static string Text(CompiledStep step, string what, JsonNode? value, bool fromRequest) => value switch
-    {
-        JsonValue v when v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False =>
-            TemplateEvaluator.ScalarText(v) ?? v.ToJsonString(),
-        _ => throw new StepFailure(fromRequest ? 400 : 502, "composition-bad-value",
-            $"Step '{step.Name}': {what} has {(value is null ? "no value" : "a value that is not a string or number")}{(fromRequest ? " in the request" : "")}."),
-    };
+    private static string Text(CompiledStep step, string what, ElementValue value, bool fromRequest) =>
+        value.ScalarText() ?? throw new StepFailure(fromRequest ? 400 : 502, "composition-bad-value",
+            $"Step '{step.Name}': {what} has {(value.IsNull ? "no value" : "a value that is not a string or number")}{(fromRequest ? " in the request" : "")}.");
 }

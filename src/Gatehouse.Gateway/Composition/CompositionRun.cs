@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Problems;
@@ -28,11 +27,19 @@ internal sealed partial class CompositionRun
     private readonly string _path;
     private readonly string _requestId;
     private readonly Admission _admission;
-    private readonly JsonObject?[] _results;
+    private readonly StepResult?[] _results;
     private readonly Task[] _tasks;
     private readonly double[] _durations;
     private readonly bool[] _missing;
     private readonly CancellationTokenSource _cts;
+    private readonly List<JsonDocumentBody> _documents = [];
+
+    // Step results borrow from pooled JsonDocuments, and a JsonDocument is not safe to read from two threads at once (it
+    // caches the last string it decoded in a field written without synchronisation). Steps run concurrently and fan-out
+    // calls continue on different threads, so every evaluation that reads step results while steps run holds this lock
+    // (never across an await: evaluations are synchronous). It also guards _documents. The answer is written after every
+    // step has finished, on one thread, without it.
+    private readonly Lock _read = new();
     private StepFailure? _failure;
     private string? _failedStep;
 
@@ -40,23 +47,42 @@ internal sealed partial class CompositionRun
     {
         (_model, _context, _snapshot, _runtime, _captures, _path, _requestId, _admission) = (model, context, snapshot, runtime, captures, path, requestId, admission);
         var n = model.Steps.Count;
-        (_results, _tasks, _durations, _missing) = (new JsonObject?[n], new Task[n], new double[n], new bool[n]);
+        (_results, _tasks, _durations, _missing) = (new StepResult?[n], new Task[n], new double[n], new bool[n]);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         _cts.CancelAfter(model.Compiled.Config.Deadline);
     }
 
     public async Task ExecuteAsync()
     {
-        using (_cts)
+        try
         {
-            for (var i = 0; i < _tasks.Length; i++)
+            using (_cts)
             {
-                _tasks[i] = RunStepAsync(_model.Steps[i]);
+                for (var i = 0; i < _tasks.Length; i++)
+                {
+                    _tasks[i] = RunStepAsync(_model.Steps[i]);
+                }
+
+                await Task.WhenAll(_tasks).ConfigureAwait(false);
             }
 
-            await Task.WhenAll(_tasks).ConfigureAwait(false);
+            await AnswerAsync().ConfigureAwait(false);
         }
+        finally
+        {
+            // Every step (and every call of a fan-out) has finished, and the answer, if any, is in the response's pipe:
+            // nothing reads an element of these documents any more.
+            foreach (var document in _documents)
+            {
+                document.Dispose();
+            }
 
+            _documents.Clear();
+        }
+    }
+
+    private async Task AnswerAsync()
+    {
         if (_context.RequestAborted.IsCancellationRequested)
         {
             CompositionMetrics.Request(_model.Id, CompositionMetrics.Outcome.Aborted);
@@ -83,10 +109,11 @@ internal sealed partial class CompositionRun
         }
 
         // Shaped and written before anything of the response is set, so a template that fails midway still answers 502.
+        // Every step has finished: nothing else reads the documents now, so no lock.
         ArrayBufferWriter<byte> json;
         try
         {
-            json = SerializedBuffer(new TemplateEvaluator(Root).Evaluate(_model.Compiled.Response));
+            json = SerializedBuffer(new ElementEvaluator(Root), _model.Compiled.Response);
         }
         catch (InvalidOperationException e)
         {
@@ -121,26 +148,18 @@ internal sealed partial class CompositionRun
     }
 
     /// <summary>
-    /// The body as JSON in this thread's reusable buffer, written by the node itself (as
-    /// <see cref="JsonSerializer.SerializeToUtf8Bytes(object?, Type, JsonSerializerOptions?)"/> would, without its
-    /// per-call writer and result array). The caller copies it out before it awaits anything, then releases it.
-    /// Throws <see cref="InvalidOperationException"/> for an answer nested deeper than the writer allows.
+    /// The answer as JSON in this thread's reusable buffer, written by the evaluator straight to the thread's writer (no
+    /// per-answer writer, tree or result array). Any other exception than <see cref="InvalidOperationException"/> (for
+    /// example an answer nested deeper than the writer allows) propagates; the caller copies the bytes out before it
+    /// awaits anything, then releases the buffer.
     /// </summary>
-    private static ArrayBufferWriter<byte> SerializedBuffer(JsonNode? body)
+    private static ArrayBufferWriter<byte> SerializedBuffer(ElementEvaluator evaluator, Template response)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
         var writer = t_writer ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
-        if (body is null)
-        {
-            writer.WriteNullValue();
-        }
-        else
-        {
-            body.WriteTo(writer);
-        }
-
+        evaluator.Write(response, writer);
         writer.Flush();
         return buffer;
     }
@@ -185,7 +204,7 @@ internal sealed partial class CompositionRun
             }
 
             _results[step.Index] = step.ForEach is null
-                ? await CallAsync(step, null, _cts.Token).ConfigureAwait(false)
+                ? await CallAsync(step, ElementValue.Null, _cts.Token).ConfigureAwait(false)
                 : await FanOutAsync(step).ConfigureAwait(false);
         }
         catch (StepFailure f)
@@ -230,12 +249,16 @@ internal sealed partial class CompositionRun
     /// <summary>The failed step's name, for logs and tests.</summary>
     public string? FailedStep => _failedStep;
 
-    private JsonNode? Root(ValueRef r, out int consumed)
+    /// <summary>
+    /// Where a reference starts: a step gives its whole <c>{status, headers, body}</c> (consuming no segment; null when
+    /// it is missing or failed), a request value is looked up whole (consuming every segment) and is a string or null.
+    /// </summary>
+    private ElementValue Root(ValueRef r, out int consumed)
     {
         consumed = 0;
         if (r.Root != "request")
         {
-            return _model.StepIndex.TryGetValue(r.Root, out var i) ? _results[i] : null;
+            return _model.StepIndex.TryGetValue(r.Root, out var i) && _results[i] is { } result ? result.Envelope : ElementValue.Null;
         }
 
         consumed = r.Segments.Count;
@@ -244,15 +267,18 @@ internal sealed partial class CompositionRun
         {
             case "path":
                 var at = Array.IndexOf(_model.RouteParameters, r.Segments[1].Name);
-                return at >= 0 && at < _captures.Count ? JsonValue.Create(_path[_captures[at]]) : null;
+                return at >= 0 && at < _captures.Count ? ElementValue.String(_path[_captures[at]]) : ElementValue.Null;
             case "query":
-                return request.Query.TryGetValue(r.Segments[1].Name, out var q) && q.Count > 0 ? JsonValue.Create(q[0]) : null;
+                return request.Query.TryGetValue(r.Segments[1].Name, out var q) && q.Count > 0 ? Text(q[0]) : ElementValue.Null;
             case "headers":
-                return request.Headers.TryGetValue(r.Segments[1].Name, out var h) && h.Count > 0 ? JsonValue.Create(h[0]) : null;
+                return request.Headers.TryGetValue(r.Segments[1].Name, out var h) && h.Count > 0 ? Text(h[0]) : ElementValue.Null;
             case "application":
-                return _admission.Application is { } app ? JsonValue.Create(app.Id) : null;
+                return _admission.Application is { } app ? ElementValue.String(app.Id) : ElementValue.Null;
             default:
-                return _admission.Plan is { } plan ? JsonValue.Create(plan.Name) : null;
+                return _admission.Plan is { } plan ? ElementValue.String(plan.Name) : ElementValue.Null;
         }
+
+        // JsonValue.Create(null) was null: a null string stays null.
+        static ElementValue Text(string? text) => text is null ? ElementValue.Null : ElementValue.String(text);
     }
 }

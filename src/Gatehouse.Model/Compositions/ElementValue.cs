@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -29,7 +30,7 @@ public enum ElementValueKind : byte
 }
 
 /// <summary>
-/// A value of the element value model (a prototype beside <see cref="TemplateEvaluator"/>'s JsonNode trees): either a
+/// A value a composition's templates read and build: either a
 /// borrowed <see cref="JsonElement"/> of a backend's parsed <see cref="JsonDocument"/>, or a built value. Cheap to make:
 /// a struct, and a borrowed value is never copied. Valid only while the documents it borrows from are.
 /// </summary>
@@ -209,38 +210,77 @@ public readonly struct ElementValue
         }
     }
 
-    /// <summary>The value as lookups compare it: <see cref="TemplateEvaluator.KeyOf"/> of the same value in the old tree.</summary>
-    public string Key()
+    /// <summary>
+    /// The value as lookups compare it and fan-outs de-duplicate it: strings by their text, numbers and booleans by their
+    /// JSON text (so 1 equals "1"), null as <c>null</c>, anything else as its compact JSON.
+    /// </summary>
+    public string Key() => ScalarText() ?? (IsNull ? "null" : ToJsonString());
+
+    /// <summary>
+    /// A scalar as text for a URL or a header: a string's text (unescaped), a number's JSON text as the backend or the
+    /// template wrote it, <c>true</c> or <c>false</c>. Null for null, objects and arrays.
+    /// </summary>
+    public string? ScalarText()
     {
         switch (Kind)
         {
-            case ElementValueKind.Null:
-                return "null";
             case ElementValueKind.String or ElementValueKind.Number:
                 return (string)_ref!;
             case ElementValueKind.True:
                 return "true";
             case ElementValueKind.False:
                 return "false";
-            case ElementValueKind.Node:
-                return TemplateEvaluator.KeyOf((JsonNode)_ref!);
+            case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
+                return NodeScalarText(v) ?? v.ToJsonString();
             case ElementValueKind.Element:
-                switch (_element.ValueKind)
+                return _element.ValueKind switch
                 {
-                    case JsonValueKind.String:
-                        return _element.GetString()!;
-                    case JsonValueKind.Number:
-                        return _element.GetRawText();
-                    case JsonValueKind.True:
-                        return "true";
-                    case JsonValueKind.False:
-                        return "false";
-                }
+                    JsonValueKind.String => _element.GetString(),
+                    JsonValueKind.Number => _element.GetRawText(),
+                    JsonValueKind.True => "true",
+                    JsonValueKind.False => "false",
+                    _ => null,
+                };
+            default:
+                return null;
+        }
+    }
 
-                break;
+    /// <summary>
+    /// A template value's text (a literal, or what <c>@sum</c> made) without <see cref="JsonNode.ToJsonString"/>, which
+    /// sets up a writer and a buffer per call; null for what only that can write.
+    /// </summary>
+    private static string? NodeScalarText(JsonValue value)
+    {
+        if (value.TryGetValue<JsonElement>(out var element))
+        {
+            return element.ValueKind switch
+            {
+                JsonValueKind.String => element.GetString(),
+                JsonValueKind.Number => element.GetRawText(),
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                _ => null,
+            };
         }
 
-        return ToJsonString();
+        return value.GetValueKind() switch
+        {
+            JsonValueKind.String => value.GetValue<string>(),
+            JsonValueKind.True => "true",
+            JsonValueKind.False => "false",
+            JsonValueKind.Number when value.TryGetValue<decimal>(out var d) => DecimalText(d),
+            JsonValueKind.Number when value.TryGetValue<int>(out var i) => i.ToString(CultureInfo.InvariantCulture),
+            JsonValueKind.Number when value.TryGetValue<long>(out var l) => l.ToString(CultureInfo.InvariantCulture),
+            _ => null,
+        };
+    }
+
+    /// <summary>A decimal as <see cref="Utf8JsonWriter"/> writes it.</summary>
+    private static string DecimalText(decimal d)
+    {
+        Span<byte> utf8 = stackalloc byte[64];
+        return Utf8Formatter.TryFormat(d, utf8, out var written) ? Encoding.UTF8.GetString(utf8[..written]) : d.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>The value as compact JSON.</summary>
