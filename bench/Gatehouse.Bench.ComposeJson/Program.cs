@@ -1,11 +1,10 @@
 // The composition answer's CPU and allocation, in process. Starts the demo shop's three services here, loads
 // examples/shop/gatehouse.yaml (its operations imported from the services' OpenAPI documents, as `gatehouse run` does),
-// fetches the bodies the order-history composition's steps get for one user, parses them with the gateway's own
-// JsonBodyReader, then shapes the response template over them again and again as CompositionRun does:
-//   evaluate: TemplateEvaluator.Evaluate (a new tree, borrowed values cloned) + WriteTo a reused Utf8JsonWriter
-//   element-write: ElementEvaluator.Write over the bodies parsed once into JsonDocuments (the prototype's shaping alone)
-//   full-tree: the three raw bodies parsed with JsonBodyReader, then evaluate (today's whole JSON work per answer)
-//   full-element: the three raw bodies parsed with JsonDocumentBodyReader, then ElementEvaluator.Write, documents disposed
+// fetches the bodies the order-history composition's steps get for one user, then shapes the response template over
+// them again and again as CompositionRun does:
+//   element-write: ElementEvaluator.Write over the bodies parsed once into JsonDocuments (the shaping alone)
+//   full-element: the three raw bodies parsed with the gateway's JsonDocumentBodyReader, then ElementEvaluator.Write,
+//     documents disposed (the whole JSON work per answer)
 // Per round: warm-up iterations, then timed ones; µs per iteration and bytes allocated per iteration
 // (GC.GetAllocatedBytesForCurrentThread), and the medians over the rounds. An A/B runs it on two checkouts.
 //
@@ -26,21 +25,9 @@ var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) 
 var iterations = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20_000;
 var warmup = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5_000;
 
-var (template, steps, raw) = await SetUpAsync(userId);
-JsonNode? Root(ValueRef r, out int consumed)
-{
-    consumed = 0;
-    if (r.Root != "request")
-    {
-        return steps.GetValueOrDefault(r.Root);
-    }
+var (template, raw) = await SetUpAsync(userId);
 
-    // As the gateway answers a request value: a fresh value per reference.
-    consumed = r.Segments.Count;
-    return r.Segments[0].Name == "path" ? JsonValue.Create(userId) : null;
-}
-
-// The prototype's inputs: each body parsed once into a JsonDocument, a step as {status, headers, body}.
+// Each body parsed once into a JsonDocument, a step as {status, headers, body}.
 const int MaxBytes = 1 << 20, MaxDepth = 64, MaxItems = 1000; // the composition defaults order-history runs with
 static ElementValue Envelope(JsonElement? body) => ElementValue.Fields(
 [
@@ -67,60 +54,11 @@ var buffer = new ArrayBufferWriter<byte>(4096);
 var writer = new Utf8JsonWriter(buffer);
 var ways = new List<(string Name, Action Run)>
 {
-    ("evaluate", () =>
-    {
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        var tree = new TemplateEvaluator(Root).Evaluate(template);
-        if (tree is null)
-        {
-            writer.WriteNullValue();
-        }
-        else
-        {
-            tree.WriteTo(writer);
-        }
-
-        writer.Flush();
-    }),
     ("element-write", () =>
     {
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
         new ElementEvaluator((ValueRef r, out int consumed) => ElementRoot(elementSteps, r, out consumed)).Write(template, writer);
-        writer.Flush();
-    }),
-    ("full-tree", () =>
-    {
-        var parsed = new Dictionary<string, JsonNode?>(raw.Count);
-        foreach (var (name, bytes) in raw)
-        {
-            var body = JsonBodyReader.ReadAsync(new ByteArrayContent(bytes), name, MaxBytes, MaxDepth, MaxItems, CancellationToken.None).GetAwaiter().GetResult();
-            parsed[name] = new JsonObject { ["status"] = 200, ["headers"] = new JsonObject(), ["body"] = body };
-        }
-
-        buffer.ResetWrittenCount();
-        writer.Reset(buffer);
-        var tree = new TemplateEvaluator((ValueRef r, out int consumed) =>
-        {
-            consumed = 0;
-            if (r.Root != "request")
-            {
-                return parsed.GetValueOrDefault(r.Root);
-            }
-
-            consumed = r.Segments.Count;
-            return r.Segments[0].Name == "path" ? JsonValue.Create(userId) : null;
-        }).Evaluate(template);
-        if (tree is null)
-        {
-            writer.WriteNullValue();
-        }
-        else
-        {
-            tree.WriteTo(writer);
-        }
-
         writer.Flush();
     }),
     ("full-element", () =>
@@ -210,7 +148,7 @@ static double Median(IEnumerable<double> values)
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-static async Task<(Template Template, Dictionary<string, JsonNode?> Steps, Dictionary<string, byte[]> Raw)> SetUpAsync(string userId)
+static async Task<(Template Template, Dictionary<string, byte[]> Raw)> SetUpAsync(string userId)
 {
     var root = FindRoot();
     await using var users = await ShopServices.StartUsersAsync("http://127.0.0.1:0");
@@ -233,24 +171,22 @@ static async Task<(Template Template, Dictionary<string, JsonNode?> Steps, Dicti
     var compiled = CompositionCompiler.Compile("order-history", config.Compositions["order-history"], config, OperationIndex.Build(config), errors)
         ?? throw new InvalidOperationException("order-history does not compile: " + string.Join("; ", errors));
 
-    // The bodies the steps get, parsed as the gateway parses them; products in one batched call, as its step makes it.
+    // The bodies the steps get; products in one batched call, as its step makes it.
     using var http = new HttpClient();
     var raw = new Dictionary<string, byte[]>();
-    async Task<JsonObject> StepAsync(string name, string url)
+    async Task<JsonDocument> StepAsync(string name, string url)
     {
         using var response = await http.GetAsync(url);
         response.EnsureSuccessStatusCode();
-        var c = compiled.Config;
         raw[name] = await response.Content.ReadAsByteArrayAsync();
-        var body = await JsonBodyReader.ReadAsync(new ByteArrayContent(raw[name]), name, c.MaxBodySize, c.MaxDepth, c.MaxItems, CancellationToken.None);
-        return new JsonObject { ["status"] = (int)response.StatusCode, ["headers"] = new JsonObject(), ["body"] = body };
+        return JsonDocument.Parse(raw[name]);
     }
 
-    var user = await StepAsync("user", $"{env["SHOP_USERS_URL"]}/users/{userId}");
-    var orderList = await StepAsync("orders", $"{env["SHOP_ORDERS_URL"]}/orders?userId={userId}");
-    var ids = orderList["body"]!.AsArray().SelectMany(o => o!["items"]!.AsArray()).Select(i => TemplateEvaluator.KeyOf(i!["productId"])).Distinct();
-    var productList = await StepAsync("products", $"{env["SHOP_PRODUCTS_URL"]}/products?ids={string.Join(",", ids)}");
-    return (compiled.Response, new() { ["user"] = user, ["orders"] = orderList, ["products"] = productList }, raw);
+    using var user = await StepAsync("user", $"{env["SHOP_USERS_URL"]}/users/{userId}");
+    using var orderList = await StepAsync("orders", $"{env["SHOP_ORDERS_URL"]}/orders?userId={userId}");
+    var ids = orderList.RootElement.EnumerateArray().SelectMany(o => o.GetProperty("items").EnumerateArray()).Select(i => ElementValue.Of(i.GetProperty("productId")).Key()).Distinct();
+    using var productList = await StepAsync("products", $"{env["SHOP_PRODUCTS_URL"]}/products?ids={string.Join(",", ids)}");
+    return (compiled.Response, raw);
 }
 
 static string FindRoot()

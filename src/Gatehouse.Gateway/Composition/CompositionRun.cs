@@ -149,9 +149,8 @@ internal sealed partial class CompositionRun
 
     /// <summary>
     /// The answer as JSON in this thread's reusable buffer, written by the evaluator straight to the thread's writer (no
-    /// per-answer writer, tree or result array). Any other exception than <see cref="InvalidOperationException"/> (for
-    /// example an answer nested deeper than the writer allows) propagates; the caller copies the bytes out before it
-    /// awaits anything, then releases the buffer.
+    /// per-answer writer, tree or result array). The caller copies it out before it awaits anything, then releases it.
+    /// Throws <see cref="InvalidOperationException"/> for an answer nested deeper than the writer allows.
     /// </summary>
     private static ArrayBufferWriter<byte> SerializedBuffer(ElementEvaluator evaluator, Template response)
     {

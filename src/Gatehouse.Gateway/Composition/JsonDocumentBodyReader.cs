@@ -4,8 +4,8 @@ using System.Text.Json;
 namespace Gatehouse.Gateway.Composition;
 
 /// <summary>
-/// A backend's body parsed once into a pooled <see cref="JsonDocument"/> over the bytes read (the element value model
-/// prototype; not on the request path yet). Disposing it returns the document's metadata and the buffer to their pools:
+/// A backend's body parsed once into a pooled <see cref="JsonDocument"/> over the bytes read, read by the composition's
+/// templates as borrowed elements. Disposing it returns the document's metadata and the buffer to their pools:
 /// every <see cref="JsonElement"/> borrowed from it is invalid after.
 /// </summary>
 internal sealed class JsonDocumentBody(JsonDocument document, byte[]? rented) : IDisposable
@@ -27,9 +27,11 @@ internal sealed class JsonDocumentBody(JsonDocument document, byte[]? rented) : 
 }
 
 /// <summary>
-/// <see cref="JsonBodyReader"/>'s limits and errors, for a <see cref="JsonDocument"/> instead of a tree: never more than
-/// <c>maxBodySize</c> bytes buffered, nesting at most <c>maxDepth</c>, arrays of at most <c>maxItems</c>, and a
-/// repeated name read as the tree reads it (the last value, where the name first stood).
+/// Reads a backend's JSON body within the composition's limits: never more than <c>maxBodySize</c> bytes buffered
+/// (counted while reading, whatever Content-Length says), nesting at most <c>maxDepth</c>, arrays of at most
+/// <c>maxItems</c>, and a repeated name read as compositions have always read it (the last value, where the name
+/// first stood). A <see cref="JsonDocument"/> is not safe to read from two threads at once: see
+/// <see cref="CompositionRun"/>.
 /// </summary>
 internal static class JsonDocumentBodyReader
 {
@@ -104,7 +106,7 @@ internal static class JsonDocumentBodyReader
             }
             catch (JsonException)
             {
-                // Too deep, not JSON, or a repeated name: the scan says which, as the tree reader would have found it.
+                // Too deep, not JSON, or a repeated name: the scan says which, in document order.
                 Scan(memory.Span, step, maxDepth, maxItems);
                 return Canonical(memory, maxDepth);
             }
@@ -164,8 +166,8 @@ internal static class JsonDocumentBodyReader
     }
 
     /// <summary>
-    /// Reads the body token by token in the order JsonBodyReader builds it and throws the failure it would: a container
-    /// nested too deep when it opens, an array too long when it closes, anything else not JSON. Returns when the body is
+    /// Reads the body token by token and throws the failure the gateway has always given for it (the first in document
+    /// order): a container nested too deep when it opens, an array too long when it closes, anything else not JSON. Returns when the body is
     /// JSON within the limits (its only fault, then, is a repeated name). Only on the error path.
     /// </summary>
     private static void Scan(ReadOnlySpan<byte> json, string step, int maxDepth, int maxItems)

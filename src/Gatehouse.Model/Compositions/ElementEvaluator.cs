@@ -4,15 +4,14 @@ using System.Text.Json.Nodes;
 namespace Gatehouse.Model.Compositions;
 
 /// <summary>
-/// Finds where a reference starts in the element value model: the value its root stands for, and how many of its
-/// segments that value already accounts for (as <see cref="RootResolver"/>: a step gives its <c>{status, headers, body}</c>).
+/// Finds where a reference starts: the value its root stands for, and how many of its segments that value already
+/// accounts for (a request value is looked up whole; a step gives its <c>{status, headers, body}</c>, consuming none).
 /// </summary>
 public delegate ElementValue ElementRootResolver(ValueRef reference, out int consumed);
 
 /// <summary>
-/// A prototype of <see cref="TemplateEvaluator"/> over <see cref="ElementValue"/>s: the same compiled
-/// <see cref="Template"/>s, the same answer byte for byte, but values found by references are borrowed
-/// <see cref="JsonElement"/>s that are never copied, and <see cref="Write(Template, Utf8JsonWriter, string?, ElementValue)"/> writes the answer straight to a
+/// Evaluates compiled <see cref="Template"/>s against the values of one request, as <see cref="ElementValue"/>s:
+/// values found by references are borrowed <see cref="JsonElement"/>s that are never copied, and <see cref="Write(Template, Utf8JsonWriter, string?, ElementValue)"/> writes the answer straight to a
 /// <see cref="Utf8JsonWriter"/>. Only what must be a value is built: what a later field reads as <c>@this.NAME</c>,
 /// and the results of <c>@merge</c>, <c>@sum</c> and reshaping. Not thread-safe: one per request.
 /// </summary>
@@ -31,7 +30,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         return Value(template);
     }
 
-    /// <summary>Writes what <paramref name="template"/> evaluates to; the same bytes as <see cref="TemplateEvaluator.Evaluate"/> then WriteTo.</summary>
+    /// <summary>Writes what <paramref name="template"/> evaluates to; the same bytes as <see cref="Evaluate"/> then <see cref="ElementValue.WriteTo"/>.</summary>
     public void Write(Template template, Utf8JsonWriter writer, string? name = null, ElementValue value = default)
     {
         Enter(name, value);
@@ -76,7 +75,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             {
                 bound = true;
                 var value = _bindings[i].Value;
-                // The object being built is read as it is now: a copy, as the old tree's clone was, never the live list.
+                // The object being built is read as it is now: a copy, never the live list.
                 return r.Segments.Count == 0 && r.Root == This && value.Kind == ElementValueKind.Fields
                     ? ElementValue.Fields([.. value.FieldList])
                     : value;

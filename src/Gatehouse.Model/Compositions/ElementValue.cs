@@ -25,7 +25,7 @@ public enum ElementValueKind : byte
     List,
     /// <summary>A built object: fields in order, names unique.</summary>
     Fields,
-    /// <summary>A template literal or a computed scalar (a <c>@sum</c>), written and compared as the old tree writes them.</summary>
+    /// <summary>A template literal or a computed scalar (a <c>@sum</c>), written and compared as JsonNode writes them.</summary>
     Node,
 }
 
@@ -81,7 +81,7 @@ public readonly struct ElementValue
     /// <summary>Whether this is JSON null (or nothing).</summary>
     public bool IsNull => Kind == ElementValueKind.Null;
 
-    /// <summary>Whether this is an object (what a JsonObject was in the old tree).</summary>
+    /// <summary>Whether this is an object (a JSON object, a built one, or an object literal).</summary>
     public bool IsObject => Kind switch
     {
         ElementValueKind.Element => _element.ValueKind == JsonValueKind.Object,
@@ -90,7 +90,7 @@ public readonly struct ElementValue
         _ => false,
     };
 
-    /// <summary>Whether this is an array (what a JsonArray was in the old tree).</summary>
+    /// <summary>Whether this is an array (a JSON array, a built one, or an array literal).</summary>
     public bool IsArray => Kind switch
     {
         ElementValueKind.Element => _element.ValueKind == JsonValueKind.Array,
@@ -162,7 +162,7 @@ public readonly struct ElementValue
     /// <summary>The fields of an object (none for anything else), in order.</summary>
     public FieldEnumerator EnumerateFields() => new(this);
 
-    /// <summary>Writes this value as the old tree's <see cref="JsonNode.WriteTo"/> would.</summary>
+    /// <summary>Writes this value as JSON (a literal as <see cref="JsonNode.WriteTo"/> writes it).</summary>
     public void WriteTo(Utf8JsonWriter writer)
     {
         switch (Kind)
@@ -295,7 +295,7 @@ public readonly struct ElementValue
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>A number as <c>@sum</c> reads it (the old evaluator's ToDecimal); null when this is not a number or does not fit.</summary>
+    /// <summary>A number as <c>@sum</c> reads it; null when this is not a number or does not fit.</summary>
     public decimal? ToDecimal()
     {
         switch (Kind)

@@ -6,8 +6,7 @@ namespace Gatehouse.Model.Compositions;
 
 /// <summary>
 /// Property names of borrowed objects as strings, shared across bodies: backends repeat the same few names in every
-/// answer, so each thread keeps the ones it has seen (up to a bound) rather than allocating each per read, as
-/// the gateway's JsonBodyReader does for its trees.
+/// answer, so each thread keeps the ones it has seen (up to a bound) rather than allocating each per read.
 /// </summary>
 internal static class PropertyNames
 {

@@ -169,16 +169,18 @@ public sealed class CompositionConfigTests
               "renamed": { "@value": "@orders.body[0]", "@omit": ["items"], "@rename": { "id": "orderId" } } }
             """), "response", [], new HashSet<string>());
         Assert.Empty(errors);
-        var steps = new Dictionary<string, JsonNode?>
+        using var orders = System.Text.Json.JsonDocument.Parse("""{ "body": [ { "id": 1, "items": [ { "productId": 5, "quantity": 2 }, { "productId": "6", "quantity": 1 } ] } ] }""");
+        using var products = System.Text.Json.JsonDocument.Parse("""{ "body": [ { "id": 5, "name": "A", "price": 1.5, "secret": 1 }, { "id": 6, "name": "B", "price": 10 } ] }""");
+        var steps = new Dictionary<string, ElementValue>
         {
-            ["orders"] = JsonNode.Parse("""{ "body": [ { "id": 1, "items": [ { "productId": 5, "quantity": 2 }, { "productId": "6", "quantity": 1 } ] } ] }"""),
-            ["products"] = JsonNode.Parse("""{ "body": [ { "id": 5, "name": "A", "price": 1.5, "secret": 1 }, { "id": 6, "name": "B", "price": 10 } ] }"""),
+            ["orders"] = ElementValue.Of(orders.RootElement),
+            ["products"] = ElementValue.Of(products.RootElement),
         };
-        var result = new TemplateEvaluator((ValueRef r, out int consumed) =>
+        var result = new ElementEvaluator((ValueRef r, out int consumed) =>
         {
             consumed = 0;
             return steps.GetValueOrDefault(r.Root);
-        }).Evaluate(template)!;
+        }).Evaluate(template);
         Assert.Equal("""{"orders":[{"id":1,"items":[{"productId":5,"quantity":2,"product":{"name":"A","price":1.5}},{"productId":"6","quantity":1,"product":{"name":"B","price":10}}],"total":13.0}],"ids":[5,"6"],"renamed":{"orderId":1}}""", result.ToJsonString());
     }
 }
