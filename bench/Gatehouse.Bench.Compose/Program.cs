@@ -10,8 +10,13 @@
 // request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
 // With --instant the gateway's services are backends that answer instantly: each answer is fetched once from the
 // shop's service and then replayed as stored bytes, so backend work stops competing with the gateway for the CPU.
+// A fourth form, compose-unshaped, is the same composition with the same three calls but a one-field answer
+// ({"status": products' status}): the bodies are still read and parsed (the products call needs the orders), but
+// nothing is shaped or written, so it bounds what faster shaping could ever give.
+// --client-rtt=MS puts the client at a network distance: each of its requests waits MS milliseconds before it is
+// sent (the gateway and its backends stay on loopback, as in one data centre). --only=FORM[,FORM] runs only those forms.
 //
-//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant]
+//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant] [--client-rtt=MS] [--only=compose,client+assemble]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -27,6 +32,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 var instant = args.Contains("--instant");
+var clientRtt = TimeSpan.FromMilliseconds(double.Parse(Option("--client-rtt") ?? "0", CultureInfo.InvariantCulture));
+var only = Option("--only")?.Split(',');
 var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var seconds = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 10;
 var workers = numbers.Length > 1 ? int.Parse(numbers[1], CultureInfo.InvariantCulture) : 16;
@@ -54,7 +61,9 @@ var key = ApiKeyHash.NewKey();
 var port = FreePort();
 // GATEHOUSE_DLL runs another build (an A/B against an earlier commit); by default the Release build of this checkout.
 var dll = Environment.GetEnvironmentVariable("GATEHOUSE_DLL") ?? Path.Combine(root, "src", "Gatehouse", "bin", "Release", "net10.0", "gatehouse.dll");
-var start = new ProcessStartInfo("dotnet", [dll, "run", "--config", Path.Combine(root, "examples", "shop", "gatehouse.yaml"), "--port", port.ToString(CultureInfo.InvariantCulture)])
+var config = Path.Combine(Path.GetTempPath(), $"gatehouse-bench-compose-{Environment.ProcessId}.yaml");
+File.WriteAllText(config, WithUnshapedComposition(File.ReadAllText(Path.Combine(root, "examples", "shop", "gatehouse.yaml"))));
+var start = new ProcessStartInfo("dotnet", [dll, "run", "--config", config, "--port", port.ToString(CultureInfo.InvariantCulture)])
 {
     RedirectStandardOutput = true,
     RedirectStandardError = true,
@@ -69,13 +78,26 @@ _ = gateway.StandardOutput.ReadToEndAsync();
 _ = gateway.StandardError.ReadToEndAsync();
 try
 {
-    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    HttpMessageHandler handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1024 };
+    if (clientRtt > TimeSpan.Zero)
+    {
+        handler = new DistantClient(clientRtt, handler);
+        Console.WriteLine($"client at a distance: {clientRtt.TotalMilliseconds} ms before each request");
+    }
+
+    using var http = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     http.DefaultRequestHeaders.Add("X-Api-Key", key);
     await WaitReadyAsync(http);
     using var direct = new HttpClient();
 
     // Both forms must produce the same data before anything is timed.
     var composed = JsonDocument.Parse(await http.GetStringAsync("/users/1/order-history"));
+    var unshaped = await http.GetStringAsync("/users/1/order-history-unshaped");
+    if (unshaped != """{"status":200,"user":200}""")
+    {
+        throw new InvalidOperationException($"the unshaped composition answered {unshaped}");
+    }
+
     var clientSide = await ClientSideAsync(http, 1);
     if (composed.RootElement.GetProperty("orders").GetArrayLength() != clientSide)
     {
@@ -88,16 +110,24 @@ try
         throw new InvalidOperationException($"the client's answer differs from the composition's:\n{composed.RootElement.GetRawText()}\n{System.Text.Encoding.UTF8.GetString(assembled)}");
     }
 
+    var forms = new (string Name, Func<Task<int>> Run)[]
+    {
+        ("compose", () => ComposeAsync(http, 1, "order-history")),
+        ("compose-unshaped", () => ComposeAsync(http, 1, "order-history-unshaped")),
+        ("client", () => ClientSideAsync(http, 1)),
+        ("client+assemble", () => ClientAssemblesAsync(http, 1)),
+    }.Where(f => only is null || only.Contains(f.Name)).ToArray();
     Console.WriteLine($"warm-up {seconds}s each ...");
-    await LoadAsync(() => ComposeAsync(http, 1), seconds, workers);
-    await LoadAsync(() => ClientSideAsync(http, 1), seconds, workers);
-    await LoadAsync(() => ClientAssemblesAsync(http, 1), seconds, workers);
+    foreach (var (_, run) in forms)
+    {
+        await LoadAsync(run, seconds, workers);
+    }
 
     Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | client+backends CPU µs/result | p50 ms | p99 ms |");
     Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|");
     for (var round = 1; round <= rounds; round++)
     {
-        foreach (var (name, run) in new (string, Func<Task<int>>)[] { ("compose", () => ComposeAsync(http, 1)), ("client", () => ClientSideAsync(http, 1)), ("client+assemble", () => ClientAssemblesAsync(http, 1)) })
+        foreach (var (name, run) in forms)
         {
             var (cpuBefore, selfBefore) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId));
             var result = await LoadAsync(run, seconds, workers);
@@ -108,7 +138,7 @@ try
     }
 
     // Unloaded latency: one request at a time.
-    var p50Compose = (await LoadAsync(() => ComposeAsync(http, 1), seconds, 1)).P50;
+    var p50Compose = (await LoadAsync(() => ComposeAsync(http, 1, "order-history"), seconds, 1)).P50;
     var p50Users = (await LoadAsync(() => GetAsync(direct, $"{usersUrl}/users/1"), seconds, 1)).P50;
     var p50Orders = (await LoadAsync(() => GetAsync(direct, $"{ordersUrl}/orders?userId=1"), seconds, 1)).P50;
     var p50Products = (await LoadAsync(() => GetAsync(direct, $"{productsUrl}/products?ids=1,2,3"), seconds, 1)).P50;
@@ -124,11 +154,41 @@ finally
     {
         await replay.DisposeAsync();
     }
+
+    File.Delete(config);
 }
 
-static async Task<int> ComposeAsync(HttpClient http, int user)
+string? Option(string name) => args.FirstOrDefault(a => a.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..];
+
+// The shop's config with a second composition: the order history's steps, but an answer of one field.
+static string WithUnshapedComposition(string yaml)
 {
-    using var response = await http.GetAsync($"/users/{user}/order-history");
+    const string Anchor = "\ncompositions:\n";
+    var at = yaml.IndexOf(Anchor, StringComparison.Ordinal);
+    if (at < 0)
+    {
+        throw new InvalidOperationException("examples/shop/gatehouse.yaml has no top-level compositions: section");
+    }
+
+    const string Unshaped = """
+          order-history-unshaped:
+            path: "/users/{id}/order-history-unshaped"
+            steps:
+              user:     { operation: users.getUser, params: { id: "@request.path.id" }, statusMap: { 404: 404 } }
+              orders:   { operation: orders.listOrders, query: { userId: "@request.path.id" } }
+              products:
+                operation: products.listProducts
+                forEach: "@orders.body[*].items[*].productId"
+                batch: { param: ids, separator: ",", key: id }
+            response: { status: "@products.status", user: "@user.status" }
+
+        """;
+    return yaml.Insert(at + Anchor.Length, Unshaped);
+}
+
+static async Task<int> ComposeAsync(HttpClient http, int user, string composition)
+{
+    using var response = await http.GetAsync($"/users/{user}/{composition}");
     response.EnsureSuccessStatusCode();
     await response.Content.ReadAsByteArrayAsync();
     return 1;
@@ -297,4 +357,14 @@ static string FindRoot()
     }
 
     throw new InvalidOperationException("run from inside the repository");
+}
+
+// A client at a network distance: each request waits before it goes out, as it would on its way to a remote gateway.
+internal sealed class DistantClient(TimeSpan delay, HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, cancellationToken);
+        return await base.SendAsync(request, cancellationToken);
+    }
 }
