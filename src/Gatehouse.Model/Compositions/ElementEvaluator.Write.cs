@@ -82,10 +82,10 @@ public sealed partial class ElementEvaluator
         {
             // Nothing inside reads @this: every field goes straight to the writer.
             writer.WriteStartObject();
-            foreach (var (key, template) in o.Fields)
+            for (var i = 0; i < o.Fields.Count; i++)
             {
-                writer.WritePropertyName(key);
-                Write(template, writer);
+                writer.WritePropertyName(reads.Names[i]);
+                Write(o.Fields[i].Value, writer);
             }
 
             writer.WriteEndObject();
@@ -96,9 +96,10 @@ public sealed partial class ElementEvaluator
         List<KeyValuePair<string, ElementValue>> self = [];
         Push(This, ElementValue.Fields(self));
         writer.WriteStartObject();
-        foreach (var (key, template) in o.Fields)
+        for (var i = 0; i < o.Fields.Count; i++)
         {
-            writer.WritePropertyName(key);
+            var (key, template) = o.Fields[i];
+            writer.WritePropertyName(reads.Names[i]);
             if (reads.Reads(key))
             {
                 var value = Value(template);
@@ -126,6 +127,7 @@ public sealed partial class ElementEvaluator
 
         public ThisReads(ObjectTemplate o)
         {
+            Names = [.. o.Fields.Select(f => JsonEncodedText.Encode(f.Key))];
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (key, template) in o.Fields)
             {
@@ -133,6 +135,9 @@ public sealed partial class ElementEvaluator
                 Visit(template);
             }
         }
+
+        /// <summary>The fields' names, encoded once (the writer neither escapes nor transcodes them per answer).</summary>
+        public JsonEncodedText[] Names { get; }
 
         /// <summary>Whether two fields have one name (the later replaces the earlier in place): then the object is built, not streamed.</summary>
         public bool RepeatsNames { get; }

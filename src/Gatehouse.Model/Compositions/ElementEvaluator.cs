@@ -21,7 +21,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
     private (string Name, ElementValue Value)[] _bindings = new (string, ElementValue)[8];
     private int _bound;
-    private Dictionary<(ValueRef, string), Dictionary<string, ElementValue>>? _indexes;
+    // By template object: a lookup's source and key are fixed, so its index is too (no hashing of the reference record).
+    private Dictionary<LookupTemplate, Dictionary<string, ElementValue>>? _indexes;
 
     /// <summary>Evaluates <paramref name="template"/> to a value, with <paramref name="name"/> bound to <paramref name="value"/> when a name is given.</summary>
     public ElementValue Evaluate(Template template, string? name = null, ElementValue value = default)
@@ -76,8 +77,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                 bound = true;
                 var value = _bindings[i].Value;
                 // The object being built is read as it is now: a copy, never the live list.
-                return r.Segments.Count == 0 && r.Root == This && value.Kind == ElementValueKind.Fields
-                    ? ElementValue.Fields([.. value.FieldList])
+                return r.Segments.Count == 0 && r.Root == This && value.Kind is ElementValueKind.Fields or ElementValueKind.Extended
+                    ? (value.Kind == ElementValueKind.Fields ? ElementValue.Fields([.. value.FieldList]) : ElementValue.Extended(value.Element, [.. value.FieldList]))
                     : value;
             }
         }
@@ -247,8 +248,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             if (!bound)
             {
                 // A step's array is the same for the whole answer: one index per reference and key, built on first use.
-                _indexes ??= [];
-                if (!_indexes.TryGetValue((sr, l.Key), out var index))
+                _indexes ??= new(ReferenceEqualityComparer.Instance);
+                if (!_indexes.TryGetValue(l, out var index))
                 {
                     index = [];
                     foreach (var element in shared.EnumerateItems())
@@ -259,7 +260,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                         }
                     }
 
-                    _indexes[(sr, l.Key)] = index;
+                    _indexes[l] = index;
                 }
 
                 return index.GetValueOrDefault(by);
@@ -319,6 +320,21 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         {
             // Reshaping applies to objects; anything else (null for a missing step) passes through.
             return value;
+        }
+
+        if (value.Kind == ElementValueKind.Element && s.Select is null && s.Omit is null && s.Rename is null)
+        {
+            // A borrowed object with fields beside it (an order item and its product): an overlay, not a copy.
+            List<KeyValuePair<string, ElementValue>> set = new(s.Extra.Count);
+            var extended = ElementValue.Extended(value.Element, set);
+            Push(This, extended);
+            foreach (var (key, template) in s.Extra)
+            {
+                ElementValue.Set(set, key, Value(template));
+            }
+
+            Pop();
+            return extended;
         }
 
         List<KeyValuePair<string, ElementValue>> o;

@@ -25,6 +25,11 @@ public enum ElementValueKind : byte
     List,
     /// <summary>A built object: fields in order, names unique.</summary>
     Fields,
+    /// <summary>
+    /// A borrowed object with fields set beside it (<c>@value</c> plus fields): the object's fields in its order, each
+    /// replaced in place by a set field of that name, then the other set fields. Read and written without copying it.
+    /// </summary>
+    Extended,
     /// <summary>A template literal or a computed scalar (a <c>@sum</c>), written and compared as JsonNode writes them.</summary>
     Node,
 }
@@ -66,6 +71,12 @@ public readonly struct ElementValue
     /// <summary>A built object; the names must be unique (<see cref="Set"/> keeps them so).</summary>
     public static ElementValue Fields(List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Fields, default, fields);
 
+    /// <summary>
+    /// <paramref name="baseObject"/> (a borrowed object) with <paramref name="fields"/> set on it, as
+    /// <see cref="Set"/> on a copy of its fields would leave them; the names in <paramref name="fields"/> must be unique.
+    /// </summary>
+    public static ElementValue Extended(JsonElement baseObject, List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Extended, baseObject, fields);
+
     /// <summary>A JsonNode (a template literal); null is <see cref="Null"/>.</summary>
     public static ElementValue Node(JsonNode? node) => node is null ? default : new(ElementValueKind.Node, default, node);
 
@@ -75,7 +86,7 @@ public readonly struct ElementValue
     /// <summary>The built array (kind <see cref="ElementValueKind.List"/>).</summary>
     public List<ElementValue> Items => (List<ElementValue>)_ref!;
 
-    /// <summary>The built object (kind <see cref="ElementValueKind.Fields"/>).</summary>
+    /// <summary>The built object (kind <see cref="ElementValueKind.Fields"/>), or the fields set on a borrowed one (kind <see cref="ElementValueKind.Extended"/>).</summary>
     public List<KeyValuePair<string, ElementValue>> FieldList => (List<KeyValuePair<string, ElementValue>>)_ref!;
 
     /// <summary>Whether this is JSON null (or nothing).</summary>
@@ -85,7 +96,7 @@ public readonly struct ElementValue
     public bool IsObject => Kind switch
     {
         ElementValueKind.Element => _element.ValueKind == JsonValueKind.Object,
-        ElementValueKind.Fields => true,
+        ElementValueKind.Fields or ElementValueKind.Extended => true,
         ElementValueKind.Node => _ref is JsonObject,
         _ => false,
     };
@@ -107,7 +118,7 @@ public readonly struct ElementValue
             case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(name, out var e):
                 value = Of(e);
                 return true;
-            case ElementValueKind.Fields:
+            case ElementValueKind.Fields or ElementValueKind.Extended:
                 foreach (var (k, v) in FieldList)
                 {
                     if (k == name)
@@ -115,6 +126,12 @@ public readonly struct ElementValue
                         value = v;
                         return true;
                     }
+                }
+
+                if (Kind == ElementValueKind.Extended && _element.TryGetProperty(name, out var own))
+                {
+                    value = Of(own);
+                    return true;
                 }
 
                 break;
@@ -204,10 +221,56 @@ public readonly struct ElementValue
 
                 writer.WriteEndObject();
                 break;
+            case ElementValueKind.Extended:
+                WriteExtended(writer);
+                break;
             default:
                 ((JsonNode)_ref!).WriteTo(writer);
                 break;
         }
+    }
+
+    private void WriteExtended(Utf8JsonWriter writer)
+    {
+        var set = FieldList;
+        writer.WriteStartObject();
+        foreach (var property in _element.EnumerateObject())
+        {
+            if (IndexOfSet(set, property) is var at and >= 0)
+            {
+                writer.WritePropertyName(set[at].Key);
+                set[at].Value.WriteTo(writer);
+            }
+            else
+            {
+                // The name as the object spells it; its value as Of(value) writes it (JSON null is null either way).
+                property.WriteTo(writer);
+            }
+        }
+
+        foreach (var (k, v) in set)
+        {
+            if (!_element.TryGetProperty(k, out _))
+            {
+                writer.WritePropertyName(k);
+                v.WriteTo(writer);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static int IndexOfSet(List<KeyValuePair<string, ElementValue>> set, JsonProperty property)
+    {
+        for (var i = 0; i < set.Count; i++)
+        {
+            if (property.NameEquals(set[i].Key))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>
@@ -427,7 +490,7 @@ public readonly struct ElementValue
         internal FieldEnumerator(ElementValue value)
         {
             (_value, _index) = (value, -1);
-            _properties = value.Kind == ElementValueKind.Element && value._element.ValueKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
+            _properties = value.Kind is ElementValueKind.Element or ElementValueKind.Extended && value._element.ValueKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
         }
 
         public KeyValuePair<string, ElementValue> Current { get; private set; }
@@ -452,6 +515,27 @@ public readonly struct ElementValue
                     {
                         Current = _value.FieldList[_index];
                         return true;
+                    }
+
+                    return false;
+                case ElementValueKind.Extended:
+                    // The object's own fields first (a set one in place of its namesake), then the other set fields.
+                    var set = _value.FieldList;
+                    if (_index < 0 && _properties.MoveNext())
+                    {
+                        var p = _properties.Current;
+                        var at = IndexOfSet(set, p);
+                        Current = at >= 0 ? set[at] : new(PropertyNames.Of(p), Of(p.Value));
+                        return true;
+                    }
+
+                    while (++_index < set.Count)
+                    {
+                        if (!_value._element.TryGetProperty(set[_index].Key, out _))
+                        {
+                            Current = set[_index];
+                            return true;
+                        }
                     }
 
                     return false;

@@ -76,7 +76,7 @@ public sealed class TemplateCompiler(IReadOnlyCollection<string> steps, Action<s
         }
 
         used.Add(r.Root);
-        return r.Segments.Count == 0 ? r with { Segments = [new RefSegment(RefSegmentKind.Field, "body", 0)] } : r;
+        return r.Segments.Count == 0 ? new ValueRef(r.Text, r.Root, [new RefSegment(RefSegmentKind.Field, "body", 0)]) : r;
     }
 
     private Template Compile(JsonNode? node, string path, IReadOnlyCollection<string> scope, ISet<string> used, Template? defaultBase)

@@ -7,7 +7,8 @@ namespace Gatehouse.Model.Compositions;
 public sealed record ValueRef(string Text, string Root, IReadOnlyList<RefSegment> Segments)
 {
     /// <summary>Whether the path has a <c>[*]</c>, so the reference yields an array of every match.</summary>
-    public bool HasWildcard => Segments.Any(s => s.Kind == RefSegmentKind.Wildcard);
+    /// <remarks>Found once: evaluation asks it for every reference of every answer.</remarks>
+    public bool HasWildcard { get; } = Segments.Any(s => s.Kind == RefSegmentKind.Wildcard);
 
     /// <summary>True when <paramref name="text"/> is a reference (starts with one <c>@</c>, not <c>@@</c>).</summary>
     public static bool IsReference(string text) => text.Length > 0 && text[0] == '@' && !text.StartsWith("@@", StringComparison.Ordinal);

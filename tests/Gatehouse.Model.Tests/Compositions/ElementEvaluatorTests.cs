@@ -73,6 +73,9 @@ public sealed partial class ElementEvaluatorTests
         "{ self: { x: 1, y: { '@merge': ['@this', { z: 2 }] } }, selfShape: { x: 1, y: { '@value': '@this', '@select': [x] } } }",
         "{ deep: { '@each': '@b.body', '@as': o, items: { '@each': '@o.items', '@as': i, pair: ['@o.id', '@i.productId'], o: '@o.items[*].quantity' } } }",
         "{ sumOfSums: { '@sum': [{ t: { '@sum': '@c.body', '@of': [price] } }], '@of': [t] }, nested: { a: { b: { c: '@a.body.nested' } } } }",
+        "{ r: { '@value': '@a.body', id: 99, zz: 1, name: '@this.id', self: '@this', back: '@this.zz', t: '@this.t', nope: '@this.missing' } }",
+        "{ items: { '@each': '@b.body[0].items', '@value': '@item', q2: '@item.quantity', productId: x }, m: { '@merge': [{ '@value': '@a.body', id: 1 }, { z: 2 }] }, k: { '@lookup': [{ '@value': '@c.body[0]', tag: t }], '@by': t, '@key': tag } }",
+        "{ s: { '@sum': { '@each': '@c.body', '@value': '@item', n: 2 }, '@of': [n, price] }, sh: { '@value': { '@value': '@a.body', id: 5 }, '@select': [id, name] }, kb: { '@lookup': [{ o: { '@value': '@c.body[0]', x: 1 } }], '@by': { '@value': '@c.body[0]', x: 1 }, '@key': o } }",
     ];
 
     public static TheoryData<string, string> Cases()
