@@ -15,8 +15,9 @@
 // nothing is shaped or written, so it bounds what faster shaping could ever give.
 // --client-rtt=MS puts the client at a network distance: each of its requests waits MS milliseconds before it is
 // sent (the gateway and its backends stay on loopback, as in one data centre). --only=FORM[,FORM] runs only those forms.
+// Each round runs the forms interleaved in slices of --slice=S seconds (default 1), `seconds` of each form in all.
 //
-//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant] [--client-rtt=MS] [--only=compose,client+assemble]
+//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant] [--client-rtt=MS] [--only=compose,client+assemble] [--slice=S]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -34,6 +35,7 @@ using Microsoft.Extensions.Logging;
 var instant = args.Contains("--instant");
 var clientRtt = TimeSpan.FromMilliseconds(double.Parse(Option("--client-rtt") ?? "0", CultureInfo.InvariantCulture));
 var only = Option("--only")?.Split(',');
+var slice = double.Parse(Option("--slice") ?? "1", CultureInfo.InvariantCulture);
 var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var seconds = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 10;
 var workers = numbers.Length > 1 ? int.Parse(numbers[1], CultureInfo.InvariantCulture) : 16;
@@ -125,23 +127,42 @@ try
 
     Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | client+backends CPU µs/result | p50 ms | p99 ms |");
     Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|");
+    // Each round interleaves the forms in slices (rotating which goes first), so that the machine's drift (this is a
+    // shared VM: whole 10 s windows differed by 15% back to back) falls on every form alike instead of on whichever
+    // ran in the slow window.
+    var slices = Math.Max(1, (int)Math.Round(seconds / slice));
     for (var round = 1; round <= rounds; round++)
     {
-        foreach (var (name, run) in forms)
+        var totals = forms.ToDictionary(f => f.Name, _ => (Latencies: new List<double>(), Elapsed: 0.0, Gateway: 0L, Self: 0L));
+        for (var s = 0; s < slices; s++)
         {
-            var (cpuBefore, selfBefore) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId));
-            var result = await LoadAsync(run, seconds, workers);
-            var cpu = (CpuTicks(gateway.Id) - cpuBefore) * (1_000_000.0 / 100) / result.Count;
-            var self = (CpuTicks(Environment.ProcessId) - selfBefore) * (1_000_000.0 / 100) / result.Count;
-            Console.WriteLine(FormattableString.Invariant($"| {round} | {name} | {result.Count / (double)seconds:F0} | {cpu:F1} | {self:F1} | {result.P50:F3} | {result.P99:F3} |"));
+            for (var k = 0; k < forms.Length; k++)
+            {
+                var (name, run) = forms[(s + k) % forms.Length];
+                var (gatewayBefore, selfBefore, started) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId), Stopwatch.GetTimestamp());
+                var latencies = await LoadAsync(run, slice, workers);
+                var t = totals[name];
+                t.Latencies.AddRange(latencies);
+                totals[name] = (t.Latencies, t.Elapsed + Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    t.Gateway + CpuTicks(gateway.Id) - gatewayBefore, t.Self + CpuTicks(Environment.ProcessId) - selfBefore);
+            }
+        }
+
+        foreach (var (name, _) in forms)
+        {
+            var t = totals[name];
+            var n = t.Latencies.Count;
+            t.Latencies.Sort();
+            Console.WriteLine(FormattableString.Invariant(
+                $"| {round} | {name} | {n / t.Elapsed:F0} | {t.Gateway * 1e4 / n:F1} | {t.Self * 1e4 / n:F1} | {Percentile(t.Latencies, 0.5):F3} | {Percentile(t.Latencies, 0.99):F3} |"));
         }
     }
 
     // Unloaded latency: one request at a time.
-    var p50Compose = (await LoadAsync(() => ComposeAsync(http, 1, "order-history"), seconds, 1)).P50;
-    var p50Users = (await LoadAsync(() => GetAsync(direct, $"{usersUrl}/users/1"), seconds, 1)).P50;
-    var p50Orders = (await LoadAsync(() => GetAsync(direct, $"{ordersUrl}/orders?userId=1"), seconds, 1)).P50;
-    var p50Products = (await LoadAsync(() => GetAsync(direct, $"{productsUrl}/products?ids=1,2,3"), seconds, 1)).P50;
+    var p50Compose = Median(await LoadAsync(() => ComposeAsync(http, 1, "order-history"), seconds, 1));
+    var p50Users = Median(await LoadAsync(() => GetAsync(direct, $"{usersUrl}/users/1"), seconds, 1));
+    var p50Orders = Median(await LoadAsync(() => GetAsync(direct, $"{ordersUrl}/orders?userId=1"), seconds, 1));
+    var p50Products = Median(await LoadAsync(() => GetAsync(direct, $"{productsUrl}/products?ids=1,2,3"), seconds, 1));
     var critical = Math.Max(p50Users, p50Orders) + p50Products;
     Console.WriteLine(FormattableString.Invariant(
         $"one at a time: composition p50 {p50Compose:F3} ms; critical path of direct backend calls max(users {p50Users:F3}, orders {p50Orders:F3}) + products {p50Products:F3} = {critical:F3} ms; overhead {p50Compose - critical:F3} ms"));
@@ -291,7 +312,8 @@ static async Task<int> GetAsync(HttpClient http, string url)
     return 1;
 }
 
-static async Task<(int Count, double P50, double P99)> LoadAsync(Func<Task<int>> run, int seconds, int workers)
+// Every request's latency in ms, from `workers` loops that start requests for `seconds`.
+static async Task<List<double>> LoadAsync(Func<Task<int>> run, double seconds, int workers)
 {
     var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
     var latencies = new List<double>[workers];
@@ -305,9 +327,16 @@ static async Task<(int Count, double P50, double P99)> LoadAsync(Func<Task<int>>
             mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
         }
     }));
-    var all = latencies.SelectMany(l => l).Order().ToArray();
-    return (all.Length, all[all.Length / 2], all[(int)(all.Length * 0.99)]);
+    return [.. latencies.SelectMany(l => l)];
 }
+
+static double Median(List<double> latencies)
+{
+    latencies.Sort();
+    return Percentile(latencies, 0.5);
+}
+
+static double Percentile(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * q))];
 
 static long CpuTicks(int pid)
 {
