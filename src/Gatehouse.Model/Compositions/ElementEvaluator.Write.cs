@@ -26,8 +26,14 @@ public sealed partial class ElementEvaluator
             case RefTemplate { Ref: var r }:
                 if (r.HasWildcard)
                 {
+                    var matches = new List<ElementValue>();
+                    Walk(Start(r, out var consumed, out _), r.Segments, consumed, matches);
                     writer.WriteStartArray();
-                    WalkWrite(Start(r, out var consumed, out _), r.Segments, consumed, writer);
+                    foreach (var match in matches)
+                    {
+                        match.WriteTo(writer);
+                    }
+
                     writer.WriteEndArray();
                 }
                 else

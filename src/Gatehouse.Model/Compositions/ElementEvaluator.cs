@@ -113,32 +113,6 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         into.Add(value);
     }
 
-    private static void WalkWrite(ElementValue value, IReadOnlyList<RefSegment> segments, int at, Utf8JsonWriter writer)
-    {
-        for (var i = at; i < segments.Count; i++)
-        {
-            var s = segments[i];
-            switch (s.Kind)
-            {
-                case RefSegmentKind.Field:
-                    value = value.Field(s.Name);
-                    break;
-                case RefSegmentKind.Index:
-                    value = value.At(s.Index);
-                    break;
-                default:
-                    foreach (var element in value.EnumerateItems())
-                    {
-                        WalkWrite(element, segments, i + 1, writer);
-                    }
-
-                    return;
-            }
-        }
-
-        value.WriteTo(writer);
-    }
-
     /// <summary>The one value a reference without <c>[*]</c> reaches.</summary>
     private ElementValue Single(ValueRef r, out bool bound)
     {
