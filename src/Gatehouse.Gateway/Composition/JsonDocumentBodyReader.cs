@@ -230,16 +230,18 @@ internal static class JsonDocumentBodyReader
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                var properties = element.EnumerateObject().ToList();
-                var written = new HashSet<string>(StringComparer.Ordinal);
-                writer.WriteStartObject();
-                foreach (var property in properties)
+                // Each name where it first stood, with its last value; by name, so linear however many properties.
+                var fields = new OrderedDictionary<string, JsonElement>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
                 {
-                    if (written.Add(property.Name))
-                    {
-                        writer.WritePropertyName(property.Name);
-                        WriteWithoutRepeats(properties.Last(p => p.Name == property.Name).Value, writer);
-                    }
+                    fields[property.Name] = property.Value;
+                }
+
+                writer.WriteStartObject();
+                foreach (var (name, value) in fields)
+                {
+                    writer.WritePropertyName(name);
+                    WriteWithoutRepeats(value, writer);
                 }
 
                 writer.WriteEndObject();

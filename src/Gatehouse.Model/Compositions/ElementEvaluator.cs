@@ -173,7 +173,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             case LookupTemplate l:
                 return Lookup(l);
             case MergeTemplate m:
-                List<KeyValuePair<string, ElementValue>> merged = [];
+                // By name, so that merging a backend's object of many fields stays linear (Set scans the list).
+                var merged = new OrderedDictionary<string, ElementValue>(StringComparer.Ordinal);
                 foreach (var part in m.Parts)
                 {
                     var value = Value(part);
@@ -181,12 +182,12 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                     {
                         foreach (var (k, v) in value.EnumerateFields())
                         {
-                            ElementValue.Set(merged, k, v);
+                            merged[k] = v;
                         }
                     }
                 }
 
-                return ElementValue.Fields(merged);
+                return ElementValue.Fields([.. merged]);
             case SumTemplate s:
                 return Sum(s);
             case ShapeTemplate shape:

@@ -96,6 +96,28 @@ public sealed class JsonDocumentBodyReaderTests
         Assert.Equal("composition-body-too-large", failure.Slug);
     }
 
+    [Fact]
+    public async Task ObjectOfManyRepeatedNames_IsReadWhole_WithoutATimeQuadraticInItsSize()
+    {
+        // A hostile backend: 50,000 names, each twice. Rewriting it must not compare every name with every other.
+        var json = new StringBuilder("{");
+        for (var pass = 0; pass < 2; pass++)
+        {
+            for (var i = 0; i < 50_000; i++)
+            {
+                json.Append(pass + i == 0 ? "" : ",").Append($"\"k{i}\":{pass}");
+            }
+        }
+
+        // A bound against a hang (a TimeoutException fails the test), not a speed target: it takes well under a second.
+        using var body = await Task.Run(() => JsonDocumentBodyReader.ReadAsync(Content(json.Append('}').ToString()), "step", 4 << 20, 64, 1000, CancellationToken.None))
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        var text = Text(w => ElementValue.Of(body!.Root).WriteTo(w));
+        Assert.StartsWith("{\"k0\":1,\"k1\":1,", text, StringComparison.Ordinal);
+        Assert.EndsWith(",\"k49999\":1}", text, StringComparison.Ordinal);
+        Assert.Equal(50_000, text.Split(',').Length);
+    }
+
     /// <summary>The body as the templates write it, or the step's failure.</summary>
     private static async Task<string> ReadAsync(string json, int maxDepth = 64, int maxItems = 1000)
     {

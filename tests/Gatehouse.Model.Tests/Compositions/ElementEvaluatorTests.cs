@@ -118,6 +118,20 @@ public sealed partial class ElementEvaluatorTests
     }
 
     [Fact]
+    public async Task MergeOfAnObjectOfManyFields_KeepsEachNameOnce_WithoutATimeQuadraticInItsSize()
+    {
+        // A backend object of 100,000 fields (about 1 MB, the default maxBodySize) merged with a few more: each name is
+        // found by name, not by scanning the fields merged so far.
+        var big = "{" + string.Join(",", Enumerable.Range(0, 100_000).Select(i => $"\"k{i}\":{i}")) + "}";
+        var template = Compile("{ m: { '@merge': ['@a.body', { k5: five, extra: 1 }, '@a.body.nope'] } }");
+
+        // A bound against a hang (a TimeoutException fails the test), not a speed target: it takes milliseconds.
+        var actual = await Task.Run(() => Written(template, big, null, null)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.StartsWith("{\"m\":{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":\"five\",\"k6\":6,", actual, StringComparison.Ordinal);
+        Assert.EndsWith(",\"k99999\":99999,\"extra\":1}}", actual, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ResponseThatIsOneReference_IsWrittenAsIs()
     {
         var actual = Written(Compile("'@b.body[*].items'"), A, B, C);
