@@ -77,9 +77,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                 bound = true;
                 var value = _bindings[i].Value;
                 // The object being built is read as it is now: a copy, never the live list.
-                return r.Segments.Count == 0 && r.Root == This && value.Kind is ElementValueKind.Fields or ElementValueKind.Extended
-                    ? (value.Kind == ElementValueKind.Fields ? ElementValue.Fields([.. value.FieldList]) : ElementValue.Extended(value.Element, [.. value.FieldList]))
-                    : value;
+                return r.Segments.Count == 0 && r.Root == This ? value.Snapshot() : value;
             }
         }
 

@@ -17,10 +17,6 @@ public enum ElementValueKind : byte
     String,
     /// <summary>A number, kept as its JSON text.</summary>
     Number,
-    /// <summary>true.</summary>
-    True,
-    /// <summary>false.</summary>
-    False,
     /// <summary>A built array: a list of values.</summary>
     List,
     /// <summary>A built object: fields in order, names unique.</summary>
@@ -63,7 +59,6 @@ public readonly struct ElementValue
     public static ElementValue Number(string jsonText) => new(ElementValueKind.Number, default, jsonText);
 
     /// <summary>A boolean.</summary>
-    public static ElementValue Bool(bool value) => new(value ? ElementValueKind.True : ElementValueKind.False, default, null);
 
     /// <summary>A built array.</summary>
     public static ElementValue List(List<ElementValue> items) => new(ElementValueKind.List, default, items);
@@ -88,6 +83,17 @@ public readonly struct ElementValue
 
     /// <summary>The built object (kind <see cref="ElementValueKind.Fields"/>), or the fields set on a borrowed one (kind <see cref="ElementValueKind.Extended"/>).</summary>
     public List<KeyValuePair<string, ElementValue>> FieldList => (List<KeyValuePair<string, ElementValue>>)_ref!;
+
+    /// <summary>
+    /// This value as it is now: a built object (or the fields set on a borrowed one) copied, so that fields set on the
+    /// original later do not show in it; anything else is itself.
+    /// </summary>
+    public ElementValue Snapshot() => Kind switch
+    {
+        ElementValueKind.Fields => Fields([.. FieldList]),
+        ElementValueKind.Extended => Extended(_element, [.. FieldList]),
+        _ => this,
+    };
 
     /// <summary>Whether this is JSON null (or nothing).</summary>
     public bool IsNull => Kind == ElementValueKind.Null;
@@ -196,12 +202,6 @@ public readonly struct ElementValue
             case ElementValueKind.Number:
                 writer.WriteRawValue((string)_ref!, skipInputValidation: true);
                 break;
-            case ElementValueKind.True:
-                writer.WriteBooleanValue(true);
-                break;
-            case ElementValueKind.False:
-                writer.WriteBooleanValue(false);
-                break;
             case ElementValueKind.List:
                 writer.WriteStartArray();
                 foreach (var item in Items)
@@ -289,10 +289,6 @@ public readonly struct ElementValue
         {
             case ElementValueKind.String or ElementValueKind.Number:
                 return (string)_ref!;
-            case ElementValueKind.True:
-                return "true";
-            case ElementValueKind.False:
-                return "false";
             case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                 return NodeScalarText(v) ?? v.ToJsonString();
             case ElementValueKind.Element:
