@@ -9,7 +9,10 @@
 // result of this process (the client and the backends, which share the machine with the gateway), and, with one
 // request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
 // With --instant the gateway's services are backends that answer instantly: each answer is fetched once from the
-// shop's service and then replayed as stored bytes, so backend work stops competing with the gateway for the CPU.
+// shop's service and then replayed as stored bytes by a socket loop (InstantBackend) in a process of its own, so that
+// backend work competes as little as it can with the gateway for the two cores, and its CPU is reported apart from the
+// client's. --instant-kestrel replays them from Kestrel apps in this process instead (rounds 1-4 of docs/benchmarks.md;
+// about 40 µs of CPU per exchange, twice the socket loop's).
 // A fourth form, compose-unshaped, is the same composition with the same three calls but a one-field answer
 // ({"status": products' status}): the bodies are still read and parsed (the products call needs the orders), but
 // nothing is shaped or written, so it bounds what faster shaping could ever give.
@@ -17,7 +20,7 @@
 // sent (the gateway and its backends stay on loopback, as in one data centre). --only=FORM[,FORM] runs only those forms.
 // Each round runs the forms interleaved in slices of --slice=S seconds (default 1), `seconds` of each form in all.
 //
-//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant] [--client-rtt=MS] [--only=compose,client+assemble] [--slice=S]
+//   [GATEHOUSE_DLL=path/gatehouse.dll] dotnet run -c Release --project bench/Gatehouse.Bench.Compose -- [seconds=10] [workers=16] [rounds=3] [--instant|--instant-kestrel] [--client-rtt=MS] [--only=compose,client+assemble] [--slice=S]
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -25,6 +28,7 @@ using System.Net.Sockets;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gatehouse.Bench.Compose;
 using Gatehouse.Examples.Shop;
 using Gatehouse.Model.Access;
 using Microsoft.AspNetCore.Builder;
@@ -32,7 +36,22 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-var instant = args.Contains("--instant");
+if (args is ["--serve-instant", .. var origins])
+{
+    // The backends' own process (see --instant): their URLs on one line, then serve until stdin closes.
+    var served = origins.Select(InstantBackend.Start).ToList();
+    Console.WriteLine(string.Join(' ', served.Select(b => b.Url)));
+    await Console.In.ReadToEndAsync();
+    foreach (var backend in served)
+    {
+        await backend.DisposeAsync();
+    }
+
+    return;
+}
+
+var instantKestrel = args.Contains("--instant-kestrel");
+var instant = args.Contains("--instant") || instantKestrel;
 var clientRtt = TimeSpan.FromMilliseconds(double.Parse(Option("--client-rtt") ?? "0", CultureInfo.InvariantCulture));
 var only = Option("--only")?.Split(',');
 var slice = double.Parse(Option("--slice") ?? "1", CultureInfo.InvariantCulture);
@@ -46,18 +65,42 @@ await using var users = await ShopServices.StartUsersAsync("http://127.0.0.1:0")
 await using var products = await ShopServices.StartProductsAsync("http://127.0.0.1:0");
 await using var orders = await ShopServices.StartOrdersAsync("http://127.0.0.1:0");
 var (usersUrl, productsUrl, ordersUrl) = (users.Urls.First(), products.Urls.First(), orders.Urls.First());
-var replays = new List<WebApplication>();
-if (instant)
+var replays = new List<IAsyncDisposable>();
+Process? backends = null;
+if (instantKestrel)
 {
+    var urls = new List<string>();
     foreach (var url in new[] { usersUrl, productsUrl, ordersUrl })
     {
-        replays.Add(await StartReplayAsync(url));
+        var app = await StartReplayAsync(url);
+        replays.Add(app);
+        urls.Add(app.Urls.First());
     }
 
-    (usersUrl, productsUrl, ordersUrl) = (replays[0].Urls.First(), replays[1].Urls.First(), replays[2].Urls.First());
+    (usersUrl, productsUrl, ordersUrl) = (urls[0], urls[1], urls[2]);
+}
+else if (instant)
+{
+    // Their own process, so that their CPU is measured apart from the client's, with completions inline on the
+    // socket threads as the gateway runs (the loop never blocks).
+    var serve = new ProcessStartInfo("dotnet", [typeof(InstantBackend).Assembly.Location, "--serve-instant", usersUrl, productsUrl, ordersUrl])
+    {
+        RedirectStandardInput = true,
+        RedirectStandardOutput = true,
+    };
+    serve.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
+    backends = Process.Start(serve) ?? throw new InvalidOperationException("cannot start the instant backends");
+    var urls = (await backends.StandardOutput.ReadLineAsync())?.Split(' ') ?? [];
+    if (urls.Length != 3)
+    {
+        throw new InvalidOperationException("the instant backends did not start");
+    }
+
+    (usersUrl, productsUrl, ordersUrl) = (urls[0], urls[1], urls[2]);
 }
 
-Console.WriteLine(instant ? "backends: instant (stored answers replayed)" : "backends: the shop's services");
+Console.WriteLine(!instant ? "backends: the shop's services (in this process)"
+    : instantKestrel ? "backends: instant, stored answers replayed by Kestrel apps (in this process)" : "backends: instant, stored answers replayed from a socket loop in their own process");
 
 var key = ApiKeyHash.NewKey();
 var port = FreePort();
@@ -125,26 +168,26 @@ try
         await LoadAsync(run, seconds, workers);
     }
 
-    Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | client+backends CPU µs/result | p50 ms | p99 ms |");
-    Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|");
+    Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | {(backends is null ? "client+backends" : "client")} CPU µs/result | backends CPU µs/result | p50 ms | p99 ms |");
+    Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|--:|");
     // Each round interleaves the forms in slices (rotating which goes first), so that the machine's drift (this is a
     // shared VM: whole 10 s windows differed by 15% back to back) falls on every form alike instead of on whichever
     // ran in the slow window.
     var slices = Math.Max(1, (int)Math.Round(seconds / slice));
     for (var round = 1; round <= rounds; round++)
     {
-        var totals = forms.ToDictionary(f => f.Name, _ => (Latencies: new List<double>(), Elapsed: 0.0, Gateway: 0L, Self: 0L));
+        var totals = forms.ToDictionary(f => f.Name, _ => (Latencies: new List<double>(), Elapsed: 0.0, Gateway: 0L, Self: 0L, Backends: 0L));
         for (var s = 0; s < slices; s++)
         {
             for (var k = 0; k < forms.Length; k++)
             {
                 var (name, run) = forms[(s + k) % forms.Length];
-                var (gatewayBefore, selfBefore, started) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId), Stopwatch.GetTimestamp());
+                var (gatewayBefore, selfBefore, backendsBefore, started) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId), BackendTicks(), Stopwatch.GetTimestamp());
                 var latencies = await LoadAsync(run, slice, workers);
                 var t = totals[name];
                 t.Latencies.AddRange(latencies);
                 totals[name] = (t.Latencies, t.Elapsed + Stopwatch.GetElapsedTime(started).TotalSeconds,
-                    t.Gateway + CpuTicks(gateway.Id) - gatewayBefore, t.Self + CpuTicks(Environment.ProcessId) - selfBefore);
+                    t.Gateway + CpuTicks(gateway.Id) - gatewayBefore, t.Self + CpuTicks(Environment.ProcessId) - selfBefore, t.Backends + BackendTicks() - backendsBefore);
             }
         }
 
@@ -154,7 +197,7 @@ try
             var n = t.Latencies.Count;
             t.Latencies.Sort();
             Console.WriteLine(FormattableString.Invariant(
-                $"| {round} | {name} | {n / t.Elapsed:F0} | {t.Gateway * 1e4 / n:F1} | {t.Self * 1e4 / n:F1} | {Percentile(t.Latencies, 0.5):F3} | {Percentile(t.Latencies, 0.99):F3} |"));
+                $"| {round} | {name} | {n / t.Elapsed:F0} | {t.Gateway * 1e4 / n:F1} | {t.Self * 1e4 / n:F1} | {(backends is null ? "-" : (t.Backends * 1e4 / n).ToString("F1", CultureInfo.InvariantCulture))} | {Percentile(t.Latencies, 0.5):F3} | {Percentile(t.Latencies, 0.99):F3} |"));
         }
     }
 
@@ -176,8 +219,21 @@ finally
         await replay.DisposeAsync();
     }
 
+    if (backends is not null)
+    {
+        backends.StandardInput.Close();
+        if (!backends.WaitForExit(5000))
+        {
+            backends.Kill();
+        }
+
+        backends.Dispose();
+    }
+
     File.Delete(config);
 }
+
+long BackendTicks() => backends is null ? 0 : CpuTicks(backends.Id);
 
 string? Option(string name) => args.FirstOrDefault(a => a.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..];
 
