@@ -103,24 +103,19 @@ Console.WriteLine(!instant ? "backends: the shop's services (in this process)"
     : instantKestrel ? "backends: instant, stored answers replayed by Kestrel apps (in this process)" : "backends: instant, stored answers replayed from a socket loop in their own process");
 
 var key = ApiKeyHash.NewKey();
-var port = FreePort();
-// GATEHOUSE_DLL runs another build (an A/B against an earlier commit); by default the Release build of this checkout.
+// GATEHOUSE_DLL runs another build; by default the Release build of this checkout. GATEHOUSE_DLL_B starts a second
+// gateway from another build beside it, and every form runs against both, interleaved: an A/B in the same minutes.
 var dll = Environment.GetEnvironmentVariable("GATEHOUSE_DLL") ?? Path.Combine(root, "src", "Gatehouse", "bin", "Release", "net10.0", "gatehouse.dll");
+var dllB = Environment.GetEnvironmentVariable("GATEHOUSE_DLL_B");
 var config = Path.Combine(Path.GetTempPath(), $"gatehouse-bench-compose-{Environment.ProcessId}.yaml");
 File.WriteAllText(config, WithUnshapedComposition(File.ReadAllText(Path.Combine(root, "examples", "shop", "gatehouse.yaml"))));
-var start = new ProcessStartInfo("dotnet", [dll, "run", "--config", config, "--port", port.ToString(CultureInfo.InvariantCulture)])
+var gateways = new List<(Process Process, int Port)> { StartGateway(dll) };
+if (dllB is not null)
 {
-    RedirectStandardOutput = true,
-    RedirectStandardError = true,
-};
-start.Environment["SHOP_USERS_URL"] = usersUrl;
-start.Environment["SHOP_PRODUCTS_URL"] = productsUrl;
-start.Environment["SHOP_ORDERS_URL"] = ordersUrl;
-start.Environment["DEMO_INTERNAL_KEY_SHA256"] = ApiKeyHash.Sha256Hex(key);
-start.Environment["DEMO_SERVICE_API_URL"] = "http://127.0.0.1:0";
-using var gateway = Process.Start(start) ?? throw new InvalidOperationException("cannot start gatehouse");
-_ = gateway.StandardOutput.ReadToEndAsync();
-_ = gateway.StandardError.ReadToEndAsync();
+    gateways.Add(StartGateway(dllB));
+    Console.WriteLine($"A/B: A = {dll}, B = {dllB}");
+}
+
 try
 {
     HttpMessageHandler handler = new SocketsHttpHandler { MaxConnectionsPerServer = 1024 };
@@ -130,9 +125,18 @@ try
         Console.WriteLine($"client at a distance: {clientRtt.TotalMilliseconds} ms before each request");
     }
 
-    using var http = new HttpClient(handler) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-    http.DefaultRequestHeaders.Add("X-Api-Key", key);
-    await WaitReadyAsync(http);
+    var clients = gateways.Select(g =>
+    {
+        var c = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri($"http://127.0.0.1:{g.Port}") };
+        c.DefaultRequestHeaders.Add("X-Api-Key", key);
+        return c;
+    }).ToList();
+    var http = clients[0];
+    foreach (var c in clients)
+    {
+        await WaitReadyAsync(c);
+    }
+
     using var direct = new HttpClient();
 
     // Both forms must produce the same data before anything is timed.
@@ -155,15 +159,15 @@ try
         throw new InvalidOperationException($"the client's answer differs from the composition's:\n{composed.RootElement.GetRawText()}\n{System.Text.Encoding.UTF8.GetString(assembled)}");
     }
 
-    var forms = new (string Name, Func<Task<int>> Run)[]
+    var forms = clients.SelectMany((c, g) => new (string Name, Func<Task<int>> Run, Process Gateway)[]
     {
-        ("compose", () => ComposeAsync(http, 1, "order-history")),
-        ("compose-unshaped", () => ComposeAsync(http, 1, "order-history-unshaped")),
-        ("client", () => ClientSideAsync(http, 1)),
-        ("client+assemble", () => ClientAssemblesAsync(http, 1)),
-    }.Where(f => only is null || only.Contains(f.Name)).ToArray();
+        ("compose", () => ComposeAsync(c, 1, "order-history"), gateways[g].Process),
+        ("compose-unshaped", () => ComposeAsync(c, 1, "order-history-unshaped"), gateways[g].Process),
+        ("client", () => ClientSideAsync(c, 1), gateways[g].Process),
+        ("client+assemble", () => ClientAssemblesAsync(c, 1), gateways[g].Process),
+    }.Where(f => only is null || only.Contains(f.Name)).Select(f => (Name: g == 0 ? f.Name : f.Name + "@B", f.Run, f.Gateway))).ToArray();
     Console.WriteLine($"warm-up {seconds}s each ...");
-    foreach (var (_, run) in forms)
+    foreach (var (_, run, _) in forms)
     {
         await LoadAsync(run, seconds, workers);
     }
@@ -181,17 +185,17 @@ try
         {
             for (var k = 0; k < forms.Length; k++)
             {
-                var (name, run) = forms[(s + k) % forms.Length];
-                var (gatewayBefore, selfBefore, backendsBefore, started) = (CpuTicks(gateway.Id), CpuTicks(Environment.ProcessId), BackendTicks(), Stopwatch.GetTimestamp());
+                var (name, run, process) = forms[(s + k) % forms.Length];
+                var (gatewayBefore, selfBefore, backendsBefore, started) = (CpuTicks(process.Id), CpuTicks(Environment.ProcessId), BackendTicks(), Stopwatch.GetTimestamp());
                 var latencies = await LoadAsync(run, slice, workers);
                 var t = totals[name];
                 t.Latencies.AddRange(latencies);
                 totals[name] = (t.Latencies, t.Elapsed + Stopwatch.GetElapsedTime(started).TotalSeconds,
-                    t.Gateway + CpuTicks(gateway.Id) - gatewayBefore, t.Self + CpuTicks(Environment.ProcessId) - selfBefore, t.Backends + BackendTicks() - backendsBefore);
+                    t.Gateway + CpuTicks(process.Id) - gatewayBefore, t.Self + CpuTicks(Environment.ProcessId) - selfBefore, t.Backends + BackendTicks() - backendsBefore);
             }
         }
 
-        foreach (var (name, _) in forms)
+        foreach (var (name, _, _) in forms)
         {
             var t = totals[name];
             var n = t.Latencies.Count;
@@ -212,8 +216,13 @@ try
 }
 finally
 {
-    gateway.Kill(entireProcessTree: true);
-    await gateway.WaitForExitAsync();
+    foreach (var (process, _) in gateways)
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        process.Dispose();
+    }
+
     foreach (var replay in replays)
     {
         await replay.DisposeAsync();
@@ -231,6 +240,25 @@ finally
     }
 
     File.Delete(config);
+}
+
+(Process, int) StartGateway(string path)
+{
+    var port = FreePort();
+    var start = new ProcessStartInfo("dotnet", [path, "run", "--config", config, "--port", port.ToString(CultureInfo.InvariantCulture)])
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    };
+    start.Environment["SHOP_USERS_URL"] = usersUrl;
+    start.Environment["SHOP_PRODUCTS_URL"] = productsUrl;
+    start.Environment["SHOP_ORDERS_URL"] = ordersUrl;
+    start.Environment["DEMO_INTERNAL_KEY_SHA256"] = ApiKeyHash.Sha256Hex(key);
+    start.Environment["DEMO_SERVICE_API_URL"] = "http://127.0.0.1:0";
+    var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {path}");
+    _ = process.StandardOutput.ReadToEndAsync();
+    _ = process.StandardError.ReadToEndAsync();
+    return (process, port);
 }
 
 long BackendTicks() => backends is null ? 0 : CpuTicks(backends.Id);

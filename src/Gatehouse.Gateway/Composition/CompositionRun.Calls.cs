@@ -23,7 +23,7 @@ internal sealed partial class CompositionRun
         var keys = new List<string>();
         lock (_read)
         {
-            new ElementEvaluator(Root).ResolveMany(step.ForEach!, found);
+            new ElementEvaluator(_roots).ResolveMany(step.ForEach!, found);
             if (!step.ForEach!.HasWildcard && found is [{ IsArray: true } array])
             {
                 found = [.. array.EnumerateItems()];
@@ -59,10 +59,13 @@ internal sealed partial class CompositionRun
                 return new StepResult(null, [], ElementValue.List([]));
             }
 
-            string extra;
+            var extra = new StringBuilder(Uri.EscapeDataString(batch.Param)).Append('=');
             lock (_read)
             {
-                extra = $"{Uri.EscapeDataString(batch.Param)}={string.Join(batch.Separator, items.Select(i => Uri.EscapeDataString(Text(step, "batch", i, fromRequest: false))))}";
+                for (var i = 0; i < items.Count; i++)
+                {
+                    extra.Append(i == 0 ? "" : batch.Separator).Append(Uri.EscapeDataString(Text(step, "batch", items[i], fromRequest: false)));
+                }
             }
 
             var called = await CallAsync(step, ElementValue.Null, _cts.Token, extra).ConfigureAwait(false);
@@ -134,13 +137,13 @@ internal sealed partial class CompositionRun
         }
     }
 
-    private async Task<StepResult> CallAsync(CompiledStep step, ElementValue item, CancellationToken ct, string? extraQuery = null)
+    private async Task<StepResult> CallAsync(CompiledStep step, ElementValue item, CancellationToken ct, StringBuilder? extraQuery = null)
     {
         // A fan-out's calls (a batched one too) see their item as @item; a plain step has none.
-        var evaluator = new ElementEvaluator(Root);
-        ElementValue Eval(Template t) => step.ForEach is null ? evaluator.Evaluate(t) : evaluator.Evaluate(t, "item", item);
+        var evaluator = new ElementEvaluator(_roots);
+        var binding = step.ForEach is null ? null : "item";
 
-        var target = new StringBuilder();
+        var target = new StringBuilder(64);
         lock (_read)
         {
             // The path: literal segments from the config, every value exactly one percent-encoded segment.
@@ -154,7 +157,7 @@ internal sealed partial class CompositionRun
                 else
                 {
                     var t = step.Params[segment.Value];
-                    target.Append(UpstreamPathTemplate.EncodeSegment(Text(step, $"parameter '{segment.Value}'", Eval(t), FromRequest(t))));
+                    target.Append(UpstreamPathTemplate.EncodeSegment(Text(step, $"parameter '{segment.Value}'", evaluator.Evaluate(t, binding, item), FromRequest(t))));
                 }
             }
 
@@ -166,7 +169,7 @@ internal sealed partial class CompositionRun
             var separator = '?';
             foreach (var (name, t) in step.Query)
             {
-                var value = Eval(t);
+                var value = evaluator.Evaluate(t, binding, item);
                 if (value.IsArray)
                 {
                     foreach (var v in value.EnumerateItems())
@@ -211,12 +214,15 @@ internal sealed partial class CompositionRun
             }
 
             var failed = true;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // The call's own timer only when it can fire before the run's deadline, which the run's token carries (by
+            // default 30 s against 10 s, so a timer and a linked source per call are saved).
             var limit = step.Config.Timeout ?? upstream.Config.Timeout;
-            timeout.CancelAfter(limit);
+            using var timeout = limit < _model.Compiled.Config.Deadline ? CancellationTokenSource.CreateLinkedTokenSource(ct) : null;
+            timeout?.CancelAfter(limit);
+            var token = timeout?.Token ?? ct;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Parse(step.Method), new Uri(destination.BaseAddress + target, in UriOptions))
+                using var request = new HttpRequestMessage(HttpMethod.Parse(step.Method), new Uri(target.Insert(0, destination.BaseAddress).ToString(), in UriOptions))
                 {
                     Version = upstream.RequestVersion,
                     VersionPolicy = upstream.VersionPolicy,
@@ -226,14 +232,14 @@ internal sealed partial class CompositionRun
                     request.Headers.Host = host;
                 }
 
-                AddHeaders(step, request, Eval, upstream.Credential);
+                AddHeaders(step, request, evaluator, binding, item, upstream.Credential);
                 if (step.Body is { } bodyTemplate)
                 {
-                    request.Content = new ByteArrayContent(RequestBody(bodyTemplate, evaluator, step.ForEach is null ? null : "item", item));
+                    request.Content = new ByteArrayContent(RequestBody(bodyTemplate, evaluator, binding, item));
                     request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
                 }
 
-                using var response = await upstream.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                using var response = await upstream.Invoker.SendAsync(request, token).ConfigureAwait(false);
                 var status = (int)response.StatusCode;
                 failed = status >= 500;
                 if (status is < 200 or > 299)
@@ -243,7 +249,7 @@ internal sealed partial class CompositionRun
                 }
 
                 var config = _model.Compiled.Config;
-                var body = await JsonDocumentBodyReader.ReadAsync(response.Content, step.Name, config.MaxBodySize, config.MaxDepth, config.MaxItems, timeout.Token).ConfigureAwait(false);
+                var body = await JsonDocumentBodyReader.ReadAsync(response.Content, step.Name, config.MaxBodySize, config.MaxDepth, config.MaxItems, token).ConfigureAwait(false);
                 if (body is not null)
                 {
                     // The run owns it from here, whatever happens to this step: disposed once, when the run is done.
@@ -264,7 +270,7 @@ internal sealed partial class CompositionRun
 
                 return new StepResult(status, headers, body is null ? ElementValue.Null : ElementValue.Of(body.Root));
             }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (timeout is { IsCancellationRequested: true } && !ct.IsCancellationRequested)
             {
                 throw new StepFailure(504, "composition-step-timeout", $"Step '{step.Name}': service '{step.Service}' did not answer within {limit.TotalSeconds:0.###}s.");
             }
@@ -283,7 +289,7 @@ internal sealed partial class CompositionRun
         }
     }
 
-    private void AddHeaders(CompiledStep step, HttpRequestMessage request, Func<Template, ElementValue> eval, ServiceCredentialConfig? credential)
+    private void AddHeaders(CompiledStep step, HttpRequestMessage request, ElementEvaluator evaluator, string? binding, ElementValue item, ServiceCredentialConfig? credential)
     {
         request.Headers.TryAddWithoutValidation(HeaderNames.Accept, "application/json");
         request.Headers.TryAddWithoutValidation("X-Request-Id", _requestId);
@@ -291,7 +297,7 @@ internal sealed partial class CompositionRun
         {
             foreach (var (name, t) in step.Headers)
             {
-                if (eval(t) is { IsNull: false } v)
+                if (evaluator.Evaluate(t, binding, item) is { IsNull: false } v)
                 {
                     var text = Text(step, $"header '{name}'", v, FromRequest(t));
                     if (text.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)

@@ -40,12 +40,14 @@ internal sealed partial class CompositionRun
     // (never across an await: evaluations are synchronous). It also guards _documents. The answer is written after every
     // step has finished, on one thread, without it.
     private readonly Lock _read = new();
+    private readonly ElementRootResolver _roots;
     private StepFailure? _failure;
     private string? _failedStep;
 
     public CompositionRun(CompositionModel model, HttpContext context, GatewaySnapshot snapshot, GatewayRuntime runtime, RouteCaptures captures, string path, string requestId, Admission admission)
     {
         (_model, _context, _snapshot, _runtime, _captures, _path, _requestId, _admission) = (model, context, snapshot, runtime, captures, path, requestId, admission);
+        _roots = Root;
         var n = model.Steps.Count;
         (_results, _tasks, _durations, _missing) = (new StepResult?[n], new Task[n], new double[n], new bool[n]);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -92,7 +94,13 @@ internal sealed partial class CompositionRun
         var headers = new List<KeyValuePair<string, string>>();
         if (_model.Compiled.Config.ServerTiming || _admission.Plan?.ServerTiming == true)
         {
-            headers.Add(new("Server-Timing", string.Join(", ", _model.Steps.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name};dur={_durations[s.Index]:0.#}")))));
+            var timing = new StringBuilder(24 * _model.Steps.Count);
+            foreach (var s in _model.Steps)
+            {
+                timing.Append(timing.Length == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"{s.Name};dur={_durations[s.Index]:0.#}");
+            }
+
+            headers.Add(new("Server-Timing", timing.ToString()));
         }
 
         if (_failure is { } f)
@@ -102,10 +110,9 @@ internal sealed partial class CompositionRun
             return;
         }
 
-        var missing = _model.Steps.Where(s => _missing[s.Index]).Select(s => s.Name).ToList();
-        if (missing.Count > 0)
+        if (Array.IndexOf(_missing, true) >= 0)
         {
-            headers.Add(new("Gatehouse-Missing-Steps", string.Join(", ", missing)));
+            headers.Add(new("Gatehouse-Missing-Steps", string.Join(", ", _model.Steps.Where(s => _missing[s.Index]).Select(s => s.Name))));
         }
 
         // Shaped and written before anything of the response is set, so a template that fails midway still answers 502.
@@ -113,7 +120,7 @@ internal sealed partial class CompositionRun
         ArrayBufferWriter<byte> json;
         try
         {
-            json = SerializedBuffer(new ElementEvaluator(Root), _model.Compiled.Response);
+            json = SerializedBuffer(new ElementEvaluator(_roots), _model.Compiled.Response);
         }
         catch (InvalidOperationException e)
         {
@@ -184,9 +191,10 @@ internal sealed partial class CompositionRun
 
     private async Task RunStepAsync(CompiledStep step)
     {
-        foreach (var d in step.Dependencies)
+        var dependencies = step.Dependencies;
+        for (var i = 0; i < dependencies.Count; i++)
         {
-            await _tasks[d].ConfigureAwait(false);
+            await _tasks[dependencies[i]].ConfigureAwait(false);
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -197,9 +205,13 @@ internal sealed partial class CompositionRun
                 throw new OperationCanceledException();
             }
 
-            if (step.Dependencies.FirstOrDefault(d => _missing[d], -1) is var m and >= 0)
+            for (var i = 0; i < dependencies.Count; i++)
             {
-                throw new StepFailure(502, "composition-step-missing", $"Step '{step.Name}' needs step '{_model.Steps[m].Name}', which is optional and failed.");
+                var m = dependencies[i];
+                if (_missing[m])
+                {
+                    throw new StepFailure(502, "composition-step-missing", $"Step '{step.Name}' needs step '{_model.Steps[m].Name}', which is optional and failed.");
+                }
             }
 
             _results[step.Index] = step.ForEach is null
@@ -257,7 +269,29 @@ internal sealed partial class CompositionRun
         consumed = 0;
         if (r.Root != "request")
         {
-            return _model.StepIndex.TryGetValue(r.Root, out var i) && _results[i] is { } result ? result.Envelope : ElementValue.Null;
+            if (!_model.StepIndex.TryGetValue(r.Root, out var i) || _results[i] is not { } result)
+            {
+                return ElementValue.Null;
+            }
+
+            // Most references read one part of a step: that part, without building the step's envelope.
+            if (r.Segments is [{ Kind: RefSegmentKind.Field, Name: var part }, ..])
+            {
+                switch (part)
+                {
+                    case "body":
+                        consumed = 1;
+                        return result.Body;
+                    case "status":
+                        consumed = 1;
+                        return result.StatusValue;
+                    case "headers":
+                        consumed = 1;
+                        return ElementValue.Fields(result.Headers);
+                }
+            }
+
+            return result.Envelope;
         }
 
         consumed = r.Segments.Count;

@@ -111,7 +111,9 @@ internal static class JsonDocumentBodyReader
                 return Canonical(memory, maxDepth);
             }
 
-            if (!Fits(document.RootElement, maxItems))
+            // An array of n items takes at least 2n+1 bytes ("[1,2]"), so a body shorter than 2·maxItems+3 bytes has none
+            // over the limit and needs no walk; most bodies are that small.
+            if (length >= 2L * maxItems + 3 && !Fits(document.RootElement, maxItems))
             {
                 document.Dispose();
                 Scan(memory.Span, step, maxDepth, maxItems);

@@ -10,16 +10,12 @@ namespace Gatehouse.Gateway.Composition;
 /// </summary>
 internal sealed class StepResult
 {
+    private ElementValue _envelope;
+
     public StepResult(int? status, List<KeyValuePair<string, ElementValue>> headers, ElementValue body)
     {
         (Status, Headers, Body) = (status, headers, body);
-        // Built once: every reference to the whole step (or to its status or headers) reads this same object.
-        Envelope = ElementValue.Fields(
-        [
-            new("status", status is { } s ? ElementValue.Number(s.ToString(CultureInfo.InvariantCulture)) : ElementValue.Null),
-            new("headers", ElementValue.Fields(headers)),
-            new("body", body),
-        ]);
+        StatusValue = status is { } s ? ElementValue.Number(s.ToString(CultureInfo.InvariantCulture)) : ElementValue.Null;
     }
 
     /// <summary>The upstream's status; none for a batched fan-out that had no item to call for.</summary>
@@ -31,6 +27,29 @@ internal sealed class StepResult
     /// <summary>The body: a borrowed element of the step's document, or a built list for a fan-out.</summary>
     public ElementValue Body { get; }
 
-    /// <summary>The step as <c>@step</c> gives it: <c>{status, headers, body}</c>.</summary>
-    public ElementValue Envelope { get; }
+    /// <summary>The status as a reference reads it: a number, or null when there is none.</summary>
+    public ElementValue StatusValue { get; }
+
+    /// <summary>
+    /// The step as <c>@step</c> gives it: <c>{status, headers, body}</c>. Built on first use and then the same object for
+    /// every reference (most references read one part, <see cref="Body"/> or <see cref="StatusValue"/>, without it).
+    /// Read under the run's lock while steps run, so the lazy build needs no more.
+    /// </summary>
+    public ElementValue Envelope
+    {
+        get
+        {
+            if (_envelope.IsNull)
+            {
+                _envelope = ElementValue.Fields(
+                [
+                    new("status", StatusValue),
+                    new("headers", ElementValue.Fields(Headers)),
+                    new("body", Body),
+                ]);
+            }
+
+            return _envelope;
+        }
+    }
 }
