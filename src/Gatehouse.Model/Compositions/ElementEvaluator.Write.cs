@@ -44,9 +44,9 @@ public sealed partial class ElementEvaluator
                 break;
             case ArrayTemplate a:
                 writer.WriteStartArray();
-                foreach (var item in a.Items)
+                for (var i = 0; i < a.Items.Count; i++)
                 {
-                    Write(item, writer);
+                    Write(a.Items[i], writer);
                 }
 
                 writer.WriteEndArray();

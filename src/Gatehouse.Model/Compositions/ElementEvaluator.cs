@@ -19,7 +19,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 {
     private const string This = "this";
 
-    private (string Name, ElementValue Value)[] _bindings = new (string, ElementValue)[8];
+    // Made on the first binding: most evaluators a request makes (a step's path, query or body) bind nothing.
+    private (string Name, ElementValue Value)[] _bindings = [];
     private int _bound;
     // By template object: a lookup's source and key are fixed, so its index is too (no hashing of the reference record).
     private Dictionary<LookupTemplate, Dictionary<string, ElementValue>>? _indexes;
@@ -58,7 +59,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
     {
         if (_bound == _bindings.Length)
         {
-            Array.Resize(ref _bindings, _bound * 2);
+            Array.Resize(ref _bindings, Math.Max(8, _bound * 2));
         }
 
         _bindings[_bound++] = (name, value);
@@ -150,17 +151,18 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                 return Reference(r.Ref);
             case ArrayTemplate a:
                 var items = new List<ElementValue>(a.Items.Count);
-                foreach (var item in a.Items)
+                for (var i = 0; i < a.Items.Count; i++)
                 {
-                    items.Add(Value(item));
+                    items.Add(Value(a.Items[i]));
                 }
 
                 return ElementValue.List(items);
             case ObjectTemplate o:
-                return Fields([], o.Fields);
+                return Fields(new(o.Fields.Count), o.Fields);
             case EachTemplate e:
-                var mapped = new List<ElementValue>();
-                foreach (var element in Source(e.Source).EnumerateItems())
+                var source = Source(e.Source);
+                var mapped = new List<ElementValue>(source.ItemCountOrZero());
+                foreach (var element in source.EnumerateItems())
                 {
                     Push(e.Alias, element);
                     mapped.Add(Value(e.Element));
@@ -173,9 +175,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             case MergeTemplate m:
                 // By name, so that merging a backend's object of many fields stays linear (Set scans the list).
                 var merged = new OrderedDictionary<string, ElementValue>(StringComparer.Ordinal);
-                foreach (var part in m.Parts)
+                for (var i = 0; i < m.Parts.Count; i++)
                 {
-                    var value = Value(part);
+                    var value = Value(m.Parts[i]);
                     if (value.IsObject)
                     {
                         foreach (var (k, v) in value.EnumerateFields())
@@ -198,8 +200,10 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
     private ElementValue Fields(List<KeyValuePair<string, ElementValue>> target, IReadOnlyList<KeyValuePair<string, Template>> fields)
     {
         Push(This, ElementValue.Fields(target));
-        foreach (var (key, template) in fields)
+        // Indexed, not foreach: the template's lists are IReadOnlyLists, whose enumerators are boxed.
+        for (var i = 0; i < fields.Count; i++)
         {
+            var (key, template) = fields[i];
             ElementValue.Set(target, key, Value(template));
         }
 
@@ -264,8 +268,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         foreach (var element in Source(s.Source).EnumerateItems())
         {
             var product = 1m;
-            foreach (var path in s.Of)
+            for (var p = 0; p < s.Of.Count; p++)
             {
+                var path = s.Of[p];
                 var value = element;
                 foreach (var name in path)
                 {
@@ -301,8 +306,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             List<KeyValuePair<string, ElementValue>> set = new(s.Extra.Count);
             var extended = ElementValue.Extended(value.Element, set);
             Push(This, extended);
-            foreach (var (key, template) in s.Extra)
+            for (var i = 0; i < s.Extra.Count; i++)
             {
+                var (key, template) = s.Extra[i];
                 ElementValue.Set(set, key, Value(template));
             }
 
@@ -314,8 +320,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         if (s.Select is { } select)
         {
             o = new(select.Count + s.Extra.Count);
-            foreach (var name in select)
+            for (var i = 0; i < select.Count; i++)
             {
+                var name = select[i];
                 if (value.TryGetField(name, out var v))
                 {
                     ElementValue.Set(o, name, v);
@@ -336,13 +343,16 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             }
         }
 
-        foreach (var name in s.Omit ?? [])
+        var omit = s.Omit ?? [];
+        for (var i = 0; i < omit.Count; i++)
         {
-            ElementValue.Remove(o, name);
+            ElementValue.Remove(o, omit[i]);
         }
 
-        foreach (var (from, to) in s.Rename ?? [])
+        var rename = s.Rename ?? [];
+        for (var i = 0; i < rename.Count; i++)
         {
+            var (from, to) = rename[i];
             var at = o.FindIndex(0, o.Count, f => f.Key == from);
             if (at >= 0)
             {

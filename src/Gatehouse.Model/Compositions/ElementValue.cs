@@ -425,6 +425,15 @@ public readonly struct ElementValue
         return false;
     }
 
+    /// <summary>How many elements an array has (for a list's capacity); 0 for anything else.</summary>
+    internal int ItemCountOrZero() => Kind switch
+    {
+        ElementValueKind.Element when _element.ValueKind == JsonValueKind.Array => _element.GetArrayLength(),
+        ElementValueKind.List => Items.Count,
+        ElementValueKind.Node when _ref is JsonArray a => a.Count,
+        _ => 0,
+    };
+
     /// <summary>The elements of an array value.</summary>
     public struct ItemEnumerator
     {
