@@ -283,7 +283,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             total += product;
         }
 
-        return ElementValue.Node(JsonValue.Create(total));
+        return ElementValue.Number(total);
     }
 
     private ElementValue Shape(ShapeTemplate s)

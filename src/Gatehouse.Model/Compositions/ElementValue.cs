@@ -15,7 +15,7 @@ public enum ElementValueKind : byte
     Element,
     /// <summary>A string.</summary>
     String,
-    /// <summary>A number, kept as its JSON text.</summary>
+    /// <summary>A number, kept as its JSON text (or, for what <c>@sum</c> made, as a decimal).</summary>
     Number,
     /// <summary>A built array: a list of values.</summary>
     List,
@@ -26,7 +26,7 @@ public enum ElementValueKind : byte
     /// replaced in place by a set field of that name, then the other set fields. Read and written without copying it.
     /// </summary>
     Extended,
-    /// <summary>A template literal or a computed scalar (a <c>@sum</c>), written and compared as JsonNode writes them.</summary>
+    /// <summary>A template literal, written and compared as JsonNode writes them.</summary>
     Node,
 }
 
@@ -57,6 +57,13 @@ public readonly struct ElementValue
 
     /// <summary>A number given by its JSON text (for example a step's status), written as is.</summary>
     public static ElementValue Number(string jsonText) => new(ElementValueKind.Number, default, jsonText);
+
+    /// <summary>
+    /// A computed number (what <c>@sum</c> makes), kept boxed: read, keyed and written exactly as the
+    /// <c>JsonValue.Create(decimal)</c> it replaces (<see cref="Utf8JsonWriter.WriteNumberValue(decimal)"/> is what that
+    /// node's converter calls), for a box instead of a node and a converter call per write.
+    /// </summary>
+    public static ElementValue Number(decimal value) => new(ElementValueKind.Number, default, value);
 
     /// <summary>A boolean.</summary>
 
@@ -200,7 +207,15 @@ public readonly struct ElementValue
                 writer.WriteStringValue((string)_ref!);
                 break;
             case ElementValueKind.Number:
-                writer.WriteRawValue((string)_ref!, skipInputValidation: true);
+                if (_ref is decimal d)
+                {
+                    writer.WriteNumberValue(d);
+                }
+                else
+                {
+                    writer.WriteRawValue((string)_ref!, skipInputValidation: true);
+                }
+
                 break;
             case ElementValueKind.List:
                 writer.WriteStartArray();
@@ -287,8 +302,10 @@ public readonly struct ElementValue
     {
         switch (Kind)
         {
-            case ElementValueKind.String or ElementValueKind.Number:
+            case ElementValueKind.String:
                 return (string)_ref!;
+            case ElementValueKind.Number:
+                return _ref as string ?? DecimalText((decimal)_ref!);
             case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                 return NodeScalarText(v) ?? v.ToJsonString();
             case ElementValueKind.Element:
@@ -362,7 +379,7 @@ public readonly struct ElementValue
             case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Number:
                 return _element.TryGetDecimal(out var d) ? d : null;
             case ElementValueKind.Number:
-                return decimal.TryParse((string)_ref!, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+                return _ref is decimal exact ? exact : decimal.TryParse((string)_ref!, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
             case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() == JsonValueKind.Number:
                 return NodeDecimal(v);
             default:
