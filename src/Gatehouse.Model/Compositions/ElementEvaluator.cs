@@ -94,7 +94,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             switch (s.Kind)
             {
                 case RefSegmentKind.Field:
-                    value = value.Field(s.Name);
+                    value = value.Field(s.Name, s.Utf8Name);
                     break;
                 case RefSegmentKind.Index:
                     value = value.At(s.Index);
@@ -120,7 +120,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         for (var i = consumed; i < segments.Count; i++)
         {
             var s = segments[i];
-            value = s.Kind == RefSegmentKind.Field ? value.Field(s.Name) : value.At(s.Index);
+            value = s.Kind == RefSegmentKind.Field ? value.Field(s.Name, s.Utf8Name) : value.At(s.Index);
         }
 
         return value;
@@ -231,7 +231,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                     index = [];
                     foreach (var element in shared.EnumerateItems())
                     {
-                        if (element.TryGetField(l.Key, out var k))
+                        if (element.TryGetField(l.Key, l.KeyUtf8, out var k))
                         {
                             index.TryAdd(k.Key(), element);
                         }
@@ -243,17 +243,18 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                 return index.GetValueOrDefault(by);
             }
 
-            return First(shared, l.Key, by);
+            return First(shared, l, by);
         }
 
-        return First(Source(l.Source), l.Key, by);
+        return First(Source(l.Source), l, by);
     }
 
-    private static ElementValue First(ElementValue array, string key, string by)
+    private static ElementValue First(ElementValue array, LookupTemplate l, string by)
     {
+        var utf8Key = l.KeyUtf8;
         foreach (var element in array.EnumerateItems())
         {
-            if (element.TryGetField(key, out var k) && k.Key() == by)
+            if (element.TryGetField(l.Key, utf8Key, out var k) && k.Key() == by)
             {
                 return element;
             }
@@ -265,16 +266,18 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
     private ElementValue Sum(SumTemplate s)
     {
         var total = 0m;
+        var utf8 = s.OfUtf8;
         foreach (var element in Source(s.Source).EnumerateItems())
         {
             var product = 1m;
             for (var p = 0; p < s.Of.Count; p++)
             {
                 var path = s.Of[p];
+                var utf8Path = utf8?[p];
                 var value = element;
-                foreach (var name in path)
+                for (var n = 0; n < path.Length; n++)
                 {
-                    value = value.Field(name);
+                    value = value.Field(path[n], utf8Path?[n]);
                 }
 
                 product *= value.ToDecimal() ?? 0m;
@@ -320,10 +323,11 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         if (s.Select is { } select)
         {
             o = new(select.Count + s.Extra.Count);
+            var utf8 = s.SelectUtf8;
             for (var i = 0; i < select.Count; i++)
             {
                 var name = select[i];
-                if (value.TryGetField(name, out var v))
+                if (value.TryGetField(name, utf8?[i], out var v))
                 {
                     ElementValue.Set(o, name, v);
                 }

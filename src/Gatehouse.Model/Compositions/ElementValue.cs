@@ -124,11 +124,17 @@ public readonly struct ElementValue
     };
 
     /// <summary>The field <paramref name="name"/> of an object; false (and null) when this is not an object or has no such field.</summary>
-    public bool TryGetField(string name, out ElementValue value)
+    public bool TryGetField(string name, out ElementValue value) => TryGetField(name, null, out value);
+
+    /// <summary>
+    /// <see cref="TryGetField(string, out ElementValue)"/> with the name's UTF-8 made once beforehand (see
+    /// <see cref="Utf8Names"/>), which a borrowed object is searched by; null to search by the string.
+    /// </summary>
+    internal bool TryGetField(string name, byte[]? utf8Name, out ElementValue value)
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(name, out var e):
+            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Object && (utf8Name is null ? _element.TryGetProperty(name, out var e) : _element.TryGetProperty(utf8Name, out e)):
                 value = Of(e);
                 return true;
             case ElementValueKind.Fields or ElementValueKind.Extended:
@@ -141,7 +147,7 @@ public readonly struct ElementValue
                     }
                 }
 
-                if (Kind == ElementValueKind.Extended && _element.TryGetProperty(name, out var own))
+                if (Kind == ElementValueKind.Extended && (utf8Name is null ? _element.TryGetProperty(name, out var own) : _element.TryGetProperty(utf8Name, out own)))
                 {
                     value = Of(own);
                     return true;
@@ -158,7 +164,10 @@ public readonly struct ElementValue
     }
 
     /// <summary>The field <paramref name="name"/> of an object, or null.</summary>
-    public ElementValue Field(string name) => TryGetField(name, out var v) ? v : default;
+    public ElementValue Field(string name) => TryGetField(name, null, out var v) ? v : default;
+
+    /// <summary>The field <paramref name="name"/> (its UTF-8 made beforehand, or null) of an object, or null.</summary>
+    internal ElementValue Field(string name, byte[]? utf8Name) => TryGetField(name, utf8Name, out var v) ? v : default;
 
     /// <summary>The element at <paramref name="index"/> of an array, or null.</summary>
     public ElementValue At(int index)

@@ -1,3 +1,5 @@
+using Gatehouse.Model.Compositions;
+
 namespace Gatehouse.Model.Tests.Compositions;
 
 /// <summary>
@@ -27,5 +29,63 @@ public sealed partial class ElementEvaluatorTests
     public void Sum_IsWrittenReadAndKeyedAsBefore(string a, string expected)
     {
         Assert.Equal(expected, Written(Compile(SumTemplate), a, SumKeys, null));
+    }
+
+    private static readonly string LongName = new string('n', 90) + "é";
+
+    private static readonly string EscapedNames = """
+        {"na\u006de":"esc","id":1,"id":2,"pr\u0069ce":3,"\u00e9":"e2","é":"e1",
+         "items":[{"q\u0075antity":2,"p":{"pr\u0069ce":1.5}},{"quantity":1,"quantity":4,"p":{"price":2,"price":3}}],
+         "LONG":"long1","LONG":"long2"}
+        """.Replace("LONG", new string('n', 90) + "\\u00e9", StringComparison.Ordinal);
+
+    private static readonly string EscapedNamesTemplate = $$"""
+        { n: '@a.body.name', id: '@a.body.id', e: '@a.body.é', long: '@a.body.{{LongName}}',
+          s: { '@value': '@a.body', '@select': [name, id, price, é, {{LongName}}] },
+          t: { '@sum': '@a.body.items', '@of': [quantity, p.price] },
+          l: { '@lookup': '@b.body', '@by': x, '@key': key }, w: '@a.body.items[*].quantity' }
+        """;
+
+    [Fact]
+    public void NamesReadAsUtf8_FindEscapedAndRepeatedNamesAsBefore()
+    {
+        var actual = Written(Compile(EscapedNamesTemplate), EscapedNames, """[{"k\u0065y":"x","v":1},{"key":"x","v":2}]""", null);
+        Assert.Equal(ExpectedEscapedNames, actual);
+    }
+
+    // Repeated names: the last is read (as JsonElement.TryGetProperty finds it); a lookup takes the first match.
+    private const string ExpectedEscapedNames = """
+        {"n":"esc","id":2,"e":"e1","long":"long2","s":{"name":"esc","id":2,"price":3,"\u00E9":"e1","nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\u00E9":"long2"},"t":15.0,"l":{"key":"x","v":1},"w":[2,4]}
+        """;
+
+    [Fact]
+    public void Utf8Names_TakeNoPartInEquality_AndAreNotCopiedToAnotherName()
+    {
+        var segment = new RefSegment(RefSegmentKind.Field, "na\u00e9", 0);
+        Assert.Equal(new RefSegment(RefSegmentKind.Field, "na\u00e9", 0), segment);
+        Assert.Equal(new RefSegment(RefSegmentKind.Field, "na\u00e9", 0).GetHashCode(), segment.GetHashCode());
+        Assert.Equal(default, new RefSegment(RefSegmentKind.Field, null!, 0));
+        Assert.Equal("na\u00e9"u8.ToArray(), segment.Utf8Name);
+        Assert.Null((segment with { Name = "other" }).Utf8Name);
+        Assert.Null(new RefSegment(RefSegmentKind.Field, "\ud800", 0).Utf8Name);
+
+        var by = new LiteralTemplate(null);
+        var lookup = new LookupTemplate(by, by, "id");
+        Assert.Equal(new LookupTemplate(by, by, "id"), lookup);
+        Assert.Null((lookup with { Key = "other" }).KeyUtf8);
+        var of = new List<string[]> { new[] { "a", "b" } };
+        Assert.Equal(new SumTemplate(by, of), new SumTemplate(by, of));
+        Assert.Null((new SumTemplate(by, of) with { Of = [["a"]] }).OfUtf8);
+        Assert.Null(new ShapeTemplate(by, null, null, null, []).SelectUtf8);
+    }
+
+    [Fact]
+    public void ReferenceCopiedWithAnotherName_ReadsThatName()
+    {
+        var template = (ObjectTemplate)Compile("{ x: '@a.body.id' }");
+        var r = ((RefTemplate)template.Fields[0].Value).Ref;
+        var renamed = r with { Segments = [r.Segments[0], r.Segments[1] with { Name = "n\u00e9" }] };
+        var actual = Written(new ObjectTemplate([new("x", new RefTemplate(renamed))]), """{"id":1,"n\u00e9":2}""", null, null);
+        Assert.Equal("""{"x":2}""", actual);
     }
 }
