@@ -39,8 +39,12 @@ public readonly struct ElementValue
 {
     private readonly JsonElement _element;
     private readonly object? _ref;
+    // The borrowed element's kind, found once when it is wrapped: JsonElement.ValueKind reads the document's metadata
+    // on every call, and values are asked (object? array?) at every step. Fits in the struct's padding.
+    private readonly JsonValueKind _elementKind;
 
-    private ElementValue(ElementValueKind kind, JsonElement element, object? reference) => (Kind, _element, _ref) = (kind, element, reference);
+    private ElementValue(ElementValueKind kind, JsonElement element, object? reference, JsonValueKind elementKind = JsonValueKind.Undefined) =>
+        (Kind, _element, _ref, _elementKind) = (kind, element, reference, elementKind);
 
     /// <summary>What this value holds.</summary>
     public ElementValueKind Kind { get; }
@@ -50,7 +54,7 @@ public readonly struct ElementValue
 
     /// <summary>A borrowed element; JSON null becomes <see cref="Null"/>.</summary>
     public static ElementValue Of(JsonElement element) =>
-        element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? default : new(ElementValueKind.Element, element, null);
+        element.ValueKind is var kind and not (JsonValueKind.Null or JsonValueKind.Undefined) ? new(ElementValueKind.Element, element, null, kind) : default;
 
     /// <summary>A string.</summary>
     public static ElementValue String(string text) => new(ElementValueKind.String, default, text);
@@ -77,7 +81,7 @@ public readonly struct ElementValue
     /// <paramref name="baseObject"/> (a borrowed object) with <paramref name="fields"/> set on it, as
     /// <see cref="Set"/> on a copy of its fields would leave them; the names in <paramref name="fields"/> must be unique.
     /// </summary>
-    public static ElementValue Extended(JsonElement baseObject, List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Extended, baseObject, fields);
+    public static ElementValue Extended(JsonElement baseObject, List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Extended, baseObject, fields, baseObject.ValueKind);
 
     /// <summary>A JsonNode (a template literal); null is <see cref="Null"/>.</summary>
     public static ElementValue Node(JsonNode? node) => node is null ? default : new(ElementValueKind.Node, default, node);
@@ -98,7 +102,7 @@ public readonly struct ElementValue
     public ElementValue Snapshot() => Kind switch
     {
         ElementValueKind.Fields => Fields([.. FieldList]),
-        ElementValueKind.Extended => Extended(_element, [.. FieldList]),
+        ElementValueKind.Extended => new(ElementValueKind.Extended, _element, new List<KeyValuePair<string, ElementValue>>(FieldList), _elementKind),
         _ => this,
     };
 
@@ -108,7 +112,7 @@ public readonly struct ElementValue
     /// <summary>Whether this is an object (a JSON object, a built one, or an object literal).</summary>
     public bool IsObject => Kind switch
     {
-        ElementValueKind.Element => _element.ValueKind == JsonValueKind.Object,
+        ElementValueKind.Element => _elementKind == JsonValueKind.Object,
         ElementValueKind.Fields or ElementValueKind.Extended => true,
         ElementValueKind.Node => _ref is JsonObject,
         _ => false,
@@ -117,7 +121,7 @@ public readonly struct ElementValue
     /// <summary>Whether this is an array (a JSON array, a built one, or an array literal).</summary>
     public bool IsArray => Kind switch
     {
-        ElementValueKind.Element => _element.ValueKind == JsonValueKind.Array,
+        ElementValueKind.Element => _elementKind == JsonValueKind.Array,
         ElementValueKind.List => true,
         ElementValueKind.Node => _ref is JsonArray,
         _ => false,
@@ -134,7 +138,7 @@ public readonly struct ElementValue
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Object && (utf8Name is null ? _element.TryGetProperty(name, out var e) : _element.TryGetProperty(utf8Name, out e)):
+            case ElementValueKind.Element when _elementKind == JsonValueKind.Object && (utf8Name is null ? _element.TryGetProperty(name, out var e) : _element.TryGetProperty(utf8Name, out e)):
                 value = Of(e);
                 return true;
             case ElementValueKind.Fields or ElementValueKind.Extended:
@@ -174,7 +178,7 @@ public readonly struct ElementValue
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Array:
+            case ElementValueKind.Element when _elementKind == JsonValueKind.Array:
                 // JsonElement's indexer walks the array when elements have children; counting as we go is no worse.
                 var i = 0;
                 foreach (var e in _element.EnumerateArray())
@@ -318,7 +322,7 @@ public readonly struct ElementValue
             case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                 return NodeScalarText(v) ?? v.ToJsonString();
             case ElementValueKind.Element:
-                return _element.ValueKind switch
+                return _elementKind switch
                 {
                     JsonValueKind.String => _element.GetString(),
                     JsonValueKind.Number => _element.GetRawText(),
@@ -385,7 +389,7 @@ public readonly struct ElementValue
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Number:
+            case ElementValueKind.Element when _elementKind == JsonValueKind.Number:
                 return _element.TryGetDecimal(out var d) ? d : null;
             case ElementValueKind.Number:
                 return _ref is decimal exact ? exact : decimal.TryParse((string)_ref!, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
@@ -454,7 +458,7 @@ public readonly struct ElementValue
     /// <summary>How many elements an array has (for a list's capacity); 0 for anything else.</summary>
     internal int ItemCountOrZero() => Kind switch
     {
-        ElementValueKind.Element when _element.ValueKind == JsonValueKind.Array => _element.GetArrayLength(),
+        ElementValueKind.Element when _elementKind == JsonValueKind.Array => _element.GetArrayLength(),
         ElementValueKind.List => Items.Count,
         ElementValueKind.Node when _ref is JsonArray a => a.Count,
         _ => 0,
@@ -470,7 +474,7 @@ public readonly struct ElementValue
         internal ItemEnumerator(ElementValue value)
         {
             (_value, _index) = (value, -1);
-            _elements = value.Kind == ElementValueKind.Element && value._element.ValueKind == JsonValueKind.Array ? value._element.EnumerateArray() : default;
+            _elements = value.Kind == ElementValueKind.Element && value._elementKind == JsonValueKind.Array ? value._element.EnumerateArray() : default;
         }
 
         public ElementValue Current { get; private set; }
@@ -481,7 +485,7 @@ public readonly struct ElementValue
         {
             switch (_value.Kind)
             {
-                case ElementValueKind.Element when _value._element.ValueKind == JsonValueKind.Array:
+                case ElementValueKind.Element when _value._elementKind == JsonValueKind.Array:
                     if (_elements.MoveNext())
                     {
                         Current = Of(_elements.Current);
@@ -521,7 +525,7 @@ public readonly struct ElementValue
         internal FieldEnumerator(ElementValue value)
         {
             (_value, _index) = (value, -1);
-            _properties = value.Kind is ElementValueKind.Element or ElementValueKind.Extended && value._element.ValueKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
+            _properties = value.Kind is ElementValueKind.Element or ElementValueKind.Extended && value._elementKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
         }
 
         public KeyValuePair<string, ElementValue> Current { get; private set; }
@@ -532,7 +536,7 @@ public readonly struct ElementValue
         {
             switch (_value.Kind)
             {
-                case ElementValueKind.Element when _value._element.ValueKind == JsonValueKind.Object:
+                case ElementValueKind.Element when _value._elementKind == JsonValueKind.Object:
                     if (_properties.MoveNext())
                     {
                         var p = _properties.Current;
