@@ -23,6 +23,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
     private (string Name, ElementValue Value)[] _bindings = [];
     private int _bound;
     // By template object: a lookup's source and key are fixed, so its index is too (no hashing of the reference record).
+    // The first lookup's index is kept apart: most answers have one, and a dictionary of one costs more than it.
+    private LookupTemplate? _firstIndexed;
+    private Dictionary<string, ElementValue>? _firstIndex;
     private Dictionary<LookupTemplate, Dictionary<string, ElementValue>>? _indexes;
 
     /// <summary>Evaluates <paramref name="template"/> to a value, with <paramref name="name"/> bound to <paramref name="value"/> when a name is given.</summary>
@@ -213,7 +216,10 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
     private ElementValue Lookup(LookupTemplate l)
     {
-        var by = Value(l.By).Key();
+        // The key as chars without a string when it is a short scalar (ids mostly), else the string Key() makes.
+        var byValue = Value(l.By);
+        Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
+        ReadOnlySpan<char> by = byValue.TryWriteKey(scratch, out var written) ? scratch[..written] : byValue.Key();
         if (l.Source is RefTemplate { Ref: { HasWildcard: false } sr })
         {
             var shared = Single(sr, out var bound);
@@ -224,23 +230,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
             if (!bound)
             {
-                // A step's array is the same for the whole answer: one index per reference and key, built on first use.
-                _indexes ??= new(ReferenceEqualityComparer.Instance);
-                if (!_indexes.TryGetValue(l, out var index))
-                {
-                    index = [];
-                    foreach (var element in shared.EnumerateItems())
-                    {
-                        if (element.TryGetField(l.Key, l.KeyUtf8, out var k))
-                        {
-                            index.TryAdd(k.Key(), element);
-                        }
-                    }
-
-                    _indexes[l] = index;
-                }
-
-                return index.GetValueOrDefault(by);
+                return Index(l, shared).GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(by, out var found) ? found : default;
             }
 
             return First(shared, l, by);
@@ -249,12 +239,47 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         return First(Source(l.Source), l, by);
     }
 
-    private static ElementValue First(ElementValue array, LookupTemplate l, string by)
+    /// <summary>A step's array is the same for the whole answer: one index per reference and key, built on first use.</summary>
+    private Dictionary<string, ElementValue> Index(LookupTemplate l, ElementValue shared)
+    {
+        if (ReferenceEquals(_firstIndexed, l))
+        {
+            return _firstIndex!;
+        }
+
+        if (_indexes is not null && _indexes.TryGetValue(l, out var index))
+        {
+            return index;
+        }
+
+        index = new(shared.ItemCountOrZero());
+        var utf8Key = l.KeyUtf8;
+        foreach (var element in shared.EnumerateItems())
+        {
+            if (element.TryGetField(l.Key, utf8Key, out var k))
+            {
+                index.TryAdd(k.Key(), element);
+            }
+        }
+
+        if (_firstIndexed is null)
+        {
+            (_firstIndexed, _firstIndex) = (l, index);
+        }
+        else
+        {
+            (_indexes ??= new(ReferenceEqualityComparer.Instance))[l] = index;
+        }
+
+        return index;
+    }
+
+    private static ElementValue First(ElementValue array, LookupTemplate l, ReadOnlySpan<char> by)
     {
         var utf8Key = l.KeyUtf8;
         foreach (var element in array.EnumerateItems())
         {
-            if (element.TryGetField(l.Key, utf8Key, out var k) && k.Key() == by)
+            if (element.TryGetField(l.Key, utf8Key, out var k) && by.SequenceEqual(k.Key()))
             {
                 return element;
             }

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -306,6 +307,48 @@ public readonly struct ElementValue
     /// JSON text (so 1 equals "1"), null as <c>null</c>, anything else as its compact JSON.
     /// </summary>
     public string Key() => ScalarText() ?? (IsNull ? "null" : ToJsonString());
+
+    /// <summary>Room for <see cref="TryWriteKey"/> on the stack: ids and short names fit.</summary>
+    internal const int KeyScratchLength = 64;
+
+    /// <summary>
+    /// <see cref="Key"/> written into <paramref name="into"/> without making a string, for a string without escapes, a
+    /// number or a boolean that fits; false for anything else (then <see cref="Key"/>).
+    /// </summary>
+    internal bool TryWriteKey(Span<char> into, out int written)
+    {
+        written = 0;
+        switch (Kind)
+        {
+            case ElementValueKind.String or ElementValueKind.Number when _ref is string text:
+                if (!text.TryCopyTo(into))
+                {
+                    return false;
+                }
+
+                written = text.Length;
+                return true;
+            case ElementValueKind.Element when _elementKind is JsonValueKind.String or JsonValueKind.Number:
+                // The raw value (with a string's quotes): the same text as GetString() or GetRawText() when nothing is escaped.
+                var raw = JsonMarshal.GetRawUtf8Value(_element);
+                if (_elementKind == JsonValueKind.String)
+                {
+                    raw = raw[1..^1];
+                    if (raw.IndexOf((byte)'\\') >= 0)
+                    {
+                        return false;
+                    }
+                }
+
+                return System.Text.Unicode.Utf8.ToUtf16(raw, into, out _, out written, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done;
+            case ElementValueKind.Element when _elementKind is JsonValueKind.True or JsonValueKind.False:
+                var literal = _elementKind == JsonValueKind.True ? "true" : "false";
+                written = literal.Length;
+                return literal.TryCopyTo(into);
+            default:
+                return false;
+        }
+    }
 
     /// <summary>
     /// A scalar as text for a URL or a header: a string's text (unescaped), a number's JSON text as the backend or the

@@ -88,4 +88,32 @@ public sealed partial class ElementEvaluatorTests
         var actual = Written(new ObjectTemplate([new("x", new RefTemplate(renamed))]), """{"id":1,"n\u00e9":2}""", null, null);
         Assert.Equal("""{"x":2}""", actual);
     }
+
+    private static readonly string LongKey = new string('k', 70);
+
+    [Fact]
+    public void LookupKeysWrittenWithoutAString_MatchAsKeyDoes()
+    {
+        // Keys as the backend spells them: escaped, long (past the stack buffer), numbers that only look equal, booleans.
+        var c = $$"""
+            [{"id":"a\u00e9","v":"escaped"},{"id":"aé","v":"plain"},{"id":"{{LongKey}}","v":"long"},{"id":1.0,"v":"1.0"},
+             {"id":1,"v":"one"},{"id":"1","v":"one as text"},{"id":true,"v":"true"},{"id":"\"q\"","v":"quoted"},{"id":"","v":"empty"}]
+            """;
+        var a = $$$"""{"e":"aé","esc":"a\u00e9","long":"{{{LongKey}}}","n":1,"n0":1.0,"t":true,"s":"true","q":"\"q\"","empty":"","obj":{"x":1}}""";
+        var template = Compile("""
+            { e: { '@lookup': '@c.body', '@by': '@a.body.e' }, esc: { '@lookup': '@c.body', '@by': '@a.body.esc' },
+              long: { '@lookup': '@c.body', '@by': '@a.body.long' }, n: { '@lookup': '@c.body', '@by': '@a.body.n' },
+              n0: { '@lookup': '@c.body', '@by': '@a.body.n0' }, t: { '@lookup': '@c.body', '@by': '@a.body.t' },
+              s: { '@lookup': '@c.body', '@by': '@a.body.s' }, q: { '@lookup': '@c.body', '@by': '@a.body.q' },
+              empty: { '@lookup': '@c.body', '@by': '@a.body.empty' }, id: { '@lookup': '@c.body', '@by': '@request.path.id' },
+              obj: { '@lookup': '@c.body', '@by': '@a.body.obj' }, listed: { '@lookup': ['@c.body[1]', '@c.body[0]'], '@by': '@a.body.esc' },
+              listedN: { '@lookup': ['@c.body[3]', '@c.body[4]'], '@by': '@a.body.n' } }
+            """);
+        Assert.Equal(ExpectedLookupKeys, Written(template, a, null, c));
+    }
+
+    // An escaped key matches its unescaped text; 1 and 1.0 differ; true matches "true"; an object key matches nothing.
+    private const string ExpectedLookupKeys = """
+        {"e":{"id":"a\u00E9","v":"escaped"},"esc":{"id":"a\u00E9","v":"escaped"},"long":{"id":"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk","v":"long"},"n":{"id":1,"v":"one"},"n0":{"id":1.0,"v":"1.0"},"t":{"id":true,"v":"true"},"s":{"id":true,"v":"true"},"q":{"id":"\u0022q\u0022","v":"quoted"},"empty":{"id":"","v":"empty"},"id":{"id":1,"v":"one"},"obj":null,"listed":{"id":"a\u00E9","v":"plain"},"listedN":{"id":1,"v":"one"}}
+        """;
 }
