@@ -262,11 +262,15 @@ public readonly struct ElementValue
     private void WriteExtended(Utf8JsonWriter writer)
     {
         var set = FieldList;
+        // Which set fields took the place of one of the object's own (set names are unique, so this is which of them
+        // the object has): the rest are written after, without searching the object again for each.
+        var replaced = 0UL;
         writer.WriteStartObject();
         foreach (var property in _element.EnumerateObject())
         {
             if (IndexOfSet(set, property) is var at and >= 0)
             {
+                replaced |= at < 64 ? 1UL << at : 0;
                 writer.WritePropertyName(set[at].Key);
                 set[at].Value.WriteTo(writer);
             }
@@ -277,9 +281,10 @@ public readonly struct ElementValue
             }
         }
 
-        foreach (var (k, v) in set)
+        for (var i = 0; i < set.Count; i++)
         {
-            if (!_element.TryGetProperty(k, out _))
+            var (k, v) = set[i];
+            if (i < 64 ? (replaced & (1UL << i)) == 0 : !_element.TryGetProperty(k, out _))
             {
                 writer.WritePropertyName(k);
                 v.WriteTo(writer);
@@ -291,9 +296,12 @@ public readonly struct ElementValue
 
     private static int IndexOfSet(List<KeyValuePair<string, ElementValue>> set, JsonProperty property)
     {
+        // A name spelt in plain ASCII (no escapes) is compared as it is; NameEquals would transcode the other per call.
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        var plain = raw.IndexOf((byte)'\\') < 0 && Ascii.IsValid(raw);
         for (var i = 0; i < set.Count; i++)
         {
-            if (property.NameEquals(set[i].Key))
+            if (plain ? Ascii.Equals(raw, set[i].Key) : property.NameEquals(set[i].Key))
             {
                 return i;
             }

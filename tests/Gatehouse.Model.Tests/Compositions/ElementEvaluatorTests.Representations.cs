@@ -116,4 +116,19 @@ public sealed partial class ElementEvaluatorTests
     private const string ExpectedLookupKeys = """
         {"e":{"id":"a\u00E9","v":"escaped"},"esc":{"id":"a\u00E9","v":"escaped"},"long":{"id":"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk","v":"long"},"n":{"id":1,"v":"one"},"n0":{"id":1.0,"v":"1.0"},"t":{"id":true,"v":"true"},"s":{"id":true,"v":"true"},"q":{"id":"\u0022q\u0022","v":"quoted"},"empty":{"id":"","v":"empty"},"id":{"id":1,"v":"one"},"obj":null,"listed":{"id":"a\u00E9","v":"plain"},"listedN":{"id":1,"v":"one"}}
         """;
+
+    [Fact]
+    public void FieldsSetOnABorrowedObject_ReplaceItsOwnHoweverTheyAreSpelt()
+    {
+        // Escaped, repeated and non-ASCII names of the object, replaced in place; the set fields it lacks come after.
+        var a = """{"pr\u006fduct":1,"product":2,"é":3,"x":4,"\u00e9":5,"productX":6}""";
+        var template = Compile("""
+            { o: { '@value': '@a.body', product: p, é: e, y: new }, m: { '@merge': [{ '@value': '@a.body', product: p, é: e, y: new }] } }
+            """);
+        Assert.Equal(ExpectedOverlay, Written(template, a, null, null));
+    }
+
+    private const string ExpectedOverlay = """
+        {"o":{"product":"p","product":"p","\u00E9":"e","x":4,"\u00E9":"e","productX":6,"y":"new"},"m":{"product":"p","\u00E9":"e","x":4,"productX":6,"y":"new"}}
+        """;
 }
