@@ -202,6 +202,12 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
     private ElementValue Fields(List<KeyValuePair<string, ElementValue>> target, IReadOnlyList<KeyValuePair<string, Template>> fields)
     {
+        if (fields.Count == 0)
+        {
+            // Nothing to evaluate, so nothing reads @this: no binding (one level less of the bindings' stack).
+            return ElementValue.Fields(target);
+        }
+
         Push(This, ElementValue.Fields(target));
         // Indexed, not foreach: the template's lists are IReadOnlyLists, whose enumerators are boxed.
         for (var i = 0; i < fields.Count; i++)
