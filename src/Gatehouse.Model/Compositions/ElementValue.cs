@@ -143,11 +143,12 @@ public readonly struct ElementValue
                 value = Of(e);
                 return true;
             case ElementValueKind.Fields or ElementValueKind.Extended:
-                foreach (var (k, v) in FieldList)
+                // Over the list's span: no enumerator, and no copy of the fields that do not match.
+                foreach (ref readonly var field in CollectionsMarshal.AsSpan(FieldList))
                 {
-                    if (k == name)
+                    if (field.Key == name)
                     {
-                        value = v;
+                        value = field.Value;
                         return true;
                     }
                 }
@@ -479,11 +480,12 @@ public readonly struct ElementValue
     /// <summary>Sets <paramref name="name"/> in a built object as a JsonObject's indexer does: in place when present, else at the end.</summary>
     public static void Set(List<KeyValuePair<string, ElementValue>> fields, string name, ElementValue value)
     {
-        for (var i = 0; i < fields.Count; i++)
+        var span = CollectionsMarshal.AsSpan(fields);
+        for (var i = 0; i < span.Length; i++)
         {
-            if (fields[i].Key == name)
+            if (span[i].Key == name)
             {
-                fields[i] = new(name, value);
+                span[i] = new(name, value);
                 return;
             }
         }
