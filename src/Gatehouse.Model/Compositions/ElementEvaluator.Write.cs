@@ -44,9 +44,9 @@ public sealed partial class ElementEvaluator
                 break;
             case ArrayTemplate a:
                 writer.WriteStartArray();
-                foreach (var item in a.Items)
+                for (var i = 0; i < a.Items.Count; i++)
                 {
-                    Write(item, writer);
+                    Write(a.Items[i], writer);
                 }
 
                 writer.WriteEndArray();
@@ -99,7 +99,7 @@ public sealed partial class ElementEvaluator
         }
 
         // The fields a later one may read (@this.NAME) are built and kept; the others are written as they are evaluated.
-        List<KeyValuePair<string, ElementValue>> self = [];
+        List<KeyValuePair<string, ElementValue>> self = new(reads.Kept);
         Push(This, ElementValue.Fields(self));
         writer.WriteStartObject();
         for (var i = 0; i < o.Fields.Count; i++)
@@ -140,7 +140,12 @@ public sealed partial class ElementEvaluator
                 RepeatsNames |= !seen.Add(key);
                 Visit(template);
             }
+
+            Kept = _all ? o.Fields.Count : o.Fields.Count(f => _names.Contains(f.Key));
         }
+
+        /// <summary>How many of the object's fields are built and kept while it is written (the list's capacity).</summary>
+        public int Kept { get; }
 
         /// <summary>The fields' names, encoded once (the writer neither escapes nor transcodes them per answer).</summary>
         public JsonEncodedText[] Names { get; }

@@ -19,9 +19,13 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 {
     private const string This = "this";
 
-    private (string Name, ElementValue Value)[] _bindings = new (string, ElementValue)[8];
+    // Made on the first binding: most evaluators a request makes (a step's path, query or body) bind nothing.
+    private (string Name, ElementValue Value)[] _bindings = [];
     private int _bound;
     // By template object: a lookup's source and key are fixed, so its index is too (no hashing of the reference record).
+    // The first lookup's index is kept apart: most answers have one, and a dictionary of one costs more than it.
+    private LookupTemplate? _firstIndexed;
+    private Dictionary<string, ElementValue>? _firstIndex;
     private Dictionary<LookupTemplate, Dictionary<string, ElementValue>>? _indexes;
 
     /// <summary>Evaluates <paramref name="template"/> to a value, with <paramref name="name"/> bound to <paramref name="value"/> when a name is given.</summary>
@@ -58,7 +62,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
     {
         if (_bound == _bindings.Length)
         {
-            Array.Resize(ref _bindings, _bound * 2);
+            Array.Resize(ref _bindings, Math.Max(8, _bound * 2));
         }
 
         _bindings[_bound++] = (name, value);
@@ -93,7 +97,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             switch (s.Kind)
             {
                 case RefSegmentKind.Field:
-                    value = value.Field(s.Name);
+                    value = value.Field(s.Name, s.Utf8Name);
                     break;
                 case RefSegmentKind.Index:
                     value = value.At(s.Index);
@@ -119,7 +123,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         for (var i = consumed; i < segments.Count; i++)
         {
             var s = segments[i];
-            value = s.Kind == RefSegmentKind.Field ? value.Field(s.Name) : value.At(s.Index);
+            value = s.Kind == RefSegmentKind.Field ? value.Field(s.Name, s.Utf8Name) : value.At(s.Index);
         }
 
         return value;
@@ -150,17 +154,18 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                 return Reference(r.Ref);
             case ArrayTemplate a:
                 var items = new List<ElementValue>(a.Items.Count);
-                foreach (var item in a.Items)
+                for (var i = 0; i < a.Items.Count; i++)
                 {
-                    items.Add(Value(item));
+                    items.Add(Value(a.Items[i]));
                 }
 
                 return ElementValue.List(items);
             case ObjectTemplate o:
-                return Fields([], o.Fields);
+                return Fields(new(o.Fields.Count), o.Fields);
             case EachTemplate e:
-                var mapped = new List<ElementValue>();
-                foreach (var element in Source(e.Source).EnumerateItems())
+                var source = Source(e.Source);
+                var mapped = new List<ElementValue>(source.ItemCountOrZero());
+                foreach (var element in source.EnumerateItems())
                 {
                     Push(e.Alias, element);
                     mapped.Add(Value(e.Element));
@@ -173,9 +178,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             case MergeTemplate m:
                 // By name, so that merging a backend's object of many fields stays linear (Set scans the list).
                 var merged = new OrderedDictionary<string, ElementValue>(StringComparer.Ordinal);
-                foreach (var part in m.Parts)
+                for (var i = 0; i < m.Parts.Count; i++)
                 {
-                    var value = Value(part);
+                    var value = Value(m.Parts[i]);
                     if (value.IsObject)
                     {
                         foreach (var (k, v) in value.EnumerateFields())
@@ -197,9 +202,17 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
     private ElementValue Fields(List<KeyValuePair<string, ElementValue>> target, IReadOnlyList<KeyValuePair<string, Template>> fields)
     {
-        Push(This, ElementValue.Fields(target));
-        foreach (var (key, template) in fields)
+        if (fields.Count == 0)
         {
+            // Nothing to evaluate, so nothing reads @this: no binding (one level less of the bindings' stack).
+            return ElementValue.Fields(target);
+        }
+
+        Push(This, ElementValue.Fields(target));
+        // Indexed, not foreach: the template's lists are IReadOnlyLists, whose enumerators are boxed.
+        for (var i = 0; i < fields.Count; i++)
+        {
+            var (key, template) = fields[i];
             ElementValue.Set(target, key, Value(template));
         }
 
@@ -209,7 +222,10 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
     private ElementValue Lookup(LookupTemplate l)
     {
-        var by = Value(l.By).Key();
+        // The key as chars without a string when it is a short scalar (ids mostly), else the string Key() makes.
+        var byValue = Value(l.By);
+        Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
+        ReadOnlySpan<char> by = byValue.TryWriteKey(scratch, out var written) ? scratch[..written] : byValue.Key();
         if (l.Source is RefTemplate { Ref: { HasWildcard: false } sr })
         {
             var shared = Single(sr, out var bound);
@@ -220,36 +236,56 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
             if (!bound)
             {
-                // A step's array is the same for the whole answer: one index per reference and key, built on first use.
-                _indexes ??= new(ReferenceEqualityComparer.Instance);
-                if (!_indexes.TryGetValue(l, out var index))
-                {
-                    index = [];
-                    foreach (var element in shared.EnumerateItems())
-                    {
-                        if (element.TryGetField(l.Key, out var k))
-                        {
-                            index.TryAdd(k.Key(), element);
-                        }
-                    }
-
-                    _indexes[l] = index;
-                }
-
-                return index.GetValueOrDefault(by);
+                return Index(l, shared).GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(by, out var found) ? found : default;
             }
 
-            return First(shared, l.Key, by);
+            return First(shared, l, by);
         }
 
-        return First(Source(l.Source), l.Key, by);
+        return First(Source(l.Source), l, by);
     }
 
-    private static ElementValue First(ElementValue array, string key, string by)
+    /// <summary>A step's array is the same for the whole answer: one index per reference and key, built on first use.</summary>
+    private Dictionary<string, ElementValue> Index(LookupTemplate l, ElementValue shared)
     {
+        if (ReferenceEquals(_firstIndexed, l))
+        {
+            return _firstIndex!;
+        }
+
+        if (_indexes is not null && _indexes.TryGetValue(l, out var index))
+        {
+            return index;
+        }
+
+        index = new(shared.ItemCountOrZero());
+        var utf8Key = l.KeyUtf8;
+        foreach (var element in shared.EnumerateItems())
+        {
+            if (element.TryGetField(l.Key, utf8Key, out var k))
+            {
+                index.TryAdd(k.Key(), element);
+            }
+        }
+
+        if (_firstIndexed is null)
+        {
+            (_firstIndexed, _firstIndex) = (l, index);
+        }
+        else
+        {
+            (_indexes ??= new(ReferenceEqualityComparer.Instance))[l] = index;
+        }
+
+        return index;
+    }
+
+    private static ElementValue First(ElementValue array, LookupTemplate l, ReadOnlySpan<char> by)
+    {
+        var utf8Key = l.KeyUtf8;
         foreach (var element in array.EnumerateItems())
         {
-            if (element.TryGetField(key, out var k) && k.Key() == by)
+            if (element.TryGetField(l.Key, utf8Key, out var k) && by.SequenceEqual(k.Key()))
             {
                 return element;
             }
@@ -261,15 +297,18 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
     private ElementValue Sum(SumTemplate s)
     {
         var total = 0m;
+        var utf8 = s.OfUtf8;
         foreach (var element in Source(s.Source).EnumerateItems())
         {
             var product = 1m;
-            foreach (var path in s.Of)
+            for (var p = 0; p < s.Of.Count; p++)
             {
+                var path = s.Of[p];
+                var utf8Path = utf8?[p];
                 var value = element;
-                foreach (var name in path)
+                for (var n = 0; n < path.Length; n++)
                 {
-                    value = value.Field(name);
+                    value = value.Field(path[n], utf8Path?[n]);
                 }
 
                 product *= value.ToDecimal() ?? 0m;
@@ -278,7 +317,7 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             total += product;
         }
 
-        return ElementValue.Node(JsonValue.Create(total));
+        return ElementValue.Number(total);
     }
 
     private ElementValue Shape(ShapeTemplate s)
@@ -301,8 +340,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             List<KeyValuePair<string, ElementValue>> set = new(s.Extra.Count);
             var extended = ElementValue.Extended(value.Element, set);
             Push(This, extended);
-            foreach (var (key, template) in s.Extra)
+            for (var i = 0; i < s.Extra.Count; i++)
             {
+                var (key, template) = s.Extra[i];
                 ElementValue.Set(set, key, Value(template));
             }
 
@@ -314,9 +354,11 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         if (s.Select is { } select)
         {
             o = new(select.Count + s.Extra.Count);
-            foreach (var name in select)
+            var utf8 = s.SelectUtf8;
+            for (var i = 0; i < select.Count; i++)
             {
-                if (value.TryGetField(name, out var v))
+                var name = select[i];
+                if (value.TryGetField(name, utf8?[i], out var v))
                 {
                     ElementValue.Set(o, name, v);
                 }
@@ -336,13 +378,16 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             }
         }
 
-        foreach (var name in s.Omit ?? [])
+        var omit = s.Omit ?? [];
+        for (var i = 0; i < omit.Count; i++)
         {
-            ElementValue.Remove(o, name);
+            ElementValue.Remove(o, omit[i]);
         }
 
-        foreach (var (from, to) in s.Rename ?? [])
+        var rename = s.Rename ?? [];
+        for (var i = 0; i < rename.Count; i++)
         {
+            var (from, to) = rename[i];
             var at = o.FindIndex(0, o.Count, f => f.Key == from);
             if (at >= 0)
             {

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -15,7 +16,7 @@ public enum ElementValueKind : byte
     Element,
     /// <summary>A string.</summary>
     String,
-    /// <summary>A number, kept as its JSON text.</summary>
+    /// <summary>A number, kept as its JSON text (or, for what <c>@sum</c> made, as a decimal).</summary>
     Number,
     /// <summary>A built array: a list of values.</summary>
     List,
@@ -26,7 +27,7 @@ public enum ElementValueKind : byte
     /// replaced in place by a set field of that name, then the other set fields. Read and written without copying it.
     /// </summary>
     Extended,
-    /// <summary>A template literal or a computed scalar (a <c>@sum</c>), written and compared as JsonNode writes them.</summary>
+    /// <summary>A template literal, written and compared as JsonNode writes them.</summary>
     Node,
 }
 
@@ -39,8 +40,12 @@ public readonly struct ElementValue
 {
     private readonly JsonElement _element;
     private readonly object? _ref;
+    // The borrowed element's kind, found once when it is wrapped: JsonElement.ValueKind reads the document's metadata
+    // on every call, and values are asked (object? array?) at every step. Fits in the struct's padding.
+    private readonly JsonValueKind _elementKind;
 
-    private ElementValue(ElementValueKind kind, JsonElement element, object? reference) => (Kind, _element, _ref) = (kind, element, reference);
+    private ElementValue(ElementValueKind kind, JsonElement element, object? reference, JsonValueKind elementKind = JsonValueKind.Undefined) =>
+        (Kind, _element, _ref, _elementKind) = (kind, element, reference, elementKind);
 
     /// <summary>What this value holds.</summary>
     public ElementValueKind Kind { get; }
@@ -50,13 +55,20 @@ public readonly struct ElementValue
 
     /// <summary>A borrowed element; JSON null becomes <see cref="Null"/>.</summary>
     public static ElementValue Of(JsonElement element) =>
-        element.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? default : new(ElementValueKind.Element, element, null);
+        element.ValueKind is var kind and not (JsonValueKind.Null or JsonValueKind.Undefined) ? new(ElementValueKind.Element, element, null, kind) : default;
 
     /// <summary>A string.</summary>
     public static ElementValue String(string text) => new(ElementValueKind.String, default, text);
 
     /// <summary>A number given by its JSON text (for example a step's status), written as is.</summary>
     public static ElementValue Number(string jsonText) => new(ElementValueKind.Number, default, jsonText);
+
+    /// <summary>
+    /// A computed number (what <c>@sum</c> makes), kept boxed: read, keyed and written exactly as the
+    /// <c>JsonValue.Create(decimal)</c> it replaces (<see cref="Utf8JsonWriter.WriteNumberValue(decimal)"/> is what that
+    /// node's converter calls), for a box instead of a node and a converter call per write.
+    /// </summary>
+    public static ElementValue Number(decimal value) => new(ElementValueKind.Number, default, value);
 
     /// <summary>A boolean.</summary>
 
@@ -70,7 +82,7 @@ public readonly struct ElementValue
     /// <paramref name="baseObject"/> (a borrowed object) with <paramref name="fields"/> set on it, as
     /// <see cref="Set"/> on a copy of its fields would leave them; the names in <paramref name="fields"/> must be unique.
     /// </summary>
-    public static ElementValue Extended(JsonElement baseObject, List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Extended, baseObject, fields);
+    public static ElementValue Extended(JsonElement baseObject, List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Extended, baseObject, fields, baseObject.ValueKind);
 
     /// <summary>A JsonNode (a template literal); null is <see cref="Null"/>.</summary>
     public static ElementValue Node(JsonNode? node) => node is null ? default : new(ElementValueKind.Node, default, node);
@@ -91,7 +103,7 @@ public readonly struct ElementValue
     public ElementValue Snapshot() => Kind switch
     {
         ElementValueKind.Fields => Fields([.. FieldList]),
-        ElementValueKind.Extended => Extended(_element, [.. FieldList]),
+        ElementValueKind.Extended => new(ElementValueKind.Extended, _element, new List<KeyValuePair<string, ElementValue>>(FieldList), _elementKind),
         _ => this,
     };
 
@@ -101,7 +113,7 @@ public readonly struct ElementValue
     /// <summary>Whether this is an object (a JSON object, a built one, or an object literal).</summary>
     public bool IsObject => Kind switch
     {
-        ElementValueKind.Element => _element.ValueKind == JsonValueKind.Object,
+        ElementValueKind.Element => _elementKind == JsonValueKind.Object,
         ElementValueKind.Fields or ElementValueKind.Extended => true,
         ElementValueKind.Node => _ref is JsonObject,
         _ => false,
@@ -110,31 +122,38 @@ public readonly struct ElementValue
     /// <summary>Whether this is an array (a JSON array, a built one, or an array literal).</summary>
     public bool IsArray => Kind switch
     {
-        ElementValueKind.Element => _element.ValueKind == JsonValueKind.Array,
+        ElementValueKind.Element => _elementKind == JsonValueKind.Array,
         ElementValueKind.List => true,
         ElementValueKind.Node => _ref is JsonArray,
         _ => false,
     };
 
     /// <summary>The field <paramref name="name"/> of an object; false (and null) when this is not an object or has no such field.</summary>
-    public bool TryGetField(string name, out ElementValue value)
+    public bool TryGetField(string name, out ElementValue value) => TryGetField(name, null, out value);
+
+    /// <summary>
+    /// <see cref="TryGetField(string, out ElementValue)"/> with the name's UTF-8 made once beforehand (see
+    /// <see cref="Utf8Names"/>), which a borrowed object is searched by; null to search by the string.
+    /// </summary>
+    internal bool TryGetField(string name, byte[]? utf8Name, out ElementValue value)
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Object && _element.TryGetProperty(name, out var e):
+            case ElementValueKind.Element when _elementKind == JsonValueKind.Object && (utf8Name is null ? _element.TryGetProperty(name, out var e) : _element.TryGetProperty(utf8Name, out e)):
                 value = Of(e);
                 return true;
             case ElementValueKind.Fields or ElementValueKind.Extended:
-                foreach (var (k, v) in FieldList)
+                // Over the list's span: no enumerator, and no copy of the fields that do not match.
+                foreach (ref readonly var field in CollectionsMarshal.AsSpan(FieldList))
                 {
-                    if (k == name)
+                    if (field.Key == name)
                     {
-                        value = v;
+                        value = field.Value;
                         return true;
                     }
                 }
 
-                if (Kind == ElementValueKind.Extended && _element.TryGetProperty(name, out var own))
+                if (Kind == ElementValueKind.Extended && (utf8Name is null ? _element.TryGetProperty(name, out var own) : _element.TryGetProperty(utf8Name, out own)))
                 {
                     value = Of(own);
                     return true;
@@ -151,14 +170,17 @@ public readonly struct ElementValue
     }
 
     /// <summary>The field <paramref name="name"/> of an object, or null.</summary>
-    public ElementValue Field(string name) => TryGetField(name, out var v) ? v : default;
+    public ElementValue Field(string name) => TryGetField(name, null, out var v) ? v : default;
+
+    /// <summary>The field <paramref name="name"/> (its UTF-8 made beforehand, or null) of an object, or null.</summary>
+    internal ElementValue Field(string name, byte[]? utf8Name) => TryGetField(name, utf8Name, out var v) ? v : default;
 
     /// <summary>The element at <paramref name="index"/> of an array, or null.</summary>
     public ElementValue At(int index)
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Array:
+            case ElementValueKind.Element when _elementKind == JsonValueKind.Array:
                 // JsonElement's indexer walks the array when elements have children; counting as we go is no worse.
                 var i = 0;
                 foreach (var e in _element.EnumerateArray())
@@ -200,7 +222,15 @@ public readonly struct ElementValue
                 writer.WriteStringValue((string)_ref!);
                 break;
             case ElementValueKind.Number:
-                writer.WriteRawValue((string)_ref!, skipInputValidation: true);
+                if (_ref is decimal d)
+                {
+                    writer.WriteNumberValue(d);
+                }
+                else
+                {
+                    writer.WriteRawValue((string)_ref!, skipInputValidation: true);
+                }
+
                 break;
             case ElementValueKind.List:
                 writer.WriteStartArray();
@@ -233,11 +263,15 @@ public readonly struct ElementValue
     private void WriteExtended(Utf8JsonWriter writer)
     {
         var set = FieldList;
+        // Which set fields took the place of one of the object's own (set names are unique, so this is which of them
+        // the object has): the rest are written after, without searching the object again for each.
+        var replaced = 0UL;
         writer.WriteStartObject();
         foreach (var property in _element.EnumerateObject())
         {
             if (IndexOfSet(set, property) is var at and >= 0)
             {
+                replaced |= at < 64 ? 1UL << at : 0;
                 writer.WritePropertyName(set[at].Key);
                 set[at].Value.WriteTo(writer);
             }
@@ -248,9 +282,10 @@ public readonly struct ElementValue
             }
         }
 
-        foreach (var (k, v) in set)
+        for (var i = 0; i < set.Count; i++)
         {
-            if (!_element.TryGetProperty(k, out _))
+            var (k, v) = set[i];
+            if (i < 64 ? (replaced & (1UL << i)) == 0 : !_element.TryGetProperty(k, out _))
             {
                 writer.WritePropertyName(k);
                 v.WriteTo(writer);
@@ -262,9 +297,12 @@ public readonly struct ElementValue
 
     private static int IndexOfSet(List<KeyValuePair<string, ElementValue>> set, JsonProperty property)
     {
+        // A name spelt in plain ASCII (no escapes) is compared as it is; NameEquals would transcode the other per call.
+        var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+        var plain = raw.IndexOf((byte)'\\') < 0 && Ascii.IsValid(raw);
         for (var i = 0; i < set.Count; i++)
         {
-            if (property.NameEquals(set[i].Key))
+            if (plain ? Ascii.Equals(raw, set[i].Key) : property.NameEquals(set[i].Key))
             {
                 return i;
             }
@@ -279,6 +317,48 @@ public readonly struct ElementValue
     /// </summary>
     public string Key() => ScalarText() ?? (IsNull ? "null" : ToJsonString());
 
+    /// <summary>Room for <see cref="TryWriteKey"/> on the stack: ids and short names fit.</summary>
+    internal const int KeyScratchLength = 64;
+
+    /// <summary>
+    /// <see cref="Key"/> written into <paramref name="into"/> without making a string, for a string without escapes, a
+    /// number or a boolean that fits; false for anything else (then <see cref="Key"/>).
+    /// </summary>
+    internal bool TryWriteKey(Span<char> into, out int written)
+    {
+        written = 0;
+        switch (Kind)
+        {
+            case ElementValueKind.String or ElementValueKind.Number when _ref is string text:
+                if (!text.TryCopyTo(into))
+                {
+                    return false;
+                }
+
+                written = text.Length;
+                return true;
+            case ElementValueKind.Element when _elementKind is JsonValueKind.String or JsonValueKind.Number:
+                // The raw value (with a string's quotes): the same text as GetString() or GetRawText() when nothing is escaped.
+                var raw = JsonMarshal.GetRawUtf8Value(_element);
+                if (_elementKind == JsonValueKind.String)
+                {
+                    raw = raw[1..^1];
+                    if (raw.IndexOf((byte)'\\') >= 0)
+                    {
+                        return false;
+                    }
+                }
+
+                return System.Text.Unicode.Utf8.ToUtf16(raw, into, out _, out written, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done;
+            case ElementValueKind.Element when _elementKind is JsonValueKind.True or JsonValueKind.False:
+                var literal = _elementKind == JsonValueKind.True ? "true" : "false";
+                written = literal.Length;
+                return literal.TryCopyTo(into);
+            default:
+                return false;
+        }
+    }
+
     /// <summary>
     /// A scalar as text for a URL or a header: a string's text (unescaped), a number's JSON text as the backend or the
     /// template wrote it, <c>true</c> or <c>false</c>. Null for null, objects and arrays.
@@ -287,12 +367,14 @@ public readonly struct ElementValue
     {
         switch (Kind)
         {
-            case ElementValueKind.String or ElementValueKind.Number:
+            case ElementValueKind.String:
                 return (string)_ref!;
+            case ElementValueKind.Number:
+                return _ref as string ?? DecimalText((decimal)_ref!);
             case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                 return NodeScalarText(v) ?? v.ToJsonString();
             case ElementValueKind.Element:
-                return _element.ValueKind switch
+                return _elementKind switch
                 {
                     JsonValueKind.String => _element.GetString(),
                     JsonValueKind.Number => _element.GetRawText(),
@@ -359,10 +441,10 @@ public readonly struct ElementValue
     {
         switch (Kind)
         {
-            case ElementValueKind.Element when _element.ValueKind == JsonValueKind.Number:
+            case ElementValueKind.Element when _elementKind == JsonValueKind.Number:
                 return _element.TryGetDecimal(out var d) ? d : null;
             case ElementValueKind.Number:
-                return decimal.TryParse((string)_ref!, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+                return _ref is decimal exact ? exact : decimal.TryParse((string)_ref!, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
             case ElementValueKind.Node when _ref is JsonValue v && v.GetValueKind() == JsonValueKind.Number:
                 return NodeDecimal(v);
             default:
@@ -398,11 +480,12 @@ public readonly struct ElementValue
     /// <summary>Sets <paramref name="name"/> in a built object as a JsonObject's indexer does: in place when present, else at the end.</summary>
     public static void Set(List<KeyValuePair<string, ElementValue>> fields, string name, ElementValue value)
     {
-        for (var i = 0; i < fields.Count; i++)
+        var span = CollectionsMarshal.AsSpan(fields);
+        for (var i = 0; i < span.Length; i++)
         {
-            if (fields[i].Key == name)
+            if (span[i].Key == name)
             {
-                fields[i] = new(name, value);
+                span[i] = new(name, value);
                 return;
             }
         }
@@ -425,6 +508,15 @@ public readonly struct ElementValue
         return false;
     }
 
+    /// <summary>How many elements an array has (for a list's capacity); 0 for anything else.</summary>
+    internal int ItemCountOrZero() => Kind switch
+    {
+        ElementValueKind.Element when _elementKind == JsonValueKind.Array => _element.GetArrayLength(),
+        ElementValueKind.List => Items.Count,
+        ElementValueKind.Node when _ref is JsonArray a => a.Count,
+        _ => 0,
+    };
+
     /// <summary>The elements of an array value.</summary>
     public struct ItemEnumerator
     {
@@ -435,7 +527,7 @@ public readonly struct ElementValue
         internal ItemEnumerator(ElementValue value)
         {
             (_value, _index) = (value, -1);
-            _elements = value.Kind == ElementValueKind.Element && value._element.ValueKind == JsonValueKind.Array ? value._element.EnumerateArray() : default;
+            _elements = value.Kind == ElementValueKind.Element && value._elementKind == JsonValueKind.Array ? value._element.EnumerateArray() : default;
         }
 
         public ElementValue Current { get; private set; }
@@ -446,7 +538,7 @@ public readonly struct ElementValue
         {
             switch (_value.Kind)
             {
-                case ElementValueKind.Element when _value._element.ValueKind == JsonValueKind.Array:
+                case ElementValueKind.Element when _value._elementKind == JsonValueKind.Array:
                     if (_elements.MoveNext())
                     {
                         Current = Of(_elements.Current);
@@ -486,7 +578,7 @@ public readonly struct ElementValue
         internal FieldEnumerator(ElementValue value)
         {
             (_value, _index) = (value, -1);
-            _properties = value.Kind is ElementValueKind.Element or ElementValueKind.Extended && value._element.ValueKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
+            _properties = value.Kind is ElementValueKind.Element or ElementValueKind.Extended && value._elementKind == JsonValueKind.Object ? value._element.EnumerateObject() : default;
         }
 
         public KeyValuePair<string, ElementValue> Current { get; private set; }
@@ -497,7 +589,7 @@ public readonly struct ElementValue
         {
             switch (_value.Kind)
             {
-                case ElementValueKind.Element when _value._element.ValueKind == JsonValueKind.Object:
+                case ElementValueKind.Element when _value._elementKind == JsonValueKind.Object:
                     if (_properties.MoveNext())
                     {
                         var p = _properties.Current;

@@ -21,13 +21,25 @@ public sealed record ObjectTemplate(IReadOnlyList<KeyValuePair<string, Template>
 public sealed record EachTemplate(Template Source, string Alias, Template Element) : Template;
 
 /// <summary><c>"@lookup"</c>: the element of <see cref="Source"/> whose <see cref="Key"/> field equals <see cref="By"/>, or null.</summary>
-public sealed record LookupTemplate(Template Source, Template By, string Key) : Template;
+public sealed record LookupTemplate(Template Source, Template By, string Key) : Template
+{
+    private readonly Derived<string, byte[]?> _keyUtf8 = new(Key, Utf8Names.Encode(Key));
+
+    /// <summary>The UTF-8 of <see cref="Key"/>, or null (then read by the string).</summary>
+    internal byte[]? KeyUtf8 => _keyUtf8.For(Key);
+}
 
 /// <summary><c>"@merge"</c>: the fields of every object in order, later ones winning.</summary>
 public sealed record MergeTemplate(IReadOnlyList<Template> Parts) : Template;
 
 /// <summary><c>"@sum"</c>: Σ over the elements of <see cref="Source"/> of the product of the <see cref="Of"/> fields (dotted paths).</summary>
-public sealed record SumTemplate(Template Source, IReadOnlyList<string[]> Of) : Template;
+public sealed record SumTemplate(Template Source, IReadOnlyList<string[]> Of) : Template
+{
+    private readonly Derived<IReadOnlyList<string[]>, byte[]?[]?[]> _ofUtf8 = Of is null ? default : new(Of, [.. Of.Select(path => path?.Select(Utf8Names.Encode).ToArray())]);
+
+    /// <summary>The UTF-8 of every name of <see cref="Of"/>, or null (then read by the strings).</summary>
+    internal byte[]?[]?[]? OfUtf8 => _ofUtf8.For(Of);
+}
 
 /// <summary>A base value reshaped: <c>@select</c>, <c>@omit</c>, <c>@rename</c>, then extra fields added.</summary>
 public sealed record ShapeTemplate(
@@ -35,4 +47,10 @@ public sealed record ShapeTemplate(
     IReadOnlyList<string>? Select,
     IReadOnlyList<string>? Omit,
     IReadOnlyList<KeyValuePair<string, string>>? Rename,
-    IReadOnlyList<KeyValuePair<string, Template>> Extra) : Template;
+    IReadOnlyList<KeyValuePair<string, Template>> Extra) : Template
+{
+    private readonly Derived<IReadOnlyList<string>, byte[]?[]> _selectUtf8 = Select is null ? default : new(Select, [.. Select.Select(Utf8Names.Encode)]);
+
+    /// <summary>The UTF-8 of every name of <see cref="Select"/>, or null (then read by the strings).</summary>
+    internal byte[]?[]? SelectUtf8 => _selectUtf8.For(Select);
+}

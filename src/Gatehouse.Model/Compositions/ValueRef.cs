@@ -95,7 +95,13 @@ public sealed record ValueRef(string Text, string Root, IReadOnlyList<RefSegment
 }
 
 /// <summary>One step of a reference's path.</summary>
-public readonly record struct RefSegment(RefSegmentKind Kind, string Name, int Index);
+public readonly record struct RefSegment(RefSegmentKind Kind, string Name, int Index)
+{
+    private readonly Derived<string, byte[]?> _utf8 = new(Name, Utf8Names.Encode(Name));
+
+    /// <summary>The UTF-8 of <see cref="Name"/>, or null (then read by the string).</summary>
+    internal byte[]? Utf8Name => _utf8.For(Name);
+}
 
 /// <summary>What a <see cref="RefSegment"/> selects.</summary>
 public enum RefSegmentKind
