@@ -109,11 +109,14 @@ var dll = Environment.GetEnvironmentVariable("GATEHOUSE_DLL") ?? Path.Combine(ro
 var dllB = Environment.GetEnvironmentVariable("GATEHOUSE_DLL_B");
 var config = Path.Combine(Path.GetTempPath(), $"gatehouse-bench-compose-{Environment.ProcessId}.yaml");
 File.WriteAllText(config, WithUnshapedComposition(File.ReadAllText(Path.Combine(root, "examples", "shop", "gatehouse.yaml"))));
-var gateways = new List<(Process Process, int Port)> { StartGateway(dll) };
+// GATEHOUSE_ENV_B="NAME=VALUE;..." sets environment variables for B only (an A/B of a runtime setting: B's DLL defaults to A's).
+var envB = Environment.GetEnvironmentVariable("GATEHOUSE_ENV_B");
+dllB ??= envB is null ? null : dll;
+var gateways = new List<(Process Process, int Port)> { StartGateway(dll, null) };
 if (dllB is not null)
 {
-    gateways.Add(StartGateway(dllB));
-    Console.WriteLine($"A/B: A = {dll}, B = {dllB}");
+    gateways.Add(StartGateway(dllB, envB));
+    Console.WriteLine($"A/B: A = {dll}, B = {dllB} {envB}");
 }
 
 try
@@ -205,6 +208,14 @@ try
         }
     }
 
+    // Memory after the load: resident now and at peak (VmRSS, VmHWM), per gateway.
+    foreach (var (process, _) in gateways)
+    {
+        var status = File.ReadAllLines($"/proc/{process.Id}/status");
+        string Kb(string field) => status.First(l => l.StartsWith(field, StringComparison.Ordinal)).Split(':')[1].Trim();
+        Console.WriteLine($"gateway {(process == gateways[0].Process ? "A" : "B")} memory: resident {Kb("VmRSS")}, peak {Kb("VmHWM")}");
+    }
+
     // Unloaded latency: one request at a time.
     var p50Compose = Median(await LoadAsync(() => ComposeAsync(http, 1, "order-history"), seconds, 1));
     var p50Users = Median(await LoadAsync(() => GetAsync(direct, $"{usersUrl}/users/1"), seconds, 1));
@@ -242,7 +253,7 @@ finally
     File.Delete(config);
 }
 
-(Process, int) StartGateway(string path)
+(Process, int) StartGateway(string path, string? env)
 {
     var port = FreePort();
     var start = new ProcessStartInfo("dotnet", [path, "run", "--config", config, "--port", port.ToString(CultureInfo.InvariantCulture)])
@@ -255,6 +266,12 @@ finally
     start.Environment["SHOP_ORDERS_URL"] = ordersUrl;
     start.Environment["DEMO_INTERNAL_KEY_SHA256"] = ApiKeyHash.Sha256Hex(key);
     start.Environment["DEMO_SERVICE_API_URL"] = "http://127.0.0.1:0";
+    foreach (var setting in env?.Split(';', StringSplitOptions.RemoveEmptyEntries) ?? [])
+    {
+        var (name, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+        start.Environment[name] = value;
+    }
+
     var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {path}");
     _ = process.StandardOutput.ReadToEndAsync();
     _ = process.StandardError.ReadToEndAsync();
