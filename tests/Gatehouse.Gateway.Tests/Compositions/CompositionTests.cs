@@ -337,6 +337,31 @@ public sealed class CompositionTests : IAsyncLifetime
         Assert.True(elapsed < TimeSpan.FromSeconds(8), $"took {elapsed}");
     }
 
+    [Theory]
+    // The step's own timeout is shorter than the deadline: the step times out, and says so.
+    [InlineData("300ms", "10s", "composition-step-timeout", "did not answer within 0.3s")]
+    // The step's timeout is the longer one: the deadline ends the step (the call then needs no timer of its own).
+    [InlineData("5s", "500ms", "composition-deadline", "deadline of 0.5s")]
+    public async Task SlowRequiredStep_Gives504_FromWhicheverOfItsTimeoutAndTheDeadlineComesFirst(string timeout, string deadline, string slug, string detail)
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml($$"""
+              timed:
+                path: /timed
+                deadline: {{deadline}}
+                steps:
+                  slow: { service: users, path: /slow, timeout: {{timeout}} }
+            """));
+        var started = Stopwatch.GetTimestamp();
+        var response = await gw.Client.GetAsync("/timed");
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.Contains(slug, text, StringComparison.Ordinal);
+        Assert.Contains(detail, text, StringComparison.Ordinal);
+        Assert.True(elapsed < TimeSpan.FromSeconds(4), $"took {elapsed}");
+    }
+
     [Fact]
     public async Task FailingRequiredStep_CancelsTheOthers()
     {
