@@ -261,8 +261,9 @@ internal sealed partial class CompositionRun
     public string? FailedStep => _failedStep;
 
     /// <summary>
-    /// Where a reference starts: a step gives its whole <c>{status, headers, body}</c> (consuming no segment; null when
-    /// it is missing or failed), a request value is looked up whole (consuming every segment) and is a string or null.
+    /// Where a reference starts: a step gives the part its first segment names, its body, status or headers (consuming
+    /// that segment; null when the step is missing or failed), a request value is looked up whole (consuming every
+    /// segment) and is a string or null.
     /// </summary>
     private ElementValue Root(ValueRef r, out int consumed)
     {
@@ -274,24 +275,16 @@ internal sealed partial class CompositionRun
                 return ElementValue.Null;
             }
 
-            // Most references read one part of a step: that part, without building the step's envelope.
-            if (r.Segments is [{ Kind: RefSegmentKind.Field, Name: var part }, ..])
+            // A compiled reference to a step goes on with its body, status or headers (TemplateCompiler makes a bare
+            // '@step' its body): that part is where the reference starts.
+            consumed = 1;
+            return r.Segments[0].Name switch
             {
-                switch (part)
-                {
-                    case "body":
-                        consumed = 1;
-                        return result.Body;
-                    case "status":
-                        consumed = 1;
-                        return result.StatusValue;
-                    case "headers":
-                        consumed = 1;
-                        return ElementValue.Fields(result.Headers);
-                }
-            }
-
-            return result.Envelope;
+                "body" => result.Body,
+                "status" => result.StatusValue,
+                "headers" => ElementValue.Fields(result.Headers),
+                _ => throw new UnreachableException($"'{r.Text}' was compiled without body, status or headers after the step."),
+            };
         }
 
         consumed = r.Segments.Count;

@@ -10,8 +10,6 @@ namespace Gatehouse.Gateway.Composition;
 /// </summary>
 internal sealed class StepResult
 {
-    private ElementValue _envelope;
-
     public StepResult(int? status, List<KeyValuePair<string, ElementValue>> headers, ElementValue body)
     {
         (Status, Headers, Body) = (status, headers, body);
@@ -29,27 +27,4 @@ internal sealed class StepResult
 
     /// <summary>The status as a reference reads it: a number, or null when there is none.</summary>
     public ElementValue StatusValue { get; }
-
-    /// <summary>
-    /// The step as <c>@step</c> gives it: <c>{status, headers, body}</c>. Built on first use and then the same object for
-    /// every reference (most references read one part, <see cref="Body"/> or <see cref="StatusValue"/>, without it).
-    /// Read under the run's lock while steps run, so the lazy build needs no more.
-    /// </summary>
-    public ElementValue Envelope
-    {
-        get
-        {
-            if (_envelope.IsNull)
-            {
-                _envelope = ElementValue.Fields(
-                [
-                    new("status", StatusValue),
-                    new("headers", ElementValue.Fields(Headers)),
-                    new("body", Body),
-                ]);
-            }
-
-            return _envelope;
-        }
-    }
 }

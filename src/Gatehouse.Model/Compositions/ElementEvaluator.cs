@@ -5,7 +5,7 @@ namespace Gatehouse.Model.Compositions;
 
 /// <summary>
 /// Finds where a reference starts: the value its root stands for, and how many of its segments that value already
-/// accounts for (a request value is looked up whole; a step gives its <c>{status, headers, body}</c>, consuming none).
+/// accounts for (a request value is looked up whole; a step gives the body, status or headers its reference names).
 /// </summary>
 public delegate ElementValue ElementRootResolver(ValueRef reference, out int consumed);
 

@@ -194,6 +194,7 @@ public sealed class CompositionTests : IAsyncLifetime
                   status: "@user.status"
                   contentType: "@user.headers.content-type"
                   name: "@user.body.name"
+                  whole: "@user"
             """));
 
         var response = await gw.Client.GetAsync("/users/7/meta");
@@ -204,6 +205,8 @@ public sealed class CompositionTests : IAsyncLifetime
         Assert.Equal(200, json["status"]!.GetValue<int>());
         Assert.StartsWith("application/json", json["contentType"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("Ann", json["name"]!.GetValue<string>());
+        // A step named alone is its body (docs/compositions.md).
+        Assert.Equal("Ann", json["whole"]!["name"]!.GetValue<string>());
     }
 
     [Fact]
