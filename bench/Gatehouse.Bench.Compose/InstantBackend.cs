@@ -109,16 +109,30 @@ internal sealed class InstantBackend : IAsyncDisposable
     /// <summary>The target of a GET without a body, or null for anything else.</summary>
     private static string? Target(ReadOnlySpan<byte> head)
     {
-        var line = head[..(head.IndexOf("\r\n"u8) is var eol and >= 0 ? eol : head.Length)];
-        if (!line.StartsWith("GET "u8) || head.IndexOf("\ncontent-length:"u8) >= 0 || head.IndexOf("\nContent-Length:"u8) >= 0
-            || head.IndexOf("\nTransfer-Encoding:"u8) >= 0 || head.IndexOf("\ntransfer-encoding:"u8) >= 0)
+        var eol = head.IndexOf("\r\n"u8);
+        var line = eol >= 0 ? head[..eol] : head;
+        if (!line.StartsWith("GET "u8))
         {
             return null;
         }
 
-        var rest = line[4..];
-        var space = rest.IndexOf((byte)' ');
-        return space > 0 ? Encoding.ASCII.GetString(rest[..space]) : null;
+        // Header names in any case: a body announced either way is refused.
+        for (var rest = eol >= 0 ? head[(eol + 2)..] : []; !rest.IsEmpty;)
+        {
+            var end = rest.IndexOf("\r\n"u8);
+            var header = end >= 0 ? rest[..end] : rest;
+            var colon = header.IndexOf((byte)':');
+            if (colon > 0 && (Ascii.EqualsIgnoreCase(header[..colon], "content-length"u8) || Ascii.EqualsIgnoreCase(header[..colon], "transfer-encoding"u8)))
+            {
+                return null;
+            }
+
+            rest = end >= 0 ? rest[(end + 2)..] : [];
+        }
+
+        var target = line[4..];
+        var space = target.IndexOf((byte)' ');
+        return space > 0 ? Encoding.ASCII.GetString(target[..space]) : null;
     }
 
     private async Task<byte[]> FetchAsync(string target)

@@ -70,8 +70,6 @@ public readonly struct ElementValue
     /// </summary>
     public static ElementValue Number(decimal value) => new(ElementValueKind.Number, default, value);
 
-    /// <summary>A boolean.</summary>
-
     /// <summary>A built array.</summary>
     public static ElementValue List(List<ElementValue> items) => new(ElementValueKind.List, default, items);
 
