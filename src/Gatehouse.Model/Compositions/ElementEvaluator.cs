@@ -350,6 +350,12 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             return extended;
         }
 
+        if (value.Kind == ElementValueKind.Element && s.Selection is { } selection && s.Omit is null && s.Rename is null && s.Extra.Count == 0)
+        {
+            // Only an @select of a borrowed object (a joined product): a view through the names, not a copy of the fields.
+            return ElementValue.Selected(value.Element, selection);
+        }
+
         List<KeyValuePair<string, ElementValue>> o;
         if (s.Select is { } select)
         {

@@ -29,6 +29,11 @@ public enum ElementValueKind : byte
     Extended,
     /// <summary>A template literal, written and compared as JsonNode writes them.</summary>
     Node,
+    /// <summary>
+    /// A borrowed object seen through an <c>@select</c> (a product without its other fields): the selected names the
+    /// object has, in the selection's order. Read and written without copying it.
+    /// </summary>
+    Selected,
 }
 
 /// <summary>
@@ -82,6 +87,12 @@ public readonly struct ElementValue
     /// </summary>
     public static ElementValue Extended(JsonElement baseObject, List<KeyValuePair<string, ElementValue>> fields) => new(ElementValueKind.Extended, baseObject, fields, baseObject.ValueKind);
 
+    /// <summary>
+    /// <paramref name="baseObject"/> (a borrowed object) seen through <paramref name="selection"/>: what a list of the
+    /// selected fields it has, in the selection's order, would hold.
+    /// </summary>
+    internal static ElementValue Selected(JsonElement baseObject, FieldSelection selection) => new(ElementValueKind.Selected, baseObject, selection, JsonValueKind.Object);
+
     /// <summary>A JsonNode (a template literal); null is <see cref="Null"/>.</summary>
     public static ElementValue Node(JsonNode? node) => node is null ? default : new(ElementValueKind.Node, default, node);
 
@@ -112,7 +123,7 @@ public readonly struct ElementValue
     public bool IsObject => Kind switch
     {
         ElementValueKind.Element => _elementKind == JsonValueKind.Object,
-        ElementValueKind.Fields or ElementValueKind.Extended => true,
+        ElementValueKind.Fields or ElementValueKind.Extended or ElementValueKind.Selected => true,
         ElementValueKind.Node => _ref is JsonObject,
         _ => false,
     };
@@ -158,6 +169,9 @@ public readonly struct ElementValue
                 }
 
                 break;
+            case ElementValueKind.Selected when ((FieldSelection)_ref!).IndexOf(name) is var at and >= 0 && _element.TryGetProperty(((FieldSelection)_ref!).Utf8[at], out var picked):
+                value = Of(picked);
+                return true;
             case ElementValueKind.Node when _ref is JsonObject o && o.TryGetPropertyValue(name, out var n):
                 value = Node(n);
                 return true;
@@ -251,6 +265,20 @@ public readonly struct ElementValue
                 break;
             case ElementValueKind.Extended:
                 WriteExtended(writer);
+                break;
+            case ElementValueKind.Selected:
+                var selection = (FieldSelection)_ref!;
+                writer.WriteStartObject();
+                for (var i = 0; i < selection.Names.Length; i++)
+                {
+                    if (_element.TryGetProperty(selection.Utf8[i], out var picked))
+                    {
+                        writer.WritePropertyName(selection.Encoded[i]);
+                        Of(picked).WriteTo(writer);
+                    }
+                }
+
+                writer.WriteEndObject();
                 break;
             default:
                 ((JsonNode)_ref!).WriteTo(writer);
@@ -620,6 +648,18 @@ public readonly struct ElementValue
                         if (!_value._element.TryGetProperty(set[_index].Key, out _))
                         {
                             Current = set[_index];
+                            return true;
+                        }
+                    }
+
+                    return false;
+                case ElementValueKind.Selected:
+                    var selection = (FieldSelection)_value._ref!;
+                    while (++_index < selection.Names.Length)
+                    {
+                        if (_value._element.TryGetProperty(selection.Utf8[_index], out var picked))
+                        {
+                            Current = new(selection.Names[_index], Of(picked));
                             return true;
                         }
                     }

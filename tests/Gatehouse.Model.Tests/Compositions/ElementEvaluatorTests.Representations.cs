@@ -77,6 +77,18 @@ public sealed partial class ElementEvaluatorTests
         Assert.Equal(new SumTemplate(by, of), new SumTemplate(by, of));
         Assert.Null((new SumTemplate(by, of) with { Of = [["a"]] }).OfUtf8);
         Assert.Null(new ShapeTemplate(by, null, null, null, []).SelectUtf8);
+
+        // The view an @select gives a borrowed object: each name once, in the order first named; none when a name is
+        // not valid UTF-16 (then the fields are copied, as before) or for a copy with another selection.
+        string[] names = ["b", "a", "b"];
+        KeyValuePair<string, Template>[] extra = [];
+        var shape = new ShapeTemplate(by, names, null, null, extra);
+        Assert.Equal(["b", "a"], shape.Selection!.Names);
+        Assert.Equal(["b"u8.ToArray(), "a"u8.ToArray()], shape.Selection.Utf8);
+        Assert.Equal(new ShapeTemplate(by, names, null, null, extra), shape);
+        Assert.Null((shape with { Select = ["c"] }).Selection);
+        Assert.Null(new ShapeTemplate(by, null, null, null, []).Selection);
+        Assert.Null(new ShapeTemplate(by, ["a", "\ud800"], null, null, []).Selection);
     }
 
     [Fact]

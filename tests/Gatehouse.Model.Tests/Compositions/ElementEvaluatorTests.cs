@@ -76,6 +76,9 @@ public sealed partial class ElementEvaluatorTests
         "{ r: { '@value': '@a.body', id: 99, zz: 1, name: '@this.id', self: '@this', back: '@this.zz', t: '@this.t', nope: '@this.missing' } }",
         "{ items: { '@each': '@b.body[0].items', '@value': '@item', q2: '@item.quantity', productId: x }, m: { '@merge': [{ '@value': '@a.body', id: 1 }, { z: 2 }] }, k: { '@lookup': [{ '@value': '@c.body[0]', tag: t }], '@by': t, '@key': tag } }",
         "{ s: { '@sum': { '@each': '@c.body', '@value': '@item', n: 2 }, '@of': [n, price] }, sh: { '@value': { '@value': '@a.body', id: 5 }, '@select': [id, name] }, kb: { '@lookup': [{ o: { '@value': '@c.body[0]', x: 1 } }], '@by': { '@value': '@c.body[0]', x: 1 }, '@key': o } }",
+        // An @select of a borrowed object read every way a value is read: by field, merged, reshaped again, extended,
+        // summed, as a lookup's key, and written inside @each.
+        "{ v: { '@lookup': '@c.body', '@by': 5, '@select': [price, name, missing, name] }, n: '@this.v.name', p: '@this.v.price', x: '@this.v.secret', m: { '@merge': ['@this.v', { z: 1 }] }, o: { '@value': '@this.v', '@omit': [name] }, r: { '@value': '@this.v', '@rename': { name: title } }, ss: { '@value': '@this.v', '@select': [name, secret] }, e: { '@value': '@this.v', extra: 2 }, all: { '@each': '@c.body', '@value': '@item', '@select': [id, price] }, t: { '@sum': { '@each': '@c.body', '@value': '@item', '@select': [price] }, '@of': [price] }, k: { '@lookup': [{ key: { '@value': '@c.body[0]', '@select': [id, name] }, hit: 1 }], '@by': { '@value': '@c.body[0]', '@select': [id, name, id] }, '@key': key }, a: { '@value': '@a.body', '@select': [nested, tags, n, é] } }",
     ];
 
     public static TheoryData<string, string> Cases()
