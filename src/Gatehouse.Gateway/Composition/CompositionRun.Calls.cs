@@ -19,8 +19,7 @@ internal sealed partial class CompositionRun
     private async Task<StepResult> FanOutAsync(CompiledStep step)
     {
         var found = new List<ElementValue>();
-        var items = new List<ElementValue>();
-        var keys = new List<string>();
+        Distinct distinct;
         lock (_read)
         {
             new ElementEvaluator(_roots).ResolveMany(step.ForEach!, found);
@@ -34,18 +33,10 @@ internal sealed partial class CompositionRun
             }
 
             // Identical items make identical calls: each distinct value is called once.
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var i in found)
-            {
-                var key = i.Key();
-                if (seen.Add(key))
-                {
-                    items.Add(i);
-                    keys.Add(key);
-                }
-            }
+            distinct = Distinct.Of(found);
         }
 
+        var (items, keys) = (distinct.Items, distinct.Keys);
         var max = step.Config.MaxItems ?? _model.Compiled.Config.MaxItems;
         if (items.Count > max)
         {
@@ -64,12 +55,15 @@ internal sealed partial class CompositionRun
             {
                 for (var i = 0; i < items.Count; i++)
                 {
-                    extra.Append(i == 0 ? "" : batch.Separator).Append(Uri.EscapeDataString(Text(step, "batch", items[i], fromRequest: false)));
+                    // A scalar's key is its text; anything else has none, and Text says so.
+                    var item = items[i];
+                    var text = item.IsNull || item.IsObject || item.IsArray ? Text(step, "batch", item, fromRequest: false) : keys[i];
+                    extra.Append(i == 0 ? "" : batch.Separator).Append(Uri.EscapeDataString(text));
                 }
             }
 
             var called = await CallAsync(step, ElementValue.Null, _cts.Token, extra).ConfigureAwait(false);
-            var ordered = new List<ElementValue>(items.Count);
+            List<ElementValue> ordered;
             lock (_read)
             {
                 if (!called.Body.IsArray)
@@ -77,23 +71,8 @@ internal sealed partial class CompositionRun
                     throw new StepFailure(502, "composition-batch-not-array", $"Step '{step.Name}': the batched call did not return a JSON array.");
                 }
 
-                var byKey = new Dictionary<string, ElementValue>(StringComparer.Ordinal);
-                foreach (var element in called.Body.EnumerateItems())
-                {
-                    if (element.IsObject && element.TryGetField(batch.Key, out var key))
-                    {
-                        byKey.TryAdd(key.Key(), element);
-                    }
-                }
-
                 // The returned elements the items name, in the items' order.
-                foreach (var key in keys)
-                {
-                    if (byKey.TryGetValue(key, out var element))
-                    {
-                        ordered.Add(element);
-                    }
-                }
+                ordered = distinct.InItemsOrder(called.Body, batch.Key);
             }
 
             return new StepResult(called.Status, called.Headers, ElementValue.List(ordered));
@@ -362,4 +341,87 @@ internal sealed partial class CompositionRun
     private static string Text(CompiledStep step, string what, ElementValue value, bool fromRequest) =>
         value.ScalarText() ?? throw new StepFailure(fromRequest ? 400 : 502, "composition-bad-value",
             $"Step '{step.Name}': {what} has {(value.IsNull ? "no value" : "a value that is not a string or number")}{(fromRequest ? " in the request" : "")}.");
+
+    /// <summary>
+    /// A fan-out's distinct items (the first of each <see cref="ElementValue.Key"/>) and their keys. A key becomes a
+    /// string only for the first item that has it: short scalars (ids, mostly) are compared as chars on the stack.
+    /// </summary>
+    private sealed class Distinct
+    {
+        private readonly Dictionary<string, int> _positions;
+
+        private Distinct(int capacity) => (Items, Keys, _positions) = (new(capacity), new(capacity), new(capacity, StringComparer.Ordinal));
+
+        public List<ElementValue> Items { get; }
+
+        public List<string> Keys { get; }
+
+        public static Distinct Of(List<ElementValue> found)
+        {
+            var distinct = new Distinct(found.Count);
+            var byChars = distinct._positions.GetAlternateLookup<ReadOnlySpan<char>>();
+            Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
+            foreach (var item in found)
+            {
+                string key;
+                if (item.TryWriteKey(scratch, out var written))
+                {
+                    if (byChars.ContainsKey(scratch[..written]))
+                    {
+                        continue;
+                    }
+
+                    key = new string(scratch[..written]);
+                }
+                else
+                {
+                    key = item.Key();
+                    if (distinct._positions.ContainsKey(key))
+                    {
+                        continue;
+                    }
+                }
+
+                distinct._positions.Add(key, distinct.Items.Count);
+                distinct.Items.Add(item);
+                distinct.Keys.Add(key);
+            }
+
+            return distinct;
+        }
+
+        /// <summary>
+        /// For each item, the first object of <paramref name="returned"/> whose <paramref name="keyField"/> has the
+        /// item's key, in the items' order; items nothing was returned for are left out.
+        /// </summary>
+        public List<ElementValue> InItemsOrder(ElementValue returned, string keyField)
+        {
+            var slots = new ElementValue[Items.Count];
+            var filled = 0;
+            var byChars = _positions.GetAlternateLookup<ReadOnlySpan<char>>();
+            Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
+            foreach (var element in returned.EnumerateItems())
+            {
+                // An object is never null, so a slot that is null is one nothing filled yet.
+                if (element.IsObject && element.TryGetField(keyField, out var key)
+                    && (key.TryWriteKey(scratch, out var written) ? byChars.TryGetValue(scratch[..written], out var at) : _positions.TryGetValue(key.Key(), out at))
+                    && slots[at].IsNull)
+                {
+                    slots[at] = element;
+                    filled++;
+                }
+            }
+
+            var ordered = new List<ElementValue>(filled);
+            foreach (var slot in slots)
+            {
+                if (!slot.IsNull)
+                {
+                    ordered.Add(slot);
+                }
+            }
+
+            return ordered;
+        }
+    }
 }

@@ -344,13 +344,13 @@ public readonly struct ElementValue
     public string Key() => ScalarText() ?? (IsNull ? "null" : ToJsonString());
 
     /// <summary>Room for <see cref="TryWriteKey"/> on the stack: ids and short names fit.</summary>
-    internal const int KeyScratchLength = 64;
+    public const int KeyScratchLength = 64;
 
     /// <summary>
     /// <see cref="Key"/> written into <paramref name="into"/> without making a string, for a string without escapes, a
     /// number or a boolean that fits; false for anything else (then <see cref="Key"/>).
     /// </summary>
-    internal bool TryWriteKey(Span<char> into, out int written)
+    public bool TryWriteKey(Span<char> into, out int written)
     {
         written = 0;
         switch (Kind)

@@ -17,6 +17,7 @@ public sealed class CompositionValueTests : IAsyncLifetime
     /// <summary>A backend string with a quote, a non-ASCII letter and a newline, written escaped as a backend would.</summary>
     private const string EscapedJson = "\"a\\\"b\\u00e9\\n\"";
     private const string Escaped = "a\"b\u00e9\n";
+    private static readonly string LongKey = new('k', 70);
 
     private readonly ConcurrentQueue<string> _targets = new();
     private readonly ConcurrentQueue<(string Target, byte[] Body, string? ContentType)> _posts = new();
@@ -52,6 +53,17 @@ public sealed class CompositionValueTests : IAsyncLifetime
                 {
                     Interlocked.Decrement(ref _inFlight);
                 }
+            }
+            else if (path == "/keys")
+            {
+                // Keys of every kind, each repeated: 2 as a string, longer than a stack scratch, escaped, and "xy" spelt escaped once.
+                await context.Response.WriteAsync("""{"ids":[3,1,3,"2",""" + $"\"{LongKey}\"" + ""","q\"t",5,"x\u0079","xy",""" + $"\"{LongKey}\"]}}");
+            }
+            else if (path == "/batch")
+            {
+                // Out of order, 3 twice (the first counts), 9 not asked for, 1 missing, and things that are not objects with an id.
+                await context.Response.WriteAsync("""[{"id":5,"n":"five"},{"id":"3","n":"three-first"},{"id":3,"n":"three-second"},{"id":9,"n":"nine"},"""
+                    + $$"""{"id":"{{LongKey}}","n":"long"},""" + """{"id":"q\"t","n":"quote"},{"id":2,"n":"two"},{"id":"xy","n":"xy"},"s",{"noid":1},null]""");
             }
             else if (path == "/create")
             {
@@ -117,6 +129,31 @@ public sealed class CompositionValueTests : IAsyncLifetime
             text);
         Assert.Equal(["/items/1", "/items/2", "/items/3", "/items/4"], _targets.Where(t => t.StartsWith("/items/", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
         Assert.InRange(_maxInFlight, 1, 2);
+    }
+
+    [Fact]
+    public async Task BatchedFanOut_AsksForEachDistinctKeyOnce_AndGivesTheFirstReturnedObjectOfEachKey_InTheItemsOrder()
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml("""
+              batched:
+                path: /batched
+                steps:
+                  keys: { service: shop, path: /keys }
+                  found:
+                    service: shop
+                    path: /batch
+                    forEach: "@keys.body.ids"
+                    batch: { param: ids, key: id }
+                response:
+                  names: { "@each": "@found", "@value": "@item.n" }
+            """));
+
+        var response = await gw.Client.GetAsync("/batched");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Equal("""{"names":["three-first","two","long","quote","five","xy"]}""", text);
+        Assert.Equal($"/batch?ids=3,1,2,{LongKey},q%22t,5,xy", Assert.Single(_targets, t => t.StartsWith("/batch", StringComparison.Ordinal)));
     }
 
     [Fact]
