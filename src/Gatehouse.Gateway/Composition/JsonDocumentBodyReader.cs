@@ -35,14 +35,20 @@ internal sealed class JsonDocumentBody(JsonDocument document, byte[]? rented) : 
 /// </summary>
 internal static class JsonDocumentBodyReader
 {
-    public static async Task<JsonDocumentBody?> ReadAsync(HttpContent content, string step, long maxBytes, int maxDepth, int maxItems, CancellationToken ct)
+    /// <remarks>
+    /// A ValueTask, and the stream taken without a task: a small body has mostly arrived with the headers, and then
+    /// nothing here waits, so nothing is allocated for the waiting.
+    /// </remarks>
+    public static async ValueTask<JsonDocumentBody?> ReadAsync(HttpContent content, string step, long maxBytes, int maxDepth, int maxItems, CancellationToken ct)
     {
         if (content.Headers.ContentLength > maxBytes)
         {
             throw TooLarge(step, maxBytes);
         }
 
-        var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        // A response's content stream is there once its headers are read (HttpClient's response content makes it
+        // without waiting), so the synchronous call does not block.
+        var stream = content.ReadAsStream(ct);
         await using (stream.ConfigureAwait(false))
         {
             var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes + 1, 16 * 1024));

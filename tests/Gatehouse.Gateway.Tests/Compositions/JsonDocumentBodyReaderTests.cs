@@ -92,7 +92,7 @@ public sealed class JsonDocumentBodyReaderTests
     public async Task LargerThanTheLimit_FailsTheStep()
     {
         var content = new ByteArrayContent(new byte[100]);
-        var failure = await Assert.ThrowsAsync<StepFailure>(() => JsonDocumentBodyReader.ReadAsync(content, "step", 10, 64, 1000, CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<StepFailure>(() => JsonDocumentBodyReader.ReadAsync(content, "step", 10, 64, 1000, CancellationToken.None).AsTask());
         Assert.Equal("composition-body-too-large", failure.Slug);
     }
 
@@ -110,7 +110,7 @@ public sealed class JsonDocumentBodyReaderTests
         }
 
         // A bound against a hang (a TimeoutException fails the test), not a speed target: it takes well under a second.
-        using var body = await Task.Run(() => JsonDocumentBodyReader.ReadAsync(Content(json.Append('}').ToString()), "step", 4 << 20, 64, 1000, CancellationToken.None))
+        using var body = await Task.Run(async () => await JsonDocumentBodyReader.ReadAsync(Content(json.Append('}').ToString()), "step", 4 << 20, 64, 1000, CancellationToken.None))
             .WaitAsync(TimeSpan.FromSeconds(10));
         var text = Text(w => ElementValue.Of(body!.Root).WriteTo(w));
         Assert.StartsWith("{\"k0\":1,\"k1\":1,", text, StringComparison.Ordinal);
