@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Gateway.Access;
@@ -350,19 +351,22 @@ internal sealed partial class CompositionRun
     {
         private readonly Dictionary<string, int> _positions;
 
-        private Distinct(int capacity) => (Items, Keys, _positions) = (new(capacity), new(capacity), new(capacity, StringComparer.Ordinal));
+        private Distinct(List<ElementValue> items) => (Items, Keys, _positions) = (items, new(items.Count), new(items.Count, StringComparer.Ordinal));
 
         public List<ElementValue> Items { get; }
 
         public List<string> Keys { get; }
 
+        /// <summary>The distinct items of <paramref name="found"/>, which becomes their list (repeats removed in place).</summary>
         public static Distinct Of(List<ElementValue> found)
         {
-            var distinct = new Distinct(found.Count);
+            var distinct = new Distinct(found);
             var byChars = distinct._positions.GetAlternateLookup<ReadOnlySpan<char>>();
             Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
-            foreach (var item in found)
+            var kept = 0;
+            for (var i = 0; i < found.Count; i++)
             {
+                var item = found[i];
                 string key;
                 if (item.TryWriteKey(scratch, out var written))
                 {
@@ -382,11 +386,12 @@ internal sealed partial class CompositionRun
                     }
                 }
 
-                distinct._positions.Add(key, distinct.Items.Count);
-                distinct.Items.Add(item);
+                distinct._positions.Add(key, kept);
                 distinct.Keys.Add(key);
+                found[kept++] = item;
             }
 
+            found.RemoveRange(kept, found.Count - kept);
             return distinct;
         }
 
@@ -396,8 +401,10 @@ internal sealed partial class CompositionRun
         /// </summary>
         public List<ElementValue> InItemsOrder(ElementValue returned, string keyField)
         {
-            var slots = new ElementValue[Items.Count];
-            var filled = 0;
+            // A slot per item, filled where an object answers it, then closed up in place.
+            var ordered = new List<ElementValue>(Items.Count);
+            CollectionsMarshal.SetCount(ordered, Items.Count);
+            var slots = CollectionsMarshal.AsSpan(ordered);
             var byChars = _positions.GetAlternateLookup<ReadOnlySpan<char>>();
             Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
             foreach (var element in returned.EnumerateItems())
@@ -408,19 +415,19 @@ internal sealed partial class CompositionRun
                     && slots[at].IsNull)
                 {
                     slots[at] = element;
-                    filled++;
                 }
             }
 
-            var ordered = new List<ElementValue>(filled);
+            var filled = 0;
             foreach (var slot in slots)
             {
                 if (!slot.IsNull)
                 {
-                    ordered.Add(slot);
+                    slots[filled++] = slot;
                 }
             }
 
+            CollectionsMarshal.SetCount(ordered, filled);
             return ordered;
         }
     }
