@@ -195,11 +195,10 @@ internal sealed partial class CompositionRun
 
             var failed = true;
             // The call's own timer only when it can fire before the run's deadline, which the run's token carries (by
-            // default 30 s against 10 s, so a timer and a linked source per call are saved).
+            // default 30 s against 10 s, so most calls need none); when it can, a pooled one.
             var limit = step.Config.Timeout ?? upstream.Config.Timeout;
-            using var timeout = limit < _model.Compiled.Config.Deadline ? CancellationTokenSource.CreateLinkedTokenSource(ct) : null;
-            timeout?.CancelAfter(limit);
-            var token = timeout?.Token ?? ct;
+            using var timeout = limit < _model.Compiled.Config.Deadline ? CallTimeout.Start(limit, ct) : default;
+            var token = timeout.Token(ct);
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Parse(step.Method), new Uri(target.Insert(0, destination.BaseAddress).ToString(), in UriOptions))
@@ -250,7 +249,7 @@ internal sealed partial class CompositionRun
 
                 return new StepResult(status, headers, body is null ? ElementValue.Null : ElementValue.Of(body.Root));
             }
-            catch (OperationCanceledException) when (timeout is { IsCancellationRequested: true } && !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
             {
                 throw new StepFailure(504, "composition-step-timeout", $"Step '{step.Name}': service '{step.Service}' did not answer within {limit.TotalSeconds:0.###}s.");
             }
