@@ -201,7 +201,7 @@ internal sealed partial class CompositionRun
             var token = timeout.Token(ct);
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Parse(step.Method), new Uri(target.Insert(0, destination.BaseAddress).ToString(), in UriOptions))
+                using var request = new HttpRequestMessage(HttpMethod.Parse(step.Method), new Uri(Url(destination.BaseAddress, target), in UriOptions))
                 {
                     Version = upstream.RequestVersion,
                     VersionPolicy = upstream.VersionPolicy,
@@ -338,6 +338,14 @@ internal sealed partial class CompositionRun
     private static bool FromRequest(Template t) => t is RefTemplate { Ref.Root: "request" };
 
     /// <summary>A scalar as text for a URL or header; anything else fails the step (400 when the client sent it).</summary>
+    /// <summary>The destination's base address and the path and query built, as one string (no insert that grows the builder).</summary>
+    private static string Url(string baseAddress, StringBuilder pathAndQuery) =>
+        string.Create(baseAddress.Length + pathAndQuery.Length, (baseAddress, pathAndQuery), static (url, parts) =>
+        {
+            parts.baseAddress.CopyTo(url);
+            parts.pathAndQuery.CopyTo(0, url[parts.baseAddress.Length..], parts.pathAndQuery.Length);
+        });
+
     private static string Text(CompiledStep step, string what, ElementValue value, bool fromRequest) =>
         value.ScalarText() ?? throw new StepFailure(fromRequest ? 400 : 502, "composition-bad-value",
             $"Step '{step.Name}': {what} has {(value.IsNull ? "no value" : "a value that is not a string or number")}{(fromRequest ? " in the request" : "")}.");
