@@ -20,7 +20,7 @@ internal sealed partial class CompositionRun
     private async Task<StepResult> FanOutAsync(CompiledStep step)
     {
         var found = new List<ElementValue>();
-        Distinct distinct;
+        DistinctItems distinct;
         lock (_read)
         {
             new ElementEvaluator(_roots).ResolveMany(step.ForEach!, found);
@@ -34,7 +34,7 @@ internal sealed partial class CompositionRun
             }
 
             // Identical items make identical calls: each distinct value is called once.
-            distinct = Distinct.Of(found);
+            distinct = DistinctItems.Of(found);
         }
 
         var (items, keys) = (distinct.Items, distinct.Keys);
@@ -337,7 +337,6 @@ internal sealed partial class CompositionRun
 
     private static bool FromRequest(Template t) => t is RefTemplate { Ref.Root: "request" };
 
-    /// <summary>A scalar as text for a URL or header; anything else fails the step (400 when the client sent it).</summary>
     /// <summary>The destination's base address and the path and query built, as one string (no insert that grows the builder).</summary>
     private static string Url(string baseAddress, StringBuilder pathAndQuery) =>
         string.Create(baseAddress.Length + pathAndQuery.Length, (baseAddress, pathAndQuery), static (url, parts) =>
@@ -346,6 +345,7 @@ internal sealed partial class CompositionRun
             parts.pathAndQuery.CopyTo(0, url[parts.baseAddress.Length..], parts.pathAndQuery.Length);
         });
 
+    /// <summary>A scalar as text for a URL or header; anything else fails the step (400 when the client sent it).</summary>
     private static string Text(CompiledStep step, string what, ElementValue value, bool fromRequest) =>
         value.ScalarText() ?? throw new StepFailure(fromRequest ? 400 : 502, "composition-bad-value",
             $"Step '{step.Name}': {what} has {(value.IsNull ? "no value" : "a value that is not a string or number")}{(fromRequest ? " in the request" : "")}.");
@@ -354,20 +354,20 @@ internal sealed partial class CompositionRun
     /// A fan-out's distinct items (the first of each <see cref="ElementValue.Key"/>) and their keys. A key becomes a
     /// string only for the first item that has it: short scalars (ids, mostly) are compared as chars on the stack.
     /// </summary>
-    private sealed class Distinct
+    private sealed class DistinctItems
     {
         private readonly Dictionary<string, int> _positions;
 
-        private Distinct(List<ElementValue> items) => (Items, Keys, _positions) = (items, new(items.Count), new(items.Count, StringComparer.Ordinal));
+        private DistinctItems(List<ElementValue> items) => (Items, Keys, _positions) = (items, new(items.Count), new(items.Count, StringComparer.Ordinal));
 
         public List<ElementValue> Items { get; }
 
         public List<string> Keys { get; }
 
         /// <summary>The distinct items of <paramref name="found"/>, which becomes their list (repeats removed in place).</summary>
-        public static Distinct Of(List<ElementValue> found)
+        public static DistinctItems Of(List<ElementValue> found)
         {
-            var distinct = new Distinct(found);
+            var distinct = new DistinctItems(found);
             var byChars = distinct._positions.GetAlternateLookup<ReadOnlySpan<char>>();
             Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
             var kept = 0;
