@@ -7,7 +7,8 @@ namespace Gatehouse.Gateway.Composition;
 /// cancels when the run's token does, as a linked source would, but taken from a pool and returned to it when the call
 /// is done (Kestrel and YARP keep theirs the same way), so that a call makes neither a source nor a timer.
 /// A source is pooled again only when <see cref="CancellationTokenSource.TryReset"/> says it is as new: not
-/// cancelled, and its timer never fired.
+/// cancelled, and its timer never fired. Dispose it exactly once (a <c>using</c> local): it is a struct, and a copy
+/// disposed again would pool its source twice.
 /// </summary>
 internal readonly struct CallTimeout : IDisposable
 {

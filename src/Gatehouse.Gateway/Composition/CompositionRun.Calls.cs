@@ -374,25 +374,14 @@ internal sealed partial class CompositionRun
             for (var i = 0; i < found.Count; i++)
             {
                 var item = found[i];
-                string key;
-                if (item.TryWriteKey(scratch, out var written))
+                var chars = item.KeyChars(scratch);
+                if (byChars.ContainsKey(chars))
                 {
-                    if (byChars.ContainsKey(scratch[..written]))
-                    {
-                        continue;
-                    }
-
-                    key = new string(scratch[..written]);
-                }
-                else
-                {
-                    key = item.Key();
-                    if (distinct._positions.ContainsKey(key))
-                    {
-                        continue;
-                    }
+                    continue;
                 }
 
+                // (A long or escaped key, which KeyChars made a string of, is copied once more: rare.)
+                var key = new string(chars);
                 distinct._positions.Add(key, kept);
                 distinct.Keys.Add(key);
                 found[kept++] = item;
@@ -418,7 +407,7 @@ internal sealed partial class CompositionRun
             {
                 // An object is never null, so a slot that is null is one nothing filled yet.
                 if (element.IsObject && element.TryGetField(keyField, out var key)
-                    && (key.TryWriteKey(scratch, out var written) ? byChars.TryGetValue(scratch[..written], out var at) : _positions.TryGetValue(key.Key(), out at))
+                    && byChars.TryGetValue(key.KeyChars(scratch), out var at)
                     && slots[at].IsNull)
                 {
                     slots[at] = element;

@@ -222,10 +222,9 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
 
     private ElementValue Lookup(LookupTemplate l)
     {
-        // The key as chars without a string when it is a short scalar (ids mostly), else the string Key() makes.
-        var byValue = Value(l.By);
+        // The key as chars without a string when it is a short scalar (ids mostly).
         Span<char> scratch = stackalloc char[ElementValue.KeyScratchLength];
-        ReadOnlySpan<char> by = byValue.TryWriteKey(scratch, out var written) ? scratch[..written] : byValue.Key();
+        var by = Value(l.By).KeyChars(scratch);
         if (l.Source is RefTemplate { Ref: { HasWildcard: false } sr })
         {
             var shared = Single(sr, out var bound);
@@ -357,16 +356,27 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
         }
 
         List<KeyValuePair<string, ElementValue>> o;
-        if (s.Select is { } select)
+        if (s.Selection is { } chosen)
         {
+            // Each name once, read by its UTF-8.
+            o = new(chosen.Names.Length + s.Extra.Count);
+            for (var i = 0; i < chosen.Names.Length; i++)
+            {
+                if (value.TryGetField(chosen.Names[i], chosen.Utf8[i], out var v))
+                {
+                    o.Add(new(chosen.Names[i], v));
+                }
+            }
+        }
+        else if (s.Select is { } select)
+        {
+            // A name that is not valid UTF-16 (no selection was made of it): read by the strings, as always.
             o = new(select.Count + s.Extra.Count);
-            var utf8 = s.SelectUtf8;
             for (var i = 0; i < select.Count; i++)
             {
-                var name = select[i];
-                if (value.TryGetField(name, utf8?[i], out var v))
+                if (value.TryGetField(select[i], out var v))
                 {
-                    ElementValue.Set(o, name, v);
+                    ElementValue.Set(o, select[i], v);
                 }
             }
         }

@@ -343,14 +343,20 @@ public readonly struct ElementValue
     /// </summary>
     public string Key() => ScalarText() ?? (IsNull ? "null" : ToJsonString());
 
-    /// <summary>Room for <see cref="TryWriteKey"/> on the stack: ids and short names fit.</summary>
+    /// <summary>Room for <see cref="KeyChars"/> on the stack: ids and short names fit.</summary>
     public const int KeyScratchLength = 64;
+
+    /// <summary>
+    /// <see cref="Key"/> as chars: written into <paramref name="scratch"/> (<see cref="KeyScratchLength"/> long) without
+    /// a string for a short scalar, the ids that lookups and fan-outs compare; else the string <see cref="Key"/> makes.
+    /// </summary>
+    public ReadOnlySpan<char> KeyChars(Span<char> scratch) => TryWriteKey(scratch, out var written) ? scratch[..written] : Key();
 
     /// <summary>
     /// <see cref="Key"/> written into <paramref name="into"/> without making a string, for a string without escapes, a
     /// number or a boolean that fits; false for anything else (then <see cref="Key"/>).
     /// </summary>
-    public bool TryWriteKey(Span<char> into, out int written)
+    internal bool TryWriteKey(Span<char> into, out int written)
     {
         written = 0;
         switch (Kind)

@@ -49,15 +49,11 @@ public sealed record ShapeTemplate(
     IReadOnlyList<KeyValuePair<string, string>>? Rename,
     IReadOnlyList<KeyValuePair<string, Template>> Extra) : Template
 {
-    private readonly Derived<IReadOnlyList<string>, byte[]?[]> _selectUtf8 = Select is null ? default : new(Select, [.. Select.Select(Utf8Names.Encode)]);
     private readonly Derived<IReadOnlyList<string>, FieldSelection?> _selection = Select is null ? default : new(Select, FieldSelection.Of(Select));
 
-    /// <summary>The UTF-8 of every name of <see cref="Select"/>, or null (then read by the strings).</summary>
-    internal byte[]?[]? SelectUtf8 => _selectUtf8.For(Select);
-
     /// <summary>
-    /// <see cref="Select"/> ready to view a borrowed object through (see <see cref="ElementValueKind.Selected"/>); null
-    /// when there is none, or when a name is not valid UTF-16.
+    /// <see cref="Select"/> ready to read by UTF-8 and to view a borrowed object through (see
+    /// <see cref="ElementValueKind.Selected"/>); null when there is none, or when a name is not valid UTF-16.
     /// </summary>
     internal FieldSelection? Selection => _selection.For(Select);
 }

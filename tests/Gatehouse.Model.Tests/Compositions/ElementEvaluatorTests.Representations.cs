@@ -76,8 +76,6 @@ public sealed partial class ElementEvaluatorTests
         var of = new List<string[]> { new[] { "a", "b" } };
         Assert.Equal(new SumTemplate(by, of), new SumTemplate(by, of));
         Assert.Null((new SumTemplate(by, of) with { Of = [["a"]] }).OfUtf8);
-        Assert.Null(new ShapeTemplate(by, null, null, null, []).SelectUtf8);
-
         // The view an @select gives a borrowed object: each name once, in the order first named; none when a name is
         // not valid UTF-16 (then the fields are copied, as before) or for a copy with another selection.
         string[] names = ["b", "a", "b"];
