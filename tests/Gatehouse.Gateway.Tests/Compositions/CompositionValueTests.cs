@@ -54,6 +54,10 @@ public sealed class CompositionValueTests : IAsyncLifetime
                     Interlocked.Decrement(ref _inFlight);
                 }
             }
+            else if (path == "/objects")
+            {
+                await context.Response.WriteAsync("""{"ids":[1,{"a":1}],"o":{"a":1}}""");
+            }
             else if (path == "/keys")
             {
                 // Keys of every kind, each repeated: 2 as a string, longer than a stack scratch, escaped, and "xy" spelt escaped once.
@@ -154,6 +158,39 @@ public sealed class CompositionValueTests : IAsyncLifetime
         Assert.True(response.StatusCode == HttpStatusCode.OK, text);
         Assert.Equal("""{"names":["three-first","two","long","quote","five","xy"]}""", text);
         Assert.Equal($"/batch?ids=3,1,2,{LongKey},q%22t,5,xy", Assert.Single(_targets, t => t.StartsWith("/batch", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("path: \"/items/{id}\", params: { id: \"@objs.body.o\" }", "/x", 502, "parameter 'id' has a value that is not a string or number.")]
+    [InlineData("path: /items, query: { q: \"@objs.body\" }", "/x", 502, "query 'q' has a value that is not a string or number.")]
+    [InlineData("path: /batch, forEach: \"@objs.body.ids\", batch: { param: ids }", "/x", 502, "batch has a value that is not a string or number.")]
+    [InlineData("path: \"/items/{id}\", params: { id: \"@request.query.id\" }", "/x", 400, "parameter 'id' has no value in the request.")]
+    [InlineData("path: \"/items/{id}\", params: { id: \"@request.query.id\" }", "/x?id=", 0, null)]
+    public async Task AValueThatIsNotOneStringOrNumber_FailsTheStep_AndNothingIsCalled(string call, string target, int status, string? detail)
+    {
+        await using var gw = await TestGateway.StartAsync(Yaml($$"""
+              x:
+                path: /x
+                steps:
+                  objs: { service: shop, path: /objects }
+                  use: { service: shop, {{call}} }
+            """));
+
+        var response = await gw.Client.GetAsync(target);
+        var text = await response.Content.ReadAsStringAsync();
+
+        if (detail is null)
+        {
+            // An empty string is a value: the segment is empty, and the backend (not the gateway) answers.
+            Assert.Contains("/items/", _targets);
+            return;
+        }
+
+        Assert.True((int)response.StatusCode == status, text);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("composition-bad-value", text, StringComparison.Ordinal);
+        Assert.Contains($"Step 'use': {detail}", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(_targets, t => t.StartsWith("/items", StringComparison.Ordinal) || t.StartsWith("/batch", StringComparison.Ordinal));
     }
 
     [Fact]
