@@ -5,9 +5,10 @@
 //                    the calls and reads only what it needs to make them)
 //   client+assemble: the same calls, and the client builds the same answer as the composition from the three bodies
 //                    (the user, each order's items joined with their product, each order's total)
-// It reports results per second, the gateway's CPU per result (utime+stime of its process from /proc), the CPU per
-// result of this process (the client and the backends, which share the machine with the gateway), and, with one
-// request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
+// It reports results per second, the gateway's CPU per result (utime+stime of its process from /proc) and the share of
+// it in the kernel, the CPU per result of this process (the client and the backends, which share the machine with the
+// gateway), compose's results/s over client+assemble's per round and their median (the issue's rate target), and, with
+// one request at a time, the composition's p50 against the sum of the p50s of its critical path's backend calls.
 // With --instant the gateway's services are backends that answer instantly: each answer is fetched once from the
 // shop's service and then replayed as stored bytes by a socket loop (InstantBackend) in a process of its own, so that
 // backend work competes as little as it can with the gateway for the two cores, and its CPU is reported apart from the
@@ -175,26 +176,28 @@ try
         await LoadAsync(run, seconds, workers);
     }
 
-    Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | {(backends is null ? "client+backends" : "client")} CPU µs/result | backends CPU µs/result | p50 ms | p99 ms |");
-    Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|--:|");
+    Console.WriteLine($"| round | form | results/s | gateway CPU µs/result | of it in the kernel | {(backends is null ? "client+backends" : "client")} CPU µs/result | backends CPU µs/result | p50 ms | p99 ms |");
+    Console.WriteLine($"|--:|---|--:|--:|--:|--:|--:|--:|--:|");
     // Each round interleaves the forms in slices (rotating which goes first), so that the machine's drift (this is a
     // shared VM: whole 10 s windows differed by 15% back to back) falls on every form alike instead of on whichever
     // ran in the slow window.
     var slices = Math.Max(1, (int)Math.Round(seconds / slice));
+    // The issue's rate target, per gateway: compose's results/s over client+assemble's in the same round.
+    var ratios = gateways.Select(_ => new List<double>()).ToArray();
     for (var round = 1; round <= rounds; round++)
     {
-        var totals = forms.ToDictionary(f => f.Name, _ => (Latencies: new List<double>(), Elapsed: 0.0, Gateway: 0L, Self: 0L, Backends: 0L));
+        var totals = forms.ToDictionary(f => f.Name, _ => (Latencies: new List<double>(), Elapsed: 0.0, Gateway: default(Cpu), Self: 0L, Backends: 0L));
         for (var s = 0; s < slices; s++)
         {
             for (var k = 0; k < forms.Length; k++)
             {
                 var (name, run, process) = forms[(s + k) % forms.Length];
-                var (gatewayBefore, selfBefore, backendsBefore, started) = (CpuTicks(process.Id), CpuTicks(Environment.ProcessId), BackendTicks(), Stopwatch.GetTimestamp());
+                var (gatewayBefore, selfBefore, backendsBefore, started) = (Cpu.Of(process.Id), CpuTicks(Environment.ProcessId), BackendTicks(), Stopwatch.GetTimestamp());
                 var latencies = await LoadAsync(run, slice, workers);
                 var t = totals[name];
                 t.Latencies.AddRange(latencies);
                 totals[name] = (t.Latencies, t.Elapsed + Stopwatch.GetElapsedTime(started).TotalSeconds,
-                    t.Gateway + CpuTicks(process.Id) - gatewayBefore, t.Self + CpuTicks(Environment.ProcessId) - selfBefore, t.Backends + BackendTicks() - backendsBefore);
+                    t.Gateway + (Cpu.Of(process.Id) - gatewayBefore), t.Self + CpuTicks(Environment.ProcessId) - selfBefore, t.Backends + BackendTicks() - backendsBefore);
             }
         }
 
@@ -204,7 +207,25 @@ try
             var n = t.Latencies.Count;
             t.Latencies.Sort();
             Console.WriteLine(FormattableString.Invariant(
-                $"| {round} | {name} | {n / t.Elapsed:F0} | {t.Gateway * 1e4 / n:F1} | {t.Self * 1e4 / n:F1} | {(backends is null ? "-" : (t.Backends * 1e4 / n).ToString("F1", CultureInfo.InvariantCulture))} | {Percentile(t.Latencies, 0.5):F3} | {Percentile(t.Latencies, 0.99):F3} |"));
+                $"| {round} | {name} | {n / t.Elapsed:F0} | {t.Gateway.Total * 1e4 / n:F1} | {100.0 * t.Gateway.Kernel / Math.Max(1, t.Gateway.Total):F0}% | {t.Self * 1e4 / n:F1} | {(backends is null ? "-" : (t.Backends * 1e4 / n).ToString("F1", CultureInfo.InvariantCulture))} | {Percentile(t.Latencies, 0.5):F3} | {Percentile(t.Latencies, 0.99):F3} |"));
+        }
+
+        for (var g = 0; g < gateways.Count; g++)
+        {
+            var suffix = g == 0 ? "" : "@B";
+            if (totals.TryGetValue("compose" + suffix, out var compose) && totals.TryGetValue("client+assemble" + suffix, out var client))
+            {
+                ratios[g].Add(compose.Latencies.Count / compose.Elapsed / (client.Latencies.Count / client.Elapsed));
+            }
+        }
+    }
+
+    for (var g = 0; g < gateways.Count; g++)
+    {
+        if (ratios[g].Count > 0)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"gateway {(g == 0 ? "A" : "B")}: compose ÷ client+assemble results/s, per round {string.Join(" / ", ratios[g].Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))}; median {Median(ratios[g]):F2}×"));
         }
     }
 
@@ -435,13 +456,7 @@ static double Median(List<double> latencies)
 
 static double Percentile(List<double> sorted, double q) => sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * q))];
 
-static long CpuTicks(int pid)
-{
-    // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, after the ')' that ends the command name.
-    var stat = File.ReadAllText($"/proc/{pid}/stat");
-    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-}
+static long CpuTicks(int pid) => Cpu.Of(pid).Total;
 
 static int FreePort()
 {
@@ -492,5 +507,23 @@ internal sealed class DistantClient(TimeSpan delay, HttpMessageHandler inner) : 
     {
         await Task.Delay(delay, cancellationToken);
         return await base.SendAsync(request, cancellationToken);
+    }
+}
+
+/// <summary>A process's CPU time in clock ticks: in user mode and in the kernel (on loopback, a send also delivers).</summary>
+internal readonly record struct Cpu(long User, long Kernel)
+{
+    public long Total => User + Kernel;
+
+    public static Cpu operator +(Cpu a, Cpu b) => new(a.User + b.User, a.Kernel + b.Kernel);
+
+    public static Cpu operator -(Cpu a, Cpu b) => new(a.User - b.User, a.Kernel - b.Kernel);
+
+    public static Cpu Of(int pid)
+    {
+        // /proc/PID/stat: fields 14 and 15 (utime, stime), after the ')' that ends the command name.
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return new(long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
     }
 }
