@@ -50,6 +50,9 @@ internal sealed partial class CompositionRun
         _roots = Root;
         var n = model.Steps.Count;
         (_results, _tasks, _durations, _missing) = (new StepResult?[n], new Task[n], new double[n], new bool[n]);
+        // A new source, not a pooled CallTimeout: Fail cancels it from whichever step fails first. Were a cancel ever to
+        // come after the run had pooled it, it would reach another request's run; here it only meets a disposed source
+        // (Fail catches that). One per request; the calls' own timeouts are the pooled ones.
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         _cts.CancelAfter(model.Compiled.Config.Deadline);
     }
