@@ -21,6 +21,9 @@ internal sealed partial class GatehouseProcess : IAsyncDisposable
         process.BeginErrorReadLine();
     }
 
+    /// <summary>The process id, which stays the same when the program replaces itself (Gen0Budget).</summary>
+    public int Id => _process.Id;
+
     public string StandardOutput
     {
         get
