@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using System.Runtime;
 using System.Runtime.InteropServices;
 
 namespace Gatehouse.Cli;
@@ -32,11 +33,13 @@ internal static partial class Gen0Budget
     /// <summary>
     /// The budget to run with, or null to leave the runtime's: only for <c>run</c> and <c>demo</c> (a one-shot command
     /// would pay a second start for nothing), never over an operator's own setting, and a 64th of the memory the
-    /// process may use, at most 64 MB; below 16 MB (under 1 GiB of memory) it is not worth a second start.
+    /// process may use, at most 64 MB; below 16 MB (under 1 GiB of memory) it is not worth a second start. Not with
+    /// server GC, which an operator chose: the variable sizes every heap's gen0, one heap per core.
     /// </summary>
-    public static long? Choose(IReadOnlyList<string> args, Func<string, string?> environment, long availableMemory)
+    public static long? Choose(IReadOnlyList<string> args, Func<string, string?> environment, long availableMemory, bool serverGc = false)
     {
-        if (args is not ["run" or "demo", ..]
+        if (serverGc
+            || args is not ["run" or "demo", ..]
             || environment(Switch) == "0"
             || !string.IsNullOrEmpty(environment(RuntimeVariable))
             || !string.IsNullOrEmpty(environment("COMPlus_GCgen0size")))
@@ -56,7 +59,7 @@ internal static partial class Gen0Budget
     public static void Apply(string[] args)
     {
         if (!OperatingSystem.IsLinux()
-            || Choose(args, Environment.GetEnvironmentVariable, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes) is not { } budget)
+            || Choose(args, Environment.GetEnvironmentVariable, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, GCSettings.IsServerGC) is not { } budget)
         {
             return;
         }

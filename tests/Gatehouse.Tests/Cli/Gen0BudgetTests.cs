@@ -47,6 +47,10 @@ public sealed class Gen0BudgetTests
     public void Choose_AFractionOfTheMemory_NotWhereItIsScarce(long memory, long? expected) =>
         Assert.Equal(expected, Gen0Budget.Choose(["run"], _ => null, memory));
 
+    [Fact]
+    public void Choose_NotWithServerGc_WhichSizesEveryHeapsGen0() =>
+        Assert.Null(Gen0Budget.Choose(["run"], _ => null, 24 * GiB, serverGc: true));
+
     public static TheoryData<string, string?, string?> Environments => new()
     {
         // No setting of the operator's (an empty variable counts as none, and is replaced rather than shadowing ours).
@@ -54,6 +58,7 @@ public sealed class Gen0BudgetTests
         { "empty", "", Expected() },
         { "switched off", null, null },
         { "the operator's own", "0x300000", "0x300000" },
+        { "server GC", null, null },
     };
 
     [Theory]
@@ -77,6 +82,11 @@ public sealed class Gen0BudgetTests
         if (operatorValue is not null)
         {
             environment[Gen0Budget.RuntimeVariable] = operatorValue;
+        }
+
+        if (setting == "server GC")
+        {
+            environment["DOTNET_gcServer"] = "1";
         }
 
         await using var run = GatehouseProcess.Start(environment, "run", "--config", file, "--port", "0");
