@@ -10,7 +10,7 @@ namespace Gatehouse.Cli;
 /// runtime picks on its own. A gateway allocates many small objects per request and keeps almost none, so each gen0
 /// collection costs about the same (~1 ms here, mostly marking stacks and old-to-young references) however much was
 /// allocated since the last: fewer, larger budgets are less CPU. On the 2-vCPU VM of docs/benchmarks.md the runtime
-/// chose about 2 MB (a collection every ~100 compositions); 64 MB took 6–15% off the gateway's CPU per composition and
+/// chose about 2 MB (a collection every ~100 compositions); 64 MB took 4–15% off the gateway's CPU per composition and
 /// about 6% per proxied request, for about 60 MB more resident memory (round 8 of the compositions' results).
 /// <para>
 /// The runtime reads the budget only from the <c>DOTNET_GCgen0size</c> environment variable, at start (it has no
