@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Runtime.InteropServices;
@@ -34,7 +35,9 @@ internal static partial class Gen0Budget
     /// The budget to run with, or null to leave the runtime's: only for <c>run</c> and <c>demo</c> (a one-shot command
     /// would pay a second start for nothing), never over an operator's own setting, and a 64th of the memory the
     /// process may use, at most 64 MB; below 16 MB (under 1 GiB of memory) it is not worth a second start. Not with
-    /// server GC, which an operator chose: the variable sizes every heap's gen0, one heap per core.
+    /// server GC, which an operator chose: the variable sizes every heap's gen0, one heap per core. Not when a diagnostics
+    /// tool started the process (<c>dotnet-trace collect -- gatehouse run</c> sets <c>DOTNET_DiagnosticPorts</c>): the
+    /// tool expects one runtime to connect, not a second after the exec.
     /// </summary>
     public static long? Choose(IReadOnlyList<string> args, Func<string, string?> environment, long availableMemory, bool serverGc = false)
     {
@@ -42,7 +45,8 @@ internal static partial class Gen0Budget
             || args is not ["run" or "demo", ..]
             || environment(Switch) == "0"
             || !string.IsNullOrEmpty(environment(RuntimeVariable))
-            || !string.IsNullOrEmpty(environment("COMPlus_GCgen0size")))
+            || !string.IsNullOrEmpty(environment("COMPlus_GCgen0size"))
+            || !string.IsNullOrEmpty(environment("DOTNET_DiagnosticPorts")))
         {
             return null;
         }
@@ -58,7 +62,9 @@ internal static partial class Gen0Budget
     /// </summary>
     public static void Apply(string[] args)
     {
+        // Under a debugger the exec would end the session the debugger started.
         if (!OperatingSystem.IsLinux()
+            || Debugger.IsAttached
             || Choose(args, Environment.GetEnvironmentVariable, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, GCSettings.IsServerGC) is not { } budget)
         {
             return;

@@ -33,6 +33,7 @@ public sealed class Gen0BudgetTests
     [InlineData(Gen0Budget.RuntimeVariable, "0x200000", null)]
     [InlineData("COMPlus_GCgen0size", "0x200000", null)]
     [InlineData(Gen0Budget.RuntimeVariable, "", 64 * MiB)]
+    [InlineData("DOTNET_DiagnosticPorts", "/tmp/dotnet-trace.sock,suspend", null)]
     public void Choose_TheOperatorsSettingWins(string name, string value, long? expected) =>
         Assert.Equal(expected, Gen0Budget.Choose(["run"], n => n == name ? value : null, 24 * GiB));
 
