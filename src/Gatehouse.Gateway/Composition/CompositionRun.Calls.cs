@@ -4,7 +4,9 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Routing;
+using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Compositions;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Routing;
@@ -193,7 +195,7 @@ internal sealed partial class CompositionRun
                 continue;
             }
 
-            var failed = true;
+            var outcome = UpstreamOutcome.NotJudged;
             // The call's own timer only when it can fire before the run's deadline, which the run's token carries (by
             // default 30 s against 10 s, so most calls need none); when it can, a pooled one.
             var limit = step.Config.Timeout ?? upstream.Config.Timeout;
@@ -220,7 +222,7 @@ internal sealed partial class CompositionRun
 
                 using var response = await upstream.Invoker.SendAsync(request, token).ConfigureAwait(false);
                 var status = (int)response.StatusCode;
-                failed = status >= 500;
+                outcome = status >= 500 ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded;
                 if (status is < 200 or > 299)
                 {
                     var answer = step.Config.StatusMap.TryGetValue(status, out var mapped) ? mapped : 502;
@@ -251,10 +253,19 @@ internal sealed partial class CompositionRun
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
             {
+                outcome = UpstreamOutcome.Failed;
                 throw new StepFailure(504, "composition-step-timeout", $"Step '{step.Name}': service '{step.Service}' did not answer within {limit.TotalSeconds:0.###}s.");
             }
-            catch (HttpRequestException)
+            catch (OperationCanceledException) when (outcome == UpstreamOutcome.NotJudged && !_context.RequestAborted.IsCancellationRequested)
             {
+                // The run's deadline ended the call while the upstream was still answering: as slow as a timeout.
+                outcome = UpstreamOutcome.Failed;
+                throw;
+            }
+            catch (HttpRequestException e)
+            {
+                // Only the upstream's own failures count against its health (issue 16, F2).
+                outcome = UpstreamFaults.Judge(e);
                 throw new StepFailure(502, "composition-step-unreachable", $"Step '{step.Name}': service '{step.Service}' could not be reached.");
             }
             catch (StepFailure)
@@ -263,7 +274,7 @@ internal sealed partial class CompositionRun
             }
             finally
             {
-                upstream.EndRequest(destination, failed);
+                upstream.EndRequest(destination, outcome);
             }
         }
     }
@@ -279,9 +290,9 @@ internal sealed partial class CompositionRun
                 if (evaluator.Evaluate(t, binding, item) is { IsNull: false } v)
                 {
                     var text = Text(step, $"header '{name}'", v, FromRequest(t));
-                    if (text.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0)
+                    if (!HeaderRules.IsSafeValue(text))
                     {
-                        throw new StepFailure(400, "composition-bad-value", $"Step '{step.Name}': the value of header '{name}' contains CR, LF or NUL.");
+                        throw new StepFailure(400, "composition-bad-value", $"Step '{step.Name}': the value of header '{name}' has a character other than tab, space and visible ASCII (a control character, DEL or a non-ASCII character).");
                     }
 
                     request.Headers.TryAddWithoutValidation(name, text);
@@ -294,7 +305,7 @@ internal sealed partial class CompositionRun
         {
             foreach (var header in new[] { access.KeyHeader, HeaderNames.Authorization })
             {
-                if (_context.Request.Headers.TryGetValue(header, out var values) && values.Count == 1 && values[0]!.AsSpan().IndexOfAny('\r', '\n', '\0') < 0)
+                if (_context.Request.Headers.TryGetValue(header, out var values) && values.Count == 1 && HeaderRules.IsSafeValue(values[0]))
                 {
                     request.Headers.TryAddWithoutValidation(header, values[0]);
                 }

@@ -32,13 +32,38 @@ internal static class HeaderRules
         "Content-Type", "Content-Encoding", "Content-Language", "Content-Location", "Content-MD5", "Content-Range",
         "Content-Disposition", "Expires", "Last-Modified", "Allow");
 
-    private static readonly SearchValues<char> ForbiddenValueChars = SearchValues.Create("\r\n\0");
+    // HTAB, SP and visible ASCII: what RFC 9110 §5.5 allows in a field value, less obs-text.
+    private static readonly SearchValues<char> ValueChars = SearchValues.Create(
+        "\t !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     /// <summary>
-    /// True when a value can be written to the upstream wire as-is. SocketsHttpHandler writes values added
-    /// with <c>TryAddWithoutValidation</c> verbatim, so CR, LF and NUL must be stopped here.
+    /// True when a value can be written to the upstream wire as-is: only HTAB, SP and visible ASCII. SocketsHttpHandler
+    /// writes values added with <c>TryAddWithoutValidation</c> verbatim, so CR, LF and NUL (header injection), the other
+    /// CTLs and DEL (which some parsers read as line breaks; RFC 9110 §5.5 forbids them) must be stopped here. So must
+    /// non-ASCII characters: its HTTP/1.1 writer cannot write them and fails the send, which must not look like the
+    /// upstream's failure (issue 16, F2 and F4).
     /// </summary>
-    public static bool IsSafeValue(string? value) => value is null || value.AsSpan().IndexOfAny(ForbiddenValueChars) < 0;
+    public static bool IsSafeValue(string? value) => value is null || value.AsSpan().IndexOfAnyExcept(ValueChars) < 0;
+
+    // RFC 9110 §5.6.2 tchar.
+    private static readonly SearchValues<char> TokenChars = SearchValues.Create(
+        "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
+    /// <summary>True when <paramref name="value"/> is an HTTP token (a valid method or field name).</summary>
+    public static bool IsToken(ReadOnlySpan<char> value) => !value.IsEmpty && value.IndexOfAnyExcept(TokenChars) < 0;
+
+    /// <summary>Prefix of the headers the gateway sets for services (<c>Gatehouse-Application</c>, <c>Gatehouse-Plan</c>); a client may send none of them.</summary>
+    public const string GatewayPrefix = "Gatehouse-";
+
+    /// <summary>Prefix of the <c>X-Forwarded-*</c> family, which the gateway takes from trusted proxies only.</summary>
+    public const string ForwardedPrefix = "X-Forwarded-";
+
+    /// <summary>
+    /// The name a CGI-style server (WSGI, PHP, Rack) would read for <paramref name="name"/>: they map <c>-</c> and
+    /// <c>_</c> both to <c>_</c>, so <c>Gatehouse_Plan</c> reads as <c>Gatehouse-Plan</c>. Rules about which headers a
+    /// client may send are checked against this name (issue 16, F3).
+    /// </summary>
+    public static string AsServersRead(string name) => name.Contains('_', StringComparison.Ordinal) ? name.Replace('_', '-') : name;
 
     /// <summary>True when a client-supplied request id may be passed on: 1-128 visible ASCII characters.</summary>
     public static bool IsValidRequestId(string value)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
@@ -11,14 +12,16 @@ namespace Gatehouse.Gateway.Forwarding;
 internal sealed partial class HttpForwarder
 {
     /// <summary>
-    /// Copies the client's headers onto <paramref name="message"/>, minus hop-by-hop headers and those the
-    /// client named in <c>Connection</c>, then adds the gateway's own (<c>X-Forwarded-*</c>, <c>X-Request-Id</c>,
-    /// <c>Host</c>, the service's credential) after the copy, so no client header can remove or replace them.
-    /// Returns the name of the first header that cannot be forwarded (a value holding CR, LF or NUL, or a name
-    /// that is not an HTTP token), or null when all are safe.
+    /// Copies the client's headers onto <paramref name="message"/>, minus hop-by-hop headers, those the client named in
+    /// <c>Connection</c>, and those the gateway manages, then adds the gateway's own (<c>X-Forwarded-*</c>,
+    /// <c>X-Request-Id</c>, <c>Host</c>, <c>Gatehouse-*</c>, the service's credential) after the copy, so no client header
+    /// can remove or replace them. A name is checked as CGI-style servers read it (<c>_</c> as <c>-</c>), and by default
+    /// names with <c>_</c> are not forwarded at all, as nginx does. Returns the name of the first header that cannot be
+    /// forwarded (a value with a character other than HTAB, SP and visible ASCII, or a name that is not an HTTP token),
+    /// or null when all are safe.
     /// </summary>
-    /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocol asked for; else null.</param>
-    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential)
+    /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocols to ask for; else null.</param>
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, RouteModel route, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential)
     {
         var request = context.Request;
         var headers = request.Headers;
@@ -27,23 +30,43 @@ internal sealed partial class HttpForwarder
 
         foreach (var (name, values) in headers)
         {
-            if (HeaderRules.NotForwardedRequest.Contains(name))
+            // Kestrel lets some non-token bytes through in names (DEL over HTTP/1.1; CR LF over HTTP/2): refused, even
+            // for a header that would be dropped, since the request is malformed (RFC 9110 §5.1).
+            if (!HeaderRules.IsToken(name))
+            {
+                return name;
+            }
+
+            var read = name;
+            if (name.Contains('_', StringComparison.Ordinal))
+            {
+                if (!route.ForwardUnderscoreHeaders)
+                {
+                    continue;
+                }
+
+                read = HeaderRules.AsServersRead(name);
+            }
+
+            if (HeaderRules.NotForwardedRequest.Contains(read)
+                || read.StartsWith(HeaderRules.GatewayPrefix, StringComparison.OrdinalIgnoreCase)
+                || (!fromTrustedProxy && read.StartsWith(HeaderRules.ForwardedPrefix, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
 
-            if (connectionTokens is not null && Contains(connectionTokens, name))
+            if (connectionTokens is not null && Contains(connectionTokens, read))
             {
                 continue;
             }
 
-            if (admission.StripHeader is { } credential && string.Equals(name, credential, StringComparison.OrdinalIgnoreCase))
+            if (admission.StripHeader is { } credential && string.Equals(read, credential, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
 
             // The gateway's own credential for the service goes in this header below; nothing the client sent may stand beside it.
-            if (serviceCredential is not null && string.Equals(name, serviceCredential.Header, StringComparison.OrdinalIgnoreCase))
+            if (serviceCredential is not null && string.Equals(read, serviceCredential.Header, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -53,17 +76,21 @@ internal sealed partial class HttpForwarder
                 return name;
             }
 
+            // Leading and trailing SP/HTAB are not part of a value (RFC 9110 §5.5); an HTTP/1.1 server strips them, but
+            // Kestrel's HTTP/2 layer passes them on, and an h2 upstream would see a different value than an HTTP/1.1 one.
+            var value = WithoutOuterWhitespace(values);
+
             if (HeaderRules.ContentHeaders.Contains(name))
             {
-                content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+                content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)value);
                 continue;
             }
 
-            // False only for a name that is not an HTTP token (Kestrel's HTTP/2 layer lets, for example, CR LF
-            // through in names): refuse the request rather than silently forward it without that header.
-            var added = values.Count == 1
-                ? message.Headers.TryAddWithoutValidation(name, values.ToString())
-                : message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)values);
+            // The name was checked above; false here would be a gap in that check: refuse the request rather than
+            // silently forward it without that header.
+            var added = value.Count == 1
+                ? message.Headers.TryAddWithoutValidation(name, value.ToString())
+                : message.Headers.TryAddWithoutValidation(name, (IEnumerable<string>)value);
             if (!added)
             {
                 return name;
@@ -144,6 +171,30 @@ internal sealed partial class HttpForwarder
 
         return null;
     }
+
+    private static StringValues WithoutOuterWhitespace(StringValues values)
+    {
+        if (values.Count == 1)
+        {
+            var one = values.ToString();
+            return HasOuterWhitespace(one) ? one.Trim(' ', '\t') : values;
+        }
+
+        string[]? trimmed = null;
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (HasOuterWhitespace(values[i]))
+            {
+                trimmed ??= values.ToArray()!;
+                trimmed[i] = values[i]!.Trim(' ', '\t');
+            }
+        }
+
+        return trimmed is null ? values : new StringValues(trimmed);
+    }
+
+    private static bool HasOuterWhitespace(string? value) =>
+        value is { Length: > 0 } && (value[0] is ' ' or '\t' || value[^1] is ' ' or '\t');
 
     private static bool AllSafe(StringValues values)
     {

@@ -1,3 +1,4 @@
+using Gatehouse.Gateway.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
@@ -7,15 +8,16 @@ namespace Gatehouse.Gateway.Forwarding;
 internal sealed partial class HttpForwarder
 {
     /// <summary>
-    /// Whether a request Kestrel found upgradable is forwarded as an upgrade (and tunnelled after a 101).
-    /// Not when it names no protocol (Kestrel only looks at <c>Connection: upgrade</c>), and never for
-    /// <c>h2c</c>: after a 101 the client would speak HTTP/2 straight to the upstream, with requests the
-    /// gateway never routes or checks ("h2c smuggling"); RFC 9113 removed that upgrade anyway. Such
-    /// requests are forwarded as ordinary requests, without their Upgrade header.
+    /// The protocols of an HTTP/1.1 <c>Upgrade</c> request that the route tunnels (its <c>upgrades</c>, by default only
+    /// <c>websocket</c>), as the value to send upstream; null when none is allowed, and the request is then forwarded as an
+    /// ordinary one without its Upgrade header. An allow-list, because after a 101 the gateway no longer sees what crosses:
+    /// <c>h2c</c> would let a client speak HTTP/2 straight to the upstream with requests the gateway never routes or checks
+    /// ("h2c smuggling"), and any other protocol a backend happens to understand would do the same (issue 16, F5).
+    /// Tokens match whole and case-insensitively, so neither <c>h2c/1</c> nor <c>websocket/13</c> passes as <c>websocket</c>.
     /// </summary>
-    private static bool IsTunnelledUpgrade(StringValues upgrade)
+    private static string? AllowedUpgrades(StringValues upgrade, RouteModel route)
     {
-        var any = false;
+        string? allowed = null;
         foreach (var value in upgrade)
         {
             if (value is null)
@@ -26,16 +28,14 @@ internal sealed partial class HttpForwarder
             foreach (var range in value.AsSpan().Split(','))
             {
                 var token = value.AsSpan(range).Trim();
-                if (token.Equals("h2c", StringComparison.OrdinalIgnoreCase))
+                if (!token.IsEmpty && route.AllowsUpgrade(token))
                 {
-                    return false;
+                    allowed = allowed is null ? token.ToString() : $"{allowed}, {token}";
                 }
-
-                any |= !token.IsEmpty;
             }
         }
 
-        return any;
+        return allowed;
     }
 
     /// <summary>

@@ -33,22 +33,61 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy, Admission admission = default)
     {
         var upstream = route.Upstream!;
-        var failed = false;
+        // Nothing is learned about the destination until it answers or fails on its own account.
+        var outcome = UpstreamOutcome.NotJudged;
         HttpRequestMessage? message = null;
         HttpResponseMessage? response = null;
         try
         {
             var request = context.Request;
             var upgradeFeature = context.Features.Get<IHttpUpgradeFeature>();
-            // A WebSocket over HTTP/2 opens with an extended CONNECT (RFC 8441), which Kestrel offers on every
-            // HTTP/2 listener; upstream it becomes the HTTP/1.1 Upgrade that every WebSocket server understands.
-            var extendedConnect = context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true } connect
-                && string.Equals(connect.Protocol, "websocket", StringComparison.OrdinalIgnoreCase) ? connect : null;
-            var upgrade = extendedConnect is not null
-                || (upgradeFeature is { IsUpgradableRequest: true } && IsTunnelledUpgrade(request.Headers.Upgrade));
+            // A WebSocket over HTTP/2 opens with an extended CONNECT (RFC 8441), which Kestrel offers on every HTTP/2
+            // listener; upstream it becomes the HTTP/1.1 Upgrade that every WebSocket server understands. Any other
+            // CONNECT (a tunnel to a host:port, or an extended CONNECT for a protocol the route does not allow) is refused
+            // here: HttpClient cannot send it as an ordinary request, and the failure must not look like the upstream's.
+            string? upgradeProtocol = null;
+            var extendedConnect = context.Features.Get<IHttpExtendedConnectFeature>();
+            if (extendedConnect is { IsExtendedConnect: true })
+            {
+                if (extendedConnect.Protocol is not { } asked || !route.AllowsUpgrade(asked.AsSpan()))
+                {
+                    await ProblemWriter.WriteAsync(context, StatusCodes.Status501NotImplemented, "upgrade-not-allowed", "Protocol not allowed",
+                        $"This route does not tunnel the protocol '{extendedConnect.Protocol}'; use one of: {route.UpgradesText}.", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                upgradeProtocol = asked;
+            }
+            else
+            {
+                extendedConnect = null;
+                if (HttpMethods.IsConnect(request.Method))
+                {
+                    await ProblemWriter.WriteAsync(context, StatusCodes.Status501NotImplemented, "connect-not-supported", "CONNECT not supported",
+                        "The gateway does not open CONNECT tunnels; send an ordinary request to a route.", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                if (upgradeFeature is { IsUpgradableRequest: true })
+                {
+                    upgradeProtocol = AllowedUpgrades(request.Headers.Upgrade, route);
+                }
+            }
+
+            var upgrade = upgradeProtocol is not null;
+            HttpMethod method;
+            if (extendedConnect is not null)
+            {
+                method = HttpMethod.Get;
+            }
+            else if (!TryParseMethod(request.Method, out method))
+            {
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-method", "Bad method",
+                    $"The request method '{request.Method}' is not a valid HTTP token, or is a standard method in other letter case (methods are case-sensitive); send a standard method such as GET.", requestId).ConfigureAwait(false);
+                return;
+            }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            var upgradeProtocol = !upgrade ? null : extendedConnect is null ? request.Headers.Upgrade.ToString() : "websocket";
             for (var attempt = 0; ; attempt++)
             {
                 if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
@@ -59,7 +98,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 }
 
                 message?.Dispose();
-                message = new HttpRequestMessage(extendedConnect is null ? HttpMethod.Parse(request.Method) : HttpMethod.Get, uri)
+                message = new HttpRequestMessage(method, uri)
                 {
                     Version = upgrade ? HttpVersion.Version11 : upstream.RequestVersion,
                     VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
@@ -71,10 +110,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
                 }
 
-                if (CopyRequestHeaders(context, message, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential) is { } badHeader)
+                if (CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential) is { } badHeader)
                 {
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
-                        $"Header '{badHeader}' cannot be forwarded: its value contains a control character (CR, LF or NUL) or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
+                        $"Header '{badHeader}' cannot be forwarded: its value has a character other than tab, space and visible ASCII (a control character, DEL, or a non-ASCII character), or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
                     return;
                 }
 
@@ -93,14 +132,14 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
                 {
-                    failed = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
+                    outcome = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
                     return;
                 }
             }
 
             // Headers are in: the timeout covered the wait for them. The body streams for as long as both sides keep going.
             timeout.CancelAfter(Timeout.InfiniteTimeSpan);
-            failed = (int)response.StatusCode >= 500;
+            outcome = (int)response.StatusCode >= 500 ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded;
 
             if (response.StatusCode == HttpStatusCode.SwitchingProtocols)
             {
@@ -112,7 +151,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
                 // A switch nobody asked for (the request carried no Upgrade): what follows is not HTTP, and a 101
                 // passed on would leave the client's connection in a state it did not negotiate.
-                failed = true;
+                outcome = UpstreamOutcome.Failed;
                 LogUnrequestedUpgrade(logger, route.Id, destination.ToString());
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "bad-upstream-response", "Bad upstream response",
                     $"Service '{upstream.Name}' switched protocols without being asked to.", requestId).ConfigureAwait(false);
@@ -123,16 +162,16 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
             // The gateway's limits are the ones it enforces: its fields replace any the service sent.
             LimitHeaders.Write(context.Response, admission.Limits);
-            var outcome = await CopyResponseBodyAsync(context, response, context.RequestAborted).ConfigureAwait(false);
-            if (outcome == CopyOutcome.UpstreamFailed)
+            var copied = await CopyResponseBodyAsync(context, response, context.RequestAborted).ConfigureAwait(false);
+            if (copied == CopyOutcome.UpstreamFailed)
             {
-                failed = true;
+                outcome = UpstreamOutcome.Failed;
                 LogResponseBodyFailed(logger, route.Id, destination.ToString());
                 context.Abort();
                 return;
             }
 
-            if (outcome == CopyOutcome.ClientFailed)
+            if (copied == CopyOutcome.ClientFailed)
             {
                 context.Abort();
                 return;
@@ -144,8 +183,24 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         {
             response?.Dispose();
             message?.Dispose();
-            upstream.EndRequest(destination, failed);
+            upstream.EndRequest(destination, outcome);
         }
+    }
+
+    private static bool TryParseMethod(string method, out HttpMethod parsed)
+    {
+        // Kestrel checks that a method is a token on both protocols; this guards the step that relies on it, since
+        // HttpMethod throws on anything else.
+        if (!HeaderRules.IsToken(method))
+        {
+            parsed = HttpMethod.Get;
+            return false;
+        }
+
+        // Methods are case-sensitive (RFC 9110 §9.1), but SocketsHttpHandler sends "gET" as GET (it normalizes every
+        // spelling of a standard method), so such a request could not reach the upstream as the client sent it: refused.
+        parsed = HttpMethod.Parse(method);
+        return string.Equals(parsed.Method, method, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -174,12 +229,12 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         return false;
     }
 
-    /// <summary>Answers a request whose upstream call failed before response headers; returns whether the upstream is to blame.</summary>
-    private async Task<bool> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId)
+    /// <summary>Answers a request whose upstream call failed before response headers; returns what it says about the destination.</summary>
+    private async Task<UpstreamOutcome> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
-            return false; // the client left; the upstream call was cancelled with it.
+            return UpstreamOutcome.NotJudged; // the client left; the upstream call was cancelled with it.
         }
 
         if (body?.ClientError is { } clientError)
@@ -194,7 +249,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     "bad-body", "Bad request body", "The request body could not be read; check its framing (Content-Length or chunked encoding).", requestId).ConfigureAwait(false);
             }
 
-            return false;
+            return UpstreamOutcome.NotJudged;
         }
 
         if (e is OperationCanceledException)
@@ -202,13 +257,24 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             LogUpstreamTimeout(logger, route.Id, destination.ToString(), route.Timeout);
             await ProblemWriter.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "upstream-timeout", "Upstream timeout",
                 $"Service '{route.Upstream!.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId).ConfigureAwait(false);
-            return true;
+            return UpstreamOutcome.Failed;
+        }
+
+        var outcome = UpstreamFaults.Judge(e);
+        if (outcome == UpstreamOutcome.NotJudged)
+        {
+            // The request could not be sent for a reason of its own (every part of it was checked first, so this is a
+            // gap in those checks): answered as a gateway failure, and not charged to the destination.
+            LogRequestNotSent(logger, route.Id, destination.ToString(), e.Message);
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-request-failed", "Upstream request failed",
+                $"The request could not be sent to service '{route.Upstream!.Name}'; check it for unusual characters, or report it with the request id.", requestId).ConfigureAwait(false);
+            return outcome;
         }
 
         LogUpstreamUnreachable(logger, route.Id, destination.ToString(), e.Message);
         await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-unreachable", "Upstream unreachable",
             $"Service '{route.Upstream!.Name}' could not be reached.", requestId).ConfigureAwait(false);
-        return true;
+        return outcome;
     }
 
     private static bool HasBody(HttpContext context)
@@ -352,6 +418,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: upstream {Destination} answered 101 to a request that did not ask to upgrade")]
     private static partial void LogUnrequestedUpgrade(ILogger logger, string route, string destination);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: the request could not be sent to upstream {Destination}, which is not charged for it: {Reason}")]
+    private static partial void LogRequestNotSent(ILogger logger, string route, string destination, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Route {Route}: connecting to the upstream failed ({Reason}); trying another destination")]
     private static partial void LogRetried(ILogger logger, string route, string reason);

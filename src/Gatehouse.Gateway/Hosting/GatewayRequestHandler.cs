@@ -28,7 +28,7 @@ internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, Http
         if (!PathSafety.IsUnambiguous(rawTarget, path))
         {
             return ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "ambiguous-path", "Ambiguous path",
-                "The path contains an encoded '/' or '\\', a backslash, or an encoded NUL, which servers behind a gateway read differently; send the path without them.", requestId);
+                "The path contains an encoded '/' or '\\', a backslash, an encoded NUL, or raw non-ASCII characters beside percent-encoding, which servers behind a gateway read differently; send the path without them (percent-encode non-ASCII as UTF-8).", requestId);
         }
 
         // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
@@ -99,9 +99,19 @@ internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, Http
                 var sb = new DefaultInterpolatedStringHandler(0, 0);
                 route.UpstreamPath.AppendTo(ref sb, path, captures);
                 var query = context.Request.QueryString.Value ?? "";
-                sb.AppendLiteral(route.ApiKeyInQuery && !route.ForwardCredential && snapshot.Access is { } access
-                    ? QueryWithout(query, access.KeyQueryParameter)
-                    : query);
+                if (route.ApiKeyInQuery && !route.ForwardCredential && snapshot.Access is { } access)
+                {
+                    query = QueryWithout(query, access.KeyQueryParameter);
+                }
+
+                // The target is built only from checked bytes: the path was encoded by the template, the query is here.
+                if (!QueryEncoding.TryAppend(ref sb, query))
+                {
+                    sb.ToStringAndClear();
+                    route.Upstream!.EndRequest(destination, Upstreams.UpstreamOutcome.NotJudged);
+                    return ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
+                        "The query holds a character that is not valid UTF-16 text; send it percent-encoded.", requestId);
+                }
 
                 // The forwarder owns the begun request from here and ends it on every path.
                 return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress), admission);

@@ -6,7 +6,9 @@ namespace Gatehouse.Gateway.Hosting;
 /// Rejects request paths that different servers decode differently. Kestrel decodes the path (except
 /// <c>%2F</c>) and removes dot segments before the route decision; the gateway routes on that result and
 /// re-encodes it for the upstream. An encoded slash or backslash would survive that as text and could be
-/// read as a separator by an upstream, so such paths get 400 instead of a guess.
+/// read as a separator by an upstream, so such paths get 400 instead of a guess. So do paths that Kestrel could not
+/// decode faithfully: an HTTP/2 <c>:path</c> that mixes raw non-ASCII characters with percent-encoding comes out of
+/// its decoder with U+FFFD in place of the characters (HTTP/1.1 refuses raw non-ASCII in the target outright).
 /// </summary>
 internal static class PathSafety
 {
@@ -21,7 +23,8 @@ internal static class PathSafety
             raw = raw[..query];
         }
 
-        return raw.IndexOfAny(Ambiguous) < 0 && !decodedPath.Contains('\\');
+        return raw.IndexOfAny(Ambiguous) < 0 && !decodedPath.Contains('\\')
+            && (!decodedPath.Contains('\uFFFD', StringComparison.Ordinal) || raw.Contains('\uFFFD'));
     }
 
     /// <summary>The host of a Host header value without its port ("[::1]:80" → "[::1]").</summary>

@@ -48,6 +48,31 @@ internal sealed class RouteModel
     /// <summary>The client's credential is forwarded upstream.</summary>
     public bool ForwardCredential { get; init; }
 
+    /// <summary>Protocols an upgrade (HTTP/1.1 <c>Upgrade</c>, HTTP/2 extended CONNECT) may open a tunnel to, lower-case. Default <c>websocket</c>.</summary>
+    public string[] Upgrades { get; init; } = DefaultUpgrades;
+
+    /// <summary>The allowed upgrades for messages, or "none".</summary>
+    public string UpgradesText => Upgrades.Length == 0 ? "none" : string.Join(", ", Upgrades);
+
+    /// <summary>Client headers whose names hold <c>_</c> are forwarded (checked as their <c>-</c> twins). Default false, as nginx.</summary>
+    public bool ForwardUnderscoreHeaders { get; init; }
+
+    internal static readonly string[] DefaultUpgrades = ["websocket"];
+
+    /// <summary>True when <paramref name="protocol"/> is one of <see cref="Upgrades"/> (whole token, any case).</summary>
+    public bool AllowsUpgrade(ReadOnlySpan<char> protocol)
+    {
+        foreach (var allowed in Upgrades)
+        {
+            if (protocol.Equals(allowed, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public bool AllowsMethod(string method)
     {
         var methods = Methods;

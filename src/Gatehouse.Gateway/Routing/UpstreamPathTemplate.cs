@@ -59,14 +59,32 @@ internal sealed class UpstreamPathTemplate
         return new UpstreamPathTemplate([.. parts]);
     }
 
-    /// <summary>Appends the upstream path for <paramref name="path"/> and its <paramref name="captures"/>.</summary>
+    /// <summary>
+    /// Appends the upstream path for <paramref name="path"/> and its <paramref name="captures"/>; it always starts with
+    /// <c>/</c>, also when a catch-all captured nothing (<c>/files/{**rest}</c> → <c>/{**rest}</c> for <c>/files</c>), as
+    /// an HTTP/1.1 request target and an HTTP/2 <c>:path</c> must. A trailing slash on the client's path is kept: the route
+    /// decision ignores it, but to many services <c>/a/</c> and <c>/a</c> differ, and one that redirects between them
+    /// (Django's APPEND_SLASH) would otherwise send its clients round in a loop.
+    /// </summary>
     public void AppendTo(ref DefaultInterpolatedStringHandler sb, string path, in RouteCaptures captures)
     {
+        var endsWithSlash = AppendParts(ref sb, path, captures);
+        if (endsWithSlash is null || (endsWithSlash == false && path.Length > 1 && path[^1] == '/'))
+        {
+            sb.AppendLiteral("/");
+        }
+    }
+
+    /// <summary>Appends the parts; returns whether the last thing appended ends with a slash, or null when nothing was appended.</summary>
+    private bool? AppendParts(ref DefaultInterpolatedStringHandler sb, string path, in RouteCaptures captures)
+    {
+        bool? endsWithSlash = null;
         foreach (var part in _parts)
         {
             if (part.Literal is not null)
             {
                 sb.AppendLiteral(part.Literal);
+                endsWithSlash = part.Literal.EndsWith('/');
                 continue;
             }
 
@@ -75,6 +93,7 @@ internal sealed class UpstreamPathTemplate
             {
                 sb.AppendLiteral("/");
                 AppendEncoded(ref sb, value);
+                endsWithSlash = value.IsEmpty;
                 continue;
             }
 
@@ -89,8 +108,11 @@ internal sealed class UpstreamPathTemplate
 
                 sb.AppendLiteral("/");
                 AppendEncoded(ref sb, segment);
+                endsWithSlash = false;
             }
         }
+
+        return endsWithSlash;
     }
 
     internal static string EncodeSegment(string value)

@@ -98,6 +98,8 @@ internal static class SnapshotCompiler
                 Access = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id],
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
+                Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,
+                ForwardUnderscoreHeaders = config.Gateway.ForwardUnderscoreHeaders,
             };
             routes.Add((path, model));
         }

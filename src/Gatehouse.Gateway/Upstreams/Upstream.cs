@@ -16,7 +16,7 @@ namespace Gatehouse.Gateway.Upstreams;
 /// <remarks>
 /// Background work (DNS discovery, active health checks) runs between <see cref="Start"/> and
 /// <see cref="RetireAsync"/>/<see cref="DisposeAsync"/>. The request path (<see cref="Pick"/>,
-/// <see cref="TryBeginRequest"/>, <see cref="EndRequest"/>) takes no lock and does not allocate.
+/// <see cref="TryBeginRequest"/>, <see cref="EndRequest(Destination, UpstreamOutcome)"/>) takes no lock and does not allocate.
 /// </remarks>
 internal sealed partial class Upstream : IAsyncDisposable
 {
@@ -196,17 +196,21 @@ internal sealed partial class Upstream : IAsyncDisposable
     }
 
     /// <summary>Ends a request; <paramref name="failed"/> feeds passive health checks.</summary>
-    public void EndRequest(Destination destination, bool failed)
+    public void EndRequest(Destination destination, bool failed) =>
+        EndRequest(destination, failed ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded);
+
+    /// <summary>Ends a request; <paramref name="outcome"/> feeds passive health checks unless it is <see cref="UpstreamOutcome.NotJudged"/>.</summary>
+    public void EndRequest(Destination destination, UpstreamOutcome outcome)
     {
         destination.EndRequest();
         LeaveInFlight();
 
-        if (_passiveThreshold == 0)
+        if (_passiveThreshold == 0 || outcome == UpstreamOutcome.NotJudged)
         {
             return;
         }
 
-        if (!failed)
+        if (outcome == UpstreamOutcome.Succeeded)
         {
             destination.RecordSuccess();
         }

@@ -25,6 +25,14 @@ public sealed record GatewayConfig
     /// </summary>
     public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
 
+    /// <summary>
+    /// Forward client headers whose names contain <c>_</c>. Default false: they are dropped, as nginx does, because
+    /// CGI-style servers (WSGI, PHP, Rack) read <c>_</c> and <c>-</c> alike, so <c>Gatehouse_Plan</c> would pass for the
+    /// gateway's own <c>Gatehouse-Plan</c>. When true, a name is still dropped when, read with <c>_</c> as <c>-</c>, it is
+    /// one the gateway sets or strips.
+    /// </summary>
+    public bool ForwardUnderscoreHeaders { get; init; }
+
     /// <summary>How long a stopping gateway waits for in-flight requests. Default 10s.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -42,6 +42,15 @@ public sealed record RouteConfig
     /// <summary>Also read the API key from the query parameter <c>gateway.apiKeys.queryParameter</c> (it is removed before forwarding). Default false.</summary>
     public bool ApiKeyInQuery { get; init; }
 
+    /// <summary>
+    /// Protocols a client may upgrade to on this route (HTTP/1.1 <c>Upgrade</c>, or HTTP/2 extended CONNECT), whole tokens
+    /// compared in any case. After the upstream agrees, the gateway only copies bytes, so each protocol listed is a tunnel
+    /// it no longer inspects. An upgrade to any other protocol is forwarded as an ordinary request without its
+    /// <c>Upgrade</c> header (an extended CONNECT gets 501). <c>h2c</c> is never allowed. Default <c>[websocket]</c>;
+    /// <c>[]</c> allows none.
+    /// </summary>
+    public IReadOnlyList<string>? Upgrades { get; init; }
+
     /// <summary>Forward the client's credential (API key header or <c>Authorization</c>) to the service. Default false: the service gets <c>Gatehouse-Application</c> and <c>Gatehouse-Plan</c> instead.</summary>
     public bool ForwardCredential { get; init; }
 }

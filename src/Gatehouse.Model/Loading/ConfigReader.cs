@@ -106,7 +106,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
     private GatewayConfig ReadGateway(YamlNode node, string path)
     {
         var gw = new GatewayConfig();
-        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout", "apiKeys", "jwt", "authenticationMode", "serviceApi");
+        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout", "apiKeys", "jwt", "authenticationMode", "serviceApi", "forwardUnderscoreHeaders");
         if (map is null)
         {
             return gw;
@@ -146,6 +146,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
             {
                 gw = gw with { MaxRequestHeadersSize = (int)headerSize };
             }
+        }
+
+        if (map.TryGetValue("forwardUnderscoreHeaders", out var underscores) && b.Bool(underscores, YamlBinder.Join(path, "forwardUnderscoreHeaders")) is { } forwardUnderscores)
+        {
+            gw = gw with { ForwardUnderscoreHeaders = forwardUnderscores };
         }
 
         if (map.TryGetValue("drainTimeout", out var drain) && b.Duration(drain, YamlBinder.Join(path, "drainTimeout")) is { } drainTimeout)
@@ -558,7 +563,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
     private RouteConfig? ReadRoute(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "methods", "path", "host", "service", "operation", "upstreamPath", "timeout", "apiKeyInQuery", "forwardCredential");
+        var map = b.Mapping(node, path, "methods", "path", "host", "service", "operation", "upstreamPath", "timeout", "apiKeyInQuery", "forwardCredential", "upgrades");
         if (map is null)
         {
             return null;
@@ -643,6 +648,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("forwardCredential", out var forward) && b.Bool(forward, YamlBinder.Join(path, "forwardCredential")) is { } f)
         {
             route = route with { ForwardCredential = f };
+        }
+
+        if (map.TryGetValue("upgrades", out var upgrades))
+        {
+            route = route with { Upgrades = b.StringList(upgrades, YamlBinder.Join(path, "upgrades")) };
         }
 
         return route;

@@ -63,6 +63,11 @@ public static partial class ConfigValidator
                 }
             }
 
+            if (route.Upgrades is { } upgrades)
+            {
+                ValidateUpgrades(upgrades, At, errors);
+            }
+
             if (route.Host is { } host && !IsHostPattern(host))
             {
                 errors.Add(new ConfigError(At("host"), $"'{host}' is not a host name; write 'api.example.com' or '*.example.com' (no scheme, port or path)."));
@@ -203,6 +208,26 @@ public static partial class ConfigValidator
                 errors.Add(new ConfigError(path, kind == SegmentKind.CatchAll
                     ? $"'{seg.Value}' is a catch-all in the route; write it as '{{**{seg.Value}}}' here too."
                     : $"'{seg.Value}' is a single segment in the route; write it as '{{{seg.Value}}}' here."));
+            }
+        }
+    }
+
+    private static void ValidateUpgrades(IReadOnlyList<string> upgrades, Func<string, string> at, List<ConfigError> errors)
+    {
+        for (var i = 0; i < upgrades.Count; i++)
+        {
+            var protocol = upgrades[i];
+            if (string.Equals(protocol, "h2c", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add(new ConfigError(at($"upgrades[{i}]"), "'h2c' is never tunnelled: after the switch a client would send HTTP/2 requests straight to the service, past routing and access checks; remove it (services reached over h2c are configured with the service's 'protocol')."));
+            }
+            else if (protocol.Length == 0 || !protocol.All(c => c is > ' ' and < '\x7f' && "()<>@,;:\\\"[]?={}".IndexOf(c) < 0))
+            {
+                errors.Add(new ConfigError(at($"upgrades[{i}]"), $"'{protocol}' is not a protocol token; write a name such as 'websocket'."));
+            }
+            else if (upgrades.Take(i).Any(u => string.Equals(u, protocol, StringComparison.OrdinalIgnoreCase)))
+            {
+                errors.Add(new ConfigError(at($"upgrades[{i}]"), $"'{protocol}' is listed twice."));
             }
         }
     }

@@ -18,13 +18,33 @@ internal static class RawHttp2Client
 
     /// <summary>Sends one request on stream 1 of a new connection to 127.0.0.1:<paramref name="port"/>.</summary>
     /// <param name="fields">Header fields in order, pseudo-headers first; names and values are Latin-1.</param>
-    public static async Task<Http2Outcome> SendAsync(int port, IEnumerable<(string Name, string Value)> fields, TimeSpan? timeout = null)
+    public static Task<Http2Outcome> SendAsync(int port, IEnumerable<(string Name, string Value)> fields, TimeSpan? timeout = null) =>
+        SendAsync(port, fields.Select(f => (Encoding.Latin1.GetBytes(f.Name), Encoding.Latin1.GetBytes(f.Value))), timeout, tls: false);
+
+    /// <summary>
+    /// Sends one request on stream 1 of a new connection to 127.0.0.1:<paramref name="port"/>, over TLS with ALPN
+    /// <c>h2</c> when <paramref name="tls"/> (any server certificate accepted). Fields are raw bytes, sent as given.
+    /// The outcome carries the response body when the response ends normally.
+    /// </summary>
+    public static async Task<Http2Outcome> SendAsync(int port, IEnumerable<(byte[] Name, byte[] Value)> fields, TimeSpan? timeout, bool tls)
     {
         using var cts = new CancellationTokenSource(timeout ?? RawClient.DefaultTimeout);
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cts.Token);
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await using var network = new NetworkStream(socket, ownsSocket: false);
+        Stream stream = network;
+        if (tls)
+        {
+            var ssl = new System.Net.Security.SslStream(network, leaveInnerStreamOpen: true, (_, _, _, _) => true);
+            await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                ApplicationProtocols = [System.Net.Security.SslApplicationProtocol.Http2],
+            }, cts.Token);
+            stream = ssl;
+        }
 
+        await using var _ = stream;
         var block = new MemoryStream();
         foreach (var (name, value) in fields)
         {
@@ -40,6 +60,8 @@ internal static class RawHttp2Client
         await stream.WriteAsync(output.ToArray(), cts.Token);
 
         var header = new byte[9];
+        int? status = null;
+        var body = new MemoryStream();
         try
         {
             while (true)
@@ -60,19 +82,31 @@ internal static class RawHttp2Client
                         await stream.WriteAsync(Frame(Ping, Ack, 0, payload), cts.Token);
                         break;
                     case Headers when streamId == 1:
-                        return new Http2Outcome(StatusOf(payload, flags), null, null);
+                        status ??= StatusOf(payload, flags);
+                        if ((flags & EndStream) != 0)
+                        {
+                            return new Http2Outcome(status, null, null) { Body = body.ToArray() };
+                        }
+
+                        break;
                     case RstStream when streamId == 1:
                         return new Http2Outcome(null, BinaryPrimitives.ReadUInt32BigEndian(payload), null);
                     case GoAway:
                         return new Http2Outcome(null, null, BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(4)));
-                    case Data:
+                    case Data when streamId == 1:
+                        body.Write(payload, 0, payload.Length);
+                        if ((flags & EndStream) != 0)
+                        {
+                            return new Http2Outcome(status, null, null) { Body = body.ToArray() };
+                        }
+
                         break;
                 }
             }
         }
         catch (Exception e) when (e is EndOfStreamException or IOException)
         {
-            return new Http2Outcome(null, null, null) { Closed = true };
+            return new Http2Outcome(status, null, null) { Closed = true };
         }
         catch (OperationCanceledException)
         {
@@ -115,9 +149,8 @@ internal static class RawHttp2Client
         return -1;
     }
 
-    private static void WriteString(MemoryStream block, string value)
+    private static void WriteString(MemoryStream block, byte[] bytes)
     {
-        var bytes = Encoding.Latin1.GetBytes(value);
         WriteInteger(block, bytes.Length, 7, 0x00);
         block.Write(bytes);
     }
@@ -171,6 +204,9 @@ internal sealed record Http2Outcome(int? Status, uint? ResetCode, uint? GoAwayCo
 {
     /// <summary>HTTP/2 PROTOCOL_ERROR.</summary>
     public const uint ProtocolError = 0x1;
+
+    /// <summary>The response body, when the response ended normally (END_STREAM); else null.</summary>
+    public byte[]? Body { get; init; }
 
     /// <summary>True when the connection ended with neither a response nor an error frame.</summary>
     public bool Closed { get; init; }

@@ -26,7 +26,8 @@ namespace Gatehouse.Gateway.Tests.Security;
 /// <item><term><c>/public/x#/../admin</c></term><description>public: Kestrel keeps '#' in the path and removes "x#/.."; /public/admin → <c>/public/admin</c></description></item>
 /// <item><term><c>/public/admin?/../../admin</c></term><description>public; the query is not part of the path → <c>/public/admin?/../../admin</c></description></item>
 /// <item><term><c>/public/...</c>, <c>/public/%20..%20/admin</c></term><description>public; not dot segments → <c>/public/...</c>, <c>/public/%20..%20/admin</c></description></item>
-/// <item><term><c>//admin</c>, <c>/admin/.</c>, <c>/admin/</c></term><description>admin; empty segments and a trailing slash are insignificant; /admin → <c>/admin</c></description></item>
+/// <item><term><c>//admin</c></term><description>admin; empty segments are insignificant; /admin → <c>/admin</c></description></item>
+/// <item><term><c>/admin/.</c>, <c>/admin/</c></term><description>admin; a trailing slash does not change the route, and is kept → <c>/admin/</c></description></item>
 /// <item><term><c>/ADMIN</c></term><description>admin: literals match case-insensitively, and the upstream gets the template's spelling → <c>/admin</c></description></item>
 /// <item><term><c>/admin;x=1</c></term><description>404 problem+json: "admin;x=1" is not the literal "admin"</description></item>
 /// <item><term><c>/public/..</c></term><description>404 problem+json: Kestrel resolves it to "/"</description></item>
@@ -78,8 +79,8 @@ public sealed class PathConfusionTests
     [InlineData("/public/...", 200, "public", "/public/...")]
     [InlineData("/public/%20..%20/admin", 200, "public", "/public/%20..%20/admin")]
     [InlineData("//admin", 200, "admin", "/admin")]
-    [InlineData("/admin/.", 200, "admin", "/admin")]
-    [InlineData("/admin/", 200, "admin", "/admin")]
+    [InlineData("/admin/.", 200, "admin", "/admin/")]
+    [InlineData("/admin/", 200, "admin", "/admin/")]
     [InlineData("/ADMIN", 200, "admin", "/admin")]
     [InlineData("/admin;x=1", 404, null, null)]
     [InlineData("/public/..", 404, null, null)]
