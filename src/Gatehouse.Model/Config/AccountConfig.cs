@@ -1,6 +1,8 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>A consumer organisation or developer who signed up; owns applications.</summary>
+[EmptyAllowed]
 public sealed record AccountConfig
 {
     /// <summary>Name shown to people. Default: the account's key.</summary>

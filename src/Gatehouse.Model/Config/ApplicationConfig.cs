@@ -1,12 +1,15 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>An account's client: subscribes to one plan and holds the credentials that identify it.</summary>
 public sealed record ApplicationConfig
 {
     /// <summary>The owning account, a key of <c>accounts</c>. Required.</summary>
+    [RequiredKey("the account that owns the application, a key of 'accounts'")]
     public required string Account { get; init; }
 
     /// <summary>The plan subscribed to, a key of <c>plans</c> (not the anonymous one). Required.</summary>
+    [RequiredKey("the plan it subscribes to, a key of 'plans'")]
     public required string Plan { get; init; }
 
     /// <summary>
@@ -22,6 +25,7 @@ public sealed record ApplicationConfig
     /// Values of a JWT's application claim (<c>azp</c>, <c>client_id</c> or the issuer's <c>applicationClaim</c>) that
     /// identify this application. Default: the application's key.
     /// </summary>
+    [OneOrMany]
     public IReadOnlyList<string> ClientIds { get; init; } = [];
 }
 
@@ -43,6 +47,7 @@ public enum ApplicationState
 public sealed record ApiKeyConfig
 {
     /// <summary>Lower-case hex SHA-256 of the whole key (64 characters), as <c>gatehouse key new</c> prints it. Required.</summary>
+    [RequiredKey("the key's SHA-256 in hex, as 'gatehouse key new' prints it")]
     public required string Sha256 { get; init; }
 
     /// <summary>The key's first characters (<c>ghk_1a2b</c>), so people can tell keys apart. Default: none.</summary>

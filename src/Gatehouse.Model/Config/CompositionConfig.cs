@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 using System.Text.Json.Nodes;
 
 namespace Gatehouse.Model.Config;

@@ -1,12 +1,15 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>The whole declarative configuration document (<c>gatehouse.yaml</c>).</summary>
+[BindingRules(typeof(Loading.RootRules))]
 public sealed record GatehouseConfig
 {
     /// <summary>The only document version this build reads.</summary>
     public const int CurrentVersion = 1;
 
     /// <summary>Document format version. Required; must be <c>1</c>.</summary>
+    [SchemaRequired]
     public int Version { get; init; } = CurrentVersion;
 
     /// <summary>Listeners, trusted proxies and request limits of the gateway process.</summary>
@@ -28,5 +31,6 @@ public sealed record GatehouseConfig
     public IReadOnlyDictionary<string, ApplicationConfig> Applications { get; init; } = new Dictionary<string, ApplicationConfig>();
 
     /// <summary>Compositions by id: public routes served by several backend calls and a shaped response. Default: none.</summary>
+    [BoundByRules]
     public IReadOnlyDictionary<string, CompositionConfig> Compositions { get; init; } = new Dictionary<string, CompositionConfig>();
 }

@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>Process-wide settings of the data plane.</summary>
@@ -17,21 +18,15 @@ public sealed record GatewayConfig
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
     /// <summary>Largest request body accepted, in bytes (<c>10MB</c> style allowed). Default 30 MiB; larger bodies get 413. A reload applies it to new requests.</summary>
+    [Size]
     public long MaxRequestBodySize { get; init; } = 30 * 1024 * 1024;
 
     /// <summary>
     /// Largest total size of request headers, in bytes. Default 32 KiB; larger header blocks get 431. Read at
     /// start; a reload that changes it is reported and takes effect on the next start.
     /// </summary>
+    [Size]
     public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
-
-    /// <summary>
-    /// Forward client headers whose names contain <c>_</c>. Default false: they are dropped, as nginx does, because
-    /// CGI-style servers (WSGI, PHP, Rack) read <c>_</c> and <c>-</c> alike, so <c>Gatehouse_Plan</c> would pass for the
-    /// gateway's own <c>Gatehouse-Plan</c>. When true, a name is still dropped when, read with <c>_</c> as <c>-</c>, it is
-    /// one the gateway sets or strips.
-    /// </summary>
-    public bool ForwardUnderscoreHeaders { get; init; }
 
     /// <summary>How long a stopping gateway waits for in-flight requests. Default 10s.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -50,4 +45,12 @@ public sealed record GatewayConfig
 
     /// <summary>The authorize/report API for services not behind the proxy. Default: off.</summary>
     public ServiceApiConfig? ServiceApi { get; init; }
+
+    /// <summary>
+    /// Forward client headers whose names contain <c>_</c>. Default false: they are dropped, as nginx does, because
+    /// CGI-style servers (WSGI, PHP, Rack) read <c>_</c> and <c>-</c> alike, so <c>Gatehouse_Plan</c> would pass for the
+    /// gateway's own <c>Gatehouse-Plan</c>. When true, a name is still dropped when, read with <c>_</c> as <c>-</c>, it is
+    /// one the gateway sets or strips.
+    /// </summary>
+    public bool ForwardUnderscoreHeaders { get; init; }
 }

@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>How unhealthy targets are found and taken out of load balancing.</summary>
@@ -23,9 +24,11 @@ public sealed record ActiveHealthCheckConfig
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Consecutive successful probes that bring a target back. Default 2.</summary>
+    [Minimum(1)]
     public int HealthyThreshold { get; init; } = 2;
 
     /// <summary>Consecutive failed probes that take a target out. Default 3.</summary>
+    [Minimum(1)]
     public int UnhealthyThreshold { get; init; } = 3;
 }
 
@@ -33,6 +36,7 @@ public sealed record ActiveHealthCheckConfig
 public sealed record PassiveHealthCheckConfig
 {
     /// <summary>Consecutive failed requests (connection errors, timeouts, 5xx) that eject a target. Default 5.</summary>
+    [Minimum(1)]
     public int ConsecutiveFailures { get; init; } = 5;
 
     /// <summary>How long an ejected target stays out before it gets traffic again. Default 30s.</summary>

@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>
@@ -11,12 +12,17 @@ namespace Gatehouse.Model.Config;
 /// window's length it can get up to twice <see cref="Requests"/> through. That is the error bound of the rate
 /// limits (per second, per minute) against a sliding window; for quotas the calendar window is the contract.
 /// </remarks>
+[ListRules(typeof(Loading.LimitRules))]
+[Strict]
 public sealed record LimitConfig
 {
     /// <summary>Requests allowed per window; at least 1. Required.</summary>
+    [RequiredKey("how many requests the limit allows per window, e.g. 'requests: 100'")]
+    [Minimum(1)]
     public required int Requests { get; init; }
 
     /// <summary>The window: <c>second</c> or <c>minute</c> (rate limits), <c>hour</c>, <c>day</c> or <c>month</c> (quotas). Required.</summary>
+    [RequiredKey("one of second, minute (rate limits), hour, day, month (quotas)")]
     public required LimitPeriod Per { get; init; }
 
     /// <summary><c>enforce</c> answers 429 over the limit; <c>shadow</c> counts and reports, and lets the request through. Default <c>enforce</c>.</summary>

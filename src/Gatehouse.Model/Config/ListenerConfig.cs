@@ -1,9 +1,11 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>One address the gateway listens on.</summary>
 public sealed record ListenerConfig
 {
     /// <summary><c>http://ADDRESS:PORT</c> or <c>https://ADDRESS:PORT</c>; ADDRESS is an IP literal, <c>localhost</c> or <c>*</c>. Required.</summary>
+    [RequiredKey]
     public required string Url { get; init; }
 
     /// <summary>
@@ -31,8 +33,12 @@ public enum ListenerProtocols
 public sealed record CertificateConfig
 {
     /// <summary>Path to the PEM certificate (chain). Relative paths are relative to the config file.</summary>
+    [RequiredKey]
+    [FilePath]
     public required string CertFile { get; init; }
 
     /// <summary>Path to the PEM private key. Relative paths are relative to the config file.</summary>
+    [RequiredKey]
+    [FilePath]
     public required string KeyFile { get; init; }
 }

@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>
@@ -8,6 +9,7 @@ namespace Gatehouse.Model.Config;
 public sealed record OpenApiConfig
 {
     /// <summary>Path of the document. A relative path is relative to the config file.</summary>
+    [FilePath]
     public string? File { get; init; }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>
@@ -20,6 +21,7 @@ public sealed record RegistrationConfig
     /// Registration tokens of this service, as lower-case hex SHA-256 of each token (<c>gatehouse key new --prefix ghr_</c>
     /// makes one); a token registers targets of this service only. Default: none (then only the admin token can register).
     /// </summary>
+    [OneOrMany]
     public IReadOnlyList<string> TokenSha256 { get; init; } = [];
 
     /// <summary>Time to live of a registration that does not ask for one. Default 30s.</summary>
@@ -32,5 +34,6 @@ public sealed record RegistrationConfig
     /// CIDR ranges (<c>10.0.0.0/8</c>) or addresses registered targets must be in; when set, a registered URL's host must
     /// be an IP address inside one of them. Default: any host.
     /// </summary>
+    [OneOrMany]
     public IReadOnlyList<string> AllowedNetworks { get; init; } = [];
 }

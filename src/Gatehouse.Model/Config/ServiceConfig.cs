@@ -1,6 +1,8 @@
+using Gatehouse.Model.Schema;
 namespace Gatehouse.Model.Config;
 
 /// <summary>A backend API: where it runs, how to reach it, and its operations.</summary>
+[BindingRules(typeof(Loading.ServiceRules))]
 public sealed record ServiceConfig
 {
     /// <summary>
@@ -31,10 +33,12 @@ public sealed record ServiceConfig
     public TimeSpan DnsRefresh { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Upper bound on open connections to each target. Default: unlimited.</summary>
+    [Minimum(1)]
     public int? MaxConnectionsPerTarget { get; init; }
 
     /// <summary>The service's OpenAPI document, whose operations are imported. Default: none.</summary>
     /// <remarks>Spelt <c>Openapi</c>, not <c>OpenApi</c>, so that the key is <c>openapi</c> like the document's own field: keys are the camel-cased property names.</remarks>
+    [BoundByRules]
     public OpenApiConfig? Openapi { get; init; }
 
     /// <summary>
@@ -42,9 +46,11 @@ public sealed record ServiceConfig
     /// document also defines overrides the fields it sets). After loading: every operation of the service,
     /// imported and declared. Ids are global: no two services may define the same id.
     /// </summary>
+    [BoundByRules]
     public IReadOnlyDictionary<string, OperationConfig> Operations { get; init; } = new Dictionary<string, OperationConfig>();
 
     /// <summary>Generates one route per operation. Default: none (only routes written under <c>routes</c>).</summary>
+    [BoundByRules]
     public PublishConfig? Publish { get; init; }
 
     /// <summary>Lets instances register themselves as targets, with a time to live. Default: none (registrations are refused).</summary>
@@ -55,12 +61,15 @@ public sealed record ServiceConfig
 }
 
 /// <summary>One upstream instance.</summary>
+[Shorthand(nameof(Url))]
 public sealed record TargetConfig
 {
     /// <summary><c>http://HOST:PORT</c> or <c>https://HOST:PORT</c>, with an optional base path. Required.</summary>
+    [RequiredKey]
     public required string Url { get; init; }
 
     /// <summary>Relative share of traffic for round robin. Default 1.</summary>
+    [Minimum(1)]
     public int Weight { get; init; } = 1;
 }
 
@@ -88,6 +97,7 @@ public enum UpstreamProtocol
 public sealed record UpstreamTlsConfig
 {
     /// <summary>PEM file of CA certificates trusted for this service's targets instead of the system store.</summary>
+    [FilePath]
     public string? CaFile { get; init; }
 
     /// <summary>Client certificate presented to the targets (mutual TLS).</summary>

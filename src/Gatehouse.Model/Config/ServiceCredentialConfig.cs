@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 using System.Text;
 using System.Text.Json.Serialization;
 
@@ -9,6 +10,7 @@ namespace Gatehouse.Model.Config;
 /// secret is (an environment variable of the gateway node), never the secret: a file in git, a stored revision and
 /// <c>gatehouse export</c> show <c>env: ORDERS_TOKEN</c>, and each node reads the value when it loads the config.
 /// </summary>
+[BindingRules(typeof(Loading.CredentialRules))]
 public sealed record ServiceCredentialConfig
 {
     /// <summary>The header the credential goes in. Default <c>Authorization</c>.</summary>
@@ -18,6 +20,7 @@ public sealed record ServiceCredentialConfig
     public string Prefix { get; init; } = "";
 
     /// <summary>The environment variable, on every gateway node, that holds the secret. Required.</summary>
+    [BoundByRules("""{ "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }""")]
     public required string Env { get; init; }
 
     /// <summary>
@@ -26,6 +29,7 @@ public sealed record ServiceCredentialConfig
     /// serialized and never printed.
     /// </summary>
     [JsonIgnore]
+    [NotConfig]
     public string Value { get; init; } = "";
 
     // Records print every property; this one must not print the secret.
