@@ -8,7 +8,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
 # A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
-REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql")
+REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
@@ -30,6 +30,17 @@ fi
 if ! command -v dotnet >/dev/null; then
   echo "The .NET SDK is missing: install .NET 10 (https://dot.net) and run again." >&2
   exit 2
+fi
+
+# Test-only tools from npm (tests/tools/package.json: ajv, the JSON Schema validator the schema tests use as an oracle).
+# Installed exactly as locked, and again only when the lock file changes.
+if [ ! -f tests/tools/node_modules/.package-lock.json ] || ! cmp -s tests/tools/package-lock.json tests/tools/node_modules/.lock-installed; then
+  echo "Installing the test tools (npm ci in tests/tools)"
+  if ! npm ci --prefix tests/tools --no-audit --no-fund --loglevel=error >/dev/null; then
+    echo "npm ci in tests/tools failed: the npm registry must be reachable to install the test tools." >&2
+    exit 2
+  fi
+  cp tests/tools/package-lock.json tests/tools/node_modules/.lock-installed
 fi
 
 results=.artifacts/test-results

@@ -313,37 +313,14 @@ STARTED+=("$NGINX_PID")
 wait_ready nginx "$NGINX_PORT" "$NGINX_PID"
 in_own_group nginx "$NGINX_PID" # after start-up, when the workers exist
 
-cat >"$TMP/gatehouse.yaml" <<EOF
-version: 1
-services:
-  bench:
-    targets:
-      - url: http://127.0.0.1:$BACKEND_PORT
-routes:
-  all:
-    path: /{**rest}
-    service: bench
-EOF
-# The access variants: one plan granting the route, limits that never refuse at these rates (so every request
-# runs the whole check and is counted), and one application whose key wrk sends.
+# The configs are files in bench/configs (validated against the config schema by the tests); the backend's URL is
+# written into a copy.
+sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "$BENCH/configs/gatehouse.yaml" >"$TMP/gatehouse.yaml"
 BENCH_KEY=ghk_benchbenchbenchbenchbenchbench0000
-BENCH_KEY_SHA=$(printf '%s' "$BENCH_KEY" | sha256sum | cut -d' ' -f1)
 access_config() { # extra-routes extra-apps
     cat "$TMP/gatehouse.yaml"
     awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "  r%d:\n    path: /r%d/{id}/items/{**rest}\n    service: bench\n", i, i }'
-    cat <<EOF2
-plans:
-  bench:
-    include: [ { path: "/**" } ]
-    limits: [ { requests: 2000000000, per: minute }, { requests: 2000000000, per: day } ]
-accounts:
-  bench: {}
-applications:
-  bench-app:
-    account: bench
-    plan: bench
-    keys: [ { sha256: $BENCH_KEY_SHA } ]
-EOF2
+    cat "$BENCH/configs/access.yaml"
     # Other applications, each with its own (random-looking, unusable) key hash.
     awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++) { h = sprintf("%064x", i + 1); printf "  app%d:\n    account: bench\n    plan: bench\n    keys: [ { sha256: %s } ]\n", i, h } }'
 }

@@ -16,17 +16,20 @@ internal static class LoaderBench
         var yaml = "# read by the YAML parser\n" + json;
         Console.WriteLine($"config: {routes:N0} routes, {applications:N0} applications, {json.Length / 1e6:F1} MB of JSON");
         var results = new Dictionary<string, List<(double Wall, double Cpu)>> { ["json"] = [], ["yaml"] = [] };
+        var allocated = new Dictionary<string, long>();
         for (var i = 0; i <= repeats; i++)
         {
             foreach (var (name, text) in new[] { ("json", json), ("yaml", yaml) })
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
+                var bytes = GC.GetTotalAllocatedBytes(precise: true);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var wall = Stopwatch.StartNew();
                 var loaded = ConfigLoader.Load(text, ".", _ => null);
                 var elapsed = wall.Elapsed.TotalMilliseconds;
                 var used = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+                allocated[name] = GC.GetTotalAllocatedBytes(precise: true) - bytes;
                 if (!loaded.IsValid)
                 {
                     throw new InvalidOperationException(string.Join("; ", loaded.Errors.Take(5)));
@@ -43,7 +46,7 @@ internal static class LoaderBench
         {
             var walls = list.Select(r => r.Wall).Order().ToList();
             var cpus = list.Select(r => r.Cpu).Order().ToList();
-            Console.WriteLine($"load via {name}: wall median {walls[walls.Count / 2]:F0} ms (min {walls[0]:F0}), CPU median {cpus[cpus.Count / 2]:F0} ms (min {cpus[0]:F0}) over {list.Count}");
+            Console.WriteLine($"load via {name}: wall median {walls[walls.Count / 2]:F0} ms (min {walls[0]:F0}), CPU median {cpus[cpus.Count / 2]:F0} ms (min {cpus[0]:F0}) over {list.Count}, {allocated[name] / 1e6:F0} MB allocated per load");
         }
 
         return 0;

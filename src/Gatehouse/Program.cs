@@ -27,4 +27,5 @@ root.Subcommands.Add(ImportOpenApiCommand.Create());
 root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(ApplyCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(SchemaCommand.Create());
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

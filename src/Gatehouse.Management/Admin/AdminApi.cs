@@ -87,6 +87,11 @@ public sealed partial class AdminApi : IAsyncDisposable
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
+        app.MapGet("/admin/schema.json", context =>
+        {
+            context.Response.ContentType = "application/schema+json";
+            return context.Response.WriteAsync(Gatehouse.Model.Schema.ConfigSchema.Published, context.RequestAborted);
+        });
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,
             "admin-not-found",

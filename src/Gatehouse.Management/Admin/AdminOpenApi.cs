@@ -22,7 +22,7 @@ internal static class AdminOpenApi
             {
                 ["parameters"] = Parameters("name"),
                 ["get"] = Operation($"Get one {kind} (ETag header)"),
-                ["put"] = Operation($"Create or replace a {kind}; If-Match optional", body: true),
+                ["put"] = Operation($"Create or replace a {kind}; If-Match optional", ConfigBodySchemas.For(section)),
                 ["delete"] = Operation($"Delete a {kind}; If-Match optional"),
             };
         }
@@ -30,7 +30,7 @@ internal static class AdminOpenApi
         paths["/admin/gateway"] = new JsonObject
         {
             ["get"] = Operation("Get the gateway section"),
-            ["put"] = Operation("Replace the gateway section; If-Match optional", body: true),
+            ["put"] = Operation("Replace the gateway section; If-Match optional", ConfigBodySchemas.For("gateway")),
         };
         paths["/admin/applications/{name}/keys"] = new JsonObject
         {
@@ -52,7 +52,7 @@ internal static class AdminOpenApi
         paths["/admin/config"] = new JsonObject
         {
             ["get"] = Operation("The current revision's whole config document (ETag: the revision)"),
-            ["post"] = Operation("Replace the whole config in one revision; answers the diff; If-Match optional; ?dryRun=true commits nothing", body: true),
+            ["post"] = Operation("Replace the whole config in one revision; answers the diff; If-Match optional; ?dryRun=true commits nothing", ConfigBodySchemas.For(null)),
         };
         paths["/admin/revisions"] = new JsonObject { ["get"] = Operation("List revisions, newest first", "limit", "before") };
         paths["/admin/revisions/{n}"] = new JsonObject { ["parameters"] = Parameters("n"), ["get"] = Operation("The whole config at revision n") };
@@ -70,6 +70,7 @@ internal static class AdminOpenApi
         paths["/admin/registrations"] = new JsonObject { ["get"] = Operation("Live self-registered targets of every service") };
         paths["/admin/audit"] = new JsonObject { ["get"] = Operation("Audit entries, newest first", "limit", "before") };
         paths["/admin/openapi.json"] = new JsonObject { ["get"] = Operation("This document") };
+        paths["/admin/schema.json"] = new JsonObject { ["get"] = Operation("The JSON Schema (2020-12) of config documents, as `gatehouse schema` prints it") };
 
         return new JsonObject
         {
@@ -78,6 +79,7 @@ internal static class AdminOpenApi
             ["security"] = new JsonArray(new JsonObject { ["adminToken"] = new JsonArray() }),
             ["components"] = new JsonObject
             {
+                ["schemas"] = ConfigBodySchemas.Components(),
                 ["securitySchemes"] = new JsonObject
                 {
                     ["adminToken"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer" },
@@ -117,14 +119,17 @@ internal static class AdminOpenApi
         return operation;
     }
 
-    private static JsonObject Operation(string summary, bool body)
+    private static JsonObject Operation(string summary, bool body) =>
+        Operation(summary, body ? new JsonObject { ["type"] = "object" } : null);
+
+    private static JsonObject Operation(string summary, JsonObject? bodySchema)
     {
         var operation = Operation(summary);
-        if (body)
+        if (bodySchema is not null)
         {
             operation["requestBody"] = new JsonObject
             {
-                ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } } },
+                ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = bodySchema } },
             };
         }
 

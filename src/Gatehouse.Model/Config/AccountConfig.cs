@@ -5,9 +5,10 @@ namespace Gatehouse.Model.Config;
 [EmptyAllowed]
 public sealed record AccountConfig
 {
-    /// <summary>Name shown to people. Default: the account's key.</summary>
+    /// <summary>Shown to people.</summary>
+    [DefaultText("the id")]
     public string? Title { get; init; }
 
-    /// <summary>Contact address. Default: none.</summary>
+    /// <summary>Contact address.</summary>
     public string? Email { get; init; }
 }

@@ -4,14 +4,16 @@ namespace Gatehouse.Model.Config;
 /// <summary>Where clients put their API key.</summary>
 public sealed record ApiKeysConfig
 {
-    /// <summary>Request header that carries the key. Default <c>X-Api-Key</c>.</summary>
+    /// <summary>The request header that carries an API key.</summary>
     [NonEmpty]
+    [DocType("header name")]
     public string Header { get; init; } = "X-Api-Key";
 
     /// <summary>
-    /// Query parameter that carries the key, read only on routes with <c>apiKeyInQuery: true</c> (a key in a URL ends
-    /// up in logs and browser history). Default <c>api_key</c>.
+    /// The query parameter that carries an API key, read only on routes with <c>apiKeyInQuery: true</c> (a key in a URL
+    /// ends up in logs and browser history).
     /// </summary>
     [NonEmpty]
+    [DocType("name")]
     public string QueryParameter { get; init; } = "api_key";
 }

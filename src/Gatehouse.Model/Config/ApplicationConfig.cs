@@ -4,28 +4,28 @@ namespace Gatehouse.Model.Config;
 /// <summary>An account's client: subscribes to one plan and holds the credentials that identify it.</summary>
 public sealed record ApplicationConfig
 {
-    /// <summary>The owning account, a key of <c>accounts</c>. Required.</summary>
+    /// <summary>The owner: a key of <c>accounts</c>.</summary>
     [RequiredKey("the account that owns the application, a key of 'accounts'")]
+    [DocType("account id")]
     public required string Account { get; init; }
 
-    /// <summary>The plan subscribed to, a key of <c>plans</c> (not the anonymous one). Required.</summary>
+    /// <summary>The plan subscribed to: a key of <c>plans</c>, not the anonymous one.</summary>
     [RequiredKey("the plan it subscribes to, a key of 'plans'")]
+    [DocType("plan name")]
     public required string Plan { get; init; }
 
-    /// <summary>
-    /// <c>live</c> may call what its plan grants; <c>pending</c> (awaiting approval) and <c>suspended</c> are refused
-    /// with 403. Default <c>live</c>.
-    /// </summary>
+    /// <summary>Only <c>live</c> applications are served; the others get 403.</summary>
     public ApplicationState State { get; init; } = ApplicationState.Live;
 
-    /// <summary>API keys, stored as hashes only. Several keys allow rotation without downtime. Default: none.</summary>
+    /// <summary>API keys, several for rotation.</summary>
     public IReadOnlyList<ApiKeyConfig> Keys { get; init; } = [];
 
     /// <summary>
-    /// Values of a JWT's application claim (<c>azp</c>, <c>client_id</c> or the issuer's <c>applicationClaim</c>) that
-    /// identify this application. Default: the application's key.
+    /// Values of a JWT's application claim (<c>azp</c>, <c>client_id</c>, or the issuer's <c>applicationClaim</c>) that
+    /// identify this application.
     /// </summary>
     [OneOrMany]
+    [DefaultText("`[<id>]`")]
     public IReadOnlyList<string> ClientIds { get; init; } = [];
 }
 
@@ -46,13 +46,21 @@ public enum ApplicationState
 /// </summary>
 public sealed record ApiKeyConfig
 {
-    /// <summary>Lower-case hex SHA-256 of the whole key (64 characters), as <c>gatehouse key new</c> prints it. Required.</summary>
+    /// <summary>
+    /// The key's SHA-256, 64 lower-case hex characters, as <c>gatehouse key new</c> prints it. The key itself is never
+    /// written in config.
+    /// </summary>
     [RequiredKey("the key's SHA-256 in hex, as 'gatehouse key new' prints it")]
+    [DocType("hex")]
     public required string Sha256 { get; init; }
 
-    /// <summary>The key's first characters (<c>ghk_1a2b</c>), so people can tell keys apart. Default: none.</summary>
+    /// <summary>The key's first characters, to tell keys apart.</summary>
     public string? Prefix { get; init; }
 
-    /// <summary>When the key stops working (<c>2027-01-31T00:00:00Z</c>). Default: never.</summary>
+    /// <summary>
+    /// When the key stops working, e.g. <c>2027-01-31T00:00:00Z</c>; an expired key gets the same 401 as an unknown
+    /// one.
+    /// </summary>
+    [DefaultText("never")]
     public DateTimeOffset? Expires { get; init; }
 }

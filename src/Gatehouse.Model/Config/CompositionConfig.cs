@@ -10,40 +10,49 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record CompositionConfig
 {
-    /// <summary>The public method. Default: <c>GET</c>.</summary>
+    /// <summary>The public method.</summary>
+    [DocType("HTTP method")]
     public string Method { get; init; } = "GET";
 
-    /// <summary>The public path template, in route syntax (<c>/users/{id}/order-history</c>). Required.</summary>
+    /// <summary>The public path, in route syntax: <c>/users/{id}/order-history</c>.</summary>
+    [DocType("template")]
+    [DefaultText("required")]
     public required string Path { get; init; }
 
-    /// <summary>Only requests for this host (<c>api.example.com</c>, <c>*.example.com</c>). Default: any host.</summary>
+    /// <summary>As for routes: only requests for this host.</summary>
+    [DefaultText("any host")]
     public string? Host { get; init; }
 
-    /// <summary>Its operation id, which plans grant and limit. Default: <c>compositions.ID</c>.</summary>
+    /// <summary>The operation id plans grant and limit.</summary>
+    [DocType("operation id")]
+    [DefaultText("`compositions.<id>`")]
     public string? Operation { get; init; }
 
-    /// <summary>Labels plans can grant it by. Default: none.</summary>
+    /// <summary>Labels plans can grant it by.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
-    /// <summary>The backend calls by name. Required, at least one.</summary>
+    /// <summary>The backend calls by name (below); at least one.</summary>
+    [DefaultText("required")]
     public IReadOnlyDictionary<string, CompositionStepConfig> Steps { get; init; } = new Dictionary<string, CompositionStepConfig>();
 
-    /// <summary>The JSON template of the response body. Default: an object with each step's body under its name.</summary>
+    /// <summary>The response body.</summary>
+    [DefaultText("each step's body under its name")]
     public JsonNode? Response { get; init; }
 
-    /// <summary>Time for the whole composition; outstanding calls are cancelled when it passes. Default: 10s.</summary>
+    /// <summary>For the whole composition; outstanding calls are cancelled when it passes.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Send a <c>Server-Timing</c> header with one entry per step. Default: false.</summary>
+    /// <summary>Send <c>Server-Timing</c> with one entry per step.</summary>
     public bool ServerTiming { get; init; }
 
-    /// <summary>Deepest nesting accepted in a backend's JSON body. Default: 64.</summary>
+    /// <summary>Deepest nesting accepted in a backend's JSON.</summary>
     public int MaxDepth { get; init; } = 64;
 
-    /// <summary>Largest backend body read, in bytes. Default: 1MB.</summary>
+    /// <summary>Largest backend body read (counted while reading).</summary>
+    [Size]
     public long MaxBodySize { get; init; } = 1024 * 1024;
 
-    /// <summary>Most elements accepted in any one array of a backend's body, and items of a <c>forEach</c>. Default: 1000.</summary>
+    /// <summary>Most elements in any backend array, and items of a <c>forEach</c>.</summary>
     public int MaxItems { get; init; } = 1000;
 
     /// <summary>The operation id of composition <paramref name="id"/>.</summary>

@@ -1,3 +1,4 @@
+using Gatehouse.Model.Schema;
 using System.Text.Json.Nodes;
 
 namespace Gatehouse.Model.Config;
@@ -9,51 +10,68 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record CompositionStepConfig
 {
-    /// <summary>The operation to call, by id (<c>users.getUser</c>). Give this or <see cref="Service"/> and <see cref="Path"/>.</summary>
+    /// <summary>The operation to call; or <c>service</c> and <c>path</c>.</summary>
+    [DocType("operation id")]
+    [DefaultText("—")]
     public string? Operation { get; init; }
 
-    /// <summary>The service to call, a key of <c>services</c>. With <see cref="Path"/>.</summary>
+    /// <summary>A declared service to call, with <c>path</c>.</summary>
+    [DocType("name")]
+    [DefaultText("—")]
     public string? Service { get; init; }
 
-    /// <summary>The method with <see cref="Service"/>. Default: <c>GET</c>.</summary>
+    /// <summary>With <c>service</c>: the method.</summary>
+    [DocType("HTTP method")]
+    [DefaultText("`GET`")]
     public string? Method { get; init; }
 
-    /// <summary>Path template on the service with <see cref="Service"/> (<c>/users/{id}</c>); each parameter comes from <see cref="Params"/>.</summary>
+    /// <summary>With <c>service</c>: the path on it, in route syntax; each parameter comes from <c>params</c>.</summary>
+    [DocType("template")]
+    [DefaultText("—")]
     public string? Path { get; init; }
 
-    /// <summary>Path parameters by name: a reference or a literal. Each value becomes exactly one encoded path segment. Default: none.</summary>
+    /// <summary>Path parameters: a reference or a literal, each value exactly one encoded segment.</summary>
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Query parameters by name: a reference or a literal, each value percent-encoded; an array gives the parameter once per element. Default: none.</summary>
+    /// <summary>Query parameters: a reference or a literal, percent-encoded; an array repeats the parameter.</summary>
     public IReadOnlyDictionary<string, string> Query { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Request headers by name: a reference or a literal. Default: none.</summary>
+    /// <summary>Request headers (not <c>Host</c> or <c>Gatehouse-*</c>): a reference or a literal.</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>A JSON template sent as the request body. Default: no body.</summary>
+    /// <summary>Sent as <c>application/json</c>.</summary>
     public JsonNode? Body { get; init; }
 
-    /// <summary>A reference to an array: the step runs once per distinct element, available as <c>@item</c>. Default: once.</summary>
+    /// <summary>Run once per distinct element of the array, as <c>@item</c>.</summary>
+    [DocType("reference")]
     public string? ForEach { get; init; }
 
-    /// <summary>With <see cref="ForEach"/>, how many calls run at once. Default: 8.</summary>
+    /// <summary>With <c>forEach</c>, calls at once.</summary>
     public int Concurrency { get; init; } = 8;
 
-    /// <summary>With <see cref="ForEach"/>, the most items; more fail the step. Default: the composition's <c>maxItems</c>.</summary>
+    /// <summary>With <c>forEach</c>, the most items.</summary>
+    [DefaultText("the composition's")]
     public int? MaxItems { get; init; }
 
-    /// <summary>With <see cref="ForEach"/>: one call with every distinct item instead of one per item. Default: off.</summary>
+    /// <summary>
+    /// With <c>forEach</c>: one call with all items in query <c>param</c> joined by <c>separator</c> (<c>,</c>),
+    /// results matched by field <c>key</c> (<c>id</c>).
+    /// </summary>
+    [DocType("`{ param, separator, key }`")]
     public CompositionBatchConfig? Batch { get; init; }
 
-    /// <summary>A failure leaves the step's values null and names it in <c>Gatehouse-Missing-Steps</c> instead of failing the composition. Default: false (required).</summary>
+    /// <summary>A failure leaves null and names the step in <c>Gatehouse-Missing-Steps</c>.</summary>
     public bool Optional { get; init; }
 
-    /// <summary>Time for the step's call, body included. Default: the service's <c>timeout</c>.</summary>
+    /// <summary>For the call, body included.</summary>
+    [DefaultText("the service's")]
     public TimeSpan? Timeout { get; init; }
 
-    /// <summary>Upstream status → status of the composition's answer when this step fails with it (<c>{ 404: 404 }</c>). Default: 502 for every failure.</summary>
+    /// <summary>The answer when the step fails with an upstream status, e.g. <c>{ 404: 404 }</c>; otherwise 502.</summary>
+    [DocType("mapping status → status")]
+    [DefaultText("`{}`")]
     public IReadOnlyDictionary<int, int> StatusMap { get; init; } = new Dictionary<int, int>();
 
-    /// <summary>Send the client's API key header or <c>Authorization</c> to the service. Default: false.</summary>
+    /// <summary>Send the client's API key header or <c>Authorization</c>.</summary>
     public bool ForwardCredential { get; init; }
 }

@@ -5,52 +5,56 @@ namespace Gatehouse.Model.Config;
 public sealed record GatewayConfig
 {
     /// <summary>
-    /// Where the gateway accepts requests. Default: one plain listener on <c>http://127.0.0.1:8080</c>
-    /// (the <c>--port</c> option of <c>gatehouse run</c> changes its port). Listeners are read at start;
-    /// a reload that changes them is reported and takes effect on the next start.
+    /// Where the gateway accepts requests. Read at start: a reload that changes them is reported and takes effect on
+    /// restart. The <c>--port</c> option of <c>gatehouse run</c> changes the first one's port.
     /// </summary>
+    [DefaultText("one listener on `http://127.0.0.1:8080`")]
     public IReadOnlyList<ListenerConfig> Listeners { get; init; } = [];
 
     /// <summary>
-    /// Addresses or CIDR ranges of proxies in front of the gateway whose <c>X-Forwarded-*</c> headers are
-    /// believed. From any other client those headers are replaced. Default: none.
+    /// Addresses or CIDR ranges of proxies in front of the gateway whose <c>X-Forwarded-*</c> and <c>Forwarded</c>
+    /// headers are believed and extended; from any other client they are replaced.
     /// </summary>
+    [DocType("list of IPs / CIDRs")]
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
-    /// <summary>Largest request body accepted, in bytes (<c>10MB</c> style allowed). Default 30 MiB; larger bodies get 413. A reload applies it to new requests.</summary>
+    /// <summary>Largest request body accepted; larger bodies get 413. A reload applies it to new requests.</summary>
     [Size]
     public long MaxRequestBodySize { get; init; } = 30 * 1024 * 1024;
 
     /// <summary>
-    /// Largest total size of request headers, in bytes. Default 32 KiB; larger header blocks get 431. Read at
-    /// start; a reload that changes it is reported and takes effect on the next start.
+    /// Largest header block accepted; larger ones get 431. Read at start: a reload that changes it takes effect on
+    /// restart.
     /// </summary>
     [Size]
     public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
 
-    /// <summary>How long a stopping gateway waits for in-flight requests. Default 10s.</summary>
+    /// <summary>How long a stopping gateway, or a retired upstream after a reload, waits for in-flight requests.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Where clients put their API key (header, query parameter).</summary>
+    /// <summary>Where clients put their API key.</summary>
     public ApiKeysConfig ApiKeys { get; init; } = new();
 
-    /// <summary>Trusted JWT issuers. Default: none.</summary>
+    /// <summary>Trusted issuers of JWT bearer tokens.</summary>
     public JwtConfig Jwt { get; init; } = new();
 
     /// <summary>
-    /// <c>enforce</c> answers a missing or invalid credential with 401; <c>shadow</c> counts and logs it, and lets the
-    /// request through without an application (to switch authentication on for live traffic). Default <c>enforce</c>.
+    /// <c>enforce</c> answers a missing or invalid credential with 401; <c>shadow</c> lets such requests through
+    /// without an application, counted in the <c>gatehouse.access.shadow_refusals</c> metric and logged at Debug (to
+    /// switch authentication on for live traffic).
     /// </summary>
     public EnforcementMode AuthenticationMode { get; init; } = EnforcementMode.Enforce;
 
-    /// <summary>The authorize/report API for services not behind the proxy. Default: off.</summary>
+    /// <summary>
+    /// The authorize/report API for services not behind the proxy, on a listener of its own (see service-api.md).
+    /// </summary>
+    [DefaultText("off")]
     public ServiceApiConfig? ServiceApi { get; init; }
 
     /// <summary>
-    /// Forward client headers whose names contain <c>_</c>. Default false: they are dropped, as nginx does, because
-    /// CGI-style servers (WSGI, PHP, Rack) read <c>_</c> and <c>-</c> alike, so <c>Gatehouse_Plan</c> would pass for the
-    /// gateway's own <c>Gatehouse-Plan</c>. When true, a name is still dropped when, read with <c>_</c> as <c>-</c>, it is
-    /// one the gateway sets or strips.
+    /// Forward client headers whose names contain <c>_</c>. By default they are dropped, as nginx does: WSGI, PHP and
+    /// Rack read <c>_</c> and <c>-</c> alike, so <c>Gatehouse_Plan</c> would pass for <c>Gatehouse-Plan</c>. Even when
+    /// true, a name that reads (with <c>_</c> as <c>-</c>) as one the gateway sets or strips is dropped.
     /// </summary>
     public bool ForwardUnderscoreHeaders { get; init; }
 }

@@ -9,26 +9,38 @@ namespace Gatehouse.Model.Config;
 [BindingRules(typeof(Loading.GrantRules))]
 public sealed record GrantConfig
 {
-    /// <summary>An operation id (<c>users.getUser</c>). It must exist.</summary>
+    /// <summary>One operation; it must exist.</summary>
     [NonEmpty]
+    [DocType("operation id")]
+    [DefaultText("—")]
     public string? Operation { get; init; }
 
-    /// <summary>Every operation with this tag. At least one operation must have it.</summary>
+    /// <summary>Every operation with the tag; at least one must have it.</summary>
     [NonEmpty]
+    [DefaultText("—")]
     public string? Tag { get; init; }
 
     /// <summary>
-    /// Operations (and routes without an operation) whose path template matches this pattern: <c>*</c> is one
-    /// segment, <c>**</c> any number of segments, e.g. <c>/orders/**</c>. It must match something.
+    /// Operations (by their path template) and routes bound to no operation (by their path) matching it: <c>*</c> is
+    /// one segment, <c>**</c> any number, <c>{x}</c> any parameter. It must match something.
     /// </summary>
     [NonEmpty]
+    [DocType("pattern")]
+    [DefaultText("—")]
     public string? Path { get; init; }
 
-    /// <summary>A route without an operation, by id; such a route's access class comes from the request's method.</summary>
+    /// <summary>A route bound to no operation; its access class comes from each request's method.</summary>
     [NonEmpty]
+    [DocType("route id")]
+    [DefaultText("—")]
     public string? Route { get; init; }
 
-    /// <summary><c>read</c>, <c>write</c>, or both (<c>[read, write]</c>). Default: both.</summary>
+    /// <summary>
+    /// The access classes the rule applies to. An operation has one class (<c>read</c> for GET/HEAD/OPTIONS unless
+    /// declared), so <c>{ tag: users, access: read }</c> never grants a users write.
+    /// </summary>
     [BoundByRules("""{ "oneOf": [ { "enum": ["read", "write"] }, { "type": "array", "items": { "enum": ["read", "write"] }, "minItems": 1 } ] }""")]
+    [DocType("`read`, `write` or `[read, write]`")]
+    [DefaultText("both")]
     public IReadOnlyList<OperationAccess> Access { get; init; } = [OperationAccess.Read, OperationAccess.Write];
 }

@@ -4,30 +4,30 @@ namespace Gatehouse.Model.Config;
 /// <summary>How unhealthy targets are found and taken out of load balancing.</summary>
 public sealed record HealthCheckConfig
 {
-    /// <summary>Periodic probes of every target.</summary>
+    /// <summary>Probes every destination on a timer.</summary>
     public ActiveHealthCheckConfig? Active { get; init; }
 
-    /// <summary>Ejection of a target after consecutive failures of real traffic.</summary>
+    /// <summary>Ejects a destination after failed requests.</summary>
     public PassiveHealthCheckConfig? Passive { get; init; }
 }
 
 /// <summary>Active health checks: a GET of <see cref="Path"/> on every target.</summary>
 public sealed record ActiveHealthCheckConfig
 {
-    /// <summary>Path probed with GET; any 2xx is healthy. Default <c>/health</c>.</summary>
+    /// <summary>Probed with GET on every destination; any 2xx is healthy.</summary>
     public string Path { get; init; } = "/health";
 
-    /// <summary>Time between probes of one target. Default 10s.</summary>
+    /// <summary>Between probes of one destination.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Time a probe may take. Default 2s.</summary>
+    /// <summary>Per probe; must not exceed the interval.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Consecutive successful probes that bring a target back. Default 2.</summary>
+    /// <summary>Consecutive successes that bring a destination back.</summary>
     [Minimum(1)]
     public int HealthyThreshold { get; init; } = 2;
 
-    /// <summary>Consecutive failed probes that take a target out. Default 3.</summary>
+    /// <summary>Consecutive failures that take it out.</summary>
     [Minimum(1)]
     public int UnhealthyThreshold { get; init; } = 3;
 }
@@ -35,10 +35,13 @@ public sealed record ActiveHealthCheckConfig
 /// <summary>Passive health checks: real requests that fail eject the target for a while.</summary>
 public sealed record PassiveHealthCheckConfig
 {
-    /// <summary>Consecutive failed requests (connection errors, timeouts, 5xx) that eject a target. Default 5.</summary>
+    /// <summary>
+    /// Consecutive failed requests (the upstream's own: connect errors, resets, timeouts, 5xx) that eject a
+    /// destination.
+    /// </summary>
     [Minimum(1)]
     public int ConsecutiveFailures { get; init; } = 5;
 
-    /// <summary>How long an ejected target stays out before it gets traffic again. Default 30s.</summary>
+    /// <summary>How long an ejected destination stays out.</summary>
     public TimeSpan Cooldown { get; init; } = TimeSpan.FromSeconds(30);
 }

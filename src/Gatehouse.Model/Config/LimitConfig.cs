@@ -16,15 +16,20 @@ namespace Gatehouse.Model.Config;
 [Strict]
 public sealed record LimitConfig
 {
-    /// <summary>Requests allowed per window; at least 1. Required.</summary>
+    /// <summary>Requests allowed per window.</summary>
     [RequiredKey("how many requests the limit allows per window, e.g. 'requests: 100'")]
     [Minimum(1)]
     public required int Requests { get; init; }
 
-    /// <summary>The window: <c>second</c> or <c>minute</c> (rate limits), <c>hour</c>, <c>day</c> or <c>month</c> (quotas). Required.</summary>
+    /// <summary>
+    /// The window: <c>second</c> and <c>minute</c> are rate limits, <c>hour</c>, <c>day</c> and <c>month</c> quotas.
+    /// Windows are fixed and aligned to UTC (a day starts at 00:00 UTC, a month on the 1st).
+    /// </summary>
     [RequiredKey("one of second, minute (rate limits), hour, day, month (quotas)")]
     public required LimitPeriod Per { get; init; }
 
-    /// <summary><c>enforce</c> answers 429 over the limit; <c>shadow</c> counts and reports, and lets the request through. Default <c>enforce</c>.</summary>
+    /// <summary>
+    /// <c>shadow</c> counts and reports "would deny" but lets the request through: the way to try a new limit out.
+    /// </summary>
     public LimitMode Mode { get; init; } = LimitMode.Enforce;
 }

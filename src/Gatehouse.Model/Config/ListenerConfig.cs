@@ -4,17 +4,20 @@ namespace Gatehouse.Model.Config;
 /// <summary>One address the gateway listens on.</summary>
 public sealed record ListenerConfig
 {
-    /// <summary><c>http://ADDRESS:PORT</c> or <c>https://ADDRESS:PORT</c>; ADDRESS is an IP literal, <c>localhost</c> or <c>*</c>. Required.</summary>
+    /// <summary>
+    /// <c>http://ADDRESS:PORT</c> or <c>https://ADDRESS:PORT</c>; ADDRESS is an IP literal, <c>localhost</c> or
+    /// <c>*</c>.
+    /// </summary>
     [RequiredKey]
     public required string Url { get; init; }
 
     /// <summary>
-    /// HTTP versions served. <c>http1AndHttp2</c> (default; over plain HTTP this is HTTP/1.1 only, because
-    /// Kestrel cannot detect h2c on a plaintext port that also serves HTTP/1.1), <c>http1</c>, or <c>http2</c> (over plain HTTP: h2c with prior knowledge).
+    /// With TLS, HTTP/2 is negotiated by ALPN. Without TLS, <c>http1AndHttp2</c> serves HTTP/1.1 (Kestrel cannot tell
+    /// h2c from HTTP/1.1 on one plaintext port) and <c>http2</c> serves h2c with prior knowledge.
     /// </summary>
     public ListenerProtocols Protocols { get; init; } = ListenerProtocols.Http1AndHttp2;
 
-    /// <summary>PEM certificate and key; required for <c>https</c> listeners. HTTP/2 is negotiated with ALPN.</summary>
+    /// <summary>PEM certificate and private key; required for <c>https</c> listeners.</summary>
     public CertificateConfig? Certificate { get; init; }
 }
 
@@ -32,12 +35,12 @@ public enum ListenerProtocols
 /// <summary>A certificate and its private key in PEM files.</summary>
 public sealed record CertificateConfig
 {
-    /// <summary>Path to the PEM certificate (chain). Relative paths are relative to the config file.</summary>
+    /// <summary>The PEM certificate (chain).</summary>
     [RequiredKey]
     [FilePath]
     public required string CertFile { get; init; }
 
-    /// <summary>Path to the PEM private key. Relative paths are relative to the config file.</summary>
+    /// <summary>The PEM private key.</summary>
     [RequiredKey]
     [FilePath]
     public required string KeyFile { get; init; }

@@ -8,13 +8,15 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record OpenApiConfig
 {
-    /// <summary>Path of the document. A relative path is relative to the config file.</summary>
+    /// <summary>The document's file; edits to it are picked up like edits to the config.</summary>
     [FilePath]
     public string? File { get; init; }
 
     /// <summary>
-    /// <c>http(s)</c> URL the document is fetched from each time the config is loaded (at start and on every
-    /// reload), with a 10s time limit. A document that cannot be fetched makes the config invalid.
+    /// Where the service serves its document, e.g. <c>http://127.0.0.1:5101/openapi.json</c>; fetched (10s limit) each
+    /// time the config is loaded or reloaded. A document that cannot be fetched or read makes the config invalid, for
+    /// <c>validate</c> as for <c>run</c>.
     /// </summary>
+    [DocType("URL")]
     public string? Url { get; init; }
 }

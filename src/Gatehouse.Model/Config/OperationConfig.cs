@@ -1,3 +1,5 @@
+using Gatehouse.Model.Schema;
+
 namespace Gatehouse.Model.Config;
 
 /// <summary>
@@ -8,22 +10,24 @@ public sealed record OperationConfig
 {
     private readonly OperationAccess? _access;
 
-    /// <summary>HTTP method, upper case (<c>GET</c>). Required for an operation the OpenAPI document does not define.</summary>
+    /// <summary>The HTTP method, e.g. <c>GET</c>; required for an id the document does not have.</summary>
+    [DocType("HTTP method")]
+    [DefaultText("the document's")]
     public required string Method { get; init; }
 
     /// <summary>
-    /// Path template on the service, in route syntax (<c>/users/{id}</c>). Required for an operation the OpenAPI
-    /// document does not define. Published routes and routes bound to the operation send requests to this path.
+    /// The path on the service, in route syntax: <c>/users/{id}</c>; required for an id the document does not have.
     /// </summary>
+    [DocType("template")]
+    [DefaultText("the document's")]
     public required string Path { get; init; }
 
-    /// <summary>Free-form labels (from the document's <c>tags</c>, or declared). Plans will grant operations by tag. Default: none.</summary>
+    /// <summary>Labels; plans grant by tag.</summary>
+    [DefaultText("`[]` (or the document's)")]
     public IReadOnlyList<string> Tags { get; init; } = [];
 
-    /// <summary>
-    /// <c>read</c> or <c>write</c>. Default: from the method, <c>read</c> for GET, HEAD and OPTIONS and
-    /// <c>write</c> for every other method. Plans will grant read and write access separately.
-    /// </summary>
+    /// <summary><c>read</c> for GET, HEAD and OPTIONS, <c>write</c> for the others, unless declared.</summary>
+    [DefaultText("from the method")]
     public OperationAccess Access
     {
         get => _access ?? AccessOf(Method);

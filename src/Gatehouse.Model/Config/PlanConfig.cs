@@ -12,45 +12,50 @@ namespace Gatehouse.Model.Config;
 /// </remarks>
 public sealed record PlanConfig
 {
-    /// <summary>Name shown to people (portal, admin API). Default: the plan's key.</summary>
+    /// <summary>Shown to people.</summary>
+    [DefaultText("the name")]
     public string? Title { get; init; }
 
+    /// <summary>What the plan is for, in a sentence or two, shown to people choosing a plan (the portal's catalogue).</summary>
+    public string? Description { get; init; }
+
     /// <summary>
-    /// The plan of requests that carry no credential (a public catalogue). Applications cannot subscribe to it, and
-    /// its limits count per client address. At most one plan may be anonymous. Default false.
+    /// The plan of requests without a credential (a public catalogue): applications cannot subscribe to it, and its
+    /// limits count per client address. At most one.
     /// </summary>
     public bool Anonymous { get; init; }
 
-    /// <summary>Subscribing needs an administrator's approval: new applications start <c>pending</c>. Default false.</summary>
+    /// <summary>
+    /// Subscribing needs an administrator's approval: applications created through the admin API or the portal start
+    /// <c>pending</c> (in a config file, an application's <c>state</c> is what it says).
+    /// </summary>
     public bool ApprovalRequired { get; init; }
 
-    /// <summary>Left out of public listings (the portal); applications can still be put on it. Default false.</summary>
+    /// <summary>Left out of public listings (the portal); applications can still be put on it.</summary>
     public bool Hidden { get; init; }
 
-    /// <summary>
-    /// Compositions answer this plan's callers with a <c>Server-Timing</c> header (one entry per step), as a
-    /// composition's own <c>serverTiming</c> does for every caller: for a plan used to diagnose, such as <c>internal</c>.
-    /// Default false.
-    /// </summary>
+    /// <summary>Compositions send this plan's callers <c>Server-Timing</c> (one entry per step), to diagnose.</summary>
     public bool ServerTiming { get; init; }
 
     /// <summary>
-    /// <c>enforce</c> refuses a request the plan does not grant, or of an application that is not live, with 403;
-    /// <c>shadow</c> decides the same, counts and logs the refusal, and lets the request through. Default <c>enforce</c>.
-    /// Limits have their own <c>mode</c>.
+    /// <c>shadow</c> lets through what the plan does not grant (and calls of pending or suspended applications),
+    /// counting and logging them.
     /// </summary>
     public EnforcementMode Mode { get; init; } = EnforcementMode.Enforce;
 
-    /// <summary>Rules that grant operations. Default: none, so the plan grants nothing.</summary>
+    /// <summary>Rules that grant operations (below).</summary>
     public IReadOnlyList<GrantConfig> Include { get; init; } = [];
 
-    /// <summary>Rules that take operations (or one access class of them) back out of what <see cref="Include"/> granted. Default: none.</summary>
+    /// <summary>Rules that take operations, or one access class of them, back out.</summary>
     public IReadOnlyList<GrantConfig> Omit { get; init; } = [];
 
-    /// <summary>Rate limits and quotas of the plan as a whole: every call of every operation counts. Default: none.</summary>
+    /// <summary>Rate limits and quotas of the plan as a whole (below).</summary>
     public IReadOnlyList<LimitConfig> Limits { get; init; } = [];
 
-    /// <summary>Limits of single operations by operation id, counted on top of the plan-wide <see cref="Limits"/>. Default: none.</summary>
+    /// <summary>
+    /// Limits of single operations by operation id, on top of <c>limits</c>; the operation must be granted.
+    /// </summary>
+    [DocType("mapping operation id → list of limits")]
     public IReadOnlyDictionary<string, IReadOnlyList<LimitConfig>> OperationLimits { get; init; } = new Dictionary<string, IReadOnlyList<LimitConfig>>();
 }
 

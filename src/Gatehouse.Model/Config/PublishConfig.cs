@@ -1,3 +1,5 @@
+using Gatehouse.Model.Schema;
+
 namespace Gatehouse.Model.Config;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record PublishConfig
 {
-    /// <summary>Literal path prefix of the generated routes, e.g. <c>/api</c>. Default <c>/</c> (no prefix).</summary>
+    /// <summary>The literal path every published operation's path goes under, e.g. <c>/api</c>.</summary>
+    [DocType("literal path")]
     public string BasePath { get; init; } = "/";
 }

@@ -18,22 +18,22 @@ public sealed record RegistrationConfig
     public static readonly TimeSpan MinTtl = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Registration tokens of this service, as lower-case hex SHA-256 of each token (<c>gatehouse key new --prefix ghr_</c>
-    /// makes one); a token registers targets of this service only. Default: none (then only the admin token can register).
+    /// Hex SHA-256 of each token that may register targets of this service, and only of this one (<c>gatehouse key new
+    /// --prefix ghr_</c> makes one). A hash may belong to one service only. With none, only the admin token registers.
     /// </summary>
     [OneOrMany]
+    [DocType("hex SHA-256, or a list")]
     public IReadOnlyList<string> TokenSha256 { get; init; } = [];
 
-    /// <summary>Time to live of a registration that does not ask for one. Default 30s.</summary>
+    /// <summary>How long a registration lives without a heartbeat, when the request does not say; at least 1s.</summary>
     public TimeSpan Ttl { get; init; } = DefaultTtl;
 
-    /// <summary>Longest time to live a registration gets; one that asks for more gets this much. Default 5m.</summary>
+    /// <summary>The longest time to live granted (at least <c>ttl</c>); a request asking for more gets this much.</summary>
     public TimeSpan MaxTtl { get; init; } = DefaultMaxTtl;
 
-    /// <summary>
-    /// CIDR ranges (<c>10.0.0.0/8</c>) or addresses registered targets must be in; when set, a registered URL's host must
-    /// be an IP address inside one of them. Default: any host.
-    /// </summary>
+    /// <summary>When set, a registered URL's host must be an IP address inside one of these (<c>10.0.0.0/8</c>).</summary>
     [OneOrMany]
+    [DocType("addresses / CIDR ranges, or a list")]
+    [DefaultText("any host")]
     public IReadOnlyList<string> AllowedNetworks { get; init; } = [];
 }

@@ -7,14 +7,16 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record ServiceApiConfig
 {
-    /// <summary>Where it listens, e.g. <c>http://127.0.0.1:8082</c>. Required.</summary>
+    /// <summary>Where the authorize/report API listens, e.g. <c>http://127.0.0.1:8082</c>.</summary>
     [RequiredKey]
+    [DocType("listener URL")]
     public required string Url { get; init; }
 
     /// <summary>
-    /// Service tokens that may call it, as lower-case hex SHA-256 of each token (<c>gatehouse key new --prefix ghs_</c>
-    /// makes one). Required, at least one.
+    /// Hex SHA-256 of each service token that may call it (<c>gatehouse key new --prefix ghs_</c> makes one); at least
+    /// one.
     /// </summary>
     [OneOrMany]
+    [DocType("hex SHA-256, or a list")]
     public IReadOnlyList<string> TokenSha256 { get; init; } = [];
 }

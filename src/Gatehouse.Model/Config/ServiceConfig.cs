@@ -6,57 +6,74 @@ namespace Gatehouse.Model.Config;
 public sealed record ServiceConfig
 {
     /// <summary>
-    /// Upstream instances. At least one, unless <see cref="Registration"/> is set (then instances may all register
-    /// themselves). A target whose host is a DNS name is re-resolved every <see cref="DnsRefresh"/>.
+    /// Instances: <c>http(s)://HOST:PORT[/base]</c>, or <c>{url, weight}</c>. At least one, unless <c>registration</c>
+    /// is set. A HOST that is a DNS name is re-resolved every <c>dnsRefresh</c>, and every address it resolves to
+    /// becomes a destination.
     /// </summary>
     public IReadOnlyList<TargetConfig> Targets { get; init; } = [];
 
-    /// <summary>How a request picks a target: <c>roundRobin</c> (default), <c>leastRequests</c> or <c>powerOfTwoChoices</c>.</summary>
+    /// <summary>How a request picks a destination.</summary>
     public LoadBalancingPolicy LoadBalancing { get; init; } = LoadBalancingPolicy.RoundRobin;
 
-    /// <summary>Time allowed from sending the request until the upstream's response headers arrive. Default 30s; past it the client gets 504.</summary>
+    /// <summary>From sending the request until the response headers arrive; past it the client gets 504.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Time allowed to open a connection to a target. Default 5s; past it the client gets 502.</summary>
+    /// <summary>To open a connection; past it the client gets 502.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>HTTP version used to the upstream: <c>http1</c> (default), <c>http2</c> (h2c prior knowledge over http, ALPN over https).</summary>
+    /// <summary>
+    /// HTTP version to the upstream; <c>http2</c> over <c>http://</c> is h2c with prior knowledge, over <c>https://</c>
+    /// negotiated by ALPN.
+    /// </summary>
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
 
-    /// <summary>TLS settings for <c>https</c> targets: a custom CA and a client certificate. Server certificates are always verified.</summary>
+    /// <summary>TLS to this service's <c>https</c> targets. Server certificates are always verified.</summary>
     public UpstreamTlsConfig? Tls { get; init; }
 
-    /// <summary>Active and passive health checking. Default: neither; every target is always eligible.</summary>
+    /// <summary>Active probes and passive ejection of destinations.</summary>
     public HealthCheckConfig? HealthCheck { get; init; }
 
-    /// <summary>How often targets given by DNS name are re-resolved. Default 30s.</summary>
+    /// <summary>How often targets given by DNS name are re-resolved.</summary>
     public TimeSpan DnsRefresh { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Upper bound on open connections to each target. Default: unlimited.</summary>
+    /// <summary>Connection cap per destination.</summary>
     [Minimum(1)]
+    [DefaultText("unlimited")]
     public int? MaxConnectionsPerTarget { get; init; }
 
-    /// <summary>The service's OpenAPI document, whose operations are imported. Default: none.</summary>
-    /// <remarks>Spelt <c>Openapi</c>, not <c>OpenApi</c>, so that the key is <c>openapi</c> like the document's own field: keys are the camel-cased property names.</remarks>
+    /// <summary>
+    /// The service's OpenAPI document (3.0 or 3.1, JSON or YAML), whose operations are imported; give <c>file</c> or
+    /// <c>url</c>, not both.
+    /// </summary>
     [BoundByRules]
     public OpenApiConfig? Openapi { get; init; }
 
     /// <summary>
-    /// Operations by id. As written: declared operations, added to the imported ones (a declared id that the
-    /// document also defines overrides the fields it sets). After loading: every operation of the service,
-    /// imported and declared. Ids are global: no two services may define the same id.
+    /// Operations declared in the config by id, added to the imported ones; an id the document also has overrides the
+    /// fields written here. Ids are global: no two services may define one (see below).
     /// </summary>
     [BoundByRules]
     public IReadOnlyDictionary<string, OperationConfig> Operations { get; init; } = new Dictionary<string, OperationConfig>();
 
-    /// <summary>Generates one route per operation. Default: none (only routes written under <c>routes</c>).</summary>
+    /// <summary>
+    /// Publishes every operation of the service as a route: path = <c>basePath</c> + the operation's path, route id =
+    /// the operation id.
+    /// </summary>
     [BoundByRules]
     public PublishConfig? Publish { get; init; }
 
-    /// <summary>Lets instances register themselves as targets, with a time to live. Default: none (registrations are refused).</summary>
+    /// <summary>
+    /// Lets instances register themselves as targets through the admin API (<c>PUT
+    /// /admin/services/NAME/registrations</c>, see admin-api.md) and renew them with heartbeats; without it
+    /// registrations are refused (403). Registered targets are destinations with weight 1, under the same health checks
+    /// and load balancing as <c>targets</c>.
+    /// </summary>
     public RegistrationConfig? Registration { get; init; }
 
-    /// <summary>The gateway's own credential, added to every call the gateway makes to this service. Default: none.</summary>
+    /// <summary>
+    /// The gateway's own credential for this service: a header added to every call the gateway makes to it, proxied or
+    /// composed (active health probes too), in place of any header of that name from the client or a composition step.
+    /// </summary>
     public ServiceCredentialConfig? Credential { get; init; }
 }
 
@@ -64,11 +81,11 @@ public sealed record ServiceConfig
 [Shorthand(nameof(Url))]
 public sealed record TargetConfig
 {
-    /// <summary><c>http://HOST:PORT</c> or <c>https://HOST:PORT</c>, with an optional base path. Required.</summary>
+    /// <summary><c>http(s)://HOST:PORT[/base]</c>.</summary>
     [RequiredKey]
     public required string Url { get; init; }
 
-    /// <summary>Relative share of traffic for round robin. Default 1.</summary>
+    /// <summary>Relative share of traffic for round robin.</summary>
     [Minimum(1)]
     public int Weight { get; init; } = 1;
 }
@@ -96,10 +113,11 @@ public enum UpstreamProtocol
 /// <summary>Upstream TLS settings.</summary>
 public sealed record UpstreamTlsConfig
 {
-    /// <summary>PEM file of CA certificates trusted for this service's targets instead of the system store.</summary>
+    /// <summary>PEM CA bundle trusted for this service's <c>https</c> targets instead of the system store.</summary>
     [FilePath]
+    [DefaultText("system store")]
     public string? CaFile { get; init; }
 
-    /// <summary>Client certificate presented to the targets (mutual TLS).</summary>
+    /// <summary>Client certificate and key for mutual TLS.</summary>
     public CertificateConfig? ClientCertificate { get; init; }
 }

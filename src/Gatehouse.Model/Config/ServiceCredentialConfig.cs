@@ -13,14 +13,28 @@ namespace Gatehouse.Model.Config;
 [BindingRules(typeof(Loading.CredentialRules))]
 public sealed record ServiceCredentialConfig
 {
-    /// <summary>The header the credential goes in. Default <c>Authorization</c>.</summary>
+    /// <summary>
+    /// The header the credential goes in; not one the gateway sets or drops itself (<c>Host</c>, <c>Content-*</c>,
+    /// <c>X-Forwarded-*</c>, <c>X-Request-Id</c>, <c>Accept</c>, <c>Gatehouse-*</c>, hop-by-hop headers).
+    /// </summary>
+    [DocType("header name")]
     public string Header { get; init; } = "Authorization";
 
-    /// <summary>Text written before the secret, such as <c>"Bearer "</c>. Default: none.</summary>
+    /// <summary>Written before the secret, e.g. <c>"Bearer "</c>.</summary>
+    [DefaultText("none")]
     public string Prefix { get; init; } = "";
 
-    /// <summary>The environment variable, on every gateway node, that holds the secret. Required.</summary>
+    /// <summary>
+    /// The environment variable that holds the secret on each gateway node, read when the node loads the config. Write
+    /// the name (<c>ORDERS_TOKEN</c>), never the value and never <c>${ORDERS_TOKEN}</c>: a file in git, a stored
+    /// revision, the admin API and <c>gatehouse export</c> show only the name. A variable that is unset or empty on the
+    /// loading node is an error here (through the admin API: 422, nothing committed; a following node skips the
+    /// revision and logs why); a change is picked up when the process restarts. <c>gatehouse validate</c> and
+    /// <c>gatehouse apply</c> check the name without reading the variable.
+    /// </summary>
     [BoundByRules("""{ "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }""")]
+    [DocType("environment variable name")]
+    [DefaultText("required")]
     public required string Env { get; init; }
 
     /// <summary>

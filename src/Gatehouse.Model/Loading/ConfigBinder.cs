@@ -45,7 +45,7 @@ internal sealed class ConfigBinder(YamlBinder b, string baseDirectory)
         ValueKind.Boolean => b.Bool(node, path),
         ValueKind.Duration => Duration(shape, node, path),
         ValueKind.DateTime => DateTime(node, path),
-        ValueKind.Enum => Enum(shape.Type, node, path),
+        ValueKind.Enum => Enum(shape, node, path),
         ValueKind.List => List(shape, node, path),
         ValueKind.Map => Map(shape, node, path),
         ValueKind.Record => BindRecord(shape.Record, node, path, null),
@@ -90,18 +90,18 @@ internal sealed class ConfigBinder(YamlBinder b, string baseDirectory)
                 continue;
             }
 
-            var keyPath = YamlBinder.Join(path, key.Name);
             if (!map.TryGetValue(key.Name, out var valueNode))
             {
                 if (key.Required)
                 {
-                    b.Error(keyPath, node, key.RequiredWhat is null ? $"'{key.Name}' is required here." : $"'{key.Name}' is required: {key.RequiredWhat}.");
+                    b.Error(YamlBinder.Join(path, key.Name), node, key.RequiredWhat is null ? $"'{key.Name}' is required here." : $"'{key.Name}' is required: {key.RequiredWhat}.");
                     broken = true;
                 }
 
                 continue;
             }
 
+            var keyPath = YamlBinder.Join(path, key.Name);
             var value = BindValue(key.Value, valueNode, keyPath, key);
             if (value is string { Length: 0 } && key.NonEmpty)
             {
@@ -216,7 +216,7 @@ internal sealed class ConfigBinder(YamlBinder b, string baseDirectory)
         return null;
     }
 
-    private object? Enum(Type type, YamlNode node, string path)
+    private object? Enum(ValueShape shape, YamlNode node, string path)
     {
         var text = b.String(node, path);
         if (text is null)
@@ -224,15 +224,15 @@ internal sealed class ConfigBinder(YamlBinder b, string baseDirectory)
             return null;
         }
 
-        foreach (var value in System.Enum.GetValues(type))
+        foreach (var (name, value) in shape.EnumValues)
         {
-            if (string.Equals(Units.CamelCase(value.ToString()!), text, StringComparison.Ordinal))
+            if (string.Equals(name, text, StringComparison.Ordinal))
             {
                 return value;
             }
         }
 
-        b.Error(path, node, $"'{text}' is not one of {string.Join(", ", System.Enum.GetNames(type).Select(Units.CamelCase))}.");
+        b.Error(path, node, $"'{text}' is not one of {string.Join(", ", shape.EnumNames)}.");
         return null;
     }
 

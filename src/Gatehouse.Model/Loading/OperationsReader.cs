@@ -3,7 +3,11 @@ using YamlDotNet.RepresentationModel;
 
 namespace Gatehouse.Model.Loading;
 
-/// <summary>Binds a service's <c>openapi</c>, <c>operations</c> and <c>publish</c> keys.</summary>
+/// <summary>
+/// Binds a service's <c>openapi</c>, <c>operations</c> and <c>publish</c> keys. Hand-written, not left to the generic
+/// binder: declarations are not the <c>OperationConfig</c> records they become (those are resolved against the imported
+/// OpenAPI document later), and OpenAPI import reports its errors at these keys' source lines, which this records.
+/// </summary>
 internal sealed class OperationsReader(YamlBinder b, string baseDirectory)
 {
     private readonly Dictionary<string, ServiceOperationSyntax> _services = new(StringComparer.Ordinal);

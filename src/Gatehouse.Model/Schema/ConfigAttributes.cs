@@ -120,3 +120,25 @@ public sealed class ListRulesAttribute(Type rules) : Attribute
     /// <summary>The rules' type; it has a parameterless constructor.</summary>
     public Type Rules { get; } = rules;
 }
+
+/// <summary>
+/// How the configuration reference names the key's type when its CLR type says too little (<c>template</c>,
+/// <c>operation id</c>, <c>URL</c>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class DocTypeAttribute(string text) : Attribute
+{
+    /// <summary>The type as the reference shows it (Markdown).</summary>
+    public string Text { get; } = text;
+}
+
+/// <summary>
+/// How the configuration reference states the key's default when its value says too little: a default that is
+/// computed (<c>the route's path</c>) or that means something (<c>system store</c> for a null CA file).
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class DefaultTextAttribute(string text) : Attribute
+{
+    /// <summary>The default as the reference shows it (Markdown).</summary>
+    public string Text { get; } = text;
+}

@@ -187,10 +187,18 @@ public sealed class ValueShape
     public bool ZeroAllowed { get; private init; }
 
     /// <summary>For an enum: the names users write, in declaration order.</summary>
-    public IReadOnlyList<string> EnumNames => Kind == ValueKind.Enum ? [.. Enum.GetNames(Type).Select(Units.CamelCase)] : [];
+    public IReadOnlyList<string> EnumNames => [.. EnumValues.Select(v => v.Name)];
+
+    /// <summary>For an enum: each name users write, with its value (made once: binding reads many).</summary>
+    internal (string Name, object Value)[] EnumValues => _enumValues ??= Kind == ValueKind.Enum
+        ? [.. Enum.GetValues(Type).Cast<object>().Select(v => (Units.CamelCase(v.ToString()!), v))]
+        : [];
 
     /// <summary>For a record: its shape.</summary>
-    public RecordShape Record => RecordShape.Of(Type);
+    public RecordShape Record => _record ??= RecordShape.Of(Type);
+
+    private (string Name, object Value)[]? _enumValues;
+    private RecordShape? _record;
 
     /// <summary>For a list: a new, empty list of its items' type.</summary>
     internal System.Collections.IList NewList() => (_newList ??= Factory<System.Collections.IList>(typeof(List<>).MakeGenericType(Element!.Type), null))();
