@@ -22,16 +22,11 @@ public sealed class OrderStoreTests
     public void Add_Always_StampsTheCurrentUtcTime()
     {
         var now = new DateTimeOffset(2030, 5, 1, 12, 0, 0, TimeSpan.Zero);
-        var store = new OrderStore(new FixedTimeProvider(now));
+        var store = new OrderStore(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(now));
 
         var order = store.Add(userId: 2, [new OrderItem(ProductId: 4, Quantity: 3)]);
 
         Assert.Equal(now, order.CreatedAt);
         Assert.Same(order, store.Find(order.Id));
-    }
-
-    private sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

@@ -1,11 +1,6 @@
+using Microsoft.Extensions.Time.Testing;
+
 namespace Gatehouse.Management.Tests.Support;
 
-/// <summary>A clock that moves only when told (Microsoft.Extensions.TimeProvider.Testing is not in the package source).</summary>
-public sealed class FakeTime(DateTimeOffset? start = null) : TimeProvider
-{
-    private DateTimeOffset _now = start ?? new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}
+/// <summary>The package's manual clock, started at 2026-01-01 12:00 UTC unless told otherwise (the name the tests use).</summary>
+public sealed class FakeTime(DateTimeOffset? start = null) : FakeTimeProvider(start ?? new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
