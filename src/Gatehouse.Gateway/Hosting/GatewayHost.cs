@@ -56,11 +56,24 @@ internal sealed class GatewayHost : IAsyncDisposable
         });
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // YARP logs two Information lines per request ("Proxying to …", "Received … response"): never on the request path.
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Gateway.DrainTimeout);
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
+        // Issue 25 measures YARP's forwarder against Gatehouse's own, side by side; one of them will go.
+        if (Environment.GetEnvironmentVariable("GATEHOUSE_FORWARDER") == "yarp")
+        {
+            builder.Services.AddHttpForwarder();
+            builder.Services.AddSingleton<IRequestForwarder, YarpForwarder>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IRequestForwarder>(s => s.GetRequiredService<HttpForwarder>());
+        }
+
         builder.Services.AddSingleton<GatewayRequestHandler>();
 
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime complete socket operations on its
