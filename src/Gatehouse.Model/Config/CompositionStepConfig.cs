@@ -54,6 +54,13 @@ public sealed record CompositionStepConfig
     /// <summary>Upstream status → status of the composition's answer when this step fails with it (<c>{ 404: 404 }</c>). Default: 502 for every failure.</summary>
     public IReadOnlyDictionary<int, int> StatusMap { get; init; } = new Dictionary<int, int>();
 
+    /// <summary>
+    /// The status the composition answers (problem type <c>composition-step-empty</c>) when the step succeeds with an
+    /// empty answer: no body, <c>null</c>, <c>[]</c> or <c>{}</c> (for a <c>forEach</c> step, no item at all). An optional
+    /// step is then missing instead. Default: none (an empty answer is a value like any other).
+    /// </summary>
+    public int? WhenEmpty { get; init; }
+
     /// <summary>Send the client's API key header or <c>Authorization</c> to the service. Default: false.</summary>
     public bool ForwardCredential { get; init; }
 }
