@@ -35,6 +35,7 @@ internal static class AdminOpenApi
         paths["/admin/applications/{name}/keys"] = new JsonObject
         {
             ["parameters"] = Parameters("name"),
+            ["get"] = Operation("The application's keys, each with the handle that names it below"),
             ["post"] = Operation("Make an API key; the plaintext is returned once", body: true),
         };
         paths["/admin/applications/{name}/keys/{prefix}"] = new JsonObject
