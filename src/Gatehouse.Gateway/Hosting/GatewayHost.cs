@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Runtime;
 using Gatehouse.Gateway.ServiceApi;
 using Gatehouse.Model.Config;
@@ -24,9 +25,11 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConfigFileWatcher? _watcher;
     private readonly ServiceApiHost? _serviceApi;
+    private readonly QuotaPersistence? _quotas;
 
-    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi)
+    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi, QuotaPersistence? quotas)
     {
+        _quotas = quotas;
         _app = app;
         Runtime = runtime;
         _watcher = watcher;
@@ -92,9 +95,18 @@ internal sealed class GatewayHost : IAsyncDisposable
             throw new InvalidOperationException("The configuration is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, errors));
         }
 
+        // The counts kept across restarts are in the counters before the first request can be counted.
+        QuotaPersistence? quotas = null;
+        if (options.QuotaStore is { } quotaStore)
+        {
+            quotas = new QuotaPersistence(runtime.Counters, quotaStore, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Quotas"), options.QuotaWriteInterval);
+            await quotas.LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        quotas?.Start();
 
         var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
         var serviceApi = config.Gateway.ServiceApi is { } api
@@ -107,7 +119,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls, serviceApi);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas);
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -177,6 +189,12 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         await _app.StopAsync().ConfigureAwait(false);
+        // After the listeners stopped: the last requests are in the counts it writes.
+        if (_quotas is not null)
+        {
+            await _quotas.DisposeAsync().ConfigureAwait(false);
+        }
+
         await Runtime.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

@@ -27,6 +27,15 @@ internal sealed record GatewayHostOptions
     /// <summary>Extra logging setup (tests capture logs here).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 
+    /// <summary>
+    /// Where quota counts (hour, day, month) are kept across restarts: loaded before the listeners open, written in
+    /// batches every <see cref="QuotaWriteInterval"/> and at stop. Default: none (counted in memory only).
+    /// </summary>
+    public Gatehouse.Model.Limits.IQuotaCountStore? QuotaStore { get; init; }
+
+    /// <summary>How often changed quota counts are written to <see cref="QuotaStore"/>: the most a crash loses. Default 5 s.</summary>
+    public TimeSpan? QuotaWriteInterval { get; init; }
+
     /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

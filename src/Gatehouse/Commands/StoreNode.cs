@@ -62,7 +62,7 @@ internal sealed class StoreNode : IAsyncDisposable
         }
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment }, ct).ConfigureAwait(false);
+        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment, QuotaStore = store }, ct).ConfigureAwait(false);
         var node = new NodeReporter(store, string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId, revision);
         node.Start();
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
