@@ -59,6 +59,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         });
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A listener that cannot bind is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Gateway.DrainTimeout);
         builder.Services.AddSingleton(options.Time);
@@ -89,7 +91,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         var app = builder.Build();
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
-        var errors = runtime.Apply(config);
+        var errors = runtime.Apply(config, announce: false);
         if (errors.Count > 0)
         {
             throw new InvalidOperationException("The configuration is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, errors));
@@ -105,13 +107,38 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
         app.Run(handler.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        quotas?.Start();
+        ServiceApiHost? serviceApi = null;
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            serviceApi = config.Gateway.ServiceApi is { } api
+                ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
+                : null;
+        }
+        catch
+        {
+            // Nothing is live: a port taken, a certificate that does not load. Stop what the apply started (health checks).
+            try
+            {
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception stopping) when (stopping is not OutOfMemoryException)
+            {
+                // Stopping a host that never started may fail too; the reason it did not start is what matters.
+            }
 
+            await runtime.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        if (!options.DeferAnnouncement)
+        {
+            runtime.AnnounceLive();
+        }
+
+        quotas?.Start();
         var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-        var serviceApi = config.Gateway.ServiceApi is { } api
-            ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
-            : null;
         ConfigFileWatcher? watcher = null;
         if (options.ConfigPath is { } path)
         {
@@ -176,6 +203,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         var address = IPAddress.Parse(uri.Host.Trim('[', ']'));
         kestrel.Listen(address, uri.Port, Configure);
     }
+
+    /// <summary>Logs "Revision N is live" when <see cref="GatewayHostOptions.DeferAnnouncement"/> held it back.</summary>
+    public void AnnounceLive() => Runtime.AnnounceLive();
 
     /// <summary>Waits until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

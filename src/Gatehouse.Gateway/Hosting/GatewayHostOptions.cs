@@ -36,6 +36,12 @@ internal sealed record GatewayHostOptions
     /// <summary>How often changed quota counts are written to <see cref="QuotaStore"/>: the most a crash loses. Default 5 s.</summary>
     public TimeSpan? QuotaWriteInterval { get; init; }
 
+    /// <summary>
+    /// Leave the "Revision N is live" line to the caller (<see cref="GatewayHost.AnnounceLive"/>), which starts more
+    /// listeners after the gateway's (the admin API) and must not claim the revision live if one of them fails. Default false.
+    /// </summary>
+    public bool DeferAnnouncement { get; init; }
+
     /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

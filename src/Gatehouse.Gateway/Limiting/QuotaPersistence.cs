@@ -66,7 +66,10 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
             }
         }
 
-        LogLoaded(_logger, loaded);
+        if (loaded > 0)
+        {
+            LogLoaded(_logger, loaded);
+        }
     }
 
     /// <summary>Starts writing every <see cref="Interval"/>.</summary>

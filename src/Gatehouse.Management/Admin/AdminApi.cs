@@ -46,6 +46,8 @@ public sealed partial class AdminApi : IAsyncDisposable
             o.TimestampFormat = "HH:mm:ss ";
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A port taken is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ConfigChanges>();
@@ -96,7 +98,16 @@ public sealed partial class AdminApi : IAsyncDisposable
             "Not found",
             $"The admin API has no {context.Request.Method} {context.Request.Path}; GET /admin/openapi.json lists what it has.").WriteAsync(context));
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         _ = changes.WarmAsync(app.Lifetime.ApplicationStopping);
         if (options.Apply is not null && options.FollowInterval != Timeout.InfiniteTimeSpan)
         {

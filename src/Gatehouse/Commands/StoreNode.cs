@@ -64,7 +64,7 @@ internal sealed class StoreNode : IAsyncDisposable
         }
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment, QuotaStore = store }, ct).ConfigureAwait(false);
+        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment, QuotaStore = store, DeferAnnouncement = true }, ct).ConfigureAwait(false);
         // One record of whether the store answers, for every loop of this node: an outage is one line, not one per loop and attempt.
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
@@ -90,6 +90,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 MaxBodySize = options.AdminMaxBody,
                 Health = health,
             }, ct).ConfigureAwait(false);
+            host.AnnounceLive();
             return (new StoreNode(host, node, registrations, admin, revision, generated), null);
         }
         catch
