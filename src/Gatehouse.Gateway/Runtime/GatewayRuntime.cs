@@ -202,7 +202,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         LogApplied(_logger, line.Revision, Count(line.Services, "service"), Count(line.Routes, "route"), Count(line.Applications, "application"), line.Milliseconds);
 
     /// <summary>"1 service", "2 services".</summary>
-    internal static string Count(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+    private static string Count(int n, string noun) => Model.Text.Plural.Count(n, noun);
 
     public async ValueTask DisposeAsync()
     {

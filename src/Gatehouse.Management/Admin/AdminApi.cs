@@ -165,7 +165,7 @@ public sealed partial class AdminApi : IAsyncDisposable
                 StatusCodes.Status503ServiceUnavailable,
                 "store-unavailable",
                 "Store unavailable",
-                $"The configuration store did not answer ({StoreHealth.Reason(e)}), so nothing was read or changed; the gateway keeps serving what it has. Try again in {retry} seconds.")
+                $"The configuration store did not answer ({StoreHealth.Reason(e)}), so nothing was read or changed; the gateway keeps serving what it has. Try again in {Model.Text.Plural.Count(retry, "second")}.")
                 .WriteAsync(context).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
+using Gatehouse.Model.Text;
 using Gatehouse.Model.Validation;
 
 namespace Gatehouse.Cli.Commands;
@@ -28,8 +29,7 @@ internal static class ValidateCommand
             if (errors.Count == 0)
             {
                 var config = result.Config!;
-                var operations = config.Services.Values.Sum(s => s.Operations.Count);
-                Console.Out.WriteLine($"{path} is valid: {config.Services.Count} services, {config.Routes.Count} routes, {operations} operations.");
+                Console.Out.WriteLine($"{path} is valid: {Summary(config)}.");
                 foreach (var (name, service) in config.Services)
                 {
                     if (service.Credential is { } credential && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(credential.Env)))
@@ -45,6 +45,26 @@ internal static class ValidateCommand
             return 1;
         });
         return command;
+    }
+
+    /// <summary>What was checked, counted: "2 services (7 operations), 9 routes, 1 composition, 3 plans, 1 account, 3 applications".</summary>
+    internal static string Summary(GatehouseConfig config)
+    {
+        var operations = config.Services.Values.Sum(s => s.Operations.Count);
+        var parts = new List<string>
+        {
+            $"{Plural.Count(config.Services.Count, "service")} ({Plural.Count(operations, "operation")})",
+            Plural.Count(config.Routes.Count, "route"),
+        };
+        foreach (var (count, noun) in new[] { (config.Compositions.Count, "composition"), (config.Plans.Count, "plan"), (config.Accounts.Count, "account"), (config.Applications.Count, "application") })
+        {
+            if (count > 0)
+            {
+                parts.Add(Plural.Count(count, noun));
+            }
+        }
+
+        return string.Join(", ", parts);
     }
 
     /// <summary>Opens a TCP connection to every target (2s each, in parallel); reports those that fail.</summary>
