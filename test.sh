@@ -8,7 +8,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
 # A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
-REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql")
+# Node.js and npm run redocly, the linter of the admin API's OpenAPI document (AdminOpenApiLintTests).
+REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
@@ -30,6 +31,15 @@ fi
 if ! command -v dotnet >/dev/null; then
   echo "The .NET SDK is missing: install .NET 10 (https://dot.net) and run again." >&2
   exit 2
+fi
+
+# redocly (npm @redocly/cli), once, into .artifacts/tools (the test installs it too when run on its own).
+redocly=.artifacts/tools/redocly
+if [ ! -x "$redocly/node_modules/.bin/redocly" ]; then
+  echo "Installing @redocly/cli (lints the admin API's OpenAPI document) into $redocly"
+  mkdir -p "$redocly"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$redocly" @redocly/cli@2.77.0 >/dev/null \
+    || { echo "npm could not install @redocly/cli; AdminOpenApiLintTests will say so." >&2; }
 fi
 
 results=.artifacts/test-results

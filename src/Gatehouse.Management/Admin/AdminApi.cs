@@ -91,7 +91,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         ApprovalEndpoints.Map(app, changes);
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
-        app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
+        app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document($"{context.Request.Scheme}://{context.Request.Host}")));
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,
             "admin-not-found",

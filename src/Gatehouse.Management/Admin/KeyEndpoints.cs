@@ -23,8 +23,8 @@ internal static class KeyEndpoints
     {
         app.MapGet("/admin/applications/{name}/keys", context => ListAsync(context, changes));
         app.MapPost("/admin/applications/{name}/keys", context => CreateAsync(context, changes, options));
-        app.MapDelete("/admin/applications/{name}/keys/{prefix}", context => RevokeAsync(context, changes));
-        app.MapPost("/admin/applications/{name}/keys/{prefix}/rotate", context => RotateAsync(context, changes, options));
+        app.MapDelete("/admin/applications/{name}/keys/{handle}", context => RevokeAsync(context, changes));
+        app.MapPost("/admin/applications/{name}/keys/{handle}/rotate", context => RotateAsync(context, changes, options));
     }
 
     /// <summary>How long the old key of a rotation keeps working when the request does not say.</summary>
@@ -133,7 +133,7 @@ internal static class KeyEndpoints
     private static async Task RotateAsync(HttpContext context, ConfigChanges changes, AdminApiOptions options)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var old = (string)context.Request.RouteValues["prefix"]!;
+        var old = (string)context.Request.RouteValues["handle"]!;
         var (request, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize, allowEmpty: true).ConfigureAwait(false);
         var grace = DefaultGrace;
         if (problem is null && request?["grace"] is { } given)
@@ -256,7 +256,7 @@ internal static class KeyEndpoints
     private static async Task RevokeAsync(HttpContext context, ConfigChanges changes)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var prefix = (string)context.Request.RouteValues["prefix"]!;
+        var prefix = (string)context.Request.RouteValues["handle"]!;
         var outcome = await changes.ChangeAsync(
             current => Edit(current, name, keys =>
             {
