@@ -30,6 +30,11 @@ internal static class ValidateCommand
             {
                 var config = result.Config!;
                 Console.Out.WriteLine($"{path} is valid: {Summary(config)}.");
+                foreach (var (name, count) in Unserved(config))
+                {
+                    Console.Out.WriteLine($"note: services.{name} has {Plural.Count(count, "operation")}, but no route or composition calls the service: importing operations serves nothing by itself. Add 'publish: {{ basePath: /api }}' to it, or routes such as '{{ operation: ID }}'.");
+                }
+
                 foreach (var (name, service) in config.Services)
                 {
                     if (service.Credential is { } credential && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(credential.Env)))
@@ -65,6 +70,25 @@ internal static class ValidateCommand
         }
 
         return string.Join(", ", parts);
+    }
+
+    /// <summary>Services that have operations but that no route (written or published) or composition step calls.</summary>
+    internal static IEnumerable<(string Service, int Operations)> Unserved(GatehouseConfig config)
+    {
+        var called = config.Routes.Values.Select(r => r.Service).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var step in config.Compositions.Values.SelectMany(c => c.Steps.Values))
+        {
+            if (step.Service is { } direct)
+            {
+                called.Add(direct);
+            }
+            else if (step.Operation is { } id && config.Services.FirstOrDefault(s => s.Value.Operations.ContainsKey(id)).Key is { } owner)
+            {
+                called.Add(owner);
+            }
+        }
+
+        return config.Services.Where(s => s.Value.Operations.Count > 0 && !called.Contains(s.Key)).Select(s => (s.Key, s.Value.Operations.Count));
     }
 
     /// <summary>Opens a TCP connection to every target (2s each, in parallel); reports those that fail.</summary>
