@@ -230,7 +230,8 @@ internal static class DemoCommand
               curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
                                                                       (what a service not behind the proxy asks)
               curl {{node.AdminUrl}}/admin/revisions -H "Authorization: Bearer $ADMIN"      (the admin API: the store's revisions)
-              GATEHOUSE_ADMIN_TOKEN=$ADMIN gatehouse export --admin-url {{node.AdminUrl}} -o ~/gatehouse-tour/shop.yaml   (edit it, then: gatehouse apply --admin-url {{node.AdminUrl}} -f ~/gatehouse-tour/shop.yaml)
+              mkdir -p ~/gatehouse-tour && GATEHOUSE_ADMIN_TOKEN=$ADMIN gatehouse export --admin-url {{node.AdminUrl}} -o ~/gatehouse-tour/shop.yaml
+                                                                      (edit it, then: gatehouse apply --admin-url {{node.AdminUrl}} -f ~/gatehouse-tour/shop.yaml)
               (no gatehouse command yet? README, "The gatehouse command": dotnet pack, then dotnet tool install)
 
             Ctrl+C stops everything.
