@@ -100,9 +100,9 @@ internal static partial class AdminOpenApi
             ["RegistrationList"] = Object("Live registered targets.", ("items", Array(Object(null, ("service", Str()), ("url", Str()), ("owner", Str()), ("expiresAt", Str(null, "date-time")))))),
         };
         ((JsonObject)schemas["RegistrationRequest"]!)["required"] = new JsonArray("url");
-        foreach (var (name, schema) in ConfigSchemas())
+        foreach (var (name, schema) in ConfigBodySchemas.Components())
         {
-            schemas[name] = schema;
+            schemas[name] = schema!.DeepClone();
         }
 
         return new JsonObject

@@ -8,7 +8,7 @@ namespace Gatehouse.Management.Admin;
 /// from (Microsoft.AspNetCore.OpenApi would describe the request delegates as untyped; this says what they take and
 /// answer). Every operation has an <c>operationId</c>, the statuses it really answers and the schemas of its bodies;
 /// it passes <c>redocly lint</c> with the recommended rules (AdminOpenApiLintTests). The bodies of config resources come
-/// from <see cref="ConfigResourceSchema"/> (AdminOpenApi.ConfigSchemas.cs).
+/// from <see cref="ConfigBodySchemas"/>, the one seam for them.
 /// </summary>
 internal static partial class AdminOpenApi
 {
@@ -30,11 +30,11 @@ internal static partial class AdminOpenApi
             {
                 ["parameters"] = new JsonArray(PathParameter("name", $"The {kind}'s name (its key under '{section}' in a config file).")),
                 ["get"] = Op($"get{single}", $"Get one {kind}", "Config resources", $"The {kind} as stored; the ETag header names this version of it (for If-Match).",
-                    Responses(("200", Json(ConfigResourceRef(kind), $"The {kind}", etag: true)), Ref("NotFound"))),
+                    Responses(("200", Json(ConfigBodySchemas.For(section), $"The {kind}", etag: true)), Ref("NotFound"))),
                 ["put"] = Op($"put{single}", $"Create or replace a {kind}", "Config resources", $"Validated like a config file, committed as a new revision and served at once. If-Match is optional.",
                     Responses(("200", Json("ChangeResult", $"The {kind} was replaced (or was already equal)")), ("201", Json("ChangeResult", $"The {kind} was created")),
                         Ref("BadRequest"), Ref("PreconditionFailed"), Ref("TooLarge"), Ref("InvalidConfig"), Ref("Conflict")),
-                    body: Body(ConfigResourceRef(kind), $"The {kind}, as it would be written under '{section}.NAME' in a config file"), ifMatch: true),
+                    body: Body(ConfigBodySchemas.For(section), $"The {kind}, as it would be written under '{section}.NAME' in a config file"), ifMatch: true),
                 ["delete"] = Op($"delete{single}", $"Delete a {kind}", "Config resources", "Committed as a new revision unless something else still refers to it (then 422). If-Match is optional.",
                     Responses(("200", Json("ChangeResult", $"The {kind} was deleted")), Ref("NotFound"), Ref("PreconditionFailed"), Ref("InvalidConfig"), Ref("Conflict")), ifMatch: true),
             };
@@ -43,10 +43,10 @@ internal static partial class AdminOpenApi
         paths["/admin/gateway"] = new JsonObject
         {
             ["get"] = Op("getGateway", "Get the gateway section", "Config resources", "The 'gateway' section of the current revision.",
-                Responses(("200", Json(ConfigResourceRef(ResourceKinds.Gateway), "The gateway section", etag: true)), Ref("NotFound"))),
+                Responses(("200", Json(ConfigBodySchemas.For("gateway"), "The gateway section", etag: true)), Ref("NotFound"))),
             ["put"] = Op("putGateway", "Replace the gateway section", "Config resources", "Validated, committed as a new revision and served at once (listeners need a restart). If-Match is optional.",
                 Responses(("200", Json("ChangeResult", "Replaced")), ("201", Json("ChangeResult", "Created")), Ref("BadRequest"), Ref("PreconditionFailed"), Ref("TooLarge"), Ref("InvalidConfig"), Ref("Conflict")),
-                body: Body(ConfigResourceRef(ResourceKinds.Gateway), "The gateway section, as in a config file"), ifMatch: true),
+                body: Body(ConfigBodySchemas.For("gateway"), "The gateway section, as in a config file"), ifMatch: true),
         };
         AddKeyPaths(paths);
         AddRevisionPaths(paths);
@@ -131,10 +131,10 @@ internal static partial class AdminOpenApi
         paths["/admin/config"] = new JsonObject
         {
             ["get"] = Op("getConfig", "Get the whole configuration", "Configuration", "The current revision as one config document; ETag and Gatehouse-Revision name the revision.",
-                Responses(("200", Json(ConfigDocumentRef, "The configuration", etag: true)))),
+                Responses(("200", Json(ConfigBodySchemas.For(null), "The configuration", etag: true)))),
             ["post"] = Op("replaceConfig", "Replace the whole configuration", "Configuration", "Makes the store equal to the document in one revision (creates, updates, deletes) and answers what changed; ?dryRun=true commits nothing. If-Match (the ETag of GET) is optional.",
                 Responses(("200", Json("ConfigReplaceResult", "What changed (or would, with dryRun)")), Ref("BadRequest"), Ref("PreconditionFailed"), Ref("TooLarge"), Ref("InvalidConfig"), Ref("Conflict")),
-                body: Body(ConfigDocumentRef, "A whole config document as JSON"), ifMatch: true),
+                body: Body(ConfigBodySchemas.For(null), "A whole config document as JSON"), ifMatch: true),
             ["parameters"] = new JsonArray(Query("dryRun", "boolean", "With true, validate and answer the diff without committing (POST only).")),
         };
         paths["/admin/revisions"] = new JsonObject
@@ -147,7 +147,7 @@ internal static partial class AdminOpenApi
         {
             ["parameters"] = new JsonArray(revision("n", "A revision number.")),
             ["get"] = Op("getRevision", "Get the configuration at a revision", "Revisions", "The whole config document as it was at revision n.",
-                Responses(("200", Json(ConfigDocumentRef, "The configuration at n")), Ref("NotFound"))),
+                Responses(("200", Json(ConfigBodySchemas.For(null), "The configuration at n")), Ref("NotFound"))),
         };
         paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject
         {
@@ -263,12 +263,14 @@ internal static partial class AdminOpenApi
 
     private static JsonObject RefNode(string response) => new() { ["$ref"] = "#/components/responses/" + response };
 
-    private static JsonObject Json(string schema, string description, bool etag = false)
+    private static JsonObject Json(string schema, string description, bool etag = false) => Json(SchemaRef(schema), description, etag);
+
+    private static JsonObject Json(JsonObject schema, string description, bool etag = false)
     {
         var response = new JsonObject
         {
             ["description"] = description,
-            ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = SchemaRef(schema) } },
+            ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = schema } },
         };
         if (etag)
         {
@@ -281,11 +283,13 @@ internal static partial class AdminOpenApi
         return response;
     }
 
-    private static JsonObject Body(string schema, string description, bool required = true) => new()
+    private static JsonObject Body(string schema, string description, bool required = true) => Body(SchemaRef(schema), description, required);
+
+    private static JsonObject Body(JsonObject schema, string description, bool required = true) => new()
     {
         ["description"] = description,
         ["required"] = required,
-        ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = SchemaRef(schema) } },
+        ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = schema } },
     };
 
     private static JsonObject SchemaRef(string schema) => new() { ["$ref"] = "#/components/schemas/" + schema };

@@ -6,6 +6,9 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record PublishConfig
 {
-    /// <summary>Literal path prefix of the generated routes, e.g. <c>/api</c>. Default <c>/</c> (no prefix).</summary>
+    /// <summary>
+    /// Literal path prefix of the generated routes, e.g. <c>/api</c>. Default <c>/</c> (no prefix) once <c>publish</c>
+    /// is given: <c>publish: {}</c> publishes at the root; without a <c>publish</c> block nothing is published.
+    /// </summary>
     public string BasePath { get; init; } = "/";
 }

@@ -44,7 +44,12 @@ public sealed record ServiceConfig
     /// </summary>
     public IReadOnlyDictionary<string, OperationConfig> Operations { get; init; } = new Dictionary<string, OperationConfig>();
 
-    /// <summary>Generates one route per operation. Default: none (only routes written under <c>routes</c>).</summary>
+    /// <summary>
+    /// Publishes every operation of the service as a route: path = <c>basePath</c> + the operation's path, route id =
+    /// the operation id. Without it, operations (imported or declared) serve nothing by themselves: requests reach them
+    /// only through routes written under <c>routes</c>, and <c>gatehouse validate</c> notes a service no route serves.
+    /// Default: none.
+    /// </summary>
     public PublishConfig? Publish { get; init; }
 
     /// <summary>Lets instances register themselves as targets, with a time to live. Default: none (registrations are refused).</summary>
