@@ -33,7 +33,10 @@ public sealed record CompositionConfig
     /// <summary>Time for the whole composition; outstanding calls are cancelled when it passes. Default: 10s.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Send a <c>Server-Timing</c> header with one entry per step. Default: false.</summary>
+    /// <summary>
+    /// Send a <c>Server-Timing</c> header with one entry per step: <c>name;dur=ms</c> for a step that ran,
+    /// <c>name;desc="skipped"</c> for one cancelled before its call. Default: false.
+    /// </summary>
     public bool ServerTiming { get; init; }
 
     /// <summary>Deepest nesting accepted in a backend's JSON body. Default: 64.</summary>

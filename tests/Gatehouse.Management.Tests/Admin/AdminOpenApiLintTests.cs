@@ -78,6 +78,13 @@ public sealed class AdminOpenApiLintTests
     /// <summary>The redocly executable: installed by test.sh, or here when Node.js and npm are present.</summary>
     private static async Task<string> RedoclyAsync()
     {
+        // Where the test tools may be installed together from a lock file (tests/tools), then where test.sh puts it.
+        var locked = Path.Combine(RepositoryRoot(), "tests", "tools", "node_modules", ".bin", "redocly");
+        if (File.Exists(locked))
+        {
+            return locked;
+        }
+
         var folder = Path.Combine(RepositoryRoot(), ".artifacts", "tools", "redocly");
         var redocly = Path.Combine(folder, "node_modules", ".bin", "redocly");
         if (File.Exists(redocly))
