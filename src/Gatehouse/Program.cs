@@ -28,4 +28,19 @@ root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(ApplyCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(SchemaCommand.Create());
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+// Every command's failure on an ordinary mistake (a port taken, a file it cannot read, a store it cannot reach, a
+// certificate that does not load) is one plain line and exit code 1, never a stack trace (CliErrors).
+try
+{
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+}
+catch (OperationCanceledException)
+{
+    // Ctrl+C while starting.
+    return 130;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine("gatehouse: " + CliErrors.OneLine(e));
+    return 1;
+}

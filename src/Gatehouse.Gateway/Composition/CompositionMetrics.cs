@@ -19,6 +19,9 @@ internal static class CompositionMetrics
     /// <summary>Optional steps that failed or missed the deadline, so that the answer went out without them.</summary>
     internal static readonly Counter<long> MissingSteps = Meter.CreateCounter<long>("gatehouse.composition.missing_steps", unit: "{step}", description: "Optional composition steps left out of the answer");
 
+    /// <summary>Items a batched call did not return an element for (<c>batch.missing</c> says what the step did with them).</summary>
+    internal static readonly Counter<long> MissingItems = Meter.CreateCounter<long>("gatehouse.composition.batch.missing_items", unit: "{item}", description: "Items a batched composition call did not return");
+
     /// <summary>The values of the <c>outcome</c> tag.</summary>
     internal static class Outcome
     {
@@ -51,6 +54,14 @@ internal static class CompositionMetrics
         if (MissingSteps.Enabled)
         {
             MissingSteps.Add(1, new KeyValuePair<string, object?>("composition", composition), new KeyValuePair<string, object?>("step", step));
+        }
+    }
+
+    public static void ItemsMissing(string composition, string step, int count)
+    {
+        if (MissingItems.Enabled)
+        {
+            MissingItems.Add(count, new KeyValuePair<string, object?>("composition", composition), new KeyValuePair<string, object?>("step", step));
         }
     }
 }

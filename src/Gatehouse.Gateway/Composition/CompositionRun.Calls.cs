@@ -74,8 +74,19 @@ internal sealed partial class CompositionRun
                     throw new StepFailure(502, "composition-batch-not-array", $"Step '{step.Name}': the batched call did not return a JSON array.");
                 }
 
-                // The returned elements the items name, in the items' order.
-                ordered = distinct.InItemsOrder(called.Body, batch.Key);
+                // The returned elements the items name, in the items' order; batch.missing says what a missing one does.
+                ordered = distinct.InItemsOrder(called.Body, batch.Key, keepNulls: batch.Missing == BatchMissing.Null, out var missing);
+                if (missing.Count > 0)
+                {
+                    CompositionMetrics.ItemsMissing(_model.Id, step.Name, missing.Count);
+                    if (batch.Missing == BatchMissing.Fail)
+                    {
+                        var shown = string.Join(", ", missing.Take(5).Select(k => $"'{k}'"));
+                        var more = missing.Count > 5 ? $" and {missing.Count - 5} more" : "";
+                        throw new StepFailure(step.Config.StatusMap.TryGetValue(404, out var mapped) ? mapped : 502, "composition-batch-incomplete",
+                            $"Step '{step.Name}': the batched call returned nothing for {(missing.Count == 1 ? "item" : "items")} {shown}{more}.", 404);
+                    }
+                }
             }
 
             return new StepResult(called.Status, called.Headers, ElementValue.List(ordered));
@@ -404,9 +415,10 @@ internal sealed partial class CompositionRun
 
         /// <summary>
         /// For each item, the first object of <paramref name="returned"/> whose <paramref name="keyField"/> has the
-        /// item's key, in the items' order; items nothing was returned for are left out.
+        /// item's key, in the items' order; items nothing was returned for are left out, or null when
+        /// <paramref name="keepNulls"/>. Their keys are in <paramref name="missing"/>.
         /// </summary>
-        public List<ElementValue> InItemsOrder(ElementValue returned, string keyField)
+        public List<ElementValue> InItemsOrder(ElementValue returned, string keyField, bool keepNulls, out List<string> missing)
         {
             // A slot per item, filled where an object answers it, then closed up in place.
             var ordered = new List<ElementValue>(Items.Count);
@@ -423,6 +435,20 @@ internal sealed partial class CompositionRun
                 {
                     slots[at] = element;
                 }
+            }
+
+            missing = [];
+            for (var i = 0; i < slots.Length; i++)
+            {
+                if (slots[i].IsNull)
+                {
+                    missing.Add(Keys[i]);
+                }
+            }
+
+            if (keepNulls || missing.Count == 0)
+            {
+                return ordered;
             }
 
             var filled = 0;

@@ -31,6 +31,8 @@ internal sealed partial class CompositionRun
     private readonly Task[] _tasks;
     private readonly double[] _durations;
     private readonly bool[] _missing;
+    // Whether each step got as far as making its call(s): Server-Timing marks the others as skipped.
+    private readonly bool[] _ran;
     private readonly CancellationTokenSource _cts;
     private readonly List<JsonDocumentBody> _documents = [];
 
@@ -49,7 +51,7 @@ internal sealed partial class CompositionRun
         (_model, _context, _snapshot, _runtime, _captures, _path, _requestId, _admission) = (model, context, snapshot, runtime, captures, path, requestId, admission);
         _roots = Root;
         var n = model.Steps.Count;
-        (_results, _tasks, _durations, _missing) = (new StepResult?[n], new Task[n], new double[n], new bool[n]);
+        (_results, _tasks, _durations, _missing, _ran) = (new StepResult?[n], new Task[n], new double[n], new bool[n], new bool[n]);
         // A new source, not a pooled CallTimeout: Fail cancels it from whichever step fails first. Were a cancel ever to
         // come after the run had pooled it, it would reach another request's run; here it only meets a disposed source
         // (Fail catches that). One per request; the calls' own timeouts are the pooled ones.
@@ -100,7 +102,16 @@ internal sealed partial class CompositionRun
             var timing = new StringBuilder(24 * _model.Steps.Count);
             foreach (var s in _model.Steps)
             {
-                timing.Append(timing.Length == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"{s.Name};dur={_durations[s.Index]:0.#}");
+                timing.Append(timing.Length == 0 ? "" : ", ");
+                if (_ran[s.Index])
+                {
+                    timing.Append(CultureInfo.InvariantCulture, $"{s.Name};dur={_durations[s.Index]:0.#}");
+                }
+                else
+                {
+                    // Cancelled before its call (another step failed first, or a step it needs is missing): no duration to show.
+                    timing.Append(s.Name).Append(";desc=\"skipped\"");
+                }
             }
 
             headers.Add(new("Server-Timing", timing.ToString()));
@@ -217,9 +228,23 @@ internal sealed partial class CompositionRun
                 }
             }
 
-            _results[step.Index] = step.ForEach is null
+            _ran[step.Index] = true;
+            var result = step.ForEach is null
                 ? await CallAsync(step, ElementValue.Null, _cts.Token).ConfigureAwait(false)
                 : await FanOutAsync(step).ConfigureAwait(false);
+            bool empty;
+            lock (_read)
+            {
+                empty = step.Config.WhenEmpty is not null && IsEmpty(result.Body);
+            }
+
+            if (empty)
+            {
+                var emptyStatus = step.Config.WhenEmpty!.Value;
+                throw new StepFailure(emptyStatus, "composition-step-empty", $"Step '{step.Name}' ({step.Method} on service '{step.Service}') answered with nothing (no body, null, an empty list or an empty object).");
+            }
+
+            _results[step.Index] = result;
         }
         catch (StepFailure f)
         {
@@ -235,6 +260,36 @@ internal sealed partial class CompositionRun
             _durations[step.Index] = elapsed.TotalMilliseconds;
             CompositionMetrics.Step(_model.Id, step.Name, elapsed);
         }
+    }
+
+    private static bool IsEmpty(ElementValue body)
+    {
+        if (body.IsNull)
+        {
+            return true;
+        }
+
+        if (body.IsArray)
+        {
+            foreach (var _ in body.EnumerateItems())
+            {
+                return false;
+            }
+
+            return true;
+        }
+
+        if (body.IsObject)
+        {
+            foreach (var _ in body.EnumerateFields())
+            {
+                return false;
+            }
+
+            return true;
+        }
+
+        return false;
     }
 
     private void Fail(CompiledStep step, StepFailure failure)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Runtime;
 using Gatehouse.Gateway.ServiceApi;
 using Gatehouse.Model.Config;
@@ -24,9 +25,11 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConfigFileWatcher? _watcher;
     private readonly ServiceApiHost? _serviceApi;
+    private readonly QuotaPersistence? _quotas;
 
-    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi)
+    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi, QuotaPersistence? quotas)
     {
+        _quotas = quotas;
         _app = app;
         Runtime = runtime;
         _watcher = watcher;
@@ -58,6 +61,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // YARP logs two Information lines per request ("Proxying to …", "Received … response"): never on the request path.
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        // A listener that cannot bind is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Gateway.DrainTimeout);
         builder.Services.AddSingleton(options.Time);
@@ -99,20 +104,54 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         var app = builder.Build();
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
-        var errors = runtime.Apply(config);
+        var errors = runtime.Apply(config, announce: false);
         if (errors.Count > 0)
         {
             throw new InvalidOperationException("The configuration is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, errors));
         }
 
+        // The counts kept across restarts are in the counters before the first request can be counted.
+        QuotaPersistence? quotas = null;
+        if (options.QuotaStore is { } quotaStore)
+        {
+            quotas = new QuotaPersistence(runtime.Counters, quotaStore, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Quotas"), options.QuotaWriteInterval);
+            await quotas.LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
         app.Run(handler.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        ServiceApiHost? serviceApi = null;
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            serviceApi = config.Gateway.ServiceApi is { } api
+                ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
+                : null;
+        }
+        catch
+        {
+            // Nothing is live: a port taken, a certificate that does not load. Stop what the apply started (health checks).
+            try
+            {
+                await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception stopping) when (stopping is not OutOfMemoryException)
+            {
+                // Stopping a host that never started may fail too; the reason it did not start is what matters.
+            }
 
+            await runtime.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        if (!options.DeferAnnouncement)
+        {
+            runtime.AnnounceLive();
+        }
+
+        quotas?.Start();
         var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
-        var serviceApi = config.Gateway.ServiceApi is { } api
-            ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
-            : null;
         ConfigFileWatcher? watcher = null;
         if (options.ConfigPath is { } path)
         {
@@ -120,7 +159,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls, serviceApi);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas);
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -178,6 +217,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         kestrel.Listen(address, uri.Port, Configure);
     }
 
+    /// <summary>Logs "Revision N is live" when <see cref="GatewayHostOptions.DeferAnnouncement"/> held it back.</summary>
+    public void AnnounceLive() => Runtime.AnnounceLive();
+
     /// <summary>Waits until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
@@ -190,6 +232,12 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         await _app.StopAsync().ConfigureAwait(false);
+        // After the listeners stopped: the last requests are in the counts it writes.
+        if (_quotas is not null)
+        {
+            await _quotas.DisposeAsync().ConfigureAwait(false);
+        }
+
         await Runtime.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

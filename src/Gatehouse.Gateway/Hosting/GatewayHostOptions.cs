@@ -27,6 +27,21 @@ internal sealed record GatewayHostOptions
     /// <summary>Extra logging setup (tests capture logs here).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
 
+    /// <summary>
+    /// Where quota counts (hour, day, month) are kept across restarts: loaded before the listeners open, written in
+    /// batches every <see cref="QuotaWriteInterval"/> and at stop. Default: none (counted in memory only).
+    /// </summary>
+    public Gatehouse.Model.Limits.IQuotaCountStore? QuotaStore { get; init; }
+
+    /// <summary>How often changed quota counts are written to <see cref="QuotaStore"/>: the most a crash loses. Default 5 s.</summary>
+    public TimeSpan? QuotaWriteInterval { get; init; }
+
+    /// <summary>
+    /// Leave the "Revision N is live" line to the caller (<see cref="GatewayHost.AnnounceLive"/>), which starts more
+    /// listeners after the gateway's (the admin API) and must not claim the revision live if one of them fails. Default false.
+    /// </summary>
+    public bool DeferAnnouncement { get; init; }
+
     /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

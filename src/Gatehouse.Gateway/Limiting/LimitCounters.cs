@@ -13,6 +13,8 @@ namespace Gatehouse.Gateway.Limiting;
 internal sealed class LimitCounters
 {
     private readonly ConcurrentDictionary<string, int> _slots = new(StringComparer.Ordinal);
+    // The name of each slot, for the counts kept across restarts (QuotaPersistence): slot numbers are not stable, names are.
+    private readonly ConcurrentDictionary<int, (string Name, LimitPeriod Per)> _names = new();
     private readonly ConcurrentDictionary<(string App, int Slot), LimitCounter> _counters = new();
     private int _nextSlot;
 
@@ -24,8 +26,35 @@ internal sealed class LimitCounters
     /// <c>plan:retail/op:users.getUser</c>) with period <paramref name="per"/> and <paramref name="mode"/>: a list may
     /// hold an enforced and a shadow limit of one period, and they count apart. Called when a snapshot is compiled.
     /// </summary>
-    public int SlotFor(string key, LimitPeriod per, LimitMode mode) =>
-        _slots.GetOrAdd($"{key}/{per}/{mode}", static (_, self) => Interlocked.Increment(ref self._nextSlot), this);
+    public int SlotFor(string key, LimitPeriod per, LimitMode mode) => SlotNamed($"{key}/{per}/{mode}", per);
+
+    private int SlotNamed(string name, LimitPeriod per) =>
+        _slots.GetOrAdd(name, static (name, state) =>
+        {
+            var slot = Interlocked.Increment(ref state.Self._nextSlot);
+            state.Self._names[slot] = (name, state.Per);
+            return slot;
+        }, (Self: this, Per: per));
+
+    /// <summary>
+    /// Adds <paramref name="count"/> requests of <paramref name="app"/> in <paramref name="window"/> under the limit named
+    /// <paramref name="name"/> (a count kept across a restart, loaded at start); added, so requests counted meanwhile stay.
+    /// </summary>
+    public void Seed(string app, string name, LimitPeriod per, uint window, int count) =>
+        _counters.GetOrAdd((app, SlotNamed(name, per)), static (_, per) => new LimitCounter(per), per).Add(window, count);
+
+    /// <summary>Every quota counter (hour, day, month) with its limit's stable name, its window and its count there.</summary>
+    public IEnumerable<(string App, string Name, LimitPeriod Per, uint Window, int Count)> Quotas()
+    {
+        foreach (var ((app, slot), counter) in _counters)
+        {
+            if (counter.Per >= LimitPeriod.Hour && _names.TryGetValue(slot, out var named))
+            {
+                var window = counter.Window;
+                yield return (app, named.Name, counter.Per, window, counter.Count(window));
+            }
+        }
+    }
 
     /// <summary>The counter of <paramref name="app"/> under <paramref name="policy"/>, created on first use.</summary>
     public LimitCounter Get(string app, LimitPolicy policy) =>

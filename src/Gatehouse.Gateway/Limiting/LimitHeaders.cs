@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gatehouse.Gateway.Problems;
 using Microsoft.AspNetCore.Http;
+using Gatehouse.Model.Text;
 
 namespace Gatehouse.Gateway.Limiting;
 
@@ -51,10 +52,10 @@ internal static class LimitHeaders
 
         return policy.IsQuota
             ? ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, QuotaExceededSlug, "Quota exceeded",
-                $"This application's quota of {policy.Requests} requests per {per} is used up; it renews in {retry} seconds (Retry-After). A plan with a larger quota raises it.",
+                $"This application's quota of {Plural.Count(policy.Requests, "request")} per {per} is used up; it renews in {Plural.Count(decision.RetryAfterSeconds, "second")} (Retry-After). A plan with a larger quota raises it.",
                 requestId, headers)
             : ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, RateLimitedSlug, "Rate limit exceeded",
-                $"This application may make {policy.Requests} requests per {per}; wait {retry} seconds (Retry-After) and pace requests by the RateLimit header.",
+                $"This application may make {Plural.Count(policy.Requests, "request")} per {per}; wait {Plural.Count(decision.RetryAfterSeconds, "second")} (Retry-After) and pace requests by the RateLimit header.",
                 requestId, headers);
     }
 }

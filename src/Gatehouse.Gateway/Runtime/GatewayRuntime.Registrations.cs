@@ -14,7 +14,7 @@ internal sealed partial class GatewayRuntime
     /// Replaces the live registrations (by service name) with <paramref name="live"/>: each becomes a destination of its
     /// service's upstream (weight 1, the service's health checks and load balancing) until its <c>ExpiresAt</c>, unless a
     /// later call renews or drops it. Services without <c>registration</c> settings, and URLs those settings do not
-    /// allow, get none. The set is kept across <see cref="Apply"/>.
+    /// allow, get none. The set is kept across <see cref="Apply(Gatehouse.Model.Config.GatehouseConfig)"/>.
     /// </summary>
     public void SetRegistrations(IReadOnlyDictionary<string, IReadOnlyList<RegisteredTarget>> live)
     {
@@ -38,7 +38,7 @@ internal sealed partial class GatewayRuntime
 
     /// <summary>
     /// Gives every upstream of <paramref name="snapshot"/> its live registered targets and arms the timer for the next
-    /// expiry. Called with <c>_applyLock</c> held: from <see cref="SetRegistrations"/>, from <see cref="Apply"/> before
+    /// expiry. Called with <c>_applyLock</c> held: from <see cref="SetRegistrations"/>, from <see cref="Apply(Gatehouse.Model.Config.GatehouseConfig)"/> before
     /// a snapshot goes live, and when a registration expires.
     /// </summary>
     private void PushRegistrations(GatewaySnapshot snapshot)

@@ -50,14 +50,20 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     /// <summary>The decision engine of authenticate, authorize and limit, shared by the proxy and the service API.</summary>
     public AccessEngine Engine { get; }
 
-    /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply"/>.</summary>
+    /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply(GatehouseConfig)"/>.</summary>
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
 
     /// <summary>Raised after a new snapshot went live.</summary>
     public event Action<GatewaySnapshot>? Applied;
 
     /// <summary>Compiles and swaps in <paramref name="config"/>; returns its errors (none when it went live).</summary>
-    public IReadOnlyList<ConfigError> Apply(GatehouseConfig config)
+    public IReadOnlyList<ConfigError> Apply(GatehouseConfig config) => Apply(config, announce: true);
+
+    /// <summary>
+    /// As <see cref="Apply(GatehouseConfig)"/>; without <paramref name="announce"/> the "is live" line waits for
+    /// <see cref="AnnounceLive"/> (the first revision is not live until the listeners are bound).
+    /// </summary>
+    internal IReadOnlyList<ConfigError> Apply(GatehouseConfig config, bool announce)
     {
         GatewaySnapshot snapshot;
         lock (_applyLock)
@@ -100,7 +106,16 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             }
 
             _retiring.RemoveAll(t => t.IsCompleted);
-            LogApplied(_logger, snapshot.Revision, config.Services.Count, config.Routes.Count, config.Applications.Count, (long)_time.GetElapsedTime(started).TotalMilliseconds);
+            var line = (snapshot.Revision, config.Services.Count, config.Routes.Count, config.Applications.Count, (long)_time.GetElapsedTime(started).TotalMilliseconds);
+            if (announce)
+            {
+                Announce(line);
+            }
+            else
+            {
+                _unannounced = line;
+            }
+
             if (previous is not null)
             {
                 ReportStartOnlyChanges(previous.Config.Gateway, config.Gateway);
@@ -171,6 +186,24 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         }
     }
 
+    private (long Revision, int Services, int Routes, int Applications, long Milliseconds)? _unannounced;
+
+    /// <summary>Logs the "is live" line that <see cref="Apply(GatehouseConfig, bool)"/> held back, once the listeners are bound.</summary>
+    internal void AnnounceLive()
+    {
+        if (_unannounced is { } line)
+        {
+            _unannounced = null;
+            Announce(line);
+        }
+    }
+
+    private void Announce((long Revision, int Services, int Routes, int Applications, long Milliseconds) line) =>
+        LogApplied(_logger, line.Revision, Count(line.Services, "service"), Count(line.Routes, "route"), Count(line.Applications, "application"), line.Milliseconds);
+
+    /// <summary>"1 service", "2 services".</summary>
+    private static string Count(int n, string noun) => Model.Text.Plural.Count(n, noun);
+
     public async ValueTask DisposeAsync()
     {
         // Both GatewayHost and the DI container dispose the runtime.
@@ -216,8 +249,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is live: {Services} services, {Routes} routes, {Applications} applications; compiled in {Milliseconds} ms")]
-    private static partial void LogApplied(ILogger logger, long revision, int services, int routes, int applications, long milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} is live: {Services}, {Routes}, {Applications}; compiled in {Milliseconds} ms")]
+    private static partial void LogApplied(ILogger logger, long revision, string services, string routes, string applications, long milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Setting} changed, but it is read at start: the running process keeps the old value; restart to apply it")]
     private static partial void LogNeedsRestart(ILogger logger, string setting);

@@ -1,6 +1,7 @@
 using System.Net;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
+using Gatehouse.Management.Stores;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -45,6 +46,8 @@ public sealed partial class AdminApi : IAsyncDisposable
             o.TimestampFormat = "HH:mm:ss ";
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A port taken is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ConfigChanges>();
@@ -60,6 +63,8 @@ public sealed partial class AdminApi : IAsyncDisposable
         });
 
         var app = builder.Build();
+        var health = options.Health ?? new StoreHealth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Store"), options.Time);
+        app.Use((context, next) => AnswerFailuresAsync(context, next, health, app.Logger));
         app.Use(async (context, next) =>
         {
             // Registration PUT and DELETE also take a service's registration token; their endpoints check whichever came.
@@ -86,7 +91,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         ApprovalEndpoints.Map(app, changes);
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
-        app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
+        app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document($"{context.Request.Scheme}://{context.Request.Host}")));
         app.MapGet("/admin/schema.json", context =>
         {
             context.Response.ContentType = "application/schema+json";
@@ -98,11 +103,20 @@ public sealed partial class AdminApi : IAsyncDisposable
             "Not found",
             $"The admin API has no {context.Request.Method} {context.Request.Path}; GET /admin/openapi.json lists what it has.").WriteAsync(context));
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         _ = changes.WarmAsync(app.Lifetime.ApplicationStopping);
         if (options.Apply is not null && options.FollowInterval != Timeout.InfiniteTimeSpan)
         {
-            _ = FollowAsync(changes, options.FollowInterval, app.Logger, app.Lifetime.ApplicationStopping);
+            _ = FollowAsync(changes, options.FollowInterval, health, app.Lifetime.ApplicationStopping);
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
@@ -111,7 +125,7 @@ public sealed partial class AdminApi : IAsyncDisposable
 
     // Polls rather than LISTEN/NOTIFY so that SQLite (several processes on one file) and PostgreSQL work alike; one
     // "newest revision" query per interval is all it costs while nothing changes.
-    private static async Task FollowAsync(ConfigChanges changes, TimeSpan interval, ILogger logger, CancellationToken stopping)
+    private static async Task FollowAsync(ConfigChanges changes, TimeSpan interval, StoreHealth health, CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(interval);
         try
@@ -121,10 +135,13 @@ public sealed partial class AdminApi : IAsyncDisposable
                 try
                 {
                     await changes.CatchUpAsync(stopping).ConfigureAwait(false);
+                    health.Succeeded();
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogFollowFailed(logger, e);
+                    // One line per outage (StoreHealth), and fewer attempts while it lasts.
+                    health.Failed(e);
+                    await health.WaitBackOffAsync(stopping).ConfigureAwait(false);
                 }
             }
         }
@@ -133,8 +150,44 @@ public sealed partial class AdminApi : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not ask the store for newer revisions; trying again at the next interval.")]
-    private static partial void LogFollowFailed(ILogger logger, Exception exception);
+    /// <summary>
+    /// An admin request that fails answers a problem, never an empty 500: 503 <c>store-unavailable</c> with
+    /// <c>Retry-After</c> when the store did not answer, 500 <c>admin-internal-error</c> otherwise.
+    /// </summary>
+    private static async Task AnswerFailuresAsync(HttpContext context, RequestDelegate next, StoreHealth health, ILogger logger)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (StoreHealth.IsStoreFailure(e) && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            health.Failed(e);
+            var retry = health.RetryAfterSeconds;
+            context.Response.Clear();
+            context.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await new AdminProblem(
+                StatusCodes.Status503ServiceUnavailable,
+                "store-unavailable",
+                "Store unavailable",
+                $"The configuration store did not answer ({StoreHealth.Reason(e)}), so nothing was read or changed; the gateway keeps serving what it has. Try again in {Model.Text.Plural.Count(retry, "second")}.")
+                .WriteAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !context.Response.HasStarted)
+        {
+            LogRequestFailed(logger, context.Request.Method, context.Request.Path.Value ?? "", e);
+            context.Response.Clear();
+            await new AdminProblem(
+                StatusCodes.Status500InternalServerError,
+                "admin-internal-error",
+                "Internal error",
+                "The admin API failed to handle this request; the log of this node has the details. Nothing that was not committed changed.")
+                .WriteAsync(context).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Admin request {Method} {Path} failed")]
+    private static partial void LogRequestFailed(ILogger logger, string method, string path, Exception exception);
 
     private static IPEndPoint ParseUrl(string url)
     {

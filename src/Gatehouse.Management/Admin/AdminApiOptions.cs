@@ -65,6 +65,12 @@ public sealed record AdminApiOptions
     /// </summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Tracks whether the store answers: shared with the node's other loops so that an outage is logged once, and
+    /// each loop backs off while it lasts. Default: one of the admin API's own.
+    /// </summary>
+    public StoreHealth? Health { get; init; }
+
     /// <summary>The clock that decides whether a node is stale and when a registration expires; it should be the store's. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

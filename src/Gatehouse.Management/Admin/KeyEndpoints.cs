@@ -11,7 +11,9 @@ namespace Gatehouse.Management.Admin;
 
 /// <summary>
 /// <c>POST /admin/applications/{id}/keys</c> makes an API key and shows it once; only its hash, display prefix and
-/// expiry reach the application. <c>DELETE /admin/applications/{id}/keys/{prefix}</c> revokes one.
+/// expiry reach the application. <c>GET /admin/applications/{id}/keys</c> lists them with each one's handle: its
+/// prefix, or for a key written without one (in a config file) the first 16 hex digits of its SHA-256.
+/// <c>DELETE /admin/applications/{id}/keys/{handle}</c> revokes one.
 /// <c>POST /admin/applications/{id}/keys/{prefix}/rotate</c> makes a new key and lets the old one expire after a grace
 /// period, in one revision, so clients can switch over without a window in which neither key works.
 /// </summary>
@@ -19,15 +21,63 @@ internal static class KeyEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, ConfigChanges changes, AdminApiOptions options)
     {
+        app.MapGet("/admin/applications/{name}/keys", context => ListAsync(context, changes));
         app.MapPost("/admin/applications/{name}/keys", context => CreateAsync(context, changes, options));
-        app.MapDelete("/admin/applications/{name}/keys/{prefix}", context => RevokeAsync(context, changes));
-        app.MapPost("/admin/applications/{name}/keys/{prefix}/rotate", context => RotateAsync(context, changes, options));
+        app.MapDelete("/admin/applications/{name}/keys/{handle}", context => RevokeAsync(context, changes));
+        app.MapPost("/admin/applications/{name}/keys/{handle}/rotate", context => RotateAsync(context, changes, options));
     }
 
     /// <summary>How long the old key of a rotation keeps working when the request does not say.</summary>
     public static readonly TimeSpan DefaultGrace = TimeSpan.FromHours(1);
 
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'";
+
+    /// <summary>Hex digits of the SHA-256 that name a key written without a prefix.</summary>
+    public const int HashHandleLength = 16;
+
+    /// <summary>
+    /// The handle that names <paramref name="key"/> in the key endpoints' URLs: its display prefix, or (a key from a
+    /// config file, written with its hash only) the first <see cref="HashHandleLength"/> hex digits of its SHA-256,
+    /// which never change while the key exists.
+    /// </summary>
+    public static string? Handle(JsonNode? key) =>
+        key?["prefix"]?.ToString() is { Length: > 0 } prefix ? prefix
+        : key?["sha256"]?.ToString() is { Length: >= HashHandleLength } hash ? hash[..HashHandleLength].ToLowerInvariant()
+        : null;
+
+    /// <summary>Whether <paramref name="handle"/> names <paramref name="key"/>: its handle, or its whole SHA-256.</summary>
+    private static bool Names(JsonNode? key, string handle) =>
+        Handle(key) == handle
+        || (key?["sha256"]?.ToString() is { Length: > 0 } hash && string.Equals(hash, handle, StringComparison.OrdinalIgnoreCase))
+        || (key?["prefix"] is null && key?["sha256"]?.ToString() is { Length: >= HashHandleLength } h && string.Equals(h[..HashHandleLength], handle, StringComparison.OrdinalIgnoreCase));
+
+    private static async Task ListAsync(HttpContext context, ConfigChanges changes)
+    {
+        var name = (string)context.Request.RouteValues["name"]!;
+        var application = await changes.Store.GetAsync(ResourceKinds.Application, name, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        if (application is null)
+        {
+            await AdminProblem.NotFound($"application '{name}'").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var items = new JsonArray();
+        if (AdminRequests.Json(application.Body)?["keys"] is JsonArray keys)
+        {
+            foreach (var key in keys)
+            {
+                items.Add(new JsonObject
+                {
+                    ["handle"] = Handle(key),
+                    ["prefix"] = key?["prefix"]?.DeepClone(),
+                    ["sha256"] = key?["sha256"]?.DeepClone(),
+                    ["expires"] = key?["expires"]?.DeepClone(),
+                });
+            }
+        }
+
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = name, ["items"] = items }).ConfigureAwait(false);
+    }
 
     private static async Task CreateAsync(HttpContext context, ConfigChanges changes, AdminApiOptions options)
     {
@@ -45,6 +95,12 @@ internal static class KeyEndpoints
             {
                 problem = AdminRequests.BadParameter("'expires' must be a date and time such as 2027-01-31T00:00:00Z.");
             }
+        }
+
+        if (problem is null && expires is { } when && when <= options.Time.GetUtcNow())
+        {
+            // A key that is born expired would be shown once and never work: refuse it rather than answer 201.
+            problem = InvalidKey("expires", $"{when.ToString(TimeFormat, CultureInfo.InvariantCulture)} is not in the future; give a later time, or leave 'expires' out for a key that does not expire.");
         }
 
         if (problem is null && request is not null && request.Any(p => p.Key != "expires"))
@@ -77,7 +133,7 @@ internal static class KeyEndpoints
     private static async Task RotateAsync(HttpContext context, ConfigChanges changes, AdminApiOptions options)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var old = (string)context.Request.RouteValues["prefix"]!;
+        var old = (string)context.Request.RouteValues["handle"]!;
         var (request, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize, allowEmpty: true).ConfigureAwait(false);
         var grace = DefaultGrace;
         if (problem is null && request?["grace"] is { } given)
@@ -114,10 +170,10 @@ internal static class KeyEndpoints
             {
                 // Decided again on a fresh read when another control plane committed meanwhile: start clean.
                 (expires, oldExpires) = (null, null);
-                var matching = keys.Where(k => k?["prefix"]?.ToString() == old).ToList();
+                var matching = keys.Where(k => Names(k, old)).ToList();
                 if (matching.Count == 0)
                 {
-                    return AdminProblem.NotFound($"A key with prefix '{old}' of application '{name}'");
+                    return AdminProblem.NotFound($"A key with handle '{old}' of application '{name}' (GET /admin/applications/{name}/keys lists them)");
                 }
 
                 // The new key inherits the old one's expiry: rotating must not extend what the old key was allowed.
@@ -200,14 +256,14 @@ internal static class KeyEndpoints
     private static async Task RevokeAsync(HttpContext context, ConfigChanges changes)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var prefix = (string)context.Request.RouteValues["prefix"]!;
+        var prefix = (string)context.Request.RouteValues["handle"]!;
         var outcome = await changes.ChangeAsync(
             current => Edit(current, name, keys =>
             {
-                var matching = keys.Where(k => k?["prefix"]?.ToString() == prefix).ToList();
+                var matching = keys.Where(k => Names(k, prefix)).ToList();
                 if (matching.Count == 0)
                 {
-                    return AdminProblem.NotFound($"A key with prefix '{prefix}' of application '{name}'");
+                    return AdminProblem.NotFound($"A key with handle '{prefix}' of application '{name}' (GET /admin/applications/{name}/keys lists them)");
                 }
 
                 foreach (var match in matching)
@@ -222,6 +278,13 @@ internal static class KeyEndpoints
             context.RequestAborted).ConfigureAwait(false);
         await ResourceEndpoints.WriteOutcomeAsync(context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status200OK).ConfigureAwait(false);
     }
+
+    private static AdminProblem InvalidKey(string path, string message) => new(
+        StatusCodes.Status422UnprocessableEntity,
+        "invalid-key",
+        "Invalid key request",
+        $"{path}: {message}",
+        new JsonObject { ["errors"] = new JsonArray(new JsonObject { ["path"] = path, ["message"] = message }) });
 
     /// <summary>A change of the application's <c>keys</c> list made by <paramref name="edit"/> (which may refuse with a problem).</summary>
     private static ChangePlan Edit(

@@ -23,6 +23,7 @@ public sealed partial class NodeReporter : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     // However many revisions are applied meanwhile, the next report sends the latest.
     private readonly WakeSignal _wake;
+    private readonly StoreHealth? _health;
     private Task _reporter = Task.CompletedTask;
     private long _revision;
 
@@ -32,8 +33,10 @@ public sealed partial class NodeReporter : IAsyncDisposable
     /// <param name="interval">Heartbeat period; default <see cref="DefaultInterval"/>.</param>
     /// <param name="time">The clock of the heartbeat timer.</param>
     /// <param name="logger">Where failed reports are logged.</param>
-    public NodeReporter(IConfigStore store, string id, long revision, TimeSpan? interval = null, TimeProvider? time = null, ILogger? logger = null)
+    /// <param name="health">Shared record of whether the store answers: logs an outage once, and backs this loop off while it lasts.</param>
+    public NodeReporter(IConfigStore store, string id, long revision, TimeSpan? interval = null, TimeProvider? time = null, ILogger? logger = null, StoreHealth? health = null)
     {
+        _health = health;
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(id);
         _store = store;
@@ -96,10 +99,19 @@ public sealed partial class NodeReporter : IAsyncDisposable
                 try
                 {
                     await _store.UpsertNodeAsync(Id, Revision, _info, _stop.Token).ConfigureAwait(false);
+                    _health?.Succeeded();
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogReportFailed(_logger, Id, e);
+                    if (_health is null)
+                    {
+                        LogReportFailed(_logger, Id, StoreHealth.Reason(e));
+                    }
+                    else
+                    {
+                        _health.Failed(e);
+                        await _health.WaitBackOffAsync(_stop.Token).ConfigureAwait(false);
+                    }
                 }
             }
         }
@@ -117,6 +129,6 @@ public sealed partial class NodeReporter : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} could not report to the store; trying again at the next heartbeat.")]
-    private static partial void LogReportFailed(ILogger logger, string id, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} could not report to the store ({Reason}); trying again at the next heartbeat.")]
+    private static partial void LogReportFailed(ILogger logger, string id, string reason);
 }

@@ -26,6 +26,7 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     // However many asks arrive during a round, one more round answers them all.
     private readonly WakeSignal _wake;
     private TaskCompletionSource _nextRound = NewRound();
+    private readonly StoreHealth? _health;
     private Task _follower = Task.CompletedTask;
     private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
     private bool _failing;
@@ -36,13 +37,16 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     /// <param name="interval">Time between reads; default <see cref="DefaultInterval"/>.</param>
     /// <param name="time">The clock that decides what is live; it should be the store's and the gateway's.</param>
     /// <param name="logger">Where failed reads are logged.</param>
+    /// <param name="health">Shared record of whether the store answers: logs an outage once, and backs this loop off while it lasts.</param>
     public RegistrationFollower(
         IConfigStore store,
         Action<IReadOnlyDictionary<string, IReadOnlyList<RegisteredTarget>>> apply,
         TimeSpan? interval = null,
         TimeProvider? time = null,
-        ILogger? logger = null)
+        ILogger? logger = null,
+        StoreHealth? health = null)
     {
+        _health = health;
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(apply);
         _store = store;
@@ -93,16 +97,25 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    if (!_failing)
+                    if (_health is not null)
+                    {
+                        _health.Failed(e);
+                    }
+                    else if (!_failing)
                     {
                         _failing = true;
-                        LogReadFailed(_logger, e);
+                        LogReadFailed(_logger, StoreHealth.Reason(e));
                     }
                 }
                 finally
                 {
                     Interlocked.Increment(ref _rounds);
                     round.TrySetResult();
+                }
+
+                if (_health is { IsDown: true })
+                {
+                    await _health.WaitBackOffAsync(_stop.Token).ConfigureAwait(false);
                 }
             }
         }
@@ -136,6 +149,7 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
         }
 
         _apply(live);
+        _health?.Succeeded();
         if (_failing)
         {
             _failing = false;
@@ -162,8 +176,8 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read registrations from the store; the gateway keeps the ones it has until they expire. Trying again every interval.")]
-    private static partial void LogReadFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read registrations from the store ({Reason}); the gateway keeps the ones it has until they expire. Trying again every interval.")]
+    private static partial void LogReadFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registrations are read from the store again.")]
     private static partial void LogReadRecovered(ILogger logger);

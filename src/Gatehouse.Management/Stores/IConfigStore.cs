@@ -1,12 +1,14 @@
+using Gatehouse.Model.Limits;
+
 namespace Gatehouse.Management.Stores;
 
 /// <summary>
 /// The control plane's configuration store: resources in immutable, numbered revisions, the audit
-/// trail of every change, settings, nodes and self-registered targets. Open one with
+/// trail of every change, settings, nodes, self-registered targets and the gateway's quota counts. Open one with
 /// <see cref="ConfigStores.OpenAsync"/>. Instances are safe to use from many threads, and many
 /// instances (in one process or several) may share one database.
 /// </summary>
-public interface IConfigStore : IAsyncDisposable
+public interface IConfigStore : IQuotaCountStore, IAsyncDisposable
 {
     /// <summary>The newest committed revision; 0 when nothing was ever committed.</summary>
     Task<long> CurrentRevisionAsync(CancellationToken cancellationToken = default);

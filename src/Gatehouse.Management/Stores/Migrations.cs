@@ -83,6 +83,26 @@ internal static class Migrations
                     PRIMARY KEY (service, url));
                 CREATE INDEX registrations_expires_at ON registrations (expires_at);
                 """),
+        new(
+            2,
+            Sqlite: """
+                CREATE TABLE quota_counts (
+                    application TEXT NOT NULL,
+                    limit_key TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    window_index INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (application, limit_key, window_index));
+                """,
+            Postgres: """
+                CREATE TABLE quota_counts (
+                    application TEXT NOT NULL,
+                    limit_key TEXT NOT NULL,
+                    period TEXT NOT NULL,
+                    window_index BIGINT NOT NULL,
+                    count BIGINT NOT NULL,
+                    PRIMARY KEY (application, limit_key, window_index));
+                """),
     ];
 
     public static int Latest => All[^1].Version;

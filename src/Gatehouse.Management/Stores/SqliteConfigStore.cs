@@ -79,6 +79,8 @@ internal sealed class SqliteConfigStore : SqlConfigStore
         // transaction never has to upgrade from reader to writer (which fails at once in WAL mode).
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
+    protected override Task<DbTransaction> BeginQuotaWriteAsync(DbConnection connection, CancellationToken cancellationToken) => BeginWriteAsync(connection, cancellationToken);
+
     protected override object TimeValue(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     protected override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) =>

@@ -372,6 +372,7 @@ public static class CompositionCompiler
             case LookupTemplate l: Walk(l.Source, visit); Walk(l.By, visit); break;
             case MergeTemplate m: m.Parts.ToList().ForEach(p => Walk(p, visit)); break;
             case SumTemplate s: Walk(s.Source, visit); break;
+            case ConversionTemplate c: Walk(c.Source, visit); break;
             case ShapeTemplate sh: Walk(sh.Base, visit); sh.Extra.ToList().ForEach(f => Walk(f.Value, visit)); break;
         }
     }

@@ -192,6 +192,9 @@ public sealed partial class ElementEvaluator
                 case SumTemplate s:
                     Visit(s.Source);
                     break;
+                case ConversionTemplate c:
+                    Visit(c.Source);
+                    break;
                 case ShapeTemplate s:
                     Visit(s.Base);
                     s.Extra.ToList().ForEach(f => Visit(f.Value));

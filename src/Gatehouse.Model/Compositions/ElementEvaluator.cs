@@ -195,6 +195,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                 return Sum(s);
             case ShapeTemplate shape:
                 return Shape(shape);
+            case ConversionTemplate conversion:
+                return Convert(conversion);
             default:
                 throw new InvalidOperationException($"unknown template {t.GetType().Name}");
         }
@@ -355,10 +357,44 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             return ElementValue.Selected(value.Element, selection);
         }
 
+        // The written keys first, each seeing the whole base and the keys above it as @this (docs/compositions.md,
+        // "Templates": they are evaluated before @select, @omit and @rename shape the result).
+        List<KeyValuePair<string, ElementValue>>? written = null;
+        List<KeyValuePair<string, ElementValue>>? all = null;
+        if (s.Extra.Count > 0)
+        {
+            written = new(s.Extra.Count);
+            ElementValue self;
+            if (value.Kind == ElementValueKind.Element)
+            {
+                // A borrowed object: seen through an overlay, not copied.
+                self = ElementValue.Extended(value.Element, written);
+            }
+            else
+            {
+                all = owned && value.Kind == ElementValueKind.Fields ? value.FieldList : CopyFields(value, s.Extra.Count);
+                self = ElementValue.Fields(all);
+            }
+
+            Push(This, self);
+            for (var i = 0; i < s.Extra.Count; i++)
+            {
+                var (key, template) = s.Extra[i];
+                var v = Value(template);
+                ElementValue.Set(written, key, v);
+                if (all is not null)
+                {
+                    ElementValue.Set(all, key, v);
+                }
+            }
+
+            Pop();
+        }
+
         List<KeyValuePair<string, ElementValue>> o;
         if (s.Selection is { } chosen)
         {
-            // Each name once, read by its UTF-8.
+            // Each name once, read by its UTF-8; the written keys stay whatever @select names.
             o = new(chosen.Names.Length + s.Extra.Count);
             for (var i = 0; i < chosen.Names.Length; i++)
             {
@@ -367,6 +403,8 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                     o.Add(new(chosen.Names[i], v));
                 }
             }
+
+            SetAll(o, written);
         }
         else if (s.Select is { } select)
         {
@@ -379,19 +417,24 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
                     ElementValue.Set(o, select[i], v);
                 }
             }
+
+            SetAll(o, written);
+        }
+        else if (all is not null)
+        {
+            // Already the base's fields with the written keys set on them.
+            o = all;
         }
         else if (owned && value.Kind == ElementValueKind.Fields)
         {
             // Built by this evaluation and referenced nowhere else: reshaped in place.
             o = value.FieldList;
+            SetAll(o, written);
         }
         else
         {
-            o = [];
-            foreach (var field in value.EnumerateFields())
-            {
-                o.Add(field);
-            }
+            o = CopyFields(value, s.Extra.Count);
+            SetAll(o, written);
         }
 
         var omit = s.Omit ?? [];
@@ -413,6 +456,71 @@ public sealed partial class ElementEvaluator(ElementRootResolver roots)
             }
         }
 
-        return Fields(o, s.Extra);
+        return ElementValue.Fields(o);
+    }
+
+    private static List<KeyValuePair<string, ElementValue>> CopyFields(ElementValue value, int extra)
+    {
+        var fields = new List<KeyValuePair<string, ElementValue>>(extra + 8);
+        foreach (var field in value.EnumerateFields())
+        {
+            fields.Add(field);
+        }
+
+        return fields;
+    }
+
+    private static void SetAll(List<KeyValuePair<string, ElementValue>> into, List<KeyValuePair<string, ElementValue>>? fields)
+    {
+        if (fields is null)
+        {
+            return;
+        }
+
+        for (var i = 0; i < fields.Count; i++)
+        {
+            ElementValue.Set(into, fields[i].Key, fields[i].Value);
+        }
+    }
+
+    private ElementValue Convert(ConversionTemplate c)
+    {
+        var value = c.Source is RefTemplate { Ref: { HasWildcard: false } r } ? Single(r, out _) : Value(c.Source);
+        if (c.To == ValueConversion.String)
+        {
+            return value.Kind == ElementValueKind.String ? value : value.ScalarText() is { } text ? ElementValue.String(text) : ElementValue.Null;
+        }
+
+        if (value.IsNumber)
+        {
+            return value;
+        }
+
+        // A string that is a number becomes that number, written as the decimal it parses to; anything else has none.
+        var s = value.IsString ? value.ScalarText() : null;
+        return s is not null && IsNumberText(s) && decimal.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
+            ? ElementValue.Number(d)
+            : ElementValue.Null;
+    }
+
+    /// <summary>Whether <paramref name="s"/> is a JSON number (no spaces, no '+', no leading zeros, no hex or 'Infinity').</summary>
+    private static bool IsNumberText(string s)
+    {
+        // The reader skips white space around a token; a number written with it is not one.
+        if (s.Length == 0 || !(char.IsAsciiDigit(s[0]) || s[0] == '-') || !char.IsAsciiDigit(s[^1]))
+        {
+            return false;
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(s);
+        var reader = new System.Text.Json.Utf8JsonReader(bytes);
+        try
+        {
+            return reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.Number && reader.BytesConsumed == bytes.Length;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 }

@@ -128,6 +128,24 @@ public readonly struct ElementValue
         _ => false,
     };
 
+    /// <summary>Whether this is a string (a JSON string, a built one, or a string literal).</summary>
+    internal bool IsString => Kind switch
+    {
+        ElementValueKind.String => true,
+        ElementValueKind.Element => _elementKind == JsonValueKind.String,
+        ElementValueKind.Node => _ref is JsonValue v && v.GetValueKind() == JsonValueKind.String,
+        _ => false,
+    };
+
+    /// <summary>Whether this is a number (a JSON number, a computed one, or a number literal).</summary>
+    internal bool IsNumber => Kind switch
+    {
+        ElementValueKind.Number => true,
+        ElementValueKind.Element => _elementKind == JsonValueKind.Number,
+        ElementValueKind.Node => _ref is JsonValue v && v.GetValueKind() == JsonValueKind.Number,
+        _ => false,
+    };
+
     /// <summary>Whether this is an array (a JSON array, a built one, or an array literal).</summary>
     public bool IsArray => Kind switch
     {

@@ -41,7 +41,12 @@ public sealed record SumTemplate(Template Source, IReadOnlyList<string[]> Of) : 
     internal byte[]?[]?[]? OfUtf8 => _ofUtf8.For(Of);
 }
 
-/// <summary>A base value reshaped: <c>@select</c>, <c>@omit</c>, <c>@rename</c>, then extra fields added.</summary>
+/// <summary>
+/// A base value reshaped: the <see cref="Extra"/> fields evaluated in order, each seeing the whole base and the fields
+/// above it as <c>@this</c>; then <see cref="Select"/> keeps those fields of the base (extra fields always stay),
+/// <see cref="Omit"/> and <see cref="Rename"/> apply to the result. A base that is an empty <see cref="ObjectTemplate"/>
+/// is none: the object is its extra fields.
+/// </summary>
 public sealed record ShapeTemplate(
     Template Base,
     IReadOnlyList<string>? Select,
@@ -57,3 +62,6 @@ public sealed record ShapeTemplate(
     /// </summary>
     internal FieldSelection? Selection => _selection.For(Select);
 }
+
+/// <summary><c>"@number"</c> or <c>"@string"</c>: <see cref="Source"/>'s value as a JSON number or string (null when it has none).</summary>
+public sealed record ConversionTemplate(Template Source, ValueConversion To) : Template;

@@ -6,11 +6,21 @@ namespace Gatehouse.Model.Compositions;
 /// <summary>
 /// Compiles JSON templates and references of a composition, reporting every problem with its path and collecting
 /// the steps referenced (a step's dependencies). Roots other than <c>request</c>, <c>this</c>, <c>item</c> (where
-/// allowed) and <c>@as</c> names must be steps of <see cref="Steps"/>.
+/// allowed) and <c>@as</c> names must be steps of <see cref="Steps"/>. A reference to <c>@this</c> that can never
+/// find a value (a field no object above has, one an <c>@omit</c> or <c>@select</c> removed) is an error too
+/// (<c>TemplateCompiler.This.cs</c>).
 /// </summary>
-public sealed class TemplateCompiler(IReadOnlyCollection<string> steps, Action<string, string> error)
+/// <remarks>
+/// The order an object template is evaluated in, which the docs state (docs/compositions.md, "Templates"): the base
+/// value (<c>@value</c>, <c>@lookup</c>, <c>@merge</c>, <c>@sum</c>), then the written keys in order, each seeing the
+/// whole base and the keys above it as <c>@this</c>, then <c>@select</c> (fields of the base to keep; written keys
+/// always stay), <c>@omit</c> and <c>@rename</c> on the result. An object with written keys and no base is the
+/// object of those keys, and <c>@omit</c>/<c>@rename</c> reshape it.
+/// </remarks>
+public sealed partial class TemplateCompiler(IReadOnlyCollection<string> steps, Action<string, string> error)
 {
-    private static readonly string[] Directives = ["@value", "@each", "@as", "@lookup", "@by", "@key", "@merge", "@sum", "@of", "@select", "@omit", "@rename"];
+    private static readonly string[] Directives = ["@value", "@each", "@as", "@lookup", "@by", "@key", "@merge", "@sum", "@of", "@select", "@omit", "@rename", "@number", "@string"];
+    private static readonly string[] BaseDirectives = ["@value", "@lookup", "@merge", "@sum", "@number", "@string"];
 
     /// <summary>The steps of the composition.</summary>
     public IReadOnlyCollection<string> Steps { get; } = steps;
@@ -51,7 +61,12 @@ public sealed class TemplateCompiler(IReadOnlyCollection<string> steps, Action<s
             return r;
         }
 
-        if (scope.Contains(r.Root) || r.Root == "this")
+        if (r.Root == "this")
+        {
+            return CheckThis(r, path) ? r : null;
+        }
+
+        if (scope.Contains(r.Root))
         {
             return r;
         }
@@ -147,12 +162,13 @@ public sealed class TemplateCompiler(IReadOnlyCollection<string> steps, Action<s
             error(At("@as"), "'@as' goes with '@each'.");
         }
 
-        var bases = new[] { "@value", "@lookup", "@merge", "@sum" }.Where(directives.ContainsKey).ToList();
+        var bases = BaseDirectives.Where(directives.ContainsKey).ToList();
         if (bases.Count > 1)
         {
-            error(path, $"an object template has at most one of '@value', '@lookup', '@merge', '@sum'; this one has {string.Join(" and ", bases)}.");
+            error(path, $"an object template has at most one of '@value', '@lookup', '@merge', '@sum', '@number', '@string'; this one has {string.Join(" and ", bases)}.");
         }
 
+        var written = o.Where(p => !directives.ContainsKey(p.Key)).ToList();
         Template? @base = null;
         if (bases.Count >= 1)
         {
@@ -164,6 +180,7 @@ public sealed class TemplateCompiler(IReadOnlyCollection<string> steps, Action<s
                 "@merge" => directives[key] is JsonArray parts
                     ? new MergeTemplate([.. parts.Select((p, i) => Compile(p, $"{At(key)}[{i}]", scope, used, null))])
                     : Fail(At(key), "'@merge' takes a list, e.g. ['@a.body', '@b.body']."),
+                "@number" or "@string" => CompileConversion(key, directives[key], o, path, scope, used),
                 _ => CompileSum(directives, path, scope, used),
             };
         }
@@ -191,33 +208,51 @@ public sealed class TemplateCompiler(IReadOnlyCollection<string> steps, Action<s
             }
         }
 
-        if (@base is null && (select is not null || omit is not null || rename is not null))
+        var reshapes = select is not null || omit is not null || rename is not null;
+        if (@base is null && reshapes && written.Count == 0)
         {
-            // Inside '@each', '@select' alone reshapes the element.
+            if (defaultBase is null)
+            {
+                error(path, "'@select', '@omit' and '@rename' reshape a value: add '@value', '@lookup' or '@merge' to say which.");
+                return new ObjectTemplate([]);
+            }
+
+            // Inside '@each', an object of nothing but '@select', '@omit' or '@rename' reshapes the element.
             @base = defaultBase;
         }
 
+        // The written keys see the base (or, without one, the keys above them) as @this.
         var fields = new List<KeyValuePair<string, Template>>();
-        foreach (var (k, v) in o)
+        PushFrame(@base is not null);
+        foreach (var (k, v) in written)
         {
-            if (!directives.ContainsKey(k))
-            {
-                var name = k.StartsWith("@@", StringComparison.Ordinal) ? k[1..] : k;
-                fields.Add(new(name, Compile(v, At(k), scope, used, null)));
-            }
+            var name = k.StartsWith("@@", StringComparison.Ordinal) ? k[1..] : k;
+            var template = Compile(v, At(k), scope, used, null);
+            fields.Add(new(name, template));
+            Wrote(name, template);
         }
 
+        PopFrame();
         if (@base is null)
         {
-            if (select is not null || omit is not null || rename is not null)
+            if (!reshapes)
             {
-                error(path, "'@select', '@omit' and '@rename' reshape a value: add '@value', '@lookup' or '@merge' to say which.");
+                return new ObjectTemplate(fields);
             }
 
-            return new ObjectTemplate(fields);
+            // No base: the object is its written keys, and '@omit'/'@rename' reshape them (the user's "attach, then drop
+            // the join key"). '@select' picks fields of a base, so it has nothing to pick from here.
+            CheckReshapeOfWrittenKeys(path, defaultBase is not null, fields, select, omit, rename);
+            return new ShapeTemplate(new ObjectTemplate([]), null, omit, rename, fields);
         }
 
-        return select is null && omit is null && rename is null && fields.Count == 0
+        if (@base is ConversionTemplate)
+        {
+            return @base;
+        }
+
+        CheckRenameAfterSelect(path, fields, select, rename);
+        return !reshapes && fields.Count == 0
             ? @base
             : new ShapeTemplate(@base, select, omit, rename, fields);
     }

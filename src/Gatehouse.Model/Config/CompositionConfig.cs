@@ -42,7 +42,10 @@ public sealed record CompositionConfig
     /// <summary>For the whole composition; outstanding calls are cancelled when it passes.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Send <c>Server-Timing</c> with one entry per step.</summary>
+    /// <summary>
+    /// Send <c>Server-Timing</c> with one entry per step: <c>name;dur=ms</c> for a step that ran,
+    /// <c>name;desc="skipped"</c> for one cancelled before its call.
+    /// </summary>
     public bool ServerTiming { get; init; }
 
     /// <summary>Deepest nesting accepted in a backend's JSON.</summary>

@@ -55,9 +55,9 @@ public sealed record CompositionStepConfig
 
     /// <summary>
     /// With <c>forEach</c>: one call with all items in query <c>param</c> joined by <c>separator</c> (<c>,</c>),
-    /// results matched by field <c>key</c> (<c>id</c>).
+    /// results matched by field <c>key</c> (<c>id</c>); <c>missing</c> says what an item the call did not return does.
     /// </summary>
-    [DocType("`{ param, separator, key }`")]
+    [DocType("`{ param, separator, key, missing }`")]
     public CompositionBatchConfig? Batch { get; init; }
 
     /// <summary>A failure leaves null and names the step in <c>Gatehouse-Missing-Steps</c>.</summary>
@@ -71,6 +71,16 @@ public sealed record CompositionStepConfig
     [DocType("mapping status → status")]
     [DefaultText("`{}`")]
     public IReadOnlyDictionary<int, int> StatusMap { get; init; } = new Dictionary<int, int>();
+
+    /// <summary>
+    /// The status the composition answers (problem type <c>composition-step-empty</c>) when the step succeeds with an
+    /// empty answer: no body, <c>null</c>, <c>[]</c> or <c>{}</c> (for a <c>forEach</c> step, no item at all). An optional
+    /// step is then missing instead.
+    /// </summary>
+    [DocType("HTTP status")]
+    [Minimum(100)]
+    [DefaultText("none: empty is a value")]
+    public int? WhenEmpty { get; init; }
 
     /// <summary>Send the client's API key header or <c>Authorization</c>.</summary>
     public bool ForwardCredential { get; init; }

@@ -8,7 +8,10 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record PublishConfig
 {
-    /// <summary>The literal path every published operation's path goes under, e.g. <c>/api</c>.</summary>
+    /// <summary>
+    /// The literal path every published operation's path goes under, e.g. <c>/api</c>. <c>publish: {}</c> publishes at
+    /// the root; without a <c>publish</c> block nothing is published.
+    /// </summary>
     [DocType("literal path")]
     public string BasePath { get; init; } = "/";
 }

@@ -57,7 +57,8 @@ public sealed record ServiceConfig
 
     /// <summary>
     /// Publishes every operation of the service as a route: path = <c>basePath</c> + the operation's path, route id =
-    /// the operation id.
+    /// the operation id. Without it, operations (imported or declared) serve nothing by themselves: requests reach them
+    /// only through routes written under <c>routes</c>, and <c>gatehouse validate</c> notes a service no route serves.
     /// </summary>
     [BoundByRules]
     public PublishConfig? Publish { get; init; }

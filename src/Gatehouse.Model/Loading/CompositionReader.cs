@@ -110,7 +110,7 @@ internal sealed class CompositionReader(YamlBinder b)
 
     private CompositionStepConfig? ReadStep(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "operation", "service", "method", "path", "params", "query", "headers", "body", "forEach", "concurrency", "maxItems", "batch", "optional", "timeout", "statusMap", "forwardCredential");
+        var map = b.Mapping(node, path, "operation", "service", "method", "path", "params", "query", "headers", "body", "forEach", "concurrency", "maxItems", "batch", "optional", "timeout", "statusMap", "forwardCredential", "whenEmpty");
         if (map is null)
         {
             return null;
@@ -150,7 +150,7 @@ internal sealed class CompositionReader(YamlBinder b)
             s = s with { MaxItems = maxItems };
         }
 
-        if (map.TryGetValue("batch", out var batch) && b.Mapping(batch, At("batch"), "param", "separator", "key") is { } bm)
+        if (map.TryGetValue("batch", out var batch) && b.Mapping(batch, At("batch"), "param", "separator", "key", "missing") is { } bm)
         {
             if (!bm.TryGetValue("param", out var param) || b.String(param, YamlBinder.Join(At("batch"), "param")) is not { Length: > 0 } paramName)
             {
@@ -167,6 +167,18 @@ internal sealed class CompositionReader(YamlBinder b)
                 if (bm.TryGetValue("key", out var key) && b.String(key, YamlBinder.Join(At("batch"), "key")) is { } k)
                 {
                     bc = bc with { Key = k };
+                }
+
+                if (bm.TryGetValue("missing", out var missing) && b.String(missing, YamlBinder.Join(At("batch"), "missing")) is { } mode)
+                {
+                    if (Enum.TryParse<BatchMissing>(mode, ignoreCase: true, out var parsed) && mode.All(char.IsAsciiLetter))
+                    {
+                        bc = bc with { Missing = parsed };
+                    }
+                    else
+                    {
+                        b.Error(YamlBinder.Join(At("batch"), "missing"), missing, $"'{mode}' is not a choice; write drop (the default: keep what came back), null (a null per missing item) or fail (fail the step).");
+                    }
                 }
 
                 s = s with { Batch = bc };
@@ -186,6 +198,18 @@ internal sealed class CompositionReader(YamlBinder b)
         if (map.TryGetValue("timeout", out var t) && b.Duration(t, At("timeout")) is { } timeout)
         {
             s = s with { Timeout = timeout };
+        }
+
+        if (map.TryGetValue("whenEmpty", out var we) && b.Int(we, At("whenEmpty"), 100) is { } whenEmpty)
+        {
+            if (whenEmpty > 599)
+            {
+                b.Error(At("whenEmpty"), we, $"{whenEmpty} is not an HTTP status; write the status to answer when the step's answer is empty, e.g. 404.");
+            }
+            else
+            {
+                s = s with { WhenEmpty = whenEmpty };
+            }
         }
 
         if (map.TryGetValue("statusMap", out var sm))

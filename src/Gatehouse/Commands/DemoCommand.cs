@@ -18,7 +18,7 @@ internal static class DemoCommand
     public static Command Create()
     {
         var port = new Option<int?>("--port", "-p") { Description = "Gateway port (default 8080; 0 picks a free one)." };
-        var autoPorts = new Option<bool>("--any-service-ports") { Description = "Start the shop's services (and the admin API) on free ports.", Hidden = true };
+        var autoPorts = new Option<bool>("--any-service-ports") { Description = "Start the shop's services, the service API (and the admin API, unless --admin-url says) on free ports: for when 5101-5103 or 8081-8082 are taken. The demo prints the addresses." };
         var adminUrl = new Option<string?>("--admin-url") { Description = $"Where the admin API listens (default {AdminApiOptions.DefaultUrl})." };
         var storeOption = new Option<string?>("--store", "-s")
         {
@@ -123,7 +123,7 @@ internal static class DemoCommand
                 var started = node!;
                 await using (started.ConfigureAwait(false))
                 {
-                    PrintTour(started, connection, temporary is not null, fresh ? keys : null, fresh ? serviceToken : null);
+                    PrintTour(started, connection, temporary is not null, fresh ? keys : null, fresh ? serviceToken : null, serviceUrls);
                     await started.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
                 }
             }
@@ -174,7 +174,7 @@ internal static class DemoCommand
         }
     }
 
-    private static void PrintTour(StoreNode node, string store, bool temporary, IReadOnlyDictionary<string, string>? keys, string? serviceToken)
+    private static void PrintTour(StoreNode node, string store, bool temporary, IReadOnlyDictionary<string, string>? keys, string? serviceToken, IReadOnlyDictionary<string, string> urls)
     {
         var url = node.Host.Urls[0];
         var serviceApi = node.Host.ServiceApiUrl;
@@ -183,7 +183,7 @@ internal static class DemoCommand
             Gatehouse demo shop is running.
               gateway   {{url}}
               admin API {{node.AdminUrl}}   (store {{store}}{{(temporary ? ", deleted on exit" : "")}}; revision {{node.Revision}})
-              services  users, products, orders
+              services  users {{urls["SHOP_USERS_URL"]}}, products {{urls["SHOP_PRODUCTS_URL"]}}, orders {{urls["SHOP_ORDERS_URL"]}}
             """);
         if (node.GeneratedToken is not null)
         {
@@ -210,7 +210,7 @@ internal static class DemoCommand
         if (serviceApi is not null && serviceToken is not null)
         {
             Console.Out.WriteLine($"demo service token: {serviceToken}");
-            Console.Out.WriteLine($"  service api {serviceApi}   (authorize/report for services not behind the proxy)");
+            Console.Out.WriteLine($"  service API {serviceApi}   (authorize/report for services not behind the proxy; send the service token as a Bearer token)");
         }
 
         Console.Out.WriteLine($$"""
@@ -230,7 +230,9 @@ internal static class DemoCommand
               curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
                                                                       (what a service not behind the proxy asks)
               curl {{node.AdminUrl}}/admin/revisions -H "Authorization: Bearer $ADMIN"      (the admin API: the store's revisions)
-              GATEHOUSE_ADMIN_TOKEN=$ADMIN gatehouse export --admin-url {{node.AdminUrl}} -o shop.yaml   (edit it, then: gatehouse apply -f shop.yaml)
+              mkdir -p ~/gatehouse-tour && GATEHOUSE_ADMIN_TOKEN=$ADMIN gatehouse export --admin-url {{node.AdminUrl}} -o ~/gatehouse-tour/shop.yaml
+                                                                      (edit it, then: gatehouse apply --admin-url {{node.AdminUrl}} -f ~/gatehouse-tour/shop.yaml)
+              (no gatehouse command yet? README, "The gatehouse command": dotnet pack, then dotnet tool install)
 
             Ctrl+C stops everything.
             """);

@@ -5,6 +5,8 @@ using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Validation;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Cli.Commands;
 
@@ -62,11 +64,15 @@ internal sealed class StoreNode : IAsyncDisposable
         }
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment }, ct).ConfigureAwait(false);
-        var node = new NodeReporter(store, string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId, revision);
+        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment, QuotaStore = store, DeferAnnouncement = true }, ct).ConfigureAwait(false);
+        // One record of whether the store answers, for every loop of this node: an outage is one line, not one per loop and attempt.
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
+        var node = new NodeReporter(store, string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId, revision,
+            logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health);
         node.Start();
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
-        var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations);
+        var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
         registrations.Start();
         try
         {
@@ -82,7 +88,9 @@ internal sealed class StoreNode : IAsyncDisposable
                 Node = node,
                 Registrations = registrations,
                 MaxBodySize = options.AdminMaxBody,
+                Health = health,
             }, ct).ConfigureAwait(false);
+            host.AnnounceLive();
             return (new StoreNode(host, node, registrations, admin, revision, generated), null);
         }
         catch

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Loading;
+using Gatehouse.Model.Text;
 using Gatehouse.Model.Validation;
 
 namespace Gatehouse.Cli.Commands;
@@ -28,8 +29,12 @@ internal static class ValidateCommand
             if (errors.Count == 0)
             {
                 var config = result.Config!;
-                var operations = config.Services.Values.Sum(s => s.Operations.Count);
-                Console.Out.WriteLine($"{path} is valid: {config.Services.Count} services, {config.Routes.Count} routes, {operations} operations.");
+                Console.Out.WriteLine($"{path} is valid: {Summary(config)}.");
+                foreach (var (name, count) in Unserved(config))
+                {
+                    Console.Out.WriteLine($"note: services.{name} has {Plural.Count(count, "operation")}, but no route or composition calls the service: importing operations serves nothing by itself. Add 'publish: {{ basePath: /api }}' to it, or routes such as '{{ operation: ID }}'.");
+                }
+
                 foreach (var (name, service) in config.Services)
                 {
                     if (service.Credential is { } credential && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(credential.Env)))
@@ -45,6 +50,45 @@ internal static class ValidateCommand
             return 1;
         });
         return command;
+    }
+
+    /// <summary>What was checked, counted: "2 services (7 operations), 9 routes, 1 composition, 3 plans, 1 account, 3 applications".</summary>
+    internal static string Summary(GatehouseConfig config)
+    {
+        var operations = config.Services.Values.Sum(s => s.Operations.Count);
+        var parts = new List<string>
+        {
+            $"{Plural.Count(config.Services.Count, "service")} ({Plural.Count(operations, "operation")})",
+            Plural.Count(config.Routes.Count, "route"),
+        };
+        foreach (var (count, noun) in new[] { (config.Compositions.Count, "composition"), (config.Plans.Count, "plan"), (config.Accounts.Count, "account"), (config.Applications.Count, "application") })
+        {
+            if (count > 0)
+            {
+                parts.Add(Plural.Count(count, noun));
+            }
+        }
+
+        return string.Join(", ", parts);
+    }
+
+    /// <summary>Services that have operations but that no route (written or published) or composition step calls.</summary>
+    internal static IEnumerable<(string Service, int Operations)> Unserved(GatehouseConfig config)
+    {
+        var called = config.Routes.Values.Select(r => r.Service).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var step in config.Compositions.Values.SelectMany(c => c.Steps.Values))
+        {
+            if (step.Service is { } direct)
+            {
+                called.Add(direct);
+            }
+            else if (step.Operation is { } id && config.Services.FirstOrDefault(s => s.Value.Operations.ContainsKey(id)).Key is { } owner)
+            {
+                called.Add(owner);
+            }
+        }
+
+        return config.Services.Where(s => s.Value.Operations.Count > 0 && !called.Contains(s.Key)).Select(s => (s.Key, s.Value.Operations.Count));
     }
 
     /// <summary>Opens a TCP connection to every target (2s each, in parallel); reports those that fail.</summary>

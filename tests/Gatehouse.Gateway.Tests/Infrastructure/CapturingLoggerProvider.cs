@@ -5,7 +5,7 @@ namespace Gatehouse.Gateway.Tests.Infrastructure;
 
 /// <summary>
 /// Keeps every log entry written through it, for tests that assert on logs: pass it to
-/// <see cref="TestGateway.StartAsync(string, string?, TimeProvider?, ILoggerProvider?, LogLevel)"/> as <c>logs</c>, or
+/// <c>TestGateway.StartAsync</c> as <c>logs</c>, or
 /// straight to a component that takes an <see cref="ILoggerFactory"/> (it is both, and captures every level).
 /// </summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider, ILoggerFactory

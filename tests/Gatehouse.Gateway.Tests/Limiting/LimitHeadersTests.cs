@@ -69,6 +69,20 @@ public sealed class LimitHeadersTests
     }
 
     [Fact]
+    [Trait("Issue", "24")]
+    public async Task Problem_CountsOfOne_AreSingular()
+    {
+        var kit = new LimitTestKit();
+        kit.At(Utc(2025, 3, 10, 12, 0, 59));
+        var set = kit.Set((1, LimitPeriod.Minute));
+        kit.Limiter.Check("app-1", set);
+
+        var (_, problem) = await WriteProblem(kit.Limiter.Check("app-1", set));
+
+        Assert.Contains("may make 1 request per minute; wait 1 second (Retry-After)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Problem_Quota_HasTheQuotaType()
     {
         var kit = new LimitTestKit();

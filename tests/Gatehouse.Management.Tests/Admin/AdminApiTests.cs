@@ -217,8 +217,8 @@ public sealed class AdminApiTests
             Assert.NotNull(paths[$"/admin/{section}/{{name}}"]!["put"]);
         }
 
-        foreach (var path in new[] { "/admin/gateway", "/admin/applications/{name}/keys", "/admin/applications/{name}/keys/{prefix}",
-                     "/admin/applications/{name}/keys/{prefix}/rotate",
+        foreach (var path in new[] { "/admin/gateway", "/admin/applications/{name}/keys", "/admin/applications/{name}/keys/{handle}",
+                     "/admin/applications/{name}/keys/{handle}/rotate",
                      "/admin/revisions", "/admin/revisions/{n}", "/admin/revisions/{a}/diff/{b}", "/admin/revisions/{n}/rollback", "/admin/audit" })
         {
             Assert.True(paths.ContainsKey(path), path);

@@ -53,6 +53,23 @@ public sealed class PostgresCluster : IAsyncLifetime
         }
     }
 
+    /// <summary>Stops the server (fast shutdown: open connections are closed), as an outage of the store.</summary>
+    public Task StopAsync() =>
+        RunAsync(Path.Combine(_bin, "pg_ctl"), true, "-D", Path.Combine(_root, "data"), "-m", "fast", "-w", "stop");
+
+    /// <summary>Starts the server again on the same port after <see cref="StopAsync"/>; pooled connections (now dead) are dropped.</summary>
+    public async Task StartAsync()
+    {
+        await RunAsync(
+            Path.Combine(_bin, "pg_ctl"),
+            true,
+            "-D", Path.Combine(_root, "data"),
+            "-l", Path.Combine(_root, "server.log"),
+            "-o", $"-p {_port} -k {_root} -c listen_addresses=127.0.0.1 -F",
+            "-w", "start");
+        NpgsqlConnection.ClearAllPools();
+    }
+
     /// <summary>Creates an empty database and returns a connection string for it.</summary>
     public async Task<string> CreateDatabaseAsync()
     {

@@ -65,8 +65,8 @@ public sealed partial class ElementEvaluatorTests
         "{ x: { '@value': '@a.body', '@select': [id, name], id: replaced, more: '@this.id', name2: '@this.name' }, y: { '@value': '@a.body', '@rename': { id: name } } }",
         "{ s: { '@value': '@a.body.tags', '@select': [x] }, n: { '@value': '@a.body.n', '@omit': [x] }, w: { '@value': '@b.body[*].id', '@select': [x] } }",
         "{ owned: { '@value': { a: 1, b: 2 }, '@omit': [a], c: '@this.b' }, merged: { '@merge': ['@a.body', { z: 1 }], '@select': [z, id] } }",
-        "{ a: '@a.body.id', b: '@this.a', c: '@this', d: '@this.c.b', e: { f: '@this.a', g: 1, h: '@this.g' }, h: '@this.e.g', i: '@this.later', later: 1, j: '@this[0]' }",
-        "{ n: 3, list: { '@each': '@b.body', v: '@this.n', w: '@item.id' }, vals: { '@each': '@b.body', '@value': '@this.n' } }",
+        "{ a: '@a.body.id', b: '@this.a', c: '@this', d: '@this.c.b', e: { g: 1, h: '@this.g' }, h: '@this.e.g', later: 1 }",
+        "{ n: 3, list: { '@each': '@b.body', w: '@item.id' }, vals: { '@each': '@b.body', '@value': '@this.n' } }",
         "{ a: { '@each': '@a.body' }, b: { '@each': [1, 2, '@a.body.id'], '@as': v, x: '@v' }, c: { '@each': '@b.body[*].id' }, d: { '@each': '@a.body.missing', x: 1 } }",
         "{ n: '@a.body.name', k: 'é€ \"<>&' }",
         "{ lk: { '@lookup': '@c.body', '@by': 5, '@select': [name], extra: '@this.name' }, ls: { '@lookup': '@c.body', '@by': 404, '@select': [name] } }",
@@ -78,7 +78,7 @@ public sealed partial class ElementEvaluatorTests
         "{ s: { '@sum': { '@each': '@c.body', '@value': '@item', n: 2 }, '@of': [n, price] }, sh: { '@value': { '@value': '@a.body', id: 5 }, '@select': [id, name] }, kb: { '@lookup': [{ o: { '@value': '@c.body[0]', x: 1 } }], '@by': { '@value': '@c.body[0]', x: 1 }, '@key': o } }",
         // An @select of a borrowed object read every way a value is read: by field, merged, reshaped again, extended,
         // summed, as a lookup's key, and written inside @each.
-        "{ v: { '@lookup': '@c.body', '@by': 5, '@select': [price, name, missing, name] }, n: '@this.v.name', p: '@this.v.price', x: '@this.v.secret', m: { '@merge': ['@this.v', { z: 1 }] }, o: { '@value': '@this.v', '@omit': [name] }, r: { '@value': '@this.v', '@rename': { name: title } }, ss: { '@value': '@this.v', '@select': [name, secret] }, e: { '@value': '@this.v', extra: 2 }, all: { '@each': '@c.body', '@value': '@item', '@select': [id, price] }, t: { '@sum': { '@each': '@c.body', '@value': '@item', '@select': [price] }, '@of': [price] }, k: { '@lookup': [{ key: { '@value': '@c.body[0]', '@select': [id, name] }, hit: 1 }], '@by': { '@value': '@c.body[0]', '@select': [id, name, id] }, '@key': key }, a: { '@value': '@a.body', '@select': [nested, tags, n, é] } }",
+        "{ v: { '@lookup': '@c.body', '@by': 5, '@select': [price, name, missing, name] }, n: '@this.v.name', p: '@this.v.price', m: { '@merge': ['@this.v', { z: 1 }] }, o: { '@value': '@this.v', '@omit': [name] }, r: { '@value': '@this.v', '@rename': { name: title } }, ss: { '@value': '@this.v', '@select': [name, secret] }, e: { '@value': '@this.v', extra: 2 }, all: { '@each': '@c.body', '@value': '@item', '@select': [id, price] }, t: { '@sum': { '@each': '@c.body', '@value': '@item', '@select': [price] }, '@of': [price] }, k: { '@lookup': [{ key: { '@value': '@c.body[0]', '@select': [id, name] }, hit: 1 }], '@by': { '@value': '@c.body[0]', '@select': [id, name, id] }, '@key': key }, a: { '@value': '@a.body', '@select': [nested, tags, n, é] } }",
     ];
 
     public static TheoryData<string, string> Cases()

@@ -1,0 +1,10 @@
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Model.Limits;
+
+/// <summary>
+/// One application's count under one quota in one window, as it is kept across restarts: <see cref="Limit"/> names the
+/// limit stably (its plan, operation, period and mode, e.g. <c>plan:retail/Day/Enforce</c>), <see cref="Window"/> is the
+/// window's number (days since 1970 for a day quota, months for a month quota).
+/// </summary>
+public sealed record QuotaCount(string Application, string Limit, LimitPeriod Per, uint Window, int Count);

@@ -1,0 +1,118 @@
+using System.Net;
+using Gatehouse.Gateway.Hosting;
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Loading;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Tests.Stores;
+
+/// <summary>
+/// A daily quota survives a restart of a node (issue 24): real gateways in front of a real backend, counting into a real
+/// SQLite store; a stopped node wrote its counts, and a node that did not stop has written them within one interval.
+/// </summary>
+[Trait("Issue", "24")]
+public sealed class QuotaRestartTests : IAsyncLifetime
+{
+    private const string Key = "ghk_quota-restart-test-key";
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "gatehouse-quota-" + Guid.NewGuid().ToString("N")[..10]);
+    private WebApplication _backend = null!;
+    private IConfigStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_folder);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _backend = builder.Build();
+        _backend.Run(context => context.Response.WriteAsync("ok"));
+        await _backend.StartAsync();
+        _store = await ConfigStores.OpenAsync(Path.Combine(_folder, "gatehouse.db"), TimeProvider.System);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        await _backend.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null)
+    {
+        var loaded = ConfigLoader.Load($$"""
+            version: 1
+            gateway: { listeners: [{ url: "http://127.0.0.1:0" }] }
+            services:
+              backend: { targets: ["{{_backend.Urls.First()}}"] }
+            routes:
+              hello: { path: /hello, service: backend }
+            plans:
+              retail:
+                include: [{ route: hello }]
+                limits: [{ requests: 3, per: day }]
+            accounts:
+              acme: {}
+            applications:
+              shop: { account: acme, plan: retail, keys: [{ sha256: {{ApiKeyHash.Sha256Hex(Key)}} }] }
+            """, _folder, _ => null);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        return GatewayHost.StartAsync(new GatewayHostOptions
+        {
+            Config = loaded.Config!,
+            QuotaStore = _store,
+            QuotaWriteInterval = interval,
+            ConfigureLogging = logging => logging.ClearProviders(),
+        });
+    }
+
+    private static async Task<HttpStatusCode> CallAsync(GatewayHost node)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(node.Urls[0]) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/hello");
+        request.Headers.Add("X-Api-Key", Key);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    [Fact]
+    public async Task DailyQuota_UsedBeforeAStop_IsStillUsedAfterTheRestart()
+    {
+        await using (var first = await StartNodeAsync())
+        {
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(first));
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(first));
+        }
+
+        await using var second = await StartNodeAsync();
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(second));
+        // 3 a day: the two before the restart count.
+        Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(second));
+    }
+
+    [Fact]
+    public async Task DailyQuota_IsWrittenWhileTheNodeRuns_SoACrashLosesAtMostOneInterval()
+    {
+        await using var running = await StartNodeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(running));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(running));
+
+        // No stop: the periodic write is what puts the counts in the store (waited for, not timed).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while ((await _store.ReadQuotaCountsAsync()).Sum(c => c.Count) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the counts never reached the store");
+            await Task.Delay(50);
+        }
+
+        // A node started on the store now (as after a crash of the first) starts from them.
+        await using var replacement = await StartNodeAsync();
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(replacement));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(replacement));
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Sockets;
+using Gatehouse.Tests.Infrastructure;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary>
+/// Ordinary mistakes with the real <c>gatehouse</c> executable (issue 24): a port taken, a file it cannot read, a bad or
+/// unreachable store, a certificate that does not load. Each is a plain message and a non-zero exit code: never a stack
+/// trace, never a claim that a revision is live.
+/// </summary>
+[Trait("Issue", "24")]
+public sealed class CliMistakeTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "gatehouse-mistakes-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public CliMistakeTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string Config(int port, string extra = "")
+    {
+        var path = Path.Combine(_folder, "gatehouse.yaml");
+        File.WriteAllText(path, $$"""
+            version: 1
+            gateway:
+              listeners: [{ url: "{{(extra.Length == 0 ? "http" : "https")}}://127.0.0.1:{{port}}"{{extra}} }]
+            services:
+              s: { targets: ["http://127.0.0.1:9"] }
+            routes:
+              r: { path: /r, service: s }
+            """);
+        return path;
+    }
+
+    private static void AssertPlainFailure((int ExitCode, string Stdout, string Stderr) run, string says)
+    {
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(says, run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr + run.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", run.Stderr + run.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("is live", run.Stdout + run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening on", run.Stdout, StringComparison.Ordinal);
+        Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
+    public async Task Run_OnAPortThatIsTaken_SaysWhichAddressInOneLine()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var run = await GatehouseProcess.RunAsync("run", "--config", Config(port));
+
+        AssertPlainFailure(run, $"Cannot listen on http://127.0.0.1:{port}: the address is already in use.");
+        Assert.StartsWith("gatehouse: ", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunStore_WhenTheAdminPortIsTaken_DoesNotClaimTheRevisionLive()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var run = await GatehouseProcess.RunAsync(
+            "run", "--store", Path.Combine(_folder, "gatehouse.db"), "--port", "0", "--admin-url", $"http://127.0.0.1:{port}");
+
+        AssertPlainFailure(run, $"Cannot listen on http://127.0.0.1:{port}");
+    }
+
+    [Fact]
+    public async Task Run_WithACertificateThatIsNotPem_SaysWhichSettingToCheck()
+    {
+        var cert = Path.Combine(_folder, "cert.pem");
+        var key = Path.Combine(_folder, "key.pem");
+        await File.WriteAllTextAsync(cert, "not a certificate");
+        await File.WriteAllTextAsync(key, "not a key");
+
+        var run = await GatehouseProcess.RunAsync("run", "--config", Config(0, $", certificate: {{ certFile: \"{cert}\", keyFile: \"{key}\" }}"));
+
+        AssertPlainFailure(run, "Cannot load a certificate or its key");
+    }
+
+    [Fact]
+    public async Task Run_WithAStoreThatIsDown_SaysSoInOneLine()
+    {
+        // A port nothing listens on: PostgreSQL "down".
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var run = await GatehouseProcess.RunAsync("run", "--store", $"postgres://gatehouse@127.0.0.1:{port}/gatehouse", "--port", "0", "--admin-url", "http://127.0.0.1:0");
+
+        AssertPlainFailure(run, $"Cannot open the PostgreSQL store at 127.0.0.1:{port}");
+    }
+
+    [Theory]
+    [InlineData("Host=;Nonsense=1", "not a valid PostgreSQL connection string")]
+    [InlineData("/no/such/folder/gatehouse.db", "does not exist; create it or choose another path")]
+    [InlineData("sqlite::memory:", "is not a SQLite file path")]
+    public async Task Run_WithABadStoreAddress_SaysWhatToWrite(string store, string says)
+    {
+        var run = await GatehouseProcess.RunAsync("run", "--store", store, "--port", "0");
+        AssertPlainFailure(run, says);
+    }
+
+    [Fact]
+    public async Task RunStore_ImportingAFileThatIsNotThere_SaysWhichFile()
+    {
+        var missing = Path.Combine(_folder, "nope.yaml");
+        var run = await GatehouseProcess.RunAsync("run", "--store", Path.Combine(_folder, "gatehouse.db"), "--config", missing, "--port", "0", "--admin-url", "http://127.0.0.1:0");
+        AssertPlainFailure(run, missing);
+    }
+
+    [Fact]
+    public async Task RunAndValidate_OfAFolderInsteadOfAFile_SayTheyCannotReadIt()
+    {
+        var run = await GatehouseProcess.RunAsync("run", "--config", _folder);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("cannot read", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+
+        var validate = await GatehouseProcess.RunAsync("validate", _folder);
+        Assert.Equal(1, validate.ExitCode);
+        Assert.Contains("cannot read", validate.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", validate.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Export_IntoAFolderThatDoesNotExist_SaysSoInOneLine()
+    {
+        var run = await GatehouseProcess.RunAsync(
+            new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_x" },
+            "export", "--admin-url", "http://127.0.0.1:9", "-o", Path.Combine(_folder, "no", "such", "shop.yaml"));
+        // Nothing listens on port 9: the admin API is not reached, which is said before any file is written.
+        AssertPlainFailure(run, "Cannot reach the admin API");
+    }
+}
