@@ -21,7 +21,7 @@ internal sealed partial class HttpForwarder
     /// or null when all are safe.
     /// </summary>
     /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocols to ask for; else null.</param>
-    internal static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, RouteModel route, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential)
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, RouteModel route, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential)
     {
         var request = context.Request;
         var headers = request.Headers;

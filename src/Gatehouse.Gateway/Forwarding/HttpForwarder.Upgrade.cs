@@ -15,7 +15,7 @@ internal sealed partial class HttpForwarder
     /// ("h2c smuggling"), and any other protocol a backend happens to understand would do the same (issue 16, F5).
     /// Tokens match whole and case-insensitively, so neither <c>h2c/1</c> nor <c>websocket/13</c> passes as <c>websocket</c>.
     /// </summary>
-    internal static string? AllowedUpgrades(StringValues upgrade, RouteModel route)
+    private static string? AllowedUpgrades(StringValues upgrade, RouteModel route)
     {
         string? allowed = null;
         foreach (var value in upgrade)

@@ -17,13 +17,13 @@ namespace Gatehouse.Gateway.Forwarding;
 /// 504 when it does not answer in time, and an aborted response (never a clean, truncated one) when the
 /// upstream fails after the response started.
 /// </summary>
-internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger) : IRequestForwarder
+internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
 {
     private const int ResponseBufferSize = 64 * 1024;
 
     // The path was encoded by UpstreamPathTemplate after the route decision; Uri must not re-canonicalize it
     // (unescape, resolve dot segments) or the upstream could see a different path than the one routed.
-    internal static readonly UriCreationOptions UriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
+    private static readonly UriCreationOptions UriOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     /// <summary>
     /// Forwards the request; on return the response is complete, or the connection aborted. The caller has begun
@@ -187,7 +187,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger) : IRe
         }
     }
 
-    internal static bool TryParseMethod(string method, out HttpMethod parsed)
+    private static bool TryParseMethod(string method, out HttpMethod parsed)
     {
         // Kestrel checks that a method is a token on both protocols; this guards the step that relies on it, since
         // HttpMethod throws on anything else.
@@ -207,7 +207,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger) : IRe
     /// Moves a begun request from <paramref name="destination"/> (which failed to connect) to another available
     /// destination; false, leaving everything as it was, when there is none.
     /// </summary>
-    internal static bool TrySwitchDestination(Upstream upstream, ref Destination destination)
+    private static bool TrySwitchDestination(Upstream upstream, ref Destination destination)
     {
         var destinations = upstream.Destinations;
         for (var i = 0; i < destinations.Length; i++)
@@ -283,7 +283,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger) : IRe
         return detection?.CanHaveBody ?? (context.Request.ContentLength > 0);
     }
 
-    internal static void CopyResponseHeaders(HttpContext context, HttpResponseMessage response, string requestId)
+    private static void CopyResponseHeaders(HttpContext context, HttpResponseMessage response, string requestId)
     {
         var target = context.Response;
         target.StatusCode = (int)response.StatusCode;

@@ -59,8 +59,6 @@ internal sealed class GatewayHost : IAsyncDisposable
         });
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        // YARP logs two Information lines per request ("Proxying to …", "Received … response"): never on the request path.
-        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         // A listener that cannot bind is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         options.ConfigureLogging?.Invoke(builder.Logging);
@@ -68,17 +66,6 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
-        // Issue 25 measures YARP's forwarder against Gatehouse's own, side by side; one of them will go.
-        if (Environment.GetEnvironmentVariable("GATEHOUSE_FORWARDER") == "yarp")
-        {
-            builder.Services.AddHttpForwarder();
-            builder.Services.AddSingleton<IRequestForwarder, YarpForwarder>();
-        }
-        else
-        {
-            builder.Services.AddSingleton<IRequestForwarder>(s => s.GetRequiredService<HttpForwarder>());
-        }
-
         builder.Services.AddSingleton<GatewayRequestHandler>();
 
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime complete socket operations on its

@@ -13,7 +13,7 @@ namespace Gatehouse.Gateway.Hosting;
 /// The terminal request handler of the data plane: request id, path safety, route match, the access steps where the
 /// route has them, destination pick, forward. Reads the live snapshot once per request.
 /// </summary>
-internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, IRequestForwarder forwarder)
+internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
 {
     public Task HandleAsync(HttpContext context)
     {
