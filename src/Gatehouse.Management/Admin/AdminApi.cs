@@ -1,4 +1,5 @@
 using System.Net;
+using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
 using Microsoft.AspNetCore.Builder;
@@ -21,11 +22,22 @@ public sealed partial class AdminApi : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private AdminApi(WebApplication app, string url)
+    private AdminApi(WebApplication app, string url, ConfigChanges changes, ConsumerService consumers, AdminApiOptions options)
     {
         _app = app;
         Url = url;
+        Changes = changes;
+        ConsumerService = consumers;
+        Options = options;
     }
+
+    /// <summary>The one path of config changes; the console calls it too.</summary>
+    internal ConfigChanges Changes { get; }
+
+    /// <summary>The one place of consumer rules; the portal and the console call it too.</summary>
+    internal ConsumerService ConsumerService { get; }
+
+    internal AdminApiOptions Options { get; }
 
     /// <summary>The address actually bound (port 0 resolved), e.g. <c>http://127.0.0.1:8081</c>.</summary>
     public string Url { get; }
@@ -79,6 +91,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         });
 
         var changes = app.Services.GetRequiredService<ConfigChanges>();
+        var consumers = new ConsumerService(options.Store, options.Consumers, changes.CurrentConfigAsync, options.Time);
         ResourceEndpoints.Map(app, changes, options);
         KeyEndpoints.Map(app, changes, options);
         RevisionEndpoints.Map(app, changes);
@@ -101,7 +114,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
-        return new AdminApi(app, url);
+        return new AdminApi(app, url, changes, consumers, options);
     }
 
     // Polls rather than LISTEN/NOTIFY so that SQLite (several processes on one file) and PostgreSQL work alike; one

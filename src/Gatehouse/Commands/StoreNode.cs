@@ -1,5 +1,7 @@
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Portal;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Revisions;
@@ -19,10 +21,12 @@ internal sealed class StoreNode : IAsyncDisposable
     private readonly NodeReporter _node;
     private readonly RegistrationFollower _registrations;
     private readonly AdminApi _admin;
+    private readonly ConsumerFollower _consumers;
+    private readonly PortalHost? _portal;
 
-    private StoreNode(GatewayHost host, NodeReporter node, RegistrationFollower registrations, AdminApi admin, long revision, string? generatedToken)
+    private StoreNode(GatewayHost host, NodeReporter node, RegistrationFollower registrations, AdminApi admin, ConsumerFollower consumers, PortalHost? portal, long revision, string? generatedToken)
     {
-        (_host, _node, _registrations, _admin) = (host, node, registrations, admin);
+        (_host, _node, _registrations, _admin, _consumers, _portal) = (host, node, registrations, admin, consumers, portal);
         Revision = revision;
         GeneratedToken = generatedToken;
     }
@@ -30,6 +34,11 @@ internal sealed class StoreNode : IAsyncDisposable
     public GatewayHost Host => _host;
 
     public string AdminUrl => _admin.Url;
+
+    /// <summary>The portal's bound address; null with <c>--no-portal</c>.</summary>
+    public string? PortalUrl => _portal?.Url;
+
+    internal AdminApi Admin => _admin;
 
     public string NodeId => _node.Id;
 
@@ -49,7 +58,10 @@ internal sealed class StoreNode : IAsyncDisposable
         int? Port,
         string AdminUrl,
         string? NodeId,
-        long AdminMaxBody);
+        long AdminMaxBody,
+        string? PortalUrl = PortalOptions.DefaultUrl,
+        string? PortalGatewayUrl = null,
+        string? PortalMailDirectory = null);
 
     /// <summary>Loads the store's current revision and starts everything; a refusal when that revision is not valid here.</summary>
     public static async Task<(StoreNode? Node, Refusal? Refusal)> StartAsync(Options options, CancellationToken ct)
@@ -68,8 +80,13 @@ internal sealed class StoreNode : IAsyncDisposable
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations);
         registrations.Start();
+        // Portal applications reach this gateway from the store, beside the revisions (docs/portal.md).
+        var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
+        PortalHost? portal = null;
+        AdminApi? started = null;
         try
         {
+            await consumers.StartAsync(ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
             {
                 Url = options.AdminUrl,
@@ -82,11 +99,31 @@ internal sealed class StoreNode : IAsyncDisposable
                 Node = node,
                 Registrations = registrations,
                 MaxBodySize = options.AdminMaxBody,
+                Consumers = consumers,
             }, ct).ConfigureAwait(false);
-            return (new StoreNode(host, node, registrations, admin, revision, generated), null);
+            started = admin;
+            if (options.PortalUrl is { } portalUrl)
+            {
+                portal = await PortalHost.StartAsync(new PortalOptions
+                {
+                    Url = portalUrl,
+                    Admin = admin,
+                    GatewayUrl = options.PortalGatewayUrl ?? host.Urls[0],
+                    Usage = new LiveQuotaUsage(host.Runtime),
+                    MailDirectory = options.PortalMailDirectory,
+                }, ct).ConfigureAwait(false);
+            }
+
+            return (new StoreNode(host, node, registrations, admin, consumers, portal, revision, generated), null);
         }
         catch
         {
+            if (started is not null)
+            {
+                await started.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await consumers.DisposeAsync().ConfigureAwait(false);
             await registrations.DisposeAsync().ConfigureAwait(false);
             await node.DisposeAsync().ConfigureAwait(false);
             await host.DisposeAsync().ConfigureAwait(false);
@@ -97,7 +134,13 @@ internal sealed class StoreNode : IAsyncDisposable
     // The admin API goes first, so no apply can race the reporter's or the follower's shutdown; the gateway goes last.
     public async ValueTask DisposeAsync()
     {
+        if (_portal is not null)
+        {
+            await _portal.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _admin.DisposeAsync().ConfigureAwait(false);
+        await _consumers.DisposeAsync().ConfigureAwait(false);
         await _registrations.DisposeAsync().ConfigureAwait(false);
         await _node.DisposeAsync().ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);
