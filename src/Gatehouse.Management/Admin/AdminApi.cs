@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
+using Gatehouse.Management.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -60,6 +61,8 @@ public sealed partial class AdminApi : IAsyncDisposable
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ConfigChanges>();
+        // The console's sessions and antiforgery (cookies scoped to /console), keys kept in the store.
+        Portal.PortalHost.AddWebServices(builder.Services, options.Store, "console", Console.ConsoleEndpoints.Scheme, "/console/login", options.Time);
         // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that
         // the gateway's listeners may be using inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS, see Program.cs).
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
@@ -72,10 +75,17 @@ public sealed partial class AdminApi : IAsyncDisposable
         });
 
         var app = builder.Build();
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/console"), console =>
+        {
+            console.UseWebSecurityHeaders(_ => false);
+            console.UseAuthentication();
+        });
         app.Use(async (context, next) =>
         {
             // Registration PUT and DELETE also take a service's registration token; their endpoints check whichever came.
-            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected) && !RegistrationEndpoints.TakesServiceTokens(context.Request))
+            // The console (/console) signs its users in with a session cookie instead (Console/ConsoleEndpoints.cs).
+            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected) && !RegistrationEndpoints.TakesServiceTokens(context.Request)
+                && !context.Request.Path.StartsWithSegments("/console"))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
                 await new AdminProblem(
@@ -92,6 +102,9 @@ public sealed partial class AdminApi : IAsyncDisposable
 
         var changes = app.Services.GetRequiredService<ConfigChanges>();
         var consumers = new ConsumerService(options.Store, options.Consumers, changes.CurrentConfigAsync, options.Time);
+        Console.ConsoleEndpoints.Map(app, new Console.ConsoleEndpoints.ConsoleContext(changes, consumers, options), expected);
+        AdminUserEndpoints.Map(app, consumers, options);
+        PortalAdminEndpoints.Map(app, consumers, options);
         ResourceEndpoints.Map(app, changes, options);
         KeyEndpoints.Map(app, changes, options);
         RevisionEndpoints.Map(app, changes);
