@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,6 +67,9 @@ public sealed class PortalHost : IAsyncDisposable
 
         var mail = new PortalMail(options.MailDirectory);
         var app = builder.Build();
+        // Behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback), the request counts
+        // as HTTPS, so session and antiforgery cookies are marked Secure.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
         app.UseWebSecurityHeaders(path => path.StartsWithSegments("/plans") && path.Value!.EndsWith("/docs", StringComparison.Ordinal));
         app.UseAuthentication();
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");

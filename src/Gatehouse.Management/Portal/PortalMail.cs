@@ -55,8 +55,10 @@ internal sealed class PortalMail : IAsyncDisposable
     {
         await foreach (var message in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            var name = Path.Combine(_directory!, $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.eml");
-            await message.WriteToAsync(name).ConfigureAwait(false);
+            // Written under another name and renamed, so a reader of the folder never sees half a message.
+            var name = Path.Combine(_directory!, $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}");
+            await message.WriteToAsync(name + ".tmp").ConfigureAwait(false);
+            File.Move(name + ".tmp", name + ".eml");
         }
     }
 
