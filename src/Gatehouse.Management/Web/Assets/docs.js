@@ -7,7 +7,7 @@
   var key = null;
   try { key = sessionStorage.getItem('gatehouse.key.' + plan); } catch (e) { key = null; }
   var config = {
-    url: host.getAttribute('data-spec'),
+    url: host.getAttribute('data-document'),
     proxyUrl: host.getAttribute('data-proxy'),
     hideClientButton: true,
     withDefaultFonts: false,
