@@ -53,6 +53,8 @@ public sealed class PortalHost : IAsyncDisposable
             o.TimestampFormat = "HH:mm:ss ";
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A listener that cannot bind throws to the caller, which says so in one line; the host's own log of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         options.Admin.Options.ConfigureLogging?.Invoke(builder.Logging);
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
         builder.WebHost.ConfigureKestrel(kestrel =>

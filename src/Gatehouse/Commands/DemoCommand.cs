@@ -152,6 +152,11 @@ internal static class DemoCommand
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine(StoreNode.CannotListen(e));
+                return 2;
+            }
             finally
             {
                 await StopAllAsync(apps).ConfigureAwait(false);

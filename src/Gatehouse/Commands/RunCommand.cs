@@ -109,8 +109,19 @@ internal static class RunCommand
                 : $"Imported {importPath} into the store as revision {commit.Revision}.");
         }
 
-        var (started, refusal) = await StoreNode.StartAsync(
-            new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory), ct).ConfigureAwait(false);
+        StoreNode? started;
+        StoreNode.Refusal? refusal;
+        try
+        {
+            (started, refusal) = await StoreNode.StartAsync(
+                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory), ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine(StoreNode.CannotListen(e));
+            return 2;
+        }
+
         if (refusal is not null)
         {
             return Refuse($"revision {refusal.Revision} of the store", refusal.Errors);

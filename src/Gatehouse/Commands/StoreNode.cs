@@ -48,6 +48,10 @@ internal sealed class StoreNode : IAsyncDisposable
     /// <summary>The admin token when this start generated it (shown once); null when it came from the environment or the store.</summary>
     public string? GeneratedToken { get; }
 
+    /// <summary>One plain line for a listener that could not bind (a port in use), saying which options move it.</summary>
+    public static string CannotListen(IOException e) =>
+        $"Cannot start: {e.Message} Choose other addresses with --port, --admin-url and --portal-url (port 0 picks a free one), or --no-portal.";
+
     /// <summary>The errors of the store's current revision when it cannot be served (nothing is started then).</summary>
     public sealed record Refusal(long Revision, IReadOnlyList<ConfigError> Errors);
 

@@ -38,6 +38,21 @@ public sealed partial class DemoPortalTests
         Assert.Single(Regex.Matches(demo.StandardOutput + demo.StandardError, Regex.Escape(login.Groups[2].Value)));
     }
 
+    [Fact]
+    public async Task RunStore_PortalPortInUse_OnePlainLine_Exit2()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+        using var folder = new TempFolder();
+        var (code, stdout, stderr) = await GatehouseProcess.RunAsync(
+            "run", "--store", "sqlite:" + Path.Combine(folder.Path, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", $"http://127.0.0.1:{port}");
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--portal-url", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"^demo portal: (http://\S+)$", RegexOptions.Multiline)]
     private static partial Regex PortalLine();
 
