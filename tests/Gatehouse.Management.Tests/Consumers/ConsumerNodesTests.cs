@@ -111,6 +111,7 @@ public abstract class ConsumerNodesTests
     }
 }
 
+[Trait("Issue", "18")]
 public sealed class SqliteConsumerNodesTests : ConsumerNodesTests, IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("gatehouse-consumers-").FullName;
@@ -125,6 +126,7 @@ public sealed class SqliteConsumerNodesTests : ConsumerNodesTests, IDisposable
 }
 
 [Collection(PostgresCollection.Name)]
+[Trait("Issue", "18")]
 public sealed class PostgresConsumerNodesTests(PostgresCluster cluster) : ConsumerNodesTests
 {
     protected override Task<string> StoreAsync() => cluster.CreateDatabaseAsync();
