@@ -9,7 +9,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
 # A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
 # Node.js and npm install the test-only tools: ajv (the JSON Schema oracle) and redocly (lints the admin API's OpenAPI).
-REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm")
+# Debian's chromium is the browser the portal's Playwright tests drive (Playwright cannot download its own here).
+REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do

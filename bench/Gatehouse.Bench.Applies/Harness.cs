@@ -67,7 +67,7 @@ internal sealed class Harness : IAsyncDisposable
         var db = Path.Combine(directory, "gatehouse.db");
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { dll, "run", "--store", "sqlite:" + db, "--port", gatewayPort.ToString(), "--admin-url", $"http://127.0.0.1:{adminPort}", "--node-id", "bench", "--admin-max-body", (1L << 30).ToString() },
+            ArgumentList = { dll, "run", "--store", "sqlite:" + db, "--port", gatewayPort.ToString(), "--admin-url", $"http://127.0.0.1:{adminPort}", "--node-id", "bench", "--admin-max-body", (1L << 30).ToString(), "--no-portal" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = directory,

@@ -19,7 +19,7 @@ internal enum LimitAction
 /// The one decision engine of authenticate → authorize → limit, used by the proxy and by the authorize/report API
 /// alike, so both always agree. Reads only the snapshot's <see cref="AccessModel"/> and the in-memory counters.
 /// </summary>
-internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, ILogger logger)
+internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, ILogger logger, ConsumerDirectory? consumers = null)
 {
     private static readonly Meter Meter = new("Gatehouse.Access");
 
@@ -30,17 +30,31 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
 
     public TimeProvider Time => time;
 
+    /// <summary>The applications made in the developer portal, consulted after the snapshot's own keys.</summary>
+    public ConsumerDirectory Consumers { get; } = consumers ?? new ConsumerDirectory();
+
     /// <summary>Authenticates an API key (from the header or, where the route allows it, the query).</summary>
     public Caller AuthenticateKey(AccessModel model, ReadOnlySpan<char> key, CredentialKind kind)
     {
         Span<char> hex = stackalloc char[64];
-        if (!ApiKeyHash.TrySha256Hex(key, hex) || !model.KeyLookup.TryGetValue(hex, out var entry))
+        if (!ApiKeyHash.TrySha256Hex(key, hex))
+        {
+            return Caller.Invalid(kind);
+        }
+
+        ApplicationModel? application;
+        long expires;
+        if (model.KeyLookup.TryGetValue(hex, out var entry))
+        {
+            (application, expires) = (entry.Application, entry.ExpiresUtcTicks);
+        }
+        else if (!Consumers.TryFind(model, hex, out application, out expires))
         {
             return Caller.Invalid(kind);
         }
 
         // An expired key answers exactly like an unknown one: no oracle for which keys once existed.
-        return entry.ExpiresUtcTicks <= time.GetUtcNow().UtcTicks ? Caller.Invalid(kind) : Caller.Of(entry.Application, kind);
+        return expires <= time.GetUtcNow().UtcTicks ? Caller.Invalid(kind) : Caller.Of(application!, kind);
     }
 
     /// <summary>Authenticates a bearer token against the configured issuers and maps it to an application.</summary>

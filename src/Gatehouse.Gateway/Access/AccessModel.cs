@@ -24,6 +24,7 @@ internal sealed class AccessModel
         JwtValidator? jwt)
     {
         Plans = plans;
+        PlanByName = plans.ToFrozenDictionary(p => p.Name, StringComparer.Ordinal);
         Anonymous = anonymous;
         Applications = applications;
         KeysBySha256 = keysBySha256;
@@ -39,6 +40,9 @@ internal sealed class AccessModel
     }
 
     public PlanModel[] Plans { get; }
+
+    /// <summary>The plans by name: what portal applications (<see cref="ConsumerDirectory"/>) bind to.</summary>
+    public FrozenDictionary<string, PlanModel> PlanByName { get; }
 
     /// <summary>The plan of requests without a credential; null when there is none (they get 401).</summary>
     public PlanModel? Anonymous { get; }

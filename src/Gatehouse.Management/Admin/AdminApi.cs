@@ -1,7 +1,9 @@
 using System.Net;
+using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Stores;
+using Gatehouse.Management.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -22,11 +24,22 @@ public sealed partial class AdminApi : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private AdminApi(WebApplication app, string url)
+    private AdminApi(WebApplication app, string url, ConfigChanges changes, ConsumerService consumers, AdminApiOptions options)
     {
         _app = app;
         Url = url;
+        Changes = changes;
+        ConsumerService = consumers;
+        Options = options;
     }
+
+    /// <summary>The one path of config changes; the console calls it too.</summary>
+    internal ConfigChanges Changes { get; }
+
+    /// <summary>The one place of consumer rules; the portal and the console call it too.</summary>
+    internal ConsumerService ConsumerService { get; }
+
+    internal AdminApiOptions Options { get; }
 
     /// <summary>The address actually bound (port 0 resolved), e.g. <c>http://127.0.0.1:8081</c>.</summary>
     public string Url { get; }
@@ -51,6 +64,8 @@ public sealed partial class AdminApi : IAsyncDisposable
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ConfigChanges>();
+        // The console's sessions and antiforgery (cookies scoped to /console), keys kept in the store.
+        Portal.PortalHost.AddWebServices(builder.Services, options.Store, "console", Console.ConsoleEndpoints.Scheme, "/console/login", options.Time);
         // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that
         // the gateway's listeners may be using inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS, see Program.cs).
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
@@ -65,10 +80,17 @@ public sealed partial class AdminApi : IAsyncDisposable
         var app = builder.Build();
         var health = options.Health ?? new StoreHealth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Store"), options.Time);
         app.Use((context, next) => AnswerFailuresAsync(context, next, health, app.Logger));
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/console"), console =>
+        {
+            console.UseWebSecurityHeaders(_ => false);
+            console.UseAuthentication();
+        });
         app.Use(async (context, next) =>
         {
             // Registration PUT and DELETE also take a service's registration token; their endpoints check whichever came.
-            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected) && !RegistrationEndpoints.TakesServiceTokens(context.Request))
+            // The console (/console) signs its users in with a session cookie instead (Console/ConsoleEndpoints.cs).
+            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected) && !RegistrationEndpoints.TakesServiceTokens(context.Request)
+                && !context.Request.Path.StartsWithSegments("/console"))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
                 await new AdminProblem(
@@ -84,6 +106,10 @@ public sealed partial class AdminApi : IAsyncDisposable
         });
 
         var changes = app.Services.GetRequiredService<ConfigChanges>();
+        var consumers = new ConsumerService(options.Store, options.Consumers, changes.CurrentConfigAsync, options.Time);
+        Console.ConsoleEndpoints.Map(app, new Console.ConsoleEndpoints.ConsoleContext(changes, consumers, options), expected);
+        AdminUserEndpoints.Map(app, consumers, options);
+        PortalAdminEndpoints.Map(app, consumers, options);
         ResourceEndpoints.Map(app, changes, options);
         KeyEndpoints.Map(app, changes, options);
         RevisionEndpoints.Map(app, changes);
@@ -120,7 +146,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
-        return new AdminApi(app, url);
+        return new AdminApi(app, url, changes, consumers, options);
     }
 
     // Polls rather than LISTEN/NOTIFY so that SQLite (several processes on one file) and PostgreSQL work alike; one

@@ -55,6 +55,12 @@ public sealed record AdminApiOptions
     /// </summary>
     public RegistrationFollower? Registrations { get; init; }
 
+    /// <summary>
+    /// This process's consumer follower (portal applications → the gateway here), asked to read the store after each
+    /// consumer change made here, so the change is served here when the answer is sent. Null when no gateway runs here.
+    /// </summary>
+    public Consumers.ConsumerFollower? Consumers { get; init; }
+
     /// <summary>The revision the gateway in this process serves when the admin API starts (0 when none).</summary>
     public long ServedRevision { get; init; }
 

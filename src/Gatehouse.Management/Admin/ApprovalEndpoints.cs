@@ -49,7 +49,14 @@ internal static class ApprovalEndpoints
     private static async Task DecideAsync(HttpContext context, ConfigChanges changes, string state, string verb)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var outcome = await changes.ChangeAsync(
+        var outcome = await DecideAsync(changes, name, state, verb, ResourceEndpoints.Actor, context.RequestAborted).ConfigureAwait(false);
+        await ResourceEndpoints.WriteOutcomeAsync(
+            context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status200OK, new JsonObject { ["state"] = state }).ConfigureAwait(false);
+    }
+
+    /// <summary>Approves (<paramref name="state"/> live) or rejects (suspended) a pending config application; the console calls this too.</summary>
+    public static Task<ChangeOutcome> DecideAsync(ConfigChanges changes, string name, string state, string verb, string actor, CancellationToken cancellationToken) =>
+        changes.ChangeAsync(
             current =>
             {
                 if (!current.TryGetValue((ResourceKinds.Application, name), out var existing)
@@ -71,10 +78,7 @@ internal static class ApprovalEndpoints
                 application["state"] = state;
                 return new ChangePlan([new ResourceChange(ResourceKinds.Application, name, ConfigDocument.Write(application))]);
             },
-            ResourceEndpoints.Actor,
+            actor,
             $"{verb} application {name}",
-            context.RequestAborted).ConfigureAwait(false);
-        await ResourceEndpoints.WriteOutcomeAsync(
-            context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status200OK, new JsonObject { ["state"] = state }).ConfigureAwait(false);
-    }
+            cancellationToken);
 }

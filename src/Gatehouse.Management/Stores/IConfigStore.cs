@@ -8,7 +8,7 @@ namespace Gatehouse.Management.Stores;
 /// <see cref="ConfigStores.OpenAsync"/>. Instances are safe to use from many threads, and many
 /// instances (in one process or several) may share one database.
 /// </summary>
-public interface IConfigStore : IQuotaCountStore, IAsyncDisposable
+public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposable
 {
     /// <summary>The newest committed revision; 0 when nothing was ever committed.</summary>
     Task<long> CurrentRevisionAsync(CancellationToken cancellationToken = default);

@@ -103,6 +103,102 @@ internal static class Migrations
                     count BIGINT NOT NULL,
                     PRIMARY KEY (application, limit_key, window_index));
                 """),
+        new(
+            3,
+            // Consumer data (issue 18): outside config revisions, with its own change log. Every change takes the next
+            // 'seq' under the consumer write lock, so nodes that read "seq > last seen" never miss one (docs/portal.md).
+            Sqlite: """
+                CREATE TABLE consumer_accounts (
+                    id TEXT PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    password_hash TEXT NULL,
+                    state TEXT NOT NULL,
+                    stamp TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    version INTEGER NOT NULL);
+                CREATE UNIQUE INDEX consumer_accounts_email ON consumer_accounts (email);
+                CREATE INDEX consumer_accounts_state ON consumer_accounts (state, id);
+                CREATE TABLE consumer_applications (
+                    id TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    keys TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    deleted INTEGER NOT NULL);
+                CREATE INDEX consumer_applications_account ON consumer_applications (account, id);
+                CREATE INDEX consumer_applications_seq ON consumer_applications (seq);
+                CREATE INDEX consumer_applications_state ON consumer_applications (state, id);
+                CREATE TABLE consumer_changes (
+                    seq INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    before TEXT NULL,
+                    after TEXT NULL);
+                CREATE TABLE consumer_tokens (
+                    hash TEXT PRIMARY KEY,
+                    purpose TEXT NOT NULL,
+                    account TEXT NOT NULL,
+                    expires_at TEXT NOT NULL);
+                CREATE TABLE admin_users (
+                    email TEXT PRIMARY KEY,
+                    password_hash TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    created_at TEXT NOT NULL);
+                """,
+            Postgres: """
+                CREATE TABLE consumer_accounts (
+                    id TEXT PRIMARY KEY,
+                    email TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    password_hash TEXT NULL,
+                    state TEXT NOT NULL,
+                    stamp TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    version BIGINT NOT NULL);
+                CREATE UNIQUE INDEX consumer_accounts_email ON consumer_accounts (email);
+                CREATE INDEX consumer_accounts_state ON consumer_accounts (state, id);
+                CREATE TABLE consumer_applications (
+                    id TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    keys TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    seq BIGINT NOT NULL,
+                    deleted INTEGER NOT NULL);
+                CREATE INDEX consumer_applications_account ON consumer_applications (account, id);
+                CREATE INDEX consumer_applications_seq ON consumer_applications (seq);
+                CREATE INDEX consumer_applications_state ON consumer_applications (state, id);
+                CREATE TABLE consumer_changes (
+                    seq BIGINT PRIMARY KEY,
+                    at TIMESTAMPTZ NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    before TEXT NULL,
+                    after TEXT NULL);
+                CREATE TABLE consumer_tokens (
+                    hash TEXT PRIMARY KEY,
+                    purpose TEXT NOT NULL,
+                    account TEXT NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL);
+                CREATE TABLE admin_users (
+                    email TEXT PRIMARY KEY,
+                    password_hash TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -13,6 +13,9 @@ internal sealed class PostgresConfigStore : SqlConfigStore
     // Any constant works; it only has to be the same for every writer of one database.
     private const long WriteLockKey = 0x4761_7465_686f_7573; // "Gatehous"
 
+    // Consumer changes have a lock of their own: a sign-up never waits for a config commit, nor the other way round.
+    private const long ConsumerLockKey = 0x4761_7465_436f_6e73; // "GateCons"
+
     private readonly NpgsqlDataSource _dataSource;
 
     public PostgresConfigStore(NpgsqlDataSource dataSource, TimeProvider clock)
@@ -26,14 +29,20 @@ internal sealed class PostgresConfigStore : SqlConfigStore
     protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
-    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken)
+    protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginLockedAsync(connection, WriteLockKey, cancellationToken);
+
+    protected override Task<DbTransaction> BeginConsumerWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginLockedAsync(connection, ConsumerLockKey, cancellationToken);
+
+    private static async Task<DbTransaction> BeginLockedAsync(DbConnection connection, long key, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // Held until commit or rollback. Under READ COMMITTED every later statement sees what the
             // previous holder committed, so "current revision" read after this is the real one.
-            await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", WriteLockKey))
+            await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", key))
                 .ConfigureAwait(false);
             return transaction;
         }

@@ -103,7 +103,7 @@ public static class OpenApiDocumentReader
         return new ImportedDocument(version, document.Info?.Title, operations);
     }
 
-    private static JsonNode? ParseTree(string text, out string? error)
+    internal static JsonNode? ParseTree(string text, out string? error)
     {
         error = null;
         var trimmed = text.AsSpan().TrimStart("\uFEFF \t\r\n");

@@ -20,7 +20,7 @@ internal static partial class CliErrors
         if (Find<AddressInUseException>(e) is not null || Find<SocketException>(e) is { SocketErrorCode: SocketError.AddressAlreadyInUse })
         {
             var address = BindAddress().Match(e.Message) is { Success: true } m ? m.Groups[1].Value : "an address it needs";
-            return $"Cannot listen on {address}: the address is already in use. Stop what uses it (another gatehouse?), or choose another port: --port for the gateway, --admin-url for the admin API, or gateway.listeners / gateway.serviceApi.url in the config.";
+            return $"Cannot listen on {address}: the address is already in use. Stop what uses it (another gatehouse?), or choose another port: --port for the gateway, --admin-url for the admin API, --portal-url for the portal (or --no-portal), or gateway.listeners / gateway.serviceApi.url in the config (port 0 picks a free one).";
         }
 
         if (e is IOException { Message: var bind } && bind.StartsWith("Failed to bind", StringComparison.Ordinal))

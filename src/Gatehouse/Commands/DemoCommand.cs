@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Gatehouse.Examples.Shop;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Portal;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Access;
@@ -24,7 +25,9 @@ internal static class DemoCommand
         {
             Description = "Keep the demo's configuration in this store (a SQLite file, sqlite:PATH, or a PostgreSQL URL); by default a fresh SQLite file that is deleted on exit.",
         };
-        var command = new Command("demo", "Run the demo shop (users, products, orders) behind Gatehouse, with the admin API.") { port, autoPorts, adminUrl, storeOption };
+        var portalOptions = PortalOptionSet.Create();
+        var command = new Command("demo", "Run the demo shop (users, products, orders) behind Gatehouse, with the admin API and the developer portal.") { port, autoPorts, adminUrl, storeOption };
+        portalOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var configPath = FindDemoConfig();
@@ -106,6 +109,8 @@ internal static class DemoCommand
                     }
                 }
 
+                var portal = portalOptions.Read(parse, any ? "http://127.0.0.1:0" : PortalOptions.DefaultUrl);
+                var mail = portal.MailDirectory ?? Path.Combine(temporary?.FullName ?? Path.GetTempPath(), "gatehouse-demo-mail");
                 var (node, refusal) = await StoreNode.StartAsync(new StoreNode.Options(
                     store,
                     Path.GetDirectoryName(configPath)!,
@@ -113,7 +118,10 @@ internal static class DemoCommand
                     parse.GetValue(port),
                     parse.GetValue(adminUrl) ?? (any ? "http://127.0.0.1:0" : AdminApiOptions.DefaultUrl),
                     "demo",
-                    16 * 1024 * 1024), ct).ConfigureAwait(false);
+                    16 * 1024 * 1024,
+                    portal.Url,
+                    portal.GatewayUrl,
+                    mail), ct).ConfigureAwait(false);
                 if (refusal is not null)
                 {
                     ConfigErrorOutput.Print($"revision {refusal.Revision} of {connection}", refusal.Errors, "cannot be served.");
@@ -123,13 +131,30 @@ internal static class DemoCommand
                 var started = node!;
                 await using (started.ConfigureAwait(false))
                 {
+                    // A demo consumer to sign in to the portal with; its password is shown once, kept only as a hash.
+                    (string Email, string Password)? login = null;
+                    if (fresh && started.PortalUrl is not null)
+                    {
+                        var password = ApiKeyHash.NewKey("demo-");
+                        if (await started.Admin.ConsumerService.SignUpAsync(DemoConsumer, "Demo developer", password, ct).ConfigureAwait(false) is null)
+                        {
+                            login = (DemoConsumer, password);
+                        }
+                    }
+
                     PrintTour(started, connection, temporary is not null, fresh ? keys : null, fresh ? serviceToken : null, serviceUrls);
+                    PrintPortal(started, login, mail);
                     await started.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
                 }
             }
             catch (ConfigStoreException e)
             {
                 Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine(StoreNode.CannotListen(e));
                 return 2;
             }
             finally
@@ -141,6 +166,25 @@ internal static class DemoCommand
             return 0;
         });
         return command;
+    }
+
+    private const string DemoConsumer = "developer@demo.example";
+
+    private static void PrintPortal(StoreNode node, (string Email, string Password)? login, string mail)
+    {
+        if (node.PortalUrl is null)
+        {
+            return;
+        }
+
+        Console.Out.WriteLine($"demo portal: {node.PortalUrl}");
+        if (login is { } l)
+        {
+            Console.Out.WriteLine($"demo portal login: {l.Email} {l.Password}");
+        }
+
+        Console.Out.WriteLine($"demo portal mail: {mail}   (password-reset mails land here as .eml files)");
+        Console.Out.WriteLine($"demo console: {node.AdminUrl}/console   (sign in with the admin token)");
     }
 
     /// <summary>The plans the demo makes an application (and key) for; the anonymous catalogue needs none.</summary>

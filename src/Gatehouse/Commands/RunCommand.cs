@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Portal;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Revisions;
@@ -40,13 +41,15 @@ internal static class RunCommand
         {
             Description = "With --store, the largest admin request body in bytes (default 1 MiB); raise it to POST /admin/config a config of many thousands of entries.",
         };
+        var portal = PortalOptionSet.Create();
         var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port, nodeId, adminMaxBody };
+        portal.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(config)?.FullName;
             if (parse.GetValue(store) is { } connection)
             {
-                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), ct).ConfigureAwait(false);
+                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), portal.Read(parse, PortalOptions.DefaultUrl), ct).ConfigureAwait(false);
             }
 
             if (path is null)
@@ -74,7 +77,7 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, CancellationToken ct)
+    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, PortalOptionSet.Values portal, CancellationToken ct)
     {
         IConfigStore store;
         try
@@ -106,8 +109,19 @@ internal static class RunCommand
                 : $"Imported {importPath} into the store as revision {commit.Revision}.");
         }
 
-        var (started, refusal) = await StoreNode.StartAsync(
-            new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024), ct).ConfigureAwait(false);
+        StoreNode? started;
+        StoreNode.Refusal? refusal;
+        try
+        {
+            (started, refusal) = await StoreNode.StartAsync(
+                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory), ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine(StoreNode.CannotListen(e));
+            return 2;
+        }
+
         if (refusal is not null)
         {
             return Refuse($"revision {refusal.Revision} of the store", refusal.Errors);
@@ -116,6 +130,7 @@ internal static class RunCommand
         await using var node = started!;
         Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", node.Host.Urls)} (store revision {node.Revision}); admin API on {node.AdminUrl}. Ctrl+C stops it.");
         Console.Out.WriteLine($"Reporting to the store as node {node.NodeId} (GET /admin/nodes).");
+        Console.Out.WriteLine(node.PortalUrl is null ? "Developer portal off (--no-portal)." : $"Developer portal on {node.PortalUrl}; admin console on {node.AdminUrl}/console.");
         if (node.GeneratedToken is not null)
         {
             Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {node.GeneratedToken}");

@@ -1,5 +1,7 @@
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Portal;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Revisions;
@@ -21,10 +23,12 @@ internal sealed class StoreNode : IAsyncDisposable
     private readonly NodeReporter _node;
     private readonly RegistrationFollower _registrations;
     private readonly AdminApi _admin;
+    private readonly ConsumerFollower _consumers;
+    private readonly PortalHost? _portal;
 
-    private StoreNode(GatewayHost host, NodeReporter node, RegistrationFollower registrations, AdminApi admin, long revision, string? generatedToken)
+    private StoreNode(GatewayHost host, NodeReporter node, RegistrationFollower registrations, AdminApi admin, ConsumerFollower consumers, PortalHost? portal, long revision, string? generatedToken)
     {
-        (_host, _node, _registrations, _admin) = (host, node, registrations, admin);
+        (_host, _node, _registrations, _admin, _consumers, _portal) = (host, node, registrations, admin, consumers, portal);
         Revision = revision;
         GeneratedToken = generatedToken;
     }
@@ -33,6 +37,11 @@ internal sealed class StoreNode : IAsyncDisposable
 
     public string AdminUrl => _admin.Url;
 
+    /// <summary>The portal's bound address; null with <c>--no-portal</c>.</summary>
+    public string? PortalUrl => _portal?.Url;
+
+    internal AdminApi Admin => _admin;
+
     public string NodeId => _node.Id;
 
     /// <summary>The revision served at start.</summary>
@@ -40,6 +49,9 @@ internal sealed class StoreNode : IAsyncDisposable
 
     /// <summary>The admin token when this start generated it (shown once); null when it came from the environment or the store.</summary>
     public string? GeneratedToken { get; }
+
+    /// <summary>One plain line for a listener that could not bind (a port in use), saying which options move it.</summary>
+    public static string CannotListen(IOException e) => CliErrors.OneLine(e);
 
     /// <summary>The errors of the store's current revision when it cannot be served (nothing is started then).</summary>
     public sealed record Refusal(long Revision, IReadOnlyList<ConfigError> Errors);
@@ -51,7 +63,10 @@ internal sealed class StoreNode : IAsyncDisposable
         int? Port,
         string AdminUrl,
         string? NodeId,
-        long AdminMaxBody);
+        long AdminMaxBody,
+        string? PortalUrl = PortalOptions.DefaultUrl,
+        string? PortalGatewayUrl = null,
+        string? PortalMailDirectory = null);
 
     /// <summary>Loads the store's current revision and starts everything; a refusal when that revision is not valid here.</summary>
     public static async Task<(StoreNode? Node, Refusal? Refusal)> StartAsync(Options options, CancellationToken ct)
@@ -74,8 +89,13 @@ internal sealed class StoreNode : IAsyncDisposable
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
         registrations.Start();
+        // Portal applications reach this gateway from the store, beside the revisions (docs/portal.md).
+        var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
+        PortalHost? portal = null;
+        AdminApi? started = null;
         try
         {
+            await consumers.StartAsync(ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
             {
                 Url = options.AdminUrl,
@@ -89,12 +109,32 @@ internal sealed class StoreNode : IAsyncDisposable
                 Registrations = registrations,
                 MaxBodySize = options.AdminMaxBody,
                 Health = health,
+                Consumers = consumers,
             }, ct).ConfigureAwait(false);
+            started = admin;
+            if (options.PortalUrl is { } portalUrl)
+            {
+                portal = await PortalHost.StartAsync(new PortalOptions
+                {
+                    Url = portalUrl,
+                    Admin = admin,
+                    GatewayUrl = options.PortalGatewayUrl ?? host.Urls[0],
+                    Usage = new LiveQuotaUsage(host.Runtime),
+                    MailDirectory = options.PortalMailDirectory,
+                }, ct).ConfigureAwait(false);
+            }
+
             host.AnnounceLive();
-            return (new StoreNode(host, node, registrations, admin, revision, generated), null);
+            return (new StoreNode(host, node, registrations, admin, consumers, portal, revision, generated), null);
         }
         catch
         {
+            if (started is not null)
+            {
+                await started.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await consumers.DisposeAsync().ConfigureAwait(false);
             await registrations.DisposeAsync().ConfigureAwait(false);
             await node.DisposeAsync().ConfigureAwait(false);
             await host.DisposeAsync().ConfigureAwait(false);
@@ -105,7 +145,13 @@ internal sealed class StoreNode : IAsyncDisposable
     // The admin API goes first, so no apply can race the reporter's or the follower's shutdown; the gateway goes last.
     public async ValueTask DisposeAsync()
     {
+        if (_portal is not null)
+        {
+            await _portal.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _admin.DisposeAsync().ConfigureAwait(false);
+        await _consumers.DisposeAsync().ConfigureAwait(false);
         await _registrations.DisposeAsync().ConfigureAwait(false);
         await _node.DisposeAsync().ConfigureAwait(false);
         await _host.DisposeAsync().ConfigureAwait(false);

@@ -108,7 +108,7 @@ public sealed class ApplyExportCommandTests
     private static async Task<GatehouseProcess> StartAsync(TempFolder folder)
     {
         var store = "sqlite:" + Path.Combine(folder.Path, "gatehouse.db");
-        return GatehouseProcess.Start(Environment(), "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0");
+        return GatehouseProcess.Start(Environment(), "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0");
     }
 
     private static Dictionary<string, string> Environment() => new()

@@ -34,7 +34,7 @@ public sealed class RunStoreCommandTests
             var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
 
             string token;
-            await using (var first = GatehouseProcess.Start(environment, "run", "--store", store, "--config", file, "--port", "0", "--admin-url", "http://127.0.0.1:0"))
+            await using (var first = GatehouseProcess.Start(environment, "run", "--store", store, "--config", file, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0"))
             {
                 token = await first.WaitForOutputAsync(new Regex(@"Admin token \(shown once; only its hash is kept\): (gha_\S+)"), TimeSpan.FromSeconds(60));
                 var (gateway, admin) = Urls(listening.Match(first.StandardOutput));
@@ -46,7 +46,7 @@ public sealed class RunStoreCommandTests
                 Assert.Equal("from the backend", await plain.GetStringAsync(gateway + "/bye"));
             }
 
-            await using var second = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0");
+            await using var second = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0");
             await second.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
             var match = listening.Match(second.StandardOutput);
             Assert.Equal("2", match.Groups[2].Value);
@@ -76,8 +76,8 @@ public sealed class RunStoreCommandTests
             var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
             var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_two-nodes" };
             var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
-            await using var one = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "one");
-            await using var two = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "two");
+            await using var one = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0", "--node-id", "one");
+            await using var two = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0", "--node-id", "two");
             await one.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
             await two.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
             var (gatewayOne, adminOne) = Urls(listening.Match(one.StandardOutput));
@@ -136,7 +136,7 @@ public sealed class RunStoreCommandTests
             var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
             var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_node-test" };
             var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
-            await using var run = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "gw-test");
+            await using var run = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0", "--node-id", "gw-test");
             await run.WaitForOutputAsync(new Regex(@"as node (gw-test) "), TimeSpan.FromSeconds(60));
             var (_, admin) = Urls(listening.Match(run.StandardOutput));
             using var client = AdminClient(admin, "gha_node-test");
@@ -182,7 +182,7 @@ public sealed class RunStoreCommandTests
             var store = "sqlite:" + Path.Combine(folder, "gatehouse.db");
             var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_registration-test" };
             var listening = new Regex(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
-            await using var run = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0");
+            await using var run = GatehouseProcess.Start(environment, "run", "--store", store, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0");
             await run.WaitForOutputAsync(listening, TimeSpan.FromSeconds(60));
             var (gateway, admin) = Urls(listening.Match(run.StandardOutput));
             using var client = AdminClient(admin, "gha_registration-test");

@@ -42,7 +42,7 @@ public sealed class ServiceCredentialCommandTests
             ["ORDERS_TOKEN"] = Secret,
             ["BACKEND_URL"] = backend.Urls.First(),
         };
-        await using var run = GatehouseProcess.Start(environment, "run", "--store", "sqlite:" + Path.Combine(folder.Path, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0");
+        await using var run = GatehouseProcess.Start(environment, "run", "--store", "sqlite:" + Path.Combine(folder.Path, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0");
         await run.WaitForOutputAsync(Listening, TimeSpan.FromSeconds(60));
         var match = Listening.Match(run.StandardOutput);
         var (gateway, admin) = (match.Groups[1].Value.TrimEnd(','), match.Groups[3].Value);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Gatehouse.Cli.Commands;
+using Gatehouse.Model.Operations;
 using Gatehouse.Management.Revisions;
 
 namespace Gatehouse.Tests.Cli;

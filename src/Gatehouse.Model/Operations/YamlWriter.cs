@@ -4,14 +4,16 @@ using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Gatehouse.Cli.Commands;
+namespace Gatehouse.Model.Operations;
 
 /// <summary>
 /// Writes a JSON tree as block YAML that reads back as the same tree: a text value that YAML would read as null,
-/// a boolean or a number is quoted; YamlDotNet quotes the rest where plain YAML cannot hold them.
+/// a boolean or a number is quoted; YamlDotNet quotes the rest where plain YAML cannot hold them. Shared by
+/// <c>gatehouse export</c> and the portal's per-plan OpenAPI documents (<c>.yaml</c>).
 /// </summary>
-internal static partial class YamlWriter
+public static partial class YamlWriter
 {
+    /// <summary>The YAML text of <paramref name="root"/>.</summary>
     public static string Write(JsonNode? root)
     {
         var stream = new YamlStream(new YamlDocument(Convert(root)));

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Consumers;
+
+namespace Gatehouse.Gateway.Access;
+
+/// <summary>
+/// The applications and keys made in the developer portal, kept beside the config snapshots rather than inside them:
+/// a sign-up changes one entry here, never recompiling routes, upstreams or compositions (docs/portal.md, "Consumer
+/// data"). Keys are looked up after the snapshot's own (config) keys and only when there are any, so a gateway
+/// without portal applications pays one integer read per unknown key. Each application binds its plan lazily against
+/// the snapshot a request reads, so a new revision (new <see cref="PlanModel"/>s) needs no pass over 100,000 entries.
+/// </summary>
+internal sealed class ConsumerDirectory : IConsumerSink
+{
+    private readonly Lock _writer = new();
+    private readonly ConcurrentDictionary<string, Entry> _applications = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyEntry> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyEntry>.AlternateLookup<ReadOnlySpan<char>> _keyLookup;
+    private volatile int _count;
+
+    public ConsumerDirectory() => _keyLookup = _keys.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Applications held.</summary>
+    public int Count => _count;
+
+    /// <summary>Raised after every change, with the application id (null after a reset); for tests and diagnostics.</summary>
+    public event Action<string?>? Changed;
+
+    /// <summary>
+    /// The application that key hash <paramref name="sha256Hex"/> belongs to, bound to <paramref name="model"/>'s plans,
+    /// and the key's expiry; false when no portal application has it, or its plan is not in <paramref name="model"/>.
+    /// </summary>
+    public bool TryFind(AccessModel model, ReadOnlySpan<char> sha256Hex, out ApplicationModel? application, out long expiresUtcTicks)
+    {
+        application = null;
+        expiresUtcTicks = 0;
+        if (_count == 0 || !_keyLookup.TryGetValue(sha256Hex, out var key))
+        {
+            return false;
+        }
+
+        application = key.Application.Bind(model);
+        expiresUtcTicks = key.ExpiresUtcTicks;
+        return application is not null;
+    }
+
+    /// <summary>The application with <paramref name="id"/> bound to <paramref name="model"/>; null when unknown.</summary>
+    public ApplicationModel? Find(AccessModel model, string id) =>
+        _count > 0 && _applications.TryGetValue(id, out var entry) ? entry.Bind(model) : null;
+
+    public void Reset(IEnumerable<ConsumerApplication> applications)
+    {
+        ArgumentNullException.ThrowIfNull(applications);
+        lock (_writer)
+        {
+            _applications.Clear();
+            _keys.Clear();
+            foreach (var application in applications)
+            {
+                Add(application);
+            }
+
+            _count = _applications.Count;
+        }
+
+        Changed?.Invoke(null);
+    }
+
+    public void Upsert(ConsumerApplication application)
+    {
+        ArgumentNullException.ThrowIfNull(application);
+        lock (_writer)
+        {
+            // New keys go in before old ones come out, so a key kept across the change never misses a lookup.
+            var previous = _applications.GetValueOrDefault(application.Id);
+            Add(application);
+            if (previous is not null)
+            {
+                foreach (var key in previous.Application.Keys)
+                {
+                    if (_keys.TryGetValue(key.Sha256, out var held) && held.Application == previous)
+                    {
+                        _keys.TryRemove(key.Sha256, out _);
+                    }
+                }
+            }
+
+            _count = _applications.Count;
+        }
+
+        Changed?.Invoke(application.Id);
+    }
+
+    public void Remove(string id)
+    {
+        lock (_writer)
+        {
+            if (!_applications.TryRemove(id, out var previous))
+            {
+                return;
+            }
+
+            foreach (var key in previous.Application.Keys)
+            {
+                if (_keys.TryGetValue(key.Sha256, out var held) && held.Application == previous)
+                {
+                    _keys.TryRemove(key.Sha256, out _);
+                }
+            }
+
+            _count = _applications.Count;
+        }
+
+        Changed?.Invoke(id);
+    }
+
+    private void Add(ConsumerApplication application)
+    {
+        var entry = new Entry(application);
+        _applications[application.Id] = entry;
+        foreach (var key in application.Keys)
+        {
+            _keys[key.Sha256] = new KeyEntry(entry, key.Expires?.UtcTicks ?? DateTime.MaxValue.Ticks);
+        }
+    }
+
+    private sealed record KeyEntry(Entry Application, long ExpiresUtcTicks);
+
+    /// <summary>One application and its model bound to the plans of the last snapshot that asked.</summary>
+    private sealed class Entry(ConsumerApplication application)
+    {
+        private Bound? _bound;
+
+        public ConsumerApplication Application { get; } = application;
+
+        public ApplicationModel? Bind(AccessModel model)
+        {
+            // Benign race: two requests on a new snapshot may both bind; either result is right.
+            var bound = _bound;
+            if (bound is not null && ReferenceEquals(bound.Model, model))
+            {
+                return bound.Application;
+            }
+
+            var app = model.PlanByName.TryGetValue(Application.Plan, out var plan) && !ReferenceEquals(plan, model.Anonymous)
+                ? new ApplicationModel(Application.Id, Application.Account, plan, Application.State)
+                : null;
+            _bound = new Bound(model, app);
+            return app;
+        }
+
+        private sealed record Bound(AccessModel Model, ApplicationModel? Application);
+    }
+}

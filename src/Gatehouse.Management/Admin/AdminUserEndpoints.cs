@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Consumers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>
+/// Console users: <c>PUT /admin/users/{email}</c> <c>{ "password": "…", "role": "admin" | "viewer" }</c> creates or
+/// replaces one (the password is kept only as a <c>PasswordHasher</c> hash and must follow the NIST rules),
+/// <c>GET /admin/users</c> lists them (no hashes), <c>DELETE /admin/users/{email}</c> removes one.
+/// </summary>
+internal static class AdminUserEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app, ConsumerService consumers, AdminApiOptions options)
+    {
+        app.MapGet("/admin/users", async context =>
+        {
+            var users = await consumers.Store.ListAdminUsersAsync(context.RequestAborted).ConfigureAwait(false);
+            var items = new JsonArray([.. users.Select(u => (JsonNode)new JsonObject
+            {
+                ["email"] = u.Email,
+                ["role"] = u.Role == AdminRole.Admin ? "admin" : "viewer",
+                ["createdAt"] = u.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+            })]);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["items"] = items }).ConfigureAwait(false);
+        });
+        app.MapPut("/admin/users/{email}", context => PutAsync(context, consumers, options));
+        app.MapDelete("/admin/users/{email}", async context =>
+        {
+            var email = ConsumerService.NormalizeEmail((string)context.Request.RouteValues["email"]!);
+            if (!await consumers.Store.DeleteAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false))
+            {
+                await AdminProblem.NotFound($"Console user '{email}'").WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["deleted"] = true }).ConfigureAwait(false);
+        });
+    }
+
+    private static async Task PutAsync(HttpContext context, ConsumerService consumers, AdminApiOptions options)
+    {
+        var email = ConsumerService.NormalizeEmail((string)context.Request.RouteValues["email"]!);
+        var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+        var password = body?["password"] is JsonValue p && p.TryGetValue<string>(out var text) ? text : null;
+        var role = body?["role"] is JsonValue r && r.TryGetValue<string>(out var roleText) ? roleText : "admin";
+        problem ??= ConsumerService.CheckEmail(email)
+            ?? (body!.Any(e => e.Key is not "password" and not "role") ? AdminRequests.BadParameter("The body may only hold 'password' and 'role'.") : null)
+            ?? (password is null ? ConsumerService.Invalid("password", "Give 'password': at least 12 characters.") : null)
+            ?? (PasswordPolicy.Check(password!, email) is { } weak ? ConsumerService.Invalid("password", weak) : null)
+            ?? (role is not "admin" and not "viewer" ? ConsumerService.Invalid("role", "'role' is 'admin' or 'viewer'.") : null);
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var hash = new PasswordHasher<object>().HashPassword(email, password!);
+        await consumers.Store.UpsertAdminUserAsync(new AdminUser(email, hash, role == "admin" ? AdminRole.Admin : AdminRole.Viewer, options.Time.GetUtcNow()), context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["role"] = role }).ConfigureAwait(false);
+    }
+}

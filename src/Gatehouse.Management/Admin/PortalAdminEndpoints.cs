@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Model.Config;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>
+/// Consumer data through the admin API (the console calls the same <see cref="ConsumerService"/>):
+/// <c>GET /admin/portal/accounts</c>, <c>GET /admin/portal/applications</c> (<c>?account=&amp;state=&amp;after=&amp;limit=</c>),
+/// <c>POST /admin/portal/{accounts|applications}/{id}/{approve|reject|suspend|resume}</c>,
+/// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
+/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true }</c>).
+/// </summary>
+internal static class PortalAdminEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app, ConsumerService consumers, AdminApiOptions options)
+    {
+        app.MapGet("/admin/portal/accounts", async context =>
+        {
+            var (limit, problem) = AdminRequests.Limit(context);
+            AccountState? state = Enum.TryParse<AccountState>(context.Request.Query["state"], true, out var s) ? s : null;
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var accounts = await consumers.Store.ListAccountsAsync(state, context.Request.Query["after"].FirstOrDefault(), limit, context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject
+            {
+                ["items"] = new JsonArray([.. accounts.Select(a => (JsonNode)new JsonObject
+                {
+                    ["id"] = a.Id, ["email"] = a.Email, ["title"] = a.Title, ["state"] = a.State.ToString().ToLowerInvariant(),
+                    ["createdAt"] = a.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+                })]),
+                ["next"] = accounts.Count == limit ? accounts[^1].Id : null,
+            }).ConfigureAwait(false);
+        });
+        app.MapGet("/admin/portal/applications", async context =>
+        {
+            var (limit, problem) = AdminRequests.Limit(context);
+            ApplicationState? state = Enum.TryParse<ApplicationState>(context.Request.Query["state"], true, out var s) ? s : null;
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var applications = await consumers.Store.ListApplicationsAsync(context.Request.Query["account"].FirstOrDefault(), state,
+                context.Request.Query["after"].FirstOrDefault(), limit, context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject
+            {
+                ["items"] = new JsonArray([.. applications.Select(a => (JsonNode)new JsonObject
+                {
+                    ["id"] = a.Id, ["account"] = a.Account, ["title"] = a.Title, ["plan"] = a.Plan,
+                    ["state"] = a.State.ToString().ToLowerInvariant(), ["effectiveState"] = a.EffectiveState.ToString().ToLowerInvariant(),
+                    ["keys"] = JsonSerializer.SerializeToNode(a.Keys.Select(k => new { k.Prefix, k.CreatedAt, k.Expires }), JsonSerializerOptions.Web),
+                })]),
+                ["next"] = applications.Count == limit ? applications[^1].Id : null,
+            }).ConfigureAwait(false);
+        });
+        foreach (var verb in (string[])["approve", "reject", "suspend", "resume"])
+        {
+            app.MapPost($"/admin/portal/accounts/{{id}}/{verb}", context =>
+                AnswerAsync(context, consumers.DecideAccountAsync((string)context.Request.RouteValues["id"]!, verb, ResourceEndpoints.Actor, context.RequestAborted)));
+            app.MapPost($"/admin/portal/applications/{{id}}/{verb}", context =>
+                AnswerAsync(context, consumers.DecideApplicationAsync((string)context.Request.RouteValues["id"]!, verb, ResourceEndpoints.Actor, context.RequestAborted)));
+        }
+
+        app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,
+            consumers.RevokeKeyAsync(null, (string)context.Request.RouteValues["id"]!, (string)context.Request.RouteValues["prefix"]!, ResourceEndpoints.Actor, context.RequestAborted)));
+        app.MapGet("/admin/portal/changes", async context =>
+        {
+            var (limit, problem) = AdminRequests.Limit(context);
+            var (before, beforeProblem) = AdminRequests.Before(context);
+            if ((problem ?? beforeProblem) is { } bad)
+            {
+                await bad.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var changes = await consumers.Store.ListConsumerChangesAsync(before, limit, context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject
+            {
+                ["items"] = new JsonArray([.. changes.Select(c => (JsonNode)new JsonObject
+                {
+                    ["seq"] = c.Seq, ["at"] = c.At.ToString("O", CultureInfo.InvariantCulture), ["actor"] = c.Actor, ["action"] = c.Action,
+                    ["kind"] = c.Kind, ["name"] = c.Name, ["before"] = AdminRequests.Json(c.Before), ["after"] = AdminRequests.Json(c.After),
+                })]),
+                ["next"] = changes.Count == limit ? changes[^1].Seq : null,
+            }).ConfigureAwait(false);
+        });
+        app.MapGet("/admin/portal/settings", async context =>
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["accountApproval"] = await consumers.AccountApprovalAsync(context.RequestAborted).ConfigureAwait(false) }).ConfigureAwait(false));
+        app.MapPut("/admin/portal/settings", async context =>
+        {
+            var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+            if (problem is null && (body!.Any(e => e.Key != "accountApproval") || body!["accountApproval"] is not JsonValue v || !v.TryGetValue<bool>(out _)))
+            {
+                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false }.");
+            }
+
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var on = body!["accountApproval"]!.GetValue<bool>();
+            await consumers.Store.SetSettingAsync(ConsumerService.AccountApprovalSetting, on ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["accountApproval"] = on }).ConfigureAwait(false);
+        });
+    }
+
+    private static async Task AnswerAsync(HttpContext context, Task<AdminProblem?> change)
+    {
+        if (await change.ConfigureAwait(false) is { } problem)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["done"] = true }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,310 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Console.Pages;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Portal;
+using Gatehouse.Management.Revisions;
+using Gatehouse.Management.Web;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Plans;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Console;
+
+/// <summary>
+/// The admin console at <c>/console</c> on the admin listener. Signing in takes the admin token (role admin) or an
+/// admin user's email and password (role admin or viewer). Every action calls the code the admin API calls
+/// (<see cref="ConfigChanges"/>, <see cref="ConsumerService"/>) with the acting user as the audit actor
+/// (<c>console:EMAIL</c>, or <c>console:admin-token</c>); a viewer sees no actions and its posts are refused.
+/// </summary>
+internal static class ConsoleEndpoints
+{
+    /// <summary>What the console's pages call: the admin API's own services.</summary>
+    internal sealed record ConsoleContext(ConfigChanges Changes, ConsumerService ConsumerService, AdminApiOptions Options);
+
+    public const string Scheme = "console";
+    private const int PageSize = 100;
+
+    public static void Map(IEndpointRouteBuilder app, ConsoleContext admin, byte[] tokenSha256)
+    {
+        var consumers = admin.ConsumerService;
+        var changes = admin.Changes;
+        app.MapGet("/console", context => Signed(context, () => { context.Response.Redirect("/console/pending"); return Task.CompletedTask; }));
+        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console") }));
+        app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256));
+        app.MapPost("/console/logout", context => Change(context, async _ =>
+        {
+            await context.SignOutAsync(Scheme).ConfigureAwait(false);
+            context.Response.Redirect("/console/login");
+        }, viewerMay: true));
+        app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
+        app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
+        app.MapGet("/console/applications", context => Signed(context, () => ApplicationsAsync(context, admin)));
+        app.MapGet("/console/plans", context => Signed(context, () => PlansAsync(context, consumers)));
+        app.MapGet("/console/revisions", context => Signed(context, () => RevisionsAsync(context, changes)));
+        app.MapGet("/console/revisions/{from}/diff/{to}", context => Signed(context, () => DiffAsync(context, changes)));
+        app.MapGet("/console/audit", context => Signed(context, () => AuditAsync(context, changes, consumers)));
+        app.MapGet("/console/nodes", context => Signed(context, () => NodesAsync(context, admin)));
+
+        foreach (var verb in (string[])["approve", "reject", "suspend", "resume"])
+        {
+            app.MapPost($"/console/accounts/{{id}}/{verb}", context => Change(context, actor =>
+                Done(context, consumers.DecideAccountAsync(Route(context, "id"), verb, actor, context.RequestAborted), "/console/accounts")));
+            app.MapPost($"/console/applications/{{id}}/{verb}", context => Change(context, actor =>
+                Done(context, consumers.DecideApplicationAsync(Route(context, "id"), verb, actor, context.RequestAborted), "/console/applications")));
+        }
+
+        app.MapPost("/console/applications/{id}/keys/{prefix}/revoke", context => Change(context, actor =>
+            Done(context, consumers.RevokeKeyAsync(null, Route(context, "id"), Route(context, "prefix"), actor, context.RequestAborted), "/console/applications")));
+        foreach (var (verb, state) in (ReadOnlySpan<(string, string)>)[("approve", "live"), ("reject", "suspended")])
+        {
+            app.MapPost($"/console/config-applications/{{id}}/{verb}", context => Change(context, async actor =>
+            {
+                var outcome = await ApprovalEndpoints.DecideAsync(changes, Route(context, "id"), state, verb, actor, context.RequestAborted).ConfigureAwait(false);
+                await Done(context, Task.FromResult(outcome.Problem), "/console/pending").ConfigureAwait(false);
+            }));
+        }
+
+        app.MapPost("/console/revisions/{n}/rollback", context => Change(context, async actor =>
+        {
+            var problem = long.TryParse(Route(context, "n"), out var n)
+                ? (await changes.RollbackAsync(n, actor, context.RequestAborted).ConfigureAwait(false)).Problem
+                : AdminProblem.NotFound("That revision");
+            await Done(context, Task.FromResult(problem), "/console/revisions").ConfigureAwait(false);
+        }));
+        WebAssets.Map(app, "/console/assets", "site.css");
+    }
+
+    private static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;
+
+    private static WebPage Page(HttpContext context, string title, string? notice = null) =>
+        new("console", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Name), WebPage.Claim(context.User, ClaimTypes.Role), notice ?? context.Request.Query["done"].FirstOrDefault());
+
+    private static Task Signed(HttpContext context, Func<Task> next)
+    {
+        if (context.User.Identity?.IsAuthenticated != true)
+        {
+            context.Response.Redirect("/console/login");
+            return Task.CompletedTask;
+        }
+
+        return next();
+    }
+
+    // A state-changing post: signed in, a valid form (antiforgery), and the admin role unless viewers may.
+    private static async Task Change(HttpContext context, Func<string, Task> act, bool viewerMay = false)
+    {
+        var page = Page(context, "Not done");
+        if (context.User.Identity?.IsAuthenticated != true)
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status401Unauthorized, "Sign in first.", "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/console").ConfigureAwait(false);
+            return;
+        }
+
+        if (!viewerMay && context.User.FindFirstValue(ClaimTypes.Role) != "admin")
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status403Forbidden, "Viewers may look, not change; ask an admin.", "/console").ConfigureAwait(false);
+            return;
+        }
+
+        await act("console:" + context.User.FindFirstValue(ClaimTypes.Name)).ConfigureAwait(false);
+    }
+
+    private static async Task Done(HttpContext context, Task<AdminProblem?> change, string back)
+    {
+        var problem = await change.ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, back).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Redirect(back + "?done=Done.");
+    }
+
+    private static async Task LogInAsync(HttpContext context, ConsumerService consumers, byte[] tokenSha256)
+    {
+        var page = Page(context, "Sign in to the console");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        var email = ConsumerService.NormalizeEmail(form.Field("email"));
+        var password = form.Field("password");
+        var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        var account = email.Length == 0 ? "admin-token" : "console:" + email;
+        if (consumers.Throttle.RefusedUntil(account, address) is not null)
+        {
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            return;
+        }
+
+        (string Name, string Role)? who = null;
+        if (email.Length == 0)
+        {
+            if (AdminToken.Matches("Bearer " + password, tokenSha256))
+            {
+                who = ("admin-token", "admin");
+            }
+        }
+        else if (await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false) is { } user
+            && new PasswordHasher<object>().VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed)
+        {
+            who = (user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer");
+        }
+
+        if (who is not { } signed)
+        {
+            consumers.Throttle.Failed(account, address);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            return;
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, signed.Name), new Claim(ClaimTypes.Role, signed.Role)], Scheme);
+        await context.SignInAsync(Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
+        context.Response.Redirect("/console/pending");
+    }
+
+    private static async Task PendingAsync(HttpContext context, ConsoleContext admin)
+    {
+        var store = admin.ConsumerService.Store;
+        var accounts = await store.ListAccountsAsync(AccountState.Pending, null, PageSize, context.RequestAborted).ConfigureAwait(false);
+        var applications = await store.ListApplicationsAsync(null, ApplicationState.Pending, null, PageSize, context.RequestAborted).ConfigureAwait(false);
+        var config = await admin.ConsumerService.ConfigAsync(context.RequestAborted).ConfigureAwait(false) ?? new GatehouseConfig();
+        var configured = config.Applications.Where(a => a.Value.State == ApplicationState.Pending).ToList();
+        await Render(context, "Pending approval",
+            new ConsoleTable("Accounts", ["Email", "Name", "Signed up"], [.. accounts.Select(a => new ConsoleRow([a.Email, a.Title, Time(a.CreatedAt)],
+                [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)]))], "No account waits."),
+            new ConsoleTable("Portal applications", ["Application", "Id", "Account", "Plan", "Created"], [.. applications.Select(a => new ConsoleRow([a.Title, a.Id, a.Account, a.Plan, Time(a.CreatedAt)],
+                [new("Approve", $"/console/applications/{Esc(a.Id)}/approve"), new("Reject", $"/console/applications/{Esc(a.Id)}/reject", true)]))], "No portal application waits."),
+            new ConsoleTable("Config applications", ["Application", "Account", "Plan"], [.. configured.Select(a => new ConsoleRow([a.Key, a.Value.Account, a.Value.Plan],
+                [new("Approve", $"/console/config-applications/{Esc(a.Key)}/approve"), new("Reject", $"/console/config-applications/{Esc(a.Key)}/reject", true)]))], "No config application waits.")).ConfigureAwait(false);
+    }
+
+    private static async Task AccountsAsync(HttpContext context, ConsumerService consumers)
+    {
+        var after = context.Request.Query["after"].FirstOrDefault();
+        var accounts = await consumers.Store.ListAccountsAsync(null, after, PageSize, context.RequestAborted).ConfigureAwait(false);
+        var (total, _) = await consumers.Store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
+        await Render(context, $"Accounts ({total:N0})", accounts.Count == PageSize ? $"/console/accounts?after={Esc(accounts[^1].Id)}" : null,
+            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
+                [a.Email, a.Title, Name(a.State), a.Id, Time(a.CreatedAt)],
+                a.State switch
+                {
+                    AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
+                    AccountState.Active => [new("Suspend", $"/console/accounts/{Esc(a.Id)}/suspend", true)],
+                    _ => [new("Resume", $"/console/accounts/{Esc(a.Id)}/resume")],
+                }))])).ConfigureAwait(false);
+    }
+
+    private static async Task ApplicationsAsync(HttpContext context, ConsoleContext admin)
+    {
+        var after = context.Request.Query["after"].FirstOrDefault();
+        var account = context.Request.Query["account"].FirstOrDefault();
+        var store = admin.ConsumerService.Store;
+        var applications = await store.ListApplicationsAsync(account, null, after, PageSize, context.RequestAborted).ConfigureAwait(false);
+        var (_, total) = await store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
+        var keys = applications.SelectMany(a => a.Keys.Select(k => new ConsoleRow([a.Id, k.Prefix + "…", Time(k.CreatedAt), k.Expires is { } e ? Time(e) : "never"],
+            [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(a.Id)}/keys/{Esc(k.Prefix)}/revoke", true)])));
+        await Render(context, $"Applications ({total:N0})", applications.Count == PageSize ? $"/console/applications?after={Esc(applications[^1].Id)}" : null,
+            new ConsoleTable("Portal applications", ["Application", "Id", "Account", "Plan", "State"], [.. applications.Select(a => new ConsoleRow(
+                [a.Title, a.Id, a.Account, a.Plan, Name(a.EffectiveState)],
+                a.State switch
+                {
+                    ApplicationState.Pending => [new("Approve", $"/console/applications/{Esc(a.Id)}/approve"), new("Reject", $"/console/applications/{Esc(a.Id)}/reject", true)],
+                    ApplicationState.Live => [new("Suspend", $"/console/applications/{Esc(a.Id)}/suspend", true)],
+                    _ => [new("Resume", $"/console/applications/{Esc(a.Id)}/resume")],
+                }))]),
+            new ConsoleTable("Keys", ["Application", "Key", "Created", "Expires"], [.. keys])).ConfigureAwait(false);
+    }
+
+    private static async Task PlansAsync(HttpContext context, ConsumerService consumers)
+    {
+        var config = await consumers.ConfigAsync(context.RequestAborted).ConfigureAwait(false) ?? new GatehouseConfig();
+        var plans = config.Plans.Keys.ToList();
+        var grants = plans.ToDictionary(p => p, p => PlanGrants.Resolve(config.Plans[p], config));
+        var operations = config.Services.SelectMany(s => s.Value.Operations).Concat(config.Compositions.Select(c => KeyValuePair.Create(c.Value.OperationIdOf(c.Key), c.Value.AsOperation())));
+        var rows = operations.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => new ConsoleRow(
+            [o.Key, $"{o.Value.Method} {o.Value.Path}", o.Value.Access == OperationAccess.Read ? "read" : "write",
+             .. plans.Select(p => grants[p].Operations.GetValueOrDefault(o.Key) != AccessFlags.None ? (o.Value.Access == OperationAccess.Read ? "read" : "write") : "—")],
+            []));
+        var summary = plans.Select(p => new ConsoleRow([p, config.Plans[p].Title ?? p, PlanSummary.Of(p, config.Plans[p], PlanProjection.Of(p, config)).Limits,
+            config.Plans[p].ApprovalRequired ? "yes" : "no", config.Plans[p].Hidden ? "yes" : "no", config.Plans[p].Anonymous ? "yes" : "no"], []));
+        await Render(context, "Plans",
+            new ConsoleTable("Plans", ["Plan", "Title", "Limits", "Approval", "Hidden", "Anonymous"], [.. summary]),
+            new ConsoleTable("Operations × plans (what each plan grants: read, write or —)", ["Operation", "Method and path", "Class", .. plans], [.. rows])).ConfigureAwait(false);
+    }
+
+    private static async Task RevisionsAsync(HttpContext context, ConfigChanges changes)
+    {
+        var revisions = await changes.Store.ListRevisionsAsync(null, PageSize, context.RequestAborted).ConfigureAwait(false);
+        await Render(context, "Revisions",
+            new ConsoleTable("Config revisions (consumer sign-ups, applications and keys are not revisions: see the audit log)", ["Revision", "When", "Who", "What"],
+                [.. revisions.Select(r => new ConsoleRow([r.Number.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(r.CreatedAt), r.Actor, r.Summary],
+                    r.Number == revisions[0].Number ? [] : [new($"Roll back to {r.Number}", $"/console/revisions/{r.Number}/rollback", true)],
+                    r.Number > 1 ? $"/console/revisions/{r.Number - 1}/diff/{r.Number}" : null))])).ConfigureAwait(false);
+    }
+
+    private static async Task DiffAsync(HttpContext context, ConfigChanges changes)
+    {
+        if (!long.TryParse(Route(context, "from"), out var from) || !long.TryParse(Route(context, "to"), out var to) || from < 0 || to < from
+            || to > await changes.Store.CurrentRevisionAsync(context.RequestAborted).ConfigureAwait(false))
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "No such revisions.", "/console/revisions").ConfigureAwait(false);
+            return;
+        }
+
+        var diff = await changes.Store.DiffAsync(from, to, context.RequestAborted).ConfigureAwait(false);
+        var text = string.Join("\n\n", diff.Select(d => $"{d.Change} {d.Kind}/{d.Name}\n- {d.Before ?? "(none)"}\n+ {d.After ?? "(none)"}"));
+        await WebRender.PageAsync<ConsolePage>(context, new { Page = Page(context, $"Revision {from} → {to}"), Text = text.Length == 0 ? "No changes." : text }).ConfigureAwait(false);
+    }
+
+    private static async Task AuditAsync(HttpContext context, ConfigChanges changes, ConsumerService consumers)
+    {
+        var config = await changes.Store.ListAuditAsync(null, PageSize, context.RequestAborted).ConfigureAwait(false);
+        var consumer = await consumers.Store.ListConsumerChangesAsync(null, PageSize, context.RequestAborted).ConfigureAwait(false);
+        await Render(context, "Audit log",
+            new ConsoleTable("Consumer changes (accounts, applications, keys)", ["#", "When", "Who", "Action", "What"],
+                [.. consumer.Select(c => new ConsoleRow([c.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(c.At), c.Actor, c.Action, $"{c.Kind} {c.Name}"], []))]),
+            new ConsoleTable("Config changes", ["Revision", "When", "Who", "Action", "What"],
+                [.. config.Select(a => new ConsoleRow([a.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(a.At), a.Actor, a.Action, $"{a.Kind} {a.Name}"], []))])).ConfigureAwait(false);
+    }
+
+    private static async Task NodesAsync(HttpContext context, ConsoleContext admin)
+    {
+        var nodes = await admin.Options.Store.ListNodesAsync(context.RequestAborted).ConfigureAwait(false);
+        var now = admin.Options.Time.GetUtcNow();
+        var stale = admin.Options.NodeInterval * Nodes.NodeReporter.StaleAfterIntervals;
+        await Render(context, "Nodes",
+            new ConsoleTable("Gateway nodes", ["Node", "Revision", "Last seen", "State"],
+                [.. nodes.Select(n => new ConsoleRow([n.Id, n.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(n.LastSeen), now - n.LastSeen > stale ? "stale" : "live"], []))])).ConfigureAwait(false);
+    }
+
+    private static Task Render(HttpContext context, string title, params ConsoleTable[] tables) => Render(context, title, null, tables);
+
+    private static Task Render(HttpContext context, string title, string? next, params ConsoleTable[] tables) =>
+        WebRender.PageAsync<ConsolePage>(context, new { Page = Page(context, title), Tables = tables, Next = next });
+
+    private static string Esc(string value) => Uri.EscapeDataString(value);
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Name<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,120 @@
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Consumers;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Consumers;
+
+/// <summary>
+/// Brings portal applications from the store to this node's gateway: everything once at start, then every change
+/// after the last sequence number seen, one query per <see cref="Interval"/> (SQLite and PostgreSQL alike), and at
+/// once after a change made through this process, so a key works here when the answer that shows it is sent. Nothing
+/// here is on a request's path: the gateway reads its in-memory directory.
+/// </summary>
+public sealed partial class ConsumerFollower : IAsyncDisposable
+{
+    /// <summary>How often the store is asked for changes made elsewhere when none is given: 250 ms.</summary>
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(250);
+
+    private readonly IConsumerStore _store;
+    private readonly IConsumerSink _sink;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+    private long _seq = -1;
+
+    public ConsumerFollower(IConsumerStore store, IConsumerSink sink, TimeSpan? interval = null, ILogger? logger = null)
+    {
+        _store = store;
+        _sink = sink;
+        Interval = interval ?? DefaultInterval;
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    }
+
+    /// <summary>The polling period.</summary>
+    public TimeSpan Interval { get; }
+
+    /// <summary>The newest consumer change applied here (-1 before the first read).</summary>
+    public long Seq => Interlocked.Read(ref _seq);
+
+    /// <summary>Reads every application once (so the gateway serves them before the first request), then polls in the background.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        _loop = Task.Run(() => LoopAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>Applies every change committed since the last one seen; returns how many applications changed.</summary>
+    public async Task<int> CatchUpAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var from = Math.Max(0, _seq);
+            var (changed, seq) = await _store.ReadApplicationsSinceAsync(from, cancellationToken).ConfigureAwait(false);
+            if (_seq < 0)
+            {
+                _sink.Reset(changed.Where(a => !a.Deleted).Select(a => a.ToConsumer()));
+            }
+            else
+            {
+                foreach (var application in changed)
+                {
+                    if (application.Deleted)
+                    {
+                        _sink.Remove(application.Id);
+                    }
+                    else
+                    {
+                        _sink.Upsert(application.ToConsumer());
+                    }
+                }
+            }
+
+            Interlocked.Exchange(ref _seq, seq);
+            return changed.Count;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(Interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                try
+                {
+                    await CatchUpAsync(stopping).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The gateway keeps what it has; the next tick tries again.
+                    LogFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+        _gate.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read consumer changes from the store; trying again at the next interval.")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,411 @@
+using System.Globalization;
+using System.Net.Mail;
+using System.Security.Cryptography;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Consumers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
+
+namespace Gatehouse.Management.Consumers;
+
+/// <summary>
+/// Every rule about consumer accounts, portal applications and their keys, in one place: the portal's pages, the admin
+/// API's <c>/admin/portal/…</c> endpoints and the console all call this, so they cannot disagree. Each change is one
+/// store transaction with its change-log row (and actor), then this node's follower reads it at once, so the gateway
+/// here serves it before the answer goes out; other nodes follow within their poll interval.
+/// </summary>
+internal sealed class ConsumerService
+{
+    /// <summary>The store setting that makes new accounts wait for an administrator.</summary>
+    public const string AccountApprovalSetting = "portal.accountApproval";
+
+    private const int Attempts = 3;
+    private readonly IConfigStore _store;
+    private readonly ConsumerFollower? _follower;
+    private readonly Func<CancellationToken, Task<GatehouseConfig?>> _config;
+    private readonly TimeProvider _time;
+    private readonly PasswordHasher<object> _hasher = new();
+    private readonly string _dummyHash;
+
+    public ConsumerService(IConfigStore store, ConsumerFollower? follower, Func<CancellationToken, Task<GatehouseConfig?>> config, TimeProvider time)
+    {
+        _store = store;
+        _follower = follower;
+        _config = config;
+        _time = time;
+        Throttle = new LoginThrottle(time);
+        // Verified against for unknown emails, so a login takes as long whether or not the account exists.
+        _dummyHash = _hasher.HashPassword(this, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)));
+    }
+
+    public IConfigStore Store => _store;
+
+    public LoginThrottle Throttle { get; }
+
+    public TimeProvider Time => _time;
+
+    /// <summary>Trimmed and lower case: one account per mailbox however it is typed.</summary>
+    public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+
+    /// <summary>The plans a consumer may choose: neither anonymous nor hidden, in config order.</summary>
+    public static IEnumerable<(string Name, PlanConfig Plan)> PublicPlans(GatehouseConfig config) =>
+        config.Plans.Where(p => !p.Value.Anonymous && !p.Value.Hidden).Select(p => (p.Key, p.Value));
+
+    public Task<GatehouseConfig?> ConfigAsync(CancellationToken cancellationToken) => _config(cancellationToken);
+
+    public async Task<bool> AccountApprovalAsync(CancellationToken cancellationToken) =>
+        await _store.GetSettingAsync(AccountApprovalSetting, cancellationToken).ConfigureAwait(false) == "true";
+
+    /// <summary>
+    /// Signs up: a problem only for input that is wrong whoever sends it (an address that is not one, a weak
+    /// password). A taken email answers exactly as a new one, after the same hashing work, and changes nothing.
+    /// </summary>
+    public async Task<AdminProblem?> SignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
+    {
+        email = NormalizeEmail(email);
+        if (CheckEmail(email) is { } bad)
+        {
+            return bad;
+        }
+
+        title = title.Trim();
+        if (CheckText(title, "name", 1, 100) is { } badTitle)
+        {
+            return badTitle;
+        }
+
+        if (PasswordPolicy.Check(password, email) is { } weak)
+        {
+            return Invalid("password", weak);
+        }
+
+        var hash = _hasher.HashPassword(this, password);
+        var state = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active;
+        var account = new ConsumerAccount(NewId("acc-"), email, title, hash, state, NewStamp(), _time.GetUtcNow(), 1);
+        await _store.InsertAccountAsync(account, "portal:" + email, cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>
+    /// Checks a login: the account when the password is right and it may log in; null otherwise (one answer for an
+    /// unknown email, a wrong password and a suspended account). <c>RetryAt</c> is set, and nothing checked,
+    /// while the account or the address has too many recent failures.
+    /// </summary>
+    public async Task<(ConsumerAccount? Account, DateTimeOffset? RetryAt)> LogInAsync(string email, string password, string address, CancellationToken cancellationToken)
+    {
+        email = NormalizeEmail(email);
+        if (Throttle.RefusedUntil(email, address) is { } until)
+        {
+            return (null, until);
+        }
+
+        var account = email.Length is > 0 and <= 254 ? await _store.FindAccountByEmailAsync(email, cancellationToken).ConfigureAwait(false) : null;
+        var verified = _hasher.VerifyHashedPassword(this, account?.PasswordHash ?? _dummyHash, password) != PasswordVerificationResult.Failed;
+        if (account is null || !verified || account.State == AccountState.Suspended)
+        {
+            Throttle.Failed(email, address);
+            return (null, null);
+        }
+
+        Throttle.Succeeded(email);
+        return (account, null);
+    }
+
+    /// <summary>Sets a new password (a reset): a new stamp ends every session made with the old one.</summary>
+    public async Task<AdminProblem?> SetPasswordAsync(string accountId, string password, string actor, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var account = await _store.GetAccountAsync(accountId, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return AdminProblem.NotFound($"Account '{accountId}'");
+            }
+
+            if (PasswordPolicy.Check(password, account.Email) is { } weak)
+            {
+                return Invalid("password", weak);
+            }
+
+            var changed = account with { PasswordHash = _hasher.HashPassword(this, password), Stamp = NewStamp() };
+            if (await _store.UpdateAccountAsync(changed, actor, "password", cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+
+        return Busy();
+    }
+
+    /// <summary>Makes an application on <paramref name="plan"/> with its first key, shown only in this result.</summary>
+    public async Task<(PortalApplication? Application, string? Key, AdminProblem? Problem)> CreateApplicationAsync(
+        ConsumerAccount account, string title, string description, string plan, string actor, CancellationToken cancellationToken)
+    {
+        title = title.Trim();
+        description = description.Trim();
+        if (account.State != AccountState.Active)
+        {
+            return (null, null, new AdminProblem(StatusCodes.Status403Forbidden, "account-not-active", "Account not approved yet",
+                "Your account waits for an administrator's approval; you can create applications once it is approved."));
+        }
+
+        if ((CheckText(title, "title", 1, 100) ?? CheckText(description, "description", 0, 1000)) is { } bad)
+        {
+            return (null, null, bad);
+        }
+
+        var config = await _config(cancellationToken).ConfigureAwait(false);
+        if (config is null || !PublicPlans(config).Any(p => p.Name == plan))
+        {
+            return (null, null, Invalid("plan", $"'{plan}' is not a plan you can choose; pick one of the catalogue's plans."));
+        }
+
+        var (key, entry) = NewKey([]);
+        var state = config.Plans[plan].ApprovalRequired ? ApplicationState.Pending : ApplicationState.Live;
+        var application = new PortalApplication(NewId("app-"), account.Id, title, description, plan, state, [entry], _time.GetUtcNow());
+        if (config.Applications.ContainsKey(application.Id) || await _store.SaveApplicationAsync(application, 0, actor, "create", cancellationToken).ConfigureAwait(false) is null)
+        {
+            return (null, null, Busy());
+        }
+
+        await FollowAsync(cancellationToken).ConfigureAwait(false);
+        return (application, key, null);
+    }
+
+    /// <summary>
+    /// The application <paramref name="id"/> when <paramref name="accountId"/> owns it (or, for an administrator, null
+    /// <paramref name="accountId"/>); another consumer's application is "not found", exactly like one that does not exist.
+    /// </summary>
+    public async Task<PortalApplication?> FindAsync(string? accountId, string id, CancellationToken cancellationToken)
+    {
+        var application = id.Length is > 0 and <= 100 ? await _store.GetApplicationAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        return application is not null && (accountId is null || application.Account == accountId) ? application : null;
+    }
+
+    /// <summary>Rotates key <paramref name="prefix"/>: a new key now; the old one works for <paramref name="grace"/> (0 removes it).</summary>
+    public async Task<(PortalApplication? Application, string? Key, AdminProblem? Problem)> RotateKeyAsync(
+        string? accountId, string id, string prefix, TimeSpan grace, string actor, CancellationToken cancellationToken)
+    {
+        string? key = null;
+        var (application, problem) = await ChangeAsync(accountId, id, actor, "rotate key " + prefix, app =>
+        {
+            var old = app.Keys.FirstOrDefault(k => k.Prefix == prefix);
+            if (old is null)
+            {
+                return (null, AdminProblem.NotFound($"A key with prefix '{prefix}'"));
+            }
+
+            var now = _time.GetUtcNow();
+            var until = now + grace;
+            var end = old.Expires is { } own && own < until ? own : until;
+            var kept = app.Keys.Where(k => k != old).ToList();
+            if (grace > TimeSpan.Zero)
+            {
+                kept.Add(old with { Expires = end });
+            }
+
+            // The new key inherits the old one's expiry: rotating never extends what a key was allowed.
+            var (plaintext, entry) = NewKey(kept, old.Expires);
+            key = plaintext;
+            return (app with { Keys = [.. kept, entry] }, null);
+        }, cancellationToken).ConfigureAwait(false);
+        return (application, problem is null ? key : null, problem);
+    }
+
+    public async Task<AdminProblem?> RevokeKeyAsync(string? accountId, string id, string prefix, string actor, CancellationToken cancellationToken) =>
+        (await ChangeAsync(accountId, id, actor, "revoke key " + prefix, app => app.Keys.Any(k => k.Prefix == prefix)
+            ? (app with { Keys = [.. app.Keys.Where(k => k.Prefix != prefix)] }, null)
+            : (null, AdminProblem.NotFound($"A key with prefix '{prefix}'")), cancellationToken).ConfigureAwait(false)).Problem;
+
+    /// <summary>Moves an application to another plan; onto a plan that needs approval it goes pending again.</summary>
+    public async Task<AdminProblem?> ChangePlanAsync(string? accountId, string id, string plan, string actor, CancellationToken cancellationToken)
+    {
+        var config = await _config(cancellationToken).ConfigureAwait(false);
+        if (config is null || !PublicPlans(config).Any(p => p.Name == plan))
+        {
+            return Invalid("plan", $"'{plan}' is not a plan you can choose; pick one of the catalogue's plans.");
+        }
+
+        return (await ChangeAsync(accountId, id, actor, "change plan to " + plan, app =>
+        {
+            if (app.Plan == plan)
+            {
+                return (app, null);
+            }
+
+            var state = app.State == ApplicationState.Suspended ? ApplicationState.Suspended
+                : config.Plans[plan].ApprovalRequired ? ApplicationState.Pending : ApplicationState.Live;
+            return (app with { Plan = plan, State = state }, null);
+        }, cancellationToken).ConfigureAwait(false)).Problem;
+    }
+
+    public async Task<AdminProblem?> DeleteApplicationAsync(string? accountId, string id, string actor, CancellationToken cancellationToken) =>
+        (await ChangeAsync(accountId, id, actor, "delete", app => (app with { Deleted = true, Keys = [] }, null), cancellationToken).ConfigureAwait(false)).Problem;
+
+    /// <summary>
+    /// An administrator's decision on an application: <c>approve</c> and <c>reject</c> take a pending one to live or
+    /// suspended; <c>suspend</c> and <c>resume</c> take a live one to suspended and a suspended one to live.
+    /// </summary>
+    public async Task<AdminProblem?> DecideApplicationAsync(string id, string verb, string actor, CancellationToken cancellationToken)
+    {
+        var (from, to) = Transition<ApplicationState>(verb, ApplicationState.Pending, ApplicationState.Live, ApplicationState.Suspended);
+        return (await ChangeAsync(null, id, actor, verb, app => app.State == from
+            ? (app with { State = to }, null)
+            : (null, NotInState("application", id, Name(app.State), Name(from), verb)), cancellationToken).ConfigureAwait(false)).Problem;
+    }
+
+    /// <summary>The same decisions for an account; a suspended account's applications are refused at the gateway.</summary>
+    public async Task<AdminProblem?> DecideAccountAsync(string id, string verb, string actor, CancellationToken cancellationToken)
+    {
+        var (from, to) = Transition<AccountState>(verb, AccountState.Pending, AccountState.Active, AccountState.Suspended);
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var account = await _store.GetAccountAsync(id, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return AdminProblem.NotFound($"Account '{id}'");
+            }
+
+            if (account.State != from)
+            {
+                return NotInState("account", id, Name(account.State), Name(from), verb);
+            }
+
+            if (await _store.UpdateAccountAsync(account with { State = to, Stamp = NewStamp() }, actor, verb, cancellationToken).ConfigureAwait(false))
+            {
+                await FollowAsync(cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+        }
+
+        return Busy();
+    }
+
+    private static (T From, T To) Transition<T>(string verb, T pending, T live, T suspended) => verb switch
+    {
+        "approve" => (pending, live),
+        "reject" => (pending, suspended),
+        "suspend" => (live, suspended),
+        "resume" => (suspended, live),
+        _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, "approve, reject, suspend or resume"),
+    };
+
+    // Read, decide, save based on what was read; another writer in between means read again.
+    private async Task<(PortalApplication? Application, AdminProblem? Problem)> ChangeAsync(
+        string? accountId, string id, string actor, string action, Func<PortalApplication, (PortalApplication?, AdminProblem?)> decide, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var application = await FindAsync(accountId, id, cancellationToken).ConfigureAwait(false);
+            if (application is null)
+            {
+                return (null, AdminProblem.NotFound($"Application '{id}'"));
+            }
+
+            var (changed, problem) = decide(application);
+            if (problem is not null)
+            {
+                return (null, problem);
+            }
+
+            if (changed == application)
+            {
+                return (application, null);
+            }
+
+            if (await _store.SaveApplicationAsync(changed!, application.Seq, actor, action, cancellationToken).ConfigureAwait(false) is { } seq)
+            {
+                await FollowAsync(cancellationToken).ConfigureAwait(false);
+                return (changed! with { Seq = seq }, null);
+            }
+        }
+
+        return (null, Busy());
+    }
+
+    private async Task FollowAsync(CancellationToken cancellationToken)
+    {
+        if (_follower is not null)
+        {
+            await _follower.CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private (string Key, ConsumerKey Entry) NewKey(IReadOnlyCollection<ConsumerKey> existing, DateTimeOffset? expires = null)
+    {
+        // The prefix names a key (to rotate or revoke it), so it must be unique within the application.
+        while (true)
+        {
+            var key = ApiKeyHash.NewKey();
+            var prefix = ApiKeyHash.DisplayPrefix(key);
+            if (existing.All(k => k.Prefix != prefix))
+            {
+                var now = DateTimeOffset.FromUnixTimeSeconds(_time.GetUtcNow().ToUnixTimeSeconds());
+                return (key, new ConsumerKey(ApiKeyHash.Sha256Hex(key), prefix, now, expires));
+            }
+        }
+    }
+
+    /// <summary>A random id: <paramref name="prefix"/> and 12 lower-case base32 characters (60 bits).</summary>
+    public static string NewId(string prefix)
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        Span<byte> random = stackalloc byte[12];
+        RandomNumberGenerator.Fill(random);
+        var chars = new char[12];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = alphabet[random[i] % 32];
+        }
+
+        return prefix + new string(chars);
+    }
+
+    private static string NewStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    private static string Name<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    public static AdminProblem? CheckEmail(string email)
+    {
+        // MailAddress accepts display names and comments; an address is only what it parses back to.
+        if (email.Length is 0 or > 254 || !MailAddress.TryCreate(email, out var parsed) || parsed.Address != email || !email.Contains('.', StringComparison.Ordinal))
+        {
+            return Invalid("email", "Enter an email address such as ada@example.com.");
+        }
+
+        return null;
+    }
+
+    public static AdminProblem? CheckText(string text, string field, int min, int max)
+    {
+        if (text.Length < min || text.Length > max)
+        {
+            return Invalid(field, min == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"The {field} may be at most {max} characters long.")
+                : string.Create(CultureInfo.InvariantCulture, $"Enter a {field} of {min} to {max} characters."));
+        }
+
+        if (text.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'))
+        {
+            return Invalid(field, $"The {field} may not hold control characters.");
+        }
+
+        return null;
+    }
+
+    public static AdminProblem Invalid(string field, string message) =>
+        new(StatusCodes.Status422UnprocessableEntity, "invalid-input", "Invalid input", message, new System.Text.Json.Nodes.JsonObject { ["field"] = field });
+
+    private static AdminProblem Busy() => new(StatusCodes.Status409Conflict, "consumer-conflict", "Changed meanwhile",
+        "The application or account was changed by someone else several times while this change was made; nothing was changed. Try again.");
+
+    private static AdminProblem NotInState(string kind, string id, string now, string needed, string verb) => new(
+        StatusCodes.Status409Conflict,
+        $"{kind}-not-{needed}",
+        $"The {kind} is not {needed}",
+        $"{char.ToUpperInvariant(kind[0])}{kind[1..]} '{id}' is {now}; only a {needed} {kind} can be {(verb.EndsWith('e') ? verb + "d" : verb + "ed")}.");
+}

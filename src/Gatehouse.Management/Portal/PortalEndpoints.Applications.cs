@@ -1,0 +1,185 @@
+using System.Security.Claims;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Portal.Pages;
+using Gatehouse.Management.Web;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Plans;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Portal;
+
+// A consumer's applications and keys. Every handler takes the account from the session and passes it to the
+// service, which treats another account's application exactly like one that does not exist.
+internal static partial class PortalEndpoints
+{
+    private static void MapApplications(IEndpointRouteBuilder app, PortalContext portal)
+    {
+        app.MapGet("/apps", context => Signed(context, portal, account => ListAsync(context, portal, account)));
+        app.MapGet("/apps/new", context => Signed(context, portal, account => NewFormAsync(context, portal, context.Request.Query["plan"].ToString(), null, null, null, StatusCodes.Status200OK)));
+        app.MapPost("/apps/new", context => Signed(context, portal, account => CreateAsync(context, portal, account)));
+        app.MapGet("/apps/{id}", context => Signed(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
+        app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Signed(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
+        app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Signed(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account))));
+        app.MapPost("/apps/{id}/plan", context => Signed(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
+        app.MapPost("/apps/{id}/delete", context => Signed(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
+    }
+
+    // The signed-in account (the session was validated against the store), or a redirect to sign in.
+    private static async Task Signed(HttpContext context, PortalContext portal, Func<ConsumerAccount, Task> next)
+    {
+        var id = context.User.FindFirstValue(ClaimTypes.NameIdentifier);
+        var account = id is null ? null : await portal.Consumers.Store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false);
+        if (account is null)
+        {
+            if (HttpMethods.IsGet(context.Request.Method))
+            {
+                context.Response.Redirect("/login?returnUrl=" + Uri.EscapeDataString(context.Request.Path));
+                return;
+            }
+
+            await WebRender.ProblemAsync(context, Page(context, "Sign in first"), StatusCodes.Status401Unauthorized, "Your session has ended; sign in and try again.", "/login").ConfigureAwait(false);
+            return;
+        }
+
+        await next(account).ConfigureAwait(false);
+    }
+
+    private static string Actor(ConsumerAccount account) => "portal:" + account.Email;
+
+    private static Func<IFormCollection, Task<Admin.AdminProblem?>> Revoke(HttpContext context, PortalContext portal, ConsumerAccount account) =>
+        _ => portal.Consumers.RevokeKeyAsync(account.Id, Route(context, "id"), Route(context, "prefix"), Actor(account), context.RequestAborted);
+
+    private static Func<IFormCollection, Task<Admin.AdminProblem?>> ChangePlan(HttpContext context, PortalContext portal, ConsumerAccount account) =>
+        form => portal.Consumers.ChangePlanAsync(account.Id, Route(context, "id"), form.Field("plan"), Actor(account), context.RequestAborted);
+
+    private static Func<IFormCollection, Task<Admin.AdminProblem?>> Delete(HttpContext context, PortalContext portal, ConsumerAccount account) =>
+        _ => portal.Consumers.DeleteApplicationAsync(account.Id, Route(context, "id"), Actor(account), context.RequestAborted);
+
+    private static async Task<List<PlanSummary>> ChoicesAsync(PortalContext portal, CancellationToken cancellationToken)
+    {
+        var config = await portal.Consumers.ConfigAsync(cancellationToken).ConfigureAwait(false) ?? new GatehouseConfig();
+        return [.. ConsumerService.PublicPlans(config).Select(p => PlanSummary.Of(p.Name, p.Plan, PlanProjection.Of(p.Name, config)))];
+    }
+
+    private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        var applications = await portal.Consumers.Store.ListApplicationsAsync(account.Id, null, null, 1000, context.RequestAborted).ConfigureAwait(false);
+        await WebRender.PageAsync<Apps>(context, new { Page = Page(context, "My applications"), Applications = applications, AccountPending = account.State == AccountState.Pending }).ConfigureAwait(false);
+    }
+
+    private static async Task NewFormAsync(HttpContext context, PortalContext portal, string? plan, string? error, string? title, string? description, int status) =>
+        await WebRender.PageAsync<NewApp>(context, new
+        {
+            Page = Page(context, "New application"),
+            Plans = await ChoicesAsync(portal, context.RequestAborted).ConfigureAwait(false),
+            Selected = plan,
+            Error = error,
+            Title = title,
+            Description = description,
+        }, status).ConfigureAwait(false);
+
+    private static async Task CreateAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "New application"), status, error!, "/apps/new").ConfigureAwait(false);
+            return;
+        }
+
+        var (application, key, problem) = await portal.Consumers.CreateApplicationAsync(
+            account, form.Field("title"), form.Field("description"), form.Field("plan"), Actor(account), context.RequestAborted).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await NewFormAsync(context, portal, form.Field("plan"), problem.Detail, form.Field("title"), form.Field("description"), problem.Status).ConfigureAwait(false);
+            return;
+        }
+
+        await WebRender.PageAsync<KeyShown>(context, new
+        {
+            Page = Page(context, "Application created"),
+            Application = application!,
+            Key = key!,
+            Intro = $"{application!.Title} is {application.State.ToString().ToLowerInvariant()} on plan {application.Plan}. Its API key:",
+        }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task ShowAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id, string? notice)
+    {
+        var application = await portal.Consumers.FindAsync(account.Id, id, context.RequestAborted).ConfigureAwait(false);
+        if (application is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "You have no application with this id.", "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        var usage = portal.Options.Usage is { } source ? await source.GetAsync(application.Id, context.RequestAborted).ConfigureAwait(false) : ApplicationUsage.None;
+        await WebRender.PageAsync<AppPage>(context, new
+        {
+            Page = Page(context, application.Title, notice),
+            Application = application,
+            Plans = await ChoicesAsync(portal, context.RequestAborted).ConfigureAwait(false),
+            Usage = usage,
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task RotateAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id, string prefix)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), status, error!, "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        if (!Model.Loading.Units.TryParseDuration(form.Field("grace"), out var grace) || grace < TimeSpan.Zero || grace > TimeSpan.FromDays(30))
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), StatusCodes.Status400BadRequest, "Choose how long the old key keeps working (at most 30 days).", "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        var (application, key, problem) = await portal.Consumers.RotateKeyAsync(account.Id, id, prefix, grace, Actor(account), context.RequestAborted).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), problem.Status, problem.Detail, "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        await WebRender.PageAsync<KeyShown>(context, new
+        {
+            Page = Page(context, "Key rotated"),
+            Application = application!,
+            Key = key!,
+            Intro = grace == TimeSpan.Zero ? $"The key {prefix}… no longer works. The new key:" : $"The key {prefix}… keeps working for {form.Field("grace")}. The new key:",
+        }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    // A change that answers with the application page (or the list, once deleted) and a notice.
+    private static async Task ActAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string? notice,
+        Func<IFormCollection, Task<Admin.AdminProblem?>> change)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        var problem = await change(form).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        if (notice is null)
+        {
+            context.Response.Redirect("/apps");
+            return;
+        }
+
+        await ShowAsync(context, portal, account, Route(context, "id"), notice).ConfigureAwait(false);
+    }
+}

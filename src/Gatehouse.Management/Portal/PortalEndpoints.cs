@@ -1,0 +1,247 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Portal.Pages;
+using Gatehouse.Management.Web;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Operations;
+using Gatehouse.Model.Plans;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Portal;
+
+/// <summary>The portal's pages and forms. Each handler reads its input, calls <see cref="ConsumerService"/>, renders a page.</summary>
+internal static partial class PortalEndpoints
+{
+    private const string ResetPurpose = "password-reset";
+    private static readonly TimeSpan ResetLifetime = TimeSpan.FromMinutes(30);
+
+    public static void Map(IEndpointRouteBuilder app, PortalContext portal)
+    {
+        app.MapGet("/", context => CatalogueAsync(context, portal));
+        app.MapGet("/plans/{plan}", context => PlanAsync(context, portal, Route(context, "plan")));
+        app.MapGet("/plans/{plan}/docs", context => DocsAsync(context, portal, Route(context, "plan")));
+        app.MapGet("/plans/{plan}/openapi.json", context => DocumentAsync(context, portal, Route(context, "plan"), yaml: false));
+        app.MapGet("/plans/{plan}/openapi.yaml", context => DocumentAsync(context, portal, Route(context, "plan"), yaml: true));
+        app.MapGet("/signup", context => WebRender.PageAsync<SignUp>(context, new { Page = Page(context, "Sign up") }));
+        app.MapPost("/signup", context => SignUpAsync(context, portal));
+        app.MapGet("/login", context => WebRender.PageAsync<LogIn>(context, new { Page = Page(context, "Sign in") }));
+        app.MapPost("/login", context => LogInAsync(context, portal));
+        app.MapPost("/logout", context => LogOutAsync(context));
+        app.MapGet("/reset", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Reset your password") }));
+        app.MapPost("/reset", context => ResetRequestAsync(context, portal));
+        app.MapGet("/reset/{token}", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Choose a new password"), Token = Route(context, "token") }));
+        app.MapPost("/reset/{token}", context => ResetAsync(context, portal, Route(context, "token")));
+        MapApplications(app, portal);
+        app.Map("/try", context => TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl));
+        app.MapFallback(context => WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no such page."));
+    }
+
+    internal static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;
+
+    internal static WebPage Page(HttpContext context, string title, string? notice = null) =>
+        new("portal", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Email), null, notice);
+
+    private static async Task CatalogueAsync(HttpContext context, PortalContext portal)
+    {
+        var config = await portal.Consumers.ConfigAsync(context.RequestAborted).ConfigureAwait(false) ?? new GatehouseConfig();
+        var plans = Listed(config).ToList();
+        var apis = config.Services
+            .Select(s => (Api: s.Key, Operations: s.Value.Operations.Keys.Count(id => plans.Any(p => p.Operations.Any(o => o.Id == id)))))
+            .Where(a => a.Operations > 0)
+            .ToList();
+        await WebRender.PageAsync<Catalogue>(context, new { Page = Page(context, "APIs and plans"), Plans = plans.Select(p => p.Summary).ToList(), Apis = apis }).ConfigureAwait(false);
+    }
+
+    private static IEnumerable<(PlanSummary Summary, IReadOnlyList<PlanOperation> Operations)> Listed(GatehouseConfig config) =>
+        config.Plans.Where(p => !p.Value.Hidden).Select(p =>
+        {
+            var operations = PlanProjection.Of(p.Key, config);
+            return (PlanSummary.Of(p.Key, p.Value, operations), operations);
+        });
+
+    private static async Task PlanAsync(HttpContext context, PortalContext portal, string plan)
+    {
+        var config = await portal.Consumers.ConfigAsync(context.RequestAborted).ConfigureAwait(false);
+        if (config is null || !PlanDocuments.IsListed(config, plan))
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no such plan.").ConfigureAwait(false);
+            return;
+        }
+
+        var operations = PlanProjection.Of(plan, config);
+        var summary = PlanSummary.Of(plan, config.Plans[plan], operations);
+        await WebRender.PageAsync<PlanPage>(context, new { Page = Page(context, $"Plan: {summary.Title}"), Plan = summary, Operations = operations }).ConfigureAwait(false);
+    }
+
+    private static async Task DocsAsync(HttpContext context, PortalContext portal, string plan)
+    {
+        var config = await portal.Consumers.ConfigAsync(context.RequestAborted).ConfigureAwait(false);
+        if (config is null || !PlanDocuments.IsListed(config, plan))
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no such plan.").ConfigureAwait(false);
+            return;
+        }
+
+        var title = config.Plans[plan].Title ?? plan;
+        await WebRender.PageAsync<DocsPage>(context, new { Page = Page(context, $"API reference: {title}"), Plan = plan, GatewayUrl = portal.Options.GatewayUrl }).ConfigureAwait(false);
+    }
+
+    private static async Task DocumentAsync(HttpContext context, PortalContext portal, string plan, bool yaml)
+    {
+        var config = await portal.Consumers.ConfigAsync(context.RequestAborted).ConfigureAwait(false);
+        var document = config is null ? null : await portal.Documents.GetAsync(config, plan, context.RequestAborted).ConfigureAwait(false);
+        if (document is null)
+        {
+            // A hidden plan is as absent as one that does not exist.
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            context.Response.ContentType = "application/problem+json";
+            await context.Response.WriteAsync(
+                $$"""{"type":"urn:gatehouse:problem:plan-not-found","title":"No such plan","status":404,"detail":"The portal publishes no plan with this name; GET / lists the plans."}""",
+                context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers.CacheControl = "no-cache";
+        context.Response.ContentType = yaml ? "application/yaml; charset=utf-8" : "application/json; charset=utf-8";
+        await context.Response.WriteAsync(yaml ? YamlWriter.Write(document) : document.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task SignUpAsync(HttpContext context, PortalContext portal)
+    {
+        var page = Page(context, "Sign up");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/signup").ConfigureAwait(false);
+            return;
+        }
+
+        var problem = await portal.Consumers.SignUpAsync(form.Field("email"), form.Field("title"), form.Field("password"), context.RequestAborted).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await WebRender.PageAsync<SignUp>(context, new { Page = page, Error = problem.Detail, Email = form.Field("email"), Title = form.Field("title") }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
+        // The same answer whether the address was new or already had an account (which is left as it was).
+        await WebRender.PageAsync<Message>(context, new
+        {
+            Page = page with { Title = "Thanks for signing up" },
+            Text = "Your account is ready: sign in with your email and password. If this address already had an account, it is unchanged; sign in with its password or reset it.",
+            Link = "/login",
+            LinkText = "Sign in",
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task LogInAsync(HttpContext context, PortalContext portal)
+    {
+        var page = Page(context, "Sign in");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/login").ConfigureAwait(false);
+            return;
+        }
+
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var (account, retryAt) = await portal.Consumers.LogInAsync(form.Field("email"), form.Field("password"), address, context.RequestAborted).ConfigureAwait(false);
+        if (retryAt is { } until)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling((until - portal.Consumers.Time.GetUtcNow()).TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = $"Too many failed sign-ins; try again in {seconds} seconds.", Email = form.Field("email") }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            return;
+        }
+
+        if (account is null)
+        {
+            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "The email or password is not right.", Email = form.Field("email") }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            return;
+        }
+
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.NameIdentifier, account.Id), new Claim(ClaimTypes.Email, account.Email), new Claim("stamp", account.Stamp)],
+            PortalHost.Scheme);
+        await context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
+        context.Response.Redirect("/apps");
+    }
+
+    private static async Task LogOutAsync(HttpContext context)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Sign out"), status, error!).ConfigureAwait(false);
+            return;
+        }
+
+        await context.SignOutAsync(PortalHost.Scheme).ConfigureAwait(false);
+        context.Response.Redirect("/");
+    }
+
+    private static async Task ResetRequestAsync(HttpContext context, PortalContext portal)
+    {
+        var page = Page(context, "Reset your password");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/reset").ConfigureAwait(false);
+            return;
+        }
+
+        var email = ConsumerService.NormalizeEmail(form.Field("email"));
+        // The same work and the same answer for a known and an unknown address; the mail itself is sent off the request path.
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var hash = ApiKeyHash.Sha256Hex(token);
+        var account = ConsumerService.CheckEmail(email) is null ? await portal.Consumers.Store.FindAccountByEmailAsync(email, context.RequestAborted).ConfigureAwait(false) : null;
+        if (account is not null && account.State != AccountState.Suspended && portal.Mail.Enabled)
+        {
+            await portal.Consumers.Store.SaveTokenAsync(hash, ResetPurpose, account.Id, portal.Consumers.Time.GetUtcNow() + ResetLifetime, context.RequestAborted).ConfigureAwait(false);
+            var link = $"{context.Request.Scheme}://{context.Request.Host}/reset/{token}";
+            portal.Mail.Send(account.Email, "Reset your developer portal password",
+                $"Someone asked to reset the password of your developer portal account.\n\nTo choose a new password, open this link within 30 minutes:\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is.\n");
+        }
+
+        await WebRender.PageAsync<Message>(context, new
+        {
+            Page = page with { Title = "Check your mail" },
+            Text = "If that address has an account, a link to choose a new password is on its way. It works once, for 30 minutes.",
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task ResetAsync(HttpContext context, PortalContext portal, string token)
+    {
+        var page = Page(context, "Choose a new password");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/reset").ConfigureAwait(false);
+            return;
+        }
+
+        var password = form.Field("password");
+        // The password is checked before the token is spent, so a weak choice does not cost the link.
+        if (PasswordPolicy.Check(password, "") is { } weak)
+        {
+            await WebRender.PageAsync<ResetRequest>(context, new { Page = page, Token = token, Error = weak }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
+        var account = await portal.Consumers.Store.TakeTokenAsync(ApiKeyHash.Sha256Hex(token), ResetPurpose, portal.Consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
+        var problem = account is null ? null : await portal.Consumers.SetPasswordAsync(account, password, "portal:reset", context.RequestAborted).ConfigureAwait(false);
+        if (account is null || problem is not null)
+        {
+            await WebRender.ProblemAsync(context, page, account is null ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity,
+                problem?.Detail ?? "This link is used, expired or not one we sent; ask for a new one.", "/reset").ConfigureAwait(false);
+            return;
+        }
+
+        await WebRender.PageAsync<Message>(context, new { Page = page with { Title = "Password changed" }, Text = "Your password is changed; every earlier session is signed out.", Link = "/login", LinkText = "Sign in" }).ConfigureAwait(false);
+    }
+}

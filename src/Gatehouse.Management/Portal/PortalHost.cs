@@ -1,0 +1,152 @@
+using System.Net;
+using System.Security.Claims;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gatehouse.Management.Portal;
+
+/// <summary>
+/// The developer portal: its own Kestrel listener, server-rendered pages (Razor components, static SSR) that work
+/// without JavaScript, cookie sessions, antiforgery on every form, a strict Content-Security-Policy. Pages are thin:
+/// they call <see cref="Consumers.ConsumerService"/>, the same code as the admin API. See docs/portal.md.
+/// </summary>
+public sealed class PortalHost : IAsyncDisposable
+{
+    internal const string Scheme = "portal";
+
+    private readonly WebApplication _app;
+    private readonly PortalMail _mail;
+
+    private PortalHost(WebApplication app, string url, PortalMail mail)
+    {
+        _app = app;
+        Url = url;
+        _mail = mail;
+    }
+
+    /// <summary>The address actually bound (port 0 resolved).</summary>
+    public string Url { get; }
+
+    public static async Task<PortalHost> StartAsync(PortalOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var endpoint = ParseUrl(options.Url);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A listener that cannot bind throws to the caller, which says so in one line; the host's own log of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        options.Admin.Options.ConfigureLogging?.Invoke(builder.Logging);
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = WebForms.MaxFormBytes * 64L;
+            kestrel.Listen(endpoint);
+        });
+        builder.Services.AddSingleton(options.Time);
+        AddWebServices(builder.Services, options.Admin.Options.Store, "portal", Scheme, "/login", options.Time);
+        builder.Services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure(o => o.Events.OnValidatePrincipal = context => ValidateAsync(context, options.Admin));
+
+        var mail = new PortalMail(options.MailDirectory);
+        var app = builder.Build();
+        // Behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback), the request counts
+        // as HTTPS, so session and antiforgery cookies are marked Secure.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
+        app.UseWebSecurityHeaders(path => path.StartsWithSegments("/plans") && path.Value!.EndsWith("/docs", StringComparison.Ordinal));
+        app.UseAuthentication();
+        WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");
+        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail));
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
+        return new PortalHost(app, url, mail);
+    }
+
+    /// <summary>
+    /// Sessions and antiforgery for a site: cookies HttpOnly, SameSite=Lax, Secure when the request is HTTPS, signed with
+    /// keys kept in the store (so every node accepts them and a restart keeps sessions).
+    /// </summary>
+    internal static void AddWebServices(IServiceCollection services, Stores.IConfigStore store, string site, string scheme, string loginPath, TimeProvider time)
+    {
+        services.AddRazorComponents();
+        services.AddDataProtection().SetApplicationName("gatehouse-" + site);
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(new ConfigureOptions<KeyManagementOptions>(o =>
+            o.XmlRepository = new StoreKeyRepository(store, $"{site}.dataprotection.keys")));
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = $"gatehouse.{site}.csrf";
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.FormFieldName = WebPage.CsrfField;
+        });
+        services.AddAuthentication(scheme).AddCookie(scheme, o =>
+        {
+            o.Cookie.Name = $"gatehouse.{site}";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.Cookie.Path = site == "console" ? "/console" : "/";
+            o.LoginPath = loginPath;
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+            o.TimeProvider = time;
+        });
+        services.AddAuthorization();
+    }
+
+    // A session lasts while its account exists, is not suspended and keeps the stamp it was made with (a password
+    // reset or a suspension changes the stamp, ending every session).
+    private static async Task ValidateAsync(CookieValidatePrincipalContext context, AdminApi admin)
+    {
+        var id = context.Principal?.FindFirstValue(ClaimTypes.NameIdentifier);
+        var stamp = context.Principal?.FindFirstValue("stamp");
+        var account = id is null ? null : await admin.ConsumerService.Store.GetAccountAsync(id, context.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (account is null || account.Stamp != stamp || account.State == Consumers.AccountState.Suspended)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);
+        }
+    }
+
+    internal static IPEndPoint ParseUrl(string url)
+    {
+        if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new ArgumentException($"The portal URL '{url}' is not http://ADDRESS:PORT (for example {PortalOptions.DefaultUrl}).", nameof(url));
+        }
+
+        var address = uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns ? IPAddress.Loopback
+            : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) ? ip
+            : throw new ArgumentException($"The portal URL '{url}' must name an IP address or localhost.", nameof(url));
+        return new IPEndPoint(address, uri.Port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _mail.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>What the portal's endpoints share.</summary>
+internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail);

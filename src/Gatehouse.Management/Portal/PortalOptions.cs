@@ -1,0 +1,31 @@
+using Gatehouse.Management.Admin;
+
+namespace Gatehouse.Management.Portal;
+
+/// <summary>How to start the developer portal (<c>--portal-url</c>, <c>--no-portal</c>; docs/portal.md).</summary>
+public sealed record PortalOptions
+{
+    /// <summary>The portal's listener when none is given. Loopback; put a TLS proxy in front to publish it.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8083";
+
+    /// <summary>Where the portal listens: <c>http://ADDRESS:PORT</c> (port 0 picks a free one). Default <see cref="DefaultUrl"/>.</summary>
+    public string Url { get; init; } = DefaultUrl;
+
+    /// <summary>The gateway's public base URL: the <c>servers</c> entry of the plans' documents, and where "try it" sends requests. Required.</summary>
+    public required string GatewayUrl { get; init; }
+
+    /// <summary>The admin API this portal shares its store, config and consumer service with (same process). Required.</summary>
+    public required AdminApi Admin { get; init; }
+
+    /// <summary>Usage of an application for its usage page. Default: none known.</summary>
+    public IConsumerUsage? Usage { get; init; }
+
+    /// <summary>
+    /// Folder where password-reset mails are written as <c>.eml</c> files (a pickup directory an MTA or a person
+    /// reads). Null: password reset answers as usual and sends nothing (there is no way to reach the user).
+    /// </summary>
+    public string? MailDirectory { get; init; }
+
+    /// <summary>The clock of sessions, login throttling and reset tokens. Default: the system clock.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,102 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Management.Portal;
+
+/// <summary>
+/// "Try it" without CORS: the interactive docs send each request to <c>/try?scalar_url=URL</c> (Scalar's proxy
+/// protocol), and the portal sends it on to the gateway and returns the answer. Only URLs under the gateway's public
+/// URL are forwarded, so this is no open proxy; cookies never travel, and bodies are limited to 1 MiB both ways.
+/// </summary>
+internal static class TryItProxy
+{
+    private const int MaxBody = 1024 * 1024;
+
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false })
+    {
+        Timeout = TimeSpan.FromSeconds(30),
+        MaxResponseContentBufferSize = MaxBody,
+    };
+
+    private static readonly HashSet<string> Dropped = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Cookie", "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "TE", "Trailer", "Proxy-Connection", "Origin", "Referer",
+        "Content-Length", "Content-Type", "Accept-Encoding",
+    };
+
+    public static async Task ForwardAsync(HttpContext context, string gatewayUrl)
+    {
+        var target = context.Request.Query["scalar_url"].ToString();
+        var prefix = gatewayUrl.TrimEnd('/') + "/";
+        if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || !(target + "/").StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || uri.UserInfo.Length > 0)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            context.Response.ContentType = "application/problem+json";
+            await context.Response.WriteAsync(
+                $$"""{"type":"urn:gatehouse:problem:try-target","title":"Not the gateway","status":400,"detail":"Try it only sends requests to the gateway ({{gatewayUrl}})."}""",
+                context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Request.ContentLength > MaxBody)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return;
+        }
+
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), uri);
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            if (buffer.Length > MaxBody)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+
+            request.Content = new ByteArrayContent(buffer.ToArray());
+            if (context.Request.ContentType is { } type)
+            {
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
+            }
+        }
+
+        foreach (var (name, values) in context.Request.Headers)
+        {
+            if (!Dropped.Contains(name) && !name.StartsWith("Sec-", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await Http.SendAsync(request, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return;
+        }
+
+        using (response)
+        {
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+            {
+                if (!Dropped.Contains(name) && !name.Equals("Set-Cookie", StringComparison.OrdinalIgnoreCase))
+                {
+                    context.Response.Headers[name] = values.ToArray();
+                }
+            }
+
+            if (response.Content.Headers.ContentType is { } contentType)
+            {
+                context.Response.ContentType = contentType.ToString();
+            }
+
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+}

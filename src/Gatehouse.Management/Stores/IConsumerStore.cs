@@ -1,0 +1,73 @@
+using Gatehouse.Management.Consumers;
+
+namespace Gatehouse.Management.Stores;
+
+/// <summary>
+/// Consumer data (portal accounts, their applications and keys) and console users: outside the config revisions, so a
+/// sign-up costs a few rows, not a revision. Every account or application change is one transaction that writes the
+/// rows and one <see cref="ConsumerChange"/> with the next sequence number, taken under the consumer write lock so that
+/// sequence numbers become visible in order. Nodes follow <see cref="ReadApplicationsSinceAsync"/>.
+/// </summary>
+public interface IConsumerStore
+{
+    /// <summary>An account by id; null when there is none.</summary>
+    Task<ConsumerAccount?> GetAccountAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>An account by normalized email; null when there is none.</summary>
+    Task<ConsumerAccount?> FindAccountByEmailAsync(string email, CancellationToken cancellationToken = default);
+
+    /// <summary>Accounts ordered by id after <paramref name="after"/>, only those in <paramref name="state"/> when given.</summary>
+    Task<IReadOnlyList<ConsumerAccount>> ListAccountsAsync(AccountState? state, string? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts a new account; false (nothing written) when its email is taken.</summary>
+    Task<bool> InsertAccountAsync(ConsumerAccount account, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces an account when its stored version is <paramref name="account"/>'s <c>Version</c> (it is stored with
+    /// the next one); false when it changed meanwhile. A change of state re-announces its applications to the nodes.
+    /// </summary>
+    Task<bool> UpdateAccountAsync(ConsumerAccount account, string actor, string action, CancellationToken cancellationToken = default);
+
+    /// <summary>An application by id (not a deleted one); null when there is none.</summary>
+    Task<PortalApplication?> GetApplicationAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Applications (not deleted) ordered by id after <paramref name="after"/>, of <paramref name="account"/> and in <paramref name="state"/> when given.</summary>
+    Task<IReadOnlyList<PortalApplication>> ListApplicationsAsync(string? account, Model.Config.ApplicationState? state, string? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Inserts (<paramref name="expectedSeq"/> 0) or replaces an application whose stored <c>Seq</c> is
+    /// <paramref name="expectedSeq"/>; a <c>Deleted</c> one becomes a tombstone. Returns the change's sequence number,
+    /// or null when the application changed meanwhile (or exists, for an insert).
+    /// </summary>
+    Task<long?> SaveApplicationAsync(PortalApplication application, long expectedSeq, string actor, string action, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Every application (tombstones included, with their account's state) written by a change after
+    /// <paramref name="afterSeq"/>, and the newest sequence number; what nodes poll. 0 reads them all.
+    /// </summary>
+    Task<(IReadOnlyList<PortalApplication> Applications, long Seq)> ReadApplicationsSinceAsync(long afterSeq, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts of accounts and live applications, for the console.</summary>
+    Task<(long Accounts, long Applications)> CountConsumersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The consumer change log newest first, only those below <paramref name="beforeSeq"/> when given.</summary>
+    Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesAsync(long? beforeSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a one-time token (its hash) for <paramref name="account"/>, such as a password reset.</summary>
+    Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Takes (deletes) a token and returns its account when it exists, has this purpose and has not expired at <paramref name="now"/>.</summary>
+    Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>A console user by normalized email; null when there is none.</summary>
+    Task<AdminUser?> GetAdminUserAsync(string email, CancellationToken cancellationToken = default);
+
+    /// <summary>Every console user, by email.</summary>
+    Task<IReadOnlyList<AdminUser>> ListAdminUsersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Creates or replaces a console user.</summary>
+    Task UpsertAdminUserAsync(AdminUser user, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes a console user; false when there was none.</summary>
+    Task<bool> DeleteAdminUserAsync(string email, CancellationToken cancellationToken = default);
+}

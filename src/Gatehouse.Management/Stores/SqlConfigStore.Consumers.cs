@@ -1,0 +1,379 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Consumers;
+
+namespace Gatehouse.Management.Stores;
+
+// Consumer data: plain rows plus an ordered change log. Writers hold the consumer write lock from reading the last
+// sequence number to commit, so a reader that saw sequence N has seen every change up to N (no gaps filled later).
+internal abstract partial class SqlConfigStore
+{
+    private const string AccountColumns = "id, email, title, password_hash, state, stamp, created_at, version";
+    private const string ApplicationColumns =
+        "a.id, a.account, a.title, a.description, a.plan, a.state, a.keys, a.created_at, a.seq, a.deleted, c.state";
+
+    /// <summary>The write lock of consumer changes; by default the store's one write lock.</summary>
+    protected virtual Task<DbTransaction> BeginConsumerWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginWriteAsync(connection, cancellationToken);
+
+    public async Task<ConsumerAccount?> GetAccountAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadAccountAsync(connection, null, $"SELECT {AccountColumns} FROM consumer_accounts WHERE id = @v", id, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ConsumerAccount?> FindAccountByEmailAsync(string email, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadAccountAsync(connection, null, $"SELECT {AccountColumns} FROM consumer_accounts WHERE email = @v", email, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ConsumerAccount>> ListAccountsAsync(AccountState? state, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        CheckLimit(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            connection,
+            null,
+            $"SELECT {AccountColumns} FROM consumer_accounts WHERE id > @after AND (@state = '' OR state = @state) ORDER BY id LIMIT @limit",
+            ("after", after ?? ""),
+            ("state", state is { } s ? Name(s) : ""),
+            ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<ConsumerAccount>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(Account(reader));
+        }
+
+        return result;
+    }
+
+    public async Task<bool> InsertAccountAsync(ConsumerAccount account, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var taken = await ScalarAsync(connection, transaction, "SELECT 1 FROM consumer_accounts WHERE email = @email OR id = @id", cancellationToken,
+            ("email", account.Email), ("id", account.Id)).ConfigureAwait(false);
+        if (taken is not null)
+        {
+            return false;
+        }
+
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            transaction,
+            $"INSERT INTO consumer_accounts ({AccountColumns}) VALUES (@id, @email, @title, @hash, @state, @stamp, @created, @version)",
+            cancellationToken,
+            ("id", account.Id),
+            ("email", account.Email),
+            ("title", account.Title),
+            ("hash", account.PasswordHash),
+            ("state", Name(account.State)),
+            ("stamp", account.Stamp),
+            ("created", TimeValue(account.CreatedAt)),
+            ("version", 1L)).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "create", "account", account.Id, null, AuditBody(account), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<bool> UpdateAccountAsync(ConsumerAccount account, string actor, string action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = await ReadAccountAsync(connection, transaction, $"SELECT {AccountColumns} FROM consumer_accounts WHERE id = @v", account.Id, cancellationToken).ConfigureAwait(false);
+        if (before is null || before.Version != account.Version)
+        {
+            return false;
+        }
+
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            transaction,
+            "UPDATE consumer_accounts SET email = @email, title = @title, password_hash = @hash, state = @state, stamp = @stamp, version = @version WHERE id = @id",
+            cancellationToken,
+            ("id", account.Id),
+            ("email", account.Email),
+            ("title", account.Title),
+            ("hash", account.PasswordHash),
+            ("state", Name(account.State)),
+            ("stamp", account.Stamp),
+            ("version", account.Version + 1)).ConfigureAwait(false);
+        if (before.State != account.State)
+        {
+            // The gateway enforces an account's suspension through its applications: announce them again.
+            await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET seq = @seq WHERE account = @id", cancellationToken,
+                ("seq", seq), ("id", account.Id)).ConfigureAwait(false);
+        }
+
+        await LogChangeAsync(connection, transaction, seq, actor, action, "account", account.Id, AuditBody(before), AuditBody(account), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<PortalApplication?> GetApplicationAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var found = await ReadApplicationsAsync(connection, null, "a.id = @id AND a.deleted = 0", cancellationToken, ("id", id)).ConfigureAwait(false);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    public async Task<IReadOnlyList<PortalApplication>> ListApplicationsAsync(
+        string? account, ApplicationState? state, string? after, int limit, CancellationToken cancellationToken = default)
+    {
+        CheckLimit(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadApplicationsAsync(
+            connection,
+            null,
+            "a.deleted = 0 AND a.id > @after AND (@account = '' OR a.account = @account) AND (@state = '' OR a.state = @state) ORDER BY a.id LIMIT @limit",
+            cancellationToken,
+            ("after", after ?? ""),
+            ("account", account ?? ""),
+            ("state", state is { } s ? Name(s) : ""),
+            ("limit", limit)).ConfigureAwait(false);
+    }
+
+    public async Task<long?> SaveApplicationAsync(PortalApplication application, long expectedSeq, string actor, string action, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(application);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var existing = await ReadApplicationsAsync(connection, transaction, "a.id = @id", cancellationToken, ("id", application.Id)).ConfigureAwait(false);
+        var before = existing.Count == 0 ? null : existing[0];
+        if (expectedSeq == 0 ? before is not null : before is null || before.Seq != expectedSeq || before.Deleted)
+        {
+            return null;
+        }
+
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        (string, object?)[] values =
+        [
+            ("id", application.Id),
+            ("account", application.Account),
+            ("title", application.Title),
+            ("description", application.Description),
+            ("plan", application.Plan),
+            ("state", Name(application.State)),
+            ("keys", JsonSerializer.Serialize(application.Keys, JsonSerializerOptions.Web)),
+            ("created", TimeValue(application.CreatedAt)),
+            ("seq", seq),
+            ("deleted", application.Deleted ? 1 : 0),
+        ];
+        var sql = before is null
+            ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted)"
+            : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted WHERE id = @id";
+        await ExecuteAsync(connection, transaction, sql, cancellationToken, values).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, action, "application", application.Id,
+            before is null ? null : AuditBody(before), application.Deleted ? null : AuditBody(application), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return seq;
+    }
+
+    public async Task<(IReadOnlyList<PortalApplication> Applications, long Seq)> ReadApplicationsSinceAsync(long afterSeq, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // The newest number first: rows written after it (a later change of the same row included) are read next time.
+        var newest = ToLong(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM consumer_changes", cancellationToken).ConfigureAwait(false));
+        if (newest <= afterSeq)
+        {
+            return ([], afterSeq);
+        }
+
+        var changed = await ReadApplicationsAsync(connection, null, "a.seq > @after AND a.seq <= @newest ORDER BY a.seq", cancellationToken,
+            ("after", afterSeq), ("newest", newest)).ConfigureAwait(false);
+        return (changed, newest);
+    }
+
+    public async Task<(long Accounts, long Applications)> CountConsumersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var accounts = ToLong(await ScalarAsync(connection, null, "SELECT COUNT(*) FROM consumer_accounts", cancellationToken).ConfigureAwait(false));
+        var applications = ToLong(await ScalarAsync(connection, null, "SELECT COUNT(*) FROM consumer_applications WHERE deleted = 0", cancellationToken).ConfigureAwait(false));
+        return (accounts, applications);
+    }
+
+    public async Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesAsync(long? beforeSeq, int limit, CancellationToken cancellationToken = default)
+    {
+        CheckLimit(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            connection,
+            null,
+            "SELECT seq, at, actor, action, kind, name, before, after FROM consumer_changes WHERE seq < @before ORDER BY seq DESC LIMIT @limit",
+            ("before", beforeSeq ?? long.MaxValue),
+            ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<ConsumerChange>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new ConsumerChange(reader.GetInt64(0), ReadTime(reader, 1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), NullableString(reader, 6), NullableString(reader, 7)));
+        }
+
+        return result;
+    }
+
+    public async Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "INSERT INTO consumer_tokens (hash, purpose, account, expires_at) VALUES (@hash, @purpose, @account, @expires)",
+            cancellationToken, ("hash", hash), ("purpose", purpose), ("account", account), ("expires", TimeValue(expiresAt))).ConfigureAwait(false);
+    }
+
+    public async Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, transaction, "SELECT account, expires_at, purpose FROM consumer_tokens WHERE hash = @hash", ("hash", hash));
+        string? account = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadTime(reader, 1) > now && reader.GetString(2) == purpose)
+            {
+                account = reader.GetString(0);
+            }
+        }
+
+        // Used or not, a presented token is spent, and expired ones go with it.
+        await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE hash = @hash OR expires_at <= @now", cancellationToken,
+            ("hash", hash), ("now", TimeValue(now))).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return account;
+    }
+
+    public async Task<AdminUser?> GetAdminUserAsync(string email, CancellationToken cancellationToken = default)
+    {
+        var all = await AdminUsersAsync("WHERE email = @email", email, cancellationToken).ConfigureAwait(false);
+        return all.Count == 0 ? null : all[0];
+    }
+
+    public Task<IReadOnlyList<AdminUser>> ListAdminUsersAsync(CancellationToken cancellationToken = default) =>
+        AdminUsersAsync("ORDER BY email", "", cancellationToken);
+
+    public async Task UpsertAdminUserAsync(AdminUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            null,
+            """
+            INSERT INTO admin_users (email, password_hash, role, created_at) VALUES (@email, @hash, @role, @created)
+            ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role
+            """,
+            cancellationToken,
+            ("email", user.Email),
+            ("hash", user.PasswordHash),
+            ("role", user.Role == AdminRole.Admin ? "admin" : "viewer"),
+            ("created", TimeValue(user.CreatedAt))).ConfigureAwait(false);
+    }
+
+    public async Task<bool> DeleteAdminUserAsync(string email, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM admin_users WHERE email = @email", cancellationToken, ("email", email)).ConfigureAwait(false) > 0;
+    }
+
+    private async Task<IReadOnlyList<AdminUser>> AdminUsersAsync(string where, string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, $"SELECT email, password_hash, role, created_at FROM admin_users {where}", ("email", email));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<AdminUser>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new AdminUser(reader.GetString(0), reader.GetString(1), reader.GetString(2) == "admin" ? AdminRole.Admin : AdminRole.Viewer, ReadTime(reader, 3)));
+        }
+
+        return result;
+    }
+
+    private static async Task<long> NextSeqAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
+        ToLong(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(seq), 0) + 1 FROM consumer_changes", cancellationToken).ConfigureAwait(false));
+
+    private async Task LogChangeAsync(DbConnection connection, DbTransaction transaction, long seq, string actor, string action, string kind, string name,
+        string? before, string? after, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            connection,
+            transaction,
+            "INSERT INTO consumer_changes (seq, at, actor, action, kind, name, before, after) VALUES (@seq, @at, @actor, @action, @kind, @name, @before, @after)",
+            cancellationToken,
+            ("seq", seq),
+            ("at", TimeValue(_clock.GetUtcNow())),
+            ("actor", actor),
+            ("action", action),
+            ("kind", kind),
+            ("name", name),
+            ("before", before),
+            ("after", after)).ConfigureAwait(false);
+
+    private async Task<ConsumerAccount?> ReadAccountAsync(DbConnection connection, DbTransaction? transaction, string sql, string value, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, sql, ("v", value));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Account(reader) : null;
+    }
+
+    private ConsumerAccount Account(DbDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        NullableString(reader, 3),
+        Enum.Parse<AccountState>(reader.GetString(4), ignoreCase: true),
+        reader.GetString(5),
+        ReadTime(reader, 6),
+        reader.GetInt64(7));
+
+    private async Task<List<PortalApplication>> ReadApplicationsAsync(
+        DbConnection connection, DbTransaction? transaction, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, transaction,
+            $"SELECT {ApplicationColumns} FROM consumer_applications a LEFT JOIN consumer_accounts c ON c.id = a.account WHERE {where}", parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<PortalApplication>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new PortalApplication(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                Enum.Parse<ApplicationState>(reader.GetString(5), ignoreCase: true),
+                JsonSerializer.Deserialize<List<ConsumerKey>>(reader.GetString(6), JsonSerializerOptions.Web) ?? [],
+                ReadTime(reader, 7),
+                reader.GetInt64(8),
+                reader.GetInt32(9) != 0,
+                // An application whose account is gone is as good as suspended.
+                reader.IsDBNull(10) ? AccountState.Suspended : Enum.Parse<AccountState>(reader.GetString(10), ignoreCase: true)));
+        }
+
+        return result;
+    }
+
+    private static string Name<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    // What the change log keeps of an account: never its password hash or session stamp.
+    private static string AuditBody(ConsumerAccount account) =>
+        new JsonObject { ["email"] = account.Email, ["title"] = account.Title, ["state"] = Name(account.State) }.ToJsonString();
+
+    private static string AuditBody(PortalApplication application) => new JsonObject
+    {
+        ["account"] = application.Account,
+        ["title"] = application.Title,
+        ["description"] = application.Description,
+        ["plan"] = application.Plan,
+        ["state"] = Name(application.State),
+        ["keys"] = JsonSerializer.SerializeToNode(application.Keys, JsonSerializerOptions.Web),
+    }.ToJsonString();
+}

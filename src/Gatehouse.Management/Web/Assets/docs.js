@@ -1,0 +1,21 @@
+// The interactive docs of one plan: Scalar's API reference over the plan's own document. "Try it" sends requests
+// through the portal's proxy to the gateway (so no CORS setting is needed), pre-filled with a key this tab was shown.
+(function () {
+  var host = document.getElementById('docs');
+  if (!host || !window.Scalar) { return; }
+  var plan = host.getAttribute('data-plan');
+  var key = null;
+  try { key = sessionStorage.getItem('gatehouse.key.' + plan); } catch (e) { key = null; }
+  var config = {
+    url: host.getAttribute('data-document'),
+    proxyUrl: host.getAttribute('data-proxy'),
+    hideClientButton: true,
+    withDefaultFonts: false,
+    telemetry: false,
+    persistAuth: false,
+  };
+  if (key) {
+    config.authentication = { preferredSecurityScheme: 'apiKey', securitySchemes: { apiKey: { value: key } } };
+  }
+  window.Scalar.createApiReference('#docs', config);
+})();

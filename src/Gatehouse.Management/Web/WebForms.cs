@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gatehouse.Management.Web;
+
+/// <summary>
+/// Reads a posted form for a page: a form post of at most <see cref="MaxFormBytes"/>, urlencoded, with a valid
+/// antiforgery token, or a refusal (400, or 413 when too large) that the page renders. Nothing is changed before this
+/// returns a form, so a refused post writes nothing.
+/// </summary>
+internal static class WebForms
+{
+    /// <summary>The largest form accepted: the biggest field (a description) is 1,000 characters.</summary>
+    public const int MaxFormBytes = 16 * 1024;
+
+    public static async Task<(IFormCollection? Form, int Status, string? Error)> ReadAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (request.ContentLength > MaxFormBytes)
+        {
+            return (null, StatusCodes.Status413PayloadTooLarge, $"The form is larger than {MaxFormBytes / 1024} KB; nothing was changed.");
+        }
+
+        if (!request.HasFormContentType || !request.ContentType!.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, StatusCodes.Status400BadRequest, "This address takes a form post (application/x-www-form-urlencoded); nothing was changed.");
+        }
+
+        var size = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (size is { IsReadOnly: false })
+        {
+            size.MaxRequestBodySize = MaxFormBytes;
+        }
+
+        try
+        {
+            var form = await request.ReadFormAsync(new FormOptions { ValueCountLimit = 64, ValueLengthLimit = MaxFormBytes, KeyLengthLimit = 128 }, context.RequestAborted).ConfigureAwait(false);
+            var antiforgery = context.RequestServices.GetRequiredService<IAntiforgery>();
+            if (!await antiforgery.IsRequestValidAsync(context).ConfigureAwait(false))
+            {
+                return (null, StatusCodes.Status400BadRequest, "The form's security token is missing or stale (the page may be old, or the post came from another site). Reload the page and send it again; nothing was changed.");
+            }
+
+            return (form, StatusCodes.Status200OK, null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, StatusCodes.Status413PayloadTooLarge, $"The form is larger than {MaxFormBytes / 1024} KB; nothing was changed.");
+        }
+        catch (Exception e) when (e is InvalidDataException or BadHttpRequestException or IOException)
+        {
+            return (null, StatusCodes.Status400BadRequest, "The form could not be read; nothing was changed. Send it again from the page.");
+        }
+    }
+
+    /// <summary>The antiforgery token to put in this request's forms (and set its cookie).</summary>
+    public static string Token(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
+
+    public static string Field(this IFormCollection form, string name) => form[name].ToString();
+}

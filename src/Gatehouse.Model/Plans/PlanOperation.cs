@@ -1,0 +1,35 @@
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Model.Plans;
+
+/// <summary>One public operation a plan grants: what a consumer on that plan may call, and how.</summary>
+/// <param name="Id">The operation id (<c>users.getUser</c>, a composition's id), or the route id for a route bound to no operation.</param>
+/// <param name="Method">Upper-case public method.</param>
+/// <param name="Path">The public path template (the route's, not the service's).</param>
+/// <param name="Access">Read or write.</param>
+/// <param name="Tags">The operation's tags.</param>
+/// <param name="Service">The service whose OpenAPI document describes it; null for compositions and declared-only routes.</param>
+/// <param name="SourcePath">The operation's path in that document (its key under <c>paths</c>).</param>
+/// <param name="SourceMethod">The operation's method in that document.</param>
+/// <param name="Kind">Operation, composition or route.</param>
+public sealed record PlanOperation(
+    string Id,
+    string Method,
+    string Path,
+    OperationAccess Access,
+    IReadOnlyList<string> Tags,
+    string? Service,
+    string? SourcePath,
+    string? SourceMethod,
+    PlanOperationKind Kind);
+
+/// <summary>What a <see cref="PlanOperation"/> is bound to.</summary>
+public enum PlanOperationKind
+{
+    /// <summary>A service's operation, through a route bound to it.</summary>
+    Operation,
+    /// <summary>A composition.</summary>
+    Composition,
+    /// <summary>A route bound to no operation, granted by route id or path.</summary>
+    Route,
+}

@@ -1,0 +1,92 @@
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Model.Plans;
+
+/// <summary>
+/// What a plan grants, as public operations: the one projection that the portal's catalogue, the plan's OpenAPI
+/// document (<see cref="PlanOpenApi"/>) and, later, the plan's MCP tool list are made from. It is built on
+/// <see cref="PlanGrants"/>, the same resolution the gateway compiles its grant tables from, so what a document shows
+/// and what the gateway (or the authorize API) allows cannot disagree; a test checks both against each other.
+/// </summary>
+public static class PlanProjection
+{
+    /// <summary>The methods a route bound to no operation and with no <c>methods</c> is shown with, per access class.</summary>
+    private static readonly string[] AnyRead = ["GET"];
+    private static readonly string[] AnyWrite = ["POST", "PUT", "PATCH", "DELETE"];
+
+    /// <summary>
+    /// Every public operation <paramref name="plan"/> of <paramref name="config"/> (loaded) grants, ordered by path and
+    /// method. An operation is listed once per route that serves it; an operation no route serves is not callable, so
+    /// it is not listed.
+    /// </summary>
+    public static IReadOnlyList<PlanOperation> Of(string plan, GatehouseConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!config.Plans.TryGetValue(plan, out var planConfig))
+        {
+            return [];
+        }
+
+        var grants = PlanGrants.Resolve(planConfig, config);
+        var byOperation = new Dictionary<string, (string Service, OperationConfig Operation)>(StringComparer.Ordinal);
+        foreach (var (service, serviceConfig) in config.Services)
+        {
+            foreach (var (id, operation) in serviceConfig.Operations)
+            {
+                byOperation[id] = (service, operation);
+            }
+        }
+
+        var result = new List<PlanOperation>();
+        foreach (var (routeId, route) in config.Routes)
+        {
+            if (route.Path is not { } path)
+            {
+                continue;
+            }
+
+            if (route.Operation is { } id)
+            {
+                if (grants.Operations.GetValueOrDefault(id) == AccessFlags.None || !byOperation.TryGetValue(id, out var found))
+                {
+                    continue;
+                }
+
+                foreach (var method in route.Methods.Count > 0 ? route.Methods : [found.Operation.Method])
+                {
+                    result.Add(new PlanOperation(id, method.ToUpperInvariant(), path, found.Operation.Access, found.Operation.Tags,
+                        found.Service, found.Operation.Path, found.Operation.Method.ToUpperInvariant(), PlanOperationKind.Operation));
+                }
+
+                continue;
+            }
+
+            // A route bound to no operation: its access class comes from each request's method.
+            var flags = grants.Routes.GetValueOrDefault(routeId);
+            var methods = route.Methods.Count > 0
+                ? route.Methods.Select(m => m.ToUpperInvariant())
+                : ((flags & AccessFlags.Read) != 0 ? AnyRead : []).Concat((flags & AccessFlags.Write) != 0 ? AnyWrite : []);
+            foreach (var method in methods)
+            {
+                var access = OperationConfig.AccessOf(method);
+                if ((flags & access.ToFlag()) != 0)
+                {
+                    result.Add(new PlanOperation(routeId, method, path, access, [], null, null, null, PlanOperationKind.Route));
+                }
+            }
+        }
+
+        foreach (var (cid, composition) in config.Compositions)
+        {
+            var id = composition.OperationIdOf(cid);
+            var operation = composition.AsOperation();
+            if ((grants.Operations.GetValueOrDefault(id) & operation.Access.ToFlag()) != 0)
+            {
+                result.Add(new PlanOperation(id, operation.Method, composition.Path, operation.Access, composition.Tags, null, null, null, PlanOperationKind.Composition));
+            }
+        }
+
+        return [.. result.OrderBy(o => o.Path, StringComparer.Ordinal).ThenBy(o => o.Method, StringComparer.Ordinal)];
+    }
+}

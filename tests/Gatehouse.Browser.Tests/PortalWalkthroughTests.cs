@@ -1,0 +1,156 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace Gatehouse.Browser.Tests;
+
+/// <summary>
+/// Issue #18 in a real browser: a consumer signs up, gets keys, calls the gateway from the docs page; an administrator
+/// approves in the console; rotation and revocation show at the gateway. axe-core checks every page on the way.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+[Trait("Issue", "18")]
+public sealed class PortalWalkthroughTests(BrowserFixture fixture)
+{
+    private async Task<HttpStatusCode> GatewayAsync(string method, string path, string key)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(fixture.GatewayUrl) };
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        request.Headers.Add("X-Api-Key", key);
+        if (method == "POST")
+        {
+            request.Content = new StringContent("""{"userId":1,"items":[{"productId":3,"quantity":1}]}""", System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private async Task<string> CreateAppAsync(IPage page, string title, string plan, string screenshot)
+    {
+        await page.GotoAsync(fixture.PortalUrl + "/apps/new");
+        await page.GetByLabel("Name").FillAsync(title);
+        await page.GetByLabel("Plan").SelectOptionAsync(plan);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create" }).ClickAsync();
+        var key = await page.Locator("#new-key").GetAttributeAsync("data-new-key");
+        await BrowserFixture.CheckAsync(page, screenshot);
+        return key!;
+    }
+
+    [Fact]
+    public async Task SignUp_CreateRetail_TryIt_Wholesale_Approve_Rotate_Revoke()
+    {
+        var (context, page, violations) = await fixture.NewPageAsync();
+        await using var _ = context;
+        var email = $"walk-{Guid.NewGuid():N}@example.com";
+        const string password = "a walk in the browser park";
+
+        await page.GotoAsync(fixture.PortalUrl + "/");
+        await BrowserFixture.CheckAsync(page, "01-catalogue");
+        await page.GotoAsync(fixture.PortalUrl + "/plans/retail");
+        await BrowserFixture.CheckAsync(page, "02-plan-retail");
+
+        await page.GotoAsync(fixture.PortalUrl + "/signup");
+        await BrowserFixture.CheckAsync(page, "03-signup");
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Your name or organisation").FillAsync("Walker & Co");
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        await BrowserFixture.CheckAsync(page, "04-signed-up");
+
+        await page.GotoAsync(fixture.PortalUrl + "/login");
+        await BrowserFixture.CheckAsync(page, "05-login");
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync("**/apps");
+        await BrowserFixture.CheckAsync(page, "06-apps-empty");
+
+        // Retail: live at once; the key is shown once, with a copy button (JavaScript on).
+        var retail = await CreateAppAsync(page, "Walker retail", "retail", "07-key-retail");
+        Assert.True(await page.Locator("#copy-key").IsVisibleAsync());
+
+        // The docs page renders the plan's document, and "try it" goes through the portal to the gateway with the key.
+        await page.GotoAsync(fixture.PortalUrl + "/plans/retail/docs");
+        await page.GetByText("List orders, or one user's orders").First.WaitForAsync(new() { Timeout = 30_000 });
+        await BrowserFixture.CheckAsync(page, "08-docs-retail");
+        var stored = await page.EvaluateAsync<string>("() => sessionStorage.getItem('gatehouse.key.retail')");
+        Assert.Equal(retail, stored);
+        var tried = await page.EvaluateAsync<JsonElement>(
+            "async ([url, key]) => { const r = await fetch('/try?scalar_url=' + encodeURIComponent(url), { headers: { 'X-Api-Key': key } }); return { status: r.status, body: await r.text() }; }",
+            new object[] { fixture.GatewayUrl + "/users/1", stored });
+        Assert.Equal(200, tried.GetProperty("status").GetInt32());
+        Assert.Contains("\"id\":1", tried.GetProperty("body").GetString(), StringComparison.Ordinal);
+
+        // Wholesale needs approval: pending, and the gateway refuses the key.
+        var wholesale = await CreateAppAsync(page, "Walker wholesale", "wholesale", "09-key-wholesale");
+        Assert.Equal(HttpStatusCode.Forbidden, await GatewayAsync("POST", "/orders", wholesale));
+        await page.GotoAsync(fixture.PortalUrl + "/apps");
+        await BrowserFixture.CheckAsync(page, "10-apps");
+
+        // An administrator approves it in the console.
+        var (adminContext, admin, adminViolations) = await fixture.NewPageAsync();
+        await using (adminContext)
+        {
+            await admin.GotoAsync(fixture.AdminUrl + "/console");
+            await admin.WaitForURLAsync("**/console/login");
+            await BrowserFixture.CheckAsync(admin, "11-console-login");
+            await admin.GetByLabel("Password, or the admin token").FillAsync(fixture.AdminToken);
+            await admin.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await admin.WaitForURLAsync("**/console/pending");
+            await BrowserFixture.CheckAsync(admin, "12-console-pending");
+            var row = admin.Locator("tr", new() { HasText = "Walker wholesale" });
+            await row.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+            await admin.GetByRole(AriaRole.Status).GetByText("Done.").WaitForAsync();
+            foreach (var (path, name) in new[] { ("accounts", "13-console-accounts"), ("applications", "14-console-applications"), ("plans", "15-console-plans"), ("revisions", "16-console-revisions"), ("nodes", "17-console-nodes"), ("audit", "18-console-audit") })
+            {
+                await admin.GotoAsync($"{fixture.AdminUrl}/console/{path}");
+                await BrowserFixture.CheckAsync(admin, name);
+            }
+
+            Assert.Contains("console:admin-token", await admin.ContentAsync(), StringComparison.Ordinal);
+            Assert.Empty(adminViolations);
+        }
+
+        Assert.Equal(HttpStatusCode.Created, await GatewayAsync("POST", "/orders", wholesale));
+
+        // Rotate the retail key with no grace: the old key is refused, the new one works; then revoke the new one.
+        await page.GotoAsync(fixture.PortalUrl + "/apps");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Walker retail" }).ClickAsync();
+        await BrowserFixture.CheckAsync(page, "19-app");
+        var prefix = retail[..8];
+        await page.GetByLabel("Old key keeps working for").First.SelectOptionAsync("0s");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Rotate {prefix}…" }).ClickAsync();
+        var rotated = await page.Locator("#new-key").GetAttributeAsync("data-new-key");
+        await BrowserFixture.CheckAsync(page, "20-key-rotated");
+        Assert.Equal(HttpStatusCode.Unauthorized, await GatewayAsync("GET", "/users/1", retail));
+        Assert.Equal(HttpStatusCode.OK, await GatewayAsync("GET", "/users/1", rotated!));
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Go to the application" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Revoke {rotated![..8]}…" }).ClickAsync();
+        await page.GetByText("Key revoked.").WaitForAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, await GatewayAsync("GET", "/users/1", rotated));
+        Assert.Empty(violations);
+    }
+
+    [Fact]
+    public async Task SignedOutPages_AndTheDemoConsumer_PassAxe()
+    {
+        var (context, page, violations) = await fixture.NewPageAsync();
+        await using var _ = context;
+        await page.GotoAsync(fixture.PortalUrl + "/reset");
+        await BrowserFixture.CheckAsync(page, "21-reset");
+        await page.GotoAsync(fixture.PortalUrl + "/plans/catalogue/docs");
+        await page.GetByText("Public catalogue plan").First.WaitForAsync(new() { Timeout = 30_000 });
+        await BrowserFixture.CheckAsync(page, "22-docs-catalogue");
+
+        await page.GotoAsync(fixture.PortalUrl + "/login");
+        await page.GetByLabel("Email").FillAsync(fixture.DemoEmail);
+        await page.GetByLabel("Password").FillAsync(fixture.DemoPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.WaitForURLAsync("**/apps");
+        await page.GotoAsync(fixture.PortalUrl + "/apps/new");
+        await BrowserFixture.CheckAsync(page, "23-new-app");
+        Assert.Empty(violations);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Gatehouse.Management.Tests.Portal;
+
+/// <summary>Issue #18, the admin console: who may sign in, what a viewer may do, and that actions are audited with the acting user.</summary>
+[Trait("Issue", "18")]
+public sealed class ConsoleTests
+{
+    private static async Task CreateUserAsync(PortalHarness h, string email, string role)
+    {
+        using var admin = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
+        using var weak = await admin.PutAsync($"/admin/users/{email}", new StringContent("""{"password":"short","role":"admin"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, weak.StatusCode);
+        using var made = await admin.PutAsync($"/admin/users/{email}", new StringContent($$"""{"password":"a console pass phrase","role":"{{role}}"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, made.StatusCode);
+        Assert.DoesNotContain("AQAAAA", await admin.GetStringAsync("/admin/users"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AdminUser_ApprovesInTheConsole_AuditedAsThatUser_ViewerIsRefused()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var consumer = await h.ConsumerAsync("buyer@example.com");
+        var (id, key) = await PortalHarness.CreateAppAsync(consumer, "wholesale", "Bulk");
+        Assert.Equal(HttpStatusCode.Forbidden, await h.CallGatewayAsync("PUT", key));
+        await CreateUserAsync(h, "boss@example.com", "admin");
+        await CreateUserAsync(h, "watcher@example.com", "viewer");
+
+        using var viewer = new Browser(h.Admin.Url);
+        using (var wrong = await viewer.SubmitAsync("/console/login", "/console/login", ("email", "watcher@example.com"), ("password", "not the pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        await viewer.SubmitAsync("/console/login", "/console/login", ("email", "watcher@example.com"), ("password", "a console pass phrase"));
+        var pending = await viewer.PageAsync("/console/pending");
+        Assert.Contains("Bulk", pending, StringComparison.Ordinal);
+        Assert.DoesNotContain(">Approve<", pending, StringComparison.Ordinal);
+        using (var refused = await viewer.PostAsync($"/console/applications/{id}/approve", ("__RequestVerificationToken", Browser.TokenOf(pending))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using var boss = new Browser(h.Admin.Url);
+        await boss.SubmitAsync("/console/login", "/console/login", ("email", "boss@example.com"), ("password", "a console pass phrase"));
+        using var approved = await boss.SubmitAsync("/console/pending", $"/console/applications/{id}/approve");
+        Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("PUT", key));
+
+        var change = (await h.Store.ListConsumerChangesAsync(null, 1)).Single();
+        Assert.Equal(("console:boss@example.com", "approve", id), (change.Actor, change.Action, change.Name));
+        Assert.Contains("console:boss@example.com", await boss.PageAsync("/console/audit"), StringComparison.Ordinal);
+
+        // The admin API's bearer check still guards everything outside /console.
+        using var anonymous = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
+        using var api = await anonymous.GetAsync("/admin/portal/applications");
+        Assert.Equal(HttpStatusCode.Unauthorized, api.StatusCode);
+    }
+
+    [Fact]
+    public async Task Console_ConfigApplicationApproval_GoesThroughTheAdminApiPath_AsARevisionByTheUser()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var admin = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
+        await admin.PutAsync("/admin/accounts/acme", new StringContent("{}", Encoding.UTF8, "application/json"));
+        using var put = await admin.PutAsync("/admin/applications/acme-bulk", new StringContent("""{"account":"acme","plan":"wholesale"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+
+        using var console = new Browser(h.Admin.Url);
+        await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        Assert.Contains("acme-bulk", await console.PageAsync("/console/pending"), StringComparison.Ordinal);
+        using var approved = await console.SubmitAsync("/console/pending", "/console/config-applications/acme-bulk/approve");
+        Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
+
+        var revision = (await h.Store.ListRevisionsAsync(null, 1)).Single();
+        Assert.Equal("console:admin-token", revision.Actor);
+        Assert.Equal("approve application acme-bulk", revision.Summary);
+        Assert.DoesNotContain("acme-bulk", await console.PageAsync("/console/pending"), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Gatehouse.Management.Tests.Portal;
+
+/// <summary>Issue #18: account approval (a portal setting), password reset, and sessions ending with a suspension.</summary>
+[Trait("Issue", "18")]
+public sealed class PortalAccountTests
+{
+    private static HttpClient Admin(PortalHarness h)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
+        return client;
+    }
+
+    [Fact]
+    public async Task AccountApproval_NewAccountsWait_ThenCreateAfterApproval()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var admin = Admin(h);
+        using var set = await admin.PutAsync("/admin/portal/settings", new StringContent("""{"accountApproval":true}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+
+        using var browser = await h.ConsumerAsync("waiting@example.com");
+        Assert.Contains("waits for an administrator", await browser.PageAsync("/apps"), StringComparison.Ordinal);
+        using (var refused = await browser.SubmitAsync("/apps/new", "/apps/new", ("title", "Early"), ("description", ""), ("plan", "retail")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        var account = (await h.Store.FindAccountByEmailAsync("waiting@example.com"))!;
+        using var approve = await admin.PostAsync($"/admin/portal/accounts/{account.Id}/approve", null);
+        Assert.Equal(HttpStatusCode.OK, approve.StatusCode);
+        using var again = await admin.PostAsync($"/admin/portal/accounts/{account.Id}/approve", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+
+        // Approval changed the session stamp: sign in again, then create.
+        using var fresh = h.NewBrowser();
+        await fresh.SubmitAsync("/login", "/login", ("email", "waiting@example.com"), ("password", "a long enough pass phrase"));
+        var (_, key) = await PortalHarness.CreateAppAsync(fresh, "retail");
+        Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("GET", key));
+
+        // Suspending the account stops its keys at the gateway and ends its sessions.
+        using var suspend = await admin.PostAsync($"/admin/portal/accounts/{account.Id}/suspend", null);
+        Assert.Equal(HttpStatusCode.OK, suspend.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, await h.CallGatewayAsync("GET", key));
+        using var ended = await fresh.GetAsync("/apps");
+        Assert.Equal(HttpStatusCode.Redirect, ended.StatusCode);
+    }
+
+    [Fact]
+    public async Task PasswordReset_LinkFromTheMail_SetsANewPassword_Once()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await h.ConsumerAsync("forgetful@example.com");
+        using var browser = h.NewBrowser();
+        await browser.SubmitAsync("/reset", "/reset", ("email", "forgetful@example.com"));
+        await Gatehouse.Gateway.Tests.Infrastructure.Wait.UntilAsync(() => Directory.Exists(h.MailDirectory) && Directory.GetFiles(h.MailDirectory, "*.eml").Length == 1, "the reset mail");
+        var mail = await File.ReadAllTextAsync(Directory.GetFiles(h.MailDirectory, "*.eml").Single());
+        var link = System.Text.RegularExpressions.Regex.Match(mail, @"http://\S+/reset/(\S+)").Groups[1].Value;
+        Assert.NotEmpty(link);
+
+        using var weak = await browser.SubmitAsync($"/reset/{link}", $"/reset/{link}", ("password", "short"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, weak.StatusCode);
+        using var reset = await browser.SubmitAsync($"/reset/{link}", $"/reset/{link}", ("password", "a brand new pass phrase"));
+        Assert.Equal(HttpStatusCode.OK, reset.StatusCode);
+        using var replay = await browser.SubmitAsync($"/reset/{link}", $"/reset/{link}", ("password", "an attacker's pass phrase"));
+        Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+
+        using var old = await browser.SubmitAsync("/login", "/login", ("email", "forgetful@example.com"), ("password", "a long enough pass phrase"));
+        Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        using var signedIn = await browser.SubmitAsync("/login", "/login", ("email", "forgetful@example.com"), ("password", "a brand new pass phrase"));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+    }
+}

@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Gatehouse.Gateway.Hosting;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Portal;
+using Gatehouse.Management.Revisions;
+using Gatehouse.Management.Stores;
+using Gatehouse.Management.Tests.Consumers;
+using Gatehouse.Management.Tests.Support;
+using Gatehouse.Model.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Tests.Portal;
+
+/// <summary>
+/// Everything <c>gatehouse run --store</c> starts for the portal, for real: a SQLite store, a gateway in front of a
+/// backend, the admin API (and console), the consumer follower and the portal, each on 127.0.0.1:0.
+/// </summary>
+internal sealed partial class PortalHarness : IAsyncDisposable
+{
+    public const string AdminToken = "gha_portal-harness-admin-token";
+
+    private readonly string _folder;
+    private readonly WebApplication _backend;
+
+    private PortalHarness(string folder, WebApplication backend, IConfigStore store, GatewayHost gateway, ConsumerFollower follower, AdminApi admin, PortalHost portal, FakeTime? time, string mail, List<string> logs)
+    {
+        (_folder, _backend, Store, Gateway, Follower, Admin, Portal, Time, MailDirectory, Logs) = (folder, backend, store, gateway, follower, admin, portal, time, mail, logs);
+    }
+
+    public IConfigStore Store { get; }
+
+    public GatewayHost Gateway { get; }
+
+    public ConsumerFollower Follower { get; }
+
+    public AdminApi Admin { get; }
+
+    public PortalHost Portal { get; }
+
+    public FakeTime? Time { get; }
+
+    public string MailDirectory { get; }
+
+    public string Folder => _folder;
+
+    /// <summary>Every log line the admin API, the portal and the gateway wrote.</summary>
+    public List<string> Logs { get; }
+
+    public static async Task<PortalHarness> StartAsync(FakeTime? time = null)
+    {
+        var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
+        var backend = await ConsumerNode.StartBackendAsync();
+        var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder, "gatehouse.db"), (TimeProvider?)time ?? TimeProvider.System);
+        var yaml = ConsumerNode.Yaml(backend.Urls.First());
+        var (_, errors) = await StoreConfig.ImportAsync(store, yaml, folder, null, "test", "import");
+        Assert.Empty(errors);
+        var (_, loaded) = await StoreConfig.LoadAsync(store, folder, null);
+        var logs = new List<string>();
+        var provider = new ListLoggerProvider(logs);
+        var gateway = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, ConfigureLogging = l => { l.ClearProviders(); l.AddProvider(provider); } });
+        var follower = new ConsumerFollower(store, gateway.Runtime.Consumers);
+        await follower.StartAsync(CancellationToken.None);
+        var admin = await AdminApi.StartAsync(new AdminApiOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Store = store,
+            TokenSha256 = ApiKeyHash.Sha256Hex(AdminToken),
+            Apply = gateway.Runtime.Apply,
+            ServedRevision = 1,
+            BaseDirectory = folder,
+            Environment = _ => null,
+            Consumers = follower,
+            ConfigureLogging = l => { l.ClearProviders(); l.AddProvider(provider); l.SetMinimumLevel(LogLevel.Trace); },
+            FollowInterval = Timeout.InfiniteTimeSpan,
+            Time = (TimeProvider?)time ?? TimeProvider.System,
+        });
+        var mail = Path.Combine(folder, "mail");
+        var portal = await PortalHost.StartAsync(new PortalOptions
+        {
+            Url = "http://127.0.0.1:0",
+            Admin = admin,
+            GatewayUrl = gateway.Urls[0],
+            MailDirectory = mail,
+            Time = (TimeProvider?)time ?? TimeProvider.System,
+        });
+        return new PortalHarness(folder, backend, store, gateway, follower, admin, portal, time, mail, logs);
+    }
+
+    /// <summary>A browser-like client of the portal: its own cookies, no automatic redirects.</summary>
+    public Browser NewBrowser(string? baseUrl = null) => new(baseUrl ?? Portal.Url);
+
+    public HttpClient GatewayClient() => new() { BaseAddress = new Uri(Gateway.Urls[0]) };
+
+    public async Task<HttpStatusCode> CallGatewayAsync(string method, string key)
+    {
+        using var client = GatewayClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), "/users/7");
+        request.Headers.Add("X-Api-Key", key);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Portal.DisposeAsync();
+        await Admin.DisposeAsync();
+        await Follower.DisposeAsync();
+        await Gateway.DisposeAsync();
+        await Store.DisposeAsync();
+        await _backend.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    /// <summary>Signs up and signs in a new consumer; returns its browser.</summary>
+    public async Task<Browser> ConsumerAsync(string email, string password = "a long enough pass phrase")
+    {
+        var browser = NewBrowser();
+        using (var signup = await browser.SubmitAsync("/signup", "/signup", ("email", email), ("title", "T " + email), ("password", password)))
+        {
+            Assert.Equal(HttpStatusCode.OK, signup.StatusCode);
+        }
+
+        using var login = await browser.SubmitAsync("/login", "/login", ("email", email), ("password", password));
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        return browser;
+    }
+
+    /// <summary>Creates an application through the form; its id (from the key page) and key.</summary>
+    public static async Task<(string Id, string Key)> CreateAppAsync(Browser browser, string plan, string title = "Shop", string description = "")
+    {
+        using var created = await browser.SubmitAsync("/apps/new", "/apps/new", ("title", title), ("description", description), ("plan", plan));
+        var html = await created.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (AppLink().Match(html).Groups[1].Value, NewKey().Match(html).Groups[1].Value);
+    }
+
+    [GeneratedRegex("href=\"/apps/(app-[a-z2-7]+)\"")]
+    public static partial Regex AppLink();
+
+    [GeneratedRegex("data-new-key=\"(ghk_[A-Za-z0-9_-]+)\"")]
+    public static partial Regex NewKey();
+
+    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(List<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (lines)
+                {
+                    lines.Add(formatter(state, exception) + exception);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A cookie-keeping client that reads each form's antiforgery token from the page, as a browser would submit it.</summary>
+internal sealed partial class Browser : IDisposable
+{
+    private readonly HttpClient _client;
+
+    public Browser(string baseUrl)
+    {
+        Cookies = new CookieContainer();
+        _client = new HttpClient(new SocketsHttpHandler { CookieContainer = Cookies, AllowAutoRedirect = false, UseProxy = false }) { BaseAddress = new Uri(baseUrl) };
+    }
+
+    public CookieContainer Cookies { get; }
+
+    public HttpClient Client => _client;
+
+    public Task<HttpResponseMessage> GetAsync(string path) => _client.GetAsync(path);
+
+    public async Task<string> PageAsync(string path)
+    {
+        using var response = await _client.GetAsync(path);
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    /// <summary>GETs <paramref name="formPage"/>, takes its token, and posts <paramref name="fields"/> to <paramref name="action"/>.</summary>
+    public async Task<HttpResponseMessage> SubmitAsync(string formPage, string action, params (string Name, string Value)[] fields)
+    {
+        var token = Token().Match(await PageAsync(formPage)).Groups[1].Value;
+        return await PostAsync(action, [.. fields, ("__RequestVerificationToken", token)]);
+    }
+
+    public Task<HttpResponseMessage> PostAsync(string action, params (string Name, string Value)[] fields) =>
+        _client.PostAsync(action, new FormUrlEncodedContent(fields.Select(f => KeyValuePair.Create(f.Name, f.Value))));
+
+    public static string TokenOf(string html) => Token().Match(html).Groups[1].Value;
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
+    private static partial Regex Token();
+
+    public void Dispose() => _client.Dispose();
+}

@@ -1,0 +1,124 @@
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Consumers;
+
+namespace Gatehouse.Management.Tests.Stores;
+
+// Issue #18: consumer data, on both databases.
+public abstract partial class ConfigStoreTests
+{
+    private ConsumerAccount NewAccount(string id, string email, AccountState state = AccountState.Active) =>
+        new(id, email, "Title of " + id, "HASH-" + id, state, "stamp", Clock.GetUtcNow(), 1);
+
+    private PortalApplication NewApplication(string id, string account, string plan = "retail") =>
+        new(id, account, "App " + id, "", plan, ApplicationState.Live, [new ConsumerKey(new string('a', 64), "ghk_abcd", Clock.GetUtcNow(), null)], Clock.GetUtcNow());
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task ConsumerAccounts_EmailIsUnique_UpdatesNameTheVersionTheyRead()
+    {
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal:ada@example.com"));
+        Assert.False(await Store.InsertAccountAsync(NewAccount("acc-2", "ada@example.com"), "portal:ada@example.com"));
+        Assert.Null(await Store.GetAccountAsync("acc-2"));
+
+        var read = (await Store.FindAccountByEmailAsync("ada@example.com"))!;
+        Assert.True(await Store.UpdateAccountAsync(read with { Title = "Ada" }, "console:root", "rename"));
+        Assert.False(await Store.UpdateAccountAsync(read with { Title = "Lost update" }, "console:root", "rename"));
+        Assert.Equal("Ada", (await Store.GetAccountAsync("acc-1"))!.Title);
+        Assert.Equal(2, (await Store.GetAccountAsync("acc-1"))!.Version);
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task ConsumerApplications_SaveNamesTheSeqItRead_NoConfigRevision()
+    {
+        await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal");
+        var seq = await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "portal:ada", "create");
+        Assert.NotNull(seq);
+        Assert.Null(await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "portal:ada", "create"));
+
+        var read = (await Store.GetApplicationAsync("app-1"))!;
+        Assert.Equal(seq, read.Seq);
+        Assert.NotNull(await Store.SaveApplicationAsync(read with { Plan = "gold" }, read.Seq, "portal:ada", "change plan"));
+        Assert.Null(await Store.SaveApplicationAsync(read with { Plan = "lost" }, read.Seq, "portal:ada", "change plan"));
+        Assert.Equal("gold", (await Store.GetApplicationAsync("app-1"))!.Plan);
+
+        // Consumer changes are not config revisions.
+        Assert.Equal(0, await Store.CurrentRevisionAsync());
+        Assert.Empty(await Store.ListAuditAsync());
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task ReadApplicationsSince_ReturnsEachChangeOnce_DeletesAsTombstones_AccountSuspensionReannounces()
+    {
+        await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal");
+        await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "a", "create");
+        await Store.SaveApplicationAsync(NewApplication("app-2", "acc-1"), 0, "a", "create");
+        var (all, seq) = await Store.ReadApplicationsSinceAsync(0);
+        Assert.Equal(["app-1", "app-2"], all.Select(a => a.Id).Order());
+
+        var (none, same) = await Store.ReadApplicationsSinceAsync(seq);
+        Assert.Empty(none);
+        Assert.Equal(seq, same);
+
+        var app2 = (await Store.GetApplicationAsync("app-2"))!;
+        await Store.SaveApplicationAsync(app2 with { Deleted = true, Keys = [] }, app2.Seq, "a", "delete");
+        var (deleted, seq2) = await Store.ReadApplicationsSinceAsync(seq);
+        Assert.True(Assert.Single(deleted).Deleted);
+        Assert.Null(await Store.GetApplicationAsync("app-2"));
+
+        var account = (await Store.GetAccountAsync("acc-1"))!;
+        await Store.UpdateAccountAsync(account with { State = AccountState.Suspended }, "console:root", "suspend");
+        var (again, _) = await Store.ReadApplicationsSinceAsync(seq2);
+        var app1 = Assert.Single(again, a => !a.Deleted);
+        Assert.Equal(ApplicationState.Suspended, app1.EffectiveState);
+        Assert.Equal(ApplicationState.Live, app1.State);
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task ConsumerChangeLog_NamesActorAndAction_NeverThePasswordHash()
+    {
+        await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal:ada@example.com");
+        var account = (await Store.GetAccountAsync("acc-1"))!;
+        await Store.UpdateAccountAsync(account with { PasswordHash = "HASH-NEW" }, "portal:ada@example.com", "password");
+        await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "portal:ada@example.com", "create");
+
+        var log = await Store.ListConsumerChangesAsync(null, 50);
+        Assert.Equal(["create", "password", "create"], log.Select(c => c.Action).Reverse());
+        Assert.All(log, c => Assert.Equal("portal:ada@example.com", c.Actor));
+        Assert.All(log, c => Assert.DoesNotContain("HASH-", (c.Before ?? "") + c.After, StringComparison.Ordinal));
+        Assert.Equal([3L, 2L, 1L], log.Select(c => c.Seq));
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task Tokens_AreTakenOnce_AndNotAfterExpiry()
+    {
+        var now = Clock.GetUtcNow();
+        await Store.SaveTokenAsync("h1", "reset", "acc-1", now.AddMinutes(30));
+        await Store.SaveTokenAsync("h2", "reset", "acc-1", now.AddMinutes(30));
+        Assert.Null(await Store.TakeTokenAsync("h1", "other-purpose", now));
+        Assert.Null(await Store.TakeTokenAsync("h1", "reset", now));
+        Assert.Null(await Store.TakeTokenAsync("h2", "reset", now.AddMinutes(31)));
+        await Store.SaveTokenAsync("h3", "reset", "acc-1", now.AddMinutes(30));
+        Assert.Equal("acc-1", await Store.TakeTokenAsync("h3", "reset", now));
+        Assert.Null(await Store.TakeTokenAsync("h3", "reset", now));
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task ConcurrentApplicationCreates_FromTwoStoreInstances_GetDistinctOrderedSeqs()
+    {
+        var other = await OpenAsync();
+        await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal");
+        var writes = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? Store : other).SaveApplicationAsync(NewApplication($"app-{i}", "acc-1"), 0, "a", "create"));
+        var seqs = await Task.WhenAll(writes);
+        Assert.Equal(20, seqs.Distinct().Count());
+        var (all, newest) = await Store.ReadApplicationsSinceAsync(0);
+        Assert.Equal(20, all.Count);
+        Assert.Equal(21, newest);
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Gatehouse.Model.Operations;
+using Gatehouse.Tests.Infrastructure;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary>Issue #18's contract, as the demo runs it: the portal's lines, the plans' documents, the console's login.</summary>
+[Trait("Issue", "18")]
+public sealed partial class DemoPortalTests
+{
+    [Fact]
+    public async Task Demo_PrintsThePortalAndALogin_RetailDocumentIsReadOnly_InternalIs404_ConsoleAsksForLogin()
+    {
+        await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
+        var portal = await demo.WaitForOutputAsync(PortalLine(), TimeSpan.FromSeconds(90));
+        await demo.WaitForOutputAsync(LoginLine(), TimeSpan.FromSeconds(30));
+        var login = LoginLine().Match(demo.StandardOutput);
+        Assert.Contains("@", login.Groups[1].Value, StringComparison.Ordinal);
+        Assert.True(login.Groups[2].Value.Length >= 12);
+        var admin = AdminLine().Match(demo.StandardOutput).Groups[1].Value;
+
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        var retail = await client.GetStringAsync($"{portal}/plans/retail/openapi.json");
+        var document = OpenApiDocumentReader.Read(retail, out var error);
+        Assert.Null(error);
+        Assert.Contains(document!.Operations, o => o.OperationId == "users.getUser");
+        Assert.All(document.Operations, o => Assert.Contains(o.Method, (string[])["GET", "HEAD"]));
+        Assert.DoesNotContain(document.Operations, o => o.OperationId == "orders.createOrder");
+
+        using var hidden = await client.GetAsync($"{portal}/plans/internal/openapi.json");
+        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
+        using var console = await client.GetAsync($"{admin}/console");
+        Assert.Equal(HttpStatusCode.Redirect, console.StatusCode);
+        Assert.EndsWith("/console/login", console.Headers.Location!.OriginalString, StringComparison.Ordinal);
+
+        // The printed password signs the demo consumer in (and appears nowhere else in the output).
+        Assert.Single(Regex.Matches(demo.StandardOutput + demo.StandardError, Regex.Escape(login.Groups[2].Value)));
+    }
+
+    [Fact]
+    public async Task RunStore_PortalPortInUse_OnePlainLine_Exit2()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+        using var folder = new TempFolder();
+        var (code, stdout, stderr) = await GatehouseProcess.RunAsync(
+            "run", "--store", "sqlite:" + Path.Combine(folder.Path, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", $"http://127.0.0.1:{port}");
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--portal-url", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"^demo portal: (http://\S+)$", RegexOptions.Multiline)]
+    private static partial Regex PortalLine();
+
+    [GeneratedRegex(@"^demo portal login: (\S+) (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex LoginLine();
+
+    [GeneratedRegex(@"admin API (http://\S+)")]
+    private static partial Regex AdminLine();
+}
