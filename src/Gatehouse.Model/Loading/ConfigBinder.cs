@@ -41,6 +41,7 @@ internal sealed class ConfigBinder(YamlBinder b, string baseDirectory)
     {
         ValueKind.Text => Text(node, path, key),
         ValueKind.Integer => Integer(shape, node, path),
+        ValueKind.Number => Number(shape, node, path),
         ValueKind.Size => Size(shape, node, path),
         ValueKind.Boolean => b.Bool(node, path),
         ValueKind.Duration => Duration(shape, node, path),
@@ -154,6 +155,35 @@ internal sealed class ConfigBinder(YamlBinder b, string baseDirectory)
         }
 
         return shape.Type == typeof(int) ? (object)(int)value : value;
+    }
+
+    private object? Number(ValueShape shape, YamlNode node, string path)
+    {
+        var text = b.String(node, path);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            b.Error(path, node, shape.Share ? $"expected a share from 0 to 1, such as 0.01 for one in a hundred; found '{text}'." : $"expected a number; found '{text}'.");
+            return null;
+        }
+
+        if (shape.Share && value is < 0 or > 1)
+        {
+            b.Error(path, node, $"expected a share from 0 to 1, such as 0.01 for one in a hundred; found {text}.");
+            return null;
+        }
+
+        if (shape.Minimum is { } min && value < min)
+        {
+            b.Error(path, node, $"must be at least {min}; found {text}.");
+            return null;
+        }
+
+        return value;
     }
 
     private object? Size(ValueShape shape, YamlNode node, string path)

@@ -42,6 +42,10 @@ public sealed class MinimumAttribute(long value) : Attribute
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class SizeAttribute : Attribute;
 
+/// <summary>A number that is a share of a whole: from 0 to 1 (<c>0.2</c> is 20%).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ShareAttribute : Attribute;
+
 /// <summary>A duration that may be zero (durations are positive unless marked with this).</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class ZeroAllowedAttribute : Attribute;

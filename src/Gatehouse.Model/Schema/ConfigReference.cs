@@ -97,6 +97,7 @@ public static partial class ConfigReference
         {
             ValueKind.Text => "string",
             ValueKind.Integer => value.Minimum is { } min ? $"int ≥ {min}" : "int",
+            ValueKind.Number => value.Share ? "share 0–1" : value.Minimum is { } least ? $"number ≥ {least}" : "number",
             ValueKind.Boolean => "bool",
             ValueKind.Duration => "duration",
             ValueKind.Size => "size",

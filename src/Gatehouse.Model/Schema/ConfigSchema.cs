@@ -147,6 +147,9 @@ public static class ConfigSchema
     {
         ValueKind.Text => new JsonObject { ["type"] = "string" },
         ValueKind.Integer => OrVariable(shape.Minimum is { } min ? new JsonObject { ["type"] = "integer", ["minimum"] = min } : new JsonObject { ["type"] = "integer" }),
+        ValueKind.Number => OrVariable(shape.Share
+            ? new JsonObject { ["type"] = "number", ["minimum"] = 0, ["maximum"] = 1 }
+            : shape.Minimum is { } least ? new JsonObject { ["type"] = "number", ["minimum"] = least } : new JsonObject { ["type"] = "number" }),
         ValueKind.Boolean => OrVariable(new JsonObject { ["type"] = "boolean" }),
         ValueKind.Duration => new JsonObject
         {
@@ -232,6 +235,7 @@ public static class ConfigSchema
     {
         ValueKind.Text => (string)value,
         ValueKind.Integer => value is int i ? i : (long)value,
+        ValueKind.Number => (double)value,
         ValueKind.Boolean => (bool)value,
         ValueKind.Duration => Units.FormatDuration((TimeSpan)value),
         ValueKind.Size => FormatSize(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)),

@@ -12,6 +12,8 @@ public enum ValueKind
     Text,
     /// <summary>A whole number.</summary>
     Integer,
+    /// <summary>A number that may have a fraction (<c>0.25</c>).</summary>
+    Number,
     /// <summary>true or false.</summary>
     Boolean,
     /// <summary>A duration: <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>1h</c>, <c>1d</c>; a bare number is seconds.</summary>
@@ -177,6 +179,9 @@ public sealed class ValueShape
     /// <summary>For a whole number: the minimum, or null.</summary>
     public long? Minimum { get; private init; }
 
+    /// <summary>For a number: it is a share, from 0 to 1.</summary>
+    public bool Share { get; private init; }
+
     /// <summary>For a list: one value may stand for a list of one.</summary>
     public bool OneOrMany { get; private init; }
 
@@ -229,6 +234,7 @@ public sealed class ValueShape
         return on is null ? shape : new ValueShape(shape.Kind, shape.Type, shape.Element, shape.Nullable)
         {
             Minimum = on.GetCustomAttribute<MinimumAttribute>()?.Value,
+            Share = on.GetCustomAttribute<ShareAttribute>() is not null,
             OneOrMany = on.GetCustomAttribute<OneOrManyAttribute>() is not null,
             FreeKeys = on.GetCustomAttribute<FreeKeysAttribute>() is not null,
             ZeroAllowed = on.GetCustomAttribute<ZeroAllowedAttribute>() is not null,
@@ -246,6 +252,11 @@ public sealed class ValueShape
         if (type == typeof(int) || type == typeof(long))
         {
             return new(ValueKind.Integer, type, null, nullable);
+        }
+
+        if (type == typeof(double))
+        {
+            return new(ValueKind.Number, type, null, nullable);
         }
 
         if (type == typeof(bool))
