@@ -8,7 +8,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
 # A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
-REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql")
+REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql"
+          # The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
+          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Observability;
 using Gatehouse.Gateway.Runtime;
 using Gatehouse.Gateway.ServiceApi;
 using Gatehouse.Model.Config;
@@ -9,9 +10,13 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Gatehouse.Gateway.Hosting;
 
@@ -24,15 +29,29 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConfigFileWatcher? _watcher;
     private readonly ServiceApiHost? _serviceApi;
+    private readonly MetricsListener? _metricsListener;
 
-    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi)
+    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi,
+        GatewayTelemetry telemetry, PrometheusText? metrics, MetricsListener? metricsListener)
     {
         _app = app;
         Runtime = runtime;
         _watcher = watcher;
         Urls = urls;
         _serviceApi = serviceApi;
+        Telemetry = telemetry;
+        Metrics = metrics;
+        _metricsListener = metricsListener;
     }
+
+    /// <summary>What this gateway records about requests (usage, access log, spans).</summary>
+    public GatewayTelemetry Telemetry { get; }
+
+    /// <summary>The Prometheus text of this process's metrics; null when <c>gateway.observability.metrics.enabled</c> is false.</summary>
+    public PrometheusText? Metrics { get; }
+
+    /// <summary>The metrics listener's bound address; null when <c>gateway.observability.metrics.url</c> is not set.</summary>
+    public string? MetricsUrl => _metricsListener?.Url;
 
     public GatewayRuntime Runtime { get; }
 
@@ -62,6 +81,37 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
         builder.Services.AddSingleton<GatewayRequestHandler>();
+        if (options.TelemetrySettings is { } settings)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        var observability = config.Gateway.Observability;
+        var tracing = GatewayTracing.EnabledBy(name => builder.Configuration[name]);
+        var metrics = observability.Metrics.Enabled && (options.MetricsOnAdmin || observability.Metrics.Url is not null) ? new PrometheusText() : null;
+        if (metrics is not null || tracing)
+        {
+            var otel = builder.Services.AddOpenTelemetry();
+            if (string.IsNullOrEmpty(builder.Configuration["OTEL_SERVICE_NAME"]))
+            {
+                otel.ConfigureResource(r => r.AddService("gatehouse"));
+            }
+
+            if (metrics is not null)
+            {
+                otel.WithMetrics(m => m
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access")
+                    .AddReader(metrics.Reader));
+            }
+
+            if (tracing)
+            {
+                otel.WithTracing(t => t.AddSource(GatewayTracing.SourceName).AddOtlpExporter());
+            }
+        }
+
+        builder.Services.AddSingleton(sp => new GatewayTelemetry(
+            sp.GetRequiredService<GatewayRuntime>(), observability, options.UsageSink, options.NodeId, metrics is not null, tracing, options.Time, sp.GetRequiredService<ILoggerFactory>()));
 
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime complete socket operations on its
         // epoll threads rather than queueing them to the thread pool. Kestrel's transport follows the same
@@ -85,6 +135,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         });
 
         var app = builder.Build();
+
+        // Built now rather than by the SDK's hosted service, so that the first requests are already measured and traced.
+        _ = app.Services.GetService<MeterProvider>();
+        _ = app.Services.GetService<TracerProvider>();
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
         var errors = runtime.Apply(config);
         if (errors.Count > 0)
@@ -97,6 +151,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
 
         var urls = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        var metricsListener = metrics is not null && observability.Metrics.Url is { } metricsUrl
+            ? await MetricsListener.StartAsync(metricsUrl, metrics, cancellationToken).ConfigureAwait(false)
+            : null;
         var serviceApi = config.Gateway.ServiceApi is { } api
             ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
             : null;
@@ -107,7 +164,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls, serviceApi);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener);
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -176,7 +233,15 @@ internal sealed class GatewayHost : IAsyncDisposable
             await _serviceApi.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_metricsListener is not null)
+        {
+            await _metricsListener.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
+
+        // After the listeners drained: the last requests' records are in, and the final flush writes them.
+        await Telemetry.DisposeAsync().ConfigureAwait(false);
         await Runtime.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

@@ -86,6 +86,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         ApprovalEndpoints.Map(app, changes);
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
+        Analytics.AnalyticsEndpoints.Map(app, options);
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document()));
         app.MapFallback(context => new AdminProblem(
             StatusCodes.Status404NotFound,

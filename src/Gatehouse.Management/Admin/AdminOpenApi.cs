@@ -69,6 +69,20 @@ internal static class AdminOpenApi
         };
         paths["/admin/registrations"] = new JsonObject { ["get"] = Operation("Live self-registered targets of every service") };
         paths["/admin/audit"] = new JsonObject { ["get"] = Operation("Audit entries, newest first", "limit", "before") };
+        paths["/admin/analytics"] = new JsonObject
+        {
+            ["get"] = Operation(
+                "Usage analytics: series of count, errors (5xx), client errors (4xx), error rate, bytes, mean and p50/p95/p99 latency (ms), "
+                + "from the rollups flushed by every node (flush interval: gateway.observability.usage.flushInterval)",
+                "from", "to", "granularity", "groupBy", "application", "plan", "operation", "status", "statusClass", "node", "limit"),
+        };
+        paths["/admin/applications/{name}/usage"] = new JsonObject
+        {
+            ["parameters"] = Parameters("name"),
+            ["get"] = Operation("An application's calls per day and what is left of each limit of its plan", "from", "to"),
+        };
+        paths["/metrics"] = new JsonObject { ["get"] = Operation("Prometheus metrics (text exposition format 0.0.4)") };
+        paths["/console/analytics"] = new JsonObject { ["get"] = Operation("Usage charts (HTML with SVG)", "from", "to", "granularity") };
         paths["/admin/openapi.json"] = new JsonObject { ["get"] = Operation("This document") };
 
         return new JsonObject
@@ -110,7 +124,7 @@ internal static class AdminOpenApi
                 ["name"] = q,
                 ["in"] = "query",
                 ["required"] = false,
-                ["schema"] = new JsonObject { ["type"] = q is "after" or "url" ? "string" : "integer" },
+                ["schema"] = new JsonObject { ["type"] = q is "limit" or "before" ? "integer" : "string" },
             }).ToArray());
         }
 

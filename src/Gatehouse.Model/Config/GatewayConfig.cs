@@ -50,4 +50,7 @@ public sealed record GatewayConfig
 
     /// <summary>The authorize/report API for services not behind the proxy. Default: off.</summary>
     public ServiceApiConfig? ServiceApi { get; init; }
+
+    /// <summary>Usage analytics, metrics, the access log and tracing (docs/observability.md). Default: usage and metrics on, the rest off.</summary>
+    public ObservabilityConfig Observability { get; init; } = new();
 }

@@ -106,7 +106,7 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
     private GatewayConfig ReadGateway(YamlNode node, string path)
     {
         var gw = new GatewayConfig();
-        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout", "apiKeys", "jwt", "authenticationMode", "serviceApi", "forwardUnderscoreHeaders");
+        var map = b.Mapping(node, path, "listeners", "trustedProxies", "maxRequestBodySize", "maxRequestHeadersSize", "drainTimeout", "apiKeys", "jwt", "authenticationMode", "serviceApi", "forwardUnderscoreHeaders", "observability");
         if (map is null)
         {
             return gw;
@@ -207,6 +207,11 @@ internal sealed class ConfigReader(YamlBinder b, string baseDirectory)
 
                 gw = gw with { ServiceApi = api };
             }
+        }
+
+        if (map.TryGetValue("observability", out var observability))
+        {
+            gw = gw with { Observability = new ObservabilityReader(b, baseDirectory).Read(observability, YamlBinder.Join(path, "observability")) };
         }
 
         return gw;

@@ -62,8 +62,18 @@ internal sealed class StoreNode : IAsyncDisposable
         }
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment }, ct).ConfigureAwait(false);
-        var node = new NodeReporter(store, string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId, revision);
+        var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        var host = await GatewayHost.StartAsync(new GatewayHostOptions
+        {
+            Config = loaded.Config!,
+            Port = options.Port,
+            Environment = options.Environment,
+            // Usage rollups go to the same store, under this node's id (node ids must differ between nodes of one store).
+            UsageSink = store as Model.Usage.IUsageSink,
+            NodeId = nodeId,
+            MetricsOnAdmin = true,
+        }, ct).ConfigureAwait(false);
+        var node = new NodeReporter(store, nodeId, revision);
         node.Start();
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations);
@@ -82,6 +92,8 @@ internal sealed class StoreNode : IAsyncDisposable
                 Node = node,
                 Registrations = registrations,
                 MaxBodySize = options.AdminMaxBody,
+                Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
+                Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application),
             }, ct).ConfigureAwait(false);
             return (new StoreNode(host, node, registrations, admin, revision, generated), null);
         }

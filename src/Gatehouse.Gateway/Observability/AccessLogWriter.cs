@@ -1,0 +1,227 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Gatehouse.Model.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Observability;
+
+/// <summary>
+/// Writes the access log: one JSON object per line, to stdout or to a file that is rotated by size (<c>NAME</c>,
+/// <c>NAME.1</c>, ... <c>NAME.maxFiles</c>). Requests only enqueue (<see cref="TryWrite"/>); a background loop formats and
+/// writes, so a slow disk never slows a request: when the queue is full, lines are dropped and counted.
+/// </summary>
+internal sealed partial class AccessLogWriter : IAsyncDisposable
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly AccessLogConfig _config;
+    private readonly RecordQueue<AccessLogEntry> _queue;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly string? _node;
+    private Stream? _stream;
+    private long _size;
+
+    public AccessLogWriter(AccessLogConfig config, string? node, ILogger logger)
+    {
+        (_config, _node, _logger) = (config, node, logger);
+        _queue = new RecordQueue<AccessLogEntry>(config.BufferSize);
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Lines dropped because the writer fell behind.</summary>
+    public long Dropped => _queue.Dropped;
+
+    /// <summary>Whether a request with <paramref name="status"/> is logged under the current sampling rules.</summary>
+    public static bool Wanted(AccessLogConfig config, int status)
+    {
+        if (status >= 400)
+        {
+            return true;
+        }
+
+        return !config.ErrorsOnly && (config.SampleRate >= 1 || (config.SampleRate > 0 && Random.Shared.NextDouble() < config.SampleRate));
+    }
+
+    public void TryWrite(in AccessLogEntry entry)
+    {
+        if (!_queue.TryEnqueue(entry))
+        {
+            GatewayMetrics.AccessLogDropped();
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
+        var stopping = false;
+        while (true)
+        {
+            try
+            {
+                stopping = !await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                stopping = true;
+            }
+
+            try
+            {
+                await WriteQueuedAsync(buffer).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogWriteFailed(_logger, _config.Path, e);
+                await CloseAsync().ConfigureAwait(false);
+            }
+
+            if (stopping)
+            {
+                await CloseAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task WriteQueuedAsync(System.Buffers.ArrayBufferWriter<byte> buffer)
+    {
+        while (_queue.Count > 0)
+        {
+            buffer.ResetWrittenCount();
+            using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                for (var n = 0; n < 512 && _queue.TryDequeue(out var entry); n++)
+                {
+                    Format(json, entry, _node);
+                    json.Flush();
+                    buffer.Write("\n"u8);
+                    json.Reset(buffer);
+                }
+            }
+
+            if (buffer.WrittenCount == 0)
+            {
+                return;
+            }
+
+            var stream = await OpenAsync(buffer.WrittenCount).ConfigureAwait(false);
+            await stream.WriteAsync(buffer.WrittenMemory).ConfigureAwait(false);
+            await stream.FlushAsync().ConfigureAwait(false);
+            _size += buffer.WrittenCount;
+        }
+    }
+
+    internal static void Format(Utf8JsonWriter json, in AccessLogEntry e, string? node)
+    {
+        json.WriteStartObject();
+        json.WriteString("time", new DateTimeOffset(e.UtcTicks, TimeSpan.Zero).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteString("requestId", e.RequestId);
+        if (node is not null)
+        {
+            json.WriteString("node", node);
+        }
+
+        json.WriteString("client", e.Client);
+        json.WriteString("method", e.Method);
+        json.WriteString("path", e.Path);
+        if (e.Query.Length > 0)
+        {
+            json.WriteString("query", e.Query);
+        }
+
+        json.WriteNumber("status", e.Status);
+        json.WriteNumber("durationMs", Math.Round(e.DurationMs, 3));
+        json.WriteNumber("bytesIn", e.BytesIn);
+        json.WriteNumber("bytesOut", e.BytesOut);
+        WriteOptional(json, "route", e.Route);
+        WriteOptional(json, "operation", e.Operation);
+        WriteOptional(json, "application", e.Application);
+        WriteOptional(json, "plan", e.Plan);
+        WriteOptional(json, "upstream", e.Upstream);
+        if (e.Steps > 0)
+        {
+            json.WriteNumber("steps", e.Steps);
+        }
+
+        WriteOptional(json, "userAgent", e.UserAgent);
+        WriteOptional(json, "traceId", e.TraceId);
+        json.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private async ValueTask<Stream> OpenAsync(int next)
+    {
+        if (_config.Path == "stdout")
+        {
+            return _stream ??= Console.OpenStandardOutput();
+        }
+
+        if (_stream is not null && _size + next > _config.MaxFileSize && _size > 0)
+        {
+            await CloseAsync().ConfigureAwait(false);
+            Rotate();
+        }
+
+        if (_stream is null)
+        {
+            var file = new FileStream(_config.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+            _size = file.Length;
+            _stream = file;
+        }
+
+        return _stream;
+    }
+
+    private void Rotate()
+    {
+        var path = _config.Path;
+        if (_config.MaxFiles == 0)
+        {
+            File.Delete(path);
+            return;
+        }
+
+        File.Delete($"{path}.{_config.MaxFiles}");
+        for (var i = _config.MaxFiles - 1; i >= 1; i--)
+        {
+            if (File.Exists($"{path}.{i}"))
+            {
+                File.Move($"{path}.{i}", $"{path}.{i + 1}");
+            }
+        }
+
+        File.Move(path, path + ".1");
+    }
+
+    private async Task CloseAsync()
+    {
+        if (_stream is { } stream && _config.Path != "stdout")
+        {
+            _stream = null;
+            _size = 0;
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes what is queued, then stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The access log {Path} could not be written; lines are dropped until it can")]
+    private static partial void LogWriteFailed(ILogger logger, string path, Exception exception);
+}

@@ -1,0 +1,39 @@
+using Gatehouse.Gateway.Tests.Infrastructure;
+
+namespace Gatehouse.Gateway.Tests.Observability;
+
+/// <summary>/metrics on a listener of its own: valid Prometheus text, OpenTelemetry names, bounded labels.</summary>
+[Trait("Issue", "19")]
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task Scrape_AfterTraffic_IsValidPrometheusTextWithRouteLabelledDurationBuckets()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+            services:
+              backend: { targets: [{{backend.Url}}] }
+            routes:
+              metrics-probe: { path: "/metrics-probe/{id}", service: backend }
+            """);
+        for (var i = 0; i < 7; i++)
+        {
+            using var response = await gateway.Client.GetAsync($"/metrics-probe/{i}?api_key=secret-in-query");
+            Assert.True(response.IsSuccessStatusCode);
+        }
+
+        using var metricsClient = new HttpClient();
+        var text = await metricsClient.GetStringAsync(gateway.Host.MetricsUrl + "/metrics");
+        var samples = await PrometheusParser.ParseAsync(text);
+
+        var count = samples.Single(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route") == "/metrics-probe/{id}");
+        Assert.Equal(7, count.Value);
+        Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_bucket" && s.Labels.GetValueOrDefault("le") == "+Inf" && s.Labels.GetValueOrDefault("http_route") == "/metrics-probe/{id}");
+        Assert.DoesNotContain(samples, s => s.Labels.Keys.Any(k => k.Contains("application", StringComparison.Ordinal) || k.Contains("key", StringComparison.Ordinal)));
+        Assert.DoesNotContain("secret-in-query", text, StringComparison.Ordinal);
+    }
+}
