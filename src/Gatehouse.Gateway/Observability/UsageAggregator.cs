@@ -39,7 +39,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     private Task? _flushLoop;
     private bool _seeded;
     private long _droppedRows;
-    private long _lastRetention = long.MinValue;
+    private long? _lastRetention;
     private int _failures;
 
     public UsageAggregator(RecordQueue<UsageRecord> queue, IUsageSink sink, string node, UsageConfig config, TimeProvider time, ILogger logger)
@@ -315,7 +315,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        if (now - _lastRetention < 3600)
+        if (_lastRetention is { } last && now - last < 3600)
         {
             return;
         }
@@ -332,7 +332,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _lastRetention = long.MinValue;
+            _lastRetention = null;
             LogRetentionFailed(_logger, e);
         }
     }

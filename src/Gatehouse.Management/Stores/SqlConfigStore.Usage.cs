@@ -47,10 +47,10 @@ internal abstract partial class SqlConfigStore : IUsageStore
                     var r = chunk[i];
                     sql.Append(i == 0 ? "" : ", ").Append($"(@b{i}, @n{i}, @a{i}, @p{i}, @o{i}, @s{i}, @c{i}, @bi{i}, @bo{i}, @l{i}, @st{i}, @h{i})");
                     parameters.Add(($"b{i}", r.Bucket));
-                    parameters.Add(($"n{i}", r.Node));
-                    parameters.Add(($"a{i}", r.Key.Application));
-                    parameters.Add(($"p{i}", r.Key.Plan));
-                    parameters.Add(($"o{i}", r.Key.Operation));
+                    parameters.Add(($"n{i}", Text(r.Node)));
+                    parameters.Add(($"a{i}", Text(r.Key.Application)));
+                    parameters.Add(($"p{i}", Text(r.Key.Plan)));
+                    parameters.Add(($"o{i}", Text(r.Key.Operation)));
                     parameters.Add(($"s{i}", r.Key.Status));
                     parameters.Add(($"c{i}", r.Count));
                     parameters.Add(($"bi{i}", r.BytesIn));
@@ -133,6 +133,12 @@ internal abstract partial class SqlConfigStore : IUsageStore
 
         return result;
     }
+
+    /// <summary>
+    /// Text as both databases can keep it: PostgreSQL refuses NUL in text, and one such row would fail every flush after it,
+    /// so NUL becomes U+FFFD. (Names come from validated config and never hold one; this keeps a bad one from wedging usage.)
+    /// </summary>
+    internal static string Text(string value) => value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
 
     private static void In<T>(StringBuilder sql, List<(string, object?)> parameters, string column, IReadOnlyList<T>? values)
     {

@@ -132,12 +132,14 @@ internal sealed class ObservabilityReader(YamlBinder b, string baseDirectory)
     private AccessLogConfig? ReadAccessLog(YamlNode node, string path)
     {
         var map = b.Mapping(node, path, "path", "sampleRate", "errorsOnly", "maxFileSize", "maxFiles", "bufferSize");
-        if (map is null || b.Required(map, "path", path, node, "where to write: 'stdout' or a file path") is not { } target)
+        if (map is null)
         {
             return null;
         }
 
-        var log = new AccessLogConfig { Path = target == "stdout" ? target : Path.GetFullPath(target, baseDirectory) };
+        // Every key is read even without a path, so that all mistakes are reported at once.
+        var target = b.Required(map, "path", path, node, "where to write: 'stdout' or a file path");
+        var log = new AccessLogConfig { Path = target is null or "stdout" ? "stdout" : Path.GetFullPath(target, baseDirectory) };
         if (map.TryGetValue("sampleRate", out var rate) && b.String(rate, YamlBinder.Join(path, "sampleRate")) is { } rateText)
         {
             if (double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out var sample) && sample is >= 0 and <= 1)
@@ -170,6 +172,6 @@ internal sealed class ObservabilityReader(YamlBinder b, string baseDirectory)
             log = log with { BufferSize = bufferSize };
         }
 
-        return log;
+        return target is null ? null : log;
     }
 }
