@@ -56,7 +56,7 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
     private async Task LoopAsync()
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var stopping = false;
         while (true)
         {
@@ -87,32 +87,55 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         }
     }
 
-    private async Task WriteQueuedAsync(System.Buffers.ArrayBufferWriter<byte> buffer)
+    private async Task WriteQueuedAsync(ArrayBufferWriter<byte> pending)
     {
-        while (_queue.Count > 0)
+        if (_queue.Count == 0)
         {
-            buffer.ResetWrittenCount();
-            using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-            {
-                for (var n = 0; n < 512 && _queue.TryDequeue(out var entry); n++)
-                {
-                    Format(json, entry, _node);
-                    json.Flush();
-                    buffer.Write("\n"u8);
-                    json.Reset(buffer);
-                }
-            }
-
-            if (buffer.WrittenCount == 0)
-            {
-                return;
-            }
-
-            var stream = await OpenAsync(buffer.WrittenCount).ConfigureAwait(false);
-            await stream.WriteAsync(buffer.WrittenMemory).ConfigureAwait(false);
-            await stream.FlushAsync().ConfigureAwait(false);
-            _size += buffer.WrittenCount;
+            return;
         }
+
+        var line = new ArrayBufferWriter<byte>(1024);
+        using var json = new Utf8JsonWriter(line, WriterOptions);
+        var stream = await OpenAsync().ConfigureAwait(false);
+        pending.ResetWrittenCount();
+        while (_queue.TryDequeue(out var entry))
+        {
+            line.ResetWrittenCount();
+            json.Reset(line);
+            Format(json, entry, _node);
+            json.Flush();
+            line.Write("\n"u8);
+
+            // A file never grows past its size: the line that would not fit goes to the next file.
+            if (stream is FileStream && _size + pending.WrittenCount + line.WrittenCount > _config.MaxFileSize && _size + pending.WrittenCount > 0)
+            {
+                await WritePendingAsync(stream, pending).ConfigureAwait(false);
+                await CloseAsync().ConfigureAwait(false);
+                Rotate();
+                stream = await OpenAsync().ConfigureAwait(false);
+            }
+
+            pending.Write(line.WrittenSpan);
+            if (pending.WrittenCount >= 64 * 1024)
+            {
+                await WritePendingAsync(stream, pending).ConfigureAwait(false);
+            }
+        }
+
+        await WritePendingAsync(stream, pending).ConfigureAwait(false);
+    }
+
+    private async Task WritePendingAsync(Stream stream, ArrayBufferWriter<byte> pending)
+    {
+        if (pending.WrittenCount == 0)
+        {
+            return;
+        }
+
+        await stream.WriteAsync(pending.WrittenMemory).ConfigureAwait(false);
+        await stream.FlushAsync().ConfigureAwait(false);
+        _size += pending.WrittenCount;
+        pending.ResetWrittenCount();
     }
 
     internal static void Format(Utf8JsonWriter json, in AccessLogEntry e, string? node)
@@ -160,17 +183,11 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         }
     }
 
-    private async ValueTask<Stream> OpenAsync(int next)
+    private ValueTask<Stream> OpenAsync()
     {
         if (_config.Path == "stdout")
         {
-            return _stream ??= Console.OpenStandardOutput();
-        }
-
-        if (_stream is not null && _size + next > _config.MaxFileSize && _size > 0)
-        {
-            await CloseAsync().ConfigureAwait(false);
-            Rotate();
+            return ValueTask.FromResult(_stream ??= Console.OpenStandardOutput());
         }
 
         if (_stream is null)
@@ -180,7 +197,7 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
             _stream = file;
         }
 
-        return _stream;
+        return ValueTask.FromResult(_stream);
     }
 
     private void Rotate()

@@ -145,8 +145,16 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
+    // Both GatewayHost (after the listeners drained) and the DI container dispose it; the first one does the work.
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         if (Usage is not null)
         {
             await Usage.DisposeAsync().ConfigureAwait(false);

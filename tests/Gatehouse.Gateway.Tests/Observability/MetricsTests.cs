@@ -1,4 +1,5 @@
 using Gatehouse.Gateway.Tests.Infrastructure;
+using OpenTelemetry.Metrics;
 
 namespace Gatehouse.Gateway.Tests.Observability;
 
@@ -35,5 +36,22 @@ public sealed class MetricsTests
         Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_bucket" && s.Labels.GetValueOrDefault("le") == "+Inf" && s.Labels.GetValueOrDefault("http_route") == "/metrics-probe/{id}");
         Assert.DoesNotContain(samples, s => s.Labels.Keys.Any(k => k.Contains("application", StringComparison.Ordinal) || k.Contains("key", StringComparison.Ordinal)));
         Assert.DoesNotContain("secret-in-query", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LabelValuesAndHelp_WithQuotesBackslashesAndNewlines_ParseBackExactly()
+    {
+        const string hostile = "\"><script>'; DROP TABLE x; --\\\nline2";
+        using var meter = new System.Diagnostics.Metrics.Meter("Gatehouse.Tests.Hostile");
+        using var text = new Gatehouse.Gateway.Observability.PrometheusText();
+        using var provider = OpenTelemetry.Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddReader(text.Reader).Build();
+        var counter = meter.CreateCounter<long>("hostile.requests", "{request}", "Help with \\ and\nnewline");
+        counter.Add(5, new KeyValuePair<string, object?>("odd.label", hostile));
+
+        var samples = await PrometheusParser.ParseAsync(text.Scrape());
+
+        var sample = Assert.Single(samples, s => s.Name == "hostile_requests_total");
+        Assert.Equal(hostile, sample.Labels["odd_label"]);
+        Assert.Equal(5, sample.Value);
     }
 }
