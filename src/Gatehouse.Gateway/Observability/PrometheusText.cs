@@ -194,7 +194,11 @@ internal sealed class PrometheusText : IDisposable
             text.Append(first ? '{' : ',');
             first = false;
             text.Append(Sanitize(tag.Key, allowColon: false)).Append("=\"");
-            AppendLabelValue(text, Convert.ToString(tag.Value, CultureInfo.InvariantCulture) ?? "");
+            AppendLabelValue(text, tag.Value switch
+            {
+                bool b => b ? "true" : "false", // as OpenTelemetry writes booleans (otel.metric.overflow="true")
+                _ => Convert.ToString(tag.Value, CultureInfo.InvariantCulture) ?? "",
+            });
             text.Append('"');
         }
 
