@@ -67,7 +67,7 @@ public sealed class ManyOperationsTests : IDisposable
         Assert.Equal(Operations - 1000, result.Series.Single(s => s.Other).Total.Count);
         Assert.NotNull(XElement.Parse(Gatehouse.Management.Analytics.Charts.SvgChart.Bars("ops", "Top operations", [.. result.Series.Take(10).Select(s => new Gatehouse.Management.Analytics.Charts.ChartBar(s.Group["operation"], s.Total.Count))], "requests")));
 
-        var samples = await Gatehouse.Management.Tests.Support.Prometheus.ParseAsync(node.Host.Metrics!.Scrape());
+        var samples = await Gatehouse.Gateway.Tests.Infrastructure.PrometheusParser.ParseAsync(node.Host.Metrics!.Scrape());
         // The backend runs in this process too, and ASP.NET Core labels its requests with its own route, /ops/{n}.
         var counts = samples.Where(s => s.Name == "http_server_request_duration_seconds_count"
             && ((s.Labels.TryGetValue("http_route", out var route) && route != "/ops/{n}") || s.Labels.ContainsKey("otel_metric_overflow"))).ToList();
