@@ -146,6 +146,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             throw new InvalidOperationException("The configuration is not valid:" + Environment.NewLine + string.Join(Environment.NewLine, errors));
         }
 
+        if (metrics is not null)
+        {
+            GatewayMetrics.Watch(runtime, options.Time);
+        }
+
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
         app.Run(handler.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -239,6 +244,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         await _app.StopAsync().ConfigureAwait(false);
+        GatewayMetrics.Forget(Runtime);
 
         // After the listeners drained: the last requests' records are in, and the final flush writes them.
         await Telemetry.DisposeAsync().ConfigureAwait(false);

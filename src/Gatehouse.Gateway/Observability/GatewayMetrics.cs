@@ -30,11 +30,49 @@ internal static class GatewayMetrics
 
     private static readonly Counter<long> LabelOverflow = Meter.CreateCounter<long>("gatehouse.metrics.label_overflow", "{request}", "Requests counted under application=\"_other\" because the application label reached its cap");
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Runtime.GatewayRuntime, TimeProvider> Runtimes = new();
+
     private static long _revision;
 
     static GatewayMetrics()
     {
         Meter.CreateObservableGauge("gatehouse.config.revision", () => Volatile.Read(ref _revision), "{revision}", "The configuration revision this gateway serves");
+        Meter.CreateObservableGauge("gatehouse.upstream.destinations", Destinations, "{destination}", "Destinations of each service, by whether they may receive traffic now (health checks, ejections)");
+    }
+
+    /// <summary>Makes <paramref name="runtime"/>'s upstreams visible to <c>gatehouse.upstream.destinations</c> until <see cref="Forget"/>.</summary>
+    public static void Watch(Runtime.GatewayRuntime runtime, TimeProvider time) => Runtimes[runtime] = time;
+
+    public static void Forget(Runtime.GatewayRuntime runtime) => Runtimes.TryRemove(runtime, out _);
+
+    // Read once per scrape, never per request: one measurement per service and state.
+    private static IEnumerable<Measurement<long>> Destinations()
+    {
+        foreach (var (runtime, time) in Runtimes)
+        {
+            Runtime.GatewaySnapshot snapshot;
+            try
+            {
+                snapshot = runtime.Current;
+            }
+            catch (InvalidOperationException)
+            {
+                continue; // not started, or stopped
+            }
+
+            var now = time.GetTimestamp();
+            foreach (var (name, upstream) in snapshot.Upstreams)
+            {
+                long available = 0, out_ = 0;
+                foreach (var destination in upstream.Destinations)
+                {
+                    _ = destination.IsAvailable(now) ? available++ : out_++;
+                }
+
+                yield return new Measurement<long>(available, new("gatehouse.service", name), new("state", "available"));
+                yield return new Measurement<long>(out_, new("gatehouse.service", name), new("state", "unavailable"));
+            }
+        }
     }
 
     /// <summary>Observable instruments read per scrape (upstream health, queue depths) register here.</summary>

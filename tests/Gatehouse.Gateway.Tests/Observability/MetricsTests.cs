@@ -17,9 +17,9 @@ public sealed class MetricsTests
               observability:
                 metrics: { url: "http://127.0.0.1:0" }
             services:
-              backend: { targets: [{{backend.Url}}] }
+              metrics-backend: { targets: [{{backend.Url}}] }
             routes:
-              metrics-probe: { path: "/metrics-probe/{id}", service: backend }
+              metrics-probe: { path: "/metrics-probe/{id}", service: metrics-backend }
             """);
         for (var i = 0; i < 7; i++)
         {
@@ -36,6 +36,9 @@ public sealed class MetricsTests
         Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_bucket" && s.Labels.GetValueOrDefault("le") == "+Inf" && s.Labels.GetValueOrDefault("http_route") == "/metrics-probe/{id}");
         Assert.DoesNotContain(samples, s => s.Labels.Keys.Any(k => k.Contains("application", StringComparison.Ordinal) || k.Contains("key", StringComparison.Ordinal)));
         Assert.DoesNotContain("secret-in-query", text, StringComparison.Ordinal);
+        Assert.Equal(1, samples.Single(s => s.Name == "gatehouse_upstream_destinations" && s.Labels["gatehouse_service"] == "metrics-backend" && s.Labels["state"] == "available").Value);
+        Assert.Equal(0, samples.Single(s => s.Name == "gatehouse_upstream_destinations" && s.Labels["gatehouse_service"] == "metrics-backend" && s.Labels["state"] == "unavailable").Value);
+        Assert.Contains(samples, s => s.Name == "gatehouse_config_revision");
     }
 
     [Fact]
