@@ -141,7 +141,9 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
     internal static void Format(Utf8JsonWriter json, in AccessLogEntry e, string? node)
     {
         json.WriteStartObject();
-        json.WriteString("time", new DateTimeOffset(e.UtcTicks, TimeSpan.Zero).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        Span<char> time = stackalloc char[32];
+        new DateTime(e.UtcTicks, DateTimeKind.Utc).TryFormat(time, out var length, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        json.WriteString("time", time[..length]);
         json.WriteString("requestId", e.RequestId);
         if (node is not null)
         {

@@ -95,6 +95,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         var route = observation.Route;
         var application = observation.Application ?? "";
         var plan = observation.Plan ?? "";
+        var now = _time.GetUtcNow().UtcTicks;
 
         if (Metrics && route is not null && context.Features.Get<IHttpMetricsTagsFeature>() is { } tags)
         {
@@ -106,7 +107,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         }
 
         if (_usageQueue is not null
-            && !_usageQueue.TryEnqueue(new UsageRecord(_time.GetUtcNow().UtcTicks, application, plan, route?.UsageOperation ?? "", status, (long)(elapsed.Ticks / 10), bytesIn, bytesOut, observation.Steps)))
+            && !_usageQueue.TryEnqueue(new UsageRecord(now, application, plan, route?.UsageOperation ?? "", status, (long)(elapsed.Ticks / 10), bytesIn, bytesOut, observation.Steps)))
         {
             GatewayMetrics.UsageDropped("buffer_full");
         }
@@ -119,7 +120,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         if (AccessLog is not null && snapshot.Config.Gateway.Observability.AccessLog is { } log && AccessLogWriter.Wanted(log, status))
         {
             AccessLog.TryWrite(new AccessLogEntry(
-                _time.GetUtcNow().UtcTicks,
+                now,
                 observation.RequestId ?? "",
                 context.Connection.RemoteIpAddress?.ToString(),
                 request.Method,

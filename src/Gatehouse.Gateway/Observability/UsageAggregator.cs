@@ -172,20 +172,17 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             return;
         }
 
+        var latencyBucket = LatencyHistogram.BucketOf(record.LatencyMicros);
         foreach (var key in keys)
         {
-            if (!_rows.TryGetValue(key, out var rollup))
-            {
-                rollup = new Rollup();
-                _rows[key] = rollup;
-            }
-
+            ref var rollup = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rows, key, out _);
+            rollup ??= new Rollup();
             rollup.Count++;
             rollup.BytesIn += record.BytesIn;
             rollup.BytesOut += record.BytesOut;
             rollup.LatencySum += record.LatencyMicros;
             rollup.Steps += record.Steps;
-            rollup.Histogram.Record(record.LatencyMicros);
+            rollup.Histogram.Add(latencyBucket, 1);
             rollup.Dirty = true;
         }
     }

@@ -16,154 +16,104 @@ public sealed class UsageAnalytics(IUsageStore store)
         ArgumentNullException.ThrowIfNull(query);
         var filters = query.Filters;
         var byApplication = query.GroupBy.Contains("application") || filters.ContainsKey("application");
-        var rows = await store.ReadUsageAsync(new UsageRowQuery(query.Granularity, query.From.ToUnixTimeSeconds(), query.To.ToUnixTimeSeconds(), !byApplication)
+        var rows = new UsageRowQuery(query.Granularity, query.From.ToUnixTimeSeconds(), query.To.ToUnixTimeSeconds(), !byApplication)
         {
             Applications = filters.GetValueOrDefault("application"),
             Plans = filters.GetValueOrDefault("plan"),
             Operations = filters.GetValueOrDefault("operation"),
             Nodes = filters.GetValueOrDefault("node"),
             Statuses = filters.GetValueOrDefault("status")?.Select(int.Parse).ToList(),
-        }, cancellationToken).ConfigureAwait(false);
+            StatusClasses = filters.GetValueOrDefault("statusClass")?.Select(c => c[0] - '0').ToList(),
+        };
+        var groupBy = query.GroupBy;
 
-        var classes = filters.GetValueOrDefault("statusClass");
-        var groups = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
-        foreach (var row in rows)
+        // The busiest groups are chosen by their totals, added up in the database; only theirs are read bucket by bucket,
+        // with histograms. The rest, if any, make one "other" series of counts.
+        List<UsageAggregate>? totals = null;
+        var truncated = false;
+        IReadOnlyList<string[]>? only = null;
+        if (groupBy.Count > 0)
         {
-            if (classes is not null && !classes.Contains(StatusClass(row.Key.Status)))
+            totals = [.. (await store.AggregateUsageAsync(rows, groupBy, byBucket: false, histograms: false, cancellationToken: cancellationToken).ConfigureAwait(false))
+                .Where(t => t.Count > 0)
+                .OrderByDescending(t => t.Count).ThenBy(t => string.Join('\u0001', t.Group), StringComparer.Ordinal)];
+            truncated = totals.Count > query.Limit;
+            if (truncated)
             {
-                continue;
+                only = [.. totals.Take(query.Limit).Select(t => t.Group)];
             }
-
-            var values = query.GroupBy.Select(d => Value(d, row)).ToArray();
-            var id = string.Join('\u0001', values);
-            if (!groups.TryGetValue(id, out var group))
-            {
-                group = new Accumulator(values);
-                groups[id] = group;
-            }
-
-            group.Add(row);
         }
 
-        var ordered = groups.Values.OrderByDescending(g => g.Total.Count).ThenBy(g => string.Join('\u0001', g.Values), StringComparer.Ordinal).ToList();
+        var points = await store.AggregateUsageAsync(rows, groupBy, byBucket: true, histograms: true, only, cancellationToken).ConfigureAwait(false);
+        var byGroup = points.Where(p => p.Count > 0).GroupBy(p => string.Join('\u0001', p.Group), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.OrderBy(p => p.Bucket).ToList(), StringComparer.Ordinal);
+        var order = totals?.Take(query.Limit).Select(t => string.Join('\u0001', t.Group)).ToList() ?? [.. byGroup.Keys];
         var series = new List<AnalyticsSeries>();
-        foreach (var group in ordered.Take(query.Limit))
+        foreach (var id in order)
         {
-            series.Add(group.ToSeries(query.GroupBy, other: false));
+            if (byGroup.TryGetValue(id, out var list))
+            {
+                series.Add(ToSeries(groupBy, list[0].Group, other: false, list));
+            }
         }
 
-        var truncated = ordered.Count > query.Limit;
         if (truncated)
         {
-            var other = new Accumulator(query.GroupBy.Select(_ => "").ToArray());
-            foreach (var group in ordered.Skip(query.Limit))
+            var all = await store.AggregateUsageAsync(rows, [], byBucket: true, histograms: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var taken = points.GroupBy(p => p.Bucket).ToDictionary(g => g.Key, g => g.ToList());
+            var rest = new List<UsageAggregate>();
+            foreach (var bucket in all.Where(a => a.Count > 0).OrderBy(a => a.Bucket))
             {
-                other.Merge(group);
+                var top = taken.GetValueOrDefault(bucket.Bucket) ?? [];
+                var left = bucket with
+                {
+                    Count = bucket.Count - top.Sum(p => p.Count),
+                    Errors = bucket.Errors - top.Sum(p => p.Errors),
+                    ClientErrors = bucket.ClientErrors - top.Sum(p => p.ClientErrors),
+                    BytesIn = bucket.BytesIn - top.Sum(p => p.BytesIn),
+                    BytesOut = bucket.BytesOut - top.Sum(p => p.BytesOut),
+                    LatencySumMicros = bucket.LatencySumMicros - top.Sum(p => p.LatencySumMicros),
+                };
+                if (left.Count > 0)
+                {
+                    rest.Add(left);
+                }
             }
 
-            series.Add(other.ToSeries(query.GroupBy, other: true));
+            series.Add(ToSeries(groupBy, [.. groupBy.Select(_ => "")], other: true, rest));
         }
 
         return new AnalyticsResult(query, series, truncated);
     }
 
+    private static AnalyticsSeries ToSeries(IReadOnlyList<string> dimensions, string[] values, bool other, List<UsageAggregate> points)
+    {
+        var group = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < dimensions.Count; i++)
+        {
+            group[dimensions[i]] = values[i];
+        }
+
+        var total = new LatencyHistogram();
+        foreach (var p in points)
+        {
+            if (p.Histogram is { } h)
+            {
+                total.Merge(h);
+            }
+        }
+
+        var sum = new UsageAggregate(0, values, points.Sum(p => p.Count), points.Sum(p => p.Errors), points.Sum(p => p.ClientErrors),
+            points.Sum(p => p.BytesIn), points.Sum(p => p.BytesOut), points.Sum(p => p.LatencySumMicros)) { Histogram = other ? null : total };
+        var first = points.Count == 0 ? DateTimeOffset.UnixEpoch : DateTimeOffset.FromUnixTimeSeconds(points[0].Bucket);
+        return new AnalyticsSeries(group, other, Point(first, sum), [.. points.Select(p => Point(DateTimeOffset.FromUnixTimeSeconds(p.Bucket), p))]);
+    }
+
+    /// <summary>A point; percentiles are NaN without a histogram (the "other" series).</summary>
+    private static AnalyticsPoint Point(DateTimeOffset time, UsageAggregate a) => new(
+        time, a.Count, a.Errors, a.ClientErrors, a.BytesIn, a.BytesOut,
+        a.Count == 0 ? double.NaN : a.LatencySumMicros / 1000.0 / a.Count,
+        (a.Histogram?.Quantile(0.50) ?? double.NaN) / 1000, (a.Histogram?.Quantile(0.95) ?? double.NaN) / 1000, (a.Histogram?.Quantile(0.99) ?? double.NaN) / 1000);
+
     /// <summary><c>2xx</c> and so on.</summary>
     public static string StatusClass(int status) => $"{status / 100}xx";
-
-    private static string Value(string dimension, UsageRow row) => dimension switch
-    {
-        "application" => row.Key.Application,
-        "plan" => row.Key.Plan,
-        "operation" => row.Key.Operation,
-        "status" => row.Key.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "statusClass" => StatusClass(row.Key.Status),
-        _ => row.Node,
-    };
-
-    private sealed class Bucket
-    {
-        public long Count;
-        public long Errors;
-        public long ClientErrors;
-        public long BytesIn;
-        public long BytesOut;
-        public long LatencySum;
-        public readonly LatencyHistogram Histogram = new();
-
-        public void Add(UsageRow row)
-        {
-            Count += row.Count;
-            Errors += row.Key.Status >= 500 ? row.Count : 0;
-            ClientErrors += row.Key.Status is >= 400 and < 500 ? row.Count : 0;
-            BytesIn += row.BytesIn;
-            BytesOut += row.BytesOut;
-            LatencySum += row.LatencySumMicros;
-            Histogram.Merge(row.Histogram);
-        }
-
-        public void Merge(Bucket other)
-        {
-            Count += other.Count;
-            Errors += other.Errors;
-            ClientErrors += other.ClientErrors;
-            BytesIn += other.BytesIn;
-            BytesOut += other.BytesOut;
-            LatencySum += other.LatencySum;
-            Histogram.Merge(other.Histogram);
-        }
-
-        public AnalyticsPoint ToPoint(DateTimeOffset time) => new(
-            time, Count, Errors, ClientErrors, BytesIn, BytesOut,
-            Count == 0 ? double.NaN : LatencySum / 1000.0 / Count,
-            Histogram.Quantile(0.50) / 1000, Histogram.Quantile(0.95) / 1000, Histogram.Quantile(0.99) / 1000);
-    }
-
-    private sealed class Accumulator(string[] values)
-    {
-        public string[] Values { get; } = values;
-
-        public SortedDictionary<long, Bucket> Buckets { get; } = [];
-
-        public Bucket Total { get; } = new();
-
-        public void Add(UsageRow row)
-        {
-            if (!Buckets.TryGetValue(row.Bucket, out var bucket))
-            {
-                bucket = new Bucket();
-                Buckets[row.Bucket] = bucket;
-            }
-
-            bucket.Add(row);
-            Total.Add(row);
-        }
-
-        public void Merge(Accumulator other)
-        {
-            foreach (var (time, bucket) in other.Buckets)
-            {
-                if (!Buckets.TryGetValue(time, out var mine))
-                {
-                    mine = new Bucket();
-                    Buckets[time] = mine;
-                }
-
-                mine.Merge(bucket);
-            }
-
-            Total.Merge(other.Total);
-        }
-
-        public AnalyticsSeries ToSeries(IReadOnlyList<string> dimensions, bool other)
-        {
-            var group = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var i = 0; i < dimensions.Count; i++)
-            {
-                group[dimensions[i]] = Values[i];
-            }
-
-            var first = Buckets.Count == 0 ? DateTimeOffset.UnixEpoch : DateTimeOffset.FromUnixTimeSeconds(Buckets.Keys.First());
-            return new AnalyticsSeries(group, other, Total.ToPoint(first), [.. Buckets.Select(b => b.Value.ToPoint(DateTimeOffset.FromUnixTimeSeconds(b.Key)))]);
-        }
-    }
 }

@@ -10,6 +10,23 @@ public interface IUsageStore : IUsageSink
 {
     /// <summary>Every row of <paramref name="query"/>'s granularity, time range and filters, in no particular order.</summary>
     Task<IReadOnlyList<UsageRow>> ReadUsageAsync(UsageRowQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The rows of <paramref name="query"/> added up in the database by the dimensions <paramref name="groupBy"/>
+    /// (<c>application</c>, <c>plan</c>, <c>operation</c>, <c>node</c>, <c>status</c>, <c>statusClass</c>), and by bucket when
+    /// <paramref name="byBucket"/>; only the groups in <paramref name="onlyGroups"/> when given (values in
+    /// <paramref name="groupBy"/>'s order). With <paramref name="histograms"/>, each result also has its merged histogram
+    /// (the rows' histograms are read and merged here, which costs more).
+    /// </summary>
+    Task<IReadOnlyList<UsageAggregate>> AggregateUsageAsync(
+        UsageRowQuery query, IReadOnlyList<string> groupBy, bool byBucket, bool histograms, IReadOnlyList<string[]>? onlyGroups = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Rollup rows added up: one group's totals, in one bucket or (with <see cref="Bucket"/> 0) over the whole range.</summary>
+public sealed record UsageAggregate(long Bucket, string[] Group, long Count, long Errors, long ClientErrors, long BytesIn, long BytesOut, long LatencySumMicros)
+{
+    /// <summary>The merged latency histogram, when it was asked for.</summary>
+    public LatencyHistogram? Histogram { get; init; }
 }
 
 /// <summary>
@@ -28,4 +45,7 @@ public sealed record UsageRowQuery(UsageGranularity Granularity, long From, long
     public IReadOnlyList<string>? Nodes { get; init; }
 
     public IReadOnlyList<int>? Statuses { get; init; }
+
+    /// <summary>Status classes kept: 2 for 2xx, 5 for 5xx.</summary>
+    public IReadOnlyList<int>? StatusClasses { get; init; }
 }

@@ -16,6 +16,52 @@ internal abstract partial class SqlConfigStore : IUsageStore
     protected virtual Task<DbTransaction> BeginUsageWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         BeginWriteAsync(connection, cancellationToken);
 
+    // A node writes whole values of its own rows, so the newer row simply replaces the stored one.
+    private const string OnConflict = " ON CONFLICT (bucket, application, plan, operation, status, node) DO UPDATE SET count = excluded.count, "
+        + "bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, latency_sum = excluded.latency_sum, steps = excluded.steps, histogram = excluded.histogram";
+
+    /// <summary>
+    /// Creates or replaces <paramref name="rows"/> in <paramref name="table"/>. Default: statements of 200 rows each (one
+    /// round trip per 200 rows, for a database across the network).
+    /// </summary>
+    protected virtual async Task UpsertUsageAsync(DbConnection connection, DbTransaction transaction, string table, List<UsageRow> rows, CancellationToken cancellationToken)
+    {
+        for (var start = 0; start < rows.Count; start += RowsPerStatement)
+        {
+            var chunk = rows.GetRange(start, Math.Min(RowsPerStatement, rows.Count - start));
+            var sql = new StringBuilder($"INSERT INTO {table} ({Columns}) VALUES ");
+            var parameters = new List<(string, object?)>(chunk.Count * 12);
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append($"(@b{i}, @n{i}, @a{i}, @p{i}, @o{i}, @s{i}, @c{i}, @bi{i}, @bo{i}, @l{i}, @st{i}, @h{i})");
+                AddRowParameters(parameters, chunk[i], i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            sql.Append(OnConflict);
+            await ExecuteAsync(connection, transaction, sql.ToString(), cancellationToken, [.. parameters]).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One row's statement, for stores that run one prepared statement per row (SQLite, in-process).</summary>
+    protected static string SingleRowUpsert(string table) =>
+        $"INSERT INTO {table} ({Columns}) VALUES (@b, @n, @a, @p, @o, @s, @c, @bi, @bo, @l, @st, @h)" + OnConflict;
+
+    protected static void AddRowParameters(List<(string, object?)> parameters, UsageRow r, string suffix)
+    {
+        parameters.Add(("b" + suffix, r.Bucket));
+        parameters.Add(("n" + suffix, Text(r.Node)));
+        parameters.Add(("a" + suffix, Text(r.Key.Application)));
+        parameters.Add(("p" + suffix, Text(r.Key.Plan)));
+        parameters.Add(("o" + suffix, Text(r.Key.Operation)));
+        parameters.Add(("s" + suffix, r.Key.Status));
+        parameters.Add(("c" + suffix, r.Count));
+        parameters.Add(("bi" + suffix, r.BytesIn));
+        parameters.Add(("bo" + suffix, r.BytesOut));
+        parameters.Add(("l" + suffix, r.LatencySumMicros));
+        parameters.Add(("st" + suffix, r.Steps));
+        parameters.Add(("h" + suffix, r.Histogram.ToBytes()));
+    }
+
     private static string Table(UsageGranularity granularity) => granularity switch
     {
         UsageGranularity.Minute => "usage_minute",
@@ -36,35 +82,7 @@ internal abstract partial class SqlConfigStore : IUsageStore
         await using var transaction = await BeginUsageWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         foreach (var group in rows.GroupBy(r => r.Granularity))
         {
-            var list = group.ToList();
-            for (var start = 0; start < list.Count; start += RowsPerStatement)
-            {
-                var chunk = list.GetRange(start, Math.Min(RowsPerStatement, list.Count - start));
-                var sql = new StringBuilder($"INSERT INTO {Table(group.Key)} ({Columns}) VALUES ");
-                var parameters = new List<(string, object?)>(chunk.Count * 12);
-                for (var i = 0; i < chunk.Count; i++)
-                {
-                    var r = chunk[i];
-                    sql.Append(i == 0 ? "" : ", ").Append($"(@b{i}, @n{i}, @a{i}, @p{i}, @o{i}, @s{i}, @c{i}, @bi{i}, @bo{i}, @l{i}, @st{i}, @h{i})");
-                    parameters.Add(($"b{i}", r.Bucket));
-                    parameters.Add(($"n{i}", Text(r.Node)));
-                    parameters.Add(($"a{i}", Text(r.Key.Application)));
-                    parameters.Add(($"p{i}", Text(r.Key.Plan)));
-                    parameters.Add(($"o{i}", Text(r.Key.Operation)));
-                    parameters.Add(($"s{i}", r.Key.Status));
-                    parameters.Add(($"c{i}", r.Count));
-                    parameters.Add(($"bi{i}", r.BytesIn));
-                    parameters.Add(($"bo{i}", r.BytesOut));
-                    parameters.Add(($"l{i}", r.LatencySumMicros));
-                    parameters.Add(($"st{i}", r.Steps));
-                    parameters.Add(($"h{i}", r.Histogram.ToBytes()));
-                }
-
-                // A node writes whole values of its own rows, so the newer row simply replaces the stored one.
-                sql.Append(" ON CONFLICT (bucket, application, plan, operation, status, node) DO UPDATE SET count = excluded.count, ")
-                    .Append("bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, latency_sum = excluded.latency_sum, steps = excluded.steps, histogram = excluded.histogram");
-                await ExecuteAsync(connection, transaction, sql.ToString(), cancellationToken, [.. parameters]).ConfigureAwait(false);
-            }
+            await UpsertUsageAsync(connection, transaction, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -139,6 +157,139 @@ internal abstract partial class SqlConfigStore : IUsageStore
     /// so NUL becomes U+FFFD. (Names come from validated config and never hold one; this keeps a bad one from wedging usage.)
     /// </summary>
     internal static string Text(string value) => value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+
+    public async Task<IReadOnlyList<UsageAggregate>> AggregateUsageAsync(
+        UsageRowQuery query, IReadOnlyList<string> groupBy, bool byBucket, bool histograms, IReadOnlyList<string[]>? onlyGroups = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var columns = groupBy.Select(DimensionSql).ToList();
+        var (where, parameters) = Where(query);
+        // Each dimension keeps the values the wanted groups have (flat IN lists: a chain of ORs per group grows deeper than
+        // SQLite parses); that reads the groups' cross product at most, and the exact groups are picked below.
+        HashSet<string>? wanted = null;
+        if (onlyGroups is { Count: > 0 })
+        {
+            wanted = onlyGroups.Select(g => string.Join('\u0001', g)).ToHashSet(StringComparer.Ordinal);
+            for (var d = 0; d < columns.Count; d++)
+            {
+                var values = onlyGroups.Select(g => g[d]).Distinct(StringComparer.Ordinal).ToList();
+                where.Append(" AND ").Append(columns[d]).Append(" IN (");
+                for (var v = 0; v < values.Count; v++)
+                {
+                    var name = $"g{d}_{v}";
+                    where.Append(v == 0 ? "@" : ", @").Append(name);
+                    parameters.Add((name, groupBy[d] is "status" or "statusClass" ? int.Parse(values[v].TrimEnd('x'), System.Globalization.CultureInfo.InvariantCulture) : Text(values[v])));
+                }
+
+                where.Append(')');
+            }
+        }
+
+        var keys = (byBucket ? ["bucket"] : new List<string>()).Concat(columns).ToList();
+        var head = string.Join(", ", new[] { byBucket ? "bucket" : "0" }.Concat(columns));
+        var table = Table(query.Granularity);
+        var sql = histograms
+            ? $"SELECT {head}, count, CASE WHEN status >= 500 THEN count ELSE 0 END, CASE WHEN status >= 400 AND status < 500 THEN count ELSE 0 END, bytes_in, bytes_out, latency_sum, histogram FROM {table}{where}"
+            : $"SELECT {head}, SUM(count), SUM(CASE WHEN status >= 500 THEN count ELSE 0 END), SUM(CASE WHEN status >= 400 AND status < 500 THEN count ELSE 0 END), "
+              + $"SUM(bytes_in), SUM(bytes_out), SUM(latency_sum) FROM {table}{where}{(keys.Count == 0 ? "" : " GROUP BY " + string.Join(", ", keys))}";
+
+        var merged = new Dictionary<string, (UsageAggregate Sum, LatencyHistogram? Histogram)>(StringComparer.Ordinal);
+        var result = new List<UsageAggregate>();
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, sql, [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var width = columns.Count;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var bucket = reader.IsDBNull(0) ? 0 : Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+            var group = new string[width];
+            for (var d = 0; d < width; d++)
+            {
+                var value = reader.GetValue(1 + d);
+                group[d] = groupBy[d] == "statusClass"
+                    ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture) + "xx"
+                    : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+            }
+
+            if (wanted is not null && !wanted.Contains(string.Join('\u0001', group)))
+            {
+                continue;
+            }
+
+            var at = 1 + width;
+            var row = new UsageAggregate(bucket, group, Long(reader, at), Long(reader, at + 1), Long(reader, at + 2), Long(reader, at + 3), Long(reader, at + 4), Long(reader, at + 5));
+            if (!histograms)
+            {
+                result.Add(row);
+                continue;
+            }
+
+            var id = bucket.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\u0001" + string.Join('\u0001', group);
+            if (!merged.TryGetValue(id, out var sum))
+            {
+                sum = (row with { Count = 0, Errors = 0, ClientErrors = 0, BytesIn = 0, BytesOut = 0, LatencySumMicros = 0 }, new LatencyHistogram());
+            }
+
+            sum.Histogram!.MergeBytes(reader.GetFieldValue<byte[]>(at + 6));
+            merged[id] = (sum.Sum with
+            {
+                Count = sum.Sum.Count + row.Count,
+                Errors = sum.Sum.Errors + row.Errors,
+                ClientErrors = sum.Sum.ClientErrors + row.ClientErrors,
+                BytesIn = sum.Sum.BytesIn + row.BytesIn,
+                BytesOut = sum.Sum.BytesOut + row.BytesOut,
+                LatencySumMicros = sum.Sum.LatencySumMicros + row.LatencySumMicros,
+            }, sum.Histogram);
+        }
+
+        return histograms ? [.. merged.Values.Select(m => m.Sum with { Histogram = m.Histogram })] : result;
+    }
+
+    private static long Long(DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The SQL of a dimension; the names come from a fixed list, never from a request.</summary>
+    private static string DimensionSql(string dimension) => dimension switch
+    {
+        "application" or "plan" or "operation" or "node" or "status" => dimension,
+        "statusClass" => "(status / 100)",
+        _ => throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "not a usage dimension"),
+    };
+
+    private static (StringBuilder Where, List<(string, object?)> Parameters) Where(UsageRowQuery query)
+    {
+        var sql = new StringBuilder(" WHERE bucket >= @from AND bucket < @to");
+        var parameters = new List<(string, object?)> { ("from", query.From), ("to", query.To) };
+        if (query.AllApplications)
+        {
+            sql.Append(" AND application = @all");
+            parameters.Add(("all", UsageKey.AllApplications));
+        }
+        else if (query.Applications is not { Count: > 0 })
+        {
+            sql.Append(" AND application <> @all");
+            parameters.Add(("all", UsageKey.AllApplications));
+        }
+
+        In(sql, parameters, "application", query.AllApplications ? null : query.Applications);
+        In(sql, parameters, "plan", query.Plans);
+        In(sql, parameters, "operation", query.Operations);
+        In(sql, parameters, "node", query.Nodes);
+        In(sql, parameters, "status", query.Statuses?.Select(s => (object)s).ToList());
+        if (query.StatusClasses is { Count: > 0 } classes)
+        {
+            sql.Append(" AND (status / 100) IN (");
+            for (var i = 0; i < classes.Count; i++)
+            {
+                sql.Append(i == 0 ? "@class" : ", @class").Append(i);
+                parameters.Add(($"class{i}", classes[i]));
+            }
+
+            sql.Append(')');
+        }
+
+        return (sql, parameters);
+    }
 
     private static void In<T>(StringBuilder sql, List<(string, object?)> parameters, string column, IReadOnlyList<T>? values)
     {
