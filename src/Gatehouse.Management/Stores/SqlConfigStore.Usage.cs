@@ -193,7 +193,7 @@ internal abstract partial class SqlConfigStore : IUsageStore
             : $"SELECT {head}, SUM(count), SUM(CASE WHEN status >= 500 THEN count ELSE 0 END), SUM(CASE WHEN status >= 400 AND status < 500 THEN count ELSE 0 END), "
               + $"SUM(bytes_in), SUM(bytes_out), SUM(latency_sum) FROM {table}{where}{(keys.Count == 0 ? "" : " GROUP BY " + string.Join(", ", keys))}";
 
-        var merged = new Dictionary<string, (UsageAggregate Sum, LatencyHistogram? Histogram)>(StringComparer.Ordinal);
+        var merged = new Dictionary<(long Bucket, string Group), Sum>();
         var result = new List<UsageAggregate>();
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null, sql, [.. parameters]);
@@ -201,50 +201,60 @@ internal abstract partial class SqlConfigStore : IUsageStore
         var width = columns.Count;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var bucket = reader.IsDBNull(0) ? 0 : Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
-            var group = new string[width];
+            var bucket = reader.IsDBNull(0) ? 0 : reader.GetInt64(0);
+            var group = width == 0 ? [] : new string[width];
             for (var d = 0; d < width; d++)
             {
-                var value = reader.GetValue(1 + d);
                 group[d] = groupBy[d] == "statusClass"
-                    ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture).ToString(System.Globalization.CultureInfo.InvariantCulture) + "xx"
-                    : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+                    ? reader.GetInt64(1 + d).ToString(System.Globalization.CultureInfo.InvariantCulture) + "xx"
+                    : groupBy[d] == "status" ? reader.GetInt64(1 + d).ToString(System.Globalization.CultureInfo.InvariantCulture) : reader.GetString(1 + d);
             }
 
-            if (wanted is not null && !wanted.Contains(string.Join('\u0001', group)))
+            var id = width == 0 ? "" : width == 1 ? group[0] : string.Join('\u0001', group);
+            if (wanted is not null && !wanted.Contains(id))
             {
                 continue;
             }
 
             var at = 1 + width;
-            var row = new UsageAggregate(bucket, group, Long(reader, at), Long(reader, at + 1), Long(reader, at + 2), Long(reader, at + 3), Long(reader, at + 4), Long(reader, at + 5));
             if (!histograms)
             {
-                result.Add(row);
+                result.Add(new UsageAggregate(bucket, group, Long(reader, at), Long(reader, at + 1), Long(reader, at + 2), Long(reader, at + 3), Long(reader, at + 4), Long(reader, at + 5)));
                 continue;
             }
 
-            var id = bucket.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\u0001" + string.Join('\u0001', group);
-            if (!merged.TryGetValue(id, out var sum))
-            {
-                sum = (row with { Count = 0, Errors = 0, ClientErrors = 0, BytesIn = 0, BytesOut = 0, LatencySumMicros = 0 }, new LatencyHistogram());
-            }
-
-            sum.Histogram!.MergeBytes(reader.GetFieldValue<byte[]>(at + 6));
-            merged[id] = (sum.Sum with
-            {
-                Count = sum.Sum.Count + row.Count,
-                Errors = sum.Sum.Errors + row.Errors,
-                ClientErrors = sum.Sum.ClientErrors + row.ClientErrors,
-                BytesIn = sum.Sum.BytesIn + row.BytesIn,
-                BytesOut = sum.Sum.BytesOut + row.BytesOut,
-                LatencySumMicros = sum.Sum.LatencySumMicros + row.LatencySumMicros,
-            }, sum.Histogram);
+            ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(merged, (bucket, id), out _);
+            sum ??= new Sum(bucket, group);
+            sum.Count += reader.GetInt64(at);
+            sum.Errors += reader.GetInt64(at + 1);
+            sum.ClientErrors += reader.GetInt64(at + 2);
+            sum.BytesIn += reader.GetInt64(at + 3);
+            sum.BytesOut += reader.GetInt64(at + 4);
+            sum.LatencySum += reader.GetInt64(at + 5);
+            sum.Histogram.MergeBytes(reader.GetFieldValue<byte[]>(at + 6));
         }
 
-        return histograms ? [.. merged.Values.Select(m => m.Sum with { Histogram = m.Histogram })] : result;
+        return histograms
+            ? [.. merged.Values.Select(m => new UsageAggregate(m.Bucket, m.Group, m.Count, m.Errors, m.ClientErrors, m.BytesIn, m.BytesOut, m.LatencySum) { Histogram = m.Histogram })]
+            : result;
     }
 
+    private sealed class Sum(long bucket, string[] group)
+    {
+        public long Bucket { get; } = bucket;
+
+        public string[] Group { get; } = group;
+
+        public long Count;
+        public long Errors;
+        public long ClientErrors;
+        public long BytesIn;
+        public long BytesOut;
+        public long LatencySum;
+        public readonly LatencyHistogram Histogram = new();
+    }
+
+    // SUM of nothing is NULL; PostgreSQL's SUM of bigint is numeric.
     private static long Long(DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), System.Globalization.CultureInfo.InvariantCulture);
 
