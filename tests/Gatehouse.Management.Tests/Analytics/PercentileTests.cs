@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Gatehouse.Management.Analytics;
 using Gatehouse.Management.Stores;
-using Gatehouse.Management.Tests.Support;
 using Gatehouse.Model.Usage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
@@ -29,7 +28,8 @@ public sealed class PercentileTests : IDisposable
         });
         var log = Path.Combine(_folder, "access.log");
         var yaml = scenario.Yaml.Replace("usage: { flushInterval: 5m }", $"usage: {{ flushInterval: 5m }}\n    accessLog: {{ path: \"{log}\" }}", StringComparison.Ordinal);
-        var time = new FakeTime(new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero));
+        // The real clock: latencies are measured with its timestamps (a manual clock would make every one zero).
+        var time = TimeProvider.System;
         var table = Enumerable.Range(1, 20).SelectMany(i => Enumerable.Repeat(i * 20, 5)).ToArray(); // 20..400 ms, five of each
         var node = await UsageNode.StartAsync("sqlite:" + Path.Combine(_folder, "gatehouse.db"), "node-a", yaml, time);
         try
