@@ -10,7 +10,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
 # Node.js and npm install the test-only tools: ajv (the JSON Schema oracle) and redocly (lints the admin API's OpenAPI).
 # Debian's chromium is the browser the portal's Playwright tests drive (Playwright cannot download its own here).
-REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium")
+# The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
+REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium"
+          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do

@@ -32,6 +32,13 @@
 #   SCALE=0           1: add "gatehouse:scale": "access" with SCALE_ROUTES more routes and SCALE_APPS applications
 #   SCALE_ROUTES=10000  (each with a key) loaded; the revision's compile time is in its log ("compiled in").
 #   SCALE_APPS=100000
+#   OBSERVE=0         1: add the observability columns (issue 19), each on the plain route: "gatehouse:all" with usage
+#                     recording into a SQLite store, /metrics on the admin listener, the access log to a file and
+#                     traces sampled at 1% (OTLP/HTTP to the backend, which answers 200 to anything), next to one
+#                     column per feature ("usage", "metrics", "accesslog", "tracing") and "storeoff" (the same store
+#                     with everything off: the baseline of "usage" and "all", which run with a store). See
+#                     docs/benchmarks.md, "Observability".
+#   GATEHOUSE_STORE=  (in a variant) run with --store sqlite:PATH (importing GATEHOUSE_CONFIG) and an admin API
 #   SKIP_BUILD=0      1: use the Release build already in bin/ (faster iteration)
 #   INSTALL=1         0: never call apt-get; fail with the list of what is missing instead
 #   QUIET_WAIT=0      on a shared machine: wait up to this many seconds for it to be at most QUIET_BUSY% busy
@@ -59,6 +66,7 @@ GATEHOUSE_ENV=${GATEHOUSE_ENV:-}
 VARIANTS=${VARIANTS:-}
 ACCESS=${ACCESS:-0}
 SCALE=${SCALE:-0}
+OBSERVE=${OBSERVE:-0}
 SCALE_ROUTES=${SCALE_ROUTES:-10000}
 SCALE_APPS=${SCALE_APPS:-100000}
 WRK_HEADER=()
@@ -334,6 +342,27 @@ if [[ $SCALE == 1 ]]; then
     VARIANTS="$VARIANTS scale:GATEHOUSE_CONFIG=$TMP/gatehouse-scale.yaml"
 fi
 
+# The observability variants (OBSERVE=1): the plain route, with one feature on each, or all of them.
+observe_config() { # usage(true|false) metrics(true|false) metrics-url access-log-path
+    printf 'version: 1\ngateway:\n  observability:\n    usage: { enabled: %s }\n    metrics: { enabled: %s%s }\n' "$1" "$2" "${3:+, url: \"$3\"}"
+    if [[ -n $4 ]]; then printf '    accessLog: { path: "%s", maxFileSize: 64MB, maxFiles: 2 }\n' "$4"; fi
+    sed -n '/^services:/,$p' "$TMP/gatehouse.yaml"
+}
+if [[ $OBSERVE == 1 ]]; then
+    TRACING="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$BACKEND_PORT,OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf,OTEL_TRACES_SAMPLER=parentbased_traceidratio,OTEL_TRACES_SAMPLER_ARG=0.01"
+    observe_config false false "" "" >"$TMP/gatehouse-storeoff.yaml"
+    observe_config true false "" "" >"$TMP/gatehouse-usage.yaml"
+    observe_config false true "http://127.0.0.1:$(free_port)" "" >"$TMP/gatehouse-metrics.yaml"
+    observe_config false false "" "$TMP/access-accesslog.log" >"$TMP/gatehouse-accesslog.yaml"
+    observe_config true true "" "$TMP/access-all.log" >"$TMP/gatehouse-all.yaml"
+    VARIANTS="$VARIANTS storeoff:GATEHOUSE_STORE=$TMP/storeoff.db,GATEHOUSE_CONFIG=$TMP/gatehouse-storeoff.yaml"
+    VARIANTS="$VARIANTS usage:GATEHOUSE_STORE=$TMP/usage.db,GATEHOUSE_CONFIG=$TMP/gatehouse-usage.yaml"
+    VARIANTS="$VARIANTS metrics:GATEHOUSE_CONFIG=$TMP/gatehouse-metrics.yaml"
+    VARIANTS="$VARIANTS accesslog:GATEHOUSE_CONFIG=$TMP/gatehouse-accesslog.yaml"
+    VARIANTS="$VARIANTS tracing:$TRACING"
+    VARIANTS="$VARIANTS all:GATEHOUSE_STORE=$TMP/all.db,GATEHOUSE_CONFIG=$TMP/gatehouse-all.yaml,$TRACING"
+fi
+
 declare -A PORT=([direct]=$BACKEND_PORT [nginx]=$NGINX_PORT)
 declare -A PID=([direct]=$BACKEND_PID [nginx]=$NGINX_PID)
 GATEHOUSES=(gatehouse)
@@ -351,14 +380,17 @@ for target in "${GATEHOUSES[@]}"; do
     # GATEHOUSE_DLL=PATH in a variant runs another build (a "before" next to the "after").
     dll=$GATEHOUSE_DLL
     config="$TMP/gatehouse.yaml"
+    store=()
     envs=()
     for kv in ${GATEHOUSE_ENVS[$target]}; do
         if [[ $kv == GATEHOUSE_DLL=* ]]; then dll=${kv#GATEHOUSE_DLL=}
         elif [[ $kv == GATEHOUSE_CONFIG=* ]]; then config=${kv#GATEHOUSE_CONFIG=}
+        elif [[ $kv == GATEHOUSE_STORE=* ]]; then store=(--store "sqlite:${kv#GATEHOUSE_STORE=}" --admin-url "http://127.0.0.1:$(free_port)")
         else envs+=("$kv"); fi
     done
     [[ -f $dll ]] || die "$target: no such build: $dll"
-    "${ON_PROXY[@]}" env "${envs[@]}" dotnet "$dll" run --config "$config" --port "${PORT[$target]}" >"$log" 2>&1 &
+    (( ${#store[@]} == 0 )) || envs+=("GATEHOUSE_ADMIN_TOKEN=gha_bench")
+    "${ON_PROXY[@]}" env "${envs[@]}" dotnet "$dll" run --config "$config" "${store[@]}" --port "${PORT[$target]}" >"$log" 2>&1 &
     PID[$target]=$!
     STARTED+=("${PID[$target]}")
     in_own_group "${target//:/-}" "${PID[$target]}"

@@ -56,6 +56,11 @@ internal sealed partial class CompositionRun
         // come after the run had pooled it, it would reach another request's run; here it only meets a disposed source
         // (Fail catches that). One per request; the calls' own timeouts are the pooled ones.
         _cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        if (context.Features.Get<Observability.RequestObservation>() is { } observation)
+        {
+            observation.Steps = n;
+        }
+
         _cts.CancelAfter(model.Compiled.Config.Deadline);
     }
 
@@ -212,6 +217,7 @@ internal sealed partial class CompositionRun
         }
 
         var started = Stopwatch.GetTimestamp();
+        using var span = Observability.GatewayTracing.StartStep(_model.Id, step.Name);
         try
         {
             if (_cts.IsCancellationRequested)
@@ -248,6 +254,7 @@ internal sealed partial class CompositionRun
         }
         catch (StepFailure f)
         {
+            span?.SetStatus(ActivityStatusCode.Error, f.Slug);
             Fail(step, f);
         }
         catch (OperationCanceledException)

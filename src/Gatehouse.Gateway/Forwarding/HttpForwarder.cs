@@ -37,6 +37,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         var outcome = UpstreamOutcome.NotJudged;
         HttpRequestMessage? message = null;
         HttpResponseMessage? response = null;
+        var observation = context.Features.Get<Observability.RequestObservation>();
+        StreamingRequestContent? body = null;
+        System.Diagnostics.Activity? span = null;
         try
         {
             var request = context.Request;
@@ -104,7 +107,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     VersionPolicy = upgrade ? HttpVersionPolicy.RequestVersionExact : upstream.VersionPolicy,
                 };
 
-                StreamingRequestContent? body = null;
+                body = null;
                 if (!upgrade && HasBody(context))
                 {
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
@@ -115,6 +118,15 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
                         $"Header '{badHeader}' cannot be forwarded: its value has a character other than tab, space and visible ASCII (a control character, DEL, or a non-ASCII character), or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
                     return;
+                }
+
+                if (observation is not null)
+                {
+                    observation.Upstream = destination.BaseAddress;
+                    if (observation.Activity is not null)
+                    {
+                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span);
+                    }
                 }
 
                 timeout.CancelAfter(route.Timeout);
@@ -181,10 +193,47 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         }
         finally
         {
+            if (span is not null)
+            {
+                Observability.GatewayTracing.StopClient(span, response is null ? 0 : (int)response.StatusCode, response is null ? "no_response" : null);
+            }
+
+            if (observation is not null && body is not null)
+            {
+                observation.BytesIn = body.BytesRead;
+            }
+
             response?.Dispose();
             message?.Dispose();
             upstream.EndRequest(destination, outcome);
         }
+    }
+
+    /// <summary>
+    /// Ends the previous attempt's span, if any, and starts this attempt's; the upstream gets this span's trace context in
+    /// place of whatever <c>traceparent</c> the client sent (which the server span already continued, or refused to).
+    /// </summary>
+    private static System.Diagnostics.Activity? StartAttemptSpan(HttpRequestMessage message, Destination destination, string service, string pathAndQuery, System.Diagnostics.Activity? previous)
+    {
+        if (previous is not null)
+        {
+            Observability.GatewayTracing.StopClient(previous, 0, "connection_error");
+        }
+
+        var span = Observability.GatewayTracing.StartClient(message.Method.Method, destination, service, pathAndQuery, null);
+        message.Headers.Remove("traceparent");
+        message.Headers.Remove("tracestate");
+        var context = span ?? System.Diagnostics.Activity.Current;
+        if (context is not null && context.IdFormat == System.Diagnostics.ActivityIdFormat.W3C)
+        {
+            message.Headers.TryAddWithoutValidation("traceparent", context.Id);
+            if (context.TraceStateString is { Length: > 0 } state)
+            {
+                message.Headers.TryAddWithoutValidation("tracestate", state);
+            }
+        }
+
+        return span;
     }
 
     private static bool TryParseMethod(string method, out HttpMethod parsed)
@@ -359,6 +408,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         }
 
         var target = context.Response.Body;
+        var observation = context.Features.Get<Observability.RequestObservation>();
         var buffer = ArrayPool<byte>.Shared.Rent(ResponseBufferSize);
         try
         {
@@ -388,6 +438,11 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 if (read == 0)
                 {
                     return CopyOutcome.Completed;
+                }
+
+                if (observation is not null)
+                {
+                    observation.BytesOut += read;
                 }
 
                 try

@@ -16,6 +16,9 @@ internal sealed class StreamingRequestContent(Stream source, long? contentLength
     /// <summary>The exception reading the client's body threw, if it did.</summary>
     public Exception? ClientError { get; private set; }
 
+    /// <summary>Bytes read from the client so far.</summary>
+    public long BytesRead { get; private set; }
+
     /// <summary>True once any byte of the body was read from the client.</summary>
     public bool Started { get; private set; }
 
@@ -53,6 +56,7 @@ internal sealed class StreamingRequestContent(Stream source, long? contentLength
                     return;
                 }
 
+                BytesRead += read;
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
             }
         }

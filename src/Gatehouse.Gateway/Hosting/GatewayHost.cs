@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Limiting;
+using Gatehouse.Gateway.Observability;
 using Gatehouse.Gateway.Runtime;
 using Gatehouse.Gateway.ServiceApi;
 using Gatehouse.Model.Config;
@@ -10,9 +11,13 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Gatehouse.Gateway.Hosting;
 
@@ -26,8 +31,10 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly ConfigFileWatcher? _watcher;
     private readonly ServiceApiHost? _serviceApi;
     private readonly QuotaPersistence? _quotas;
+    private readonly MetricsListener? _metricsListener;
 
-    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi, QuotaPersistence? quotas)
+    private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi,
+        QuotaPersistence? quotas, GatewayTelemetry telemetry, PrometheusText? metrics, MetricsListener? metricsListener)
     {
         _quotas = quotas;
         _app = app;
@@ -35,7 +42,19 @@ internal sealed class GatewayHost : IAsyncDisposable
         _watcher = watcher;
         Urls = urls;
         _serviceApi = serviceApi;
+        Telemetry = telemetry;
+        Metrics = metrics;
+        _metricsListener = metricsListener;
     }
+
+    /// <summary>What this gateway records about requests (usage, access log, spans).</summary>
+    public GatewayTelemetry Telemetry { get; }
+
+    /// <summary>The Prometheus text of this process's metrics; null when <c>gateway.observability.metrics.enabled</c> is false.</summary>
+    public PrometheusText? Metrics { get; }
+
+    /// <summary>The metrics listener's bound address; null when <c>gateway.observability.metrics.url</c> is not set.</summary>
+    public string? MetricsUrl => _metricsListener?.Url;
 
     public GatewayRuntime Runtime { get; }
 
@@ -67,6 +86,37 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
         builder.Services.AddSingleton<GatewayRequestHandler>();
+        if (options.TelemetrySettings is { } settings)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        var observability = config.Gateway.Observability;
+        var tracing = GatewayTracing.EnabledBy(name => builder.Configuration[name]);
+        var metrics = observability.Metrics.Enabled && (options.MetricsOnAdmin || observability.Metrics.Url is not null) ? new PrometheusText() : null;
+        if (metrics is not null || tracing)
+        {
+            var otel = builder.Services.AddOpenTelemetry();
+            if (string.IsNullOrEmpty(builder.Configuration["OTEL_SERVICE_NAME"]))
+            {
+                otel.ConfigureResource(r => r.AddService("gatehouse"));
+            }
+
+            if (metrics is not null)
+            {
+                otel.WithMetrics(m => m
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access")
+                    .AddReader(metrics.Reader));
+            }
+
+            if (tracing)
+            {
+                otel.WithTracing(t => t.AddSource(GatewayTracing.SourceName).AddOtlpExporter());
+            }
+        }
+
+        builder.Services.AddSingleton(sp => new GatewayTelemetry(
+            sp.GetRequiredService<GatewayRuntime>(), observability, options.UsageSink, options.NodeId, metrics is not null, tracing, options.Time, sp.GetRequiredService<ILoggerFactory>()));
 
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime complete socket operations on its
         // epoll threads rather than queueing them to the thread pool. Kestrel's transport follows the same
@@ -90,6 +140,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         });
 
         var app = builder.Build();
+
+        // Built now rather than by the SDK's hosted service, so that the first requests are already measured and traced.
+        _ = app.Services.GetService<MeterProvider>();
+        _ = app.Services.GetService<TracerProvider>();
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
         var errors = runtime.Apply(config, announce: false);
         if (errors.Count > 0)
@@ -105,14 +159,23 @@ internal sealed class GatewayHost : IAsyncDisposable
             await quotas.LoadAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        if (metrics is not null)
+        {
+            GatewayMetrics.Watch(runtime, options.Time);
+        }
+
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
         app.Run(handler.HandleAsync);
         ServiceApiHost? serviceApi = null;
+        MetricsListener? metricsListener = null;
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             serviceApi = config.Gateway.ServiceApi is { } api
                 ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
+                : null;
+            metricsListener = metrics is not null && observability.Metrics.Url is { } metricsUrl
+                ? await MetricsListener.StartAsync(metricsUrl, metrics, cancellationToken).ConfigureAwait(false)
                 : null;
         }
         catch
@@ -127,6 +190,12 @@ internal sealed class GatewayHost : IAsyncDisposable
                 // Stopping a host that never started may fail too; the reason it did not start is what matters.
             }
 
+            if (serviceApi is not null)
+            {
+                await serviceApi.DisposeAsync().ConfigureAwait(false);
+            }
+
+            GatewayMetrics.Forget(runtime);
             await runtime.DisposeAsync().ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
@@ -146,7 +215,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener);
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -218,6 +287,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             await _serviceApi.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_metricsListener is not null)
+        {
+            await _metricsListener.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         // After the listeners stopped: the last requests are in the counts it writes.
         if (_quotas is not null)
@@ -225,6 +299,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             await _quotas.DisposeAsync().ConfigureAwait(false);
         }
 
+        GatewayMetrics.Forget(Runtime);
+
+        // After the listeners drained: the last requests' records are in, and the final flush writes them.
+        await Telemetry.DisposeAsync().ConfigureAwait(false);
         await Runtime.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

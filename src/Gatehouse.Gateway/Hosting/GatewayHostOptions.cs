@@ -42,6 +42,24 @@ internal sealed record GatewayHostOptions
     /// </summary>
     public bool DeferAnnouncement { get; init; }
 
+    /// <summary>Where this node's usage rollups go (the store); null records no usage (<c>gatehouse run --config</c>).</summary>
+    public Model.Usage.IUsageSink? UsageSink { get; init; }
+
+    /// <summary>
+    /// True when an admin listener in this process will serve <see cref="GatewayHost.Metrics"/> at <c>/metrics</c>. Without it
+    /// (and without <c>gateway.observability.metrics.url</c>) nobody could scrape, so no metric is collected at all.
+    /// </summary>
+    public bool MetricsOnAdmin { get; init; }
+
+    /// <summary>The node id usage rows and access log lines carry. Default: none (usage rows say <c>gateway</c>).</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>
+    /// Settings added over the process environment for this host's OpenTelemetry SDK (the <c>OTEL_*</c> variables), so that a
+    /// test can point traces at its own receiver. Default: none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?>? TelemetrySettings { get; init; }
+
     /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -24,6 +24,12 @@ internal sealed partial class GatewayRequestHandler
         }
 
         var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count);
+        if (_telemetry.Active && context.Features.Get<Observability.RequestObservation>() is { } observation)
+        {
+            observation.Application = decision.Application?.Id;
+            observation.Plan = decision.Plan?.Name;
+        }
+
         if (decision.Verdict != AccessVerdict.Allowed && route.Composition is { } composition)
         {
             Composition.CompositionMetrics.Request(composition.Id, Composition.CompositionMetrics.Outcome.Refused);
@@ -40,6 +46,11 @@ internal sealed partial class GatewayRequestHandler
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden", "Forbidden", decision.Detail!, requestId).ConfigureAwait(false);
                 return;
             case AccessVerdict.Limited:
+                if (decision.Plan is { } limitedPlan && decision.Limits.Policy is { } policy)
+                {
+                    Observability.GatewayMetrics.Limited(limitedPlan.Name, policy.Per.ToString().ToLowerInvariant(), policy.IsQuota);
+                }
+
                 await LimitHeaders.WriteProblemAsync(context, decision.Limits, requestId).ConfigureAwait(false);
                 return;
         }

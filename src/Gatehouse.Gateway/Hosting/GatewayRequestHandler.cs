@@ -13,15 +13,36 @@ namespace Gatehouse.Gateway.Hosting;
 /// The terminal request handler of the data plane: request id, path safety, route match, the access steps where the
 /// route has them, destination pick, forward. Reads the live snapshot once per request.
 /// </summary>
-internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder)
+internal sealed partial class GatewayRequestHandler
 {
-    public Task HandleAsync(HttpContext context)
+    private readonly GatewayRuntime runtime;
+    private readonly HttpForwarder forwarder;
+    private readonly Observability.GatewayTelemetry _telemetry;
+    private readonly Func<HttpContext, Task> _handle;
+
+    public GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder, Observability.GatewayTelemetry telemetry)
+    {
+        this.runtime = runtime;
+        this.forwarder = forwarder;
+        _telemetry = telemetry;
+        _handle = HandleCoreAsync;
+    }
+
+    /// <summary>The request delegate: straight to the handler when nothing records requests, through the telemetry otherwise.</summary>
+    public Task HandleAsync(HttpContext context) => _telemetry.Active ? _telemetry.ObserveAsync(context, _handle) : HandleCoreAsync(context);
+
+    private Task HandleCoreAsync(HttpContext context)
     {
         var snapshot = runtime.Current;
         var request = context.Request;
         var requestId = request.Headers["X-Request-Id"] is { Count: 1 } incoming && HeaderRules.IsValidRequestId(incoming.ToString())
             ? incoming.ToString()
             : RequestIds.New();
+        var observation = _telemetry.Active ? context.Features.Get<Observability.RequestObservation>() : null;
+        if (observation is not null)
+        {
+            observation.RequestId = requestId;
+        }
 
         var path = request.Path.Value ?? "/";
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? path;
@@ -48,6 +69,11 @@ internal sealed partial class GatewayRequestHandler(GatewayRuntime runtime, Http
         if (Match(context, snapshot, path, requestId, out var route, ref captures) is { } problem)
         {
             return problem;
+        }
+
+        if (observation is not null)
+        {
+            observation.Route = route;
         }
 
         return route!.Access is null

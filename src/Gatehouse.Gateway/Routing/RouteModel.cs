@@ -20,6 +20,17 @@ internal sealed class RouteModel
 
     public string Id { get; }
 
+    /// <summary>The public path template as written (<c>/users/{id}</c>): the <c>http.route</c> of metrics and spans.</summary>
+    public string Template { get; init; } = "";
+
+    /// <summary>
+    /// What usage analytics count the route's requests under: its operation id, or <c>route:ID</c> for a route bound to no
+    /// operation. Made once here so that recording a request allocates nothing.
+    /// </summary>
+    public string UsageOperation => _usageOperation ??= OperationId ?? "route:" + Id;
+
+    private string? _usageOperation;
+
     /// <summary>The id of the operation the route serves (<c>users.getUser</c>), or null for a route bound only to a service.</summary>
     public string? OperationId { get; }
 

@@ -75,6 +75,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             {
                 DisposeUnused(jwks.Values.Select(e => e.Cache), keep: _jwks.Values.Select(e => e.Cache));
                 LogRejected(_logger, ConfigFileWatcher.ErrorCount(result.Errors.Count), _revision);
+                Observability.GatewayMetrics.Reloaded(_revision, applied: false);
                 return result.Errors;
             }
 
@@ -99,6 +100,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
             _revision = snapshot.Revision;
             _current = snapshot;
+            Observability.GatewayMetrics.Reloaded(snapshot.Revision, applied: true);
             var drain = config.Gateway.DrainTimeout;
             foreach (var old in result.Retired)
             {

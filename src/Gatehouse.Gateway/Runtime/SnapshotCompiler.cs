@@ -95,6 +95,7 @@ internal static class SnapshotCompiler
                 UpstreamPathTemplate.Create(upstreamTemplate, parameters),
                 route.Timeout ?? upstream.Config.Timeout)
             {
+                Template = path.Text,
                 Access = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id],
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
@@ -117,6 +118,7 @@ internal static class SnapshotCompiler
                 UpstreamPathTemplate.Create(c.Path, parameters),
                 c.Config.Deadline)
             {
+                Template = c.Path.Text,
                 Access = access?.Operations[c.OperationId],
                 Composition = new CompositionModel(c),
             }));

@@ -220,6 +220,7 @@ internal sealed partial class Upstream : IAsyncDisposable
             // destination is ejected (and logged) once per streak, not once per request in flight.
             destination.Eject(_time.GetTimestamp() + _cooldownTicks);
             LogEjected(_logger, Name, destination.ToString(), _passiveThreshold);
+            Observability.GatewayMetrics.Ejected(Name);
         }
     }
 

@@ -117,6 +117,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         ApprovalEndpoints.Map(app, changes);
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
+        Analytics.AnalyticsEndpoints.Map(app, options);
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document($"{context.Request.Scheme}://{context.Request.Host}")));
         app.MapGet("/admin/schema.json", context =>
         {

@@ -3,6 +3,7 @@ using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Validation;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Management.Admin;
@@ -76,6 +77,12 @@ public sealed record AdminApiOptions
     /// each loop backs off while it lasts. Default: one of the admin API's own.
     /// </summary>
     public StoreHealth? Health { get; init; }
+
+    /// <summary>Answers <c>GET /metrics</c> (the gateway's Prometheus text); null when no gateway in this process serves metrics.</summary>
+    public Func<HttpContext, Task>? Metrics { get; init; }
+
+    /// <summary>An application's plan limits as they stand on this node, for its usage report; null when no gateway runs in this process.</summary>
+    public Func<string, IReadOnlyList<Model.Usage.QuotaWindow>>? Limits { get; init; }
 
     /// <summary>The clock that decides whether a node is stale and when a registration expires; it should be the store's. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;

@@ -100,6 +100,11 @@ internal static partial class AdminOpenApi
             ["RegistrationList"] = Object("Live registered targets.", ("items", Array(Object(null, ("service", Str()), ("url", Str()), ("owner", Str()), ("expiresAt", Str(null, "date-time")))))),
         };
         ((JsonObject)schemas["RegistrationRequest"]!)["required"] = new JsonArray("url");
+        foreach (var (name, schema) in AnalyticsSchemas())
+        {
+            schemas[name] = schema;
+        }
+
         foreach (var (name, schema) in ConfigBodySchemas.Components())
         {
             schemas[name] = schema!.DeepClone();

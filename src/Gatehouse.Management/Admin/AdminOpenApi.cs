@@ -51,6 +51,7 @@ internal static partial class AdminOpenApi
         AddKeyPaths(paths);
         AddRevisionPaths(paths);
         AddNodeAndRegistrationPaths(paths);
+        AddAnalyticsPaths(paths);
         paths["/admin/openapi.json"] = new JsonObject
         {
             ["get"] = Op("getOpenApi", "This document", "Meta", "The OpenAPI 3.1 description of the admin API.",
@@ -91,6 +92,7 @@ internal static partial class AdminOpenApi
                 Tag("Audit", "Who changed what"),
                 Tag("Nodes", "Gateway nodes that report to the store"),
                 Tag("Registrations", "Targets that register themselves with a service"),
+                Tag("Analytics", "Usage analytics, consumers' usage reports and Prometheus metrics"),
                 Tag("Meta", "About the API itself")),
             ["paths"] = paths,
             ["components"] = Components(),

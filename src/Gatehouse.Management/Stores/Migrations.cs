@@ -199,6 +199,104 @@ internal static class Migrations
                     role TEXT NOT NULL,
                     created_at TIMESTAMPTZ NOT NULL);
                 """),
+        // Usage rollups (issue 19): one table per granularity, one row per node, bucket and (application, plan, operation,
+        // status); application '*' rows add up every application. Histograms are LatencyHistogram's compact bytes.
+        new(
+            4,
+            Sqlite: """
+                CREATE TABLE usage_minute (
+                    bucket INTEGER NOT NULL,
+                    node TEXT NOT NULL,
+                    application TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    bytes_in INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL,
+                    latency_sum INTEGER NOT NULL,
+                    steps INTEGER NOT NULL,
+                    histogram BLOB NOT NULL,
+                    PRIMARY KEY (bucket, application, plan, operation, status, node));
+                CREATE INDEX usage_minute_application ON usage_minute (application, bucket);
+                CREATE TABLE usage_hour (
+                    bucket INTEGER NOT NULL,
+                    node TEXT NOT NULL,
+                    application TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    bytes_in INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL,
+                    latency_sum INTEGER NOT NULL,
+                    steps INTEGER NOT NULL,
+                    histogram BLOB NOT NULL,
+                    PRIMARY KEY (bucket, application, plan, operation, status, node));
+                CREATE INDEX usage_hour_application ON usage_hour (application, bucket);
+                CREATE TABLE usage_day (
+                    bucket INTEGER NOT NULL,
+                    node TEXT NOT NULL,
+                    application TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    bytes_in INTEGER NOT NULL,
+                    bytes_out INTEGER NOT NULL,
+                    latency_sum INTEGER NOT NULL,
+                    steps INTEGER NOT NULL,
+                    histogram BLOB NOT NULL,
+                    PRIMARY KEY (bucket, application, plan, operation, status, node));
+                CREATE INDEX usage_day_application ON usage_day (application, bucket);
+                """,
+            Postgres: """
+                CREATE TABLE usage_minute (
+                    bucket BIGINT NOT NULL,
+                    node TEXT NOT NULL,
+                    application TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    count BIGINT NOT NULL,
+                    bytes_in BIGINT NOT NULL,
+                    bytes_out BIGINT NOT NULL,
+                    latency_sum BIGINT NOT NULL,
+                    steps BIGINT NOT NULL,
+                    histogram BYTEA NOT NULL,
+                    PRIMARY KEY (bucket, application, plan, operation, status, node));
+                CREATE INDEX usage_minute_application ON usage_minute (application, bucket);
+                CREATE TABLE usage_hour (
+                    bucket BIGINT NOT NULL,
+                    node TEXT NOT NULL,
+                    application TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    count BIGINT NOT NULL,
+                    bytes_in BIGINT NOT NULL,
+                    bytes_out BIGINT NOT NULL,
+                    latency_sum BIGINT NOT NULL,
+                    steps BIGINT NOT NULL,
+                    histogram BYTEA NOT NULL,
+                    PRIMARY KEY (bucket, application, plan, operation, status, node));
+                CREATE INDEX usage_hour_application ON usage_hour (application, bucket);
+                CREATE TABLE usage_day (
+                    bucket BIGINT NOT NULL,
+                    node TEXT NOT NULL,
+                    application TEXT NOT NULL,
+                    plan TEXT NOT NULL,
+                    operation TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    count BIGINT NOT NULL,
+                    bytes_in BIGINT NOT NULL,
+                    bytes_out BIGINT NOT NULL,
+                    latency_sum BIGINT NOT NULL,
+                    steps BIGINT NOT NULL,
+                    histogram BYTEA NOT NULL,
+                    PRIMARY KEY (bucket, application, plan, operation, status, node));
+                CREATE INDEX usage_day_application ON usage_day (application, bucket);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

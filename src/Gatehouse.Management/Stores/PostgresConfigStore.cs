@@ -53,6 +53,10 @@ internal sealed class PostgresConfigStore : SqlConfigStore
         }
     }
 
+    // Usage rows have one writer each (their node): no need to queue behind config commits on the advisory lock.
+    protected override async Task<DbTransaction> BeginUsageWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
     protected override object TimeValue(DateTimeOffset time) => time.ToUniversalTime();
 
     protected override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);

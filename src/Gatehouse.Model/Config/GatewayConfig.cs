@@ -57,4 +57,7 @@ public sealed record GatewayConfig
     /// true, a name that reads (with <c>_</c> as <c>-</c>) as one the gateway sets or strips is dropped.
     /// </summary>
     public bool ForwardUnderscoreHeaders { get; init; }
+
+    /// <summary>Usage analytics, metrics, the access log and tracing (docs/observability.md).</summary>
+    public ObservabilityConfig Observability { get; init; } = new();
 }

@@ -32,6 +32,7 @@ public static partial class ConfigValidator
     {
         var errors = new List<ConfigError>();
         ValidateGateway(config.Gateway, errors);
+        ValidateObservability(config.Gateway.Observability, errors);
         foreach (var (name, service) in config.Services)
         {
             ValidateService($"services.{name}", service, errors);

@@ -71,6 +71,10 @@ internal static class RunCommand
                 Port = parse.GetValue(port),
             }, ct).ConfigureAwait(false);
             Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (config {path}, watched for changes). Ctrl+C stops it.");
+            if (host.MetricsUrl is { } metricsUrl)
+            {
+                Console.Out.WriteLine($"Metrics: {metricsUrl}/metrics");
+            }
             await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
             return 0;
         });

@@ -79,12 +79,23 @@ internal sealed class StoreNode : IAsyncDisposable
         }
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, Port = options.Port, Environment = options.Environment, QuotaStore = store, DeferAnnouncement = true }, ct).ConfigureAwait(false);
+        var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        var host = await GatewayHost.StartAsync(new GatewayHostOptions
+        {
+            Config = loaded.Config!,
+            Port = options.Port,
+            Environment = options.Environment,
+            QuotaStore = store,
+            DeferAnnouncement = true,
+            // Usage rollups go to the same store, under this node's id (node ids must differ between nodes of one store).
+            UsageSink = store as Model.Usage.IUsageSink,
+            NodeId = nodeId,
+            MetricsOnAdmin = true,
+        }, ct).ConfigureAwait(false);
         // One record of whether the store answers, for every loop of this node: an outage is one line, not one per loop and attempt.
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
-        var node = new NodeReporter(store, string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId, revision,
-            logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health);
+        var node = new NodeReporter(store, nodeId, revision, logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health);
         node.Start();
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
@@ -110,6 +121,8 @@ internal sealed class StoreNode : IAsyncDisposable
                 MaxBodySize = options.AdminMaxBody,
                 Health = health,
                 Consumers = consumers,
+                Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
+                Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application),
             }, ct).ConfigureAwait(false);
             started = admin;
             if (options.PortalUrl is { } portalUrl)

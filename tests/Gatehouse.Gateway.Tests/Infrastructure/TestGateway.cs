@@ -54,21 +54,23 @@ internal sealed class TestGateway : IAsyncDisposable
         StartAsync(Parse(yaml), configPath, time, logs, minimumLogLevel);
 
     /// <summary>Starts a gateway with <paramref name="config"/> (a listener on 127.0.0.1:0 is added when it has none).</summary>
-    public static async Task<TestGateway> StartAsync(GatehouseConfig config, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null, LogLevel minimumLogLevel = LogLevel.Warning)
+    public static async Task<TestGateway> StartAsync(GatehouseConfig config, string? configPath = null, TimeProvider? time = null, ILoggerProvider? logs = null, LogLevel minimumLogLevel = LogLevel.Warning,
+        Func<GatewayHostOptions, GatewayHostOptions>? options = null)
     {
         if (config.Gateway.Listeners.Count == 0)
         {
             config = config with { Gateway = config.Gateway with { Listeners = [new ListenerConfig { Url = "http://127.0.0.1:0" }] } };
         }
 
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions
+        var hostOptions = new GatewayHostOptions
         {
             Config = config,
             ConfigPath = configPath,
             Time = time ?? TimeProvider.System,
             MinimumLogLevel = minimumLogLevel,
             ConfigureLogging = logs is null ? null : b => b.AddProvider(logs),
-        });
+        };
+        var host = await GatewayHost.StartAsync(options is null ? hostOptions : options(hostOptions));
         return new TestGateway(host);
     }
 

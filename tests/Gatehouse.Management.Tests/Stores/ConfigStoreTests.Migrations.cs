@@ -24,6 +24,7 @@ public abstract partial class ConfigStoreTests
     [Fact]
     public async Task Open_SchemaNewerThanTheCode_IsRefusedWithAClearError()
     {
+        // One row, whatever number of steps the schema has.
         await ExecuteSqlAsync($"INSERT INTO schema_migrations (version, applied_at) SELECT {Migrations.Latest + 1}, applied_at FROM schema_migrations WHERE version = 1");
 
         var error = await Assert.ThrowsAsync<ConfigStoreException>(() => ConfigStores.OpenAsync(Connection, Clock));

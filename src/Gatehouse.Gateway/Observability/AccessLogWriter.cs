@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Gatehouse.Model.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Observability;
+
+/// <summary>
+/// Writes the access log: one JSON object per line, to stdout or to a file that is rotated by size (<c>NAME</c>,
+/// <c>NAME.1</c>, ... <c>NAME.maxFiles</c>). Requests only enqueue (<see cref="TryWrite"/>); a background loop formats and
+/// writes, so a slow disk never slows a request: when the queue is full, lines are dropped and counted.
+/// </summary>
+internal sealed partial class AccessLogWriter : IAsyncDisposable
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly AccessLogConfig _config;
+    private readonly RecordQueue<AccessLogEntry> _queue;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+    private readonly string? _node;
+    private Stream? _stream;
+    private long _size;
+
+    public AccessLogWriter(AccessLogConfig config, string? node, ILogger logger)
+    {
+        (_config, _node, _logger) = (config, node, logger);
+        _queue = new RecordQueue<AccessLogEntry>(config.BufferSize);
+        _loop = Task.Run(LoopAsync);
+    }
+
+    /// <summary>Lines dropped because the writer fell behind.</summary>
+    public long Dropped => _queue.Dropped;
+
+    /// <summary>Whether a request with <paramref name="status"/> is logged under the current sampling rules.</summary>
+    public static bool Wanted(AccessLogConfig config, int status)
+    {
+        if (status >= 400)
+        {
+            return true;
+        }
+
+        return !config.ErrorsOnly && (config.SampleRate >= 1 || (config.SampleRate > 0 && Random.Shared.NextDouble() < config.SampleRate));
+    }
+
+    public void TryWrite(in AccessLogEntry entry)
+    {
+        if (!_queue.TryEnqueue(entry))
+        {
+            GatewayMetrics.AccessLogDropped();
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        var stopping = false;
+        while (true)
+        {
+            try
+            {
+                stopping = !await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                stopping = true;
+            }
+
+            try
+            {
+                await WriteQueuedAsync(buffer).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogWriteFailed(_logger, _config.Path, e);
+                await CloseAsync().ConfigureAwait(false);
+            }
+
+            if (stopping)
+            {
+                await CloseAsync().ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task WriteQueuedAsync(ArrayBufferWriter<byte> pending)
+    {
+        if (_queue.Count == 0)
+        {
+            return;
+        }
+
+        var line = new ArrayBufferWriter<byte>(1024);
+        using var json = new Utf8JsonWriter(line, WriterOptions);
+        var stream = await OpenAsync().ConfigureAwait(false);
+        pending.ResetWrittenCount();
+        while (_queue.TryDequeue(out var entry))
+        {
+            line.ResetWrittenCount();
+            json.Reset(line);
+            Format(json, entry, _node);
+            json.Flush();
+            line.Write("\n"u8);
+
+            // A file never grows past its size: the line that would not fit goes to the next file.
+            if (stream is FileStream && _size + pending.WrittenCount + line.WrittenCount > _config.MaxFileSize && _size + pending.WrittenCount > 0)
+            {
+                await WritePendingAsync(stream, pending).ConfigureAwait(false);
+                await CloseAsync().ConfigureAwait(false);
+                Rotate();
+                stream = await OpenAsync().ConfigureAwait(false);
+            }
+
+            pending.Write(line.WrittenSpan);
+            if (pending.WrittenCount >= 64 * 1024)
+            {
+                await WritePendingAsync(stream, pending).ConfigureAwait(false);
+            }
+        }
+
+        await WritePendingAsync(stream, pending).ConfigureAwait(false);
+    }
+
+    private async Task WritePendingAsync(Stream stream, ArrayBufferWriter<byte> pending)
+    {
+        if (pending.WrittenCount == 0)
+        {
+            return;
+        }
+
+        await stream.WriteAsync(pending.WrittenMemory).ConfigureAwait(false);
+        await stream.FlushAsync().ConfigureAwait(false);
+        _size += pending.WrittenCount;
+        pending.ResetWrittenCount();
+    }
+
+    internal static void Format(Utf8JsonWriter json, in AccessLogEntry e, string? node)
+    {
+        json.WriteStartObject();
+        Span<char> time = stackalloc char[32];
+        new DateTime(e.UtcTicks, DateTimeKind.Utc).TryFormat(time, out var length, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        json.WriteString("time", time[..length]);
+        json.WriteString("requestId", e.RequestId);
+        if (node is not null)
+        {
+            json.WriteString("node", node);
+        }
+
+        json.WriteString("client", e.Client);
+        json.WriteString("method", e.Method);
+        json.WriteString("path", e.Path);
+        if (e.Query.Length > 0)
+        {
+            json.WriteString("query", e.Query);
+        }
+
+        json.WriteNumber("status", e.Status);
+        json.WriteNumber("durationMs", Math.Round(e.DurationMs, 3));
+        json.WriteNumber("bytesIn", e.BytesIn);
+        json.WriteNumber("bytesOut", e.BytesOut);
+        WriteOptional(json, "route", e.Route);
+        WriteOptional(json, "operation", e.Operation);
+        WriteOptional(json, "application", e.Application);
+        WriteOptional(json, "plan", e.Plan);
+        WriteOptional(json, "upstream", e.Upstream);
+        if (e.Steps > 0)
+        {
+            json.WriteNumber("steps", e.Steps);
+        }
+
+        WriteOptional(json, "userAgent", e.UserAgent);
+        WriteOptional(json, "traceId", e.TraceId);
+        json.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    private ValueTask<Stream> OpenAsync()
+    {
+        if (_config.Path == "stdout")
+        {
+            return ValueTask.FromResult(_stream ??= Console.OpenStandardOutput());
+        }
+
+        if (_stream is null)
+        {
+            var file = new FileStream(_config.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+            _size = file.Length;
+            _stream = file;
+        }
+
+        return ValueTask.FromResult(_stream);
+    }
+
+    private void Rotate()
+    {
+        var path = _config.Path;
+        if (_config.MaxFiles == 0)
+        {
+            File.Delete(path);
+            return;
+        }
+
+        File.Delete($"{path}.{_config.MaxFiles}");
+        for (var i = _config.MaxFiles - 1; i >= 1; i--)
+        {
+            if (File.Exists($"{path}.{i}"))
+            {
+                File.Move($"{path}.{i}", $"{path}.{i + 1}");
+            }
+        }
+
+        File.Move(path, path + ".1");
+    }
+
+    private async Task CloseAsync()
+    {
+        if (_stream is { } stream && _config.Path != "stdout")
+        {
+            _stream = null;
+            _size = 0;
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes what is queued, then stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The access log {Path} could not be written; lines are dropped until it can")]
+    private static partial void LogWriteFailed(ILogger logger, string path, Exception exception);
+}

@@ -1,0 +1,142 @@
+using System.Diagnostics.Metrics;
+
+namespace Gatehouse.Gateway.Observability;
+
+/// <summary>
+/// Gatehouse's own metrics (meter <c>Gatehouse.Gateway</c>), beside the ones ASP.NET Core, Kestrel and HttpClient emit.
+/// Every tag value comes from the configuration (service, plan, route names) or a short fixed list, never from a request, so
+/// the number of series is bounded by the config; the one opt-in exception, the application, is capped
+/// (<see cref="ApplicationLabels"/>). With no listener each is one enabled check.
+/// </summary>
+internal static class GatewayMetrics
+{
+    public const string MeterName = "Gatehouse.Gateway";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Ejections = Meter.CreateCounter<long>("gatehouse.upstream.ejections", "{ejection}", "Destinations taken out of rotation by passive health checks");
+
+    private static readonly Counter<long> LimitRefusals = Meter.CreateCounter<long>("gatehouse.limit.refusals", "{request}", "Requests refused by a rate limit or quota, by plan and period");
+
+    private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configurations applied or refused");
+
+    private static readonly Counter<long> UsageDrops = Meter.CreateCounter<long>("gatehouse.usage.dropped", "{record}", "Usage records dropped (buffer full, or too many pending rows)");
+
+    private static readonly Counter<long> UsageFlushFailures = Meter.CreateCounter<long>("gatehouse.usage.flush.failures", "{flush}", "Usage flushes the store did not take");
+
+    private static readonly Counter<long> AccessLogDrops = Meter.CreateCounter<long>("gatehouse.access_log.dropped", "{line}", "Access log lines dropped because the writer fell behind");
+
+    private static readonly Counter<long> ApplicationRequests = Meter.CreateCounter<long>("gatehouse.application.requests", "{request}", "Requests by application (opt-in: gateway.observability.metrics.applicationLabel)");
+
+    private static readonly Counter<long> LabelOverflow = Meter.CreateCounter<long>("gatehouse.metrics.label_overflow", "{request}", "Requests counted under application=\"_other\" because the application label reached its cap");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Runtime.GatewayRuntime, TimeProvider> Runtimes = new();
+
+    private static long _revision;
+
+    static GatewayMetrics()
+    {
+        Meter.CreateObservableGauge("gatehouse.config.revision", () => Volatile.Read(ref _revision), "{revision}", "The configuration revision this gateway serves");
+        Meter.CreateObservableGauge("gatehouse.upstream.destinations", Destinations, "{destination}", "Destinations of each service, by whether they may receive traffic now (health checks, ejections)");
+    }
+
+    /// <summary>Makes <paramref name="runtime"/>'s upstreams visible to <c>gatehouse.upstream.destinations</c> until <see cref="Forget"/>.</summary>
+    public static void Watch(Runtime.GatewayRuntime runtime, TimeProvider time) => Runtimes[runtime] = time;
+
+    public static void Forget(Runtime.GatewayRuntime runtime) => Runtimes.TryRemove(runtime, out _);
+
+    // Read once per scrape, never per request: one measurement per service and state.
+    private static IEnumerable<Measurement<long>> Destinations()
+    {
+        foreach (var (runtime, time) in Runtimes)
+        {
+            Runtime.GatewaySnapshot snapshot;
+            try
+            {
+                snapshot = runtime.Current;
+            }
+            catch (InvalidOperationException)
+            {
+                continue; // not started, or stopped
+            }
+
+            var now = time.GetTimestamp();
+            foreach (var (name, upstream) in snapshot.Upstreams)
+            {
+                long available = 0, out_ = 0;
+                foreach (var destination in upstream.Destinations)
+                {
+                    _ = destination.IsAvailable(now) ? available++ : out_++;
+                }
+
+                yield return new Measurement<long>(available, new("gatehouse.service", name), new("state", "available"));
+                yield return new Measurement<long>(out_, new("gatehouse.service", name), new("state", "unavailable"));
+            }
+        }
+    }
+
+    /// <summary>Observable instruments read per scrape (upstream health, queue depths) register here.</summary>
+    internal static Meter Instance => Meter;
+
+    public static void Ejected(string service)
+    {
+        if (Ejections.Enabled)
+        {
+            Ejections.Add(1, new KeyValuePair<string, object?>("gatehouse.service", service));
+        }
+    }
+
+    public static void Limited(string plan, string period, bool quota)
+    {
+        if (LimitRefusals.Enabled)
+        {
+            LimitRefusals.Add(1, new("gatehouse.plan", plan), new("gatehouse.limit.period", period), new("gatehouse.limit.kind", quota ? "quota" : "rate"));
+        }
+    }
+
+    public static void Reloaded(long revision, bool applied)
+    {
+        if (applied)
+        {
+            Volatile.Write(ref _revision, revision);
+        }
+
+        if (Reloads.Enabled)
+        {
+            Reloads.Add(1, new KeyValuePair<string, object?>("outcome", applied ? "applied" : "refused"));
+        }
+    }
+
+    public static void UsageDropped(string reason)
+    {
+        if (UsageDrops.Enabled)
+        {
+            UsageDrops.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+
+    public static void UsageFlushFailed()
+    {
+        if (UsageFlushFailures.Enabled)
+        {
+            UsageFlushFailures.Add(1);
+        }
+    }
+
+    public static void AccessLogDropped()
+    {
+        if (AccessLogDrops.Enabled)
+        {
+            AccessLogDrops.Add(1);
+        }
+    }
+
+    public static void Application(string application, string plan, bool overflow)
+    {
+        ApplicationRequests.Add(1, new("gatehouse.application", application), new("gatehouse.plan", plan));
+        if (overflow)
+        {
+            LabelOverflow.Add(1);
+        }
+    }
+}

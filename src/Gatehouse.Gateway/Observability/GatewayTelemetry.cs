@@ -1,0 +1,169 @@
+using Gatehouse.Gateway.Runtime;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Usage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Observability;
+
+/// <summary>
+/// Everything a gateway records about requests (usage, the access log, metric labels, the server span), set up once at start
+/// from <c>gateway.observability</c>. When none of it is on, <see cref="Active"/> is false and the request handler does not
+/// come here at all. When some is on, a request gets one <see cref="RequestObservation"/>, and when it ends the records are
+/// made and queued; every write to a store, file or exporter happens on a background loop.
+/// </summary>
+internal sealed class GatewayTelemetry : IAsyncDisposable
+{
+    private readonly GatewayRuntime _runtime;
+    private readonly TimeProvider _time;
+    private readonly RecordQueue<UsageRecord>? _usageQueue;
+    private readonly ApplicationLabels? _labels;
+    private readonly string? _node;
+
+    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, bool metrics, bool tracing, TimeProvider time, ILoggerFactory loggers)
+    {
+        (_runtime, _time, _node) = (runtime, time, node);
+        Metrics = metrics;
+        Tracing = tracing;
+        if (usageSink is not null && config.Usage.Enabled)
+        {
+            _usageQueue = new RecordQueue<UsageRecord>(config.Usage.BufferSize);
+            Usage = new UsageAggregator(_usageQueue, usageSink, node ?? "gateway", config.Usage, time, loggers.CreateLogger("Gatehouse.Usage"));
+            Usage.Start();
+        }
+
+        if (config.AccessLog is { } accessLog)
+        {
+            AccessLog = new AccessLogWriter(accessLog, node, loggers.CreateLogger("Gatehouse.AccessLog"));
+        }
+
+        if (metrics && config.Metrics.ApplicationLabel)
+        {
+            _labels = new ApplicationLabels(config.Metrics.MaxApplications, loggers.CreateLogger("Gatehouse.Metrics"));
+        }
+
+        Active = Usage is not null || AccessLog is not null || metrics || tracing;
+    }
+
+    /// <summary>True when requests are observed at all.</summary>
+    public bool Active { get; }
+
+    public bool Metrics { get; }
+
+    public bool Tracing { get; }
+
+    /// <summary>The usage aggregator; null without a store or with usage off.</summary>
+    public UsageAggregator? Usage { get; }
+
+    /// <summary>Records refused because the usage queue was full.</summary>
+    public long UsageQueueDropped => _usageQueue?.Dropped ?? 0;
+
+    public AccessLogWriter? AccessLog { get; }
+
+    /// <summary>Runs <paramref name="handle"/> for the request and records what it became.</summary>
+    public async Task ObserveAsync(HttpContext context, Func<HttpContext, Task> handle)
+    {
+        var snapshot = _runtime.Current;
+        var observation = new RequestObservation { StartTimestamp = _time.GetTimestamp() };
+        context.Features.Set(observation);
+        if (Tracing)
+        {
+            observation.Activity = GatewayTracing.StartServer(context, snapshot, snapshot.Config.Gateway.Observability.Tracing.AcceptTraceparent);
+        }
+
+        var failed = true;
+        try
+        {
+            await handle(context).ConfigureAwait(false);
+            failed = false;
+        }
+        finally
+        {
+            Complete(context, observation, snapshot, failed);
+        }
+    }
+
+    private void Complete(HttpContext context, RequestObservation observation, GatewaySnapshot snapshot, bool failed)
+    {
+        var response = context.Response;
+        var request = context.Request;
+        var status = failed ? 500 : context.RequestAborted.IsCancellationRequested ? 499 : response.StatusCode;
+        var elapsed = _time.GetElapsedTime(observation.StartTimestamp);
+        var bytesIn = observation.BytesIn > 0 ? observation.BytesIn : request.ContentLength ?? 0;
+        var bytesOut = observation.BytesOut > 0 ? observation.BytesOut : response.ContentLength ?? 0;
+        var route = observation.Route;
+        var application = observation.Application ?? "";
+        var plan = observation.Plan ?? "";
+        var now = _time.GetUtcNow().UtcTicks;
+
+        if (Metrics && route is not null && context.Features.Get<IHttpMetricsTagsFeature>() is { } tags)
+        {
+            tags.Tags.Add(new("http.route", route.Template));
+            if (plan.Length > 0)
+            {
+                tags.Tags.Add(new("gatehouse.plan", plan));
+            }
+        }
+
+        if (_usageQueue is not null
+            && !_usageQueue.TryEnqueue(new UsageRecord(now, application, plan, route?.UsageOperation ?? "", status, (long)(elapsed.Ticks / 10), bytesIn, bytesOut, observation.Steps)))
+        {
+            GatewayMetrics.UsageDropped("buffer_full");
+        }
+
+        if (_labels is not null && application.Length > 0)
+        {
+            _labels.Count(application, plan);
+        }
+
+        if (AccessLog is not null && snapshot.Config.Gateway.Observability.AccessLog is { } log && AccessLogWriter.Wanted(log, status))
+        {
+            AccessLog.TryWrite(new AccessLogEntry(
+                now,
+                observation.RequestId ?? "",
+                context.Connection.RemoteIpAddress?.ToString(),
+                request.Method,
+                request.Path.Value ?? "/",
+                Redaction.Query(request.QueryString.Value ?? "", snapshot.Access?.KeyQueryParameter ?? snapshot.Config.Gateway.ApiKeys.QueryParameter),
+                status,
+                elapsed.TotalMilliseconds,
+                bytesIn,
+                bytesOut,
+                route?.Id,
+                route?.UsageOperation,
+                application,
+                plan,
+                observation.Upstream,
+                observation.Steps,
+                request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
+                observation.Activity?.TraceId.ToHexString()));
+        }
+
+        if (observation.Activity is { } activity)
+        {
+            GatewayTracing.StopServer(activity, context, observation, status);
+        }
+    }
+
+    private int _disposed;
+
+    // Both GatewayHost (after the listeners drained) and the DI container dispose it; the first one does the work.
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        if (Usage is not null)
+        {
+            await Usage.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (AccessLog is not null)
+        {
+            await AccessLog.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,426 @@
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Usage;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Observability;
+
+/// <summary>
+/// Turns the queue of request records into this node's rollups, per minute, hour and day, for every application and for all
+/// of them together (<see cref="UsageKey.AllApplications"/>), and writes the rows that changed to the store every flush
+/// interval. Everything runs on two background loops; the request path only enqueues.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A node is the only writer of its rows, so it keeps the whole value of every open bucket in memory and writes whole values:
+/// a write that fails is simply repeated with newer values, and a cluster's totals are sums over nodes. At start it reads back
+/// its own rows of the open buckets (a restart with the same node id goes on counting) and writes nothing until it has.
+/// </para>
+/// <para>
+/// When the store is down or slow, rows stay in memory and are written when it answers again; no request waits for it. The
+/// memory is bounded by <see cref="UsageConfig.MaxPendingRows"/>: records that would need a row past it are dropped and
+/// counted, like records that find the queue full. A crash loses what was recorded since the last successful flush.
+/// </para>
+/// </remarks>
+internal sealed partial class UsageAggregator : IAsyncDisposable
+{
+    private static readonly UsageGranularity[] Granularities = [UsageGranularity.Minute, UsageGranularity.Hour, UsageGranularity.Day];
+
+    private readonly RecordQueue<UsageRecord> _queue;
+    private readonly IUsageSink _sink;
+    private readonly UsageConfig _config;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<RowKey, Rollup> _rows = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+    private readonly RowKey[] _keys = new RowKey[6];
+    private Task? _drainLoop;
+    private Task? _flushLoop;
+    private bool _seeded;
+    private long _droppedRows;
+    private long? _lastRetention;
+    private int _failures;
+
+    public UsageAggregator(RecordQueue<UsageRecord> queue, IUsageSink sink, string node, UsageConfig config, TimeProvider time, ILogger logger)
+    {
+        (_queue, _sink, _config, _time, _logger) = (queue, sink, config, time, logger);
+        Node = node;
+    }
+
+    public string Node { get; }
+
+    /// <summary>Records dropped because the pending rows were at their bound (<see cref="UsageConfig.MaxPendingRows"/>).</summary>
+    public long DroppedRows => Volatile.Read(ref _droppedRows);
+
+    /// <summary>Rows held in memory.</summary>
+    public int PendingRows
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rows.Count;
+            }
+        }
+    }
+
+    /// <summary>Consecutive flushes that failed (0 when the last one succeeded).</summary>
+    public int ConsecutiveFailures => Volatile.Read(ref _failures);
+
+    public void Start()
+    {
+        _drainLoop = LoopAsync(TimeSpan.FromMilliseconds(250), _ =>
+        {
+            Drain();
+            return Task.CompletedTask;
+        });
+        _flushLoop = LoopAsync(_config.FlushInterval, FlushAsync);
+    }
+
+    /// <summary>Moves every queued record into the rollups.</summary>
+    public void Drain()
+    {
+        lock (_lock)
+        {
+            while (_queue.TryDequeue(out var record))
+            {
+                Add(record);
+            }
+        }
+    }
+
+    /// <summary>Drains the queue, then writes every changed row (reading this node's rows back first, once). False when the store failed.</summary>
+    public async Task<bool> FlushAsync(CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Drain();
+            if (!_seeded && !await SeedAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            var batch = TakeDirty();
+            try
+            {
+                if (batch.Count > 0)
+                {
+                    await _sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (_failures > 0)
+                {
+                    LogRecovered(_logger, _failures);
+                }
+
+                Volatile.Write(ref _failures, 0);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                MarkDirty(batch);
+                if (Interlocked.Increment(ref _failures) == 1)
+                {
+                    LogFlushFailed(_logger, batch.Count, e);
+                }
+
+                GatewayMetrics.UsageFlushFailed();
+                return false;
+            }
+
+            Evict();
+            await ApplyRetentionAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    private void Add(in UsageRecord record)
+    {
+        var seconds = (record.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerSecond;
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+
+        // A record older than what is still held (only when this process was stalled for minutes) counts in the oldest
+        // minute still held, so that no row already written is overwritten with less.
+        seconds = Math.Max(seconds, now - HorizonSeconds(UsageGranularity.Minute) + 60);
+        var needed = 0;
+        var keys = _keys;
+        var i = 0;
+        foreach (var granularity in Granularities)
+        {
+            var bucket = UsageBuckets.Start(granularity, seconds);
+            keys[i++] = new RowKey(granularity, bucket, new UsageKey(record.Application, record.Plan, record.Operation, record.Status));
+            keys[i++] = new RowKey(granularity, bucket, new UsageKey(UsageKey.AllApplications, record.Plan, record.Operation, record.Status));
+        }
+
+        foreach (var key in keys)
+        {
+            if (!_rows.ContainsKey(key))
+            {
+                needed++;
+            }
+        }
+
+        if (needed > 0 && _rows.Count + needed > _config.MaxPendingRows)
+        {
+            _droppedRows++;
+            GatewayMetrics.UsageDropped("rows_full");
+            return;
+        }
+
+        var latencyBucket = LatencyHistogram.BucketOf(record.LatencyMicros);
+        foreach (var key in keys)
+        {
+            ref var rollup = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rows, key, out _);
+            rollup ??= new Rollup();
+            rollup.Count++;
+            rollup.BytesIn += record.BytesIn;
+            rollup.BytesOut += record.BytesOut;
+            rollup.LatencySum += record.LatencyMicros;
+            rollup.Steps += record.Steps;
+            rollup.Histogram.Add(latencyBucket, 1);
+            rollup.Dirty = true;
+        }
+    }
+
+    private async Task<bool> SeedAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var buckets = new List<(UsageGranularity, long)>();
+        foreach (var granularity in Granularities)
+        {
+            var size = UsageBuckets.Seconds(granularity);
+            for (var start = UsageBuckets.Start(granularity, now - HorizonSeconds(granularity)); start <= now; start += size)
+            {
+                buckets.Add((granularity, start));
+            }
+        }
+
+        IReadOnlyList<UsageRow> stored;
+        try
+        {
+            stored = await _sink.LoadAsync(Node, buckets, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (Interlocked.Increment(ref _failures) == 1)
+            {
+                LogFlushFailed(_logger, 0, e);
+            }
+
+            return false;
+        }
+
+        lock (_lock)
+        {
+            foreach (var row in stored)
+            {
+                var key = new RowKey(row.Granularity, row.Bucket, row.Key);
+                if (!_rows.TryGetValue(key, out var rollup))
+                {
+                    rollup = new Rollup();
+                    _rows[key] = rollup;
+                }
+
+                // What this process counted before it could read the store is added to what the store had.
+                rollup.Count += row.Count;
+                rollup.BytesIn += row.BytesIn;
+                rollup.BytesOut += row.BytesOut;
+                rollup.LatencySum += row.LatencySumMicros;
+                rollup.Steps += row.Steps;
+                rollup.Histogram.Merge(row.Histogram);
+            }
+
+            _seeded = true;
+        }
+
+        return true;
+    }
+
+    private List<UsageRow> TakeDirty()
+    {
+        var batch = new List<UsageRow>();
+        lock (_lock)
+        {
+            foreach (var (key, rollup) in _rows)
+            {
+                if (!rollup.Dirty)
+                {
+                    continue;
+                }
+
+                rollup.Dirty = false;
+                batch.Add(new UsageRow
+                {
+                    Granularity = key.Granularity,
+                    Bucket = key.Bucket,
+                    Node = Node,
+                    Key = key.Key,
+                    Count = rollup.Count,
+                    BytesIn = rollup.BytesIn,
+                    BytesOut = rollup.BytesOut,
+                    LatencySumMicros = rollup.LatencySum,
+                    Steps = rollup.Steps,
+                    Histogram = rollup.Histogram.Clone(),
+                });
+            }
+        }
+
+        return batch;
+    }
+
+    private void MarkDirty(List<UsageRow> batch)
+    {
+        lock (_lock)
+        {
+            foreach (var row in batch)
+            {
+                if (_rows.TryGetValue(new RowKey(row.Granularity, row.Bucket, row.Key), out var rollup))
+                {
+                    rollup.Dirty = true;
+                }
+            }
+        }
+    }
+
+    /// <summary>Forgets written rows of buckets that closed long enough ago that no record can reach them any more.</summary>
+    private void Evict()
+    {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        lock (_lock)
+        {
+            List<RowKey>? old = null;
+            foreach (var (key, rollup) in _rows)
+            {
+                if (!rollup.Dirty && key.Bucket + UsageBuckets.Seconds(key.Granularity) < now - HorizonSeconds(key.Granularity))
+                {
+                    (old ??= []).Add(key);
+                }
+            }
+
+            foreach (var key in old ?? [])
+            {
+                _rows.Remove(key);
+            }
+        }
+    }
+
+    private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        if (_lastRetention is { } last && now - last < 3600)
+        {
+            return;
+        }
+
+        _lastRetention = now;
+        try
+        {
+            await _sink.DeleteBeforeAsync(UsageGranularity.Minute, now - (long)_config.KeepMinutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
+            await _sink.DeleteBeforeAsync(UsageGranularity.Hour, now - (long)_config.KeepHours.TotalSeconds, cancellationToken).ConfigureAwait(false);
+            if (_config.KeepDays is { } days)
+            {
+                await _sink.DeleteBeforeAsync(UsageGranularity.Day, now - (long)days.TotalSeconds, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _lastRetention = null;
+            LogRetentionFailed(_logger, e);
+        }
+    }
+
+    // How far back a bucket stays in memory after it closed: records are stamped when their request ends and wait at most a
+    // drain period, so a few minutes is ample; hours and days stay while they are open and a little after.
+    private static long HorizonSeconds(UsageGranularity granularity) => granularity switch
+    {
+        UsageGranularity.Minute => 10 * 60,
+        UsageGranularity.Hour => 3600 + 10 * 60,
+        _ => 86_400 + 10 * 60,
+    };
+
+    private async Task LoopAsync(TimeSpan interval, Func<CancellationToken, Task> work)
+    {
+        using var timer = new PeriodicTimer(interval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await work(_stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogLoopFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Stops the loops, then drains and flushes once more (bounded by <paramref name="timeout"/>): a graceful stop loses nothing the store takes.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_drainLoop ?? Task.CompletedTask, _flushLoop ?? Task.CompletedTask).ConfigureAwait(false);
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            if (!await FlushAsync(deadline.Token).ConfigureAwait(false))
+            {
+                LogLostAtStop(_logger, PendingRows);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            LogLostAtStop(_logger, PendingRows);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        _stop.Dispose();
+        _flushing.Dispose();
+    }
+
+    private readonly record struct RowKey(UsageGranularity Granularity, long Bucket, UsageKey Key);
+
+    private sealed class Rollup
+    {
+        public long Count;
+        public long BytesIn;
+        public long BytesOut;
+        public long LatencySum;
+        public long Steps;
+        public bool Dirty;
+        public readonly LatencyHistogram Histogram = new();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Usage rollups could not be written to the store ({Rows} rows); they are kept in memory and written when it answers again")]
+    private static partial void LogFlushFailed(ILogger logger, int rows, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Usage rollups are written to the store again after {Failures} failed attempts")]
+    private static partial void LogRecovered(ILogger logger, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Old usage rollups could not be deleted; trying again at the next flush")]
+    private static partial void LogRetentionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The usage loop failed; it goes on at the next interval")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping: {Rows} usage rows could not be written to the store and are lost")]
+    private static partial void LogLostAtStop(ILogger logger, int rows);
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Management.Admin;
+
+// Usage analytics, the consumer usage report and /metrics (issue 19): docs/observability.md.
+internal static partial class AdminOpenApi
+{
+    private static void AddAnalyticsPaths(JsonObject paths)
+    {
+        var query = (string name, string what) => Query(name, "string", what);
+        paths["/admin/analytics"] = new JsonObject
+        {
+            ["get"] = Op("getAnalytics", "Usage analytics", "Analytics",
+                "Series of count, errors (5xx), client errors (4xx), error rate, bytes, mean and p50/p95/p99 latency (ms), from the rollups every node flushes (gateway.observability.usage.flushInterval).",
+                Responses(("200", Json("AnalyticsResult", "The series")), Ref("BadParameter"), Ref("NotFound")),
+                parameters: new JsonArray(
+                    query("from", "Start, RFC 3339 or Unix seconds (default: an hour before 'to')."),
+                    query("to", "End, RFC 3339 or Unix seconds (default: now)."),
+                    query("granularity", "minute, hour or day (default: chosen from the range)."),
+                    query("groupBy", "Comma-separated: application, plan, operation, status, node."),
+                    query("application", "Only this application."),
+                    query("plan", "Only this plan."),
+                    query("operation", "Only this operation."),
+                    query("status", "Only this status code."),
+                    query("statusClass", "Only this class: 2xx, 3xx, 4xx or 5xx."),
+                    query("node", "Only this node."),
+                    Query("limit", "integer", "The most series, 1 to 1000; the rest add up under 'other'."))),
+        };
+        paths["/admin/applications/{name}/usage"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("name", "The application's name.")),
+            ["get"] = Op("getApplicationUsage", "An application's usage report", "Analytics",
+                "Its calls per day and what is left of each limit of its plan, as the consumer sees it in the portal.",
+                Responses(("200", Json("UsageReport", "The report")), Ref("BadParameter"), Ref("NotFound")),
+                parameters: new JsonArray(query("from", "First day, e.g. 2026-01-31 (default: 29 days before 'to')."), query("to", "Last day (default: today)."))),
+        };
+        paths["/metrics"] = new JsonObject
+        {
+            ["get"] = Op("getMetrics", "Prometheus metrics", "Analytics",
+                "This node's metrics in the Prometheus text exposition format (0.0.4); 404 when gateway.observability.metrics.enabled is false.",
+                Responses(("200", new JsonObject
+                {
+                    ["description"] = "The metrics",
+                    ["content"] = new JsonObject { ["text/plain"] = new JsonObject { ["schema"] = SchemaRef("PrometheusText") } },
+                }), Ref("NotFound"))),
+        };
+    }
+
+    private static IEnumerable<(string Name, JsonNode Schema)> AnalyticsSchemas()
+    {
+        var ms = (string what) => Nullable("number", what + " in milliseconds; null without requests");
+        JsonObject Point(bool time) => time
+            ? Object("One bucket.", ("time", Str(null, "date-time")), ("count", Int()), ("errors", Int("5xx answers")), ("clientErrors", Int("4xx answers")),
+                ("errorRate", new JsonObject { ["type"] = "number" }), ("bytesIn", Int()), ("bytesOut", Int()), ("meanMs", ms("Mean latency")),
+                ("p50Ms", ms("Median latency")), ("p95Ms", ms("95th percentile")), ("p99Ms", ms("99th percentile")))
+            : Object("The whole range.", ("count", Int()), ("errors", Int("5xx answers")), ("clientErrors", Int("4xx answers")),
+                ("errorRate", new JsonObject { ["type"] = "number" }), ("bytesIn", Int()), ("bytesOut", Int()), ("meanMs", ms("Mean latency")),
+                ("p50Ms", ms("Median latency")), ("p95Ms", ms("95th percentile")), ("p99Ms", ms("99th percentile")));
+        yield return ("AnalyticsResult", Object("Usage series.",
+            ("from", Str(null, "date-time")), ("to", Str(null, "date-time")), ("granularity", Str("minute, hour or day")),
+            ("groupBy", Array(Str())), ("truncated", Bool("More series than 'limit'; the rest are under other")),
+            ("series", Array(Object("One group's series.",
+                ("group", new JsonObject { ["type"] = "object", ["additionalProperties"] = new JsonObject { ["type"] = "string" } }),
+                ("other", Bool("The sum of the groups past 'limit'")), ("total", Point(false)), ("points", Array(Point(true))))))));
+        yield return ("UsageReport", Object("An application's usage and what is left of its limits.",
+            ("application", Str()),
+            ("days", Array(Object("One day.", ("day", Str(null, "date")), ("calls", Int()), ("clientErrors", Int()), ("errors", Int()), ("p95Ms", ms("95th percentile"))))),
+            ("limits", Array(Object("One limit of the plan.", ("name", Str()), ("period", Str()), ("quota", Bool("A quota (hour, day, month) rather than a rate")),
+                ("shadow", Bool("Counted, not enforced")), ("limit", Int()), ("used", Int()), ("remaining", Int()), ("resetsAt", Str(null, "date-time")))))));
+        yield return ("PrometheusText", new JsonObject { ["type"] = "string", ["description"] = "The Prometheus text exposition format, version 0.0.4." });
+    }
+}

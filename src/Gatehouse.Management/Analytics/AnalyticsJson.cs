@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Management.Analytics;
+
+/// <summary>The JSON of analytics answers (times RFC 3339 UTC, latencies in milliseconds, NaN written as null).</summary>
+internal static class AnalyticsJson
+{
+    public static JsonObject Write(AnalyticsResult result) => new()
+    {
+        ["from"] = Time(result.Query.From),
+        ["to"] = Time(result.Query.To),
+        ["granularity"] = result.Query.Granularity.ToString().ToLowerInvariant(),
+        ["groupBy"] = new JsonArray([.. result.Query.GroupBy.Select(g => (JsonNode?)g)]),
+        ["truncated"] = result.Truncated,
+        ["series"] = new JsonArray([.. result.Series.Select(s => (JsonNode?)new JsonObject
+        {
+            ["group"] = new JsonObject([.. s.Group.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Value))]),
+            ["other"] = s.Other,
+            ["total"] = Point(s.Total, withTime: false),
+            ["points"] = new JsonArray([.. s.Points.Select(p => (JsonNode?)Point(p, withTime: true))]),
+        })]),
+    };
+
+    public static JsonObject Write(ConsumerUsageReport report) => new()
+    {
+        ["application"] = report.Application,
+        ["days"] = new JsonArray([.. report.Days.Select(d => (JsonNode?)new JsonObject
+        {
+            ["day"] = d.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            ["calls"] = d.Calls,
+            ["clientErrors"] = d.ClientErrors,
+            ["errors"] = d.Errors,
+            ["p95Ms"] = Number(d.P95Ms),
+        })]),
+        ["limits"] = new JsonArray([.. report.Limits.Select(l => (JsonNode?)new JsonObject
+        {
+            ["name"] = l.Name,
+            ["period"] = l.Period,
+            ["quota"] = l.Quota,
+            ["shadow"] = l.Shadow,
+            ["limit"] = l.Limit,
+            ["used"] = l.Used,
+            ["remaining"] = l.Remaining,
+            ["resetsAt"] = Time(l.ResetsAt),
+        })]),
+    };
+
+    private static JsonObject Point(AnalyticsPoint p, bool withTime)
+    {
+        var o = new JsonObject();
+        if (withTime)
+        {
+            o["time"] = Time(p.Time);
+        }
+
+        o["count"] = p.Count;
+        o["errors"] = p.Errors;
+        o["clientErrors"] = p.ClientErrors;
+        o["errorRate"] = Math.Round(p.ErrorRate, 6);
+        o["bytesIn"] = p.BytesIn;
+        o["bytesOut"] = p.BytesOut;
+        o["meanMs"] = Number(p.MeanMs);
+        o["p50Ms"] = Number(p.P50Ms);
+        o["p95Ms"] = Number(p.P95Ms);
+        o["p99Ms"] = Number(p.P99Ms);
+        return o;
+    }
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static JsonNode? Number(double value) => double.IsNaN(value) || double.IsInfinity(value) ? null : JsonValue.Create(Math.Round(value, 3));
+}

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Gatehouse.Management.Analytics.Charts;
+using Gatehouse.Model.Usage;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Management.Analytics;
+
+/// <summary>
+/// <c>GET /console/analytics</c>: one plain HTML page of server-rendered SVG charts over a chosen range (an hour to 90 days):
+/// requests by status class, latency percentiles, top applications, operations and plans, and errors by status. It works
+/// without JavaScript and has none; the console's layout will frame it.
+/// </summary>
+internal static class AnalyticsPage
+{
+    private static readonly (string Label, TimeSpan Span)[] Ranges =
+    [
+        ("1 hour", TimeSpan.FromHours(1)), ("24 hours", TimeSpan.FromDays(1)), ("7 days", TimeSpan.FromDays(7)),
+        ("30 days", TimeSpan.FromDays(30)), ("90 days", TimeSpan.FromDays(90)),
+    ];
+
+    private static readonly Dictionary<string, string> ClassColors = new(StringComparer.Ordinal)
+    {
+        ["1xx"] = "#8c8c8c", ["2xx"] = "#2e7d32", ["3xx"] = "#1565c0", ["4xx"] = "#ef6c00", ["5xx"] = "#c62828",
+    };
+
+    public static async Task WriteAsync(HttpContext context, UsageAnalytics analytics, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        var parameters = context.Request.Query;
+        var range = Ranges.FirstOrDefault(r => r.Span.TotalHours.ToString(System.Globalization.CultureInfo.InvariantCulture) == parameters["hours"].ToString());
+        var span = range.Label is null ? TimeSpan.FromHours(1) : range.Span;
+        var query = AnalyticsQuery.Parse(name => name switch
+        {
+            "from" => (now - span).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "to" => now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        }, now, out _)!;
+        var ct = context.RequestAborted;
+
+        var byClass = await analytics.QueryAsync(query with { GroupBy = ["statusClass"] }, ct).ConfigureAwait(false);
+        var overall = await analytics.QueryAsync(query, ct).ConfigureAwait(false);
+        var applications = await analytics.QueryAsync(query with { GroupBy = ["application"], Limit = 10 }, ct).ConfigureAwait(false);
+        var operations = await analytics.QueryAsync(query with { GroupBy = ["operation"], Limit = 10 }, ct).ConfigureAwait(false);
+        var plans = await analytics.QueryAsync(query with { GroupBy = ["plan"], Limit = 10 }, ct).ConfigureAwait(false);
+        var errors = await analytics.QueryAsync(query with
+        {
+            GroupBy = ["status"],
+            Filters = new Dictionary<string, IReadOnlyList<string>> { ["statusClass"] = ["4xx", "5xx"] },
+            Limit = 10,
+        }, ct).ConfigureAwait(false);
+
+        var bucket = TimeSpan.FromSeconds(UsageBuckets.Seconds(query.Granularity));
+        var classSeries = byClass.Series.OrderBy(s => s.Group["statusClass"], StringComparer.Ordinal)
+            .Select(s => new ChartSeries(s.Group["statusClass"], ClassColors.GetValueOrDefault(s.Group["statusClass"], "#555"), [.. s.Points.Select(p => (p.Time, (double)p.Count))]))
+            .ToList();
+        var points = overall.Series.FirstOrDefault()?.Points ?? [];
+        var latency = new List<ChartSeries>
+        {
+            new("p50", "#2e7d32", [.. points.Select(p => (p.Time, p.P50Ms))]),
+            new("p95", "#ef6c00", [.. points.Select(p => (p.Time, p.P95Ms))]),
+            new("p99", "#c62828", [.. points.Select(p => (p.Time, p.P99Ms))]),
+        };
+
+        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+        html.Append("<title>Analytics · Gatehouse</title>");
+        html.Append("<style nonce=\"").Append(nonce).Append("\">body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1b1b;max-width:60rem}")
+            .Append("nav a{margin-right:1rem}section{margin:1.5rem 0}.total{font-size:1.1rem}</style></head><body><main>");
+        html.Append("<h1>Analytics</h1><nav aria-label=\"Range\">");
+        foreach (var (label, rangeSpan) in Ranges)
+        {
+            var current = rangeSpan == span;
+            html.Append("<a href=\"?hours=").Append(rangeSpan.TotalHours.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('"')
+                .Append(current ? " aria-current=\"page\"" : "").Append('>').Append(Encode(label)).Append("</a>");
+        }
+
+        html.Append("</nav>");
+        var total = overall.Series.FirstOrDefault()?.Total;
+        html.Append("<p class=\"total\">").Append(Encode($"{query.From:yyyy-MM-dd HH:mm} to {query.To:yyyy-MM-dd HH:mm} UTC, by the {query.Granularity.ToString().ToLowerInvariant()}: "))
+            .Append(Encode(total is null ? "no requests." : $"{total.Count:#,0} requests, {total.ErrorRate:P2} errors (5xx), p95 {total.P95Ms:0.##} ms."))
+            .Append("</p>");
+        Section(html, SvgChart.StackedColumns("requests", "Requests by status class", query.From, query.To, bucket, classSeries, "req"));
+        Section(html, SvgChart.Lines("latency", "Latency percentiles (ms)", query.From, query.To, latency, "ms"));
+        Section(html, SvgChart.Bars("applications", "Top applications", Bars(applications, "application"), "requests"));
+        Section(html, SvgChart.Bars("operations", "Top operations", Bars(operations, "operation"), "requests"));
+        Section(html, SvgChart.Bars("plans", "Top plans", Bars(plans, "plan"), "requests"));
+        Section(html, SvgChart.Bars("errors", "Errors by status", Bars(errors, "status"), "requests", "#c62828"));
+        html.Append("</main></body></html>\n");
+
+        var response = context.Response;
+        response.ContentType = "text/html; charset=utf-8";
+        response.Headers.ContentSecurityPolicy = $"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers.CacheControl = "no-store";
+        await response.WriteAsync(html.ToString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static List<ChartBar> Bars(AnalyticsResult result, string dimension) =>
+        [.. result.Series.Select(s => new ChartBar(s.Other ? "(others)" : s.Group[dimension], s.Total.Count))];
+
+    private static void Section(StringBuilder html, string svg) => html.Append("<section>").Append(svg).Append("</section>");
+
+    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+}

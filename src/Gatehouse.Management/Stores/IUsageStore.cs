@@ -1,0 +1,51 @@
+using Gatehouse.Model.Usage;
+
+namespace Gatehouse.Management.Stores;
+
+/// <summary>
+/// The usage rollups of a store: what gateway nodes write (<see cref="IUsageSink"/>) and what analytics read. Every
+/// <see cref="IConfigStore"/> that <see cref="ConfigStores.OpenAsync"/> returns is one.
+/// </summary>
+public interface IUsageStore : IUsageSink
+{
+    /// <summary>Every row of <paramref name="query"/>'s granularity, time range and filters, in no particular order.</summary>
+    Task<IReadOnlyList<UsageRow>> ReadUsageAsync(UsageRowQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The rows of <paramref name="query"/> added up in the database by the dimensions <paramref name="groupBy"/>
+    /// (<c>application</c>, <c>plan</c>, <c>operation</c>, <c>node</c>, <c>status</c>, <c>statusClass</c>), and by bucket when
+    /// <paramref name="byBucket"/>; only the groups in <paramref name="onlyGroups"/> when given (values in
+    /// <paramref name="groupBy"/>'s order). With <paramref name="histograms"/>, each result also has its merged histogram
+    /// (the rows' histograms are read and merged here, which costs more).
+    /// </summary>
+    Task<IReadOnlyList<UsageAggregate>> AggregateUsageAsync(
+        UsageRowQuery query, IReadOnlyList<string> groupBy, bool byBucket, bool histograms, IReadOnlyList<string[]>? onlyGroups = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Rollup rows added up: one group's totals, in one bucket or (with <see cref="Bucket"/> 0) over the whole range.</summary>
+public sealed record UsageAggregate(long Bucket, string[] Group, long Count, long Errors, long ClientErrors, long BytesIn, long BytesOut, long LatencySumMicros)
+{
+    /// <summary>The merged latency histogram, when it was asked for.</summary>
+    public LatencyHistogram? Histogram { get; init; }
+}
+
+/// <summary>
+/// Which rollup rows to read: buckets from <see cref="From"/> (inclusive) to <see cref="To"/> (exclusive), Unix seconds.
+/// <see cref="AllApplications"/> reads the rows that add up every application instead of the per-application ones. A filter
+/// column (application, plan, operation, node, status) with values keeps only rows with one of them.
+/// </summary>
+public sealed record UsageRowQuery(UsageGranularity Granularity, long From, long To, bool AllApplications)
+{
+    public IReadOnlyList<string>? Applications { get; init; }
+
+    public IReadOnlyList<string>? Plans { get; init; }
+
+    public IReadOnlyList<string>? Operations { get; init; }
+
+    public IReadOnlyList<string>? Nodes { get; init; }
+
+    public IReadOnlyList<int>? Statuses { get; init; }
+
+    /// <summary>Status classes kept: 2 for 2xx, 5 for 5xx.</summary>
+    public IReadOnlyList<int>? StatusClasses { get; init; }
+}

@@ -1,0 +1,335 @@
+using System.Data.Common;
+using System.Text;
+using Gatehouse.Model.Usage;
+
+namespace Gatehouse.Management.Stores;
+
+// Usage rollups (issue 19): written by each node's aggregator, read by analytics. See docs/observability.md.
+internal abstract partial class SqlConfigStore : IUsageStore
+{
+    // Rows per INSERT statement: 12 parameters each stays far below both databases' parameter limits.
+    private const int RowsPerStatement = 200;
+
+    private const string Columns = "bucket, node, application, plan, operation, status, count, bytes_in, bytes_out, latency_sum, steps, histogram";
+
+    /// <summary>Starts the transaction of a usage write. Default: the store's write lock (SQLite needs it to write at all).</summary>
+    protected virtual Task<DbTransaction> BeginUsageWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginWriteAsync(connection, cancellationToken);
+
+    // A node writes whole values of its own rows, so the newer row simply replaces the stored one.
+    private const string OnConflict = " ON CONFLICT (bucket, application, plan, operation, status, node) DO UPDATE SET count = excluded.count, "
+        + "bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, latency_sum = excluded.latency_sum, steps = excluded.steps, histogram = excluded.histogram";
+
+    /// <summary>
+    /// Creates or replaces <paramref name="rows"/> in <paramref name="table"/>. Default: statements of 200 rows each (one
+    /// round trip per 200 rows, for a database across the network).
+    /// </summary>
+    protected virtual async Task UpsertUsageAsync(DbConnection connection, DbTransaction transaction, string table, List<UsageRow> rows, CancellationToken cancellationToken)
+    {
+        for (var start = 0; start < rows.Count; start += RowsPerStatement)
+        {
+            var chunk = rows.GetRange(start, Math.Min(RowsPerStatement, rows.Count - start));
+            var sql = new StringBuilder($"INSERT INTO {table} ({Columns}) VALUES ");
+            var parameters = new List<(string, object?)>(chunk.Count * 12);
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                sql.Append(i == 0 ? "" : ", ").Append($"(@b{i}, @n{i}, @a{i}, @p{i}, @o{i}, @s{i}, @c{i}, @bi{i}, @bo{i}, @l{i}, @st{i}, @h{i})");
+                AddRowParameters(parameters, chunk[i], i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            sql.Append(OnConflict);
+            await ExecuteAsync(connection, transaction, sql.ToString(), cancellationToken, [.. parameters]).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One row's statement, for stores that run one prepared statement per row (SQLite, in-process).</summary>
+    protected static string SingleRowUpsert(string table) =>
+        $"INSERT INTO {table} ({Columns}) VALUES (@b, @n, @a, @p, @o, @s, @c, @bi, @bo, @l, @st, @h)" + OnConflict;
+
+    protected static void AddRowParameters(List<(string, object?)> parameters, UsageRow r, string suffix)
+    {
+        parameters.Add(("b" + suffix, r.Bucket));
+        parameters.Add(("n" + suffix, Text(r.Node)));
+        parameters.Add(("a" + suffix, Text(r.Key.Application)));
+        parameters.Add(("p" + suffix, Text(r.Key.Plan)));
+        parameters.Add(("o" + suffix, Text(r.Key.Operation)));
+        parameters.Add(("s" + suffix, r.Key.Status));
+        parameters.Add(("c" + suffix, r.Count));
+        parameters.Add(("bi" + suffix, r.BytesIn));
+        parameters.Add(("bo" + suffix, r.BytesOut));
+        parameters.Add(("l" + suffix, r.LatencySumMicros));
+        parameters.Add(("st" + suffix, r.Steps));
+        parameters.Add(("h" + suffix, r.Histogram.ToBytes()));
+    }
+
+    private static string Table(UsageGranularity granularity) => granularity switch
+    {
+        UsageGranularity.Minute => "usage_minute",
+        UsageGranularity.Hour => "usage_hour",
+        UsageGranularity.Day => "usage_day",
+        _ => throw new ArgumentOutOfRangeException(nameof(granularity)),
+    };
+
+    public async Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginUsageWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        foreach (var group in rows.GroupBy(r => r.Granularity))
+        {
+            await UpsertUsageAsync(connection, transaction, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default)
+    {
+        var result = new List<UsageRow>();
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var group in buckets.GroupBy(b => b.Granularity))
+        {
+            var wanted = group.Select(b => b.Bucket).ToHashSet();
+            await using var command = Command(connection, null,
+                $"SELECT {Columns} FROM {Table(group.Key)} WHERE bucket >= @from AND bucket <= @to AND node = @node",
+                ("from", wanted.Min()), ("to", wanted.Max()), ("node", node));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var row = ReadUsageRow(reader, group.Key);
+                if (wanted.Contains(row.Bucket))
+                {
+                    result.Add(row);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    public async Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, $"DELETE FROM {Table(granularity)} WHERE bucket < @before", cancellationToken, ("before", before)).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<UsageRow>> ReadUsageAsync(UsageRowQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var sql = new StringBuilder($"SELECT {Columns} FROM {Table(query.Granularity)} WHERE bucket >= @from AND bucket < @to");
+        var parameters = new List<(string, object?)> { ("from", query.From), ("to", query.To) };
+        if (query.AllApplications)
+        {
+            sql.Append(" AND application = @all");
+            parameters.Add(("all", UsageKey.AllApplications));
+        }
+        else if (query.Applications is not { Count: > 0 })
+        {
+            sql.Append(" AND application <> @all");
+            parameters.Add(("all", UsageKey.AllApplications));
+        }
+
+        In(sql, parameters, "application", query.AllApplications ? null : query.Applications);
+        In(sql, parameters, "plan", query.Plans);
+        In(sql, parameters, "operation", query.Operations);
+        In(sql, parameters, "node", query.Nodes);
+        In(sql, parameters, "status", query.Statuses?.Select(s => (object)s).ToList());
+
+        var result = new List<UsageRow>();
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, sql.ToString(), [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(ReadUsageRow(reader, query.Granularity));
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Text as both databases can keep it: PostgreSQL refuses NUL in text, and one such row would fail every flush after it,
+    /// so NUL becomes U+FFFD. (Names come from validated config and never hold one; this keeps a bad one from wedging usage.)
+    /// </summary>
+    internal static string Text(string value) => value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+
+    public async Task<IReadOnlyList<UsageAggregate>> AggregateUsageAsync(
+        UsageRowQuery query, IReadOnlyList<string> groupBy, bool byBucket, bool histograms, IReadOnlyList<string[]>? onlyGroups = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var columns = groupBy.Select(DimensionSql).ToList();
+        var (where, parameters) = Where(query);
+        // Each dimension keeps the values the wanted groups have (flat IN lists: a chain of ORs per group grows deeper than
+        // SQLite parses); that reads the groups' cross product at most, and the exact groups are picked below.
+        HashSet<string>? wanted = null;
+        if (onlyGroups is { Count: > 0 })
+        {
+            wanted = onlyGroups.Select(g => string.Join('\u0001', g)).ToHashSet(StringComparer.Ordinal);
+            for (var d = 0; d < columns.Count; d++)
+            {
+                var values = onlyGroups.Select(g => g[d]).Distinct(StringComparer.Ordinal).ToList();
+                where.Append(" AND ").Append(columns[d]).Append(" IN (");
+                for (var v = 0; v < values.Count; v++)
+                {
+                    var name = $"g{d}_{v}";
+                    where.Append(v == 0 ? "@" : ", @").Append(name);
+                    parameters.Add((name, groupBy[d] is "status" or "statusClass" ? int.Parse(values[v].TrimEnd('x'), System.Globalization.CultureInfo.InvariantCulture) : Text(values[v])));
+                }
+
+                where.Append(')');
+            }
+        }
+
+        var keys = (byBucket ? ["bucket"] : new List<string>()).Concat(columns).ToList();
+        var head = string.Join(", ", new[] { byBucket ? "bucket" : "0" }.Concat(columns));
+        var table = Table(query.Granularity);
+        var sql = histograms
+            ? $"SELECT {head}, count, CASE WHEN status >= 500 THEN count ELSE 0 END, CASE WHEN status >= 400 AND status < 500 THEN count ELSE 0 END, bytes_in, bytes_out, latency_sum, histogram FROM {table}{where}"
+            : $"SELECT {head}, SUM(count), SUM(CASE WHEN status >= 500 THEN count ELSE 0 END), SUM(CASE WHEN status >= 400 AND status < 500 THEN count ELSE 0 END), "
+              + $"SUM(bytes_in), SUM(bytes_out), SUM(latency_sum) FROM {table}{where}{(keys.Count == 0 ? "" : " GROUP BY " + string.Join(", ", keys))}";
+
+        var merged = new Dictionary<(long Bucket, string Group), Sum>();
+        var result = new List<UsageAggregate>();
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, sql, [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var width = columns.Count;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var bucket = reader.IsDBNull(0) ? 0 : reader.GetInt64(0);
+            var group = width == 0 ? [] : new string[width];
+            for (var d = 0; d < width; d++)
+            {
+                group[d] = groupBy[d] == "statusClass"
+                    ? reader.GetInt64(1 + d).ToString(System.Globalization.CultureInfo.InvariantCulture) + "xx"
+                    : groupBy[d] == "status" ? reader.GetInt64(1 + d).ToString(System.Globalization.CultureInfo.InvariantCulture) : reader.GetString(1 + d);
+            }
+
+            var id = width == 0 ? "" : width == 1 ? group[0] : string.Join('\u0001', group);
+            if (wanted is not null && !wanted.Contains(id))
+            {
+                continue;
+            }
+
+            var at = 1 + width;
+            if (!histograms)
+            {
+                result.Add(new UsageAggregate(bucket, group, Long(reader, at), Long(reader, at + 1), Long(reader, at + 2), Long(reader, at + 3), Long(reader, at + 4), Long(reader, at + 5)));
+                continue;
+            }
+
+            ref var sum = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(merged, (bucket, id), out _);
+            sum ??= new Sum(bucket, group);
+            sum.Count += reader.GetInt64(at);
+            sum.Errors += reader.GetInt64(at + 1);
+            sum.ClientErrors += reader.GetInt64(at + 2);
+            sum.BytesIn += reader.GetInt64(at + 3);
+            sum.BytesOut += reader.GetInt64(at + 4);
+            sum.LatencySum += reader.GetInt64(at + 5);
+            sum.Histogram.MergeBytes(reader.GetFieldValue<byte[]>(at + 6));
+        }
+
+        return histograms
+            ? [.. merged.Values.Select(m => new UsageAggregate(m.Bucket, m.Group, m.Count, m.Errors, m.ClientErrors, m.BytesIn, m.BytesOut, m.LatencySum) { Histogram = m.Histogram })]
+            : result;
+    }
+
+    private sealed class Sum(long bucket, string[] group)
+    {
+        public long Bucket { get; } = bucket;
+
+        public string[] Group { get; } = group;
+
+        public long Count;
+        public long Errors;
+        public long ClientErrors;
+        public long BytesIn;
+        public long BytesOut;
+        public long LatencySum;
+        public readonly LatencyHistogram Histogram = new();
+    }
+
+    // SUM of nothing is NULL; PostgreSQL's SUM of bigint is numeric.
+    private static long Long(DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The SQL of a dimension; the names come from a fixed list, never from a request.</summary>
+    private static string DimensionSql(string dimension) => dimension switch
+    {
+        "application" or "plan" or "operation" or "node" or "status" => dimension,
+        "statusClass" => "(status / 100)",
+        _ => throw new ArgumentOutOfRangeException(nameof(dimension), dimension, "not a usage dimension"),
+    };
+
+    private static (StringBuilder Where, List<(string, object?)> Parameters) Where(UsageRowQuery query)
+    {
+        var sql = new StringBuilder(" WHERE bucket >= @from AND bucket < @to");
+        var parameters = new List<(string, object?)> { ("from", query.From), ("to", query.To) };
+        if (query.AllApplications)
+        {
+            sql.Append(" AND application = @all");
+            parameters.Add(("all", UsageKey.AllApplications));
+        }
+        else if (query.Applications is not { Count: > 0 })
+        {
+            sql.Append(" AND application <> @all");
+            parameters.Add(("all", UsageKey.AllApplications));
+        }
+
+        In(sql, parameters, "application", query.AllApplications ? null : query.Applications);
+        In(sql, parameters, "plan", query.Plans);
+        In(sql, parameters, "operation", query.Operations);
+        In(sql, parameters, "node", query.Nodes);
+        In(sql, parameters, "status", query.Statuses?.Select(s => (object)s).ToList());
+        if (query.StatusClasses is { Count: > 0 } classes)
+        {
+            sql.Append(" AND (status / 100) IN (");
+            for (var i = 0; i < classes.Count; i++)
+            {
+                sql.Append(i == 0 ? "@class" : ", @class").Append(i);
+                parameters.Add(($"class{i}", classes[i]));
+            }
+
+            sql.Append(')');
+        }
+
+        return (sql, parameters);
+    }
+
+    private static void In<T>(StringBuilder sql, List<(string, object?)> parameters, string column, IReadOnlyList<T>? values)
+    {
+        if (values is not { Count: > 0 })
+        {
+            return;
+        }
+
+        sql.Append($" AND {column} IN (");
+        for (var i = 0; i < values.Count; i++)
+        {
+            var name = $"{column}{i}";
+            sql.Append(i == 0 ? "@" : ", @").Append(name);
+            parameters.Add((name, values[i]));
+        }
+
+        sql.Append(')');
+    }
+
+    private static UsageRow ReadUsageRow(DbDataReader reader, UsageGranularity granularity) => new()
+    {
+        Granularity = granularity,
+        Bucket = reader.GetInt64(0),
+        Node = reader.GetString(1),
+        Key = new UsageKey(reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt32(5)),
+        Count = reader.GetInt64(6),
+        BytesIn = reader.GetInt64(7),
+        BytesOut = reader.GetInt64(8),
+        LatencySumMicros = reader.GetInt64(9),
+        Steps = reader.GetInt64(10),
+        Histogram = LatencyHistogram.FromBytes(reader.GetFieldValue<byte[]>(11)),
+    };
+}

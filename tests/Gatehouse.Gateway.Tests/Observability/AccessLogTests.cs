@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Gatehouse.Gateway.Tests.Infrastructure;
+
+namespace Gatehouse.Gateway.Tests.Observability;
+
+/// <summary>The access log: JSON lines written off the request path, rotated by size, sampled or errors-only.</summary>
+[Trait("Issue", "19")]
+public sealed class AccessLogTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    [Fact]
+    public async Task FileReachingItsSize_IsRotated_KeepingMaxFiles()
+    {
+        var log = Path.Combine(_dir.Path, "access.log");
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await StartAsync(backend, $"{{ path: \"{log}\", maxFileSize: 4KB, maxFiles: 2 }}");
+        try
+        {
+            for (var i = 0; i < 120; i++)
+            {
+                using var response = await gateway.Client.GetAsync($"/logged/{i}");
+                Assert.True(response.IsSuccessStatusCode);
+            }
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        Assert.True(File.Exists(log + ".1"));
+        Assert.True(File.Exists(log + ".2"));
+        Assert.False(File.Exists(log + ".3"));
+        var files = new[] { log + ".2", log + ".1", log };
+        Assert.All(files, f => Assert.InRange(new FileInfo(f).Length, 1, 4096));
+        var paths = files.SelectMany(File.ReadAllLines).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("path").GetString()).ToList();
+        Assert.Equal("/logged/119", paths[^1]);
+        var numbers = paths.Select(p => int.Parse(p!["/logged/".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(numbers.Order(), numbers); // oldest file first, lines in order, nothing repeated
+        Assert.Equal(numbers.Distinct().Count(), numbers.Count);
+    }
+
+    [Fact]
+    public async Task ErrorsOnly_WritesOnlyRequestsAnswered400OrMore()
+    {
+        var log = Path.Combine(_dir.Path, "errors.log");
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await StartAsync(backend, $"{{ path: \"{log}\", errorsOnly: true }}");
+        try
+        {
+            await SendAsync(gateway, "/logged/1", 5);
+            await SendAsync(gateway, "/nowhere", 3);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var lines = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.All(lines, l => Assert.Equal(404, l.GetProperty("status").GetInt32()));
+    }
+
+    [Fact]
+    public async Task SampleRateZero_KeepsErrorsAndDropsSuccesses()
+    {
+        var log = Path.Combine(_dir.Path, "sampled.log");
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await StartAsync(backend, $"{{ path: \"{log}\", sampleRate: 0 }}");
+        try
+        {
+            await SendAsync(gateway, "/logged/1", 10);
+            await SendAsync(gateway, "/nowhere", 2);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        Assert.Equal(2, File.ReadAllLines(log).Length);
+    }
+
+    [Fact]
+    public async Task Line_HoldsTheRequestsFacts()
+    {
+        var log = Path.Combine(_dir.Path, "facts.log");
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await StartAsync(backend, $"{{ path: \"{log}\" }}");
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/logged/7?q=1") { Content = new StringContent("twelve bytes") };
+            request.Headers.Add("X-Request-Id", "facts-1");
+            request.Headers.UserAgent.ParseAdd("facts-test/1.0");
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var line = JsonDocument.Parse(Assert.Single(File.ReadAllLines(log))).RootElement;
+        Assert.Equal("facts-1", line.GetProperty("requestId").GetString());
+        Assert.Equal("POST", line.GetProperty("method").GetString());
+        Assert.Equal("/logged/7", line.GetProperty("path").GetString());
+        Assert.Equal("?q=1", line.GetProperty("query").GetString());
+        Assert.Equal(200, line.GetProperty("status").GetInt32());
+        Assert.Equal(12, line.GetProperty("bytesIn").GetInt64());
+        Assert.True(line.GetProperty("bytesOut").GetInt64() > 0);
+        Assert.Equal("logged", line.GetProperty("route").GetString());
+        Assert.Equal("route:logged", line.GetProperty("operation").GetString());
+        Assert.StartsWith("http://127.0.0.1:", line.GetProperty("upstream").GetString(), StringComparison.Ordinal);
+        Assert.Equal("facts-test/1.0", line.GetProperty("userAgent").GetString());
+        Assert.True(line.GetProperty("durationMs").GetDouble() > 0);
+        Assert.True(DateTimeOffset.TryParse(line.GetProperty("time").GetString(), out _));
+    }
+
+    private static Task<TestGateway> StartAsync(TestBackend backend, string accessLog) => TestGateway.StartAsync($$"""
+        version: 1
+        gateway:
+          observability:
+            accessLog: {{accessLog}}
+        services:
+          echo: { targets: [{{backend.Url}}] }
+        routes:
+          logged: { path: "/logged/{id}", service: echo }
+        """);
+
+    private static async Task SendAsync(TestGateway gateway, string path, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await gateway.Client.GetAsync(path);
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Tests.Observability;
+
+/// <summary>
+/// Traces exported over OTLP/HTTP to a real receiver: one server span per request, one client span per upstream attempt,
+/// the upstream sees the gateway's span as its parent, and a client's traceparent is believed only when configured.
+/// </summary>
+[Trait("Issue", "19")]
+[Collection(SerialCollection.Name)]
+public sealed class TracingTests
+{
+    private const string ClientTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    private const string ClientTraceparent = $"00-{ClientTraceId}-00f067aa0ba902b7-01";
+
+    [Fact]
+    public async Task Request_FromUntrustedClient_StartsItsOwnTraceWithServerAndClientSpans_AndTheUpstreamIsTheClientSpansChild()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        string? upstreamTraceparent = null;
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            upstreamTraceparent = context.Request.Headers["traceparent"].ToString();
+            return context.Response.WriteAsync("ok");
+        });
+        var gateway = await StartAsync(backend, receiver, trustedProxies: "[]");
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/traced/1?api_key=hidden-value");
+            request.Headers.Add("traceparent", ClientTraceparent);
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        finally
+        {
+            await gateway.DisposeAsync(); // flushes the exporter
+        }
+
+        var spans = receiver.Spans.Where(s => s.Attributes.GetValueOrDefault("gatehouse.route") == "traced" || s.Attributes.GetValueOrDefault("gatehouse.service") == "traced-backend").ToList();
+        var server = Assert.Single(spans, s => s.Kind == OtlpSpan.Server);
+        var client = Assert.Single(spans, s => s.Kind == OtlpSpan.Client);
+        Assert.NotEqual(ClientTraceId, server.TraceId);
+        Assert.Equal("", server.ParentSpanId);
+        Assert.Equal(server.TraceId, client.TraceId);
+        Assert.Equal(server.SpanId, client.ParentSpanId);
+        Assert.Equal("GET /traced/{id}", server.Name);
+        Assert.Equal("200", server.Attributes["http.response.status_code"]);
+        Assert.Equal("/traced/{id}", server.Attributes["http.route"]);
+        // Flags: sampled (01), and .NET 10 also marks its trace ids random (02).
+        Assert.Matches($"^00-{client.TraceId}-{client.SpanId}-0[13]$", upstreamTraceparent);
+        Assert.Contains("api_key=REDACTED", client.Attributes["url.full"], StringComparison.Ordinal);
+        Assert.DoesNotContain("hidden-value", System.Text.Encoding.Latin1.GetString(receiver.AllBytes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Request_FromTrustedProxy_ContinuesItsTrace()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await StartAsync(backend, receiver, trustedProxies: "[127.0.0.1, \"::1\"]");
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/traced/2");
+            request.Headers.Add("traceparent", ClientTraceparent);
+            using var response = await gateway.Client.SendAsync(request);
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var server = Assert.Single(receiver.Spans, s => s.Kind == OtlpSpan.Server && s.Attributes.GetValueOrDefault("gatehouse.route") == "traced");
+        Assert.Equal(ClientTraceId, server.TraceId);
+        Assert.Equal("00f067aa0ba902b7", server.ParentSpanId);
+    }
+
+    [Fact]
+    public async Task UpstreamDown_EveryAttemptHasItsClientSpan_AndTheServerSpanIsAnError()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var gateway = await TestGateway.StartAsync(TestGateway.Parse("""
+            version: 1
+            services:
+              down: { targets: [http://127.0.0.1:9, http://127.0.0.1:9/again] }
+            routes:
+              down: { path: /down, service: down }
+            """), options: o => o with { TelemetrySettings = receiver.Settings() });
+        try
+        {
+            using var response = await gateway.Client.GetAsync("/down");
+            Assert.Equal(502, (int)response.StatusCode);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var server = Assert.Single(receiver.Spans, s => s.Kind == OtlpSpan.Server && s.Attributes.GetValueOrDefault("gatehouse.route") == "down");
+        var attempts = receiver.Spans.Where(s => s.Kind == OtlpSpan.Client && s.ParentSpanId == server.SpanId).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.Equal("502", server.Attributes["http.response.status_code"]);
+    }
+
+    [Fact]
+    public void TracingSwitch_FollowsTheOpenTelemetryVariables()
+    {
+        Assert.False(Gatehouse.Gateway.Observability.GatewayTracing.EnabledBy(_ => null));
+        Assert.True(Gatehouse.Gateway.Observability.GatewayTracing.EnabledBy(n => n == "OTEL_EXPORTER_OTLP_ENDPOINT" ? "http://collector:4318" : null));
+        Assert.True(Gatehouse.Gateway.Observability.GatewayTracing.EnabledBy(n => n == "OTEL_TRACES_EXPORTER" ? "otlp" : null));
+        Assert.False(Gatehouse.Gateway.Observability.GatewayTracing.EnabledBy(n => n switch { "OTEL_EXPORTER_OTLP_ENDPOINT" => "http://c:4318", "OTEL_SDK_DISABLED" => "true", _ => null }));
+        Assert.False(Gatehouse.Gateway.Observability.GatewayTracing.EnabledBy(n => n switch { "OTEL_EXPORTER_OTLP_ENDPOINT" => "http://c:4318", "OTEL_TRACES_EXPORTER" => "none", _ => null }));
+    }
+
+    [Fact]
+    public async Task TracingOff_NoActivityIsCreated()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.SimpleYaml(backend.Url));
+
+        Assert.False(gateway.Host.Telemetry.Tracing);
+        Assert.False(gateway.Host.Telemetry.Active);
+        using var response = await gateway.Client.GetAsync("/anything");
+        Assert.True(response.IsSuccessStatusCode);
+    }
+
+    private static Task<TestGateway> StartAsync(TestBackend backend, OtlpReceiver receiver, string trustedProxies) =>
+        TestGateway.StartAsync(TestGateway.Parse($$"""
+            version: 1
+            gateway:
+              trustedProxies: {{trustedProxies}}
+            services:
+              traced-backend: { targets: [{{backend.Url}}] }
+            routes:
+              traced: { path: "/traced/{id}", service: traced-backend }
+            """), options: o => o with { TelemetrySettings = receiver.Settings() });
+}
