@@ -25,7 +25,12 @@ internal static class AccessCompiler
             var key = $"plan:{name}";
             var planPolicies = plan.Limits.Select(l => LimitPolicy.Compile(key, l, counters)).ToArray();
             var planSet = planPolicies.Length == 0 ? LimitSet.Empty : new LimitSet(planPolicies);
-            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet, plan.ServerTiming));
+            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet, plan.ServerTiming)
+            {
+                Cache = plan.Cache,
+                CorsOrigins = plan.CorsOrigins.Count > 0 ? Policies.PolicyCompiler.Origins(plan.CorsOrigins) : null,
+                IpFilter = Policies.IpFiltering.IpFilter.Compile(plan.IpFilter),
+            });
             grants.Add(PlanGrants.Resolve(plan, config));
 
             // An operation's own limits come on top of the plan's, under names of their own ("users.getUser/minute").
@@ -98,7 +103,7 @@ internal static class AccessCompiler
         var byClientId = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
-            var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State);
+            var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State) { IpFilter = Policies.IpFiltering.IpFilter.Compile(app.IpFilter) };
             applications[id] = model;
             foreach (var key in app.Keys)
             {

@@ -50,6 +50,29 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     /// <summary>The decision engine of authenticate, authorize and limit, shared by the proxy and the service API.</summary>
     public AccessEngine Engine { get; }
 
+    /// <summary>
+    /// The response cache of routes with a <c>cache</c> policy; made with the first config that has one, kept across
+    /// reloads while <c>gateway.cache</c> stays the same. Null until then.
+    /// </summary>
+    public Policies.Caching.ResponseCacheStore? Cache { get; private set; }
+
+    private Policies.Caching.ResponseCacheStore? ReconcileCache(GatehouseConfig config)
+    {
+        var wanted = config.Routes.Values.Any(r => r.Policies?.Cache is not null) || config.Services.Values.Any(s => s.Policies?.Cache is not null);
+        if (!wanted)
+        {
+            return Cache;
+        }
+
+        if (Cache is null || Cache.Config != config.Gateway.Cache)
+        {
+            // The old store (if any) is dropped with its entries; requests still on the old snapshot keep using it until they end.
+            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache);
+        }
+
+        return Cache;
+    }
+
     /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply"/>.</summary>
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
 
@@ -64,7 +87,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         {
             var started = _time.GetTimestamp();
             var (jwks, jwt) = ReconcileJwks(config);
-            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt);
+            var cache = ReconcileCache(config);
+            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt, cache);
             if (result.Snapshot is null)
             {
                 DisposeUnused(jwks.Values.Select(e => e.Cache), keep: _jwks.Values.Select(e => e.Cache));

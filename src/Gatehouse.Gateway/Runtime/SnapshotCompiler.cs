@@ -28,7 +28,7 @@ internal static class SnapshotCompiler
     /// as <see cref="CompileResult.Retired"/>, to be retired once the new snapshot is live.
     /// </summary>
     public static CompileResult Compile(GatehouseConfig config, long revision, GatewaySnapshot? previous, TimeProvider time, ILoggerFactory loggers,
-        LimitCounters? counters = null, JwtValidator? jwt = null)
+        LimitCounters? counters = null, JwtValidator? jwt = null, Policies.Caching.ResponseCacheStore? cache = null)
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
         var operations = OperationIndex.Build(config);
@@ -86,16 +86,20 @@ internal static class SnapshotCompiler
             var upstreamTemplate = binding.UpstreamPath is null ? path : PathTemplate.TryParse(binding.UpstreamPath, out _)!;
             var parameters = path.ParameterNames.ToList();
             var upstream = upstreams[binding.Service];
+            var methods = binding.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant())).ToArray();
+            var target = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id];
+            operations.TryGet(route.Operation ?? "", out _, out var operation);
             var model = new RouteModel(
                 id,
                 route.Operation,
-                [.. binding.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant()))],
+                methods,
                 route.Host,
                 upstream,
                 UpstreamPathTemplate.Create(upstreamTemplate, parameters),
                 route.Timeout ?? upstream.Config.Timeout)
             {
-                Access = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id],
+                Access = target,
+                Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time),
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
                 Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,

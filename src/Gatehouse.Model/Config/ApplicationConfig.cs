@@ -27,6 +27,9 @@ public sealed record ApplicationConfig
     [OneOrMany]
     [DefaultText("`[<id>]`")]
     public IReadOnlyList<string> ClientIds { get; init; } = [];
+
+    /// <summary>Client addresses this application may (or may not) call from, checked after authentication.</summary>
+    public IpFilterConfig? IpFilter { get; init; }
 }
 
 /// <summary>The life cycle of an application.</summary>

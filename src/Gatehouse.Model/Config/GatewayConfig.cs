@@ -57,4 +57,14 @@ public sealed record GatewayConfig
     /// true, a name that reads (with <c>_</c> as <c>-</c>) as one the gateway sets or strips is dropped.
     /// </summary>
     public bool ForwardUnderscoreHeaders { get; init; }
+
+    /// <summary>Where routes with a <c>cache</c> policy keep responses (in memory, bounded).</summary>
+    public ResponseCacheConfig Cache { get; init; } = new();
+
+    /// <summary>
+    /// The developer portal's origin (<c>scheme://host[:port]</c>), which a route's <c>cors: { portal: true }</c> allows.
+    /// </summary>
+    [DocType("origin")]
+    [DefaultText("none")]
+    public string? PortalOrigin { get; init; }
 }
