@@ -16,7 +16,6 @@ public sealed record CacheConfig
     /// How long a response stays fresh. A service's <c>Cache-Control: s-maxage</c> or <c>max-age</c> shortens it;
     /// <c>no-store</c>, <c>no-cache</c>, <c>private</c>, <c>Set-Cookie</c> and <c>Vary: *</c> keep a response out.
     /// </summary>
-    [DefaultText("required")]
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>

@@ -47,7 +47,7 @@ public static class EffectivePolicies
             Cache = Pick(route?.Cache, service?.Cache, c => c.Enabled),
             Transform = Pick(route?.Transform, service?.Transform, t => t.Enabled),
         };
-        if (merged.Validate is { Request: ValidationMode.Off, Response: ValidationMode.Off })
+        if (merged.Validate is { Request: ValidationMode.Off })
         {
             merged = merged with { Validate = null };
         }

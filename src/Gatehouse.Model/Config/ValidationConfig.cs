@@ -10,12 +10,6 @@ public sealed record ValidationConfig
     /// <summary><c>enforce</c> refuses invalid requests; <c>shadow</c> counts and logs them and lets them through; <c>off</c>.</summary>
     public ValidationMode Request { get; init; } = ValidationMode.Enforce;
 
-    /// <summary>
-    /// <c>shadow</c> checks the service's JSON responses against the operation's response schemas, counting and logging
-    /// what does not fit (contract testing), off the request path; <c>off</c>. Responses are never refused.
-    /// </summary>
-    public ValidationMode Response { get; init; } = ValidationMode.Off;
-
     /// <summary>Largest request body checked; a larger one gets 413 in <c>enforce</c> mode (it cannot pass unchecked).</summary>
     [Size]
     public long MaxBodySize { get; init; } = 1024 * 1024;
