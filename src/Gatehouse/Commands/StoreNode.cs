@@ -82,6 +82,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 Node = node,
                 Registrations = registrations,
                 MaxBodySize = options.AdminMaxBody,
+                PurgeCache = (route, path) => host.Runtime.Cache?.Purge(route, path) ?? 0,
             }, ct).ConfigureAwait(false);
             return (new StoreNode(host, node, registrations, admin, revision, generated), null);
         }

@@ -6,9 +6,9 @@ namespace Gatehouse.Model.Tests.Validation;
 [Trait("Issue", "23")]
 public sealed class PolicyConfigTests
 {
-    private static IReadOnlyList<string> Errors(string policies, string extra = "") => [.. ConfigLoader.Load($$"""
+    private static IReadOnlyList<string> Errors(string policies, string extra = "") => [.. ConfigLoader.Load($$$"""
         version: 1
-        {{extra}}
+        {{{extra}}}
         services:
           api:
             targets: [http://127.0.0.1:9]
@@ -18,8 +18,8 @@ public sealed class PolicyConfigTests
             methods: [GET]
             path: "/items/{id}"
             service: api
-            policies: {{policies}}
-        """, Path.GetTempPath()).Errors.Select(e => e.ToString())];
+            policies: {{POLICIES}}
+        """.Replace("{{POLICIES}}", policies.ReplaceLineEndings(" "), StringComparison.Ordinal), Path.GetTempPath()).Errors.Select(e => e.ToString())];
 
     [Theory]
     [InlineData("{ transform: { request: { headers: { remove: [Gatehouse-Plan] } } } }", "routes.items.policies.transform.request.headers.remove[0]")]
