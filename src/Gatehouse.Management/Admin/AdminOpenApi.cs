@@ -54,6 +54,10 @@ internal static class AdminOpenApi
             ["get"] = Operation("The current revision's whole config document (ETag: the revision)"),
             ["post"] = Operation("Replace the whole config in one revision; answers the diff; If-Match optional; ?dryRun=true commits nothing", ConfigBodySchemas.For(null)),
         };
+        paths["/admin/cache/purge"] = new JsonObject
+        {
+            ["post"] = Operation("Drop this node's cached responses of a route ({route}), or of one request path of it ({route, path})", body: true),
+        };
         paths["/admin/revisions"] = new JsonObject { ["get"] = Operation("List revisions, newest first", "limit", "before") };
         paths["/admin/revisions/{n}"] = new JsonObject { ["parameters"] = Parameters("n"), ["get"] = Operation("The whole config at revision n") };
         paths["/admin/revisions/{a}/diff/{b}"] = new JsonObject { ["parameters"] = Parameters("a", "b"), ["get"] = Operation("What changed from a to b") };
