@@ -10,7 +10,7 @@ namespace Gatehouse.Gateway.Access;
 internal static class AccessCompiler
 {
     /// <summary>Null when the config has no plans: then no route authenticates, authorizes or limits.</summary>
-    public static AccessModel? Compile(GatehouseConfig config, LimitCounters counters, JwtValidator? jwt)
+    public static AccessModel? Compile(GatehouseConfig config, LimitCounters counters, JwtValidator? jwt, TokenIntrospector? introspection = null)
     {
         if (config.Plans.Count == 0)
         {
@@ -101,6 +101,7 @@ internal static class AccessCompiler
         var applications = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
         var keys = new Dictionary<string, ApiKeyModel>(config.Applications.Count, StringComparer.Ordinal);
         var byClientId = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
+        var basicUsers = new Dictionary<string, (ApplicationModel, byte[])>(StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
             var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State) { IpFilter = Policies.IpFiltering.IpFilter.Compile(app.IpFilter) };
@@ -108,6 +109,11 @@ internal static class AccessCompiler
             foreach (var key in app.Keys)
             {
                 keys[key.Sha256] = new ApiKeyModel(model, key.Expires?.UtcTicks ?? DateTime.MaxValue.Ticks);
+            }
+
+            foreach (var basic in app.Basic)
+            {
+                basicUsers[basic.Username] = (model, Convert.FromHexString(basic.Sha256));
             }
 
             foreach (var clientId in app.ClientIds.Count > 0 ? app.ClientIds : [id])
@@ -128,6 +134,10 @@ internal static class AccessCompiler
             config.Gateway.ApiKeys.Header,
             config.Gateway.ApiKeys.QueryParameter,
             config.Gateway.AuthenticationMode == EnforcementMode.Shadow,
-            jwt);
+            jwt)
+        {
+            BasicUsers = basicUsers.Count > 0 ? basicUsers : null,
+            Introspection = introspection,
+        };
     }
 }

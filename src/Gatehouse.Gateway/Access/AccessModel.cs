@@ -38,6 +38,23 @@ internal sealed class AccessModel
         WwwAuthenticate = jwt is null ? $"ApiKey header=\"{keyHeader}\"" : $"ApiKey header=\"{keyHeader}\", Bearer";
     }
 
+    /// <summary>OAuth2 token introspection for bearer tokens that are not JWTs (issue 23); null when not configured.</summary>
+    public TokenIntrospector? Introspection { get; init; }
+
+    /// <summary>HTTP Basic users (issue 23): the application and the password's SHA-256, by username; null when no application has one.</summary>
+    public IReadOnlyDictionary<string, (ApplicationModel Application, byte[] Sha256)>? BasicUsers
+    {
+        get;
+        init
+        {
+            field = value;
+            if (value is not null)
+            {
+                WwwAuthenticate += ", Basic realm=\"gatehouse\"";
+            }
+        }
+    }
+
     public PlanModel[] Plans { get; }
 
     /// <summary>The plan of requests without a credential; null when there is none (they get 401).</summary>
@@ -73,5 +90,5 @@ internal sealed class AccessModel
     public JwtValidator? Jwt { get; }
 
     /// <summary>The <c>WWW-Authenticate</c> value of a 401.</summary>
-    public string WwwAuthenticate { get; }
+    public string WwwAuthenticate { get; private set; }
 }

@@ -28,4 +28,5 @@ internal enum CredentialKind
     ApiKeyHeader,
     ApiKeyQuery,
     Bearer,
+    Basic,
 }

@@ -26,7 +26,13 @@ internal sealed partial class GatewayRequestHandler
         var target = route.Access!;
         var engine = runtime.Engine;
         var (caller, credentialHeader) = ReadKeyCaller(context, access, route, engine);
-        if (caller.Kind == CallerKind.Anonymous && access.Jwt is not null && BearerToken(context.Request) is { } token)
+        if (caller.Kind == CallerKind.Anonymous && access.BasicUsers is not null && BasicCredential(context.Request) is { } basic)
+        {
+            caller = engine.AuthenticateBasic(access, basic);
+            credentialHeader = HeaderNames.Authorization;
+        }
+
+        if (caller.Kind == CallerKind.Anonymous && (access.Jwt is not null || access.Introspection is not null) && BearerToken(context.Request) is { } token)
         {
             caller = await engine.AuthenticateBearerAsync(access, token).ConfigureAwait(false);
             credentialHeader = HeaderNames.Authorization;
@@ -80,6 +86,18 @@ internal sealed partial class GatewayRequestHandler
         }
 
         return (Caller.Anonymous, null);
+    }
+
+    private static string? BasicCredential(HttpRequest request)
+    {
+        var value = request.Headers.Authorization;
+        if (value.Count != 1)
+        {
+            return null;
+        }
+
+        var text = value.ToString();
+        return text.Length > 6 && text.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) ? text[6..].Trim() : null;
     }
 
     private static string? BearerToken(HttpRequest request)

@@ -56,6 +56,25 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     /// </summary>
     public Policies.Caching.ResponseCacheStore? Cache { get; private set; }
 
+    private TokenIntrospector? _introspection;
+
+    /// <summary>The introspection client: kept (with its cache of active tokens) while <c>gateway.introspection</c> stays the same.</summary>
+    private TokenIntrospector? ReconcileIntrospection(GatehouseConfig config)
+    {
+        if (config.Gateway.Introspection is not { } wanted)
+        {
+            return null;
+        }
+
+        if (_introspection?.Config != wanted)
+        {
+            // The old client may still serve requests on the old snapshot; it is left to the garbage collector.
+            _introspection = new TokenIntrospector(wanted, _time, _loggers.CreateLogger("Gatehouse.Introspection"));
+        }
+
+        return _introspection;
+    }
+
     private Policies.Caching.ResponseCacheStore? ReconcileCache(GatehouseConfig config)
     {
         var wanted = config.Routes.Values.Any(r => r.Policies?.Cache is not null) || config.Services.Values.Any(s => s.Policies?.Cache is not null);
@@ -88,7 +107,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
             var started = _time.GetTimestamp();
             var (jwks, jwt) = ReconcileJwks(config);
             var cache = ReconcileCache(config);
-            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt, cache);
+            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt, cache, ReconcileIntrospection(config));
             if (result.Snapshot is null)
             {
                 DisposeUnused(jwks.Values.Select(e => e.Cache), keep: _jwks.Values.Select(e => e.Cache));
@@ -230,6 +249,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         {
             _jwksHttp.Value.Dispose();
         }
+
+        _introspection?.Dispose();
 
         if (last is not null)
         {

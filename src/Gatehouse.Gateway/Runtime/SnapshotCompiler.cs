@@ -28,7 +28,7 @@ internal static class SnapshotCompiler
     /// as <see cref="CompileResult.Retired"/>, to be retired once the new snapshot is live.
     /// </summary>
     public static CompileResult Compile(GatehouseConfig config, long revision, GatewaySnapshot? previous, TimeProvider time, ILoggerFactory loggers,
-        LimitCounters? counters = null, JwtValidator? jwt = null, Policies.Caching.ResponseCacheStore? cache = null)
+        LimitCounters? counters = null, JwtValidator? jwt = null, Policies.Caching.ResponseCacheStore? cache = null, TokenIntrospector? introspection = null)
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
         var operations = OperationIndex.Build(config);
@@ -78,7 +78,7 @@ internal static class SnapshotCompiler
             ? []
             : previous.Upstreams.Values.Where(u => !upstreams.TryGetValue(u.Name, out var kept) || !ReferenceEquals(kept, u)).ToList();
 
-        var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt);
+        var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt, introspection);
         var routes = new List<(PathTemplate, RouteModel)>();
         foreach (var (id, route, binding) in bindings)
         {

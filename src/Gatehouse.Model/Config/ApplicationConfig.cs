@@ -28,8 +28,28 @@ public sealed record ApplicationConfig
     [DefaultText("`[<id>]`")]
     public IReadOnlyList<string> ClientIds { get; init; } = [];
 
+    /// <summary>
+    /// HTTP Basic credentials, for legacy clients that can send nothing else: a username (unique across applications)
+    /// and the SHA-256 of its password. Use a generated password (<c>gatehouse key new</c>): a fast hash is only as
+    /// strong as the secret behind it.
+    /// </summary>
+    public IReadOnlyList<BasicCredentialConfig> Basic { get; init; } = [];
+
     /// <summary>Client addresses this application may (or may not) call from, checked after authentication.</summary>
     public IpFilterConfig? IpFilter { get; init; }
+}
+
+/// <summary>One HTTP Basic credential of an application.</summary>
+public sealed record BasicCredentialConfig
+{
+    /// <summary>The username, unique across applications; no ':'.</summary>
+    [RequiredKey("the username the client sends")]
+    public required string Username { get; init; }
+
+    /// <summary>The password's SHA-256, 64 lower-case hex characters (<c>printf %s PASSWORD | sha256sum</c>). The password itself is never written in config.</summary>
+    [RequiredKey("the password's SHA-256 in hex")]
+    [DocType("hex")]
+    public required string Sha256 { get; init; }
 }
 
 /// <summary>The life cycle of an application.</summary>

@@ -12,6 +12,11 @@ public static partial class ConfigValidator
     private static void ValidatePolicies(GatehouseConfig config, OperationIndex operations, List<ConfigError> errors)
     {
         var gw = config.Gateway;
+        if (gw.Introspection is { } introspection && !Operations.OpenApiSources.IsUrl(introspection.Url))
+        {
+            errors.Add(new ConfigError("gateway.introspection.url", $"'{introspection.Url}' is not an http or https URL; write the endpoint, e.g. 'https://auth.example.com/oauth2/introspect'."));
+        }
+
         if (gw.PortalOrigin is { } portal && !CorsOrigin.TryRead(portal, out _))
         {
             errors.Add(new ConfigError("gateway.portalOrigin", $"'{portal}' is not an origin; write scheme://host[:port] with no path, e.g. 'http://127.0.0.1:8083'."));
@@ -79,9 +84,28 @@ public static partial class ConfigValidator
             CheckIpFilter($"plans.{name}.ipFilter", plan.IpFilter, errors);
         }
 
+        var usernames = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
             CheckIpFilter($"applications.{id}.ipFilter", app.IpFilter, errors);
+            for (var i = 0; i < app.Basic.Count; i++)
+            {
+                var basic = app.Basic[i];
+                var at = $"applications.{id}.basic[{i}]";
+                if (basic.Username.Contains(':', StringComparison.Ordinal) || basic.Username.Any(char.IsControl))
+                {
+                    errors.Add(new ConfigError($"{at}.username", "a Basic username cannot hold ':' or control characters; choose another."));
+                }
+                else if (!usernames.TryAdd(basic.Username, id))
+                {
+                    errors.Add(new ConfigError($"{at}.username", $"'{basic.Username}' is already a username of application '{usernames[basic.Username]}'; usernames are unique."));
+                }
+
+                if (basic.Sha256.Length != 64 || !basic.Sha256.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f'))
+                {
+                    errors.Add(new ConfigError($"{at}.sha256", "expected the password's SHA-256: 64 lower-case hex characters (printf %s PASSWORD | sha256sum)."));
+                }
+            }
         }
     }
 
