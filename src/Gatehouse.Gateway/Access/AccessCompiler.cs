@@ -102,6 +102,8 @@ internal static class AccessCompiler
         var keys = new Dictionary<string, ApiKeyModel>(config.Applications.Count, StringComparer.Ordinal);
         var byClientId = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
         var basicUsers = new Dictionary<string, (ApplicationModel, byte[])>(StringComparer.Ordinal);
+        var byThumbprint = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
+        var bySubject = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
             var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State) { IpFilter = Policies.IpFiltering.IpFilter.Compile(app.IpFilter) };
@@ -114,6 +116,19 @@ internal static class AccessCompiler
             foreach (var basic in app.Basic)
             {
                 basicUsers[basic.Username] = (model, Convert.FromHexString(basic.Sha256));
+            }
+
+            // Validation has checked every name, so the normalizations here do not fail.
+            foreach (var certificate in app.Certificates)
+            {
+                if (certificate.Thumbprint is { } thumbprint)
+                {
+                    byThumbprint[ClientCertificateNames.NormalizeThumbprint(thumbprint)!] = model;
+                }
+                else
+                {
+                    bySubject[ClientCertificateVerdict.SubjectKey(ClientCertificateNames.NormalizeName(certificate.Subject!)!, ClientCertificateNames.NormalizeName(certificate.Issuer!)!)] = model;
+                }
             }
 
             foreach (var clientId in app.ClientIds.Count > 0 ? app.ClientIds : [id])
@@ -138,6 +153,7 @@ internal static class AccessCompiler
         {
             BasicUsers = basicUsers.Count > 0 ? basicUsers : null,
             Introspection = introspection,
+            Certificates = byThumbprint.Count + bySubject.Count > 0 ? (byThumbprint, bySubject) : null,
         };
     }
 }

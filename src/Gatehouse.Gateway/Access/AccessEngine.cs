@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gatehouse.Gateway.Authentication;
 using Gatehouse.Gateway.Limiting;
 using Gatehouse.Model.Access;
 using Gatehouse.Model.Config;
@@ -68,6 +69,26 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         var found = users.TryGetValue(username, out var user);
         var equal = System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, found ? user.Sha256 : StandIn);
         return found && equal ? Caller.Of(user.Application, CredentialKind.Basic) : Caller.Invalid(CredentialKind.Basic);
+    }
+
+    /// <summary>
+    /// Authenticates the TLS client certificate of the connection: it must chain to the listener's CA and be one of an
+    /// application's, by thumbprint or by subject and issuer. Anything else is the same invalid credential.
+    /// </summary>
+    public static Caller AuthenticateCertificate(AccessModel model, ClientCertificateVerdict verdict)
+    {
+        if (!verdict.Trusted || model.Certificates is not var (byThumbprint, bySubject))
+        {
+            return Caller.Invalid(CredentialKind.ClientCertificate);
+        }
+
+        if (byThumbprint.TryGetValue(verdict.Thumbprint, out var app)
+            || (verdict.SubjectAndIssuer is { } subject && bySubject.TryGetValue(subject, out app)))
+        {
+            return Caller.Of(app, CredentialKind.ClientCertificate);
+        }
+
+        return Caller.Invalid(CredentialKind.ClientCertificate);
     }
 
     private static readonly byte[] StandIn = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);

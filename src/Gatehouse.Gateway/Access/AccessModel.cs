@@ -55,6 +55,12 @@ internal sealed class AccessModel
         }
     }
 
+    /// <summary>
+    /// Applications by client certificate (issue 23): by SHA-256 thumbprint (upper-case hex) and by
+    /// <see cref="Authentication.ClientCertificateVerdict.SubjectKey"/>; null when no application has one.
+    /// </summary>
+    public (IReadOnlyDictionary<string, ApplicationModel> ByThumbprint, IReadOnlyDictionary<string, ApplicationModel> BySubject)? Certificates { get; init; }
+
     public PlanModel[] Plans { get; }
 
     /// <summary>The plan of requests without a credential; null when there is none (they get 401).</summary>

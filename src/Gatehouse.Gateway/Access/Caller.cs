@@ -29,4 +29,5 @@ internal enum CredentialKind
     ApiKeyQuery,
     Bearer,
     Basic,
+    ClientCertificate,
 }

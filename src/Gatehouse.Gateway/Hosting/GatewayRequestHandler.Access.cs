@@ -38,6 +38,12 @@ internal sealed partial class GatewayRequestHandler
             credentialHeader = HeaderNames.Authorization;
         }
 
+        // Only on listeners with clientCertificates, whose handshake left a verdict on the connection.
+        if (caller.Kind == CallerKind.Anonymous && access.Certificates is not null && context.Features.Get<Authentication.ClientCertificateVerdict>() is { } certificate)
+        {
+            caller = AccessEngine.AuthenticateCertificate(access, certificate);
+        }
+
         var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count);
         if (decision.Verdict != AccessVerdict.Allowed && route.Composition is { } composition)
         {

@@ -35,6 +35,13 @@ public sealed record ApplicationConfig
     /// </summary>
     public IReadOnlyList<BasicCredentialConfig> Basic { get; init; } = [];
 
+    /// <summary>
+    /// TLS client certificates that authenticate as this application, on listeners with <c>clientCertificates</c>:
+    /// each by its SHA-256 thumbprint, or by subject and issuer (which survives renewal by the same CA). Either way the
+    /// certificate must chain to the listener's <c>caFile</c>.
+    /// </summary>
+    public IReadOnlyList<ClientCertificateConfig> Certificates { get; init; } = [];
+
     /// <summary>Client addresses this application may (or may not) call from, checked after authentication.</summary>
     public IpFilterConfig? IpFilter { get; init; }
 }
@@ -50,6 +57,22 @@ public sealed record BasicCredentialConfig
     [RequiredKey("the password's SHA-256 in hex")]
     [DocType("hex")]
     public required string Sha256 { get; init; }
+}
+
+/// <summary>One TLS client certificate of an application: a <c>thumbprint</c>, or a <c>subject</c> and an <c>issuer</c>.</summary>
+public sealed record ClientCertificateConfig
+{
+    /// <summary>The certificate's SHA-256 thumbprint in hex, colons allowed (<c>openssl x509 -noout -fingerprint -sha256 -in client.pem</c>).</summary>
+    [DocType("hex")]
+    public string? Thumbprint { get; init; }
+
+    /// <summary>The certificate's subject distinguished name, e.g. <c>CN=erp, O=Acme</c>; with <c>issuer</c>.</summary>
+    [DocType("distinguished name")]
+    public string? Subject { get; init; }
+
+    /// <summary>The issuing CA's distinguished name, e.g. <c>CN=Acme Clients CA</c>; with <c>subject</c>.</summary>
+    [DocType("distinguished name")]
+    public string? Issuer { get; init; }
 }
 
 /// <summary>The life cycle of an application.</summary>

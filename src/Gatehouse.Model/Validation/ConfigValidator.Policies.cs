@@ -1,3 +1,4 @@
+using Gatehouse.Model.Access;
 using Gatehouse.Model.Compositions;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Operations;
@@ -9,6 +10,58 @@ namespace Gatehouse.Model.Validation;
 /// <summary>Policy checks: CORS origins, IP lists, cache keys, transform headers and values, validation's operation.</summary>
 public static partial class ConfigValidator
 {
+    private static void CheckClientCertificate(string at, string application, ClientCertificateConfig certificate, Dictionary<string, string> seen, List<ConfigError> errors)
+    {
+        string key;
+        if (certificate.Thumbprint is { } thumbprint)
+        {
+            if (certificate.Subject is not null || certificate.Issuer is not null)
+            {
+                errors.Add(new ConfigError(at, "write either 'thumbprint', or 'subject' and 'issuer', not both."));
+                return;
+            }
+
+            if (ClientCertificateNames.NormalizeThumbprint(thumbprint) is not { } normal)
+            {
+                errors.Add(new ConfigError($"{at}.thumbprint", "expected a SHA-256 thumbprint: 64 hex characters, colons allowed (openssl x509 -noout -fingerprint -sha256 -in client.pem)."));
+                return;
+            }
+
+            key = "thumbprint " + normal;
+        }
+        else if (certificate.Subject is null || certificate.Issuer is null)
+        {
+            errors.Add(new ConfigError(at, "write a 'thumbprint', or both 'subject' and 'issuer' (distinguished names such as 'CN=erp, O=Acme')."));
+            return;
+        }
+        else
+        {
+            var subject = ClientCertificateNames.NormalizeName(certificate.Subject);
+            var issuer = ClientCertificateNames.NormalizeName(certificate.Issuer);
+            if (subject is null)
+            {
+                errors.Add(new ConfigError($"{at}.subject", $"'{certificate.Subject}' is not a distinguished name; write e.g. 'CN=erp, O=Acme'."));
+            }
+
+            if (issuer is null)
+            {
+                errors.Add(new ConfigError($"{at}.issuer", $"'{certificate.Issuer}' is not a distinguished name; write e.g. 'CN=Acme Clients CA'."));
+            }
+
+            if (subject is null || issuer is null)
+            {
+                return;
+            }
+
+            key = "subject " + subject + "\n" + issuer;
+        }
+
+        if (!seen.TryAdd(key, application))
+        {
+            errors.Add(new ConfigError(at, $"this certificate is already one of application '{seen[key]}'; a certificate authenticates one application."));
+        }
+    }
+
     private static void ValidatePolicies(GatehouseConfig config, OperationIndex operations, List<ConfigError> errors)
     {
         var gw = config.Gateway;
@@ -85,6 +138,7 @@ public static partial class ConfigValidator
         }
 
         var usernames = new Dictionary<string, string>(StringComparer.Ordinal);
+        var certificates = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
             CheckIpFilter($"applications.{id}.ipFilter", app.IpFilter, errors);
@@ -105,6 +159,11 @@ public static partial class ConfigValidator
                 {
                     errors.Add(new ConfigError($"{at}.sha256", "expected the password's SHA-256: 64 lower-case hex characters (printf %s PASSWORD | sha256sum)."));
                 }
+            }
+
+            for (var i = 0; i < app.Certificates.Count; i++)
+            {
+                CheckClientCertificate($"applications.{id}.certificates[{i}]", id, app.Certificates[i], certificates, errors);
             }
         }
     }

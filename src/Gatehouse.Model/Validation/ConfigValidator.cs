@@ -80,6 +80,18 @@ public static partial class ConfigValidator
             }
 
             CheckCertificateFiles($"{path}.certificate", l.Certificate, errors);
+            if (l.ClientCertificates is { } clients)
+            {
+                if (l.Certificate is null)
+                {
+                    errors.Add(new ConfigError($"{path}.clientCertificates", "client certificates need TLS; use an https url with a 'certificate', or remove 'clientCertificates'."));
+                }
+
+                if (!File.Exists(clients.CaFile))
+                {
+                    errors.Add(new ConfigError($"{path}.clientCertificates.caFile", $"file '{clients.CaFile}' does not exist."));
+                }
+            }
         }
 
         for (var i = 0; i < gw.TrustedProxies.Count; i++)
