@@ -26,6 +26,11 @@ internal sealed class RequestValidator
     private static readonly Counter<long> Failures = Meter.CreateCounter<long>("gatehouse.validation.failures", description: "Requests that did not fit their operation's schemas");
     private static readonly EvaluationOptions Options = new() { OutputFormat = OutputFormat.List };
 
+    // The flag format only answers valid or not, and skips the per-keyword details and annotations that the list format
+    // builds: measured at a several-fold saving on a 1 KB body (docs/benchmarks.md). Most requests are valid, so the
+    // list format runs only for one that is not, to name its errors.
+    private static readonly EvaluationOptions Quick = new() { OutputFormat = OutputFormat.Flag };
+
     private readonly Parameter[] _parameters;
     private readonly bool _bodyRequired;
     private readonly (string MediaRange, JsonSchema? Schema)[]? _body;
@@ -112,7 +117,7 @@ internal sealed class RequestValidator
         }
 
         using var document = JsonDocument.Parse(Coerce(p.Type, values));
-        Report(p.Schema.Evaluate(document.RootElement, Options), p.In, p.Name, errors);
+        Check(p.Schema, document.RootElement, p.In, p.Name, errors);
     }
 
     /// <summary>A parameter's text as the JSON value its schema's type expects (text that does not parse stays a string, and fails the type check).</summary>
@@ -238,7 +243,7 @@ internal sealed class RequestValidator
 
             if (schema is not null)
             {
-                Report(schema.Evaluate(document.RootElement, Options), "body", null, errors);
+                Check(schema, document.RootElement, "body", null, errors);
             }
         }
 
@@ -308,6 +313,14 @@ internal sealed class RequestValidator
     }
 
     private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+
+    private static void Check(JsonSchema schema, JsonElement value, string where, string? name, List<ValidationError> errors)
+    {
+        if (!schema.Evaluate(value, Quick).IsValid)
+        {
+            Report(schema.Evaluate(value, Options), where, name, errors);
+        }
+    }
 
     /// <summary>Each failing keyword as one error; a missing required property is named by its own pointer (<c>/userId</c>).</summary>
     private static void Report(EvaluationResults results, string where, string? name, List<ValidationError> errors)
