@@ -29,6 +29,9 @@
 #   ACCESS=0          1: add the column "gatehouse:access": the same route behind key auth + plan check + a rate
 #                     limit + a quota (limits high enough never to refuse). wrk then sends the key to every target
 #                     (the others ignore the header), so "gatehouse" vs "gatehouse:access" is the price of the steps.
+#   POLICIES=0        1: add "gatehouse:policies" (the same route with header transforms and CORS, configs/policies.yaml)
+#                     and "gatehouse:cached" (the same route behind a shared response cache: every measured request
+#                     is a hit, configs/cached.yaml); wrk then sends an allowed Origin to every target (issue 23).
 #   SCALE=0           1: add "gatehouse:scale": "access" with SCALE_ROUTES more routes and SCALE_APPS applications
 #   SCALE_ROUTES=10000  (each with a key) loaded; the revision's compile time is in its log ("compiled in").
 #   SCALE_APPS=100000
@@ -67,6 +70,7 @@ VARIANTS=${VARIANTS:-}
 ACCESS=${ACCESS:-0}
 SCALE=${SCALE:-0}
 OBSERVE=${OBSERVE:-0}
+POLICIES=${POLICIES:-0}
 SCALE_ROUTES=${SCALE_ROUTES:-10000}
 SCALE_APPS=${SCALE_APPS:-100000}
 WRK_HEADER=()
@@ -336,6 +340,13 @@ if [[ $ACCESS == 1 || $SCALE == 1 ]]; then
     access_config 0 0 >"$TMP/gatehouse-access.yaml"
     VARIANTS="$VARIANTS access:GATEHOUSE_CONFIG=$TMP/gatehouse-access.yaml"
     WRK_HEADER=(-H "X-Api-Key: $BENCH_KEY")
+fi
+if [[ $POLICIES == 1 ]]; then
+    for name in policies cached; do
+        sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "$BENCH/configs/$name.yaml" >"$TMP/gatehouse-$name.yaml"
+        VARIANTS="$VARIANTS $name:GATEHOUSE_CONFIG=$TMP/gatehouse-$name.yaml"
+    done
+    WRK_HEADER+=(-H "Origin: https://app.example.com")
 fi
 if [[ $SCALE == 1 ]]; then
     access_config "$SCALE_ROUTES" "$SCALE_APPS" >"$TMP/gatehouse-scale.yaml"

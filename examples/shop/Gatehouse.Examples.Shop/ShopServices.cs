@@ -37,5 +37,9 @@ public static class ShopServices
 
     /// <summary>Starts the orders service on <paramref name="url"/>, for example <c>http://127.0.0.1:5103</c> or <c>http://127.0.0.1:0</c>.</summary>
     public static Task<WebApplication> StartOrdersAsync(string url, CancellationToken ct = default) =>
-        ShopHost.StartAsync("orders", url, services => services.AddSingleton<OrderStore>(), OrderEndpoints.Map, ct);
+        ShopHost.StartAsync("orders", url, services =>
+        {
+            services.AddSingleton<OrderStore>();
+            OrderSchemas.AddRequiredFields(services);
+        }, OrderEndpoints.Map, ct);
 }

@@ -10,7 +10,7 @@ namespace Gatehouse.Gateway.Access;
 internal static class AccessCompiler
 {
     /// <summary>Null when the config has no plans: then no route authenticates, authorizes or limits.</summary>
-    public static AccessModel? Compile(GatehouseConfig config, LimitCounters counters, JwtValidator? jwt)
+    public static AccessModel? Compile(GatehouseConfig config, LimitCounters counters, JwtValidator? jwt, TokenIntrospector? introspection = null)
     {
         if (config.Plans.Count == 0)
         {
@@ -25,7 +25,12 @@ internal static class AccessCompiler
             var key = $"plan:{name}";
             var planPolicies = plan.Limits.Select(l => LimitPolicy.Compile(key, l, counters)).ToArray();
             var planSet = planPolicies.Length == 0 ? LimitSet.Empty : new LimitSet(planPolicies);
-            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet, plan.ServerTiming));
+            plans.Add(new PlanModel(name, plans.Count, plan.Mode == EnforcementMode.Shadow, planSet, plan.ServerTiming)
+            {
+                Cache = plan.Cache,
+                CorsOrigins = plan.CorsOrigins.Count > 0 ? Policies.PolicyCompiler.Origins(plan.CorsOrigins) : null,
+                IpFilter = Policies.IpFiltering.IpFilter.Compile(plan.IpFilter),
+            });
             grants.Add(PlanGrants.Resolve(plan, config));
 
             // An operation's own limits come on top of the plan's, under names of their own ("users.getUser/minute").
@@ -96,13 +101,34 @@ internal static class AccessCompiler
         var applications = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
         var keys = new Dictionary<string, ApiKeyModel>(config.Applications.Count, StringComparer.Ordinal);
         var byClientId = new Dictionary<string, ApplicationModel>(config.Applications.Count, StringComparer.Ordinal);
+        var basicUsers = new Dictionary<string, (ApplicationModel, byte[])>(StringComparer.Ordinal);
+        var byThumbprint = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
+        var bySubject = new Dictionary<string, ApplicationModel>(StringComparer.Ordinal);
         foreach (var (id, app) in config.Applications)
         {
-            var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State);
+            var model = new ApplicationModel(id, app.Account, planByName[app.Plan], app.State) { IpFilter = Policies.IpFiltering.IpFilter.Compile(app.IpFilter) };
             applications[id] = model;
             foreach (var key in app.Keys)
             {
                 keys[key.Sha256] = new ApiKeyModel(model, key.Expires?.UtcTicks ?? DateTime.MaxValue.Ticks);
+            }
+
+            foreach (var basic in app.Basic)
+            {
+                basicUsers[basic.Username] = (model, Convert.FromHexString(basic.Sha256));
+            }
+
+            // Validation has checked every name, so the normalizations here do not fail.
+            foreach (var certificate in app.Certificates)
+            {
+                if (certificate.Thumbprint is { } thumbprint)
+                {
+                    byThumbprint[ClientCertificateNames.NormalizeThumbprint(thumbprint)!] = model;
+                }
+                else
+                {
+                    bySubject[ClientCertificateVerdict.SubjectKey(ClientCertificateNames.NormalizeName(certificate.Subject!)!, ClientCertificateNames.NormalizeName(certificate.Issuer!)!)] = model;
+                }
             }
 
             foreach (var clientId in app.ClientIds.Count > 0 ? app.ClientIds : [id])
@@ -123,6 +149,11 @@ internal static class AccessCompiler
             config.Gateway.ApiKeys.Header,
             config.Gateway.ApiKeys.QueryParameter,
             config.Gateway.AuthenticationMode == EnforcementMode.Shadow,
-            jwt);
+            jwt)
+        {
+            BasicUsers = basicUsers.Count > 0 ? basicUsers : null,
+            Introspection = introspection,
+            Certificates = byThumbprint.Count + bySubject.Count > 0 ? (byThumbprint, bySubject) : null,
+        };
     }
 }

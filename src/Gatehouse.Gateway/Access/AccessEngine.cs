@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Gatehouse.Gateway.Authentication;
 using Gatehouse.Gateway.Limiting;
 using Gatehouse.Model.Access;
 using Gatehouse.Model.Config;
@@ -57,9 +58,66 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         return expires <= time.GetUtcNow().UtcTicks ? Caller.Invalid(kind) : Caller.Of(application!, kind);
     }
 
+    /// <summary>
+    /// Authenticates an HTTP Basic credential (the base64 after <c>Basic </c>). The password's hash is always computed
+    /// and compared in constant time, also for an unknown user (against a stand-in), so timing tells nothing.
+    /// </summary>
+    public Caller AuthenticateBasic(AccessModel model, ReadOnlySpan<char> encoded)
+    {
+        Span<byte> decoded = stackalloc byte[384];
+        if (model.BasicUsers is not { } users || !Convert.TryFromBase64Chars(encoded, decoded, out var length))
+        {
+            return Caller.Invalid(CredentialKind.Basic);
+        }
+
+        var text = decoded[..length];
+        var colon = text.IndexOf((byte)':');
+        if (colon < 0)
+        {
+            return Caller.Invalid(CredentialKind.Basic);
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(text[(colon + 1)..], hash);
+        var username = System.Text.Encoding.UTF8.GetString(text[..colon]);
+        var found = users.TryGetValue(username, out var user);
+        var equal = System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, found ? user.Sha256 : StandIn);
+        return found && equal ? Caller.Of(user.Application, CredentialKind.Basic) : Caller.Invalid(CredentialKind.Basic);
+    }
+
+    /// <summary>
+    /// Authenticates the TLS client certificate of the connection: it must chain to the listener's CA and be one of an
+    /// application's, by thumbprint or by subject and issuer. Anything else is the same invalid credential.
+    /// </summary>
+    public static Caller AuthenticateCertificate(AccessModel model, ClientCertificateVerdict verdict)
+    {
+        if (!verdict.Trusted || model.Certificates is not var (byThumbprint, bySubject))
+        {
+            return Caller.Invalid(CredentialKind.ClientCertificate);
+        }
+
+        if (byThumbprint.TryGetValue(verdict.Thumbprint, out var app)
+            || (verdict.SubjectAndIssuer is { } subject && bySubject.TryGetValue(subject, out app)))
+        {
+            return Caller.Of(app, CredentialKind.ClientCertificate);
+        }
+
+        return Caller.Invalid(CredentialKind.ClientCertificate);
+    }
+
+    private static readonly byte[] StandIn = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
     /// <summary>Authenticates a bearer token against the configured issuers and maps it to an application.</summary>
     public async ValueTask<Caller> AuthenticateBearerAsync(AccessModel model, string token)
     {
+        // A token that is not a JWT (or when no issuer is configured) is opaque: the introspection endpoint decides.
+        if (model.Introspection is { } introspection && (model.Jwt is null || token.AsSpan().Count('.') != 2))
+        {
+            return await introspection.IntrospectAsync(token).ConfigureAwait(false) is { } clientId && model.ByClientId.TryGetValue(clientId, out var client)
+                ? Caller.Of(client, CredentialKind.Bearer)
+                : Caller.Invalid(CredentialKind.Bearer, "invalid_token");
+        }
+
         if (model.Jwt is null)
         {
             return Caller.Invalid(CredentialKind.Bearer, "invalid_token");

@@ -39,6 +39,29 @@ internal sealed class AccessModel
         WwwAuthenticate = jwt is null ? $"ApiKey header=\"{keyHeader}\"" : $"ApiKey header=\"{keyHeader}\", Bearer";
     }
 
+    /// <summary>OAuth2 token introspection for bearer tokens that are not JWTs (issue 23); null when not configured.</summary>
+    public TokenIntrospector? Introspection { get; init; }
+
+    /// <summary>HTTP Basic users (issue 23): the application and the password's SHA-256, by username; null when no application has one.</summary>
+    public IReadOnlyDictionary<string, (ApplicationModel Application, byte[] Sha256)>? BasicUsers
+    {
+        get;
+        init
+        {
+            field = value;
+            if (value is not null)
+            {
+                WwwAuthenticate += ", Basic realm=\"gatehouse\"";
+            }
+        }
+    }
+
+    /// <summary>
+    /// Applications by client certificate (issue 23): by SHA-256 thumbprint (upper-case hex) and by
+    /// <see cref="Authentication.ClientCertificateVerdict.SubjectKey"/>; null when no application has one.
+    /// </summary>
+    public (IReadOnlyDictionary<string, ApplicationModel> ByThumbprint, IReadOnlyDictionary<string, ApplicationModel> BySubject)? Certificates { get; init; }
+
     public PlanModel[] Plans { get; }
 
     /// <summary>The plans by name: what portal applications (<see cref="ConsumerDirectory"/>) bind to.</summary>
@@ -77,5 +100,5 @@ internal sealed class AccessModel
     public JwtValidator? Jwt { get; }
 
     /// <summary>The <c>WWW-Authenticate</c> value of a 401.</summary>
-    public string WwwAuthenticate { get; }
+    public string WwwAuthenticate { get; private set; }
 }

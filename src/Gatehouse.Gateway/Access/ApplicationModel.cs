@@ -13,6 +13,9 @@ internal sealed class ApplicationModel(string id, string account, PlanModel plan
     public PlanModel Plan { get; } = plan;
 
     public ApplicationState State { get; } = state;
+
+    /// <summary>Addresses this application may call from; null for any.</summary>
+    public Policies.IpFiltering.IpFilter? IpFilter { get; init; }
 }
 
 /// <summary>One API key: whose it is and until when it works.</summary>

@@ -28,4 +28,6 @@ internal enum CredentialKind
     ApiKeyHeader,
     ApiKeyQuery,
     Bearer,
+    Basic,
+    ClientCertificate,
 }

@@ -18,4 +18,13 @@ internal sealed class PlanModel(string name, int index, bool shadow, LimitSet li
 
     /// <summary>Compositions send this plan's callers <c>Server-Timing</c> (<c>plans.NAME.serverTiming</c>).</summary>
     public bool ServerTiming { get; } = serverTiming;
+
+    /// <summary><c>plans.NAME.cache: false</c>: its callers bypass the response cache.</summary>
+    public bool Cache { get; init; } = true;
+
+    /// <summary>Origins allowed for this plan's callers on routes with a CORS policy; null for none.</summary>
+    public Gatehouse.Model.Policies.CorsOrigin[]? CorsOrigins { get; init; }
+
+    /// <summary>Addresses this plan's callers may call from; null for any.</summary>
+    public Policies.IpFiltering.IpFilter? IpFilter { get; init; }
 }

@@ -365,6 +365,8 @@ internal sealed partial class CompositionRun
                 return request.Headers.TryGetValue(r.Segments[1].Name, out var h) && h.Count > 0 ? Text(h[0]) : ElementValue.Null;
             case "application":
                 return _admission.Application is { } app ? ElementValue.String(app.Id) : ElementValue.Null;
+            case "id":
+                return ElementValue.String(_requestId);
             default:
                 return _admission.Plan is { } plan ? ElementValue.String(plan.Name) : ElementValue.Null;
         }

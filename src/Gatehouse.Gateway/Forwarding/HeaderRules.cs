@@ -20,6 +20,9 @@ internal static class HeaderRules
         ":method", ":path", ":scheme", ":authority", ":protocol",
         // Method overrides would let a plan's read grant carry a write to a service that honours them.
         "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+        // Path overrides (IIS, Symfony, Zend read them): a request routed, granted and cached for one path would be
+        // served another (issue 23: cache poisoning through unkeyed headers).
+        "X-Original-URL", "X-Rewrite-URL",
         // Set by the gateway alone, so services can trust them.
         "Gatehouse-Application", "Gatehouse-Plan");
 

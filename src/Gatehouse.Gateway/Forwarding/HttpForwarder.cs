@@ -30,7 +30,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     /// the request on the upstream (<see cref="Upstream.TryBeginRequest"/>); it is ended here, on every path.
     /// </summary>
     /// <param name="pathAndQuery">The encoded upstream path plus the client's raw query string.</param>
-    public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy, Admission admission = default)
+    /// <param name="policies">The route's policies for this request (issue 23), or null when the route has none.</param>
+    public async Task ForwardAsync(HttpContext context, RouteModel route, Destination destination, string pathAndQuery, string requestId, bool fromTrustedProxy, Admission admission = default,
+        Policies.PolicyExchange? policies = null)
     {
         var upstream = route.Upstream!;
         // Nothing is learned about the destination until it answers or fails on its own account.
@@ -113,7 +115,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
                 }
 
-                if (CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential) is { } badHeader)
+                // Policies seam 1 (issue 23): the request transforms see the headers the gateway built, before they are sent.
+                if ((CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential)
+                    ?? policies?.OnRequestHeaders(message)) is { } badHeader)
                 {
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
                         $"Header '{badHeader}' cannot be forwarded: its value has a character other than tab, space and visible ASCII (a control character, DEL, or a non-ASCII character), or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
@@ -171,6 +175,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             }
 
             CopyResponseHeaders(context, response, requestId);
+
+            // Policies seam 2 (issue 23): response transforms and the cache see the service's status and headers.
+            policies?.OnResponseHeaders();
 
             // The gateway's limits are the ones it enforces: its fields replace any the service sent.
             LimitHeaders.Write(context.Response, admission.Limits);

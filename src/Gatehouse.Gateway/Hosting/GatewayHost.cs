@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Gateway.Authentication;
 using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Observability;
@@ -12,6 +14,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -135,7 +138,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             kestrel.Limits.MaxRequestHeadersTotalSize = config.Gateway.MaxRequestHeadersSize;
             foreach (var listener in listeners)
             {
-                Bind(kestrel, listener);
+                Bind(kestrel, listener, options.Time);
             }
         });
 
@@ -233,7 +236,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         return listeners;
     }
 
-    internal static void Bind(KestrelServerOptions kestrel, ListenerConfig listener)
+    internal static void Bind(KestrelServerOptions kestrel, ListenerConfig listener, TimeProvider? time = null)
     {
         var uri = new Uri(listener.Url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
         var protocols = listener.Protocols switch
@@ -248,9 +251,13 @@ internal sealed class GatewayHost : IAsyncDisposable
         void Configure(ListenOptions o)
         {
             o.Protocols = protocols;
-            if (listener.Certificate is { } cert)
+            if (listener.Certificate is { } cert && listener.ClientCertificates is { } clients)
             {
-                o.UseHttps(X509Certificate2.CreateFromPemFile(cert.CertFile, cert.KeyFile));
+                o.UseHttps(ClientCertificateHttps(cert, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System)));
+            }
+            else if (listener.Certificate is { } plain)
+            {
+                o.UseHttps(X509Certificate2.CreateFromPemFile(plain.CertFile, plain.KeyFile));
             }
         }
 
@@ -275,6 +282,48 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     /// <summary>Logs "Revision N is live" when <see cref="GatewayHostOptions.DeferAnnouncement"/> held it back.</summary>
     public void AnnounceLive() => Runtime.AnnounceLive();
+
+    /// <summary>
+    /// TLS that asks for a client certificate and never fails the handshake over it: the chain is checked against the
+    /// listener's CA here, once per connection, and the verdict is left on the connection for the authenticate step.
+    /// A certificate that does not chain then authenticates nobody and gets the same 401 as every other failed
+    /// credential, rather than a TLS alert that says which check failed; a client without one can use another credential.
+    /// </summary>
+    /// <remarks>
+    /// The per-connection callback form, because only it hands the validation callback the connection: Kestrel's
+    /// <c>ClientCertificateValidation</c> sees the certificate and nothing to leave a verdict on. Kestrel still adds
+    /// ALPN for the listener's protocols to the options returned here (HTTP/2 over such a listener is tested).
+    /// </remarks>
+    private static TlsHandshakeCallbackOptions ClientCertificateHttps(CertificateConfig server, ClientCertificateAuthority authority)
+    {
+        var leaf = X509Certificate2.CreateFromPemFile(server.CertFile, server.KeyFile);
+        var chain = new X509Certificate2Collection();
+        chain.ImportFromPemFile(server.CertFile);
+        var intermediates = new X509Certificate2Collection(chain.Where(c => c.Thumbprint != leaf.Thumbprint).ToArray());
+        var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
+        return new TlsHandshakeCallbackOptions
+        {
+            OnConnection = callback =>
+            {
+                var connection = callback.Connection;
+                return ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = context,
+                    ClientCertificateRequired = true,
+                    RemoteCertificateValidationCallback = (_, certificate, presented, _) =>
+                    {
+                        if (certificate is X509Certificate2 client)
+                        {
+                            connection.Features.Set(new ClientCertificateVerdict(client, authority.Trusts(client, presented)));
+                        }
+
+                        // No certificate, or one that does not chain: the handshake goes on, the request decides.
+                        return true;
+                    },
+                });
+            },
+        };
+    }
 
     /// <summary>Waits until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

@@ -13,14 +13,35 @@ internal sealed partial class GatewayRequestHandler
 {
     private async Task AdmitAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
     {
+        if (await AdmitAsync(context, snapshot, route, requestId).ConfigureAwait(false) is { } admission)
+        {
+            await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Authenticate, authorize, limit: the admission, or null when the request was refused (and answered).</summary>
+    private async ValueTask<Admission?> AdmitAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, string requestId)
+    {
         var access = snapshot.Access!;
         var target = route.Access!;
         var engine = runtime.Engine;
         var (caller, credentialHeader) = ReadKeyCaller(context, access, route, engine);
-        if (caller.Kind == CallerKind.Anonymous && access.Jwt is not null && BearerToken(context.Request) is { } token)
+        if (caller.Kind == CallerKind.Anonymous && access.BasicUsers is not null && BasicCredential(context.Request) is { } basic)
+        {
+            caller = engine.AuthenticateBasic(access, basic);
+            credentialHeader = HeaderNames.Authorization;
+        }
+
+        if (caller.Kind == CallerKind.Anonymous && (access.Jwt is not null || access.Introspection is not null) && BearerToken(context.Request) is { } token)
         {
             caller = await engine.AuthenticateBearerAsync(access, token).ConfigureAwait(false);
             credentialHeader = HeaderNames.Authorization;
+        }
+
+        // Only on listeners with clientCertificates, whose handshake left a verdict on the connection.
+        if (caller.Kind == CallerKind.Anonymous && access.Certificates is not null && context.Features.Get<Authentication.ClientCertificateVerdict>() is { } certificate)
+        {
+            caller = AccessEngine.AuthenticateCertificate(access, certificate);
         }
 
         var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count);
@@ -41,10 +62,10 @@ internal sealed partial class GatewayRequestHandler
                 var challenge = caller.Credential == CredentialKind.Bearer ? "Bearer error=\"invalid_token\"" : access.WwwAuthenticate;
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", decision.Detail!, requestId,
                     [new(HeaderNames.WWWAuthenticate, challenge)]).ConfigureAwait(false);
-                return;
+                return null;
             case AccessVerdict.Forbidden:
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden", "Forbidden", decision.Detail!, requestId).ConfigureAwait(false);
-                return;
+                return null;
             case AccessVerdict.Limited:
                 if (decision.Plan is { } limitedPlan && decision.Limits.Policy is { } policy)
                 {
@@ -52,11 +73,17 @@ internal sealed partial class GatewayRequestHandler
                 }
 
                 await LimitHeaders.WriteProblemAsync(context, decision.Limits, requestId).ConfigureAwait(false);
-                return;
+                return null;
         }
 
-        var admission = new Admission(decision.Application, decision.Plan, decision.Limits, route.ForwardCredential ? null : credentialHeader);
-        await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission).ConfigureAwait(false);
+        // The IP filters of the caller's application and plan (issue 23); null on both unless configured.
+        if ((decision.Application?.IpFilter ?? decision.Plan?.IpFilter) is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
+        {
+            await RefuseAddressAsync(context, requestId, decision.Application?.IpFilter is not null ? $"application '{decision.Application.Id}'" : $"plan '{decision.Plan!.Name}'").ConfigureAwait(false);
+            return null;
+        }
+
+        return new Admission(decision.Application, decision.Plan, decision.Limits, route.ForwardCredential ? null : credentialHeader);
     }
 
     /// <summary>The API key from the configured header, or from the query where the route allows it.</summary>
@@ -78,6 +105,18 @@ internal sealed partial class GatewayRequestHandler
         return (Caller.Anonymous, null);
     }
 
+    private static string? BasicCredential(HttpRequest request)
+    {
+        var value = request.Headers.Authorization;
+        if (value.Count != 1)
+        {
+            return null;
+        }
+
+        var text = value.ToString();
+        return text.Length > 6 && text.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) ? text[6..].Trim() : null;
+    }
+
     private static string? BearerToken(HttpRequest request)
     {
         var value = request.Headers.Authorization;
@@ -89,6 +128,24 @@ internal sealed partial class GatewayRequestHandler
         var text = value.ToString();
         return text.Length > 7 && text.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? text[7..].Trim() : null;
     }
+
+    /// <summary>The client's address: the connection's, or from a trusted proxy the last one it added to <c>X-Forwarded-For</c>.</summary>
+    internal static System.Net.IPAddress? ClientAddress(HttpContext context, GatewaySnapshot snapshot)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        if (snapshot.IsTrustedProxy(remote) && context.Request.Headers["X-Forwarded-For"] is { Count: > 0 } forwardedFor)
+        {
+            var last = forwardedFor[^1] ?? "";
+            var comma = last.LastIndexOf(',');
+            return System.Net.IPAddress.TryParse(last.AsSpan(comma + 1).Trim(), out var address) ? address : null;
+        }
+
+        return remote;
+    }
+
+    private static Task RefuseAddressAsync(HttpContext context, string requestId, string whose) =>
+        ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "ip-refused", "Address refused",
+            $"Calls from this address are not allowed by the {whose} IP filter; call from an allowed network.", requestId);
 
     /// <summary>What anonymous requests count under: the client address (as the last trusted proxy saw it).</summary>
     private static string ClientKey(HttpContext context, GatewaySnapshot snapshot)

@@ -76,7 +76,12 @@ internal sealed partial class GatewayRequestHandler
             observation.Route = route;
         }
 
-        return route!.Access is null
+        if (route!.Policies is not null)
+        {
+            return RunPoliciesAsync(context, snapshot, route, captures, path, requestId);
+        }
+
+        return route.Access is null
             ? PickAndForwardAsync(context, snapshot, route, captures, path, requestId, default)
             : AdmitAndForwardAsync(context, snapshot, route, captures, path, requestId);
     }
@@ -95,6 +100,12 @@ internal sealed partial class GatewayRequestHandler
 
         if (outcome == MatchOutcome.MethodNotAllowed)
         {
+            // A CORS preflight for a route that does not serve OPTIONS itself (issue 23): only on this 405 path.
+            if (HttpMethods.IsOptions(request.Method) && Preflight(context, snapshot, path, requestId) is { } preflight)
+            {
+                return preflight;
+            }
+
             var allow = allowed.Header;
             return ProblemWriter.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "Method not allowed",
                 $"{path} does not accept {request.Method}; use one of {allow}.", requestId, [new("Allow", allow)]);
@@ -103,7 +114,8 @@ internal sealed partial class GatewayRequestHandler
         return null;
     }
 
-    private Task PickAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission)
+    private Task PickAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission,
+        Policies.PolicyExchange? exchange = null)
     {
         // A composition route runs its steps instead of the forwarder, after the same access steps.
         if (route.Composition is { } composition)
@@ -123,11 +135,25 @@ internal sealed partial class GatewayRequestHandler
             if (route.Upstream!.TryBeginRequest(destination))
             {
                 var sb = new DefaultInterpolatedStringHandler(0, 0);
-                route.UpstreamPath.AppendTo(ref sb, path, captures);
+                var transform = exchange?.Policies.RequestTransform;
+                if (transform is { ChangesPath: true })
+                {
+                    transform.AppendPath(ref sb, exchange!);
+                }
+                else
+                {
+                    route.UpstreamPath.AppendTo(ref sb, path, captures);
+                }
+
                 var query = context.Request.QueryString.Value ?? "";
                 if (route.ApiKeyInQuery && !route.ForwardCredential && snapshot.Access is { } access)
                 {
                     query = QueryWithout(query, access.KeyQueryParameter);
+                }
+
+                if (transform is { ChangesQuery: true })
+                {
+                    query = transform.TransformQuery(query, exchange!);
                 }
 
                 // The target is built only from checked bytes: the path was encoded by the template, the query is here.
@@ -140,7 +166,7 @@ internal sealed partial class GatewayRequestHandler
                 }
 
                 // The forwarder owns the begun request from here and ends it on every path.
-                return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress), admission);
+                return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress), admission, exchange);
             }
 
             // A reload retired this route's upstream after we read the snapshot; the new one is already live. The

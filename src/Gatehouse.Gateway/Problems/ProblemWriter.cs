@@ -19,8 +19,9 @@ internal static class ProblemWriter
     /// Replaces whatever response was being prepared with the problem. <paramref name="headers"/> are set after
     /// that reset, so they survive it: <c>Allow</c> on a 405, <c>Retry-After</c> on a 429.
     /// </summary>
+    /// <param name="extensions">Writes extension members (such as <c>errors</c>) into the problem object.</param>
     public static async Task WriteAsync(HttpContext context, int status, string slug, string title, string detail, string? requestId = null,
-        KeyValuePair<string, string>[]? headers = null)
+        KeyValuePair<string, string>[]? headers = null, Action<Utf8JsonWriter>? extensions = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -58,6 +59,8 @@ internal static class ProblemWriter
             {
                 json.WriteString("requestId", requestId);
             }
+
+            extensions?.Invoke(json);
 
             json.WriteEndObject();
         }

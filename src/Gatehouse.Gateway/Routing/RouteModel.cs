@@ -53,6 +53,9 @@ internal sealed class RouteModel
     /// <summary>What plans grant here; null when the revision has no plans, and the route needs no credential.</summary>
     public AccessTarget? Access { get; init; }
 
+    /// <summary>The route's compiled policies (CORS, IP filter, validation, cache, transforms); null when it has none, and then none of their code runs.</summary>
+    public Policies.RoutePolicies? Policies { get; init; }
+
     /// <summary>The API key may also come in the query (and is removed from it before forwarding).</summary>
     public bool ApiKeyInQuery { get; init; }
 

@@ -50,6 +50,48 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     /// <summary>The decision engine of authenticate, authorize and limit, shared by the proxy and the service API.</summary>
     public AccessEngine Engine { get; }
 
+    /// <summary>
+    /// The response cache of routes with a <c>cache</c> policy; made with the first config that has one, kept across
+    /// reloads while <c>gateway.cache</c> stays the same. Null until then.
+    /// </summary>
+    public Policies.Caching.ResponseCacheStore? Cache { get; private set; }
+
+    private TokenIntrospector? _introspection;
+
+    /// <summary>The introspection client: kept (with its cache of active tokens) while <c>gateway.introspection</c> stays the same.</summary>
+    private TokenIntrospector? ReconcileIntrospection(GatehouseConfig config)
+    {
+        if (config.Gateway.Introspection is not { } wanted)
+        {
+            return null;
+        }
+
+        if (_introspection?.Config != wanted)
+        {
+            // The old client may still serve requests on the old snapshot; it is left to the garbage collector.
+            _introspection = new TokenIntrospector(wanted, _time, _loggers.CreateLogger("Gatehouse.Introspection"));
+        }
+
+        return _introspection;
+    }
+
+    private Policies.Caching.ResponseCacheStore? ReconcileCache(GatehouseConfig config)
+    {
+        var wanted = config.Routes.Values.Any(r => r.Policies?.Cache is not null) || config.Services.Values.Any(s => s.Policies?.Cache is not null);
+        if (!wanted)
+        {
+            return Cache;
+        }
+
+        if (Cache is null || Cache.Config != config.Gateway.Cache)
+        {
+            // The old store (if any) is dropped with its entries; requests still on the old snapshot keep using it until they end.
+            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache);
+        }
+
+        return Cache;
+    }
+
     /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply(GatehouseConfig)"/>.</summary>
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
 
@@ -70,7 +112,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         {
             var started = _time.GetTimestamp();
             var (jwks, jwt) = ReconcileJwks(config);
-            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt);
+            var cache = ReconcileCache(config);
+            var result = SnapshotCompiler.Compile(config, _revision + 1, _current, _time, _loggers, Counters, jwt, cache, ReconcileIntrospection(config));
             if (result.Snapshot is null)
             {
                 DisposeUnused(jwks.Values.Select(e => e.Cache), keep: _jwks.Values.Select(e => e.Cache));
@@ -241,6 +284,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         {
             _jwksHttp.Value.Dispose();
         }
+
+        _introspection?.Dispose();
 
         if (last is not null)
         {

@@ -28,7 +28,7 @@ internal static class SnapshotCompiler
     /// as <see cref="CompileResult.Retired"/>, to be retired once the new snapshot is live.
     /// </summary>
     public static CompileResult Compile(GatehouseConfig config, long revision, GatewaySnapshot? previous, TimeProvider time, ILoggerFactory loggers,
-        LimitCounters? counters = null, JwtValidator? jwt = null)
+        LimitCounters? counters = null, JwtValidator? jwt = null, Policies.Caching.ResponseCacheStore? cache = null, TokenIntrospector? introspection = null)
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
         var operations = OperationIndex.Build(config);
@@ -78,7 +78,7 @@ internal static class SnapshotCompiler
             ? []
             : previous.Upstreams.Values.Where(u => !upstreams.TryGetValue(u.Name, out var kept) || !ReferenceEquals(kept, u)).ToList();
 
-        var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt);
+        var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt, introspection);
         var routes = new List<(PathTemplate, RouteModel)>();
         foreach (var (id, route, binding) in bindings)
         {
@@ -86,17 +86,21 @@ internal static class SnapshotCompiler
             var upstreamTemplate = binding.UpstreamPath is null ? path : PathTemplate.TryParse(binding.UpstreamPath, out _)!;
             var parameters = path.ParameterNames.ToList();
             var upstream = upstreams[binding.Service];
+            var methods = binding.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant())).ToArray();
+            var target = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id];
+            operations.TryGet(route.Operation ?? "", out _, out var operation);
             var model = new RouteModel(
                 id,
                 route.Operation,
-                [.. binding.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant()))],
+                methods,
                 route.Host,
                 upstream,
                 UpstreamPathTemplate.Create(upstreamTemplate, parameters),
                 route.Timeout ?? upstream.Config.Timeout)
             {
                 Template = path.Text,
-                Access = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id],
+                Access = target,
+                Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time),
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
                 Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,

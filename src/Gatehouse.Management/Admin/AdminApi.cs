@@ -115,6 +115,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         RevisionEndpoints.Map(app, changes);
         ConfigEndpoints.Map(app, changes, options);
         ApprovalEndpoints.Map(app, changes);
+        CacheEndpoints.Map(app, options);
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
         Analytics.AnalyticsEndpoints.Map(app, options);

@@ -32,6 +32,12 @@ public sealed record AdminApiOptions
     /// <summary>Largest request body accepted; larger ones get 413. Default 1 MiB.</summary>
     public long MaxBodySize { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Drops the gateway's cached responses of a route (every one, or only a request path's); returns how many went.
+    /// Null when no gateway runs beside the admin API (then purges answer 503).
+    /// </summary>
+    public Func<string, string?, int>? PurgeCache { get; init; }
+
     /// <summary>Where relative file names in the configuration (certificates, OpenAPI files) resolve. Default: the working directory.</summary>
     public string BaseDirectory { get; init; } = Directory.GetCurrentDirectory();
 

@@ -1,3 +1,4 @@
+// Also the response cache's purge (issue 23).
 using System.Text.Json.Nodes;
 
 namespace Gatehouse.Management.Admin;
@@ -34,6 +35,13 @@ internal static partial class AdminOpenApi
                 Responses(("200", Json("UsageReport", "The report")), Ref("BadParameter"), Ref("NotFound")),
                 parameters: new JsonArray(query("from", "First day, e.g. 2026-01-31 (default: 29 days before 'to')."), query("to", "Last day (default: today)."))),
         };
+        paths["/admin/cache/purge"] = new JsonObject
+        {
+            ["post"] = Op("purgeCache", "Purge cached responses", "Cache",
+                "Drops this node's cached responses of a route, or of one request path of it, at once. The cache is the memory of the node whose admin API takes the purge.",
+                Responses(("200", Json("PurgeResult", "What was dropped")), Ref("BadParameter"), Ref("TooLarge")),
+                body: Body("PurgeRequest", "The route, and optionally one request path")),
+        };
         paths["/metrics"] = new JsonObject
         {
             ["get"] = Op("getMetrics", "Prometheus metrics", "Analytics",
@@ -67,6 +75,10 @@ internal static partial class AdminOpenApi
             ("days", Array(Object("One day.", ("day", Str(null, "date")), ("calls", Int()), ("clientErrors", Int()), ("errors", Int()), ("p95Ms", ms("95th percentile"))))),
             ("limits", Array(Object("One limit of the plan.", ("name", Str()), ("period", Str()), ("quota", Bool("A quota (hour, day, month) rather than a rate")),
                 ("shadow", Bool("Counted, not enforced")), ("limit", Int()), ("used", Int()), ("remaining", Int()), ("resetsAt", Str(null, "date-time")))))));
+        var purgeRequest = Object("What to purge.", ("route", Str("The route's id, e.g. products-get")), ("path", Str("One request path of it, as clients send it (decoded), e.g. /products/3")));
+        purgeRequest["required"] = new JsonArray("route");
+        yield return ("PurgeRequest", purgeRequest);
+        yield return ("PurgeResult", Object("What was purged.", ("route", Str()), ("path", Nullable("string", "The path, or null for the whole route")), ("purged", Int("Cached responses dropped"))));
         yield return ("PrometheusText", new JsonObject { ["type"] = "string", ["description"] = "The Prometheus text exposition format, version 0.0.4." });
     }
 }

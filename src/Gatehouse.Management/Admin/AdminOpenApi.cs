@@ -93,6 +93,7 @@ internal static partial class AdminOpenApi
                 Tag("Nodes", "Gateway nodes that report to the store"),
                 Tag("Registrations", "Targets that register themselves with a service"),
                 Tag("Analytics", "Usage analytics, consumers' usage reports and Prometheus metrics"),
+                Tag("Cache", "The response cache of routes with a cache policy"),
                 Tag("Meta", "About the API itself")),
             ["paths"] = paths,
             ["components"] = Components(),

@@ -49,12 +49,12 @@ public sealed partial class TemplateCompiler(IReadOnlyCollection<string> steps, 
             var ok = first switch
             {
                 "path" or "query" or "headers" => r.Segments.Count == 2 && r.Segments[1].Kind == RefSegmentKind.Field,
-                "application" or "plan" => r.Segments.Count == 1,
+                "application" or "plan" or "id" => r.Segments.Count == 1,
                 _ => false,
             };
             if (!ok)
             {
-                error(path, $"'{text}' is not a request value; write '@request.path.NAME', '@request.query.NAME', '@request.headers.NAME', '@request.application' or '@request.plan'.");
+                error(path, $"'{text}' is not a request value; write '@request.path.NAME', '@request.query.NAME', '@request.headers.NAME', '@request.application', '@request.plan' or '@request.id'.");
                 return null;
             }
 

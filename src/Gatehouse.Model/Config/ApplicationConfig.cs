@@ -27,6 +27,52 @@ public sealed record ApplicationConfig
     [OneOrMany]
     [DefaultText("`[<id>]`")]
     public IReadOnlyList<string> ClientIds { get; init; } = [];
+
+    /// <summary>
+    /// HTTP Basic credentials, for legacy clients that can send nothing else: a username (unique across applications)
+    /// and the SHA-256 of its password. Use a generated password (<c>gatehouse key new</c>): a fast hash is only as
+    /// strong as the secret behind it.
+    /// </summary>
+    public IReadOnlyList<BasicCredentialConfig> Basic { get; init; } = [];
+
+    /// <summary>
+    /// TLS client certificates that authenticate as this application, on listeners with <c>clientCertificates</c>:
+    /// each by its SHA-256 thumbprint, or by subject and issuer (which survives renewal by the same CA). Either way the
+    /// certificate must chain to the listener's <c>caFile</c>.
+    /// </summary>
+    public IReadOnlyList<ClientCertificateConfig> Certificates { get; init; } = [];
+
+    /// <summary>Client addresses this application may (or may not) call from, checked after authentication.</summary>
+    public IpFilterConfig? IpFilter { get; init; }
+}
+
+/// <summary>One HTTP Basic credential of an application.</summary>
+public sealed record BasicCredentialConfig
+{
+    /// <summary>The username, unique across applications; no ':'.</summary>
+    [RequiredKey("the username the client sends")]
+    public required string Username { get; init; }
+
+    /// <summary>The password's SHA-256, 64 lower-case hex characters (<c>printf %s PASSWORD | sha256sum</c>). The password itself is never written in config.</summary>
+    [RequiredKey("the password's SHA-256 in hex")]
+    [DocType("hex")]
+    public required string Sha256 { get; init; }
+}
+
+/// <summary>One TLS client certificate of an application: a <c>thumbprint</c>, or a <c>subject</c> and an <c>issuer</c>.</summary>
+public sealed record ClientCertificateConfig
+{
+    /// <summary>The certificate's SHA-256 thumbprint in hex, colons allowed (<c>openssl x509 -noout -fingerprint -sha256 -in client.pem</c>).</summary>
+    [DocType("hex")]
+    public string? Thumbprint { get; init; }
+
+    /// <summary>The certificate's subject distinguished name, e.g. <c>CN=erp, O=Acme</c>; with <c>issuer</c>.</summary>
+    [DocType("distinguished name")]
+    public string? Subject { get; init; }
+
+    /// <summary>The issuing CA's distinguished name, e.g. <c>CN=Acme Clients CA</c>; with <c>subject</c>.</summary>
+    [DocType("distinguished name")]
+    public string? Issuer { get; init; }
 }
 
 /// <summary>The life cycle of an application.</summary>

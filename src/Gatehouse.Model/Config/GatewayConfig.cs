@@ -38,6 +38,10 @@ public sealed record GatewayConfig
     /// <summary>Trusted issuers of JWT bearer tokens.</summary>
     public JwtConfig Jwt { get; init; } = new();
 
+    /// <summary>OAuth2 token introspection for opaque bearer tokens (see access.md).</summary>
+    [DefaultText("off")]
+    public IntrospectionConfig? Introspection { get; init; }
+
     /// <summary>
     /// <c>enforce</c> answers a missing or invalid credential with 401; <c>shadow</c> lets such requests through
     /// without an application, counted in the <c>gatehouse.access.shadow_refusals</c> metric and logged at Debug (to
@@ -60,4 +64,14 @@ public sealed record GatewayConfig
 
     /// <summary>Usage analytics, metrics, the access log and tracing (docs/observability.md).</summary>
     public ObservabilityConfig Observability { get; init; } = new();
+
+    /// <summary>Where routes with a <c>cache</c> policy keep responses (in memory, bounded).</summary>
+    public ResponseCacheConfig Cache { get; init; } = new();
+
+    /// <summary>
+    /// The developer portal's origin (<c>scheme://host[:port]</c>), which a route's <c>cors: { portal: true }</c> allows.
+    /// </summary>
+    [DocType("origin")]
+    [DefaultText("none")]
+    public string? PortalOrigin { get; init; }
 }

@@ -19,6 +19,27 @@ public sealed record ListenerConfig
 
     /// <summary>PEM certificate and private key; required for <c>https</c> listeners.</summary>
     public CertificateConfig? Certificate { get; init; }
+
+    /// <summary>
+    /// Ask clients for a TLS client certificate (https listeners only), so that applications can authenticate with one
+    /// (<c>applications.*.certificates</c>). A client may still connect without one and use another credential. A
+    /// certificate that does not chain to <c>caFile</c> does not end the handshake: it authenticates nobody, so the
+    /// request gets the same 401 as any other failed credential. Read when the listener starts.
+    /// </summary>
+    [DefaultText("off: no certificate is asked for")]
+    public ClientCertificatesConfig? ClientCertificates { get; init; }
+}
+
+/// <summary>Which client certificates a listener trusts.</summary>
+public sealed record ClientCertificatesConfig
+{
+    /// <summary>
+    /// PEM file of the CA certificates that client certificates must chain to (the intermediates the client sends are
+    /// used to build the chain). Revocation is not checked: remove a certificate from its application to revoke it.
+    /// </summary>
+    [RequiredKey("the PEM file of the CA client certificates must chain to")]
+    [FilePath]
+    public required string CaFile { get; init; }
 }
 
 /// <summary>HTTP versions a listener serves.</summary>

@@ -34,6 +34,13 @@ public sealed record OperationConfig
         init => _access = value;
     }
 
+    /// <summary>
+    /// What the service's OpenAPI document says the operation's requests and responses look like; null for an
+    /// operation declared only in config. Set by OpenAPI import, never written in config.
+    /// </summary>
+    [NotConfig]
+    public Operations.OperationContract? Contract { get; init; }
+
     /// <summary>The access class a method has when none is declared.</summary>
     public static OperationAccess AccessOf(string method) =>
         method.ToUpperInvariant() is "GET" or "HEAD" or "OPTIONS" ? OperationAccess.Read : OperationAccess.Write;

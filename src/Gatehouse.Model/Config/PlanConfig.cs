@@ -57,6 +57,23 @@ public sealed record PlanConfig
     /// </summary>
     [DocType("mapping operation id → list of limits")]
     public IReadOnlyDictionary<string, IReadOnlyList<LimitConfig>> OperationLimits { get; init; } = new Dictionary<string, IReadOnlyList<LimitConfig>>();
+
+    /// <summary>
+    /// <c>false</c>: this plan's callers are never served from the response cache and their responses are not kept
+    /// (they always reach the service).
+    /// </summary>
+    public bool Cache { get; init; } = true;
+
+    /// <summary>
+    /// Origins allowed on top of those of a route's <c>cors</c> policy, for this plan's callers (same syntax as
+    /// <c>cors.origins</c>). Preflights, which carry no credential, allow the origins of every plan that grants the
+    /// route; the actual response allows only the caller's.
+    /// </summary>
+    [DocType("list of origins")]
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
+    /// <summary>Client addresses this plan's callers may (or may not) call from, checked after authentication.</summary>
+    public IpFilterConfig? IpFilter { get; init; }
 }
 
 /// <summary>Whether an enforcing rule refuses, or only reports what it would refuse.</summary>

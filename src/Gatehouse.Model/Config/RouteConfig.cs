@@ -79,4 +79,11 @@ public sealed record RouteConfig
     [DocType("list of protocol tokens")]
     [DefaultText("`[websocket]`")]
     public IReadOnlyList<string>? Upgrades { get; init; }
+
+    /// <summary>
+    /// CORS, IP filter, request validation, response caching and transforms of this route (see policies.md); each one
+    /// written here replaces the service's default of that policy.
+    /// </summary>
+    [DefaultText("the service's `policies`")]
+    public PoliciesConfig? Policies { get; init; }
 }

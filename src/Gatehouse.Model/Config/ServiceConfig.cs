@@ -76,6 +76,9 @@ public sealed record ServiceConfig
     /// composed (active health probes too), in place of any header of that name from the client or a composition step.
     /// </summary>
     public ServiceCredentialConfig? Credential { get; init; }
+
+    /// <summary>Default policies of every route to this service (see policies.md); a route's own policy of a kind replaces its default.</summary>
+    public PoliciesConfig? Policies { get; init; }
 }
 
 /// <summary>One upstream instance.</summary>

@@ -255,7 +255,7 @@ internal sealed class CompositionReader(YamlBinder b)
     }
 
     /// <summary>A YAML tree as JSON: plain scalars follow the YAML 1.2 core schema, quoted ones are strings.</summary>
-    private JsonNode? Json(YamlNode node, string path, int depth)
+    internal JsonNode? Json(YamlNode node, string path, int depth)
     {
         if (depth > MaxTemplateDepth)
         {

@@ -5,7 +5,8 @@ namespace Gatehouse.Model.Operations;
 /// <param name="Path">The document's path key, e.g. <c>/users/{id}</c>.</param>
 /// <param name="OperationId">The document's <c>operationId</c>, or null when it has none.</param>
 /// <param name="Tags">The operation's tags, in document order.</param>
-public sealed record ImportedOperation(string Method, string Path, string? OperationId, IReadOnlyList<string> Tags);
+/// <param name="Contract">Its parameters, body and response schemas, for validation.</param>
+public sealed record ImportedOperation(string Method, string Path, string? OperationId, IReadOnlyList<string> Tags, OperationContract? Contract = null);
 
 /// <summary>What an OpenAPI document yields: its version and title, and its operations in document order.</summary>
 /// <param name="Version">The document's <c>openapi</c> version family: <c>3.0</c> or <c>3.1</c>.</param>

@@ -96,7 +96,7 @@ public static class OpenApiDocumentReader
             {
                 var tags = operation.Tags?.Select(t => t.Name).OfType<string>().ToList() ?? [];
                 var id = string.IsNullOrWhiteSpace(operation.OperationId) ? null : operation.OperationId;
-                operations.Add(new ImportedOperation(method.Method.ToUpperInvariant(), path, id, tags));
+                operations.Add(new ImportedOperation(method.Method.ToUpperInvariant(), path, id, tags, OpenApiContracts.Read(root, path, method.Method, version == "3.0")));
             }
         }
 

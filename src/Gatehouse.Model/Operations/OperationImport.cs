@@ -50,7 +50,7 @@ public static class OperationImport
                 seen[id] = described;
             }
 
-            var operation = problem is null ? new OperationConfig { Method = op.Method, Path = op.Path, Tags = op.Tags } : null;
+            var operation = problem is null ? new OperationConfig { Method = op.Method, Path = op.Path, Tags = op.Tags, Contract = op.Contract } : null;
             results.Add(new OperationImportResult(id, op, described, operation, problem, fix));
         }
 

@@ -20,6 +20,7 @@ public static partial class ConfigReference
         ["service"] = typeof(ServiceConfig),
         ["operation"] = typeof(OperationConfig),
         ["route"] = typeof(RouteConfig),
+        ["policies"] = typeof(PoliciesConfig),
         ["jwt-issuer"] = typeof(JwtIssuerConfig),
         ["plan"] = typeof(PlanConfig),
         ["grant"] = typeof(GrantConfig),

@@ -44,6 +44,7 @@ public static partial class ConfigValidator
         ValidateJwtIssuers(config, errors);
         ValidateCompositions(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidateAccess(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
+        ValidatePolicies(config, operations, errors);
         return errors;
     }
 
@@ -80,6 +81,18 @@ public static partial class ConfigValidator
             }
 
             CheckCertificateFiles($"{path}.certificate", l.Certificate, errors);
+            if (l.ClientCertificates is { } clients)
+            {
+                if (l.Certificate is null)
+                {
+                    errors.Add(new ConfigError($"{path}.clientCertificates", "client certificates need TLS; use an https url with a 'certificate', or remove 'clientCertificates'."));
+                }
+
+                if (!File.Exists(clients.CaFile))
+                {
+                    errors.Add(new ConfigError($"{path}.clientCertificates.caFile", $"file '{clients.CaFile}' does not exist."));
+                }
+            }
         }
 
         for (var i = 0; i < gw.TrustedProxies.Count; i++)

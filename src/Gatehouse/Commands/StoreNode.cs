@@ -123,6 +123,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 Consumers = consumers,
                 Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
                 Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application),
+                PurgeCache = (route, path) => host.Runtime.Cache?.Purge(route, path) ?? 0,
             }, ct).ConfigureAwait(false);
             started = admin;
             if (options.PortalUrl is { } portalUrl)

@@ -1,0 +1,142 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Gatehouse.Model.Config;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Authentication;
+
+/// <summary>
+/// Asks an OAuth2 introspection endpoint (RFC 7662) about opaque bearer tokens. Active tokens are cached (by the
+/// token's SHA-256, never the token) until their <c>exp</c>, at most <see cref="IntrospectionConfig.MaxCacheTime"/>,
+/// in a bounded cache; when the endpoint is slow or down, cached tokens still work and every other one is refused.
+/// Inactive tokens, a wrong <c>aud</c> and a past <c>exp</c> are refused alike.
+/// </summary>
+internal sealed partial class TokenIntrospector : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly MemoryCache _cache;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public TokenIntrospector(IntrospectionConfig config, TimeProvider time, ILogger logger)
+    {
+        Config = config;
+        _time = time;
+        _logger = logger;
+        _http = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+            // An introspection answer is a small JSON object; a larger one is refused (fail closed) before it is buffered.
+            MaxResponseContentBufferSize = 64 * 1024,
+        };
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = config.CacheSize });
+    }
+
+    public IntrospectionConfig Config { get; }
+
+    /// <summary>The token's <c>client_id</c> when it is active and fits; null otherwise.</summary>
+    public async ValueTask<string?> IntrospectAsync(string token)
+    {
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        var now = _time.GetUtcNow();
+        if (_cache.TryGetValue(key, out (string ClientId, DateTimeOffset Until) cached) && now < cached.Until)
+        {
+            return cached.ClientId;
+        }
+
+        using var timeout = new CancellationTokenSource(Config.Timeout, _time);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, Config.Url)
+            {
+                Content = new FormUrlEncodedContent([new("token", token), new("token_type_hint", "access_token")]),
+            };
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            if (Config.Credential is { Value: { Length: > 0 } value } credential)
+            {
+                request.Headers.TryAddWithoutValidation(credential.Header, value);
+            }
+
+            using var response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogFailed(_logger, Config.Url, $"status {(int)response.StatusCode}");
+                return null;
+            }
+
+            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+            using var document = JsonDocument.Parse(body);
+            var answer = document.RootElement;
+            if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.True
+                || !answer.TryGetProperty("client_id", out var clientId) || clientId.GetString() is not { Length: > 0 } id)
+            {
+                return null;
+            }
+
+            var until = now + Config.MaxCacheTime;
+            if (answer.TryGetProperty("exp", out var exp))
+            {
+                if (!exp.TryGetInt64(out var seconds))
+                {
+                    return null;
+                }
+
+                var expires = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, 253_402_300_799));
+                if (expires <= now)
+                {
+                    return null;
+                }
+
+                until = expires < until ? expires : until;
+            }
+
+            if (Config.Audience is { } audience && !HasAudience(answer, audience))
+            {
+                return null;
+            }
+
+            using (var entry = _cache.CreateEntry(key))
+            {
+                entry.Value = (id, until);
+                entry.Size = 1;
+                // Relative: MemoryCache reads its own clock; the entry's own Until, checked on every hit, follows TimeProvider.
+                entry.AbsoluteExpirationRelativeToNow = until - now;
+            }
+
+            return id;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or InvalidOperationException)
+        {
+            // Fail closed: only what was cached before the endpoint failed still works.
+            LogFailed(_logger, Config.Url, e.Message);
+            return null;
+        }
+    }
+
+    private static bool HasAudience(JsonElement answer, string audience)
+    {
+        if (!answer.TryGetProperty("aud", out var aud))
+        {
+            return false;
+        }
+
+        if (aud.ValueKind == JsonValueKind.String)
+        {
+            return aud.GetString() == audience;
+        }
+
+        return aud.ValueKind == JsonValueKind.Array && aud.EnumerateArray().Any(a => a.ValueKind == JsonValueKind.String && a.GetString() == audience);
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _cache.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Token introspection at {Url} failed ({Reason}); tokens not already cached are refused")]
+    private static partial void LogFailed(ILogger logger, string url, string reason);
+}

@@ -1,0 +1,159 @@
+using Gatehouse.Gateway.Policies;
+using Gatehouse.Gateway.Policies.Caching;
+using Gatehouse.Gateway.Policies.Cors;
+using Gatehouse.Gateway.Policies.Validation;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Routing;
+using Gatehouse.Gateway.Runtime;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Hosting;
+
+/// <summary>
+/// The request path of a route with policies (issue 23), in the one order docs/policies.md states: cors, ipFilter,
+/// authenticate/authorize/limit, validate, cache, transform, forward; response work in reverse. A route without
+/// policies never comes here.
+/// </summary>
+internal sealed partial class GatewayRequestHandler
+{
+    private async Task RunPoliciesAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
+    {
+        var policies = route.Policies!;
+        var exchange = new PolicyExchange(policies, context, captures, path, requestId);
+
+        // 1. cors: a preflight is answered here; an actual request gets its headers when the response starts.
+        if (policies.Cors is { } cors)
+        {
+            if (CorsPolicy.IsPreflight(context.Request))
+            {
+                await cors.AnswerPreflightAsync(context, requestId).ConfigureAwait(false);
+                return;
+            }
+
+            cors.Begin(context, exchange);
+        }
+
+        // 2. ipFilter
+        if (policies.IpFilter is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
+        {
+            await RefuseAddressAsync(context, requestId, $"route '{route.Id}'").ConfigureAwait(false);
+            return;
+        }
+
+        // 3. authenticate, authorize, limit (and the caller's application and plan IP filters)
+        if (route.Access is not null)
+        {
+            if (await AdmitAsync(context, snapshot, route, requestId).ConfigureAwait(false) is not { } admission)
+            {
+                return;
+            }
+
+            exchange.Admission = admission;
+        }
+
+        // 4. validate
+        if (policies.Validation is { } validation)
+        {
+            var outcome = await validation.ValidateAsync(exchange).ConfigureAwait(false);
+            if (outcome.Status != 0)
+            {
+                await WriteValidationProblemAsync(context, outcome, requestId).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        // 5. cache: a hit is answered here, after authentication, plans and limits have counted it.
+        if (policies.Cache is { } cache)
+        {
+            var lookup = cache.Lookup(exchange, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress));
+            if (lookup.Key is null)
+            {
+                context.Response.Headers[CachePolicy.StatusHeader] = "bypass";
+            }
+            else
+            {
+                var now = cache.Now;
+                switch (cache.Decide(lookup, now))
+                {
+                    case CacheAction.Hit:
+                        await cache.ServeAsync(context, lookup.Found!, "hit", exchange.Admission.Limits, requestId).ConfigureAwait(false);
+                        return;
+                    case CacheAction.ServeStale:
+                        await cache.ServeAsync(context, lookup.Found!, "stale", exchange.Admission.Limits, requestId).ConfigureAwait(false);
+                        return;
+                    case CacheAction.Refresh:
+                        exchange.Refreshing = lookup.Key;
+                        break;
+                }
+
+                exchange.CacheKey = lookup.Key;
+                if (lookup.Found is { } stale && now < stale.ErrorUntil)
+                {
+                    exchange.Fallback = stale;
+                    exchange.HoldForFallback();
+                }
+            }
+        }
+
+        // 6. transform (path and query here, headers at the forwarder's seams), 7. forward; then the response half.
+        try
+        {
+            await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, exchange.Admission, exchange).ConfigureAwait(false);
+        }
+        finally
+        {
+            await exchange.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Answers an OPTIONS preflight for the route the asked-for method would reach, when that route has CORS; null otherwise.</summary>
+    private static Task? Preflight(HttpContext context, GatewaySnapshot snapshot, string path, string requestId)
+    {
+        var request = context.Request;
+        if (!CorsPolicy.IsPreflight(request))
+        {
+            return null;
+        }
+
+        var method = HttpMethods.GetCanonicalizedValue(request.Headers.AccessControlRequestMethod.ToString());
+        var captures = default(RouteCaptures);
+        var allowed = default(AllowedMethods);
+        var outcome = snapshot.Routes.Match(method, PathSafety.HostWithoutPort(request.Host.Value), path, out var route, ref captures, ref allowed);
+        return outcome == MatchOutcome.Matched && route!.Policies?.Cors is { } cors ? cors.AnswerPreflightAsync(context, requestId) : null;
+    }
+
+    private static Task WriteValidationProblemAsync(HttpContext context, ValidationOutcome outcome, string requestId)
+    {
+        if (outcome.Errors is not { } errors)
+        {
+            var (slug, title) = outcome.Status == StatusCodes.Status415UnsupportedMediaType
+                ? ("unsupported-media-type", "Unsupported media type")
+                : ("validation-body-too-large", "Request body too large to check");
+            return ProblemWriter.WriteAsync(context, outcome.Status, slug, title, outcome.Detail!, requestId);
+        }
+
+        var first = errors[0];
+        var where = first.In == "body" ? $"the body at '{first.Pointer}'" : $"{first.In} parameter '{first.Name}'";
+        return ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "invalid-request", "Invalid request",
+            $"The request does not fit the operation's schema: {errors.Count} error(s), the first in {where}: {first.Detail} Fix the fields listed in 'errors'.", requestId,
+            extensions: writer =>
+            {
+                writer.WriteStartArray("errors");
+                foreach (var e in errors)
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("in", e.In);
+                    if (e.Name is not null)
+                    {
+                        writer.WriteString("name", e.Name);
+                    }
+
+                    writer.WriteString("pointer", e.Pointer);
+                    writer.WriteString("detail", e.Detail);
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndArray();
+            });
+    }
+}

@@ -1,0 +1,312 @@
+using System.Globalization;
+using System.Text;
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Model.Config;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Gateway.Policies.Caching;
+
+/// <summary>
+/// A route's response cache: the key of a request (or why it is not cached), freshness from the route's TTL and the
+/// service's <c>Cache-Control</c>, serving hits and stale answers, and keeping new responses.
+/// </summary>
+internal sealed class CachePolicy(CacheConfig config, string routeId, string fingerprint, ResponseCacheStore store, TimeProvider time)
+{
+    public const string StatusHeader = "Gatehouse-Cache";
+
+    private static readonly int[] Cacheable = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];
+
+    // Never kept with a response: the gateway sets them anew for each answer, or they must never be shared.
+    private static readonly string[] NotKept = ["X-Request-Id", StatusHeader, "Age", "RateLimit", "RateLimit-Policy", "Content-Length", "Set-Cookie", "Transfer-Encoding", "Connection"];
+
+    private readonly string[]? _query = config.Query is { } q ? [.. q] : null;
+    private readonly string[] _headers = [.. config.Headers.Select(h => h.ToLowerInvariant()).Order(StringComparer.Ordinal)];
+
+    public ResponseCacheStore Store => store;
+
+    /// <summary>
+    /// Finds the request's key and what the cache holds for it. A request that must not share answers (not GET or HEAD,
+    /// a body, a query parameter outside <c>query</c>, a plan with <c>cache: false</c>) is a <c>bypass</c>.
+    /// </summary>
+    public CacheLookup Lookup(PolicyExchange exchange, bool fromTrustedProxy)
+    {
+        var context = exchange.Context;
+        var request = context.Request;
+        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            || request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0
+            || exchange.Admission.Plan is { Cache: false })
+        {
+            return CacheLookup.Bypass;
+        }
+
+        var sb = new StringBuilder(128);
+        CacheKeys.Part(sb, routeId);
+        CacheKeys.Part(sb, fingerprint);
+        CacheKeys.Part(sb, request.Path.Value);
+        CacheKeys.Part(sb, request.Host.Value?.ToLowerInvariant());
+        if (fromTrustedProxy)
+        {
+            // The service builds links with them; from a trusted proxy they are forwarded, so they are keyed.
+            CacheKeys.Part(sb, request.Headers["X-Forwarded-Host"].ToString());
+            CacheKeys.Part(sb, request.Headers["X-Forwarded-Proto"].ToString());
+        }
+
+        if (_query is null)
+        {
+            CacheKeys.Part(sb, request.QueryString.Value);
+        }
+        else
+        {
+            foreach (var name in request.Query.Keys)
+            {
+                if (Array.IndexOf(_query, name) < 0)
+                {
+                    return CacheLookup.Bypass;
+                }
+            }
+
+            foreach (var name in _query)
+            {
+                var values = request.Query[name];
+                sb.Append(values.Count).Append('#');
+                foreach (var v in values)
+                {
+                    CacheKeys.Part(sb, v);
+                }
+            }
+        }
+
+        foreach (var name in _headers)
+        {
+            AppendHeader(sb, request.Headers, name);
+        }
+
+        CacheKeys.Part(sb, config.Shared ? "" : config.Per == CacheScope.Plan
+            ? exchange.Admission.Plan?.Name ?? "~none"
+            : exchange.Admission.Application?.Id ?? "~anonymous");
+
+        var key = sb.ToString();
+        var found = store.Get(key);
+        if (found?.VaryNames is { } vary)
+        {
+            key = VariantKey(key, vary, request.Headers);
+            found = store.Get(key);
+        }
+
+        return new CacheLookup(key, found);
+    }
+
+    /// <summary>What to do with what the lookup found, at <paramref name="now"/>.</summary>
+    public CacheAction Decide(in CacheLookup lookup, DateTimeOffset now)
+    {
+        if (lookup.Found is not { } entry)
+        {
+            return CacheAction.Miss;
+        }
+
+        if (now < entry.FreshUntil)
+        {
+            return CacheAction.Hit;
+        }
+
+        if (now < entry.RevalidateUntil && !store.TryBeginRefresh(lookup.Key!))
+        {
+            return CacheAction.ServeStale;
+        }
+
+        return now < entry.RevalidateUntil ? CacheAction.Refresh : CacheAction.Miss;
+    }
+
+    /// <summary>Answers from <paramref name="entry"/>: its status, headers and body, with <c>Age</c> and <c>Gatehouse-Cache</c>.</summary>
+    public Task ServeAsync(HttpContext context, CachedResponse entry, string outcome, in LimitDecision limits, string requestId)
+    {
+        var response = context.Response;
+        response.StatusCode = entry.Status;
+        var headers = response.Headers;
+        foreach (var (name, value) in entry.Headers)
+        {
+            headers[name] = value;
+        }
+
+        var age = Math.Max(0, (long)(time.GetUtcNow() - entry.Born).TotalSeconds);
+        headers.Age = age.ToString(CultureInfo.InvariantCulture);
+        headers[StatusHeader] = outcome;
+        headers["X-Request-Id"] = requestId;
+        LimitHeaders.Write(response, limits);
+        response.ContentLength = entry.Body.Length;
+        return HttpMethods.IsHead(context.Request.Method) || entry.Body.Length == 0
+            ? Task.CompletedTask
+            : response.Body.WriteAsync(entry.Body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>
+    /// When the service's response headers are in (after the response transforms): whether the response may be kept,
+    /// and until when. Null when it may not.
+    /// </summary>
+    public PendingEntry? Judge(HttpContext context, string key, DateTimeOffset now)
+    {
+        var response = context.Response;
+        var headers = response.Headers;
+        if (Array.IndexOf(Cacheable, response.StatusCode) < 0 || headers.SetCookie.Count > 0 || !HttpMethods.IsGet(context.Request.Method))
+        {
+            return null;
+        }
+
+        var lifetime = config.Ttl;
+        if (CacheControlHeaderValue.TryParse(headers.CacheControl.ToString(), out var cc) && cc is not null)
+        {
+            if (cc.NoStore || cc.NoCache || cc.Private)
+            {
+                return null;
+            }
+
+            if ((cc.SharedMaxAge ?? cc.MaxAge) is { } upstream && upstream < lifetime)
+            {
+                lifetime = upstream;
+            }
+        }
+
+        var age = TimeSpan.Zero;
+        if (long.TryParse(headers.Age.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            age = TimeSpan.FromSeconds(Math.Min(seconds, 86_400L * 365));
+        }
+
+        if (lifetime - age <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        var vary = VaryNames(headers);
+        if (vary is null)
+        {
+            return null; // Vary: *
+        }
+
+        var kept = new List<KeyValuePair<string, StringValues>>(headers.Count);
+        foreach (var header in headers)
+        {
+            if (!NotKept.Contains(header.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                kept.Add(header);
+            }
+        }
+
+        var born = now - age;
+        var fresh = born + lifetime;
+        return new PendingEntry(
+            vary.Length == 0 ? key : VariantKey(key, vary, context.Request.Headers),
+            vary.Length == 0 ? null : key,
+            vary,
+            new CachedResponse
+            {
+                Status = response.StatusCode,
+                Headers = [.. kept],
+                Born = born,
+                FreshUntil = fresh,
+                RevalidateUntil = fresh + config.StaleWhileRevalidate,
+                ErrorUntil = fresh + config.StaleIfError,
+            });
+    }
+
+    /// <summary>Keeps the judged response with its body.</summary>
+    public void Keep(PendingEntry pending, ReadOnlyMemory<byte> body)
+    {
+        var now = time.GetUtcNow();
+        var entry = pending.Entry;
+        var complete = new CachedResponse
+        {
+            Status = entry.Status,
+            Headers = entry.Headers,
+            Body = body.ToArray(),
+            Born = entry.Born,
+            FreshUntil = entry.FreshUntil,
+            RevalidateUntil = entry.RevalidateUntil,
+            ErrorUntil = entry.ErrorUntil,
+        };
+        if (pending.RuleKey is { } ruleKey)
+        {
+            store.Set(routeId, ruleKey, new CachedResponse { VaryNames = pending.Vary, FreshUntil = entry.FreshUntil, RevalidateUntil = entry.RevalidateUntil, ErrorUntil = entry.ErrorUntil }, now);
+        }
+
+        store.Set(routeId, pending.Key, complete, now);
+    }
+
+    /// <summary>Largest body kept.</summary>
+    public long MaxEntrySize => store.Config.MaxEntrySize;
+
+    public DateTimeOffset Now => time.GetUtcNow();
+
+    /// <summary>The request headers the response varies on, lower-case and sorted; empty for none, null for <c>*</c>.</summary>
+    private static string[]? VaryNames(IHeaderDictionary headers)
+    {
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var value in headers.Vary)
+        {
+            foreach (var part in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (part == "*")
+                {
+                    return null;
+                }
+
+                names.Add(part.ToLowerInvariant());
+            }
+        }
+
+        // A compressed body is only for clients that accept that coding, whether or not the service said so.
+        if (headers.ContentEncoding.Count > 0 && !string.Equals(headers.ContentEncoding.ToString(), "identity", StringComparison.OrdinalIgnoreCase))
+        {
+            names.Add("accept-encoding");
+        }
+
+        return [.. names];
+    }
+
+    private static string VariantKey(string key, string[] names, IHeaderDictionary headers)
+    {
+        var sb = new StringBuilder(key).Append("|vary");
+        foreach (var name in names)
+        {
+            AppendHeader(sb, headers, name);
+        }
+
+        return sb.ToString();
+    }
+
+    private static void AppendHeader(StringBuilder sb, IHeaderDictionary headers, string name)
+    {
+        var values = headers[name];
+        CacheKeys.Part(sb, name);
+        sb.Append(values.Count).Append('#');
+        foreach (var v in values)
+        {
+            CacheKeys.Part(sb, v);
+        }
+    }
+}
+
+/// <summary>A request's cache key (null for a bypass) and what the cache held for it.</summary>
+internal readonly record struct CacheLookup(string? Key, CachedResponse? Found)
+{
+    public static CacheLookup Bypass => default;
+}
+
+/// <summary>What the cache step does with a request.</summary>
+internal enum CacheAction
+{
+    /// <summary>Nothing fresh: forward, and keep the answer if it may be kept.</summary>
+    Miss,
+    /// <summary>Fresh: answer from the cache.</summary>
+    Hit,
+    /// <summary>Stale, and another request is fetching a fresh one: answer stale.</summary>
+    ServeStale,
+    /// <summary>Stale, and this request fetches the fresh one (the others get the stale one meanwhile).</summary>
+    Refresh,
+}
+
+/// <summary>A response judged keepable, waiting for its body.</summary>
+internal sealed record PendingEntry(string Key, string? RuleKey, string[] Vary, CachedResponse Entry);

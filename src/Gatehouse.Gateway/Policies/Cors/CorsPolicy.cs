@@ -1,0 +1,182 @@
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Model.Policies;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Gatehouse.Gateway.Policies.Cors;
+
+/// <summary>
+/// CORS of one route. Preflights are answered here, never forwarded; actual responses get the
+/// <c>Access-Control-*</c> headers just before they start (upstream, cached or the gateway's own problems alike), and
+/// any the service sent are dropped. An origin is echoed only when an entry allows it; <c>Vary: Origin</c> is always
+/// added, since the answer depends on it.
+/// </summary>
+internal sealed class CorsPolicy(
+    CorsOrigin[] origins,
+    CorsOrigin[] preflightOrigins,
+    string methods,
+    string[] methodList,
+    string[] headers,
+    string headersText,
+    string? expose,
+    bool credentials,
+    string maxAge)
+{
+    private static readonly Func<object, Task> ApplyCallback = static state => ((CorsResponse)state).Apply();
+
+    /// <summary>The route's own origins; the caller's plan may add more (<see cref="PlanModel.CorsOrigins"/>).</summary>
+    public CorsOrigin[] Origins => origins;
+
+    /// <summary>True for a preflight: OPTIONS with <c>Origin</c> and <c>Access-Control-Request-Method</c>.</summary>
+    public static bool IsPreflight(HttpRequest request) =>
+        HttpMethods.IsOptions(request.Method) && request.Headers.Origin.Count > 0 && request.Headers.AccessControlRequestMethod.Count > 0;
+
+    /// <summary>Answers a preflight: 204 with the allowances, or 403 <c>cors-preflight-refused</c> saying what is not allowed.</summary>
+    public Task AnswerPreflightAsync(HttpContext context, string requestId)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        response.Headers.Vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+        var originText = request.Headers.Origin.ToString();
+        if (request.Headers.Origin.Count != 1 || !CorsOrigin.TryRead(originText, out var origin) || !Allowed(preflightOrigins, origin))
+        {
+            return Refuse(context, requestId, $"Origin '{originText}' may not call this route from a browser; the route's CORS policy (or a plan's corsOrigins) must list it.");
+        }
+
+        var method = request.Headers.AccessControlRequestMethod.ToString();
+        if (Array.IndexOf(methodList, method) < 0)
+        {
+            return Refuse(context, requestId, $"Method '{method}' is not allowed from a browser on this route; allowed: {methods}.");
+        }
+
+        foreach (var value in request.Headers.AccessControlRequestHeaders)
+        {
+            foreach (var range in (value ?? "").AsSpan().Split(','))
+            {
+                var name = (value ?? "").AsSpan(range).Trim();
+                if (!name.IsEmpty && !Contains(headers, name))
+                {
+                    return Refuse(context, requestId, $"Header '{name}' is not allowed from a browser on this route; allowed: {(headersText.Length == 0 ? "none beyond the CORS-safelisted ones" : headersText)}.");
+                }
+            }
+        }
+
+        response.StatusCode = StatusCodes.Status204NoContent;
+        response.Headers.AccessControlAllowOrigin = origins.Length > 0 && origins[0].Any && preflightOrigins.Length == 1 && !credentials ? "*" : originText;
+        response.Headers.AccessControlAllowMethods = methods;
+        if (headersText.Length > 0)
+        {
+            response.Headers.AccessControlAllowHeaders = headersText;
+        }
+
+        if (credentials)
+        {
+            response.Headers.AccessControlAllowCredentials = "true";
+        }
+
+        response.Headers.AccessControlMaxAge = maxAge;
+        response.Headers["X-Request-Id"] = requestId;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Arranges the <c>Access-Control-*</c> headers of an actual (non-preflight) response.</summary>
+    public void Begin(HttpContext context, PolicyExchange exchange) =>
+        context.Response.OnStarting(ApplyCallback, new CorsResponse(this, context, exchange));
+
+    private static Task Refuse(HttpContext context, string requestId, string detail) =>
+        ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "cors-preflight-refused", "CORS preflight refused", detail, requestId,
+            [new(HeaderNames.Vary, "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")]);
+
+    private static bool Allowed(CorsOrigin[] list, in (string, string, int) origin)
+    {
+        foreach (var o in list)
+        {
+            if (o.Matches(origin))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Contains(string[] names, ReadOnlySpan<char> name)
+    {
+        foreach (var n in names)
+        {
+            if (name.Equals(n, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class CorsResponse(CorsPolicy policy, HttpContext context, PolicyExchange exchange)
+    {
+        public Task Apply()
+        {
+            var headers = context.Response.Headers;
+            // The gateway owns CORS on this route: whatever the service said about it is not what the policy says.
+            foreach (var name in (string[])["Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"])
+            {
+                headers.Remove(name);
+            }
+
+            var vary = headers.Vary;
+            if (!VaryHasOrigin(vary))
+            {
+                headers.Vary = vary.Count == 0 ? "Origin" : StringValues.Concat(vary, "Origin");
+            }
+
+            var request = context.Request;
+            if (request.Headers.Origin.Count != 1 || !CorsOrigin.TryRead(request.Headers.Origin.ToString(), out var origin))
+            {
+                return Task.CompletedTask;
+            }
+
+            var allowed = Allowed(policy.Origins, origin) || (exchange.Admission.Plan?.CorsOrigins is { } extra && Allowed(extra, origin));
+            if (!allowed)
+            {
+                return Task.CompletedTask;
+            }
+
+            headers.AccessControlAllowOrigin = policy.Origins.Length == 1 && policy.Origins[0].Any && !policy.CredentialsAllowed ? "*" : request.Headers.Origin.ToString();
+            if (policy.CredentialsAllowed)
+            {
+                headers.AccessControlAllowCredentials = "true";
+            }
+
+            if (policy.Expose is { } expose)
+            {
+                headers.AccessControlExposeHeaders = expose;
+            }
+
+            return Task.CompletedTask;
+        }
+
+        private static bool VaryHasOrigin(StringValues vary)
+        {
+            foreach (var v in vary)
+            {
+                foreach (var range in (v ?? "").AsSpan().Split(','))
+                {
+                    var token = (v ?? "").AsSpan(range).Trim();
+                    if (token.Equals("Origin", StringComparison.OrdinalIgnoreCase) || token.SequenceEqual("*"))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
+        }
+    }
+
+    private bool CredentialsAllowed => credentials;
+
+    private string? Expose => expose;
+}

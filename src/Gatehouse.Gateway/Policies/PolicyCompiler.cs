@@ -1,0 +1,91 @@
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Policies.Caching;
+using Gatehouse.Gateway.Policies.Cors;
+using Gatehouse.Gateway.Policies.IpFiltering;
+using Gatehouse.Gateway.Policies.Transforms;
+using Gatehouse.Gateway.Policies.Validation;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Operations;
+using Gatehouse.Model.Policies;
+
+namespace Gatehouse.Gateway.Policies;
+
+/// <summary>Builds a route's <see cref="RoutePolicies"/> when a snapshot is compiled; null when the route has none.</summary>
+internal static class PolicyCompiler
+{
+    private static readonly string[] DefaultExpose = ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After", CachePolicy.StatusHeader];
+
+    public static RoutePolicies? Compile(string routeId, RouteConfig route, GatehouseConfig config, string[] methods, string[] parameters,
+        OperationConfig? operation, AccessTarget? access, AccessModel? accessModel, ResponseCacheStore? store, TimeProvider time)
+    {
+        var service = route.Service is { } s ? config.Services.GetValueOrDefault(s) : null;
+        if (EffectivePolicies.Of(service?.Policies, route.Policies) is not { } p)
+        {
+            return null;
+        }
+
+        return new RoutePolicies
+        {
+            Parameters = parameters,
+            Cors = p.Cors is { } cors ? Cors(cors, config, methods, access, accessModel) : null,
+            IpFilter = IpFilter.Compile(p.IpFilter),
+            Validation = RequestValidator.Compile(p.Validate, routeId, operation?.Contract),
+            Cache = p.Cache is { } cache && store is not null
+                ? new CachePolicy(cache, routeId, Fingerprint(route, p), store, time)
+                : null,
+            RequestTransform = RequestTransform.Compile(p.Transform?.Request, parameters),
+            ResponseTransform = ResponseTransform.Compile(p.Transform?.Response),
+        };
+    }
+
+    /// <summary>The origins of <paramref name="list"/>, parsed (validation has checked them).</summary>
+    public static CorsOrigin[] Origins(IEnumerable<string> list) => [.. list.Select(o => CorsOrigin.Parse(o, out _)).OfType<CorsOrigin>()];
+
+    private static CorsPolicy Cors(CorsConfig cors, GatehouseConfig config, string[] routeMethods, AccessTarget? access, AccessModel? accessModel)
+    {
+        var own = Origins(cors.Portal && config.Gateway.PortalOrigin is { } portal ? cors.Origins.Append(portal) : cors.Origins);
+
+        // A preflight carries no credential, so it cannot know the caller's plan: it allows the origins of every plan
+        // that grants the route, and the actual response then allows only the caller's.
+        var preflight = own.ToList();
+        if (access is not null && accessModel is not null)
+        {
+            foreach (var plan in accessModel.Plans)
+            {
+                if (plan.CorsOrigins is { } extra && (access.Read[plan.Index] is not null || access.Write[plan.Index] is not null))
+                {
+                    preflight.AddRange(extra);
+                }
+            }
+        }
+
+        var methods = cors.Methods.Count > 0
+            ? cors.Methods.Select(m => m.ToUpperInvariant()).ToArray()
+            : routeMethods.Length > 0 ? routeMethods : ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+        if (methods.Contains("GET") && !methods.Contains("HEAD"))
+        {
+            methods = [.. methods, "HEAD"];
+        }
+
+        var headers = cors.Headers?.ToArray() ?? ["Content-Type", "Authorization", config.Gateway.ApiKeys.Header];
+        var expose = cors.ExposeHeaders ?? DefaultExpose;
+        return new CorsPolicy(
+            own,
+            [.. preflight],
+            string.Join(", ", methods),
+            methods,
+            headers,
+            string.Join(", ", headers),
+            expose.Count == 0 ? null : string.Join(", ", expose),
+            cors.Credentials,
+            ((long)cors.MaxAge.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>What a cached answer depends on besides the request: a route that changes shape starts a fresh cache.</summary>
+    private static string Fingerprint(RouteConfig route, PoliciesConfig policies)
+    {
+        var text = string.Join("\n", route.Operation, route.Service, route.UpstreamPath, route.Path, string.Join(',', route.Methods),
+            System.Text.Json.JsonSerializer.Serialize(policies.Cache), policies.Transform is { } t ? System.Text.Json.JsonSerializer.Serialize(t) : "");
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
+    }
+}

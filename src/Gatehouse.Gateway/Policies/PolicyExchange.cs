@@ -1,0 +1,183 @@
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Policies.Caching;
+using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Gateway.Policies;
+
+/// <summary>
+/// One request's run through its route's policies: what the stages decided on the way in (admission, cache key, a
+/// stale answer to fall back on), and the two places the forwarder hands over to them: when the upstream request's
+/// headers are built (<see cref="OnRequestHeaders"/>), and when the response's headers are copied
+/// (<see cref="OnResponseHeaders"/>). Made only for a route that has policies.
+/// </summary>
+internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context, RouteCaptures captures, string path, string requestId)
+{
+    private IHttpResponseBodyFeature? _originalBody;
+    private PolicyResponseBody? _body;
+    private PendingEntry? _pending;
+    private bool _reshape;
+
+    public RoutePolicies Policies => policies;
+
+    public HttpContext Context => context;
+
+    public RouteCaptures Captures => captures;
+
+    public string Path => path;
+
+    public string RequestId => requestId;
+
+    public Admission Admission { get; set; }
+
+    /// <summary>The cache key of this request; null when it is not cached.</summary>
+    public string? CacheKey { get; set; }
+
+    /// <summary>A stale answer to serve instead if the service fails; null when there is none.</summary>
+    public CachedResponse? Fallback { get; set; }
+
+    /// <summary>The key whose refresh this request claimed; released when it completes.</summary>
+    public string? Refreshing { get; set; }
+
+    /// <summary>Holds whatever is written until the service is known to have answered (a stale fallback may replace a failure).</summary>
+    public void HoldForFallback() => Install(BodyMode.Hold, 0);
+
+    /// <summary>Forwarder seam: the upstream request's headers are built; the request transforms apply. Returns a refused header's name.</summary>
+    public string? OnRequestHeaders(HttpRequestMessage message)
+    {
+        if (policies.ResponseTransform?.Body is not null)
+        {
+            // The body is read to be reshaped: it must come without a content coding the gateway would have to undo.
+            message.Headers.Remove("Accept-Encoding");
+        }
+
+        return policies.RequestTransform?.ApplyHeaders(message, this);
+    }
+
+    /// <summary>Forwarder seam: the service's status and headers are on the response; its body has not been copied yet.</summary>
+    public void OnResponseHeaders()
+    {
+        var response = context.Response;
+        if (Fallback is not null && response.StatusCode >= 500)
+        {
+            return; // held, and replaced by the stale answer when the forwarder is done
+        }
+
+        policies.ResponseTransform?.ApplyHeaders(response, this);
+        if (policies.ResponseTransform is { Body: not null } transform && response.StatusCode is >= 200 and < 300 && ResponseTransformIsJson(response))
+        {
+            _reshape = true;
+            response.Headers.ContentLength = null;
+            response.Headers.ETag = default;
+            response.Headers.Remove("Content-MD5");
+            Install(BodyMode.Hold, transform.MaxBodySize);
+        }
+
+        if (policies.Cache is { } cache && CacheKey is { } key)
+        {
+            _pending = cache.Judge(context, key, cache.Now);
+            response.Headers[CachePolicy.StatusHeader] = "miss";
+            if (_pending is not null && !_reshape)
+            {
+                Install(BodyMode.Tee, cache.MaxEntrySize);
+            }
+        }
+
+        if (!_reshape && _body is { Mode: BodyMode.Hold })
+        {
+            // Held only for a fallback that is not needed: from here the body passes on.
+            _body.Switch(BodyMode.Tee, _pending is null ? 0 : policies.Cache!.MaxEntrySize);
+            if (_pending is null)
+            {
+                _body.StopCopying();
+            }
+        }
+    }
+
+    /// <summary>After the forwarder returned: the stale fallback, the reshaped body, the cache entry.</summary>
+    public async Task CompleteAsync()
+    {
+        try
+        {
+            if (_body is null)
+            {
+                return;
+            }
+
+            context.Features.Set(_originalBody);
+            var response = context.Response;
+            if (Fallback is { } stale && response.StatusCode >= 500 && !response.HasStarted)
+            {
+                response.Clear();
+                await policies.Cache!.ServeAsync(context, stale, "stale", Admission.Limits, requestId).ConfigureAwait(false);
+                return;
+            }
+
+            if (_reshape)
+            {
+                await WriteReshapedAsync(response).ConfigureAwait(false);
+                return;
+            }
+
+            if (_pending is { } pending && !_body.Overflowed && !context.RequestAborted.IsCancellationRequested)
+            {
+                policies.Cache!.Keep(pending, _body.Copied);
+            }
+        }
+        finally
+        {
+            if (Refreshing is { } key)
+            {
+                policies.Cache!.Store.EndRefresh(key);
+            }
+        }
+    }
+
+    private async Task WriteReshapedAsync(HttpResponse response)
+    {
+        var transform = policies.ResponseTransform!;
+        byte[]? shaped = null;
+        if (!_body!.Overflowed && response.Headers.ContentEncoding.Count == 0)
+        {
+            shaped = transform.Reshape(_body.Copied, response.StatusCode, response.Headers, this);
+        }
+
+        if (shaped is null)
+        {
+            // Never passed on unshaped: the template may exist to keep fields from clients.
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "transform-failed", "Response could not be transformed",
+                _body.Overflowed
+                    ? $"The service's response is larger than the {transform.MaxBodySize} bytes the route's body transform reads."
+                    : "The service's response is not JSON the route's body transform can read (or it is compressed).", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        response.ContentLength = shaped.Length;
+        if (_pending is { } pending && !context.RequestAborted.IsCancellationRequested)
+        {
+            policies.Cache!.Keep(pending, shaped);
+        }
+
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.Body.WriteAsync(shaped, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private static bool ResponseTransformIsJson(HttpResponse response) => Transforms.ResponseTransform.IsJson(response.ContentType);
+
+    private void Install(BodyMode mode, long limit)
+    {
+        if (_body is not null)
+        {
+            _body.Switch(mode, limit);
+            return;
+        }
+
+        _originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        _body = new PolicyResponseBody(_originalBody, mode, limit);
+        context.Features.Set<IHttpResponseBodyFeature>(_body);
+    }
+}

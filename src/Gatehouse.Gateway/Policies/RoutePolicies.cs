@@ -1,0 +1,30 @@
+using Gatehouse.Gateway.Policies.Caching;
+using Gatehouse.Gateway.Policies.Cors;
+using Gatehouse.Gateway.Policies.IpFiltering;
+using Gatehouse.Gateway.Policies.Transforms;
+using Gatehouse.Gateway.Policies.Validation;
+
+namespace Gatehouse.Gateway.Policies;
+
+/// <summary>
+/// The compiled policies of one route, in their one fixed order (docs/policies.md): cors, ipFilter, (authentication,
+/// plans, limits), validate, cache, transform, then forward; response work in reverse. Built once per snapshot;
+/// <see cref="Routing.RouteModel.Policies"/> is null for a route without any, so such a route runs none of this.
+/// </summary>
+internal sealed class RoutePolicies
+{
+    public CorsPolicy? Cors { get; init; }
+
+    public IpFilter? IpFilter { get; init; }
+
+    public RequestValidator? Validation { get; init; }
+
+    public CachePolicy? Cache { get; init; }
+
+    public RequestTransform? RequestTransform { get; init; }
+
+    public ResponseTransform? ResponseTransform { get; init; }
+
+    /// <summary>The route's path parameter names, in capture order (for <c>@request.path.NAME</c>).</summary>
+    public required string[] Parameters { get; init; }
+}

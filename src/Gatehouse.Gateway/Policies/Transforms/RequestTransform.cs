@@ -1,0 +1,198 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Gateway.Routing;
+using Gatehouse.Model.Compositions;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Validation;
+
+namespace Gatehouse.Gateway.Policies.Transforms;
+
+/// <summary>
+/// A route's request transforms: the upstream path and query (built in the handler, before the target is made) and
+/// the headers (applied by the forwarder once it has copied the client's). Every value written is checked like any
+/// other byte the gateway sends: header values must be HTAB, SP and visible ASCII, path and query values are
+/// percent-encoded.
+/// </summary>
+internal sealed class RequestTransform
+{
+    private readonly string[] _remove;
+    private readonly (string Name, PolicyValue Value)[] _set;
+    private readonly (string Name, PolicyValue Value)[] _add;
+    private readonly PathPart[]? _path;
+    private readonly string[] _queryRemove;
+    private readonly (string Name, PolicyValue Value)[] _querySet;
+
+    private RequestTransform(RequestTransformConfig config, string[] parameters)
+    {
+        _remove = [.. config.Headers?.Remove ?? []];
+        _set = [.. (config.Headers?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        _add = [.. (config.Headers?.Add ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        _path = config.Path is { } template ? CompilePath(template, parameters) : null;
+        _queryRemove = [.. config.Query?.Remove ?? []];
+        _querySet = [.. (config.Query?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        ChangesQuery = _queryRemove.Length > 0 || _querySet.Length > 0;
+    }
+
+    public static RequestTransform? Compile(RequestTransformConfig? config, string[] parameters) => config is null ? null : new RequestTransform(config, parameters);
+
+    /// <summary>Whether the upstream path is rebuilt from the transform's template.</summary>
+    public bool ChangesPath => _path is not null;
+
+    public bool ChangesQuery { get; }
+
+    /// <summary>Whether the header changes include a removal of <c>Accept-Encoding</c> the body reshaper needs.</summary>
+    public bool TouchesHeaders => _remove.Length + _set.Length + _add.Length > 0;
+
+    /// <summary>Appends the transformed upstream path.</summary>
+    public void AppendPath(ref DefaultInterpolatedStringHandler sb, PolicyExchange exchange)
+    {
+        foreach (var part in _path!)
+        {
+            switch (part.Kind)
+            {
+                case PathPartKind.Literal:
+                    sb.AppendLiteral(part.Text!);
+                    break;
+                case PathPartKind.Capture:
+                    var value = part.Index < exchange.Captures.Count ? exchange.Path[exchange.Captures[part.Index]] : "";
+                    if (part.CatchAll)
+                    {
+                        var first = true;
+                        foreach (var segment in value.Split('/'))
+                        {
+                            if (!first)
+                            {
+                                sb.AppendLiteral("/");
+                            }
+
+                            sb.AppendLiteral(UpstreamPathTemplate.EncodeSegment(segment));
+                            first = false;
+                        }
+                    }
+                    else
+                    {
+                        sb.AppendLiteral(UpstreamPathTemplate.EncodeSegment(value));
+                    }
+
+                    break;
+                default:
+                    sb.AppendLiteral(UpstreamPathTemplate.EncodeSegment(RequestValues.Resolve(part.Reference!, exchange) ?? ""));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The client's query (with its '?') with the transform's removals and settings; values percent-encoded.</summary>
+    public string TransformQuery(string query, PolicyExchange exchange)
+    {
+        var kept = new StringBuilder();
+        if (query.Length > 1)
+        {
+            foreach (var part in query[1..].Split('&'))
+            {
+                var eq = part.IndexOf('=');
+                var name = Uri.UnescapeDataString((eq < 0 ? part : part[..eq]).Replace('+', ' '));
+                if (Array.IndexOf(_queryRemove, name) >= 0 || _querySet.Any(s => s.Name == name))
+                {
+                    continue;
+                }
+
+                kept.Append(kept.Length == 0 ? "" : "&").Append(part);
+            }
+        }
+
+        foreach (var (name, value) in _querySet)
+        {
+            if (value.Resolve(exchange) is { } text)
+            {
+                kept.Append(kept.Length == 0 ? "" : "&").Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(text));
+            }
+        }
+
+        return kept.Length == 0 ? "" : "?" + kept;
+    }
+
+    /// <summary>
+    /// Applies the header changes to the request about to be sent; returns the name of a header whose value would be
+    /// unsafe on the wire (the request is then refused, never sent), or null.
+    /// </summary>
+    public string? ApplyHeaders(HttpRequestMessage message, PolicyExchange exchange)
+    {
+        foreach (var name in _remove)
+        {
+            message.Headers.Remove(name);
+        }
+
+        foreach (var (name, value) in _set)
+        {
+            message.Headers.Remove(name);
+            if (value.Resolve(exchange) is { } text)
+            {
+                if (!HeaderRules.IsSafeValue(text))
+                {
+                    return name;
+                }
+
+                message.Headers.TryAddWithoutValidation(name, text);
+            }
+        }
+
+        foreach (var (name, value) in _add)
+        {
+            if (value.Resolve(exchange) is { } text)
+            {
+                if (!HeaderRules.IsSafeValue(text))
+                {
+                    return name;
+                }
+
+                message.Headers.TryAddWithoutValidation(name, text);
+            }
+        }
+
+        return null;
+    }
+
+    private static PathPart[] CompilePath(string template, string[] parameters)
+    {
+        var parts = new List<PathPart>();
+        var at = 0;
+        foreach (var placeholder in ConfigValidator.PathPlaceholders(template))
+        {
+            var open = template.IndexOf('{' + placeholder + '}', at, StringComparison.Ordinal);
+            if (open > at)
+            {
+                parts.Add(new PathPart(PathPartKind.Literal, template[at..open], 0, false, null));
+            }
+
+            if (placeholder.StartsWith('@'))
+            {
+                parts.Add(new PathPart(PathPartKind.Reference, null, 0, false, ValueRef.TryParse(placeholder, out _)));
+            }
+            else
+            {
+                var catchAll = placeholder.StartsWith("**", StringComparison.Ordinal);
+                parts.Add(new PathPart(PathPartKind.Capture, null, Array.IndexOf(parameters, placeholder.TrimStart('*')), catchAll, null));
+            }
+
+            at = open + placeholder.Length + 2;
+        }
+
+        if (at < template.Length)
+        {
+            parts.Add(new PathPart(PathPartKind.Literal, template[at..], 0, false, null));
+        }
+
+        return [.. parts];
+    }
+
+    private enum PathPartKind
+    {
+        Literal,
+        Capture,
+        Reference,
+    }
+
+    private sealed record PathPart(PathPartKind Kind, string? Text, int Index, bool CatchAll, ValueRef? Reference);
+}

@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.Json;
+using Gatehouse.Gateway.Forwarding;
+using Gatehouse.Model.Compositions;
+using Gatehouse.Model.Config;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Policies.Transforms;
+
+/// <summary>
+/// A route's response transforms: headers and status, applied when the service's response headers have been copied;
+/// and a JSON body reshaped with a composition template, which needs the whole body (bounded by
+/// <see cref="MaxBodySize"/>), so only a route with <c>body</c> reads bodies whole.
+/// </summary>
+internal sealed class ResponseTransform
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly string[] _remove;
+    private readonly (string Name, PolicyValue Value)[] _set;
+    private readonly (string Name, PolicyValue Value)[] _add;
+    private readonly FrozenDictionary<int, int> _status;
+
+    private ResponseTransform(ResponseTransformConfig config)
+    {
+        _remove = [.. config.Headers?.Remove ?? []];
+        _set = [.. (config.Headers?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        _add = [.. (config.Headers?.Add ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        _status = config.Status.ToFrozenDictionary(p => int.Parse(p.Key, CultureInfo.InvariantCulture), p => p.Value);
+        if (config.Body is { } body)
+        {
+            // Validation compiled it without errors already; compiling again gives the Template to run.
+            Body = new TemplateCompiler(["response"], (_, _) => { }).Compile(body, "body", [], new HashSet<string>());
+        }
+
+        MaxBodySize = config.MaxBodySize;
+    }
+
+    public static ResponseTransform? Compile(ResponseTransformConfig? config) => config is null ? null : new ResponseTransform(config);
+
+    /// <summary>The body template, or null when bodies stream through.</summary>
+    public Template? Body { get; }
+
+    public long MaxBodySize { get; }
+
+    /// <summary>Applies status mapping and header changes to the response the forwarder has just prepared.</summary>
+    public void ApplyHeaders(HttpResponse response, PolicyExchange exchange)
+    {
+        if (_status.TryGetValue(response.StatusCode, out var mapped))
+        {
+            response.StatusCode = mapped;
+        }
+
+        var headers = response.Headers;
+        foreach (var name in _remove)
+        {
+            headers.Remove(name);
+        }
+
+        foreach (var (name, value) in _set)
+        {
+            // A value that could not be written safely (it came from the request) is left out, never written.
+            if (value.Resolve(exchange) is { } text && HeaderRules.IsSafeValue(text))
+            {
+                headers[name] = text;
+            }
+            else
+            {
+                headers.Remove(name);
+            }
+        }
+
+        foreach (var (name, value) in _add)
+        {
+            if (value.Resolve(exchange) is { } text && HeaderRules.IsSafeValue(text))
+            {
+                headers.Append(name, text);
+            }
+        }
+    }
+
+    /// <summary>Whether a response with these headers is reshaped: a 2xx JSON body.</summary>
+    public static bool IsJson(string? contentType) =>
+        contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Reshapes <paramref name="body"/>; null when it is not JSON the template can read (then the client gets a 502).</summary>
+    public byte[]? Reshape(ReadOnlyMemory<byte> body, int status, IHeaderDictionary responseHeaders, PolicyExchange exchange)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            var evaluator = new ElementEvaluator(RequestValues.Roots(exchange, part => part switch
+            {
+                "body" => ElementValue.Of(root),
+                "status" => ElementValue.Number(status.ToString(CultureInfo.InvariantCulture)),
+                _ => ElementValue.Fields([.. responseHeaders.Select(h => new KeyValuePair<string, ElementValue>(h.Key.ToLowerInvariant(), ElementValue.String(h.Value.ToString())))]),
+            }));
+            var buffer = new ArrayBufferWriter<byte>(body.Length + 64);
+            using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                evaluator.Write(Body!, writer);
+            }
+
+            return buffer.WrittenSpan.ToArray();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>
+/// <c>POST /admin/cache/purge</c> (issue 23): drops the gateway's cached responses of a route, or of one request path
+/// of it, at once. The cache is this node's memory: a purge reaches the node whose admin API took it.
+/// </summary>
+internal static class CacheEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app, AdminApiOptions options) =>
+        app.MapPost("/admin/cache/purge", async context =>
+        {
+            var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            if (body?["route"] is not JsonValue routeValue || !routeValue.TryGetValue<string>(out var route) || route.Length == 0)
+            {
+                await AdminRequests.BadParameter("Name the route whose cached responses to drop: { \"route\": \"products-get\" }, and optionally one request path: \"path\": \"/products/3\".")
+                    .WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            string? path = null;
+            if (body["path"] is { } pathNode)
+            {
+                if (pathNode is not JsonValue pathValue || !pathValue.TryGetValue<string>(out path) || !path.StartsWith('/'))
+                {
+                    await AdminRequests.BadParameter("'path' is a request path starting with '/', as clients send it (decoded), e.g. \"/products/3\".").WriteAsync(context).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (options.PurgeCache is not { } purge)
+            {
+                await new AdminProblem(StatusCodes.Status503ServiceUnavailable, "no-gateway", "No gateway here",
+                    "This admin API runs without a gateway beside it, so there is no cache to purge; send the purge to a node that serves traffic.").WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var purged = purge(route, path);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["route"] = route, ["path"] = path, ["purged"] = purged }).ConfigureAwait(false);
+        });
+}

@@ -1,0 +1,71 @@
+using Gatehouse.Model.Schema;
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// Caches the route's GET and HEAD responses. The key holds the method, host, path, the query, the headers listed in
+/// <c>headers</c>, and the caller's application (or plan) unless the route is <c>shared</c>. A hit still passes
+/// authentication, plans and limits. Answers carry <c>Gatehouse-Cache: hit|miss|stale|bypass</c> and, from the
+/// cache, <c>Age</c>.
+/// </summary>
+public sealed record CacheConfig
+{
+    /// <summary>Whether the cache applies; <c>false</c> switches a service's default off on one route.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>
+    /// How long a response stays fresh. A service's <c>Cache-Control: s-maxage</c> or <c>max-age</c> shortens it;
+    /// <c>no-store</c>, <c>no-cache</c>, <c>private</c>, <c>Set-Cookie</c> and <c>Vary: *</c> keep a response out.
+    /// </summary>
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// One cached answer for every caller. Only for responses that do not depend on who asked; otherwise each
+    /// application (or plan, see <c>per</c>) has its own.
+    /// </summary>
+    public bool Shared { get; init; }
+
+    /// <summary>Whose answers are kept apart when the route is not <c>shared</c>.</summary>
+    public CacheScope Per { get; init; } = CacheScope.Application;
+
+    /// <summary>
+    /// The query parameters in the key (by name, every value in order). A request with any other parameter is not
+    /// cached (<c>bypass</c>), so an unkeyed parameter cannot change what others are served.
+    /// </summary>
+    [DefaultText("the whole query, as sent")]
+    public IReadOnlyList<string>? Query { get; init; }
+
+    /// <summary>Request headers in the key (by name, case-insensitive), beyond those the service names in <c>Vary</c>.</summary>
+    public IReadOnlyList<string> Headers { get; init; } = [];
+
+    /// <summary>
+    /// After a response goes stale, for this long: while one request fetches a fresh one, the others get the stale one
+    /// (<c>Gatehouse-Cache: stale</c>).
+    /// </summary>
+    [ZeroAllowed]
+    public TimeSpan StaleWhileRevalidate { get; init; }
+
+    /// <summary>After a response goes stale, for this long: served (<c>stale</c>) when the service fails (5xx, unreachable, timeout).</summary>
+    [ZeroAllowed]
+    public TimeSpan StaleIfError { get; init; }
+}
+
+/// <summary>Whose answers a non-shared cache keeps apart.</summary>
+public enum CacheScope
+{
+    /// <summary>Each application its own (anonymous callers share one).</summary>
+    Application,
+    /// <summary>Each plan its own.</summary>
+    Plan,
+}
+
+/// <summary>Where cached responses are kept (<c>gateway.cache</c>).</summary>
+public sealed record ResponseCacheConfig
+{
+    /// <summary>Largest total size of cached responses in memory; the least recently used go first.</summary>
+    [Size]
+    public long Size { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>Largest single response cached; larger ones are passed on and not kept.</summary>
+    [Size]
+    public long MaxEntrySize { get; init; } = 1024 * 1024;
+}

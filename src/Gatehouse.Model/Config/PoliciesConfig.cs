@@ -1,0 +1,64 @@
+using Gatehouse.Model.Schema;
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// The policies of a route (<c>routes.ID.policies</c>), or the defaults of every route of a service
+/// (<c>services.NAME.policies</c>). Each policy a route writes replaces the service's default of that policy whole;
+/// <c>enabled: false</c> switches a service's default off on one route. They apply in one fixed order (see
+/// policies.md): cors, ipFilter, authentication and plans, validate, cache, transform; response work in reverse.
+/// </summary>
+public sealed record PoliciesConfig
+{
+    /// <summary>Cross-origin requests from browsers: preflights answered at the gateway (below).</summary>
+    public CorsConfig? Cors { get; init; }
+
+    /// <summary>Client addresses allowed or refused before anything else (below).</summary>
+    public IpFilterConfig? IpFilter { get; init; }
+
+    /// <summary>Checks requests against the operation's OpenAPI schemas (below). The route must be bound to an operation.</summary>
+    public ValidationConfig? Validate { get; init; }
+
+    /// <summary>Caches GET and HEAD responses (below).</summary>
+    public CacheConfig? Cache { get; init; }
+
+    /// <summary>Changes requests on the way to the service and responses on the way back (below).</summary>
+    public TransformConfig? Transform { get; init; }
+}
+
+/// <summary>The policies a route has once its service's defaults are applied.</summary>
+public static class EffectivePolicies
+{
+    /// <summary>
+    /// Each policy the route writes replaces the service's default of that kind; a policy written with
+    /// <c>enabled: false</c> is none. Null when the route ends up with no policy at all.
+    /// </summary>
+    public static PoliciesConfig? Of(PoliciesConfig? service, PoliciesConfig? route)
+    {
+        if (service is null && route is null)
+        {
+            return null;
+        }
+
+        var merged = new PoliciesConfig
+        {
+            Cors = Pick(route?.Cors, service?.Cors, c => c.Enabled),
+            IpFilter = Pick(route?.IpFilter, service?.IpFilter, f => f.Enabled),
+            Validate = route?.Validate ?? service?.Validate,
+            Cache = Pick(route?.Cache, service?.Cache, c => c.Enabled),
+            Transform = Pick(route?.Transform, service?.Transform, t => t.Enabled),
+        };
+        if (merged.Validate is { Request: ValidationMode.Off })
+        {
+            merged = merged with { Validate = null };
+        }
+
+        return merged.Cors is null && merged.IpFilter is null && merged.Validate is null && merged.Cache is null && merged.Transform is null ? null : merged;
+    }
+
+    private static T? Pick<T>(T? route, T? service, Func<T, bool> enabled)
+        where T : class
+    {
+        var chosen = route ?? service;
+        return chosen is not null && enabled(chosen) ? chosen : null;
+    }
+}

@@ -1,0 +1,27 @@
+using Gatehouse.Model.Schema;
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// Checks requests (path, query and header parameters, JSON bodies) against the OpenAPI schemas of the operation the
+/// route is bound to; a refusal is 400 <c>invalid-request</c> listing each error with its JSON pointer.
+/// </summary>
+public sealed record ValidationConfig
+{
+    /// <summary><c>enforce</c> refuses invalid requests; <c>shadow</c> counts and logs them and lets them through; <c>off</c>.</summary>
+    public ValidationMode Request { get; init; } = ValidationMode.Enforce;
+
+    /// <summary>Largest request body checked; a larger one gets 413 in <c>enforce</c> mode (it cannot pass unchecked).</summary>
+    [Size]
+    public long MaxBodySize { get; init; } = 1024 * 1024;
+}
+
+/// <summary>Whether a validation refuses, only reports, or does not run.</summary>
+public enum ValidationMode
+{
+    /// <summary>Refuses what does not fit.</summary>
+    Enforce,
+    /// <summary>Counts and logs what does not fit, and lets it through.</summary>
+    Shadow,
+    /// <summary>Does not check.</summary>
+    Off,
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using Gatehouse.Gateway.Tests.Access;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Tests.Policies;
+
+/// <summary>Issue 23, transforms: headers, path, query, status and JSON bodies changed on the way, every value checked.</summary>
+[Trait("Issue", "23")]
+public sealed class TransformPolicyTests
+{
+    private static readonly TestKey Key = TestKey.New();
+
+    private static string Yaml(string backend, string transform) => Document(backend, transform.Replace("\n", "\n          ", StringComparison.Ordinal));
+
+    private static string Document(string backend, string transform) => $$"""
+        version: 1
+        services:
+          api: { targets: [{{backend}}] }
+        routes:
+          items:
+            methods: [GET]
+            path: "/items/{id}"
+            service: api
+            policies:
+              transform: {{transform}}
+        plans:
+          retail: { include: [ { path: "/**" } ] }
+        accounts: { acme: {} }
+        applications:
+          shop: { account: acme, plan: retail, keys: [ { sha256: {{Key.Sha256}} } ] }
+        """;
+
+    [Fact]
+    public async Task RequestTransforms_SetAddRemoveHeaders_RewriteThePath_AndSetAndRemoveQueryParameters()
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, """
+            { request: {
+                headers: { set: { X-App: "@request.application", X-Plan: "@request.plan", X-Literal: "@@home" }, add: { X-Id: "@request.path.id" }, remove: [X-Debug] },
+                path: "/v2/{@request.application}/things/{id}",
+                query: { set: { lang: "@request.headers.Accept-Language" }, remove: [secret] } } }
+            """));
+
+        var (response, _) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/a%20b?secret=1&keep=2&lang=xx",
+            ("X-Api-Key", Key.Plaintext), ("X-Debug", "1"), ("Accept-Language", "fr CA"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(backend.Seen);
+        Assert.Equal("/v2/shop/things/a%20b?keep=2&lang=fr%20CA", seen.Target);
+        Assert.Equal("shop", seen.Headers["X-App"]);
+        Assert.Equal("retail", seen.Headers["X-Plan"]);
+        Assert.Equal("@home", seen.Headers["X-Literal"]);
+        Assert.Equal("a b", seen.Headers["X-Id"]);
+        Assert.False(seen.Headers.ContainsKey("X-Debug"));
+    }
+
+    [Theory]
+    [InlineData("/items/1?v=a%0D%0AX-Injected:%201")]
+    [InlineData("/items/1?v=a%00b")]
+    [InlineData("/items/1?v=caf%C3%A9")]
+    public async Task AReferenceResolvingToUnsafeCharacters_NeverReachesTheService(string path)
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, """{ request: { headers: { set: { X-V: "@request.query.v" } } } }"""));
+
+        var (response, body) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, path, ("X-Api-Key", Key.Plaintext));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("bad-header", body, StringComparison.Ordinal);
+        Assert.Equal(0, backend.Count);
+    }
+
+    [Fact]
+    public async Task ResponseTransforms_MapTheStatus_SetAndRemoveHeaders_AndReshapeTheJsonBody()
+    {
+        await using var backend = await RecordingBackend.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = 203;
+            context.Response.Headers["X-Internal"] = "secret";
+            context.Response.Headers.ETag = "\"abc\"";
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"id\":7,\"name\":\"Tea\",\"cost\":3,\"internalNotes\":\"do not show\"}");
+        });
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, """
+            { response: {
+                status: { 203: 200 },
+                headers: { remove: [X-Internal], set: { X-Served-For: "@request.application" } },
+                body: { "@value": "@response.body", "@omit": [internalNotes], "@rename": { cost: price }, "by": "@request.plan" } } }
+            """));
+
+        var (response, body) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/7", ("X-Api-Key", Key.Plaintext));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Header("X-Internal"));
+        Assert.Null(response.Header("ETag"));
+        Assert.Equal("shop", response.Header("X-Served-For"));
+        // Written keys first, then @omit and @rename; a renamed field moves to the end (docs/compositions.md).
+        Assert.Equal("{\"id\":7,\"name\":\"Tea\",\"by\":\"retail\",\"price\":3}", body);
+        Assert.Equal(body.Length, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task BodyReshape_OfABodyThatIsNotJson_IsA502_NeverTheUnshapedBody()
+    {
+        await using var backend = await RecordingBackend.StartAsync(async (context, _) =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"secret\": \"x\"");
+        });
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, """{ response: { body: { "@value": "@response.body", "@omit": [secret] } } }"""));
+
+        var (response, body) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/7", ("X-Api-Key", Key.Plaintext));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("transform-failed", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"x\"", body, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,73 @@
+using Gatehouse.Model.Loading;
+
+namespace Gatehouse.Model.Tests.Validation;
+
+/// <summary>Issue 23: policy config that would let clients inject headers, leak credentials or reflect any origin is refused at load, with its path.</summary>
+[Trait("Issue", "23")]
+public sealed class PolicyConfigTests
+{
+    private static IReadOnlyList<string> Errors(string policies, string extra = "") => [.. ConfigLoader.Load($$$"""
+        version: 1
+        {{{extra}}}
+        services:
+          api:
+            targets: [http://127.0.0.1:9]
+            credential: { header: X-Service-Token, env: PATH }
+        routes:
+          items:
+            methods: [GET]
+            path: "/items/{id}"
+            service: api
+            policies: {{POLICIES}}
+        """.Replace("{{POLICIES}}", policies.ReplaceLineEndings(" "), StringComparison.Ordinal), Path.GetTempPath()).Errors.Select(e => e.ToString())];
+
+    [Theory]
+    [InlineData("{ transform: { request: { headers: { remove: [Gatehouse-Plan] } } } }", "routes.items.policies.transform.request.headers.remove[0]")]
+    [InlineData("{ transform: { request: { headers: { set: { Gatehouse-Application: x } } } } }", "routes.items.policies.transform.request.headers.set.Gatehouse-Application")]
+    [InlineData("{ transform: { request: { headers: { set: { X-Forwarded-For: 1.2.3.4 } } } } }", "routes.items.policies.transform.request.headers.set.X-Forwarded-For")]
+    [InlineData("{ transform: { request: { headers: { add: { Authorization: \"Bearer s3cret\" } } } } }", "routes.items.policies.transform.request.headers.add.Authorization")]
+    [InlineData("{ transform: { request: { headers: { set: { X-Api-Key: k } } } } }", "routes.items.policies.transform.request.headers.set.X-Api-Key")]
+    [InlineData("{ transform: { request: { headers: { set: { X-Service-Token: t } } } } }", "routes.items.policies.transform.request.headers.set.X-Service-Token")]
+    [InlineData("{ transform: { request: { headers: { remove: [X-Service-Token] } } } }", "routes.items.policies.transform.request.headers.remove[0]")]
+    [InlineData("{ transform: { request: { headers: { remove: [Transfer-Encoding] } } } }", "routes.items.policies.transform.request.headers.remove[0]")]
+    [InlineData("{ transform: { request: { headers: { set: { X-A: \"@request.nope\" } } } } }", "routes.items.policies.transform.request.headers.set.X-A")]
+    [InlineData("{ transform: { request: { path: \"/v2/{nope}\" } } }", "routes.items.policies.transform.request.path")]
+    [InlineData("{ transform: { response: { headers: { set: { Access-Control-Allow-Origin: \"*\" } } } } }", "routes.items.policies.transform.response.headers.set.Access-Control-Allow-Origin")]
+    [InlineData("{ transform: { response: { status: { 999: 200 } } } }", "routes.items.policies.transform.response.status.999")]
+    [InlineData("{ transform: { response: { body: { \"@value\": \"@nope.body\" } } } }", "routes.items.policies.transform.response.body.@value")]
+    [InlineData("{ cors: { origins: [\"*\"], credentials: true } }", "routes.items.policies.cors.origins[0]")]
+    [InlineData("{ cors: { origins: [\"null\"] } }", "routes.items.policies.cors.origins[0]")]
+    [InlineData("{ cors: { origins: [\"https://*evil.com\"] } }", "routes.items.policies.cors.origins[0]")]
+    [InlineData("{ cors: { origins: [\"https://a.example.com/path\"] } }", "routes.items.policies.cors.origins[0]")]
+    [InlineData("{ cors: { portal: true } }", "routes.items.policies.cors.portal")]
+    [InlineData("{ ipFilter: { allow: [10.0.0.0/33] } }", "routes.items.policies.ipFilter.allow[0]")]
+    [InlineData("{ validate: { request: enforce } }", "routes.items.policies.validate")]
+    [InlineData("{ cache: { ttl: 0s } }", "routes.items.policies.cache.ttl")]
+    public void UnsafeOrWrongPolicy_IsRefusedAtLoad_WithItsPath(string policies, string path)
+    {
+        var errors = Errors(policies);
+
+        Assert.Contains(errors, e => e.StartsWith(path + ":", StringComparison.Ordinal) || e.StartsWith(path + " ", StringComparison.Ordinal) || e.Contains(path, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SharedCache_WithAResponseTransformThatWritesWhoAsked_IsRefused()
+    {
+        var errors = Errors("{ cache: { ttl: 30s, shared: true }, transform: { response: { headers: { set: { X-For: \"@request.application\" } } } } }");
+
+        Assert.Contains(errors, e => e.Contains("shared cache", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ValidPolicies_Load()
+    {
+        var errors = Errors("""
+            { cors: { origins: ["https://app.example.com", "https://*.example.org", "http://127.0.0.1:8083"] },
+              ipFilter: { deny: [192.0.2.0/24] },
+              cache: { ttl: 30s, query: [page], headers: [Accept-Language] },
+              transform: { request: { headers: { set: { X-Id: "@request.id" } }, path: "/v2/{id}" }, response: { status: { 404: 204 } } } }
+            """);
+
+        Assert.Empty(errors);
+    }
+}
