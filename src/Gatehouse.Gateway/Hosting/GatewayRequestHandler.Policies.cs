@@ -135,7 +135,7 @@ internal sealed partial class GatewayRequestHandler
         var first = errors[0];
         var where = first.In == "body" ? $"the body at '{first.Pointer}'" : $"{first.In} parameter '{first.Name}'";
         return ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "invalid-request", "Invalid request",
-            $"The request does not fit the operation's schema: {errors.Count} error(s), the first in {where}: {first.Detail} Fix the fields listed in 'errors'.", requestId,
+            $"The request does not fit the operation's schema: {Gatehouse.Model.Text.Plural.Count(errors.Count, "error")}, the first in {where}: {first.Detail} Fix the fields listed in 'errors'.", requestId,
             extensions: writer =>
             {
                 writer.WriteStartArray("errors");

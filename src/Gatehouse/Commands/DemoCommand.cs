@@ -144,6 +144,8 @@ internal static class DemoCommand
 
                     PrintTour(started, connection, temporary is not null, fresh ? keys : null, fresh ? serviceToken : null, serviceUrls);
                     PrintPortal(started, login, mail);
+                    Console.Out.WriteLine();
+                    Console.Out.WriteLine("Ctrl+C stops everything.");
                     await started.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
                 }
             }
@@ -277,8 +279,6 @@ internal static class DemoCommand
               mkdir -p ~/gatehouse-tour && GATEHOUSE_ADMIN_TOKEN=$ADMIN gatehouse export --admin-url {{node.AdminUrl}} -o ~/gatehouse-tour/shop.yaml
                                                                       (edit it, then: gatehouse apply --admin-url {{node.AdminUrl}} -f ~/gatehouse-tour/shop.yaml)
               (no gatehouse command yet? README, "The gatehouse command": dotnet pack, then dotnet tool install)
-
-            Ctrl+C stops everything.
             """);
     }
 }
