@@ -43,6 +43,7 @@ public static partial class ConfigValidator
         ValidateJwtIssuers(config, errors);
         ValidateCompositions(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidateAccess(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
+        ValidateResilience(config, errors);
         return errors;
     }
 
