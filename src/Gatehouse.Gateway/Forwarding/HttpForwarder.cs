@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Resilience;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +19,7 @@ namespace Gatehouse.Gateway.Forwarding;
 /// 504 when it does not answer in time, and an aborted response (never a clean, truncated one) when the
 /// upstream fails after the response started.
 /// </summary>
-internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
+internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeProvider _time)
 {
     private const int ResponseBufferSize = 64 * 1024;
 
@@ -37,6 +39,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         var outcome = UpstreamOutcome.NotJudged;
         HttpRequestMessage? message = null;
         HttpResponseMessage? response = null;
+        byte[]? buffered = null;
+        var bufferedLength = 0;
+        var attempt = 0;
+        var retries = 0;
         try
         {
             var request = context.Request;
@@ -87,8 +93,28 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 return;
             }
 
+            var retry = upgrade ? null : route.Retry;
+            var hasBody = !upgrade && HasBody(context);
+            if (retry is not null)
+            {
+                upstream.RetryBudget.CountRequest();
+                // A body is replayable only when it is buffered: one of known length up to maxBodySize.
+                if (hasBody && request.ContentLength is { } length && length <= retry.MaxBodySize)
+                {
+                    buffered = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
+                    bufferedLength = (int)length;
+                    if (await ReadBodyAsync(context, buffered, bufferedLength, requestId).ConfigureAwait(false) is false)
+                    {
+                        return;
+                    }
+                }
+            }
+
+            // One deadline for the request: every attempt and every back-off fall within it.
+            var started = _time.GetTimestamp();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            for (var attempt = 0; ; attempt++)
+            timeout.CancelAfter(route.Timeout);
+            for (; ; attempt++)
             {
                 if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
                 {
@@ -105,7 +131,11 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 };
 
                 StreamingRequestContent? body = null;
-                if (!upgrade && HasBody(context))
+                if (buffered is not null)
+                {
+                    message.Content = new ReadOnlyMemoryContent(buffered.AsMemory(0, bufferedLength));
+                }
+                else if (hasBody)
                 {
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
                 }
@@ -117,24 +147,84 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     return;
                 }
 
-                timeout.CancelAfter(route.Timeout);
+                var left = route.Timeout - _time.GetElapsedTime(started);
+                if (route.DeadlineHeader is { } deadlineHeader)
+                {
+                    message.Headers.TryAddWithoutValidation(deadlineHeader, ((long)Math.Max(0, left.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
+                }
+
+                if (retry is null)
+                {
+                    // Without retries the timeout runs from each send (only the connect-failure retry sends twice).
+                    timeout.CancelAfter(route.Timeout);
+                }
+
+                CancellationTokenSource? perTry = null;
+                if (retry?.PerTryTimeout is { } perTryTimeout && perTryTimeout < left)
+                {
+                    perTry = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                    perTry.CancelAfter(perTryTimeout);
+                }
+
                 try
                 {
-                    response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);
-                    break;
+                    response = await upstream.Invoker.SendAsync(message, perTry?.Token ?? timeout.Token).ConfigureAwait(false);
                 }
-                catch (HttpRequestException e) when (attempt == 0 && body is null && e.HttpRequestError == HttpRequestError.ConnectionError
+                catch (HttpRequestException e) when (retry is null && attempt == 0 && body is null && e.HttpRequestError == HttpRequestError.ConnectionError
                     && !context.RequestAborted.IsCancellationRequested && TrySwitchDestination(upstream, ref destination))
                 {
                     // Nothing reached the upstream (no connection, no body to replay): the request is safe to try
                     // once on another destination, whatever its method. The failed one is charged to passive health.
                     LogRetried(logger, route.Id, e.Message);
+                    continue;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
                 {
-                    outcome = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
+                    var perTryExpired = perTry?.IsCancellationRequested == true && !timeout.IsCancellationRequested;
+                    if (retry is not null && !context.RequestAborted.IsCancellationRequested && body?.ClientError is null
+                        && RetryReason(retry, e, perTryExpired) is { } reason)
+                    {
+                        // Nothing reached the upstream when no connection was made and the body was not started.
+                        var reached = !(reason == RetryReasons.ConnectFailure && body?.Started != true);
+                        var next = await PrepareRetryAsync(context, route, retry, destination, attempt, reason, reached, body is null || !body.Started, perTryExpired ? UpstreamOutcome.Failed : UpstreamFaults.Judge(e), null, started, timeout.Token).ConfigureAwait(false);
+                        if (next is not null)
+                        {
+                            destination = next;
+                            retries++;
+                            continue;
+                        }
+                    }
+
+                    if (perTryExpired)
+                    {
+                        // The per-try timeout fired and no retry followed: the client is told it timed out.
+                        e = new OperationCanceledException();
+                    }
+
+                    outcome = await HandleSendFailureAsync(context, route, destination, body, e, requestId, attempt + 1).ConfigureAwait(false);
                     return;
                 }
+                finally
+                {
+                    perTry?.Dispose();
+                }
+
+                var status = (int)response.StatusCode;
+                if (retry is not null && retry.RetriesStatus(status) && !context.RequestAborted.IsCancellationRequested)
+                {
+                    var statusOutcome = status >= 500 ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded;
+                    var next = await PrepareRetryAsync(context, route, retry, destination, attempt, RetryReasons.Status(status), reached: true, replayable: hasBody == (buffered is not null), statusOutcome, response, started, timeout.Token).ConfigureAwait(false);
+                    if (next is not null)
+                    {
+                        response.Dispose();
+                        response = null;
+                        destination = next;
+                        retries++;
+                        continue;
+                    }
+                }
+
+                break;
             }
 
             // Headers are in: the timeout covered the wait for them. The body streams for as long as both sides keep going.
@@ -159,6 +249,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             }
 
             CopyResponseHeaders(context, response, requestId);
+            if (attempt > 0)
+            {
+                context.Response.Headers[AttemptsHeader] = AttemptsText(attempt + 1);
+            }
 
             // The gateway's limits are the ones it enforces: its fields replace any the service sent.
             LimitHeaders.Write(context.Response, admission.Limits);
@@ -184,6 +278,12 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             response?.Dispose();
             message?.Dispose();
             upstream.EndRequest(destination, outcome);
+            upstream.RetryBudget.Release(retries);
+            upstream.Gate?.Exit();
+            if (buffered is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffered);
+            }
         }
     }
 
@@ -230,8 +330,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     }
 
     /// <summary>Answers a request whose upstream call failed before response headers; returns what it says about the destination.</summary>
-    private async Task<UpstreamOutcome> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId)
+    private async Task<UpstreamOutcome> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId, int attempts = 1)
     {
+        KeyValuePair<string, string>[]? extra = attempts > 1 ? [new(AttemptsHeader, AttemptsText(attempts))] : null;
         if (context.RequestAborted.IsCancellationRequested)
         {
             return UpstreamOutcome.NotJudged; // the client left; the upstream call was cancelled with it.
@@ -256,7 +357,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         {
             LogUpstreamTimeout(logger, route.Id, destination.ToString(), route.Timeout);
             await ProblemWriter.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "upstream-timeout", "Upstream timeout",
-                $"Service '{route.Upstream!.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId).ConfigureAwait(false);
+                $"Service '{route.Upstream!.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId, extra).ConfigureAwait(false);
             return UpstreamOutcome.Failed;
         }
 
@@ -267,13 +368,13 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             // gap in those checks): answered as a gateway failure, and not charged to the destination.
             LogRequestNotSent(logger, route.Id, destination.ToString(), e.Message);
             await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-request-failed", "Upstream request failed",
-                $"The request could not be sent to service '{route.Upstream!.Name}'; check it for unusual characters, or report it with the request id.", requestId).ConfigureAwait(false);
+                $"The request could not be sent to service '{route.Upstream!.Name}'; check it for unusual characters, or report it with the request id.", requestId, extra).ConfigureAwait(false);
             return outcome;
         }
 
         LogUpstreamUnreachable(logger, route.Id, destination.ToString(), e.Message);
         await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-unreachable", "Upstream unreachable",
-            $"Service '{route.Upstream!.Name}' could not be reached.", requestId).ConfigureAwait(false);
+            $"Service '{route.Upstream!.Name}' could not be reached.", requestId, extra).ConfigureAwait(false);
         return outcome;
     }
 
