@@ -53,7 +53,7 @@ internal sealed partial class HttpForwarder
     /// <param name="reached">False when the attempt certainly never reached the upstream (always safe to repeat).</param>
     /// <param name="replayable">The body can be sent again (none, buffered, or never started).</param>
     private async ValueTask<Destination?> PrepareRetryAsync(HttpContext context, RouteModel route, RetryPolicy retry, Destination destination, int attempt,
-        string reason, bool reached, bool replayable, UpstreamOutcome outcome, HttpResponseMessage? response, long started, CancellationToken deadline)
+        string reason, bool reached, bool replayable, UpstreamOutcome outcome, HttpResponseMessage? response, long started, bool retried, CancellationToken deadline)
     {
         var upstream = route.Upstream!;
         string? refusal = null;
@@ -96,7 +96,8 @@ internal sealed partial class HttpForwarder
             }
         }
 
-        if (refusal is null && !upstream.RetryBudget.TryAcquire(upstream.InFlight))
+        var holding = attempt > 0 && retried;
+        if (refusal is null && !upstream.RetryBudget.TryAcquire(upstream.InFlight, holding))
         {
             refusal = "the service's retry budget is spent";
             ResilienceMetrics.Refused(upstream.Name);
@@ -110,7 +111,8 @@ internal sealed partial class HttpForwarder
 
         if (NextDestination(upstream, destination) is not { } next)
         {
-            upstream.RetryBudget.Release(1);
+            // Not made after all: the request keeps holding the slot it held before, if any (released when it ends).
+            upstream.RetryBudget.Release(!holding);
             LogNotRetried(logger, route.Id, destination.ToString(), reason, "no destination is available");
             return null;
         }

@@ -186,7 +186,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                     {
                         // Nothing reached the upstream when no connection was made and the body was not started.
                         var reached = !(reason == RetryReasons.ConnectFailure && body?.Started != true);
-                        var next = await PrepareRetryAsync(context, route, retry, destination, attempt, reason, reached, body is null || !body.Started, perTryExpired ? UpstreamOutcome.Failed : UpstreamFaults.Judge(e), null, started, timeout.Token).ConfigureAwait(false);
+                        var next = await PrepareRetryAsync(context, route, retry, destination, attempt, reason, reached, body is null || !body.Started, perTryExpired ? UpstreamOutcome.Failed : UpstreamFaults.Judge(e), null, started, retries > 0, timeout.Token).ConfigureAwait(false);
                         if (next is not null)
                         {
                             destination = next;
@@ -213,7 +213,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 if (retry is not null && retry.RetriesStatus(status) && !context.RequestAborted.IsCancellationRequested)
                 {
                     var statusOutcome = status >= 500 ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded;
-                    var next = await PrepareRetryAsync(context, route, retry, destination, attempt, RetryReasons.Status(status), reached: true, replayable: hasBody == (buffered is not null), statusOutcome, response, started, timeout.Token).ConfigureAwait(false);
+                    var next = await PrepareRetryAsync(context, route, retry, destination, attempt, RetryReasons.Status(status), reached: true, replayable: hasBody == (buffered is not null), statusOutcome, response, started, retries > 0, timeout.Token).ConfigureAwait(false);
                     if (next is not null)
                     {
                         response.Dispose();
@@ -278,7 +278,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
             response?.Dispose();
             message?.Dispose();
             upstream.EndRequest(destination, outcome);
-            upstream.RetryBudget.Release(retries);
+            upstream.RetryBudget.Release(held: retries > 0);
             upstream.Gate?.Exit();
             if (buffered is not null)
             {

@@ -41,10 +41,14 @@ internal sealed class RetryBudget
 
     /// <summary>Takes room for one retry, or returns false (and takes nothing) when the budget is spent.</summary>
     /// <param name="inFlight">The service's requests in flight now.</param>
-    public bool TryAcquire(int inFlight)
+    /// <param name="holding">
+    /// The request already holds an in-flight retry (its previous one, now over): the new one takes its place, so
+    /// only the rate is checked. A request holds at most one, released by <see cref="Release"/> when it ends.
+    /// </param>
+    public bool TryAcquire(int inFlight, bool holding = false)
     {
         var allowedActive = Math.Max(_config.MinActive, (long)inFlight * _config.ActivePercent / 100);
-        if (Interlocked.Increment(ref _active) > allowedActive)
+        if (!holding && Interlocked.Increment(ref _active) > allowedActive)
         {
             Interlocked.Decrement(ref _active);
             return false;
@@ -65,7 +69,11 @@ internal sealed class RetryBudget
         var allowed = requests * _config.RatePercent / 100 + (long)_config.MinPerSecond * _seconds.Length;
         if (retries >= allowed)
         {
-            Interlocked.Decrement(ref _active);
+            if (!holding)
+            {
+                Interlocked.Decrement(ref _active);
+            }
+
             return false;
         }
 
@@ -73,12 +81,12 @@ internal sealed class RetryBudget
         return true;
     }
 
-    /// <summary>Gives back the in-flight room of <paramref name="count"/> retries whose request has ended.</summary>
-    public void Release(int count)
+    /// <summary>Gives back the in-flight retry a request held (see <see cref="TryAcquire"/>), when it made any.</summary>
+    public void Release(bool held)
     {
-        if (count > 0)
+        if (held)
         {
-            Interlocked.Add(ref _active, -count);
+            Interlocked.Decrement(ref _active);
         }
     }
 

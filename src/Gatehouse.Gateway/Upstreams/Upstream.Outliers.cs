@@ -9,7 +9,8 @@ internal sealed partial class Upstream
     // Ejections are rare; the lock makes "count the ejected, then eject" one step, so two destinations failing at
     // once cannot both pass the share cap. Never taken on a request that went well.
     private readonly Lock _ejectLock = new();
-    private long _panicCheckedAt = long.MinValue;
+    // 0: count again at the next pick.
+    private long _panicCheckedAt;
     private volatile bool _panic;
     private int _panicNext;
 
@@ -34,7 +35,7 @@ internal sealed partial class Upstream
         {
             if (destination.RecordSuccess(now))
             {
-                _panicCheckedAt = long.MinValue;
+                Volatile.Write(ref _panicCheckedAt, 0);
                 LogReturned(_logger, Name, destination.ToString());
             }
 
@@ -89,7 +90,7 @@ internal sealed partial class Upstream
             var count = destination.NextEjection(now, outliers.MaxEjectionTicks);
             var ticks = Math.Min(outliers.MaxEjectionTicks, outliers.BaseEjectionTicks * count);
             destination.Eject(now + ticks);
-            _panicCheckedAt = long.MinValue;
+            Volatile.Write(ref _panicCheckedAt, 0);
             ResilienceMetrics.Ejected(Name, cause);
             LogEjected(_logger, Name, destination.ToString(), cause, count, TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency));
         }
@@ -101,7 +102,8 @@ internal sealed partial class Upstream
     /// </summary>
     private bool InPanic(Destination[] destinations, long now)
     {
-        if (now - Volatile.Read(ref _panicCheckedAt) < _time.TimestampFrequency)
+        var checkedAt = Volatile.Read(ref _panicCheckedAt);
+        if (checkedAt != 0 && now - checkedAt < _time.TimestampFrequency)
         {
             return _panic;
         }
@@ -145,7 +147,7 @@ internal sealed partial class Upstream
     }
 
     /// <summary>Makes the next pick count the available destinations again (an active health check changed one).</summary>
-    internal void HealthChanged() => _panicCheckedAt = long.MinValue;
+    internal void HealthChanged() => Volatile.Write(ref _panicCheckedAt, 0);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: destination {Destination} ejected ({Cause}), ejection {Count} in a row, for {Duration}")]
     private static partial void LogEjected(ILogger logger, string service, string destination, string cause, int count, TimeSpan duration);
