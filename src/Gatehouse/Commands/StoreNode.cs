@@ -89,6 +89,8 @@ internal sealed class StoreNode : IAsyncDisposable
                 Registrations = registrations,
                 MaxBodySize = options.AdminMaxBody,
                 Health = health,
+                Ready = () => !host.Runtime.Draining,
+                Drain = host.Drain,
             }, ct).ConfigureAwait(false);
             host.AnnounceLive();
             return (new StoreNode(host, node, registrations, admin, revision, generated), null);
