@@ -125,3 +125,35 @@ public sealed class DrainCommandTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 }
+
+/// <summary>Issue 20: <c>POST /admin/drain</c> on a node run with a store.</summary>
+public sealed class AdminDrainCommandTests
+{
+    private static readonly Regex Listening = new(@"listening on (http://\S+) \(store revision (\d+)\); admin API on (http://[^\s]+)\. ");
+
+    [Fact]
+    public async Task PostAdminDrain_ReadinessTurns503_AndTheProcessExits0()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "gatehouse-admin-drain-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            const string token = "drain-test-admin-token-0123456789";
+            await using var run = GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = token },
+                "run", "--store", "sqlite:" + Path.Combine(folder, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0");
+            await run.WaitForOutputAsync(Listening, TimeSpan.FromSeconds(60));
+            using var admin = new HttpClient { BaseAddress = new Uri(Listening.Match(run.StandardOutput).Groups[3].Value), Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/ready")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await admin.PostAsync("/admin/drain", null)).StatusCode);
+
+            using var drain = new HttpRequestMessage(HttpMethod.Post, "/admin/drain") { Headers = { { "Authorization", "Bearer " + token } } };
+            Assert.Equal(HttpStatusCode.Accepted, (await admin.SendAsync(drain)).StatusCode);
+
+            Assert.Equal(0, await run.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
