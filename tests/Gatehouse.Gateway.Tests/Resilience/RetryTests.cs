@@ -258,3 +258,37 @@ public sealed class RetryTests
         Assert.InRange(left, 1, 5000);
     }
 }
+
+/// <summary>Issue 20: a composition's steps carry the same deadline header as proxied requests.</summary>
+public sealed class CompositionDeadlineHeaderTests
+{
+    [Fact]
+    public async Task CompositionStep_GetsTheTimeLeftOfTheRunsDeadline()
+    {
+        string? seen = null;
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            seen = context.Request.Headers["Gatehouse-Deadline-Ms"].ToString();
+            return context.Response.WriteAsJsonAsync(new { name = "ann" });
+        });
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            services:
+              users:
+                targets: [{{backend.Url}}]
+                deadlineHeader: Gatehouse-Deadline-Ms
+            compositions:
+              profile:
+                path: /profile
+                deadline: 3s
+                steps:
+                  user: { service: users, path: /user }
+                response: { name: "@user.body.name" }
+            """);
+
+        using var response = await gateway.Client.GetAsync("/profile");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.InRange(long.Parse(seen!, System.Globalization.CultureInfo.InvariantCulture), 1, 3000);
+    }
+}
