@@ -19,7 +19,7 @@ namespace Gatehouse.Gateway.Forwarding;
 /// 504 when it does not answer in time, and an aborted response (never a clean, truncated one) when the
 /// upstream fails after the response started.
 /// </summary>
-internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeProvider _time)
+internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeProvider _time, Runtime.GatewayRuntime runtime)
 {
     private const int ResponseBufferSize = 64 * 1024;
 
@@ -235,7 +235,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
             {
                 if (upgrade)
                 {
-                    await TunnelAsync(context, upgradeFeature, extendedConnect, response, timeout.Token).ConfigureAwait(false);
+                    await TunnelAsync(context, upgradeFeature, extendedConnect, response, IsWebSocket(upgradeProtocol!) ? runtime.ListenersClosing : CancellationToken.None, timeout.Token).ConfigureAwait(false);
                     return;
                 }
 

@@ -282,6 +282,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
 
             GatewayHostLog.ListenersClosing(logger, gateway.DrainTimeout);
+            Runtime.CloseListeners();
             using var deadline = new CancellationTokenSource(gateway.DrainTimeout);
             await _app.StopAsync(deadline.Token).ConfigureAwait(false);
         }

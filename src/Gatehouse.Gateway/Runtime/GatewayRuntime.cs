@@ -26,6 +26,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     private Dictionary<string, (string Fingerprint, JwksCache Cache)> _jwks = new(StringComparer.Ordinal);
     private volatile GatewaySnapshot? _current;
     private volatile bool _draining;
+    private readonly CancellationTokenSource _listenersClosing = new();
     private long _revision;
     private int _disposed;
 
@@ -67,6 +68,23 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
         _draining = true;
         return true;
+    }
+
+    /// <summary>Fires when a drain closes the listeners: open WebSocket tunnels then send their clients a close frame.</summary>
+    public CancellationToken ListenersClosing => _listenersClosing.Token;
+
+    /// <summary>Fires <see cref="ListenersClosing"/>.</summary>
+    internal void CloseListeners()
+    {
+        _draining = true;
+        try
+        {
+            _listenersClosing.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback failed (a tunnel already gone); the others ran.
+        }
     }
 
     /// <summary>Raised after a new snapshot went live.</summary>

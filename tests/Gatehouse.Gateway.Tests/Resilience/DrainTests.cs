@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Model.Config;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Gateway.Tests.Resilience;
@@ -74,5 +75,61 @@ public sealed class DrainTests
         Assert.Equal("done", await response.Content.ReadAsStringAsync());
         Assert.True(response.Headers.ConnectionClose);
         await drained.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
+
+/// <summary>Issue 20: a WebSocket open when the listeners close gets a close frame, not a cut connection.</summary>
+public sealed class WebSocketDrainTests
+{
+    [Fact]
+    public async Task Drain_OpenWebSocket_GetsACloseFrame_GoingAway()
+    {
+        var upstreamSaw = new TaskCompletionSource<System.Net.WebSockets.WebSocketCloseStatus?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = await TestBackend.StartAsync(app =>
+        {
+            app.UseWebSockets();
+            app.Run(async context =>
+            {
+                using var socket = await context.WebSockets.AcceptWebSocketAsync();
+                var buffer = new byte[1024];
+                while (true)
+                {
+                    var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                    if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                    {
+                        upstreamSaw.TrySetResult(result.CloseStatus);
+                        return;
+                    }
+
+                    await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, CancellationToken.None);
+                }
+            });
+        });
+        var config = TestGateway.Parse(TestGateway.SimpleYaml(backend.Url)) is var c
+            ? c with { Gateway = c.Gateway with { Listeners = [new ListenerConfig { Url = "http://127.0.0.1:0" }] } }
+            : null!;
+        await using var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = config });
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var client = new System.Net.WebSockets.ClientWebSocket();
+        client.Options.Proxy = null;
+        await client.ConnectAsync(new Uri(host.Urls[0].Replace("http://", "ws://", StringComparison.Ordinal) + "/chat"), cancel.Token);
+        // A large message first, so frames of the echo are crossing when (or just before) the drain comes.
+        await client.SendAsync(new byte[100_000], System.Net.WebSockets.WebSocketMessageType.Binary, true, cancel.Token);
+        var received = 0;
+        while (received < 100_000)
+        {
+            var part = await client.ReceiveAsync(new byte[16 * 1024], cancel.Token);
+            received += part.Count;
+        }
+
+        host.Drain();
+        var drained = host.WaitForShutdownAsync();
+        var close = await client.ReceiveAsync(new byte[1024], cancel.Token);
+
+        Assert.Equal(System.Net.WebSockets.WebSocketMessageType.Close, close.MessageType);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, close.CloseStatus);
+        await client.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, cancel.Token);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, await upstreamSaw.Task.WaitAsync(cancel.Token));
+        await drained.WaitAsync(cancel.Token);
     }
 }
