@@ -133,3 +133,95 @@ public sealed class WebSocketDrainTests
         await drained.WaitAsync(cancel.Token);
     }
 }
+
+/// <summary>Issue 20: drain under a steady load loop and long streaming responses.</summary>
+public sealed class DrainUnderLoadTests
+{
+    [Fact]
+    public async Task DrainUnderLoad_NoRequestStartedBeforeTheListenerClosedFails()
+    {
+        await using var backend = await TestBackend.StartAsync(async context =>
+        {
+            if (context.Request.Path == "/stream")
+            {
+                // A long streaming response: 20 chunks over about 2 s.
+                for (var i = 0; i < 20; i++)
+                {
+                    await context.Response.WriteAsync($"chunk {i}\n");
+                    await context.Response.Body.FlushAsync();
+                    await Task.Delay(100);
+                }
+
+                return;
+            }
+
+            await context.Response.WriteAsync("ok");
+        });
+        var config = TestGateway.Parse($$"""
+            version: 1
+            gateway:
+              listeners: [{ url: "http://127.0.0.1:0" }]
+              drainDelay: 200ms
+              drainTimeout: 10s
+            services:
+              svc: { targets: [{{backend.Url}}] }
+            routes:
+              all: { path: "/{**rest}", service: svc }
+            """);
+        await using var host = await GatewayHost.StartAsync(new GatewayHostOptions { Config = config });
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(host.Urls[0]), Timeout = TimeSpan.FromSeconds(30) };
+
+        var ok = 0;
+        var refused = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        async Task Loop()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await client.GetAsync("/x");
+                    if (response.StatusCode == HttpStatusCode.OK && await response.Content.ReadAsStringAsync() == "ok")
+                    {
+                        Interlocked.Increment(ref ok);
+                    }
+                    else
+                    {
+                        failures.Add($"status {(int)response.StatusCode}");
+                    }
+                }
+                catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConnectionError)
+                {
+                    // Not started: the listener had closed, so the connection was refused. Expected once draining.
+                    Interlocked.Increment(ref refused);
+                    await Task.Delay(5);
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e.GetType().Name + ": " + e.Message);
+                }
+            }
+        }
+
+        var loops = Enumerable.Range(0, 4).Select(_ => Task.Run(Loop)).ToArray();
+        var streams = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            using var response = await client.GetAsync("/stream", HttpCompletionOption.ResponseHeadersRead);
+            return await response.Content.ReadAsStringAsync();
+        })).ToArray();
+        await Wait.UntilAsync(() => Volatile.Read(ref ok) > 200, "steady load");
+
+        host.Drain();
+        await host.WaitForShutdownAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        stop.Cancel();
+        await Task.WhenAll(loops);
+
+        Assert.Empty(failures);
+        Assert.True(Volatile.Read(ref refused) > 0, "no request was refused after the listener closed");
+        foreach (var stream in streams)
+        {
+            Assert.Equal(string.Concat(Enumerable.Range(0, 20).Select(i => $"chunk {i}\n")), await stream);
+        }
+    }
+}
