@@ -30,8 +30,8 @@ public sealed record RetryConfig
     public bool NonIdempotent { get; init; }
 
     /// <summary>
-    /// Request bodies up to this size are buffered so they can be sent again; a larger body (or one of unknown length
-    /// past it) is streamed and never retried.
+    /// Request bodies with a <c>Content-Length</c> up to this size are buffered so they can be sent again; a larger body,
+    /// or one without <c>Content-Length</c> (chunked), is streamed and never retried.
     /// </summary>
     [Size]
     public long MaxBodySize { get; init; } = 64 * 1024;
