@@ -25,7 +25,8 @@
 #                     "NAME:VAR=VALUE,VAR=VALUE NAME2:VAR=VALUE", e.g. "gcserver:DOTNET_gcServer=1";
 #                     each is a column "gatehouse:NAME" (on top of GATEHOUSE_ENV). GATEHOUSE_DLL=PATH in a
 #                     variant runs another build, e.g. "before:GATEHOUSE_DLL=/tmp/before/gatehouse.dll"
-#                     GATEHOUSE_CONFIG=PATH in a variant runs it with another config file.
+#                     GATEHOUSE_CONFIG=PATH in a variant runs it with another config file (its
+#                     ${BENCH_BACKEND:-http://127.0.0.1:9} is replaced with the bench backend, as in gatehouse.yaml).
 #   ACCESS=0          1: add the column "gatehouse:access": the same route behind key auth + plan check + a rate
 #                     limit + a quota (limits high enough never to refuse). wrk then sends the key to every target
 #                     (the others ignore the header), so "gatehouse" vs "gatehouse:access" is the price of the steps.
@@ -395,7 +396,10 @@ for target in "${GATEHOUSES[@]}"; do
     envs=()
     for kv in ${GATEHOUSE_ENVS[$target]}; do
         if [[ $kv == GATEHOUSE_DLL=* ]]; then dll=${kv#GATEHOUSE_DLL=}
-        elif [[ $kv == GATEHOUSE_CONFIG=* ]]; then config=${kv#GATEHOUSE_CONFIG=}
+        elif [[ $kv == GATEHOUSE_CONFIG=* ]]; then
+            # The variant's file may point at the bench backend as gatehouse.yaml does (${BENCH_BACKEND:-...}).
+            config="$TMP/${target//:/-}.yaml"
+            sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${kv#GATEHOUSE_CONFIG=}" >"$config"
         elif [[ $kv == GATEHOUSE_STORE=* ]]; then store=(--store "sqlite:${kv#GATEHOUSE_STORE=}" --admin-url "http://127.0.0.1:$(free_port)")
         else envs+=("$kv"); fi
     done

@@ -32,7 +32,10 @@ root.Subcommands.Add(SchemaCommand.Create());
 // certificate that does not load) is one plain line and exit code 1, never a stack trace (CliErrors).
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+    // ProcessTerminationTimeout null: SIGTERM and Ctrl+C are left to the gateway host, which drains (readiness 503,
+    // drainDelay, then up to drainTimeout for requests in flight) and then returns 0; System.CommandLine's own handling
+    // would end the process 2 s after the signal, cutting the drain short (issue 20).
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }).ConfigureAwait(false);
 }
 catch (OperationCanceledException)
 {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -225,6 +226,13 @@ internal sealed partial class CompositionRun
                 }
 
                 AddHeaders(step, request, evaluator, binding, item, upstream.Credential);
+                if (upstream.Config.DeadlineHeader is { } deadlineHeader)
+                {
+                    // The same deadline mechanism as a proxied request: the time left of the run, or of the call when sooner.
+                    var left = _model.Compiled.Config.Deadline - Stopwatch.GetElapsedTime(_begun);
+                    left = limit < left ? limit : left;
+                    request.Headers.TryAddWithoutValidation(deadlineHeader, ((long)Math.Max(0, left.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
                 if (step.Body is { } bodyTemplate)
                 {
                     request.Content = new ByteArrayContent(RequestBody(bodyTemplate, evaluator, binding, item));

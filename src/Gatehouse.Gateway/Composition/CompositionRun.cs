@@ -42,6 +42,9 @@ internal sealed partial class CompositionRun
     // (never across an await: evaluations are synchronous). It also guards _documents. The answer is written after every
     // step has finished, on one thread, without it.
     private readonly Lock _read = new();
+
+    // When the run began: its deadline counts from here, and a service's deadlineHeader tells each call what is left.
+    private readonly long _begun = Stopwatch.GetTimestamp();
     private readonly ElementRootResolver _roots;
     private StepFailure? _failure;
     private string? _failedStep;

@@ -43,7 +43,11 @@ internal sealed partial class HttpForwarder
     /// too and copy bytes both ways until either side closes. A client that opened with an HTTP/2 extended
     /// CONNECT (<paramref name="extendedConnect"/>) gets the 200 that stands for 101 in HTTP/2.
     /// </summary>
-    private static async Task TunnelAsync(HttpContext context, IHttpUpgradeFeature? upgradeFeature, IHttpExtendedConnectFeature? extendedConnect, HttpResponseMessage response, CancellationToken cancellation)
+    /// <param name="closing">
+    /// For a WebSocket: fires when a drain closes the listeners; the client is then sent a close frame (1001, going away)
+    /// at the next frame boundary, so it reconnects elsewhere instead of seeing the connection cut at drainTimeout.
+    /// </param>
+    private static async Task TunnelAsync(HttpContext context, IHttpUpgradeFeature? upgradeFeature, IHttpExtendedConnectFeature? extendedConnect, HttpResponseMessage response, CancellationToken closing, CancellationToken cancellation)
     {
         foreach (var header in response.Headers.NonValidated)
         {
@@ -69,8 +73,16 @@ internal sealed partial class HttpForwarder
             : await upgradeFeature!.UpgradeAsync().ConfigureAwait(false);
         using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var toUpstream = CopyUntilClosedAsync(clientStream, upstreamStream, both.Token);
-        var toClient = CopyUntilClosedAsync(upstreamStream, clientStream, both.Token);
-        await Task.WhenAny(toUpstream, toClient).ConfigureAwait(false);
+        var toClient = closing.CanBeCanceled
+            ? WebSocketDrain.CopyToClientAsync(upstreamStream, clientStream, closing, both.Token)
+            : CopyUntilClosedAsync(upstreamStream, clientStream, both.Token);
+        if (await Task.WhenAny(toUpstream, toClient).ConfigureAwait(false) == toClient && closing.IsCancellationRequested)
+        {
+            // The client was sent a close frame: give its answer (relayed to the upstream, which so learns the
+            // session ended) a moment to cross before the tunnel ends.
+            await Task.WhenAny(toUpstream, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ConfigureAwait(false);
+        }
+
         await both.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -81,6 +93,9 @@ internal sealed partial class HttpForwarder
             // One side closed; the other copy was cancelled on purpose.
         }
     }
+
+    private static bool IsWebSocket(string protocols) =>
+        protocols.Contains("websocket", StringComparison.OrdinalIgnoreCase);
 
     private static async Task CopyUntilClosedAsync(Stream from, Stream to, CancellationToken cancellation)
     {

@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Limiting;
 using Gatehouse.Gateway.Problems;
+using Gatehouse.Gateway.Resilience;
 using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Upstreams;
 using Microsoft.AspNetCore.Http;
@@ -17,7 +19,7 @@ namespace Gatehouse.Gateway.Forwarding;
 /// 504 when it does not answer in time, and an aborted response (never a clean, truncated one) when the
 /// upstream fails after the response started.
 /// </summary>
-internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
+internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeProvider _time, Runtime.GatewayRuntime runtime)
 {
     private const int ResponseBufferSize = 64 * 1024;
 
@@ -39,6 +41,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         var outcome = UpstreamOutcome.NotJudged;
         HttpRequestMessage? message = null;
         HttpResponseMessage? response = null;
+        byte[]? buffered = null;
+        var bufferedLength = 0;
+        var attempt = 0;
+        var retries = 0;
         var observation = context.Features.Get<Observability.RequestObservation>();
         StreamingRequestContent? body = null;
         System.Diagnostics.Activity? span = null;
@@ -92,8 +98,28 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 return;
             }
 
+            var retry = upgrade ? null : route.Retry;
+            var hasBody = !upgrade && HasBody(context);
+            if (retry is not null)
+            {
+                upstream.RetryBudget.CountRequest();
+                // A body is replayable only when it is buffered: one of known length up to maxBodySize.
+                if (hasBody && request.ContentLength is { } length && length <= retry.MaxBodySize)
+                {
+                    buffered = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
+                    bufferedLength = (int)length;
+                    if (await ReadBodyAsync(context, buffered, bufferedLength, requestId).ConfigureAwait(false) is false)
+                    {
+                        return;
+                    }
+                }
+            }
+
+            // One deadline for the request: every attempt and every back-off fall within it.
+            var started = _time.GetTimestamp();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            for (var attempt = 0; ; attempt++)
+            timeout.CancelAfter(route.Timeout);
+            for (; ; attempt++)
             {
                 if (!Uri.TryCreate(destination.BaseAddress + pathAndQuery, in UriOptions, out var uri))
                 {
@@ -110,7 +136,11 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 };
 
                 body = null;
-                if (!upgrade && HasBody(context))
+                if (buffered is not null)
+                {
+                    message.Content = new ReadOnlyMemoryContent(buffered.AsMemory(0, bufferedLength));
+                }
+                else if (hasBody)
                 {
                     message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
                 }
@@ -133,24 +163,84 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                     }
                 }
 
-                timeout.CancelAfter(route.Timeout);
+                var left = route.Timeout - _time.GetElapsedTime(started);
+                if (route.DeadlineHeader is { } deadlineHeader)
+                {
+                    message.Headers.TryAddWithoutValidation(deadlineHeader, ((long)Math.Max(0, left.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
+                }
+
+                if (retry is null)
+                {
+                    // Without retries the timeout runs from each send (only the connect-failure retry sends twice).
+                    timeout.CancelAfter(route.Timeout);
+                }
+
+                CancellationTokenSource? perTry = null;
+                if (retry?.PerTryTimeout is { } perTryTimeout && perTryTimeout < left)
+                {
+                    perTry = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+                    perTry.CancelAfter(perTryTimeout);
+                }
+
                 try
                 {
-                    response = await upstream.Invoker.SendAsync(message, timeout.Token).ConfigureAwait(false);
-                    break;
+                    response = await upstream.Invoker.SendAsync(message, perTry?.Token ?? timeout.Token).ConfigureAwait(false);
                 }
-                catch (HttpRequestException e) when (attempt == 0 && body is null && e.HttpRequestError == HttpRequestError.ConnectionError
+                catch (HttpRequestException e) when (retry is null && attempt == 0 && body is null && e.HttpRequestError == HttpRequestError.ConnectionError
                     && !context.RequestAborted.IsCancellationRequested && TrySwitchDestination(upstream, ref destination))
                 {
                     // Nothing reached the upstream (no connection, no body to replay): the request is safe to try
                     // once on another destination, whatever its method. The failed one is charged to passive health.
                     LogRetried(logger, route.Id, e.Message);
+                    continue;
                 }
                 catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
                 {
-                    outcome = await HandleSendFailureAsync(context, route, destination, body, e, requestId).ConfigureAwait(false);
+                    var perTryExpired = perTry?.IsCancellationRequested == true && !timeout.IsCancellationRequested;
+                    if (retry is not null && !context.RequestAborted.IsCancellationRequested && body?.ClientError is null
+                        && RetryReason(retry, e, perTryExpired) is { } reason)
+                    {
+                        // Nothing reached the upstream when no connection was made and the body was not started.
+                        var reached = !(reason == RetryReasons.ConnectFailure && body?.Started != true);
+                        var next = await PrepareRetryAsync(context, route, retry, destination, attempt, reason, reached, body is null || !body.Started, perTryExpired ? UpstreamOutcome.Failed : UpstreamFaults.Judge(e), null, started, retries > 0, timeout.Token).ConfigureAwait(false);
+                        if (next is not null)
+                        {
+                            destination = next;
+                            retries++;
+                            continue;
+                        }
+                    }
+
+                    if (perTryExpired)
+                    {
+                        // The per-try timeout fired and no retry followed: the client is told it timed out.
+                        e = new OperationCanceledException();
+                    }
+
+                    outcome = await HandleSendFailureAsync(context, route, destination, body, e, requestId, attempt + 1).ConfigureAwait(false);
                     return;
                 }
+                finally
+                {
+                    perTry?.Dispose();
+                }
+
+                var status = (int)response.StatusCode;
+                if (retry is not null && retry.RetriesStatus(status) && !context.RequestAborted.IsCancellationRequested)
+                {
+                    var statusOutcome = status >= 500 ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded;
+                    var next = await PrepareRetryAsync(context, route, retry, destination, attempt, RetryReasons.Status(status), reached: true, replayable: hasBody == (buffered is not null), statusOutcome, response, started, retries > 0, timeout.Token).ConfigureAwait(false);
+                    if (next is not null)
+                    {
+                        response.Dispose();
+                        response = null;
+                        destination = next;
+                        retries++;
+                        continue;
+                    }
+                }
+
+                break;
             }
 
             // Headers are in: the timeout covered the wait for them. The body streams for as long as both sides keep going.
@@ -161,7 +251,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             {
                 if (upgrade)
                 {
-                    await TunnelAsync(context, upgradeFeature, extendedConnect, response, timeout.Token).ConfigureAwait(false);
+                    await TunnelAsync(context, upgradeFeature, extendedConnect, response, IsWebSocket(upgradeProtocol!) ? runtime.ListenersClosing : CancellationToken.None, timeout.Token).ConfigureAwait(false);
                     return;
                 }
 
@@ -175,6 +265,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             }
 
             CopyResponseHeaders(context, response, requestId);
+            if (attempt > 0)
+            {
+                context.Response.Headers[AttemptsHeader] = AttemptsText(attempt + 1);
+            }
 
             // Policies seam 2 (issue 23): response transforms and the cache see the service's status and headers.
             policies?.OnResponseHeaders();
@@ -205,14 +299,20 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
                 Observability.GatewayTracing.StopClient(span, response is null ? 0 : (int)response.StatusCode, response is null ? "no_response" : null);
             }
 
-            if (observation is not null && body is not null)
+            if (observation is not null)
             {
-                observation.BytesIn = body.BytesRead;
+                observation.BytesIn = body?.BytesRead ?? (buffered is not null ? bufferedLength : 0);
             }
 
             response?.Dispose();
             message?.Dispose();
             upstream.EndRequest(destination, outcome);
+            upstream.RetryBudget.Release(held: retries > 0);
+            upstream.Gate?.Exit();
+            if (buffered is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffered);
+            }
         }
     }
 
@@ -286,8 +386,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
     }
 
     /// <summary>Answers a request whose upstream call failed before response headers; returns what it says about the destination.</summary>
-    private async Task<UpstreamOutcome> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId)
+    private async Task<UpstreamOutcome> HandleSendFailureAsync(HttpContext context, RouteModel route, Destination destination, StreamingRequestContent? body, Exception e, string requestId, int attempts = 1)
     {
+        KeyValuePair<string, string>[]? extra = attempts > 1 ? [new(AttemptsHeader, AttemptsText(attempts))] : null;
         if (context.RequestAborted.IsCancellationRequested)
         {
             return UpstreamOutcome.NotJudged; // the client left; the upstream call was cancelled with it.
@@ -312,7 +413,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
         {
             LogUpstreamTimeout(logger, route.Id, destination.ToString(), route.Timeout);
             await ProblemWriter.WriteAsync(context, StatusCodes.Status504GatewayTimeout, "upstream-timeout", "Upstream timeout",
-                $"Service '{route.Upstream!.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId).ConfigureAwait(false);
+                $"Service '{route.Upstream!.Name}' did not answer within {route.Timeout.TotalSeconds:0.###}s.", requestId, extra).ConfigureAwait(false);
             return UpstreamOutcome.Failed;
         }
 
@@ -323,13 +424,13 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger)
             // gap in those checks): answered as a gateway failure, and not charged to the destination.
             LogRequestNotSent(logger, route.Id, destination.ToString(), e.Message);
             await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-request-failed", "Upstream request failed",
-                $"The request could not be sent to service '{route.Upstream!.Name}'; check it for unusual characters, or report it with the request id.", requestId).ConfigureAwait(false);
+                $"The request could not be sent to service '{route.Upstream!.Name}'; check it for unusual characters, or report it with the request id.", requestId, extra).ConfigureAwait(false);
             return outcome;
         }
 
         LogUpstreamUnreachable(logger, route.Id, destination.ToString(), e.Message);
         await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "upstream-unreachable", "Upstream unreachable",
-            $"Service '{route.Upstream!.Name}' could not be reached.", requestId).ConfigureAwait(false);
+            $"Service '{route.Upstream!.Name}' could not be reached.", requestId, extra).ConfigureAwait(false);
         return outcome;
     }
 

@@ -134,6 +134,7 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
             if (!destination.ActiveHealthy && streak.Successes >= _healthyThreshold)
             {
                 destination.ActiveHealthy = true;
+                _upstream.HealthChanged();
                 LogHealthy(_logger, _upstream.Name, destination.ToString(), streak.Successes);
             }
         }
@@ -144,6 +145,7 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
             if (destination.ActiveHealthy && streak.Failures >= _unhealthyThreshold)
             {
                 destination.ActiveHealthy = false;
+                _upstream.HealthChanged();
                 LogUnhealthy(_logger, _upstream.Name, destination.ToString(), streak.Failures, _config.Path, failure);
             }
         }

@@ -35,10 +35,15 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly ServiceApiHost? _serviceApi;
     private readonly QuotaPersistence? _quotas;
     private readonly MetricsListener? _metricsListener;
+    private readonly HealthHost? _health;
+    private readonly TaskCompletionSource _drainAsked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _stopLock = new();
+    private Task? _stopped;
 
     private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi,
-        QuotaPersistence? quotas, GatewayTelemetry telemetry, PrometheusText? metrics, MetricsListener? metricsListener)
+        QuotaPersistence? quotas, GatewayTelemetry telemetry, PrometheusText? metrics, MetricsListener? metricsListener, HealthHost? health)
     {
+        _health = health;
         _quotas = quotas;
         _app = app;
         Runtime = runtime;
@@ -84,7 +89,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         // A listener that cannot bind is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         options.ConfigureLogging?.Invoke(builder.Logging);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.Gateway.DrainTimeout);
+        // The drain passes its own deadline, from the live revision's drainTimeout (a reload may change it), so the
+        // host's fixed one must not cut it shorter.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromDays(1));
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
@@ -171,6 +178,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         app.Run(handler.HandleAsync);
         ServiceApiHost? serviceApi = null;
         MetricsListener? metricsListener = null;
+        HealthHost? health = null;
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -180,9 +188,26 @@ internal sealed class GatewayHost : IAsyncDisposable
             metricsListener = metrics is not null && observability.Metrics.Url is { } metricsUrl
                 ? await MetricsListener.StartAsync(metricsUrl, metrics, cancellationToken).ConfigureAwait(false)
                 : null;
+            if (options.HealthUrl is { } healthUrl)
+            {
+                try
+                {
+                    health = await HealthHost.StartAsync(healthUrl, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException e) when (options.HealthUrlOptional)
+                {
+                    // The default address, taken (by another gateway on this machine, say): serving matters more.
+                    GatewayHostLog.HealthNotStarted(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Drain"), healthUrl, e.Message);
+                }
+            }
         }
         catch
         {
+            if (serviceApi is not null)
+            {
+                await serviceApi.DisposeAsync().ConfigureAwait(false);
+            }
+
             // Nothing is live: a port taken, a certificate that does not load. Stop what the apply started (health checks).
             try
             {
@@ -196,6 +221,16 @@ internal sealed class GatewayHost : IAsyncDisposable
             if (serviceApi is not null)
             {
                 await serviceApi.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (metricsListener is not null)
+            {
+                await metricsListener.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (health is not null)
+            {
+                await health.DisposeAsync().ConfigureAwait(false);
             }
 
             GatewayMetrics.Forget(runtime);
@@ -218,7 +253,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener, health);
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -325,8 +360,61 @@ internal sealed class GatewayHost : IAsyncDisposable
         };
     }
 
-    /// <summary>Waits until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires.</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+    /// <summary>The <c>/ready</c> and <c>/live</c> listener's address, when <see cref="GatewayHostOptions.HealthUrl"/> was set.</summary>
+    public string? HealthUrl => _health?.Url;
+
+    /// <summary>
+    /// Waits until the process is asked to stop (Ctrl+C, SIGTERM), a drain is asked for (<see cref="Drain"/>), or
+    /// <paramref name="cancellationToken"/> fires; then drains (see <see cref="DrainAsync"/>).
+    /// </summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        var stopping = _app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (stopping.Register(() => signal.TrySetResult()).ConfigureAwait(false))
+        await using (cancellationToken.Register(() => signal.TrySetResult()).ConfigureAwait(false))
+        {
+            await Task.WhenAny(signal.Task, _drainAsked.Task).ConfigureAwait(false);
+        }
+
+        await DrainAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Asks for a drain (<c>POST /admin/drain</c>): <see cref="WaitForShutdownAsync"/> then drains, and the process exits.</summary>
+    public void Drain() => _drainAsked.TrySetResult();
+
+    /// <summary>
+    /// The graceful stop: readiness turns 503 at once; new connections are still accepted for <c>drainDelay</c>, so
+    /// load balancers notice; then the listeners close and requests in flight get up to <c>drainTimeout</c> to finish
+    /// (Kestrel adds <c>Connection: close</c> to HTTP/1.1 responses and sends HTTP/2 GOAWAY), after which the rest are
+    /// aborted. Both settings are read from the live revision, so a reload that changed them applies. Idempotent.
+    /// </summary>
+    public Task DrainAsync() => StopAsync(withDelay: true);
+
+    private Task StopAsync(bool withDelay)
+    {
+        lock (_stopLock)
+        {
+            return _stopped ??= Run();
+        }
+
+        async Task Run()
+        {
+            var gateway = Runtime.Current.Config.Gateway;
+            var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Drain");
+            Runtime.BeginDrain();
+            if (withDelay && gateway.DrainDelay > TimeSpan.Zero)
+            {
+                GatewayHostLog.DrainStarted(logger, gateway.DrainDelay, gateway.DrainTimeout);
+                await Task.Delay(gateway.DrainDelay).ConfigureAwait(false);
+            }
+
+            GatewayHostLog.ListenersClosing(logger, gateway.DrainTimeout);
+            Runtime.CloseListeners();
+            using var deadline = new CancellationTokenSource(gateway.DrainTimeout);
+            await _app.StopAsync(deadline.Token).ConfigureAwait(false);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -341,7 +429,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             await _metricsListener.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _app.StopAsync().ConfigureAwait(false);
+        await StopAsync(withDelay: false).ConfigureAwait(false);
+        if (_health is not null)
+        {
+            await _health.DisposeAsync().ConfigureAwait(false);
+        }
         // After the listeners stopped: the last requests are in the counts it writes.
         if (_quotas is not null)
         {

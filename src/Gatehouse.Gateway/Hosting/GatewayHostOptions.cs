@@ -60,6 +60,15 @@ internal sealed record GatewayHostOptions
     /// </summary>
     public IReadOnlyDictionary<string, string?>? TelemetrySettings { get; init; }
 
+    /// <summary>
+    /// Where to serve <c>/ready</c> and <c>/live</c> on a listener of their own (<c>gatehouse run --config</c>); null for
+    /// none (the admin API serves them with <c>--store</c>).
+    /// </summary>
+    public string? HealthUrl { get; init; }
+
+    /// <summary>When <see cref="HealthUrl"/> cannot be bound, warn and serve without it (it was not asked for explicitly).</summary>
+    public bool HealthUrlOptional { get; init; }
+
     /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -52,6 +52,11 @@ internal sealed partial class GatewayRequestHandler
                 "The path contains an encoded '/' or '\\', a backslash, an encoded NUL, or raw non-ASCII characters beside percent-encoding, which servers behind a gateway read differently; send the path without them (percent-encode non-ASCII as UTF-8).", requestId);
         }
 
+        if (snapshot.HealthPath is { } healthPath && string.Equals(path, healthPath, StringComparison.Ordinal))
+        {
+            return HealthHost.ReadyAsync(context, runtime);
+        }
+
         // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
         var bodyLimit = snapshot.Config.Gateway.MaxRequestBodySize;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimitFeature)
@@ -115,7 +120,7 @@ internal sealed partial class GatewayRequestHandler
     }
 
     private Task PickAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission,
-        Policies.PolicyExchange? exchange = null)
+        Policies.PolicyExchange? exchange = null, bool faultsDone = false, bool gateHeld = false)
     {
         // A composition route runs its steps instead of the forwarder, after the same access steps.
         if (route.Composition is { } composition)
@@ -123,16 +128,33 @@ internal sealed partial class GatewayRequestHandler
             return new Composition.CompositionRun(composition, context, snapshot, runtime, captures, path, requestId, admission).ExecuteAsync();
         }
 
+        if (!faultsDone && route.Faults is { } faults && faults.Applies(context))
+        {
+            return InjectFaultsAsync(context, snapshot, route, captures, path, requestId, admission, faults);
+        }
+
         while (true)
         {
-            var destination = route.Upstream!.Pick();
-            if (destination is null)
+            var upstream = route.Upstream!;
+            if (!gateHeld && upstream.Gate is { } gate)
             {
-                return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
-                    $"Service '{route.Upstream!.Name}' has no healthy target right now; try again shortly.", requestId);
+                if (!gate.TryEnter())
+                {
+                    return WaitAtGateAsync(context, snapshot, route, captures, path, requestId, admission, gate);
+                }
+
+                gateHeld = true;
             }
 
-            if (route.Upstream!.TryBeginRequest(destination))
+            var destination = upstream.Pick();
+            if (destination is null)
+            {
+                upstream.Gate?.Exit();
+                return ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "no-healthy-upstream", "No healthy upstream",
+                    $"Service '{upstream.Name}' has no healthy target right now; try again shortly.", requestId);
+            }
+
+            if (upstream.TryBeginRequest(destination))
             {
                 var sb = new DefaultInterpolatedStringHandler(0, 0);
                 var transform = exchange?.Policies.RequestTransform;
@@ -160,17 +182,20 @@ internal sealed partial class GatewayRequestHandler
                 if (!QueryEncoding.TryAppend(ref sb, query))
                 {
                     sb.ToStringAndClear();
-                    route.Upstream!.EndRequest(destination, Upstreams.UpstreamOutcome.NotJudged);
+                    upstream.EndRequest(destination, Upstreams.UpstreamOutcome.NotJudged);
+                    upstream.Gate?.Exit();
                     return ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-request-target", "Bad request target",
                         "The query holds a character that is not valid UTF-16 text; send it percent-encoded.", requestId);
                 }
 
-                // The forwarder owns the begun request from here and ends it on every path.
+                // The forwarder owns the begun request (and the concurrency slot) from here and ends it on every path.
                 return forwarder.ForwardAsync(context, route, destination, sb.ToStringAndClear(), requestId, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress), admission, exchange);
             }
 
             // A reload retired this route's upstream after we read the snapshot; the new one is already live. The
             // access decision already made stands: it was made on a revision that was live when the request came.
+            upstream.Gate?.Exit();
+            gateHeld = false;
             snapshot = runtime.Current;
             captures = default;
             if (Match(context, snapshot, path, requestId, out var again, ref captures) is { } problem)
@@ -180,6 +205,49 @@ internal sealed partial class GatewayRequestHandler
 
             route = again!;
         }
+    }
+
+    /// <summary>The slow path of a service's concurrency limits: wait in line for a slot, or answer 503 at once.</summary>
+    private async Task WaitAtGateAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission, Resilience.ConcurrencyGate gate)
+    {
+        if (!await gate.EnterAsync(context.RequestAborted).ConfigureAwait(false))
+        {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Resilience.ResilienceMetrics.Overload(route.Upstream!.Name);
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "upstream-overloaded", "Upstream overloaded",
+                $"Service '{route.Upstream!.Name}' has {gate.MaxRequests} requests in flight from this gateway, its limit (services.{route.Upstream!.Name}.concurrency); try again shortly.",
+                requestId).ConfigureAwait(false);
+            return;
+        }
+
+        await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission, faultsDone: true, gateHeld: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs the route's fault injection, then answers with the injected status or forwards.</summary>
+    private async Task InjectFaultsAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, Admission admission, Resilience.FaultInjector faults)
+    {
+        int status;
+        try
+        {
+            status = await faults.InjectAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (status != 0)
+        {
+            await ProblemWriter.WriteAsync(context, status, "fault-injected", "Fault injected",
+                $"Route '{route.Id}' injects faults for testing (routes.{route.Id}.faults), and this request drew one.", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission, faultsDone: true).ConfigureAwait(false);
     }
 
     /// <summary>

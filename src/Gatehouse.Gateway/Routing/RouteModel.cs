@@ -50,6 +50,15 @@ internal sealed class RouteModel
     /// <summary>Time allowed until the upstream's response headers arrive.</summary>
     public TimeSpan Timeout { get; }
 
+    /// <summary>When failed attempts are tried again (the route's <c>retry</c>, else its service's); null when never.</summary>
+    public Resilience.RetryPolicy? Retry { get; init; }
+
+    /// <summary>Fault injection, or null (the default: no cost).</summary>
+    public Resilience.FaultInjector? Faults { get; init; }
+
+    /// <summary>The header that tells the upstream the time left of the deadline, in milliseconds; null when not sent.</summary>
+    public string? DeadlineHeader { get; init; }
+
     /// <summary>What plans grant here; null when the revision has no plans, and the route needs no credential.</summary>
     public AccessTarget? Access { get; init; }
 

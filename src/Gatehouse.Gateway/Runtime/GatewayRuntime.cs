@@ -25,6 +25,8 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     private readonly Lazy<HttpClient> _jwksHttp = new(() => new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = JwksCache.FetchTimeout });
     private Dictionary<string, (string Fingerprint, JwksCache Cache)> _jwks = new(StringComparer.Ordinal);
     private volatile GatewaySnapshot? _current;
+    private volatile bool _draining;
+    private readonly CancellationTokenSource _listenersClosing = new();
     private long _revision;
     private int _disposed;
 
@@ -94,6 +96,38 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
     /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply(GatehouseConfig)"/>.</summary>
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
+
+    /// <summary>True once the gateway began to drain: readiness answers 503 from then on.</summary>
+    public bool Draining => _draining;
+
+    /// <summary>Marks the gateway as draining; returns false when it already was.</summary>
+    internal bool BeginDrain()
+    {
+        if (_draining)
+        {
+            return false;
+        }
+
+        _draining = true;
+        return true;
+    }
+
+    /// <summary>Fires when a drain closes the listeners: open WebSocket tunnels then send their clients a close frame.</summary>
+    public CancellationToken ListenersClosing => _listenersClosing.Token;
+
+    /// <summary>Fires <see cref="ListenersClosing"/>.</summary>
+    internal void CloseListeners()
+    {
+        _draining = true;
+        try
+        {
+            _listenersClosing.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback failed (a tunnel already gone); the others ran.
+        }
+    }
 
     /// <summary>Raised after a new snapshot went live.</summary>
     public event Action<GatewaySnapshot>? Applied;

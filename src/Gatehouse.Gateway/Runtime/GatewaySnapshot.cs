@@ -25,6 +25,9 @@ internal sealed class GatewaySnapshot
         _trustedProxies = trustedProxies;
     }
 
+    /// <summary><c>gateway.healthPath</c>: answered with readiness on the public listeners, before routing; null when not set.</summary>
+    public string? HealthPath => Config.Gateway.HealthPath;
+
     /// <summary>The revision number, 1 for the first config applied.</summary>
     public long Revision { get; }
 

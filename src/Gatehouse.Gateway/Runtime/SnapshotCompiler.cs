@@ -105,6 +105,9 @@ internal static class SnapshotCompiler
                 ForwardCredential = route.ForwardCredential,
                 Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,
                 ForwardUnderscoreHeaders = config.Gateway.ForwardUnderscoreHeaders,
+                Retry = (route.Retry ?? upstream.Config.Retry) is { Attempts: > 1 } retry ? new Resilience.RetryPolicy(retry) : null,
+                Faults = route.Faults is { } faults ? new Resilience.FaultInjector(id, faults, time, loggers.CreateLogger("Gatehouse.Faults")) : null,
+                DeadlineHeader = upstream.Config.DeadlineHeader,
             };
             routes.Add((path, model));
         }

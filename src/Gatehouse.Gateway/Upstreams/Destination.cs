@@ -9,6 +9,12 @@ internal sealed class Destination
     private int _outstanding;
     private int _consecutiveFailures;
     private long _ejectedUntil;
+    private int _probing;
+    private int _ejections;
+    private long _returnedAt;
+    private long _windowStart;
+    private int _windowRequests;
+    private int _windowFailures;
     private volatile bool _activeHealthy = true;
 
     /// <param name="target">The configured target URL, e.g. <c>https://users.internal:8443/api</c>.</param>
@@ -66,26 +72,105 @@ internal sealed class Destination
             return false;
         }
 
+        // After an ejection it is half-open: available to one request at a time (the probe) until one succeeds.
         var until = Volatile.Read(ref _ejectedUntil);
-        return until == 0 || now >= until;
+        return until == 0 || (now >= until && Volatile.Read(ref _probing) == 0);
+    }
+
+    /// <summary>
+    /// Claims the destination for one request at <paramref name="now"/>: always granted while it is in; after an
+    /// ejection only to the one request that wins the probe, so a recovering destination is not stampeded.
+    /// </summary>
+    public bool TryClaim(long now)
+    {
+        var until = Volatile.Read(ref _ejectedUntil);
+        if (until == 0)
+        {
+            return true;
+        }
+
+        return now >= until && Interlocked.CompareExchange(ref _probing, 1, 0) == 0;
+    }
+
+    /// <summary>True while ejected (its ejection time not over).</summary>
+    public bool IsEjected(long now)
+    {
+        var until = Volatile.Read(ref _ejectedUntil);
+        return until != 0 && now < until;
+    }
+
+    /// <summary>True when its ejection time is over but no request has succeeded on it since: its requests are probes.</summary>
+    public bool IsHalfOpen(long now)
+    {
+        var until = Volatile.Read(ref _ejectedUntil);
+        return until != 0 && now >= until;
+    }
+
+    /// <summary>Ejections in a row, the current one included.</summary>
+    public int Ejections => Volatile.Read(ref _ejections);
+
+    /// <summary>Lets the next request probe a half-open destination (the last one learned nothing).</summary>
+    public void ReleaseProbe()
+    {
+        if (Volatile.Read(ref _probing) != 0)
+        {
+            Volatile.Write(ref _probing, 0);
+        }
+    }
+
+    /// <summary>
+    /// Counts the next ejection: its number in a row, which sets its length. A destination that stayed in for
+    /// <paramref name="forgetAfterTicks"/> since it last returned starts again at 1.
+    /// </summary>
+    public int NextEjection(long now, long forgetAfterTicks)
+    {
+        var returned = Volatile.Read(ref _returnedAt);
+        if (returned != 0 && now - returned >= forgetAfterTicks)
+        {
+            Volatile.Write(ref _ejections, 0);
+        }
+
+        return Interlocked.Increment(ref _ejections);
+    }
+
+    /// <summary>
+    /// Counts a request into the failure-rate window; returns the window's (requests, failures) after it. A window
+    /// older than <paramref name="windowTicks"/> starts over (racing threads may lose a count there, never more).
+    /// </summary>
+    public (int Requests, int Failures) CountWindow(long now, long windowTicks, bool failed)
+    {
+        var start = Volatile.Read(ref _windowStart);
+        if (now - start >= windowTicks && Interlocked.CompareExchange(ref _windowStart, now, start) == start)
+        {
+            Volatile.Write(ref _windowRequests, 0);
+            Volatile.Write(ref _windowFailures, 0);
+        }
+
+        var requests = Interlocked.Increment(ref _windowRequests);
+        var failures = failed ? Interlocked.Increment(ref _windowFailures) : Volatile.Read(ref _windowFailures);
+        return (requests, failures);
     }
 
     public void BeginRequest() => Interlocked.Increment(ref _outstanding);
 
     public void EndRequest() => Interlocked.Decrement(ref _outstanding);
 
-    /// <summary>Records a success; clears passive ejection.</summary>
-    public void RecordSuccess()
+    /// <summary>Records a success; clears passive ejection. Returns true when that brought the destination back.</summary>
+    public bool RecordSuccess(long now = 0)
     {
         if (Volatile.Read(ref _consecutiveFailures) != 0)
         {
             Volatile.Write(ref _consecutiveFailures, 0);
         }
 
-        if (Volatile.Read(ref _ejectedUntil) != 0)
+        if (Volatile.Read(ref _ejectedUntil) != 0 && Interlocked.Exchange(ref _ejectedUntil, 0) != 0)
         {
-            Volatile.Write(ref _ejectedUntil, 0);
+            Volatile.Write(ref _returnedAt, now);
+            Volatile.Write(ref _probing, 0);
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>Records a failure; returns the new count of consecutive failures.</summary>
@@ -96,6 +181,7 @@ internal sealed class Destination
     {
         Volatile.Write(ref _ejectedUntil, until);
         Volatile.Write(ref _consecutiveFailures, 0);
+        Volatile.Write(ref _probing, 0);
     }
 
     public override string ToString() => HostHeader is null ? BaseAddress : $"{BaseAddress} (host {HostHeader})";

@@ -23,8 +23,7 @@ internal sealed partial class Upstream : IAsyncDisposable
     private readonly ILoadBalancingPolicy _policy;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly long _cooldownTicks;
-    private readonly int _passiveThreshold;
+    private readonly OutlierPolicy? _outliers;
     private readonly DnsDestinationResolver? _resolver;
     private readonly ActiveHealthChecker? _healthChecker;
     // Guards the two parts below; taken when discovery or registrations change them, never on the request path.
@@ -63,12 +62,9 @@ internal sealed partial class Upstream : IAsyncDisposable
         VersionPolicy = config.Protocol == UpstreamProtocol.Http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower;
         _destinations = [.. config.Targets.Select(t => { var u = new Uri(t.Url); return new Destination(u, u.Host.Trim('[', ']'), t.Weight); })];
         _configured = _destinations;
-        if (config.HealthCheck?.Passive is { } passive)
-        {
-            // The config reader rejects thresholds below 1; clamp for configs built in code (0 would mean "off").
-            _passiveThreshold = Math.Max(1, passive.ConsecutiveFailures);
-            _cooldownTicks = (long)(passive.Cooldown.TotalSeconds * time.TimestampFrequency);
-        }
+        _outliers = OutlierPolicy.Create(config, time);
+        RetryBudget = new Resilience.RetryBudget(config.RetryBudget, time);
+        Gate = config.Concurrency is { } limits ? new Resilience.ConcurrencyGate(limits.MaxRequests, limits.MaxPending) : null;
 
         if (_destinations.Any(d => DnsDestinationResolver.IsDnsName(d.Target)))
         {
@@ -112,6 +108,12 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     /// <summary>Requests being forwarded through this upstream now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>The service's retry budget, shared by its routes.</summary>
+    public Resilience.RetryBudget RetryBudget { get; }
+
+    /// <summary>The service's concurrency limits, or null when it has none.</summary>
+    public Resilience.ConcurrencyGate? Gate { get; }
 
     /// <summary>DNS discovery, when a target is given by name; for tests and diagnostics.</summary>
     internal DnsDestinationResolver? Resolver => _resolver;
@@ -171,8 +173,32 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     private static string Key(Uri url) => url.GetLeftPart(UriPartial.Path).TrimEnd('/');
 
-    /// <summary>An available destination chosen by the service's policy, or null when none is available.</summary>
-    public Destination? Pick() => _policy.Pick(_destinations, _time.GetTimestamp());
+    /// <summary>
+    /// An available destination chosen by the service's policy, or null when none is available. A half-open
+    /// destination (its ejection over) is given to one request at a time. In panic mode (outlier detection, with fewer
+    /// than its threshold available) any destination may be given, ejected or not.
+    /// </summary>
+    public Destination? Pick()
+    {
+        var now = _time.GetTimestamp();
+        var destinations = _destinations;
+        if (_outliers is { PanicThresholdPercent: > 0 } && InPanic(destinations, now))
+        {
+            return PanicPick(destinations);
+        }
+
+        // A destination lost to another request's probe is passed over; the policy's next pick is another one.
+        for (var i = 0; i <= destinations.Length; i++)
+        {
+            var d = _policy.Pick(destinations, now);
+            if (d is null || d.TryClaim(now))
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>
     /// Counts a request as in flight on <paramref name="destination"/>, unless this upstream is being retired.
@@ -205,22 +231,9 @@ internal sealed partial class Upstream : IAsyncDisposable
         destination.EndRequest();
         LeaveInFlight();
 
-        if (_passiveThreshold == 0 || outcome == UpstreamOutcome.NotJudged)
+        if (_outliers is { } outliers)
         {
-            return;
-        }
-
-        if (outcome == UpstreamOutcome.Succeeded)
-        {
-            destination.RecordSuccess();
-        }
-        else if (destination.RecordFailure() == _passiveThreshold)
-        {
-            // Exactly one of the requests failing concurrently sees the count reach the threshold, so a
-            // destination is ejected (and logged) once per streak, not once per request in flight.
-            destination.Eject(_time.GetTimestamp() + _cooldownTicks);
-            LogEjected(_logger, Name, destination.ToString(), _passiveThreshold);
-            Observability.GatewayMetrics.Ejected(Name);
+            Judge(outliers, destination, outcome);
         }
     }
 
@@ -316,8 +329,6 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     private static readonly JsonSerializerOptions FingerprintOptions = new() { WriteIndented = false };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: destination {Destination} ejected after {Failures} consecutive failures")]
-    private static partial void LogEjected(ILogger logger, string service, string destination, int failures);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: {InFlight} requests still in flight after {DrainTimeout}; closing its connections anyway")]
     private static partial void LogDrainTimedOut(ILogger logger, string service, int inFlight, TimeSpan drainTimeout);

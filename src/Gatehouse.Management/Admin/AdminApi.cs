@@ -80,6 +80,15 @@ public sealed partial class AdminApi : IAsyncDisposable
         var app = builder.Build();
         var health = options.Health ?? new StoreHealth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Store"), options.Time);
         app.Use((context, next) => AnswerFailuresAsync(context, next, health, app.Logger));
+        // Load balancers and orchestrators probe these without a token; they say nothing but "up" and "ready".
+        app.Use((context, next) => context.Request.Path.Value switch
+        {
+            "/live" when HttpMethods.IsGet(context.Request.Method) => Plain(context, StatusCodes.Status200OK, "live\n"),
+            "/ready" when HttpMethods.IsGet(context.Request.Method) => options.Ready?.Invoke() == false
+                ? Plain(context, StatusCodes.Status503ServiceUnavailable, "draining\n")
+                : Plain(context, StatusCodes.Status200OK, "ready\n"),
+            _ => next(context),
+        });
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/console"), console =>
         {
             console.UseWebSecurityHeaders(_ => false);
@@ -118,6 +127,16 @@ public sealed partial class AdminApi : IAsyncDisposable
         CacheEndpoints.Map(app, options);
         NodeEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
+        if (options.Drain is { } drain)
+        {
+            app.MapPost("/admin/drain", context =>
+            {
+                drain();
+                context.Response.StatusCode = StatusCodes.Status202Accepted;
+                return Task.CompletedTask;
+            });
+        }
+
         Analytics.AnalyticsEndpoints.Map(app, options);
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document($"{context.Request.Scheme}://{context.Request.Host}")));
         app.MapGet("/admin/schema.json", context =>
@@ -149,6 +168,14 @@ public sealed partial class AdminApi : IAsyncDisposable
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         return new AdminApi(app, url, changes, consumers, options);
+    }
+
+    private static Task Plain(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsync(text);
     }
 
     // Polls rather than LISTEN/NOTIFY so that SQLite (several processes on one file) and PostgreSQL work alike; one

@@ -90,6 +90,15 @@ public sealed record AdminApiOptions
     /// <summary>An application's plan limits as they stand on this node, for its usage report; null when no gateway runs in this process.</summary>
     public Func<string, IReadOnlyList<Model.Usage.QuotaWindow>>? Limits { get; init; }
 
+    /// <summary>
+    /// Whether the node is ready for traffic, for the unauthenticated <c>GET /ready</c> (503 once it drains); null
+    /// answers ready while the admin API runs.
+    /// </summary>
+    public Func<bool>? Ready { get; init; }
+
+    /// <summary>Starts the node's graceful drain, for <c>POST /admin/drain</c>; null when the node cannot drain (404).</summary>
+    public Action? Drain { get; init; }
+
     /// <summary>The clock that decides whether a node is stale and when a registration expires; it should be the store's. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

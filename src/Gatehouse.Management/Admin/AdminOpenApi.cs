@@ -188,6 +188,11 @@ internal static partial class AdminOpenApi
             ["get"] = Op("listNodes", "List gateway nodes", "Nodes", "Every node that reported to the store: the revision it serves, when it was last seen, whether it is stale.",
                 Responses(("200", Json("NodeList", "The nodes")))),
         };
+        paths["/admin/drain"] = new JsonObject
+        {
+            ["post"] = Op("drainNode", "Drain this node", "Nodes", "Graceful stop of the node that serves this admin API: GET /ready answers 503 at once; after gateway.drainDelay the listeners close, requests in flight get up to gateway.drainTimeout to finish, then the process exits 0.",
+                Responses(("202", new JsonObject { ["description"] = "Draining" }))),
+        };
         paths["/admin/nodes/{id}"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("id", "The node's id.")),

@@ -29,8 +29,26 @@ public sealed record GatewayConfig
     [Size]
     public int MaxRequestHeadersSize { get; init; } = 32 * 1024;
 
-    /// <summary>How long a stopping gateway, or a retired upstream after a reload, waits for in-flight requests.</summary>
+    /// <summary>
+    /// How long a stopping gateway, or a retired upstream after a reload, waits for in-flight requests. A reload
+    /// that changes it applies to the next shutdown too.
+    /// </summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// On SIGTERM (or <c>POST /admin/drain</c>), how long the gateway keeps accepting new connections after readiness
+    /// turned 503, so that load balancers notice before its listeners close; <c>drainTimeout</c> follows it.
+    /// </summary>
+    [ZeroAllowed]
+    public TimeSpan DrainDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// A path on the public listeners that answers 200 while the gateway is ready and 503 once it drains, for load
+    /// balancers that cannot reach the admin listener's <c>/ready</c>. It takes precedence over routes.
+    /// </summary>
+    [NonEmpty]
+    [DefaultText("none")]
+    public string? HealthPath { get; init; }
 
     /// <summary>Where clients put their API key.</summary>
     public ApiKeysConfig ApiKeys { get; init; } = new();

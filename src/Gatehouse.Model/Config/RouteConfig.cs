@@ -54,9 +54,20 @@ public sealed record RouteConfig
     [DefaultText("the route's `path`")]
     public string? UpstreamPath { get; init; }
 
-    /// <summary>Overrides the service's <c>timeout</c> for this route.</summary>
+    /// <summary>
+    /// Overrides the service's <c>timeout</c> for this route. It is the request's deadline: every attempt and
+    /// back-off of <c>retry</c> fall within it.
+    /// </summary>
     [DefaultText("the service's `timeout`")]
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Retries for this route, replacing the service's <c>retry</c> (<c>retry: {attempts: 1}</c> turns them off).</summary>
+    [DefaultText("the service's `retry`")]
+    public RetryConfig? Retry { get; init; }
+
+    /// <summary>Fault injection for testing; off unless written.</summary>
+    [DefaultText("off")]
+    public FaultsConfig? Faults { get; init; }
 
     /// <summary>
     /// Also accept the API key in the query parameter <c>gateway.apiKeys.queryParameter</c>; it is removed from the

@@ -33,6 +33,30 @@ public sealed record ServiceConfig
     /// <summary>Active probes and passive ejection of destinations.</summary>
     public HealthCheckConfig? HealthCheck { get; init; }
 
+    /// <summary>Retries of failed requests; a route's own <c>retry</c> replaces it for that route.</summary>
+    [DefaultText("off")]
+    public RetryConfig? Retry { get; init; }
+
+    /// <summary>How many retries the service takes from all of its routes together.</summary>
+    [DefaultText("20% of requests in flight (at least 3), and 20% of requests over 10s plus 10/s")]
+    public RetryBudgetConfig RetryBudget { get; init; } = new();
+
+    /// <summary>Ejection of failing destinations, with growing ejection times, half-open probes and panic mode.</summary>
+    [DefaultText("off (`healthCheck.passive` if set)")]
+    public OutlierDetectionConfig? OutlierDetection { get; init; }
+
+    /// <summary>Caps on requests in flight to the service from this node.</summary>
+    [DefaultText("unlimited")]
+    public ConcurrencyConfig? Concurrency { get; init; }
+
+    /// <summary>
+    /// A header that tells the upstream how many milliseconds are left of the request's deadline, e.g.
+    /// <c>Gatehouse-Deadline-Ms</c>; set on every attempt, and on composition steps' calls.
+    /// </summary>
+    [NonEmpty]
+    [DefaultText("not sent")]
+    public string? DeadlineHeader { get; init; }
+
     /// <summary>How often targets given by DNS name are re-resolved.</summary>
     public TimeSpan DnsRefresh { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -45,6 +45,7 @@ public static partial class ConfigValidator
         ValidateCompositions(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidateAccess(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidatePolicies(config, operations, errors);
+        ValidateResilience(config, errors);
         return errors;
     }
 

@@ -29,7 +29,7 @@ internal static class RunCommand
         };
         var adminUrl = new Option<string>("--admin-url")
         {
-            Description = $"Where the admin API listens with --store (default {AdminApiOptions.DefaultUrl}).",
+            Description = $"Where the admin API listens with --store; with --config alone, a listener that serves only GET /ready and /live (default {AdminApiOptions.DefaultUrl}).",
             DefaultValueFactory = _ => AdminApiOptions.DefaultUrl,
         };
         var port = new Option<int?>("--port", "-p") { Description = "Port of the first listener (default 8080)." };
@@ -69,8 +69,11 @@ internal static class RunCommand
                 Config = result.Config!,
                 ConfigPath = path,
                 Port = parse.GetValue(port),
+                HealthUrl = parse.GetValue(adminUrl),
+                HealthUrlOptional = parse.GetResult(adminUrl) is null or { Implicit: true },
             }, ct).ConfigureAwait(false);
-            Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (config {path}, watched for changes). Ctrl+C stops it.");
+            var health = host.HealthUrl is { } healthUrl ? $"; /ready and /live on {healthUrl}" : "";
+            Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (config {path}, watched for changes{health}). Ctrl+C stops it.");
             if (host.MetricsUrl is { } metricsUrl)
             {
                 Console.Out.WriteLine($"Metrics: {metricsUrl}/metrics");

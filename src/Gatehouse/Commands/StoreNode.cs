@@ -124,6 +124,8 @@ internal sealed class StoreNode : IAsyncDisposable
                 Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
                 Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application),
                 PurgeCache = (route, path) => host.Runtime.Cache?.Purge(route, path) ?? 0,
+                Ready = () => !host.Runtime.Draining,
+                Drain = host.Drain,
             }, ct).ConfigureAwait(false);
             started = admin;
             if (options.PortalUrl is { } portalUrl)

@@ -126,6 +126,27 @@ internal sealed partial class GatehouseProcess : IAsyncDisposable
         throw new TimeoutException($"Output did not match {pattern}.\nstdout:\n{StandardOutput}\nstderr:\n{StandardError}");
     }
 
+    /// <summary>Sends a POSIX signal (SIGTERM is 15) to the process, as a service manager or Kubernetes does.</summary>
+    public void Signal(int signal)
+    {
+        // The kill command rather than P/Invoke, which would need unsafe code in this project for one call.
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+        kill.WaitForExit(10_000);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited {kill.ExitCode}");
+        }
+    }
+
+    /// <summary>Waits (bounded) for the process to exit; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit(); // flushes the redirected streams
+        return _process.ExitCode;
+    }
+
     private void Append(StringBuilder sb, string? line)
     {
         if (line is null)

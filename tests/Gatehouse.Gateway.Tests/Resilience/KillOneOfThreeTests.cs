@@ -1,0 +1,75 @@
+using System.Net;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Tests.Resilience;
+
+/// <summary>Issue 20: one of three backends dies under load; retries and ejection keep idempotent calls whole.</summary>
+public sealed class KillOneOfThreeTests
+{
+    [Fact]
+    public async Task OneBackendKilledUnderLoad_IdempotentCallsDoNotFail_AndTheDeadOneIsEjected()
+    {
+        var served = new int[3];
+        var backends = new TestBackend[3];
+        for (var i = 0; i < 3; i++)
+        {
+            var index = i;
+            backends[i] = await TestBackend.StartAsync(context =>
+            {
+                Interlocked.Increment(ref served[index]);
+                return context.Response.WriteAsync("ok");
+            });
+        }
+
+        var logs = new CapturingLoggerProvider();
+        try
+        {
+            await using var gateway = await TestGateway.StartAsync($$"""
+                version: 1
+                services:
+                  svc:
+                    targets: [{{string.Join(", ", backends.Select(b => b.Url))}}]
+                    retry: { backOff: 0s, maxBackOff: 0s }
+                    outlierDetection: { consecutiveFailures: 3, maxEjectedPercent: 34 }
+                routes:
+                  all: { path: "/{**rest}", service: svc }
+                """, logs: logs);
+
+            var failed = 0;
+            var total = 0;
+            using var stop = new CancellationTokenSource();
+            async Task Load()
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    using var response = await gateway.Client.GetAsync("/x");
+                    Interlocked.Increment(ref total);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
+                }
+            }
+
+            var load = Enumerable.Range(0, 4).Select(_ => Task.Run(Load)).ToArray();
+            await Wait.UntilAsync(() => Volatile.Read(ref total) > 100, "load to start");
+            await backends[1].DisposeAsync();
+            await Wait.UntilAsync(() => logs.Entries.Any(e => e.Message.Contains("ejected", StringComparison.Ordinal)), "the dead backend to be ejected");
+            var atEjection = Volatile.Read(ref total);
+            await Wait.UntilAsync(() => Volatile.Read(ref total) > atEjection + 300, "more load after the ejection");
+            stop.Cancel();
+            await Task.WhenAll(load);
+
+            // Connection refusals are retried on a live backend, during detection as after it.
+            Assert.Equal(0, Volatile.Read(ref failed));
+        }
+        finally
+        {
+            foreach (var b in backends)
+            {
+                await b.DisposeAsync();
+            }
+        }
+    }
+}
