@@ -86,6 +86,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
         builder.Services.AddSingleton<GatewayRequestHandler>();
+        builder.Services.AddSingleton<Ai.TokenLimiter>();
+        builder.Services.AddSingleton<Ai.AiHandler>();
         if (options.TelemetrySettings is { } settings)
         {
             builder.Configuration.AddInMemoryCollection(settings);

@@ -79,6 +79,8 @@ internal static class SnapshotCompiler
             : previous.Upstreams.Values.Where(u => !upstreams.TryGetValue(u.Name, out var kept) || !ReferenceEquals(kept, u)).ToList();
 
         var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt);
+        var ai = config.Services.Where(s => s.Value is { Kind: ServiceKind.Ai, Ai: not null })
+            .ToDictionary(s => s.Key, s => new Gateway.Ai.AiServiceModel(s.Key, s.Value.Ai!), StringComparer.Ordinal);
         var routes = new List<(PathTemplate, RouteModel)>();
         foreach (var (id, route, binding) in bindings)
         {
@@ -101,6 +103,7 @@ internal static class SnapshotCompiler
                 ForwardCredential = route.ForwardCredential,
                 Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,
                 ForwardUnderscoreHeaders = config.Gateway.ForwardUnderscoreHeaders,
+                Ai = ai.GetValueOrDefault(binding.Service),
             };
             routes.Add((path, model));
         }
