@@ -275,6 +275,7 @@ internal static class DemoCommand
               curl {{url}}/users/1/order-history -H "X-Api-Key: $RETAIL"   (a composition: user, orders, products in one response)
               curl {{url}}/v1/chat/completions -H "X-Api-Key: $RETAIL" -d '{"model":"demo","messages":[{"role":"user","content":"hi"}]}'
                                                                       (the AI gateway: OpenAI's format, model alias 'demo'; add "stream": true for SSE)
+              {{url}}/mcp with X-Api-Key: $RETAIL                (an MCP server, Streamable HTTP: the retail plan's operations as tools)
               curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
                                                                       (what a service not behind the proxy asks)
               curl {{node.AdminUrl}}/admin/revisions -H "Authorization: Bearer $ADMIN"      (the admin API: the store's revisions)
