@@ -107,7 +107,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         finally
         {
             // Settled on every path: completed, refused by every provider, or cut by the client mid-stream.
-            reservation.Settle(call.Usage ?? call.Estimate());
+            if (!ReferenceEquals(reservation, TokenReservation.None))
+            {
+                reservation.Settle(call.Usage ?? (call.Answered ? call.Estimate() : default));
+            }
         }
     }
 
@@ -216,7 +219,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         var success = response.IsSuccessStatusCode;
         AiUsage? usage = null;
-        var text = success ? new StringBuilder() : null;
+        var text = success ? call.CompletionText : null;
         if (!AiJson.TryScan(bytes, ref usage, text))
         {
             // A success that is not JSON is the provider's fault; a 4xx body is passed on whatever it is.
@@ -229,7 +232,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         if (success)
         {
             call.Usage = usage;
-            call.CompletionText = text;
+            call.Answered = true;
         }
 
         var http = call.Context.Response;

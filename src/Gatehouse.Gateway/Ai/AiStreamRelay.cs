@@ -47,6 +47,7 @@ internal static class AiStreamRelay
                 return RelayOutcome.Broken;
             }
 
+            call.Answered = true;
             var http = context.Response;
             http.StatusCode = StatusCodes.Status200OK;
             http.ContentType = "text/event-stream";
