@@ -52,6 +52,21 @@ public sealed class AiGatewayTests
     }
 
     [Fact]
+    public async Task ProviderKey_NeverInTheLogs_EvenWhenProvidersFail()
+    {
+        var logs = new CapturingLoggerProvider();
+        await using var kit = await AiKit.StartAsync(logs: logs);
+        kit.Providers[0].Fault = FakeFault.ServerError;
+        await kit.OpenAI().GetChatClient("fast").CompleteChatAsync([new UserChatMessage("hi")]);
+        kit.Providers[1].Fault = FakeFault.RateLimited;
+        await Assert.ThrowsAsync<ClientResultException>(() => kit.OpenAI().GetChatClient("fast").CompleteChatAsync([new UserChatMessage("hi")]));
+
+        Assert.Contains(logs.Entries, e => e.Message.Contains("provider p0", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Entries, e => e.ToString()!.Contains(AiKit.ProviderSecret, StringComparison.Ordinal) || e.Message.Contains("provider-secret", StringComparison.Ordinal));
+        Assert.DoesNotContain(AiKit.ProviderSecret, kit.Gateway.Host.Runtime.Current.Config.Services["llm"].ToString());
+    }
+
+    [Fact]
     public async Task ChatStream_OpenAIClient_ReceivesEveryChunkAndUsage()
     {
         await using var kit = await AiKit.StartAsync();

@@ -27,7 +27,7 @@ internal sealed class AiKit : IAsyncDisposable
     public TestKey Key { get; }
 
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
-    public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30) });
+    public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
 
     /// <summary>
     /// Starts <paramref name="providerCount"/> fake providers, and a gateway whose alias <c>fast</c> lists them in order
