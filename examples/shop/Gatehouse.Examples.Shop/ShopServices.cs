@@ -1,4 +1,5 @@
 using Gatehouse.Examples.Shop.Hosting;
+using Gatehouse.Examples.Shop.Models;
 using Gatehouse.Examples.Shop.Orders;
 using Gatehouse.Examples.Shop.Products;
 using Gatehouse.Examples.Shop.Users;
@@ -27,6 +28,9 @@ public static class ShopServices
     /// <summary>Port of the orders service in <c>gatehouse demo</c>.</summary>
     public const int OrdersPort = 5103;
 
+    /// <summary>Port of the example model server in <c>gatehouse demo</c>.</summary>
+    public const int ModelsPort = 5104;
+
     /// <summary>Starts the users service on <paramref name="url"/>, for example <c>http://127.0.0.1:5101</c> or <c>http://127.0.0.1:0</c>.</summary>
     public static Task<WebApplication> StartUsersAsync(string url, CancellationToken ct = default) =>
         ShopHost.StartAsync("users", url, configureServices: null, UserEndpoints.Map, ct);
@@ -42,4 +46,11 @@ public static class ShopServices
             services.AddSingleton<OrderStore>();
             OrderSchemas.AddRequiredFields(services);
         }, OrderEndpoints.Map, ct);
+
+    /// <summary>
+    /// Starts the example OpenAI-compatible model server (deterministic answers, real usage counts, no network) on
+    /// <paramref name="url"/>; its API base is <c>URL/v1</c>.
+    /// </summary>
+    public static Task<WebApplication> StartModelsAsync(string url, CancellationToken ct = default) =>
+        ShopHost.StartAsync("models", url, configureServices: null, ModelEndpoints.Map, ct);
 }

@@ -94,7 +94,9 @@ internal static class AccessCompiler
                 write[i] = (flags & AccessFlags.Write) != 0 ? plans[i].Limits : null;
             }
 
-            routes[id] = new AccessTarget($"route '{id}'", null, null, read, write);
+            // A model call changes nothing at the provider: a route of an ai service is a read for plans, whatever its method.
+            var isAi = route.Service is { } serviceName && config.Services.TryGetValue(serviceName, out var service) && service.Kind == ServiceKind.Ai;
+            routes[id] = new AccessTarget($"route '{id}'", null, isAi ? OperationAccess.Read : null, read, write);
         }
 
         var planByName = plans.ToDictionary(p => p.Name, StringComparer.Ordinal);

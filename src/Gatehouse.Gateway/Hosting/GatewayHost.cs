@@ -96,6 +96,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayRuntime>();
         builder.Services.AddSingleton<HttpForwarder>();
         builder.Services.AddSingleton<GatewayRequestHandler>();
+        builder.Services.AddSingleton<Ai.TokenLimiter>();
+        builder.Services.AddSingleton<Ai.AiHandler>();
+        Mcp.McpEndpoint.AddServices(builder.Services);
         if (options.TelemetrySettings is { } settings)
         {
             builder.Configuration.AddInMemoryCollection(settings);
@@ -175,6 +178,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
+        Mcp.McpEndpoint.Map(app, runtime);
         app.Run(handler.HandleAsync);
         ServiceApiHost? serviceApi = null;
         MetricsListener? metricsListener = null;

@@ -102,6 +102,13 @@ internal sealed partial class GatewayRequestHandler
             return (query.Count == 1 ? engine.AuthenticateKey(access, query.ToString(), CredentialKind.ApiKeyQuery) : Caller.Invalid(CredentialKind.ApiKeyQuery), null);
         }
 
+        // OpenAI's clients send their key as "Authorization: Bearer KEY"; on a model route that is the application's API
+        // key unless it looks like a JWT (three dot-separated parts), which goes to the JWT step as everywhere else.
+        if (route.Ai is not null && BearerToken(request) is { } bearer && bearer.AsSpan().Count('.') != 2)
+        {
+            return (engine.AuthenticateKey(access, bearer, CredentialKind.Bearer), HeaderNames.Authorization);
+        }
+
         return (Caller.Anonymous, null);
     }
 

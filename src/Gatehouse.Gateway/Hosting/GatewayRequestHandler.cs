@@ -19,9 +19,11 @@ internal sealed partial class GatewayRequestHandler
     private readonly HttpForwarder forwarder;
     private readonly Observability.GatewayTelemetry _telemetry;
     private readonly Func<HttpContext, Task> _handle;
+    private readonly Ai.AiHandler _ai;
 
-    public GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder, Observability.GatewayTelemetry telemetry)
+    public GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder, Observability.GatewayTelemetry telemetry, Ai.AiHandler ai)
     {
+        _ai = ai;
         this.runtime = runtime;
         this.forwarder = forwarder;
         _telemetry = telemetry;
@@ -131,6 +133,12 @@ internal sealed partial class GatewayRequestHandler
         if (!faultsDone && route.Faults is { } faults && faults.Applies(context))
         {
             return InjectFaultsAsync(context, snapshot, route, captures, path, requestId, admission, faults);
+        }
+
+        // A route bound to an ai service serves the OpenAI-compatible API (Ai/AiHandler.cs), after the same access steps.
+        if (route.Ai is { } ai)
+        {
+            return _ai.HandleAsync(context, ai, requestId, admission);
         }
 
         while (true)

@@ -45,6 +45,9 @@ internal sealed class RouteModel
     /// <summary>The composition that serves the route instead of the forwarder, or null.</summary>
     public Composition.CompositionModel? Composition { get; init; }
 
+    /// <summary>The <c>ai</c> service that serves the route's OpenAI-compatible API instead of the forwarder, or null.</summary>
+    public Ai.AiServiceModel? Ai { get; init; }
+
     public UpstreamPathTemplate UpstreamPath { get; }
 
     /// <summary>Time allowed until the upstream's response headers arrive.</summary>

@@ -79,6 +79,8 @@ internal static class SnapshotCompiler
             : previous.Upstreams.Values.Where(u => !upstreams.TryGetValue(u.Name, out var kept) || !ReferenceEquals(kept, u)).ToList();
 
         var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt, introspection);
+        var ai = config.Services.Where(s => s.Value is { Kind: ServiceKind.Ai, Ai: not null })
+            .ToDictionary(s => s.Key, s => new Gateway.Ai.AiServiceModel(s.Key, s.Value.Ai!), StringComparer.Ordinal);
         var routes = new List<(PathTemplate, RouteModel)>();
         foreach (var (id, route, binding) in bindings)
         {
@@ -108,6 +110,7 @@ internal static class SnapshotCompiler
                 Retry = (route.Retry ?? upstream.Config.Retry) is { Attempts: > 1 } retry ? new Resilience.RetryPolicy(retry) : null,
                 Faults = route.Faults is { } faults ? new Resilience.FaultInjector(id, faults, time, loggers.CreateLogger("Gatehouse.Faults")) : null,
                 DeadlineHeader = upstream.Config.DeadlineHeader,
+                Ai = ai.GetValueOrDefault(binding.Service),
             };
             routes.Add((path, model));
         }

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Gatehouse.Model.Config;
-using Gatehouse.Model.Operations;
 using Gatehouse.Model.Plans;
 
 namespace Gatehouse.Management.Portal;
@@ -37,37 +36,13 @@ internal sealed class PlanDocuments(string gatewayUrl)
         {
             if (!cache.Sources.ContainsKey(service))
             {
-                cache.Sources[service] = await ReadAsync(config.Services[service].Openapi, cancellationToken).ConfigureAwait(false);
+                cache.Sources[service] = await PlanSources.ReadAsync(config.Services[service].Openapi, cancellationToken).ConfigureAwait(false);
             }
         }
 
         built = PlanOpenApi.Build(config, plan, operations, service => cache.Sources.GetValueOrDefault(service), gatewayUrl);
         cache.Plans[plan] = built;
         return built;
-    }
-
-    private static async Task<JsonObject?> ReadAsync(OpenApiConfig? source, CancellationToken cancellationToken)
-    {
-        string? text = null;
-        if (source?.File is { } file && File.Exists(file))
-        {
-            text = await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false);
-        }
-        else if (source?.Url is { } url && OpenApiSources.IsUrl(url))
-        {
-            try
-            {
-                using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = OpenApiSources.FetchTimeout };
-                text = await http.GetStringAsync(url, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                // Described from the config alone; the next config load tries again.
-                return null;
-            }
-        }
-
-        return text is null ? null : OpenApiV31.Convert(text, out _);
     }
 
     private sealed class Cache

@@ -80,6 +80,13 @@ public sealed record GatewayConfig
     /// </summary>
     public bool ForwardUnderscoreHeaders { get; init; }
 
+    /// <summary>
+    /// Serves each plan as an MCP tool list at <c>/mcp</c> (Streamable HTTP, docs/ai.md): <c>tools/list</c> gives the
+    /// operations the caller's plan grants, <c>tools/call</c> runs one through the same access steps as the proxy.
+    /// Callers authenticate with their application's API key.
+    /// </summary>
+    public bool Mcp { get; init; }
+
     /// <summary>Usage analytics, metrics, the access log and tracing (docs/observability.md).</summary>
     public ObservabilityConfig Observability { get; init; } = new();
 

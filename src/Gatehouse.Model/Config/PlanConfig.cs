@@ -53,6 +53,12 @@ public sealed record PlanConfig
     public IReadOnlyList<LimitConfig> Limits { get; init; } = [];
 
     /// <summary>
+    /// Limits on the model tokens of calls through <c>ai</c> services (docs/ai.md), per application, on top of
+    /// <c>limits</c> (which count those calls as requests).
+    /// </summary>
+    public IReadOnlyList<TokenLimitConfig> TokenLimits { get; init; } = [];
+
+    /// <summary>
     /// Limits of single operations by operation id, on top of <c>limits</c>; the operation must be granted.
     /// </summary>
     [DocType("mapping operation id → list of limits")]

@@ -6,6 +6,16 @@ namespace Gatehouse.Model.Config;
 public sealed record ServiceConfig
 {
     /// <summary>
+    /// <c>http</c>: an HTTP API whose requests are forwarded to <c>targets</c>. <c>ai</c>: model providers behind one
+    /// OpenAI-compatible API, described under <c>ai</c> (docs/ai.md); such a service has no <c>targets</c>,
+    /// <c>openapi</c>, <c>operations</c>, <c>publish</c> or <c>registration</c>.
+    /// </summary>
+    public ServiceKind Kind { get; init; } = ServiceKind.Http;
+
+    /// <summary>The providers and model aliases of a service of <c>kind: ai</c>; required there, and only there.</summary>
+    public AiServiceConfig? Ai { get; init; }
+
+    /// <summary>
     /// Instances: <c>http(s)://HOST:PORT[/base]</c>, or <c>{url, weight}</c>. At least one, unless <c>registration</c>
     /// is set. A HOST that is a DNS name is re-resolved every <c>dnsRefresh</c>, and every address it resolves to
     /// becomes a destination.

@@ -62,6 +62,13 @@ public static class PlanProjection
                 continue;
             }
 
+            // A route to a model service is the OpenAI-compatible API (docs/ai.md), not REST operations to describe:
+            // a catch-all /v1/{rest} with every method would say nothing true about it.
+            if (route.Service is { } service && config.Services.TryGetValue(service, out var target) && target.Kind == ServiceKind.Ai)
+            {
+                continue;
+            }
+
             // A route bound to no operation: its access class comes from each request's method.
             var flags = grants.Routes.GetValueOrDefault(routeId);
             var methods = route.Methods.Count > 0

@@ -191,6 +191,17 @@ public static partial class ConfigValidator
 
     private static void ValidateService(string path, ServiceConfig s, List<ConfigError> errors)
     {
+        if (s.Kind == ServiceKind.Ai)
+        {
+            // Its providers are checked where they are bound (AiServiceRules); a config built in code must have them.
+            if (s.Ai is null)
+            {
+                errors.Add(new ConfigError($"{path}.ai", "a service of 'kind: ai' needs 'ai', its providers and model aliases."));
+            }
+
+            return;
+        }
+
         if (s.Targets.Count == 0 && s.Registration is null)
         {
             errors.Add(new ConfigError($"{path}.targets", "a service needs at least one target, e.g. 'http://127.0.0.1:5001', or 'registration' for instances that register themselves."));

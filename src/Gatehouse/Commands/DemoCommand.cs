@@ -45,10 +45,11 @@ internal static class DemoCommand
                 apps.Add(await ShopServices.StartUsersAsync(ServiceUrl(any, ShopServices.UsersPort), ct).ConfigureAwait(false));
                 apps.Add(await ShopServices.StartProductsAsync(ServiceUrl(any, ShopServices.ProductsPort), ct).ConfigureAwait(false));
                 apps.Add(await ShopServices.StartOrdersAsync(ServiceUrl(any, ShopServices.OrdersPort), ct).ConfigureAwait(false));
+                apps.Add(await ShopServices.StartModelsAsync(ServiceUrl(any, ShopServices.ModelsPort), ct).ConfigureAwait(false));
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"Cannot start the shop's services: {e.Message}. Is another demo running? Ports {ShopServices.UsersPort}-{ShopServices.OrdersPort} must be free.");
+                Console.Error.WriteLine($"Cannot start the shop's services: {e.Message}. Is another demo running? Ports {ShopServices.UsersPort}-{ShopServices.ModelsPort} must be free.");
                 await StopAllAsync(apps).ConfigureAwait(false);
                 return 2;
             }
@@ -60,6 +61,7 @@ internal static class DemoCommand
                 ["SHOP_USERS_URL"] = apps[0].Urls.First(),
                 ["SHOP_PRODUCTS_URL"] = apps[1].Urls.First(),
                 ["SHOP_ORDERS_URL"] = apps[2].Urls.First(),
+                ["SHOP_MODELS_URL"] = apps[3].Urls.First(),
             };
 
             // One live application per plan, each with a fresh key. Only the keys' hashes go into the config (through
@@ -229,7 +231,7 @@ internal static class DemoCommand
             Gatehouse demo shop is running.
               gateway   {{url}}
               admin API {{node.AdminUrl}}   (store {{store}}{{(temporary ? ", deleted on exit" : "")}}; revision {{node.Revision}})
-              services  users {{urls["SHOP_USERS_URL"]}}, products {{urls["SHOP_PRODUCTS_URL"]}}, orders {{urls["SHOP_ORDERS_URL"]}}
+              services  users {{urls["SHOP_USERS_URL"]}}, products {{urls["SHOP_PRODUCTS_URL"]}}, orders {{urls["SHOP_ORDERS_URL"]}}, example model {{urls["SHOP_MODELS_URL"]}}
             """);
         if (node.GeneratedToken is not null)
         {
@@ -273,6 +275,9 @@ internal static class DemoCommand
               curl -i {{url}}/nowhere                                 (404 problem+json)
               curl {{url}}/openapi/users                              (the users service's OpenAPI document)
               curl {{url}}/users/1/order-history -H "X-Api-Key: $RETAIL"   (a composition: user, orders, products in one response)
+              curl {{url}}/v1/chat/completions -H "X-Api-Key: $RETAIL" -d '{"model":"demo","messages":[{"role":"user","content":"hi"}]}'
+                                                                      (the AI gateway: OpenAI's format, model alias 'demo'; add "stream": true for SSE)
+              {{url}}/mcp with X-Api-Key: $RETAIL                (an MCP server, Streamable HTTP: the retail plan's operations as tools)
               curl -X POST {{serviceApi}}/api/authorize -H "Authorization: Bearer $SERVICE_TOKEN" -H 'Content-Type: application/json' -d "{\"credential\":{\"apiKey\":\"$RETAIL\"},\"operation\":\"orders.createOrder\"}"
                                                                       (what a service not behind the proxy asks)
               curl {{node.AdminUrl}}/admin/revisions -H "Authorization: Bearer $ADMIN"      (the admin API: the store's revisions)

@@ -15,7 +15,7 @@ public sealed class ValidateCommandTests
         var (code, stdout, stderr) = await GatehouseProcess.RunAsync(shop.Environment, "validate", "examples/shop/gatehouse.yaml");
 
         Assert.True(code == 0, stderr);
-        Assert.Contains("is valid: 3 services (7 operations), 10 routes, 1 composition, 4 plans, 1 account, 3 applications.", stdout);
+        Assert.Contains("is valid: 4 services (7 operations), 11 routes, 1 composition, 4 plans, 1 account, 3 applications.", stdout);
     }
 
     [Fact]

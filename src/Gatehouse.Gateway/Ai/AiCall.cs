@@ -1,0 +1,33 @@
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>The state of one model call while it is relayed: what usage was seen, and the text for an estimate.</summary>
+internal sealed class AiCall(HttpContext context, string requestId, TokenReservation reservation, bool clientAskedUsage)
+{
+    public HttpContext Context { get; } = context;
+
+    public string RequestId { get; } = requestId;
+
+    public TokenReservation Reservation { get; } = reservation;
+
+    /// <summary>The stream's usage chunk goes to the client only when it asked for it (<c>stream_options.include_usage</c>).</summary>
+    public bool ClientAskedUsage { get; } = clientAskedUsage;
+
+    /// <summary>A provider answered (some of) the call; a call no provider answered uses no tokens.</summary>
+    public bool Answered { get; set; }
+
+    /// <summary>The provider's usage, once it reported it.</summary>
+    public AiUsage? Usage { get; set; }
+
+    /// <summary>The completion text seen so far, for an estimate when the provider's usage never comes (a cut stream).</summary>
+    public StringBuilder? CompletionText { get; set; } = ReferenceEquals(reservation, TokenReservation.None) ? null : new();
+
+    /// <summary>The usage to record when the provider's is missing: the prompt estimate and the completion seen, counted here.</summary>
+    public AiUsage Estimate()
+    {
+        var completion = CompletionText is { Length: > 0 } text ? TokenCounter.Count(text.ToString()) : 0;
+        return AiUsage.From(Reservation.PromptEstimate, completion, 0, estimated: true);
+    }
+}

@@ -1,0 +1,284 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Gateway.Access;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>
+/// Serves the OpenAI-compatible API of a route bound to an <c>ai</c> service, after the route's access steps:
+/// <c>GET …/models</c>, <c>POST …/chat/completions</c> (whole or streamed) and <c>POST …/embeddings</c>. A call goes to
+/// the alias's provider models in priority order and moves on while nothing has been sent to the client.
+/// </summary>
+internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens)
+{
+    /// <summary>A whole (not streamed) provider response larger than this is refused rather than buffered.</summary>
+    private const int MaxResponse = 32 * 1024 * 1024;
+
+    private readonly ILogger _logger = loggers.CreateLogger("Gatehouse.Ai");
+
+    public Task HandleAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission)
+    {
+        var request = context.Request;
+        var path = (request.Path.Value ?? "").TrimEnd('/');
+        if (path.EndsWith("/models", StringComparison.Ordinal) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            var response = context.Response;
+            response.ContentType = "application/json";
+            response.Headers["X-Request-Id"] = requestId;
+            response.ContentLength = ai.ModelList.Length;
+            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(ai.ModelList).AsTask();
+        }
+
+        if (HttpMethods.IsPost(request.Method))
+        {
+            if (path.EndsWith("/chat/completions", StringComparison.Ordinal))
+            {
+                return CallAsync(context, ai, requestId, admission, AiOperation.Chat);
+            }
+
+            if (path.EndsWith("/embeddings", StringComparison.Ordinal))
+            {
+                return CallAsync(context, ai, requestId, admission, AiOperation.Embeddings);
+            }
+        }
+
+        return AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url",
+            $"{request.Method} {path} is not served here; use POST …/chat/completions, POST …/embeddings or GET …/models.", requestId);
+    }
+
+    private async Task CallAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission, AiOperation operation)
+    {
+        JsonObject? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            body = null;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await Problems.ProblemWriter.WriteBodyTooLargeAsync(context, requestId).ConfigureAwait(false);
+            return;
+        }
+
+        if (body is null || body["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias))
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_body",
+                "The body must be a JSON object with 'model' (an alias that GET /v1/models lists).", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        if (!ai.Aliases.TryGetValue(alias, out var targets))
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+                $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNames)} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        var stream = operation == AiOperation.Chat && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
+        var clientAskedUsage = false;
+        if (stream)
+        {
+            // Providers send usage on a stream only when asked; the gateway always asks, and passes the usage chunk on
+            // only to clients that asked themselves (docs/ai.md).
+            clientAskedUsage = body["stream_options"] is JsonObject options && options["include_usage"] is JsonValue iu && iu.TryGetValue<bool>(out var asked) && asked;
+            body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        }
+
+        var reservation = tokens.Admit(admission, alias, body, operation, out var refusal);
+        if (refusal is { } limited)
+        {
+            await tokens.WriteRefusalAsync(context, limited, requestId).ConfigureAwait(false);
+            return;
+        }
+
+        var call = new AiCall(context, requestId, reservation, clientAskedUsage);
+        try
+        {
+            await SendAsync(call, ai, alias, targets, body, operation, stream).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Settled on every path: completed, refused by every provider, or cut by the client mid-stream.
+            if (!ReferenceEquals(reservation, TokenReservation.None))
+            {
+                reservation.Settle(call.Usage ?? (call.Answered ? call.Estimate() : default));
+            }
+        }
+    }
+
+    private async Task SendAsync(AiCall call, AiServiceModel ai, string alias, AiModelTarget[] targets, JsonObject body, AiOperation operation, bool stream)
+    {
+        var context = call.Context;
+        var aborted = context.RequestAborted;
+        var failure = AttemptFailure.None;
+        string? retryAfter = null;
+        foreach (var target in targets)
+        {
+            var provider = target.Provider;
+            using var request = provider.NewRequest(operation == AiOperation.Chat ? "/chat/completions" : "/embeddings", AiJson.ForProvider(body, target.Model));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            timeout.CancelAfter(provider.Timeout);
+            HttpResponseMessage response;
+            try
+            {
+                response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                failure = AttemptFailure.Timeout;
+                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, "no response in time");
+                continue;
+            }
+            catch (HttpRequestException e)
+            {
+                failure = AttemptFailure.Unreachable;
+                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, e.HttpRequestError.ToString());
+                continue;
+            }
+
+            using (response)
+            {
+                var status = (int)response.StatusCode;
+                if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
+                {
+                    failure = status == 429 ? AttemptFailure.RateLimited : AttemptFailure.ServerError;
+                    retryAfter = status == 429 && response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : retryAfter;
+                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    continue;
+                }
+
+                var outcome = stream && status < 300
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout).ConfigureAwait(false)
+                    : await RelayWholeAsync(call, response, timeout).ConfigureAwait(false);
+                if (outcome == RelayOutcome.Done)
+                {
+                    return;
+                }
+
+                failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
+                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
+            }
+        }
+
+        var (code, type, message) = failure switch
+        {
+            AttemptFailure.RateLimited => (StatusCodes.Status429TooManyRequests, "rate_limit_exceeded", $"Every provider of model '{alias}' is rate-limiting the gateway; retry later."),
+            AttemptFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "provider_timeout", $"No provider of model '{alias}' answered in time; retry, or raise the providers' 'timeout'."),
+            _ => (StatusCodes.Status502BadGateway, "provider_error", $"No provider of model '{alias}' could serve the call; retry later."),
+        };
+        await AiJson.WriteErrorAsync(context, code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
+    }
+
+    /// <summary>A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read.</summary>
+    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout)
+    {
+        byte[] bytes;
+        try
+        {
+            // Within the call's timeout too: a provider that stalls before its body is whole can still be left.
+            var content = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[16 * 1024];
+            int read;
+            while ((read = await content.ReadAsync(chunk, timeout.Token).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > MaxResponse)
+                {
+                    return RelayOutcome.Broken;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            bytes = buffer.ToArray();
+        }
+        catch (OperationCanceledException) when (call.Context.RequestAborted.IsCancellationRequested)
+        {
+            return RelayOutcome.Done;
+        }
+        catch (OperationCanceledException)
+        {
+            return RelayOutcome.TimedOut;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            return RelayOutcome.Broken;
+        }
+
+        var success = response.IsSuccessStatusCode;
+        AiUsage? usage = null;
+        var text = success ? call.CompletionText : null;
+        if (!AiJson.TryScan(bytes, ref usage, text))
+        {
+            // A success that is not JSON is the provider's fault; a 4xx body is passed on whatever it is.
+            if (success)
+            {
+                return RelayOutcome.Broken;
+            }
+        }
+
+        if (success)
+        {
+            call.Usage = usage;
+            call.Answered = true;
+        }
+
+        var http = call.Context.Response;
+        http.StatusCode = (int)response.StatusCode;
+        http.ContentType = "application/json";
+        http.ContentLength = bytes.Length;
+        http.Headers["X-Request-Id"] = call.RequestId;
+        try
+        {
+            await http.Body.WriteAsync(bytes, call.Context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The client left; the usage still counts.
+        }
+
+        return RelayOutcome.Done;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "AI service {Service}: model {Alias} at provider {Provider} ({Model}) failed: {Reason}; trying the next, if any")]
+    private static partial void LogFallback(ILogger logger, string service, string alias, string provider, string model, string reason);
+
+    private enum AttemptFailure
+    {
+        None,
+        Unreachable,
+        Timeout,
+        RateLimited,
+        ServerError,
+    }
+}
+
+/// <summary>What a call is.</summary>
+internal enum AiOperation
+{
+    Chat,
+    Embeddings,
+}
+
+/// <summary>How relaying one provider's response ended.</summary>
+internal enum RelayOutcome
+{
+    /// <summary>The client got an answer (or left); no other provider is tried.</summary>
+    Done,
+    /// <summary>Nothing was sent to the client, and the provider was too slow.</summary>
+    TimedOut,
+    /// <summary>Nothing was sent to the client, and the provider's response was broken.</summary>
+    Broken,
+}

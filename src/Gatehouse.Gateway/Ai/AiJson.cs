@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>The OpenAI-format bodies the gateway writes itself, and the reading of usage from providers' bodies.</summary>
+internal static class AiJson
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary><c>{"object":"list","data":[{"id":ALIAS,"object":"model",…}]}</c>.</summary>
+    public static byte[] ModelList(IEnumerable<string> aliases)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("object", "list");
+            json.WriteStartArray("data");
+            foreach (var alias in aliases)
+            {
+                json.WriteStartObject();
+                json.WriteString("id", alias);
+                json.WriteString("object", "model");
+                json.WriteNumber("created", 0);
+                json.WriteString("owned_by", "gatehouse");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// An error in OpenAI's shape (<c>{"error":{"message","type","code"}}</c>), which OpenAI's clients read; the
+    /// gateway's own access errors on these routes stay problem+json (docs/ai.md).
+    /// </summary>
+    public static Task WriteErrorAsync(HttpContext context, int status, string type, string code, string message, string requestId, string? retryAfter = null)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            context.Abort();
+            return Task.CompletedTask;
+        }
+
+        response.Clear();
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.Headers["X-Request-Id"] = requestId;
+        if (retryAfter is not null)
+        {
+            response.Headers.RetryAfter = retryAfter;
+        }
+
+        return response.Body.WriteAsync(ErrorBody(type, code, message)).AsTask();
+    }
+
+    public static byte[] ErrorBody(string type, string code, string message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("error");
+            json.WriteString("message", message);
+            json.WriteString("type", type);
+            json.WriteNull("param");
+            json.WriteString("code", code);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The body sent to one provider model: the client's, with <c>model</c> replaced.</summary>
+    public static byte[] ForProvider(JsonObject request, string model)
+    {
+        request["model"] = model;
+        return JsonSerializer.SerializeToUtf8Bytes(request);
+    }
+
+    /// <summary>
+    /// Reads a provider's JSON body (a whole response, or one stream chunk): its top-level <c>usage</c> if any, and the
+    /// text of any <c>content</c> strings (for an estimate when usage never comes). False when it is not JSON.
+    /// </summary>
+    public static bool TryScan(ReadOnlySpan<byte> json, ref AiUsage? usage, StringBuilder? content)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        try
+        {
+            string? property = null;
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        property = null;
+                        if (reader.CurrentDepth == 1 && reader.ValueTextEquals("usage"u8))
+                        {
+                            reader.Read();
+                            if (reader.TokenType == JsonTokenType.StartObject)
+                            {
+                                usage = ReadUsage(ref reader);
+                            }
+                            else
+                            {
+                                reader.Skip();
+                            }
+                        }
+                        else if (content is not null && reader.ValueTextEquals("content"u8))
+                        {
+                            property = "content";
+                        }
+
+                        break;
+                    case JsonTokenType.String when property is not null:
+                        content!.Append(reader.GetString());
+                        property = null;
+                        break;
+                    default:
+                        property = null;
+                        break;
+                }
+            }
+
+            return reader.BytesConsumed == json.Length || json[(int)reader.BytesConsumed..].Trim(" \t\r\n"u8).IsEmpty;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static AiUsage ReadUsage(ref Utf8JsonReader reader)
+    {
+        long prompt = 0, completion = 0, total = 0;
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != depth + 1)
+            {
+                continue;
+            }
+
+            var name = reader.ValueSpan;
+            ref var target = ref prompt;
+            var known = true;
+            if (name.SequenceEqual("prompt_tokens"u8))
+            {
+                target = ref prompt;
+            }
+            else if (name.SequenceEqual("completion_tokens"u8))
+            {
+                target = ref completion;
+            }
+            else if (name.SequenceEqual("total_tokens"u8))
+            {
+                target = ref total;
+            }
+            else
+            {
+                known = false;
+            }
+
+            reader.Read();
+            if (known && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
+            {
+                target = value;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return AiUsage.From(prompt, completion, total, estimated: false);
+    }
+}

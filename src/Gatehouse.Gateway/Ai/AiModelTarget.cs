@@ -1,0 +1,4 @@
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>One provider model behind an alias.</summary>
+internal sealed record AiModelTarget(AiProvider Provider, string Model);

@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>One compiled model provider: where it is, the gateway's own key for it, and its connection pool.</summary>
+internal sealed class AiProvider
+{
+    public AiProvider(string name, AiProviderConfig config)
+    {
+        Name = name;
+        Type = config.Type;
+        BaseUrl = config.Url.TrimEnd('/');
+        CredentialHeader = config.Credential?.Header;
+        CredentialValue = config.Credential?.Value ?? "";
+        Timeout = config.Timeout;
+        Invoker = Invokers.GetOrAdd(config.ConnectTimeout, static connect => new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            ConnectTimeout = connect,
+            ActivityHeadersPropagator = null,
+        }, disposeHandler: true));
+    }
+
+    // One pool per connect timeout, shared by every provider and revision: providers are few, and a reload must not
+    // drop warm connections to them (the handler keeps a pool per host and port itself).
+    private static readonly ConcurrentDictionary<TimeSpan, HttpMessageInvoker> Invokers = new();
+
+    public string Name { get; }
+
+    public AiProviderType Type { get; }
+
+    /// <summary>The API base without a trailing slash.</summary>
+    public string BaseUrl { get; }
+
+    /// <summary>The header the gateway's key goes in; null for a provider without one.</summary>
+    public string? CredentialHeader { get; }
+
+    /// <summary>The key, read from the node's environment. Never logged, never in a response.</summary>
+    public string CredentialValue { get; }
+
+    public TimeSpan Timeout { get; }
+
+    public HttpMessageInvoker Invoker { get; }
+
+    /// <summary>A request to <paramref name="path"/> (<c>/chat/completions</c>) built only from what the gateway wrote.</summary>
+    public HttpRequestMessage NewRequest(string path, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, BaseUrl + path)
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        request.Content.Headers.ContentType = new("application/json");
+        if (CredentialHeader is not null && CredentialValue.Length > 0)
+        {
+            request.Headers.TryAddWithoutValidation(CredentialHeader, CredentialValue);
+        }
+
+        return request;
+    }
+}

@@ -1,0 +1,30 @@
+using System.Collections.Frozen;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>The compiled, immutable form of an <c>ai</c> service: its providers and its aliases in priority order.</summary>
+internal sealed class AiServiceModel
+{
+    public AiServiceModel(string name, AiServiceConfig config)
+    {
+        Name = name;
+        var providers = config.Providers.ToDictionary(p => p.Key, p => new AiProvider(p.Key, p.Value), StringComparer.Ordinal);
+        Aliases = config.Models.ToFrozenDictionary(
+            m => m.Key,
+            m => m.Value.Select(t => new AiModelTarget(providers[t.Provider], t.Model)).ToArray(),
+            StringComparer.Ordinal);
+        AliasNames = [.. config.Models.Keys.Order(StringComparer.Ordinal)];
+        ModelList = AiJson.ModelList(AliasNames);
+    }
+
+    public string Name { get; }
+
+    /// <summary>Alias → provider models, first choice first.</summary>
+    public FrozenDictionary<string, AiModelTarget[]> Aliases { get; }
+
+    public string[] AliasNames { get; }
+
+    /// <summary>The body of <c>GET /v1/models</c>, made once.</summary>
+    public byte[] ModelList { get; }
+}

@@ -1,0 +1,188 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>
+/// Relays a provider's event stream to the client event by event, each flushed as soon as it is whole: nothing is
+/// buffered beyond one event. The response is committed only once the provider's first event has arrived, so a provider
+/// that fails before it can still be replaced by the next; a failure after that ends the stream with an error event,
+/// never a silent truncation.
+/// </summary>
+internal static class AiStreamRelay
+{
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+
+    public static async Task<RelayOutcome> RelayAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, TimeSpan idle)
+    {
+        var context = call.Context;
+        var aborted = context.RequestAborted;
+        Stream content;
+        SseReader reader;
+        ReadOnlyMemory<byte>? next;
+        try
+        {
+            content = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            reader = new SseReader(content);
+            next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return RelayOutcome.Done;
+        }
+        catch (OperationCanceledException)
+        {
+            return RelayOutcome.TimedOut;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException)
+        {
+            return RelayOutcome.Broken;
+        }
+
+        using (reader)
+        {
+            if (next is null)
+            {
+                return RelayOutcome.Broken;
+            }
+
+            call.Answered = true;
+            var http = context.Response;
+            http.StatusCode = StatusCodes.Status200OK;
+            http.ContentType = "text/event-stream";
+            http.Headers.CacheControl = "no-cache";
+            http.Headers["X-Request-Id"] = call.RequestId;
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var writer = http.BodyWriter;
+            try
+            {
+                while (true)
+                {
+                    if (next is not { } current)
+                    {
+                        await WriteErrorEventAsync(writer, context, "The provider ended the stream before it was complete.", aborted).ConfigureAwait(false);
+                        return RelayOutcome.Done;
+                    }
+
+                    var forward = Inspect(call, current.Span, out var done, out var malformed);
+                    if (malformed)
+                    {
+                        await WriteErrorEventAsync(writer, context, "The provider sent an event that is not valid JSON; the stream is ended.", aborted).ConfigureAwait(false);
+                        return RelayOutcome.Done;
+                    }
+
+                    if (forward)
+                    {
+                        writer.Write(current.Span);
+                        writer.Write(EventEnd);
+                        await writer.FlushAsync(aborted).ConfigureAwait(false);
+                    }
+
+                    if (done)
+                    {
+                        return RelayOutcome.Done;
+                    }
+
+                    // A provider silent for longer than its timeout mid-stream is as broken as one that never answered.
+                    timeout.CancelAfter(idle);
+                    next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception) when (aborted.IsCancellationRequested)
+            {
+                // The client left mid-stream; the reservation is settled with what was seen.
+                return RelayOutcome.Done;
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
+            {
+                await TryWriteErrorEventAsync(writer, context, e is OperationCanceledException
+                    ? "The provider stopped sending mid-stream; the stream is ended."
+                    : "The connection to the provider broke mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
+                return RelayOutcome.Done;
+            }
+        }
+    }
+
+    /// <summary>Reads an event's data for usage and text; false when it is not to be forwarded (an unasked usage chunk).</summary>
+    private static bool Inspect(AiCall call, ReadOnlySpan<byte> current, out bool done, out bool malformed)
+    {
+        done = false;
+        malformed = false;
+        var data = SseReader.Data(current);
+        if (data.IsEmpty)
+        {
+            return true; // comments and keep-alives pass
+        }
+
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            done = true;
+            return true;
+        }
+
+        AiUsage? usage = null;
+        if (!AiJson.TryScan(data, ref usage, call.CompletionText))
+        {
+            malformed = true;
+            return false;
+        }
+
+        if (usage is { } seen)
+        {
+            call.Usage = seen;
+            // OpenAI's usage chunk has no choices; a client that did not ask for it may not expect such a chunk.
+            return call.ClientAskedUsage || data.IndexOf("\"choices\":[]"u8) < 0;
+        }
+
+        return true;
+    }
+
+    private static async Task TryWriteErrorEventAsync(System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)
+    {
+        try
+        {
+            await WriteErrorEventAsync(writer, context, message, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The client left too.
+        }
+    }
+
+    /// <summary>
+    /// Ends a broken stream: an error event for clients that read events, then the response is aborted (no final chunk
+    /// on HTTP/1.1, RST_STREAM on HTTP/2), so that clients that only read the transport see an error too, never a
+    /// complete-looking answer.
+    /// </summary>
+    private static async Task WriteErrorEventAsync(System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)
+    {
+        writer.Write("data: "u8);
+        writer.Write(AiJson.ErrorBody("api_error", "stream_interrupted", message));
+        writer.Write(EventEnd);
+        try
+        {
+            await writer.FlushAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            // An abort alone resets the TCP connection, and a reset makes the client's kernel drop what it has not read
+            // yet (the error event with it). On HTTP/1.1 the send side is closed first: the client reads every byte, then
+            // an end without the last chunk, which HTTP clients report as an error.
+            if (context.Request.Protocol == "HTTP/1.1" && context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()?.Socket is { } socket)
+            {
+                await Task.Delay(20, CancellationToken.None).ConfigureAwait(false); // Kestrel's send loop hands the flushed bytes to the socket
+                try
+                {
+                    socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // Already gone.
+                }
+            }
+
+            context.Abort();
+        }
+    }
+}

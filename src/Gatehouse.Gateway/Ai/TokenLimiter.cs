@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Runtime;
+using Gatehouse.Model.Config;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>
+/// Admits model calls against their plan's <c>tokenLimits</c>: the call's estimate (prompt counted here plus its
+/// <c>max_tokens</c>) is reserved in every budget it counts against, or the call is refused with 429; the reservation
+/// is settled with the real usage when the call ends. Budgets live in memory on the node, outside snapshots, so a
+/// reload does not refill them.
+/// </summary>
+internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
+{
+    /// <summary>Completion tokens reserved for a call that sets neither <c>max_tokens</c> nor <c>max_completion_tokens</c>.</summary>
+    public const int DefaultMaxTokens = 1024;
+
+    private readonly ConcurrentDictionary<string, TokenBudget> _budgets = new(StringComparer.Ordinal);
+
+    /// <summary>A call refused for its tokens: the limit and when its window turns.</summary>
+    internal readonly record struct Refusal(string Limit, int RetryAfterSeconds);
+
+    public TokenReservation Admit(Admission admission, string alias, JsonObject body, AiOperation operation, out Refusal? refusal)
+    {
+        refusal = null;
+        if (admission.Plan is not { } plan || !runtime.Current.Config.Plans.TryGetValue(plan.Name, out var planConfig) || planConfig.TokenLimits.Count == 0)
+        {
+            return TokenReservation.None;
+        }
+
+        var prompt = EstimatePrompt(body, operation);
+        var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body);
+        var owner = admission.Application?.Id ?? "(anonymous)";
+        var now = time.GetUtcNow().UtcTicks;
+        var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(planConfig.TokenLimits.Count);
+        for (var i = 0; i < planConfig.TokenLimits.Count; i++)
+        {
+            var limit = planConfig.TokenLimits[i];
+            if (limit.Model is { } model && !string.Equals(model, alias, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var need = Count(limit.Count, prompt, completion);
+            var budget = Budget(plan.Name, owner, i, limit);
+            if (!budget.TryReserve(need, limit.Tokens, now, out var window, out var retryAfter))
+            {
+                foreach (var (b, l, n, w) in held)
+                {
+                    b.Settle(n, 0, w, now);
+                }
+
+                refusal = new Refusal($"{limit.Tokens} {limit.Count.ToString().ToLowerInvariant()} tokens per {limit.Per.ToString().ToLowerInvariant()}", retryAfter);
+                return TokenReservation.None;
+            }
+
+            held.Add((budget, limit, need, window));
+        }
+
+        if (held.Count == 0)
+        {
+            return TokenReservation.None;
+        }
+
+        return new TokenReservation(prompt, usage =>
+        {
+            var at = time.GetUtcNow().UtcTicks;
+            foreach (var (budget, limit, need, window) in held)
+            {
+                budget.Settle(need, Count(limit.Count, usage.Prompt, usage.Completion), window, at);
+            }
+        });
+    }
+
+    /// <summary>Used and reserved tokens of an application under its plan's limit number <paramref name="index"/>.</summary>
+    internal (long Used, long Reserved) Read(string plan, string application, int index)
+    {
+        var limit = runtime.Current.Config.Plans[plan].TokenLimits[index];
+        return Budget(plan, application, index, limit).Read(time.GetUtcNow().UtcTicks);
+    }
+
+    public Task WriteRefusalAsync(HttpContext context, Refusal refusal, string requestId) =>
+        AiJson.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "tokens", "token_limit_exceeded",
+            $"This call would go over the plan's token limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens).",
+            requestId, refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    // Keyed by the limit as written too, so that a reload that changes a limit starts its budget afresh.
+    private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit) =>
+        _budgets.GetOrAdd($"{plan}\n{owner}\n{index}\n{limit.Per}\n{limit.Count}\n{limit.Model}", static (_, per) => new TokenBudget(per), limit.Per);
+
+    private static long Count(TokenCount count, long prompt, long completion) => count switch
+    {
+        TokenCount.Prompt => prompt,
+        TokenCount.Completion => completion,
+        _ => prompt + completion,
+    };
+
+    private static long MaxTokens(JsonObject body)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["max_completion_tokens", "max_tokens"])
+        {
+            if (body[name] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0)
+            {
+                return n;
+            }
+        }
+
+        return DefaultMaxTokens;
+    }
+
+    /// <summary>The prompt's tokens: each message's text counted with o200k_base, plus OpenAI's 3 per message and 3 per reply.</summary>
+    internal static long EstimatePrompt(JsonObject body, AiOperation operation)
+    {
+        long total = 0;
+        if (operation == AiOperation.Embeddings)
+        {
+            foreach (var text in Texts(body["input"]))
+            {
+                total += TokenCounter.Count(text);
+            }
+
+            return total;
+        }
+
+        if (body["messages"] is JsonArray messages)
+        {
+            total += 3;
+            foreach (var message in messages)
+            {
+                total += 3;
+                foreach (var text in Texts(message?["content"]))
+                {
+                    total += TokenCounter.Count(text);
+                }
+            }
+        }
+
+        return total;
+    }
+
+    private static IEnumerable<string> Texts(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonValue v when v.TryGetValue<string>(out var s):
+                yield return s;
+                break;
+            case JsonArray parts:
+                foreach (var part in parts)
+                {
+                    if (part is JsonValue pv && pv.TryGetValue<string>(out var ps))
+                    {
+                        yield return ps;
+                    }
+                    else if (part?["text"] is JsonValue t && t.TryGetValue<string>(out var text))
+                    {
+                        yield return text;
+                    }
+                }
+
+                break;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Gatehouse.Model.Schema;
+
+namespace Gatehouse.Model.Config;
+
+/// <summary>One model provider of an <c>ai</c> service.</summary>
+public sealed record AiProviderConfig
+{
+    /// <summary>The API the provider speaks.</summary>
+    public AiProviderType Type { get; init; } = AiProviderType.Openai;
+
+    /// <summary>
+    /// The provider's API base, to which <c>/chat/completions</c>, <c>/embeddings</c> are added:
+    /// <c>https://api.openai.com/v1</c>, <c>http://127.0.0.1:11434/v1</c> (Ollama), <c>http://127.0.0.1:8000/v1</c> (vLLM).
+    /// </summary>
+    [RequiredKey("the provider's API base, e.g. 'url: https://api.openai.com/v1'")]
+    public required string Url { get; init; }
+
+    /// <summary>
+    /// The gateway's key for the provider, from an environment variable of each node: for OpenAI write
+    /// <c>{ env: OPENAI_API_KEY, prefix: "Bearer " }</c>. Never stored, exported or logged; a client's own
+    /// <c>Authorization</c> is never sent to a provider.
+    /// </summary>
+    [DefaultText("none (a local server)")]
+    public ServiceCredentialConfig? Credential { get; init; }
+
+    /// <summary>
+    /// From sending a call until the response headers (and, for a stream, its first event) arrive; past it the call
+    /// moves to the alias's next provider model, or the client gets 504.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>To open a connection; past it the call moves to the next provider model.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Provider APIs.</summary>
+public enum AiProviderType
+{
+    /// <summary>OpenAI's API, and servers compatible with it (vLLM, Ollama, LM Studio).</summary>
+    Openai,
+}

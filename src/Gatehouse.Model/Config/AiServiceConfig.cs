@@ -1,0 +1,26 @@
+using Gatehouse.Model.Schema;
+
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// The model providers of a service of <c>kind: ai</c> and the model aliases clients ask for. A route bound to the
+/// service serves <c>POST …/chat/completions</c>, <c>POST …/embeddings</c> and <c>GET …/models</c> in OpenAI's format
+/// (docs/ai.md).
+/// </summary>
+[BindingRules(typeof(Loading.AiServiceRules))]
+public sealed record AiServiceConfig
+{
+    /// <summary>The providers by name: where each one is and how the gateway authenticates to it.</summary>
+    [RequiredKey("the model providers by name, e.g. 'providers: { local: { url: http://127.0.0.1:11434/v1 } }'")]
+    [DocType("mapping name → provider")]
+    public IReadOnlyDictionary<string, AiProviderConfig> Providers { get; init; } = new Dictionary<string, AiProviderConfig>();
+
+    /// <summary>
+    /// Model aliases clients name in <c>model</c> (<c>fast</c>, <c>smart</c>), each a list of provider models in priority
+    /// order: a call goes to the first, and moves to the next on 429, 5xx, a timeout or a connect failure, as long as
+    /// nothing has been sent to the client yet. Clients can name only aliases.
+    /// </summary>
+    [RequiredKey("the model aliases, e.g. 'models: { fast: [ { provider: local, model: llama3 } ] }'")]
+    [DocType("mapping alias → list of provider models")]
+    public IReadOnlyDictionary<string, IReadOnlyList<AiModelTargetConfig>> Models { get; init; } = new Dictionary<string, IReadOnlyList<AiModelTargetConfig>>();
+}

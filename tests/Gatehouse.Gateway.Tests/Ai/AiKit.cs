@@ -1,0 +1,90 @@
+using System.ClientModel;
+using Gatehouse.Gateway.Tests.Access;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Gatehouse.Model.Loading;
+using Microsoft.Extensions.Logging;
+using OpenAI;
+
+namespace Gatehouse.Gateway.Tests.Ai;
+
+/// <summary>A gateway with an <c>ai</c> service in front of fake providers, a plan that grants its route, and a key.</summary>
+internal sealed class AiKit : IAsyncDisposable
+{
+    /// <summary>The provider key, as the node's environment holds it.</summary>
+    public const string ProviderSecret = "sk-provider-secret-0123456789";
+
+    private AiKit(TestGateway gateway, FakeProvider[] providers, TestKey key)
+    {
+        Gateway = gateway;
+        Providers = providers;
+        Key = key;
+    }
+
+    public TestGateway Gateway { get; }
+
+    public FakeProvider[] Providers { get; }
+
+    public TestKey Key { get; }
+
+    /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
+    public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
+
+    /// <summary>
+    /// Starts <paramref name="providerCount"/> fake providers, and a gateway whose alias <c>fast</c> lists them in order
+    /// and whose plan <c>gold</c> grants the model route (plus <paramref name="planExtra"/> in the plan).
+    /// </summary>
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null)
+    {
+        var providers = new FakeProvider[providerCount];
+        for (var i = 0; i < providerCount; i++)
+        {
+            providers[i] = await FakeProvider.StartAsync();
+        }
+
+        var key = TestKey.New();
+        var yaml = $$"""
+            version: 1
+            services:
+              llm:
+                kind: ai
+                ai:
+                  providers:
+            {{string.Concat(providers.Select((p, i) => $"          p{i}: {{ url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, prefix: \"Bearer \" }} }}\n"))}}
+                  models:
+                    fast: [{{string.Join(", ", providers.Select((_, i) => $"{{ provider: p{i}, model: model-{i} }}"))}}]
+                    other: [ { provider: p0, model: other-0 } ]
+            routes:
+              ai: { path: "/v1/{**rest}", service: llm }
+            plans:
+              gold:
+                include: [ { route: ai, access: read } ]
+            {{planExtra}}
+              none:
+                include: []
+            accounts:
+              a: {}
+            applications:
+              app:
+                account: a
+                plan: gold
+                keys: [ { sha256: "{{key.Sha256}}" } ]
+            """;
+        var loaded = ConfigLoader.Load(yaml, Path.GetTempPath(), name => name == "FAKE_PROVIDER_KEY" ? ProviderSecret : null);
+        if (!loaded.IsValid)
+        {
+            throw new InvalidOperationException("Test config is not valid:\n" + string.Join("\n", loaded.Errors) + "\n" + yaml);
+        }
+
+        var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time);
+        return new AiKit(gateway, providers, key);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        foreach (var provider in Providers)
+        {
+            await provider.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text;
+using Gatehouse.Gateway.Ai;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gatehouse.Gateway.Tests.Ai;
+
+/// <summary>Issue 22: plans' token limits, admitted with a reservation and settled with the provider's usage.</summary>
+public sealed class TokenLimitTests
+{
+    [Fact]
+    public async Task Admission_50ConcurrentCallsAgainstABudgetFor10_AdmitsExactly10()
+    {
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100, per: day, count: completion } ]");
+        kit.Providers[0].Fault = FakeFault.Gate; // the admitted calls stay in flight until every call has been answered
+        kit.Providers[0].AnswerWords = 10;
+
+        var calls = Enumerable.Range(0, 50).Select(async _ =>
+        {
+            var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+            return response;
+        }).ToArray();
+        var responses = await Task.WhenAll(calls);
+
+        Assert.Equal(10, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(40, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
+        Assert.All(responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests), r => Assert.NotNull(r.Headers.RetryAfter));
+        kit.Providers[0].Release.SetResult();
+        foreach (var response in responses)
+        {
+            await response.Content.ReadAsStringAsync();
+            response.Dispose();
+        }
+
+        Assert.Equal(10, kit.Providers[0].Received.Count);
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (100, 0), "every call settled");
+    }
+
+    [Fact]
+    public async Task Settle_WholeAndStreamedCalls_CountTheProvidersUsageExactly()
+    {
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+
+        for (var i = 0; i < 5; i++)
+        {
+            var stream = i % 2 == 0 ? "true" : "false";
+            using var response = await kit.Gateway.Client.SendAsync(Post(kit, $$"""{"model":"fast","stream":{{stream}},"max_tokens":500,"messages":[{"role":"user","content":"hi"}]}"""));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsStringAsync();
+        }
+
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, "every call settled");
+        Assert.Equal((kit.Providers[0].ReportedTokens, 0L), Limiter(kit).Read("gold", "app", 0));
+        Assert.Equal(60, kit.Providers[0].ReportedTokens);
+    }
+
+    [Fact]
+    public async Task Settle_ClientCutsTheStream_ReservationReplacedByAnEstimate()
+    {
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100000, per: day, count: completion } ]");
+        kit.Providers[0].Fault = FakeFault.Gate;
+        using (var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","stream":true,"max_tokens":700,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[4096]) > 0);
+            Assert.Equal((0L, 700L), Limiter(kit).Read("gold", "app", 0));
+        }
+
+        // The client is gone; the gateway notices, drops the provider call and settles with what it relayed ("w1").
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, "the cut call settled");
+        var (used, _) = Limiter(kit).Read("gold", "app", 0);
+        Assert.InRange(used, 1, 2);
+    }
+
+    [Fact]
+    public async Task Budget_RollsOverAtTheDayBoundary()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 23, 59, 0, TimeSpan.Zero));
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 20, per: day, count: completion } ]", time: clock);
+        kit.Providers[0].AnswerWords = 10; // each call uses what it reserved
+        var body = """{"model":"fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""";
+
+        using var first = await kit.Gateway.Client.SendAsync(Post(kit, body));
+        using var second = await kit.Gateway.Client.SendAsync(Post(kit, body));
+        using var third = await kit.Gateway.Client.SendAsync(Post(kit, body));
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], [first.StatusCode, second.StatusCode, third.StatusCode]);
+        Assert.Equal(TimeSpan.FromSeconds(60), third.Headers.RetryAfter?.Delta);
+        Assert.Contains("token_limit_exceeded", await third.Content.ReadAsStringAsync());
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        using var nextDay = await kit.Gateway.Client.SendAsync(Post(kit, body));
+
+        Assert.Equal(HttpStatusCode.OK, nextDay.StatusCode);
+    }
+
+    [Fact]
+    public async Task Limit_ForOneAlias_LeavesOtherAliasesAlone()
+    {
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 5, per: minute, count: completion, model: other } ]");
+
+        using var fast = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","max_tokens":10,"messages":[]}"""));
+        using var other = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"other","max_tokens":10,"messages":[]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, fast.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, other.StatusCode);
+    }
+
+    private static TokenLimiter Limiter(AiKit kit) => kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();
+
+    private static HttpRequestMessage Post(AiKit kit, string json)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Api-Key", kit.Key.Plaintext);
+        return request;
+    }
+}

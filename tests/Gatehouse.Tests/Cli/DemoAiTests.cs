@@ -1,0 +1,51 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gatehouse.Tests.Infrastructure;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary>Issue 22's demo contract: the model alias 'demo' behind the retail key, whole and streamed.</summary>
+public sealed partial class DemoAiTests
+{
+    [Fact]
+    public async Task Demo_ChatCompletions_AnswersInOpenAIFormatWithUsage_AndStreamsToDone()
+    {
+        await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
+        var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
+        await demo.WaitForOutputAsync(KeyLine(), TimeSpan.FromSeconds(30));
+        var key = KeyLine().Match(demo.StandardOutput).Groups[1].Value;
+        using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", key);
+
+        // As the README's curl sends it: no Content-Type beyond curl's form default.
+        var response = await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"demo","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var completion = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("chat.completion", completion.GetProperty("object").GetString());
+        Assert.Equal("You said: hi", completion.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(4, completion.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(3, completion.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        var streamed = await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"demo","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var events = await streamed.Content.ReadAsStringAsync();
+        Assert.Equal("text/event-stream", streamed.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"content\":\" said:\"", events, StringComparison.Ordinal); // one chunk per word
+        Assert.EndsWith("data: [DONE]\n\n", events, StringComparison.Ordinal);
+
+        var models = await client.GetStringAsync("/v1/models");
+        Assert.Contains("\"id\":\"demo\"", models, StringComparison.Ordinal);
+
+        client.DefaultRequestHeaders.Remove("X-Api-Key");
+        var anonymous = await client.PostAsync("/v1/chat/completions", new StringContent("""{"model":"demo","messages":[]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+    }
+
+    [GeneratedRegex(@"gateway\s+(http://\S+)")]
+    private static partial Regex GatewayLine();
+
+    [GeneratedRegex(@"^demo key retail: (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex KeyLine();
+}
