@@ -398,7 +398,8 @@ for target in "${GATEHOUSES[@]}"; do
         if [[ $kv == GATEHOUSE_DLL=* ]]; then dll=${kv#GATEHOUSE_DLL=}
         elif [[ $kv == GATEHOUSE_CONFIG=* ]]; then
             # The variant's file may point at the bench backend as gatehouse.yaml does (${BENCH_BACKEND:-...}).
-            config="$TMP/${target//:/-}.yaml"
+            # A file of its own: the variant's file may itself be in $TMP under the target's name (OBSERVE=1 writes them there).
+            config="$TMP/${target//:/-}.run.yaml"
             sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${kv#GATEHOUSE_CONFIG=}" >"$config"
         elif [[ $kv == GATEHOUSE_STORE=* ]]; then store=(--store "sqlite:${kv#GATEHOUSE_STORE=}" --admin-url "http://127.0.0.1:$(free_port)")
         else envs+=("$kv"); fi
