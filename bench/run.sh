@@ -401,7 +401,7 @@ for target in "${GATEHOUSES[@]}"; do
             # A file of its own: the variant's file may itself be in $TMP under the target's name (OBSERVE=1 writes them there).
             config="$TMP/${target//:/-}.run.yaml"
             sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${kv#GATEHOUSE_CONFIG=}" >"$config"
-        elif [[ $kv == GATEHOUSE_STORE=* ]]; then store=(--store "sqlite:${kv#GATEHOUSE_STORE=}" --admin-url "http://127.0.0.1:$(free_port)")
+        elif [[ $kv == GATEHOUSE_STORE=* ]]; then store=(--store "sqlite:${kv#GATEHOUSE_STORE=}" --admin-url "http://127.0.0.1:$(free_port)" --no-portal)
         else envs+=("$kv"); fi
     done
     [[ -f $dll ]] || die "$target: no such build: $dll"
