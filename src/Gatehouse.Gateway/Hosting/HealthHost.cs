@@ -31,19 +31,9 @@ internal sealed class HealthHost : IAsyncDisposable
 
     public static async Task<HealthHost> StartAsync(string url, GatewayRuntime runtime, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            GatewayHost.Bind(kestrel, new ListenerConfig { Url = url, Protocols = ListenerProtocols.Http1 });
-        });
-
-        var app = builder.Build();
-        app.Run(context => Answer(context, runtime));
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? url;
+        var (app, bound) = await SideListener.StartAsync(url, loggers,
+            kestrel => GatewayHost.Bind(kestrel, new ListenerConfig { Url = url, Protocols = ListenerProtocols.Http1 }),
+            app => app.Run(context => Answer(context, runtime)), cancellationToken).ConfigureAwait(false);
         return new HealthHost(app, bound);
     }
 
@@ -79,9 +69,5 @@ internal sealed class HealthHost : IAsyncDisposable
         return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : context.Response.WriteAsync(text);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
-    }
+    public ValueTask DisposeAsync() => SideListener.StopAsync(_app);
 }

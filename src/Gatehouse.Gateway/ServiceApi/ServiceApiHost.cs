@@ -30,29 +30,14 @@ internal sealed class ServiceApiHost : IAsyncDisposable
 
     public static async Task<ServiceApiHost> StartAsync(ServiceApiConfig config, GatewayRuntime runtime, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
-        builder.Logging.ClearProviders();
-
-        // The gateway's logging, so both apps write to the same place; the container does not own (or dispose) it.
-        builder.Services.AddSingleton(loggers);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        var handler = new ServiceApiHandler(runtime);
+        var (app, url) = await SideListener.StartAsync(config.Url, loggers, kestrel =>
         {
-            kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = ServiceApiHandler.MaxBodyBytes;
             GatewayHost.Bind(kestrel, new ListenerConfig { Url = config.Url, Protocols = ListenerProtocols.Http1 });
-        });
-
-        var app = builder.Build();
-        var handler = new ServiceApiHandler(runtime);
-        app.Run(handler.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? config.Url;
+        }, app => app.Run(handler.HandleAsync), cancellationToken).ConfigureAwait(false);
         return new ServiceApiHost(app, url);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
-    }
+    public ValueTask DisposeAsync() => SideListener.StopAsync(_app);
 }
