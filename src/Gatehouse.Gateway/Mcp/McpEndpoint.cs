@@ -18,6 +18,9 @@ internal static class McpEndpoint
 {
     public const string Path = "/mcp";
 
+    // The key under which WebApplication shares its route builder with branches (Microsoft.AspNetCore.Routing).
+    private const string GlobalEndpointRouteBuilder = "__GlobalEndpointRouteBuilder";
+
     public static void AddServices(IServiceCollection services)
     {
         services.AddHttpContextAccessor();
@@ -85,6 +88,9 @@ internal static class McpEndpoint
             {
                 var gate = branch.ApplicationServices.GetRequiredService<McpGate>();
                 branch.Use((context, next) => gate.InvokeAsync(context, next));
+                // Routing private to this branch: with WebApplication's global route builder the MCP endpoints would be
+                // the app's, and WebApplication would then put endpoint routing in front of every proxied request.
+                branch.Properties.Remove(GlobalEndpointRouteBuilder);
                 branch.UseRouting();
                 branch.UseEndpoints(endpoints => endpoints.MapMcp(Path));
             });

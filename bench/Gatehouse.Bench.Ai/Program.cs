@@ -1,0 +1,197 @@
+// AI gateway benchmark (issue 22). In one process: a fake OpenAI-compatible provider on Kestrel that answers at once
+// (and, streamed, sends 10 chunks 2 ms apart), and a real gateway (GatewayHost) with an ai service in front of it.
+// It measures, one request at a time and with --workers concurrent clients, the same calls direct to the provider and
+// through the gateway, interleaved in slices, and reports:
+//   - non-streamed latency p50 / p99, and what the gateway adds to each;
+//   - streamed: time to the first chunk p50 / p99, and the gap between chunks (p50, mean) as the client sees it.
+// The provider, the gateway and the client share the machine (and this process's thread pool): the figures include
+// their competition, so they bound the gateway's cost from above rather than isolate it.
+//
+//   dotnet run -c Release --project bench/Gatehouse.Bench.Ai -- [requests=2000] [--workers=16]
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Gatehouse.Gateway.Hosting;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Loading;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+var requests = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 2000;
+var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
+
+const string Completion = """{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
+var completionBytes = Encoding.UTF8.GetBytes(Completion);
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.Logging.ClearProviders();
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+var provider = builder.Build();
+provider.MapPost("/v1/chat/completions", async context =>
+{
+    using var reader = new StreamReader(context.Request.Body);
+    var body = await reader.ReadToEndAsync();
+    if (!body.Contains("\"stream\":true", StringComparison.Ordinal))
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = completionBytes.Length;
+        await context.Response.Body.WriteAsync(completionBytes);
+        return;
+    }
+
+    context.Response.ContentType = "text/event-stream";
+    for (var i = 0; i < 10; i++)
+    {
+        if (i > 0)
+        {
+            await Task.Delay(2);
+        }
+
+        await context.Response.WriteAsync($"data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w{i}\"}},\"finish_reason\":null}}]}}\n\n");
+        await context.Response.Body.FlushAsync();
+    }
+
+    await context.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":10,\"total_tokens\":15}}\n\ndata: [DONE]\n\n");
+});
+await provider.StartAsync();
+var providerUrl = provider.Urls.First();
+
+var key = ApiKeyHash.NewKey();
+var yaml = $$"""
+    version: 1
+    gateway:
+      listeners: [ { url: "http://127.0.0.1:0" } ]
+    services:
+      llm:
+        kind: ai
+        ai:
+          providers: { p: { url: "{{providerUrl}}/v1" } }
+          models: { fast: [ { provider: p, model: m } ] }
+    routes:
+      ai: { path: "/v1/{**rest}", service: llm }
+    plans:
+      gold: { include: [ { route: ai } ] }
+    accounts: { a: {} }
+    applications:
+      app: { account: a, plan: gold, keys: [ { sha256: "{{ApiKeyHash.Sha256Hex(key)}}" } ] }
+    """;
+var loaded = ConfigLoader.Load(yaml, Path.GetTempPath(), _ => null);
+await using var gateway = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, MinimumLogLevel = LogLevel.Error });
+var gatewayUrl = gateway.Urls[0];
+
+using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 1024 });
+http.DefaultRequestHeaders.Add("X-Api-Key", key);
+
+Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores");
+foreach (var concurrency in new[] { 1, workers })
+{
+    await Warm();
+    var whole = await Interleave(concurrency, requests, stream: false);
+    Report($"non-streamed, {concurrency} at a time", whole.Direct.Total, whole.Gateway.Total);
+    var streamed = await Interleave(concurrency, requests / 4, stream: true);
+    Report($"streamed time to first chunk, {concurrency} at a time", streamed.Direct.First, streamed.Gateway.First);
+    Report($"streamed gap between chunks (2 ms at the provider), {concurrency} at a time", streamed.Direct.Gaps, streamed.Gateway.Gaps);
+}
+
+await provider.DisposeAsync();
+
+async Task Warm()
+{
+    for (var i = 0; i < 300; i++)
+    {
+        await Call(providerUrl, false);
+        await Call(gatewayUrl, false);
+        await Call(gatewayUrl, true);
+    }
+}
+
+// The forms alternate in slices of 50 requests, so that both see the same machine.
+async Task<(Samples Direct, Samples Gateway)> Interleave(int concurrency, int count, bool stream)
+{
+    var direct = new Samples();
+    var through = new Samples();
+    for (var done = 0; done < count; done += 50)
+    {
+        foreach (var (url, samples) in new[] { (providerUrl, direct), (gatewayUrl, through) })
+        {
+            var next = 0;
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+            {
+                while (Interlocked.Increment(ref next) <= 50)
+                {
+                    samples.Add(await Call(url, stream));
+                }
+            }));
+        }
+    }
+
+    return (direct, through);
+}
+
+async Task<(double Total, double First, double[] Gaps)> Call(string baseUrl, bool stream)
+{
+    var started = Stopwatch.GetTimestamp();
+    using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/v1/chat/completions")
+    {
+        Content = new StringContent(stream
+            ? """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}"""
+            : """{"model":"fast","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+    };
+    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    await using var body = await response.Content.ReadAsStreamAsync();
+    var buffer = new byte[8192];
+    double first = 0;
+    var gaps = new List<double>();
+    var last = 0L;
+    int read;
+    while ((read = await body.ReadAsync(buffer)) > 0)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (last == 0)
+        {
+            first = Stopwatch.GetElapsedTime(started, now).TotalMilliseconds;
+        }
+        else
+        {
+            gaps.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+        }
+
+        last = now;
+    }
+
+    return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, first, [.. gaps]);
+}
+
+static void Report(string what, List<double> direct, List<double> gateway)
+{
+    direct.Sort();
+    gateway.Sort();
+    double P(List<double> s, double q) => s.Count == 0 ? double.NaN : s[Math.Min(s.Count - 1, (int)(q * s.Count))];
+    Console.WriteLine($"{what}: direct p50 {P(direct, 0.5):F3} ms p99 {P(direct, 0.99):F3} ms mean {direct.Average():F3}; " +
+        $"gateway p50 {P(gateway, 0.5):F3} ms p99 {P(gateway, 0.99):F3} ms mean {gateway.Average():F3}; " +
+        $"added p50 {P(gateway, 0.5) - P(direct, 0.5):F3} ms p99 {P(gateway, 0.99) - P(direct, 0.99):F3} ms");
+}
+
+internal sealed class Samples
+{
+    private readonly Lock _lock = new();
+
+    public List<double> Total { get; } = [];
+
+    public List<double> First { get; } = [];
+
+    public List<double> Gaps { get; } = [];
+
+    public void Add((double Total, double First, double[] Gaps) sample)
+    {
+        lock (_lock)
+        {
+            Total.Add(sample.Total);
+            First.Add(sample.First);
+            Gaps.AddRange(sample.Gaps);
+        }
+    }
+}
