@@ -16,6 +16,9 @@ internal static class GatewayMetrics
 
     private static readonly Counter<long> Ejections = Meter.CreateCounter<long>("gatehouse.upstream.ejections", "{ejection}", "Destinations taken out of rotation by passive health checks");
 
+    private static readonly Histogram<double> UpstreamDuration = Meter.CreateHistogram<double>("gatehouse.upstream.duration", "s", "Time from sending a request to a service to its response headers, per attempt",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] });
+
     private static readonly Counter<long> LimitRefusals = Meter.CreateCounter<long>("gatehouse.limit.refusals", "{request}", "Requests refused by a rate limit or quota, by plan and period");
 
     private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configurations applied or refused");
@@ -86,6 +89,22 @@ internal static class GatewayMetrics
         }
     }
 
+    /// <summary>True when <c>gatehouse.upstream.duration</c> is listened to; the forwarder reads the clock only then.</summary>
+    public static bool UpstreamTimed => UpstreamDuration.Enabled;
+
+    /// <summary>One upstream attempt: its status, or <paramref name="error"/> when no response came.</summary>
+    public static void Upstream(string service, TimeSpan elapsed, int status, string? error)
+    {
+        if (error is null)
+        {
+            UpstreamDuration.Record(elapsed.TotalSeconds, new("gatehouse.service", service), new("http.response.status_code", BoxedStatus.Of(status)));
+        }
+        else
+        {
+            UpstreamDuration.Record(elapsed.TotalSeconds, new("gatehouse.service", service), new("error.type", error));
+        }
+    }
+
     public static void Limited(string plan, string period, bool quota)
     {
         if (LimitRefusals.Enabled)
@@ -139,4 +158,12 @@ internal static class GatewayMetrics
             LabelOverflow.Add(1);
         }
     }
+}
+
+/// <summary>Boxed status codes, made once: a metric tag is an object, and boxing per recording would allocate.</summary>
+internal static class BoxedStatus
+{
+    private static readonly object[] Boxes = Enumerable.Range(0, 600).Select(object (i) => i).ToArray();
+
+    public static object Of(int status) => (uint)status < (uint)Boxes.Length ? Boxes[status] : status;
 }

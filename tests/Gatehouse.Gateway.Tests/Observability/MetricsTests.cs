@@ -18,9 +18,16 @@ public sealed class MetricsTests
                 metrics: { url: "http://127.0.0.1:0" }
             services:
               metrics-backend: { targets: [{{backend.Url}}] }
+              metrics-dead: { targets: [ "{{UnusedLoopbackUrl()}}" ] }
             routes:
               metrics-probe: { path: "/metrics-probe/{id}", service: metrics-backend }
+              metrics-dead: { path: "/metrics-dead", service: metrics-dead }
             """);
+        using (var dead = await gateway.Client.GetAsync("/metrics-dead"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadGateway, dead.StatusCode);
+        }
+
         for (var i = 0; i < 7; i++)
         {
             using var response = await gateway.Client.GetAsync($"/metrics-probe/{i}?api_key=secret-in-query");
@@ -39,6 +46,23 @@ public sealed class MetricsTests
         Assert.Equal(1, samples.Single(s => s.Name == "gatehouse_upstream_destinations" && s.Labels["gatehouse_service"] == "metrics-backend" && s.Labels["state"] == "available").Value);
         Assert.Equal(0, samples.Single(s => s.Name == "gatehouse_upstream_destinations" && s.Labels["gatehouse_service"] == "metrics-backend" && s.Labels["state"] == "unavailable").Value);
         Assert.Contains(samples, s => s.Name == "gatehouse_config_revision");
+
+        // Upstream time per service and status, one recording per attempt; HttpClient's per-request instruments are
+        // dropped (they put a second async layer under every upstream call), its connection-pool ones stay.
+        Assert.Equal(7, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "metrics-backend" && s.Labels.GetValueOrDefault("http_response_status_code") == "200").Value);
+        Assert.Equal(1, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "metrics-dead" && s.Labels.GetValueOrDefault("error_type") == "connection_error").Value);
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("http_client_request_duration", StringComparison.Ordinal) || s.Name.StartsWith("http_client_active_requests", StringComparison.Ordinal));
+        Assert.Contains(samples, s => s.Name == "http_client_open_connections");
+    }
+
+    /// <summary>A loopback URL where nothing listens: a port the OS handed out and that was closed again.</summary>
+    private static string UnusedLoopbackUrl()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return $"http://127.0.0.1:{port}";
     }
 
     [Fact]

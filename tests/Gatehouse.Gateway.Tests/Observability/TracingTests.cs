@@ -115,6 +115,53 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task Request_NotSampled_ExportsNoSpan_AndTheUpstreamGetsTheTraceWithTheNotSampledFlag()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var upstreamTraceparents = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            upstreamTraceparents.Enqueue(context.Request.Headers["traceparent"].ToString());
+            return context.Response.WriteAsync("ok");
+        });
+        var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
+            version: 1
+            gateway:
+              trustedProxies: [127.0.0.1, "::1"]
+            services:
+              unsampled-backend: { targets: [{{backend.Url}}] }
+            routes:
+              unsampled: { path: "/unsampled/{id}", service: unsampled-backend }
+            """), options: o => o with { TelemetrySettings = receiver.Settings("parentbased_always_off") });
+        try
+        {
+            // A new trace the sampler drops, and a client's trace it sampled out (flag 00) that a trusted proxy passed on.
+            using (var response = await gateway.Client.GetAsync("/unsampled/1"))
+            {
+                Assert.True(response.IsSuccessStatusCode);
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/unsampled/2");
+            request.Headers.Add("traceparent", $"00-{ClientTraceId}-00f067aa0ba902b7-00");
+            using (var response = await gateway.Client.SendAsync(request))
+            {
+                Assert.True(response.IsSuccessStatusCode);
+            }
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        Assert.DoesNotContain(receiver.Spans, s => s.Attributes.GetValueOrDefault("gatehouse.route") == "unsampled" || s.Attributes.GetValueOrDefault("gatehouse.service") == "unsampled-backend");
+        var sent = upstreamTraceparents.ToArray();
+        Assert.Equal(2, sent.Length);
+        // The trace goes on with the not-sampled flag, so that services behind the gateway keep the decision.
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[02]$", sent[0]);
+        Assert.Matches($"^00-{ClientTraceId}-(?!00f067aa0ba902b7)[0-9a-f]{{16}}-0[02]$", sent[1]);
+    }
+
+    [Fact]
     public async Task TracingOff_NoActivityIsCreated()
     {
         await using var backend = await TestBackend.StartEchoAsync();
