@@ -93,7 +93,29 @@ internal static partial class Gen0Budget
         }
 
         environment.Add($"{RuntimeVariable}=0x{budget.ToString("X", CultureInfo.InvariantCulture)}");
+        RemoveDiagnosticsSocket();
         Execve("/proc/self/exe", [.. argv, null], [.. environment, null]);
+    }
+
+    /// <summary>
+    /// Removes this runtime's diagnostics socket (<c>dotnet-diagnostic-PID-START-socket</c> in the temp folder). The runtime
+    /// after the exec has the same process id and start time, so the same name: with the old file still there it cannot
+    /// listen, and <c>dotnet-counters</c> or <c>dotnet-trace</c> could not attach to the gateway by its process id.
+    /// </summary>
+    private static void RemoveDiagnosticsSocket()
+    {
+        try
+        {
+            var folder = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
+            foreach (var socket in Directory.EnumerateFiles(folder, $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+            {
+                File.Delete(socket);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Attaching by process id will not work for this run; nothing else depends on it.
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "execve", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -104,6 +104,13 @@ public sealed class Gen0BudgetTests
         using var response = await client.GetAsync(gateway + "/no-such-route");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Single(Regex.Matches(run.StandardOutput, "Gatehouse is listening on"));
+
+        // dotnet-counters and dotnet-trace attach by process id through the runtime's diagnostics socket: the runtime
+        // after the exec listens on it (the one before left its file behind under the same name, which it cannot bind).
+        var temp = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
+        var socketPath = Assert.Single(Directory.GetFiles(temp, $"dotnet-diagnostic-{run.Id}-*-socket"));
+        using var diagnostics = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await diagnostics.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
     }
 
     /// <summary>What this machine's memory gives, as the runtime's variable spells it (the test runs where the gateway does).</summary>
