@@ -43,7 +43,7 @@ public sealed class ValidationPolicyTests
               "userId": { "type": "integer" },
               "note": { "type": "string", "nullable": true },
               "items": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/Item" } } } },
-            "Item": { "type": "object", "required": ["productId"], "properties": { "productId": { "type": "integer" }, "quantity": { "type": "number" } } }
+            "Item": { "type": "object", "required": ["productId"], "properties": { "productId": { "type": "integer" }, "quantity": { "type": "number" }, "size": { "enum": [1, 2, 3] } } }
           } }
         }
         """;
@@ -119,6 +119,7 @@ public sealed class ValidationPolicyTests
     [InlineData("{\"userId\":1,\"userId\":\"x\",\"items\":[{\"productId\":1}]}", "application/json")] // duplicate keys
     [InlineData("{\"userId\":1e400,\"items\":[{\"productId\":1}]}", "application/json")] // outside a double
     [InlineData("{\"userId\":1,\"items\":[{\"productId\":1}]", "application/json")] // not JSON
+    [InlineData("{\"userId\":1,\"items\":[{\"productId\":1,\"size\":1e300}]}", "application/json")] // a double beyond a decimal, in an enum
     public async Task BodiesThatParsersReadDifferently_AreRefused(string body, string contentType)
     {
         var (gateway, backend, dir) = await StartAsync();

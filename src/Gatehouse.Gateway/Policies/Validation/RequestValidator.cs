@@ -13,7 +13,8 @@ using Microsoft.Net.Http.Headers;
 namespace Gatehouse.Gateway.Policies.Validation;
 
 /// <summary>
-/// Checks a request against its operation's OpenAPI contract, with JsonSchema.Net (JSON Schema 2020-12; the
+/// Checks a request against its operation's OpenAPI contract, with a compiled check for the common keywords
+/// (<see cref="FastSchema"/>) in front of JsonSchema.Net, which decides the rest and names the errors (JSON Schema 2020-12; the
 /// schemas were converted from OpenAPI 3.0 where needed when the document was read): path, query and header
 /// parameters, and the body. A JSON body is read whole (up to the limit), parsed strictly (no duplicate keys, no
 /// number outside a double's range, bounded nesting), checked, and sent upstream from that buffer, so what was checked
@@ -33,7 +34,7 @@ internal sealed class RequestValidator
 
     private readonly Parameter[] _parameters;
     private readonly bool _bodyRequired;
-    private readonly (string MediaRange, JsonSchema? Schema)[]? _body;
+    private readonly (string MediaRange, CheckedSchema? Schema)[]? _body;
 
     private RequestValidator(ValidationConfig config, string route, OperationContract contract)
     {
@@ -280,45 +281,71 @@ internal sealed class RequestValidator
         return buffer.ToArray();
     }
 
-    private static string? FindHugeNumber(JsonElement element, string pointer)
+    // The pointer is built only for the number found, on the way back up: building one per value walked (a string per
+    // property and item) cost as much as checking the schema.
+    private static string? FindHugeNumber(JsonElement element, string pointer) =>
+        HasHugeNumber(element, out var path) ? pointer + path : null;
+
+    private static bool HasHugeNumber(JsonElement element, out string path)
     {
+        path = "";
         switch (element.ValueKind)
         {
             case JsonValueKind.Number:
-                return element.TryGetDouble(out var d) && double.IsFinite(d) ? null : pointer;
+                return !(element.TryGetDouble(out var d) && double.IsFinite(d));
             case JsonValueKind.Object:
                 foreach (var p in element.EnumerateObject())
                 {
-                    if (FindHugeNumber(p.Value, pointer + "/" + Escape(p.Name)) is { } found)
+                    if (HasHugeNumber(p.Value, out var below))
                     {
-                        return found;
+                        path = "/" + Escape(p.Name) + below;
+                        return true;
                     }
                 }
 
-                return null;
+                return false;
             case JsonValueKind.Array:
                 var i = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (FindHugeNumber(item, pointer + "/" + i++.ToString(CultureInfo.InvariantCulture)) is { } found)
+                    if (HasHugeNumber(item, out var below))
                     {
-                        return found;
+                        path = "/" + i.ToString(CultureInfo.InvariantCulture) + below;
+                        return true;
                     }
+
+                    i++;
                 }
 
-                return null;
+                return false;
             default:
-                return null;
+                return false;
         }
     }
 
     private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
 
-    private static void Check(JsonSchema schema, JsonElement value, string where, string? name, List<ValidationError> errors)
+    private static void Check(CheckedSchema schema, JsonElement value, string where, string? name, List<ValidationError> errors)
     {
-        if (!schema.Evaluate(value, Quick).IsValid)
+        // The compiled check answers most requests; what it does not find valid, the library evaluates and explains.
+        if (schema.Fast?.Evaluate(value) == Verdict.Valid)
         {
-            Report(schema.Evaluate(value, Options), where, name, errors);
+            return;
+        }
+
+        try
+        {
+            if (!schema.Library.Evaluate(value, Quick).IsValid)
+            {
+                Report(schema.Library.Evaluate(value, Options), where, name, errors);
+            }
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            // JsonSchema.Net compares numbers (enum, const, uniqueItems) as decimals and throws on one beyond a decimal's
+            // range (±7.9e28) that a double holds: the value cannot be checked, so it does not pass (found by the
+            // differential test of FastSchema; before, such a request failed with a 500).
+            errors.Add(new ValidationError(where, name, "", "A number in it is too large to be checked against the schema (beyond ±7.9e28); send a smaller number, or a string."));
         }
     }
 
@@ -392,7 +419,7 @@ internal sealed class RequestValidator
         }
     }
 
-    private (string? Range, JsonSchema? Schema) Match(string type)
+    private (string? Range, CheckedSchema? Schema) Match(string type)
     {
         foreach (var exact in new[] { true, false })
         {
@@ -423,7 +450,7 @@ internal sealed class RequestValidator
 
     private static ValidationOutcome Unsupported(string detail) => new(StatusCodes.Status415UnsupportedMediaType, null, detail);
 
-    private static JsonSchema? Build(string? text, string id)
+    private static CheckedSchema? Build(string? text, string id)
     {
         if (text is null)
         {
@@ -431,7 +458,9 @@ internal sealed class RequestValidator
         }
 
         // Each schema its own registry: two operations' schemas must never resolve each other's '$defs'.
-        return JsonSchema.FromText(text, new BuildOptions { SchemaRegistry = new SchemaRegistry() }, new Uri("urn:gatehouse:" + Uri.EscapeDataString(id)));
+        return new CheckedSchema(
+            JsonSchema.FromText(text, new BuildOptions { SchemaRegistry = new SchemaRegistry() }, new Uri("urn:gatehouse:" + Uri.EscapeDataString(id))),
+            FastSchema.TryCompile(text));
     }
 
     private static string? TypeOf(string? schema)
@@ -456,7 +485,10 @@ internal sealed class RequestValidator
         return type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()).FirstOrDefault(t => t != "null") : null;
     }
 
-    private sealed record Parameter(string Name, string In, bool Required, JsonSchema? Schema, string? Type);
+    private sealed record Parameter(string Name, string In, bool Required, CheckedSchema? Schema, string? Type);
+
+    /// <summary>A schema as the library built it, and the compiled check in front of it when the schema allows one.</summary>
+    private sealed record CheckedSchema(JsonSchema Library, FastSchema? Fast);
 }
 
 /// <summary>One thing wrong with a request: where (<c>body</c>, or a parameter's place and name), the JSON pointer in it, and what.</summary>
