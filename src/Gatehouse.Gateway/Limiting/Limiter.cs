@@ -1,3 +1,5 @@
+using Gatehouse.Gateway.Limiting.Cluster;
+using Gatehouse.Model.Config;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -44,6 +46,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
         LimitPolicy? reported = null;
         long reportedRemaining = long.MaxValue;
         var reportedReset = 0;
+        EngineDownAction? fallback = null;
         for (var i = 0; i < policies.Length; i++)
         {
             var p = policies[i];
@@ -52,14 +55,39 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 continue;
             }
 
-            var after = counters.Get(app, p).TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out counted[i]);
-            if (after < 0)
+            var counter = counters.Get(app, p);
+            long after, remaining;
+            if (counter is ClusterCounter shared && counters.Cluster is { } cluster)
             {
-                Release(app, policies, i, counted);
-                return Denied(app, set, ticks, p, counted[i]);
+                // Counted across nodes: this node's count stays under what it may admit now (its leases, or the limit less
+                // what the other nodes used at the last sync, or its fallback while the engine is down).
+                var window = LimitWindows.Index(p.Per, ticks);
+                var cap = cluster.Cap(shared, p, window, out var down);
+                fallback ??= down;
+                after = counter.TryAcquire(window, cap, out counted[i]);
+                if (after < 0)
+                {
+                    Release(app, policies, i, counted);
+                    var denied = Denied(app, set, ticks, p, counted[i]) with { Fallback = fallback };
+                    return down is null && shared.Sync == LimitSync.Strict && !shared.IsExhausted(counted[i])
+                        ? denied with { Wait = cluster.LeaseAsync(shared, p, counted[i]) }
+                        : denied;
+                }
+
+                remaining = Math.Max(0, down is null ? p.Requests - shared.Others(counted[i]) - after : Math.Min(cap, p.Requests) - after);
+            }
+            else
+            {
+                after = counter.TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out counted[i]);
+                if (after < 0)
+                {
+                    Release(app, policies, i, counted);
+                    return Denied(app, set, ticks, p, counted[i]);
+                }
+
+                remaining = p.Requests - after;
             }
 
-            var remaining = p.Requests - after;
             var reset = LimitWindows.SecondsUntilEnd(p.Per, counted[i], ticks);
             if (remaining < reportedRemaining || (remaining == reportedRemaining && reset > reportedReset))
             {
@@ -86,6 +114,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
             Remaining = reported is null ? 0 : reportedRemaining,
             ResetSeconds = reportedReset,
             WouldDeny = wouldDeny,
+            Fallback = fallback,
         };
     }
 
