@@ -84,9 +84,20 @@ internal sealed class LimitCounters
         }
     }
 
-    /// <summary>Requests <paramref name="app"/> has made under <paramref name="policy"/> in the window of <paramref name="now"/>.</summary>
-    public int Used(string app, LimitPolicy policy, DateTimeOffset now) =>
-        _counters.TryGetValue((app, policy.Slot), out var counter) ? counter.Count(LimitWindows.Index(policy.Per, now.UtcTicks)) : 0;
+    /// <summary>
+    /// Requests <paramref name="app"/> has made under <paramref name="policy"/> in the window of <paramref name="now"/>; for a
+    /// cluster limit, this node's count plus the other nodes' as the engine last told it.
+    /// </summary>
+    public int Used(string app, LimitPolicy policy, DateTimeOffset now)
+    {
+        if (!_counters.TryGetValue((app, policy.Slot), out var counter))
+        {
+            return 0;
+        }
+
+        var window = LimitWindows.Index(policy.Per, now.UtcTicks);
+        return counter is ClusterCounter shared ? (int)Math.Min((long)shared.Others(window) + counter.Count(window), int.MaxValue) : counter.Count(window);
+    }
 
     /// <summary>
     /// Drops counters whose window ended before <paramref name="now"/>; returns how many. A request racing with the
