@@ -11,7 +11,7 @@ namespace Gatehouse.Management.Tests.Limits;
 /// <summary>
 /// Limits across nodes (issue 21): three nodes on one counter engine, Redis or PostgreSQL, under load spread across
 /// them, against 100 a second and 1,000 a day. Each mode stays within the bound docs/limits.md states, and strict never
-/// exceeds; an engine outage under load answers no 5xx, says so in the RateLimit header and is reconciled on return.
+/// exceeds; an engine outage under load answers no 5xx, says so in the RateLimit header and the metrics, and is reconciled on return.
 /// </summary>
 [Collection(PostgresCollection.Name)]
 [Trait("Issue", "21")]
@@ -98,6 +98,9 @@ public sealed class ClusterLimitsTests(PostgresCluster cluster, ITestOutputHelpe
             }
 
             Assert.All(nodes.Limiters, l => Assert.True(l.IsDown));
+            var metrics = nodes.Nodes[0].Metrics!.Scrape();
+            Assert.Matches(@"gatehouse_limits_engine_up\{[^}]*engine=""" + Name(engine) + @"""[^}]*\} 0", metrics);
+            Assert.Matches(@"gatehouse_limits_fallback_total\{[^}]*action=""share""[^}]*\} [1-9]", metrics);
         }
         finally
         {
@@ -126,9 +129,12 @@ public sealed class ClusterLimitsTests(PostgresCluster cluster, ITestOutputHelpe
         var expected = engine == "postgres" ? counters.Sum(c => (long)c.Pushed(window)) : counters.Select((c, i) => (long)c.Pushed(window) - leasedBefore[i]).Sum();
         Assert.Equal(expected, total);
 
+        Assert.Matches(@"gatehouse_limits_engine_up\{[^}]*engine=""" + Name(engine) + @"""[^}]*\} 1", nodes.Nodes[0].Metrics!.Scrape());
         var after = await nodes.BurstAsync(ClusterNodes.QuotaKey, 3);
         Assert.All(after, r => Assert.DoesNotContain("fallback", r.RateLimit ?? "", StringComparison.Ordinal));
     }
+
+    private static string Name(string engine) => engine == "redis" ? "redis" : "postgresql";
 
     private static int Admitted(List<(int Node, HttpStatusCode Status, string? RateLimit)> responses)
     {

@@ -93,6 +93,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
                 LimitEngine = engine,
                 NodeId = $"node-{i}",
                 Time = nodes.Time,
+                MetricsOnAdmin = true,
                 ConfigureLogging = logging =>
                 {
                     logging.ClearProviders();

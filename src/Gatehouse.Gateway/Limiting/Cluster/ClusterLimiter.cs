@@ -192,8 +192,16 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
         if (!_down)
         {
             _down = true;
-            LogEngineDown(_logger, Engine.Name, e is TimeoutException ? $"no answer within {_settings.Timeout.TotalMilliseconds:0} ms" : e.Message.ReplaceLineEndings(" "));
+            LogEngineDown(_logger, Engine.Name, e is TimeoutException ? $"no answer within {_settings.Timeout.TotalMilliseconds:0} ms" : Reason(e));
         }
+    }
+
+    // One line an operator can read: StackExchange.Redis appends its thread-pool diagnostics after ", mc: ".
+    private static string Reason(Exception e)
+    {
+        var message = e.Message.ReplaceLineEndings(" ");
+        var diagnostics = message.IndexOf(", mc: ", StringComparison.Ordinal);
+        return diagnostics > 0 ? message[..diagnostics] : message;
     }
 
     // The engine may forget a counter a while after its window ends (a late sync of a node whose clock lags still lands).
