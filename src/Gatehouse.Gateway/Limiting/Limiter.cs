@@ -21,6 +21,13 @@ namespace Gatehouse.Gateway.Limiting;
 /// at most one per concurrent caller.
 /// </para>
 /// <para>
+/// A limit counted across nodes (<see cref="LimitPolicy.IsCluster"/>) uses the same conditional increment on this node's
+/// count, under a cap that <see cref="ClusterLimiter.Cap"/> gives: the units leased (strict), the limit less the other
+/// nodes' last known count (fast), or the <c>onEngineDown</c> fallback. A strict limit whose lease is used up answers
+/// a denied decision with <see cref="LimitDecision.Wait"/> set: the caller awaits the lease and decides again
+/// (<c>AccessEngine.DecideAsync</c>), so a lease is the only engine call a request can wait for (docs/limits.md).
+/// </para>
+/// <para>
 /// Shadow limits are checked after the enforced ones pass, counted the same way, and never deny: a request they
 /// would deny is let through, counted on <see cref="LimitPolicy.ShadowDenials"/>, logged at Debug and reported in
 /// <see cref="LimitDecision.WouldDeny"/>.
