@@ -42,7 +42,15 @@
 #                     column per feature ("usage", "metrics", "accesslog", "tracing") and "storeoff" (the same store
 #                     with everything off: the baseline of "usage" and "all", which run with a store). See
 #                     docs/benchmarks.md, "Observability".
+#   CLUSTER=0         1: limits across nodes (issue 21): "gatehouse:access" with its limits counted per node
+#                     ("scope: node", the baseline) next to the same limits counted in a counter engine,
+#                     "gatehouse:redis-strict", "gatehouse:redis-fast" (a redis-server the script starts) and
+#                     "gatehouse:pg-strict", "gatehouse:pg-fast" (a PostgreSQL the script starts: --store postgres://,
+#                     whose baseline is "gatehouse:pg-node", the same store with the limits per node);
+#                     strict leases 1,000 requests at a time, fast syncs every 200 ms. wrk sends the key to every
+#                     target. See docs/benchmarks.md, "Limits across nodes".
 #   GATEHOUSE_STORE=  (in a variant) run with --store sqlite:PATH (importing GATEHOUSE_CONFIG) and an admin API
+#   GATEHOUSE_PGSTORE= (in a variant) the same with --store postgres://URL
 #   SKIP_BUILD=0      1: use the Release build already in bin/ (faster iteration)
 #   INSTALL=1         0: never call apt-get; fail with the list of what is missing instead
 #   QUIET_WAIT=0      on a shared machine: wait up to this many seconds for it to be at most QUIET_BUSY% busy
@@ -70,6 +78,7 @@ GATEHOUSE_ENV=${GATEHOUSE_ENV:-}
 VARIANTS=${VARIANTS:-}
 ACCESS=${ACCESS:-0}
 SCALE=${SCALE:-0}
+CLUSTER=${CLUSTER:-0}
 OBSERVE=${OBSERVE:-0}
 POLICIES=${POLICIES:-0}
 SCALE_ROUTES=${SCALE_ROUTES:-10000}
@@ -354,6 +363,47 @@ if [[ $SCALE == 1 ]]; then
     VARIANTS="$VARIANTS scale:GATEHOUSE_CONFIG=$TMP/gatehouse-scale.yaml"
 fi
 
+# The limits-across-nodes variants (CLUSTER=1): the access config's plan with limits per node, or in an engine.
+cluster_config() { # limit-keys redis-url
+    if [[ -n $2 ]]; then
+        printf 'version: 1\ngateway:\n  limits: { redis: "%s" }\n' "$2"
+        sed -n '/^services:/,$p' "$TMP/gatehouse.yaml"
+    else
+        cat "$TMP/gatehouse.yaml"
+    fi
+    sed "s|per: minute }|per: minute, $1 }|; s|per: day }|per: day, $1 }|" "$BENCH/configs/access.yaml"
+}
+if [[ $CLUSTER == 1 ]]; then
+    [[ -x /usr/bin/redis-server ]] || die "CLUSTER=1 needs redis-server (apt-get install redis-server)"
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -n 1)
+    [[ -x $PG_BIN/initdb ]] || die "CLUSTER=1 needs PostgreSQL's server (apt-get install postgresql)"
+    REDIS_PORT=$(free_port)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$TMP/redis.log" 2>&1 &
+    STARTED+=("$!")
+    PG_PORT=$(free_port)
+    mkdir -p "$TMP/pg"
+    as_pg=()
+    if [[ $(id -u) == 0 ]]; then chown postgres "$TMP/pg"; as_pg=(runuser -u postgres --); fi
+    "${as_pg[@]}" "$PG_BIN/initdb" -D "$TMP/pg/data" -U postgres --auth=trust --no-sync >"$TMP/pg-init.log" 2>&1
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$TMP/pg/data" -l "$TMP/pg/server.log" -o "-p $PG_PORT -k $TMP/pg -c listen_addresses=127.0.0.1" -w start >/dev/null
+    STARTED+=("$(head -n 1 "$TMP/pg/data/postmaster.pid")")
+    for db in pgnode pgstrict pgfast; do psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $db" >/dev/null; done
+    cluster_config "scope: node" "" >"$TMP/gatehouse-access.yaml"
+    cluster_config "scope: cluster, sync: strict, lease: 1000" "127.0.0.1:$REDIS_PORT" >"$TMP/gatehouse-redis-strict.yaml"
+    cluster_config "scope: cluster, sync: fast" "127.0.0.1:$REDIS_PORT" >"$TMP/gatehouse-redis-fast.yaml"
+    cluster_config "scope: cluster, sync: strict, lease: 1000" "" >"$TMP/gatehouse-pg-strict.yaml"
+    cluster_config "scope: cluster, sync: fast" "" >"$TMP/gatehouse-pg-fast.yaml"
+    [[ $ACCESS == 1 || $SCALE == 1 ]] || VARIANTS="$VARIANTS access:GATEHOUSE_CONFIG=$TMP/gatehouse-access.yaml"
+    VARIANTS="$VARIANTS redis-strict:GATEHOUSE_CONFIG=$TMP/gatehouse-redis-strict.yaml"
+    VARIANTS="$VARIANTS redis-fast:GATEHOUSE_CONFIG=$TMP/gatehouse-redis-fast.yaml"
+    # The PostgreSQL variants run with --store (an admin API, usage recording): their baseline is "pg-node", the same
+    # store with the limits per node, not "access".
+    VARIANTS="$VARIANTS pg-node:GATEHOUSE_PGSTORE=postgres://postgres@127.0.0.1:$PG_PORT/pgnode,GATEHOUSE_CONFIG=$TMP/gatehouse-access.yaml"
+    VARIANTS="$VARIANTS pg-strict:GATEHOUSE_PGSTORE=postgres://postgres@127.0.0.1:$PG_PORT/pgstrict,GATEHOUSE_CONFIG=$TMP/gatehouse-pg-strict.yaml"
+    VARIANTS="$VARIANTS pg-fast:GATEHOUSE_PGSTORE=postgres://postgres@127.0.0.1:$PG_PORT/pgfast,GATEHOUSE_CONFIG=$TMP/gatehouse-pg-fast.yaml"
+    WRK_HEADER=(-H "X-Api-Key: $BENCH_KEY")
+fi
+
 # The observability variants (OBSERVE=1): the plain route, with one feature on each, or all of them.
 observe_config() { # usage(true|false) metrics(true|false) metrics-url access-log-path
     printf 'version: 1\ngateway:\n  observability:\n    usage: { enabled: %s }\n    metrics: { enabled: %s%s }\n' "$1" "$2" "${3:+, url: \"$3\"}"
@@ -402,6 +452,7 @@ for target in "${GATEHOUSES[@]}"; do
             config="$TMP/${target//:/-}.run.yaml"
             sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${kv#GATEHOUSE_CONFIG=}" >"$config"
         elif [[ $kv == GATEHOUSE_STORE=* ]]; then store=(--store "sqlite:${kv#GATEHOUSE_STORE=}" --admin-url "http://127.0.0.1:$(free_port)" --no-portal)
+        elif [[ $kv == GATEHOUSE_PGSTORE=* ]]; then store=(--store "${kv#GATEHOUSE_PGSTORE=}" --admin-url "http://127.0.0.1:$(free_port)" --no-portal)
         else envs+=("$kv"); fi
     done
     [[ -f $dll ]] || die "$target: no such build: $dll"

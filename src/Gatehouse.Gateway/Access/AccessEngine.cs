@@ -216,6 +216,28 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         return new AccessDecision { Verdict = AccessVerdict.Allowed, Plan = plan, Application = app, Limits = decision, Shadowed = shadowed };
     }
 
+    /// <summary>
+    /// <see cref="Decide"/>, waiting when a strict cluster limit needs a new lease first (docs/limits.md): completes
+    /// synchronously unless it does. After a few leases taken by this node's other requests before this one could use
+    /// them, the request is refused as limited (an early refusal, inside the strict mode's under-use bound).
+    /// </summary>
+    public ValueTask<AccessDecision> DecideAsync(AccessModel model, Caller caller, AccessTarget target, bool write, string anonymousKey, LimitAction action)
+    {
+        var decision = Decide(model, caller, target, write, anonymousKey, action);
+        return decision.Limits.Wait is null ? new(decision) : WaitAndDecideAsync(decision, model, caller, target, write, anonymousKey, action);
+    }
+
+    private async ValueTask<AccessDecision> WaitAndDecideAsync(AccessDecision decision, AccessModel model, Caller caller, AccessTarget target, bool write, string anonymousKey, LimitAction action)
+    {
+        for (var attempt = 0; attempt < 4 && decision.Limits.Wait is { } wait; attempt++)
+        {
+            await wait.ConfigureAwait(false);
+            decision = Decide(model, caller, target, write, anonymousKey, action);
+        }
+
+        return decision;
+    }
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow mode ({Rule}): {Reason} on {Target}; let through")]
     private static partial void LogShadow(ILogger logger, string rule, string reason, string target);
 }

@@ -164,6 +164,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         _ = app.Services.GetService<MeterProvider>();
         _ = app.Services.GetService<TracerProvider>();
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
+        // Before the first snapshot is compiled: its limits count across nodes only when there is an engine to count in.
+        var cluster = await ClusterLimits.CreateAsync(config, options, runtime.Counters, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Limits")).ConfigureAwait(false);
+        runtime.Counters.Cluster = cluster;
         var errors = runtime.Apply(config, announce: false);
         if (errors.Count > 0)
         {
@@ -176,6 +179,12 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             quotas = new QuotaPersistence(runtime.Counters, quotaStore, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Quotas"), options.QuotaWriteInterval);
             await quotas.LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (cluster is not null)
+        {
+            // The node count and whether the engine answers are known before the first request is limited.
+            await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
         }
 
         if (metrics is not null)
@@ -244,6 +253,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
 
             GatewayMetrics.Forget(runtime);
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync().ConfigureAwait(false);
+            }
+
             await runtime.DisposeAsync().ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
@@ -448,6 +462,12 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_quotas is not null)
         {
             await _quotas.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // After the listeners stopped too: its last round adds the last requests' counts to the engine.
+        if (Runtime.Counters.Cluster is { } cluster)
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
         }
 
         GatewayMetrics.Forget(Runtime);

@@ -33,6 +33,12 @@ internal sealed record GatewayHostOptions
     /// </summary>
     public Gatehouse.Model.Limits.IQuotaCountStore? QuotaStore { get; init; }
 
+    /// <summary>
+    /// The counter engine that <c>scope: cluster</c> limits share with the other nodes of the store (the PostgreSQL
+    /// store); <c>gateway.limits.redis</c> takes precedence. Default: none.
+    /// </summary>
+    public Gatehouse.Model.Limits.ILimitEngine? LimitEngine { get; init; }
+
     /// <summary>How often changed quota counts are written to <see cref="QuotaStore"/>: the most a crash loses. Default 5 s.</summary>
     public TimeSpan? QuotaWriteInterval { get; init; }
 

@@ -44,7 +44,7 @@ internal sealed partial class GatewayRequestHandler
             caller = AccessEngine.AuthenticateCertificate(access, certificate);
         }
 
-        var decision = engine.Decide(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count);
+        var decision = await engine.DecideAsync(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count).ConfigureAwait(false);
         if (_telemetry.Active && context.Features.Get<Observability.RequestObservation>() is { } observation)
         {
             observation.Application = decision.Application?.Id;

@@ -7,7 +7,7 @@ namespace Gatehouse.Gateway.Limiting;
 /// word (window in the high half, count in the low half), so rolling to a new window and counting a request are
 /// one compare-and-swap: no lock, and no moment where a reset and an increment can interleave.
 /// </summary>
-internal sealed class LimitCounter(LimitPeriod per)
+internal class LimitCounter(LimitPeriod per)
 {
     private long _state;
 

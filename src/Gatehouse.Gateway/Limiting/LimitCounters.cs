@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Gatehouse.Gateway.Limiting.Cluster;
 using Gatehouse.Model.Config;
 
 namespace Gatehouse.Gateway.Limiting;
@@ -18,6 +19,12 @@ internal sealed class LimitCounters
     private readonly ConcurrentDictionary<(string App, int Slot), LimitCounter> _counters = new();
     private int _nextSlot;
 
+    /// <summary>
+    /// This node's side of the counter engine shared with other nodes; null when there is none, and then every limit
+    /// counts per node. Set before the first snapshot is compiled: policies compiled without it count per node.
+    /// </summary>
+    public ClusterLimiter? Cluster { get; set; }
+
     /// <summary>Counters currently held.</summary>
     public int Count => _counters.Count;
 
@@ -26,7 +33,10 @@ internal sealed class LimitCounters
     /// <c>plan:retail/op:users.getUser</c>) with period <paramref name="per"/> and <paramref name="mode"/>: a list may
     /// hold an enforced and a shadow limit of one period, and they count apart. Called when a snapshot is compiled.
     /// </summary>
-    public int SlotFor(string key, LimitPeriod per, LimitMode mode) => SlotNamed($"{key}/{per}/{mode}", per);
+    /// A cluster limit's slot has a name of its own (<c>…/cluster</c>): its counters are of another kind, and its count is
+    /// the engine's, never the one kept in the store across restarts.
+    public int SlotFor(string key, LimitPeriod per, LimitMode mode, bool cluster = false) =>
+        SlotNamed(cluster ? $"{key}/{per}/{mode}/cluster" : $"{key}/{per}/{mode}", per);
 
     private int SlotNamed(string name, LimitPeriod per) =>
         _slots.GetOrAdd(name, static (name, state) =>
@@ -48,7 +58,7 @@ internal sealed class LimitCounters
     {
         foreach (var ((app, slot), counter) in _counters)
         {
-            if (counter.Per >= LimitPeriod.Hour && _names.TryGetValue(slot, out var named))
+            if (counter.Per >= LimitPeriod.Hour && counter is not ClusterCounter && _names.TryGetValue(slot, out var named))
             {
                 var window = counter.Window;
                 yield return (app, named.Name, counter.Per, window, counter.Count(window));
@@ -58,11 +68,36 @@ internal sealed class LimitCounters
 
     /// <summary>The counter of <paramref name="app"/> under <paramref name="policy"/>, created on first use.</summary>
     public LimitCounter Get(string app, LimitPolicy policy) =>
-        _counters.GetOrAdd((app, policy.Slot), static (_, per) => new LimitCounter(per), policy.Per);
+        _counters.GetOrAdd((app, policy.Slot), static (key, state) => state.Policy.IsCluster
+            ? new ClusterCounter(state.Policy.Per, state.Self._names[key.Slot].Name + "|" + key.App, state.Policy.Sync)
+            : new LimitCounter(state.Policy.Per), (Self: this, Policy: policy));
 
-    /// <summary>Requests <paramref name="app"/> has made under <paramref name="policy"/> in the window of <paramref name="now"/>.</summary>
-    public int Used(string app, LimitPolicy policy, DateTimeOffset now) =>
-        _counters.TryGetValue((app, policy.Slot), out var counter) ? counter.Count(LimitWindows.Index(policy.Per, now.UtcTicks)) : 0;
+    /// <summary>Every counter of a cluster limit (the cluster loop's round).</summary>
+    public IEnumerable<ClusterCounter> ClusterCounters()
+    {
+        foreach (var entry in _counters)
+        {
+            if (entry.Value is ClusterCounter counter)
+            {
+                yield return counter;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Requests <paramref name="app"/> has made under <paramref name="policy"/> in the window of <paramref name="now"/>; for a
+    /// cluster limit, this node's count plus the other nodes' as the engine last told it.
+    /// </summary>
+    public int Used(string app, LimitPolicy policy, DateTimeOffset now)
+    {
+        if (!_counters.TryGetValue((app, policy.Slot), out var counter))
+        {
+            return 0;
+        }
+
+        var window = LimitWindows.Index(policy.Per, now.UtcTicks);
+        return counter is ClusterCounter shared ? (int)Math.Min((long)shared.Others(window) + counter.Count(window), int.MaxValue) : counter.Count(window);
+    }
 
     /// <summary>
     /// Drops counters whose window ended before <paramref name="now"/>; returns how many. A request racing with the

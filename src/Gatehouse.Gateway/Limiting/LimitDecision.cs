@@ -29,4 +29,16 @@ internal readonly record struct LimitDecision
 
     /// <summary>The first shadow policy that would have denied this request, which was let through; null when none would.</summary>
     public LimitPolicy? WouldDeny { get; init; }
+
+    /// <summary>
+    /// Set when a cluster limit's counter engine is down and this decision used the limit's <c>onEngineDown</c>; the
+    /// <c>RateLimit</c> field then says so (<c>;fallback=share</c>).
+    /// </summary>
+    public Model.Config.EngineDownAction? Fallback { get; init; }
+
+    /// <summary>
+    /// Set (on a denied decision) when a strict cluster limit needs a new lease first: await it, then decide again. The
+    /// task never faults; it ends within <c>gateway.limits.timeout</c>.
+    /// </summary>
+    public Task? Wait { get; init; }
 }

@@ -34,8 +34,20 @@ internal static class LimitHeaders
     }
 
     /// <summary>The <c>RateLimit</c> field value, e.g. <c>"minute";r=3;t=42</c>.</summary>
-    public static string RateLimitValue(in LimitDecision decision) =>
-        string.Create(CultureInfo.InvariantCulture, $"{decision.Policy!.QuotedName};r={decision.Remaining};t={decision.ResetSeconds}");
+    public static string RateLimitValue(in LimitDecision decision) => decision.Fallback is { } fallback
+        ? string.Create(CultureInfo.InvariantCulture, $"{decision.Policy!.QuotedName};r={decision.Remaining};t={decision.ResetSeconds};fallback={FallbackToken(fallback)}")
+        : string.Create(CultureInfo.InvariantCulture, $"{decision.Policy!.QuotedName};r={decision.Remaining};t={decision.ResetSeconds}");
+
+    /// <summary>
+    /// The <c>fallback</c> parameter's token: a cluster limit decided by its <c>onEngineDown</c> because the counter engine
+    /// was unreachable (the draft lets a field carry parameters it does not define; clients ignore them).
+    /// </summary>
+    public static string FallbackToken(Model.Config.EngineDownAction action) => action switch
+    {
+        Model.Config.EngineDownAction.Share => "share",
+        Model.Config.EngineDownAction.Allow => "allow",
+        _ => "deny",
+    };
 
     /// <summary>Answers a denied request: 429 problem+json with <c>Retry-After</c> and both RateLimit fields.</summary>
     public static Task WriteProblemAsync(HttpContext context, LimitDecision decision, string? requestId = null)

@@ -13,8 +13,12 @@ internal sealed class LimitPolicy
 {
     private long _shadowDenials;
 
-    private LimitPolicy(string name, int slot, LimitConfig config)
+    private LimitPolicy(string name, int slot, LimitConfig config, bool cluster)
     {
+        IsCluster = cluster;
+        Sync = config.Sync;
+        Lease = config.EffectiveLease;
+        OnEngineDown = config.OnEngineDown;
         Name = name;
         Slot = slot;
         Requests = config.Requests;
@@ -47,6 +51,21 @@ internal sealed class LimitPolicy
     /// <summary>An hour, day or month quota rather than a per-second or per-minute rate limit.</summary>
     public bool IsQuota { get; }
 
+    /// <summary>
+    /// Counted across the nodes sharing the counter engine (<c>scope: cluster</c>, the default when there is one); its
+    /// counters are <see cref="Limiting.Cluster.ClusterCounter"/>s. False for shadow limits and when this node has no engine.
+    /// </summary>
+    public bool IsCluster { get; }
+
+    /// <summary>For a cluster limit: leases (<c>strict</c>) or local counts synced (<c>fast</c>).</summary>
+    public LimitSync Sync { get; }
+
+    /// <summary>For a strict cluster limit: how many requests one lease reserves.</summary>
+    public int Lease { get; }
+
+    /// <summary>For a cluster limit: what this node does while the engine is down.</summary>
+    public EngineDownAction OnEngineDown { get; }
+
     /// <summary>The name as a Structured Fields string, quotes included.</summary>
     public string QuotedName { get; }
 
@@ -73,7 +92,9 @@ internal sealed class LimitPolicy
             }
         }
 
-        return new LimitPolicy(name, counters.SlotFor(key, config.Per, config.Mode), config);
+        // A shadow limit is tried out on each node; only enforced limits count across nodes.
+        var cluster = counters.Cluster is not null && config.Mode == LimitMode.Enforce && (config.Scope ?? LimitScope.Cluster) == LimitScope.Cluster;
+        return new LimitPolicy(name, counters.SlotFor(key, config.Per, config.Mode, cluster), config, cluster);
     }
 
     internal void CountShadowDenial() => Interlocked.Increment(ref _shadowDenials);

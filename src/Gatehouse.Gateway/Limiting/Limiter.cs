@@ -1,3 +1,5 @@
+using Gatehouse.Gateway.Limiting.Cluster;
+using Gatehouse.Model.Config;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,6 +19,13 @@ namespace Gatehouse.Gateway.Limiting;
 /// window had room, so under contention at most one request per concurrent caller can be denied early. The only
 /// way past N is the counter sweep (<see cref="LimitCounters.Sweep"/>): a request racing with it can go uncounted,
 /// at most one per concurrent caller.
+/// </para>
+/// <para>
+/// A limit counted across nodes (<see cref="LimitPolicy.IsCluster"/>) uses the same conditional increment on this node's
+/// count, under a cap that <see cref="ClusterLimiter.Cap"/> gives: the units leased (strict), the limit less the other
+/// nodes' last known count (fast), or the <c>onEngineDown</c> fallback. A strict limit whose lease is used up answers
+/// a denied decision with <see cref="LimitDecision.Wait"/> set: the caller awaits the lease and decides again
+/// (<c>AccessEngine.DecideAsync</c>), so a lease is the only engine call a request can wait for (docs/limits.md).
 /// </para>
 /// <para>
 /// Shadow limits are checked after the enforced ones pass, counted the same way, and never deny: a request they
@@ -44,6 +53,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
         LimitPolicy? reported = null;
         long reportedRemaining = long.MaxValue;
         var reportedReset = 0;
+        EngineDownAction? fallback = null;
         for (var i = 0; i < policies.Length; i++)
         {
             var p = policies[i];
@@ -52,14 +62,39 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 continue;
             }
 
-            var after = counters.Get(app, p).TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out counted[i]);
-            if (after < 0)
+            var counter = counters.Get(app, p);
+            long after, remaining;
+            if (counter is ClusterCounter shared && counters.Cluster is { } cluster)
             {
-                Release(app, policies, i, counted);
-                return Denied(app, set, ticks, p, counted[i]);
+                // Counted across nodes: this node's count stays under what it may admit now (its leases, or the limit less
+                // what the other nodes used at the last sync, or its fallback while the engine is down).
+                var window = LimitWindows.Index(p.Per, ticks);
+                var cap = cluster.Cap(shared, p, window, out var down);
+                fallback ??= down;
+                after = counter.TryAcquire(window, cap, out counted[i]);
+                if (after < 0)
+                {
+                    Release(app, policies, i, counted);
+                    var denied = Denied(app, set, ticks, p, counted[i]) with { Fallback = fallback };
+                    return down is null && shared.Sync == LimitSync.Strict && !shared.IsExhausted(counted[i])
+                        ? denied with { Wait = cluster.LeaseAsync(shared, p, counted[i]) }
+                        : denied;
+                }
+
+                remaining = Math.Max(0, down is null ? p.Requests - shared.Others(counted[i]) - after : Math.Min(cap, p.Requests) - after);
+            }
+            else
+            {
+                after = counter.TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out counted[i]);
+                if (after < 0)
+                {
+                    Release(app, policies, i, counted);
+                    return Denied(app, set, ticks, p, counted[i]);
+                }
+
+                remaining = p.Requests - after;
             }
 
-            var remaining = p.Requests - after;
             var reset = LimitWindows.SecondsUntilEnd(p.Per, counted[i], ticks);
             if (remaining < reportedRemaining || (remaining == reportedRemaining && reset > reportedReset))
             {
@@ -86,6 +121,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
             Remaining = reported is null ? 0 : reportedRemaining,
             ResetSeconds = reportedReset,
             WouldDeny = wouldDeny,
+            Fallback = fallback,
         };
     }
 

@@ -127,7 +127,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
         var target = Target(access, body)!;
         var caller = await AuthenticateAsync(access, body.Credential).ConfigureAwait(false);
         var anonymousKey = AnonymousKey(body);
-        var decision = runtime.Engine.Decide(access, caller, target, IsWrite(target, body), anonymousKey, action);
+        var decision = await runtime.Engine.DecideAsync(access, caller, target, IsWrite(target, body), anonymousKey, action).ConfigureAwait(false);
         if (decision.Limits.Set is not null)
         {
             LimitHeaders.Write(context.Response, decision.Limits);

@@ -297,6 +297,33 @@ internal static class Migrations
                     PRIMARY KEY (bucket, application, plan, operation, status, node));
                 CREATE INDEX usage_day_application ON usage_day (application, bucket);
                 """),
+        // Limits across nodes (issue 21): the counters of 'scope: cluster' limits when PostgreSQL is the counter engine,
+        // one row per counter and window ('last_grant' is what the last lease of it granted, for RETURNING), and the
+        // nodes that count with it (for 'onEngineDown: share'). SQLite is no counter engine (docs/limits.md); it gets
+        // the same tables so that both stores have one schema per version, and they stay empty.
+        new(
+            5,
+            Sqlite: """
+                CREATE TABLE limit_counters (
+                    counter_key TEXT NOT NULL,
+                    window_index INTEGER NOT NULL,
+                    used INTEGER NOT NULL,
+                    last_grant INTEGER NOT NULL,
+                    expires_at TEXT NOT NULL,
+                    PRIMARY KEY (counter_key, window_index));
+                CREATE TABLE limit_nodes (node TEXT PRIMARY KEY, seen_at TEXT NOT NULL);
+                """,
+            Postgres: """
+                CREATE TABLE limit_counters (
+                    counter_key TEXT NOT NULL,
+                    window_index BIGINT NOT NULL,
+                    used BIGINT NOT NULL,
+                    last_grant BIGINT NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL,
+                    PRIMARY KEY (counter_key, window_index));
+                CREATE INDEX limit_counters_expires ON limit_counters (expires_at);
+                CREATE TABLE limit_nodes (node TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -8,7 +8,7 @@ namespace Gatehouse.Management.Stores;
 /// transaction-scoped advisory lock, so revision numbers have no gaps and the expected-revision check
 /// cannot race; readers never take it.
 /// </summary>
-internal sealed class PostgresConfigStore : SqlConfigStore
+internal sealed partial class PostgresConfigStore : SqlConfigStore
 {
     // Any constant works; it only has to be the same for every writer of one database.
     private const long WriteLockKey = 0x4761_7465_686f_7573; // "Gatehous"

@@ -90,6 +90,9 @@ public sealed record GatewayConfig
     /// <summary>Usage analytics, metrics, the access log and tracing (docs/observability.md).</summary>
     public ObservabilityConfig Observability { get; init; } = new();
 
+    /// <summary>The counter engine that limits with <c>scope: cluster</c> share across nodes (docs/limits.md).</summary>
+    public ClusterLimitsConfig Limits { get; init; } = new();
+
     /// <summary>Where routes with a <c>cache</c> policy keep responses (in memory, bounded).</summary>
     public ResponseCacheConfig Cache { get; init; } = new();
 

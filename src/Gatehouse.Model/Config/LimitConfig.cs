@@ -32,4 +32,32 @@ public sealed record LimitConfig
     /// <c>shadow</c> counts and reports "would deny" but lets the request through: the way to try a new limit out.
     /// </summary>
     public LimitMode Mode { get; init; } = LimitMode.Enforce;
+
+    /// <summary>
+    /// <c>cluster</c>: every node sharing the counter engine counts against this one limit; <c>node</c>: each node
+    /// counts by itself. Shadow limits always count per node.
+    /// </summary>
+    [DefaultText("`cluster` when the nodes share a counter engine (Redis, or a PostgreSQL store), else `node`")]
+    public LimitScope? Scope { get; init; }
+
+    /// <summary>
+    /// For <c>scope: cluster</c>: <c>strict</c> reserves budget in leases and never admits more than the limit;
+    /// <c>fast</c> counts locally and syncs every <c>gateway.limits.syncInterval</c> (docs/limits.md gives both bounds).
+    /// </summary>
+    public LimitSync Sync { get; init; } = LimitSync.Strict;
+
+    /// <summary>
+    /// For <c>sync: strict</c>: how many requests a node reserves from the engine at a time. Larger leases call the
+    /// engine less often; the cluster can admit up to nodes × (lease − 1) fewer than the limit.
+    /// </summary>
+    [Minimum(1)]
+    [DefaultText("2% of `requests`, at least 1")]
+    public int? Lease { get; init; }
+
+    /// <summary>For <c>scope: cluster</c>: what a node does while the counter engine does not answer.</summary>
+    public EngineDownAction OnEngineDown { get; init; } = EngineDownAction.Share;
+
+    /// <summary>The lease size used: <see cref="Lease"/>, or 2% of <see cref="Requests"/> (at least 1).</summary>
+    [NotConfig]
+    public int EffectiveLease => Lease ?? Math.Max(1, Requests / 50);
 }

@@ -86,6 +86,8 @@ internal sealed class StoreNode : IAsyncDisposable
             Port = options.Port,
             Environment = options.Environment,
             QuotaStore = store,
+            // Nodes on one PostgreSQL store count cluster limits there (a SQLite store is no counter engine: docs/limits.md).
+            LimitEngine = store as Model.Limits.ILimitEngine,
             DeferAnnouncement = true,
             // Usage rollups go to the same store, under this node's id (node ids must differ between nodes of one store).
             UsageSink = store as Model.Usage.IUsageSink,

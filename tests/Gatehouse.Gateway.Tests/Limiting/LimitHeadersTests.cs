@@ -35,6 +35,24 @@ public sealed class LimitHeadersTests
         Assert.Equal("\"minute\";r=3;t=42", context.Response.Headers["RateLimit"].ToString());
     }
 
+    [Theory]
+    [Trait("Issue", "21")]
+    [InlineData(EngineDownAction.Share, "\"minute\";r=3;t=42;fallback=share")]
+    [InlineData(EngineDownAction.Allow, "\"minute\";r=3;t=42;fallback=allow")]
+    [InlineData(EngineDownAction.Deny, "\"minute\";r=3;t=42;fallback=deny")]
+    public void Write_DecidedByTheEngineDownFallback_SaysSoAsAParameter(EngineDownAction action, string expected)
+    {
+        var kit = new LimitTestKit();
+        kit.At(Utc(2025, 3, 10, 12, 0, 18));
+        var set = kit.Set((4, LimitPeriod.Minute));
+        var context = new DefaultHttpContext();
+
+        LimitHeaders.Write(context.Response, kit.Limiter.Check("app-1", set) with { Fallback = action });
+
+        Assert.Equal(expected, context.Response.Headers["RateLimit"].ToString());
+        Assert.Equal("\"minute\";q=4;w=60", context.Response.Headers["RateLimit-Policy"].ToString());
+    }
+
     [Fact]
     public void Write_NoEnforcedLimit_SetsNothing()
     {

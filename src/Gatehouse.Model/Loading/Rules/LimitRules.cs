@@ -6,16 +6,46 @@ namespace Gatehouse.Model.Loading;
 /// <summary>
 /// A list of limits holds one limit per period and mode: two would be advertised under one policy name and the looser
 /// one could never matter. A shadow limit beside an enforced one of the same period is the way to try a new value out,
-/// so that pair is allowed.
+/// so that pair is allowed. The keys of cross-node counting (<c>sync</c>, <c>lease</c>, <c>onEngineDown</c>) mean
+/// nothing on a limit that counts per node, and a lease larger than the limit could never be granted whole.
 /// </summary>
 internal sealed class LimitRules : IListRules
 {
+    private static readonly string[] ClusterKeys = ["sync", "lease", "onEngineDown"];
+
     public IEnumerable<object> Check(IReadOnlyList<(object Value, YamlNode Node, string Path)> items, YamlBinder b)
     {
         var seen = new HashSet<(LimitPeriod, LimitMode)>();
         foreach (var (value, node, path) in items)
         {
             var limit = (LimitConfig)value;
+            if (limit.Lease > limit.Requests)
+            {
+                b.Error(YamlBinder.Join(path, "lease"), node,
+                    $"a lease of {limit.Lease} is more than the limit's {limit.Requests} requests; make it at most {limit.Requests} (smaller leases waste less budget across nodes).");
+                continue;
+            }
+
+            if (limit.Scope == LimitScope.Node || limit.Mode == LimitMode.Shadow)
+            {
+                var written = node is YamlMappingNode map
+                    ? ClusterKeys.FirstOrDefault(k => map.Children.ContainsKey(new YamlScalarNode(k)))
+                    : null;
+                if (written is not null)
+                {
+                    b.Error(YamlBinder.Join(path, written), node, limit.Mode == LimitMode.Shadow
+                        ? $"'{written}' applies to limits counted across nodes, and a shadow limit counts on each node; remove '{written}'."
+                        : $"'{written}' applies to 'scope: cluster' only; remove it, or make the limit 'scope: cluster'.");
+                    continue;
+                }
+            }
+
+            if (limit.Mode == LimitMode.Shadow && limit.Scope == LimitScope.Cluster)
+            {
+                b.Error(YamlBinder.Join(path, "scope"), node, "a shadow limit counts on each node; remove 'scope: cluster' or make the limit 'mode: enforce'.");
+                continue;
+            }
+
             if (seen.Add((limit.Per, limit.Mode)))
             {
                 yield return limit;
