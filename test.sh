@@ -11,8 +11,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # Node.js and npm install the test-only tools: ajv (the JSON Schema oracle) and redocly (lints the admin API's OpenAPI).
 # Debian's chromium is the browser the portal's Playwright tests drive (Playwright cannot download its own here).
 # The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
+# util-linux's unshare and setpriv run the container entrypoint on a read-only root as a non-root user (issue 21).
 REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium"
-          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client")
+          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client"
+          "unshare:util-linux" "setpriv:util-linux")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
