@@ -229,7 +229,8 @@ internal static class DemoCommand
 
         try
         {
-            var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "gatehouse-demo-config")).FullName;
+            // One folder per user: on a shared /tmp another user's folder would not be writable.
+            var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "gatehouse-demo-config-" + Environment.UserName)).FullName;
             var file = Path.Combine(folder, "gatehouse.yaml");
             var next = file + "." + Environment.ProcessId;
             using (var output = File.Create(next))

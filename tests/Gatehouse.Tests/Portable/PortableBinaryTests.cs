@@ -139,7 +139,7 @@ public sealed partial class PortableBinaryTests(PublishedBinaries binaries) : ID
         await using var demo = BareProcess.Start(binaries.X64Binary, ["demo", "--port", "0", "--any-service-ports"], Bare(), _work.Path);
         var portal = await demo.WaitForOutputAsync(PortalLine(), TimeSpan.FromSeconds(90));
         var gateway = GatewayLine().Match(demo.Output).Groups[1].Value;
-        Assert.True(File.Exists(Path.Combine(_work.Path, "tmp", "gatehouse-demo-config", "gatehouse.yaml")), demo.Output);
+        Assert.True(File.Exists(Path.Combine(_work.Path, "tmp", "gatehouse-demo-config-" + Environment.UserName, "gatehouse.yaml")), demo.Output);
 
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         using (var products = await client.GetAsync(gateway + "/products/3"))
