@@ -12,8 +12,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # Debian's chromium is the browser the portal's Playwright tests drive (Playwright cannot download its own here).
 # The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
 # redis-server is the counter engine of the limits-across-nodes tests, started by each test on a free loopback port (issue 21).
+# util-linux's unshare and setpriv run the container entrypoint on a read-only root as a non-root user (issue 21).
 REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium"
-          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client" "/usr/bin/redis-server:redis-server")
+          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client" "/usr/bin/redis-server:redis-server"
+          "unshare:util-linux" "setpriv:util-linux")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do

@@ -94,7 +94,26 @@ internal static partial class Gen0Budget
 
         environment.Add($"{RuntimeVariable}=0x{budget.ToString("X", CultureInfo.InvariantCulture)}");
         RemoveDiagnosticsSocket();
-        Execve("/proc/self/exe", [.. argv, null], [.. environment, null]);
+        Execve(ExecutablePath(), [.. argv, null], [.. environment, null]);
+    }
+
+    /// <summary>
+    /// The file this process runs: the self-contained single-file <c>gatehouse</c>, its apphost, or <c>dotnet</c>. By
+    /// its real path rather than <c>/proc/self/exe</c>, which would also work but names the process "exe" in ps, top and
+    /// pgrep (the kernel takes the name from the path's last part). The link itself when the file has gone meanwhile
+    /// (replaced by an upgrade): it still reaches the program that started.
+    /// </summary>
+    internal static string ExecutablePath()
+    {
+        try
+        {
+            var target = File.ResolveLinkTarget("/proc/self/exe", returnFinalTarget: false)?.FullName;
+            return target is not null && File.Exists(target) ? target : "/proc/self/exe";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "/proc/self/exe";
+        }
     }
 
     /// <summary>

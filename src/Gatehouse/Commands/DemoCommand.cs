@@ -30,7 +30,7 @@ internal static class DemoCommand
         portalOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
-            var configPath = FindDemoConfig();
+            var configPath = FindDemoConfig() ?? ExtractDemoConfig();
             if (configPath is null)
             {
                 Console.Error.WriteLine("Cannot find examples/shop/gatehouse.yaml; run the demo from the repository (dotnet run --project src/Gatehouse -- demo).");
@@ -212,6 +212,39 @@ internal static class DemoCommand
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The copy of the demo config built into the command, written to a file of its own under the temp folder: the
+    /// single-file binary (docs/deploy.md) has no examples/ beside it. Written to a new name and renamed over the last
+    /// one, so demos started at once never read half a file; null when the temp folder cannot be written.
+    /// </summary>
+    private static string? ExtractDemoConfig()
+    {
+        using var embedded = typeof(DemoCommand).Assembly.GetManifestResourceStream("examples/shop/gatehouse.yaml");
+        if (embedded is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // One folder per user: on a shared /tmp another user's folder would not be writable.
+            var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "gatehouse-demo-config-" + Environment.UserName)).FullName;
+            var file = Path.Combine(folder, "gatehouse.yaml");
+            var next = file + "." + Environment.ProcessId;
+            using (var output = File.Create(next))
+            {
+                embedded.CopyTo(output);
+            }
+
+            File.Move(next, file, overwrite: true);
+            return file;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static async Task StopAllAsync(List<WebApplication> apps)
