@@ -29,6 +29,9 @@ public sealed record AdminApiOptions
     /// </summary>
     public Func<GatehouseConfig, IReadOnlyList<ConfigError>>? Apply { get; init; }
 
+    /// <summary>Called after each revision this process commits (the node API wakes the data nodes waiting for one). Default: none.</summary>
+    public Action<long>? Committed { get; init; }
+
     /// <summary>Largest request body accepted; larger ones get 413. Default 1 MiB.</summary>
     public long MaxBodySize { get; init; } = 1024 * 1024;
 

@@ -297,6 +297,22 @@ internal static class Migrations
                     PRIMARY KEY (bucket, application, plan, operation, status, node));
                 CREATE INDEX usage_day_application ON usage_day (application, bucket);
                 """),
+        // Node tokens (issue 21): what a hybrid data node shows the node API. Only the token's SHA-256 is kept. Version 6:
+        // version 5 is another change of issue 21 (cluster limits), merged beside this one.
+        new(
+            6,
+            Sqlite: """
+                CREATE TABLE node_tokens (
+                    name TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    created_at TEXT NOT NULL);
+                """,
+            Postgres: """
+                CREATE TABLE node_tokens (
+                    name TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    created_at TIMESTAMPTZ NOT NULL);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -29,6 +29,9 @@ internal sealed class StoreNode : IAsyncDisposable
     private readonly ConsumerFollower? _consumers;
     private readonly PortalHost? _portal;
     private readonly RevisionFollower? _follower;
+    private NodeApi? _nodeApi;
+    private SnapshotSigner? _signer;
+    private ILoggerFactory? _ownLoggers;
 
     private StoreNode(NodeRole role, GatewayHost? host, NodeReporter? node, RegistrationFollower? registrations, AdminApi? admin, ConsumerFollower? consumers, PortalHost? portal, RevisionFollower? follower, long revision, string? generatedToken)
     {
@@ -58,6 +61,15 @@ internal sealed class StoreNode : IAsyncDisposable
     /// <summary>The revision served at start.</summary>
     public long Revision { get; }
 
+    /// <summary>The node API's bound address; null when it was not asked for (<c>--node-api-url</c>).</summary>
+    public string? NodeApiUrl => _nodeApi?.Url;
+
+    /// <summary>The key that signs snapshots for hybrid data nodes; null without a node API.</summary>
+    public SnapshotSigner? Signer => _signer;
+
+    /// <summary>Where the signing key is, when a node API runs.</summary>
+    public string? SigningKeyFile { get; private set; }
+
     /// <summary>The admin token when this start generated it (shown once); null when it came from the environment or the store.</summary>
     public string? GeneratedToken { get; }
 
@@ -79,7 +91,11 @@ internal sealed class StoreNode : IAsyncDisposable
         string? PortalGatewayUrl = null,
         string? PortalMailDirectory = null,
         NodeRole Role = NodeRole.Both,
-        TimeSpan? PollInterval = null);
+        TimeSpan? PollInterval = null,
+        NodeApiSettings? NodeApi = null);
+
+    /// <summary>The node API for hybrid data nodes: its listener, TLS files, and the snapshot signing key's file.</summary>
+    public sealed record NodeApiSettings(string Url, string? CertificateFile, string? KeyFile, string SigningKeyFile);
 
     /// <summary>Loads the store's current revision and starts everything; a refusal when that revision is not valid here.</summary>
     public static async Task<(StoreNode? Node, Refusal? Refusal)> StartAsync(Options options, CancellationToken ct)
@@ -125,11 +141,14 @@ internal sealed class StoreNode : IAsyncDisposable
         var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
         PortalHost? portal = null;
         AdminApi? started = null;
+        (NodeApi Api, SnapshotSigner Signer)? nodeApi = null;
         try
         {
             await consumers.StartAsync(ct).ConfigureAwait(false);
+            nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
             {
+                Committed = nodeApi is { } api ? _ => api.Api.Committed() : null,
                 Url = options.AdminUrl,
                 Store = store,
                 TokenSha256 = tokenHash,
@@ -163,13 +182,19 @@ internal sealed class StoreNode : IAsyncDisposable
             }
 
             host.AnnounceLive();
-            return (new StoreNode(NodeRole.Both, host, node, registrations, admin, consumers, portal, null, revision, generated), null);
+            return (new StoreNode(NodeRole.Both, host, node, registrations, admin, consumers, portal, null, revision, generated).With(nodeApi, options, null), null);
         }
         catch
         {
             if (started is not null)
             {
                 await started.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (nodeApi is { } startedApi)
+            {
+                await startedApi.Api.DisposeAsync().ConfigureAwait(false);
+                startedApi.Signer.Dispose();
             }
 
             await consumers.DisposeAsync().ConfigureAwait(false);
@@ -185,16 +210,52 @@ internal sealed class StoreNode : IAsyncDisposable
     private static async Task<StoreNode> StartControlAsync(Options options, long revision, CancellationToken ct)
     {
         var (tokenHash, generated) = await AdminToken.ResolveAsync(options.Store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
-        var admin = await AdminApi.StartAsync(new AdminApiOptions
+        // No gateway, so no gateway logging to share: the node API and the store's health log through a console logger of their own.
+        var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o =>
         {
-            Url = options.AdminUrl,
-            Store = options.Store,
-            TokenSha256 = tokenHash,
-            ServedRevision = revision,
-            BaseDirectory = options.BaseDirectory,
-            Environment = options.Environment,
-            MaxBodySize = options.AdminMaxBody,
-        }, ct).ConfigureAwait(false);
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        }).AddFilter("Microsoft", LogLevel.Warning));
+        var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
+        (NodeApi Api, SnapshotSigner Signer)? nodeApi;
+        try
+        {
+            nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            loggers.Dispose();
+            throw;
+        }
+
+        AdminApi admin;
+        try
+        {
+            admin = await AdminApi.StartAsync(new AdminApiOptions
+            {
+                Committed = nodeApi is { } api ? _ => api.Api.Committed() : null,
+                Health = health,
+                Url = options.AdminUrl,
+                Store = options.Store,
+                TokenSha256 = tokenHash,
+                ServedRevision = revision,
+                BaseDirectory = options.BaseDirectory,
+                Environment = options.Environment,
+                MaxBodySize = options.AdminMaxBody,
+            }, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (nodeApi is { } startedApi)
+            {
+                await startedApi.Api.DisposeAsync().ConfigureAwait(false);
+                startedApi.Signer.Dispose();
+            }
+
+            loggers.Dispose();
+            throw;
+        }
+
         PortalHost? portal = null;
         try
         {
@@ -213,10 +274,56 @@ internal sealed class StoreNode : IAsyncDisposable
         catch
         {
             await admin.DisposeAsync().ConfigureAwait(false);
+            if (nodeApi is { } startedApi)
+            {
+                await startedApi.Api.DisposeAsync().ConfigureAwait(false);
+                startedApi.Signer.Dispose();
+            }
+
+            loggers.Dispose();
             throw;
         }
 
-        return new StoreNode(NodeRole.Control, null, null, null, admin, null, portal, null, revision, generated);
+        return new StoreNode(NodeRole.Control, null, null, null, admin, null, portal, null, revision, generated).With(nodeApi, options, loggers);
+    }
+
+    private StoreNode With((NodeApi Api, SnapshotSigner Signer)? nodeApi, Options options, ILoggerFactory? ownLoggers)
+    {
+        _nodeApi = nodeApi?.Api;
+        _signer = nodeApi?.Signer;
+        SigningKeyFile = nodeApi is null ? null : options.NodeApi?.SigningKeyFile;
+        _ownLoggers = ownLoggers;
+        return this;
+    }
+
+    // The node API for hybrid data nodes, when asked for: the signing key (made on first use), then the listener.
+    private static async Task<(NodeApi Api, SnapshotSigner Signer)?> StartNodeApiAsync(Options options, StoreHealth health, ILoggerFactory loggers, CancellationToken ct)
+    {
+        if (options.NodeApi is not { } settings)
+        {
+            return null;
+        }
+
+        var signer = SnapshotSigner.LoadOrCreate(settings.SigningKeyFile);
+        try
+        {
+            var api = await NodeApi.StartAsync(new NodeApiOptions
+            {
+                Url = settings.Url,
+                CertificateFile = settings.CertificateFile,
+                KeyFile = settings.KeyFile,
+                Store = options.Store,
+                Signer = signer,
+                Health = health,
+                PollInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
+            }, loggers, ct).ConfigureAwait(false);
+            return (api, signer);
+        }
+        catch
+        {
+            signer.Dispose();
+            throw;
+        }
     }
 
     // The gateway, this node's reports, registrations, consumers and the revision follower; /ready and /live on a
@@ -297,6 +404,13 @@ internal sealed class StoreNode : IAsyncDisposable
             await _admin.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_nodeApi is not null)
+        {
+            await _nodeApi.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _signer?.Dispose();
+
         if (_follower is not null)
         {
             await _follower.DisposeAsync().ConfigureAwait(false);
@@ -321,5 +435,7 @@ internal sealed class StoreNode : IAsyncDisposable
         {
             await _host.DisposeAsync().ConfigureAwait(false);
         }
+
+        _ownLoggers?.Dispose();
     }
 }
