@@ -106,6 +106,109 @@ public sealed class HybridNodeCommandTests
         await NodeRowAsync(admin, "edge-1", r => (long)r["revision"]! == 6);
     }
 
+    /// <summary>
+    /// The control plane is killed (SIGKILL) under a load loop across two hybrid data nodes: no request of a known key
+    /// fails. The issue asks for 60 s; the suite holds the outage 10 s, and GATEHOUSE_TEST_OUTAGE_SECONDS=60 runs the long one.
+    /// </summary>
+    [Fact]
+    public async Task ControlPlaneOutage_UnderLoad_NoRequestOfAKnownKeyFails_AndTheNextChangeReachesEveryNode()
+    {
+        var outage = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("GATEHOUSE_TEST_OUTAGE_SECONDS"), out var seconds) ? seconds : 10);
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var port = RunRoleCommandTests.FreePort();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, port);
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
+        string key;
+        using (var client = RunRoleCommandTests.AdminClient(admin, Token))
+        {
+            foreach (var (path, body) in new[] { ("/admin/plans/retail", """{"include":[{"route":"hello"}]}"""), ("/admin/accounts/acme", """{"title":"ACME"}"""), ("/admin/applications/shop", """{"account":"acme","plan":"retail"}""") })
+            {
+                using var put = await client.PutAsync(path, RunRoleCommandTests.Json(body));
+                Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            }
+
+            using var made = await client.PostAsync("/admin/applications/shop/keys", RunRoleCommandTests.Json("{}"));
+            Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+            key = (string)JsonNode.Parse(await made.Content.ReadAsStringAsync())!["key"]!;
+        }
+
+        await using var one = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "one"), "edge-1");
+        await using var two = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "two"), "edge-2");
+        var gateways = new[] { (await DataUrlsAsync(one)).Gateway, (await DataUrlsAsync(two)).Gateway };
+        using var plain = new HttpClient();
+        plain.DefaultRequestHeaders.Add("X-Api-Key", key);
+        foreach (var gateway in gateways)
+        {
+            await RunRoleCommandTests.UntilOkAsync(plain, gateway + "/hello");
+        }
+
+        using (var anonymous = await new HttpClient().GetAsync(gateways[0] + "/hello"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        var (sent, failed) = (0, new List<string>());
+        using var stopLoad = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            while (!stopLoad.IsCancellationRequested)
+            {
+                var gateway = gateways[sent++ % 2];
+                try
+                {
+                    using var response = await plain.GetAsync(gateway + "/hello");
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        failed.Add($"{gateway}: {(int)response.StatusCode}");
+                    }
+                }
+                catch (HttpRequestException e)
+                {
+                    failed.Add($"{gateway}: {e.Message}");
+                }
+            }
+        });
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await control.DisposeAsync(); // SIGKILL
+        await Task.Delay(outage);
+        var (restarted, admin2, _) = await StartControlPlaneAsync(folder, port);
+        await using var _ = restarted;
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await stopLoad.CancelAsync();
+        await load;
+        Assert.True(failed.Count == 0, $"{failed.Count} of {sent} failed: {string.Join("; ", failed.Take(5))}");
+        Assert.True(sent > 100, $"only {sent} requests were sent");
+
+        // Back: a change reaches both nodes (how fast is bench/'s to measure).
+        using (var client = RunRoleCommandTests.AdminClient(admin2, Token))
+        {
+            using var put = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"},{"route":"bye"}]}"""));
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, put.StatusCode); // no route bye yet: refused, nothing changes
+        }
+
+        // Served means routed: 401 (bye is in no anonymous plan) rather than 404.
+        await PutRouteAsync(admin2, "bye", backend.Urls.First());
+        foreach (var gateway in gateways)
+        {
+            using var anonymous = new HttpClient();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                using var response = await anonymous.GetAsync(gateway + "/bye");
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    break;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"{gateway}/bye still answers {(int)response.StatusCode} after 30 s");
+                await Task.Delay(20);
+            }
+        }
+    }
+
     [Fact]
     public async Task NodeApi_WithoutAValidNodeToken_Answers401Problem()
     {
@@ -148,22 +251,22 @@ public sealed class HybridNodeCommandTests
         Assert.Equal(line, stderr.Trim());
     }
 
-    internal static async Task<(GatehouseProcess Control, string Admin, string NodeApi)> StartControlPlaneAsync(TempFolder folder)
+    internal static async Task<(GatehouseProcess Control, string Admin, string NodeApi)> StartControlPlaneAsync(TempFolder folder, int nodeApiPort = 0)
     {
-        var (cert, key) = WriteCertificate(folder);
+        var (cert, key) = File.Exists(Path.Combine(folder.Path, "cp.crt")) ? (Path.Combine(folder.Path, "cp.crt"), Path.Combine(folder.Path, "cp.key")) : WriteCertificate(folder);
         var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = Token, ["GATEHOUSE_STORE_POLL_INTERVAL"] = "0.5" };
         var control = GatehouseProcess.Start(environment, "run", "--role", "control", "--store", "sqlite:" + Path.Combine(folder.Path, "cp.db"),
-            "--admin-url", "http://127.0.0.1:0", "--no-portal", "--node-api-url", "https://127.0.0.1:0", "--node-api-cert", cert, "--node-api-key", key,
+            "--admin-url", "http://127.0.0.1:0", "--no-portal", "--node-api-url", $"https://127.0.0.1:{nodeApiPort}", "--node-api-cert", cert, "--node-api-key", key,
             "--signing-key", Path.Combine(folder.Path, "signing.pem"));
         var nodeApi = await control.WaitForOutputAsync(NodeApiLine, TimeSpan.FromSeconds(60));
         var admin = ControlLine.Match(control.StandardOutput).Groups[1].Value;
         return (control, admin, nodeApi);
     }
 
-    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state) =>
+    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string id = "edge-1") =>
         GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = nodeToken }, "run", "--role", "data", "--control-plane", controlPlane,
             "--control-plane-key", Path.Combine(folder.Path, "signing.pub.pem"), "--control-plane-ca", Path.Combine(folder.Path, "cp.crt"),
-            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", "edge-1");
+            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", id);
 
     internal static async Task<(string Gateway, string Health, string Served)> DataUrlsAsync(GatehouseProcess data)
     {
