@@ -74,7 +74,8 @@ public sealed partial class NodeApi : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            // A usage upload is one flush of the node's rollups: bounded by its pending rows, a few MiB at most.
+            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
             kestrel.Listen(endpoint, listen =>
             {
                 if (certificate is not null)
@@ -88,8 +89,9 @@ public sealed partial class NodeApi : IAsyncDisposable
         var cache = new SnapshotCache();
         app.MapGet("/node/v1/config", context => ConfigAsync(context, options, watch, cache));
         app.MapPost("/node/v1/status", context => StatusAsync(context, options));
+        app.MapPost("/node/v1/usage", context => UsageAsync(context, options));
         app.MapFallback(context => new AdminProblem(StatusCodes.Status404NotFound, "node-not-found", "Not found",
-            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config and POST /node/v1/status.").WriteAsync(context));
+            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, POST /node/v1/status and POST /node/v1/usage.").WriteAsync(context));
         watch.Start();
         try
         {
@@ -192,6 +194,27 @@ public sealed partial class NodeApi : IAsyncDisposable
 
         await options.Store.UpsertNodeAsync(who.Node, revision, info.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    // One journal entry of the node's usage: applied once per (node, sequence), in order; a repeat is acknowledged too,
+    // so a node that crashed after sending (and before hearing the answer) forgets it when it sends it again.
+    private static async Task UsageAsync(HttpContext context, NodeApiOptions options)
+    {
+        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is not { } who)
+        {
+            return;
+        }
+
+        using var reader = new StreamReader(context.Request.Body);
+        var upload = UsageUpload.Parse(await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false), who.Node);
+        if (upload is null || upload.Sequence <= 0)
+        {
+            await AdminRequests.BadParameter("The body must be a usage upload: {\"sequence\": N (1 or more), \"rows\": [...]}.").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var applied = await options.Store.ApplyNodeUsageAsync(who.Node, upload.Sequence, upload.Rows, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["sequence"] = upload.Sequence, ["applied"] = applied }).ConfigureAwait(false);
     }
 
     private static (IPEndPoint Endpoint, bool Https) ParseUrl(string url)

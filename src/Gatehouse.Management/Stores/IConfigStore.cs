@@ -85,4 +85,10 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
 
     /// <summary>Revokes a node token; false when there was none of that name.</summary>
     Task<bool> DeleteNodeTokenAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies one usage upload of hybrid data node <paramref name="node"/> exactly once: its rows and its sequence in one
+    /// transaction, when the sequence is newer than the last one applied for that node; false (nothing written) for a repeat.
+    /// </summary>
+    Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<Model.Usage.UsageRow> rows, CancellationToken cancellationToken = default);
 }

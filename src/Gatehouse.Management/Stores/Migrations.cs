@@ -297,7 +297,8 @@ internal static class Migrations
                     PRIMARY KEY (bucket, application, plan, operation, status, node));
                 CREATE INDEX usage_day_application ON usage_day (application, bucket);
                 """),
-        // Node tokens (issue 21): what a hybrid data node shows the node API. Only the token's SHA-256 is kept. Version 6:
+        // Node tokens (issue 21): what a hybrid data node shows the node API. Only the token's SHA-256 is kept. And the
+        // newest usage upload applied per hybrid node: an upload is applied once, in sequence order. Version 6:
         // version 5 is another change of issue 21 (cluster limits), merged beside this one.
         new(
             6,
@@ -306,12 +307,18 @@ internal static class Migrations
                     name TEXT PRIMARY KEY,
                     token_sha256 TEXT NOT NULL UNIQUE,
                     created_at TEXT NOT NULL);
+                CREATE TABLE node_usage_uploads (
+                    node TEXT PRIMARY KEY,
+                    sequence INTEGER NOT NULL);
                 """,
             Postgres: """
                 CREATE TABLE node_tokens (
                     name TEXT PRIMARY KEY,
                     token_sha256 TEXT NOT NULL UNIQUE,
                     created_at TIMESTAMPTZ NOT NULL);
+                CREATE TABLE node_usage_uploads (
+                    node TEXT PRIMARY KEY,
+                    sequence BIGINT NOT NULL);
                 """),
     ];
 

@@ -74,6 +74,9 @@ internal sealed class PostgresConfigStore : SqlConfigStore, IRevisionNotificatio
     protected override async Task<DbTransaction> BeginUsageWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
+    // Two uploads of one node at once (a retry racing its original) queue on the row instead of both passing the check.
+    protected override string SelectUploadSequenceSql => "SELECT sequence FROM node_usage_uploads WHERE node = @node FOR UPDATE";
+
     protected override object TimeValue(DateTimeOffset time) => time.ToUniversalTime();
 
     protected override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);

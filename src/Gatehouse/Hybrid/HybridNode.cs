@@ -30,6 +30,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
     private readonly Options _options;
     private readonly SnapshotFolder _folder;
     private readonly HttpClient _http;
+    private readonly UsageJournal _usage;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _report = new(0, 1);
@@ -53,14 +54,36 @@ internal sealed partial class HybridNode : IAsyncDisposable
         string HealthUrl,
         string BaseDirectory);
 
-    private HybridNode(Options options, ILogger logger)
+    private HybridNode(Options options, ILogger logger, HttpClient http, UsageJournal usage)
     {
         _options = options;
         _folder = new SnapshotFolder(options.StateDirectory);
         _logger = logger;
-        _http = new HttpClient(Handler(options.ControlPlaneCa), disposeHandler: true) { Timeout = LongPoll + TimeSpan.FromSeconds(15) };
-        _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Token);
-        _http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.NodeHeader, options.NodeId);
+        _http = http;
+        _usage = usage;
+    }
+
+    private static HttpClient CreateClient(Options options)
+    {
+        var http = new HttpClient(Handler(options.ControlPlaneCa), disposeHandler: true) { Timeout = LongPoll + TimeSpan.FromSeconds(15) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Token);
+        http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.NodeHeader, options.NodeId);
+        return http;
+    }
+
+    // One journal entry to the node API; true when acknowledged (applied now or before). A 400 means the entry can never
+    // be applied (it is logged and dropped); anything else is tried again.
+    private static async Task<bool> UploadAsync(HttpClient http, Options options, ILogger? logger, UsageUpload upload, CancellationToken ct)
+    {
+        using var content = new StringContent(upload.ToJson(), Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri(options.ControlPlane, "node/v1/usage"), content, ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.BadRequest && logger is not null)
+        {
+            LogUsageRefused(logger, upload.Sequence, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
+            return true;
+        }
+
+        return response.IsSuccessStatusCode;
     }
 
     public GatewayHost Host => _host;
@@ -78,17 +101,35 @@ internal sealed partial class HybridNode : IAsyncDisposable
         var fromDisk = new SnapshotFolder(options.StateDirectory).LoadNewest(
             options.PinnedKey, snapshot => Load(snapshot, options) is { IsValid: true } loaded ? loaded.Config : null, (file, why) => skipped.Add((file, why)));
         HybridNode? node = null;
-        var host = await GatewayHost.StartAsync(new GatewayHostOptions
+        var http = CreateClient(options);
+        ILogger? usageLogger = null;
+        var usage = new UsageJournal(options.StateDirectory, (upload, token) => UploadAsync(http, options, usageLogger, upload, token));
+        GatewayHost host;
+        try
         {
-            // Until a config arrives: an empty one (every request 404), and /ready 503.
-            Config = fromDisk?.Value ?? ConfigLoader.Load("version: 1\n", options.BaseDirectory).Config!,
-            Port = options.Port,
-            HealthUrl = options.HealthUrl,
-            NodeId = options.NodeId,
-            HasConfig = () => node?._hasConfig ?? fromDisk is not null,
-        }, ct).ConfigureAwait(false);
+            host = await GatewayHost.StartAsync(new GatewayHostOptions
+            {
+                // Usage goes to the local journal, and from there to the control plane (UsageJournal).
+                UsageSink = usage,
+                // Until a config arrives: an empty one (every request 404), and /ready 503.
+                Config = fromDisk?.Value ?? ConfigLoader.Load("version: 1\n", options.BaseDirectory).Config!,
+                Port = options.Port,
+                HealthUrl = options.HealthUrl,
+                NodeId = options.NodeId,
+                HasConfig = () => node?._hasConfig ?? fromDisk is not null,
+            }, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            http.Dispose();
+            throw;
+        }
+
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Hybrid");
-        node = new HybridNode(options, logger) { _host = host };
+        usageLogger = logger;
+        usage.Logger = logger;
+        usage.Start();
+        node = new HybridNode(options, logger, http, usage) { _host = host };
         foreach (var (file, why) in skipped)
         {
             LogSkipped(logger, file, why);
@@ -300,10 +341,15 @@ internal sealed partial class HybridNode : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _sync.ConfigureAwait(false);
         await _reporter.ConfigureAwait(false);
-        _http.Dispose();
+        // The gateway's last flush writes into the journal; what is not uploaded by then waits on disk for the next start.
         await _host.DisposeAsync().ConfigureAwait(false);
+        await _usage.DisposeAsync().ConfigureAwait(false);
+        _http.Dispose();
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane refused usage upload {Sequence} as malformed ({Body}); it is dropped.")]
+    private static partial void LogUsageRefused(ILogger logger, long sequence, string body);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving revision {Revision} from {Folder} (the last good config on disk).")]
     private static partial void LogFromDisk(ILogger logger, long revision, string folder);

@@ -209,6 +209,135 @@ public sealed class HybridNodeCommandTests
         }
     }
 
+    /// <summary>
+    /// Usage of a hybrid node reaches the control plane through its journal, counted exactly once: the node is killed
+    /// (SIGKILL) after the control plane applied an upload and before the node heard so; restarted, it sends that entry
+    /// again (a repeat, ignored) and goes on counting from its journal.
+    /// </summary>
+    [Fact]
+    public async Task Usage_KilledMidUpload_IsCountedExactlyOnce_AndCountingGoesOnAfterTheRestart()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        var key = await KeyedRouteAsync(admin, backend.Urls.First());
+        await using var proxy = await TamperingProxy.StartAsync(nodeApi);
+        var state = Path.Combine(folder.Path, "node");
+        using var keyed = new HttpClient();
+        keyed.DefaultRequestHeaders.Add("X-Api-Key", key);
+
+        const int Before = 40, After = 25;
+        await using (var data = StartDataNode(folder, proxy.Url, nodeToken, state))
+        {
+            var (gateway, _, _) = await DataUrlsAsync(data);
+            await RunRoleCommandTests.UntilOkAsync(keyed, gateway + "/hello");
+            await UsageCountAsync(admin, c => c >= 1); // the first flush (with that first 200) went through
+            proxy.Mode = "hold-usage";
+            var applied = proxy.UsageApplied;
+            for (var i = 1; i < Before; i++)
+            {
+                using var response = await keyed.GetAsync(gateway + "/hello");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            // An upload was applied and its answer is held; everything counted is in the journal on disk.
+            await UntilAsync(() => proxy.UsageApplied > applied, "an upload applied while its answer is held");
+            await UntilAsync(() => JournalCount(state) == Before, $"{Before} calls in the node's journal");
+        } // SIGKILL while the node waits for the answer to the upload the control plane applied
+
+        proxy.Mode = "none";
+        var repeatedBefore = proxy.UsageRepeated;
+        await using var again = StartDataNode(folder, proxy.Url, nodeToken, state);
+        var (gateway2, _, _) = await DataUrlsAsync(again);
+        for (var i = 0; i < After; i++)
+        {
+            using var response = await keyed.GetAsync(gateway2 + "/hello");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await UsageCountAsync(admin, c => c == Before + After);
+        Assert.True(proxy.UsageRepeated > repeatedBefore, "the entry in flight at the kill was not sent again");
+        // Nothing more arrives later: two more flush intervals, and the count stays.
+        await Task.Delay(TimeSpan.FromSeconds(11));
+        Assert.Equal(Before + After, await UsageCountAsync(admin, _ => true));
+    }
+
+    // The newest whole value of the application's day rows in the node's journal, summed over days.
+    private static long JournalCount(string state)
+    {
+        var file = Path.Combine(state, "usage.journal");
+        if (!File.Exists(file))
+        {
+            return 0;
+        }
+
+        var newest = new Dictionary<(long, int), long>();
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            foreach (var row in Gatehouse.Model.Nodes.UsageUpload.Parse(line, "")?.Rows ?? [])
+            {
+                if (row.Granularity == Gatehouse.Model.Usage.UsageGranularity.Day && row.Key.Application == "shop")
+                {
+                    newest[(row.Bucket, row.Key.Status)] = row.Count;
+                }
+            }
+        }
+
+        return newest.Values.Sum();
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"waited 45 s for {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<string> KeyedRouteAsync(string admin, string backend)
+    {
+        await PutRouteAsync(admin, "hello", backend, withService: true);
+        using var client = RunRoleCommandTests.AdminClient(admin, Token);
+        foreach (var (path, body) in new[] { ("/admin/plans/retail", """{"include":[{"route":"hello"}]}"""), ("/admin/accounts/acme", """{"title":"ACME"}"""), ("/admin/applications/shop", """{"account":"acme","plan":"retail"}""") })
+        {
+            using var put = await client.PutAsync(path, RunRoleCommandTests.Json(body));
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        using var made = await client.PostAsync("/admin/applications/shop/keys", RunRoleCommandTests.Json("{}"));
+        Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+        return (string)JsonNode.Parse(await made.Content.ReadAsStringAsync())!["key"]!;
+    }
+
+    // The application's calls as the control plane's analytics count them, once the condition holds (bounded wait).
+    private static async Task<long> UsageCountAsync(string admin, Func<long, bool> until)
+    {
+        using var client = RunRoleCommandTests.AdminClient(admin, Token);
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        long count = -1;
+        while (DateTime.UtcNow < deadline)
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var answer = JsonNode.Parse(await client.GetStringAsync($"/admin/analytics?application=shop&granularity=minute&from={now - 3600}&to={now + 60}"))!;
+            count = answer["series"]!.AsArray().Sum(series => (long)series!["total"]!["count"]!);
+            if (until(count))
+            {
+                return count;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.Fail($"the control plane counts {count} calls of shop, not what was expected, after 45 s");
+        return count;
+    }
+
     [Fact]
     public async Task NodeApi_WithoutAValidNodeToken_Answers401Problem()
     {
@@ -351,6 +480,12 @@ public sealed class HybridNodeCommandTests
 
         public volatile string Mode = "none";
 
+        /// <summary>Usage uploads the control plane answered "applied" to (first time for that sequence).</summary>
+        public int UsageApplied;
+
+        /// <summary>Usage uploads the control plane answered as repeats (applied before).</summary>
+        public int UsageRepeated;
+
         public static async Task<TamperingProxy> StartAsync(string nodeApi)
         {
             var upstream = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator })
@@ -390,6 +525,16 @@ public sealed class HybridNodeCommandTests
             }
 
             var bytes = await response.Content.ReadAsByteArrayAsync();
+            if (response.StatusCode == HttpStatusCode.OK && context.Request.Path == "/node/v1/usage")
+            {
+                Interlocked.Increment(ref (bool)JsonNode.Parse(bytes)!["applied"]! ? ref UsageApplied : ref UsageRepeated);
+                if (Mode == "hold-usage")
+                {
+                    // The control plane has applied it; the node never hears so (it is killed while it waits).
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+            }
+
             if (response.StatusCode == HttpStatusCode.OK && context.Request.Path == "/node/v1/config")
             {
                 _first ??= bytes;
