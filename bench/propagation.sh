@@ -6,6 +6,8 @@
 #   bench/propagation.sh                 # 200 changes
 #   CHANGES=20 bench/propagation.sh      # a quick look
 #   POLL=2 bench/propagation.sh          # the poll interval of both nodes (GATEHOUSE_STORE_POLL_INTERVAL); 3600 = notify only
+#   MODE=hybrid bench/propagation.sh     # node one is a control plane with the node API (HTTPS), node two a hybrid data
+#                                        # node (--control-plane): the PUT on the control plane until the data node serves it
 #
 # Needs PostgreSQL's server binaries (apt-get install postgresql) and a Debug build (dotnet build src/Gatehouse).
 set -euo pipefail
@@ -39,10 +41,29 @@ start_node() { # name gateway-port admin-port
   pids+=($!)
 }
 G1=$(free_port); A1=$(free_port); G2=$(free_port); A2=$(free_port)
-start_node one "$G1" "$A1"
-sleep 1
-start_node two "$G2" "$A2"
-for url in "http://127.0.0.1:$A1/ready" "http://127.0.0.1:$A2/ready"; do
+if [ "${MODE:-shared}" = hybrid ]; then
+  N1=$(free_port)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/cp.key" -out "$TMP/cp.crt" >/dev/null 2>&1
+  GATEHOUSE_ADMIN_TOKEN=gha_bench GATEHOUSE_STORE_POLL_INTERVAL=$POLL dotnet "$DLL" run --role control --store "$STORE" \
+    --admin-url "http://127.0.0.1:$A1" --no-portal --node-api-url "https://127.0.0.1:$N1" --node-api-cert "$TMP/cp.crt" \
+    --node-api-key "$TMP/cp.key" --signing-key "$TMP/signing.pem" >"$TMP/one.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 600); do curl -fs "http://127.0.0.1:$A1/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+  TOKEN=$(curl -fs -X POST "http://127.0.0.1:$A1/admin/node-tokens" -H "Authorization: Bearer gha_bench" \
+    -H 'Content-Type: application/json' -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  GATEHOUSE_NODE_TOKEN=$TOKEN dotnet "$DLL" run --role data --control-plane "https://127.0.0.1:$N1" \
+    --control-plane-key "$TMP/signing.pub.pem" --control-plane-ca "$TMP/cp.crt" --state-dir "$TMP/node" \
+    --port "$G2" --admin-url "http://127.0.0.1:$A2" --node-id two >"$TMP/two.log" 2>&1 &
+  pids+=($!)
+  # Ready only once it has a config: the service PUT below gives it one; /live says it runs.
+  for _ in $(seq 600); do curl -fs "http://127.0.0.1:$A2/live" >/dev/null 2>&1 && break; sleep 0.1; done
+else
+  start_node one "$G1" "$A1"
+  sleep 1
+  start_node two "$G2" "$A2"
+fi
+for url in "http://127.0.0.1:$A1/ready" "http://127.0.0.1:$A2/live"; do
   for _ in $(seq 600); do curl -fs "$url" >/dev/null 2>&1 && break; sleep 0.1; done
 done
 
