@@ -211,7 +211,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             {
                 try
                 {
-                    health = await HealthHost.StartAsync(healthUrl, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false);
+                    health = await HealthHost.StartAsync(healthUrl, runtime, options.HasConfig, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false);
                 }
                 catch (IOException e) when (options.HealthUrlOptional)
                 {

@@ -72,6 +72,12 @@ internal sealed record GatewayHostOptions
     /// </summary>
     public string? HealthUrl { get; init; }
 
+    /// <summary>
+    /// Whether the gateway serves a real config yet: while false, <c>/ready</c> on <see cref="HealthUrl"/> answers 503
+    /// "no config yet" (a hybrid data node that has neither a config on disk nor one from its control plane). Default: always.
+    /// </summary>
+    public Func<bool>? HasConfig { get; init; }
+
     /// <summary>When <see cref="HealthUrl"/> cannot be bound, warn and serve without it (it was not asked for explicitly).</summary>
     public bool HealthUrlOptional { get; init; }
 

@@ -29,16 +29,16 @@ internal sealed class HealthHost : IAsyncDisposable
     /// <summary>The address actually bound (port 0 resolved).</summary>
     public string Url { get; }
 
-    public static async Task<HealthHost> StartAsync(string url, GatewayRuntime runtime, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<HealthHost> StartAsync(string url, GatewayRuntime runtime, Func<bool>? hasConfig, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (app, bound) = await SideListener.StartAsync(url, loggers,
             kestrel => GatewayHost.Bind(kestrel, new ListenerConfig { Url = url, Protocols = ListenerProtocols.Http1 }),
-            app => app.Run(context => Answer(context, runtime)), cancellationToken).ConfigureAwait(false);
+            app => app.Run(context => Answer(context, runtime, hasConfig)), cancellationToken).ConfigureAwait(false);
         return new HealthHost(app, bound);
     }
 
     /// <summary>Answers <c>/live</c> and <c>/ready</c> (GET or HEAD); 404 for anything else.</summary>
-    internal static Task Answer(HttpContext context, GatewayRuntime runtime)
+    internal static Task Answer(HttpContext context, GatewayRuntime runtime, Func<bool>? hasConfig = null)
     {
         var request = context.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
@@ -51,6 +51,7 @@ internal sealed class HealthHost : IAsyncDisposable
         return request.Path.Value switch
         {
             "/live" => Write(context, StatusCodes.Status200OK, "live\n"),
+            "/ready" when hasConfig?.Invoke() == false => Write(context, StatusCodes.Status503ServiceUnavailable, "no config yet\n"),
             "/ready" => ReadyAsync(context, runtime),
             _ => Write(context, StatusCodes.Status404NotFound, "not found: this listener serves /ready and /live\n"),
         };

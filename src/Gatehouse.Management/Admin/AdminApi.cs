@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Nodes;
 using Gatehouse.Management.Registrations;
+using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
 using Gatehouse.Management.Web;
 using Microsoft.AspNetCore.Builder;
@@ -23,10 +24,12 @@ namespace Gatehouse.Management.Admin;
 public sealed partial class AdminApi : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly RevisionFollower? _follower;
 
-    private AdminApi(WebApplication app, string url, ConfigChanges changes, ConsumerService consumers, AdminApiOptions options)
+    private AdminApi(WebApplication app, string url, ConfigChanges changes, ConsumerService consumers, AdminApiOptions options, RevisionFollower? follower)
     {
         _app = app;
+        _follower = follower;
         Url = url;
         Changes = changes;
         ConsumerService = consumers;
@@ -161,13 +164,15 @@ public sealed partial class AdminApi : IAsyncDisposable
         }
 
         _ = changes.WarmAsync(app.Lifetime.ApplicationStopping);
+        RevisionFollower? follower = null;
         if (options.Apply is not null && options.FollowInterval != Timeout.InfiniteTimeSpan)
         {
-            _ = FollowAsync(changes, options.FollowInterval, health, app.Lifetime.ApplicationStopping);
+            follower = new RevisionFollower(changes, options.FollowInterval, health, TimeProvider.System);
+            follower.Start();
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
-        return new AdminApi(app, url, changes, consumers, options);
+        return new AdminApi(app, url, changes, consumers, options, follower);
     }
 
     private static Task Plain(HttpContext context, int status, string text)
@@ -176,33 +181,6 @@ public sealed partial class AdminApi : IAsyncDisposable
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
         return context.Response.WriteAsync(text);
-    }
-
-    // Polls rather than LISTEN/NOTIFY so that SQLite (several processes on one file) and PostgreSQL work alike; one
-    // "newest revision" query per interval is all it costs while nothing changes.
-    private static async Task FollowAsync(ConfigChanges changes, TimeSpan interval, StoreHealth health, CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
-            {
-                try
-                {
-                    await changes.CatchUpAsync(stopping).ConfigureAwait(false);
-                    health.Succeeded();
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // One line per outage (StoreHealth), and fewer attempts while it lasts.
-                    health.Failed(e);
-                    await health.WaitBackOffAsync(stopping).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
     }
 
     /// <summary>
@@ -259,6 +237,11 @@ public sealed partial class AdminApi : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_follower is not null)
+        {
+            await _follower.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

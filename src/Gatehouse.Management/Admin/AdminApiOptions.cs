@@ -29,6 +29,9 @@ public sealed record AdminApiOptions
     /// </summary>
     public Func<GatehouseConfig, IReadOnlyList<ConfigError>>? Apply { get; init; }
 
+    /// <summary>Called after each revision this process commits (the node API wakes the data nodes waiting for one). Default: none.</summary>
+    public Action<long>? Committed { get; init; }
+
     /// <summary>Largest request body accepted; larger ones get 413. Default 1 MiB.</summary>
     public long MaxBodySize { get; init; } = 1024 * 1024;
 
@@ -73,8 +76,9 @@ public sealed record AdminApiOptions
 
     /// <summary>
     /// How often the store is asked whether another control plane committed a newer revision, which this process then
-    /// loads and hands to <see cref="Apply"/>; several nodes sharing one store converge this way. Default 2 s;
-    /// <see cref="Timeout.InfiniteTimeSpan"/> turns it off.
+    /// loads and hands to <see cref="Apply"/>; several nodes sharing one store converge this way. On PostgreSQL a
+    /// commit's NOTIFY wakes the follower at once as well, and this poll is the fallback (<see cref="Revisions.RevisionFollower"/>).
+    /// Default 2 s; <see cref="Timeout.InfiniteTimeSpan"/> turns it off.
     /// </summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -199,6 +199,20 @@ internal static partial class AdminOpenApi
             ["delete"] = Op("deleteNode", "Forget a stale node", "Nodes", "A node that still reports is refused (409): stop it first.",
                 Responses(("200", Json("NodeRemoved", "Forgotten")), Ref("NotFound"), Ref("NodeLive"))),
         };
+        paths["/admin/node-tokens"] = new JsonObject
+        {
+            ["get"] = Op("listNodeTokens", "List node tokens", "Nodes", "The names of the tokens hybrid data nodes authenticate to the node API with, and when each was issued.",
+                Responses(("200", Json("NodeTokenList", "The node tokens")))),
+            ["post"] = Op("issueNodeToken", "Issue a node token", "Nodes", "A new token for hybrid data nodes (docs/nodes.md), shown once in the answer. Issuing an existing name replaces its token.",
+                Responses(("201", Json("NodeTokenIssued", "Issued")), Ref("BadRequest")),
+                body: Body("NodeTokenRequest", "The token's name")),
+        };
+        paths["/admin/node-tokens/{name}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("name", "The node token's name.")),
+            ["delete"] = Op("revokeNodeToken", "Revoke a node token", "Nodes", "Nodes using it are refused (401) from their next request on.",
+                Responses(("204", new JsonObject { ["description"] = "Revoked" }), Ref("NotFound"))),
+        };
         var service = PathParameter("name", "The service's name.");
         paths["/admin/services/{name}/registrations"] = new JsonObject
         {

@@ -112,6 +112,11 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
                     Remember(commit.Revision, loaded.Config!);
                 }
 
+                if (commit.Changed)
+                {
+                    options.Committed?.Invoke(commit.Revision);
+                }
+
                 var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];
                 if (commit.Changed)
                 {
@@ -151,6 +156,11 @@ internal sealed partial class ConfigChanges(AdminApiOptions options, ILogger<Con
             if (commit.Conflict)
             {
                 return new ChangeOutcome(Conflict(), null, resources, []);
+            }
+
+            if (commit.Changed)
+            {
+                options.Committed?.Invoke(commit.Revision);
             }
 
             var errors = commit.Changed ? Apply(commit.Revision, loaded.Config!) : [];

@@ -11,13 +11,68 @@ namespace Gatehouse.Management.Nodes;
 /// <c>GET /admin/nodes</c>: every gateway node that reported to the store, with the revision it serves.
 /// <c>DELETE /admin/nodes/{id}</c>: forgets a stale node (one that stopped reporting); a live one is refused.
 /// </summary>
-internal static class NodeEndpoints
+internal static partial class NodeEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, AdminApiOptions options)
     {
         app.MapGet("/admin/nodes", context => ListAsync(context, options));
         app.MapDelete("/admin/nodes/{id}", context => DeleteAsync(context, options, (string)context.Request.RouteValues["id"]!));
+        app.MapGet("/admin/node-tokens", ListTokensAsync);
+        app.MapPost("/admin/node-tokens", context => IssueTokenAsync(context, options));
+        app.MapDelete("/admin/node-tokens/{name}", context => RevokeTokenAsync(context, options, (string)context.Request.RouteValues["name"]!));
+
+        async Task ListTokensAsync(HttpContext context)
+        {
+            var items = new JsonArray();
+            foreach (var token in await options.Store.ListNodeTokensAsync(context.RequestAborted).ConfigureAwait(false))
+            {
+                items.Add(new JsonObject { ["name"] = token.Name, ["createdAt"] = token.CreatedAt });
+            }
+
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["items"] = items }).ConfigureAwait(false);
+        }
     }
+
+    // A node token is shown once, here; the store keeps its SHA-256. Issuing a name again replaces (rotates) its token.
+    private static async Task IssueTokenAsync(HttpContext context, AdminApiOptions options)
+    {
+        var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var name = body!["name"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+        if (name is null || !TokenName().IsMatch(name))
+        {
+            await AdminRequests.BadParameter("'name' is required: 1 to 100 letters, digits, '.', '_' or '-' (one token per data node or group of nodes).").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var token = NodeTokenPrefix + Base64Url(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await options.Store.SetNodeTokenAsync(name, Model.Access.ApiKeyHash.Sha256Hex(token), context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["name"] = name, ["token"] = token }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task RevokeTokenAsync(HttpContext context, AdminApiOptions options, string name)
+    {
+        if (!await options.Store.DeleteNodeTokenAsync(name, context.RequestAborted).ConfigureAwait(false))
+        {
+            await AdminProblem.NotFound($"Node token '{name}'").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    /// <summary>What every node token starts with.</summary>
+    public const string NodeTokenPrefix = "ghn_";
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
+    private static partial System.Text.RegularExpressions.Regex TokenName();
 
     private static async Task DeleteAsync(HttpContext context, AdminApiOptions options, string id)
     {

@@ -31,7 +31,7 @@ public static class ConfigStores
         }
 
         var builder = target.Postgres!;
-        var postgres = new PostgresConfigStore(new NpgsqlDataSourceBuilder(builder.ConnectionString).Build(), clock);
+        var postgres = new PostgresConfigStore(new NpgsqlDataSourceBuilder(builder.ConnectionString).Build(), clock, builder.ConnectionString);
         var where = $"the PostgreSQL store at {builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
         await InitializeAsync(postgres, postgres.MigrateAsync, where, cancellationToken).ConfigureAwait(false);
         return postgres;

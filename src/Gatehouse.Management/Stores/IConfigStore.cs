@@ -73,4 +73,22 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
 
     /// <summary>Removes registrations that expired at or before <paramref name="at"/>; returns how many.</summary>
     Task<int> DeleteExpiredRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Issues (or replaces) the node token <paramref name="name"/>; only its SHA-256 (lower-case hex) is stored.</summary>
+    Task SetNodeTokenAsync(string name, string tokenSha256, CancellationToken cancellationToken = default);
+
+    /// <summary>The name of the node token whose SHA-256 is <paramref name="tokenSha256"/>; null when there is none.</summary>
+    Task<string?> FindNodeTokenAsync(string tokenSha256, CancellationToken cancellationToken = default);
+
+    /// <summary>Every node token, by name.</summary>
+    Task<IReadOnlyList<NodeToken>> ListNodeTokensAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a node token; false when there was none of that name.</summary>
+    Task<bool> DeleteNodeTokenAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies one usage upload of hybrid data node <paramref name="node"/> exactly once: its rows and its sequence in one
+    /// transaction, when the sequence is newer than the last one applied for that node; false (nothing written) for a repeat.
+    /// </summary>
+    Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<Model.Usage.UsageRow> rows, CancellationToken cancellationToken = default);
 }

@@ -324,6 +324,29 @@ internal static class Migrations
                 CREATE INDEX limit_counters_expires ON limit_counters (expires_at);
                 CREATE TABLE limit_nodes (node TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL);
                 """),
+        // Node tokens (issue 21): what a hybrid data node shows the node API. Only the token's SHA-256 is kept. And the
+        // newest usage upload applied per hybrid node: an upload is applied once, in sequence order. Version 6:
+        // version 5 is another change of issue 21 (cluster limits), merged beside this one.
+        new(
+            6,
+            Sqlite: """
+                CREATE TABLE node_tokens (
+                    name TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    created_at TEXT NOT NULL);
+                CREATE TABLE node_usage_uploads (
+                    node TEXT PRIMARY KEY,
+                    sequence INTEGER NOT NULL);
+                """,
+            Postgres: """
+                CREATE TABLE node_tokens (
+                    name TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    created_at TIMESTAMPTZ NOT NULL);
+                CREATE TABLE node_usage_uploads (
+                    node TEXT PRIMARY KEY,
+                    sequence BIGINT NOT NULL);
+                """),
     ];
 
     public static int Latest => All[^1].Version;

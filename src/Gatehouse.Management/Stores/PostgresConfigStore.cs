@@ -8,7 +8,7 @@ namespace Gatehouse.Management.Stores;
 /// transaction-scoped advisory lock, so revision numbers have no gaps and the expected-revision check
 /// cannot race; readers never take it.
 /// </summary>
-internal sealed partial class PostgresConfigStore : SqlConfigStore
+internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNotifications
 {
     // Any constant works; it only has to be the same for every writer of one database.
     private const long WriteLockKey = 0x4761_7465_686f_7573; // "Gatehous"
@@ -17,9 +17,26 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore
     private const long ConsumerLockKey = 0x4761_7465_436f_6e73; // "GateCons"
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresRevisionListener? _listener;
 
-    public PostgresConfigStore(NpgsqlDataSource dataSource, TimeProvider clock)
-        : base(clock) => _dataSource = dataSource;
+    /// <param name="dataSource">The pool every store call uses.</param>
+    /// <param name="clock">The store's clock.</param>
+    /// <param name="listenConnectionString">Where the dedicated LISTEN connection goes (the same database); null: no notifications, polling only.</param>
+    public PostgresConfigStore(NpgsqlDataSource dataSource, TimeProvider clock, string? listenConnectionString = null)
+        : base(clock)
+    {
+        _dataSource = dataSource;
+        _listener = listenConnectionString is null ? null : new PostgresRevisionListener(listenConnectionString);
+    }
+
+    // NOTIFY takes a database-wide lock at commit, so only config commits send one (never consumer, usage or node writes);
+    // they already serialize on the write lock. Delivered at commit, never for a rolled-back revision.
+    protected override Task RevisionCommittingAsync(DbConnection connection, DbTransaction transaction, long revision, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, $"SELECT pg_notify('{PostgresRevisionListener.Channel}', @revision)", cancellationToken,
+            ("revision", revision.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    public Task ListenAsync(Action<long> committed, StoreHealth health, CancellationToken stop) =>
+        _listener?.ListenAsync(committed, health, stop) ?? Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }, TaskScheduler.Default);
 
     protected override string DatabaseName => "PostgreSQL";
 
@@ -56,6 +73,9 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore
     // Usage rows have one writer each (their node): no need to queue behind config commits on the advisory lock.
     protected override async Task<DbTransaction> BeginUsageWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+    // Two uploads of one node at once (a retry racing its original) queue on the row instead of both passing the check.
+    protected override string SelectUploadSequenceSql => "SELECT sequence FROM node_usage_uploads WHERE node = @node FOR UPDATE";
 
     protected override object TimeValue(DateTimeOffset time) => time.ToUniversalTime();
 

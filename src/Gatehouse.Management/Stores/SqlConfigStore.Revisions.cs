@@ -243,6 +243,7 @@ internal abstract partial class SqlConfigStore
             ("at", now),
             ("actor", actor),
             ("summary", summary)).ConfigureAwait(false);
+        await RevisionCommittingAsync(connection, transaction, next, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return CommitResult.Committed(next);
     }

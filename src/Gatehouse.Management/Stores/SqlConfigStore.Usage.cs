@@ -88,6 +88,40 @@ internal abstract partial class SqlConfigStore : IUsageStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Applies one usage upload of a hybrid data node exactly once: its rows (whole values, the node's own) and its sequence
+    /// in one transaction, only when <paramref name="sequence"/> is newer than the node's last applied one. Returns false
+    /// for a repeat (already applied, or older): nothing is written, and the node may forget it.
+    /// </summary>
+    public async Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        ArgumentNullException.ThrowIfNull(rows);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // The usage write lock of the database (SQLite: the one writer; PostgreSQL: a row lock on the node's sequence below).
+        await using var transaction = await BeginUsageWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "INSERT INTO node_usage_uploads (node, sequence) VALUES (@node, 0) ON CONFLICT (node) DO NOTHING", cancellationToken, ("node", node))
+            .ConfigureAwait(false);
+        var last = ToLong(await ScalarAsync(connection, transaction, SelectUploadSequenceSql, cancellationToken, ("node", node)).ConfigureAwait(false));
+        if (sequence <= last)
+        {
+            return false;
+        }
+
+        foreach (var group in rows.Where(r => r.Node == node).GroupBy(r => r.Granularity))
+        {
+            await UpsertUsageAsync(connection, transaction, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(connection, transaction, "UPDATE node_usage_uploads SET sequence = @sequence WHERE node = @node", cancellationToken, ("node", node), ("sequence", sequence))
+            .ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Reads a node's last applied upload sequence inside the upload's transaction (PostgreSQL locks the row).</summary>
+    protected virtual string SelectUploadSequenceSql => "SELECT sequence FROM node_usage_uploads WHERE node = @node";
+
     public async Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default)
     {
         var result = new List<UsageRow>();

@@ -34,6 +34,13 @@ internal abstract partial class SqlConfigStore : IConfigStore
 
     protected abstract string MigrationSql(Migration migration);
 
+    /// <summary>
+    /// Called inside a config commit's transaction, just before it commits, with the new revision's number. Only config
+    /// commits (and rollbacks) call it: never consumer changes, usage flushes or node reports. Default: nothing.
+    /// </summary>
+    protected virtual Task RevisionCommittingAsync(DbConnection connection, DbTransaction transaction, long revision, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
     public abstract ValueTask DisposeAsync();
 
     /// <summary>Applies pending migrations, each in its own write transaction; refuses a schema newer than this code.</summary>

@@ -41,15 +41,81 @@ internal static class RunCommand
         {
             Description = "With --store, the largest admin request body in bytes (default 1 MiB); raise it to POST /admin/config a config of many thousands of entries.",
         };
+        var role = new Option<string>("--role")
+        {
+            Description = "What this process serves: both (public traffic, admin API and portal; the default), control (admin API and portal, no public listener; needs --store) or data (public traffic only; /ready and /live on --admin-url).",
+            DefaultValueFactory = _ => "both",
+        };
+        var controlPlane = new Option<string?>("--control-plane") { Description = "With --role data: the control plane's node API (https://HOST:PORT); the node fetches signed config from it and never sees the store." };
+        var nodeToken = new Option<string?>("--node-token") { Description = $"With --control-plane: this node's token (POST /admin/node-tokens); default ${NodeTokenVariable}." };
+        var controlPlaneKey = new Option<string?>("--control-plane-key") { Description = "With --control-plane: the control plane's public key (PEM file) that every snapshot must be signed with." };
+        var controlPlaneCa = new Option<string?>("--control-plane-ca") { Description = "With --control-plane: a CA certificate (PEM) the node API's certificate chains to, when it is not a public one." };
+        var stateDir = new Option<string?>("--state-dir") { Description = "With --control-plane: where the last good configs are kept (default ./gatehouse-node)." };
+        var nodeApiUrl = new Option<string?>("--node-api-url") { Description = "With --store and role both or control: serve the node API for hybrid data nodes here (https://ADDRESS:PORT)." };
+        var nodeApiCert = new Option<string?>("--node-api-cert") { Description = "The node API's TLS certificate (PEM)." };
+        var nodeApiKey = new Option<string?>("--node-api-key") { Description = "The node API's TLS private key (PEM)." };
+        var signingKey = new Option<string?>("--signing-key") { Description = "With --node-api-url: the snapshot signing key (PEM, P-256), generated there on first use with its public key beside it as .pub.pem (default ./gatehouse-signing-key.pem)." };
         var portal = PortalOptionSet.Create();
-        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.") { config, store, adminUrl, port, nodeId, adminMaxBody };
+        var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.")
+        {
+            config, store, adminUrl, port, nodeId, adminMaxBody, role, controlPlane, nodeToken, controlPlaneKey, controlPlaneCa, stateDir, nodeApiUrl, nodeApiCert, nodeApiKey, signingKey,
+        };
         portal.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(config)?.FullName;
+            if (ParseRole(parse.GetValue(role)) is not { } nodeRole)
+            {
+                Console.Error.WriteLine($"--role '{parse.GetValue(role)}' is not a role: write both (the default), control or data.");
+                return 2;
+            }
+
+            if (parse.GetValue(controlPlane) is { } controlPlaneUrl)
+            {
+                if (nodeRole != NodeRole.Data || parse.GetValue(store) is not null || path is not null)
+                {
+                    Console.Error.WriteLine("--control-plane is for --role data alone: a hybrid data node has no --store and no --config, it fetches its config.");
+                    return 2;
+                }
+
+                return await HybridCommand.RunAsync(new HybridCommand.Arguments(
+                    controlPlaneUrl,
+                    parse.GetValue(nodeToken) ?? Environment.GetEnvironmentVariable(NodeTokenVariable),
+                    parse.GetValue(controlPlaneKey),
+                    parse.GetValue(controlPlaneCa),
+                    parse.GetValue(stateDir) ?? "gatehouse-node",
+                    parse.GetValue(nodeId),
+                    parse.GetValue(port),
+                    parse.GetValue(adminUrl)!), ct).ConfigureAwait(false);
+            }
+
+            StoreNode.NodeApiSettings? nodeApi = null;
+            if (parse.GetValue(nodeApiUrl) is { } nodeApiAt)
+            {
+                if (nodeRole == NodeRole.Data || parse.GetValue(store) is null)
+                {
+                    Console.Error.WriteLine("--node-api-url is served by a control plane: give --store CONNECTION, with --role both or control.");
+                    return 2;
+                }
+
+                nodeApi = new StoreNode.NodeApiSettings(nodeApiAt, parse.GetValue(nodeApiCert), parse.GetValue(nodeApiKey), Path.GetFullPath(parse.GetValue(signingKey) ?? "gatehouse-signing-key.pem"));
+            }
+
             if (parse.GetValue(store) is { } connection)
             {
-                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), portal.Read(parse, PortalOptions.DefaultUrl), ct).ConfigureAwait(false);
+                if (!TryPollInterval(Environment.GetEnvironmentVariable(PollIntervalVariable), out var poll))
+                {
+                    Console.Error.WriteLine($"{PollIntervalVariable} must be a number of seconds from 0.05 to 3600 (default 2), not '{Environment.GetEnvironmentVariable(PollIntervalVariable)}'.");
+                    return 2;
+                }
+
+                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), portal.Read(parse, PortalOptions.DefaultUrl), nodeRole, poll, nodeApi, ct).ConfigureAwait(false);
+            }
+
+            if (nodeRole == NodeRole.Control)
+            {
+                Console.Error.WriteLine("--role control serves the admin API of a store: give --store CONNECTION (a config file alone has no admin API).");
+                return 2;
             }
 
             if (path is null)
@@ -84,7 +150,42 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, PortalOptionSet.Values portal, CancellationToken ct)
+    /// <summary>
+    /// How often a node sharing a store polls it for revisions committed elsewhere, in seconds (default 2). On PostgreSQL a
+    /// commit's NOTIFY is heard at once and this poll is only the fallback (docs/stores.md).
+    /// </summary>
+    internal const string PollIntervalVariable = "GATEHOUSE_STORE_POLL_INTERVAL";
+
+    /// <summary>Where a hybrid data node's token is read when <c>--node-token</c> is not given (keeps it out of <c>ps</c>).</summary>
+    internal const string NodeTokenVariable = "GATEHOUSE_NODE_TOKEN";
+
+    internal static bool TryPollInterval(string? text, out TimeSpan? interval)
+    {
+        interval = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0.05 and <= 3600)
+        {
+            interval = TimeSpan.FromSeconds(seconds);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The role named on the command line (case-insensitive); null when it is none of them.</summary>
+    internal static NodeRole? ParseRole(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "both" => NodeRole.Both,
+        "control" => NodeRole.Control,
+        "data" => NodeRole.Data,
+        _ => null,
+    };
+
+    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, PortalOptionSet.Values portal, NodeRole role, TimeSpan? pollInterval, StoreNode.NodeApiSettings? nodeApi, CancellationToken ct)
     {
         IConfigStore store;
         try
@@ -121,7 +222,7 @@ internal static class RunCommand
         try
         {
             (started, refusal) = await StoreNode.StartAsync(
-                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory), ct).ConfigureAwait(false);
+                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory, role, pollInterval, nodeApi), ct).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -135,15 +236,35 @@ internal static class RunCommand
         }
 
         await using var node = started!;
-        Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", node.Host.Urls)} (store revision {node.Revision}); admin API on {node.AdminUrl}. Ctrl+C stops it.");
-        Console.Out.WriteLine($"Reporting to the store as node {node.NodeId} (GET /admin/nodes).");
-        Console.Out.WriteLine(node.PortalUrl is null ? "Developer portal off (--no-portal)." : $"Developer portal on {node.PortalUrl}; admin console on {node.AdminUrl}/console.");
+        switch (node.Role)
+        {
+            case NodeRole.Control:
+                Console.Out.WriteLine($"Gatehouse control plane (store revision {node.Revision}): admin API on {node.AdminUrl}; no public listener (--role control). Ctrl+C stops it.");
+                Console.Out.WriteLine(node.PortalUrl is null ? "Developer portal off (--no-portal)." : $"Developer portal on {node.PortalUrl}; admin console on {node.AdminUrl}/console.");
+                break;
+            case NodeRole.Data:
+                var health = node.Host.HealthUrl is { } healthUrl ? $"; /ready and /live on {healthUrl}" : "";
+                Console.Out.WriteLine($"Gatehouse data node is listening on {string.Join(", ", node.Host.Urls)} (store revision {node.Revision}{health}); no admin API (--role data). Ctrl+C stops it.");
+                Console.Out.WriteLine($"Reporting to the store as node {node.NodeId} (GET /admin/nodes on a control plane).");
+                break;
+            default:
+                Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", node.Host.Urls)} (store revision {node.Revision}); admin API on {node.AdminUrl}. Ctrl+C stops it.");
+                Console.Out.WriteLine($"Reporting to the store as node {node.NodeId} (GET /admin/nodes).");
+                Console.Out.WriteLine(node.PortalUrl is null ? "Developer portal off (--no-portal)." : $"Developer portal on {node.PortalUrl}; admin console on {node.AdminUrl}/console.");
+                break;
+        }
+
         if (node.GeneratedToken is not null)
         {
             Console.Out.WriteLine($"Admin token (shown once; only its hash is kept): {node.GeneratedToken}");
         }
 
-        await node.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+        if (node.NodeApiUrl is { } nodeApiUrl)
+        {
+            Console.Out.WriteLine($"Node API for hybrid data nodes on {nodeApiUrl}; snapshots signed with {node.SigningKeyFile}{(node.Signer!.Generated ? " (generated now)" : "")}, key id {node.Signer.KeyId}; data nodes pin {Path.ChangeExtension(node.SigningKeyFile!, ".pub.pem")}.");
+        }
+
+        await node.WaitForShutdownAsync(ct).ConfigureAwait(false);
         return 0;
     }
 

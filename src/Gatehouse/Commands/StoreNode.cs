@@ -7,6 +7,7 @@ using Gatehouse.Management.Registrations;
 using Gatehouse.Management.Revisions;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Validation;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -14,38 +15,60 @@ namespace Gatehouse.Cli.Commands;
 
 /// <summary>
 /// A gateway whose configuration is a store: the gateway serving the store's current revision, the admin API that
-/// changes it, this node's reports, the registration follower, and (inside the admin API) the loop that serves
-/// revisions other nodes commit. <c>gatehouse run --store</c> and <c>gatehouse demo</c> both start one.
+/// changes it, this node's reports, the registration follower, and the loop that serves revisions other nodes commit
+/// (inside the admin API, or on its own for <see cref="NodeRole.Data"/>). <c>gatehouse run --store</c> and
+/// <c>gatehouse demo</c> both start one. The role decides which parts run: <see cref="NodeRole.Control"/> has no
+/// gateway (admin API and portal only), <see cref="NodeRole.Data"/> has no admin API and no portal.
 /// </summary>
 internal sealed class StoreNode : IAsyncDisposable
 {
-    private readonly GatewayHost _host;
-    private readonly NodeReporter _node;
-    private readonly RegistrationFollower _registrations;
-    private readonly AdminApi _admin;
-    private readonly ConsumerFollower _consumers;
+    private readonly GatewayHost? _host;
+    private readonly NodeReporter? _node;
+    private readonly RegistrationFollower? _registrations;
+    private readonly AdminApi? _admin;
+    private readonly ConsumerFollower? _consumers;
     private readonly PortalHost? _portal;
+    private readonly RevisionFollower? _follower;
+    private NodeApi? _nodeApi;
+    private SnapshotSigner? _signer;
+    private ILoggerFactory? _ownLoggers;
 
-    private StoreNode(GatewayHost host, NodeReporter node, RegistrationFollower registrations, AdminApi admin, ConsumerFollower consumers, PortalHost? portal, long revision, string? generatedToken)
+    private StoreNode(NodeRole role, GatewayHost? host, NodeReporter? node, RegistrationFollower? registrations, AdminApi? admin, ConsumerFollower? consumers, PortalHost? portal, RevisionFollower? follower, long revision, string? generatedToken)
     {
-        (_host, _node, _registrations, _admin, _consumers, _portal) = (host, node, registrations, admin, consumers, portal);
+        (_host, _node, _registrations, _admin, _consumers, _portal, _follower) = (host, node, registrations, admin, consumers, portal, follower);
+        Role = role;
         Revision = revision;
         GeneratedToken = generatedToken;
     }
 
-    public GatewayHost Host => _host;
+    /// <summary>Which parts run here.</summary>
+    public NodeRole Role { get; }
 
-    public string AdminUrl => _admin.Url;
+    /// <summary>The gateway; only a <see cref="NodeRole.Control"/> node has none (then this throws).</summary>
+    public GatewayHost Host => _host ?? throw new InvalidOperationException("A control-plane node (--role control) runs no gateway.");
 
-    /// <summary>The portal's bound address; null with <c>--no-portal</c>.</summary>
+    /// <summary>The admin API's bound address; null on a <see cref="NodeRole.Data"/> node.</summary>
+    public string? AdminUrl => _admin?.Url;
+
+    /// <summary>The portal's bound address; null with <c>--no-portal</c> or on a data node.</summary>
     public string? PortalUrl => _portal?.Url;
 
-    internal AdminApi Admin => _admin;
+    internal AdminApi Admin => _admin ?? throw new InvalidOperationException("A data node (--role data) runs no admin API.");
 
-    public string NodeId => _node.Id;
+    /// <summary>The id this node reports under; null on a control node (it serves no traffic, so it is not a node of the list).</summary>
+    public string? NodeId => _node?.Id;
 
     /// <summary>The revision served at start.</summary>
     public long Revision { get; }
+
+    /// <summary>The node API's bound address; null when it was not asked for (<c>--node-api-url</c>).</summary>
+    public string? NodeApiUrl => _nodeApi?.Url;
+
+    /// <summary>The key that signs snapshots for hybrid data nodes; null without a node API.</summary>
+    public SnapshotSigner? Signer => _signer;
+
+    /// <summary>Where the signing key is, when a node API runs.</summary>
+    public string? SigningKeyFile { get; private set; }
 
     /// <summary>The admin token when this start generated it (shown once); null when it came from the environment or the store.</summary>
     public string? GeneratedToken { get; }
@@ -66,7 +89,13 @@ internal sealed class StoreNode : IAsyncDisposable
         long AdminMaxBody,
         string? PortalUrl = PortalOptions.DefaultUrl,
         string? PortalGatewayUrl = null,
-        string? PortalMailDirectory = null);
+        string? PortalMailDirectory = null,
+        NodeRole Role = NodeRole.Both,
+        TimeSpan? PollInterval = null,
+        NodeApiSettings? NodeApi = null);
+
+    /// <summary>The node API for hybrid data nodes: its listener, TLS files, and the snapshot signing key's file.</summary>
+    public sealed record NodeApiSettings(string Url, string? CertificateFile, string? KeyFile, string SigningKeyFile);
 
     /// <summary>Loads the store's current revision and starts everything; a refusal when that revision is not valid here.</summary>
     public static async Task<(StoreNode? Node, Refusal? Refusal)> StartAsync(Options options, CancellationToken ct)
@@ -76,6 +105,14 @@ internal sealed class StoreNode : IAsyncDisposable
         if (!loaded.IsValid)
         {
             return (null, new Refusal(revision, loaded.Errors));
+        }
+
+        switch (options.Role)
+        {
+            case NodeRole.Control:
+                return (await StartControlAsync(options, revision, ct).ConfigureAwait(false), null);
+            case NodeRole.Data:
+                return (await StartDataAsync(options, revision, loaded.Config!, ct).ConfigureAwait(false), null);
         }
 
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
@@ -106,11 +143,14 @@ internal sealed class StoreNode : IAsyncDisposable
         var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
         PortalHost? portal = null;
         AdminApi? started = null;
+        (NodeApi Api, SnapshotSigner Signer)? nodeApi = null;
         try
         {
             await consumers.StartAsync(ct).ConfigureAwait(false);
+            nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
             {
+                Committed = nodeApi is { } api ? _ => api.Api.Committed() : null,
                 Url = options.AdminUrl,
                 Store = store,
                 TokenSha256 = tokenHash,
@@ -128,6 +168,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 PurgeCache = (route, path) => host.Runtime.Cache?.Purge(route, path) ?? 0,
                 Ready = () => !host.Runtime.Draining,
                 Drain = host.Drain,
+                FollowInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
             }, ct).ConfigureAwait(false);
             started = admin;
             if (options.PortalUrl is { } portalUrl)
@@ -143,13 +184,19 @@ internal sealed class StoreNode : IAsyncDisposable
             }
 
             host.AnnounceLive();
-            return (new StoreNode(host, node, registrations, admin, consumers, portal, revision, generated), null);
+            return (new StoreNode(NodeRole.Both, host, node, registrations, admin, consumers, portal, null, revision, generated).With(nodeApi, options, null), null);
         }
         catch
         {
             if (started is not null)
             {
                 await started.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (nodeApi is { } startedApi)
+            {
+                await startedApi.Api.DisposeAsync().ConfigureAwait(false);
+                startedApi.Signer.Dispose();
             }
 
             await consumers.DisposeAsync().ConfigureAwait(false);
@@ -160,6 +207,192 @@ internal sealed class StoreNode : IAsyncDisposable
         }
     }
 
+    // The admin API (which still validates every change and checks that the store's revision loads) and the portal; no
+    // gateway, so nothing serves public traffic, reports as a node, or follows registrations and consumers.
+    private static async Task<StoreNode> StartControlAsync(Options options, long revision, CancellationToken ct)
+    {
+        var (tokenHash, generated) = await AdminToken.ResolveAsync(options.Store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
+        // No gateway, so no gateway logging to share: the node API and the store's health log through a console logger of their own.
+        var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        }).AddFilter("Microsoft", LogLevel.Warning));
+        var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
+        (NodeApi Api, SnapshotSigner Signer)? nodeApi;
+        try
+        {
+            nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            loggers.Dispose();
+            throw;
+        }
+
+        AdminApi admin;
+        try
+        {
+            admin = await AdminApi.StartAsync(new AdminApiOptions
+            {
+                Committed = nodeApi is { } api ? _ => api.Api.Committed() : null,
+                Health = health,
+                Url = options.AdminUrl,
+                Store = options.Store,
+                TokenSha256 = tokenHash,
+                ServedRevision = revision,
+                BaseDirectory = options.BaseDirectory,
+                Environment = options.Environment,
+                MaxBodySize = options.AdminMaxBody,
+            }, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (nodeApi is { } startedApi)
+            {
+                await startedApi.Api.DisposeAsync().ConfigureAwait(false);
+                startedApi.Signer.Dispose();
+            }
+
+            loggers.Dispose();
+            throw;
+        }
+
+        PortalHost? portal = null;
+        try
+        {
+            if (options.PortalUrl is { } portalUrl)
+            {
+                portal = await PortalHost.StartAsync(new PortalOptions
+                {
+                    Url = portalUrl,
+                    Admin = admin,
+                    // The data nodes' public address is not known here; the default listener's stands in until given.
+                    GatewayUrl = options.PortalGatewayUrl ?? $"http://127.0.0.1:{options.Port ?? 8080}",
+                    MailDirectory = options.PortalMailDirectory,
+                }, ct).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await admin.DisposeAsync().ConfigureAwait(false);
+            if (nodeApi is { } startedApi)
+            {
+                await startedApi.Api.DisposeAsync().ConfigureAwait(false);
+                startedApi.Signer.Dispose();
+            }
+
+            loggers.Dispose();
+            throw;
+        }
+
+        return new StoreNode(NodeRole.Control, null, null, null, admin, null, portal, null, revision, generated).With(nodeApi, options, loggers);
+    }
+
+    private StoreNode With((NodeApi Api, SnapshotSigner Signer)? nodeApi, Options options, ILoggerFactory? ownLoggers)
+    {
+        _nodeApi = nodeApi?.Api;
+        _signer = nodeApi?.Signer;
+        SigningKeyFile = nodeApi is null ? null : options.NodeApi?.SigningKeyFile;
+        _ownLoggers = ownLoggers;
+        return this;
+    }
+
+    // The node API for hybrid data nodes, when asked for: the signing key (made on first use), then the listener.
+    private static async Task<(NodeApi Api, SnapshotSigner Signer)?> StartNodeApiAsync(Options options, StoreHealth health, ILoggerFactory loggers, CancellationToken ct)
+    {
+        if (options.NodeApi is not { } settings)
+        {
+            return null;
+        }
+
+        var signer = SnapshotSigner.LoadOrCreate(settings.SigningKeyFile);
+        try
+        {
+            var api = await NodeApi.StartAsync(new NodeApiOptions
+            {
+                Url = settings.Url,
+                CertificateFile = settings.CertificateFile,
+                KeyFile = settings.KeyFile,
+                Store = options.Store,
+                Signer = signer,
+                Health = health,
+                PollInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
+            }, loggers, ct).ConfigureAwait(false);
+            return (api, signer);
+        }
+        catch
+        {
+            signer.Dispose();
+            throw;
+        }
+    }
+
+    // The gateway, this node's reports, registrations, consumers and the revision follower; /ready and /live on a
+    // listener of their own at the admin URL's address (as gatehouse run --config does), since there is no admin API.
+    private static async Task<StoreNode> StartDataAsync(Options options, long revision, Model.Config.GatehouseConfig config, CancellationToken ct)
+    {
+        var store = options.Store;
+        var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        var host = await GatewayHost.StartAsync(new GatewayHostOptions
+        {
+            Config = config,
+            Port = options.Port,
+            Environment = options.Environment,
+            QuotaStore = store,
+            UsageSink = store as Model.Usage.IUsageSink,
+            NodeId = nodeId,
+            HealthUrl = options.AdminUrl,
+        }, ct).ConfigureAwait(false);
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+        var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
+        var node = new NodeReporter(store, nodeId, revision, logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health);
+        var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
+        var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
+        var follower = RevisionFollower.Create(store, options.BaseDirectory, options.Environment, revision, host.Runtime.Apply, node, health, loggers, options.PollInterval);
+        try
+        {
+            node.Start();
+            registrations.Start();
+            await consumers.StartAsync(ct).ConfigureAwait(false);
+            follower.Start();
+            return new StoreNode(NodeRole.Data, host, node, registrations, null, consumers, null, follower, revision, null);
+        }
+        catch
+        {
+            await follower.DisposeAsync().ConfigureAwait(false);
+            await consumers.DisposeAsync().ConfigureAwait(false);
+            await registrations.DisposeAsync().ConfigureAwait(false);
+            await node.DisposeAsync().ConfigureAwait(false);
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Until the process is asked to stop: the gateway's own wait (it drains first), or on a control node (no gateway)
+    /// until SIGINT or SIGTERM.
+    /// </summary>
+    public async Task WaitForShutdownAsync(CancellationToken ct)
+    {
+        if (_host is not null)
+        {
+            await _host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            return;
+        }
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        }
+
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        await stop.Task.WaitAsync(ct).ConfigureAwait(false);
+    }
+
     // The admin API goes first, so no apply can race the reporter's or the follower's shutdown; the gateway goes last.
     public async ValueTask DisposeAsync()
     {
@@ -168,10 +401,43 @@ internal sealed class StoreNode : IAsyncDisposable
             await _portal.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _admin.DisposeAsync().ConfigureAwait(false);
-        await _consumers.DisposeAsync().ConfigureAwait(false);
-        await _registrations.DisposeAsync().ConfigureAwait(false);
-        await _node.DisposeAsync().ConfigureAwait(false);
-        await _host.DisposeAsync().ConfigureAwait(false);
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_nodeApi is not null)
+        {
+            await _nodeApi.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _signer?.Dispose();
+
+        if (_follower is not null)
+        {
+            await _follower.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_consumers is not null)
+        {
+            await _consumers.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_registrations is not null)
+        {
+            await _registrations.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_node is not null)
+        {
+            await _node.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_host is not null)
+        {
+            await _host.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _ownLoggers?.Dispose();
     }
 }

@@ -1,0 +1,284 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Revisions;
+using Gatehouse.Model.Access;
+using Gatehouse.Model.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Nodes;
+
+/// <summary>
+/// The node API on the control plane, its own HTTPS listener: hybrid data nodes authenticate with a node token
+/// (<c>Authorization: Bearer ghn_…</c>, stored as SHA-256 only), name themselves in <c>Gatehouse-Node</c>, and
+/// <list type="bullet">
+/// <item><c>GET /node/v1/config?after=N</c>: the signed snapshot of the newest revision when it is newer than N, else
+/// waits for one (long poll, at most <see cref="NodeApiOptions.LongPoll"/>) and answers 204;</item>
+/// <item><c>POST /node/v1/status</c>: the revision the node serves and its last refusal, kept as its row of <c>GET /admin/nodes</c>.</item>
+/// </list>
+/// </summary>
+public sealed partial class NodeApi : IAsyncDisposable
+{
+    /// <summary>The header a node names itself in.</summary>
+    public const string NodeHeader = "Gatehouse-Node";
+
+    private readonly WebApplication _app;
+    private readonly RevisionWatch _watch;
+
+    private NodeApi(WebApplication app, RevisionWatch watch, string url)
+    {
+        _app = app;
+        _watch = watch;
+        Url = url;
+    }
+
+    /// <summary>The address actually bound.</summary>
+    public string Url { get; }
+
+    /// <summary>Tells the node API that this process committed a revision, so waiting nodes get it at once.</summary>
+    public void Committed() => _watch.Raise();
+
+    public static async Task<NodeApi> StartAsync(NodeApiOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (endpoint, https) = ParseUrl(options.Url);
+        X509Certificate2? certificate = null;
+        if (https)
+        {
+            if (options.CertificateFile is null || options.KeyFile is null)
+            {
+                throw new ArgumentException($"The node API at {options.Url} is https: give its certificate and key (--node-api-cert FILE --node-api-key FILE, PEM).");
+            }
+
+            certificate = X509Certificate2.CreateFromPemFile(options.CertificateFile, options.KeyFile);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
+        builder.Logging.ClearProviders();
+        if (loggers is not null)
+        {
+            builder.Services.AddSingleton(loggers);
+        }
+
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // A usage upload is one flush of the node's rollups: bounded by its pending rows, a few MiB at most.
+            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            kestrel.Listen(endpoint, listen =>
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
+        });
+        var app = builder.Build();
+        var watch = new RevisionWatch(options.Store, options.Health, options.PollInterval);
+        var cache = new SnapshotCache();
+        app.MapGet("/node/v1/config", context => ConfigAsync(context, options, watch, cache));
+        app.MapPost("/node/v1/status", context => StatusAsync(context, options));
+        app.MapPost("/node/v1/usage", context => UsageAsync(context, options));
+        app.MapFallback(context => new AdminProblem(StatusCodes.Status404NotFound, "node-not-found", "Not found",
+            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, POST /node/v1/status and POST /node/v1/usage.").WriteAsync(context));
+        watch.Start();
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await watch.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
+        return new NodeApi(app, watch, url);
+    }
+
+    private static async Task<(string Token, string Node)?> AuthenticateAsync(HttpContext context, NodeApiOptions options)
+    {
+        var authorization = context.Request.Headers.Authorization.ToString();
+        var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..].Trim() : "";
+        var name = token.Length == 0 ? null : await options.Store.FindNodeTokenAsync(ApiKeyHash.Sha256Hex(token), context.RequestAborted).ConfigureAwait(false);
+        if (name is null)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-node\"";
+            await new AdminProblem(StatusCodes.Status401Unauthorized, "node-unauthorized", "Node token required",
+                "Send a node token as 'Authorization: Bearer ghn_…' (issued with POST /admin/node-tokens on the admin API; a revoked token is refused).")
+                .WriteAsync(context).ConfigureAwait(false);
+            return null;
+        }
+
+        var node = context.Request.Headers[NodeHeader].ToString();
+        if (!NodeId().IsMatch(node))
+        {
+            await new AdminProblem(StatusCodes.Status400BadRequest, "node-bad-request", "Node id required",
+                $"Name the node in the '{NodeHeader}' header: 1 to 100 letters, digits, '.', '_', ':' or '-'.").WriteAsync(context).ConfigureAwait(false);
+            return null;
+        }
+
+        return (name, node);
+    }
+
+    private static async Task ConfigAsync(HttpContext context, NodeApiOptions options, RevisionWatch watch, SnapshotCache cache)
+    {
+        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is null)
+        {
+            return;
+        }
+
+        var afterText = context.Request.Query["after"].ToString();
+        long after = 0;
+        if (afterText.Length > 0 && !long.TryParse(afterText, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+        {
+            await AdminRequests.BadParameter($"'after' must be a revision number (0 or more), not '{afterText}'.").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var revision = await watch.WaitNewerAsync(after, options.LongPoll, context.RequestAborted).ConfigureAwait(false);
+        if (revision <= after)
+        {
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
+        var envelope = await cache.GetAsync(revision, options, context.RequestAborted).ConfigureAwait(false);
+        context.Response.ContentType = "application/json";
+        context.Response.Headers["Gatehouse-Revision"] = revision.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.Body.WriteAsync(envelope, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task StatusAsync(HttpContext context, NodeApiOptions options)
+    {
+        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is not { } who)
+        {
+            return;
+        }
+
+        var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, 64 * 1024).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (body!["revision"] is not JsonValue value || !value.TryGetValue<long>(out var revision) || revision < 0)
+        {
+            await AdminRequests.BadParameter("'revision' (the revision the node serves, 0 for none) is required.").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        // The node's own account of itself, as GET /admin/nodes shows it, with the token it used.
+        var info = new JsonObject { ["kind"] = "hybrid", ["token"] = who.Token };
+        foreach (var (key, node) in body)
+        {
+            if (key is not "revision" and not "kind" and not "token")
+            {
+                info[key] = node?.DeepClone();
+            }
+        }
+
+        await options.Store.UpsertNodeAsync(who.Node, revision, info.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    // One journal entry of the node's usage: applied once per (node, sequence), in order; a repeat is acknowledged too,
+    // so a node that crashed after sending (and before hearing the answer) forgets it when it sends it again.
+    private static async Task UsageAsync(HttpContext context, NodeApiOptions options)
+    {
+        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is not { } who)
+        {
+            return;
+        }
+
+        using var reader = new StreamReader(context.Request.Body);
+        var upload = UsageUpload.Parse(await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false), who.Node);
+        if (upload is null || upload.Sequence <= 0)
+        {
+            await AdminRequests.BadParameter("The body must be a usage upload: {\"sequence\": N (1 or more), \"rows\": [...]}.").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var applied = await options.Store.ApplyNodeUsageAsync(who.Node, upload.Sequence, upload.Rows, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["sequence"] = upload.Sequence, ["applied"] = applied }).ConfigureAwait(false);
+    }
+
+    private static (IPEndPoint Endpoint, bool Https) ParseUrl(string url)
+    {
+        if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new ArgumentException($"The node API URL '{url}' is not https://ADDRESS:PORT (for example https://0.0.0.0:8443).");
+        }
+
+        var address = uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns ? IPAddress.Loopback
+            : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) ? ip
+            : throw new ArgumentException($"The node API URL '{url}' must name an IP address or localhost.");
+        if (uri.Scheme == Uri.UriSchemeHttp && !IPAddress.IsLoopback(address))
+        {
+            throw new ArgumentException($"The node API URL '{url}' is http on a non-loopback address; node tokens and configs would cross the network in clear. Use https:// with --node-api-cert and --node-api-key.");
+        }
+
+        return (new IPEndPoint(address, uri.Port), uri.Scheme == Uri.UriSchemeHttps);
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,100}$")]
+    private static partial Regex NodeId();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _watch.DisposeAsync().ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    // The newest revision's envelope, signed once however many nodes fetch it.
+    private sealed class SnapshotCache
+    {
+        private readonly SemaphoreSlim _lock = new(1, 1);
+        private (long Revision, byte[] Envelope)? _last;
+
+        public async Task<byte[]> GetAsync(long revision, NodeApiOptions options, CancellationToken cancellationToken)
+        {
+            if (_last is { } known && known.Revision == revision)
+            {
+                return known.Envelope;
+            }
+
+            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_last is { } meanwhile && meanwhile.Revision == revision)
+                {
+                    return meanwhile.Envelope;
+                }
+
+                var (_, document) = await StoreConfig.ComposeAsync(options.Store, revision, cancellationToken).ConfigureAwait(false);
+                var envelope = new SignedSnapshot(revision, DateTimeOffset.UtcNow, document).Sign(options.Signer.Key);
+                if (revision >= (_last?.Revision ?? 0))
+                {
+                    _last = (revision, envelope);
+                }
+
+                return envelope;
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using Gatehouse.Management.Stores;
+
+namespace Gatehouse.Management.Nodes;
+
+/// <summary>How to start the node API, where hybrid data nodes fetch signed config and report (docs/nodes.md).</summary>
+public sealed record NodeApiOptions
+{
+    /// <summary>Where it listens: <c>https://ADDRESS:PORT</c> (port 0 picks a free one). <c>http://</c> only on loopback, for a TLS terminator in front.</summary>
+    public required string Url { get; init; }
+
+    /// <summary>The listener's certificate (PEM); required for https.</summary>
+    public string? CertificateFile { get; init; }
+
+    /// <summary>The certificate's private key (PEM); required for https.</summary>
+    public string? KeyFile { get; init; }
+
+    /// <summary>The store whose revisions are served and where node reports go; not owned.</summary>
+    public required IConfigStore Store { get; init; }
+
+    /// <summary>Signs each snapshot; not owned.</summary>
+    public required SnapshotSigner Signer { get; init; }
+
+    /// <summary>Whether the store answers, shared with the process's other loops.</summary>
+    public required StoreHealth Health { get; init; }
+
+    /// <summary>The longest a config request waits for a newer revision before answering 204. Default 25 s.</summary>
+    public TimeSpan LongPoll { get; init; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>How often the store is polled for revisions when nothing else says so (PostgreSQL notifies). Default 2 s.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,50 @@
+namespace Gatehouse.Management.Stores;
+
+// Node tokens (issue 21): plain rows outside the revision scheme, like settings.
+internal abstract partial class SqlConfigStore
+{
+    public async Task SetNodeTokenAsync(string name, string tokenSha256, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(tokenSha256);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            connection,
+            null,
+            """
+            INSERT INTO node_tokens (name, token_sha256, created_at) VALUES (@name, @hash, @at)
+            ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256, created_at = excluded.created_at
+            """,
+            cancellationToken,
+            ("name", name),
+            ("hash", tokenSha256),
+            ("at", TimeValue(_clock.GetUtcNow()))).ConfigureAwait(false);
+    }
+
+    public async Task<string?> FindNodeTokenAsync(string tokenSha256, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return (string?)await ScalarAsync(connection, null, "SELECT name FROM node_tokens WHERE token_sha256 = @hash", cancellationToken, ("hash", tokenSha256))
+            .ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<NodeToken>> ListNodeTokensAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, "SELECT name, created_at FROM node_tokens ORDER BY name");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<NodeToken>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new NodeToken(reader.GetString(0), ReadTime(reader, 1)));
+        }
+
+        return result;
+    }
+
+    public async Task<bool> DeleteNodeTokenAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM node_tokens WHERE name = @name", cancellationToken, ("name", name)).ConfigureAwait(false) > 0;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Gatehouse.Cli.Hybrid;
+using Gatehouse.Model.Nodes;
+
+namespace Gatehouse.Cli.Commands;
+
+/// <summary><c>gatehouse run --role data --control-plane URL --node-token TOKEN --control-plane-key FILE</c>: a hybrid data node.</summary>
+internal static class HybridCommand
+{
+    public sealed record Arguments(string ControlPlane, string? Token, string? KeyFile, string? CaFile, string StateDirectory, string? NodeId, int? Port, string HealthUrl);
+
+    public static async Task<int> RunAsync(Arguments arguments, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(arguments.ControlPlane, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
+        {
+            return Fail($"--control-plane '{arguments.ControlPlane}' is not a URL such as https://cp.example:8443.");
+        }
+
+        if (url.Scheme == Uri.UriSchemeHttp && !url.IsLoopback)
+        {
+            return Fail($"--control-plane '{arguments.ControlPlane}' is http on a network: the node token would cross it in clear. Use https://.");
+        }
+
+        if (string.IsNullOrWhiteSpace(arguments.Token))
+        {
+            return Fail($"A hybrid data node needs its node token: --node-token TOKEN or ${RunCommand.NodeTokenVariable} (issue one with POST /admin/node-tokens on the control plane).");
+        }
+
+        if (arguments.KeyFile is null)
+        {
+            return Fail("A hybrid data node needs the control plane's public key: --control-plane-key FILE (the .pub.pem beside the control plane's --signing-key).");
+        }
+
+        ECDsa pinned;
+        try
+        {
+            pinned = SignedSnapshot.PublicKeyFromPem(File.ReadAllText(arguments.KeyFile));
+        }
+        catch (ArgumentException e)
+        {
+            return Fail($"{arguments.KeyFile}: {e.Message}");
+        }
+
+        X509Certificate2? ca = null;
+        if (arguments.CaFile is not null)
+        {
+            try
+            {
+                ca = X509Certificate2.CreateFromPem(File.ReadAllText(arguments.CaFile));
+            }
+            catch (CryptographicException e)
+            {
+                pinned.Dispose();
+                return Fail($"--control-plane-ca {arguments.CaFile} is not a PEM certificate ({e.Message.TrimEnd('.')}).");
+            }
+        }
+
+        var nodeId = string.IsNullOrWhiteSpace(arguments.NodeId) ? Management.Nodes.NodeReporter.DefaultId() : arguments.NodeId;
+        var stateDirectory = Path.GetFullPath(arguments.StateDirectory);
+        // The path ends in '/' so that relative paths of the node API (node/v1/...) resolve under it.
+        var baseUrl = new Uri(url.AbsoluteUri.EndsWith('/') ? url.AbsoluteUri : url.AbsoluteUri + "/");
+        HybridNode node;
+        try
+        {
+            node = await HybridNode.StartAsync(new HybridNode.Options(baseUrl, arguments.Token.Trim(), pinned, ca, stateDirectory, nodeId, arguments.Port, arguments.HealthUrl, Directory.GetCurrentDirectory()), ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            pinned.Dispose();
+            Console.Error.WriteLine(StoreNode.CannotListen(e));
+            return 2;
+        }
+
+        await using (node.ConfigureAwait(false))
+        {
+            var served = node.Revision > 0 ? $"revision {node.Revision} from {stateDirectory}" : "no config yet: /ready is 503 until the control plane sends one";
+            var health = node.Host.HealthUrl is { } healthUrl ? $"; /ready and /live on {healthUrl}" : "";
+            Console.Out.WriteLine($"Gatehouse hybrid data node {nodeId} is listening on {string.Join(", ", node.Host.Urls)} ({served}{health}); control plane {baseUrl}. Ctrl+C stops it.");
+            await node.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+        }
+
+        pinned.Dispose();
+        return 0;
+    }
+
+    private static int Fail(string line)
+    {
+        Console.Error.WriteLine(line);
+        return 2;
+    }
+}

@@ -1,0 +1,374 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gatehouse.Gateway.Hosting;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Loading;
+using Gatehouse.Model.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Cli.Hybrid;
+
+/// <summary>
+/// A data node that phones home (<c>gatehouse run --role data --control-plane URL --node-token TOKEN</c>): it never
+/// sees the database. It serves its last good config from disk at start, fetches newer ones from the control plane's
+/// node API by long poll, accepts only snapshots signed by the pinned key and newer than the one it serves, keeps each
+/// accepted one on disk, and reports what it serves and what it refused. <c>/ready</c> is 503 until it has a config.
+/// </summary>
+internal sealed partial class HybridNode : IAsyncDisposable
+{
+    /// <summary>How often the node reports itself when nothing changes (it shows as stale after 3 of them).</summary>
+    public static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(15);
+
+    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(25);
+
+    private readonly Options _options;
+    private readonly SnapshotFolder _folder;
+    private readonly HttpClient _http;
+    private readonly UsageJournal _usage;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _report = new(0, 1);
+    private readonly DateTimeOffset _startedAt = DateTimeOffset.UtcNow;
+    private GatewayHost _host = null!;
+    private long _revision;
+    private volatile bool _hasConfig;
+    private volatile JsonObject? _refused;
+    private long _ask;
+    private Task _sync = Task.CompletedTask;
+    private Task _reporter = Task.CompletedTask;
+
+    public sealed record Options(
+        Uri ControlPlane,
+        string Token,
+        ECDsa PinnedKey,
+        X509Certificate2? ControlPlaneCa,
+        string StateDirectory,
+        string NodeId,
+        int? Port,
+        string HealthUrl,
+        string BaseDirectory);
+
+    private HybridNode(Options options, ILogger logger, HttpClient http, UsageJournal usage)
+    {
+        _options = options;
+        _folder = new SnapshotFolder(options.StateDirectory);
+        _logger = logger;
+        _http = http;
+        _usage = usage;
+    }
+
+    private static HttpClient CreateClient(Options options)
+    {
+        var http = new HttpClient(Handler(options.ControlPlaneCa), disposeHandler: true) { Timeout = LongPoll + TimeSpan.FromSeconds(15) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Token);
+        http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.NodeHeader, options.NodeId);
+        return http;
+    }
+
+    // One journal entry to the node API; true when acknowledged (applied now or before). A 400 means the entry can never
+    // be applied (it is logged and dropped); anything else is tried again.
+    private static async Task<bool> UploadAsync(HttpClient http, Options options, ILogger? logger, UsageUpload upload, CancellationToken ct)
+    {
+        using var content = new StringContent(upload.ToJson(), Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri(options.ControlPlane, "node/v1/usage"), content, ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.BadRequest && logger is not null)
+        {
+            LogUsageRefused(logger, upload.Sequence, await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
+            return true;
+        }
+
+        return response.IsSuccessStatusCode;
+    }
+
+    public GatewayHost Host => _host;
+
+    /// <summary>The revision served; 0 while the node has no config.</summary>
+    public long Revision => Interlocked.Read(ref _revision);
+
+    /// <summary>Where the served revision came from at start: "disk", or null when the node started without one.</summary>
+    public string? StartedFrom { get; private set; }
+
+    public static async Task<HybridNode> StartAsync(Options options, CancellationToken ct)
+    {
+        // The host's logging exists only once it runs; until then (reading the disk) skipped files are kept and logged after.
+        var skipped = new List<(string File, string Why)>();
+        var fromDisk = new SnapshotFolder(options.StateDirectory).LoadNewest(
+            options.PinnedKey, snapshot => Load(snapshot, options) is { IsValid: true } loaded ? loaded.Config : null, (file, why) => skipped.Add((file, why)));
+        HybridNode? node = null;
+        var http = CreateClient(options);
+        ILogger? usageLogger = null;
+        var usage = new UsageJournal(options.StateDirectory, (upload, token) => UploadAsync(http, options, usageLogger, upload, token));
+        GatewayHost host;
+        try
+        {
+            host = await GatewayHost.StartAsync(new GatewayHostOptions
+            {
+                // Usage goes to the local journal, and from there to the control plane (UsageJournal).
+                UsageSink = usage,
+                // Until a config arrives: an empty one (every request 404), and /ready 503.
+                Config = fromDisk?.Value ?? ConfigLoader.Load("version: 1\n", options.BaseDirectory).Config!,
+                Port = options.Port,
+                HealthUrl = options.HealthUrl,
+                NodeId = options.NodeId,
+                HasConfig = () => node?._hasConfig ?? fromDisk is not null,
+            }, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            http.Dispose();
+            throw;
+        }
+
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Hybrid");
+        usageLogger = logger;
+        usage.Logger = logger;
+        usage.Start();
+        node = new HybridNode(options, logger, http, usage) { _host = host };
+        foreach (var (file, why) in skipped)
+        {
+            LogSkipped(logger, file, why);
+        }
+
+        if (fromDisk is { } found)
+        {
+            node._revision = found.Snapshot.Revision;
+            node._ask = found.Snapshot.Revision;
+            node._hasConfig = true;
+            node.StartedFrom = "disk";
+            LogFromDisk(logger, found.Snapshot.Revision, options.StateDirectory);
+        }
+
+        node._sync = Task.Run(node.SyncLoopAsync);
+        node._reporter = Task.Run(node.ReportLoopAsync);
+        return node;
+    }
+
+    private static ConfigLoadResult Load(SignedSnapshot snapshot, Options options) =>
+        // Credentials in the config are ${NAME} references: each node resolves them from its own environment.
+        ConfigLoader.Load(snapshot.Config, options.BaseDirectory);
+
+    private async Task SyncLoopAsync()
+    {
+        var failures = 0;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var after = Interlocked.Read(ref _ask);
+                using var response = await _http.GetAsync(
+                    new Uri(_options.ControlPlane, $"node/v1/config?after={after.ToString(CultureInfo.InvariantCulture)}"), _stop.Token).ConfigureAwait(false);
+                if (failures > 0)
+                {
+                    LogReachable(_logger, _options.ControlPlane);
+                    failures = 0;
+                }
+
+                switch (response.StatusCode)
+                {
+                    case HttpStatusCode.NoContent:
+                        continue;
+                    case HttpStatusCode.OK:
+                        var header = response.Headers.TryGetValues("Gatehouse-Revision", out var values)
+                            && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var announced) ? announced : (long?)null;
+                        Consider(await response.Content.ReadAsByteArrayAsync(_stop.Token).ConfigureAwait(false), header);
+                        continue;
+                    default:
+                        LogRefusedByControlPlane(_logger, (int)response.StatusCode, await response.Content.ReadAsStringAsync(_stop.Token).ConfigureAwait(false));
+                        await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token).ConfigureAwait(false);
+                        continue;
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+            {
+                if (failures++ == 0)
+                {
+                    LogUnreachable(_logger, _options.ControlPlane, e.Message, Revision);
+                }
+
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * (1 << Math.Min(failures, 6)))), _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    // Verify, then refuse older revisions, then load and apply; only then is it kept on disk and acknowledged.
+    private void Consider(byte[] envelope, long? announced)
+    {
+        var (snapshot, refusal) = SignedSnapshot.Verify(envelope, _options.PinnedKey);
+        if (snapshot is not null && snapshot.Revision <= Revision)
+        {
+            refusal = new SnapshotRefusal("rollback", $"revision {snapshot.Revision} is not newer than revision {Revision}, which this node serves");
+        }
+
+        if (snapshot is not null && refusal is null)
+        {
+            var loaded = Load(snapshot, _options);
+            var errors = loaded.IsValid ? _host.Runtime.Apply(loaded.Config!) : loaded.Errors;
+            if (errors.Count > 0)
+            {
+                refusal = new SnapshotRefusal("invalid-config", string.Join("; ", errors.Take(5).Select(e => e.ToString())));
+            }
+            else
+            {
+                _folder.Save(snapshot.Revision, envelope);
+                Interlocked.Exchange(ref _revision, snapshot.Revision);
+                Interlocked.Exchange(ref _ask, Math.Max(snapshot.Revision, announced ?? 0));
+                _hasConfig = true;
+                LogApplied(_logger, snapshot.Revision);
+                Wake();
+                return;
+            }
+        }
+
+        var which = snapshot?.Revision ?? announced;
+        _refused = new JsonObject
+        {
+            ["revision"] = which,
+            ["code"] = refusal!.Code,
+            ["detail"] = refusal.Detail,
+            ["at"] = DateTimeOffset.UtcNow,
+        };
+        LogRefused(_logger, which?.ToString(CultureInfo.InvariantCulture) ?? "?", refusal.Code, refusal.Detail, Revision);
+        // Ask for what comes after the refused one, so the same bad answer is not fetched in a loop (the header is not
+        // trusted for anything else: what is accepted is decided by the signed revision alone).
+        if (announced is { } skip && skip > Interlocked.Read(ref _ask))
+        {
+            Interlocked.Exchange(ref _ask, skip);
+        }
+
+        Wake();
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _report.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A report is already due; it will carry the latest state.
+        }
+    }
+
+    private async Task ReportLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var body = new JsonObject
+                {
+                    ["revision"] = Revision,
+                    ["state"] = _hasConfig ? "serving" : "waiting for a config",
+                    ["refused"] = _refused?.DeepClone(),
+                    ["startedFrom"] = StartedFrom,
+                    ["host"] = Environment.MachineName,
+                    ["pid"] = Environment.ProcessId,
+                    ["startedAt"] = _startedAt,
+                };
+                using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+                using var response = await _http.PostAsync(new Uri(_options.ControlPlane, "node/v1/status"), content, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && !_stop.IsCancellationRequested)
+            {
+                // The sync loop says when the control plane is away; the next report carries the state again.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                await _report.WaitAsync(ReportInterval, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    // The control plane's certificate chains to the system's roots, or to --control-plane-ca when given (a private CA
+    // or a self-signed certificate). The host name must match either way.
+    private static SocketsHttpHandler Handler(X509Certificate2? ca)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(5) };
+        if (ca is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (errors == SslPolicyErrors.None)
+                {
+                    return true;
+                }
+
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                {
+                    return false;
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+            };
+        }
+
+        return handler;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _sync.ConfigureAwait(false);
+        await _reporter.ConfigureAwait(false);
+        // The gateway's last flush writes into the journal; what is not uploaded by then waits on disk for the next start.
+        await _host.DisposeAsync().ConfigureAwait(false);
+        await _usage.DisposeAsync().ConfigureAwait(false);
+        _http.Dispose();
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane refused usage upload {Sequence} as malformed ({Body}); it is dropped.")]
+    private static partial void LogUsageRefused(ILogger logger, long sequence, string body);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving revision {Revision} from {Folder} (the last good config on disk).")]
+    private static partial void LogFromDisk(ILogger logger, long revision, string folder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped {File} on disk: {Why}.")]
+    private static partial void LogSkipped(ILogger logger, string file, string why);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revision {Revision} from the control plane is now served.")]
+    private static partial void LogApplied(ILogger logger, long revision);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused revision {Revision} from the control plane ({Code}: {Detail}); still serving revision {Served}.")]
+    private static partial void LogRefused(ILogger logger, string revision, string code, string detail, long served);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The control plane {ControlPlane} is unreachable ({Reason}); serving revision {Revision} meanwhile and trying again.")]
+    private static partial void LogUnreachable(ILogger logger, Uri controlPlane, string reason, long revision);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The control plane {ControlPlane} is reachable again.")]
+    private static partial void LogReachable(ILogger logger, Uri controlPlane);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane answered {Status}: {Body}; trying again in 10 s.")]
+    private static partial void LogRefusedByControlPlane(ILogger logger, int status, string body);
+}
