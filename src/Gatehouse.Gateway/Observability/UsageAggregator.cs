@@ -378,9 +378,13 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            if (!await FlushAsync(deadline.Token).ConfigureAwait(false))
+            // A store that is busy at that moment (another node's flush holding SQLite's write lock past the busy timeout
+            // on a loaded machine) gets more tries until the deadline: these rows have no later flush to go with.
+            var delay = TimeSpan.FromMilliseconds(100);
+            while (!await FlushAsync(deadline.Token).ConfigureAwait(false))
             {
-                LogLostAtStop(_logger, PendingRows);
+                await Task.Delay(delay, deadline.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
             }
         }
         catch (OperationCanceledException)
