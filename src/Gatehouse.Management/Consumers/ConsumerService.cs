@@ -28,10 +28,12 @@ internal sealed class ConsumerService
     private readonly Func<CancellationToken, Task<GatehouseConfig?>> _config;
     private readonly TimeProvider _time;
     private readonly PasswordHasher<object> _hasher = new();
+    private readonly PasswordWork _passwords;
     private readonly string _dummyHash;
 
-    public ConsumerService(IConfigStore store, ConsumerFollower? follower, Func<CancellationToken, Task<GatehouseConfig?>> config, TimeProvider time)
+    public ConsumerService(IConfigStore store, ConsumerFollower? follower, Func<CancellationToken, Task<GatehouseConfig?>> config, TimeProvider time, PasswordWork? passwords = null)
     {
+        _passwords = passwords ?? new PasswordWork();
         _store = store;
         _follower = follower;
         _config = config;
@@ -82,7 +84,12 @@ internal sealed class ConsumerService
             return Invalid("password", weak);
         }
 
-        var hash = _hasher.HashPassword(this, password);
+        var (hashed, hash) = await HashPasswordAsync(password, cancellationToken).ConfigureAwait(false);
+        if (!hashed)
+        {
+            return Overloaded();
+        }
+
         var state = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active;
         var account = new ConsumerAccount(NewId("acc-"), email, title, hash, state, NewStamp(), _time.GetUtcNow(), 1);
         await _store.InsertAccountAsync(account, "portal:" + email, cancellationToken).ConfigureAwait(false);
@@ -94,28 +101,38 @@ internal sealed class ConsumerService
     /// unknown email, a wrong password and a suspended account). <c>RetryAt</c> is set, and nothing checked,
     /// while the account or the address has too many recent failures.
     /// </summary>
-    public async Task<(ConsumerAccount? Account, DateTimeOffset? RetryAt)> LogInAsync(string email, string password, string address, CancellationToken cancellationToken)
+    public async Task<(ConsumerAccount? Account, DateTimeOffset? RetryAt, bool Busy)> LogInAsync(string email, string password, string address, CancellationToken cancellationToken)
     {
         email = NormalizeEmail(email);
         if (Throttle.RefusedUntil(email, address) is { } until)
         {
-            return (null, until);
+            return (null, until, false);
         }
 
         var account = email.Length is > 0 and <= 254 ? await _store.FindAccountByEmailAsync(email, cancellationToken).ConfigureAwait(false) : null;
-        var verified = _hasher.VerifyHashedPassword(this, account?.PasswordHash ?? _dummyHash, password) != PasswordVerificationResult.Failed;
-        if (account is null || !verified || account.State == AccountState.Suspended)
+        var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, account?.PasswordHash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
+        if (!checkedIt)
+        {
+            // Nothing was checked, so nothing counts against the account or the address.
+            return (null, null, true);
+        }
+
+        if (account is null || result == PasswordVerificationResult.Failed || account.State == AccountState.Suspended)
         {
             Throttle.Failed(email, address);
-            return (null, null);
+            return (null, null, false);
         }
 
         Throttle.Succeeded(email);
-        return (account, null);
+        return (account, null, false);
     }
 
+    /// <summary>A <c>PasswordHasher</c> hash of <paramref name="password"/>; false when too many hashes are waiting.</summary>
+    public Task<(bool Done, string Hash)> HashPasswordAsync(string password, CancellationToken cancellationToken) =>
+        _passwords.RunAsync(() => _hasher.HashPassword(this, password), cancellationToken);
+
     /// <summary>Sets a new password (a reset): a new stamp ends every session made with the old one.</summary>
-    public async Task<AdminProblem?> SetPasswordAsync(string accountId, string password, string actor, CancellationToken cancellationToken)
+    public async Task<AdminProblem?> SetPasswordAsync(string accountId, string password, string actor, CancellationToken cancellationToken, string? hash = null)
     {
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
@@ -130,7 +147,18 @@ internal sealed class ConsumerService
                 return Invalid("password", weak);
             }
 
-            var changed = account with { PasswordHash = _hasher.HashPassword(this, password), Stamp = NewStamp() };
+            if (hash is null)
+            {
+                var (hashed, made) = await HashPasswordAsync(password, cancellationToken).ConfigureAwait(false);
+                if (!hashed)
+                {
+                    return Overloaded();
+                }
+
+                hash = made;
+            }
+
+            var changed = account with { PasswordHash = hash, Stamp = NewStamp() };
             if (await _store.UpdateAccountAsync(changed, actor, "password", cancellationToken).ConfigureAwait(false))
             {
                 return null;
@@ -399,6 +427,9 @@ internal sealed class ConsumerService
 
     public static AdminProblem Invalid(string field, string message) =>
         new(StatusCodes.Status422UnprocessableEntity, "invalid-input", "Invalid input", message, new System.Text.Json.Nodes.JsonObject { ["field"] = field });
+
+    private static AdminProblem Overloaded() => new(StatusCodes.Status503ServiceUnavailable, "portal-busy", "Too many at once",
+        "Too many sign-ups and sign-ins are being checked at this moment; nothing was changed. Try again in a few seconds.");
 
     private static AdminProblem Busy() => new(StatusCodes.Status409Conflict, "consumer-conflict", "Changed meanwhile",
         "The application or account was changed by someone else several times while this change was made; nothing was changed. Try again.");

@@ -125,7 +125,9 @@ internal static partial class PortalEndpoints
         var problem = await portal.Consumers.SignUpAsync(form.Field("email"), form.Field("title"), form.Field("password"), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
-            await WebRender.PageAsync<SignUp>(context, new { Page = page, Error = problem.Detail, Email = form.Field("email"), Title = form.Field("title") }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            Busy(context, problem.Status);
+            await WebRender.PageAsync<SignUp>(context, new { Page = page, Error = problem.Detail, Email = form.Field("email"), Title = form.Field("title") },
+                problem.Status == StatusCodes.Status503ServiceUnavailable ? problem.Status : StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
             return;
         }
 
@@ -150,7 +152,15 @@ internal static partial class PortalEndpoints
         }
 
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var (account, retryAt) = await portal.Consumers.LogInAsync(form.Field("email"), form.Field("password"), address, context.RequestAborted).ConfigureAwait(false);
+        var (account, retryAt, busy) = await portal.Consumers.LogInAsync(form.Field("email"), form.Field("password"), address, context.RequestAborted).ConfigureAwait(false);
+        if (busy)
+        {
+            Busy(context, StatusCodes.Status503ServiceUnavailable);
+            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "Too many sign-ins are being checked at this moment; try again in a few seconds.", Email = form.Field("email") },
+                StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
         if (retryAt is { } until)
         {
             var seconds = Math.Max(1, (int)Math.Ceiling((until - portal.Consumers.Time.GetUtcNow()).TotalSeconds));
@@ -170,6 +180,15 @@ internal static partial class PortalEndpoints
             PortalHost.Scheme);
         await context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
         context.Response.Redirect("/apps");
+    }
+
+    // A refusal for load says when to come back.
+    private static void Busy(HttpContext context, int status)
+    {
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "2";
+        }
     }
 
     private static async Task LogOutAsync(HttpContext context)
@@ -233,8 +252,18 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        // Hashed before the token is spent too: when the portal is too busy to hash, the link still works.
+        var (hashed, hash) = await portal.Consumers.HashPasswordAsync(password, context.RequestAborted).ConfigureAwait(false);
+        if (!hashed)
+        {
+            Busy(context, StatusCodes.Status503ServiceUnavailable);
+            await WebRender.PageAsync<ResetRequest>(context, new { Page = page, Token = token, Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+                StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
         var account = await portal.Consumers.Store.TakeTokenAsync(ApiKeyHash.Sha256Hex(token), ResetPurpose, portal.Consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
-        var problem = account is null ? null : await portal.Consumers.SetPasswordAsync(account, password, "portal:reset", context.RequestAborted).ConfigureAwait(false);
+        var problem = account is null ? null : await portal.Consumers.SetPasswordAsync(account, password, "portal:reset", context.RequestAborted, hash).ConfigureAwait(false);
         if (account is null || problem is not null)
         {
             await WebRender.ProblemAsync(context, page, account is null ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity,

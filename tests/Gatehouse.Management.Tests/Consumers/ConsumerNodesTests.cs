@@ -27,7 +27,7 @@ public abstract class ConsumerNodesTests
         var snapshotB = b.Gateway.Runtime.Current;
 
         Assert.Null(await a.Service.SignUpAsync("ada@example.com", "Ada", "correct staple horse battery", CancellationToken.None));
-        var (account, _) = await a.Service.LogInAsync("ada@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
+        var (account, _, _) = await a.Service.LogInAsync("ada@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
         var (application, key, problem) = await a.Service.CreateApplicationAsync(account!, "Shop", "", "retail", "portal:ada", CancellationToken.None);
         Assert.Null(problem);
 
@@ -52,7 +52,7 @@ public abstract class ConsumerNodesTests
         await using var a = await ConsumerNode.StartAsync(connection, backend.Urls.First());
         await using var b = await ConsumerNode.StartAsync(connection, backend.Urls.First());
         await a.Service.SignUpAsync("bob@example.com", "Bob", "a long and unusual passphrase", CancellationToken.None);
-        var (account, _) = await a.Service.LogInAsync("bob@example.com", "a long and unusual passphrase", "127.0.0.1", CancellationToken.None);
+        var (account, _, _) = await a.Service.LogInAsync("bob@example.com", "a long and unusual passphrase", "127.0.0.1", CancellationToken.None);
         var (application, key, _) = await a.Service.CreateApplicationAsync(account!, "Wholesale app", "", "wholesale", "portal:bob", CancellationToken.None);
         Assert.Equal(ApplicationState.Pending, application!.State);
 
@@ -102,7 +102,7 @@ public abstract class ConsumerNodesTests
         await using (var first = await ConsumerNode.StartAsync(connection, backend.Urls.First()))
         {
             await first.Service.SignUpAsync("cy@example.com", "Cy", "yet another good passphrase", CancellationToken.None);
-            var (account, _) = await first.Service.LogInAsync("cy@example.com", "yet another good passphrase", "127.0.0.1", CancellationToken.None);
+            var (account, _, _) = await first.Service.LogInAsync("cy@example.com", "yet another good passphrase", "127.0.0.1", CancellationToken.None);
             (_, key, _) = await first.Service.CreateApplicationAsync(account!, "App", "", "retail", "portal:cy", CancellationToken.None);
         }
 
