@@ -10,7 +10,7 @@ namespace Gatehouse.Management.Tests.Consumers;
 /// <summary>
 /// Issue #18's sign-up burst: password hashing is the portal's one expensive step, so it runs in a bulkhead (at most
 /// a share of the cores, a bounded queue, the rest refused with 503) and on the framework's PBKDF2 (one native call),
-/// not the netstandard build of the same package (one managed HMAC call per round, about 8× the CPU).
+/// not the netstandard build of the same package (one managed HMAC call per round, several times the CPU).
 /// </summary>
 [Trait("Issue", "18")]
 public sealed class PasswordWorkTests
