@@ -41,6 +41,10 @@ internal static class GatewayMetrics
     {
         Meter.CreateObservableGauge("gatehouse.config.revision", () => Volatile.Read(ref _revision), "{revision}", "The configuration revision this gateway serves");
         Meter.CreateObservableGauge("gatehouse.upstream.destinations", Destinations, "{destination}", "Destinations of each service, by whether they may receive traffic now (health checks, ejections)");
+        Meter.CreateObservableGauge("gatehouse.outliers.circuits", Circuits, "{destination}",
+            "Destinations of each service with outlier detection, by circuit state: closed (in), open (ejected), half_open (ejection over, probed one request at a time)");
+        Meter.CreateObservableGauge("gatehouse.outliers.panic", Panics, "{service}",
+            "1 while a service with outlier detection is in panic mode (too few destinations available, so requests spread over all of them)");
     }
 
     /// <summary>Makes <paramref name="runtime"/>'s upstreams visible to <c>gatehouse.upstream.destinations</c> until <see cref="Forget"/>.</summary>
@@ -48,8 +52,8 @@ internal static class GatewayMetrics
 
     public static void Forget(Runtime.GatewayRuntime runtime) => Runtimes.TryRemove(runtime, out _);
 
-    // Read once per scrape, never per request: one measurement per service and state.
-    private static IEnumerable<Measurement<long>> Destinations()
+    // The gauges below are read once per scrape, never per request: one measurement per service and state.
+    private static IEnumerable<(string Name, Upstreams.Upstream Upstream, long Now)> Services()
     {
         foreach (var (runtime, time) in Runtimes)
         {
@@ -66,14 +70,47 @@ internal static class GatewayMetrics
             var now = time.GetTimestamp();
             foreach (var (name, upstream) in snapshot.Upstreams)
             {
-                long available = 0, out_ = 0;
-                foreach (var destination in upstream.Destinations)
-                {
-                    _ = destination.IsAvailable(now) ? available++ : out_++;
-                }
+                yield return (name, upstream, now);
+            }
+        }
+    }
 
-                yield return new Measurement<long>(available, new("gatehouse.service", name), new("state", "available"));
-                yield return new Measurement<long>(out_, new("gatehouse.service", name), new("state", "unavailable"));
+    private static IEnumerable<Measurement<long>> Destinations()
+    {
+        foreach (var (name, upstream, now) in Services())
+        {
+            long available = 0, out_ = 0;
+            foreach (var destination in upstream.Destinations)
+            {
+                _ = destination.IsAvailable(now) ? available++ : out_++;
+            }
+
+            yield return new Measurement<long>(available, new("gatehouse.service", name), new("state", "available"));
+            yield return new Measurement<long>(out_, new("gatehouse.service", name), new("state", "unavailable"));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Circuits()
+    {
+        foreach (var (name, upstream, now) in Services())
+        {
+            if (upstream.DetectsOutliers)
+            {
+                var (closed, open, halfOpen) = upstream.Circuits(now);
+                yield return new Measurement<long>(closed, new("gatehouse.service", name), new("state", "closed"));
+                yield return new Measurement<long>(open, new("gatehouse.service", name), new("state", "open"));
+                yield return new Measurement<long>(halfOpen, new("gatehouse.service", name), new("state", "half_open"));
+            }
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Panics()
+    {
+        foreach (var (name, upstream, _) in Services())
+        {
+            if (upstream.DetectsOutliers)
+            {
+                yield return new Measurement<long>(upstream.Panicking ? 1 : 0, new KeyValuePair<string, object?>("gatehouse.service", name));
             }
         }
     }

@@ -97,6 +97,35 @@ internal sealed partial class Upstream
         }
     }
 
+    /// <summary>Whether outlier detection (or passive health checks, its simple form) watches this service.</summary>
+    internal bool DetectsOutliers => _outliers is not null;
+
+    /// <summary>Panic mode as last judged: at most a second old while requests flow, the last judgement when none do.</summary>
+    internal bool Panicking => _panic;
+
+    /// <summary>The destinations by circuit state at <paramref name="now"/>: closed (in), open (ejected), half-open (its requests are probes).</summary>
+    internal (int Closed, int Open, int HalfOpen) Circuits(long now)
+    {
+        int closed = 0, open = 0, halfOpen = 0;
+        foreach (var d in Destinations)
+        {
+            if (d.IsEjected(now))
+            {
+                open++;
+            }
+            else if (d.IsHalfOpen(now))
+            {
+                halfOpen++;
+            }
+            else
+            {
+                closed++;
+            }
+        }
+
+        return (closed, open, halfOpen);
+    }
+
     /// <summary>
     /// Whether fewer than the panic threshold of destinations are available. Counted at most once a second, and
     /// at once after an ejection or a return; the one read in between is a volatile flag.

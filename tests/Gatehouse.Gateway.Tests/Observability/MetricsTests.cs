@@ -55,6 +55,47 @@ public sealed class MetricsTests
         Assert.Contains(samples, s => s.Name == "http_client_open_connections");
     }
 
+    [Fact]
+    [Trait("Issue", "20")]
+    public async Task Scrape_ShowsCircuitStatesAndPanic_ForServicesWithOutlierDetection_Only()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+            services:
+              circuits-pair:
+                targets: [ "{{backend.Url}}", "{{UnusedLoopbackUrl()}}" ]
+                outlierDetection: { consecutiveFailures: 1, maxEjectedPercent: 100, panicThresholdPercent: 60 }
+              circuits-plain: { targets: [{{backend.Url}}] }
+            routes:
+              circuits-pair: { path: "/circuits-pair", service: circuits-pair }
+              circuits-plain: { path: "/circuits-plain", service: circuits-plain }
+            """);
+        using var metricsClient = new HttpClient();
+        async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync() => await PrometheusParser.ParseAsync(await metricsClient.GetStringAsync(gateway.Host.MetricsUrl + "/metrics"));
+        static double Circuit(IReadOnlyList<PrometheusSample> samples, string state) =>
+            samples.Single(s => s.Name == "gatehouse_outliers_circuits" && s.Labels["gatehouse_service"] == "circuits-pair" && s.Labels["state"] == state).Value;
+
+        var before = await ScrapeAsync();
+        Assert.Equal((2, 0, 0), (Circuit(before, "closed"), Circuit(before, "open"), Circuit(before, "half_open")));
+        Assert.Equal(0, before.Single(s => s.Name == "gatehouse_outliers_panic" && s.Labels["gatehouse_service"] == "circuits-pair").Value);
+        Assert.DoesNotContain(before, s => s.Name.StartsWith("gatehouse_outliers_", StringComparison.Ordinal) && s.Labels.GetValueOrDefault("gatehouse_service") == "circuits-plain");
+
+        // Round robin sends one of the first two requests to the dead target: one failure ejects it, and one of two
+        // destinations available is below the 60% threshold, so the next pick judges the service in panic.
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/circuits-pair");
+        }
+
+        var after = await ScrapeAsync();
+        Assert.Equal((1, 1, 0), (Circuit(after, "closed"), Circuit(after, "open"), Circuit(after, "half_open")));
+        Assert.Equal(1, after.Single(s => s.Name == "gatehouse_outliers_panic" && s.Labels["gatehouse_service"] == "circuits-pair").Value);
+    }
+
     /// <summary>A loopback URL where nothing listens: a port the OS handed out and that was closed again.</summary>
     private static string UnusedLoopbackUrl()
     {
