@@ -163,11 +163,11 @@ internal static class GatewayMetrics
         }
     }
 
-    public static void UsageDropped(string reason)
+    public static void UsageDropped(string reason, long count = 1)
     {
         if (UsageDrops.Enabled)
         {
-            UsageDrops.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            UsageDrops.Add(count, new KeyValuePair<string, object?>("reason", reason));
         }
     }
 

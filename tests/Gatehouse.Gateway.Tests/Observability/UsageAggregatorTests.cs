@@ -1,0 +1,69 @@
+using Gatehouse.Gateway.Observability;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Usage;
+using Microsoft.Extensions.Logging.Abstractions;
+using FakeTimeProvider = Gatehouse.Gateway.Tests.TestSupport.FakeTimeProvider;
+
+namespace Gatehouse.Gateway.Tests.Observability;
+
+/// <summary>Issue 19: records become per-minute deltas by reference, folded into rows by value.</summary>
+[Trait("Issue", "19")]
+public sealed class UsageAggregatorTests
+{
+    private sealed class MemorySink : IUsageSink
+    {
+        public List<UsageRow> Written { get; } = [];
+
+        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<UsageRow>>([]);
+
+        public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+        {
+            Written.AddRange(rows);
+            return Task.CompletedTask;
+        }
+
+        public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
+    }
+
+    [Fact]
+    public async Task EqualNamesFromDifferentStrings_AddUpInOneRow_PerMinuteHourAndDay_AndInTheAllApplicationsRows()
+    {
+        var time = new FakeTimeProvider();
+        time.Advance(TimeSpan.FromMinutes(30));
+        var queue = new RecordQueue<UsageRecord>(64);
+        var sink = new MemorySink();
+        await using var aggregator = new UsageAggregator(queue, sink, "node-a", new UsageConfig(), time, NullLogger.Instance);
+        var minute = time.GetUtcNow();
+
+        // Three distinct string objects, one value: what two snapshots (a reload between requests) would hand over.
+        string Gold() => new(['g', 'o', 'l', 'd']);
+        Assert.True(queue.TryEnqueue(new UsageRecord(minute.UtcTicks, Gold(), "retail", "items.get", 200, 1_000, 10, 100, 0)));
+        Assert.True(queue.TryEnqueue(new UsageRecord(minute.AddSeconds(5).UtcTicks, Gold(), "retail", "items.get", 200, 3_000, 20, 200, 1)));
+        Assert.True(queue.TryEnqueue(new UsageRecord(minute.AddSeconds(70).UtcTicks, Gold(), "retail", "items.get", 200, 2_000, 30, 300, 0)));
+        Assert.True(queue.TryEnqueue(new UsageRecord(minute.AddSeconds(10).UtcTicks, "silver", "retail", "items.get", 503, 9_000, 1, 1, 0)));
+        aggregator.Drain();
+        Assert.True(await aggregator.FlushAsync(CancellationToken.None));
+
+        UsageRow Row(UsageGranularity granularity, string application, int status, long bucketSeconds) =>
+            Assert.Single(sink.Written, r => r.Granularity == granularity && r.Key.Application == application && r.Key.Status == status && r.Bucket == bucketSeconds);
+        var m0 = UsageBuckets.Start(UsageGranularity.Minute, minute.ToUnixTimeSeconds());
+        var hour = UsageBuckets.Start(UsageGranularity.Hour, m0);
+        var day = UsageBuckets.Start(UsageGranularity.Day, m0);
+
+        var first = Row(UsageGranularity.Minute, "gold", 200, m0);
+        Assert.Equal((2, 30L, 300L, 4_000L, 1L, 2L), (first.Count, first.BytesIn, first.BytesOut, first.LatencySumMicros, first.Steps, first.Histogram.Count));
+        Assert.Equal(1, Row(UsageGranularity.Minute, "gold", 200, m0 + 60).Count);
+        Assert.Equal((3, 6_000L), (Row(UsageGranularity.Hour, "gold", 200, hour).Count, Row(UsageGranularity.Hour, "gold", 200, hour).LatencySumMicros));
+        Assert.Equal(3, Row(UsageGranularity.Day, "gold", 200, day).Count);
+        Assert.Equal(3, Row(UsageGranularity.Day, UsageKey.AllApplications, 200, day).Count);
+        Assert.Equal(1, Row(UsageGranularity.Day, UsageKey.AllApplications, 503, day).Count);
+        Assert.Equal(2, sink.Written.Count(r => r.Granularity == UsageGranularity.Hour && r.Key.Application != UsageKey.AllApplications));
+
+        // Deltas are gone once folded: a second drain with nothing queued changes nothing, and the next flush writes nothing.
+        sink.Written.Clear();
+        aggregator.Drain();
+        Assert.True(await aggregator.FlushAsync(CancellationToken.None));
+        Assert.Empty(sink.Written);
+    }
+}
