@@ -31,7 +31,7 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
     {
         (_counters, _store, _time, _logger) = (counters, store, time, logger);
         Interval = interval ?? DefaultInterval;
-        _loop = new PeriodicLoop(Interval, time, FlushAsync);
+        _loop = new PeriodicLoop(Interval, time, token => FlushAsync(token));
     }
 
     /// <summary>Time between two writes of the changed counts: the most a crash can lose.</summary>
@@ -75,8 +75,8 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
     /// <summary>Starts writing every <see cref="Interval"/>.</summary>
     public void Start() => _loop.Start();
 
-    /// <summary>Writes the counts that changed since the last write, in one batch.</summary>
-    public async Task FlushAsync(CancellationToken cancellationToken)
+    /// <summary>Writes the counts that changed since the last write, in one batch; false when the store did not take them.</summary>
+    public async Task<bool> FlushAsync(CancellationToken cancellationToken)
     {
         await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -92,7 +92,7 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
 
             if (batch.Count == 0)
             {
-                return;
+                return true;
             }
 
             try
@@ -108,7 +108,7 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
                     LogWriteFailed(_logger, batch.Count, e.Message);
                 }
 
-                return;
+                return false;
             }
 
             foreach (var c in batch)
@@ -122,6 +122,8 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
                 _failing = false;
                 LogWriteRecovered(_logger, batch.Count);
             }
+
+            return true;
         }
         finally
         {
@@ -136,7 +138,14 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            await FlushAsync(timeout.Token).ConfigureAwait(false);
+            // A store busy at that moment (SQLite's write lock held past its busy timeout on a loaded machine) gets more
+            // tries until the deadline: these counts have no later write to go with, and the next start reads them.
+            var delay = TimeSpan.FromMilliseconds(50);
+            while (!await FlushAsync(timeout.Token).ConfigureAwait(false))
+            {
+                await Task.Delay(delay, timeout.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            }
         }
         catch (OperationCanceledException)
         {

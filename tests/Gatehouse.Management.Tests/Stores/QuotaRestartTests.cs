@@ -43,7 +43,7 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null)
+    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null, Gatehouse.Model.Limits.IQuotaCountStore? store = null)
     {
         var loaded = ConfigLoader.Load($$"""
             version: 1
@@ -65,7 +65,7 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         return GatewayHost.StartAsync(new GatewayHostOptions
         {
             Config = loaded.Config!,
-            QuotaStore = _store,
+            QuotaStore = store ?? _store,
             QuotaWriteInterval = interval,
             ConfigureLogging = logging => logging.ClearProviders(),
         });
@@ -93,6 +93,34 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await CallAsync(second));
         // 3 a day: the two before the restart count.
         Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(second));
+    }
+
+    [Fact]
+    public async Task DailyQuota_AStopWhoseWriteFailsOnce_TriesAgain_AndTheRestartStillCounts()
+    {
+        // The store refuses the first write (as SQLite does when its write lock is held past the busy timeout).
+        var flaky = new FailingOnce(_store);
+        await using (var first = await StartNodeAsync(TimeSpan.FromHours(1), flaky))
+        {
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(first));
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(first));
+        }
+
+        Assert.Equal(2, flaky.Attempts);
+        await using var second = await StartNodeAsync();
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(second));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(second));
+    }
+
+    private sealed class FailingOnce(IConfigStore store) : Gatehouse.Model.Limits.IQuotaCountStore
+    {
+        public int Attempts { get; private set; }
+
+        public Task<IReadOnlyList<Gatehouse.Model.Limits.QuotaCount>> ReadQuotaCountsAsync(CancellationToken cancellationToken = default) =>
+            store.ReadQuotaCountsAsync(cancellationToken);
+
+        public Task WriteQuotaCountsAsync(IReadOnlyList<Gatehouse.Model.Limits.QuotaCount> counts, CancellationToken cancellationToken = default) =>
+            ++Attempts == 1 ? throw new SqliteException("database is locked", 5) : store.WriteQuotaCountsAsync(counts, cancellationToken);
     }
 
     [Fact]
