@@ -34,7 +34,7 @@ public sealed class UsageAnalytics(IUsageStore store)
         IReadOnlyList<string[]>? only = null;
         if (groupBy.Count > 0)
         {
-            totals = [.. (await store.AggregateUsageAsync(rows, groupBy, byBucket: false, histograms: false, cancellationToken: cancellationToken).ConfigureAwait(false))
+            totals = [.. (await store.AggregateUsageAsync(rows, groupBy, byBucket: false, histograms: false, cancellationToken: cancellationToken, countsOnly: true).ConfigureAwait(false))
                 .Where(t => t.Count > 0)
                 .OrderByDescending(t => t.Count).ThenBy(t => string.Join('\u0001', t.Group), StringComparer.Ordinal)];
             truncated = totals.Count > query.Limit;

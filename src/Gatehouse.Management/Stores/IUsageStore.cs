@@ -16,10 +16,12 @@ public interface IUsageStore : IUsageSink
     /// (<c>application</c>, <c>plan</c>, <c>operation</c>, <c>node</c>, <c>status</c>, <c>statusClass</c>), and by bucket when
     /// <paramref name="byBucket"/>; only the groups in <paramref name="onlyGroups"/> when given (values in
     /// <paramref name="groupBy"/>'s order). With <paramref name="histograms"/>, each result also has its merged histogram
-    /// (the rows' histograms are read and merged here, which costs more).
+    /// (the rows' histograms are read and merged here, which costs more). With <paramref name="countsOnly"/> (to rank
+    /// groups), only <c>Count</c> is added up and the other sums are 0: an index of (application, bucket, status, count)
+    /// then answers it without reading the rows.
     /// </summary>
     Task<IReadOnlyList<UsageAggregate>> AggregateUsageAsync(
-        UsageRowQuery query, IReadOnlyList<string> groupBy, bool byBucket, bool histograms, IReadOnlyList<string[]>? onlyGroups = null, CancellationToken cancellationToken = default);
+        UsageRowQuery query, IReadOnlyList<string> groupBy, bool byBucket, bool histograms, IReadOnlyList<string[]>? onlyGroups = null, CancellationToken cancellationToken = default, bool countsOnly = false);
 }
 
 /// <summary>Rollup rows added up: one group's totals, in one bucket or (with <see cref="Bucket"/> 0) over the whole range.</summary>

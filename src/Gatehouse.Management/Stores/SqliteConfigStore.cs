@@ -11,6 +11,27 @@ namespace Gatehouse.Management.Stores;
 /// </summary>
 internal sealed class SqliteConfigStore : SqlConfigStore
 {
+    // Without statistics SQLite's planner reads a ranking of applications through the primary key's bucket range and
+    // sorts the rows in a temporary B-tree: 1.3 s for 1.5 million day rows of 90 days. The covering index, read whole in
+    // application order, takes 0.4 s for them and reads no row, but it reads every application's rows of every time, so it
+    // only pays when the range holds a good share of the table (a day's ranking in 90 days of hours: 0.04 s by the key,
+    // 0.17 s by the index). The share is estimated from the oldest bucket (one B-tree seek) as if rows were spread evenly;
+    // on a third or more, the index is read. (ANALYZE would let the planner choose, at the price of fresh statistics.)
+    protected override async Task<string> RankingHintAsync(DbConnection connection, string table, UsageRowQuery query, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT MIN(bucket), MAX(bucket) FROM {table}";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.IsDBNull(0))
+        {
+            return "";
+        }
+
+        var (oldest, newest) = (reader.GetInt64(0), reader.GetInt64(1));
+        var covered = Math.Min(query.To, newest + 1) - Math.Max(query.From, oldest);
+        return covered * 3 >= newest + 1 - oldest ? $" INDEXED BY {table}_application" : "";
+    }
+
     private const int BusyTimeoutMilliseconds = 5_000;
 
     // Fixed width, UTC, so text order is time order (registrations compare expiry as text).

@@ -237,6 +237,56 @@ public abstract class UsageAnalyticsTests
             s => string.Join('|', s!["group"]!.AsObject().Select(g => (string)g.Value!)),
             s => (long)s!["total"]!["count"]!);
 
+    [Fact]
+    public async Task TopApplications_AreRankedByTheirCounts_WithAStatusFilter_AndTheRestIsOneOtherSeries()
+    {
+        var connection = await CreateEmptyStoreAsync();
+        await using var store = await ConfigStores.OpenAsync(connection, TimeProvider.System);
+        var usage = (IUsageStore)store;
+        var day = UsageBuckets.Start(UsageGranularity.Day, Start.ToUnixTimeSeconds());
+        var rows = new List<UsageRow>();
+        void Add(string app, int status, long count, int dayOffset, string node = "node-a")
+        {
+            foreach (var application in new[] { app, UsageKey.AllApplications })
+            {
+                var histogram = new Gatehouse.Model.Usage.LatencyHistogram();
+                histogram.Add(Gatehouse.Model.Usage.LatencyHistogram.BucketOf(1_000), count);
+                rows.Add(new UsageRow
+                {
+                    Granularity = UsageGranularity.Day, Bucket = day - (dayOffset * 86_400L), Node = node,
+                    Key = new UsageKey(application, "retail", "items.get", status), Count = count, LatencySumMicros = count * 1_000, Histogram = histogram,
+                });
+            }
+        }
+
+        // 5xx counts: app-c 9 (over two nodes and two days), app-a 7, app-b 5, app-d 1; app-e only 2xx.
+        Add("app-a", 503, 7, 0);
+        Add("app-b", 502, 5, 1);
+        Add("app-c", 500, 4, 0);
+        Add("app-c", 500, 5, 2, "node-b");
+        Add("app-d", 504, 1, 0);
+        Add("app-e", 200, 50, 0);
+        Add("app-a", 200, 40, 1);
+        // The all-applications rows of one (bucket, node, key) add up, as the aggregator writes them.
+        var all = rows.Where(r => r.Key.Application == UsageKey.AllApplications).GroupBy(r => (r.Bucket, r.Node, r.Key)).Select(g => g.First() with { Count = g.Sum(r => r.Count) });
+        await usage.WriteAsync(rows.Where(r => r.Key.Application != UsageKey.AllApplications).Concat(all).ToList());
+
+        var result = await new UsageAnalytics(usage).QueryAsync(new AnalyticsQuery
+        {
+            From = DateTimeOffset.FromUnixTimeSeconds(day).AddDays(-5),
+            To = DateTimeOffset.FromUnixTimeSeconds(day).AddDays(1),
+            Granularity = UsageGranularity.Day,
+            GroupBy = ["application"],
+            Filters = new Dictionary<string, IReadOnlyList<string>> { ["statusClass"] = ["5xx"] },
+            Limit = 2,
+        });
+
+        Assert.True(result.Truncated);
+        Assert.Equal(["app-c", "app-a"], result.Series.Where(s => !s.Other).Select(s => s.Group["application"]));
+        Assert.Equal([9L, 7L], result.Series.Where(s => !s.Other).Select(s => s.Total.Count));
+        Assert.Equal(6, Assert.Single(result.Series, s => s.Other).Total.Count);
+    }
+
     /// <summary>The real store, except that while <see cref="Down"/> every call fails as an unreachable database would.</summary>
     private sealed class FlakySink(IUsageSink inner) : IUsageSink
     {
