@@ -15,6 +15,7 @@ internal sealed class AiProvider
         CredentialHeader = config.Credential?.Header;
         CredentialValue = config.Credential?.Value ?? "";
         Timeout = config.Timeout;
+        ApiVersion = config.ApiVersion ?? (config.Type == AiProviderType.Anthropic ? AnthropicVersion : null);
         Invoker = Invokers.GetOrAdd(config.ConnectTimeout, static connect => new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -45,11 +46,25 @@ internal sealed class AiProvider
 
     public TimeSpan Timeout { get; }
 
+    /// <summary>The <c>anthropic-version</c> the gateway's translation is written against.</summary>
+    public const string AnthropicVersion = "2023-06-01";
+
+    /// <summary>The provider API's version (Anthropic's <c>anthropic-version</c>); null for OpenAI.</summary>
+    public string? ApiVersion { get; }
+
+    /// <summary>Anthropic's Messages API has no embeddings.</summary>
+    public bool ServesEmbeddings => Type != AiProviderType.Anthropic;
+
     public HttpMessageInvoker Invoker { get; }
 
-    /// <summary>A request to <paramref name="path"/> (<c>/chat/completions</c>) built only from what the gateway wrote.</summary>
-    public HttpRequestMessage NewRequest(string path, byte[] body)
+    /// <summary>A request for <paramref name="operation"/> in the provider's API, built only from what the gateway wrote.</summary>
+    public HttpRequestMessage NewRequest(AiOperation operation, byte[] body)
     {
+        var path = Type switch
+        {
+            AiProviderType.Anthropic => "/messages",
+            _ => operation == AiOperation.Chat ? "/chat/completions" : "/embeddings",
+        };
         var request = new HttpRequestMessage(HttpMethod.Post, BaseUrl + path)
         {
             Content = new ByteArrayContent(body),
@@ -60,6 +75,11 @@ internal sealed class AiProvider
         if (CredentialHeader is not null && CredentialValue.Length > 0)
         {
             request.Headers.TryAddWithoutValidation(CredentialHeader, CredentialValue);
+        }
+
+        if (Type == AiProviderType.Anthropic)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         }
 
         return request;

@@ -13,10 +13,11 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>The provider key, as the node's environment holds it.</summary>
     public const string ProviderSecret = "sk-provider-secret-0123456789";
 
-    private AiKit(TestGateway gateway, FakeProvider[] providers, TestKey key)
+    private AiKit(TestGateway gateway, FakeProvider[] providers, FakeAnthropic[] anthropic, TestKey key)
     {
         Gateway = gateway;
         Providers = providers;
+        Anthropic = anthropic;
         Key = key;
     }
 
@@ -24,22 +25,38 @@ internal sealed class AiKit : IAsyncDisposable
 
     public FakeProvider[] Providers { get; }
 
+    /// <summary>Fake Anthropic providers, named <c>a0</c>, <c>a1</c>… in the config.</summary>
+    public FakeAnthropic[] Anthropic { get; }
+
     public TestKey Key { get; }
 
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
     public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
 
     /// <summary>
-    /// Starts <paramref name="providerCount"/> fake providers, and a gateway whose alias <c>fast</c> lists them in order
-    /// and whose plan <c>gold</c> grants the model route (plus <paramref name="planExtra"/> in the plan).
+    /// Starts <paramref name="providerCount"/> fake OpenAI providers (<c>p0</c>…) and <paramref name="anthropicCount"/>
+    /// fake Anthropic ones (<c>a0</c>…), and a gateway whose alias <c>fast</c> lists the OpenAI ones in order (or whose
+    /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
+    /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null)
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
         {
             providers[i] = await FakeProvider.StartAsync();
         }
+
+        var anthropic = new FakeAnthropic[anthropicCount];
+        for (var i = 0; i < anthropicCount; i++)
+        {
+            anthropic[i] = await FakeAnthropic.StartAsync();
+        }
+
+        models ??= $$"""
+                    fast: [{{string.Join(", ", providers.Select((_, i) => $"{{ provider: p{i}, model: model-{i} }}"))}}]
+                    other: [ { provider: p0, model: other-0 } ]
+            """;
 
         var key = TestKey.New();
         var yaml = $$"""
@@ -50,9 +67,9 @@ internal sealed class AiKit : IAsyncDisposable
                 ai:
                   providers:
             {{string.Concat(providers.Select((p, i) => $"          p{i}: {{ url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, prefix: \"Bearer \" }} }}\n"))}}
+            {{string.Concat(anthropic.Select((p, i) => $"          a{i}: {{ type: anthropic, url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: x-api-key }} }}\n"))}}
                   models:
-                    fast: [{{string.Join(", ", providers.Select((_, i) => $"{{ provider: p{i}, model: model-{i} }}"))}}]
-                    other: [ { provider: p0, model: other-0 } ]
+            {{models}}
             routes:
               ai: { path: "/v1/{**rest}", service: llm }
             plans:
@@ -76,13 +93,18 @@ internal sealed class AiKit : IAsyncDisposable
         }
 
         var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time);
-        return new AiKit(gateway, providers, key);
+        return new AiKit(gateway, providers, anthropic, key);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
         foreach (var provider in Providers)
+        {
+            await provider.DisposeAsync();
+        }
+
+        foreach (var provider in Anthropic)
         {
             await provider.DisposeAsync();
         }

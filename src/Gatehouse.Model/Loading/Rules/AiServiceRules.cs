@@ -2,7 +2,10 @@ using Gatehouse.Model.Config;
 
 namespace Gatehouse.Model.Loading;
 
-/// <summary>An <c>ai</c> service's aliases name its own providers, and its provider URLs are absolute http(s).</summary>
+/// <summary>
+/// An <c>ai</c> service's aliases name its own providers, its provider URLs are absolute http(s), and each provider's
+/// settings fit its type.
+/// </summary>
 internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
 {
     protected override AiServiceConfig? Check(AiServiceConfig ai, BindingScope scope)
@@ -16,6 +19,8 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
                 scope.B.Error(YamlBinder.Join(scope.At("providers"), name) + ".url", scope.Node, $"'{provider.Url}' is not an http(s) URL without query; write the provider's API base, e.g. 'https://api.openai.com/v1'.");
                 ok = false;
             }
+
+            ok &= CheckType(YamlBinder.Join(scope.At("providers"), name), provider, scope);
         }
 
         foreach (var (alias, targets) in ai.Models)
@@ -39,4 +44,26 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
 
         return ok ? ai : null;
     }
+
+    private static bool CheckType(string path, AiProviderConfig provider, BindingScope scope)
+    {
+        switch (provider.Type)
+        {
+            case AiProviderType.Openai when provider.ApiVersion is not null:
+                scope.B.Error(path + ".apiVersion", scope.Node, "an 'openai' provider has no API version; remove 'apiVersion' (it is for 'type: anthropic').");
+                return false;
+            case AiProviderType.Anthropic when provider.Credential is { } credential && !string.Equals(credential.Header, "x-api-key", StringComparison.OrdinalIgnoreCase):
+                scope.B.Error(path + ".credential.header", scope.Node, $"Anthropic reads its key from 'x-api-key', not '{credential.Header}'; write 'credential: {{ env: {credential.Env}, header: x-api-key }}'.");
+                return false;
+            case AiProviderType.Anthropic when provider.ApiVersion is { } version && !IsToken(version):
+                scope.B.Error(path + ".apiVersion", scope.Node, $"'{version}' is not an API version; write a date such as '2023-06-01'.");
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    // Sent as a header value (and a query value for later provider types): letters, digits, '-', '.', '_' only.
+    private static bool IsToken(string value) =>
+        value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
 }
