@@ -150,7 +150,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 payload = AiJson.ForProvider(body, target.Model);
             }
 
-            using var request = provider.NewRequest(operation, payload);
+            using var request = provider.NewRequest(operation, target.Model, payload);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             timeout.CancelAfter(provider.Timeout);
             HttpResponseMessage response;

@@ -10,7 +10,10 @@ public sealed record AiModelTargetConfig
     [DocType("provider name")]
     public required string Provider { get; init; }
 
-    /// <summary>The model's name at the provider (<c>gpt-4o-mini</c>, <c>llama3</c>).</summary>
+    /// <summary>
+    /// The model's name at the provider (<c>gpt-4o-mini</c>, <c>llama3</c>); for an Azure OpenAI provider, the deployment's
+    /// name (letters, digits, <c>-</c>, <c>_</c>, <c>.</c>).
+    /// </summary>
     [RequiredKey("the model's name at the provider, e.g. 'model: gpt-4o-mini'")]
     public required string Model { get; init; }
 }

@@ -13,8 +13,9 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>The provider key, as the node's environment holds it.</summary>
     public const string ProviderSecret = "sk-provider-secret-0123456789";
 
-    private AiKit(TestGateway gateway, FakeProvider[] providers, FakeAnthropic[] anthropic, TestKey key)
+    private AiKit(TestGateway gateway, FakeProvider[] providers, FakeAnthropic[] anthropic, FakeProvider[] azure, TestKey key)
     {
+        Azure = azure;
         Gateway = gateway;
         Providers = providers;
         Anthropic = anthropic;
@@ -28,6 +29,9 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>Fake Anthropic providers, named <c>a0</c>, <c>a1</c>… in the config.</summary>
     public FakeAnthropic[] Anthropic { get; }
 
+    /// <summary>Fake OpenAI servers configured as Azure OpenAI resources, named <c>z0</c>, <c>z1</c>… in the config.</summary>
+    public FakeProvider[] Azure { get; }
+
     public TestKey Key { get; }
 
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
@@ -35,11 +39,12 @@ internal sealed class AiKit : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="providerCount"/> fake OpenAI providers (<c>p0</c>…) and <paramref name="anthropicCount"/>
-    /// fake Anthropic ones (<c>a0</c>…), and a gateway whose alias <c>fast</c> lists the OpenAI ones in order (or whose
+    /// fake Anthropic ones (<c>a0</c>…) and <paramref name="azureCount"/> Azure OpenAI ones (<c>z0</c>…, with
+    /// <paramref name="azureExtra"/> in each), and a gateway whose alias <c>fast</c> lists the OpenAI ones in order (or whose
     /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
     /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "")
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
@@ -51,6 +56,12 @@ internal sealed class AiKit : IAsyncDisposable
         for (var i = 0; i < anthropicCount; i++)
         {
             anthropic[i] = await FakeAnthropic.StartAsync();
+        }
+
+        var azure = new FakeProvider[azureCount];
+        for (var i = 0; i < azureCount; i++)
+        {
+            azure[i] = await FakeProvider.StartAsync();
         }
 
         models ??= $$"""
@@ -68,6 +79,7 @@ internal sealed class AiKit : IAsyncDisposable
                   providers:
             {{string.Concat(providers.Select((p, i) => $"          p{i}: {{ url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, prefix: \"Bearer \" }} }}\n"))}}
             {{string.Concat(anthropic.Select((p, i) => $"          a{i}: {{ type: anthropic, url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: x-api-key }} }}\n"))}}
+            {{string.Concat(azure.Select((p, i) => $"          z{i}: {{ type: azure, url: \"{p.Root}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: api-key }}{azureExtra} }}\n"))}}
                   models:
             {{models}}
             routes:
@@ -93,7 +105,7 @@ internal sealed class AiKit : IAsyncDisposable
         }
 
         var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time);
-        return new AiKit(gateway, providers, anthropic, key);
+        return new AiKit(gateway, providers, anthropic, azure, key);
     }
 
     public async ValueTask DisposeAsync()
@@ -105,6 +117,11 @@ internal sealed class AiKit : IAsyncDisposable
         }
 
         foreach (var provider in Anthropic)
+        {
+            await provider.DisposeAsync();
+        }
+
+        foreach (var provider in Azure)
         {
             await provider.DisposeAsync();
         }

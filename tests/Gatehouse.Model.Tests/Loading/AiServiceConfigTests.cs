@@ -64,6 +64,23 @@ public sealed class AiServiceConfigTests
     }
 
     [Fact]
+    public void AzureProvider_Binds_WithApiKeyHeaderAndDeployments()
+    {
+        var result = Load("""
+            kind: ai
+            ai:
+              providers:
+                azure: { type: azure, url: https://my-resource.openai.azure.com, apiVersion: "2024-10-21", credential: { env: AZURE_OPENAI_API_KEY, header: api-key } }
+              models:
+                fast: [ { provider: azure, model: gpt-4o-mini.prod_1 } ]
+            """, name => name == "AZURE_OPENAI_API_KEY" ? "azure-secret" : null);
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var provider = result.Config!.Services["llm"].Ai!.Providers["azure"];
+        Assert.Equal((AiProviderType.Azure, "2024-10-21", "azure-secret"), (provider.Type, provider.ApiVersion, provider.Credential!.Value));
+    }
+
+    [Fact]
     public void AiService_KeyUnsetOnTheNode_ErrorAtTheCredential()
     {
         var result = Load("""
@@ -86,6 +103,8 @@ public sealed class AiServiceConfigTests
     [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1, apiVersion: '2024-10-21' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "remove 'apiVersion'")]
     [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, credential: { env: K, prefix: 'Bearer ' } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: x-api-key")]
     [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, apiVersion: 'a b' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "'2023-06-01'")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x, credential: { env: K, header: x-api-key } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: api-key")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x } }, models: { m: [ { provider: p, model: '../x?y=1' } ] } }", "services.llm.ai.models.m[0].model", "not an Azure deployment name")]
     public void AiService_Mistake_ErrorAtItsPath(string service, string path, string message)
     {
         var result = Load(service, _ => "a-key"); // keys are set, so that their other mistakes show

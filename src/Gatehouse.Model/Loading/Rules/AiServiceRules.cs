@@ -39,6 +39,12 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
                     scope.B.Error($"{YamlBinder.Join(scope.At("models"), alias)}[{i}].provider", scope.Node, $"'{targets[i].Provider}' is not a provider of this service; use {known}.");
                     ok = false;
                 }
+                else if (ai.Providers[targets[i].Provider].Type == AiProviderType.Azure && !IsToken(targets[i].Model))
+                {
+                    // It becomes a path segment of the provider's URL.
+                    scope.B.Error($"{YamlBinder.Join(scope.At("models"), alias)}[{i}].model", scope.Node, $"'{targets[i].Model}' is not an Azure deployment name; write the deployment's name as Azure shows it (letters, digits, '-', '_', '.').");
+                    ok = false;
+                }
             }
         }
 
@@ -50,12 +56,16 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
         switch (provider.Type)
         {
             case AiProviderType.Openai when provider.ApiVersion is not null:
-                scope.B.Error(path + ".apiVersion", scope.Node, "an 'openai' provider has no API version; remove 'apiVersion' (it is for 'type: anthropic').");
+                scope.B.Error(path + ".apiVersion", scope.Node, "an 'openai' provider has no API version; remove 'apiVersion' (it is for 'type: anthropic' and 'type: azure').");
                 return false;
             case AiProviderType.Anthropic when provider.Credential is { } credential && !string.Equals(credential.Header, "x-api-key", StringComparison.OrdinalIgnoreCase):
                 scope.B.Error(path + ".credential.header", scope.Node, $"Anthropic reads its key from 'x-api-key', not '{credential.Header}'; write 'credential: {{ env: {credential.Env}, header: x-api-key }}'.");
                 return false;
-            case AiProviderType.Anthropic when provider.ApiVersion is { } version && !IsToken(version):
+            case AiProviderType.Azure when provider.Credential is { } credential
+                && !string.Equals(credential.Header, "api-key", StringComparison.OrdinalIgnoreCase) && !string.Equals(credential.Header, "Authorization", StringComparison.OrdinalIgnoreCase):
+                scope.B.Error(path + ".credential.header", scope.Node, $"Azure OpenAI reads its key from 'api-key' (or an Entra token from 'Authorization'), not '{credential.Header}'; write 'credential: {{ env: {credential.Env}, header: api-key }}'.");
+                return false;
+            case AiProviderType.Anthropic or AiProviderType.Azure when provider.ApiVersion is { } version && !IsToken(version):
                 scope.B.Error(path + ".apiVersion", scope.Node, $"'{version}' is not an API version; write a date such as '2023-06-01'.");
                 return false;
             default:
@@ -63,7 +73,7 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
         }
     }
 
-    // Sent as a header value (and a query value for later provider types): letters, digits, '-', '.', '_' only.
+    // Sent as a header value, a query value or a path segment: letters, digits, '-', '.', '_' only.
     private static bool IsToken(string value) =>
         value.Length is > 0 and <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
 }
