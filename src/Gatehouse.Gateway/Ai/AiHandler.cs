@@ -77,7 +77,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        if (!ai.Aliases.TryGetValue(alias, out var targets))
+        if (!ai.Aliases.TryGetValue(alias, out var aliasModel))
         {
             await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
                 $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNames)} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
@@ -104,7 +104,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var call = new AiCall(context, requestId, reservation, clientAskedUsage);
         try
         {
-            await SendAsync(call, ai, alias, targets, body, operation, stream).ConfigureAwait(false);
+            await SendAsync(call, ai, alias, aliasModel.Order(Random.Shared), body, operation, stream).ConfigureAwait(false);
         }
         finally
         {

@@ -105,6 +105,9 @@ public sealed class AiServiceConfigTests
     [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, apiVersion: 'a b' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "'2023-06-01'")]
     [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x, credential: { env: K, header: x-api-key } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: api-key")]
     [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x } }, models: { m: [ { provider: p, model: '../x?y=1' } ] } }", "services.llm.ai.models.m[0].model", "not an Azure deployment name")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: p, model: x, priority: 0 }, { provider: p, model: y } ] } }", "services.llm.ai.models.m[1].priority", "must too")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: p, model: x, weight: 3 }, { provider: p, model: y } ] } }", "services.llm.ai.models.m[0].weight", "same 'priority'")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: p, model: x, priority: 0, weight: 0 }, { provider: p, model: y, priority: 0 } ] } }", "services.llm.ai.models.m[0].weight", "from 1 to 1000000")]
     public void AiService_Mistake_ErrorAtItsPath(string service, string path, string message)
     {
         var result = Load(service, _ => "a-key"); // keys are set, so that their other mistakes show

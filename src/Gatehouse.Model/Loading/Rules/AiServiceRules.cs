@@ -31,6 +31,7 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
                 ok = false;
             }
 
+            ok &= CheckOrder(YamlBinder.Join(scope.At("models"), alias), targets, scope);
             for (var i = 0; i < targets.Count; i++)
             {
                 if (!ai.Providers.ContainsKey(targets[i].Provider))
@@ -49,6 +50,34 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
         }
 
         return ok ? ai : null;
+    }
+
+    /// <summary>Priorities set on every entry or on none; weights in range, and only where entries share a priority.</summary>
+    private static bool CheckOrder(string path, IReadOnlyList<AiModelTargetConfig> targets, BindingScope scope)
+    {
+        var ok = true;
+        var explicitly = targets.Any(t => t.Priority is not null);
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var target = targets[i];
+            if (explicitly && target.Priority is null)
+            {
+                scope.B.Error($"{path}[{i}].priority", scope.Node, "other entries of this alias set 'priority', so this one must too (e.g. 'priority: 0'); or remove it from all of them to try them in list order.");
+                ok = false;
+            }
+            else if (target.Weight is < 1 or > 1_000_000)
+            {
+                scope.B.Error($"{path}[{i}].weight", scope.Node, $"{target.Weight} is not a weight; write a whole number from 1 to 1000000 (its share among the entries of its priority).");
+                ok = false;
+            }
+            else if (target.Weight != 1 && !targets.Where((t, j) => j != i && t.Priority is not null && t.Priority == target.Priority).Any())
+            {
+                scope.B.Error($"{path}[{i}].weight", scope.Node, "a weight shares calls among entries of the same priority, and no other entry of this alias has this one's; give the entries to share calls the same 'priority', or remove 'weight'.");
+                ok = false;
+            }
+        }
+
+        return ok;
     }
 
     private static bool CheckType(string path, AiProviderConfig provider, BindingScope scope)
