@@ -200,6 +200,23 @@ public sealed class AnthropicProviderTests
         Assert.Equal((kit.Anthropic[0].ReportedTokens, 0L), limiter.Read("gold", "app", 0));
     }
 
+    [Fact]
+    public async Task TokenLimit_StreamBrokenMidWay_SettlesWithAnthropicsPromptAndTheRelayedText()
+    {
+        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+        kit.Anthropic[0].Fault = AnthropicFault.ErrorMidStream;
+
+        using (var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"claude","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"a rather longer prompt than the fake counts"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync());
+        }
+
+        // No message_delta came: the prompt is what message_start reported, the completion the text relayed ("a1").
+        var limiter = kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();
+        await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, "the broken call settled");
+        Assert.Equal(FakeAnthropic.InputTokens + FakeAnthropic.CacheRead + TokenCounter.Count("a1"), limiter.Read("gold", "app", 0).Used);
+    }
+
     [Theory]
     [InlineData(AnthropicFault.Overloaded)]
     [InlineData(AnthropicFault.ServerError)]
