@@ -37,6 +37,49 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
     public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
 
+    /// <summary>A <c>POST /v1/chat/completions</c> of <paramref name="json"/> with the application's key.</summary>
+    public HttpRequestMessage Post(string json)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Api-Key", Key.Plaintext);
+        return request;
+    }
+
+    /// <summary>The body of a successful call of <paramref name="json"/> (the test fails on any other status).</summary>
+    public async Task<string> PostOkAsync(string json)
+    {
+        using var response = await Gateway.Client.SendAsync(Post(json));
+        var body = await response.Content.ReadAsStringAsync();
+        Xunit.Assert.True(response.IsSuccessStatusCode, body);
+        return body;
+    }
+
+    /// <summary>Everything that arrived of a stream that the gateway must end by aborting it (after its error event).</summary>
+    public async Task<string> PostUntilAbortAsync(string json)
+    {
+        using var response = await Gateway.Client.SendAsync(Post(json), HttpCompletionOption.ResponseHeadersRead);
+        Xunit.Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        var text = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        var aborted = false;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0)
+            {
+                text.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            aborted = true;
+        }
+
+        Xunit.Assert.True(aborted, "the response must not end like a complete one");
+        return text.ToString();
+    }
+
     /// <summary>
     /// Starts <paramref name="providerCount"/> fake OpenAI providers (<c>p0</c>…) and <paramref name="anthropicCount"/>
     /// fake Anthropic ones (<c>a0</c>…) and <paramref name="azureCount"/> Azure OpenAI ones (<c>z0</c>…, with

@@ -65,7 +65,7 @@ public sealed class AliasWeightTests
         const int Calls = 400;
         for (var i = 0; i < Calls; i++)
         {
-            using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"split","messages":[{"role":"user","content":"hi"}]}"""));
+            using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"split","messages":[{"role":"user","content":"hi"}]}"""));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
@@ -82,18 +82,11 @@ public sealed class AliasWeightTests
 
         for (var i = 0; i < 20; i++)
         {
-            using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"split","messages":[{"role":"user","content":"hi"}]}"""));
+            using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"split","messages":[{"role":"user","content":"hi"}]}"""));
             Assert.Contains("\"light\"", await response.Content.ReadAsStringAsync());
         }
 
         Assert.Equal(20, kit.Providers[1].Received.Count);
         Assert.Empty(kit.Providers[2].Received);
-    }
-
-    private static HttpRequestMessage Post(AiKit kit, string json)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", kit.Key.Plaintext);
-        return request;
     }
 }

@@ -58,8 +58,8 @@ public sealed class AnthropicProviderTests
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude);
         kit.Anthropic[0].StopReason = stopReason;
 
-        var whole = await PostAsync(kit, """{"model":"claude","messages":[{"role":"user","content":"hi"}]}""");
-        var streamed = await PostAsync(kit, """{"model":"claude","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var whole = await kit.PostOkAsync("""{"model":"claude","messages":[{"role":"user","content":"hi"}]}""");
+        var streamed = await kit.PostOkAsync("""{"model":"claude","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(finishReason, JsonNode.Parse(whole)!["choices"]![0]!["finish_reason"]!.GetValue<string>());
         Assert.Contains($"\"finish_reason\":\"{finishReason}\"", streamed);
@@ -95,7 +95,7 @@ public sealed class AnthropicProviderTests
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude);
         kit.Anthropic[0].Fault = AnthropicFault.Gate;
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"claude","stream":true,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claude","stream":true,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
         await using var stream = await response.Content.ReadAsStreamAsync();
         var seen = new StringBuilder();
         var buffer = new byte[4096];
@@ -206,7 +206,7 @@ public sealed class AnthropicProviderTests
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
         kit.Anthropic[0].Fault = AnthropicFault.ErrorMidStream;
 
-        using (var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"claude","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"a rather longer prompt than the fake counts"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        using (var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claude","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"a rather longer prompt than the fake counts"}]}"""), HttpCompletionOption.ResponseHeadersRead))
         {
             await Assert.ThrowsAnyAsync<Exception>(() => response.Content.ReadAsStringAsync());
         }
@@ -271,29 +271,12 @@ public sealed class AnthropicProviderTests
     {
         await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, models: "        mixed: [ { provider: a0, model: claude-test }, { provider: p0, model: model-0 } ]\n");
         kit.Anthropic[0].Fault = AnthropicFault.ErrorMidStream;
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"mixed","stream":true,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        var text = new StringBuilder();
-        var buffer = new byte[4096];
-        var aborted = false;
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
-            {
-                text.Append(Encoding.UTF8.GetString(buffer, 0, read));
-            }
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            aborted = true;
-        }
+        var text = await kit.PostUntilAbortAsync("""{"model":"mixed","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
-        Assert.True(aborted, "the response must not end like a complete one");
-        Assert.Contains("\"a1\"", text.ToString());
-        Assert.Contains("\"stream_interrupted\"", text.ToString());
-        Assert.Contains("overloaded_error", text.ToString());
-        Assert.DoesNotContain("[DONE]", text.ToString());
+        Assert.Contains("\"a1\"", text);
+        Assert.Contains("\"stream_interrupted\"", text);
+        Assert.Contains("overloaded_error", text);
+        Assert.DoesNotContain("[DONE]", text);
         Assert.Empty(kit.Providers[0].Received); // past the first byte, no fallback
     }
 
@@ -315,7 +298,7 @@ public sealed class AnthropicProviderTests
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude);
 
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"claude","n":2,"messages":[{"role":"user","content":"hi"}]}"""));
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claude","n":2,"messages":[{"role":"user","content":"hi"}]}"""));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -336,20 +319,5 @@ public sealed class AnthropicProviderTests
         Assert.Contains("serves embeddings", e.Message);
         Assert.Equal([0.25f, 0.5f, 0.75f], embedding.Value.ToFloats().ToArray());
         Assert.Empty(kit.Anthropic[0].Received);
-    }
-
-    private static HttpRequestMessage Post(AiKit kit, string json)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", kit.Key.Plaintext);
-        return request;
-    }
-
-    private static async Task<string> PostAsync(AiKit kit, string json)
-    {
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, json));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return body;
     }
 }

@@ -83,20 +83,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                             _toolIndex[index] = tool;
                             var id = AnthropicResponse.String(block, "id") ?? "";
                             var name = AnthropicResponse.String(block, "name") ?? "";
-                            Chunk(writer, w =>
-                            {
-                                w.WriteStartArray("tool_calls");
-                                w.WriteStartObject();
-                                w.WriteNumber("index", tool);
-                                w.WriteString("id", id);
-                                w.WriteString("type", "function");
-                                w.WriteStartObject("function");
-                                w.WriteString("name", name);
-                                w.WriteString("arguments", "");
-                                w.WriteEndObject();
-                                w.WriteEndObject();
-                                w.WriteEndArray();
-                            });
+                            ToolCallChunk(writer, tool, id, name, "");
                             wrote = true;
                             break;
                     }
@@ -114,17 +101,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                         case "input_json_delta" when AnthropicResponse.String(delta, "partial_json") is { } json
                             && _toolIndex.TryGetValue((int)AnthropicResponse.Number(root, "index"), out var tool):
                             call.CompletionText?.Append(json);
-                            Chunk(writer, w =>
-                            {
-                                w.WriteStartArray("tool_calls");
-                                w.WriteStartObject();
-                                w.WriteNumber("index", tool);
-                                w.WriteStartObject("function");
-                                w.WriteString("arguments", json);
-                                w.WriteEndObject();
-                                w.WriteEndObject();
-                                w.WriteEndArray();
-                            });
+                            ToolCallChunk(writer, tool, null, null, json);
                             wrote = true;
                             break;
                     }
@@ -209,6 +186,30 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         w.WriteEndArray();
         End(writer, w);
     }
+
+    /// <summary>A tool call's first chunk (with its id and name), or one with a fragment of its arguments.</summary>
+    private void ToolCallChunk(PipeWriter writer, int tool, string? id, string? name, string arguments) => Chunk(writer, w =>
+    {
+        w.WriteStartArray("tool_calls");
+        w.WriteStartObject();
+        w.WriteNumber("index", tool);
+        if (id is not null)
+        {
+            w.WriteString("id", id);
+            w.WriteString("type", "function");
+        }
+
+        w.WriteStartObject("function");
+        if (name is not null)
+        {
+            w.WriteString("name", name);
+        }
+
+        w.WriteString("arguments", arguments);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
+    });
 
     private void UsageChunk(PipeWriter writer)
     {
