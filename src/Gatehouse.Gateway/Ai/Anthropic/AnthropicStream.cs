@@ -65,7 +65,10 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                         }
                     }
 
-                    Chunk(writer, w => { w.WriteString("role", "assistant"); w.WriteString("content", ""); });
+                    var role = StartDelta(writer);
+                    role.WriteString("role", "assistant");
+                    role.WriteString("content", "");
+                    EndDelta(writer, null);
                     wrote = true;
                     return StreamStep.Continue;
 
@@ -75,7 +78,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                     {
                         case "text" when AnthropicResponse.String(block, "text") is { Length: > 0 } text:
                             call.CompletionText?.Append(text);
-                            Chunk(writer, w => w.WriteString("content", text));
+                            ContentChunk(writer, text);
                             wrote = true;
                             break;
                         case "tool_use":
@@ -95,7 +98,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                     {
                         case "text_delta" when AnthropicResponse.String(delta, "text") is { } text:
                             call.CompletionText?.Append(text);
-                            Chunk(writer, w => w.WriteString("content", text));
+                            ContentChunk(writer, text);
                             wrote = true;
                             break;
                         case "input_json_delta" when AnthropicResponse.String(delta, "partial_json") is { } json
@@ -127,7 +130,8 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                     if (!_finished && root.TryGetProperty("delta", out var messageDelta) && AnthropicResponse.String(messageDelta, "stop_reason") is { } stop)
                     {
                         _finished = true;
-                        Chunk(writer, _ => { }, AnthropicResponse.FinishReason(stop));
+                        StartDelta(writer);
+                        EndDelta(writer, AnthropicResponse.FinishReason(stop));
                         wrote = true;
                     }
 
@@ -163,14 +167,20 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         }
     }
 
-    private void Chunk(PipeWriter writer, Action<Utf8JsonWriter> delta, string? finishReason = null)
+    // A chunk is written in two halves around its delta's properties (no delegate, nothing allocated per event).
+    private Utf8JsonWriter StartDelta(PipeWriter writer)
     {
         var w = Start(writer);
         w.WriteStartArray("choices");
         w.WriteStartObject();
         w.WriteNumber("index", 0);
         w.WriteStartObject("delta");
-        delta(w);
+        return w;
+    }
+
+    private void EndDelta(PipeWriter writer, string? finishReason)
+    {
+        var w = _json!;
         w.WriteEndObject();
         w.WriteNull("logprobs");
         if (finishReason is null)
@@ -187,9 +197,16 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         End(writer, w);
     }
 
-    /// <summary>A tool call's first chunk (with its id and name), or one with a fragment of its arguments.</summary>
-    private void ToolCallChunk(PipeWriter writer, int tool, string? id, string? name, string arguments) => Chunk(writer, w =>
+    private void ContentChunk(PipeWriter writer, string text)
     {
+        StartDelta(writer).WriteString("content", text);
+        EndDelta(writer, null);
+    }
+
+    /// <summary>A tool call's first chunk (with its id and name), or one with a fragment of its arguments.</summary>
+    private void ToolCallChunk(PipeWriter writer, int tool, string? id, string? name, string arguments)
+    {
+        var w = StartDelta(writer);
         w.WriteStartArray("tool_calls");
         w.WriteStartObject();
         w.WriteNumber("index", tool);
@@ -209,7 +226,8 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         w.WriteEndObject();
         w.WriteEndObject();
         w.WriteEndArray();
-    });
+        EndDelta(writer, null);
+    }
 
     private void UsageChunk(PipeWriter writer)
     {
