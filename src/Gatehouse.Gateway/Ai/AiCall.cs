@@ -21,6 +21,9 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }
 
+    /// <summary>The prompt's tokens as the provider reported them before its final usage (Anthropic's <c>message_start</c>).</summary>
+    public long? ProviderPrompt { get; set; }
+
     /// <summary>The completion text seen so far, for an estimate when the provider's usage never comes (a cut stream).</summary>
     public StringBuilder? CompletionText { get; set; } = ReferenceEquals(reservation, TokenReservation.None) ? null : new();
 
@@ -28,6 +31,6 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     public AiUsage Estimate()
     {
         var completion = CompletionText is { Length: > 0 } text ? TokenCounter.Count(text.ToString()) : 0;
-        return AiUsage.From(Reservation.PromptEstimate, completion, 0, estimated: true);
+        return AiUsage.From(ProviderPrompt ?? Reservation.PromptEstimate, completion, 0, estimated: true);
     }
 }

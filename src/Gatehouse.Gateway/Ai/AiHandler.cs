@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Ai.Anthropic;
+using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -14,7 +16,7 @@ namespace Gatehouse.Gateway.Ai;
 /// <c>GET …/models</c>, <c>POST …/chat/completions</c> (whole or streamed) and <c>POST …/embeddings</c>. A call goes to
 /// the alias's provider models in priority order and moves on while nothing has been sent to the client.
 /// </summary>
-internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens)
+internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time)
 {
     /// <summary>A whole (not streamed) provider response larger than this is refused rather than buffered.</summary>
     private const int MaxResponse = 32 * 1024 * 1024;
@@ -75,7 +77,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        if (!ai.Aliases.TryGetValue(alias, out var targets))
+        if (!ai.Aliases.TryGetValue(alias, out var aliasModel))
         {
             await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
                 $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNames)} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
@@ -102,7 +104,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var call = new AiCall(context, requestId, reservation, clientAskedUsage);
         try
         {
-            await SendAsync(call, ai, alias, targets, body, operation, stream).ConfigureAwait(false);
+            await SendAsync(call, ai, alias, aliasModel.Order(Random.Shared), body, operation, stream).ConfigureAwait(false);
         }
         finally
         {
@@ -120,10 +122,35 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var aborted = context.RequestAborted;
         var failure = AttemptFailure.None;
         string? retryAfter = null;
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var tried = 0;
         foreach (var target in targets)
         {
             var provider = target.Provider;
-            using var request = provider.NewRequest(operation == AiOperation.Chat ? "/chat/completions" : "/embeddings", AiJson.ForProvider(body, target.Model));
+            if (operation == AiOperation.Embeddings && !provider.ServesEmbeddings)
+            {
+                continue;
+            }
+
+            tried++;
+            byte[] payload;
+            if (provider.Type == AiProviderType.Anthropic)
+            {
+                if (AnthropicRequest.Build(body, target.Model, out var invalid) is not { } translated)
+                {
+                    // The client's request, not the provider: 400, and no other provider is tried.
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_request", invalid!, call.RequestId).ConfigureAwait(false);
+                    return;
+                }
+
+                payload = translated;
+            }
+            else
+            {
+                payload = AiJson.ForProvider(body, target.Model);
+            }
+
+            using var request = provider.NewRequest(operation, target.Model, payload);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             timeout.CancelAfter(provider.Timeout);
             HttpResponseMessage response;
@@ -159,9 +186,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     continue;
                 }
 
+                var anthropic = provider.Type == AiProviderType.Anthropic;
                 var outcome = stream && status < 300
-                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout).ConfigureAwait(false)
-                    : await RelayWholeAsync(call, response, timeout).ConfigureAwait(false);
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, anthropic ? new AnthropicStream(created) : OpenAiStreamDialect.Instance).ConfigureAwait(false)
+                    : await RelayWholeAsync(call, response, timeout, anthropic ? created : null).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Done)
                 {
                     return;
@@ -170,6 +198,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
                 LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
             }
+        }
+
+        if (tried == 0)
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation",
+                $"No provider of model '{alias}' serves embeddings; use a model whose providers do.", call.RequestId).ConfigureAwait(false);
+            return;
         }
 
         var (code, type, message) = failure switch
@@ -181,8 +216,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         await AiJson.WriteErrorAsync(context, code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
     }
 
-    /// <summary>A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read.</summary>
-    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout)
+    /// <summary>
+    /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; an Anthropic one
+    /// (<paramref name="anthropicCreated"/> set) translated to OpenAI's shape first.
+    /// </summary>
+    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, long? anthropicCreated)
     {
         byte[] bytes;
         try
@@ -220,7 +258,22 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var success = response.IsSuccessStatusCode;
         AiUsage? usage = null;
         var text = success ? call.CompletionText : null;
-        if (!AiJson.TryScan(bytes, ref usage, text))
+        if (anthropicCreated is { } created)
+        {
+            if (!success)
+            {
+                bytes = AnthropicResponse.ToError(bytes, (int)response.StatusCode);
+            }
+            else if (AnthropicResponse.ToCompletion(bytes, created, text, out usage) is { } completion)
+            {
+                bytes = completion;
+            }
+            else
+            {
+                return RelayOutcome.Broken;
+            }
+        }
+        else if (!AiJson.TryScan(bytes, ref usage, text))
         {
             // A success that is not JSON is the provider's fault; a 4xx body is passed on whatever it is.
             if (success)

@@ -62,7 +62,7 @@ internal static class AiJson
         return response.Body.WriteAsync(ErrorBody(type, code, message)).AsTask();
     }
 
-    public static byte[] ErrorBody(string type, string code, string message)
+    public static byte[] ErrorBody(string type, string? code, string message)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer, WriterOptions))
@@ -72,7 +72,15 @@ internal static class AiJson
             json.WriteString("message", message);
             json.WriteString("type", type);
             json.WriteNull("param");
-            json.WriteString("code", code);
+            if (code is null)
+            {
+                json.WriteNull("code");
+            }
+            else
+            {
+                json.WriteString("code", code);
+            }
+
             json.WriteEndObject();
             json.WriteEndObject();
         }

@@ -15,6 +15,12 @@ internal sealed class AiProvider
         CredentialHeader = config.Credential?.Header;
         CredentialValue = config.Credential?.Value ?? "";
         Timeout = config.Timeout;
+        ApiVersion = config.ApiVersion ?? config.Type switch
+        {
+            AiProviderType.Anthropic => AnthropicVersion,
+            AiProviderType.Azure => AzureVersion,
+            _ => null,
+        };
         Invoker = Invokers.GetOrAdd(config.ConnectTimeout, static connect => new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -45,11 +51,33 @@ internal sealed class AiProvider
 
     public TimeSpan Timeout { get; }
 
+    /// <summary>The <c>anthropic-version</c> the gateway's translation is written against.</summary>
+    public const string AnthropicVersion = "2023-06-01";
+
+    /// <summary>Azure OpenAI's GA <c>api-version</c> whose chat completions take <c>stream_options</c>.</summary>
+    public const string AzureVersion = "2024-10-21";
+
+    /// <summary>The provider API's version (Anthropic's <c>anthropic-version</c>, Azure's <c>api-version</c>); null for OpenAI.</summary>
+    public string? ApiVersion { get; }
+
+    /// <summary>Anthropic's Messages API has no embeddings.</summary>
+    public bool ServesEmbeddings => Type != AiProviderType.Anthropic;
+
     public HttpMessageInvoker Invoker { get; }
 
-    /// <summary>A request to <paramref name="path"/> (<c>/chat/completions</c>) built only from what the gateway wrote.</summary>
-    public HttpRequestMessage NewRequest(string path, byte[] body)
+    /// <summary>
+    /// A request for <paramref name="operation"/> to <paramref name="model"/> in the provider's API, built only from what
+    /// the gateway wrote (the model and version come from the config, checked when it was loaded, and are escaped).
+    /// </summary>
+    public HttpRequestMessage NewRequest(AiOperation operation, string model, byte[] body)
     {
+        var call = operation == AiOperation.Chat ? "/chat/completions" : "/embeddings";
+        var path = Type switch
+        {
+            AiProviderType.Anthropic => "/messages",
+            AiProviderType.Azure => "/openai/deployments/" + Uri.EscapeDataString(model) + call + "?api-version=" + Uri.EscapeDataString(ApiVersion!),
+            _ => call,
+        };
         var request = new HttpRequestMessage(HttpMethod.Post, BaseUrl + path)
         {
             Content = new ByteArrayContent(body),
@@ -60,6 +88,11 @@ internal sealed class AiProvider
         if (CredentialHeader is not null && CredentialValue.Length > 0)
         {
             request.Headers.TryAddWithoutValidation(CredentialHeader, CredentialValue);
+        }
+
+        if (Type == AiProviderType.Anthropic)
+        {
+            request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
         }
 
         return request;

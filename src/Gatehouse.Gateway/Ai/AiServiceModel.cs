@@ -3,25 +3,22 @@ using Gatehouse.Model.Config;
 
 namespace Gatehouse.Gateway.Ai;
 
-/// <summary>The compiled, immutable form of an <c>ai</c> service: its providers and its aliases in priority order.</summary>
+/// <summary>The compiled, immutable form of an <c>ai</c> service: its providers and its aliases.</summary>
 internal sealed class AiServiceModel
 {
     public AiServiceModel(string name, AiServiceConfig config)
     {
         Name = name;
         var providers = config.Providers.ToDictionary(p => p.Key, p => new AiProvider(p.Key, p.Value), StringComparer.Ordinal);
-        Aliases = config.Models.ToFrozenDictionary(
-            m => m.Key,
-            m => m.Value.Select(t => new AiModelTarget(providers[t.Provider], t.Model)).ToArray(),
-            StringComparer.Ordinal);
+        Aliases = config.Models.ToFrozenDictionary(m => m.Key, m => new AiAlias(m.Value, providers), StringComparer.Ordinal);
         AliasNames = [.. config.Models.Keys.Order(StringComparer.Ordinal)];
         ModelList = AiJson.ModelList(AliasNames);
     }
 
     public string Name { get; }
 
-    /// <summary>Alias → provider models, first choice first.</summary>
-    public FrozenDictionary<string, AiModelTarget[]> Aliases { get; }
+    /// <summary>Alias → its provider models by priority and weight.</summary>
+    public FrozenDictionary<string, AiAlias> Aliases { get; }
 
     public string[] AliasNames { get; }
 

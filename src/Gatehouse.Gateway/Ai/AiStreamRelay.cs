@@ -14,7 +14,7 @@ internal static class AiStreamRelay
 {
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
-    public static async Task<RelayOutcome> RelayAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, TimeSpan idle)
+    public static async Task<RelayOutcome> RelayAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, TimeSpan idle, StreamDialect dialect)
     {
         var context = call.Context;
         var aborted = context.RequestAborted;
@@ -42,7 +42,7 @@ internal static class AiStreamRelay
 
         using (reader)
         {
-            if (next is null)
+            if (next is null || dialect.FailsBeforeStart(next.Value.Span))
             {
                 return RelayOutcome.Broken;
             }
@@ -65,21 +65,25 @@ internal static class AiStreamRelay
                         return RelayOutcome.Done;
                     }
 
-                    var forward = Inspect(call, current.Span, out var done, out var malformed);
-                    if (malformed)
+                    var step = dialect.Step(call, current.Span, writer, out var wrote, out var error);
+                    if (step == StreamStep.Malformed)
                     {
                         await WriteErrorEventAsync(writer, context, "The provider sent an event that is not valid JSON; the stream is ended.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
-                    if (forward)
+                    if (step == StreamStep.ProviderError)
                     {
-                        writer.Write(current.Span);
-                        writer.Write(EventEnd);
+                        await WriteErrorEventAsync(writer, context, error ?? "The provider reported an error mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
+                        return RelayOutcome.Done;
+                    }
+
+                    if (wrote)
+                    {
                         await writer.FlushAsync(aborted).ConfigureAwait(false);
                     }
 
-                    if (done)
+                    if (step == StreamStep.Done)
                     {
                         return RelayOutcome.Done;
                     }
@@ -102,40 +106,6 @@ internal static class AiStreamRelay
                 return RelayOutcome.Done;
             }
         }
-    }
-
-    /// <summary>Reads an event's data for usage and text; false when it is not to be forwarded (an unasked usage chunk).</summary>
-    private static bool Inspect(AiCall call, ReadOnlySpan<byte> current, out bool done, out bool malformed)
-    {
-        done = false;
-        malformed = false;
-        var data = SseReader.Data(current);
-        if (data.IsEmpty)
-        {
-            return true; // comments and keep-alives pass
-        }
-
-        if (data.SequenceEqual("[DONE]"u8))
-        {
-            done = true;
-            return true;
-        }
-
-        AiUsage? usage = null;
-        if (!AiJson.TryScan(data, ref usage, call.CompletionText))
-        {
-            malformed = true;
-            return false;
-        }
-
-        if (usage is { } seen)
-        {
-            call.Usage = seen;
-            // OpenAI's usage chunk has no choices; a client that did not ask for it may not expect such a chunk.
-            return call.ClientAskedUsage || data.IndexOf("\"choices\":[]"u8) < 0;
-        }
-
-        return true;
     }
 
     private static async Task TryWriteErrorEventAsync(System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)

@@ -11,14 +11,18 @@ public sealed record AiProviderConfig
     /// <summary>
     /// The provider's API base, to which <c>/chat/completions</c>, <c>/embeddings</c> are added:
     /// <c>https://api.openai.com/v1</c>, <c>http://127.0.0.1:11434/v1</c> (Ollama), <c>http://127.0.0.1:8000/v1</c> (vLLM).
+    /// For <c>type: anthropic</c>, the base to which <c>/messages</c> is added: <c>https://api.anthropic.com/v1</c>. For
+    /// <c>type: azure</c>, the resource's endpoint, to which <c>/openai/deployments/{deployment}/…</c> is added:
+    /// <c>https://my-resource.openai.azure.com</c>.
     /// </summary>
     [RequiredKey("the provider's API base, e.g. 'url: https://api.openai.com/v1'")]
     public required string Url { get; init; }
 
     /// <summary>
     /// The gateway's key for the provider, from an environment variable of each node: for OpenAI write
-    /// <c>{ env: OPENAI_API_KEY, prefix: "Bearer " }</c>. Never stored, exported or logged; a client's own
-    /// <c>Authorization</c> is never sent to a provider.
+    /// <c>{ env: OPENAI_API_KEY, prefix: "Bearer " }</c>, for Anthropic <c>{ env: ANTHROPIC_API_KEY, header: x-api-key }</c>,
+    /// for Azure OpenAI <c>{ env: AZURE_OPENAI_API_KEY, header: api-key }</c>.
+    /// Never stored, exported or logged; a client's own <c>Authorization</c> is never sent to a provider.
     /// </summary>
     [DefaultText("none (a local server)")]
     public ServiceCredentialConfig? Credential { get; init; }
@@ -31,6 +35,14 @@ public sealed record AiProviderConfig
 
     /// <summary>To open a connection; past it the call moves to the next provider model.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The version of the provider's API the gateway speaks: for <c>type: anthropic</c> the <c>anthropic-version</c>
+    /// header, for <c>type: azure</c> the <c>api-version</c> query parameter (a version whose chat completions take
+    /// <c>stream_options</c>). Not used by <c>type: openai</c>, where it is an error.
+    /// </summary>
+    [DefaultText("anthropic: 2023-06-01; azure: 2024-10-21")]
+    public string? ApiVersion { get; init; }
 }
 
 /// <summary>Provider APIs.</summary>
@@ -38,4 +50,16 @@ public enum AiProviderType
 {
     /// <summary>OpenAI's API, and servers compatible with it (vLLM, Ollama, LM Studio).</summary>
     Openai,
+
+    /// <summary>
+    /// Anthropic's Messages API (<c>POST /messages</c>): the gateway translates OpenAI-format chat calls to it and its
+    /// answers back (docs/ai.md). It has no embeddings.
+    /// </summary>
+    Anthropic,
+
+    /// <summary>
+    /// Azure OpenAI: OpenAI's API on deployment paths (<c>/openai/deployments/{deployment}/chat/completions?api-version=…</c>);
+    /// an alias's <c>model</c> names the deployment.
+    /// </summary>
+    Azure,
 }

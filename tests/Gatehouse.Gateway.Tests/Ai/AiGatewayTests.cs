@@ -97,7 +97,7 @@ public sealed class AiGatewayTests
     public async Task ChatStream_ClientDidNotAskForUsage_GetsNoUsageChunkButDone()
     {
         await using var kit = await AiKit.StartAsync();
-        var body = await PostRawAsync(kit, """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var body = await kit.PostOkAsync("""{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.DoesNotContain("\"usage\"", body);
         Assert.EndsWith("data: [DONE]\n\n", body);
@@ -109,7 +109,7 @@ public sealed class AiGatewayTests
     {
         await using var kit = await AiKit.StartAsync();
         kit.Providers[0].Fault = FakeFault.Gate;
-        using var request = Post(kit, """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        using var request = kit.Post("""{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         using var response = await kit.Gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         await using var stream = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[4096];
@@ -148,7 +148,7 @@ public sealed class AiGatewayTests
         await using var kit = await AiKit.StartAsync(timeout: "1s");
         kit.Providers[0].Fault = fault;
 
-        var body = await PostRawAsync(kit, """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var body = await kit.PostOkAsync("""{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Contains("\"model-1\"", body);
         Assert.EndsWith("data: [DONE]\n\n", body);
@@ -160,7 +160,7 @@ public sealed class AiGatewayTests
         await using var kit = await AiKit.StartAsync();
         await kit.Providers[0].DisposeAsync(); // its port now refuses connections
 
-        var body = await PostRawAsync(kit, """{"model":"fast","messages":[{"role":"user","content":"hi"}]}""");
+        var body = await kit.PostOkAsync("""{"model":"fast","messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Contains("\"model-1\"", body);
     }
@@ -172,7 +172,7 @@ public sealed class AiGatewayTests
         kit.Providers[0].Fault = FakeFault.RateLimited;
         kit.Providers[1].Fault = FakeFault.RateLimited;
 
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","messages":[{"role":"user","content":"hi"}]}"""));
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","messages":[{"role":"user","content":"hi"}]}"""));
 
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         Assert.Equal("7", response.Headers.RetryAfter?.ToString());
@@ -188,7 +188,7 @@ public sealed class AiGatewayTests
         await using var kit = await AiKit.StartAsync();
         kit.Providers[0].Fault = fault;
 
-        var body = await PostUntilAbortAsync(kit, """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
+        var body = await kit.PostUntilAbortAsync("""{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Contains("\"w1\"", body);
         Assert.DoesNotContain("[DONE]", body);
@@ -202,7 +202,7 @@ public sealed class AiGatewayTests
     {
         await using var kit = await AiKit.StartAsync();
         kit.Providers[0].Fault = FakeFault.ResetMidStream;
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
         await using var stream = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[4096];
         var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
@@ -283,46 +283,5 @@ public sealed class AiGatewayTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Empty(kit.Providers[0].Received);
-    }
-
-    private static HttpRequestMessage Post(AiKit kit, string json)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", kit.Key.Plaintext);
-        return request;
-    }
-
-    /// <summary>Everything that arrived of a stream the gateway aborted after its error event.</summary>
-    private static async Task<string> PostUntilAbortAsync(AiKit kit, string json)
-    {
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, json), HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        var text = new StringBuilder();
-        var buffer = new byte[4096];
-        var aborted = false;
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
-            {
-                text.Append(Encoding.UTF8.GetString(buffer, 0, read));
-            }
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            aborted = true;
-        }
-
-        Assert.True(aborted, "the response must not end like a complete one");
-        return text.ToString();
-    }
-
-    private static async Task<string> PostRawAsync(AiKit kit, string json)
-    {
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, json));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return body;
     }
 }

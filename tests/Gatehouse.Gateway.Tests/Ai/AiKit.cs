@@ -13,10 +13,12 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>The provider key, as the node's environment holds it.</summary>
     public const string ProviderSecret = "sk-provider-secret-0123456789";
 
-    private AiKit(TestGateway gateway, FakeProvider[] providers, TestKey key)
+    private AiKit(TestGateway gateway, FakeProvider[] providers, FakeAnthropic[] anthropic, FakeProvider[] azure, TestKey key)
     {
+        Azure = azure;
         Gateway = gateway;
         Providers = providers;
+        Anthropic = anthropic;
         Key = key;
     }
 
@@ -24,22 +26,91 @@ internal sealed class AiKit : IAsyncDisposable
 
     public FakeProvider[] Providers { get; }
 
+    /// <summary>Fake Anthropic providers, named <c>a0</c>, <c>a1</c>… in the config.</summary>
+    public FakeAnthropic[] Anthropic { get; }
+
+    /// <summary>Fake OpenAI servers configured as Azure OpenAI resources, named <c>z0</c>, <c>z1</c>… in the config.</summary>
+    public FakeProvider[] Azure { get; }
+
     public TestKey Key { get; }
 
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
     public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
 
+    /// <summary>A <c>POST /v1/chat/completions</c> of <paramref name="json"/> with the application's key.</summary>
+    public HttpRequestMessage Post(string json)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Api-Key", Key.Plaintext);
+        return request;
+    }
+
+    /// <summary>The body of a successful call of <paramref name="json"/> (the test fails on any other status).</summary>
+    public async Task<string> PostOkAsync(string json)
+    {
+        using var response = await Gateway.Client.SendAsync(Post(json));
+        var body = await response.Content.ReadAsStringAsync();
+        Xunit.Assert.True(response.IsSuccessStatusCode, body);
+        return body;
+    }
+
+    /// <summary>Everything that arrived of a stream that the gateway must end by aborting it (after its error event).</summary>
+    public async Task<string> PostUntilAbortAsync(string json)
+    {
+        using var response = await Gateway.Client.SendAsync(Post(json), HttpCompletionOption.ResponseHeadersRead);
+        Xunit.Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        var text = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        var aborted = false;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0)
+            {
+                text.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            aborted = true;
+        }
+
+        Xunit.Assert.True(aborted, "the response must not end like a complete one");
+        return text.ToString();
+    }
+
     /// <summary>
-    /// Starts <paramref name="providerCount"/> fake providers, and a gateway whose alias <c>fast</c> lists them in order
-    /// and whose plan <c>gold</c> grants the model route (plus <paramref name="planExtra"/> in the plan).
+    /// Starts <paramref name="providerCount"/> fake OpenAI providers (<c>p0</c>…) and <paramref name="anthropicCount"/>
+    /// fake Anthropic ones (<c>a0</c>…) and <paramref name="azureCount"/> Azure OpenAI ones (<c>z0</c>…, with
+    /// <paramref name="azureExtra"/> in each), and a gateway whose alias <c>fast</c> lists the OpenAI ones in order (or whose
+    /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
+    /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "")
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
         {
             providers[i] = await FakeProvider.StartAsync();
         }
+
+        var anthropic = new FakeAnthropic[anthropicCount];
+        for (var i = 0; i < anthropicCount; i++)
+        {
+            anthropic[i] = await FakeAnthropic.StartAsync();
+        }
+
+        var azure = new FakeProvider[azureCount];
+        for (var i = 0; i < azureCount; i++)
+        {
+            azure[i] = await FakeProvider.StartAsync();
+        }
+
+        models ??= $$"""
+                    fast: [{{string.Join(", ", providers.Select((_, i) => $"{{ provider: p{i}, model: model-{i} }}"))}}]
+                    other: [ { provider: p0, model: other-0 } ]
+            """;
 
         var key = TestKey.New();
         var yaml = $$"""
@@ -50,9 +121,10 @@ internal sealed class AiKit : IAsyncDisposable
                 ai:
                   providers:
             {{string.Concat(providers.Select((p, i) => $"          p{i}: {{ url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, prefix: \"Bearer \" }} }}\n"))}}
+            {{string.Concat(anthropic.Select((p, i) => $"          a{i}: {{ type: anthropic, url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: x-api-key }} }}\n"))}}
+            {{string.Concat(azure.Select((p, i) => $"          z{i}: {{ type: azure, url: \"{p.Root}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: api-key }}{azureExtra} }}\n"))}}
                   models:
-                    fast: [{{string.Join(", ", providers.Select((_, i) => $"{{ provider: p{i}, model: model-{i} }}"))}}]
-                    other: [ { provider: p0, model: other-0 } ]
+            {{models}}
             routes:
               ai: { path: "/v1/{**rest}", service: llm }
             plans:
@@ -76,13 +148,23 @@ internal sealed class AiKit : IAsyncDisposable
         }
 
         var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time);
-        return new AiKit(gateway, providers, key);
+        return new AiKit(gateway, providers, anthropic, azure, key);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Gateway.DisposeAsync();
         foreach (var provider in Providers)
+        {
+            await provider.DisposeAsync();
+        }
+
+        foreach (var provider in Anthropic)
+        {
+            await provider.DisposeAsync();
+        }
+
+        foreach (var provider in Azure)
         {
             await provider.DisposeAsync();
         }

@@ -39,12 +39,15 @@ internal sealed class FakeProvider : IAsyncDisposable
     /// <summary>The API base (<c>http://127.0.0.1:PORT/v1</c>).</summary>
     public string BaseUrl => _backend.Url + "/v1";
 
+    /// <summary>The server's root (<c>http://127.0.0.1:PORT</c>), an Azure OpenAI resource's endpoint.</summary>
+    public string Root => _backend.Url;
+
     public FakeFault Fault { get; set; }
 
     /// <summary>Words in each answer (one token per word, one chunk per word when streamed).</summary>
     public int AnswerWords { get; set; } = 5;
 
-    public ConcurrentQueue<(string? Authorization, string Path, JsonObject Body, IHeaderDictionary Headers)> Received { get; } = new();
+    public ConcurrentQueue<(string? Authorization, string Path, JsonObject Body, IHeaderDictionary Headers, string Query)> Received { get; } = new();
 
     /// <summary>Total tokens this provider reported in usage.</summary>
     public long ReportedTokens => Interlocked.Read(ref _reported);
@@ -66,7 +69,9 @@ internal sealed class FakeProvider : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var body = await JsonNode.ParseAsync(context.Request.Body) as JsonObject ?? [];
-        Received.Enqueue((context.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, context.Request.Path.Value ?? "", body, context.Request.Headers));
+        // The headers copied: Kestrel reuses the request's header collection once the request is over.
+        var headers = new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
+        Received.Enqueue((context.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, context.Request.Path.Value ?? "", body, headers, context.Request.QueryString.Value ?? ""));
         switch (Fault)
         {
             case FakeFault.ServerError:

@@ -19,7 +19,7 @@ public sealed class TokenLimitTests
 
         var calls = Enumerable.Range(0, 50).Select(async _ =>
         {
-            var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+            var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
             return response;
         }).ToArray();
         var responses = await Task.WhenAll(calls);
@@ -46,7 +46,7 @@ public sealed class TokenLimitTests
         for (var i = 0; i < 5; i++)
         {
             var stream = i % 2 == 0 ? "true" : "false";
-            using var response = await kit.Gateway.Client.SendAsync(Post(kit, $$"""{"model":"fast","stream":{{stream}},"max_tokens":500,"messages":[{"role":"user","content":"hi"}]}"""));
+            using var response = await kit.Gateway.Client.SendAsync(kit.Post($$"""{"model":"fast","stream":{{stream}},"max_tokens":500,"messages":[{"role":"user","content":"hi"}]}"""));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             await response.Content.ReadAsStringAsync();
         }
@@ -61,7 +61,7 @@ public sealed class TokenLimitTests
     {
         await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100000, per: day, count: completion } ]");
         kit.Providers[0].Fault = FakeFault.Gate;
-        using (var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","stream":true,"max_tokens":700,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        using (var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":700,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
         {
             var stream = await response.Content.ReadAsStreamAsync();
             Assert.True(await stream.ReadAsync(new byte[4096]) > 0);
@@ -82,15 +82,15 @@ public sealed class TokenLimitTests
         kit.Providers[0].AnswerWords = 10; // each call uses what it reserved
         var body = """{"model":"fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""";
 
-        using var first = await kit.Gateway.Client.SendAsync(Post(kit, body));
-        using var second = await kit.Gateway.Client.SendAsync(Post(kit, body));
-        using var third = await kit.Gateway.Client.SendAsync(Post(kit, body));
+        using var first = await kit.Gateway.Client.SendAsync(kit.Post(body));
+        using var second = await kit.Gateway.Client.SendAsync(kit.Post(body));
+        using var third = await kit.Gateway.Client.SendAsync(kit.Post(body));
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], [first.StatusCode, second.StatusCode, third.StatusCode]);
         Assert.Equal(TimeSpan.FromSeconds(60), third.Headers.RetryAfter?.Delta);
         Assert.Contains("token_limit_exceeded", await third.Content.ReadAsStringAsync());
 
         clock.Advance(TimeSpan.FromMinutes(1));
-        using var nextDay = await kit.Gateway.Client.SendAsync(Post(kit, body));
+        using var nextDay = await kit.Gateway.Client.SendAsync(kit.Post(body));
 
         Assert.Equal(HttpStatusCode.OK, nextDay.StatusCode);
     }
@@ -100,19 +100,12 @@ public sealed class TokenLimitTests
     {
         await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 5, per: minute, count: completion, model: other } ]");
 
-        using var fast = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","max_tokens":10,"messages":[]}"""));
-        using var other = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"other","max_tokens":10,"messages":[]}"""));
+        using var fast = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","max_tokens":10,"messages":[]}"""));
+        using var other = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"other","max_tokens":10,"messages":[]}"""));
 
         Assert.Equal(HttpStatusCode.OK, fast.StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, other.StatusCode);
     }
 
     private static TokenLimiter Limiter(AiKit kit) => kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();
-
-    private static HttpRequestMessage Post(AiKit kit, string json)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", kit.Key.Plaintext);
-        return request;
-    }
 }

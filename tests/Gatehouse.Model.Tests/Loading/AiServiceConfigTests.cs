@@ -46,6 +46,41 @@ public sealed class AiServiceConfigTests
     }
 
     [Fact]
+    public void AnthropicProvider_Binds_WithItsKeyHeaderAndVersion()
+    {
+        var result = Load("""
+            kind: ai
+            ai:
+              providers:
+                claude: { type: anthropic, url: https://api.anthropic.com/v1, apiVersion: "2023-06-01", credential: { env: ANTHROPIC_API_KEY, header: x-api-key } }
+              models:
+                smart: [ { provider: claude, model: claude-sonnet-4-5 } ]
+            """, name => name == "ANTHROPIC_API_KEY" ? "sk-ant-secret" : null);
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var provider = result.Config!.Services["llm"].Ai!.Providers["claude"];
+        Assert.Equal((AiProviderType.Anthropic, "2023-06-01", "sk-ant-secret"), (provider.Type, provider.ApiVersion, provider.Credential!.Value));
+        Assert.DoesNotContain("sk-ant-secret", result.Config.Services["llm"].ToString());
+    }
+
+    [Fact]
+    public void AzureProvider_Binds_WithApiKeyHeaderAndDeployments()
+    {
+        var result = Load("""
+            kind: ai
+            ai:
+              providers:
+                azure: { type: azure, url: https://my-resource.openai.azure.com, apiVersion: "2024-10-21", credential: { env: AZURE_OPENAI_API_KEY, header: api-key } }
+              models:
+                fast: [ { provider: azure, model: gpt-4o-mini.prod_1 } ]
+            """, name => name == "AZURE_OPENAI_API_KEY" ? "azure-secret" : null);
+
+        Assert.True(result.IsValid, string.Join("\n", result.Errors));
+        var provider = result.Config!.Services["llm"].Ai!.Providers["azure"];
+        Assert.Equal((AiProviderType.Azure, "2024-10-21", "azure-secret"), (provider.Type, provider.ApiVersion, provider.Credential!.Value));
+    }
+
+    [Fact]
     public void AiService_KeyUnsetOnTheNode_ErrorAtTheCredential()
     {
         var result = Load("""
@@ -65,9 +100,17 @@ public sealed class AiServiceConfigTests
     [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: q, model: x } ] } }", "services.llm.ai.models.m[0].provider", "not a provider")]
     [InlineData("kind: ai\nai: { providers: { p: { url: ftp://x/v1 } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.url", "http(s)")]
     [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [] } }", "services.llm.ai.models.m", "lists no provider model")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1, apiVersion: '2024-10-21' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "remove 'apiVersion'")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, credential: { env: K, prefix: 'Bearer ' } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: x-api-key")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, apiVersion: 'a b' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "'2023-06-01'")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x, credential: { env: K, header: x-api-key } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: api-key")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x } }, models: { m: [ { provider: p, model: '../x?y=1' } ] } }", "services.llm.ai.models.m[0].model", "not an Azure deployment name")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: p, model: x, priority: 0 }, { provider: p, model: y } ] } }", "services.llm.ai.models.m[1].priority", "must too")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: p, model: x, weight: 3 }, { provider: p, model: y } ] } }", "services.llm.ai.models.m[0].weight", "same 'priority'")]
+    [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [ { provider: p, model: x, priority: 0, weight: 0 }, { provider: p, model: y, priority: 0 } ] } }", "services.llm.ai.models.m[0].weight", "from 1 to 1000000")]
     public void AiService_Mistake_ErrorAtItsPath(string service, string path, string message)
     {
-        var result = Load(service);
+        var result = Load(service, _ => "a-key"); // keys are set, so that their other mistakes show
 
         Assert.Contains(result.Errors, e => e.Path == path && e.Message.Contains(message, StringComparison.Ordinal));
     }

@@ -1,0 +1,66 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>An OpenAI-compatible provider's stream: each event passed to the client byte for byte, usage read on the way.</summary>
+internal sealed class OpenAiStreamDialect : StreamDialect
+{
+    public static readonly OpenAiStreamDialect Instance = new();
+
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    {
+        error = null;
+        var forward = Inspect(call, eventBytes, out var done, out var malformed);
+        if (malformed)
+        {
+            wrote = false;
+            return StreamStep.Malformed;
+        }
+
+        if (forward)
+        {
+            writer.Write(eventBytes);
+            writer.Write(EventEnd);
+        }
+
+        wrote = forward;
+        return done ? StreamStep.Done : StreamStep.Continue;
+    }
+
+    /// <summary>Reads an event's data for usage and text; false when it is not to be forwarded (an unasked usage chunk).</summary>
+    private static bool Inspect(AiCall call, ReadOnlySpan<byte> current, out bool done, out bool malformed)
+    {
+        done = false;
+        malformed = false;
+        var data = SseReader.Data(current);
+        if (data.IsEmpty)
+        {
+            return true; // comments and keep-alives pass
+        }
+
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            done = true;
+            return true;
+        }
+
+        AiUsage? usage = null;
+        if (!AiJson.TryScan(data, ref usage, call.CompletionText))
+        {
+            malformed = true;
+            return false;
+        }
+
+        if (usage is { } seen)
+        {
+            call.Usage = seen;
+            // OpenAI's usage chunk has no choices; a client that did not ask for it may not expect such a chunk.
+            return call.ClientAskedUsage || data.IndexOf("\"choices\":[]"u8) < 0;
+        }
+
+        return true;
+    }
+}

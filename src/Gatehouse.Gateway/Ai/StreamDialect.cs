@@ -1,0 +1,33 @@
+using System.IO.Pipelines;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>
+/// How one provider's stream events become the client's OpenAI-format events: passed through as they are
+/// (<see cref="OpenAiStreamDialect"/>) or translated (<see cref="Anthropic.AnthropicStream"/>). One instance per call.
+/// </summary>
+internal abstract class StreamDialect
+{
+    /// <summary>True when the provider's first event says the call failed: nothing was sent yet, so the next provider may serve it.</summary>
+    public virtual bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes) => false;
+
+    /// <summary>
+    /// Writes (without flushing) what the client gets for one provider event, and records usage and text on
+    /// <paramref name="call"/>. <paramref name="wrote"/> says whether anything was written;
+    /// <paramref name="error"/> is set with <see cref="StreamStep.ProviderError"/>.
+    /// </summary>
+    public abstract StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error);
+}
+
+/// <summary>What a stream event meant.</summary>
+internal enum StreamStep
+{
+    /// <summary>More is to come.</summary>
+    Continue,
+    /// <summary>The stream is complete (its end was written to the client).</summary>
+    Done,
+    /// <summary>The event is not what the provider's API sends; the stream is ended with an error event.</summary>
+    Malformed,
+    /// <summary>The provider reported an error mid-stream; the stream is ended with an error event.</summary>
+    ProviderError,
+}
