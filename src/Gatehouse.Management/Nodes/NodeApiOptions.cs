@@ -26,6 +26,9 @@ public sealed record NodeApiOptions
     /// <summary>The longest a config request waits for a newer revision before answering 204. Default 25 s.</summary>
     public TimeSpan LongPoll { get; init; } = TimeSpan.FromSeconds(25);
 
+    /// <summary>How often the store is polled for the newest consumer change (portal applications and keys). Default 250 ms, like a store-backed node's.</summary>
+    public TimeSpan ConsumerPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How often the store is polled for revisions when nothing else says so (PostgreSQL notifies). Default 2 s.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
 }

@@ -347,6 +347,12 @@ internal static class Migrations
                     node TEXT PRIMARY KEY,
                     sequence BIGINT NOT NULL);
                 """),
+        // A node token binds the node id it serves (issue 21): set when the token is issued for a node, or by its first
+        // use; the node API refuses the token under any other id. Version 7: version 8 is another change of issue 21.
+        new(
+            7,
+            Sqlite: "ALTER TABLE node_tokens ADD COLUMN node TEXT;",
+            Postgres: "ALTER TABLE node_tokens ADD COLUMN node TEXT;"),
     ];
 
     public static int Latest => All[^1].Version;

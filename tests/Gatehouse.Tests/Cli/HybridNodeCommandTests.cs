@@ -18,7 +18,7 @@ namespace Gatehouse.Tests.Cli;
 [Trait("Issue", "21")]
 public sealed class HybridNodeCommandTests
 {
-    private const string Token = "gha_hybrid-test";
+    internal const string Token = "gha_hybrid-test";
     private static readonly Regex NodeApiLine = new(@"Node API for hybrid data nodes on (https://\S+);");
     private static readonly Regex ControlLine = new(@"Gatehouse control plane \(store revision \d+\): admin API on (http://[^\s;]+);");
     private static readonly Regex DataLine = new(@"hybrid data node \S+ is listening on (http://\S+) \((.*?); /ready and /live on (http://[^\s)]+)\)");
@@ -118,7 +118,9 @@ public sealed class HybridNodeCommandTests
         await using var backend = await RunRoleCommandTests.StartBackendAsync();
         var port = RunRoleCommandTests.FreePort();
         var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, port);
-        var nodeToken = await IssueNodeTokenAsync(admin);
+        // A token binds one node id: each data node has its own.
+        var tokenOne = await IssueNodeTokenAsync(admin, "edge-1");
+        var tokenTwo = await IssueNodeTokenAsync(admin, "edge-2");
         await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
         string key;
         using (var client = RunRoleCommandTests.AdminClient(admin, Token))
@@ -134,8 +136,8 @@ public sealed class HybridNodeCommandTests
             key = (string)JsonNode.Parse(await made.Content.ReadAsStringAsync())!["key"]!;
         }
 
-        await using var one = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "one"), "edge-1");
-        await using var two = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "two"), "edge-2");
+        await using var one = StartDataNode(folder, nodeApi, tokenOne, Path.Combine(folder.Path, "one"), "edge-1");
+        await using var two = StartDataNode(folder, nodeApi, tokenTwo, Path.Combine(folder.Path, "two"), "edge-2");
         var gateways = new[] { (await DataUrlsAsync(one)).Gateway, (await DataUrlsAsync(two)).Gateway };
         using var plain = new HttpClient();
         plain.DefaultRequestHeaders.Add("X-Api-Key", key);
@@ -404,16 +406,22 @@ public sealed class HybridNodeCommandTests
         return (match.Groups[1].Value.TrimEnd(','), match.Groups[3].Value, match.Groups[2].Value);
     }
 
-    internal static async Task<string> IssueNodeTokenAsync(string admin)
+    internal static async Task<string> IssueNodeTokenAsync(string admin, string name = "edge", string? node = null)
     {
         using var client = RunRoleCommandTests.AdminClient(admin, Token);
-        using var issued = await client.PostAsync("/admin/node-tokens", RunRoleCommandTests.Json("""{"name":"edge"}"""));
+        var body = new JsonObject { ["name"] = name };
+        if (node is not null)
+        {
+            body["node"] = node;
+        }
+
+        using var issued = await client.PostAsync("/admin/node-tokens", RunRoleCommandTests.Json(body.ToJsonString()));
         Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
         var token = (string)JsonNode.Parse(await issued.Content.ReadAsStringAsync())!["token"]!;
         Assert.StartsWith("ghn_", token, StringComparison.Ordinal);
         using var list = await client.GetAsync("/admin/node-tokens");
         var listed = await list.Content.ReadAsStringAsync();
-        Assert.Contains("\"edge\"", listed, StringComparison.Ordinal);
+        Assert.Contains($"\"{name}\"", listed, StringComparison.Ordinal);
         Assert.DoesNotContain(token, listed, StringComparison.Ordinal);
         return token;
     }
