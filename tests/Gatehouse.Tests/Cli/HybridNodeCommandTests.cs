@@ -472,7 +472,7 @@ public sealed class HybridNodeCommandTests
     }
 
     /// <summary>A man in the middle between a data node and the node API: passes everything, or tampers with config answers.</summary>
-    private sealed class TamperingProxy : IAsyncDisposable
+    internal sealed class TamperingProxy : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private readonly HttpClient _upstream;
@@ -487,6 +487,9 @@ public sealed class HybridNodeCommandTests
         public string Url { get; }
 
         public volatile string Mode = "none";
+
+        /// <summary>Which answers <see cref="Mode"/> tampers with: the config's, or another path of the node API.</summary>
+        public volatile string TamperedPath = "/node/v1/config";
 
         /// <summary>Usage uploads the control plane answered "applied" to (first time for that sequence).</summary>
         public int UsageApplied;
@@ -543,7 +546,7 @@ public sealed class HybridNodeCommandTests
                 }
             }
 
-            if (response.StatusCode == HttpStatusCode.OK && context.Request.Path == "/node/v1/config")
+            if (response.StatusCode == HttpStatusCode.OK && context.Request.Path == TamperedPath)
             {
                 _first ??= bytes;
                 bytes = Tamper(bytes);

@@ -154,6 +154,87 @@ public sealed class HybridNodeConsumersTests
         Assert.Equal(HttpStatusCode.NoContent, rebound.StatusCode);
     }
 
+    [Fact]
+    public async Task ForgedConsumerBatch_IsRefused_NoKeyOfItWorks_AndTheGenuineOneIsTakenAfter()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
+        using (var client = RunRoleCommandTests.AdminClient(admin, Token))
+        {
+            using var plan = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"}]}"""));
+            Assert.Equal(HttpStatusCode.Created, plan.StatusCode);
+        }
+
+        await using var proxy = await TamperingProxy.StartAsync(nodeApi);
+        await using var data = StartDataNode(folder, proxy.Url, nodeToken, Path.Combine(folder.Path, "node"));
+        var (gateway, _, _) = await DataUrlsAsync(data);
+        await StatusAsync(gateway, null, HttpStatusCode.Unauthorized, "the route to be served");
+        // The node has the (empty) set; from now on every consumer batch is signed by a key the node does not pin.
+        await NodeRowAsync(admin, "edge-1", r => (long?)r["info"]?["consumers"] == 0);
+        proxy.TamperedPath = "/node/v1/consumers";
+        proxy.Mode = "other-key";
+
+        await using var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder.Path, "cp.db"), TimeProvider.System);
+        var consumers = new ConsumerService(store, null,
+            async ct => (await StoreConfig.LoadAsync(store, folder.Path, null, cancellationToken: ct)).Result.Config, TimeProvider.System);
+        Assert.Null(await consumers.SignUpAsync("eve@example.com", "Eve", "correct staple horse battery", CancellationToken.None));
+        var (account, _, _) = await consumers.LogInAsync("eve@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
+        var (_, key, problem) = await consumers.CreateApplicationAsync(account!, "Shop", "", "retail", "portal:eve", CancellationToken.None);
+        Assert.Null(problem);
+
+        var row = await NodeRowAsync(admin, "edge-1", r => (string?)r["info"]?["consumersRefused"]?["code"] == "unknown-key");
+        Assert.Equal(0, (long)row["info"]!["consumers"]!);
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(gateway, key));
+
+        // The genuine batch, once it comes through, is taken.
+        proxy.Mode = "none";
+        await StatusAsync(gateway, key, HttpStatusCode.OK, "the key of the genuine batch");
+    }
+
+    [Fact]
+    public async Task SelfRegisteredTarget_OnTheControlPlane_IsServedByTheHybridNode_AndLeavesWhenDeregistered()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        using var client = RunRoleCommandTests.AdminClient(admin, Token);
+        using (var put = await client.PutAsync("/admin/services/users", RunRoleCommandTests.Json($$$"""{"registration":{"tokenSha256":"{{{Model.Access.ApiKeyHash.Sha256Hex("ghr_instance")}}}"}}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        using (var put = await client.PutAsync("/admin/routes/hello", RunRoleCommandTests.Json("""{"methods":["GET"],"path":"/hello","service":"users"}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        await using var data = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "node"));
+        var (gateway, _, _) = await DataUrlsAsync(data);
+        // Routed, with no target yet.
+        await StatusAsync(gateway, null, HttpStatusCode.ServiceUnavailable, "the route without targets");
+
+        using var instance = RunRoleCommandTests.AdminClient(admin, "ghr_instance");
+        var url = backend.Urls.First();
+        using (var registered = await instance.PutAsync("/admin/services/users/registrations", RunRoleCommandTests.Json($$"""{"url":"{{url}}"}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+        }
+
+        await StatusAsync(gateway, null, HttpStatusCode.OK, "the registered target to serve");
+        using (var deleted = await instance.DeleteAsync($"/admin/services/users/registrations?url={Uri.EscapeDataString(url)}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        await StatusAsync(gateway, null, HttpStatusCode.ServiceUnavailable, "the deregistered target to leave");
+    }
+
     private static async Task<HttpStatusCode> CallAsync(string gateway, string? key)
     {
         using var client = new HttpClient();
