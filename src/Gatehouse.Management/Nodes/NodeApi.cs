@@ -27,7 +27,8 @@ namespace Gatehouse.Management.Nodes;
 /// <item><c>POST /node/v1/status</c>: the revision the node serves and its last refusal, kept as its row of <c>GET /admin/nodes</c>;</item>
 /// <item><c>POST /node/v1/usage</c>: one entry of the node's usage journal;</item>
 /// <item><c>GET /node/v1/consumers?after=N</c>: portal applications changed after consumer change N, signed (long poll);</item>
-/// <item><c>GET /node/v1/registrations</c>: every live self-registered target, signed.</item>
+/// <item><c>GET /node/v1/registrations</c>: every live self-registered target, signed;</item>
+/// <item><c>POST /node/v1/limits/{reserve,add,heartbeat}</c>: the control plane's counter engine, for cluster limits.</item>
 /// </list>
 /// A token is bound to one node id (at issue, or by its first use); any other id is refused.
 /// </summary>
@@ -102,8 +103,9 @@ public sealed partial class NodeApi : IAsyncDisposable
         app.MapPost("/node/v1/usage", context => UsageAsync(context, options, bindings));
         app.MapGet("/node/v1/consumers", context => ConsumersAsync(context, options, bindings, consumers));
         app.MapGet("/node/v1/registrations", context => RegistrationsAsync(context, options, bindings, registrations));
+        MapLimits(app, options, bindings);
         app.MapFallback(context => new AdminProblem(StatusCodes.Status404NotFound, "node-not-found", "Not found",
-            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, GET /node/v1/consumers, GET /node/v1/registrations, POST /node/v1/status and POST /node/v1/usage.").WriteAsync(context));
+            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, GET /node/v1/consumers, GET /node/v1/registrations, POST /node/v1/status, POST /node/v1/usage and POST /node/v1/limits/{{reserve,add,heartbeat}}.").WriteAsync(context));
         watch.Start();
         consumers.Start();
         try

@@ -20,6 +20,12 @@ public sealed record NodeApiOptions
     /// <summary>Signs each snapshot; not owned.</summary>
     public required SnapshotSigner Signer { get; init; }
 
+    /// <summary>
+    /// The counter engine lent to hybrid nodes for their cluster limits (<c>POST /node/v1/limits/…</c>): the PostgreSQL
+    /// store; null (a SQLite store) answers 503, and the nodes count with their limits' onEngineDown.
+    /// </summary>
+    public Model.Limits.ILimitEngine? LimitEngine { get; init; }
+
     /// <summary>Whether the store answers, shared with the process's other loops.</summary>
     public required StoreHealth Health { get; init; }
 

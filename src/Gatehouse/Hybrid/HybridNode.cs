@@ -54,7 +54,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
         string NodeId,
         int? Port,
         string HealthUrl,
-        string BaseDirectory);
+        string BaseDirectory,
+        bool ClusterLimits = false);
 
     private HybridNode(Options options, ILogger logger, HttpClient http, UsageJournal usage)
     {
@@ -119,6 +120,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
                 HealthUrl = options.HealthUrl,
                 NodeId = options.NodeId,
                 HasConfig = () => node?._hasConfig ?? fromDisk is not null,
+                // --cluster-limits: limits with scope: cluster count in the control plane's engine (gateway.limits.redis,
+                // when the config sets it, still comes first).
+                LimitEngine = options.ClusterLimits ? new RemoteLimitEngine(http, options.ControlPlane) : null,
             }, ct).ConfigureAwait(false);
         }
         catch

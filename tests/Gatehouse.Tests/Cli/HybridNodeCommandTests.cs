@@ -375,6 +375,7 @@ public sealed class HybridNodeCommandTests
     [InlineData(new[] { "run", "--role", "data", "--control-plane", "https://127.0.0.1:1", "--node-token", "ghn_x" }, "A hybrid data node needs the control plane's public key: --control-plane-key FILE (the .pub.pem beside the control plane's --signing-key).")]
     [InlineData(new[] { "run", "--control-plane", "https://127.0.0.1:1", "--node-token", "ghn_x" }, "--control-plane is for --role data alone: a hybrid data node has no --store and no --config, it fetches its config.")]
     [InlineData(new[] { "run", "--role", "data", "--control-plane", "http://cp.example:8443", "--node-token", "ghn_x", "--control-plane-key", "k.pem" }, "--control-plane 'http://cp.example:8443' is http on a network: the node token would cross it in clear. Use https://.")]
+    [InlineData(new[] { "run", "--store", "x.db", "--cluster-limits" }, "--cluster-limits is for a hybrid data node (--role data --control-plane URL); nodes with --store postgres://… share their engine already (docs/limits.md).")]
     public async Task HybridMistakes_AreOnePlainLine_AndExit2(string[] args, string line)
     {
         var (code, _, stderr) = await GatehouseProcess.RunAsync(args);
@@ -382,22 +383,23 @@ public sealed class HybridNodeCommandTests
         Assert.Equal(line, stderr.Trim());
     }
 
-    internal static async Task<(GatehouseProcess Control, string Admin, string NodeApi)> StartControlPlaneAsync(TempFolder folder, int nodeApiPort = 0)
+    internal static async Task<(GatehouseProcess Control, string Admin, string NodeApi)> StartControlPlaneAsync(TempFolder folder, int nodeApiPort = 0, string? store = null, string? importConfig = null)
     {
         var (cert, key) = File.Exists(Path.Combine(folder.Path, "cp.crt")) ? (Path.Combine(folder.Path, "cp.crt"), Path.Combine(folder.Path, "cp.key")) : WriteCertificate(folder);
         var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = Token, ["GATEHOUSE_STORE_POLL_INTERVAL"] = "0.5" };
-        var control = GatehouseProcess.Start(environment, "run", "--role", "control", "--store", "sqlite:" + Path.Combine(folder.Path, "cp.db"),
+        string[] import = importConfig is null ? [] : ["--config", importConfig];
+        var control = GatehouseProcess.Start(environment, ["run", "--role", "control", "--store", store ?? "sqlite:" + Path.Combine(folder.Path, "cp.db"), .. import,
             "--admin-url", "http://127.0.0.1:0", "--no-portal", "--node-api-url", $"https://127.0.0.1:{nodeApiPort}", "--node-api-cert", cert, "--node-api-key", key,
-            "--signing-key", Path.Combine(folder.Path, "signing.pem"));
+            "--signing-key", Path.Combine(folder.Path, "signing.pem")]);
         var nodeApi = await control.WaitForOutputAsync(NodeApiLine, TimeSpan.FromSeconds(60));
         var admin = ControlLine.Match(control.StandardOutput).Groups[1].Value;
         return (control, admin, nodeApi);
     }
 
-    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string id = "edge-1") =>
-        GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = nodeToken }, "run", "--role", "data", "--control-plane", controlPlane,
+    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string id = "edge-1", bool clusterLimits = false) =>
+        GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = nodeToken }, ["run", "--role", "data", "--control-plane", controlPlane,
             "--control-plane-key", Path.Combine(folder.Path, "signing.pub.pem"), "--control-plane-ca", Path.Combine(folder.Path, "cp.crt"),
-            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", id);
+            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", id, .. (clusterLimits ? (string[])["--cluster-limits"] : [])]);
 
     internal static async Task<(string Gateway, string Health, string Served)> DataUrlsAsync(GatehouseProcess data)
     {
