@@ -24,8 +24,13 @@ namespace Gatehouse.Management.Nodes;
 /// <list type="bullet">
 /// <item><c>GET /node/v1/config?after=N</c>: the signed snapshot of the newest revision when it is newer than N, else
 /// waits for one (long poll, at most <see cref="NodeApiOptions.LongPoll"/>) and answers 204;</item>
-/// <item><c>POST /node/v1/status</c>: the revision the node serves and its last refusal, kept as its row of <c>GET /admin/nodes</c>.</item>
+/// <item><c>POST /node/v1/status</c>: the revision the node serves and its last refusal, kept as its row of <c>GET /admin/nodes</c>;</item>
+/// <item><c>POST /node/v1/usage</c>: one entry of the node's usage journal;</item>
+/// <item><c>GET /node/v1/consumers?after=N</c>: portal applications changed after consumer change N, signed (long poll);</item>
+/// <item><c>GET /node/v1/registrations</c>: every live self-registered target, signed;</item>
+/// <item><c>POST /node/v1/limits/{reserve,add,heartbeat}</c>: the control plane's counter engine, for cluster limits.</item>
 /// </list>
+/// A token is bound to one node id (at issue, or by its first use); any other id is refused.
 /// </summary>
 public sealed partial class NodeApi : IAsyncDisposable
 {
@@ -34,11 +39,13 @@ public sealed partial class NodeApi : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly RevisionWatch _watch;
+    private readonly RevisionWatch _consumers;
 
-    private NodeApi(WebApplication app, RevisionWatch watch, string url)
+    private NodeApi(WebApplication app, RevisionWatch watch, RevisionWatch consumers, string url)
     {
         _app = app;
         _watch = watch;
+        _consumers = consumers;
         Url = url;
     }
 
@@ -86,13 +93,21 @@ public sealed partial class NodeApi : IAsyncDisposable
         });
         var app = builder.Build();
         var watch = new RevisionWatch(options.Store, options.Health, options.PollInterval);
+        // The newest consumer change, polled like every store-backed node's ConsumerFollower (nothing notifies it).
+        var consumers = new RevisionWatch(options.Store, options.Health, options.ConsumerPollInterval, options.Store.NewestConsumerSeqAsync);
         var cache = new SnapshotCache();
-        app.MapGet("/node/v1/config", context => ConfigAsync(context, options, watch, cache));
-        app.MapPost("/node/v1/status", context => StatusAsync(context, options));
-        app.MapPost("/node/v1/usage", context => UsageAsync(context, options));
+        var registrations = new RegistrationCache();
+        var bindings = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
+        app.MapGet("/node/v1/config", context => ConfigAsync(context, options, bindings, watch, cache));
+        app.MapPost("/node/v1/status", context => StatusAsync(context, options, bindings));
+        app.MapPost("/node/v1/usage", context => UsageAsync(context, options, bindings));
+        app.MapGet("/node/v1/consumers", context => ConsumersAsync(context, options, bindings, consumers));
+        app.MapGet("/node/v1/registrations", context => RegistrationsAsync(context, options, bindings, registrations));
+        MapLimits(app, options, bindings);
         app.MapFallback(context => new AdminProblem(StatusCodes.Status404NotFound, "node-not-found", "Not found",
-            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, POST /node/v1/status and POST /node/v1/usage.").WriteAsync(context));
+            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, GET /node/v1/consumers, GET /node/v1/registrations, POST /node/v1/status, POST /node/v1/usage and POST /node/v1/limits/{{reserve,add,heartbeat}}.").WriteAsync(context));
         watch.Start();
+        consumers.Start();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -100,19 +115,23 @@ public sealed partial class NodeApi : IAsyncDisposable
         catch
         {
             await watch.DisposeAsync().ConfigureAwait(false);
+            await consumers.DisposeAsync().ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
-        return new NodeApi(app, watch, url);
+        return new NodeApi(app, watch, consumers, url);
     }
 
-    private static async Task<(string Token, string Node)?> AuthenticateAsync(HttpContext context, NodeApiOptions options)
+    // bindings: token hash to the node id it is bound to, as learnt from the store (a binding never changes for one hash:
+    // issuing the name again makes a new token, a new hash). Whether the token still exists is asked every time.
+    private static async Task<(string Token, string Node)?> AuthenticateAsync(HttpContext context, NodeApiOptions options, System.Collections.Concurrent.ConcurrentDictionary<string, string> bindings)
     {
         var authorization = context.Request.Headers.Authorization.ToString();
         var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..].Trim() : "";
-        var name = token.Length == 0 ? null : await options.Store.FindNodeTokenAsync(ApiKeyHash.Sha256Hex(token), context.RequestAborted).ConfigureAwait(false);
+        var hash = token.Length == 0 ? "" : ApiKeyHash.Sha256Hex(token);
+        var name = token.Length == 0 ? null : await options.Store.FindNodeTokenAsync(hash, context.RequestAborted).ConfigureAwait(false);
         if (name is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-node\"";
@@ -130,12 +149,29 @@ public sealed partial class NodeApi : IAsyncDisposable
             return null;
         }
 
+        if (!bindings.TryGetValue(hash, out var bound))
+        {
+            bound = await options.Store.BindNodeTokenAsync(name, node, context.RequestAborted).ConfigureAwait(false);
+            if (bound is not null)
+            {
+                bindings[hash] = bound;
+            }
+        }
+
+        if (!string.Equals(bound, node, StringComparison.Ordinal))
+        {
+            await new AdminProblem(StatusCodes.Status403Forbidden, "node-token-mismatch", "Node token bound to another node",
+                $"The node token '{name}' is bound to node '{bound ?? "(revoked)"}', so node '{node}' cannot use it. Give each data node its own token (POST /admin/node-tokens with {{\"name\": …, \"node\": \"{node}\"}}), or run this node with --node-id {bound}.")
+                .WriteAsync(context).ConfigureAwait(false);
+            return null;
+        }
+
         return (name, node);
     }
 
-    private static async Task ConfigAsync(HttpContext context, NodeApiOptions options, RevisionWatch watch, SnapshotCache cache)
+    private static async Task ConfigAsync(HttpContext context, NodeApiOptions options, System.Collections.Concurrent.ConcurrentDictionary<string, string> bindings, RevisionWatch watch, SnapshotCache cache)
     {
-        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is null)
+        if (await AuthenticateAsync(context, options, bindings).ConfigureAwait(false) is null)
         {
             return;
         }
@@ -162,9 +198,9 @@ public sealed partial class NodeApi : IAsyncDisposable
         await context.Response.Body.WriteAsync(envelope, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task StatusAsync(HttpContext context, NodeApiOptions options)
+    private static async Task StatusAsync(HttpContext context, NodeApiOptions options, System.Collections.Concurrent.ConcurrentDictionary<string, string> bindings)
     {
-        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is not { } who)
+        if (await AuthenticateAsync(context, options, bindings).ConfigureAwait(false) is not { } who)
         {
             return;
         }
@@ -198,9 +234,9 @@ public sealed partial class NodeApi : IAsyncDisposable
 
     // One journal entry of the node's usage: applied once per (node, sequence), in order; a repeat is acknowledged too,
     // so a node that crashed after sending (and before hearing the answer) forgets it when it sends it again.
-    private static async Task UsageAsync(HttpContext context, NodeApiOptions options)
+    private static async Task UsageAsync(HttpContext context, NodeApiOptions options, System.Collections.Concurrent.ConcurrentDictionary<string, string> bindings)
     {
-        if (await AuthenticateAsync(context, options).ConfigureAwait(false) is not { } who)
+        if (await AuthenticateAsync(context, options, bindings).ConfigureAwait(false) is not { } who)
         {
             return;
         }
@@ -241,6 +277,7 @@ public sealed partial class NodeApi : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _watch.DisposeAsync().ConfigureAwait(false);
+        await _consumers.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

@@ -20,11 +20,20 @@ public sealed record NodeApiOptions
     /// <summary>Signs each snapshot; not owned.</summary>
     public required SnapshotSigner Signer { get; init; }
 
+    /// <summary>
+    /// The counter engine lent to hybrid nodes for their cluster limits (<c>POST /node/v1/limits/…</c>): the PostgreSQL
+    /// store; null (a SQLite store) answers 503, and the nodes count with their limits' onEngineDown.
+    /// </summary>
+    public Model.Limits.ILimitEngine? LimitEngine { get; init; }
+
     /// <summary>Whether the store answers, shared with the process's other loops.</summary>
     public required StoreHealth Health { get; init; }
 
     /// <summary>The longest a config request waits for a newer revision before answering 204. Default 25 s.</summary>
     public TimeSpan LongPoll { get; init; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>How often the store is polled for the newest consumer change (portal applications and keys). Default 250 ms, like a store-backed node's.</summary>
+    public TimeSpan ConsumerPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How often the store is polled for revisions when nothing else says so (PostgreSQL notifies). Default 2 s.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);

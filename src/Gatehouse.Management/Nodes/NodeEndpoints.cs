@@ -26,14 +26,15 @@ internal static partial class NodeEndpoints
             var items = new JsonArray();
             foreach (var token in await options.Store.ListNodeTokensAsync(context.RequestAborted).ConfigureAwait(false))
             {
-                items.Add(new JsonObject { ["name"] = token.Name, ["createdAt"] = token.CreatedAt });
+                items.Add(new JsonObject { ["name"] = token.Name, ["createdAt"] = token.CreatedAt, ["node"] = token.Node });
             }
 
             await AdminRequests.WriteJsonAsync(context, new JsonObject { ["items"] = items }).ConfigureAwait(false);
         }
     }
 
-    // A node token is shown once, here; the store keeps its SHA-256. Issuing a name again replaces (rotates) its token.
+    // A node token is shown once, here; the store keeps its SHA-256. Issuing a name again replaces (rotates) its token. It
+    // is bound to one node id: "node" when given, else the first id that uses it (the node API refuses any other).
     private static async Task IssueTokenAsync(HttpContext context, AdminApiOptions options)
     {
         var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
@@ -46,13 +47,20 @@ internal static partial class NodeEndpoints
         var name = body!["name"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         if (name is null || !TokenName().IsMatch(name))
         {
-            await AdminRequests.BadParameter("'name' is required: 1 to 100 letters, digits, '.', '_' or '-' (one token per data node or group of nodes).").WriteAsync(context).ConfigureAwait(false);
+            await AdminRequests.BadParameter("'name' is required: 1 to 100 letters, digits, '.', '_' or '-' (one token per data node).").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        string? node = null;
+        if (body["node"] is { } nodeValue && (nodeValue is not JsonValue v || !v.TryGetValue(out node) || !NodeId().IsMatch(node)))
+        {
+            await AdminRequests.BadParameter("'node', when given, is the node id the token is for (its --node-id): 1 to 100 letters, digits, '.', '_', ':' or '-'. Without it, the token binds to the first node id that uses it.").WriteAsync(context).ConfigureAwait(false);
             return;
         }
 
         var token = NodeTokenPrefix + Base64Url(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        await options.Store.SetNodeTokenAsync(name, Model.Access.ApiKeyHash.Sha256Hex(token), context.RequestAborted).ConfigureAwait(false);
-        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["name"] = name, ["token"] = token }, StatusCodes.Status201Created).ConfigureAwait(false);
+        await options.Store.SetNodeTokenAsync(name, Model.Access.ApiKeyHash.Sha256Hex(token), node, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["name"] = name, ["token"] = token, ["node"] = node }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
     private static async Task RevokeTokenAsync(HttpContext context, AdminApiOptions options, string name)
@@ -73,6 +81,10 @@ internal static partial class NodeEndpoints
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
     private static partial System.Text.RegularExpressions.Regex TokenName();
+
+    // The node API's rule for the Gatehouse-Node header.
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._:-]{1,100}$")]
+    private static partial System.Text.RegularExpressions.Regex NodeId();
 
     private static async Task DeleteAsync(HttpContext context, AdminApiOptions options, string id)
     {

@@ -5,9 +5,10 @@ namespace Gatehouse.Management.Nodes;
 /// <summary>
 /// The store's newest revision as the node API knows it, and a way to wait for a newer one (long polls). It learns of
 /// commits made in this process at once (<see cref="Raise"/>), of other control planes' commits from PostgreSQL's NOTIFY,
-/// and by polling every <paramref name="interval"/> otherwise (SQLite shared by several control planes).
+/// and by polling every <paramref name="interval"/> otherwise (SQLite shared by several control planes). Given
+/// <paramref name="read"/>, it watches that number instead (the newest consumer change), by polling only.
 /// </summary>
-internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, TimeSpan interval) : IAsyncDisposable
+internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, TimeSpan interval, Func<CancellationToken, Task<long>>? read = null) : IAsyncDisposable
 {
     private readonly WakeSignal _wake = new(interval, TimeProvider.System);
     private readonly CancellationTokenSource _stop = new();
@@ -23,7 +24,7 @@ internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, Time
     {
         _wake.Start(_stop.Token);
         _loop = Task.Run(LoopAsync);
-        if (store is IRevisionNotifications notifications)
+        if (read is null && store is IRevisionNotifications notifications)
         {
             _listener = Task.Run(() => notifications.ListenAsync(_ => _wake.Raise(), health, _stop.Token));
         }
@@ -66,7 +67,7 @@ internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, Time
             {
                 try
                 {
-                    var revision = await store.CurrentRevisionAsync(_stop.Token).ConfigureAwait(false);
+                    var revision = await (read ?? store.CurrentRevisionAsync)(_stop.Token).ConfigureAwait(false);
                     if (revision != Current)
                     {
                         Interlocked.Exchange(ref _current, revision);

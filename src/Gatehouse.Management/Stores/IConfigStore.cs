@@ -74,8 +74,17 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// <summary>Removes registrations that expired at or before <paramref name="at"/>; returns how many.</summary>
     Task<int> DeleteExpiredRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default);
 
-    /// <summary>Issues (or replaces) the node token <paramref name="name"/>; only its SHA-256 (lower-case hex) is stored.</summary>
-    Task SetNodeTokenAsync(string name, string tokenSha256, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Issues (or replaces) the node token <paramref name="name"/>; only its SHA-256 (lower-case hex) is stored. It is bound
+    /// to node id <paramref name="node"/> when given, else to the first node id that uses it (<see cref="BindNodeTokenAsync"/>).
+    /// </summary>
+    Task SetNodeTokenAsync(string name, string tokenSha256, string? node = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Binds node token <paramref name="name"/> to <paramref name="node"/> when it is bound to none yet (atomically: of two
+    /// nodes racing, one wins), and returns the node id it is bound to; null when there is no such token.
+    /// </summary>
+    Task<string?> BindNodeTokenAsync(string name, string node, CancellationToken cancellationToken = default);
 
     /// <summary>The name of the node token whose SHA-256 is <paramref name="tokenSha256"/>; null when there is none.</summary>
     Task<string?> FindNodeTokenAsync(string tokenSha256, CancellationToken cancellationToken = default);

@@ -47,6 +47,9 @@ public interface IConsumerStore
     /// </summary>
     Task<(IReadOnlyList<PortalApplication> Applications, long Seq)> ReadApplicationsSinceAsync(long afterSeq, CancellationToken cancellationToken = default);
 
+    /// <summary>The newest consumer change's sequence number; 0 when there was none. One cheap read, for watchers.</summary>
+    Task<long> NewestConsumerSeqAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Counts of accounts and live applications, for the console.</summary>
     Task<(long Accounts, long Applications)> CountConsumersAsync(CancellationToken cancellationToken = default);
 

@@ -347,9 +347,15 @@ internal static class Migrations
                     node TEXT PRIMARY KEY,
                     sequence BIGINT NOT NULL);
                 """),
+        // A node token binds the node id it serves (issue 21): set when the token is issued for a node, or by its first
+        // use; the node API refuses the token under any other id. Version 7.
+        new(
+            7,
+            Sqlite: "ALTER TABLE node_tokens ADD COLUMN node TEXT;",
+            Postgres: "ALTER TABLE node_tokens ADD COLUMN node TEXT;"),
         // The per-application index of each usage table also covers ranking applications by their totals (issue 19: the
         // top applications of 90 days read 1.5 million day rows through the table; the index holds what the ranking
-        // sums). Version 9: 7 and 8 were handed to other changes of the same day.
+        // sums). Version 9: 8 was handed to another change of the same day.
         new(
             9,
             Sqlite: """

@@ -195,6 +195,12 @@ internal abstract partial class SqlConfigStore
         return (changed, newest);
     }
 
+    public async Task<long> NewestConsumerSeqAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return ToLong(await ScalarAsync(connection, null, "SELECT COALESCE(MAX(seq), 0) FROM consumer_changes", cancellationToken).ConfigureAwait(false));
+    }
+
     public async Task<(long Accounts, long Applications)> CountConsumersAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

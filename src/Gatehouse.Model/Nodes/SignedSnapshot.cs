@@ -19,10 +19,10 @@ namespace Gatehouse.Model.Nodes;
 public sealed record SignedSnapshot(long Revision, DateTimeOffset IssuedAt, string Config)
 {
     /// <summary>The envelope's format version.</summary>
-    public const int Format = 1;
+    public const int Format = SignedEnvelope.Format;
 
     /// <summary>The key id of <paramref name="key"/>: hex SHA-256 of its SubjectPublicKeyInfo.</summary>
-    public static string KeyId(ECDsa key) => Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
+    public static string KeyId(ECDsa key) => SignedEnvelope.KeyId(key);
 
     /// <summary>The envelope of this snapshot, signed with <paramref name="key"/> (a private P-256 key).</summary>
     public byte[] Sign(ECDsa key)
@@ -34,14 +34,7 @@ public sealed record SignedSnapshot(long Revision, DateTimeOffset IssuedAt, stri
             ["issuedAt"] = IssuedAt,
             ["config"] = Config,
         });
-        var signature = key.SignData(payload, HashAlgorithmName.SHA256);
-        return JsonSerializer.SerializeToUtf8Bytes(new JsonObject
-        {
-            ["format"] = Format,
-            ["keyId"] = KeyId(key),
-            ["signature"] = Convert.ToBase64String(signature),
-            ["payload"] = Convert.ToBase64String(payload),
-        });
+        return SignedEnvelope.Sign(payload, key);
     }
 
     /// <summary>
@@ -50,36 +43,10 @@ public sealed record SignedSnapshot(long Revision, DateTimeOffset IssuedAt, stri
     /// </summary>
     public static (SignedSnapshot? Snapshot, SnapshotRefusal? Refusal) Verify(ReadOnlySpan<byte> envelope, ECDsa pinned)
     {
-        ArgumentNullException.ThrowIfNull(pinned);
-        byte[] payload;
-        byte[] signature;
-        string? keyId;
-        try
+        var (payload, refusal) = SignedEnvelope.Verify(envelope, pinned);
+        if (payload is null)
         {
-            var root = JsonNode.Parse(envelope)?.AsObject() ?? throw new FormatException("not an object");
-            if ((int?)root["format"] != Format)
-            {
-                return (null, new SnapshotRefusal("malformed", $"format {root["format"]?.ToJsonString() ?? "missing"}, expected {Format}"));
-            }
-
-            keyId = (string?)root["keyId"];
-            signature = Convert.FromBase64String((string?)root["signature"] ?? throw new FormatException("no signature"));
-            payload = Convert.FromBase64String((string?)root["payload"] ?? throw new FormatException("no payload"));
-        }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
-        {
-            return (null, new SnapshotRefusal("malformed", "the snapshot is not a signed snapshot envelope: " + e.Message));
-        }
-
-        var expected = KeyId(pinned);
-        if (!string.Equals(keyId, expected, StringComparison.Ordinal))
-        {
-            return (null, new SnapshotRefusal("unknown-key", $"signed by key {keyId ?? "(none)"}, not the pinned key {expected}"));
-        }
-
-        if (!pinned.VerifyData(payload, signature, HashAlgorithmName.SHA256))
-        {
-            return (null, new SnapshotRefusal("bad-signature", "the signature does not match the snapshot's bytes under the pinned key"));
+            return (null, refusal);
         }
 
         try
@@ -89,7 +56,7 @@ public sealed record SignedSnapshot(long Revision, DateTimeOffset IssuedAt, stri
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NullReferenceException)
         {
-            // Signed by the pinned key yet unreadable: a control plane of another format version.
+            // Signed by the pinned key yet unreadable: a control plane of another format version, or another kind of payload.
             return (null, new SnapshotRefusal("malformed", "the signed payload is not a snapshot: " + e.Message));
         }
     }

@@ -8,7 +8,7 @@ namespace Gatehouse.Cli.Commands;
 /// <summary><c>gatehouse run --role data --control-plane URL --node-token TOKEN --control-plane-key FILE</c>: a hybrid data node.</summary>
 internal static class HybridCommand
 {
-    public sealed record Arguments(string ControlPlane, string? Token, string? KeyFile, string? CaFile, string StateDirectory, string? NodeId, int? Port, string HealthUrl);
+    public sealed record Arguments(string ControlPlane, string? Token, string? KeyFile, string? CaFile, string StateDirectory, string? NodeId, int? Port, string HealthUrl, bool ClusterLimits = false);
 
     public static async Task<int> RunAsync(Arguments arguments, CancellationToken ct)
     {
@@ -63,7 +63,7 @@ internal static class HybridCommand
         HybridNode node;
         try
         {
-            node = await HybridNode.StartAsync(new HybridNode.Options(baseUrl, arguments.Token.Trim(), pinned, ca, stateDirectory, nodeId, arguments.Port, arguments.HealthUrl, Directory.GetCurrentDirectory()), ct).ConfigureAwait(false);
+            node = await HybridNode.StartAsync(new HybridNode.Options(baseUrl, arguments.Token.Trim(), pinned, ca, stateDirectory, nodeId, arguments.Port, arguments.HealthUrl, Directory.GetCurrentDirectory(), arguments.ClusterLimits), ct).ConfigureAwait(false);
         }
         catch (IOException e)
         {

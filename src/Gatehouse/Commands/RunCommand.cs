@@ -50,6 +50,7 @@ internal static class RunCommand
         var nodeToken = new Option<string?>("--node-token") { Description = $"With --control-plane: this node's token (POST /admin/node-tokens); default ${NodeTokenVariable}." };
         var controlPlaneKey = new Option<string?>("--control-plane-key") { Description = "With --control-plane: the control plane's public key (PEM file) that every snapshot must be signed with." };
         var controlPlaneCa = new Option<string?>("--control-plane-ca") { Description = "With --control-plane: a CA certificate (PEM) the node API's certificate chains to, when it is not a public one." };
+        var clusterLimits = new Option<bool>("--cluster-limits") { Description = "With --control-plane: count limits with scope: cluster in the control plane's counter engine (its PostgreSQL store), leased through the node API; without it they count on this node alone." };
         var stateDir = new Option<string?>("--state-dir") { Description = "With --control-plane: where the last good configs are kept (default ./gatehouse-node)." };
         var nodeApiUrl = new Option<string?>("--node-api-url") { Description = "With --store and role both or control: serve the node API for hybrid data nodes here (https://ADDRESS:PORT)." };
         var nodeApiCert = new Option<string?>("--node-api-cert") { Description = "The node API's TLS certificate (PEM)." };
@@ -58,7 +59,7 @@ internal static class RunCommand
         var portal = PortalOptionSet.Create();
         var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.")
         {
-            config, store, adminUrl, port, nodeId, adminMaxBody, role, controlPlane, nodeToken, controlPlaneKey, controlPlaneCa, stateDir, nodeApiUrl, nodeApiCert, nodeApiKey, signingKey,
+            config, store, adminUrl, port, nodeId, adminMaxBody, role, controlPlane, nodeToken, controlPlaneKey, controlPlaneCa, clusterLimits, stateDir, nodeApiUrl, nodeApiCert, nodeApiKey, signingKey,
         };
         portal.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -67,6 +68,12 @@ internal static class RunCommand
             if (ParseRole(parse.GetValue(role)) is not { } nodeRole)
             {
                 Console.Error.WriteLine($"--role '{parse.GetValue(role)}' is not a role: write both (the default), control or data.");
+                return 2;
+            }
+
+            if (parse.GetValue(clusterLimits) && parse.GetValue(controlPlane) is null)
+            {
+                Console.Error.WriteLine("--cluster-limits is for a hybrid data node (--role data --control-plane URL); nodes with --store postgres://… share their engine already (docs/limits.md).");
                 return 2;
             }
 
@@ -86,7 +93,8 @@ internal static class RunCommand
                     parse.GetValue(stateDir) ?? "gatehouse-node",
                     parse.GetValue(nodeId),
                     parse.GetValue(port),
-                    parse.GetValue(adminUrl)!), ct).ConfigureAwait(false);
+                    parse.GetValue(adminUrl)!,
+                    parse.GetValue(clusterLimits)), ct).ConfigureAwait(false);
             }
 
             StoreNode.NodeApiSettings? nodeApi = null;

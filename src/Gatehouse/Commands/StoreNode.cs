@@ -317,6 +317,8 @@ internal sealed class StoreNode : IAsyncDisposable
                 Store = options.Store,
                 Signer = signer,
                 Health = health,
+                // Hybrid nodes count cluster limits in the same counters as the nodes on this store (PostgreSQL only).
+                LimitEngine = options.Store as Model.Limits.ILimitEngine,
                 PollInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
             }, loggers, ct).ConfigureAwait(false);
             return (api, signer);

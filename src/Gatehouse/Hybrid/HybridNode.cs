@@ -31,6 +31,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
     private readonly SnapshotFolder _folder;
     private readonly HttpClient _http;
     private readonly UsageJournal _usage;
+    private ConsumerFeed _consumers = null!;
+    private RegistrationFeed _registrations = null!;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _report = new(0, 1);
@@ -52,7 +54,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
         string NodeId,
         int? Port,
         string HealthUrl,
-        string BaseDirectory);
+        string BaseDirectory,
+        bool ClusterLimits = false);
 
     private HybridNode(Options options, ILogger logger, HttpClient http, UsageJournal usage)
     {
@@ -117,6 +120,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
                 HealthUrl = options.HealthUrl,
                 NodeId = options.NodeId,
                 HasConfig = () => node?._hasConfig ?? fromDisk is not null,
+                // --cluster-limits: limits with scope: cluster count in the control plane's engine (gateway.limits.redis,
+                // when the config sets it, still comes first).
+                LimitEngine = options.ClusterLimits ? new RemoteLimitEngine(http, options.ControlPlane) : null,
             }, ct).ConfigureAwait(false);
         }
         catch
@@ -135,6 +141,15 @@ internal sealed partial class HybridNode : IAsyncDisposable
             LogSkipped(logger, file, why);
         }
 
+        // Portal applications (keys as hashes) and self-registered targets: beside the config, signed by the same key.
+        node._consumers = new ConsumerFeed(http, options.ControlPlane, options.PinnedKey, options.StateDirectory, host.Runtime.Consumers) { Logger = logger };
+        if (node._consumers.LoadFromDisk() is { } applications)
+        {
+            LogConsumersFromDisk(logger, applications, node._consumers.Seq);
+        }
+
+        node._registrations = new RegistrationFeed(http, options.ControlPlane, options.PinnedKey, host.Runtime.SetRegistrations) { Logger = logger };
+
         if (fromDisk is { } found)
         {
             node._revision = found.Snapshot.Revision;
@@ -145,6 +160,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
         }
 
         node._sync = Task.Run(node.SyncLoopAsync);
+        node._consumers.Start();
+        node._registrations.Start();
         node._reporter = Task.Run(node.ReportLoopAsync);
         return node;
     }
@@ -279,6 +296,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
                     ["state"] = _hasConfig ? "serving" : "waiting for a config",
                     ["refused"] = _refused?.DeepClone(),
                     ["startedFrom"] = StartedFrom,
+                    ["consumers"] = _consumers.Seq,
+                    ["consumersRefused"] = _consumers.Refused is { } c ? new JsonObject { ["code"] = c.Code, ["detail"] = c.Detail } : null,
+                    ["registrationsRefused"] = _registrations.Refused is { } r ? new JsonObject { ["code"] = r.Code, ["detail"] = r.Detail } : null,
                     ["host"] = Environment.MachineName,
                     ["pid"] = Environment.ProcessId,
                     ["startedAt"] = _startedAt,
@@ -340,6 +360,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _sync.ConfigureAwait(false);
+        await _consumers.DisposeAsync().ConfigureAwait(false);
+        await _registrations.DisposeAsync().ConfigureAwait(false);
         await _reporter.ConfigureAwait(false);
         // The gateway's last flush writes into the journal; what is not uploaded by then waits on disk for the next start.
         await _host.DisposeAsync().ConfigureAwait(false);
@@ -353,6 +375,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving revision {Revision} from {Folder} (the last good config on disk).")]
     private static partial void LogFromDisk(ILogger logger, long revision, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving {Count} portal applications from disk (consumer change {Seq}).")]
+    private static partial void LogConsumersFromDisk(ILogger logger, int count, long seq);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped {File} on disk: {Why}.")]
     private static partial void LogSkipped(ILogger logger, string file, string why);

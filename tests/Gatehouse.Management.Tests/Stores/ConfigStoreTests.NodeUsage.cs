@@ -41,6 +41,27 @@ public abstract partial class ConfigStoreTests
         Assert.Null(await Store.FindNodeTokenAsync("bb"));
     }
 
+    [Fact]
+    [Trait("Issue", "21")]
+    public async Task NodeTokens_BindTheirFirstNode_OrTheOneIssuedFor_AndARotationBindsAnew()
+    {
+        await Store.SetNodeTokenAsync("edge", "aa");
+        Assert.Equal("edge-1", await Store.BindNodeTokenAsync("edge", "edge-1"));
+        // Bound: another id does not take it over.
+        Assert.Equal("edge-1", await Store.BindNodeTokenAsync("edge", "edge-2"));
+        await Store.SetNodeTokenAsync("pinned", "cc", "edge-9");
+        Assert.Equal("edge-9", await Store.BindNodeTokenAsync("pinned", "edge-1"));
+        Assert.Equal(["edge-1", "edge-9"], (await Store.ListNodeTokensAsync()).Select(t => t.Node));
+        // A new token of the same name starts unbound (or bound to the node it was issued for).
+        await Store.SetNodeTokenAsync("edge", "bb");
+        Assert.Equal("edge-2", await Store.BindNodeTokenAsync("edge", "edge-2"));
+        Assert.Null(await Store.BindNodeTokenAsync("gone", "edge-1"));
+        // Two nodes racing for one unbound token: both hear the same winner.
+        await Store.SetNodeTokenAsync("race", "dd");
+        var bound = await Task.WhenAll(Store.BindNodeTokenAsync("race", "a"), Store.BindNodeTokenAsync("race", "b"));
+        Assert.Equal(bound[0], bound[1]);
+    }
+
     private static UsageRow Row(string node, long count) => new()
     {
         Granularity = UsageGranularity.Minute,

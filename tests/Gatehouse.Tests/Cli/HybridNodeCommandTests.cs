@@ -18,7 +18,7 @@ namespace Gatehouse.Tests.Cli;
 [Trait("Issue", "21")]
 public sealed class HybridNodeCommandTests
 {
-    private const string Token = "gha_hybrid-test";
+    internal const string Token = "gha_hybrid-test";
     private static readonly Regex NodeApiLine = new(@"Node API for hybrid data nodes on (https://\S+);");
     private static readonly Regex ControlLine = new(@"Gatehouse control plane \(store revision \d+\): admin API on (http://[^\s;]+);");
     private static readonly Regex DataLine = new(@"hybrid data node \S+ is listening on (http://\S+) \((.*?); /ready and /live on (http://[^\s)]+)\)");
@@ -118,7 +118,9 @@ public sealed class HybridNodeCommandTests
         await using var backend = await RunRoleCommandTests.StartBackendAsync();
         var port = RunRoleCommandTests.FreePort();
         var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, port);
-        var nodeToken = await IssueNodeTokenAsync(admin);
+        // A token binds one node id: each data node has its own.
+        var tokenOne = await IssueNodeTokenAsync(admin, "edge-1");
+        var tokenTwo = await IssueNodeTokenAsync(admin, "edge-2");
         await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
         string key;
         using (var client = RunRoleCommandTests.AdminClient(admin, Token))
@@ -134,8 +136,8 @@ public sealed class HybridNodeCommandTests
             key = (string)JsonNode.Parse(await made.Content.ReadAsStringAsync())!["key"]!;
         }
 
-        await using var one = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "one"), "edge-1");
-        await using var two = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "two"), "edge-2");
+        await using var one = StartDataNode(folder, nodeApi, tokenOne, Path.Combine(folder.Path, "one"), "edge-1");
+        await using var two = StartDataNode(folder, nodeApi, tokenTwo, Path.Combine(folder.Path, "two"), "edge-2");
         var gateways = new[] { (await DataUrlsAsync(one)).Gateway, (await DataUrlsAsync(two)).Gateway };
         using var plain = new HttpClient();
         plain.DefaultRequestHeaders.Add("X-Api-Key", key);
@@ -373,6 +375,7 @@ public sealed class HybridNodeCommandTests
     [InlineData(new[] { "run", "--role", "data", "--control-plane", "https://127.0.0.1:1", "--node-token", "ghn_x" }, "A hybrid data node needs the control plane's public key: --control-plane-key FILE (the .pub.pem beside the control plane's --signing-key).")]
     [InlineData(new[] { "run", "--control-plane", "https://127.0.0.1:1", "--node-token", "ghn_x" }, "--control-plane is for --role data alone: a hybrid data node has no --store and no --config, it fetches its config.")]
     [InlineData(new[] { "run", "--role", "data", "--control-plane", "http://cp.example:8443", "--node-token", "ghn_x", "--control-plane-key", "k.pem" }, "--control-plane 'http://cp.example:8443' is http on a network: the node token would cross it in clear. Use https://.")]
+    [InlineData(new[] { "run", "--store", "x.db", "--cluster-limits" }, "--cluster-limits is for a hybrid data node (--role data --control-plane URL); nodes with --store postgres://… share their engine already (docs/limits.md).")]
     public async Task HybridMistakes_AreOnePlainLine_AndExit2(string[] args, string line)
     {
         var (code, _, stderr) = await GatehouseProcess.RunAsync(args);
@@ -380,22 +383,23 @@ public sealed class HybridNodeCommandTests
         Assert.Equal(line, stderr.Trim());
     }
 
-    internal static async Task<(GatehouseProcess Control, string Admin, string NodeApi)> StartControlPlaneAsync(TempFolder folder, int nodeApiPort = 0)
+    internal static async Task<(GatehouseProcess Control, string Admin, string NodeApi)> StartControlPlaneAsync(TempFolder folder, int nodeApiPort = 0, string? store = null, string? importConfig = null)
     {
         var (cert, key) = File.Exists(Path.Combine(folder.Path, "cp.crt")) ? (Path.Combine(folder.Path, "cp.crt"), Path.Combine(folder.Path, "cp.key")) : WriteCertificate(folder);
         var environment = new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = Token, ["GATEHOUSE_STORE_POLL_INTERVAL"] = "0.5" };
-        var control = GatehouseProcess.Start(environment, "run", "--role", "control", "--store", "sqlite:" + Path.Combine(folder.Path, "cp.db"),
+        string[] import = importConfig is null ? [] : ["--config", importConfig];
+        var control = GatehouseProcess.Start(environment, ["run", "--role", "control", "--store", store ?? "sqlite:" + Path.Combine(folder.Path, "cp.db"), .. import,
             "--admin-url", "http://127.0.0.1:0", "--no-portal", "--node-api-url", $"https://127.0.0.1:{nodeApiPort}", "--node-api-cert", cert, "--node-api-key", key,
-            "--signing-key", Path.Combine(folder.Path, "signing.pem"));
+            "--signing-key", Path.Combine(folder.Path, "signing.pem")]);
         var nodeApi = await control.WaitForOutputAsync(NodeApiLine, TimeSpan.FromSeconds(60));
         var admin = ControlLine.Match(control.StandardOutput).Groups[1].Value;
         return (control, admin, nodeApi);
     }
 
-    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string id = "edge-1") =>
-        GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = nodeToken }, "run", "--role", "data", "--control-plane", controlPlane,
+    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string id = "edge-1", bool clusterLimits = false) =>
+        GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = nodeToken }, ["run", "--role", "data", "--control-plane", controlPlane,
             "--control-plane-key", Path.Combine(folder.Path, "signing.pub.pem"), "--control-plane-ca", Path.Combine(folder.Path, "cp.crt"),
-            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", id);
+            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", id, .. (clusterLimits ? (string[])["--cluster-limits"] : [])]);
 
     internal static async Task<(string Gateway, string Health, string Served)> DataUrlsAsync(GatehouseProcess data)
     {
@@ -404,16 +408,22 @@ public sealed class HybridNodeCommandTests
         return (match.Groups[1].Value.TrimEnd(','), match.Groups[3].Value, match.Groups[2].Value);
     }
 
-    internal static async Task<string> IssueNodeTokenAsync(string admin)
+    internal static async Task<string> IssueNodeTokenAsync(string admin, string name = "edge", string? node = null)
     {
         using var client = RunRoleCommandTests.AdminClient(admin, Token);
-        using var issued = await client.PostAsync("/admin/node-tokens", RunRoleCommandTests.Json("""{"name":"edge"}"""));
+        var body = new JsonObject { ["name"] = name };
+        if (node is not null)
+        {
+            body["node"] = node;
+        }
+
+        using var issued = await client.PostAsync("/admin/node-tokens", RunRoleCommandTests.Json(body.ToJsonString()));
         Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
         var token = (string)JsonNode.Parse(await issued.Content.ReadAsStringAsync())!["token"]!;
         Assert.StartsWith("ghn_", token, StringComparison.Ordinal);
         using var list = await client.GetAsync("/admin/node-tokens");
         var listed = await list.Content.ReadAsStringAsync();
-        Assert.Contains("\"edge\"", listed, StringComparison.Ordinal);
+        Assert.Contains($"\"{name}\"", listed, StringComparison.Ordinal);
         Assert.DoesNotContain(token, listed, StringComparison.Ordinal);
         return token;
     }
@@ -464,7 +474,7 @@ public sealed class HybridNodeCommandTests
     }
 
     /// <summary>A man in the middle between a data node and the node API: passes everything, or tampers with config answers.</summary>
-    private sealed class TamperingProxy : IAsyncDisposable
+    internal sealed class TamperingProxy : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private readonly HttpClient _upstream;
@@ -479,6 +489,9 @@ public sealed class HybridNodeCommandTests
         public string Url { get; }
 
         public volatile string Mode = "none";
+
+        /// <summary>Which answers <see cref="Mode"/> tampers with: the config's, or another path of the node API.</summary>
+        public volatile string TamperedPath = "/node/v1/config";
 
         /// <summary>Usage uploads the control plane answered "applied" to (first time for that sequence).</summary>
         public int UsageApplied;
@@ -535,7 +548,7 @@ public sealed class HybridNodeCommandTests
                 }
             }
 
-            if (response.StatusCode == HttpStatusCode.OK && context.Request.Path == "/node/v1/config")
+            if (response.StatusCode == HttpStatusCode.OK && context.Request.Path == TamperedPath)
             {
                 _first ??= bytes;
                 bytes = Tamper(bytes);

@@ -1,0 +1,88 @@
+using System.Net;
+using Gatehouse.Management.Tests.Support;
+using Gatehouse.Tests.Infrastructure;
+using static Gatehouse.Tests.Cli.HybridNodeCommandTests;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary>
+/// Cluster limits on hybrid data nodes (issue 21): two <c>gatehouse run --role data --control-plane URL --cluster-limits</c>
+/// processes lease a daily quota of 10 from the control plane's counter engine (its PostgreSQL store) through the node
+/// API. The default lease of 10 a day is 1, so exactly 10 get through across both nodes, not 10 on each; with the control
+/// plane gone, each node admits its share.
+/// </summary>
+[Trait("Issue", "21")]
+public sealed class HybridNodeClusterLimitsTests(PostgresCluster postgres) : IClassFixture<PostgresCluster>
+{
+    private const string Key = "ghk_hybrid-cluster-limits";
+    private const string Spare = "ghk_hybrid-cluster-limits-spare";
+
+    [Fact]
+    public async Task TwoHybridNodes_WithClusterLimits_ShareADailyQuotaThroughTheControlPlane_SoExactlyItGetsThrough()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var config = folder.Write("gatehouse.yaml", $$"""
+            version: 1
+            services:
+              backend: { targets: ["{{backend.Urls.First()}}"] }
+            routes:
+              hello: { methods: [GET], path: "/hello", service: backend }
+            plans:
+              daily: { include: [{ route: hello }], limits: [{ requests: 10, per: day }] }
+            accounts:
+              acme: {}
+            applications:
+              shop: { account: acme, plan: daily, keys: [{ sha256: {{Model.Access.ApiKeyHash.Sha256Hex(Key)}} }] }
+              spare: { account: acme, plan: daily, keys: [{ sha256: {{Model.Access.ApiKeyHash.Sha256Hex(Spare)}} }] }
+            """);
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync());
+        var store = $"postgres://{connection.Username}@{connection.Host}:{connection.Port}/{connection.Database}";
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, store: store, importConfig: config);
+        await using var _ = control;
+        var tokenOne = await IssueNodeTokenAsync(admin, "edge-1");
+        var tokenTwo = await IssueNodeTokenAsync(admin, "edge-2");
+        await using var one = StartDataNode(folder, nodeApi, tokenOne, Path.Combine(folder.Path, "one"), "edge-1", clusterLimits: true);
+        await using var two = StartDataNode(folder, nodeApi, tokenTwo, Path.Combine(folder.Path, "two"), "edge-2", clusterLimits: true);
+        string[] gateways = [(await DataUrlsAsync(one)).Gateway, (await DataUrlsAsync(two)).Gateway];
+
+        // Both serve the config (a request without a key is refused by the plan, and counts nothing).
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var gateway in gateways)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while ((await client.GetAsync(gateway + "/hello")).StatusCode != HttpStatusCode.Unauthorized)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{gateway} did not serve the config in 30 s");
+                await Task.Delay(50);
+            }
+        }
+
+        var admitted = await SendAsync(client, gateways, Key, 30);
+        Assert.Equal(10, admitted.Sum());
+        // Both nodes leased from the same counter: neither took the whole quota on its own count.
+        Assert.True(admitted[0] > 0 && admitted[1] > 0, $"admitted {admitted[0]} and {admitted[1]}");
+
+        // The control plane goes away (SIGKILL): each node falls back to its share (onEngineDown: share, the default) of
+        // an application's quota it had not leased from yet: 10 a day over the 2 nodes its heartbeats counted, 5 each.
+        control.Signal(9);
+        await control.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var shared = await SendAsync(client, gateways, Spare, 30);
+        Assert.Equal([5, 5], shared);
+    }
+
+    private static async Task<int[]> SendAsync(HttpClient client, string[] gateways, string key, int requests)
+    {
+        var admitted = new[] { 0, 0 };
+        for (var i = 0; i < requests; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, gateways[i % 2] + "/hello");
+            request.Headers.Add("X-Api-Key", key);
+            using var response = await client.SendAsync(request);
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"answered {response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            admitted[i % 2] += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        return admitted;
+    }
+}
