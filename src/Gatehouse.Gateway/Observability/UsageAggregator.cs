@@ -200,12 +200,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             {
                 ref var row = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_rows, k, out _);
                 row ??= new Rollup();
-                row.Count += rollup.Count;
-                row.BytesIn += rollup.BytesIn;
-                row.BytesOut += rollup.BytesOut;
-                row.LatencySum += rollup.LatencySum;
-                row.Steps += rollup.Steps;
-                row.Histogram.Merge(rollup.Histogram);
+                row.Add(rollup.Count, rollup.BytesIn, rollup.BytesOut, rollup.LatencySum, rollup.Steps, rollup.Histogram);
                 row.Dirty = true;
             }
         }
@@ -253,12 +248,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
                 }
 
                 // What this process counted before it could read the store is added to what the store had.
-                rollup.Count += row.Count;
-                rollup.BytesIn += row.BytesIn;
-                rollup.BytesOut += row.BytesOut;
-                rollup.LatencySum += row.LatencySumMicros;
-                rollup.Steps += row.Steps;
-                rollup.Histogram.Merge(row.Histogram);
+                rollup.Add(row.Count, row.BytesIn, row.BytesOut, row.LatencySumMicros, row.Steps, row.Histogram);
             }
 
             _seeded = true;
@@ -459,6 +449,16 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         public long Steps;
         public bool Dirty;
         public readonly LatencyHistogram Histogram = new();
+
+        public void Add(long count, long bytesIn, long bytesOut, long latencySum, long steps, LatencyHistogram histogram)
+        {
+            Count += count;
+            BytesIn += bytesIn;
+            BytesOut += bytesOut;
+            LatencySum += latencySum;
+            Steps += steps;
+            Histogram.Merge(histogram);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Usage rollups could not be written to the store ({Rows} rows); they are kept in memory and written when it answers again")]

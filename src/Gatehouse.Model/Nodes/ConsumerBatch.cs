@@ -60,22 +60,9 @@ public sealed record ConsumerBatch(long After, long Seq, bool Full, DateTimeOffs
     }
 
     /// <summary>The batch in <paramref name="envelope"/> when it is signed by <paramref name="pinned"/> and is a consumer batch; else why not.</summary>
-    public static (ConsumerBatch? Batch, SnapshotRefusal? Refusal) Verify(ReadOnlySpan<byte> envelope, ECDsa pinned)
-    {
-        var (payload, refusal) = SignedEnvelope.Verify(envelope, pinned);
-        if (payload is null)
+    public static (ConsumerBatch? Batch, SnapshotRefusal? Refusal) Verify(ReadOnlySpan<byte> envelope, ECDsa pinned) =>
+        SignedEnvelope.Open(envelope, pinned, Kind, "a consumer batch", body =>
         {
-            return (null, refusal);
-        }
-
-        try
-        {
-            var body = JsonNode.Parse(payload)!.AsObject();
-            if ((string?)body["kind"] != Kind)
-            {
-                return (null, new SnapshotRefusal("malformed", $"the signed payload is not a consumer batch (kind {body["kind"]?.ToJsonString() ?? "missing"})"));
-            }
-
             var applications = new List<ConsumerApplication>();
             foreach (var item in body["applications"]!.AsArray())
             {
@@ -87,11 +74,6 @@ public sealed record ConsumerBatch(long After, long Seq, bool Full, DateTimeOffs
             }
 
             var removed = body["removed"]!.AsArray().Select(r => (string)r!).ToList();
-            return (new ConsumerBatch((long)body["after"]!, (long)body["seq"]!, (bool)body["full"]!, (DateTimeOffset)body["issuedAt"]!, applications, removed), null);
-        }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NullReferenceException or ArgumentException)
-        {
-            return (null, new SnapshotRefusal("malformed", "the signed payload is not a consumer batch: " + e.Message));
-        }
-    }
+            return new ConsumerBatch((long)body["after"]!, (long)body["seq"]!, (bool)body["full"]!, (DateTimeOffset)body["issuedAt"]!, applications, removed);
+        });
 }

@@ -33,22 +33,9 @@ public sealed record RegistrationSet(DateTimeOffset IssuedAt, IReadOnlyDictionar
     }
 
     /// <summary>The set in <paramref name="envelope"/> when it is signed by <paramref name="pinned"/> and is a registration set; else why not.</summary>
-    public static (RegistrationSet? Set, SnapshotRefusal? Refusal) Verify(ReadOnlySpan<byte> envelope, ECDsa pinned)
-    {
-        var (payload, refusal) = SignedEnvelope.Verify(envelope, pinned);
-        if (payload is null)
+    public static (RegistrationSet? Set, SnapshotRefusal? Refusal) Verify(ReadOnlySpan<byte> envelope, ECDsa pinned) =>
+        SignedEnvelope.Open(envelope, pinned, Kind, "a registration set", body =>
         {
-            return (null, refusal);
-        }
-
-        try
-        {
-            var body = JsonNode.Parse(payload)!.AsObject();
-            if ((string?)body["kind"] != Kind)
-            {
-                return (null, new SnapshotRefusal("malformed", $"the signed payload is not a registration set (kind {body["kind"]?.ToJsonString() ?? "missing"})"));
-            }
-
             var services = new Dictionary<string, List<RegisteredTarget>>(StringComparer.Ordinal);
             foreach (var item in body["targets"]!.AsArray())
             {
@@ -61,11 +48,6 @@ public sealed record RegistrationSet(DateTimeOffset IssuedAt, IReadOnlyDictionar
                 list.Add(new RegisteredTarget(new Uri((string)item["url"]!, UriKind.Absolute), (DateTimeOffset)item["expiresAt"]!));
             }
 
-            return (new RegistrationSet((DateTimeOffset)body["issuedAt"]!, services.ToDictionary(s => s.Key, s => (IReadOnlyList<RegisteredTarget>)s.Value, StringComparer.Ordinal)), null);
-        }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NullReferenceException or UriFormatException)
-        {
-            return (null, new SnapshotRefusal("malformed", "the signed payload is not a registration set: " + e.Message));
-        }
-    }
+            return new RegistrationSet((DateTimeOffset)body["issuedAt"]!, services.ToDictionary(s => s.Key, s => (IReadOnlyList<RegisteredTarget>)s.Value, StringComparer.Ordinal));
+        });
 }

@@ -77,4 +77,35 @@ public static class SignedEnvelope
 
         return (payload, null);
     }
+
+    /// <summary>
+    /// The payload of <paramref name="envelope"/> read by <paramref name="read"/> when it is signed by
+    /// <paramref name="pinned"/> and names <paramref name="kind"/> (so one signed kind is never read as another); else why
+    /// not. <paramref name="what"/> names the kind in the refusal ("a consumer batch").
+    /// </summary>
+    public static (T? Value, SnapshotRefusal? Refusal) Open<T>(ReadOnlySpan<byte> envelope, ECDsa pinned, string kind, string what, Func<JsonObject, T> read)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var (payload, refusal) = Verify(envelope, pinned);
+        if (payload is null)
+        {
+            return (null, refusal);
+        }
+
+        try
+        {
+            var body = JsonNode.Parse(payload)!.AsObject();
+            if ((string?)body["kind"] != kind)
+            {
+                return (null, new SnapshotRefusal("malformed", $"the signed payload is not {what} (kind {body["kind"]?.ToJsonString() ?? "missing"})"));
+            }
+
+            return (read(body), null);
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NullReferenceException or ArgumentException)
+        {
+            return (null, new SnapshotRefusal("malformed", $"the signed payload is not {what}: " + e.Message));
+        }
+    }
 }
