@@ -88,7 +88,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         if (Cache is null || Cache.Config != config.Gateway.Cache)
         {
             // The old store (if any) is dropped with its entries; requests still on the old snapshot keep using it until they end.
-            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache);
+            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache, _loggers.CreateLogger("Gatehouse.Cache"));
         }
 
         return Cache;
