@@ -39,6 +39,9 @@ internal static class GatewayMetrics
     private static readonly Counter<long> ResponseMismatches = Meter.CreateCounter<long>("gatehouse.validation.response.mismatches", "{response}",
         "Service responses that do not fit the operation's response schema (shadow check: they are delivered unchanged), by route and status");
 
+    private static readonly Counter<long> ResponseChecks = Meter.CreateCounter<long>("gatehouse.validation.response.checked", "{response}",
+        "Service responses the shadow response check read (the denominator of the mismatches), by route");
+
     private static readonly Counter<long> ResponseSkips = Meter.CreateCounter<long>("gatehouse.validation.response.skipped", "{response}",
         "Service responses the shadow response check did not read (larger than the validation size limit), by route");
 
@@ -209,6 +212,14 @@ internal static class GatewayMetrics
         if (ResponseMismatches.Enabled)
         {
             ResponseMismatches.Add(1, new("gatehouse.route", route), new("http.response.status_code", BoxedStatus.Of(status)));
+        }
+    }
+
+    public static void ResponseChecked(string route)
+    {
+        if (ResponseChecks.Enabled)
+        {
+            ResponseChecks.Add(1, new KeyValuePair<string, object?>("gatehouse.route", route));
         }
     }
 

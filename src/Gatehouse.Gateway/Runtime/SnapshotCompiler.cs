@@ -32,6 +32,7 @@ internal static class SnapshotCompiler
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
         var operations = OperationIndex.Build(config);
+        var validationLog = loggers.CreateLogger("Gatehouse.Validation");
         var bindings = new List<(string Id, RouteConfig Route, RouteBinding Binding)>();
         foreach (var (id, route) in config.Routes)
         {
@@ -102,7 +103,7 @@ internal static class SnapshotCompiler
             {
                 Template = path.Text,
                 Access = target,
-                Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time),
+                Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time, validationLog),
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
                 Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,
