@@ -3,6 +3,7 @@ using Gatehouse.Gateway.Tests.Access;
 using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Gateway.Tests.TestSupport;
 using Gatehouse.Management.Tests.Support;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Tests.Policies;
@@ -124,6 +125,36 @@ public sealed class SharedCacheTests
 
         Assert.Null(one.Host.Runtime.Cache.Purge("users", null));
         Assert.Equal("miss", (await GetAsync(two, "/users/2", KeyA)).Response.Header("Gatehouse-Cache"));
+    }
+
+    [Fact]
+    public async Task StaleIfError_OneNodeServesTheStaleAnswerAnotherKept_WhenTheServiceFails()
+    {
+        var failing = false;
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var backend = await RecordingBackend.StartAsync(async (context, n) =>
+        {
+            context.Response.StatusCode = failing ? 503 : 200;
+            await context.Response.WriteAsync(failing ? "down" : "good");
+        });
+        var time = new FakeTimeProvider();
+        var yaml = Yaml(backend.Url, redis.Configuration, "{ ttl: 10s, shared: true, staleIfError: 1m }");
+        await using var one = await TestGateway.StartAsync(yaml, time: time);
+        await using var two = await TestGateway.StartAsync(yaml, time: time);
+        await GetAsync(one, "/users/1", KeyA);
+        await GetUntilHitAsync(one, "/users/1", KeyA);
+
+        failing = true;
+        time.Advance(TimeSpan.FromSeconds(20));
+        var (stale, body) = await GetAsync(two, "/users/1", KeyA);
+        time.Advance(TimeSpan.FromMinutes(2));
+        var (gone, goneBody) = await GetAsync(two, "/users/1", KeyB);
+
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Equal("stale", stale.Header("Gatehouse-Cache"));
+        Assert.Equal("good", body);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, gone.StatusCode);
+        Assert.Equal("down", goneBody);
     }
 
     [Fact]
