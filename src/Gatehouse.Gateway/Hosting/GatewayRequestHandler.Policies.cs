@@ -65,7 +65,7 @@ internal sealed partial class GatewayRequestHandler
         // 5. cache: a hit is answered here, after authentication, plans and limits have counted it.
         if (policies.Cache is { } cache)
         {
-            var lookup = cache.Lookup(exchange, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress));
+            var lookup = await cache.LookupAsync(exchange, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress)).ConfigureAwait(false);
             if (lookup.Key is null)
             {
                 context.Response.Headers[CachePolicy.StatusHeader] = "bypass";

@@ -33,6 +33,18 @@ internal static class GatewayMetrics
 
     private static readonly Counter<long> LabelOverflow = Meter.CreateCounter<long>("gatehouse.metrics.label_overflow", "{request}", "Requests counted under application=\"_other\" because the application label reached its cap");
 
+    private static readonly Counter<long> CacheStoreErrors = Meter.CreateCounter<long>("gatehouse.cache.store.errors", "{operation}",
+        "Operations the shared response cache (Redis) failed or did not answer in time, by operation (get: the request was forwarded as a miss; set: the answer was not kept; purge)");
+
+    private static readonly Counter<long> ResponseMismatches = Meter.CreateCounter<long>("gatehouse.validation.response.mismatches", "{response}",
+        "Service responses that do not fit the operation's response schema (shadow check: they are delivered unchanged), by route and status");
+
+    private static readonly Counter<long> ResponseChecks = Meter.CreateCounter<long>("gatehouse.validation.response.checked", "{response}",
+        "Service responses the shadow response check read (the denominator of the mismatches), by route");
+
+    private static readonly Counter<long> ResponseSkips = Meter.CreateCounter<long>("gatehouse.validation.response.skipped", "{response}",
+        "Service responses the shadow response check did not read (larger than the validation size limit), by route");
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Runtime.GatewayRuntime, TimeProvider> Runtimes = new();
 
     private static long _revision;
@@ -184,6 +196,38 @@ internal static class GatewayMetrics
         if (AccessLogDrops.Enabled)
         {
             AccessLogDrops.Add(1);
+        }
+    }
+
+    public static void CacheStoreError(string operation)
+    {
+        if (CacheStoreErrors.Enabled)
+        {
+            CacheStoreErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+        }
+    }
+
+    public static void ResponseMismatch(string route, int status)
+    {
+        if (ResponseMismatches.Enabled)
+        {
+            ResponseMismatches.Add(1, new("gatehouse.route", route), new("http.response.status_code", BoxedStatus.Of(status)));
+        }
+    }
+
+    public static void ResponseChecked(string route)
+    {
+        if (ResponseChecks.Enabled)
+        {
+            ResponseChecks.Add(1, new KeyValuePair<string, object?>("gatehouse.route", route));
+        }
+    }
+
+    public static void ResponseSkipped(string route)
+    {
+        if (ResponseSkips.Enabled)
+        {
+            ResponseSkips.Add(1, new KeyValuePair<string, object?>("gatehouse.route", route));
         }
     }
 

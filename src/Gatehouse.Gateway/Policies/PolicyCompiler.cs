@@ -16,7 +16,8 @@ internal static class PolicyCompiler
     private static readonly string[] DefaultExpose = ["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After", CachePolicy.StatusHeader];
 
     public static RoutePolicies? Compile(string routeId, RouteConfig route, GatehouseConfig config, string[] methods, string[] parameters,
-        OperationConfig? operation, AccessTarget? access, AccessModel? accessModel, ResponseCacheStore? store, TimeProvider time)
+        OperationConfig? operation, AccessTarget? access, AccessModel? accessModel, ResponseCacheStore? store, TimeProvider time,
+        Microsoft.Extensions.Logging.ILogger? log = null)
     {
         var service = route.Service is { } s ? config.Services.GetValueOrDefault(s) : null;
         if (EffectivePolicies.Of(service?.Policies, route.Policies) is not { } p)
@@ -30,6 +31,7 @@ internal static class PolicyCompiler
             Cors = p.Cors is { } cors ? Cors(cors, config, methods, access, accessModel) : null,
             IpFilter = IpFilter.Compile(p.IpFilter),
             Validation = RequestValidator.Compile(p.Validate, routeId, operation?.Contract),
+            ResponseValidation = ResponseValidator.Compile(p.Validate, routeId, operation?.Contract, log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
             Cache = p.Cache is { } cache && store is not null
                 ? new CachePolicy(cache, routeId, Fingerprint(route, p), store, time)
                 : null,

@@ -19,6 +19,7 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
     private PolicyResponseBody? _body;
     private PendingEntry? _pending;
     private bool _reshape;
+    private bool _checkResponse;
 
     public RoutePolicies Policies => policies;
 
@@ -75,24 +76,45 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
             Install(BodyMode.Hold, transform.MaxBodySize);
         }
 
+        // The body is copied as it passes for the cache and for the response check; the copy's limit is the larger.
+        var copyLimit = -1L;
         if (policies.Cache is { } cache && CacheKey is { } key)
         {
             _pending = cache.Judge(context, key, cache.Now);
             response.Headers[CachePolicy.StatusHeader] = "miss";
-            if (_pending is not null && !_reshape)
+            if (_pending is not null)
             {
-                Install(BodyMode.Tee, cache.MaxEntrySize);
+                copyLimit = cache.MaxEntrySize;
             }
         }
 
-        if (!_reshape && _body is { Mode: BodyMode.Hold })
+        if (policies.ResponseValidation is { } check && check.Wants(response.StatusCode, response.ContentType))
         {
-            // Held only for a fallback that is not needed: from here the body passes on.
-            _body.Switch(BodyMode.Tee, _pending is null ? 0 : policies.Cache!.MaxEntrySize);
-            if (_pending is null)
+            if (response.Headers.ContentEncoding.Count > 0)
             {
-                _body.StopCopying();
+                check.Skipped(); // compressed: the gateway does not undo a coding only to check
             }
+            else
+            {
+                _checkResponse = true;
+                copyLimit = Math.Max(copyLimit, check.MaxBodySize);
+            }
+        }
+
+        if (_reshape)
+        {
+            return; // held whole for the reshaping, which the cache and the check read
+        }
+
+        if (copyLimit >= 0)
+        {
+            Install(BodyMode.Tee, copyLimit);
+        }
+        else if (_body is { Mode: BodyMode.Hold })
+        {
+            // Held only for a fallback that is not needed: from here the body passes on, uncopied.
+            _body.Switch(BodyMode.Tee, 0);
+            _body.StopCopying();
         }
     }
 
@@ -115,15 +137,28 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
                 return;
             }
 
+            if (_checkResponse)
+            {
+                // The service's body as it sent it (before any reshaping), checked after the client has it.
+                if (_body.Overflowed || _body.Copied.Length > policies.ResponseValidation!.MaxBodySize)
+                {
+                    policies.ResponseValidation!.Skipped();
+                }
+                else if (!context.RequestAborted.IsCancellationRequested)
+                {
+                    policies.ResponseValidation.CheckLater(response.StatusCode, response.ContentType, _body.Copied.ToArray(), requestId);
+                }
+            }
+
             if (_reshape)
             {
                 await WriteReshapedAsync(response).ConfigureAwait(false);
                 return;
             }
 
-            if (_pending is { } pending && !_body.Overflowed && !context.RequestAborted.IsCancellationRequested)
+            if (_pending is { } pending && !_body.Overflowed && _body.Copied.Length <= policies.Cache!.MaxEntrySize && !context.RequestAborted.IsCancellationRequested)
             {
-                policies.Cache!.Keep(pending, _body.Copied);
+                policies.Cache.Keep(pending, _body.Copied);
             }
         }
         finally

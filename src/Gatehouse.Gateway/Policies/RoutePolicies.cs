@@ -19,6 +19,9 @@ internal sealed class RoutePolicies
 
     public RequestValidator? Validation { get; init; }
 
+    /// <summary>The shadow check of the service's responses; null when the route has none.</summary>
+    public ResponseValidator? ResponseValidation { get; init; }
+
     public CachePolicy? Cache { get; init; }
 
     public RequestTransform? RequestTransform { get; init; }

@@ -87,8 +87,14 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
         if (Cache is null || Cache.Config != config.Gateway.Cache)
         {
-            // The old store (if any) is dropped with its entries; requests still on the old snapshot keep using it until they end.
-            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache);
+            // The old store (if any) is dropped with its entries; requests still on the old snapshot keep using it until they
+            // end, so it is disposed (its Redis connection closed) only after the drain timeout.
+            if (Cache is { } old)
+            {
+                _ = Task.Delay(config.Gateway.DrainTimeout + TimeSpan.FromSeconds(5)).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
+            }
+
+            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache, _loggers.CreateLogger("Gatehouse.Cache"));
         }
 
         return Cache;
@@ -320,6 +326,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         }
 
         _introspection?.Dispose();
+        Cache?.Dispose();
 
         if (last is not null)
         {

@@ -32,6 +32,7 @@ internal static class SnapshotCompiler
     {
         var errors = new List<ConfigError>(ConfigValidator.Validate(config));
         var operations = OperationIndex.Build(config);
+        var validationLog = loggers.CreateLogger("Gatehouse.Validation");
         var bindings = new List<(string Id, RouteConfig Route, RouteBinding Binding)>();
         foreach (var (id, route) in config.Routes)
         {
@@ -45,12 +46,18 @@ internal static class SnapshotCompiler
         }
 
         var compositions = new List<CompiledComposition>();
+        var inputChecks = new Dictionary<string, Policies.Validation.RequestValidator?>(StringComparer.Ordinal);
         foreach (var (id, composition) in config.Compositions)
         {
             var found = new List<(string Path, string Message)>();
             if (CompositionCompiler.Compile(id, composition, config, operations, found) is { } compiled)
             {
                 compositions.Add(compiled);
+            }
+
+            if (composition.Inputs.Count > 0)
+            {
+                inputChecks[id] = Policies.Validation.CompositionInputs.Compile(id, composition, errors);
             }
         }
 
@@ -102,7 +109,7 @@ internal static class SnapshotCompiler
             {
                 Template = path.Text,
                 Access = target,
-                Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time),
+                Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time, validationLog),
                 ApiKeyInQuery = route.ApiKeyInQuery,
                 ForwardCredential = route.ForwardCredential,
                 Upgrades = route.Upgrades is { } upgrades ? [.. upgrades.Select(u => u.ToLowerInvariant())] : RouteModel.DefaultUpgrades,
@@ -131,6 +138,8 @@ internal static class SnapshotCompiler
                 Template = c.Path.Text,
                 Access = access?.Operations[c.OperationId],
                 Composition = new CompositionModel(c),
+                // Inputs bound to schemas are checked by the validate stage of the route policies, before any step runs.
+                Policies = inputChecks.GetValueOrDefault(c.Id) is { } check ? new Policies.RoutePolicies { Parameters = [.. parameters], Validation = check } : null,
             }));
         }
 

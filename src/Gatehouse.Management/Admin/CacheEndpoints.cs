@@ -7,7 +7,8 @@ namespace Gatehouse.Management.Admin;
 
 /// <summary>
 /// <c>POST /admin/cache/purge</c> (issue 23): drops the gateway's cached responses of a route, or of one request path
-/// of it, at once. The cache is this node's memory: a purge reaches the node whose admin API took it.
+/// of it, at once. With a cache in each node's memory a purge reaches the node whose admin API took it; with the
+/// shared cache (<c>gateway.cache.redis</c>) it reaches every node, and <c>purged</c> is null (not counted).
 /// </summary>
 internal static class CacheEndpoints
 {
@@ -45,7 +46,17 @@ internal static class CacheEndpoints
                 return;
             }
 
-            var purged = purge(route, path);
+            int? purged;
+            try
+            {
+                purged = purge(route, path);
+            }
+            catch (InvalidOperationException e)
+            {
+                await new AdminProblem(StatusCodes.Status503ServiceUnavailable, "cache-store-down", "Cache store unreachable", e.Message).WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
             await AdminRequests.WriteJsonAsync(context, new JsonObject { ["route"] = route, ["path"] = path, ["purged"] = purged }).ConfigureAwait(false);
         });
 }

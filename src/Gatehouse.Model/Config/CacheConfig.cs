@@ -58,7 +58,10 @@ public enum CacheScope
     Plan,
 }
 
-/// <summary>Where cached responses are kept (<c>gateway.cache</c>).</summary>
+/// <summary>
+/// Where cached responses are kept (<c>gateway.cache</c>): each node's memory, or Redis shared by every node when
+/// <see cref="Redis"/> is set.
+/// </summary>
 public sealed record ResponseCacheConfig
 {
     /// <summary>Largest total size of cached responses in memory; the least recently used go first.</summary>
@@ -68,4 +71,20 @@ public sealed record ResponseCacheConfig
     /// <summary>Largest single response cached; larger ones are passed on and not kept.</summary>
     [Size]
     public long MaxEntrySize { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// Redis as the shared store: <c>redis://[:password@]host:port[/db]</c>, or a StackExchange.Redis configuration
+    /// string, as in <c>gateway.limits.redis</c> (write <c>${REDIS_URL}</c> to keep the password in the environment).
+    /// Every node then serves what any node kept, and a purge reaches them all. <c>size</c> is then Redis's own
+    /// <c>maxmemory</c>, not the gateway's. While Redis is unreachable, requests are forwarded as misses.
+    /// </summary>
+    [NonEmpty]
+    [DocType("URL")]
+    [DefaultText("none (each node's memory)")]
+    public string? Redis { get; init; }
+
+    /// <summary>
+    /// With <c>redis</c>: the longest a request waits for the cache's answer before it is forwarded as a miss.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(250);
 }

@@ -35,6 +35,13 @@ public sealed record CompositionConfig
     [DefaultText("required")]
     public IReadOnlyDictionary<string, CompositionStepConfig> Steps { get; init; } = new Dictionary<string, CompositionStepConfig>();
 
+    /// <summary>
+    /// The request values the composition reads, by name, each bound to a JSON Schema: a request that does not fit is
+    /// refused with 400 <c>invalid-request</c> (every error with its JSON pointer) before any step runs.
+    /// </summary>
+    [DefaultText("none (nothing is checked)")]
+    public IReadOnlyDictionary<string, CompositionInputConfig> Inputs { get; init; } = new Dictionary<string, CompositionInputConfig>();
+
     /// <summary>The response body.</summary>
     [DefaultText("each step's body under its name")]
     public JsonNode? Response { get; init; }

@@ -27,7 +27,7 @@ internal sealed class CompositionReader(YamlBinder b)
 
     private CompositionConfig? ReadComposition(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "method", "path", "host", "operation", "tags", "steps", "response", "deadline", "serverTiming", "maxDepth", "maxBodySize", "maxItems");
+        var map = b.Mapping(node, path, "method", "path", "host", "operation", "tags", "inputs", "steps", "response", "deadline", "serverTiming", "maxDepth", "maxBodySize", "maxItems");
         if (map is null)
         {
             return null;
@@ -59,6 +59,20 @@ internal sealed class CompositionReader(YamlBinder b)
         if (map.TryGetValue("tags", out var tags))
         {
             c = c with { Tags = b.StringList(tags, At("tags")) };
+        }
+
+        if (map.TryGetValue("inputs", out var inputs))
+        {
+            var found = new Dictionary<string, CompositionInputConfig>(StringComparer.Ordinal);
+            foreach (var (name, value, inputPath) in b.NamedEntries(inputs, At("inputs")))
+            {
+                if (ReadInput(value, inputPath) is { } input)
+                {
+                    found[name] = input;
+                }
+            }
+
+            c = c with { Inputs = found };
         }
 
         if (map.TryGetValue("steps", out var steps))
@@ -106,6 +120,34 @@ internal sealed class CompositionReader(YamlBinder b)
         }
 
         return c;
+    }
+
+    private CompositionInputConfig? ReadInput(YamlNode node, string path)
+    {
+        var map = b.Mapping(node, path, "in", "required", "schema");
+        if (map is null)
+        {
+            return null;
+        }
+
+        string At(string key) => YamlBinder.Join(path, key);
+        var input = new CompositionInputConfig();
+        if (map.TryGetValue("in", out var place) && b.Enum<CompositionInputPlace>(place, At("in")) is { } where)
+        {
+            input = input with { In = where };
+        }
+
+        if (map.TryGetValue("required", out var r) && b.Bool(r, At("required")) is { } required)
+        {
+            input = input with { Required = required };
+        }
+
+        if (map.TryGetValue("schema", out var schema))
+        {
+            input = input with { Schema = Json(schema, At("schema"), 0) };
+        }
+
+        return input;
     }
 
     private CompositionStepConfig? ReadStep(YamlNode node, string path)

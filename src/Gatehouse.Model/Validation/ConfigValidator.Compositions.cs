@@ -1,6 +1,7 @@
 using Gatehouse.Model.Compositions;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Operations;
+using System.Text.Json.Nodes;
 
 namespace Gatehouse.Model.Validation;
 
@@ -32,6 +33,28 @@ public static partial class ConfigValidator
             }
 
             CheckOverlap(config, id, composition, errors);
+            CheckInputs(id, composition, errors);
+        }
+    }
+
+    /// <summary>Inputs: a path input names a parameter of the path; a schema is a JSON Schema object or boolean.</summary>
+    private static void CheckInputs(string id, CompositionConfig composition, List<ConfigError> errors)
+    {
+        var parameters = composition.Path is not null && Routing.PathTemplate.TryParse(composition.Path, out _) is { } t ? t.ParameterNames.ToList() : null;
+        foreach (var (name, input) in composition.Inputs)
+        {
+            var at = $"compositions.{id}.inputs.{name}";
+            if (input.In == CompositionInputPlace.Path && parameters is not null && !parameters.Contains(name, StringComparer.Ordinal))
+            {
+                errors.Add(new ConfigError($"{at}.in", parameters.Count == 0
+                    ? $"'{name}' is not a parameter of the path '{composition.Path}', which has none; read it from the query or a header ('in: query' or 'in: header')."
+                    : $"'{name}' is not a parameter of the path '{composition.Path}'; name one of {string.Join(", ", parameters.Select(p => $"'{p}'"))}, or read it from the query or a header."));
+            }
+
+            if (input.Schema is not null and not JsonObject && !(input.Schema is JsonValue v && v.TryGetValue<bool>(out _)))
+            {
+                errors.Add(new ConfigError($"{at}.schema", "a schema is a JSON Schema object ({ type: integer, minimum: 1 }) or true/false."));
+            }
         }
     }
 

@@ -63,7 +63,8 @@ internal sealed class AdminHarness : IAsyncDisposable
         Func<IConfigStore, NodeReporter>? node = null,
         DateTimeOffset? now = null,
         TimeSpan? followInterval = null,
-        Func<string, string?>? environment = null)
+        Func<string, string?>? environment = null,
+        Func<string, string?, int?>? purgeCache = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gatehouse-admin-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);
@@ -97,6 +98,7 @@ internal sealed class AdminHarness : IAsyncDisposable
             },
             ConfigureLogging = logging => logging.ClearProviders(),
             Node = reporter,
+            PurgeCache = purgeCache,
             Time = time,
             // Off unless a test asks: tests that commit behind the API's back must not see it applied on a timer.
             FollowInterval = followInterval ?? Timeout.InfiniteTimeSpan,

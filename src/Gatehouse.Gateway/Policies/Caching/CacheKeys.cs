@@ -17,10 +17,13 @@ internal static class CacheKeys
     }
 
     /// <summary>The request path a key was made for (its third part: route, fingerprint, path).</summary>
-    public static string? PathOf(string key)
+    public static string? PathOf(string key) => PartOf(key, 2);
+
+    /// <summary>Part <paramref name="index"/> of a key (0 the route, 1 the fingerprint, 2 the path); null when the key is malformed.</summary>
+    public static string? PartOf(string key, int index)
     {
         var at = 0;
-        for (var part = 0; part < 3; part++)
+        for (var part = 0; part <= index; part++)
         {
             var colon = key.IndexOf(':', at);
             if (colon < 0 || !int.TryParse(key.AsSpan(at, colon - at), out var length) || colon + 1 + length > key.Length)
@@ -28,7 +31,7 @@ internal static class CacheKeys
                 return null;
             }
 
-            if (part == 2)
+            if (part == index)
             {
                 return key.Substring(colon + 1, length);
             }

@@ -31,7 +31,7 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
     /// Finds the request's key and what the cache holds for it. A request that must not share answers (not GET or HEAD,
     /// a body, a query parameter outside <c>query</c>, a plan with <c>cache: false</c>) is a <c>bypass</c>.
     /// </summary>
-    public CacheLookup Lookup(PolicyExchange exchange, bool fromTrustedProxy)
+    public async ValueTask<CacheLookup> LookupAsync(PolicyExchange exchange, bool fromTrustedProxy)
     {
         var context = exchange.Context;
         var request = context.Request;
@@ -89,11 +89,11 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
             : exchange.Admission.Application?.Id ?? "~anonymous");
 
         var key = sb.ToString();
-        var found = store.Get(key);
+        var found = await store.GetAsync(key).ConfigureAwait(false);
         if (found?.VaryNames is { } vary)
         {
             key = VariantKey(key, vary, request.Headers);
-            found = store.Get(key);
+            found = await store.GetAsync(key).ConfigureAwait(false);
         }
 
         return new CacheLookup(key, found);

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using Gatehouse.Model.Config;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
 
 namespace Gatehouse.Gateway.Policies.Caching;
@@ -9,7 +11,8 @@ namespace Gatehouse.Gateway.Policies.Caching;
 /// Where cached responses live: <see cref="MemoryCache"/> with a size bound (the total of the entries' sizes; the
 /// least recently used are compacted away when it is reached). It outlives snapshots, so a reload does not empty it;
 /// keys carry the route's fingerprint, so a changed route never serves what its old form cached. Purges drop a
-/// route's entries (all of them, or one path's).
+/// route's entries (all of them, or one path's). With <c>gateway.cache.redis</c> the entries live in Redis instead
+/// (<see cref="RedisResponseCache"/>), shared by every node; only the claims of stale refreshes stay per node.
 /// </summary>
 internal sealed class ResponseCacheStore : IDisposable
 {
@@ -17,15 +20,26 @@ internal sealed class ResponseCacheStore : IDisposable
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
 
-    public ResponseCacheStore(ResponseCacheConfig config)
+    private readonly RedisResponseCache? _redis;
+
+    public ResponseCacheStore(ResponseCacheConfig config, ILogger? log = null)
     {
         Config = config;
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = config.Size, CompactionPercentage = 0.25 });
+        if (config.Redis is { } redis)
+        {
+            _redis = new RedisResponseCache(redis, config.Timeout, log ?? NullLogger.Instance);
+        }
     }
 
     public ResponseCacheConfig Config { get; }
 
-    public CachedResponse? Get(string key) => _cache.TryGetValue(key, out var value) ? (CachedResponse?)value : null;
+    /// <summary>True when the entries are in Redis, shared by every node.</summary>
+    public bool Shared => _redis is not null;
+
+    /// <summary>The entry under <paramref name="key"/>, or null (also when the shared store does not answer: a miss).</summary>
+    public ValueTask<CachedResponse?> GetAsync(string key) =>
+        _redis is { } redis ? redis.GetAsync(key) : new(_cache.TryGetValue(key, out var value) ? (CachedResponse?)value : null);
 
     /// <summary>Keeps <paramref name="response"/> under <paramref name="key"/> until its last usable moment.</summary>
     public void Set(string route, string key, CachedResponse response, DateTimeOffset now)
@@ -33,6 +47,12 @@ internal sealed class ResponseCacheStore : IDisposable
         var until = new[] { response.FreshUntil, response.RevalidateUntil, response.ErrorUntil }.Max();
         if (until <= now)
         {
+            return;
+        }
+
+        if (_redis is { } redis)
+        {
+            redis.Set(key, response, until - now);
             return;
         }
 
@@ -49,9 +69,19 @@ internal sealed class ResponseCacheStore : IDisposable
 
     public void EndRefresh(string key) => _refreshing.TryRemove(key, out _);
 
-    /// <summary>Drops every entry of <paramref name="route"/>, or only those of request path <paramref name="path"/>; returns how many.</summary>
-    public int Purge(string route, string? path)
+    /// <summary>
+    /// Drops every entry of <paramref name="route"/>, or only those of request path <paramref name="path"/>; returns how
+    /// many, or null from the shared store (which does not count them: they are orphaned by an epoch, on every node at
+    /// once). Throws <see cref="CacheStoreDownException"/> when the shared store did not take the purge.
+    /// </summary>
+    public int? Purge(string route, string? path)
     {
+        if (_redis is { } redis)
+        {
+            redis.Purge(route, path);
+            return null;
+        }
+
         if (path is null)
         {
             var count = CountKeys(CacheKeys.RoutePrefix(route));
@@ -87,6 +117,7 @@ internal sealed class ResponseCacheStore : IDisposable
     public void Dispose()
     {
         _cache.Dispose();
+        _redis?.Dispose();
         foreach (var cts in _routes.Values)
         {
             cts.Dispose();

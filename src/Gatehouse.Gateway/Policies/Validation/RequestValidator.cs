@@ -325,7 +325,7 @@ internal sealed class RequestValidator
 
     private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
 
-    private static void Check(CheckedSchema schema, JsonElement value, string where, string? name, List<ValidationError> errors)
+    internal static void Check(CheckedSchema schema, JsonElement value, string where, string? name, List<ValidationError> errors)
     {
         // The compiled check answers most requests; what it does not find valid, the library evaluates and explains.
         if (schema.Fast?.Evaluate(value) == Verdict.Valid)
@@ -435,7 +435,7 @@ internal sealed class RequestValidator
         return (null, null);
     }
 
-    private static bool Covers(string range, string type)
+    internal static bool Covers(string range, string type)
     {
         if (range == "*/*")
         {
@@ -450,7 +450,7 @@ internal sealed class RequestValidator
 
     private static ValidationOutcome Unsupported(string detail) => new(StatusCodes.Status415UnsupportedMediaType, null, detail);
 
-    private static CheckedSchema? Build(string? text, string id)
+    internal static CheckedSchema? Build(string? text, string id)
     {
         if (text is null)
         {
@@ -488,7 +488,7 @@ internal sealed class RequestValidator
     private sealed record Parameter(string Name, string In, bool Required, CheckedSchema? Schema, string? Type);
 
     /// <summary>A schema as the library built it, and the compiled check in front of it when the schema allows one.</summary>
-    private sealed record CheckedSchema(JsonSchema Library, FastSchema? Fast);
+    internal sealed record CheckedSchema(JsonSchema Library, FastSchema? Fast);
 }
 
 /// <summary>One thing wrong with a request: where (<c>body</c>, or a parameter's place and name), the JSON pointer in it, and what.</summary>
