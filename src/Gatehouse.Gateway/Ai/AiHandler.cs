@@ -23,8 +23,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
     private readonly ILogger _logger = loggers.CreateLogger("Gatehouse.Ai");
 
-    public Task HandleAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission)
+    public Task HandleAsync(HttpContext context, AiServiceModel ai, string? operation, string requestId, Admission admission)
     {
+        if (operation is not null && ai.Prompts.TryGetValue(operation, out var prompt))
+        {
+            return PromptAsync(context, ai, prompt, requestId, admission);
+        }
+
         var request = context.Request;
         var path = (request.Path.Value ?? "").TrimEnd('/');
         if (path.EndsWith("/models", StringComparison.Ordinal) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))

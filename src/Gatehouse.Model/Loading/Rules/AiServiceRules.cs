@@ -49,6 +49,16 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
             }
         }
 
+        foreach (var (name, prompt) in ai.Prompts)
+        {
+            if (!ai.Models.ContainsKey(prompt.Model))
+            {
+                var known = ai.Models.Count == 0 ? "none is defined" : "one of " + string.Join(", ", ai.Models.Keys);
+                scope.B.Error(YamlBinder.Join(scope.At("prompts"), name) + ".model", scope.Node, $"'{prompt.Model}' is not a model alias of this service; use {known}.");
+                ok = false;
+            }
+        }
+
         return ok ? ai : null;
     }
 
