@@ -194,6 +194,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         var handler = app.Services.GetRequiredService<GatewayRequestHandler>();
         Mcp.McpEndpoint.Map(app, runtime);
+        Mcp.McpResourceMetadata.Map(app, runtime);
         app.Run(handler.HandleAsync);
         ServiceApiHost? serviceApi = null;
         MetricsListener? metricsListener = null;
