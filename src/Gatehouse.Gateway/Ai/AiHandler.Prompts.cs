@@ -103,10 +103,7 @@ internal sealed partial class AiHandler
         finally
         {
             response.Body = original;
-            if (!ReferenceEquals(reservation, TokenReservation.None))
-            {
-                reservation.Settle(call.Usage ?? (call.Answered ? call.Estimate() : default));
-            }
+            Settle(call, reservation, admission, prompt.Alias);
         }
 
         if (context.RequestAborted.IsCancellationRequested)
