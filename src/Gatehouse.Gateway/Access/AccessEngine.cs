@@ -133,6 +133,24 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
     }
 
     /// <summary>
+    /// Authenticates a bearer JWT presented to a resource server of the gateway (the MCP endpoint): it must be issued by
+    /// one of <paramref name="issuers"/> for exactly <paramref name="audience"/>, and is mapped to an application as any JWT.
+    /// Opaque tokens are not accepted here: introspection cannot say which resource a token is for.
+    /// </summary>
+    public static async ValueTask<(Caller Caller, string? ClientId)> AuthenticateResourceTokenAsync(AccessModel model, string token, string audience, IReadOnlyCollection<string> issuers)
+    {
+        if (model.Jwt is null || token.AsSpan().Count('.') != 2)
+        {
+            return (Caller.Invalid(CredentialKind.Bearer, "invalid_token"), null);
+        }
+
+        var result = await model.Jwt.ValidateAsync(token, audience, issuers).ConfigureAwait(false);
+        return result.Succeeded && result.ApplicationId is { } id && model.ByClientId.TryGetValue(id, out var app)
+            ? (Caller.Of(app, CredentialKind.Bearer), id)
+            : (Caller.Invalid(CredentialKind.Bearer, "invalid_token"), null);
+    }
+
+    /// <summary>
     /// Decides whether <paramref name="caller"/> may make a request of <paramref name="target"/> with
     /// <paramref name="write"/> access. <paramref name="anonymousKey"/> is what anonymous requests count under (read only for an anonymous caller; the
     /// client address).

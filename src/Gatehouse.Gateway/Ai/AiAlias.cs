@@ -17,7 +17,7 @@ internal sealed class AiAlias
     {
         // Stable: entries of one priority keep their list order (OrderBy is a stable sort).
         var entries = config.Select((t, i) => (Target: t, Priority: t.Priority ?? i)).OrderBy(e => e.Priority).ToArray();
-        _targets = [.. entries.Select(e => new AiModelTarget(providers[e.Target.Provider], e.Target.Model))];
+        _targets = [.. entries.Select(e => new AiModelTarget(providers[e.Target.Provider], e.Target.Model, e.Target.Price))];
         _weights = [.. entries.Select(e => Math.Max(1, e.Target.Weight))]; // checked at load; a config built in code may not be
         var starts = new List<int>();
         for (var i = 0; i < entries.Length; i++)

@@ -18,6 +18,9 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// <summary>A provider answered (some of) the call; a call no provider answered uses no tokens.</summary>
     public bool Answered { get; set; }
 
+    /// <summary>The provider model whose response is (being) relayed: the one whose price the call's cost is counted at.</summary>
+    public AiModelTarget? Target { get; set; }
+
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }
 

@@ -23,8 +23,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
     private readonly ILogger _logger = loggers.CreateLogger("Gatehouse.Ai");
 
-    public Task HandleAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission)
+    public Task HandleAsync(HttpContext context, AiServiceModel ai, string? operation, string requestId, Admission admission)
     {
+        if (operation is not null && ai.Prompts.TryGetValue(operation, out var prompt))
+        {
+            return PromptAsync(context, ai, prompt, requestId, admission);
+        }
+
         var request = context.Request;
         var path = (request.Path.Value ?? "").TrimEnd('/');
         if (path.EndsWith("/models", StringComparison.Ordinal) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
@@ -109,10 +114,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         finally
         {
             // Settled on every path: completed, refused by every provider, or cut by the client mid-stream.
-            if (!ReferenceEquals(reservation, TokenReservation.None))
-            {
-                reservation.Settle(call.Usage ?? (call.Answered ? call.Estimate() : default));
-            }
+            Settle(call, reservation, admission, alias);
         }
     }
 
@@ -186,6 +188,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     continue;
                 }
 
+                call.Target = target;
                 var anthropic = provider.Type == AiProviderType.Anthropic;
                 var outcome = stream && status < 300
                     ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, anthropic ? new AnthropicStream(created) : OpenAiStreamDialect.Instance).ConfigureAwait(false)
@@ -303,6 +306,21 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         return RelayOutcome.Done;
+    }
+
+    /// <summary>Settles the call's token reservation and records its tokens and cost at the provider model that answered.</summary>
+    private static void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
+    {
+        var usage = call.Usage ?? (call.Answered ? call.Estimate() : default);
+        if (!ReferenceEquals(reservation, TokenReservation.None))
+        {
+            reservation.Settle(usage);
+        }
+
+        if (call.Answered && call.Target is { } answered)
+        {
+            AiMetrics.Record(admission.Plan?.Name, alias, answered, usage);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "AI service {Service}: model {Alias} at provider {Provider} ({Model}) failed: {Reason}; trying the next, if any")]

@@ -13,7 +13,11 @@ internal sealed class AiServiceModel
         Aliases = config.Models.ToFrozenDictionary(m => m.Key, m => new AiAlias(m.Value, providers), StringComparer.Ordinal);
         AliasNames = [.. config.Models.Keys.Order(StringComparer.Ordinal)];
         ModelList = AiJson.ModelList(AliasNames);
+        Prompts = config.Prompts.ToFrozenDictionary(p => p.Value.OperationIdOf(name, p.Key), p => new AiPrompt(name, p.Key, p.Value), StringComparer.Ordinal);
     }
+
+    /// <summary>Operation id → the prompt it publishes.</summary>
+    public FrozenDictionary<string, AiPrompt> Prompts { get; }
 
     public string Name { get; }
 

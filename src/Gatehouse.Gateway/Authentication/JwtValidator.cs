@@ -23,7 +23,12 @@ internal sealed class JwtValidator
         _byIssuer = issuers.ToFrozenDictionary(i => i.Config.Issuer, StringComparer.Ordinal);
     }
 
-    public async ValueTask<JwtValidationResult> ValidateAsync(string token)
+    /// <summary>
+    /// Validates <paramref name="token"/>. With <paramref name="audience"/>, the token must carry exactly that audience
+    /// (a resource server's own identifier, as for the MCP endpoint) instead of one of its issuer's <c>audiences</c>, and
+    /// its issuer must be one of <paramref name="issuers"/> when given.
+    /// </summary>
+    public async ValueTask<JwtValidationResult> ValidateAsync(string token, string? audience = null, IReadOnlyCollection<string>? issuers = null)
     {
         if (token.Length is 0 or > MaxTokenLength || !_handler.CanReadToken(token))
         {
@@ -45,7 +50,8 @@ internal sealed class JwtValidator
             return JwtValidationResult.Fail(JwtFailure.Malformed);
         }
 
-        if (!jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Iss, out var iss) || iss is null || !_byIssuer.TryGetValue(iss, out var issuer))
+        if (!jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Iss, out var iss) || iss is null || !_byIssuer.TryGetValue(iss, out var issuer)
+            || (issuers is not null && !issuers.Contains(iss)))
         {
             return JwtValidationResult.Fail(JwtFailure.WrongIssuer);
         }
@@ -72,7 +78,15 @@ internal sealed class JwtValidator
             }
         }
 
-        var result = await _handler.ValidateTokenAsync(jwt, issuer.ParametersFor(keys)).ConfigureAwait(false);
+        var parameters = issuer.ParametersFor(keys);
+        if (audience is not null)
+        {
+            // The cached parameters are shared by concurrent validations: a copy for this audience.
+            parameters = parameters.Clone();
+            parameters.ValidAudiences = [audience];
+        }
+
+        var result = await _handler.ValidateTokenAsync(jwt, parameters).ConfigureAwait(false);
         if (!result.IsValid)
         {
             return JwtValidationResult.Fail(Classify(result.Exception), issuer.Name);

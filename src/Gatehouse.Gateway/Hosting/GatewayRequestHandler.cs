@@ -138,7 +138,7 @@ internal sealed partial class GatewayRequestHandler
         // A route bound to an ai service serves the OpenAI-compatible API (Ai/AiHandler.cs), after the same access steps.
         if (route.Ai is { } ai)
         {
-            return _ai.HandleAsync(context, ai, requestId, admission);
+            return _ai.HandleAsync(context, ai, route.OperationId, requestId, admission);
         }
 
         while (true)

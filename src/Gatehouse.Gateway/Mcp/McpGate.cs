@@ -25,8 +25,10 @@ internal sealed class McpGate(GatewayRuntime runtime)
         }
 
         var engine = runtime.Engine;
+        var resourceAuth = runtime.Current.Config.Gateway.McpAuthorization;
         string? header = null;
         string? value = null;
+        string? clientId = null;
         var caller = Caller.Anonymous;
         if (context.Request.Headers[access.KeyHeader] is { Count: > 0 } keys)
         {
@@ -36,9 +38,19 @@ internal sealed class McpGate(GatewayRuntime runtime)
         else if (context.Request.Headers.Authorization is { Count: 1 } authorization && authorization.ToString() is { Length: > 7 } text
             && text.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            // Tool calls present it again in the key header: the proxy reads Bearer tokens as JWTs.
-            (header, value) = (access.KeyHeader, text[7..].Trim());
-            caller = engine.AuthenticateKey(access, value, CredentialKind.Bearer);
+            var token = text[7..].Trim();
+            if (resourceAuth is not null && token.AsSpan().Count('.') == 2)
+            {
+                // A token for this resource (RFC 9728, the MCP authorization spec): tool calls carry the application, not the token.
+                (caller, clientId) = await AccessEngine.AuthenticateResourceTokenAsync(access, token, resourceAuth.Resource,
+                    resourceAuth.ServersOf(runtime.Current.Config.Gateway.Jwt) as IReadOnlyCollection<string> ?? []).ConfigureAwait(false);
+            }
+            else
+            {
+                // Tool calls present it again in the key header: the proxy reads Bearer tokens as JWTs.
+                (header, value) = (access.KeyHeader, token);
+                caller = engine.AuthenticateKey(access, value, CredentialKind.Bearer);
+            }
         }
 
         var plan = caller.Kind switch
@@ -49,11 +61,18 @@ internal sealed class McpGate(GatewayRuntime runtime)
         };
         if (plan is null)
         {
+            // With mcpAuthorization, the challenge points clients at the protected-resource metadata (RFC 9728), where
+            // they find the authorization server to get a token from.
+            var challenge = resourceAuth is null
+                ? access.WwwAuthenticate
+                : $"Bearer resource_metadata=\"{McpResourceMetadata.UrlOf(resourceAuth.Resource)}\"{(caller.Credential == CredentialKind.Bearer ? ", error=\"invalid_token\"" : "")}";
             await ProblemWriter.WriteAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
                 caller.Kind == CallerKind.Anonymous
-                    ? $"The MCP endpoint needs your application's API key in {access.KeyHeader} (or as a Bearer token)."
-                    : "The API key is not valid (unknown, revoked or expired); use a current key of your application.",
-                requestId, [new(HeaderNames.WWWAuthenticate, access.WwwAuthenticate)]).ConfigureAwait(false);
+                    ? $"The MCP endpoint needs your application's API key in {access.KeyHeader} (or as a Bearer token){(resourceAuth is null ? "" : ", or an access token for this resource from its authorization server")}."
+                    : caller.Credential == CredentialKind.Bearer && resourceAuth is not null
+                        ? "The bearer token is not valid here (unknown issuer or key, bad signature, expired, or not for this resource); get a token for this resource, or use a current API key."
+                        : "The API key is not valid (unknown, revoked or expired); use a current key of your application.",
+                requestId, [new(HeaderNames.WWWAuthenticate, challenge)]).ConfigureAwait(false);
             return;
         }
 
@@ -64,7 +83,7 @@ internal sealed class McpGate(GatewayRuntime runtime)
             return;
         }
 
-        context.Features.Set(new McpCaller(plan, header, value));
+        context.Features.Set(new McpCaller(plan, header, value, clientId));
         await next(context).ConfigureAwait(false);
     }
 }

@@ -1,3 +1,4 @@
+using Gatehouse.Gateway.Access;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -120,6 +121,11 @@ internal static class McpToolCall
             LocalIpAddress = outer.Connection.LocalIpAddress,
             LocalPort = outer.Connection.LocalPort,
         });
+        if (caller.ClientId is { } clientId)
+        {
+            features.Set(new InProcessCaller(clientId));
+        }
+
         var inner = new DefaultHttpContext(features);
         await handler.HandleAsync(inner).ConfigureAwait(false);
         var status = inner.Response.StatusCode;

@@ -30,4 +30,11 @@ public sealed record AiModelTargetConfig
     /// is tried first in three calls of four. 1 to 1,000,000; only meaningful where entries share a priority.
     /// </summary>
     public int Weight { get; init; } = 1;
+
+    /// <summary>
+    /// The price of this provider model per million tokens (<c>{ prompt: 0.15, completion: 0.60 }</c>); each call it
+    /// answers records its cost with its tokens (metric <c>gatehouse.ai.cost</c>, docs/ai.md).
+    /// </summary>
+    [Schema.DefaultText("none (no cost recorded)")]
+    public AiPriceConfig? Price { get; init; }
 }

@@ -23,4 +23,12 @@ public sealed record AiServiceConfig
     [RequiredKey("the model aliases, e.g. 'models: { fast: [ { provider: local, model: llama3 } ] }'")]
     [DocType("mapping alias → list of provider models")]
     public IReadOnlyDictionary<string, IReadOnlyList<AiModelTargetConfig>> Models { get; init; } = new Dictionary<string, IReadOnlyList<AiModelTargetConfig>>();
+
+    /// <summary>
+    /// Prompts published as REST operations of this service, by name: each is the operation <c>SERVICE.NAME</c>, bound
+    /// by a route like any operation (<c>{ operation: llm.summarize, path: /summarize }</c>).
+    /// </summary>
+    [DefaultText("none")]
+    [DocType("mapping name → prompt")]
+    public IReadOnlyDictionary<string, AiPromptConfig> Prompts { get; init; } = new Dictionary<string, AiPromptConfig>();
 }

@@ -87,6 +87,13 @@ public sealed record GatewayConfig
     /// </summary>
     public bool Mcp { get; init; }
 
+    /// <summary>
+    /// Bearer tokens for <c>/mcp</c> per the MCP authorization spec: protected-resource metadata (RFC 9728) and JWTs
+    /// whose audience is the endpoint (docs/ai.md). Without it, <c>/mcp</c> takes API keys only.
+    /// </summary>
+    [DefaultText("off")]
+    public McpAuthorizationConfig? McpAuthorization { get; init; }
+
     /// <summary>Usage analytics, metrics, the access log and tracing (docs/observability.md).</summary>
     public ObservabilityConfig Observability { get; init; } = new();
 

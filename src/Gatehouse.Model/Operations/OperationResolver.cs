@@ -28,6 +28,7 @@ internal static class OperationResolver
             documents.TryGetValue(name, out var document);
             var operations = Import(name, service, document, written, info, errors);
             Declare(name, service, written, operations, info, errors);
+            Prompts(name, service, operations, errors);
             services[name] = service with { Operations = operations };
         }
 
@@ -139,6 +140,19 @@ internal static class OperationResolver
         {
             info.LostOperations.Add(id);
             errors.Add(new ConfigError(where, message, written?.OpenApiLine));
+        }
+    }
+
+    /// <summary>An <c>ai</c> service's prompts are its operations (docs/ai.md), so routes, plans and documents treat them as any other.</summary>
+    private static void Prompts(string name, ServiceConfig service, Dictionary<string, OperationConfig> operations, List<ConfigError> errors)
+    {
+        foreach (var (prompt, config) in service.Ai?.Prompts ?? new Dictionary<string, AiPromptConfig>())
+        {
+            var id = config.OperationIdOf(name, prompt);
+            if (!operations.TryAdd(id, config.AsOperation(prompt)))
+            {
+                errors.Add(new ConfigError($"services.{name}.ai.prompts.{prompt}.operation", $"the operation id '{id}' is already an operation of this service; give the prompt another 'operation'."));
+            }
         }
     }
 

@@ -63,7 +63,7 @@ public static class PlanOpenApi
                 }
             }
 
-            var operation = source ?? Described(op);
+            var operation = source ?? (JsonObject?)op.Document?.DeepClone() ?? Described(op);
             operation["operationId"] = op.Id;
             operation.Remove("servers");
             operation.Remove("security");

@@ -21,7 +21,14 @@ public sealed record PlanOperation(
     string? Service,
     string? SourcePath,
     string? SourceMethod,
-    PlanOperationKind Kind);
+    PlanOperationKind Kind)
+{
+    /// <summary>
+    /// The OpenAPI operation object when the config itself describes the operation (a prompt: its input schema as the
+    /// request body), used instead of a service document's; null otherwise.
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject? Document { get; init; }
+}
 
 /// <summary>What a <see cref="PlanOperation"/> is bound to.</summary>
 public enum PlanOperationKind

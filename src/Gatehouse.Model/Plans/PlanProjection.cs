@@ -1,4 +1,5 @@
 using Gatehouse.Model.Access;
+using System.Text.Json.Nodes;
 using Gatehouse.Model.Config;
 
 namespace Gatehouse.Model.Plans;
@@ -30,11 +31,17 @@ public static class PlanProjection
 
         var grants = PlanGrants.Resolve(planConfig, config);
         var byOperation = new Dictionary<string, (string Service, OperationConfig Operation)>(StringComparer.Ordinal);
+        var prompts = new Dictionary<string, (string Name, AiPromptConfig Prompt)>(StringComparer.Ordinal);
         foreach (var (service, serviceConfig) in config.Services)
         {
             foreach (var (id, operation) in serviceConfig.Operations)
             {
                 byOperation[id] = (service, operation);
+            }
+
+            foreach (var (name, prompt) in serviceConfig.Ai?.Prompts ?? new Dictionary<string, AiPromptConfig>())
+            {
+                prompts[prompt.OperationIdOf(service, name)] = (name, prompt);
             }
         }
 
@@ -53,10 +60,15 @@ public static class PlanProjection
                     continue;
                 }
 
+                // A prompt is described by its own config (its input schema), not by a document of the model service.
+                var prompt = prompts.TryGetValue(id, out var p) ? p : default;
                 foreach (var method in route.Methods.Count > 0 ? route.Methods : [found.Operation.Method])
                 {
                     result.Add(new PlanOperation(id, method.ToUpperInvariant(), path, found.Operation.Access, found.Operation.Tags,
-                        found.Service, found.Operation.Path, found.Operation.Method.ToUpperInvariant(), PlanOperationKind.Operation));
+                        prompt.Prompt is null ? found.Service : null, found.Operation.Path, found.Operation.Method.ToUpperInvariant(), PlanOperationKind.Operation)
+                    {
+                        Document = prompt.Prompt is null ? null : PromptDocument(prompt.Name, prompt.Prompt),
+                    });
                 }
 
                 continue;
@@ -95,5 +107,44 @@ public static class PlanProjection
         }
 
         return [.. result.OrderBy(o => o.Path, StringComparer.Ordinal).ThenBy(o => o.Method, StringComparer.Ordinal)];
+    }
+
+    /// <summary>A prompt as an OpenAPI operation: its input schema as the JSON request body, <c>{ OUTPUT: string }</c> as the answer.</summary>
+    private static JsonObject PromptDocument(string name, AiPromptConfig prompt)
+    {
+        var operation = new JsonObject
+        {
+            ["summary"] = prompt.Summary ?? $"{name} (a prompt to a model)",
+        };
+        if (prompt.Description is { } description)
+        {
+            operation["description"] = description;
+        }
+
+        operation["requestBody"] = new JsonObject
+        {
+            ["required"] = true,
+            ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = prompt.Input?.DeepClone() ?? new JsonObject() } },
+        };
+        operation["responses"] = new JsonObject
+        {
+            ["200"] = new JsonObject
+            {
+                ["description"] = "The model's answer.",
+                ["content"] = new JsonObject
+                {
+                    ["application/json"] = new JsonObject
+                    {
+                        ["schema"] = new JsonObject
+                        {
+                            ["type"] = "object",
+                            ["properties"] = new JsonObject { [prompt.Output] = new JsonObject { ["type"] = "string" } },
+                            ["required"] = new JsonArray(prompt.Output),
+                        },
+                    },
+                },
+            },
+        };
+        return operation;
     }
 }

@@ -6,6 +6,11 @@ public static partial class ConfigValidator
 {
     private static void ValidateJwtIssuers(GatehouseConfig config, List<ConfigError> errors)
     {
+        if (config.Gateway.McpAuthorization is { } mcp)
+        {
+            ValidateMcpAuthorization(config, mcp, errors);
+        }
+
         foreach (var (name, issuer) in config.Gateway.Jwt.Issuers)
         {
             ValidateJwtIssuer($"gateway.jwt.issuers.{name}", issuer, errors);
@@ -85,6 +90,35 @@ public static partial class ConfigValidator
                 ? $"'{alg}' is not allowed: symmetric and unsigned tokens cannot be verified with a public key set. Use one of {string.Join(", ", JwtIssuerConfig.SupportedAlgorithms)}."
                 : $"'{alg}' is not a supported algorithm; use one of {string.Join(", ", JwtIssuerConfig.SupportedAlgorithms)} (names are case-sensitive).";
             errors.Add(new ConfigError($"{path}.algorithms[{i}]", message));
+        }
+    }
+
+    private static void ValidateMcpAuthorization(GatehouseConfig config, McpAuthorizationConfig mcp, List<ConfigError> errors)
+    {
+        const string path = "gateway.mcpAuthorization";
+        if (!config.Gateway.Mcp)
+        {
+            errors.Add(new ConfigError(path, "'mcpAuthorization' protects the MCP endpoint, which is off; add 'mcp: true' to 'gateway', or remove 'mcpAuthorization'."));
+        }
+
+        if (!Uri.TryCreate(mcp.Resource, UriKind.Absolute, out var resource) || (resource.Scheme != Uri.UriSchemeHttps && resource.Scheme != Uri.UriSchemeHttp) || resource.Fragment.Length > 0)
+        {
+            errors.Add(new ConfigError($"{path}.resource", $"'{mcp.Resource}' is not an http(s) URL without fragment; write the MCP endpoint's public URL, e.g. 'https://api.example.com/mcp'."));
+        }
+
+        if (config.Gateway.Jwt.Issuers.Count == 0)
+        {
+            errors.Add(new ConfigError(path, "bearer tokens are checked with the keys of 'gateway.jwt.issuers', and there is none; add the authorization server's issuer there (its 'issuer', 'jwksUrl' and 'algorithms')."));
+            return;
+        }
+
+        var issuers = config.Gateway.Jwt.Issuers.Values.Select(i => i.Issuer).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < mcp.AuthorizationServers.Count; i++)
+        {
+            if (!issuers.Contains(mcp.AuthorizationServers[i]))
+            {
+                errors.Add(new ConfigError($"{path}.authorizationServers[{i}]", $"'{mcp.AuthorizationServers[i]}' is not the 'issuer' of any of 'gateway.jwt.issuers'; use one of {string.Join(", ", issuers)}, or add the issuer there."));
+            }
         }
     }
 }

@@ -34,6 +34,12 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
             ok &= CheckOrder(YamlBinder.Join(scope.At("models"), alias), targets, scope);
             for (var i = 0; i < targets.Count; i++)
             {
+                if (targets[i].Price is { } price && (!(price.Prompt >= 0) || !(price.Completion >= 0) || double.IsInfinity(price.Prompt) || double.IsInfinity(price.Completion)))
+                {
+                    scope.B.Error($"{YamlBinder.Join(scope.At("models"), alias)}[{i}].price", scope.Node, "a price is per million tokens and not negative, e.g. 'price: { prompt: 0.15, completion: 0.60 }'.");
+                    ok = false;
+                }
+
                 if (!ai.Providers.ContainsKey(targets[i].Provider))
                 {
                     var known = ai.Providers.Count == 0 ? "none is defined" : "one of " + string.Join(", ", ai.Providers.Keys);
@@ -46,6 +52,16 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
                     scope.B.Error($"{YamlBinder.Join(scope.At("models"), alias)}[{i}].model", scope.Node, $"'{targets[i].Model}' is not an Azure deployment name; write the deployment's name as Azure shows it (letters, digits, '-', '_', '.').");
                     ok = false;
                 }
+            }
+        }
+
+        foreach (var (name, prompt) in ai.Prompts)
+        {
+            if (!ai.Models.ContainsKey(prompt.Model))
+            {
+                var known = ai.Models.Count == 0 ? "none is defined" : "one of " + string.Join(", ", ai.Models.Keys);
+                scope.B.Error(YamlBinder.Join(scope.At("prompts"), name) + ".model", scope.Node, $"'{prompt.Model}' is not a model alias of this service; use {known}.");
+                ok = false;
             }
         }
 

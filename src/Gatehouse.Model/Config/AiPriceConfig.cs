@@ -1,0 +1,14 @@
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// What a provider model costs, in US dollars (or any one currency used throughout) per million tokens, as the provider's
+/// price list says: <c>{ prompt: 0.15, completion: 0.60 }</c>. Each call's cost is recorded with its tokens.
+/// </summary>
+public sealed record AiPriceConfig
+{
+    /// <summary>Per million prompt (input) tokens.</summary>
+    public double Prompt { get; init; }
+
+    /// <summary>Per million completion (output) tokens.</summary>
+    public double Completion { get; init; }
+}
