@@ -105,6 +105,7 @@ internal sealed partial class HttpForwarder
 
         if (refusal is not null)
         {
+            NotRetried(context, reason, refusal);
             LogNotRetried(logger, route.Id, destination.ToString(), reason, refusal);
             return null;
         }
@@ -113,12 +114,18 @@ internal sealed partial class HttpForwarder
         {
             // Not made after all: the request keeps holding the slot it held before, if any (released when it ends).
             upstream.RetryBudget.Release(!holding);
+            NotRetried(context, reason, "no destination is available");
             LogNotRetried(logger, route.Id, destination.ToString(), reason, "no destination is available");
             return null;
         }
 
         upstream.EndRequest(destination, outcome);
         ResilienceMetrics.Retry(upstream.Name, reason);
+        if (context.Features.Get<Observability.RequestObservation>() is { } observation)
+        {
+            observation.Retries = observation.Retries is null ? reason : observation.Retries + "," + reason;
+        }
+
         LogRetry(logger, route.Id, attempt + 1, destination.ToString(), reason, next.ToString(), delay);
         if (delay > TimeSpan.Zero)
         {
@@ -201,6 +208,16 @@ internal sealed partial class HttpForwarder
         await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-body", "Bad request body",
             "The request body could not be read; check its framing (Content-Length or chunked encoding).", requestId).ConfigureAwait(false);
         return false;
+    }
+
+    // For the access log: only when something records requests (the feature is set then), and only on this rare path.
+    private static void NotRetried(HttpContext context, string reason, string refusal)
+    {
+        // "no attempts left" is the ordinary end of a retried request, not a refusal worth a field.
+        if (refusal != "no attempts left" && context.Features.Get<Observability.RequestObservation>() is { } observation)
+        {
+            observation.NotRetried = reason + ": " + refusal;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Route {Route}: attempt {Attempt} to {Destination} failed ({Reason}); retrying on {Next} after {Delay}")]

@@ -19,4 +19,6 @@ internal readonly record struct AccessLogEntry(
     string? Upstream,
     int Steps,
     string? UserAgent,
-    string? TraceId);
+    string? TraceId,
+    string? Retries = null,
+    string? NotRetried = null);

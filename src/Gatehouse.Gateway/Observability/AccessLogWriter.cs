@@ -172,6 +172,15 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
             json.WriteNumber("steps", e.Steps);
         }
 
+        if (e.Retries is { } retries)
+        {
+            // Attempts in all, and why each retry was made (issue 20: a response that took several attempts says why).
+            json.WriteNumber("attempts", retries.Count(c => c == ',') + 2);
+            json.WriteString("retries", retries);
+        }
+
+        WriteOptional(json, "notRetried", e.NotRetried);
+
         WriteOptional(json, "userAgent", e.UserAgent);
         WriteOptional(json, "traceId", e.TraceId);
         json.WriteEndObject();

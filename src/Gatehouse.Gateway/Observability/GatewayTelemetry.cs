@@ -137,7 +137,9 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
                 observation.Upstream,
                 observation.Steps,
                 request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
-                observation.Activity?.TraceId.ToHexString()));
+                observation.Activity?.TraceId.ToHexString(),
+                observation.Retries,
+                observation.NotRetried));
         }
 
         if (observation.Activity is { } activity)

@@ -28,5 +28,11 @@ internal sealed class RequestObservation
 
     public int Steps { get; set; }
 
+    /// <summary>Why each retry was made, in order ("connect-failure,503"); null when the first attempt was the only one.</summary>
+    public string? Retries { get; set; }
+
+    /// <summary>Why a failed attempt was not retried ("the service's retry budget is spent"); null when none was refused.</summary>
+    public string? NotRetried { get; set; }
+
     public Activity? Activity { get; set; }
 }

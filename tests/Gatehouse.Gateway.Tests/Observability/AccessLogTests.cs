@@ -115,6 +115,60 @@ public sealed class AccessLogTests : IDisposable
         Assert.True(DateTimeOffset.TryParse(line.GetProperty("time").GetString(), out _));
     }
 
+    [Fact]
+    [Trait("Issue", "20")]
+    public async Task ARetriedRequest_SaysItsAttemptsAndWhy_AndARefusedRetrySaysWhyNot()
+    {
+        var log = Path.Combine(_dir.Path, "retries.log");
+        var calls = 0;
+        // Every other call fails: a GET's first attempt gets 503 and its retry 200; a POST's 503 is not retried.
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            context.Response.StatusCode = Interlocked.Increment(ref calls) % 2 == 1 ? 503 : 200;
+            return Task.CompletedTask;
+        });
+        var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                accessLog: { path: "{{log}}" }
+            services:
+              flaky:
+                targets: [{{backend.Url}}]
+                retry: { backOff: 0s, maxBackOff: 0s }
+            routes:
+              flaky: { path: "/flaky", service: flaky }
+            """);
+        try
+        {
+            using (var get = await gateway.Client.GetAsync("/flaky"))
+            {
+                Assert.Equal(200, (int)get.StatusCode);
+            }
+
+            using var post = await gateway.Client.PostAsync("/flaky", new StringContent("x"));
+            Assert.Equal(503, (int)post.StatusCode);
+            using (var clean = await gateway.Client.GetAsync("/flaky"))
+            {
+                Assert.Equal(200, (int)clean.StatusCode);
+            }
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var lines = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Equal(2, lines[0].GetProperty("attempts").GetInt32());
+        Assert.Equal("503", lines[0].GetProperty("retries").GetString());
+        Assert.False(lines[0].TryGetProperty("notRetried", out _));
+        Assert.False(lines[1].TryGetProperty("attempts", out _));
+        Assert.Equal("503: POST is not idempotent (retry.nonIdempotent is off)", lines[1].GetProperty("notRetried").GetString());
+        Assert.False(lines[2].TryGetProperty("attempts", out _));
+        Assert.False(lines[2].TryGetProperty("notRetried", out _));
+    }
+
     private static Task<TestGateway> StartAsync(TestBackend backend, string accessLog) => TestGateway.StartAsync($$"""
         version: 1
         gateway:
