@@ -122,7 +122,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                 // cost more than any other metric. gatehouse.upstream.duration (GatewayMetrics) says the same per
                 // service with one recording; HttpClient's connection-pool instruments stay.
                 otel.WithMetrics(m => m
-                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access", Ai.AiMetrics.MeterName)
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access", "Gatehouse.Resilience", "Gatehouse.Policies", Ai.AiMetrics.MeterName)
                     .AddView("http.client.request.duration", MetricStreamConfiguration.Drop)
                     .AddView("http.client.active_requests", MetricStreamConfiguration.Drop)
                     .AddReader(metrics.Reader));

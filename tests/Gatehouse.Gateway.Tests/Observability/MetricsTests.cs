@@ -94,6 +94,9 @@ public sealed class MetricsTests
         var after = await ScrapeAsync();
         Assert.Equal((1, 1, 0), (Circuit(after, "closed"), Circuit(after, "open"), Circuit(after, "half_open")));
         Assert.Equal(1, after.Single(s => s.Name == "gatehouse_outliers_panic" && s.Labels["gatehouse_service"] == "circuits-pair").Value);
+
+        // The resilience meter's counters are exported too: the ejection is counted.
+        Assert.Equal(1, after.Single(s => s.Name == "gatehouse_outliers_ejections_total" && s.Labels["service"] == "circuits-pair").Value);
     }
 
     /// <summary>A loopback URL where nothing listens: a port the OS handed out and that was closed again.</summary>
