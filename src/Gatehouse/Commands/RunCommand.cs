@@ -195,6 +195,8 @@ internal static class RunCommand
 
     private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, PortalOptionSet.Values portal, NodeRole role, TimeSpan? pollInterval, StoreNode.NodeApiSettings? nodeApi, CancellationToken ct)
     {
+        // Lines on standard error naming the step a slow start waits for; disposed once the start ends either way.
+        using var progress = new StartupProgress(Console.Error, "opening the store (and bringing its tables up to date)");
         IConfigStore store;
         try
         {
@@ -210,8 +212,10 @@ internal static class RunCommand
 
         // Relative file names in the configuration resolve against the imported file's folder, or the working directory.
         var baseDirectory = importPath is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(importPath)!;
+        progress.Step("reading the store's revision");
         if (importPath is not null && await store.CurrentRevisionAsync(ct).ConfigureAwait(false) == 0)
         {
+            progress.Step($"importing {importPath} into the store");
             var (commit, errors) = await StoreConfig.ImportAsync(
                 store, await File.ReadAllTextAsync(importPath, ct).ConfigureAwait(false), baseDirectory, null,
                 "gatehouse run", $"import {Path.GetFileName(importPath)}", ct).ConfigureAwait(false);
@@ -230,7 +234,7 @@ internal static class RunCommand
         try
         {
             (started, refusal) = await StoreNode.StartAsync(
-                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory, role, pollInterval, nodeApi), ct).ConfigureAwait(false);
+                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory, role, pollInterval, nodeApi, progress), ct).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -244,6 +248,7 @@ internal static class RunCommand
         }
 
         await using var node = started!;
+        progress.Dispose();
         switch (node.Role)
         {
             case NodeRole.Control:

@@ -92,7 +92,8 @@ internal sealed class StoreNode : IAsyncDisposable
         string? PortalMailDirectory = null,
         NodeRole Role = NodeRole.Both,
         TimeSpan? PollInterval = null,
-        NodeApiSettings? NodeApi = null);
+        NodeApiSettings? NodeApi = null,
+        StartupProgress? Progress = null);
 
     /// <summary>The node API for hybrid data nodes: its listener, TLS files, and the snapshot signing key's file.</summary>
     public sealed record NodeApiSettings(string Url, string? CertificateFile, string? KeyFile, string SigningKeyFile);
@@ -101,6 +102,7 @@ internal sealed class StoreNode : IAsyncDisposable
     public static async Task<(StoreNode? Node, Refusal? Refusal)> StartAsync(Options options, CancellationToken ct)
     {
         var store = options.Store;
+        options.Progress?.Step("loading the store's current revision");
         var (revision, loaded) = await StoreConfig.LoadAsync(store, options.BaseDirectory, options.Environment, cancellationToken: ct).ConfigureAwait(false);
         if (!loaded.IsValid)
         {
@@ -115,8 +117,10 @@ internal sealed class StoreNode : IAsyncDisposable
                 return (await StartDataAsync(options, revision, loaded.Config!, ct).ConfigureAwait(false), null);
         }
 
+        options.Progress?.Step("reading the admin token from the store");
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
         var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        options.Progress?.Step("starting the gateway (its quotas from the store, the first round of cluster limits)");
         var host = await GatewayHost.StartAsync(new GatewayHostOptions
         {
             Config = loaded.Config!,
@@ -146,7 +150,9 @@ internal sealed class StoreNode : IAsyncDisposable
         (NodeApi Api, SnapshotSigner Signer)? nodeApi = null;
         try
         {
+            options.Progress?.Step("reading the portal's applications from the store");
             await consumers.StartAsync(ct).ConfigureAwait(false);
+            options.Progress?.Step("starting the node API and the admin API");
             nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
             {
@@ -173,6 +179,7 @@ internal sealed class StoreNode : IAsyncDisposable
             started = admin;
             if (options.PortalUrl is { } portalUrl)
             {
+                options.Progress?.Step("starting the developer portal");
                 portal = await PortalHost.StartAsync(new PortalOptions
                 {
                     Url = portalUrl,
@@ -211,6 +218,7 @@ internal sealed class StoreNode : IAsyncDisposable
     // gateway, so nothing serves public traffic, reports as a node, or follows registrations and consumers.
     private static async Task<StoreNode> StartControlAsync(Options options, long revision, CancellationToken ct)
     {
+        options.Progress?.Step("reading the admin token from the store");
         var (tokenHash, generated) = await AdminToken.ResolveAsync(options.Store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
         // No gateway, so no gateway logging to share: the node API and the store's health log through a console logger of their own.
         var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o =>
@@ -222,6 +230,7 @@ internal sealed class StoreNode : IAsyncDisposable
         (NodeApi Api, SnapshotSigner Signer)? nodeApi;
         try
         {
+            options.Progress?.Step("starting the node API");
             nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
         }
         catch
@@ -336,6 +345,7 @@ internal sealed class StoreNode : IAsyncDisposable
     {
         var store = options.Store;
         var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        options.Progress?.Step("starting the gateway (its quotas from the store)");
         var host = await GatewayHost.StartAsync(new GatewayHostOptions
         {
             Config = config,
@@ -356,6 +366,7 @@ internal sealed class StoreNode : IAsyncDisposable
         {
             node.Start();
             registrations.Start();
+            options.Progress?.Step("reading the portal's applications from the store");
             await consumers.StartAsync(ct).ConfigureAwait(false);
             follower.Start();
             return new StoreNode(NodeRole.Data, host, node, registrations, null, consumers, null, follower, revision, null);
