@@ -11,11 +11,17 @@ namespace Gatehouse.Gateway.Hosting;
 /// <summary>The authenticate → authorize → limit steps of a route that has them (a revision with plans).</summary>
 internal sealed partial class GatewayRequestHandler
 {
-    private async Task AdmitAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
+    private async Task AdmitAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId,
+        Policies.PolicyExchange? exchange = null)
     {
         if (await AdmitAsync(context, snapshot, route, requestId).ConfigureAwait(false) is { } admission)
         {
-            await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission).ConfigureAwait(false);
+            if (exchange is not null)
+            {
+                exchange.Admission = admission;
+            }
+
+            await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission, exchange).ConfigureAwait(false);
         }
     }
 

@@ -16,7 +16,38 @@ namespace Gatehouse.Gateway.Hosting;
 /// </summary>
 internal sealed partial class GatewayRequestHandler
 {
-    private async Task RunPoliciesAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
+    private Task RunPoliciesAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
+    {
+        var policies = route.Policies!;
+        if (!policies.HeadersOnly)
+        {
+            return RunAllPoliciesAsync(context, snapshot, route, captures, path, requestId);
+        }
+
+        // Headers, path and query alone: the same stages in the same order, run inline (one async method fewer per request,
+        // and no completion step, since with no cache, body transform or response check the exchange has none).
+        var exchange = new PolicyExchange(policies, context, captures, path, requestId);
+        if (policies.Cors is { } cors)
+        {
+            if (CorsPolicy.IsPreflight(context.Request))
+            {
+                return cors.AnswerPreflightAsync(context, requestId);
+            }
+
+            cors.Begin(context, exchange);
+        }
+
+        if (policies.IpFilter is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
+        {
+            return RefuseAddressAsync(context, requestId, $"route '{route.Id}'");
+        }
+
+        return route.Access is null
+            ? PickAndForwardAsync(context, snapshot, route, captures, path, requestId, default, exchange)
+            : AdmitAndForwardAsync(context, snapshot, route, captures, path, requestId, exchange);
+    }
+
+    private async Task RunAllPoliciesAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId)
     {
         var policies = route.Policies!;
         var exchange = new PolicyExchange(policies, context, captures, path, requestId);

@@ -30,4 +30,11 @@ internal sealed class RoutePolicies
 
     /// <summary>The route's path parameter names, in capture order (for <c>@request.path.NAME</c>).</summary>
     public required string[] Parameters { get; init; }
+
+    /// <summary>
+    /// True when every policy of the route acts on headers, the path or the query alone (CORS, an IP filter, header and
+    /// target transforms): no stage awaits anything before the forwarder and nothing is left to do after it, so the
+    /// request runs them inline, with no async method of their own (docs/policies.md, after "costs nothing").
+    /// </summary>
+    public bool HeadersOnly => Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
 }

@@ -47,7 +47,7 @@ internal sealed class ResponseTransform
     /// <summary>Applies status mapping and header changes to the response the forwarder has just prepared.</summary>
     public void ApplyHeaders(HttpResponse response, PolicyExchange exchange)
     {
-        if (_status.TryGetValue(response.StatusCode, out var mapped))
+        if (_status.Count > 0 && _status.TryGetValue(response.StatusCode, out var mapped))
         {
             response.StatusCode = mapped;
         }
