@@ -56,6 +56,9 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await page.GetByLabel("Your name or organisation").FillAsync("Walker & Co");
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign up" }).ClickAsync();
+        // The click does not wait for the answer, and going on to /login would abort a sign-up still hashing its password
+        // (the likely cause of one CI run's sign-in that never reached /apps): wait for the sign-up's own page first.
+        await page.GetByText("Your account is ready").First.WaitForAsync(new() { Timeout = 30_000 });
         await BrowserFixture.CheckAsync(page, "04-signed-up");
 
         await page.GotoAsync(fixture.PortalUrl + "/login");
