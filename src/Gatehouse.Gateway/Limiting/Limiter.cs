@@ -36,6 +36,9 @@ namespace Gatehouse.Gateway.Limiting;
 internal sealed partial class Limiter(LimitCounters counters, TimeProvider time, ILogger<Limiter>? logger = null)
 {
     private const int StackWindows = 16;
+
+    // Smaller leases are not fetched ahead: a quarter of them is nothing, and they are chosen to be close to exact.
+    internal const int PrefetchMinimumLease = 4;
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
 
     public LimitCounters Counters => counters;
@@ -82,6 +85,15 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 }
 
                 remaining = Math.Max(0, down is null ? p.Requests - shared.Others(counted[i]) - after : Math.Min(cap, p.Requests) - after);
+
+                // Strict: ask for the next lease while a quarter of this one is left, so that this node's requests do not
+                // all stop and wait for the engine at the end of every lease (a denied decision, a round trip and a second
+                // decision each). The under-use bound grows by that quarter (docs/limits.md, "The two modes and their bounds").
+                if (down is null && shared.Sync == LimitSync.Strict && p.Lease >= PrefetchMinimumLease && cap - after <= p.Lease / 4
+                    && !shared.IsExhausted(counted[i]) && !shared.IsFetching(counted[i]))
+                {
+                    _ = cluster.LeaseAsync(shared, p, counted[i]);
+                }
             }
             else
             {

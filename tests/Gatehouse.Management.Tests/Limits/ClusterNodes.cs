@@ -45,7 +45,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
     /// <c>rate</c> and <c>quota</c>, with applications of <see cref="RateKey"/> and <see cref="QuotaKey"/>).
     /// <paramref name="redis"/> or <paramref name="postgres"/> is the engine.
     /// </summary>
-    public static async Task<ClusterNodes> StartAsync(string plans, RedisServer? redis = null, string? postgres = null)
+    public static async Task<ClusterNodes> StartAsync(string plans, RedisServer? redis = null, string? postgres = null, string engineTimeout = "500ms")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -62,8 +62,8 @@ internal sealed class ClusterNodes : IAsyncDisposable
             version: 1
             gateway:
               listeners: [{ url: "http://127.0.0.1:0" }]
-              {{(redis is null ? "" : $"limits: {{ redis: \"{redis.Configuration}\", syncInterval: 200ms }}")}}
-              {{(redis is null ? "limits: { syncInterval: 200ms }" : "")}}
+              {{(redis is null ? "" : $"limits: {{ redis: \"{redis.Configuration}\", syncInterval: 200ms, timeout: {engineTimeout} }}")}}
+              {{(redis is null ? $"limits: {{ syncInterval: 200ms, timeout: {engineTimeout} }}" : "")}}
             services:
               backend: { targets: ["{{backend.Urls.First()}}"] }
             routes:

@@ -52,6 +52,9 @@ internal sealed class ClusterCounter(LimitPeriod per, string engineKey, LimitSyn
         }
     }
 
+    /// <summary>True while a lease request of <paramref name="window"/> is in flight (read without the lock: a hint that saves starting one).</summary>
+    public bool IsFetching(uint window) => Volatile.Read(ref _fetch) is { IsCompleted: false } && Volatile.Read(ref _fetchWindow) == window;
+
     /// <summary>The lease request of <paramref name="window"/> in flight, or a new one from <paramref name="start"/>: one at a time per counter.</summary>
     public Task Lease(uint window, Func<Task> start)
     {
