@@ -64,6 +64,9 @@ public sealed partial class AdminApi : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // A port taken is thrown to the caller, which says so in one line; the host's own report of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        // "No XML encryptor configured" at the first start: the cookie-signing keys are kept in the store unencrypted on
+        // purpose (every node must read them; docs/portal.md says what that means), so the warning says nothing to act on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         options.ConfigureLogging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ConfigChanges>();

@@ -55,6 +55,9 @@ public sealed class PortalHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // A listener that cannot bind throws to the caller, which says so in one line; the host's own log of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        // "No XML encryptor configured" at the first start: the cookie-signing keys are kept in the store unencrypted on
+        // purpose (every node must read them; docs/portal.md says what that means), so the warning says nothing to act on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
         options.Admin.Options.ConfigureLogging?.Invoke(builder.Logging);
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);
         builder.WebHost.ConfigureKestrel(kestrel =>
