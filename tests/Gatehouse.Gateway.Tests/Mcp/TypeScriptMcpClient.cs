@@ -34,7 +34,7 @@ internal static class TypeScriptMcpClient
             arguments.AddRange(["--call", tool, "--args", JsonSerializer.Serialize(args)]);
         }
 
-        var (code, stdout, stderr) = await NodeTools.RunAsync("node", arguments, TimeSpan.FromSeconds(60));
+        var (code, stdout, stderr) = await NodeTools.RunAsync(NodeTools.Node(), arguments, TimeSpan.FromSeconds(60));
         Assert.True(code == 0, $"mcp-oracle.mjs exited with {code}:\n{stdout}\n{stderr}");
         return JsonNode.Parse(stdout)?.AsObject() ?? throw new InvalidOperationException("mcp-oracle.mjs printed nothing:\n" + stderr);
     }
