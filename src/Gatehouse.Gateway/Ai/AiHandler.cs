@@ -16,7 +16,7 @@ namespace Gatehouse.Gateway.Ai;
 /// <c>GET …/models</c>, <c>POST …/chat/completions</c> (whole or streamed) and <c>POST …/embeddings</c>. A call goes to
 /// the alias's provider models in priority order and moves on while nothing has been sent to the client.
 /// </summary>
-internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time)
+internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time, Observability.GatewayTelemetry telemetry)
 {
     /// <summary>A whole (not streamed) provider response larger than this is refused rather than buffered.</summary>
     private const int MaxResponse = 32 * 1024 * 1024;
@@ -308,8 +308,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         return RelayOutcome.Done;
     }
 
-    /// <summary>Settles the call's token reservation and records its tokens and cost at the provider model that answered.</summary>
-    private static void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
+    /// <summary>
+    /// Settles the call's token reservation and records its tokens and cost at the provider model that answered: as metrics,
+    /// and as a usage record for analytics (queued, never waited for).
+    /// </summary>
+    private void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
     {
         var usage = call.Usage ?? (call.Answered ? call.Estimate() : default);
         if (!ReferenceEquals(reservation, TokenReservation.None))
@@ -320,6 +323,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         if (call.Answered && call.Target is { } answered)
         {
             AiMetrics.Record(admission.Plan?.Name, alias, answered, usage);
+            if (telemetry.RecordsAi)
+            {
+                var cost = answered.Price is { } price ? Gatehouse.Model.Usage.AiCost.Nanos(usage.Prompt, usage.Completion, price.Prompt, price.Completion) : 0;
+                telemetry.RecordAi(new Observability.AiUsageRecord(
+                    time.GetUtcNow().UtcTicks, admission.Application?.Id ?? "", admission.Plan?.Name ?? "", alias, answered.Provider.Name, answered.Model,
+                    usage.Prompt, usage.Completion, usage.Estimated, cost));
+            }
         }
     }
 

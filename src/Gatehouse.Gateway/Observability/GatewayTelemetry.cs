@@ -15,9 +15,14 @@ namespace Gatehouse.Gateway.Observability;
 /// </summary>
 internal sealed class GatewayTelemetry : IAsyncDisposable
 {
+    // The most model-call records waiting for the aggregator (at most usage.bufferSize): a model call takes far longer than
+    // the aggregator's quarter-second drain, so this is ample, and it keeps the queue small on nodes that serve no models.
+    private const int AiBufferSize = 8192;
+
     private readonly GatewayRuntime _runtime;
     private readonly TimeProvider _time;
     private readonly RecordQueue<UsageRecord>? _usageQueue;
+    private readonly RecordQueue<AiUsageRecord>? _aiQueue;
     private readonly ApplicationLabels? _labels;
     private readonly string? _node;
 
@@ -29,7 +34,9 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         if (usageSink is not null && config.Usage.Enabled)
         {
             _usageQueue = new RecordQueue<UsageRecord>(config.Usage.BufferSize);
-            Usage = new UsageAggregator(_usageQueue, usageSink, node ?? "gateway", config.Usage, time, loggers.CreateLogger("Gatehouse.Usage"));
+            // Model calls' tokens and cost go where the sink keeps them (the store); a hybrid node's journal does not yet.
+            _aiQueue = usageSink is IAiUsageSink ? new RecordQueue<AiUsageRecord>(Math.Min(config.Usage.BufferSize, AiBufferSize)) : null;
+            Usage = new UsageAggregator(_usageQueue, usageSink, node ?? "gateway", config.Usage, time, loggers.CreateLogger("Gatehouse.Usage"), _aiQueue);
             Usage.Start();
         }
 
@@ -59,7 +66,22 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     /// <summary>Records refused because the usage queue was full.</summary>
     public long UsageQueueDropped => _usageQueue?.Dropped ?? 0;
 
+    /// <summary>Model-call records refused because their queue was full.</summary>
+    public long AiQueueDropped => _aiQueue?.Dropped ?? 0;
+
+    /// <summary>True when model calls' tokens and cost are recorded as usage (a store keeps them).</summary>
+    public bool RecordsAi => _aiQueue is not null;
+
     public AccessLogWriter? AccessLog { get; }
+
+    /// <summary>Queues a model call's usage for the aggregator; never waits (a full queue drops and counts it).</summary>
+    public void RecordAi(in AiUsageRecord record)
+    {
+        if (_aiQueue is not null && !_aiQueue.TryEnqueue(record))
+        {
+            GatewayMetrics.UsageDropped("ai_buffer_full");
+        }
+    }
 
     /// <summary>Runs <paramref name="handle"/> for the request and records what it became.</summary>
     public async Task ObserveAsync(HttpContext context, Func<HttpContext, Task> handle)

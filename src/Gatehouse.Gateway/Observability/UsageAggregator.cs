@@ -27,6 +27,9 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
 
     private readonly RecordQueue<UsageRecord> _queue;
     private readonly IUsageSink _sink;
+    private readonly RecordQueue<AiUsageRecord>? _aiQueue;
+    private readonly IAiUsageSink? _aiSink;
+    private readonly AiUsageRollups? _ai;
     private readonly UsageConfig _config;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -43,11 +46,19 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     private long? _lastRetention;
     private int _failures;
 
-    public UsageAggregator(RecordQueue<UsageRecord> queue, IUsageSink sink, string node, UsageConfig config, TimeProvider time, ILogger logger)
+    /// <param name="aiQueue">Model calls' records (issue 22); they are rolled up only when <paramref name="sink"/> is also an <see cref="IAiUsageSink"/>.</param>
+    public UsageAggregator(RecordQueue<UsageRecord> queue, IUsageSink sink, string node, UsageConfig config, TimeProvider time, ILogger logger, RecordQueue<AiUsageRecord>? aiQueue = null)
     {
         (_queue, _sink, _config, _time, _logger) = (queue, sink, config, time, logger);
         Node = node;
+        if (aiQueue is not null && sink is IAiUsageSink aiSink)
+        {
+            (_aiQueue, _aiSink, _ai) = (aiQueue, aiSink, new AiUsageRollups(config.MaxPendingRows));
+        }
     }
+
+    /// <summary>True when model calls' tokens and cost are rolled up (the sink keeps them).</summary>
+    public bool RecordsAi => _ai is not null;
 
     public string Node { get; }
 
@@ -62,6 +73,30 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             lock (_lock)
             {
                 return _rows.Count;
+            }
+        }
+    }
+
+    /// <summary>Model-call records dropped because the pending model-usage rows were at their bound (<see cref="UsageConfig.MaxPendingRows"/>).</summary>
+    public long DroppedAiRows
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ai?.DroppedRecords ?? 0;
+            }
+        }
+    }
+
+    /// <summary>Model-usage rows held in memory.</summary>
+    public int PendingAiRows
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ai?.Count ?? 0;
             }
         }
     }
@@ -91,6 +126,17 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             }
 
             Fold();
+            if (_ai is not null)
+            {
+                while (_aiQueue!.TryDequeue(out var call))
+                {
+                    var seconds = Math.Max((call.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerSecond, now - HorizonSeconds(UsageGranularity.Minute) + 60);
+                    if (!_ai.Add(call, seconds))
+                    {
+                        GatewayMetrics.UsageDropped("ai_rows_full");
+                    }
+                }
+            }
         }
     }
 
@@ -107,11 +153,19 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             }
 
             var batch = TakeDirty();
+            var aiBatch = TakeDirtyAi();
             try
             {
                 if (batch.Count > 0)
                 {
                     await _sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+
+                // Whole values, as the request rows: when this write fails after the one above succeeded, both batches are
+                // written again at the next flush, which changes nothing for the request rows.
+                if (aiBatch.Count > 0)
+                {
+                    await _aiSink!.WriteAiAsync(aiBatch, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (_failures > 0)
@@ -124,9 +178,17 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 MarkDirty(batch);
+                if (_ai is not null)
+                {
+                    lock (_lock)
+                    {
+                        _ai.MarkDirty(aiBatch);
+                    }
+                }
+
                 if (Interlocked.Increment(ref _failures) == 1)
                 {
-                    LogFlushFailed(_logger, batch.Count, e);
+                    LogFlushFailed(_logger, batch.Count + aiBatch.Count, e);
                 }
 
                 GatewayMetrics.UsageFlushFailed();
@@ -222,9 +284,14 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         }
 
         IReadOnlyList<UsageRow> stored;
+        IReadOnlyList<AiUsageRow> storedAi = [];
         try
         {
             stored = await _sink.LoadAsync(Node, buckets, cancellationToken).ConfigureAwait(false);
+            if (_aiSink is not null)
+            {
+                storedAi = await _aiSink.LoadAiAsync(Node, buckets, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -251,6 +318,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
                 rollup.Add(row.Count, row.BytesIn, row.BytesOut, row.LatencySumMicros, row.Steps, row.Histogram);
             }
 
+            _ai?.Seed(storedAi);
             _seeded = true;
         }
 
@@ -289,6 +357,19 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         return batch;
     }
 
+    private List<AiUsageRow> TakeDirtyAi()
+    {
+        if (_ai is null)
+        {
+            return [];
+        }
+
+        lock (_lock)
+        {
+            return _ai.TakeDirty(Node);
+        }
+    }
+
     private void MarkDirty(List<UsageRow> batch)
     {
         lock (_lock)
@@ -322,6 +403,8 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             {
                 _rows.Remove(key);
             }
+
+            _ai?.Evict(now, HorizonSeconds);
         }
     }
 
@@ -341,6 +424,17 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             if (_config.KeepDays is { } days)
             {
                 await _sink.DeleteBeforeAsync(UsageGranularity.Day, now - (long)days.TotalSeconds, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Model usage is kept exactly as long as the request rollups.
+            if (_aiSink is not null)
+            {
+                await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Minute, now - (long)_config.KeepMinutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
+                await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Hour, now - (long)_config.KeepHours.TotalSeconds, cancellationToken).ConfigureAwait(false);
+                if (_config.KeepDays is { } aiDays)
+                {
+                    await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Day, now - (long)aiDays.TotalSeconds, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -27,6 +27,24 @@ internal static partial class AdminOpenApi
                     query("node", "Only this node."),
                     Query("limit", "integer", "The most series, 1 to 1000; the rest add up under 'other'."))),
         };
+        paths["/admin/analytics/ai"] = new JsonObject
+        {
+            ["get"] = Op("getAiAnalytics", "Model usage: tokens and cost", "Analytics",
+                "Series of model calls, prompt, completion and total tokens, calls with estimated tokens, and cost at the answering provider model's configured price (in the prices' currency, and as an integer of nano-units), from the rollups every node flushes. The groups with the most tokens come first.",
+                Responses(("200", Json("AiAnalyticsResult", "The series")), Ref("BadParameter"), Ref("NotFound")),
+                parameters: new JsonArray(
+                    query("from", "Start, RFC 3339 or Unix seconds (default: an hour before 'to')."),
+                    query("to", "End, RFC 3339 or Unix seconds (default: now)."),
+                    query("granularity", "minute, hour or day (default: chosen from the range)."),
+                    query("groupBy", "Comma-separated: application, plan, alias, provider, model (the provider's model that answered), node."),
+                    query("application", "Only these applications (comma-separated)."),
+                    query("plan", "Only these plans."),
+                    query("alias", "Only these model aliases."),
+                    query("provider", "Only these providers."),
+                    query("model", "Only these provider models."),
+                    query("node", "Only these nodes."),
+                    Query("limit", "integer", "The most series, 1 to 1000; the rest add up under 'other'."))),
+        };
         paths["/admin/applications/{name}/usage"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("name", "The application's name.")),
@@ -72,9 +90,32 @@ internal static partial class AdminOpenApi
                 ("other", Bool("The sum of the groups past 'limit'")), ("total", Point(false)), ("points", Array(Point(true))))))));
         yield return ("UsageReport", Object("An application's usage and what is left of its limits.",
             ("application", Str()),
-            ("days", Array(Object("One day.", ("day", Str(null, "date")), ("calls", Int()), ("clientErrors", Int()), ("errors", Int()), ("p95Ms", ms("95th percentile"))))),
+            ("days", Array(Object("One day.", ("day", Str(null, "date")), ("calls", Int()), ("clientErrors", Int()), ("errors", Int()), ("p95Ms", ms("95th percentile")),
+                ("modelCalls", Int("Model calls a provider answered")), ("promptTokens", Int()), ("completionTokens", Int()), ("totalTokens", Int())))),
             ("limits", Array(Object("One limit of the plan.", ("name", Str()), ("period", Str()), ("quota", Bool("A quota (hour, day, month) rather than a rate")),
                 ("shadow", Bool("Counted, not enforced")), ("limit", Int()), ("used", Int()), ("remaining", Int()), ("resetsAt", Str(null, "date-time")))))));
+        JsonObject AiPoint(bool time)
+        {
+            var fields = new List<(string, JsonNode)>();
+            if (time)
+            {
+                fields.Add(("time", Str(null, "date-time")));
+            }
+
+            fields.AddRange([
+                ("calls", Int("Model calls a provider answered")), ("promptTokens", Int()), ("completionTokens", Int()), ("totalTokens", Int()),
+                ("estimatedCalls", Int("Calls whose tokens the gateway estimated (the provider's usage never came)")),
+                ("cost", new JsonObject { ["type"] = "number", ["description"] = "At the configured prices, in their currency; 0 for models without a price" }),
+                ("costNanos", Int("The same cost in billionths of the currency: the exact integer the rollups add up"))]);
+            return Object(time ? "One bucket." : "The whole range.", [.. fields]);
+        }
+
+        yield return ("AiAnalyticsResult", Object("Model usage series.",
+            ("from", Str(null, "date-time")), ("to", Str(null, "date-time")), ("granularity", Str("minute, hour or day")),
+            ("groupBy", Array(Str())), ("truncated", Bool("More series than 'limit'; the rest are under other")),
+            ("series", Array(Object("One group's series.",
+                ("group", new JsonObject { ["type"] = "object", ["additionalProperties"] = new JsonObject { ["type"] = "string" } }),
+                ("other", Bool("The sum of the groups past 'limit'")), ("total", AiPoint(false)), ("points", Array(AiPoint(true))))))));
         var purgeRequest = Object("What to purge.", ("route", Str("The route's id, e.g. products-get")), ("path", Str("One request path of it, as clients send it (decoded), e.g. /products/3")));
         purgeRequest["required"] = new JsonArray("route");
         yield return ("PurgeRequest", purgeRequest);

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Management.Analytics;
 
 /// <summary>
-/// <c>GET /admin/analytics</c>, <c>GET /admin/applications/{name}/usage</c>, <c>GET /metrics</c> and the analytics page
+/// <c>GET /admin/analytics</c>, <c>GET /admin/analytics/ai</c>, <c>GET /admin/applications/{name}/usage</c>, <c>GET /metrics</c> and the analytics page
 /// <c>GET /console/analytics</c>, all behind the admin token (docs/observability.md).
 /// </summary>
 internal static class AnalyticsEndpoints
@@ -35,6 +35,26 @@ internal static class AnalyticsEndpoints
             }
 
             var result = await analytics.QueryAsync(query, context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, AnalyticsJson.Write(result)).ConfigureAwait(false);
+        });
+
+        // Tokens and cost of model calls (issue 22), with the same range, granularity, grouping and limit as requests.
+        app.MapGet("/admin/analytics/ai", async context =>
+        {
+            if (analytics is null)
+            {
+                await NoUsage().WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var query = AnalyticsQuery.Parse(name => context.Request.Query[name].ToString(), options.Time.GetUtcNow(), AnalyticsQuery.AiDimensions, out var error);
+            if (query is null)
+            {
+                await BadQuery(error!).WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var result = await analytics.QueryAiAsync(query, context.RequestAborted).ConfigureAwait(false);
             await AdminRequests.WriteJsonAsync(context, AnalyticsJson.Write(result)).ConfigureAwait(false);
         });
 

@@ -21,6 +21,22 @@ internal static class AnalyticsJson
         })]),
     };
 
+    public static JsonObject Write(AiAnalyticsResult result) => new()
+    {
+        ["from"] = Time(result.Query.From),
+        ["to"] = Time(result.Query.To),
+        ["granularity"] = result.Query.Granularity.ToString().ToLowerInvariant(),
+        ["groupBy"] = new JsonArray([.. result.Query.GroupBy.Select(g => (JsonNode?)g)]),
+        ["truncated"] = result.Truncated,
+        ["series"] = new JsonArray([.. result.Series.Select(s => (JsonNode?)new JsonObject
+        {
+            ["group"] = new JsonObject([.. s.Group.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Value))]),
+            ["other"] = s.Other,
+            ["total"] = AiPoint(s.Total, withTime: false),
+            ["points"] = new JsonArray([.. s.Points.Select(p => (JsonNode?)AiPoint(p, withTime: true))]),
+        })]),
+    };
+
     public static JsonObject Write(ConsumerUsageReport report) => new()
     {
         ["application"] = report.Application,
@@ -31,6 +47,10 @@ internal static class AnalyticsJson
             ["clientErrors"] = d.ClientErrors,
             ["errors"] = d.Errors,
             ["p95Ms"] = Number(d.P95Ms),
+            ["modelCalls"] = d.ModelCalls,
+            ["promptTokens"] = d.PromptTokens,
+            ["completionTokens"] = d.CompletionTokens,
+            ["totalTokens"] = d.PromptTokens + d.CompletionTokens,
         })]),
         ["limits"] = new JsonArray([.. report.Limits.Select(l => (JsonNode?)new JsonObject
         {
@@ -63,6 +83,25 @@ internal static class AnalyticsJson
         o["p50Ms"] = Number(p.P50Ms);
         o["p95Ms"] = Number(p.P95Ms);
         o["p99Ms"] = Number(p.P99Ms);
+        return o;
+    }
+
+    // Cost twice: in units of the prices' currency (a decimal, exact) and as the integer of nano-units the store adds up.
+    private static JsonObject AiPoint(AiAnalyticsPoint p, bool withTime)
+    {
+        var o = new JsonObject();
+        if (withTime)
+        {
+            o["time"] = Time(p.Time);
+        }
+
+        o["calls"] = p.Calls;
+        o["promptTokens"] = p.PromptTokens;
+        o["completionTokens"] = p.CompletionTokens;
+        o["totalTokens"] = p.TotalTokens;
+        o["estimatedCalls"] = p.EstimatedCalls;
+        o["cost"] = p.Cost;
+        o["costNanos"] = p.CostNanos;
         return o;
     }
 

@@ -9,7 +9,8 @@ namespace Gatehouse.Management.Analytics;
 
 /// <summary>
 /// <c>GET /console/analytics</c>: one plain HTML page of server-rendered SVG charts over a chosen range (an hour to 90 days):
-/// requests by status class, latency percentiles, top applications, operations and plans, and errors by status. It works
+/// requests by status class, latency percentiles, top applications, operations and plans, errors by status, and (where
+/// there were model calls) model tokens by application and calls, tokens and cost by model. It works
 /// without JavaScript and has none; the console's layout will frame it.
 /// </summary>
 internal static class AnalyticsPage
@@ -51,6 +52,9 @@ internal static class AnalyticsPage
             Limit = 10,
         }, ct).ConfigureAwait(false);
 
+        var modelApplications = await analytics.QueryAiAsync(query with { GroupBy = ["application"], Limit = 10 }, ct).ConfigureAwait(false);
+        var models = await analytics.QueryAiAsync(query with { GroupBy = ["alias", "provider", "model"], Limit = 20 }, ct).ConfigureAwait(false);
+
         var bucket = TimeSpan.FromSeconds(UsageBuckets.Seconds(query.Granularity));
         var classSeries = byClass.Series.OrderBy(s => s.Group["statusClass"], StringComparer.Ordinal)
             .Select(s => new ChartSeries(s.Group["statusClass"], ClassColors.GetValueOrDefault(s.Group["statusClass"], "#555"), [.. s.Points.Select(p => (p.Time, (double)p.Count))]))
@@ -68,7 +72,8 @@ internal static class AnalyticsPage
         html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         html.Append("<title>Analytics · Gatehouse</title>");
         html.Append("<style nonce=\"").Append(nonce).Append("\">body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1b1b;max-width:60rem}")
-            .Append("nav a{margin-right:1rem}section{margin:1.5rem 0}.total{font-size:1.1rem}</style></head><body><main>");
+            .Append("nav a{margin-right:1rem}section{margin:1.5rem 0}.total{font-size:1.1rem}")
+            .Append("table{border-collapse:collapse}th,td{padding:.2rem .6rem;border-bottom:1px solid #ccc}td.n{text-align:right}</style></head><body><main>");
         html.Append("<h1>Analytics</h1><nav aria-label=\"Range\">");
         foreach (var (label, rangeSpan) in Ranges)
         {
@@ -88,6 +93,11 @@ internal static class AnalyticsPage
         Section(html, SvgChart.Bars("operations", "Top operations", Bars(operations, "operation"), "requests"));
         Section(html, SvgChart.Bars("plans", "Top plans", Bars(plans, "plan"), "requests"));
         Section(html, SvgChart.Bars("errors", "Errors by status", Bars(errors, "status"), "requests", "#c62828"));
+        if (models.Series.Count > 0)
+        {
+            ModelUsage(html, modelApplications, models);
+        }
+
         html.Append("</main></body></html>\n");
 
         var response = context.Response;
@@ -96,6 +106,28 @@ internal static class AnalyticsPage
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers.CacheControl = "no-store";
         await response.WriteAsync(html.ToString(), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    // Model calls (issue 22), shown only where there were some: tokens by application, and calls, tokens and cost by model.
+    private static void ModelUsage(StringBuilder html, AiAnalyticsResult byApplication, AiAnalyticsResult byModel)
+    {
+        Section(html, SvgChart.Bars("model-tokens", "Model tokens by application",
+            [.. byApplication.Series.Select(s => new ChartBar(s.Other ? "(others)" : s.Group["application"], s.Total.TotalTokens))], "tokens", "#6a1b9a"));
+        html.Append("<section><h2>Model usage by model</h2><table><caption>Calls, tokens and cost (at the configured prices) per alias and the provider model that answered</caption>")
+            .Append("<thead><tr><th scope=\"col\">Alias</th><th scope=\"col\">Provider</th><th scope=\"col\">Model</th><th scope=\"col\">Calls</th>")
+            .Append("<th scope=\"col\">Prompt tokens</th><th scope=\"col\">Completion tokens</th><th scope=\"col\">Estimated calls</th><th scope=\"col\">Cost</th></tr></thead><tbody>");
+        foreach (var s in byModel.Series)
+        {
+            var t = s.Total;
+            html.Append("<tr><td>").Append(Encode(s.Other ? "(others)" : s.Group["alias"])).Append("</td><td>").Append(Encode(s.Other ? "" : s.Group["provider"]))
+                .Append("</td><td>").Append(Encode(s.Other ? "" : s.Group["model"])).Append("</td><td class=\"n\">").Append(Encode(t.Calls.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)))
+                .Append("</td><td class=\"n\">").Append(Encode(t.PromptTokens.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)))
+                .Append("</td><td class=\"n\">").Append(Encode(t.CompletionTokens.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)))
+                .Append("</td><td class=\"n\">").Append(Encode(t.EstimatedCalls.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)))
+                .Append("</td><td class=\"n\">").Append(Encode(t.Cost.ToString("#,0.00#######", System.Globalization.CultureInfo.InvariantCulture))).Append("</td></tr>");
+        }
+
+        html.Append("</tbody></table></section>");
     }
 
     private static List<ChartBar> Bars(AnalyticsResult result, string dimension) =>

@@ -13,6 +13,9 @@ public sealed record AnalyticsQuery
     /// <summary>The dimensions a query may group and filter by.</summary>
     public static readonly string[] Dimensions = ["application", "plan", "operation", "status", "statusClass", "node"];
 
+    /// <summary>The dimensions a model-usage query (<c>GET /admin/analytics/ai</c>) may group and filter by.</summary>
+    public static readonly string[] AiDimensions = ["application", "plan", "alias", "provider", "model", "node"];
+
     /// <summary>Most buckets one query may span.</summary>
     public const int MaxBuckets = 10_000;
 
@@ -34,8 +37,14 @@ public sealed record AnalyticsQuery
     /// <c>granularity</c> (<c>minute</c>, <c>hour</c>, <c>day</c>; default by the range), <c>groupBy</c> (comma-separated),
     /// a filter per dimension (comma-separated values), <c>limit</c>. Returns the error to show instead when one is wrong.
     /// </summary>
-    public static AnalyticsQuery? Parse(Func<string, string?> parameter, DateTimeOffset now, out string? error)
+    public static AnalyticsQuery? Parse(Func<string, string?> parameter, DateTimeOffset now, out string? error) =>
+        Parse(parameter, now, Dimensions, out error);
+
+    /// <summary>Reads a query as <see cref="Parse(Func{string, string?}, DateTimeOffset, out string?)"/> does, with <paramref name="dimensions"/> to group and filter by.</summary>
+    public static AnalyticsQuery? Parse(Func<string, string?> parameter, DateTimeOffset now, IReadOnlyList<string> dimensions, out string? error)
     {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(dimensions);
         error = null;
         var to = now;
         var from = now.AddHours(-1);
@@ -89,9 +98,9 @@ public sealed record AnalyticsQuery
         var groupBy = new List<string>();
         foreach (var name in Split(parameter("groupBy")))
         {
-            if (!Dimensions.Contains(name, StringComparer.Ordinal))
+            if (!dimensions.Contains(name, StringComparer.Ordinal))
             {
-                error = $"'groupBy' names '{name}', which is not one of {string.Join(", ", Dimensions)}.";
+                error = $"'groupBy' names '{name}', which is not one of {string.Join(", ", dimensions)}.";
                 return null;
             }
 
@@ -102,7 +111,7 @@ public sealed record AnalyticsQuery
         }
 
         var filters = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var dimension in Dimensions)
+        foreach (var dimension in dimensions)
         {
             var values = Split(parameter(dimension)).ToList();
             if (values.Count == 0)

@@ -10,7 +10,7 @@ public interface IConsumerUsage
 {
     /// <summary>
     /// <paramref name="application"/>'s calls per day (UTC) from <paramref name="from"/> to <paramref name="to"/> (at most 400
-    /// days), by status class, and its plan's limits as they stand now on this node.
+    /// days), by status class, with its model calls' tokens, and its plan's limits as they stand now on this node.
     /// </summary>
     Task<ConsumerUsageReport> GetAsync(string application, DateOnly from, DateOnly to, CancellationToken cancellationToken = default);
 }
@@ -18,8 +18,19 @@ public interface IConsumerUsage
 /// <summary>An application's usage report.</summary>
 public sealed record ConsumerUsageReport(string Application, IReadOnlyList<ConsumerUsageDay> Days, IReadOnlyList<QuotaWindow> Limits);
 
-/// <summary>One day of an application's calls: all of them, and those answered 4xx and 5xx.</summary>
-public sealed record ConsumerUsageDay(DateOnly Day, long Calls, long ClientErrors, long Errors, double P95Ms);
+/// <summary>
+/// One day of an application's calls: all of them, and those answered 4xx and 5xx; and its model calls (that a provider
+/// answered) with their tokens. Cost is left out on purpose: it is the operator's price of the provider's model, not
+/// something the consumer is billed.
+/// </summary>
+public sealed record ConsumerUsageDay(DateOnly Day, long Calls, long ClientErrors, long Errors, double P95Ms)
+{
+    public long ModelCalls { get; init; }
+
+    public long PromptTokens { get; init; }
+
+    public long CompletionTokens { get; init; }
+}
 
 /// <summary>
 /// <see cref="IConsumerUsage"/> over the store's day rollups and the gateway's limit counters (given as
@@ -49,13 +60,26 @@ public sealed class ConsumerUsage(UsageAnalytics analytics, Func<string, IReadOn
             Limit = 1,
         }, cancellationToken).ConfigureAwait(false);
 
+        var models = await analytics.QueryAiAsync(new AnalyticsQuery
+        {
+            From = start,
+            To = end,
+            Granularity = UsageGranularity.Day,
+            Filters = new Dictionary<string, IReadOnlyList<string>> { ["application"] = [application] },
+            Limit = 1,
+        }, cancellationToken).ConfigureAwait(false);
+
         var byDay = result.Series.Where(s => !s.Other).SelectMany(s => s.Points).ToDictionary(p => DateOnly.FromDateTime(p.Time.UtcDateTime));
+        var tokensByDay = models.Series.Where(s => !s.Other).SelectMany(s => s.Points).ToDictionary(p => DateOnly.FromDateTime(p.Time.UtcDateTime));
         var days = new List<ConsumerUsageDay>();
         for (var day = from; day <= to; day = day.AddDays(1))
         {
-            days.Add(byDay.TryGetValue(day, out var p)
+            var calls = byDay.TryGetValue(day, out var p)
                 ? new ConsumerUsageDay(day, p.Count, p.ClientErrors, p.Errors, p.P95Ms)
-                : new ConsumerUsageDay(day, 0, 0, 0, double.NaN));
+                : new ConsumerUsageDay(day, 0, 0, 0, double.NaN);
+            days.Add(tokensByDay.TryGetValue(day, out var t)
+                ? calls with { ModelCalls = t.Calls, PromptTokens = t.PromptTokens, CompletionTokens = t.CompletionTokens }
+                : calls);
         }
 
         return new ConsumerUsageReport(application, days, limits?.Invoke(application) ?? []);

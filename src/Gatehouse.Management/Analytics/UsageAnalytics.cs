@@ -9,7 +9,7 @@ namespace Gatehouse.Management.Analytics;
 /// already add up every application, so it never touches the per-application rows. Nodes add up: a cluster's answer is the
 /// sum of its nodes'.
 /// </summary>
-public sealed class UsageAnalytics(IUsageStore store)
+public sealed partial class UsageAnalytics(IUsageStore store)
 {
     public async Task<AnalyticsResult> QueryAsync(AnalyticsQuery query, CancellationToken cancellationToken = default)
     {

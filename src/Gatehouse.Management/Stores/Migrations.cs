@@ -357,9 +357,34 @@ internal static class Migrations
         // top applications of 90 days read 1.5 million day rows through the table; the index holds what the ranking
         // sums). Version 9: 8 was handed to another change of the same day.
         new(9, Sqlite: CoveringUsageIndexes, Postgres: CoveringUsageIndexes),
+        // Model usage (issue 22): tokens and cost of model calls, one table per granularity, one row per node, bucket and
+        // (application, plan, alias, provider, provider model), beside the request rollups so that their rows and indexes
+        // are untouched. Cost is an integer of nano-units (10^-9) of the prices' currency, so sums are exact. Version 10:
+        // 8 was never used, and 11 is another change's.
+        new(10, Sqlite: AiUsageTables("INTEGER"), Postgres: AiUsageTables("BIGINT")),
     ];
 
     public static int Latest => All[^1].Version;
+
+    // Migration 10: the same SQL for both databases but the integer type.
+    private static string AiUsageTables(string integer) => string.Concat(new[] { "minute", "hour", "day" }.Select(g => $$"""
+        CREATE TABLE usage_ai_{{g}} (
+            bucket {{integer}} NOT NULL,
+            node TEXT NOT NULL,
+            application TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            calls {{integer}} NOT NULL,
+            prompt_tokens {{integer}} NOT NULL,
+            completion_tokens {{integer}} NOT NULL,
+            estimated_calls {{integer}} NOT NULL,
+            cost_nanos {{integer}} NOT NULL,
+            PRIMARY KEY (bucket, application, plan, alias, provider, model, node));
+        CREATE INDEX usage_ai_{{g}}_application ON usage_ai_{{g}} (application, bucket);
+
+        """));
 
     // Migration 9, the same SQL for both databases.
     private const string CoveringUsageIndexes = """

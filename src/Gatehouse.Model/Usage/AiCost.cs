@@ -1,0 +1,27 @@
+namespace Gatehouse.Model.Usage;
+
+/// <summary>
+/// The cost of model calls as an integer of billionths (nano-units) of the configured prices' currency. Prices are per
+/// million tokens, so one token at a price of 1 costs one micro-unit; nano-units keep three more decimals of a price
+/// (0.075 or 0.15 per million are whole nano-units per token), so each call's cost is rounded once, by at most half a
+/// nano-unit, and every sum after that is exact.
+/// </summary>
+public static class AiCost
+{
+    /// <summary>Nano-units in one unit of the currency.</summary>
+    public const long NanosPerUnit = 1_000_000_000;
+
+    /// <summary>
+    /// The cost in nano-units of <paramref name="promptTokens"/> and <paramref name="completionTokens"/> at prices per
+    /// million tokens; computed in <see cref="decimal"/> (a price such as 0.15 is exact there, not 0.1499…).
+    /// </summary>
+    public static long Nanos(long promptTokens, long completionTokens, double promptPrice, double completionPrice)
+    {
+        // Per million tokens → per token is 10⁻⁶ units = 10³ nano-units.
+        var nanos = (promptTokens * (decimal)promptPrice * 1000m) + (completionTokens * (decimal)completionPrice * 1000m);
+        return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
+    }
+
+    /// <summary>Nano-units as a decimal amount of the currency (exact).</summary>
+    public static decimal Units(long nanos) => nanos / (decimal)NanosPerUnit;
+}

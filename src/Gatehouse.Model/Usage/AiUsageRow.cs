@@ -1,0 +1,36 @@
+namespace Gatehouse.Model.Usage;
+
+/// <summary>
+/// One model-usage rollup row as the store keeps it: one node's totals for one <see cref="AiUsageKey"/> in one time bucket.
+/// Like <see cref="UsageRow"/>, a node is the only writer of its own rows and writes whole values, so a cluster's totals are
+/// the sum over nodes.
+/// </summary>
+public sealed record AiUsageRow
+{
+    public required UsageGranularity Granularity { get; init; }
+
+    /// <summary>The bucket's start, Unix seconds (UTC).</summary>
+    public required long Bucket { get; init; }
+
+    public required string Node { get; init; }
+
+    public required AiUsageKey Key { get; init; }
+
+    /// <summary>Model calls that a provider answered (a call no provider answered uses nothing and is not counted here).</summary>
+    public required long Calls { get; init; }
+
+    /// <summary>Prompt (input) tokens.</summary>
+    public long PromptTokens { get; init; }
+
+    /// <summary>Completion (output) tokens.</summary>
+    public long CompletionTokens { get; init; }
+
+    /// <summary>Calls whose tokens are the gateway's estimate, because the provider's usage never came (a cut stream).</summary>
+    public long EstimatedCalls { get; init; }
+
+    /// <summary>
+    /// The cost at the answering model's <c>price</c>, in billionths (10⁻⁹) of the prices' currency: an integer, so that sums
+    /// over calls, buckets and nodes are exact (<see cref="AiCost"/>). 0 for models without a price.
+    /// </summary>
+    public long CostNanos { get; init; }
+}
