@@ -54,11 +54,31 @@ internal sealed class ConsumerDirectory : IConsumerSink
         ArgumentNullException.ThrowIfNull(applications);
         lock (_writer)
         {
-            _applications.Clear();
-            _keys.Clear();
+            // Replaced in place, new entries before old ones leave (as in Upsert), never emptied first: a hybrid node takes
+            // a whole set while serving (every 256 batches), and a key in both sets must not miss a lookup meanwhile.
+            var ids = new HashSet<string>(StringComparer.Ordinal);
             foreach (var application in applications)
             {
+                ids.Add(application.Id);
                 Add(application);
+            }
+
+            foreach (var id in _applications.Keys)
+            {
+                if (!ids.Contains(id))
+                {
+                    _applications.TryRemove(id, out _);
+                }
+            }
+
+            // A key stays only when it is held by its application's entry of this set: a key revoked in the new set still
+            // points at the old entry, a key of an application that left points at nothing.
+            foreach (var (hash, held) in _keys)
+            {
+                if (!_applications.TryGetValue(held.Application.Application.Id, out var current) || !ReferenceEquals(current, held.Application))
+                {
+                    _keys.TryRemove(hash, out _);
+                }
             }
 
             _count = _applications.Count;

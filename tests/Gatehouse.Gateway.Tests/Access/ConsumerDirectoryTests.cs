@@ -95,6 +95,42 @@ public sealed class ConsumerDirectoryTests
     }
 
     [Fact]
+    [Trait("Issue", "21")]
+    public async Task WholeSetReset_WhileServing_KeysInBothSetsNeverMiss_AndTheOldSetsOthersLeave()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url));
+        var directory = (global::Gatehouse.Gateway.Access.ConsumerDirectory)gateway.Host.Runtime.Consumers;
+        var access = gateway.Host.Runtime.Current.Access!;
+        var (kept, rotatedOut, rotatedIn, dropped, added) = (TestKey.New(), TestKey.New(), TestKey.New(), TestKey.New(), TestKey.New());
+        directory.Upsert(App("app-kept", "retail", ApplicationState.Live, kept, rotatedOut));
+        directory.Upsert(App("app-dropped", "retail", ApplicationState.Live, dropped));
+
+        // A hybrid node's whole set (it asks for one every 256 batches), looked up in the middle of being applied, as a
+        // request on another thread would.
+        bool Found(TestKey key) => directory.TryFind(access, key.Sha256, out _, out _);
+        var during = new List<bool>();
+        IEnumerable<ConsumerApplication> WholeSet()
+        {
+            yield return App("app-added", "retail", ApplicationState.Live, added);
+            during.Add(Found(kept));
+            yield return App("app-kept", "retail", ApplicationState.Live, kept, rotatedIn);
+            during.Add(Found(kept));
+        }
+
+        directory.Reset(WholeSet());
+
+        Assert.Equal([true, true], during);
+        Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", kept.Plaintext)).Status);
+        Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", rotatedIn.Plaintext)).Status);
+        Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", added.Plaintext)).Status);
+        Assert.Equal(401, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", rotatedOut.Plaintext)).Status);
+        Assert.Equal(401, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", dropped.Plaintext)).Status);
+        Assert.Null(directory.Find(access, "app-dropped"));
+        Assert.Equal(2, directory.Count);
+    }
+
+    [Fact]
     public async Task ExpiredPortalKey_AnswersLikeAnUnknownKey()
     {
         await using var backend = await TestBackend.StartEchoAsync();
