@@ -92,7 +92,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 if (down is null && shared.Sync == LimitSync.Strict && p.Lease >= PrefetchMinimumLease && cap - after <= p.Lease / 4
                     && !shared.IsExhausted(counted[i]) && !shared.IsFetching(counted[i]))
                 {
-                    _ = cluster.LeaseAsync(shared, p, counted[i]);
+                    cluster.LeaseAhead(shared, p, counted[i]);
                 }
             }
             else

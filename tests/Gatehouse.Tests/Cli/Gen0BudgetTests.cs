@@ -108,9 +108,24 @@ public sealed class Gen0BudgetTests
         // dotnet-counters and dotnet-trace attach by process id through the runtime's diagnostics socket: the runtime
         // after the exec listens on it (the one before left its file behind under the same name, which it cannot bind).
         var temp = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
-        var socketPath = Assert.Single(Directory.GetFiles(temp, $"dotnet-diagnostic-{run.Id}-*-socket"));
-        using var diagnostics = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        await diagnostics.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+        // A killed process leaves its socket file, and process ids are reused: only one file of this id may answer.
+        var candidates = Directory.GetFiles(temp, $"dotnet-diagnostic-{run.Id}-*-socket");
+        var answering = new List<string>();
+        foreach (var socketPath in candidates)
+        {
+            using var diagnostics = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                await diagnostics.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+                answering.Add(socketPath);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // left behind by an earlier process with the same id
+            }
+        }
+
+        Assert.True(answering.Count == 1, $"diagnostics sockets of process {run.Id} answering: {answering.Count} of {string.Join(", ", candidates)}");
     }
 
     /// <summary>What this machine's memory gives, as the runtime's variable spells it (the test runs where the gateway does).</summary>

@@ -65,8 +65,34 @@ internal sealed class ClusterCounter(LimitPeriod per, string engineKey, LimitSyn
                 return fetch;
             }
 
+            // A lease that arrived after the caller found none left (another request's, or one fetched ahead): decide
+            // again on it rather than ask for one more, which would hold units past the stated under-use bound.
+            if (Pushed(window) > Count(window))
+            {
+                return Task.CompletedTask;
+            }
+
             _fetchWindow = window;
             return _fetch = start();
+        }
+    }
+
+    /// <summary>
+    /// Starts the next lease of <paramref name="window"/> from <paramref name="start"/> when none is in flight and at most
+    /// <paramref name="left"/> units of what is held are unused, checked under the lock that engine answers take: a
+    /// request that saw the old lease can never ask for a second one ahead.
+    /// </summary>
+    public void LeaseAhead(uint window, int left, Func<Task> start)
+    {
+        lock (_gate)
+        {
+            if ((_fetch is { IsCompleted: false } && _fetchWindow == window) || Pushed(window) - Count(window) > left)
+            {
+                return;
+            }
+
+            _fetchWindow = window;
+            _fetch = start();
         }
     }
 

@@ -110,6 +110,10 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
     public Task LeaseAsync(ClusterCounter counter, LimitPolicy policy, uint window) =>
         counter.Lease(window, () => FetchAsync(counter, policy, window));
 
+    /// <summary>The next lease of <paramref name="policy"/>'s size, asked for in the background once a quarter of what is held is left.</summary>
+    public void LeaseAhead(ClusterCounter counter, LimitPolicy policy, uint window) =>
+        counter.LeaseAhead(window, policy.Lease / 4, () => FetchAsync(counter, policy, window));
+
     private async Task FetchAsync(ClusterCounter counter, LimitPolicy policy, uint window)
     {
         try
