@@ -86,9 +86,9 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
 
                 remaining = Math.Max(0, down is null ? p.Requests - shared.Others(counted[i]) - after : Math.Min(cap, p.Requests) - after);
 
-                // Strict: ask for the next lease while a quarter of this one is left, so that this node's requests do not
-                // all stop and wait for the engine at the end of every lease (a denied decision, a round trip and a second
-                // decision each). The under-use bound grows by that quarter (docs/limits.md, "The two modes and their bounds").
+                // Strict: top the lease back up while a quarter of it is left, so that this node's requests do not all stop
+                // and wait for the engine at the end of every lease (a denied decision, a round trip and a second decision
+                // each). What the node holds unused stays within one lease (docs/limits.md, "The two modes and their bounds").
                 if (down is null && shared.Sync == LimitSync.Strict && p.Lease >= PrefetchMinimumLease && cap - after <= p.Lease / 4
                     && !shared.IsExhausted(counted[i]) && !shared.IsFetching(counted[i]))
                 {

@@ -78,21 +78,22 @@ internal sealed class ClusterCounter(LimitPeriod per, string engineKey, LimitSyn
     }
 
     /// <summary>
-    /// Starts the next lease of <paramref name="window"/> from <paramref name="start"/> when none is in flight and at most
-    /// <paramref name="left"/> units of what is held are unused, checked under the lock that engine answers take: a
-    /// request that saw the old lease can never ask for a second one ahead.
+    /// When no lease request is in flight and at most <paramref name="left"/> units of what is held are unused, starts one
+    /// from <paramref name="start"/> for what tops them back up to <paramref name="lease"/>. Checked under the lock that
+    /// engine answers take, so a request that saw the old lease never asks again after the new one has arrived.
     /// </summary>
-    public void LeaseAhead(uint window, int left, Func<Task> start)
+    public void LeaseAhead(uint window, int left, int lease, Func<int, Task> start)
     {
         lock (_gate)
         {
-            if ((_fetch is { IsCompleted: false } && _fetchWindow == window) || Pushed(window) - Count(window) > left)
+            var unused = Pushed(window) - Count(window);
+            if ((_fetch is { IsCompleted: false } && _fetchWindow == window) || unused > left || unused >= lease)
             {
                 return;
             }
 
             _fetchWindow = window;
-            _fetch = start();
+            _fetch = start(lease - Math.Max(0, unused));
         }
     }
 

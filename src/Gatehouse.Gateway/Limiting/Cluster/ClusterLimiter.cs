@@ -108,19 +108,22 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
     /// then decide by the fallback).
     /// </summary>
     public Task LeaseAsync(ClusterCounter counter, LimitPolicy policy, uint window) =>
-        counter.Lease(window, () => FetchAsync(counter, policy, window));
+        counter.Lease(window, () => FetchAsync(counter, policy, window, policy.Lease));
 
-    /// <summary>The next lease of <paramref name="policy"/>'s size, asked for in the background once a quarter of what is held is left.</summary>
+    /// <summary>
+    /// Tops what this node holds back up to one lease, in the background, once a quarter of it is left: what it holds
+    /// unused never passes one lease, so strict mode's under-use stays within nodes × lease (docs/limits.md).
+    /// </summary>
     public void LeaseAhead(ClusterCounter counter, LimitPolicy policy, uint window) =>
-        counter.LeaseAhead(window, policy.Lease / 4, () => FetchAsync(counter, policy, window));
+        counter.LeaseAhead(window, policy.Lease / 4, policy.Lease, want => FetchAsync(counter, policy, window, want));
 
-    private async Task FetchAsync(ClusterCounter counter, LimitPolicy policy, uint window)
+    private async Task FetchAsync(ClusterCounter counter, LimitPolicy policy, uint window, int want)
     {
         try
         {
-            var grant = await Engine.ReserveAsync(counter.EngineKey, window, policy.Lease, policy.Requests, Expires(policy.Per, window), CancellationToken.None)
+            var grant = await Engine.ReserveAsync(counter.EngineKey, window, want, policy.Requests, Expires(policy.Per, window), CancellationToken.None)
                 .WaitAsync(_settings.Timeout, _time).ConfigureAwait(false);
-            counter.Answered(window, grant.Granted, grant.Total, exhausted: grant.Granted < policy.Lease);
+            counter.Answered(window, grant.Granted, grant.Total, exhausted: grant.Granted < want);
             Leases.Add(1);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
