@@ -68,6 +68,10 @@ internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, Time
                 try
                 {
                     var revision = await (read ?? store.CurrentRevisionAsync)(_stop.Token).ConfigureAwait(false);
+                    // The store answered: an outage others recorded is over. Without this, failures counted by admin
+                    // requests (which record failures only) kept the shared back-off high, and this loop then waited up to
+                    // 30 s after its next failure while nodes long-polled for a revision it had not seen.
+                    health.Succeeded();
                     if (revision != Current)
                     {
                         Interlocked.Exchange(ref _current, revision);

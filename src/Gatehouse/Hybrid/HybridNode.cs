@@ -173,6 +173,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
     private async Task SyncLoopAsync()
     {
         var failures = 0;
+        var refusals = 0;
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -186,6 +187,11 @@ internal sealed partial class HybridNode : IAsyncDisposable
                     failures = 0;
                 }
 
+                if (response.IsSuccessStatusCode)
+                {
+                    refusals = 0;
+                }
+
                 switch (response.StatusCode)
                 {
                     case HttpStatusCode.NoContent:
@@ -196,8 +202,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
                         Consider(await response.Content.ReadAsByteArrayAsync(_stop.Token).ConfigureAwait(false), header);
                         continue;
                     default:
-                        LogRefusedByControlPlane(_logger, (int)response.StatusCode, await response.Content.ReadAsStringAsync(_stop.Token).ConfigureAwait(false));
-                        await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token).ConfigureAwait(false);
+                        var pause = RefusalPause(response.StatusCode, ++refusals);
+                        LogRefusedByControlPlane(_logger, (int)response.StatusCode, await response.Content.ReadAsStringAsync(_stop.Token).ConfigureAwait(false), pause.TotalSeconds);
+                        await Task.Delay(pause, _stop.Token).ConfigureAwait(false);
                         continue;
                 }
             }
@@ -221,8 +228,31 @@ internal sealed partial class HybridNode : IAsyncDisposable
                     return;
                 }
             }
+            catch (Exception e)
+            {
+                // Anything else (a bug, an answer nothing above expected) must not end the loop: a node whose loop ended
+                // would serve its revision forever without a word.
+                LogSyncFailed(_logger, e, Revision);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
+
+    /// <summary>
+    /// How long to wait after the control plane answered with an error. A control plane that is starting or whose store is
+    /// away answers 5xx for a moment: ask again soon (250 ms, doubling per answer in a row, at most 10 s), so a change
+    /// made right after it is back reaches this node within a second. A refusal (401, 403: a revoked or misbound token)
+    /// will not change by asking soon: 10 s.
+    /// </summary>
+    internal static TimeSpan RefusalPause(HttpStatusCode status, int refusals) =>
+        (int)status < 500 ? TimeSpan.FromSeconds(10) : TimeSpan.FromMilliseconds(Math.Min(10_000, 250 << Math.Clamp(refusals - 1, 0, 6)));
 
     // Verify, then refuse older revisions, then load and apply; only then is it kept on disk and acknowledged.
     private void Consider(byte[] envelope, long? announced)
@@ -394,6 +424,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "The control plane {ControlPlane} is reachable again.")]
     private static partial void LogReachable(ILogger logger, Uri controlPlane);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane answered {Status}: {Body}; trying again in 10 s.")]
-    private static partial void LogRefusedByControlPlane(ILogger logger, int status, string body);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane answered {Status}: {Body}; trying again in {Seconds} s.")]
+    private static partial void LogRefusedByControlPlane(ILogger logger, int status, string body, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Asking the control plane for a config failed unexpectedly; serving revision {Revision} meanwhile and trying again in 10 s.")]
+    private static partial void LogSyncFailed(ILogger logger, Exception exception, long revision);
 }

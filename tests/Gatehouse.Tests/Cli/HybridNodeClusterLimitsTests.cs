@@ -63,12 +63,46 @@ public sealed class HybridNodeClusterLimitsTests(PostgresCluster postgres) : ICl
         // Both nodes leased from the same counter: neither took the whole quota on its own count.
         Assert.True(admitted[0] > 0 && admitted[1] > 0, $"admitted {admitted[0]} and {admitted[1]}");
 
+        // Each node learns the node count from its heartbeat's answer (every second): wait until both heartbeated after
+        // both were counted, or a node whose last heartbeat came before the other's first still divides by 1.
+        await BothNodesCountedAsync(connection.ConnectionString);
+
         // The control plane goes away (SIGKILL): each node falls back to its share (onEngineDown: share, the default) of
         // an application's quota it had not leased from yet: 10 a day over the 2 nodes its heartbeats counted, 5 each.
         control.Signal(9);
         await control.WaitForExitAsync(TimeSpan.FromSeconds(30));
         var shared = await SendAsync(client, gateways, Spare, 30);
         Assert.Equal([5, 5], shared);
+    }
+
+    private static async Task BothNodesCountedAsync(string connectionString)
+    {
+        await using var database = new Npgsql.NpgsqlConnection(connectionString);
+        await database.OpenAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        DateTime? bothSeen = null;
+        var rounds = 0;
+        while (true)
+        {
+            await using var command = new Npgsql.NpgsqlCommand("SELECT count(*), min(seen_at), max(seen_at) FROM limit_nodes", database);
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            var (count, oldest, newest) = (reader.GetInt64(0), reader.IsDBNull(1) ? (DateTime?)null : reader.GetDateTime(1), reader.IsDBNull(2) ? (DateTime?)null : reader.GetDateTime(2));
+            // Two rounds: a heartbeat after both were counted answered 2; the one after it shows the node had read that
+            // answer (a node's rounds follow each other).
+            if (count == 2 && (bothSeen is null || oldest > bothSeen))
+            {
+                if (bothSeen is not null && ++rounds == 2)
+                {
+                    return;
+                }
+
+                bothSeen = newest;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the nodes' heartbeats did not both reach the control plane in 30 s ({count} nodes)");
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<int[]> SendAsync(HttpClient client, string[] gateways, string key, int requests)

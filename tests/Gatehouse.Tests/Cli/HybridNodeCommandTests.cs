@@ -193,7 +193,7 @@ public sealed class HybridNodeCommandTests
 
         // Served means routed: 401 (bye is in no anonymous plan) rather than 404.
         await PutRouteAsync(admin2, "bye", backend.Urls.First());
-        foreach (var gateway in gateways)
+        foreach (var (gateway, node) in gateways.Zip([one, two]))
         {
             using var anonymous = new HttpClient();
             var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -205,7 +205,7 @@ public sealed class HybridNodeCommandTests
                     break;
                 }
 
-                Assert.True(DateTime.UtcNow < deadline, $"{gateway}/bye still answers {(int)response.StatusCode} after 30 s");
+                Assert.True(DateTime.UtcNow < deadline, $"{gateway}/bye still answers {(int)response.StatusCode} after 30 s; the node said:\n{node.StandardOutput}\n{node.StandardError}\nthe control plane said:\n{restarted.StandardOutput}\n{restarted.StandardError}");
                 await Task.Delay(20);
             }
         }
