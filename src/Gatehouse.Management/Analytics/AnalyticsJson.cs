@@ -5,35 +5,28 @@ namespace Gatehouse.Management.Analytics;
 /// <summary>The JSON of analytics answers (times RFC 3339 UTC, latencies in milliseconds, NaN written as null).</summary>
 internal static class AnalyticsJson
 {
-    public static JsonObject Write(AnalyticsResult result) => new()
-    {
-        ["from"] = Time(result.Query.From),
-        ["to"] = Time(result.Query.To),
-        ["granularity"] = result.Query.Granularity.ToString().ToLowerInvariant(),
-        ["groupBy"] = new JsonArray([.. result.Query.GroupBy.Select(g => (JsonNode?)g)]),
-        ["truncated"] = result.Truncated,
-        ["series"] = new JsonArray([.. result.Series.Select(s => (JsonNode?)new JsonObject
-        {
-            ["group"] = new JsonObject([.. s.Group.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Value))]),
-            ["other"] = s.Other,
-            ["total"] = Point(s.Total, withTime: false),
-            ["points"] = new JsonArray([.. s.Points.Select(p => (JsonNode?)Point(p, withTime: true))]),
-        })]),
-    };
+    public static JsonObject Write(AnalyticsResult result) =>
+        Envelope(result.Query, result.Truncated, result.Series, s => (s.Group, s.Other, Point(s.Total, withTime: false), s.Points.Select(p => Point(p, withTime: true))));
 
-    public static JsonObject Write(AiAnalyticsResult result) => new()
+    public static JsonObject Write(AiAnalyticsResult result) =>
+        Envelope(result.Query, result.Truncated, result.Series, s => (s.Group, s.Other, AiPoint(s.Total, withTime: false), s.Points.Select(p => AiPoint(p, withTime: true))));
+
+    // The request and model-usage answers share this envelope; only their points differ.
+    private static JsonObject Envelope<TSeries>(
+        AnalyticsQuery query, bool truncated, IEnumerable<TSeries> series,
+        Func<TSeries, (IReadOnlyDictionary<string, string> Group, bool Other, JsonObject Total, IEnumerable<JsonObject> Points)> parts) => new()
     {
-        ["from"] = Time(result.Query.From),
-        ["to"] = Time(result.Query.To),
-        ["granularity"] = result.Query.Granularity.ToString().ToLowerInvariant(),
-        ["groupBy"] = new JsonArray([.. result.Query.GroupBy.Select(g => (JsonNode?)g)]),
-        ["truncated"] = result.Truncated,
-        ["series"] = new JsonArray([.. result.Series.Select(s => (JsonNode?)new JsonObject
+        ["from"] = Time(query.From),
+        ["to"] = Time(query.To),
+        ["granularity"] = query.Granularity.ToString().ToLowerInvariant(),
+        ["groupBy"] = new JsonArray([.. query.GroupBy.Select(g => (JsonNode?)g)]),
+        ["truncated"] = truncated,
+        ["series"] = new JsonArray([.. series.Select(parts).Select(s => (JsonNode?)new JsonObject
         {
             ["group"] = new JsonObject([.. s.Group.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Value))]),
             ["other"] = s.Other,
-            ["total"] = AiPoint(s.Total, withTime: false),
-            ["points"] = new JsonArray([.. s.Points.Select(p => (JsonNode?)AiPoint(p, withTime: true))]),
+            ["total"] = s.Total,
+            ["points"] = new JsonArray([.. s.Points.Select(p => (JsonNode?)p)]),
         })]),
     };
 

@@ -10,67 +10,61 @@ internal abstract partial class SqlConfigStore : IUsageStore
     // Rows per INSERT statement: 12 parameters each stays far below both databases' parameter limits.
     private const int RowsPerStatement = 200;
 
-    private const string Columns = "bucket, node, application, plan, operation, status, count, bytes_in, bytes_out, latency_sum, steps, histogram";
+    // A node writes whole values of its own rows, so the newer row simply replaces the stored one.
+    private static readonly RollupShape<UsageRow> RequestRollups = new(
+        "usage",
+        "bucket, node, application, plan, operation, status, count, bytes_in, bytes_out, latency_sum, steps, histogram",
+        ["b", "n", "a", "p", "o", "s", "c", "bi", "bo", "l", "st", "h"],
+        " ON CONFLICT (bucket, application, plan, operation, status, node) DO UPDATE SET count = excluded.count, "
+        + "bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, latency_sum = excluded.latency_sum, steps = excluded.steps, histogram = excluded.histogram",
+        static (parameters, r, suffix) =>
+        {
+            parameters.Add(("b" + suffix, r.Bucket));
+            parameters.Add(("n" + suffix, Text(r.Node)));
+            parameters.Add(("a" + suffix, Text(r.Key.Application)));
+            parameters.Add(("p" + suffix, Text(r.Key.Plan)));
+            parameters.Add(("o" + suffix, Text(r.Key.Operation)));
+            parameters.Add(("s" + suffix, r.Key.Status));
+            parameters.Add(("c" + suffix, r.Count));
+            parameters.Add(("bi" + suffix, r.BytesIn));
+            parameters.Add(("bo" + suffix, r.BytesOut));
+            parameters.Add(("l" + suffix, r.LatencySumMicros));
+            parameters.Add(("st" + suffix, r.Steps));
+            parameters.Add(("h" + suffix, r.Histogram.ToBytes()));
+        },
+        ReadUsageRow);
+
+    private static string Columns => RequestRollups.Columns;
+
+    private static string Table(UsageGranularity granularity) => RequestRollups.Table(granularity);
 
     /// <summary>Starts the transaction of a usage write. Default: the store's write lock (SQLite needs it to write at all).</summary>
     protected virtual Task<DbTransaction> BeginUsageWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         BeginWriteAsync(connection, cancellationToken);
 
-    // A node writes whole values of its own rows, so the newer row simply replaces the stored one.
-    private const string OnConflict = " ON CONFLICT (bucket, application, plan, operation, status, node) DO UPDATE SET count = excluded.count, "
-        + "bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, latency_sum = excluded.latency_sum, steps = excluded.steps, histogram = excluded.histogram";
-
     /// <summary>
     /// Creates or replaces <paramref name="rows"/> in <paramref name="table"/>. Default: statements of 200 rows each (one
     /// round trip per 200 rows, for a database across the network).
     /// </summary>
-    protected virtual async Task UpsertUsageAsync(DbConnection connection, DbTransaction transaction, string table, List<UsageRow> rows, CancellationToken cancellationToken)
+    private protected virtual async Task UpsertRollupsAsync<T>(DbConnection connection, DbTransaction transaction, RollupShape<T> shape, string table, List<T> rows, CancellationToken cancellationToken)
+        where T : RollupRow
     {
         for (var start = 0; start < rows.Count; start += RowsPerStatement)
         {
             var chunk = rows.GetRange(start, Math.Min(RowsPerStatement, rows.Count - start));
-            var sql = new StringBuilder($"INSERT INTO {table} ({Columns}) VALUES ");
-            var parameters = new List<(string, object?)>(chunk.Count * 12);
+            var parameters = new List<(string, object?)>(chunk.Count * shape.ParametersPerRow);
             for (var i = 0; i < chunk.Count; i++)
             {
-                sql.Append(i == 0 ? "" : ", ").Append($"(@b{i}, @n{i}, @a{i}, @p{i}, @o{i}, @s{i}, @c{i}, @bi{i}, @bo{i}, @l{i}, @st{i}, @h{i})");
-                AddRowParameters(parameters, chunk[i], i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                shape.AddParameters(parameters, chunk[i], i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
-            sql.Append(OnConflict);
-            await ExecuteAsync(connection, transaction, sql.ToString(), cancellationToken, [.. parameters]).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, shape.Upsert(table, chunk.Count), cancellationToken, [.. parameters]).ConfigureAwait(false);
         }
     }
 
-    /// <summary>One row's statement, for stores that run one prepared statement per row (SQLite, in-process).</summary>
-    protected static string SingleRowUpsert(string table) =>
-        $"INSERT INTO {table} ({Columns}) VALUES (@b, @n, @a, @p, @o, @s, @c, @bi, @bo, @l, @st, @h)" + OnConflict;
-
-    protected static void AddRowParameters(List<(string, object?)> parameters, UsageRow r, string suffix)
-    {
-        parameters.Add(("b" + suffix, r.Bucket));
-        parameters.Add(("n" + suffix, Text(r.Node)));
-        parameters.Add(("a" + suffix, Text(r.Key.Application)));
-        parameters.Add(("p" + suffix, Text(r.Key.Plan)));
-        parameters.Add(("o" + suffix, Text(r.Key.Operation)));
-        parameters.Add(("s" + suffix, r.Key.Status));
-        parameters.Add(("c" + suffix, r.Count));
-        parameters.Add(("bi" + suffix, r.BytesIn));
-        parameters.Add(("bo" + suffix, r.BytesOut));
-        parameters.Add(("l" + suffix, r.LatencySumMicros));
-        parameters.Add(("st" + suffix, r.Steps));
-        parameters.Add(("h" + suffix, r.Histogram.ToBytes()));
-    }
-
-    private static string Table(UsageGranularity granularity) => granularity switch
-    {
-        UsageGranularity.Minute => "usage_minute",
-        UsageGranularity.Hour => "usage_hour",
-        UsageGranularity.Day => "usage_day",
-        _ => throw new ArgumentOutOfRangeException(nameof(granularity)),
-    };
-
-    public async Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+    /// <summary>Writes <paramref name="rows"/> (whole values of their node's rows) in one transaction.</summary>
+    private async Task WriteRollupsAsync<T>(RollupShape<T> shape, IReadOnlyList<T> rows, CancellationToken cancellationToken)
+        where T : RollupRow
     {
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0)
@@ -82,11 +76,45 @@ internal abstract partial class SqlConfigStore : IUsageStore
         await using var transaction = await BeginUsageWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         foreach (var group in rows.GroupBy(r => r.Granularity))
         {
-            await UpsertUsageAsync(connection, transaction, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
+            await UpsertRollupsAsync(connection, transaction, shape, shape.Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A node's own rows in <paramref name="buckets"/> (read back at its start, to go on counting from them).</summary>
+    private async Task<IReadOnlyList<T>> LoadRollupsAsync<T>(RollupShape<T> shape, string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken)
+        where T : RollupRow
+    {
+        var result = new List<T>();
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var group in buckets.GroupBy(b => b.Granularity))
+        {
+            var wanted = group.Select(b => b.Bucket).ToHashSet();
+            await using var command = Command(connection, null,
+                $"SELECT {shape.Columns} FROM {shape.Table(group.Key)} WHERE bucket >= @from AND bucket <= @to AND node = @node",
+                ("from", wanted.Min()), ("to", wanted.Max()), ("node", node));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var row = shape.Read(reader, group.Key);
+                if (wanted.Contains(row.Bucket))
+                {
+                    result.Add(row);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<int> DeleteRollupsBeforeAsync(string table, long before, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, $"DELETE FROM {table} WHERE bucket < @before", cancellationToken, ("before", before)).ConfigureAwait(false);
+    }
+
+    public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) => WriteRollupsAsync(RequestRollups, rows, cancellationToken);
 
     /// <summary>
     /// Applies one usage upload of a hybrid data node exactly once: its rows (whole values, the node's own) and its sequence
@@ -110,7 +138,7 @@ internal abstract partial class SqlConfigStore : IUsageStore
 
         foreach (var group in rows.Where(r => r.Node == node).GroupBy(r => r.Granularity))
         {
-            await UpsertUsageAsync(connection, transaction, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
+            await UpsertRollupsAsync(connection, transaction, RequestRollups, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
         }
 
         await ExecuteAsync(connection, transaction, "UPDATE node_usage_uploads SET sequence = @sequence WHERE node = @node", cancellationToken, ("node", node), ("sequence", sequence))
@@ -122,35 +150,11 @@ internal abstract partial class SqlConfigStore : IUsageStore
     /// <summary>Reads a node's last applied upload sequence inside the upload's transaction (PostgreSQL locks the row).</summary>
     protected virtual string SelectUploadSequenceSql => "SELECT sequence FROM node_usage_uploads WHERE node = @node";
 
-    public async Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default)
-    {
-        var result = new List<UsageRow>();
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var group in buckets.GroupBy(b => b.Granularity))
-        {
-            var wanted = group.Select(b => b.Bucket).ToHashSet();
-            await using var command = Command(connection, null,
-                $"SELECT {Columns} FROM {Table(group.Key)} WHERE bucket >= @from AND bucket <= @to AND node = @node",
-                ("from", wanted.Min()), ("to", wanted.Max()), ("node", node));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var row = ReadUsageRow(reader, group.Key);
-                if (wanted.Contains(row.Bucket))
-                {
-                    result.Add(row);
-                }
-            }
-        }
+    public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
+        LoadRollupsAsync(RequestRollups, node, buckets, cancellationToken);
 
-        return result;
-    }
-
-    public async Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(connection, null, $"DELETE FROM {Table(granularity)} WHERE bucket < @before", cancellationToken, ("before", before)).ConfigureAwait(false);
-    }
+    public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) =>
+        DeleteRollupsBeforeAsync(Table(granularity), before, cancellationToken);
 
     public async Task<IReadOnlyList<UsageRow>> ReadUsageAsync(UsageRowQuery query, CancellationToken cancellationToken = default)
     {

@@ -111,16 +111,16 @@ internal sealed class SqliteConfigStore : SqlConfigStore
 
     // In-process, a prepared one-row statement run per row is the fast way: SQLite looks a named parameter up by a linear
     // scan, so a statement of 200 rows (2,400 parameters) spends its time binding.
-    protected override async Task UpsertUsageAsync(DbConnection connection, DbTransaction transaction, string table, List<Model.Usage.UsageRow> rows, CancellationToken cancellationToken)
+    private protected override async Task UpsertRollupsAsync<T>(DbConnection connection, DbTransaction transaction, RollupShape<T> shape, string table, List<T> rows, CancellationToken cancellationToken)
     {
-        var parameters = new List<(string, object?)>(12);
-        AddRowParameters(parameters, rows[0], "");
-        await using var command = Command(connection, transaction, SingleRowUpsert(table), [.. parameters]);
+        var parameters = new List<(string, object?)>(shape.ParametersPerRow);
+        shape.AddParameters(parameters, rows[0], "");
+        await using var command = Command(connection, transaction, shape.UpsertOne(table), [.. parameters]);
         command.Prepare();
         foreach (var row in rows)
         {
             parameters.Clear();
-            AddRowParameters(parameters, row, "");
+            shape.AddParameters(parameters, row, "");
             for (var i = 0; i < parameters.Count; i++)
             {
                 command.Parameters[i].Value = parameters[i].Item2;

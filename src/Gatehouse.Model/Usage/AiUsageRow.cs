@@ -1,19 +1,8 @@
 namespace Gatehouse.Model.Usage;
 
-/// <summary>
-/// One model-usage rollup row as the store keeps it: one node's totals for one <see cref="AiUsageKey"/> in one time bucket.
-/// Like <see cref="UsageRow"/>, a node is the only writer of its own rows and writes whole values, so a cluster's totals are
-/// the sum over nodes.
-/// </summary>
-public sealed record AiUsageRow
+/// <summary>One model-usage rollup row as the store keeps it: one node's totals for one <see cref="AiUsageKey"/> in one time bucket.</summary>
+public sealed record AiUsageRow : RollupRow
 {
-    public required UsageGranularity Granularity { get; init; }
-
-    /// <summary>The bucket's start, Unix seconds (UTC).</summary>
-    public required long Bucket { get; init; }
-
-    public required string Node { get; init; }
-
     public required AiUsageKey Key { get; init; }
 
     /// <summary>Model calls that a provider answered (a call no provider answered uses nothing and is not counted here).</summary>
