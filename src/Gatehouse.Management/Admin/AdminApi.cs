@@ -158,7 +158,7 @@ public sealed partial class AdminApi : IAsyncDisposable
 
         try
         {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
         }
         catch
         {

@@ -79,7 +79,7 @@ public sealed class PortalHost : IAsyncDisposable
         app.UseAuthentication();
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");
         PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail));
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         return new PortalHost(app, url, mail);
     }

@@ -20,7 +20,10 @@ public static class StoreConfig
         IConfigStore store, string baseDirectory, Func<string, string?>? environment, long? revision = null, CancellationToken cancellationToken = default)
     {
         var (number, document) = await ComposeAsync(store, revision, cancellationToken).ConfigureAwait(false);
-        return (number, ConfigLoader.Load(document, baseDirectory, environment));
+        // Loading is synchronous and may block (an OpenAPI document fetched by URL), and after the store's answer this may
+        // run on a socket event-loop thread (inline completions, Program.cs): load on the thread pool.
+        var loaded = await Task.Run(() => ConfigLoader.Load(document, baseDirectory, environment), cancellationToken).ConfigureAwait(false);
+        return (number, loaded);
     }
 
     /// <summary>

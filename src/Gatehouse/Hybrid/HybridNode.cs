@@ -199,7 +199,11 @@ internal sealed partial class HybridNode : IAsyncDisposable
                     case HttpStatusCode.OK:
                         var header = response.Headers.TryGetValues("Gatehouse-Revision", out var values)
                             && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var announced) ? announced : (long?)null;
-                        Consider(await response.Content.ReadAsByteArrayAsync(_stop.Token).ConfigureAwait(false), header);
+                        var envelope = await response.Content.ReadAsByteArrayAsync(_stop.Token).ConfigureAwait(false);
+                        // Loading and applying a config is long synchronous work that may block (an OpenAPI document
+                        // fetched by URL); the read may have completed on a socket event-loop thread (inline completions,
+                        // Program.cs), which the gateway's traffic needs: do it on the thread pool.
+                        await Task.Run(() => Consider(envelope, header), _stop.Token).ConfigureAwait(false);
                         continue;
                     default:
                         var pause = RefusalPause(response.StatusCode, ++refusals);
