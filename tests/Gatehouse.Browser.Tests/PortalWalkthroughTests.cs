@@ -66,16 +66,7 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        try
-        {
-            await page.WaitForURLAsync("**/apps");
-        }
-        catch (TimeoutException)
-        {
-            // One CI run never got here (not reproduced in reruns): keep what the page showed instead.
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "05-login-failed.png"), FullPage = true });
-            throw new TimeoutException($"sign-in did not reach /apps within 30 s; the page is {page.Url}: {await page.InnerTextAsync("body")}");
-        }
+        await SignedInAsync(page);
 
         await BrowserFixture.CheckAsync(page, "06-apps-empty");
 
@@ -161,9 +152,29 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await page.GetByLabel("Email").FillAsync(fixture.DemoEmail);
         await page.GetByLabel("Password").FillAsync(fixture.DemoPassword);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync("**/apps");
+        await SignedInAsync(page);
         await page.GotoAsync(fixture.PortalUrl + "/apps/new");
         await BrowserFixture.CheckAsync(page, "23-new-app");
         Assert.Empty(violations);
+    }
+
+    /// <summary>
+    /// Waits for the page a sign-in lands on: /apps with its heading. It waits for what the page shows, not for the URL and
+    /// then the page's load event: one CI run under load had /apps with "My applications" on screen and its load event
+    /// still not fired after 30 s, so a URL wait failed on a sign-in that had worked.
+    /// </summary>
+    private static async Task SignedInAsync(IPage page)
+    {
+        try
+        {
+            await page.GetByRole(AriaRole.Heading, new() { Name = "My applications", Level = 1 }).WaitForAsync(new() { Timeout = 60_000 });
+        }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.Screenshots, "05-login-failed.png"), FullPage = true });
+            throw new TimeoutException($"sign-in did not reach /apps within 60 s; the page is {page.Url}: {await page.InnerTextAsync("body")}");
+        }
+
+        Assert.Equal("/apps", new Uri(page.Url).AbsolutePath);
     }
 }

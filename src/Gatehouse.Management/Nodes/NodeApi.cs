@@ -249,7 +249,7 @@ public sealed partial class NodeApi : IAsyncDisposable
             return;
         }
 
-        var applied = await options.Store.ApplyNodeUsageAsync(who.Node, upload.Sequence, upload.Rows, context.RequestAborted).ConfigureAwait(false);
+        var applied = await options.Store.ApplyNodeUsageAsync(who.Node, upload.Sequence, upload.Rows, upload.Models, context.RequestAborted).ConfigureAwait(false);
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["sequence"] = upload.Sequence, ["applied"] = applied }).ConfigureAwait(false);
     }
 

@@ -99,5 +99,5 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// Applies one usage upload of hybrid data node <paramref name="node"/> exactly once: its rows and its sequence in one
     /// transaction, when the sequence is newer than the last one applied for that node; false (nothing written) for a repeat.
     /// </summary>
-    Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<Model.Usage.UsageRow> rows, CancellationToken cancellationToken = default);
+    Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<Model.Usage.UsageRow> rows, IReadOnlyList<Model.Usage.AiUsageRow>? modelRows = null, CancellationToken cancellationToken = default);
 }

@@ -117,11 +117,11 @@ internal abstract partial class SqlConfigStore : IUsageStore
     public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) => WriteRollupsAsync(RequestRollups, rows, cancellationToken);
 
     /// <summary>
-    /// Applies one usage upload of a hybrid data node exactly once: its rows (whole values, the node's own) and its sequence
+    /// Applies one usage upload of a hybrid data node exactly once: its request and model-usage rows (whole values, the node's own) and its sequence
     /// in one transaction, only when <paramref name="sequence"/> is newer than the node's last applied one. Returns false
     /// for a repeat (already applied, or older): nothing is written, and the node may forget it.
     /// </summary>
-    public async Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+    public async Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<UsageRow> rows, IReadOnlyList<AiUsageRow>? modelRows = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(node);
         ArgumentNullException.ThrowIfNull(rows);
@@ -139,6 +139,11 @@ internal abstract partial class SqlConfigStore : IUsageStore
         foreach (var group in rows.Where(r => r.Node == node).GroupBy(r => r.Granularity))
         {
             await UpsertRollupsAsync(connection, transaction, RequestRollups, Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var group in (modelRows ?? []).Where(r => r.Node == node).GroupBy(r => r.Granularity))
+        {
+            await UpsertRollupsAsync(connection, transaction, ModelRollups, ModelRollups.Table(group.Key), group.ToList(), cancellationToken).ConfigureAwait(false);
         }
 
         await ExecuteAsync(connection, transaction, "UPDATE node_usage_uploads SET sequence = @sequence WHERE node = @node", cancellationToken, ("node", node), ("sequence", sequence))

@@ -8,10 +8,16 @@ namespace Gatehouse.Model.Nodes;
 /// One usage upload of a hybrid data node, and one entry of its local journal: a sequence number (its idempotency key
 /// with the node's id) and rollup rows as whole values, as JSON:
 /// <c>{"sequence":N,"rows":[{"granularity":"minute","bucket":…,"application":…,"plan":…,"operation":…,"status":200,
-/// "count":…,"bytesIn":…,"bytesOut":…,"latencySum":…,"steps":…,"histogram":"base64"}]}</c>.
+/// "count":…,"bytesIn":…,"bytesOut":…,"latencySum":…,"steps":…,"histogram":"base64"}],"models":[{"granularity":"minute",
+/// "bucket":…,"application":…,"plan":…,"alias":…,"provider":…,"model":…,"calls":…,"promptTokens":…,"completionTokens":…,
+/// "estimatedCalls":…,"costNanos":…}]}</c>. <c>models</c> (model-usage rows, issue 22) is left out when there are none, and
+/// an upload without it (from a node before it) has none.
 /// </summary>
-public sealed record UsageUpload(long Sequence, IReadOnlyList<UsageRow> Rows)
+public sealed record UsageUpload(long Sequence, IReadOnlyList<UsageRow> Rows, IReadOnlyList<AiUsageRow>? ModelRows = null)
 {
+    /// <summary>The model-usage rows (none when <see cref="ModelRows"/> is null).</summary>
+    public IReadOnlyList<AiUsageRow> Models => ModelRows ?? [];
+
     /// <summary>The JSON text of this upload, on one line.</summary>
     public string ToJson()
     {
@@ -35,7 +41,33 @@ public sealed record UsageUpload(long Sequence, IReadOnlyList<UsageRow> Rows)
             });
         }
 
-        return new JsonObject { ["sequence"] = Sequence, ["rows"] = rows }.ToJsonString();
+        var json = new JsonObject { ["sequence"] = Sequence, ["rows"] = rows };
+        if (Models.Count > 0)
+        {
+            var models = new JsonArray();
+            foreach (var row in Models)
+            {
+                models.Add(new JsonObject
+                {
+                    ["granularity"] = row.Granularity.ToString().ToLowerInvariant(),
+                    ["bucket"] = row.Bucket,
+                    ["application"] = row.Key.Application,
+                    ["plan"] = row.Key.Plan,
+                    ["alias"] = row.Key.Alias,
+                    ["provider"] = row.Key.Provider,
+                    ["model"] = row.Key.Model,
+                    ["calls"] = row.Calls,
+                    ["promptTokens"] = row.PromptTokens,
+                    ["completionTokens"] = row.CompletionTokens,
+                    ["estimatedCalls"] = row.EstimatedCalls,
+                    ["costNanos"] = row.CostNanos,
+                });
+            }
+
+            json["models"] = models;
+        }
+
+        return json.ToJsonString();
     }
 
     /// <summary>Reads an upload, with every row's node set to <paramref name="node"/>; null when the text is not one.</summary>
@@ -62,7 +94,24 @@ public sealed record UsageUpload(long Sequence, IReadOnlyList<UsageRow> Rows)
                 });
             }
 
-            return new UsageUpload((long)root["sequence"]!, rows);
+            var models = new List<AiUsageRow>();
+            foreach (var item in root["models"]?.AsArray() ?? [])
+            {
+                models.Add(new AiUsageRow
+                {
+                    Granularity = Enum.Parse<UsageGranularity>((string)item!["granularity"]!, ignoreCase: true),
+                    Bucket = (long)item["bucket"]!,
+                    Node = node,
+                    Key = new AiUsageKey((string)item["application"]!, (string)item["plan"]!, (string)item["alias"]!, (string)item["provider"]!, (string)item["model"]!),
+                    Calls = (long)item["calls"]!,
+                    PromptTokens = (long)item["promptTokens"]!,
+                    CompletionTokens = (long)item["completionTokens"]!,
+                    EstimatedCalls = (long)item["estimatedCalls"]!,
+                    CostNanos = (long)item["costNanos"]!,
+                });
+            }
+
+            return new UsageUpload((long)root["sequence"]!, rows, models);
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or NullReferenceException or ArgumentException)
         {

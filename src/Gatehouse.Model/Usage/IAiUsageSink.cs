@@ -2,8 +2,8 @@ namespace Gatehouse.Model.Usage;
 
 /// <summary>
 /// Where a gateway node's model-usage rollups (tokens and cost per application, plan, alias and provider model) go: the
-/// store's <c>usage_ai_*</c> tables, beside the request rollups of <see cref="IUsageSink"/>. A usage sink that is not one
-/// (a hybrid node's journal, for now) records no model usage. Called only by the aggregator's background loop.
+/// store's <c>usage_ai_*</c> tables beside the request rollups of <see cref="IUsageSink"/>, or a hybrid node's journal on its
+/// way to them. A usage sink that is not one records no model usage. Called only by the aggregator's background loop.
 /// </summary>
 public interface IAiUsageSink
 {

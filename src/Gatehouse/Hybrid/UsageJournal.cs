@@ -16,9 +16,10 @@ namespace Gatehouse.Cli.Hybrid;
 /// (<see cref="MaxBytes"/>): a write that does not fit is refused, and the aggregator keeps the rows and tries again
 /// (its own bounded buffer drops and counts). After everything is acknowledged the file is compacted to the newest value
 /// of each row, which is also what a restart counts on from (<see cref="LoadAsync"/>), so a restart while the control
-/// plane is away neither loses nor double-counts.
+/// plane is away neither loses nor double-counts. Model-usage rows (tokens and cost, issue 22) travel the same way, in the
+/// entries' <c>models</c>.
 /// </summary>
-internal sealed partial class UsageJournal : IUsageSink, IAsyncDisposable
+internal sealed partial class UsageJournal : IUsageSink, IAiUsageSink, IAsyncDisposable
 {
     /// <summary>The most the journal file may hold before writes are refused.</summary>
     public const long MaxBytes = 64L * 1024 * 1024;
@@ -84,16 +85,20 @@ internal sealed partial class UsageJournal : IUsageSink, IAsyncDisposable
 
     public void Start() => _uploader = Task.Run(UploadLoopAsync);
 
-    public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+    public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) => Append(rows, []);
+
+    public Task WriteAiAsync(IReadOnlyList<AiUsageRow> rows, CancellationToken cancellationToken = default) => Append([], rows);
+
+    private Task Append(IReadOnlyList<UsageRow> rows, IReadOnlyList<AiUsageRow> models)
     {
-        if (rows.Count == 0)
+        if (rows.Count == 0 && models.Count == 0)
         {
             return Task.CompletedTask;
         }
 
         lock (_lock)
         {
-            var entry = new UsageUpload(_next, rows);
+            var entry = new UsageUpload(_next, rows, models);
             var line = Encoding.UTF8.GetBytes(entry.ToJson() + "\n");
             if (_bytes + line.Length > MaxBytes)
             {
@@ -126,17 +131,35 @@ internal sealed partial class UsageJournal : IUsageSink, IAsyncDisposable
         }
     }
 
+    public Task<IReadOnlyList<AiUsageRow>> LoadAiAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default)
+    {
+        var wanted = buckets.ToHashSet();
+        lock (_lock)
+        {
+            IReadOnlyList<AiUsageRow> rows = NewestModels().Where(r => wanted.Contains((r.Granularity, r.Bucket))).Select(r => r with { Node = node }).ToList();
+            return Task.FromResult(rows);
+        }
+    }
+
     // Retention is the control plane's: a data node deletes nothing there.
     public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
 
-    private IEnumerable<UsageRow> Newest()
+    public Task<int> DeleteAiBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
+
+    private IEnumerable<UsageRow> Newest() => Newest(e => e.Rows, r => (r.Granularity, r.Bucket, r.Key));
+
+    private IEnumerable<AiUsageRow> NewestModels() => Newest(e => e.Models, r => (r.Granularity, r.Bucket, r.Key));
+
+    // The newest value of each row across the entries (a later entry holds the row's whole newer value).
+    private IEnumerable<TRow> Newest<TRow, TKey>(Func<UsageUpload, IReadOnlyList<TRow>> rows, Func<TRow, TKey> key)
+        where TKey : notnull
     {
-        var newest = new Dictionary<(UsageGranularity, long, UsageKey), UsageRow>();
+        var newest = new Dictionary<TKey, TRow>();
         foreach (var entry in _entries.OrderBy(e => e.Sequence))
         {
-            foreach (var row in entry.Rows)
+            foreach (var row in rows(entry))
             {
-                newest[(row.Granularity, row.Bucket, row.Key)] = row;
+                newest[key(row)] = row;
             }
         }
 
@@ -223,7 +246,7 @@ internal sealed partial class UsageJournal : IUsageSink, IAsyncDisposable
             }
 
             var oldest = DateTimeOffset.UtcNow.Subtract(Horizon).ToUnixTimeSeconds();
-            var base_ = new UsageUpload(_acked, Newest().Where(r => r.Bucket >= oldest).ToList());
+            var base_ = new UsageUpload(_acked, Newest().Where(r => r.Bucket >= oldest).ToList(), NewestModels().Where(r => r.Bucket >= oldest).ToList());
             var bytes = Encoding.UTF8.GetBytes(base_.ToJson() + "\n");
             WriteAtomically(Path.Combine(_folder, JournalName), bytes);
             _entries.Clear();

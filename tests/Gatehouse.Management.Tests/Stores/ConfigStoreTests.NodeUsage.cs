@@ -27,6 +27,23 @@ public abstract partial class ConfigStoreTests
     }
 
     [Fact]
+    [Trait("Issue", "22")]
+    public async Task ApplyNodeUsage_ModelRows_AreAppliedWithTheRequestRows_OncePerSequence_OnlyTheNodesOwn()
+    {
+        var store = (IUsageStore)Store;
+        Assert.True(await Store.ApplyNodeUsageAsync("edge-1", 1, [Row("edge-1", 10)], [AiRow("edge-1", "shop", "gpt-4o", 2, 14, 10, 8_100)]));
+        // Model rows alone are an upload too (the aggregator flushes them apart from the request rows).
+        Assert.True(await Store.ApplyNodeUsageAsync("edge-1", 2, [], [AiRow("edge-1", "shop", "gpt-4o", 3, 21, 15, 12_150)]));
+        Assert.False(await Store.ApplyNodeUsageAsync("edge-1", 2, [], [AiRow("edge-1", "shop", "gpt-4o", 99, 99, 99, 99)]));
+        Assert.True(await Store.ApplyNodeUsageAsync("edge-2", 1, [], [AiRow("edge-1", "shop", "gpt-4o", 1000, 1000, 1000, 1000), AiRow("edge-2", "shop", "gpt-4o", 1, 7, 5, 4_050)]));
+
+        var totals = await store.AggregateAiUsageAsync(new AiUsageQuery(UsageGranularity.Minute, 0, long.MaxValue), ["node"], byBucket: false);
+        Assert.Equal((3L, 21L, 15L, 12_150L), totals.Where(t => t.Group[0] == "edge-1").Select(t => (t.Calls, t.PromptTokens, t.CompletionTokens, t.CostNanos)).Single());
+        Assert.Equal((1L, 7L, 5L, 4_050L), totals.Where(t => t.Group[0] == "edge-2").Select(t => (t.Calls, t.PromptTokens, t.CompletionTokens, t.CostNanos)).Single());
+        Assert.Equal(10, (await store.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Minute, 0, long.MaxValue, AllApplications: false))).Single().Count);
+    }
+
+    [Fact]
     [Trait("Issue", "21")]
     public async Task NodeTokens_FoundByHashOnly_RotatedByName_AndRevoked()
     {

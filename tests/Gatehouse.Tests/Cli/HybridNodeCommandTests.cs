@@ -266,6 +266,101 @@ public sealed class HybridNodeCommandTests
         Assert.Equal(Before + After, await UsageCountAsync(admin, _ => true));
     }
 
+    /// <summary>
+    /// A hybrid data node's model calls reach the control plane's model-usage analytics (issue 22) through its usage journal,
+    /// like its requests: the tokens the provider reported and their cost at the configured price, under the node's id.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "22")]
+    public async Task ModelUsage_OfAHybridNode_ReachesTheControlPlanesAnalytics_WithTokensAndCost()
+    {
+        using var folder = new TempFolder();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var provider = builder.Build();
+        var answered = 0;
+        // An OpenAI-compatible provider answering every chat with the same usage: 7 prompt and 5 completion tokens.
+        provider.MapPost("/v1/chat/completions", (HttpContext context) =>
+        {
+            Interlocked.Increment(ref answered);
+            return context.Response.WriteAsync("""{"id":"c1","object":"chat.completion","created":1,"model":"m-1","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}""");
+        });
+        await provider.StartAsync();
+        var key = "ghk_hybrid-model-usage";
+        var config = folder.Write("gatehouse.yaml", $$"""
+            version: 1
+            gateway:
+              observability:
+                usage: { flushInterval: 1s }
+            services:
+              llm:
+                kind: ai
+                ai:
+                  providers:
+                    local: { url: "{{provider.Urls.First()}}/v1" }
+                  models:
+                    fast: [ { provider: local, model: m-1, price: { prompt: 0.15, completion: 0.60 } } ]
+            routes:
+              ai: { path: "/v1/{**rest}", service: llm }
+            plans:
+              retail: { include: [{ route: ai }] }
+            accounts:
+              acme: {}
+            applications:
+              shop: { account: acme, plan: retail, keys: [{ sha256: {{Model.Access.ApiKeyHash.Sha256Hex(key)}} }] }
+            """);
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, importConfig: config);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin, "edge-1");
+        await using var data = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "node"), "edge-1");
+        var (gateway, _, _) = await DataUrlsAsync(data);
+        using var client = new HttpClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        const int Calls = 3;
+        for (var i = 0; i < Calls; i++)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                using var response = await client.PostAsync(gateway + "/v1/chat/completions",
+                    new StringContent("""{"model":"fast","messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    break;
+                }
+
+                // Only before the node has its first config (404); anything else is a failure.
+                Assert.True(response.StatusCode == HttpStatusCode.NotFound && DateTime.UtcNow < deadline, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(Calls, answered);
+        using var adminClient = RunRoleCommandTests.AdminClient(admin, Token);
+        var until = DateTime.UtcNow.AddSeconds(45);
+        JsonNode? total = null;
+        while (DateTime.UtcNow < until)
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            var answer = JsonNode.Parse(await adminClient.GetStringAsync($"/admin/analytics/ai?granularity=minute&groupBy=node,application,model&from={now - 3600}&to={now + 60}"))!;
+            var series = answer["series"]!.AsArray();
+            total = series.Count == 1 ? series[0] : null;
+            if (total is not null && (long)total["total"]!["calls"]! == Calls)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
+        Assert.True(total is not null, "the control plane has no model usage of the node after 45 s");
+        Assert.Equal(("edge-1", "shop", "m-1"), ((string)total!["group"]!["node"]!, (string)total["group"]!["application"]!, (string)total["group"]!["model"]!));
+        var sums = total["total"]!;
+        // 7 × 0.15 + 5 × 0.60 per million tokens = 4,050 nano-units a call.
+        Assert.Equal(((long)Calls, 7L * Calls, 5L * Calls, 4_050L * Calls), ((long)sums["calls"]!, (long)sums["promptTokens"]!, (long)sums["completionTokens"]!, (long)sums["costNanos"]!));
+    }
+
     // The newest whole value of the application's day rows in the node's journal, summed over days.
     private static long JournalCount(string state)
     {
