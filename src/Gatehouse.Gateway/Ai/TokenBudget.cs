@@ -1,4 +1,5 @@
 using Gatehouse.Gateway.Limiting;
+using Gatehouse.Gateway.Limiting.Cluster;
 using Gatehouse.Model.Config;
 
 namespace Gatehouse.Gateway.Ai;
@@ -8,12 +9,27 @@ namespace Gatehouse.Gateway.Ai;
 /// flight). Checked and changed under its own lock, which is held for a few additions: admission of concurrent calls is
 /// exact, and calls of different applications never wait on each other.
 /// </summary>
-internal sealed class TokenBudget(LimitPeriod per)
+/// <remarks>
+/// With <paramref name="engineKey"/> (a limit with <c>scope: cluster</c>) the budget is also a <see cref="IClusterTally"/>:
+/// the cluster limiter's background round adds the tokens this node settled since its last round to the shared counter and
+/// learns from the total what the other nodes have used (<c>others</c>), which admission counts too. On the request path
+/// nothing waits for the engine.
+/// </remarks>
+internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : IClusterTally
 {
     private readonly Lock _lock = new();
     private uint _window;
     private long _used;
     private long _reserved;
+    private long _pushed;
+    private long _others;
+
+    /// <summary>True for a budget of a <c>scope: cluster</c> limit, shared through the counter engine.</summary>
+    public bool IsShared => engineKey is not null;
+
+    public string EngineKey => engineKey ?? throw new InvalidOperationException("a node-scoped budget has no engine counter");
+
+    public LimitPeriod Per => per;
 
     /// <summary>Reserves <paramref name="need"/> if it fits under <paramref name="limit"/>; else the seconds until the window turns.</summary>
     public bool TryReserve(long need, long limit, long nowTicks, out uint window, out int retryAfter)
@@ -22,7 +38,7 @@ internal sealed class TokenBudget(LimitPeriod per)
         lock (_lock)
         {
             Roll(window);
-            if (_used + _reserved + need > limit)
+            if (_others + _used + _reserved + need > limit)
             {
                 retryAfter = LimitWindows.SecondsUntilEnd(per, window, nowTicks);
                 return false;
@@ -61,6 +77,32 @@ internal sealed class TokenBudget(LimitPeriod per)
         }
     }
 
+    public bool TakeDelta(long nowTicks, out uint window, out long delta)
+    {
+        window = LimitWindows.Index(per, nowTicks);
+        lock (_lock)
+        {
+            Roll(window);
+            delta = _used - _pushed;
+            // Read (a delta of 0) while this node has used the budget in the window, to learn the others' use.
+            return delta > 0 || _used > 0 || _reserved > 0;
+        }
+    }
+
+    public void Answered(uint window, long added, long total)
+    {
+        lock (_lock)
+        {
+            if (window != _window)
+            {
+                return;
+            }
+
+            _pushed += added;
+            _others = Math.Max(0, total - _pushed);
+        }
+    }
+
     private void Roll(uint window)
     {
         if (window != _window)
@@ -68,6 +110,8 @@ internal sealed class TokenBudget(LimitPeriod per)
             _window = window;
             _used = 0;
             _reserved = 0;
+            _pushed = 0;
+            _others = 0;
         }
     }
 }

@@ -11,10 +11,13 @@ namespace Gatehouse.Gateway.Ai;
 /// Admits model calls against their plan's <c>tokenLimits</c>: the call's estimate (prompt counted here plus its
 /// <c>max_tokens</c>) is reserved in every budget it counts against, or the call is refused with 429; the reservation
 /// is settled with the real usage when the call ends. Budgets live in memory on the node, outside snapshots, so a
-/// reload does not refill them.
+/// reload does not refill them. A limit with <c>scope: cluster</c> (the default when nodes share a counter engine) also
+/// counts what the other nodes used, as the cluster limiter's last round learnt it (<see cref="TokenBudget"/>).
 /// </summary>
 internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
 {
+    private int _registered;
+
     /// <summary>Completion tokens reserved for a call that sets neither <c>max_tokens</c> nor <c>max_completion_tokens</c>.</summary>
     public const int DefaultMaxTokens = 1024;
 
@@ -87,9 +90,25 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
             $"This call would go over the plan's token limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens).",
             requestId, refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    // Keyed by the limit as written too, so that a reload that changes a limit starts its budget afresh.
-    private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit) =>
-        _budgets.GetOrAdd($"{plan}\n{owner}\n{index}\n{limit.Per}\n{limit.Count}\n{limit.Model}", static (_, per) => new TokenBudget(per), limit.Per);
+    // Keyed by the limit as written too, so that a reload that changes a limit starts its budget afresh; a cluster budget's
+    // name at the engine is that key, the same on every node with the same config.
+    private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit)
+    {
+        var key = $"tokens|{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}|{owner}";
+        if (_budgets.TryGetValue(key, out var budget))
+        {
+            return budget;
+        }
+
+        var cluster = runtime.Counters.Cluster;
+        var shared = cluster is not null && (limit.Scope ?? LimitScope.Cluster) == LimitScope.Cluster;
+        if (shared && Interlocked.Exchange(ref _registered, 1) == 0)
+        {
+            cluster!.AddTallies(() => _budgets.Values.Where(b => b.IsShared));
+        }
+
+        return _budgets.GetOrAdd(key, static (key, state) => new TokenBudget(state.Per, state.Shared ? key : null), (limit.Per, Shared: shared));
+    }
 
     private static long Count(TokenCount count, long prompt, long completion) => count switch
     {

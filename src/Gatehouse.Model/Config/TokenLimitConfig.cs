@@ -33,6 +33,13 @@ public sealed record TokenLimitConfig
     [DocType("model alias")]
     [DefaultText("every alias")]
     public string? Model { get; init; }
+
+    /// <summary>
+    /// <c>cluster</c>: every node sharing the counter engine counts against one budget per application, synced every
+    /// <c>gateway.limits.syncInterval</c> (docs/ai.md gives the bound); <c>node</c>: each node counts by itself.
+    /// </summary>
+    [DefaultText("`cluster` when the nodes share a counter engine (Redis, or a PostgreSQL store), else `node`")]
+    public LimitScope? Scope { get; init; }
 }
 
 /// <summary>Which of a call's tokens a token limit counts.</summary>

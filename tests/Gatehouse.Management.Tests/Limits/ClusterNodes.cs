@@ -45,7 +45,9 @@ internal sealed class ClusterNodes : IAsyncDisposable
     /// <c>rate</c> and <c>quota</c>, with applications of <see cref="RateKey"/> and <see cref="QuotaKey"/>).
     /// <paramref name="redis"/> or <paramref name="postgres"/> is the engine.
     /// </summary>
-    public static async Task<ClusterNodes> StartAsync(string plans, RedisServer? redis = null, string? postgres = null, string engineTimeout = "500ms")
+    /// <paramref name="modelProvider"/>, when given, is an OpenAI-compatible provider's base URL: the nodes then also serve
+    /// alias <c>m</c> of an <c>ai</c> service at route <c>ai</c> (<c>/v1/…</c>).
+    public static async Task<ClusterNodes> StartAsync(string plans, RedisServer? redis = null, string? postgres = null, string engineTimeout = "500ms", string? modelProvider = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -66,8 +68,10 @@ internal sealed class ClusterNodes : IAsyncDisposable
               {{(redis is null ? $"limits: {{ syncInterval: 200ms, timeout: {engineTimeout} }}" : "")}}
             services:
               backend: { targets: ["{{backend.Urls.First()}}"] }
+              {{(modelProvider is null ? "" : $"llm: {{ kind: ai, ai: {{ providers: {{ p: {{ url: \"{modelProvider}\" }} }}, models: {{ m: [ {{ provider: p, model: gpt-test }} ] }} }} }}")}}
             routes:
               hello: { path: /hello, service: backend }
+              {{(modelProvider is null ? "" : "ai: { path: \"/v1/{**rest}\", service: llm }")}}
             plans:
             {{plans}}
             accounts:
@@ -116,6 +120,18 @@ internal sealed class ClusterNodes : IAsyncDisposable
         var before = Limiters.Select(l => l.Rounds).ToArray();
         Time.Advance(by);
         await Wait.UntilAsync(() => Limiters.Select((l, i) => l.Rounds > before[i]).All(x => x), "a round of every node's cluster loop");
+    }
+
+    /// <summary>A chat call of alias <c>m</c> with <paramref name="key"/> through node <paramref name="node"/> (at most 5 completion tokens); its status.</summary>
+    public async Task<HttpStatusCode> ChatAsync(int node, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Api-Key", key);
+        using var response = await _clients[node].SendAsync(request);
+        return response.StatusCode;
     }
 
     /// <summary>Sends <paramref name="count"/> requests at once, spread round robin over the nodes.</summary>

@@ -43,6 +43,9 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
     private readonly bool _ownsEngine;
     private readonly PeriodicLoop _loop;
     private readonly List<(ClusterCounter Counter, uint Window, int Delta)> _round = [];
+    private readonly List<(IClusterTally Tally, uint Window, long Delta)> _tallies = [];
+    private readonly Lock _sourcesGate = new();
+    private volatile Func<IEnumerable<IClusterTally>>[] _tallySources = [];
     private volatile bool _down;
     private int _nodes = 1;
     private long _lastHeartbeat;
@@ -65,6 +68,15 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
 
     /// <summary>Rounds that reached the engine (tests wait for them instead of sleeping).</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
+
+    /// <summary>Adds a source of tallies (token budgets) that each round syncs with the engine beside the fast counters.</summary>
+    public void AddTallies(Func<IEnumerable<IClusterTally>> source)
+    {
+        lock (_sourcesGate)
+        {
+            _tallySources = [.. _tallySources, source];
+        }
+    }
 
     /// <summary>Runs the first round now, before the listeners open (the node count, and whether the engine answers), then one every <c>syncInterval</c>.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -164,15 +176,34 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
                 }
             }
 
-            var reconciled = 0L;
-            if (_round.Count > 0)
+            // And the other tallies (token budgets), in the same round trip.
+            _tallies.Clear();
+            foreach (var source in _tallySources)
             {
-                var deltas = _round.Select(r => new CounterDelta(r.Counter.EngineKey, r.Window, r.Delta, Expires(r.Counter.Per, r.Window))).ToArray();
+                foreach (var tally in source())
+                {
+                    if (tally.TakeDelta(now.UtcTicks, out var window, out var delta))
+                    {
+                        _tallies.Add((tally, window, Math.Max(delta, 0)));
+                    }
+                }
+            }
+
+            var reconciled = 0L;
+            if (_round.Count + _tallies.Count > 0)
+            {
+                var deltas = _round.Select(r => new CounterDelta(r.Counter.EngineKey, r.Window, r.Delta, Expires(r.Counter.Per, r.Window)))
+                    .Concat(_tallies.Select(t => new CounterDelta(t.Tally.EngineKey, t.Window, t.Delta, Expires(t.Tally.Per, t.Window)))).ToArray();
                 var totals = await Engine.AddAsync(deltas, stop).WaitAsync(_settings.Timeout, _time, stop).ConfigureAwait(false);
                 for (var i = 0; i < _round.Count; i++)
                 {
                     _round[i].Counter.Answered(_round[i].Window, _round[i].Delta, totals[i]);
                     reconciled += _round[i].Delta;
+                }
+
+                for (var i = 0; i < _tallies.Count; i++)
+                {
+                    _tallies[i].Tally.Answered(_tallies[i].Window, _tallies[i].Delta, totals[_round.Count + i]);
                 }
             }
 

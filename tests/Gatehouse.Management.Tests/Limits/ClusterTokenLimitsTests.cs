@@ -1,0 +1,81 @@
+using System.Net;
+using Gatehouse.Gateway.Tests.Ai;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Gatehouse.Management.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gatehouse.Management.Tests.Limits;
+
+/// <summary>
+/// Token limits across nodes (issues 21 and 22): three real gateway nodes share an application's <c>tokenLimits</c> budget
+/// through the counter engine (Redis, or the PostgreSQL store) in front of the fake OpenAI provider. Each call reports 7
+/// prompt and 5 completion tokens, and is estimated at exactly that (the prompt counted by the gateway, plus max_tokens 5).
+/// </summary>
+[Collection(PostgresCollection.Name)]
+[Trait("Issue", "22")]
+public sealed class ClusterTokenLimitsTests(PostgresCluster cluster)
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// 120 tokens a day, calls one at a time round robin over the nodes with two sync rounds between them: exactly 10 calls
+    /// (120 tokens) get through across the cluster, and then every node refuses. Counted per node, each would take 10.
+    /// </summary>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("postgres")]
+    public async Task ThreeNodes_ShareOneTokenBudget_SoTheClusterAdmitsWhatTheLimitAllows(string engine)
+    {
+        await using var redis = engine == "redis" ? await RedisServer.StartNewAsync() : null;
+        await using var provider = await FakeProvider.StartAsync();
+        await using var nodes = await ClusterNodes.StartAsync("""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day }] }
+            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, modelProvider: provider.BaseUrl);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var call = 0; call < 15; call++)
+        {
+            statuses.Add(await nodes.ChatAsync(call % 3, ClusterNodes.QuotaKey));
+            await SettledAsync(nodes.Nodes[call % 3]);
+            // The nodes' rounds run side by side: the first carries the call's tokens to the engine, and a node whose round
+            // read the total before that add learns of them in the second (the phase φ of the stated bound).
+            await nodes.StepAsync(Interval);
+            await nodes.StepAsync(Interval);
+        }
+
+        Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.All(statuses.Skip(10), s => Assert.Equal(HttpStatusCode.TooManyRequests, s));
+        Assert.Equal(120, provider.ReportedTokens);
+    }
+
+    /// <summary><c>scope: node</c> keeps each node's budget its own: 10 calls on each of the three.</summary>
+    [Fact]
+    public async Task ScopeNode_CountsPerNode()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var provider = await FakeProvider.StartAsync();
+        await using var nodes = await ClusterNodes.StartAsync("""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day, scope: node }] }
+            """, redis, modelProvider: provider.BaseUrl);
+
+        var admitted = new int[3];
+        for (var call = 0; call < 36; call++)
+        {
+            admitted[call % 3] += await nodes.ChatAsync(call % 3, ClusterNodes.QuotaKey) == HttpStatusCode.OK ? 1 : 0;
+            await SettledAsync(nodes.Nodes[call % 3]);
+            await nodes.StepAsync(Interval);
+        }
+
+        Assert.Equal([10, 10, 10], admitted);
+    }
+
+    // A call's reservation is settled when the gateway has finished the response, which may be just after the client read
+    // it: wait for that, so the next round carries the call's tokens.
+    private static Task SettledAsync(Gatehouse.Gateway.Hosting.GatewayHost node)
+    {
+        var limiter = node.Services.GetRequiredService<Gatehouse.Gateway.Ai.TokenLimiter>();
+        return Wait.UntilAsync(() => limiter.Read("quota", "q", 0).Reserved == 0, "the call's reservation settled");
+    }
+}
