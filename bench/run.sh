@@ -55,6 +55,8 @@
 #   INSTALL=1         0: never call apt-get; fail with the list of what is missing instead
 #   QUIET_WAIT=0      on a shared machine: wait up to this many seconds for it to be at most QUIET_BUSY% busy
 #   QUIET_BUSY=15     (percent of all CPUs) before the measured load starts
+#   BENCH_KEEP=       a folder to copy the run's working folder to at exit (every target's log and config), which
+#                     is otherwise removed: for a run that fails without saying why
 #
 # Load goes to 127.0.0.1 only; every run of wrk is bounded by DURATION (and a timeout). Everything the
 # script starts is stopped on exit, also when it fails or is interrupted.
@@ -218,7 +220,7 @@ cleanup() {
         tail -n 20 "$TMP"/*.log 2>/dev/null >&2 || true
     fi
     for group in "${GROUPS_MADE[@]}"; do rmdir "$group" 2>/dev/null || true; done
-    rm -rf "$TMP"
+    [[ -n ${BENCH_KEEP:-} ]] && cp -r "$TMP" "$BENCH_KEEP"; rm -rf "$TMP"
     exit "$status"
 }
 trap cleanup EXIT
