@@ -5,33 +5,30 @@ namespace Gatehouse.Management.Nodes;
 /// <summary>
 /// The store's newest revision as the node API knows it, and a way to wait for a newer one (long polls). It learns of
 /// commits made in this process at once (<see cref="Raise"/>), of other control planes' commits from PostgreSQL's NOTIFY,
-/// and by polling every <paramref name="interval"/> otherwise (SQLite shared by several control planes). Given
-/// <paramref name="read"/>, it watches that number instead (the newest consumer change), by polling only.
+/// and by polling every interval otherwise (SQLite shared by several control planes). Given a
+/// read of its own, it watches that number instead (the newest consumer change), by polling only.
 /// </summary>
-internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, TimeSpan interval, Func<CancellationToken, Task<long>>? read = null) : IAsyncDisposable
+internal sealed class RevisionWatch : IAsyncDisposable
 {
-    private readonly WakeSignal _wake = new(interval, TimeProvider.System);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly IConfigStore _store;
+    private readonly Func<CancellationToken, Task<long>>? _read;
+    private readonly StoreLoop _loop;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _current = -1;
-    private Task _loop = Task.CompletedTask;
-    private Task _listener = Task.CompletedTask;
+
+    public RevisionWatch(IConfigStore store, StoreHealth health, TimeSpan interval, Func<CancellationToken, Task<long>>? read = null)
+    {
+        (_store, _read) = (store, read);
+        _loop = new StoreLoop(LookAsync, interval, health, TimeProvider.System, read is null ? store as IRevisionNotifications : null);
+    }
 
     /// <summary>The newest revision seen; -1 before the first look.</summary>
     public long Current => Interlocked.Read(ref _current);
 
-    public void Start()
-    {
-        _wake.Start(_stop.Token);
-        _loop = Task.Run(LoopAsync);
-        if (read is null && store is IRevisionNotifications notifications)
-        {
-            _listener = Task.Run(() => notifications.ListenAsync(_ => _wake.Raise(), health, _stop.Token));
-        }
-    }
+    public void Start() => _loop.Start();
 
     /// <summary>Looks at the store again soon (a commit was made here).</summary>
-    public void Raise() => _wake.Raise();
+    public void Raise() => _loop.Raise();
 
     /// <summary>Waits until the newest revision is greater than <paramref name="after"/>, or <paramref name="timeout"/> passes; returns it.</summary>
     public async Task<long> WaitNewerAsync(long after, TimeSpan timeout, CancellationToken cancellationToken)
@@ -59,44 +56,18 @@ internal sealed class RevisionWatch(IConfigStore store, StoreHealth health, Time
         return Current;
     }
 
-    private async Task LoopAsync()
+    // The store answered: the loop then ends an outage others recorded. (Before it did, failures counted by admin requests,
+    // which record failures only, kept the shared back-off high, and a watch that failed once then waited up to 30 s while
+    // nodes long-polled for a revision it had not seen.)
+    private async Task LookAsync(CancellationToken cancellationToken)
     {
-        try
+        var revision = await (_read ?? _store.CurrentRevisionAsync)(cancellationToken).ConfigureAwait(false);
+        if (revision != Current)
         {
-            await foreach (var _ in _wake.WakeUpsAsync(_stop.Token).ConfigureAwait(false))
-            {
-                try
-                {
-                    var revision = await (read ?? store.CurrentRevisionAsync)(_stop.Token).ConfigureAwait(false);
-                    // The store answered: an outage others recorded is over. Without this, failures counted by admin
-                    // requests (which record failures only) kept the shared back-off high, and this loop then waited up to
-                    // 30 s after its next failure while nodes long-polled for a revision it had not seen.
-                    health.Succeeded();
-                    if (revision != Current)
-                    {
-                        Interlocked.Exchange(ref _current, revision);
-                        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    health.Failed(e);
-                    await health.WaitBackOffAsync(_stop.Token).ConfigureAwait(false);
-                    _wake.Raise();
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
+            Interlocked.Exchange(ref _current, revision);
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _wake.DisposeAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
-        await _listener.ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 }

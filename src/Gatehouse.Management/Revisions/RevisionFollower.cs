@@ -19,17 +19,12 @@ public sealed class RevisionFollower : IAsyncDisposable
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(2);
 
     private readonly ConfigChanges _changes;
-    private readonly StoreHealth _health;
-    private readonly WakeSignal _wake;
-    private readonly CancellationTokenSource _stop = new();
-    private Task _loop = Task.CompletedTask;
-    private Task _listener = Task.CompletedTask;
+    private readonly StoreLoop _loop;
 
     internal RevisionFollower(ConfigChanges changes, TimeSpan interval, StoreHealth health, TimeProvider time)
     {
         _changes = changes;
-        _health = health;
-        _wake = new WakeSignal(interval, time);
+        _loop = new StoreLoop(changes.CatchUpAsync, interval, health, time, changes.Store as IRevisionNotifications);
     }
 
     /// <summary>Whether commits are heard at once (the store notifies) rather than only at the next poll.</summary>
@@ -65,50 +60,8 @@ public sealed class RevisionFollower : IAsyncDisposable
     }
 
     /// <summary>Starts following: a first look at once, then on every notification and every interval.</summary>
-    public void Start()
-    {
-        _wake.Start(_stop.Token);
-        _loop = Task.Run(LoopAsync);
-        if (_changes.Store is IRevisionNotifications notifications)
-        {
-            _listener = Task.Run(() => notifications.ListenAsync(_ => _wake.Raise(), _health, _stop.Token));
-        }
-    }
-
-    private async Task LoopAsync()
-    {
-        try
-        {
-            await foreach (var _ in _wake.WakeUpsAsync(_stop.Token).ConfigureAwait(false))
-            {
-                try
-                {
-                    await _changes.CatchUpAsync(_stop.Token).ConfigureAwait(false);
-                    _health.Succeeded();
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // One line per outage (StoreHealth), and fewer attempts while it lasts.
-                    _health.Failed(e);
-                    await _health.WaitBackOffAsync(_stop.Token).ConfigureAwait(false);
-                    // The wake-up that failed may have been a notification, which will not come again: look again after
-                    // the back-off rather than at the next tick.
-                    _wake.Raise();
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    public void Start() => _loop.Start();
 
     /// <summary>Stops following (the served revision stays).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _wake.DisposeAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
-        await _listener.ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop.DisposeAsync();
 }
