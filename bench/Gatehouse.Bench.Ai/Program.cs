@@ -7,7 +7,12 @@
 // The provider, the gateway and the client share the machine (and this process's thread pool): the figures include
 // their competition, so they bound the gateway's cost from above rather than isolate it.
 //
+// With --gateway-cpu=N the gateway is instead a real `gatehouse run` process (the Release build of src/Gatehouse, built
+// first) pinned to CPU N with taskset, and this process (client and provider) should be pinned to the other CPUs, so the
+// gateway's work no longer takes turns with theirs:
+//
 //   dotnet run -c Release --project bench/Gatehouse.Bench.Ai -- [requests=2000] [--workers=16]
+//   dotnet build -c Release src/Gatehouse && taskset -c 0 dotnet run -c Release --project bench/Gatehouse.Bench.Ai -- 2000 --workers=16 --gateway-cpu=1
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -78,12 +83,23 @@ var yaml = $$"""
     applications:
       app: { account: a, plan: gold, keys: [ { sha256: "{{ApiKeyHash.Sha256Hex(key)}}" } ] }
     """;
-var loaded = ConfigLoader.Load(yaml, Path.GetTempPath(), _ => null);
-await using var gateway = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, MinimumLogLevel = LogLevel.Error });
-var gatewayUrl = gateway.Urls[0];
-
 using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = 1024 });
 http.DefaultRequestHeaders.Add("X-Api-Key", key);
+var gatewayCpu = args.FirstOrDefault(a => a.StartsWith("--gateway-cpu=", StringComparison.Ordinal))?["--gateway-cpu=".Length..];
+GatewayHost? inProcess = null;
+Process? process = null;
+string gatewayUrl;
+if (gatewayCpu is null)
+{
+    var loaded = ConfigLoader.Load(yaml, Path.GetTempPath(), _ => null);
+    inProcess = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, MinimumLogLevel = LogLevel.Error });
+    gatewayUrl = inProcess.Urls[0];
+}
+else
+{
+    // --port replaces the first listener's port.
+    (process, gatewayUrl) = await StartGatewayProcessAsync(yaml, gatewayCpu);
+}
 
 Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores");
 foreach (var concurrency in new[] { 1, workers })
@@ -97,6 +113,70 @@ foreach (var concurrency in new[] { 1, workers })
 }
 
 await provider.DisposeAsync();
+if (inProcess is not null)
+{
+    await inProcess.DisposeAsync();
+}
+
+if (process is not null)
+{
+    process.Kill(entireProcessTree: true);
+    await process.WaitForExitAsync();
+}
+
+// `gatehouse run --config FILE` of the Release build, pinned to one CPU; its URL once it routes (401 without a key).
+async Task<(Process, string)> StartGatewayProcessAsync(string config, string cpu)
+{
+    var root = AppContext.BaseDirectory;
+    while (!File.Exists(Path.Combine(root, "Gatehouse.slnx")) && !File.Exists(Path.Combine(root, "Gatehouse.sln")) && Directory.GetParent(root) is { } parent)
+    {
+        root = parent.FullName;
+    }
+
+    var dll = Path.Combine(root, "src", "Gatehouse", "bin", "Release", "net10.0", "gatehouse.dll");
+    if (!File.Exists(dll))
+    {
+        throw new InvalidOperationException($"{dll} is missing: run 'dotnet build -c Release src/Gatehouse' first.");
+    }
+
+    var file = Path.Combine(Path.GetTempPath(), $"gatehouse-bench-ai-{Environment.ProcessId}.yaml");
+    await File.WriteAllTextAsync(file, config);
+    var port = FreePort();
+    var start = new ProcessStartInfo("taskset", ["-c", cpu, "dotnet", dll, "run", "--config", file, "--port", port.ToString(CultureInfo.InvariantCulture), "--admin-url", $"http://127.0.0.1:{FreePort()}"])
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    };
+    var started = Process.Start(start)!;
+    started.OutputDataReceived += (_, _) => { };
+    started.ErrorDataReceived += (_, _) => { };
+    started.BeginOutputReadLine();
+    started.BeginErrorReadLine();
+    var url = $"http://127.0.0.1:{port}";
+    using var probe = new HttpClient();
+    for (var i = 0; i < 300; i++)
+    {
+        try
+        {
+            using var answer = await probe.GetAsync(url + "/v1/models");
+            return (started, url);
+        }
+        catch (HttpRequestException)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    started.Kill(entireProcessTree: true);
+    throw new InvalidOperationException("the gateway process did not answer in 30 s");
+}
+
+static int FreePort()
+{
+    using var socket = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+    socket.Start();
+    return ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
+}
 
 async Task Warm()
 {
