@@ -34,7 +34,7 @@ public sealed class KillOneOfThreeTests
                     outlierDetection: { consecutiveFailures: 3, maxEjectedPercent: 34 }
                 routes:
                   all: { path: "/{**rest}", service: svc }
-                """, logs: logs);
+                """, logs: logs, minimumLogLevel: Microsoft.Extensions.Logging.LogLevel.Debug);
 
             var failed = 0;
             var total = 0;
@@ -65,7 +65,10 @@ public sealed class KillOneOfThreeTests
             await Task.WhenAll(load);
 
             // Connection refusals are retried on a live backend, during detection as after it.
-            Assert.True(Volatile.Read(ref failed) == 0, $"{failed} of {total} failed; the first: {firstFailure}");
+            // (A CI run once had 1 of 669 fail after one attempt; the forwarder's own account of attempts it did not retry, or
+            // of the upstream's failure, is in the message if it happens again.)
+            Assert.True(Volatile.Read(ref failed) == 0, $"{failed} of {total} failed; the first: {firstFailure}; the forwarder said: "
+                + string.Join(" | ", logs.Entries.Select(e => e.Message).Where(m => m.Contains("not retried", StringComparison.Ordinal) || m.Contains("unreachable", StringComparison.Ordinal)).Distinct().Take(8)));
         }
         finally
         {
