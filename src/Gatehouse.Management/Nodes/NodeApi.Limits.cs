@@ -14,7 +14,7 @@ namespace Gatehouse.Management.Nodes;
 public sealed partial class NodeApi
 {
     private const int MaxCounterKey = 512;
-    private const int MaxDeltas = 10_000;
+    internal const int MaxDeltas = 10_000;
 
     private static void MapLimits(WebApplication app, NodeApiOptions options, ConcurrentDictionary<string, string> bindings)
     {

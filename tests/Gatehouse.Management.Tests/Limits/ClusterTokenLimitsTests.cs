@@ -49,6 +49,40 @@ public sealed class ClusterTokenLimitsTests(PostgresCluster cluster)
         Assert.Equal(120, provider.ReportedTokens);
     }
 
+    /// <summary>
+    /// The bound: a burst on all three nodes at once may go over, by the calls each node had not yet learnt of, and once
+    /// the rounds have carried the burst's tokens every node refuses for the rest of the window.
+    /// </summary>
+    [Fact]
+    public async Task ABurstOnEveryNodeAtOnce_GoesOverByAtMostWhatTheNodesHadNotLearnt_ThenEveryNodeRefuses()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        await using var provider = await FakeProvider.StartAsync();
+        await using var nodes = await ClusterNodes.StartAsync("""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day }] }
+            """, redis, modelProvider: provider.BaseUrl);
+
+        // 15 calls at once, 5 on each node, with no round between (the rounds follow the test's clock): each node sees 60
+        // of 120 tokens and admits its 5, so the cluster uses 180, over by what each node had not learnt of the others.
+        var burst = await Task.WhenAll(Enumerable.Range(0, 15).Select(i => nodes.ChatAsync(i % 3, ClusterNodes.QuotaKey)));
+        Assert.All(burst, s => Assert.Equal(HttpStatusCode.OK, s));
+        foreach (var node in nodes.Nodes)
+        {
+            await SettledAsync(node);
+        }
+
+        await nodes.StepAsync(Interval);
+        await nodes.StepAsync(Interval);
+        // Each node has 60 of its own: counted per node it would admit 5 more; it now knows of all 180, and refuses.
+        for (var node = 0; node < 3; node++)
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, await nodes.ChatAsync(node, ClusterNodes.QuotaKey));
+        }
+
+        Assert.Equal(12L * 15, provider.ReportedTokens);
+    }
+
     /// <summary><c>scope: node</c> keeps each node's budget its own: 10 calls on each of the three.</summary>
     [Fact]
     public async Task ScopeNode_CountsPerNode()

@@ -75,6 +75,34 @@ public sealed class HybridNodeClusterLimitsTests(PostgresCluster postgres) : ICl
         Assert.Equal([5, 5], shared);
     }
 
+    /// <summary>
+    /// A round of a node with more active counters than the node API takes in one add (10,000: request limits and token
+    /// budgets of many applications) is sent in parts, so every counter is added and its total comes back in order.
+    /// </summary>
+    [Fact]
+    public async Task ARoundOfMoreCountersThanOneAddTakes_IsAddedInParts_EveryTotalInOrder()
+    {
+        using var folder = new TempFolder();
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync());
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, store: $"postgres://{connection.Username}@{connection.Host}:{connection.Port}/{connection.Database}");
+        await using var _ = control;
+        var token = await IssueNodeTokenAsync(admin, "edge-1");
+        using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(folder.Path, "cp.crt"));
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == ca.GetCertHashString();
+        using var http = new HttpClient(handler);
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        http.DefaultRequestHeaders.Add(Gatehouse.Management.Nodes.NodeApi.NodeHeader, "edge-1");
+        var engine = new Gatehouse.Cli.Hybrid.RemoteLimitEngine(http, new Uri(nodeApi));
+
+        var count = Gatehouse.Management.Nodes.NodeApi.MaxDeltas + 5;
+        var expires = DateTimeOffset.UtcNow.AddHours(1);
+        var deltas = Enumerable.Range(0, count).Select(i => new Gatehouse.Model.Limits.CounterDelta($"k{i}", 1, i % 7 + 1, expires)).ToArray();
+        var totals = await engine.AddAsync(deltas, CancellationToken.None);
+
+        Assert.Equal(deltas.Select(d => d.Delta), totals);
+    }
+
     private static async Task BothNodesCountedAsync(string connectionString)
     {
         await using var database = new Npgsql.NpgsqlConnection(connectionString);
