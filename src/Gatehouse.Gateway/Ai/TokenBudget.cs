@@ -23,6 +23,10 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
     private long _reserved;
     private long _pushed;
     private long _others;
+    // Calls holding a reservation here, whatever window they reserved in (Roll does not reset it): a budget is swept only
+    // when none does, so no call's usage is settled into a budget that is gone.
+    private int _holders;
+    private bool _retired;
 
     /// <summary>True for a budget of a <c>scope: cluster</c> limit, shared through the counter engine.</summary>
     public bool IsShared => engineKey is not null;
@@ -31,22 +35,48 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
 
     public LimitPeriod Per => per;
 
-    /// <summary>Reserves <paramref name="need"/> if it fits under <paramref name="limit"/>; else the seconds until the window turns.</summary>
-    public bool TryReserve(long need, long limit, long nowTicks, out uint window, out int retryAfter)
+    /// <summary>
+    /// Reserves <paramref name="need"/> if it fits under <paramref name="limit"/>; else says the seconds until the window turns,
+    /// or that the budget was swept (<see cref="TryRetire"/>) and the caller takes its successor.
+    /// </summary>
+    public Reservation TryReserve(long need, long limit, long nowTicks, out uint window, out int retryAfter)
     {
         window = LimitWindows.Index(per, nowTicks);
+        retryAfter = 0;
         lock (_lock)
         {
+            if (_retired)
+            {
+                return Reservation.Retired;
+            }
+
             Roll(window);
             if (_others + _used + _reserved + need > limit)
             {
                 retryAfter = LimitWindows.SecondsUntilEnd(per, window, nowTicks);
-                return false;
+                return Reservation.Refused;
             }
 
             _reserved += need;
-            retryAfter = 0;
-            return true;
+            _holders++;
+            return Reservation.Made;
+        }
+    }
+
+    /// <summary>
+    /// Retires the budget if its window has passed and no call holds a reservation in it; a retired budget reserves nothing
+    /// more, so its owner's next call takes a fresh one and the two never both admit.
+    /// </summary>
+    public bool TryRetire(long nowTicks)
+    {
+        lock (_lock)
+        {
+            if (!_retired && _holders == 0 && _window < LimitWindows.Index(per, nowTicks))
+            {
+                _retired = true;
+            }
+
+            return _retired;
         }
     }
 
@@ -64,6 +94,7 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
 
             // A reservation of a window that has passed went with it; the call counts where it ended.
             _used += actual;
+            _holders--;
         }
     }
 
@@ -114,4 +145,13 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
             _others = 0;
         }
     }
+}
+
+/// <summary>What <see cref="TokenBudget.TryReserve"/> did.</summary>
+internal enum Reservation
+{
+    Made,
+    Refused,
+    /// <summary>The budget was swept; take the owner's budget afresh.</summary>
+    Retired,
 }

@@ -14,9 +14,17 @@ namespace Gatehouse.Gateway.Ai;
 /// reload does not refill them. A limit with <c>scope: cluster</c> (the default when nodes share a counter engine) also
 /// counts what the other nodes used, as the cluster limiter's last round learnt it (<see cref="TokenBudget"/>).
 /// </summary>
-internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
+internal sealed class TokenLimiter
 {
+    private readonly GatewayRuntime _runtime;
+    private readonly TimeProvider _time;
     private int _registered;
+
+    public TokenLimiter(GatewayRuntime runtime, TimeProvider time)
+    {
+        (_runtime, _time) = (runtime, time);
+        runtime.OnSweep(now => Sweep(now));
+    }
 
     /// <summary>Completion tokens reserved for a call that sets neither <c>max_tokens</c> nor <c>max_completion_tokens</c>.</summary>
     public const int DefaultMaxTokens = 1024;
@@ -29,7 +37,7 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
     public TokenReservation Admit(Admission admission, string alias, JsonObject body, AiOperation operation, out Refusal? refusal)
     {
         refusal = null;
-        if (admission.Plan is not { } plan || !runtime.Current.Config.Plans.TryGetValue(plan.Name, out var planConfig) || planConfig.TokenLimits.Count == 0)
+        if (admission.Plan is not { } plan || !_runtime.Current.Config.Plans.TryGetValue(plan.Name, out var planConfig) || planConfig.TokenLimits.Count == 0)
         {
             return TokenReservation.None;
         }
@@ -37,7 +45,7 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
         var prompt = EstimatePrompt(body, operation);
         var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body);
         var owner = admission.Application?.Id ?? "(anonymous)";
-        var now = time.GetUtcNow().UtcTicks;
+        var now = _time.GetUtcNow().UtcTicks;
         var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(planConfig.TokenLimits.Count);
         for (var i = 0; i < planConfig.TokenLimits.Count; i++)
         {
@@ -49,7 +57,18 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
 
             var need = Count(limit.Count, prompt, completion);
             var budget = Budget(plan.Name, owner, i, limit);
-            if (!budget.TryReserve(need, limit.Tokens, now, out var window, out var retryAfter))
+            Reservation made;
+            uint window;
+            int retryAfter;
+            while ((made = budget.TryReserve(need, limit.Tokens, now, out window, out retryAfter)) == Reservation.Retired)
+            {
+                // Swept between the lookup and the reservation: the sweep removes it at once (done here too, in case this
+                // call is first), and the next lookup makes its successor.
+                _budgets.TryRemove(new KeyValuePair<string, TokenBudget>(Key(plan.Name, owner, i, limit), budget));
+                budget = Budget(plan.Name, owner, i, limit);
+            }
+
+            if (made == Reservation.Refused)
             {
                 foreach (var (b, l, n, w) in held)
                 {
@@ -70,7 +89,7 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
 
         return new TokenReservation(prompt, usage =>
         {
-            var at = time.GetUtcNow().UtcTicks;
+            var at = _time.GetUtcNow().UtcTicks;
             foreach (var (budget, limit, need, window) in held)
             {
                 budget.Settle(need, Count(limit.Count, usage.Prompt, usage.Completion), window, at);
@@ -81,8 +100,30 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
     /// <summary>Used and reserved tokens of an application under its plan's limit number <paramref name="index"/>.</summary>
     internal (long Used, long Reserved) Read(string plan, string application, int index)
     {
-        var limit = runtime.Current.Config.Plans[plan].TokenLimits[index];
-        return Budget(plan, application, index, limit).Read(time.GetUtcNow().UtcTicks);
+        var limit = _runtime.Current.Config.Plans[plan].TokenLimits[index];
+        return Budget(plan, application, index, limit).Read(_time.GetUtcNow().UtcTicks);
+    }
+
+    /// <summary>Budgets held (one per application and token limit used in its current window, and calls in flight).</summary>
+    internal int BudgetCount => _budgets.Count;
+
+    /// <summary>
+    /// Drops the budgets whose window has passed and that no call in flight holds; returns how many. Run once a minute with
+    /// the limit counters' sweep (GatewayRuntime), so memory is bounded by the budgets in use, not by every application
+    /// that ever called.
+    /// </summary>
+    internal int Sweep(DateTimeOffset now)
+    {
+        var removed = 0;
+        foreach (var entry in _budgets)
+        {
+            if (entry.Value.TryRetire(now.UtcTicks) && _budgets.TryRemove(entry))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
     }
 
     public Task WriteRefusalAsync(HttpContext context, Refusal refusal, string requestId) =>
@@ -92,15 +133,17 @@ internal sealed class TokenLimiter(GatewayRuntime runtime, TimeProvider time)
 
     // Keyed by the limit as written too, so that a reload that changes a limit starts its budget afresh; a cluster budget's
     // name at the engine is that key, the same on every node with the same config.
+    private static string Key(string plan, string owner, int index, TokenLimitConfig limit) => $"tokens|{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}|{owner}";
+
     private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit)
     {
-        var key = $"tokens|{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}|{owner}";
+        var key = Key(plan, owner, index, limit);
         if (_budgets.TryGetValue(key, out var budget))
         {
             return budget;
         }
 
-        var cluster = runtime.Counters.Cluster;
+        var cluster = _runtime.Counters.Cluster;
         var shared = cluster is not null && (limit.Scope ?? LimitScope.Cluster) == LimitScope.Cluster;
         if (shared && Interlocked.Exchange(ref _registered, 1) == 0)
         {

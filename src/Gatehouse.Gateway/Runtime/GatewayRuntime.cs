@@ -38,12 +38,36 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         Counters = new LimitCounters();
         Engine = new AccessEngine(new Limiter(Counters, time, loggers.CreateLogger<Limiter>()), time, loggers.CreateLogger("Gatehouse.Access"));
 
-        // Counters whose window has passed are dropped once a minute, off the request path.
+        // Counters whose window has passed are dropped once a minute, off the request path (and so are other per-application
+        // windows registered with OnSweep: the AI gateway's token budgets).
         _sweep = new PeriodicLoop(TimeSpan.FromMinutes(1), time, _ =>
         {
-            Counters.Sweep(time.GetUtcNow());
+            var now = time.GetUtcNow();
+            Counters.Sweep(now);
+            Action<DateTimeOffset>[] sweeps;
+            lock (_sweeps)
+            {
+                sweeps = [.. _sweeps];
+            }
+
+            foreach (var sweep in sweeps)
+            {
+                sweep(now);
+            }
+
             return Task.CompletedTask;
         });
+    }
+
+    private readonly List<Action<DateTimeOffset>> _sweeps = [];
+
+    /// <summary>Runs <paramref name="sweep"/> with the limit counters' sweep, once a minute off the request path.</summary>
+    internal void OnSweep(Action<DateTimeOffset> sweep)
+    {
+        lock (_sweeps)
+        {
+            _sweeps.Add(sweep);
+        }
     }
 
     /// <summary>Every application's limit counters; they outlive snapshots, so a reload does not refill a quota.</summary>

@@ -107,5 +107,55 @@ public sealed class TokenLimitTests
         Assert.Equal(HttpStatusCode.TooManyRequests, other.StatusCode);
     }
 
+    [Fact]
+    public async Task Budgets_OfAPassedWindow_AreSwept_ButNotWhileACallHoldsOne()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 23, 59, 0, TimeSpan.Zero));
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100, per: day, count: completion } ]", time: clock);
+        kit.Providers[0].AnswerWords = 10; // each call uses what it reserved
+        using (var first = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (10, 0), "the first call settled");
+        Assert.Equal(1, Limiter(kit).BudgetCount);
+
+        // A call in flight across the day's end holds its budget: it is not swept, and its usage counts in the day it ended.
+        kit.Providers[0].Fault = FakeFault.Gate;
+        using var held = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(0, Limiter(kit).Sweep(clock.GetUtcNow()));
+        Assert.Equal(1, Limiter(kit).BudgetCount);
+        kit.Providers[0].Release.SetResult();
+        await held.Content.ReadAsStringAsync();
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (10, 0), "the held call settled into the new day");
+
+        // Once its window has passed with no call in it, the runtime's minute sweep drops it.
+        clock.Advance(TimeSpan.FromDays(1));
+        await Wait.UntilAsync(() => Limiter(kit).BudgetCount == 0, "the budget swept");
+
+        // And the application's next call starts a fresh budget.
+        kit.Providers[0].Fault = FakeFault.None;
+        using var next = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (10, 0), "the next call counted afresh");
+    }
+
+    [Fact]
+    public void Budget_RetiresOnlyWhenItsWindowPassedAndNoCallHoldsIt_AndThenReservesNothing()
+    {
+        var budget = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Minute);
+        var t0 = new DateTime(2026, 12, 4, 0, 0, 0, DateTimeKind.Utc).Ticks;
+        Assert.Equal(Reservation.Made, budget.TryReserve(5, 10, t0, out var window, out _));
+        Assert.False(budget.TryRetire(t0 + TimeSpan.TicksPerMinute)); // the call still holds it
+        budget.Settle(5, 5, window, t0 + TimeSpan.TicksPerMinute);  // it ended in the next minute, and counts there
+        Assert.False(budget.TryRetire(t0 + TimeSpan.TicksPerMinute));
+        Assert.Equal((5L, 0L), budget.Read(t0 + TimeSpan.TicksPerMinute));
+        Assert.True(budget.TryRetire(t0 + (2 * TimeSpan.TicksPerMinute)));
+        Assert.Equal(Reservation.Retired, budget.TryReserve(1, 10, t0 + (2 * TimeSpan.TicksPerMinute), out _, out _));
+    }
+
     private static TokenLimiter Limiter(AiKit kit) => kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();
 }
