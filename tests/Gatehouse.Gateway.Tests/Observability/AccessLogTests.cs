@@ -9,6 +9,20 @@ public sealed class AccessLogTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
+    [Theory]
+    [InlineData("2026-12-04T18:05:09.007Z")]
+    [InlineData("0999-01-31T00:00:00.000Z")]
+    [InlineData("2024-02-29T23:59:59.999Z")]
+    [InlineData("9999-12-31T23:59:59.999Z")]
+    public void Time_IsWrittenAsDateTimeWouldFormatIt(string expected)
+    {
+        var ticks = DateTime.Parse(expected, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal).Ticks;
+        var written = new byte[24];
+        Gatehouse.Gateway.Observability.AccessLogWriter.WriteTime(written, ticks + 9_999); // what is under a millisecond is cut, as the "fff" format does
+        Assert.Equal(expected, System.Text.Encoding.ASCII.GetString(written));
+        Assert.Equal(new DateTime(ticks + 9_999, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), System.Text.Encoding.ASCII.GetString(written));
+    }
+
     [Fact]
     public async Task FileReachingItsSize_IsRotated_KeepingMaxFiles()
     {
