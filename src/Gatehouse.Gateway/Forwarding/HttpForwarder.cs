@@ -159,7 +159,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                     observation.Upstream = destination.BaseAddress;
                     if (observation.Activity is not null)
                     {
-                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span);
+                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span, observation.Activity);
                     }
                 }
 
@@ -340,7 +340,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
     /// Ends the previous attempt's span, if any, and starts this attempt's; the upstream gets this span's trace context in
     /// place of whatever <c>traceparent</c> the client sent (which the server span already continued, or refused to).
     /// </summary>
-    private static System.Diagnostics.Activity? StartAttemptSpan(HttpRequestMessage message, Destination destination, string service, string pathAndQuery, System.Diagnostics.Activity? previous)
+    private static System.Diagnostics.Activity? StartAttemptSpan(HttpRequestMessage message, Destination destination, string service, string pathAndQuery, System.Diagnostics.Activity? previous, System.Diagnostics.Activity server)
     {
         if (previous is not null)
         {
@@ -350,7 +350,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         var span = Observability.GatewayTracing.StartClient(message.Method.Method, destination, service, pathAndQuery, null);
         message.Headers.Remove("traceparent");
         message.Headers.Remove("tracestate");
-        var context = span ?? System.Diagnostics.Activity.Current;
+        // Without a client span (the sampler dropped the server span), the upstream gets the server span's context, with
+        // its not-sampled flag.
+        var context = span ?? server;
         if (context is not null && context.IdFormat == System.Diagnostics.ActivityIdFormat.W3C)
         {
             message.Headers.TryAddWithoutValidation("traceparent", context.Id);

@@ -41,8 +41,11 @@ internal static class GatewayTracing
         var previous = Activity.Current;
         Activity.Current = null;
         var activity = Source.StartActivity(context.Request.Method, ActivityKind.Server, parent);
-        if (activity is null)
+        if (activity is not { IsAllDataRequested: true })
         {
+            // A span the sampler dropped (99 requests in 100 at 1%) only carries the trace context to the upstream, which
+            // takes it from RequestObservation.Activity; as Activity.Current it would be one more async-local value that
+            // every await of the request copies along, and no child span is made under it anyway (StartClient, StartStep).
             Activity.Current = previous;
         }
 
@@ -94,7 +97,10 @@ internal static class GatewayTracing
         activity.Stop();
     }
 
-    /// <summary>A client span for one upstream attempt, child of the current span; null when tracing is off or not sampled.</summary>
+    /// <summary>
+    /// A client span for one upstream attempt, child of the current span; null when tracing is off or not sampled (a server
+    /// span the sampler dropped is not <see cref="Activity.Current"/>: see <see cref="StartServer"/>).
+    /// </summary>
     public static Activity? StartClient(string method, Upstreams.Destination destination, string service, string pathAndQuery, string? keyParameter)
     {
         // Under a server span the sampler dropped, a client span would be dropped too (the sampler is parent-based or
