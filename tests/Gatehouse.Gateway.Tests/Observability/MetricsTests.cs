@@ -48,11 +48,13 @@ public sealed class MetricsTests
         Assert.Contains(samples, s => s.Name == "gatehouse_config_revision");
 
         // Upstream time per service and status, one recording per attempt; HttpClient's per-request instruments are
-        // dropped (they put a second async layer under every upstream call), its connection-pool ones stay.
+        // dropped (they put a second async layer under every upstream call), and so is its open-connections counter,
+        // which a pooled connection's turn from idle to active and back records on every call.
         Assert.Equal(7, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "metrics-backend" && s.Labels.GetValueOrDefault("http_response_status_code") == "200").Value);
         Assert.Equal(1, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "metrics-dead" && s.Labels.GetValueOrDefault("error_type") == "connection_error").Value);
         Assert.DoesNotContain(samples, s => s.Name.StartsWith("http_client_request_duration", StringComparison.Ordinal) || s.Name.StartsWith("http_client_active_requests", StringComparison.Ordinal));
-        Assert.Contains(samples, s => s.Name == "http_client_open_connections");
+        Assert.DoesNotContain(samples, s => s.Name == "http_client_open_connections");
+        Assert.Contains(samples, s => s.Name == "kestrel_active_connections");
     }
 
     [Fact]
