@@ -110,8 +110,10 @@ public sealed class TokenLimitTests
     [Fact]
     public async Task Budgets_OfAPassedWindow_AreSwept_ButNotWhileACallHoldsOne()
     {
-        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 23, 59, 0, TimeSpan.Zero));
-        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100, per: day, count: completion } ]", time: clock);
+        // Minute windows, so that the fake clock moves by minutes only: every periodic timer of the gateway (the config
+        // file's poll among them) fires once per period of whatever the clock is advanced by.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100, per: minute, count: completion } ]", time: clock);
         kit.Providers[0].AnswerWords = 10; // each call uses what it reserved
         using (var first = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""")))
         {
@@ -121,7 +123,8 @@ public sealed class TokenLimitTests
         await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (10, 0), "the first call settled");
         Assert.Equal(1, Limiter(kit).BudgetCount);
 
-        // A call in flight across the day's end holds its budget: it is not swept, and its usage counts in the day it ended.
+        // A call in flight across the window's end holds its budget: it is not swept, and its usage counts in the window it
+        // ended in.
         kit.Providers[0].Fault = FakeFault.Gate;
         using var held = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, held.StatusCode);
@@ -130,10 +133,10 @@ public sealed class TokenLimitTests
         Assert.Equal(1, Limiter(kit).BudgetCount);
         kit.Providers[0].Release.SetResult();
         await held.Content.ReadAsStringAsync();
-        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (10, 0), "the held call settled into the new day");
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0) == (10, 0), "the held call settled into the new window");
 
         // Once its window has passed with no call in it, the runtime's minute sweep drops it.
-        clock.Advance(TimeSpan.FromDays(1));
+        clock.Advance(TimeSpan.FromMinutes(2));
         await Wait.UntilAsync(() => Limiter(kit).BudgetCount == 0, "the budget swept");
 
         // And the application's next call starts a fresh budget.
