@@ -175,8 +175,11 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
 
                 Volatile.Write(ref _failures, 0);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception e)
             {
+                // Every failed write hands its rows back, a cancelled one too: a stop that cancels the loop's flush in
+                // the middle of its write is followed by the final flush, which must find them still to be written (they
+                // are whole values, so writing them again is harmless when the cancelled write had in fact committed).
                 MarkDirty(batch);
                 if (_ai is not null)
                 {
@@ -184,6 +187,11 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
                     {
                         _ai.MarkDirty(aiBatch);
                     }
+                }
+
+                if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                {
+                    throw;
                 }
 
                 if (Interlocked.Increment(ref _failures) == 1)

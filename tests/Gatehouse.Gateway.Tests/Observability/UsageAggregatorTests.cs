@@ -66,4 +66,65 @@ public sealed class UsageAggregatorTests
         Assert.True(await aggregator.FlushAsync(CancellationToken.None));
         Assert.Empty(sink.Written);
     }
+    /// <summary>The first write waits until it is cancelled (the loop's flush caught by a stop); the others are kept.</summary>
+    private sealed class StuckOnceSink : IUsageSink
+    {
+        private int _writes;
+
+        public TaskCompletionSource FirstWriteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public List<UsageRow> Written { get; } = [];
+
+        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<UsageRow>>([]);
+
+        public async Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Increment(ref _writes) == 1)
+            {
+                FirstWriteStarted.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            lock (Written)
+            {
+                Written.AddRange(rows);
+            }
+        }
+
+        public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
+    }
+
+    [Fact]
+    public async Task AStopThatCancelsTheLoopsFlushMidWrite_StillWritesItsRowsInTheFinalFlush()
+    {
+        // What a graceful restart lost (a CLI test counted 37 of 42): SIGTERM cancelled the periodic flush while its write
+        // was in flight, the rows it had taken were no longer marked to write, and the final flush found nothing to write.
+        var time = new FakeTimeProvider();
+        time.Advance(TimeSpan.FromMinutes(30));
+        var queue = new RecordQueue<UsageRecord>(64);
+        var sink = new StuckOnceSink();
+        var aggregator = new UsageAggregator(queue, sink, "node-a", new UsageConfig { FlushInterval = TimeSpan.FromSeconds(1) }, time, NullLogger.Instance);
+        try
+        {
+            aggregator.Start();
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.True(queue.TryEnqueue(new UsageRecord(time.GetUtcNow().UtcTicks, "shop", "gold", "hello", 200, 1_000, 0, 5, 0)));
+            }
+
+            time.Advance(TimeSpan.FromSeconds(1));
+            await sink.FirstWriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await aggregator.StopAsync(TimeSpan.FromSeconds(30));
+
+            var minute = UsageBuckets.Start(UsageGranularity.Minute, time.GetUtcNow().ToUnixTimeSeconds());
+            var row = Assert.Single(sink.Written, r => r.Granularity == UsageGranularity.Minute && r.Key.Application == "shop" && r.Bucket == minute);
+            Assert.Equal(5, row.Count);
+            Assert.Equal(6, sink.Written.Count);
+        }
+        finally
+        {
+            await aggregator.DisposeAsync();
+        }
+    }
 }
