@@ -39,4 +39,19 @@ public sealed class AdminCachePurgeTests
         Assert.EndsWith("cache-store-down", problem["type"]!.GetValue<string>());
         Assert.Contains("nothing was purged", problem["detail"]!.GetValue<string>());
     }
+    [Fact]
+    public async Task PurgeWhileTheFirstConnectionIsStillBeingMade_WaitsForIt_AndIsTaken()
+    {
+        // Redis comes up only after the gateway started (on a loaded machine, the first connection took longer than the
+        // 1 s connect timeout): requests fail fast meanwhile, but an admin purge waits for the connection.
+        await using var redis = await RedisServer.StartNewAsync();
+        await redis.StopAsync();
+        using var store = new ResponseCacheStore(new ResponseCacheConfig { Redis = redis.Configuration, Timeout = TimeSpan.FromMilliseconds(300) });
+        await redis.StartAsync();
+        await using var admin = await AdminHarness.StartAsync(purgeCache: store.Purge);
+
+        using var taken = await PurgeAsync(admin, """{"route":"users"}""");
+        Assert.Equal(HttpStatusCode.OK, taken.StatusCode);
+        Assert.Null((await AdminHarness.ReadObjectAsync(taken))["purged"]);
+    }
 }

@@ -35,6 +35,8 @@ internal sealed partial class RedisResponseCache : IDisposable
         return 1
         """;
 
+    private static readonly TimeSpan PurgeConnectWait = TimeSpan.FromSeconds(5);
+
     private readonly ConnectionMultiplexer _redis;
     private readonly ILogger _log;
     private int _down;
@@ -93,6 +95,16 @@ internal sealed partial class RedisResponseCache : IDisposable
     {
         try
         {
+            // Commands fail at once while the connection is not up (BacklogPolicy.FailFast: a request never waits for
+            // Redis), which is right for a lookup and wrong for a purge a person sent just after start, while the first
+            // connection is still being made (a loaded machine took more than the 1 s connect timeout): the purge waits
+            // for it, up to PurgeConnectWait, unless an outage is already known.
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (!_redis.IsConnected && Volatile.Read(ref _down) == 0 && waited.Elapsed < PurgeConnectWait)
+            {
+                Thread.Sleep(50);
+            }
+
             _redis.GetDatabase().StringIncrement(path is null ? RouteEpoch(route) : PathEpoch(route, path));
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
