@@ -10,6 +10,15 @@ public sealed class CorsOrigin
     private CorsOrigin(string scheme, string host, int port, bool subdomains, bool any)
     {
         (Scheme, Host, Port, Subdomains, Any) = (scheme, host, port, subdomains, any);
+        if (!subdomains && !any)
+        {
+            // The one Origin value a browser sends for this entry (lower-case scheme and host, the port only when not the
+            // scheme's default), kept only when reading it back gives this very entry: a request whose Origin is exactly
+            // this string is allowed without parsing it (TryRead builds a Uri, about 0.3 us per request on the CORS path).
+            var serialized = Scheme + "://" + (host.Contains(':', StringComparison.Ordinal) ? "[" + host + "]" : host)
+                + (port == (scheme == "https" ? 443 : 80) ? "" : ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Serialized = TryRead(serialized, out var back) && Matches(back) ? serialized : null;
+        }
     }
 
     /// <summary><c>http</c> or <c>https</c>.</summary>
@@ -26,6 +35,9 @@ public sealed class CorsOrigin
 
     /// <summary><c>*</c>: any origin.</summary>
     public bool Any { get; }
+
+    /// <summary>For an exact origin, the <c>Origin</c> header value that is this origin and no other; null for a pattern or <c>*</c>.</summary>
+    public string? Serialized { get; }
 
     /// <summary>Parses an origin as written in config; null and a sentence when it is not one.</summary>
     public static CorsOrigin? Parse(string text, out string? error)

@@ -102,6 +102,20 @@ internal sealed class CorsPolicy(
         return false;
     }
 
+    // The common case without parsing: the Origin is, character for character, what a browser sends for a listed origin.
+    private static bool IsListedExactly(CorsOrigin[] list, string origin)
+    {
+        foreach (var o in list)
+        {
+            if (string.Equals(o.Serialized, origin, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool Contains(string[] names, ReadOnlySpan<char> name)
     {
         foreach (var n in names)
@@ -135,18 +149,21 @@ internal sealed class CorsPolicy(
             }
 
             var request = context.Request;
-            if (request.Headers.Origin.Count != 1 || !CorsOrigin.TryRead(request.Headers.Origin.ToString(), out var origin))
+            var originHeader = request.Headers.Origin;
+            if (originHeader.Count != 1)
             {
                 return Task.CompletedTask;
             }
 
-            var allowed = Allowed(policy.Origins, origin) || (exchange.Admission.Plan?.CorsOrigins is { } extra && Allowed(extra, origin));
-            if (!allowed)
+            var originText = originHeader.ToString();
+            if (!IsListedExactly(policy.Origins, originText)
+                && !(CorsOrigin.TryRead(originText, out var origin)
+                     && (Allowed(policy.Origins, origin) || (exchange.Admission.Plan?.CorsOrigins is { } extra && Allowed(extra, origin)))))
             {
                 return Task.CompletedTask;
             }
 
-            headers.AccessControlAllowOrigin = policy.Origins.Length == 1 && policy.Origins[0].Any && !policy.CredentialsAllowed ? "*" : request.Headers.Origin.ToString();
+            headers.AccessControlAllowOrigin = policy.Origins.Length == 1 && policy.Origins[0].Any && !policy.CredentialsAllowed ? "*" : originText;
             if (policy.CredentialsAllowed)
             {
                 headers.AccessControlAllowCredentials = "true";
