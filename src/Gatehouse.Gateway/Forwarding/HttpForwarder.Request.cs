@@ -21,7 +21,8 @@ internal sealed partial class HttpForwarder
     /// or null when all are safe.
     /// </summary>
     /// <param name="upgradeProtocol">For an upgrade (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), the protocols to ask for; else null.</param>
-    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, RouteModel route, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential)
+    private static string? CopyRequestHeaders(HttpContext context, HttpRequestMessage message, RouteModel route, Destination destination, string requestId, bool fromTrustedProxy, string? upgradeProtocol, in Admission admission, ServiceCredentialConfig? serviceCredential,
+        Policies.Transforms.RequestTransform? transform)
     {
         var request = context.Request;
         var headers = request.Headers;
@@ -74,6 +75,12 @@ internal sealed partial class HttpForwarder
             if (!AllSafe(values))
             {
                 return name;
+            }
+
+            // Removed or replaced by the route's request transform (issue 23), which adds its own values afterwards.
+            if (transform is not null && transform.Replaces(read))
+            {
+                continue;
             }
 
             // Leading and trailing SP/HTAB are not part of a value (RFC 9110 §5.5); an HTTP/1.1 server strips them, but

@@ -146,7 +146,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 }
 
                 // Policies seam 1 (issue 23): the request transforms see the headers the gateway built, before they are sent.
-                if ((CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential)
+                if ((CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential, policies?.Policies.RequestTransform)
                     ?? policies?.OnRequestHeaders(message)) is { } badHeader)
                 {
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",

@@ -55,6 +55,25 @@ public sealed class TransformPolicyTests
         Assert.False(seen.Headers.ContainsKey("X-Debug"));
     }
 
+    [Fact]
+    public async Task SetAndRemove_ReplaceTheClientsOwnHeaders_InAnyCase_AndAnUnderscoreSpellingIsNoWayAround()
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        var yaml = Yaml(backend.Url, """{ request: { headers: { set: { X-App: "@request.application" }, remove: [X-Debug] } } }""")
+            .Replace("version: 1\n", "version: 1\ngateway: { forwardUnderscoreHeaders: true }\n", StringComparison.Ordinal);
+        await using var gateway = await TestGateway.StartAsync(yaml);
+
+        var (response, _) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/1",
+            ("X-Api-Key", Key.Plaintext), ("x-app", "forged"), ("x-debug", "1"), ("X_Debug", "2"), ("X_Other", "3"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(backend.Seen);
+        Assert.Equal("shop", seen.Headers["X-App"]);
+        // WSGI, PHP and Rack read X_Debug as X-Debug: removing X-Debug removes it in that spelling too.
+        Assert.DoesNotContain(seen.Headers.Keys, k => k.Replace('_', '-').Equals("X-Debug", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("3", seen.Headers["X_Other"]);
+    }
+
     [Theory]
     [InlineData("/items/1?v=a%0D%0AX-Injected:%201")]
     [InlineData("/items/1?v=a%00b")]
