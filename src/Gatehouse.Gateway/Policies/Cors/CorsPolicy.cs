@@ -24,7 +24,8 @@ internal sealed class CorsPolicy(
     bool credentials,
     string maxAge)
 {
-    private static readonly Func<object, Task> ApplyCallback = static state => ((CorsResponse)state).Apply();
+    // The exchange is the callback's state (its policies hold this policy): no object of its own per response.
+    private static readonly Func<object, Task> ApplyCallback = static state => ((PolicyExchange)state).Policies.Cors!.Apply((PolicyExchange)state);
 
     /// <summary>The route's own origins; the caller's plan may add more (<see cref="PlanModel.CorsOrigins"/>).</summary>
     public CorsOrigin[] Origins => origins;
@@ -82,8 +83,11 @@ internal sealed class CorsPolicy(
     }
 
     /// <summary>Arranges the <c>Access-Control-*</c> headers of an actual (non-preflight) response.</summary>
-    public void Begin(HttpContext context, PolicyExchange exchange) =>
-        context.Response.OnStarting(ApplyCallback, new CorsResponse(this, context, exchange));
+    public void Begin(HttpContext context, PolicyExchange exchange)
+    {
+        System.Diagnostics.Debug.Assert(ReferenceEquals(exchange.Policies.Cors, this), "the exchange's policies hold this policy");
+        context.Response.OnStarting(ApplyCallback, exchange);
+    }
 
     private static Task Refuse(HttpContext context, string requestId, string detail) =>
         ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "cors-preflight-refused", "CORS preflight refused", detail, requestId,
@@ -129,73 +133,67 @@ internal sealed class CorsPolicy(
         return false;
     }
 
-    private sealed class CorsResponse(CorsPolicy policy, HttpContext context, PolicyExchange exchange)
+    // The Access-Control-* headers of an actual response, just before it starts.
+    private Task Apply(PolicyExchange exchange)
     {
-        public Task Apply()
+        var context = exchange.Context;
+        var headers = context.Response.Headers;
+        // The gateway owns CORS on this route: whatever the service said about it is not what the policy says.
+        headers.Remove(HeaderNames.AccessControlAllowOrigin);
+        headers.Remove(HeaderNames.AccessControlAllowCredentials);
+        headers.Remove(HeaderNames.AccessControlExposeHeaders);
+        headers.Remove(HeaderNames.AccessControlAllowMethods);
+        headers.Remove(HeaderNames.AccessControlAllowHeaders);
+        headers.Remove(HeaderNames.AccessControlMaxAge);
+
+        var vary = headers.Vary;
+        if (!VaryHasOrigin(vary))
         {
-            var headers = context.Response.Headers;
-            // The gateway owns CORS on this route: whatever the service said about it is not what the policy says.
-            headers.Remove(HeaderNames.AccessControlAllowOrigin);
-            headers.Remove(HeaderNames.AccessControlAllowCredentials);
-            headers.Remove(HeaderNames.AccessControlExposeHeaders);
-            headers.Remove(HeaderNames.AccessControlAllowMethods);
-            headers.Remove(HeaderNames.AccessControlAllowHeaders);
-            headers.Remove(HeaderNames.AccessControlMaxAge);
+            headers.Vary = vary.Count == 0 ? "Origin" : StringValues.Concat(vary, "Origin");
+        }
 
-            var vary = headers.Vary;
-            if (!VaryHasOrigin(vary))
-            {
-                headers.Vary = vary.Count == 0 ? "Origin" : StringValues.Concat(vary, "Origin");
-            }
-
-            var request = context.Request;
-            var originHeader = request.Headers.Origin;
-            if (originHeader.Count != 1)
-            {
-                return Task.CompletedTask;
-            }
-
-            var originText = originHeader.ToString();
-            if (!IsListedExactly(policy.Origins, originText)
-                && !(CorsOrigin.TryRead(originText, out var origin)
-                     && (Allowed(policy.Origins, origin) || (exchange.Admission.Plan?.CorsOrigins is { } extra && Allowed(extra, origin)))))
-            {
-                return Task.CompletedTask;
-            }
-
-            headers.AccessControlAllowOrigin = policy.Origins.Length == 1 && policy.Origins[0].Any && !policy.CredentialsAllowed ? "*" : originText;
-            if (policy.CredentialsAllowed)
-            {
-                headers.AccessControlAllowCredentials = "true";
-            }
-
-            if (policy.Expose is { } expose)
-            {
-                headers.AccessControlExposeHeaders = expose;
-            }
-
+        var originHeader = context.Request.Headers.Origin;
+        if (originHeader.Count != 1)
+        {
             return Task.CompletedTask;
         }
 
-        private static bool VaryHasOrigin(StringValues vary)
+        var originText = originHeader.ToString();
+        if (!IsListedExactly(origins, originText)
+            && !(CorsOrigin.TryRead(originText, out var origin)
+                 && (Allowed(origins, origin) || (exchange.Admission.Plan?.CorsOrigins is { } extra && Allowed(extra, origin)))))
         {
-            foreach (var v in vary)
-            {
-                foreach (var range in (v ?? "").AsSpan().Split(','))
-                {
-                    var token = (v ?? "").AsSpan(range).Trim();
-                    if (token.Equals("Origin", StringComparison.OrdinalIgnoreCase) || token.SequenceEqual("*"))
-                    {
-                        return true;
-                    }
-                }
-            }
-
-            return false;
+            return Task.CompletedTask;
         }
+
+        headers.AccessControlAllowOrigin = origins.Length == 1 && origins[0].Any && !credentials ? "*" : originText;
+        if (credentials)
+        {
+            headers.AccessControlAllowCredentials = "true";
+        }
+
+        if (expose is not null)
+        {
+            headers.AccessControlExposeHeaders = expose;
+        }
+
+        return Task.CompletedTask;
     }
 
-    private bool CredentialsAllowed => credentials;
+    private static bool VaryHasOrigin(StringValues vary)
+    {
+        foreach (var v in vary)
+        {
+            foreach (var range in (v ?? "").AsSpan().Split(','))
+            {
+                var token = (v ?? "").AsSpan(range).Trim();
+                if (token.Equals("Origin", StringComparison.OrdinalIgnoreCase) || token.SequenceEqual("*"))
+                {
+                    return true;
+                }
+            }
+        }
 
-    private string? Expose => expose;
+        return false;
+    }
 }
