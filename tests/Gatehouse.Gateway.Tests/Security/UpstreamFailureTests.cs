@@ -92,6 +92,48 @@ public sealed class UpstreamFailureTests
         await aborted.Task.WaitAsync(Bounded);
     }
 
+    [Fact]
+    public async Task Deadlines_AfterTimeoutsAndAbortedClients_StillTimeOutOnTime_AndNeverCancelARequestEarly()
+    {
+        // Each request's deadline is its own: after requests that timed out or whose client left, others still time out
+        // on time and are never cancelled early (a guard for any pooling or reuse of the deadline's source).
+        await using var backend = await TestBackend.StartAsync(async context =>
+        {
+            switch (context.Request.Path.Value)
+            {
+                case "/slow":
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                    break;
+                case "/medium":
+                    await Task.Delay(TimeSpan.FromMilliseconds(250), context.RequestAborted);
+                    await context.Response.WriteAsync("medium");
+                    break;
+                default:
+                    await context.Response.WriteAsync("fast");
+                    break;
+            }
+        });
+        await using var gateway = await TestGateway.StartAsync(TestGateway.SimpleYaml(backend.Url, timeout: "1s"));
+
+        for (var round = 0; round < 3; round++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ => Assert.Equal("fast", await gateway.Client.GetStringAsync("/fast"))));
+            var clock = Stopwatch.StartNew();
+            var slow = await gateway.Client.GetAsync("/slow");
+            Assert.Equal(HttpStatusCode.GatewayTimeout, slow.StatusCode);
+            Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(8));
+
+            using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
+            {
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gateway.Client.GetAsync("/slow", gone.Token));
+            }
+
+            // Each of these takes a quarter of the timeout: a reused deadline that fired early would make one a 504.
+            var medium = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => gateway.Client.GetAsync("/medium")));
+            Assert.All(medium, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
