@@ -31,6 +31,12 @@ public sealed class KillOneOfThreeTests
                   svc:
                     targets: [{{string.Join(", ", backends.Select(b => b.Url))}}]
                     retry: { backOff: 0s, maxBackOff: 0s }
+                    # Four clients: at this concurrency the default budget lets at most 3 requests hold a retry at once
+                    # (as Envoy's min_retry_concurrency), and a CI run once refused one ("the service's retry budget is
+                    # spent", 1 of 499; the rate part has ample room here, so most likely three held one). The budget
+                    # has tests of its own; here it allows one retry per client, so what is tested is that retries and
+                    # ejection keep every call whole.
+                    retryBudget: { minActive: 4 }
                     outlierDetection: { consecutiveFailures: 3, maxEjectedPercent: 34 }
                 routes:
                   all: { path: "/{**rest}", service: svc }
