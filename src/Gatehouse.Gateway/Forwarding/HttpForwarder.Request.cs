@@ -121,7 +121,9 @@ internal sealed partial class HttpForwarder
             message.Headers.TryAddWithoutValidation(HeaderNames.Upgrade, upgradeProtocol);
 
             // An HTTP/2 WebSocket client sends no key (RFC 8441 §5); the HTTP/1.1 handshake upstream needs one.
-            if (!headers.ContainsKey(HeaderNames.SecWebSocketKey) && string.Equals(upgradeProtocol, "websocket", StringComparison.OrdinalIgnoreCase))
+            // Not when the route's transform sets or removes the key: its value (or none) is what goes upstream.
+            if (!headers.ContainsKey(HeaderNames.SecWebSocketKey) && string.Equals(upgradeProtocol, "websocket", StringComparison.OrdinalIgnoreCase)
+                && transform?.Replaces(HeaderNames.SecWebSocketKey) != true)
             {
                 message.Headers.TryAddWithoutValidation(HeaderNames.SecWebSocketKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
             }

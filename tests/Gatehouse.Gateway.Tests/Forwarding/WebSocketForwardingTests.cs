@@ -69,6 +69,38 @@ public sealed class WebSocketForwardingTests
         Assert.Equal(WebSocketCloseStatus.NormalClosure, await upstreamClose.Task.WaitAsync(Patience));
     }
 
+    [Theory]
+    [InlineData("set: { Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ== }", "dGhlIHNhbXBsZSBub25jZQ==")]
+    [InlineData("remove: [Sec-WebSocket-Key]", null)]
+    public async Task WebSocketOverHttp2_ARouteTransformOfTheKey_IsTheOnlyKeyUpstream(string change, string? expected)
+    {
+        // Over HTTP/2 the client sends no key and the gateway makes one for the HTTP/1.1 handshake upstream; a route
+        // transform that sets or removes the key decides it instead (one value, never the gateway's beside it).
+        await using var backend = RawBackend.Start(async (stream, _, ct) =>
+            await stream.WriteAsync("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"u8.ToArray(), ct));
+        var yaml = Http2ForwardingTests.H2cFrontYaml(backend.Url, "http1")
+            + "\n    policies: { transform: { request: { headers: { " + change + " } } } }\n";
+        await using var gateway = await TestGateway.StartAsync(yaml);
+        using var cancel = new CancellationTokenSource(Patience);
+        using var invoker = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false });
+        using var client = new ClientWebSocket();
+        client.Options.HttpVersion = HttpVersion.Version20;
+        client.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+
+        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/chat"), invoker, cancel.Token);
+
+        var head = Assert.Single(backend.RequestHeads);
+        var keys = head.Split("\r\n").Where(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (expected is null)
+        {
+            Assert.Empty(keys);
+        }
+        else
+        {
+            Assert.Equal(expected, Assert.Single(keys)["Sec-WebSocket-Key:".Length..].Trim());
+        }
+    }
+
     [Fact]
     public async Task UpgradeRefusedByUpstream_IsPassedBackAsOrdinaryResponse()
     {
