@@ -15,12 +15,14 @@ internal sealed class SqliteConfigStore : SqlConfigStore
     // sorts the rows in a temporary B-tree: 1.3 s for 1.5 million day rows of 90 days. The covering index, read whole in
     // application order, takes 0.4 s for them and reads no row, but it reads every application's rows of every time, so it
     // only pays when the range holds a good share of the table (a day's ranking in 90 days of hours: 0.04 s by the key,
-    // 0.17 s by the index). The share is estimated from the oldest bucket (one B-tree seek) as if rows were spread evenly;
+    // 0.17 s by the index). The share is estimated from the oldest and newest buckets (a B-tree seek each) as if rows were spread evenly;
     // on a third or more, the index is read. (ANALYZE would let the planner choose, at the price of fresh statistics.)
     protected override async Task<string> RankingHintAsync(DbConnection connection, string table, UsageRowQuery query, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT MIN(bucket), MAX(bucket) FROM {table}";
+        // Two subqueries: each is one seek at an end of the primary key. SQLite's min/max shortcut takes a query of one
+        // aggregate only; "SELECT MIN(bucket), MAX(bucket)" read the whole table (0.13 s for 1.8 million hour rows).
+        command.CommandText = $"SELECT (SELECT MIN(bucket) FROM {table}), (SELECT MAX(bucket) FROM {table})";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false) || reader.IsDBNull(0))
         {
