@@ -58,7 +58,11 @@ public sealed partial class UsageAnalytics(IUsageStore store)
 
         if (truncated)
         {
-            var all = await store.AggregateUsageAsync(rows, [], byBucket: true, histograms: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            // The whole, per bucket, that the top groups are taken from. Unless the query picks applications, the rows that
+            // already add up every application hold it (the aggregator writes them beside each application's row, with the
+            // same plan, operation, node and status): a ranking then reads every application's rows once, not twice.
+            var whole = rows.AllApplications || rows.Applications is { Count: > 0 } ? rows : rows with { AllApplications = true };
+            var all = await store.AggregateUsageAsync(whole, [], byBucket: true, histograms: false, cancellationToken: cancellationToken).ConfigureAwait(false);
             var taken = points.GroupBy(p => p.Bucket).ToDictionary(g => g.Key, g => g.ToList());
             var rest = new List<UsageAggregate>();
             foreach (var bucket in all.Where(a => a.Count > 0).OrderBy(a => a.Bucket))
