@@ -360,9 +360,72 @@ internal static class Migrations
         // Model usage (issue 22): tokens and cost of model calls, one table per granularity, one row per node, bucket and
         // (application, plan, alias, provider, provider model), beside the request rollups so that their rows and indexes
         // are untouched. Cost is an integer of nano-units (10^-9) of the prices' currency, so sums are exact. Version 10:
-        // 8 was never used, and 11 is another change's.
+        // 8 was never used.
         new(10, Sqlite: AiUsageTables("INTEGER"), Postgres: AiUsageTables("BIGINT")),
+        // Week totals of the day rows per (application, status), kept by triggers in the transaction of every write, so a
+        // ranking of applications over a long range adds up one row per application, week and status instead of every
+        // day row (issue 19: the top ten of 90 days read 1.5 million day rows, 0.16 s on SQLite and 0.21 s on PostgreSQL).
+        // Filled from the day rows already stored. Version 11.
+        new(
+            11,
+            Sqlite: WeekTotalsTable("INTEGER") + WeekTotalsBackfill + """
+                CREATE TRIGGER usage_day_totals_insert AFTER INSERT ON usage_day WHEN NEW.application <> '*' BEGIN
+                    INSERT INTO usage_week_totals (week, application, status, count)
+                    VALUES (((NEW.bucket / 86400 + 3) / 7 * 7 - 3) * 86400, NEW.application, NEW.status, NEW.count)
+                    ON CONFLICT (week, application, status) DO UPDATE SET count = count + excluded.count;
+                END;
+                CREATE TRIGGER usage_day_totals_update AFTER UPDATE OF count ON usage_day WHEN NEW.application <> '*' BEGIN
+                    UPDATE usage_week_totals SET count = count + NEW.count - OLD.count
+                    WHERE week = ((NEW.bucket / 86400 + 3) / 7 * 7 - 3) * 86400 AND application = NEW.application AND status = NEW.status;
+                END;
+                CREATE TRIGGER usage_day_totals_delete AFTER DELETE ON usage_day WHEN OLD.application <> '*' BEGIN
+                    UPDATE usage_week_totals SET count = count - OLD.count
+                    WHERE week = ((OLD.bucket / 86400 + 3) / 7 * 7 - 3) * 86400 AND application = OLD.application AND status = OLD.status;
+                END;
+                """,
+            Postgres: WeekTotalsTable("BIGINT") + WeekTotalsBackfill + """
+                CREATE FUNCTION usage_day_totals() RETURNS trigger LANGUAGE plpgsql AS $body$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        IF OLD.application <> '*' THEN
+                            UPDATE usage_week_totals SET count = count - OLD.count
+                            WHERE week = ((OLD.bucket / 86400 + 3) / 7 * 7 - 3) * 86400 AND application = OLD.application AND status = OLD.status;
+                        END IF;
+                    ELSIF NEW.application <> '*' THEN
+                        INSERT INTO usage_week_totals AS t (week, application, status, count)
+                        VALUES (((NEW.bucket / 86400 + 3) / 7 * 7 - 3) * 86400, NEW.application, NEW.status,
+                                NEW.count - CASE WHEN TG_OP = 'UPDATE' THEN OLD.count ELSE 0 END)
+                        ON CONFLICT (week, application, status) DO UPDATE SET count = t.count + excluded.count;
+                    END IF;
+                    RETURN NULL;
+                END
+                $body$;
+                CREATE TRIGGER usage_day_totals AFTER INSERT OR UPDATE OF count OR DELETE ON usage_day
+                    FOR EACH ROW EXECUTE FUNCTION usage_day_totals();
+                """),
     ];
+
+    /// <summary>
+    /// Migration 11's fill of the week totals from the day rows (also run by a test against rows written since). A week
+    /// starts on Monday 00:00 UTC: day 0 of Unix time was a Thursday, so day d is in the week that starts on day
+    /// (d + 3) / 7 * 7 - 3. The same expression is in the triggers and in <see cref="UsageWeeks"/>.
+    /// </summary>
+    internal const string WeekTotalsBackfill = """
+        INSERT INTO usage_week_totals (week, application, status, count)
+            SELECT ((bucket / 86400 + 3) / 7 * 7 - 3) * 86400, application, status, SUM(count)
+            FROM usage_day WHERE application <> '*' GROUP BY ((bucket / 86400 + 3) / 7 * 7 - 3) * 86400, application, status;
+
+        """;
+
+    private static string WeekTotalsTable(string integer) => $$"""
+        CREATE TABLE usage_week_totals (
+            week {{integer}} NOT NULL,
+            application TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            count {{integer}} NOT NULL,
+            PRIMARY KEY (week, application, status));
+
+        """;
 
     public static int Latest => All[^1].Version;
 

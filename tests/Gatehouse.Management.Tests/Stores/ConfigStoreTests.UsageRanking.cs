@@ -1,0 +1,126 @@
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Usage;
+
+namespace Gatehouse.Management.Tests.Stores;
+
+// Rankings of applications through the week totals of migration 11 (issue 19), on both databases.
+public abstract partial class ConfigStoreTests
+{
+    private static readonly string[] RankedApps = ["app-a", "app-b", "app-c", "app-d", "app-e"];
+
+    [Fact]
+    [Trait("Issue", "19")]
+    public async Task ApplicationRankings_ThroughWeekTotals_EqualTheRowsAddedUp_AfterRewritesAndRetention_ForAnyRange()
+    {
+        var usage = (IUsageStore)Store;
+        // 40 days from a Thursday (weeks start on Mondays), three hours a day, two nodes; day rows are the sums of their
+        // hours, as the aggregator writes them, and the all-applications rows too (never ranked).
+        var first = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+        var random = new Random(19);
+        var hours = new Dictionary<(long Bucket, string Node, string App, int Status), long>();
+        for (var day = 0; day < 40; day++)
+        {
+            foreach (var hour in new[] { 3, 11, 20 })
+            {
+                foreach (var app in RankedApps)
+                {
+                    foreach (var status in new[] { 200, 404, 503 })
+                    {
+                        if (random.Next(3) > 0)
+                        {
+                            hours[(first + (day * 86_400L) + (hour * 3_600L), random.Next(2) == 0 ? "n1" : "n2", app, status)] = random.Next(1, 50);
+                        }
+                    }
+                }
+            }
+        }
+
+        await WriteHoursAndDaysAsync(usage, hours);
+
+        // A node rewrites some of its rows with new whole values (the triggers add the difference), then retention removes
+        // the first three days of both granularities.
+        foreach (var key in hours.Keys.Where(_ => random.Next(4) == 0).ToList())
+        {
+            hours[key] = random.Next(1, 80);
+        }
+
+        await WriteHoursAndDaysAsync(usage, hours);
+        var cut = first + (3 * 86_400L);
+        await usage.DeleteBeforeAsync(UsageGranularity.Hour, cut);
+        await usage.DeleteBeforeAsync(UsageGranularity.Day, cut);
+        foreach (var key in hours.Keys.Where(k => k.Bucket < cut).ToList())
+        {
+            hours.Remove(key);
+        }
+
+        await AssertRankingsAsync(usage, hours, first);
+
+        // Migration 11's fill, run again from the rows as they are now, gives the same totals as the triggers kept.
+        await ExecuteSqlAsync("DELETE FROM usage_week_totals");
+        await ExecuteSqlAsync(Migrations.WeekTotalsBackfill);
+        await AssertRankingsAsync(usage, hours, first);
+    }
+
+    private static async Task WriteHoursAndDaysAsync(IUsageStore usage, Dictionary<(long Bucket, string Node, string App, int Status), long> hours)
+    {
+        static UsageRow Row(UsageGranularity granularity, long bucket, string node, string app, int status, long count) => new()
+        {
+            Granularity = granularity,
+            Bucket = bucket,
+            Node = node,
+            Key = new UsageKey(app, "retail", "items.get", status),
+            Count = count,
+            Histogram = new LatencyHistogram(),
+        };
+
+        var rows = new List<UsageRow>();
+        foreach (var app in RankedApps.Append(UsageKey.AllApplications))
+        {
+            var mine = hours.Where(h => app == UsageKey.AllApplications || h.Key.App == app)
+                .GroupBy(h => (h.Key.Bucket, h.Key.Node, h.Key.Status), h => h.Value).ToList();
+            rows.AddRange(mine.Select(g => Row(UsageGranularity.Hour, g.Key.Bucket, g.Key.Node, app, g.Key.Status, g.Sum())));
+            rows.AddRange(mine.GroupBy(g => (Day: g.Key.Bucket / 86_400 * 86_400, g.Key.Node, g.Key.Status), g => g.Sum())
+                .Select(d => Row(UsageGranularity.Day, d.Key.Day, d.Key.Node, app, d.Key.Status, d.Sum())));
+        }
+
+        await usage.WriteAsync(rows);
+    }
+
+    private static async Task AssertRankingsAsync(IUsageStore usage, Dictionary<(long Bucket, string Node, string App, int Status), long> hours, long first)
+    {
+        var ranges = new List<(UsageGranularity Granularity, long From, long To)>();
+        // Whole days: shorter than a week, a week's edges on both sides, exactly whole weeks, and everything.
+        foreach (var (from, to) in new[] { (0, 40), (1, 4), (3, 17), (4, 11), (4, 25), (5, 26), (2, 39), (10, 38), (11, 32) })
+        {
+            ranges.Add((UsageGranularity.Day, first + (from * 86_400L), first + (to * 86_400L)));
+        }
+
+        // Hours: parts of days at both ends around whole days and weeks.
+        foreach (var (from, to) in new[] { (5, 980), (80, 700), (100, 130), (11, 957), (96, 435) })
+        {
+            ranges.Add((UsageGranularity.Hour, first + (from * 3_600L), first + (to * 3_600L)));
+        }
+
+        foreach (var (granularity, from, to) in ranges)
+        {
+            foreach (var (groupBy, classes) in new (string[], int[]?)[] { (["application"], null), (["application", "statusClass"], null), (["application"], [5]), (["application", "status"], [2, 4]) })
+            {
+                var query = new UsageRowQuery(granularity, from, to, AllApplications: false) { StatusClasses = classes };
+                var ranked = await usage.AggregateUsageAsync(query, groupBy, byBucket: false, histograms: false, countsOnly: true);
+                var expected = hours
+                    .Where(h => h.Key.Bucket >= from && h.Key.Bucket < to && (classes is null || classes.Contains(h.Key.Status / 100)))
+                    .GroupBy(h => string.Join('|', groupBy.Select(d => d switch
+                    {
+                        "application" => h.Key.App,
+                        "status" => h.Key.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        _ => $"{h.Key.Status / 100}xx",
+                    })), h => h.Value)
+                    .ToDictionary(g => g.Key, g => g.Sum());
+                var actual = ranked.Where(r => r.Count != 0).ToDictionary(r => string.Join('|', r.Group), r => r.Count);
+                Assert.True(
+                    expected.Count == actual.Count && expected.All(e => actual.GetValueOrDefault(e.Key) == e.Value),
+                    $"{granularity} [{from}, {to}) by {string.Join(",", groupBy)}: expected {string.Join(" ", expected.OrderBy(e => e.Key).Select(e => $"{e.Key}={e.Value}"))}, got {string.Join(" ", actual.OrderBy(e => e.Key).Select(e => $"{e.Key}={e.Value}"))}");
+            }
+        }
+    }
+}
