@@ -38,6 +38,7 @@ var queries = new (string Name, AnalyticsQuery Query)[]
     ("one application, 90 days by day (the portal's report)", Query(UsageGranularity.Day, []) with { Filters = new Dictionary<string, IReadOnlyList<string>> { ["application"] = ["app-42"] } }),
     ("top 10 applications, last 24 hours by hour", Query(UsageGranularity.Hour, ["application"]) with { From = end.AddDays(-1), Limit = 10 }),
     ("top 10 applications, 90 days by day", Query(UsageGranularity.Day, ["application"]) with { Limit = 10 }),
+    ("top 10 applications, 90 days by hour", Query(UsageGranularity.Hour, ["application"]) with { Limit = 10 }),
 };
 
 Console.WriteLine($"| query | median ms | min ms | series | rows read |");
