@@ -15,6 +15,9 @@
 #
 #   PAIRS=24 SECONDS_EACH=3 WARMUP=20  CONNECTIONS=64  ORIGIN=https://app.example.com (sent with every request)
 #   DLL_A, DLL_B: the gatehouse.dll of each side (default: this checkout's Release build, built unless SKIP_BUILD=1)
+#   ENV_A, ENV_B: VAR=value words for that side's gateway only (runtime settings, OTEL_* for tracing)
+#   ARGS_A, ARGS_B: more words for that side's `gatehouse run`; @TMP@ becomes the run's temporary folder and each @PORT@
+#     a free port, e.g. ARGS_B='--store sqlite:@TMP@/b.db --admin-url http://127.0.0.1:@PORT@ --no-portal'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -64,7 +67,14 @@ for side in A B; do
     config=CONFIG_$side dll=DLL_$side
     sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${!config}" >"$TMP/$side.yaml"
     PORT[$side]=$(free_port)
-    taskset -c 1 dotnet "${!dll}" run --config "$TMP/$side.yaml" --port "${PORT[$side]}" >"$TMP/$side.log" 2>&1 &
+    envs=ENV_$side args=ARGS_$side extra=()
+    for word in ${!args:-}; do
+        word=${word//@TMP@/$TMP}
+        while [[ $word == *@PORT@* ]]; do word=${word/@PORT@/$(free_port)}; done
+        extra+=("$word")
+    done
+    # shellcheck disable=SC2086 # ENV_A/ENV_B are words on purpose
+    taskset -c 1 env ${!envs:-} dotnet "${!dll}" run --config "$TMP/$side.yaml" --port "${PORT[$side]}" ${extra[@]+"${extra[@]}"} >"$TMP/$side.log" 2>&1 &
     PID[$side]=$!
     PIDS+=($!)
 done
@@ -86,8 +96,8 @@ measure() { # side -> "rps cpu_us_per_request"
     echo "$rps $(awk -v t=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t*1e6/hz/n}')"
 }
 
-echo "pair: A = $CONFIG_A ($DLL_A)"
-echo "pair: B = $CONFIG_B ($DLL_B)"
+echo "pair: A = $CONFIG_A ($DLL_A)${ENV_A:+ env: $ENV_A}${ARGS_A:+ args: $ARGS_A}"
+echo "pair: B = $CONFIG_B ($DLL_B)${ENV_B:+ env: $ENV_B}${ARGS_B:+ args: $ARGS_B}"
 echo "pair: $PAIRS pairs x ${SECONDS_EACH}s, wrk -t1 -c$CONNECTIONS, gateways on CPU 1, wrk and backend on CPU 0, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
 for i in $(seq "$PAIRS"); do
     if (( i % 2 )); then a=$(measure A); b=$(measure B); else b=$(measure B); a=$(measure A); fi
