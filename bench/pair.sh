@@ -16,8 +16,9 @@
 #   PAIRS=24 SECONDS_EACH=3 WARMUP=20  CONNECTIONS=64  ORIGIN=https://app.example.com (sent with every request)
 #   DLL_A, DLL_B: the gatehouse.dll of each side (default: this checkout's Release build, built unless SKIP_BUILD=1)
 #   ENV_A, ENV_B: VAR=value words for that side's gateway only (runtime settings, OTEL_* for tracing)
-#   ARGS_A, ARGS_B: more words for that side's `gatehouse run`; @TMP@ becomes the run's temporary folder and each @PORT@
-#     a free port, e.g. ARGS_B='--store sqlite:@TMP@/b.db --admin-url http://127.0.0.1:@PORT@ --no-portal'
+#   ARGS_A, ARGS_B: more words for that side's `gatehouse run`. In these and in ENV_A/ENV_B, @TMP@ becomes the run's
+#     temporary folder, @BACKEND@ the backend's port (it answers 200 to anything: an OTLP endpoint) and each @PORT@ a
+#     free port (@TMP@ also in the configs, for an access log's path), e.g. ARGS_B='--store sqlite:@TMP@/b.db --admin-url http://127.0.0.1:@PORT@ --no-portal'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -57,6 +58,13 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$1/hello" && return 0; sleep 0.2; done; die "nothing answered on port $1 (see $TMP)"; }
 
+expand() { # the placeholders of ENV_* and ARGS_* in one word
+    local word=${1//@TMP@/$TMP}
+    word=${word//@BACKEND@/$BACKEND_PORT}
+    while [[ $word == *@PORT@* ]]; do word=${word/@PORT@/$(free_port)}; done
+    echo "$word"
+}
+
 BACKEND_PORT=$(free_port)
 taskset -c 0 env DOTNET_gcServer=0 dotnet "$BACKEND" "$BACKEND_PORT" >"$TMP/backend.log" 2>&1 &
 PIDS+=($!)
@@ -67,14 +75,11 @@ for side in A B; do
     config=CONFIG_$side dll=DLL_$side
     sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${!config}" >"$TMP/$side.yaml"
     PORT[$side]=$(free_port)
-    envs=ENV_$side args=ARGS_$side extra=()
-    for word in ${!args:-}; do
-        word=${word//@TMP@/$TMP}
-        while [[ $word == *@PORT@* ]]; do word=${word/@PORT@/$(free_port)}; done
-        extra+=("$word")
-    done
-    # shellcheck disable=SC2086 # ENV_A/ENV_B are words on purpose
-    taskset -c 1 env ${!envs:-} dotnet "${!dll}" run --config "$TMP/$side.yaml" --port "${PORT[$side]}" ${extra[@]+"${extra[@]}"} >"$TMP/$side.log" 2>&1 &
+    envs=ENV_$side args=ARGS_$side vars=() extra=()
+    for word in ${!envs:-}; do vars+=("$(expand "$word")"); done
+    for word in ${!args:-}; do extra+=("$(expand "$word")"); done
+    sed -i "s|@TMP@|$TMP|g" "$TMP/$side.yaml"
+    taskset -c 1 env ${vars[@]+"${vars[@]}"} dotnet "${!dll}" run --config "$TMP/$side.yaml" --port "${PORT[$side]}" ${extra[@]+"${extra[@]}"} >"$TMP/$side.log" 2>&1 &
     PID[$side]=$!
     PIDS+=($!)
 done
