@@ -38,10 +38,11 @@ public sealed record AdminApiOptions
     /// <summary>
     /// Drops the gateway's cached responses of a route (every one, or only a request path's); returns how many went, or
     /// null when the cache is shared (Redis: the purge reaches every node, uncounted). Throws
-    /// <see cref="InvalidOperationException"/> (then purges answer 503) when the shared cache did not take it.
+    /// <see cref="InvalidOperationException"/> (then purges answer 503) when the shared cache did not take it; it may wait a few
+    /// seconds for the shared cache's first connection (asynchronously).
     /// Null when no gateway runs beside the admin API (then purges answer 503).
     /// </summary>
-    public Func<string, string?, int?>? PurgeCache { get; init; }
+    public Func<string, string?, CancellationToken, Task<int?>>? PurgeCache { get; init; }
 
     /// <summary>Where relative file names in the configuration (certificates, OpenAPI files) resolve. Default: the working directory.</summary>
     public string BaseDirectory { get; init; } = Directory.GetCurrentDirectory();

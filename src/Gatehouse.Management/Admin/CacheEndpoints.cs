@@ -49,7 +49,7 @@ internal static class CacheEndpoints
             int? purged;
             try
             {
-                purged = purge(route, path);
+                purged = await purge(route, path, context.RequestAborted).ConfigureAwait(false);
             }
             catch (InvalidOperationException e)
             {

@@ -171,7 +171,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 Consumers = consumers,
                 Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
                 Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application),
-                PurgeCache = (route, path) => host.Runtime.Cache is { } cache ? cache.Purge(route, path) : 0,
+                PurgeCache = (route, path, cancellationToken) => host.Runtime.Cache is { } cache ? cache.PurgeAsync(route, path, cancellationToken) : Task.FromResult<int?>(0),
                 Ready = () => !host.Runtime.Draining,
                 Drain = host.Drain,
                 FollowInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,

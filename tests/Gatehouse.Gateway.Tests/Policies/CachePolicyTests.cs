@@ -288,13 +288,13 @@ public sealed class CachePolicyTests
         await GetAsync(gateway, "/users/1", KeyA);
         await GetAsync(gateway, "/users/2", KeyA);
 
-        Assert.Equal(1, gateway.Host.Runtime.Cache!.Purge("users", "/users/1"));
+        Assert.Equal(1, await gateway.Host.Runtime.Cache!.PurgeAsync("users", "/users/1"));
         var (one, _) = await GetAsync(gateway, "/users/1", KeyA);
         var (two, _) = await GetAsync(gateway, "/users/2", KeyB);
         Assert.Equal("miss", one.Header("Gatehouse-Cache"));
         Assert.Equal("hit", two.Header("Gatehouse-Cache"));
 
-        Assert.Equal(2, gateway.Host.Runtime.Cache.Purge("users", null));
+        Assert.Equal(2, await gateway.Host.Runtime.Cache.PurgeAsync("users", null));
         var (after, _) = await GetAsync(gateway, "/users/2", KeyB);
         Assert.Equal("miss", after.Header("Gatehouse-Cache"));
     }

@@ -119,11 +119,11 @@ public sealed class SharedCacheTests
         Assert.Equal("hit", (await GetAsync(two, "/users/2", KeyA)).Response.Header("Gatehouse-Cache"));
         Assert.Equal(2, backend.Count);
 
-        Assert.Null(one.Host.Runtime.Cache!.Purge("users", "/users/1"));
+        Assert.Null(await one.Host.Runtime.Cache!.PurgeAsync("users", "/users/1"));
         Assert.Equal("miss", (await GetAsync(two, "/users/1", KeyA)).Response.Header("Gatehouse-Cache"));
         Assert.Equal("hit", (await GetAsync(two, "/users/2", KeyA)).Response.Header("Gatehouse-Cache"));
 
-        Assert.Null(one.Host.Runtime.Cache.Purge("users", null));
+        Assert.Null(await one.Host.Runtime.Cache.PurgeAsync("users", null));
         Assert.Equal("miss", (await GetAsync(two, "/users/2", KeyA)).Response.Header("Gatehouse-Cache"));
     }
 
@@ -179,6 +179,6 @@ public sealed class SharedCacheTests
 
         Assert.Equal(4, backend.Count);
         Assert.Single(logs.Entries, e => e.Category == "Gatehouse.Cache" && e.Level == LogLevel.Warning);
-        Assert.Throws<Gatehouse.Gateway.Policies.Caching.CacheStoreDownException>(() => one.Host.Runtime.Cache!.Purge("users", null));
+        await Assert.ThrowsAsync<Gatehouse.Gateway.Policies.Caching.CacheStoreDownException>(() => one.Host.Runtime.Cache!.PurgeAsync("users", null));
     }
 }

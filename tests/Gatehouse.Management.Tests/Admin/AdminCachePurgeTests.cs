@@ -21,7 +21,7 @@ public sealed class AdminCachePurgeTests
     {
         await using var redis = await RedisServer.StartNewAsync();
         using var store = new ResponseCacheStore(new ResponseCacheConfig { Redis = redis.Configuration, Timeout = TimeSpan.FromMilliseconds(300) });
-        await using var admin = await AdminHarness.StartAsync(purgeCache: store.Purge);
+        await using var admin = await AdminHarness.StartAsync(purgeCache: store.PurgeAsync);
 
         using (var taken = await PurgeAsync(admin, """{"route":"users","path":"/users/1"}"""))
         {
@@ -48,7 +48,7 @@ public sealed class AdminCachePurgeTests
         await redis.StopAsync();
         using var store = new ResponseCacheStore(new ResponseCacheConfig { Redis = redis.Configuration, Timeout = TimeSpan.FromMilliseconds(300) });
         await redis.StartAsync();
-        await using var admin = await AdminHarness.StartAsync(purgeCache: store.Purge);
+        await using var admin = await AdminHarness.StartAsync(purgeCache: store.PurgeAsync);
 
         using var taken = await PurgeAsync(admin, """{"route":"users"}""");
         Assert.Equal(HttpStatusCode.OK, taken.StatusCode);

@@ -64,7 +64,7 @@ internal sealed class AdminHarness : IAsyncDisposable
         DateTimeOffset? now = null,
         TimeSpan? followInterval = null,
         Func<string, string?>? environment = null,
-        Func<string, string?, int?>? purgeCache = null)
+        Func<string, string?, CancellationToken, Task<int?>>? purgeCache = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "gatehouse-admin-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(directory);

@@ -91,21 +91,22 @@ internal sealed partial class RedisResponseCache : IDisposable
     }
 
     /// <summary>Moves the route's epoch (or its path's) on: every node's next lookup misses. Throws when Redis is down.</summary>
-    public void Purge(string route, string? path)
+    public async Task PurgeAsync(string route, string? path, CancellationToken cancellationToken = default)
     {
         try
         {
             // Commands fail at once while the connection is not up (BacklogPolicy.FailFast: a request never waits for
             // Redis), which is right for a lookup and wrong for a purge a person sent just after start, while the first
             // connection is still being made (a loaded machine took more than the 1 s connect timeout): the purge waits
-            // for it, up to PurgeConnectWait, unless an outage is already known.
+            // for it, up to PurgeConnectWait, unless an outage is already known. StackExchange.Redis has no call that waits
+            // for a connection, so this polls; asynchronously, so no thread is held meanwhile.
             var waited = System.Diagnostics.Stopwatch.StartNew();
             while (!_redis.IsConnected && Volatile.Read(ref _down) == 0 && waited.Elapsed < PurgeConnectWait)
             {
-                Thread.Sleep(50);
+                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
             }
 
-            _redis.GetDatabase().StringIncrement(path is null ? RouteEpoch(route) : PathEpoch(route, path));
+            await _redis.GetDatabase().StringIncrementAsync(path is null ? RouteEpoch(route) : PathEpoch(route, path)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {

@@ -74,11 +74,11 @@ internal sealed class ResponseCacheStore : IDisposable
     /// many, or null from the shared store (which does not count them: they are orphaned by an epoch, on every node at
     /// once). Throws <see cref="CacheStoreDownException"/> when the shared store did not take the purge.
     /// </summary>
-    public int? Purge(string route, string? path)
+    public async Task<int?> PurgeAsync(string route, string? path, CancellationToken cancellationToken = default)
     {
         if (_redis is { } redis)
         {
-            redis.Purge(route, path);
+            await redis.PurgeAsync(route, path, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
