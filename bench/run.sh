@@ -49,6 +49,14 @@
 #                     whose baseline is "gatehouse:pg-node", the same store with the limits per node);
 #                     strict leases 1,000 requests at a time, fast syncs every 200 ms. wrk sends the key to every
 #                     target. See docs/benchmarks.md, "Limits across nodes".
+#   TLS=0             1: add four HTTPS fronts (issue 25), measured with h2load (nghttp2-client) instead of wrk:
+#                     "nginx-tls-h1" and "gatehouse-tls-h1" (HTTP/1.1, h2load --h1 -cTLS_CONNECTIONS), "nginx-tls-h2"
+#                     and "gatehouse-tls-h2" (HTTP/2, -cTLS_CONNECTIONS -mTLS_STREAMS), served by the same nginx and
+#                     Gatehouse processes on a second, TLS listener with a self-signed P-256 certificate the script
+#                     makes (openssl), TLS 1.3 with one cipher suite offered; the upstream stays plain HTTP/1.1. nginx keeps
+#                     connections open past 1,000 requests there. h2load reports no percentiles: their p50/p99
+#                     columns are "-". "vs nginx" of a TLS row is against nginx's row of the same protocol.
+#   TLS_CONNECTIONS=32, TLS_STREAMS=10
 #   GATEHOUSE_STORE=  (in a variant) run with --store sqlite:PATH (importing GATEHOUSE_CONFIG) and an admin API
 #   GATEHOUSE_PGSTORE= (in a variant) the same with --store postgres://URL
 #   SKIP_BUILD=0      1: use the Release build already in bin/ (faster iteration)
@@ -91,11 +99,14 @@ INSTALL=${INSTALL:-1}
 CGROUP=${CGROUP:-auto}
 QUIET_WAIT=${QUIET_WAIT:-0}
 QUIET_BUSY=${QUIET_BUSY:-15}
+TLS=${TLS:-0}
+TLS_CONNECTIONS=${TLS_CONNECTIONS:-32}
+TLS_STREAMS=${TLS_STREAMS:-10}
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
-for n in ROUNDS DURATION WARMUP CONNECTIONS QUIET_WAIT QUIET_BUSY; do
+for n in ROUNDS DURATION WARMUP CONNECTIONS QUIET_WAIT QUIET_BUSY TLS_CONNECTIONS TLS_STREAMS; do
     [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number (got '${!n}')"
 done
 (( ROUNDS >= 1 && ROUNDS <= 50 )) || die "ROUNDS must be 1..50"
@@ -154,13 +165,15 @@ apt_install() {
 }
 
 missing=()
-for tool in nginx wrk curl taskset; do
+tools=(nginx wrk curl taskset)
+if [[ $TLS == 1 ]]; then tools+=(h2load openssl); fi
+for tool in "${tools[@]}"; do
     have "$tool" || missing+=("$tool")
 done
 if (( ${#missing[@]} > 0 )); then
     pkgs=()
     for tool in "${missing[@]}"; do
-        case $tool in taskset) pkgs+=(util-linux) ;; *) pkgs+=("$tool") ;; esac
+        case $tool in taskset) pkgs+=(util-linux) ;; h2load) pkgs+=(nghttp2-client) ;; *) pkgs+=("$tool") ;; esac
     done
     apt_install "${pkgs[@]}" || true
     still=()
@@ -290,6 +303,34 @@ in_own_group() { # name pid: the process and its child processes (nginx's worker
 BACKEND_PORT=$(free_port)
 NGINX_PORT=$(free_port)
 HAPROXY_PORT=$(free_port)
+NGINX_TLS_PORT=$(free_port)
+GATEHOUSE_TLS_PORT=$(free_port)
+NGINX_TLS=""
+if [[ $TLS == 1 ]]; then
+    # One self-signed P-256 certificate for both proxies (h2load does not verify it).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >"$TMP/openssl.log" 2>&1 \
+        || die "openssl could not make the certificate: $(cat "$TMP/openssl.log")"
+    NGINX_TLS="server {
+        listen 127.0.0.1:$NGINX_TLS_PORT ssl http2;
+        ssl_certificate $TMP/tls.crt;
+        ssl_certificate_key $TMP/tls.key;
+        # TLS 1.3 as Kestrel negotiates it (nginx 1.22 offers 1.2 at most by default), and no end to a connection
+        # after 1,000 requests (the default, which on HTTP/2 left h2load's clients idle: it does not reconnect).
+        ssl_protocols TLSv1.2 TLSv1.3;
+        keepalive_requests 1000000;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+            proxy_set_header X-Forwarded-Proto \$scheme;
+            proxy_set_header X-Forwarded-Host \$host;
+            proxy_set_header X-Request-Id \$request_id;
+            add_header X-Request-Id \$request_id always;
+        }
+    }"
+fi
 
 "${ON_LOAD[@]}" env DOTNET_gcServer=0 dotnet "$BACKEND_DLL" "$BACKEND_PORT" >"$TMP/backend.log" 2>&1 &
 BACKEND_PID=$!
@@ -328,6 +369,7 @@ http {
             add_header X-Request-Id \$request_id always;
         }
     }
+    $NGINX_TLS
 }
 EOF
 nginx -t -q -e "$TMP/nginx-error.log" -p "$TMP" -c "$TMP/nginx.conf" 2>"$TMP/nginx.log" || die "nginx refused its config: $(cat "$TMP/nginx.log")"
@@ -444,6 +486,13 @@ for target in "${GATEHOUSES[@]}"; do
     # GATEHOUSE_DLL=PATH in a variant runs another build (a "before" next to the "after").
     dll=$GATEHOUSE_DLL
     config="$TMP/gatehouse.yaml"
+    if [[ $target == gatehouse && $TLS == 1 ]]; then
+        # The plain column's process also serves the TLS fronts, on a second listener (--port sets the first).
+        config="$TMP/gatehouse-tls.yaml"
+        { printf 'version: 1\ngateway:\n  listeners:\n    - url: http://127.0.0.1:%s\n    - url: https://127.0.0.1:%s\n      certificate: { certFile: %s, keyFile: %s }\n' \
+            "${PORT[$target]}" "$GATEHOUSE_TLS_PORT" "$TMP/tls.crt" "$TMP/tls.key"
+          sed -n '/^services:/,$p' "$TMP/gatehouse.yaml"; } >"$config"
+    fi
     store=()
     envs=()
     for kv in ${GATEHOUSE_ENVS[$target]}; do
@@ -502,6 +551,16 @@ fi
 
 TARGETS=(direct nginx "${GATEHOUSES[@]}")
 if (( USE_HAPROXY == 1 )); then TARGETS+=(haproxy); fi
+declare -A MODE=()
+if [[ $TLS == 1 ]]; then
+    for proto in h1 h2; do
+        PID[nginx-tls-$proto]=$NGINX_PID PORT[nginx-tls-$proto]=$NGINX_TLS_PORT MODE[nginx-tls-$proto]=$proto
+        PID[gatehouse-tls-$proto]=${PID[gatehouse]} PORT[gatehouse-tls-$proto]=$GATEHOUSE_TLS_PORT MODE[gatehouse-tls-$proto]=$proto
+        TARGETS+=(nginx-tls-$proto gatehouse-tls-$proto)
+    done
+    curl -sk -o /dev/null "https://127.0.0.1:$NGINX_TLS_PORT$REQUEST_PATH" || die "nginx's TLS front did not answer (see $TMP/nginx-error.log)"
+    curl -sk -o /dev/null "https://127.0.0.1:$GATEHOUSE_TLS_PORT$REQUEST_PATH" || die "Gatehouse's TLS front did not answer (see $TMP/gatehouse.log)"
+fi
 CLK_TCK=$(getconf CLK_TCK)
 
 # utime+stime (clock ticks) of a process and its child processes (nginx's workers). For one process,
@@ -534,13 +593,33 @@ run_wrk() { # target seconds -> wrk's output
     "${ON_LOAD[@]}" timeout $(( $2 + 30 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency "${WRK_HEADER[@]}" "http://127.0.0.1:${PORT[$1]}$REQUEST_PATH"
 }
 
+run_h2load() { # target seconds -> h2load's output, reshaped so that measure() reads it as it reads wrk's
+    local proto=(--h1) out
+    [[ ${MODE[$1]} == h2 ]] && proto=(-m"$TLS_STREAMS")
+    # One cipher suite offered, so that both servers use the same (left to them, nginx chose AES-128 and Kestrel AES-256).
+    out=$("${ON_LOAD[@]}" timeout $(( $2 + 30 )) h2load -t"$THREADS" -c"$TLS_CONNECTIONS" "${proto[@]}" -D "$2" --tls13-ciphers=TLS_AES_128_GCM_SHA256 "${WRK_HEADER[@]}" \
+        "https://127.0.0.1:${PORT[$1]}$REQUEST_PATH") || { echo "$out"; return 1; }
+    echo "$out" >>"$TMP/h2load-$1.txt" # as h2load wrote it (BENCH_KEEP keeps it)
+    awk -v d="$2" '
+        /^finished in/ { gsub(/,/, ""); rps = $4 }
+        /^requests:/ { done = $8; failed = $10 + $12 + $14 }
+        /^status codes:/ { bad = $7 + $9 }
+        END { if (done == "") exit 1
+              printf "  %d requests in %ss\nRequests/sec: %s\n     50%% 0us\n     99%% 0us\n", done, d, rps
+              if (failed + bad > 0) printf "  Non-2xx or 3xx responses: %d\n", failed + bad }' <<<"$out" || { echo "$out"; return 1; }
+}
+
 measure() { # target round
     local target=$1 round=$2 out before=0 after=0 bbefore bafter mbefore mafter rps requests p50 p99 errors proxy_ticks wrk_ticks other
     mbefore=$(machine_ticks)
     bbefore=$(cpu_ticks "$BACKEND_PID")
     if [[ $target != direct ]]; then before=$(cpu_ticks "${PID[$target]}"); fi
     # "times" in the same subshell reports the CPU time of its children: here, wrk alone.
-    out=$(run_wrk "$target" "$DURATION" && times) || die "wrk against $target failed: $out"
+    if [[ -n ${MODE[$target]:-} ]]; then
+        out=$(run_h2load "$target" "$DURATION" && times) || die "h2load against $target failed: $out"
+    else
+        out=$(run_wrk "$target" "$DURATION" && times) || die "wrk against $target failed: $out"
+    fi
     if [[ $target != direct ]]; then after=$(cpu_ticks "${PID[$target]}"); fi
     bafter=$(cpu_ticks "$BACKEND_PID")
     mafter=$(machine_ticks)
@@ -591,7 +670,11 @@ say "targets: ${TARGETS[*]}; $ROUNDS rounds x ${DURATION}s, wrk -t$THREADS -c$CO
 if (( WARMUP > 0 )); then
     for target in "${TARGETS[@]}"; do
         say "warm-up $target (${WARMUP}s)"
-        run_wrk "$target" "$WARMUP" >/dev/null || die "warm-up against $target failed"
+        if [[ -n ${MODE[$target]:-} ]]; then
+            run_h2load "$target" "$WARMUP" >/dev/null || die "warm-up against $target failed"
+        else
+            run_wrk "$target" "$WARMUP" >/dev/null || die "warm-up against $target failed"
+        fi
     done
 fi
 
@@ -634,25 +717,31 @@ NGINX_RPS=$(awk -F'\t' '$1 == "nginx" { print $2 }' <<<"$SUMMARY")
 table() { # markdown table of the summary
     echo "| target | median RPS | vs direct | vs nginx | proxy CPU µs/req | backend CPU µs/req | p50 latency | p99 latency | errors | other load |"
     echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-    awk -F'\t' -v d="$DIRECT_RPS" -v g="$NGINX_RPS" '{
-        printf "| %s | %d | %.2f | %.2f | %s | %.1f | %.2f ms | %.2f ms | %d | %d%% |\n", $1, $2, $2 / d, $2 / g, $3, $4, $5 / 1000, $6 / 1000, $7, $8
-    }' <<<"$SUMMARY"
+    awk -F'\t' -v d="$DIRECT_RPS" -v g="$NGINX_RPS" '
+        { rps[$1] = $2; line[NR] = $0 }
+        END { for (i = 1; i <= NR; i++) { split(line[i], f, "\t")
+            # A TLS row is read against nginx over the same protocol; h2load gives no percentiles.
+            tls = f[1] ~ /-tls-h[12]$/; ref = tls ? rps["nginx-tls-" substr(f[1], length(f[1]) - 1)] : g
+            printf "| %s | %d | %.2f | %.2f | %s | %.1f | %s | %s | %d | %d%% |\n", f[1], f[2], f[2] / d, f[2] / ref, f[3], f[4],
+                tls ? "-" : sprintf("%.2f ms", f[5] / 1000), tls ? "-" : sprintf("%.2f ms", f[6] / 1000), f[7], f[8] } }' <<<"$SUMMARY"
 }
 
 rounds_table() {
     echo "| round | target | RPS | proxy CPU µs/req | backend CPU µs/req | wrk CPU µs/req | p99 latency | other load |"
     echo "|--:|---|--:|--:|--:|--:|--:|--:|"
     sort -t$'\t' -k2,2n -s "$RESULTS" | awk -F'\t' -v hz="$CLK_TCK" '{
-        printf "| %d | %s | %.0f | %s | %.1f | %.1f | %.2f ms | %d%% |\n", $2, $1, $3, ($5 == "-" ? "-" : sprintf("%.1f", $5 * 1e6 / hz / $4)),
-            $6 * 1e6 / hz / $4, $10 * 1e6 / hz / $4, $8 / 1000, $11
+        printf "| %d | %s | %.0f | %s | %.1f | %.1f | %s | %d%% |\n", $2, $1, $3, ($5 == "-" ? "-" : sprintf("%.1f", $5 * 1e6 / hz / $4)),
+            $6 * 1e6 / hz / $4, $10 * 1e6 / hz / $4, ($1 ~ /-tls-h[12]$/ ? "-" : sprintf("%.2f ms", $8 / 1000)), $11
     }'
 }
 
+TLS_NOTE=""
+if [[ $TLS == 1 ]]; then TLS_NOTE=" TLS=1 TLS_CONNECTIONS=$TLS_CONNECTIONS TLS_STREAMS=$TLS_STREAMS"; fi
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
-COMMAND="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS THREADS=$THREADS PIN=$PIN${GATEHOUSE_ENV:+ GATEHOUSE_ENV=\"$GATEHOUSE_ENV\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"} bench/run.sh"
+COMMAND="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS THREADS=$THREADS PIN=$PIN$TLS_NOTE${GATEHOUSE_ENV:+ GATEHOUSE_ENV=\"$GATEHOUSE_ENV\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"} bench/run.sh"
 if [[ $PIN == split ]]; then
     PINNING="proxies on CPU $PROXY_CPUS ($PROXY_WORKERS worker(s)/thread(s) for nginx and HAProxy); wrk and the backend on CPU $LOAD_CPUS"
 else
@@ -667,6 +756,9 @@ report() {
     echo "- machine: $NPROC × $CPU_MODEL, $MEM, $(uname -sr)"
     echo "- machine busy before the load: ${IDLE_BUSY}%; load average (1/5/15 min) before: $LOAD_START, after: $LOAD_END"
     echo "- wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }'): \`-t$THREADS -c$CONNECTIONS -d${DURATION}s\`, $ROUNDS rounds in rotating order after ${WARMUP}s of warm-up per target, GET $REQUEST_PATH (13-byte body)"
+    if [[ $TLS == 1 ]]; then
+        echo "- TLS fronts: h2load $(h2load --version 2>&1 | awk 'NR == 1 { print $2 }') \`-t$THREADS -c$TLS_CONNECTIONS -D $DURATION\` with \`--h1\` (the \`-tls-h1\` rows) or \`-m$TLS_STREAMS\` (HTTP/2, \`-tls-h2\`), TLS 1.3 with TLS_AES_128_GCM_SHA256 and a self-signed P-256 certificate; upstream plain HTTP/1.1"
+    fi
     echo "- pinning: $PINNING"
     echo "- cgroups: $( [[ $CG_KIND == none ]] && echo "none" || echo "each proxy in a cgroup ($CG_KIND) weighing as much as one thread")"
     local target
