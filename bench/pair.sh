@@ -14,6 +14,7 @@
 # pairs is printed too. wrk and the bench backend run on CPU 0; load goes to 127.0.0.1 only, bounded by SECONDS_EACH.
 #
 #   PAIRS=24 SECONDS_EACH=3 WARMUP=20  CONNECTIONS=64  ORIGIN=https://app.example.com (sent with every request)
+#   HEADER='X-Api-Key: ghk_...' one more header sent to both sides (the side without access steps ignores it)
 #   DLL_A, DLL_B: the gatehouse.dll of each side (default: this checkout's Release build, built unless SKIP_BUILD=1)
 #   ENV_A, ENV_B: VAR=value words for that side's gateway only (runtime settings, OTEL_* for tracing)
 #   ARGS_A, ARGS_B: more words for that side's `gatehouse run`. In these and in ENV_A/ENV_B, @TMP@ becomes the run's
@@ -86,7 +87,9 @@ done
 wait_up "${PORT[A]}"
 wait_up "${PORT[B]}"
 
-load() { taskset -c 0 wrk -t1 -c"$CONNECTIONS" -H "Origin: $ORIGIN" -d"$1"s "http://127.0.0.1:$2/hello"; }
+EXTRA=()
+if [[ -n ${HEADER:-} ]]; then EXTRA=(-H "$HEADER"); fi
+load() { taskset -c 0 wrk -t1 -c"$CONNECTIONS" -H "Origin: $ORIGIN" ${EXTRA[@]+"${EXTRA[@]}"} -d"$1"s "http://127.0.0.1:$2/hello"; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 (( WARMUP == 0 )) || { load "$WARMUP" "${PORT[A]}" >/dev/null; load "$WARMUP" "${PORT[B]}" >/dev/null; }
 
