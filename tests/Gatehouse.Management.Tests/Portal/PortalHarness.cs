@@ -143,31 +143,6 @@ internal sealed partial class PortalHarness : IAsyncDisposable
 
     [GeneratedRegex("data-new-key=\"(ghk_[A-Za-z0-9_-]+)\"")]
     public static partial Regex NewKey();
-
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines)
-                {
-                    lines.Add(formatter(state, exception) + exception);
-                }
-            }
-        }
-    }
 }
 
 /// <summary>A cookie-keeping client that reads each form's antiforgery token from the page, as a browser would submit it.</summary>

@@ -22,6 +22,7 @@ public sealed class QuotaRestartTests : IAsyncLifetime
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "gatehouse-quota-" + Guid.NewGuid().ToString("N")[..10]);
     private WebApplication _backend = null!;
     private IConfigStore _store = null!;
+    private readonly List<string> _logs = [];
 
     public async Task InitializeAsync()
     {
@@ -67,7 +68,13 @@ public sealed class QuotaRestartTests : IAsyncLifetime
             Config = loaded.Config!,
             QuotaStore = store ?? _store,
             QuotaWriteInterval = interval,
-            ConfigureLogging = logging => logging.ClearProviders(),
+            // Kept, to be shown if a test fails (a restart that lost its counts was seen twice in CI and never reproduced).
+            ConfigureLogging = logging =>
+            {
+                logging.ClearProviders();
+                logging.AddProvider(new Support.ListLoggerProvider(_logs));
+                logging.AddFilter("Gatehouse", LogLevel.Information);
+            },
         });
     }
 
@@ -92,7 +99,16 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         await using var second = await StartNodeAsync();
         Assert.Equal(HttpStatusCode.OK, await CallAsync(second));
         // 3 a day: the two before the restart count.
-        Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(second));
+        var fourth = await CallAsync(second);
+        Assert.True(fourth == HttpStatusCode.TooManyRequests, $"The fourth call of the day answered {(int)fourth}, not 429. The nodes' logs:\n{Logs()}");
+    }
+
+    private string Logs()
+    {
+        lock (_logs)
+        {
+            return string.Join("\n", _logs);
+        }
     }
 
     [Fact]
