@@ -109,7 +109,12 @@ internal sealed class LimitCounters
         var removed = 0;
         foreach (var entry in _counters)
         {
-            if (entry.Value.Window < LimitWindows.Index(entry.Value.Per, now.UtcTicks) && _counters.TryRemove(entry))
+            // Window 0 is a counter made a moment ago and not counted in yet (made by a request or by the counts loaded at
+            // start, which count into it right after): removed now, that count would go to an object nobody reads again.
+            // The runtime sweeps once at start too, beside the first requests and the load: a restarted node lost the
+            // counts it had loaded that way in CI (QuotaRestartTests). One is left until it has counted and its window passed.
+            var window = entry.Value.Window;
+            if (window != 0 && window < LimitWindows.Index(entry.Value.Per, now.UtcTicks) && _counters.TryRemove(entry))
             {
                 removed++;
             }

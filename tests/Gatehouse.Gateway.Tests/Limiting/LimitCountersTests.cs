@@ -25,6 +25,23 @@ public sealed class LimitCountersTests
     }
 
     [Fact]
+    public void Sweep_KeepsACounterMadeButNotCountedInYet_SoTheCountThatFollowsIsKept()
+    {
+        // A request (or the counts loaded at start) makes the counter, and counts into it a moment later; a sweep between
+        // the two must not drop it, or that count lands in an object the dictionary no longer holds.
+        var kit = new LimitTestKit();
+        kit.At(Utc(2025, 3, 10, 12, 0, 30));
+        var set = kit.Set((100, LimitPeriod.Day));
+        var made = kit.Counters.Get("app-1", set.Policies[0]);
+
+        kit.Counters.Sweep(kit.Time.GetUtcNow());
+        made.Add(Gatehouse.Gateway.Limiting.LimitWindows.Index(LimitPeriod.Day, kit.Time.GetUtcNow().UtcTicks), 2);
+
+        Assert.Same(made, kit.Counters.Get("app-1", set.Policies[0]));
+        Assert.Equal(2, kit.Counters.Used("app-1", set.Policies[0], kit.Time.GetUtcNow()));
+    }
+
+    [Fact]
     public void Sweep_ThenCheck_StartsAFreshWindow()
     {
         var kit = new LimitTestKit();
