@@ -55,11 +55,7 @@ public sealed class WebSocketForwardingTests
         await using var gateway = await TestGateway.StartAsync(Http2ForwardingTests.H2cFrontYaml(backend.Url, "http1"));
         using var cancel = new CancellationTokenSource(Patience);
         using var invoker = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false });
-        using var client = new ClientWebSocket();
-        client.Options.HttpVersion = HttpVersion.Version20;
-        client.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-
-        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/chat"), invoker, cancel.Token);
+        using var client = await ConnectOverHttp2Async(gateway.Port, invoker, cancel.Token);
         await client.SendAsync(Encoding.UTF8.GetBytes("over h2"), WebSocketMessageType.Text, endOfMessage: true, cancel.Token);
         var reply = await ReceiveTextAsync(client, cancel.Token);
         await client.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", cancel.Token);
@@ -83,11 +79,7 @@ public sealed class WebSocketForwardingTests
         await using var gateway = await TestGateway.StartAsync(yaml);
         using var cancel = new CancellationTokenSource(Patience);
         using var invoker = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false });
-        using var client = new ClientWebSocket();
-        client.Options.HttpVersion = HttpVersion.Version20;
-        client.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-
-        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{gateway.Port}/chat"), invoker, cancel.Token);
+        using var client = await ConnectOverHttp2Async(gateway.Port, invoker, cancel.Token);
 
         var head = Assert.Single(backend.RequestHeads);
         var keys = head.Split("\r\n").Where(l => l.StartsWith("Sec-WebSocket-Key:", StringComparison.OrdinalIgnoreCase)).ToList();
@@ -129,6 +121,24 @@ public sealed class WebSocketForwardingTests
     }
 
     /// <summary>An upstream that accepts WebSockets and echoes every message; reports the close status it received.</summary>
+    // RFC 8441's extended CONNECT: HTTP/2 exactly, as a browser does when the server offers it.
+    private static async Task<ClientWebSocket> ConnectOverHttp2Async(int port, HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    {
+        var client = new ClientWebSocket();
+        client.Options.HttpVersion = HttpVersion.Version20;
+        client.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        try
+        {
+            await client.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/chat"), invoker, cancellationToken);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
     private static Task<TestBackend> StartEchoBackendAsync(TaskCompletionSource<WebSocketCloseStatus?> closed) => TestBackend.StartAsync(app =>
     {
         app.UseWebSockets();

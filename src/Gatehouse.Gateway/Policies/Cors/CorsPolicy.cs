@@ -24,6 +24,13 @@ internal sealed class CorsPolicy(
     bool credentials,
     string maxAge)
 {
+    // The CORS headers of an answer, which only the policy writes (the HeaderNames instances: Kestrel finds them by reference).
+    private static readonly string[] OwnedHeaders =
+    [
+        HeaderNames.AccessControlAllowOrigin, HeaderNames.AccessControlAllowCredentials, HeaderNames.AccessControlExposeHeaders,
+        HeaderNames.AccessControlAllowMethods, HeaderNames.AccessControlAllowHeaders, HeaderNames.AccessControlMaxAge,
+    ];
+
     // The exchange is the callback's state (its policies hold this policy): no object of its own per response.
     private static readonly Func<object, Task> ApplyCallback = static state => ((PolicyExchange)state).Policies.Cors!.Apply((PolicyExchange)state);
 
@@ -139,12 +146,10 @@ internal sealed class CorsPolicy(
         var context = exchange.Context;
         var headers = context.Response.Headers;
         // The gateway owns CORS on this route: whatever the service said about it is not what the policy says.
-        headers.Remove(HeaderNames.AccessControlAllowOrigin);
-        headers.Remove(HeaderNames.AccessControlAllowCredentials);
-        headers.Remove(HeaderNames.AccessControlExposeHeaders);
-        headers.Remove(HeaderNames.AccessControlAllowMethods);
-        headers.Remove(HeaderNames.AccessControlAllowHeaders);
-        headers.Remove(HeaderNames.AccessControlMaxAge);
+        foreach (var name in OwnedHeaders)
+        {
+            headers.Remove(name);
+        }
 
         var vary = headers.Vary;
         if (!VaryHasOrigin(vary))
