@@ -34,28 +34,42 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
     /// <summary>The applications made in the developer portal, consulted after the snapshot's own keys.</summary>
     public ConsumerDirectory Consumers { get; } = consumers ?? new ConsumerDirectory();
 
+    /// <summary>The keys authenticated lately, found again without their SHA-256.</summary>
+    internal KeyCache Keys { get; } = new();
+
     /// <summary>Authenticates an API key (from the header or, where the route allows it, the query).</summary>
     public Caller AuthenticateKey(AccessModel model, ReadOnlySpan<char> key, CredentialKind kind)
     {
-        Span<char> hex = stackalloc char[64];
-        if (!ApiKeyHash.TrySha256Hex(key, hex))
+        if (key.Length > ApiKeyHash.MaxKeyLength)
         {
             return Caller.Invalid(kind);
         }
 
-        ApplicationModel? application;
-        long expires;
-        if (model.KeyLookup.TryGetValue(hex, out var entry))
+        Span<byte> utf8 = stackalloc byte[key.Length * 3];
+        utf8 = utf8[..System.Text.Encoding.UTF8.GetBytes(key, utf8)];
+        var digest = KeyCache.DigestOf(utf8);
+        if (!Keys.TryGet(digest, model, out var application, out var expires))
         {
-            (application, expires) = (entry.Application, entry.ExpiresUtcTicks);
-        }
-        else if (!Consumers.TryFind(model, hex, out application, out expires))
-        {
-            return Caller.Invalid(kind);
+            Span<char> hex = stackalloc char[64];
+            ApiKeyHash.Sha256Hex(utf8, hex);
+            if (model.KeyLookup.TryGetValue(hex, out var entry))
+            {
+                (application, expires) = (entry.Application, entry.ExpiresUtcTicks);
+                Keys.Put(digest, model, application, expires);
+            }
+            else if (Consumers.TryFind(model, hex, out application, out expires, out var handle))
+            {
+                Keys.PutPortal(digest, model, handle!);
+            }
+            else
+            {
+                return Caller.Invalid(kind);
+            }
         }
 
-        // An expired key answers exactly like an unknown one: no oracle for which keys once existed.
-        return expires <= time.GetUtcNow().UtcTicks ? Caller.Invalid(kind) : Caller.Of(application!, kind);
+        // An expired key answers exactly like an unknown one: no oracle for which keys once existed. A key without an
+        // expiry (the usual case) reads no clock.
+        return expires != DateTime.MaxValue.Ticks && expires <= time.GetUtcNow().UtcTicks ? Caller.Invalid(kind) : Caller.Of(application!, kind);
     }
 
     /// <summary>

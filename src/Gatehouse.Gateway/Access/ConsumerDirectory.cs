@@ -31,10 +31,18 @@ internal sealed class ConsumerDirectory : IConsumerSink
     /// The application that key hash <paramref name="sha256Hex"/> belongs to, bound to <paramref name="model"/>'s plans,
     /// and the key's expiry; false when no portal application has it, or its plan is not in <paramref name="model"/>.
     /// </summary>
-    public bool TryFind(AccessModel model, ReadOnlySpan<char> sha256Hex, out ApplicationModel? application, out long expiresUtcTicks)
+    public bool TryFind(AccessModel model, ReadOnlySpan<char> sha256Hex, out ApplicationModel? application, out long expiresUtcTicks) =>
+        TryFind(model, sha256Hex, out application, out expiresUtcTicks, out _);
+
+    /// <summary>
+    /// <see cref="TryFind(AccessModel, ReadOnlySpan{char}, out ApplicationModel?, out long)"/>, also giving the directory's
+    /// entry for the key, which <see cref="Revalidate"/> answers from for as long as the directory holds it.
+    /// </summary>
+    public bool TryFind(AccessModel model, ReadOnlySpan<char> sha256Hex, out ApplicationModel? application, out long expiresUtcTicks, out object? handle)
     {
         application = null;
         expiresUtcTicks = 0;
+        handle = null;
         if (_count == 0 || !_keyLookup.TryGetValue(sha256Hex, out var key))
         {
             return false;
@@ -42,7 +50,25 @@ internal sealed class ConsumerDirectory : IConsumerSink
 
         application = key.Application.Bind(model);
         expiresUtcTicks = key.ExpiresUtcTicks;
+        handle = key;
         return application is not null;
+    }
+
+    /// <summary>
+    /// The application and expiry of the key entry <paramref name="handle"/> (from <c>TryFind</c>), bound to
+    /// <paramref name="model"/>; false once the directory has removed or replaced that entry (a revoked or rotated key, a
+    /// changed or deleted application), so a cached lookup never outlives the key it found.
+    /// </summary>
+    public static bool Revalidate(object handle, AccessModel model, out ApplicationModel? application, out long expiresUtcTicks)
+    {
+        if (handle is KeyEntry { Retired: false } key && key.Application.Bind(model) is { } bound)
+        {
+            (application, expiresUtcTicks) = (bound, key.ExpiresUtcTicks);
+            return true;
+        }
+
+        (application, expiresUtcTicks) = (null, 0);
+        return false;
     }
 
     /// <summary>The application with <paramref name="id"/> bound to <paramref name="model"/>; null when unknown.</summary>
@@ -77,7 +103,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
             {
                 if (!_applications.TryGetValue(held.Application.Application.Id, out var current) || !ReferenceEquals(current, held.Application))
                 {
-                    _keys.TryRemove(hash, out _);
+                    RemoveKey(hash);
                 }
             }
 
@@ -101,7 +127,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
                 {
                     if (_keys.TryGetValue(key.Sha256, out var held) && held.Application == previous)
                     {
-                        _keys.TryRemove(key.Sha256, out _);
+                        RemoveKey(key.Sha256);
                     }
                 }
             }
@@ -125,7 +151,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
             {
                 if (_keys.TryGetValue(key.Sha256, out var held) && held.Application == previous)
                 {
-                    _keys.TryRemove(key.Sha256, out _);
+                    RemoveKey(key.Sha256);
                 }
             }
 
@@ -141,11 +167,35 @@ internal sealed class ConsumerDirectory : IConsumerSink
         _applications[application.Id] = entry;
         foreach (var key in application.Keys)
         {
+            // The new entry goes in before the one it replaces is retired, so the key never misses a lookup meanwhile.
+            var replaced = _keys.GetValueOrDefault(key.Sha256);
             _keys[key.Sha256] = new KeyEntry(entry, key.Expires?.UtcTicks ?? DateTime.MaxValue.Ticks);
+            replaced?.Retire();
         }
     }
 
-    private sealed record KeyEntry(Entry Application, long ExpiresUtcTicks);
+    /// <summary>Removes one key and retires its entry, so a cached lookup of it (<see cref="KeyCache"/>) stops answering.</summary>
+    private void RemoveKey(string sha256)
+    {
+        if (_keys.TryRemove(sha256, out var removed))
+        {
+            removed.Retire();
+        }
+    }
+
+    /// <summary>One key: its application's entry and its expiry; retired once the directory no longer holds it.</summary>
+    private sealed class KeyEntry(Entry application, long expiresUtcTicks)
+    {
+        private volatile bool _retired;
+
+        public Entry Application { get; } = application;
+
+        public long ExpiresUtcTicks { get; } = expiresUtcTicks;
+
+        public bool Retired => _retired;
+
+        public void Retire() => _retired = true;
+    }
 
     /// <summary>One application and its model bound to the plans of the last snapshot that asked.</summary>
     private sealed class Entry(ConsumerApplication application)

@@ -11,10 +11,35 @@ namespace Gatehouse.Gateway.Hosting;
 /// <summary>The authenticate → authorize → limit steps of a route that has them (a revision with plans).</summary>
 internal sealed partial class GatewayRequestHandler
 {
-    private async Task AdmitAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId,
+    private Task AdmitAndForwardAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId,
         Policies.PolicyExchange? exchange = null)
     {
-        if (await AdmitAsync(context, snapshot, route, requestId).ConfigureAwait(false) is { } admission)
+        // Admission almost always completes at once (a key, a plan, in-memory counters): then the forwarder's task is this
+        // request's task, with no async method of its own around it (issue 25: that method's state machine, boxed because
+        // the forwarding always waits, was one of the access steps' larger costs).
+        var admitting = AdmitAsync(context, snapshot, route, requestId);
+        if (!admitting.IsCompletedSuccessfully)
+        {
+            return AdmitLaterAndForwardAsync(admitting, context, snapshot, route, captures, path, requestId, exchange);
+        }
+
+        if (admitting.Result is not { } admission)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (exchange is not null)
+        {
+            exchange.Admission = admission;
+        }
+
+        return PickAndForwardAsync(context, snapshot, route, captures, path, requestId, admission, exchange);
+    }
+
+    private async Task AdmitLaterAndForwardAsync(ValueTask<Admission?> admitting, HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures,
+        string path, string requestId, Policies.PolicyExchange? exchange)
+    {
+        if (await admitting.ConfigureAwait(false) is { } admission)
         {
             if (exchange is not null)
             {

@@ -19,19 +19,15 @@ public static class ApiKeyHash
     /// <summary>Lower-case hex SHA-256 of <paramref name="key"/>'s UTF-8 bytes: what config and stores keep.</summary>
     public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
-    /// <summary>Writes the lower-case hex SHA-256 of <paramref name="key"/> into 64 chars of <paramref name="hex"/>, without allocating for short keys.</summary>
-    public static bool TrySha256Hex(ReadOnlySpan<char> key, Span<char> hex)
-    {
-        if (key.Length > 512)
-        {
-            return false;
-        }
+    /// <summary>The longest presented key that is hashed at all (in characters); a longer one is no key of ours.</summary>
+    public const int MaxKeyLength = 512;
 
-        Span<byte> utf8 = stackalloc byte[key.Length * 3];
-        var length = Encoding.UTF8.GetBytes(key, utf8);
+    /// <summary>Writes the lower-case hex SHA-256 of the UTF-8 key <paramref name="utf8Key"/> into 64 chars of <paramref name="hex"/>.</summary>
+    public static void Sha256Hex(ReadOnlySpan<byte> utf8Key, Span<char> hex)
+    {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(utf8[..length], hash);
-        return Convert.TryToHexStringLower(hash, hex, out _);
+        SHA256.HashData(utf8Key, hash);
+        Convert.TryToHexStringLower(hash, hex, out _);
     }
 
     /// <summary>The shown part of a key: its prefix and four more characters (<c>ghk_1a2b</c>).</summary>
