@@ -9,6 +9,16 @@ namespace Gatehouse.Gateway.Limiting;
 /// </summary>
 internal class LimitCounter(LimitPeriod per)
 {
+    /// <summary>
+    /// What <see cref="TryAcquire"/> answers on a counter the sweep has retired: nothing was counted, and the caller
+    /// counts again in the counter that replaces it (<see cref="LimitCounters.Renew"/>).
+    /// </summary>
+    public const long Retired = -2;
+
+    // The window number of a retired counter: above every real one, so nothing rolls it forward again.
+    private const uint RetiredWindow = uint.MaxValue;
+    private const long RetiredState = unchecked((long)((ulong)RetiredWindow << 32));
+
     private long _state;
 
     /// <summary>The period this counter's windows are numbered in (for <see cref="LimitCounters.Sweep"/>).</summary>
@@ -17,11 +27,39 @@ internal class LimitCounter(LimitPeriod per)
     /// <summary>The window of the last counted request.</summary>
     public uint Window => (uint)((ulong)Volatile.Read(ref _state) >> 32);
 
+    /// <summary>True once the sweep has retired this counter: it counts nothing more.</summary>
+    public bool IsRetired => Window == RetiredWindow;
+
+    /// <summary>
+    /// Retires the counter if its last count is in a window before <paramref name="current"/> (and it has counted at all):
+    /// one compare-and-swap, so a request that rolls it into <paramref name="current"/> first keeps it, and one that comes
+    /// after finds it retired and counts in its replacement. Without this, a request could count in a counter the sweep
+    /// had just dropped, and that count was lost.
+    /// </summary>
+    public bool TryRetire(uint current)
+    {
+        while (true)
+        {
+            var state = Volatile.Read(ref _state);
+            var w = (uint)((ulong)state >> 32);
+            if (w == 0 || w >= current)
+            {
+                return w == RetiredWindow;
+            }
+
+            if (Interlocked.CompareExchange(ref _state, RetiredState, state) == state)
+            {
+                return true;
+            }
+        }
+    }
+
     /// <summary>
     /// Counts one request in <paramref name="window"/> unless that would pass <paramref name="limit"/>; returns the count
     /// including this request, or -1 (and counts nothing) when the window is full. A counter still on an older window
     /// starts the new one at zero. A caller whose clock read lags one that already rolled the counter forward counts
-    /// in the newer window, never back, so a late caller cannot wipe a newer window's count.
+    /// in the newer window, never back, so a late caller cannot wipe a newer window's count. <see cref="Retired"/> (and
+    /// nothing counted) on a retired counter.
     /// </summary>
     public long TryAcquire(uint window, int limit, out uint countedIn)
     {
@@ -30,6 +68,12 @@ internal class LimitCounter(LimitPeriod per)
             var state = Volatile.Read(ref _state);
             var w = (uint)((ulong)state >> 32);
             var count = (uint)state;
+            if (w == RetiredWindow)
+            {
+                countedIn = window;
+                return Retired;
+            }
+
             if (w < window)
             {
                 w = window;
@@ -52,15 +96,20 @@ internal class LimitCounter(LimitPeriod per)
 
     /// <summary>
     /// Counts <paramref name="n"/> requests in <paramref name="window"/> whatever the limit (usage reported after the
-    /// fact, which already happened); the count saturates instead of overflowing.
+    /// fact, which already happened); the count saturates instead of overflowing. False (nothing counted) on a retired counter.
     /// </summary>
-    public void Add(uint window, int n)
+    public bool Add(uint window, int n)
     {
         while (true)
         {
             var state = Volatile.Read(ref _state);
             var w = (uint)((ulong)state >> 32);
             var count = (uint)state;
+            if (w == RetiredWindow)
+            {
+                return false;
+            }
+
             if (w < window)
             {
                 w = window;
@@ -70,7 +119,7 @@ internal class LimitCounter(LimitPeriod per)
             var next = (long)(((ulong)w << 32) | (uint)Math.Min((ulong)count + (ulong)n, int.MaxValue));
             if (Interlocked.CompareExchange(ref _state, next, state) == state)
             {
-                return;
+                return true;
             }
         }
     }

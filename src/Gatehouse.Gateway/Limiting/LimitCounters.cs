@@ -50,15 +50,27 @@ internal sealed class LimitCounters
     /// Adds <paramref name="count"/> requests of <paramref name="app"/> in <paramref name="window"/> under the limit named
     /// <paramref name="name"/> (a count kept across a restart, loaded at start); added, so requests counted meanwhile stay.
     /// </summary>
-    public void Seed(string app, string name, LimitPeriod per, uint window, int count) =>
-        _counters.GetOrAdd((app, SlotNamed(name, per)), static (_, per) => new LimitCounter(per), per).Add(window, count);
+    public void Seed(string app, string name, LimitPeriod per, uint window, int count)
+    {
+        var key = (app, SlotNamed(name, per));
+        while (true)
+        {
+            var counter = _counters.GetOrAdd(key, static (_, per) => new LimitCounter(per), per);
+            if (counter.Add(window, count))
+            {
+                return;
+            }
+
+            _counters.TryRemove(new KeyValuePair<(string, int), LimitCounter>(key, counter));
+        }
+    }
 
     /// <summary>Every quota counter (hour, day, month) with its limit's stable name, its window and its count there.</summary>
     public IEnumerable<(string App, string Name, LimitPeriod Per, uint Window, int Count)> Quotas()
     {
         foreach (var ((app, slot), counter) in _counters)
         {
-            if (counter.Per >= LimitPeriod.Hour && counter is not ClusterCounter && _names.TryGetValue(slot, out var named))
+            if (counter.Per >= LimitPeriod.Hour && counter is not ClusterCounter && !counter.IsRetired && _names.TryGetValue(slot, out var named))
             {
                 var window = counter.Window;
                 yield return (app, named.Name, counter.Per, window, counter.Count(window));
@@ -71,6 +83,16 @@ internal sealed class LimitCounters
         _counters.GetOrAdd((app, policy.Slot), static (key, state) => state.Policy.IsCluster
             ? new ClusterCounter(state.Policy.Per, state.Self._names[key.Slot].Name + "|" + key.App, state.Policy.Sync)
             : new LimitCounter(state.Policy.Per), (Self: this, Policy: policy));
+
+    /// <summary>
+    /// The counter that replaces <paramref name="retired"/> (which the sweep retired after the caller got it): the retired
+    /// one leaves the map if the sweep has not taken it out yet, and a new one is made, or the one another caller made.
+    /// </summary>
+    public LimitCounter Renew(string app, LimitPolicy policy, LimitCounter retired)
+    {
+        _counters.TryRemove(new KeyValuePair<(string, int), LimitCounter>((app, policy.Slot), retired));
+        return Get(app, policy);
+    }
 
     /// <summary>Every counter of a cluster limit (the cluster loop's round).</summary>
     public IEnumerable<ClusterCounter> ClusterCounters()
@@ -100,9 +122,10 @@ internal sealed class LimitCounters
     }
 
     /// <summary>
-    /// Drops counters whose window ended before <paramref name="now"/>; returns how many. A request racing with the
-    /// sweep may count in a counter just dropped, so one request per such caller can go uncounted: the same bound
-    /// as the limiter's own race.
+    /// Drops counters whose window ended before <paramref name="now"/>; returns how many. Each is retired first with one
+    /// compare-and-swap (<see cref="LimitCounter.TryRetire"/>): a request that rolled it into the current window meanwhile
+    /// keeps it, and one that still holds it afterwards finds it retired and counts in its replacement, so no request
+    /// goes uncounted.
     /// </summary>
     public int Sweep(DateTimeOffset now)
     {
@@ -114,7 +137,8 @@ internal sealed class LimitCounters
             // The runtime sweeps once at start too, beside the first requests and the load: a restarted node lost the
             // counts it had loaded that way in CI (QuotaRestartTests). One is left until it has counted and its window passed.
             var window = entry.Value.Window;
-            if (window != 0 && window < LimitWindows.Index(entry.Value.Per, now.UtcTicks) && _counters.TryRemove(entry))
+            var current = LimitWindows.Index(entry.Value.Per, now.UtcTicks);
+            if (window != 0 && window < current && entry.Value.TryRetire(current) && _counters.TryRemove(entry))
             {
                 removed++;
             }

@@ -16,9 +16,9 @@ namespace Gatehouse.Gateway.Limiting;
 /// enforced counter it passed, and no counter ever exceeds its limit: <b>at most N requests are admitted per
 /// window, also under concurrency</b> (per node; see docs/limits.md). The price of the take-back is the other way
 /// round: while a request holds a unit it is about to give back, a concurrent request can be denied although the
-/// window had room, so under contention at most one request per concurrent caller can be denied early. The only
-/// way past N is the counter sweep (<see cref="LimitCounters.Sweep"/>): a request racing with it can go uncounted,
-/// at most one per concurrent caller.
+/// window had room, so under contention at most one request per concurrent caller can be denied early. The counter
+/// sweep (<see cref="LimitCounters.Sweep"/>) retires a counter before it drops it, and a request that finds its counter
+/// retired counts in the one that replaces it, so the sweep lets no request past N.
 /// </para>
 /// <para>
 /// A limit counted across nodes (<see cref="LimitPolicy.IsCluster"/>) uses the same conditional increment on this node's
@@ -75,6 +75,14 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 var cap = cluster.Cap(shared, p, window, out var down);
                 fallback ??= down;
                 after = counter.TryAcquire(window, cap, out counted[i]);
+                if (after == LimitCounter.Retired)
+                {
+                    // The sweep retired it after Get: this policy again, with the counter that replaces it.
+                    counters.Renew(app, p, counter);
+                    i--;
+                    continue;
+                }
+
                 if (after < 0)
                 {
                     Release(app, policies, i, counted);
@@ -98,6 +106,13 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
             else
             {
                 after = counter.TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out counted[i]);
+                if (after == LimitCounter.Retired)
+                {
+                    counters.Renew(app, p, counter);
+                    i--;
+                    continue;
+                }
+
                 if (after < 0)
                 {
                     Release(app, policies, i, counted);
@@ -117,7 +132,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
         LimitPolicy? wouldDeny = null;
         foreach (var p in policies)
         {
-            if (p.IsShadow && counters.Get(app, p).TryAcquire(LimitWindows.Index(p.Per, ticks), p.Requests, out _) < 0)
+            if (p.IsShadow && AcquireShadow(app, p, LimitWindows.Index(p.Per, ticks)) < 0)
             {
                 p.CountShadowDenial();
                 wouldDeny ??= p;
@@ -178,8 +193,26 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
     {
         foreach (var p in set.Policies)
         {
-            counters.Get(app, p).Add(LimitWindows.Index(p.Per, now.UtcTicks), n);
+            var window = LimitWindows.Index(p.Per, now.UtcTicks);
+            var counter = counters.Get(app, p);
+            while (!counter.Add(window, n))
+            {
+                counter = counters.Renew(app, p, counter);
+            }
         }
+    }
+
+    /// <summary>Counts one request of a shadow limit, in the counter that replaces its own if the sweep retired it.</summary>
+    private long AcquireShadow(string app, LimitPolicy p, uint window)
+    {
+        var counter = counters.Get(app, p);
+        long after;
+        while ((after = counter.TryAcquire(window, p.Requests, out _)) == LimitCounter.Retired)
+        {
+            counter = counters.Renew(app, p, counter);
+        }
+
+        return after;
     }
 
     /// <summary>Takes back this request's units of the enforced policies before index <paramref name="end"/>.</summary>
