@@ -20,6 +20,10 @@
 #   ARGS_A, ARGS_B: more words for that side's `gatehouse run`. In these and in ENV_A/ENV_B, @TMP@ becomes the run's
 #     temporary folder, @BACKEND@ the backend's port (it answers 200 to anything: an OTLP endpoint) and each @PORT@ a
 #     free port (@TMP@ also in the configs, for an access log's path), e.g. ARGS_B='--store sqlite:@TMP@/b.db --admin-url http://127.0.0.1:@PORT@ --no-portal'
+#   FRONT=http (wrk, plain HTTP/1.1), tls-h1 or tls-h2: HTTPS with HTTP/1.1 or HTTP/2, loaded with h2load (Debian's
+#     nghttp2-client) as bench/run.sh's TLS=1 does: -cTLS_CONNECTIONS (32), -mTLS_STREAMS (10) on HTTP/2, TLS 1.3 with
+#     TLS_AES_128_GCM_SHA256, one self-signed P-256 certificate made here; each gateway gets an HTTPS listener beside
+#     its plain one (the configs' own gateway section is kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,7 +44,17 @@ done
 (( SECONDS_EACH >= 1 && SECONDS_EACH <= 60 )) || die "SECONDS_EACH must be 1..60"
 (( WARMUP <= 120 )) || die "WARMUP must be 0..120"
 (( $(nproc) >= 2 )) || die "needs 2 CPUs (the gateways on one, wrk and the backend on the other)"
-command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk, or run bench/run.sh once: it installs it)"
+FRONT=${FRONT:-http}
+TLS_CONNECTIONS=${TLS_CONNECTIONS:-32}
+TLS_STREAMS=${TLS_STREAMS:-10}
+[[ $TLS_CONNECTIONS =~ ^[0-9]+$ && $TLS_STREAMS =~ ^[0-9]+$ ]] || die "TLS_CONNECTIONS and TLS_STREAMS must be whole numbers"
+case $FRONT in
+    http) command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk, or run bench/run.sh once: it installs it)" ;;
+    tls-h1|tls-h2)
+        command -v h2load >/dev/null || die "h2load is not installed (apt-get install nghttp2-client, or run TLS=1 bench/run.sh once)"
+        command -v openssl >/dev/null || die "openssl is not installed (apt-get install openssl)" ;;
+    *) die "FRONT must be http, tls-h1 or tls-h2 (got '$FRONT')" ;;
+esac
 
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     dotnet build -c Release src/Gatehouse -v q -nologo >/dev/null || die "the Release build failed"
@@ -71,11 +85,34 @@ taskset -c 0 env DOTNET_gcServer=0 dotnet "$BACKEND" "$BACKEND_PORT" >"$TMP/back
 PIDS+=($!)
 wait_up "$BACKEND_PORT"
 
-declare -A PORT PID
+if [[ $FRONT != http ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls.key" -out "$TMP/tls.crt" >"$TMP/openssl.log" 2>&1 \
+        || die "openssl could not make the certificate (see $TMP/openssl.log)"
+fi
+
+declare -A PORT PID LOAD_PORT
 for side in A B; do
     config=CONFIG_$side dll=DLL_$side
     sed "s|\${BENCH_BACKEND:-http://127.0.0.1:9}|http://127.0.0.1:$BACKEND_PORT|" "${!config}" >"$TMP/$side.yaml"
     PORT[$side]=$(free_port)
+    LOAD_PORT[$side]=${PORT[$side]}
+    if [[ $FRONT != http ]]; then
+        # Two listeners (the plain one is --port's, for wait_up): under the config's own gateway section, or a new one.
+        LOAD_PORT[$side]=$(free_port)
+        python3 - "$TMP/$side.yaml" "${PORT[$side]}" "${LOAD_PORT[$side]}" "$TMP/tls.crt" "$TMP/tls.key" <<'PY'
+import re, sys
+path, plain, tls, crt, key = sys.argv[1:]
+text = open(path).read()
+block = (f"  listeners:\n    - url: http://127.0.0.1:{plain}\n    - url: https://127.0.0.1:{tls}\n"
+         f"      certificate: {{ certFile: {crt}, keyFile: {key} }}\n")
+if re.search(r"^gateway:\s*$", text, re.M):
+    text = re.sub(r"^gateway:\s*\n", lambda m: m.group(0) + block, text, count=1, flags=re.M)
+else:
+    text = re.sub(r"^version: 1\s*\n", lambda m: m.group(0) + "gateway:\n" + block, text, count=1, flags=re.M)
+open(path, "w").write(text)
+PY
+    fi
     envs=ENV_$side args=ARGS_$side vars=() extra=()
     for word in ${!envs:-}; do vars+=("$(expand "$word")"); done
     for word in ${!args:-}; do extra+=("$(expand "$word")"); done
@@ -89,24 +126,39 @@ wait_up "${PORT[B]}"
 
 EXTRA=()
 if [[ -n ${HEADER:-} ]]; then EXTRA=(-H "$HEADER"); fi
-load() { taskset -c 0 wrk -t1 -c"$CONNECTIONS" -H "Origin: $ORIGIN" ${EXTRA[@]+"${EXTRA[@]}"} -d"$1"s "http://127.0.0.1:$2/hello"; }
+load() { # seconds port -> "requests rps"
+    local out
+    if [[ $FRONT == http ]]; then
+        out=$(taskset -c 0 wrk -t1 -c"$CONNECTIONS" -H "Origin: $ORIGIN" ${EXTRA[@]+"${EXTRA[@]}"} -d"$1"s "http://127.0.0.1:$2/hello")
+        echo "$(awk '/requests in/{print $1}' <<<"$out") $(awk '/Requests\/sec/{print $2}' <<<"$out")"
+    else
+        local proto=(--h1); [[ $FRONT == tls-h2 ]] && proto=(-m"$TLS_STREAMS")
+        out=$(taskset -c 0 h2load -t1 -c"$TLS_CONNECTIONS" "${proto[@]}" -D "$1" --tls13-ciphers=TLS_AES_128_GCM_SHA256 \
+            -H "Origin: $ORIGIN" ${EXTRA[@]+"${EXTRA[@]}"} "https://127.0.0.1:$2/hello")
+        echo "$(awk '/^requests:/{print $8}' <<<"$out") $(awk '/^finished in/{print $4}' <<<"$out")"
+    fi
+}
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-(( WARMUP == 0 )) || { load "$WARMUP" "${PORT[A]}" >/dev/null; load "$WARMUP" "${PORT[B]}" >/dev/null; }
+(( WARMUP == 0 )) || { load "$WARMUP" "${LOAD_PORT[A]}" >/dev/null; load "$WARMUP" "${LOAD_PORT[B]}" >/dev/null; }
 
 measure() { # side -> "rps cpu_us_per_request"
     local pid=${PID[$1]} t0 t1 out n rps
     t0=$(cpu_ticks "$pid")
-    out=$(load "$SECONDS_EACH" "${PORT[$1]}")
+    out=$(load "$SECONDS_EACH" "${LOAD_PORT[$1]}")
     t1=$(cpu_ticks "$pid")
-    n=$(awk '/requests in/{print $1}' <<<"$out")
-    rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-    [[ -n $n && $n -gt 0 ]] || die "wrk completed no requests against $1"
+    read -r n rps <<<"$out"
+    [[ -n $n && $n -gt 0 ]] || die "the load ($FRONT) completed no requests against $1"
     echo "$rps $(awk -v t=$((t1 - t0)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t*1e6/hz/n}')"
 }
 
 echo "pair: A = $CONFIG_A ($DLL_A)${ENV_A:+ env: $ENV_A}${ARGS_A:+ args: $ARGS_A}"
 echo "pair: B = $CONFIG_B ($DLL_B)${ENV_B:+ env: $ENV_B}${ARGS_B:+ args: $ARGS_B}"
-echo "pair: $PAIRS pairs x ${SECONDS_EACH}s, wrk -t1 -c$CONNECTIONS, gateways on CPU 1, wrk and backend on CPU 0, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+case $FRONT in
+    http) LOADER="wrk -t1 -c$CONNECTIONS" ;;
+    tls-h1) LOADER="HTTPS HTTP/1.1, h2load --h1 -c$TLS_CONNECTIONS" ;;
+    tls-h2) LOADER="HTTPS HTTP/2, h2load -c$TLS_CONNECTIONS -m$TLS_STREAMS" ;;
+esac
+echo "pair: $PAIRS pairs x ${SECONDS_EACH}s, $LOADER, gateways on CPU 1, the load and the backend on CPU 0, $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
 for i in $(seq "$PAIRS"); do
     if (( i % 2 )); then a=$(measure A); b=$(measure B); else b=$(measure B); a=$(measure A); fi
     echo "$i $a $b"

@@ -61,6 +61,7 @@ internal static class RawHttp2Client
 
         var header = new byte[9];
         int? status = null;
+        byte[]? headerBlock = null;
         var body = new MemoryStream();
         try
         {
@@ -83,9 +84,10 @@ internal static class RawHttp2Client
                         break;
                     case Headers when streamId == 1:
                         status ??= StatusOf(payload, flags);
+                        headerBlock ??= payload;
                         if ((flags & EndStream) != 0)
                         {
-                            return new Http2Outcome(status, null, null) { Body = body.ToArray() };
+                            return new Http2Outcome(status, null, null) { Body = body.ToArray(), HeaderBlock = headerBlock };
                         }
 
                         break;
@@ -97,7 +99,7 @@ internal static class RawHttp2Client
                         body.Write(payload, 0, payload.Length);
                         if ((flags & EndStream) != 0)
                         {
-                            return new Http2Outcome(status, null, null) { Body = body.ToArray() };
+                            return new Http2Outcome(status, null, null) { Body = body.ToArray(), HeaderBlock = headerBlock };
                         }
 
                         break;
@@ -207,6 +209,9 @@ internal sealed record Http2Outcome(int? Status, uint? ResetCode, uint? GoAwayCo
 
     /// <summary>The response body, when the response ended normally (END_STREAM); else null.</summary>
     public byte[]? Body { get; init; }
+
+    /// <summary>The payload of the response's first HEADERS frame (its HPACK block), when the response ended normally.</summary>
+    public byte[]? HeaderBlock { get; init; }
 
     /// <summary>True when the connection ended with neither a response nor an error frame.</summary>
     public bool Closed { get; init; }
