@@ -157,9 +157,9 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 if (observation is not null)
                 {
                     observation.Upstream = destination.BaseAddress;
-                    if (observation.Activity is not null)
+                    if (observation.Trace != default)
                     {
-                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span, observation.Activity);
+                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span, observation.Trace);
                     }
                 }
 
@@ -340,7 +340,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
     /// Ends the previous attempt's span, if any, and starts this attempt's; the upstream gets this span's trace context in
     /// place of whatever <c>traceparent</c> the client sent (which the server span already continued, or refused to).
     /// </summary>
-    private static System.Diagnostics.Activity? StartAttemptSpan(HttpRequestMessage message, Destination destination, string service, string pathAndQuery, System.Diagnostics.Activity? previous, System.Diagnostics.Activity server)
+    private static System.Diagnostics.Activity? StartAttemptSpan(HttpRequestMessage message, Destination destination, string service, string pathAndQuery, System.Diagnostics.Activity? previous,
+        System.Diagnostics.ActivityContext server)
     {
         if (previous is not null)
         {
@@ -350,16 +351,13 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         var span = Observability.GatewayTracing.StartClient(message.Method.Method, destination, service, pathAndQuery, null);
         message.Headers.Remove("traceparent");
         message.Headers.Remove("tracestate");
-        // Without a client span (the sampler dropped the server span), the upstream gets the server span's context, with
-        // its not-sampled flag.
-        var context = span ?? server;
-        if (context is not null && context.IdFormat == System.Diagnostics.ActivityIdFormat.W3C)
+        // Without a client span (the server span was not sampled), the upstream gets the server's context, with its
+        // not-sampled flag.
+        var context = span?.Context ?? server;
+        message.Headers.TryAddWithoutValidation("traceparent", Observability.GatewayTracing.Traceparent(context));
+        if (context.TraceState is { Length: > 0 } state)
         {
-            message.Headers.TryAddWithoutValidation("traceparent", context.Id);
-            if (context.TraceStateString is { Length: > 0 } state)
-            {
-                message.Headers.TryAddWithoutValidation("tracestate", state);
-            }
+            message.Headers.TryAddWithoutValidation("tracestate", state);
         }
 
         return span;

@@ -138,12 +138,15 @@ internal sealed class GatewayHost : IAsyncDisposable
 
             if (tracing)
             {
-                otel.WithTracing(t => t.AddSource(GatewayTracing.SourceName).AddOtlpExporter());
+                // The gateway samples before it makes a span (GatewayTracing.StartServer, with the sampler the OTEL_TRACES_SAMPLER
+                // settings name); what reaches the SDK is sampled already.
+                otel.WithTracing(t => t.AddSource(GatewayTracing.SourceName).SetSampler(new AlwaysOnSampler()).AddOtlpExporter());
             }
         }
 
         builder.Services.AddSingleton(sp => new GatewayTelemetry(
-            sp.GetRequiredService<GatewayRuntime>(), observability, options.UsageSink, options.NodeId, metrics is not null, tracing, options.Time, sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<GatewayRuntime>(), observability, options.UsageSink, options.NodeId, metrics is not null,
+            tracing ? GatewayTracing.SamplerFrom(name => builder.Configuration[name]) : null, options.Time, sp.GetRequiredService<ILoggerFactory>()));
 
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime complete socket operations on its
         // epoll threads rather than queueing them to the thread pool. Kestrel's transport follows the same

@@ -1,10 +1,13 @@
 namespace Gatehouse.Gateway.Observability;
 
-/// <summary>One access log line before it is written; every text in it already passed <see cref="Redaction"/>.</summary>
+/// <summary>
+/// One access log line before it is written; every text in it already passed <see cref="Redaction"/>. The client address
+/// and the trace id are kept as they are and formatted by the writer's loop, off the request path.
+/// </summary>
 internal readonly record struct AccessLogEntry(
     long UtcTicks,
     string RequestId,
-    string? Client,
+    System.Net.IPAddress? Client,
     string Method,
     string Path,
     string Query,
@@ -19,6 +22,6 @@ internal readonly record struct AccessLogEntry(
     string? Upstream,
     int Steps,
     string? UserAgent,
-    string? TraceId,
+    System.Diagnostics.ActivityTraceId TraceId,
     string? Retries = null,
     string? NotRetried = null);

@@ -165,17 +165,41 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
     internal static void Format(Utf8JsonWriter json, in AccessLogEntry e, string? node)
     {
         json.WriteStartObject();
-        Span<byte> time = stackalloc byte[24];
-        WriteTime(time, e.UtcTicks);
-        json.WriteString(TimeName, time);
+
+        // Values made here of characters that never need escaping (the time, the address, the trace id; a method, which
+        // Kestrel has checked to be a token) are written raw, quotes and all: escaping checks them for nothing otherwise.
+        Span<byte> value = stackalloc byte[72];
+        value[0] = (byte)'"';
+        WriteTime(value[1..], e.UtcTicks);
+        value[25] = (byte)'"';
+        WriteSafe(json, TimeName, value[..26]);
         json.WriteString(RequestIdName, e.RequestId);
         if (node is not null)
         {
             json.WriteString(NodeName, node);
         }
 
-        json.WriteString(ClientName, e.Client);
-        json.WriteString(MethodName, e.Method);
+        if (e.Client is { } client && client.TryFormat(value[1..], out var length))
+        {
+            value[length + 1] = (byte)'"';
+            WriteSafe(json, ClientName, value[..(length + 2)]);
+        }
+        else
+        {
+            json.WriteNull(ClientName);
+        }
+
+        if (e.Method.Length <= 64 && Forwarding.HeaderRules.IsToken(e.Method))
+        {
+            length = System.Text.Encoding.ASCII.GetBytes(e.Method, value[1..^1]);
+            value[length + 1] = (byte)'"';
+            WriteSafe(json, MethodName, value[..(length + 2)]);
+        }
+        else
+        {
+            json.WriteString(MethodName, e.Method);
+        }
+
         json.WriteString(PathName, e.Path);
         if (e.Query.Length > 0)
         {
@@ -183,7 +207,7 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         }
 
         json.WriteNumber(StatusName, e.Status);
-        json.WriteNumber(DurationName, Math.Round(e.DurationMs, 3));
+        WriteSafe(json, DurationName, Milliseconds(value, e.DurationMs));
         json.WriteNumber(BytesInName, e.BytesIn);
         json.WriteNumber(BytesOutName, e.BytesOut);
         WriteOptional(json, RouteName, e.Route);
@@ -206,8 +230,50 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         WriteOptional(json, NotRetriedName, e.NotRetried);
 
         WriteOptional(json, UserAgentName, e.UserAgent);
-        WriteOptional(json, TraceIdName, e.TraceId);
+        if (e.TraceId != default)
+        {
+            Span<byte> id = stackalloc byte[16];
+            Span<char> hex = stackalloc char[32];
+            e.TraceId.CopyTo(id);
+            Convert.TryToHexStringLower(id, hex, out _);
+            value[0] = (byte)'"';
+            System.Text.Encoding.ASCII.GetBytes(hex, value[1..33]);
+            value[33] = (byte)'"';
+            WriteSafe(json, TraceIdName, value[..34]);
+        }
+
         json.WriteEndObject();
+    }
+
+    private static void WriteSafe(Utf8JsonWriter json, JsonEncodedText name, ReadOnlySpan<byte> value)
+    {
+        json.WritePropertyName(name);
+        json.WriteRawValue(value, skipInputValidation: true);
+    }
+
+    /// <summary>
+    /// <paramref name="milliseconds"/> to the microsecond, as a JSON number without trailing zeros (<c>12.3</c>, <c>0.045</c>,
+    /// <c>7</c>), written into <paramref name="to"/>: what <c>Math.Round(ms, 3)</c> wrote as a double, without the double's
+    /// shortest-form formatting.
+    /// </summary>
+    internal static ReadOnlySpan<byte> Milliseconds(Span<byte> to, double milliseconds)
+    {
+        var micros = (long)Math.Round(Math.Max(0, milliseconds) * 1000, MidpointRounding.AwayFromZero);
+        System.Buffers.Text.Utf8Formatter.TryFormat(micros / 1000, to, out var length);
+        var fraction = (int)(micros % 1000);
+        if (fraction == 0)
+        {
+            return to[..length];
+        }
+
+        to[length++] = (byte)'.';
+        for (var divisor = 100; fraction > 0; divisor /= 10)
+        {
+            to[length++] = (byte)('0' + (fraction / divisor));
+            fraction %= divisor;
+        }
+
+        return to[..length];
     }
 
     /// <summary>

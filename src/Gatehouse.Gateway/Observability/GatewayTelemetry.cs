@@ -25,12 +25,13 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     private readonly RecordQueue<AiUsageRecord>? _aiQueue;
     private readonly ApplicationLabels? _labels;
     private readonly string? _node;
+    private readonly OpenTelemetry.Trace.Sampler? _sampler;
 
-    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, bool metrics, bool tracing, TimeProvider time, ILoggerFactory loggers)
+    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, bool metrics, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers)
     {
-        (_runtime, _time, _node) = (runtime, time, node);
+        (_runtime, _time, _node, _sampler) = (runtime, time, node, sampler);
         Metrics = metrics;
-        Tracing = tracing;
+        Tracing = sampler is not null;
         if (usageSink is not null && config.Usage.Enabled)
         {
             _usageQueue = new RecordQueue<UsageRecord>(config.Usage.BufferSize);
@@ -50,7 +51,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
             _labels = new ApplicationLabels(config.Metrics.MaxApplications, loggers.CreateLogger("Gatehouse.Metrics"));
         }
 
-        Active = Usage is not null || AccessLog is not null || metrics || tracing;
+        Active = Usage is not null || AccessLog is not null || metrics || Tracing;
     }
 
     /// <summary>True when requests are observed at all.</summary>
@@ -89,9 +90,10 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         var snapshot = _runtime.Current;
         var observation = new RequestObservation { StartTimestamp = _time.GetTimestamp() };
         context.Features.Set(observation);
-        if (Tracing)
+        if (_sampler is not null)
         {
-            observation.Activity = GatewayTracing.StartServer(context, snapshot, snapshot.Config.Gateway.Observability.Tracing.AcceptTraceparent);
+            observation.Activity = GatewayTracing.StartServer(context, snapshot, snapshot.Config.Gateway.Observability.Tracing.AcceptTraceparent, _sampler, out var trace);
+            observation.Trace = trace;
         }
 
         var failed = true;
@@ -144,7 +146,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
             AccessLog.TryWrite(new AccessLogEntry(
                 now,
                 observation.RequestId ?? "",
-                context.Connection.RemoteIpAddress?.ToString(),
+                context.Connection.RemoteIpAddress,
                 request.Method,
                 request.Path.Value ?? "/",
                 Redaction.Query(request.QueryString.Value ?? "", snapshot.Access?.KeyQueryParameter ?? snapshot.Config.Gateway.ApiKeys.QueryParameter),
@@ -159,7 +161,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
                 observation.Upstream,
                 observation.Steps,
                 request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
-                observation.Activity?.TraceId.ToHexString(),
+                observation.Trace.TraceId,
                 observation.Retries,
                 observation.NotRetried));
         }

@@ -34,5 +34,9 @@ internal sealed class RequestObservation
     /// <summary>Why a failed attempt was not retried ("the service's retry budget is spent"); null when none was refused.</summary>
     public string? NotRetried { get; set; }
 
+    /// <summary>The server span; null when tracing is off or the trace was not sampled.</summary>
     public Activity? Activity { get; set; }
+
+    /// <summary>The trace context the upstream gets: the server span's, or the not-sampled one made in its place; default when tracing is off.</summary>
+    public ActivityContext Trace { get; set; }
 }

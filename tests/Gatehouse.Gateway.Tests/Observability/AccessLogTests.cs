@@ -23,6 +23,54 @@ public sealed class AccessLogTests : IDisposable
         Assert.Equal(new DateTime(ticks + 9_999, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture), System.Text.Encoding.ASCII.GetString(written));
     }
 
+    [Theory]
+    [InlineData(12.3, "12.3")]
+    [InlineData(0.045, "0.045")]
+    [InlineData(7.0, "7")]
+    [InlineData(0.0004, "0")]
+    [InlineData(0.0005, "0.001")]
+    [InlineData(1.23456, "1.235")]
+    [InlineData(86_400_000.1, "86400000.1")]
+    [InlineData(-1.0, "0")]
+    public void Duration_IsMillisecondsToTheMicrosecond_WithoutTrailingZeros(double milliseconds, string expected)
+    {
+        var written = Gatehouse.Gateway.Observability.AccessLogWriter.Milliseconds(new byte[32], milliseconds);
+
+        Assert.Equal(expected, System.Text.Encoding.ASCII.GetString(written));
+        if (milliseconds >= 0)
+        {
+            Assert.Equal(Math.Round(milliseconds, 3, MidpointRounding.AwayFromZero), double.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), 9);
+        }
+    }
+
+    [Theory]
+    [InlineData("203.0.113.9", "GET")]
+    [InlineData("2001:db8::1", "PROPFIND")]
+    [InlineData(null, "GET")]
+    [InlineData("::1", "X\"Y")] // not a token (Kestrel would refuse it): escaped like any other text
+    public void Line_IsValidJson_WithTheValuesWrittenRaw(string? client, string method)
+    {
+        var traceId = System.Diagnostics.ActivityTraceId.CreateRandom();
+        var entry = new Gatehouse.Gateway.Observability.AccessLogEntry(
+            new DateTime(2026, 12, 5, 3, 4, 5, 6, DateTimeKind.Utc).Ticks, "req-\"1\"", client is null ? null : System.Net.IPAddress.Parse(client), method,
+            "/p\u0001th", "", 200, 12.5, 1, 2, "r", "op", "app", "plan", "http://u:1", 0, "ua", traceId);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            Gatehouse.Gateway.Observability.AccessLogWriter.Format(json, entry, "node-1");
+        }
+
+        var line = JsonDocument.Parse(buffer.WrittenMemory).RootElement;
+        Assert.Equal("2026-12-05T03:04:05.006Z", line.GetProperty("time").GetString());
+        Assert.Equal("req-\"1\"", line.GetProperty("requestId").GetString());
+        Assert.Equal(client, line.GetProperty("client").GetString());
+        Assert.Equal(method, line.GetProperty("method").GetString());
+        Assert.Equal("/p\u0001th", line.GetProperty("path").GetString());
+        Assert.Equal(12.5, line.GetProperty("durationMs").GetDouble());
+        Assert.Equal(traceId.ToHexString(), line.GetProperty("traceId").GetString());
+        Assert.Equal("node-1", line.GetProperty("node").GetString());
+    }
+
     [Fact]
     public async Task FileReachingItsSize_IsRotated_KeepingMaxFiles()
     {

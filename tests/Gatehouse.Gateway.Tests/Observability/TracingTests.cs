@@ -162,6 +162,51 @@ public sealed class TracingTests
     }
 
     [Fact]
+    public async Task RatioSampler_SamplesItsShareOfNewTraces_OnceNotTwice_AndTheRestGoOnNotSampled()
+    {
+        // The gateway samples before it makes a span, with the sampler OTEL_TRACES_SAMPLER names; the SDK must not sample
+        // again what it is given (at 0.5 that would be a quarter), and every request's trace reaches the upstream.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var upstreamTraceparents = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            upstreamTraceparents.Enqueue(context.Request.Headers["traceparent"].ToString());
+            return context.Response.WriteAsync("ok");
+        });
+        var settings = new Dictionary<string, string?>(receiver.Settings("traceidratio")) { ["OTEL_TRACES_SAMPLER_ARG"] = "0.5" };
+        var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
+            version: 1
+            services:
+              ratio-backend: { targets: [{{backend.Url}}] }
+            routes:
+              ratio: { path: "/ratio/{id}", service: ratio-backend }
+            """), options: o => o with { TelemetrySettings = settings });
+        const int Requests = 400;
+        try
+        {
+            for (var i = 0; i < Requests; i++)
+            {
+                using var response = await gateway.Client.GetAsync($"/ratio/{i}");
+                Assert.True(response.IsSuccessStatusCode);
+            }
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var servers = receiver.Spans.Where(s => s.Kind == OtlpSpan.Server && s.Attributes.GetValueOrDefault("gatehouse.route") == "ratio").ToList();
+        var sent = upstreamTraceparents.ToArray();
+        var sampled = sent.Count(t => (Convert.ToInt32(t[^2..], 16) & 1) == 1);
+        // 200 expected; binomial standard deviation 10, so 140..260 is six of them either way.
+        Assert.InRange(servers.Count, 140, 260);
+        Assert.Equal(Requests, sent.Length);
+        Assert.All(sent, t => Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[0-3]$", t));
+        Assert.Equal(servers.Count, sampled);
+        Assert.Equal(Requests, sent.Select(t => t[3..35]).Distinct().Count());
+    }
+
+    [Fact]
     public async Task TracingOff_NoActivityIsCreated()
     {
         await using var backend = await TestBackend.StartEchoAsync();
