@@ -10,6 +10,8 @@ namespace Gatehouse.Gateway.Access;
 /// </summary>
 internal sealed class AccessModel
 {
+    private static long s_generations;
+
     public AccessModel(
         PlanModel[] plans,
         PlanModel? anonymous,
@@ -80,6 +82,12 @@ internal sealed class AccessModel
 
     /// <summary>Looks a hash up from a stack buffer, so a key check allocates nothing.</summary>
     public Dictionary<string, ApiKeyModel>.AlternateLookup<ReadOnlySpan<char>> KeyLookup { get; }
+
+    /// <summary>
+    /// A number no other model of this process has: what a cached lookup (<see cref="KeyCache"/>) remembers of the model it
+    /// was found in, instead of the model itself, so that a cache entry never keeps an old revision's model alive.
+    /// </summary>
+    public long Generation { get; } = Interlocked.Increment(ref s_generations);
 
     /// <summary>Applications by the values of a JWT's application claim.</summary>
     public IReadOnlyDictionary<string, ApplicationModel> ByClientId { get; }

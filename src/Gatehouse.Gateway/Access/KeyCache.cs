@@ -54,7 +54,7 @@ internal sealed class KeyCache
     public bool TryGet(in Digest digest, AccessModel model, out ApplicationModel? application, out long expiresUtcTicks)
     {
         var entry = Volatile.Read(ref _slots[(int)digest.A & (Slots - 1)]);
-        if (entry is not null && entry.Digest == digest && ReferenceEquals(entry.Model, model))
+        if (entry is not null && entry.Digest == digest && entry.Generation == model.Generation)
         {
             if (entry.Portal is null)
             {
@@ -74,11 +74,11 @@ internal sealed class KeyCache
 
     /// <summary>Remembers a key found in <paramref name="model"/>'s own keys.</summary>
     public void Put(in Digest digest, AccessModel model, ApplicationModel application, long expiresUtcTicks) =>
-        Volatile.Write(ref _slots[(int)digest.A & (Slots - 1)], new Entry(digest, model, application, expiresUtcTicks, null));
+        Volatile.Write(ref _slots[(int)digest.A & (Slots - 1)], new Entry(digest, model.Generation, application, expiresUtcTicks, null));
 
     /// <summary>Remembers a key found in the portal's directory; <paramref name="portal"/> is the directory's key entry.</summary>
     public void PutPortal(in Digest digest, AccessModel model, object portal) =>
-        Volatile.Write(ref _slots[(int)digest.A & (Slots - 1)], new Entry(digest, model, null, 0, portal));
+        Volatile.Write(ref _slots[(int)digest.A & (Slots - 1)], new Entry(digest, model.Generation, null, 0, portal));
 
     /// <summary>Entries held now (a scan; for tests).</summary>
     public int Count => _slots.Count(slot => slot is not null);
@@ -87,10 +87,12 @@ internal sealed class KeyCache
     [StructLayout(LayoutKind.Sequential)]
     public readonly record struct Digest(ulong A, ulong B, ulong C, ulong D);
 
-    private sealed class Entry(Digest digest, AccessModel model, ApplicationModel? application, long expiresUtcTicks, object? portal)
+    // The model is remembered by its generation, not held: an entry left over from an old revision (a key not used since)
+    // must not keep that revision's whole model alive.
+    private sealed class Entry(Digest digest, long generation, ApplicationModel? application, long expiresUtcTicks, object? portal)
     {
         public readonly Digest Digest = digest;
-        public readonly AccessModel Model = model;
+        public readonly long Generation = generation;
         public readonly ApplicationModel? Application = application;
         public readonly long ExpiresUtcTicks = expiresUtcTicks;
         public readonly object? Portal = portal;

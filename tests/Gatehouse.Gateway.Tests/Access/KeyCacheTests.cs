@@ -94,6 +94,38 @@ public sealed class KeyCacheTests
     }
 
     [Fact]
+    public async Task CachedKeyOfAnOldRevision_DoesNotKeepThatRevisionsModelAlive()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        var key = TestKey.New();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, AccessKit.Application("shop", "retail", key)));
+        Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", key.Plaintext)).Status);
+        var old = OldModel(gateway);
+
+        // New revisions, and requests on them with other keys only: the old key's entry stays in its slot.
+        for (var i = 0; i < 3; i++)
+        {
+            var other = TestKey.New();
+            Assert.Empty(gateway.Host.Runtime.Apply(TestGateway.Parse(Yaml(backend.Url,
+                AccessKit.Application("shop", "retail", key) + AccessKit.Application("other", "retail", other)))));
+            Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", other.Plaintext)).Status);
+        }
+
+        for (var i = 0; i < 3 && old.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.True(gateway.Host.Runtime.Engine.Keys.Count >= 2);
+        Assert.False(old.IsAlive, "the first revision's access model is still reachable");
+    }
+
+    // Not inlined, so that no local of the test keeps the model.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference OldModel(TestGateway gateway) => new(gateway.Host.Runtime.Current.Access!);
+
+    [Fact]
     public async Task TwoKeysInOneSlot_EachIsItsOwnApplication_NeverTheOther()
     {
         // Keys until two share a slot (a birthday among 16,384 slots: about 160 keys on average).
