@@ -208,7 +208,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
         {
             // Benign race: two requests on a new snapshot may both bind; either result is right.
             var bound = _bound;
-            if (bound is not null && ReferenceEquals(bound.Model, model))
+            if (bound is not null && bound.Generation == model.Generation)
             {
                 return bound.Application;
             }
@@ -216,10 +216,12 @@ internal sealed class ConsumerDirectory : IConsumerSink
             var app = model.PlanByName.TryGetValue(Application.Plan, out var plan) && !ReferenceEquals(plan, model.Anonymous)
                 ? new ApplicationModel(Application.Id, Application.Account, plan, Application.State)
                 : null;
-            _bound = new Bound(model, app);
+            _bound = new Bound(model.Generation, app);
             return app;
         }
 
-        private sealed record Bound(AccessModel Model, ApplicationModel? Application);
+        // The model by its generation, not by reference: an application not called since a reload must not keep that
+        // revision's whole access model alive (its plan, in the bound application, is all it keeps).
+        private sealed record Bound(long Generation, ApplicationModel? Application);
     }
 }

@@ -121,6 +121,35 @@ public sealed class KeyCacheTests
         Assert.False(old.IsAlive, "the first revision's access model is still reachable");
     }
 
+    [Fact]
+    public async Task PortalApplicationNotCalledSinceAReload_DoesNotKeepTheOldModelAlive()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        var configKey = TestKey.New();
+        var portalKey = TestKey.New();
+        var yaml = Yaml(backend.Url, AccessKit.Application("config-app", "retail", configKey));
+        await using var gateway = await TestGateway.StartAsync(yaml);
+        gateway.Host.Runtime.Consumers.Upsert(new ConsumerApplication("portal-app", "acc-1", "retail", ApplicationState.Live,
+            [new ConsumerKey(portalKey.Sha256, portalKey.Plaintext[..8], DateTimeOffset.UnixEpoch, null)]));
+        Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", portalKey.Plaintext)).Status);
+        var old = OldModel(gateway);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Empty(gateway.Host.Runtime.Apply(TestGateway.Parse(yaml)));
+            Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", configKey.Plaintext)).Status);
+        }
+
+        for (var i = 0; i < 3 && old.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(old.IsAlive, "the first revision's access model is still reachable");
+        Assert.Equal(200, (await AccessKit.SendAsync(gateway.Client, "GET", "/users/42", portalKey.Plaintext)).Status);
+    }
+
     // Not inlined, so that no local of the test keeps the model.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference OldModel(TestGateway gateway) => new(gateway.Host.Runtime.Current.Access!);
