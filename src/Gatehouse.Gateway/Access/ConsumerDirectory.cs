@@ -29,14 +29,9 @@ internal sealed class ConsumerDirectory : IConsumerSink
 
     /// <summary>
     /// The application that key hash <paramref name="sha256Hex"/> belongs to, bound to <paramref name="model"/>'s plans,
-    /// and the key's expiry; false when no portal application has it, or its plan is not in <paramref name="model"/>.
-    /// </summary>
-    public bool TryFind(AccessModel model, ReadOnlySpan<char> sha256Hex, out ApplicationModel? application, out long expiresUtcTicks) =>
-        TryFind(model, sha256Hex, out application, out expiresUtcTicks, out _);
-
-    /// <summary>
-    /// <see cref="TryFind(AccessModel, ReadOnlySpan{char}, out ApplicationModel?, out long)"/>, also giving the directory's
-    /// entry for the key, which <see cref="Revalidate"/> answers from for as long as the directory holds it.
+    /// the key's expiry, and the directory's entry for the key (<paramref name="handle"/>, which <see cref="Revalidate"/>
+    /// answers from for as long as the directory holds it); false when no portal application has it, or its plan is not in
+    /// <paramref name="model"/>.
     /// </summary>
     public bool TryFind(AccessModel model, ReadOnlySpan<char> sha256Hex, out ApplicationModel? application, out long expiresUtcTicks, out object? handle)
     {

@@ -108,7 +108,7 @@ public sealed class ConsumerDirectoryTests
 
         // A hybrid node's whole set (it asks for one every 256 batches), looked up in the middle of being applied, as a
         // request on another thread would.
-        bool Found(TestKey key) => directory.TryFind(access, key.Sha256, out _, out _);
+        bool Found(TestKey key) => directory.TryFind(access, key.Sha256, out _, out _, out _);
         var during = new List<bool>();
         IEnumerable<ConsumerApplication> WholeSet()
         {
