@@ -96,6 +96,12 @@ internal static class GatewayTracing
     }
 
     /// <summary>The W3C <c>traceparent</c> of <paramref name="context"/>: <c>00-TRACEID-SPANID-FLAGS</c>.</summary>
+    /// <remarks>
+    /// Written here because .NET formats a <c>traceparent</c> only for an <see cref="Activity"/> (its <c>Id</c>, or the
+    /// propagator's injection, which reads one), and a dropped trace has no Activity on purpose (see
+    /// <see cref="StartServer"/>); OpenTelemetry's propagator takes a context but writes through a setter callback into
+    /// a carrier, which is more than one string. The format is fixed: version 00, 32 and 16 lower-case hex digits, flags.
+    /// </remarks>
     public static string Traceparent(ActivityContext context) =>
         string.Create(55, context, static (to, c) =>
         {
