@@ -15,9 +15,15 @@
 //   dotnet build -c Release src/Gatehouse && taskset -c 0 dotnet run -c Release --project bench/Gatehouse.Bench.Ai -- 2000 --workers=16 --gateway-cpu=1
 //
 // --warm=N sets the warm-up rounds before each concurrency (default 300; each round is one direct, one non-streamed and
-// one streamed call through the gateway). With the gateway alone on one core, the tiered compiler's background work
-// (PGO's instrumented tier, then tier 1) still arrives during the measured calls after 300 rounds; a few thousand
-// measure the steady state.
+// one streamed call through the gateway, run at the concurrency about to be measured), and --warm-seconds=S keeps each
+// concurrency's warm-up going for S seconds as well. With the gateway alone on one core, the tiered compiler's background
+// work (PGO's instrumented tier, then tier 1) arrives for about two minutes after a start, also for code that runs once
+// a second or less (Kestrel's heartbeat, the thread pool's gate, the config file check) and for code that only concurrent
+// calls reach; each batch of it delays the calls that arrive meanwhile by a scheduler slice (1-7 ms), and the first
+// collections move the start-up's objects to older generations (8-15 ms pauses). --warm-seconds=150 measures the
+// steady state after them.
+// --token-limits gives the plan token limits, so each call is also counted (o200k) and admitted against a budget.
+// --slowest=N prints the N slowest streamed calls through the gateway (when, which, time to first chunk).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -32,6 +38,9 @@ using Microsoft.Extensions.Logging;
 var numbers = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var requests = numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 2000;
 var warmRounds = int.Parse(args.FirstOrDefault(a => a.StartsWith("--warm=", StringComparison.Ordinal))?["--warm=".Length..] ?? "300", CultureInfo.InvariantCulture);
+var warmSeconds = double.Parse(args.FirstOrDefault(a => a.StartsWith("--warm-seconds=", StringComparison.Ordinal))?["--warm-seconds=".Length..] ?? "0", CultureInfo.InvariantCulture);
+var slowest = int.Parse(args.FirstOrDefault(a => a.StartsWith("--slowest=", StringComparison.Ordinal))?["--slowest=".Length..] ?? "0", CultureInfo.InvariantCulture);
+var tokenLimits = args.Contains("--token-limits");
 var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
 
 const string Completion = """{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
@@ -84,7 +93,7 @@ var yaml = $$"""
     routes:
       ai: { path: "/v1/{**rest}", service: llm }
     plans:
-      gold: { include: [ { route: ai } ] }
+      gold: { include: [ { route: ai } ]{{(tokenLimits ? ", tokenLimits: [ { tokens: 1000000000, per: day }, { tokens: 100000000, per: minute, count: completion, model: fast } ]" : "")}} }
     accounts: { a: {} }
     applications:
       app: { account: a, plan: gold, keys: [ { sha256: "{{ApiKeyHash.Sha256Hex(key)}}" } ] }
@@ -107,15 +116,23 @@ else
     (process, gatewayUrl) = await StartGatewayProcessAsync(yaml, gatewayCpu);
 }
 
-Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores");
+var benchStart = Stopwatch.GetTimestamp();
+var slow = new List<(double At, int Index, double First, bool Collected)>();
+Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, token limits {(tokenLimits ? "on" : "off")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
 foreach (var concurrency in new[] { 1, workers })
 {
-    await Warm();
+    await Warm(concurrency);
     var whole = await Interleave(concurrency, requests, stream: false);
     Report($"non-streamed, {concurrency} at a time", whole.Direct.Total, whole.Gateway.Total);
     var streamed = await Interleave(concurrency, requests / 4, stream: true);
     Report($"streamed time to first chunk, {concurrency} at a time", streamed.Direct.First, streamed.Gateway.First);
     Report($"streamed gap between chunks (2 ms at the provider), {concurrency} at a time", streamed.Direct.Gaps, streamed.Gateway.Gaps);
+    foreach (var (at, index, first, collected) in slow.OrderByDescending(c => c.First).Take(slowest))
+    {
+        Console.WriteLine($"  slow: call {index} at {at:F3} s, first chunk after {first:F3} ms{(collected ? ", the bench process collected meanwhile" : "")}");
+    }
+
+    slow.Clear();
 }
 
 await provider.DisposeAsync();
@@ -184,14 +201,20 @@ static int FreePort()
     return ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
 }
 
-async Task Warm()
+// At the concurrency about to be measured, so that what only concurrent calls do (more upstream connections) is warm too.
+async Task Warm(int concurrency)
 {
-    for (var i = 0; i < warmRounds; i++)
+    var until = Stopwatch.GetTimestamp() + (long)(warmSeconds * Stopwatch.Frequency);
+    var next = 0;
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
     {
-        await Call(providerUrl, false);
-        await Call(gatewayUrl, false);
-        await Call(gatewayUrl, true);
-    }
+        while (Interlocked.Increment(ref next) <= warmRounds || Stopwatch.GetTimestamp() < until)
+        {
+            await Call(providerUrl, false);
+            await Call(gatewayUrl, false);
+            await Call(gatewayUrl, true);
+        }
+    }));
 }
 
 // The forms alternate in slices of 50 requests, so that both see the same machine.
@@ -208,7 +231,15 @@ async Task<(Samples Direct, Samples Gateway)> Interleave(int concurrency, int co
             {
                 while (Interlocked.Increment(ref next) <= 50)
                 {
-                    samples.Add(await Call(url, stream));
+                    var one = await Call(url, stream);
+                    samples.Add(one);
+                    if (stream && ReferenceEquals(samples, through))
+                    {
+                        lock (slow)
+                        {
+                            slow.Add((Stopwatch.GetElapsedTime(benchStart).TotalSeconds, slow.Count, one.First, one.Collected));
+                        }
+                    }
                 }
             }));
         }
@@ -217,8 +248,9 @@ async Task<(Samples Direct, Samples Gateway)> Interleave(int concurrency, int co
     return (direct, through);
 }
 
-async Task<(double Total, double First, double[] Gaps)> Call(string baseUrl, bool stream)
+async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(string baseUrl, bool stream)
 {
+    var collections = GC.CollectionCount(0);
     var started = Stopwatch.GetTimestamp();
     using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/v1/chat/completions")
     {
@@ -230,6 +262,7 @@ async Task<(double Total, double First, double[] Gaps)> Call(string baseUrl, boo
     await using var body = await response.Content.ReadAsStreamAsync();
     var buffer = new byte[8192];
     double first = 0;
+    var collected = false;
     var gaps = new List<double>();
     var last = 0L;
     int read;
@@ -239,6 +272,7 @@ async Task<(double Total, double First, double[] Gaps)> Call(string baseUrl, boo
         if (last == 0)
         {
             first = Stopwatch.GetElapsedTime(started, now).TotalMilliseconds;
+            collected = GC.CollectionCount(0) != collections;
         }
         else
         {
@@ -248,7 +282,7 @@ async Task<(double Total, double First, double[] Gaps)> Call(string baseUrl, boo
         last = now;
     }
 
-    return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, first, [.. gaps]);
+    return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, first, [.. gaps], collected);
 }
 
 static void Report(string what, List<double> direct, List<double> gateway)
@@ -271,7 +305,7 @@ internal sealed class Samples
 
     public List<double> Gaps { get; } = [];
 
-    public void Add((double Total, double First, double[] Gaps) sample)
+    public void Add((double Total, double First, double[] Gaps, bool Collected) sample)
     {
         lock (_lock)
         {
