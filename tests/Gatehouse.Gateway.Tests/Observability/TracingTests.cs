@@ -119,11 +119,7 @@ public sealed class TracingTests
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         var upstreamTraceparents = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        await using var backend = await TestBackend.StartAsync(context =>
-        {
-            upstreamTraceparents.Enqueue(context.Request.Headers["traceparent"].ToString());
-            return context.Response.WriteAsync("ok");
-        });
+        await using var backend = await StartTraceparentBackendAsync(upstreamTraceparents);
         var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
             version: 1
             gateway:
@@ -168,11 +164,7 @@ public sealed class TracingTests
         // again what it is given (at 0.5 that would be a quarter), and every request's trace reaches the upstream.
         await using var receiver = await OtlpReceiver.StartAsync();
         var upstreamTraceparents = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        await using var backend = await TestBackend.StartAsync(context =>
-        {
-            upstreamTraceparents.Enqueue(context.Request.Headers["traceparent"].ToString());
-            return context.Response.WriteAsync("ok");
-        });
+        await using var backend = await StartTraceparentBackendAsync(upstreamTraceparents);
         var settings = new Dictionary<string, string?>(receiver.Settings("traceidratio")) { ["OTEL_TRACES_SAMPLER_ARG"] = "0.5" };
         var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
             version: 1
@@ -228,4 +220,12 @@ public sealed class TracingTests
             routes:
               traced: { path: "/traced/{id}", service: traced-backend }
             """), options: o => o with { TelemetrySettings = receiver.Settings() });
+
+    /// <summary>A backend that answers "ok" and keeps the <c>traceparent</c> each request brought.</summary>
+    private static Task<TestBackend> StartTraceparentBackendAsync(System.Collections.Concurrent.ConcurrentQueue<string> traceparents) =>
+        TestBackend.StartAsync(context =>
+        {
+            traceparents.Enqueue(context.Request.Headers["traceparent"].ToString());
+            return context.Response.WriteAsync("ok");
+        });
 }
