@@ -49,6 +49,11 @@
 #                     whose baseline is "gatehouse:pg-node", the same store with the limits per node);
 #                     strict leases 1,000 requests at a time, fast syncs every 200 ms. wrk sends the key to every
 #                     target. See docs/benchmarks.md, "Limits across nodes".
+#   FLOOR=0           1: add "floor": a minimal Kestrel + HttpClient pass-through (bench/Gatehouse.Bench.Floor) run with
+#                     the plain gatehouse column's runtime environment (inline socket completions, its gen0 budget, read
+#                     from its process), pinned and grouped like the other proxies: what proxying costs on Gatehouse's
+#                     stack before any of Gatehouse's own work (issue 25's "floor"). With TLS=1 also "floor-tls-h1" and
+#                     "floor-tls-h2", the same process's TLS listener loaded as the other TLS rows are.
 #   TLS=0             1: add four HTTPS fronts (issue 25), measured with h2load (nghttp2-client) instead of wrk:
 #                     "nginx-tls-h1" and "gatehouse-tls-h1" (HTTP/1.1, h2load --h1 -cTLS_CONNECTIONS), "nginx-tls-h2"
 #                     and "gatehouse-tls-h2" (HTTP/2, -cTLS_CONNECTIONS -mTLS_STREAMS), served by the same nginx and
@@ -91,6 +96,7 @@ SCALE=${SCALE:-0}
 CLUSTER=${CLUSTER:-0}
 OBSERVE=${OBSERVE:-0}
 POLICIES=${POLICIES:-0}
+FLOOR=${FLOOR:-0}
 SCALE_ROUTES=${SCALE_ROUTES:-10000}
 SCALE_APPS=${SCALE_APPS:-100000}
 WRK_HEADER=()
@@ -201,11 +207,14 @@ esac
 
 GATEHOUSE_DLL="$ROOT/src/Gatehouse/bin/Release/net10.0/gatehouse.dll"
 BACKEND_DLL="$BENCH/Gatehouse.Bench.Backend/bin/Release/net10.0/Gatehouse.Bench.Backend.dll"
+FLOOR_DLL="$BENCH/Gatehouse.Bench.Floor/bin/Release/net10.0/Gatehouse.Bench.Floor.dll"
 if [[ $SKIP_BUILD != 1 ]]; then
     say "building Gatehouse and the backend (Release)"
     dotnet build -c Release -nologo -v quiet "$ROOT/src/Gatehouse/Gatehouse.csproj" >&2
     dotnet build -c Release -nologo -v quiet "$BENCH/Gatehouse.Bench.Backend/Gatehouse.Bench.Backend.csproj" >&2
+    if [[ $FLOOR == 1 ]]; then dotnet build -c Release -nologo -v quiet "$BENCH/Gatehouse.Bench.Floor/Gatehouse.Bench.Floor.csproj" >&2; fi
 fi
+[[ $FLOOR != 1 || -f $FLOOR_DLL ]] || die "no Release build at $FLOOR_DLL (run without SKIP_BUILD=1)"
 [[ -f $GATEHOUSE_DLL ]] || die "no Release build at $GATEHOUSE_DLL (run without SKIP_BUILD=1)"
 [[ -f $BACKEND_DLL ]] || die "no Release build at $BACKEND_DLL (run without SKIP_BUILD=1)"
 
@@ -515,6 +524,23 @@ for target in "${GATEHOUSES[@]}"; do
     wait_ready "${target//:/-}" "${PORT[$target]}" "${PID[$target]}"
 done
 
+if [[ $FLOOR == 1 ]]; then
+    # The plain column's own runtime environment: its gen0 budget (the gatehouse command sets it for itself at start,
+    # Gen0Budget, so it is read from its process rather than worked out twice here) and what decides inline socket
+    # completions (the floor applies the command's rule to it).
+    floor_env=()
+    while IFS= read -r kv; do floor_env+=("$kv"); done < <(tr '\0' '\n' <"/proc/${PID[gatehouse]}/environ" | grep -E '^(DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS|GATEHOUSE_INLINE_IO|DOTNET_GCgen0size)=' || true)
+    PORT[floor]=$(free_port)
+    floor_tls=()
+    if [[ $TLS == 1 ]]; then FLOOR_TLS_PORT=$(free_port); floor_tls=("$FLOOR_TLS_PORT" "$TMP/tls.crt" "$TMP/tls.key"); fi
+    "${ON_PROXY[@]}" env "${floor_env[@]}" dotnet "$FLOOR_DLL" "${PORT[floor]}" "http://127.0.0.1:$BACKEND_PORT" "${floor_tls[@]}" >"$TMP/floor.log" 2>&1 &
+    PID[floor]=$!
+    STARTED+=("${PID[floor]}")
+    in_own_group floor "${PID[floor]}"
+    wait_ready floor "${PORT[floor]}" "${PID[floor]}"
+    say "floor runs with: ${floor_env[*]:-(nothing set by the gatehouse command)}"
+fi
+
 if [[ $USE_HAPROXY == 1 ]]; then
     cat >"$TMP/haproxy.cfg" <<EOF
 global
@@ -551,12 +577,17 @@ fi
 
 TARGETS=(direct nginx "${GATEHOUSES[@]}")
 if (( USE_HAPROXY == 1 )); then TARGETS+=(haproxy); fi
+if [[ $FLOOR == 1 ]]; then TARGETS+=(floor); fi
 declare -A MODE=()
 if [[ $TLS == 1 ]]; then
     for proto in h1 h2; do
         PID[nginx-tls-$proto]=$NGINX_PID PORT[nginx-tls-$proto]=$NGINX_TLS_PORT MODE[nginx-tls-$proto]=$proto
         PID[gatehouse-tls-$proto]=${PID[gatehouse]} PORT[gatehouse-tls-$proto]=$GATEHOUSE_TLS_PORT MODE[gatehouse-tls-$proto]=$proto
         TARGETS+=(nginx-tls-$proto gatehouse-tls-$proto)
+        if [[ $FLOOR == 1 ]]; then
+            PID[floor-tls-$proto]=${PID[floor]} PORT[floor-tls-$proto]=$FLOOR_TLS_PORT MODE[floor-tls-$proto]=$proto
+            TARGETS+=(floor-tls-$proto)
+        fi
     done
     curl -sk -o /dev/null "https://127.0.0.1:$NGINX_TLS_PORT$REQUEST_PATH" || die "nginx's TLS front did not answer (see $TMP/nginx-error.log)"
     curl -sk -o /dev/null "https://127.0.0.1:$GATEHOUSE_TLS_PORT$REQUEST_PATH" || die "Gatehouse's TLS front did not answer (see $TMP/gatehouse.log)"
