@@ -58,15 +58,20 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 
 var app = builder.Build();
-var forwarder = new PassThrough(backend.GetLeftPart(UriPartial.Authority));
+var forwarder = new PassThrough(backend.GetLeftPart(UriPartial.Authority),
+    long.TryParse(Environment.GetEnvironmentVariable("FLOOR_EXTRA_NS"), out var extra) ? extra : 0);
 app.Run(forwarder.ForwardAsync);
 await app.StartAsync().ConfigureAwait(false);
 Console.Out.WriteLine($"floor listening on http://127.0.0.1:{port}, forwarding to {backend}");
 await app.WaitForShutdownAsync().ConfigureAwait(false);
 return 0;
 
-internal sealed class PassThrough(string origin)
+// extraNanoseconds > 0 (FLOOR_EXTRA_NS): a busy wait of that long per request, user-mode work and nothing else, to
+// measure how the bench's figures answer to a proxy's own work (docs/benchmarks.md, issue 25's floor).
+internal sealed class PassThrough(string origin, long extraNanoseconds)
 {
+    private readonly long _extraTicks = extraNanoseconds * System.Diagnostics.Stopwatch.Frequency / 1_000_000_000;
+
     private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
     {
         // Gatehouse's upstream handler settings (UpstreamHandlerFactory).
@@ -81,6 +86,14 @@ internal sealed class PassThrough(string origin)
     // without parsing), since a floor written carelessly would only measure its own waste.
     public async Task ForwardAsync(HttpContext context)
     {
+        if (_extraTicks > 0)
+        {
+            var until = System.Diagnostics.Stopwatch.GetTimestamp() + _extraTicks;
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+            {
+            }
+        }
+
         var request = context.Request;
         using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), origin + request.Path.ToUriComponent() + request.QueryString.ToUriComponent());
         if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
