@@ -222,7 +222,9 @@ internal static partial class PortalEndpoints
         if (account is not null && account.State != AccountState.Suspended && portal.Mail.Enabled)
         {
             await portal.Consumers.Store.SaveTokenAsync(hash, ResetPurpose, account.Id, portal.Consumers.Time.GetUtcNow() + ResetLifetime, context.RequestAborted).ConfigureAwait(false);
-            var link = $"{context.Request.Scheme}://{context.Request.Host}/reset/{token}";
+            // From the configured public URL: the request's Host header is the asker's to choose, and a link to their host
+            // would hand them the token when the owner clicks it (password-reset poisoning).
+            var link = $"{portal.Links.Base}/reset/{token}";
             portal.Mail.Send(account.Email, "Reset your developer portal password",
                 $"Someone asked to reset the password of your developer portal account.\n\nTo choose a new password, open this link within 30 minutes:\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is.\n");
         }

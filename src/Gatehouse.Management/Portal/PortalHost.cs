@@ -70,17 +70,44 @@ public sealed class PortalHost : IAsyncDisposable
         AddWebServices(builder.Services, options.Admin.Options.Store, "portal", Scheme, "/login", options.Time);
         builder.Services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure(o => o.Events.OnValidatePrincipal = context => ValidateAsync(context, options.Admin));
 
-        var mail = new PortalMail(options.MailDirectory);
+        var publicUrl = options.PublicUrl is null ? null : ParsePublicUrl(options.PublicUrl);
+        if (publicUrl is null && (options.MailDirectory is not null || options.Smtp is not null) && !IPAddress.IsLoopback(endpoint.Address))
+        {
+            throw new ArgumentException($"The portal listens on {options.Url} and sends mail, so it needs --portal-public-url, its address as users reach it (for example https://portal.example.com): links in mails are built from that, never from a request's Host header.");
+        }
+
         var app = builder.Build();
+        PortalMail mail;
+        try
+        {
+            mail = new PortalMail(options.MailDirectory, options.Smtp, options.MailFrom, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.Mail"), options.Time, options.MailRetryDelays);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var links = new PortalLinks { Base = publicUrl };
         // Behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback), the request counts
         // as HTTPS, so session and antiforgery cookies are marked Secure.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
         app.UseWebSecurityHeaders(path => path.StartsWithSegments("/plans") && path.Value!.EndsWith("/docs", StringComparison.Ordinal));
         app.UseAuthentication();
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");
-        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail));
-        await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
+        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links));
+        try
+        {
+            await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await mail.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
+        links.Base ??= url.TrimEnd('/');
         return new PortalHost(app, url, mail);
     }
 
@@ -130,6 +157,21 @@ public sealed class PortalHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Mails the portal has sent, failed and dropped (for tests and the operator's checks).</summary>
+    internal PortalMail Mail => _mail;
+
+    // An origin: the portal's pages link from the root, so a path under it would not work anyway.
+    internal static string ParsePublicUrl(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
+        {
+            throw new ArgumentException($"--portal-public-url '{url}' is not an origin such as https://portal.example.com (a scheme, a host and a port, no path).");
+        }
+
+        return uri.GetLeftPart(UriPartial.Authority);
+    }
+
     internal static IPEndPoint ParseUrl(string url)
     {
         if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
@@ -152,4 +194,10 @@ public sealed class PortalHost : IAsyncDisposable
 }
 
 /// <summary>What the portal's endpoints share.</summary>
-internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail);
+internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links);
+
+/// <summary>Where links in the portal's mails point: the public URL, or the listener's address once it is bound.</summary>
+internal sealed class PortalLinks
+{
+    public string? Base { get; set; }
+}

@@ -26,6 +26,22 @@ public sealed record PortalOptions
     /// </summary>
     public string? MailDirectory { get; init; }
 
+    /// <summary>An SMTP server the portal's mails go through (<c>--portal-smtp</c>), in place of <see cref="MailDirectory"/>.</summary>
+    public SmtpSettings? Smtp { get; init; }
+
+    /// <summary>The address mails come from (<c>--portal-mail-from</c>); required with <see cref="Smtp"/>.</summary>
+    public string? MailFrom { get; init; }
+
+    /// <summary>
+    /// The portal's address as users reach it (<c>--portal-public-url</c>, an origin such as <c>https://portal.example.com</c>):
+    /// links in mails start with it, never with a request's <c>Host</c> header, which whoever asks for a reset chooses.
+    /// Null: the listener's own address when it is loopback; required with mail on any other listener.
+    /// </summary>
+    public string? PublicUrl { get; init; }
+
+    /// <summary>The pauses between attempts at one SMTP message. Default <see cref="PortalMail.DefaultRetryDelays"/>.</summary>
+    internal IReadOnlyList<TimeSpan>? MailRetryDelays { get; init; }
+
     /// <summary>The clock of sessions, login throttling and reset tokens. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -58,9 +58,10 @@ internal static partial class CliErrors
             return $"{Flat(folder.Message)} Check the path.";
         }
 
-        if (e is ArgumentException { ParamName: { } name } argument)
+        // Gatehouse's own refusals of an option's value (a URL, an address) say what to change in their message.
+        if (e is ArgumentException argument)
         {
-            return Flat(argument.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal));
+            return Flat(argument.ParamName is { } name ? argument.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : argument.Message);
         }
 
         return $"{Flat(e.Message)} ({e.GetType().Name}; run with DOTNET_ENVIRONMENT=Development for nothing more: this is all Gatehouse knows. Please report it if it is not your setup.)";

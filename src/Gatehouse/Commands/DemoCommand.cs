@@ -112,7 +112,7 @@ internal static class DemoCommand
                 }
 
                 var portal = portalOptions.Read(parse, any ? "http://127.0.0.1:0" : PortalOptions.DefaultUrl);
-                var mail = portal.MailDirectory ?? Path.Combine(temporary?.FullName ?? Path.GetTempPath(), "gatehouse-demo-mail");
+                var mail = portal.Mail.Directory is null && portal.Mail.Smtp is null ? portal.Mail with { Directory = Path.Combine(temporary?.FullName ?? Path.GetTempPath(), "gatehouse-demo-mail") } : portal.Mail;
                 var (node, refusal) = await StoreNode.StartAsync(new StoreNode.Options(
                     store,
                     Path.GetDirectoryName(configPath)!,
@@ -174,7 +174,7 @@ internal static class DemoCommand
 
     private const string DemoConsumer = "developer@demo.example";
 
-    private static void PrintPortal(StoreNode node, (string Email, string Password)? login, string mail)
+    private static void PrintPortal(StoreNode node, (string Email, string Password)? login, PortalMailSettings mail)
     {
         if (node.PortalUrl is null)
         {
@@ -187,7 +187,9 @@ internal static class DemoCommand
             Console.Out.WriteLine($"demo portal login: {l.Email} {l.Password}");
         }
 
-        Console.Out.WriteLine($"demo portal mail: {mail}   (password-reset mails land here as .eml files)");
+        Console.Out.WriteLine(mail.Smtp is { } smtp
+            ? $"demo portal mail: through {smtp}"
+            : $"demo portal mail: {mail.Directory}   (password-reset mails land here as .eml files)");
         Console.Out.WriteLine($"demo console: {node.AdminUrl}/console   (sign in with the admin token)");
     }
 

@@ -234,7 +234,7 @@ internal static class RunCommand
         try
         {
             (started, refusal) = await StoreNode.StartAsync(
-                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.MailDirectory, role, pollInterval, nodeApi, progress), ct).ConfigureAwait(false);
+                new StoreNode.Options(store, baseDirectory, null, port, adminUrl, nodeId, adminMaxBody ?? 1024 * 1024, portal.Url, portal.GatewayUrl, portal.Mail, role, pollInterval, nodeApi, progress), ct).ConfigureAwait(false);
         }
         catch (IOException e)
         {

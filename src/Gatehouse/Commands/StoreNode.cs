@@ -89,7 +89,7 @@ internal sealed class StoreNode : IAsyncDisposable
         long AdminMaxBody,
         string? PortalUrl = PortalOptions.DefaultUrl,
         string? PortalGatewayUrl = null,
-        string? PortalMailDirectory = null,
+        PortalMailSettings? PortalMail = null,
         NodeRole Role = NodeRole.Both,
         TimeSpan? PollInterval = null,
         NodeApiSettings? NodeApi = null,
@@ -186,7 +186,10 @@ internal sealed class StoreNode : IAsyncDisposable
                     Admin = admin,
                     GatewayUrl = options.PortalGatewayUrl ?? host.Urls[0],
                     Usage = new LiveQuotaUsage(host.Runtime),
-                    MailDirectory = options.PortalMailDirectory,
+                    MailDirectory = options.PortalMail?.Directory,
+                    Smtp = options.PortalMail?.Smtp,
+                    MailFrom = options.PortalMail?.From,
+                    PublicUrl = options.PortalMail?.PublicUrl,
                 }, ct).ConfigureAwait(false);
             }
 
@@ -278,7 +281,10 @@ internal sealed class StoreNode : IAsyncDisposable
                     Admin = admin,
                     // The data nodes' public address is not known here; the default listener's stands in until given.
                     GatewayUrl = options.PortalGatewayUrl ?? $"http://127.0.0.1:{options.Port ?? 8080}",
-                    MailDirectory = options.PortalMailDirectory,
+                    MailDirectory = options.PortalMail?.Directory,
+                    Smtp = options.PortalMail?.Smtp,
+                    MailFrom = options.PortalMail?.From,
+                    PublicUrl = options.PortalMail?.PublicUrl,
                 }, ct).ConfigureAwait(false);
             }
         }

@@ -49,7 +49,7 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     /// <summary>Every log line the admin API, the portal and the gateway wrote.</summary>
     public List<string> Logs { get; }
 
-    public static async Task<PortalHarness> StartAsync(FakeTime? time = null)
+    public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null)
     {
         var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
         var backend = await ConsumerNode.StartBackendAsync();
@@ -78,14 +78,30 @@ internal sealed partial class PortalHarness : IAsyncDisposable
             Time = (TimeProvider?)time ?? TimeProvider.System,
         });
         var mail = Path.Combine(folder, "mail");
-        var portal = await PortalHost.StartAsync(new PortalOptions
+        var options = new PortalOptions
         {
             Url = "http://127.0.0.1:0",
             Admin = admin,
             GatewayUrl = gateway.Urls[0],
             MailDirectory = mail,
             Time = (TimeProvider?)time ?? TimeProvider.System,
-        });
+        };
+        PortalHost portal;
+        try
+        {
+            portal = await PortalHost.StartAsync(portalOptions is null ? options : portalOptions(options));
+        }
+        catch
+        {
+            await admin.DisposeAsync();
+            await follower.DisposeAsync();
+            await gateway.DisposeAsync();
+            await store.DisposeAsync();
+            await backend.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
         return new PortalHarness(folder, backend, store, gateway, follower, admin, portal, time, mail, logs);
     }
 

@@ -140,4 +140,23 @@ public sealed class CliMistakeTests : IDisposable
         // Nothing listens on port 9: the admin API is not reached, which is said before any file is written.
         AssertPlainFailure(run, "Cannot reach the admin API");
     }
+
+    [Fact]
+    public async Task RunStore_WithAPasswordInTheSmtpUrl_SaysWhereItBelongs()
+    {
+        var run = await GatehouseProcess.RunAsync(
+            "run", "--store", Path.Combine(_folder, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0",
+            "--portal-smtp", "smtp://portal:hunter2-secret@mail.example.com", "--portal-mail-from", "noreply@example.com");
+        AssertPlainFailure(run, "put the password in the environment variable GATEHOUSE_PORTAL_SMTP_PASSWORD");
+        Assert.DoesNotContain("hunter2-secret", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunStore_WithMailOnAPublicListener_AndNoPublicUrl_SaysWhyItIsNeeded()
+    {
+        var run = await GatehouseProcess.RunAsync(
+            "run", "--store", Path.Combine(_folder, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://0.0.0.0:0",
+            "--portal-mail-dir", Path.Combine(_folder, "mail"));
+        AssertPlainFailure(run, "needs --portal-public-url");
+    }
 }
