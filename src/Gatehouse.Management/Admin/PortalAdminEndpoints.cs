@@ -14,7 +14,7 @@ namespace Gatehouse.Management.Admin;
 /// <c>GET /admin/portal/accounts</c>, <c>GET /admin/portal/applications</c> (<c>?account=&amp;state=&amp;after=&amp;limit=</c>),
 /// <c>POST /admin/portal/{accounts|applications}/{id}/{approve|reject|suspend|resume}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
-/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true }</c>).
+/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true }</c>).
 /// </summary>
 internal static class PortalAdminEndpoints
 {
@@ -95,14 +95,13 @@ internal static class PortalAdminEndpoints
                 ["next"] = changes.Count == limit ? changes[^1].Seq : null,
             }).ConfigureAwait(false);
         });
-        app.MapGet("/admin/portal/settings", async context =>
-            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["accountApproval"] = await consumers.AccountApprovalAsync(context.RequestAborted).ConfigureAwait(false) }).ConfigureAwait(false));
+        app.MapGet("/admin/portal/settings", async context => await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
         app.MapPut("/admin/portal/settings", async context =>
         {
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
-            if (problem is null && (body!.Any(e => e.Key != "accountApproval") || body!["accountApproval"] is not JsonValue v || !v.TryGetValue<bool>(out _)))
+            if (problem is null && (body!.Count == 0 || body!.Any(e => !Settings.ContainsKey(e.Key) || e.Value is not JsonValue v || !v.TryGetValue<bool>(out _))))
             {
-                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false }.");
+                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false, \"emailVerification\": true | false }, with either or both.");
             }
 
             if (problem is not null)
@@ -111,11 +110,27 @@ internal static class PortalAdminEndpoints
                 return;
             }
 
-            var on = body!["accountApproval"]!.GetValue<bool>();
-            await consumers.Store.SetSettingAsync(ConsumerService.AccountApprovalSetting, on ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
-            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["accountApproval"] = on }).ConfigureAwait(false);
+            foreach (var (name, value) in body!)
+            {
+                await consumers.Store.SetSettingAsync(Settings[name], value!.GetValue<bool>() ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
         });
     }
+
+    // The portal's settings as the API names them, and the store settings they are kept in.
+    private static readonly Dictionary<string, string> Settings = new(StringComparer.Ordinal)
+    {
+        ["accountApproval"] = ConsumerService.AccountApprovalSetting,
+        ["emailVerification"] = ConsumerService.EmailVerificationSetting,
+    };
+
+    private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken) => new()
+    {
+        ["accountApproval"] = await consumers.AccountApprovalAsync(cancellationToken).ConfigureAwait(false),
+        ["emailVerification"] = await consumers.EmailVerificationAsync(cancellationToken).ConfigureAwait(false),
+    };
 
     private static async Task AnswerAsync(HttpContext context, Task<AdminProblem?> change)
     {

@@ -209,7 +209,9 @@ internal static class ConsoleEndpoints
                 {
                     AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
                     AccountState.Active => [new("Suspend", $"/console/accounts/{Esc(a.Id)}/suspend", true)],
-                    _ => [new("Resume", $"/console/accounts/{Esc(a.Id)}/resume")],
+                    AccountState.Suspended => [new("Resume", $"/console/accounts/{Esc(a.Id)}/resume")],
+                    // Waits for its owner to confirm the address from the mailed link; nothing for an administrator to decide.
+                    _ => [],
                 }))])).ConfigureAwait(false);
     }
 

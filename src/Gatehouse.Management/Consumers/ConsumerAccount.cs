@@ -20,4 +20,6 @@ public enum AccountState
     Pending,
     /// <summary>Stopped (or rejected) by an administrator: may not log in, and its applications are refused at the gateway.</summary>
     Suspended,
+    /// <summary>Signed up while the portal confirms addresses (<c>emailVerification</c>), and not yet confirmed from the mailed link: may not log in.</summary>
+    Unverified,
 }

@@ -22,6 +22,9 @@ internal sealed class ConsumerService
     /// <summary>The store setting that makes new accounts wait for an administrator.</summary>
     public const string AccountApprovalSetting = "portal.accountApproval";
 
+    /// <summary>The store setting that makes a sign-up wait for its address to be confirmed from a mailed link.</summary>
+    public const string EmailVerificationSetting = "portal.emailVerification";
+
     private const int Attempts = 3;
     private readonly IConfigStore _store;
     private readonly ConsumerFollower? _follower;
@@ -61,35 +64,129 @@ internal sealed class ConsumerService
     public async Task<bool> AccountApprovalAsync(CancellationToken cancellationToken) =>
         await _store.GetSettingAsync(AccountApprovalSetting, cancellationToken).ConfigureAwait(false) == "true";
 
+    public async Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) =>
+        await _store.GetSettingAsync(EmailVerificationSetting, cancellationToken).ConfigureAwait(false) == "true";
+
+    /// <summary>
+    /// Signs up when addresses are confirmed by mail: a new address becomes an <see cref="AccountState.Unverified"/>
+    /// account (<c>ToConfirm</c>), which cannot sign in until its owner opens the mailed link and gives its password; an
+    /// address with an unconfirmed account is signed up again over it (a squatter cannot hold an address they cannot
+    /// read mail for); an address with a confirmed account is left as it was and returned as <c>Existing</c>, so that its
+    /// owner can be told. The caller answers the same page in every case, after the same hashing work.
+    /// </summary>
+    public async Task<(AdminProblem? Problem, ConsumerAccount? ToConfirm, ConsumerAccount? Existing)> SignUpUnverifiedAsync(string email, string title, string password, CancellationToken cancellationToken)
+    {
+        var (problem, checkedEmail, checkedTitle, hash) = await CheckSignUpAsync(email, title, password, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return (problem, null, null);
+        }
+
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var existing = await _store.FindAccountByEmailAsync(checkedEmail, cancellationToken).ConfigureAwait(false);
+            if (existing is null)
+            {
+                var account = new ConsumerAccount(NewId("acc-"), checkedEmail, checkedTitle, hash, AccountState.Unverified, NewStamp(), _time.GetUtcNow(), 1);
+                if (await _store.InsertAccountAsync(account, "portal:" + checkedEmail, cancellationToken).ConfigureAwait(false))
+                {
+                    return (null, account, null);
+                }
+            }
+            else if (existing.State == AccountState.Unverified)
+            {
+                var again = existing with { Title = checkedTitle, PasswordHash = hash, Stamp = NewStamp() };
+                if (await _store.UpdateAccountAsync(again, "portal:" + checkedEmail, "signup", cancellationToken).ConfigureAwait(false))
+                {
+                    return (null, again with { Version = existing.Version + 1 }, null);
+                }
+            }
+            else
+            {
+                return (null, null, existing);
+            }
+        }
+
+        return (Busy(), null, null);
+    }
+
+    /// <summary>
+    /// Confirms an unconfirmed account from its mailed link: the link proves the mailbox, the password proves it is the
+    /// same person who signed up (so a link mailed for someone else's sign-up over the address confirms nothing). Counts
+    /// as a sign-in for throttling. The account, now active (or pending, under account approval), when both hold.
+    /// </summary>
+    public async Task<(ConsumerAccount? Account, DateTimeOffset? RetryAt, bool Busy)> ConfirmAsync(string accountId, string password, string address, CancellationToken cancellationToken)
+    {
+        var account = await _store.GetAccountAsync(accountId, cancellationToken).ConfigureAwait(false);
+        if (account is null || account.State != AccountState.Unverified)
+        {
+            return (null, null, false);
+        }
+
+        if (Throttle.RefusedUntil(account.Email, address) is { } until)
+        {
+            return (null, until, false);
+        }
+
+        var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, account.PasswordHash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
+        if (!checkedIt)
+        {
+            return (null, null, true);
+        }
+
+        if (result == PasswordVerificationResult.Failed)
+        {
+            Throttle.Failed(account.Email, address);
+            return (null, null, false);
+        }
+
+        var confirmed = account with { State = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active, Stamp = NewStamp() };
+        if (!await _store.UpdateAccountAsync(confirmed, "portal:" + account.Email, "confirm", cancellationToken).ConfigureAwait(false))
+        {
+            return (null, null, false);
+        }
+
+        Throttle.Succeeded(account.Email);
+        return (confirmed with { Version = account.Version + 1 }, null, false);
+    }
+
+    // What every sign-up checks, then the hash (the work that makes a new and a taken address take as long).
+    private async Task<(AdminProblem? Problem, string Email, string Title, string Hash)> CheckSignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
+    {
+        email = NormalizeEmail(email);
+        if (CheckEmail(email) is { } bad)
+        {
+            return (bad, email, title, "");
+        }
+
+        title = title.Trim();
+        if (CheckText(title, "name", 1, 100) is { } badTitle)
+        {
+            return (badTitle, email, title, "");
+        }
+
+        if (PasswordPolicy.Check(password, email) is { } weak)
+        {
+            return (Invalid("password", weak), email, title, "");
+        }
+
+        var (hashed, hash) = await HashPasswordAsync(password, cancellationToken).ConfigureAwait(false);
+        return (hashed ? null : Overloaded(), email, title, hash);
+    }
+
     /// <summary>
     /// Signs up: a problem only for input that is wrong whoever sends it (an address that is not one, a weak
     /// password). A taken email answers exactly as a new one, after the same hashing work, and changes nothing.
     /// </summary>
     public async Task<AdminProblem?> SignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
     {
-        email = NormalizeEmail(email);
-        if (CheckEmail(email) is { } bad)
+        var (problem, checkedEmail, checkedTitle, hash) = await CheckSignUpAsync(email, title, password, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
         {
-            return bad;
+            return problem;
         }
 
-        title = title.Trim();
-        if (CheckText(title, "name", 1, 100) is { } badTitle)
-        {
-            return badTitle;
-        }
-
-        if (PasswordPolicy.Check(password, email) is { } weak)
-        {
-            return Invalid("password", weak);
-        }
-
-        var (hashed, hash) = await HashPasswordAsync(password, cancellationToken).ConfigureAwait(false);
-        if (!hashed)
-        {
-            return Overloaded();
-        }
-
+        (email, title) = (checkedEmail, checkedTitle);
         var state = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active;
         var account = new ConsumerAccount(NewId("acc-"), email, title, hash, state, NewStamp(), _time.GetUtcNow(), 1);
         await _store.InsertAccountAsync(account, "portal:" + email, cancellationToken).ConfigureAwait(false);
@@ -117,7 +214,9 @@ internal sealed class ConsumerService
             return (null, null, true);
         }
 
-        if (account is null || result == PasswordVerificationResult.Failed || account.State == AccountState.Suspended)
+        // An unconfirmed account answers as a wrong password does: "confirm your address first" would tell whoever signed
+        // up over an address that it had no account before.
+        if (account is null || result == PasswordVerificationResult.Failed || account.State is AccountState.Suspended or AccountState.Unverified)
         {
             Throttle.Failed(email, address);
             return (null, null, false);
@@ -132,7 +231,7 @@ internal sealed class ConsumerService
         _passwords.RunAsync(() => _hasher.HashPassword(this, password), cancellationToken);
 
     /// <summary>Sets a new password (a reset): a new stamp ends every session made with the old one.</summary>
-    public async Task<AdminProblem?> SetPasswordAsync(string accountId, string password, string actor, CancellationToken cancellationToken, string? hash = null)
+    public async Task<AdminProblem?> SetPasswordAsync(string accountId, string password, string actor, CancellationToken cancellationToken, string? hash = null, bool mailboxProven = false)
     {
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
@@ -159,6 +258,12 @@ internal sealed class ConsumerService
             }
 
             var changed = account with { PasswordHash = hash, Stamp = NewStamp() };
+            if (mailboxProven && account.State == AccountState.Unverified)
+            {
+                // A reset link was opened from the mailbox and the password is the opener's own choice: the address is confirmed.
+                changed = changed with { State = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active };
+            }
+
             if (await _store.UpdateAccountAsync(changed, actor, "password", cancellationToken).ConfigureAwait(false))
             {
                 return null;

@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Management.Portal;
 
@@ -19,7 +20,9 @@ namespace Gatehouse.Management.Portal;
 internal static partial class PortalEndpoints
 {
     private const string ResetPurpose = "password-reset";
+    private const string VerifyPurpose = "verify-email";
     private static readonly TimeSpan ResetLifetime = TimeSpan.FromMinutes(30);
+    private static readonly TimeSpan VerifyLifetime = TimeSpan.FromHours(24);
 
     public static void Map(IEndpointRouteBuilder app, PortalContext portal)
     {
@@ -37,6 +40,8 @@ internal static partial class PortalEndpoints
         app.MapPost("/reset", context => ResetRequestAsync(context, portal));
         app.MapGet("/reset/{token}", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Choose a new password"), Token = Route(context, "token") }));
         app.MapPost("/reset/{token}", context => ResetAsync(context, portal, Route(context, "token")));
+        app.MapGet("/verify/{token}", context => WebRender.PageAsync<Confirm>(context, new { Page = Page(context, "Confirm your address"), Token = Route(context, "token") }));
+        app.MapPost("/verify/{token}", context => ConfirmAsync(context, portal, Route(context, "token")));
         MapApplications(app, portal);
         app.Map("/try", context => TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl));
         app.MapFallback(context => WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no such page."));
@@ -122,6 +127,12 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        if (await portal.Consumers.EmailVerificationAsync(context.RequestAborted).ConfigureAwait(false))
+        {
+            await SignUpUnverifiedAsync(context, portal, page, form).ConfigureAwait(false);
+            return;
+        }
+
         var problem = await portal.Consumers.SignUpAsync(form.Field("email"), form.Field("title"), form.Field("password"), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
@@ -140,6 +151,123 @@ internal static partial class PortalEndpoints
             LinkText = "Sign in",
         }).ConfigureAwait(false);
     }
+
+    // With emailVerification on: the account waits for the mailed link. The page is the same for a new address, an
+    // unconfirmed one and a taken one (whose owner gets a note instead), so it tells nobody which it was.
+    private static async Task SignUpUnverifiedAsync(HttpContext context, PortalContext portal, WebPage page, IFormCollection form)
+    {
+        if (!portal.Mail.Enabled)
+        {
+            LogNoMail(portal.Logger);
+            Busy(context, StatusCodes.Status503ServiceUnavailable);
+            await WebRender.PageAsync<SignUp>(context, new { Page = page, Error = "Sign-ups are confirmed by mail, and this portal cannot send mail at the moment; please try again later.", Email = form.Field("email"), Title = form.Field("title") },
+                StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
+        var (problem, toConfirm, existing) = await portal.Consumers.SignUpUnverifiedAsync(form.Field("email"), form.Field("title"), form.Field("password"), context.RequestAborted).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            Busy(context, problem.Status);
+            await WebRender.PageAsync<SignUp>(context, new { Page = page, Error = problem.Detail, Email = form.Field("email"), Title = form.Field("title") },
+                problem.Status == StatusCodes.Status503ServiceUnavailable ? problem.Status : StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
+        var site = portal.Links.Base;
+        if (toConfirm is not null)
+        {
+            var token = NewToken();
+            await portal.Consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), VerifyPurpose, toConfirm.Id, portal.Consumers.Time.GetUtcNow() + VerifyLifetime, context.RequestAborted).ConfigureAwait(false);
+            portal.Mail.Send(toConfirm.Email, "Confirm your developer portal sign-up",
+                $"Someone, most likely you, signed up for the developer portal at {site} with this address.\n\nTo confirm it and finish signing up, open this link within 24 hours and give the password you chose:\n{site}/verify/{token}\n\nIf it was not you, ignore this mail: nothing is done with the address until the link is used.\n");
+        }
+        else if (existing is { State: not AccountState.Suspended })
+        {
+            portal.Mail.Send(existing.Email, "Someone tried to sign up with your address",
+                $"Someone, perhaps you, tried to sign up for the developer portal at {site} with this address, which already has an account. Nothing was changed.\n\nTo sign in: {site}/login\nForgot the password? Choose a new one: {site}/reset\n\nIf it was not you, you can ignore this mail.\n");
+        }
+
+        await WebRender.PageAsync<Message>(context, new
+        {
+            Page = page with { Title = "Check your mail" },
+            Text = "A link to confirm your address and finish signing up is on its way; it works for 24 hours. If this address already has an account, it is unchanged, and we sent it a note instead.",
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task ConfirmAsync(HttpContext context, PortalContext portal, string token)
+    {
+        var page = Page(context, "Confirm your address");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/signup").ConfigureAwait(false);
+            return;
+        }
+
+        var hash = ApiKeyHash.Sha256Hex(token);
+        var now = portal.Consumers.Time.GetUtcNow();
+        var accountId = await portal.Consumers.Store.PeekTokenAsync(hash, VerifyPurpose, now, context.RequestAborted).ConfigureAwait(false);
+        if (accountId is null)
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest, "This link is used, expired or not one we sent; sign up again for a new one.", "/signup").ConfigureAwait(false);
+            return;
+        }
+
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        var (account, retryAt, busy) = await portal.Consumers.ConfirmAsync(accountId, form.Field("password"), address, context.RequestAborted).ConfigureAwait(false);
+        if (busy)
+        {
+            Busy(context, StatusCodes.Status503ServiceUnavailable);
+            await WebRender.PageAsync<Confirm>(context, new { Page = page, Token = token, Error = "Too many passwords are being checked at this moment; try again in a few seconds." }, StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
+        if (retryAt is { } until)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling((until - now).TotalSeconds));
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WebRender.PageAsync<Confirm>(context, new { Page = page, Token = token, Error = $"Too many wrong passwords; try again in {seconds} seconds." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            return;
+        }
+
+        if (account is null)
+        {
+            // A wrong password keeps the link (the owner may have mistyped); an account confirmed meanwhile spends it.
+            var current = await portal.Consumers.Store.GetAccountAsync(accountId, context.RequestAborted).ConfigureAwait(false);
+            if (current is null || current.State != AccountState.Unverified)
+            {
+                await portal.Consumers.Store.TakeTokenAsync(hash, VerifyPurpose, now, context.RequestAborted).ConfigureAwait(false);
+                await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest, "This address is confirmed already; sign in.", "/login").ConfigureAwait(false);
+                return;
+            }
+
+            await WebRender.PageAsync<Confirm>(context, new
+            {
+                Page = page,
+                Token = token,
+                Error = "That is not the password of this sign-up. If the address was signed up more than once, only the latest sign-up's password works; or sign up again for a new link.",
+            }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
+        await portal.Consumers.Store.TakeTokenAsync(hash, VerifyPurpose, now, context.RequestAborted).ConfigureAwait(false);
+        await SignInAsync(context, account).ConfigureAwait(false);
+        context.Response.Redirect("/apps");
+    }
+
+    private static Task SignInAsync(HttpContext context, ConsumerAccount account)
+    {
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.NameIdentifier, account.Id), new Claim(ClaimTypes.Email, account.Email), new Claim("stamp", account.Stamp)],
+            PortalHost.Scheme);
+        return context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity));
+    }
+
+    private static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A sign-up was refused: the portal setting emailVerification is on, but this portal sends no mail (give it --portal-smtp or --portal-mail-dir).")]
+    private static partial void LogNoMail(ILogger logger);
 
     private static async Task LogInAsync(HttpContext context, PortalContext portal)
     {
@@ -175,10 +303,7 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, account.Id), new Claim(ClaimTypes.Email, account.Email), new Claim("stamp", account.Stamp)],
-            PortalHost.Scheme);
-        await context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
+        await SignInAsync(context, account).ConfigureAwait(false);
         context.Response.Redirect("/apps");
     }
 
@@ -216,7 +341,7 @@ internal static partial class PortalEndpoints
 
         var email = ConsumerService.NormalizeEmail(form.Field("email"));
         // The same work and the same answer for a known and an unknown address; the mail itself is sent off the request path.
-        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var token = NewToken();
         var hash = ApiKeyHash.Sha256Hex(token);
         var account = ConsumerService.CheckEmail(email) is null ? await portal.Consumers.Store.FindAccountByEmailAsync(email, context.RequestAborted).ConfigureAwait(false) : null;
         if (account is not null && account.State != AccountState.Suspended && portal.Mail.Enabled)
@@ -265,7 +390,7 @@ internal static partial class PortalEndpoints
         }
 
         var account = await portal.Consumers.Store.TakeTokenAsync(ApiKeyHash.Sha256Hex(token), ResetPurpose, portal.Consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
-        var problem = account is null ? null : await portal.Consumers.SetPasswordAsync(account, password, "portal:reset", context.RequestAborted, hash).ConfigureAwait(false);
+        var problem = account is null ? null : await portal.Consumers.SetPasswordAsync(account, password, "portal:reset", context.RequestAborted, hash, mailboxProven: true).ConfigureAwait(false);
         if (account is null || problem is not null)
         {
             await WebRender.ProblemAsync(context, page, account is null ? StatusCodes.Status400BadRequest : StatusCodes.Status422UnprocessableEntity,

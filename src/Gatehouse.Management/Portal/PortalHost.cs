@@ -95,7 +95,7 @@ public sealed class PortalHost : IAsyncDisposable
         app.UseWebSecurityHeaders(path => path.StartsWithSegments("/plans") && path.Value!.EndsWith("/docs", StringComparison.Ordinal));
         app.UseAuthentication();
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");
-        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links));
+        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal")));
         try
         {
             await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
@@ -194,7 +194,7 @@ public sealed class PortalHost : IAsyncDisposable
 }
 
 /// <summary>What the portal's endpoints share.</summary>
-internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links);
+internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger);
 
 /// <summary>Where links in the portal's mails point: the public URL, or the listener's address once it is bound.</summary>
 internal sealed class PortalLinks

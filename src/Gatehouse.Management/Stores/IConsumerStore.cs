@@ -62,6 +62,9 @@ public interface IConsumerStore
     /// <summary>Takes (deletes) a token and returns its account when it exists, has this purpose and has not expired at <paramref name="now"/>.</summary>
     Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>A token's account when it exists, has this purpose and has not expired at <paramref name="now"/>; the token stays.</summary>
+    Task<string?> PeekTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>A console user by normalized email; null when there is none.</summary>
     Task<AdminUser?> GetAdminUserAsync(string email, CancellationToken cancellationToken = default);
 

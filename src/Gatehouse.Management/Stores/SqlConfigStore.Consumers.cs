@@ -237,6 +237,14 @@ internal abstract partial class SqlConfigStore
             cancellationToken, ("hash", hash), ("purpose", purpose), ("account", account), ("expires", TimeValue(expiresAt))).ConfigureAwait(false);
     }
 
+    public async Task<string?> PeekTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, "SELECT account, expires_at, purpose FROM consumer_tokens WHERE hash = @hash", ("hash", hash));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadTime(reader, 1) > now && reader.GetString(2) == purpose ? reader.GetString(0) : null;
+    }
+
     public async Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,232 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Gatehouse.Management.Consumers;
+using MimeKit;
+
+namespace Gatehouse.Management.Tests.Portal;
+
+/// <summary>
+/// Issue #18: addresses confirmed by mail (portal setting <c>emailVerification</c>). A sign-up cannot sign in until the
+/// mailed link is opened with its password; the page never tells whether an address had an account; a squatter cannot
+/// hold an address or get it confirmed with their password.
+/// </summary>
+[Trait("Issue", "18")]
+public sealed partial class PortalVerificationTests
+{
+    private const string Password = "a long enough pass phrase";
+
+    private static HttpClient Admin(PortalHarness h)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
+        return client;
+    }
+
+    private static async Task VerificationOnAsync(PortalHarness h)
+    {
+        using var admin = Admin(h);
+        using var set = await admin.PutAsync("/admin/portal/settings", new StringContent("""{"emailVerification":true}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var body = JsonNode.Parse(await set.Content.ReadAsStringAsync())!;
+        Assert.True(body["emailVerification"]!.GetValue<bool>());
+        Assert.False(body["accountApproval"]!.GetValue<bool>());
+    }
+
+    private static async Task<(HttpStatusCode Status, string Text)> SignUpAsync(Browser browser, string email, string password)
+    {
+        using var response = await browser.SubmitAsync("/signup", "/signup", ("email", email), ("title", "Someone"), ("password", password));
+        var html = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, Regex.Match(html, "<main[^>]*>(.*)</main>", RegexOptions.Singleline).Groups[1].Value);
+    }
+
+    // The mails to one address, oldest first, once there are `count` of them.
+    private static async Task<List<MimeMessage>> MailsToAsync(PortalHarness h, string address, int count)
+    {
+        List<MimeMessage> mails = [];
+        await Wait.UntilAsync(() =>
+        {
+            mails = Directory.Exists(h.MailDirectory)
+                ? [.. Directory.GetFiles(h.MailDirectory, "*.eml").Order(StringComparer.Ordinal).Select(f => MimeMessage.Load(f)).Where(m => m.To.Mailboxes.Any(b => b.Address == address))]
+                : [];
+            return mails.Count >= count;
+        }, $"{count} mails to {address}");
+        return mails;
+    }
+
+    private static string VerifyToken(MimeMessage mail) => VerifyLink().Match(mail.TextBody ?? "").Groups[1].Value;
+
+    [Fact]
+    public async Task SignUp_WaitsForTheMailedLink_WhichWithThePasswordConfirmsAndSignsIn_Once()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await VerificationOnAsync(h);
+        using var browser = h.NewBrowser();
+        var (status, text) = await SignUpAsync(browser, "new@example.com", Password);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("Check your mail", text, StringComparison.Ordinal);
+
+        // Not yet: the same answer as a wrong password.
+        using (var early = await browser.SubmitAsync("/login", "/login", ("email", "new@example.com"), ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, early.StatusCode);
+            Assert.Contains("The email or password is not right.", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(AccountState.Unverified, (await h.Store.FindAccountByEmailAsync("new@example.com"))!.State);
+        var token = VerifyToken(Assert.Single(await MailsToAsync(h, "new@example.com", 1)));
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", token);
+
+        using (var wrong = await browser.SubmitAsync($"/verify/{token}", $"/verify/{token}", ("password", "not the one signed up with")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, wrong.StatusCode);
+        }
+
+        using (var confirmed = await browser.SubmitAsync($"/verify/{token}", $"/verify/{token}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
+            Assert.Equal("/apps", confirmed.Headers.Location?.OriginalString);
+        }
+
+        using (var apps = await browser.GetAsync("/apps"))
+        {
+            Assert.Equal(HttpStatusCode.OK, apps.StatusCode);
+        }
+
+        Assert.Equal(AccountState.Active, (await h.Store.FindAccountByEmailAsync("new@example.com"))!.State);
+        using var other = h.NewBrowser();
+        using (var again = await other.SubmitAsync($"/verify/{token}", $"/verify/{token}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        }
+
+        using var login = await other.SubmitAsync("/login", "/login", ("email", "new@example.com"), ("password", Password));
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+    }
+
+    [Fact]
+    public async Task SignUp_OverAConfirmedAddress_AnswersTheSame_ChangesNothing_AndMailsTheOwnerANote()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await h.ConsumerAsync("owner@example.com");
+        await VerificationOnAsync(h);
+
+        using var stranger = h.NewBrowser();
+        var taken = await SignUpAsync(stranger, "owner@example.com", "the stranger's own pass phrase");
+        var fresh = await SignUpAsync(stranger, "nobody@example.com", "the stranger's own pass phrase");
+        Assert.Equal(fresh.Status, taken.Status);
+        Assert.Equal(Scrub(fresh.Text), Scrub(taken.Text));
+
+        var note = Assert.Single(await MailsToAsync(h, "owner@example.com", 1));
+        Assert.Contains("already has an account", note.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("/verify/", note.TextBody, StringComparison.Ordinal);
+        using var owner = h.NewBrowser();
+        using var signedIn = await owner.SubmitAsync("/login", "/login", ("email", "owner@example.com"), ("password", Password));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        using var strangerIn = await owner.SubmitAsync("/login", "/login", ("email", "owner@example.com"), ("password", "the stranger's own pass phrase"));
+        Assert.Equal(HttpStatusCode.Unauthorized, strangerIn.StatusCode);
+    }
+
+    [Fact]
+    public async Task ASquattersSignUp_OverTheOwners_IsNeverConfirmedByTheOwnersClick_AndTheOwnerGetsTheAddress()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await VerificationOnAsync(h);
+        using var owner = h.NewBrowser();
+        using var squatter = h.NewBrowser();
+        await SignUpAsync(owner, "victim@example.com", Password);
+        await SignUpAsync(squatter, "victim@example.com", "the squatter's pass phrase");
+
+        // The owner opens the newest mail (the squatter's sign-up) and gives their own password: nothing is confirmed.
+        var mails = await MailsToAsync(h, "victim@example.com", 2);
+        var latest = VerifyToken(mails[^1]);
+        using (var refused = await owner.SubmitAsync($"/verify/{latest}", $"/verify/{latest}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        }
+
+        Assert.Equal(AccountState.Unverified, (await h.Store.FindAccountByEmailAsync("victim@example.com"))!.State);
+
+        // Signing up again takes the address back; its link with the owner's password confirms it.
+        await SignUpAsync(owner, "victim@example.com", Password);
+        var third = VerifyToken((await MailsToAsync(h, "victim@example.com", 3))[^1]);
+        using (var confirmed = await owner.SubmitAsync($"/verify/{third}", $"/verify/{third}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
+        }
+
+        using var squatterIn = await squatter.SubmitAsync("/login", "/login", ("email", "victim@example.com"), ("password", "the squatter's pass phrase"));
+        Assert.Equal(HttpStatusCode.Unauthorized, squatterIn.StatusCode);
+        // The squatter's own link, used late, confirms nothing more and signs nobody in.
+        var squatters = VerifyToken(mails[^1]);
+        using var late = await squatter.SubmitAsync($"/verify/{squatters}", $"/verify/{squatters}", ("password", "the squatter's pass phrase"));
+        Assert.Equal(HttpStatusCode.BadRequest, late.StatusCode);
+        Assert.Null(late.Headers.Location);
+    }
+
+    [Fact]
+    public async Task APasswordReset_OfAnUnconfirmedAccount_ConfirmsIt_UnderAccountApprovalToo()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await VerificationOnAsync(h);
+        using (var admin = Admin(h))
+        {
+            using var set = await admin.PutAsync("/admin/portal/settings", new StringContent("""{"accountApproval":true}""", Encoding.UTF8, "application/json"));
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":true,"emailVerification":true}"""), JsonNode.Parse(await set.Content.ReadAsStringAsync())));
+        }
+
+        using var browser = h.NewBrowser();
+        await SignUpAsync(browser, "late@example.com", Password);
+        await browser.SubmitAsync("/reset", "/reset", ("email", "late@example.com"));
+        var reset = (await MailsToAsync(h, "late@example.com", 2)).Single(m => (m.Subject ?? "").Contains("Reset", StringComparison.Ordinal));
+        var token = Regex.Match(reset.TextBody ?? "", @"/reset/(\S+)").Groups[1].Value;
+        using (var changed = await browser.SubmitAsync($"/reset/{token}", $"/reset/{token}", ("password", "a brand new pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        }
+
+        Assert.Equal(AccountState.Pending, (await h.Store.FindAccountByEmailAsync("late@example.com"))!.State);
+        using var signedIn = await browser.SubmitAsync("/login", "/login", ("email", "late@example.com"), ("password", "a brand new pass phrase"));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithoutMail_ASignUpIsRefusedWith503_AndTheLogSaysWhatToGive()
+    {
+        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with { MailDirectory = null });
+        await VerificationOnAsync(h);
+        using var browser = h.NewBrowser();
+        var (status, text) = await SignUpAsync(browser, "new@example.com", Password);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("cannot send mail", text, StringComparison.Ordinal);
+        Assert.Null(await h.Store.FindAccountByEmailAsync("new@example.com"));
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.Contains("emailVerification is on", StringComparison.Ordinal) && l.Contains("--portal-smtp", StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"emailVerification":"yes"}""")]
+    [InlineData("""{"emailverification":true}""")]
+    [InlineData("""{}""")]
+    [InlineData("""{"accountApproval":true,"other":false}""")]
+    public async Task Settings_RefuseWhatIsNotABooleanSetting_AndChangeNothing(string body)
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var admin = Admin(h);
+        using var put = await admin.PutAsync("/admin/portal/settings", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":false,"emailVerification":false}"""), JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))));
+    }
+
+    // The antiforgery token differs between pages; nothing else may.
+    private static string Scrub(string html) => Regex.Replace(html, "value=\"[^\"]*\"", "");
+
+    [GeneratedRegex(@"/verify/([A-Za-z0-9_-]+)")]
+    private static partial Regex VerifyLink();
+}
