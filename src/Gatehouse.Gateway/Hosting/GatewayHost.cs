@@ -220,7 +220,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             serviceApi = config.Gateway.ServiceApi is { } api
-                ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
+                ? await ServiceApiHost.StartAsync(api, runtime, app.Services.GetRequiredService<GatewayTelemetry>(), app.Services.GetRequiredService<ILoggerFactory>(), cancellationToken).ConfigureAwait(false)
                 : null;
             metricsListener = metrics is not null && observability.Metrics.Url is { } metricsUrl
                 ? await MetricsListener.StartAsync(metricsUrl, metrics, cancellationToken).ConfigureAwait(false)

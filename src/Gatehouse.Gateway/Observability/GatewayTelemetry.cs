@@ -84,6 +84,19 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Queues usage that did not pass through the proxy (a service API authrep or report) for the aggregator; never waits
+    /// (a full queue drops and counts it). <paramref name="latencyMicros"/> is <see cref="UsageRecord.Untimed"/> when unknown.
+    /// </summary>
+    public void RecordCalls(string application, string plan, string operation, int status, long hits, long latencyMicros)
+    {
+        if (_usageQueue is not null
+            && !_usageQueue.TryEnqueue(new UsageRecord(_time.GetUtcNow().UtcTicks, application, plan, operation, status, latencyMicros, 0, 0, 0, hits)))
+        {
+            GatewayMetrics.UsageDropped("buffer_full");
+        }
+    }
+
     /// <summary>Runs <paramref name="handle"/> for the request and records what it became.</summary>
     public async Task ObserveAsync(HttpContext context, Func<HttpContext, Task> handle)
     {

@@ -227,12 +227,15 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         var key = new DeltaKey(UsageBuckets.Start(UsageGranularity.Minute, seconds), record.Application, record.Plan, record.Operation, record.Status);
         ref var delta = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_deltas, key, out _);
         delta ??= new Rollup();
-        delta.Count++;
+        delta.Count += record.Hits;
         delta.BytesIn += record.BytesIn;
         delta.BytesOut += record.BytesOut;
-        delta.LatencySum += record.LatencyMicros;
         delta.Steps += record.Steps;
-        delta.Histogram.Add(LatencyHistogram.BucketOf(record.LatencyMicros), 1);
+        if (record.LatencyMicros != UsageRecord.Untimed)
+        {
+            delta.LatencySum += record.LatencyMicros * record.Hits;
+            delta.Histogram.Add(LatencyHistogram.BucketOf(record.LatencyMicros), record.Hits);
+        }
     }
 
     private void Fold()

@@ -14,15 +14,19 @@ namespace Gatehouse.Gateway.ServiceApi;
 /// <summary>
 /// The authorize/report API: <c>/api/authorize</c>, <c>/api/report</c>, <c>/api/authrep</c> and
 /// <c>/api/openapi.json</c>. Every decision goes through <see cref="AccessEngine.Decide"/> on the live snapshot, so
-/// the API and the proxy agree by construction; see docs/service-api.md.
+/// the API and the proxy agree by construction; see docs/service-api.md. Calls counted here (authrep's, and reported
+/// ones) are recorded as usage for analytics, as proxied requests are, when the gateway records usage.
 /// </summary>
-internal sealed class ServiceApiHandler(GatewayRuntime runtime)
+internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.GatewayTelemetry? telemetry = null)
 {
     /// <summary>Largest request body accepted (413 above it).</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
     /// <summary>Most entries in one usage report.</summary>
     public const int MaxReportEntries = 1000;
+
+    /// <summary>The longest call a report may time: a day.</summary>
+    public const double MaxDurationMs = 86_400_000;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -133,6 +137,20 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
             LimitHeaders.Write(context.Response, decision.Limits);
         }
 
+        if (action == LimitAction.Count && telemetry?.Usage is not null)
+        {
+            // An authrep is the call's admission: usage records the decision (200 when allowed, the proxy's refusal status
+            // otherwise); how the service then answered, and how long it took, only a report can say.
+            var status = decision.Verdict switch
+            {
+                AccessVerdict.Allowed => StatusCodes.Status200OK,
+                AccessVerdict.Unauthenticated => StatusCodes.Status401Unauthorized,
+                AccessVerdict.Forbidden => StatusCodes.Status403Forbidden,
+                _ => StatusCodes.Status429TooManyRequests,
+            };
+            telemetry.RecordCalls(decision.Application?.Id ?? "", decision.Plan?.Name ?? "", UsageOperation(body), status, 1, Observability.UsageRecord.Untimed);
+        }
+
         var result = new AuthorizeResult(
             decision.IsAllowed,
             decision.Reason,
@@ -183,6 +201,18 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
                 continue;
             }
 
+            if (entry.Status is < 100 or > 599)
+            {
+                rejected.Add(new Rejection(i, "bad_status"));
+                continue;
+            }
+
+            if (entry.DurationMs is { } duration && !(duration is >= 0 and <= MaxDurationMs))
+            {
+                rejected.Add(new Rejection(i, "bad_duration"));
+                continue;
+            }
+
             var target = Target(access, entry)!;
             var caller = await AuthenticateAsync(access, entry.Credential).ConfigureAwait(false);
             var (reason, counterKey, limits) = Usage(access, caller, target, IsWrite(target, entry), AnonymousKey(entry));
@@ -194,6 +224,8 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
 
             // Usage already happened: it counts in full, also past a limit (the next authorize then says no).
             limiter.Add(counterKey!, limits!, hits, now);
+            telemetry?.RecordCalls(caller.Application?.Id ?? "", caller.Application?.Plan.Name ?? access.Anonymous?.Name ?? "", UsageOperation(entry), entry.Status ?? StatusCodes.Status200OK, hits,
+                entry.DurationMs is { } ms ? (long)Math.Round(ms * 1000) : Observability.UsageRecord.Untimed);
             accepted++;
         }
 
@@ -237,6 +269,9 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime)
             ? await runtime.Engine.AuthenticateBearerAsync(access, token).ConfigureAwait(false)
             : Caller.Anonymous;
     }
+
+    /// <summary>The operation usage is recorded under: the operation's id, or <c>route:ID</c>, as the proxy records it.</summary>
+    private static string UsageOperation(TargetBody body) => body.Operation ?? "route:" + body.Route;
 
     /// <summary>What anonymous calls count under: the end client's address, as the proxy counts them.</summary>
     private static string AnonymousKey(TargetBody body) => "client:" + (body.Client ?? "unknown");

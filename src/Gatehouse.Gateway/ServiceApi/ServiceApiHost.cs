@@ -28,9 +28,9 @@ internal sealed class ServiceApiHost : IAsyncDisposable
     /// <summary>The address actually bound (port 0 resolved).</summary>
     public string Url { get; }
 
-    public static async Task<ServiceApiHost> StartAsync(ServiceApiConfig config, GatewayRuntime runtime, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<ServiceApiHost> StartAsync(ServiceApiConfig config, GatewayRuntime runtime, Observability.GatewayTelemetry? telemetry, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var handler = new ServiceApiHandler(runtime);
+        var handler = new ServiceApiHandler(runtime, telemetry);
         var (app, url) = await SideListener.StartAsync(config.Url, loggers, kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = ServiceApiHandler.MaxBodyBytes;

@@ -32,6 +32,12 @@ internal sealed record UsageBody : TargetBody
 {
     /// <summary>Calls to count; absent means 1 (nullable because generated deserializers skip an init default).</summary>
     public int? Hits { get; init; }
+
+    /// <summary>The status the service answered the calls with, for usage analytics; absent means 200.</summary>
+    public int? Status { get; init; }
+
+    /// <summary>How long each call took, in milliseconds, for usage analytics' latency; absent means not timed.</summary>
+    public double? DurationMs { get; init; }
 }
 
 internal sealed record ReportBody

@@ -112,10 +112,13 @@ public sealed partial class UsageAnalytics(IUsageStore store)
         return new AnalyticsSeries(group, other, Point(first, sum), [.. points.Select(p => Point(DateTimeOffset.FromUnixTimeSeconds(p.Bucket), p))]);
     }
 
-    /// <summary>A point; percentiles are NaN without a histogram (the "other" series).</summary>
+    /// <summary>
+    /// A point; percentiles are NaN without a histogram (the "other" series). The mean is over the timed calls (those in
+    /// the histogram): calls reported through the service API without a duration count, but have no latency to add.
+    /// </summary>
     private static AnalyticsPoint Point(DateTimeOffset time, UsageAggregate a) => new(
         time, a.Count, a.Errors, a.ClientErrors, a.BytesIn, a.BytesOut,
-        a.Count == 0 ? double.NaN : a.LatencySumMicros / 1000.0 / a.Count,
+        (a.Histogram?.Count ?? a.Count) is var timed && timed == 0 ? double.NaN : a.LatencySumMicros / 1000.0 / timed,
         (a.Histogram?.Quantile(0.50) ?? double.NaN) / 1000, (a.Histogram?.Quantile(0.95) ?? double.NaN) / 1000, (a.Histogram?.Quantile(0.99) ?? double.NaN) / 1000);
 
     /// <summary><c>2xx</c> and so on.</summary>

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gatehouse.Management.Tests.Admin;
+using Gatehouse.Management.Tests.Support;
+using Gatehouse.Model.Access;
+
+namespace Gatehouse.Management.Tests.Analytics;
+
+/// <summary>
+/// Issue #19: calls decided or reported through the service API (authrep, report) are usage too: they reach the
+/// analytics with their application, plan, operation and status beside the proxied requests, exactly counted; reported
+/// durations feed the latency, and untimed calls do not drag the mean down.
+/// </summary>
+[Trait("Issue", "19")]
+public sealed class ServiceApiUsageTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 12, 0, 10, TimeSpan.Zero);
+    private static readonly string ServiceToken = ApiKeyHash.NewKey("ghs_");
+    private readonly string _folder = Directory.CreateTempSubdirectory("gatehouse-service-usage-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task AuthrepAndReportedCalls_AreInTheAnalytics_WithTheirStatus_AndReportedDurationsAreTheirLatency()
+    {
+        var connection = "sqlite:" + Path.Combine(_folder, "usage.db");
+        var time = new FakeTime(Start);
+        await using var scenario = await UsageScenario.StartAsync();
+        var yaml = scenario.Yaml.Replace("gateway:\n", $"gateway:\n  serviceApi: {{ url: \"http://127.0.0.1:0\", tokenSha256: [ {ApiKeyHash.Sha256Hex(ServiceToken)} ] }}\n", StringComparison.Ordinal);
+        await using (var node = await UsageNode.StartAsync(connection, "node-a", yaml, time))
+        {
+            using var api = new HttpClient { BaseAddress = new Uri(node.Host.ServiceApiUrl!) };
+            api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServiceToken);
+            async Task<JsonObject> PostAsync(string path, string body)
+            {
+                using var response = await api.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path}: {(int)response.StatusCode} {text}");
+                return JsonNode.Parse(text)!.AsObject();
+            }
+
+            string Target(string key, string operation) => $$"""{"credential":{"apiKey":"{{key}}"},"operation":"{{operation}}"}""";
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.True((bool)(await PostAsync("/api/authrep", Target(UsageScenario.GoldKey, "items.get")))["allowed"]!);
+            }
+
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.Equal("not_granted", (string?)(await PostAsync("/api/authrep", Target(UsageScenario.SilverKey, "items.fail")))["reason"]);
+            }
+
+            Assert.Equal("invalid_credential", (string?)(await PostAsync("/api/authrep", Target("ghk_nobody", "items.get")))["reason"]);
+
+            // authorize decides and counts nothing: no usage either.
+            for (var i = 0; i < 4; i++)
+            {
+                Assert.True((bool)(await PostAsync("/api/authorize", Target(UsageScenario.GoldKey, "items.get")))["allowed"]!);
+            }
+
+            var report = await PostAsync("/api/report", $$"""
+                {"usage":[
+                  {"credential":{"apiKey":"{{UsageScenario.SilverKey}}"},"operation":"items.get","hits":10,"durationMs":12.5},
+                  {"credential":{"apiKey":"{{UsageScenario.GoldKey}}"},"operation":"items.fail","hits":2,"status":503},
+                  {"credential":{"apiKey":"{{UsageScenario.GoldKey}}"},"operation":"items.get","durationMs":40},
+                  {"credential":{"apiKey":"{{UsageScenario.GoldKey}}"},"operation":"items.get","status":700},
+                  {"credential":{"apiKey":"{{UsageScenario.GoldKey}}"},"operation":"items.get","durationMs":-1}
+                ]}
+                """);
+            Assert.Equal(3, (int)report["accepted"]!);
+            Assert.Equal(["3:bad_status", "4:bad_duration"], report["rejected"]!.AsArray().Select(r => $"{r!["index"]}:{r["reason"]}"));
+
+            Assert.All(await node.SendAsync("/items/1", 5, UsageScenario.GoldKey), s => Assert.Equal(200, s));
+            await node.FlushAsync();
+        }
+
+        await using var admin = await AdminHarness.StartAsync(connection, now: Start.AddMinutes(5));
+        const string Range = "from=2026-03-01T11:59:00Z&to=2026-03-01T12:05:00Z&granularity=minute";
+        var byApp = Series(await GetAsync(admin, $"/admin/analytics?{Range}&groupBy=application,status"));
+        Assert.Equal(3 + 1 + 5, byApp["gold-app|200"]);
+        Assert.Equal(2, byApp["silver-app|403"]);
+        Assert.Equal(1, byApp["|401"]);
+        Assert.Equal(10, byApp["silver-app|200"]);
+        Assert.Equal(2, byApp["gold-app|503"]);
+        Assert.Equal(3 + 2 + 1 + 10 + 2 + 1 + 5, byApp.Values.Sum());
+
+        var byOperation = Series(await GetAsync(admin, $"/admin/analytics?{Range}&groupBy=operation,plan"));
+        Assert.Equal(3 + 1 + 5, byOperation["items.get|gold"]);
+        Assert.Equal(10, byOperation["items.get|silver"]);
+        Assert.Equal(2, byOperation["items.fail|silver"]);
+        Assert.Equal(2, byOperation["items.fail|gold"]);
+
+        // The reported durations are silver-app's latency, within the histogram's bound.
+        var silver = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=silver-app&status=200"));
+        Assert.Equal(10, (long)silver["count"]!);
+        Assert.InRange((double)silver["p50Ms"]!, 12.5 / 1.0443, 12.5 * 1.0443);
+        Assert.Equal(12.5, (double)silver["meanMs"]!, 3);
+
+        // Untimed calls count but have no latency: 503s reported without a duration have none, and gold-app's three
+        // untimed authreps leave the mean of its timed calls as it is: one reported at 40 ms and five proxied ones, which
+        // the node's fake clock times at 0 ms. Over the timed six that is 6.667 ms; over all nine it would be 4.444 ms.
+        var untimed = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=gold-app&status=503"));
+        Assert.Equal(2, (long)untimed["count"]!);
+        Assert.Null(untimed["meanMs"]);
+        Assert.Null(untimed["p50Ms"]);
+        var gold = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=gold-app&status=200"));
+        Assert.Equal(9, (long)gold["count"]!);
+        Assert.Equal(40.0 / 6, (double)gold["meanMs"]!, 3);
+        Assert.InRange((double)gold["p99Ms"]!, 40 / 1.0443, 40 * 1.0443);
+    }
+
+    private static async Task<JsonObject> GetAsync(AdminHarness admin, string path)
+    {
+        using var response = await admin.Client.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!.AsObject();
+    }
+
+    private static Dictionary<string, long> Series(JsonObject result) =>
+        result["series"]!.AsArray().ToDictionary(
+            s => string.Join('|', s!["group"]!.AsObject().Select(g => (string)g.Value!)),
+            s => (long)s!["total"]!["count"]!);
+
+    private static JsonObject Total(JsonObject result) => Assert.Single(result["series"]!.AsArray())!["total"]!.AsObject();
+}
