@@ -44,6 +44,9 @@ public sealed partial class AdminApi : IAsyncDisposable
 
     internal AdminApiOptions Options { get; }
 
+    /// <summary>Every endpoint this API maps (for the test that the OpenAPI document describes each one).</summary>
+    internal IEnumerable<Microsoft.AspNetCore.Http.Endpoint> Endpoints => ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)_app).DataSources.SelectMany(d => d.Endpoints);
+
     /// <summary>The address actually bound (port 0 resolved), e.g. <c>http://127.0.0.1:8081</c>.</summary>
     public string Url { get; }
 

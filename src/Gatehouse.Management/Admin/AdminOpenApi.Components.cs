@@ -108,6 +108,11 @@ internal static partial class AdminOpenApi
             schemas[name] = schema;
         }
 
+        foreach (var (name, schema) in PortalSchemas())
+        {
+            schemas[name] = schema;
+        }
+
         foreach (var (name, schema) in ConfigBodySchemas.Components())
         {
             schemas[name] = schema!.DeepClone();

@@ -52,6 +52,7 @@ internal static partial class AdminOpenApi
         AddRevisionPaths(paths);
         AddNodeAndRegistrationPaths(paths);
         AddAnalyticsPaths(paths);
+        AddPortalPaths(paths);
         paths["/admin/openapi.json"] = new JsonObject
         {
             ["get"] = Op("getOpenApi", "This document", "Meta", "The OpenAPI 3.1 description of the admin API.",
@@ -94,6 +95,7 @@ internal static partial class AdminOpenApi
                 Tag("Registrations", "Targets that register themselves with a service"),
                 Tag("Analytics", "Usage analytics, consumers' usage reports and Prometheus metrics"),
                 Tag("Cache", "The response cache of routes with a cache policy"),
+                Tag("Portal", "Accounts and applications of the developer portal, their decisions and audit log, the portal's settings, and the console's users"),
                 Tag("Meta", "About the API itself")),
             ["paths"] = paths,
             ["components"] = Components(),

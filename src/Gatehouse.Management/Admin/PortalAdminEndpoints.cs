@@ -23,7 +23,8 @@ internal static class PortalAdminEndpoints
         app.MapGet("/admin/portal/accounts", async context =>
         {
             var (limit, problem) = AdminRequests.Limit(context);
-            AccountState? state = Enum.TryParse<AccountState>(context.Request.Query["state"], true, out var s) ? s : null;
+            var (state, stateProblem) = State<AccountState>(context);
+            problem ??= stateProblem;
             if (problem is not null)
             {
                 await problem.WriteAsync(context).ConfigureAwait(false);
@@ -44,7 +45,8 @@ internal static class PortalAdminEndpoints
         app.MapGet("/admin/portal/applications", async context =>
         {
             var (limit, problem) = AdminRequests.Limit(context);
-            ApplicationState? state = Enum.TryParse<ApplicationState>(context.Request.Query["state"], true, out var s) ? s : null;
+            var (state, stateProblem) = State<ApplicationState>(context);
+            problem ??= stateProblem;
             if (problem is not null)
             {
                 await problem.WriteAsync(context).ConfigureAwait(false);
@@ -131,6 +133,22 @@ internal static class PortalAdminEndpoints
         ["accountApproval"] = await consumers.AccountApprovalAsync(cancellationToken).ConfigureAwait(false),
         ["emailVerification"] = await consumers.EmailVerificationAsync(cancellationToken).ConfigureAwait(false),
     };
+
+    // ?state=NAME, one of the enum's names in lower case; anything else (a typo, a number) is a 400, not "every state".
+    private static (T? State, AdminProblem? Problem) State<T>(HttpContext context)
+        where T : struct, Enum
+    {
+        var text = context.Request.Query["state"].ToString();
+        if (text.Length == 0)
+        {
+            return (null, null);
+        }
+
+        var names = Enum.GetNames<T>().Select(n => n.ToLowerInvariant()).ToList();
+        return names.Contains(text, StringComparer.Ordinal)
+            ? (Enum.Parse<T>(text, ignoreCase: true), null)
+            : (null, AdminRequests.BadParameter($"'state' is one of {string.Join(", ", names)}; '{text}' is not."));
+    }
 
     private static async Task AnswerAsync(HttpContext context, Task<AdminProblem?> change)
     {

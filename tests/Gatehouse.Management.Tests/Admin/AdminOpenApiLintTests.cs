@@ -76,6 +76,25 @@ public sealed class AdminOpenApiLintTests
         Assert.Equal("#/components/schemas/RouteConfig", (string)document["paths"]!["/admin/routes/{name}"]!["put"]!["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!);
     }
 
+    [Fact]
+    public async Task EveryAdminEndpointTheApiMaps_IsInTheDocument_WithItsMethod()
+    {
+        await using var admin = await AdminHarness.StartAsync();
+        var document = await DocumentAsync(admin);
+        var paths = document["paths"]!.AsObject();
+        var mapped = admin.Api.Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/admin/", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+                .Select(method => (Method: method.ToLowerInvariant(), Path: System.Text.RegularExpressions.Regex.Replace(e.RoutePattern.RawText!, ":[a-z]+}", "}"))))
+            .Where(m => m.Method is "get" or "put" or "post" or "delete" or "patch")
+            .Distinct()
+            .ToList();
+        Assert.True(mapped.Count >= 50, $"only {mapped.Count} mapped admin endpoints found");
+        var missing = mapped.Where(m => paths[m.Path]?[m.Method] is null).Select(m => $"{m.Method.ToUpperInvariant()} {m.Path}").ToList();
+        Assert.True(missing.Count == 0, "not in /admin/openapi.json: " + string.Join(", ", missing));
+    }
+
     /// <summary>The redocly executable: installed by test.sh, or here when Node.js and npm are present.</summary>
     private static async Task<string> RedoclyAsync()
     {

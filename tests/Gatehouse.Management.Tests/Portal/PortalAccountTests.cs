@@ -15,6 +15,24 @@ public sealed class PortalAccountTests
         return client;
     }
 
+    [Theory]
+    [InlineData("/admin/portal/accounts?state=activ")]
+    [InlineData("/admin/portal/accounts?state=1")]
+    [InlineData("/admin/portal/applications?state=deleted")]
+    public async Task Lists_WithAStateThatIsNotOne_AreA400_NotEveryState(string path)
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await h.ConsumerAsync("listed@example.com");
+        using var admin = Admin(h);
+        using var response = await admin.GetAsync(path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'state' is one of", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var unverified = await admin.GetStringAsync("/admin/portal/accounts?state=unverified");
+        Assert.DoesNotContain("listed@example.com", unverified, StringComparison.Ordinal);
+        Assert.Contains("listed@example.com", await admin.GetStringAsync("/admin/portal/accounts?state=active"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AccountApproval_NewAccountsWait_ThenCreateAfterApproval()
     {

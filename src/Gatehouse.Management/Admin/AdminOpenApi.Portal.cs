@@ -1,0 +1,130 @@
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Management.Admin;
+
+/// <summary>The admin API's paths for the developer portal's consumer data and the console's users.</summary>
+internal static partial class AdminOpenApi
+{
+    private static void AddPortalPaths(JsonObject paths)
+    {
+        var page = (string after) => new JsonArray(
+            Query("limit", "integer", "How many per page: 1 to 1000 (default 100)."),
+            Query(after, after == "before" ? "integer" : "string", $"The 'next' of the previous page."));
+        var accountsQuery = page("after");
+        accountsQuery.Add(Enum(Query("state", "string", "Only accounts in this state."), "active", "pending", "suspended", "unverified"));
+        paths["/admin/portal/accounts"] = new JsonObject
+        {
+            ["parameters"] = accountsQuery,
+            ["get"] = Op("listPortalAccounts", "List portal accounts", "Portal", "Accounts that signed up in the developer portal, by id, a page at a time.",
+                Responses(("200", Json("PortalAccountList", "A page of accounts")), Ref("BadParameter"))),
+        };
+        var applicationsQuery = page("after");
+        applicationsQuery.Add(Query("account", "string", "Only this account's applications (its id)."));
+        applicationsQuery.Add(Enum(Query("state", "string", "Only applications in this state."), "live", "pending", "suspended"));
+        paths["/admin/portal/applications"] = new JsonObject
+        {
+            ["parameters"] = applicationsQuery,
+            ["get"] = Op("listPortalApplications", "List portal applications", "Portal", "Applications made in the developer portal (not deleted), by id, with their keys' prefixes (never the keys).",
+                Responses(("200", Json("PortalApplicationList", "A page of applications")), Ref("BadParameter"))),
+        };
+        var transitions = new[]
+        {
+            ("approve", "Approve", "pending", "active (an account) or live (an application)"),
+            ("reject", "Reject", "pending", "suspended"),
+            ("suspend", "Suspend", "active (an account) or live (an application)", "suspended; a suspended account's applications are refused at the gateway and its sessions end"),
+            ("resume", "Resume", "suspended", "active (an account) or live (an application)"),
+        };
+        foreach (var (kind, plural, idWhat) in new[] { ("Account", "accounts", "The account's id (acc-…)."), ("Application", "applications", "The application's id (app-…).") })
+        {
+            foreach (var (verb, title, from, to) in transitions)
+            {
+                paths[$"/admin/portal/{plural}/{{id}}/{verb}"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(PathParameter("id", idWhat)),
+                    ["post"] = Op($"{verb}Portal{kind}", $"{title} a portal {kind.ToLowerInvariant()}", "Portal",
+                        $"Only when it is {from}; it becomes {to}. Audited in GET /admin/portal/changes with the actor admin-api; nodes serve the change within their poll interval.",
+                        Responses(("200", Json("Done", "Done")), Ref("NotFound"), ("409", Problem("It is not in the state this needs ({kind}-not-{state}), or it changed meanwhile several times (consumer-conflict)")))),
+                };
+            }
+        }
+
+        paths["/admin/portal/applications/{id}/keys/{prefix}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…)."), PathParameter("prefix", "The key's prefix, as listed.")),
+            ["delete"] = Op("revokePortalKey", "Revoke a portal application's key", "Portal", "The key stops working at the gateway at once on this node, on the others within their poll interval.",
+                Responses(("200", Json("Done", "Revoked")), Ref("NotFound"), ("409", Problem("The application changed meanwhile several times (consumer-conflict); send it again")))),
+        };
+        paths["/admin/portal/changes"] = new JsonObject
+        {
+            ["parameters"] = page("before"),
+            ["get"] = Op("listPortalChanges", "List consumer changes", "Portal", "The audit log of accounts and applications, newest first: who (portal:EMAIL, admin-api, console:EMAIL), what, and the record before and after (no password hashes or keys).",
+                Responses(("200", Json("PortalChangeList", "A page of changes")), Ref("BadParameter"))),
+        };
+        paths["/admin/portal/settings"] = new JsonObject
+        {
+            ["get"] = Op("getPortalSettings", "Get the portal's settings", "Portal", "Settings every node's portal shares (kept in the store).",
+                Responses(("200", Json("PortalSettings", "The settings")))),
+            ["put"] = Op("putPortalSettings", "Change the portal's settings", "Portal", "Sets the settings given (either or both); answers all of them.",
+                Responses(("200", Json("PortalSettings", "The settings now")), Ref("BadRequest"), Ref("TooLarge")),
+                body: Body("PortalSettingsChange", "The settings to change")),
+        };
+        paths["/admin/users"] = new JsonObject
+        {
+            ["get"] = Op("listConsoleUsers", "List console users", "Portal", "The people who may sign in to the admin console with a password, and their roles (never the hashes).",
+                Responses(("200", Json("ConsoleUserList", "The users")))),
+        };
+        paths["/admin/users/{email}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("email", "The user's email address (compared in lower case).")),
+            ["put"] = Op("putConsoleUser", "Create or replace a console user", "Portal", "The password follows the portal's rules (NIST SP 800-63B: at least 12 characters, not a common one) and is kept only as a PasswordHasher hash.",
+                Responses(("200", Json("ConsoleUser", "The user")), Ref("BadRequest"), Ref("TooLarge"), ("422", Problem("The email, password or role is not valid (invalid-input); 'field' names which"))),
+                body: Body("ConsoleUserRequest", "The password and role")),
+            ["delete"] = Op("deleteConsoleUser", "Delete a console user", "Portal", "Their console sessions end at their next request.",
+                Responses(("200", Json("ConsoleUserDeleted", "Deleted")), Ref("NotFound"))),
+        };
+    }
+
+    private static IEnumerable<(string Name, JsonObject Schema)> PortalSchemas()
+    {
+        var time = (string? description) => Str(description, "date-time");
+        yield return ("Done", Object("The change was made.", ("done", Bool())));
+        yield return ("PortalAccountList", Object("A page of portal accounts.",
+            ("items", Array(Object("One account.", ("id", Str("acc-…")), ("email", Str()), ("title", Str("The name it signed up with")),
+                ("state", Enum(Str("active: may create applications; pending: waits for approval (accountApproval); suspended; unverified: waits for its owner to confirm the address (emailVerification)"), "active", "pending", "suspended", "unverified")),
+                ("createdAt", time(null))))),
+            ("next", Nullable("string", "The 'after' for the next page; null on the last"))));
+        yield return ("PortalApplicationList", Object("A page of portal applications.",
+            ("items", Array(Object("One application.", ("id", Str("app-…")), ("account", Str("The owning account's id")), ("title", Str()), ("plan", Str()),
+                ("state", Enum(Str("As decided for the application itself"), "live", "pending", "suspended")),
+                ("effectiveState", Enum(Str("What the gateway does: suspended also when its account is"), "live", "pending", "suspended")),
+                ("keys", Array(Object("A key, without the key.", ("prefix", Str()), ("createdAt", time(null)), ("expires", Nullable("string", "When it stops working; null: never", "date-time")))))))),
+            ("next", Nullable("string", "The 'after' for the next page; null on the last"))));
+        yield return ("PortalChangeList", Object("A page of consumer changes, newest first.",
+            ("items", Array(Object("One change.", ("seq", Int()), ("at", time(null)), ("actor", Str()), ("action", Str()), ("kind", Str("account or application")), ("name", Str("Its id")),
+                ("before", AnyJson()), ("after", AnyJson())))),
+            ("next", Nullable("integer", "The 'before' for the next page; null on the last"))));
+        yield return ("PortalSettings", Object("The portal's shared settings.",
+            ("accountApproval", Bool("New accounts wait for an administrator before they may create applications")),
+            ("emailVerification", Bool("A sign-up waits until its address is confirmed from a mailed link"))));
+        var change = Object("Settings to change; give either or both.",
+            ("accountApproval", Bool()), ("emailVerification", Bool()));
+        change["additionalProperties"] = false;
+        change["minProperties"] = 1;
+        yield return ("PortalSettingsChange", change);
+        yield return ("ConsoleUser", Object("A console user.", ("email", Str()), ("role", Enum(Str(), "admin", "viewer"))));
+        yield return ("ConsoleUserList", Object("Every console user by email.",
+            ("items", Array(Object(null, ("email", Str()), ("role", Enum(Str("admin: every action; viewer: reads only"), "admin", "viewer")), ("createdAt", time(null)))))));
+        var request = Object("A console user's password and role.", ("password", Str("At least 12 characters (256 at most), not a common password")), ("role", Enum(Str("Default admin"), "admin", "viewer")));
+        request["required"] = new JsonArray("password");
+        request["additionalProperties"] = false;
+        yield return ("ConsoleUserRequest", request);
+        yield return ("ConsoleUserDeleted", Object("A deleted console user.", ("email", Str()), ("deleted", Bool())));
+    }
+
+    private static JsonObject Enum(JsonObject schemaOrParameter, params string[] values)
+    {
+        var schema = schemaOrParameter["in"] is null ? schemaOrParameter : (JsonObject)schemaOrParameter["schema"]!;
+        schema["enum"] = new JsonArray([.. values.Select(v => (JsonNode)v)]);
+        return schemaOrParameter;
+    }
+}
