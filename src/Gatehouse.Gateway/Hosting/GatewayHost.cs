@@ -126,7 +126,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                 // cost more than any other metric. gatehouse.upstream.duration (GatewayMetrics) says the same per
                 // service with one recording; HttpClient's connection-pool instruments stay.
                 otel.WithMetrics(m => m
-                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access", "Gatehouse.Resilience", "Gatehouse.Policies", Ai.AiMetrics.MeterName)
+                    .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access", "Gatehouse.Resilience", "Gatehouse.Policies", "Gatehouse.Portal", Ai.AiMetrics.MeterName)
                     .AddView("http.client.request.duration", MetricStreamConfiguration.Drop)
                     .AddView("http.client.active_requests", MetricStreamConfiguration.Drop)
                     // Also per request: a pooled connection turns active and idle again on every call, and each turn records

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -20,6 +21,14 @@ namespace Gatehouse.Management.Portal;
 /// </summary>
 internal sealed partial class PortalMail : IAsyncDisposable
 {
+    /// <summary>The portal's meter; the gateway's metrics (<c>/metrics</c>) export it on a node that runs both.</summary>
+    public const string MeterName = "Gatehouse.Portal";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    private static readonly Counter<long> Mails = Meter.CreateCounter<long>("gatehouse.portal.mails", "{mail}",
+        "The portal's mails by outcome: sent (handed to the SMTP server or written to the pickup folder), failed (refused for good, or given up after every retry), dropped (the queue was full)");
+
     /// <summary>The pauses between attempts at one message: after the last, it is given up (logged and counted).</summary>
     internal static readonly TimeSpan[] DefaultRetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60), TimeSpan.FromMinutes(5)];
 
@@ -88,7 +97,7 @@ internal sealed partial class PortalMail : IAsyncDisposable
         message.Body = new TextPart("plain") { Text = text };
         if (!_queue.Writer.TryWrite(message))
         {
-            Interlocked.Increment(ref _dropped);
+            Count(ref _dropped, "dropped");
             LogDropped(_logger);
         }
     }
@@ -125,11 +134,11 @@ internal sealed partial class PortalMail : IAsyncDisposable
         {
             await message.WriteToAsync(name + ".tmp").ConfigureAwait(false);
             File.Move(name + ".tmp", name + ".eml");
-            Interlocked.Increment(ref _sent);
+            Count(ref _sent, "sent");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Interlocked.Increment(ref _failed);
+            Count(ref _failed, "failed");
             LogFileFailed(_logger, _directory!, e.Message);
         }
     }
@@ -160,14 +169,14 @@ internal sealed partial class PortalMail : IAsyncDisposable
 
                 await client.SendAsync(message, _stop.Token).ConfigureAwait(false);
                 _queue.Reader.TryRead(out _);
-                Interlocked.Increment(ref _sent);
+                Count(ref _sent, "sent");
                 attempt = 0;
             }
             catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode != SmtpErrorCode.UnexpectedStatusCode)
             {
                 // A 5xx for this sender, recipient or message is the server's final word on it; the next message may pass.
                 _queue.Reader.TryRead(out _);
-                Interlocked.Increment(ref _failed);
+                Count(ref _failed, "failed");
                 LogRefused(_logger, Domain(message), smtp.ToString(), (int)e.StatusCode, Flat(e.Message));
                 attempt = 0;
             }
@@ -177,7 +186,7 @@ internal sealed partial class PortalMail : IAsyncDisposable
                 if (attempt >= _retryDelays.Count)
                 {
                     _queue.Reader.TryRead(out _);
-                    Interlocked.Increment(ref _failed);
+                    Count(ref _failed, "failed");
                     LogGaveUp(_logger, Domain(message), smtp.ToString(), attempt + 1, Why(e));
                     attempt = 0;
                     continue;
@@ -190,6 +199,12 @@ internal sealed partial class PortalMail : IAsyncDisposable
         }
 
         await DisconnectQuietlyAsync(client).ConfigureAwait(false);
+    }
+
+    private static void Count(ref long field, string outcome)
+    {
+        Interlocked.Increment(ref field);
+        Mails.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     }
 
     private static SecureSocketOptions Options(SmtpSecurity security) => security switch

@@ -150,6 +150,28 @@ public sealed partial class PortalMailTests
     [Fact]
     public async Task Smtp_AWrongPassword_IsLoggedAsSuch_AndNothingIsSent()
     {
+        // Mails fail only in this class's tests, which run one at a time: the meter's failed count here is this test's.
+        var failed = 0L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Gatehouse.Portal" && instrument.Name == "gatehouse.portal.mails")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "outcome", Value: "failed" })
+                {
+                    Interlocked.Add(ref failed, value);
+                }
+            }
+        });
+        listener.Start();
+
         using var pki = new TestPki();
         var certificate = pki.IssueServer("localhost");
         await using var smtp = TestSmtpServer.Start(certificate.Certificate, "portal", "the right one");
@@ -167,6 +189,7 @@ public sealed partial class PortalMailTests
         await Wait.UntilAsync(() => h.Portal.Mail.Failed == 1, "the mail given up");
         Assert.Empty(smtp.Received);
         Assert.Contains(Logs(h), l => l.Contains("refused the user name and password", StringComparison.Ordinal));
+        Assert.Equal(1, Interlocked.Read(ref failed));
         Assert.DoesNotContain(Logs(h), l => l.Contains("a wrong one", StringComparison.Ordinal));
     }
 

@@ -38,9 +38,27 @@ public sealed partial class DemoObservabilityTests
             Assert.Equal(401, (int)anonymous.StatusCode);
         }
 
+        // A password reset from the portal: its mail (to the demo's pickup folder) is counted in the portal's metric.
+        var portal = await demo.WaitForOutputAsync(PortalLine(), TimeSpan.FromSeconds(60));
+        var login = await demo.WaitForOutputAsync(PortalLoginLine(), TimeSpan.FromSeconds(60));
+        using (var browser = new HttpClient(new SocketsHttpHandler { CookieContainer = new System.Net.CookieContainer(), UseProxy = false }) { BaseAddress = new Uri(portal) })
+        {
+            var form = await browser.GetStringAsync("/reset");
+            var csrf = Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+            using var reset = await browser.PostAsync("/reset", new FormUrlEncodedContent([new("email", login), new("__RequestVerificationToken", csrf)]));
+            Assert.Equal(200, (int)reset.StatusCode);
+        }
+
         using var adminClient = new HttpClient { BaseAddress = new Uri(admin) };
         adminClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var samples = await PrometheusParser.ParseAsync(await adminClient.GetStringAsync("/metrics"));
+        for (var wait = 0; wait < 50 && !samples.Any(s => s.Name == "gatehouse_portal_mails_total"); wait++)
+        {
+            await Task.Delay(100); // the mail is written off the request path
+            samples = await PrometheusParser.ParseAsync(await adminClient.GetStringAsync("/metrics"));
+        }
+
+        Assert.Contains(samples, s => s.Name == "gatehouse_portal_mails_total" && s.Labels.GetValueOrDefault("outcome") == "sent" && s.Value == 1);
         Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_bucket" && s.Labels.GetValueOrDefault("http_route") == "/users/{id}");
         Assert.DoesNotContain(samples, s => s.Labels.Keys.Any(k => k.Contains("application", StringComparison.Ordinal) || k.Contains("key", StringComparison.Ordinal)));
 
@@ -66,4 +84,10 @@ public sealed partial class DemoObservabilityTests
 
     [GeneratedRegex(@"^demo admin token: (\S+)$", RegexOptions.Multiline)]
     private static partial Regex TokenLine();
+
+    [GeneratedRegex(@"^demo portal: (http://\S+)$", RegexOptions.Multiline)]
+    private static partial Regex PortalLine();
+
+    [GeneratedRegex(@"^demo portal login: (\S+) \S+$", RegexOptions.Multiline)]
+    private static partial Regex PortalLoginLine();
 }
