@@ -80,7 +80,7 @@ public sealed class PortalHost : IAsyncDisposable
         PortalMail mail;
         try
         {
-            mail = new PortalMail(options.MailDirectory, options.Smtp, options.MailFrom, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.Mail"), options.Time, options.MailRetryDelays);
+            mail = new PortalMail(options.MailDirectory, options.Smtp, options.MailFrom, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.Mail"), options.Time, options.MailRetryDelays, options.MailPerRecipientPerHour);
         }
         catch
         {

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
+using System.Threading.RateLimiting;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -27,7 +28,10 @@ internal sealed partial class PortalMail : IAsyncDisposable
     private static readonly Meter Meter = new(MeterName);
 
     private static readonly Counter<long> Mails = Meter.CreateCounter<long>("gatehouse.portal.mails", "{mail}",
-        "The portal's mails by outcome: sent (handed to the SMTP server or written to the pickup folder), failed (refused for good, or given up after every retry), dropped (the queue was full)");
+        "The portal's mails by outcome: sent (handed to the SMTP server or written to the pickup folder), failed (refused for good, or given up after every retry), dropped (the queue was full), limited (the recipient had its hour's mails)");
+
+    /// <summary>The most mails one address gets in an hour: anyone can ask for a reset or sign up with any address.</summary>
+    public const int DefaultPerRecipientPerHour = 5;
 
     /// <summary>The pauses between attempts at one message: after the last, it is given up (logged and counted).</summary>
     internal static readonly TimeSpan[] DefaultRetryDelays = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60), TimeSpan.FromMinutes(5)];
@@ -41,11 +45,15 @@ internal sealed partial class PortalMail : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly IReadOnlyList<TimeSpan> _retryDelays;
     private readonly Task _loop;
+    private readonly PartitionedRateLimiter<string> _perRecipient;
+    private readonly int _perRecipientLimit;
+    private long _limited;
     private long _dropped;
     private long _sent;
     private long _failed;
 
-    public PortalMail(string? directory, SmtpSettings? smtp = null, string? from = null, ILogger? logger = null, TimeProvider? time = null, IReadOnlyList<TimeSpan>? retryDelays = null)
+    public PortalMail(string? directory, SmtpSettings? smtp = null, string? from = null, ILogger? logger = null, TimeProvider? time = null, IReadOnlyList<TimeSpan>? retryDelays = null,
+        int perRecipientPerHour = DefaultPerRecipientPerHour)
     {
         if (directory is not null && smtp is not null)
         {
@@ -62,6 +70,15 @@ internal sealed partial class PortalMail : IAsyncDisposable
 
         (_directory, _smtp, _logger, _time) = (directory, smtp, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, time ?? TimeProvider.System);
         _retryDelays = retryDelays ?? DefaultRetryDelays;
+        _perRecipientLimit = perRecipientPerHour;
+        // Per recipient, in this process: a sliding hour in six steps. The partitioned limiter drops idle partitions by itself.
+        _perRecipient = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetSlidingWindowLimiter(address, _ => new SlidingWindowRateLimiterOptions
+        {
+            PermitLimit = perRecipientPerHour,
+            Window = TimeSpan.FromHours(1),
+            SegmentsPerWindow = 6,
+            QueueLimit = 0,
+        }));
         if (directory is not null)
         {
             Directory.CreateDirectory(directory);
@@ -82,6 +99,9 @@ internal sealed partial class PortalMail : IAsyncDisposable
     /// <summary>Mails given up: refused for good by the SMTP server, or still failing after every retry.</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>Mails not sent because their recipient had had its hour's mails.</summary>
+    public long Limited => Interlocked.Read(ref _limited);
+
     public void Send(string to, string subject, string text)
     {
         if (!Enabled)
@@ -89,9 +109,20 @@ internal sealed partial class PortalMail : IAsyncDisposable
             return;
         }
 
+        var recipient = MailboxAddress.Parse(to);
+        using (var lease = _perRecipient.AttemptAcquire(recipient.Address.ToLowerInvariant()))
+        {
+            if (!lease.IsAcquired)
+            {
+                Count(ref _limited, "limited");
+                LogLimited(_logger, recipient.Domain, _perRecipientLimit);
+                return;
+            }
+        }
+
         var message = new MimeMessage();
         message.From.Add(_from);
-        message.To.Add(MailboxAddress.Parse(to));
+        message.To.Add(recipient);
         message.Subject = subject;
         message.Date = _time.GetUtcNow();
         message.Body = new TextPart("plain") { Text = text };
@@ -282,7 +313,11 @@ internal sealed partial class PortalMail : IAsyncDisposable
 
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
+        _perRecipient.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal mail to a recipient at {Domain} not sent: that address had its {Limit} mails of the last hour (a guard against using the portal to flood a mailbox).")]
+    private static partial void LogLimited(ILogger logger, string domain, int limit);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Portal mail queue is full; a mail was dropped (is the mail server down?).")]
     private static partial void LogDropped(ILogger logger);

@@ -39,6 +39,9 @@ public sealed record PortalOptions
     /// </summary>
     public string? PublicUrl { get; init; }
 
+    /// <summary>The most mails one address gets in an hour (resets, sign-up links and notes together). Default 5.</summary>
+    internal int MailPerRecipientPerHour { get; init; } = PortalMail.DefaultPerRecipientPerHour;
+
     /// <summary>The pauses between attempts at one SMTP message. Default <see cref="PortalMail.DefaultRetryDelays"/>.</summary>
     internal IReadOnlyList<TimeSpan>? MailRetryDelays { get; init; }
 

@@ -229,6 +229,29 @@ public sealed partial class PortalMailTests
     }
 
     [Fact]
+    public async Task OneAddress_GetsAtMostItsHoursMails_WhateverIsAsked_AndTheAnswerDoesNotChange()
+    {
+        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with { MailPerRecipientPerHour = 2 });
+        await h.ConsumerAsync("flooded@example.com");
+        await h.ConsumerAsync("other@example.com");
+        using var browser = h.NewBrowser();
+        var answers = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var asked = await browser.SubmitAsync("/reset", "/reset", ("email", "Flooded@Example.com"));
+            Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+            answers.Add(Regex.Replace(await asked.Content.ReadAsStringAsync(), "value=\"[^\"]*\"", ""));
+        }
+
+        await browser.SubmitAsync("/reset", "/reset", ("email", "other@example.com"));
+        await Wait.UntilAsync(() => Directory.GetFiles(h.MailDirectory, "*.eml").Length == 3 && h.Portal.Mail.Limited == 2, "two mails to the flooded address, one to the other");
+        Assert.Single(answers.Distinct());
+        var recipients = Directory.GetFiles(h.MailDirectory, "*.eml").Select(f => Assert.Single(MimeKit.MimeMessage.Load(f).To.Mailboxes).Address).Order().ToList();
+        Assert.Equal(["flooded@example.com", "flooded@example.com", "other@example.com"], recipients);
+        Assert.Contains(Logs(h), l => l.Contains("recipient at example.com not sent", StringComparison.Ordinal) && l.Contains("its 2 mails of the last hour", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Mail_OnAListenerThatIsNotLoopback_NeedsAPublicUrl()
     {
         var e = await Assert.ThrowsAsync<ArgumentException>(() => PortalHarness.StartAsync(portalOptions: o => o with { Url = "http://0.0.0.0:0" }));
