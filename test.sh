@@ -14,9 +14,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
 # redis-server is the counter engine of the limits-across-nodes tests, started by each test on a free loopback port (issue 21).
 # util-linux's unshare and setpriv run the container entrypoint on a read-only root as a non-root user (issue 21).
+# qemu-user and Debian's arm64 cross libraries run the linux-arm64 binary on this x64 machine (issue 21: a Raspberry Pi).
 REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium"
           "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client" "/usr/bin/redis-server:redis-server"
-          "unshare:util-linux" "setpriv:util-linux")
+          "unshare:util-linux" "setpriv:util-linux" "qemu-aarch64:qemu-user"
+          "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1:libc6-arm64-cross" "/usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross"
+          "/usr/aarch64-linux-gnu/lib/libgcc_s.so.1:libgcc-s1-arm64-cross")
 
 missing=()
 for entry in "${REQUIRED[@]+"${REQUIRED[@]}"}"; do
@@ -33,6 +36,31 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "Cannot install ${missing[*]}: no apt-get (or not root and no sudo). Install them and run again." >&2
     exit 2
   fi
+fi
+
+# The arm64 root the emulated binary runs in (.artifacts/arm64-root): the cross libc and libstdc++ above, plus the
+# arm64 builds of the OpenSSL and ICU this machine has, which .NET loads and Debian ships only as arm64 packages
+# (downloaded with apt-get, unpacked into the folder, never installed). Made once; run ./test.sh again after deleting it.
+arm64_root=.artifacts/arm64-root
+if [ ! -f "$arm64_root/.complete" ]; then
+  echo "Preparing the arm64 root for the emulated linux-arm64 binary ($arm64_root)"
+  icu=$(dpkg-query -W -f='${Package}\n' 'libicu[0-9]*' 2>/dev/null | grep -E '^libicu[0-9]+$' | head -n 1 || true)
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || [ -z "$icu" ]; then
+    echo "Cannot prepare $arm64_root: it needs root, apt-get and the libicu package of this machine. Run as root once." >&2
+    exit 2
+  fi
+  dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
+  download=$(mktemp -d)
+  chmod 777 "$download"
+  if ! (cd "$download" && apt-get download -qq "libssl3:arm64" "$icu:arm64" >/dev/null 2>&1); then
+    apt-get update -qq
+    (cd "$download" && apt-get download -qq "libssl3:arm64" "$icu:arm64" >/dev/null) || { echo "apt-get download of libssl3:arm64 and $icu:arm64 failed: Debian's packages must be reachable." >&2; exit 2; }
+  fi
+  rm -rf "$arm64_root" && mkdir -p "$arm64_root"
+  cp -a /usr/aarch64-linux-gnu/. "$arm64_root/"
+  for deb in "$download"/*.deb; do dpkg -x "$deb" "$arm64_root"; done
+  rm -rf "$download"
+  touch "$arm64_root/.complete"
 fi
 
 if ! command -v dotnet >/dev/null; then

@@ -162,6 +162,55 @@ public sealed partial class PortableBinaryTests(PublishedBinaries binaries) : ID
         }
     }
 
+    [Fact]
+    public async Task Arm64_UnderQemu_RunsTheDemo_AndServesTheShopWithAKey_AndThePortal()
+    {
+        // The linux-arm64 binary on this x64 machine: qemu-user runs it in an arm64 root that test.sh prepares (Debian's
+        // cross libc and libstdc++, and the arm64 OpenSSL and ICU). Every instruction of .NET's arm64 runtime and JIT, and
+        // of SQLite's arm64 build, is the Raspberry Pi's.
+        const string Qemu = "/usr/bin/qemu-aarch64";
+        var root = Path.Combine(GatehouseProcess.RepositoryRoot, ".artifacts", "arm64-root");
+        Assert.True(File.Exists(Qemu), "qemu-aarch64 is missing: ./test.sh installs qemu-user with apt-get.");
+        Assert.True(File.Exists(Path.Combine(root, ".complete")), $"{root} is missing: ./test.sh prepares it (as root, with apt-get).");
+        var binary = Path.Combine(binaries.Arm64, "gatehouse");
+        var environment = Bare(new Dictionary<string, string> { ["LD_LIBRARY_PATH"] = "/usr/lib/aarch64-linux-gnu" });
+
+        var version = await BareProcess.RunAsync(Qemu, ["-L", root, binary, "--version"], environment, _work.Path);
+        Assert.True(version.Code == 0, version.Output);
+        Assert.StartsWith("0.1.0", version.Output.Trim(), StringComparison.Ordinal);
+
+        await using var demo = BareProcess.Start(Qemu, ["-L", root, binary, "demo", "--port", "0", "--any-service-ports"], environment, _work.Path);
+        var portal = await demo.WaitForOutputAsync(PortalLine(), TimeSpan.FromSeconds(180));
+        var gateway = GatewayLine().Match(demo.Output).Groups[1].Value;
+        var retail = RetailKeyLine().Match(demo.Output).Groups[1].Value;
+        Assert.NotEmpty(retail);
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        using (var products = await client.GetAsync(gateway + "/products/3"))
+        {
+            Assert.True(products.IsSuccessStatusCode, demo.Output);
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Get, gateway + "/users/1"))
+        {
+            request.Headers.Add("X-Api-Key", retail);
+            using var user = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, user.StatusCode);
+            Assert.True(user.Headers.Contains("RateLimit"), "the retail plan's limits were checked");
+        }
+
+        using (var anonymous = await client.GetAsync(gateway + "/users/1"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        using (var home = await client.GetAsync(portal + "/"))
+        {
+            Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+            Assert.Contains("<html", await home.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     /// <summary>
     /// An environment with no .NET in it: a PATH of one empty folder, HOME and TMPDIR in the test's folder, and none
     /// of the test host's variables (DOTNET_ROOT among them).
@@ -194,4 +243,7 @@ public sealed partial class PortableBinaryTests(PublishedBinaries binaries) : ID
 
     [GeneratedRegex(@"gateway\s+(http://\S+)")]
     private static partial Regex GatewayLine();
+
+    [GeneratedRegex(@"demo key retail: (\S+)")]
+    private static partial Regex RetailKeyLine();
 }
