@@ -1,15 +1,23 @@
+using Gatehouse.Gateway.Access;
 using Gatehouse.Gateway.Runtime;
 using Gatehouse.Model.Usage;
 
 namespace Gatehouse.Gateway.Limiting;
 
-/// <summary>An application's plan limits and what is left of each now, from this node's counters (for the consumer's usage page).</summary>
+/// <summary>
+/// An application's limits with what is left of each now, from this node's counters: its plan's limits, then its plan's
+/// limits of single operations (<c>operationLimits</c>, named <c>OPERATION/period</c>). For applications of the config
+/// and of the portal alike. The admin API's usage report and the portal's usage page both read it.
+/// </summary>
 internal static class QuotaReport
 {
-    /// <summary>The windows of <paramref name="application"/>'s plan; empty when the application is unknown or its plan has no limits.</summary>
+    /// <summary>
+    /// The windows of <paramref name="application"/>'s limits, shadow ones included (marked); empty when the application
+    /// is unknown or nothing limits it.
+    /// </summary>
     public static IReadOnlyList<QuotaWindow> For(GatewayRuntime runtime, string application)
     {
-        if (runtime.Current.Access is not { } access || !access.Applications.TryGetValue(application, out var app))
+        if (runtime.Current.Access is not { } access || Find(runtime, access, application) is not { } app)
         {
             return [];
         }
@@ -17,7 +25,7 @@ internal static class QuotaReport
         var now = runtime.Engine.Time.GetUtcNow();
         var ticks = now.UtcTicks;
         var windows = new List<QuotaWindow>();
-        foreach (var policy in app.Plan.Limits.Policies)
+        foreach (var (policy, _) in PoliciesOf(access, app))
         {
             var index = LimitWindows.Index(policy.Per, ticks);
             windows.Add(new QuotaWindow(
@@ -31,5 +39,29 @@ internal static class QuotaReport
         }
 
         return windows;
+    }
+
+    /// <summary>An application of the config, or one made in the portal.</summary>
+    public static ApplicationModel? Find(GatewayRuntime runtime, AccessModel access, string application) =>
+        access.Applications.TryGetValue(application, out var configured) ? configured : runtime.Engine.Consumers.Find(access, application);
+
+    /// <summary>The plan's policies (operation null), then each operation's own (by operation id), each once.</summary>
+    public static List<(LimitPolicy Policy, string? Operation)> PoliciesOf(AccessModel access, ApplicationModel app)
+    {
+        var planPolicies = app.Plan.Limits.Policies;
+        var policies = planPolicies.Select(p => (p, (string?)null)).ToList();
+        foreach (var (operation, target) in access.Operations.OrderBy(o => o.Key, StringComparer.Ordinal))
+        {
+            // An operation's set is the plan's policies and then its own (AccessCompiler); only the own ones are added.
+            foreach (var set in (ReadOnlySpan<LimitSet?>)[target.Read[app.Plan.Index], target.Write[app.Plan.Index]])
+            {
+                if (set is not null && !ReferenceEquals(set, app.Plan.Limits))
+                {
+                    policies.AddRange(set.Policies.Where(p => !planPolicies.Contains(p) && !policies.Any(q => ReferenceEquals(q.Item1, p))).Select(p => (p, (string?)operation)));
+                }
+            }
+        }
+
+        return policies;
     }
 }

@@ -11,25 +11,20 @@ internal sealed partial class GatewayRuntime
     public IConsumerSink Consumers => Engine.Consumers;
 
     /// <summary>
-    /// The plan-wide limits of application <paramref name="applicationId"/> (config or portal) with what this node has
-    /// counted in each current window; empty when the application or its plan is unknown, or the plan has no limits.
+    /// The limits of application <paramref name="applicationId"/> (config or portal) with what this node has counted in
+    /// each current window: its plan's, then its plan's limits of single operations (named <c>OPERATION/period</c>);
+    /// shadow limits left out. Empty when the application or its plan is unknown, or nothing limits it.
     /// </summary>
     public IReadOnlyList<LimitUsage> UsageOf(string applicationId)
     {
-        if (_current?.Access is not { } access)
-        {
-            return [];
-        }
-
-        var app = access.Applications.TryGetValue(applicationId, out var configured) ? configured : Engine.Consumers.Find(access, applicationId);
-        if (app is null)
+        if (_current?.Access is not { } access || QuotaReport.Find(this, access, applicationId) is not { } app)
         {
             return [];
         }
 
         var now = _time.GetUtcNow();
         var result = new List<LimitUsage>();
-        foreach (var policy in app.Plan.Limits.Policies)
+        foreach (var (policy, operation) in QuotaReport.PoliciesOf(access, app))
         {
             if (policy.IsShadow)
             {
@@ -37,7 +32,7 @@ internal sealed partial class GatewayRuntime
             }
 
             var resets = new DateTimeOffset(LimitWindows.EndTicks(policy.Per, LimitWindows.Index(policy.Per, now.UtcTicks)), TimeSpan.Zero);
-            result.Add(new LimitUsage(policy.Name, policy.Per, policy.Requests, Counters.Used(app.Id, policy, now), resets));
+            result.Add(new LimitUsage(policy.Name, policy.Per, policy.Requests, Counters.Used(app.Id, policy, now), resets) { Operation = operation });
         }
 
         return result;

@@ -4,8 +4,8 @@ namespace Gatehouse.Management.Portal;
 
 /// <summary>
 /// What the portal's usage page shows for one application: its calls per day and what is left of each limit. The
-/// host supplies it: until usage analytics (issue 19) is plugged in, the live counters of the gateway in this process
-/// (<c>LiveQuotaUsage</c> in the <c>gatehouse</c> command), which know the current windows and no history.
+/// host supplies it (<c>PortalUsage</c> in the <c>gatehouse</c> command): the days from usage analytics in the store,
+/// the limits from the live counters of the gateway in this process.
 /// </summary>
 public interface IConsumerUsage
 {
@@ -21,5 +21,20 @@ public sealed record ApplicationUsage(IReadOnlyList<LimitUsage> Limits, IReadOnl
     public static ApplicationUsage None { get; } = new([], []);
 }
 
-/// <summary>Calls an application made on one UTC day.</summary>
-public sealed record DailyCalls(DateOnly Day, long Calls);
+/// <summary>Calls an application made on one UTC day, and how they went.</summary>
+public sealed record DailyCalls(DateOnly Day, long Calls)
+{
+    /// <summary>Calls answered 4xx.</summary>
+    public long ClientErrors { get; init; }
+
+    /// <summary>Calls answered 5xx.</summary>
+    public long Errors { get; init; }
+
+    /// <summary>The 95th percentile of the timed calls' latency, in milliseconds; NaN when none was timed.</summary>
+    public double P95Ms { get; init; } = double.NaN;
+
+    /// <summary>Tokens of its model calls (the AI gateway), prompt and completion.</summary>
+    public long PromptTokens { get; init; }
+
+    public long CompletionTokens { get; init; }
+}

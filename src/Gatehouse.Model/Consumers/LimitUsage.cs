@@ -15,4 +15,7 @@ public sealed record LimitUsage(string Name, LimitPeriod Per, int Requests, int 
 
     /// <summary>A quota (hour, day, month) rather than a rate limit.</summary>
     public bool IsQuota => Per is LimitPeriod.Hour or LimitPeriod.Day or LimitPeriod.Month;
+
+    /// <summary>The operation this limit is of (the plan's <c>operationLimits</c>); null for a limit of every call.</summary>
+    public string? Operation { get; init; }
 }

@@ -67,6 +67,30 @@ public sealed class ConsumerUsageTests : IDisposable
         Assert.Contains(json["limits"]!.AsArray(), l => (string)l!["period"]! == "day" && (long)l["remaining"]! == 97);
     }
 
+    [Fact]
+    public async Task Report_ListsThePlansLimitsOfSingleOperations_WithWhatIsLeft()
+    {
+        var connection = "sqlite:" + Path.Combine(_folder, "gatehouse.db");
+        var time = new FakeTime(Start);
+        await using var scenario = await UsageScenario.StartAsync();
+        var yaml = scenario.Yaml.Replace(
+            "gold: { include: [ { path: \"/**\" } ] }",
+            "gold: { include: [ { path: \"/**\" } ], limits: [ { requests: 10, per: minute } ], operationLimits: { items.get: [ { requests: 5, per: minute }, { requests: 50, per: day } ] } }",
+            StringComparison.Ordinal);
+        await using var node = await UsageNode.StartAsync(connection, "node-a", yaml, time);
+        Assert.All(await node.SendAsync("/items/1", 3, UsageScenario.GoldKey), s => Assert.Equal(200, s));
+        Assert.All(await node.SendAsync("/fail", 2, UsageScenario.GoldKey), s => Assert.Equal(503, s));
+
+        var windows = QuotaReport.For(node.Host.Runtime, "gold-app");
+
+        Assert.Equal(["minute", "items.get/minute", "items.get/day"], windows.Select(w => w.Name));
+        Assert.Equal((10, 5L), (windows[0].Limit, windows[0].Used));
+        Assert.Equal((5, 3L, 2L), (windows[1].Limit, windows[1].Used, windows[1].Remaining));
+        Assert.Equal((50, 3L, true), (windows[2].Limit, windows[2].Used, windows[2].Quota));
+        // Another plan's application gets none of gold's operation limits (silver has no limits at all).
+        Assert.Empty(QuotaReport.For(node.Host.Runtime, "silver-app"));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();

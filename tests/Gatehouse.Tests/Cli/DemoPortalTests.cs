@@ -39,6 +39,65 @@ public sealed partial class DemoPortalTests
     }
 
     [Fact]
+    public async Task Demo_AConsumersApplicationPage_ShowsItsCallsPerDayFromAnalytics_AndWhatIsLeftOfItsLimits()
+    {
+        await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
+        var portal = await demo.WaitForOutputAsync(PortalLine(), TimeSpan.FromSeconds(90));
+        await demo.WaitForOutputAsync(LoginLine(), TimeSpan.FromSeconds(30));
+        var login = LoginLine().Match(demo.StandardOutput);
+        var gateway = GatewayLine().Match(demo.StandardOutput).Groups[1].Value;
+
+        using var browser = new HttpClient(new SocketsHttpHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false, UseProxy = false })
+        {
+            BaseAddress = new Uri(portal),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        async Task<HttpResponseMessage> SubmitAsync(string page, params (string, string)[] fields)
+        {
+            var token = Regex.Match(await browser.GetStringAsync(page), "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+            return await browser.PostAsync(page, new FormUrlEncodedContent([.. fields.Select(f => KeyValuePair.Create(f.Item1, f.Item2)), new("__RequestVerificationToken", token)]));
+        }
+
+        using (var signedIn = await SubmitAsync("/login", ("email", login.Groups[1].Value), ("password", login.Groups[2].Value)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        string id, key;
+        using (var created = await SubmitAsync("/apps/new", ("title", "Usage check"), ("description", ""), ("plan", "retail")))
+        {
+            var html = await created.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            id = Regex.Match(html, "href=\"/apps/(app-[a-z2-7]+)\"").Groups[1].Value;
+            key = Regex.Match(html, "data-new-key=\"(ghk_[A-Za-z0-9_-]+)\"").Groups[1].Value;
+        }
+
+        using var client = new HttpClient { BaseAddress = new Uri(gateway) };
+        for (var i = 0; i < 7; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/users/1");
+            request.Headers.Add("X-Api-Key", key);
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // The demo flushes usage every 5 s; the page reads today's row from the store's analytics.
+        var today = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var page = "";
+        for (var attempt = 0; attempt < 40 && !Regex.IsMatch(page, $"<td>{today}</td><td class=\"n\">7</td>"); attempt++)
+        {
+            await Task.Delay(500);
+            page = await browser.GetStringAsync($"/apps/{id}");
+        }
+
+        Assert.Matches($"<td>{today}</td><td class=\"n\">7</td><td class=\"n\">0</td><td class=\"n\">0</td>", page);
+        Assert.Contains("<svg", page, StringComparison.Ordinal);
+        Assert.Contains(">2xx–3xx<", page, StringComparison.Ordinal);
+        // The retail plan's 60 a minute, with this node's count of the seven calls.
+        Assert.Matches("<td>60 per minute</td><td>every call</td><td>7</td><td>53</td>", page);
+    }
+
+    [Fact]
     public async Task RunStore_PortalPortInUse_OnePlainLine_Exit2()
     {
         using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -61,4 +120,7 @@ public sealed partial class DemoPortalTests
 
     [GeneratedRegex(@"admin API (http://\S+)")]
     private static partial Regex AdminLine();
+
+    [GeneratedRegex(@"gateway\s+(http://\S+)")]
+    private static partial Regex GatewayLine();
 }
