@@ -47,9 +47,9 @@ internal static partial class AdminOpenApi
         };
         paths["/admin/applications/{name}/usage"] = new JsonObject
         {
-            ["parameters"] = new JsonArray(PathParameter("name", "The application's name.")),
+            ["parameters"] = new JsonArray(PathParameter("name", "The application's name in the config, or the id (app-…) of one made in the developer portal.")),
             ["get"] = Op("getApplicationUsage", "An application's usage report", "Analytics",
-                "Its calls per day and what is left of each limit of its plan, as the consumer sees it in the portal.",
+                "Its calls per day and what is left of each limit of its plan (and of its plan's limits of single operations), as the consumer sees it in the portal.",
                 Responses(("200", Json("UsageReport", "The report")), Ref("BadParameter"), Ref("NotFound")),
                 parameters: new JsonArray(query("from", "First day, e.g. 2026-01-31 (default: 29 days before 'to')."), query("to", "Last day (default: today)."))),
         };

@@ -66,7 +66,9 @@ internal static class AnalyticsEndpoints
                 return;
             }
 
-            if (await options.Store.GetAsync(ResourceKinds.Application, name, cancellationToken: context.RequestAborted).ConfigureAwait(false) is null)
+            // An application of the config, or one made in the developer portal (by its id, app-…).
+            if (await options.Store.GetAsync(ResourceKinds.Application, name, cancellationToken: context.RequestAborted).ConfigureAwait(false) is null
+                && await options.Store.GetApplicationAsync(name, context.RequestAborted).ConfigureAwait(false) is null)
             {
                 await AdminProblem.NotFound($"Application '{name}'").WriteAsync(context).ConfigureAwait(false);
                 return;

@@ -95,6 +95,16 @@ public sealed partial class DemoPortalTests
         Assert.Contains(">2xx–3xx<", page, StringComparison.Ordinal);
         // The retail plan's 60 a minute, with this node's count of the seven calls.
         Assert.Matches("<td>60 per minute</td><td>every call</td><td>7</td><td>53</td>", page);
+
+        // The admin API's report of the same portal-made application: its days and its limits.
+        var admin = AdminLine().Match(demo.StandardOutput).Groups[1].Value;
+        var token = Regex.Match(demo.StandardOutput, @"^demo admin token: (\S+)$", RegexOptions.Multiline).Groups[1].Value;
+        using var adminClient = new HttpClient { BaseAddress = new Uri(admin) };
+        adminClient.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var report = System.Text.Json.Nodes.JsonNode.Parse(await adminClient.GetStringAsync($"/admin/applications/{id}/usage?from={today}&to={today}"))!;
+        Assert.Equal(7, (long)report["days"]![0]!["calls"]!);
+        var minute = Assert.Single(report["limits"]!.AsArray(), l => (string)l!["period"]! == "minute")!;
+        Assert.Equal((60, 7L), ((int)minute["limit"]!, (long)minute["used"]!));
     }
 
     [Fact]
