@@ -35,7 +35,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         if (usageSink is not null && config.Usage.Enabled)
         {
             _usageQueue = new RecordQueue<UsageRecord>(config.Usage.BufferSize);
-            // Model calls' tokens and cost go where the sink keeps them (the store); a hybrid node's journal does not yet.
+            // Model calls' tokens and cost go where the sink keeps them: the store, or a hybrid node's journal, which uploads them.
             _aiQueue = usageSink is IAiUsageSink ? new RecordQueue<AiUsageRecord>(Math.Min(config.Usage.BufferSize, AiBufferSize)) : null;
             Usage = new UsageAggregator(_usageQueue, usageSink, node ?? "gateway", config.Usage, time, loggers.CreateLogger("Gatehouse.Usage"), _aiQueue);
             Usage.Start();

@@ -275,7 +275,7 @@ internal sealed class ConsumerService
 
     /// <summary>Makes an application on <paramref name="plan"/> with its first key, shown only in this result.</summary>
     public async Task<(PortalApplication? Application, string? Key, AdminProblem? Problem)> CreateApplicationAsync(
-        ConsumerAccount account, string title, string description, string plan, string actor, CancellationToken cancellationToken)
+        ConsumerAccount account, string title, string description, string plan, string actor, CancellationToken cancellationToken, TimeSpan? keyLifetime = null)
     {
         title = title.Trim();
         description = description.Trim();
@@ -296,7 +296,7 @@ internal sealed class ConsumerService
             return (null, null, Invalid("plan", $"'{plan}' is not a plan you can choose; pick one of the catalogue's plans."));
         }
 
-        var (key, entry) = NewKey([]);
+        var (key, entry) = NewKey([], keyLifetime is { } lifetime ? _time.GetUtcNow() + lifetime : null);
         var state = config.Plans[plan].ApprovalRequired ? ApplicationState.Pending : ApplicationState.Live;
         var application = new PortalApplication(NewId("app-"), account.Id, title, description, plan, state, [entry], _time.GetUtcNow());
         if (config.Applications.ContainsKey(application.Id) || await _store.SaveApplicationAsync(application, 0, actor, "create", cancellationToken).ConfigureAwait(false) is null)

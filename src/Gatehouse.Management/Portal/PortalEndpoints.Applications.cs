@@ -80,6 +80,15 @@ internal static partial class PortalEndpoints
             Description = description,
         }, status).ConfigureAwait(false);
 
+    /// <summary>When a new key may expire, as the form offers it: never (absent or empty), or after so many days.</summary>
+    internal static readonly Dictionary<string, TimeSpan?> KeyLifetimes = new(StringComparer.Ordinal)
+    {
+        [""] = null,
+        ["30d"] = TimeSpan.FromDays(30),
+        ["90d"] = TimeSpan.FromDays(90),
+        ["365d"] = TimeSpan.FromDays(365),
+    };
+
     private static async Task CreateAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
@@ -89,8 +98,14 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        if (!KeyLifetimes.TryGetValue(form.Field("expires"), out var lifetime))
+        {
+            await NewFormAsync(context, portal, form.Field("plan"), "Choose when the key expires from the list.", form.Field("title"), form.Field("description"), StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
         var (application, key, problem) = await portal.Consumers.CreateApplicationAsync(
-            account, form.Field("title"), form.Field("description"), form.Field("plan"), Actor(account), context.RequestAborted).ConfigureAwait(false);
+            account, form.Field("title"), form.Field("description"), form.Field("plan"), Actor(account), context.RequestAborted, lifetime).ConfigureAwait(false);
         if (problem is not null)
         {
             await NewFormAsync(context, portal, form.Field("plan"), problem.Detail, form.Field("title"), form.Field("description"), problem.Status).ConfigureAwait(false);

@@ -115,18 +115,9 @@ public sealed class ServiceApiUsageTests : IDisposable
         Assert.InRange((double)gold["p99Ms"]!, 40 / 1.0443, 40 * 1.0443);
     }
 
-    private static async Task<JsonObject> GetAsync(AdminHarness admin, string path)
-    {
-        using var response = await admin.Client.GetAsync(path);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!.AsObject();
-    }
+    private static Task<JsonObject> GetAsync(AdminHarness admin, string path) => AnalyticsAnswers.GetAsync(admin, path);
 
-    private static Dictionary<string, long> Series(JsonObject result) =>
-        result["series"]!.AsArray().ToDictionary(
-            s => string.Join('|', s!["group"]!.AsObject().Select(g => (string)g.Value!)),
-            s => (long)s!["total"]!["count"]!);
+    private static Dictionary<string, long> Series(JsonObject result) => AnalyticsAnswers.Series(result);
 
     private static JsonObject Total(JsonObject result) => Assert.Single(result["series"]!.AsArray())!["total"]!.AsObject();
 }

@@ -223,19 +223,9 @@ public abstract class UsageAnalyticsTests
         };
     }
 
-    private static async Task<JsonObject> GetAsync(AdminHarness admin, string path)
-    {
-        using var response = await admin.Client.GetAsync(path);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!.AsObject();
-    }
+    private static Task<JsonObject> GetAsync(AdminHarness admin, string path) => AnalyticsAnswers.GetAsync(admin, path);
 
-    /// <summary>Each series' total count by its group values joined with '|'.</summary>
-    private static Dictionary<string, long> Series(JsonObject result) =>
-        result["series"]!.AsArray().ToDictionary(
-            s => string.Join('|', s!["group"]!.AsObject().Select(g => (string)g.Value!)),
-            s => (long)s!["total"]!["count"]!);
+    private static Dictionary<string, long> Series(JsonObject result) => AnalyticsAnswers.Series(result);
 
     [Fact]
     public async Task TopApplications_AreRankedByTheirCounts_WithAStatusFilter_AndTheRestIsOneOtherSeries()

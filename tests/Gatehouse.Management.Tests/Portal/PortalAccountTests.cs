@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 
 namespace Gatehouse.Management.Tests.Portal;
@@ -8,12 +7,7 @@ namespace Gatehouse.Management.Tests.Portal;
 [Trait("Issue", "18")]
 public sealed class PortalAccountTests
 {
-    private static HttpClient Admin(PortalHarness h)
-    {
-        var client = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
-        return client;
-    }
+    private static HttpClient Admin(PortalHarness h) => h.AdminClient();
 
     [Theory]
     [InlineData("/admin/portal/accounts?state=activ")]
@@ -31,6 +25,36 @@ public sealed class PortalAccountTests
         var unverified = await admin.GetStringAsync("/admin/portal/accounts?state=unverified");
         Assert.DoesNotContain("listed@example.com", unverified, StringComparison.Ordinal);
         Assert.Contains("listed@example.com", await admin.GetStringAsync("/admin/portal/accounts?state=active"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ANewKey_ExpiresWhenTheConsumerChose_AndAnExpiryNotOffered_IsRefused()
+    {
+        var time = new Gatehouse.Management.Tests.Support.FakeTime(new DateTimeOffset(2026, 5, 1, 8, 0, 0, TimeSpan.Zero));
+        await using var h = await PortalHarness.StartAsync(time);
+        using var browser = await h.ConsumerAsync("expiring@example.com");
+
+        using (var refused = await browser.SubmitAsync("/apps/new", "/apps/new", ("title", "Odd"), ("description", ""), ("plan", "retail"), ("expires", "7d")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            Assert.Contains("Choose when the key expires", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var created = await browser.SubmitAsync("/apps/new", "/apps/new", ("title", "Quarterly"), ("description", ""), ("plan", "retail"), ("expires", "90d")))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        using var forever = await browser.SubmitAsync("/apps/new", "/apps/new", ("title", "Forever"), ("description", ""), ("plan", "retail"));
+        Assert.Equal(HttpStatusCode.Created, forever.StatusCode);
+
+        var account = await h.Store.FindAccountByEmailAsync("expiring@example.com");
+        var applications = await h.Store.ListApplicationsAsync(account!.Id, null, null, 10);
+        Assert.Equal(new DateTimeOffset(2026, 7, 30, 8, 0, 0, TimeSpan.Zero), Assert.Single(applications.Single(a => a.Title == "Quarterly").Keys).Expires);
+        Assert.Null(Assert.Single(applications.Single(a => a.Title == "Forever").Keys).Expires);
+        Assert.Equal(2, applications.Count);
+        var page = await browser.PageAsync("/apps/" + applications.Single(a => a.Title == "Quarterly").Id);
+        Assert.Contains("2026-07-30 08:00 UTC", page, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -110,6 +110,14 @@ internal sealed partial class PortalHarness : IAsyncDisposable
 
     public HttpClient GatewayClient() => new() { BaseAddress = new Uri(Gateway.Urls[0]) };
 
+    /// <summary>A client of the admin API with the admin token.</summary>
+    public HttpClient AdminClient()
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Admin.Url) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+        return client;
+    }
+
     public async Task<HttpStatusCode> CallGatewayAsync(string method, string key)
     {
         using var client = GatewayClient();

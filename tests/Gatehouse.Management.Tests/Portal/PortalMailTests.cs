@@ -72,12 +72,7 @@ public sealed partial class PortalMailTests
         using var pki = new TestPki();
         var certificate = pki.IssueServer("localhost");
         await using var smtp = TestSmtpServer.Start(certificate.Certificate, "portal", "mail pass 1");
-        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
-        {
-            MailDirectory = null,
-            Smtp = SmtpSettings.Parse($"smtp://portal@localhost:{smtp.Port}", "mail pass 1", pki.CaFile),
-            MailFrom = "API portal <noreply@example.com>",
-        });
+        await using var h = await SmtpPortalAsync($"smtp://portal@localhost:{smtp.Port}", "mail pass 1", pki.CaFile, "API portal <noreply@example.com>");
         await h.ConsumerAsync("forgetful@example.com");
         using var browser = h.NewBrowser();
         using var asked = await browser.SubmitAsync("/reset", "/reset", ("email", "forgetful@example.com"));
@@ -105,12 +100,7 @@ public sealed partial class PortalMailTests
         using var pki = new TestPki();
         var certificate = pki.IssueServer("localhost");
         await using var smtp = TestSmtpServer.Start(certificate.Certificate, implicitTls: true);
-        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
-        {
-            MailDirectory = null,
-            Smtp = SmtpSettings.Parse($"smtps://localhost:{smtp.Port}", null, pki.CaFile),
-            MailFrom = "noreply@example.com",
-        });
+        await using var h = await SmtpPortalAsync($"smtps://localhost:{smtp.Port}", null, pki.CaFile, "noreply@example.com");
         await h.ConsumerAsync("tls@example.com");
         using var browser = h.NewBrowser();
         await browser.SubmitAsync("/reset", "/reset", ("email", "tls@example.com"));
@@ -126,13 +116,7 @@ public sealed partial class PortalMailTests
         using var other = new TestPki("Another CA");
         var certificate = other.IssueServer("localhost");
         await using var smtp = TestSmtpServer.Start(certificate.Certificate, "portal", "mail pass 1");
-        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
-        {
-            MailDirectory = null,
-            Smtp = SmtpSettings.Parse($"smtp://portal@localhost:{smtp.Port}", "mail pass 1", trusted.CaFile),
-            MailFrom = "noreply@example.com",
-            MailRetryDelays = QuickRetries,
-        });
+        await using var h = await SmtpPortalAsync($"smtp://portal@localhost:{smtp.Port}", "mail pass 1", trusted.CaFile, "noreply@example.com", retries: true);
         await h.ConsumerAsync("careful@example.com");
         using var browser = h.NewBrowser();
         using var asked = await browser.SubmitAsync("/reset", "/reset", ("email", "careful@example.com"));
@@ -175,13 +159,7 @@ public sealed partial class PortalMailTests
         using var pki = new TestPki();
         var certificate = pki.IssueServer("localhost");
         await using var smtp = TestSmtpServer.Start(certificate.Certificate, "portal", "the right one");
-        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
-        {
-            MailDirectory = null,
-            Smtp = SmtpSettings.Parse($"smtp://portal@localhost:{smtp.Port}", "a wrong one", pki.CaFile),
-            MailFrom = "noreply@example.com",
-            MailRetryDelays = QuickRetries,
-        });
+        await using var h = await SmtpPortalAsync($"smtp://portal@localhost:{smtp.Port}", "a wrong one", pki.CaFile, "noreply@example.com", retries: true);
         await h.ConsumerAsync("who@example.com");
         using var browser = h.NewBrowser();
         await browser.SubmitAsync("/reset", "/reset", ("email", "who@example.com"));
@@ -204,13 +182,7 @@ public sealed partial class PortalMailTests
             to.Contains("bounced@example.com") ? new SmtpResponse(SmtpReplyCode.MailboxUnavailable, "no such mailbox")
             : n == 1 ? new SmtpResponse(SmtpReplyCode.Aborted, "try again later")
             : null;
-        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
-        {
-            MailDirectory = null,
-            Smtp = SmtpSettings.Parse($"smtp://localhost:{smtp.Port}", null, pki.CaFile),
-            MailFrom = "noreply@example.com",
-            MailRetryDelays = QuickRetries,
-        });
+        await using var h = await SmtpPortalAsync($"smtp://localhost:{smtp.Port}", null, pki.CaFile, "noreply@example.com", retries: true);
         await h.ConsumerAsync("later@example.com");
         await h.ConsumerAsync("bounced@example.com");
         await h.ConsumerAsync("next@example.com");
@@ -301,6 +273,16 @@ public sealed partial class PortalMailTests
         }));
         Assert.Contains("--portal-mail-from", e.Message, StringComparison.Ordinal);
     }
+
+    // A portal that sends its mail through the SMTP server at the URL, trusting the CA file's roots.
+    private static Task<PortalHarness> SmtpPortalAsync(string url, string? password, string? caFile, string from, bool retries = false) =>
+        PortalHarness.StartAsync(portalOptions: o => o with
+        {
+            MailDirectory = null,
+            Smtp = SmtpSettings.Parse(url, password, caFile),
+            MailFrom = from,
+            MailRetryDelays = retries ? QuickRetries : o.MailRetryDelays,
+        });
 
     private static List<string> Logs(PortalHarness h)
     {

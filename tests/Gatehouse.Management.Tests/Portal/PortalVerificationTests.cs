@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -19,12 +18,7 @@ public sealed partial class PortalVerificationTests
 {
     private const string Password = "a long enough pass phrase";
 
-    private static HttpClient Admin(PortalHarness h)
-    {
-        var client = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
-        return client;
-    }
+    private static HttpClient Admin(PortalHarness h) => h.AdminClient();
 
     private static async Task VerificationOnAsync(PortalHarness h)
     {
