@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using Gatehouse.Management.Analytics.Charts;
 using Gatehouse.Model.Usage;
@@ -8,10 +7,10 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Management.Analytics;
 
 /// <summary>
-/// <c>GET /console/analytics</c>: one plain HTML page of server-rendered SVG charts over a chosen range (an hour to 90 days):
+/// <c>GET /console/analytics</c>: a console page of server-rendered SVG charts over a chosen range (an hour to 90 days):
 /// requests by status class, latency percentiles, top applications, operations and plans, errors by status, and (where
-/// there were model calls) model tokens by application and calls, tokens and cost by model. It works
-/// without JavaScript and has none; the console's layout will frame it.
+/// there were model calls) model tokens by application and calls, tokens and cost by model. It works without
+/// JavaScript and has none of its own; the console's shell frames it.
 /// </summary>
 internal static class AnalyticsPage
 {
@@ -67,14 +66,9 @@ internal static class AnalyticsPage
             new("p99", "#c62828", [.. points.Select(p => (p.Time, p.P99Ms))]),
         };
 
-        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        // The body of the page; the console's shell (its navigation, styles and security headers) frames it.
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-        html.Append("<title>Analytics · Gatehouse</title>");
-        html.Append("<style nonce=\"").Append(nonce).Append("\">body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1b1b;max-width:60rem}")
-            .Append("nav a{margin-right:1rem}section{margin:1.5rem 0}.total{font-size:1.1rem}")
-            .Append("table{border-collapse:collapse}th,td{padding:.2rem .6rem;border-bottom:1px solid #ccc}td.n{text-align:right}</style></head><body><main>");
-        html.Append("<h1>Analytics</h1><nav aria-label=\"Range\">");
+        html.Append("<nav class=\"ranges\" aria-label=\"Range\">");
         foreach (var (label, rangeSpan) in Ranges)
         {
             var current = rangeSpan == span;
@@ -98,14 +92,8 @@ internal static class AnalyticsPage
             ModelUsage(html, modelApplications, models);
         }
 
-        html.Append("</main></body></html>\n");
-
-        var response = context.Response;
-        response.ContentType = "text/html; charset=utf-8";
-        response.Headers.ContentSecurityPolicy = $"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-        response.Headers.XContentTypeOptions = "nosniff";
-        response.Headers.CacheControl = "no-store";
-        await response.WriteAsync(html.ToString(), context.RequestAborted).ConfigureAwait(false);
+        context.Response.Headers.CacheControl = "no-store";
+        await Web.WebRender.PageAsync<Console.Pages.ConsolePage>(context, new { Page = Console.ConsoleEndpoints.Page(context, "Analytics"), Markup = html.ToString() }).ConfigureAwait(false);
     }
 
     // Model calls (issue 22), shown only where there were some: tokens by application, and calls, tokens and cost by model.

@@ -83,7 +83,7 @@ internal static class ConsoleEndpoints
 
     private static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;
 
-    private static WebPage Page(HttpContext context, string title, string? notice = null) =>
+    internal static WebPage Page(HttpContext context, string title, string? notice = null) =>
         new("console", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Name), WebPage.Claim(context.User, ClaimTypes.Role), notice ?? context.Request.Query["done"].FirstOrDefault());
 
     private static Task Signed(HttpContext context, Func<Task> next)

@@ -40,9 +40,13 @@ public sealed partial class AnalyticsPageTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        // The console's shell and headers: no script runs but the console's own files (none inline), and a hostile name
+        // is text, never markup.
         var csp = response.Headers.GetValues("Content-Security-Policy").Single();
-        Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
-        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", csp.Split(';').Single(d => d.Trim().StartsWith("script-src", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.DoesNotMatch("(?i)<script(?![^>]*\\ssrc=\"/)", html);
+        Assert.Contains("href=\"/console/pending\"", html, StringComparison.Ordinal);
         var svgs = SvgBlocks().Matches(html).Select(m => XElement.Parse(m.Value)).ToList();
         Assert.Equal(6, svgs.Count);
         Assert.Contains("14 requests", html, StringComparison.Ordinal);
