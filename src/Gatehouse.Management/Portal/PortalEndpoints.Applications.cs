@@ -121,6 +121,13 @@ internal static partial class PortalEndpoints
         }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
+    /// <summary>How many of an application's latest changes its page lists.</summary>
+    private const int ActivityRows = 20;
+
+    // Who made a change, as the consumer may know it: themselves, or an administrator (never which one, nor their address).
+    private static string Who(string actor, ConsumerAccount account) =>
+        actor == Actor(account) ? "you" : actor.StartsWith("portal:", StringComparison.Ordinal) ? "the portal" : "an administrator";
+
     private static async Task ShowAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id, string? notice)
     {
         var application = await portal.Consumers.FindAsync(account.Id, id, context.RequestAborted).ConfigureAwait(false);
@@ -131,12 +138,14 @@ internal static partial class PortalEndpoints
         }
 
         var usage = portal.Options.Usage is { } source ? await source.GetAsync(application.Id, context.RequestAborted).ConfigureAwait(false) : ApplicationUsage.None;
+        var changes = await portal.Consumers.Store.ListConsumerChangesOfAsync("application", application.Id, ActivityRows, context.RequestAborted).ConfigureAwait(false);
         await WebRender.PageAsync<AppPage>(context, new
         {
             Page = Page(context, application.Title, notice),
             Application = application,
             Plans = await ChoicesAsync(portal, context.RequestAborted).ConfigureAwait(false),
             Usage = usage,
+            Activity = changes.Select(c => new AppActivity(c.At, Who(c.Actor, account), c.Action)).ToList(),
         }).ConfigureAwait(false);
     }
 
@@ -198,3 +207,6 @@ internal static partial class PortalEndpoints
         await ShowAsync(context, portal, account, Route(context, "id"), notice).ConfigureAwait(false);
     }
 }
+
+/// <summary>One line of an application's activity on its portal page.</summary>
+public sealed record AppActivity(DateTimeOffset At, string Who, string What);

@@ -56,6 +56,9 @@ public interface IConsumerStore
     /// <summary>The consumer change log newest first, only those below <paramref name="beforeSeq"/> when given.</summary>
     Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesAsync(long? beforeSeq, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>The changes of one account or application (<paramref name="kind"/> and its id), newest first.</summary>
+    Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesOfAsync(string kind, string name, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Stores a one-time token (its hash) for <paramref name="account"/>, such as a password reset.</summary>
     Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
 

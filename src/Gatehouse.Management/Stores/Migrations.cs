@@ -403,6 +403,12 @@ internal static class Migrations
                 CREATE TRIGGER usage_day_totals AFTER INSERT OR UPDATE OF count OR DELETE ON usage_day
                     FOR EACH ROW EXECUTE FUNCTION usage_day_totals();
                 """),
+        // The change log of one account or application, newest first (issue 18: the portal shows a consumer what happened to
+        // their application; without it, each page view read the whole log). Version 12.
+        new(
+            12,
+            Sqlite: "CREATE INDEX consumer_changes_name ON consumer_changes (kind, name, seq);",
+            Postgres: "CREATE INDEX consumer_changes_name ON consumer_changes (kind, name, seq);"),
     ];
 
     /// <summary>

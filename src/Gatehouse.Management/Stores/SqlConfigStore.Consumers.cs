@@ -230,6 +230,28 @@ internal abstract partial class SqlConfigStore
         return result;
     }
 
+    public async Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesOfAsync(string kind, string name, int limit, CancellationToken cancellationToken = default)
+    {
+        CheckLimit(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            connection,
+            null,
+            "SELECT seq, at, actor, action, kind, name, before, after FROM consumer_changes WHERE kind = @kind AND name = @name ORDER BY seq DESC LIMIT @limit",
+            ("kind", kind),
+            ("name", name),
+            ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<ConsumerChange>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new ConsumerChange(reader.GetInt64(0), ReadTime(reader, 1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), NullableString(reader, 6), NullableString(reader, 7)));
+        }
+
+        return result;
+    }
+
     public async Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -58,6 +58,35 @@ public sealed class PortalAccountTests
     }
 
     [Fact]
+    public async Task AnApplicationsPage_ListsWhatHappenedToIt_ByYouOrAnAdministrator_NewestFirst()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = await h.ConsumerAsync("watching@example.com");
+        var (id, key) = await PortalHarness.CreateAppAsync(browser, "retail", "Watched");
+        var prefix = key[..8];
+        using (var rotated = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/keys/{prefix}/rotate", ("grace", "0s")))
+        {
+            Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
+        }
+
+        using (var admin = Admin(h))
+        {
+            using var suspended = await admin.PostAsync($"/admin/portal/applications/{id}/suspend", null);
+            Assert.Equal(HttpStatusCode.OK, suspended.StatusCode);
+        }
+
+        // Another consumer's changes never show here (and they cannot make any to this application).
+        using var other = await h.ConsumerAsync("other-watcher@example.com");
+        await PortalHarness.CreateAppAsync(other, "retail", "Theirs");
+
+        var page = await browser.PageAsync($"/apps/{id}");
+        var rows = System.Text.RegularExpressions.Regex.Matches(page, "<tr><td>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d</td><td>([^<]+)</td><td>([^<]+)</td></tr>")
+            .Select(m => $"{m.Groups[1].Value}: {m.Groups[2].Value}").ToList();
+        Assert.Equal(["an administrator: suspend", $"you: rotate key {prefix}", "you: create"], rows);
+        Assert.DoesNotContain("admin-api", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AccountApproval_NewAccountsWait_ThenCreateAfterApproval()
     {
         await using var h = await PortalHarness.StartAsync();
