@@ -72,16 +72,11 @@ internal sealed class ConsumerService
     /// account (<c>ToConfirm</c>), which cannot sign in until its owner opens the mailed link and gives its password; an
     /// address with an unconfirmed account is signed up again over it (a squatter cannot hold an address they cannot
     /// read mail for); an address with a confirmed account is left as it was and returned as <c>Existing</c>, so that its
-    /// owner can be told. The caller answers the same page in every case, after the same hashing work.
+    /// owner can be told. Takes what <see cref="CheckSignUpAsync"/> checked and hashed: the portal checks on the request
+    /// and does this off it, so that the page answers as fast for a new and a taken address.
     /// </summary>
-    public async Task<(AdminProblem? Problem, ConsumerAccount? ToConfirm, ConsumerAccount? Existing)> SignUpUnverifiedAsync(string email, string title, string password, CancellationToken cancellationToken)
+    public async Task<(AdminProblem? Problem, ConsumerAccount? ToConfirm, ConsumerAccount? Existing)> SignUpUnverifiedAsync(string checkedEmail, string checkedTitle, string hash, CancellationToken cancellationToken)
     {
-        var (problem, checkedEmail, checkedTitle, hash) = await CheckSignUpAsync(email, title, password, cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            return (problem, null, null);
-        }
-
         for (var attempt = 0; attempt < Attempts; attempt++)
         {
             var existing = await _store.FindAccountByEmailAsync(checkedEmail, cancellationToken).ConfigureAwait(false);
@@ -150,8 +145,8 @@ internal sealed class ConsumerService
         return (confirmed with { Version = account.Version + 1 }, null, false);
     }
 
-    // What every sign-up checks, then the hash (the work that makes a new and a taken address take as long).
-    private async Task<(AdminProblem? Problem, string Email, string Title, string Hash)> CheckSignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
+    /// <summary>What every sign-up checks, then the hash (the work that makes a new and a taken address take as long): the normalized email and title and the hash, or the problem.</summary>
+    public async Task<(AdminProblem? Problem, string Email, string Title, string Hash)> CheckSignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
     {
         email = NormalizeEmail(email);
         if (CheckEmail(email) is { } bad)

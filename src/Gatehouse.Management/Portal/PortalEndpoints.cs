@@ -165,7 +165,7 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        var (problem, toConfirm, existing) = await portal.Consumers.SignUpUnverifiedAsync(form.Field("email"), form.Field("title"), form.Field("password"), context.RequestAborted).ConfigureAwait(false);
+        var (problem, email, title, hash) = await portal.Consumers.CheckSignUpAsync(form.Field("email"), form.Field("title"), form.Field("password"), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
             Busy(context, problem.Status);
@@ -174,11 +174,29 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        // What differs between a new and a taken address (the store's writes, which mail) happens off the request.
+        AfterResponse(context, portal, ct => RegisterUnverifiedAsync(portal, email, title, hash, ct));
+        await WebRender.PageAsync<Message>(context, new
+        {
+            Page = page with { Title = "Check your mail" },
+            Text = "A link to confirm your address and finish signing up is on its way; it works for 24 hours. If this address already has an account, it is unchanged, and we sent it a note instead.",
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task RegisterUnverifiedAsync(PortalContext portal, string email, string title, string hash, CancellationToken cancellationToken)
+    {
+        var (problem, toConfirm, existing) = await portal.Consumers.SignUpUnverifiedAsync(email, title, hash, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            LogSignUpNotStored(portal.Logger, problem.Detail);
+            return;
+        }
+
         var site = portal.Links.Base;
         if (toConfirm is not null)
         {
             var token = NewToken();
-            await portal.Consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), VerifyPurpose, toConfirm.Id, portal.Consumers.Time.GetUtcNow() + VerifyLifetime, context.RequestAborted).ConfigureAwait(false);
+            await portal.Consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), VerifyPurpose, toConfirm.Id, portal.Consumers.Time.GetUtcNow() + VerifyLifetime, cancellationToken).ConfigureAwait(false);
             portal.Mail.Send(toConfirm.Email, "Confirm your developer portal sign-up",
                 $"Someone, most likely you, signed up for the developer portal at {site} with this address.\n\nTo confirm it and finish signing up, open this link within 24 hours and give the password you chose:\n{site}/verify/{token}\n\nIf it was not you, ignore this mail: nothing is done with the address until the link is used.\n");
         }
@@ -187,13 +205,10 @@ internal static partial class PortalEndpoints
             portal.Mail.Send(existing.Email, "Someone tried to sign up with your address",
                 $"Someone, perhaps you, tried to sign up for the developer portal at {site} with this address, which already has an account. Nothing was changed.\n\nTo sign in: {site}/login\nForgot the password? Choose a new one: {site}/reset\n\nIf it was not you, you can ignore this mail.\n");
         }
-
-        await WebRender.PageAsync<Message>(context, new
-        {
-            Page = page with { Title = "Check your mail" },
-            Text = "A link to confirm your address and finish signing up is on its way; it works for 24 hours. If this address already has an account, it is unchanged, and we sent it a note instead.",
-        }).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A sign-up waiting for its address to be confirmed was not stored: {Reason}")]
+    private static partial void LogSignUpNotStored(ILogger logger, string reason);
 
     private static async Task ConfirmAsync(HttpContext context, PortalContext portal, string token)
     {
@@ -340,18 +355,11 @@ internal static partial class PortalEndpoints
         }
 
         var email = ConsumerService.NormalizeEmail(form.Field("email"));
-        // The same work and the same answer for a known and an unknown address; the mail itself is sent off the request path.
-        var token = NewToken();
-        var hash = ApiKeyHash.Sha256Hex(token);
-        var account = ConsumerService.CheckEmail(email) is null ? await portal.Consumers.Store.FindAccountByEmailAsync(email, context.RequestAborted).ConfigureAwait(false) : null;
-        if (account is not null && account.State != AccountState.Suspended && portal.Mail.Enabled)
+        // The same answer, as fast, for a known and an unknown address: finding the account, storing the token and queueing
+        // the mail happen off the request path, after the answer (on it, a known address took 1.3 ms and an unknown 0.8).
+        if (ConsumerService.CheckEmail(email) is null && portal.Mail.Enabled)
         {
-            await portal.Consumers.Store.SaveTokenAsync(hash, ResetPurpose, account.Id, portal.Consumers.Time.GetUtcNow() + ResetLifetime, context.RequestAborted).ConfigureAwait(false);
-            // From the configured public URL: the request's Host header is the asker's to choose, and a link to their host
-            // would hand them the token when the owner clicks it (password-reset poisoning).
-            var link = $"{portal.Links.Base}/reset/{token}";
-            portal.Mail.Send(account.Email, "Reset your developer portal password",
-                $"Someone asked to reset the password of your developer portal account.\n\nTo choose a new password, open this link within 30 minutes:\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is.\n");
+            AfterResponse(context, portal, ct => SendResetAsync(portal, email, ct));
         }
 
         await WebRender.PageAsync<Message>(context, new
@@ -359,6 +367,32 @@ internal static partial class PortalEndpoints
             Page = page with { Title = "Check your mail" },
             Text = "If that address has an account, a link to choose a new password is on its way. It works once, for 30 minutes.",
         }).ConfigureAwait(false);
+    }
+
+    // Queued once the answer has gone out, so that not even the job's start (which a known address's lookup and write
+    // follow) shares the request's time.
+    private static void AfterResponse(HttpContext context, PortalContext portal, Func<CancellationToken, Task> job) =>
+        context.Response.OnCompleted(() =>
+        {
+            portal.Jobs.Enqueue(job);
+            return Task.CompletedTask;
+        });
+
+    private static async Task SendResetAsync(PortalContext portal, string email, CancellationToken cancellationToken)
+    {
+        var account = await portal.Consumers.Store.FindAccountByEmailAsync(email, cancellationToken).ConfigureAwait(false);
+        if (account is null || account.State == AccountState.Suspended)
+        {
+            return;
+        }
+
+        var token = NewToken();
+        await portal.Consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), ResetPurpose, account.Id, portal.Consumers.Time.GetUtcNow() + ResetLifetime, cancellationToken).ConfigureAwait(false);
+        // From the configured public URL: the request's Host header is the asker's to choose, and a link to their host
+        // would hand them the token when the owner clicks it (password-reset poisoning).
+        var link = $"{portal.Links.Base}/reset/{token}";
+        portal.Mail.Send(account.Email, "Reset your developer portal password",
+            $"Someone asked to reset the password of your developer portal account.\n\nTo choose a new password, open this link within 30 minutes:\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is.\n");
     }
 
     private static async Task ResetAsync(HttpContext context, PortalContext portal, string token)

@@ -30,12 +30,14 @@ public sealed class PortalHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly PortalMail _mail;
+    private readonly PortalJobs _jobs;
 
-    private PortalHost(WebApplication app, string url, PortalMail mail)
+    private PortalHost(WebApplication app, string url, PortalMail mail, PortalJobs jobs)
     {
         _app = app;
         Url = url;
         _mail = mail;
+        _jobs = jobs;
     }
 
     /// <summary>The address actually bound (port 0 resolved).</summary>
@@ -95,20 +97,23 @@ public sealed class PortalHost : IAsyncDisposable
         app.UseWebSecurityHeaders(path => path.StartsWithSegments("/plans") && path.Value!.EndsWith("/docs", StringComparison.Ordinal));
         app.UseAuthentication();
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");
-        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal")));
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal");
+        var jobs = new PortalJobs(logger);
+        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs));
         try
         {
             await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            await jobs.DisposeAsync().ConfigureAwait(false);
             await mail.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         links.Base ??= url.TrimEnd('/');
-        return new PortalHost(app, url, mail);
+        return new PortalHost(app, url, mail, jobs);
     }
 
     /// <summary>
@@ -189,12 +194,14 @@ public sealed class PortalHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        // The jobs first: they queue mail.
+        await _jobs.DisposeAsync().ConfigureAwait(false);
         await _mail.DisposeAsync().ConfigureAwait(false);
     }
 }
 
 /// <summary>What the portal's endpoints share.</summary>
-internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger);
+internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger, PortalJobs Jobs);
 
 /// <summary>Where links in the portal's mails point: the public URL, or the listener's address once it is bound.</summary>
 internal sealed class PortalLinks

@@ -70,8 +70,8 @@ public sealed partial class PortalVerificationTests
             Assert.Contains("The email or password is not right.", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        Assert.Equal(AccountState.Unverified, (await h.Store.FindAccountByEmailAsync("new@example.com"))!.State);
         var token = VerifyToken(Assert.Single(await MailsToAsync(h, "new@example.com", 1)));
+        Assert.Equal(AccountState.Unverified, (await h.Store.FindAccountByEmailAsync("new@example.com"))!.State);
         Assert.Matches("^[A-Za-z0-9_-]{43}$", token);
 
         using (var wrong = await browser.SubmitAsync($"/verify/{token}", $"/verify/{token}", ("password", "not the one signed up with")))
