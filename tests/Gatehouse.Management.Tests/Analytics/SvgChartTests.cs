@@ -61,6 +61,29 @@ public sealed class SvgChartTests
         Assert.NotNull(XElement.Parse(SvgChart.Lines("l", "Latency", End.AddHours(-1), End, [], "ms")));
     }
 
+    [Fact]
+    public void APointWithoutNeighbours_IsADot_AndTheLastBucketsColumn_StopsAtThePlotsEdge()
+    {
+        // A day of hours whose only data is the current hour, which began 20 minutes before the range's end.
+        var from = End.AddDays(-1);
+        var last = End.AddMinutes(-20);
+        var lines = XElement.Parse(SvgChart.Lines("l", "Latency", from, End, [new ChartSeries("p50", "#2e7d32", [(last, 12.0)])], "ms"));
+        var dot = Assert.Single(lines.Descendants(Svg + "circle"));
+        Assert.Equal("#2e7d32", (string?)dot.Attribute("fill"));
+        Assert.DoesNotContain(lines.Descendants(Svg + "path"), p => ((string?)p.Attribute("d") ?? "").Contains('L', StringComparison.Ordinal));
+
+        // Two points in a row are a line, and no dot.
+        var joined = XElement.Parse(SvgChart.Lines("l", "Latency", from, End, [new ChartSeries("p50", "#2e7d32", [(last.AddHours(-1), 10.0), (last, 12.0)])], "ms"));
+        Assert.Empty(joined.Descendants(Svg + "circle"));
+
+        var columns = XElement.Parse(SvgChart.StackedColumns("c", "Requests", from, End, TimeSpan.FromHours(1), [new ChartSeries("2xx", "#2e7d32", [(last, 5.0)])], "req"));
+        // The data column is the rect titled with its bucket (the legend's swatch has no title).
+        var bar = Assert.Single(columns.Descendants(Svg + "rect"), r => r.Element(Svg + "title")?.Value.StartsWith("2xx 2026", StringComparison.Ordinal) == true);
+        var right = double.Parse((string)bar.Attribute("x")!, System.Globalization.CultureInfo.InvariantCulture) + double.Parse((string)bar.Attribute("width")!, System.Globalization.CultureInfo.InvariantCulture);
+        var axisEnd = columns.Descendants(Svg + "line").Max(l => double.Parse((string?)l.Attribute("x2") ?? "0", System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(right <= axisEnd + 0.01, $"the column ends at {right}, past the axis at {axisEnd}");
+    }
+
     [Theory]
     [InlineData(0, 1)]
     [InlineData(0.3, 0.5)]

@@ -42,16 +42,38 @@ public static class SvgChart
             {
                 var path = new StringBuilder();
                 var pen = 'M';
-                foreach (var (time, value) in s.Points.OrderBy(p => p.Time))
+                // A point with no finite neighbour draws no line: it gets a dot, or a range of one bucket would look empty.
+                var alone = new List<(double X, double Y)>();
+                var run = new List<(double X, double Y)>();
+                foreach (var (time, value) in s.Points.OrderBy(p => p.Time).Append((to.AddYears(1), double.NaN)))
                 {
                     if (!double.IsFinite(value))
                     {
+                        if (run.Count == 1)
+                        {
+                            alone.Add(run[0]);
+                        }
+
+                        run.Clear();
                         pen = 'M';
                         continue;
                     }
 
-                    path.Append(pen).Append(F(X(time, from, to))).Append(',').Append(F(Y(value, max))).Append(' ');
+                    var point = (X(time, from, to), Y(value, max));
+                    run.Add(point);
+                    path.Append(pen).Append(F(point.Item1)).Append(',').Append(F(point.Item2)).Append(' ');
                     pen = 'L';
+                }
+
+                foreach (var (x, y) in alone)
+                {
+                    w.WriteStartElement("circle");
+                    w.WriteAttributeString("cx", F(x));
+                    w.WriteAttributeString("cy", F(y));
+                    w.WriteAttributeString("r", "3");
+                    w.WriteAttributeString("fill", s.Color);
+                    Title(w, s.Name);
+                    w.WriteEndElement();
                 }
 
                 if (path.Length > 0)
@@ -95,10 +117,18 @@ public static class SvgChart
                     var below = stacked.GetValueOrDefault(time);
                     stacked[time] = below + value;
                     var top = Y(below + value, max);
+                    // The bucket that holds the range's end starts inside it and would reach past the axis: cut at the plot's edge.
+                    var x = X(time, from, to);
+                    var width = Math.Min(columnWidth, Width - Right - x);
+                    if (width <= 0)
+                    {
+                        continue;
+                    }
+
                     w.WriteStartElement("rect");
-                    w.WriteAttributeString("x", F(X(time, from, to)));
+                    w.WriteAttributeString("x", F(x));
                     w.WriteAttributeString("y", F(top));
-                    w.WriteAttributeString("width", F(columnWidth));
+                    w.WriteAttributeString("width", F(width));
                     w.WriteAttributeString("height", F(Y(below, max) - top));
                     w.WriteAttributeString("fill", s.Color);
                     Title(w, $"{s.Name} {time.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}: {value.ToString("0.###", CultureInfo.InvariantCulture)}");
