@@ -113,6 +113,12 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
             }
 
             Assert.Contains("console:admin-token", await admin.ContentAsync(), StringComparison.Ordinal);
+
+            // One application's own page: its owner, keys, usage and changes.
+            await admin.GotoAsync($"{fixture.AdminUrl}/console/applications");
+            await admin.GetByRole(AriaRole.Link, new() { Name = "Walker retail" }).First.ClickAsync();
+            await admin.WaitForURLAsync("**/console/applications/app-*");
+            await BrowserFixture.CheckAsync(admin, "18b-console-application");
             Assert.Empty(adminViolations);
         }
 

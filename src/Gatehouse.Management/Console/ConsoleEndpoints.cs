@@ -1,10 +1,13 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Gatehouse.Management.Admin;
+using Gatehouse.Management.Analytics;
+using Gatehouse.Management.Analytics.Charts;
 using Gatehouse.Management.Console.Pages;
 using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Portal;
 using Gatehouse.Management.Revisions;
+using Gatehouse.Management.Stores;
 using Gatehouse.Management.Web;
 using Gatehouse.Model.Access;
 using Gatehouse.Model.Config;
@@ -46,6 +49,7 @@ internal static class ConsoleEndpoints
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
         app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
         app.MapGet("/console/applications", context => Signed(context, () => ApplicationsAsync(context, admin)));
+        app.MapGet("/console/applications/{id}", context => Signed(context, () => ApplicationAsync(context, admin, Route(context, "id"))));
         app.MapGet("/console/plans", context => Signed(context, () => PlansAsync(context, consumers)));
         app.MapGet("/console/revisions", context => Signed(context, () => RevisionsAsync(context, changes)));
         app.MapGet("/console/revisions/{from}/diff/{to}", context => Signed(context, () => DiffAsync(context, changes)));
@@ -226,14 +230,58 @@ internal static class ConsoleEndpoints
             [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(a.Id)}/keys/{Esc(k.Prefix)}/revoke", true)])));
         await Render(context, $"Applications ({total:N0})", applications.Count == PageSize ? $"/console/applications?after={Esc(applications[^1].Id)}" : null,
             new ConsoleTable("Portal applications", ["Application", "Id", "Account", "Plan", "State"], [.. applications.Select(a => new ConsoleRow(
-                [a.Title, a.Id, a.Account, a.Plan, Name(a.EffectiveState)],
-                a.State switch
-                {
-                    ApplicationState.Pending => [new("Approve", $"/console/applications/{Esc(a.Id)}/approve"), new("Reject", $"/console/applications/{Esc(a.Id)}/reject", true)],
-                    ApplicationState.Live => [new("Suspend", $"/console/applications/{Esc(a.Id)}/suspend", true)],
-                    _ => [new("Resume", $"/console/applications/{Esc(a.Id)}/resume")],
-                }))]),
+                [a.Title, a.Id, a.Account, a.Plan, Name(a.EffectiveState)], Decisions(a), $"/console/applications/{Esc(a.Id)}"))]),
             new ConsoleTable("Keys", ["Application", "Key", "Created", "Expires"], [.. keys])).ConfigureAwait(false);
+    }
+
+    private static IReadOnlyList<ConsoleAction> Decisions(PortalApplication a) => a.State switch
+    {
+        ApplicationState.Pending => [new("Approve", $"/console/applications/{Esc(a.Id)}/approve"), new("Reject", $"/console/applications/{Esc(a.Id)}/reject", true)],
+        ApplicationState.Live => [new("Suspend", $"/console/applications/{Esc(a.Id)}/suspend", true)],
+        _ => [new("Resume", $"/console/applications/{Esc(a.Id)}/resume")],
+    };
+
+    // One portal application: what it is, its keys, what is left of its limits, its calls per day and its change log.
+    private static async Task ApplicationAsync(HttpContext context, ConsoleContext admin, string id)
+    {
+        var store = admin.ConsumerService.Store;
+        var application = await admin.ConsumerService.FindAsync(null, id, context.RequestAborted).ConfigureAwait(false);
+        if (application is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no portal application with this id.", "/console/applications").ConfigureAwait(false);
+            return;
+        }
+
+        var account = await store.GetAccountAsync(application.Account, context.RequestAborted).ConfigureAwait(false);
+        var today = DateOnly.FromDateTime(admin.Options.Time.GetUtcNow().UtcDateTime);
+        var report = store is IUsageStore usage
+            ? await new ConsumerUsage(new UsageAnalytics(usage), admin.Options.Limits).GetAsync(application.Id, today.AddDays(-29), today, context.RequestAborted).ConfigureAwait(false)
+            : null;
+        var limits = report?.Limits ?? admin.Options.Limits?.Invoke(application.Id) ?? [];
+        var days = report?.Days.Where(d => d.Calls > 0).OrderByDescending(d => d.Day).ToList() ?? [];
+        var changes = await store.ListConsumerChangesOfAsync("application", application.Id, 50, context.RequestAborted).ConfigureAwait(false);
+        var chart = days.Count > 0 ? UsageCharts.CallsPerDay([.. report!.Days.Select(d => (d.Day, d.Calls, d.ClientErrors, d.Errors))]) : null;
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        await WebRender.PageAsync<ConsolePage>(context, new
+        {
+            Page = Page(context, $"Application: {application.Title}"),
+            Markup = chart,
+            Tables = new[]
+            {
+                new ConsoleTable("Application", ["Id", "Account", "Plan", "State", "Created"],
+                    [new ConsoleRow([application.Id, account is null ? application.Account : $"{account.Email} ({application.Account})", application.Plan, Name(application.EffectiveState), Time(application.CreatedAt)], Decisions(application))]),
+                new ConsoleTable("Keys", ["Key", "Created", "Expires"], [.. application.Keys.Select(k => new ConsoleRow([k.Prefix + "…", Time(k.CreatedAt), k.Expires is { } e ? Time(e) : "never"],
+                    [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(application.Id)}/keys/{Esc(k.Prefix)}/revoke", true)]))], "No key."),
+                new ConsoleTable("What is left now (this node's counters)", ["Limit", "Allowed", "Used", "Left", "Resets"],
+                    [.. limits.Select(l => new ConsoleRow([l.Name + (l.Shadow ? " (shadow)" : ""), l.Limit.ToString("#,0", invariant), l.Used.ToString("#,0", invariant), l.Remaining.ToString("#,0", invariant), Time(l.ResetsAt)], []))],
+                    "No limit on its plan, or no gateway in this process."),
+                new ConsoleTable("Calls per day, last 30 days (days without calls left out)", ["Day (UTC)", "Calls", "4xx", "5xx", "p95 (ms)", "Model tokens"],
+                    [.. days.Select(d => new ConsoleRow([d.Day.ToString("yyyy-MM-dd", invariant), d.Calls.ToString("#,0", invariant), d.ClientErrors.ToString("#,0", invariant), d.Errors.ToString("#,0", invariant),
+                        double.IsFinite(d.P95Ms) ? d.P95Ms.ToString("0.##", invariant) : "–", (d.PromptTokens + d.CompletionTokens).ToString("#,0", invariant)], []))],
+                    report is null ? "This store keeps no usage." : "No calls in the last 30 days."),
+                new ConsoleTable("Changes, newest first", ["When", "Who", "What"], [.. changes.Select(c => new ConsoleRow([Time(c.At), c.Actor, c.Action], []))], "None."),
+            },
+        }).ConfigureAwait(false);
     }
 
     private static async Task PlansAsync(HttpContext context, ConsumerService consumers)

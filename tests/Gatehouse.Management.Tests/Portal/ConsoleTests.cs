@@ -61,6 +61,30 @@ public sealed class ConsoleTests
     }
 
     [Fact]
+    public async Task Console_AnApplicationsPage_ShowsItsOwnerKeysUsageAndChanges_WithItsDecisions()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var consumer = await h.ConsumerAsync("owner-of-one@example.com");
+        var (id, key) = await PortalHarness.CreateAppAsync(consumer, "retail", "Looked at");
+
+        using var console = new Browser(h.Admin.Url);
+        await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        Assert.Contains($"href=\"/console/applications/{id}\"", await console.PageAsync("/console/applications"), StringComparison.Ordinal);
+
+        var page = await console.PageAsync($"/console/applications/{id}");
+        Assert.Contains("Application: Looked at", page, StringComparison.Ordinal);
+        Assert.Contains("owner-of-one@example.com", page, StringComparison.Ordinal);
+        Assert.Contains(">" + key[..8], page, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, page, StringComparison.Ordinal);
+        Assert.Contains("No calls in the last 30 days.", page, StringComparison.Ordinal);
+        Assert.Contains("<td>portal:owner-of-one@example.com</td><td>create</td>", page, StringComparison.Ordinal);
+        Assert.Contains($"action=\"/console/applications/{id}/suspend\"", page, StringComparison.Ordinal);
+
+        using var missing = await console.GetAsync("/console/applications/app-nothere");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
     public async Task Console_ConfigApplicationApproval_GoesThroughTheAdminApiPath_AsARevisionByTheUser()
     {
         await using var h = await PortalHarness.StartAsync();
