@@ -219,15 +219,7 @@ internal abstract partial class SqlConfigStore
             "SELECT seq, at, actor, action, kind, name, before, after FROM consumer_changes WHERE seq < @before ORDER BY seq DESC LIMIT @limit",
             ("before", beforeSeq ?? long.MaxValue),
             ("limit", limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<ConsumerChange>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(new ConsumerChange(reader.GetInt64(0), ReadTime(reader, 1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetString(5), NullableString(reader, 6), NullableString(reader, 7)));
-        }
-
-        return result;
+        return await ReadChangesAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesOfAsync(string kind, string name, int limit, CancellationToken cancellationToken = default)
@@ -241,6 +233,12 @@ internal abstract partial class SqlConfigStore
             ("kind", kind),
             ("name", name),
             ("limit", limit));
+        return await ReadChangesAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The rows of "SELECT seq, at, actor, action, kind, name, before, after".
+    private async Task<IReadOnlyList<ConsumerChange>> ReadChangesAsync(DbCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<ConsumerChange>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
