@@ -107,7 +107,7 @@ internal static class AnalyticsEndpoints
                 return Task.CompletedTask;
             }
 
-            return analytics is null ? NoUsage().WriteAsync(context) : AnalyticsPage.WriteAsync(context, analytics, options.Time);
+            return analytics is null ? NoUsage().WriteAsync(context) : AnalyticsPage.WriteAsync(context, analytics, options.Time, options.Store);
         });
     }
 

@@ -25,7 +25,7 @@ internal static class AnalyticsPage
         ["1xx"] = "#8c8c8c", ["2xx"] = "#2e7d32", ["3xx"] = "#1565c0", ["4xx"] = "#ef6c00", ["5xx"] = "#c62828",
     };
 
-    public static async Task WriteAsync(HttpContext context, UsageAnalytics analytics, TimeProvider time)
+    public static async Task WriteAsync(HttpContext context, UsageAnalytics analytics, TimeProvider time, Stores.IConsumerStore? consumers = null)
     {
         var now = time.GetUtcNow();
         var parameters = context.Request.Query;
@@ -83,13 +83,16 @@ internal static class AnalyticsPage
             .Append("</p>");
         Section(html, SvgChart.StackedColumns("requests", "Requests by status class", query.From, query.To, bucket, classSeries, "req"));
         Section(html, SvgChart.Lines("latency", "Latency percentiles (ms)", query.From, query.To, latency, "ms"));
-        Section(html, SvgChart.Bars("applications", "Top applications", Bars(applications, "application"), "requests"));
+        var shown = applications.Series.Where(s => !s.Other).Select(s => s.Group["application"])
+            .Concat(modelApplications.Series.Where(s => !s.Other).Select(s => s.Group["application"]));
+        var titles = await PortalTitlesAsync(consumers, shown, ct).ConfigureAwait(false);
+        Section(html, SvgChart.Bars("applications", "Top applications", Bars(applications, "application", titles), "requests"));
         Section(html, SvgChart.Bars("operations", "Top operations", Bars(operations, "operation"), "requests"));
         Section(html, SvgChart.Bars("plans", "Top plans", Bars(plans, "plan"), "requests"));
         Section(html, SvgChart.Bars("errors", "Errors by status", Bars(errors, "status"), "requests", "#c62828"));
         if (models.Series.Count > 0)
         {
-            ModelUsage(html, modelApplications, models);
+            ModelUsage(html, modelApplications, models, titles);
         }
 
         context.Response.Headers.CacheControl = "no-store";
@@ -97,10 +100,10 @@ internal static class AnalyticsPage
     }
 
     // Model calls (issue 22), shown only where there were some: tokens by application, and calls, tokens and cost by model.
-    private static void ModelUsage(StringBuilder html, AiAnalyticsResult byApplication, AiAnalyticsResult byModel)
+    private static void ModelUsage(StringBuilder html, AiAnalyticsResult byApplication, AiAnalyticsResult byModel, IReadOnlyDictionary<string, string> titles)
     {
         Section(html, SvgChart.Bars("model-tokens", "Model tokens by application",
-            [.. byApplication.Series.Select(s => new ChartBar(s.Other ? "(others)" : s.Group["application"], s.Total.TotalTokens))], "tokens", "#6a1b9a"));
+            [.. byApplication.Series.Select(s => new ChartBar(s.Other ? "(others)" : Label(s.Group["application"], titles), s.Total.TotalTokens))], "tokens", "#6a1b9a"));
         html.Append("<section><h2>Model usage by model</h2><table><caption>Calls, tokens and cost (at the configured prices) per alias and the provider model that answered</caption>")
             .Append("<thead><tr><th scope=\"col\">Alias</th><th scope=\"col\">Provider</th><th scope=\"col\">Model</th><th scope=\"col\">Calls</th>")
             .Append("<th scope=\"col\">Prompt tokens</th><th scope=\"col\">Completion tokens</th><th scope=\"col\">Estimated calls</th><th scope=\"col\">Cost</th></tr></thead><tbody>");
@@ -118,8 +121,31 @@ internal static class AnalyticsPage
         html.Append("</tbody></table></section>");
     }
 
-    private static List<ChartBar> Bars(AnalyticsResult result, string dimension) =>
-        [.. result.Series.Select(s => new ChartBar(s.Other ? "(others)" : s.Group[dimension], s.Total.Count))];
+    private static List<ChartBar> Bars(AnalyticsResult result, string dimension, IReadOnlyDictionary<string, string>? labels = null) =>
+        [.. result.Series.Select(s => new ChartBar(s.Other ? "(others)" : Label(s.Group[dimension], labels), s.Total.Count))];
+
+    private static string Label(string value, IReadOnlyDictionary<string, string>? labels) =>
+        labels is not null && labels.TryGetValue(value, out var label) ? label : value;
+
+    // Applications made in the portal are named by id (app-…) in the rollups; a chart reads better with their titles.
+    private static async Task<Dictionary<string, string>> PortalTitlesAsync(Stores.IConsumerStore? consumers, IEnumerable<string> applications, CancellationToken cancellationToken)
+    {
+        var titles = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (consumers is null)
+        {
+            return titles;
+        }
+
+        foreach (var id in applications.Where(id => id.StartsWith("app-", StringComparison.Ordinal)).Distinct(StringComparer.Ordinal))
+        {
+            if (await consumers.GetApplicationAsync(id, cancellationToken).ConfigureAwait(false) is { } application)
+            {
+                titles[id] = $"{application.Title} ({id})";
+            }
+        }
+
+        return titles;
+    }
 
     private static void Section(StringBuilder html, string svg) => html.Append("<section>").Append(svg).Append("</section>");
 

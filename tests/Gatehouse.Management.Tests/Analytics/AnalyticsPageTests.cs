@@ -13,6 +13,31 @@ public sealed partial class AnalyticsPageTests
 {
     private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 30, 0, TimeSpan.Zero);
 
+    [Fact]
+    public async Task Page_NamesPortalApplicationsByTheirTitles_AndOthersAsTheyAre()
+    {
+        await using var admin = await AdminHarness.StartAsync(now: Now);
+        var application = new Gatehouse.Management.Consumers.PortalApplication("app-titledone", "acc-x", "Mobile <shop>", "", "gold", Gatehouse.Model.Config.ApplicationState.Live, [], Now);
+        Assert.NotNull(await admin.Store.SaveApplicationAsync(application, 0, "test", "create"));
+        var rows = new List<UsageRow>();
+        foreach (var app in new[] { "app-titledone", "app-gone", "config-app", UsageKey.AllApplications })
+        {
+            rows.Add(UsageAnalyticsTests.Row(UsageGranularity.Minute, Now.AddMinutes(-10).ToUnixTimeSeconds(), 3, application: app) with
+            {
+                Key = new UsageKey(app, "gold", "items.get", 200),
+            });
+        }
+
+        await ((IUsageStore)admin.Store).WriteAsync(rows);
+        using var response = await admin.Client.GetAsync("/console/analytics");
+        var top = XElement.Parse(SvgBlocks().Matches(await response.Content.ReadAsStringAsync()).Select(m => m.Value).Single(v => v.Contains("Top applications", StringComparison.Ordinal)));
+        var labels = top.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value).ToList();
+
+        Assert.Contains("Mobile <shop> (app-titledone)", labels);
+        Assert.Contains("app-gone", labels);
+        Assert.Contains("config-app", labels);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("?hours=24")]
