@@ -7,7 +7,7 @@ namespace Gatehouse.Gateway.Limiting;
 /// <summary>
 /// An application's limits with what is left of each now, from this node's counters: its plan's limits, then its plan's
 /// limits of single operations (<c>operationLimits</c>, named <c>OPERATION/period</c>). For applications of the config
-/// and of the portal alike. The admin API's usage report and the portal's usage page both read it.
+/// and of the portal alike. The admin API's usage report, the console's and the portal's application pages all read it.
 /// </summary>
 internal static class QuotaReport
 {
@@ -25,7 +25,7 @@ internal static class QuotaReport
         var now = runtime.Engine.Time.GetUtcNow();
         var ticks = now.UtcTicks;
         var windows = new List<QuotaWindow>();
-        foreach (var (policy, _) in PoliciesOf(access, app))
+        foreach (var (policy, operation) in PoliciesOf(access, app))
         {
             var index = LimitWindows.Index(policy.Per, ticks);
             windows.Add(new QuotaWindow(
@@ -35,18 +35,21 @@ internal static class QuotaReport
                 policy.IsShadow,
                 policy.Requests,
                 runtime.Counters.Used(app.Id, policy, now),
-                now.AddSeconds(LimitWindows.SecondsUntilEnd(policy.Per, index, ticks))));
+                now.AddSeconds(LimitWindows.SecondsUntilEnd(policy.Per, index, ticks)))
+            {
+                Operation = operation,
+            });
         }
 
         return windows;
     }
 
     /// <summary>An application of the config, or one made in the portal.</summary>
-    public static ApplicationModel? Find(GatewayRuntime runtime, AccessModel access, string application) =>
+    private static ApplicationModel? Find(GatewayRuntime runtime, AccessModel access, string application) =>
         access.Applications.TryGetValue(application, out var configured) ? configured : runtime.Engine.Consumers.Find(access, application);
 
     /// <summary>The plan's policies (operation null), then each operation's own (by operation id), each once.</summary>
-    public static List<(LimitPolicy Policy, string? Operation)> PoliciesOf(AccessModel access, ApplicationModel app)
+    private static List<(LimitPolicy Policy, string? Operation)> PoliciesOf(AccessModel access, ApplicationModel app)
     {
         var planPolicies = app.Plan.Limits.Policies;
         var policies = planPolicies.Select(p => (p, (string?)null)).ToList();

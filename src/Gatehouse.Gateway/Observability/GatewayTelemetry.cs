@@ -84,6 +84,9 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         }
     }
 
+    /// <summary>True when requests' usage is recorded (a store, usage on): what <see cref="RecordCalls"/> needs.</summary>
+    public bool RecordsUsage => _usageQueue is not null;
+
     /// <summary>
     /// Queues usage that did not pass through the proxy (a service API authrep or report) for the aggregator; never waits
     /// (a full queue drops and counts it). <paramref name="latencyMicros"/> is <see cref="UsageRecord.Untimed"/> when unknown.

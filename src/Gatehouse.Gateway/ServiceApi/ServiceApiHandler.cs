@@ -137,7 +137,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             LimitHeaders.Write(context.Response, decision.Limits);
         }
 
-        if (action == LimitAction.Count && telemetry?.Usage is not null)
+        if (action == LimitAction.Count && telemetry is { RecordsUsage: true })
         {
             // An authrep is the call's admission: usage records the decision (200 when allowed, the proxy's refusal status
             // otherwise); how the service then answered, and how long it took, only a report can say.
@@ -224,8 +224,11 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
 
             // Usage already happened: it counts in full, also past a limit (the next authorize then says no).
             limiter.Add(counterKey!, limits!, hits, now);
-            telemetry?.RecordCalls(caller.Application?.Id ?? "", caller.Application?.Plan.Name ?? access.Anonymous?.Name ?? "", UsageOperation(entry), entry.Status ?? StatusCodes.Status200OK, hits,
-                entry.DurationMs is { } ms ? (long)Math.Round(ms * 1000) : Observability.UsageRecord.Untimed);
+            if (telemetry is { RecordsUsage: true })
+            {
+                telemetry.RecordCalls(caller.Application?.Id ?? "", caller.Application?.Plan.Name ?? access.Anonymous?.Name ?? "", UsageOperation(entry), entry.Status ?? StatusCodes.Status200OK, hits,
+                    entry.DurationMs is { } ms ? (long)Math.Round(ms * 1000) : Observability.UsageRecord.Untimed);
+            }
             accepted++;
         }
 

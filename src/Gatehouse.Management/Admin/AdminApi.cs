@@ -26,9 +26,10 @@ public sealed partial class AdminApi : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly RevisionFollower? _follower;
 
-    private AdminApi(WebApplication app, string url, ConfigChanges changes, ConsumerService consumers, AdminApiOptions options, RevisionFollower? follower)
+    private AdminApi(WebApplication app, string url, ConfigChanges changes, ConsumerService consumers, AdminApiOptions options, RevisionFollower? follower, Analytics.ConsumerUsage? usage)
     {
         _app = app;
+        ConsumerUsage = usage;
         _follower = follower;
         Url = url;
         Changes = changes;
@@ -43,6 +44,12 @@ public sealed partial class AdminApi : IAsyncDisposable
     internal ConsumerService ConsumerService { get; }
 
     internal AdminApiOptions Options { get; }
+
+    /// <summary>
+    /// One application's usage report (days from the store's rollups, limits from this process's gateway); null when the
+    /// store keeps no usage. The admin API's, the console's and the portal's application views all read it.
+    /// </summary>
+    internal Analytics.ConsumerUsage? ConsumerUsage { get; }
 
     /// <summary>Every endpoint this API maps (for the test that the OpenAPI document describes each one).</summary>
     internal IEnumerable<Microsoft.AspNetCore.Http.Endpoint> Endpoints => ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)_app).DataSources.SelectMany(d => d.Endpoints);
@@ -125,7 +132,9 @@ public sealed partial class AdminApi : IAsyncDisposable
 
         var changes = app.Services.GetRequiredService<ConfigChanges>();
         var consumers = new ConsumerService(options.Store, options.Consumers, changes.CurrentConfigAsync, options.Time);
-        Console.ConsoleEndpoints.Map(app, new Console.ConsoleEndpoints.ConsoleContext(changes, consumers, options), expected);
+        var analytics = options.Store is Stores.IUsageStore usageStore ? new Analytics.UsageAnalytics(usageStore) : null;
+        var usage = analytics is null ? null : new Analytics.ConsumerUsage(analytics, options.Limits);
+        Console.ConsoleEndpoints.Map(app, new Console.ConsoleEndpoints.ConsoleContext(changes, consumers, options, usage), expected);
         AdminUserEndpoints.Map(app, consumers, options);
         PortalAdminEndpoints.Map(app, consumers, options);
         ResourceEndpoints.Map(app, changes, options);
@@ -146,7 +155,7 @@ public sealed partial class AdminApi : IAsyncDisposable
             });
         }
 
-        Analytics.AnalyticsEndpoints.Map(app, options);
+        Analytics.AnalyticsEndpoints.Map(app, options, analytics, usage);
         app.MapGet("/admin/openapi.json", context => AdminRequests.WriteJsonAsync(context, AdminOpenApi.Document($"{context.Request.Scheme}://{context.Request.Host}")));
         app.MapGet("/admin/schema.json", context =>
         {
@@ -178,7 +187,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
-        return new AdminApi(app, url, changes, consumers, options, follower);
+        return new AdminApi(app, url, changes, consumers, options, follower, usage);
     }
 
     private static Task Plain(HttpContext context, int status, string text)

@@ -13,12 +13,8 @@ namespace Gatehouse.Management.Analytics;
 /// </summary>
 internal static class AnalyticsEndpoints
 {
-    public static void Map(WebApplication app, AdminApiOptions options)
+    public static void Map(WebApplication app, AdminApiOptions options, UsageAnalytics? analytics, ConsumerUsage? consumer)
     {
-        var store = options.Store as IUsageStore;
-        var analytics = store is null ? null : new UsageAnalytics(store);
-        var consumer = analytics is null ? null : new ConsumerUsage(analytics, options.Limits);
-
         app.MapGet("/admin/analytics", async context =>
         {
             if (analytics is null)

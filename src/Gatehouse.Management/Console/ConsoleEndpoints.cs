@@ -29,7 +29,7 @@ namespace Gatehouse.Management.Console;
 internal static class ConsoleEndpoints
 {
     /// <summary>What the console's pages call: the admin API's own services.</summary>
-    internal sealed record ConsoleContext(ConfigChanges Changes, ConsumerService ConsumerService, AdminApiOptions Options);
+    internal sealed record ConsoleContext(ConfigChanges Changes, ConsumerService ConsumerService, AdminApiOptions Options, ConsumerUsage? Usage);
 
     public const string Scheme = "console";
     private const int PageSize = 100;
@@ -254,9 +254,7 @@ internal static class ConsoleEndpoints
 
         var account = await store.GetAccountAsync(application.Account, context.RequestAborted).ConfigureAwait(false);
         var today = DateOnly.FromDateTime(admin.Options.Time.GetUtcNow().UtcDateTime);
-        var report = store is IUsageStore usage
-            ? await new ConsumerUsage(new UsageAnalytics(usage), admin.Options.Limits).GetAsync(application.Id, today.AddDays(-29), today, context.RequestAborted).ConfigureAwait(false)
-            : null;
+        var report = admin.Usage is { } usage ? await usage.GetAsync(application.Id, today.AddDays(-29), today, context.RequestAborted).ConfigureAwait(false) : null;
         var limits = report?.Limits ?? admin.Options.Limits?.Invoke(application.Id) ?? [];
         var days = report?.Days.Where(d => d.Calls > 0).OrderByDescending(d => d.Day).ToList() ?? [];
         var changes = await store.ListConsumerChangesOfAsync("application", application.Id, 50, context.RequestAborted).ConfigureAwait(false);

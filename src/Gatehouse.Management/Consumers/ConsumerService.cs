@@ -64,6 +64,10 @@ internal sealed class ConsumerService
     public async Task<bool> AccountApprovalAsync(CancellationToken cancellationToken) =>
         await _store.GetSettingAsync(AccountApprovalSetting, cancellationToken).ConfigureAwait(false) == "true";
 
+    // Where an account starts once it may sign in: pending under account approval, active otherwise.
+    private async Task<AccountState> ConfirmedStateAsync(CancellationToken cancellationToken) =>
+        await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active;
+
     public async Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) =>
         await _store.GetSettingAsync(EmailVerificationSetting, cancellationToken).ConfigureAwait(false) == "true";
 
@@ -135,7 +139,7 @@ internal sealed class ConsumerService
             return (null, null, false);
         }
 
-        var confirmed = account with { State = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active, Stamp = NewStamp() };
+        var confirmed = account with { State = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false), Stamp = NewStamp() };
         if (!await _store.UpdateAccountAsync(confirmed, "portal:" + account.Email, "confirm", cancellationToken).ConfigureAwait(false))
         {
             return (null, null, false);
@@ -182,7 +186,7 @@ internal sealed class ConsumerService
         }
 
         (email, title) = (checkedEmail, checkedTitle);
-        var state = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active;
+        var state = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false);
         var account = new ConsumerAccount(NewId("acc-"), email, title, hash, state, NewStamp(), _time.GetUtcNow(), 1);
         await _store.InsertAccountAsync(account, "portal:" + email, cancellationToken).ConfigureAwait(false);
         return null;
@@ -256,7 +260,7 @@ internal sealed class ConsumerService
             if (mailboxProven && account.State == AccountState.Unverified)
             {
                 // A reset link was opened from the mailbox and the password is the opener's own choice: the address is confirmed.
-                changed = changed with { State = await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active };
+                changed = changed with { State = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false) };
             }
 
             if (await _store.UpdateAccountAsync(changed, actor, "password", cancellationToken).ConfigureAwait(false))

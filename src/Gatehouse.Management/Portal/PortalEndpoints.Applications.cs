@@ -121,6 +121,9 @@ internal static partial class PortalEndpoints
         }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
+    /// <summary>How many days of calls an application's page shows.</summary>
+    private const int UsageDays = 30;
+
     /// <summary>How many of an application's latest changes its page lists.</summary>
     private const int ActivityRows = 20;
 
@@ -137,7 +140,11 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        var usage = portal.Options.Usage is { } source ? await source.GetAsync(application.Id, context.RequestAborted).ConfigureAwait(false) : ApplicationUsage.None;
+        // The admin API's report of the same application (this process's: the store's rollups and the gateway's counters).
+        var today = DateOnly.FromDateTime(portal.Consumers.Time.GetUtcNow().UtcDateTime);
+        var usage = portal.Options.Admin.ConsumerUsage is { } source
+            ? await source.GetAsync(application.Id, today.AddDays(1 - UsageDays), today, context.RequestAborted).ConfigureAwait(false)
+            : null;
         var changes = await portal.Consumers.Store.ListConsumerChangesOfAsync("application", application.Id, ActivityRows, context.RequestAborted).ConfigureAwait(false);
         await WebRender.PageAsync<AppPage>(context, new
         {

@@ -17,9 +17,6 @@ public sealed record PortalOptions
     /// <summary>The admin API this portal shares its store, config and consumer service with (same process). Required.</summary>
     public required AdminApi Admin { get; init; }
 
-    /// <summary>Usage of an application for its usage page. Default: none known.</summary>
-    public IConsumerUsage? Usage { get; init; }
-
     /// <summary>
     /// Folder where password-reset mails are written as <c>.eml</c> files (a pickup directory an MTA or a person
     /// reads). Null: password reset answers as usual and sends nothing (there is no way to reach the user).

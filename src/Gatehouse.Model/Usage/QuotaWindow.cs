@@ -12,4 +12,7 @@ public sealed record QuotaWindow(string Name, string Period, bool Quota, bool Sh
 {
     /// <summary>Requests left in the window.</summary>
     public long Remaining => Math.Max(0, Limit - Used);
+
+    /// <summary>The operation this limit is of (the plan's <c>operationLimits</c>); null for a limit of every call.</summary>
+    public string? Operation { get; init; }
 }

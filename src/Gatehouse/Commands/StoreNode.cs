@@ -185,7 +185,6 @@ internal sealed class StoreNode : IAsyncDisposable
                     Url = portalUrl,
                     Admin = admin,
                     GatewayUrl = options.PortalGatewayUrl ?? host.Urls[0],
-                    Usage = PortalUsage.Of(store, host.Runtime),
                     MailDirectory = options.PortalMail?.Directory,
                     Smtp = options.PortalMail?.Smtp,
                     MailFrom = options.PortalMail?.From,
@@ -281,7 +280,6 @@ internal sealed class StoreNode : IAsyncDisposable
                     Admin = admin,
                     // The data nodes' public address is not known here; the default listener's stands in until given.
                     GatewayUrl = options.PortalGatewayUrl ?? $"http://127.0.0.1:{options.Port ?? 8080}",
-                    Usage = PortalUsage.Of(options.Store, null),
                     MailDirectory = options.PortalMail?.Directory,
                     Smtp = options.PortalMail?.Smtp,
                     MailFrom = options.PortalMail?.From,

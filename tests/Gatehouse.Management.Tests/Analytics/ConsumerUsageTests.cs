@@ -24,14 +24,9 @@ public sealed class ConsumerUsageTests : IDisposable
     [Fact]
     public async Task Report_HasTheApplicationsCallsAndTheQuotaLeftInEachWindow()
     {
-        var connection = "sqlite:" + Path.Combine(_folder, "gatehouse.db");
-        var time = new FakeTime(Start);
         await using var scenario = await UsageScenario.StartAsync();
-        var yaml = scenario.Yaml.Replace(
-            "gold: { include: [ { path: \"/**\" } ] }",
-            "gold: { include: [ { path: \"/**\" } ], limits: [ { requests: 10, per: minute }, { requests: 100, per: day } ] }",
-            StringComparison.Ordinal);
-        await using var node = await UsageNode.StartAsync(connection, "node-a", yaml, time);
+        var (node, yaml, time) = await GoldNodeAsync(scenario, "limits: [ { requests: 10, per: minute }, { requests: 100, per: day } ]");
+        await using var _ = node;
         Assert.All(await node.SendAsync("/items/1", 3, UsageScenario.GoldKey), s => Assert.Equal(200, s));
         Assert.All(await node.SendAsync("/items/1", 4, UsageScenario.SilverKey), s => Assert.Equal(200, s));
         await node.FlushAsync();
@@ -70,14 +65,9 @@ public sealed class ConsumerUsageTests : IDisposable
     [Fact]
     public async Task Report_ListsThePlansLimitsOfSingleOperations_WithWhatIsLeft()
     {
-        var connection = "sqlite:" + Path.Combine(_folder, "gatehouse.db");
-        var time = new FakeTime(Start);
         await using var scenario = await UsageScenario.StartAsync();
-        var yaml = scenario.Yaml.Replace(
-            "gold: { include: [ { path: \"/**\" } ] }",
-            "gold: { include: [ { path: \"/**\" } ], limits: [ { requests: 10, per: minute } ], operationLimits: { items.get: [ { requests: 5, per: minute }, { requests: 50, per: day } ] } }",
-            StringComparison.Ordinal);
-        await using var node = await UsageNode.StartAsync(connection, "node-a", yaml, time);
+        var (node, _, _) = await GoldNodeAsync(scenario, "limits: [ { requests: 10, per: minute } ], operationLimits: { items.get: [ { requests: 5, per: minute }, { requests: 50, per: day } ] }");
+        await using var __ = node;
         Assert.All(await node.SendAsync("/items/1", 3, UsageScenario.GoldKey), s => Assert.Equal(200, s));
         Assert.All(await node.SendAsync("/fail", 2, UsageScenario.GoldKey), s => Assert.Equal(503, s));
 
@@ -89,6 +79,15 @@ public sealed class ConsumerUsageTests : IDisposable
         Assert.Equal((50, 3L, true), (windows[2].Limit, windows[2].Used, windows[2].Quota));
         // Another plan's application gets none of gold's operation limits (silver has no limits at all).
         Assert.Empty(QuotaReport.For(node.Host.Runtime, "silver-app"));
+    }
+
+    // A node of the usage scenario, on a store in this test's folder, whose gold plan has these limits.
+    private async Task<(UsageNode Node, string Yaml, FakeTime Time)> GoldNodeAsync(UsageScenario scenario, string goldLimits)
+    {
+        var time = new FakeTime(Start);
+        var yaml = scenario.Yaml.Replace("gold: { include: [ { path: \"/**\" } ] }", $"gold: {{ include: [ {{ path: \"/**\" }} ], {goldLimits} }}", StringComparison.Ordinal);
+        Assert.Contains(goldLimits, yaml, StringComparison.Ordinal);
+        return (await UsageNode.StartAsync("sqlite:" + Path.Combine(_folder, "gatehouse.db"), "node-a", yaml, time), yaml, time);
     }
 
     public void Dispose()

@@ -93,15 +93,10 @@ internal sealed partial class PortalHarness : IAsyncDisposable
         }
         catch
         {
-            await admin.DisposeAsync();
-            await follower.DisposeAsync();
-            await gateway.DisposeAsync();
-            await store.DisposeAsync();
-            await backend.DisposeAsync();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(folder, recursive: true);
+            await StopAsync(admin, follower, gateway, store, backend, folder);
             throw;
         }
+
         return new PortalHarness(folder, backend, store, gateway, follower, admin, portal, time, mail, logs);
     }
 
@@ -130,13 +125,19 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Portal.DisposeAsync();
-        await Admin.DisposeAsync();
-        await Follower.DisposeAsync();
-        await Gateway.DisposeAsync();
-        await Store.DisposeAsync();
-        await _backend.DisposeAsync();
+        await StopAsync(Admin, Follower, Gateway, Store, _backend, _folder);
+    }
+
+    // Everything but the portal, in the order it depends on each other: also what a portal that failed to start leaves.
+    private static async Task StopAsync(AdminApi admin, ConsumerFollower follower, GatewayHost gateway, IConfigStore store, WebApplication backend, string folder)
+    {
+        await admin.DisposeAsync();
+        await follower.DisposeAsync();
+        await gateway.DisposeAsync();
+        await store.DisposeAsync();
+        await backend.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_folder, recursive: true);
+        Directory.Delete(folder, recursive: true);
     }
 
     /// <summary>Signs up and signs in a new consumer; returns its browser.</summary>
