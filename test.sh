@@ -106,6 +106,23 @@ for trx in "$results"/*/*.trx; do
   skipped=$((skipped + t - p - f - e - x - a))
 done
 
+# The failures again, last, with the start of each message: a CI log is often read from its end.
+for trx in "$results"/*/*.trx; do
+  [ -e "$trx" ] || continue
+  awk '
+    /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
+      match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; printed = 0
+      print "FAILED: " name; next
+    }
+    want && /<Message>/ { inmsg = 1; sub(/.*<Message>/, "") }
+    want && inmsg {
+      line = $0; done = sub(/<\/Message>.*/, "", line)
+      if (printed < 8) { print "    " line; printed++ }
+      if (done) { inmsg = 0; want = 0 }
+    }
+  ' "$trx" | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
+done
+
 if [ "$total" -eq 0 ]; then
   echo "No test ran: the build or the test host failed before any test (see above)." >&2
   status=1
