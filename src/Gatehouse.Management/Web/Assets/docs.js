@@ -12,6 +12,10 @@
     hideClientButton: true,
     withDefaultFonts: false,
     telemetry: false,
+    // A consumer's portal: no developer toolbar (Scalar shows one on localhost), and no "Ask AI", which would send the
+    // plan's document to Scalar's hosted service.
+    showDeveloperTools: 'never',
+    agent: { disabled: true },
     persistAuth: false,
   };
   if (key) {
