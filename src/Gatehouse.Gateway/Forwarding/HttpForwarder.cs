@@ -182,16 +182,17 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                     perTry.CancelAfter(perTryTimeout);
                 }
 
-                var sent = Observability.GatewayMetrics.UpstreamTimed ? _time.GetTimestamp() : 0;
+                var timed = observation?.Metrics;
+                var sent = timed is not null ? _time.GetTimestamp() : 0;
                 try
                 {
                     response = await upstream.Invoker.SendAsync(message, perTry?.Token ?? timeout.Token).ConfigureAwait(false);
                     if (sent != 0)
                     {
-                        Observability.GatewayMetrics.Upstream(upstream.Name, _time.GetElapsedTime(sent), (int)response.StatusCode, null);
+                        timed!.Upstream(upstream.Name, _time.GetElapsedTime(sent).Ticks, (int)response.StatusCode, null);
                     }
                 }
-                catch (Exception e) when (sent != 0 && RecordFailedAttempt(upstream.Name, sent, e, context.RequestAborted))
+                catch (Exception e) when (sent != 0 && RecordFailedAttempt(timed!, upstream.Name, sent, e, context.RequestAborted))
                 {
                     throw; // not reached: the filter records the attempt and declines
                 }
@@ -326,13 +327,13 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
     }
 
     // An exception filter, so that the attempt is recorded once whichever of the catch blocks below then takes it.
-    private bool RecordFailedAttempt(string service, long sent, Exception e, CancellationToken clientAborted)
+    private bool RecordFailedAttempt(Observability.RequestMetrics metrics, string service, long sent, Exception e, CancellationToken clientAborted)
     {
         var error = clientAborted.IsCancellationRequested ? "client_aborted"
             : e is OperationCanceledException ? "timeout"
             : e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } ? "connection_error"
             : "response_error";
-        Observability.GatewayMetrics.Upstream(service, _time.GetElapsedTime(sent), 0, error);
+        metrics.Upstream(service, _time.GetElapsedTime(sent).Ticks, 0, error);
         return false;
     }
 

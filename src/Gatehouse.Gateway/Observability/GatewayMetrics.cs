@@ -16,8 +16,8 @@ internal static class GatewayMetrics
 
     private static readonly Counter<long> Ejections = Meter.CreateCounter<long>("gatehouse.upstream.ejections", "{ejection}", "Destinations taken out of rotation by passive health checks");
 
-    private static readonly Histogram<double> UpstreamDuration = Meter.CreateHistogram<double>("gatehouse.upstream.duration", "s", "Time from sending a request to a service to its response headers, per attempt",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] });
+    private static readonly Counter<long> MetricsDrops = Meter.CreateCounter<long>("gatehouse.metrics.dropped", "{record}",
+        "Request and upstream-attempt records the request metrics dropped because their queue was full (RequestMetrics)");
 
     private static readonly Counter<long> LimitRefusals = Meter.CreateCounter<long>("gatehouse.limit.refusals", "{request}", "Requests refused by a rate limit or quota, by plan and period");
 
@@ -138,19 +138,11 @@ internal static class GatewayMetrics
         }
     }
 
-    /// <summary>True when <c>gatehouse.upstream.duration</c> is listened to; the forwarder reads the clock only then.</summary>
-    public static bool UpstreamTimed => UpstreamDuration.Enabled;
-
-    /// <summary>One upstream attempt: its status, or <paramref name="error"/> when no response came.</summary>
-    public static void Upstream(string service, TimeSpan elapsed, int status, string? error)
+    public static void MetricsDropped()
     {
-        if (error is null)
+        if (MetricsDrops.Enabled)
         {
-            UpstreamDuration.Record(elapsed.TotalSeconds, new("gatehouse.service", service), new("http.response.status_code", BoxedStatus.Of(status)));
-        }
-        else
-        {
-            UpstreamDuration.Record(elapsed.TotalSeconds, new("gatehouse.service", service), new("error.type", error));
+            MetricsDrops.Add(1);
         }
     }
 

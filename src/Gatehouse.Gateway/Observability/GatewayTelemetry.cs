@@ -2,7 +2,6 @@ using Gatehouse.Gateway.Runtime;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Usage;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Observability;
@@ -27,10 +26,16 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     private readonly string? _node;
     private readonly OpenTelemetry.Trace.Sampler? _sampler;
 
-    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, bool metrics, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers)
+    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, PrometheusText? prometheus, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers)
     {
         (_runtime, _time, _node, _sampler) = (runtime, time, node, sampler);
+        var metrics = prometheus is not null;
         Metrics = metrics;
+        if (prometheus is not null)
+        {
+            prometheus.Requests = Requests = new RequestMetrics();
+        }
+
         Tracing = sampler is not null;
         if (usageSink is not null && config.Usage.Enabled)
         {
@@ -58,6 +63,9 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     public bool Active { get; }
 
     public bool Metrics { get; }
+
+    /// <summary>The per-request metrics (request durations, active requests, upstream attempts); null with metrics off.</summary>
+    public RequestMetrics? Requests { get; }
 
     public bool Tracing { get; }
 
@@ -104,28 +112,34 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     public async Task ObserveAsync(HttpContext context, Func<HttpContext, Task> handle)
     {
         var snapshot = _runtime.Current;
-        var observation = new RequestObservation { StartTimestamp = _time.GetTimestamp() };
+        var observation = new RequestObservation { StartTimestamp = _time.GetTimestamp(), Metrics = Requests };
         context.Features.Set(observation);
+        var active = Requests?.Began(context.Request) ?? 0;
         if (_sampler is not null)
         {
             observation.Activity = GatewayTracing.StartServer(context, snapshot, snapshot.Config.Gateway.Observability.Tracing.AcceptTraceparent, _sampler, out var trace);
             observation.Trace = trace;
         }
 
-        var failed = true;
+        string? error = null;
         try
         {
             await handle(context).ConfigureAwait(false);
-            failed = false;
+        }
+        catch (Exception e)
+        {
+            error = e.GetType().FullName ?? "_OTHER"; // error.type, as ASP.NET Core's hosting metrics named it
+            throw;
         }
         finally
         {
-            Complete(context, observation, snapshot, failed);
+            Complete(context, observation, snapshot, error, active);
         }
     }
 
-    private void Complete(HttpContext context, RequestObservation observation, GatewaySnapshot snapshot, bool failed)
+    private void Complete(HttpContext context, RequestObservation observation, GatewaySnapshot snapshot, string? error, int active)
     {
+        var failed = error is not null;
         var response = context.Response;
         var request = context.Request;
         var status = failed ? 500 : context.RequestAborted.IsCancellationRequested ? 499 : response.StatusCode;
@@ -137,14 +151,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         var plan = observation.Plan ?? "";
         var now = _time.GetUtcNow().UtcTicks;
 
-        if (Metrics && route is not null && context.Features.Get<IHttpMetricsTagsFeature>() is { } tags)
-        {
-            tags.Tags.Add(new("http.route", route.Template));
-            if (plan.Length > 0)
-            {
-                tags.Tags.Add(new("gatehouse.plan", plan));
-            }
-        }
+        Requests?.Ended(active, request, route?.Template, plan, status, elapsed.Ticks, error);
 
         if (_usageQueue is not null
             && !_usageQueue.TryEnqueue(new UsageRecord(now, application, plan, route?.UsageOperation ?? "", status, (long)(elapsed.Ticks / 10), bytesIn, bytesOut, observation.Steps)))
@@ -206,6 +213,11 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         if (AccessLog is not null)
         {
             await AccessLog.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Requests is not null)
+        {
+            await Requests.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -32,6 +32,9 @@ internal sealed class PrometheusText : IDisposable
         Reader = new BaseExportingMetricReader(_exporter) { TemporalityPreference = MetricReaderTemporalityPreference.Cumulative };
     }
 
+    /// <summary>The per-request metrics, aggregated off the request path (<see cref="RequestMetrics"/>), written after the SDK's.</summary>
+    public RequestMetrics? Requests { get; set; }
+
     /// <summary>The reader to add to the meter provider.</summary>
     public MetricReader Reader { get; }
 
@@ -42,6 +45,7 @@ internal sealed class PrometheusText : IDisposable
         {
             _exporter.Output.Clear();
             Reader.Collect(5_000);
+            Requests?.WriteTo(_exporter.Output);
             return _exporter.Output.ToString();
         }
     }
@@ -215,7 +219,7 @@ internal sealed class PrometheusText : IDisposable
     }
 
     // Label values escape backslash, double quote and line feed; HELP text escapes backslash and line feed.
-    private static void AppendLabelValue(StringBuilder text, string value)
+    internal static void AppendLabelValue(StringBuilder text, string value)
     {
         foreach (var c in value)
         {

@@ -11,6 +11,9 @@ internal sealed class RequestObservation
 {
     public long StartTimestamp { get; init; }
 
+    /// <summary>Where upstream attempts are timed; null with metrics off.</summary>
+    public RequestMetrics? Metrics { get; init; }
+
     public string? RequestId { get; set; }
 
     public RouteModel? Route { get; set; }
