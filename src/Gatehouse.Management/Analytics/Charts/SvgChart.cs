@@ -159,7 +159,7 @@ public static class SvgChart
             {
                 var y = Top + (i * 22);
                 var label = bars[i].Label.Length == 0 ? "(none)" : bars[i].Label;
-                Text(w, labelWidth - 6, y + 15, label.Length > 34 ? label[..33] + "…" : label, "end");
+                Text(w, labelWidth - 6, y + 15, label.Length > 28 ? label[..27] + "…" : label, "end"); // what fits left of the bars at the chart's font; the bar's title has all of it
                 w.WriteStartElement("rect");
                 w.WriteAttributeString("x", F(labelWidth));
                 w.WriteAttributeString("y", F(y + 3));
