@@ -232,12 +232,9 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         WriteOptional(json, UserAgentName, e.UserAgent);
         if (e.TraceId != default)
         {
-            Span<byte> id = stackalloc byte[16];
-            Span<char> hex = stackalloc char[32];
-            e.TraceId.CopyTo(id);
-            Convert.TryToHexStringLower(id, hex, out _);
+            // The id's own hex string (its CopyTo would parse that hex into bytes first).
             value[0] = (byte)'"';
-            System.Text.Encoding.ASCII.GetBytes(hex, value[1..33]);
+            System.Text.Encoding.ASCII.GetBytes(e.TraceId.ToHexString(), value[1..33]);
             value[33] = (byte)'"';
             WriteSafe(json, TraceIdName, value[..34]);
         }
