@@ -153,7 +153,7 @@ internal static class ConsoleEndpoints
         var password = form.Field("password");
         var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
         var account = email.Length == 0 ? "admin-token" : "console:" + email;
-        if (consumers.Throttle.RefusedUntil(account, address) is not null)
+        if (consumers.Throttle.TryBegin(account, address, out var attempt) is not null)
         {
             await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
             return;
@@ -175,11 +175,11 @@ internal static class ConsoleEndpoints
 
         if (who is not { } signed)
         {
-            consumers.Throttle.Failed(account, address);
             await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
             return;
         }
 
+        consumers.Throttle.Succeeded(attempt);
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, signed.Name), new Claim(ClaimTypes.Role, signed.Role)], Scheme);
         await context.SignInAsync(Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
         context.Response.Redirect("/console/pending");

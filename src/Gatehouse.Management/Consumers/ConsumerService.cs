@@ -122,12 +122,12 @@ internal sealed class ConsumerService
             return (null, null, false);
         }
 
-        if (Throttle.RefusedUntil(account.Email, address) is { } until)
+        if (Throttle.TryBegin(account.Email, address, out var attempt) is { } until)
         {
             return (null, until, false);
         }
 
-        var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, account.PasswordHash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
+        var (checkedIt, result) = await CheckAsync(attempt, account.PasswordHash, password, cancellationToken).ConfigureAwait(false);
         if (!checkedIt)
         {
             return (null, null, true);
@@ -135,8 +135,7 @@ internal sealed class ConsumerService
 
         if (result == PasswordVerificationResult.Failed)
         {
-            Throttle.Failed(account.Email, address);
-            return (null, null, false);
+            return (null, null, false); // the attempt stays counted
         }
 
         var confirmed = account with { State = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false), Stamp = NewStamp() };
@@ -145,7 +144,7 @@ internal sealed class ConsumerService
             return (null, null, false);
         }
 
-        Throttle.Succeeded(account.Email);
+        Throttle.Succeeded(attempt);
         return (confirmed with { Version = account.Version + 1 }, null, false);
     }
 
@@ -200,13 +199,13 @@ internal sealed class ConsumerService
     public async Task<(ConsumerAccount? Account, DateTimeOffset? RetryAt, bool Busy)> LogInAsync(string email, string password, string address, CancellationToken cancellationToken)
     {
         email = NormalizeEmail(email);
-        if (Throttle.RefusedUntil(email, address) is { } until)
+        if (Throttle.TryBegin(email, address, out var attempt) is { } until)
         {
             return (null, until, false);
         }
 
         var account = email.Length is > 0 and <= 254 ? await _store.FindAccountByEmailAsync(email, cancellationToken).ConfigureAwait(false) : null;
-        var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, account?.PasswordHash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
+        var (checkedIt, result) = await CheckAsync(attempt, account?.PasswordHash, password, cancellationToken).ConfigureAwait(false);
         if (!checkedIt)
         {
             // Nothing was checked, so nothing counts against the account or the address.
@@ -217,12 +216,34 @@ internal sealed class ConsumerService
         // up over an address that it had no account before.
         if (account is null || result == PasswordVerificationResult.Failed || account.State is AccountState.Suspended or AccountState.Unverified)
         {
-            Throttle.Failed(email, address);
-            return (null, null, false);
+            return (null, null, false); // the attempt stays counted
         }
 
-        Throttle.Succeeded(email);
+        Throttle.Succeeded(attempt);
         return (account, null, false);
+    }
+
+    /// <summary>
+    /// Checks a password for a counted attempt (against a dummy hash when there is no account, so that both take as long);
+    /// an attempt whose password was never checked, because no worker was free or the caller gave up, is given back.
+    /// </summary>
+    private async Task<(bool Checked, PasswordVerificationResult Result)> CheckAsync(LoginAttempt attempt, string? hash, string password, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, hash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
+            if (!checkedIt)
+            {
+                Throttle.NotChecked(attempt);
+            }
+
+            return (checkedIt, result);
+        }
+        catch (OperationCanceledException)
+        {
+            Throttle.NotChecked(attempt);
+            throw;
+        }
     }
 
     /// <summary>A <c>PasswordHasher</c> hash of <paramref name="password"/>; false when too many hashes are waiting.</summary>

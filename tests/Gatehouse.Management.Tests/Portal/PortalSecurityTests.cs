@@ -173,6 +173,27 @@ public sealed class PortalSecurityTests
     }
 
     [Fact]
+    public async Task FortyConcurrentGuesses_AtOneAccount_CheckTen_AndRefuseTheRestBeforeTheirPasswords()
+    {
+        // Password checks take about 100 ms each and up to 256 wait for a worker: counted only once they failed, all forty
+        // guesses passed the check made before any had failed, and forty passwords were tried where ten are allowed.
+        await using var h = await PortalHarness.StartAsync();
+        await h.ConsumerAsync("target@example.com", "correct battery staple horse");
+        using var attacker = h.NewBrowser();
+        var token = Browser.TokenOf(await attacker.PageAsync("/login"));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(async i =>
+        {
+            using var response = await attacker.PostAsync("/login", ("email", "target@example.com"), ("password", $"concurrent guess {i}"), ("__RequestVerificationToken", token));
+            return response.StatusCode;
+        }));
+
+        Assert.Equal((10, 30), (answers.Count(s => s == HttpStatusCode.Unauthorized), answers.Count(s => s == (HttpStatusCode)429)));
+        using var owner = h.NewBrowser();
+        using var refused = await owner.SubmitAsync("/login", "/login", ("email", "target@example.com"), ("password", "correct battery staple horse"));
+        Assert.Equal((HttpStatusCode)429, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task OneConsumer_CannotSeeRotateRevokeOrDelete_AnothersApplication()
     {
         await using var h = await PortalHarness.StartAsync();
