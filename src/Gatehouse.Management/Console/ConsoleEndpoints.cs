@@ -153,7 +153,8 @@ internal static class ConsoleEndpoints
         var password = form.Field("password");
         var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
         var account = email.Length == 0 ? "admin-token" : "console:" + email;
-        if (consumers.Throttle.TryBegin(account, address, out var attempt) is not null)
+        var (refused, attempt) = await consumers.Throttle.TryBeginAsync(account, address, context.RequestAborted).ConfigureAwait(false);
+        if (refused is not null)
         {
             await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
             return;
@@ -179,7 +180,7 @@ internal static class ConsoleEndpoints
             return;
         }
 
-        consumers.Throttle.Succeeded(attempt);
+        await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, signed.Name), new Claim(ClaimTypes.Role, signed.Role)], Scheme);
         await context.SignInAsync(Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
         context.Response.Redirect("/console/pending");

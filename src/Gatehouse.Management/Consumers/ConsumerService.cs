@@ -41,7 +41,7 @@ internal sealed class ConsumerService
         _follower = follower;
         _config = config;
         _time = time;
-        Throttle = new LoginThrottle(time);
+        Throttle = new LoginThrottle(store, time);
         // Verified against for unknown emails, so a login takes as long whether or not the account exists.
         _dummyHash = _hasher.HashPassword(this, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)));
     }
@@ -122,7 +122,8 @@ internal sealed class ConsumerService
             return (null, null, false);
         }
 
-        if (Throttle.TryBegin(account.Email, address, out var attempt) is { } until)
+        var (until, attempt) = await Throttle.TryBeginAsync(account.Email, address, cancellationToken).ConfigureAwait(false);
+        if (until is not null)
         {
             return (null, until, false);
         }
@@ -144,7 +145,7 @@ internal sealed class ConsumerService
             return (null, null, false);
         }
 
-        Throttle.Succeeded(attempt);
+        await Throttle.SucceededAsync(attempt).ConfigureAwait(false);
         return (confirmed with { Version = account.Version + 1 }, null, false);
     }
 
@@ -199,7 +200,8 @@ internal sealed class ConsumerService
     public async Task<(ConsumerAccount? Account, DateTimeOffset? RetryAt, bool Busy)> LogInAsync(string email, string password, string address, CancellationToken cancellationToken)
     {
         email = NormalizeEmail(email);
-        if (Throttle.TryBegin(email, address, out var attempt) is { } until)
+        var (until, attempt) = await Throttle.TryBeginAsync(email, address, cancellationToken).ConfigureAwait(false);
+        if (until is not null)
         {
             return (null, until, false);
         }
@@ -219,7 +221,7 @@ internal sealed class ConsumerService
             return (null, null, false); // the attempt stays counted
         }
 
-        Throttle.Succeeded(attempt);
+        await Throttle.SucceededAsync(attempt).ConfigureAwait(false);
         return (account, null, false);
     }
 
@@ -234,14 +236,14 @@ internal sealed class ConsumerService
             var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, hash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
             if (!checkedIt)
             {
-                Throttle.NotChecked(attempt);
+                await Throttle.NotCheckedAsync(attempt).ConfigureAwait(false);
             }
 
             return (checkedIt, result);
         }
         catch (OperationCanceledException)
         {
-            Throttle.NotChecked(attempt);
+            await Throttle.NotCheckedAsync(attempt).ConfigureAwait(false);
             throw;
         }
     }

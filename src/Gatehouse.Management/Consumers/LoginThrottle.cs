@@ -1,119 +1,48 @@
+using Gatehouse.Management.Stores;
+
 namespace Gatehouse.Management.Consumers;
 
 /// <summary>
 /// Sign-in attempts per account (email, known or not, so the answer says nothing about which exist) and per client
 /// address, each in a sliding <see cref="Window"/>: with <see cref="PerAccount"/> attempts for an account, or
 /// <see cref="PerAddress"/> from one address, in the window, further attempts are refused before the password is
-/// checked, until the oldest leaves the window. Kept in this process (each control-plane node counts its own); bounded by
-/// sweeping keys whose attempts have all left the window.
+/// checked, until the oldest leaves the window. Counted in the store (<see cref="IConsumerStore.TryCountLoginAttemptAsync"/>),
+/// so every control-plane node of one store counts the same attempts.
 /// </summary>
 /// <remarks>
-/// An attempt is counted when it begins (<see cref="TryBegin"/>), under one lock with the check, not when its password
-/// has been found wrong: a password check takes about 100 ms and up to 256 wait for a worker (<see cref="PasswordWork"/>),
-/// so counting failures afterwards let a burst of concurrent guesses all pass a check that none of them had failed yet
-/// (257 guesses in a minute where 10 were allowed). A right password clears the account's attempts and gives the
-/// address its attempt back; an attempt whose password was never checked (the workers were busy) gives both back.
+/// An attempt is counted when it begins (<see cref="TryBeginAsync"/>), in one transaction with the check, not when its
+/// password has been found wrong: a password check takes about 100 ms and up to 256 wait for a worker
+/// (<see cref="PasswordWork"/>), so counting failures afterwards let a burst of concurrent guesses all pass a check that
+/// none of them had failed yet (40 guesses at once were 40 checks where 10 a minute are allowed). A right password clears
+/// the account's attempts and gives the address its attempt back; an attempt whose password was never checked (the
+/// workers were busy, or the client went away) gives both back.
 /// </remarks>
-internal sealed class LoginThrottle(TimeProvider time)
+internal sealed class LoginThrottle(IConsumerStore store, TimeProvider time)
 {
     public const int PerAccount = 10;
     public const int PerAddress = 100;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
-    // Each key's attempt times, oldest first; at most its limit are ever held (more are refused).
-    private readonly Dictionary<string, List<DateTimeOffset>> _attempts = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
-    private int _sinceSweep;
-
     /// <summary>
-    /// Counts an attempt for <paramref name="account"/> and <paramref name="address"/> and returns null, or, when either
-    /// has its limit of attempts in the window, counts nothing and returns when the caller may try again.
+    /// Counts an attempt for <paramref name="account"/> and <paramref name="address"/>; or, when either has its limit of
+    /// attempts in the window, counts nothing and returns when the caller may try again.
     /// </summary>
-    public DateTimeOffset? TryBegin(string account, string address, out LoginAttempt attempt)
+    public async Task<(DateTimeOffset? RetryAt, LoginAttempt Attempt)> TryBeginAsync(string account, string address, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        attempt = new LoginAttempt("a:" + account, "i:" + address, now);
-        lock (_lock)
-        {
-            var byAccount = Recent(attempt.AccountKey, now);
-            var byAddress = Recent(attempt.AddressKey, now);
-            if (byAccount.Count >= PerAccount)
-            {
-                return byAccount[0] + Window;
-            }
-
-            if (byAddress.Count >= PerAddress)
-            {
-                return byAddress[0] + Window;
-            }
-
-            byAccount.Add(now);
-            byAddress.Add(now);
-            if (++_sinceSweep % 1000 == 0)
-            {
-                Sweep(now);
-            }
-
-            return null;
-        }
+        var accountKey = "a:" + account;
+        var (ids, retryAt) = await store.TryCountLoginAttemptAsync([(accountKey, PerAccount), ("i:" + address, PerAddress)], time.GetUtcNow(), Window, cancellationToken)
+            .ConfigureAwait(false);
+        return (retryAt, ids is null ? default : new LoginAttempt(accountKey, ids[0], ids[1]));
     }
 
     /// <summary>The password was right: the account's attempts are cleared, and the address's attempt is given back.</summary>
-    public void Succeeded(in LoginAttempt attempt)
-    {
-        lock (_lock)
-        {
-            _attempts.Remove(attempt.AccountKey);
-            GiveBack(attempt.AddressKey, attempt.At);
-        }
-    }
+    public Task SucceededAsync(LoginAttempt attempt) =>
+        store.ForgetLoginAttemptsAsync(attempt.AccountKey, [attempt.AddressRow], CancellationToken.None);
 
-    /// <summary>The password was never checked (no worker was free): the attempt counts for neither.</summary>
-    public void NotChecked(in LoginAttempt attempt)
-    {
-        lock (_lock)
-        {
-            GiveBack(attempt.AccountKey, attempt.At);
-            GiveBack(attempt.AddressKey, attempt.At);
-        }
-    }
-
-    private List<DateTimeOffset> Recent(string key, DateTimeOffset now)
-    {
-        if (!_attempts.TryGetValue(key, out var times))
-        {
-            _attempts[key] = times = [];
-        }
-
-        var old = 0;
-        while (old < times.Count && times[old] <= now - Window)
-        {
-            old++;
-        }
-
-        times.RemoveRange(0, old);
-        return times;
-    }
-
-    private void GiveBack(string key, DateTimeOffset at)
-    {
-        if (_attempts.TryGetValue(key, out var times) && times.LastIndexOf(at) is var i and >= 0)
-        {
-            times.RemoveAt(i);
-        }
-    }
-
-    private void Sweep(DateTimeOffset now)
-    {
-        foreach (var (key, times) in _attempts)
-        {
-            if (times.Count == 0 || times[^1] <= now - Window)
-            {
-                _attempts.Remove(key);
-            }
-        }
-    }
+    /// <summary>The password was never checked: the attempt counts for neither.</summary>
+    public Task NotCheckedAsync(LoginAttempt attempt) =>
+        store.ForgetLoginAttemptsAsync(null, [attempt.AccountRow, attempt.AddressRow], CancellationToken.None);
 }
 
-/// <summary>One counted sign-in attempt (<see cref="LoginThrottle.TryBegin"/>), to report how it ended.</summary>
-internal readonly record struct LoginAttempt(string AccountKey, string AddressKey, DateTimeOffset At);
+/// <summary>One counted sign-in attempt (<see cref="LoginThrottle.TryBeginAsync"/>): its rows, to report how it ended.</summary>
+internal readonly record struct LoginAttempt(string AccountKey, long AccountRow, long AddressRow);

@@ -68,6 +68,17 @@ public interface IConsumerStore
     /// <summary>A token's account when it exists, has this purpose and has not expired at <paramref name="now"/>; the token stays.</summary>
     Task<string?> PeekTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Counts a sign-in attempt at <paramref name="at"/> under each key (an account's, a client address's), unless one of
+    /// them already has its limit of attempts within <paramref name="window"/> before it: then nothing is counted, and
+    /// <c>RetryAt</c> is when that key's oldest attempt leaves the window. One transaction, under a lock of the keys, so
+    /// attempts on several nodes at once cannot all pass. <c>Ids</c> are the counted rows, one a key, in order.
+    /// </summary>
+    Task<(IReadOnlyList<long>? Ids, DateTimeOffset? RetryAt)> TryCountLoginAttemptAsync(IReadOnlyList<(string Key, int Limit)> keys, DateTimeOffset at, TimeSpan window, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets every attempt of <paramref name="key"/> (when given) and the attempts <paramref name="ids"/>.</summary>
+    Task ForgetLoginAttemptsAsync(string? key, IReadOnlyList<long> ids, CancellationToken cancellationToken = default);
+
     /// <summary>A console user by normalized email; null when there is none.</summary>
     Task<AdminUser?> GetAdminUserAsync(string email, CancellationToken cancellationToken = default);
 

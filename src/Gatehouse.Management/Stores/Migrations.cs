@@ -409,6 +409,20 @@ internal static class Migrations
             12,
             Sqlite: "CREATE INDEX consumer_changes_name ON consumer_changes (kind, name, seq);",
             Postgres: "CREATE INDEX consumer_changes_name ON consumer_changes (kind, name, seq);"),
+        // Sign-in attempts, counted in the store so that every control-plane node sees the same ones (issue 18: the 11th
+        // attempt in a minute is refused, however many nodes serve the portal). Version 13.
+        new(
+            13,
+            Sqlite: """
+                CREATE TABLE login_attempts (id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, at_ms INTEGER NOT NULL);
+                CREATE INDEX login_attempts_key ON login_attempts (key, at_ms);
+                CREATE INDEX login_attempts_at ON login_attempts (at_ms);
+                """,
+            Postgres: """
+                CREATE TABLE login_attempts (id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL, at_ms BIGINT NOT NULL);
+                CREATE INDEX login_attempts_key ON login_attempts (key, at_ms);
+                CREATE INDEX login_attempts_at ON login_attempts (at_ms);
+                """),
     ];
 
     /// <summary>

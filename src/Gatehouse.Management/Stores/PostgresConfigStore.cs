@@ -52,6 +52,28 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
     protected override Task<DbTransaction> BeginConsumerWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         BeginLockedAsync(connection, ConsumerLockKey, cancellationToken);
 
+    // Each key's own advisory lock (in order, so two transactions never wait on each other crosswise), not the store's
+    // write lock: sign-ins of different accounts do not wait for each other or for config and consumer writes.
+    protected override async Task<DbTransaction> BeginLoginWriteAsync(DbConnection connection, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var key in keys.Order(StringComparer.Ordinal))
+            {
+                await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtextextended(@key, 71))", cancellationToken, ("key", "login:" + key))
+                    .ConfigureAwait(false);
+            }
+
+            return transaction;
+        }
+        catch
+        {
+            await transaction.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     private static async Task<DbTransaction> BeginLockedAsync(DbConnection connection, long key, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);

@@ -16,6 +16,37 @@ public abstract partial class ConfigStoreTests
 
     [Fact]
     [Trait("Issue", "18")]
+    public async Task LoginAttempts_FortyAtOnceOnTwoNodes_CountTen_AndTheRestWaitForTheOldestToLeaveTheWindow()
+    {
+        // Two stores on one database are two control-plane nodes: forty attempts at one account, at once, half on each.
+        var other = await OpenAsync(Clock);
+        var window = TimeSpan.FromMinutes(1);
+        var start = Clock.GetUtcNow();
+        var results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => (i % 2 == 0 ? Store : other)
+            .TryCountLoginAttemptAsync([("a:target@example.com", 10), ($"i:10.0.0.{i}", 100)], start, window)));
+
+        Assert.Equal(10, results.Count(r => r.Ids is not null));
+        Assert.All(results.Where(r => r.Ids is null), r => Assert.Equal(start + window, r.RetryAt));
+        Assert.All(results.Where(r => r.Ids is not null), r => Assert.Equal(2, r.Ids!.Count));
+
+        // An address at its limit refuses whatever account it tries.
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.NotNull((await other.TryCountLoginAttemptAsync([($"a:user{i}@example.com", 10), ("i:10.9.9.9", 3)], Clock.GetUtcNow(), window)).Ids);
+        }
+
+        Assert.Null((await Store.TryCountLoginAttemptAsync([("a:user9@example.com", 10), ("i:10.9.9.9", 3)], Clock.GetUtcNow(), window)).Ids);
+
+        // Forgetting the account's attempts (a right password) lets it try again at once; so does the window's end.
+        await other.ForgetLoginAttemptsAsync("a:target@example.com", []);
+        Assert.NotNull((await Store.TryCountLoginAttemptAsync([("a:target@example.com", 10), ("i:10.0.0.99", 100)], Clock.GetUtcNow(), window)).Ids);
+        Clock.Advance(window);
+        Assert.NotNull((await Store.TryCountLoginAttemptAsync([("a:user9@example.com", 10), ("i:10.9.9.9", 3)], Clock.GetUtcNow(), window)).Ids);
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
     public async Task ConsumerAccounts_EmailIsUnique_UpdatesNameTheVersionTheyRead()
     {
         Assert.True(await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal:ada@example.com"));
