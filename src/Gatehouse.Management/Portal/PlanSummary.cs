@@ -14,7 +14,14 @@ public sealed record PlanSummary(string Name, string Title, bool ApprovalRequire
         plan.Anonymous,
         operations.Count(o => o.Access == OperationAccess.Read),
         operations.Count(o => o.Access == OperationAccess.Write),
-        plan.Limits.Count == 0
-            ? "none"
-            : string.Join(", ", plan.Limits.Where(l => l.Mode == LimitMode.Enforce).Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Requests:N0} per {l.Per.ToString().ToLowerInvariant()}"))));
+        plan.Limits.Count == 0 ? "none" : Describe(plan.Limits));
+
+    /// <summary>Enforced limits as the pages write them: <c>60 per minute, 1,000 per day</c>.</summary>
+    public static string Describe(IEnumerable<LimitConfig> limits) =>
+        string.Join(", ", limits.Where(l => l.Mode == LimitMode.Enforce).Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Requests:N0} per {l.Per.ToString().ToLowerInvariant()}")));
+
+    /// <summary>A plan's token limits as the pages write them: <c>100,000 tokens (total) per day, model demo</c>.</summary>
+    public static IReadOnlyList<string> DescribeTokens(PlanConfig plan) =>
+        [.. plan.TokenLimits.Select(l => string.Create(CultureInfo.InvariantCulture,
+            $"{l.Tokens:N0} tokens ({l.Count.ToString().ToLowerInvariant()}) per {l.Per.ToString().ToLowerInvariant()}{(l.Model is { } model ? ", model " + model : ", every model")}"))];
 }

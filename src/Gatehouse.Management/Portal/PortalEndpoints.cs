@@ -80,8 +80,25 @@ internal static partial class PortalEndpoints
         }
 
         var operations = PlanProjection.Of(plan, config);
-        var summary = PlanSummary.Of(plan, config.Plans[plan], operations);
-        await WebRender.PageAsync<PlanPage>(context, new { Page = Page(context, $"Plan: {summary.Title}"), Plan = summary, Operations = operations }).ConfigureAwait(false);
+        var planConfig = config.Plans[plan];
+        var summary = PlanSummary.Of(plan, planConfig, operations);
+        // Limits of operations the plan grants (operationLimits may name others; they limit nothing here).
+        var operationLimits = planConfig.OperationLimits
+            .Where(l => operations.Any(o => o.Id == l.Key) && PlanSummary.Describe(l.Value).Length > 0)
+            .OrderBy(l => l.Key, StringComparer.Ordinal)
+            .Select(l => (l.Key, PlanSummary.Describe(l.Value)))
+            .ToList();
+        await WebRender.PageAsync<PlanPage>(context, new
+        {
+            Page = Page(context, $"Plan: {summary.Title}"),
+            Plan = summary,
+            Operations = operations,
+            Models = PlanProjection.Models(plan, config),
+            TokenLimits = PlanSummary.DescribeTokens(planConfig),
+            OperationLimits = operationLimits,
+            portal.Options.GatewayUrl,
+            config.Gateway.Mcp,
+        }).ConfigureAwait(false);
     }
 
     private static async Task DocsAsync(HttpContext context, PortalContext portal, string plan)

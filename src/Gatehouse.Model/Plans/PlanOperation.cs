@@ -40,3 +40,9 @@ public enum PlanOperationKind
     /// <summary>A route bound to no operation, granted by route id or path.</summary>
     Route,
 }
+
+/// <summary>A model route a plan grants (<see cref="PlanProjection.Models"/>).</summary>
+/// <param name="RouteId">The route's id.</param>
+/// <param name="BasePath">The public base of its OpenAI-compatible API (<c>/v1</c>): chat completions, embeddings and models are under it.</param>
+/// <param name="Aliases">The model aliases its service offers.</param>
+public sealed record PlanModelRoute(string RouteId, string BasePath, IReadOnlyList<string> Aliases);

@@ -109,6 +109,37 @@ public static class PlanProjection
         return [.. result.OrderBy(o => o.Path, StringComparer.Ordinal).ThenBy(o => o.Method, StringComparer.Ordinal)];
     }
 
+    /// <summary>
+    /// The model routes <paramref name="plan"/> grants (routes to an <c>ai</c> service, which <see cref="Of"/> leaves out):
+    /// each route's id, the public base path of its OpenAI-compatible API (the route's path without its catch-all, e.g.
+    /// <c>/v1</c>), and the service's model aliases; ordered by path.
+    /// </summary>
+    public static IReadOnlyList<PlanModelRoute> Models(string plan, GatehouseConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!config.Plans.TryGetValue(plan, out var planConfig))
+        {
+            return [];
+        }
+
+        var grants = PlanGrants.Resolve(planConfig, config);
+        var result = new List<PlanModelRoute>();
+        foreach (var (routeId, route) in config.Routes)
+        {
+            // A model call is a read (docs/ai.md).
+            if (route.Path is { } path && route.Operation is null && route.Service is { } service
+                && config.Services.TryGetValue(service, out var target) && target.Kind == ServiceKind.Ai
+                && (grants.Routes.GetValueOrDefault(routeId) & AccessFlags.Read) != 0)
+            {
+                var catchAll = path.IndexOf("/{**", StringComparison.Ordinal);
+                var basePath = catchAll < 0 ? path.TrimEnd('/') : path[..catchAll];
+                result.Add(new PlanModelRoute(routeId, basePath, [.. (target.Ai?.Models.Keys ?? []).Order(StringComparer.Ordinal)]));
+            }
+        }
+
+        return [.. result.OrderBy(r => r.BasePath, StringComparer.Ordinal)];
+    }
+
     /// <summary>A prompt as an OpenAPI operation: its input schema as the JSON request body, <c>{ OUTPUT: string }</c> as the answer.</summary>
     private static JsonObject PromptDocument(string name, AiPromptConfig prompt)
     {

@@ -28,6 +28,13 @@ public sealed partial class DemoPortalTests
         Assert.All(document.Operations, o => Assert.Contains(o.Method, (string[])["GET", "HEAD"]));
         Assert.DoesNotContain(document.Operations, o => o.OperationId == "orders.createOrder");
 
+        // The plan's page says what its document does not: the models it may call, with what base URL, and the MCP server.
+        var gateway = GatewayLine().Match(demo.StandardOutput).Groups[1].Value;
+        var page = await client.GetStringAsync($"{portal}/plans/retail");
+        Assert.Contains($"<code>{gateway}/v1</code>", page, StringComparison.Ordinal);
+        Assert.Matches("<td>demo</td>", page);
+        Assert.Contains($"<code>{gateway}/mcp</code>", page, StringComparison.Ordinal);
+
         using var hidden = await client.GetAsync($"{portal}/plans/internal/openapi.json");
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
         using var console = await client.GetAsync($"{admin}/console");
