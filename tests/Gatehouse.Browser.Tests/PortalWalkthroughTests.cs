@@ -129,6 +129,14 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
 
             Assert.Contains("console:admin-token", await admin.ContentAsync(), StringComparison.Ordinal);
 
+            // The plans page shows what plans grant by route too: the demo's model route, to retail and internal.
+            await admin.GotoAsync($"{fixture.AdminUrl}/console/plans");
+            var routesTable = admin.Locator("table", new() { HasText = "models (llm)" });
+            var columns = await routesTable.Locator("th").AllInnerTextsAsync();
+            var cells = await routesTable.Locator("tr", new() { HasText = "models (llm)" }).Locator("td").AllInnerTextsAsync();
+            var granted = columns.Zip(cells).ToDictionary(c => c.First, c => c.Second);
+            Assert.Equal(("ai", "/v1/{**rest}", "read, write", "read, write", "—", "—"), (granted["Route"], granted["Path"], granted["retail"], granted["internal"], granted["wholesale"], granted["catalogue"]));
+
             // One application's own page: its owner, keys, usage and changes.
             await admin.GotoAsync($"{fixture.AdminUrl}/console/applications");
             await admin.GetByRole(AriaRole.Link, new() { Name = "Walker retail" }).First.ClickAsync();

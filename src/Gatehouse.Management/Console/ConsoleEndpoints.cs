@@ -294,10 +294,24 @@ internal static class ConsoleEndpoints
              .. plans.Select(p => grants[p].Operations.GetValueOrDefault(o.Key) != AccessFlags.None ? (o.Value.Access == OperationAccess.Read ? "read" : "write") : "—")],
             []));
         var summary = plans.Select(p => new ConsoleRow([p, config.Plans[p].Title ?? p, PlanSummary.Of(p, config.Plans[p], PlanProjection.Of(p, config)).Limits,
+            PlanSummary.DescribeTokens(config.Plans[p]) is { Count: > 0 } tokens ? string.Join("; ", tokens) : "none",
             config.Plans[p].ApprovalRequired ? "yes" : "no", config.Plans[p].Hidden ? "yes" : "no", config.Plans[p].Anonymous ? "yes" : "no"], []));
+        // Routes bound to no operation are granted by route (or path): the models' API and plain proxied routes.
+        static string Granted(AccessFlags flags) => flags switch
+        {
+            AccessFlags.None => "—",
+            AccessFlags.Read => "read",
+            AccessFlags.Write => "write",
+            _ => "read, write",
+        };
+        var routes = config.Routes.Where(r => r.Value.Operation is null && r.Value.Path is not null).OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => new ConsoleRow(
+            [r.Key, r.Value.Path!, r.Value.Service is { } service && config.Services.TryGetValue(service, out var target) && target.Kind == ServiceKind.Ai ? $"models ({service})" : r.Value.Service ?? "",
+             .. plans.Select(p => Granted(grants[p].Routes.GetValueOrDefault(r.Key)))],
+            [])).ToList();
         await Render(context, "Plans",
-            new ConsoleTable("Plans", ["Plan", "Title", "Limits", "Approval", "Hidden", "Anonymous"], [.. summary]),
-            new ConsoleTable("Operations × plans (what each plan grants: read, write or —)", ["Operation", "Method and path", "Class", .. plans], [.. rows])).ConfigureAwait(false);
+            new ConsoleTable("Plans", ["Plan", "Title", "Limits", "Token limits", "Approval", "Hidden", "Anonymous"], [.. summary]),
+            new ConsoleTable("Operations × plans (what each plan grants: read, write or —)", ["Operation", "Method and path", "Class", .. plans], [.. rows]),
+            new ConsoleTable("Routes × plans (routes bound to no operation: read, write or —)", ["Route", "Path", "Service", .. plans], routes, "No such route.")).ConfigureAwait(false);
     }
 
     private static async Task RevisionsAsync(HttpContext context, ConfigChanges changes)
