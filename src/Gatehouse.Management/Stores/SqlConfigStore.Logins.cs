@@ -43,17 +43,16 @@ internal abstract partial class SqlConfigStore
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (Random.Shared.Next(64) == 0)
+
+        // The rows of keys nobody tried again (a typed address, a client gone), so that no address or IP is kept long past
+        // the window: outside the keys' locks, and best effort (should two such deletes conflict, the next one deletes
+        // what this one did not). Through the index on at_ms, usually a look that finds nothing.
+        try
         {
-            // Now and then, the rows of keys nobody tried again (a typed address, a client gone): outside the keys' locks,
-            // and best effort (two such deletes at once may conflict; the next one deletes what this one did not).
-            try
-            {
-                await ExecuteAsync(connection, null, "DELETE FROM login_attempts WHERE at_ms <= @since", cancellationToken, ("since", since)).ConfigureAwait(false);
-            }
-            catch (DbException)
-            {
-            }
+            await ExecuteAsync(connection, null, "DELETE FROM login_attempts WHERE at_ms <= @since", cancellationToken, ("since", since)).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
         }
 
         return (ids, null);
