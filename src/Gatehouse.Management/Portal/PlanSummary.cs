@@ -7,6 +7,9 @@ namespace Gatehouse.Management.Portal;
 /// <summary>A plan as the catalogue shows it.</summary>
 public sealed record PlanSummary(string Name, string Title, bool ApprovalRequired, bool Anonymous, int Reads, int Writes, string Limits)
 {
+    /// <summary>The model aliases the plan may call through its model routes (<see cref="PlanProjection.Models"/>).</summary>
+    public IReadOnlyList<string> Models { get; init; } = [];
+
     public static PlanSummary Of(string name, PlanConfig plan, IReadOnlyList<PlanOperation> operations) => new(
         name,
         plan.Title ?? name,

@@ -67,7 +67,8 @@ internal static partial class PortalEndpoints
         config.Plans.Where(p => !p.Value.Hidden).Select(p =>
         {
             var operations = PlanProjection.Of(p.Key, config);
-            return (PlanSummary.Of(p.Key, p.Value, operations), operations);
+            var models = PlanProjection.Models(p.Key, config).SelectMany(m => m.Aliases).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            return (PlanSummary.Of(p.Key, p.Value, operations) with { Models = models }, operations);
         });
 
     private static async Task PlanAsync(HttpContext context, PortalContext portal, string plan)

@@ -34,6 +34,10 @@ public sealed partial class DemoPortalTests
         Assert.Contains($"<code>{gateway}/v1</code>", page, StringComparison.Ordinal);
         Assert.Matches("<td>demo</td>", page);
         Assert.Contains($"<code>{gateway}/mcp</code>", page, StringComparison.Ordinal);
+        // The catalogue says which plans may call models: retail does, wholesale does not.
+        var catalogue = await client.GetStringAsync($"{portal}/");
+        Assert.Matches(new Regex(@">Retail</a>(?:(?!</tr>).)*operations; models: demo</td>", RegexOptions.Singleline), catalogue);
+        Assert.DoesNotMatch(new Regex(@">Wholesale</a>(?:(?!</tr>).)*models:", RegexOptions.Singleline), catalogue);
 
         using var hidden = await client.GetAsync($"{portal}/plans/internal/openapi.json");
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
