@@ -38,15 +38,23 @@ internal sealed class RequestMetrics : IAsyncDisposable
     private readonly Task _loop;
     private readonly int _maxSeries;
 
-    public RequestMetrics(int bufferSize = 1 << 16, int maxSeries = 2000)
+    /// <param name="bufferSize">The queue's records.</param>
+    /// <param name="maxSeries">The label sets of each family before the overflow series.</param>
+    /// <param name="drainInterval">How often the background loop adds up what is queued (100 ms); infinite: only scrapes do.</param>
+    public RequestMetrics(int bufferSize = 1 << 16, int maxSeries = 2000, TimeSpan? drainInterval = null)
     {
         _queue = new RecordQueue<Record>(bufferSize);
         _maxSeries = maxSeries;
-        _loop = Task.Run(LoopAsync);
+        // Every 100 ms: the queue's 65,536 records then hold 650,000 requests a second before any is dropped.
+        var interval = drainInterval ?? TimeSpan.FromMilliseconds(100);
+        _loop = interval == Timeout.InfiniteTimeSpan ? Task.CompletedTask : Task.Run(() => LoopAsync(interval));
     }
 
     /// <summary>Records refused because the queue was full.</summary>
     public long Dropped => _queue.Dropped;
+
+    /// <summary>Records waiting to be added up.</summary>
+    public long Queued => _queue.Count;
 
     /// <summary>A request began: counted in <c>http_server_active_requests</c> until <see cref="Ended"/>.</summary>
     public int Began(HttpRequest request)
@@ -106,9 +114,9 @@ internal sealed class RequestMetrics : IAsyncDisposable
         }
     }
 
-    private async Task LoopAsync()
+    private async Task LoopAsync(TimeSpan interval)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        using var timer = new PeriodicTimer(interval);
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))

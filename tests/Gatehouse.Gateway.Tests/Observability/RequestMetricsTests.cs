@@ -121,8 +121,8 @@ public sealed class RequestMetricsTests
     [Fact]
     public async Task AFullQueue_DropsAndCounts_NeverWaits()
     {
-        // A queue of 2 that nothing drains between the calls (the background loop runs every quarter second).
-        await using var metrics = new RequestMetrics(bufferSize: 2);
+        // A queue of 2 that nothing drains between the calls (no background loop: only a scrape adds up).
+        await using var metrics = new RequestMetrics(bufferSize: 2, drainInterval: Timeout.InfiniteTimeSpan);
         for (var i = 0; i < 5; i++)
         {
             metrics.Upstream("shop", Ticks(0.001), 200, null);
@@ -131,5 +131,29 @@ public sealed class RequestMetricsTests
         Assert.Equal(3, metrics.Dropped);
         var samples = await ScrapeAsync(metrics);
         Assert.Equal(2, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count").Value);
+    }
+
+    [Fact]
+    public async Task TheBackgroundLoop_EmptiesTheQueueWithoutAScrape()
+    {
+        await using var metrics = new RequestMetrics(bufferSize: 4, drainInterval: TimeSpan.FromMilliseconds(20));
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                metrics.Upstream("shop", Ticks(0.001), 200, null);
+            }
+
+            // The loop runs every 20 ms; a scrape would add up too, so none is made before the queue is empty.
+            for (var waited = 0; metrics.Queued > 0 && waited < 250; waited++)
+            {
+                await Task.Delay(20);
+            }
+
+            Assert.Equal(0, metrics.Queued);
+        }
+
+        Assert.Equal(0, metrics.Dropped);
+        Assert.Equal(12, (await ScrapeAsync(metrics)).Single(s => s.Name == "gatehouse_upstream_duration_seconds_count").Value);
     }
 }
