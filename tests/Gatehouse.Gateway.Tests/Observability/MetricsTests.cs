@@ -54,6 +54,10 @@ public sealed class MetricsTests
         Assert.Equal(1, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "metrics-dead" && s.Labels.GetValueOrDefault("error_type") == "connection_error").Value);
         Assert.DoesNotContain(samples, s => s.Name.StartsWith("http_client_request_duration", StringComparison.Ordinal) || s.Name.StartsWith("http_client_active_requests", StringComparison.Ordinal));
         Assert.DoesNotContain(samples, s => s.Name == "http_client_open_connections");
+        Assert.DoesNotContain(samples, s => s.Name.StartsWith("http_client_request_time_in_queue", StringComparison.Ordinal));
+        // The request metrics are Gatehouse's own, off the request path; the hosting meter's would be a second family.
+        Assert.Single(samples.Select(s => s.Family).Distinct(), f => f == "http_server_request_duration_seconds");
+        Assert.Contains(samples, s => s.Name == "http_server_active_requests" && s.Labels["http_request_method"] == "GET" && s.Value == 0);
         Assert.Contains(samples, s => s.Name == "kestrel_active_connections");
     }
 

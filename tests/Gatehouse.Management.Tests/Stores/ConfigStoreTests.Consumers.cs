@@ -43,6 +43,10 @@ public abstract partial class ConfigStoreTests
         Assert.NotNull((await Store.TryCountLoginAttemptAsync([("a:target@example.com", 10), ("i:10.0.0.99", 100)], Clock.GetUtcNow(), window)).Ids);
         Clock.Advance(window);
         Assert.NotNull((await Store.TryCountLoginAttemptAsync([("a:user9@example.com", 10), ("i:10.9.9.9", 3)], Clock.GetUtcNow(), window)).Ids);
+
+        // That attempt also deleted every other key's rows past the window: no typed address or client address stays.
+        Assert.Equal(0, await CountSqlAsync("SELECT COUNT(*) FROM login_attempts WHERE key LIKE 'i:10.0.0.%' OR key = 'a:target@example.com'"));
+        Assert.Equal(2, await CountSqlAsync("SELECT COUNT(*) FROM login_attempts"));
     }
 
     [Fact]

@@ -24,6 +24,9 @@ public abstract partial class ConfigStoreTests : IAsyncLifetime
     /// <summary>Runs SQL on the store's database directly, bypassing the store.</summary>
     protected abstract Task ExecuteSqlAsync(string sql);
 
+    /// <summary>The first column of the first row of <paramref name="sql"/>, as a number (a count).</summary>
+    protected abstract Task<long> CountSqlAsync(string sql);
+
     public async Task InitializeAsync()
     {
         Connection = await CreateEmptyStoreAsync();

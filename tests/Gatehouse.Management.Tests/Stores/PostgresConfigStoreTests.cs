@@ -18,6 +18,15 @@ public sealed class PostgresConfigStoreTests(PostgresCluster cluster) : ConfigSt
         await command.ExecuteNonQueryAsync();
     }
 
+    protected override async Task<long> CountSqlAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(Connection);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Fact]
     public async Task Open_PostgresUrl_ReachesTheSameDatabase()
     {

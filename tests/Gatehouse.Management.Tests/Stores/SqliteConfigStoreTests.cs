@@ -20,6 +20,15 @@ public sealed class SqliteConfigStoreTests : ConfigStoreTests, IDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    protected override async Task<long> CountSqlAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = FilePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Fact]
     public async Task Open_NewFile_UsesWriteAheadLogging()
     {

@@ -34,6 +34,8 @@ public sealed partial class DemoPortalTests
         Assert.Contains($"<code>{gateway}/v1</code>", page, StringComparison.Ordinal);
         Assert.Matches("<td>demo</td>", page);
         Assert.Contains($"<code>{gateway}/mcp</code>", page, StringComparison.Ordinal);
+        // Wholesale's page has its limit of one operation.
+        Assert.Contains("<td>orders.createOrder</td><td>10 per second</td>", await client.GetStringAsync($"{portal}/plans/wholesale"), StringComparison.Ordinal);
         // The catalogue says which plans may call models: retail does, wholesale does not.
         var catalogue = await client.GetStringAsync($"{portal}/");
         Assert.Matches(new Regex(@">Retail</a>(?:(?!</tr>).)*operations; models: demo</td>", RegexOptions.Singleline), catalogue);
