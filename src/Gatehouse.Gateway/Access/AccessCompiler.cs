@@ -58,7 +58,7 @@ internal static class AccessCompiler
                 }
             }
 
-            return new AccessTarget($"operation '{id}'", id, operation.Access, read, write);
+            return new AccessTarget($"operation '{id}'", id, operation.Access, read, write, id);
         }
 
         var operations = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
@@ -96,7 +96,7 @@ internal static class AccessCompiler
 
             // A model call changes nothing at the provider: a route of an ai service is a read for plans, whatever its method.
             var isAi = route.Service is { } serviceName && config.Services.TryGetValue(serviceName, out var service) && service.Kind == ServiceKind.Ai;
-            routes[id] = new AccessTarget($"route '{id}'", null, isAi ? OperationAccess.Read : null, read, write);
+            routes[id] = new AccessTarget($"route '{id}'", null, isAi ? OperationAccess.Read : null, read, write, "route:" + id);
         }
 
         var planByName = plans.ToDictionary(p => p.Name, StringComparer.Ordinal);

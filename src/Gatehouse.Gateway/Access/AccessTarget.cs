@@ -8,10 +8,13 @@ namespace Gatehouse.Gateway.Access;
 /// for each plan, by <see cref="PlanModel.Index"/>, the limits of a granted read and of a granted write, or null
 /// where the plan does not grant that access.
 /// </summary>
-internal sealed class AccessTarget(string name, string? operationId, OperationAccess? access, LimitSet?[] read, LimitSet?[] write)
+internal sealed class AccessTarget(string name, string? operationId, OperationAccess? access, LimitSet?[] read, LimitSet?[] write, string usageOperation)
 {
     /// <summary>How people know it: <c>operation 'users.getUser'</c> or <c>route 'legacy'</c>.</summary>
     public string Name { get; } = name;
+
+    /// <summary>What usage counts its calls under: the operation's id, or <c>route:ID</c> (as <c>RouteModel.UsageOperation</c>), made once.</summary>
+    public string UsageOperation { get; } = usageOperation;
 
     public string? OperationId { get; } = operationId;
 

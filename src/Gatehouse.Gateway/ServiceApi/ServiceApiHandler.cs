@@ -148,7 +148,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
                 AccessVerdict.Forbidden => StatusCodes.Status403Forbidden,
                 _ => StatusCodes.Status429TooManyRequests,
             };
-            telemetry.RecordCalls(decision.Application?.Id ?? "", decision.Plan?.Name ?? "", UsageOperation(body), status, 1, Observability.UsageRecord.Untimed);
+            telemetry.RecordCalls(decision.Application?.Id ?? "", decision.Plan?.Name ?? "", target.UsageOperation, status, 1, Observability.UsageRecord.Untimed);
         }
 
         var result = new AuthorizeResult(
@@ -226,7 +226,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             limiter.Add(counterKey!, limits!, hits, now);
             if (telemetry is { RecordsUsage: true })
             {
-                telemetry.RecordCalls(caller.Application?.Id ?? "", caller.Application?.Plan.Name ?? access.Anonymous?.Name ?? "", UsageOperation(entry), entry.Status ?? StatusCodes.Status200OK, hits,
+                telemetry.RecordCalls(caller.Application?.Id ?? "", caller.Application?.Plan.Name ?? access.Anonymous?.Name ?? "", target.UsageOperation, entry.Status ?? StatusCodes.Status200OK, hits,
                     entry.DurationMs is { } ms ? (long)Math.Round(ms * 1000) : Observability.UsageRecord.Untimed);
             }
             accepted++;
@@ -274,8 +274,6 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
     }
 
     /// <summary>The operation usage is recorded under: the operation's id, or <c>route:ID</c>, as the proxy records it.</summary>
-    private static string UsageOperation(TargetBody body) => body.Operation ?? "route:" + body.Route;
-
     /// <summary>What anonymous calls count under: the end client's address, as the proxy counts them.</summary>
     private static string AnonymousKey(TargetBody body) => "client:" + (body.Client ?? "unknown");
 

@@ -32,7 +32,8 @@ public sealed class ServiceApiUsageTests : IDisposable
         var connection = "sqlite:" + Path.Combine(_folder, "usage.db");
         var time = new FakeTime(Start);
         await using var scenario = await UsageScenario.StartAsync();
-        var yaml = scenario.Yaml.Replace("gateway:\n", $"gateway:\n  serviceApi: {{ url: \"http://127.0.0.1:0\", tokenSha256: [ {ApiKeyHash.Sha256Hex(ServiceToken)} ] }}\n", StringComparison.Ordinal);
+        var yaml = scenario.Yaml.Replace("gateway:\n", $"gateway:\n  serviceApi: {{ url: \"http://127.0.0.1:0\", tokenSha256: [ {ApiKeyHash.Sha256Hex(ServiceToken)} ] }}\n", StringComparison.Ordinal)
+            .Replace("routes:\n", "routes:\n  raw: { path: \"/raw/{**rest}\", service: backend }\n", StringComparison.Ordinal);
         await using (var node = await UsageNode.StartAsync(connection, "node-a", yaml, time))
         {
             using var api = new HttpClient { BaseAddress = new Uri(node.Host.ServiceApiUrl!) };
@@ -57,6 +58,12 @@ public sealed class ServiceApiUsageTests : IDisposable
             }
 
             Assert.Equal("invalid_credential", (string?)(await PostAsync("/api/authrep", Target("ghk_nobody", "items.get")))["reason"]);
+
+            // A call to a route bound to no operation counts under route:ID, as the proxy counts it.
+            for (var i = 0; i < 2; i++)
+            {
+                Assert.True((bool)(await PostAsync("/api/authrep", $$"""{"credential":{"apiKey":"{{UsageScenario.GoldKey}}"},"route":"raw","method":"GET"}"""))["allowed"]!);
+            }
 
             // authorize decides and counts nothing: no usage either.
             for (var i = 0; i < 4; i++)
@@ -83,18 +90,19 @@ public sealed class ServiceApiUsageTests : IDisposable
         await using var admin = await AdminHarness.StartAsync(connection, now: Start.AddMinutes(5));
         const string Range = "from=2026-03-01T11:59:00Z&to=2026-03-01T12:05:00Z&granularity=minute";
         var byApp = Series(await GetAsync(admin, $"/admin/analytics?{Range}&groupBy=application,status"));
-        Assert.Equal(3 + 1 + 5, byApp["gold-app|200"]);
+        Assert.Equal(3 + 2 + 1 + 5, byApp["gold-app|200"]);
         Assert.Equal(2, byApp["silver-app|403"]);
         Assert.Equal(1, byApp["|401"]);
         Assert.Equal(10, byApp["silver-app|200"]);
         Assert.Equal(2, byApp["gold-app|503"]);
-        Assert.Equal(3 + 2 + 1 + 10 + 2 + 1 + 5, byApp.Values.Sum());
+        Assert.Equal(3 + 2 + 2 + 1 + 10 + 2 + 1 + 5, byApp.Values.Sum());
 
         var byOperation = Series(await GetAsync(admin, $"/admin/analytics?{Range}&groupBy=operation,plan"));
         Assert.Equal(3 + 1 + 5, byOperation["items.get|gold"]);
         Assert.Equal(10, byOperation["items.get|silver"]);
         Assert.Equal(2, byOperation["items.fail|silver"]);
         Assert.Equal(2, byOperation["items.fail|gold"]);
+        Assert.Equal(2, byOperation["route:raw|gold"]);
 
         // The reported durations are silver-app's latency, within the histogram's bound.
         var silver = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=silver-app&status=200"));
@@ -102,15 +110,15 @@ public sealed class ServiceApiUsageTests : IDisposable
         Assert.InRange((double)silver["p50Ms"]!, 12.5 / 1.0443, 12.5 * 1.0443);
         Assert.Equal(12.5, (double)silver["meanMs"]!, 3);
 
-        // Untimed calls count but have no latency: 503s reported without a duration have none, and gold-app's three
+        // Untimed calls count but have no latency: 503s reported without a duration have none, and gold-app's five
         // untimed authreps leave the mean of its timed calls as it is: one reported at 40 ms and five proxied ones, which
-        // the node's fake clock times at 0 ms. Over the timed six that is 6.667 ms; over all nine it would be 4.444 ms.
+        // the node's fake clock times at 0 ms. Over the timed six that is 6.667 ms; over all eleven it would be 3.636 ms.
         var untimed = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=gold-app&status=503"));
         Assert.Equal(2, (long)untimed["count"]!);
         Assert.Null(untimed["meanMs"]);
         Assert.Null(untimed["p50Ms"]);
         var gold = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=gold-app&status=200"));
-        Assert.Equal(9, (long)gold["count"]!);
+        Assert.Equal(11, (long)gold["count"]!);
         Assert.Equal(40.0 / 6, (double)gold["meanMs"]!, 3);
         Assert.InRange((double)gold["p99Ms"]!, 40 / 1.0443, 40 * 1.0443);
     }
