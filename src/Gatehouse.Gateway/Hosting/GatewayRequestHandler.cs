@@ -18,7 +18,6 @@ internal sealed partial class GatewayRequestHandler
     private readonly GatewayRuntime runtime;
     private readonly HttpForwarder forwarder;
     private readonly Observability.GatewayTelemetry _telemetry;
-    private readonly Func<HttpContext, Task> _handle;
     private readonly Ai.AiHandler _ai;
 
     public GatewayRequestHandler(GatewayRuntime runtime, HttpForwarder forwarder, Observability.GatewayTelemetry telemetry, Ai.AiHandler ai)
@@ -27,11 +26,27 @@ internal sealed partial class GatewayRequestHandler
         this.runtime = runtime;
         this.forwarder = forwarder;
         _telemetry = telemetry;
-        _handle = HandleCoreAsync;
     }
 
-    /// <summary>The request delegate: straight to the handler when nothing records requests, through the telemetry otherwise.</summary>
-    public Task HandleAsync(HttpContext context) => _telemetry.Active ? _telemetry.ObserveAsync(context, _handle) : HandleCoreAsync(context);
+    /// <summary>The request delegate: straight to the handler when nothing records requests; observed by the telemetry otherwise.</summary>
+    public Task HandleAsync(HttpContext context)
+    {
+        if (!_telemetry.Active)
+        {
+            return HandleCoreAsync(context);
+        }
+
+        var observation = _telemetry.Begin(context);
+        try
+        {
+            return observation.Handling = HandleCoreAsync(context);
+        }
+        catch (Exception e)
+        {
+            observation.Error = e.GetType().FullName ?? "_OTHER";
+            throw;
+        }
+    }
 
     private Task HandleCoreAsync(HttpContext context)
     {

@@ -25,10 +25,12 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     private readonly ApplicationLabels? _labels;
     private readonly string? _node;
     private readonly OpenTelemetry.Trace.Sampler? _sampler;
+    private readonly Func<object, Task> _completed;
 
     public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, PrometheusText? prometheus, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers)
     {
         (_runtime, _time, _node, _sampler) = (runtime, time, node, sampler);
+        _completed = Completed;
         var metrics = prometheus is not null;
         Metrics = metrics;
         if (prometheus is not null)
@@ -108,33 +110,53 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="handle"/> for the request and records what it became.</summary>
-    public async Task ObserveAsync(HttpContext context, Func<HttpContext, Task> handle)
+    /// <summary>
+    /// Begins observing a request: its <see cref="RequestObservation"/> (a request feature the handler fills in), the active
+    /// requests gauge and the server span. The records are made when Kestrel reports the response complete
+    /// (<see cref="HttpResponse.OnCompleted(Func{object, Task}, object)"/>), after the handler's task has ended.
+    /// </summary>
+    /// <remarks>
+    /// A completion callback, not an async method around the handler: that wrapper's state machine (allocated for every
+    /// proxied request, whose handling never completes synchronously) and its extra continuation cost about 0.15 µs a
+    /// request in a profile of the proxy with everything observed (docs/benchmarks.md, issue 19). Kestrel keeps the callback
+    /// list per connection and calls it once the response has ended, also when the handler threw (the status is then 500).
+    /// </remarks>
+    public RequestObservation Begin(HttpContext context)
     {
         var snapshot = _runtime.Current;
-        var observation = new RequestObservation { StartTimestamp = _time.GetTimestamp(), Metrics = Requests };
+        var observation = new RequestObservation { StartTimestamp = _time.GetTimestamp(), Metrics = Requests, Context = context, Snapshot = snapshot };
         context.Features.Set(observation);
-        var active = Requests?.Began(context.Request) ?? 0;
+        observation.ActiveSlot = Requests?.Began(context.Request) ?? 0;
         if (_sampler is not null)
         {
             observation.Activity = GatewayTracing.StartServer(context, snapshot, snapshot.Config.Gateway.Observability.Tracing.AcceptTraceparent, _sampler, out var trace);
             observation.Trace = trace;
         }
 
-        string? error = null;
-        try
+        context.Response.OnCompleted(_completed, observation);
+        return observation;
+    }
+
+    private Task Completed(object state)
+    {
+        var observation = (RequestObservation)state;
+        var error = observation.Error;
+        if (error is null && observation.Handling is { IsCompletedSuccessfully: false } handling)
         {
-            await handle(context).ConfigureAwait(false);
+            try
+            {
+                // Only when the handler failed (Kestrel has awaited it): the exception it ended with, as ASP.NET Core's
+                // hosting metrics named it in error.type.
+                handling.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                error = e.GetType().FullName ?? "_OTHER";
+            }
         }
-        catch (Exception e)
-        {
-            error = e.GetType().FullName ?? "_OTHER"; // error.type, as ASP.NET Core's hosting metrics named it
-            throw;
-        }
-        finally
-        {
-            Complete(context, observation, snapshot, error, active);
-        }
+
+        Complete(observation.Context!, observation, observation.Snapshot!, error, observation.ActiveSlot);
+        return Task.CompletedTask;
     }
 
     private void Complete(HttpContext context, RequestObservation observation, GatewaySnapshot snapshot, string? error, int active)

@@ -11,6 +11,21 @@ internal sealed class RequestObservation
 {
     public long StartTimestamp { get; init; }
 
+    /// <summary>The request observed (its records are made from it when the response has ended).</summary>
+    public Microsoft.AspNetCore.Http.HttpContext? Context { get; init; }
+
+    /// <summary>The configuration the request began under.</summary>
+    public Runtime.GatewaySnapshot? Snapshot { get; init; }
+
+    /// <summary>The request's slot in the active requests gauge (<see cref="RequestMetrics.Began"/>).</summary>
+    public int ActiveSlot { get; set; }
+
+    /// <summary>The handler's task, read when the response has ended for the exception it failed with, if any.</summary>
+    public Task? Handling { get; set; }
+
+    /// <summary>The type of the exception the handler threw before it returned a task; null otherwise.</summary>
+    public string? Error { get; set; }
+
     /// <summary>Where upstream attempts are timed; null with metrics off.</summary>
     public RequestMetrics? Metrics { get; init; }
 
