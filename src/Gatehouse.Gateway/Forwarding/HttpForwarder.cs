@@ -146,7 +146,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 }
 
                 // Policies seam 1 (issue 23): the request transforms see the headers the gateway built, before they are sent.
-                if ((CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential, policies?.Policies.RequestTransform)
+                if ((CopyRequestHeaders(context, message, route, destination, requestId, fromTrustedProxy, upgradeProtocol, admission, upstream.Credential, policies?.Policies.RequestTransform, observation is not null && observation.Trace != default)
                     ?? policies?.OnRequestHeaders(message)) is { } badHeader)
                 {
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
@@ -349,9 +349,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
             Observability.GatewayTracing.StopClient(previous, 0, "connection_error");
         }
 
+        // The client's traceparent and tracestate were left out when its headers were copied (CopyRequestHeaders).
         var span = Observability.GatewayTracing.StartClient(message.Method.Method, destination, service, pathAndQuery, null);
-        message.Headers.Remove("traceparent");
-        message.Headers.Remove("tracestate");
         // Without a client span (the server span was not sampled), the upstream gets the server's context, with its
         // not-sampled flag.
         var context = span?.Context ?? server;

@@ -93,6 +93,66 @@ public sealed class RecordQueueTests
         Assert.Equal([1, 2, 3, 5], Drain(queue));
     }
 
+    [Fact]
+    public async Task SmallQueueLappedManyTimes_EachAcceptedItemArrivesOnceWithItsOwnValue()
+    {
+        // Eight slots, four writers and a reader at once: every slot is reused tens of thousands of times, so a writer that
+        // took a slot the reader had not emptied yet would show here as a lost, doubled or torn item.
+        var queue = new RecordQueue<(long Id, long Check)>(8);
+        const int writers = 4;
+        const int perWriter = 100_000;
+        var seen = new bool[writers * perWriter];
+        var torn = 0;
+        var doubled = 0;
+        long delivered = 0;
+        using var done = new CancellationTokenSource();
+        var reader = Task.Run(() =>
+        {
+            while (true)
+            {
+                var finished = done.IsCancellationRequested;
+                while (queue.TryDequeue(out var item))
+                {
+                    delivered++;
+                    if (item.Check != ~item.Id)
+                    {
+                        torn++;
+                    }
+                    else if (seen[item.Id])
+                    {
+                        doubled++;
+                    }
+                    else
+                    {
+                        seen[item.Id] = true;
+                    }
+                }
+
+                if (finished)
+                {
+                    return;
+                }
+            }
+        });
+        var accepted = new bool[writers * perWriter];
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(() =>
+        {
+            for (var i = 0; i < perWriter; i++)
+            {
+                long id = (w * perWriter) + i;
+                accepted[id] = queue.TryEnqueue((id, ~id));
+            }
+        })));
+        await done.CancelAsync();
+        await reader;
+
+        Assert.Equal(0, torn);
+        Assert.Equal(0, doubled);
+        Assert.Equal(accepted.Count(a => a), delivered);
+        Assert.True(accepted.SequenceEqual(seen), "an accepted item did not arrive, or a refused one did");
+        Assert.Equal(writers * perWriter, delivered + queue.Dropped);
+    }
+
     private static List<int> Drain(RecordQueue<int> queue)
     {
         var items = new List<int>();

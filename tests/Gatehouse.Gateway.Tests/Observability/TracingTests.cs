@@ -20,9 +20,11 @@ public sealed class TracingTests
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         string? upstreamTraceparent = null;
+        string[]? upstreamTracestate = null;
         await using var backend = await TestBackend.StartAsync(context =>
         {
             upstreamTraceparent = context.Request.Headers["traceparent"].ToString();
+            upstreamTracestate = context.Request.Headers["tracestate"].ToArray()!;
             return context.Response.WriteAsync("ok");
         });
         var gateway = await StartAsync(backend, receiver, trustedProxies: "[]");
@@ -30,6 +32,7 @@ public sealed class TracingTests
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, "/traced/1?api_key=hidden-value");
             request.Headers.Add("traceparent", ClientTraceparent);
+            request.Headers.Add("tracestate", "congo=t61rcWkgMzE");
             using var response = await gateway.Client.SendAsync(request);
             Assert.True(response.IsSuccessStatusCode);
         }
@@ -50,6 +53,8 @@ public sealed class TracingTests
         Assert.Equal("/traced/{id}", server.Attributes["http.route"]);
         // Flags: sampled (01), and .NET 10 also marks its trace ids random (02).
         Assert.Matches($"^00-{client.TraceId}-{client.SpanId}-0[13]$", upstreamTraceparent);
+        // The client's tracestate belongs to the trace it was not allowed to continue: not forwarded.
+        Assert.Empty(upstreamTracestate!);
         Assert.Contains("api_key=REDACTED", client.Attributes["url.full"], StringComparison.Ordinal);
         Assert.DoesNotContain("hidden-value", System.Text.Encoding.Latin1.GetString(receiver.AllBytes), StringComparison.Ordinal);
     }
