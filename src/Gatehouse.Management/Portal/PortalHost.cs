@@ -82,7 +82,7 @@ public sealed class PortalHost : IAsyncDisposable
         PortalMail mail;
         try
         {
-            mail = new PortalMail(options.MailDirectory, options.Smtp, options.MailFrom, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.Mail"), options.Time, options.MailRetryDelays, options.MailPerRecipientPerHour);
+            mail = new PortalMail(options.MailDirectory, options.Smtp, options.MailFrom, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.Mail"), options.Time, options.MailRetryDelays, options.MailPerRecipientPerHour, options.Admin.Options.Store);
         }
         catch
         {

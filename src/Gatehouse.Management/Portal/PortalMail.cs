@@ -47,14 +47,21 @@ internal sealed partial class PortalMail : IAsyncDisposable
     private readonly Task _loop;
     private readonly PartitionedRateLimiter<string> _perRecipient;
     private readonly int _perRecipientLimit;
+    private readonly Stores.IConsumerStore? _store;
+    private MimeMessage? _counted;
     private long _limited;
     private long _dropped;
     private long _sent;
     private long _failed;
 
+    /// <param name="store">
+    /// Where every control-plane node of one store counts each recipient's mails of the last hour, so that an address gets
+    /// its <paramref name="perRecipientPerHour"/> mails in all, not from each node; null: this process only.
+    /// </param>
     public PortalMail(string? directory, SmtpSettings? smtp = null, string? from = null, ILogger? logger = null, TimeProvider? time = null, IReadOnlyList<TimeSpan>? retryDelays = null,
-        int perRecipientPerHour = DefaultPerRecipientPerHour)
+        int perRecipientPerHour = DefaultPerRecipientPerHour, Stores.IConsumerStore? store = null)
     {
+        _store = store;
         if (directory is not null && smtp is not null)
         {
             throw new ArgumentException("Give the portal either a mail folder (--portal-mail-dir) or an SMTP server (--portal-smtp), not both.");
@@ -72,6 +79,7 @@ internal sealed partial class PortalMail : IAsyncDisposable
         _retryDelays = retryDelays ?? DefaultRetryDelays;
         _perRecipientLimit = perRecipientPerHour;
         // Per recipient, in this process: a sliding hour in six steps. The partitioned limiter drops idle partitions by itself.
+        // With a store, the background loop counts each mail again over every node (AllowedOnEveryNodeAsync).
         _perRecipient = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetSlidingWindowLimiter(address, _ => new SlidingWindowRateLimiterOptions
         {
             PermitLimit = perRecipientPerHour,
@@ -102,6 +110,11 @@ internal sealed partial class PortalMail : IAsyncDisposable
     /// <summary>Mails not sent because their recipient had had its hour's mails.</summary>
     public long Limited => Interlocked.Read(ref _limited);
 
+    /// <summary>
+    /// Queues a mail, unless its recipient has had its hour's mails in this process (then it is counted and logged as
+    /// limited). Never waits: the count over every node (with a store) is made by the background loop, so that a page that
+    /// sends a mail answers as fast as one that does not (a reset for an unknown address sends none).
+    /// </summary>
     public void Send(string to, string subject, string text)
     {
         if (!Enabled)
@@ -143,7 +156,10 @@ internal sealed partial class PortalMail : IAsyncDisposable
                 {
                     while (_queue.Reader.TryRead(out var message))
                     {
-                        await WriteFileAsync(message).ConfigureAwait(false);
+                        if (await AllowedOnEveryNodeAsync(message).ConfigureAwait(false))
+                        {
+                            await WriteFileAsync(message).ConfigureAwait(false);
+                        }
                     }
                 }
                 else
@@ -155,6 +171,38 @@ internal sealed partial class PortalMail : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// With a store, counts the mail against its recipient's hour on every control-plane node of that store (the address
+    /// kept as its SHA-256 only, for the hour its row lives); false, counted and logged as limited, when the recipient has
+    /// had its mails. A store that cannot be asked lets the mail go (this process's own count has passed it) and is logged.
+    /// </summary>
+    private async Task<bool> AllowedOnEveryNodeAsync(MimeMessage message)
+    {
+        if (_store is null || message.To.Mailboxes.FirstOrDefault() is not { } recipient)
+        {
+            return true;
+        }
+
+        try
+        {
+            var key = "m:" + Gatehouse.Model.Access.ApiKeyHash.Sha256Hex(recipient.Address.ToLowerInvariant());
+            var (counted, _) = await _store.TryCountLoginAttemptAsync([(key, _perRecipientLimit)], _time.GetUtcNow(), TimeSpan.FromHours(1), _stop.Token).ConfigureAwait(false);
+            if (counted is not null)
+            {
+                return true;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogCountFailed(_logger, recipient.Domain, e.Message);
+            return true;
+        }
+
+        Count(ref _limited, "limited");
+        LogLimited(_logger, recipient.Domain, _perRecipientLimit);
+        return false;
     }
 
     private async Task WriteFileAsync(MimeMessage message)
@@ -187,6 +235,18 @@ internal sealed partial class PortalMail : IAsyncDisposable
         var attempt = 0;
         while (_queue.Reader.TryPeek(out var message))
         {
+            // Counted once, before its first attempt; a message retried is not counted again.
+            if (!ReferenceEquals(message, _counted))
+            {
+                if (!await AllowedOnEveryNodeAsync(message).ConfigureAwait(false))
+                {
+                    _queue.Reader.TryRead(out _);
+                    continue;
+                }
+
+                _counted = message;
+            }
+
             try
             {
                 if (!client.IsConnected)
@@ -315,6 +375,9 @@ internal sealed partial class PortalMail : IAsyncDisposable
         _stop.Dispose();
         _perRecipient.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal mail to a recipient at {Domain}: the store could not count it against the address's mails of the last hour on every node ({Reason}); sent, as this node's own count allows it.")]
+    private static partial void LogCountFailed(ILogger logger, string domain, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Portal mail to a recipient at {Domain} not sent: that address had its {Limit} mails of the last hour (a guard against using the portal to flood a mailbox).")]
     private static partial void LogLimited(ILogger logger, string domain, int limit);

@@ -2,9 +2,9 @@ using System.Data.Common;
 
 namespace Gatehouse.Management.Stores;
 
-// Sign-in attempts of the portal and the console, in the store so that every control-plane node counts the same ones
-// (LoginThrottle). Each attempt is a row (key, time in Unix milliseconds); rows older than the window are deleted by the
-// next attempt. Checking and counting are one transaction, under a lock of the attempt's keys, so that attempts made
+// Sign-in attempts of the portal and the console, and the portal's mails per recipient, in the store so that every
+// control-plane node counts the same ones (LoginThrottle, PortalMail). Each attempt is a row (key, time and expiry in Unix
+// milliseconds, the expiry being the time plus its key's window); rows past their expiry are deleted by the next attempt. Checking and counting are one transaction, under a lock of the attempt's keys, so that attempts made
 // at once on several nodes cannot all pass a check that none of them has counted in yet.
 internal abstract partial class SqlConfigStore
 {
@@ -38,18 +38,19 @@ internal abstract partial class SqlConfigStore
         var ids = new List<long>(keys.Count);
         foreach (var (key, _) in keys)
         {
-            ids.Add(ToLong(await ScalarAsync(connection, transaction, "INSERT INTO login_attempts (key, at_ms) VALUES (@key, @at) RETURNING id", cancellationToken,
-                ("key", key), ("at", now)).ConfigureAwait(false)));
+            ids.Add(ToLong(await ScalarAsync(connection, transaction, "INSERT INTO login_attempts (key, at_ms, expires_ms) VALUES (@key, @at, @expires) RETURNING id", cancellationToken,
+                ("key", key), ("at", now), ("expires", now + (long)window.TotalMilliseconds)).ConfigureAwait(false)));
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
 
         // The rows of keys nobody tried again (a typed address, a client gone), so that no address or IP is kept long past
-        // the window: outside the keys' locks, and best effort (should two such deletes conflict, the next one deletes
-        // what this one did not). Through the index on at_ms, usually a look that finds nothing.
+        // their window: outside the keys' locks, and best effort (should two such deletes conflict, the next one deletes
+        // what this one did not). By each row's own expiry, since keys have windows of their own (a minute for sign-in, an
+        // hour for mail). Through the index on expires_ms, usually a look that finds nothing.
         try
         {
-            await ExecuteAsync(connection, null, "DELETE FROM login_attempts WHERE at_ms <= @since", cancellationToken, ("since", since)).ConfigureAwait(false);
+            await ExecuteAsync(connection, null, "DELETE FROM login_attempts WHERE expires_ms <= @now", cancellationToken, ("now", now)).ConfigureAwait(false);
         }
         catch (DbException)
         {

@@ -201,6 +201,56 @@ public sealed partial class PortalMailTests
     }
 
     [Fact]
+    public async Task TwoNodesOnOneStore_SendAnAddressItsHoursMailsInAll_NotEachTheirOwn()
+    {
+        var directory = Directory.CreateTempSubdirectory("gatehouse-mail-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "gatehouse.db");
+            await using var store = await Gatehouse.Management.Stores.ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System);
+            var folderA = Directory.CreateDirectory(Path.Combine(directory.FullName, "a")).FullName;
+            var folderB = Directory.CreateDirectory(Path.Combine(directory.FullName, "b")).FullName;
+            await using var a = new PortalMail(folderA, perRecipientPerHour: 2, store: store);
+            await using var b = new PortalMail(folderB, perRecipientPerHour: 2, store: store);
+
+            a.Send("Flooded@Example.com", "one", "one");
+            await Wait.UntilAsync(() => a.Sent == 1, "node A's first mail");
+            b.Send("flooded@example.com", "two", "two");
+            await Wait.UntilAsync(() => b.Sent == 1, "node B's first mail");
+            // Each node has sent the address one mail of its own two: the third, on either, is over the two they share.
+            a.Send("flooded@example.com", "three", "three");
+            b.Send("other@example.com", "four", "four");
+            await Wait.UntilAsync(() => a.Limited == 1 && b.Sent == 2, "A's second mail refused, B's mail to another address sent");
+
+            Assert.Single(Directory.GetFiles(folderA, "*.eml"));
+            Assert.Equal(2, Directory.GetFiles(folderB, "*.eml").Length);
+            Assert.Equal(0, b.Limited);
+
+            // The store keeps the addresses' hashes only.
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT key FROM login_attempts";
+            var keys = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    keys.Add(reader.GetString(0));
+                }
+            }
+
+            Assert.Equal(3, keys.Count);
+            Assert.All(keys, k => Assert.Matches("^m:[0-9a-f]{64}$", k));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task OneAddress_GetsAtMostItsHoursMails_WhateverIsAsked_AndTheAnswerDoesNotChange()
     {
         await using var h = await PortalHarness.StartAsync(portalOptions: o => o with { MailPerRecipientPerHour = 2 });

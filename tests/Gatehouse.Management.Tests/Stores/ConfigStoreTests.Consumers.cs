@@ -51,6 +51,35 @@ public abstract partial class ConfigStoreTests
 
     [Fact]
     [Trait("Issue", "18")]
+    public async Task CountedKeys_KeepTheirOwnWindow_WhenAnotherKeysAttemptDeletesOldRows()
+    {
+        // A mail's count lives an hour (PortalMail), a sign-in's a minute; the old rows each attempt deletes are those past
+        // their own window, not past the attempt's.
+        var other = await OpenAsync(Clock);
+        var hour = TimeSpan.FromHours(1);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.NotNull((await (i == 0 ? Store : other).TryCountLoginAttemptAsync([("m:recipient", 2)], Clock.GetUtcNow(), hour)).Ids);
+        }
+
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.NotNull((await Store.TryCountLoginAttemptAsync([("a:someone@example.com", 10), ("i:10.1.1.1", 100)], Clock.GetUtcNow(), TimeSpan.FromMinutes(1))).Ids);
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.NotNull((await other.TryCountLoginAttemptAsync([("a:another@example.com", 10), ("i:10.1.1.2", 100)], Clock.GetUtcNow(), TimeSpan.FromMinutes(1))).Ids);
+
+        // The sign-in's rows of five minutes ago are gone; the mail's of ten minutes ago still count.
+        Assert.Equal(0, await CountSqlAsync("SELECT COUNT(*) FROM login_attempts WHERE key IN ('a:someone@example.com', 'i:10.1.1.1')"));
+        var refused = await other.TryCountLoginAttemptAsync([("m:recipient", 2)], Clock.GetUtcNow(), hour);
+        Assert.Null(refused.Ids);
+        Assert.Equal(Clock.GetUtcNow() - TimeSpan.FromMinutes(10) + hour, refused.RetryAt);
+
+        Clock.Advance(hour);
+        Assert.NotNull((await Store.TryCountLoginAttemptAsync([("m:recipient", 2)], Clock.GetUtcNow(), hour)).Ids);
+        Assert.Equal(1, await CountSqlAsync("SELECT COUNT(*) FROM login_attempts"));
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
     public async Task ConsumerAccounts_EmailIsUnique_UpdatesNameTheVersionTheyRead()
     {
         Assert.True(await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal:ada@example.com"));
