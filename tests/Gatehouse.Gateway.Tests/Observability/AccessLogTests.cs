@@ -231,6 +231,38 @@ public sealed class AccessLogTests : IDisposable
         Assert.False(lines[2].TryGetProperty("notRetried", out _));
     }
 
+    [Fact]
+    public async Task ClientGoneBeforeTheAnswer_IsStillLogged_As499()
+    {
+        // A request's records are made when Kestrel reports it complete (GatewayTelemetry.Begin): also when the client went
+        // away while the service was still working on it.
+        var log = Path.Combine(_dir.Path, "gone.log");
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = await TestBackend.StartAsync(async context =>
+        {
+            arrived.TrySetResult();
+            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+        });
+        var gateway = await StartAsync(backend, $"{{ path: \"{log}\" }}");
+        try
+        {
+            using var leaving = new CancellationTokenSource();
+            var call = gateway.Client.GetAsync("/logged/gone", leaving.Token);
+            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await leaving.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+            await Wait.UntilAsync(() => File.Exists(log) && File.ReadAllLines(log).Length == 1, "the aborted request's line");
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var line = JsonDocument.Parse(Assert.Single(File.ReadAllLines(log))).RootElement;
+        Assert.Equal("/logged/gone", line.GetProperty("path").GetString());
+        Assert.Equal(499, line.GetProperty("status").GetInt32());
+    }
+
     private static Task<TestGateway> StartAsync(TestBackend backend, string accessLog) => TestGateway.StartAsync($$"""
         version: 1
         gateway:
