@@ -33,13 +33,13 @@ internal sealed partial class GatewayRequestHandler
     {
         if (!_telemetry.Active)
         {
-            return HandleCoreAsync(context);
+            return HandleCoreAsync(context, null);
         }
 
         var observation = _telemetry.Begin(context);
         try
         {
-            return observation.Handling = HandleCoreAsync(context);
+            return observation.Handling = HandleCoreAsync(context, observation);
         }
         catch (Exception e)
         {
@@ -48,14 +48,14 @@ internal sealed partial class GatewayRequestHandler
         }
     }
 
-    private Task HandleCoreAsync(HttpContext context)
+    /// <param name="observation">The request's observation when something records requests (also a request feature, for the steps further in).</param>
+    private Task HandleCoreAsync(HttpContext context, Observability.RequestObservation? observation)
     {
         var snapshot = runtime.Current;
         var request = context.Request;
         var requestId = request.Headers["X-Request-Id"] is { Count: 1 } incoming && HeaderRules.IsValidRequestId(incoming.ToString())
             ? incoming.ToString()
             : RequestIds.New();
-        var observation = _telemetry.Active ? context.Features.Get<Observability.RequestObservation>() : null;
         if (observation is not null)
         {
             observation.RequestId = requestId;

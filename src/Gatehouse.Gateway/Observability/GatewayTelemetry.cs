@@ -141,13 +141,15 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     {
         var observation = (RequestObservation)state;
         var error = observation.Error;
-        if (error is null && observation.Handling is { IsCompletedSuccessfully: false } handling)
+        // Kestrel calls back after it has awaited the handler, so its task has ended; only a failed one is read (a wait on
+        // one that had not ended would block a thread, so it is not read at all).
+        if (error is null && observation.Handling is { IsFaulted: true } or { IsCanceled: true })
         {
             try
             {
                 // Only when the handler failed (Kestrel has awaited it): the exception it ended with, as ASP.NET Core's
                 // hosting metrics named it in error.type.
-                handling.GetAwaiter().GetResult();
+                observation.Handling.GetAwaiter().GetResult();
             }
             catch (Exception e)
             {
@@ -155,12 +157,14 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
             }
         }
 
-        Complete(observation.Context!, observation, observation.Snapshot!, error, observation.ActiveSlot);
+        Complete(observation, error);
         return Task.CompletedTask;
     }
 
-    private void Complete(HttpContext context, RequestObservation observation, GatewaySnapshot snapshot, string? error, int active)
+    private void Complete(RequestObservation observation, string? error)
     {
+        var context = observation.Context!;
+        var snapshot = observation.Snapshot!;
         var failed = error is not null;
         var response = context.Response;
         var request = context.Request;
@@ -173,7 +177,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         var plan = observation.Plan ?? "";
         var now = _time.GetUtcNow().UtcTicks;
 
-        Requests?.Ended(active, request, route?.Template, plan, status, elapsed.Ticks, error);
+        Requests?.Ended(observation.ActiveSlot, request, route?.Template, plan, status, elapsed.Ticks, error);
 
         if (_usageQueue is not null
             && !_usageQueue.TryEnqueue(new UsageRecord(now, application, plan, route?.UsageOperation ?? "", status, (long)(elapsed.Ticks / 10), bytesIn, bytesOut, observation.Steps)))

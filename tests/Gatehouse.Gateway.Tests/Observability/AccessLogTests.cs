@@ -243,7 +243,17 @@ public sealed class AccessLogTests : IDisposable
             arrived.TrySetResult();
             await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
         });
-        var gateway = await StartAsync(backend, $"{{ path: \"{log}\" }}");
+        var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                accessLog: { path: "{{log}}" }
+                metrics: { url: "http://127.0.0.1:0" }
+            services:
+              echo: { targets: [{{backend.Url}}] }
+            routes:
+              logged: { path: "/logged/{id}", service: echo }
+            """);
         try
         {
             using var leaving = new CancellationTokenSource();
@@ -252,6 +262,12 @@ public sealed class AccessLogTests : IDisposable
             await leaving.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
             await Wait.UntilAsync(() => File.Exists(log) && File.ReadAllLines(log).Length == 1, "the aborted request's line");
+
+            // The request has ended for the active-requests gauge too.
+            using var metricsClient = new HttpClient();
+            var samples = await PrometheusParser.ParseAsync(await metricsClient.GetStringAsync(gateway.Host.MetricsUrl + "/metrics"));
+            Assert.Equal(0, samples.Single(s => s.Name == "http_server_active_requests" && s.Labels["http_request_method"] == "GET").Value);
+            Assert.Equal(1, samples.Single(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_response_status_code") == "499").Value);
         }
         finally
         {
