@@ -163,7 +163,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                     }
                 }
 
-                var left = route.Timeout - _time.GetElapsedTime(started);
+                // The first attempt is sent microseconds after the deadline began: its whole timeout is left (one clock read fewer).
+                var left = attempt == 0 ? route.Timeout : route.Timeout - _time.GetElapsedTime(started);
                 if (route.DeadlineHeader is { } deadlineHeader)
                 {
                     message.Headers.TryAddWithoutValidation(deadlineHeader, ((long)Math.Max(0, left.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture));
@@ -183,7 +184,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 }
 
                 var timed = observation?.Metrics;
-                var sent = timed is not null ? _time.GetTimestamp() : 0;
+                // An attempt is timed from its start: for the first one, the deadline's start, read just before it was built.
+                var sent = timed is null ? 0 : attempt == 0 ? started : _time.GetTimestamp();
                 try
                 {
                     response = await upstream.Invoker.SendAsync(message, perTry?.Token ?? timeout.Token).ConfigureAwait(false);

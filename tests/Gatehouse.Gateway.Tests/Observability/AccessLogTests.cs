@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Gatehouse.Gateway.Tests.Infrastructure;
 
@@ -55,10 +56,7 @@ public sealed class AccessLogTests : IDisposable
             new DateTime(2026, 12, 5, 3, 4, 5, 6, DateTimeKind.Utc).Ticks, "req-\"1\"", client is null ? null : System.Net.IPAddress.Parse(client), method,
             "/p\u0001th", "", 200, 12.5, 1, 2, "r", "op", "app", "plan", "http://u:1", 0, "ua", traceId);
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            Gatehouse.Gateway.Observability.AccessLogWriter.Format(json, entry, "node-1");
-        }
+        Gatehouse.Gateway.Observability.AccessLogWriter.Format(buffer, entry, "node-1");
 
         var line = JsonDocument.Parse(buffer.WrittenMemory).RootElement;
         Assert.Equal("2026-12-05T03:04:05.006Z", line.GetProperty("time").GetString());
@@ -69,6 +67,54 @@ public sealed class AccessLogTests : IDisposable
         Assert.Equal(12.5, line.GetProperty("durationMs").GetDouble());
         Assert.Equal(traceId.ToHexString(), line.GetProperty("traceId").GetString());
         Assert.Equal("node-1", line.GetProperty("node").GetString());
+    }
+
+    public static TheoryData<string> Texts()
+    {
+        var data = new TheoryData<string>
+        {
+            "", "/plain/path", "a\"quoted\" \\ back", "tab\tnew\nline\rcr\u0000nul\u001f\u007f", "caf\u00e9 \u65e5\u672c \ud83d\ude00",
+            "<script>&'+`", "\u2028\u2029", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36",
+        };
+        data.Add(new string(Enumerable.Range(0, 128).Select(c => (char)c).ToArray())); // every ASCII character
+        data.Add(new string(Enumerable.Range(128, 256).Select(c => (char)c).ToArray())); // Latin-1, as Kestrel decodes header bytes
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Texts))]
+    public void Strings_ReadBackAsTheyWere_AsWithTheJsonWriter(string text)
+    {
+        // The line is assembled by hand for speed; each string must read back exactly, whatever it holds, and with the
+        // same bytes System.Text.Json's writer (relaxed escaping, as the log used before) would write for plain text.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        buffer.Write("{"u8);
+        Gatehouse.Gateway.Observability.AccessLogWriter.String(buffer, "\"v\":"u8, text);
+        buffer.Write("}"u8);
+        Assert.Equal(text, JsonDocument.Parse(buffer.WrittenMemory).RootElement.GetProperty("v").GetString());
+
+        var reference = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(reference, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("v", text);
+            json.WriteEndObject();
+        }
+
+        if (text.All(c => c is >= ' ' and <= '~' and not '"' and not '\\'))
+        {
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(reference.WrittenSpan), System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        }
+    }
+
+    [Fact]
+    public void LoneSurrogate_IsLoggedAsTheReplacementCharacter()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        buffer.Write("{"u8);
+        Gatehouse.Gateway.Observability.AccessLogWriter.String(buffer, "\"v\":"u8, "a\ud800b");
+        buffer.Write("}"u8);
+        Assert.Equal("a\ufffdb", JsonDocument.Parse(buffer.WrittenMemory).RootElement.GetProperty("v").GetString());
     }
 
     [Fact]
