@@ -62,6 +62,56 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task RetriedRequests_CountEveryAttemptOnce_WithItsOwnStatus_AndTheRequestOnce()
+    {
+        // Every other call fails: each request's first attempt gets 503, its retry 200. Both attempts must reach the
+        // scrape, each once with its own status, and the request itself once.
+        var calls = 0;
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            context.Response.StatusCode = Interlocked.Increment(ref calls) % 2 == 1 ? 503 : 200;
+            return Task.CompletedTask;
+        });
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+            services:
+              retried:
+                targets: [{{backend.Url}}]
+                retry: { attempts: 2, backOff: 0s, maxBackOff: 0s }
+                retryBudget: { activePercent: 100, ratePercent: 100, minPerSecond: 1000 }
+            routes:
+              retried: { path: "/retried", service: retried }
+            """);
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/retried");
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using var metricsClient = new HttpClient();
+        IReadOnlyList<PrometheusSample> samples = [];
+        for (var waited = 0; waited < 50; waited++)
+        {
+            // The records are made once the response has ended on the gateway's side, which can be just after the client has it.
+            samples = await PrometheusParser.ParseAsync(await metricsClient.GetStringAsync(gateway.Host.MetricsUrl + "/metrics"));
+            if (samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route") == "/retried" && s.Value == 5))
+            {
+                break;
+            }
+
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(5, samples.Single(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_route") == "/retried").Value);
+        Assert.Equal(5, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "retried" && s.Labels.GetValueOrDefault("http_response_status_code") == "503").Value);
+        Assert.Equal(5, samples.Single(s => s.Name == "gatehouse_upstream_duration_seconds_count" && s.Labels.GetValueOrDefault("gatehouse_service") == "retried" && s.Labels.GetValueOrDefault("http_response_status_code") == "200").Value);
+        Assert.Equal(10, calls);
+    }
+
+    [Fact]
     [Trait("Issue", "20")]
     public async Task Scrape_ShowsCircuitStatesAndPanic_ForServicesWithOutlierDetection_Only()
     {
