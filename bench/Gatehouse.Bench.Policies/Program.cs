@@ -3,7 +3,8 @@ using BenchmarkDotNet.Running;
 using Gatehouse.Bench.Policies;
 
 // Issue 23: the CPU cost of validating a 1 KB JSON body against its operation's schema (target: at most 20 µs),
-// and of checking an HTTP Basic credential (the same for a right and a wrong password).
+// and of checking an HTTP Basic credential (the same for a right and a wrong password). Issue 19: formatting one
+// access-log line (--filter '*AccessLog*').
 //   dotnet run -c Release --project bench/Gatehouse.Bench.Policies -- --filter '*'
 //   dotnet run -c Release --project bench/Gatehouse.Bench.Policies -- --filter '*' --job short   (a quick look)
 //   dotnet run -c Release --project bench/Gatehouse.Bench.Policies -- --batches   (the validation methods in timed
