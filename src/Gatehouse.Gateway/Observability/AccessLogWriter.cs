@@ -223,14 +223,6 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
         to.Advance(line.Written);
     }
 
-    /// <summary>Writes <paramref name="name"/> (its comma, quoted name and colon) and <paramref name="value"/> as a JSON string.</summary>
-    internal static void String(ArrayBufferWriter<byte> to, ReadOnlySpan<byte> name, string value)
-    {
-        var line = new Line(to.GetSpan(name.Length + 2 + (6 * value.Length)));
-        line.String(name, value);
-        to.Advance(line.Written);
-    }
-
     /// <summary>A line being written into a span that is large enough for it (the caller sizes it).</summary>
     private ref struct Line(Span<byte> span)
     {

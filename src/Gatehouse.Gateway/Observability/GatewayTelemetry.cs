@@ -20,6 +20,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
 
     private readonly GatewayRuntime _runtime;
     private readonly TimeProvider _time;
+    private readonly WallClock _wallClock;
     private readonly RecordQueue<UsageRecord>? _usageQueue;
     private readonly RecordQueue<AiUsageRecord>? _aiQueue;
     private readonly ApplicationLabels? _labels;
@@ -30,6 +31,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, PrometheusText? prometheus, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers)
     {
         (_runtime, _time, _node, _sampler) = (runtime, time, node, sampler);
+        _wallClock = new WallClock(time);
         _completed = Completed;
         var metrics = prometheus is not null;
         Metrics = metrics;
@@ -176,7 +178,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         var route = observation.Route;
         var application = observation.Application ?? "";
         var plan = observation.Plan ?? "";
-        var now = UtcTicksAt(end);
+        var now = _wallClock.UtcTicksAt(end);
 
         Requests?.Ended(observation.ActiveSlot, request, route?.Template, plan, status, elapsed.Ticks, error);
 
@@ -221,33 +223,6 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
             GatewayTracing.StopServer(activity, context, observation, status);
         }
     }
-
-    private Anchor _anchor = new(long.MinValue, 0);
-
-    /// <summary>The wall-clock time of <paramref name="timestamp"/> (a <see cref="TimeProvider.GetTimestamp"/>), in UTC ticks.</summary>
-    /// <remarks>
-    /// From the monotonic clock the request's duration was read from, and a wall-clock reading at most a second old: one
-    /// clock read fewer per request than asking for the time again (each is 30-40 ns on a VM, docs/benchmarks.md, issue 19).
-    /// A step of the system's clock is followed within a second; records are kept to the minute.
-    /// </remarks>
-    private long UtcTicksAt(long timestamp)
-    {
-        var anchor = Volatile.Read(ref _anchor);
-        if (anchor.Timestamp != long.MinValue)
-        {
-            var since = _time.GetElapsedTime(anchor.Timestamp, timestamp).Ticks;
-            if (since is > -TimeSpan.TicksPerSecond and < TimeSpan.TicksPerSecond)
-            {
-                return anchor.UtcTicks + since;
-            }
-        }
-
-        var utc = _time.GetUtcNow().UtcTicks;
-        Volatile.Write(ref _anchor, new Anchor(timestamp, utc));
-        return utc;
-    }
-
-    private sealed record Anchor(long Timestamp, long UtcTicks);
 
     private int _disposed;
 
