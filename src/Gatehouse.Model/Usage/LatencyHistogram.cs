@@ -24,8 +24,10 @@ public sealed class LatencyHistogram
     /// <summary>The largest relative error of a percentile: 2^(1/16) - 1.</summary>
     public static readonly double RelativeError = Math.Pow(2, 1.0 / (2 * BucketsPerOctave)) - 1;
 
-    private byte[] _indexes = new byte[4];
-    private long[] _counts = new long[4];
+    // Allocated at the first bucket, to the size of the first merge when that comes first (an analytics query makes one
+    // histogram per point and merges stored ones into it).
+    private byte[] _indexes = [];
+    private long[] _counts = [];
     private int _used;
 
     /// <summary>Samples recorded.</summary>
@@ -72,8 +74,8 @@ public sealed class LatencyHistogram
             at = ~at;
             if (_used == _indexes.Length)
             {
-                Array.Resize(ref _indexes, _used * 2);
-                Array.Resize(ref _counts, _used * 2);
+                Array.Resize(ref _indexes, Math.Max(4, _used * 2));
+                Array.Resize(ref _counts, Math.Max(4, _used * 2));
             }
 
             Array.Copy(_indexes, at, _indexes, at + 1, _used - at);
@@ -90,10 +92,72 @@ public sealed class LatencyHistogram
     public void Merge(LatencyHistogram other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        for (var i = 0; i < other._used; i++)
+        if (ReferenceEquals(other, this))
         {
-            Add(other._indexes[i], other._counts[i]);
+            MergeSorted(_indexes.AsSpan(0, _used).ToArray(), _counts.AsSpan(0, _used).ToArray());
+            return;
         }
+
+        MergeSorted(other._indexes.AsSpan(0, other._used), other._counts.AsSpan(0, other._used));
+    }
+
+    /// <summary>
+    /// Adds a run of buckets in increasing index order, each once, with positive counts: one pass over both runs from their
+    /// ends (an analytics query merges tens of thousands of stored histograms; adding bucket by bucket searched and shifted
+    /// the arrays for each).
+    /// </summary>
+    private void MergeSorted(ReadOnlySpan<byte> indexes, ReadOnlySpan<long> counts)
+    {
+        var n = indexes.Length;
+        if (n == 0)
+        {
+            return;
+        }
+
+        var total = _used + n;
+        if (_indexes.Length < total)
+        {
+            var capacity = Math.Max(total, Math.Min(BucketCount, _indexes.Length * 2));
+            Array.Resize(ref _indexes, capacity);
+            Array.Resize(ref _counts, capacity);
+        }
+
+        // From the back: the write position k stays above i, so nothing of this run is overwritten before it is read.
+        int i = _used - 1, j = n - 1, k = total - 1;
+        long added = 0;
+        while (j >= 0)
+        {
+            if (i >= 0 && _indexes[i] > indexes[j])
+            {
+                _indexes[k] = _indexes[i];
+                _counts[k] = _counts[i--];
+            }
+            else
+            {
+                var count = counts[j];
+                added += count;
+                if (i >= 0 && _indexes[i] == indexes[j])
+                {
+                    count += _counts[i--];
+                }
+
+                _indexes[k] = indexes[j--];
+                _counts[k] = count;
+            }
+
+            k--;
+        }
+
+        // Buckets both had left a gap between this run's untouched head [0, i] and the merged tail (k, total).
+        var tail = total - 1 - k;
+        if (k > i)
+        {
+            Array.Copy(_indexes, k + 1, _indexes, i + 1, tail);
+            Array.Copy(_counts, k + 1, _counts, i + 1, tail);
+        }
+
+        _used = i + 1 + tail;
+        Count += added;
     }
 
     /// <summary>
@@ -164,33 +228,69 @@ public sealed class LatencyHistogram
     /// <summary>Reads <see cref="ToBytes"/>'s form, adding it to this histogram; false (adding what was read so far) when malformed.</summary>
     public bool MergeBytes(ReadOnlySpan<byte> bytes)
     {
+        // The stored form lists buckets in index order, each once: decoded into a run, it merges in one pass.
+        Span<byte> indexes = stackalloc byte[BucketCount];
+        Span<long> counts = stackalloc long[BucketCount];
+        var n = 0;
         var at = 0;
         while (at < bytes.Length)
         {
             var index = bytes[at++];
-            ulong value = 0;
-            var shift = 0;
-            while (true)
+            if (!TryReadCount(bytes, ref at, out var value) || (n > 0 && index <= indexes[n - 1]))
             {
-                if (at >= bytes.Length || shift > 63)
-                {
-                    return false;
-                }
+                // Malformed, or not in the stored order: add bucket by bucket, as far as it reads.
+                return MergeBytesOneByOne(bytes);
+            }
 
-                var b = bytes[at++];
-                value |= (ulong)(b & 0x7f) << shift;
-                if (b < 0x80)
-                {
-                    break;
-                }
+            if ((long)value > 0)
+            {
+                indexes[n] = index;
+                counts[n++] = (long)value;
+            }
+        }
 
-                shift += 7;
+        MergeSorted(indexes[..n], counts[..n]);
+        return true;
+    }
+
+    private bool MergeBytesOneByOne(ReadOnlySpan<byte> bytes)
+    {
+        var at = 0;
+        while (at < bytes.Length)
+        {
+            var index = bytes[at++];
+            if (!TryReadCount(bytes, ref at, out var value))
+            {
+                return false;
             }
 
             Add(index, (long)value);
         }
 
         return true;
+    }
+
+    /// <summary>An unsigned LEB128 count at <paramref name="at"/>; false when it runs past the end or past 64 bits.</summary>
+    private static bool TryReadCount(ReadOnlySpan<byte> bytes, ref int at, out ulong value)
+    {
+        value = 0;
+        var shift = 0;
+        while (true)
+        {
+            if (at >= bytes.Length || shift > 63)
+            {
+                return false;
+            }
+
+            var b = bytes[at++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80)
+            {
+                return true;
+            }
+
+            shift += 7;
+        }
     }
 
     /// <summary>A histogram read from <see cref="ToBytes"/>'s form.</summary>

@@ -86,6 +86,64 @@ public sealed class LatencyHistogramTests
     }
 
     [Fact]
+    public void Merges_OfSparseRuns_EqualAddingEachBucket_WhateverOverlaps()
+    {
+        // The one-pass merge against the plain one: random sparse histograms (empty, one bucket, overlapping, disjoint, all
+        // 256), merged as objects, as bytes, into themselves, and from bytes out of order (which take the slow path).
+        var random = new Random(23);
+        for (var round = 0; round < 2_000; round++)
+        {
+            var target = Sparse(random);
+            var source = Sparse(random);
+            var expected = new SortedDictionary<int, long>();
+            foreach (var (index, count) in target.Buckets().Concat(source.Buckets()))
+            {
+                expected[index] = expected.GetValueOrDefault(index) + count;
+            }
+
+            var viaObject = LatencyHistogram.FromBytes(target.ToBytes());
+            viaObject.Merge(source);
+            var viaBytes = LatencyHistogram.FromBytes(target.ToBytes());
+            Assert.True(viaBytes.MergeBytes(source.ToBytes()));
+            var reversed = LatencyHistogram.FromBytes(target.ToBytes());
+            Assert.True(reversed.MergeBytes(Reversed(source)));
+            foreach (var merged in new[] { viaObject, viaBytes, reversed })
+            {
+                Assert.Equal(expected.Select(e => (e.Key, e.Value)), merged.Buckets());
+                Assert.Equal(expected.Values.Sum(), merged.Count);
+                Assert.Equal(expected.Count, merged.BucketsUsed);
+            }
+
+            var doubled = LatencyHistogram.FromBytes(target.ToBytes());
+            doubled.Merge(doubled);
+            Assert.Equal(target.Buckets().Select(b => (b.Index, b.Count * 2)), doubled.Buckets());
+            Assert.Equal(target.Count * 2, doubled.Count);
+        }
+
+        static LatencyHistogram Sparse(Random random)
+        {
+            var histogram = new LatencyHistogram();
+            var buckets = random.Next(5) switch { 0 => 0, 1 => 1, 2 => LatencyHistogram.BucketCount, _ => random.Next(2, 40) };
+            foreach (var index in Enumerable.Range(0, LatencyHistogram.BucketCount).OrderBy(_ => random.Next()).Take(buckets))
+            {
+                histogram.Add(index, random.NextInt64(1, 1L << 40));
+            }
+
+            return histogram;
+        }
+
+        static byte[] Reversed(LatencyHistogram histogram) =>
+            [.. histogram.Buckets().Reverse().SelectMany(b => LatencyHistogram.FromBytes(Single(b.Index, b.Count)).ToBytes())];
+
+        static byte[] Single(int index, long count)
+        {
+            var one = new LatencyHistogram();
+            one.Add(index, count);
+            return one.ToBytes();
+        }
+    }
+
+    [Fact]
     public void MalformedBytes_AreRefused()
     {
         var histogram = new LatencyHistogram();
