@@ -37,6 +37,8 @@ var queries = new (string Name, AnalyticsQuery Query)[]
     ("one application, 90 days by hour", Query(UsageGranularity.Hour, []) with { Filters = new Dictionary<string, IReadOnlyList<string>> { ["application"] = ["app-42"] } }),
     ("one application, 90 days by day (the portal's report)", Query(UsageGranularity.Day, []) with { Filters = new Dictionary<string, IReadOnlyList<string>> { ["application"] = ["app-42"] } }),
     ("top 10 applications, last 24 hours by hour", Query(UsageGranularity.Hour, ["application"]) with { From = end.AddDays(-1), Limit = 10 }),
+    // Noon to noon: no whole day in it, so every hour is read (the console's "24 hours" ends at the current time).
+    ("top 10 applications, 24 hours to noon by hour", Query(UsageGranularity.Hour, ["application"]) with { From = end.AddHours(-36), To = end.AddHours(-12), Limit = 10 }),
     ("top 10 applications, 90 days by day", Query(UsageGranularity.Day, ["application"]) with { Limit = 10 }),
     ("top 10 applications, 90 days by hour", Query(UsageGranularity.Hour, ["application"]) with { Limit = 10 }),
 };

@@ -32,10 +32,10 @@ public sealed record UsageConfig
     /// <summary>How long minute rollups are kept; at least 1h.</summary>
     public TimeSpan KeepMinutes { get; init; } = TimeSpan.FromDays(7);
 
-    /// <summary>How long hour rollups are kept; at least 1d.</summary>
+    /// <summary>How long hour rollups are kept; at least 1d, and at least <c>keepMinutes</c>.</summary>
     public TimeSpan KeepHours { get; init; } = TimeSpan.FromDays(90);
 
-    /// <summary>How long day rollups are kept: a duration of at least 1d, or <c>forever</c>.</summary>
+    /// <summary>How long day rollups are kept: a duration of at least 1d and at least <c>keepHours</c>, or <c>forever</c>.</summary>
     [BoundByRules("""{ "anyOf": [ { "const": "forever" }, { "type": "number", "minimum": 0 }, { "type": "string", "pattern": "^ *[0-9]+(\\.[0-9]+)? *(ms|s|m|h|d)? *$" }, { "type": "string", "pattern": "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}" } ] }""")]
     [DocType("duration or `forever`")]
     [DefaultText("`forever`")]

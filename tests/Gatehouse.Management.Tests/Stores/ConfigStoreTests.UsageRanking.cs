@@ -3,10 +3,14 @@ using Gatehouse.Model.Usage;
 
 namespace Gatehouse.Management.Tests.Stores;
 
-// Rankings of applications through the week totals of migration 11 (issue 19), on both databases.
+// Rankings of applications through the week totals of migration 11 and the applications of migration 15 (issue 19), on
+// both databases.
 public abstract partial class ConfigStoreTests
 {
     private static readonly string[] RankedApps = ["app-a", "app-b", "app-c", "app-d", "app-e"];
+
+    // Where in its hour the test's minute row of an hour is.
+    private const long MinutePastTheHour = 7 * 60;
 
     [Fact]
     [Trait("Issue", "19")]
@@ -14,7 +18,8 @@ public abstract partial class ConfigStoreTests
     {
         var usage = (IUsageStore)Store;
         // 40 days from a Thursday (weeks start on Mondays), three hours a day, two nodes; day rows are the sums of their
-        // hours, as the aggregator writes them, and the all-applications rows too (never ranked).
+        // hours, and each hour's calls are in one minute row (7 minutes past), as the aggregator writes them, and the
+        // all-applications rows too (never ranked).
         var first = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
         var random = new Random(19);
         var hours = new Dictionary<(long Bucket, string Node, string App, int Status), long>();
@@ -46,6 +51,7 @@ public abstract partial class ConfigStoreTests
 
         await WriteHoursAndDaysAsync(usage, hours);
         var cut = first + (3 * 86_400L);
+        await usage.DeleteBeforeAsync(UsageGranularity.Minute, cut);
         await usage.DeleteBeforeAsync(UsageGranularity.Hour, cut);
         await usage.DeleteBeforeAsync(UsageGranularity.Day, cut);
         foreach (var key in hours.Keys.Where(k => k.Bucket < cut).ToList())
@@ -55,10 +61,20 @@ public abstract partial class ConfigStoreTests
 
         await AssertRankingsAsync(usage, hours, first);
 
-        // Migration 11's fill, run again from the rows as they are now, gives the same totals as the triggers kept.
+        // Migrations 11's and 15's fills, run again from the rows as they are now, give the same totals and applications as
+        // the triggers kept.
         await ExecuteSqlAsync("DELETE FROM usage_week_totals");
+        await ExecuteSqlAsync("DELETE FROM usage_applications");
         await ExecuteSqlAsync(Migrations.WeekTotalsBackfill);
+        await ExecuteSqlAsync(Migrations.UsageApplicationsBackfill);
         await AssertRankingsAsync(usage, hours, first);
+
+        // Without the applications (a store whose list is lost), a ranking by application finds none: the list is what it
+        // ranks, so this also shows it is read.
+        await ExecuteSqlAsync("DELETE FROM usage_applications");
+        var none = await usage.AggregateUsageAsync(new UsageRowQuery(UsageGranularity.Day, first, first + (40 * 86_400L), AllApplications: false), ["application"], byBucket: false, histograms: false, countsOnly: true);
+        Assert.DoesNotContain(none, r => r.Count != 0);
+        await ExecuteSqlAsync(Migrations.UsageApplicationsBackfill);
     }
 
     [Fact]
@@ -120,6 +136,7 @@ public abstract partial class ConfigStoreTests
             var mine = hours.Where(h => app == UsageKey.AllApplications || h.Key.App == app)
                 .GroupBy(h => (h.Key.Bucket, h.Key.Node, h.Key.Status), h => h.Value).ToList();
             rows.AddRange(mine.Select(g => Row(UsageGranularity.Hour, g.Key.Bucket, g.Key.Node, app, g.Key.Status, g.Sum())));
+            rows.AddRange(mine.Select(g => Row(UsageGranularity.Minute, g.Key.Bucket + MinutePastTheHour, g.Key.Node, app, g.Key.Status, g.Sum())));
             rows.AddRange(mine.GroupBy(g => (Day: g.Key.Bucket / 86_400 * 86_400, g.Key.Node, g.Key.Status), g => g.Sum())
                 .Select(d => Row(UsageGranularity.Day, d.Key.Day, d.Key.Node, app, d.Key.Status, d.Sum())));
         }
@@ -142,6 +159,12 @@ public abstract partial class ConfigStoreTests
             ranges.Add((UsageGranularity.Hour, first + (from * 3_600L), first + (to * 3_600L)));
         }
 
+        // Minutes: a part of an hour, minutes around whole hours, and minutes around whole hours, days and weeks.
+        foreach (var (from, to) in new[] { (5 * 60 + 3, 5 * 60 + 40), (3 * 60 + 6, 3 * 60 + 8), (2 * 60 + 30, 12 * 60 + 7), (75 * 60 + 8, 900 * 60 + 7), (11 * 60 + 7, 957 * 60 + 8) })
+        {
+            ranges.Add((UsageGranularity.Minute, first + (from * 60L), first + (to * 60L)));
+        }
+
         foreach (var (granularity, from, to) in ranges)
         {
             foreach (var (groupBy, classes) in new (string[], int[]?)[] { (["application"], null), (["application", "statusClass"], null), (["application"], [5]), (["application", "status"], [2, 4]) })
@@ -149,7 +172,8 @@ public abstract partial class ConfigStoreTests
                 var query = new UsageRowQuery(granularity, from, to, AllApplications: false) { StatusClasses = classes };
                 var ranked = await usage.AggregateUsageAsync(query, groupBy, byBucket: false, histograms: false, countsOnly: true);
                 var expected = hours
-                    .Where(h => h.Key.Bucket >= from && h.Key.Bucket < to && (classes is null || classes.Contains(h.Key.Status / 100)))
+                    .Where(h => (granularity == UsageGranularity.Minute ? h.Key.Bucket + MinutePastTheHour : h.Key.Bucket) is var bucket && bucket >= from && bucket < to
+                        && (classes is null || classes.Contains(h.Key.Status / 100)))
                     .GroupBy(h => string.Join('|', groupBy.Select(d => d switch
                     {
                         "application" => h.Key.App,
