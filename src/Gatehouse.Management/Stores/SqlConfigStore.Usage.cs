@@ -293,7 +293,7 @@ internal abstract partial class SqlConfigStore : IUsageStore
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var ranking = countsOnly && !histograms && onlyGroups is null && CoveredRanking(query, groupBy, byBucket);
         var segments = ranking ? UsageWeeks.Segments(query.Granularity, query.From, query.To) : null;
-        var perApplication = ranking && groupBy is ["application"] && PerApplicationRankings;
+        var perApplication = ranking && groupBy is ["application"];
         if (segments is not null && (perApplication || segments.Count > 1))
         {
             if (segments.Count == 0)
@@ -377,15 +377,6 @@ internal abstract partial class SqlConfigStore : IUsageStore
         _ => reader.GetString(ordinal),
     };
 
-    /// <summary>
-    /// True when a ranking by application alone adds up each application's parts with a seek per part into the covering
-    /// (application, bucket, status, count) indexes, one application at a time from <c>usage_applications</c> (migration
-    /// 15): the work grows with the applications and the parts, not with the rows of the range, and no temporary B-tree
-    /// sorts them. Issue 19's dense store (10,000 applications, each busy every hour): the top ten of 90 days by day took
-    /// 257 ms on SQLite through the union of the parts, the last 24 hours by hour 301 ms (docs/benchmarks.md).
-    /// </summary>
-    protected virtual bool PerApplicationRankings => true;
-
     private static (string Table, string Column) Source(UsageLevel level) => level switch
     {
         UsageLevel.Minute => (Table(UsageGranularity.Minute), "bucket"),
@@ -395,25 +386,39 @@ internal abstract partial class SqlConfigStore : IUsageStore
     };
 
     /// <summary>
-    /// A ranking of applications (totals of count, no filter but status) as one row per application that has ever had
-    /// usage: the sum of a correlated subquery per part of the range (<see cref="UsageWeeks.Segments"/>). Applications
-    /// without rows in the range come back with 0, and the caller drops them.
+    /// The parts of a ranking's range (<see cref="UsageWeeks.Segments"/>) as SQL, each made by <paramref name="part"/> from
+    /// its table, its range condition and the query's status filter; their values go into <paramref name="parameters"/>.
     /// </summary>
-    private static (string Sql, List<(string, object?)> Parameters) PerApplicationRankingSql(UsageRowQuery query, List<(UsageLevel Level, long From, long To)> segments)
+    private static List<string> RankingParts(UsageRowQuery query, List<(UsageLevel Level, long From, long To)> segments, List<(string, object?)> parameters, Func<string, string, string, string> part)
     {
-        var parameters = new List<(string, object?)>();
         var status = new StringBuilder();
         StatusFilter(status, parameters, query);
-        var sums = new List<string>(segments.Count);
+        var parts = new List<string>(segments.Count);
         for (var i = 0; i < segments.Count; i++)
         {
             var (level, from, to) = segments[i];
             var (table, column) = Source(level);
             parameters.Add(($"s{i}f", from));
             parameters.Add(($"s{i}t", to));
-            sums.Add($"(SELECT COALESCE(SUM(count), 0) FROM {table} WHERE application = a.application AND {column} >= @s{i}f AND {column} < @s{i}t{status})");
+            parts.Add(part(table, $"{column} >= @s{i}f AND {column} < @s{i}t", status.ToString()));
         }
 
+        return parts;
+    }
+
+    /// <summary>
+    /// A ranking of applications by application alone, one application at a time: for each application that has ever had
+    /// usage (<c>usage_applications</c>, migration 15), the sum of a correlated subquery per part of the range, each a seek
+    /// into a covering (application, bucket or week, status, count) index. Its work grows with the applications and the
+    /// parts, not with the rows of the range, and no temporary B-tree sorts them (issue 19's dense store: the top ten of 24
+    /// hours in 42–58 ms on SQLite instead of 0.30–0.35 s; docs/benchmarks.md). Applications without rows in the range come
+    /// back with 0, and the caller drops them.
+    /// </summary>
+    private static (string Sql, List<(string, object?)> Parameters) PerApplicationRankingSql(UsageRowQuery query, List<(UsageLevel Level, long From, long To)> segments)
+    {
+        var parameters = new List<(string, object?)>();
+        var sums = RankingParts(query, segments, parameters,
+            (table, range, status) => $"(SELECT COALESCE(SUM(count), 0) FROM {table} WHERE application = a.application AND {range}{status})");
         return ($"SELECT 0, a.application, {string.Join(" + ", sums)} FROM usage_applications a", parameters);
     }
 
@@ -425,18 +430,8 @@ internal abstract partial class SqlConfigStore : IUsageStore
     private static (string Sql, List<(string, object?)> Parameters) SegmentRankingSql(UsageRowQuery query, List<string> columns, List<(UsageLevel Level, long From, long To)> segments)
     {
         var parameters = new List<(string, object?)> { ("all", UsageKey.AllApplications) };
-        var status = new StringBuilder();
-        StatusFilter(status, parameters, query);
-        var parts = new List<string>(segments.Count);
-        for (var i = 0; i < segments.Count; i++)
-        {
-            var (level, from, to) = segments[i];
-            var (table, column) = Source(level);
-            parameters.Add(($"s{i}f", from));
-            parameters.Add(($"s{i}t", to));
-            parts.Add($"SELECT application, status, count FROM {table} WHERE {column} >= @s{i}f AND {column} < @s{i}t AND application <> @all{status}");
-        }
-
+        var parts = RankingParts(query, segments, parameters,
+            (table, range, status) => $"SELECT application, status, count FROM {table} WHERE {range} AND application <> @all{status}");
         var keys = string.Join(", ", columns);
         return ($"SELECT 0, {keys}, SUM(count) FROM ({string.Join(" UNION ALL ", parts)}) ranked GROUP BY {keys}", parameters);
     }
