@@ -63,7 +63,7 @@ internal abstract partial class SqlConfigStore : IUsageStore
     }
 
     /// <summary>Writes <paramref name="rows"/> (whole values of their node's rows) in one transaction.</summary>
-    private async Task WriteRollupsAsync<T>(RollupShape<T> shape, IReadOnlyList<T> rows, CancellationToken cancellationToken, Func<DbConnection, DbTransaction, Task<List<string>>>? applications = null)
+    private async Task WriteRollupsAsync<T>(RollupShape<T> shape, IReadOnlyList<T> rows, CancellationToken cancellationToken, Func<DbConnection, DbTransaction, Task<List<(string Application, long First, long Last)>>>? applications = null)
         where T : RollupRow
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -122,43 +122,78 @@ internal abstract partial class SqlConfigStore : IUsageStore
     public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) =>
         WriteRollupsAsync(RequestRollups, InTotalsOrder(rows), cancellationToken, (connection, transaction) => RecordApplicationsAsync(connection, transaction, rows, cancellationToken));
 
-    // Applications this process has seen in usage_applications (after a commit): a flush every few seconds names the same
-    // applications again, and these need no statement. Bounded: past the limit it starts over.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _recordedApplications = new(StringComparer.Ordinal);
+    // What this process knows usage_applications holds (after a commit): each application's first and last week. A flush
+    // every few seconds names the same applications in the same week again, and these need no statement. Bounded: past
+    // the limit it starts over.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long First, long Last)> _recordedApplications = new(StringComparer.Ordinal);
     private const int RecordedApplicationsLimit = 100_000;
 
     /// <summary>
-    /// Adds the applications of <paramref name="rows"/> to <c>usage_applications</c> (migration 15), the list a ranking of
-    /// applications goes through, in the transaction that writes their rows, before the rows (so before any week total is
-    /// locked) and in one order (so two writers never wait for each other in a circle). Returns the ones added, to be
+    /// Records in <c>usage_applications</c> (migration 15), the list a ranking of applications goes through, each
+    /// application of <paramref name="rows"/> with the first and last week it has usage in, widened when these rows go
+    /// beyond them. In the transaction that writes the rows, before them (so before any week total is locked), in
+    /// application order (so two writers never wait for each other in a circle). Returns what was written, to be
     /// remembered once the transaction commits.
     /// </summary>
-    private async Task<List<string>> RecordApplicationsAsync(DbConnection connection, DbTransaction transaction, IEnumerable<UsageRow> rows, CancellationToken cancellationToken)
+    private async Task<List<(string Application, long First, long Last)>> RecordApplicationsAsync(
+        DbConnection connection, DbTransaction transaction, IEnumerable<UsageRow> rows, CancellationToken cancellationToken)
     {
-        var added = rows.Select(r => Text(r.Key.Application)).Where(a => a != UsageKey.AllApplications && !_recordedApplications.ContainsKey(a))
-            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        for (var start = 0; start < added.Count; start += 500)
+        var weeks = new Dictionary<string, (long First, long Last)>(StringComparer.Ordinal);
+        foreach (var row in rows)
         {
-            var count = Math.Min(500, added.Count - start);
-            var values = string.Join(", ", Enumerable.Range(0, count).Select(i => $"(@a{i})"));
-            var parameters = Enumerable.Range(0, count).Select(i => ($"a{i}", (object?)added[start + i])).ToArray();
-            await ExecuteAsync(connection, transaction, $"INSERT INTO usage_applications (application) VALUES {values} ON CONFLICT (application) DO NOTHING", cancellationToken, parameters)
-                .ConfigureAwait(false);
+            var application = Text(row.Key.Application);
+            if (application == UsageKey.AllApplications)
+            {
+                continue;
+            }
+
+            var week = UsageWeeks.Start(Math.Max(0, row.Bucket));
+            weeks[application] = weeks.TryGetValue(application, out var seen) ? (Math.Min(seen.First, week), Math.Max(seen.Last, week)) : (week, week);
         }
 
-        return added;
+        var changed = weeks
+            .Where(w => !_recordedApplications.TryGetValue(w.Key, out var known) || w.Value.First < known.First || w.Value.Last > known.Last)
+            .Select(w => (Application: w.Key, w.Value.First, w.Value.Last))
+            .OrderBy(w => w.Application, StringComparer.Ordinal).ToList();
+        const int PerStatement = 300;
+        for (var start = 0; start < changed.Count; start += PerStatement)
+        {
+            var count = Math.Min(PerStatement, changed.Count - start);
+            var values = string.Join(", ", Enumerable.Range(0, count).Select(i => $"(@a{i}, @f{i}, @l{i})"));
+            var parameters = new List<(string, object?)>(count * 3);
+            for (var i = 0; i < count; i++)
+            {
+                var (application, first, last) = changed[start + i];
+                parameters.Add(($"a{i}", application));
+                parameters.Add(($"f{i}", first));
+                parameters.Add(($"l{i}", last));
+            }
+
+            await ExecuteAsync(connection, transaction,
+                $"""
+                INSERT INTO usage_applications (application, first_week, last_week) VALUES {values}
+                ON CONFLICT (application) DO UPDATE SET
+                    first_week = CASE WHEN excluded.first_week < usage_applications.first_week THEN excluded.first_week ELSE usage_applications.first_week END,
+                    last_week = CASE WHEN excluded.last_week > usage_applications.last_week THEN excluded.last_week ELSE usage_applications.last_week END
+                WHERE excluded.first_week < usage_applications.first_week OR excluded.last_week > usage_applications.last_week
+                """,
+                cancellationToken, [.. parameters]).ConfigureAwait(false);
+        }
+
+        return changed;
     }
 
-    private void RememberApplications(List<string> added)
+    private void RememberApplications(List<(string Application, long First, long Last)> written)
     {
-        if (_recordedApplications.Count + added.Count > RecordedApplicationsLimit)
+        if (_recordedApplications.Count + written.Count > RecordedApplicationsLimit)
         {
             _recordedApplications.Clear();
         }
 
-        foreach (var application in added)
+        foreach (var (application, first, last) in written)
         {
-            _recordedApplications.TryAdd(application, 0);
+            // Bounds only widen; a concurrent flush of this process may have widened them the other way meanwhile.
+            _recordedApplications.AddOrUpdate(application, (first, last), (_, known) => (Math.Min(first, known.First), Math.Max(last, known.Last)));
         }
     }
 
@@ -419,7 +454,11 @@ internal abstract partial class SqlConfigStore : IUsageStore
         var parameters = new List<(string, object?)>();
         var sums = RankingParts(query, segments, parameters,
             (table, range, status) => $"(SELECT COALESCE(SUM(count), 0) FROM {table} WHERE application = a.application AND {range}{status})");
-        return ($"SELECT 0, a.application, {string.Join(" + ", sums)} FROM usage_applications a", parameters);
+        // Only the applications with usage in the range's weeks: a store that has seen many applications ranks a short range
+        // by the few that were busy in it.
+        parameters.Add(("wf", UsageWeeks.Start(Math.Max(0, query.From))));
+        parameters.Add(("wt", UsageWeeks.Start(Math.Max(0, query.To - 1))));
+        return ($"SELECT 0, a.application, {string.Join(" + ", sums)} FROM usage_applications a WHERE a.last_week >= @wf AND a.first_week <= @wt", parameters);
     }
 
     /// <summary>

@@ -118,6 +118,34 @@ public abstract partial class ConfigStoreTests
         }
     }
 
+    [Fact]
+    [Trait("Issue", "19")]
+    public async Task ApplicationRankings_SeeAnApplicationWrittenLateIntoAnEarlierWeek_AndOnlyTheRangesWeeksApplications()
+    {
+        // A ranking goes through the applications whose first and last week of usage overlap its range; a node that uploads
+        // an older week late (a hybrid node back from an outage) must widen them, whatever this process remembers.
+        var usage = (IUsageStore)Store;
+        var monday = new DateTimeOffset(2026, 2, 2, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+        static UsageRow Day(long bucket, string app, long count) => new()
+        {
+            Granularity = UsageGranularity.Day, Bucket = bucket, Node = "n1", Key = new UsageKey(app, "retail", "items.get", 200), Count = count,
+            Histogram = new LatencyHistogram(),
+        };
+
+        async Task<Dictionary<string, long>> RankAsync(long from, long to, UsageGranularity granularity = UsageGranularity.Day) =>
+            (await usage.AggregateUsageAsync(new UsageRowQuery(granularity, from, to, AllApplications: false), ["application"], byBucket: false, histograms: false, countsOnly: true))
+            .Where(r => r.Count != 0).ToDictionary(r => r.Group[0], r => r.Count);
+
+        await usage.WriteAsync([Day(monday + (15 * 86_400L), "app-late", 5), Day(monday + (2 * 86_400L), "app-early", 3)]);
+        Assert.Equal(new Dictionary<string, long> { ["app-early"] = 3 }, await RankAsync(monday, monday + (7 * 86_400L)));
+        Assert.Equal(new Dictionary<string, long> { ["app-late"] = 5 }, await RankAsync(monday + (14 * 86_400L), monday + (21 * 86_400L)));
+
+        await usage.WriteAsync([Day(monday + 86_400L, "app-late", 7)]);
+        Assert.Equal(new Dictionary<string, long> { ["app-early"] = 3, ["app-late"] = 7 }, await RankAsync(monday, monday + (7 * 86_400L)));
+        Assert.Equal(new Dictionary<string, long> { ["app-late"] = 7 }, await RankAsync(monday + 86_400L, monday + (2 * 86_400L)));
+        Assert.Equal(new Dictionary<string, long> { ["app-early"] = 3, ["app-late"] = 12 }, await RankAsync(monday, monday + (21 * 86_400L)));
+    }
+
     private static async Task WriteHoursAndDaysAsync(IUsageStore usage, Dictionary<(long Bucket, string Node, string App, int Status), long> hours)
     {
         static UsageRow Row(UsageGranularity granularity, long bucket, string node, string app, int status, long count) => new()
