@@ -43,7 +43,9 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     private Task? _flushLoop;
     private bool _seeded;
     private long _droppedRows;
+    // When retention last started (read and written under the flush lock), and its run, which may outlast many flushes.
     private long? _lastRetention;
+    private Task? _retention;
     private int _failures;
 
     /// <param name="aiQueue">Model calls' records (issue 22); they are rolled up only when <paramref name="sink"/> is also an <see cref="IAiUsageSink"/>.</param>
@@ -204,7 +206,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
             }
 
             Evict();
-            await ApplyRetentionAsync(cancellationToken).ConfigureAwait(false);
+            StartRetention();
             return true;
         }
         finally
@@ -419,15 +421,25 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         }
     }
 
-    private async Task ApplyRetentionAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the hourly retention beside the flushes, not inside one: on SQLite a busy estate's hour of minute rows is
+    /// deleted in short statements (so that other writers never wait long), which takes tens of seconds, and the next
+    /// flush must not wait for that. Called under the flush lock; never after the stop.
+    /// </summary>
+    private void StartRetention()
     {
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        if (_lastRetention is { } last && now - last < 3600)
+        if (_stop.IsCancellationRequested || _retention is { IsCompleted: false } || (_lastRetention is { } last && now - last < 3600))
         {
             return;
         }
 
         _lastRetention = now;
+        _retention = Task.Run(() => ApplyRetentionAsync(now, _stop.Token));
+    }
+
+    private async Task ApplyRetentionAsync(long now, CancellationToken cancellationToken)
+    {
         try
         {
             await _sink.DeleteBeforeAsync(UsageGranularity.Minute, now - (long)_config.KeepMinutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
@@ -448,7 +460,11 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: what was deleted stays deleted (each statement is its own transaction); the next start goes on.
+        }
+        catch (Exception e)
         {
             _lastRetention = null;
             LogRetentionFailed(_logger, e);
@@ -496,6 +512,9 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_drainLoop ?? Task.CompletedTask, _flushLoop ?? Task.CompletedTask).ConfigureAwait(false);
+
+        // Read after the loops: a flush of theirs may have started it. It stops at its next statement.
+        await (_retention ?? Task.CompletedTask).ConfigureAwait(false);
         using var deadline = new CancellationTokenSource(timeout);
         try
         {

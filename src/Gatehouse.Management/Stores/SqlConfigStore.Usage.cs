@@ -116,8 +116,15 @@ internal abstract partial class SqlConfigStore : IUsageStore
     private async Task<int> DeleteRollupsBeforeAsync(string table, long before, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(connection, null, $"DELETE FROM {table} WHERE bucket < @before", cancellationToken, ("before", before)).ConfigureAwait(false);
+        return await DeleteRowsBeforeAsync(connection, table, before, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Deletes the rows of <paramref name="table"/> with a bucket before <paramref name="before"/> (retention). Default: one
+    /// statement, for a database whose writers lock rows, not the database (PostgreSQL: nobody else writes rows that old).
+    /// </summary>
+    protected virtual Task<int> DeleteRowsBeforeAsync(DbConnection connection, string table, long before, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, null, $"DELETE FROM {table} WHERE bucket < @before", cancellationToken, ("before", before));
 
     public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) =>
         WriteRollupsAsync(RequestRollups, InTotalsOrder(rows), cancellationToken, (connection, transaction) => RecordApplicationsAsync(connection, transaction, rows, cancellationToken));

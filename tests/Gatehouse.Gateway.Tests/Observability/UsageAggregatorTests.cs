@@ -127,4 +127,86 @@ public sealed class UsageAggregatorTests
             await aggregator.DisposeAsync();
         }
     }
+    /// <summary>Deletes wait until cancelled (retention of a huge store, in SQLite's short statements); writes are kept.</summary>
+    private sealed class SlowRetentionSink : IUsageSink
+    {
+        public List<UsageRow> Written { get; } = [];
+
+        public int Deletes;
+
+        public TaskCompletionSource DeleteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource DeleteCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<UsageRow>>([]);
+
+        public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+        {
+            lock (Written)
+            {
+                Written.AddRange(rows);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public async Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref Deletes);
+            DeleteStarted.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                DeleteCancelled.TrySetResult();
+                throw;
+            }
+
+            return 0;
+        }
+    }
+
+    [Fact]
+    public async Task Retention_RunsBesideTheFlushes_OneAtATime_AndAStopCancelsIt()
+    {
+        // Deleting a busy estate's old rows on SQLite takes tens of seconds in short statements; flushes go on meanwhile,
+        // no second retention starts over the first, and a stop ends it (and still flushes what is pending).
+        var time = new FakeTimeProvider();
+        time.Advance(TimeSpan.FromMinutes(30));
+        var queue = new RecordQueue<UsageRecord>(64);
+        var sink = new SlowRetentionSink();
+        var aggregator = new UsageAggregator(queue, sink, "node-a", new UsageConfig(), time, NullLogger.Instance);
+        try
+        {
+            Assert.True(queue.TryEnqueue(new UsageRecord(time.GetUtcNow().UtcTicks, "shop", "gold", "hello", 200, 1_000, 0, 5, 0)));
+            aggregator.Drain();
+            Assert.True(await aggregator.FlushAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+            await sink.DeleteStarted.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // Two hours on, with the first retention still deleting: flushes write, and no second retention starts.
+            for (var i = 0; i < 2; i++)
+            {
+                time.Advance(TimeSpan.FromHours(1));
+                Assert.True(queue.TryEnqueue(new UsageRecord(time.GetUtcNow().UtcTicks, "shop", "gold", "hello", 200, 1_000, 0, 5, 0)));
+                aggregator.Drain();
+                Assert.True(await aggregator.FlushAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+            }
+
+            Assert.Equal(3, sink.Written.Count(r => r.Granularity == UsageGranularity.Minute && r.Key.Application == "shop"));
+            Assert.Equal(1, Volatile.Read(ref sink.Deletes));
+
+            Assert.True(queue.TryEnqueue(new UsageRecord(time.GetUtcNow().AddSeconds(61).UtcTicks, "shop", "gold", "bye", 200, 1_000, 0, 5, 0)));
+            await aggregator.StopAsync(TimeSpan.FromSeconds(30)).WaitAsync(TimeSpan.FromSeconds(30));
+            await sink.DeleteCancelled.Task.WaitAsync(TimeSpan.FromSeconds(1));
+            Assert.Contains(sink.Written, r => r.Key.Operation == "bye");
+            Assert.Equal(1, Volatile.Read(ref sink.Deletes));
+        }
+        finally
+        {
+            await aggregator.DisposeAsync();
+        }
+    }
 }

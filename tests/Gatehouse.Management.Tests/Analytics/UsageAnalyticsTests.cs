@@ -147,14 +147,27 @@ public abstract class UsageAnalyticsTests
         ]);
         var time = new FakeTime(Start);
         await using var scenario = await UsageScenario.StartAsync();
+        IReadOnlyList<UsageRow> minutes = [], hours = [], days = [];
         await using (var node = await UsageNode.StartAsync(connection, "node-a", scenario.Yaml, time))
         {
+            // A flush starts retention, which runs beside the flushes (a stop would end it): wait for it while the node runs.
             await node.FlushAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            do
+            {
+                minutes = await sink.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Minute, 0, long.MaxValue, AllApplications: false));
+                hours = await sink.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Hour, 0, long.MaxValue, AllApplications: false));
+                days = await sink.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Day, 0, long.MaxValue, AllApplications: false));
+                if (minutes.Count == 1 && hours.Count == 1)
+                {
+                    break;
+                }
+
+                await Task.Delay(50);
+            }
+            while (DateTime.UtcNow < deadline);
         }
 
-        var minutes = await sink.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Minute, 0, long.MaxValue, AllApplications: false));
-        var hours = await sink.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Hour, 0, long.MaxValue, AllApplications: false));
-        var days = await sink.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Day, 0, long.MaxValue, AllApplications: false));
         Assert.Equal([2L], minutes.Select(r => r.Count));
         Assert.Equal([4L], hours.Select(r => r.Count));
         Assert.Equal([5L], days.Select(r => r.Count));

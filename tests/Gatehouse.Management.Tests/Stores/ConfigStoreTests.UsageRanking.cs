@@ -146,6 +146,41 @@ public abstract partial class ConfigStoreTests
         Assert.Equal(new Dictionary<string, long> { ["app-early"] = 3, ["app-late"] = 12 }, await RankAsync(monday, monday + (21 * 86_400L)));
     }
 
+    [Fact]
+    [Trait("Issue", "19")]
+    public async Task Retention_DeletesEveryRowBeforeTheCut_AndNoneAfter_AndSaysHowMany()
+    {
+        // On SQLite in statements of a few rows each (a small batch here, so that the cut falls on a batch's end and the
+        // last statement deletes nothing); the day rows' triggers keep the week totals through every statement.
+        if (Store is SqliteConfigStore sqlite)
+        {
+            sqlite.RetentionBatchRows = 4;
+        }
+
+        var usage = (IUsageStore)Store;
+        var first = new DateTimeOffset(2026, 1, 5, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+        var rows = Enumerable.Range(0, 30).SelectMany(h => new[] { UsageGranularity.Hour, UsageGranularity.Day }.Select(g => new UsageRow
+        {
+            Granularity = g, Bucket = g == UsageGranularity.Hour ? first + (h * 3_600L) : first + (h * 86_400L), Node = "n1",
+            Key = new UsageKey($"app-{h % 3}", "retail", "items.get", 200), Count = h + 1, Histogram = new LatencyHistogram(),
+        })).ToList();
+        await usage.WriteAsync(rows);
+
+        Assert.Equal(16, await usage.DeleteBeforeAsync(UsageGranularity.Hour, first + (16 * 3_600L)));
+        Assert.Equal(13, await usage.DeleteBeforeAsync(UsageGranularity.Day, first + (13 * 86_400L)));
+        Assert.Equal(0, await usage.DeleteBeforeAsync(UsageGranularity.Day, first + (13 * 86_400L)));
+
+        var hours = await usage.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Hour, 0, first + (100 * 86_400L), AllApplications: false));
+        Assert.Equal(Enumerable.Range(16, 14).Select(h => first + (h * 3_600L)), hours.Select(r => r.Bucket).Order());
+        var days = await usage.ReadUsageAsync(new UsageRowQuery(UsageGranularity.Day, 0, first + (100 * 86_400L), AllApplications: false));
+        Assert.Equal(Enumerable.Range(13, 17).Select(d => first + (d * 86_400L)), days.Select(r => r.Bucket).Order());
+
+        // The week totals lost exactly the deleted days: a ranking of everything adds up the days that are left.
+        var ranked = await usage.AggregateUsageAsync(new UsageRowQuery(UsageGranularity.Day, first, first + (35 * 86_400L), AllApplications: false), ["application"], byBucket: false, histograms: false, countsOnly: true);
+        var expected = Enumerable.Range(13, 17).GroupBy(d => $"app-{d % 3}", d => (long)d + 1).ToDictionary(g => g.Key, g => g.Sum());
+        Assert.Equal(expected, ranked.Where(r => r.Count != 0).ToDictionary(r => r.Group[0], r => r.Count));
+    }
+
     private static async Task WriteHoursAndDaysAsync(IUsageStore usage, Dictionary<(long Bucket, string Node, string App, int Status), long> hours)
     {
         static UsageRow Row(UsageGranularity granularity, long bucket, string node, string app, int status, long count) => new()
