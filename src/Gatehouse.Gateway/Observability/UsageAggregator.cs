@@ -438,23 +438,36 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         _retention = Task.Run(() => ApplyRetentionAsync(now, _stop.Token));
     }
 
+    /// <summary>
+    /// How long each granularity is kept: as configured, but a finer one never longer than a coarser one (a ranking of
+    /// applications reads the coarser rows for the whole days and weeks inside its range, so they must hold whatever the
+    /// finer rows still do; and "keep 30 days" written as <c>keepDays</c> alone means the hours go at 30 days too).
+    /// </summary>
+    internal static (TimeSpan Minutes, TimeSpan Hours, TimeSpan? Days) Retention(UsageConfig config)
+    {
+        var hours = config.KeepDays is { } days && days < config.KeepHours ? days : config.KeepHours;
+        var minutes = hours < config.KeepMinutes ? hours : config.KeepMinutes;
+        return (minutes, hours, config.KeepDays);
+    }
+
     private async Task ApplyRetentionAsync(long now, CancellationToken cancellationToken)
     {
+        var (minutes, hours, days) = Retention(_config);
         try
         {
-            await _sink.DeleteBeforeAsync(UsageGranularity.Minute, now - (long)_config.KeepMinutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
-            await _sink.DeleteBeforeAsync(UsageGranularity.Hour, now - (long)_config.KeepHours.TotalSeconds, cancellationToken).ConfigureAwait(false);
-            if (_config.KeepDays is { } days)
+            await _sink.DeleteBeforeAsync(UsageGranularity.Minute, now - (long)minutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
+            await _sink.DeleteBeforeAsync(UsageGranularity.Hour, now - (long)hours.TotalSeconds, cancellationToken).ConfigureAwait(false);
+            if (days is { } keepDays)
             {
-                await _sink.DeleteBeforeAsync(UsageGranularity.Day, now - (long)days.TotalSeconds, cancellationToken).ConfigureAwait(false);
+                await _sink.DeleteBeforeAsync(UsageGranularity.Day, now - (long)keepDays.TotalSeconds, cancellationToken).ConfigureAwait(false);
             }
 
             // Model usage is kept exactly as long as the request rollups.
             if (_aiSink is not null)
             {
-                await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Minute, now - (long)_config.KeepMinutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
-                await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Hour, now - (long)_config.KeepHours.TotalSeconds, cancellationToken).ConfigureAwait(false);
-                if (_config.KeepDays is { } aiDays)
+                await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Minute, now - (long)minutes.TotalSeconds, cancellationToken).ConfigureAwait(false);
+                await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Hour, now - (long)hours.TotalSeconds, cancellationToken).ConfigureAwait(false);
+                if (days is { } aiDays)
                 {
                     await _aiSink.DeleteAiBeforeAsync(UsageGranularity.Day, now - (long)aiDays.TotalSeconds, cancellationToken).ConfigureAwait(false);
                 }

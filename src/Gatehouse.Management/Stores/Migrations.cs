@@ -458,9 +458,9 @@ internal static class Migrations
 
     /// <summary>
     /// Migration 15's fill of the applications with usage and the first and last week of it (also run by a test against
-    /// rows written since), from the week totals: every application with minute or hour rows has day rows too (a flush writes the three in one transaction,
-    /// and the config keeps a coarser granularity at least as long as a finer one), and the totals are a few rows per
-    /// application and week, where reading the minute and hour rows took 46 s on a 4 GB store.
+    /// rows written since), from the week totals: every application with minute or hour rows has day rows too (a flush
+    /// writes the three in one transaction, and retention keeps no finer granularity longer than a coarser one), and the
+    /// totals are a few rows per application and week, where reading the minute and hour rows took 46 s on a 4 GB store.
     /// </summary>
     internal const string UsageApplicationsBackfill = """
         INSERT INTO usage_applications (application, first_week, last_week)

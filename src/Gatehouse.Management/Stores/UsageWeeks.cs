@@ -20,7 +20,7 @@ internal static class UsageWeeks
     /// those from the hour rows, and the minutes at the ends (for a range of minutes). A part of a finer level holds the
     /// same buckets the query's own table would have given for it (a bucket counts when it starts in the range), and each
     /// coarser row is the sum of the finer rows it covers: the aggregator writes every granularity of a flush in one
-    /// transaction, and the config keeps a coarser granularity at least as long as a finer one.
+    /// transaction, and retention keeps no finer granularity longer than a coarser one (UsageAggregator.Retention).
     /// </summary>
     public static List<(UsageLevel Level, long From, long To)> Segments(UsageGranularity granularity, long from, long to)
     {

@@ -29,13 +29,13 @@ public sealed record UsageConfig
     [Minimum(1)]
     public int MaxPendingRows { get; init; } = 200_000;
 
-    /// <summary>How long minute rollups are kept; at least 1h.</summary>
+    /// <summary>How long minute rollups are kept; at least 1h, and never longer than hour rollups.</summary>
     public TimeSpan KeepMinutes { get; init; } = TimeSpan.FromDays(7);
 
-    /// <summary>How long hour rollups are kept; at least 1d, and at least <c>keepMinutes</c>.</summary>
+    /// <summary>How long hour rollups are kept; at least 1d, and never longer than day rollups.</summary>
     public TimeSpan KeepHours { get; init; } = TimeSpan.FromDays(90);
 
-    /// <summary>How long day rollups are kept: a duration of at least 1d and at least <c>keepHours</c>, or <c>forever</c>.</summary>
+    /// <summary>How long day rollups are kept: a duration of at least 1d, or <c>forever</c>. A shorter one also shortens <c>keepHours</c> and <c>keepMinutes</c> to it.</summary>
     [BoundByRules("""{ "anyOf": [ { "const": "forever" }, { "type": "number", "minimum": 0 }, { "type": "string", "pattern": "^ *[0-9]+(\\.[0-9]+)? *(ms|s|m|h|d)? *$" }, { "type": "string", "pattern": "\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}" } ] }""")]
     [DocType("duration or `forever`")]
     [DefaultText("`forever`")]

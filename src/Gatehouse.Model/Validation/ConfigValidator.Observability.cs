@@ -31,20 +31,6 @@ public static partial class ConfigValidator
             errors.Add(new ConfigError($"{ObservabilityPath}.usage.keepDays", $"must be at least 1d, or 'forever'; found {Units.FormatDuration(days)}."));
         }
 
-        // A ranking of applications reads the coarser rows for the whole hours, days and weeks inside its range, so a coarser
-        // granularity must be kept at least as long as a finer one.
-        else if (usage.KeepDays is { } shorter && shorter < usage.KeepHours)
-        {
-            errors.Add(new ConfigError($"{ObservabilityPath}.usage.keepDays",
-                $"must be at least keepHours ({Units.FormatDuration(usage.KeepHours)}), since the analytics read the day rows for the whole days of a range of hours; found {Units.FormatDuration(shorter)}. Raise keepDays, or lower keepHours."));
-        }
-
-        if (usage.KeepHours >= TimeSpan.FromDays(1) && usage.KeepHours < usage.KeepMinutes)
-        {
-            errors.Add(new ConfigError($"{ObservabilityPath}.usage.keepHours",
-                $"must be at least keepMinutes ({Units.FormatDuration(usage.KeepMinutes)}), since the analytics read the hour rows for the whole hours of a range of minutes; found {Units.FormatDuration(usage.KeepHours)}. Raise keepHours, or lower keepMinutes."));
-        }
-
         if (o.Metrics.Url is not { } url)
         {
         }

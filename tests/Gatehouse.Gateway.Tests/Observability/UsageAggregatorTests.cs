@@ -209,4 +209,54 @@ public sealed class UsageAggregatorTests
             await aggregator.DisposeAsync();
         }
     }
+    /// <summary>Records what retention asked to delete.</summary>
+    private sealed class RetentionRecordingSink : IUsageSink
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(UsageGranularity Granularity, long Before)> Deletes { get; } = new();
+
+        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<UsageRow>>([]);
+
+        public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
+        {
+            Deletes.Enqueue((granularity, before));
+            return Task.FromResult(0);
+        }
+    }
+
+    [Theory]
+    [InlineData("7d", "90d", null, 7, 90, null)]
+    [InlineData("7d", "90d", "30d", 7, 30, 30)]
+    [InlineData("7d", "90d", "3d", 3, 3, 3)]
+    [InlineData("10d", "5d", null, 5, 5, null)]
+    public async Task Retention_KeepsAFinerGranularityNoLongerThanACoarserOne(string keepMinutes, string keepHours, string? keepDays, int minutes, int hours, int? days)
+    {
+        // A ranking reads day rows for the whole days of a range of hours, so hours must not outlive days; and "keepDays:
+        // 30d" alone means the hours go at 30 days too, not at the default 90.
+        var config = new UsageConfig
+        {
+            KeepMinutes = TimeSpan.FromDays(int.Parse(keepMinutes.TrimEnd('d'), System.Globalization.CultureInfo.InvariantCulture)),
+            KeepHours = TimeSpan.FromDays(int.Parse(keepHours.TrimEnd('d'), System.Globalization.CultureInfo.InvariantCulture)),
+            KeepDays = keepDays is null ? null : TimeSpan.FromDays(int.Parse(keepDays.TrimEnd('d'), System.Globalization.CultureInfo.InvariantCulture)),
+        };
+        var time = new FakeTimeProvider();
+        time.Advance(TimeSpan.FromDays(400));
+        var sink = new RetentionRecordingSink();
+        await using var aggregator = new UsageAggregator(new RecordQueue<UsageRecord>(8), sink, "node-a", config, time, NullLogger.Instance);
+        Assert.True(await aggregator.FlushAsync(CancellationToken.None));
+        var expected = days is null ? 2 : 3;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (sink.Deletes.Count < expected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var asked = sink.Deletes.ToDictionary(d => d.Granularity, d => (now - d.Before) / 86_400);
+        Assert.Equal(minutes, asked[UsageGranularity.Minute]);
+        Assert.Equal(hours, asked[UsageGranularity.Hour]);
+        Assert.Equal((long?)days, asked.TryGetValue(UsageGranularity.Day, out var d) ? d : null);
+    }
 }

@@ -65,8 +65,6 @@ public sealed class ObservabilityConfigTests
     [Theory]
     [InlineData("usage: { flushInterval: 10m }", "gateway.observability.usage.flushInterval", "from 1s to 5m")]
     [InlineData("usage: { keepMinutes: 10m }", "gateway.observability.usage.keepMinutes", "at least 1h")]
-    [InlineData("usage: { keepHours: 30d, keepDays: 20d }", "gateway.observability.usage.keepDays", "at least keepHours (30d)")]
-    [InlineData("usage: { keepMinutes: 3d, keepHours: 2d }", "gateway.observability.usage.keepHours", "at least keepMinutes (3d)")]
     [InlineData("usage: { flushes: 1 }", "gateway.observability.usage.flushes", "flushInterval")]
     [InlineData("metrics: { url: \"ftp://x\" }", "gateway.observability.metrics.url", "listener address")]
     [InlineData("metrics: { maxApplications: 0 }", "gateway.observability.metrics.maxApplications", "at least 1")]
