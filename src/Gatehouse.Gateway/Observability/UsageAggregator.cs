@@ -443,7 +443,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     /// applications reads the coarser rows for the whole days and weeks inside its range, so they must hold whatever the
     /// finer rows still do; and "keep 30 days" written as <c>keepDays</c> alone means the hours go at 30 days too).
     /// </summary>
-    internal static (TimeSpan Minutes, TimeSpan Hours, TimeSpan? Days) Retention(UsageConfig config)
+    private static (TimeSpan Minutes, TimeSpan Hours, TimeSpan? Days) Retention(UsageConfig config)
     {
         var hours = config.KeepDays is { } days && days < config.KeepHours ? days : config.KeepHours;
         var minutes = hours < config.KeepMinutes ? hours : config.KeepMinutes;

@@ -39,10 +39,10 @@ internal sealed class SqliteConfigStore : SqlConfigStore
     /// <summary>Rows a retention statement deletes at most; each such statement is a transaction of its own.</summary>
     internal int RetentionBatchRows { get; set; } = 1_000;
 
-    // SQLite has one writer at a time: one DELETE of an hour's minute rows of a busy estate (720,000 rows) held the write
-    // lock for 5.5 s, past the 5-s wait of every other writer (config commits, sign-ups, usage flushes), which then
-    // failed. In statements of 1,000 rows the lock is held about 40 ms at a time, and a writer that comes meanwhile
-    // waits at most that long (docs/benchmarks.md). Deleting takes several times longer that way, off every request.
+    // SQLite has one writer at a time: one DELETE of 720,000 rollup rows (an hour of a busy estate's minute rows) held the
+    // write lock for 7.6 s, and every other writer (config commits, sign-ups, usage flushes) waited that long. In
+    // statements of 1,000 rows a writer that comes meanwhile waits 39 ms at p99 (bench/Gatehouse.Bench.Retention,
+    // docs/benchmarks.md). Deleting takes three to four times longer that way, beside the flushes and off every request.
     protected override async Task<int> DeleteRowsBeforeAsync(DbConnection connection, string table, long before, CancellationToken cancellationToken)
     {
         var total = 0;

@@ -10,20 +10,25 @@ namespace Gatehouse.Gateway.Tests.Observability;
 [Trait("Issue", "19")]
 public sealed class UsageAggregatorTests
 {
-    private sealed class MemorySink : IUsageSink
+    /// <summary>A sink that keeps what is written, loads nothing and deletes nothing; the sinks below change one of those.</summary>
+    private class MemorySink : IUsageSink
     {
         public List<UsageRow> Written { get; } = [];
 
         public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
             Task.FromResult<IReadOnlyList<UsageRow>>([]);
 
-        public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+        public virtual Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
         {
-            Written.AddRange(rows);
+            lock (Written)
+            {
+                Written.AddRange(rows);
+            }
+
             return Task.CompletedTask;
         }
 
-        public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
+        public virtual Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
     }
 
     [Fact]
@@ -66,19 +71,15 @@ public sealed class UsageAggregatorTests
         Assert.True(await aggregator.FlushAsync(CancellationToken.None));
         Assert.Empty(sink.Written);
     }
+
     /// <summary>The first write waits until it is cancelled (the loop's flush caught by a stop); the others are kept.</summary>
-    private sealed class StuckOnceSink : IUsageSink
+    private sealed class StuckOnceSink : MemorySink
     {
         private int _writes;
 
         public TaskCompletionSource FirstWriteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public List<UsageRow> Written { get; } = [];
-
-        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<UsageRow>>([]);
-
-        public async Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
+        public override async Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
         {
             if (Interlocked.Increment(ref _writes) == 1)
             {
@@ -86,13 +87,8 @@ public sealed class UsageAggregatorTests
                 await Task.Delay(Timeout.Infinite, cancellationToken);
             }
 
-            lock (Written)
-            {
-                Written.AddRange(rows);
-            }
+            await base.WriteAsync(rows, cancellationToken);
         }
-
-        public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) => Task.FromResult(0);
     }
 
     [Fact]
@@ -128,30 +124,15 @@ public sealed class UsageAggregatorTests
         }
     }
     /// <summary>Deletes wait until cancelled (retention of a huge store, in SQLite's short statements); writes are kept.</summary>
-    private sealed class SlowRetentionSink : IUsageSink
+    private sealed class SlowRetentionSink : MemorySink
     {
-        public List<UsageRow> Written { get; } = [];
-
         public int Deletes;
 
         public TaskCompletionSource DeleteStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource DeleteCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<UsageRow>>([]);
-
-        public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default)
-        {
-            lock (Written)
-            {
-                Written.AddRange(rows);
-            }
-
-            return Task.CompletedTask;
-        }
-
-        public async Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
+        public override async Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref Deletes);
             DeleteStarted.TrySetResult();
@@ -210,16 +191,11 @@ public sealed class UsageAggregatorTests
         }
     }
     /// <summary>Records what retention asked to delete.</summary>
-    private sealed class RetentionRecordingSink : IUsageSink
+    private sealed class RetentionRecordingSink : MemorySink
     {
         public System.Collections.Concurrent.ConcurrentQueue<(UsageGranularity Granularity, long Before)> Deletes { get; } = new();
 
-        public Task<IReadOnlyList<UsageRow>> LoadAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<UsageRow>>([]);
-
-        public Task WriteAsync(IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
+        public override Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default)
         {
             Deletes.Enqueue((granularity, before));
             return Task.FromResult(0);
