@@ -14,6 +14,8 @@
 #   - A VM's perf has no hardware counters here (no `perf stat -e instructions`), so samples are cpu-clock.
 # OUT.txt holds the samples per (dso, symbol), OUT.req the requests in the sampled window. Load goes to 127.0.0.1 only.
 #   DLL (default: this checkout's Release build, built unless SKIP_BUILD=1)  WARM=40  DUR=10  CONNECTIONS=64
+#   KEEP=1 keeps the samples as OUT.data, for call graphs: perf report -i OUT.data --no-children -G -S SYMBOL
+#   ORIGIN: an Origin header wrk sends with every request (as bench/pair.sh does), e.g. for a route with CORS; none by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "profile: $*" >&2; exit 1; }
@@ -24,6 +26,9 @@ shift 2
 WARM=${WARM:-40}
 DUR=${DUR:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+ORIGIN=${ORIGIN:-}
+WRK_HEADERS=()
+[[ -z $ORIGIN ]] || WRK_HEADERS=(-H "Origin: $ORIGIN")
 for n in WARM DUR CONNECTIONS; do [[ ${!n} =~ ^[0-9]+$ ]] || die "$n must be a whole number"; done
 command -v perf >/dev/null || die "perf is not installed (apt-get install linux-perf)"
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
@@ -53,14 +58,15 @@ GATEWAY=$!
 PIDS+=($GATEWAY)
 for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$PORT/hello" && break; sleep 0.2; done
 curl -s -o /dev/null "http://127.0.0.1:$PORT/hello" || die "the gateway did not answer (see $TMP/gateway.log)"
-(( WARM == 0 )) || taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d"$WARM"s "http://127.0.0.1:$PORT/hello" >/dev/null
+(( WARM == 0 )) || taskset -c 0 wrk -t1 -c"$CONNECTIONS" ${WRK_HEADERS[@]+"${WRK_HEADERS[@]}"} -d"$WARM"s "http://127.0.0.1:$PORT/hello" >/dev/null
 # wrk runs a second longer on each side of the sampled window; its requests are scaled to the window.
 ( sleep 1; perf record -F 1999 -g -C 1 -o "$TMP/perf.data" -- sleep "$DUR" >/dev/null 2>&1 ) &
 RECORDER=$!
-taskset -c 0 wrk -t1 -c"$CONNECTIONS" -d$((DUR + 2))s "http://127.0.0.1:$PORT/hello" >"$TMP/wrk.txt"
+taskset -c 0 wrk -t1 -c"$CONNECTIONS" ${WRK_HEADERS[@]+"${WRK_HEADERS[@]}"} -d$((DUR + 2))s "http://127.0.0.1:$PORT/hello" >"$TMP/wrk.txt"
 wait "$RECORDER"
 REQUESTS=$(awk '/requests in/{print $1}' "$TMP/wrk.txt")
 [[ -n $REQUESTS && $REQUESTS -gt 0 ]] || die "the load completed no requests"
 echo "$REQUESTS $((DUR + 2)) $DUR" >"$OUT.req"
 perf report -i "$TMP/perf.data" --no-children --sort dso,sym -F overhead,sample,dso,sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' >"$OUT.txt"
+[[ ${KEEP:-0} != 1 ]] || cp "$TMP/perf.data" "$OUT.data"
 echo "profile: $(awk '/Requests\/sec/{print $2}' "$TMP/wrk.txt") req/s; $OUT.txt, $OUT.req"

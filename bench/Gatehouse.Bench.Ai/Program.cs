@@ -23,6 +23,7 @@
 // collections move the start-up's objects to older generations (8-15 ms pauses). --warm-seconds=150 measures the
 // steady state after them.
 // --token-limits gives the plan token limits, so each call is also counted (o200k) and admitted against a budget.
+// With --gateway-cpu, the gateway process's CPU time (user and system, from /proc) per call of each form is printed too.
 // --slowest=N prints the N slowest streamed calls through the gateway (when, which, time to first chunk).
 using System.Diagnostics;
 using System.Globalization;
@@ -122,9 +123,13 @@ Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} req
 foreach (var concurrency in new[] { 1, workers })
 {
     await Warm(concurrency);
+    var cpu = GatewayCpu();
     var whole = await Interleave(concurrency, requests, stream: false);
+    ReportCpu($"non-streamed, {concurrency} at a time", cpu, requests);
     Report($"non-streamed, {concurrency} at a time", whole.Direct.Total, whole.Gateway.Total);
+    cpu = GatewayCpu();
     var streamed = await Interleave(concurrency, requests / 4, stream: true);
+    ReportCpu($"streamed, {concurrency} at a time", cpu, requests / 4);
     Report($"streamed time to first chunk, {concurrency} at a time", streamed.Direct.First, streamed.Gateway.First);
     Report($"streamed gap between chunks (2 ms at the provider), {concurrency} at a time", streamed.Direct.Gaps, streamed.Gateway.Gaps);
     foreach (var (at, index, first, collected) in slow.OrderByDescending(c => c.First).Take(slowest))
@@ -145,6 +150,29 @@ if (process is not null)
 {
     process.Kill(entireProcessTree: true);
     await process.WaitForExitAsync();
+}
+
+// The gateway process's CPU time (user + system) so far, from /proc; -1 in process or where /proc is missing.
+double GatewayCpu()
+{
+    if (process is null || !File.Exists($"/proc/{process.Id}/stat"))
+    {
+        return -1;
+    }
+
+    // Fields 14 and 15 (utime, stime, in clock ticks of 1/100 s) after the command's closing parenthesis.
+    var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
+}
+
+// The gateway's CPU per call over a measurement (its background work included): steadier than a p99 for finding what a call costs.
+void ReportCpu(string what, double before, int calls)
+{
+    if (before >= 0)
+    {
+        Console.WriteLine($"{what}: gateway CPU {(GatewayCpu() - before) * 1000 / calls:F1} µs a call ({calls} calls)");
+    }
 }
 
 // `gatehouse run --config FILE` of the Release build, pinned to one CPU; its URL once it routes (401 without a key).
