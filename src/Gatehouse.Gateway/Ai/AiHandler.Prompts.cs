@@ -81,7 +81,7 @@ internal sealed partial class AiHandler
             return;
         }
 
-        var reservation = tokens.Admit(admission, prompt.Alias, body, AiOperation.Chat, out var refusal);
+        var (reservation, refusal) = await tokens.AdmitAsync(admission, prompt.Alias, body, AiOperation.Chat).ConfigureAwait(false);
         if (refusal is { } limited)
         {
             await ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, "token-limit-exceeded", "Token limit exceeded",

@@ -99,7 +99,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             body["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
 
-        var reservation = tokens.Admit(admission, alias, body, operation, out var refusal);
+        var (reservation, refusal) = await tokens.AdmitAsync(admission, alias, body, operation).ConfigureAwait(false);
         if (refusal is { } limited)
         {
             await tokens.WriteRefusalAsync(context, limited, requestId).ConfigureAwait(false);

@@ -10,12 +10,19 @@ namespace Gatehouse.Gateway.Ai;
 /// exact, and calls of different applications never wait on each other.
 /// </summary>
 /// <remarks>
-/// With <paramref name="engineKey"/> (a limit with <c>scope: cluster</c>) the budget is also a <see cref="IClusterTally"/>:
-/// the cluster limiter's background round adds the tokens this node settled since its last round to the shared counter and
-/// learns from the total what the other nodes have used (<c>others</c>), which admission counts too. On the request path
-/// nothing waits for the engine.
+/// With <paramref name="engineKey"/> (a limit with <c>scope: cluster</c>) the budget is also a <see cref="IClusterTally"/>,
+/// in one of two ways (<paramref name="sync"/>):
+/// <list type="bullet">
+/// <item><c>fast</c>: the cluster limiter's background round adds the tokens this node settled since its last round to the
+/// shared counter and learns from the total what the other nodes have used (<c>others</c>), which admission counts too. On
+/// the request path nothing waits for the engine.</item>
+/// <item><c>strict</c>: a call is admitted only from tokens this node holds at the engine (<c>pushed</c>: leases granted,
+/// plus what calls used over their estimate, which the round adds). When what is held does not cover a call's estimate,
+/// the call waits for one lease (<see cref="Reservation.NeedsLease"/>); the engine grants leases atomically and never past
+/// the limit, so the nodes together never admit more than it.</item>
+/// </list>
 /// </remarks>
-internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : IClusterTally
+internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, LimitSync sync = LimitSync.Fast) : IClusterTally
 {
     private readonly Lock _lock = new();
     private uint _window;
@@ -27,22 +34,33 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
     // when none does, so no call's usage is settled into a budget that is gone.
     private int _holders;
     private bool _retired;
+    // Strict: the window whose last lease came back short (the engine has nothing left in it), and the lease in flight.
+    private long _exhausted = -1;
+    private Task? _lease;
+    private uint _leaseWindow;
 
     /// <summary>True for a budget of a <c>scope: cluster</c> limit, shared through the counter engine.</summary>
     public bool IsShared => engineKey is not null;
+
+    /// <summary>True for a shared budget with <c>sync: strict</c>: admitted only from leases.</summary>
+    public bool IsStrict => engineKey is not null && sync == LimitSync.Strict;
 
     public string EngineKey => engineKey ?? throw new InvalidOperationException("a node-scoped budget has no engine counter");
 
     public LimitPeriod Per => per;
 
     /// <summary>
-    /// Reserves <paramref name="need"/> if it fits under <paramref name="limit"/>; else says the seconds until the window turns,
-    /// or that the budget was swept (<see cref="TryRetire"/>) and the caller takes its successor.
+    /// Reserves <paramref name="need"/> if it fits under <paramref name="limit"/> (for a strict budget: under what this node
+    /// holds, or under <paramref name="fallbackCap"/> while the engine is down); else says the seconds until the window turns,
+    /// that a lease is needed first (strict: <paramref name="shortBy"/> tokens more than this node holds), or that the budget
+    /// was swept (<see cref="TryRetire"/>) and the caller takes its successor.
     /// </summary>
-    public Reservation TryReserve(long need, long limit, long nowTicks, out uint window, out int retryAfter)
+    /// <param name="fallbackCap">Strict, engine down: what this node may admit in the window by its <c>onEngineDown</c>; null while the engine answers.</param>
+    public Reservation TryReserve(long need, long limit, long nowTicks, out uint window, out int retryAfter, out long shortBy, long? fallbackCap = null)
     {
         window = LimitWindows.Index(per, nowTicks);
         retryAfter = 0;
+        shortBy = 0;
         lock (_lock)
         {
             if (_retired)
@@ -51,7 +69,26 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
             }
 
             Roll(window);
-            if (_others + _used + _reserved + need > limit)
+            long room;
+            if (!IsStrict)
+            {
+                room = limit - _others - _used - _reserved;
+            }
+            else if (fallbackCap is { } cap)
+            {
+                room = Math.Max(cap, _pushed) - _used - _reserved;
+            }
+            else
+            {
+                room = _pushed - _used - _reserved;
+                if (need > room && _exhausted != window)
+                {
+                    shortBy = need - Math.Max(0, room);
+                    return Reservation.NeedsLease;
+                }
+            }
+
+            if (need > room)
             {
                 retryAfter = LimitWindows.SecondsUntilEnd(per, window, nowTicks);
                 return Reservation.Refused;
@@ -60,6 +97,61 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
             _reserved += need;
             _holders++;
             return Reservation.Made;
+        }
+    }
+
+    /// <summary>
+    /// Strict: the lease of <paramref name="window"/> in flight, or a new one from <paramref name="start"/> (given how many
+    /// tokens to ask for: at least <paramref name="want"/>): one at a time per budget, shared by the calls waiting for it.
+    /// </summary>
+    public Task Lease(uint window, long want, Func<long, Task> start)
+    {
+        lock (_lock)
+        {
+            if (_lease is { IsCompleted: false } pending && _leaseWindow == window)
+            {
+                return pending;
+            }
+
+            _leaseWindow = window;
+            return _lease = start(want);
+        }
+    }
+
+    /// <summary>
+    /// Strict: how many tokens to lease ahead, in the background, so that under steady use no call waits for the engine:
+    /// what tops the unused tokens held back up to <paramref name="lease"/> once a quarter of it is left (leases of 4 or
+    /// more); 0 when nothing is to be asked (enough held, a lease in flight, or the engine has nothing left).
+    /// </summary>
+    public long TopUp(uint window, long lease)
+    {
+        lock (_lock)
+        {
+            var unused = _pushed - _used - _reserved;
+            if (lease < 4 || window != _window || _exhausted == window || unused > lease / 4 || (_lease is { IsCompleted: false } && _leaseWindow == window))
+            {
+                return 0;
+            }
+
+            return lease - Math.Max(0, unused);
+        }
+    }
+
+    /// <summary>Strict: the engine granted <paramref name="granted"/> of <paramref name="wanted"/> tokens for <paramref name="window"/>.</summary>
+    public void Leased(uint window, long wanted, long granted)
+    {
+        lock (_lock)
+        {
+            if (window != _window)
+            {
+                return; // the window turned meanwhile: those tokens belonged to the one that passed
+            }
+
+            _pushed += granted;
+            if (granted < wanted)
+            {
+                _exhausted = window;
+            }
         }
     }
 
@@ -115,8 +207,9 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
         {
             Roll(window);
             delta = _used - _pushed;
-            // Read (a delta of 0) while this node has used the budget in the window, to learn the others' use.
-            return delta > 0 || _used > 0 || _reserved > 0;
+            // Strict: only what calls used beyond the leases (over their estimate, or while the engine was down) is added.
+            // Fast: read (a delta of 0) while this node has used the budget in the window, to learn the others' use.
+            return delta > 0 || (!IsStrict && (_used > 0 || _reserved > 0));
         }
     }
 
@@ -143,6 +236,7 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null) : I
             _reserved = 0;
             _pushed = 0;
             _others = 0;
+            _exhausted = -1;
         }
     }
 }
@@ -154,4 +248,6 @@ internal enum Reservation
     Refused,
     /// <summary>The budget was swept; take the owner's budget afresh.</summary>
     Retired,
+    /// <summary>Strict: this node does not hold enough tokens; lease more (<see cref="TokenBudget.Lease"/>), then try again.</summary>
+    NeedsLease,
 }

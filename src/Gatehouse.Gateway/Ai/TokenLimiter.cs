@@ -34,60 +34,162 @@ internal sealed class TokenLimiter
     /// <summary>A call refused for its tokens: the limit and when its window turns.</summary>
     internal readonly record struct Refusal(string Limit, int RetryAfterSeconds);
 
-    public TokenReservation Admit(Admission admission, string alias, JsonObject body, AiOperation operation, out Refusal? refusal)
+    /// <summary>
+    /// Admits a call: its estimate reserved in every budget it counts against, or the refusal (the first limit it would
+    /// pass). Completes at once unless a <c>sync: strict</c> budget must first lease tokens from the counter engine.
+    /// </summary>
+    public ValueTask<(TokenReservation Reservation, Refusal? Refusal)> AdmitAsync(Admission admission, string alias, JsonObject body, AiOperation operation)
     {
-        refusal = null;
         if (admission.Plan is not { } plan || !_runtime.Current.Config.Plans.TryGetValue(plan.Name, out var planConfig) || planConfig.TokenLimits.Count == 0)
         {
-            return TokenReservation.None;
+            return ValueTask.FromResult((TokenReservation.None, (Refusal?)null));
         }
 
         var prompt = EstimatePrompt(body, operation);
         var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body);
         var owner = admission.Application?.Id ?? "(anonymous)";
-        var now = _time.GetUtcNow().UtcTicks;
         var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(planConfig.TokenLimits.Count);
         for (var i = 0; i < planConfig.TokenLimits.Count; i++)
         {
             var limit = planConfig.TokenLimits[i];
-            if (limit.Model is { } model && !string.Equals(model, alias, StringComparison.Ordinal))
+            if (!Applies(limit, alias))
             {
                 continue;
             }
 
             var need = Count(limit.Count, prompt, completion);
             var budget = Budget(plan.Name, owner, i, limit);
-            Reservation made;
-            uint window;
-            int retryAfter;
-            while ((made = budget.TryReserve(need, limit.Tokens, now, out window, out retryAfter)) == Reservation.Retired)
+            var made = Reserve(ref budget, plan.Name, owner, i, limit, need, out var window, out var retryAfter, out var shortBy);
+            if (made == Reservation.NeedsLease)
             {
-                // Swept between the lookup and the reservation: the sweep removes it at once (done here too, in case this
-                // call is first), and the next lookup makes its successor.
-                _budgets.TryRemove(new KeyValuePair<string, TokenBudget>(Key(plan.Name, owner, i, limit), budget));
-                budget = Budget(plan.Name, owner, i, limit);
+                // The rest goes on once the lease has come (or the engine has failed to answer).
+                return AdmitLeasingAsync(alias, prompt, completion, plan.Name, owner, planConfig, i, budget, limit, need, window, shortBy, held);
             }
 
             if (made == Reservation.Refused)
             {
-                foreach (var (b, l, n, w) in held)
-                {
-                    b.Settle(n, 0, w, now);
-                }
-
-                refusal = new Refusal($"{limit.Tokens} {limit.Count.ToString().ToLowerInvariant()} tokens per {limit.Per.ToString().ToLowerInvariant()}", retryAfter);
-                return TokenReservation.None;
+                return ValueTask.FromResult(Refuse(held, limit, retryAfter));
             }
 
-            held.Add((budget, limit, need, window));
+            Held(held, budget, limit, need, window);
         }
 
-        if (held.Count == 0)
+        return ValueTask.FromResult((Holding(prompt, held), (Refusal?)null));
+    }
+
+    // The strict path of AdmitAsync from limit number `index`, whose budget needs `shortBy` more tokens than this node holds.
+    private async ValueTask<(TokenReservation, Refusal?)> AdmitLeasingAsync(string alias, long prompt, long completion, string plan, string owner, PlanConfig planConfig, int index,
+        TokenBudget budget, TokenLimitConfig limit, long need, uint window, long shortBy, List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held)
+    {
+        var cluster = _runtime.Counters.Cluster!;
+        for (var i = index; i < planConfig.TokenLimits.Count; i++)
         {
-            return TokenReservation.None;
+            if (i > index)
+            {
+                limit = planConfig.TokenLimits[i];
+                if (!Applies(limit, alias))
+                {
+                    continue;
+                }
+
+                need = Count(limit.Count, prompt, completion);
+                budget = Budget(plan, owner, i, limit);
+            }
+
+            Reservation made;
+            int retryAfter = 0;
+            var leases = 0;
+            while (true)
+            {
+                if (i > index || leases > 0)
+                {
+                    made = Reserve(ref budget, plan, owner, i, limit, need, out window, out retryAfter, out shortBy);
+                }
+                else
+                {
+                    made = Reservation.NeedsLease;
+                }
+
+                if (made != Reservation.NeedsLease)
+                {
+                    break;
+                }
+
+                if (++leases > MaxLeasesPerCall)
+                {
+                    // Other calls on this node took each lease before this one could use it: refused, not waited on forever.
+                    made = Reservation.Refused;
+                    retryAfter = 1;
+                    break;
+                }
+
+                await cluster.LeaseTokensAsync(budget, limit, window, shortBy).ConfigureAwait(false);
+            }
+
+            if (made == Reservation.Refused)
+            {
+                return Refuse(held, limit, retryAfter);
+            }
+
+            Held(held, budget, limit, need, window);
         }
 
-        return new TokenReservation(prompt, usage =>
+        return (Holding(prompt, held), null);
+    }
+
+    // How many leases one call may wait for before it is refused. A lease is shared by the calls waiting when it was asked
+    // for, and sized for the first of them (or the limit's lease, if larger), so in a burst on one node each lease admits at
+    // least one call and the last of N waits for up to N leases: this bounds that wait, not the budget.
+    private const int MaxLeasesPerCall = 32;
+
+    private static bool Applies(TokenLimitConfig limit, string alias) => limit.Model is not { } model || string.Equals(model, alias, StringComparison.Ordinal);
+
+    // One try at reserving `need` in `budget` (replaced by its successor when it was swept meanwhile). A strict budget
+    // decides by its onEngineDown while the engine is down, and leases ahead once it has reserved.
+    private Reservation Reserve(ref TokenBudget budget, string plan, string owner, int index, TokenLimitConfig limit, long need, out uint window, out int retryAfter, out long shortBy)
+    {
+        var cluster = _runtime.Counters.Cluster;
+        Reservation made;
+        while (true)
+        {
+            var fallback = budget.IsStrict ? cluster?.TokenFallbackCap(limit) : null;
+            made = budget.TryReserve(need, limit.Tokens, _time.GetUtcNow().UtcTicks, out window, out retryAfter, out shortBy, fallback);
+            if (made != Reservation.Retired)
+            {
+                break;
+            }
+
+            // Swept between the lookup and the reservation: the sweep removes it at once (done here too, in case this call is
+            // first), and the next lookup makes its successor.
+            _budgets.TryRemove(new KeyValuePair<string, TokenBudget>(Key(plan, owner, index, limit), budget));
+            budget = Budget(plan, owner, index, limit);
+        }
+
+        if (made == Reservation.Made && budget.IsStrict)
+        {
+            cluster?.LeaseTokensAhead(budget, limit, window);
+        }
+
+        return made;
+    }
+
+    private static void Held(List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held, TokenBudget budget, TokenLimitConfig limit, long need, uint window) =>
+        held.Add((budget, limit, need, window));
+
+    // Gives back what the call had reserved under the limits before the one that refused it.
+    private (TokenReservation, Refusal?) Refuse(List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held, TokenLimitConfig limit, int retryAfter)
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        foreach (var (b, _, n, w) in held)
+        {
+            b.Settle(n, 0, w, now);
+        }
+
+        return (TokenReservation.None, new Refusal($"{limit.Tokens} {limit.Count.ToString().ToLowerInvariant()} tokens per {limit.Per.ToString().ToLowerInvariant()}", retryAfter));
+    }
+
+    private TokenReservation Holding(long prompt, List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held) =>
+        held.Count == 0 ? TokenReservation.None : new TokenReservation(prompt, usage =>
         {
             var at = _time.GetUtcNow().UtcTicks;
             foreach (var (budget, limit, need, window) in held)
@@ -95,7 +197,6 @@ internal sealed class TokenLimiter
                 budget.Settle(need, Count(limit.Count, usage.Prompt, usage.Completion), window, at);
             }
         });
-    }
 
     /// <summary>Used and reserved tokens of an application under its plan's limit number <paramref name="index"/>.</summary>
     internal (long Used, long Reserved) Read(string plan, string application, int index)
@@ -132,8 +233,11 @@ internal sealed class TokenLimiter
             requestId, refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     // Keyed by the limit as written too, so that a reload that changes a limit starts its budget afresh; a cluster budget's
-    // name at the engine is that key, the same on every node with the same config.
-    private static string Key(string plan, string owner, int index, TokenLimitConfig limit) => $"tokens|{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}|{owner}";
+    // name at the engine is that key without the sync mode (the same on every node with the same config, and a switch
+    // between strict and fast keeps the window's count at the engine), which only the node's own budget object holds.
+    private static string Key(string plan, string owner, int index, TokenLimitConfig limit) => $"{EngineKey(plan, owner, index, limit)}|{limit.Sync}";
+
+    private static string EngineKey(string plan, string owner, int index, TokenLimitConfig limit) => $"tokens|{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}|{owner}";
 
     private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit)
     {
@@ -150,7 +254,8 @@ internal sealed class TokenLimiter
             cluster!.AddTallies(() => _budgets.Values.Where(b => b.IsShared));
         }
 
-        return _budgets.GetOrAdd(key, static (key, state) => new TokenBudget(state.Per, state.Shared ? key : null), (limit.Per, Shared: shared));
+        return _budgets.GetOrAdd(key, static (_, state) => new TokenBudget(state.Per, state.EngineKey, state.Sync),
+            (limit.Per, EngineKey: shared ? EngineKey(plan, owner, index, limit) : null, limit.Sync));
     }
 
     private static long Count(TokenCount count, long prompt, long completion) => count switch

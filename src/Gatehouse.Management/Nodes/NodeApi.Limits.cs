@@ -75,13 +75,13 @@ public sealed partial class NodeApi
     private static async Task<(JsonNode?, string?)> ReserveAsync(ILimitEngine engine, JsonObject body, string node, CancellationToken ct)
     {
         if (Key(body) is not { } key || Number(body, "window") is not { } window || window > uint.MaxValue
-            || Number(body, "want") is not { } want || want is < 1 or > 1_000_000 || Number(body, "limit") is not { } limit || limit > int.MaxValue
+            || Number(body, "want") is not { } want || want < 1 || Number(body, "limit") is not { } limit
             || Time(body) is not { } expires)
         {
-            return (null, "A reserve is {\"key\": counter key (1 to 512 characters), \"window\": N, \"want\": 1 to 1000000, \"limit\": N, \"expires\": time}.");
+            return (null, "A reserve is {\"key\": counter key (1 to 512 characters), \"window\": N, \"want\": 1 or more, \"limit\": N, \"expires\": time}.");
         }
 
-        var grant = await engine.ReserveAsync(key, (uint)window, (int)want, (int)limit, expires, ct).ConfigureAwait(false);
+        var grant = await engine.ReserveAsync(key, (uint)window, want, limit, expires, ct).ConfigureAwait(false);
         return (new JsonObject { ["granted"] = grant.Granted, ["total"] = grant.Total }, null);
     }
 

@@ -17,7 +17,7 @@ internal sealed partial class PostgresConfigStore : ILimitEngine
 
     string ILimitEngine.Name => "postgresql";
 
-    public async Task<LeaseGrant> ReserveAsync(string key, uint window, int want, int limit, DateTimeOffset expires, CancellationToken cancellationToken)
+    public async Task<LeaseGrant> ReserveAsync(string key, uint window, long want, long limit, DateTimeOffset expires, CancellationToken cancellationToken)
     {
         // The SET expressions all read the row as it was before this statement, so last_grant is this call's grant;
         // a counter already past the limit (counts added during an outage) grants nothing.
@@ -32,12 +32,12 @@ internal sealed partial class PostgresConfigStore : ILimitEngine
         await using var command = _dataSource.CreateCommand(Sql);
         command.Parameters.AddWithValue("key", key);
         command.Parameters.AddWithValue("window", (long)window);
-        command.Parameters.AddWithValue("want", (long)want);
-        command.Parameters.AddWithValue("limit", (long)limit);
+        command.Parameters.AddWithValue("want", want);
+        command.Parameters.AddWithValue("limit", limit);
         command.Parameters.AddWithValue("expires", expires.ToUniversalTime());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new LeaseGrant((int)reader.GetInt64(0), reader.GetInt64(1));
+        return new LeaseGrant(reader.GetInt64(0), reader.GetInt64(1));
     }
 
     public async Task<long[]> AddAsync(IReadOnlyList<CounterDelta> deltas, CancellationToken cancellationToken)

@@ -40,6 +40,29 @@ public sealed record TokenLimitConfig
     /// </summary>
     [DefaultText("`cluster` when the nodes share a counter engine (Redis, or a PostgreSQL store), else `node`")]
     public LimitScope? Scope { get; init; }
+
+    /// <summary>
+    /// For <c>scope: cluster</c>: <c>strict</c> admits a call only from tokens this node has leased from the counter engine,
+    /// so concurrent calls on different nodes cannot together pass the limit (beyond what calls use over their estimate);
+    /// <c>fast</c> counts on each node and syncs every <c>gateway.limits.syncInterval</c>, never waiting for the engine, and
+    /// may go over by what the nodes had not yet learnt of each other (docs/ai.md gives both bounds).
+    /// </summary>
+    public LimitSync Sync { get; init; } = LimitSync.Strict;
+
+    /// <summary>
+    /// For <c>sync: strict</c>: how many tokens a node leases from the engine at a time (more when one call's estimate needs
+    /// more). Larger leases call the engine less often; the cluster can use up to nodes × lease fewer tokens than the limit.
+    /// </summary>
+    [Minimum(1)]
+    [DefaultText("2% of `tokens`, at least 1")]
+    public long? Lease { get; init; }
+
+    /// <summary>For <c>scope: cluster</c>: what a node does while the counter engine does not answer.</summary>
+    public EngineDownAction OnEngineDown { get; init; } = EngineDownAction.Share;
+
+    /// <summary>The lease size used: <see cref="Lease"/>, or 2% of <see cref="Tokens"/> (at least 1).</summary>
+    [NotConfig]
+    public long EffectiveLease => Lease ?? Math.Max(1, Tokens / 50);
 }
 
 /// <summary>Which of a call's tokens a token limit counts.</summary>

@@ -20,11 +20,11 @@ internal sealed class RemoteLimitEngine(HttpClient http, Uri controlPlane) : ILi
 
     public string Name => "control-plane";
 
-    public async Task<LeaseGrant> ReserveAsync(string key, uint window, int want, int limit, DateTimeOffset expires, CancellationToken cancellationToken)
+    public async Task<LeaseGrant> ReserveAsync(string key, uint window, long want, long limit, DateTimeOffset expires, CancellationToken cancellationToken)
     {
         var answer = await PostAsync("node/v1/limits/reserve",
             new JsonObject { ["key"] = key, ["window"] = window, ["want"] = want, ["limit"] = limit, ["expires"] = expires }, cancellationToken).ConfigureAwait(false);
-        return new LeaseGrant((int)answer["granted"]!, (long)answer["total"]!);
+        return new LeaseGrant((long)answer["granted"]!, (long)answer["total"]!);
     }
 
     // In posts of at most the node API's limit per add: a node with more counters active in a round (request limits and

@@ -151,13 +151,71 @@ public sealed class TokenLimitTests
     {
         var budget = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Minute);
         var t0 = new DateTime(2026, 12, 4, 0, 0, 0, DateTimeKind.Utc).Ticks;
-        Assert.Equal(Reservation.Made, budget.TryReserve(5, 10, t0, out var window, out _));
+        Assert.Equal(Reservation.Made, budget.TryReserve(5, 10, t0, out var window, out _, out _));
         Assert.False(budget.TryRetire(t0 + TimeSpan.TicksPerMinute)); // the call still holds it
         budget.Settle(5, 5, window, t0 + TimeSpan.TicksPerMinute);  // it ended in the next minute, and counts there
         Assert.False(budget.TryRetire(t0 + TimeSpan.TicksPerMinute));
         Assert.Equal((5L, 0L), budget.Read(t0 + TimeSpan.TicksPerMinute));
         Assert.True(budget.TryRetire(t0 + (2 * TimeSpan.TicksPerMinute)));
-        Assert.Equal(Reservation.Retired, budget.TryReserve(1, 10, t0 + (2 * TimeSpan.TicksPerMinute), out _, out _));
+        Assert.Equal(Reservation.Retired, budget.TryReserve(1, 10, t0 + (2 * TimeSpan.TicksPerMinute), out _, out _, out _));
+    }
+
+    /// <summary>
+    /// A strict budget admits only from what this node leased: short of a call's estimate it asks for a lease (saying by how
+    /// much it is short), a lease that came back short means the engine has nothing left (refused from then on, without
+    /// asking again), and what calls used over their estimate is what its round adds to the engine.
+    /// </summary>
+    [Fact]
+    public void StrictBudget_AdmitsOnlyFromItsLeases_AndAddsOnlyWhatCallsUsedOverThem()
+    {
+        var budget = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Day, "tokens|k", Gatehouse.Model.Config.LimitSync.Strict);
+        var t0 = new DateTime(2026, 12, 4, 1, 0, 0, DateTimeKind.Utc).Ticks;
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0, out var window, out _, out var shortBy));
+        Assert.Equal(12, shortBy);
+        budget.Leased(window, 20, 20);
+        Assert.Equal(Reservation.Made, budget.TryReserve(12, 120, t0, out _, out _, out _));
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0, out _, out _, out shortBy));
+        Assert.Equal(4, shortBy); // 8 of the 20 are left
+        Assert.Equal(0, budget.TopUp(window, 20)); // 8 left is more than a quarter of a lease of 20: nothing to ask yet
+        budget.Settle(12, 12, window, t0);
+        Assert.False(budget.TakeDelta(t0, out _, out _)); // and nothing over the leases to add
+        Assert.Equal(Reservation.Made, budget.TryReserve(4, 120, t0, out _, out _, out _));
+        Assert.Equal(16, budget.TopUp(window, 20)); // 4 left: ask for what tops it up to 20
+        budget.Settle(4, 4, window, t0);
+
+        // The engine has only 6 more: a lease that comes back short leaves the budget exhausted for the window.
+        budget.Leased(window, 16, 6);
+        Assert.Equal(Reservation.Made, budget.TryReserve(10, 120, t0, out _, out _, out _)); // 4 + 6 held
+        Assert.Equal(Reservation.Refused, budget.TryReserve(1, 120, t0, out _, out var retryAfter, out _));
+        Assert.True(retryAfter > 0);
+        Assert.Equal(0, budget.TopUp(window, 20));
+
+        // The call used 16, not its 10: the 6 over what was leased are what the round adds.
+        budget.Settle(10, 16, window, t0);
+        Assert.True(budget.TakeDelta(t0, out var deltaWindow, out var delta));
+        Assert.Equal((window, 6L), (deltaWindow, delta));
+        budget.Answered(window, 6, 120);
+        Assert.False(budget.TakeDelta(t0, out _, out _));
+
+        // The next day starts with nothing held.
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0 + TimeSpan.TicksPerDay, out _, out _, out _));
+    }
+
+    /// <summary>While the engine is down, a strict budget admits up to its onEngineDown cap (or what it had leased, if more).</summary>
+    [Fact]
+    public void StrictBudget_WithTheEngineDown_AdmitsUpToItsFallbackCap()
+    {
+        var budget = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Day, "tokens|k", Gatehouse.Model.Config.LimitSync.Strict);
+        var t0 = new DateTime(2026, 12, 4, 1, 0, 0, DateTimeKind.Utc).Ticks;
+        Assert.Equal(Reservation.Made, budget.TryReserve(30, 120, t0, out var window, out _, out _, fallbackCap: 40)); // share: 120 / 3 nodes
+        Assert.Equal(Reservation.Refused, budget.TryReserve(11, 120, t0, out _, out _, out _, fallbackCap: 40));
+        Assert.Equal(Reservation.Refused, budget.TryReserve(1, 120, t0, out _, out _, out _, fallbackCap: 0)); // deny: nothing leased
+        budget.Settle(30, 30, window, t0);
+        // Back up: the 30 admitted meanwhile are what the round adds, and admission is from leases again.
+        Assert.True(budget.TakeDelta(t0, out _, out var delta));
+        Assert.Equal(30, delta);
+        budget.Answered(window, 30, 30);
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(1, 120, t0, out _, out _, out _));
     }
 
     private static TokenLimiter Limiter(AiKit kit) => kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();

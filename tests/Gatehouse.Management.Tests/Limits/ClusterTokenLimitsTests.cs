@@ -50,17 +50,104 @@ public sealed class ClusterTokenLimitsTests(PostgresCluster cluster)
     }
 
     /// <summary>
-    /// The bound: a burst on all three nodes at once may go over, by the calls each node had not yet learnt of, and once
-    /// the rounds have carried the burst's tokens every node refuses for the rest of the window.
+    /// <c>sync: strict</c> (the default): a burst on all three nodes at once, 15 calls of 12 tokens against 120, admits exactly
+    /// the 10 that fit, because each node admits only from tokens the engine leased it, and the engine never leases past
+    /// the limit.
+    /// </summary>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("postgres")]
+    public async Task Strict_ABurstOnEveryNodeAtOnce_AdmitsExactlyWhatTheLimitAllows(string engine)
+    {
+        await using var redis = engine == "redis" ? await RedisServer.StartNewAsync() : null;
+        await using var provider = await FakeProvider.StartAsync();
+        await using var nodes = await ClusterNodes.StartAsync("""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day }] }
+            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, modelProvider: provider.BaseUrl);
+
+        var burst = await Task.WhenAll(Enumerable.Range(0, 15).Select(i => nodes.ChatAsync(i % 3, ClusterNodes.QuotaKey)));
+        Assert.All(burst, s => Assert.True(s is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"answered {s}"));
+        Assert.Equal(10, burst.Count(s => s == HttpStatusCode.OK));
+        foreach (var node in nodes.Nodes)
+        {
+            await SettledAsync(node);
+        }
+
+        Assert.Equal(120, provider.ReportedTokens);
+        for (var node = 0; node < 3; node++)
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, await nodes.ChatAsync(node, ClusterNodes.QuotaKey));
+        }
+    }
+
+    /// <summary>
+    /// Strict, with the engine down: each node admits up to its share (120 / 3 nodes = 40 tokens: 3 calls of 12), answers
+    /// 429 beyond it and never 5xx; when the engine is back, the rounds add what was used meanwhile and leases go on from
+    /// what is left (12 tokens: one call in the whole cluster).
+    /// </summary>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("postgres")]
+    public async Task Strict_WithTheEngineDown_EachNodeTakesItsShare_AndLeasesGoOnFromWhatIsLeftWhenItIsBack(string engine)
+    {
+        await using var redis = engine == "redis" ? await RedisServer.StartNewAsync() : null;
+        await using var provider = await FakeProvider.StartAsync();
+        await using var nodes = await ClusterNodes.StartAsync("""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day, onEngineDown: share }] }
+            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, modelProvider: provider.BaseUrl);
+
+        await StopEngineAsync(engine, redis);
+        var admitted = new int[3];
+        try
+        {
+            for (var call = 0; call < 12; call++)
+            {
+                var status = await nodes.ChatAsync(call % 3, ClusterNodes.QuotaKey);
+                Assert.True(status is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"answered {status} during the outage");
+                admitted[call % 3] += status == HttpStatusCode.OK ? 1 : 0;
+                await SettledAsync(nodes.Nodes[call % 3]);
+            }
+
+            Assert.All(nodes.Limiters, l => Assert.True(l.IsDown));
+        }
+        finally
+        {
+            await StartEngineAsync(engine, redis);
+        }
+
+        Assert.Equal([3, 3, 3], admitted);
+        await Wait.UntilAsync(async () =>
+        {
+            await nodes.StepAsync(Interval);
+            return nodes.Limiters.All(l => !l.IsDown);
+        }, "every node to reach the engine again");
+        await nodes.StepAsync(Interval); // a round after the engine is back carries the outage's tokens
+
+        var after = new List<HttpStatusCode>();
+        for (var call = 0; call < 3; call++)
+        {
+            after.Add(await nodes.ChatAsync(call, ClusterNodes.QuotaKey));
+            await SettledAsync(nodes.Nodes[call]);
+        }
+
+        Assert.Equal(1, after.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(120, provider.ReportedTokens);
+    }
+
+    /// <summary>
+    /// <c>sync: fast</c>, the bound: a burst on all three nodes at once may go over, by the calls each node had not yet
+    /// learnt of, and once the rounds have carried the burst's tokens every node refuses for the rest of the window.
     /// </summary>
     [Fact]
-    public async Task ABurstOnEveryNodeAtOnce_GoesOverByAtMostWhatTheNodesHadNotLearnt_ThenEveryNodeRefuses()
+    public async Task Fast_ABurstOnEveryNodeAtOnce_GoesOverByAtMostWhatTheNodesHadNotLearnt_ThenEveryNodeRefuses()
     {
         await using var redis = await RedisServer.StartNewAsync();
         await using var provider = await FakeProvider.StartAsync();
         await using var nodes = await ClusterNodes.StartAsync("""
               rate: { include: [{ route: hello }] }
-              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day, sync: fast }] }
             """, redis, modelProvider: provider.BaseUrl);
 
         // 15 calls at once, 5 on each node, with no round between (the rounds follow the test's clock): each node sees 60
@@ -104,6 +191,10 @@ public sealed class ClusterTokenLimitsTests(PostgresCluster cluster)
 
         Assert.Equal([10, 10, 10], admitted);
     }
+
+    private Task StopEngineAsync(string engine, RedisServer? redis) => engine == "redis" ? redis!.StopAsync() : cluster.StopAsync();
+
+    private Task StartEngineAsync(string engine, RedisServer? redis) => engine == "redis" ? redis!.StartAsync() : cluster.StartAsync();
 
     // A call's reservation is settled when the gateway has finished the response, which may be just after the client read
     // it: wait for that, so the next round carries the call's tokens.

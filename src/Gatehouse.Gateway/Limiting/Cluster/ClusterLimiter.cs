@@ -23,7 +23,7 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
     private static readonly Counter<long> EngineFailures = Observability.GatewayMetrics.Instance.CreateCounter<long>(
         "gatehouse.limits.engine.failures", "{call}", "Calls to the counter engine of cluster limits that failed or timed out");
     private static readonly Counter<long> Leases = Observability.GatewayMetrics.Instance.CreateCounter<long>(
-        "gatehouse.limits.leases", "{lease}", "Leases of strict cluster limits granted by the counter engine");
+        "gatehouse.limits.leases", "{lease}", "Leases of strict cluster limits (requests, and tokens of tokenLimits) granted by the counter engine");
 
     static ClusterLimiter()
     {
@@ -129,13 +129,67 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
     public void LeaseAhead(ClusterCounter counter, LimitPolicy policy, uint window) =>
         counter.LeaseAhead(window, policy.Lease / 4, policy.Lease, want => FetchAsync(counter, policy, window, want));
 
+    /// <summary>
+    /// A lease of at least <paramref name="want"/> tokens (the limit's lease size, or more for a call whose estimate needs
+    /// more) for a strict token budget in <paramref name="window"/>; the task of one already asked for when there is one.
+    /// Never faults: a failure marks the engine down, and the waiting calls then decide by the limit's <c>onEngineDown</c>.
+    /// </summary>
+    public Task LeaseTokensAsync(Ai.TokenBudget budget, TokenLimitConfig limit, uint window, long want) =>
+        budget.Lease(window, Math.Max(want, limit.EffectiveLease), asked => FetchTokensAsync(budget, limit, window, asked));
+
+    /// <summary>Strict token budgets: tops what this node holds back up to one lease, in the background (see <see cref="Ai.TokenBudget.TopUp"/>).</summary>
+    public void LeaseTokensAhead(Ai.TokenBudget budget, TokenLimitConfig limit, uint window)
+    {
+        var want = budget.TopUp(window, limit.EffectiveLease);
+        if (want > 0)
+        {
+            _ = budget.Lease(window, want, asked => FetchTokensAsync(budget, limit, window, asked));
+        }
+    }
+
+    /// <summary>
+    /// While the engine is down: how many tokens a strict budget of <paramref name="limit"/> may hold admitted in the window by
+    /// its <c>onEngineDown</c> (its leases count too); null while the engine answers.
+    /// </summary>
+    public long? TokenFallbackCap(TokenLimitConfig limit)
+    {
+        if (!_down)
+        {
+            return null;
+        }
+
+        var action = limit.OnEngineDown;
+        FallbackDecisions.Add(1, new KeyValuePair<string, object?>("action", action switch { EngineDownAction.Share => "share", EngineDownAction.Allow => "allow", _ => "deny" }));
+        return action switch
+        {
+            EngineDownAction.Share => limit.Tokens / NodeCount,
+            EngineDownAction.Allow => long.MaxValue / 2,
+            _ => 0,
+        };
+    }
+
+    private async Task FetchTokensAsync(Ai.TokenBudget budget, TokenLimitConfig limit, uint window, long want)
+    {
+        try
+        {
+            var grant = await Engine.ReserveAsync(budget.EngineKey, window, want, limit.Tokens, Expires(limit.Per, window), CancellationToken.None)
+                .WaitAsync(_settings.Timeout, _time).ConfigureAwait(false);
+            budget.Leased(window, want, grant.Granted);
+            Leases.Add(1);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Failed(e);
+        }
+    }
+
     private async Task FetchAsync(ClusterCounter counter, LimitPolicy policy, uint window, int want)
     {
         try
         {
             var grant = await Engine.ReserveAsync(counter.EngineKey, window, want, policy.Requests, Expires(policy.Per, window), CancellationToken.None)
                 .WaitAsync(_settings.Timeout, _time).ConfigureAwait(false);
-            counter.Answered(window, grant.Granted, grant.Total, exhausted: grant.Granted < want);
+            counter.Answered(window, (int)grant.Granted, grant.Total, exhausted: grant.Granted < want);
             Leases.Add(1);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

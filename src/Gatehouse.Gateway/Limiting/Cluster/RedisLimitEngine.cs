@@ -76,13 +76,13 @@ internal sealed class RedisLimitEngine : ILimitEngine, IAsyncDisposable
         return options;
     }
 
-    public async Task<LeaseGrant> ReserveAsync(string key, uint window, int want, int limit, DateTimeOffset expires, CancellationToken cancellationToken)
+    public async Task<LeaseGrant> ReserveAsync(string key, uint window, long want, long limit, DateTimeOffset expires, CancellationToken cancellationToken)
     {
         var result = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(
             ReserveScript,
             [Key(key, window)],
             [want, limit, expires.ToUnixTimeMilliseconds()]).WaitAsync(cancellationToken).ConfigureAwait(false))!;
-        return new LeaseGrant((int)result[0], (long)result[1]);
+        return new LeaseGrant((long)result[0], (long)result[1]);
     }
 
     public async Task<long[]> AddAsync(IReadOnlyList<CounterDelta> deltas, CancellationToken cancellationToken)
