@@ -38,6 +38,8 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
     private long _exhausted = -1;
     private Task? _lease;
     private uint _leaseWindow;
+    // Strict: the tokens that the calls waiting for a lease lack, together; the next lease asks for at least that much.
+    private long _waiting;
 
     /// <summary>True for a budget of a <c>scope: cluster</c> limit, shared through the counter engine.</summary>
     public bool IsShared => engineKey is not null;
@@ -101,8 +103,10 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
     }
 
     /// <summary>
-    /// Strict: the lease of <paramref name="window"/> in flight, or a new one from <paramref name="start"/> (given how many
-    /// tokens to ask for: at least <paramref name="want"/>): one at a time per budget, shared by the calls waiting for it.
+    /// Strict: the lease of <paramref name="window"/> in flight, or a new one from <paramref name="start"/>, given how many
+    /// tokens to ask for: at least <paramref name="want"/>, and at least what every call now waiting lacks (<see cref="Wait"/>),
+    /// so that a burst of calls on one node needs one lease after the one already in flight, not one each. One lease at a
+    /// time per budget, shared by the calls waiting for it.
     /// </summary>
     public Task Lease(uint window, long want, Func<long, Task> start)
     {
@@ -114,7 +118,16 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
             }
 
             _leaseWindow = window;
-            return _lease = start(want);
+            return _lease = start(Math.Max(want, _waiting));
+        }
+    }
+
+    /// <summary>Strict: a call lacking <paramref name="shortBy"/> tokens begins (positive) or ends (negative) its wait for a lease.</summary>
+    public void Wait(long shortBy)
+    {
+        lock (_lock)
+        {
+            _waiting = Math.Max(0, _waiting + shortBy);
         }
     }
 

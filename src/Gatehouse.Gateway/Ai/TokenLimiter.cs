@@ -123,7 +123,16 @@ internal sealed class TokenLimiter
                     break;
                 }
 
-                await cluster.LeaseTokensAsync(budget, limit, window, shortBy).ConfigureAwait(false);
+                var waiting = budget;
+                waiting.Wait(shortBy);
+                try
+                {
+                    await cluster.LeaseTokensAsync(waiting, limit, window, shortBy).ConfigureAwait(false);
+                }
+                finally
+                {
+                    waiting.Wait(-shortBy);
+                }
             }
 
             if (made == Reservation.Refused)
@@ -137,10 +146,10 @@ internal sealed class TokenLimiter
         return (Holding(prompt, held), null);
     }
 
-    // How many leases one call may wait for before it is refused. A lease is shared by the calls waiting when it was asked
-    // for, and sized for the first of them (or the limit's lease, if larger), so in a burst on one node each lease admits at
-    // least one call and the last of N waits for up to N leases: this bounds that wait, not the budget.
-    private const int MaxLeasesPerCall = 32;
+    // How many leases one call may wait for before it is refused. A lease asks for what the calls waiting when it starts
+    // lack, so a burst on one node waits for the lease in flight and then one more; calls that keep arriving while leases
+    // come back short of them could wait longer, and this bounds that wait, not the budget.
+    private const int MaxLeasesPerCall = 16;
 
     private static bool Applies(TokenLimitConfig limit, string alias) => limit.Model is not { } model || string.Equals(model, alias, StringComparison.Ordinal);
 

@@ -201,6 +201,31 @@ public sealed class TokenLimitTests
         Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0 + TimeSpan.TicksPerDay, out _, out _, out _));
     }
 
+    /// <summary>
+    /// A lease asks for what every waiting call lacks, together: a burst of calls on one node waits for one lease after the
+    /// one in flight, not one each; a call that stopped waiting no longer counts.
+    /// </summary>
+    [Fact]
+    public async Task StrictBudget_ALeaseAsksForWhatEveryWaitingCallLacks()
+    {
+        var budget = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Day, "tokens|k", Gatehouse.Model.Config.LimitSync.Strict);
+        var t0 = new DateTime(2026, 12, 4, 1, 0, 0, DateTimeKind.Utc).Ticks;
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 1200, t0, out var window, out _, out _));
+        var asked = new List<long>();
+        var inFlight = new TaskCompletionSource();
+        budget.Wait(12);
+        var first = budget.Lease(window, 12, want => { asked.Add(want); return inFlight.Task; });
+        budget.Wait(12);
+        budget.Wait(12);
+        Assert.Same(first, budget.Lease(window, 12, want => { asked.Add(want); return Task.CompletedTask; })); // shared while in flight
+        budget.Leased(window, 12, 12);
+        inFlight.SetResult();
+        await first;
+        budget.Wait(-12); // the first caller got its tokens and stopped waiting
+        await budget.Lease(window, 2, want => { asked.Add(want); return Task.CompletedTask; });
+        Assert.Equal([12L, 24L], asked);
+    }
+
     /// <summary>While the engine is down, a strict budget admits up to its onEngineDown cap (or what it had leased, if more).</summary>
     [Fact]
     public void StrictBudget_WithTheEngineDown_AdmitsUpToItsFallbackCap()
