@@ -292,10 +292,11 @@ internal sealed partial class PortalMail : IAsyncDisposable
         await DisconnectQuietlyAsync(client).ConfigureAwait(false);
     }
 
+    // The metric first: whoever reads the count (a test waiting for it, the portal's status) then finds it in the metric too.
     private static void Count(ref long field, string outcome)
     {
-        Interlocked.Increment(ref field);
         Mails.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+        Interlocked.Increment(ref field);
     }
 
     private static SecureSocketOptions Options(SmtpSecurity security) => security switch

@@ -83,17 +83,9 @@ public sealed class HybridNodeClusterLimitsTests(PostgresCluster postgres) : ICl
     public async Task ARoundOfMoreCountersThanOneAddTakes_IsAddedInParts_EveryTotalInOrder()
     {
         using var folder = new TempFolder();
-        var connection = new Npgsql.NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync());
-        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, store: $"postgres://{connection.Username}@{connection.Host}:{connection.Port}/{connection.Database}");
+        var (control, http, engine) = await RemoteEngineAsync(folder);
         await using var _ = control;
-        var token = await IssueNodeTokenAsync(admin, "edge-1");
-        using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(folder.Path, "cp.crt"));
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == ca.GetCertHashString();
-        using var http = new HttpClient(handler);
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-        http.DefaultRequestHeaders.Add(Gatehouse.Management.Nodes.NodeApi.NodeHeader, "edge-1");
-        var engine = new Gatehouse.Cli.Hybrid.RemoteLimitEngine(http, new Uri(nodeApi));
+        using var __ = http;
 
         var count = Gatehouse.Management.Nodes.NodeApi.MaxDeltas + 5;
         var expires = DateTimeOffset.UtcNow.AddHours(1);
@@ -101,6 +93,42 @@ public sealed class HybridNodeClusterLimitsTests(PostgresCluster postgres) : ICl
         var totals = await engine.AddAsync(deltas, CancellationToken.None);
 
         Assert.Equal(deltas.Select(d => d.Delta), totals);
+    }
+
+    /// <summary>
+    /// A lease of tokens (a strict token limit's, issue 22) can be larger than a request limit's, and its limit larger than
+    /// an int: the control plane's engine grants it whole, and never past the limit.
+    /// </summary>
+    [Fact]
+    public async Task AReserveOfTokens_BeyondAnInt_IsGrantedUpToTheLimit()
+    {
+        using var folder = new TempFolder();
+        var (control, http, engine) = await RemoteEngineAsync(folder);
+        await using var _ = control;
+        using var __ = http;
+
+        var expires = DateTimeOffset.UtcNow.AddHours(1);
+        const long Limit = 5_000_000_000;
+        var first = await engine.ReserveAsync("tokens|p|0|Month|Total||app", 7, 60_000_000, Limit, expires, CancellationToken.None);
+        Assert.Equal(new Gatehouse.Model.Limits.LeaseGrant(60_000_000, 60_000_000), first);
+        var rest = await engine.ReserveAsync("tokens|p|0|Month|Total||app", 7, 6_000_000_000, Limit, expires, CancellationToken.None);
+        Assert.Equal(new Gatehouse.Model.Limits.LeaseGrant(Limit - 60_000_000, Limit), rest);
+    }
+
+    // A control plane on a PostgreSQL store of its own, and this node's engine through its node API (as a hybrid node's).
+    private async Task<(IAsyncDisposable Control, HttpClient Http, Gatehouse.Cli.Hybrid.RemoteLimitEngine Engine)> RemoteEngineAsync(TempFolder folder)
+    {
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(await postgres.CreateDatabaseAsync());
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, store: $"postgres://{connection.Username}@{connection.Host}:{connection.Port}/{connection.Database}");
+        var token = await IssueNodeTokenAsync(admin, "edge-1");
+        using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(Path.Combine(folder.Path, "cp.crt"));
+        var hash = ca.GetCertHashString();
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHashString() == hash;
+        var http = new HttpClient(handler);
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        http.DefaultRequestHeaders.Add(Gatehouse.Management.Nodes.NodeApi.NodeHeader, "edge-1");
+        return (control, http, new Gatehouse.Cli.Hybrid.RemoteLimitEngine(http, new Uri(nodeApi)));
     }
 
     private static async Task BothNodesCountedAsync(string connectionString)

@@ -173,16 +173,21 @@ public sealed partial class PortableBinaryTests(PublishedBinaries binaries) : ID
         Assert.True(File.Exists(Qemu), "qemu-aarch64 is missing: ./test.sh installs qemu-user with apt-get.");
         Assert.True(File.Exists(Path.Combine(root, ".complete")), $"{root} is missing: ./test.sh prepares it (as root, with apt-get).");
         var binary = Path.Combine(binaries.Arm64, "gatehouse");
-        var environment = Bare(new Dictionary<string, string> { ["LD_LIBRARY_PATH"] = "/usr/lib/aarch64-linux-gnu" });
+        // W^X off under the emulator only: .NET writes the code it compiles through a second, writable mapping of the same
+        // memory, and qemu-user (like Rosetta and other emulators: dotnet/runtime#94909, #102226) does not see those writes
+        // as changes to code it has already translated, so it now and then runs stale code: "qemu: uncaught target signal
+        // 11", or a NullReferenceException inside a reflection stub of System.Text.Json (the demo's shop, 2026-12-06:
+        // 2 starts in 9 with W^X on, 0 in 12 with it off). The binary as shipped keeps W^X on; a Raspberry Pi runs that.
+        var environment = Bare(new Dictionary<string, string> { ["LD_LIBRARY_PATH"] = "/usr/lib/aarch64-linux-gnu", ["DOTNET_EnableWriteXorExecute"] = "0" });
 
         var version = await BareProcess.RunAsync(Qemu, ["-L", root, binary, "--version"], environment, _work.Path);
         Assert.True(version.Code == 0, version.Output);
         Assert.StartsWith("0.1.0", version.Output.Trim(), StringComparison.Ordinal);
 
-        // .NET under qemu-user is not a platform .NET supports (dotnet/core's supported-OS notes), and now and then the
-        // emulator itself dies while the runtime starts ("qemu: uncaught target signal 11", 2 CI runs in about 20 here,
-        // both before the demo's first line). That, and only that, is tried once more: a fault of the binary would repeat,
-        // and anything after start-up is not retried.
+        // .NET under qemu-user is not a platform .NET supports (dotnet/core's supported-OS notes), and before W^X was
+        // turned off above the emulator itself died now and then while the runtime started ("qemu: uncaught target signal
+        // 11", 2 CI runs in about 20 here, both before the demo's first line). That, and only that, is still tried once
+        // more: a fault of the binary would repeat, and anything after start-up is not retried.
         async Task<(BareProcess Demo, string Portal)> StartDemoAsync(bool retryEmulatorCrash)
         {
             var started = BareProcess.Start(Qemu, ["-L", root, binary, "demo", "--port", "0", "--any-service-ports"], environment, _work.Path);
