@@ -35,8 +35,8 @@ public sealed record TokenLimitConfig
     public string? Model { get; init; }
 
     /// <summary>
-    /// <c>cluster</c>: every node sharing the counter engine counts against one budget per application, synced every
-    /// <c>gateway.limits.syncInterval</c> (docs/ai.md gives the bound); <c>node</c>: each node counts by itself.
+    /// <c>cluster</c>: every node sharing the counter engine counts against one budget per application, as <c>sync</c>
+    /// says; <c>node</c>: each node counts by itself.
     /// </summary>
     [DefaultText("`cluster` when the nodes share a counter engine (Redis, or a PostgreSQL store), else `node`")]
     public LimitScope? Scope { get; init; }

@@ -104,7 +104,7 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
 
         var action = policy.OnEngineDown;
         fallback = action;
-        FallbackDecisions.Add(1, new KeyValuePair<string, object?>("action", action switch { EngineDownAction.Share => "share", EngineDownAction.Allow => "allow", _ => "deny" }));
+        CountFallback(action);
         var leased = strict ? counter.Pushed(window) : 0;
         return action switch
         {
@@ -159,7 +159,7 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
         }
 
         var action = limit.OnEngineDown;
-        FallbackDecisions.Add(1, new KeyValuePair<string, object?>("action", action switch { EngineDownAction.Share => "share", EngineDownAction.Allow => "allow", _ => "deny" }));
+        CountFallback(action);
         return action switch
         {
             EngineDownAction.Share => limit.Tokens / NodeCount,
@@ -167,6 +167,9 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
             _ => 0,
         };
     }
+
+    private static void CountFallback(EngineDownAction action) =>
+        FallbackDecisions.Add(1, new KeyValuePair<string, object?>("action", action switch { EngineDownAction.Share => "share", EngineDownAction.Allow => "allow", _ => "deny" }));
 
     private async Task FetchTokensAsync(Ai.TokenBudget budget, TokenLimitConfig limit, uint window, long want)
     {

@@ -3,9 +3,10 @@ using Gatehouse.Model.Config;
 namespace Gatehouse.Gateway.Limiting.Cluster;
 
 /// <summary>
-/// A count other than requests that nodes share through the counter engine by syncing (as <c>sync: fast</c> limits do):
-/// the model tokens of a <c>tokenLimits</c> budget with <c>scope: cluster</c>. The cluster limiter's background round adds
-/// what each tally counted since its last round and hands back the engine's total.
+/// A count other than requests that nodes share through the counter engine: the model tokens of a <c>tokenLimits</c>
+/// budget with <c>scope: cluster</c>. The cluster limiter's background round adds what each tally counted beyond what the
+/// engine already holds from this node (for a <c>sync: fast</c> budget, everything since its last round; for a strict one,
+/// only what calls used over their leases) and hands back the engine's total.
 /// </summary>
 internal interface IClusterTally
 {
