@@ -22,7 +22,8 @@
 // calls reach; each batch of it delays the calls that arrive meanwhile by a scheduler slice (1-7 ms), and the first
 // collections move the start-up's objects to older generations (8-15 ms pauses). --warm-seconds=150 measures the
 // steady state after them.
-// --token-limits gives the plan token limits, so each call is also counted (o200k) and admitted against a budget.
+// --token-limits gives the plan token limits, so each call is also counted (o200k) and admitted against a budget;
+// with --limits-redis=redis://HOST:PORT as well, those budgets are the cluster's, leased from that Redis (sync: strict).
 // With --gateway-cpu, the gateway process's CPU time (user and system, from /proc) per call of each form is printed too.
 // --slowest=N prints the N slowest streamed calls through the gateway (when, which, time to first chunk).
 using System.Diagnostics;
@@ -42,6 +43,7 @@ var warmRounds = int.Parse(args.FirstOrDefault(a => a.StartsWith("--warm=", Stri
 var warmSeconds = double.Parse(args.FirstOrDefault(a => a.StartsWith("--warm-seconds=", StringComparison.Ordinal))?["--warm-seconds=".Length..] ?? "0", CultureInfo.InvariantCulture);
 var slowest = int.Parse(args.FirstOrDefault(a => a.StartsWith("--slowest=", StringComparison.Ordinal))?["--slowest=".Length..] ?? "0", CultureInfo.InvariantCulture);
 var tokenLimits = args.Contains("--token-limits");
+var limitsRedis = args.FirstOrDefault(a => a.StartsWith("--limits-redis=", StringComparison.Ordinal))?["--limits-redis=".Length..];
 var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
 
 const string Completion = """{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
@@ -84,7 +86,7 @@ var key = ApiKeyHash.NewKey();
 var yaml = $$"""
     version: 1
     gateway:
-      listeners: [ { url: "http://127.0.0.1:0" } ]
+      listeners: [ { url: "http://127.0.0.1:0" } ]{{(limitsRedis is null ? "" : $"\n  limits: {{ redis: \"{limitsRedis}\" }}")}}
     services:
       llm:
         kind: ai
@@ -119,7 +121,7 @@ else
 
 var benchStart = Stopwatch.GetTimestamp();
 var slow = new List<(double At, int Index, double First, bool Collected)>();
-Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, token limits {(tokenLimits ? "on" : "off")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
 foreach (var concurrency in new[] { 1, workers })
 {
     await Warm(concurrency);
