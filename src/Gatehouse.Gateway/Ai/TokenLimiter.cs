@@ -71,7 +71,7 @@ internal sealed class TokenLimiter
                 return ValueTask.FromResult(Refuse(held, limit, retryAfter));
             }
 
-            Held(held, budget, limit, need, window);
+            held.Add((budget, limit, need, window));
         }
 
         return ValueTask.FromResult((Holding(prompt, held), (Refusal?)null));
@@ -140,7 +140,7 @@ internal sealed class TokenLimiter
                 return Refuse(held, limit, retryAfter);
             }
 
-            Held(held, budget, limit, need, window);
+            held.Add((budget, limit, need, window));
         }
 
         return (Holding(prompt, held), null);
@@ -181,9 +181,6 @@ internal sealed class TokenLimiter
 
         return made;
     }
-
-    private static void Held(List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held, TokenBudget budget, TokenLimitConfig limit, long need, uint window) =>
-        held.Add((budget, limit, need, window));
 
     // Gives back what the call had reserved under the limits before the one that refused it.
     private (TokenReservation, Refusal?) Refuse(List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held, TokenLimitConfig limit, int retryAfter)

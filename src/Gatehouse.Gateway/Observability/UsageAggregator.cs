@@ -46,6 +46,8 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     // When retention last started (read and written under the flush lock), and its run, which may outlast many flushes.
     private long? _lastRetention;
     private Task? _retention;
+    // Set by a retention run that failed (off the flush lock), so that the next flush starts one again at once.
+    private volatile bool _retentionFailed;
     private int _failures;
 
     /// <param name="aiQueue">Model calls' records (issue 22); they are rolled up only when <paramref name="sink"/> is also an <see cref="IAiUsageSink"/>.</param>
@@ -429,6 +431,12 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     private void StartRetention()
     {
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        if (_retentionFailed && _retention is { IsCompleted: true })
+        {
+            _retentionFailed = false;
+            _lastRetention = null;
+        }
+
         if (_stop.IsCancellationRequested || _retention is { IsCompleted: false } || (_lastRetention is { } last && now - last < 3600))
         {
             return;
@@ -479,7 +487,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _lastRetention = null;
+            _retentionFailed = true;
             LogRetentionFailed(_logger, e);
         }
     }

@@ -15,6 +15,7 @@ namespace Gatehouse.Model.Config;
 /// spans the end of a window counts in the window it ends in. Windows are fixed and aligned to UTC, as for
 /// <c>limits</c>.
 /// </remarks>
+[ListRules(typeof(Loading.TokenLimitRules))]
 public sealed record TokenLimitConfig
 {
     /// <summary>Tokens allowed per window.</summary>

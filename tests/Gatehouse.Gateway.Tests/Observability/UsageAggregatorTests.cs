@@ -123,6 +123,7 @@ public sealed class UsageAggregatorTests
             await aggregator.DisposeAsync();
         }
     }
+
     /// <summary>Deletes wait until cancelled (retention of a huge store, in SQLite's short statements); writes are kept.</summary>
     private sealed class SlowRetentionSink : MemorySink
     {
@@ -190,6 +191,7 @@ public sealed class UsageAggregatorTests
             await aggregator.DisposeAsync();
         }
     }
+
     /// <summary>Records what retention asked to delete.</summary>
     private sealed class RetentionRecordingSink : MemorySink
     {
@@ -200,6 +202,47 @@ public sealed class UsageAggregatorTests
             Deletes.Enqueue((granularity, before));
             return Task.FromResult(0);
         }
+    }
+
+    /// <summary>The store refuses the first delete, then takes the rest.</summary>
+    private sealed class FailingOnceRetentionSink : MemorySink
+    {
+        public int Deletes;
+
+        public override Task<int> DeleteBeforeAsync(UsageGranularity granularity, long before, CancellationToken cancellationToken = default) =>
+            Interlocked.Increment(ref Deletes) == 1 ? Task.FromException<int>(new InvalidOperationException("the store is busy")) : Task.FromResult(0);
+    }
+
+    [Fact]
+    public async Task Retention_ThatFailed_StartsAgainAtTheNextFlush_NotAnHourLater()
+    {
+        var time = new FakeTimeProvider();
+        time.Advance(TimeSpan.FromDays(10));
+        var sink = new FailingOnceRetentionSink();
+        await using var aggregator = new UsageAggregator(new RecordQueue<UsageRecord>(8), sink, "node-a", new UsageConfig(), time, NullLogger.Instance);
+        Assert.True(await aggregator.FlushAsync(CancellationToken.None));
+        await WaitForAsync(() => Volatile.Read(ref sink.Deletes) >= 1);
+
+        // The same minute: a retention that had succeeded would wait an hour; the failed one runs again.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Volatile.Read(ref sink.Deletes) < 3 && DateTime.UtcNow < deadline)
+        {
+            Assert.True(await aggregator.FlushAsync(CancellationToken.None));
+            await Task.Delay(10);
+        }
+
+        Assert.True(Volatile.Read(ref sink.Deletes) >= 3, $"retention ran {sink.Deletes} deletes; after the failure it should run again");
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.True(condition(), "the condition did not hold within 30 s");
     }
 
     [Theory]

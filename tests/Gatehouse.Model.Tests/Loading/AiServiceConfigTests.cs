@@ -45,6 +45,37 @@ public sealed class AiServiceConfigTests
         Assert.Equal((1000L, LimitPeriod.Day, TokenCount.Completion, "fast"), (limit.Tokens, limit.Per, limit.Count, limit.Model));
     }
 
+    /// <summary>Token limits take the cross-node keys of request limits, with the same checks.</summary>
+    [Theory]
+    [InlineData("{ tokens: 1000, per: day, sync: fast }", null, null)]
+    [InlineData("{ tokens: 1000, per: day, lease: 100, onEngineDown: deny }", null, null)]
+    [InlineData("{ tokens: 1000, per: day, lease: 1001 }", "plans.p.tokenLimits[0].lease", "more than the limit's 1000")]
+    [InlineData("{ tokens: 1000, per: day, scope: node, sync: fast }", "plans.p.tokenLimits[0].sync", "applies to 'scope: cluster' only")]
+    [InlineData("{ tokens: 1000, per: day, scope: node, lease: 10 }", "plans.p.tokenLimits[0].lease", "applies to 'scope: cluster' only")]
+    public void TokenLimit_ClusterKeys_AreCheckedAsForRequestLimits(string limit, string? path, string? message)
+    {
+        var result = ConfigLoader.Load($$"""
+            version: 1
+            services:
+              llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m } ] } } }
+            routes:
+              ai: { path: "/v1/{**rest}", service: llm }
+            plans:
+              p: { include: [ { route: ai } ], tokenLimits: [ {{limit}} ] }
+            """, Path.GetTempPath(), _ => null);
+
+        if (path is null)
+        {
+            Assert.True(result.IsValid, string.Join("\n", result.Errors));
+            Assert.Equal(limit.Contains("fast", StringComparison.Ordinal) ? LimitSync.Fast : LimitSync.Strict, Assert.Single(result.Config!.Plans["p"].TokenLimits).Sync);
+            return;
+        }
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(path, error.Path);
+        Assert.Contains(message!, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AnthropicProvider_Binds_WithItsKeyHeaderAndVersion()
     {

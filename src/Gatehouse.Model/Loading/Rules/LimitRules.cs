@@ -13,6 +13,10 @@ internal sealed class LimitRules : IListRules
 {
     private static readonly string[] ClusterKeys = ["sync", "lease", "onEngineDown"];
 
+    /// <summary>The first key of cross-node counting written on a limit's mapping; null when there is none.</summary>
+    internal static string? ClusterKeyIn(YamlNode node) =>
+        node is YamlMappingNode map ? ClusterKeys.FirstOrDefault(k => map.Children.ContainsKey(new YamlScalarNode(k))) : null;
+
     public IEnumerable<object> Check(IReadOnlyList<(object Value, YamlNode Node, string Path)> items, YamlBinder b)
     {
         var seen = new HashSet<(LimitPeriod, LimitMode)>();
@@ -28,10 +32,7 @@ internal sealed class LimitRules : IListRules
 
             if (limit.Scope == LimitScope.Node || limit.Mode == LimitMode.Shadow)
             {
-                var written = node is YamlMappingNode map
-                    ? ClusterKeys.FirstOrDefault(k => map.Children.ContainsKey(new YamlScalarNode(k)))
-                    : null;
-                if (written is not null)
+                if (ClusterKeyIn(node) is { } written)
                 {
                     b.Error(YamlBinder.Join(path, written), node, limit.Mode == LimitMode.Shadow
                         ? $"'{written}' applies to limits counted across nodes, and a shadow limit counts on each node; remove '{written}'."
@@ -55,6 +56,36 @@ internal sealed class LimitRules : IListRules
             var per = Units.CamelCase(limit.Per.ToString());
             b.Error(YamlBinder.Join(path, "per"), node,
                 $"another {Units.CamelCase(limit.Mode.ToString())} limit in this list is also per {per}; keep one of them (or make one 'mode: shadow' to try it out).");
+        }
+    }
+}
+
+/// <summary>
+/// A plan's token limits, checked as request limits are (<see cref="LimitRules"/>): the keys of cross-node counting mean
+/// nothing on a limit that counts per node, and a lease larger than the limit could never be granted whole. Two token
+/// limits of one period are allowed: they may count different tokens or different model aliases.
+/// </summary>
+internal sealed class TokenLimitRules : IListRules
+{
+    public IEnumerable<object> Check(IReadOnlyList<(object Value, YamlNode Node, string Path)> items, YamlBinder b)
+    {
+        foreach (var (value, node, path) in items)
+        {
+            var limit = (TokenLimitConfig)value;
+            if (limit.Lease > limit.Tokens)
+            {
+                b.Error(YamlBinder.Join(path, "lease"), node,
+                    $"a lease of {limit.Lease} tokens is more than the limit's {limit.Tokens}; make it at most {limit.Tokens} (smaller leases waste less budget across nodes).");
+                continue;
+            }
+
+            if (limit.Scope == LimitScope.Node && LimitRules.ClusterKeyIn(node) is { } written)
+            {
+                b.Error(YamlBinder.Join(path, written), node, $"'{written}' applies to 'scope: cluster' only; remove it, or make the limit 'scope: cluster'.");
+                continue;
+            }
+
+            yield return limit;
         }
     }
 }
