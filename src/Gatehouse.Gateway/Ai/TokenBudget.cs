@@ -34,8 +34,10 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
     // when none does, so no call's usage is settled into a budget that is gone.
     private int _holders;
     private bool _retired;
-    // Strict: the window whose last lease came back short (the engine has nothing left in it), and the lease in flight.
+    // Strict: the window whose last lease came back short (the engine has nothing left in it) and the limit it was asked
+    // under (a reload that raises the limit makes the window worth asking again), and the lease in flight.
     private long _exhausted = -1;
+    private long _exhaustedUnder;
     private Task? _lease;
     private uint _leaseWindow;
     // Strict: the tokens that the calls waiting for a lease lack, together; the next lease asks for at least that much.
@@ -83,7 +85,7 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
             else
             {
                 room = _pushed - _used - _reserved;
-                if (need > room && _exhausted != window)
+                if (need > room && !IsExhausted(window, limit))
                 {
                     shortBy = need - Math.Max(0, room);
                     return Reservation.NeedsLease;
@@ -136,12 +138,12 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
     /// what tops the unused tokens held back up to <paramref name="lease"/> once a quarter of it is left (leases of 4 or
     /// more); 0 when nothing is to be asked (enough held, a lease in flight, or the engine has nothing left).
     /// </summary>
-    public long TopUp(uint window, long lease)
+    public long TopUp(uint window, long lease, long limit)
     {
         lock (_lock)
         {
             var unused = _pushed - _used - _reserved;
-            if (lease < 4 || window != _window || _exhausted == window || unused > lease / 4 || (_lease is { IsCompleted: false } && _leaseWindow == window))
+            if (lease < 4 || window != _window || IsExhausted(window, limit) || unused > lease / 4 || (_lease is { IsCompleted: false } && _leaseWindow == window))
             {
                 return 0;
             }
@@ -150,8 +152,8 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
         }
     }
 
-    /// <summary>Strict: the engine granted <paramref name="granted"/> of <paramref name="wanted"/> tokens for <paramref name="window"/>.</summary>
-    public void Leased(uint window, long wanted, long granted)
+    /// <summary>Strict: the engine granted <paramref name="granted"/> of <paramref name="wanted"/> tokens for <paramref name="window"/> under a limit of <paramref name="limit"/>.</summary>
+    public void Leased(uint window, long wanted, long granted, long limit)
     {
         lock (_lock)
         {
@@ -164,6 +166,7 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
             if (granted < wanted)
             {
                 _exhausted = window;
+                _exhaustedUnder = limit;
             }
         }
     }
@@ -239,6 +242,8 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
             _others = Math.Max(0, total - _pushed);
         }
     }
+
+    private bool IsExhausted(uint window, long limit) => _exhausted == window && limit <= _exhaustedUnder;
 
     private void Roll(uint window)
     {

@@ -87,7 +87,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 {
                     Release(app, policies, i, counted);
                     var denied = Denied(app, set, ticks, p, counted[i]) with { Fallback = fallback };
-                    return down is null && shared.Sync == LimitSync.Strict && !shared.IsExhausted(counted[i])
+                    return down is null && shared.Sync == LimitSync.Strict && !shared.IsExhausted(counted[i], p.Requests)
                         ? denied with { Wait = cluster.LeaseAsync(shared, p, counted[i]) }
                         : denied;
                 }
@@ -98,7 +98,7 @@ internal sealed partial class Limiter(LimitCounters counters, TimeProvider time,
                 // and wait for the engine at the end of every lease (a denied decision, a round trip and a second decision
                 // each). What the node holds unused stays within one lease (docs/limits.md, "The two modes and their bounds").
                 if (down is null && shared.Sync == LimitSync.Strict && p.Lease >= PrefetchMinimumLease && cap - after <= p.Lease / 4
-                    && !shared.IsExhausted(counted[i]) && !shared.IsFetching(counted[i]))
+                    && !shared.IsExhausted(counted[i], p.Requests) && !shared.IsFetching(counted[i]))
                 {
                     cluster.LeaseAhead(shared, p, counted[i]);
                 }

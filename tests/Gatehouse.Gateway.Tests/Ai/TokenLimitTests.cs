@@ -172,23 +172,23 @@ public sealed class TokenLimitTests
         var t0 = new DateTime(2026, 12, 4, 1, 0, 0, DateTimeKind.Utc).Ticks;
         Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0, out var window, out _, out var shortBy));
         Assert.Equal(12, shortBy);
-        budget.Leased(window, 20, 20);
+        budget.Leased(window, 20, 20, 120);
         Assert.Equal(Reservation.Made, budget.TryReserve(12, 120, t0, out _, out _, out _));
         Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0, out _, out _, out shortBy));
         Assert.Equal(4, shortBy); // 8 of the 20 are left
-        Assert.Equal(0, budget.TopUp(window, 20)); // 8 left is more than a quarter of a lease of 20: nothing to ask yet
+        Assert.Equal(0, budget.TopUp(window, 20, 120)); // 8 left is more than a quarter of a lease of 20: nothing to ask yet
         budget.Settle(12, 12, window, t0);
         Assert.False(budget.TakeDelta(t0, out _, out _)); // and nothing over the leases to add
         Assert.Equal(Reservation.Made, budget.TryReserve(4, 120, t0, out _, out _, out _));
-        Assert.Equal(16, budget.TopUp(window, 20)); // 4 left: ask for what tops it up to 20
+        Assert.Equal(16, budget.TopUp(window, 20, 120)); // 4 left: ask for what tops it up to 20
         budget.Settle(4, 4, window, t0);
 
         // The engine has only 6 more: a lease that comes back short leaves the budget exhausted for the window.
-        budget.Leased(window, 16, 6);
+        budget.Leased(window, 16, 6, 120);
         Assert.Equal(Reservation.Made, budget.TryReserve(10, 120, t0, out _, out _, out _)); // 4 + 6 held
         Assert.Equal(Reservation.Refused, budget.TryReserve(1, 120, t0, out _, out var retryAfter, out _));
         Assert.True(retryAfter > 0);
-        Assert.Equal(0, budget.TopUp(window, 20));
+        Assert.Equal(0, budget.TopUp(window, 20, 120));
 
         // The call used 16, not its 10: the 6 over what was leased are what the round adds.
         budget.Settle(10, 16, window, t0);
@@ -196,6 +196,12 @@ public sealed class TokenLimitTests
         Assert.Equal((window, 6L), (deltaWindow, delta));
         budget.Answered(window, 6, 120);
         Assert.False(budget.TakeDelta(t0, out _, out _));
+
+        // A reload that raises the limit makes the spent window worth asking again; the old limit still finds it spent.
+        Assert.Equal(Reservation.Refused, budget.TryReserve(12, 120, t0, out _, out _, out _));
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 240, t0, out _, out _, out shortBy));
+        Assert.Equal(12, shortBy);
+        Assert.Equal(20, budget.TopUp(window, 20, 240));
 
         // The next day starts with nothing held.
         Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0 + TimeSpan.TicksPerDay, out _, out _, out _));
@@ -218,7 +224,7 @@ public sealed class TokenLimitTests
         budget.Wait(12);
         budget.Wait(12);
         Assert.Same(first, budget.Lease(window, 12, want => { asked.Add(want); return Task.CompletedTask; })); // shared while in flight
-        budget.Leased(window, 12, 12);
+        budget.Leased(window, 12, 12, 1200);
         inFlight.SetResult();
         await first;
         budget.Wait(-12); // the first caller got its tokens and stopped waiting

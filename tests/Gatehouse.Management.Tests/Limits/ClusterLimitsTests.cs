@@ -108,6 +108,39 @@ public sealed class ClusterLimitsTests(PostgresCluster cluster, ITestOutputHelpe
         Assert.Equal(held, counters.Select(c => c.Pushed(window)).ToArray());
     }
 
+    /// <summary>
+    /// Strict: a window the engine has spent stays refused on every node until a reload raises the limit; then the nodes
+    /// lease again and admit exactly what the raise adds (an operator who raises a customer's quota does not wait for the
+    /// next window), and refuse again at the new limit.
+    /// </summary>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("postgres")]
+    public async Task Strict_ASpentWindow_IsLeasedAgain_WhenAReloadRaisesTheLimit(string engine)
+    {
+        await using var redis = engine == "redis" ? await RedisServer.StartNewAsync() : null;
+        static string Plans(int requests) => $$"""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: hello }], limits: [{ requests: {{requests}}, per: day, lease: 10 }] }
+            """;
+        await using var nodes = await ClusterNodes.StartAsync(Plans(30), redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null);
+
+        async Task<int> AdmittedOneAtATimeAsync(int requests)
+        {
+            var admitted = 0;
+            for (var i = 0; i < requests; i++)
+            {
+                admitted += Admitted(await nodes.BurstAsync(ClusterNodes.QuotaKey, 1));
+            }
+
+            return admitted;
+        }
+
+        Assert.Equal(30, await AdmittedOneAtATimeAsync(36));
+        nodes.Reload(Plans(60));
+        Assert.Equal(30, await AdmittedOneAtATimeAsync(36));
+    }
+
     [Theory]
     [InlineData("redis")]
     [InlineData("postgres")]

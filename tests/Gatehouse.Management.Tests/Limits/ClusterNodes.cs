@@ -28,6 +28,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly List<HttpClient> _clients = [];
     private int _next;
+    private Func<string, Gatehouse.Model.Config.GatehouseConfig> _yaml = null!;
 
     private ClusterNodes(WebApplication backend, FakeTime time) => (_backend, Time) = (backend, time);
 
@@ -60,7 +61,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
         // has passed), so the manual clock must not lag the real one.
         var start = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
         var nodes = new ClusterNodes(backend, new FakeTime(start));
-        var loaded = ConfigLoader.Load($$"""
+        nodes._yaml = plans => Config($$"""
             version: 1
             gateway:
               listeners: [{ url: "http://127.0.0.1:0" }]
@@ -79,8 +80,8 @@ internal sealed class ClusterNodes : IAsyncDisposable
             applications:
               r: { account: acme, plan: rate, keys: [{ sha256: {{ApiKeyHash.Sha256Hex(RateKey)}} }] }
               q: { account: acme, plan: quota, keys: [{ sha256: {{ApiKeyHash.Sha256Hex(QuotaKey)}} }] }
-            """, AppContext.BaseDirectory, _ => null);
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+            """);
+        var config = nodes._yaml(plans);
         for (var i = 0; i < 3; i++)
         {
             ILimitEngine? engine = null;
@@ -93,7 +94,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
 
             var node = await GatewayHost.StartAsync(new GatewayHostOptions
             {
-                Config = loaded.Config!,
+                Config = config,
                 LimitEngine = engine,
                 NodeId = $"node-{i}",
                 Time = nodes.Time,
@@ -112,6 +113,24 @@ internal sealed class ClusterNodes : IAsyncDisposable
         await nodes.StepAsync(TimeSpan.FromSeconds(1));
         Assert.True(nodes.Limiters.All(l => l.NodeCount == 3), string.Join("\n", nodes.Logs.Entries.Select(e => e.Message)));
         return nodes;
+    }
+
+    /// <summary>Applies the config of <see cref="StartAsync"/> with <paramref name="plans"/> as its plans to every node, as a reload does.</summary>
+    public void Reload(string plans)
+    {
+        var config = _yaml(plans);
+        foreach (var node in Nodes)
+        {
+            var errors = node.Runtime.Apply(config);
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+        }
+    }
+
+    private static Gatehouse.Model.Config.GatehouseConfig Config(string yaml)
+    {
+        var loaded = ConfigLoader.Load(yaml, AppContext.BaseDirectory, _ => null);
+        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
+        return loaded.Config!;
     }
 
     /// <summary>Moves the clock on by <paramref name="by"/> and waits until every node's loop has run the round that starts.</summary>

@@ -82,6 +82,43 @@ public sealed class ClusterTokenLimitsTests(PostgresCluster cluster)
     }
 
     /// <summary>
+    /// Strict: a window the engine has spent stays refused on every node until a reload raises the limit; then the nodes
+    /// lease again and admit what the raise adds (an operator who raises a customer's budget does not wait for the next
+    /// window), and refuse again at the new limit. Leases of one call's 12 tokens: none is left part-used, so the count is
+    /// exact (with smaller leases, topped up ahead, the nodes may hold up to 3 × lease unused at the end: docs/limits.md).
+    /// </summary>
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("postgres")]
+    public async Task Strict_ASpentWindow_IsLeasedAgain_WhenAReloadRaisesTheLimit(string engine)
+    {
+        await using var redis = engine == "redis" ? await RedisServer.StartNewAsync() : null;
+        await using var provider = await FakeProvider.StartAsync();
+        static string Plans(int tokens) => $$"""
+              rate: { include: [{ route: hello }] }
+              quota: { include: [{ route: ai }], tokenLimits: [{ tokens: {{tokens}}, per: day, lease: 12 }] }
+            """;
+        await using var nodes = await ClusterNodes.StartAsync(Plans(120), redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, modelProvider: provider.BaseUrl);
+
+        async Task<int> AdmittedOneAtATimeAsync(int calls)
+        {
+            var admitted = 0;
+            for (var call = 0; call < calls; call++)
+            {
+                admitted += await nodes.ChatAsync(call % 3, ClusterNodes.QuotaKey) == HttpStatusCode.OK ? 1 : 0;
+                await SettledAsync(nodes.Nodes[call % 3]);
+            }
+
+            return admitted;
+        }
+
+        Assert.Equal(10, await AdmittedOneAtATimeAsync(15));
+        nodes.Reload(Plans(240));
+        Assert.Equal(10, await AdmittedOneAtATimeAsync(15));
+        Assert.Equal(240, provider.ReportedTokens);
+    }
+
+    /// <summary>
     /// Strict, with the engine down: each node admits up to its share (120 / 3 nodes = 40 tokens: 3 calls of 12), answers
     /// 429 beyond it and never 5xx; when the engine is back, the rounds add what was used meanwhile and leases go on from
     /// what is left (12 tokens: one call in the whole cluster).

@@ -19,6 +19,8 @@ internal sealed class ClusterCounter(LimitPeriod per, string engineKey, LimitSyn
     private readonly Lock _gate = new();
     private long _pushed;
     private long _others;
+    // The window whose lease came back short, packed with the limit it was asked under: a reload that raises the limit
+    // makes the window worth asking again (the engine grants up to the limit each request names).
     private long _exhausted = -1;
     private Task? _fetch;
     private uint _fetchWindow;
@@ -34,20 +36,30 @@ internal sealed class ClusterCounter(LimitPeriod per, string engineKey, LimitSyn
     /// <summary>Units the other nodes had used in <paramref name="window"/> at the engine's last answer.</summary>
     public int Others(uint window) => Unpack(Volatile.Read(ref _others), window);
 
-    /// <summary>True when a lease of <paramref name="window"/> came back short: the engine has nothing left in it.</summary>
-    public bool IsExhausted(uint window) => Volatile.Read(ref _exhausted) == window;
+    /// <summary>
+    /// True when a lease of <paramref name="window"/> came back short under a limit of <paramref name="limit"/> or more: the
+    /// engine has nothing left in it. Under a higher limit (a reload raised it) the window is worth asking again.
+    /// </summary>
+    public bool IsExhausted(uint window, int limit)
+    {
+        var state = Volatile.Read(ref _exhausted);
+        return (uint)((ulong)state >> 32) == window && limit <= (int)(uint)state;
+    }
 
-    /// <summary>Records an engine answer: <paramref name="added"/> more units held from this node, and the engine's <paramref name="total"/> after it.</summary>
-    public void Answered(uint window, int added, long total, bool exhausted = false)
+    /// <summary>
+    /// Records an engine answer: <paramref name="added"/> more units held from this node, and the engine's <paramref name="total"/>
+    /// after it; <paramref name="exhaustedUnder"/> is the limit a lease that came back short was asked under.
+    /// </summary>
+    public void Answered(uint window, int added, long total, int? exhaustedUnder = null)
     {
         lock (_gate)
         {
             var pushed = (int)Math.Min((long)Pushed(window) + added, int.MaxValue);
             Volatile.Write(ref _pushed, Pack(window, pushed));
             Volatile.Write(ref _others, Pack(window, (int)Math.Clamp(total - pushed, 0, int.MaxValue)));
-            if (exhausted)
+            if (exhaustedUnder is { } limit)
             {
-                Volatile.Write(ref _exhausted, window);
+                Volatile.Write(ref _exhausted, Pack(window, limit));
             }
         }
     }

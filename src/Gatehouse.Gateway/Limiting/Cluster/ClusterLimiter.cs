@@ -140,7 +140,7 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
     /// <summary>Strict token budgets: tops what this node holds back up to one lease, in the background (see <see cref="Ai.TokenBudget.TopUp"/>).</summary>
     public void LeaseTokensAhead(Ai.TokenBudget budget, TokenLimitConfig limit, uint window)
     {
-        var want = budget.TopUp(window, limit.EffectiveLease);
+        var want = budget.TopUp(window, limit.EffectiveLease, limit.Tokens);
         if (want > 0)
         {
             _ = budget.Lease(window, want, asked => FetchTokensAsync(budget, limit, window, asked));
@@ -177,7 +177,7 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
         {
             var grant = await Engine.ReserveAsync(budget.EngineKey, window, want, limit.Tokens, Expires(limit.Per, window), CancellationToken.None)
                 .WaitAsync(_settings.Timeout, _time).ConfigureAwait(false);
-            budget.Leased(window, want, grant.Granted);
+            budget.Leased(window, want, grant.Granted, limit.Tokens);
             Leases.Add(1);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -192,7 +192,7 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
         {
             var grant = await Engine.ReserveAsync(counter.EngineKey, window, want, policy.Requests, Expires(policy.Per, window), CancellationToken.None)
                 .WaitAsync(_settings.Timeout, _time).ConfigureAwait(false);
-            counter.Answered(window, (int)grant.Granted, grant.Total, exhausted: grant.Granted < want);
+            counter.Answered(window, (int)grant.Granted, grant.Total, grant.Granted < want ? policy.Requests : null);
             Leases.Add(1);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
