@@ -22,11 +22,15 @@ namespace Gatehouse.Gateway.Ai;
 /// the limit, so the nodes together never admit more than it.</item>
 /// </list>
 /// </remarks>
-internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, LimitSync sync = LimitSync.Fast) : IClusterTally
+/// <param name="quota">For a budget counted on this node alone, per hour or longer: its application and limit as kept
+/// across restarts (<see cref="Limiting.QuotaPersistence"/>).</param>
+/// <param name="seed">The window and the tokens used in it that a restarted node found kept.</param>
+internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, LimitSync sync = LimitSync.Fast, (string Application, string Limit)? quota = null, (uint Window, long Used)? seed = null)
+    : IClusterTally
 {
     private readonly Lock _lock = new();
-    private uint _window;
-    private long _used;
+    private uint _window = seed?.Window ?? 0;
+    private long _used = seed?.Used ?? 0;
     private long _reserved;
     private long _pushed;
     private long _others;
@@ -52,6 +56,20 @@ internal sealed class TokenBudget(LimitPeriod per, string? engineKey = null, Lim
     public string EngineKey => engineKey ?? throw new InvalidOperationException("a node-scoped budget has no engine counter");
 
     public LimitPeriod Per => per;
+
+    /// <summary>The application and limit this budget's use is kept under across restarts; null when it is not kept.</summary>
+    public (string Application, string Limit)? Quota => quota;
+
+    /// <summary>The window of <paramref name="nowTicks"/> and the tokens settled in it (what is kept across restarts).</summary>
+    public (uint Window, long Used) Settled(long nowTicks)
+    {
+        var window = LimitWindows.Index(per, nowTicks);
+        lock (_lock)
+        {
+            Roll(window);
+            return (window, _used);
+        }
+    }
 
     /// <summary>
     /// Reserves <paramref name="need"/> if it fits under <paramref name="limit"/> (for a strict budget: under what this node

@@ -31,6 +31,13 @@ internal sealed class TokenLimiter
 
     private readonly ConcurrentDictionary<string, TokenBudget> _budgets = new(StringComparer.Ordinal);
 
+    // Tokens used in the current windows as a restarted node found them kept (QuotaPersistence), by the budget's name
+    // (EngineKey), until the budget is first used.
+    private readonly ConcurrentDictionary<string, (uint Window, long Used)> _seeds = new(StringComparer.Ordinal);
+
+    /// <summary>The prefix of a token limit's name among the counts kept across restarts.</summary>
+    internal const string QuotaPrefix = "tokens|";
+
     /// <summary>A call refused for its tokens: the limit and when its window turns.</summary>
     internal readonly record struct Refusal(string Limit, int RetryAfterSeconds);
 
@@ -211,6 +218,26 @@ internal sealed class TokenLimiter
         return Budget(plan, application, index, limit).Read(_time.GetUtcNow().UtcTicks);
     }
 
+    /// <summary>
+    /// Tokens <paramref name="application"/> had used under the limit named <paramref name="limit"/> in <paramref name="window"/>
+    /// (kept across a restart, loaded at start): its budget starts from them when it is first used.
+    /// </summary>
+    internal void Seed(string application, string limit, uint window, long used) => _seeds[$"{limit}|{application}"] = (window, used);
+
+    /// <summary>The budgets counted on this node alone per hour or longer, with the tokens settled in their current window: what is kept across restarts.</summary>
+    internal IEnumerable<(string Application, string Limit, LimitPeriod Per, uint Window, long Used)> Quotas()
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        foreach (var budget in _budgets.Values)
+        {
+            if (budget.Quota is { } quota)
+            {
+                var (window, used) = budget.Settled(now);
+                yield return (quota.Application, quota.Limit, budget.Per, window, used);
+            }
+        }
+    }
+
     /// <summary>Budgets held (one per application and token limit used in its current window, and calls in flight).</summary>
     internal int BudgetCount => _budgets.Count;
 
@@ -243,7 +270,10 @@ internal sealed class TokenLimiter
     // between strict and fast keeps the window's count at the engine), which only the node's own budget object holds.
     private static string Key(string plan, string owner, int index, TokenLimitConfig limit) => $"{EngineKey(plan, owner, index, limit)}|{limit.Sync}";
 
-    private static string EngineKey(string plan, string owner, int index, TokenLimitConfig limit) => $"tokens|{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}|{owner}";
+    private static string EngineKey(string plan, string owner, int index, TokenLimitConfig limit) => $"{LimitName(plan, index, limit)}|{owner}";
+
+    // The limit's part of the names above (the application's is after it).
+    private static string LimitName(string plan, int index, TokenLimitConfig limit) => $"{QuotaPrefix}{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}";
 
     private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit)
     {
@@ -260,8 +290,24 @@ internal sealed class TokenLimiter
             cluster!.AddTallies(() => _budgets.Values.Where(b => b.IsShared));
         }
 
-        return _budgets.GetOrAdd(key, static (_, state) => new TokenBudget(state.Per, state.EngineKey, state.Sync),
-            (limit.Per, EngineKey: shared ? EngineKey(plan, owner, index, limit) : null, limit.Sync));
+        if (shared || limit.Per < LimitPeriod.Hour)
+        {
+            return _budgets.GetOrAdd(key, static (_, state) => new TokenBudget(state.Per, state.EngineKey, state.Sync),
+                (limit.Per, EngineKey: shared ? EngineKey(plan, owner, index, limit) : null, limit.Sync));
+        }
+
+        // Counted on this node alone, per hour or longer: kept across restarts, and started from what was kept. The seed is
+        // read, not taken, in the factory (which may run more than once), and dropped once a budget holds it.
+        var quota = (Application: owner, Limit: LimitName(plan, index, limit));
+        var name = $"{quota.Limit}|{owner}";
+        budget = _budgets.GetOrAdd(key, static (_, state) => new TokenBudget(state.Per, null, state.Sync, state.Quota,
+            state.Seeds.TryGetValue(state.Name, out var seed) ? seed : null), (limit.Per, limit.Sync, Quota: quota, Name: name, Seeds: _seeds));
+        if (!_seeds.IsEmpty)
+        {
+            _seeds.TryRemove(name, out _);
+        }
+
+        return budget;
     }
 
     private static long Count(TokenCount count, long prompt, long completion) => count switch

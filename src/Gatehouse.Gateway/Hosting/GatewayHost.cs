@@ -199,7 +199,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         QuotaPersistence? quotas = null;
         if (options.QuotaStore is { } quotaStore)
         {
-            quotas = new QuotaPersistence(runtime.Counters, quotaStore, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Quotas"), options.QuotaWriteInterval);
+            quotas = new QuotaPersistence(runtime.Counters, quotaStore, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Quotas"), options.QuotaWriteInterval,
+                app.Services.GetRequiredService<Ai.TokenLimiter>());
             await quotas.LoadAsync(cancellationToken).ConfigureAwait(false);
         }
 

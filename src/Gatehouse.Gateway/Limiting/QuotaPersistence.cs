@@ -8,7 +8,8 @@ namespace Gatehouse.Gateway.Limiting;
 /// Keeps a node's quota counts (hour, day, month) in the store, so that a restart does not start every quota over:
 /// loaded once at start, before the listeners open; written every <see cref="Interval"/> on a background loop (only the
 /// counts that changed, in one transaction), and once more at a graceful stop. Nothing here runs on the request path,
-/// which keeps counting in memory (<see cref="LimitCounters"/>); a store that is down delays the writes, which carry the
+/// which keeps counting in memory (<see cref="LimitCounters"/>, and the token budgets of <c>tokenLimits</c> counted on this
+/// node alone: <see cref="Ai.TokenLimiter"/>); a store that is down delays the writes, which carry the
 /// newest counts when it is back. A crash loses what was counted since the last write: at most one interval's requests.
 /// </summary>
 internal sealed partial class QuotaPersistence : IAsyncDisposable
@@ -17,19 +18,20 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
 
     private readonly LimitCounters _counters;
+    private readonly Ai.TokenLimiter? _tokens;
     private readonly IQuotaCountStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly PeriodicLoop _loop;
     // What the store has, by application and limit: a count is written again only when it moved.
-    private readonly Dictionary<(string App, string Name), (uint Window, int Count)> _written = [];
+    private readonly Dictionary<(string App, string Name), (uint Window, long Count)> _written = [];
     private readonly SemaphoreSlim _writing = new(1, 1);
     private bool _failing;
     private long _writes;
 
-    public QuotaPersistence(LimitCounters counters, IQuotaCountStore store, TimeProvider time, ILogger logger, TimeSpan? interval = null)
+    public QuotaPersistence(LimitCounters counters, IQuotaCountStore store, TimeProvider time, ILogger logger, TimeSpan? interval = null, Ai.TokenLimiter? tokens = null)
     {
-        (_counters, _store, _time, _logger) = (counters, store, time, logger);
+        (_counters, _store, _time, _logger, _tokens) = (counters, store, time, logger, tokens);
         Interval = interval ?? DefaultInterval;
         _loop = new PeriodicLoop(Interval, time, token => FlushAsync(token));
     }
@@ -60,7 +62,15 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
         {
             if (c.Window == LimitWindows.Index(c.Per, now))
             {
-                _counters.Seed(c.Application, c.Limit, c.Per, c.Window, c.Count);
+                if (c.Limit.StartsWith(Ai.TokenLimiter.QuotaPrefix, StringComparison.Ordinal))
+                {
+                    _tokens?.Seed(c.Application, c.Limit, c.Window, c.Count);
+                }
+                else
+                {
+                    _counters.Seed(c.Application, c.Limit, c.Per, c.Window, (int)Math.Min(c.Count, int.MaxValue));
+                }
+
                 _written[(c.Application, c.Limit)] = (c.Window, c.Count);
                 loaded++;
             }
@@ -87,6 +97,14 @@ internal sealed partial class QuotaPersistence : IAsyncDisposable
                 if (count > 0 && (!_written.TryGetValue((app, name), out var was) || was.Window != window || was.Count != count))
                 {
                     batch.Add(new QuotaCount(app, name, per, window, count));
+                }
+            }
+
+            foreach (var (app, name, per, window, used) in _tokens?.Quotas() ?? [])
+            {
+                if (used > 0 && (!_written.TryGetValue((app, name), out var was) || was.Window != window || was.Count != used))
+                {
+                    batch.Add(new QuotaCount(app, name, per, window, used));
                 }
             }
 

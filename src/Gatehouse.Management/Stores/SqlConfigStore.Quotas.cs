@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Limits;
 
@@ -10,30 +11,13 @@ internal abstract partial class SqlConfigStore
     /// The transaction quota counts are written in. By default not the revisions' write lock: counts never wait for a
     /// config change, nor a change for them (SQLite has one writer whatever, and takes it up front).
     /// </summary>
-    protected virtual async Task<System.Data.Common.DbTransaction> BeginQuotaWriteAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken) =>
+    protected virtual async Task<DbTransaction> BeginQuotaWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<QuotaCount>> ReadQuotaCountsAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, null, "SELECT application, limit_key, period, window_index, count FROM quota_counts");
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<QuotaCount>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            // A row written by a newer Gatehouse with a period this one does not know is left alone.
-            if (Enum.TryParse<LimitPeriod>(reader.GetString(2), out var per))
-            {
-                var window = ToLong(reader.GetValue(3));
-                var count = ToLong(reader.GetValue(4));
-                if (window is >= 0 and <= uint.MaxValue && count is >= 0 and <= int.MaxValue)
-                {
-                    result.Add(new QuotaCount(reader.GetString(0), reader.GetString(1), per, (uint)window, (int)count));
-                }
-            }
-        }
-
-        return result;
+        return await QuotaCountRows.ReadAsync(connection, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task WriteQuotaCountsAsync(IReadOnlyList<QuotaCount> counts, CancellationToken cancellationToken = default)
@@ -46,10 +30,43 @@ internal abstract partial class SqlConfigStore
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginQuotaWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        await QuotaCountRows.WriteAsync(connection, transaction, counts, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The <c>quota_counts</c> table's reads and writes, shared by the store and a node's own <see cref="QuotaFile"/>.</summary>
+internal static class QuotaCountRows
+{
+    public static async Task<IReadOnlyList<QuotaCount>> ReadAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = SqlConfigStore.Command(connection, null, "SELECT application, limit_key, period, window_index, count FROM quota_counts");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<QuotaCount>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // A row written by a newer Gatehouse with a period this one does not know is left alone.
+            if (Enum.TryParse<LimitPeriod>(reader.GetString(2), out var per))
+            {
+                var window = SqlConfigStore.ToLong(reader.GetValue(3));
+                var count = SqlConfigStore.ToLong(reader.GetValue(4));
+                if (window is >= 0 and <= uint.MaxValue && count >= 0)
+                {
+                    result.Add(new QuotaCount(reader.GetString(0), reader.GetString(1), per, (uint)window, count));
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Each count replaces its application's, limit's and window's (never lowering it); older windows of that application and limit are forgotten.</summary>
+    public static async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<QuotaCount> counts, CancellationToken cancellationToken)
+    {
         foreach (var c in counts)
         {
             // Never lower a stored count: a count only grows within its window, and a write that raced an older one must not undo it.
-            await ExecuteAsync(
+            await SqlConfigStore.ExecuteAsync(
                 connection,
                 transaction,
                 """
@@ -61,8 +78,8 @@ internal abstract partial class SqlConfigStore
                 ("limit", c.Limit),
                 ("period", c.Per.ToString()),
                 ("window", (long)c.Window),
-                ("count", (long)c.Count)).ConfigureAwait(false);
-            await ExecuteAsync(
+                ("count", c.Count)).ConfigureAwait(false);
+            await SqlConfigStore.ExecuteAsync(
                 connection,
                 transaction,
                 "DELETE FROM quota_counts WHERE application = @app AND limit_key = @limit AND window_index < @window",
@@ -71,7 +88,5 @@ internal abstract partial class SqlConfigStore
                 ("limit", c.Limit),
                 ("window", (long)c.Window)).ConfigureAwait(false);
         }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

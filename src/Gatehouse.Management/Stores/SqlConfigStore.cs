@@ -85,7 +85,7 @@ internal abstract partial class SqlConfigStore : IConfigStore
             .ConfigureAwait(false));
     }
 
-    protected static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    internal static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -111,14 +111,14 @@ internal abstract partial class SqlConfigStore : IConfigStore
         return command;
     }
 
-    protected static async Task<int> ExecuteAsync(
+    internal static async Task<int> ExecuteAsync(
         DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    protected static async Task<object?> ScalarAsync(
+    internal static async Task<object?> ScalarAsync(
         DbConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = Command(connection, transaction, sql, parameters);
@@ -126,7 +126,7 @@ internal abstract partial class SqlConfigStore : IConfigStore
         return value is DBNull ? null : value;
     }
 
-    protected static long ToLong(object? value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
+    internal static long ToLong(object? value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
 
     private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

@@ -51,7 +51,10 @@ internal static class RunCommand
         var controlPlaneKey = new Option<string?>("--control-plane-key") { Description = "With --control-plane: the control plane's public key (PEM file) that every snapshot must be signed with." };
         var controlPlaneCa = new Option<string?>("--control-plane-ca") { Description = "With --control-plane: a CA certificate (PEM) the node API's certificate chains to, when it is not a public one." };
         var clusterLimits = new Option<bool>("--cluster-limits") { Description = "With --control-plane: count limits with scope: cluster in the control plane's counter engine (its PostgreSQL store), leased through the node API; without it they count on this node alone." };
-        var stateDir = new Option<string?>("--state-dir") { Description = "With --control-plane: where the last good configs are kept (default ./gatehouse-node)." };
+        var stateDir = new Option<string?>("--state-dir")
+        {
+            Description = "With --control-plane: where the last good configs and the quota counts are kept (default ./gatehouse-node). With --config: where quota counts are kept, so that a restart does not start hourly, daily and monthly quotas over (default: none, they count in memory).",
+        };
         var nodeApiUrl = new Option<string?>("--node-api-url") { Description = "With --store and role both or control: serve the node API for hybrid data nodes here (https://ADDRESS:PORT)." };
         var nodeApiCert = new Option<string?>("--node-api-cert") { Description = "The node API's TLS certificate (PEM)." };
         var nodeApiKey = new Option<string?>("--node-api-key") { Description = "The node API's TLS private key (PEM)." };
@@ -97,6 +100,12 @@ internal static class RunCommand
                     parse.GetValue(clusterLimits)), ct).ConfigureAwait(false);
             }
 
+            if (parse.GetValue(stateDir) is not null && parse.GetValue(store) is not null)
+            {
+                Console.Error.WriteLine("--state-dir is for a node without a store (--config FILE, or --control-plane URL); with --store the quota counts are kept in the store.");
+                return 2;
+            }
+
             StoreNode.NodeApiSettings? nodeApi = null;
             if (parse.GetValue(nodeApiUrl) is { } nodeApiAt)
             {
@@ -138,16 +147,27 @@ internal static class RunCommand
                 return Refuse(path, result.Errors);
             }
 
+            var quotaFile = parse.GetValue(stateDir) is { } keepIn ? new QuotaFile(Path.Combine(keepIn, Hybrid.HybridNode.QuotaFileName)) : null;
             await using var host = await GatewayHost.StartAsync(new GatewayHostOptions
             {
                 Config = result.Config!,
                 ConfigPath = path,
+                QuotaStore = quotaFile,
                 Port = parse.GetValue(port),
                 HealthUrl = parse.GetValue(adminUrl),
                 HealthUrlOptional = parse.GetResult(adminUrl) is null or { Implicit: true },
             }, ct).ConfigureAwait(false);
             var health = host.HealthUrl is { } healthUrl ? $"; /ready and /live on {healthUrl}" : "";
             Console.Out.WriteLine($"Gatehouse is listening on {string.Join(", ", host.Urls)} (config {path}, watched for changes{health}). Ctrl+C stops it.");
+            if (quotaFile is not null)
+            {
+                Console.Out.WriteLine($"Quota counts are kept in {quotaFile.Path}.");
+            }
+            else if (HasQuotas(result.Config!))
+            {
+                Console.Out.WriteLine("Quotas (per hour, day or month) count in memory and start over when this process restarts; --state-dir DIR keeps them.");
+            }
+
             if (host.MetricsUrl is { } metricsUrl)
             {
                 Console.Out.WriteLine($"Metrics: {metricsUrl}/metrics");
@@ -183,6 +203,12 @@ internal static class RunCommand
 
         return false;
     }
+
+    // Whether a plan of the config has a limit that the start-up line about quotas in memory concerns (per hour or longer).
+    private static bool HasQuotas(Gatehouse.Model.Config.GatehouseConfig config) =>
+        config.Plans.Values.Any(plan =>
+            plan.Limits.Concat(plan.OperationLimits.Values.SelectMany(l => l)).Any(l => l.Per >= Gatehouse.Model.Config.LimitPeriod.Hour)
+            || plan.TokenLimits.Any(l => l.Per >= Gatehouse.Model.Config.LimitPeriod.Hour));
 
     /// <summary>The role named on the command line (case-insensitive); null when it is none of them.</summary>
     internal static NodeRole? ParseRole(string? text) => text?.Trim().ToLowerInvariant() switch

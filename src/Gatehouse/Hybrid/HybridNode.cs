@@ -97,6 +97,9 @@ internal sealed partial class HybridNode : IAsyncDisposable
     /// <summary>Where the served revision came from at start: "disk", or null when the node started without one.</summary>
     public string? StartedFrom { get; private set; }
 
+    /// <summary>The file in the state folder that keeps this node's quota counts across restarts.</summary>
+    public const string QuotaFileName = "quota-counts.db";
+
     public static async Task<HybridNode> StartAsync(Options options, CancellationToken ct)
     {
         // The host's logging exists only once it runs; until then (reading the disk) skipped files are kept and logged after.
@@ -123,6 +126,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
                 // --cluster-limits: limits with scope: cluster count in the control plane's engine (gateway.limits.redis,
                 // when the config sets it, still comes first).
                 LimitEngine = options.ClusterLimits ? new RemoteLimitEngine(http, options.ControlPlane) : null,
+                // Quotas counted on this node (scope: node, or every limit without --cluster-limits) outlive a restart.
+                QuotaStore = new Gatehouse.Management.Stores.QuotaFile(Path.Combine(options.StateDirectory, QuotaFileName)),
             }, ct).ConfigureAwait(false);
         }
         catch

@@ -44,19 +44,22 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null, Gatehouse.Model.Limits.IQuotaCountStore? store = null)
+    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null, Gatehouse.Model.Limits.IQuotaCountStore? store = null, string? modelProvider = null)
     {
         var loaded = ConfigLoader.Load($$"""
             version: 1
             gateway: { listeners: [{ url: "http://127.0.0.1:0" }] }
             services:
               backend: { targets: ["{{_backend.Urls.First()}}"] }
+              {{(modelProvider is null ? "" : $"llm: {{ kind: ai, ai: {{ providers: {{ p: {{ url: \"{modelProvider}\" }} }}, models: {{ m: [ {{ provider: p, model: gpt-test }} ] }} }} }}")}}
             routes:
               hello: { path: /hello, service: backend }
+              {{(modelProvider is null ? "" : "ai: { path: \"/v1/{**rest}\", service: llm }")}}
             plans:
               retail:
-                include: [{ route: hello }]
+                include: [{ route: hello }{{(modelProvider is null ? "" : ", { route: ai }")}}]
                 limits: [{ requests: 3, per: day }]
+                {{(modelProvider is null ? "" : "tokenLimits: [{ tokens: 24, per: day }]")}}
             accounts:
               acme: {}
             applications:
@@ -101,6 +104,74 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         // 3 a day: the two before the restart count.
         var fourth = await CallAsync(second);
         Assert.True(fourth == HttpStatusCode.TooManyRequests, $"The fourth call of the day answered {(int)fourth}, not 429. The nodes' logs:\n{Logs()}");
+    }
+
+    /// <summary>
+    /// A node without a store (a hybrid data node, or <c>run --config --state-dir</c>) keeps its counts in a SQLite file of
+    /// its own: a node started on that file after a stop goes on from them.
+    /// </summary>
+    [Fact]
+    public async Task DailyQuota_KeptInANodesQuotaFile_IsStillUsedAfterTheRestart()
+    {
+        var file = Path.Combine(_folder, "node", "quota-counts.db");
+        await using (var first = await StartNodeAsync(store: new QuotaFile(file)))
+        {
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(first));
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(first));
+        }
+
+        await using var second = await StartNodeAsync(store: new QuotaFile(file));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(second));
+        var fourth = await CallAsync(second);
+        Assert.True(fourth == HttpStatusCode.TooManyRequests, $"The fourth call of the day answered {(int)fourth}, not 429. The nodes' logs:\n{Logs()}");
+    }
+
+    /// <summary>
+    /// A day's token budget (tokenLimits, counted on the node) is kept too: 24 tokens a day, a call of 12 before the
+    /// restart and one after, then the next is refused. Without it a restart would hand out a new day of tokens.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "22")]
+    public async Task DailyTokenLimit_UsedBeforeAStop_IsStillUsedAfterTheRestart()
+    {
+        await using var provider = await Gatehouse.Gateway.Tests.Ai.FakeProvider.StartAsync();
+        await using (var first = await StartNodeAsync(modelProvider: provider.BaseUrl))
+        {
+            Assert.Equal(HttpStatusCode.OK, await ChatAsync(first));
+            await SettledAsync(first);
+        }
+
+        Assert.Contains(await _store.ReadQuotaCountsAsync(), c => c.Limit.StartsWith("tokens|retail|", StringComparison.Ordinal) && c.Count == 12);
+        await using var second = await StartNodeAsync(modelProvider: provider.BaseUrl);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(second));
+        var third = await ChatAsync(second);
+        Assert.True(third == HttpStatusCode.TooManyRequests, $"The third call of 12 tokens against 24 a day answered {(int)third}, not 429. The nodes' logs:\n{Logs()}");
+        Assert.Equal(24, provider.ReportedTokens);
+    }
+
+    // A chat call of 7 prompt and 5 completion tokens (estimated at exactly that); its status.
+    private static async Task<HttpStatusCode> ChatAsync(GatewayHost node)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri(node.Urls[0]) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Api-Key", Key);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    // A call's reservation is settled once the gateway has finished the response, which may be just after the client read it.
+    private static async Task SettledAsync(GatewayHost node)
+    {
+        var limiter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Gatehouse.Gateway.Ai.TokenLimiter>(node.Services);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (limiter.Read("retail", "shop", 0).Reserved != 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the call's reservation was never settled");
+            await Task.Delay(10);
+        }
     }
 
     private string Logs()

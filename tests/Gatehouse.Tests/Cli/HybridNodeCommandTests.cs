@@ -267,6 +267,42 @@ public sealed class HybridNodeCommandTests
     }
 
     /// <summary>
+    /// A hybrid node without <c>--cluster-limits</c> counts its limits alone, and keeps its quota counts in its state folder:
+    /// a day's quota used before a stop is still used after the restart, with the control plane away by then.
+    /// </summary>
+    [Fact]
+    public async Task Quota_CountedOnTheNode_IsKeptInItsStateFolder_AcrossARestart()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        var key = await KeyedRouteAsync(admin, backend.Urls.First(), """{"include":[{"route":"hello"}],"limits":[{"requests":3,"per":"day"}]}""");
+        var state = Path.Combine(folder.Path, "node");
+        using var keyed = new HttpClient();
+        keyed.DefaultRequestHeaders.Add("X-Api-Key", key);
+
+        await using (var data = StartDataNode(folder, nodeApi, nodeToken, state))
+        {
+            var (gateway, _, _) = await DataUrlsAsync(data);
+            await RunRoleCommandTests.UntilOkAsync(keyed, gateway + "/hello"); // the first call of the day (before it: 404 or 401, not counted)
+            using var second = await keyed.GetAsync(gateway + "/hello");
+            Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+            Assert.Equal(0, await data.StopAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        Assert.True(File.Exists(Path.Combine(state, "quota-counts.db")));
+        Assert.Equal(0, await control.StopAsync(TimeSpan.FromSeconds(30)));
+        await control.DisposeAsync();
+        await using var restarted = StartDataNode(folder, nodeApi, nodeToken, state);
+        var (gateway2, _, _) = await DataUrlsAsync(restarted);
+        using var third = await keyed.GetAsync(gateway2 + "/hello");
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        using var fourth = await keyed.GetAsync(gateway2 + "/hello");
+        Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode); // 3 a day: the two before the restart count
+    }
+
+    /// <summary>
     /// A hybrid data node's model calls reach the control plane's model-usage analytics (issue 22) through its usage journal,
     /// like its requests: the tokens the provider reported and their cost at the configured price, under the node's id.
     /// </summary>
@@ -397,11 +433,11 @@ public sealed class HybridNodeCommandTests
         }
     }
 
-    private static async Task<string> KeyedRouteAsync(string admin, string backend)
+    private static async Task<string> KeyedRouteAsync(string admin, string backend, string plan = """{"include":[{"route":"hello"}]}""")
     {
         await PutRouteAsync(admin, "hello", backend, withService: true);
         using var client = RunRoleCommandTests.AdminClient(admin, Token);
-        foreach (var (path, body) in new[] { ("/admin/plans/retail", """{"include":[{"route":"hello"}]}"""), ("/admin/accounts/acme", """{"title":"ACME"}"""), ("/admin/applications/shop", """{"account":"acme","plan":"retail"}""") })
+        foreach (var (path, body) in new[] { ("/admin/plans/retail", plan), ("/admin/accounts/acme", """{"title":"ACME"}"""), ("/admin/applications/shop", """{"account":"acme","plan":"retail"}""") })
         {
             using var put = await client.PutAsync(path, RunRoleCommandTests.Json(body));
             Assert.Equal(HttpStatusCode.Created, put.StatusCode);

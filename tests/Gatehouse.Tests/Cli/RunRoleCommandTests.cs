@@ -89,6 +89,7 @@ public sealed class RunRoleCommandTests
     [Theory]
     [InlineData(new[] { "run", "--role", "edge", "--store", "x.db" }, "--role 'edge' is not a role: write both (the default), control or data.")]
     [InlineData(new[] { "run", "--role", "control", "--config", "gatehouse.yaml" }, "--role control serves the admin API of a store: give --store CONNECTION (a config file alone has no admin API).")]
+    [InlineData(new[] { "run", "--store", "x.db", "--state-dir", "state" }, "--state-dir is for a node without a store (--config FILE, or --control-plane URL); with --store the quota counts are kept in the store.")]
     public async Task BadRole_IsOnePlainLine_AndExit2(string[] args, string line)
     {
         var (code, _, stderr) = await GatehouseProcess.RunAsync(args);
