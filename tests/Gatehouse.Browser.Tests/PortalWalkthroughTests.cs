@@ -112,13 +112,18 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await using (adminContext)
         {
             await admin.GotoAsync(fixture.AdminUrl + "/console");
-            await admin.WaitForURLAsync("**/console/login");
+            // Waited for by what each page shows, not by its load event (see SignedInAsync: a CI run under load had the
+            // console's pending page on screen, the network idle, and no load event after 30 s).
+            await admin.WaitForURLAsync("**/console/login", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            var tokenField = admin.GetByLabel("Password, or the admin token");
+            await tokenField.WaitForAsync(new() { Timeout = 60_000 });
             await BrowserFixture.CheckAsync(admin, "11-console-login");
-            await admin.GetByLabel("Password, or the admin token").FillAsync(fixture.AdminToken);
+            await tokenField.FillAsync(fixture.AdminToken);
             await admin.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-            await admin.WaitForURLAsync("**/console/pending");
-            await BrowserFixture.CheckAsync(admin, "12-console-pending");
+            await admin.WaitForURLAsync("**/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
             var row = admin.Locator("tr", new() { HasText = "Walker wholesale" });
+            await row.WaitForAsync(new() { Timeout = 60_000 });
+            await BrowserFixture.CheckAsync(admin, "12-console-pending");
             await row.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
             await admin.GetByRole(AriaRole.Status).GetByText("Done.").WaitForAsync();
             foreach (var (path, name) in new[] { ("accounts", "13-console-accounts"), ("applications", "14-console-applications"), ("plans", "15-console-plans"), ("revisions", "16-console-revisions"), ("nodes", "17-console-nodes"), ("analytics?hours=24", "18a-console-analytics"), ("audit", "18-console-audit") })
