@@ -40,6 +40,8 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly Lock _stopLock = new();
     private Task? _stopped;
 
+    private IReadOnlyList<ListenerCertificate> _certificates = [];
+
     private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi,
         QuotaPersistence? quotas, GatewayTelemetry telemetry, PrometheusText? metrics, MetricsListener? metricsListener, HealthHost? health)
     {
@@ -163,6 +165,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
 
         var listeners = EffectiveListeners(config, options.Port);
+        var certificates = new List<ListenerCertificate>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -176,7 +179,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             kestrel.Limits.MaxRequestHeadersTotalSize = config.Gateway.MaxRequestHeadersSize;
             foreach (var listener in listeners)
             {
-                Bind(kestrel, listener, options.Time);
+                Bind(kestrel, listener, options.Time, certificates, options.CertificateCheckInterval);
             }
         });
 
@@ -301,7 +304,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
-        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener, health);
+        return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener, health)
+        {
+            _certificates = certificates,
+        };
     }
 
     /// <summary>The configured listeners, or the default one; <paramref name="port"/> replaces the first one's port.</summary>
@@ -319,7 +325,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         return listeners;
     }
 
-    internal static void Bind(KestrelServerOptions kestrel, ListenerConfig listener, TimeProvider? time = null)
+    /// <param name="certificates">Collects the certificates of the https listeners bound (read again when their files change).</param>
+    internal static void Bind(KestrelServerOptions kestrel, ListenerConfig listener, TimeProvider? time = null, List<ListenerCertificate>? certificates = null, TimeSpan? certificateCheck = null)
     {
         var uri = new Uri(listener.Url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
         var protocols = listener.Protocols switch
@@ -334,14 +341,21 @@ internal sealed class GatewayHost : IAsyncDisposable
         void Configure(ListenOptions o)
         {
             o.Protocols = protocols;
-            if (listener.Certificate is { } cert && listener.ClientCertificates is { } clients)
+            if (listener.Certificate is not { } files)
             {
-                o.UseHttps(ClientCertificateHttps(cert, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System)));
+                return;
             }
-            else if (listener.Certificate is { } plain)
-            {
-                o.UseHttps(X509Certificate2.CreateFromPemFile(plain.CertFile, plain.KeyFile));
-            }
+
+            var logger = kestrel.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Gatehouse.Listeners") ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            var certificate = new ListenerCertificate(listener.Url, files, time ?? TimeProvider.System, logger, certificateCheck);
+            certificates?.Add(certificate);
+            o.UseHttps(listener.ClientCertificates is { } clients
+                ? ClientCertificateHttps(certificate, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System))
+                : new TlsHandshakeCallbackOptions
+                {
+                    // Kestrel adds ALPN for the listener's protocols to the options returned here.
+                    OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = certificate.ForNewConnection() }),
+                });
         }
 
         if (uri.IsLoopback && uri.HostNameType == UriHostNameType.Dns)
@@ -377,13 +391,8 @@ internal sealed class GatewayHost : IAsyncDisposable
     /// <c>ClientCertificateValidation</c> sees the certificate and nothing to leave a verdict on. Kestrel still adds
     /// ALPN for the listener's protocols to the options returned here (HTTP/2 over such a listener is tested).
     /// </remarks>
-    private static TlsHandshakeCallbackOptions ClientCertificateHttps(CertificateConfig server, ClientCertificateAuthority authority)
+    private static TlsHandshakeCallbackOptions ClientCertificateHttps(ListenerCertificate server, ClientCertificateAuthority authority)
     {
-        var leaf = X509Certificate2.CreateFromPemFile(server.CertFile, server.KeyFile);
-        var chain = new X509Certificate2Collection();
-        chain.ImportFromPemFile(server.CertFile);
-        var intermediates = new X509Certificate2Collection(chain.Where(c => c.Thumbprint != leaf.Thumbprint).ToArray());
-        var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
         return new TlsHandshakeCallbackOptions
         {
             OnConnection = callback =>
@@ -391,7 +400,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                 var connection = callback.Connection;
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
-                    ServerCertificateContext = context,
+                    ServerCertificateContext = server.ForNewConnection(),
                     ClientCertificateRequired = true,
                     RemoteCertificateValidationCallback = (_, certificate, presented, _) =>
                     {
@@ -466,6 +475,11 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var certificate in _certificates)
+        {
+            certificate.Retire();
+        }
+
         _watcher?.Dispose();
         if (_serviceApi is not null)
         {

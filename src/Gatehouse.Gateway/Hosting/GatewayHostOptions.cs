@@ -42,6 +42,9 @@ internal sealed record GatewayHostOptions
     /// <summary>How often changed quota counts are written to <see cref="QuotaStore"/>: the most a crash loses. Default 5 s.</summary>
     public TimeSpan? QuotaWriteInterval { get; init; }
 
+    /// <summary>How often, at most, a new connection looks at an https listener's certificate files for a renewal. Default 10 s.</summary>
+    public TimeSpan? CertificateCheckInterval { get; init; }
+
     /// <summary>
     /// Leave the "Revision N is live" line to the caller (<see cref="GatewayHost.AnnounceLive"/>), which starts more
     /// listeners after the gateway's (the admin API) and must not claim the revision live if one of them fails. Default false.

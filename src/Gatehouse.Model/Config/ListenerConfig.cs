@@ -17,7 +17,12 @@ public sealed record ListenerConfig
     /// </summary>
     public ListenerProtocols Protocols { get; init; } = ListenerProtocols.Http1AndHttp2;
 
-    /// <summary>PEM certificate and private key; required for <c>https</c> listeners.</summary>
+    /// <summary>
+    /// PEM certificate and private key; required for <c>https</c> listeners. The certificate file holds the certificate
+    /// and then its intermediates (a <c>fullchain.pem</c>), all sent in the handshake. Both files are read again when they
+    /// change (a new connection looks at them at most every 10 s), so a renewed certificate is served without a restart;
+    /// a pair that does not load leaves the current one, with a warning.
+    /// </summary>
     public CertificateConfig? Certificate { get; init; }
 
     /// <summary>

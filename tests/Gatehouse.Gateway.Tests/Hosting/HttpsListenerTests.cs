@@ -1,10 +1,16 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 using Gatehouse.Gateway.Tests.Infrastructure;
 
 namespace Gatehouse.Gateway.Tests.Hosting;
 
-/// <summary>HTTPS listeners load their certificate from PEM files and negotiate HTTP/2 with ALPN.</summary>
+/// <summary>
+/// HTTPS listeners load their certificate from PEM files, send the intermediates in them, negotiate HTTP/2 with ALPN, and
+/// serve a renewed certificate to new connections without a restart.
+/// </summary>
 public sealed class HttpsListenerTests
 {
     [Theory]
@@ -41,5 +47,158 @@ public sealed class HttpsListenerTests
         Assert.Equal(Version.Parse(version), response.Version);
         Assert.Equal("/secure?x=1", echo!.RawTarget);
         Assert.Equal("https", echo.Header("X-Forwarded-Proto"));
+    }
+
+    /// <summary>
+    /// A certificate issued by an intermediate CA, its PEM file holding the leaf and then the intermediate (as certbot's
+    /// fullchain.pem does): a client that trusts only the root completes the chain with what the handshake sent. Over a
+    /// listener that also asks for client certificates too.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task IntermediatesInTheCertificateFile_AreSentInTheHandshake(bool askForClientCertificates)
+    {
+        using var root = new TestPki("Gatehouse Test Root");
+        using var intermediate = root.CreateIntermediate("Gatehouse Test Issuing CA");
+        var certificate = intermediate.IssueServer("localhost");
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(certificate, backend.Url, askForClientCertificates ? root.CaFile : null));
+
+        var verdicts = new List<bool>();
+        var handler = new SocketsHttpHandler { UseProxy = false };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, chain, _) =>
+        {
+            // Built from the root alone plus what the server sent (the chain's extra store), not from any local store.
+            lock (verdicts)
+            {
+                verdicts.Add(cert is X509Certificate2 leaf && root.Issued(leaf, chain));
+            }
+
+            return true;
+        };
+        using var client = gateway.CreateClient(HttpVersion.Version11, handler);
+        using var response = await client.GetAsync("/x");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([true], verdicts);
+    }
+
+    /// <summary>
+    /// The certificate files are renewed in place: new connections get the new certificate (within the check interval,
+    /// 100 ms here), without a restart, and the connection opened before keeps working. A renewal that does not load (a key
+    /// that is not the certificate's) leaves the served one, with a warning, until a pair that loads is written.
+    /// </summary>
+    [Fact]
+    public async Task ARenewedCertificate_IsServedToNewConnections_WithoutARestart_AndAPairThatDoesNotLoadKeepsTheOne_Served()
+    {
+        using var pki = new TestPki();
+        var first = pki.IssueServer("localhost");
+        var second = pki.IssueServer("localhost");
+        var third = pki.IssueServer("localhost");
+        await using var backend = await TestBackend.StartEchoAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Parse(Yaml(first, backend.Url, null)), logs: logs, minimumLogLevel: LogLevel.Information,
+            options: o => o with { CertificateCheckInterval = TimeSpan.FromMilliseconds(100), MetricsOnAdmin = true });
+        Assert.Matches(ExpiryLine(first), gateway.Host.Metrics!.Scrape());
+
+        using var before = Connection(gateway, out var beforeServed);
+        Assert.Equal(HttpStatusCode.OK, (await before.GetAsync("/a")).StatusCode);
+        Assert.Equal(Thumbprint(first), beforeServed.Single());
+
+        // Renewed in place, as certbot and cert-manager do.
+        await RenewAsync(first, second.CertFile, second.KeyFile);
+        Assert.Equal(Thumbprint(second), await ServedToANewConnectionAsync(gateway, Thumbprint(second)));
+        Assert.Equal(HttpStatusCode.OK, (await before.GetAsync("/b")).StatusCode); // the older connection goes on
+        await logs.WaitForAsync(e => e.Message.Contains("now serving CN=localhost", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Matches(ExpiryLine(second), gateway.Host.Metrics!.Scrape());
+
+        // A pair that does not match: the second certificate stays, and the log says why.
+        await RenewAsync(first, third.CertFile, second.KeyFile);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!logs.Entries.Any(e => e.Level == LogLevel.Warning && e.Message.Contains("do not load", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no warning about the renewal that does not load");
+            Assert.Equal(Thumbprint(second), await ServedToANewConnectionAsync(gateway, null)); // a new connection looks at the files
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(Thumbprint(second), await ServedToANewConnectionAsync(gateway, null));
+
+        // The key follows: the third is served.
+        await RenewAsync(first, third.CertFile, third.KeyFile);
+        Assert.Equal(Thumbprint(third), await ServedToANewConnectionAsync(gateway, Thumbprint(third)));
+    }
+
+    private static string Yaml(IssuedCertificate certificate, string backend, string? clientCa) => $$"""
+        version: 1
+        gateway:
+          listeners:
+            - url: https://127.0.0.1:0
+              certificate:
+                certFile: {{certificate.CertFile}}
+                keyFile: {{certificate.KeyFile}}
+              {{(clientCa is null ? "" : $"clientCertificates: {{ caFile: {clientCa} }}")}}
+        services:
+          backend:
+            targets: [{{backend}}]
+        routes:
+          all:
+            path: /{**rest}
+            service: backend
+        """;
+
+    // The expiry gauge's line for the listener, at the certificate's notAfter (Unix seconds).
+    private static string ExpiryLine(IssuedCertificate certificate) =>
+        $@"gatehouse_listener_certificate_expiry_seconds\{{[^}}]*listener=""https://127\.0\.0\.1:0""[^}}]*\}} {new DateTimeOffset(certificate.Certificate.NotAfter.ToUniversalTime()).ToUnixTimeSeconds()}\b";
+
+    private static string Thumbprint(IssuedCertificate certificate) => certificate.Certificate.GetCertHashString(HashAlgorithmName.SHA256);
+
+    // Writes the PEM files of a renewal over the first certificate's, each whole (a temporary file renamed over it).
+    private static async Task RenewAsync(IssuedCertificate over, string certFile, string keyFile)
+    {
+        foreach (var (from, to) in new[] { (certFile, over.CertFile), (keyFile, over.KeyFile) })
+        {
+            var temp = to + ".new";
+            await File.WriteAllTextAsync(temp, await File.ReadAllTextAsync(from));
+            File.Move(temp, to, overwrite: true);
+        }
+    }
+
+    // A client whose every connection records the certificate it was served (and accepts any).
+    private static HttpClient Connection(TestGateway gateway, out List<string> served)
+    {
+        var seen = new List<string>();
+        served = seen;
+        var handler = new SocketsHttpHandler { UseProxy = false };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(cert!.GetCertHashString(HashAlgorithmName.SHA256));
+            }
+
+            return true;
+        };
+        return gateway.CreateClient(HttpVersion.Version11, handler);
+    }
+
+    // The certificate a new connection is served; with `until`, new connections are made until it is that one (bounded).
+    private static async Task<string> ServedToANewConnectionAsync(TestGateway gateway, string? until)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            using var client = Connection(gateway, out var served);
+            using var response = await client.GetAsync("/n");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var thumbprint = served.Single();
+            if (until is null || thumbprint == until || DateTime.UtcNow > deadline)
+            {
+                return thumbprint;
+            }
+
+            await Task.Delay(50);
+        }
     }
 }
