@@ -59,15 +59,10 @@ public sealed partial class NodeApi : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var (endpoint, https) = ParseUrl(options.Url);
-        X509Certificate2? certificate = null;
-        if (https)
+        var certificate = options.Certificate;
+        if (https && certificate is null)
         {
-            if (options.CertificateFile is null || options.KeyFile is null)
-            {
-                throw new ArgumentException($"The node API at {options.Url} is https: give its certificate and key (--node-api-cert FILE --node-api-key FILE, PEM).");
-            }
-
-            certificate = X509Certificate2.CreateFromPemFile(options.CertificateFile, options.KeyFile);
+            throw new ArgumentException($"The node API at {options.Url} is https: give its certificate and key (--node-api-cert FILE --node-api-key FILE, PEM).");
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
@@ -85,9 +80,12 @@ public sealed partial class NodeApi : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
             kestrel.Listen(endpoint, listen =>
             {
-                if (certificate is not null)
+                if (https)
                 {
-                    listen.UseHttps(certificate);
+                    listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificate!() }),
+                    });
                 }
             });
         });

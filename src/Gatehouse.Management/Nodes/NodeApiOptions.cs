@@ -8,11 +8,11 @@ public sealed record NodeApiOptions
     /// <summary>Where it listens: <c>https://ADDRESS:PORT</c> (port 0 picks a free one). <c>http://</c> only on loopback, for a TLS terminator in front.</summary>
     public required string Url { get; init; }
 
-    /// <summary>The listener's certificate (PEM); required for https.</summary>
-    public string? CertificateFile { get; init; }
-
-    /// <summary>The certificate's private key (PEM); required for https.</summary>
-    public string? KeyFile { get; init; }
+    /// <summary>
+    /// The certificate, with its chain, that each new https connection is served; required for https. The command line
+    /// gives its listener certificate's, which reads <c>--node-api-cert</c> and <c>--node-api-key</c> again when they change.
+    /// </summary>
+    public Func<System.Net.Security.SslStreamCertificateContext>? Certificate { get; init; }
 
     /// <summary>The store whose revisions are served and where node reports go; not owned.</summary>
     public required IConfigStore Store { get; init; }

@@ -323,11 +323,14 @@ internal sealed class StoreNode : IAsyncDisposable
         var signer = SnapshotSigner.LoadOrCreate(settings.SigningKeyFile);
         try
         {
+            // Its chain is sent and its files are read again when they change, as for the gateway's https listeners.
+            var certificate = settings.CertificateFile is { } certFile && settings.KeyFile is { } keyFile
+                ? new Gateway.Hosting.ListenerCertificate(settings.Url, new Model.Config.CertificateConfig { CertFile = certFile, KeyFile = keyFile }, TimeProvider.System, loggers.CreateLogger("Gatehouse.NodeApi"))
+                : null;
             var api = await NodeApi.StartAsync(new NodeApiOptions
             {
                 Url = settings.Url,
-                CertificateFile = settings.CertificateFile,
-                KeyFile = settings.KeyFile,
+                Certificate = certificate is null ? null : certificate.ForNewConnection,
                 Store = options.Store,
                 Signer = signer,
                 Health = health,
