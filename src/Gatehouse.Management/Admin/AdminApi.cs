@@ -112,21 +112,38 @@ public sealed partial class AdminApi : IAsyncDisposable
         });
         app.Use(async (context, next) =>
         {
-            // Registration PUT and DELETE also take a service's registration token; their endpoints check whichever came.
-            // The console (/console) signs its users in with a session cookie instead (Console/ConsoleEndpoints.cs).
-            if (!AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected) && !RegistrationEndpoints.TakesServiceTokens(context.Request)
-                && !context.Request.Path.StartsWithSegments("/console"))
+            // Registration PUT and DELETE also take a service's registration token; their endpoints check whichever came
+            // (a named write token among them). The console (/console) signs its users in with a session cookie instead
+            // (Console/ConsoleEndpoints.cs).
+            var authorization = context.Request.Headers.Authorization.ToString();
+            if (AdminToken.Matches(authorization, expected) || RegistrationEndpoints.TakesServiceTokens(context.Request) || context.Request.Path.StartsWithSegments("/console"))
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            var (named, expired) = await AdminToken.FindNamedAsync(options.Store, authorization, options.Time, context.RequestAborted).ConfigureAwait(false);
+            if (named is null)
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"gatehouse-admin\"";
                 await new AdminProblem(
                     StatusCodes.Status401Unauthorized,
                     "admin-unauthorized",
                     "Admin token required",
-                    "Send the admin token as 'Authorization: Bearer TOKEN' (set with GATEHOUSE_ADMIN_TOKEN, or printed once when Gatehouse generated it).")
+                    expired is { } token
+                        ? $"The token '{token.Name}' expired at {token.ExpiresAt:u}; ask for a new one (POST /admin/tokens with the admin token)."
+                        : "Send the admin token as 'Authorization: Bearer TOKEN' (set with GATEHOUSE_ADMIN_TOKEN, or printed once when Gatehouse generated it), or a token issued with POST /admin/tokens.")
                     .WriteAsync(context).ConfigureAwait(false);
                 return;
             }
 
+            if (AdminCaller.Refusal(context.Request, named) is { } refusal)
+            {
+                await refusal.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            AdminCaller.Set(context, named);
             await next(context).ConfigureAwait(false);
         });
 
@@ -144,6 +161,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         ApprovalEndpoints.Map(app, changes);
         CacheEndpoints.Map(app, options);
         NodeEndpoints.Map(app, options);
+        AdminTokenEndpoints.Map(app, options);
         RegistrationEndpoints.Map(app, options, changes, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Registrations"));
         if (options.Drain is { } drain)
         {

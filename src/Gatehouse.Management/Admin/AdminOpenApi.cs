@@ -92,6 +92,7 @@ internal static partial class AdminOpenApi
                 Tag("Revisions", "The numbered history of the configuration, diffs and rollback"),
                 Tag("Audit", "Who changed what"),
                 Tag("Nodes", "Gateway nodes that report to the store"),
+                Tag("Admin tokens", "Named admin tokens with a scope and an expiry, beside the admin token"),
                 Tag("Registrations", "Targets that register themselves with a service"),
                 Tag("Analytics", "Usage analytics, consumers' usage reports and Prometheus metrics"),
                 Tag("Cache", "The response cache of routes with a cache policy"),
@@ -214,6 +215,21 @@ internal static partial class AdminOpenApi
             ["parameters"] = new JsonArray(PathParameter("name", "The node token's name.")),
             ["delete"] = Op("revokeNodeToken", "Revoke a node token", "Nodes", "Nodes using it are refused (401) from their next request on.",
                 Responses(("204", new JsonObject { ["description"] = "Revoked" }), Ref("NotFound"))),
+        };
+        paths["/admin/tokens"] = new JsonObject
+        {
+            ["get"] = Op("listAdminTokens", "List named admin tokens", "Admin tokens", "Every named admin token with its scope and expiry (never a token). The admin token only.",
+                Responses(("200", Json("AdminTokenList", "The named admin tokens")), Ref("Forbidden"))),
+            ["post"] = Op("issueAdminToken", "Issue a named admin token", "Admin tokens",
+                "A token for one pipeline, person or dashboard, shown once in the answer: scope read may GET and HEAD, scope write may do everything but manage admin tokens; it may expire. The audit log names its changes admin-api:NAME. Issuing an existing name replaces its token. The admin token only.",
+                Responses(("201", Json("AdminTokenIssued", "Issued")), Ref("BadRequest"), Ref("Forbidden")),
+                body: Body("AdminTokenRequest", "The token's name, scope and expiry")),
+        };
+        paths["/admin/tokens/{name}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("name", "The admin token's name.")),
+            ["delete"] = Op("revokeAdminToken", "Revoke a named admin token", "Admin tokens", "Refused (401) from the next request on, on every node of the store. The admin token only.",
+                Responses(("204", new JsonObject { ["description"] = "Revoked" }), Ref("NotFound"), Ref("Forbidden"))),
         };
         var service = PathParameter("name", "The service's name.");
         paths["/admin/services/{name}/registrations"] = new JsonObject

@@ -44,6 +44,22 @@ public static class AdminToken
         return (hash, token);
     }
 
+    /// <summary>
+    /// The named token (<c>POST /admin/tokens</c>) in <c>Authorization: Bearer TOKEN</c>, looked up in the store at every
+    /// request so that one revoked on any node stops at once everywhere; null when there is none or it has expired (then
+    /// <c>Expired</c> names it, for the 401 to say so).
+    /// </summary>
+    internal static async Task<(AdminApiToken? Token, AdminApiToken? Expired)> FindNamedAsync(IConfigStore store, string? authorization, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (BearerSha256(authorization) is not { } presented
+            || await store.FindAdminTokenAsync(Convert.ToHexStringLower(presented), cancellationToken).ConfigureAwait(false) is not { } token)
+        {
+            return (null, null);
+        }
+
+        return token.ExpiresAt is { } expires && expires <= time.GetUtcNow() ? (null, token) : (token, null);
+    }
+
     /// <summary>True when <paramref name="authorization"/> is <c>Bearer TOKEN</c> and TOKEN hashes to <paramref name="expectedSha256"/>; constant time in the token.</summary>
     internal static bool Matches(string? authorization, byte[] expectedSha256) =>
         BearerSha256(authorization) is { } presented && CryptographicOperations.FixedTimeEquals(presented, expectedSha256);

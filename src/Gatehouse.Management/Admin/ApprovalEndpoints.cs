@@ -49,7 +49,7 @@ internal static class ApprovalEndpoints
     private static async Task DecideAsync(HttpContext context, ConfigChanges changes, string state, string verb)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var outcome = await DecideAsync(changes, name, state, verb, ResourceEndpoints.Actor, context.RequestAborted).ConfigureAwait(false);
+        var outcome = await DecideAsync(changes, name, state, verb, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
         await ResourceEndpoints.WriteOutcomeAsync(
             context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status200OK, new JsonObject { ["state"] = state }).ConfigureAwait(false);
     }

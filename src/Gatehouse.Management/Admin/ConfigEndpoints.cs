@@ -75,7 +75,7 @@ internal static class ConfigEndpoints
                 planned = Plan(current, desired);
                 return new ChangePlan(planned.Select(p => p.Change).ToList());
             },
-            ResourceEndpoints.Actor,
+            AdminCaller.Actor(context),
             "POST /admin/config",
             dryRun,
             context.RequestAborted).ConfigureAwait(false);

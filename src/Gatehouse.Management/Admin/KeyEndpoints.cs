@@ -123,7 +123,7 @@ internal static class KeyEndpoints
                 (key, prefix, hash) = AddKey(keys, expires);
                 return null;
             }),
-            ResourceEndpoints.Actor,
+            AdminCaller.Actor(context),
             $"new key for application {name}",
             context.RequestAborted).ConfigureAwait(false);
 
@@ -204,7 +204,7 @@ internal static class KeyEndpoints
                 (key, prefix, hash) = AddKey(keys, expires);
                 return null;
             }),
-            ResourceEndpoints.Actor,
+            AdminCaller.Actor(context),
             $"rotate key {old} of application {name}",
             context.RequestAborted).ConfigureAwait(false);
 
@@ -273,7 +273,7 @@ internal static class KeyEndpoints
 
                 return null;
             }),
-            ResourceEndpoints.Actor,
+            AdminCaller.Actor(context),
             $"revoke key {prefix} of application {name}",
             context.RequestAborted).ConfigureAwait(false);
         await ResourceEndpoints.WriteOutcomeAsync(context, changes, outcome, ResourceKinds.Application, name, StatusCodes.Status200OK).ConfigureAwait(false);

@@ -69,13 +69,13 @@ internal static class PortalAdminEndpoints
         foreach (var verb in (string[])["approve", "reject", "suspend", "resume"])
         {
             app.MapPost($"/admin/portal/accounts/{{id}}/{verb}", context =>
-                AnswerAsync(context, consumers.DecideAccountAsync((string)context.Request.RouteValues["id"]!, verb, ResourceEndpoints.Actor, context.RequestAborted)));
+                AnswerAsync(context, consumers.DecideAccountAsync((string)context.Request.RouteValues["id"]!, verb, AdminCaller.Actor(context), context.RequestAborted)));
             app.MapPost($"/admin/portal/applications/{{id}}/{verb}", context =>
-                AnswerAsync(context, consumers.DecideApplicationAsync((string)context.Request.RouteValues["id"]!, verb, ResourceEndpoints.Actor, context.RequestAborted)));
+                AnswerAsync(context, consumers.DecideApplicationAsync((string)context.Request.RouteValues["id"]!, verb, AdminCaller.Actor(context), context.RequestAborted)));
         }
 
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,
-            consumers.RevokeKeyAsync(null, (string)context.Request.RouteValues["id"]!, (string)context.Request.RouteValues["prefix"]!, ResourceEndpoints.Actor, context.RequestAborted)));
+            consumers.RevokeKeyAsync(null, (string)context.Request.RouteValues["id"]!, (string)context.Request.RouteValues["prefix"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapGet("/admin/portal/changes", async context =>
         {
             var (limit, problem) = AdminRequests.Limit(context);

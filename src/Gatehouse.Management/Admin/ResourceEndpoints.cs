@@ -92,7 +92,7 @@ internal static class ResourceEndpoints
                     ? new ChangePlan([new ResourceChange(kind, name, kind == ResourceKinds.Application ? ApprovalEndpoints.WithDefaultState(current, name, text) : text)])
                     : ChangePlan.Refuse(PreconditionFailed(kind, name, existing));
             },
-            Actor,
+            AdminCaller.Actor(context),
             $"PUT {kind} {name}",
             context.RequestAborted).ConfigureAwait(false);
         var created = !outcome.Before.ContainsKey((kind, name));
@@ -114,7 +114,7 @@ internal static class ResourceEndpoints
                     ? new ChangePlan([new ResourceChange(kind, name, null)])
                     : ChangePlan.Refuse(PreconditionFailed(kind, name, existing));
             },
-            Actor,
+            AdminCaller.Actor(context),
             $"DELETE {kind} {name}",
             context.RequestAborted).ConfigureAwait(false);
         await WriteOutcomeAsync(context, changes, outcome, kind, name, StatusCodes.Status200OK).ConfigureAwait(false);

@@ -96,7 +96,7 @@ internal static class RevisionEndpoints
 
     private static async Task RollbackAsync(HttpContext context, ConfigChanges changes, long n)
     {
-        var outcome = await changes.RollbackAsync(n, ResourceEndpoints.Actor, context.RequestAborted).ConfigureAwait(false);
+        var outcome = await changes.RollbackAsync(n, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
         if (outcome.Problem is not null)
         {
             await outcome.Problem.WriteAsync(context).ConfigureAwait(false);

@@ -50,7 +50,7 @@ internal static partial class RegistrationEndpoints
     private static async Task RegisterAsync(HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, ILogger logger)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var (owner, registration, refusal) = await AuthorizeAsync(context, changes, adminHash, name).ConfigureAwait(false);
+        var (owner, registration, refusal) = await AuthorizeAsync(context, options, changes, adminHash, name).ConfigureAwait(false);
         if (refusal is not null)
         {
             await refusal.WriteAsync(context).ConfigureAwait(false);
@@ -120,7 +120,7 @@ internal static partial class RegistrationEndpoints
     private static async Task DeregisterAsync(HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, ILogger logger)
     {
         var name = (string)context.Request.RouteValues["name"]!;
-        var (_, _, refusal) = await AuthorizeAsync(context, changes, adminHash, name).ConfigureAwait(false);
+        var (_, _, refusal) = await AuthorizeAsync(context, options, changes, adminHash, name).ConfigureAwait(false);
         if (refusal is not null)
         {
             await refusal.WriteAsync(context).ConfigureAwait(false);
@@ -166,7 +166,7 @@ internal static partial class RegistrationEndpoints
     /// token of another service.
     /// </summary>
     private static async Task<(string? Owner, RegistrationConfig? Settings, AdminProblem? Refusal)> AuthorizeAsync(
-        HttpContext context, ConfigChanges changes, byte[] adminHash, string name)
+        HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, string name)
     {
         var authorization = context.Request.Headers.Authorization.ToString();
         var admin = AdminToken.Matches(authorization, adminHash);
@@ -189,7 +189,16 @@ internal static partial class RegistrationEndpoints
             tokenService = ServiceOfToken(config, presented!);
             if (tokenService is null)
             {
-                return (null, null, Unauthorized(context));
+                // Not a service's token: a named admin token with scope write acts as the admin token (asked of the store
+                // only now, so a heartbeat with its service's token costs no more than before).
+                var (named, _) = await AdminToken.FindNamedAsync(options.Store, authorization, options.Time, context.RequestAborted).ConfigureAwait(false);
+                if (named is not { Scope: AdminTokenScope.Write })
+                {
+                    return (null, null, named is null ? Unauthorized(context) : AdminCaller.Refusal(context.Request, named));
+                }
+
+                AdminCaller.Set(context, named);
+                admin = true;
             }
         }
 

@@ -95,6 +95,18 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// <summary>Revokes a node token; false when there was none of that name.</summary>
     Task<bool> DeleteNodeTokenAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>Issues (or replaces) the named admin token <paramref name="name"/>; only its SHA-256 (lower-case hex) is stored.</summary>
+    Task SetAdminTokenAsync(string name, string tokenSha256, AdminTokenScope scope, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default);
+
+    /// <summary>The named admin token whose SHA-256 is <paramref name="tokenSha256"/> (expired or not); null when there is none.</summary>
+    Task<AdminApiToken?> FindAdminTokenAsync(string tokenSha256, CancellationToken cancellationToken = default);
+
+    /// <summary>Every named admin token, by name.</summary>
+    Task<IReadOnlyList<AdminApiToken>> ListAdminTokensAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Revokes a named admin token; false when there was none of that name.</summary>
+    Task<bool> DeleteAdminTokenAsync(string name, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Applies one usage upload of hybrid data node <paramref name="node"/> exactly once: its rows and its sequence in one
     /// transaction, when the sequence is newer than the last one applied for that node; false (nothing written) for a repeat.

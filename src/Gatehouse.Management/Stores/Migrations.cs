@@ -446,6 +446,26 @@ internal static class Migrations
         // every row of its range (a dense store's top ten of 90 days: 257 ms). Filled from the rows already stored.
         // Version 15.
         new(15, Sqlite: UsageApplicationsTable, Postgres: UsageApplicationsTable),
+        // Named admin API tokens with a scope (read or write) and an optional expiry, beside the one admin token: one per
+        // pipeline or dashboard, each revoked on its own and named in the audit log. Version 16.
+        new(
+            16,
+            Sqlite: """
+                CREATE TABLE admin_tokens (
+                    name TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    scope TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    expires_at TEXT NULL);
+                """,
+            Postgres: """
+                CREATE TABLE admin_tokens (
+                    name TEXT PRIMARY KEY,
+                    token_sha256 TEXT NOT NULL UNIQUE,
+                    scope TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ NULL);
+                """),
     ];
 
     // Migration 15's table and indexes: the same SQL for both databases.
