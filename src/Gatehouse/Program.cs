@@ -19,6 +19,12 @@ if (OperatingSystem.IsLinux()
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 }
 
+if (LogFormat.Problem() is { } logFormat)
+{
+    Console.Error.WriteLine(logFormat);
+    return 2;
+}
+
 var root = new RootCommand("Gatehouse: an API gateway and API management platform for microservices.");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ValidateCommand.Create());

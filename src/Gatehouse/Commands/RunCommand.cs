@@ -150,6 +150,7 @@ internal static class RunCommand
             var quotaFile = parse.GetValue(stateDir) is { } keepIn ? new QuotaFile(Path.Combine(keepIn, Hybrid.HybridNode.QuotaFileName)) : null;
             await using var host = await GatewayHost.StartAsync(new GatewayHostOptions
             {
+                ConfigureLogging = LogFormat.Apply,
                 Config = result.Config!,
                 ConfigPath = path,
                 QuotaStore = quotaFile,

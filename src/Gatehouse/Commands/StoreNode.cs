@@ -123,6 +123,7 @@ internal sealed class StoreNode : IAsyncDisposable
         options.Progress?.Step("starting the gateway (its quotas from the store, the first round of cluster limits)");
         var host = await GatewayHost.StartAsync(new GatewayHostOptions
         {
+            ConfigureLogging = LogFormat.Apply,
             Config = loaded.Config!,
             Port = options.Port,
             Environment = options.Environment,
@@ -156,6 +157,7 @@ internal sealed class StoreNode : IAsyncDisposable
             nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
             {
+                ConfigureLogging = LogFormat.Apply,
                 Committed = nodeApi is { } api ? _ => api.Api.Committed() : null,
                 Url = options.AdminUrl,
                 Store = store,
@@ -223,11 +225,15 @@ internal sealed class StoreNode : IAsyncDisposable
         options.Progress?.Step("reading the admin token from the store");
         var (tokenHash, generated) = await AdminToken.ResolveAsync(options.Store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
         // No gateway, so no gateway logging to share: the node API and the store's health log through a console logger of their own.
-        var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o =>
+        var loggers = LoggerFactory.Create(logging =>
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        }).AddFilter("Microsoft", LogLevel.Warning));
+            logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            }).AddFilter("Microsoft", LogLevel.Warning);
+            LogFormat.Apply(logging);
+        });
         var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
         (NodeApi Api, SnapshotSigner Signer)? nodeApi;
         try
@@ -246,6 +252,7 @@ internal sealed class StoreNode : IAsyncDisposable
         {
             admin = await AdminApi.StartAsync(new AdminApiOptions
             {
+                ConfigureLogging = LogFormat.Apply,
                 Committed = nodeApi is { } api ? _ => api.Api.Committed() : null,
                 Health = health,
                 Url = options.AdminUrl,
@@ -356,6 +363,7 @@ internal sealed class StoreNode : IAsyncDisposable
         options.Progress?.Step("starting the gateway (its quotas from the store)");
         var host = await GatewayHost.StartAsync(new GatewayHostOptions
         {
+            ConfigureLogging = LogFormat.Apply,
             Config = config,
             Port = options.Port,
             Environment = options.Environment,

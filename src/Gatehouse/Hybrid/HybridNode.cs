@@ -115,6 +115,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
         {
             host = await GatewayHost.StartAsync(new GatewayHostOptions
             {
+                ConfigureLogging = LogFormat.Apply,
                 // Usage goes to the local journal, and from there to the control plane (UsageJournal).
                 UsageSink = usage,
                 // Until a config arrives: an empty one (every request 404), and /ready 503.
