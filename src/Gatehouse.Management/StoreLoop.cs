@@ -4,13 +4,14 @@ namespace Gatehouse.Management;
 
 /// <summary>
 /// A background loop that looks at the store: <paramref name="round"/> runs at once, then every <paramref name="interval"/>,
-/// on <see cref="Raise"/> (a commit made in this process), and with <paramref name="notifications"/> as soon as
-/// PostgreSQL's NOTIFY of another process's commit arrives on its dedicated listening connection. A round that works ends
+/// on <see cref="Raise"/> (a commit made in this process), and with <paramref name="listen"/> as soon as
+/// PostgreSQL's NOTIFY of another process's commit arrives on its dedicated listening connection
+/// (<see cref="IRevisionNotifications.ListenAsync"/> or <see cref="IConsumerNotifications.ListenConsumersAsync"/>). A round that works ends
 /// an outage others recorded in <paramref name="health"/>; one that fails is recorded (one line per outage), waits the
 /// back-off, and is tried again after it, since the wake-up that failed may have been a notification that will not come
 /// again. The revision follower and the node API's revision watch are this loop with their own round.
 /// </summary>
-internal sealed class StoreLoop(Func<CancellationToken, Task> round, TimeSpan interval, StoreHealth health, TimeProvider time, IRevisionNotifications? notifications)
+internal sealed class StoreLoop(Func<CancellationToken, Task> round, TimeSpan interval, StoreHealth health, TimeProvider time, Func<Action<long>, StoreHealth, CancellationToken, Task>? listen)
     : IAsyncDisposable
 {
     private readonly WakeSignal _wake = new(interval, time);
@@ -22,9 +23,9 @@ internal sealed class StoreLoop(Func<CancellationToken, Task> round, TimeSpan in
     {
         _wake.Start(_stop.Token);
         _loop = Task.Run(LoopAsync);
-        if (notifications is not null)
+        if (listen is not null)
         {
-            _listener = Task.Run(() => notifications.ListenAsync(_ => _wake.Raise(), health, _stop.Token));
+            _listener = Task.Run(() => listen(_ => _wake.Raise(), health, _stop.Token));
         }
     }
 

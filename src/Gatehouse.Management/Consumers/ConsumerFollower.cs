@@ -6,14 +6,19 @@ namespace Gatehouse.Management.Consumers;
 
 /// <summary>
 /// Brings portal applications from the store to this node's gateway: everything once at start, then every change
-/// after the last sequence number seen, one query per <see cref="Interval"/> (SQLite and PostgreSQL alike), and at
-/// once after a change made through this process, so a key works here when the answer that shows it is sent. Nothing
-/// here is on a request's path: the gateway reads its in-memory directory.
+/// after the last sequence number seen: at once after a change made through this process (so a key works here when the
+/// answer that shows it is sent), at once when PostgreSQL notifies a change committed by another process, and one
+/// query per <see cref="Interval"/> besides (250 ms on SQLite, which cannot notify; 1 s on PostgreSQL, in case a
+/// notification is lost with its connection). Nothing here is on a request's path: the gateway reads its in-memory
+/// directory.
 /// </summary>
 public sealed partial class ConsumerFollower : IAsyncDisposable
 {
-    /// <summary>How often the store is asked for changes made elsewhere when none is given: 250 ms.</summary>
+    /// <summary>How often the store is asked for changes made elsewhere when none is given and it cannot notify: 250 ms.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How often a store that notifies (PostgreSQL) is asked all the same, when no interval is given: 1 s.</summary>
+    public static readonly TimeSpan NotifiedInterval = TimeSpan.FromSeconds(1);
 
     private readonly IConsumerStore _store;
     private readonly IConsumerSink _sink;
@@ -27,9 +32,13 @@ public sealed partial class ConsumerFollower : IAsyncDisposable
     {
         _store = store;
         _sink = sink;
-        Interval = interval ?? DefaultInterval;
+        Interval = interval ?? (store is IConsumerNotifications ? NotifiedInterval : DefaultInterval);
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _wake = new WakeSignal(Interval, TimeProvider.System);
     }
+
+    private readonly WakeSignal _wake;
+    private Task _listener = Task.CompletedTask;
 
     /// <summary>The polling period.</summary>
     public TimeSpan Interval { get; }
@@ -41,7 +50,13 @@ public sealed partial class ConsumerFollower : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+        _wake.Start(_stop.Token);
         _loop = Task.Run(() => LoopAsync(_stop.Token), CancellationToken.None);
+        if (_store is IConsumerNotifications notifications)
+        {
+            // Its own connection's outages are logged by the health it is given, once each; polling goes on meanwhile.
+            _listener = Task.Run(() => notifications.ListenConsumersAsync(_ => _wake.Raise(), new StoreHealth(_logger), _stop.Token), CancellationToken.None);
+        }
     }
 
     /// <summary>Applies every change committed since the last one seen; returns how many applications changed.</summary>
@@ -82,10 +97,9 @@ public sealed partial class ConsumerFollower : IAsyncDisposable
 
     private async Task LoopAsync(CancellationToken stopping)
     {
-        using var timer = new PeriodicTimer(Interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            await foreach (var _ in _wake.WakeUpsAsync(stopping).ConfigureAwait(false))
             {
                 try
                 {
@@ -106,11 +120,13 @@ public sealed partial class ConsumerFollower : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        await _wake.DisposeAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(false);
         }
 
+        await _listener.ConfigureAwait(false);
         _stop.Dispose();
         _gate.Dispose();
     }

@@ -92,7 +92,8 @@ public sealed partial class NodeApi : IAsyncDisposable
         var app = builder.Build();
         var watch = new RevisionWatch(options.Store, options.Health, options.PollInterval);
         // The newest consumer change, polled like every store-backed node's ConsumerFollower (nothing notifies it).
-        var consumers = new RevisionWatch(options.Store, options.Health, options.ConsumerPollInterval, options.Store.NewestConsumerSeqAsync);
+        var consumers = new RevisionWatch(options.Store, options.Health, options.ConsumerPollInterval, options.Store.NewestConsumerSeqAsync,
+            options.Store is Stores.IConsumerNotifications notifications ? notifications.ListenConsumersAsync : null);
         var cache = new SnapshotCache();
         var registrations = new RegistrationCache();
         var bindings = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);

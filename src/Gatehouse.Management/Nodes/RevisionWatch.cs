@@ -6,7 +6,7 @@ namespace Gatehouse.Management.Nodes;
 /// The store's newest revision as the node API knows it, and a way to wait for a newer one (long polls). It learns of
 /// commits made in this process at once (<see cref="Raise"/>), of other control planes' commits from PostgreSQL's NOTIFY,
 /// and by polling every interval otherwise (SQLite shared by several control planes). Given a
-/// read of its own, it watches that number instead (the newest consumer change), by polling only.
+/// read of its own, it watches that number instead (the newest consumer change), woken by <c>listen</c> when given.
 /// </summary>
 internal sealed class RevisionWatch : IAsyncDisposable
 {
@@ -16,10 +16,11 @@ internal sealed class RevisionWatch : IAsyncDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _current = -1;
 
-    public RevisionWatch(IConfigStore store, StoreHealth health, TimeSpan interval, Func<CancellationToken, Task<long>>? read = null)
+    public RevisionWatch(IConfigStore store, StoreHealth health, TimeSpan interval, Func<CancellationToken, Task<long>>? read = null,
+        Func<Action<long>, StoreHealth, CancellationToken, Task>? listen = null)
     {
         (_store, _read) = (store, read);
-        _loop = new StoreLoop(LookAsync, interval, health, TimeProvider.System, read is null ? store as IRevisionNotifications : null);
+        _loop = new StoreLoop(LookAsync, interval, health, TimeProvider.System, read is not null ? listen : store is IRevisionNotifications notifications ? notifications.ListenAsync : null);
     }
 
     /// <summary>The newest revision seen; -1 before the first look.</summary>

@@ -24,7 +24,7 @@ public sealed class RevisionFollower : IAsyncDisposable
     internal RevisionFollower(ConfigChanges changes, TimeSpan interval, StoreHealth health, TimeProvider time)
     {
         _changes = changes;
-        _loop = new StoreLoop(changes.CatchUpAsync, interval, health, time, changes.Store as IRevisionNotifications);
+        _loop = new StoreLoop(changes.CatchUpAsync, interval, health, time, changes.Store is IRevisionNotifications notifications ? notifications.ListenAsync : null);
     }
 
     /// <summary>Whether commits are heard at once (the store notifies) rather than only at the next poll.</summary>

@@ -13,3 +13,13 @@ internal interface IRevisionNotifications
     /// </summary>
     Task ListenAsync(Action<long> committed, StoreHealth health, CancellationToken stop);
 }
+
+/// <summary>
+/// A store that can say at once when any process sharing it committed a consumer change (portal accounts, applications and
+/// keys: PostgreSQL's <c>LISTEN/NOTIFY</c>). Stores without it (SQLite) are polled only.
+/// </summary>
+internal interface IConsumerNotifications
+{
+    /// <summary>As <see cref="IRevisionNotifications.ListenAsync"/>, for consumer changes (with their sequence numbers).</summary>
+    Task ListenConsumersAsync(Action<long> changed, StoreHealth health, CancellationToken stop);
+}

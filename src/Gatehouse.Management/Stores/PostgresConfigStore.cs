@@ -8,7 +8,7 @@ namespace Gatehouse.Management.Stores;
 /// transaction-scoped advisory lock, so revision numbers have no gaps and the expected-revision check
 /// cannot race; readers never take it.
 /// </summary>
-internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNotifications
+internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNotifications, IConsumerNotifications
 {
     // Any constant works; it only has to be the same for every writer of one database.
     private const long WriteLockKey = 0x4761_7465_686f_7573; // "Gatehous"
@@ -18,6 +18,7 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresRevisionListener? _listener;
+    private readonly PostgresRevisionListener? _consumerListener;
 
     /// <param name="dataSource">The pool every store call uses.</param>
     /// <param name="clock">The store's clock.</param>
@@ -27,16 +28,27 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
     {
         _dataSource = dataSource;
         _listener = listenConnectionString is null ? null : new PostgresRevisionListener(listenConnectionString);
+        _consumerListener = listenConnectionString is null ? null : new PostgresRevisionListener(listenConnectionString, PostgresRevisionListener.ConsumerChannel);
     }
 
-    // NOTIFY takes a database-wide lock at commit, so only config commits send one (never consumer, usage or node writes);
-    // they already serialize on the write lock. Delivered at commit, never for a rolled-back revision.
+    // NOTIFY takes a database-wide lock at commit, so only config and consumer commits send one (never usage, quota, login
+    // or node writes, which are many): both already serialize on a write lock of their own, so the lock adds no waiting
+    // among them. Delivered at commit, never for a rolled-back change.
     protected override Task RevisionCommittingAsync(DbConnection connection, DbTransaction transaction, long revision, CancellationToken cancellationToken) =>
         ExecuteAsync(connection, transaction, $"SELECT pg_notify('{PostgresRevisionListener.Channel}', @revision)", cancellationToken,
             ("revision", revision.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     public Task ListenAsync(Action<long> committed, StoreHealth health, CancellationToken stop) =>
         _listener?.ListenAsync(committed, health, stop) ?? Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }, TaskScheduler.Default);
+
+    // A consumer change (a sign-up, an application, a key) tells every node at its commit, so a new key works on the
+    // others within milliseconds, not at their next poll.
+    protected override Task ConsumerChangingAsync(DbConnection connection, DbTransaction transaction, long seq, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, $"SELECT pg_notify('{PostgresRevisionListener.ConsumerChannel}', @seq)", cancellationToken,
+            ("seq", seq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    public Task ListenConsumersAsync(Action<long> changed, StoreHealth health, CancellationToken stop) =>
+        _consumerListener?.ListenAsync(changed, health, stop) ?? Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }, TaskScheduler.Default);
 
     protected override string DatabaseName => "PostgreSQL";
 

@@ -8,12 +8,16 @@ namespace Gatehouse.Management.Stores;
 /// commit sends its revision number (<c>pg_notify</c> inside the commit's transaction, so it is delivered only when
 /// the revision is visible). The connection is outside the pool, with Npgsql's keepalive query and TCP keepalive, so a
 /// dead peer (a failed-over server, a dropped NAT entry) is found within seconds rather than at the next commit; then
-/// it reconnects with the store's back-off and reports "connected" so the follower reads what it missed.
+/// it reconnects with the store's back-off and reports "connected" so the follower reads what it missed. The same
+/// listens on <see cref="ConsumerChannel"/> for consumer changes (portal accounts, applications and keys).
 /// </summary>
-internal sealed class PostgresRevisionListener(string connectionString)
+internal sealed class PostgresRevisionListener(string connectionString, string channel = PostgresRevisionListener.Channel)
 {
     /// <summary>The notification channel: one per database, payload the committed revision's number.</summary>
     public const string Channel = "gatehouse_revisions";
+
+    /// <summary>The channel of consumer changes: payload the change's sequence number.</summary>
+    public const string ConsumerChannel = "gatehouse_consumers";
 
     // Seconds of silence before Npgsql sends a keepalive query on the listening connection (WaitAsync wakes for it).
     private const int KeepAliveSeconds = 10;
@@ -41,7 +45,7 @@ internal sealed class PostgresRevisionListener(string connectionString)
                     }
                 };
                 await connection.OpenAsync(stop).ConfigureAwait(false);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stop).ConfigureAwait(false);
                 }

@@ -336,8 +336,12 @@ internal abstract partial class SqlConfigStore
     private static async Task<long> NextSeqAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ToLong(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(seq), 0) + 1 FROM consumer_changes", cancellationToken).ConfigureAwait(false));
 
+    /// <summary>Called in the transaction of each consumer change, after its row in the change log; PostgreSQL notifies.</summary>
+    protected virtual Task ConsumerChangingAsync(DbConnection connection, DbTransaction transaction, long seq, CancellationToken cancellationToken) => Task.CompletedTask;
+
     private async Task LogChangeAsync(DbConnection connection, DbTransaction transaction, long seq, string actor, string action, string kind, string name,
-        string? before, string? after, CancellationToken cancellationToken) =>
+        string? before, string? after, CancellationToken cancellationToken)
+    {
         await ExecuteAsync(
             connection,
             transaction,
@@ -351,6 +355,8 @@ internal abstract partial class SqlConfigStore
             ("name", name),
             ("before", before),
             ("after", after)).ConfigureAwait(false);
+        await ConsumerChangingAsync(connection, transaction, seq, cancellationToken).ConfigureAwait(false);
+    }
 
     private async Task<ConsumerAccount?> ReadAccountAsync(DbConnection connection, DbTransaction? transaction, string sql, string value, CancellationToken cancellationToken)
     {

@@ -130,4 +130,34 @@ public sealed class SqliteConsumerNodesTests : ConsumerNodesTests, IDisposable
 public sealed class PostgresConsumerNodesTests(PostgresCluster cluster) : ConsumerNodesTests
 {
     protected override Task<string> StoreAsync() => cluster.CreateDatabaseAsync();
+
+    /// <summary>
+    /// On PostgreSQL a consumer change is notified at its commit: with polling an hour apart, node B serves a key made on
+    /// node A within seconds, and a revocation on A stops it on B as fast.
+    /// </summary>
+    [Fact]
+    public async Task AChangeOnNodeA_ReachesNodeB_ByNotification_NotByItsPoll()
+    {
+        await using var backend = await ConsumerNode.StartBackendAsync();
+        var connection = await StoreAsync();
+        await using var a = await ConsumerNode.StartAsync(connection, backend.Urls.First(), TimeSpan.FromHours(1));
+        await using var b = await ConsumerNode.StartAsync(connection, backend.Urls.First(), TimeSpan.FromHours(1));
+        Assert.Equal(TimeSpan.FromHours(1), b.Follower.Interval);
+        // The listening connection is made in the background at start: a change before it is up would wait for the poll.
+        await Wait.UntilAsync(async () =>
+        {
+            await using var check = new Npgsql.NpgsqlConnection(connection);
+            await check.OpenAsync();
+            await using var listeners = new Npgsql.NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gatehouse-listen' AND datname = current_database()", check);
+            return (long)(await listeners.ExecuteScalarAsync())! >= 2;
+        }, "both nodes' listening connections");
+
+        Assert.Null(await a.Service.SignUpAsync("cy@example.com", "Cy", "an uncommon long passphrase", CancellationToken.None));
+        var (account, _, _) = await a.Service.LogInAsync("cy@example.com", "an uncommon long passphrase", "127.0.0.1", CancellationToken.None);
+        var (_, key, problem) = await a.Service.CreateApplicationAsync(account!, "Shop", "", "retail", "portal:cy", CancellationToken.None);
+        Assert.Null(problem);
+        var clock = Stopwatch.StartNew();
+        await Wait.UntilAsync(async () => await b.CallAsync("GET", key!) == HttpStatusCode.OK, "node B to serve the new key");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
 }
