@@ -21,22 +21,7 @@ public sealed class HttpsListenerTests
         using var pki = new TestPki();
         var certificate = pki.IssueServer("localhost");
         await using var backend = await TestBackend.StartEchoAsync();
-        await using var gateway = await TestGateway.StartAsync($$"""
-            version: 1
-            gateway:
-              listeners:
-                - url: https://127.0.0.1:0
-                  certificate:
-                    certFile: {{certificate.CertFile}}
-                    keyFile: {{certificate.KeyFile}}
-            services:
-              backend:
-                targets: [{{backend.Url}}]
-            routes:
-              all:
-                path: /{**rest}
-                service: backend
-            """);
+        await using var gateway = await TestGateway.StartAsync(Yaml(certificate, backend.Url, clientCa: null));
         using var client = gateway.CreateClient(Version.Parse(version), certificate.CreateTrustingHandler());
 
         using var response = await client.GetAsync("/secure?x=1");

@@ -3,9 +3,6 @@ using System.Text.RegularExpressions;
 using Gatehouse.Model.Access;
 using Gatehouse.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Tests.Cli;
 
@@ -23,12 +20,7 @@ public sealed class QuotaStateDirTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_folder);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        _backend = builder.Build();
-        _backend.Run(context => context.Response.WriteAsync("ok"));
-        await _backend.StartAsync();
+        _backend = await RunRoleCommandTests.StartBackendAsync();
     }
 
     public async Task DisposeAsync()
