@@ -113,7 +113,7 @@ internal sealed partial class GatewayRequestHandler
     {
         var request = context.Request;
         var allowed = default(AllowedMethods);
-        var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed);
+        var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed, request);
         if (outcome == MatchOutcome.NoRoute)
         {
             return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",

@@ -39,6 +39,9 @@ internal sealed class RouteModel
 
     public string? Host { get; }
 
+    /// <summary>The headers and query parameters the route also asks of a request (<c>match</c>); null for none.</summary>
+    public RouteConditions? Conditions { get; init; }
+
     /// <summary>The service the route forwards to; null for a composition, whose steps name their own services.</summary>
     public Upstream? Upstream { get; }
 

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Gatehouse.Model.Routing;
+using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Gateway.Routing;
 
@@ -22,7 +23,7 @@ internal sealed class RouteNode
     }
 
     /// <summary>Matches the segments of <paramref name="path"/> from <paramref name="start"/> on.</summary>
-    public RouteModel? Match(string method, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
+    public RouteModel? Match(string method, HttpRequest? request, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
     {
         // Skip empty segments: "//a/" is "/a".
         while (start < path.Length && path[start] == '/')
@@ -32,12 +33,12 @@ internal sealed class RouteNode
 
         if (start >= path.Length)
         {
-            if (Pick(_endpoints, method, ref allowed) is { } end)
+            if (Pick(_endpoints, method, request, ref allowed) is { } end)
             {
                 return end;
             }
 
-            return MatchCatchAll(method, path, path.Length, ref captures, ref allowed);
+            return MatchCatchAll(method, request, path, path.Length, ref captures, ref allowed);
         }
 
         var slash = path.IndexOf('/', start);
@@ -45,7 +46,7 @@ internal sealed class RouteNode
         var segment = path.AsSpan(start, segmentEnd - start);
 
         if (_literals.Count > 0 && _literalLookup.TryGetValue(segment, out var literal)
-            && literal.Match(method, path, segmentEnd, ref captures, ref allowed) is { } viaLiteral)
+            && literal.Match(method, request, path, segmentEnd, ref captures, ref allowed) is { } viaLiteral)
         {
             return viaLiteral;
         }
@@ -53,7 +54,7 @@ internal sealed class RouteNode
         if (_parameter is not null && captures.Count < RouteCaptures.MaxParameters)
         {
             captures.Push(new Range(start, segmentEnd));
-            if (_parameter.Match(method, path, segmentEnd, ref captures, ref allowed) is { } viaParameter)
+            if (_parameter.Match(method, request, path, segmentEnd, ref captures, ref allowed) is { } viaParameter)
             {
                 return viaParameter;
             }
@@ -61,17 +62,17 @@ internal sealed class RouteNode
             captures.Pop();
         }
 
-        return MatchCatchAll(method, path, start, ref captures, ref allowed);
+        return MatchCatchAll(method, request, path, start, ref captures, ref allowed);
     }
 
-    private RouteModel? MatchCatchAll(string method, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
+    private RouteModel? MatchCatchAll(string method, HttpRequest? request, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
     {
         if (_catchAll.Length == 0 || captures.Count >= RouteCaptures.MaxParameters)
         {
             return null;
         }
 
-        var route = Pick(_catchAll, method, ref allowed);
+        var route = Pick(_catchAll, method, request, ref allowed);
         if (route is not null)
         {
             captures.Push(new Range(start, path.Length));
@@ -80,11 +81,13 @@ internal sealed class RouteNode
         return route;
     }
 
-    private static RouteModel? Pick(RouteModel[] candidates, string method, ref AllowedMethods allowed)
+    // A route with match conditions takes the request only when they hold, and only such routes' methods go in a 405's
+    // Allow: a request that no route's conditions take is 404, whatever its method.
+    private static RouteModel? Pick(RouteModel[] candidates, string method, HttpRequest? request, ref AllowedMethods allowed)
     {
         foreach (var route in candidates)
         {
-            if (route.AllowsMethod(method))
+            if (route.AllowsMethod(method) && (route.Conditions is null || route.Conditions.Matches(request)))
             {
                 return route;
             }
@@ -92,7 +95,10 @@ internal sealed class RouteNode
 
         foreach (var route in candidates)
         {
-            allowed.Add(route.Methods);
+            if (route.Conditions is null || route.Conditions.Matches(request))
+            {
+                allowed.Add(route.Methods);
+            }
         }
 
         return null;
@@ -133,12 +139,12 @@ internal sealed class RouteNode
             }
         }
 
-        // Routes limited to methods come before method-less ones at the same place, so
-        // "GET /x" and "any /x" can coexist only if validation allowed it (it does not).
+        // Routes with match conditions come first at the same place, in the order written, then those limited to methods,
+        // then method-less ones: "GET /x" and "any /x" can coexist only if validation allowed it (it does not).
         public RouteNode Build() => new(
             _literals.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.Build(), StringComparer.OrdinalIgnoreCase),
             _parameter?.Build(),
-            [.. _endpoints.OrderBy(r => r.Methods.Length == 0)],
-            [.. _catchAll.OrderBy(r => r.Methods.Length == 0)]);
+            [.. _endpoints.OrderBy(r => r.Conditions is null).ThenBy(r => r.Methods.Length == 0)],
+            [.. _catchAll.OrderBy(r => r.Conditions is null).ThenBy(r => r.Methods.Length == 0)]);
     }
 }

@@ -62,12 +62,13 @@ internal sealed class RouteTable
     /// <summary>
     /// Finds the route for a request. <paramref name="path"/> is the decoded, dot-segment-free request path.
     /// On <see cref="MatchOutcome.MethodNotAllowed"/>, <paramref name="allowed"/> lists the methods the path accepts.
+    /// <paramref name="request"/> is what routes with match conditions read; without it, none of them matches.
     /// </summary>
-    public MatchOutcome Match(string method, ReadOnlySpan<char> host, string path, out RouteModel? route, ref RouteCaptures captures, ref AllowedMethods allowed)
+    public MatchOutcome Match(string method, ReadOnlySpan<char> host, string path, out RouteModel? route, ref RouteCaptures captures, ref AllowedMethods allowed, HttpRequest? request = null)
     {
         route = null;
         if (_exactHosts.Count > 0 && _exactHostLookup.TryGetValue(host, out var root)
-            && root.Match(method, path, 0, ref captures, ref allowed) is { } r1)
+            && root.Match(method, request, path, 0, ref captures, ref allowed) is { } r1)
         {
             route = r1;
             return MatchOutcome.Matched;
@@ -76,14 +77,14 @@ internal sealed class RouteTable
         foreach (var (suffix, wildcardRoot) in _wildcardHosts)
         {
             if (host.Length > suffix.Length && host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
-                && wildcardRoot.Match(method, path, 0, ref captures, ref allowed) is { } r2)
+                && wildcardRoot.Match(method, request, path, 0, ref captures, ref allowed) is { } r2)
             {
                 route = r2;
                 return MatchOutcome.Matched;
             }
         }
 
-        if (_anyHost?.Match(method, path, 0, ref captures, ref allowed) is { } r3)
+        if (_anyHost?.Match(method, request, path, 0, ref captures, ref allowed) is { } r3)
         {
             route = r3;
             return MatchOutcome.Matched;

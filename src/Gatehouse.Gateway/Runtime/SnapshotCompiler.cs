@@ -108,6 +108,7 @@ internal static class SnapshotCompiler
                 route.Timeout ?? upstream.Config.Timeout)
             {
                 Template = path.Text,
+                Conditions = RouteConditions.From(route.Match),
                 Access = target,
                 Policies = Policies.PolicyCompiler.Compile(id, route with { Service = binding.Service }, config, methods, [.. parameters], operation, target, access, cache, time, validationLog),
                 ApiKeyInQuery = route.ApiKeyInQuery,

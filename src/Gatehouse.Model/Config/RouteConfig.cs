@@ -55,6 +55,15 @@ public sealed record RouteConfig
     public string? UpstreamPath { get; init; }
 
     /// <summary>
+    /// Only requests that also carry these headers and query parameters, each with exactly the value written (values
+    /// are case-sensitive, header names are not): <c>{ headers: { X-Api-Version: "2" } }</c>. Routes of one path, host
+    /// and methods may differ only in this; those with conditions are tried first, in the order written, and one
+    /// without serves the rest.
+    /// </summary>
+    [DefaultText("every request of the path")]
+    public RouteMatchConfig? Match { get; init; }
+
+    /// <summary>
     /// Overrides the service's <c>timeout</c> for this route. It is the request's deadline: every attempt and
     /// back-off of <c>retry</c> fall within it.
     /// </summary>
@@ -97,4 +106,16 @@ public sealed record RouteConfig
     /// </summary>
     [DefaultText("the service's `policies`")]
     public PoliciesConfig? Policies { get; init; }
+}
+
+/// <summary>What a request must carry, beside its path, host and method, for a route to take it.</summary>
+public sealed record RouteMatchConfig
+{
+    /// <summary>Headers the request must have, each with this exact value (one of its values, when it is sent more than once).</summary>
+    [DocType("mapping of header name to value")]
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Query parameters the request must have, each with this exact value (after percent-decoding).</summary>
+    [DocType("mapping of parameter name to value")]
+    public IReadOnlyDictionary<string, string> Query { get; init; } = new Dictionary<string, string>();
 }

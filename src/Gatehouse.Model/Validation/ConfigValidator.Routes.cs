@@ -68,6 +68,11 @@ public static partial class ConfigValidator
                 ValidateUpgrades(upgrades, At, errors);
             }
 
+            if (route.Match is { } match)
+            {
+                ValidateMatch(match, At, errors);
+            }
+
             if (route.Host is { } host && !IsHostPattern(host))
             {
                 errors.Add(new ConfigError(At("host"), $"'{host}' is not a host name; write 'api.example.com' or '*.example.com' (no scheme, port or path)."));
@@ -100,7 +105,8 @@ public static partial class ConfigValidator
             // A route whose operation is unknown has unknown methods; that error is reported, so it collides with nothing.
             if (template is not null && (route.Operation is null || operation is not null))
             {
-                var key = (route.Host?.ToLowerInvariant() ?? "*") + " " + template.ShapeKey;
+                // Routes that differ in their match conditions take different requests (those with conditions first).
+                var key = (route.Host?.ToLowerInvariant() ?? "*") + " " + template.ShapeKey + MatchKey(route.Match);
                 if (!shapes.TryGetValue(key, out var same))
                 {
                     shapes[key] = same = [];
@@ -122,6 +128,42 @@ public static partial class ConfigValidator
             }
         }
     }
+
+    private static void ValidateMatch(RouteMatchConfig match, Func<string, string> at, List<ConfigError> errors)
+    {
+        if (match.Headers.Count + match.Query.Count == 0)
+        {
+            errors.Add(new ConfigError(at("match"), "'match' lists no condition; give 'headers' or 'query' (name: value), or remove it."));
+        }
+
+        foreach (var (name, value) in match.Headers)
+        {
+            if (!IsToken(name))
+            {
+                errors.Add(new ConfigError(at($"match.headers.{name}"), $"'{name}' is not a header name (letters, digits and !#$%&'*+-.^_`|~)."));
+            }
+
+            if (value.Length == 0 || !Policies.TransformHeaders.IsSafeValue(value))
+            {
+                errors.Add(new ConfigError(at($"match.headers.{name}"), "the value must be non-empty printable ASCII (a request's header value can be nothing else)."));
+            }
+        }
+
+        foreach (var (name, value) in match.Query)
+        {
+            if (name.Length == 0 || value.Length == 0)
+            {
+                errors.Add(new ConfigError(at($"match.query.{name}"), "a query condition needs a non-empty name and value."));
+            }
+        }
+    }
+
+    // The conditions in one canonical form (header names in any case, in name order), so that two routes with the same
+    // conditions written differently collide, and routes with different ones do not.
+    private static string MatchKey(RouteMatchConfig? match) => match is null
+        ? ""
+        : " match:" + string.Join("&", match.Headers.Select(h => $"h:{h.Key.ToLowerInvariant()}={h.Value}").Order(StringComparer.Ordinal))
+          + "|" + string.Join("&", match.Query.Select(q => $"q:{q.Key}={q.Value}").Order(StringComparer.Ordinal));
 
     /// <summary>Checks that a route's operation exists and that what the route says agrees with it; returns the operation.</summary>
     private static OperationConfig? ValidateRouteOperation(

@@ -307,4 +307,52 @@ public sealed class RouteValidationTests
 
         Assert.Equal("/orders/{orderId}/by-user/{id}", c.Routes["a"].UpstreamPath);
     }
+
+    /// <summary>Routes of one path may differ in their match conditions only; the same conditions, however written, collide.</summary>
+    [Fact]
+    public void Routes_SameShape_DifferentMatchConditions_AreValid_TheSameConditionsCollide()
+    {
+        var valid = ConfigText.Load(ConfigText.WithRoutes("""
+            v2:
+              path: /users/{id}
+              service: users
+              match: { headers: { X-Api-Version: "2" } }
+            beta:
+              path: /users/{id}
+              service: users
+              match: { query: { beta: "true" } }
+            v1:
+              path: /users/{id}
+              service: orders
+            """));
+        Assert.True(valid.IsValid, string.Join("; ", valid.Errors));
+
+        var error = ConfigText.SingleError(ConfigText.WithRoutes("""
+            a:
+              path: /users/{id}
+              service: users
+              match: { headers: { X-Api-Version: "2" } }
+            b:
+              path: /users/{key}
+              service: orders
+              match: { headers: { x-api-version: "2" } }
+            """), "routes.b.path");
+        Assert.Contains("route 'b' matches the same requests as route 'a'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("match: {}", "routes.a.match", "'match' lists no condition")]
+    [InlineData("match: { headers: { \"X Bad\": \"1\" } }", "routes.a.match.headers.X Bad", "must be 1-100 letters")]
+    [InlineData("match: { headers: { X-Version: \"\" } }", "routes.a.match.headers.X-Version", "non-empty printable ASCII")]
+    [InlineData("match: { query: { beta: \"\" } }", "routes.a.match.query.beta", "non-empty name and value")]
+    public void MatchConditions_ThatCannotMatch_AreErrorsAtTheirPath(string match, string path, string says)
+    {
+        var error = ConfigText.SingleError(ConfigText.WithRoutes($$"""
+            a:
+              path: /users/{id}
+              service: users
+              {{match}}
+            """), path);
+        Assert.Contains(says, error.Message, StringComparison.Ordinal);
+    }
 }
