@@ -149,7 +149,7 @@ internal sealed partial class GatewayRequestHandler
         var method = HttpMethods.GetCanonicalizedValue(request.Headers.AccessControlRequestMethod.ToString());
         var captures = default(RouteCaptures);
         var allowed = default(AllowedMethods);
-        var outcome = snapshot.Routes.Match(method, PathSafety.HostWithoutPort(request.Host.Value), path, out var route, ref captures, ref allowed, request);
+        var outcome = snapshot.Routes.Match(method, PathSafety.HostWithoutPort(request.Host.Value), path, out var route, ref captures, ref allowed, request, preflight: true);
         return outcome == MatchOutcome.Matched && route!.Policies?.Cors is { } cors ? cors.AnswerPreflightAsync(context, requestId) : null;
     }
 

@@ -116,6 +116,13 @@ internal sealed partial class GatewayRequestHandler
         var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed, request);
         if (outcome == MatchOutcome.NoRoute)
         {
+            // A preflight names the headers of its request without their values, so a route with header conditions takes
+            // it only as a preflight (RouteConditions).
+            if (HttpMethods.IsOptions(request.Method) && Preflight(context, snapshot, path, requestId) is { } conditioned)
+            {
+                return conditioned;
+            }
+
             return ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
                 $"No route serves {request.Method} {path}; check the path, or add a route for it.", requestId);
         }

@@ -19,8 +19,12 @@ internal sealed class RouteConditions
         ? null
         : new([.. match.Headers.Select(h => (h.Key, h.Value))], [.. match.Query.Select(q => (q.Key, q.Value))]);
 
-    /// <summary>True when <paramref name="request"/> carries every header and query parameter with its value.</summary>
-    public bool Matches(HttpRequest? request)
+    /// <summary>
+    /// True when <paramref name="request"/> carries every header and query parameter with its value. For a CORS
+    /// <paramref name="preflight"/>, a header holds when <c>Access-Control-Request-Headers</c> names it: the browser sends
+    /// its value only with the actual request, which is matched again then.
+    /// </summary>
+    public bool Matches(HttpRequest? request, bool preflight = false)
     {
         if (request is null)
         {
@@ -29,7 +33,7 @@ internal sealed class RouteConditions
 
         foreach (var (name, value) in _headers)
         {
-            if (!Has(request.Headers[name], value))
+            if (preflight ? !Names(request.Headers.AccessControlRequestHeaders, name) : !Has(request.Headers[name], value))
             {
                 return false;
             }
@@ -44,6 +48,22 @@ internal sealed class RouteConditions
         }
 
         return true;
+    }
+
+    private static bool Names(Microsoft.Extensions.Primitives.StringValues lists, string name)
+    {
+        foreach (var list in lists)
+        {
+            foreach (var range in (list ?? "").AsSpan().Split(','))
+            {
+                if ((list ?? "").AsSpan(range).Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private static bool Has(Microsoft.Extensions.Primitives.StringValues values, string value)

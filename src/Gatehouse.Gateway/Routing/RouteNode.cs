@@ -23,7 +23,7 @@ internal sealed class RouteNode
     }
 
     /// <summary>Matches the segments of <paramref name="path"/> from <paramref name="start"/> on.</summary>
-    public RouteModel? Match(string method, HttpRequest? request, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
+    public RouteModel? Match(string method, HttpRequest? request, bool preflight, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
     {
         // Skip empty segments: "//a/" is "/a".
         while (start < path.Length && path[start] == '/')
@@ -33,12 +33,12 @@ internal sealed class RouteNode
 
         if (start >= path.Length)
         {
-            if (Pick(_endpoints, method, request, ref allowed) is { } end)
+            if (Pick(_endpoints, method, request, preflight, ref allowed) is { } end)
             {
                 return end;
             }
 
-            return MatchCatchAll(method, request, path, path.Length, ref captures, ref allowed);
+            return MatchCatchAll(method, request, preflight, path, path.Length, ref captures, ref allowed);
         }
 
         var slash = path.IndexOf('/', start);
@@ -46,7 +46,7 @@ internal sealed class RouteNode
         var segment = path.AsSpan(start, segmentEnd - start);
 
         if (_literals.Count > 0 && _literalLookup.TryGetValue(segment, out var literal)
-            && literal.Match(method, request, path, segmentEnd, ref captures, ref allowed) is { } viaLiteral)
+            && literal.Match(method, request, preflight, path, segmentEnd, ref captures, ref allowed) is { } viaLiteral)
         {
             return viaLiteral;
         }
@@ -54,7 +54,7 @@ internal sealed class RouteNode
         if (_parameter is not null && captures.Count < RouteCaptures.MaxParameters)
         {
             captures.Push(new Range(start, segmentEnd));
-            if (_parameter.Match(method, request, path, segmentEnd, ref captures, ref allowed) is { } viaParameter)
+            if (_parameter.Match(method, request, preflight, path, segmentEnd, ref captures, ref allowed) is { } viaParameter)
             {
                 return viaParameter;
             }
@@ -62,17 +62,17 @@ internal sealed class RouteNode
             captures.Pop();
         }
 
-        return MatchCatchAll(method, request, path, start, ref captures, ref allowed);
+        return MatchCatchAll(method, request, preflight, path, start, ref captures, ref allowed);
     }
 
-    private RouteModel? MatchCatchAll(string method, HttpRequest? request, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
+    private RouteModel? MatchCatchAll(string method, HttpRequest? request, bool preflight, string path, int start, ref RouteCaptures captures, ref AllowedMethods allowed)
     {
         if (_catchAll.Length == 0 || captures.Count >= RouteCaptures.MaxParameters)
         {
             return null;
         }
 
-        var route = Pick(_catchAll, method, request, ref allowed);
+        var route = Pick(_catchAll, method, request, preflight, ref allowed);
         if (route is not null)
         {
             captures.Push(new Range(start, path.Length));
@@ -83,11 +83,11 @@ internal sealed class RouteNode
 
     // A route with match conditions takes the request only when they hold, and only such routes' methods go in a 405's
     // Allow: a request that no route's conditions take is 404, whatever its method.
-    private static RouteModel? Pick(RouteModel[] candidates, string method, HttpRequest? request, ref AllowedMethods allowed)
+    private static RouteModel? Pick(RouteModel[] candidates, string method, HttpRequest? request, bool preflight, ref AllowedMethods allowed)
     {
         foreach (var route in candidates)
         {
-            if (route.AllowsMethod(method) && (route.Conditions is null || route.Conditions.Matches(request)))
+            if (route.AllowsMethod(method) && (route.Conditions is null || route.Conditions.Matches(request, preflight)))
             {
                 return route;
             }
@@ -95,7 +95,7 @@ internal sealed class RouteNode
 
         foreach (var route in candidates)
         {
-            if (route.Conditions is null || route.Conditions.Matches(request))
+            if (route.Conditions is null || route.Conditions.Matches(request, preflight))
             {
                 allowed.Add(route.Methods);
             }

@@ -62,13 +62,15 @@ internal sealed class RouteTable
     /// <summary>
     /// Finds the route for a request. <paramref name="path"/> is the decoded, dot-segment-free request path.
     /// On <see cref="MatchOutcome.MethodNotAllowed"/>, <paramref name="allowed"/> lists the methods the path accepts.
-    /// <paramref name="request"/> is what routes with match conditions read; without it, none of them matches.
+    /// <paramref name="request"/> is what routes with match conditions read; without it, none of them matches. For a CORS
+    /// <paramref name="preflight"/> (the route its actual request would reach), a header condition holds when the header
+    /// is among those the browser says it will send (<c>Access-Control-Request-Headers</c>): a preflight carries no value.
     /// </summary>
-    public MatchOutcome Match(string method, ReadOnlySpan<char> host, string path, out RouteModel? route, ref RouteCaptures captures, ref AllowedMethods allowed, HttpRequest? request = null)
+    public MatchOutcome Match(string method, ReadOnlySpan<char> host, string path, out RouteModel? route, ref RouteCaptures captures, ref AllowedMethods allowed, HttpRequest? request = null, bool preflight = false)
     {
         route = null;
         if (_exactHosts.Count > 0 && _exactHostLookup.TryGetValue(host, out var root)
-            && root.Match(method, request, path, 0, ref captures, ref allowed) is { } r1)
+            && root.Match(method, request, preflight, path, 0, ref captures, ref allowed) is { } r1)
         {
             route = r1;
             return MatchOutcome.Matched;
@@ -77,14 +79,14 @@ internal sealed class RouteTable
         foreach (var (suffix, wildcardRoot) in _wildcardHosts)
         {
             if (host.Length > suffix.Length && host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
-                && wildcardRoot.Match(method, request, path, 0, ref captures, ref allowed) is { } r2)
+                && wildcardRoot.Match(method, request, preflight, path, 0, ref captures, ref allowed) is { } r2)
             {
                 route = r2;
                 return MatchOutcome.Matched;
             }
         }
 
-        if (_anyHost?.Match(method, request, path, 0, ref captures, ref allowed) is { } r3)
+        if (_anyHost?.Match(method, request, preflight, path, 0, ref captures, ref allowed) is { } r3)
         {
             route = r3;
             return MatchOutcome.Matched;

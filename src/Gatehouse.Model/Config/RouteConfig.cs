@@ -58,7 +58,8 @@ public sealed record RouteConfig
     /// Only requests that also carry these headers and query parameters, each with exactly the value written (values
     /// are case-sensitive, header names are not): <c>{ headers: { X-Api-Version: "2" } }</c>. Routes of one path, host
     /// and methods may differ only in this; those with conditions are tried first, in the order written, and one
-    /// without serves the rest.
+    /// without serves the rest. A CORS preflight, which names the headers its request will send but not their values,
+    /// is answered by the first route whose header conditions it names.
     /// </summary>
     [DefaultText("every request of the path")]
     public RouteMatchConfig? Match { get; init; }

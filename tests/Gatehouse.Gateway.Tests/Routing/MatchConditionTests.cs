@@ -77,6 +77,55 @@ public sealed class MatchConditionTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync("/reports", null)).StatusCode);
     }
 
+    /// <summary>
+    /// A browser's preflight carries the names of the headers its request will send, not their values: it reaches the
+    /// route whose header conditions it names, and that route's CORS answers it. Naming a header in a preflight never
+    /// routes an ordinary request past a condition it does not meet.
+    /// </summary>
+    [Fact]
+    public async Task APreflight_ReachesTheRouteWhoseHeaderItNames_AndNamingItRoutesNothingElse()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            services:
+              backend: { targets: [{{backend.Url}}] }
+            routes:
+              v2:
+                path: /users/{id}
+                service: backend
+                match: { headers: { X-Api-Version: "2" } }
+                policies: { cors: { origins: ["https://app.example.com"], headers: [X-Api-Version] } }
+              internal:
+                path: /reports
+                service: backend
+                match: { headers: { X-Team: ops } }
+            """);
+        using var client = gateway.CreateClient(HttpVersion.Version11);
+
+        using var preflight = Preflight("/users/7", "x-api-version");
+        using var answered = await client.SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, answered.StatusCode);
+        Assert.Equal("https://app.example.com", answered.Headers.GetValues("Access-Control-Allow-Origin").Single());
+
+        // Not naming it: no route takes the path (no route without conditions), so 404.
+        using var unnamed = Preflight("/users/7", "content-type");
+        Assert.Equal(HttpStatusCode.NotFound, (await client.SendAsync(unnamed)).StatusCode);
+
+        // A route without CORS: an OPTIONS request naming X-Team is not a way past its condition.
+        using var probe = Preflight("/reports", "x-team");
+        Assert.Equal(HttpStatusCode.NotFound, (await client.SendAsync(probe)).StatusCode);
+    }
+
+    private static HttpRequestMessage Preflight(string path, string headers)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Options, path);
+        request.Headers.Add("Origin", "https://app.example.com");
+        request.Headers.Add("Access-Control-Request-Method", "GET");
+        request.Headers.Add("Access-Control-Request-Headers", headers);
+        return request;
+    }
+
     private static async Task<string> TargetAsync(TestGateway gateway, string path, params (string Name, string Value)[] headers)
     {
         using var client = gateway.CreateClient(HttpVersion.Version11);
