@@ -41,6 +41,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private Task? _stopped;
 
     private IReadOnlyList<ListenerCertificate> _certificates = [];
+    private Upstreams.PeriodicLoop? _tlsFiles;
 
     private GatewayHost(WebApplication app, GatewayRuntime runtime, ConfigFileWatcher? watcher, IReadOnlyList<string> urls, ServiceApiHost? serviceApi,
         QuotaPersistence? quotas, GatewayTelemetry telemetry, PrometheusText? metrics, MetricsListener? metricsListener, HealthHost? health)
@@ -304,9 +305,18 @@ internal sealed class GatewayHost : IAsyncDisposable
             watcher.Start();
         }
 
+        // Services' TLS files renewed in place (a rotated client certificate, a new CA bundle) are looked at every so often,
+        // off the request path; a change makes the service a new upstream with them (GatewayRuntime.RenewIfTlsFilesChanged).
+        var tlsFiles = new Upstreams.PeriodicLoop(options.CertificateCheckInterval ?? ListenerCertificate.DefaultCheckInterval, options.Time, _ =>
+        {
+            runtime.RenewIfTlsFilesChanged();
+            return Task.CompletedTask;
+        });
+        tlsFiles.Start();
         return new GatewayHost(app, runtime, watcher, urls, serviceApi, quotas, app.Services.GetRequiredService<GatewayTelemetry>(), metrics, metricsListener, health)
         {
             _certificates = certificates,
+            _tlsFiles = tlsFiles,
         };
     }
 
@@ -478,6 +488,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         foreach (var certificate in _certificates)
         {
             certificate.Retire();
+        }
+
+        if (_tlsFiles is not null)
+        {
+            await _tlsFiles.DisposeAsync().ConfigureAwait(false);
         }
 
         _watcher?.Dispose();

@@ -130,17 +130,7 @@ internal sealed partial class ListenerCertificate
         return new Served(SslStreamCertificateContext.Create(leaf, intermediates, offline: true), leaf, stamp);
     }
 
-    private Stamp Look() => new(Of(_certFile), Of(_keyFile));
-
-    // A file's time, size and (for a link, as a mounted secret is) the file it ends at: a swapped link is a change even
-    // when the new file's time is older.
-    private static (DateTime, long, string?) Of(string path)
-    {
-        var file = new FileInfo(path);
-        var target = file.LinkTarget is null ? null : File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName;
-        var final = target is null ? file : new FileInfo(target);
-        return (final.LastWriteTimeUtc, final.Length, target);
-    }
+    private Stamp Look() => new(Runtime.FileStamp.Of(_certFile), Runtime.FileStamp.Of(_keyFile));
 
     private void WarnIfExpiring(X509Certificate2 leaf)
     {
@@ -153,7 +143,7 @@ internal sealed partial class ListenerCertificate
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-    private readonly record struct Stamp((DateTime, long, string?) Cert, (DateTime, long, string?) Key);
+    private readonly record struct Stamp(Runtime.FileStamp Cert, Runtime.FileStamp Key);
 
     private sealed record Served(SslStreamCertificateContext Context, X509Certificate2 Leaf, Stamp Stamp);
 

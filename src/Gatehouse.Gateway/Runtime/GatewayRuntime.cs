@@ -159,6 +159,57 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Applies the live config again when a service's TLS files (<c>tls.caFile</c>, <c>tls.clientCertificate</c>) changed
+    /// since its upstream was made: their stamps are in the upstream's fingerprint, so the service gets a new upstream
+    /// that reads the renewed files, and the old one finishes its requests and closes (as on any reload that changes the
+    /// service). Files that do not load yet are tried again when they change again. Returns whether a snapshot went live.
+    /// </summary>
+    internal bool RenewIfTlsFilesChanged()
+    {
+        var current = _current;
+        if (current is null)
+        {
+            return false;
+        }
+
+        var changed = current.Upstreams.Values.FirstOrDefault(u => Upstream.HasTlsFiles(u.Config) && Upstream.FingerprintOf(u.Config) != u.Fingerprint);
+        if (changed is null)
+        {
+            return false;
+        }
+
+        var fingerprint = Upstream.FingerprintOf(changed.Config);
+        if (fingerprint == _refusedTlsFiles)
+        {
+            return false;
+        }
+
+        LogTlsFilesChanged(_logger, changed.Name);
+        IReadOnlyList<ConfigError> errors;
+        try
+        {
+            errors = Apply(current.Config);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A key that is not the certificate's is an ArgumentException, a PEM that is not one a CryptographicException,
+            // a file half written an IOException: each leaves the service as it was, and the loop goes on.
+            errors = [new ConfigError($"services.{changed.Name}.tls", e.Message)];
+        }
+
+        if (errors.Count > 0)
+        {
+            _refusedTlsFiles = fingerprint;
+            LogTlsFilesRefused(_logger, changed.Name, errors[0].Message);
+            return false;
+        }
+
+        return true;
+    }
+
+    private string? _refusedTlsFiles;
+
     /// <summary>Raised after a new snapshot went live.</summary>
     public event Action<GatewaySnapshot>? Applied;
 
@@ -366,6 +417,12 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Setting} changed, but it is read at start: the running process keeps the old value; restart to apply it")]
     private static partial void LogNeedsRestart(ILogger logger, string setting);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Service {Service}: its TLS files changed; its connections are made anew with them")]
+    private static partial void LogTlsFilesChanged(ILogger logger, string service);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: its TLS files changed but do not load ({Reason}); it keeps the ones it had until they change again")]
+    private static partial void LogTlsFilesRefused(ILogger logger, string service, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Configuration refused ({Errors}); revision {Revision} keeps serving")]
     private static partial void LogRejected(ILogger logger, string errors, long revision);

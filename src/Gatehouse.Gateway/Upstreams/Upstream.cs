@@ -325,7 +325,16 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// the service's credential keeps connections, and the secret is never part of the fingerprint).
     /// </summary>
     internal static string FingerprintOf(ServiceConfig config) =>
-        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null, Registration = null, Credential = null }, FingerprintOptions);
+        JsonSerializer.Serialize(config with { Openapi = null, Operations = new Dictionary<string, OperationConfig>(), Publish = null, Registration = null, Credential = null }, FingerprintOptions)
+        + TlsFileStamps(config.Tls);
+
+    /// <summary>True for a service whose TLS reads files (<c>tls.caFile</c>, <c>tls.clientCertificate</c>), which are read again when they change.</summary>
+    internal static bool HasTlsFiles(ServiceConfig config) => config.Tls is { CaFile: not null } or { ClientCertificate: not null };
+
+    // The TLS files' stamps are part of the fingerprint: renewed files make a new upstream (GatewayRuntime.RenewIfTlsFilesChanged).
+    private static string TlsFileStamps(UpstreamTlsConfig? tls) => tls is null
+        ? ""
+        : string.Concat(new[] { tls.CaFile, tls.ClientCertificate?.CertFile, tls.ClientCertificate?.KeyFile }.OfType<string>().Select(f => "|" + Runtime.FileStamp.Describe(f)));
 
     private static readonly JsonSerializerOptions FingerprintOptions = new() { WriteIndented = false };
 

@@ -156,6 +156,10 @@ public sealed record UpstreamTlsConfig
     [DefaultText("system store")]
     public string? CaFile { get; init; }
 
-    /// <summary>Client certificate and key for mutual TLS.</summary>
+    /// <summary>
+    /// Client certificate and key for mutual TLS. This and <c>caFile</c> are read again when they change (looked at
+    /// every 10 s): the service's new connections use the renewed files, without a reload; files that do not load leave
+    /// the ones in use, with a warning.
+    /// </summary>
     public CertificateConfig? ClientCertificate { get; init; }
 }

@@ -59,7 +59,7 @@ internal sealed class TestPki : IDisposable
     /// <summary>A CA signed by this one.</summary>
     public TestPki CreateIntermediate(string name) => new(name, this);
 
-    /// <summary>A TLS server certificate for <paramref name="dnsName"/> (and nothing else: no IP address).</summary>
+    /// <summary>A TLS server certificate for <paramref name="dnsName"/> (an IP address written as one is its address instead).</summary>
     public IssuedCertificate IssueServer(string dnsName) => Issue(dnsName, ServerAuth);
 
     /// <summary>A TLS client certificate with subject <c>CN=<paramref name="commonName"/></c>.</summary>
@@ -107,7 +107,15 @@ internal sealed class TestPki : IDisposable
         if (usage.Value == ServerAuth.Value)
         {
             var san = new SubjectAlternativeNameBuilder();
-            san.AddDnsName(name);
+            if (System.Net.IPAddress.TryParse(name, out var address))
+            {
+                san.AddIpAddress(address); // a target written as an address is checked against the address
+            }
+            else
+            {
+                san.AddDnsName(name);
+            }
+
             request.CertificateExtensions.Add(san.Build());
         }
 

@@ -194,4 +194,55 @@ public sealed class UpstreamTlsTests : IDisposable
 
         Assert.Contains("empty.pem", error.Message);
     }
+
+    /// <summary>
+    /// A service's client certificate renewed in place (the files rewritten, as cert-manager or a Vault agent does): the
+    /// gateway presents the new one on its next connections without a reload, and a renewal that does not load yet (a
+    /// key that is not the certificate's) leaves the one in use, with a warning, until the files are right.
+    /// </summary>
+    [Fact]
+    public async Task ClientCertificate_RenewedInPlace_IsPresentedWithoutAReload_AndOneThatDoesNotLoadKeepsTheOldOne()
+    {
+        var one = _pki.IssueClient("client-one");
+        var two = _pki.IssueClient("client-two");
+        var three = _pki.IssueClient("client-three");
+        await using var backend = await StartBackendAsync(_pki.IssueServer("127.0.0.1"), requireClientCertificateFrom: _pki);
+        var certFile = Path.Combine(_pki.Directory, "gateway-client.pem");
+        var keyFile = Path.Combine(_pki.Directory, "gateway-client.key");
+        Renew(one, one, certFile, keyFile);
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
+            version: 1
+            services:
+              secure:
+                targets: ["https://127.0.0.1:{{backend.Backend.Port}}"]
+                tls: { caFile: "{{_pki.CaFile}}", clientCertificate: { certFile: "{{certFile}}", keyFile: "{{keyFile}}" } }
+            routes:
+              hello: { path: /hello, service: secure }
+            """), logs: logs, minimumLogLevel: Microsoft.Extensions.Logging.LogLevel.Information,
+            options: o => o with { CertificateCheckInterval = TimeSpan.FromMilliseconds(100) });
+
+        Assert.EndsWith(" CN=client-one", await gateway.Client.GetStringAsync("/hello"), StringComparison.Ordinal);
+
+        Renew(two, two, certFile, keyFile);
+        await Wait.UntilAsync(async () => (await gateway.Client.GetStringAsync("/hello")).EndsWith(" CN=client-two", StringComparison.Ordinal), "the renewed client certificate to be presented");
+        Assert.Contains(logs.Entries, e => e.Message == "Service secure: its TLS files changed; its connections are made anew with them");
+
+        // The certificate of three with the key of two: refused, and two goes on being presented.
+        Renew(three, two, certFile, keyFile);
+        await logs.WaitForAsync(e => e.Message.StartsWith("Service secure: its TLS files changed but do not load", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.EndsWith(" CN=client-two", await gateway.Client.GetStringAsync("/hello"), StringComparison.Ordinal);
+
+        Renew(three, three, certFile, keyFile);
+        await Wait.UntilAsync(async () => (await gateway.Client.GetStringAsync("/hello")).EndsWith(" CN=client-three", StringComparison.Ordinal), "the corrected renewal to be presented");
+    }
+
+    // Writes the certificate of `certificate` and the key of `key` over the gateway's files, each whole (renamed over it).
+    private static void Renew(IssuedCertificate certificate, IssuedCertificate key, string certFile, string keyFile)
+    {
+        File.WriteAllText(certFile + ".new", File.ReadAllText(certificate.CertFile));
+        File.Move(certFile + ".new", certFile, overwrite: true);
+        File.WriteAllText(keyFile + ".new", File.ReadAllText(key.KeyFile));
+        File.Move(keyFile + ".new", keyFile, overwrite: true);
+    }
 }
