@@ -13,7 +13,7 @@ namespace Gatehouse.Management.Admin;
 /// <c>DELETE /admin/tokens/{name}</c> revokes one. Each has a scope (<c>read</c>: GET and HEAD; <c>write</c>: everything
 /// but managing tokens) and may expire; the audit log names it as <c>admin-api:NAME</c>.
 /// </summary>
-internal static partial class AdminTokenEndpoints
+internal static class AdminTokenEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, AdminApiOptions options)
     {
@@ -44,7 +44,7 @@ internal static partial class AdminTokenEndpoints
         }
 
         var name = body!["name"] is JsonValue nameValue && nameValue.TryGetValue<string>(out var text) ? text : null;
-        if (name is null || !TokenName().IsMatch(name))
+        if (name is null || !Nodes.NodeEndpoints.TokenName().IsMatch(name))
         {
             await AdminRequests.BadParameter("'name' is required: 1 to 100 letters, digits, '.', '_' or '-' (one token per pipeline, person or dashboard).").WriteAsync(context).ConfigureAwait(false);
             return;
@@ -98,6 +98,4 @@ internal static partial class AdminTokenEndpoints
         ["expired"] = token.ExpiresAt is { } at && at <= now,
     };
 
-    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
-    private static partial System.Text.RegularExpressions.Regex TokenName();
 }

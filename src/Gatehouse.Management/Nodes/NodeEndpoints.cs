@@ -79,8 +79,9 @@ internal static partial class NodeEndpoints
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+    /// <summary>The names of node tokens and of named admin tokens: 1 to 100 letters, digits, '.', '_' or '-'.</summary>
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
-    private static partial System.Text.RegularExpressions.Regex TokenName();
+    internal static partial System.Text.RegularExpressions.Regex TokenName();
 
     // The node API's rule for the Gatehouse-Node header.
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._:-]{1,100}$")]
