@@ -360,7 +360,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             var certificate = new ListenerCertificate(listener.Url, files, time ?? TimeProvider.System, logger, certificateCheck);
             certificates?.Add(certificate);
             o.UseHttps(listener.ClientCertificates is { } clients
-                ? ClientCertificateHttps(certificate, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System))
+                ? ClientCertificateHttps(certificate, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System, logger, certificateCheck))
                 : new TlsHandshakeCallbackOptions
                 {
                     // Kestrel adds ALPN for the listener's protocols to the options returned here.
@@ -408,6 +408,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             OnConnection = callback =>
             {
                 var connection = callback.Connection;
+                var roots = authority.ForNewConnection();
                 return ValueTask.FromResult(new SslServerAuthenticationOptions
                 {
                     ServerCertificateContext = server.ForNewConnection(),
@@ -416,7 +417,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                     {
                         if (certificate is X509Certificate2 client)
                         {
-                            connection.Features.Set(new ClientCertificateVerdict(client, authority.Trusts(client, presented)));
+                            connection.Features.Set(new ClientCertificateVerdict(client, authority.Trusts(roots, client, presented)));
                         }
 
                         // No certificate, or one that does not chain: the handshake goes on, the request decides.

@@ -40,24 +40,22 @@ internal sealed partial class ListenerCertificate
     private readonly string _keyFile;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Runtime.LookGate _gate;
     private volatile Served _served;
-    private long _nextCheck;
-    private int _checking;
     private Stamp _refused;
 
     /// <summary>Reads the certificate of the listener at <paramref name="listener"/>; throws when its files do not load, which stops the start.</summary>
     public ListenerCertificate(string listener, CertificateConfig files, TimeProvider time, ILogger logger, TimeSpan? checkInterval = null)
     {
         (_listener, _certFile, _keyFile, _time, _logger) = (listener, files.CertFile, files.KeyFile, time, logger);
-        CheckInterval = checkInterval ?? DefaultCheckInterval;
+        _gate = new Runtime.LookGate(time, checkInterval ?? DefaultCheckInterval);
         var stamp = Look();
         _served = Load(stamp);
-        _nextCheck = time.GetTimestamp() + Ticks(CheckInterval);
         Live[this] = 0;
         WarnIfExpiring(_served.Leaf);
     }
 
-    public TimeSpan CheckInterval { get; }
+    public TimeSpan CheckInterval => _gate.Interval;
 
     /// <summary>When the certificate served now expires.</summary>
     public DateTimeOffset NotAfter => _served.Leaf.NotAfter;
@@ -68,19 +66,7 @@ internal sealed partial class ListenerCertificate
     /// <summary>The certificate and chain to hand a new connection: the current one, read again first if its files changed.</summary>
     public SslStreamCertificateContext ForNewConnection()
     {
-        if (_time.GetTimestamp() >= Volatile.Read(ref _nextCheck) && Interlocked.Exchange(ref _checking, 1) == 0)
-        {
-            try
-            {
-                Check();
-            }
-            finally
-            {
-                Volatile.Write(ref _nextCheck, _time.GetTimestamp() + Ticks(CheckInterval));
-                Volatile.Write(ref _checking, 0);
-            }
-        }
-
+        _gate.LookIfDue(Check);
         return _served.Context;
     }
 
@@ -140,8 +126,6 @@ internal sealed partial class ListenerCertificate
             LogExpiring(_logger, _listener, leaf.Subject, leaf.NotAfter, Math.Max(0, left.TotalDays));
         }
     }
-
-    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private readonly record struct Stamp(Runtime.FileStamp Cert, Runtime.FileStamp Key);
 

@@ -29,7 +29,7 @@ public sealed record ListenerConfig
     /// Ask clients for a TLS client certificate (https listeners only), so that applications can authenticate with one
     /// (<c>applications.*.certificates</c>). A client may still connect without one and use another credential. A
     /// certificate that does not chain to <c>caFile</c> does not end the handshake: it authenticates nobody, so the
-    /// request gets the same 401 as any other failed credential. Read when the listener starts.
+    /// request gets the same 401 as any other failed credential. Its settings are read when the listener starts.
     /// </summary>
     [DefaultText("off: no certificate is asked for")]
     public ClientCertificatesConfig? ClientCertificates { get; init; }
@@ -41,6 +41,8 @@ public sealed record ClientCertificatesConfig
     /// <summary>
     /// PEM file of the CA certificates that client certificates must chain to (the intermediates the client sends are
     /// used to build the chain). Revocation is not checked: remove a certificate from its application to revoke it.
+    /// Read again when it changes (looked at by new connections, at most every 10 s): rotate a CA by adding the new one
+    /// beside the old, then removing the old. A file that holds no certificate leaves the CA in use, with a warning.
     /// </summary>
     [RequiredKey("the PEM file of the CA client certificates must chain to")]
     [FilePath]

@@ -160,4 +160,67 @@ public sealed class ClientCertificateTests : IDisposable
         Assert.Equal("partner", Assert.Single(backend.Seen).Headers["Gatehouse-Application"]);
         Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
     }
+
+    /// <summary>
+    /// A CA rotated without a restart: the new CA written beside the old one is trusted by new connections; a file that
+    /// holds no certificate keeps the CA read before (with one warning); the old CA taken out stops its certificates.
+    /// </summary>
+    [Fact]
+    public async Task ARotatedCaFile_IsReadAgainByNewConnections_AndOneThatDoesNotLoadKeepsTheCaReadBefore()
+    {
+        using var next = new TestPki("Gatehouse Clients CA 2");
+        var fromNext = next.IssueClient("erp");
+        var caFile = Path.Combine(_pki.Directory, "clients-ca.pem");
+        File.Copy(_pki.CaFile, caFile);
+        await using var backend = await RecordingBackend.StartAsync();
+        var logs = new CapturingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Parse(Yaml(backend.Url, caFile, Thumbprint(fromNext))), logs: logs,
+            minimumLogLevel: Microsoft.Extensions.Logging.LogLevel.Information, options: o => o with { CertificateCheckInterval = TimeSpan.FromMilliseconds(100) });
+        Assert.Equal(HttpStatusCode.Unauthorized, await StatusOnANewConnectionAsync(gateway, fromNext));
+
+        // The new CA added beside the old one, as a rotation starts.
+        await ReplaceAsync(caFile, await File.ReadAllTextAsync(_pki.CaFile) + "\n" + await File.ReadAllTextAsync(next.CaFile));
+        await WaitForStatusAsync(gateway, fromNext, HttpStatusCode.OK);
+        await logs.WaitForAsync(e => e.Message.Contains("new connections are checked against its 2 certificates", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        // Half written, or the wrong file: the two CAs stay.
+        await ReplaceAsync(caFile, "not a certificate\n");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!logs.Entries.Any(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("does not load", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no warning about the CA file that does not load");
+            Assert.Equal(HttpStatusCode.OK, await StatusOnANewConnectionAsync(gateway, fromNext)); // a new connection looks at the file
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await StatusOnANewConnectionAsync(gateway, fromNext));
+
+        // The rotation undone: the new CA's certificates are refused again.
+        await ReplaceAsync(caFile, await File.ReadAllTextAsync(_pki.CaFile));
+        await WaitForStatusAsync(gateway, fromNext, HttpStatusCode.Unauthorized);
+    }
+
+    private async Task<HttpStatusCode> StatusOnANewConnectionAsync(TestGateway gateway, IssuedCertificate client)
+    {
+        using var http = Client(gateway, client);
+        return (await GetAsync(http)).Response.StatusCode;
+    }
+
+    private async Task WaitForStatusAsync(TestGateway gateway, IssuedCertificate client, HttpStatusCode status)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        HttpStatusCode last;
+        while ((last = await StatusOnANewConnectionAsync(gateway, client)) != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"a new connection still gets {(int)last}, not {(int)status}");
+            await Task.Delay(50);
+        }
+    }
+
+    // The whole file at once (a temporary file renamed over it), as a secret mount or an atomic deploy writes it.
+    private static async Task ReplaceAsync(string path, string content)
+    {
+        await File.WriteAllTextAsync(path + ".new", content);
+        File.Move(path + ".new", path, overwrite: true);
+    }
 }

@@ -83,7 +83,7 @@ public sealed class HttpsListenerTests
         var third = pki.IssueServer("localhost");
         await using var backend = await TestBackend.StartEchoAsync();
         var logs = new CapturingLoggerProvider();
-        await using var gateway = await TestGateway.StartAsync(TestGateway.Parse(Yaml(first, backend.Url, null)), logs: logs, minimumLogLevel: LogLevel.Information,
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Parse(Yaml(first, backend.Url, null, OwnUrl)), logs: logs, minimumLogLevel: LogLevel.Information,
             options: o => o with { CertificateCheckInterval = TimeSpan.FromMilliseconds(100), MetricsOnAdmin = true });
         Assert.Matches(ExpiryLine(first), gateway.Host.Metrics!.Scrape());
 
@@ -115,11 +115,15 @@ public sealed class HttpsListenerTests
         Assert.Equal(Thumbprint(third), await ServedToANewConnectionAsync(gateway, Thumbprint(third)));
     }
 
-    private static string Yaml(IssuedCertificate certificate, string backend, string? clientCa) => $$"""
+    // The expiry gauge reports every listener certificate of the process, and other test classes run https listeners
+    // on 127.0.0.1:0 at the same time: the renewal test's listener has a name of its own (localhost:0 binds 127.0.0.1).
+    private const string OwnUrl = "https://localhost:0";
+
+    private static string Yaml(IssuedCertificate certificate, string backend, string? clientCa, string url = "https://127.0.0.1:0") => $$"""
         version: 1
         gateway:
           listeners:
-            - url: https://127.0.0.1:0
+            - url: {{url}}
               certificate:
                 certFile: {{certificate.CertFile}}
                 keyFile: {{certificate.KeyFile}}
@@ -135,7 +139,7 @@ public sealed class HttpsListenerTests
 
     // The expiry gauge's line for the listener, at the certificate's notAfter (Unix seconds).
     private static string ExpiryLine(IssuedCertificate certificate) =>
-        $@"gatehouse_listener_certificate_expiry_seconds\{{[^}}]*listener=""https://127\.0\.0\.1:0""[^}}]*\}} {new DateTimeOffset(certificate.Certificate.NotAfter.ToUniversalTime()).ToUnixTimeSeconds()}\b";
+        $@"gatehouse_listener_certificate_expiry_seconds\{{[^}}]*listener=""https://localhost:0""[^}}]*\}} {new DateTimeOffset(certificate.Certificate.NotAfter.ToUniversalTime()).ToUnixTimeSeconds()}\b";
 
     private static string Thumbprint(IssuedCertificate certificate) => certificate.Certificate.GetCertHashString(HashAlgorithmName.SHA256);
 
