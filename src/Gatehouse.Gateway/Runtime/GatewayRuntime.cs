@@ -253,6 +253,11 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
             foreach (var upstream in result.Created)
             {
+                if (previous is not null && previous.Upstreams.TryGetValue(upstream.Name, out var replaced))
+                {
+                    upstream.InheritHealth(replaced);
+                }
+
                 upstream.Start();
             }
 

@@ -151,6 +151,31 @@ internal sealed class Destination
         return (requests, failures);
     }
 
+    /// <summary>
+    /// Takes over what <paramref name="from"/> (the same target and address in the upstream a reload replaced) learned
+    /// about its health: whether the probes have it out (<paramref name="active"/>: the new upstream probes too), and its
+    /// ejection, failure streak and window (<paramref name="passive"/>: the new upstream watches failures too). Called
+    /// before this destination is published, so nothing else touches it yet.
+    /// </summary>
+    public void InheritHealth(Destination from, bool active, bool passive)
+    {
+        if (active)
+        {
+            _activeHealthy = from._activeHealthy;
+        }
+
+        if (passive)
+        {
+            _ejectedUntil = Volatile.Read(ref from._ejectedUntil);
+            _ejections = Volatile.Read(ref from._ejections);
+            _returnedAt = Volatile.Read(ref from._returnedAt);
+            _consecutiveFailures = Volatile.Read(ref from._consecutiveFailures);
+            _windowStart = Volatile.Read(ref from._windowStart);
+            _windowRequests = Volatile.Read(ref from._windowRequests);
+            _windowFailures = Volatile.Read(ref from._windowFailures);
+        }
+    }
+
     public void BeginRequest() => Interlocked.Increment(ref _outstanding);
 
     public void EndRequest() => Interlocked.Decrement(ref _outstanding);

@@ -30,6 +30,7 @@ internal sealed partial class Upstream : IAsyncDisposable
     private readonly Lock _setLock = new();
     private Destination[] _configured;
     private Destination[] _registered = [];
+    private Destination[]? _inherited;
     private volatile Destination[] _destinations;
     private ServiceCredentialConfig? _credential;
     private int _inFlight;
@@ -129,6 +130,12 @@ internal sealed partial class Upstream : IAsyncDisposable
     {
         lock (_setLock)
         {
+            // The first addresses DNS gives a replacing upstream take the health the replaced one learned for them.
+            if (Interlocked.Exchange(ref _inherited, null) is { } previous)
+            {
+                Inherit(destinations, previous);
+            }
+
             _configured = destinations;
             Publish();
         }
@@ -169,6 +176,38 @@ internal sealed partial class Upstream : IAsyncDisposable
     }
 
     // With no registrations the configured array itself is published, so policies keep their schedules.
+    /// <summary>
+    /// Takes over the health <paramref name="previous"/> (this service's upstream before a reload that changed it, or
+    /// renewed its TLS files) learned about the targets both have: a target the probes or its failures put out stays
+    /// out, rather than getting traffic again until they say so a second time. Call before <see cref="Start"/>. Targets
+    /// found by DNS take it when their first addresses arrive.
+    /// </summary>
+    internal void InheritHealth(Upstream previous)
+    {
+        lock (_setLock)
+        {
+            var old = previous.Destinations;
+            Inherit(_configured, old);
+            Inherit(_registered, old);
+            if (_resolver is not null)
+            {
+                _inherited = old;
+            }
+        }
+    }
+
+    private void Inherit(Destination[] destinations, Destination[] previous)
+    {
+        foreach (var destination in destinations)
+        {
+            var from = Array.Find(previous, d => d.Target == destination.Target && string.Equals(d.Address, destination.Address, StringComparison.OrdinalIgnoreCase));
+            if (from is not null)
+            {
+                destination.InheritHealth(from, active: _healthChecker is not null, passive: _outliers is not null);
+            }
+        }
+    }
+
     private void Publish() => _destinations = _registered.Length == 0 ? _configured : [.. _configured, .. _registered];
 
     private static string Key(Uri url) => url.GetLeftPart(UriPartial.Path).TrimEnd('/');

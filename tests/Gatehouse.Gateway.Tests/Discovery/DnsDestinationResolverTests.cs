@@ -281,4 +281,37 @@ public sealed class DnsDestinationResolverTests
         Assert.False(DnsDestinationResolver.IsDnsName(new Uri("http://10.1.2.3:80")));
         Assert.False(DnsDestinationResolver.IsDnsName(new Uri("http://[::1]:80")));
     }
+
+    /// <summary>
+    /// An upstream that replaces another (a reload changed the service) and finds its targets by DNS: the addresses of
+    /// its first lookup take the health the replaced upstream learned for the same addresses.
+    /// </summary>
+    [Fact]
+    public async Task AReplacingUpstream_TakesTheEjectionOfTheSameAddress_AtItsFirstLookup()
+    {
+        var dns = new FakeDns();
+        dns.Answer("10.0.0.1", "10.0.0.2");
+        var time = new FakeTimeProvider();
+        ServiceConfig Service(string timeout) => new()
+        {
+            Targets = [new TargetConfig { Url = "http://users.internal:8080" }],
+            DnsRefresh = Refresh,
+            Timeout = TimeSpan.Parse(timeout, System.Globalization.CultureInfo.InvariantCulture),
+            HealthCheck = new HealthCheckConfig { Passive = new PassiveHealthCheckConfig { ConsecutiveFailures = 1, Cooldown = TimeSpan.FromHours(1) } },
+        };
+        await using var before = new Upstream("users", Service("00:00:30"), time, NullLoggerFactory.Instance, dns.ResolveAsync);
+        await StartAsync(before);
+        var bad = before.Destinations.Single(d => d.Address == "10.0.0.1");
+        Assert.True(before.TryBeginRequest(bad));
+        before.EndRequest(bad, failed: true);
+        Assert.True(bad.IsEjected(time.GetTimestamp()));
+
+        await using var after = new Upstream("users", Service("00:00:20"), time, NullLoggerFactory.Instance, dns.ResolveAsync);
+        after.InheritHealth(before);
+        await StartAsync(after);
+
+        Assert.True(after.Destinations.Single(d => d.Address == "10.0.0.1").IsEjected(time.GetTimestamp()));
+        Assert.False(after.Destinations.Single(d => d.Address == "10.0.0.2").IsEjected(time.GetTimestamp()));
+        Assert.All(Enumerable.Range(0, 10).Select(_ => after.Pick()!), d => Assert.Equal("10.0.0.2", d.Address));
+    }
 }
