@@ -351,12 +351,19 @@ internal sealed class GatewayHost : IAsyncDisposable
         void Configure(ListenOptions o)
         {
             o.Protocols = protocols;
+            var logger = kestrel.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Gatehouse.Listeners") ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            if (listener.ProxyProtocol)
+            {
+                // Before TLS: the header is the connection's first bytes. The trusted proxies are the live config's.
+                var runtime = kestrel.ApplicationServices.GetRequiredService<GatewayRuntime>();
+                o.Use(next => new ProxyProtocolMiddleware(next, listener.Url, address => runtime.Current.IsTrustedProxy(address), time ?? TimeProvider.System, logger).OnConnectionAsync);
+            }
+
             if (listener.Certificate is not { } files)
             {
                 return;
             }
 
-            var logger = kestrel.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Gatehouse.Listeners") ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
             var certificate = new ListenerCertificate(listener.Url, files, time ?? TimeProvider.System, logger, certificateCheck);
             certificates?.Add(certificate);
             o.UseHttps(listener.ClientCertificates is { } clients

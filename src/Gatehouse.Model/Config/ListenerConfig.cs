@@ -33,6 +33,16 @@ public sealed record ListenerConfig
     /// </summary>
     [DefaultText("off: no certificate is asked for")]
     public ClientCertificatesConfig? ClientCertificates { get; init; }
+
+    /// <summary>
+    /// The listener is behind a TCP load balancer that sends the PROXY protocol (HAProxy's <c>send-proxy</c> or
+    /// <c>send-proxy-v2</c>, AWS NLB's proxy protocol v2, nginx's <c>proxy_protocol on</c> in a stream block). Every
+    /// connection must come from an address in <c>gateway.trustedProxies</c> and start with a version 1 or 2 header; the
+    /// client address it carries is then the connection's for limits, IP filters, logs and <c>X-Forwarded-For</c>. Other
+    /// connections are closed (and counted in <c>gatehouse_listener_proxy_protocol_refused_total</c>). On an https listener
+    /// the header comes before the TLS handshake. Read when the listener starts.
+    /// </summary>
+    public bool ProxyProtocol { get; init; }
 }
 
 /// <summary>Which client certificates a listener trusts.</summary>

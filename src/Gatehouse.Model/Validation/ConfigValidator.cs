@@ -94,6 +94,11 @@ public static partial class ConfigValidator
                     errors.Add(new ConfigError($"{path}.clientCertificates.caFile", $"file '{clients.CaFile}' does not exist."));
                 }
             }
+
+            if (l.ProxyProtocol && gw.TrustedProxies.Count == 0)
+            {
+                errors.Add(new ConfigError($"{path}.proxyProtocol", "a proxyProtocol listener takes connections only from gateway.trustedProxies, which is empty; list the load balancers' addresses or CIDR ranges there, or remove 'proxyProtocol'."));
+            }
         }
 
         for (var i = 0; i < gw.TrustedProxies.Count; i++)

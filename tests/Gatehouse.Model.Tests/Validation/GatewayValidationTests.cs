@@ -76,6 +76,31 @@ public sealed class GatewayValidationTests
     }
 
     [Fact]
+    public void ProxyProtocolListener_WithoutTrustedProxies_SaysWhereToListTheBalancers()
+    {
+        var error = ConfigText.SingleError(ConfigText.WithGateway("""
+            listeners:
+              - url: http://0.0.0.0:8080
+                proxyProtocol: true
+            """), "gateway.listeners[0].proxyProtocol");
+
+        Assert.Contains("gateway.trustedProxies", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProxyProtocolListener_WithTrustedProxies_IsAccepted()
+    {
+        var c = ConfigText.Valid(ConfigText.WithGateway("""
+            trustedProxies: [10.0.0.0/8]
+            listeners:
+              - url: http://0.0.0.0:8080
+                proxyProtocol: true
+            """));
+
+        Assert.True(c.Gateway.Listeners[0].ProxyProtocol);
+    }
+
+    [Fact]
     public void HttpListener_WithCertificate_IsRejected()
     {
         using var dir = new TempDirectory();
