@@ -96,7 +96,7 @@ internal sealed partial class ListenerCertificate
             var loaded = Load(stamp);
             _served = loaded;
             _refused = default;
-            LogReloaded(_logger, _listener, loaded.Leaf.Subject, loaded.Leaf.NotAfter, Thumbprint);
+            LogReloaded(_logger, _listener, loaded.Leaf.Subject, loaded.Leaf.NotAfter.ToUniversalTime(), Thumbprint);
             WarnIfExpiring(loaded.Leaf);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
@@ -120,10 +120,12 @@ internal sealed partial class ListenerCertificate
 
     private void WarnIfExpiring(X509Certificate2 leaf)
     {
-        var left = new DateTimeOffset(leaf.NotAfter.ToUniversalTime()) - _time.GetUtcNow();
+        // NotAfter is local time, and "u" writes a 'Z' without converting: outside UTC the log said the wrong hour.
+        var notAfter = leaf.NotAfter.ToUniversalTime();
+        var left = new DateTimeOffset(notAfter) - _time.GetUtcNow();
         if (left < TimeSpan.FromDays(14))
         {
-            LogExpiring(_logger, _listener, leaf.Subject, leaf.NotAfter, Math.Max(0, left.TotalDays));
+            LogExpiring(_logger, _listener, leaf.Subject, notAfter, Math.Max(0, left.TotalDays));
         }
     }
 

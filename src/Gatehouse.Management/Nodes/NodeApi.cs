@@ -91,7 +91,7 @@ public sealed partial class NodeApi : IAsyncDisposable
         });
         var app = builder.Build();
         var watch = new RevisionWatch(options.Store, options.Health, options.PollInterval);
-        // The newest consumer change, polled like every store-backed node's ConsumerFollower (nothing notifies it).
+        // The newest consumer change, polled (ConsumerPollInterval) and, on PostgreSQL, woken by NOTIFY gatehouse_consumers.
         var consumers = new RevisionWatch(options.Store, options.Health, options.ConsumerPollInterval, options.Store.NewestConsumerSeqAsync,
             options.Store is Stores.IConsumerNotifications notifications ? notifications.ListenConsumersAsync : null);
         var cache = new SnapshotCache();

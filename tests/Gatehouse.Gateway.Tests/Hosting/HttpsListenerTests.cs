@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Gatehouse.Gateway.Tests.Infrastructure;
 
 namespace Gatehouse.Gateway.Tests.Hosting;
@@ -113,6 +115,54 @@ public sealed class HttpsListenerTests
         // The key follows: the third is served.
         await RenewAsync(first, third.CertFile, third.KeyFile);
         Assert.Equal(Thumbprint(third), await ServedToANewConnectionAsync(gateway, Thumbprint(third)));
+    }
+
+    /// <summary>
+    /// A listener's certificate with less than 14 days left is warned about when it is loaded: once (new connections look
+    /// at its unchanged files again and say nothing more), naming the listener, the certificate's notAfter in UTC and the
+    /// days left. One with more days left is not warned about. Either way the expiry gauge gives its notAfter (Unix time).
+    /// </summary>
+    [Theory]
+    [InlineData(5, true)]
+    [InlineData(13, true)]
+    [InlineData(15, false)]
+    [InlineData(60, false)]
+    public async Task ACertificateWithLessThan14DaysLeft_IsWarnedAboutOnce_WithListenerAndDate_OneWithMoreIsNot(int daysLeft, bool warned)
+    {
+        using var pki = new TestPki();
+        var certificate = pki.IssueServer("localhost", TimeSpan.FromDays(daysLeft));
+        await using var backend = await TestBackend.StartEchoAsync();
+        var logs = new CapturingLoggerProvider();
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await TestGateway.StartAsync(TestGateway.Parse(Yaml(certificate, backend.Url, null, OwnUrl)), time: time, logs: logs,
+            options: o => o with { CertificateCheckInterval = TimeSpan.FromSeconds(1), MetricsOnAdmin = true });
+
+        // Two more looks at the files, each by a new connection after the check interval.
+        for (var look = 0; look < 2; look++)
+        {
+            time.Advance(TimeSpan.FromSeconds(2));
+            using var client = gateway.CreateClient(HttpVersion.Version11, certificate.CreateTrustingHandler());
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/n")).StatusCode);
+        }
+
+        var expiring = logs.Entries.Where(e => e.Message.Contains("expires at", StringComparison.Ordinal)).ToList();
+        if (warned)
+        {
+            var warning = Assert.Single(expiring);
+            Assert.Equal(LogLevel.Warning, warning.Level);
+            Assert.Equal("Gatehouse.Listeners", warning.Category);
+            var notAfter = certificate.Certificate.NotAfter.ToUniversalTime().ToString("u", CultureInfo.InvariantCulture);
+            Assert.Equal(
+                $"Listener {OwnUrl}: the certificate CN=localhost expires at {notAfter}, in {daysLeft} days; renew its files (they are read again when they change)",
+                warning.Message);
+        }
+        else
+        {
+            Assert.Empty(expiring);
+        }
+
+        var scrape = gateway.Host.Metrics!.Scrape();
+        Assert.Matches(ExpiryLine(certificate), scrape);
     }
 
     // The expiry gauge reports every listener certificate of the process, and other test classes run https listeners

@@ -12,6 +12,7 @@ internal sealed class TestPki : IDisposable
 {
     private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
+    private static readonly TimeSpan DefaultValidity = TimeSpan.FromDays(30);
 
     private readonly ECDsa _caKey;
     private readonly TestPki? _parent;
@@ -59,11 +60,14 @@ internal sealed class TestPki : IDisposable
     /// <summary>A CA signed by this one.</summary>
     public TestPki CreateIntermediate(string name) => new(name, this);
 
-    /// <summary>A TLS server certificate for <paramref name="dnsName"/> (an IP address written as one is its address instead).</summary>
-    public IssuedCertificate IssueServer(string dnsName) => Issue(dnsName, ServerAuth);
+    /// <summary>
+    /// A TLS server certificate for <paramref name="dnsName"/> (an IP address written as one is its address instead), valid
+    /// from an hour ago until <paramref name="validFor"/> from now (default 30 days).
+    /// </summary>
+    public IssuedCertificate IssueServer(string dnsName, TimeSpan? validFor = null) => Issue(dnsName, ServerAuth, validFor ?? DefaultValidity);
 
     /// <summary>A TLS client certificate with subject <c>CN=<paramref name="commonName"/></c>.</summary>
-    public IssuedCertificate IssueClient(string commonName) => Issue(commonName, ClientAuth);
+    public IssuedCertificate IssueClient(string commonName) => Issue(commonName, ClientAuth, DefaultValidity);
 
     /// <summary>
     /// True when <paramref name="certificate"/> chains to this PKI's root, with the certificates the peer sent
@@ -96,7 +100,7 @@ internal sealed class TestPki : IDisposable
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
-    private IssuedCertificate Issue(string name, Oid usage)
+    private IssuedCertificate Issue(string name, Oid usage, TimeSpan validFor)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
@@ -120,7 +124,7 @@ internal sealed class TestPki : IDisposable
         }
 
         using var issuer = Ca.CopyWithPrivateKey(_caKey);
-        using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(16));
+        using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow + validFor, RandomNumberGenerator.GetBytes(16));
         var stem = Path.Combine(Directory, $"{name}-{Guid.NewGuid():N}");
         var certFile = stem + ".pem";
         var keyFile = stem + ".key";

@@ -48,6 +48,42 @@ public sealed class LogFormatTests : IDisposable
         Assert.DoesNotContain(gatehouse.StandardOutput.Split('\n'), l => Regex.IsMatch(l, @"^\d{2}:\d{2}:\d{2} (info|warn|fail)"));
     }
 
+    /// <summary>
+    /// Levels still filter when the log is JSON: with <c>Logging__LogLevel__Gatehouse=Warning</c> (the setting
+    /// docs/observability.md gives) the start's information lines ("Revision 1 is live") are not written, and a warning (an
+    /// upstream that refuses the connection) is, as a JSON line whose LogLevel says so.
+    /// </summary>
+    [Fact]
+    public async Task Json_LevelsFromConfigurationStillFilter_AWarningIsWritten_InformationIsNot()
+    {
+        var config = Path.Combine(_folder, "gatehouse.yaml");
+        await File.WriteAllTextAsync(config, """
+            version: 1
+            gateway: { listeners: [{ url: "http://127.0.0.1:0" }] }
+            services: { closed: { targets: ["http://127.0.0.1:9"] } }
+            routes: { closed: { path: /closed, service: closed } }
+            """);
+        await using var gatehouse = GatehouseProcess.Start(
+            new Dictionary<string, string> { ["GATEHOUSE_LOG_FORMAT"] = "json", ["Logging__LogLevel__Gatehouse"] = "Warning" },
+            ["run", "--config", config, "--admin-url", "http://127.0.0.1:0"]);
+        var url = await gatehouse.WaitForOutputAsync(new Regex(@"listening on (http://127\.0\.0\.1:\d+)"), TimeSpan.FromSeconds(60));
+        using (var client = new HttpClient())
+        using (var response = await client.GetAsync(url + "/closed"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadGateway, response.StatusCode);
+        }
+
+        // The console logger writes in the order things are logged: the start's lines, had they passed, come before this one.
+        await gatehouse.WaitForOutputAsync(new Regex("(upstream http://127\\.0\\.0\\.1:9 unreachable)"), TimeSpan.FromSeconds(30));
+        var entries = gatehouse.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var warning = entries.First(e => e.GetProperty("Message").GetString()!.Contains("unreachable", StringComparison.Ordinal));
+        Assert.Equal("Warning", warning.GetProperty("LogLevel").GetString());
+        Assert.Equal("closed", warning.GetProperty("State").GetProperty("Route").GetString());
+        Assert.All(entries, e => Assert.Contains(e.GetProperty("LogLevel").GetString(), new[] { "Warning", "Error", "Critical" }));
+        Assert.DoesNotContain("is live", gatehouse.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AnUnknownFormat_IsOnePlainLine_AndExit2()
     {
