@@ -344,6 +344,8 @@ internal sealed class StoreNode : IAsyncDisposable
                 // Hybrid nodes count cluster limits in the same counters as the nodes on this store (PostgreSQL only).
                 LimitEngine = options.Store as Model.Limits.ILimitEngine,
                 PollInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
+                // PostgreSQL's NOTIFY wakes the consumer watch at once; the query is then only for a lost notification.
+                ConsumerPollInterval = options.Store is IConsumerNotifications ? ConsumerFollower.NotifiedInterval : ConsumerFollower.DefaultInterval,
             }, loggers, ct).ConfigureAwait(false);
             return (api, signer);
         }
