@@ -287,7 +287,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
 
             // The gateway's limits are the ones it enforces: its fields replace any the service sent.
             LimitHeaders.Write(context.Response, admission.Limits);
-            var copied = await CopyResponseBodyAsync(context, response, context.RequestAborted).ConfigureAwait(false);
+            var copied = await CopyResponseBodyAsync(context, response, context.RequestAborted, flushWhenIdle: policies?.Policies.Compress is not null).ConfigureAwait(false);
             if (copied == CopyOutcome.UpstreamFailed)
             {
                 outcome = UpstreamOutcome.Failed;
@@ -521,7 +521,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         ClientFailed,
     }
 
-    private static async Task<CopyOutcome> CopyResponseBodyAsync(HttpContext context, HttpResponseMessage response, CancellationToken aborted)
+    // flushWhenIdle: the body is written through something that holds bytes back until flushed (a compressor), so before
+    // waiting for the service, what was written is flushed: a streamed answer stays streamed. Kestrel's own body sends
+    // each write, and a route without such a policy never flushes.
+    private static async Task<CopyOutcome> CopyResponseBodyAsync(HttpContext context, HttpResponseMessage response, CancellationToken aborted, bool flushWhenIdle)
     {
         Stream source;
         try
@@ -548,10 +551,20 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 try
                 {
                     var pending = source.ReadAsync(buffer.AsMemory(), aborted);
-                    if (!pending.IsCompleted && !context.Response.HasStarted)
+                    if (!pending.IsCompleted)
                     {
-                        // The body is not ready yet (a slow or streaming upstream): send the headers now.
-                        await context.Response.StartAsync(aborted).ConfigureAwait(false);
+                        if (!context.Response.HasStarted)
+                        {
+                            // The body is not ready yet (a slow or streaming upstream): send the headers now.
+                            await context.Response.StartAsync(aborted).ConfigureAwait(false);
+                        }
+                        else if (flushWhenIdle && !await TryFlushAsync(target, aborted).ConfigureAwait(false))
+                        {
+                            // The read still pending fails when the source is disposed (below) and the request aborted.
+                            _ = pending.AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                            return CopyOutcome.ClientFailed;
+                        }
                     }
 
                     read = await pending.ConfigureAwait(false);
@@ -589,6 +602,20 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         {
             ArrayPool<byte>.Shared.Return(buffer);
             await source.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // A flush that fails is the client's failure (gone, or too slow), never the service's.
+    private static async ValueTask<bool> TryFlushAsync(Stream target, CancellationToken aborted)
+    {
+        try
+        {
+            await target.FlushAsync(aborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception)
+        {
+            return false;
         }
     }
 

@@ -11,7 +11,7 @@ namespace Gatehouse.Gateway.Hosting;
 
 /// <summary>
 /// The request path of a route with policies (issue 23), in the one order docs/policies.md states: cors, ipFilter,
-/// authenticate/authorize/limit, validate, cache, transform, forward; response work in reverse. A route without
+/// authenticate/authorize/limit, compress, validate, cache, transform, forward; response work in reverse. A route without
 /// policies never comes here.
 /// </summary>
 internal sealed partial class GatewayRequestHandler
@@ -82,7 +82,22 @@ internal sealed partial class GatewayRequestHandler
             exchange.Admission = admission;
         }
 
-        // 4. validate
+        // 4. compress: the stages below write the response through it.
+        if (policies.Compress is { } compress)
+        {
+            await compress.InvokeAsync(context, _ => ServeAsync(context, snapshot, route, captures, path, requestId, exchange)).ConfigureAwait(false);
+            return;
+        }
+
+        await ServeAsync(context, snapshot, route, captures, path, requestId, exchange).ConfigureAwait(false);
+    }
+
+    // Stages 5 to 8 of a route with policies, and the response half of each.
+    private async Task ServeAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, PolicyExchange exchange)
+    {
+        var policies = exchange.Policies;
+
+        // 5. validate
         if (policies.Validation is { } validation)
         {
             var outcome = await validation.ValidateAsync(exchange).ConfigureAwait(false);
@@ -93,7 +108,7 @@ internal sealed partial class GatewayRequestHandler
             }
         }
 
-        // 5. cache: a hit is answered here, after authentication, plans and limits have counted it.
+        // 6. cache: a hit is answered here, after authentication, plans and limits have counted it.
         if (policies.Cache is { } cache)
         {
             var lookup = await cache.LookupAsync(exchange, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress)).ConfigureAwait(false);
@@ -126,7 +141,7 @@ internal sealed partial class GatewayRequestHandler
             }
         }
 
-        // 6. transform (path and query here, headers at the forwarder's seams), 7. forward; then the response half.
+        // 7. transform (path and query here, headers at the forwarder's seams), 8. forward; then the response half.
         try
         {
             await PickAndForwardAsync(context, snapshot, route, captures, path, requestId, exchange.Admission, exchange).ConfigureAwait(false);

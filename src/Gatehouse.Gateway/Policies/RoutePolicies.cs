@@ -8,7 +8,7 @@ namespace Gatehouse.Gateway.Policies;
 
 /// <summary>
 /// The compiled policies of one route, in their one fixed order (docs/policies.md): cors, ipFilter, (authentication,
-/// plans, limits), validate, cache, transform, then forward; response work in reverse. Built once per snapshot;
+/// plans, limits), compress, validate, cache, transform, then forward; response work in reverse. Built once per snapshot;
 /// <see cref="Routing.RouteModel.Policies"/> is null for a route without any, so such a route runs none of this.
 /// </summary>
 internal sealed class RoutePolicies
@@ -16,6 +16,8 @@ internal sealed class RoutePolicies
     public CorsPolicy? Cors { get; init; }
 
     public IpFilter? IpFilter { get; init; }
+
+    public Compression.CompressPolicy? Compress { get; init; }
 
     public RequestValidator? Validation { get; init; }
 
@@ -36,5 +38,5 @@ internal sealed class RoutePolicies
     /// target transforms): no stage awaits anything before the forwarder and nothing is left to do after it, so the
     /// request runs them inline, with no async method of their own (docs/policies.md, after "costs nothing").
     /// </summary>
-    public bool HeadersOnly => Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
+    public bool HeadersOnly => Compress is null && Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
 }

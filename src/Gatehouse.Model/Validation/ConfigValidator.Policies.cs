@@ -197,6 +197,16 @@ public static partial class ConfigValidator
 
         CheckIpFilter($"{path}.ipFilter", p.IpFilter, errors);
 
+        for (var i = 0; i < (p.Compress?.Types?.Count ?? 0); i++)
+        {
+            var type = p.Compress!.Types![i];
+            var slash = type.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0 || slash == type.Length - 1 || !IsToken(type[..slash]) || (type[(slash + 1)..] != "*" && !IsToken(type[(slash + 1)..])))
+            {
+                errors.Add(new ConfigError($"{path}.compress.types[{i}]", $"'{type}' is not a media type; write 'type/subtype' (application/json) or 'type/*' (text/*), without parameters."));
+            }
+        }
+
         if (p.Cache is { } cache)
         {
             if (cache.Ttl <= TimeSpan.Zero)

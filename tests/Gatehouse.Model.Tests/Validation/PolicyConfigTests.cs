@@ -43,6 +43,9 @@ public sealed class PolicyConfigTests
     [InlineData("{ ipFilter: { allow: [10.0.0.0/33] } }", "routes.items.policies.ipFilter.allow[0]")]
     [InlineData("{ validate: { request: enforce } }", "routes.items.policies.validate")]
     [InlineData("{ cache: { ttl: 0s } }", "routes.items.policies.cache.ttl")]
+    [InlineData("{ compress: { types: [json] } }", "routes.items.policies.compress.types[0]")]
+    [InlineData("{ compress: { types: [\"application/json; charset=utf-8\"] } }", "routes.items.policies.compress.types[0]")]
+    [InlineData("{ compress: { level: best } }", "routes.items.policies.compress.level")]
     public void UnsafeOrWrongPolicy_IsRefusedAtLoad_WithItsPath(string policies, string path)
     {
         var errors = Errors(policies);
