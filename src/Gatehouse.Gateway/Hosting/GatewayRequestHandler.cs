@@ -74,19 +74,6 @@ internal sealed partial class GatewayRequestHandler
             return HealthHost.ReadyAsync(context, runtime);
         }
 
-        // Kestrel's own limit comes from the config the process started with; the live revision's one applies.
-        var bodyLimit = snapshot.Config.Gateway.MaxRequestBodySize;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimitFeature)
-        {
-            bodyLimitFeature.MaxRequestBodySize = bodyLimit;
-        }
-
-        // A declared length over the limit is refused before any upstream work (the chunked case is caught while streaming).
-        if (request.ContentLength > bodyLimit)
-        {
-            return RefuseOversizedBodyAsync(context, requestId);
-        }
-
         var captures = default(RouteCaptures);
         if (Match(context, snapshot, path, requestId, out var route, ref captures) is { } problem)
         {
@@ -98,7 +85,21 @@ internal sealed partial class GatewayRequestHandler
             observation.Route = route;
         }
 
-        if (route!.Policies is not null)
+        // Kestrel's own limit comes from the config the process started with; the route's, or else the live revision's,
+        // applies (nothing above reads a body).
+        var bodyLimit = route!.MaxRequestBodySize ?? snapshot.Config.Gateway.MaxRequestBodySize;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimitFeature)
+        {
+            bodyLimitFeature.MaxRequestBodySize = bodyLimit;
+        }
+
+        // A declared length over the limit is refused before any upstream work (the chunked case is caught while streaming).
+        if (request.ContentLength > bodyLimit)
+        {
+            return RefuseOversizedBodyAsync(context, requestId);
+        }
+
+        if (route.Policies is not null)
         {
             return RunPoliciesAsync(context, snapshot, route, captures, path, requestId);
         }

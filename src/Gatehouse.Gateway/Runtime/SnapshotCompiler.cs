@@ -118,6 +118,7 @@ internal static class SnapshotCompiler
                 Retry = (route.Retry ?? upstream.Config.Retry) is { Attempts: > 1 } retry ? new Resilience.RetryPolicy(retry) : null,
                 Faults = route.Faults is { } faults ? new Resilience.FaultInjector(id, faults, time, loggers.CreateLogger("Gatehouse.Faults")) : null,
                 DeadlineHeader = upstream.Config.DeadlineHeader,
+                MaxRequestBodySize = route.MaxRequestBodySize,
                 Ai = ai.GetValueOrDefault(binding.Service),
             };
             routes.Add((path, model));

@@ -71,6 +71,15 @@ public sealed record RouteConfig
     [DefaultText("the service's `timeout`")]
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>
+    /// Largest request body this route accepts, more or less than <c>gateway.maxRequestBodySize</c> (an upload route may
+    /// take more, a JSON API less); a larger body gets 413 <c>body-too-large</c> naming the limit, before anything is
+    /// sent to the service when its length is declared, as soon as it passes the limit when it is streamed.
+    /// </summary>
+    [Size]
+    [DefaultText("`gateway.maxRequestBodySize`")]
+    public long? MaxRequestBodySize { get; init; }
+
     /// <summary>Retries for this route, replacing the service's <c>retry</c> (<c>retry: {attempts: 1}</c> turns them off).</summary>
     [DefaultText("the service's `retry`")]
     public RetryConfig? Retry { get; init; }

@@ -92,6 +92,47 @@ public sealed class ForwarderPolicyTests
         Assert.Contains("1024 bytes", response.BodyText);
     }
 
+    /// <summary>
+    /// A route's own <c>maxRequestBodySize</c> replaces the gateway's both ways: an upload route takes more, another
+    /// route less; each refusal names its route's limit, declared length and chunked body alike.
+    /// </summary>
+    [Fact]
+    public async Task ARoutesOwnBodyLimit_ReplacesTheGateways_UpAndDown()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway: { maxRequestBodySize: 1KB }
+            services:
+              svc: { targets: ["{{backend.Url}}"] }
+            routes:
+              uploads: { path: "/uploads/{**rest}", service: svc, maxRequestBodySize: 8KB }
+              small: { path: "/small/{**rest}", service: svc, maxRequestBodySize: 100 }
+              all: { path: "/{**rest}", service: svc }
+            """);
+        var body = new string('x', 5000);
+
+        var upload = await RawClient.SendAsync(gateway.Port,
+            $"POST /uploads/a HTTP/1.1\r\nHost: x\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+        var uploadChunked = await RawClient.SendAsync(gateway.Port,
+            $"POST /uploads/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1388\r\n{body}\r\n0\r\n\r\n");
+        var elsewhere = await RawClient.SendAsync(gateway.Port,
+            $"POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+        var tooLargeUpload = await RawClient.SendAsync(gateway.Port,
+            $"POST /uploads/a HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\nConnection: close\r\n\r\n");
+        var small = await RawClient.SendAsync(gateway.Port,
+            $"POST /small/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n96\r\n{new string('y', 150)}\r\n0\r\n\r\n");
+
+        Assert.Equal(200, upload.StatusCode);
+        Assert.Equal(200, uploadChunked.StatusCode);
+        Assert.Equal(413, elsewhere.StatusCode);
+        Assert.Contains("1024 bytes", elsewhere.BodyText);
+        Assert.Equal(413, tooLargeUpload.StatusCode);
+        Assert.Contains("8192 bytes", tooLargeUpload.BodyText);
+        Assert.Equal(413, small.StatusCode);
+        Assert.Contains("100 bytes", small.BodyText);
+    }
+
     [Fact]
     public async Task HeadOnGetRoute_IsForwarded_AndAllowListsHead()
     {
