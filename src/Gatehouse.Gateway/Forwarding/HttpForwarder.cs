@@ -43,6 +43,8 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         HttpResponseMessage? response = null;
         byte[]? buffered = null;
         var bufferedLength = 0;
+        RequestMirror? mirrorOf = null;
+        Destination? mirrorTo = null;
         var attempt = 0;
         var retries = 0;
         var observation = context.Features.Get<Observability.RequestObservation>();
@@ -100,11 +102,28 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
 
             var retry = upgrade ? null : route.Retry;
             var hasBody = !upgrade && HasBody(context);
+            // A copy for the route's mirror needs the whole body: one of known length up to the mirror's maxBodySize.
+            if (!upgrade && route.Mirror is { } mirror && mirror.Sample())
+            {
+                if (hasBody && (request.ContentLength is not { } copyLength || copyLength > mirror.MaxBodySize))
+                {
+                    mirror.Skip("body");
+                }
+                else if (mirror.TryBegin(out mirrorTo))
+                {
+                    mirrorOf = mirror;
+                }
+            }
+
             if (retry is not null)
             {
                 upstream.RetryBudget.CountRequest();
-                // A body is replayable only when it is buffered: one of known length up to maxBodySize.
-                if (hasBody && request.ContentLength is { } length && length <= retry.MaxBodySize)
+            }
+
+            if (retry is not null || mirrorOf is not null)
+            {
+                // A body is replayable only when it is buffered: one of known length up to maxBodySize (or the mirror's).
+                if (hasBody && request.ContentLength is { } length && (length <= retry?.MaxBodySize || mirrorOf is not null))
                 {
                     buffered = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
                     bufferedLength = (int)length;
@@ -152,6 +171,12 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                     await ProblemWriter.WriteAsync(context, StatusCodes.Status400BadRequest, "bad-header", "Bad header",
                         $"Header '{badHeader}' cannot be forwarded: its value has a character other than tab, space and visible ASCII (a control character, DEL, or a non-ASCII character), or its name is not a valid HTTP token; send it without one.", requestId).ConfigureAwait(false);
                     return;
+                }
+
+                if (mirrorTo is not null)
+                {
+                    SendCopy(context, route, mirrorOf!, mirrorTo, method, pathAndQuery, buffered, bufferedLength, requestId, fromTrustedProxy, admission, policies);
+                    mirrorTo = null;
                 }
 
                 if (observation is not null)
@@ -306,6 +331,11 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         }
         finally
         {
+            if (mirrorTo is not null)
+            {
+                mirrorOf!.Release(mirrorTo); // the request ended before its copy was made
+            }
+
             if (span is not null)
             {
                 Observability.GatewayTracing.StopClient(span, response is null ? 0 : (int)response.StatusCode, response is null ? "no_response" : null);

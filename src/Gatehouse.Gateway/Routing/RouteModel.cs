@@ -65,6 +65,9 @@ internal sealed class RouteModel
     /// <summary>The header that tells the upstream the time left of the deadline, in milliseconds; null when not sent.</summary>
     public string? DeadlineHeader { get; init; }
 
+    /// <summary>The route's <c>mirror</c>, or null.</summary>
+    public Forwarding.RequestMirror? Mirror { get; init; }
+
     /// <summary>The route's own request body limit (<c>maxRequestBodySize</c>); null for the gateway's.</summary>
     public long? MaxRequestBodySize { get; init; }
 

@@ -84,6 +84,10 @@ public sealed record RouteConfig
     [DefaultText("the service's `retry`")]
     public RetryConfig? Retry { get; init; }
 
+    /// <summary>Copies of the route's requests sent to another service, whose answers are dropped (below).</summary>
+    [DefaultText("off")]
+    public MirrorConfig? Mirror { get; init; }
+
     /// <summary>Fault injection for testing; off unless written.</summary>
     [DefaultText("off")]
     public FaultsConfig? Faults { get; init; }

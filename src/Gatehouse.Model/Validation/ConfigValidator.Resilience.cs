@@ -47,6 +47,27 @@ public static partial class ConfigValidator
         foreach (var (id, route) in config.Routes)
         {
             ValidateRetry($"routes.{id}.retry", route.Retry, errors);
+            if (route.Mirror is { } mirror)
+            {
+                Percent($"routes.{id}.mirror.percent", mirror.Percent, errors);
+                if (!config.Services.TryGetValue(mirror.Service, out var target))
+                {
+                    errors.Add(new ConfigError($"routes.{id}.mirror.service", $"no service '{mirror.Service}'; copies go to a service of 'services'.{DidYouMean(mirror.Service, config.Services.Keys)}"));
+                }
+                else if (target.Kind == ServiceKind.Ai)
+                {
+                    errors.Add(new ConfigError($"routes.{id}.mirror.service", $"'{mirror.Service}' is a model provider service (kind: ai); mirror to an HTTP service."));
+                }
+                else if (route.Service is { } own && config.Services.TryGetValue(own, out var ownService) && ownService.Kind == ServiceKind.Ai)
+                {
+                    errors.Add(new ConfigError($"routes.{id}.mirror", $"the route goes to model provider service '{own}', whose calls are not mirrored; remove 'mirror'."));
+                }
+                else if (string.Equals(mirror.Service, route.Service, StringComparison.Ordinal))
+                {
+                    errors.Add(new ConfigError($"routes.{id}.mirror.service", $"'{mirror.Service}' is the route's own service; mirror to another one (the new version beside the old)."));
+                }
+            }
+
             if (route.Faults is { } faults)
             {
                 var path = $"routes.{id}.faults";
