@@ -14,10 +14,11 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 # The Prometheus project's own Python client parses /metrics in the observability tests (issue 19).
 # redis-server is the counter engine of the limits-across-nodes tests, started by each test on a free loopback port (issue 21).
 # HAProxy is the real load balancer in front of a proxyProtocol listener (send-proxy, send-proxy-v2).
+# dnsmasq is the DNS server (SRV records, a service's own dnsServers) of the discovery tests, on a loopback port.
 # util-linux's unshare and setpriv run the container entrypoint on a read-only root as a non-root user (issue 21).
 # qemu-user and Debian's arm64 cross libraries run the linux-arm64 binary on this x64 machine (issue 21: a Raspberry Pi).
 REQUIRED=("/usr/lib/postgresql/*/bin/initdb:postgresql" "node:nodejs" "npm:npm" "/usr/bin/chromium:chromium"
-          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client" "/usr/bin/redis-server:redis-server" "/usr/sbin/haproxy:haproxy"
+          "/usr/lib/python3/dist-packages/prometheus_client:python3-prometheus-client" "/usr/bin/redis-server:redis-server" "/usr/sbin/haproxy:haproxy" "/usr/sbin/dnsmasq:dnsmasq-base"
           "unshare:util-linux" "setpriv:util-linux" "qemu-aarch64:qemu-user"
           "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1:libc6-arm64-cross" "/usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross"
           "/usr/aarch64-linux-gnu/lib/libgcc_s.so.1:libgcc-s1-arm64-cross")

@@ -24,7 +24,10 @@ namespace Gatehouse.Gateway.Discovery;
 /// that the service does not listen on; connecting by name never had that problem, because the socket tries
 /// the addresses in turn.</para>
 /// <para>Until the first lookup answers, a DNS target is one destination that connects by name (the
-/// handler resolves it itself), so an upstream can serve from the moment it starts.</para>
+/// handler resolves it itself), so an upstream can serve from the moment it starts. An SRV target has no destination
+/// until its first lookup answers: its name is not one to connect to.</para>
+/// <para>An SRV target (<c>targets[].srv</c>) gives one destination per address of each record of its lowest priority,
+/// at the record's host (sent as Host, SNI and certificate name) and port, weighted by the record's weight.</para>
 /// </remarks>
 internal sealed partial class DnsDestinationResolver : IAsyncDisposable
 {
@@ -34,6 +37,7 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
     private readonly string _service;
     private readonly TargetState[] _targets;
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
+    private readonly Func<string, CancellationToken, Task<SrvTarget[]>>? _resolveSrv;
     private readonly ILogger _logger;
     private readonly Action<Destination[]> _apply;
     private readonly PeriodicLoop _loop;
@@ -52,11 +56,14 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
         Func<string, CancellationToken, Task<IPAddress[]>> resolve,
         TimeProvider time,
         ILogger logger,
-        Action<Destination[]> apply)
+        Action<Destination[]> apply,
+        bool[]? srv = null,
+        Func<string, CancellationToken, Task<SrvTarget[]>>? resolveSrv = null)
     {
         _service = service;
-        _targets = [.. initial.Select(d => new TargetState(d))];
+        _targets = [.. initial.Select((d, i) => new TargetState(d, srv is not null && srv[i]))];
         _resolve = resolve;
+        _resolveSrv = resolveSrv;
         _logger = logger;
         _apply = apply;
         _loop = new PeriodicLoop(refresh, time, RefreshAsync);
@@ -99,6 +106,11 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
     /// <summary>Returns true when the target's destinations changed.</summary>
     private async Task<bool> RefreshTargetAsync(TargetState target, CancellationToken stop)
     {
+        if (target.IsSrv)
+        {
+            return await RefreshSrvAsync(target, stop).ConfigureAwait(false);
+        }
+
         var host = target.Uri.IdnHost;
         IPAddress[] answer;
         try
@@ -147,6 +159,59 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
         return true;
     }
 
+    private async Task<bool> RefreshSrvAsync(TargetState target, CancellationToken stop)
+    {
+        var name = target.Uri.IdnHost;
+        SrvTarget[] records;
+        try
+        {
+            records = await _resolveSrv!(name, stop).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            Failed(target, name, e.Message);
+            return false;
+        }
+
+        // The lowest priority that has an address; the others are for when it has none (RFC 2782).
+        var usable = records.Select(r => r with { Addresses = Prefer(r.Addresses) }).Where(r => r.Addresses.Length > 0).ToArray();
+        if (usable.Length == 0)
+        {
+            Failed(target, name, records.Length == 0 ? "no SRV records" : "no addresses for its SRV records");
+            return false;
+        }
+
+        if (target.Failing)
+        {
+            target.Failing = false;
+            LogLookupRecovered(_logger, _service, name);
+        }
+
+        var priority = usable.Min(r => r.Priority);
+        var wanted = usable.Where(r => r.Priority == priority)
+            .SelectMany(r => r.Addresses.Select(a => (Uri: new UriBuilder(target.Uri) { Host = r.Host, Port = r.Port }.Uri, Address: a.ToString(), Weight: Math.Max(1, r.Weight))))
+            .DistinctBy(w => (w.Uri.Authority, w.Address))
+            .OrderBy(w => w.Uri.Authority, StringComparer.Ordinal).ThenBy(w => w.Address, StringComparer.Ordinal).ToArray();
+        var current = target.Current;
+        var next = new Destination[wanted.Length];
+        var changed = next.Length != current.Length;
+        for (var i = 0; i < wanted.Length; i++)
+        {
+            var (uri, address, weight) = wanted[i];
+            next[i] = Array.Find(current, d => d.Target == uri && d.Address == address && d.Weight == weight) ?? new Destination(uri, address, weight);
+            changed |= !ReferenceEquals(next[i], i < current.Length ? current[i] : null);
+        }
+
+        if (!changed)
+        {
+            return false;
+        }
+
+        target.Current = next;
+        LogAddressesChanged(_logger, _service, name, string.Join(", ", wanted.Select(w => $"{w.Uri.Authority} ({w.Address}, weight {w.Weight})")));
+        return true;
+    }
+
     private void Failed(TargetState target, string host, string error)
     {
         if (target.Failing)
@@ -171,15 +236,18 @@ internal sealed partial class DnsDestinationResolver : IAsyncDisposable
     }
 
     /// <summary>Per-target state; only the loop touches it, one refresh at a time.</summary>
-    private sealed class TargetState(Destination initial)
+    private sealed class TargetState(Destination initial, bool srv)
     {
         public Uri Uri { get; } = initial.Target;
 
         public int Weight { get; } = initial.Weight;
 
-        public bool IsDns { get; } = IsDnsName(initial.Target);
+        // An SRV name has underscores, which System.Uri does not count as a DNS name.
+        public bool IsDns { get; } = srv || IsDnsName(initial.Target);
 
-        public Destination[] Current { get; set; } = [initial];
+        public bool IsSrv { get; } = srv;
+
+        public Destination[] Current { get; set; } = srv ? [] : [initial];
 
         public bool Failing { get; set; }
     }

@@ -67,11 +67,16 @@ internal sealed partial class Upstream : IAsyncDisposable
         RetryBudget = new Resilience.RetryBudget(config.RetryBudget, time);
         Gate = config.Concurrency is { } limits ? new Resilience.ConcurrencyGate(limits.MaxRequests, limits.MaxPending) : null;
 
-        if (_destinations.Any(d => DnsDestinationResolver.IsDnsName(d.Target)))
+        var srv = config.Targets.Select(t => t.Srv).ToArray();
+        if (_destinations.Any(d => DnsDestinationResolver.IsDnsName(d.Target)) || srv.Contains(true))
         {
+            var lookup = srv.Contains(true) || config.DnsServers.Count > 0 ? new DnsLookup(config.DnsServers) : null;
             _resolver = new DnsDestinationResolver(
-                name, _destinations, config.DnsRefresh, resolve ?? DnsDestinationResolver.SystemResolver, time,
-                loggerFactory.CreateLogger("Gatehouse.Discovery"), SetDestinations);
+                name, _destinations, config.DnsRefresh,
+                resolve ?? (config.DnsServers.Count > 0 ? lookup!.AddressesAsync : DnsDestinationResolver.SystemResolver), time,
+                loggerFactory.CreateLogger("Gatehouse.Discovery"), SetDestinations, srv, lookup is null ? null : lookup.SrvAsync);
+            // An SRV name is not a host to connect to: its destinations come from its records.
+            _destinations = _configured = [.. _destinations.Where((_, i) => !srv[i])];
         }
 
         if (config.HealthCheck?.Active is { } active)

@@ -70,6 +70,14 @@ public sealed record ServiceConfig
     /// <summary>How often targets given by DNS name are re-resolved.</summary>
     public TimeSpan DnsRefresh { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// DNS servers (<c>IP</c> or <c>IP:PORT</c>) that answer for this service's target names, SRV and address lookups
+    /// alike, such as Consul's agent (<c>127.0.0.1:8600</c>), tried in order.
+    /// </summary>
+    [DocType("list of IP[:port]")]
+    [DefaultText("the machine's resolvers (/etc/resolv.conf; /etc/hosts too for address lookups)")]
+    public IReadOnlyList<string> DnsServers { get; init; } = [];
+
     /// <summary>Connection cap per destination.</summary>
     [Minimum(1)]
     [DefaultText("unlimited")]
@@ -126,6 +134,14 @@ public sealed record TargetConfig
     /// <summary>Relative share of traffic for round robin.</summary>
     [Minimum(1)]
     public int Weight { get; init; } = 1;
+
+    /// <summary>
+    /// The URL's host is a DNS SRV name (<c>http://_orders._tcp.service.consul</c>, a Kubernetes headless service's
+    /// <c>_http._tcp.orders.shop.svc.cluster.local</c>): each record of its lowest priority is a destination at the
+    /// record's host and port, weighted by the record's weight, looked up again every <c>dnsRefresh</c>. The URL has no
+    /// port of its own; its scheme and base path apply to every record.
+    /// </summary>
+    public bool Srv { get; init; }
 }
 
 /// <summary>Load-balancing policies.</summary>

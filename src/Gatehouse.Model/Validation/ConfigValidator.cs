@@ -230,9 +230,26 @@ public static partial class ConfigValidator
             }
 
             anyHttps |= uri!.Scheme == "https";
+            // An SRV name has underscores, which System.Uri calls a "basic" host rather than a DNS one.
+            var srvName = uri.HostNameType is UriHostNameType.Dns or UriHostNameType.Basic;
+            if (s.Targets[i].Srv && (!srvName || !uri.IsDefaultPort))
+            {
+                errors.Add(new ConfigError(tp, !srvName
+                    ? $"an SRV target's host is a DNS SRV name such as '_http._tcp.orders.service.consul', not '{uri.Host}'."
+                    : $"an SRV target takes each port from its records; write '{uri.Scheme}://{uri.Host}{uri.AbsolutePath.TrimEnd('/')}' without ':{uri.Port}'."));
+            }
+
             if (!seen.Add(uri.GetLeftPart(UriPartial.Path).TrimEnd('/')))
             {
                 errors.Add(new ConfigError(tp, $"'{url}' is listed twice; use 'weight' to send it more traffic."));
+            }
+        }
+
+        for (var i = 0; i < s.DnsServers.Count; i++)
+        {
+            if (!System.Net.IPEndPoint.TryParse(s.DnsServers[i], out var server) || (server.Port == 0 && s.DnsServers[i].EndsWith(":0", StringComparison.Ordinal)))
+            {
+                errors.Add(new ConfigError($"{path}.dnsServers[{i}]", $"'{s.DnsServers[i]}' is not an IP address with an optional port, such as '127.0.0.1:8600' or '10.0.0.2'."));
             }
         }
 
