@@ -12,7 +12,7 @@ internal static class HeaderRules
     /// </summary>
     public static readonly FrozenSet<string> NotForwardedRequest = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-        "Host", "Expect", "Content-Length", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded", "X-Request-Id",
+        "Host", "Expect", "Content-Length", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "Forwarded", "X-Request-Id",
         // Connection-specific by definition (RFC 7540 §3.2.1) and only meaningful with an h2c upgrade, which is never forwarded.
         // Listed here because Kestrel rewrites "Connection: Upgrade, HTTP2-Settings" to "Upgrade", losing the token.
         "HTTP2-Settings",

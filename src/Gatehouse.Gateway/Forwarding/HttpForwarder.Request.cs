@@ -137,14 +137,15 @@ internal sealed partial class HttpForwarder
         }
 
         // X-Forwarded-*: believed from trusted proxies only, and only then read; from anyone else they are replaced.
-        StringValues incomingFor = default, incomingProto = default, incomingHost = default, forwarded = default;
+        StringValues incomingFor = default, incomingProto = default, incomingHost = default, incomingPrefix = default, forwarded = default;
         if (fromTrustedProxy)
         {
             incomingFor = headers["X-Forwarded-For"];
             incomingProto = headers["X-Forwarded-Proto"];
             incomingHost = headers["X-Forwarded-Host"];
+            incomingPrefix = headers["X-Forwarded-Prefix"];
             forwarded = headers["Forwarded"];
-            if (!(AllSafe(incomingFor) && AllSafe(incomingProto) && AllSafe(incomingHost) && AllSafe(forwarded)))
+            if (!(AllSafe(incomingFor) && AllSafe(incomingProto) && AllSafe(incomingHost) && AllSafe(incomingPrefix) && AllSafe(forwarded)))
             {
                 return "X-Forwarded-*";
             }
@@ -160,6 +161,15 @@ internal sealed partial class HttpForwarder
         message.Headers.TryAddWithoutValidation("X-Forwarded-For", incomingFor.Count > 0 ? $"{string.Join(", ", incomingFor.ToArray())}, {remote}" : remote);
         message.Headers.TryAddWithoutValidation("X-Forwarded-Proto", incomingProto.Count > 0 ? incomingProto.ToString() : request.Scheme);
         message.Headers.TryAddWithoutValidation("X-Forwarded-Host", incomingHost.Count > 0 ? incomingHost.ToString() : clientHost);
+        // The prefix the route took off, after any a trusted proxy in front took off before it.
+        if (route.ForwardedPrefix is { } prefix)
+        {
+            message.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", incomingPrefix.Count > 0 ? incomingPrefix.ToString().TrimEnd('/') + prefix : prefix);
+        }
+        else if (incomingPrefix.Count > 0)
+        {
+            message.Headers.TryAddWithoutValidation("X-Forwarded-Prefix", incomingPrefix.ToString());
+        }
         if (forwarded.Count > 0)
         {
             message.Headers.TryAddWithoutValidation("Forwarded", (IEnumerable<string>)forwarded);

@@ -65,6 +65,9 @@ internal sealed class RouteModel
     /// <summary>The header that tells the upstream the time left of the deadline, in milliseconds; null when not sent.</summary>
     public string? DeadlineHeader { get; init; }
 
+    /// <summary>What the route takes off the front of the path before the service sees it (<c>X-Forwarded-Prefix</c>); null when nothing.</summary>
+    public string? ForwardedPrefix { get; init; }
+
     /// <summary>The route's <c>mirror</c>, or null.</summary>
     public Forwarding.RequestMirror? Mirror { get; init; }
 

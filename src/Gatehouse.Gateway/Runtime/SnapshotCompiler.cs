@@ -119,6 +119,7 @@ internal static class SnapshotCompiler
                 Faults = route.Faults is { } faults ? new Resilience.FaultInjector(id, faults, time, loggers.CreateLogger("Gatehouse.Faults")) : null,
                 DeadlineHeader = upstream.Config.DeadlineHeader,
                 MaxRequestBodySize = route.MaxRequestBodySize,
+                ForwardedPrefix = binding.UpstreamPath is null ? null : Routing.ForwardedPrefix.Of(path, upstreamTemplate),
                 Mirror = route.Mirror is { } mirror ? new Forwarding.RequestMirror(id, upstreams[mirror.Service], mirror, time, loggers.CreateLogger("Gatehouse.Mirror")) : null,
                 Ai = ai.GetValueOrDefault(binding.Service),
             };
