@@ -18,7 +18,7 @@ public sealed record GatewayConfig
     [DocType("list of IPs / CIDRs")]
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
-    /// <summary>Largest request body accepted; larger bodies get 413. A reload applies it to new requests.</summary>
+    /// <summary>Largest request body accepted, unless a route sets its own (<c>routes.ID.maxRequestBodySize</c>); larger bodies get 413. A reload applies it to new requests.</summary>
     [Size]
     public long MaxRequestBodySize { get; init; } = 30 * 1024 * 1024;
 
