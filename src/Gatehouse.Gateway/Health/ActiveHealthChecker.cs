@@ -25,6 +25,7 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly int _healthyThreshold;
+    private readonly bool[] _healthy;
     private readonly int _unhealthyThreshold;
 
     // Probe streaks per destination. Only the loop touches it (one round at a time), so it needs no lock.
@@ -40,6 +41,7 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
         _logger = logger;
         // The config reader rejects thresholds below 1; clamp for configs built in code.
         _healthyThreshold = Math.Max(1, config.HealthyThreshold);
+        _healthy = StatusSet.Compile(config.Statuses);
         _unhealthyThreshold = Math.Max(1, config.UnhealthyThreshold);
         _loop = new PeriodicLoop(config.Interval, time, ProbeAllAsync);
     }
@@ -111,7 +113,8 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
             }
 
             using var response = await _upstream.Invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
-            return response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+            var status = (int)response.StatusCode;
+            return status < _healthy.Length && _healthy[status] ? null : $"HTTP {status}";
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested)
         {

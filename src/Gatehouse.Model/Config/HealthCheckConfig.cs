@@ -14,8 +14,15 @@ public sealed record HealthCheckConfig
 /// <summary>Active health checks: a GET of <see cref="Path"/> on every target.</summary>
 public sealed record ActiveHealthCheckConfig
 {
-    /// <summary>Probed with GET on every destination; any 2xx is healthy.</summary>
+    /// <summary>Probed with GET on every destination; a status of <c>statuses</c> is healthy.</summary>
     public string Path { get; init; } = "/health";
+
+    /// <summary>
+    /// The statuses of a healthy answer: codes (<c>"204"</c>), ranges (<c>"200-399"</c>) or classes (<c>"2xx"</c>), for a
+    /// health endpoint that redirects or wants a login. Anything else, and no answer, is a failed probe.
+    /// </summary>
+    [DefaultText("`[2xx]`")]
+    public IReadOnlyList<string> Statuses { get; init; } = ["2xx"];
 
     /// <summary>Between probes of one destination.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);

@@ -275,6 +275,19 @@ public static partial class ConfigValidator
                 errors.Add(new ConfigError($"{path}.healthCheck.active.path", $"'{active.Path}' must start with '/'."));
             }
 
+            if (active.Statuses.Count == 0)
+            {
+                errors.Add(new ConfigError($"{path}.healthCheck.active.statuses", "no status would be healthy; list at least one, e.g. '2xx'."));
+            }
+
+            for (var i = 0; i < active.Statuses.Count; i++)
+            {
+                if (!StatusSet.TryParse(active.Statuses[i], out _, out _))
+                {
+                    errors.Add(new ConfigError($"{path}.healthCheck.active.statuses[{i}]", $"'{active.Statuses[i]}' is not a status: write a code ('204'), a range ('200-399') or a class ('2xx'), between 100 and 599."));
+                }
+            }
+
             if (active.Timeout > active.Interval)
             {
                 errors.Add(new ConfigError($"{path}.healthCheck.active.timeout",

@@ -95,6 +95,33 @@ public sealed class ActiveHealthCheckTests
         Assert.True(steady.Url is not null && upstream.Destinations[1].ActiveHealthy);
     }
 
+    /// <summary>A health endpoint that redirects (or wants a login) is healthy when <c>statuses</c> says so; 2xx alone otherwise.</summary>
+    [Theory]
+    [InlineData(302, new[] { "2xx" }, false)]
+    [InlineData(302, new[] { "2xx", "302" }, true)]
+    [InlineData(401, new[] { "200-399", "401" }, true)]
+    [InlineData(204, new[] { "3xx" }, false)]
+    [InlineData(204, new[] { "2xx" }, true)]
+    public async Task Probes_TheConfiguredStatuses_AreHealthy_AndNoOthers(int answer, string[] statuses, bool healthy)
+    {
+        await using var backend = await TestBackend.StartAsync(app => app.MapGet("/health", (HttpContext c) =>
+        {
+            if (answer == 302)
+            {
+                c.Response.Headers.Location = "/login";
+            }
+
+            return Results.StatusCode(answer);
+        }));
+        var time = new FakeTimeProvider();
+        await using var upstream = Create(time, Active(unhealthy: 1, healthy: 1) with { Statuses = statuses }, null, backend.Url);
+        var d = upstream.Destinations[0];
+
+        await StartAsync(upstream);
+
+        Assert.Equal(healthy, d.ActiveHealthy);
+    }
+
     [Fact]
     public async Task Probes_BackendStops_TakenOutOnConnectionFailures()
     {

@@ -113,6 +113,37 @@ public sealed class TargetValidationTests
         Assert.Contains(Path.Combine(dir.Path, "ca.pem"), result.Errors[0].Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("[\"200-\"]", "services.users.healthCheck.active.statuses[0]")]
+    [InlineData("[\"6xx\"]", "services.users.healthCheck.active.statuses[0]")]
+    [InlineData("[\"2xx\", \"399-200\"]", "services.users.healthCheck.active.statuses[1]")]
+    [InlineData("[\"2xx\", \"99\"]", "services.users.healthCheck.active.statuses[1]")]
+    [InlineData("[]", "services.users.healthCheck.active.statuses")]
+    public void HealthCheck_StatusesThatDoNotRead_AreRejectedWithTheirPath(string statuses, string path)
+    {
+        var error = ConfigText.SingleError(ConfigText.WithService($"""
+            targets: [http://10.0.0.1:5001]
+            healthCheck:
+              active:
+                statuses: {statuses}
+            """), path);
+
+        Assert.Contains("2xx", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HealthCheck_StatusesOfTheThreeForms_AreAccepted()
+    {
+        var config = ConfigText.Valid(ConfigText.WithService("""
+            targets: [http://10.0.0.1:5001]
+            healthCheck:
+              active:
+                statuses: ["204", "300-302", "4xx"]
+            """));
+
+        Assert.Equal(["204", "300-302", "4xx"], config.Services["users"].HealthCheck!.Active!.Statuses);
+    }
+
     [Fact]
     public void HealthCheck_PathWithoutSlash_IsRejected()
     {
