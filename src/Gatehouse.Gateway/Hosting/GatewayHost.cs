@@ -359,6 +359,18 @@ internal sealed class GatewayHost : IAsyncDisposable
                 o.Use(next => new ProxyProtocolMiddleware(next, listener.Url, address => runtime.Current.IsTrustedProxy(address), time ?? TimeProvider.System, logger).OnConnectionAsync);
             }
 
+            if (listener.RedirectToHttps is { } httpsPort)
+            {
+                // The handler asks for this only when some listener redirects (GatewayRuntime.HttpsRedirects).
+                kestrel.ApplicationServices.GetRequiredService<GatewayRuntime>().HttpsRedirects = true;
+                var redirect = new HttpsRedirect(httpsPort);
+                o.Use(next => connection =>
+                {
+                    connection.Features.Set(redirect);
+                    return next(connection);
+                });
+            }
+
             if (listener.Certificate is not { } files)
             {
                 return;

@@ -74,6 +74,11 @@ internal sealed partial class GatewayRequestHandler
             return HealthHost.ReadyAsync(context, runtime);
         }
 
+        if (runtime.HttpsRedirects && context.Features.Get<HttpsRedirect>() is { } redirect && HttpsRedirect.Applies(path))
+        {
+            return redirect.AnswerAsync(context, requestId);
+        }
+
         var captures = default(RouteCaptures);
         if (Match(context, snapshot, path, requestId, out var route, ref captures) is { } problem)
         {

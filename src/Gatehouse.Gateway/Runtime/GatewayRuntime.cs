@@ -125,6 +125,9 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     }
 
     /// <summary>The snapshot serving new requests. Throws before the first successful <see cref="Apply(GatehouseConfig)"/>.</summary>
+    /// <summary>True when a listener redirects to https (<c>redirectToHttps</c>); set as the listeners are bound.</summary>
+    internal bool HttpsRedirects { get; set; }
+
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
 
     /// <summary>True once the gateway began to drain: readiness answers 503 from then on.</summary>

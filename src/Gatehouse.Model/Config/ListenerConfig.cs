@@ -43,6 +43,15 @@ public sealed record ListenerConfig
     /// the header comes before the TLS handshake. Read when the listener starts.
     /// </summary>
     public bool ProxyProtocol { get; init; }
+
+    /// <summary>
+    /// An http listener that only sends clients to https: every request is answered 308 with the same host, path and
+    /// query at <c>https://HOST[:PORT]</c>, PORT being this value (left out when 443). Not redirected: the health path
+    /// (<c>gateway.healthPath</c>), and ACME HTTP-01 challenges (<c>/.well-known/acme-challenge/…</c>), which are routed as
+    /// usual so that a route can serve them. Read when the listener starts.
+    /// </summary>
+    [DefaultText("off")]
+    public int? RedirectToHttps { get; init; }
 }
 
 /// <summary>Which client certificates a listener trusts.</summary>

@@ -95,6 +95,19 @@ public static partial class ConfigValidator
                 }
             }
 
+            if (l.RedirectToHttps is { } httpsPort)
+            {
+                if (httpsPort is < 1 or > 65535)
+                {
+                    errors.Add(new ConfigError($"{path}.redirectToHttps", $"must be the https port clients are sent to, 1 to 65535; found {httpsPort}."));
+                }
+
+                if (l.Certificate is not null || l.Url.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
+                {
+                    errors.Add(new ConfigError($"{path}.redirectToHttps", "an https listener has nothing to redirect; set it on the http listener clients reach first."));
+                }
+            }
+
             if (l.ProxyProtocol && gw.TrustedProxies.Count == 0)
             {
                 errors.Add(new ConfigError($"{path}.proxyProtocol", "a proxyProtocol listener takes connections only from gateway.trustedProxies, which is empty; list the load balancers' addresses or CIDR ranges there, or remove 'proxyProtocol'."));
