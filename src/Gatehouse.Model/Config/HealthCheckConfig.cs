@@ -14,6 +14,9 @@ public sealed record HealthCheckConfig
 /// <summary>Active health checks: a GET of <see cref="Path"/> on every target.</summary>
 public sealed record ActiveHealthCheckConfig
 {
+    // One instance for every default, so that two configs that do not set it compare equal (records compare lists by reference).
+    private static readonly string[] DefaultStatuses = ["2xx"];
+
     /// <summary>Probed with GET on every destination; a status of <c>statuses</c> is healthy.</summary>
     public string Path { get; init; } = "/health";
 
@@ -22,7 +25,7 @@ public sealed record ActiveHealthCheckConfig
     /// health endpoint that redirects or wants a login. Anything else, and no answer, is a failed probe.
     /// </summary>
     [DefaultText("`[2xx]`")]
-    public IReadOnlyList<string> Statuses { get; init; } = ["2xx"];
+    public IReadOnlyList<string> Statuses { get; init; } = DefaultStatuses;
 
     /// <summary>Between probes of one destination.</summary>
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);

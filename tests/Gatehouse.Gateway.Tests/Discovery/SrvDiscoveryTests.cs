@@ -20,9 +20,38 @@ public sealed class SrvDiscoveryTests
     {
         private Process? _process;
 
-        public int Port { get; } = FreePort();
+        public int Port { get; private set; } = FreePort();
 
+        /// <summary>
+        /// Starts dnsmasq with <paramref name="records"/>. The first start takes another free port when the one picked
+        /// was taken meanwhile (Kestrel's test servers take ephemeral ports too); a restart keeps its port, since a
+        /// gateway was pointed at it.
+        /// </summary>
         public void Start(params string[] records)
+        {
+            var restart = _started;
+            for (var attempt = 0; ; attempt++)
+            {
+                var error = TryStart(records);
+                if (error is null)
+                {
+                    _started = true;
+                    return;
+                }
+
+                Assert.True(attempt < 20 && error.Contains("Address already in use", StringComparison.Ordinal), $"dnsmasq did not start: {error}");
+                if (!restart)
+                {
+                    Port = FreePort();
+                }
+
+                Thread.Sleep(100);
+            }
+        }
+
+        private bool _started;
+
+        private string? TryStart(string[] records)
         {
             Stop();
             var path = new[] { "/usr/sbin/dnsmasq", "/usr/bin/dnsmasq" }.FirstOrDefault(File.Exists);
@@ -33,18 +62,32 @@ public sealed class SrvDiscoveryTests
                 info.ArgumentList.Add(arg);
             }
 
-            _process = Process.Start(info)!;
-            var started = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (!Answers())
+            // dnsmasq says "started" once its sockets are bound, or why it could not bind them, and exits.
+            var said = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            _process = new Process { StartInfo = info };
+            _process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                {
+                    said.Enqueue(e.Data);
+                }
+            };
+            _process.Start();
+            _process.BeginErrorReadLine();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (!said.Any(line => line.Contains("started, version", StringComparison.Ordinal)))
             {
                 if (_process.HasExited)
                 {
-                    Assert.Fail($"dnsmasq stopped: {_process.StandardError.ReadToEnd()}");
+                    _process.WaitForExit(); // the last lines are read
+                    return string.Join("\n", said);
                 }
 
-                Assert.True(DateTime.UtcNow < started, "dnsmasq did not start answering");
+                Assert.True(DateTime.UtcNow < deadline, $"dnsmasq did not start: {string.Join("\n", said)}");
                 Thread.Sleep(50);
             }
+
+            return null;
         }
 
         public void Stop()
@@ -61,25 +104,25 @@ public sealed class SrvDiscoveryTests
 
         public void Dispose() => Stop();
 
-        private bool Answers()
-        {
-            using var tcp = new TcpClient();
-            try
-            {
-                tcp.Connect(IPAddress.Loopback, Port);
-                return true;
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }
-
+        // A port free for both UDP and TCP at the time of asking (dnsmasq listens on both).
         private static int FreePort()
         {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            return ((IPEndPoint)udp.LocalEndPoint!).Port;
+            while (true)
+            {
+                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                    return port;
+                }
+                catch (SocketException)
+                {
+                    // Taken for TCP: another one.
+                }
+            }
         }
     }
 
