@@ -52,10 +52,23 @@ internal sealed class DnsLookup
             var known = response.Additionals.OfType<AddressRecord>().Where(a => string.Equals(a.DomainName.Value.TrimEnd('.'), host, StringComparison.OrdinalIgnoreCase))
                 .Select(a => a.Address).ToArray();
             targets[i] = new SrvTarget(host, records[i].Port, records[i].Priority, records[i].Weight,
-                known.Length > 0 ? known : await AddressesAsync(host, cancellationToken).ConfigureAwait(false));
+                known.Length > 0 ? known : await RecordAddressesAsync(host, cancellationToken).ConfigureAwait(false));
         }
 
         return targets;
+    }
+
+    // A record whose host does not resolve names no destination; the others still do (the resolver then skips it).
+    private async Task<IPAddress[]> RecordAddressesAsync(string host, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DnsResponseException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return [];
+        }
     }
 
     // A name that does not exist, or a server that refuses, is a failed lookup (the resolver keeps what it had); an

@@ -20,7 +20,7 @@ public sealed class SrvDiscoveryTests
     {
         private Process? _process;
 
-        public int Port { get; private set; } = FreePort();
+        public int Port { get; private set; } = FreePorts.UdpAndTcp();
 
         /// <summary>
         /// Starts dnsmasq with <paramref name="records"/>. The first start takes another free port when the one picked
@@ -42,7 +42,7 @@ public sealed class SrvDiscoveryTests
                 Assert.True(attempt < 20 && error.Contains("Address already in use", StringComparison.Ordinal), $"dnsmasq did not start: {error}");
                 if (!restart)
                 {
-                    Port = FreePort();
+                    Port = FreePorts.UdpAndTcp();
                 }
 
                 Thread.Sleep(100);
@@ -103,27 +103,6 @@ public sealed class SrvDiscoveryTests
         }
 
         public void Dispose() => Stop();
-
-        // A port free for both UDP and TCP at the time of asking (dnsmasq listens on both).
-        private static int FreePort()
-        {
-            while (true)
-            {
-                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-                udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-                var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
-                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                    return port;
-                }
-                catch (SocketException)
-                {
-                    // Taken for TCP: another one.
-                }
-            }
-        }
     }
 
     private static Task<RecordingBackend> Backend(string name) => RecordingBackend.StartAsync((c, _) => c.Response.WriteAsync(name));
@@ -177,6 +156,23 @@ public sealed class SrvDiscoveryTests
         Assert.Equal(10, bodies.Count(x => x == "b"));
         Assert.Equal(0, c.Count); // priority 10: only when priority 0 has nothing
         Assert.Equal($"node-a.svc.test:{PortOf(a)}", a.Seen.Last().Headers["Host"]);
+    }
+
+    /// <summary>
+    /// A record whose host has no address is left out, not the whole answer; when the lowest priority is left with
+    /// none, the next priority serves (RFC 2782).
+    /// </summary>
+    [Fact]
+    public async Task ARecordWhoseHostHasNoAddress_IsLeftOut_AndTheNextPriorityServes()
+    {
+        await using var c = await Backend("c");
+        using var dns = new Dnsmasq();
+        dns.Start("--srv-host=_orders._tcp.svc.test,gone.svc.test,9,0,1", $"--srv-host=_orders._tcp.svc.test,node-c.svc.test,{PortOf(c)},10,1",
+            "--host-record=node-c.svc.test,127.0.0.1");
+        await using var gateway = await StartAsync(dns.Port, "[ { url: \"http://_orders._tcp.svc.test\", srv: true } ]");
+
+        await Wait.UntilAsync(() => gateway.Host.Runtime.Current.Upstreams["orders"].Destinations.Length == 1, "the SRV lookup");
+        Assert.All(await BodiesAsync(gateway, 5), x => Assert.Equal("c", x));
     }
 
     [Fact]

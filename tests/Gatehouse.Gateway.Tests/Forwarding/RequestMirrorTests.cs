@@ -97,6 +97,41 @@ public sealed class RequestMirrorTests
         Assert.Equal(6, primary.Count);
     }
 
+    /// <summary>
+    /// The mirror service's failures count in its own passive health: once its only target is ejected, copies are
+    /// skipped (no destination), and the route's service, which never failed, serves every request.
+    /// </summary>
+    [Fact]
+    public async Task TheMirrorServicesFailures_EjectItsTarget_AndThenCopiesAreSkipped()
+    {
+        await using var primary = await RecordingBackend.StartAsync((c, _) => c.Response.WriteAsync("primary"));
+        await using var shadow = await RecordingBackend.StartAsync((c, _) =>
+        {
+            c.Response.StatusCode = 503;
+            return Task.CompletedTask;
+        });
+        var yaml = Yaml(primary.Url, shadow.Url, "{ service: orders-v2 }").Replace(
+            "credential: { header: X-Service-Token, env: ORDERS_V2_TOKEN }",
+            "credential: { header: X-Service-Token, env: ORDERS_V2_TOKEN }\n    healthCheck: { passive: { consecutiveFailures: 2, cooldown: 1h } }", StringComparison.Ordinal);
+        await using var gateway = await StartAsync(yaml, o => o with { MetricsOnAdmin = true });
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync($"/orders/{i}")).StatusCode);
+            await Wait.UntilAsync(() => shadow.Count == i + 1, $"copy {i + 1}");
+        }
+
+        await Wait.UntilAsync(() => gateway.Host.Runtime.Current.Upstreams["orders-v2"].Destinations.Single().IsEjected(TimeProvider.System.GetTimestamp()),
+            "the mirror's target to be ejected");
+        for (var i = 2; i < 6; i++)
+        {
+            Assert.Equal("primary", await (await gateway.Client.GetAsync($"/orders/{i}")).Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(2, shadow.Count);
+        Assert.Matches(@"gatehouse_mirror_requests_total\{[^}]*outcome=""skipped""[^}]*reason=""destination""[^}]*\} 4\b", gateway.Host.Metrics!.Scrape());
+    }
+
     [Fact]
     public async Task ABodyOverMaxBodySize_OrChunked_IsNotCopied_AndStillReachesTheRouteService()
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Model.Loading;
 
@@ -11,16 +10,9 @@ namespace Gatehouse.Gateway.Tests.Hosting;
 /// </summary>
 public sealed class HttpsRedirectTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static async Task<(TestGateway Gateway, int Plain)> StartAsync(string backend, int httpsPort)
     {
-        var plain = FreePort();
+        var plain = FreePorts.Tcp();
         var loaded = ConfigLoader.Load($$"""
             version: 1
             gateway:

@@ -244,7 +244,7 @@ public sealed class ProxyProtocolTests
         Assert.True(haproxyPath is not null, "haproxy is not installed; ./test.sh installs it (Debian: apt-get install haproxy)");
         await using var backend = await RecordingBackend.StartAsync();
         await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "127.0.0.1"));
-        var port = FreePort();
+        var port = FreePorts.Tcp();
         using var dir = new TempDirectory();
         var config = Path.Combine(dir.Path, "haproxy.cfg");
         await File.WriteAllTextAsync(config, $"""
@@ -305,13 +305,6 @@ public sealed class ProxyProtocolTests
             haproxy.Kill();
             await haproxy.WaitForExitAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static int CountOccurrences(string text, string value) => (text.Length - text.Replace(value, "", StringComparison.Ordinal).Length) / value.Length;

@@ -112,6 +112,14 @@ public sealed class CompressPolicyTests
         Assert.Equal(Json, Decode(vnd, vndBody));
         Assert.Equal("gzip", Assert.Single(png.Content.Headers.ContentEncoding));
         Assert.Empty(json.Content.Headers.ContentEncoding);
+
+        // The level: the same answer in Brotli is smaller at 'smallest' than at 'fastest'.
+        await using var fastest = await TestGateway.StartAsync(Yaml(backend.Url, "{ types: [application/vnd.api+json], level: fastest }"));
+        var (small, smallBody) = await GetAsync(gateway, "/vnd/x", "br");
+        var (fast, fastBody) = await GetAsync(fastest, "/vnd/x", "br");
+        Assert.Equal(Json, Decode(small, smallBody));
+        Assert.Equal(Json, Decode(fast, fastBody));
+        Assert.True(smallBody.Length < fastBody.Length, $"smallest {smallBody.Length} bytes, fastest {fastBody.Length}");
     }
 
     [Fact]
