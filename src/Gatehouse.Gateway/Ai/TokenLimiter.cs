@@ -66,11 +66,11 @@ internal sealed class TokenLimiter
 
             var need = Count(limit.Count, prompt, completion);
             var budget = Budget(plan.Name, owner, i, limit);
-            var made = Reserve(ref budget, plan.Name, owner, i, limit, need, out var window, out var retryAfter, out var shortBy);
+            var made = Reserve(ref budget, plan.Name, owner, i, limit, need, out var window, out var retryAfter);
             if (made == Reservation.NeedsLease)
             {
                 // The rest goes on once the lease has come (or the engine has failed to answer).
-                return AdmitLeasingAsync(alias, prompt, completion, plan.Name, owner, planConfig, i, budget, limit, need, window, shortBy, held);
+                return AdmitLeasingAsync(alias, prompt, completion, plan.Name, owner, planConfig, i, budget, limit, need, window, held);
             }
 
             if (made == Reservation.Refused)
@@ -84,9 +84,9 @@ internal sealed class TokenLimiter
         return ValueTask.FromResult((Holding(prompt, held), (Refusal?)null));
     }
 
-    // The strict path of AdmitAsync from limit number `index`, whose budget needs `shortBy` more tokens than this node holds.
+    // The strict path of AdmitAsync from limit number `index`, whose budget does not hold the `need` tokens this call needs.
     private async ValueTask<(TokenReservation, Refusal?)> AdmitLeasingAsync(string alias, long prompt, long completion, string plan, string owner, PlanConfig planConfig, int index,
-        TokenBudget budget, TokenLimitConfig limit, long need, uint window, long shortBy, List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held)
+        TokenBudget budget, TokenLimitConfig limit, long need, uint window, List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held)
     {
         var cluster = _runtime.Counters.Cluster!;
         for (var i = index; i < planConfig.TokenLimits.Count; i++)
@@ -110,7 +110,7 @@ internal sealed class TokenLimiter
             {
                 if (i > index || leases > 0)
                 {
-                    made = Reserve(ref budget, plan, owner, i, limit, need, out window, out retryAfter, out shortBy);
+                    made = Reserve(ref budget, plan, owner, i, limit, need, out window, out retryAfter);
                 }
                 else
                 {
@@ -131,14 +131,14 @@ internal sealed class TokenLimiter
                 }
 
                 var waiting = budget;
-                waiting.Wait(shortBy);
+                waiting.Wait(need);
                 try
                 {
-                    await cluster.LeaseTokensAsync(waiting, limit, window, shortBy).ConfigureAwait(false);
+                    await cluster.LeaseTokensAsync(waiting, limit, window).ConfigureAwait(false);
                 }
                 finally
                 {
-                    waiting.Wait(-shortBy);
+                    waiting.Wait(-need);
                 }
             }
 
@@ -162,14 +162,14 @@ internal sealed class TokenLimiter
 
     // One try at reserving `need` in `budget` (replaced by its successor when it was swept meanwhile). A strict budget
     // decides by its onEngineDown while the engine is down, and leases ahead once it has reserved.
-    private Reservation Reserve(ref TokenBudget budget, string plan, string owner, int index, TokenLimitConfig limit, long need, out uint window, out int retryAfter, out long shortBy)
+    private Reservation Reserve(ref TokenBudget budget, string plan, string owner, int index, TokenLimitConfig limit, long need, out uint window, out int retryAfter)
     {
         var cluster = _runtime.Counters.Cluster;
         Reservation made;
         while (true)
         {
             var fallback = budget.IsStrict ? cluster?.TokenFallbackCap(limit) : null;
-            made = budget.TryReserve(need, limit.Tokens, _time.GetUtcNow().UtcTicks, out window, out retryAfter, out shortBy, fallback);
+            made = budget.TryReserve(need, limit.Tokens, _time.GetUtcNow().UtcTicks, out window, out retryAfter, out _, fallback);
             if (made != Reservation.Retired)
             {
                 break;

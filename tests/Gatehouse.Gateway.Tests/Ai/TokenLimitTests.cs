@@ -228,8 +228,46 @@ public sealed class TokenLimitTests
         inFlight.SetResult();
         await first;
         budget.Wait(-12); // the first caller got its tokens and stopped waiting
+        Assert.Equal(Reservation.Made, budget.TryReserve(12, 1200, t0, out _, out _, out _));
         await budget.Lease(window, 2, want => { asked.Add(want); return Task.CompletedTask; });
         Assert.Equal([12L, 24L], asked);
+    }
+
+    /// <summary>
+    /// A call that found nothing held just before a lease landed, and asks once it has landed, asks only for what the tokens
+    /// held do not cover: the caller the landed lease was for has not reserved yet, and its tokens are not asked for twice.
+    /// Asking twice left a node holding a call's tokens unused while the other nodes were refused (9 of 10 admitted in CI).
+    /// </summary>
+    [Fact]
+    public async Task StrictBudget_ALeaseAskedJustAfterOneLanded_DoesNotAskAgainForTheTokensItBrought()
+    {
+        var budget = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Day, "tokens|k", Gatehouse.Model.Config.LimitSync.Strict);
+        var t0 = new DateTime(2026, 12, 4, 1, 0, 0, DateTimeKind.Utc).Ticks;
+        var asked = new List<long>();
+        var inFlight = new TaskCompletionSource();
+
+        // Call A waits for a lease of its 12 tokens; call B tries while it is in flight.
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0, out var window, out _, out _));
+        budget.Wait(12);
+        var first = budget.Lease(window, 2, want => { asked.Add(want); return inFlight.Task; });
+        Assert.Equal(Reservation.NeedsLease, budget.TryReserve(12, 120, t0, out _, out _, out _));
+
+        // A's lease lands before B asks; A has not woken yet.
+        budget.Leased(window, 12, 12, 120);
+        inFlight.SetResult();
+        budget.Wait(12);
+        var second = budget.Lease(window, 2, want => { asked.Add(want); return Task.CompletedTask; });
+        await Task.WhenAll(first, second);
+        Assert.Equal([12L, 12L], asked);
+
+        // When what is held covers every waiting call, nothing is asked: the caller tries again.
+        var covered = new TokenBudget(Gatehouse.Model.Config.LimitPeriod.Day, "tokens|k", Gatehouse.Model.Config.LimitSync.Strict);
+        Assert.Equal(Reservation.NeedsLease, covered.TryReserve(12, 120, t0, out _, out _, out _));
+        covered.Leased(window, 12, 12, 120);
+        covered.Wait(12);
+        Assert.True(covered.Lease(window, 2, want => { asked.Add(want); return new TaskCompletionSource().Task; }).IsCompleted);
+        Assert.Equal(2, asked.Count);
+        Assert.Equal(Reservation.Made, covered.TryReserve(12, 120, t0, out _, out _, out _));
     }
 
     /// <summary>While the engine is down, a strict budget admits up to its onEngineDown cap (or what it had leased, if more).</summary>

@@ -130,12 +130,12 @@ internal sealed partial class ClusterLimiter : IAsyncDisposable
         counter.LeaseAhead(window, policy.Lease / 4, policy.Lease, want => FetchAsync(counter, policy, window, want));
 
     /// <summary>
-    /// A lease of at least <paramref name="want"/> tokens (the limit's lease size, or more for a call whose estimate needs
-    /// more) for a strict token budget in <paramref name="window"/>; the task of one already asked for when there is one.
-    /// Never faults: a failure marks the engine down, and the waiting calls then decide by the limit's <c>onEngineDown</c>.
+    /// A lease for the calls waiting on a strict token budget in <paramref name="window"/> (what they lack, and at least the
+    /// limit's lease size); the task of one already asked for when there is one. Never faults: a failure marks the engine
+    /// down, and the waiting calls then decide by the limit's <c>onEngineDown</c>.
     /// </summary>
-    public Task LeaseTokensAsync(Ai.TokenBudget budget, TokenLimitConfig limit, uint window, long want) =>
-        budget.Lease(window, Math.Max(want, limit.EffectiveLease), asked => FetchTokensAsync(budget, limit, window, asked));
+    public Task LeaseTokensAsync(Ai.TokenBudget budget, TokenLimitConfig limit, uint window) =>
+        budget.Lease(window, limit.EffectiveLease, asked => FetchTokensAsync(budget, limit, window, asked));
 
     /// <summary>Strict token budgets: tops what this node holds back up to one lease, in the background (see <see cref="Ai.TokenBudget.TopUp"/>).</summary>
     public void LeaseTokensAhead(Ai.TokenBudget budget, TokenLimitConfig limit, uint window)
