@@ -34,7 +34,8 @@ public static class StoreConfig
         IConfigStore store, string text, string baseDirectory, Func<string, string?>? environment, string actor, string summary, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var loaded = ConfigLoader.Load(text, baseDirectory, environment);
+        // As in LoadAsync: the caller may be on a socket event-loop thread (after a PostgreSQL store's answer).
+        var loaded = await Task.Run(() => ConfigLoader.Load(text, baseDirectory, environment), cancellationToken).ConfigureAwait(false);
         if (!loaded.IsValid)
         {
             return (null, loaded.Errors);

@@ -54,6 +54,8 @@ internal static class DemoCommand
                 return 2;
             }
 
+            await WarmDocumentsAsync(apps, ct).ConfigureAwait(false);
+
             // The file reads the services' addresses from these variables (defaulting to the fixed ports); give it the
             // addresses actually bound, for the first load and every reload, so --any-service-ports can be watched too.
             var serviceUrls = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -83,7 +85,10 @@ internal static class DemoCommand
 
             string? Lookup(string name) => serviceUrls.TryGetValue(name, out var url) ? url : Environment.GetEnvironmentVariable(name);
 
-            var loaded = ConfigLoader.LoadFile(configPath, Lookup);
+            // Loading blocks its thread until the documents are fetched, and after the awaits above this may be a socket
+            // event-loop thread (inline completions, Program.cs) that those very fetches need: load on the thread pool. (Run
+            // inline, after the fetches above, the loader's own fetches had no answer within their 10 s.)
+            var loaded = await Task.Run(() => ConfigLoader.LoadFile(configPath, Lookup), ct).ConfigureAwait(false);
             if (!loaded.IsValid)
             {
                 ConfigErrorOutput.Print(configPath, loaded.Errors, "not valid.");
@@ -247,6 +252,27 @@ internal static class DemoCommand
         {
             return null;
         }
+    }
+
+    // A service builds its first /openapi.json with code compiled on first use, which on a slow board (or under an
+    // emulator, as the arm64 test runs it) took more than the 10 s the config's import allows each fetch: the demo then
+    // stopped with "no complete answer within 10s" for its own service (a CI run under qemu). So each document is asked
+    // for once here, all at once, with more patience; a failure is left for the import to report.
+    private static async Task WarmDocumentsAsync(List<WebApplication> apps, CancellationToken ct)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
+        await Task.WhenAll(apps.Select(async app =>
+        {
+            try
+            {
+                using var response = await client.GetAsync(new Uri(new Uri(app.Urls.First()), "/openapi.json"), ct).ConfigureAwait(false);
+                await response.Content.LoadIntoBufferAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // The import fetches it again and says what is wrong.
+            }
+        })).ConfigureAwait(false);
     }
 
     private static async Task StopAllAsync(List<WebApplication> apps)

@@ -121,6 +121,29 @@ public sealed class PostgresNodesCommandTests(PostgresCluster cluster)
         await RunRoleCommandTests.UntilOkAsync(plain, gateways[1] + "/bye", seconds: 20);
     }
 
+    /// <summary>
+    /// <c>gatehouse demo --store postgres://…</c> imports the shop into the empty database and serves it. The import loads
+    /// the file, which fetches each service's OpenAPI document, right after PostgreSQL's answer; run on the socket thread
+    /// that answer completed on, the fetches' own answers never came (every start: "no complete answer within 10s").
+    /// </summary>
+    [Fact]
+    public async Task Demo_OnAnEmptyPostgresStore_ImportsTheShop_AndServesIt()
+    {
+        var connection = new NpgsqlConnectionStringBuilder(await cluster.CreateDatabaseAsync());
+        var url = $"postgres://{connection.Username}@{connection.Host}:{connection.Port}/{connection.Database}";
+        await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports", "--store", url);
+        var gateway = await demo.WaitForOutputAsync(new Regex(@"gateway\s+(http://\S+)"), TimeSpan.FromSeconds(60));
+        var key = await demo.WaitForOutputAsync(new Regex("^demo key internal: (\\S+)$", RegexOptions.Multiline), TimeSpan.FromSeconds(30));
+        using var client = new HttpClient { BaseAddress = new Uri(gateway), Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        using var user = await client.GetAsync("/users/1");
+        Assert.Equal(HttpStatusCode.OK, user.StatusCode);
+        await using var read = new NpgsqlConnection(connection.ConnectionString);
+        await read.OpenAsync();
+        await using var revisions = new NpgsqlCommand("SELECT count(*) FROM revisions", read);
+        Assert.Equal(1L, (long)(await revisions.ExecuteScalarAsync())!);
+    }
+
     private static async Task WaitForListenersAsync(string connection, int count, int seconds = 30)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
