@@ -182,7 +182,9 @@ internal sealed partial class GatewayRequestHandler
                 gateHeld = true;
             }
 
-            var destination = upstream.Pick();
+            var destination = upstream.Hashing is { } hashing && LoadBalancing.RequestHashKey.TryGet(hashing, context, snapshot, path, admission, out var key)
+                ? upstream.Pick(key)
+                : upstream.Pick();
             if (destination is null)
             {
                 upstream.Gate?.Exit();

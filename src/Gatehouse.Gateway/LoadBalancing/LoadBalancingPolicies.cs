@@ -11,6 +11,7 @@ internal static class LoadBalancingPolicies
         LoadBalancingPolicy.RoundRobin => new RoundRobinPolicy(),
         LoadBalancingPolicy.LeastRequests => new LeastRequestsPolicy(),
         LoadBalancingPolicy.PowerOfTwoChoices => new PowerOfTwoChoicesPolicy(),
+        LoadBalancingPolicy.Hash => new HashPolicy(),
         _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, "Unknown load-balancing policy."),
     };
 }

@@ -34,7 +34,14 @@ internal sealed class Destination
         // the request URI. Tests/Upstreams/UpstreamTlsTests prove it against a real TLS backend.
         // Uri.Host keeps IPv6 brackets; the address does not.
         HostHeader = string.Equals(address, target.Host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase) ? null : target.Authority;
+        HashSeed = System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(BaseAddress));
     }
+
+    /// <summary>
+    /// What <c>loadBalancing: hash</c> mixes with a request's key for this destination: a hash of
+    /// <see cref="BaseAddress"/>, so that every node (and every reload) scores a key the same on the same destination.
+    /// </summary>
+    public ulong HashSeed { get; }
 
     /// <summary>The configured target this destination came from.</summary>
     public Uri Target { get; }

@@ -15,7 +15,7 @@ namespace Gatehouse.Gateway.Upstreams;
 /// </summary>
 /// <remarks>
 /// Background work (DNS discovery, active health checks) runs between <see cref="Start"/> and
-/// <see cref="RetireAsync"/>/<see cref="DisposeAsync"/>. The request path (<see cref="Pick"/>,
+/// <see cref="RetireAsync"/>/<see cref="DisposeAsync"/>. The request path (<see cref="Pick()"/>,
 /// <see cref="TryBeginRequest"/>, <see cref="EndRequest(Destination, UpstreamOutcome)"/>) takes no lock and does not allocate.
 /// </remarks>
 internal sealed partial class Upstream : IAsyncDisposable
@@ -58,6 +58,7 @@ internal sealed partial class Upstream : IAsyncDisposable
         _time = time;
         _logger = loggerFactory.CreateLogger("Gatehouse.Upstream");
         _policy = LoadBalancingPolicies.Create(config.LoadBalancing);
+        Hashing = config.LoadBalancing == LoadBalancingPolicy.Hash ? config.Hash ?? new HashConfig() : null;
         Invoker = UpstreamHandlerFactory.Create(config);
         RequestVersion = config.Protocol == UpstreamProtocol.Http2 ? HttpVersion.Version20 : HttpVersion.Version11;
         VersionPolicy = config.Protocol == UpstreamProtocol.Http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower;
@@ -243,6 +244,35 @@ internal sealed partial class Upstream : IAsyncDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// <c>loadBalancing: hash</c>: the available destination that <paramref name="key"/> (the hash of the request's value)
+    /// scores highest on; as <see cref="Pick()"/> in panic mode. A request without a value takes <see cref="Pick()"/>.
+    /// </summary>
+    public Destination? Pick(ulong key)
+    {
+        var now = _time.GetTimestamp();
+        var destinations = _destinations;
+        if (_outliers is { PanicThresholdPercent: > 0 } && InPanic(destinations, now))
+        {
+            return PanicPick(destinations);
+        }
+
+        // A half-open destination lost to another request's probe is no longer available; the next best is taken.
+        for (var i = 0; i <= destinations.Length; i++)
+        {
+            var d = HashPolicy.Pick(destinations, now, key);
+            if (d is null || d.TryClaim(now))
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>What <c>loadBalancing: hash</c> hashes (the client's address unless <c>hash</c> says); null for the other policies.</summary>
+    public HashConfig? Hashing { get; }
 
     /// <summary>
     /// Counts a request as in flight on <paramref name="destination"/>, unless this upstream is being retired.

@@ -25,6 +25,13 @@ public sealed record ServiceConfig
     /// <summary>How a request picks a destination.</summary>
     public LoadBalancingPolicy LoadBalancing { get; init; } = LoadBalancingPolicy.RoundRobin;
 
+    /// <summary>
+    /// With <c>loadBalancing: hash</c>: what of the request is hashed to pick its destination, so that requests with the
+    /// same value go to the same destination while it is available, on every node.
+    /// </summary>
+    [DefaultText("the client's address (`on: clientIp`)")]
+    public HashConfig? Hash { get; init; }
+
     /// <summary>From sending the request until the response headers arrive; past it the client gets 504.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -131,7 +138,7 @@ public sealed record TargetConfig
     [RequiredKey]
     public required string Url { get; init; }
 
-    /// <summary>Relative share of traffic for round robin.</summary>
+    /// <summary>Relative share of traffic, for round robin and hash.</summary>
     [Minimum(1)]
     public int Weight { get; init; } = 1;
 
@@ -153,6 +160,11 @@ public enum LoadBalancingPolicy
     LeastRequests,
     /// <summary>Two targets at random; the one with fewer requests in flight.</summary>
     PowerOfTwoChoices,
+    /// <summary>
+    /// The same target for the same value of <c>hash</c> (a client, a header, a cookie…) while it is available:
+    /// weighted rendezvous hashing, so a target that goes away moves only its own share.
+    /// </summary>
+    Hash,
 }
 
 /// <summary>HTTP version spoken to upstream targets.</summary>

@@ -206,7 +206,7 @@ public sealed class BindingErrorTests
     }
 
     [Theory]
-    [InlineData("loadBalancing: random", "services.users.loadBalancing", "roundRobin, leastRequests, powerOfTwoChoices")]
+    [InlineData("loadBalancing: random", "services.users.loadBalancing", "roundRobin, leastRequests, powerOfTwoChoices, hash")]
     [InlineData("protocol: http3", "services.users.protocol", "http1, http2")]
     public void Enum_UnknownValue_ListsTheValues(string line, string path, string values)
     {

@@ -17,6 +17,11 @@ internal sealed class ServiceRules : BindingRules<ServiceConfig>
             scope.B.Error(scope.At("targets"), scope.Node, "a service needs 'targets', e.g. 'targets: [http://127.0.0.1:5001]', or 'registration' for instances that register themselves.");
         }
 
+        if (scope.Has("hash") && service.LoadBalancing != LoadBalancingPolicy.Hash && !scope.Failed("loadBalancing"))
+        {
+            scope.Error("hash", "'hash' says what 'loadBalancing: hash' hashes; add 'loadBalancing: hash', or remove 'hash'.");
+        }
+
         // openapi, operations and publish feed OpenAPI import, which keeps their source lines for its own errors.
         return scope.Binder.Operations.Read(scope.Name ?? "", scope.Map, scope.Path, service);
     }
