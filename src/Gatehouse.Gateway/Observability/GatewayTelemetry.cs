@@ -170,7 +170,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         var failed = error is not null;
         var response = context.Response;
         var request = context.Request;
-        var status = failed ? 500 : context.RequestAborted.IsCancellationRequested ? 499 : response.StatusCode;
+        var status = failed ? 500 : context.RequestAborted.IsCancellationRequested ? 499 : observation.Status ?? response.StatusCode;
         var end = _time.GetTimestamp();
         var elapsed = _time.GetElapsedTime(observation.StartTimestamp, end);
         var bytesIn = observation.BytesIn > 0 ? observation.BytesIn : request.ContentLength ?? 0;

@@ -52,6 +52,12 @@ internal sealed class RequestObservation
     /// <summary>Why a failed attempt was not retried ("the service's retry budget is spent"); null when none was refused.</summary>
     public string? NotRetried { get; set; }
 
+    /// <summary>
+    /// The HTTP status of the gateway's own answer when the response's status is not it: a refusal of a gRPC call is
+    /// sent as 200 with a <c>grpc-status</c>, and is recorded (usage, metrics, access log, trace) as the 401 or 429 it is.
+    /// </summary>
+    public int? Status { get; set; }
+
     /// <summary>The server span; null when tracing is off or the trace was not sampled.</summary>
     public Activity? Activity { get; set; }
 

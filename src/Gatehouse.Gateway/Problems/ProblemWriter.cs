@@ -31,8 +31,6 @@ internal static class ProblemWriter
         }
 
         response.Clear();
-        response.StatusCode = status;
-        response.ContentType = "application/problem+json";
         if (requestId is not null)
         {
             response.Headers["X-Request-Id"] = requestId;
@@ -45,6 +43,16 @@ internal static class ProblemWriter
                 response.Headers[name] = value;
             }
         }
+
+        if (GrpcStatus.IsGrpc(context.Request))
+        {
+            // A gRPC client reads a problem as a status, not as a body it cannot parse.
+            GrpcStatus.WriteTrailersOnly(context, status, slug, title, detail);
+            return;
+        }
+
+        response.StatusCode = status;
+        response.ContentType = "application/problem+json";
 
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(buffer, WriterOptions))
