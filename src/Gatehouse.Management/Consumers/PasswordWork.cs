@@ -39,7 +39,15 @@ internal sealed class PasswordWork : IDisposable
     public async Task<(bool Done, T Result)> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
     {
         using var lease = await _limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
-        return lease.IsAcquired ? (true, work()) : (false, default!);
+        if (!lease.IsAcquired)
+        {
+            return (false, default!);
+        }
+
+        // On the thread pool, never on the caller's thread: after a PostgreSQL store's answer the caller may be on a socket
+        // event-loop thread (inline completions, Program.cs), and 100 ms of hashing there would hold up every gateway
+        // connection that loop serves.
+        return (true, await Task.Run(work, CancellationToken.None).ConfigureAwait(false));
     }
 
     public void Dispose() => _limiter.Dispose();

@@ -28,6 +28,23 @@ public sealed class PasswordWorkTests
         }
     }
 
+    /// <summary>
+    /// Hashing never runs on the caller's thread, which may be a socket event-loop thread (a PostgreSQL store's answer,
+    /// completed inline): here a dedicated thread like those, and the work runs on the thread pool instead.
+    /// </summary>
+    [Fact]
+    public void Work_RunsOnTheThreadPool_NotOnTheCallersThread()
+    {
+        using var work = new PasswordWork(workers: 1);
+        (bool Done, (int Thread, bool Pool) Ran) result = default;
+        var caller = new Thread(() => result = work.RunAsync(() => (Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread), CancellationToken.None).GetAwaiter().GetResult());
+        caller.Start();
+        Assert.True(caller.Join(TimeSpan.FromSeconds(30)));
+        Assert.True(result.Done);
+        Assert.True(result.Ran.Pool);
+        Assert.NotEqual(caller.ManagedThreadId, result.Ran.Thread);
+    }
+
     [Fact]
     public async Task BeyondTheQueue_WorkIsRefused_NotQueued_AndRunsAgainOnceAWorkerIsFree()
     {
