@@ -161,7 +161,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                 }
                 else if (hasBody)
                 {
-                    message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength);
+                    message.Content = body = new StreamingRequestContent(request.Body, request.ContentLength, timeout, route.Timeout);
                 }
 
                 // Policies seam 1 (issue 23): the request transforms see the headers the gateway built, before they are sent.

@@ -8,10 +8,22 @@ namespace Gatehouse.Gateway.Forwarding;
 /// Remembers a failure on the client side so the forwarder can tell "client sent a bad body" (413, 400)
 /// from "upstream failed" (502).
 /// </summary>
-internal sealed class StreamingRequestContent(Stream source, long? contentLength) : HttpContent
+/// <remarks>
+/// The request's deadline (<paramref name="deadline"/>, <paramref name="timeout"/>) is for the upstream's answer, not for
+/// the client's upload: while the body moves it is pushed back, so it runs <paramref name="timeout"/> from the body's
+/// last move (to within a quarter of it, at most a second: it is re-armed no more often than that, and a body that takes
+/// less costs no timer change). Before, an upload longer than the route's <c>timeout</c> (30 s by default: a large file over a slow link, a
+/// long client stream) was cut with 504 however promptly the upstream took it. Once the answer's headers are in, the
+/// forwarder no longer uses the deadline and the handler no longer applies it to the body (a test holds a duplex stream
+/// open past it), so the re-arms that may still come then change nothing.
+/// </remarks>
+internal sealed class StreamingRequestContent(Stream source, long? contentLength, CancellationTokenSource? deadline = null, TimeSpan timeout = default) : HttpContent
 {
     private const int BufferSize = 64 * 1024;
     private readonly long? _length = contentLength;
+    // Re-armed at most this often: a quarter of the timeout, at most a second, so a re-arm always lands before it fires.
+    private readonly long _rearmEvery = Math.Min(System.Diagnostics.Stopwatch.Frequency, (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency / 4));
+    private long _armedAt = System.Diagnostics.Stopwatch.GetTimestamp();
 
     /// <summary>The exception reading the client's body threw, if it did.</summary>
     public Exception? ClientError { get; private set; }
@@ -51,6 +63,7 @@ internal sealed class StreamingRequestContent(Stream source, long? contentLength
                     throw;
                 }
 
+                Moved();
                 if (read == 0)
                 {
                     return;
@@ -58,11 +71,37 @@ internal sealed class StreamingRequestContent(Stream source, long? contentLength
 
                 BytesRead += read;
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                Moved();
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // The body moved (one copy loop calls this, never two at once): the deadline runs from now, if it was last set long enough ago.
+    private void Moved()
+    {
+        if (deadline is null)
+        {
+            return;
+        }
+
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (now - _armedAt < _rearmEvery)
+        {
+            return;
+        }
+
+        _armedAt = now;
+        try
+        {
+            deadline.CancelAfter(timeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request ended meanwhile.
         }
     }
 

@@ -32,7 +32,11 @@ public sealed record ServiceConfig
     [DefaultText("the client's address (`on: clientIp`)")]
     public HashConfig? Hash { get; init; }
 
-    /// <summary>From sending the request until the response headers arrive; past it the client gets 504.</summary>
+    /// <summary>
+    /// From sending the request until the response headers arrive; past it the client gets 504. A streamed request
+    /// body's upload does not count: while it moves the time starts again (to within a quarter of it, at most a second), so it runs from the
+    /// body's end.
+    /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>To open a connection; past it the client gets 502.</summary>
