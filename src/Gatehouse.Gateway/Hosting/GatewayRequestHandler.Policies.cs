@@ -82,15 +82,20 @@ internal sealed partial class GatewayRequestHandler
             exchange.Admission = admission;
         }
 
-        // 4. compress: the stages below write the response through it.
-        if (policies.Compress is { } compress)
+        // 4. grpcWeb, then compress: the stages below read the request and write the response through them.
+        if (policies.GrpcWeb is { } grpcWeb)
         {
-            await compress.InvokeAsync(context, _ => ServeAsync(context, snapshot, route, captures, path, requestId, exchange)).ConfigureAwait(false);
+            await grpcWeb.InvokeAsync(context, _ => CompressAndServeAsync(context, snapshot, route, captures, path, requestId, exchange)).ConfigureAwait(false);
             return;
         }
 
-        await ServeAsync(context, snapshot, route, captures, path, requestId, exchange).ConfigureAwait(false);
+        await CompressAndServeAsync(context, snapshot, route, captures, path, requestId, exchange).ConfigureAwait(false);
     }
+
+    private Task CompressAndServeAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, PolicyExchange exchange) =>
+        exchange.Policies.Compress is { } compress
+            ? compress.InvokeAsync(context, _ => ServeAsync(context, snapshot, route, captures, path, requestId, exchange))
+            : ServeAsync(context, snapshot, route, captures, path, requestId, exchange);
 
     // Stages 5 to 8 of a route with policies, and the response half of each.
     private async Task ServeAsync(HttpContext context, GatewaySnapshot snapshot, RouteModel route, RouteCaptures captures, string path, string requestId, PolicyExchange exchange)

@@ -31,6 +31,7 @@ internal static class PolicyCompiler
             Cors = p.Cors is { } cors ? Cors(cors, config, methods, access, accessModel) : null,
             IpFilter = IpFilter.Compile(p.IpFilter),
             Compress = p.Compress is { } compress ? new Compression.CompressPolicy(compress) : null,
+            GrpcWeb = p.GrpcWeb is not null ? new GrpcWeb.GrpcWebPolicy() : null,
             Validation = RequestValidator.Compile(p.Validate, routeId, operation?.Contract),
             ResponseValidation = ResponseValidator.Compile(p.Validate, routeId, operation?.Contract, log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
             Cache = p.Cache is { } cache && store is not null

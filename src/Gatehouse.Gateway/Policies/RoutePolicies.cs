@@ -19,6 +19,9 @@ internal sealed class RoutePolicies
 
     public Compression.CompressPolicy? Compress { get; init; }
 
+    /// <summary>Translates gRPC-Web calls to gRPC and back (stage 4, before compress).</summary>
+    public GrpcWeb.GrpcWebPolicy? GrpcWeb { get; init; }
+
     public RequestValidator? Validation { get; init; }
 
     /// <summary>The shadow check of the service's responses; null when the route has none.</summary>
@@ -38,5 +41,5 @@ internal sealed class RoutePolicies
     /// target transforms): no stage awaits anything before the forwarder and nothing is left to do after it, so the
     /// request runs them inline, with no async method of their own (docs/policies.md, after "costs nothing").
     /// </summary>
-    public bool HeadersOnly => Compress is null && Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
+    public bool HeadersOnly => Compress is null && GrpcWeb is null && Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
 }

@@ -5,7 +5,8 @@ namespace Gatehouse.Model.Config;
 /// The policies of a route (<c>routes.ID.policies</c>), or the defaults of every route of a service
 /// (<c>services.NAME.policies</c>). Each policy a route writes replaces the service's default of that policy whole;
 /// <c>enabled: false</c> switches a service's default off on one route. They apply in one fixed order (see
-/// policies.md): cors, ipFilter, authentication and plans, compress, validate, cache, transform; response work in reverse.
+/// policies.md): cors, ipFilter, authentication and plans, grpcWeb, compress, validate, cache, transform; response work in
+/// reverse.
 /// </summary>
 public sealed record PoliciesConfig
 {
@@ -14,6 +15,9 @@ public sealed record PoliciesConfig
 
     /// <summary>Client addresses allowed or refused before anything else (below).</summary>
     public IpFilterConfig? IpFilter { get; init; }
+
+    /// <summary>Translates gRPC-Web calls from browsers to gRPC for the service, and its answers back (below).</summary>
+    public GrpcWebConfig? GrpcWeb { get; init; }
 
     /// <summary>Compresses responses for clients that accept it (below).</summary>
     public CompressConfig? Compress { get; init; }
@@ -46,6 +50,7 @@ public static class EffectivePolicies
         {
             Cors = Pick(route?.Cors, service?.Cors, c => c.Enabled),
             IpFilter = Pick(route?.IpFilter, service?.IpFilter, f => f.Enabled),
+            GrpcWeb = Pick(route?.GrpcWeb, service?.GrpcWeb, g => g.Enabled),
             Compress = Pick(route?.Compress, service?.Compress, c => c.Enabled),
             Validate = route?.Validate ?? service?.Validate,
             Cache = Pick(route?.Cache, service?.Cache, c => c.Enabled),
@@ -56,7 +61,7 @@ public static class EffectivePolicies
             merged = merged with { Validate = null };
         }
 
-        return merged.Cors is null && merged.IpFilter is null && merged.Compress is null && merged.Validate is null && merged.Cache is null && merged.Transform is null ? null : merged;
+        return merged.Cors is null && merged.IpFilter is null && merged.GrpcWeb is null && merged.Compress is null && merged.Validate is null && merged.Cache is null && merged.Transform is null ? null : merged;
     }
 
     private static T? Pick<T>(T? route, T? service, Func<T, bool> enabled)

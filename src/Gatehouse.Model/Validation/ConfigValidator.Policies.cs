@@ -197,6 +197,11 @@ public static partial class ConfigValidator
 
         CheckIpFilter($"{path}.ipFilter", p.IpFilter, errors);
 
+        if (p.GrpcWeb is { Enabled: true } && service is { Protocol: not UpstreamProtocol.Http2 })
+        {
+            errors.Add(new ConfigError($"{path}.grpcWeb", "gRPC-Web calls go to the service as gRPC, which needs HTTP/2: give the service 'protocol: http2'."));
+        }
+
         for (var i = 0; i < (p.Compress?.Types?.Count ?? 0); i++)
         {
             var type = p.Compress!.Types![i];

@@ -46,6 +46,7 @@ public sealed class PolicyConfigTests
     [InlineData("{ compress: { types: [json] } }", "routes.items.policies.compress.types[0]")]
     [InlineData("{ compress: { types: [\"application/json; charset=utf-8\"] } }", "routes.items.policies.compress.types[0]")]
     [InlineData("{ compress: { level: best } }", "routes.items.policies.compress.level")]
+    [InlineData("{ grpcWeb: {} }", "routes.items.policies.grpcWeb")]
     public void UnsafeOrWrongPolicy_IsRefusedAtLoad_WithItsPath(string policies, string path)
     {
         var errors = Errors(policies);
