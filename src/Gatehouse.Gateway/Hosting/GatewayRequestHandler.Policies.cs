@@ -116,7 +116,29 @@ internal sealed partial class GatewayRequestHandler
         // 6. cache: a hit is answered here, after authentication, plans and limits have counted it.
         if (policies.Cache is { } cache)
         {
-            var lookup = await cache.LookupAsync(exchange, snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress)).ConfigureAwait(false);
+            var fromTrustedProxy = snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress);
+            var lookup = await cache.LookupAsync(exchange, fromTrustedProxy).ConfigureAwait(false);
+            if (lookup is { Key: { } missed, Found: null } && cache.Collapse > TimeSpan.Zero)
+            {
+                // collapse: one request of the key goes to the service; the others wait for its answer, then look again.
+                if (cache.Store.TryBeginFill(missed, out var filling))
+                {
+                    exchange.Filling = missed;
+                }
+                else
+                {
+                    try
+                    {
+                        await filling.WaitAsync(cache.Collapse, context.RequestAborted).ConfigureAwait(false);
+                        lookup = await cache.LookupAsync(exchange, fromTrustedProxy).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // Slower than collapse allows: this request goes to the service itself.
+                    }
+                }
+            }
+
             if (lookup.Key is null)
             {
                 context.Response.Headers[CachePolicy.StatusHeader] = "bypass";

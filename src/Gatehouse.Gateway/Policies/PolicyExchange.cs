@@ -42,6 +42,9 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
     /// <summary>The key whose refresh this request claimed; released when it completes.</summary>
     public string? Refreshing { get; set; }
 
+    /// <summary><c>collapse</c>: the missing key whose fetch this request claimed; the requests waiting for it look again when it completes.</summary>
+    public string? Filling { get; set; }
+
     /// <summary>Holds whatever is written until the service is known to have answered (a stale fallback may replace a failure).</summary>
     public void HoldForFallback() => Install(BodyMode.Hold, 0);
 
@@ -166,6 +169,11 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
             if (Refreshing is { } key)
             {
                 policies.Cache!.Store.EndRefresh(key);
+            }
+
+            if (Filling is { } filled)
+            {
+                policies.Cache!.Store.EndFill(filled);
             }
         }
     }

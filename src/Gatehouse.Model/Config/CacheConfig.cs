@@ -47,6 +47,16 @@ public sealed record CacheConfig
     /// <summary>After a response goes stale, for this long: served (<c>stale</c>) when the service fails (5xx, unreachable, timeout).</summary>
     [ZeroAllowed]
     public TimeSpan StaleIfError { get; init; }
+
+    /// <summary>
+    /// Requests that miss while another request of the same key is fetching it wait up to this long for that answer and
+    /// are served it from the cache (<c>hit</c>), rather than each going to the service: a cold or purged entry of a busy
+    /// route costs the service one request per node, not one per client. When the answer is not kept (or is slower),
+    /// they go to the service themselves. <c>0s</c>: each miss goes to the service.
+    /// </summary>
+    [ZeroAllowed]
+    [DefaultText("0s (off)")]
+    public TimeSpan Collapse { get; init; }
 }
 
 /// <summary>Whose answers a non-shared cache keeps apart.</summary>

@@ -238,6 +238,9 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
     /// <summary>Largest body kept.</summary>
     public long MaxEntrySize => store.Config.MaxEntrySize;
 
+    /// <summary><c>collapse</c>: how long a miss waits for the same key's fetch in flight; zero when misses do not wait.</summary>
+    public TimeSpan Collapse => config.Collapse;
+
     public DateTimeOffset Now => time.GetUtcNow();
 
     /// <summary>The request headers the response varies on, lower-case and sorted; empty for none, null for <c>*</c>.</summary>

@@ -19,6 +19,7 @@ internal sealed class ResponseCacheStore : IDisposable
     private readonly MemoryCache _cache;
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _filling = new(StringComparer.Ordinal);
 
     private readonly RedisResponseCache? _redis;
 
@@ -68,6 +69,27 @@ internal sealed class ResponseCacheStore : IDisposable
     public bool TryBeginRefresh(string key) => _refreshing.TryAdd(key, 0);
 
     public void EndRefresh(string key) => _refreshing.TryRemove(key, out _);
+
+    /// <summary>
+    /// <c>collapse</c>: claims the fetch of a missing entry (true), or gives the task that ends when the request that
+    /// claimed it has finished (false), kept or not.
+    /// </summary>
+    public bool TryBeginFill(string key, out Task filling)
+    {
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var claimed = _filling.GetOrAdd(key, mine);
+        filling = claimed.Task;
+        return ReferenceEquals(claimed, mine);
+    }
+
+    /// <summary>Ends the fetch claimed by <see cref="TryBeginFill"/>: the requests waiting for it look again.</summary>
+    public void EndFill(string key)
+    {
+        if (_filling.TryRemove(key, out var claimed))
+        {
+            claimed.TrySetResult();
+        }
+    }
 
     /// <summary>
     /// Drops every entry of <paramref name="route"/>, or only those of request path <paramref name="path"/>; returns how

@@ -1,0 +1,88 @@
+using System.Net;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace Gatehouse.Gateway.Tests.Policies;
+
+/// <summary>
+/// <c>cache.collapse</c>: concurrent misses of one key send the service one request, and the others are served its
+/// answer from the cache; an answer that is not kept lets the waiting requests go on to the service; without
+/// <c>collapse</c> each miss goes to the service.
+/// </summary>
+public sealed class CacheCollapseTests
+{
+    private const int Clients = 12;
+
+    private static string Yaml(string backend, string cache) => $$"""
+        version: 1
+        services:
+          api: { targets: [{{backend}}] }
+        routes:
+          items: { methods: [GET], path: "/items/{id}", service: api, policies: { cache: {{cache}} } }
+        """;
+
+    // A slow service (so the misses overlap), counting the requests it got.
+    private static Task<RecordingBackend> SlowBackendAsync(string? cacheControl = null) => RecordingBackend.StartAsync(async (context, n) =>
+    {
+        await Task.Delay(400);
+        if (cacheControl is not null)
+        {
+            context.Response.Headers.CacheControl = cacheControl;
+        }
+
+        await context.Response.WriteAsync($"answer {n}");
+    });
+
+    private static async Task<(string Status, string Body)[]> BurstAsync(TestGateway gateway)
+    {
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = Enumerable.Range(0, Clients).Select(async _ =>
+        {
+            await start.Task;
+            using var response = await gateway.Client.GetAsync("/items/7");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (response.Headers.GetValues("Gatehouse-Cache").Single(), await response.Content.ReadAsStringAsync());
+        }).ToArray();
+        start.SetResult();
+        return await Task.WhenAll(calls);
+    }
+
+    [Fact]
+    public async Task ConcurrentMisses_SendTheServiceOneRequest_AndTheRestAreServedItsAnswer()
+    {
+        await using var backend = await SlowBackendAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "{ ttl: 30s, shared: true, collapse: 5s }"));
+
+        var answers = await BurstAsync(gateway);
+
+        Assert.Equal(1, backend.Count);
+        Assert.All(answers, a => Assert.Equal("answer 1", a.Body));
+        Assert.Equal(1, answers.Count(a => a.Status == "miss"));
+        Assert.Equal(Clients - 1, answers.Count(a => a.Status == "hit"));
+    }
+
+    [Fact]
+    public async Task AnAnswerThatIsNotKept_LetsTheWaitingRequestsGoToTheService()
+    {
+        await using var backend = await SlowBackendAsync("no-store");
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "{ ttl: 30s, shared: true, collapse: 5s }"));
+
+        var answers = await BurstAsync(gateway);
+
+        Assert.Equal(Clients, backend.Count);
+        Assert.Equal(Clients, answers.Select(a => a.Body).Distinct().Count());
+        Assert.All(answers, a => Assert.Equal("miss", a.Status));
+    }
+
+    [Fact]
+    public async Task WithoutCollapse_EachMissGoesToTheService()
+    {
+        await using var backend = await SlowBackendAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "{ ttl: 30s, shared: true }"));
+
+        var answers = await BurstAsync(gateway);
+
+        Assert.Equal(Clients, backend.Count);
+        Assert.All(answers, a => Assert.Equal("miss", a.Status));
+    }
+}
