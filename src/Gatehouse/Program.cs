@@ -34,6 +34,7 @@ root.Subcommands.Add(KeyCommand.Create());
 root.Subcommands.Add(ApplyCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(SchemaCommand.Create());
+root.Subcommands.Add(PruneCommand.Create());
 // Every command's failure on an ordinary mistake (a port taken, a file it cannot read, a store it cannot reach, a
 // certificate that does not load) is one plain line and exit code 1, never a stack trace (CliErrors).
 try

@@ -60,6 +60,12 @@ internal static class RevisionEndpoints
             return;
         }
 
+        if (await PrunedAsync(store, n, context).ConfigureAwait(false) is { } pruned)
+        {
+            await pruned.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         var (_, document) = await StoreConfig.ComposeAsync(store, n, context.RequestAborted).ConfigureAwait(false);
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers["Gatehouse-Revision"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -73,6 +79,12 @@ internal static class RevisionEndpoints
             if (n != 0 && !await ExistsAsync(store, n, context).ConfigureAwait(false))
             {
                 await AdminProblem.NotFound($"Revision {n}").WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            if (await PrunedAsync(store, n, context).ConfigureAwait(false) is { } pruned)
+            {
+                await pruned.WriteAsync(context).ConfigureAwait(false);
                 return;
             }
         }
@@ -96,6 +108,12 @@ internal static class RevisionEndpoints
 
     private static async Task RollbackAsync(HttpContext context, ConfigChanges changes, long n)
     {
+        if (await PrunedAsync(changes.Store, n, context).ConfigureAwait(false) is { } pruned)
+        {
+            await pruned.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         var outcome = await changes.RollbackAsync(n, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
         if (outcome.Problem is not null)
         {
@@ -146,6 +164,13 @@ internal static class RevisionEndpoints
             ["next"] = page.Count > limit ? page[limit - 1].Id : null,
         }).ConfigureAwait(false);
     }
+
+    /// <summary>410 <c>revision-pruned</c> for a revision older than the store keeps (<c>gatehouse prune</c>); null otherwise.</summary>
+    internal static async Task<AdminProblem?> PrunedAsync(IConfigStore store, long n, HttpContext context) =>
+        n != 0 && await store.OldestRevisionAsync(context.RequestAborted).ConfigureAwait(false) is var oldest && n < oldest
+            ? new AdminProblem(StatusCodes.Status410Gone, "revision-pruned", "Revision pruned",
+                $"Revision {n} was pruned from the store's history; it keeps revisions {oldest} and later (GET /admin/revisions lists them).")
+            : null;
 
     private static async Task<bool> ExistsAsync(IConfigStore store, long n, HttpContext context) =>
         n >= 1 && n <= await store.CurrentRevisionAsync(context.RequestAborted).ConfigureAwait(false);

@@ -44,6 +44,16 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// </summary>
     Task<CommitResult> RollbackAsync(long toRevision, long expectedRevision, string actor, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Removes the history older than the newest <paramref name="keepRevisions"/> revisions (they stay readable, diffable
+    /// and rollback targets; older ones answer <see cref="RevisionPrunedException"/>), and the audit entries older than
+    /// <paramref name="auditBefore"/> when given. The current configuration is never touched.
+    /// </summary>
+    Task<PruneResult> PruneAsync(int keepRevisions, DateTimeOffset? auditBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>The oldest revision the store can read (0 until a prune).</summary>
+    Task<long> OldestRevisionAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Audit entries newest first, only those with an id below <paramref name="beforeId"/> when given (for paging).</summary>
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long? beforeId = null, int limit = 50, CancellationToken cancellationToken = default);
 

@@ -22,6 +22,11 @@ internal abstract partial class SqlConfigStore
         var current = await CurrentAsync(connection, null, cancellationToken).ConfigureAwait(false);
         var at = revision ?? current;
         CheckRevision(at, current, nameof(revision));
+        if (revision is not null)
+        {
+            await CheckNotPrunedAsync(connection, null, at, cancellationToken).ConfigureAwait(false);
+        }
+
         // "As of" the number read above: rows committed meanwhile belong to later revisions, so the
         // result is exactly that revision even while others commit.
         return await ReadAtAsync(connection, null, at, cancellationToken).ConfigureAwait(false);
@@ -71,6 +76,7 @@ internal abstract partial class SqlConfigStore
         }
 
         CheckRevision(toRevision, current, nameof(toRevision));
+        await CheckNotPrunedAsync(connection, transaction, toRevision, cancellationToken).ConfigureAwait(false);
         var target = await ReadAtAsync(connection, transaction, toRevision, cancellationToken).ConfigureAwait(false);
         var now = await ReadAtAsync(connection, transaction, current, cancellationToken).ConfigureAwait(false);
         var keep = target.Select(r => (r.Kind, r.Name)).ToHashSet();
@@ -107,6 +113,8 @@ internal abstract partial class SqlConfigStore
         var current = await CurrentAsync(connection, null, cancellationToken).ConfigureAwait(false);
         CheckRevision(from, current, nameof(from));
         CheckRevision(to, current, nameof(to));
+        await CheckNotPrunedAsync(connection, null, from, cancellationToken).ConfigureAwait(false);
+        await CheckNotPrunedAsync(connection, null, to, cancellationToken).ConfigureAwait(false);
         var (low, high) = from <= to ? (from, to) : (to, from);
 
         // Only rows that began or ended between the two revisions can differ; everything else is shared.
@@ -270,6 +278,60 @@ internal abstract partial class SqlConfigStore
             return byKind != 0 ? byKind : string.CompareOrdinal(a.Name, b.Name);
         });
         return result;
+    }
+
+    /// <summary>The setting that holds the oldest revision the store can still read (0 until a prune).</summary>
+    internal const string OldestRevisionSetting = "revisions.oldest";
+
+    public async Task<long> OldestRevisionAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await OldestAsync(connection, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<PruneResult> PruneAsync(int keepRevisions, DateTimeOffset? auditBefore, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keepRevisions, 1);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var current = await CurrentAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        var oldest = Math.Max(await OldestAsync(connection, transaction, cancellationToken).ConfigureAwait(false), Math.Max(0, current - keepRevisions + 1));
+        // A row closed at or before the oldest kept revision belongs to no kept revision (rows belong to R when
+        // valid_from <= R < valid_to); the rows of kept revisions, however old their valid_from, all stay. Revision 0
+        // (the empty store) stays readable: it needs no row.
+        var rows = await ExecuteAsync(connection, transaction, "DELETE FROM resources WHERE valid_to IS NOT NULL AND valid_to <= @oldest", cancellationToken, ("oldest", oldest)).ConfigureAwait(false);
+        var revisions = await ExecuteAsync(connection, transaction, "DELETE FROM revisions WHERE number < @oldest", cancellationToken, ("oldest", oldest)).ConfigureAwait(false);
+        var audit = auditBefore is { } before
+            ? await ExecuteAsync(connection, transaction, "DELETE FROM audit WHERE at < @before", cancellationToken, ("before", TimeValue(before))).ConfigureAwait(false)
+            : 0;
+        await ExecuteAsync(
+            connection,
+            transaction,
+            "INSERT INTO settings (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            cancellationToken,
+            ("key", OldestRevisionSetting),
+            ("value", oldest.ToString(System.Globalization.CultureInfo.InvariantCulture))).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new PruneResult(current, oldest, revisions, rows, audit);
+    }
+
+    private static async Task<long> OldestAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        await ScalarAsync(connection, transaction, "SELECT value FROM settings WHERE key = @key", cancellationToken, ("key", OldestRevisionSetting)).ConfigureAwait(false) is string text
+            ? long.Parse(text, System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
+
+    private static async Task CheckNotPrunedAsync(DbConnection connection, DbTransaction? transaction, long revision, CancellationToken cancellationToken)
+    {
+        if (revision == 0)
+        {
+            return;
+        }
+
+        var oldest = await OldestAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        if (revision < oldest)
+        {
+            throw new RevisionPrunedException(revision, oldest);
+        }
     }
 
     private static void CheckRevision(long revision, long current, string parameter)

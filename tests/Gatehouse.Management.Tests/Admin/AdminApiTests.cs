@@ -203,6 +203,34 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public async Task PrunedRevisions_Answer410_AndTheKeptOnesStillWork()
+    {
+        await using var admin = await AdminHarness.StartAsync();
+        await admin.PutOkAsync("/admin/services/users", Service);
+        await admin.PutOkAsync("/admin/routes/hello", """{"methods":["GET"],"path":"/hello","service":"users"}""");
+        await admin.PutOkAsync("/admin/routes/hello", """{"methods":["GET"],"path":"/hello2","service":"users"}""");
+        await admin.Store.PruneAsync(keepRevisions: 2, auditBefore: null);
+
+        foreach (var (method, path) in new[] { ("GET", "/admin/revisions/1"), ("GET", "/admin/revisions/1/diff/3"), ("POST", "/admin/revisions/1/rollback") })
+        {
+            using var refused = await admin.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+            Assert.Equal(HttpStatusCode.Gone, refused.StatusCode);
+            var problem = await AdminHarness.ReadObjectAsync(refused);
+            Assert.Equal("urn:gatehouse:problem:revision-pruned", (string)problem["type"]!);
+            Assert.Contains("keeps revisions 2 and later", (string)problem["detail"]!, StringComparison.Ordinal);
+        }
+
+        using (var diff = await admin.Client.GetAsync("/admin/revisions/2/diff/3"))
+        {
+            Assert.Equal(HttpStatusCode.OK, diff.StatusCode);
+        }
+
+        using var rollback = await admin.Client.PostAsync("/admin/revisions/2/rollback", null);
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        Assert.Equal("/hello", (string)(await AdminHarness.ReadObjectAsync(await admin.Client.GetAsync("/admin/routes/hello")))["path"]!);
+    }
+
+    [Fact]
     public async Task OpenApi_ListsTheAdminPaths()
     {
         await using var admin = await AdminHarness.StartAsync();

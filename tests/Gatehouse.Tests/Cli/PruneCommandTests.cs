@@ -1,0 +1,47 @@
+using Gatehouse.Management.Stores;
+using Gatehouse.Tests.Infrastructure;
+
+namespace Gatehouse.Tests.Cli;
+
+/// <summary><c>gatehouse prune</c>: drops a store's old history, and says plainly what is wrong with its options.</summary>
+public sealed class PruneCommandTests
+{
+    [Fact]
+    public async Task Prune_KeepsTheNewestRevisions_AndSaysWhatItRemoved()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "store.db");
+        await using (var store = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System))
+        {
+            for (var n = 1; n <= 5; n++)
+            {
+                await store.CommitAsync([new ResourceChange("plan", "retail", $"{{\"title\":\"v{n}\"}}")], n - 1, "test", $"r{n}");
+            }
+        }
+
+        var run = await GatehouseProcess.RunAsync("prune", "--store", path, "--keep-revisions", "2", "--audit-older-than", "365d");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal("Removed 3 revisions (3 history rows) and 0 audit entries; the store keeps revisions 4 to 5.", run.Stdout.Trim());
+        await using var reopened = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System);
+        Assert.Equal(4, await reopened.OldestRevisionAsync());
+        Assert.Equal("{\"title\":\"v5\"}", (await reopened.ReadAsync()).Single().Body);
+    }
+
+    [Theory]
+    [InlineData("--keep-revisions", "0", "--keep-revisions 0: keep at least 1 revision")]
+    [InlineData("--audit-older-than", "soon", "--audit-older-than 'soon' is not a duration")]
+    public async Task AMistake_IsOnePlainLine_AndExit2(string option, string value, string expected)
+    {
+        using var folder = new TempFolder();
+        string[] args = option == "--keep-revisions"
+            ? ["prune", "--store", Path.Combine(folder.Path, "s.db"), option, value]
+            : ["prune", "--store", Path.Combine(folder.Path, "s.db"), "--keep-revisions", "5", option, value];
+
+        var run = await GatehouseProcess.RunAsync(args);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(expected, run.Stderr.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+    }
+}
