@@ -21,17 +21,23 @@ public sealed class CacheCollapseTests
           items: { methods: [GET], path: "/items/{id}", service: api, policies: { cache: {{cache}} } }
         """;
 
-    // A slow service (so the misses overlap), counting the requests it got.
-    private static Task<RecordingBackend> SlowBackendAsync(string? cacheControl = null) => RecordingBackend.StartAsync(async (context, n) =>
+    // A slow service (so the misses overlap), counting the requests it got; each answer is numbered (its own count: the
+    // recording's number can repeat when two requests arrive at once).
+    private static Task<RecordingBackend> SlowBackendAsync(string? cacheControl = null)
     {
-        await Task.Delay(400);
-        if (cacheControl is not null)
+        var answered = 0;
+        return RecordingBackend.StartAsync(async (context, _) =>
         {
-            context.Response.Headers.CacheControl = cacheControl;
-        }
+            var n = Interlocked.Increment(ref answered);
+            await Task.Delay(400);
+            if (cacheControl is not null)
+            {
+                context.Response.Headers.CacheControl = cacheControl;
+            }
 
-        await context.Response.WriteAsync($"answer {n}");
-    });
+            await context.Response.WriteAsync($"answer {n}");
+        });
+    }
 
     private static async Task<(string Status, string Body)[]> BurstAsync(TestGateway gateway)
     {
