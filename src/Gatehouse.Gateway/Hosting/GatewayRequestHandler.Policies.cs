@@ -113,6 +113,13 @@ internal sealed partial class GatewayRequestHandler
             }
         }
 
+        // 5b. respond: the route's fixed answer, instead of the service's.
+        if (policies.Respond is { } respond)
+        {
+            await respond.WriteAsync(context, requestId, exchange.Admission.Limits).ConfigureAwait(false);
+            return;
+        }
+
         // 6. cache: a hit is answered here, after authentication, plans and limits have counted it.
         if (policies.Cache is { } cache)
         {

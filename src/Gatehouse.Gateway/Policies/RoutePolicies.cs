@@ -33,6 +33,9 @@ internal sealed class RoutePolicies
 
     public ResponseTransform? ResponseTransform { get; init; }
 
+    /// <summary>The fixed answer given instead of forwarding (after validate, before cache); null when the route forwards.</summary>
+    public Responding.RespondPolicy? Respond { get; init; }
+
     /// <summary>The route's path parameter names, in capture order (for <c>@request.path.NAME</c>).</summary>
     public required string[] Parameters { get; init; }
 
@@ -41,5 +44,5 @@ internal sealed class RoutePolicies
     /// target transforms): no stage awaits anything before the forwarder and nothing is left to do after it, so the
     /// request runs them inline, with no async method of their own (docs/policies.md, after "costs nothing").
     /// </summary>
-    public bool HeadersOnly => Compress is null && GrpcWeb is null && Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
+    public bool HeadersOnly => Compress is null && GrpcWeb is null && Respond is null && Validation is null && ResponseValidation is null && Cache is null && ResponseTransform?.Body is null;
 }

@@ -5,8 +5,8 @@ namespace Gatehouse.Model.Config;
 /// The policies of a route (<c>routes.ID.policies</c>), or the defaults of every route of a service
 /// (<c>services.NAME.policies</c>). Each policy a route writes replaces the service's default of that policy whole;
 /// <c>enabled: false</c> switches a service's default off on one route. They apply in one fixed order (see
-/// policies.md): cors, ipFilter, authentication and plans, grpcWeb, compress, validate, cache, transform; response work in
-/// reverse.
+/// policies.md): cors, ipFilter, authentication and plans, grpcWeb, compress, validate, respond, cache, transform;
+/// response work in reverse.
 /// </summary>
 public sealed record PoliciesConfig
 {
@@ -30,6 +30,9 @@ public sealed record PoliciesConfig
 
     /// <summary>Changes requests on the way to the service and responses on the way back (below).</summary>
     public TransformConfig? Transform { get; init; }
+
+    /// <summary>Answers with a fixed response instead of calling the service (below).</summary>
+    public RespondConfig? Respond { get; init; }
 }
 
 /// <summary>The policies a route has once its service's defaults are applied.</summary>
@@ -55,13 +58,14 @@ public static class EffectivePolicies
             Validate = route?.Validate ?? service?.Validate,
             Cache = Pick(route?.Cache, service?.Cache, c => c.Enabled),
             Transform = Pick(route?.Transform, service?.Transform, t => t.Enabled),
+            Respond = Pick(route?.Respond, service?.Respond, r => r.Enabled),
         };
         if (merged.Validate is { Request: ValidationMode.Off })
         {
             merged = merged with { Validate = null };
         }
 
-        return merged.Cors is null && merged.IpFilter is null && merged.GrpcWeb is null && merged.Compress is null && merged.Validate is null && merged.Cache is null && merged.Transform is null ? null : merged;
+        return merged.Cors is null && merged.IpFilter is null && merged.GrpcWeb is null && merged.Compress is null && merged.Validate is null && merged.Cache is null && merged.Transform is null && merged.Respond is null ? null : merged;
     }
 
     private static T? Pick<T>(T? route, T? service, Func<T, bool> enabled)

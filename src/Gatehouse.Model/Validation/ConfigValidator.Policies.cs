@@ -197,6 +197,36 @@ public static partial class ConfigValidator
 
         CheckIpFilter($"{path}.ipFilter", p.IpFilter, errors);
 
+        if (p.Respond is { } respond)
+        {
+            if (respond.Status > 599)
+            {
+                errors.Add(new ConfigError($"{path}.respond.status", $"{respond.Status} is not an HTTP status; write one from 200 to 599."));
+            }
+
+            foreach (var (name, value) in respond.Headers)
+            {
+                if (!IsToken(name))
+                {
+                    errors.Add(new ConfigError($"{path}.respond.headers.{name}", $"'{name}' is not a header name; use letters, digits and '-'."));
+                }
+                else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+                    || name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase))
+                {
+                    errors.Add(new ConfigError($"{path}.respond.headers.{name}", $"'{name}' is set by the gateway from the body{(name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) ? "; use 'contentType'" : "")}; remove it."));
+                }
+                else if (!TransformHeaders.IsSafeValue(value))
+                {
+                    errors.Add(new ConfigError($"{path}.respond.headers.{name}", "the value has a character a header cannot carry (a control character such as CR, LF or NUL, or non-ASCII); remove it."));
+                }
+            }
+
+            if (respond.ContentType is { } type && !TransformHeaders.IsSafeValue(type))
+            {
+                errors.Add(new ConfigError($"{path}.respond.contentType", "the value has a character a header cannot carry; write a media type such as 'application/json'."));
+            }
+        }
+
         if (p.GrpcWeb is { Enabled: true } && service is { Protocol: not UpstreamProtocol.Http2 })
         {
             errors.Add(new ConfigError($"{path}.grpcWeb", "gRPC-Web calls go to the service as gRPC, which needs HTTP/2: give the service 'protocol: http2'."));

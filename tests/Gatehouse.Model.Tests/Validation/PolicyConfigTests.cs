@@ -47,6 +47,10 @@ public sealed class PolicyConfigTests
     [InlineData("{ compress: { types: [\"application/json; charset=utf-8\"] } }", "routes.items.policies.compress.types[0]")]
     [InlineData("{ compress: { level: best } }", "routes.items.policies.compress.level")]
     [InlineData("{ grpcWeb: {} }", "routes.items.policies.grpcWeb")]
+    [InlineData("{ respond: { status: 700 } }", "routes.items.policies.respond.status")]
+    [InlineData("{ respond: { status: 101 } }", "routes.items.policies.respond.status")]
+    [InlineData("{ respond: { headers: { Content-Length: \"5\" } } }", "routes.items.policies.respond.headers.Content-Length")]
+    [InlineData("{ respond: { headers: { X-A: \"a\\r\\nSet-Cookie: b\" } } }", "routes.items.policies.respond.headers.X-A")]
     public void UnsafeOrWrongPolicy_IsRefusedAtLoad_WithItsPath(string policies, string path)
     {
         var errors = Errors(policies);
