@@ -328,6 +328,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
             }
 
             CopyTrailers(context, response);
+            if (observation is not null && Problems.GrpcStatus.IsGrpcResponse(context.Response))
+            {
+                observation.Status = Problems.GrpcStatus.RecordedStatus(response) ?? observation.Status;
+            }
         }
         finally
         {

@@ -36,6 +36,47 @@ internal static class GrpcStatus
         _ => 2, // UNKNOWN
     };
 
+    /// <summary>True when the service's answer is a gRPC one (its content type), so its outcome is in <c>grpc-status</c>.</summary>
+    public static bool IsGrpcResponse(HttpResponse response) =>
+        response.ContentType is { } type && type.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The HTTP status a gRPC call that ended with a <c>grpc-status</c> other than OK is recorded as (usage, metrics, the
+    /// access log, traces), as Google's API design maps the codes (google/rpc/code.proto): UNAVAILABLE 503, INTERNAL 500,
+    /// NOT_FOUND 404, RESOURCE_EXHAUSTED 429… Null for OK or no status: the call is recorded as the HTTP 200 it was.
+    /// Without it every failed gRPC call counted as a success in the analytics' error rates.
+    /// </summary>
+    public static int? RecordedStatus(System.Net.Http.HttpResponseMessage response)
+    {
+        if (!TryStatus(response.TrailingHeaders, out var code) && !TryStatus(response.Headers, out code))
+        {
+            return null;
+        }
+
+        return code switch
+        {
+            0 => null,
+            1 => 499, // CANCELLED
+            3 or 9 or 11 => 400, // INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE
+            4 => 504, // DEADLINE_EXCEEDED
+            5 => 404, // NOT_FOUND
+            6 or 10 => 409, // ALREADY_EXISTS, ABORTED
+            7 => 403, // PERMISSION_DENIED
+            8 => 429, // RESOURCE_EXHAUSTED
+            12 => 501, // UNIMPLEMENTED
+            14 => 503, // UNAVAILABLE
+            16 => 401, // UNAUTHENTICATED
+            _ => 500, // UNKNOWN, INTERNAL, DATA_LOSS, and codes past the list
+        };
+    }
+
+    private static bool TryStatus(System.Net.Http.Headers.HttpHeaders headers, out int code)
+    {
+        code = 0;
+        return headers.NonValidated.TryGetValues("grpc-status", out var values) && values.Count > 0
+            && int.TryParse(values.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out code);
+    }
+
     /// <summary>Writes the trailers-only answer; the problem's type goes in <c>gatehouse-problem</c>, its HTTP status in <c>gatehouse-status</c>.</summary>
     public static void WriteTrailersOnly(HttpContext context, int status, string slug, string title, string detail)
     {

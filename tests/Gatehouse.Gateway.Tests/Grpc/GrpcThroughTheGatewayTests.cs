@@ -73,6 +73,15 @@ public sealed class GrpcThroughTheGatewayTests : IAsyncLifetime
         var unknown = await Assert.ThrowsAsync<RpcException>(() => client.CheckAsync(new HealthCheckRequest { Service = "nope" }, WithKey).ResponseAsync);
         Assert.Equal(StatusCode.NotFound, unknown.StatusCode); // the service's own status, passed through
 
+        // Recorded as the HTTP status the gRPC one stands for (NOT_FOUND: 404), not as the 200 on the wire.
+        using var metricsClient = new HttpClient();
+        await Wait.UntilAsync(async () =>
+        {
+            var samples = await PrometheusParser.ParseAsync(await metricsClient.GetStringAsync(gateway.Host.MetricsUrl + "/metrics"));
+            double Count(string status) => samples.Where(s => s.Name == "http_server_request_duration_seconds_count" && s.Labels.GetValueOrDefault("http_response_status_code") == status).Sum(s => s.Value);
+            return Count("200") == 1 && Count("404") == 1;
+        }, TimeSpan.FromSeconds(10), "one call recorded as 200 and one as 404");
+
         // A server stream is not buffered: a change on the server reaches the client while the call is open.
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         using var watch = client.Watch(new HealthCheckRequest { Service = "carts" }, WithKey, cancellationToken: cancel.Token);
