@@ -4,9 +4,6 @@ using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Grpc.Net.Client;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Gatehouse.Gateway.Tests.Grpc;
@@ -18,21 +15,16 @@ namespace Gatehouse.Gateway.Tests.Grpc;
 /// </summary>
 public sealed class GrpcThroughTheGatewayTests : IAsyncLifetime
 {
-    private readonly HealthServiceImpl _health = new();
     private readonly TestKey _key = TestKey.New();
-    private TestBackend? _backend;
+    private HealthService? _service;
 
-    public async Task InitializeAsync()
-    {
-        _health.SetStatus("carts", ServingStatus.Serving);
-        _backend = await TestBackend.StartAsync(app => app.MapGrpcService<HealthServiceImpl>(), HttpProtocols.Http2, host: builder =>
-        {
-            builder.Services.AddGrpc();
-            builder.Services.AddSingleton(_health);
-        });
-    }
+    private HealthServiceImpl Health => _service!.Health;
 
-    public async Task DisposeAsync() => await _backend!.DisposeAsync();
+    private TestBackend? Backend => _service?.Backend;
+
+    public async Task InitializeAsync() => _service = await HealthService.StartAsync();
+
+    public async Task DisposeAsync() => await _service!.DisposeAsync();
 
     private string Yaml(string target, int perMinute = 100) => $$"""
         version: 1
@@ -62,7 +54,7 @@ public sealed class GrpcThroughTheGatewayTests : IAsyncLifetime
     [Fact]
     public async Task AUnaryCall_AndAServerStream_GoThrough_WithTheirTrailers()
     {
-        await using var gateway = await TestGateway.StartAsync(Yaml(_backend!.Url));
+        await using var gateway = await TestGateway.StartAsync(Yaml(Backend!.Url));
         using var channel = Channel(gateway);
         var client = new global::Grpc.Health.V1.Health.HealthClient(channel);
 
@@ -87,7 +79,7 @@ public sealed class GrpcThroughTheGatewayTests : IAsyncLifetime
         using var watch = client.Watch(new HealthCheckRequest { Service = "carts" }, WithKey, cancellationToken: cancel.Token);
         Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
-        _health.SetStatus("carts", ServingStatus.NotServing);
+        Health.SetStatus("carts", ServingStatus.NotServing);
         Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
     }
@@ -95,7 +87,7 @@ public sealed class GrpcThroughTheGatewayTests : IAsyncLifetime
     [Fact]
     public async Task TheGatewaysRefusals_AreGrpcStatuses_WithTheReason()
     {
-        await using var gateway = await TestGateway.StartAsync(Yaml(_backend!.Url, perMinute: 2));
+        await using var gateway = await TestGateway.StartAsync(Yaml(Backend!.Url, perMinute: 2));
         using var channel = Channel(gateway);
         var client = new global::Grpc.Health.V1.Health.HealthClient(channel);
         var request = new HealthCheckRequest { Service = "carts" };

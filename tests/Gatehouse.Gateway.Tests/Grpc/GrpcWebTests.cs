@@ -4,9 +4,6 @@ using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Grpc.Net.Client;
 using Grpc.Net.Client.Web;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Gatehouse.Gateway.Tests.Grpc;
@@ -17,26 +14,21 @@ namespace Gatehouse.Gateway.Tests.Grpc;
 /// </summary>
 public sealed class GrpcWebTests : IAsyncLifetime
 {
-    private readonly HealthServiceImpl _health = new();
-    private TestBackend? _backend;
+    private HealthService? _service;
 
-    public async Task InitializeAsync()
-    {
-        _health.SetStatus("carts", ServingStatus.Serving);
-        _backend = await TestBackend.StartAsync(app => app.MapGrpcService<HealthServiceImpl>(), HttpProtocols.Http2, host: builder =>
-        {
-            builder.Services.AddGrpc();
-            builder.Services.AddSingleton(_health);
-        });
-    }
+    private HealthServiceImpl Health => _service!.Health;
 
-    public async Task DisposeAsync() => await _backend!.DisposeAsync();
+    private TestBackend? Backend => _service?.Backend;
+
+    public async Task InitializeAsync() => _service = await HealthService.StartAsync();
+
+    public async Task DisposeAsync() => await _service!.DisposeAsync();
 
     private string Yaml(string grpcWeb = "grpcWeb: {}") => $$"""
         version: 1
         services:
           health:
-            targets: [{{_backend!.Url}}]
+            targets: [{{Backend!.Url}}]
             protocol: http2
         routes:
           health:
@@ -74,10 +66,10 @@ public sealed class GrpcWebTests : IAsyncLifetime
         using var watch = client.Watch(new HealthCheckRequest { Service = "carts" }, cancellationToken: cancel.Token);
         Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
-        _health.SetStatus("carts", ServingStatus.NotServing);
+        Health.SetStatus("carts", ServingStatus.NotServing);
         Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
-        _health.SetStatus("carts", ServingStatus.Serving);
+        Health.SetStatus("carts", ServingStatus.Serving);
     }
 
     [Theory]
