@@ -28,7 +28,7 @@ internal static class PolicyCompiler
         return new RoutePolicies
         {
             Parameters = parameters,
-            Cors = p.Cors is { } cors ? Cors(cors, config, methods, access, accessModel) : null,
+            Cors = p.Cors is { } cors ? Cors(cors, config, methods, access, accessModel, grpcWeb: p.GrpcWeb is not null) : null,
             IpFilter = IpFilter.Compile(p.IpFilter),
             Compress = p.Compress is { } compress ? new Compression.CompressPolicy(compress) : null,
             GrpcWeb = p.GrpcWeb is not null ? new GrpcWeb.GrpcWebPolicy() : null,
@@ -46,7 +46,7 @@ internal static class PolicyCompiler
     /// <summary>The origins of <paramref name="list"/>, parsed (validation has checked them).</summary>
     public static CorsOrigin[] Origins(IEnumerable<string> list) => [.. list.Select(o => CorsOrigin.Parse(o, out _)).OfType<CorsOrigin>()];
 
-    private static CorsPolicy Cors(CorsConfig cors, GatehouseConfig config, string[] routeMethods, AccessTarget? access, AccessModel? accessModel)
+    private static CorsPolicy Cors(CorsConfig cors, GatehouseConfig config, string[] routeMethods, AccessTarget? access, AccessModel? accessModel, bool grpcWeb)
     {
         var own = Origins(cors.Portal && config.Gateway.PortalOrigin is { } portal ? cors.Origins.Append(portal) : cors.Origins);
 
@@ -74,6 +74,14 @@ internal static class PolicyCompiler
 
         var headers = cors.Headers?.ToArray() ?? ["Content-Type", "Authorization", config.Gateway.ApiKeys.Header];
         var expose = cors.ExposeHeaders ?? DefaultExpose;
+        if (grpcWeb)
+        {
+            // What gRPC-Web clients send and read, unless the route lists its own: without them a browser's preflight is
+            // refused, and a status the gateway sends in the headers cannot be read.
+            headers = cors.Headers is null ? [.. headers, "X-Grpc-Web", "X-User-Agent", "Grpc-Timeout"] : headers;
+            expose = cors.ExposeHeaders is null ? [.. expose, "Grpc-Status", "Grpc-Message"] : expose;
+        }
+
         return new CorsPolicy(
             own,
             [.. preflight],

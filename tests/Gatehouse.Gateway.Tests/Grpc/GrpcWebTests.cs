@@ -91,6 +91,29 @@ public sealed class GrpcWebTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WithCors_ABrowsersPreflight_AllowsWhatGrpcWebClientsSend_AndTheStatusIsReadable()
+    {
+        await using var gateway = await TestGateway.StartAsync(Yaml("grpcWeb: {}, cors: { origins: [ \"https://app.example\" ] }"));
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/grpc.health.v1.Health/Check");
+        preflight.Headers.Add("Origin", "https://app.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "content-type,x-grpc-web,x-user-agent,grpc-timeout");
+
+        using var answer = await gateway.Client.SendAsync(preflight);
+
+        Assert.True(answer.IsSuccessStatusCode, $"{(int)answer.StatusCode}");
+        var allowed = string.Join(",", answer.Headers.GetValues("Access-Control-Allow-Headers")).ToLowerInvariant();
+        foreach (var header in new[] { "content-type", "x-grpc-web", "x-user-agent", "grpc-timeout" })
+        {
+            Assert.Contains(header, allowed, StringComparison.Ordinal);
+        }
+
+        using var channel = WebChannel(gateway, GrpcWebMode.GrpcWebText);
+        var check = await new global::Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "carts" }, new Metadata { { "origin", "https://app.example" } }).ResponseHeadersAsync;
+        Assert.Contains("grpc-status", check.GetValue("access-control-expose-headers") ?? "", StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task WithoutThePolicy_AGrpcWebCall_DoesNotReachTheServiceAsGrpc()
     {
         await using var gateway = await TestGateway.StartAsync(Yaml("grpcWeb: { enabled: false }, cors: { origins: [ \"https://app.example\" ] }"));
