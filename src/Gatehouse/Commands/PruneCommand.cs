@@ -28,23 +28,9 @@ internal static class PruneCommand
         var command = new Command("prune", "Drop configuration history older than the newest revisions (and old audit entries) from a store.") { store, keep, audit };
         command.SetAction(async (parse, ct) =>
         {
-            var keepRevisions = parse.GetValue(keep);
-            if (keepRevisions < 1)
+            if (ReadRetention(parse.GetValue(keep), parse.GetValue(audit)) is not { } retention)
             {
-                Console.Error.WriteLine($"--keep-revisions {keepRevisions}: keep at least 1 revision (the current one).");
                 return 2;
-            }
-
-            DateTimeOffset? auditBefore = null;
-            if (parse.GetValue(audit) is { } text)
-            {
-                if (!Units.TryParseDuration(text, out var age) || age <= TimeSpan.Zero)
-                {
-                    Console.Error.WriteLine($"--audit-older-than '{text}' is not a duration; write e.g. 365d or 90d.");
-                    return 2;
-                }
-
-                auditBefore = DateTimeOffset.UtcNow - age;
             }
 
             IConfigStore opened;
@@ -60,13 +46,80 @@ internal static class PruneCommand
 
             await using (opened.ConfigureAwait(false))
             {
-                var result = await opened.PruneAsync(keepRevisions, auditBefore, ct).ConfigureAwait(false);
-                var kept = result.Oldest <= 1 ? "every revision" : $"revisions {result.Oldest} to {result.Current}";
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Removed {result.Revisions} revisions ({result.Resources} history rows) and {result.Audit} audit entries; the store keeps {kept}."));
+                Console.Out.WriteLine(Describe(await opened.PruneAsync(retention.KeepRevisions, DateTimeOffset.UtcNow - retention.AuditAge, ct).ConfigureAwait(false)));
                 return 0;
             }
         });
         return command;
+    }
+
+    /// <summary>How much history a store keeps: the newest revisions, and audit entries younger than an age (null: all).</summary>
+    internal sealed record Retention(int KeepRevisions, TimeSpan? AuditAge);
+
+    /// <summary>The options read and checked; null (with one plain line said) when one is wrong.</summary>
+    internal static Retention? ReadRetention(int keepRevisions, string? auditOlderThan)
+    {
+        if (keepRevisions < 1)
+        {
+            Console.Error.WriteLine($"--keep-revisions {keepRevisions}: keep at least 1 revision (the current one).");
+            return null;
+        }
+
+        TimeSpan? age = null;
+        if (auditOlderThan is { } text)
+        {
+            if (!Units.TryParseDuration(text, out var parsed) || parsed <= TimeSpan.Zero)
+            {
+                Console.Error.WriteLine($"--audit-older-than '{text}' is not a duration; write e.g. 365d or 90d.");
+                return null;
+            }
+
+            age = parsed;
+        }
+
+        return new Retention(keepRevisions, age);
+    }
+
+    /// <summary>
+    /// <c>run --keep-revisions</c>: prunes at start and then every hour until <paramref name="stop"/>, saying so when it
+    /// removed something; a store that fails is reported and tried again at the next hour.
+    /// </summary>
+    internal static async Task EveryHourAsync(IConfigStore store, Retention retention, TimeProvider time, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var result = await store.PruneAsync(retention.KeepRevisions, time.GetUtcNow() - retention.AuditAge, stop).ConfigureAwait(false);
+                if (result.Revisions > 0 || result.Audit > 0)
+                {
+                    Console.Out.WriteLine(Describe(result));
+                }
+
+                await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is ConfigStoreException or System.Data.Common.DbException or IOException or TimeoutException)
+            {
+                Console.Error.WriteLine($"Pruning the store's history failed ({e.Message}); trying again in an hour.");
+                try
+                {
+                    await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static string Describe(PruneResult result)
+    {
+        var kept = result.Oldest <= 1 ? "every revision" : $"revisions {result.Oldest} to {result.Current}";
+        return string.Create(CultureInfo.InvariantCulture, $"Removed {result.Revisions} revisions ({result.Resources} history rows) and {result.Audit} audit entries; the store keeps {kept}.");
     }
 }

@@ -59,10 +59,13 @@ internal static class RunCommand
         var nodeApiCert = new Option<string?>("--node-api-cert") { Description = "The node API's TLS certificate (PEM)." };
         var nodeApiKey = new Option<string?>("--node-api-key") { Description = "The node API's TLS private key (PEM)." };
         var signingKey = new Option<string?>("--signing-key") { Description = "With --node-api-url: the snapshot signing key (PEM, P-256), generated there on first use with its public key beside it as .pub.pem (default ./gatehouse-signing-key.pem)." };
+        var keepRevisions = new Option<int?>("--keep-revisions") { Description = "With --store and role both or control: prune the history to the newest N revisions at start and every hour (as 'gatehouse prune' does)." };
+        var auditOlderThan = new Option<string?>("--audit-older-than") { Description = "With --keep-revisions: also drop audit entries older than this, e.g. 365d." };
         var portal = PortalOptionSet.Create();
         var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.")
         {
             config, store, adminUrl, port, nodeId, adminMaxBody, role, controlPlane, nodeToken, controlPlaneKey, controlPlaneCa, clusterLimits, stateDir, nodeApiUrl, nodeApiCert, nodeApiKey, signingKey,
+            keepRevisions, auditOlderThan,
         };
         portal.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -118,6 +121,28 @@ internal static class RunCommand
                 nodeApi = new StoreNode.NodeApiSettings(nodeApiAt, parse.GetValue(nodeApiCert), parse.GetValue(nodeApiKey), Path.GetFullPath(parse.GetValue(signingKey) ?? "gatehouse-signing-key.pem"));
             }
 
+            PruneCommand.Retention? retention = null;
+            if (parse.GetValue(keepRevisions) is { } keep)
+            {
+                if (parse.GetValue(store) is null || nodeRole == NodeRole.Data)
+                {
+                    Console.Error.WriteLine("--keep-revisions prunes a store's history: give it with --store, on a node of role both or control.");
+                    return 2;
+                }
+
+                if (PruneCommand.ReadRetention(keep, parse.GetValue(auditOlderThan)) is not { } read)
+                {
+                    return 2;
+                }
+
+                retention = read;
+            }
+            else if (parse.GetValue(auditOlderThan) is not null)
+            {
+                Console.Error.WriteLine("--audit-older-than goes with --keep-revisions (how many revisions the history keeps).");
+                return 2;
+            }
+
             if (parse.GetValue(store) is { } connection)
             {
                 if (!TryPollInterval(Environment.GetEnvironmentVariable(PollIntervalVariable), out var poll))
@@ -126,7 +151,7 @@ internal static class RunCommand
                     return 2;
                 }
 
-                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), portal.Read(parse, PortalOptions.DefaultUrl), nodeRole, poll, nodeApi, ct).ConfigureAwait(false);
+                return await RunWithStoreAsync(connection, path, parse.GetValue(adminUrl)!, parse.GetValue(port), parse.GetValue(nodeId), parse.GetValue(adminMaxBody), portal.Read(parse, PortalOptions.DefaultUrl), nodeRole, poll, nodeApi, retention, ct).ConfigureAwait(false);
             }
 
             if (nodeRole == NodeRole.Control)
@@ -220,7 +245,7 @@ internal static class RunCommand
         _ => null,
     };
 
-    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, PortalOptionSet.Values portal, NodeRole role, TimeSpan? pollInterval, StoreNode.NodeApiSettings? nodeApi, CancellationToken ct)
+    private static async Task<int> RunWithStoreAsync(string connection, string? importPath, string adminUrl, int? port, string? nodeId, long? adminMaxBody, PortalOptionSet.Values portal, NodeRole role, TimeSpan? pollInterval, StoreNode.NodeApiSettings? nodeApi, PruneCommand.Retention? retention, CancellationToken ct)
     {
         // Lines on standard error naming the step a slow start waits for; disposed once the start ends either way.
         using var progress = new StartupProgress(Console.Error, "opening the store (and bringing its tables up to date)");
@@ -304,7 +329,11 @@ internal static class RunCommand
             Console.Out.WriteLine($"Node API for hybrid data nodes on {nodeApiUrl}; snapshots signed with {node.SigningKeyFile}{(node.Signer!.Generated ? " (generated now)" : "")}, key id {node.Signer.KeyId}; data nodes pin {Path.ChangeExtension(node.SigningKeyFile!, ".pub.pem")}.");
         }
 
+        using var stopPruning = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var pruning = retention is { } keep ? PruneCommand.EveryHourAsync(store, keep, TimeProvider.System, stopPruning.Token) : Task.CompletedTask;
         await node.WaitForShutdownAsync(ct).ConfigureAwait(false);
+        await stopPruning.CancelAsync().ConfigureAwait(false);
+        await pruning.ConfigureAwait(false);
         return 0;
     }
 

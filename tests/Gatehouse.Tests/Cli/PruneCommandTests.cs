@@ -28,6 +28,38 @@ public sealed class PruneCommandTests
         Assert.Equal("{\"title\":\"v5\"}", (await reopened.ReadAsync()).Single().Body);
     }
 
+    [Fact]
+    public async Task Run_WithKeepRevisions_PrunesTheStoreItServes()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "store.db");
+        await using (var store = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System))
+        {
+            for (var n = 1; n <= 5; n++)
+            {
+                await store.CommitAsync([new ResourceChange("plan", "retail", $"{{\"title\":\"v{n}\"}}")], n - 1, "test", $"r{n}");
+            }
+        }
+
+        await using var run = GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_ADMIN_TOKEN"] = "gha_prune-test" },
+            "run", "--store", path, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--no-portal", "--keep-revisions", "2");
+        await run.WaitForOutputAsync(new System.Text.RegularExpressions.Regex("(Removed 3 revisions \\(3 history rows\\) and 0 audit entries; the store keeps revisions 4 to 5\\.)"), TimeSpan.FromSeconds(60));
+        await using var reopened = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System);
+        Assert.Equal(4, await reopened.OldestRevisionAsync());
+    }
+
+    [Theory]
+    [InlineData("run", "--config", "gatehouse.yaml", "--keep-revisions", "2", "--keep-revisions prunes a store's history")]
+    [InlineData("run", "--store", "s.db", "--audit-older-than", "30d", "--audit-older-than goes with --keep-revisions")]
+    public async Task Run_RetentionWithoutAStore_IsOnePlainLine_AndExit2(string command, string a, string b, string c, string d, string expected)
+    {
+        using var folder = new TempFolder();
+        var run = await GatehouseProcess.RunAsync(command, a, Path.Combine(folder.Path, b), c, d);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(expected, run.Stderr.Trim(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--keep-revisions", "0", "--keep-revisions 0: keep at least 1 revision")]
     [InlineData("--audit-older-than", "soon", "--audit-older-than 'soon' is not a duration")]
