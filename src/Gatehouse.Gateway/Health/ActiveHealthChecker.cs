@@ -96,11 +96,11 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, timeout.Token);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, destination.BaseAddress + _config.Path)
-            {
-                Version = _upstream.RequestVersion,
-                VersionPolicy = _upstream.VersionPolicy,
-            };
+            using var request = _config.Grpc is { } grpc
+                ? GrpcHealthProbe.Request(destination.BaseAddress, grpc.Service)
+                : new HttpRequestMessage(HttpMethod.Get, destination.BaseAddress + _config.Path);
+            request.Version = _upstream.RequestVersion;
+            request.VersionPolicy = _upstream.VersionPolicy;
             if (destination.HostHeader is { } host)
             {
                 request.Headers.Host = host;
@@ -113,6 +113,11 @@ internal sealed partial class ActiveHealthChecker : IAsyncDisposable
             }
 
             using var response = await _upstream.Invoker.SendAsync(request, linked.Token).ConfigureAwait(false);
+            if (_config.Grpc is not null)
+            {
+                return await GrpcHealthProbe.JudgeAsync(response, linked.Token).ConfigureAwait(false);
+            }
+
             var status = (int)response.StatusCode;
             return status < _healthy.Length && _healthy[status] ? null : $"HTTP {status}";
         }

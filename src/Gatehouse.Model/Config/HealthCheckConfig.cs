@@ -11,7 +11,8 @@ public sealed record HealthCheckConfig
     public PassiveHealthCheckConfig? Passive { get; init; }
 }
 
-/// <summary>Active health checks: a GET of <see cref="Path"/> on every target.</summary>
+/// <summary>Active health checks: a GET of <see cref="Path"/> on every target, or gRPC's health check.</summary>
+[BindingRules(typeof(Loading.ActiveHealthCheckRules))]
 public sealed record ActiveHealthCheckConfig
 {
     // One instance for every default, so that two configs that do not set it compare equal (records compare lists by reference).
@@ -40,6 +41,22 @@ public sealed record ActiveHealthCheckConfig
     /// <summary>Consecutive failures that take it out.</summary>
     [Minimum(1)]
     public int UnhealthyThreshold { get; init; } = 3;
+
+    /// <summary>
+    /// Probes with gRPC's standard health check (<c>grpc.health.v1.Health/Check</c>) instead of a GET of <c>path</c>:
+    /// healthy when the call succeeds and answers <c>SERVING</c>. For a service of <c>protocol: http2</c>.
+    /// </summary>
+    [DefaultText("off: a GET of `path`")]
+    public GrpcHealthCheckConfig? Grpc { get; init; }
+}
+
+/// <summary>gRPC's health check (grpc.health.v1) as a service's active probe.</summary>
+[EmptyAllowed]
+public sealed record GrpcHealthCheckConfig
+{
+    /// <summary>The service name asked about; empty asks about the server as a whole.</summary>
+    [DefaultText("empty: the whole server")]
+    public string Service { get; init; } = "";
 }
 
 /// <summary>Passive health checks: real requests that fail eject the target for a while.</summary>

@@ -283,6 +283,11 @@ public static partial class ConfigValidator
 
         if (s.HealthCheck?.Active is { } active)
         {
+            if (active.Grpc is not null && s.Protocol != UpstreamProtocol.Http2)
+            {
+                errors.Add(new ConfigError($"{path}.healthCheck.active.grpc", "gRPC needs HTTP/2 to the service: give the service 'protocol: http2', or probe a 'path' over HTTP instead."));
+            }
+
             if (!active.Path.StartsWith('/'))
             {
                 errors.Add(new ConfigError($"{path}.healthCheck.active.path", $"'{active.Path}' must start with '/'."));

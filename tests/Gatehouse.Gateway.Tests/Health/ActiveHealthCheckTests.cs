@@ -191,6 +191,42 @@ public sealed class ActiveHealthCheckTests
         Assert.True(upstream.Destinations[0].ActiveHealthy);
     }
 
+    /// <summary>
+    /// <c>grpc</c>: a real gRPC server's standard health service decides: SERVING is healthy, NOT_SERVING takes the
+    /// destination out and SERVING brings it back; a service name the server does not know (NOT_FOUND) is unhealthy.
+    /// </summary>
+    [Fact]
+    public async Task GrpcProbes_FollowTheServersHealthService()
+    {
+        await using var server = await Grpc.HealthService.StartAsync();
+        var time = new FakeTimeProvider();
+        Upstream Probing(string service) => new(
+            "carts",
+            new ServiceConfig
+            {
+                Targets = [new TargetConfig { Url = server.Url }],
+                Protocol = UpstreamProtocol.Http2,
+                HealthCheck = new HealthCheckConfig { Active = Active(healthy: 1, unhealthy: 1) with { Grpc = new GrpcHealthCheckConfig { Service = service } } },
+            },
+            time,
+            NullLoggerFactory.Instance);
+        await using var upstream = Probing("carts");
+        await using var unknown = Probing("nope");
+
+        await StartAsync(upstream);
+        await StartAsync(unknown);
+        Assert.True(upstream.Destinations[0].ActiveHealthy);
+        Assert.False(unknown.Destinations[0].ActiveHealthy);
+
+        server.Health.SetStatus("carts", global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
+        await NextRoundAsync(upstream, time);
+        Assert.False(upstream.Destinations[0].ActiveHealthy);
+
+        server.Health.SetStatus("carts", global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        await NextRoundAsync(upstream, time);
+        Assert.True(upstream.Destinations[0].ActiveHealthy);
+    }
+
     [Fact]
     public async Task Probes_Http2Service_SpeakH2cLikeRealTraffic()
     {
