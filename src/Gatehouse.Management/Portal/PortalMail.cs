@@ -200,8 +200,8 @@ internal sealed partial class PortalMail : IAsyncDisposable
             return true;
         }
 
-        Count(ref _limited, "limited");
         LogLimited(_logger, recipient.Domain, _perRecipientLimit);
+        Count(ref _limited, "limited");
         return false;
     }
 
@@ -217,8 +217,8 @@ internal sealed partial class PortalMail : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Count(ref _failed, "failed");
             LogFileFailed(_logger, _directory!, e.Message);
+            Count(ref _failed, "failed");
         }
     }
 
@@ -266,9 +266,10 @@ internal sealed partial class PortalMail : IAsyncDisposable
             catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode != SmtpErrorCode.UnexpectedStatusCode)
             {
                 // A 5xx for this sender, recipient or message is the server's final word on it; the next message may pass.
+                // Logged before it is counted: whoever sees the count (a test, the metrics) then finds the line too.
                 _queue.Reader.TryRead(out _);
-                Count(ref _failed, "failed");
                 LogRefused(_logger, Domain(message), smtp.ToString(), (int)e.StatusCode, Flat(e.Message));
+                Count(ref _failed, "failed");
                 attempt = 0;
             }
             catch (Exception e) when (Transient(e) && !_stop.IsCancellationRequested)
@@ -277,8 +278,8 @@ internal sealed partial class PortalMail : IAsyncDisposable
                 if (attempt >= _retryDelays.Count)
                 {
                     _queue.Reader.TryRead(out _);
-                    Count(ref _failed, "failed");
                     LogGaveUp(_logger, Domain(message), smtp.ToString(), attempt + 1, Why(e));
+                    Count(ref _failed, "failed");
                     attempt = 0;
                     continue;
                 }
