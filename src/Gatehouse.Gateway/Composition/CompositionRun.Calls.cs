@@ -198,9 +198,7 @@ internal sealed partial class CompositionRun
         while (true)
         {
             // loadBalancing: hash keys a step's call by the client's request, as it keys a proxied one.
-            var destination = (upstream.Hashing is { } hashing && LoadBalancing.RequestHashKey.TryGet(hashing, _context, _snapshot, _path, _admission, out var key)
-                    ? upstream.Pick(key)
-                    : upstream.Pick())
+            var destination = upstream.Pick(LoadBalancing.RequestHashKey.For(upstream, _context, _snapshot, _path, _admission))
                 ?? throw new StepFailure(503, "no-healthy-upstream", $"Step '{step.Name}': service '{step.Service}' has no healthy target right now; try again shortly.");
             if (!upstream.TryBeginRequest(destination))
             {

@@ -182,9 +182,7 @@ internal sealed partial class GatewayRequestHandler
                 gateHeld = true;
             }
 
-            var destination = upstream.Hashing is { } hashing && LoadBalancing.RequestHashKey.TryGet(hashing, context, snapshot, path, admission, out var key)
-                ? upstream.Pick(key)
-                : upstream.Pick();
+            var destination = upstream.Pick(LoadBalancing.RequestHashKey.For(upstream, context, snapshot, path, admission));
             if (destination is null)
             {
                 upstream.Gate?.Exit();

@@ -10,8 +10,12 @@ namespace Gatehouse.Gateway.LoadBalancing;
 /// <summary>The key <c>loadBalancing: hash</c> picks a destination by: a hash of one value of the request.</summary>
 internal static class RequestHashKey
 {
+    /// <summary>The key <paramref name="upstream"/> picks this request's destination by; null when it does not hash, or the request has no such value.</summary>
+    public static ulong? For(Upstreams.Upstream upstream, HttpContext context, GatewaySnapshot snapshot, string path, in Admission admission) =>
+        upstream.Hashing is { } hashing && TryGet(hashing, context, snapshot, path, admission, out var key) ? key : null;
+
     /// <summary>The hash of the value <paramref name="hash"/> names; false when the request has none (it is then spread by round robin).</summary>
-    public static bool TryGet(HashConfig hash, HttpContext context, GatewaySnapshot snapshot, string path, in Admission admission, out ulong key)
+    private static bool TryGet(HashConfig hash, HttpContext context, GatewaySnapshot snapshot, string path, in Admission admission, out ulong key)
     {
         var request = context.Request;
         switch (hash.On)

@@ -223,33 +223,13 @@ internal sealed partial class Upstream : IAsyncDisposable
     /// destination (its ejection over) is given to one request at a time. In panic mode (outlier detection, with fewer
     /// than its threshold available) any destination may be given, ejected or not.
     /// </summary>
-    public Destination? Pick()
-    {
-        var now = _time.GetTimestamp();
-        var destinations = _destinations;
-        if (_outliers is { PanicThresholdPercent: > 0 } && InPanic(destinations, now))
-        {
-            return PanicPick(destinations);
-        }
-
-        // A destination lost to another request's probe is passed over; the policy's next pick is another one.
-        for (var i = 0; i <= destinations.Length; i++)
-        {
-            var d = _policy.Pick(destinations, now);
-            if (d is null || d.TryClaim(now))
-            {
-                return d;
-            }
-        }
-
-        return null;
-    }
+    public Destination? Pick() => Pick(key: null);
 
     /// <summary>
-    /// <c>loadBalancing: hash</c>: the available destination that <paramref name="key"/> (the hash of the request's value)
-    /// scores highest on; as <see cref="Pick()"/> in panic mode. A request without a value takes <see cref="Pick()"/>.
+    /// As <see cref="Pick()"/>, and with <paramref name="key"/> (<c>loadBalancing: hash</c>: the hash of the request's
+    /// value) the available destination that the key scores highest on. Panic mode picks as it does without a key.
     /// </summary>
-    public Destination? Pick(ulong key)
+    public Destination? Pick(ulong? key)
     {
         var now = _time.GetTimestamp();
         var destinations = _destinations;
@@ -258,10 +238,11 @@ internal sealed partial class Upstream : IAsyncDisposable
             return PanicPick(destinations);
         }
 
-        // A half-open destination lost to another request's probe is no longer available; the next best is taken.
+        // A destination lost to another request's probe is passed over (no longer available); the policy's next pick is
+        // another one.
         for (var i = 0; i <= destinations.Length; i++)
         {
-            var d = HashPolicy.Pick(destinations, now, key);
+            var d = key is { } hash ? HashPolicy.Pick(destinations, now, hash) : _policy.Pick(destinations, now);
             if (d is null || d.TryClaim(now))
             {
                 return d;
