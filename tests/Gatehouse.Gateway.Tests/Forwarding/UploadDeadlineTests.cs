@@ -13,7 +13,7 @@ namespace Gatehouse.Gateway.Tests.Forwarding;
 /// </summary>
 public sealed class UploadDeadlineTests
 {
-    private static string Yaml(string backend, string protocol = "http1", string front = "") => $$"""
+    private static string Yaml(string backend, string protocol = "http1", string front = "", string timeout = "1s") => $$"""
         version: 1
         gateway:
           listeners:
@@ -23,7 +23,7 @@ public sealed class UploadDeadlineTests
           files:
             targets: [{{backend}}]
             protocol: {{protocol}}
-            timeout: 1s
+            timeout: {{timeout}}
         routes:
           files: { path: "/files/{**rest}", service: files }
         """;
@@ -73,13 +73,15 @@ public sealed class UploadDeadlineTests
     public async Task AnUploadLongerThanTheTimeout_ReachesAnUpstreamThatTakesIt()
     {
         await using var backend = await TestBackend.StartAsync(async context => await context.Response.WriteAsync($"got {await ReadAllAsync(context)}"));
-        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url));
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, timeout: "2s"));
 
-        // Eight pieces 400 ms apart: 3.2 s of upload against a 1 s timeout.
-        using var response = await gateway.Client.PostAsync("/files/upload", new SlowContent(8, TimeSpan.FromMilliseconds(400)));
+        // Ten pieces 400 ms apart: 4 s of upload against a 2 s timeout. The deadline is re-armed at most every half
+        // second, so it runs at least 1.5 s past each piece: a 400 ms pause has over a second to spare on a loaded
+        // machine (with a 1 s timeout it had 350 ms, and a CI run once lost them).
+        using var response = await gateway.Client.PostAsync("/files/upload", new SlowContent(10, TimeSpan.FromMilliseconds(400)));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("got 8192", await response.Content.ReadAsStringAsync());
+        Assert.Equal("got 10240", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
