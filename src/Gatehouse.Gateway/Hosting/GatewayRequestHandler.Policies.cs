@@ -116,7 +116,7 @@ internal sealed partial class GatewayRequestHandler
         // 5b. respond: the route's fixed answer, instead of the service's.
         if (policies.Respond is { } respond)
         {
-            await respond.WriteAsync(context, requestId, exchange.Admission.Limits).ConfigureAwait(false);
+            await respond.WriteAsync(exchange, requestId, exchange.Admission.Limits).ConfigureAwait(false);
             return;
         }
 

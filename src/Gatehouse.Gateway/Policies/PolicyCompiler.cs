@@ -39,7 +39,7 @@ internal static class PolicyCompiler
                 : null,
             RequestTransform = RequestTransform.Compile(p.Transform?.Request, parameters),
             ResponseTransform = ResponseTransform.Compile(p.Transform?.Response),
-            Respond = p.Respond is { } respond ? new Responding.RespondPolicy(respond) : null,
+            Respond = p.Respond is { } respond ? new Responding.RespondPolicy(respond, parameters) : null,
         };
     }
 

@@ -25,7 +25,21 @@ public sealed record RespondConfig
     [DefaultText("application/json when the body is JSON, else text/plain; charset=utf-8")]
     public string? ContentType { get; init; }
 
-    /// <summary>Further response headers, e.g. <c>Retry-After</c> on a 503.</summary>
+    /// <summary>
+    /// The <c>Location</c> of a redirect (3xx) or of what a 201 created: a path (<c>/v2/orders/{id}</c>) or an absolute
+    /// URL, whose <c>{NAME}</c> (a capture of the route's path; <c>{**rest}</c> keeps its <c>/</c>) and
+    /// <c>{@request.…}</c> placeholders are filled in percent-encoded, as in a request transform's <c>path</c>.
+    /// </summary>
+    [NonEmpty]
+    public string? Location { get; init; }
+
+    /// <summary>Whether the request's query string is appended to <c>location</c>.</summary>
+    public bool KeepQuery { get; init; }
+
+    /// <summary>
+    /// Further response headers, e.g. <c>Retry-After</c> on a 503. A value is a literal or a request reference
+    /// (<c>@request.id</c>, <c>@request.headers.NAME</c>, …; <c>@@</c> starts a literal <c>@</c>), as in a transform.
+    /// </summary>
     [DocType("mapping of header name to value")]
     public IReadOnlyDictionary<string, string> Headers { get; init; } = EmptyHeaders;
 

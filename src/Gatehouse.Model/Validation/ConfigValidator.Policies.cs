@@ -204,6 +204,7 @@ public static partial class ConfigValidator
                 errors.Add(new ConfigError($"{path}.respond.status", $"{respond.Status} is not an HTTP status; write one from 200 to 599."));
             }
 
+            var respondCompiler = new TemplateCompiler([], (at, message) => errors.Add(new ConfigError(at, message)));
             foreach (var (name, value) in respond.Headers)
             {
                 if (!IsToken(name))
@@ -215,10 +216,23 @@ public static partial class ConfigValidator
                 {
                     errors.Add(new ConfigError($"{path}.respond.headers.{name}", $"'{name}' is set by the gateway from the body{(name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) ? "; use 'contentType'" : "")}; remove it."));
                 }
-                else if (!TransformHeaders.IsSafeValue(value))
+                else if (respond.Location is not null && name.Equals("Location", StringComparison.OrdinalIgnoreCase))
                 {
-                    errors.Add(new ConfigError($"{path}.respond.headers.{name}", "the value has a character a header cannot carry (a control character such as CR, LF or NUL, or non-ASCII); remove it."));
+                    errors.Add(new ConfigError($"{path}.respond.headers.{name}", "'location' sets this header; keep one of the two."));
                 }
+                else
+                {
+                    CheckValue($"{path}.respond.headers.{name}", value, respondCompiler, header: true, errors);
+                }
+            }
+
+            if (respond.Location is { } location)
+            {
+                CheckLocation($"{path}.respond.location", location, respond.Status, route, respondCompiler, errors);
+            }
+            else if (respond.KeepQuery)
+            {
+                errors.Add(new ConfigError($"{path}.respond.keepQuery", "'keepQuery' appends the request's query to 'location', and there is none; set 'location' or remove 'keepQuery'."));
             }
 
             if (respond.ContentType is { } type && !TransformHeaders.IsSafeValue(type))
@@ -366,6 +380,33 @@ public static partial class ConfigValidator
             return;
         }
 
+        CheckPlaceholders(path, template, route, compiler, errors);
+    }
+
+    private static void CheckLocation(string path, string location, int status, RouteConfig? route, TemplateCompiler compiler, List<ConfigError> errors)
+    {
+        if (status is not (201 or (>= 300 and <= 399)))
+        {
+            errors.Add(new ConfigError(path, $"a Location is read on a redirect (3xx) or a 201, and the answer's status is {status}; set 'status' (e.g. 301, 302, 307 or 308)."));
+        }
+
+        var literal = string.Concat(location.Split('{', '}').Where((_, i) => i % 2 == 0));
+        if (!location.StartsWith('/') && !(Uri.TryCreate(literal, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0))
+        {
+            errors.Add(new ConfigError(path, $"'{location}' is neither a path (starting with '/') nor an absolute http or https URL; write e.g. '/v2/orders/{{id}}' or 'https://api.example.com/v2/{{**rest}}'."));
+        }
+        else if (!TransformHeaders.IsSafeValue(literal) || literal.Contains(' ', StringComparison.Ordinal))
+        {
+            errors.Add(new ConfigError(path, "the location has a character a header cannot carry, or a space; percent-encode it."));
+        }
+        else
+        {
+            CheckPlaceholders(path, location, route, compiler, errors);
+        }
+    }
+
+    private static void CheckPlaceholders(string path, string template, RouteConfig? route, TemplateCompiler compiler, List<ConfigError> errors)
+    {
         var captures = route?.Path is { } p && PathTemplate.TryParse(p, out _) is { } parsed ? parsed.ParameterNames.ToList() : null;
         foreach (var part in PathPlaceholders(template))
         {

@@ -65,4 +65,35 @@ public sealed class RespondPolicyTests
         Assert.Contains("/orders/7", forwarded.Body, StringComparison.Ordinal);
         Assert.Equal(1, backend.Count);
     }
+
+    [Fact]
+    public async Task ARedirect_BuildsItsLocationFromTheCaptures_EncodedSoNothingCanBeInjected_AndKeepsTheQuery()
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            services:
+              api: { targets: [{{backend.Url}}] }
+            routes:
+              v1: { path: "/v1/orders/{**rest}", service: api, policies: { respond: { status: 308, location: "/v2/orders/{**rest}", keepQuery: true, headers: { X-Asked-For: "@request.query.page" } } } }
+              one: { path: "/v1/order/{id}", service: api, policies: { respond: { status: 301, location: "https://new.example.com/orders/{id}" } } }
+            """);
+
+        var nested = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/v1/orders/7/items?q=caf%C3%A9&page=2");
+        var injected = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/v1/order/x%0D%0ASet-Cookie:%20a=b?q=1");
+        var crlfQuery = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/v1/orders/7?page=a%0D%0AX-Evil:%201");
+
+        Assert.Equal(HttpStatusCode.PermanentRedirect, nested.Response.StatusCode);
+        Assert.Equal("/v2/orders/7/items?q=caf%C3%A9&page=2", nested.Response.Headers.Location?.OriginalString);
+        Assert.Equal("2", nested.Response.Header("X-Asked-For"));
+        // The capture's CR LF is percent-encoded into the path; it never becomes a header, and the query is not kept here.
+        Assert.Equal(HttpStatusCode.MovedPermanently, injected.Response.StatusCode);
+        Assert.Equal("https://new.example.com/orders/x%0D%0ASet-Cookie:%20a=b", injected.Response.Headers.Location?.OriginalString);
+        Assert.False(injected.Response.Headers.Contains("Set-Cookie"));
+        // A reference whose value a header cannot carry is left out; the kept query stays as the client encoded it.
+        Assert.Equal("/v2/orders/7?page=a%0D%0AX-Evil:%201", crlfQuery.Response.Headers.Location?.OriginalString);
+        Assert.Null(crlfQuery.Response.Header("X-Asked-For"));
+        Assert.False(crlfQuery.Response.Headers.Contains("X-Evil"));
+        Assert.Equal(0, backend.Count);
+    }
 }

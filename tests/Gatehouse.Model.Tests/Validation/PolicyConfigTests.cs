@@ -51,6 +51,15 @@ public sealed class PolicyConfigTests
     [InlineData("{ respond: { status: 101 } }", "routes.items.policies.respond.status")]
     [InlineData("{ respond: { headers: { Content-Length: \"5\" } } }", "routes.items.policies.respond.headers.Content-Length")]
     [InlineData("{ respond: { headers: { X-A: \"a\\r\\nSet-Cookie: b\" } } }", "routes.items.policies.respond.headers.X-A")]
+    [InlineData("{ respond: { headers: { X-A: \"@request.nope\" } } }", "routes.items.policies.respond.headers.X-A")]
+    [InlineData("{ respond: { location: \"/v2/items/{id}\" } }", "routes.items.policies.respond.location")]
+    [InlineData("{ respond: { status: 301, location: \"/v2/items/{nope}\" } }", "routes.items.policies.respond.location")]
+    [InlineData("{ respond: { status: 301, location: \"/v2/{@request.nope}\" } }", "routes.items.policies.respond.location")]
+    [InlineData("{ respond: { status: 301, location: \"v2/items\" } }", "routes.items.policies.respond.location")]
+    [InlineData("{ respond: { status: 301, location: \"javascript:alert(1)\" } }", "routes.items.policies.respond.location")]
+    [InlineData("{ respond: { status: 301, location: \"/v2/new items\" } }", "routes.items.policies.respond.location")]
+    [InlineData("{ respond: { status: 301, location: \"/v2\", headers: { location: \"/v3\" } } }", "routes.items.policies.respond.headers.location")]
+    [InlineData("{ respond: { status: 301, keepQuery: true } }", "routes.items.policies.respond.keepQuery")]
     public void UnsafeOrWrongPolicy_IsRefusedAtLoad_WithItsPath(string policies, string path)
     {
         var errors = Errors(policies);
@@ -75,6 +84,12 @@ public sealed class PolicyConfigTests
               cache: { ttl: 30s, query: [page], headers: [Accept-Language] },
               transform: { request: { headers: { set: { X-Id: "@request.id" } }, path: "/v2/{id}" }, response: { status: { 404: 204 } } } }
             """);
+        var redirect = Errors("""
+            { respond: { status: 308, location: "https://api.example.com/v2/items/{id}?from={@request.application}", keepQuery: true,
+                         headers: { X-Id: "@request.id", X-Literal: "@@home" } } }
+            """);
+
+        Assert.Empty(redirect);
 
         Assert.Empty(errors);
     }

@@ -19,7 +19,7 @@ internal sealed class RequestTransform
     private readonly string[] _replaced;
     private readonly (string Name, PolicyValue Value)[] _set;
     private readonly (string Name, PolicyValue Value)[] _add;
-    private readonly PathPart[]? _path;
+    private readonly PathValue? _path;
     private readonly string[] _queryRemove;
     private readonly (string Name, PolicyValue Value)[] _querySet;
 
@@ -28,7 +28,7 @@ internal sealed class RequestTransform
         _set = [.. (config.Headers?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
         _add = [.. (config.Headers?.Add ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
         _replaced = [.. (config.Headers?.Remove ?? []).Concat(_set.Select(s => s.Name)).Distinct(StringComparer.OrdinalIgnoreCase)];
-        _path = config.Path is { } template ? CompilePath(template, parameters) : null;
+        _path = config.Path is { } template ? PathValue.Compile(template, parameters) : null;
         _queryRemove = [.. config.Query?.Remove ?? []];
         _querySet = [.. (config.Query?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
         ChangesQuery = _queryRemove.Length > 0 || _querySet.Length > 0;
@@ -64,43 +64,7 @@ internal sealed class RequestTransform
     }
 
     /// <summary>Appends the transformed upstream path.</summary>
-    public void AppendPath(ref DefaultInterpolatedStringHandler sb, PolicyExchange exchange)
-    {
-        foreach (var part in _path!)
-        {
-            switch (part.Kind)
-            {
-                case PathPartKind.Literal:
-                    sb.AppendLiteral(part.Text!);
-                    break;
-                case PathPartKind.Capture:
-                    var value = part.Index < exchange.Captures.Count ? exchange.Path[exchange.Captures[part.Index]] : "";
-                    if (part.CatchAll)
-                    {
-                        var first = true;
-                        foreach (var segment in value.Split('/'))
-                        {
-                            if (!first)
-                            {
-                                sb.AppendLiteral("/");
-                            }
-
-                            sb.AppendLiteral(UpstreamPathTemplate.EncodeSegment(segment));
-                            first = false;
-                        }
-                    }
-                    else
-                    {
-                        sb.AppendLiteral(UpstreamPathTemplate.EncodeSegment(value));
-                    }
-
-                    break;
-                default:
-                    sb.AppendLiteral(UpstreamPathTemplate.EncodeSegment(RequestValues.Resolve(part.Reference!, exchange) ?? ""));
-                    break;
-            }
-        }
-    }
+    public void AppendPath(ref DefaultInterpolatedStringHandler sb, PolicyExchange exchange) => _path!.Append(ref sb, exchange);
 
     /// <summary>The client's query (with its '?') with the transform's removals and settings; values percent-encoded.</summary>
     public string TransformQuery(string query, PolicyExchange exchange)
@@ -167,46 +131,4 @@ internal sealed class RequestTransform
 
         return null;
     }
-
-    private static PathPart[] CompilePath(string template, string[] parameters)
-    {
-        var parts = new List<PathPart>();
-        var at = 0;
-        foreach (var placeholder in ConfigValidator.PathPlaceholders(template))
-        {
-            var open = template.IndexOf('{' + placeholder + '}', at, StringComparison.Ordinal);
-            if (open > at)
-            {
-                parts.Add(new PathPart(PathPartKind.Literal, template[at..open], 0, false, null));
-            }
-
-            if (placeholder.StartsWith('@'))
-            {
-                parts.Add(new PathPart(PathPartKind.Reference, null, 0, false, ValueRef.TryParse(placeholder, out _)));
-            }
-            else
-            {
-                var catchAll = placeholder.StartsWith("**", StringComparison.Ordinal);
-                parts.Add(new PathPart(PathPartKind.Capture, null, Array.IndexOf(parameters, placeholder.TrimStart('*')), catchAll, null));
-            }
-
-            at = open + placeholder.Length + 2;
-        }
-
-        if (at < template.Length)
-        {
-            parts.Add(new PathPart(PathPartKind.Literal, template[at..], 0, false, null));
-        }
-
-        return [.. parts];
-    }
-
-    private enum PathPartKind
-    {
-        Literal,
-        Capture,
-        Reference,
-    }
-
-    private sealed record PathPart(PathPartKind Kind, string? Text, int Index, bool CatchAll, ValueRef? Reference);
 }
