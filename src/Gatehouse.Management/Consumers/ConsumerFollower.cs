@@ -67,7 +67,14 @@ public sealed partial class ConsumerFollower : IAsyncDisposable
         {
             var from = Math.Max(0, _seq);
             var (changed, seq) = await _store.ReadApplicationsSinceAsync(from, cancellationToken).ConfigureAwait(false);
-            if (_seq < 0)
+            var behind = _seq >= 0 && from < await _store.ConsumerHorizonAsync(cancellationToken).ConfigureAwait(false);
+            if (behind)
+            {
+                // A deletion not seen here was pruned from the log: only the whole set can tell which applications are gone.
+                (changed, seq) = await _store.ReadApplicationsSinceAsync(0, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_seq < 0 || behind)
             {
                 _sink.Reset(changed.Where(a => !a.Deleted).Select(a => a.ToConsumer()));
             }

@@ -55,6 +55,14 @@ public sealed partial class NodeApi
         }
 
         var (changed, seq) = await store.ReadApplicationsSinceAsync(after ?? 0, context.RequestAborted).ConfigureAwait(false);
+        if (after is { } since && since < await store.ConsumerHorizonAsync(context.RequestAborted).ConfigureAwait(false))
+        {
+            // A deletion the node has not seen was pruned from the log (gatehouse prune --audit-older-than): the changes
+            // cannot tell it, so it gets the whole set, which it takes in place of what it has.
+            (changed, seq) = await store.ReadApplicationsSinceAsync(0, context.RequestAborted).ConfigureAwait(false);
+            after = null;
+        }
+
         var upserts = new List<ConsumerApplication>(changed.Count);
         var removed = new List<string>();
         foreach (var application in changed)

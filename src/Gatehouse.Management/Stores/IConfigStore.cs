@@ -47,7 +47,9 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// <summary>
     /// Removes the history older than the newest <paramref name="keepRevisions"/> revisions (they stay readable, diffable
     /// and rollback targets; older ones answer <see cref="RevisionPrunedException"/>), and the audit entries older than
-    /// <paramref name="auditBefore"/> when given. The current configuration is never touched.
+    /// <paramref name="auditBefore"/> when given: the configuration's audit, and the consumer change log's entries with
+    /// the rows of applications they deleted (raising <see cref="IConsumerStore.ConsumerHorizonAsync"/>). The current
+    /// configuration is never touched.
     /// </summary>
     Task<PruneResult> PruneAsync(int keepRevisions, DateTimeOffset? auditBefore, CancellationToken cancellationToken = default);
 

@@ -50,6 +50,13 @@ public interface IConsumerStore
     /// <summary>The newest consumer change's sequence number; 0 when there was none. One cheap read, for watchers.</summary>
     Task<long> NewestConsumerSeqAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The newest change whose deleted application's row a prune removed (0 until one did). A reader that last saw an
+    /// older change cannot learn of that deletion from <see cref="ReadApplicationsSinceAsync"/>: it reads the whole set
+    /// again. Read it after the changes, not before: a prune between the two then shows here.
+    /// </summary>
+    Task<long> ConsumerHorizonAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Counts of accounts and live applications, for the console.</summary>
     Task<(long Accounts, long Applications)> CountConsumersAsync(CancellationToken cancellationToken = default);
 

@@ -304,6 +304,9 @@ internal abstract partial class SqlConfigStore
         var audit = auditBefore is { } before
             ? await ExecuteAsync(connection, transaction, "DELETE FROM audit WHERE at < @before", cancellationToken, ("before", TimeValue(before))).ConfigureAwait(false)
             : 0;
+        var (consumerChanges, tombstones) = auditBefore is { } consumersBefore
+            ? await PruneConsumerChangesAsync(connection, transaction, consumersBefore, cancellationToken).ConfigureAwait(false)
+            : (0, 0);
         await ExecuteAsync(
             connection,
             transaction,
@@ -312,8 +315,54 @@ internal abstract partial class SqlConfigStore
             ("key", OldestRevisionSetting),
             ("value", oldest.ToString(System.Globalization.CultureInfo.InvariantCulture))).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new PruneResult(current, oldest, revisions, rows, audit);
+        return new PruneResult(current, oldest, revisions, rows, audit) { ConsumerChanges = consumerChanges, Tombstones = tombstones };
     }
+
+    /// <summary>The setting that holds the newest consumer change whose tombstone was pruned (0 until one is).</summary>
+    internal const string ConsumerHorizonSetting = "consumers.horizon";
+
+    // The consumer change log's entries older than the cut, and the tombstones of applications deleted by them. The
+    // newest change always stays: the next change number is counted from it. A reader that last saw a change before the
+    // newest pruned tombstone cannot learn of that deletion from the log any more: the horizon tells it to read the whole
+    // set instead (ConsumerHorizonAsync).
+    private async Task<(int Changes, int Tombstones)> PruneConsumerChangesAsync(DbConnection connection, DbTransaction transaction, DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        var cut = ToLong(await ScalarAsync(connection, transaction,
+            "SELECT COALESCE(MAX(seq), 0) FROM consumer_changes WHERE at < @before AND seq < (SELECT MAX(seq) FROM consumer_changes)",
+            cancellationToken, ("before", TimeValue(before))).ConfigureAwait(false));
+        if (cut == 0)
+        {
+            return (0, 0);
+        }
+
+        var horizon = ToLong(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(seq), 0) FROM consumer_applications WHERE deleted = 1 AND seq <= @cut",
+            cancellationToken, ("cut", cut)).ConfigureAwait(false));
+        var changes = await ExecuteAsync(connection, transaction, "DELETE FROM consumer_changes WHERE seq <= @cut", cancellationToken, ("cut", cut)).ConfigureAwait(false);
+        var tombstones = await ExecuteAsync(connection, transaction, "DELETE FROM consumer_applications WHERE deleted = 1 AND seq <= @cut", cancellationToken, ("cut", cut)).ConfigureAwait(false);
+        if (horizon > await HorizonAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
+        {
+            await ExecuteAsync(
+                connection,
+                transaction,
+                "INSERT INTO settings (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                cancellationToken,
+                ("key", ConsumerHorizonSetting),
+                ("value", horizon.ToString(System.Globalization.CultureInfo.InvariantCulture))).ConfigureAwait(false);
+        }
+
+        return (changes, tombstones);
+    }
+
+    public async Task<long> ConsumerHorizonAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await HorizonAsync(connection, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<long> HorizonAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        await ScalarAsync(connection, transaction, "SELECT value FROM settings WHERE key = @key", cancellationToken, ("key", ConsumerHorizonSetting)).ConfigureAwait(false) is string text
+            ? long.Parse(text, System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
 
     private static async Task<long> OldestAsync(DbConnection connection, DbTransaction? transaction, CancellationToken cancellationToken) =>
         await ScalarAsync(connection, transaction, "SELECT value FROM settings WHERE key = @key", cancellationToken, ("key", OldestRevisionSetting)).ConfigureAwait(false) is string text

@@ -24,7 +24,7 @@ internal static class PruneCommand
             Description = "How many of the newest revisions stay readable, diffable and rollback targets (at least 1; the current one always stays).",
             Required = true,
         };
-        var audit = new Option<string?>("--audit-older-than") { Description = "Also drop audit entries older than this, e.g. 365d (default: keep every entry)." };
+        var audit = new Option<string?>("--audit-older-than") { Description = "Also drop audit entries (the configuration's and the consumer change log's, with deleted applications' rows) older than this, e.g. 365d (default: keep every entry)." };
         var command = new Command("prune", "Drop configuration history older than the newest revisions (and old audit entries) from a store.") { store, keep, audit };
         command.SetAction(async (parse, ct) =>
         {
@@ -91,7 +91,7 @@ internal static class PruneCommand
             try
             {
                 var result = await store.PruneAsync(retention.KeepRevisions, time.GetUtcNow() - retention.AuditAge, stop).ConfigureAwait(false);
-                if (result.Revisions > 0 || result.Audit > 0)
+                if (result.Revisions > 0 || result.Audit > 0 || result.ConsumerChanges > 0)
                 {
                     Console.Out.WriteLine(Describe(result));
                 }
@@ -120,6 +120,7 @@ internal static class PruneCommand
     private static string Describe(PruneResult result)
     {
         var kept = result.Oldest <= 1 ? "every revision" : $"revisions {result.Oldest} to {result.Current}";
-        return string.Create(CultureInfo.InvariantCulture, $"Removed {result.Revisions} revisions ({result.Resources} history rows) and {result.Audit} audit entries; the store keeps {kept}.");
+        var consumers = result.ConsumerChanges > 0 ? string.Create(CultureInfo.InvariantCulture, $", {result.ConsumerChanges} consumer changes ({result.Tombstones} deleted applications' rows)") : "";
+        return string.Create(CultureInfo.InvariantCulture, $"Removed {result.Revisions} revisions ({result.Resources} history rows){consumers} and {result.Audit} audit entries; the store keeps {kept}.");
     }
 }

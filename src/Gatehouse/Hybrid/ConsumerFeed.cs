@@ -177,9 +177,10 @@ internal sealed partial class ConsumerFeed : IAsyncDisposable
         var seq = Seq;
         if (batch is not null)
         {
-            if (batch.Full && !askedWhole)
+            if (batch.Full && !askedWhole && batch.Seq < seq)
             {
-                // The control plane answers a whole set to 'after' only when this node is ahead of its store.
+                // The control plane answers a whole set to 'after' when this node is ahead of its store, or when a
+                // deletion it has not seen was pruned from the log (then the set is newer, and taken).
                 refusal = new SnapshotRefusal("rollback", $"a whole set at consumer change {batch.Seq}, while this node has change {seq} (is the store older than this node?)");
             }
             else if (batch.Full ? batch.Seq < seq : batch.Seq <= seq)

@@ -1,3 +1,4 @@
+using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Stores;
 
 namespace Gatehouse.Management.Tests.Stores;
@@ -65,5 +66,77 @@ public abstract partial class ConfigStoreTests
         var audit = await Store.ListAuditAsync();
         Assert.Equal([2L], audit.Select(e => e.Revision));
         Assert.Equal(["retail"], (await Store.ReadAsync(1)).Select(r => r.Name));
+    }
+
+    [Fact]
+    public async Task Prune_DropsOldConsumerChanges_AndDeletedApplicationsRows_KeepsTheNewestChange_AndRaisesTheHorizon()
+    {
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "t", "create"));
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-2", "acc-1"), 0, "t", "create"));
+        var one = (await Store.GetApplicationAsync("app-1"))!;
+        var deletion = (await Store.SaveApplicationAsync(one with { Deleted = true }, one.Seq, "t", "delete"))!.Value;
+        Clock.Advance(TimeSpan.FromDays(400));
+        var newest = (await Store.SaveApplicationAsync(NewApplication("app-3", "acc-1"), 0, "t", "create"))!.Value;
+        Assert.Equal(0, await Store.ConsumerHorizonAsync());
+
+        var result = await Store.PruneAsync(keepRevisions: 10, auditBefore: Clock.GetUtcNow() - TimeSpan.FromDays(365));
+
+        Assert.Equal((3, 1), (result.ConsumerChanges, result.Tombstones));
+        Assert.Equal(deletion, await Store.ConsumerHorizonAsync());
+        Assert.Equal(["app-2", "app-3"], (await Store.ReadApplicationsSinceAsync(0)).Applications.Select(a => a.Id).Order());
+        Assert.Equal([newest], (await Store.ListConsumerChangesAsync(null, 10)).Select(c => c.Seq));
+
+        // Numbers go on from the newest change, which a prune never removes, even when every change is older than asked.
+        var next = await Store.SaveApplicationAsync(NewApplication("app-4", "acc-1"), 0, "t", "create");
+        Assert.Equal(newest + 1, next);
+        Clock.Advance(TimeSpan.FromDays(400));
+        var again = await Store.PruneAsync(keepRevisions: 10, auditBefore: Clock.GetUtcNow());
+        Assert.Equal((1, 0), (again.ConsumerChanges, again.Tombstones));
+        Assert.Equal([next!.Value], (await Store.ListConsumerChangesAsync(null, 10)).Select(c => c.Seq));
+        Assert.Equal(deletion, await Store.ConsumerHorizonAsync());
+        Assert.Equal(next.Value + 1, await Store.SaveApplicationAsync(NewApplication("app-5", "acc-1"), 0, "t", "create"));
+    }
+
+    [Fact]
+    public async Task AFollowerBehindAPrunedDeletion_ReadsTheWholeSet_AndDropsTheDeletedApplication()
+    {
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "t", "create"));
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-2", "acc-1"), 0, "t", "create"));
+        var sink = new RecordingSink();
+        await using var follower = new ConsumerFollower(Store, sink);
+        await follower.CatchUpAsync(CancellationToken.None);
+        Assert.Equal(["app-1", "app-2"], sink.Ids.Order());
+
+        // While it does not look, app-1 is deleted, app-3 made, and the deletion pruned from the log.
+        var one = (await Store.GetApplicationAsync("app-1"))!;
+        Assert.NotNull(await Store.SaveApplicationAsync(one with { Deleted = true }, one.Seq, "t", "delete"));
+        Clock.Advance(TimeSpan.FromDays(2));
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-3", "acc-1"), 0, "t", "create"));
+        Assert.Equal(1, (await Store.PruneAsync(keepRevisions: 10, auditBefore: Clock.GetUtcNow() - TimeSpan.FromDays(1))).Tombstones);
+
+        await follower.CatchUpAsync(CancellationToken.None);
+
+        Assert.Equal(["app-2", "app-3"], sink.Ids.Order());
+        Assert.Equal(await Store.NewestConsumerSeqAsync(), follower.Seq);
+    }
+
+    private sealed class RecordingSink : Gatehouse.Model.Consumers.IConsumerSink
+    {
+        private readonly Dictionary<string, Gatehouse.Model.Consumers.ConsumerApplication> _applications = [];
+
+        public IEnumerable<string> Ids => _applications.Keys;
+
+        public void Reset(IEnumerable<Gatehouse.Model.Consumers.ConsumerApplication> applications)
+        {
+            _applications.Clear();
+            foreach (var application in applications)
+            {
+                Upsert(application);
+            }
+        }
+
+        public void Upsert(Gatehouse.Model.Consumers.ConsumerApplication application) => _applications[application.Id] = application;
+
+        public void Remove(string id) => _applications.Remove(id);
     }
 }

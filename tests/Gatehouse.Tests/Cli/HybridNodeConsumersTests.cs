@@ -95,6 +95,54 @@ public sealed class HybridNodeConsumersTests
         Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(gateway2, revoked));
     }
 
+    /// <summary>
+    /// A data node away while an application is deleted and the deletion pruned from the store's change log
+    /// (<c>gatehouse prune --audit-older-than</c>) cannot learn of it from the changes after the one it has: the control
+    /// plane sends it the whole set instead, and it takes it. Before, the deleted application's key kept working there.
+    /// </summary>
+    [Fact]
+    public async Task ANodeAwayWhileADeletionIsPruned_GetsTheWholeSet_AndTheDeletedKeyStopsWorkingThere()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
+        using (var client = RunRoleCommandTests.AdminClient(admin, Token))
+        {
+            using var plan = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"}]}"""));
+            Assert.Equal(HttpStatusCode.Created, plan.StatusCode);
+        }
+
+        await using var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder.Path, "cp.db"), TimeProvider.System);
+        var consumers = new ConsumerService(store, null,
+            async ct => (await StoreConfig.LoadAsync(store, folder.Path, null, cancellationToken: ct)).Result.Config, TimeProvider.System);
+        Assert.Null(await consumers.SignUpAsync("bea@example.com", "Bea", "correct staple horse battery", CancellationToken.None));
+        var (account, _, _) = await consumers.LogInAsync("bea@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
+        var (gone, goneKey, _) = await consumers.CreateApplicationAsync(account!, "Gone", "", "retail", "portal:bea", CancellationToken.None);
+        var (_, keptKey, _) = await consumers.CreateApplicationAsync(account!, "Kept", "", "retail", "portal:bea", CancellationToken.None);
+
+        var state = Path.Combine(folder.Path, "node");
+        await using (var data = StartDataNode(folder, nodeApi, nodeToken, state))
+        {
+            var (gateway, _, _) = await DataUrlsAsync(data);
+            await StatusAsync(gateway, goneKey, HttpStatusCode.OK, "the first key on the node");
+            await StatusAsync(gateway, keptKey, HttpStatusCode.OK, "the second key on the node");
+        }
+
+        Assert.Null(await consumers.DeleteApplicationAsync(account!.Id, gone!.Id, "portal:bea", CancellationToken.None));
+        var (_, newKey, _) = await consumers.CreateApplicationAsync(account, "New", "", "retail", "portal:bea", CancellationToken.None);
+        var pruned = await store.PruneAsync(keepRevisions: 100, auditBefore: DateTimeOffset.UtcNow.AddMinutes(1));
+        Assert.Equal(1, pruned.Tombstones);
+
+        await using var back = StartDataNode(folder, nodeApi, nodeToken, state);
+        var (gateway2, _, _) = await DataUrlsAsync(back);
+        await StatusAsync(gateway2, newKey, HttpStatusCode.OK, "the key made while the node was away");
+        Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(gateway2, goneKey));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(gateway2, keptKey));
+    }
+
     [Fact]
     public async Task NodeToken_BindsTheFirstNodeIdOrTheOneItWasIssuedFor_AndRefusesAnyOtherWithAProblem()
     {
