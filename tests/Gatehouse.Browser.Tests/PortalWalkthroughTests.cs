@@ -189,6 +189,9 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await SignedInAsync(page);
         await page.GotoAsync(fixture.PortalUrl + "/apps/new");
         await BrowserFixture.CheckAsync(page, "23-new-app");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Account" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Delete your account" }).WaitForAsync();
+        await BrowserFixture.CheckAsync(page, "24-account");
         Assert.Empty(violations);
     }
 

@@ -48,6 +48,19 @@ internal static partial class AdminOpenApi
             }
         }
 
+        paths["/admin/portal/accounts/{id}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The account's id (acc-…).")),
+            ["delete"] = Op("deletePortalAccount", "Delete a portal account", "Portal",
+                "Suspends the account (its sessions end, its keys are refused), deletes each of its applications (nodes drop their keys within their poll interval), then the account. Its address and name, and its applications' titles, leave the change log; the entries stay, with who did what and when. For a consumer's request to be forgotten.",
+                Responses(("200", Json("Done", "Deleted")), Ref("NotFound"), ("409", Problem("It changed meanwhile several times (consumer-conflict); send it again")))),
+        };
+        paths["/admin/portal/applications/{id}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…).")),
+            ["delete"] = Op("deletePortalApplication", "Delete a portal application", "Portal", "Its keys stop working at the gateway at once on this node, on the others within their poll interval.",
+                Responses(("200", Json("Done", "Deleted")), Ref("NotFound"), ("409", Problem("It changed meanwhile several times (consumer-conflict); send it again")))),
+        };
         paths["/admin/portal/applications/{id}/keys/{prefix}"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…)."), PathParameter("prefix", "The key's prefix, as listed.")),

@@ -74,6 +74,10 @@ internal static class PortalAdminEndpoints
                 AnswerAsync(context, consumers.DecideApplicationAsync((string)context.Request.RouteValues["id"]!, verb, AdminCaller.Actor(context), context.RequestAborted)));
         }
 
+        app.MapDelete("/admin/portal/accounts/{id}", context => AnswerAsync(context,
+            consumers.DeleteAccountAsync((string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
+        app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,
+            consumers.DeleteApplicationAsync(null, (string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,
             consumers.RevokeKeyAsync(null, (string)context.Request.RouteValues["id"]!, (string)context.Request.RouteValues["prefix"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapGet("/admin/portal/changes", async context =>

@@ -149,6 +149,80 @@ internal sealed class ConsumerService
         return (confirmed with { Version = account.Version + 1 }, null, false);
     }
 
+    /// <summary>
+    /// Checks a signed-in consumer's password again before a change that needs it (a new password, deleting the account),
+    /// counted like a sign-in, so a session left open cannot be used to guess it. Null when it is right; else why not,
+    /// with when to try again for a throttled one.
+    /// </summary>
+    public async Task<(AdminProblem? Problem, DateTimeOffset? RetryAt)> CheckPasswordAgainAsync(ConsumerAccount account, string password, string address, CancellationToken cancellationToken)
+    {
+        var (until, attempt) = await Throttle.TryBeginAsync(account.Email, address, cancellationToken).ConfigureAwait(false);
+        if (until is not null)
+        {
+            return (new AdminProblem(StatusCodes.Status429TooManyRequests, "too-many-attempts", "Too many attempts", "Too many wrong passwords; try again later."), until);
+        }
+
+        var (checkedIt, result) = await CheckAsync(attempt, account.PasswordHash, password, cancellationToken).ConfigureAwait(false);
+        if (!checkedIt)
+        {
+            return (Overloaded(), null);
+        }
+
+        if (result == PasswordVerificationResult.Failed)
+        {
+            return (Invalid("current", "The current password is not right."), null); // the attempt stays counted
+        }
+
+        await Throttle.SucceededAsync(attempt).ConfigureAwait(false);
+        return (null, null);
+    }
+
+    /// <summary>
+    /// Deletes an account and everything it holds: it is suspended first (its sessions end, its keys are refused, it can
+    /// make nothing new), then each application is deleted (the nodes drop their keys), then the account itself, whose
+    /// address and name leave the change log (<see cref="Stores.IConsumerStore.DeleteAccountAsync"/>).
+    /// </summary>
+    public async Task<AdminProblem?> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken)
+    {
+        var suspended = false;
+        for (var attempt = 0; attempt < Attempts && !suspended; attempt++)
+        {
+            var account = await _store.GetAccountAsync(id, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return AdminProblem.NotFound($"Account '{id}'");
+            }
+
+            suspended = await _store.UpdateAccountAsync(account with { State = AccountState.Suspended, Stamp = NewStamp() }, actor, "close", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!suspended)
+        {
+            return Busy();
+        }
+
+        IReadOnlyList<PortalApplication> applications;
+        while ((applications = await _store.ListApplicationsAsync(id, null, null, 1000, cancellationToken).ConfigureAwait(false)).Count > 0)
+        {
+            foreach (var application in applications)
+            {
+                if (await DeleteApplicationAsync(id, application.Id, actor, cancellationToken).ConfigureAwait(false) is { Status: not StatusCodes.Status404NotFound } problem)
+                {
+                    return problem;
+                }
+            }
+        }
+
+        if (!await _store.DeleteAccountAsync(id, actor, cancellationToken).ConfigureAwait(false))
+        {
+            // An application was made between the list and the delete (the account was suspended, so only by an administrator).
+            return Busy();
+        }
+
+        await FollowAsync(cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
     /// <summary>What every sign-up checks, then the hash (the work that makes a new and a taken address take as long): the normalized email and title and the hash, or the problem.</summary>
     public async Task<(AdminProblem? Problem, string Email, string Title, string Hash)> CheckSignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
     {

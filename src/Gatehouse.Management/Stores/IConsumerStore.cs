@@ -28,6 +28,13 @@ public interface IConsumerStore
     /// </summary>
     Task<bool> UpdateAccountAsync(ConsumerAccount account, string actor, string action, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes an account that has no application left (its deleted applications' rows stay, for the nodes), with its
+    /// links, and takes its address and name, and its applications' titles, out of the change log; false when it does
+    /// not exist or still has an application.
+    /// </summary>
+    Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default);
+
     /// <summary>An application by id (not a deleted one); null when there is none.</summary>
     Task<PortalApplication?> GetApplicationAsync(string id, CancellationToken cancellationToken = default);
 

@@ -119,6 +119,37 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
+    public async Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var account = await ReadAccountAsync(connection, transaction, $"SELECT {AccountColumns} FROM consumer_accounts WHERE id = @v", id, cancellationToken).ConfigureAwait(false);
+        var live = ToLong(await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM consumer_applications WHERE account = @id AND deleted = 0",
+            cancellationToken, ("id", id)).ConfigureAwait(false));
+        if (account is null || live > 0)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, "DELETE FROM consumer_accounts WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        // What the account was (address, name) and what its applications were called leave the change log and the
+        // deleted applications' rows; the entries stay, with who did what when (the account's own doings under its id,
+        // not its address), and the rows with what nodes need. Its links and counted sign-ins go too.
+        await ExecuteAsync(connection, transaction,
+            "UPDATE consumer_changes SET before = NULL, after = NULL WHERE (kind = 'account' AND name = @id) OR (kind = 'application' AND name IN (SELECT a.id FROM consumer_applications a WHERE a.account = @id))",
+            cancellationToken, ("id", id)).ConfigureAwait(false);
+        var self = "portal:" + account.Email;
+        var pseudonym = "portal:" + id;
+        await ExecuteAsync(connection, transaction, "UPDATE consumer_changes SET actor = @pseudonym WHERE actor = @self", cancellationToken, ("pseudonym", pseudonym), ("self", self)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET title = '', description = '' WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "DELETE FROM login_attempts WHERE key = @key", cancellationToken, ("key", "a:" + account.Email)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor == self ? pseudonym : actor, "delete", "account", id, null, null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public async Task<PortalApplication?> GetApplicationAsync(string id, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

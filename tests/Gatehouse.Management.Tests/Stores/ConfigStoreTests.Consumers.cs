@@ -185,4 +185,32 @@ public abstract partial class ConfigStoreTests
         Assert.Equal(20, all.Count);
         Assert.Equal(21, newest);
     }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task DeleteAccount_RefusesWhileAnApplicationLives_ThenTakesTheAddressOutOfTheLog()
+    {
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-1", "gone@example.com"), "portal:gone@example.com"));
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-2", "kept@example.com"), "portal:kept@example.com"));
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1") with { Title = "Secret project" }, 0, "portal:gone@example.com", "create"));
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-2", "acc-2"), 0, "portal:kept@example.com", "create"));
+
+        Assert.False(await Store.DeleteAccountAsync("acc-1", "portal:gone@example.com"));
+        var app = (await Store.GetApplicationAsync("app-1"))!;
+        Assert.NotNull(await Store.SaveApplicationAsync(app with { Deleted = true, Keys = [] }, app.Seq, "portal:gone@example.com", "delete"));
+        Assert.True(await Store.DeleteAccountAsync("acc-1", "portal:gone@example.com"));
+        Assert.False(await Store.DeleteAccountAsync("acc-1", "admin-api"));
+
+        Assert.Null(await Store.GetAccountAsync("acc-1"));
+        var changes = await Store.ListConsumerChangesAsync(null, 100);
+        var log = string.Join("\n", changes.Select(c => $"{c.Actor} {c.Action} {c.Kind} {c.Name} {c.Before} {c.After}"));
+        Assert.DoesNotContain("gone@example.com", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("Secret project", log, StringComparison.Ordinal);
+        Assert.Contains("kept@example.com", log, StringComparison.Ordinal);
+        Assert.Equal(["portal:acc-1 delete account acc-1", "portal:acc-1 delete application app-1"],
+            changes.Where(c => c.Action == "delete").Select(c => $"{c.Actor} {c.Action} {c.Kind} {c.Name}"));
+        // The deleted application's row stays for the nodes, without its title; it was never live again.
+        var (rows, _) = await Store.ReadApplicationsSinceAsync(0);
+        Assert.Equal(("", true), rows.Where(r => r.Id == "app-1").Select(r => (r.Title, r.Deleted)).Single());
+    }
 }
