@@ -223,6 +223,39 @@ internal sealed class ConsumerService
         return null;
     }
 
+    /// <summary>How long an account whose address was never confirmed is kept, once its last link has expired too: 7 days.</summary>
+    public static readonly TimeSpan UnverifiedLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Deletes the accounts whose address was never confirmed, signed up more than <see cref="UnverifiedLifetime"/> ago
+    /// and holding no link that still works: someone's address, typed by someone else or never followed up, is not kept
+    /// for ever. Returns how many went. Several control planes may sweep at once: an account goes once.
+    /// </summary>
+    public async Task<int> SweepUnverifiedAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var removed = 0;
+        IReadOnlyList<string> stale;
+        do
+        {
+            stale = await _store.ListStaleUnverifiedAsync(now - UnverifiedLifetime, now, 500, cancellationToken).ConfigureAwait(false);
+            var before = removed;
+            foreach (var id in stale)
+            {
+                // Only while it is still unconfirmed: one confirmed meanwhile stays.
+                removed += await _store.DeleteAccountAsync(id, "portal:expired", cancellationToken, AccountState.Unverified).ConfigureAwait(false) ? 1 : 0;
+            }
+
+            if (removed == before)
+            {
+                break;
+            }
+        }
+        while (stale.Count == 500);
+
+        return removed;
+    }
+
     /// <summary>What every sign-up checks, then the hash (the work that makes a new and a taken address take as long): the normalized email and title and the hash, or the problem.</summary>
     public async Task<(AdminProblem? Problem, string Email, string Title, string Hash)> CheckSignUpAsync(string email, string title, string password, CancellationToken cancellationToken)
     {

@@ -24,13 +24,15 @@ namespace Gatehouse.Management.Portal;
 /// without JavaScript, cookie sessions, antiforgery on every form, a strict Content-Security-Policy. Pages are thin:
 /// they call <see cref="Consumers.ConsumerService"/>, the same code as the admin API. See docs/portal.md.
 /// </summary>
-public sealed class PortalHost : IAsyncDisposable
+public sealed partial class PortalHost : IAsyncDisposable
 {
     internal const string Scheme = "portal";
 
     private readonly WebApplication _app;
     private readonly PortalMail _mail;
     private readonly PortalJobs _jobs;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _sweep = Task.CompletedTask;
 
     private PortalHost(WebApplication app, string url, PortalMail mail, PortalJobs jobs)
     {
@@ -113,7 +115,9 @@ public sealed class PortalHost : IAsyncDisposable
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         links.Base ??= url.TrimEnd('/');
-        return new PortalHost(app, url, mail, jobs);
+        var host = new PortalHost(app, url, mail, jobs);
+        host._sweep = Task.Run(() => SweepAsync(options.Admin.ConsumerService, options.Time, logger, host._stop.Token), CancellationToken.None);
+        return host;
     }
 
     /// <summary>
@@ -190,8 +194,50 @@ public sealed class PortalHost : IAsyncDisposable
         return new IPEndPoint(address, uri.Port);
     }
 
+    // Every hour (and at start): unconfirmed accounts past their time go (ConsumerService.SweepUnverifiedAsync).
+    private static async Task SweepAsync(Consumers.ConsumerService consumers, TimeProvider time, ILogger logger, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (await consumers.SweepUnverifiedAsync(stop).ConfigureAwait(false) is > 0 and var removed)
+                {
+                    LogSwept(logger, removed, (int)Consumers.ConsumerService.UnverifiedLifetime.TotalDays);
+                }
+
+                await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or Stores.ConfigStoreException or TimeoutException or IOException)
+            {
+                LogSweepFailed(logger, e.Message);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} accounts whose address was not confirmed within {Days} days")]
+    private static partial void LogSwept(ILogger logger, int count, int days);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting unconfirmed accounts failed ({Reason}); trying again in an hour")]
+    private static partial void LogSweepFailed(ILogger logger, string reason);
+
     public async ValueTask DisposeAsync()
     {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _sweep.ConfigureAwait(false);
+        _stop.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         // The jobs first: they queue mail.

@@ -31,9 +31,12 @@ public interface IConsumerStore
     /// <summary>
     /// Deletes an account that has no application left (its deleted applications' rows stay, for the nodes), with its
     /// links, and takes its address and name, and its applications' titles, out of the change log; false when it does
-    /// not exist or still has an application.
+    /// not exist, still has an application, or is not in state <paramref name="onlyIf"/> when that is given.
     /// </summary>
-    Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default);
+    Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default, AccountState? onlyIf = null);
+
+    /// <summary>Unconfirmed accounts that signed up before <paramref name="signedUpBefore"/> and hold no link still valid at <paramref name="now"/>.</summary>
+    Task<IReadOnlyList<string>> ListStaleUnverifiedAsync(DateTimeOffset signedUpBefore, DateTimeOffset now, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>An application by id (not a deleted one); null when there is none.</summary>
     Task<PortalApplication?> GetApplicationAsync(string id, CancellationToken cancellationToken = default);

@@ -119,14 +119,14 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
-    public async Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default)
+    public async Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default, AccountState? onlyIf = null)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
         var account = await ReadAccountAsync(connection, transaction, $"SELECT {AccountColumns} FROM consumer_accounts WHERE id = @v", id, cancellationToken).ConfigureAwait(false);
         var live = ToLong(await ScalarAsync(connection, transaction, "SELECT COUNT(*) FROM consumer_applications WHERE account = @id AND deleted = 0",
             cancellationToken, ("id", id)).ConfigureAwait(false));
-        if (account is null || live > 0)
+        if (account is null || live > 0 || (onlyIf is { } state && account.State != state))
         {
             return false;
         }
@@ -148,6 +148,23 @@ internal abstract partial class SqlConfigStore
         await LogChangeAsync(connection, transaction, seq, actor == self ? pseudonym : actor, "delete", "account", id, null, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    public async Task<IReadOnlyList<string>> ListStaleUnverifiedAsync(DateTimeOffset signedUpBefore, DateTimeOffset now, int limit, CancellationToken cancellationToken = default)
+    {
+        CheckLimit(limit);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null,
+            "SELECT a.id FROM consumer_accounts a WHERE a.state = @state AND a.created_at < @before AND NOT EXISTS (SELECT 1 FROM consumer_tokens t WHERE t.account = a.id AND t.expires_at > @now) ORDER BY a.id LIMIT @limit",
+            ("state", Name(AccountState.Unverified)), ("before", TimeValue(signedUpBefore)), ("now", TimeValue(now)), ("limit", limit));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var ids = new List<string>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
     }
 
     public async Task<PortalApplication?> GetApplicationAsync(string id, CancellationToken cancellationToken = default)

@@ -53,6 +53,52 @@ public sealed partial class PortalVerificationTests
 
     private static string VerifyToken(MimeMessage mail) => VerifyLink().Match(mail.TextBody ?? "").Groups[1].Value;
 
+    /// <summary>
+    /// An address never confirmed is not kept for ever: a week after the sign-up, once its last link has expired, the
+    /// hourly sweep deletes the account; a confirmed one, and an old one whose newest link still works, stay.
+    /// </summary>
+    [Fact]
+    public async Task AnAccountNeverConfirmed_IsDeletedAWeekAfterItsSignUp_AConfirmedOneStays()
+    {
+        var time = new Gatehouse.Management.Tests.Support.FakeTime(new DateTimeOffset(2026, 5, 1, 8, 0, 0, TimeSpan.Zero));
+        await using var h = await PortalHarness.StartAsync(time);
+        await VerificationOnAsync(h);
+        using var browser = h.NewBrowser();
+        foreach (var email in (string[])["never@example.com", "renewed@example.com", "confirmed@example.com"])
+        {
+            Assert.Equal(HttpStatusCode.OK, (await SignUpAsync(browser, email, Password)).Status);
+            await MailsToAsync(h, email, 1);
+        }
+
+        var link = VerifyToken((await MailsToAsync(h, "confirmed@example.com", 1))[0]);
+        using (var confirmed = await browser.SubmitAsync($"/verify/{link}", $"/verify/{link}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
+        }
+
+        // Six and a half days on, one of the two signs up again: a new link, good for a day, on the same old account.
+        time.Advance(TimeSpan.FromDays(6.5));
+        Assert.Equal(HttpStatusCode.OK, (await SignUpAsync(browser, "renewed@example.com", Password)).Status);
+        await MailsToAsync(h, "renewed@example.com", 2);
+        var never = (await h.Store.FindAccountByEmailAsync("never@example.com"))!;
+
+        // Past the week (the renewed link works until day 7.5): the clock moves five minutes at a time, so that the
+        // sweep's hourly timer comes round whenever its loop re-armed it, and at most five hours pass.
+        time.Advance(TimeSpan.FromHours(12) + TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 60 && await h.Store.FindAccountByEmailAsync("never@example.com") is not null; i++)
+        {
+            await Task.Delay(100);
+            time.Advance(TimeSpan.FromMinutes(5));
+        }
+
+        Assert.Null(await h.Store.FindAccountByEmailAsync("never@example.com"));
+        Assert.Equal(AccountState.Active, (await h.Store.FindAccountByEmailAsync("confirmed@example.com"))!.State);
+        Assert.Equal(AccountState.Unverified, (await h.Store.FindAccountByEmailAsync("renewed@example.com"))!.State);
+        var changes = await h.Store.ListConsumerChangesAsync(null, 100);
+        Assert.Contains(changes, c => c is { Action: "delete", Kind: "account", Actor: "portal:expired" } && c.Name == never.Id);
+        Assert.DoesNotContain(changes, c => $"{c.Actor} {c.Before} {c.After}".Contains("never@example.com", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task SignUp_WaitsForTheMailedLink_WhichWithThePasswordConfirmsAndSignsIn_Once()
     {

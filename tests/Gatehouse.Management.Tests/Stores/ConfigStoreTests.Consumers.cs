@@ -213,4 +213,25 @@ public abstract partial class ConfigStoreTests
         var (rows, _) = await Store.ReadApplicationsSinceAsync(0);
         Assert.Equal(("", true), rows.Where(r => r.Id == "app-1").Select(r => (r.Title, r.Deleted)).Single());
     }
+
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task StaleUnverifiedAccounts_AreOldUnconfirmedOnesWithoutAWorkingLink_AndOnlyThoseAreDeletedAsSuch()
+    {
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-old", "old@example.com", AccountState.Unverified), "portal:old@example.com"));
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-linked", "linked@example.com", AccountState.Unverified), "portal:linked@example.com"));
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-active", "active@example.com"), "portal:active@example.com"));
+        Clock.Advance(TimeSpan.FromDays(8));
+        await Store.SaveTokenAsync(new string('b', 64), "verify-email", "acc-linked", Clock.GetUtcNow() + TimeSpan.FromHours(1));
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-new", "new@example.com", AccountState.Unverified), "portal:new@example.com"));
+
+        var stale = await Store.ListStaleUnverifiedAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), Clock.GetUtcNow(), 10);
+
+        Assert.Equal(["acc-old"], stale);
+        Assert.False(await Store.DeleteAccountAsync("acc-active", "portal:expired", onlyIf: AccountState.Unverified));
+        Assert.True(await Store.DeleteAccountAsync("acc-old", "portal:expired", onlyIf: AccountState.Unverified));
+        Assert.NotNull(await Store.GetAccountAsync("acc-active"));
+        Clock.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(["acc-linked"], await Store.ListStaleUnverifiedAsync(Clock.GetUtcNow() - TimeSpan.FromDays(7), Clock.GetUtcNow(), 10));
+    }
 }
