@@ -129,7 +129,10 @@ public sealed class CredentialKindsTests
     {
         await using var provider = await FakeIntrospection.StartAsync();
         await using var backend = await RecordingBackend.StartAsync();
-        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, IntrospectionGateway(provider.Url, timeout: "500ms")));
+        // Only "slow" is about the timeout, and its provider waits 10 s: 2 s is enough to see the gateway give up. Every other
+        // answer must arrive to be judged, so it gets 10 s (used only by a slow machine): with 500 ms for all, a loaded run's
+        // first call to the provider timed out, was refused as the same 401 without being judged, and failed "the provider was asked".
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, IntrospectionGateway(provider.Url, timeout: token == "slow" ? "2s" : "10s")));
         var (reference, referenceBody) = await GetAsync(gateway, "Bearer inactive");
 
         var (refused, body) = await GetAsync(gateway, "Bearer " + token);
