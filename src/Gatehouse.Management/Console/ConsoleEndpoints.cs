@@ -64,6 +64,10 @@ internal static class ConsoleEndpoints
                 Done(context, consumers.DecideApplicationAsync(Route(context, "id"), verb, actor, context.RequestAborted), "/console/applications")));
         }
 
+        app.MapPost("/console/accounts/{id}/delete", context => Change(context, actor =>
+            Done(context, consumers.DeleteAccountAsync(Route(context, "id"), actor, context.RequestAborted), "/console/accounts"), confirm: true));
+        app.MapPost("/console/applications/{id}/delete", context => Change(context, actor =>
+            Done(context, consumers.DeleteApplicationAsync(null, Route(context, "id"), actor, context.RequestAborted), "/console/applications"), confirm: true));
         app.MapPost("/console/applications/{id}/keys/{prefix}/revoke", context => Change(context, actor =>
             Done(context, consumers.RevokeKeyAsync(null, Route(context, "id"), Route(context, "prefix"), actor, context.RequestAborted), "/console/applications")));
         foreach (var (verb, state) in (ReadOnlySpan<(string, string)>)[("approve", "live"), ("reject", "suspended")])
@@ -102,7 +106,8 @@ internal static class ConsoleEndpoints
     }
 
     // A state-changing post: signed in, a valid form (antiforgery), and the admin role unless viewers may.
-    private static async Task Change(HttpContext context, Func<string, Task> act, bool viewerMay = false)
+    // confirm: the form must carry confirm=yes (a checkbox beside the button), for what cannot be undone.
+    private static async Task Change(HttpContext context, Func<string, Task> act, bool viewerMay = false, bool confirm = false)
     {
         var page = Page(context, "Not done");
         if (context.User.Identity?.IsAuthenticated != true)
@@ -121,6 +126,13 @@ internal static class ConsoleEndpoints
         if (!viewerMay && context.User.FindFirstValue(ClaimTypes.Role) != "admin")
         {
             await WebRender.ProblemAsync(context, page, StatusCodes.Status403Forbidden, "Viewers may look, not change; ask an admin.", "/console").ConfigureAwait(false);
+            return;
+        }
+
+        if (confirm && form.Field("confirm") != "yes")
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest,
+                "Nothing was deleted: tick \"sure\" beside the button to confirm, as deleting cannot be undone.", "/console").ConfigureAwait(false);
             return;
         }
 
@@ -210,14 +222,16 @@ internal static class ConsoleEndpoints
         await Render(context, $"Accounts ({total:N0})", accounts.Count == PageSize ? $"/console/accounts?after={Esc(accounts[^1].Id)}" : null,
             new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
                 [a.Email, a.Title, Name(a.State), a.Id, Time(a.CreatedAt)],
-                a.State switch
+                [.. a.State switch
                 {
                     AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
                     AccountState.Active => [new("Suspend", $"/console/accounts/{Esc(a.Id)}/suspend", true)],
                     AccountState.Suspended => [new("Resume", $"/console/accounts/{Esc(a.Id)}/resume")],
                     // Waits for its owner to confirm the address from the mailed link; nothing for an administrator to decide.
-                    _ => [],
-                }))])).ConfigureAwait(false);
+                    _ => (ConsoleAction[])[],
+                },
+                // With its applications, and its address out of the change log: for a consumer's request to be forgotten.
+                new("Delete", $"/console/accounts/{Esc(a.Id)}/delete", true, Confirm: true)]))])).ConfigureAwait(false);
     }
 
     private static async Task ApplicationsAsync(HttpContext context, ConsoleContext admin)
@@ -235,12 +249,16 @@ internal static class ConsoleEndpoints
             new ConsoleTable("Keys", ["Application", "Key", "Created", "Expires"], [.. keys])).ConfigureAwait(false);
     }
 
-    private static IReadOnlyList<ConsoleAction> Decisions(PortalApplication a) => a.State switch
-    {
-        ApplicationState.Pending => [new("Approve", $"/console/applications/{Esc(a.Id)}/approve"), new("Reject", $"/console/applications/{Esc(a.Id)}/reject", true)],
-        ApplicationState.Live => [new("Suspend", $"/console/applications/{Esc(a.Id)}/suspend", true)],
-        _ => [new("Resume", $"/console/applications/{Esc(a.Id)}/resume")],
-    };
+    private static IReadOnlyList<ConsoleAction> Decisions(PortalApplication a) =>
+    [
+        .. a.State switch
+        {
+            ApplicationState.Pending => [new("Approve", $"/console/applications/{Esc(a.Id)}/approve"), new("Reject", $"/console/applications/{Esc(a.Id)}/reject", true)],
+            ApplicationState.Live => [new("Suspend", $"/console/applications/{Esc(a.Id)}/suspend", true)],
+            _ => (ConsoleAction[])[new("Resume", $"/console/applications/{Esc(a.Id)}/resume")],
+        },
+        new("Delete", $"/console/applications/{Esc(a.Id)}/delete", true, Confirm: true),
+    ];
 
     // One portal application: what it is, its keys, what is left of its limits, its calls per day and its change log.
     private static async Task ApplicationAsync(HttpContext context, ConsoleContext admin, string id)

@@ -85,6 +85,47 @@ public sealed class ConsoleTests
     }
 
     [Fact]
+    public async Task Console_DeletesAnApplication_AndAnAccountWithItsApplications()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var consumer = await h.ConsumerAsync("deleted-by-console@example.com");
+        var (first, firstKey) = await PortalHarness.CreateAppAsync(consumer, "retail", "One");
+        var (_, secondKey) = await PortalHarness.CreateAppAsync(consumer, "retail", "Two");
+        var account = (await h.Store.FindAccountByEmailAsync("deleted-by-console@example.com"))!;
+
+        using var console = new Browser(h.Admin.Url);
+        await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        Assert.Contains($"action=\"/console/accounts/{account.Id}/delete\"", await console.PageAsync("/console/accounts"), StringComparison.Ordinal);
+        using (var unconfirmed = await console.SubmitAsync("/console/applications", $"/console/applications/{first}/delete"))
+        {
+            // Without the "sure" box ticked nothing goes: a slip of the mouse must not delete a consumer's application.
+            Assert.Equal(HttpStatusCode.BadRequest, unconfirmed.StatusCode);
+            Assert.Contains("Nothing was deleted", await unconfirmed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("GET", firstKey));
+        Assert.Matches($"action=\"/console/applications/{first}/delete\">[^<]*<input[^>]*__RequestVerificationToken[^>]*>\\s*<label[^>]*><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required",
+            await console.PageAsync("/console/applications"));
+        using (var deleted = await console.SubmitAsync("/console/applications", $"/console/applications/{first}/delete", ("confirm", "yes")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await h.CallGatewayAsync("GET", firstKey));
+        Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("GET", secondKey));
+        using (var deleted = await console.SubmitAsync("/console/accounts", $"/console/accounts/{account.Id}/delete", ("confirm", "yes")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await h.CallGatewayAsync("GET", secondKey));
+        Assert.Null(await h.Store.GetAccountAsync(account.Id));
+        Assert.DoesNotContain("deleted-by-console@example.com", await console.PageAsync("/console/accounts"), StringComparison.Ordinal);
+        var changes = await h.Store.ListConsumerChangesAsync(null, 100);
+        Assert.Contains(changes, c => c is { Action: "delete", Kind: "account", Actor: "console:admin-token" } && c.Name == account.Id);
+    }
+
+    [Fact]
     public async Task Console_ConfigApplicationApproval_GoesThroughTheAdminApiPath_AsARevisionByTheUser()
     {
         await using var h = await PortalHarness.StartAsync();
