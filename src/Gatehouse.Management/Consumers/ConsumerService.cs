@@ -402,6 +402,27 @@ internal sealed class ConsumerService
         return Busy();
     }
 
+    /// <summary>
+    /// Gives an account a new address, once its owner has proven both the mailbox (a link mailed there) and the account
+    /// (its password): a new stamp ends every session, and links made for the old address stop working.
+    /// </summary>
+    public async Task<AdminProblem?> ChangeEmailAsync(string accountId, string email, string actor, CancellationToken cancellationToken)
+    {
+        email = NormalizeEmail(email);
+        if (CheckEmail(email) is { } bad)
+        {
+            return bad;
+        }
+
+        return await _store.ChangeAccountEmailAsync(accountId, email, NewStamp(), actor, cancellationToken).ConfigureAwait(false) switch
+        {
+            null => AdminProblem.NotFound($"Account '{accountId}'"),
+            false => new(StatusCodes.Status409Conflict, "email-taken", "The address has an account",
+                "Another account has signed up with this address since the change was asked for; nothing was changed."),
+            true => null,
+        };
+    }
+
     /// <summary>Makes an application on <paramref name="plan"/> with its first key, shown only in this result.</summary>
     public async Task<(PortalApplication? Application, string? Key, AdminProblem? Problem)> CreateApplicationAsync(
         ConsumerAccount account, string title, string description, string plan, string actor, CancellationToken cancellationToken, TimeSpan? keyLifetime = null)

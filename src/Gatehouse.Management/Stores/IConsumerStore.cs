@@ -29,6 +29,12 @@ public interface IConsumerStore
     Task<bool> UpdateAccountAsync(ConsumerAccount account, string actor, string action, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Gives an account a new address and stamp (ending its sessions) and deletes its outstanding links; true when
+    /// changed, false when another account has the address, null when there is no such account.
+    /// </summary>
+    Task<bool?> ChangeAccountEmailAsync(string id, string email, string stamp, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Deletes an account that has no application left (its deleted applications' rows stay, for the nodes), with its
     /// links, and takes its address and name, and its applications' titles, out of the change log; false when it does
     /// not exist, still has an application, or is not in state <paramref name="onlyIf"/> when that is given.
@@ -77,10 +83,13 @@ public interface IConsumerStore
     Task<IReadOnlyList<ConsumerChange>> ListConsumerChangesOfAsync(string kind, string name, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Stores a one-time token (its hash) for <paramref name="account"/>, such as a password reset.</summary>
-    Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+    Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default, string? detail = null);
 
     /// <summary>Takes (deletes) a token and returns its account when it exists, has this purpose and has not expired at <paramref name="now"/>.</summary>
     Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="TakeTokenAsync"/>, with the detail the token was saved with (a new address, for a change of address).</summary>
+    Task<(string Account, string? Detail)?> TakeTokenWithDetailAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     /// <summary>A token's account when it exists, has this purpose and has not expired at <paramref name="now"/>; the token stays.</summary>
     Task<string?> PeekTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default);

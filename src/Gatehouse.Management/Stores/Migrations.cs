@@ -466,6 +466,9 @@ internal static class Migrations
                     created_at TIMESTAMPTZ NOT NULL,
                     expires_at TIMESTAMPTZ NULL);
                 """),
+        // A link can carry what it is for beyond its purpose: a change of address keeps the new address here until the
+        // link mailed to it is opened (and the row goes with the account, should it be deleted first). Version 17.
+        new(17, Sqlite: "ALTER TABLE consumer_tokens ADD COLUMN detail TEXT NULL;", Postgres: "ALTER TABLE consumer_tokens ADD COLUMN detail TEXT NULL;"),
     ];
 
     // Migration 15's table and indexes: the same SQL for both databases.

@@ -119,6 +119,32 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
+    public async Task<bool?> ChangeAccountEmailAsync(string id, string email, string stamp, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = await ReadAccountAsync(connection, transaction, $"SELECT {AccountColumns} FROM consumer_accounts WHERE id = @v", id, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return null;
+        }
+
+        if (await ScalarAsync(connection, transaction, "SELECT 1 FROM consumer_accounts WHERE email = @email AND id <> @id", cancellationToken,
+                ("email", email), ("id", id)).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "UPDATE consumer_accounts SET email = @email, stamp = @stamp, version = version + 1 WHERE id = @id", cancellationToken,
+            ("email", email), ("stamp", stamp), ("id", id)).ConfigureAwait(false);
+        // Links made for the old address (a reset, a confirmation) no longer reach whoever now holds the account.
+        await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "email", "account", id, AuditBody(before), AuditBody(before with { Email = email }), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public async Task<bool> DeleteAccountAsync(string id, string actor, CancellationToken cancellationToken = default, AccountState? onlyIf = null)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -131,6 +157,23 @@ internal abstract partial class SqlConfigStore
             return false;
         }
 
+        // Every address the account has had (a change of address leaves the earlier ones in the log's entries and actors).
+        var addresses = new HashSet<string>(StringComparer.Ordinal) { account.Email };
+        await using (var earlier = Command(connection, transaction, "SELECT before, after FROM consumer_changes WHERE kind = 'account' AND name = @id", ("id", id)))
+        await using (var reader = await earlier.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var body in (ReadOnlySpan<string?>)[NullableString(reader, 0), NullableString(reader, 1)])
+                {
+                    if (body is not null && JsonNode.Parse(body)?["email"]?.GetValue<string>() is { Length: > 0 } email)
+                    {
+                        addresses.Add(email);
+                    }
+                }
+            }
+        }
+
         await ExecuteAsync(connection, transaction, "DELETE FROM consumer_accounts WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         // What the account was (address, name) and what its applications were called leave the change log and the
         // deleted applications' rows; the entries stay, with who did what when (the account's own doings under its id,
@@ -140,10 +183,14 @@ internal abstract partial class SqlConfigStore
             cancellationToken, ("id", id)).ConfigureAwait(false);
         var self = "portal:" + account.Email;
         var pseudonym = "portal:" + id;
-        await ExecuteAsync(connection, transaction, "UPDATE consumer_changes SET actor = @pseudonym WHERE actor = @self", cancellationToken, ("pseudonym", pseudonym), ("self", self)).ConfigureAwait(false);
+        foreach (var address in addresses)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE consumer_changes SET actor = @pseudonym WHERE actor = @self", cancellationToken, ("pseudonym", pseudonym), ("self", "portal:" + address)).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, "DELETE FROM login_attempts WHERE key = @key", cancellationToken, ("key", "a:" + address)).ConfigureAwait(false);
+        }
+
         await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET title = '', description = '' WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
-        await ExecuteAsync(connection, transaction, "DELETE FROM login_attempts WHERE key = @key", cancellationToken, ("key", "a:" + account.Email)).ConfigureAwait(false);
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await LogChangeAsync(connection, transaction, seq, actor == self ? pseudonym : actor, "delete", "account", id, null, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -298,11 +345,11 @@ internal abstract partial class SqlConfigStore
         return result;
     }
 
-    public async Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    public async Task SaveTokenAsync(string hash, string purpose, string account, DateTimeOffset expiresAt, CancellationToken cancellationToken = default, string? detail = null)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, null, "INSERT INTO consumer_tokens (hash, purpose, account, expires_at) VALUES (@hash, @purpose, @account, @expires)",
-            cancellationToken, ("hash", hash), ("purpose", purpose), ("account", account), ("expires", TimeValue(expiresAt))).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "INSERT INTO consumer_tokens (hash, purpose, account, expires_at, detail) VALUES (@hash, @purpose, @account, @expires, @detail)",
+            cancellationToken, ("hash", hash), ("purpose", purpose), ("account", account), ("expires", TimeValue(expiresAt)), ("detail", detail)).ConfigureAwait(false);
     }
 
     public async Task<string?> PeekTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -313,17 +360,20 @@ internal abstract partial class SqlConfigStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadTime(reader, 1) > now && reader.GetString(2) == purpose ? reader.GetString(0) : null;
     }
 
-    public async Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async Task<string?> TakeTokenAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        (await TakeTokenWithDetailAsync(hash, purpose, now, cancellationToken).ConfigureAwait(false))?.Account;
+
+    public async Task<(string Account, string? Detail)?> TakeTokenWithDetailAsync(string hash, string purpose, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, transaction, "SELECT account, expires_at, purpose FROM consumer_tokens WHERE hash = @hash", ("hash", hash));
-        string? account = null;
+        await using var command = Command(connection, transaction, "SELECT account, expires_at, purpose, detail FROM consumer_tokens WHERE hash = @hash", ("hash", hash));
+        (string, string?)? account = null;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadTime(reader, 1) > now && reader.GetString(2) == purpose)
             {
-                account = reader.GetString(0);
+                account = (reader.GetString(0), NullableString(reader, 3));
             }
         }
 

@@ -216,6 +216,46 @@ public abstract partial class ConfigStoreTests
 
     [Fact]
     [Trait("Issue", "18")]
+    public async Task ChangeAccountEmail_RefusesATakenAddress_EndsLinks_AndADeletionLaterForgetsEveryAddressTheAccountHad()
+    {
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-1", "first@example.com"), "portal:first@example.com"));
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-2", "other@example.com"), "portal:other@example.com"));
+        await Store.SaveTokenAsync(new string('c', 64), "password-reset", "acc-1", Clock.GetUtcNow() + TimeSpan.FromMinutes(30));
+        await Store.SaveTokenAsync(new string('d', 64), "change-email", "acc-1", Clock.GetUtcNow() + TimeSpan.FromHours(1), detail: "second@example.com");
+        Assert.Equal(("acc-1", "second@example.com"), await Store.TakeTokenWithDetailAsync(new string('d', 64), "change-email", Clock.GetUtcNow()));
+        var before = (await Store.GetAccountAsync("acc-1"))!;
+
+        Assert.False(await Store.ChangeAccountEmailAsync("acc-1", "other@example.com", "stamp-x", "portal:first@example.com"));
+        Assert.Null(await Store.ChangeAccountEmailAsync("acc-9", "nine@example.com", "stamp-x", "admin-api"));
+        Assert.Equal("first@example.com", (await Store.GetAccountAsync("acc-1"))!.Email);
+        Assert.True(await Store.ChangeAccountEmailAsync("acc-1", "second@example.com", "stamp-2", "portal:first@example.com"));
+
+        var after = (await Store.GetAccountAsync("acc-1"))!;
+        Assert.Equal(("second@example.com", "stamp-2", before.Version + 1), (after.Email, after.Stamp, after.Version));
+        Assert.Null(await Store.FindAccountByEmailAsync("first@example.com"));
+        Assert.Equal("acc-1", (await Store.FindAccountByEmailAsync("second@example.com"))?.Id);
+        // A reset link mailed to the old address no longer works.
+        Assert.Null(await Store.TakeTokenAsync(new string('c', 64), "password-reset", Clock.GetUtcNow()));
+        var change = (await Store.ListConsumerChangesAsync(null, 100)).Single(c => c.Action == "email");
+        Assert.Equal(("portal:first@example.com", "account", "acc-1"), (change.Actor, change.Kind, change.Name));
+        Assert.Contains("first@example.com", change.Before, StringComparison.Ordinal);
+        Assert.Contains("second@example.com", change.After, StringComparison.Ordinal);
+
+        Assert.NotNull(await Store.SaveApplicationAsync(NewApplication("app-1", "acc-1"), 0, "portal:second@example.com", "create"));
+        var app = (await Store.GetApplicationAsync("app-1"))!;
+        Assert.NotNull(await Store.SaveApplicationAsync(app with { Deleted = true, Keys = [] }, app.Seq, "portal:second@example.com", "delete"));
+        Assert.True(await Store.DeleteAccountAsync("acc-1", "portal:second@example.com"));
+
+        // Both addresses leave the log, as the account's actor and in its entries; the other account's stays.
+        var log = string.Join("\n", (await Store.ListConsumerChangesAsync(null, 100)).Select(c => $"{c.Actor} {c.Action} {c.Kind} {c.Name} {c.Before} {c.After}"));
+        Assert.DoesNotContain("first@example.com", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("second@example.com", log, StringComparison.Ordinal);
+        Assert.Contains("portal:acc-1 email account acc-1", log, StringComparison.Ordinal);
+        Assert.Contains("other@example.com", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
     public async Task StaleUnverifiedAccounts_AreOldUnconfirmedOnesWithoutAWorkingLink_AndOnlyThoseAreDeletedAsSuch()
     {
         Assert.True(await Store.InsertAccountAsync(NewAccount("acc-old", "old@example.com", AccountState.Unverified), "portal:old@example.com"));

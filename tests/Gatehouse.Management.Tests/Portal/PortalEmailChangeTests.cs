@@ -1,0 +1,163 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Gatehouse.Gateway.Tests.Infrastructure;
+using MimeKit;
+
+namespace Gatehouse.Management.Tests.Portal;
+
+/// <summary>
+/// A consumer moves their account to a new address: asked on the account page with the password, made when the link
+/// mailed to the new address is opened with the password again. The old address is told; other sessions end; whether
+/// the new address already has an account is told to that address only.
+/// </summary>
+[Trait("Issue", "18")]
+public sealed partial class PortalEmailChangeTests
+{
+    private const string Password = "a long enough pass phrase";
+
+    private static async Task<List<MimeMessage>> MailsToAsync(PortalHarness h, string address, int count)
+    {
+        List<MimeMessage> mails = [];
+        await Wait.UntilAsync(() =>
+        {
+            mails = Directory.Exists(h.MailDirectory)
+                ? [.. Directory.GetFiles(h.MailDirectory, "*.eml").Order(StringComparer.Ordinal).Select(f => MimeMessage.Load(f)).Where(m => m.To.Mailboxes.Any(b => b.Address == address))]
+                : [];
+            return mails.Count >= count;
+        }, $"{count} mails to {address}");
+        return mails;
+    }
+
+    private static int MailCount(PortalHarness h, string address) => Directory.Exists(h.MailDirectory)
+        ? Directory.GetFiles(h.MailDirectory, "*.eml").Count(f => MimeMessage.Load(f).To.Mailboxes.Any(b => b.Address == address))
+        : 0;
+
+    private static async Task<HttpStatusCode> LogInAsync(PortalHarness h, string email, string password)
+    {
+        using var browser = h.NewBrowser();
+        using var login = await browser.SubmitAsync("/login", "/login", ("email", email), ("password", password));
+        return login.StatusCode;
+    }
+
+    [Fact]
+    public async Task TheAddressChanges_WhenTheMailedLinkIsOpenedWithThePassword_OtherSessionsEnd_AndTheOldAddressIsTold()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = await h.ConsumerAsync("before@example.com");
+        var (_, key) = await PortalHarness.CreateAppAsync(browser, "retail", "Keeps working");
+        using var other = h.NewBrowser();
+        using (var login = await other.SubmitAsync("/login", "/login", ("email", "before@example.com"), ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        }
+
+        using (var wrong = await browser.SubmitAsync("/account", "/account/email", ("email", "after@example.com"), ("password", "not the password at all")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            var html = await wrong.Content.ReadAsStringAsync();
+            Assert.Contains("current password is not right", html, StringComparison.Ordinal);
+            Assert.Contains("value=\"after@example.com\"", html, StringComparison.Ordinal); // what was typed is kept
+        }
+
+        foreach (var (typed, says) in new[] { ("not an address", "Enter an email address"), ("Before@Example.com", "already") })
+        {
+            using var refused = await browser.SubmitAsync("/account", "/account/email", ("email", typed), ("password", Password));
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            Assert.Contains(says, await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var asked = await browser.SubmitAsync("/account", "/account/email", ("email", "After@example.com"), ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+            Assert.Contains("A link to confirm after@example.com is on its way", await asked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var mail = Assert.Single(await MailsToAsync(h, "after@example.com", 1));
+        var token = ChangeLink().Match(mail.TextBody ?? "").Groups[1].Value;
+        Assert.NotEmpty(token);
+        Assert.StartsWith(h.Portal.Url.TrimEnd('/') + "/account/email/", ChangeLink().Match(mail.TextBody!).Value, StringComparison.Ordinal);
+        Assert.Equal("before@example.com", (await h.Store.GetAccountAsync((await h.Store.FindAccountByEmailAsync("before@example.com"))!.Id))!.Email);
+
+        // Whoever holds the new mailbox needs the account's password too; a wrong one keeps the link.
+        using var opener = h.NewBrowser();
+        Assert.Contains($"action=\"/account/email/{token}\"", await opener.PageAsync($"/account/email/{token}"), StringComparison.Ordinal);
+        using (var wrong = await opener.SubmitAsync($"/account/email/{token}", $"/account/email/{token}", ("password", "not the password at all")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+
+        Assert.NotNull(await h.Store.FindAccountByEmailAsync("before@example.com"));
+        using (var confirmed = await opener.SubmitAsync($"/account/email/{token}", $"/account/email/{token}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
+            Assert.Equal("/account?done=email", confirmed.Headers.Location?.OriginalString);
+        }
+
+        Assert.Contains("after@example.com", await opener.PageAsync("/account?done=email"), StringComparison.Ordinal);
+        using (var ended = await other.GetAsync("/apps"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, ended.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await LogInAsync(h, "before@example.com", Password));
+        Assert.Equal(HttpStatusCode.Redirect, await LogInAsync(h, "after@example.com", Password));
+        var told = Assert.Single(await MailsToAsync(h, "before@example.com", 1));
+        Assert.Contains("was changed to after@example.com", told.TextBody, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("GET", key)); // the applications and keys stay
+
+        using (var again = await h.NewBrowser().SubmitAsync($"/account/email/{token}", $"/account/email/{token}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        }
+
+        var change = (await h.Store.ListConsumerChangesAsync(null, 100)).Single(c => c.Action == "email");
+        Assert.Equal("portal:before@example.com", change.Actor);
+    }
+
+    [Fact]
+    public async Task ToAnAddressWithAnAccount_ThePageSaysTheSame_NothingChanges_AndOnlyThatAddressIsTold()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var mover = await h.ConsumerAsync("mover@example.com");
+        using var holder = await h.ConsumerAsync("holder@example.com");
+
+        string text;
+        using (var asked = await mover.SubmitAsync("/account", "/account/email", ("email", "holder@example.com"), ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+            text = await asked.Content.ReadAsStringAsync();
+            Assert.Contains("A link to confirm holder@example.com is on its way", text, StringComparison.Ordinal);
+        }
+
+        var note = Assert.Single(await MailsToAsync(h, "holder@example.com", 1));
+        Assert.Contains("already has an account. Nothing was changed", note.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotMatch(ChangeLink(), note.TextBody ?? "");
+        Assert.NotNull(await h.Store.FindAccountByEmailAsync("mover@example.com"));
+        Assert.Equal(0, MailCount(h, "mover@example.com"));
+    }
+
+    [Fact]
+    public async Task AnAddressTakenWhileTheLinkWaited_IsRefusedAtTheLink_AndTheAccountKeepsItsAddress()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var mover = await h.ConsumerAsync("slow@example.com");
+        using (var asked = await mover.SubmitAsync("/account", "/account/email", ("email", "contested@example.com"), ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
+        }
+
+        var token = ChangeLink().Match(Assert.Single(await MailsToAsync(h, "contested@example.com", 1)).TextBody ?? "").Groups[1].Value;
+        using var first = await h.ConsumerAsync("contested@example.com");
+        using (var late = await mover.SubmitAsync($"/account/email/{token}", $"/account/email/{token}", ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, late.StatusCode);
+            Assert.Contains("Another account has signed up with this address", await late.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.NotNull(await h.Store.FindAccountByEmailAsync("slow@example.com"));
+        Assert.Equal(HttpStatusCode.Redirect, await LogInAsync(h, "slow@example.com", Password));
+    }
+
+    [GeneratedRegex(@"https?://[^\s]+/account/email/([A-Za-z0-9_-]+)")]
+    private static partial Regex ChangeLink();
+}
