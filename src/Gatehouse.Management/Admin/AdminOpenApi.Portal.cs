@@ -51,6 +51,12 @@ internal static partial class AdminOpenApi
         paths["/admin/portal/accounts/{id}"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("id", "The account's id (acc-…).")),
+            ["patch"] = Op("updatePortalAccount", "Change a portal account's address or name", "Portal",
+                "Either or both of { \"email\", \"title\" }. A new address is taken on the caller's word (no link is mailed: for an owner who lost the old mailbox); the account's sessions end and links sent to the old address stop working. Audited in GET /admin/portal/changes (actions email and rename).",
+                Responses(("200", Json("Done", "Changed")), Ref("BadRequest"), Ref("TooLarge"), Ref("NotFound"),
+                    ("409", Problem("Another account has the address (email-taken), or it changed meanwhile several times (consumer-conflict)")),
+                    ("422", Problem("Not an email address, or a name that is empty, longer than 100 characters or holds control characters (invalid-input)"))),
+                body: Body("PortalAccountChange", "What to change")),
             ["delete"] = Op("deletePortalAccount", "Delete a portal account", "Portal",
                 "Suspends the account (its sessions end, its keys are refused), deletes each of its applications (nodes drop their keys within their poll interval), then the account. Its address and name, and its applications' titles, leave the change log; the entries stay, with who did what and when. For a consumer's request to be forgotten.",
                 Responses(("200", Json("Done", "Deleted")), Ref("NotFound"), ("409", Problem("It changed meanwhile several times (consumer-conflict); send it again")))),
@@ -124,6 +130,10 @@ internal static partial class AdminOpenApi
         change["additionalProperties"] = false;
         change["minProperties"] = 1;
         yield return ("PortalSettingsChange", change);
+        var account = Object("A portal account's new address or name (either or both).", ("email", Str("The new address; the account's sessions end")), ("title", Str("The new name, 1 to 100 characters")));
+        account["minProperties"] = 1;
+        account["additionalProperties"] = false;
+        yield return ("PortalAccountChange", account);
         yield return ("ConsoleUser", Object("A console user.", ("email", Str()), ("role", Enum(Str(), "admin", "viewer"))));
         yield return ("ConsoleUserList", Object("Every console user by email.",
             ("items", Array(Object(null, ("email", Str()), ("role", Enum(Str("admin: every action; viewer: reads only"), "admin", "viewer")), ("createdAt", time(null)))))));

@@ -13,6 +13,7 @@ namespace Gatehouse.Management.Admin;
 /// Consumer data through the admin API (the console calls the same <see cref="ConsumerService"/>):
 /// <c>GET /admin/portal/accounts</c>, <c>GET /admin/portal/applications</c> (<c>?account=&amp;state=&amp;after=&amp;limit=</c>),
 /// <c>POST /admin/portal/{accounts|applications}/{id}/{approve|reject|suspend|resume}</c>,
+/// <c>PATCH</c>/<c>DELETE /admin/portal/accounts/{id}</c>, <c>DELETE /admin/portal/applications/{id}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
 /// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true }</c>).
 /// </summary>
@@ -74,6 +75,36 @@ internal static class PortalAdminEndpoints
                 AnswerAsync(context, consumers.DecideApplicationAsync((string)context.Request.RouteValues["id"]!, verb, AdminCaller.Actor(context), context.RequestAborted)));
         }
 
+        app.MapMethods("/admin/portal/accounts/{id}", [HttpMethods.Patch], async context =>
+        {
+            var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+            if (problem is null && (body!.Count == 0 || body!.Any(e => e.Key is not ("email" or "title") || e.Value is not JsonValue v || !v.TryGetValue<string>(out _))))
+            {
+                problem = AdminRequests.BadParameter("The body is { \"email\": \"…\", \"title\": \"…\" }, with either or both.");
+            }
+
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var id = (string)context.Request.RouteValues["id"]!;
+            var actor = AdminCaller.Actor(context);
+            // The name first: an address refused as taken leaves no half-made change behind it that matters.
+            if (body!["title"]?.GetValue<string>() is { } title)
+            {
+                problem = await consumers.RenameAccountAsync(id, title, actor, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            if (problem is null && body["email"]?.GetValue<string>() is { } email)
+            {
+                // No mailbox proof here: an administrator moves an account whose owner lost the old address, on their word.
+                problem = await consumers.ChangeEmailAsync(id, email, actor, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await AnswerAsync(context, Task.FromResult(problem)).ConfigureAwait(false);
+        });
         app.MapDelete("/admin/portal/accounts/{id}", context => AnswerAsync(context,
             consumers.DeleteAccountAsync((string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,

@@ -402,6 +402,32 @@ internal sealed class ConsumerService
         return Busy();
     }
 
+    /// <summary>Gives an account a new name (its title), the same rules as at sign-up.</summary>
+    public async Task<AdminProblem?> RenameAccountAsync(string accountId, string title, string actor, CancellationToken cancellationToken)
+    {
+        title = title.Trim();
+        if (CheckText(title, "name", 1, 100) is { } bad)
+        {
+            return bad;
+        }
+
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var account = await _store.GetAccountAsync(accountId, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                return AdminProblem.NotFound($"Account '{accountId}'");
+            }
+
+            if (account.Title == title || await _store.UpdateAccountAsync(account with { Title = title }, actor, "rename", cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+
+        return Busy();
+    }
+
     /// <summary>
     /// Gives an account a new address, once its owner has proven both the mailbox (a link mailed there) and the account
     /// (its password): a new stamp ends every session, and links made for the old address stop working.

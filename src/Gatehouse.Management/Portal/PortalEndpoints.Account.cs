@@ -19,6 +19,7 @@ internal static partial class PortalEndpoints
     // The account page's forms: where an error is shown.
     private enum AccountForm
     {
+        Name,
         Password,
         Email,
         Delete,
@@ -31,8 +32,10 @@ internal static partial class PortalEndpoints
             {
                 "password" => "Your password is changed; every other session is signed out.",
                 "email" => "Your address is changed; every other session is signed out, and mail now goes to the new address.",
+                "name" => "Your name is changed.",
                 _ => null,
             })));
+        app.MapPost("/account/name", context => Signed(context, portal, account => RenameAsync(context, portal, account)));
         app.MapPost("/account/password", context => Signed(context, portal, account => ChangePasswordAsync(context, portal, account)));
         app.MapPost("/account/email", context => Signed(context, portal, account => AskEmailChangeAsync(context, portal, account)));
         app.MapGet("/account/email/{token}", context => WebRender.PageAsync<Confirm>(context, new
@@ -56,6 +59,7 @@ internal static partial class PortalEndpoints
             Page = Page(context, "Your account", notice),
             Account = account,
             Applications = applications.Count,
+            NameError = error is (AccountForm.Name, var n) ? n : null,
             PasswordError = error is (AccountForm.Password, var p) ? p : null,
             EmailError = error is (AccountForm.Email, var e) ? e : null,
             DeleteError = error is (AccountForm.Delete, var d) ? d : null,
@@ -85,6 +89,25 @@ internal static partial class PortalEndpoints
         var status = problem.Status == StatusCodes.Status422UnprocessableEntity ? StatusCodes.Status401Unauthorized : problem.Status;
         await AccountAsync(context, portal, account, (form, detail), status, email: email).ConfigureAwait(false);
         return false;
+    }
+
+    // A name is what the account shows and the change log records; no password asked, as nothing is opened with it.
+    private static async Task RenameAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Your account"), status, error!, "/account").ConfigureAwait(false);
+            return;
+        }
+
+        if (await portal.Consumers.RenameAccountAsync(account.Id, form.Field("title"), Actor(account), context.RequestAborted).ConfigureAwait(false) is { } problem)
+        {
+            await AccountAsync(context, portal, account, (AccountForm.Name, problem.Detail), problem.Status).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Redirect("/account?done=name");
     }
 
     private static async Task ChangePasswordAsync(HttpContext context, PortalContext portal, ConsumerAccount account)

@@ -158,6 +158,75 @@ public sealed partial class PortalEmailChangeTests
         Assert.Equal(HttpStatusCode.Redirect, await LogInAsync(h, "slow@example.com", Password));
     }
 
+    [Fact]
+    public async Task TheName_ChangesFromTheAccountPage_WithinTheSignUpRules()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = await h.ConsumerAsync("named@example.com");
+        Assert.Contains("value=\"T named@example.com\"", await browser.PageAsync("/account"), StringComparison.Ordinal);
+
+        using (var empty = await browser.SubmitAsync("/account", "/account/name", ("title", "   ")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, empty.StatusCode);
+            Assert.Contains("Enter a name of 1 to 100 characters", await empty.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var renamed = await browser.SubmitAsync("/account", "/account/name", ("title", "  Ada's Shop  ")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, renamed.StatusCode);
+            Assert.Equal("/account?done=name", renamed.Headers.Location?.OriginalString);
+        }
+
+        Assert.Equal("Ada's Shop", (await h.Store.FindAccountByEmailAsync("named@example.com"))!.Title);
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 100), c => c is { Action: "rename", Actor: "portal:named@example.com" });
+    }
+
+    [Fact]
+    public async Task TheAdminApi_ChangesAnAccountsAddressAndName_OnItsWord_AndRefusesATakenAddress()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = await h.ConsumerAsync("lost-mailbox@example.com");
+        using var other = await h.ConsumerAsync("someone-else@example.com");
+        var account = (await h.Store.FindAccountByEmailAsync("lost-mailbox@example.com"))!;
+        using var admin = h.AdminClient();
+
+        foreach (var (body, status) in new[]
+        {
+            ("""{"email":"someone-else@example.com"}""", HttpStatusCode.Conflict),
+            ("""{"email":"not an address"}""", HttpStatusCode.UnprocessableEntity),
+            ("""{"title":""}""", HttpStatusCode.UnprocessableEntity),
+            ("""{}""", HttpStatusCode.BadRequest),
+            ("""{"state":"active"}""", HttpStatusCode.BadRequest),
+            ("""{"email":7}""", HttpStatusCode.BadRequest),
+        })
+        {
+            using var refused = await admin.PatchAsync($"/admin/portal/accounts/{account.Id}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(status == refused.StatusCode, $"{body}: {refused.StatusCode}, {await refused.Content.ReadAsStringAsync()}");
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        }
+
+        Assert.Equal(("lost-mailbox@example.com", "T lost-mailbox@example.com"), ((await h.Store.GetAccountAsync(account.Id))!.Email, (await h.Store.GetAccountAsync(account.Id))!.Title));
+        using (var missing = await admin.PatchAsync("/admin/portal/accounts/acc-none", new StringContent("""{"title":"x"}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        using (var changed = await admin.PatchAsync($"/admin/portal/accounts/{account.Id}", new StringContent("""{"email":"New-Mailbox@example.com","title":"Renamed"}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        }
+
+        var now = (await h.Store.GetAccountAsync(account.Id))!;
+        Assert.Equal(("new-mailbox@example.com", "Renamed"), (now.Email, now.Title));
+        using (var ended = await browser.GetAsync("/apps"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, ended.StatusCode); // the address changed: the session made with the old one ended
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, await LogInAsync(h, "new-mailbox@example.com", Password));
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 100), c => c is { Action: "email", Actor: "admin-api" });
+    }
+
     [GeneratedRegex(@"https?://[^\s]+/account/email/([A-Za-z0-9_-]+)")]
     private static partial Regex ChangeLink();
 }
