@@ -13,6 +13,7 @@ using Gatehouse.Model.Access;
 using Gatehouse.Model.Config;
 using Gatehouse.Model.Plans;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Identity;
@@ -172,18 +173,18 @@ internal static class ConsoleEndpoints
             return;
         }
 
-        (string Name, string Role)? who = null;
+        (string Name, string Role, string Stamp)? who = null;
         if (email.Length == 0)
         {
             if (AdminToken.Matches("Bearer " + password, tokenSha256))
             {
-                who = ("admin-token", "admin");
+                who = (TokenName, "admin", TokenStamp(tokenSha256));
             }
         }
         else if (await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false) is { } user
             && new PasswordHasher<object>().VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed)
         {
-            who = (user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer");
+            who = (user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user));
         }
 
         if (who is not { } signed)
@@ -193,9 +194,41 @@ internal static class ConsoleEndpoints
         }
 
         await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, signed.Name), new Claim(ClaimTypes.Role, signed.Role)], Scheme);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, signed.Name), new Claim(ClaimTypes.Role, signed.Role), new Claim(StampClaim, signed.Stamp)], Scheme);
         await context.SignInAsync(Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
         context.Response.Redirect("/console/pending");
+    }
+
+    private const string TokenName = "admin-token";
+    private const string StampClaim = "stamp";
+
+    // What a session was made with: the user's password hash and role, or the admin token. When either changes (a new
+    // password or role, the user deleted, the node started with another token) the stamp no longer matches and the
+    // session ends at its next request; before, a deleted or demoted user kept an admin session for as long as they
+    // used it (the cookie slides), and a session made with a replaced admin token outlived it.
+    private static string UserStamp(AdminUser user) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"user\n{user.Role}\n{user.PasswordHash}")))[..32];
+
+    private static string TokenStamp(byte[] tokenSha256) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. "token\n"u8, .. tokenSha256]))[..32];
+
+    /// <summary>Every request of a console session: it lasts while what it was made with is unchanged.</summary>
+    internal static async Task ValidateSessionAsync(CookieValidatePrincipalContext context, IConsumerStore store, byte[] tokenSha256)
+    {
+        var name = context.Principal?.FindFirstValue(ClaimTypes.Name);
+        var stamp = context.Principal?.FindFirstValue(StampClaim);
+        var current = name switch
+        {
+            null => null,
+            TokenName => TokenStamp(tokenSha256),
+            _ => await store.GetAdminUserAsync(name, context.HttpContext.RequestAborted).ConfigureAwait(false) is { } user ? UserStamp(user) : null,
+        };
+        if (current is null || stamp is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.ASCII.GetBytes(current), System.Text.Encoding.ASCII.GetBytes(stamp)))
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);
+        }
     }
 
     private static async Task PendingAsync(HttpContext context, ConsoleContext admin)

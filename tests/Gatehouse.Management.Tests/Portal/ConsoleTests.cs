@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.RegularExpressions;
+using Gatehouse.Management.Admin;
+using Gatehouse.Model.Access;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Management.Tests.Portal;
 
@@ -17,6 +21,109 @@ public sealed class ConsoleTests
         using var made = await admin.PutAsync($"/admin/users/{email}", new StringContent($$"""{"password":"a console pass phrase","role":"{{role}}"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, made.StatusCode);
         Assert.DoesNotContain("AQAAAA", await admin.GetStringAsync("/admin/users"), StringComparison.Ordinal);
+    }
+
+    private static async Task<HttpStatusCode> PendingStatusAsync(Browser browser)
+    {
+        using var page = await browser.GetAsync("/console/pending");
+        return page.StatusCode;
+    }
+
+    /// <summary>
+    /// A console session lasts while what it was made with holds: the user's password and role, the user itself. A
+    /// demoted, re-passworded or deleted user's session ends at its next request (it used to keep its role while used).
+    /// </summary>
+    [Fact]
+    public async Task ConsoleSessions_EndWhenTheUsersPasswordOrRoleChanges_OrTheUserIsDeleted()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var admin = h.AdminClient();
+        async Task<Browser> SignInAsync(string email, string password = "a console pass phrase")
+        {
+            var browser = new Browser(h.Admin.Url);
+            using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", password));
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(browser));
+            return browser;
+        }
+
+        await CreateUserAsync(h, "demoted@example.com", "admin");
+        await CreateUserAsync(h, "repassworded@example.com", "admin");
+        await CreateUserAsync(h, "removed@example.com", "admin");
+        await CreateUserAsync(h, "unchanged@example.com", "viewer");
+        using var demoted = await SignInAsync("demoted@example.com");
+        using var repassworded = await SignInAsync("repassworded@example.com");
+        using var removed = await SignInAsync("removed@example.com");
+        using var unchanged = await SignInAsync("unchanged@example.com");
+        using var consumer = await h.ConsumerAsync("target@example.com");
+        var target = (await h.Store.FindAccountByEmailAsync("target@example.com"))!;
+        var accountsPage = await demoted.PageAsync("/console/accounts");
+        Assert.Contains(">Suspend<", accountsPage, StringComparison.Ordinal);
+
+        using (var put = await admin.PutAsync("/admin/users/demoted@example.com", new StringContent("""{"password":"a console pass phrase","role":"viewer"}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        using (var put = await admin.PutAsync("/admin/users/repassworded@example.com", new StringContent("""{"password":"another console phrase","role":"admin"}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        using (var deleted = await admin.DeleteAsync("/admin/users/removed@example.com"))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        // Back to the sign-in page (a redirect), and a post is refused as signed out rather than done as an admin.
+        Assert.Equal(HttpStatusCode.Redirect, await PendingStatusAsync(demoted));
+        Assert.Equal(HttpStatusCode.Redirect, await PendingStatusAsync(repassworded));
+        Assert.Equal(HttpStatusCode.Redirect, await PendingStatusAsync(removed));
+        Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(unchanged));
+        using (var post = await demoted.PostAsync($"/console/accounts/{target.Id}/suspend", ("__RequestVerificationToken", Browser.TokenOf(accountsPage))))
+        {
+            Assert.NotEqual(HttpStatusCode.Redirect, post.StatusCode);
+        }
+
+        Assert.Equal(Gatehouse.Management.Consumers.AccountState.Active, (await h.Store.GetAccountAsync(target.Id))!.State);
+
+        using var demotedAgain = await SignInAsync("demoted@example.com");
+        Assert.DoesNotContain(">Suspend<", await demotedAgain.PageAsync("/console/accounts"), StringComparison.Ordinal);
+        using var again = await SignInAsync("repassworded@example.com", "another console phrase");
+    }
+
+    /// <summary>A session signed in with the admin token ends when the control plane runs with another token.</summary>
+    [Fact]
+    public async Task AConsoleSessionMadeWithTheAdminToken_DoesNotOutliveTheToken()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        var cookies = new CookieContainer();
+        using var handler = new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false, UseProxy = false };
+        using var first = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(h.Admin.Url) };
+        var form = await first.GetStringAsync("/console/login");
+        var token = Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        using (var login = await first.PostAsync("/console/login", new FormUrlEncodedContent([new("email", ""), new("password", PortalHarness.AdminToken), new("__RequestVerificationToken", token)])))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        }
+
+        // Two more control planes on the same store (its cookie keys are shared): one with the same token, one with another.
+        async Task<HttpStatusCode> PendingOnAsync(string adminToken)
+        {
+            await using var api = await AdminApi.StartAsync(new AdminApiOptions
+            {
+                Url = "http://127.0.0.1:0",
+                Store = h.Store,
+                TokenSha256 = ApiKeyHash.Sha256Hex(adminToken),
+                ConfigureLogging = logging => logging.ClearProviders(),
+            });
+            using var client = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(api.Url) };
+            using var page = await client.GetAsync("/console/pending");
+            return page.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PendingOnAsync(PortalHarness.AdminToken));
+        Assert.Equal(HttpStatusCode.Redirect, await PendingOnAsync("gha_another-token-altogether"));
     }
 
     [Fact]
