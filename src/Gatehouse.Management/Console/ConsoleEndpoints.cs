@@ -181,10 +181,24 @@ internal static class ConsoleEndpoints
                 who = (TokenName, "admin", TokenStamp(tokenSha256));
             }
         }
-        else if (await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false) is { } user
-            && new PasswordHasher<object>().VerifyHashedPassword(user, user.PasswordHash, password) != PasswordVerificationResult.Failed)
+        else
         {
-            who = (user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user));
+            // An unknown address is checked against a dummy hash: it took no time at all, which told anyone who the
+            // console's users are.
+            var user = await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false);
+            var (checkedIt, right) = await consumers.CheckConsolePasswordAsync(attempt!, user?.PasswordHash, password, context.RequestAborted).ConfigureAwait(false);
+            if (!checkedIt)
+            {
+                context.Response.Headers.RetryAfter = "5";
+                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+                    StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+                return;
+            }
+
+            if (right)
+            {
+                who = (user!.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user));
+            }
         }
 
         if (who is not { } signed)

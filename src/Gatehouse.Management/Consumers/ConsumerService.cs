@@ -355,6 +355,17 @@ internal sealed class ConsumerService
         }
     }
 
+    /// <summary>
+    /// Checks a console user's password for a counted attempt: on the password workers, against a dummy hash when there
+    /// is no such user (<paramref name="hash"/> null), so that a known and an unknown address take as long. Checked is
+    /// false when no worker was free (the attempt is given back).
+    /// </summary>
+    public async Task<(bool Checked, bool Right)> CheckConsolePasswordAsync(LoginAttempt attempt, string? hash, string password, CancellationToken cancellationToken)
+    {
+        var (checkedIt, result) = await CheckAsync(attempt, hash, password, cancellationToken).ConfigureAwait(false);
+        return (checkedIt, checkedIt && hash is not null && result != PasswordVerificationResult.Failed);
+    }
+
     /// <summary>A <c>PasswordHasher</c> hash of <paramref name="password"/>; false when too many hashes are waiting.</summary>
     public Task<(bool Done, string Hash)> HashPasswordAsync(string password, CancellationToken cancellationToken) =>
         _passwords.RunAsync(() => _hasher.HashPassword(this, password), cancellationToken);
