@@ -47,6 +47,8 @@ internal static class ConsoleEndpoints
             await context.SignOutAsync(Scheme).ConfigureAwait(false);
             context.Response.Redirect("/console/login");
         }, viewerMay: true));
+        app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK)));
+        app.MapPost("/console/account/password", context => ChangePasswordAsync(context, consumers));
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
         app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
         app.MapGet("/console/applications", context => Signed(context, () => ApplicationsAsync(context, admin)));
@@ -208,8 +210,7 @@ internal static class ConsoleEndpoints
         }
 
         await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, signed.Name), new Claim(ClaimTypes.Role, signed.Role), new Claim(StampClaim, signed.Stamp)], Scheme);
-        await context.SignInAsync(Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
+        await SignInAsync(context, signed.Name, signed.Role, signed.Stamp).ConfigureAwait(false);
         context.Response.Redirect("/console/pending");
     }
 
@@ -225,6 +226,9 @@ internal static class ConsoleEndpoints
 
     private static string TokenStamp(byte[] tokenSha256) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. "token\n"u8, .. tokenSha256]))[..32];
+
+    private static Task SignInAsync(HttpContext context, string name, string role, string stamp) =>
+        context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp)], Scheme)));
 
     /// <summary>Every request of a console session: it lasts while what it was made with is unchanged.</summary>
     internal static async Task ValidateSessionAsync(CookieValidatePrincipalContext context, IConsumerStore store, byte[] tokenSha256)
@@ -243,6 +247,80 @@ internal static class ConsoleEndpoints
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);
         }
+    }
+
+    // Who is signed in; a console user may change their own password here (the admin token is changed by restarting with another).
+    private static Task AccountAsync(HttpContext context, string? error, int status, string? notice = null)
+    {
+        var name = context.User.FindFirstValue(ClaimTypes.Name);
+        var role = context.User.FindFirstValue(ClaimTypes.Role);
+        var text = name == TokenName
+            ? "Signed in with the admin token (role admin). The token is changed by starting the control plane with another GATEHOUSE_ADMIN_TOKEN; every console session made with the old one then ends."
+            : $"Signed in as {name} (role {role}). An administrator changes roles and removes users through the admin API (/admin/users).";
+        return WebRender.PageAsync<ConsolePage>(context, new { Page = Page(context, "Your account", notice), Text = text, PasswordForm = name != TokenName, Error = error }, status);
+    }
+
+    // A console user's own new password: the current one checked again (counted like a sign-in), the new one by the portal's
+    // rules. The new hash changes the session stamp, so every other session ends; this one is made again.
+    private static async Task ChangePasswordAsync(HttpContext context, ConsumerService consumers)
+    {
+        var page = Page(context, "Your account");
+        var email = context.User.FindFirstValue(ClaimTypes.Name);
+        if (context.User.Identity?.IsAuthenticated != true || email is null)
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status401Unauthorized, "Sign in first.", "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/console/account").ConfigureAwait(false);
+            return;
+        }
+
+        if (email == TokenName)
+        {
+            await AccountAsync(context, "The admin token has no password to change here.", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            return;
+        }
+
+        var password = form.Field("password");
+        if (PasswordPolicy.Check(password, email) is { } weak)
+        {
+            await AccountAsync(context, weak, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
+        var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        var (refused, attempt) = await consumers.Throttle.TryBeginAsync("console:" + email, address, context.RequestAborted).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            await AccountAsync(context, "Too many wrong passwords; wait a minute.", StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            return;
+        }
+
+        var user = await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false);
+        var (checkedIt, right) = await consumers.CheckConsolePasswordAsync(attempt!, user?.PasswordHash, form.Field("current"), context.RequestAborted).ConfigureAwait(false);
+        var (hashed, hash) = checkedIt && right ? await consumers.HashPasswordAsync(password, context.RequestAborted).ConfigureAwait(false) : (false, "");
+        if (!checkedIt || (right && !hashed))
+        {
+            context.Response.Headers.RetryAfter = "5";
+            await AccountAsync(context, "Too many passwords are being checked at this moment; try again in a few seconds.", StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
+        if (!right)
+        {
+            await AccountAsync(context, "The current password is not right.", StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            return;
+        }
+
+        await consumers.Throttle.SucceededAsync(attempt!).ConfigureAwait(false);
+        var changed = user! with { PasswordHash = hash };
+        await consumers.Store.UpsertAdminUserAsync(changed, context.RequestAborted).ConfigureAwait(false);
+        await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed)).ConfigureAwait(false);
+        context.Response.Redirect("/console/account?done=" + Uri.EscapeDataString("Your password is changed; every other session of yours is signed out."));
     }
 
     private static async Task PendingAsync(HttpContext context, ConsoleContext admin)

@@ -92,6 +92,58 @@ public sealed class ConsoleTests
         using var again = await SignInAsync("repassworded@example.com", "another console phrase");
     }
 
+    [Fact]
+    public async Task AConsoleUser_ChangesTheirOwnPassword_WithTheCurrentOne_EndingTheirOtherSessions()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await CreateUserAsync(h, "self@example.com", "viewer");
+        using var browser = new Browser(h.Admin.Url);
+        await browser.SubmitAsync("/console/login", "/console/login", ("email", "self@example.com"), ("password", "a console pass phrase"));
+        using var other = new Browser(h.Admin.Url);
+        await other.SubmitAsync("/console/login", "/console/login", ("email", "self@example.com"), ("password", "a console pass phrase"));
+        Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(other));
+        Assert.Contains("Signed in as self@example.com (role viewer)", await browser.PageAsync("/console/account"), StringComparison.Ordinal);
+
+        using (var wrong = await browser.SubmitAsync("/console/account", "/console/account/password", ("current", "not the pass phrase"), ("password", "a fresh console phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            Assert.Contains("The current password is not right", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var weak = await browser.SubmitAsync("/console/account", "/console/account/password", ("current", "a console pass phrase"), ("password", "short")))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, weak.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(other)); // nothing changed yet
+        using (var changed = await browser.SubmitAsync("/console/account", "/console/account/password", ("current", "a console pass phrase"), ("password", "a fresh console phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+            Assert.StartsWith("/console/account?done=", changed.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("Your password is changed", await browser.PageAsync("/console/account?done=" + Uri.EscapeDataString("Your password is changed; every other session of yours is signed out.")), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(browser));
+        Assert.Equal(HttpStatusCode.Redirect, await PendingStatusAsync(other));
+        using var fresh = new Browser(h.Admin.Url);
+        using (var old = await fresh.SubmitAsync("/console/login", "/console/login", ("email", "self@example.com"), ("password", "a console pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        }
+
+        using (var login = await fresh.SubmitAsync("/console/login", "/console/login", ("email", "self@example.com"), ("password", "a fresh console phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        }
+
+        // The admin token's session has no password here.
+        using var token = new Browser(h.Admin.Url);
+        await token.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        var page = await token.PageAsync("/console/account");
+        Assert.Contains("Signed in with the admin token", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("/console/account/password", page, StringComparison.Ordinal);
+    }
+
     /// <summary>A session signed in with the admin token ends when the control plane runs with another token.</summary>
     [Fact]
     public async Task AConsoleSessionMadeWithTheAdminToken_DoesNotOutliveTheToken()
