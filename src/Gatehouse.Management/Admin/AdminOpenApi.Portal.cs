@@ -76,7 +76,7 @@ internal static partial class AdminOpenApi
         paths["/admin/portal/changes"] = new JsonObject
         {
             ["parameters"] = page("before"),
-            ["get"] = Op("listPortalChanges", "List consumer changes", "Portal", "The audit log of accounts and applications, newest first: who (portal:EMAIL, admin-api, console:EMAIL), what, and the record before and after (no password hashes or keys).",
+            ["get"] = Op("listPortalChanges", "List consumer changes", "Portal", "The audit log of accounts and applications, and of who was given or lost the console (kind console-user) or the admin API (kind admin-token), newest first: who (portal:EMAIL, admin-api, admin-api:NAME, console:EMAIL), what, and the record before and after (no password hashes, keys or tokens).",
                 Responses(("200", Json("PortalChangeList", "A page of changes")), Ref("BadParameter"))),
         };
         paths["/admin/portal/settings"] = new JsonObject

@@ -72,7 +72,7 @@ internal static class AdminTokenEndpoints
 
         var scope = scopeText == "read" ? AdminTokenScope.Read : AdminTokenScope.Write;
         var token = Model.Access.ApiKeyHash.NewKey(AdminToken.Prefix);
-        await options.Store.SetAdminTokenAsync(name, Model.Access.ApiKeyHash.Sha256Hex(token), scope, expires, context.RequestAborted).ConfigureAwait(false);
+        await options.Store.SetAdminTokenAsync(name, Model.Access.ApiKeyHash.Sha256Hex(token), scope, expires, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
         var answer = Describe(new AdminApiToken(name, scope, options.Time.GetUtcNow(), expires), options.Time.GetUtcNow());
         answer["token"] = token;
         await AdminRequests.WriteJsonAsync(context, answer, StatusCodes.Status201Created).ConfigureAwait(false);
@@ -80,7 +80,7 @@ internal static class AdminTokenEndpoints
 
     private static async Task RevokeAsync(HttpContext context, AdminApiOptions options, string name)
     {
-        if (!await options.Store.DeleteAdminTokenAsync(name, context.RequestAborted).ConfigureAwait(false))
+        if (!await options.Store.DeleteAdminTokenAsync(name, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false))
         {
             await AdminProblem.NotFound($"Admin token '{name}'").WriteAsync(context).ConfigureAwait(false);
             return;

@@ -32,7 +32,7 @@ internal static class AdminUserEndpoints
         app.MapDelete("/admin/users/{email}", async context =>
         {
             var email = ConsumerService.NormalizeEmail((string)context.Request.RouteValues["email"]!);
-            if (!await consumers.Store.DeleteAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false))
+            if (!await consumers.Store.DeleteAdminUserAsync(email, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false))
             {
                 await AdminProblem.NotFound($"Console user '{email}'").WriteAsync(context).ConfigureAwait(false);
                 return;
@@ -60,7 +60,7 @@ internal static class AdminUserEndpoints
         }
 
         var hash = new PasswordHasher<object>().HashPassword(email, password!);
-        await consumers.Store.UpsertAdminUserAsync(new AdminUser(email, hash, role == "admin" ? AdminRole.Admin : AdminRole.Viewer, options.Time.GetUtcNow()), context.RequestAborted).ConfigureAwait(false);
+        await consumers.Store.UpsertAdminUserAsync(new AdminUser(email, hash, role == "admin" ? AdminRole.Admin : AdminRole.Viewer, options.Time.GetUtcNow()), AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["role"] = role }).ConfigureAwait(false);
     }
 }

@@ -318,7 +318,7 @@ internal static class ConsoleEndpoints
 
         await consumers.Throttle.SucceededAsync(attempt!).ConfigureAwait(false);
         var changed = user! with { PasswordHash = hash };
-        await consumers.Store.UpsertAdminUserAsync(changed, context.RequestAborted).ConfigureAwait(false);
+        await consumers.Store.UpsertAdminUserAsync(changed, "console:" + changed.Email, context.RequestAborted).ConfigureAwait(false);
         await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed)).ConfigureAwait(false);
         context.Response.Redirect("/console/account?done=" + Uri.EscapeDataString("Your password is changed; every other session of yours is signed out."));
     }

@@ -108,7 +108,7 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     Task<bool> DeleteNodeTokenAsync(string name, CancellationToken cancellationToken = default);
 
     /// <summary>Issues (or replaces) the named admin token <paramref name="name"/>; only its SHA-256 (lower-case hex) is stored.</summary>
-    Task SetAdminTokenAsync(string name, string tokenSha256, AdminTokenScope scope, DateTimeOffset? expiresAt, CancellationToken cancellationToken = default);
+    Task SetAdminTokenAsync(string name, string tokenSha256, AdminTokenScope scope, DateTimeOffset? expiresAt, string actor, CancellationToken cancellationToken = default);
 
     /// <summary>The named admin token whose SHA-256 is <paramref name="tokenSha256"/> (expired or not); null when there is none.</summary>
     Task<AdminApiToken?> FindAdminTokenAsync(string tokenSha256, CancellationToken cancellationToken = default);
@@ -117,7 +117,7 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     Task<IReadOnlyList<AdminApiToken>> ListAdminTokensAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Revokes a named admin token; false when there was none of that name.</summary>
-    Task<bool> DeleteAdminTokenAsync(string name, CancellationToken cancellationToken = default);
+    Task<bool> DeleteAdminTokenAsync(string name, string actor, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Applies one usage upload of hybrid data node <paramref name="node"/> exactly once: its rows and its sequence in one

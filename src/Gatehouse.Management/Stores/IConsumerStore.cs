@@ -112,8 +112,8 @@ public interface IConsumerStore
     Task<IReadOnlyList<AdminUser>> ListAdminUsersAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Creates or replaces a console user.</summary>
-    Task UpsertAdminUserAsync(AdminUser user, CancellationToken cancellationToken = default);
+    Task UpsertAdminUserAsync(AdminUser user, string actor, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a console user; false when there was none.</summary>
-    Task<bool> DeleteAdminUserAsync(string email, CancellationToken cancellationToken = default);
+    Task<bool> DeleteAdminUserAsync(string email, string actor, CancellationToken cancellationToken = default);
 }

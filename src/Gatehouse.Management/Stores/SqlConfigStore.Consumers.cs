@@ -393,13 +393,15 @@ internal abstract partial class SqlConfigStore
     public Task<IReadOnlyList<AdminUser>> ListAdminUsersAsync(CancellationToken cancellationToken = default) =>
         AdminUsersAsync("ORDER BY email", "", cancellationToken);
 
-    public async Task UpsertAdminUserAsync(AdminUser user, CancellationToken cancellationToken = default)
+    public async Task UpsertAdminUserAsync(AdminUser user, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", user.Email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
         await ExecuteAsync(
             connection,
-            null,
+            transaction,
             """
             INSERT INTO admin_users (email, password_hash, role, created_at) VALUES (@email, @hash, @role, @created)
             ON CONFLICT (email) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role
@@ -409,18 +411,52 @@ internal abstract partial class SqlConfigStore
             ("hash", user.PasswordHash),
             ("role", user.Role == AdminRole.Admin ? "admin" : "viewer"),
             ("created", TimeValue(user.CreatedAt))).ConfigureAwait(false);
+        // Who was given the console, and by whom: in the change log beside the consumers' (no hashes, only whether the
+        // password changed).
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, before is null ? "create" : "update", "console-user", user.Email,
+            before is null ? null : AuditBody(before, passwordChanged: false), AuditBody(user, passwordChanged: before is not null && before.PasswordHash != user.PasswordHash),
+            cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<bool> DeleteAdminUserAsync(string email, CancellationToken cancellationToken = default)
+    public async Task<bool> DeleteAdminUserAsync(string email, string actor, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await ExecuteAsync(connection, null, "DELETE FROM admin_users WHERE email = @email", cancellationToken, ("email", email)).ConfigureAwait(false) > 0;
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        if (before is null)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, "DELETE FROM admin_users WHERE email = @email", cancellationToken, ("email", email)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "delete", "console-user", email, AuditBody(before, passwordChanged: false), null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private static string AuditBody(AdminUser user, bool passwordChanged)
+    {
+        var body = new JsonObject { ["email"] = user.Email, ["role"] = user.Role == AdminRole.Admin ? "admin" : "viewer" };
+        if (passwordChanged)
+        {
+            body["passwordChanged"] = true;
+        }
+
+        return body.ToJsonString();
     }
 
     private async Task<IReadOnlyList<AdminUser>> AdminUsersAsync(string where, string email, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, null, $"SELECT email, password_hash, role, created_at FROM admin_users {where}", ("email", email));
+        return await AdminUsersAsync(connection, null, where, email, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<AdminUser>> AdminUsersAsync(DbConnection connection, DbTransaction? transaction, string where, string email, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, $"SELECT email, password_hash, role, created_at FROM admin_users {where}", ("email", email));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<AdminUser>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

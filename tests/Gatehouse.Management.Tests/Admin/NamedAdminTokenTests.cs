@@ -92,6 +92,35 @@ public abstract class NamedAdminTokenTests
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
     }
 
+    /// <summary>
+    /// Who was given the admin API or the console, and by whom: issuing, replacing and revoking tokens and making,
+    /// changing and deleting console users are in the change log (GET /admin/portal/changes), without a token or a hash.
+    /// </summary>
+    [Fact]
+    public async Task TokensAndConsoleUsers_GivenAndTaken_AreInTheChangeLog_WithoutSecrets()
+    {
+        await using var admin = await AdminHarness.StartAsync(await ConnectionAsync());
+        var first = await IssueAsync(admin, """{"name":"ci","scope":"write"}""");
+        var second = await IssueAsync(admin, """{"name":"ci","scope":"read","expires":"2099-01-01T00:00:00Z"}""");
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(admin, AdminHarness.Token, HttpMethod.Delete, "/admin/tokens/ci")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(admin, AdminHarness.Token, HttpMethod.Delete, "/admin/tokens/ci")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, AdminHarness.Token, HttpMethod.Put, "/admin/users/ops@example.com", """{"password":"a console pass phrase","role":"viewer"}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, AdminHarness.Token, HttpMethod.Put, "/admin/users/ops@example.com", """{"password":"a console pass phrase","role":"admin"}""")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(admin, AdminHarness.Token, HttpMethod.Delete, "/admin/users/ops@example.com")).Status);
+
+        var changes = await admin.Client.GetStringAsync("/admin/portal/changes");
+        var items = JsonNode.Parse(changes)!["items"]!.AsArray().Reverse().ToList();
+        Assert.Equal(
+            ["admin-api create admin-token ci", "admin-api replace admin-token ci", "admin-api revoke admin-token ci",
+             "admin-api create console-user ops@example.com", "admin-api update console-user ops@example.com", "admin-api delete console-user ops@example.com"],
+            items.Select(i => $"{i!["actor"]} {i["action"]} {i["kind"]} {i["name"]}"));
+        Assert.Equal(("write", "read"), ((string)items[1]!["before"]!["scope"]!, (string)items[1]!["after"]!["scope"]!));
+        Assert.Equal(("viewer", "admin", true), ((string)items[4]!["before"]!["role"]!, (string)items[4]!["after"]!["role"]!, (bool)items[4]!["after"]!["passwordChanged"]!));
+        Assert.DoesNotContain(first, changes, StringComparison.Ordinal);
+        Assert.DoesNotContain(second, changes, StringComparison.Ordinal);
+        Assert.DoesNotContain("AQAAAA", changes, StringComparison.Ordinal); // a PasswordHasher hash
+    }
+
     /// <summary>Registrations take the admin token or a service's token; a named write token acts as the admin token there, a read token may not register.</summary>
     [Fact]
     public async Task Registrations_TakeANamedWriteToken_NotAReadOne()
