@@ -114,7 +114,8 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
             await admin.GotoAsync(fixture.AdminUrl + "/console");
             // Waited for by what each page shows, not by its load event (see SignedInAsync: a CI run under load had the
             // console's pending page on screen, the network idle, and no load event after 30 s).
-            await admin.WaitForURLAsync("**/console/login", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            // The sign-in page remembers where it was asked from (returnUrl=/console).
+            await admin.WaitForURLAsync("**/console/login?returnUrl=%2Fconsole", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
             var tokenField = admin.GetByLabel("Password, or the admin token");
             await tokenField.WaitForAsync(new() { Timeout = 60_000 });
             await BrowserFixture.CheckAsync(admin, "11-console-login");

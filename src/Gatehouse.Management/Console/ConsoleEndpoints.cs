@@ -40,7 +40,7 @@ internal static class ConsoleEndpoints
         var consumers = admin.ConsumerService;
         var changes = admin.Changes;
         app.MapGet("/console", context => Signed(context, () => { context.Response.Redirect("/console/pending"); return Task.CompletedTask; }));
-        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console") }));
+        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context) }));
         app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256));
         app.MapPost("/console/logout", context => Change(context, async _ =>
         {
@@ -101,7 +101,7 @@ internal static class ConsoleEndpoints
     {
         if (context.User.Identity?.IsAuthenticated != true)
         {
-            context.Response.Redirect("/console/login");
+            context.Response.Redirect("/console/login?returnUrl=" + Uri.EscapeDataString(context.Request.Path + context.Request.QueryString));
             return Task.CompletedTask;
         }
 
@@ -154,6 +154,9 @@ internal static class ConsoleEndpoints
         context.Response.Redirect(back + "?done=Done.");
     }
 
+    private static string LogInAction(HttpContext context) =>
+        WebForms.ReturnUrl(context, "/console/") is { } back ? "/console/login?returnUrl=" + Uri.EscapeDataString(back) : "/console/login";
+
     private static async Task LogInAsync(HttpContext context, ConsumerService consumers, byte[] tokenSha256)
     {
         var page = Page(context, "Sign in to the console");
@@ -171,7 +174,7 @@ internal static class ConsoleEndpoints
         var (refused, attempt) = await consumers.Throttle.TryBeginAsync(account, address, context.RequestAborted).ConfigureAwait(false);
         if (refused is not null)
         {
-            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
             return;
         }
 
@@ -192,7 +195,7 @@ internal static class ConsoleEndpoints
             if (!checkedIt)
             {
                 context.Response.Headers.RetryAfter = "5";
-                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
                     StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
                 return;
             }
@@ -205,13 +208,13 @@ internal static class ConsoleEndpoints
 
         if (who is not { } signed)
         {
-            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
             return;
         }
 
         await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
         await SignInAsync(context, signed.Name, signed.Role, signed.Stamp).ConfigureAwait(false);
-        context.Response.Redirect("/console/pending");
+        context.Response.Redirect(WebForms.ReturnUrl(context, "/console/") ?? "/console/pending");
     }
 
     private const string TokenName = "admin-token";

@@ -33,7 +33,7 @@ internal static partial class PortalEndpoints
         app.MapGet("/plans/{plan}/openapi.yaml", context => DocumentAsync(context, portal, Route(context, "plan"), yaml: true));
         app.MapGet("/signup", context => WebRender.PageAsync<SignUp>(context, new { Page = Page(context, "Sign up") }));
         app.MapPost("/signup", context => SignUpAsync(context, portal));
-        app.MapGet("/login", context => WebRender.PageAsync<LogIn>(context, new { Page = Page(context, "Sign in") }));
+        app.MapGet("/login", context => WebRender.PageAsync<LogIn>(context, new { Page = Page(context, "Sign in"), Action = LogInAction(context) }));
         app.MapPost("/login", context => LogInAsync(context, portal));
         app.MapPost("/logout", context => LogOutAsync(context));
         app.MapGet("/reset", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Reset your password") }));
@@ -303,6 +303,10 @@ internal static partial class PortalEndpoints
     [LoggerMessage(Level = LogLevel.Error, Message = "A sign-up was refused: the portal setting emailVerification is on, but this portal sends no mail (give it --portal-smtp or --portal-mail-dir).")]
     private static partial void LogNoMail(ILogger logger);
 
+    // The sign-in form posts back to where it was asked for, so that a page that needed a session opens after it.
+    private static string LogInAction(HttpContext context) =>
+        WebForms.ReturnUrl(context, "/") is { } back ? "/login?returnUrl=" + Uri.EscapeDataString(back) : "/login";
+
     private static async Task LogInAsync(HttpContext context, PortalContext portal)
     {
         var page = Page(context, "Sign in");
@@ -318,7 +322,7 @@ internal static partial class PortalEndpoints
         if (busy)
         {
             Busy(context, StatusCodes.Status503ServiceUnavailable);
-            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "Too many sign-ins are being checked at this moment; try again in a few seconds.", Email = form.Field("email") },
+            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "Too many sign-ins are being checked at this moment; try again in a few seconds.", Email = form.Field("email"), Action = LogInAction(context) },
                 StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
             return;
         }
@@ -327,18 +331,18 @@ internal static partial class PortalEndpoints
         {
             var seconds = Math.Max(1, (int)Math.Ceiling((until - portal.Consumers.Time.GetUtcNow()).TotalSeconds));
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = $"Too many failed sign-ins; try again in {seconds} seconds.", Email = form.Field("email") }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = $"Too many failed sign-ins; try again in {seconds} seconds.", Email = form.Field("email"), Action = LogInAction(context) }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
             return;
         }
 
         if (account is null)
         {
-            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "The email or password is not right.", Email = form.Field("email") }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "The email or password is not right.", Email = form.Field("email"), Action = LogInAction(context) }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
             return;
         }
 
         await SignInAsync(context, account).ConfigureAwait(false);
-        context.Response.Redirect("/apps");
+        context.Response.Redirect(WebForms.ReturnUrl(context, "/") ?? "/apps");
     }
 
     // A refusal for load says when to come back.

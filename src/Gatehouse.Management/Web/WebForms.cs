@@ -15,6 +15,20 @@ internal static class WebForms
     /// <summary>The largest form accepted: the biggest field (a description) is 1,000 characters.</summary>
     public const int MaxFormBytes = 16 * 1024;
 
+    /// <summary>
+    /// The request's <c>returnUrl</c> when it is a path of this site under <paramref name="root"/> (where a sign-in
+    /// returns to), else null: never another host (<c>//host</c>, <c>/\host</c>), so it is no open redirect.
+    /// </summary>
+    public static string? ReturnUrl(HttpContext context, string root)
+    {
+        var value = context.Request.Query["returnUrl"].ToString();
+        return value.Length is > 0 and <= 2048 && value.StartsWith(root, StringComparison.Ordinal) && value.StartsWith('/')
+            && !value.StartsWith("//", StringComparison.Ordinal) && !value.StartsWith("/\\", StringComparison.Ordinal)
+            && !value.Any(c => char.IsControl(c) || c == '\\')
+            ? value
+            : null;
+    }
+
     public static async Task<(IFormCollection? Form, int Status, string? Error)> ReadAsync(HttpContext context)
     {
         var request = context.Request;

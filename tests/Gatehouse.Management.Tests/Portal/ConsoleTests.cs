@@ -144,6 +144,56 @@ public sealed class ConsoleTests
         Assert.DoesNotContain("/console/account/password", page, StringComparison.Ordinal);
     }
 
+    /// <summary>A sign-in opens the page that asked for it, in the console and in the portal, and never another site.</summary>
+    [Fact]
+    public async Task SigningIn_ReturnsToThePageThatAskedForIt_ButNeverToAnotherSite()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var console = new Browser(h.Admin.Url);
+        using (var asked = await console.GetAsync("/console/audit?x=1"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, asked.StatusCode);
+            Assert.Equal("/console/login?returnUrl=%2Fconsole%2Faudit%3Fx%3D1", asked.Headers.Location?.OriginalString);
+        }
+
+        Assert.Contains("action=\"/console/login?returnUrl=%2Fconsole%2Faudit%3Fx%3D1\"", await console.PageAsync("/console/login?returnUrl=%2Fconsole%2Faudit%3Fx%3D1"), StringComparison.Ordinal);
+        using (var login = await console.SubmitAsync("/console/login", "/console/login?returnUrl=%2Fconsole%2Faudit%3Fx%3D1", ("email", ""), ("password", PortalHarness.AdminToken)))
+        {
+            Assert.Equal("/console/audit?x=1", login.Headers.Location?.OriginalString);
+        }
+
+        foreach (var foreign in new[] { "https://evil.example/", "//evil.example/console/", "/\\evil.example", "/console/\\x", "/apps" })
+        {
+            using var other = new Browser(h.Admin.Url);
+            Assert.DoesNotContain("evil", await other.PageAsync("/console/login?returnUrl=" + Uri.EscapeDataString(foreign)), StringComparison.Ordinal);
+            using var login = await other.SubmitAsync("/console/login", "/console/login?returnUrl=" + Uri.EscapeDataString(foreign), ("email", ""), ("password", PortalHarness.AdminToken));
+            Assert.Equal("/console/pending", login.Headers.Location?.OriginalString);
+        }
+
+        await h.ConsumerAsync("returning@example.com");
+        using var portal = h.NewBrowser();
+        using (var asked = await portal.GetAsync("/account"))
+        {
+            Assert.Equal("/login?returnUrl=%2Faccount", asked.Headers.Location?.OriginalString);
+        }
+
+        using (var wrong = await portal.SubmitAsync("/login?returnUrl=%2Faccount", "/login?returnUrl=%2Faccount", ("email", "returning@example.com"), ("password", "not the password at all")))
+        {
+            Assert.Contains("action=\"/login?returnUrl=%2Faccount\"", await wrong.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using (var login = await portal.SubmitAsync("/login?returnUrl=%2Faccount", "/login?returnUrl=%2Faccount", ("email", "returning@example.com"), ("password", "a long enough pass phrase")))
+        {
+            Assert.Equal("/account", login.Headers.Location?.OriginalString);
+        }
+
+        using var elsewhere = h.NewBrowser();
+        using (var login = await elsewhere.SubmitAsync("/login", "/login?returnUrl=" + Uri.EscapeDataString("//evil.example/"), ("email", "returning@example.com"), ("password", "a long enough pass phrase")))
+        {
+            Assert.Equal("/apps", login.Headers.Location?.OriginalString);
+        }
+    }
+
     /// <summary>A session signed in with the admin token ends when the control plane runs with another token.</summary>
     [Fact]
     public async Task AConsoleSessionMadeWithTheAdminToken_DoesNotOutliveTheToken()

@@ -34,7 +34,7 @@ public sealed class PortalSecurityTests
         using var console = new Browser(h.Admin.Url);
         using var redirect = await console.GetAsync("/console");
         Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
-        Assert.Equal("/console/login", redirect.Headers.Location!.OriginalString);
+        Assert.Equal("/console/login?returnUrl=%2Fconsole", redirect.Headers.Location!.OriginalString);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public sealed partial class DemoPortalTests
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
         using var console = await client.GetAsync($"{admin}/console");
         Assert.Equal(HttpStatusCode.Redirect, console.StatusCode);
-        Assert.EndsWith("/console/login", console.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        Assert.EndsWith("/console/login?returnUrl=%2Fconsole", console.Headers.Location!.OriginalString, StringComparison.Ordinal);
 
         // The printed password signs the demo consumer in (and appears nowhere else in the output).
         Assert.Single(Regex.Matches(demo.StandardOutput + demo.StandardError, Regex.Escape(login.Groups[2].Value)));
