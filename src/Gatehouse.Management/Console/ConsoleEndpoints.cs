@@ -47,6 +47,22 @@ internal static class ConsoleEndpoints
             await context.SignOutAsync(Scheme).ConfigureAwait(false);
             context.Response.Redirect("/console/login");
         }, viewerMay: true));
+        app.MapGet("/console/access", context => Signed(context, () => AccessAsync(context, admin)));
+        app.MapPost("/console/access/users/{email}/delete", context => Change(context, async actor =>
+        {
+            var email = Route(context, "email");
+            await Done(context, Task.FromResult(await consumers.Store.DeleteAdminUserAsync(email, actor, context.RequestAborted).ConfigureAwait(false)
+                ? null : AdminProblem.NotFound($"Console user '{email}'")), "/console/access").ConfigureAwait(false);
+        }, confirm: true));
+        app.MapPost("/console/access/tokens/{name}/revoke", context => Change(context, async actor =>
+        {
+            var name = Route(context, "name");
+            // As in the API: tokens are the admin token's to manage, not a console user's.
+            var problem = context.User.FindFirstValue(ClaimTypes.Name) != TokenName
+                ? new AdminProblem(StatusCodes.Status403Forbidden, "admin-forbidden", "Admin token required", "Admin API tokens are revoked by whoever signed in with the admin token.")
+                : await admin.Options.Store.DeleteAdminTokenAsync(name, actor, context.RequestAborted).ConfigureAwait(false) ? null : AdminProblem.NotFound($"Token '{name}'");
+            await Done(context, Task.FromResult(problem), "/console/access").ConfigureAwait(false);
+        }, confirm: true));
         app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK)));
         app.MapPost("/console/account/password", context => ChangePasswordAsync(context, consumers));
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
@@ -493,6 +509,26 @@ internal static class ConsoleEndpoints
                 [.. consumer.Select(c => new ConsoleRow([c.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(c.At), c.Actor, c.Action, $"{c.Kind} {c.Name}"], []))]),
             new ConsoleTable("Config changes", ["Revision", "When", "Who", "Action", "What"],
                 [.. config.Select(a => new ConsoleRow([a.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(a.At), a.Actor, a.Action, $"{a.Kind} {a.Name}"], []))])).ConfigureAwait(false);
+    }
+
+    // Who may manage Gatehouse: the console's users and the admin API's named tokens (never a hash or a token). Changes to
+    // either are in the audit log's consumer part (kinds console-user and admin-token).
+    private static async Task AccessAsync(HttpContext context, ConsoleContext admin)
+    {
+        var store = admin.Options.Store;
+        var users = await store.ListAdminUsersAsync(context.RequestAborted).ConfigureAwait(false);
+        var tokens = await store.ListAdminTokensAsync(context.RequestAborted).ConfigureAwait(false);
+        var now = admin.Options.Time.GetUtcNow();
+        var signedWithToken = context.User.FindFirstValue(ClaimTypes.Name) == TokenName;
+        await Render(context, "Access",
+            new ConsoleTable("Console users", ["Email", "Role", "Created"], [.. users.Select(u => new ConsoleRow(
+                [u.Email, u.Role == AdminRole.Admin ? "admin" : "viewer", Time(u.CreatedAt)],
+                [new("Delete", $"/console/access/users/{Esc(u.Email)}/delete", true, Confirm: true)]))],
+                "No console users; the admin API makes them (PUT /admin/users/{email})."),
+            new ConsoleTable("Admin API tokens", ["Name", "Scope", "Issued", "Expires"], [.. tokens.Select(t => new ConsoleRow(
+                [t.Name, Name(t.Scope), Time(t.CreatedAt), t.ExpiresAt is { } at ? Time(at) + (at <= now ? " (expired)" : "") : "never"],
+                signedWithToken ? [new("Revoke", $"/console/access/tokens/{Esc(t.Name)}/revoke", true, Confirm: true)] : []))],
+                "No named tokens; the admin token issues them (POST /admin/tokens).")).ConfigureAwait(false);
     }
 
     private static async Task NodesAsync(HttpContext context, ConsoleContext admin)

@@ -194,6 +194,59 @@ public sealed class ConsoleTests
         }
     }
 
+    [Fact]
+    public async Task TheAccessPage_ListsConsoleUsersAndTokens_WithoutSecrets_AndTakesThemAway()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await CreateUserAsync(h, "boss@example.com", "admin");
+        await CreateUserAsync(h, "leaver@example.com", "viewer");
+        using var api = h.AdminClient();
+        using (var issued = await api.PostAsync("/admin/tokens", new StringContent("""{"name":"ci","scope":"write"}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        }
+
+        using var token = new Browser(h.Admin.Url);
+        await token.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        var page = await token.PageAsync("/console/access");
+        Assert.Contains("leaver@example.com", page, StringComparison.Ordinal);
+        Assert.Contains(">ci<", page, StringComparison.Ordinal);
+        Assert.Contains("action=\"/console/access/tokens/ci/revoke\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("AQAAAA", page, StringComparison.Ordinal);
+
+        // A console user, even an admin, does not revoke tokens (as in the API), and is offered no such button.
+        using var boss = new Browser(h.Admin.Url);
+        await boss.SubmitAsync("/console/login", "/console/login", ("email", "boss@example.com"), ("password", "a console pass phrase"));
+        var bossPage = await boss.PageAsync("/console/access");
+        Assert.DoesNotContain("/console/access/tokens/ci/revoke", bossPage, StringComparison.Ordinal);
+        using (var refused = await boss.PostAsync("/console/access/tokens/ci/revoke", ("__RequestVerificationToken", Browser.TokenOf(bossPage)), ("confirm", "yes")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        Assert.Single(await h.Store.ListAdminTokensAsync());
+        using (var unconfirmed = await boss.SubmitAsync("/console/access", "/console/access/users/leaver%40example.com/delete"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, unconfirmed.StatusCode);
+        }
+
+        using (var deleted = await boss.SubmitAsync("/console/access", "/console/access/users/leaver%40example.com/delete", ("confirm", "yes")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
+        }
+
+        Assert.Null(await h.Store.GetAdminUserAsync("leaver@example.com"));
+        using (var revoked = await token.SubmitAsync("/console/access", "/console/access/tokens/ci/revoke", ("confirm", "yes")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, revoked.StatusCode);
+        }
+
+        Assert.Empty(await h.Store.ListAdminTokensAsync());
+        var changes = await h.Store.ListConsumerChangesAsync(null, 10);
+        Assert.Contains(changes, c => c is { Actor: "console:boss@example.com", Action: "delete", Kind: "console-user", Name: "leaver@example.com" });
+        Assert.Contains(changes, c => c is { Actor: "console:admin-token", Action: "revoke", Kind: "admin-token", Name: "ci" });
+    }
+
     /// <summary>A session signed in with the admin token ends when the control plane runs with another token.</summary>
     [Fact]
     public async Task AConsoleSessionMadeWithTheAdminToken_DoesNotOutliveTheToken()
