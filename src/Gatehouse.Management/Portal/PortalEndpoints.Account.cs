@@ -38,14 +38,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/account/name", context => Signed(context, portal, account => RenameAsync(context, portal, account)));
         app.MapPost("/account/password", context => Signed(context, portal, account => ChangePasswordAsync(context, portal, account)));
         app.MapPost("/account/email", context => Signed(context, portal, account => AskEmailChangeAsync(context, portal, account)));
-        app.MapGet("/account/email/{token}", context => WebRender.PageAsync<Confirm>(context, new
-        {
-            Page = Page(context, "Confirm your new address"),
-            Token = Route(context, "token"),
-            Action = "/account/email/",
-            Text = "To move your account to this address, give the account's password.",
-            Button = "Confirm the new address",
-        }));
+        app.MapGet("/account/email/{token}", context => WebRender.PageAsync<Confirm>(context, ConfirmEmailPage(context, Route(context, "token"))));
         app.MapPost("/account/email/{token}", context => ChangeEmailAsync(context, portal, Route(context, "token")));
         app.MapPost("/account/delete", context => Signed(context, portal, account => DeleteAccountAsync(context, portal, account)));
     }
@@ -70,11 +63,24 @@ internal static partial class PortalEndpoints
     // The password checked again; false (with the page answered) when it is not right, throttled or not checked.
     private static async Task<bool> PasswordAgainAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string password, AccountForm form, string? email = null)
     {
+        if (await CheckPasswordAgainAsync(context, portal, account, password).ConfigureAwait(false) is not { } refused)
+        {
+            return true;
+        }
+
+        await AccountAsync(context, portal, account, (form, refused.Detail), refused.Status, email: email).ConfigureAwait(false);
+        return false;
+    }
+
+    // The password checked again, counted like a sign-in: null when right; else what to say and the status (401 for a
+    // wrong one, 429 with Retry-After when throttled, 503 when no worker was free).
+    private static async Task<(string Detail, int Status)?> CheckPasswordAgainAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string password)
+    {
         var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         var (problem, retryAt) = await portal.Consumers.CheckPasswordAgainAsync(account, password, address, context.RequestAborted).ConfigureAwait(false);
         if (problem is null)
         {
-            return true;
+            return null;
         }
 
         var detail = problem.Detail;
@@ -86,18 +92,52 @@ internal static partial class PortalEndpoints
         }
 
         Busy(context, problem.Status);
-        var status = problem.Status == StatusCodes.Status422UnprocessableEntity ? StatusCodes.Status401Unauthorized : problem.Status;
-        await AccountAsync(context, portal, account, (form, detail), status, email: email).ConfigureAwait(false);
-        return false;
+        return (detail, problem.Status == StatusCodes.Status422UnprocessableEntity ? StatusCodes.Status401Unauthorized : problem.Status);
     }
 
-    // A name is what the account shows and the change log records; no password asked, as nothing is opened with it.
-    private static async Task RenameAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    // A form of the account page, or null with the refusal answered.
+    private static async Task<IFormCollection?> AccountFormAsync(HttpContext context, string title = "Your account")
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Your account"), status, error!, "/account").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, title), status, error!, "/account").ConfigureAwait(false);
+        }
+
+        return form;
+    }
+
+    // After a change that gave the account a new stamp (ending every session): this session is made again with it.
+    private static async Task SignInAgainAsync(HttpContext context, PortalContext portal, string accountId, string done)
+    {
+        var changed = await portal.Consumers.Store.GetAccountAsync(accountId, context.RequestAborted).ConfigureAwait(false);
+        if (changed is null)
+        {
+            await context.SignOutAsync(PortalHost.Scheme).ConfigureAwait(false);
+            context.Response.Redirect("/login");
+            return;
+        }
+
+        await SignInAsync(context, changed).ConfigureAwait(false);
+        context.Response.Redirect("/account?done=" + done);
+    }
+
+    // The page a change-of-address link opens: the account's password, and the button.
+    private static object ConfirmEmailPage(HttpContext context, string token, string? error = null) => new
+    {
+        Page = Page(context, "Confirm your new address"),
+        Token = token,
+        Action = "/account/email/",
+        Text = "To move your account to this address, give the account's password.",
+        Button = "Confirm the new address",
+        Error = error,
+    };
+
+    // A name is what the account shows and the change log records; no password asked, as nothing is opened with it.
+    private static async Task RenameAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        if (await AccountFormAsync(context).ConfigureAwait(false) is not { } form)
+        {
             return;
         }
 
@@ -112,10 +152,8 @@ internal static partial class PortalEndpoints
 
     private static async Task ChangePasswordAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
     {
-        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
-        if (form is null)
+        if (await AccountFormAsync(context).ConfigureAwait(false) is not { } form)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Your account"), status, error!, "/account").ConfigureAwait(false);
             return;
         }
 
@@ -139,25 +177,13 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        // The new stamp ended every session of the account; this one is made again with it.
-        var changed = await portal.Consumers.Store.GetAccountAsync(account.Id, context.RequestAborted).ConfigureAwait(false);
-        if (changed is null)
-        {
-            await context.SignOutAsync(PortalHost.Scheme).ConfigureAwait(false);
-            context.Response.Redirect("/login");
-            return;
-        }
-
-        await SignInAsync(context, changed).ConfigureAwait(false);
-        context.Response.Redirect("/account?done=password");
+        await SignInAgainAsync(context, portal, account.Id, "password").ConfigureAwait(false);
     }
 
     private static async Task DeleteAccountAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
     {
-        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
-        if (form is null)
+        if (await AccountFormAsync(context).ConfigureAwait(false) is not { } form)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Your account"), status, error!, "/account").ConfigureAwait(false);
             return;
         }
 
@@ -193,10 +219,8 @@ internal static partial class PortalEndpoints
     // owns the account (a mistyped address's holder must not be handed the account, which a reset would then give them).
     private static async Task AskEmailChangeAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
     {
-        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
-        if (form is null)
+        if (await AccountFormAsync(context).ConfigureAwait(false) is not { } form)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Your account"), status, error!, "/account").ConfigureAwait(false);
             return;
         }
 
@@ -245,10 +269,8 @@ internal static partial class PortalEndpoints
     private static async Task ChangeEmailAsync(HttpContext context, PortalContext portal, string token)
     {
         var page = Page(context, "Confirm your new address");
-        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
-        if (form is null)
+        if (await AccountFormAsync(context, "Confirm your new address").ConfigureAwait(false) is not { } form)
         {
-            await WebRender.ProblemAsync(context, page, status, error!, "/account").ConfigureAwait(false);
             return;
         }
 
@@ -263,28 +285,9 @@ internal static partial class PortalEndpoints
         }
 
         // A wrong password keeps the link (its owner may have mistyped), counted like a sign-in.
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var (wrong, retryAt) = await portal.Consumers.CheckPasswordAgainAsync(account, form.Field("password"), address, context.RequestAborted).ConfigureAwait(false);
-        if (wrong is not null)
+        if (await CheckPasswordAgainAsync(context, portal, account, form.Field("password")).ConfigureAwait(false) is { } refused)
         {
-            var detail = wrong.Detail;
-            if (retryAt is { } until)
-            {
-                var seconds = Math.Max(1, (int)Math.Ceiling((until - portal.Consumers.Time.GetUtcNow()).TotalSeconds));
-                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                detail = $"Too many wrong passwords; try again in {seconds} seconds.";
-            }
-
-            Busy(context, wrong.Status);
-            await WebRender.PageAsync<Confirm>(context, new
-            {
-                Page = page,
-                Token = token,
-                Action = "/account/email/",
-                Text = "To move your account to this address, give the account's password.",
-                Button = "Confirm the new address",
-                Error = detail,
-            }, wrong.Status == StatusCodes.Status422UnprocessableEntity ? StatusCodes.Status401Unauthorized : wrong.Status).ConfigureAwait(false);
+            await WebRender.PageAsync<Confirm>(context, ConfirmEmailPage(context, token, refused.Detail), refused.Status).ConfigureAwait(false);
             return;
         }
 
@@ -304,16 +307,6 @@ internal static partial class PortalEndpoints
         // The old address hears of it: if it was not its owner who asked, this is how they learn the account moved.
         portal.Mail.Send(account.Email, "Your developer portal address was changed",
             $"The address of your developer portal account at {portal.Links.Base} was changed to {email}, with the account's password; mail about it now goes there.\n\nIf it was not you, someone knows your password: write to the portal's operators at once.\n");
-        var changed = await portal.Consumers.Store.GetAccountAsync(account.Id, context.RequestAborted).ConfigureAwait(false);
-        if (changed is null)
-        {
-            await context.SignOutAsync(PortalHost.Scheme).ConfigureAwait(false);
-            context.Response.Redirect("/login");
-            return;
-        }
-
-        // The new stamp ended every session; the one that proved the password here is made again with it.
-        await SignInAsync(context, changed).ConfigureAwait(false);
-        context.Response.Redirect("/account?done=email");
+        await SignInAgainAsync(context, portal, account.Id, "email").ConfigureAwait(false);
     }
 }

@@ -15,19 +15,6 @@ public sealed partial class PortalEmailChangeTests
 {
     private const string Password = "a long enough pass phrase";
 
-    private static async Task<List<MimeMessage>> MailsToAsync(PortalHarness h, string address, int count)
-    {
-        List<MimeMessage> mails = [];
-        await Wait.UntilAsync(() =>
-        {
-            mails = Directory.Exists(h.MailDirectory)
-                ? [.. Directory.GetFiles(h.MailDirectory, "*.eml").Order(StringComparer.Ordinal).Select(f => MimeMessage.Load(f)).Where(m => m.To.Mailboxes.Any(b => b.Address == address))]
-                : [];
-            return mails.Count >= count;
-        }, $"{count} mails to {address}");
-        return mails;
-    }
-
     private static int MailCount(PortalHarness h, string address) => Directory.Exists(h.MailDirectory)
         ? Directory.GetFiles(h.MailDirectory, "*.eml").Count(f => MimeMessage.Load(f).To.Mailboxes.Any(b => b.Address == address))
         : 0;
@@ -72,7 +59,7 @@ public sealed partial class PortalEmailChangeTests
             Assert.Contains("A link to confirm after@example.com is on its way", await asked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        var mail = Assert.Single(await MailsToAsync(h, "after@example.com", 1));
+        var mail = Assert.Single(await h.MailsToAsync("after@example.com", 1));
         var token = ChangeLink().Match(mail.TextBody ?? "").Groups[1].Value;
         Assert.NotEmpty(token);
         Assert.StartsWith(h.Portal.Url.TrimEnd('/') + "/account/email/", ChangeLink().Match(mail.TextBody!).Value, StringComparison.Ordinal);
@@ -101,7 +88,7 @@ public sealed partial class PortalEmailChangeTests
 
         Assert.Equal(HttpStatusCode.Unauthorized, await LogInAsync(h, "before@example.com", Password));
         Assert.Equal(HttpStatusCode.Redirect, await LogInAsync(h, "after@example.com", Password));
-        var told = Assert.Single(await MailsToAsync(h, "before@example.com", 1));
+        var told = Assert.Single(await h.MailsToAsync("before@example.com", 1));
         Assert.Contains("was changed to after@example.com", told.TextBody, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("GET", key)); // the applications and keys stay
 
@@ -129,7 +116,7 @@ public sealed partial class PortalEmailChangeTests
             Assert.Contains("A link to confirm holder@example.com is on its way", text, StringComparison.Ordinal);
         }
 
-        var note = Assert.Single(await MailsToAsync(h, "holder@example.com", 1));
+        var note = Assert.Single(await h.MailsToAsync("holder@example.com", 1));
         Assert.Contains("already has an account. Nothing was changed", note.TextBody, StringComparison.Ordinal);
         Assert.DoesNotMatch(ChangeLink(), note.TextBody ?? "");
         Assert.NotNull(await h.Store.FindAccountByEmailAsync("mover@example.com"));
@@ -146,7 +133,7 @@ public sealed partial class PortalEmailChangeTests
             Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
         }
 
-        var token = ChangeLink().Match(Assert.Single(await MailsToAsync(h, "contested@example.com", 1)).TextBody ?? "").Groups[1].Value;
+        var token = ChangeLink().Match(Assert.Single(await h.MailsToAsync("contested@example.com", 1)).TextBody ?? "").Groups[1].Value;
         using var first = await h.ConsumerAsync("contested@example.com");
         using (var late = await mover.SubmitAsync($"/account/email/{token}", $"/account/email/{token}", ("password", Password)))
         {

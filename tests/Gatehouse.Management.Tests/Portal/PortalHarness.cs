@@ -44,6 +44,20 @@ internal sealed partial class PortalHarness : IAsyncDisposable
 
     public string MailDirectory { get; }
 
+    /// <summary>The mails to one address in the pickup folder, oldest first, once there are <paramref name="count"/> of them.</summary>
+    public async Task<List<MimeKit.MimeMessage>> MailsToAsync(string address, int count)
+    {
+        List<MimeKit.MimeMessage> mails = [];
+        await Gatehouse.Gateway.Tests.Infrastructure.Wait.UntilAsync(() =>
+        {
+            mails = Directory.Exists(MailDirectory)
+                ? [.. Directory.GetFiles(MailDirectory, "*.eml").Order(StringComparer.Ordinal).Select(f => MimeKit.MimeMessage.Load(f)).Where(m => m.To.Mailboxes.Any(b => b.Address == address))]
+                : [];
+            return mails.Count >= count;
+        }, $"{count} mails to {address}");
+        return mails;
+    }
+
     public string Folder => _folder;
 
     /// <summary>Every log line the admin API, the portal and the gateway wrote.</summary>

@@ -37,20 +37,6 @@ public sealed partial class PortalVerificationTests
         return (response.StatusCode, Regex.Match(html, "<main[^>]*>(.*)</main>", RegexOptions.Singleline).Groups[1].Value);
     }
 
-    // The mails to one address, oldest first, once there are `count` of them.
-    private static async Task<List<MimeMessage>> MailsToAsync(PortalHarness h, string address, int count)
-    {
-        List<MimeMessage> mails = [];
-        await Wait.UntilAsync(() =>
-        {
-            mails = Directory.Exists(h.MailDirectory)
-                ? [.. Directory.GetFiles(h.MailDirectory, "*.eml").Order(StringComparer.Ordinal).Select(f => MimeMessage.Load(f)).Where(m => m.To.Mailboxes.Any(b => b.Address == address))]
-                : [];
-            return mails.Count >= count;
-        }, $"{count} mails to {address}");
-        return mails;
-    }
-
     private static string VerifyToken(MimeMessage mail) => VerifyLink().Match(mail.TextBody ?? "").Groups[1].Value;
 
     /// <summary>
@@ -67,10 +53,10 @@ public sealed partial class PortalVerificationTests
         foreach (var email in (string[])["never@example.com", "renewed@example.com", "confirmed@example.com"])
         {
             Assert.Equal(HttpStatusCode.OK, (await SignUpAsync(browser, email, Password)).Status);
-            await MailsToAsync(h, email, 1);
+            await h.MailsToAsync(email, 1);
         }
 
-        var link = VerifyToken((await MailsToAsync(h, "confirmed@example.com", 1))[0]);
+        var link = VerifyToken((await h.MailsToAsync("confirmed@example.com", 1))[0]);
         using (var confirmed = await browser.SubmitAsync($"/verify/{link}", $"/verify/{link}", ("password", Password)))
         {
             Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
@@ -79,7 +65,7 @@ public sealed partial class PortalVerificationTests
         // Six and a half days on, one of the two signs up again: a new link, good for a day, on the same old account.
         time.Advance(TimeSpan.FromDays(6.5));
         Assert.Equal(HttpStatusCode.OK, (await SignUpAsync(browser, "renewed@example.com", Password)).Status);
-        await MailsToAsync(h, "renewed@example.com", 2);
+        await h.MailsToAsync("renewed@example.com", 2);
         var never = (await h.Store.FindAccountByEmailAsync("never@example.com"))!;
 
         // Past the week (the renewed link works until day 7.5): the clock moves five minutes at a time, so that the
@@ -116,7 +102,7 @@ public sealed partial class PortalVerificationTests
             Assert.Contains("The email or password is not right.", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        var token = VerifyToken(Assert.Single(await MailsToAsync(h, "new@example.com", 1)));
+        var token = VerifyToken(Assert.Single(await h.MailsToAsync("new@example.com", 1)));
         Assert.Equal(AccountState.Unverified, (await h.Store.FindAccountByEmailAsync("new@example.com"))!.State);
         Assert.Matches("^[A-Za-z0-9_-]{43}$", token);
 
@@ -160,7 +146,7 @@ public sealed partial class PortalVerificationTests
         Assert.Equal(fresh.Status, taken.Status);
         Assert.Equal(Scrub(fresh.Text), Scrub(taken.Text));
 
-        var note = Assert.Single(await MailsToAsync(h, "owner@example.com", 1));
+        var note = Assert.Single(await h.MailsToAsync("owner@example.com", 1));
         Assert.Contains("already has an account", note.TextBody, StringComparison.Ordinal);
         Assert.DoesNotContain("/verify/", note.TextBody, StringComparison.Ordinal);
         using var owner = h.NewBrowser();
@@ -181,7 +167,7 @@ public sealed partial class PortalVerificationTests
         await SignUpAsync(squatter, "victim@example.com", "the squatter's pass phrase");
 
         // The owner opens the newest mail (the squatter's sign-up) and gives their own password: nothing is confirmed.
-        var mails = await MailsToAsync(h, "victim@example.com", 2);
+        var mails = await h.MailsToAsync("victim@example.com", 2);
         var latest = VerifyToken(mails[^1]);
         using (var refused = await owner.SubmitAsync($"/verify/{latest}", $"/verify/{latest}", ("password", Password)))
         {
@@ -192,7 +178,7 @@ public sealed partial class PortalVerificationTests
 
         // Signing up again takes the address back; its link with the owner's password confirms it.
         await SignUpAsync(owner, "victim@example.com", Password);
-        var third = VerifyToken((await MailsToAsync(h, "victim@example.com", 3))[^1]);
+        var third = VerifyToken((await h.MailsToAsync("victim@example.com", 3))[^1]);
         using (var confirmed = await owner.SubmitAsync($"/verify/{third}", $"/verify/{third}", ("password", Password)))
         {
             Assert.Equal(HttpStatusCode.Redirect, confirmed.StatusCode);
@@ -221,7 +207,7 @@ public sealed partial class PortalVerificationTests
         using var browser = h.NewBrowser();
         await SignUpAsync(browser, "late@example.com", Password);
         await browser.SubmitAsync("/reset", "/reset", ("email", "late@example.com"));
-        var reset = (await MailsToAsync(h, "late@example.com", 2)).Single(m => (m.Subject ?? "").Contains("Reset", StringComparison.Ordinal));
+        var reset = (await h.MailsToAsync("late@example.com", 2)).Single(m => (m.Subject ?? "").Contains("Reset", StringComparison.Ordinal));
         var token = Regex.Match(reset.TextBody ?? "", @"/reset/(\S+)").Groups[1].Value;
         using (var changed = await browser.SubmitAsync($"/reset/{token}", $"/reset/{token}", ("password", "a brand new pass phrase")))
         {
