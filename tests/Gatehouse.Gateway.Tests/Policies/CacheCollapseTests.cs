@@ -22,14 +22,22 @@ public sealed class CacheCollapseTests
         """;
 
     // A slow service (so the misses overlap), counting the requests it got; each answer is numbered (its own count: the
-    // recording's number can repeat when two requests arrive at once).
-    private static Task<RecordingBackend> SlowBackendAsync(string? cacheControl = null)
+    // recording's number can repeat when two requests arrive at once). With holdUntil, the answers also wait until that
+    // many requests have arrived (up to 3 s, shorter than the 5 s collapse below: a miss made to wait for another's answer
+    // must still find it kept), so the misses overlap however slowly a loaded machine sends them.
+    private static Task<RecordingBackend> SlowBackendAsync(string? cacheControl = null, int holdUntil = 0)
     {
         var answered = 0;
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         return RecordingBackend.StartAsync(async (context, _) =>
         {
             var n = Interlocked.Increment(ref answered);
-            await Task.Delay(400);
+            if (n >= holdUntil)
+            {
+                allArrived.TrySetResult();
+            }
+
+            await Task.WhenAll(Task.Delay(400), Task.WhenAny(allArrived.Task, Task.Delay(TimeSpan.FromSeconds(3))));
             if (cacheControl is not null)
             {
                 context.Response.Headers.CacheControl = cacheControl;
@@ -83,7 +91,9 @@ public sealed class CacheCollapseTests
     [Fact]
     public async Task WithoutCollapse_EachMissGoesToTheService()
     {
-        await using var backend = await SlowBackendAsync();
+        // Held until every request is in: with 400 ms alone, a request that reached the gateway after the first answer was
+        // kept would be a hit, not a miss (twelve new connections are slow to open on a loaded machine).
+        await using var backend = await SlowBackendAsync(holdUntil: Clients);
         await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "{ ttl: 30s, shared: true }"));
 
         var answers = await BurstAsync(gateway);
