@@ -18,10 +18,13 @@ public sealed class SharedCacheTests
     private static readonly TestKey KeyA = TestKey.New();
     private static readonly TestKey KeyB = TestKey.New();
 
+    // A 5 s timeout, not 300 ms: no test here waits on a slow Redis (a stopped one refuses at once), and the timeout is
+    // also the connect timeout (at least 1 s), which a fresh node's first connection on a loaded machine can outlast (a
+    // look before it is up is a miss where a hit is due), as can a look's round trip with both cores busy.
     private static string Yaml(string backend, string redis, string cache) => $$"""
         version: 1
         gateway:
-          cache: { redis: "{{redis}}", timeout: 300ms }
+          cache: { redis: "{{redis}}", timeout: 5s }
         services:
           api: { targets: [{{backend}}] }
         routes:
@@ -42,7 +45,7 @@ public sealed class SharedCacheTests
     // The node that kept it asks until it is in Redis, so that the other node's first look is the test.
     private static async Task<(HttpResponseMessage Response, string Body)> GetUntilHitAsync(TestGateway gateway, string path, TestKey key)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var deadline = DateTime.UtcNow + Wait.DefaultTimeout;
         while (true)
         {
             var answer = await GetAsync(gateway, path, key);
