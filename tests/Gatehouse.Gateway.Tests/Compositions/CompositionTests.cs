@@ -13,6 +13,8 @@ public sealed class CompositionTests : IAsyncLifetime
 {
     private readonly ConcurrentQueue<(string Target, long Start, long End)> _calls = new();
     private readonly ConcurrentQueue<(string Target, string? ApiKey, string? Application)> _seen = new();
+    private readonly TaskCompletionSource _slowArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _notFoundAfterSlow;
     private TestBackend _backend = null!;
 
     public async Task InitializeAsync()
@@ -28,6 +30,11 @@ public sealed class CompositionTests : IAsyncLifetime
             if (path.StartsWith("/users/", StringComparison.Ordinal))
             {
                 await Task.Delay(300);
+                if (path == "/users/404" && _notFoundAfterSlow)
+                {
+                    await _slowArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                }
+
                 body = path == "/users/404" ? null : new { id = path[7..], name = "Ann", email = "ann@example.com" };
                 if (body is null)
                 {
@@ -80,6 +87,7 @@ public sealed class CompositionTests : IAsyncLifetime
             }
             else if (path == "/slow")
             {
+                _slowArrived.TrySetResult();
                 try
                 {
                     await Task.Delay(10_000, context.RequestAborted);
@@ -372,6 +380,9 @@ public sealed class CompositionTests : IAsyncLifetime
     [Fact]
     public async Task FailingRequiredStep_CancelsTheOthers()
     {
+        // The 404 waits until the slow call has arrived: with its 300 ms alone, a loaded machine could fail the composition
+        // before the slow call was sent, and a call never sent never ends.
+        _notFoundAfterSlow = true;
         await using var gw = await TestGateway.StartAsync(Yaml("""
               failing:
                 path: /failing
@@ -383,7 +394,7 @@ public sealed class CompositionTests : IAsyncLifetime
         var response = await gw.Client.GetAsync("/failing");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(8));
-        await Wait.UntilAsync(() => _calls.Any(c => c.Target == "/slow"), TimeSpan.FromSeconds(5), "the slow call ends");
+        await Wait.UntilAsync(() => _calls.Any(c => c.Target == "/slow"), "the slow call ends");
         var slow = _calls.Single(c => c.Target == "/slow");
         Assert.True(Stopwatch.GetElapsedTime(slow.Start, slow.End) < TimeSpan.FromSeconds(8), "the slow call was not cancelled");
     }
