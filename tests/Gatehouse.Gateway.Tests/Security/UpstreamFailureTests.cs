@@ -105,7 +105,7 @@ public sealed class UpstreamFailureTests
                     await Task.Delay(Timeout.Infinite, context.RequestAborted);
                     break;
                 case "/medium":
-                    await Task.Delay(TimeSpan.FromMilliseconds(250), context.RequestAborted);
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), context.RequestAborted);
                     await context.Response.WriteAsync("medium");
                     break;
                 default:
@@ -113,7 +113,9 @@ public sealed class UpstreamFailureTests
                     break;
             }
         });
-        await using var gateway = await TestGateway.StartAsync(TestGateway.SimpleYaml(backend.Url, timeout: "1s"));
+        // 2 s, not 1 s: eight medium requests at once had 750 ms to spare, and a loaded machine took more (all eight 504,
+        // 1 run in 8 with both cores busy). They still take a quarter of the timeout.
+        await using var gateway = await TestGateway.StartAsync(TestGateway.SimpleYaml(backend.Url, timeout: "2s"));
 
         for (var round = 0; round < 3; round++)
         {
@@ -121,7 +123,7 @@ public sealed class UpstreamFailureTests
             var clock = Stopwatch.StartNew();
             var slow = await gateway.Client.GetAsync("/slow");
             Assert.Equal(HttpStatusCode.GatewayTimeout, slow.StatusCode);
-            Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(8));
+            Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(1900), TimeSpan.FromSeconds(8));
 
             using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
             {
