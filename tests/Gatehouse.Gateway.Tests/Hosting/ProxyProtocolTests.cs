@@ -191,13 +191,16 @@ public sealed class ProxyProtocolTests
         var time = new TestSupport.FakeTimeProvider();
         await using var backend = await RecordingBackend.StartAsync();
         await using var gateway = await TestGateway.StartAsync(TestGateway.Parse(Yaml(backend.Url, "127.0.0.1")), time: time, options: o => o with { MetricsOnAdmin = true });
+        var timers = time.ActiveTimers;
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, gateway.Port);
         var stream = tcp.GetStream();
         await stream.WriteAsync("PROXY TCP4 203.0.113.7"u8.ToArray()); // and then nothing
 
+        // The clock moves only once the connection's header timeout is armed: after a fixed 200 ms, a loaded machine had
+        // not always accepted the connection yet, the timeout started after the move and never fired (1 run in 8).
         var closed = stream.ReadAsync(new byte[1]).AsTask();
-        await Task.Delay(200);
+        await Wait.UntilAsync(() => time.ActiveTimers > timers, "the connection's header timeout to be armed");
         Assert.False(closed.IsCompleted);
         time.Advance(ProxyProtocolMiddleware.HeaderTimeout);
 
