@@ -79,7 +79,7 @@ public sealed class ClusterLimitsTests(PostgresCluster cluster, ITestOutputHelpe
         await using var nodes = await ClusterNodes.StartAsync("""
               rate: { include: [{ route: hello }], limits: [{ requests: 100000, per: day, lease: 40 }] }
               quota: { include: [{ route: hello }], limits: [{ requests: 1000, per: day }] }
-            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, engineTimeout: "10s");
+            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null);
 
         // 31 requests on each node: 9 of its first lease of 40 are left, under a quarter, so a top-up is asked for now,
         // while no request needs it yet.
@@ -87,7 +87,7 @@ public sealed class ClusterLimitsTests(PostgresCluster cluster, ITestOutputHelpe
         Assert.All(burst, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         var window = LimitWindows.Index(LimitPeriod.Day, nodes.Time.GetUtcNow().UtcTicks);
         var counters = nodes.Nodes.Select(n => n.Runtime.Counters.ClusterCounters().Single(c => c.EngineKey.EndsWith("|r", StringComparison.Ordinal))).ToArray();
-        // (A busy machine's slow engine answer must not read as an outage here: the engine's timeout is 10 s in this test.)
+        // (A busy machine's slow engine answer must not read as an outage here: the engine's timeout is 10 s.)
         try
         {
             await Wait.UntilAsync(() => counters.All(c => c.Pushed(window) > 40), "every node to have topped its lease up ahead");
@@ -150,7 +150,7 @@ public sealed class ClusterLimitsTests(PostgresCluster cluster, ITestOutputHelpe
         await using var nodes = await ClusterNodes.StartAsync("""
               rate: { include: [{ route: hello }], limits: [{ requests: 1000, per: minute }] }
               quota: { include: [{ route: hello }], limits: [{ requests: 300, per: day, lease: 10, onEngineDown: share }] }
-            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null);
+            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, engineTimeout: ClusterNodes.OutageEngineTimeout);
         var before = await nodes.BurstAsync(ClusterNodes.QuotaKey, 60);
         Assert.All(before, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         Assert.All(before, r => Assert.DoesNotContain("fallback", r.RateLimit!, StringComparison.Ordinal));

@@ -24,6 +24,12 @@ internal sealed class ClusterNodes : IAsyncDisposable
     public const string RateKey = "ghk_cluster-rate-key";
     public const string QuotaKey = "ghk_cluster-quota-key";
 
+    /// <summary>
+    /// The engine timeout of the tests that stop the engine, where it is part of what is tested (an engine that is gone
+    /// is noticed within it). Every other test has 10 s: a busy machine's slow answer must not read as an outage there.
+    /// </summary>
+    public const string OutageEngineTimeout = "500ms";
+
     private readonly WebApplication _backend;
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly List<HttpClient> _clients = [];
@@ -48,7 +54,7 @@ internal sealed class ClusterNodes : IAsyncDisposable
     /// </summary>
     /// <paramref name="modelProvider"/>, when given, is an OpenAI-compatible provider's base URL: the nodes then also serve
     /// alias <c>m</c> of an <c>ai</c> service at route <c>ai</c> (<c>/v1/…</c>).
-    public static async Task<ClusterNodes> StartAsync(string plans, RedisServer? redis = null, string? postgres = null, string engineTimeout = "500ms", string? modelProvider = null)
+    public static async Task<ClusterNodes> StartAsync(string plans, RedisServer? redis = null, string? postgres = null, string engineTimeout = "10s", string? modelProvider = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();

@@ -133,7 +133,7 @@ public sealed class ClusterTokenLimitsTests(PostgresCluster cluster)
         await using var nodes = await ClusterNodes.StartAsync("""
               rate: { include: [{ route: hello }] }
               quota: { include: [{ route: ai }], tokenLimits: [{ tokens: 120, per: day, onEngineDown: share }] }
-            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, modelProvider: provider.BaseUrl);
+            """, redis, engine == "postgres" ? await cluster.CreateDatabaseAsync() : null, engineTimeout: ClusterNodes.OutageEngineTimeout, modelProvider: provider.BaseUrl);
 
         await StopEngineAsync(engine, redis);
         var admitted = new int[3];
