@@ -336,8 +336,15 @@ internal static class ConsoleEndpoints
         }
 
         await consumers.Throttle.SucceededAsync(attempt!).ConfigureAwait(false);
-        var changed = user! with { PasswordHash = hash };
-        await consumers.Store.UpsertAdminUserAsync(changed, "console:" + changed.Email, context.RequestAborted).ConfigureAwait(false);
+        // Only over the record the check was made against: a role changed or the user deleted meanwhile stays so.
+        if (!await consumers.Store.ChangeAdminUserPasswordAsync(user!.Email, user.PasswordHash, hash, "console:" + user.Email, context.RequestAborted).ConfigureAwait(false))
+        {
+            await context.SignOutAsync(Scheme).ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status409Conflict, "Your console user was changed or deleted meanwhile; nothing was changed. Sign in again.", "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        var changed = user with { PasswordHash = hash };
         await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed)).ConfigureAwait(false);
         context.Response.Redirect("/console/account?done=" + Uri.EscapeDataString("Your password is changed; every other session of yours is signed out."));
     }

@@ -116,4 +116,10 @@ public interface IConsumerStore
 
     /// <summary>Removes a console user; false when there was none.</summary>
     Task<bool> DeleteAdminUserAsync(string email, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A console user's own new password: set only while the stored hash is still <paramref name="oldHash"/> (false when
+    /// the user was deleted or changed meanwhile, so that a role taken away or a deletion is never undone by it).
+    /// </summary>
+    Task<bool> ChangeAdminUserPasswordAsync(string email, string oldHash, string newHash, string actor, CancellationToken cancellationToken = default);
 }

@@ -420,6 +420,25 @@ internal abstract partial class SqlConfigStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<bool> ChangeAdminUserPasswordAsync(string email, string oldHash, string newHash, string actor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        if (before is null || before.PasswordHash != oldHash)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, "UPDATE admin_users SET password_hash = @hash WHERE email = @email", cancellationToken,
+            ("hash", newHash), ("email", email)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "update", "console-user", email, AuditBody(before, passwordChanged: false),
+            AuditBody(before with { PasswordHash = newHash }, passwordChanged: true), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public async Task<bool> DeleteAdminUserAsync(string email, string actor, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

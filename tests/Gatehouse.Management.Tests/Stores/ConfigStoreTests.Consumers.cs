@@ -256,6 +256,33 @@ public abstract partial class ConfigStoreTests
 
     [Fact]
     [Trait("Issue", "18")]
+    public async Task AConsoleUsersOwnNewPassword_IsSetOnlyOverTheRecordItWasCheckedAgainst_NeverRecreatingOrRestoringARole()
+    {
+        var at = Clock.GetUtcNow();
+        await Store.UpsertAdminUserAsync(new AdminUser("self@example.com", "hash-1", AdminRole.Admin, at), "admin-api");
+        await Store.UpsertAdminUserAsync(new AdminUser("gone@example.com", "hash-g", AdminRole.Admin, at), "admin-api");
+
+        // Demoted (a new record) while the old password was being checked: the change is refused, the role stays viewer.
+        await Store.UpsertAdminUserAsync(new AdminUser("self@example.com", "hash-2", AdminRole.Viewer, at), "admin-api");
+        Assert.False(await Store.ChangeAdminUserPasswordAsync("self@example.com", "hash-1", "hash-new", "console:self@example.com"));
+        Assert.Equal(("hash-2", AdminRole.Viewer), ((await Store.GetAdminUserAsync("self@example.com"))!.PasswordHash, (await Store.GetAdminUserAsync("self@example.com"))!.Role));
+
+        // Deleted meanwhile: not made again.
+        Assert.True(await Store.DeleteAdminUserAsync("gone@example.com", "admin-api"));
+        Assert.False(await Store.ChangeAdminUserPasswordAsync("gone@example.com", "hash-g", "hash-new", "console:gone@example.com"));
+        Assert.Null(await Store.GetAdminUserAsync("gone@example.com"));
+
+        Assert.True(await Store.ChangeAdminUserPasswordAsync("self@example.com", "hash-2", "hash-3", "console:self@example.com"));
+        var now = (await Store.GetAdminUserAsync("self@example.com"))!;
+        Assert.Equal(("hash-3", AdminRole.Viewer), (now.PasswordHash, now.Role));
+        var change = (await Store.ListConsumerChangesAsync(null, 1)).Single();
+        Assert.Equal(("console:self@example.com", "update", "console-user", "self@example.com"), (change.Actor, change.Action, change.Kind, change.Name));
+        Assert.Contains("\"passwordChanged\":true", change.After, StringComparison.Ordinal);
+        Assert.DoesNotContain("hash-", change.After + change.Before, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [Trait("Issue", "18")]
     public async Task StaleUnverifiedAccounts_AreOldUnconfirmedOnesWithoutAWorkingLink_AndOnlyThoseAreDeletedAsSuch()
     {
         Assert.True(await Store.InsertAccountAsync(NewAccount("acc-old", "old@example.com", AccountState.Unverified), "portal:old@example.com"));
