@@ -112,12 +112,7 @@ public sealed class PostgresCluster : IAsyncLifetime
                 .FirstOrDefault()
             : null;
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Gatehouse.Gateway.Tests.Infrastructure.FreePorts.Tcp();
 
     private async Task RunAsync(string program, bool asPostgres, params string[] arguments)
     {

@@ -105,12 +105,7 @@ public sealed class RunRoleCommandTests
         Assert.Equal("GATEHOUSE_STORE_POLL_INTERVAL must be a number of seconds from 0.05 to 3600 (default 2), not 'soon'.", stderr.Trim());
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    internal static int FreePort() => Gatehouse.Gateway.Tests.Infrastructure.FreePorts.Tcp();
 
     internal static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 

@@ -160,12 +160,5 @@ public sealed class ValidateCommandTests
         }
     }
 
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => Gatehouse.Gateway.Tests.Infrastructure.FreePorts.Tcp();
 }

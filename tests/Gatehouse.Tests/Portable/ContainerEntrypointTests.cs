@@ -128,12 +128,7 @@ public sealed partial class ContainerEntrypointTests(PublishedBinaries binaries)
         Assert.Contains("503", output, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Gatehouse.Gateway.Tests.Infrastructure.FreePorts.Tcp();
 
     private static async Task RunAsync(string program, params string[] arguments)
     {
