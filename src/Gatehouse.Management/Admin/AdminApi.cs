@@ -83,7 +83,7 @@ public sealed partial class AdminApi : IAsyncDisposable
         // The console's sessions and antiforgery (cookies scoped to /console), keys kept in the store.
         Portal.PortalHost.AddWebServices(builder.Services, options.Store, "console", Console.ConsoleEndpoints.Scheme, "/console/login", options.Time);
         builder.Services.AddOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(Console.ConsoleEndpoints.Scheme)
-            .Configure(o => o.Events.OnValidatePrincipal = context => Console.ConsoleEndpoints.ValidateSessionAsync(context, options.Store, expected));
+            .Configure(o => o.Events.OnValidatePrincipal = Console.ConsoleEndpoints.SessionValidator(options.Store, expected));
         // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that
         // the gateway's listeners may be using inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS, see Program.cs).
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);

@@ -250,14 +250,20 @@ internal static class ConsoleEndpoints
         context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp)], Scheme)));
 
     /// <summary>Every request of a console session: it lasts while what it was made with is unchanged.</summary>
-    internal static async Task ValidateSessionAsync(CookieValidatePrincipalContext context, IConsumerStore store, byte[] tokenSha256)
+    internal static Func<CookieValidatePrincipalContext, Task> SessionValidator(IConsumerStore store, byte[] tokenSha256)
+    {
+        var tokenStamp = TokenStamp(tokenSha256); // once: the token does not change while the process runs
+        return context => ValidateSessionAsync(context, store, tokenStamp);
+    }
+
+    private static async Task ValidateSessionAsync(CookieValidatePrincipalContext context, IConsumerStore store, string tokenStamp)
     {
         var name = context.Principal?.FindFirstValue(ClaimTypes.Name);
         var stamp = context.Principal?.FindFirstValue(StampClaim);
         var current = name switch
         {
             null => null,
-            TokenName => TokenStamp(tokenSha256),
+            TokenName => tokenStamp,
             _ => await store.GetAdminUserAsync(name, context.HttpContext.RequestAborted).ConfigureAwait(false) is { } user ? UserStamp(user) : null,
         };
         if (current is null || stamp is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(

@@ -23,6 +23,15 @@ public sealed class ConsoleTests
         Assert.DoesNotContain("AQAAAA", await admin.GetStringAsync("/admin/users"), StringComparison.Ordinal);
     }
 
+    // A console session: signed in with the admin token, or as a console user.
+    private static async Task<Browser> ConsoleAsync(PortalHarness h, string email = "", string password = PortalHarness.AdminToken)
+    {
+        var browser = new Browser(h.Admin.Url);
+        using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", password));
+        Assert.True(login.StatusCode == HttpStatusCode.Redirect, $"signing in as '{email}' was answered {login.StatusCode}");
+        return browser;
+    }
+
     private static async Task<HttpStatusCode> PendingStatusAsync(Browser browser)
     {
         using var page = await browser.GetAsync("/console/pending");
@@ -97,10 +106,8 @@ public sealed class ConsoleTests
     {
         await using var h = await PortalHarness.StartAsync();
         await CreateUserAsync(h, "self@example.com", "viewer");
-        using var browser = new Browser(h.Admin.Url);
-        await browser.SubmitAsync("/console/login", "/console/login", ("email", "self@example.com"), ("password", "a console pass phrase"));
-        using var other = new Browser(h.Admin.Url);
-        await other.SubmitAsync("/console/login", "/console/login", ("email", "self@example.com"), ("password", "a console pass phrase"));
+        using var browser = await ConsoleAsync(h, "self@example.com", "a console pass phrase");
+        using var other = await ConsoleAsync(h, "self@example.com", "a console pass phrase");
         Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(other));
         Assert.Contains("Signed in as self@example.com (role viewer)", await browser.PageAsync("/console/account"), StringComparison.Ordinal);
 
@@ -137,8 +144,7 @@ public sealed class ConsoleTests
         }
 
         // The admin token's session has no password here.
-        using var token = new Browser(h.Admin.Url);
-        await token.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        using var token = await ConsoleAsync(h);
         var page = await token.PageAsync("/console/account");
         Assert.Contains("Signed in with the admin token", page, StringComparison.Ordinal);
         Assert.DoesNotContain("/console/account/password", page, StringComparison.Ordinal);
@@ -206,8 +212,7 @@ public sealed class ConsoleTests
             Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
         }
 
-        using var token = new Browser(h.Admin.Url);
-        await token.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        using var token = await ConsoleAsync(h);
         var page = await token.PageAsync("/console/access");
         Assert.Contains("leaver@example.com", page, StringComparison.Ordinal);
         Assert.Contains(">ci<", page, StringComparison.Ordinal);
@@ -215,8 +220,7 @@ public sealed class ConsoleTests
         Assert.DoesNotContain("AQAAAA", page, StringComparison.Ordinal);
 
         // A console user, even an admin, does not revoke tokens (as in the API), and is offered no such button.
-        using var boss = new Browser(h.Admin.Url);
-        await boss.SubmitAsync("/console/login", "/console/login", ("email", "boss@example.com"), ("password", "a console pass phrase"));
+        using var boss = await ConsoleAsync(h, "boss@example.com", "a console pass phrase");
         var bossPage = await boss.PageAsync("/console/access");
         Assert.DoesNotContain("/console/access/tokens/ci/revoke", bossPage, StringComparison.Ordinal);
         using (var refused = await boss.PostAsync("/console/access/tokens/ci/revoke", ("__RequestVerificationToken", Browser.TokenOf(bossPage)), ("confirm", "yes")))
@@ -306,8 +310,7 @@ public sealed class ConsoleTests
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         }
 
-        using var boss = new Browser(h.Admin.Url);
-        await boss.SubmitAsync("/console/login", "/console/login", ("email", "boss@example.com"), ("password", "a console pass phrase"));
+        using var boss = await ConsoleAsync(h, "boss@example.com", "a console pass phrase");
         using var approved = await boss.SubmitAsync("/console/pending", $"/console/applications/{id}/approve");
         Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
         Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("PUT", key));
@@ -329,8 +332,7 @@ public sealed class ConsoleTests
         using var consumer = await h.ConsumerAsync("owner-of-one@example.com");
         var (id, key) = await PortalHarness.CreateAppAsync(consumer, "retail", "Looked at");
 
-        using var console = new Browser(h.Admin.Url);
-        await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        using var console = await ConsoleAsync(h);
         Assert.Contains($"href=\"/console/applications/{id}\"", await console.PageAsync("/console/applications"), StringComparison.Ordinal);
 
         var page = await console.PageAsync($"/console/applications/{id}");
@@ -355,8 +357,7 @@ public sealed class ConsoleTests
         var (_, secondKey) = await PortalHarness.CreateAppAsync(consumer, "retail", "Two");
         var account = (await h.Store.FindAccountByEmailAsync("deleted-by-console@example.com"))!;
 
-        using var console = new Browser(h.Admin.Url);
-        await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        using var console = await ConsoleAsync(h);
         Assert.Contains($"action=\"/console/accounts/{account.Id}/delete\"", await console.PageAsync("/console/accounts"), StringComparison.Ordinal);
         using (var unconfirmed = await console.SubmitAsync("/console/applications", $"/console/applications/{first}/delete"))
         {
@@ -397,8 +398,7 @@ public sealed class ConsoleTests
         using var put = await admin.PutAsync("/admin/applications/acme-bulk", new StringContent("""{"account":"acme","plan":"wholesale"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
 
-        using var console = new Browser(h.Admin.Url);
-        await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken));
+        using var console = await ConsoleAsync(h);
         Assert.Contains("acme-bulk", await console.PageAsync("/console/pending"), StringComparison.Ordinal);
         using var approved = await console.SubmitAsync("/console/pending", "/console/config-applications/acme-bulk/approve");
         Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);

@@ -23,15 +23,8 @@ public sealed class HybridNodeConsumersTests
     {
         using var folder = new TempFolder();
         await using var backend = await RunRoleCommandTests.StartBackendAsync();
-        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        var (control, admin, nodeApi, nodeToken) = await StartRetailControlPlaneAsync(folder, backend);
         await using var _ = control;
-        var nodeToken = await IssueNodeTokenAsync(admin);
-        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
-        using (var client = RunRoleCommandTests.AdminClient(admin, Token))
-        {
-            using var plan = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"}]}"""));
-            Assert.Equal(HttpStatusCode.Created, plan.StatusCode);
-        }
 
         var state = Path.Combine(folder.Path, "node");
         string kept, revoked;
@@ -42,8 +35,7 @@ public sealed class HybridNodeConsumersTests
             await StatusAsync(gateway, null, HttpStatusCode.Unauthorized, "the route to be served");
 
             await using var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder.Path, "cp.db"), TimeProvider.System);
-            var consumers = new ConsumerService(store, null,
-                async ct => (await StoreConfig.LoadAsync(store, folder.Path, null, cancellationToken: ct)).Result.Config, TimeProvider.System);
+            var consumers = ConsumersOf(store, folder);
             Assert.Null(await consumers.SignUpAsync("ada@example.com", "Ada", "correct staple horse battery", CancellationToken.None));
             var (account, _, _) = await consumers.LogInAsync("ada@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
             Assert.NotNull(account);
@@ -105,19 +97,11 @@ public sealed class HybridNodeConsumersTests
     {
         using var folder = new TempFolder();
         await using var backend = await RunRoleCommandTests.StartBackendAsync();
-        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        var (control, admin, nodeApi, nodeToken) = await StartRetailControlPlaneAsync(folder, backend);
         await using var _ = control;
-        var nodeToken = await IssueNodeTokenAsync(admin);
-        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
-        using (var client = RunRoleCommandTests.AdminClient(admin, Token))
-        {
-            using var plan = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"}]}"""));
-            Assert.Equal(HttpStatusCode.Created, plan.StatusCode);
-        }
 
         await using var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder.Path, "cp.db"), TimeProvider.System);
-        var consumers = new ConsumerService(store, null,
-            async ct => (await StoreConfig.LoadAsync(store, folder.Path, null, cancellationToken: ct)).Result.Config, TimeProvider.System);
+        var consumers = ConsumersOf(store, folder);
         Assert.Null(await consumers.SignUpAsync("bea@example.com", "Bea", "correct staple horse battery", CancellationToken.None));
         var (account, _, _) = await consumers.LogInAsync("bea@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
         var (gone, goneKey, _) = await consumers.CreateApplicationAsync(account!, "Gone", "", "retail", "portal:bea", CancellationToken.None);
@@ -209,15 +193,8 @@ public sealed class HybridNodeConsumersTests
     {
         using var folder = new TempFolder();
         await using var backend = await RunRoleCommandTests.StartBackendAsync();
-        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        var (control, admin, nodeApi, nodeToken) = await StartRetailControlPlaneAsync(folder, backend);
         await using var _ = control;
-        var nodeToken = await IssueNodeTokenAsync(admin);
-        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
-        using (var client = RunRoleCommandTests.AdminClient(admin, Token))
-        {
-            using var plan = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"}]}"""));
-            Assert.Equal(HttpStatusCode.Created, plan.StatusCode);
-        }
 
         await using var proxy = await TamperingProxy.StartAsync(nodeApi);
         await using var data = StartDataNode(folder, proxy.Url, nodeToken, Path.Combine(folder.Path, "node"));
@@ -229,8 +206,7 @@ public sealed class HybridNodeConsumersTests
         proxy.Mode = "other-key";
 
         await using var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder.Path, "cp.db"), TimeProvider.System);
-        var consumers = new ConsumerService(store, null,
-            async ct => (await StoreConfig.LoadAsync(store, folder.Path, null, cancellationToken: ct)).Result.Config, TimeProvider.System);
+        var consumers = ConsumersOf(store, folder);
         Assert.Null(await consumers.SignUpAsync("eve@example.com", "Eve", "correct staple horse battery", CancellationToken.None));
         var (account, _, _) = await consumers.LogInAsync("eve@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
         var (_, key, problem) = await consumers.CreateApplicationAsync(account!, "Shop", "", "retail", "portal:eve", CancellationToken.None);
@@ -284,6 +260,30 @@ public sealed class HybridNodeConsumersTests
 
         await StatusAsync(gateway, null, HttpStatusCode.ServiceUnavailable, "the deregistered target to leave");
     }
+
+    // The control plane with one route (hello, to the backend) on the retail plan, and a node token for a data node.
+    private static async Task<(GatehouseProcess Control, string Admin, string NodeApi, string NodeToken)> StartRetailControlPlaneAsync(TempFolder folder, Microsoft.AspNetCore.Builder.WebApplication backend)
+    {
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        try
+        {
+            var nodeToken = await IssueNodeTokenAsync(admin);
+            await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
+            using var client = RunRoleCommandTests.AdminClient(admin, Token);
+            using var plan = await client.PutAsync("/admin/plans/retail", RunRoleCommandTests.Json("""{"include":[{"route":"hello"}]}"""));
+            Assert.Equal(HttpStatusCode.Created, plan.StatusCode);
+            return (control, admin, nodeApi, nodeToken);
+        }
+        catch
+        {
+            await control.DisposeAsync();
+            throw;
+        }
+    }
+
+    // Portal consumers written straight into the control plane's store, as another control plane would.
+    private static ConsumerService ConsumersOf(IConfigStore store, TempFolder folder) =>
+        new(store, null, async ct => (await StoreConfig.LoadAsync(store, folder.Path, null, cancellationToken: ct)).Result.Config, TimeProvider.System);
 
     private static async Task<HttpStatusCode> CallAsync(string gateway, string? key)
     {
