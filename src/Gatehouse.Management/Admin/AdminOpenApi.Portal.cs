@@ -101,6 +101,21 @@ internal static partial class AdminOpenApi
             ["delete"] = Op("deleteConsoleUser", "Delete a console user", "Portal", "Their console sessions end at their next request.",
                 Responses(("200", Json("ConsoleUserDeleted", "Deleted")), Ref("NotFound"))),
         };
+        paths["/admin/users/{email}/two-step"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("email", "The user's email address (compared in lower case).")),
+            ["delete"] = Op("resetConsoleUserTwoStep", "Turn a console user's two-step sign-in off", "Portal",
+                "For a user who lost their authenticator and their recovery codes: the secret and the codes are dropped, and the user's sessions end. They sign in with the password alone and set it up again (at once, when twoStepRequired is set).",
+                Responses(("200", Json("ConsoleUser", "The user")), Ref("NotFound"))),
+        };
+        paths["/admin/console/settings"] = new JsonObject
+        {
+            ["get"] = Op("getConsoleSettings", "Get the console's settings", "Portal", "Settings every node's console shares (kept in the store).",
+                Responses(("200", Json("ConsoleSettings", "The settings")))),
+            ["put"] = Op("putConsoleSettings", "Change the console's settings", "Portal", "Sets the settings given; answers all of them.",
+                Responses(("200", Json("ConsoleSettings", "The settings now")), Ref("BadRequest"), Ref("TooLarge")),
+                body: Body("ConsoleSettings", "The settings to change")),
+        };
     }
 
     private static IEnumerable<(string Name, JsonObject Schema)> PortalSchemas()
@@ -134,9 +149,16 @@ internal static partial class AdminOpenApi
         account["minProperties"] = 1;
         account["additionalProperties"] = false;
         yield return ("PortalAccountChange", account);
-        yield return ("ConsoleUser", Object("A console user.", ("email", Str()), ("role", Enum(Str(), "admin", "viewer"))));
+        yield return ("ConsoleUser", Object("A console user.", ("email", Str()), ("role", Enum(Str(), "admin", "viewer")), ("twoStep", Bool("Signing in also takes an authenticator's code"))));
         yield return ("ConsoleUserList", Object("Every console user by email.",
-            ("items", Array(Object(null, ("email", Str()), ("role", Enum(Str("admin: every action; viewer: reads only"), "admin", "viewer")), ("createdAt", time(null)))))));
+            ("items", Array(Object(null, ("email", Str()), ("role", Enum(Str("admin: every action; viewer: reads only"), "admin", "viewer")), ("createdAt", time(null)),
+                ("twoStep", Bool("Signing in also takes a code from an authenticator app (or a recovery code)")),
+                ("recoveryCodesLeft", Int("With twoStep: how many of its ten recovery codes are unused")))))));
+        var consoleSettings = Object("The console's shared settings.",
+            ("twoStepRequired", Bool("Every console user must have two-step sign-in: one without it may only set it up (the admin token's sessions are not held to it)")));
+        consoleSettings["additionalProperties"] = false;
+        consoleSettings["minProperties"] = 1;
+        yield return ("ConsoleSettings", consoleSettings);
         var request = Object("A console user's password and role.", ("password", Str("At least 12 characters (256 at most), not a common password")), ("role", Enum(Str("Default admin"), "admin", "viewer")));
         request["required"] = new JsonArray("password");
         request["additionalProperties"] = false;

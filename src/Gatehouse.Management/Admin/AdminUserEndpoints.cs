@@ -11,7 +11,9 @@ namespace Gatehouse.Management.Admin;
 /// <summary>
 /// Console users: <c>PUT /admin/users/{email}</c> <c>{ "password": "…", "role": "admin" | "viewer" }</c> creates or
 /// replaces one (the password is kept only as a <c>PasswordHasher</c> hash and must follow the NIST rules),
-/// <c>GET /admin/users</c> lists them (no hashes), <c>DELETE /admin/users/{email}</c> removes one.
+/// <c>GET /admin/users</c> lists them (no hashes), <c>DELETE /admin/users/{email}</c> removes one,
+/// <c>DELETE /admin/users/{email}/two-step</c> turns a user's two-step sign-in off (a replaced user keeps theirs), and
+/// <c>GET</c>/<c>PUT /admin/console/settings</c> (<c>{ "twoStepRequired": true }</c>) requires it of every console user.
 /// </summary>
 internal static class AdminUserEndpoints
 {
@@ -25,6 +27,8 @@ internal static class AdminUserEndpoints
                 ["email"] = u.Email,
                 ["role"] = u.Role == AdminRole.Admin ? "admin" : "viewer",
                 ["createdAt"] = u.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
+                ["twoStep"] = u.TwoStep,
+                ["recoveryCodesLeft"] = u.TwoStep ? u.RecoveryCodes?.Count ?? 0 : null,
             })]);
             await AdminRequests.WriteJsonAsync(context, new JsonObject { ["items"] = items }).ConfigureAwait(false);
         });
@@ -40,7 +44,47 @@ internal static class AdminUserEndpoints
 
             await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["deleted"] = true }).ConfigureAwait(false);
         });
+        // For a user who lost their phone and their recovery codes: they sign in with the password alone and set it up again.
+        app.MapDelete("/admin/users/{email}/two-step", async context =>
+        {
+            var email = ConsumerService.NormalizeEmail((string)context.Request.RouteValues["email"]!);
+            if (!await consumers.Store.SetAdminUserTwoStepAsync(email, null, null, null, AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false))
+            {
+                await AdminProblem.NotFound($"Console user '{email}'").WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var user = await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject
+            {
+                ["email"] = email, ["role"] = user?.Role == AdminRole.Viewer ? "viewer" : "admin", ["twoStep"] = user?.TwoStep ?? false,
+            }).ConfigureAwait(false);
+        });
+        app.MapGet("/admin/console/settings", async context => await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
+        app.MapPut("/admin/console/settings", async context =>
+        {
+            var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+            if (problem is null && (body!.Count == 0 || body.Any(e => e.Key != "twoStepRequired" || e.Value is not JsonValue v || !v.TryGetValue<bool>(out _))))
+            {
+                problem = AdminRequests.BadParameter("The body is { \"twoStepRequired\": true | false }.");
+            }
+
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await consumers.Store.SetSettingAsync(Console.ConsoleEndpoints.TwoStepRequiredSetting, body!["twoStepRequired"]!.GetValue<bool>() ? "true" : "false", context.RequestAborted)
+                .ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
+        });
     }
+
+    private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken) => new()
+    {
+        ["twoStepRequired"] = await consumers.Store.GetSettingAsync(Console.ConsoleEndpoints.TwoStepRequiredSetting, cancellationToken).ConfigureAwait(false) == "true",
+    };
 
     private static async Task PutAsync(HttpContext context, ConsumerService consumers, AdminApiOptions options)
     {
@@ -61,6 +105,7 @@ internal static class AdminUserEndpoints
 
         var hash = new PasswordHasher<object>().HashPassword(email, password!);
         await consumers.Store.UpsertAdminUserAsync(new AdminUser(email, hash, role == "admin" ? AdminRole.Admin : AdminRole.Viewer, options.Time.GetUtcNow()), AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
-        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["role"] = role }).ConfigureAwait(false);
+        var stored = await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["role"] = role, ["twoStep"] = stored?.TwoStep ?? false }).ConfigureAwait(false);
     }
 }

@@ -18,6 +18,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gatehouse.Management.Console;
 
@@ -27,7 +28,7 @@ namespace Gatehouse.Management.Console;
 /// (<see cref="ConfigChanges"/>, <see cref="ConsumerService"/>) with the acting user as the audit actor
 /// (<c>console:EMAIL</c>, or <c>console:admin-token</c>); a viewer sees no actions and its posts are refused.
 /// </summary>
-internal static class ConsoleEndpoints
+internal static partial class ConsoleEndpoints
 {
     /// <summary>What the console's pages call: the admin API's own services.</summary>
     internal sealed record ConsoleContext(ConfigChanges Changes, ConsumerService ConsumerService, AdminApiOptions Options, ConsumerUsage? Usage);
@@ -39,9 +40,11 @@ internal static class ConsoleEndpoints
     {
         var consumers = admin.ConsumerService;
         var changes = admin.Changes;
+        var keys = app.ServiceProvider.GetRequiredService<TwoStepKeys>();
         app.MapGet("/console", context => Signed(context, () => { context.Response.Redirect("/console/pending"); return Task.CompletedTask; }));
         app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context) }));
-        app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256));
+        app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256, keys));
+        MapTwoStep(app, admin, keys);
         app.MapPost("/console/logout", context => Change(context, async _ =>
         {
             await context.SignOutAsync(Scheme).ConfigureAwait(false);
@@ -63,7 +66,7 @@ internal static class ConsoleEndpoints
                 : await admin.Options.Store.DeleteAdminTokenAsync(name, actor, context.RequestAborted).ConfigureAwait(false) ? null : AdminProblem.NotFound($"Token '{name}'");
             await Done(context, Task.FromResult(problem), "/console/access").ConfigureAwait(false);
         }, confirm: true));
-        app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK)));
+        app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK), setUp: true));
         app.MapPost("/console/account/password", context => ChangePasswordAsync(context, consumers));
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
         app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
@@ -113,15 +116,21 @@ internal static class ConsoleEndpoints
     internal static WebPage Page(HttpContext context, string title, string? notice = null) =>
         new("console", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Name), WebPage.Claim(context.User, ClaimTypes.Role), notice ?? context.Request.Query["done"].FirstOrDefault());
 
-    private static Task Signed(HttpContext context, Func<Task> next)
+    private static async Task Signed(HttpContext context, Func<Task> next, bool setUp = false)
     {
         if (context.User.Identity?.IsAuthenticated != true)
         {
             context.Response.Redirect("/console/login?returnUrl=" + Uri.EscapeDataString(context.Request.Path + context.Request.QueryString));
-            return Task.CompletedTask;
+            return;
         }
 
-        return next();
+        if (!setUp && await MustSetUpTwoStepAsync(context).ConfigureAwait(false))
+        {
+            context.Response.Redirect("/console/account#two-step");
+            return;
+        }
+
+        await next().ConfigureAwait(false);
     }
 
     // A state-changing post: signed in, a valid form (antiforgery), and the admin role unless viewers may.
@@ -139,6 +148,13 @@ internal static class ConsoleEndpoints
         if (form is null)
         {
             await WebRender.ProblemAsync(context, page, status, error!, "/console").ConfigureAwait(false);
+            return;
+        }
+
+        if (!viewerMay && await MustSetUpTwoStepAsync(context).ConfigureAwait(false))
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status403Forbidden, "Two-step sign-in is required here: set it up on your account page first.", "/console/account")
+                .ConfigureAwait(false);
             return;
         }
 
@@ -170,10 +186,10 @@ internal static class ConsoleEndpoints
         context.Response.Redirect(back + "?done=Done.");
     }
 
-    private static string LogInAction(HttpContext context) =>
-        WebForms.ReturnUrl(context, "/console/") is { } back ? "/console/login?returnUrl=" + Uri.EscapeDataString(back) : "/console/login";
+    private static string LogInAction(HttpContext context, string path = "/console/login") =>
+        WebForms.ReturnUrl(context, "/console/") is { } back ? path + "?returnUrl=" + Uri.EscapeDataString(back) : path;
 
-    private static async Task LogInAsync(HttpContext context, ConsumerService consumers, byte[] tokenSha256)
+    private static async Task LogInAsync(HttpContext context, ConsumerService consumers, byte[] tokenSha256, TwoStepKeys keys)
     {
         var page = Page(context, "Sign in to the console");
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
@@ -216,6 +232,14 @@ internal static class ConsoleEndpoints
                 return;
             }
 
+            if (right && user!.TwoStep)
+            {
+                // The password is right; the account's failed attempts go, and the code is asked for (counted apart).
+                await consumers.Throttle.SucceededAsync(attempt!).ConfigureAwait(false);
+                await AskForCodeAsync(context, keys, user).ConfigureAwait(false);
+                return;
+            }
+
             if (right)
             {
                 who = (user!.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user));
@@ -240,14 +264,34 @@ internal static class ConsoleEndpoints
     // password or role, the user deleted, the node started with another token) the stamp no longer matches and the
     // session ends at its next request; before, a deleted or demoted user kept an admin session for as long as they
     // used it (the cookie slides), and a session made with a replaced admin token outlived it.
+    // Two-step sign-in turned on or off (or its secret replaced) changes it too; without it the stamp is what it was
+    // before two-step sign-in existed, so that an upgrade ends no session.
     private static string UserStamp(AdminUser user) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"user\n{user.Role}\n{user.PasswordHash}")))[..32];
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            $"user\n{user.Role}\n{user.PasswordHash}" + (user.TotpSecret is { } secret ? "\n" + secret : ""))))[..32];
 
     private static string TokenStamp(byte[] tokenSha256) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. "token\n"u8, .. tokenSha256]))[..32];
 
-    private static Task SignInAsync(HttpContext context, string name, string role, string stamp) =>
-        context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp)], Scheme)));
+    // twoStep: the user has two-step sign-in on (the stamp covers it, so the claim cannot outlive a change).
+    private static Task SignInAsync(HttpContext context, string name, string role, string stamp, bool twoStep = false) =>
+        context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp), .. twoStep ? [new Claim(TwoStepClaim, "on")] : (Claim[])[]], Scheme)));
+
+    private const string TwoStepClaim = "twoStep";
+
+    // With console.twoStepRequired set, a console user without two-step sign-in may only set it up (the account page)
+    // or sign out. The admin token's sessions are not held to it: the token is a machine's secret, not a person's.
+    private static async Task<bool> MustSetUpTwoStepAsync(HttpContext context)
+    {
+        if (context.User.FindFirstValue(ClaimTypes.Name) is null or TokenName || context.User.HasClaim(TwoStepClaim, "on"))
+        {
+            return false;
+        }
+
+        var store = context.RequestServices.GetRequiredService<AdminApiOptions>().Store;
+        return await store.GetSettingAsync(TwoStepRequiredSetting, context.RequestAborted).ConfigureAwait(false) == "true";
+    }
 
     /// <summary>Every request of a console session: it lasts while what it was made with is unchanged.</summary>
     internal static Func<CookieValidatePrincipalContext, Task> SessionValidator(IConsumerStore store, byte[] tokenSha256)
@@ -274,16 +318,29 @@ internal static class ConsoleEndpoints
         }
     }
 
-    // Who is signed in; a console user may change their own password here (the admin token is changed by restarting with another).
-    private static Task AccountAsync(HttpContext context, string? error, int status, string? notice = null)
+    // Who is signed in; a console user may change their own password and two-step sign-in here (the admin token is changed
+    // by restarting with another).
+    private static async Task AccountAsync(HttpContext context, string? error, int status, string? notice = null, TwoStepKeys? keys = null)
     {
         var name = context.User.FindFirstValue(ClaimTypes.Name);
         var role = context.User.FindFirstValue(ClaimTypes.Role);
-        var text = name == TokenName
-            ? "Signed in with the admin token (role admin). The token is changed by starting the control plane with another GATEHOUSE_ADMIN_TOKEN; every console session made with the old one then ends."
-            : $"Signed in as {name} (role {role}). An administrator changes roles and removes users through the admin API (/admin/users).";
-        return WebRender.PageAsync<ConsolePage>(context, new { Page = Page(context, "Your account", notice), Text = text, PasswordForm = name != TokenName, Error = error }, status);
+        var store = context.RequestServices.GetRequiredService<AdminApiOptions>().Store;
+        var user = name is null or TokenName ? null : await store.GetAdminUserAsync(name, context.RequestAborted).ConfigureAwait(false);
+        var required = user is not null && await store.GetSettingAsync(TwoStepRequiredSetting, context.RequestAborted).ConfigureAwait(false) == "true";
+        keys ??= context.RequestServices.GetRequiredService<TwoStepKeys>();
+        await WebRender.PageAsync<ConsolePage>(context, new
+        {
+            Page = Page(context, "Your account", notice),
+            Text = AccountText(name, role),
+            PasswordForm = user is not null,
+            TwoStep = user is null ? null : TwoStepPart(context, keys, user, required, user.TwoStep ? TakeNewCodes(context, keys, user.Email) : null),
+            Error = error,
+        }, status).ConfigureAwait(false);
     }
+
+    private static string AccountText(string? name, string? role) => name == TokenName
+        ? "Signed in with the admin token (role admin). The token is changed by starting the control plane with another GATEHOUSE_ADMIN_TOKEN; every console session made with the old one then ends."
+        : $"Signed in as {name} (role {role}). An administrator changes roles and removes users through the admin API (/admin/users).";
 
     // A console user's own new password: the current one checked again (counted like a sign-in), the new one by the portal's
     // rules. The new hash changes the session stamp, so every other session ends; this one is made again.
@@ -351,7 +408,7 @@ internal static class ConsoleEndpoints
         }
 
         var changed = user with { PasswordHash = hash };
-        await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed)).ConfigureAwait(false);
+        await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed), changed.TwoStep).ConfigureAwait(false);
         context.Response.Redirect("/console/account?done=" + Uri.EscapeDataString("Your password is changed; every other session of yours is signed out."));
     }
 
@@ -534,9 +591,10 @@ internal static class ConsoleEndpoints
         var now = admin.Options.Time.GetUtcNow();
         var signedWithToken = context.User.FindFirstValue(ClaimTypes.Name) == TokenName;
         await Render(context, "Access",
-            new ConsoleTable("Console users", ["Email", "Role", "Created"], [.. users.Select(u => new ConsoleRow(
-                [u.Email, u.Role == AdminRole.Admin ? "admin" : "viewer", Time(u.CreatedAt)],
-                [new("Delete", $"/console/access/users/{Esc(u.Email)}/delete", true, Confirm: true)]))],
+            new ConsoleTable("Console users", ["Email", "Role", "Two-step sign-in", "Created"], [.. users.Select(u => new ConsoleRow(
+                [u.Email, u.Role == AdminRole.Admin ? "admin" : "viewer", u.TwoStep ? $"on ({u.RecoveryCodes?.Count ?? 0} recovery codes left)" : "off", Time(u.CreatedAt)],
+                [.. u.TwoStep ? [new ConsoleAction("Turn two-step off", $"/console/access/users/{Esc(u.Email)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
+                 new("Delete", $"/console/access/users/{Esc(u.Email)}/delete", true, Confirm: true)]))],
                 "No console users; the admin API makes them (PUT /admin/users/{email})."),
             new ConsoleTable("Admin API tokens", ["Name", "Scope", "Issued", "Expires"], [.. tokens.Select(t => new ConsoleRow(
                 [t.Name, Name(t.Scope), Time(t.CreatedAt), t.ExpiresAt is { } at ? Time(at) + (at <= now ? " (expired)" : "") : "never"],

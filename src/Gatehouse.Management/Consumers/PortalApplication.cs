@@ -38,8 +38,18 @@ public sealed record PortalApplication(
 /// <summary>One row of the consumer change log: who changed which account or application, and how (no secrets).</summary>
 public sealed record ConsumerChange(long Seq, DateTimeOffset At, string Actor, string Action, string Kind, string Name, string? Before, string? After);
 
-/// <summary>An administrator of the console: <c>admin</c> may change things, <c>viewer</c> only look.</summary>
-public sealed record AdminUser(string Email, string PasswordHash, AdminRole Role, DateTimeOffset CreatedAt);
+/// <summary>
+/// An administrator of the console: <c>admin</c> may change things, <c>viewer</c> only look. With two-step sign-in on,
+/// <see cref="TotpSecret"/> is the authenticator's secret as Data Protection protected it, <see cref="TotpStep"/> the
+/// last time step a code was accepted for (a code is never taken twice) and <see cref="RecoveryCodes"/> the SHA-256 of
+/// each one-time recovery code not yet used.
+/// </summary>
+public sealed record AdminUser(string Email, string PasswordHash, AdminRole Role, DateTimeOffset CreatedAt,
+    string? TotpSecret = null, long TotpStep = 0, IReadOnlyList<string>? RecoveryCodes = null)
+{
+    /// <summary>True when signing in also takes a code from an authenticator app (or a recovery code).</summary>
+    public bool TwoStep => TotpSecret is not null;
+}
 
 /// <summary>What an administrator may do in the console.</summary>
 public enum AdminRole

@@ -122,4 +122,20 @@ public interface IConsumerStore
     /// the user was deleted or changed meanwhile, so that a role taken away or a deletion is never undone by it).
     /// </summary>
     Task<bool> ChangeAdminUserPasswordAsync(string email, string oldHash, string newHash, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Turns a console user's two-step sign-in on (a protected <paramref name="totpSecret"/> and the hashes of new
+    /// recovery codes) or off (both null). With <paramref name="expectedPasswordHash"/> (the user's own change, checked
+    /// against their password) only while the stored hash is still that one. False when the user is gone or changed.
+    /// </summary>
+    Task<bool> SetAdminUserTwoStepAsync(string email, string? expectedPasswordHash, string? totpSecret, IReadOnlyList<string>? recoveryCodes, string actor,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes a second-step code of a console user whose secret is still <paramref name="totpSecret"/>: the time step
+    /// <paramref name="step"/> of an authenticator code, only when it is later than the last one taken (so a code, seen
+    /// over a shoulder or in a proxy's log, cannot be used again), or the recovery code whose hash is
+    /// <paramref name="recoveryCode"/>, which is then gone. False when neither can be taken.
+    /// </summary>
+    Task<bool> TakeAdminUserCodeAsync(string email, string totpSecret, long? step, string? recoveryCode, CancellationToken cancellationToken = default);
 }

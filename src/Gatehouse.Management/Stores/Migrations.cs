@@ -469,6 +469,20 @@ internal static class Migrations
         // A link can carry what it is for beyond its purpose: a change of address keeps the new address here until the
         // link mailed to it is opened (and the row goes with the account, should it be deleted first). Version 17.
         new(17, Sqlite: "ALTER TABLE consumer_tokens ADD COLUMN detail TEXT NULL;", Postgres: "ALTER TABLE consumer_tokens ADD COLUMN detail TEXT NULL;"),
+        // Two-step sign-in for console users: the authenticator's secret (protected), the last time step a code was
+        // taken for, and the hashes of the unused recovery codes (space-separated). Version 18.
+        new(
+            18,
+            Sqlite: """
+                ALTER TABLE admin_users ADD COLUMN totp_secret TEXT NULL;
+                ALTER TABLE admin_users ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE admin_users ADD COLUMN recovery_codes TEXT NULL;
+                """,
+            Postgres: """
+                ALTER TABLE admin_users ADD COLUMN totp_secret TEXT NULL;
+                ALTER TABLE admin_users ADD COLUMN totp_step BIGINT NOT NULL DEFAULT 0;
+                ALTER TABLE admin_users ADD COLUMN recovery_codes TEXT NULL;
+                """),
     ];
 
     // Migration 15's table and indexes: the same SQL for both databases.

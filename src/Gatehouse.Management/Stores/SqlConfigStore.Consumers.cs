@@ -456,12 +456,68 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
+    public async Task<bool> SetAdminUserTwoStepAsync(string email, string? expectedPasswordHash, string? totpSecret, IReadOnlyList<string>? recoveryCodes, string actor,
+        CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        if (before is null || (expectedPasswordHash is not null && before.PasswordHash != expectedPasswordHash))
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, "UPDATE admin_users SET totp_secret = @secret, totp_step = 0, recovery_codes = @codes WHERE email = @email", cancellationToken,
+            ("secret", totpSecret), ("codes", recoveryCodes is null ? null : string.Join(' ', recoveryCodes)), ("email", email)).ConfigureAwait(false);
+        var after = before with { TotpSecret = totpSecret, RecoveryCodes = recoveryCodes };
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "update", "console-user", email, AuditBody(before, passwordChanged: false),
+            AuditBody(after, passwordChanged: false), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<bool> TakeAdminUserCodeAsync(string email, string totpSecret, long? step, string? recoveryCode, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (step is { } s)
+        {
+            // One statement: of two sign-ins with the same code at once, one moves the step and the other finds it moved.
+            return await ExecuteAsync(connection, null, "UPDATE admin_users SET totp_step = @step WHERE email = @email AND totp_secret = @secret AND totp_step < @step",
+                cancellationToken, ("step", s), ("email", email), ("secret", totpSecret)).ConfigureAwait(false) == 1;
+        }
+
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        if (before?.TotpSecret != totpSecret || recoveryCode is null || before.RecoveryCodes?.Contains(recoveryCode) != true)
+        {
+            return false;
+        }
+
+        var left = before.RecoveryCodes.Where(c => c != recoveryCode).ToList();
+        await ExecuteAsync(connection, transaction, "UPDATE admin_users SET recovery_codes = @codes WHERE email = @email", cancellationToken,
+            ("codes", string.Join(' ', left)), ("email", email)).ConfigureAwait(false);
+        // A recovery code used is worth knowing about (the phone may be lost, or the codes found by someone else).
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, "console:" + email, "recovery-code", "console-user", email, AuditBody(before, passwordChanged: false),
+            AuditBody(before with { RecoveryCodes = left }, passwordChanged: false), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     private static string AuditBody(AdminUser user, bool passwordChanged)
     {
         var body = new JsonObject { ["email"] = user.Email, ["role"] = user.Role == AdminRole.Admin ? "admin" : "viewer" };
         if (passwordChanged)
         {
             body["passwordChanged"] = true;
+        }
+
+        // Whether two-step sign-in is on, and how many recovery codes are left: never the secret or a code.
+        if (user.TwoStep)
+        {
+            body["twoStep"] = true;
+            body["recoveryCodesLeft"] = user.RecoveryCodes?.Count ?? 0;
         }
 
         return body.ToJsonString();
@@ -475,12 +531,15 @@ internal abstract partial class SqlConfigStore
 
     private async Task<IReadOnlyList<AdminUser>> AdminUsersAsync(DbConnection connection, DbTransaction? transaction, string where, string email, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, $"SELECT email, password_hash, role, created_at FROM admin_users {where}", ("email", email));
+        await using var command = Command(connection, transaction,
+            $"SELECT email, password_hash, role, created_at, totp_secret, totp_step, recovery_codes FROM admin_users {where}", ("email", email));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<AdminUser>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new AdminUser(reader.GetString(0), reader.GetString(1), reader.GetString(2) == "admin" ? AdminRole.Admin : AdminRole.Viewer, ReadTime(reader, 3)));
+            result.Add(new AdminUser(reader.GetString(0), reader.GetString(1), reader.GetString(2) == "admin" ? AdminRole.Admin : AdminRole.Viewer, ReadTime(reader, 3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
         }
 
         return result;

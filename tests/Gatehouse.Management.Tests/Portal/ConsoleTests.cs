@@ -12,7 +12,7 @@ namespace Gatehouse.Management.Tests.Portal;
 [Trait("Issue", "18")]
 public sealed class ConsoleTests
 {
-    private static async Task CreateUserAsync(PortalHarness h, string email, string role)
+    internal static async Task CreateUserAsync(PortalHarness h, string email, string role)
     {
         using var admin = new HttpClient { BaseAddress = new Uri(h.Admin.Url) };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", PortalHarness.AdminToken);
@@ -32,7 +32,7 @@ public sealed class ConsoleTests
         return browser;
     }
 
-    private static async Task<HttpStatusCode> PendingStatusAsync(Browser browser)
+    internal static async Task<HttpStatusCode> PendingStatusAsync(Browser browser)
     {
         using var page = await browser.GetAsync("/console/pending");
         return page.StatusCode;

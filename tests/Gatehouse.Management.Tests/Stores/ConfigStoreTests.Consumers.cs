@@ -281,6 +281,54 @@ public abstract partial class ConfigStoreTests
         Assert.DoesNotContain("hash-", change.After + change.Before, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Two-step sign-in in the store: an authenticator code's step is taken only when later than the last one (and only
+    /// against the secret it was checked with), a recovery code once; turning it on with the user's own password applies
+    /// only over the record checked, and an administrator's reset drops the secret and the codes. The log says which,
+    /// never a secret or a code.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task AConsoleUsersSecondStepCodes_AreTakenOnce_AndOnlyAgainstTheSecretTheyWereCheckedWith()
+    {
+        var at = Clock.GetUtcNow();
+        await Store.UpsertAdminUserAsync(new AdminUser("two@example.com", "hash-1", AdminRole.Admin, at), "admin-api");
+        Assert.False(await Store.SetAdminUserTwoStepAsync("two@example.com", "hash-stale", "secret-1", ["r1", "r2"], "console:two@example.com"));
+        Assert.False((await Store.GetAdminUserAsync("two@example.com"))!.TwoStep);
+        Assert.False(await Store.SetAdminUserTwoStepAsync("nobody@example.com", null, "secret-1", ["r1"], "admin-api"));
+        Assert.True(await Store.SetAdminUserTwoStepAsync("two@example.com", "hash-1", "secret-1", ["r1", "r2"], "console:two@example.com"));
+        var user = (await Store.GetAdminUserAsync("two@example.com"))!;
+        Assert.Equal(("secret-1", 0L, "r1 r2"), (user.TotpSecret, user.TotpStep, string.Join(' ', user.RecoveryCodes!)));
+
+        Assert.True(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 1000, null));
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 1000, null)); // the same code again
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 999, null)); // an older one
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-old", 1001, null)); // checked against another secret
+        Assert.True(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 1001, null));
+        var both = await Task.WhenAll(Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 1002, null), Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 1002, null));
+        Assert.Single(both, taken => taken);
+
+        Assert.True(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", null, "r2"));
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", null, "r2"));
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", null, "r9"));
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-old", null, "r1"));
+        user = (await Store.GetAdminUserAsync("two@example.com"))!;
+        Assert.Equal((1002L, "r1"), (user.TotpStep, string.Join(' ', user.RecoveryCodes!)));
+
+        // Replacing the user (a new password from the admin API) keeps it; the administrator's reset drops it all.
+        await Store.UpsertAdminUserAsync(new AdminUser("two@example.com", "hash-2", AdminRole.Admin, at), "admin-api");
+        Assert.Equal("secret-1", (await Store.GetAdminUserAsync("two@example.com"))!.TotpSecret);
+        Assert.True(await Store.SetAdminUserTwoStepAsync("two@example.com", null, null, null, "admin-api"));
+        user = (await Store.GetAdminUserAsync("two@example.com"))!;
+        Assert.Equal((false, 0L, null), (user.TwoStep, user.TotpStep, user.RecoveryCodes));
+        Assert.False(await Store.TakeAdminUserCodeAsync("two@example.com", "secret-1", 2000, null));
+
+        var log = (await Store.ListConsumerChangesAsync(null, 100)).Where(c => c.Name == "two@example.com").ToList();
+        Assert.Contains(log, c => c.Action == "recovery-code" && c.Actor == "console:two@example.com" && c.After!.Contains("\"recoveryCodesLeft\":1", StringComparison.Ordinal));
+        Assert.Contains(log, c => c.Actor == "admin-api" && c.Before!.Contains("\"twoStep\":true", StringComparison.Ordinal) && !c.After!.Contains("twoStep", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, c => (c.Before + c.After).Contains("secret-", StringComparison.Ordinal) || (c.Before + c.After).Contains("\"r1", StringComparison.Ordinal));
+    }
+
     [Fact]
     [Trait("Issue", "18")]
     public async Task StaleUnverifiedAccounts_AreOldUnconfirmedOnesWithoutAWorkingLink_AndOnlyThoseAreDeletedAsSuch()
