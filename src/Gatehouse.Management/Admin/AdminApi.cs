@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -111,6 +112,9 @@ public sealed partial class AdminApi : IAsyncDisposable
         });
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/console"), console =>
         {
+            // As in the portal: behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback)
+            // the console's session and antiforgery cookies are marked Secure; before, they never were behind one.
+            console.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
             console.UseWebSecurityHeaders(_ => false);
             console.UseAuthentication();
         });

@@ -101,6 +101,31 @@ public sealed class ConsoleTests
         using var again = await SignInAsync("repassworded@example.com", "another console phrase");
     }
 
+    /// <summary>Behind a TLS-terminating proxy on this machine the console's cookies are Secure, as the portal's are.</summary>
+    [Fact]
+    public async Task ConsoleCookies_AreHttpOnlyAndLax_AndSecureBehindHttps()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = new Browser(h.Admin.Url);
+        using var page = await browser.GetAsync("/console/login");
+        var csrf = Assert.Single(page.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("httponly", csrf, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("secure", csrf, StringComparison.OrdinalIgnoreCase); // plain HTTP: a Secure cookie would never come back
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/console/login")
+        {
+            Content = new FormUrlEncodedContent([KeyValuePair.Create("email", ""), KeyValuePair.Create("password", PortalHarness.AdminToken),
+                KeyValuePair.Create("__RequestVerificationToken", Browser.TokenOf(await page.Content.ReadAsStringAsync()))]),
+        };
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        using var login = await browser.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        var session = login.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("gatehouse.console=", StringComparison.Ordinal));
+        Assert.Contains("httponly", session, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", session, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("secure", session, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task AConsoleUser_ChangesTheirOwnPassword_WithTheCurrentOne_EndingTheirOtherSessions()
     {
