@@ -85,8 +85,8 @@ public sealed partial class AdminApi : IAsyncDisposable
         Portal.PortalHost.AddWebServices(builder.Services, options.Store, "console", Console.ConsoleEndpoints.Scheme, "/console/login", options.Time);
         builder.Services.AddOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(Console.ConsoleEndpoints.Scheme)
             .Configure(o => o.Events.OnValidatePrincipal = Console.ConsoleEndpoints.SessionValidator(options.Store, expected));
-        builder.Services.AddSingleton(services => new Console.ConsoleEndpoints.TwoStepKeys(
-            services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), options.Time));
+        builder.Services.AddSingleton(services => new Web.TwoStepKeys(
+            services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), options.Time, "Console"));
         // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that
         // the gateway's listeners may be using inline (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS, see Program.cs).
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = false);

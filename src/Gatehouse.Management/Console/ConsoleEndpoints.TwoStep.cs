@@ -24,35 +24,6 @@ internal static partial class ConsoleEndpoints
     /// <summary>The store setting that, when "true", requires two-step sign-in of every console user.</summary>
     public const string TwoStepRequiredSetting = "console.twoStepRequired";
 
-    private static readonly TimeSpan TicketLifetime = TimeSpan.FromMinutes(5);
-    private static readonly TimeSpan SetupLifetime = TimeSpan.FromMinutes(15);
-
-    /// <summary>The protectors of two-step sign-in: the stored secrets, the setup form's secret and the half-done sign-in.</summary>
-    internal sealed class TwoStepKeys(IDataProtectionProvider provider, TimeProvider time)
-    {
-        public IDataProtector Secrets { get; } = provider.CreateProtector("Gatehouse.Console.TwoStep.Secret");
-
-        public ITimeLimitedDataProtector Setup { get; } = provider.CreateProtector("Gatehouse.Console.TwoStep.Setup").ToTimeLimitedDataProtector();
-
-        public ITimeLimitedDataProtector Tickets { get; } = provider.CreateProtector("Gatehouse.Console.TwoStep.Ticket").ToTimeLimitedDataProtector();
-
-        public ITimeLimitedDataProtector NewCodes { get; } = provider.CreateProtector("Gatehouse.Console.TwoStep.NewCodes").ToTimeLimitedDataProtector();
-
-        public TimeProvider Time => time;
-
-        public string? Unprotect(ITimeLimitedDataProtector protector, string value)
-        {
-            try
-            {
-                return value.Length is > 0 and <= 4096 ? protector.Unprotect(value) : null;
-            }
-            catch (CryptographicException)
-            {
-                return null; // expired, or not one of ours
-            }
-        }
-    }
-
     private static void MapTwoStep(IEndpointRouteBuilder app, ConsoleContext admin, TwoStepKeys keys)
     {
         var consumers = admin.ConsumerService;
@@ -75,7 +46,7 @@ internal static partial class ConsoleEndpoints
         {
             Page = Page(context, "Sign in to the console: second step"),
             Action = LogInAction(context, "/console/login/code"),
-            Ticket = ticket ?? keys.Tickets.Protect(user.Email + "\n" + UserStamp(user), TicketLifetime),
+            Ticket = ticket ?? keys.Tickets.Protect(user.Email + "\n" + UserStamp(user), TwoStepKeys.TicketLifetime),
             Error = error,
         }, status);
 
@@ -132,33 +103,15 @@ internal static partial class ConsoleEndpoints
             return await consumers.Store.TakeAdminUserCodeAsync(user.Email, stored, null, TwoStep.RecoveryHash(code), cancellationToken).ConfigureAwait(false);
         }
 
-        string secret;
-        try
-        {
-            secret = keys.Secrets.Unprotect(stored);
-        }
-        catch (CryptographicException)
-        {
-            return false; // the key it was protected with is gone from the key ring: an administrator turns it off
-        }
-
-        return TwoStep.MatchStep(secret, code, keys.Time.GetUtcNow()) is { } step
+        return keys.MatchStored(stored, code) is { } step
             && await consumers.Store.TakeAdminUserCodeAsync(user.Email, stored, step, null, cancellationToken).ConfigureAwait(false);
     }
 
     // The account page's two-step part: set-up (a new secret, its QR code, and a form) while off; state and forms while on.
-    private static ConsoleTwoStep TwoStepPart(HttpContext context, TwoStepKeys keys, AdminUser user, bool required, IReadOnlyList<string>? newCodes = null)
-    {
-        if (user.TwoStep)
-        {
-            return new ConsoleTwoStep(true, user.RecoveryCodes?.Count ?? 0, null, null, null, newCodes, required);
-        }
-
-        var secret = TwoStep.NewSecret();
-        var host = context.Request.Host.Host;
-        return new ConsoleTwoStep(false, 0, TwoStep.QrCodeImage(TwoStep.AuthenticatorUri("Gatehouse " + host, user.Email, secret)), secret,
-            keys.Setup.Protect(user.Email + "\n" + secret, SetupLifetime), null, required);
-    }
+    private static TwoStepView TwoStepPart(HttpContext context, TwoStepKeys keys, AdminUser user, bool required, IReadOnlyList<string>? newCodes = null) =>
+        user.TwoStep
+            ? new TwoStepView("/console/account/two-step", true, user.RecoveryCodes?.Count ?? 0, null, null, null, newCodes, required)
+            : keys.NewSetup("/console/account/two-step", context, user.Email, user.Email, required);
 
     private static async Task TurnOnAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys)
     {
@@ -168,8 +121,7 @@ internal static partial class ConsoleEndpoints
         }
 
         var (form, user) = own;
-        var setup = keys.Unprotect(keys.Setup, form.Field("setup"))?.Split('\n');
-        if (setup is not [var email, var secret] || email != user.Email)
+        if (keys.SetupSecret(form.Field("setup"), user.Email) is not { } secret)
         {
             await AccountAsync(context, "The set-up form is older than 15 minutes; scan the new QR code below.", StatusCodes.Status400BadRequest, keys: keys).ConfigureAwait(false);
             return;
@@ -249,35 +201,11 @@ internal static partial class ConsoleEndpoints
         await ShowNewCodesAsync(context, consumers, keys, user.Email, codes, "New recovery codes: the old ones no longer work. They are shown only now.").ConfigureAwait(false);
     }
 
-    // Post, redirect, get: the new recovery codes travel to the account page in a protected cookie that lives five
-    // minutes and is read once, so a reload does not post the form again and the codes are never kept anywhere else.
-    private const string NewCodesCookie = "gatehouse.console.codes";
-
     private static async Task ShowNewCodesAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, string email, string[] codes, string notice)
     {
         await ReSignInAsync(context, consumers, email).ConfigureAwait(false);
-        context.Response.Cookies.Append(NewCodesCookie, keys.NewCodes.Protect(email + "\n" + string.Join(' ', codes), TicketLifetime), new CookieOptions
-        {
-            HttpOnly = true,
-            Secure = context.Request.IsHttps,
-            SameSite = SameSiteMode.Strict,
-            Path = "/console/account",
-            MaxAge = TicketLifetime,
-        });
+        keys.PassNewCodes(context, "/console/account", email, codes);
         context.Response.Redirect("/console/account?done=" + Uri.EscapeDataString(notice) + "#two-step");
-    }
-
-    // The codes of the cookie above, once, for the user they were made for.
-    private static string[]? TakeNewCodes(HttpContext context, TwoStepKeys keys, string email)
-    {
-        if (context.Request.Cookies[NewCodesCookie] is not { } cookie)
-        {
-            return null;
-        }
-
-        context.Response.Cookies.Delete(NewCodesCookie, new CookieOptions { Path = "/console/account", Secure = context.Request.IsHttps, SameSite = SameSiteMode.Strict, HttpOnly = true });
-        context.Response.Headers.CacheControl = "no-store";
-        return keys.Unprotect(keys.NewCodes, cookie)?.Split('\n') is [var owner, var codes] && owner == email ? codes.Split(' ') : null;
     }
 
     // The session is made again with the changed user's stamp (the change ended every session, this one too).

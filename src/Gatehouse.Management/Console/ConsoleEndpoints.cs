@@ -333,7 +333,7 @@ internal static partial class ConsoleEndpoints
             Page = Page(context, "Your account", notice),
             Text = AccountText(name, role),
             PasswordForm = user is not null,
-            TwoStep = user is null ? null : TwoStepPart(context, keys, user, required, user.TwoStep ? TakeNewCodes(context, keys, user.Email) : null),
+            TwoStep = user is null ? null : TwoStepPart(context, keys, user, required, user.TwoStep ? keys.TakeNewCodes(context, "/console/account", user.Email) : null),
             Error = error,
         }, status).ConfigureAwait(false);
     }

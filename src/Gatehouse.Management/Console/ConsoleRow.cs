@@ -11,11 +11,3 @@ public sealed record ConsoleAction(string Label, string Url, bool Danger = false
 
 /// <summary>A titled table of a console page.</summary>
 public sealed record ConsoleTable(string Title, IReadOnlyList<string> Headers, IReadOnlyList<ConsoleRow> Rows, string Empty = "Nothing here.");
-
-/// <summary>
-/// The account page's two-step sign-in part. Off: <paramref name="QrImage"/> and <paramref name="Secret"/> to add to an
-/// authenticator app, and <paramref name="Setup"/>, the form's protected copy of the secret. On: how many recovery codes
-/// are left, and <paramref name="NewCodes"/> right after they were made (shown once). <paramref name="Required"/>: the
-/// store requires it of every console user.
-/// </summary>
-public sealed record ConsoleTwoStep(bool On, int RecoveryLeft, string? QrImage, string? Secret, string? Setup, IReadOnlyList<string>? NewCodes, bool Required);

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
 using OtpNet;
 using QRCoder;
 
@@ -93,3 +95,109 @@ internal static class TwoStep
         return builder.ToString();
     }
 }
+
+/// <summary>
+/// The Data Protection protectors of one site's two-step sign-in (<paramref name="site"/>: console or portal, each with its
+/// own key ring): the stored secrets, the set-up form's secret, the half-done sign-in's ticket and the new recovery codes
+/// on their way to the page that shows them.
+/// </summary>
+internal sealed class TwoStepKeys(IDataProtectionProvider provider, TimeProvider time, string site)
+{
+    /// <summary>How long the second form of a sign-in (and the new codes' cookie) lasts.</summary>
+    public static readonly TimeSpan TicketLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a set-up form lasts.</summary>
+    public static readonly TimeSpan SetupLifetime = TimeSpan.FromMinutes(15);
+
+    public IDataProtector Secrets { get; } = provider.CreateProtector($"Gatehouse.{site}.TwoStep.Secret");
+
+    public ITimeLimitedDataProtector Setup { get; } = provider.CreateProtector($"Gatehouse.{site}.TwoStep.Setup").ToTimeLimitedDataProtector();
+
+    public ITimeLimitedDataProtector Tickets { get; } = provider.CreateProtector($"Gatehouse.{site}.TwoStep.Ticket").ToTimeLimitedDataProtector();
+
+    public ITimeLimitedDataProtector NewCodes { get; } = provider.CreateProtector($"Gatehouse.{site}.TwoStep.NewCodes").ToTimeLimitedDataProtector();
+
+    public TimeProvider Time => time;
+
+    public string? Unprotect(ITimeLimitedDataProtector protector, string value)
+    {
+        try
+        {
+            return value.Length is > 0 and <= 4096 ? protector.Unprotect(value) : null;
+        }
+        catch (CryptographicException)
+        {
+            return null; // expired, or not one of ours
+        }
+    }
+
+    /// <summary>
+    /// The set-up part of an account page: a new secret, its QR code (labelled with the site's host and
+    /// <paramref name="label"/>) and the form's protected copy, bound to <paramref name="owner"/>.
+    /// </summary>
+    public TwoStepView NewSetup(string action, HttpContext context, string owner, string label, bool required)
+    {
+        var secret = TwoStep.NewSecret();
+        var issuer = "Gatehouse " + context.Request.Host.Host;
+        return new TwoStepView(action, false, 0, TwoStep.QrCodeImage(TwoStep.AuthenticatorUri(issuer, label, secret)), secret,
+            Setup.Protect(owner + "\n" + secret, SetupLifetime), null, required);
+    }
+
+    // Post, redirect, get: new recovery codes travel to the account page in a protected cookie that lives five minutes
+    // and is read once, so a reload does not post the form again and the codes are never kept anywhere else.
+    private const string NewCodesCookie = "gatehouse.two-step.codes";
+
+    /// <summary>Hands <paramref name="codes"/>, made for <paramref name="owner"/>, to the next GET of <paramref name="page"/>.</summary>
+    public void PassNewCodes(HttpContext context, string page, string owner, string[] codes) =>
+        context.Response.Cookies.Append(NewCodesCookie, NewCodes.Protect(owner + "\n" + string.Join(' ', codes), TicketLifetime), CodesCookie(context, page));
+
+    /// <summary>The codes <see cref="PassNewCodes"/> handed to this page for <paramref name="owner"/>, once; else null.</summary>
+    public string[]? TakeNewCodes(HttpContext context, string page, string owner)
+    {
+        if (context.Request.Cookies[NewCodesCookie] is not { } cookie)
+        {
+            return null;
+        }
+
+        context.Response.Cookies.Delete(NewCodesCookie, CodesCookie(context, page));
+        context.Response.Headers.CacheControl = "no-store";
+        return Unprotect(NewCodes, cookie)?.Split('\n') is [var who, var codes] && who == owner ? codes.Split(' ') : null;
+    }
+
+    private static CookieOptions CodesCookie(HttpContext context, string page) => new()
+    {
+        HttpOnly = true,
+        Secure = context.Request.IsHttps,
+        SameSite = SameSiteMode.Strict,
+        Path = page,
+        MaxAge = TicketLifetime,
+    };
+
+    /// <summary>The secret of a set-up form made for <paramref name="owner"/>; null when it is expired, forged or another's.</summary>
+    public string? SetupSecret(string form, string owner) =>
+        Unprotect(Setup, form)?.Split('\n') is [var who, var secret] && who == owner ? secret : null;
+
+    /// <summary>
+    /// An authenticator's code for <paramref name="stored"/> (a protected secret): the time step it is right for now,
+    /// or null (also when the key that protected the secret is gone from the key ring).
+    /// </summary>
+    public long? MatchStored(string stored, string code)
+    {
+        try
+        {
+            return TwoStep.MatchStep(Secrets.Unprotect(stored), code, time.GetUtcNow());
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>
+/// The two-step part of an account page (<c>TwoStepSection</c>), posting under <paramref name="Action"/>. Off:
+/// <paramref name="QrImage"/> and <paramref name="Secret"/> to add to an authenticator app, and <paramref name="Setup"/>, the
+/// form's protected copy of the secret. On: how many recovery codes are left, and <paramref name="NewCodes"/> right after
+/// they were made (shown once). <paramref name="Required"/>: it may not be turned off here.
+/// </summary>
+public sealed record TwoStepView(string Action, bool On, int RecoveryLeft, string? QrImage, string? Secret, string? Setup, IReadOnlyList<string>? NewCodes, bool Required);

@@ -240,7 +240,7 @@ public sealed partial class ConsoleTwoStepTests
         }
 
         var plainAccount = await plain.PageAsync("/console/account");
-        Assert.Contains("required of every console user", plainAccount, StringComparison.Ordinal);
+        Assert.Contains("Two-step sign-in is required here", plainAccount, StringComparison.Ordinal);
         using (var post = await plain.PostAsync("/console/logout", ("__RequestVerificationToken", Browser.TokenOf(plainAccount))))
         {
             Assert.Equal(HttpStatusCode.Redirect, post.StatusCode); // signing out is always allowed
