@@ -87,6 +87,13 @@ internal static partial class AdminOpenApi
                 Responses(("200", Json("PortalSettings", "The settings now")), Ref("BadRequest"), Ref("TooLarge")),
                 body: Body("PortalSettingsChange", "The settings to change")),
         };
+        paths["/admin/portal/accounts/{id}/two-step"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The account's id (acc-…).")),
+            ["delete"] = Op("resetPortalAccountTwoStep", "Turn a portal account's two-step sign-in off", "Portal",
+                "For an owner who lost their authenticator and their recovery codes: the secret and the codes are dropped and the account's sessions end; it signs in with the password alone and may set it up again. Audited (action two-step-off). Answers 200 also when it was off.",
+                Responses(("200", Json("Done", "Off")), Ref("NotFound"))),
+        };
         paths["/admin/users"] = new JsonObject
         {
             ["get"] = Op("listConsoleUsers", "List console users", "Portal", "The people who may sign in to the admin console with a password, and their roles (never the hashes).",

@@ -107,6 +107,14 @@ internal static class PortalAdminEndpoints
         });
         app.MapDelete("/admin/portal/accounts/{id}", context => AnswerAsync(context,
             consumers.DeleteAccountAsync((string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
+        // For an owner who lost their phone and their recovery codes: they sign in with the password alone again.
+        app.MapDelete("/admin/portal/accounts/{id}/two-step", async context =>
+        {
+            var id = (string)context.Request.RouteValues["id"]!;
+            var done = await consumers.Store.SetAccountTwoStepAsync(id, null, null, null, ConsumerService.NewStamp(), AdminCaller.Actor(context), "two-step-off", context.RequestAborted)
+                .ConfigureAwait(false);
+            await AnswerAsync(context, Task.FromResult(done ? null : AdminProblem.NotFound($"Account '{id}'"))).ConfigureAwait(false);
+        });
         app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,
             consumers.DeleteApplicationAsync(null, (string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,

@@ -176,11 +176,22 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
+        // Counted as sign-in codes are: the right password clears its own attempts, so it must not open unlimited guesses here.
+        var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+        var (refused, attempt) = await consumers.Throttle.TryBeginAsync("console-code:" + user.Email, address, context.RequestAborted).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            await AccountAsync(context, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, keys: keys).ConfigureAwait(false);
+            return;
+        }
+
         if (!await TakeCodeAsync(consumers, keys, user, form.Field("code"), context.RequestAborted).ConfigureAwait(false))
         {
             await AccountAsync(context, "That code is not right, or was used already.", StatusCodes.Status401Unauthorized, keys: keys).ConfigureAwait(false);
             return;
         }
+
+        await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
 
         // The code's use moved the step or spent a recovery code, not the secret: the record is the one checked.
         var (codes, hashes) = TwoStep.NewRecoveryCodes();

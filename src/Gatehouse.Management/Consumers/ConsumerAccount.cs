@@ -23,3 +23,9 @@ public enum AccountState
     /// <summary>Signed up while the portal confirms addresses (<c>emailVerification</c>), and not yet confirmed from the mailed link: may not log in.</summary>
     Unverified,
 }
+
+/// <summary>
+/// A portal account's two-step sign-in: the authenticator's secret as Data Protection protected it, the last time step a
+/// code was taken for, and the SHA-256 of each unused recovery code.
+/// </summary>
+public sealed record AccountTwoStep(string TotpSecret, long TotpStep, IReadOnlyList<string> RecoveryCodes);

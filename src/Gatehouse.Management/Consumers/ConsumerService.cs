@@ -684,7 +684,8 @@ internal sealed class ConsumerService
         return prefix + new string(chars);
     }
 
-    private static string NewStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    /// <summary>A new session stamp for an account: every session made with the old one ends.</summary>
+    internal static string NewStamp() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     private static string Name<T>(T value)
         where T : struct, Enum => value.ToString().ToLowerInvariant();

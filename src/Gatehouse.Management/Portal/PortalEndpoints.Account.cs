@@ -23,6 +23,7 @@ internal static partial class PortalEndpoints
         Password,
         Email,
         Delete,
+        TwoStep,
     }
 
     private static void MapAccount(IEndpointRouteBuilder app, PortalContext portal)
@@ -33,6 +34,9 @@ internal static partial class PortalEndpoints
                 "password" => "Your password is changed; every other session is signed out.",
                 "email" => "Your address is changed; every other session is signed out, and mail now goes to the new address.",
                 "name" => "Your name is changed.",
+                "two-step-on" => "Two-step sign-in is on; every other session is signed out. Keep the recovery codes below: they are shown only now.",
+                "two-step-codes" => "New recovery codes: the old ones no longer work. They are shown only now.",
+                "two-step-off" => "Two-step sign-in is off; every other session is signed out.",
                 _ => null,
             })));
         app.MapPost("/account/name", context => Signed(context, portal, account => RenameAsync(context, portal, account)));
@@ -56,6 +60,8 @@ internal static partial class PortalEndpoints
             PasswordError = error is (AccountForm.Password, var p) ? p : null,
             EmailError = error is (AccountForm.Email, var e) ? e : null,
             DeleteError = error is (AccountForm.Delete, var d) ? d : null,
+            TwoStepError = error is (AccountForm.TwoStep, var t) ? t : null,
+            TwoStep = await TwoStepPartAsync(context, portal, account).ConfigureAwait(false),
             NewEmail = email,
         }, status).ConfigureAwait(false);
     }
@@ -119,7 +125,7 @@ internal static partial class PortalEndpoints
         }
 
         await SignInAsync(context, changed).ConfigureAwait(false);
-        context.Response.Redirect("/account?done=" + done);
+        context.Response.Redirect("/account?done=" + done + (done.StartsWith("two-step", StringComparison.Ordinal) ? "#two-step" : ""));
     }
 
     // The page a change-of-address link opens: the account's password, and the button.
@@ -307,6 +313,15 @@ internal static partial class PortalEndpoints
         // The old address hears of it: if it was not its owner who asked, this is how they learn the account moved.
         portal.Mail.Send(account.Email, "Your developer portal address was changed",
             $"The address of your developer portal account at {portal.Links.Base} was changed to {email}, with the account's password; mail about it now goes there.\n\nIf it was not you, someone knows your password: write to the portal's operators at once.\n");
+        if (await HasTwoStepAsync(portal, account.Id, context.RequestAborted).ConfigureAwait(false) && !SignedInAs(context, account.Id))
+        {
+            // The link and the password are not the second step: sign in again, with a code.
+            await context.SignOutAsync(PortalHost.Scheme).ConfigureAwait(false);
+            await WebRender.PageAsync<Message>(context, new { Page = page with { Title = "Address changed" }, Text = $"Your account's address is now {email}. Sign in with it, and a code from your app.", Link = "/login", LinkText = "Sign in" })
+                .ConfigureAwait(false);
+            return;
+        }
+
         await SignInAgainAsync(context, portal, account.Id, "email").ConfigureAwait(false);
     }
 }

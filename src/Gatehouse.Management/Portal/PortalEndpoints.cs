@@ -44,6 +44,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/verify/{token}", context => ConfirmAsync(context, portal, Route(context, "token")));
         MapApplications(app, portal);
         MapAccount(app, portal);
+        MapTwoStep(app, portal);
         app.Map("/try", context => TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl));
         app.MapFallback(context => WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no such page."));
     }
@@ -304,8 +305,8 @@ internal static partial class PortalEndpoints
     private static partial void LogNoMail(ILogger logger);
 
     // The sign-in form posts back to where it was asked for, so that a page that needed a session opens after it.
-    private static string LogInAction(HttpContext context) =>
-        WebForms.ReturnUrl(context, "/") is { } back ? "/login?returnUrl=" + Uri.EscapeDataString(back) : "/login";
+    private static string LogInAction(HttpContext context, string path = "/login") =>
+        WebForms.ReturnUrl(context, "/") is { } back ? path + "?returnUrl=" + Uri.EscapeDataString(back) : path;
 
     private static async Task LogInAsync(HttpContext context, PortalContext portal)
     {
@@ -338,6 +339,12 @@ internal static partial class PortalEndpoints
         if (account is null)
         {
             await WebRender.PageAsync<LogIn>(context, new { Page = page, Error = "The email or password is not right.", Email = form.Field("email"), Action = LogInAction(context) }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            return;
+        }
+
+        if (await HasTwoStepAsync(portal, account.Id, context.RequestAborted).ConfigureAwait(false))
+        {
+            await AskForCodeAsync(context, portal, account).ConfigureAwait(false);
             return;
         }
 

@@ -101,7 +101,8 @@ public sealed partial class PortalHost : IAsyncDisposable
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal");
         var jobs = new PortalJobs(logger);
-        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs));
+        var twoStep = new TwoStepKeys(app.Services.GetRequiredService<IDataProtectionProvider>(), options.Time, "Portal");
+        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep));
         try
         {
             await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);
@@ -247,7 +248,8 @@ public sealed partial class PortalHost : IAsyncDisposable
 }
 
 /// <summary>What the portal's endpoints share.</summary>
-internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger, PortalJobs Jobs);
+internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger, PortalJobs Jobs,
+    TwoStepKeys TwoStep);
 
 /// <summary>Where links in the portal's mails point: the public URL, or the listener's address once it is bound.</summary>
 internal sealed class PortalLinks

@@ -138,4 +138,19 @@ public interface IConsumerStore
     /// <paramref name="recoveryCode"/>, which is then gone. False when neither can be taken.
     /// </summary>
     Task<bool> TakeAdminUserCodeAsync(string email, string totpSecret, long? step, string? recoveryCode, CancellationToken cancellationToken = default);
+
+    /// <summary>A portal account's two-step sign-in; null when it is off (or there is no such account).</summary>
+    Task<AccountTwoStep?> GetAccountTwoStepAsync(string accountId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Turns a portal account's two-step sign-in on, renews its recovery codes (a secret and codes) or turns it off
+    /// (both null), giving the account <paramref name="stamp"/> (so its other sessions end) and logging <paramref name="action"/>.
+    /// With <paramref name="expectedVersion"/> only while the account is still that version. False when the account is
+    /// gone or changed.
+    /// </summary>
+    Task<bool> SetAccountTwoStepAsync(string accountId, long? expectedVersion, string? totpSecret, IReadOnlyList<string>? recoveryCodes, string stamp, string actor, string action,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>As <see cref="TakeAdminUserCodeAsync"/>, for a portal account; a recovery code's use is logged as <paramref name="actor"/>'s.</summary>
+    Task<bool> TakeAccountCodeAsync(string accountId, string totpSecret, long? step, string? recoveryCode, string actor, CancellationToken cancellationToken = default);
 }

@@ -483,6 +483,24 @@ internal static class Migrations
                 ALTER TABLE admin_users ADD COLUMN totp_step BIGINT NOT NULL DEFAULT 0;
                 ALTER TABLE admin_users ADD COLUMN recovery_codes TEXT NULL;
                 """),
+        // Two-step sign-in for portal accounts, in a table of its own (the gateway's followers read accounts, never
+        // this): the protected secret, the last step taken, the unused recovery codes' hashes. Version 19.
+        new(
+            19,
+            Sqlite: """
+                CREATE TABLE account_two_step (
+                    account TEXT PRIMARY KEY,
+                    totp_secret TEXT NOT NULL,
+                    totp_step INTEGER NOT NULL DEFAULT 0,
+                    recovery_codes TEXT NOT NULL);
+                """,
+            Postgres: """
+                CREATE TABLE account_two_step (
+                    account TEXT PRIMARY KEY,
+                    totp_secret TEXT NOT NULL,
+                    totp_step BIGINT NOT NULL DEFAULT 0,
+                    recovery_codes TEXT NOT NULL);
+                """),
     ];
 
     // Migration 15's table and indexes: the same SQL for both databases.

@@ -191,6 +191,7 @@ internal abstract partial class SqlConfigStore
 
         await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET title = '', description = '' WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "DELETE FROM account_two_step WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await LogChangeAsync(connection, transaction, seq, actor == self ? pseudonym : actor, "delete", "account", id, null, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -477,33 +478,91 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
-    public async Task<bool> TakeAdminUserCodeAsync(string email, string totpSecret, long? step, string? recoveryCode, CancellationToken cancellationToken = default)
+    public Task<bool> TakeAdminUserCodeAsync(string email, string totpSecret, long? step, string? recoveryCode, CancellationToken cancellationToken = default) =>
+        TakeCodeAsync("admin_users", "email", email, totpSecret, step, recoveryCode, "console:" + email, "console-user", cancellationToken);
+
+    public async Task<AccountTwoStep?> GetAccountTwoStepAsync(string accountId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return (await ReadTwoStepAsync(connection, null, "account_two_step", "account", accountId, cancellationToken).ConfigureAwait(false)) is var (secret, step, codes) && secret is not null
+            ? new AccountTwoStep(secret, step, codes ?? [])
+            : null;
+    }
+
+    public async Task<bool> SetAccountTwoStepAsync(string accountId, long? expectedVersion, string? totpSecret, IReadOnlyList<string>? recoveryCodes, string stamp, string actor,
+        string action, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = await ReadAccountAsync(connection, transaction, $"SELECT {AccountColumns} FROM consumer_accounts WHERE id = @v", accountId, cancellationToken).ConfigureAwait(false);
+        if (before is null || (expectedVersion is { } version && before.Version != version))
+        {
+            return false;
+        }
+
+        var (_, _, codesBefore) = await ReadTwoStepAsync(connection, transaction, "account_two_step", "account", accountId, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "DELETE FROM account_two_step WHERE account = @id", cancellationToken, ("id", accountId)).ConfigureAwait(false);
+        if (totpSecret is not null)
+        {
+            await ExecuteAsync(connection, transaction, "INSERT INTO account_two_step (account, totp_secret, totp_step, recovery_codes) VALUES (@id, @secret, 0, @codes)", cancellationToken,
+                ("id", accountId), ("secret", totpSecret), ("codes", string.Join(' ', recoveryCodes ?? []))).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(connection, transaction, "UPDATE consumer_accounts SET stamp = @stamp, version = @version WHERE id = @id", cancellationToken,
+            ("stamp", stamp), ("version", before.Version + 1), ("id", accountId)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, action, "account", accountId, TwoStepBody(codesBefore), TwoStepBody(totpSecret is null ? null : recoveryCodes ?? []),
+            cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public Task<bool> TakeAccountCodeAsync(string accountId, string totpSecret, long? step, string? recoveryCode, string actor, CancellationToken cancellationToken = default) =>
+        TakeCodeAsync("account_two_step", "account", accountId, totpSecret, step, recoveryCode, actor, "account", cancellationToken);
+
+    // A second-step code of a console user or a portal account (table and key column: admin_users by email, or
+    // account_two_step by account): an authenticator's step later than the last one taken, or an unused recovery code.
+    private async Task<bool> TakeCodeAsync(string table, string keyColumn, string key, string totpSecret, long? step, string? recoveryCode, string actor, string kind,
+        CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         if (step is { } s)
         {
             // One statement: of two sign-ins with the same code at once, one moves the step and the other finds it moved.
-            return await ExecuteAsync(connection, null, "UPDATE admin_users SET totp_step = @step WHERE email = @email AND totp_secret = @secret AND totp_step < @step",
-                cancellationToken, ("step", s), ("email", email), ("secret", totpSecret)).ConfigureAwait(false) == 1;
+            return await ExecuteAsync(connection, null, $"UPDATE {table} SET totp_step = @step WHERE {keyColumn} = @key AND totp_secret = @secret AND totp_step < @step",
+                cancellationToken, ("step", s), ("key", key), ("secret", totpSecret)).ConfigureAwait(false) == 1;
         }
 
         await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
-        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
-        if (before?.TotpSecret != totpSecret || recoveryCode is null || before.RecoveryCodes?.Contains(recoveryCode) != true)
+        var (secret, _, codes) = await ReadTwoStepAsync(connection, transaction, table, keyColumn, key, cancellationToken).ConfigureAwait(false);
+        if (secret != totpSecret || recoveryCode is null || codes?.Contains(recoveryCode) != true)
         {
             return false;
         }
 
-        var left = before.RecoveryCodes.Where(c => c != recoveryCode).ToList();
-        await ExecuteAsync(connection, transaction, "UPDATE admin_users SET recovery_codes = @codes WHERE email = @email", cancellationToken,
-            ("codes", string.Join(' ', left)), ("email", email)).ConfigureAwait(false);
+        var left = codes.Where(c => c != recoveryCode).ToList();
+        await ExecuteAsync(connection, transaction, $"UPDATE {table} SET recovery_codes = @codes WHERE {keyColumn} = @key", cancellationToken,
+            ("codes", string.Join(' ', left)), ("key", key)).ConfigureAwait(false);
         // A recovery code used is worth knowing about (the phone may be lost, or the codes found by someone else).
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-        await LogChangeAsync(connection, transaction, seq, "console:" + email, "recovery-code", "console-user", email, AuditBody(before, passwordChanged: false),
-            AuditBody(before with { RecoveryCodes = left }, passwordChanged: false), cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "recovery-code", kind, key, TwoStepBody(codes), TwoStepBody(left), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    private static async Task<(string? Secret, long Step, IReadOnlyList<string>? Codes)> ReadTwoStepAsync(DbConnection connection, DbTransaction? transaction, string table, string keyColumn,
+        string key, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, $"SELECT totp_secret, totp_step, recovery_codes FROM {table} WHERE {keyColumn} = @key", ("key", key));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0)
+            ? (reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? [] : reader.GetString(2).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            : (null, 0, null);
+    }
+
+    // What the log keeps of a two-step change: whether it is on and how many recovery codes are left, never a secret or a code.
+    private static string? TwoStepBody(IReadOnlyList<string>? codes) =>
+        codes is null ? new JsonObject { ["twoStep"] = false }.ToJsonString() : new JsonObject { ["twoStep"] = true, ["recoveryCodesLeft"] = codes.Count }.ToJsonString();
 
     private static string AuditBody(AdminUser user, bool passwordChanged)
     {

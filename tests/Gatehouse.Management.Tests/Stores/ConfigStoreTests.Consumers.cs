@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Config;
@@ -327,6 +328,44 @@ public abstract partial class ConfigStoreTests
         Assert.Contains(log, c => c.Action == "recovery-code" && c.Actor == "console:two@example.com" && c.After!.Contains("\"recoveryCodesLeft\":1", StringComparison.Ordinal));
         Assert.Contains(log, c => c.Actor == "admin-api" && c.Before!.Contains("\"twoStep\":true", StringComparison.Ordinal) && !c.After!.Contains("twoStep", StringComparison.Ordinal));
         Assert.DoesNotContain(log, c => (c.Before + c.After).Contains("secret-", StringComparison.Ordinal) || (c.Before + c.After).Contains("\"r1", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A portal account's two-step sign-in in the store: set only over the version checked, with a new stamp (its
+    /// sessions end); codes taken as the console's are; gone with the account; logged without a secret or a code.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task APortalAccountsTwoStep_IsSetOverTheVersionChecked_WithANewStamp_AndGoesWithTheAccount()
+    {
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-2s", "two@example.com"), "portal:two@example.com"));
+        var account = (await Store.GetAccountAsync("acc-2s"))!;
+        Assert.Null(await Store.GetAccountTwoStepAsync("acc-2s"));
+        Assert.False(await Store.SetAccountTwoStepAsync("acc-2s", account.Version + 1, "secret-1", ["r1", "r2"], "stamp-x", "portal:two@example.com", "two-step-on"));
+        Assert.False(await Store.SetAccountTwoStepAsync("acc-none", null, "secret-1", ["r1"], "stamp-x", "admin-api", "two-step-on"));
+        Assert.True(await Store.SetAccountTwoStepAsync("acc-2s", account.Version, "secret-1", ["r1", "r2"], "stamp-2", "portal:two@example.com", "two-step-on"));
+        var changed = (await Store.GetAccountAsync("acc-2s"))!;
+        Assert.Equal(("stamp-2", account.Version + 1), (changed.Stamp, changed.Version));
+        var twoStep = (await Store.GetAccountTwoStepAsync("acc-2s"))!;
+        Assert.Equal(("secret-1", 0L, "r1 r2"), (twoStep.TotpSecret, twoStep.TotpStep, string.Join(' ', twoStep.RecoveryCodes)));
+
+        Assert.True(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", 50, null, "portal:two@example.com"));
+        Assert.False(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", 50, null, "portal:two@example.com"));
+        Assert.False(await Store.TakeAccountCodeAsync("acc-2s", "secret-old", 51, null, "portal:two@example.com"));
+        Assert.True(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", null, "r1", "portal:two@example.com"));
+        Assert.False(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", null, "r1", "portal:two@example.com"));
+        Assert.Equal((50L, "r2"), ((await Store.GetAccountTwoStepAsync("acc-2s"))!.TotpStep, string.Join(' ', (await Store.GetAccountTwoStepAsync("acc-2s"))!.RecoveryCodes)));
+
+        // Off on the administrator's word (any version), then on again, then the account deleted.
+        Assert.True(await Store.SetAccountTwoStepAsync("acc-2s", null, null, null, "stamp-3", "admin-api", "two-step-off"));
+        Assert.Null(await Store.GetAccountTwoStepAsync("acc-2s"));
+        Assert.False(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", 60, null, "portal:two@example.com"));
+        Assert.True(await Store.SetAccountTwoStepAsync("acc-2s", null, "secret-2", ["r3"], "stamp-4", "portal:two@example.com", "two-step-on"));
+        var log = (await Store.ListConsumerChangesAsync(null, 100)).Where(c => c.Name == "acc-2s").ToList();
+        Assert.Equal(["two-step-on", "recovery-code", "two-step-off", "two-step-on"], log.Where(c => c.Action != "create").Select(c => c.Action).Reverse());
+        Assert.DoesNotContain(log, c => (c.Before + c.After).Contains("secret-", StringComparison.Ordinal) || Regex.IsMatch(c.Before + c.After, "\"r[0-9]"));
+        Assert.True(await Store.DeleteAccountAsync("acc-2s", "admin-api"));
+        Assert.Null(await Store.GetAccountTwoStepAsync("acc-2s"));
     }
 
     [Fact]
