@@ -70,25 +70,25 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-        var (refused, attempt) = await consumers.Throttle.TryBeginAsync("console-code:" + user.Email, address, context.RequestAborted).ConfigureAwait(false);
-        if (refused is not null)
+        switch (await TryCodeAsync(context, consumers, keys, user, form.Field("code")).ConfigureAwait(false))
         {
-            await AskForCodeAsync(context, keys, user, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, ticket).ConfigureAwait(false);
-            return;
+            case CodeOutcome.Throttled:
+                await AskForCodeAsync(context, keys, user, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, ticket).ConfigureAwait(false);
+                return;
+            case CodeOutcome.Wrong:
+                await AskForCodeAsync(context, keys, user, "That code is not right, or was used already; type the one your app shows now.", StatusCodes.Status401Unauthorized, ticket)
+                    .ConfigureAwait(false);
+                return;
         }
 
-        if (!await TakeCodeAsync(consumers, keys, user, form.Field("code"), context.RequestAborted).ConfigureAwait(false))
-        {
-            await AskForCodeAsync(context, keys, user, "That code is not right, or was used already; type the one your app shows now.", StatusCodes.Status401Unauthorized, ticket)
-                .ConfigureAwait(false);
-            return;
-        }
-
-        await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
         await SignInAsync(context, user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user), twoStep: true).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/console/") ?? "/console/pending");
     }
+
+    // A code, counted per user and client address (ten wrong ones a minute), then taken.
+    private static Task<CodeOutcome> TryCodeAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, AdminUser user, string code) =>
+        consumers.Throttle.TryCodeAsync("console-code:" + user.Email, "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"),
+            () => TakeCodeAsync(consumers, keys, user, code, context.RequestAborted), context.RequestAborted);
 
     // An authenticator's code for a step not taken before, or an unused recovery code; either is then spent.
     private static async Task<bool> TakeCodeAsync(ConsumerService consumers, TwoStepKeys keys, AdminUser user, string code, CancellationToken cancellationToken)
@@ -177,21 +177,12 @@ internal static partial class ConsoleEndpoints
         }
 
         // Counted as sign-in codes are: the right password clears its own attempts, so it must not open unlimited guesses here.
-        var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-        var (refused, attempt) = await consumers.Throttle.TryBeginAsync("console-code:" + user.Email, address, context.RequestAborted).ConfigureAwait(false);
-        if (refused is not null)
+        if (await TryCodeAsync(context, consumers, keys, user, form.Field("code")).ConfigureAwait(false) is var outcome and not CodeOutcome.Taken)
         {
-            await AccountAsync(context, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, keys: keys).ConfigureAwait(false);
+            await AccountAsync(context, outcome == CodeOutcome.Throttled ? "Too many wrong codes; wait a minute." : "That code is not right, or was used already.",
+                outcome == CodeOutcome.Throttled ? StatusCodes.Status429TooManyRequests : StatusCodes.Status401Unauthorized, keys: keys).ConfigureAwait(false);
             return;
         }
-
-        if (!await TakeCodeAsync(consumers, keys, user, form.Field("code"), context.RequestAborted).ConfigureAwait(false))
-        {
-            await AccountAsync(context, "That code is not right, or was used already.", StatusCodes.Status401Unauthorized, keys: keys).ConfigureAwait(false);
-            return;
-        }
-
-        await consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
 
         // The code's use moved the step or spent a recovery code, not the secret: the record is the one checked.
         var (codes, hashes) = TwoStep.NewRecoveryCodes();

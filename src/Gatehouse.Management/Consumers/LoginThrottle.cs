@@ -39,9 +39,42 @@ internal sealed class LoginThrottle(IConsumerStore store, TimeProvider time)
     public Task SucceededAsync(LoginAttempt attempt) =>
         store.ForgetLoginAttemptsAsync(attempt.AccountKey, [attempt.AddressRow], CancellationToken.None);
 
+    /// <summary>
+    /// A second-step code for <paramref name="account"/>, counted as a sign-in attempt: <see cref="CodeOutcome.Throttled"/>
+    /// (not tried) when the account or address has its limit, else whether <paramref name="take"/> took it (a taken code
+    /// clears the account's attempts, as a right password does).
+    /// </summary>
+    public async Task<CodeOutcome> TryCodeAsync(string account, string address, Func<Task<bool>> take, CancellationToken cancellationToken)
+    {
+        var (refused, attempt) = await TryBeginAsync(account, address, cancellationToken).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            return CodeOutcome.Throttled;
+        }
+
+        if (!await take().ConfigureAwait(false))
+        {
+            return CodeOutcome.Wrong;
+        }
+
+        await SucceededAsync(attempt).ConfigureAwait(false);
+        return CodeOutcome.Taken;
+    }
+
     /// <summary>The password was never checked: the attempt counts for neither.</summary>
     public Task NotCheckedAsync(LoginAttempt attempt) =>
         store.ForgetLoginAttemptsAsync(null, [attempt.AccountRow, attempt.AddressRow], CancellationToken.None);
+}
+
+/// <summary>How a second-step code went (<see cref="LoginThrottle.TryCodeAsync"/>).</summary>
+internal enum CodeOutcome
+{
+    /// <summary>Right, and now spent.</summary>
+    Taken,
+    /// <summary>Not right, or used already.</summary>
+    Wrong,
+    /// <summary>Not tried: too many attempts for the account or the address in the window.</summary>
+    Throttled,
 }
 
 /// <summary>One counted sign-in attempt (<see cref="LoginThrottle.TryBeginAsync"/>): its rows, to report how it ended.</summary>

@@ -59,25 +59,25 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var (refused, attempt) = await portal.Consumers.Throttle.TryBeginAsync("portal-code:" + account.Id, address, context.RequestAborted).ConfigureAwait(false);
-        if (refused is not null)
+        switch (await TryCodeAsync(context, portal, account, twoStep, form.Field("code")).ConfigureAwait(false))
         {
-            await AskForCodeAsync(context, portal, account, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, ticket).ConfigureAwait(false);
-            return;
+            case CodeOutcome.Throttled:
+                await AskForCodeAsync(context, portal, account, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, ticket).ConfigureAwait(false);
+                return;
+            case CodeOutcome.Wrong:
+                await AskForCodeAsync(context, portal, account, "That code is not right, or was used already; type the one your app shows now.", StatusCodes.Status401Unauthorized, ticket)
+                    .ConfigureAwait(false);
+                return;
         }
 
-        if (!await TakeCodeAsync(portal, account, twoStep, form.Field("code"), context.RequestAborted).ConfigureAwait(false))
-        {
-            await AskForCodeAsync(context, portal, account, "That code is not right, or was used already; type the one your app shows now.", StatusCodes.Status401Unauthorized, ticket)
-                .ConfigureAwait(false);
-            return;
-        }
-
-        await portal.Consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
         await SignInAsync(context, account).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/") ?? "/apps");
     }
+
+    // A code, counted per account and client address (ten wrong ones a minute), then taken.
+    private static Task<CodeOutcome> TryCodeAsync(HttpContext context, PortalContext portal, ConsumerAccount account, AccountTwoStep twoStep, string code) =>
+        portal.Consumers.Throttle.TryCodeAsync("portal-code:" + account.Id, context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            () => TakeCodeAsync(portal, account, twoStep, code, context.RequestAborted), context.RequestAborted);
 
     // An authenticator's code for a step not taken before, or an unused recovery code; either is then spent.
     private static async Task<bool> TakeCodeAsync(PortalContext portal, ConsumerAccount account, AccountTwoStep twoStep, string code, CancellationToken cancellationToken)
@@ -168,21 +168,12 @@ internal static partial class PortalEndpoints
         }
 
         // Counted as sign-in codes are: the right password clears its own attempts, so it must not open unlimited guesses here.
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        var (refused, attempt) = await portal.Consumers.Throttle.TryBeginAsync("portal-code:" + account.Id, address, context.RequestAborted).ConfigureAwait(false);
-        if (refused is not null)
+        if (await TryCodeAsync(context, portal, account, twoStep, form.Field("code")).ConfigureAwait(false) is var outcome and not CodeOutcome.Taken)
         {
-            await AccountAsync(context, portal, account, (AccountForm.TwoStep, "Too many wrong codes; wait a minute."), StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            await AccountAsync(context, portal, account, (AccountForm.TwoStep, outcome == CodeOutcome.Throttled ? "Too many wrong codes; wait a minute." : "That code is not right, or was used already."),
+                outcome == CodeOutcome.Throttled ? StatusCodes.Status429TooManyRequests : StatusCodes.Status401Unauthorized).ConfigureAwait(false);
             return;
         }
-
-        if (!await TakeCodeAsync(portal, account, twoStep, form.Field("code"), context.RequestAborted).ConfigureAwait(false))
-        {
-            await AccountAsync(context, portal, account, (AccountForm.TwoStep, "That code is not right, or was used already."), StatusCodes.Status401Unauthorized).ConfigureAwait(false);
-            return;
-        }
-
-        await portal.Consumers.Throttle.SucceededAsync(attempt).ConfigureAwait(false);
 
         var (codes, hashes) = TwoStep.NewRecoveryCodes();
         if (!await portal.Consumers.Store.SetAccountTwoStepAsync(account.Id, account.Version, off ? null : twoStep.TotpSecret, off ? null : hashes, ConsumerService.NewStamp(),

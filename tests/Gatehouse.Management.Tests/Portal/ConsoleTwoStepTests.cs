@@ -169,9 +169,24 @@ public sealed partial class ConsoleTwoStepTests
         using var browser = await SignInAsync(h, "two@example.com");
         var (key, recovery) = await TurnOnAsync(browser, time);
 
-        // New recovery codes take the password and a code; the old ones stop working.
-        time.Advance(TimeSpan.FromSeconds(30));
+        // Guesses with the right password are counted too (the right password clears only its own attempts).
         var account = await browser.PageAsync("/console/account");
+        for (var i = 0; i < 10; i++)
+        {
+            using var guess = await browser.PostAsync("/console/account/two-step/off", ("current", Password), ("code", $"{i}{i}{i}{i}{i}{i}"), ("__RequestVerificationToken", Browser.TokenOf(account)));
+            Assert.Equal(HttpStatusCode.Unauthorized, guess.StatusCode);
+        }
+
+        using (var limited = await browser.PostAsync("/console/account/two-step/off", ("current", Password), ("code", recovery[9]), ("__RequestVerificationToken", Browser.TokenOf(account))))
+        {
+            Assert.Equal((HttpStatusCode)429, limited.StatusCode);
+        }
+
+        Assert.True((await h.Store.GetAdminUserAsync("two@example.com"))!.TwoStep);
+
+        // New recovery codes take the password and a code; the old ones stop working.
+        time.Advance(TimeSpan.FromSeconds(61));
+        account = await browser.PageAsync("/console/account");
         string[] renewed;
         using (var codes = await browser.PostAsync("/console/account/two-step/codes", ("current", Password), ("code", Totp(key, time.GetUtcNow())),
                    ("__RequestVerificationToken", Browser.TokenOf(account))))
