@@ -100,7 +100,13 @@ internal static class PortalAdminEndpoints
             if (problem is null && body["email"]?.GetValue<string>() is { } email)
             {
                 // No mailbox proof here: an administrator moves an account whose owner lost the old address, on their word.
+                // The old address is told (should the word have been someone else's, its owner learns of it there).
+                var before = await consumers.Store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false);
                 problem = await consumers.ChangeEmailAsync(id, email, actor, context.RequestAborted).ConfigureAwait(false);
+                if (problem is null && before is not null && before.Email != ConsumerService.NormalizeEmail(email))
+                {
+                    consumers.Notify?.Invoke(new(ConsumerNoticeKind.AddressChanged, before.Email, NewEmail: ConsumerService.NormalizeEmail(email)));
+                }
             }
 
             await AnswerAsync(context, Task.FromResult(problem)).ConfigureAwait(false);

@@ -572,10 +572,24 @@ internal sealed class ConsumerService
     public async Task<AdminProblem?> DecideApplicationAsync(string id, string verb, string actor, CancellationToken cancellationToken)
     {
         var (from, to) = Transition<ApplicationState>(verb, ApplicationState.Pending, ApplicationState.Live, ApplicationState.Suspended);
-        return (await ChangeAsync(null, id, actor, verb, app => app.State == from
+        var (application, problem) = await ChangeAsync(null, id, actor, verb, app => app.State == from
             ? (app with { State = to }, null)
-            : (null, NotInState("application", id, Name(app.State), Name(from), verb)), cancellationToken).ConfigureAwait(false)).Problem;
+            : (null, NotInState("application", id, Name(app.State), Name(from), verb)), cancellationToken).ConfigureAwait(false);
+        // An approval or a refusal ends a consumer's wait: they hear of it (suspensions are the operators' business).
+        if (problem is null && application is not null && Notify is { } notify && verb is "approve" or "reject"
+            && await _store.GetAccountAsync(application.Account, cancellationToken).ConfigureAwait(false) is { } owner)
+        {
+            notify(new(verb == "approve" ? ConsumerNoticeKind.ApplicationApproved : ConsumerNoticeKind.ApplicationRejected, owner.Email, application.Title, application.Plan));
+        }
+
+        return problem;
     }
+
+    /// <summary>
+    /// Told of decisions a consumer should hear of (<see cref="ConsumerNotice"/>); set by the portal of this process when
+    /// it sends mail. Called after the change is stored, and must not block (the portal queues the mail).
+    /// </summary>
+    public Action<ConsumerNotice>? Notify { get; set; }
 
     /// <summary>The same decisions for an account; a suspended account's applications are refused at the gateway.</summary>
     public async Task<AdminProblem?> DecideAccountAsync(string id, string verb, string actor, CancellationToken cancellationToken)
@@ -597,6 +611,11 @@ internal sealed class ConsumerService
             if (await _store.UpdateAccountAsync(account with { State = to, Stamp = NewStamp() }, actor, verb, cancellationToken).ConfigureAwait(false))
             {
                 await FollowAsync(cancellationToken).ConfigureAwait(false);
+                if (verb is "approve" or "reject")
+                {
+                    Notify?.Invoke(new(verb == "approve" ? ConsumerNoticeKind.AccountApproved : ConsumerNoticeKind.AccountRejected, account.Email));
+                }
+
                 return null;
             }
         }

@@ -33,6 +33,7 @@ public sealed partial class PortalHost : IAsyncDisposable
     private readonly PortalJobs _jobs;
     private readonly CancellationTokenSource _stop = new();
     private Task _sweep = Task.CompletedTask;
+    private Consumers.ConsumerService? _notified;
 
     private PortalHost(WebApplication app, string url, PortalMail mail, PortalJobs jobs)
     {
@@ -117,6 +118,13 @@ public sealed partial class PortalHost : IAsyncDisposable
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         links.Base ??= url.TrimEnd('/');
         var host = new PortalHost(app, url, mail, jobs);
+        if (mail.Enabled)
+        {
+            // Administrators' decisions reach the consumers while this portal runs (its mail is the only way to them).
+            host._notified = options.Admin.ConsumerService;
+            host._notified.Notify = notice => Tell(mail, links, notice);
+        }
+
         host._sweep = Task.Run(() => SweepAsync(options.Admin.ConsumerService, options.Time, logger, host._stop.Token), CancellationToken.None);
         return host;
     }
@@ -165,6 +173,26 @@ public sealed partial class PortalHost : IAsyncDisposable
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);
         }
+    }
+
+    // An administrator's decision, in words, to the consumer it concerns (queued: never waits for the mail server).
+    private static void Tell(PortalMail mail, PortalLinks links, Consumers.ConsumerNotice notice)
+    {
+        var site = links.Base ?? "the developer portal";
+        var (subject, text) = notice.Kind switch
+        {
+            Consumers.ConsumerNoticeKind.AccountApproved => ("Your developer portal account is approved",
+                $"Your account at {site} is approved: you may now create applications and get keys.\n\n{site}/apps\n"),
+            Consumers.ConsumerNoticeKind.AccountRejected => ("Your developer portal sign-up was not approved",
+                $"Your sign-up at {site} was not approved, so the account cannot create applications. Write to the portal's operators if you think this is a mistake.\n"),
+            Consumers.ConsumerNoticeKind.ApplicationApproved => ($"Your application {notice.Application} is approved",
+                $"Your application \"{notice.Application}\" on the plan {notice.Plan} at {site} is approved: its key works now.\n\n{site}/apps\n"),
+            Consumers.ConsumerNoticeKind.ApplicationRejected => ($"Your application {notice.Application} was not approved",
+                $"Your application \"{notice.Application}\" on the plan {notice.Plan} at {site} was not approved: its key does not work. You may ask for another plan, or write to the portal's operators.\n"),
+            _ => ("Your developer portal address was changed",
+                $"The portal's operators changed the address of your developer portal account at {site} to {notice.NewEmail}; mail about it now goes there.\n\nIf you did not ask them to, write to them at once.\n"),
+        };
+        mail.Send(notice.Email, subject, text);
     }
 
     /// <summary>Mails the portal has sent, failed and dropped (for tests and the operator's checks).</summary>
@@ -236,6 +264,7 @@ public sealed partial class PortalHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _notified?.Notify = null;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _sweep.ConfigureAwait(false);
         _stop.Dispose();

@@ -1,0 +1,23 @@
+namespace Gatehouse.Management.Consumers;
+
+/// <summary>
+/// An administrator's decision a consumer should hear of by mail (<see cref="ConsumerService.Notify"/>): their sign-up or
+/// application approved or rejected, or their address changed on the administrator's word. The portal in the same
+/// process words and sends it; a process without a portal that sends mail sends nothing.
+/// </summary>
+internal sealed record ConsumerNotice(ConsumerNoticeKind Kind, string Email, string? Application = null, string? Plan = null, string? NewEmail = null);
+
+/// <summary>What a <see cref="ConsumerNotice"/> tells.</summary>
+internal enum ConsumerNoticeKind
+{
+    /// <summary>A pending account may now create applications.</summary>
+    AccountApproved,
+    /// <summary>A pending account was refused.</summary>
+    AccountRejected,
+    /// <summary>A pending application is live: its key works.</summary>
+    ApplicationApproved,
+    /// <summary>A pending application was refused.</summary>
+    ApplicationRejected,
+    /// <summary>An administrator gave the account another address (told to the old one).</summary>
+    AddressChanged,
+}
