@@ -1,9 +1,10 @@
 namespace Gatehouse.Management.Consumers;
 
 /// <summary>
-/// An administrator's decision a consumer should hear of by mail (<see cref="ConsumerService.Notify"/>): their sign-up or
-/// application approved or rejected, or their address changed on the administrator's word. The portal in the same
-/// process words and sends it; a process without a portal that sends mail sends nothing.
+/// What someone should hear of by mail (<see cref="ConsumerService.Notify"/>): a consumer, of an administrator's decision
+/// (their sign-up or application approved or rejected, their address changed on the administrator's word); the
+/// console's administrators, of an account or application that waits for them. The portal in the same process words and
+/// sends it; a process without a portal that sends mail sends nothing.
 /// </summary>
 internal sealed record ConsumerNotice(ConsumerNoticeKind Kind, string Email, string? Application = null, string? Plan = null, string? NewEmail = null);
 
@@ -20,4 +21,8 @@ internal enum ConsumerNoticeKind
     ApplicationRejected,
     /// <summary>An administrator gave the account another address (told to the old one).</summary>
     AddressChanged,
+    /// <summary>A new account waits for approval (told to the console's administrators, in a digest).</summary>
+    AccountPending,
+    /// <summary>An application waits for approval (told to the console's administrators, in a digest).</summary>
+    ApplicationPending,
 }

@@ -146,6 +146,11 @@ internal sealed class ConsumerService
         }
 
         await Throttle.SucceededAsync(attempt).ConfigureAwait(false);
+        if (confirmed.State == AccountState.Pending)
+        {
+            Notify?.Invoke(new(ConsumerNoticeKind.AccountPending, account.Email));
+        }
+
         return (confirmed with { Version = account.Version + 1 }, null, false);
     }
 
@@ -295,7 +300,11 @@ internal sealed class ConsumerService
         (email, title) = (checkedEmail, checkedTitle);
         var state = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false);
         var account = new ConsumerAccount(NewId("acc-"), email, title, hash, state, NewStamp(), _time.GetUtcNow(), 1);
-        await _store.InsertAccountAsync(account, "portal:" + email, cancellationToken).ConfigureAwait(false);
+        if (await _store.InsertAccountAsync(account, "portal:" + email, cancellationToken).ConfigureAwait(false) && state == AccountState.Pending)
+        {
+            Notify?.Invoke(new(ConsumerNoticeKind.AccountPending, email));
+        }
+
         return null;
     }
 
@@ -492,6 +501,11 @@ internal sealed class ConsumerService
         }
 
         await FollowAsync(cancellationToken).ConfigureAwait(false);
+        if (state == ApplicationState.Pending)
+        {
+            Notify?.Invoke(new(ConsumerNoticeKind.ApplicationPending, account.Email, title, plan));
+        }
+
         return (application, key, null);
     }
 
@@ -549,8 +563,10 @@ internal sealed class ConsumerService
             return Invalid("plan", $"'{plan}' is not a plan you can choose; pick one of the catalogue's plans.");
         }
 
-        return (await ChangeAsync(accountId, id, actor, "change plan to " + plan, app =>
+        var wasPending = false;
+        var (changed, problem) = await ChangeAsync(accountId, id, actor, "change plan to " + plan, app =>
         {
+            wasPending = app.State == ApplicationState.Pending && app.Plan != plan;
             if (app.Plan == plan)
             {
                 return (app, null);
@@ -559,7 +575,14 @@ internal sealed class ConsumerService
             var state = app.State == ApplicationState.Suspended ? ApplicationState.Suspended
                 : config.Plans[plan].ApprovalRequired ? ApplicationState.Pending : ApplicationState.Live;
             return (app with { Plan = plan, State = state }, null);
-        }, cancellationToken).ConfigureAwait(false)).Problem;
+        }, cancellationToken).ConfigureAwait(false);
+        // A move onto a plan that needs approval waits for an administrator, who hears of it.
+        if (problem is null && changed is { State: ApplicationState.Pending } && changed.Plan == plan && !wasPending && Notify is { } notify)
+        {
+            notify(new(ConsumerNoticeKind.ApplicationPending, "", changed.Title, plan));
+        }
+
+        return problem;
     }
 
     public async Task<AdminProblem?> DeleteApplicationAsync(string? accountId, string id, string actor, CancellationToken cancellationToken) =>

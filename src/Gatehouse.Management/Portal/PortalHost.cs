@@ -33,6 +33,7 @@ public sealed partial class PortalHost : IAsyncDisposable
     private readonly PortalJobs _jobs;
     private readonly CancellationTokenSource _stop = new();
     private Task _sweep = Task.CompletedTask;
+    private Task _digest = Task.CompletedTask;
     private Consumers.ConsumerService? _notified;
 
     private PortalHost(WebApplication app, string url, PortalMail mail, PortalJobs jobs)
@@ -122,7 +123,18 @@ public sealed partial class PortalHost : IAsyncDisposable
         {
             // Administrators' decisions reach the consumers while this portal runs (its mail is the only way to them).
             host._notified = options.Admin.ConsumerService;
-            host._notified.Notify = notice => Tell(mail, links, notice);
+            var digest = new PendingDigest(options.Admin.Options.Store, mail, links, options.Admin.Url, options.Time, logger);
+            host._digest = Task.Run(() => digest.RunAsync(host._stop.Token), CancellationToken.None);
+            host._notified.Notify = notice =>
+            {
+                if (notice.Kind is Consumers.ConsumerNoticeKind.AccountPending or Consumers.ConsumerNoticeKind.ApplicationPending)
+                {
+                    digest.Poke();
+                    return;
+                }
+
+                Tell(mail, links, notice);
+            };
         }
 
         host._sweep = Task.Run(() => SweepAsync(options.Admin.ConsumerService, options.Time, logger, host._stop.Token), CancellationToken.None);
@@ -189,10 +201,14 @@ public sealed partial class PortalHost : IAsyncDisposable
                 $"Your application \"{notice.Application}\" on the plan {notice.Plan} at {site} is approved: its key works now.\n\n{site}/apps\n"),
             Consumers.ConsumerNoticeKind.ApplicationRejected => ($"Your application {notice.Application} was not approved",
                 $"Your application \"{notice.Application}\" on the plan {notice.Plan} at {site} was not approved: its key does not work. You may ask for another plan, or write to the portal's operators.\n"),
-            _ => ("Your developer portal address was changed",
+            Consumers.ConsumerNoticeKind.AddressChanged => ("Your developer portal address was changed",
                 $"The portal's operators changed the address of your developer portal account at {site} to {notice.NewEmail}; mail about it now goes there.\n\nIf you did not ask them to, write to them at once.\n"),
+            _ => (null, null), // pending items go to the administrators' digest
         };
-        mail.Send(notice.Email, subject, text);
+        if (subject is not null)
+        {
+            mail.Send(notice.Email, subject, text!);
+        }
     }
 
     /// <summary>Mails the portal has sent, failed and dropped (for tests and the operator's checks).</summary>
@@ -267,6 +283,7 @@ public sealed partial class PortalHost : IAsyncDisposable
         _notified?.Notify = null;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _sweep.ConfigureAwait(false);
+        await _digest.ConfigureAwait(false);
         _stop.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
