@@ -282,7 +282,7 @@ internal static partial class ConsoleEndpoints
 
     // With console.twoStepRequired set, a console user without two-step sign-in may only set it up (the account page)
     // or sign out. The admin token's sessions are not held to it: the token is a machine's secret, not a person's.
-    private static async Task<bool> MustSetUpTwoStepAsync(HttpContext context)
+    internal static async Task<bool> MustSetUpTwoStepAsync(HttpContext context)
     {
         if (context.User.FindFirstValue(ClaimTypes.Name) is null or TokenName || context.User.HasClaim(TwoStepClaim, "on"))
         {

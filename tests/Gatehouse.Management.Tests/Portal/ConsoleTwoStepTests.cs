@@ -254,6 +254,12 @@ public sealed partial class ConsoleTwoStepTests
             Assert.Equal("/console/account#two-step", pending.Headers.Location?.OriginalString);
         }
 
+        using (var analytics = await plain.GetAsync("/console/analytics"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, analytics.StatusCode);
+            Assert.Equal("/console/account#two-step", analytics.Headers.Location?.OriginalString);
+        }
+
         var plainAccount = await plain.PageAsync("/console/account");
         Assert.Contains("Two-step sign-in is required here", plainAccount, StringComparison.Ordinal);
         using (var post = await plain.PostAsync("/console/logout", ("__RequestVerificationToken", Browser.TokenOf(plainAccount))))
