@@ -31,6 +31,12 @@ internal static partial class ConsoleEndpoints
         app.MapPost("/console/account/two-step", context => TurnOnAsync(context, consumers, keys));
         app.MapPost("/console/account/two-step/off", context => ChangeTwoStepAsync(context, consumers, keys, off: true));
         app.MapPost("/console/account/two-step/codes", context => ChangeTwoStepAsync(context, consumers, keys, off: false));
+        app.MapPost("/console/accounts/{id}/two-step/off", context => Change(context, async actor =>
+        {
+            var id = Route(context, "id");
+            await Done(context, Task.FromResult(await consumers.Store.SetAccountTwoStepAsync(id, null, null, null, ConsumerService.NewStamp(), actor, "two-step-off", context.RequestAborted)
+                .ConfigureAwait(false) ? null : Admin.AdminProblem.NotFound($"Account '{id}'")), "/console/accounts").ConfigureAwait(false);
+        }, confirm: true));
         app.MapPost("/console/access/users/{email}/two-step/off", context => Change(context, async actor =>
         {
             var email = Route(context, "email");

@@ -433,9 +433,10 @@ internal static partial class ConsoleEndpoints
         var after = context.Request.Query["after"].FirstOrDefault();
         var accounts = await consumers.Store.ListAccountsAsync(null, after, PageSize, context.RequestAborted).ConfigureAwait(false);
         var (total, _) = await consumers.Store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
+        var twoStep = await consumers.Store.AccountsWithTwoStepAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
         await Render(context, $"Accounts ({total:N0})", accounts.Count == PageSize ? $"/console/accounts?after={Esc(accounts[^1].Id)}" : null,
-            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
-                [a.Email, a.Title, Name(a.State), a.Id, Time(a.CreatedAt)],
+            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Two-step sign-in", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
+                [a.Email, a.Title, Name(a.State), twoStep.Contains(a.Id) ? "on" : "off", a.Id, Time(a.CreatedAt)],
                 [.. a.State switch
                 {
                     AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
@@ -444,6 +445,8 @@ internal static partial class ConsoleEndpoints
                     // Waits for its owner to confirm the address from the mailed link; nothing for an administrator to decide.
                     _ => (ConsoleAction[])[],
                 },
+                // For an owner who lost their phone and their recovery codes.
+                .. twoStep.Contains(a.Id) ? [new ConsoleAction("Turn two-step off", $"/console/accounts/{Esc(a.Id)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
                 // With its applications, and its address out of the change log: for a consumer's request to be forgotten.
                 new("Delete", $"/console/accounts/{Esc(a.Id)}/delete", true, Confirm: true)]))])).ConfigureAwait(false);
     }

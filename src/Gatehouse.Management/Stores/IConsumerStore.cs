@@ -151,6 +151,9 @@ public interface IConsumerStore
     Task<bool> SetAccountTwoStepAsync(string accountId, long? expectedVersion, string? totpSecret, IReadOnlyList<string>? recoveryCodes, string stamp, string actor, string action,
         CancellationToken cancellationToken = default);
 
+    /// <summary>Which of <paramref name="accountIds"/> have two-step sign-in on (one query, for a page of accounts).</summary>
+    Task<IReadOnlySet<string>> AccountsWithTwoStepAsync(IReadOnlyList<string> accountIds, CancellationToken cancellationToken = default);
+
     /// <summary>As <see cref="TakeAdminUserCodeAsync"/>, for a portal account; a recovery code's use is logged as <paramref name="actor"/>'s.</summary>
     Task<bool> TakeAccountCodeAsync(string accountId, string totpSecret, long? step, string? recoveryCode, string actor, CancellationToken cancellationToken = default);
 }

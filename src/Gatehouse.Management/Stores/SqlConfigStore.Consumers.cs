@@ -517,6 +517,27 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
+    public async Task<IReadOnlySet<string>> AccountsWithTwoStepAsync(IReadOnlyList<string> accountIds, CancellationToken cancellationToken = default)
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        if (accountIds.Count == 0)
+        {
+            return result;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var names = accountIds.Select((_, i) => "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        await using var command = Command(connection, null, $"SELECT account FROM account_two_step WHERE account IN ({string.Join(", ", names)})",
+            [.. accountIds.Select((id, i) => ("a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)id))]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(reader.GetString(0));
+        }
+
+        return result;
+    }
+
     public Task<bool> TakeAccountCodeAsync(string accountId, string totpSecret, long? step, string? recoveryCode, string actor, CancellationToken cancellationToken = default) =>
         TakeCodeAsync("account_two_step", "account", accountId, totpSecret, step, recoveryCode, actor, "account", cancellationToken);
 

@@ -201,8 +201,35 @@ public sealed partial class PortalTwoStepTests
             Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         }
 
-        // Deleting the account takes its two-step sign-in with it.
+        // The console shows it on the Accounts page, with a button that does the same.
         key = await TurnOnAsync(signIn, time);
+        using var console = new Browser(h.Admin.Url);
+        using (var login = await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        }
+
+        var accounts = await console.PageAsync("/console/accounts");
+        Assert.Matches($"<td>moved@example.com</td><td>[^<]*</td><td>active</td><td>on</td><td>{account.Id}</td>", accounts);
+        using (var off = await console.PostAsync($"/console/accounts/{account.Id}/two-step/off", ("confirm", "yes"), ("__RequestVerificationToken", Browser.TokenOf(accounts))))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, off.StatusCode);
+        }
+
+        Assert.Null(await h.Store.GetAccountTwoStepAsync(account.Id));
+        Assert.Matches($"<td>moved@example.com</td><td>[^<]*</td><td>active</td><td>off</td><td>{account.Id}</td>", await console.PageAsync("/console/accounts"));
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 3), c => c.Action == "two-step-off" && c.Actor == "console:admin-token");
+
+        Assert.Equal(HttpStatusCode.Redirect, (await signIn.GetAsync("/apps")).StatusCode); // its sessions ended
+
+        // Deleting the account takes its two-step sign-in with it.
+        using var last = h.NewBrowser();
+        using (var login = await last.SubmitAsync("/login", "/login", ("email", "moved@example.com"), ("password", Password)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        }
+
+        key = await TurnOnAsync(last, time);
         Assert.NotNull(await h.Store.GetAccountTwoStepAsync(account.Id));
         Assert.True(await h.Store.DeleteAccountAsync(account.Id, "admin-api"));
         Assert.Null(await h.Store.GetAccountTwoStepAsync(account.Id));

@@ -348,6 +348,9 @@ public abstract partial class ConfigStoreTests
         Assert.Equal(("stamp-2", account.Version + 1), (changed.Stamp, changed.Version));
         var twoStep = (await Store.GetAccountTwoStepAsync("acc-2s"))!;
         Assert.Equal(("secret-1", 0L, "r1 r2"), (twoStep.TotpSecret, twoStep.TotpStep, string.Join(' ', twoStep.RecoveryCodes)));
+        Assert.True(await Store.InsertAccountAsync(NewAccount("acc-plain", "plain@example.com"), "portal:plain@example.com"));
+        Assert.Equal(["acc-2s"], await Store.AccountsWithTwoStepAsync(["acc-plain", "acc-2s", "acc-none"]));
+        Assert.Empty(await Store.AccountsWithTwoStepAsync([]));
 
         Assert.True(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", 50, null, "portal:two@example.com"));
         Assert.False(await Store.TakeAccountCodeAsync("acc-2s", "secret-1", 50, null, "portal:two@example.com"));
