@@ -76,17 +76,22 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        switch (await TryCodeAsync(context, consumers, keys, user, form.Field("code")).ConfigureAwait(false))
+        var code = form.Field("code");
+        switch (await TryCodeAsync(context, consumers, keys, user, code).ConfigureAwait(false))
         {
             case CodeOutcome.Throttled:
+                LogRefused(Logger(context), user.Email, Address(context), "too many wrong codes");
                 await AskForCodeAsync(context, keys, user, "Too many wrong codes; wait a minute.", StatusCodes.Status429TooManyRequests, ticket).ConfigureAwait(false);
                 return;
             case CodeOutcome.Wrong:
+                LogRefused(Logger(context), user.Email, Address(context), "a wrong or used code");
                 await AskForCodeAsync(context, keys, user, "That code is not right, or was used already; type the one your app shows now.", StatusCodes.Status401Unauthorized, ticket)
                     .ConfigureAwait(false);
                 return;
         }
 
+        LogSignedIn(Logger(context), user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", Address(context),
+            TwoStep.IsRecoveryCode(code) ? "a password and a recovery code" : "a password and an authenticator code");
         await SignInAsync(context, user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user), twoStep: true).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/console/") ?? "/console/pending");
     }

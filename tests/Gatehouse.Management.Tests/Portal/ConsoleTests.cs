@@ -126,6 +126,38 @@ public sealed class ConsoleTests
         Assert.Contains("secure", session, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>Console sign-ins and refusals are logged with who and from where; an address with no user is not named.</summary>
+    [Fact]
+    public async Task ConsoleSignIns_AreLogged_WithoutNamingAddressesThatAreNoUsers()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        await CreateUserAsync(h, "logged@example.com", "viewer");
+        using var browser = new Browser(h.Admin.Url);
+        foreach (var (email, password) in new[] { ("logged@example.com", "a wrong pass phrase"), ("stranger@example.com", "a console pass phrase"), ("", "not the token") })
+        {
+            using var refused = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", password));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using (await ConsoleAsync(h, "logged@example.com", "a console pass phrase"))
+        using (await ConsoleAsync(h))
+        {
+        }
+
+        List<string> logs;
+        lock (h.Logs)
+        {
+            logs = [.. h.Logs.Where(l => l.StartsWith("Console sign-in", StringComparison.Ordinal))];
+        }
+
+        Assert.Contains(logs, l => l.StartsWith("Console sign-in refused: logged@example.com from ", StringComparison.Ordinal) && l.EndsWith(": a wrong password", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.StartsWith("Console sign-in refused: an address with no console user from ", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.StartsWith("Console sign-in refused: the admin token from ", StringComparison.Ordinal) && l.EndsWith(": a wrong token", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.StartsWith("Console sign-in: logged@example.com (role viewer) from ", StringComparison.Ordinal) && l.EndsWith(" with a password", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.StartsWith("Console sign-in: admin-token (role admin) from ", StringComparison.Ordinal) && l.EndsWith(" with the admin token", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, l => l.Contains("stranger", StringComparison.Ordinal) || l.Contains("pass phrase", StringComparison.Ordinal) || l.Contains(PortalHarness.AdminToken, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task AConsoleUser_ChangesTheirOwnPassword_WithTheCurrentOne_EndingTheirOtherSessions()
     {

@@ -104,6 +104,13 @@ public sealed partial class ConsoleTwoStepTests
         }
 
         Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(fresh));
+        lock (h.Logs)
+        {
+            // The sign-ins and refusals are in the log, without a code.
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in: two@example.com (role admin) from ", StringComparison.Ordinal) && l.EndsWith(" with a password and an authenticator code", StringComparison.Ordinal));
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in refused: two@example.com from ", StringComparison.Ordinal) && l.EndsWith(": a wrong or used code", StringComparison.Ordinal));
+            Assert.DoesNotContain(h.Logs, l => l.Contains(next, StringComparison.Ordinal) || l.Contains(code, StringComparison.Ordinal));
+        }
 
         // The same code in another sign-in is refused; a recovery code works once, and its use is in the audit log.
         using var thief = new Browser(h.Admin.Url);
@@ -126,6 +133,11 @@ public sealed partial class ConsoleTwoStepTests
         }
 
         Assert.Equal(9, (await h.Store.GetAdminUserAsync("two@example.com"))!.RecoveryCodes!.Count);
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in: two@example.com", StringComparison.Ordinal) && l.EndsWith(" with a password and a recovery code", StringComparison.Ordinal));
+        }
+
         Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 20), c => c.Action == "recovery-code" && c.Name == "two@example.com");
 
         // Guessing is counted apart from passwords: ten wrong codes a minute, then a wait (the right one too).
