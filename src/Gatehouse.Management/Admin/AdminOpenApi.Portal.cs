@@ -83,7 +83,7 @@ internal static partial class AdminOpenApi
         {
             ["get"] = Op("getPortalSettings", "Get the portal's settings", "Portal", "Settings every node's portal shares (kept in the store).",
                 Responses(("200", Json("PortalSettings", "The settings")))),
-            ["put"] = Op("putPortalSettings", "Change the portal's settings", "Portal", "Sets the settings given (either or both); answers all of them.",
+            ["put"] = Op("putPortalSettings", "Change the portal's settings", "Portal", "Sets the settings given (any of them); answers all of them.",
                 Responses(("200", Json("PortalSettings", "The settings now")), Ref("BadRequest"), Ref("TooLarge")),
                 body: Body("PortalSettingsChange", "The settings to change")),
         };
@@ -146,9 +146,10 @@ internal static partial class AdminOpenApi
             ("next", Nullable("integer", "The 'before' for the next page; null on the last"))));
         yield return ("PortalSettings", Object("The portal's shared settings.",
             ("accountApproval", Bool("New accounts wait for an administrator before they may create applications")),
-            ("emailVerification", Bool("A sign-up waits until its address is confirmed from a mailed link"))));
-        var change = Object("Settings to change; give either or both.",
-            ("accountApproval", Bool()), ("emailVerification", Bool()));
+            ("emailVerification", Bool("A sign-up waits until its address is confirmed from a mailed link")),
+            ("twoStepRequired", Bool("An account must turn two-step sign-in on before it may use its applications' pages (its keys work at the gateway regardless)"))));
+        var change = Object("Settings to change; give any of them.",
+            ("accountApproval", Bool()), ("emailVerification", Bool()), ("twoStepRequired", Bool()));
         change["additionalProperties"] = false;
         change["minProperties"] = 1;
         yield return ("PortalSettingsChange", change);

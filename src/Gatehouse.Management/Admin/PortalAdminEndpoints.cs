@@ -15,7 +15,7 @@ namespace Gatehouse.Management.Admin;
 /// <c>POST /admin/portal/{accounts|applications}/{id}/{approve|reject|suspend|resume}</c>,
 /// <c>PATCH</c>/<c>DELETE /admin/portal/accounts/{id}</c>, <c>DELETE /admin/portal/applications/{id}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
-/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true }</c>).
+/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true }</c>).
 /// </summary>
 internal static class PortalAdminEndpoints
 {
@@ -152,7 +152,7 @@ internal static class PortalAdminEndpoints
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
             if (problem is null && (body!.Count == 0 || body!.Any(e => !Settings.ContainsKey(e.Key) || e.Value is not JsonValue v || !v.TryGetValue<bool>(out _))))
             {
-                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false, \"emailVerification\": true | false }, with either or both.");
+                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false, \"emailVerification\": true | false, \"twoStepRequired\": true | false }, with any of them.");
             }
 
             if (problem is not null)
@@ -175,12 +175,14 @@ internal static class PortalAdminEndpoints
     {
         ["accountApproval"] = ConsumerService.AccountApprovalSetting,
         ["emailVerification"] = ConsumerService.EmailVerificationSetting,
+        ["twoStepRequired"] = ConsumerService.TwoStepRequiredSetting,
     };
 
     private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken) => new()
     {
         ["accountApproval"] = await consumers.AccountApprovalAsync(cancellationToken).ConfigureAwait(false),
         ["emailVerification"] = await consumers.EmailVerificationAsync(cancellationToken).ConfigureAwait(false),
+        ["twoStepRequired"] = await consumers.TwoStepRequiredAsync(cancellationToken).ConfigureAwait(false),
     };
 
     // ?state=NAME, one of the enum's names in lower case; anything else (a typo, a number) is a 400, not "every state".

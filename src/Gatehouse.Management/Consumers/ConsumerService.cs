@@ -68,6 +68,12 @@ internal sealed class ConsumerService
     private async Task<AccountState> ConfirmedStateAsync(CancellationToken cancellationToken) =>
         await AccountApprovalAsync(cancellationToken).ConfigureAwait(false) ? AccountState.Pending : AccountState.Active;
 
+    /// <summary>The portal setting that requires two-step sign-in of every account before it may use its applications' pages.</summary>
+    public const string TwoStepRequiredSetting = "portal.twoStepRequired";
+
+    public async Task<bool> TwoStepRequiredAsync(CancellationToken cancellationToken) =>
+        await _store.GetSettingAsync(TwoStepRequiredSetting, cancellationToken).ConfigureAwait(false) == "true";
+
     public async Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) =>
         await _store.GetSettingAsync(EmailVerificationSetting, cancellationToken).ConfigureAwait(false) == "true";
 

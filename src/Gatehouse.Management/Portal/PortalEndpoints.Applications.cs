@@ -16,14 +16,14 @@ internal static partial class PortalEndpoints
 {
     private static void MapApplications(IEndpointRouteBuilder app, PortalContext portal)
     {
-        app.MapGet("/apps", context => Signed(context, portal, account => ListAsync(context, portal, account)));
-        app.MapGet("/apps/new", context => Signed(context, portal, account => NewFormAsync(context, portal, context.Request.Query["plan"].ToString(), null, null, null, StatusCodes.Status200OK)));
-        app.MapPost("/apps/new", context => Signed(context, portal, account => CreateAsync(context, portal, account)));
-        app.MapGet("/apps/{id}", context => Signed(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
-        app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Signed(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
-        app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Signed(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account))));
-        app.MapPost("/apps/{id}/plan", context => Signed(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
-        app.MapPost("/apps/{id}/delete", context => Signed(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
+        app.MapGet("/apps", context => Gated(context, portal, account => ListAsync(context, portal, account)));
+        app.MapGet("/apps/new", context => Gated(context, portal, account => NewFormAsync(context, portal, context.Request.Query["plan"].ToString(), null, null, null, StatusCodes.Status200OK)));
+        app.MapPost("/apps/new", context => Gated(context, portal, account => CreateAsync(context, portal, account)));
+        app.MapGet("/apps/{id}", context => Gated(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
+        app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Gated(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
+        app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Gated(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account))));
+        app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
+        app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
     }
 
     // The signed-in account (the session was validated against the store), or a redirect to sign in.
@@ -45,6 +45,27 @@ internal static partial class PortalEndpoints
 
         await next(account).ConfigureAwait(false);
     }
+
+    // The applications' pages: signed in, and, where the portal requires two-step sign-in (portal.twoStepRequired), with
+    // it on; an account without it is sent to its account page to set it up (its keys still work at the gateway).
+    private static Task Gated(HttpContext context, PortalContext portal, Func<ConsumerAccount, Task> next) => Signed(context, portal, async account =>
+    {
+        if (await portal.Consumers.TwoStepRequiredAsync(context.RequestAborted).ConfigureAwait(false)
+            && await portal.Consumers.Store.GetAccountTwoStepAsync(account.Id, context.RequestAborted).ConfigureAwait(false) is null)
+        {
+            if (HttpMethods.IsGet(context.Request.Method))
+            {
+                context.Response.Redirect("/account#two-step");
+                return;
+            }
+
+            await WebRender.ProblemAsync(context, Page(context, "Two-step sign-in required"), StatusCodes.Status403Forbidden,
+                "This portal requires two-step sign-in: set it up on your account page first; nothing was changed.", "/account").ConfigureAwait(false);
+            return;
+        }
+
+        await next(account).ConfigureAwait(false);
+    });
 
     private static string Actor(ConsumerAccount account) => "portal:" + account.Email;
 

@@ -101,9 +101,10 @@ internal static partial class PortalEndpoints
     private static async Task<TwoStepView> TwoStepPartAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
     {
         var twoStep = await portal.Consumers.Store.GetAccountTwoStepAsync(account.Id, context.RequestAborted).ConfigureAwait(false);
+        var required = await portal.Consumers.TwoStepRequiredAsync(context.RequestAborted).ConfigureAwait(false);
         return twoStep is null
-            ? portal.TwoStep.NewSetup(TwoStepAction, context, account.Id, account.Email, required: false)
-            : new TwoStepView(TwoStepAction, true, twoStep.RecoveryCodes.Count, null, null, null, portal.TwoStep.TakeNewCodes(context, "/account", account.Id), Required: false);
+            ? portal.TwoStep.NewSetup(TwoStepAction, context, account.Id, account.Email, required)
+            : new TwoStepView(TwoStepAction, true, twoStep.RecoveryCodes.Count, null, null, null, portal.TwoStep.TakeNewCodes(context, "/account", account.Id), required);
     }
 
     private static async Task TurnTwoStepOnAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
@@ -159,6 +160,13 @@ internal static partial class PortalEndpoints
         if (twoStep is null)
         {
             await AccountAsync(context, portal, account, (AccountForm.TwoStep, "Two-step sign-in is off already."), StatusCodes.Status409Conflict).ConfigureAwait(false);
+            return;
+        }
+
+        if (off && await portal.Consumers.TwoStepRequiredAsync(context.RequestAborted).ConfigureAwait(false))
+        {
+            await AccountAsync(context, portal, account, (AccountForm.TwoStep, "This portal requires two-step sign-in of every account; it cannot be turned off."), StatusCodes.Status409Conflict)
+                .ConfigureAwait(false);
             return;
         }
 

@@ -235,6 +235,49 @@ public sealed partial class PortalTwoStepTests
         Assert.Null(await h.Store.GetAccountTwoStepAsync(account.Id));
     }
 
+    /// <summary>With portal.twoStepRequired an account may use its applications' pages only with two-step sign-in on; its keys keep working.</summary>
+    [Fact]
+    public async Task APortalThatRequiresTwoStep_SendsAnAccountWithoutItToSetItUp_AndKeepsItOn()
+    {
+        var time = new FakeTime();
+        await using var h = await PortalHarness.StartAsync(time);
+        using var browser = await h.ConsumerAsync("required@example.com");
+        var (id, key) = await PortalHarness.CreateAppAsync(browser, "retail");
+        using var admin = h.AdminClient();
+        using (var set = await admin.PutAsync("/admin/portal/settings", new System.Net.Http.StringContent("""{"twoStepRequired":true}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+            Assert.True((bool)System.Text.Json.Nodes.JsonNode.Parse(await set.Content.ReadAsStringAsync())!["twoStepRequired"]!);
+        }
+
+        using (var apps = await browser.GetAsync("/apps"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, apps.StatusCode);
+            Assert.Equal("/account#two-step", apps.Headers.Location?.OriginalString);
+        }
+
+        var page = await browser.PageAsync("/account");
+        Assert.Contains("Two-step sign-in is required here", page, StringComparison.Ordinal);
+        using (var revoke = await browser.PostAsync($"/apps/{id}/keys/{key[..8]}/revoke", ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, revoke.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await h.CallGatewayAsync("GET", key)); // nothing was changed, and the key works
+
+        var secret = await TurnOnAsync(browser, time);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/apps")).StatusCode);
+        page = await browser.PageAsync("/account");
+        Assert.DoesNotContain("/account/two-step/off", page, StringComparison.Ordinal);
+        time.Advance(TimeSpan.FromSeconds(30));
+        using (var off = await browser.PostAsync("/account/two-step/off", ("current", Password), ("code", Rfc6238.Code(secret, time.GetUtcNow())), ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, off.StatusCode);
+        }
+
+        Assert.NotNull(await h.Store.GetAccountTwoStepAsync((await h.Store.FindAccountByEmailAsync("required@example.com"))!.Id));
+    }
+
     // The password step of an account with two-step sign-in: the second form's ticket and antiforgery token.
     private static async Task<(string Ticket, string Token)> PasswordStepAsync(Browser browser, string email, string password = Password)
     {
