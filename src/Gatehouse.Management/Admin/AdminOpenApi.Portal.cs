@@ -108,6 +108,15 @@ internal static partial class AdminOpenApi
             ["delete"] = Op("deleteConsoleUser", "Delete a console user", "Portal", "Their console sessions end at their next request.",
                 Responses(("200", Json("ConsoleUserDeleted", "Deleted")), Ref("NotFound"))),
         };
+        paths["/admin/users/{email}/invite"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("email", "The user's email address (compared in lower case).")),
+            ["post"] = Op("inviteConsoleUser", "Invite a console user", "Portal",
+                "Makes the user (201) with no usable password, or keeps an existing one as it is (200; a role given replaces theirs), and answers a one-time link, valid 7 days, at which they choose their own password. When this process's portal sends mail, the link is also mailed to them. Another invitation, or any change to the user, voids earlier links. With two-step sign-in on, the link sets the password but signs no one in.",
+                Responses(("200", Json("ConsoleInvitation", "Invited (the user existed)")), ("201", Json("ConsoleInvitation", "Invited (the user was made)")), Ref("BadRequest"), Ref("TooLarge"),
+                    ("422", Problem("The email or role is not valid (invalid-input)"))),
+                body: Body("ConsoleInvitationRequest", "The role (optional)", required: false)),
+        };
         paths["/admin/users/{email}/two-step"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("email", "The user's email address (compared in lower case).")),
@@ -162,6 +171,11 @@ internal static partial class AdminOpenApi
             ("items", Array(Object(null, ("email", Str()), ("role", Enum(Str("admin: every action; viewer: reads only"), "admin", "viewer")), ("createdAt", time(null)),
                 ("twoStep", Bool("Signing in also takes a code from an authenticator app (or a recovery code)")),
                 ("recoveryCodesLeft", Int("With twoStep: how many of its ten recovery codes are unused")))))));
+        yield return ("ConsoleInvitation", Object("An invitation.", ("email", Str()), ("role", Enum(Str(), "admin", "viewer")), ("created", Bool("The user was made by it")),
+            ("link", Str("Where the user chooses their password; works once")), ("expiresAt", time(null))));
+        var invitation = Object("An invitation's role.", ("role", Enum(Str("Default admin for a new user; an existing user's stays unless given"), "admin", "viewer")));
+        invitation["additionalProperties"] = false;
+        yield return ("ConsoleInvitationRequest", invitation);
         var consoleSettings = Object("The console's shared settings.",
             ("twoStepRequired", Bool("Every console user must have two-step sign-in: one without it may only set it up (the admin token's sessions are not held to it)")));
         consoleSettings["additionalProperties"] = false;

@@ -44,6 +44,7 @@ internal static class AdminUserEndpoints
 
             await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["deleted"] = true }).ConfigureAwait(false);
         });
+        app.MapPost("/admin/users/{email}/invite", context => InviteAsync(context, consumers, options));
         // For a user who lost their phone and their recovery codes: they sign in with the password alone and set it up again.
         app.MapDelete("/admin/users/{email}/two-step", async context =>
         {
@@ -79,6 +80,65 @@ internal static class AdminUserEndpoints
                 .ConfigureAwait(false);
             await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
         });
+    }
+
+    // An invitation: the user made (with no usable password) or kept as they are, and a link at which they choose their
+    // own password; answered here, and mailed to them when this process's portal sends mail.
+    private static async Task InviteAsync(HttpContext context, ConsumerService consumers, AdminApiOptions options)
+    {
+        var email = ConsumerService.NormalizeEmail((string)context.Request.RouteValues["email"]!);
+        JsonObject? body = null;
+        AdminProblem? problem = null;
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+        }
+
+        var role = body?["role"] is JsonValue r && r.TryGetValue<string>(out var roleText) ? roleText : null;
+        problem ??= ConsumerService.CheckEmail(email)
+            ?? (body?.Any(e => e.Key != "role") == true ? AdminRequests.BadParameter("The body may only hold 'role'.") : null)
+            ?? (body?["role"] is not null && role is not "admin" and not "viewer" ? ConsumerService.Invalid("role", "'role' is 'admin' or 'viewer'.") : null);
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var (user, link, created) = await InviteAsync(consumers, options, email, role, AdminCaller.Actor(context), $"{context.Request.Scheme}://{context.Request.Host}", context.RequestAborted)
+            .ConfigureAwait(false);
+        var expires = options.Time.GetUtcNow() + Console.ConsoleEndpoints.InviteLifetime;
+        await AdminRequests.WriteJsonAsync(context, new JsonObject
+        {
+            ["email"] = email,
+            ["role"] = user.Role == AdminRole.Admin ? "admin" : "viewer",
+            ["created"] = created,
+            ["link"] = link,
+            ["expiresAt"] = expires.ToString("O", CultureInfo.InvariantCulture),
+        }, created ? StatusCodes.Status201Created : StatusCodes.Status200OK).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Invites <paramref name="email"/> (checked): the user made with no usable password, or kept (with
+    /// <paramref name="role"/> when given); the link under <paramref name="origin"/> (the address the administrator
+    /// reached this listener at) is returned and, when this process's portal sends mail, mailed to them.
+    /// </summary>
+    internal static async Task<(AdminUser User, string Link, bool Created)> InviteAsync(ConsumerService consumers, AdminApiOptions options, string email, string? role, string actor,
+        string origin, CancellationToken cancellationToken)
+    {
+        var user = await consumers.Store.GetAdminUserAsync(email, cancellationToken).ConfigureAwait(false);
+        var created = user is null;
+        if (user is null || (role is not null && (role == "admin") != (user.Role == AdminRole.Admin)))
+        {
+            // A new user's password is a hash of 32 random bytes no one keeps: nothing signs in with it until the link is used.
+            var hash = user?.PasswordHash ?? new PasswordHasher<object>().HashPassword(email, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+            await consumers.Store.UpsertAdminUserAsync(new AdminUser(email, hash, (role ?? "admin") == "admin" ? AdminRole.Admin : AdminRole.Viewer, user?.CreatedAt ?? options.Time.GetUtcNow()),
+                actor, cancellationToken).ConfigureAwait(false);
+            user = (await consumers.Store.GetAdminUserAsync(email, cancellationToken).ConfigureAwait(false))!;
+        }
+
+        var link = $"{origin}/console/welcome/{await Console.ConsoleEndpoints.InviteAsync(consumers, user, cancellationToken).ConfigureAwait(false)}";
+        consumers.Notify?.Invoke(new ConsumerNotice(ConsumerNoticeKind.ConsoleInvite, email, Link: link));
+        return (user, link, created);
     }
 
     private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken) => new()

@@ -46,12 +46,29 @@ internal static partial class ConsoleEndpoints
         app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context) }));
         app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256, keys));
         MapTwoStep(app, admin, keys);
+        MapWelcome(app, consumers);
         app.MapPost("/console/logout", context => Change(context, async _ =>
         {
             await context.SignOutAsync(Scheme).ConfigureAwait(false);
             context.Response.Redirect("/console/login");
         }, viewerMay: true));
         app.MapGet("/console/access", context => Signed(context, () => AccessAsync(context, admin)));
+        app.MapPost("/console/access/invite", context => Change(context, async actor =>
+        {
+            var form = context.Request.Form; // read and checked by Change
+            var email = ConsumerService.NormalizeEmail(form.Field("email"));
+            var role = form.Field("role");
+            if (ConsumerService.CheckEmail(email) is { } bad || role is not "admin" and not "viewer")
+            {
+                await AccessAsync(context, admin, error: "Give an email address, and the role admin or viewer.", status: StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+                return;
+            }
+
+            // The link is shown here, once, never put in an address (history, logs): the page answers the post itself.
+            var (_, link, _) = await AdminUserEndpoints.InviteAsync(consumers, admin.Options, email, role, actor, $"{context.Request.Scheme}://{context.Request.Host}", context.RequestAborted)
+                .ConfigureAwait(false);
+            await AccessAsync(context, admin, invited: (email, link)).ConfigureAwait(false);
+        }));
         app.MapPost("/console/access/users/{email}/delete", context => Change(context, async actor =>
         {
             var email = Route(context, "email");
@@ -604,14 +621,21 @@ internal static partial class ConsoleEndpoints
 
     // Who may manage Gatehouse: the console's users and the admin API's named tokens (never a hash or a token). Changes to
     // either are in the audit log's consumer part (kinds console-user and admin-token).
-    private static async Task AccessAsync(HttpContext context, ConsoleContext admin)
+    private static async Task AccessAsync(HttpContext context, ConsoleContext admin, (string Email, string Link)? invited = null, string? error = null, int status = StatusCodes.Status200OK)
     {
         var store = admin.Options.Store;
         var users = await store.ListAdminUsersAsync(context.RequestAborted).ConfigureAwait(false);
         var tokens = await store.ListAdminTokensAsync(context.RequestAborted).ConfigureAwait(false);
         var now = admin.Options.Time.GetUtcNow();
         var signedWithToken = context.User.FindFirstValue(ClaimTypes.Name) == TokenName;
-        await Render(context, "Access",
+        await WebRender.PageAsync<ConsolePage>(context, new
+        {
+            Page = Page(context, "Access", invited is { } i ? $"Invited {i.Email}: the link below is mailed to them when this console's portal sends mail; it works once, for 7 days." : null),
+            Error = error,
+            Text = invited is { } shown ? "Their link, to pass on if no mail reaches them:\n" + shown.Link : null,
+            InviteForm = true,
+            Tables = new[]
+            {
             new ConsoleTable("Console users", ["Email", "Role", "Two-step sign-in", "Created"], [.. users.Select(u => new ConsoleRow(
                 [u.Email, u.Role == AdminRole.Admin ? "admin" : "viewer", u.TwoStep ? $"on ({u.RecoveryCodes?.Count ?? 0} recovery codes left)" : "off", Time(u.CreatedAt)],
                 [.. u.TwoStep ? [new ConsoleAction("Turn two-step off", $"/console/access/users/{Esc(u.Email)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
@@ -620,7 +644,9 @@ internal static partial class ConsoleEndpoints
             new ConsoleTable("Admin API tokens", ["Name", "Scope", "Issued", "Expires"], [.. tokens.Select(t => new ConsoleRow(
                 [t.Name, Name(t.Scope), Time(t.CreatedAt), t.ExpiresAt is { } at ? Time(at) + (at <= now ? " (expired)" : "") : "never"],
                 signedWithToken ? [new("Revoke", $"/console/access/tokens/{Esc(t.Name)}/revoke", true, Confirm: true)] : []))],
-                "No named tokens; the admin token issues them (POST /admin/tokens).")).ConfigureAwait(false);
+                "No named tokens; the admin token issues them (POST /admin/tokens)."),
+            },
+        }, status).ConfigureAwait(false);
     }
 
     private static async Task NodesAsync(HttpContext context, ConsoleContext admin)

@@ -6,7 +6,7 @@ namespace Gatehouse.Management.Consumers;
 /// console's administrators, of an account or application that waits for them. The portal in the same process words and
 /// sends it; a process without a portal that sends mail sends nothing.
 /// </summary>
-internal sealed record ConsumerNotice(ConsumerNoticeKind Kind, string Email, string? Application = null, string? Plan = null, string? NewEmail = null);
+internal sealed record ConsumerNotice(ConsumerNoticeKind Kind, string Email, string? Application = null, string? Plan = null, string? NewEmail = null, string? Link = null);
 
 /// <summary>What a <see cref="ConsumerNotice"/> tells.</summary>
 internal enum ConsumerNoticeKind
@@ -25,4 +25,6 @@ internal enum ConsumerNoticeKind
     AccountPending,
     /// <summary>An application waits for approval (told to the console's administrators, in a digest).</summary>
     ApplicationPending,
+    /// <summary>Someone is invited to the console: the link at which they choose their password.</summary>
+    ConsoleInvite,
 }

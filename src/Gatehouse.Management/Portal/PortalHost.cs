@@ -203,6 +203,8 @@ public sealed partial class PortalHost : IAsyncDisposable
                 $"Your application \"{notice.Application}\" on the plan {notice.Plan} at {site} was not approved: its key does not work. You may ask for another plan, or write to the portal's operators.\n"),
             Consumers.ConsumerNoticeKind.AddressChanged => ("Your developer portal address was changed",
                 $"The portal's operators changed the address of your developer portal account at {site} to {notice.NewEmail}; mail about it now goes there.\n\nIf you did not ask them to, write to them at once.\n"),
+            Consumers.ConsumerNoticeKind.ConsoleInvite => ("You are invited to the Gatehouse console",
+                $"An administrator of the Gatehouse console (beside the developer portal at {site}) has made you a console user.\n\nChoose your password within 7 days at:\n{notice.Link}\n\nThe link works once. If you did not expect this, ignore it.\n"),
             _ => (null, null), // pending items go to the administrators' digest
         };
         if (subject is not null)

@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using Gatehouse.Management.Console.Pages;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Web;
+using Gatehouse.Model.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Console;
+
+/// <summary>
+/// Invitations (docs/portal.md, "Inviting console users"): <c>POST /admin/users/{email}/invite</c> makes a console user
+/// with no usable password (or keeps an existing one as it is) and a one-time link, valid seven days, at which the user
+/// chooses their own password, so that no administrator ever knows it. The link is answered to the administrator and,
+/// when the portal of this process sends mail, mailed to the user. It is bound to the user as they were when invited:
+/// a change to them meanwhile (another invitation, a new password or role) voids it.
+/// </summary>
+internal static partial class ConsoleEndpoints
+{
+    internal const string InvitePurpose = "console-invite";
+    internal static readonly TimeSpan InviteLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>The token table's owner of a console user's links (portal accounts' are their ids).</summary>
+    internal static string InviteOwner(string email) => "console-user:" + email;
+
+    /// <summary>A new invitation link's token for <paramref name="user"/>, saved with the user's stamp; the token itself is never stored.</summary>
+    internal static async Task<string> InviteAsync(ConsumerService consumers, AdminUser user, CancellationToken cancellationToken)
+    {
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), InvitePurpose, InviteOwner(user.Email), consumers.Time.GetUtcNow() + InviteLifetime, cancellationToken,
+            UserStamp(user)).ConfigureAwait(false);
+        return token;
+    }
+
+    private static void MapWelcome(IEndpointRouteBuilder app, ConsumerService consumers)
+    {
+        app.MapGet("/console/welcome/{token}", context => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Welcome to the console"), Token = Route(context, "token") }));
+        app.MapPost("/console/welcome/{token}", context => WelcomeAsync(context, consumers, Route(context, "token")));
+    }
+
+    private static async Task WelcomeAsync(HttpContext context, ConsumerService consumers, string token)
+    {
+        var page = Page(context, "Welcome to the console");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        const string Spent = "This link is used, expired, or was replaced by another; ask an administrator for a new one.";
+        var hash = ApiKeyHash.Sha256Hex(token);
+        var owner = await consumers.Store.PeekTokenAsync(hash, InvitePurpose, consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
+        var user = owner is not null && owner.StartsWith("console-user:", StringComparison.Ordinal)
+            ? await consumers.Store.GetAdminUserAsync(owner["console-user:".Length..], context.RequestAborted).ConfigureAwait(false)
+            : null;
+        if (user is null)
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest, Spent, "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        // The password is checked and hashed before the link is spent: a weak choice, or a busy moment, keeps it.
+        var password = form.Field("password");
+        if (PasswordPolicy.Check(password, user.Email) is { } weak)
+        {
+            await WebRender.PageAsync<ConsoleWelcome>(context, new { Page = page, Token = token, Error = weak }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            return;
+        }
+
+        var (hashed, newHash) = await consumers.HashPasswordAsync(password, context.RequestAborted).ConfigureAwait(false);
+        if (!hashed)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            await WebRender.PageAsync<ConsoleWelcome>(context, new { Page = page, Token = token, Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+                StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
+        var taken = await consumers.Store.TakeTokenWithDetailAsync(hash, InvitePurpose, consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
+        if (taken is not (var account, { } stamp) || account != InviteOwner(user.Email) || !SameStamp(stamp, UserStamp(user))
+            || !await consumers.Store.ChangeAdminUserPasswordAsync(user.Email, user.PasswordHash, newHash, "console:" + user.Email, context.RequestAborted).ConfigureAwait(false))
+        {
+            await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest, Spent, "/console/login").ConfigureAwait(false);
+            return;
+        }
+
+        var changed = user with { PasswordHash = newHash };
+        if (changed.TwoStep)
+        {
+            // The link and a password are not the second step: sign in, with a code.
+            context.Response.Redirect("/console/login?done=" + Uri.EscapeDataString("Your password is set; sign in with it and a code from your app."));
+            return;
+        }
+
+        LogSignedIn(Logger(context), changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", Address(context), "an invitation link and a new password");
+        await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed)).ConfigureAwait(false);
+        context.Response.Redirect("/console/pending");
+    }
+}
