@@ -67,6 +67,26 @@ public sealed class ConsoleTwoStepBrowserTests(BrowserFixture fixture)
             await page.WaitForURLAsync("**/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
             await page.GotoAsync(fixture.AdminUrl + "/console/account");
             await page.GetByText("9 of 10 recovery codes are left").WaitForAsync(new() { Timeout = 60_000 });
+
+            // The pages where a console user chooses a password: from a forgotten one, and from an invitation.
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+            await page.WaitForURLAsync("**/console/login", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await page.GetByRole(AriaRole.Link, new() { Name = "Get a link to choose a new one" }).ClickAsync();
+            await page.GetByLabel("Email").WaitForAsync(new() { Timeout = 60_000 });
+            await BrowserFixture.CheckAsync(page, "33-console-reset");
+            using (var admin = new HttpClient { BaseAddress = new Uri(fixture.AdminUrl) })
+            {
+                admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.AdminToken);
+                using var invite = await admin.PostAsync("/admin/users/invited@example.com/invite", null);
+                Assert.Equal(HttpStatusCode.Created, invite.StatusCode);
+                var link = (string)System.Text.Json.Nodes.JsonNode.Parse(await invite.Content.ReadAsStringAsync())!["link"]!;
+                await page.GotoAsync(link);
+            }
+
+            await page.GetByLabel("New password").FillAsync("a phrase chosen in the browser");
+            await BrowserFixture.CheckAsync(page, "34-console-welcome");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Set the password" }).ClickAsync();
+            await page.WaitForURLAsync("**/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
             Assert.Empty(violations);
         }
     }

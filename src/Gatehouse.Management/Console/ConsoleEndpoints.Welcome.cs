@@ -6,6 +6,7 @@ using Gatehouse.Model.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Management.Console;
 
@@ -20,15 +21,20 @@ internal static partial class ConsoleEndpoints
 {
     internal const string InvitePurpose = "console-invite";
     internal static readonly TimeSpan InviteLifetime = TimeSpan.FromDays(7);
+    private const string ResetPurpose = "console-reset";
+    private static readonly TimeSpan ResetLifetime = TimeSpan.FromMinutes(30);
 
     /// <summary>The token table's owner of a console user's links (portal accounts' are their ids).</summary>
     internal static string InviteOwner(string email) => "console-user:" + email;
 
     /// <summary>A new invitation link's token for <paramref name="user"/>, saved with the user's stamp; the token itself is never stored.</summary>
-    internal static async Task<string> InviteAsync(ConsumerService consumers, AdminUser user, CancellationToken cancellationToken)
+    internal static Task<string> InviteAsync(ConsumerService consumers, AdminUser user, CancellationToken cancellationToken) =>
+        LinkAsync(consumers, user, InvitePurpose, InviteLifetime, cancellationToken);
+
+    private static async Task<string> LinkAsync(ConsumerService consumers, AdminUser user, string purpose, TimeSpan lifetime, CancellationToken cancellationToken)
     {
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        await consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), InvitePurpose, InviteOwner(user.Email), consumers.Time.GetUtcNow() + InviteLifetime, cancellationToken,
+        await consumers.Store.SaveTokenAsync(ApiKeyHash.Sha256Hex(token), purpose, InviteOwner(user.Email), consumers.Time.GetUtcNow() + lifetime, cancellationToken,
             UserStamp(user)).ConfigureAwait(false);
         return token;
     }
@@ -36,12 +42,66 @@ internal static partial class ConsoleEndpoints
     private static void MapWelcome(IEndpointRouteBuilder app, ConsumerService consumers)
     {
         app.MapGet("/console/welcome/{token}", context => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Welcome to the console"), Token = Route(context, "token") }));
-        app.MapPost("/console/welcome/{token}", context => WelcomeAsync(context, consumers, Route(context, "token")));
+        app.MapPost("/console/welcome/{token}", context => WelcomeAsync(context, consumers, Route(context, "token"), InvitePurpose));
+        app.MapGet("/console/reset", context => WebRender.PageAsync<ConsoleReset>(context, new { Page = Page(context, "Forgot your console password?") }));
+        app.MapPost("/console/reset", context => AskResetAsync(context, consumers));
+        app.MapGet("/console/reset/{token}", context => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Choose a new console password"), Token = Route(context, "token"), Action = "/console/reset/" }));
+        app.MapPost("/console/reset/{token}", context => WelcomeAsync(context, consumers, Route(context, "token"), ResetPurpose));
     }
 
-    private static async Task WelcomeAsync(HttpContext context, ConsumerService consumers, string token)
+    // A console user who forgot their password asks for a link by mail: the same answer whether the address is a console
+    // user's or not (and the same work: the link is made off the answer), counted per address and client like sign-ins.
+    private static async Task AskResetAsync(HttpContext context, ConsumerService consumers)
     {
-        var page = Page(context, "Welcome to the console");
+        var page = Page(context, "Forgot your console password?");
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, page, status, error!, "/console/reset").ConfigureAwait(false);
+            return;
+        }
+
+        if (consumers.Notify is not { } notify)
+        {
+            await WebRender.PageAsync<ConsoleReset>(context, new { Page = page, Error = "This console sends no mail: ask an administrator to invite you again (a new link to choose your password)." },
+                StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
+            return;
+        }
+
+        var email = ConsumerService.NormalizeEmail(form.Field("email"));
+        var (refused, _) = await consumers.Throttle.TryBeginAsync("console-reset:" + email, "console:" + Address(context), context.RequestAborted).ConfigureAwait(false);
+        if (refused is null && ConsumerService.CheckEmail(email) is null)
+        {
+            // Off the answer, so that a console user's address is not told by a slower one.
+            var origin = $"{context.Request.Scheme}://{context.Request.Host}";
+            var logger = Logger(context);
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    if (await consumers.Store.GetAdminUserAsync(email, CancellationToken.None).ConfigureAwait(false) is { } user)
+                    {
+                        var token = await LinkAsync(consumers, user, ResetPurpose, ResetLifetime, CancellationToken.None).ConfigureAwait(false);
+                        notify(new ConsumerNotice(ConsumerNoticeKind.ConsoleReset, email, Link: $"{origin}/console/reset/{token}"));
+                    }
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or Stores.ConfigStoreException or TimeoutException or IOException)
+                {
+                    LogResetFailed(logger, e.Message);
+                }
+            }, CancellationToken.None);
+        }
+
+        await WebRender.PageAsync<ConsoleReset>(context, new
+        {
+            Page = page with { Notice = "If that is a console user's address, a link to choose a new password is on its way; it works once, for 30 minutes." },
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task WelcomeAsync(HttpContext context, ConsumerService consumers, string token, string purpose)
+    {
+        var page = Page(context, purpose == InvitePurpose ? "Welcome to the console" : "Choose a new console password");
+        var action = purpose == InvitePurpose ? "/console/welcome/" : "/console/reset/";
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
         {
@@ -51,7 +111,7 @@ internal static partial class ConsoleEndpoints
 
         const string Spent = "This link is used, expired, or was replaced by another; ask an administrator for a new one.";
         var hash = ApiKeyHash.Sha256Hex(token);
-        var owner = await consumers.Store.PeekTokenAsync(hash, InvitePurpose, consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
+        var owner = await consumers.Store.PeekTokenAsync(hash, purpose, consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
         var user = owner is not null && owner.StartsWith("console-user:", StringComparison.Ordinal)
             ? await consumers.Store.GetAdminUserAsync(owner["console-user:".Length..], context.RequestAborted).ConfigureAwait(false)
             : null;
@@ -65,7 +125,7 @@ internal static partial class ConsoleEndpoints
         var password = form.Field("password");
         if (PasswordPolicy.Check(password, user.Email) is { } weak)
         {
-            await WebRender.PageAsync<ConsoleWelcome>(context, new { Page = page, Token = token, Error = weak }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleWelcome>(context, new { Page = page, Token = token, Action = action, Error = weak }, StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
             return;
         }
 
@@ -73,12 +133,12 @@ internal static partial class ConsoleEndpoints
         if (!hashed)
         {
             context.Response.Headers.RetryAfter = "5";
-            await WebRender.PageAsync<ConsoleWelcome>(context, new { Page = page, Token = token, Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+            await WebRender.PageAsync<ConsoleWelcome>(context, new { Page = page, Token = token, Action = action, Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
                 StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
             return;
         }
 
-        var taken = await consumers.Store.TakeTokenWithDetailAsync(hash, InvitePurpose, consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
+        var taken = await consumers.Store.TakeTokenWithDetailAsync(hash, purpose, consumers.Time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
         if (taken is not (var account, { } stamp) || account != InviteOwner(user.Email) || !SameStamp(stamp, UserStamp(user))
             || !await consumers.Store.ChangeAdminUserPasswordAsync(user.Email, user.PasswordHash, newHash, "console:" + user.Email, context.RequestAborted).ConfigureAwait(false))
         {
@@ -94,8 +154,12 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        LogSignedIn(Logger(context), changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", Address(context), "an invitation link and a new password");
+        LogSignedIn(Logger(context), changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", Address(context),
+            purpose == InvitePurpose ? "an invitation link and a new password" : "a mailed reset link and a new password");
         await SignInAsync(context, changed.Email, changed.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(changed)).ConfigureAwait(false);
         context.Response.Redirect("/console/pending");
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A console password-reset link could not be made ({Reason}); the user may ask again")]
+    private static partial void LogResetFailed(ILogger logger, string reason);
 }

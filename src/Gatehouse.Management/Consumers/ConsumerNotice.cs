@@ -27,4 +27,6 @@ internal enum ConsumerNoticeKind
     ApplicationPending,
     /// <summary>Someone is invited to the console: the link at which they choose their password.</summary>
     ConsoleInvite,
+    /// <summary>A console user asked for a new password: the link at which they choose it.</summary>
+    ConsoleReset,
 }

@@ -172,6 +172,70 @@ public sealed class ConsoleInviteTests
         Assert.Null(await h.Store.GetAdminUserAsync("sneaky@example.com"));
     }
 
+    [Fact]
+    public async Task AConsoleUserWhoForgotTheirPassword_GetsALinkByMail_AndAStrangerGetsTheSameAnswer()
+    {
+        var time = new FakeTime();
+        await using var h = await PortalHarness.StartAsync(time);
+        await ConsoleTests.CreateUserAsync(h, "forgetful@example.com", "admin");
+        using var browser = new Browser(h.Admin.Url);
+        Assert.Contains("/console/reset", await browser.PageAsync("/console/login"), StringComparison.Ordinal);
+        string known, unknown;
+        using (var ask = await browser.SubmitAsync("/console/reset", "/console/reset", ("email", "Forgetful@Example.com")))
+        {
+            Assert.Equal(HttpStatusCode.OK, ask.StatusCode);
+            known = await ask.Content.ReadAsStringAsync();
+        }
+
+        using (var ask = await browser.SubmitAsync("/console/reset", "/console/reset", ("email", "stranger@example.com")))
+        {
+            Assert.Equal(HttpStatusCode.OK, ask.StatusCode);
+            unknown = await ask.Content.ReadAsStringAsync();
+        }
+
+        Assert.Equal(Strip(known), Strip(unknown));
+        var mail = Assert.Single(await h.MailsToAsync("forgetful@example.com", 1));
+        var link = new Uri(Regex.Match(mail.TextBody!, @"http://\S+/console/reset/[A-Za-z0-9_-]+").Value).PathAndQuery;
+        using (var set = await new Browser(h.Admin.Url).SubmitAsync(link, link, ("password", "a remembered pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, set.StatusCode);
+        }
+
+        using (var again = await new Browser(h.Admin.Url).SubmitAsync(link, link, ("password", "yet another pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
+        }
+
+        using (var login = await new Browser(h.Admin.Url).SubmitAsync("/console/login", "/console/login", ("email", "forgetful@example.com"), ("password", "a remembered pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        }
+
+        // A reset link lasts 30 minutes; an invitation's token is not a reset link.
+        using (var ask = await browser.SubmitAsync("/console/reset", "/console/reset", ("email", "forgetful@example.com")))
+        {
+            Assert.Equal(HttpStatusCode.OK, ask.StatusCode);
+        }
+
+        var late = new Uri(Regex.Match((await h.MailsToAsync("forgetful@example.com", 2)).Last(m => !m.TextBody!.Contains(link, StringComparison.Ordinal)).TextBody!,
+            @"http://\S+/console/reset/[A-Za-z0-9_-]+").Value).PathAndQuery;
+        time.Advance(TimeSpan.FromMinutes(31));
+        using (var expired = await new Browser(h.Admin.Url).SubmitAsync(late, late, ("password", "a remembered pass phrase two")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, expired.StatusCode);
+        }
+
+        using var admin = h.AdminClient();
+        var invite = await InviteLinkAsync(admin, "forgetful@example.com");
+        var asReset = invite.Replace("/console/welcome/", "/console/reset/", StringComparison.Ordinal);
+        using (var wrongKind = await new Browser(h.Admin.Url).SubmitAsync(asReset, asReset, ("password", "a remembered pass phrase three")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, wrongKind.StatusCode);
+        }
+
+        static string Strip(string html) => Regex.Replace(html, "name=\"__RequestVerificationToken\" value=\"[^\"]+\"", "");
+    }
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     private static async Task<string> InviteLinkAsync(HttpClient admin, string email, string? body = null)
