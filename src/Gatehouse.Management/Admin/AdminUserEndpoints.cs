@@ -104,7 +104,7 @@ internal static class AdminUserEndpoints
             return;
         }
 
-        var (user, link, created) = await InviteAsync(consumers, options, email, role, AdminCaller.Actor(context), $"{context.Request.Scheme}://{context.Request.Host}", context.RequestAborted)
+        var (user, link, created) = await InviteAsync(consumers, options, email, role, AdminCaller.Actor(context), Console.ConsoleEndpoints.Origin(context), context.RequestAborted)
             .ConfigureAwait(false);
         var expires = options.Time.GetUtcNow() + Console.ConsoleEndpoints.InviteLifetime;
         await AdminRequests.WriteJsonAsync(context, new JsonObject
@@ -120,7 +120,8 @@ internal static class AdminUserEndpoints
     /// <summary>
     /// Invites <paramref name="email"/> (checked): the user made with no usable password, or kept (with
     /// <paramref name="role"/> when given); the link under <paramref name="origin"/> (the address the administrator
-    /// reached this listener at) is returned and, when this process's portal sends mail, mailed to them.
+    /// reached this listener at, from the socket: <see cref="Console.ConsoleEndpoints.Origin"/>) is returned and, when this
+    /// process's portal sends mail, mailed to them.
     /// </summary>
     internal static async Task<(AdminUser User, string Link, bool Created)> InviteAsync(ConsumerService consumers, AdminApiOptions options, string email, string? role, string actor,
         string origin, CancellationToken cancellationToken)

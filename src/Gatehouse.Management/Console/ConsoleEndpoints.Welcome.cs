@@ -24,6 +24,23 @@ internal static partial class ConsoleEndpoints
     private const string ResetPurpose = "console-reset";
     private static readonly TimeSpan ResetLifetime = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// Where links to the console in mails point: the address and port this connection reached, as the socket says,
+    /// never the request's <c>Host</c> header. Anyone may ask for a reset link, and with the Host header they chose it
+    /// would point at their own server and bring them the token (password-reset poisoning).
+    /// </summary>
+    internal static string Origin(HttpContext context)
+    {
+        var ip = context.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
+        if (ip.IsIPv4MappedToIPv6)
+        {
+            ip = ip.MapToIPv4();
+        }
+
+        var host = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+        return $"{(context.Request.IsHttps ? "https" : "http")}://{host}:{context.Connection.LocalPort}";
+    }
+
     /// <summary>The token table's owner of a console user's links (portal accounts' are their ids).</summary>
     internal static string InviteOwner(string email) => "console-user:" + email;
 
@@ -73,7 +90,7 @@ internal static partial class ConsoleEndpoints
         if (refused is null && ConsumerService.CheckEmail(email) is null)
         {
             // Off the answer, so that a console user's address is not told by a slower one.
-            var origin = $"{context.Request.Scheme}://{context.Request.Host}";
+            var origin = Origin(context);
             var logger = Logger(context);
             _ = Task.Run(async () =>
             {

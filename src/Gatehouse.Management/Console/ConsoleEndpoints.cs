@@ -65,7 +65,7 @@ internal static partial class ConsoleEndpoints
             }
 
             // The link is shown here, once, never put in an address (history, logs): the page answers the post itself.
-            var (_, link, _) = await AdminUserEndpoints.InviteAsync(consumers, admin.Options, email, role, actor, $"{context.Request.Scheme}://{context.Request.Host}", context.RequestAborted)
+            var (_, link, _) = await AdminUserEndpoints.InviteAsync(consumers, admin.Options, email, role, actor, Origin(context), context.RequestAborted)
                 .ConfigureAwait(false);
             await AccessAsync(context, admin, invited: (email, link)).ConfigureAwait(false);
         }));

@@ -31,8 +31,10 @@ public sealed class ConsoleInviteTests
         }
 
         JsonNode answer;
-        using (var invite = await admin.PostAsync("/admin/users/New@Example.com/invite", Json("""{"role":"viewer"}""")))
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/admin/users/New@Example.com/invite") { Content = Json("""{"role":"viewer"}""") })
         {
+            request.Headers.Host = "evil.example";
+            using var invite = await admin.SendAsync(request);
             Assert.Equal(HttpStatusCode.Created, invite.StatusCode);
             answer = JsonNode.Parse(await invite.Content.ReadAsStringAsync())!;
         }
@@ -181,8 +183,14 @@ public sealed class ConsoleInviteTests
         using var browser = new Browser(h.Admin.Url);
         Assert.Contains("/console/reset", await browser.PageAsync("/console/login"), StringComparison.Ordinal);
         string known, unknown;
-        using (var ask = await browser.SubmitAsync("/console/reset", "/console/reset", ("email", "Forgetful@Example.com")))
+        // Asked for with another site in the Host header: the mailed link still points at this listener (no reset poisoning).
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/console/reset")
         {
+            Content = new FormUrlEncodedContent([KeyValuePair.Create("email", "Forgetful@Example.com"), KeyValuePair.Create("__RequestVerificationToken", Browser.TokenOf(await browser.PageAsync("/console/reset")))]),
+        })
+        {
+            request.Headers.Host = "evil.example";
+            using var ask = await browser.Client.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, ask.StatusCode);
             known = await ask.Content.ReadAsStringAsync();
         }
@@ -195,6 +203,8 @@ public sealed class ConsoleInviteTests
 
         Assert.Equal(Strip(known), Strip(unknown));
         var mail = Assert.Single(await h.MailsToAsync("forgetful@example.com", 1));
+        Assert.DoesNotContain("evil.example", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains(h.Admin.Url + "/console/reset/", mail.TextBody, StringComparison.Ordinal);
         var link = new Uri(Regex.Match(mail.TextBody!, @"http://\S+/console/reset/[A-Za-z0-9_-]+").Value).PathAndQuery;
         using (var set = await new Browser(h.Admin.Url).SubmitAsync(link, link, ("password", "a remembered pass phrase")))
         {
