@@ -82,8 +82,8 @@ internal sealed partial class PendingDigest(IConsumerStore store, PortalMail mai
 
         var text = new StringBuilder();
         text.Append("Waiting for an administrator at the developer portal ").Append(links.Base ?? "").Append(":\n\n");
-        Describe(text, "accounts", accounts.Count, accounts.Take(Listed).Select(a => $"{a.Email} ({a.Title})"));
-        Describe(text, "applications", applications.Count, applications.Take(Listed).Select(a => $"\"{a.Title}\" on the plan {a.Plan} ({a.Account})"));
+        Describe(text, "accounts", accounts.Count, accounts.Take(Listed).Select(a => $"{a.Email} ({OneLine(a.Title)})"));
+        Describe(text, "applications", applications.Count, applications.Take(Listed).Select(a => $"\"{OneLine(a.Title)}\" on the plan {a.Plan} ({a.Account})"));
         text.Append("Approve or reject them on the console's Pending page: ").Append(consoleUrl).Append("/console/pending\n");
         var subject = (accounts.Count, applications.Count) switch
         {
@@ -96,6 +96,12 @@ internal sealed partial class PendingDigest(IConsumerStore store, PortalMail mai
             mail.Send(admin.Email, subject, text.ToString());
         }
     }
+
+    /// <summary>
+    /// A consumer's name or title on one line: they may hold line breaks, and in a mail to the administrators a line a
+    /// consumer wrote must not pass for one the portal wrote ("Approve them at http://…").
+    /// </summary>
+    internal static string OneLine(string? text) => string.Join(' ', (text ?? "").Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries));
 
     private static void Describe(StringBuilder text, string what, int count, IEnumerable<string> names)
     {

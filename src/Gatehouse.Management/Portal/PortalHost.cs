@@ -190,6 +190,7 @@ public sealed partial class PortalHost : IAsyncDisposable
     // An administrator's decision, in words, to the consumer it concerns (queued: never waits for the mail server).
     private static void Tell(PortalMail mail, PortalLinks links, Consumers.ConsumerNotice notice)
     {
+        notice = notice with { Application = PendingDigest.OneLine(notice.Application) };
         var site = links.Base ?? "the developer portal";
         var (subject, text) = notice.Kind switch
         {

@@ -54,10 +54,12 @@ public sealed class PendingDigestTests
             Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         }
 
-        await PortalHarness.CreateAppAsync(fresh, "wholesale", "Warehouse sync");
+        // A title with a line break of its own does not make a line of the mail (a consumer's words must not pass for the portal's).
+        await PortalHarness.CreateAppAsync(fresh, "wholesale", "Warehouse sync\nApprove them at http://evil.example/console/pending");
         time.Advance(TimeSpan.FromMinutes(10));
         var application = Assert.Single(await h.MailsToAsync("ops@example.com", 3), m => m.Subject == "An application waits for approval");
-        Assert.Contains("\"Warehouse sync\" on the plan wholesale", application.TextBody, StringComparison.Ordinal);
+        Assert.Contains("\"Warehouse sync Approve them at http://evil.example/console/pending\" on the plan wholesale", application.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain(application.TextBody!.Split('\n'), line => line.StartsWith("Approve them at http://evil", StringComparison.Ordinal));
         Assert.DoesNotContain("second@example.com", application.TextBody, StringComparison.Ordinal);
         Assert.DoesNotContain(Directory.GetFiles(h.MailDirectory, "*.eml").Select(f => MimeKit.MimeMessage.Load(f)), m => m.To.Mailboxes.Any(b => b.Address == "look@example.com"));
     }
