@@ -64,6 +64,10 @@ public sealed partial class AdminApi : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var expected = Convert.FromHexString(options.TokenSha256);
         var endpoint = ParseUrl(options.Url);
+        if (options.PublicUrl is { } publicUrl)
+        {
+            options = options with { PublicUrl = Portal.PortalHost.ParsePublicUrl(publicUrl, "--console-public-url") };
+        }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
         builder.Logging.ClearProviders();

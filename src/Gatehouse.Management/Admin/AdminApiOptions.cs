@@ -17,6 +17,13 @@ public sealed record AdminApiOptions
     /// <summary>Where the admin API listens: <c>http://ADDRESS:PORT</c> (port 0 picks a free one). Default <see cref="DefaultUrl"/>.</summary>
     public string Url { get; init; } = DefaultUrl;
 
+    /// <summary>
+    /// The console's address as administrators reach it (an origin: <c>https://admin.example.com</c>), for the links in
+    /// console invitations and password resets (<c>--console-public-url</c>). Null: the address and port each request
+    /// reached on this machine, as its connection says (never its <c>Host</c> header).
+    /// </summary>
+    public string? PublicUrl { get; init; }
+
     /// <summary>The store every change is committed to; the admin API does not own it (does not dispose it).</summary>
     public required IConfigStore Store { get; init; }
 

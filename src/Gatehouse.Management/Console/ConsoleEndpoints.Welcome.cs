@@ -31,6 +31,11 @@ internal static partial class ConsoleEndpoints
     /// </summary>
     internal static string Origin(HttpContext context)
     {
+        if (context.RequestServices.GetService(typeof(Admin.AdminApiOptions)) is Admin.AdminApiOptions { PublicUrl: { } configured })
+        {
+            return configured; // --console-public-url: the console as administrators reach it (behind a proxy, say)
+        }
+
         var ip = context.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
         if (ip.IsIPv4MappedToIPv6)
         {

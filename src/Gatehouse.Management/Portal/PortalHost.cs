@@ -220,12 +220,12 @@ public sealed partial class PortalHost : IAsyncDisposable
     internal PortalMail Mail => _mail;
 
     // An origin: the portal's pages link from the root, so a path under it would not work anyway.
-    internal static string ParsePublicUrl(string url)
+    internal static string ParsePublicUrl(string url, string option = "--portal-public-url")
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
             || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0)
         {
-            throw new ArgumentException($"--portal-public-url '{url}' is not an origin such as https://portal.example.com (a scheme, a host and a port, no path).");
+            throw new ArgumentException($"{option} '{url}' is not an origin such as https://{(option.Contains("console", StringComparison.Ordinal) ? "admin" : "portal")}.example.com (a scheme, a host and a port, no path).");
         }
 
         return uri.GetLeftPart(UriPartial.Authority);

@@ -14,6 +14,7 @@ internal sealed class PortalOptionSet
     private readonly Option<string?> _smtpCa = new("--portal-smtp-ca") { Description = "PEM file of the CA certificates the SMTP server's certificate must chain to (default: the system's)." };
     private readonly Option<string?> _from = new("--portal-mail-from") { Description = "The address the portal's mails come from, e.g. \"API portal <noreply@example.com>\" (required with --portal-smtp)." };
     private readonly Option<string?> _public = new("--portal-public-url") { Description = "The portal's address as users reach it (e.g. https://portal.example.com), for links in mails; required with mail unless the portal listens on loopback." };
+    private readonly Option<string?> _consolePublic = new("--console-public-url") { Description = "The admin console's address as administrators reach it (e.g. https://admin.example.com), for the links in console invitations and password resets (default: the address each request reached)." };
 
     public static PortalOptionSet Create() => new();
 
@@ -27,6 +28,7 @@ internal sealed class PortalOptionSet
         command.Options.Add(_smtpCa);
         command.Options.Add(_from);
         command.Options.Add(_public);
+        command.Options.Add(_consolePublic);
     }
 
     /// <summary>The chosen values; <c>Url</c> is null when the portal is off. A mistake in the SMTP options throws <see cref="ArgumentException"/>, whose message is the line to print.</summary>
@@ -38,11 +40,11 @@ internal sealed class PortalOptionSet
             throw new ArgumentException("--portal-smtp-ca is for the SMTP server of --portal-smtp, which is not given.");
         }
 
-        return new(parse.GetValue(_off) ? null : parse.GetValue(_url) ?? defaultUrl, parse.GetValue(_gateway), new PortalMailSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public)));
+        return new(parse.GetValue(_off) ? null : parse.GetValue(_url) ?? defaultUrl, parse.GetValue(_gateway), new PortalMailSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic)));
     }
 
     public sealed record Values(string? Url, string? GatewayUrl, PortalMailSettings Mail);
 }
 
-/// <summary>Where the portal's mails go, who they come from, and the public address their links start with.</summary>
-internal sealed record PortalMailSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl);
+/// <summary>Where the portal's mails go, who they come from, and the public addresses their links start with (the portal's, and the console's for its invitations).</summary>
+internal sealed record PortalMailSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null);

@@ -246,6 +246,28 @@ public sealed class ConsoleInviteTests
         static string Strip(string html) => Regex.Replace(html, "name=\"__RequestVerificationToken\" value=\"[^\"]+\"", "");
     }
 
+    /// <summary>Behind a proxy the console's links name the address administrators reach it at (--console-public-url).</summary>
+    [Fact]
+    public async Task WithAConsolePublicUrl_InvitationAndResetLinksUseIt()
+    {
+        await using var h = await PortalHarness.StartAsync(consolePublicUrl: "https://admin.example.com/");
+        using var admin = h.AdminClient();
+        using (var invite = await admin.PostAsync("/admin/users/proxied@example.com/invite", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, invite.StatusCode);
+            Assert.StartsWith("https://admin.example.com/console/welcome/", (string)JsonNode.Parse(await invite.Content.ReadAsStringAsync())!["link"]!, StringComparison.Ordinal);
+        }
+
+        using var browser = new Browser(h.Admin.Url);
+        using (var ask = await browser.SubmitAsync("/console/reset", "/console/reset", ("email", "proxied@example.com")))
+        {
+            Assert.Equal(HttpStatusCode.OK, ask.StatusCode);
+        }
+
+        var reset = (await h.MailsToAsync("proxied@example.com", 2)).Single(m => m.Subject == "Choose a new Gatehouse console password");
+        Assert.Contains("https://admin.example.com/console/reset/", reset.TextBody, StringComparison.Ordinal);
+    }
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     private static async Task<string> InviteLinkAsync(HttpClient admin, string email, string? body = null)

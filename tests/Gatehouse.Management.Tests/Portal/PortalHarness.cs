@@ -63,7 +63,7 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     /// <summary>Every log line the admin API, the portal and the gateway wrote.</summary>
     public List<string> Logs { get; }
 
-    public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null)
+    public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null, string? consolePublicUrl = null)
     {
         var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
         var backend = await ConsumerNode.StartBackendAsync();
@@ -90,6 +90,7 @@ internal sealed partial class PortalHarness : IAsyncDisposable
             ConfigureLogging = l => { l.ClearProviders(); l.AddProvider(provider); l.SetMinimumLevel(LogLevel.Trace); },
             FollowInterval = Timeout.InfiniteTimeSpan,
             Time = (TimeProvider?)time ?? TimeProvider.System,
+            PublicUrl = consolePublicUrl,
         });
         var mail = Path.Combine(folder, "mail");
         var options = new PortalOptions

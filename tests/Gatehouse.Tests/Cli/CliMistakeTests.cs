@@ -159,4 +159,13 @@ public sealed class CliMistakeTests : IDisposable
             "--portal-mail-dir", Path.Combine(_folder, "mail"));
         AssertPlainFailure(run, "needs --portal-public-url");
     }
+
+    [Fact]
+    public async Task RunStore_WithAConsolePublicUrlThatIsNoOrigin_SaysWhatItShouldBe()
+    {
+        var run = await GatehouseProcess.RunAsync(
+            "run", "--store", Path.Combine(_folder, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0",
+            "--console-public-url", "https://admin.example.com/console");
+        AssertPlainFailure(run, "--console-public-url 'https://admin.example.com/console' is not an origin such as https://admin.example.com");
+    }
 }
