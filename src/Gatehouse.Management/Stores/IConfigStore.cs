@@ -74,6 +74,9 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// <summary>Removes a node's row (it reappears if that node reports again); false when there was none.</summary>
     Task<bool> DeleteNodeAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Removes the nodes last seen before <paramref name="before"/> (gone for good: scaled in, renamed, replaced); how many.</summary>
+    Task<int> DeleteNodesSeenBeforeAsync(DateTimeOffset before, CancellationToken cancellationToken = default);
+
     /// <summary>Creates or renews a registration of <paramref name="url"/> for <paramref name="service"/>.</summary>
     Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
 

@@ -92,6 +92,13 @@ internal abstract partial class SqlConfigStore
         return await ExecuteAsync(connection, null, "DELETE FROM nodes WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false) > 0;
     }
 
+    public async Task<int> DeleteNodesSeenBeforeAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        // SQLite keeps the time as fixed-width UTC text, which sorts as the times do; PostgreSQL as timestamptz.
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "DELETE FROM nodes WHERE last_seen < @before", cancellationToken, ("before", TimeValue(before))).ConfigureAwait(false);
+    }
+
     public async Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(service);

@@ -6,8 +6,9 @@ using Gatehouse.Model.Loading;
 namespace Gatehouse.Cli.Commands;
 
 /// <summary>
-/// <c>gatehouse prune --store CONNECTION --keep-revisions N [--audit-older-than DURATION]</c>: drops the configuration
-/// history older than the newest N revisions, and audit entries older than the duration. For a cron job or a
+/// <c>gatehouse prune --store CONNECTION --keep-revisions N [--audit-older-than DURATION] [--nodes-older-than DURATION]</c>:
+/// drops the configuration history older than the newest N revisions, audit entries older than the duration, and node
+/// rows not seen for the other. For a cron job or a
 /// Kubernetes CronJob beside the control plane; the store stays in use while it runs (one short write transaction).
 /// </summary>
 internal static class PruneCommand
@@ -25,10 +26,11 @@ internal static class PruneCommand
             Required = true,
         };
         var audit = new Option<string?>("--audit-older-than") { Description = "Also drop audit entries (the configuration's and the consumer change log's, with deleted applications' rows) older than this, e.g. 365d (default: keep every entry)." };
-        var command = new Command("prune", "Drop configuration history older than the newest revisions (and old audit entries) from a store.") { store, keep, audit };
+        var nodes = NodesOption();
+        var command = new Command("prune", "Drop configuration history older than the newest revisions (and old audit entries and nodes gone for good) from a store.") { store, keep, audit, nodes };
         command.SetAction(async (parse, ct) =>
         {
-            if (ReadRetention(parse.GetValue(keep), parse.GetValue(audit)) is not { } retention)
+            if (ReadRetention(parse.GetValue(keep), parse.GetValue(audit), parse.GetValue(nodes)) is not { } retention)
             {
                 return 2;
             }
@@ -46,18 +48,27 @@ internal static class PruneCommand
 
             await using (opened.ConfigureAwait(false))
             {
-                Console.Out.WriteLine(Describe(await opened.PruneAsync(retention.KeepRevisions, DateTimeOffset.UtcNow - retention.AuditAge, ct).ConfigureAwait(false)));
+                var result = await opened.PruneAsync(retention.KeepRevisions, DateTimeOffset.UtcNow - retention.AuditAge, ct).ConfigureAwait(false);
+                var gone = retention.NodeAge is { } age ? await opened.DeleteNodesSeenBeforeAsync(DateTimeOffset.UtcNow - age, ct).ConfigureAwait(false) : 0;
+                Console.Out.WriteLine(Describe(result, gone, retention.NodeAge));
                 return 0;
             }
         });
         return command;
     }
 
-    /// <summary>How much history a store keeps: the newest revisions, and audit entries younger than an age (null: all).</summary>
-    internal sealed record Retention(int KeepRevisions, TimeSpan? AuditAge);
+    /// <summary>
+    /// How much history a store keeps: the newest revisions, audit entries younger than an age (null: all), and nodes
+    /// seen within an age (null: every node until removed by hand).
+    /// </summary>
+    internal sealed record Retention(int KeepRevisions, TimeSpan? AuditAge, TimeSpan? NodeAge = null);
+
+    /// <summary><c>--nodes-older-than</c>, for <c>prune</c> and <c>run</c>.</summary>
+    internal static Option<string?> NodesOption() =>
+        new("--nodes-older-than") { Description = "Also remove the nodes not seen for this long (scaled in, renamed, replaced), e.g. 7d; GET /admin/nodes lists them as stale meanwhile (default: keep them until DELETE /admin/nodes/{id})." };
 
     /// <summary>The options read and checked; null (with one plain line said) when one is wrong.</summary>
-    internal static Retention? ReadRetention(int keepRevisions, string? auditOlderThan)
+    internal static Retention? ReadRetention(int keepRevisions, string? auditOlderThan, string? nodesOlderThan = null)
     {
         if (keepRevisions < 1)
         {
@@ -77,7 +88,20 @@ internal static class PruneCommand
             age = parsed;
         }
 
-        return new Retention(keepRevisions, age);
+        TimeSpan? nodeAge = null;
+        if (nodesOlderThan is { } nodes)
+        {
+            // Far more than a heartbeat: a node away for a restart or a network blip must not lose its row.
+            if (!Units.TryParseDuration(nodes, out var parsed) || parsed < TimeSpan.FromHours(1))
+            {
+                Console.Error.WriteLine($"--nodes-older-than '{nodes}' is not a duration of an hour or more; write e.g. 7d.");
+                return null;
+            }
+
+            nodeAge = parsed;
+        }
+
+        return new Retention(keepRevisions, age, nodeAge);
     }
 
     /// <summary>
@@ -91,9 +115,10 @@ internal static class PruneCommand
             try
             {
                 var result = await store.PruneAsync(retention.KeepRevisions, time.GetUtcNow() - retention.AuditAge, stop).ConfigureAwait(false);
-                if (result.Revisions > 0 || result.Audit > 0 || result.ConsumerChanges > 0)
+                var gone = retention.NodeAge is { } age ? await store.DeleteNodesSeenBeforeAsync(time.GetUtcNow() - age, stop).ConfigureAwait(false) : 0;
+                if (result.Revisions > 0 || result.Audit > 0 || result.ConsumerChanges > 0 || gone > 0)
                 {
-                    Console.Out.WriteLine(Describe(result));
+                    Console.Out.WriteLine(Describe(result, gone, retention.NodeAge));
                 }
 
                 await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
@@ -117,10 +142,11 @@ internal static class PruneCommand
         }
     }
 
-    private static string Describe(PruneResult result)
+    private static string Describe(PruneResult result, int nodes = 0, TimeSpan? nodeAge = null)
     {
         var kept = result.Oldest <= 1 ? "every revision" : $"revisions {result.Oldest} to {result.Current}";
         var consumers = result.ConsumerChanges > 0 ? string.Create(CultureInfo.InvariantCulture, $", {result.ConsumerChanges} consumer changes ({result.Tombstones} deleted applications' rows)") : "";
-        return string.Create(CultureInfo.InvariantCulture, $"Removed {result.Revisions} revisions ({result.Resources} history rows){consumers} and {result.Audit} audit entries; the store keeps {kept}.");
+        var gone = nodeAge is { } age ? string.Create(CultureInfo.InvariantCulture, $", {nodes} nodes not seen for {age.TotalDays:0.##} days") : "";
+        return string.Create(CultureInfo.InvariantCulture, $"Removed {result.Revisions} revisions ({result.Resources} history rows){consumers}{gone} and {result.Audit} audit entries; the store keeps {kept}.");
     }
 }

@@ -61,11 +61,12 @@ internal static class RunCommand
         var signingKey = new Option<string?>("--signing-key") { Description = "With --node-api-url: the snapshot signing key (PEM, P-256), generated there on first use with its public key beside it as .pub.pem (default ./gatehouse-signing-key.pem)." };
         var keepRevisions = new Option<int?>("--keep-revisions") { Description = "With --store and role both or control: prune the history to the newest N revisions at start and every hour (as 'gatehouse prune' does)." };
         var auditOlderThan = new Option<string?>("--audit-older-than") { Description = "With --keep-revisions: also drop audit entries older than this, e.g. 365d." };
+        var nodesOlderThan = PruneCommand.NodesOption();
         var portal = PortalOptionSet.Create();
         var command = new Command("run", "Run the gateway with a config file, or with a store and the admin API.")
         {
             config, store, adminUrl, port, nodeId, adminMaxBody, role, controlPlane, nodeToken, controlPlaneKey, controlPlaneCa, clusterLimits, stateDir, nodeApiUrl, nodeApiCert, nodeApiKey, signingKey,
-            keepRevisions, auditOlderThan,
+            keepRevisions, auditOlderThan, nodesOlderThan,
         };
         portal.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -130,16 +131,16 @@ internal static class RunCommand
                     return 2;
                 }
 
-                if (PruneCommand.ReadRetention(keep, parse.GetValue(auditOlderThan)) is not { } read)
+                if (PruneCommand.ReadRetention(keep, parse.GetValue(auditOlderThan), parse.GetValue(nodesOlderThan)) is not { } read)
                 {
                     return 2;
                 }
 
                 retention = read;
             }
-            else if (parse.GetValue(auditOlderThan) is not null)
+            else if (parse.GetValue(auditOlderThan) is not null || parse.GetValue(nodesOlderThan) is not null)
             {
-                Console.Error.WriteLine("--audit-older-than goes with --keep-revisions (how many revisions the history keeps).");
+                Console.Error.WriteLine($"{(parse.GetValue(auditOlderThan) is not null ? "--audit-older-than" : "--nodes-older-than")} goes with --keep-revisions (how many revisions the history keeps).");
                 return 2;
             }
 

@@ -31,6 +31,21 @@ public abstract partial class ConfigStoreTests
     }
 
     [Fact]
+    public async Task Nodes_NotSeenSinceACutoff_AreRemoved_AndOnlyThose()
+    {
+        await Store.UpsertNodeAsync("gone", 1, "{}");
+        Clock.Advance(TimeSpan.FromDays(8));
+        var cutoff = Clock.GetUtcNow();
+        await Store.UpsertNodeAsync("reporting", 2, "{}");
+        Clock.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(0, await Store.DeleteNodesSeenBeforeAsync(cutoff - TimeSpan.FromDays(9)));
+        Assert.Equal(1, await Store.DeleteNodesSeenBeforeAsync(cutoff));
+        Assert.Equal(["reporting"], (await Store.ListNodesAsync()).Select(n => n.Id));
+        Assert.Equal(0, await Store.DeleteNodesSeenBeforeAsync(cutoff)); // seen exactly at the cutoff: kept
+    }
+
+    [Fact]
     public async Task Registrations_WithTtl_ListOnlyLiveOnesAndExpireOnDemand()
     {
         var now = Clock.GetUtcNow();

@@ -29,6 +29,30 @@ public sealed class PruneCommandTests
     }
 
     [Fact]
+    public async Task Prune_WithNodesOlderThan_RemovesTheNodesGoneForGood()
+    {
+        using var folder = new TempFolder();
+        var path = Path.Combine(folder.Path, "store.db");
+        var then = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow - TimeSpan.FromDays(10));
+        await using (var old = await ConfigStores.OpenAsync("sqlite:" + path, then))
+        {
+            await old.UpsertNodeAsync("scaled-in", 1, "{}");
+        }
+
+        await using (var store = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System))
+        {
+            await store.UpsertNodeAsync("reporting", 1, "{}");
+        }
+
+        var run = await GatehouseProcess.RunAsync("prune", "--store", path, "--keep-revisions", "2", "--nodes-older-than", "7d");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal("Removed 0 revisions (0 history rows), 1 nodes not seen for 7 days and 0 audit entries; the store keeps every revision.", run.Stdout.Trim());
+        await using var reopened = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System);
+        Assert.Equal(["reporting"], (await reopened.ListNodesAsync()).Select(n => n.Id));
+    }
+
+    [Fact]
     public async Task Run_WithKeepRevisions_PrunesTheStoreItServes()
     {
         using var folder = new TempFolder();
@@ -51,6 +75,7 @@ public sealed class PruneCommandTests
     [Theory]
     [InlineData("run", "--config", "gatehouse.yaml", "--keep-revisions", "2", "--keep-revisions prunes a store's history")]
     [InlineData("run", "--store", "s.db", "--audit-older-than", "30d", "--audit-older-than goes with --keep-revisions")]
+    [InlineData("run", "--store", "s.db", "--nodes-older-than", "7d", "--nodes-older-than goes with --keep-revisions")]
     public async Task Run_RetentionWithoutAStore_IsOnePlainLine_AndExit2(string command, string a, string b, string c, string d, string expected)
     {
         using var folder = new TempFolder();
@@ -63,6 +88,7 @@ public sealed class PruneCommandTests
     [Theory]
     [InlineData("--keep-revisions", "0", "--keep-revisions 0: keep at least 1 revision")]
     [InlineData("--audit-older-than", "soon", "--audit-older-than 'soon' is not a duration")]
+    [InlineData("--nodes-older-than", "10m", "--nodes-older-than '10m' is not a duration of an hour or more")]
     public async Task AMistake_IsOnePlainLine_AndExit2(string option, string value, string expected)
     {
         using var folder = new TempFolder();
