@@ -121,6 +121,7 @@ public sealed partial class AdminApi : IAsyncDisposable
             console.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
             console.UseWebSecurityHeaders(_ => false);
             console.UseAuthentication();
+            console.Use((context, next) => Console.ConsoleEndpoints.RequireTwoStepAsync(context, () => next(context)));
         });
         app.Use(async (context, next) =>
         {

