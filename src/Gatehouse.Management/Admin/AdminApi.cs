@@ -69,6 +69,11 @@ public sealed partial class AdminApi : IAsyncDisposable
             options = options with { PublicUrl = Portal.PortalHost.ParsePublicUrl(publicUrl, "--console-public-url") };
         }
 
+        if (options.Sso is { } sso)
+        {
+            options = options with { Sso = Console.ConsoleSsoOptions.Checked(sso) };
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -89,6 +94,13 @@ public sealed partial class AdminApi : IAsyncDisposable
         Portal.PortalHost.AddWebServices(builder.Services, options.Store, "console", Console.ConsoleEndpoints.Scheme, "/console/login", options.Time);
         builder.Services.AddOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>(Console.ConsoleEndpoints.Scheme)
             .Configure(o => o.Events.OnValidatePrincipal = Console.ConsoleEndpoints.SessionValidator(options.Store, expected));
+        if (options.Sso is { } checkedSso)
+        {
+            builder.Services.AddAuthentication()
+                .AddCookie(Console.ConsoleEndpoints.SsoExternalScheme, Console.ConsoleSsoOptions.ConfigureExternal)
+                .AddOpenIdConnect(Console.ConsoleEndpoints.SsoScheme, checkedSso.Configure);
+        }
+
         builder.Services.AddSingleton(services => new Web.TwoStepKeys(
             services.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), options.Time, "Console"));
         // Admin requests block (SQLite calls, config loading), so they must never run on the socket I/O threads that

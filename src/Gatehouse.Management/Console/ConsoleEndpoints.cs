@@ -43,9 +43,10 @@ internal static partial class ConsoleEndpoints
         var changes = admin.Changes;
         var keys = app.ServiceProvider.GetRequiredService<TwoStepKeys>();
         app.MapGet("/console", context => Signed(context, () => { context.Response.Redirect("/console/pending"); return Task.CompletedTask; }));
-        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context) }));
+        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context), Sso = SsoLink(context) }));
         app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256, keys));
         MapTwoStep(app, admin, keys);
+        MapSso(app, consumers, keys, admin.Options.Sso);
         MapWelcome(app, consumers);
         app.MapPost("/console/logout", context => Change(context, async _ =>
         {
@@ -191,6 +192,10 @@ internal static partial class ConsoleEndpoints
         context.Response.Redirect(back + "?done=Done.");
     }
 
+    // The sign-in page's link to the provider, when single sign-on is set up: its name and where the link goes.
+    private static (string Name, string Href)? SsoLink(HttpContext context) =>
+        context.RequestServices.GetRequiredService<AdminApiOptions>().Sso is { } sso ? (sso.Name, LogInAction(context, "/console/sso")) : null;
+
     private static string LogInAction(HttpContext context, string path = "/console/login") =>
         WebForms.ReturnUrl(context, "/console/") is { } back ? path + "?returnUrl=" + Uri.EscapeDataString(back) : path;
 
@@ -211,7 +216,7 @@ internal static partial class ConsoleEndpoints
         var (refused, attempt) = await consumers.Throttle.TryBeginAsync(account, address, context.RequestAborted).ConfigureAwait(false);
         if (refused is not null)
         {
-            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
             return;
         }
 
@@ -233,7 +238,7 @@ internal static partial class ConsoleEndpoints
             if (!checkedIt)
             {
                 context.Response.Headers.RetryAfter = "5";
-                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
                     StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
                 return;
             }
@@ -256,7 +261,7 @@ internal static partial class ConsoleEndpoints
         {
             LogRefused(Logger(context), email.Length == 0 ? "the admin token" : user is null ? "an address with no console user" : email, Address(context),
                 email.Length == 0 ? "a wrong token" : "a wrong password");
-            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
             return;
         }
 
@@ -296,11 +301,14 @@ internal static partial class ConsoleEndpoints
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. "token\n"u8, .. tokenSha256]))[..32];
 
     // twoStep: the user has two-step sign-in on (the stamp covers it, so the claim cannot outlive a change).
-    private static Task SignInAsync(HttpContext context, string name, string role, string stamp, bool twoStep = false) =>
+    // sso: the session was made through the single sign-on provider, which answers for how strongly it checked.
+    private static Task SignInAsync(HttpContext context, string name, string role, string stamp, bool twoStep = false, bool sso = false) =>
         context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp), .. twoStep ? [new Claim(TwoStepClaim, "on")] : (Claim[])[]], Scheme)));
+            [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp), .. twoStep ? [new Claim(TwoStepClaim, "on")] : (Claim[])[],
+                .. sso ? [new Claim(SsoClaim, "on")] : (Claim[])[]], Scheme)));
 
     private const string TwoStepClaim = "twoStep";
+    private const string SsoClaim = "sso";
 
     /// <summary>
     /// The console's one gate for <c>console.twoStepRequired</c>, run for every request under <c>/console</c> once the
@@ -330,9 +338,11 @@ internal static partial class ConsoleEndpoints
     }
 
     // The admin token's sessions are not held to console.twoStepRequired: the token is a machine's secret, not a person's.
+    // Nor are sessions made through single sign-on: the provider answers for its own second factor, and a user invited
+    // to sign in only there has no password to set two-step sign-in up with.
     private static async Task<bool> MustSetUpTwoStepAsync(HttpContext context)
     {
-        if (context.User.FindFirstValue(ClaimTypes.Name) is null or TokenName || context.User.HasClaim(TwoStepClaim, "on"))
+        if (context.User.FindFirstValue(ClaimTypes.Name) is null or TokenName || context.User.HasClaim(TwoStepClaim, "on") || context.User.HasClaim(SsoClaim, "on"))
         {
             return false;
         }

@@ -179,7 +179,7 @@ internal static class DemoCommand
 
     private const string DemoConsumer = "developer@demo.example";
 
-    private static void PrintPortal(StoreNode node, (string Email, string Password)? login, PortalMailSettings mail)
+    private static void PrintPortal(StoreNode node, (string Email, string Password)? login, WebSettings mail)
     {
         if (node.PortalUrl is null)
         {

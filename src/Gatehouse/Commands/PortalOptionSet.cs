@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gatehouse.Management.Console;
 using Gatehouse.Management.Portal;
 
 namespace Gatehouse.Cli.Commands;
@@ -14,7 +15,11 @@ internal sealed class PortalOptionSet
     private readonly Option<string?> _smtpCa = new("--portal-smtp-ca") { Description = "PEM file of the CA certificates the SMTP server's certificate must chain to (default: the system's)." };
     private readonly Option<string?> _from = new("--portal-mail-from") { Description = "The address the portal's mails come from, e.g. \"API portal <noreply@example.com>\" (required with --portal-smtp)." };
     private readonly Option<string?> _public = new("--portal-public-url") { Description = "The portal's address as users reach it (e.g. https://portal.example.com), for links in mails; required with mail unless the portal listens on loopback." };
-    private readonly Option<string?> _consolePublic = new("--console-public-url") { Description = "The admin console's address as administrators reach it (e.g. https://admin.example.com), for the links in console invitations and password resets (default: the address each request reached)." };
+    private readonly Option<string?> _consolePublic = new("--console-public-url") { Description = "The admin console's address as administrators reach it (e.g. https://admin.example.com), for the links in console invitations and password resets, and single sign-on's return address (default: the address each request reached)." };
+    private readonly Option<string?> _oidcIssuer = new("--console-oidc-issuer") { Description = $"Single sign-on to the console: the OpenID Connect provider's issuer URL (https://, or http:// on loopback). Console users then sign in there; their address must be a console user's. The client secret comes from {ConsoleSsoOptions.SecretVariable}." };
+    private readonly Option<string?> _oidcClient = new("--console-oidc-client-id") { Description = "The client id the provider gave the console (required with --console-oidc-issuer); register ORIGIN/console/sso/callback as its redirect URI." };
+    private readonly Option<string?> _oidcName = new("--console-oidc-name") { Description = "What the console's sign-in button calls the provider (\"Sign in with NAME\"; default \"single sign-on\")." };
+    private readonly Option<bool> _oidcTrustEmail = new("--console-oidc-trust-email") { Description = "Take the provider's email claim without email_verified=true beside it: only for a provider that issues the addresses itself and does not send that claim (Microsoft Entra ID)." };
 
     public static PortalOptionSet Create() => new();
 
@@ -29,6 +34,10 @@ internal sealed class PortalOptionSet
         command.Options.Add(_from);
         command.Options.Add(_public);
         command.Options.Add(_consolePublic);
+        command.Options.Add(_oidcIssuer);
+        command.Options.Add(_oidcClient);
+        command.Options.Add(_oidcName);
+        command.Options.Add(_oidcTrustEmail);
     }
 
     /// <summary>The chosen values; <c>Url</c> is null when the portal is off. A mistake in the SMTP options throws <see cref="ArgumentException"/>, whose message is the line to print.</summary>
@@ -40,11 +49,40 @@ internal sealed class PortalOptionSet
             throw new ArgumentException("--portal-smtp-ca is for the SMTP server of --portal-smtp, which is not given.");
         }
 
-        return new(parse.GetValue(_off) ? null : parse.GetValue(_url) ?? defaultUrl, parse.GetValue(_gateway), new PortalMailSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic)));
+        return new(parse.GetValue(_off) ? null : parse.GetValue(_url) ?? defaultUrl, parse.GetValue(_gateway),
+            new WebSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic), ReadSso(parse)));
     }
 
-    public sealed record Values(string? Url, string? GatewayUrl, PortalMailSettings Mail);
+    // Checked here, so that a mistake is one line before anything starts (the admin API checks again what tests hand it).
+    private ConsoleSsoOptions? ReadSso(ParseResult parse)
+    {
+        if (parse.GetValue(_oidcIssuer) is not { } issuer)
+        {
+            if (parse.GetValue(_oidcClient) is not null || parse.GetValue(_oidcName) is not null || parse.GetValue(_oidcTrustEmail))
+            {
+                throw new ArgumentException("--console-oidc-client-id, --console-oidc-name and --console-oidc-trust-email are for single sign-on, which needs --console-oidc-issuer too.");
+            }
+
+            return null;
+        }
+
+        var secret = Environment.GetEnvironmentVariable(ConsoleSsoOptions.SecretVariable);
+        return ConsoleSsoOptions.Checked(new ConsoleSsoOptions
+        {
+            Issuer = issuer,
+            ClientId = parse.GetValue(_oidcClient) ?? "",
+            ClientSecret = string.IsNullOrEmpty(secret) ? null : secret,
+            Name = parse.GetValue(_oidcName) ?? "single sign-on",
+            TrustEmail = parse.GetValue(_oidcTrustEmail),
+        });
+    }
+
+    public sealed record Values(string? Url, string? GatewayUrl, WebSettings Mail);
 }
 
-/// <summary>Where the portal's mails go, who they come from, and the public addresses their links start with (the portal's, and the console's for its invitations).</summary>
-internal sealed record PortalMailSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null);
+/// <summary>
+/// What the portal and the console take from the command line beyond their listeners: where the portal's mails go and
+/// who they come from, the public addresses links start with (the portal's, and the console's for its invitations and
+/// single sign-on), and the console's single sign-on.
+/// </summary>
+internal sealed record WebSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null, ConsoleSsoOptions? ConsoleSso = null);

@@ -318,7 +318,7 @@ public sealed partial class ConsoleTwoStepTests
         Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 5), c => c.Actor == "console:admin-token" && c.Name == "two@example.com" && c.Before!.Contains("\"twoStep\":true", StringComparison.Ordinal));
     }
 
-    private static async Task<Browser> SignInAsync(PortalHarness h, string email, bool expectPending = true)
+    internal static async Task<Browser> SignInAsync(PortalHarness h, string email, bool expectPending = true)
     {
         var browser = new Browser(h.Admin.Url);
         using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", Password));
@@ -341,7 +341,7 @@ public sealed partial class ConsoleTwoStepTests
         return (Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value, Browser.TokenOf(page));
     }
 
-    private static async Task<(string Key, string[] Recovery)> TurnOnAsync(Browser browser, FakeTime time)
+    internal static async Task<(string Key, string[] Recovery)> TurnOnAsync(Browser browser, FakeTime time)
     {
         time.Advance(TimeSpan.FromSeconds(30));
         var page = await browser.PageAsync("/console/account");
@@ -358,7 +358,7 @@ public sealed partial class ConsoleTwoStepTests
 
     private static string Wrong(string code) => ((int.Parse(code, System.Globalization.CultureInfo.InvariantCulture) + 1) % 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
 
-    private static string Totp(string base32Key, DateTimeOffset at) => Gatehouse.Tests.Support.Rfc6238.Code(base32Key, at);
+    internal static string Totp(string base32Key, DateTimeOffset at) => Gatehouse.Tests.Support.Rfc6238.Code(base32Key, at);
 
     [GeneratedRegex("\\b[a-z2-9]{5}-[a-z2-9]{5}\\b")]
     private static partial Regex RecoveryCode();

@@ -63,7 +63,8 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     /// <summary>Every log line the admin API, the portal and the gateway wrote.</summary>
     public List<string> Logs { get; }
 
-    public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null, string? consolePublicUrl = null)
+    public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null, string? consolePublicUrl = null,
+        Gatehouse.Management.Console.ConsoleSsoOptions? sso = null)
     {
         var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
         var backend = await ConsumerNode.StartBackendAsync();
@@ -91,6 +92,7 @@ internal sealed partial class PortalHarness : IAsyncDisposable
             FollowInterval = Timeout.InfiniteTimeSpan,
             Time = (TimeProvider?)time ?? TimeProvider.System,
             PublicUrl = consolePublicUrl,
+            Sso = sso,
         });
         var mail = Path.Combine(folder, "mail");
         var options = new PortalOptions

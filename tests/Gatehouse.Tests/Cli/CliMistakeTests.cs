@@ -168,4 +168,16 @@ public sealed class CliMistakeTests : IDisposable
             "--console-public-url", "https://admin.example.com/console");
         AssertPlainFailure(run, "--console-public-url 'https://admin.example.com/console' is not an origin such as https://admin.example.com");
     }
+
+    [Theory]
+    [InlineData("--console-oidc-issuer", "http://login.example.com", "--console-oidc-client-id", "console", "is plain http to another machine")]
+    [InlineData("--console-oidc-issuer", "https://login.example.com", "--console-oidc-name", "Staff", "needs --console-oidc-client-id")]
+    [InlineData("--console-oidc-client-id", "console", "--console-oidc-name", "Staff", "needs --console-oidc-issuer too")]
+    public async Task RunStore_WithSingleSignOnThatCannotWork_SaysWhyInOneLine(string option1, string value1, string option2, string value2, string says)
+    {
+        var run = await GatehouseProcess.RunAsync(
+            "run", "--store", Path.Combine(_folder, "gatehouse.db"), "--port", "0", "--admin-url", "http://127.0.0.1:0", "--portal-url", "http://127.0.0.1:0",
+            option1, value1, option2, value2);
+        AssertPlainFailure(run, says);
+    }
 }

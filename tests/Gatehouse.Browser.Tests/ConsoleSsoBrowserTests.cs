@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+using Gatehouse.Tests.Infrastructure;
+using Gatehouse.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Gatehouse.Browser.Tests;
+
+/// <summary>
+/// Single sign-on to the console in a real browser, as an administrator would set it up: <c>gatehouse demo</c> started
+/// with <c>--console-oidc-*</c> and the client secret in its environment, a real OpenID provider (oidc-provider), and
+/// Chromium clicking through the console's button, the provider's own sign-in and consent pages, and back. axe-core
+/// checks the console's sign-in page with the button.
+/// </summary>
+[Collection(BrowserCollection.Name)]
+[Trait("Issue", "18")]
+public sealed class ConsoleSsoBrowserTests(BrowserFixture fixture)
+{
+    [Fact]
+    public async Task AConsoleUser_SignsInWithTheProvider_InTheBrowser()
+    {
+        var idpPort = OidcProvider.PickPort();
+        var adminUrl = $"http://127.0.0.1:{FreePortsFor.Admin()}";
+        await using var demo = GatehouseProcess.Start(
+            new Dictionary<string, string> { ["GATEHOUSE_CONSOLE_OIDC_SECRET"] = OidcProvider.ClientSecret },
+            "demo", "--port", "0", "--any-service-ports", "--no-portal", "--admin-url", adminUrl,
+            "--console-oidc-issuer", OidcProvider.Issuer(idpPort), "--console-oidc-client-id", OidcProvider.ClientId, "--console-oidc-name", "Staff Login");
+        await demo.WaitForOutputAsync(new Regex(@"^demo admin token: (\S+)$", RegexOptions.Multiline), TimeSpan.FromSeconds(90));
+        var token = Regex.Match(demo.StandardOutput, @"^demo admin token: (\S+)$", RegexOptions.Multiline).Groups[1].Value;
+        await using var provider = await OidcProvider.StartAsync(idpPort, adminUrl + "/console/sso/callback",
+            new Dictionary<string, object> { ["alice"] = new { email = "alice@example.com", email_verified = true } });
+        using (var admin = new HttpClient { BaseAddress = new Uri(adminUrl) })
+        {
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var invited = await admin.PostAsync("/admin/users/alice@example.com/invite", new StringContent("""{"role":"admin"}""", Encoding.UTF8, "application/json"));
+            Assert.True(invited.StatusCode is HttpStatusCode.OK or HttpStatusCode.Created, await invited.Content.ReadAsStringAsync());
+        }
+
+        var (context, page, violations) = await fixture.NewPageAsync();
+        await using (context)
+        {
+            await page.GotoAsync(adminUrl + "/console/login");
+            var button = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with Staff Login" });
+            await button.WaitForAsync(new() { Timeout = 60_000 });
+            await BrowserFixture.CheckAsync(page, "34-console-sso-login");
+            await button.ClickAsync();
+
+            // The provider's own pages: its sign-in form (any password for its development accounts), then consent.
+            await page.Locator("input[name=login]").WaitForAsync(new() { Timeout = 60_000 });
+            await page.Locator("input[name=login]").FillAsync("alice");
+            await page.Locator("input[name=password]").FillAsync("any password");
+            await page.Locator("button[type=submit]").ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync(new() { Timeout = 60_000 });
+
+            await page.WaitForURLAsync(adminUrl + "/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await page.GotoAsync(adminUrl + "/console/account");
+            await page.GetByText("Signed in as alice@example.com (role admin)").WaitForAsync(new() { Timeout = 60_000 });
+            Assert.Empty(violations);
+        }
+
+        Assert.Matches(new Regex(@"Console sign-in: alice@example\.com \(role admin\) from \S+ with single sign-on through http://127\.0\.0\.1:" + idpPort), demo.StandardOutput + demo.StandardError);
+    }
+
+    private static class FreePortsFor
+    {
+        public static int Admin() => Gatehouse.Gateway.Tests.Infrastructure.FreePorts.Tcp();
+    }
+}

@@ -1,0 +1,354 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Gatehouse.Management.Console;
+using System.Text.RegularExpressions;
+using Gatehouse.Management.Tests.Support;
+using Gatehouse.Tests.Support;
+
+namespace Gatehouse.Management.Tests.Portal;
+
+/// <summary>
+/// Single sign-on to the console through a real OpenID Connect provider (oidc-provider in a child process): the provider
+/// says who someone is, the console's users say who may come in and with what role. The address must be verified and a
+/// console user's; the session is that user's and ends like theirs; two-step sign-in still asks for its code; a
+/// cancelled or forged answer is a plain page, never an exception.
+/// </summary>
+[Trait("Issue", "18")]
+public sealed partial class ConsoleSsoTests
+{
+    private static readonly Dictionary<string, object> Accounts = new()
+    {
+        ["alice"] = new { email = "Alice@Example.com", email_verified = true },
+        ["bob"] = new { email = "bob@example.com", email_verified = true },
+        ["carol"] = new { email = "carol@example.com", email_verified = false },
+        ["dave"] = new { },
+    };
+
+    private static async Task<(PortalHarness Harness, OidcProvider Provider)> StartAsync(bool trustEmail = false, FakeTime? time = null)
+    {
+        var port = OidcProvider.PickPort();
+        var h = await PortalHarness.StartAsync(time, sso: new ConsoleSsoOptions
+        {
+            Issuer = OidcProvider.Issuer(port),
+            ClientId = OidcProvider.ClientId,
+            ClientSecret = OidcProvider.ClientSecret,
+            Name = "Staff Login",
+            TrustEmail = trustEmail,
+        });
+        try
+        {
+            return (h, await OidcProvider.StartAsync(port, h.Admin.Url + "/console/sso/callback", Accounts));
+        }
+        catch
+        {
+            await h.DisposeAsync();
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task AConsoleUser_SignsInThroughTheProvider_WithTheirOwnRole_UntilTheyAreRemoved()
+    {
+        var (h, provider) = await StartAsync();
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "alice@example.com", "viewer");
+
+        using var browser = new Browser(h.Admin.Url);
+        var login = await browser.PageAsync("/console/login?returnUrl=%2Fconsole%2Faudit");
+        Assert.Contains("href=\"/console/sso?returnUrl=%2Fconsole%2Faudit\">Sign in with Staff Login</a>", login, StringComparison.Ordinal);
+        using (var signedIn = await SignInAsync(browser, "alice", "/console/sso?returnUrl=%2Fconsole%2Faudit"))
+        {
+            Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
+            Assert.Equal("/console/audit", signedIn.Headers.Location?.OriginalString);
+        }
+
+        var account = await browser.PageAsync("/console/account");
+        Assert.Contains("Signed in as alice@example.com (role viewer)", account, StringComparison.Ordinal);
+        // The answer's cookie was for one use: it is gone once the session is made.
+        Assert.DoesNotContain(browser.Cookies.GetAllCookies(), c => c.Name == "gatehouse.console.sso");
+        // The role is the console user's, not the provider's say: a viewer cannot change anything.
+        using (var refused = await browser.PostAsync("/console/accounts/acc-x/approve", ("__RequestVerificationToken", Browser.TokenOf(account))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in: alice@example.com (role viewer) from ", StringComparison.Ordinal)
+                && l.EndsWith(" with single sign-on through " + IssuerOf(h), StringComparison.Ordinal));
+        }
+
+        // console.twoStepRequired does not hold a session made through the provider (it answers for its own second
+        // factor), while the same user signing in with a password is sent to set two-step sign-in up.
+        using (var admin = h.AdminClient())
+        using (var required = await admin.PutAsync("/admin/console/settings", new StringContent("{\"twoStepRequired\":true}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, required.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
+        using (var withPassword = await ConsoleTwoStepTests.SignInAsync(h, "alice@example.com", expectPending: false))
+        {
+            using var sent = await withPassword.GetAsync("/console/pending");
+            Assert.Equal("/console/account#two-step", sent.Headers.Location?.OriginalString);
+        }
+
+        // Removed from the console, the session made through the provider ends at its next request, like any other.
+        using (var admin = h.AdminClient())
+        using (var deleted = await admin.DeleteAsync("/admin/users/alice@example.com"))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser));
+    }
+
+    private static string IssuerOf(PortalHarness h) => h.Admin.Options.Sso!.Issuer;
+
+    [Fact]
+    public async Task TheProvider_CannotLetIn_AnAddressWithNoConsoleUser_AnUnverifiedAddress_OrNoAddress()
+    {
+        var (h, provider) = await StartAsync();
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "carol@example.com", "admin");
+
+        foreach (var (login, says) in ((string, string)[])[
+            ("bob", "Staff Login signed you in as bob@example.com, but the console has no user with that address."),
+            ("carol", "Staff Login has not verified the address carol@example.com"),
+            ("dave", "Staff Login did not give an email address")])
+        {
+            using var browser = new Browser(h.Admin.Url);
+            using var refused = await SignInAsync(browser, login);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains(WebUtility.HtmlEncode(says), await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser));
+        }
+
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in refused: bob@example.com from ", StringComparison.Ordinal));
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in refused: carol@example.com from ", StringComparison.Ordinal));
+            Assert.DoesNotContain(h.Logs, l => l.StartsWith("Console sign-in: ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task WithTrustEmail_AnAddressWithoutTheVerifiedClaim_IsTaken()
+    {
+        var (h, provider) = await StartAsync(trustEmail: true);
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "carol@example.com", "admin");
+        using var browser = new Browser(h.Admin.Url);
+        using var signedIn = await SignInAsync(browser, "carol");
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        Assert.Equal("/console/pending", signedIn.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
+    }
+
+    [Fact]
+    public async Task AUserWithTwoStepSignIn_IsAskedForTheirCode_AfterTheProvider()
+    {
+        var time = new FakeTime();
+        var (h, provider) = await StartAsync(time: time);
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "bob@example.com", "admin");
+        string key;
+        using (var withPassword = await ConsoleTwoStepTests.SignInAsync(h, "bob@example.com"))
+        {
+            key = (await ConsoleTwoStepTests.TurnOnAsync(withPassword, time)).Key;
+        }
+
+        using var browser = new Browser(h.Admin.Url);
+        using var second = await SignInAsync(browser, "bob");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var page = await second.Content.ReadAsStringAsync();
+        Assert.Contains("authenticator app", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser)); // not in on the provider alone
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        using (var signed = await browser.PostAsync("/console/login/code",
+            ("ticket", System.Text.RegularExpressions.Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value),
+            ("code", ConsoleTwoStepTests.Totp(key, time.GetUtcNow())), ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signed.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Console sign-in: bob@example.com (role admin) from ", StringComparison.Ordinal)
+                && l.EndsWith(" with single sign-on and an authenticator code", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task ACancelledSignIn_AndAForgedAnswer_AreRefusedWithAPage()
+    {
+        var (h, provider) = await StartAsync();
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "alice@example.com", "admin");
+
+        using var browser = new Browser(h.Admin.Url);
+        using (var cancelled = await SignInAsync(browser, "alice", cancel: true))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, cancelled.StatusCode);
+            Assert.Contains("Staff Login did not sign you in (it was cancelled or refused there).", await cancelled.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // An answer this browser did not ask for (no state of its own): a page, no session, no stack trace.
+        using (var forged = await browser.GetAsync("/console/sso/callback?code=stolen&state=forged&iss=" + Uri.EscapeDataString(IssuerOf(h))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+            var page = await forged.Content.ReadAsStringAsync();
+            Assert.Contains("Staff Login&#x27;s answer could not be used", page, StringComparison.Ordinal);
+            Assert.DoesNotContain(" at Microsoft.", page, StringComparison.Ordinal);
+        }
+
+        // Arriving at the last step without an answer just leads back to the sign-in page.
+        using (var bare = await browser.GetAsync("/console/sso/done"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, bare.StatusCode);
+            Assert.Equal("/console/login", bare.Headers.Location?.OriginalString);
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser));
+        lock (h.Logs)
+        {
+            Assert.Equal(2, h.Logs.Count(l => l.StartsWith("Console single sign-on failed from ", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public async Task AProviderThatCannotBeReached_IsAPlainPage_AndPasswordsStillWork()
+    {
+        // Nothing listens on the provider's port: its discovery document cannot be read.
+        await using var h = await PortalHarness.StartAsync(sso: new ConsoleSsoOptions
+        {
+            Issuer = OidcProvider.Issuer(OidcProvider.PickPort()),
+            ClientId = OidcProvider.ClientId,
+            Name = "Staff Login",
+        });
+        await ConsoleTests.CreateUserAsync(h, "alice@example.com", "admin");
+        using var browser = new Browser(h.Admin.Url);
+        using (var down = await browser.GetAsync("/console/sso"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, down.StatusCode);
+            var page = await down.Content.ReadAsStringAsync();
+            Assert.Contains("Staff Login cannot be reached", page, StringComparison.Ordinal);
+            Assert.DoesNotContain(" at Microsoft.", page, StringComparison.Ordinal);
+        }
+
+        using (await ConsoleTwoStepTests.SignInAsync(h, "alice@example.com"))
+        {
+            // signed in with the password (it asserts the console's Pending page opens)
+        }
+
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Console single sign-on failed from ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task WithoutSingleSignOn_TheConsoleHasNoLinkAndNoEndpoint()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = new Browser(h.Admin.Url);
+        Assert.DoesNotContain("/console/sso", await browser.PageAsync("/console/login"), StringComparison.Ordinal);
+        using var sso = await browser.GetAsync("/console/sso");
+        Assert.Equal(HttpStatusCode.NotFound, sso.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("http://idp.example.com", "is plain http to another machine")]
+    [InlineData("ftp://idp.example.com", "is not an issuer URL")]
+    [InlineData("https://idp.example.com/?x=1", "is not an issuer URL")]
+    [InlineData("idp.example.com", "is not an issuer URL")]
+    public void AnIssuerThatCannotWork_IsOneLine(string issuer, string says)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = issuer, ClientId = "c" }));
+        Assert.Contains(says, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void AClientId_IsRequired_AndLoopbackHttp_IsAllowed()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "https://idp.example.com", ClientId = " " }));
+        Assert.Contains("--console-oidc-client-id", e.Message, StringComparison.Ordinal);
+        Assert.Equal("http://127.0.0.1:8080/realms/staff", ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "http://127.0.0.1:8080/realms/staff/", ClientId = "c" }).Issuer);
+        Assert.Equal("http://[::1]:8080", ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "http://[::1]:8080", ClientId = "c" }).Issuer);
+        Assert.Equal("http://localhost:8080", ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "http://localhost:8080", ClientId = "c" }).Issuer);
+    }
+
+    /// <summary>
+    /// Goes through single sign-on as a browser would, from <paramref name="start"/> on the console: to the provider, its
+    /// sign-in page (as <paramref name="login"/>), its consent page, and back, following every redirect. Answers the
+    /// console's first answer that is not a step of that: a redirect into the console, or a page.
+    /// Give <paramref name="cancel"/> to leave at the provider's sign-in page instead ("abort").
+    /// </summary>
+    private static async Task<HttpResponseMessage> SignInAsync(Browser browser, string login, string start = "/console/sso", bool cancel = false)
+    {
+        var console = browser.Client.BaseAddress!;
+        var next = new Uri(console, start);
+        HttpResponseMessage? post = null;
+        for (var hop = 0; hop < 20; hop++)
+        {
+            var response = post ?? await browser.Client.GetAsync(next);
+            post = null;
+            var onConsole = response.RequestMessage!.RequestUri!.Port == console.Port;
+            if (response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther or HttpStatusCode.Found or HttpStatusCode.TemporaryRedirect)
+            {
+                var location = new Uri(response.RequestMessage.RequestUri, response.Headers.Location!);
+                var intoConsoleAfterSso = onConsole && location.Port == console.Port && !location.AbsolutePath.StartsWith("/console/sso", StringComparison.Ordinal);
+                if (intoConsoleAfterSso)
+                {
+                    return response;
+                }
+
+                response.Dispose();
+                next = location;
+                continue;
+            }
+
+            if (onConsole)
+            {
+                return response;
+            }
+
+            // A page of the provider's: its sign-in form, or its consent form.
+            var page = await response.Content.ReadAsStringAsync();
+            var at = response.RequestMessage.RequestUri;
+            response.Dispose();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"the provider answered {response.StatusCode} at {at}: {page}");
+            var action = new Uri(at, WebUtility.HtmlDecode(FormAction().Match(page).Groups[1].Value));
+            if (page.Contains("name=\"login\"", StringComparison.Ordinal))
+            {
+                if (cancel)
+                {
+                    next = new Uri(at, WebUtility.HtmlDecode(AbortLink().Match(page).Groups[1].Value));
+                    continue;
+                }
+
+                post = await browser.Client.PostAsync(action, new FormUrlEncodedContent([new("prompt", "login"), new("login", login), new("password", "any password")]));
+            }
+            else
+            {
+                post = await browser.Client.PostAsync(action, new FormUrlEncodedContent([new("prompt", "consent")]));
+            }
+        }
+
+        throw new InvalidOperationException("single sign-on did not come back to the console within 20 steps");
+    }
+
+    [GeneratedRegex("<form[^>]*action=\"([^\"]+)\"")]
+    private static partial Regex FormAction();
+
+    [GeneratedRegex("href=\"([^\"]*/abort)\"")]
+    private static partial Regex AbortLink();
+}

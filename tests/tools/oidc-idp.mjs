@@ -1,0 +1,41 @@
+// A real OpenID Connect provider for the console's single sign-on tests: panva's oidc-provider (OpenID Certified),
+// with its own development sign-in pages (any password; the login names an account below) and consent page.
+//
+//   node oidc-idp.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI ACCOUNTS_JSON
+//
+// ACCOUNTS_JSON maps each login to the claims the provider releases for it, e.g.
+//   {"alice":{"email":"alice@example.com","email_verified":true}}
+// Prints "ready ISSUER" once it listens on 127.0.0.1:PORT; stops on SIGTERM or when its stdin closes.
+import Provider from 'oidc-provider';
+
+const [port, clientId, clientSecret, redirectUri, accountsJson] = process.argv.slice(2);
+if (!port || !clientId || !clientSecret || !redirectUri || !accountsJson) {
+  console.error('usage: node oidc-idp.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI ACCOUNTS_JSON');
+  process.exit(2);
+}
+
+const accounts = JSON.parse(accountsJson);
+const issuer = `http://127.0.0.1:${port}`;
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: [redirectUri],
+    response_types: ['code'],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'client_secret_post',
+  }],
+  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
+  features: { devInteractions: { enabled: true } },
+  async findAccount(ctx, sub) {
+    const claims = accounts[sub];
+    return claims ? { accountId: sub, async claims() { return { sub, ...claims }; } } : undefined;
+  },
+});
+
+const server = provider.listen(Number(port), '127.0.0.1', () => console.log(`ready ${issuer}`));
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.stdin.on('end', stop);
+process.stdin.resume();
