@@ -57,7 +57,7 @@ public sealed class ConsoleTwoStepBrowserTests(BrowserFixture fixture)
             await BrowserFixture.CheckAsync(page, "31-console-two-step-codes");
 
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-            await page.WaitForURLAsync("**/console/login", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await ArriveAsync(page, "**/console/login");
             await SignInWithPasswordAsync(page);
             var code = page.GetByLabel("The six-digit code from your authenticator app, or a recovery code");
             await code.WaitForAsync(new() { Timeout = 60_000 });
@@ -88,6 +88,21 @@ public sealed class ConsoleTwoStepBrowserTests(BrowserFixture fixture)
             await page.GetByRole(AriaRole.Button, new() { Name = "Set the password" }).ClickAsync();
             await page.WaitForURLAsync("**/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
             Assert.Empty(violations);
+        }
+    }
+
+    // Waits for the page to reach a URL; when it does not, the failure says where it is and what it shows (a CI run
+    // once timed out after "Sign out" on the recovery codes' page, not reproduced since; this says why next time).
+    private static async Task ArriveAsync(IPage page, string url)
+    {
+        try
+        {
+            await page.WaitForURLAsync(url, new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+        }
+        catch (TimeoutException)
+        {
+            var text = await page.InnerTextAsync("body");
+            Assert.Fail($"the page did not reach {url} within 60 s: it is at {page.Url}, showing: {(text.Length > 2000 ? text[..2000] : text)}");
         }
     }
 

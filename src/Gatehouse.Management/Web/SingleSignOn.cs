@@ -1,0 +1,167 @@
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Http;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+
+namespace Gatehouse.Management.Web;
+
+/// <summary>
+/// Signing in with an OpenID Connect provider (Keycloak, Microsoft Entra ID, Okta, Google, Dex, Authentik…), for the
+/// console (<c>--console-oidc-*</c>) and the portal (<c>--portal-oidc-*</c>): the provider says who the person is,
+/// matched by the email address it vouches for; the console's users, and the portal's accounts, say what they may do.
+/// See docs/portal.md, "Single sign-on".
+/// </summary>
+public sealed record SingleSignOnOptions
+{
+    /// <summary>The provider's issuer URL, where <c>/.well-known/openid-configuration</c> is found: https, or http on loopback only.</summary>
+    public required string Issuer { get; init; }
+
+    /// <summary>The client (application) id registered at the provider.</summary>
+    public required string ClientId { get; init; }
+
+    /// <summary>The client's secret; null for a public client (the flow uses PKCE either way).</summary>
+    public string? ClientSecret { get; init; }
+
+    /// <summary>What the sign-in button calls the provider ("Sign in with NAME").</summary>
+    public string Name { get; init; } = "single sign-on";
+
+    /// <summary>
+    /// Accept the provider's <c>email</c> claim without <c>email_verified: true</c> beside it. Only for a provider that
+    /// issues addresses itself and does not send that claim (Microsoft Entra ID): with a provider where users type
+    /// their own address, anyone could name someone else's address and come in as them.
+    /// </summary>
+    public bool TrustEmail { get; init; }
+
+    /// <summary>The command-line options' prefix (<c>--console-oidc</c>, <c>--portal-oidc</c>), for the messages.</summary>
+    public string Options { get; init; } = "--console-oidc";
+
+    /// <summary>Checks the options; the one-line reason when they cannot work.</summary>
+    public static SingleSignOnOptions Checked(SingleSignOnOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Options;
+        if (!Uri.TryCreate(options.Issuer, UriKind.Absolute, out var issuer) || issuer.Scheme is not ("https" or "http")
+            || issuer.Query.Length > 0 || issuer.Fragment.Length > 0 || issuer.UserInfo.Length > 0)
+        {
+            throw new ArgumentException($"{o}-issuer '{options.Issuer}' is not an issuer URL; give the provider's issuer as its discovery document names it, like https://login.example.com/realms/staff.");
+        }
+
+        if (issuer.Scheme == "http" && !(issuer.IsLoopback || (IPAddress.TryParse(issuer.Host, out var ip) && IPAddress.IsLoopback(ip))))
+        {
+            throw new ArgumentException($"{o}-issuer '{options.Issuer}' is plain http to another machine: the provider's keys and tokens would cross the network unprotected; give its https:// address.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            throw new ArgumentException($"{o}-issuer needs {o}-client-id, the id the provider gave this client.");
+        }
+
+        return options with { Issuer = options.Issuer.TrimEnd('/'), Name = string.IsNullOrWhiteSpace(options.Name) ? "single sign-on" : options.Name.Trim() };
+    }
+
+    /// <summary>
+    /// The OpenID Connect handler of one site. <paramref name="root"/> is where the site's pages are (<c>/console</c>,
+    /// or empty for the portal): the callback is <c>ROOT/sso/callback</c>, and the handler's cookies are scoped to it.
+    /// <paramref name="origin"/> gives the site's address as browsers reach it (a configured public URL, or the
+    /// connection's own address; never the Host header): the provider sends the browser back there, and accepts only
+    /// the redirect URIs registered for the client.
+    /// </summary>
+    internal void Configure(OpenIdConnectOptions o, string root, string answerScheme, Func<HttpContext, string> origin, Func<RemoteFailureContext, Task> failed)
+    {
+        o.Authority = Issuer;
+        o.RequireHttpsMetadata = Issuer.StartsWith("https://", StringComparison.Ordinal);
+        o.ClientId = ClientId;
+        o.ClientSecret = ClientSecret;
+        // The authorization code flow with PKCE, the code back in the query string: the state and nonce cookies are
+        // SameSite=Lax (so a page of another site cannot carry them), which a top-level GET back from the provider
+        // carries and the default form post from the provider's origin would not.
+        o.ResponseType = OpenIdConnectResponseType.Code;
+        o.ResponseMode = OpenIdConnectResponseMode.Query;
+        o.UsePkce = true;
+        o.Scope.Clear();
+        o.Scope.Add("openid");
+        o.Scope.Add("email");
+        o.Scope.Add("profile");
+        o.GetClaimsFromUserInfoEndpoint = true;
+        // The user info's email_verified is dropped unless mapped (the handler keeps only a few well-known keys); many
+        // providers put the email claims there and not in the ID token.
+        o.ClaimActions.MapUniqueJsonKey("email_verified", "email_verified");
+        o.MapInboundClaims = false;
+        o.SaveTokens = false; // the provider's tokens are not needed after sign-in, so they are not kept in a cookie
+        o.DisableTelemetry = true;
+        o.BackchannelTimeout = TimeSpan.FromSeconds(10);
+        o.SignInScheme = answerScheme;
+        o.SignOutScheme = answerScheme;
+        var callback = root + "/sso/callback";
+        o.CallbackPath = callback;
+        // The handler also answers these two paths; kept under the site's own.
+        o.SignedOutCallbackPath = root + "/sso/signed-out";
+        o.RemoteSignOutPath = root + "/sso/sign-out";
+        foreach (var cookie in (CookieBuilder[])[o.CorrelationCookie, o.NonceCookie])
+        {
+            cookie.Path = root.Length == 0 ? "/" : root;
+            cookie.SameSite = SameSiteMode.Lax;
+            cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            cookie.HttpOnly = true;
+        }
+
+        o.Events.OnRedirectToIdentityProvider = context =>
+        {
+            context.ProtocolMessage.RedirectUri = origin(context.HttpContext) + callback;
+            return Task.CompletedTask;
+        };
+        o.Events.OnRemoteFailure = failed;
+    }
+
+    /// <summary>The short-lived cookie that carries the provider's answer from its callback to the site's sign-in.</summary>
+    internal static void ConfigureAnswer(CookieAuthenticationOptions o, string name, string root)
+    {
+        o.Cookie.Name = name;
+        o.Cookie.Path = root.Length == 0 ? "/" : root;
+        o.Cookie.HttpOnly = true;
+        o.Cookie.SameSite = SameSiteMode.Lax;
+        o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        o.ExpireTimeSpan = TimeSpan.FromMinutes(5);
+        o.SlidingExpiration = false;
+    }
+
+    /// <summary>
+    /// The address the provider vouches for, normalized, or why it cannot be used: missing, or not verified (unless
+    /// <see cref="TrustEmail"/>).
+    /// </summary>
+    internal (string? Email, string? Refusal) VerifiedEmail(System.Security.Claims.ClaimsPrincipal who)
+    {
+        var claimed = who.FindFirst("email")?.Value;
+        var email = claimed is null ? "" : Consumers.ConsumerService.NormalizeEmail(claimed);
+        if (email.Length == 0 || Consumers.ConsumerService.CheckEmail(email) is not null)
+        {
+            return (null, $"{Name} did not give an email address, which is how you are known here. Ask whoever runs it to release the email claim (scope \"email\") to this client.");
+        }
+
+        // A JSON true, or the string.
+        if (!TrustEmail && !string.Equals(who.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase))
+        {
+            return (email, $"{Name} has not verified the address {email}, so it cannot say whose it is. Verify it there and sign in again.");
+        }
+
+        return (email, null);
+    }
+
+    /// <summary>What the provider answered when it did not sign someone in, in words for a page; never the handler's exception.</summary>
+    internal string FailureText(RemoteFailureContext context)
+    {
+        var query = context.HttpContext.Request.Query;
+        var error = query["error"].ToString();
+        return error switch
+        {
+            "access_denied" => $"{Name} did not sign you in (it was cancelled or refused there).",
+            { Length: > 0 } => $"{Name} answered with the error \"{Limit(error)}\": {Limit(query["error_description"].ToString())}",
+            _ => $"{Name}'s answer could not be used ({Limit(context.Failure?.Message ?? "no reason given")}). Sign in again; if it happens again, the log says more.",
+        };
+    }
+
+    // What the provider or the handler wrote is shown, but not at any length (it is text from elsewhere; the page encodes it).
+    private static string Limit(string text) => text.Length <= 300 ? text : text[..300] + "…";
+}
