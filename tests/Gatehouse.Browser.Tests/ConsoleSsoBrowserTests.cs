@@ -11,8 +11,9 @@ namespace Gatehouse.Browser.Tests;
 /// <summary>
 /// Single sign-on to the console in a real browser, as an administrator would set it up: <c>gatehouse demo</c> started
 /// with <c>--console-oidc-*</c> and the client secret in its environment, a real OpenID provider (oidc-provider), and
-/// Chromium clicking through the console's button, the provider's own sign-in and consent pages, and back. axe-core
-/// checks the console's sign-in page with the button.
+/// Chromium clicking through the console's button, the provider's own sign-in and consent pages, and back; then a
+/// consumer signing up on the portal the same way. axe-core checks the console's sign-in page and the portal's sign-up
+/// page with their buttons.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 [Trait("Issue", "18")]
@@ -23,14 +24,20 @@ public sealed class ConsoleSsoBrowserTests(BrowserFixture fixture)
     {
         var idpPort = OidcProvider.PickPort();
         var adminUrl = $"http://127.0.0.1:{FreePortsFor.Admin()}";
+        var portalUrl = $"http://127.0.0.1:{FreePortsFor.Admin()}";
         await using var demo = GatehouseProcess.Start(
-            new Dictionary<string, string> { ["GATEHOUSE_CONSOLE_OIDC_SECRET"] = OidcProvider.ClientSecret },
-            "demo", "--port", "0", "--any-service-ports", "--no-portal", "--admin-url", adminUrl,
-            "--console-oidc-issuer", OidcProvider.Issuer(idpPort), "--console-oidc-client-id", OidcProvider.ClientId, "--console-oidc-name", "Staff Login");
+            new Dictionary<string, string> { ["GATEHOUSE_CONSOLE_OIDC_SECRET"] = OidcProvider.ClientSecret, ["GATEHOUSE_PORTAL_OIDC_SECRET"] = OidcProvider.ClientSecret },
+            "demo", "--port", "0", "--any-service-ports", "--admin-url", adminUrl, "--portal-url", portalUrl,
+            "--console-oidc-issuer", OidcProvider.Issuer(idpPort), "--console-oidc-client-id", OidcProvider.ClientId, "--console-oidc-name", "Staff Login",
+            "--portal-oidc-issuer", OidcProvider.Issuer(idpPort), "--portal-oidc-client-id", OidcProvider.ClientId, "--portal-oidc-name", "Example ID");
         await demo.WaitForOutputAsync(new Regex(@"^demo admin token: (\S+)$", RegexOptions.Multiline), TimeSpan.FromSeconds(90));
         var token = Regex.Match(demo.StandardOutput, @"^demo admin token: (\S+)$", RegexOptions.Multiline).Groups[1].Value;
-        await using var provider = await OidcProvider.StartAsync(idpPort, adminUrl + "/console/sso/callback",
-            new Dictionary<string, object> { ["alice"] = new { email = "alice@example.com", email_verified = true } });
+        await using var provider = await OidcProvider.StartAsync(idpPort, adminUrl + "/console/sso/callback," + portalUrl + "/sso/callback",
+            new Dictionary<string, object>
+            {
+                ["alice"] = new { email = "alice@example.com", email_verified = true },
+                ["erin"] = new { email = "erin@example.com", email_verified = true, name = "Erin's Shop" },
+            });
         using (var admin = new HttpClient { BaseAddress = new Uri(adminUrl) })
         {
             admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -61,6 +68,26 @@ public sealed class ConsoleSsoBrowserTests(BrowserFixture fixture)
         }
 
         Assert.Matches(new Regex(@"Console sign-in: alice@example\.com \(role admin\) from \S+ with single sign-on through http://127\.0\.0\.1:" + idpPort), demo.StandardOutput + demo.StandardError);
+
+        // A consumer signs up on the portal with the provider, and lands on their applications.
+        (context, page, violations) = await fixture.NewPageAsync();
+        await using (context)
+        {
+            await page.GotoAsync(portalUrl + "/signup");
+            var button = page.GetByRole(AriaRole.Link, new() { Name = "Sign up with Example ID" });
+            await button.WaitForAsync(new() { Timeout = 60_000 });
+            await BrowserFixture.CheckAsync(page, "35-portal-sso-signup");
+            await button.ClickAsync();
+            await page.Locator("input[name=login]").WaitForAsync(new() { Timeout = 60_000 });
+            await page.Locator("input[name=login]").FillAsync("erin");
+            await page.Locator("input[name=password]").FillAsync("any password");
+            await page.Locator("button[type=submit]").ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync(new() { Timeout = 60_000 });
+            await page.WaitForURLAsync(portalUrl + "/apps", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await page.GotoAsync(portalUrl + "/account");
+            await page.GetByText("erin@example.com").First.WaitForAsync(new() { Timeout = 60_000 });
+            Assert.Empty(violations);
+        }
     }
 
     private static class FreePortsFor

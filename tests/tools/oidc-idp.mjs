@@ -1,10 +1,12 @@
 // A real OpenID Connect provider for the console's single sign-on tests: panva's oidc-provider (OpenID Certified),
 // with its own development sign-in pages (any password; the login names an account below) and consent page.
 //
-//   node oidc-idp.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI ACCOUNTS_JSON
+//   node oidc-idp.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URIS ACCOUNTS_JSON
+//
+// REDIRECT_URIS is one redirect URI, or several separated by commas (the client is registered with each).
 //
 // ACCOUNTS_JSON maps each login to the claims the provider releases for it, e.g.
-//   {"alice":{"email":"alice@example.com","email_verified":true}}
+//   {"alice":{"email":"alice@example.com","email_verified":true,"name":"Alice"}}
 // Prints "ready ISSUER" once it listens on 127.0.0.1:PORT; stops on SIGTERM or when its stdin closes.
 import Provider from 'oidc-provider';
 
@@ -20,12 +22,12 @@ const provider = new Provider(issuer, {
   clients: [{
     client_id: clientId,
     client_secret: clientSecret,
-    redirect_uris: [redirectUri],
+    redirect_uris: redirectUri.split(','),
     response_types: ['code'],
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: 'client_secret_post',
   }],
-  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
   features: { devInteractions: { enabled: true } },
   async findAccount(ctx, sub) {

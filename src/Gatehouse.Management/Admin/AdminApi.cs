@@ -71,7 +71,7 @@ public sealed partial class AdminApi : IAsyncDisposable
 
         if (options.Sso is { } sso)
         {
-            options = options with { Sso = Console.ConsoleSsoOptions.Checked(sso) };
+            options = options with { Sso = Web.SingleSignOnOptions.Checked(sso) };
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = Environments.Production, Args = [] });
@@ -97,8 +97,9 @@ public sealed partial class AdminApi : IAsyncDisposable
         if (options.Sso is { } checkedSso)
         {
             builder.Services.AddAuthentication()
-                .AddCookie(Console.ConsoleEndpoints.SsoExternalScheme, Console.ConsoleSsoOptions.ConfigureExternal)
-                .AddOpenIdConnect(Console.ConsoleEndpoints.SsoScheme, checkedSso.Configure);
+                .AddCookie(Console.ConsoleEndpoints.SsoExternalScheme, o => Web.SingleSignOnOptions.ConfigureAnswer(o, "gatehouse.console.sso", "/console"))
+                .AddOpenIdConnect(Console.ConsoleEndpoints.SsoScheme, o => checkedSso.Configure(o, "/console", Console.ConsoleEndpoints.SsoExternalScheme,
+                    Console.ConsoleEndpoints.Origin, Console.ConsoleEndpoints.SsoFailedAsync));
         }
 
         builder.Services.AddSingleton(services => new Web.TwoStepKeys(

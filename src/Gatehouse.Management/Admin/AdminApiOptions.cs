@@ -25,7 +25,7 @@ public sealed record AdminApiOptions
     public string? PublicUrl { get; init; }
 
     /// <summary>Single sign-on to the console with an OpenID Connect provider (<c>--console-oidc-*</c>); null: none.</summary>
-    public Console.ConsoleSsoOptions? Sso { get; init; }
+    public Web.SingleSignOnOptions? Sso { get; init; }
 
     /// <summary>The store every change is committed to; the admin API does not own it (does not dispose it).</summary>
     public required IConfigStore Store { get; init; }

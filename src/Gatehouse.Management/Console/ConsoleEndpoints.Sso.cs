@@ -10,8 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace Gatehouse.Management.Console;
 
 /// <summary>
-/// Single sign-on (<see cref="ConsoleSsoOptions"/>): <c>GET /console/sso</c> sends the browser to the provider, ASP.NET
-/// Core's OpenID Connect handler takes its answer at <see cref="SsoCallbackPath"/> (state, nonce, PKCE, the ID token's
+/// Single sign-on (<see cref="SingleSignOnOptions"/>): <c>GET /console/sso</c> sends the browser to the provider, ASP.NET
+/// Core's OpenID Connect handler takes its answer at <c>/console/sso/callback</c> (state, nonce, PKCE, the ID token's
 /// signature, issuer, audience and lifetime) into a five-minute cookie, and <c>GET /console/sso/done</c> turns that into
 /// a console session, or says plainly why not. Who may come in is Gatehouse's to say, not the provider's: the address
 /// the provider vouches for must be a console user's, and the session is that user's, with their role, ended like any
@@ -22,9 +22,8 @@ internal static partial class ConsoleEndpoints
 {
     internal const string SsoScheme = "console-oidc";
     internal const string SsoExternalScheme = "console-oidc-answer";
-    internal const string SsoCallbackPath = "/console/sso/callback";
 
-    private static void MapSso(IEndpointRouteBuilder app, ConsumerService consumers, TwoStepKeys keys, ConsoleSsoOptions? sso)
+    private static void MapSso(IEndpointRouteBuilder app, ConsumerService consumers, TwoStepKeys keys, SingleSignOnOptions? sso)
     {
         if (sso is null)
         {
@@ -50,7 +49,7 @@ internal static partial class ConsoleEndpoints
         app.MapGet("/console/sso/done", context => SsoDoneAsync(context, consumers, keys, sso));
     }
 
-    private static async Task SsoDoneAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, ConsoleSsoOptions sso)
+    private static async Task SsoDoneAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, SingleSignOnOptions sso)
     {
         var answer = await context.AuthenticateAsync(SsoExternalScheme).ConfigureAwait(false);
         await context.SignOutAsync(SsoExternalScheme).ConfigureAwait(false); // used once, whatever comes of it
@@ -60,20 +59,10 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        var claimed = who.FindFirst("email")?.Value;
-        var email = claimed is null ? "" : ConsumerService.NormalizeEmail(claimed);
+        var (email, refusal) = sso.VerifiedEmail(who);
         var issuer = who.FindFirst("iss")?.Value ?? sso.Issuer;
-        string? refusal = null;
         AdminUser? user = null;
-        if (email.Length == 0 || ConsumerService.CheckEmail(email) is not null)
-        {
-            refusal = $"{sso.Name} did not give an email address, which is how the console knows its users. Ask whoever runs it to release the email claim (scope \"email\") to this client.";
-        }
-        else if (!sso.TrustEmail && !string.Equals(who.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase)) // a JSON true, or the string
-        {
-            refusal = $"{sso.Name} has not verified the address {email}, so it cannot say whose it is. Verify it there and sign in again.";
-        }
-        else if ((user = await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false)) is null)
+        if (refusal is null && (user = await consumers.Store.GetAdminUserAsync(email!, context.RequestAborted).ConfigureAwait(false)) is null)
         {
             refusal = $"{sso.Name} signed you in as {email}, but the console has no user with that address. An administrator can invite it (Access page, or POST /admin/users/{{email}}/invite).";
         }
@@ -82,7 +71,7 @@ internal static partial class ConsoleEndpoints
         {
             // The address came from the provider, not from a stranger's typing, so it is named: whoever runs the console
             // needs to know who tried.
-            LogRefused(Logger(context), email.Length == 0 ? "someone without an address" : email, Address(context), $"single sign-on through {issuer}: " + refusal);
+            LogRefused(Logger(context), email ?? "someone without an address", Address(context), $"single sign-on through {issuer}: " + refusal);
             await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status403Forbidden, refusal, "/console/login").ConfigureAwait(false);
             return;
         }
@@ -108,19 +97,10 @@ internal static partial class ConsoleEndpoints
         context.HandleResponse();
         var http = context.HttpContext;
         var sso = http.RequestServices.GetRequiredService<Admin.AdminApiOptions>().Sso!;
-        var providerError = http.Request.Query["error"].ToString();
-        var reason = providerError switch
-        {
-            "access_denied" => $"{sso.Name} did not sign you in (it was cancelled or refused there).",
-            { Length: > 0 } => $"{sso.Name} answered with the error \"{Limit(providerError)}\": {Limit(http.Request.Query["error_description"].ToString())}",
-            _ => $"{sso.Name}'s answer could not be used ({Limit(context.Failure?.Message ?? "no reason given")}). Sign in again; if it happens again, the console's log says more.",
-        };
+        var reason = sso.FailureText(context);
         LogSsoFailed(Logger(http), Address(http), sso.Issuer, context.Failure);
         await WebRender.ProblemAsync(http, Page(http, "Not signed in"), StatusCodes.Status403Forbidden, reason, "/console/login").ConfigureAwait(false);
     }
-
-    // What the provider or the handler wrote is shown, but not at any length (it is text from elsewhere; the page encodes it).
-    private static string Limit(string text) => text.Length <= 300 ? text : text[..300] + "…";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Console single sign-on failed from {Address} with {Issuer}")]
     private static partial void LogSsoFailed(ILogger logger, string address, string issuer, Exception? exception);

@@ -36,14 +36,7 @@ internal static partial class ConsoleEndpoints
             return configured; // --console-public-url: the console as administrators reach it (behind a proxy, say)
         }
 
-        var ip = context.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
-        if (ip.IsIPv4MappedToIPv6)
-        {
-            ip = ip.MapToIPv4();
-        }
-
-        var host = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
-        return $"{(context.Request.IsHttps ? "https" : "http")}://{host}:{context.Connection.LocalPort}";
+        return WebForms.ConnectionOrigin(context);
     }
 
     /// <summary>The token table's owner of a console user's links (portal accounts' are their ids).</summary>

@@ -167,6 +167,12 @@ internal sealed class ConsumerService
     /// </summary>
     public async Task<(AdminProblem? Problem, DateTimeOffset? RetryAt)> CheckPasswordAgainAsync(ConsumerAccount account, string password, string address, CancellationToken cancellationToken)
     {
+        if (account.PasswordHash is null)
+        {
+            // Made through single sign-on (or its password dropped there): there is nothing to check, and nothing to guess.
+            return (Invalid("current", "This account has no password: it signs in through single sign-on. Get one with a mailed link first (sign out, then \"Forgot your password?\")."), null);
+        }
+
         var (until, attempt) = await Throttle.TryBeginAsync(account.Email, address, cancellationToken).ConfigureAwait(false);
         if (until is not null)
         {
@@ -289,6 +295,76 @@ internal sealed class ConsumerService
 
         var (hashed, hash) = await HashPasswordAsync(password, cancellationToken).ConfigureAwait(false);
         return (hashed ? null : Overloaded(), email, title, hash);
+    }
+
+    /// <summary>
+    /// Signs in (and up) someone whose address a single sign-on provider vouches for: their account, made now when the
+    /// address has none (no password; pending when accounts need approval). An address whose account is waiting for
+    /// its mailed link is confirmed by the provider, and the password given at that sign-up is dropped: anyone could
+    /// have typed it, and it is not the owner's (account pre-hijacking). For the same reason, while the portal does
+    /// not confirm addresses (<c>emailVerification</c> off), an account that signs in with a password is not taken
+    /// over: its owner signs in with the password (nothing proves the password's author owns the address). A suspended
+    /// account is refused.
+    /// </summary>
+    public async Task<(ConsumerAccount? Account, bool Created, AdminProblem? Problem)> SignInWithProviderAsync(string verifiedEmail, string? name, string provider,
+        CancellationToken cancellationToken)
+    {
+        var title = (name ?? "").Trim();
+        if (CheckText(title, "name", 1, 100) is not null)
+        {
+            title = verifiedEmail.Length <= 100 ? verifiedEmail : verifiedEmail[..100];
+        }
+
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            var account = await _store.FindAccountByEmailAsync(verifiedEmail, cancellationToken).ConfigureAwait(false);
+            if (account is null)
+            {
+                var state = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false);
+                var made = new ConsumerAccount(NewId("acc-"), verifiedEmail, title, null, state, NewStamp(), _time.GetUtcNow(), 1);
+                if (await _store.InsertAccountAsync(made, "portal:" + verifiedEmail, cancellationToken).ConfigureAwait(false))
+                {
+                    if (state == AccountState.Pending)
+                    {
+                        Notify?.Invoke(new(ConsumerNoticeKind.AccountPending, verifiedEmail));
+                    }
+
+                    return (made, true, null);
+                }
+
+                continue; // made meanwhile by another sign-up: read it
+            }
+
+            switch (account.State)
+            {
+                case AccountState.Suspended:
+                    return (null, false, new AdminProblem(StatusCodes.Status403Forbidden, "account-suspended", "Account suspended",
+                        $"The account of {verifiedEmail} is suspended; write to the portal's operators."));
+                case AccountState.Unverified:
+                    var confirmed = account with { State = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false), PasswordHash = null, Stamp = NewStamp() };
+                    if (await _store.UpdateAccountAsync(confirmed, "portal:" + verifiedEmail, "confirm", cancellationToken).ConfigureAwait(false))
+                    {
+                        if (confirmed.State == AccountState.Pending)
+                        {
+                            Notify?.Invoke(new(ConsumerNoticeKind.AccountPending, verifiedEmail));
+                        }
+
+                        return (confirmed with { Version = account.Version + 1 }, false, null);
+                    }
+
+                    continue;
+                default:
+                    if (account.PasswordHash is not null && !await EmailVerificationAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        return (null, false, new AdminProblem(StatusCodes.Status409Conflict, "account-has-password", "Sign in with the password",
+                            $"{verifiedEmail} already has an account here that signs in with a password, which {provider} cannot take over. Sign in with the password (or get a new one with \"Forgot your password?\")."));
+                    }
+
+                    return (account, false, null);
+            }
+        }
+
+        return (null, false, Busy());
     }
 
     /// <summary>

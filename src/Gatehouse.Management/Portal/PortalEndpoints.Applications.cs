@@ -50,7 +50,7 @@ internal static partial class PortalEndpoints
     // it on; an account without it is sent to its account page to set it up (its keys still work at the gateway).
     private static Task Gated(HttpContext context, PortalContext portal, Func<ConsumerAccount, Task> next) => Signed(context, portal, async account =>
     {
-        if (await portal.Consumers.TwoStepRequiredAsync(context.RequestAborted).ConfigureAwait(false)
+        if (!context.User.HasClaim(SsoClaim, "on") && await portal.Consumers.TwoStepRequiredAsync(context.RequestAborted).ConfigureAwait(false)
             && await portal.Consumers.Store.GetAccountTwoStepAsync(account.Id, context.RequestAborted).ConfigureAwait(false) is null)
         {
             if (HttpMethods.IsGet(context.Request.Method))

@@ -36,6 +36,7 @@ internal static partial class PortalEndpoints
         app.MapGet("/login", context => WebRender.PageAsync<LogIn>(context, new { Page = Page(context, "Sign in"), Action = LogInAction(context) }));
         app.MapPost("/login", context => LogInAsync(context, portal));
         app.MapPost("/logout", context => LogOutAsync(context));
+        MapSso(app, portal);
         app.MapGet("/reset", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Reset your password") }));
         app.MapPost("/reset", context => ResetRequestAsync(context, portal));
         app.MapGet("/reset/{token}", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Choose a new password"), Token = Route(context, "token") }));
@@ -291,13 +292,18 @@ internal static partial class PortalEndpoints
         context.Response.Redirect("/apps");
     }
 
-    private static Task SignInAsync(HttpContext context, ConsumerAccount account)
+    // sso: made through the single sign-on provider, which answers for its own second factor (portal.twoStepRequired
+    // does not hold the session, and an account made there has no password to set two-step sign-in up with).
+    private static Task SignInAsync(HttpContext context, ConsumerAccount account, bool sso = false)
     {
         var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, account.Id), new Claim(ClaimTypes.Email, account.Email), new Claim("stamp", account.Stamp)],
+            [new Claim(ClaimTypes.NameIdentifier, account.Id), new Claim(ClaimTypes.Email, account.Email), new Claim("stamp", account.Stamp),
+                .. sso ? [new Claim(SsoClaim, "on")] : (Claim[])[]],
             PortalHost.Scheme);
         return context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity));
     }
+
+    private const string SsoClaim = "sso";
 
     private static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

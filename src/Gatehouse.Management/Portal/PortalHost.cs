@@ -77,6 +77,17 @@ public sealed partial class PortalHost : IAsyncDisposable
         builder.Services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure(o => o.Events.OnValidatePrincipal = context => ValidateAsync(context, options.Admin));
 
         var publicUrl = options.PublicUrl is null ? null : ParsePublicUrl(options.PublicUrl);
+        var links = new PortalLinks { Base = publicUrl };
+        if (options.Sso is { } sso)
+        {
+            options = options with { Sso = sso = Web.SingleSignOnOptions.Checked(sso) };
+            builder.Services.AddSingleton(new PortalSsoOptions(sso));
+            builder.Services.AddAuthentication()
+                .AddCookie(PortalEndpoints.SsoAnswerScheme, o => Web.SingleSignOnOptions.ConfigureAnswer(o, "gatehouse.portal.sso", ""))
+                .AddOpenIdConnect(PortalEndpoints.SsoScheme, o => sso.Configure(o, "", PortalEndpoints.SsoAnswerScheme,
+                    context => publicUrl ?? WebForms.ConnectionOrigin(context), PortalEndpoints.SsoFailedAsync));
+        }
+
         if (publicUrl is null && (options.MailDirectory is not null || options.Smtp is not null) && !IPAddress.IsLoopback(endpoint.Address))
         {
             throw new ArgumentException($"The portal listens on {options.Url} and sends mail, so it needs --portal-public-url, its address as users reach it (for example https://portal.example.com): links in mails are built from that, never from a request's Host header.");
@@ -94,7 +105,6 @@ public sealed partial class PortalHost : IAsyncDisposable
             throw;
         }
 
-        var links = new PortalLinks { Base = publicUrl };
         // Behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback), the request counts
         // as HTTPS, so session and antiforgery cookies are marked Secure.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });

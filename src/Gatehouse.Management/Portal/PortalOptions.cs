@@ -36,6 +36,9 @@ public sealed record PortalOptions
     /// </summary>
     public string? PublicUrl { get; init; }
 
+    /// <summary>Signing up and in with an OpenID Connect provider (<c>--portal-oidc-*</c>); null: email and password only.</summary>
+    public Web.SingleSignOnOptions? Sso { get; init; }
+
     /// <summary>The most mails one address gets in an hour (resets, sign-up links and notes together). Default 5.</summary>
     internal int MailPerRecipientPerHour { get; init; } = PortalMail.DefaultPerRecipientPerHour;
 

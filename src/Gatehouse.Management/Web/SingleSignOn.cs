@@ -92,6 +92,9 @@ public sealed record SingleSignOnOptions
         o.SaveTokens = false; // the provider's tokens are not needed after sign-in, so they are not kept in a cookie
         o.DisableTelemetry = true;
         o.BackchannelTimeout = TimeSpan.FromSeconds(10);
+        // The provider's tokens are checked against the real clock (the provider's own is one), whatever clock the
+        // site's sessions run on; so are the state and nonce cookies' expiries.
+        o.TimeProvider = TimeProvider.System;
         o.SignInScheme = answerScheme;
         o.SignOutScheme = answerScheme;
         var callback = root + "/sso/callback";
@@ -125,6 +128,7 @@ public sealed record SingleSignOnOptions
         o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         o.ExpireTimeSpan = TimeSpan.FromMinutes(5);
         o.SlidingExpiration = false;
+        o.TimeProvider = TimeProvider.System;
     }
 
     /// <summary>

@@ -15,6 +15,19 @@ internal static class WebForms
     /// <summary>The largest form accepted: the biggest field (a description) is 1,000 characters.</summary>
     public const int MaxFormBytes = 16 * 1024;
 
+    /// <summary>The address and port this connection reached, as the socket says: never the request's <c>Host</c> header, which the client chose.</summary>
+    public static string ConnectionOrigin(HttpContext context)
+    {
+        var ip = context.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
+        if (ip.IsIPv4MappedToIPv6)
+        {
+            ip = ip.MapToIPv4();
+        }
+
+        var host = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+        return $"{(context.Request.IsHttps ? "https" : "http")}://{host}:{context.Connection.LocalPort}";
+    }
+
     /// <summary>
     /// The request's <c>returnUrl</c> when it is a path of this site under <paramref name="root"/> (where a sign-in
     /// returns to), else null: never another host (<c>//host</c>, <c>/\host</c>), so it is no open redirect.

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Gatehouse.Management.Console;
+using Gatehouse.Management.Web;
 using Gatehouse.Management.Portal;
 
 namespace Gatehouse.Cli.Commands;
@@ -16,10 +16,10 @@ internal sealed class PortalOptionSet
     private readonly Option<string?> _from = new("--portal-mail-from") { Description = "The address the portal's mails come from, e.g. \"API portal <noreply@example.com>\" (required with --portal-smtp)." };
     private readonly Option<string?> _public = new("--portal-public-url") { Description = "The portal's address as users reach it (e.g. https://portal.example.com), for links in mails; required with mail unless the portal listens on loopback." };
     private readonly Option<string?> _consolePublic = new("--console-public-url") { Description = "The admin console's address as administrators reach it (e.g. https://admin.example.com), for the links in console invitations and password resets, and single sign-on's return address (default: the address each request reached)." };
-    private readonly Option<string?> _oidcIssuer = new("--console-oidc-issuer") { Description = $"Single sign-on to the console: the OpenID Connect provider's issuer URL (https://, or http:// on loopback). Console users then sign in there; their address must be a console user's. The client secret comes from {ConsoleSsoOptions.SecretVariable}." };
-    private readonly Option<string?> _oidcClient = new("--console-oidc-client-id") { Description = "The client id the provider gave the console (required with --console-oidc-issuer); register ORIGIN/console/sso/callback as its redirect URI." };
-    private readonly Option<string?> _oidcName = new("--console-oidc-name") { Description = "What the console's sign-in button calls the provider (\"Sign in with NAME\"; default \"single sign-on\")." };
-    private readonly Option<bool> _oidcTrustEmail = new("--console-oidc-trust-email") { Description = "Take the provider's email claim without email_verified=true beside it: only for a provider that issues the addresses itself and does not send that claim (Microsoft Entra ID)." };
+    private readonly SingleSignOnOptionSet _consoleSso = new("--console-oidc", "GATEHOUSE_CONSOLE_OIDC_SECRET", "the console",
+        "Console users then sign in there; their address must be a console user's.", "ORIGIN/console/sso/callback");
+    private readonly SingleSignOnOptionSet _portalSso = new("--portal-oidc", "GATEHOUSE_PORTAL_OIDC_SECRET", "the developer portal",
+        "Consumers then sign up and in there; an account is made for a verified address that has none.", "ORIGIN/sso/callback");
 
     public static PortalOptionSet Create() => new();
 
@@ -34,10 +34,8 @@ internal sealed class PortalOptionSet
         command.Options.Add(_from);
         command.Options.Add(_public);
         command.Options.Add(_consolePublic);
-        command.Options.Add(_oidcIssuer);
-        command.Options.Add(_oidcClient);
-        command.Options.Add(_oidcName);
-        command.Options.Add(_oidcTrustEmail);
+        _consoleSso.AddTo(command);
+        _portalSso.AddTo(command);
     }
 
     /// <summary>The chosen values; <c>Url</c> is null when the portal is off. A mistake in the SMTP options throws <see cref="ArgumentException"/>, whose message is the line to print.</summary>
@@ -50,31 +48,7 @@ internal sealed class PortalOptionSet
         }
 
         return new(parse.GetValue(_off) ? null : parse.GetValue(_url) ?? defaultUrl, parse.GetValue(_gateway),
-            new WebSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic), ReadSso(parse)));
-    }
-
-    // Checked here, so that a mistake is one line before anything starts (the admin API checks again what tests hand it).
-    private ConsoleSsoOptions? ReadSso(ParseResult parse)
-    {
-        if (parse.GetValue(_oidcIssuer) is not { } issuer)
-        {
-            if (parse.GetValue(_oidcClient) is not null || parse.GetValue(_oidcName) is not null || parse.GetValue(_oidcTrustEmail))
-            {
-                throw new ArgumentException("--console-oidc-client-id, --console-oidc-name and --console-oidc-trust-email are for single sign-on, which needs --console-oidc-issuer too.");
-            }
-
-            return null;
-        }
-
-        var secret = Environment.GetEnvironmentVariable(ConsoleSsoOptions.SecretVariable);
-        return ConsoleSsoOptions.Checked(new ConsoleSsoOptions
-        {
-            Issuer = issuer,
-            ClientId = parse.GetValue(_oidcClient) ?? "",
-            ClientSecret = string.IsNullOrEmpty(secret) ? null : secret,
-            Name = parse.GetValue(_oidcName) ?? "single sign-on",
-            TrustEmail = parse.GetValue(_oidcTrustEmail),
-        });
+            new WebSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic), _consoleSso.Read(parse), _portalSso.Read(parse)));
     }
 
     public sealed record Values(string? Url, string? GatewayUrl, WebSettings Mail);
@@ -85,4 +59,58 @@ internal sealed class PortalOptionSet
 /// who they come from, the public addresses links start with (the portal's, and the console's for its invitations and
 /// single sign-on), and the console's single sign-on.
 /// </summary>
-internal sealed record WebSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null, ConsoleSsoOptions? ConsoleSso = null);
+internal sealed record WebSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null,
+    SingleSignOnOptions? ConsoleSso = null, SingleSignOnOptions? PortalSso = null);
+
+/// <summary>The four options of one site's single sign-on (<c>PREFIX-issuer</c>, <c>-client-id</c>, <c>-name</c>, <c>-trust-email</c>), the secret from the environment.</summary>
+internal sealed class SingleSignOnOptionSet
+{
+    private readonly string _prefix;
+    private readonly string _secretVariable;
+    private readonly Option<string?> _issuer;
+    private readonly Option<string?> _client;
+    private readonly Option<string?> _name;
+    private readonly Option<bool> _trustEmail;
+
+    public SingleSignOnOptionSet(string prefix, string secretVariable, string site, string who, string redirect)
+    {
+        (_prefix, _secretVariable) = (prefix, secretVariable);
+        _issuer = new(prefix + "-issuer") { Description = $"Single sign-on to {site}: the OpenID Connect provider's issuer URL (https://, or http:// on loopback). {who} The client secret comes from {secretVariable}." };
+        _client = new(prefix + "-client-id") { Description = $"The client id the provider gave {site} (required with {prefix}-issuer); register {redirect} as its redirect URI." };
+        _name = new(prefix + "-name") { Description = $"What {site}'s sign-in button calls the provider (\"Sign in with NAME\"; default \"single sign-on\")." };
+        _trustEmail = new(prefix + "-trust-email") { Description = "Take the provider's email claim without email_verified=true beside it: only for a provider that issues the addresses itself and does not send that claim (Microsoft Entra ID)." };
+    }
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_issuer);
+        command.Options.Add(_client);
+        command.Options.Add(_name);
+        command.Options.Add(_trustEmail);
+    }
+
+    // Checked here, so that a mistake is one line before anything starts (the hosts check again what tests hand them).
+    public SingleSignOnOptions? Read(ParseResult parse)
+    {
+        if (parse.GetValue(_issuer) is not { } issuer)
+        {
+            if (parse.GetValue(_client) is not null || parse.GetValue(_name) is not null || parse.GetValue(_trustEmail))
+            {
+                throw new ArgumentException($"{_prefix}-client-id, {_prefix}-name and {_prefix}-trust-email are for single sign-on, which needs {_prefix}-issuer too.");
+            }
+
+            return null;
+        }
+
+        var secret = Environment.GetEnvironmentVariable(_secretVariable);
+        return SingleSignOnOptions.Checked(new SingleSignOnOptions
+        {
+            Issuer = issuer,
+            ClientId = parse.GetValue(_client) ?? "",
+            ClientSecret = string.IsNullOrEmpty(secret) ? null : secret,
+            Name = parse.GetValue(_name) ?? "single sign-on",
+            TrustEmail = parse.GetValue(_trustEmail),
+            Options = _prefix,
+        });
+    }
+}

@@ -193,6 +193,7 @@ internal sealed class StoreNode : IAsyncDisposable
                     Smtp = options.PortalMail?.Smtp,
                     MailFrom = options.PortalMail?.From,
                     PublicUrl = options.PortalMail?.PublicUrl,
+                    Sso = options.PortalMail?.PortalSso,
                 }, ct).ConfigureAwait(false);
             }
 
@@ -295,6 +296,7 @@ internal sealed class StoreNode : IAsyncDisposable
                     Smtp = options.PortalMail?.Smtp,
                     MailFrom = options.PortalMail?.From,
                     PublicUrl = options.PortalMail?.PublicUrl,
+                    Sso = options.PortalMail?.PortalSso,
                 }, ct).ConfigureAwait(false);
             }
         }

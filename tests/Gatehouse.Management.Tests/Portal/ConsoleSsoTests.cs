@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Gatehouse.Management.Console;
-using System.Text.RegularExpressions;
+using Gatehouse.Management.Web;
 using Gatehouse.Management.Tests.Support;
 using Gatehouse.Tests.Support;
 
@@ -14,7 +13,7 @@ namespace Gatehouse.Management.Tests.Portal;
 /// cancelled or forged answer is a plain page, never an exception.
 /// </summary>
 [Trait("Issue", "18")]
-public sealed partial class ConsoleSsoTests
+public sealed class ConsoleSsoTests
 {
     private static readonly Dictionary<string, object> Accounts = new()
     {
@@ -27,7 +26,7 @@ public sealed partial class ConsoleSsoTests
     private static async Task<(PortalHarness Harness, OidcProvider Provider)> StartAsync(bool trustEmail = false, FakeTime? time = null)
     {
         var port = OidcProvider.PickPort();
-        var h = await PortalHarness.StartAsync(time, sso: new ConsoleSsoOptions
+        var h = await PortalHarness.StartAsync(time, sso: new SingleSignOnOptions
         {
             Issuer = OidcProvider.Issuer(port),
             ClientId = OidcProvider.ClientId,
@@ -57,7 +56,7 @@ public sealed partial class ConsoleSsoTests
         using var browser = new Browser(h.Admin.Url);
         var login = await browser.PageAsync("/console/login?returnUrl=%2Fconsole%2Faudit");
         Assert.Contains("href=\"/console/sso?returnUrl=%2Fconsole%2Faudit\">Sign in with Staff Login</a>", login, StringComparison.Ordinal);
-        using (var signedIn = await SignInAsync(browser, "alice", "/console/sso?returnUrl=%2Fconsole%2Faudit"))
+        using (var signedIn = await SsoWalk.SignInAsync(browser, "alice", "/console/sso?returnUrl=%2Fconsole%2Faudit"))
         {
             Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
             Assert.Equal("/console/audit", signedIn.Headers.Location?.OriginalString);
@@ -120,7 +119,7 @@ public sealed partial class ConsoleSsoTests
             ("dave", "Staff Login did not give an email address")])
         {
             using var browser = new Browser(h.Admin.Url);
-            using var refused = await SignInAsync(browser, login);
+            using var refused = await SsoWalk.SignInAsync(browser, login);
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
             Assert.Contains(WebUtility.HtmlEncode(says), await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser));
@@ -142,7 +141,7 @@ public sealed partial class ConsoleSsoTests
         await using var idp = provider;
         await ConsoleTests.CreateUserAsync(h, "carol@example.com", "admin");
         using var browser = new Browser(h.Admin.Url);
-        using var signedIn = await SignInAsync(browser, "carol");
+        using var signedIn = await SsoWalk.SignInAsync(browser, "carol");
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         Assert.Equal("/console/pending", signedIn.Headers.Location?.OriginalString);
         Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
@@ -163,7 +162,7 @@ public sealed partial class ConsoleSsoTests
         }
 
         using var browser = new Browser(h.Admin.Url);
-        using var second = await SignInAsync(browser, "bob");
+        using var second = await SsoWalk.SignInAsync(browser, "bob");
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         var page = await second.Content.ReadAsStringAsync();
         Assert.Contains("authenticator app", page, StringComparison.Ordinal);
@@ -194,7 +193,7 @@ public sealed partial class ConsoleSsoTests
         await ConsoleTests.CreateUserAsync(h, "alice@example.com", "admin");
 
         using var browser = new Browser(h.Admin.Url);
-        using (var cancelled = await SignInAsync(browser, "alice", cancel: true))
+        using (var cancelled = await SsoWalk.SignInAsync(browser, "alice", cancel: true))
         {
             Assert.Equal(HttpStatusCode.Forbidden, cancelled.StatusCode);
             Assert.Contains("Staff Login did not sign you in (it was cancelled or refused there).", await cancelled.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -227,7 +226,7 @@ public sealed partial class ConsoleSsoTests
     public async Task AProviderThatCannotBeReached_IsAPlainPage_AndPasswordsStillWork()
     {
         // Nothing listens on the provider's port: its discovery document cannot be read.
-        await using var h = await PortalHarness.StartAsync(sso: new ConsoleSsoOptions
+        await using var h = await PortalHarness.StartAsync(sso: new SingleSignOnOptions
         {
             Issuer = OidcProvider.Issuer(OidcProvider.PickPort()),
             ClientId = OidcProvider.ClientId,
@@ -271,7 +270,7 @@ public sealed partial class ConsoleSsoTests
     [InlineData("idp.example.com", "is not an issuer URL")]
     public void AnIssuerThatCannotWork_IsOneLine(string issuer, string says)
     {
-        var e = Assert.Throws<ArgumentException>(() => ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = issuer, ClientId = "c" }));
+        var e = Assert.Throws<ArgumentException>(() => SingleSignOnOptions.Checked(new SingleSignOnOptions { Issuer = issuer, ClientId = "c" }));
         Assert.Contains(says, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -279,76 +278,10 @@ public sealed partial class ConsoleSsoTests
     [Fact]
     public void AClientId_IsRequired_AndLoopbackHttp_IsAllowed()
     {
-        var e = Assert.Throws<ArgumentException>(() => ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "https://idp.example.com", ClientId = " " }));
+        var e = Assert.Throws<ArgumentException>(() => SingleSignOnOptions.Checked(new SingleSignOnOptions { Issuer = "https://idp.example.com", ClientId = " " }));
         Assert.Contains("--console-oidc-client-id", e.Message, StringComparison.Ordinal);
-        Assert.Equal("http://127.0.0.1:8080/realms/staff", ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "http://127.0.0.1:8080/realms/staff/", ClientId = "c" }).Issuer);
-        Assert.Equal("http://[::1]:8080", ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "http://[::1]:8080", ClientId = "c" }).Issuer);
-        Assert.Equal("http://localhost:8080", ConsoleSsoOptions.Checked(new ConsoleSsoOptions { Issuer = "http://localhost:8080", ClientId = "c" }).Issuer);
+        Assert.Equal("http://127.0.0.1:8080/realms/staff", SingleSignOnOptions.Checked(new SingleSignOnOptions { Issuer = "http://127.0.0.1:8080/realms/staff/", ClientId = "c" }).Issuer);
+        Assert.Equal("http://[::1]:8080", SingleSignOnOptions.Checked(new SingleSignOnOptions { Issuer = "http://[::1]:8080", ClientId = "c" }).Issuer);
+        Assert.Equal("http://localhost:8080", SingleSignOnOptions.Checked(new SingleSignOnOptions { Issuer = "http://localhost:8080", ClientId = "c" }).Issuer);
     }
-
-    /// <summary>
-    /// Goes through single sign-on as a browser would, from <paramref name="start"/> on the console: to the provider, its
-    /// sign-in page (as <paramref name="login"/>), its consent page, and back, following every redirect. Answers the
-    /// console's first answer that is not a step of that: a redirect into the console, or a page.
-    /// Give <paramref name="cancel"/> to leave at the provider's sign-in page instead ("abort").
-    /// </summary>
-    private static async Task<HttpResponseMessage> SignInAsync(Browser browser, string login, string start = "/console/sso", bool cancel = false)
-    {
-        var console = browser.Client.BaseAddress!;
-        var next = new Uri(console, start);
-        HttpResponseMessage? post = null;
-        for (var hop = 0; hop < 20; hop++)
-        {
-            var response = post ?? await browser.Client.GetAsync(next);
-            post = null;
-            var onConsole = response.RequestMessage!.RequestUri!.Port == console.Port;
-            if (response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther or HttpStatusCode.Found or HttpStatusCode.TemporaryRedirect)
-            {
-                var location = new Uri(response.RequestMessage.RequestUri, response.Headers.Location!);
-                var intoConsoleAfterSso = onConsole && location.Port == console.Port && !location.AbsolutePath.StartsWith("/console/sso", StringComparison.Ordinal);
-                if (intoConsoleAfterSso)
-                {
-                    return response;
-                }
-
-                response.Dispose();
-                next = location;
-                continue;
-            }
-
-            if (onConsole)
-            {
-                return response;
-            }
-
-            // A page of the provider's: its sign-in form, or its consent form.
-            var page = await response.Content.ReadAsStringAsync();
-            var at = response.RequestMessage.RequestUri;
-            response.Dispose();
-            Assert.True(response.StatusCode == HttpStatusCode.OK, $"the provider answered {response.StatusCode} at {at}: {page}");
-            var action = new Uri(at, WebUtility.HtmlDecode(FormAction().Match(page).Groups[1].Value));
-            if (page.Contains("name=\"login\"", StringComparison.Ordinal))
-            {
-                if (cancel)
-                {
-                    next = new Uri(at, WebUtility.HtmlDecode(AbortLink().Match(page).Groups[1].Value));
-                    continue;
-                }
-
-                post = await browser.Client.PostAsync(action, new FormUrlEncodedContent([new("prompt", "login"), new("login", login), new("password", "any password")]));
-            }
-            else
-            {
-                post = await browser.Client.PostAsync(action, new FormUrlEncodedContent([new("prompt", "consent")]));
-            }
-        }
-
-        throw new InvalidOperationException("single sign-on did not come back to the console within 20 steps");
-    }
-
-    [GeneratedRegex("<form[^>]*action=\"([^\"]+)\"")]
-    private static partial Regex FormAction();
-
-    [GeneratedRegex("href=\"([^\"]*/abort)\"")]
-    private static partial Regex AbortLink();
 }

@@ -64,7 +64,7 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     public List<string> Logs { get; }
 
     public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null, string? consolePublicUrl = null,
-        Gatehouse.Management.Console.ConsoleSsoOptions? sso = null)
+        Gatehouse.Management.Web.SingleSignOnOptions? sso = null)
     {
         var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
         var backend = await ConsumerNode.StartBackendAsync();

@@ -287,7 +287,7 @@ public sealed partial class PortalTwoStepTests
         return (Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value, Browser.TokenOf(page));
     }
 
-    private static async Task<string> TurnOnAsync(Browser browser, FakeTime time)
+    internal static async Task<string> TurnOnAsync(Browser browser, FakeTime time)
     {
         time.Advance(TimeSpan.FromSeconds(30));
         var page = await browser.PageAsync("/account");

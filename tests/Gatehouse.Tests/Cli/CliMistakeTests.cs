@@ -173,6 +173,8 @@ public sealed class CliMistakeTests : IDisposable
     [InlineData("--console-oidc-issuer", "http://login.example.com", "--console-oidc-client-id", "console", "is plain http to another machine")]
     [InlineData("--console-oidc-issuer", "https://login.example.com", "--console-oidc-name", "Staff", "needs --console-oidc-client-id")]
     [InlineData("--console-oidc-client-id", "console", "--console-oidc-name", "Staff", "needs --console-oidc-issuer too")]
+    [InlineData("--portal-oidc-issuer", "http://login.example.com", "--portal-oidc-client-id", "portal", "--portal-oidc-issuer 'http://login.example.com' is plain http to another machine")]
+    [InlineData("--portal-oidc-trust-email", "true", "--portal-oidc-name", "Example ID", "needs --portal-oidc-issuer too")]
     public async Task RunStore_WithSingleSignOnThatCannotWork_SaysWhyInOneLine(string option1, string value1, string option2, string value2, string says)
     {
         var run = await GatehouseProcess.RunAsync(

@@ -1,0 +1,115 @@
+using Gatehouse.Management.Portal.Pages;
+using Gatehouse.Management.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Gatehouse.Management.Portal;
+
+/// <summary>
+/// Signing up and in with a single sign-on provider (<c>--portal-oidc-*</c>; docs/portal.md, "Single sign-on"):
+/// <c>GET /sso</c> sends the browser to the provider, ASP.NET Core's OpenID Connect handler takes its answer at
+/// <c>/sso/callback</c> into a five-minute cookie, and <c>GET /sso/done</c> signs the person in to the account of the
+/// address the provider vouches for, made then if there is none (<see cref="Consumers.ConsumerService.SignInWithProviderAsync"/>).
+/// No password is hashed on this path, so it costs the portal a few store reads and writes. Two-step sign-in an account
+/// turned on is still asked for.
+/// </summary>
+internal static partial class PortalEndpoints
+{
+    internal const string SsoScheme = "portal-oidc";
+    internal const string SsoAnswerScheme = "portal-oidc-answer";
+
+    private static void MapSso(IEndpointRouteBuilder app, PortalContext portal)
+    {
+        if (portal.Options.Sso is not { } sso)
+        {
+            return;
+        }
+
+        app.MapGet("/sso", async context =>
+        {
+            var done = WebForms.ReturnUrl(context, "/") is { } back ? "/sso/done?returnUrl=" + Uri.EscapeDataString(back) : "/sso/done";
+            try
+            {
+                await context.ChallengeAsync(SsoScheme, new AuthenticationProperties { RedirectUri = done }).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException && !context.Response.HasStarted)
+            {
+                // The provider's discovery document or keys could not be read: a page and the password form, the reason in the log.
+                LogSsoFailed(portal.Logger, Address(context), sso.Issuer, e);
+                await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status502BadGateway,
+                    $"{sso.Name} cannot be reached at the moment; try again shortly, or sign in with your email and password.", "/login").ConfigureAwait(false);
+            }
+        });
+        app.MapGet("/sso/done", context => SsoDoneAsync(context, portal, sso));
+    }
+
+    private static async Task SsoDoneAsync(HttpContext context, PortalContext portal, SingleSignOnOptions sso)
+    {
+        var answer = await context.AuthenticateAsync(SsoAnswerScheme).ConfigureAwait(false);
+        await context.SignOutAsync(SsoAnswerScheme).ConfigureAwait(false); // used once, whatever comes of it
+        if (!answer.Succeeded || answer.Principal is not { } who)
+        {
+            context.Response.Redirect("/login");
+            return;
+        }
+
+        var (email, refusal) = sso.VerifiedEmail(who);
+        if (refusal is not null)
+        {
+            LogSsoRefused(portal.Logger, email ?? "someone without an address", Address(context), refusal);
+            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status403Forbidden, refusal, "/login").ConfigureAwait(false);
+            return;
+        }
+
+        var (account, created, problem) = await portal.Consumers.SignInWithProviderAsync(email!, who.FindFirst("name")?.Value, sso.Name, context.RequestAborted)
+            .ConfigureAwait(false);
+        if (problem is not null)
+        {
+            LogSsoRefused(portal.Logger, email!, Address(context), problem.Detail);
+            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), problem.Status, problem.Detail, "/login").ConfigureAwait(false);
+            return;
+        }
+
+        if (created)
+        {
+            LogSsoSignUp(portal.Logger, email!, account!.Id, who.FindFirst("iss")?.Value ?? sso.Issuer);
+        }
+
+        if (await HasTwoStepAsync(portal, account!.Id, context.RequestAborted).ConfigureAwait(false))
+        {
+            await AskForCodeAsync(context, portal, account, sso: true).ConfigureAwait(false);
+            return;
+        }
+
+        await SignInAsync(context, account, sso: true).ConfigureAwait(false);
+        context.Response.Redirect(WebForms.ReturnUrl(context, "/") ?? "/apps");
+    }
+
+    /// <summary>The provider did not sign someone in (cancelled, refused, or an answer that does not validate): a page and a log line.</summary>
+    internal static async Task SsoFailedAsync(RemoteFailureContext context)
+    {
+        context.HandleResponse();
+        var http = context.HttpContext;
+        var sso = http.RequestServices.GetRequiredService<PortalSsoOptions>().Options;
+        LogSsoFailed(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal"), Address(http), sso.Issuer, context.Failure);
+        await WebRender.ProblemAsync(http, Page(http, "Not signed in"), StatusCodes.Status403Forbidden, sso.FailureText(context), "/login").ConfigureAwait(false);
+    }
+
+    private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal single sign-on failed from {Address} with {Issuer}")]
+    private static partial void LogSsoFailed(ILogger logger, string address, string issuer, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal single sign-on refused: {Email} from {Address}: {Reason}")]
+    private static partial void LogSsoRefused(ILogger logger, string email, string address, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Portal sign-up through single sign-on: {Email} ({Account}) through {Issuer}")]
+    private static partial void LogSsoSignUp(ILogger logger, string email, string account, string issuer);
+}
+
+/// <summary>The portal's single sign-on options, for the handler's failure event (registered only when there are some).</summary>
+internal sealed record PortalSsoOptions(SingleSignOnOptions Options);
