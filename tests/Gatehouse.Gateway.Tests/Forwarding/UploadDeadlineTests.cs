@@ -73,15 +73,16 @@ public sealed class UploadDeadlineTests
     public async Task AnUploadLongerThanTheTimeout_ReachesAnUpstreamThatTakesIt()
     {
         await using var backend = await TestBackend.StartAsync(async context => await context.Response.WriteAsync($"got {await ReadAllAsync(context)}"));
-        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, timeout: "2s"));
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, timeout: "4s"));
 
-        // Ten pieces 400 ms apart: 4 s of upload against a 2 s timeout. The deadline is re-armed at most every half
-        // second, so it runs at least 1.5 s past each piece: a 400 ms pause has over a second to spare on a loaded
-        // machine (with a 1 s timeout it had 350 ms, and a CI run once lost them).
-        using var response = await gateway.Client.PostAsync("/files/upload", new SlowContent(10, TimeSpan.FromMilliseconds(400)));
+        // Twelve pieces 400 ms apart: 4.8 s of upload against a 4 s timeout (without the re-arming it is cut at 4 s).
+        // The deadline is re-armed at most every second (a quarter of the timeout), so it runs at least 3 s past each
+        // piece: a 400 ms pause has 2.6 s to spare. With a 1 s timeout it had 350 ms and a CI run lost them; with 2 s
+        // it had 1.1 s, and a CI run with every test project busy on two cores lost those too.
+        using var response = await gateway.Client.PostAsync("/files/upload", new SlowContent(12, TimeSpan.FromMilliseconds(400)));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("got 10240", await response.Content.ReadAsStringAsync());
+        Assert.Equal("got 12288", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
