@@ -8,6 +8,7 @@
 // ACCOUNTS_JSON maps each login to the claims the provider releases for it, e.g.
 //   {"alice":{"email":"alice@example.com","email_verified":true,"name":"Alice"}}
 // Prints "ready ISSUER" once it listens on 127.0.0.1:PORT; stops on SIGTERM or when its stdin closes.
+import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
 
 const [port, clientId, clientSecret, redirectUri, accountsJson] = process.argv.slice(2);
@@ -16,7 +17,9 @@ if (!port || !clientId || !clientSecret || !redirectUri || !accountsJson) {
   process.exit(2);
 }
 
-const accounts = JSON.parse(accountsJson);
+// ACCOUNTS_JSON may also be @FILE: the file is read again at every look-up, so a test can change an account's claims
+// (an address given to someone else, or changed) while the provider runs.
+const accounts = () => JSON.parse(accountsJson.startsWith('@') ? readFileSync(accountsJson.slice(1), 'utf8') : accountsJson);
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   clients: [{
@@ -31,7 +34,7 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
   features: { devInteractions: { enabled: true } },
   async findAccount(ctx, sub) {
-    const claims = accounts[sub];
+    const claims = accounts()[sub];
     return claims ? { accountId: sub, async claims() { return { sub, ...claims }; } } : undefined;
   },
 });

@@ -94,6 +94,13 @@ internal static partial class AdminOpenApi
                 "For an owner who lost their authenticator and their recovery codes: the secret and the codes are dropped and the account's sessions end; it signs in with the password alone and may set it up again. Audited (action two-step-off). Answers 200 also when it was off.",
                 Responses(("200", Json("Done", "Off")), Ref("NotFound"))),
         };
+        paths["/admin/portal/accounts/{id}/sso"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The account's id (acc-…).")),
+            ["delete"] = Op("releasePortalAccountSso", "Release a portal account from its single sign-on identity", "Portal",
+                "An account is bound to the provider identity (issuer and subject) it first signed in with; a different identity with the same address is refused. When the address was given to someone else there, this releases the account: the next sign-in through the provider with the address binds it again. Audited (action sso-unlink). Answers 200 also when it was not bound.",
+                Responses(("200", Json("Done", "Released")), Ref("NotFound"))),
+        };
         paths["/admin/users"] = new JsonObject
         {
             ["get"] = Op("listConsoleUsers", "List console users", "Portal", "The people who may sign in to the admin console with a password, and their roles (never the hashes).",
@@ -123,6 +130,13 @@ internal static partial class AdminOpenApi
             ["delete"] = Op("resetConsoleUserTwoStep", "Turn a console user's two-step sign-in off", "Portal",
                 "For a user who lost their authenticator and their recovery codes: the secret and the codes are dropped, and the user's sessions end. They sign in with the password alone and set it up again (at once, when twoStepRequired is set).",
                 Responses(("200", Json("ConsoleUser", "The user")), Ref("NotFound"))),
+        };
+        paths["/admin/users/{email}/sso"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("email", "The user's email address (compared in lower case).")),
+            ["delete"] = Op("releaseConsoleUserSso", "Release a console user from their single sign-on identity", "Portal",
+                "A console user is bound to the provider identity (issuer and subject) they first signed in with; a different identity with the same address is refused. When the address was given to someone else there, this releases the user: the next sign-in through the provider with the address binds them again. Audited (action sso-unlink).",
+                Responses(("200", Json("SsoRelease", "Whether the user was bound")))),
         };
         paths["/admin/console/settings"] = new JsonObject
         {
@@ -176,6 +190,8 @@ internal static partial class AdminOpenApi
         var invitation = Object("An invitation's role.", ("role", Enum(Str("Default admin for a new user; an existing user's stays unless given"), "admin", "viewer")));
         invitation["additionalProperties"] = false;
         yield return ("ConsoleInvitationRequest", invitation);
+        yield return ("SsoRelease", Object("A console user released from their single sign-on identity.", ("email", Str()),
+            ("released", Bool("The user was bound to an identity, and is no longer"))));
         var consoleSettings = Object("The console's shared settings.",
             ("twoStepRequired", Bool("Every console user must have two-step sign-in: one without it may only set it up (the admin token's sessions are not held to it)")));
         consoleSettings["additionalProperties"] = false;

@@ -61,6 +61,14 @@ internal static class AdminUserEndpoints
                 ["email"] = email, ["role"] = user?.Role == AdminRole.Viewer ? "viewer" : "admin", ["twoStep"] = user?.TwoStep ?? false,
             }).ConfigureAwait(false);
         });
+        // The user's address was given to someone else at the single sign-on provider (or they have a new account
+        // there): the next sign-in through the provider binds the user again, to whoever signs in with the address.
+        app.MapDelete("/admin/users/{email}/sso", async context =>
+        {
+            var email = ConsumerService.NormalizeEmail((string)context.Request.RouteValues["email"]!);
+            var done = await consumers.Store.UnlinkSsoAsync(Console.ConsoleEndpoints.InviteOwner(email), AdminCaller.Actor(context), "console-user", context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["email"] = email, ["released"] = done }).ConfigureAwait(false);
+        });
         app.MapGet("/admin/console/settings", async context => await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false));
         app.MapPut("/admin/console/settings", async context =>
         {

@@ -121,6 +121,20 @@ internal static class PortalAdminEndpoints
                 .ConfigureAwait(false);
             await AnswerAsync(context, Task.FromResult(done ? null : AdminProblem.NotFound($"Account '{id}'"))).ConfigureAwait(false);
         });
+        // The account's address was given to someone else at the single sign-on provider: the next sign-in through the
+        // provider with the address binds it again.
+        app.MapDelete("/admin/portal/accounts/{id}/sso", async context =>
+        {
+            var id = (string)context.Request.RouteValues["id"]!;
+            if (await consumers.Store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false) is null)
+            {
+                await AdminProblem.NotFound($"Account '{id}'").WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await consumers.Store.UnlinkSsoAsync(id, AdminCaller.Actor(context), "account", context.RequestAborted).ConfigureAwait(false);
+            await AnswerAsync(context, Task.FromResult<AdminProblem?>(null)).ConfigureAwait(false);
+        });
         app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,
             consumers.DeleteApplicationAsync(null, (string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,

@@ -59,12 +59,38 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        var (email, refusal) = sso.VerifiedEmail(who);
+        // Someone bound before is found by the provider's identity (issuer and subject), whatever their address there is
+        // now; anyone else by the verified address, and then bound to the identity that came with it.
         var issuer = who.FindFirst("iss")?.Value ?? sso.Issuer;
+        var subject = who.FindFirst("sub")?.Value;
+        string? email = null, refusal = null;
         AdminUser? user = null;
-        if (refusal is null && (user = await consumers.Store.GetAdminUserAsync(email!, context.RequestAborted).ConfigureAwait(false)) is null)
+        var store = consumers.Store;
+        var ct = context.RequestAborted;
+        if (subject is null)
         {
-            refusal = $"{sso.Name} signed you in as {email}, but the console has no user with that address. An administrator can invite it (Access page, or POST /admin/users/{{email}}/invite).";
+            refusal = sso.NoSubject;
+        }
+        else if (await store.FindSsoOwnerAsync("console-user", issuer, subject, ct).ConfigureAwait(false) is { } owner)
+        {
+            email = owner["console-user:".Length..];
+            if ((user = await store.GetAdminUserAsync(email, ct).ConfigureAwait(false)) is null)
+            {
+                refusal = $"{sso.Name} signed you in as {email}, but the console has no user with that address.";
+            }
+        }
+        else
+        {
+            (email, refusal) = sso.VerifiedEmail(who);
+            if (refusal is null && (user = await store.GetAdminUserAsync(email!, ct).ConfigureAwait(false)) is null)
+            {
+                refusal = $"{sso.Name} signed you in as {email}, but the console has no user with that address. An administrator can invite it (Access page, or POST /admin/users/{{email}}/invite).";
+            }
+            else if (refusal is null)
+            {
+                refusal = sso.LinkRefusal(await store.LinkSsoAsync(InviteOwner(user!.Email), issuer, subject, "console:" + user.Email, "console-user", ct).ConfigureAwait(false),
+                    user.Email, $"DELETE /admin/users/{user.Email}/sso");
+            }
         }
 
         if (refusal is not null)

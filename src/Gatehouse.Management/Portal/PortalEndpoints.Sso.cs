@@ -1,4 +1,5 @@
-using Gatehouse.Management.Portal.Pages;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -57,26 +58,54 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        var (email, refusal) = sso.VerifiedEmail(who);
+        // An account bound before is found by the provider's identity (issuer and subject), whatever its address there
+        // is now; anyone else by the verified address (an account made if there is none), then bound to that identity.
+        var issuer = who.FindFirst("iss")?.Value ?? sso.Issuer;
+        var subject = who.FindFirst("sub")?.Value;
+        var store = portal.Consumers.Store;
+        var ct = context.RequestAborted;
+        ConsumerAccount? account = null;
+        var created = false;
+        string? email = null, refusal = null;
+        var status = StatusCodes.Status403Forbidden;
+        if (subject is null)
+        {
+            refusal = sso.NoSubject;
+        }
+        else if (await store.FindSsoOwnerAsync("account", issuer, subject, ct).ConfigureAwait(false) is { } owner)
+        {
+            account = await store.GetAccountAsync(owner, ct).ConfigureAwait(false);
+            email = account?.Email ?? owner;
+            refusal = account is null ? $"{sso.Name} signed you in, but the account it belongs to here is gone; sign in again to make a new one."
+                : account.State == AccountState.Suspended ? $"The account of {account.Email} is suspended; write to the portal's operators." : null;
+        }
+        else
+        {
+            (email, refusal) = sso.VerifiedEmail(who);
+            if (refusal is null)
+            {
+                AdminProblem? problem;
+                (account, created, problem) = await portal.Consumers.SignInWithProviderAsync(email!, who.FindFirst("name")?.Value, sso.Name, ct).ConfigureAwait(false);
+                (refusal, status) = problem is null ? (null, status) : (problem.Detail, problem.Status);
+            }
+
+            if (account is not null && refusal is null)
+            {
+                refusal = sso.LinkRefusal(await store.LinkSsoAsync(account.Id, issuer, subject, "portal:" + account.Email, "account", ct).ConfigureAwait(false),
+                    account.Email, $"DELETE /admin/portal/accounts/{account.Id}/sso");
+            }
+        }
+
         if (refusal is not null)
         {
             LogSsoRefused(portal.Logger, email ?? "someone without an address", Address(context), refusal);
-            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status403Forbidden, refusal, "/login").ConfigureAwait(false);
-            return;
-        }
-
-        var (account, created, problem) = await portal.Consumers.SignInWithProviderAsync(email!, who.FindFirst("name")?.Value, sso.Name, context.RequestAborted)
-            .ConfigureAwait(false);
-        if (problem is not null)
-        {
-            LogSsoRefused(portal.Logger, email!, Address(context), problem.Detail);
-            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), problem.Status, problem.Detail, "/login").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), status, refusal, "/login").ConfigureAwait(false);
             return;
         }
 
         if (created)
         {
-            LogSsoSignUp(portal.Logger, email!, account!.Id, who.FindFirst("iss")?.Value ?? sso.Issuer);
+            LogSsoSignUp(portal.Logger, email!, account!.Id, issuer);
         }
 
         if (await HasTwoStepAsync(portal, account!.Id, context.RequestAborted).ConfigureAwait(false))

@@ -156,4 +156,32 @@ public interface IConsumerStore
 
     /// <summary>As <see cref="TakeAdminUserCodeAsync"/>, for a portal account; a recovery code's use is logged as <paramref name="actor"/>'s.</summary>
     Task<bool> TakeAccountCodeAsync(string accountId, string totpSecret, long? step, string? recoveryCode, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Links a single sign-on owner (a console user, <c>console-user:EMAIL</c>, or a portal account's id) to the
+    /// provider's identity (<paramref name="issuer"/>, <paramref name="subject"/>) the first time it signs in through
+    /// the provider, and tells whether a later sign-in is that identity: OpenID Connect's one stable identifier is the
+    /// issuer and subject together, while an address can be given to someone else. <paramref name="kind"/> is the
+    /// owner's (<c>console-user</c> or <c>account</c>): one identity may have one of each. The first link is in the change log.
+    /// </summary>
+    Task<SsoLinkOutcome> LinkSsoAsync(string owner, string issuer, string subject, string actor, string kind, CancellationToken cancellationToken = default);
+
+    /// <summary>The owner of <paramref name="kind"/> (<c>console-user</c> or <c>account</c>) a provider identity is linked to; null when none.</summary>
+    Task<string?> FindSsoOwnerAsync(string kind, string issuer, string subject, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes an owner's link (an administrator's decision: the address now belongs to someone else there). False when there was none.</summary>
+    Task<bool> UnlinkSsoAsync(string owner, string actor, string kind, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What <see cref="IConsumerStore.LinkSsoAsync"/> found.</summary>
+public enum SsoLinkOutcome
+{
+    /// <summary>The owner was linked to this identity before: it is them.</summary>
+    Same,
+    /// <summary>Neither had a link: they are linked now.</summary>
+    Linked,
+    /// <summary>The owner is linked to another identity at the provider (the address was given to someone else).</summary>
+    OwnerLinkedElsewhere,
+    /// <summary>This identity is linked to another owner (its address changed at the provider).</summary>
+    IdentityLinkedElsewhere,
 }

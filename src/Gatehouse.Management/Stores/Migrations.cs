@@ -501,7 +501,21 @@ internal static class Migrations
                     totp_step BIGINT NOT NULL DEFAULT 0,
                     recovery_codes TEXT NOT NULL);
                 """),
+        // Single sign-on: the provider identity (issuer and subject, OpenID Connect's one stable identifier) each console
+        // user (kind console-user) or portal account (kind account) is bound to at its first sign-in through the
+        // provider; one identity may have a console user and a portal account. Version 20.
+        new(20, Sqlite: SsoLinksTable, Postgres: SsoLinksTable),
     ];
+
+    // Migration 20's table: the same SQL for both databases.
+    private const string SsoLinksTable = """
+        CREATE TABLE sso_links (
+            owner TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL);
+        CREATE UNIQUE INDEX sso_links_identity ON sso_links (kind, issuer, subject);
+        """;
 
     // Migration 15's table and indexes: the same SQL for both databases.
     private const string UsageApplicationsTable = """

@@ -192,6 +192,7 @@ internal abstract partial class SqlConfigStore
         await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET title = '', description = '' WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM account_two_step WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "DELETE FROM sso_links WHERE owner = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await LogChangeAsync(connection, transaction, seq, actor == self ? pseudonym : actor, "delete", "account", id, null, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -451,6 +452,8 @@ internal abstract partial class SqlConfigStore
         }
 
         await ExecuteAsync(connection, transaction, "DELETE FROM admin_users WHERE email = @email", cancellationToken, ("email", email)).ConfigureAwait(false);
+        // A user made again later with this address (someone else, perhaps) is not bound to the old one's identity.
+        await ExecuteAsync(connection, transaction, "DELETE FROM sso_links WHERE owner = @owner", cancellationToken, ("owner", "console-user:" + email)).ConfigureAwait(false);
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await LogChangeAsync(connection, transaction, seq, actor, "delete", "console-user", email, AuditBody(before, passwordChanged: false), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -537,6 +540,81 @@ internal abstract partial class SqlConfigStore
 
         return result;
     }
+
+    public async Task<SsoLinkOutcome> LinkSsoAsync(string owner, string issuer, string subject, string actor, string kind, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        string? linkedIssuer = null, linkedSubject = null, otherOwner = null;
+        await using (var command = Command(connection, transaction, "SELECT issuer, subject FROM sso_links WHERE owner = @owner", ("owner", owner)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                (linkedIssuer, linkedSubject) = (reader.GetString(0), reader.GetString(1));
+            }
+        }
+
+        if (linkedIssuer is not null)
+        {
+            return linkedIssuer == issuer && linkedSubject == subject ? SsoLinkOutcome.Same : SsoLinkOutcome.OwnerLinkedElsewhere;
+        }
+
+        await using (var command = Command(connection, transaction, "SELECT owner FROM sso_links WHERE kind = @kind AND issuer = @issuer AND subject = @subject",
+            ("kind", kind), ("issuer", issuer), ("subject", subject)))
+        {
+            otherOwner = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+        }
+
+        if (otherOwner is not null)
+        {
+            return SsoLinkOutcome.IdentityLinkedElsewhere;
+        }
+
+        await ExecuteAsync(connection, transaction, "INSERT INTO sso_links (owner, kind, issuer, subject) VALUES (@owner, @kind, @issuer, @subject)", cancellationToken,
+            ("owner", owner), ("kind", kind), ("issuer", issuer), ("subject", subject)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "sso-link", kind, owner, null, SsoBody(issuer, subject), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return SsoLinkOutcome.Linked;
+    }
+
+    public async Task<string?> FindSsoOwnerAsync(string kind, string issuer, string subject, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, "SELECT owner FROM sso_links WHERE kind = @kind AND issuer = @issuer AND subject = @subject",
+            ("kind", kind), ("issuer", issuer), ("subject", subject));
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    public async Task<bool> UnlinkSsoAsync(string owner, string actor, string kind, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        string? issuer = null, subject = null;
+        await using (var command = Command(connection, transaction, "SELECT issuer, subject FROM sso_links WHERE owner = @owner", ("owner", owner)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                (issuer, subject) = (reader.GetString(0), reader.GetString(1));
+            }
+        }
+
+        if (issuer is null)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, "DELETE FROM sso_links WHERE owner = @owner", cancellationToken, ("owner", owner)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "sso-unlink", kind, owner, SsoBody(issuer, subject!), null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private static string SsoBody(string issuer, string subject) =>
+        new System.Text.Json.Nodes.JsonObject { ["issuer"] = issuer, ["subject"] = subject }.ToJsonString();
 
     public Task<bool> TakeAccountCodeAsync(string accountId, string totpSecret, long? step, string? recoveryCode, string actor, CancellationToken cancellationToken = default) =>
         TakeCodeAsync("account_two_step", "account", accountId, totpSecret, step, recoveryCode, actor, "account", cancellationToken);

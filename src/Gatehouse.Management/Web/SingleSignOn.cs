@@ -153,6 +153,21 @@ public sealed record SingleSignOnOptions
         return (email, null);
     }
 
+    /// <summary>
+    /// Why a binding to the provider identity refuses this sign-in, or null when it holds (the same identity as before,
+    /// or bound now). <paramref name="release"/> is how an administrator releases <paramref name="email"/>'s binding.
+    /// </summary>
+    internal string? LinkRefusal(Stores.SsoLinkOutcome outcome, string email, string release) => outcome switch
+    {
+        Stores.SsoLinkOutcome.OwnerLinkedElsewhere =>
+            $"{Name} signed you in as {email}, but {email} here belongs to another {Name} account (the address may have been given to someone else there). An administrator can release it ({release}).",
+        Stores.SsoLinkOutcome.IdentityLinkedElsewhere => $"This {Name} account already belongs to someone else here.",
+        _ => null,
+    };
+
+    /// <summary>The refusal of an answer without a subject (<c>sub</c>), which every OpenID Connect ID token has.</summary>
+    internal string NoSubject => $"{Name}'s answer names no subject (sub), so it cannot say who you are.";
+
     /// <summary>What the provider answered when it did not sign someone in, in words for a page; never the handler's exception.</summary>
     internal string FailureText(RemoteFailureContext context)
     {

@@ -133,6 +133,85 @@ public sealed class ConsoleSsoTests
         }
     }
 
+    /// <summary>
+    /// A console user is bound to the provider identity (issuer and subject) they first came with: when the provider
+    /// gives their address to someone else, that person is refused until an administrator releases the user; when the
+    /// user's own address changes there, they are still found.
+    /// </summary>
+    [Fact]
+    public async Task AConsoleUser_IsBoundToTheirIdentityAtTheProvider_NotToTheAddress()
+    {
+        var (h, provider) = await StartAsync();
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "alice@example.com", "admin");
+        using (var first = new Browser(h.Admin.Url))
+        using (var signedIn = await SsoWalk.SignInAsync(first, "alice"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 5), c => c.Action == "sso-link" && c.Name == "console-user:alice@example.com" && c.After!.Contains("\"subject\":\"alice\"", StringComparison.Ordinal));
+
+        // The provider gives alice's address to mallory: mallory is not alice.
+        provider.SetAccounts(new Dictionary<string, object>(Accounts) { ["mallory"] = new { email = "alice@example.com", email_verified = true } });
+        using (var mallory = new Browser(h.Admin.Url))
+        {
+            using var refused = await SsoWalk.SignInAsync(mallory, "mallory");
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("belongs to another Staff Login account", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(mallory));
+        }
+
+        // Alice's own address changes at the provider: she is still alice here.
+        provider.SetAccounts(new Dictionary<string, object>(Accounts) { ["alice"] = new { email = "alice@new.example.com", email_verified = true } });
+        using (var again = new Browser(h.Admin.Url))
+        {
+            using (var signedIn = await SsoWalk.SignInAsync(again, "alice"))
+            {
+                Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            }
+
+            Assert.Contains("Signed in as alice@example.com (role admin)", await again.PageAsync("/console/account"), StringComparison.Ordinal);
+        }
+
+        // An administrator releases the user (the address is mallory's now): mallory's next sign-in binds it.
+        provider.SetAccounts(new Dictionary<string, object>(Accounts) { ["mallory"] = new { email = "alice@example.com", email_verified = true } });
+        using (var admin = h.AdminClient())
+        using (var released = await admin.DeleteAsync("/admin/users/alice@example.com/sso"))
+        {
+            Assert.Equal(HttpStatusCode.OK, released.StatusCode);
+            Assert.True((bool)System.Text.Json.Nodes.JsonNode.Parse(await released.Content.ReadAsStringAsync())!["released"]!);
+        }
+
+        using (var mallory = new Browser(h.Admin.Url))
+        {
+            using var signedIn = await SsoWalk.SignInAsync(mallory, "mallory");
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(mallory));
+        }
+
+        using (var old = new Browser(h.Admin.Url))
+        using (var refused = await SsoWalk.SignInAsync(old, "alice"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        // Deleting the user drops the binding: a user made again with the address is bound afresh.
+        using (var admin = h.AdminClient())
+        using (var deleted = await admin.DeleteAsync("/admin/users/alice@example.com"))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        await ConsoleTests.CreateUserAsync(h, "alice@example.com", "viewer");
+        using (var fresh = new Browser(h.Admin.Url))
+        using (var signedIn = await SsoWalk.SignInAsync(fresh, "alice"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+    }
+
     [Fact]
     public async Task WithTrustEmail_AnAddressWithoutTheVerifiedClaim_IsTaken()
     {

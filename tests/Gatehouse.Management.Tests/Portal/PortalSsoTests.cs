@@ -101,6 +101,45 @@ public sealed class PortalSsoTests
     }
 
     [Fact]
+    public async Task AnAccount_IsBoundToTheIdentityItWasMadeWith_UntilAnAdministratorReleasesIt()
+    {
+        var (h, provider) = await StartAsync();
+        await using var harness = h;
+        await using var idp = provider;
+        using (var browser = h.NewBrowser())
+        using (await SignInAsync(browser, "erin"))
+        {
+        }
+
+        var erin = (await h.Store.FindAccountByEmailAsync("erin@example.com"))!;
+        provider.SetAccounts(new Dictionary<string, object>(Accounts) { ["mallory"] = new { email = "erin@example.com", email_verified = true } });
+        using (var mallory = h.NewBrowser())
+        {
+            using var refused = await SignInAsync(mallory, "mallory");
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("belongs to another Example ID account", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Redirect, (await mallory.GetAsync("/apps")).StatusCode);
+        }
+
+        using (var admin = h.AdminClient())
+        {
+            using var released = await admin.DeleteAsync($"/admin/portal/accounts/{erin.Id}/sso");
+            Assert.Equal(HttpStatusCode.OK, released.StatusCode);
+            using var missing = await admin.DeleteAsync("/admin/portal/accounts/acc-nobody/sso");
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        using (var mallory = h.NewBrowser())
+        {
+            using var signedIn = await SignInAsync(mallory, "mallory");
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            Assert.Contains("erin@example.com", await mallory.PageAsync("/account"), StringComparison.Ordinal);
+        }
+
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 10), c => c.Action == "sso-unlink" && c.Name == erin.Id && c.Actor == "admin-api");
+    }
+
+    [Fact]
     public async Task ThePortalsRules_Hold_ForAccountsFromTheProvider()
     {
         var (h, provider) = await StartAsync();

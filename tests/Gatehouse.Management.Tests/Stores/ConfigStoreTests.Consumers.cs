@@ -283,6 +283,42 @@ public abstract partial class ConfigStoreTests
     }
 
     /// <summary>
+    /// Single sign-on bindings: an owner is bound to one provider identity (issuer and subject) per kind, an identity to
+    /// one owner per kind (a console user and a portal account may share one), a release lets another identity bind,
+    /// and deleting the owner drops its binding. Binding and release are in the change log.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task SingleSignOnBindings_OneIdentityPerOwner_AndOneOwnerPerIdentity()
+    {
+        const string Issuer = "https://login.example.com";
+        await Store.UpsertAdminUserAsync(new AdminUser("alice@example.com", "hash-1", AdminRole.Admin, Clock.GetUtcNow()), "admin-api");
+        Assert.Null(await Store.FindSsoOwnerAsync("console-user", Issuer, "sub-alice"));
+        Assert.Equal(SsoLinkOutcome.Linked, await Store.LinkSsoAsync("console-user:alice@example.com", Issuer, "sub-alice", "console:alice@example.com", "console-user"));
+        Assert.Equal(SsoLinkOutcome.Same, await Store.LinkSsoAsync("console-user:alice@example.com", Issuer, "sub-alice", "console:alice@example.com", "console-user"));
+        Assert.Equal("console-user:alice@example.com", await Store.FindSsoOwnerAsync("console-user", Issuer, "sub-alice"));
+        Assert.Null(await Store.FindSsoOwnerAsync("console-user", "https://other.example.com", "sub-alice")); // the issuer is part of it
+
+        Assert.Equal(SsoLinkOutcome.OwnerLinkedElsewhere, await Store.LinkSsoAsync("console-user:alice@example.com", Issuer, "sub-mallory", "x", "console-user"));
+        Assert.Equal(SsoLinkOutcome.IdentityLinkedElsewhere, await Store.LinkSsoAsync("console-user:bob@example.com", Issuer, "sub-alice", "x", "console-user"));
+        // The same identity may also have a portal account.
+        Assert.Equal(SsoLinkOutcome.Linked, await Store.LinkSsoAsync("acc-alice", Issuer, "sub-alice", "portal:alice@example.com", "account"));
+        Assert.Equal("acc-alice", await Store.FindSsoOwnerAsync("account", Issuer, "sub-alice"));
+
+        Assert.True(await Store.UnlinkSsoAsync("console-user:alice@example.com", "admin-api", "console-user"));
+        Assert.False(await Store.UnlinkSsoAsync("console-user:alice@example.com", "admin-api", "console-user"));
+        Assert.Equal(SsoLinkOutcome.Linked, await Store.LinkSsoAsync("console-user:alice@example.com", Issuer, "sub-mallory", "console:alice@example.com", "console-user"));
+        Assert.True(await Store.DeleteAdminUserAsync("alice@example.com", "admin-api"));
+        Assert.Null(await Store.FindSsoOwnerAsync("console-user", Issuer, "sub-mallory"));
+
+        var changes = await Store.ListConsumerChangesAsync(null, 20);
+        Assert.Equal(3, changes.Count(c => c.Action == "sso-link"));
+        var unlink = Assert.Single(changes, c => c.Action == "sso-unlink");
+        Assert.Equal(("admin-api", "console-user", "console-user:alice@example.com"), (unlink.Actor, unlink.Kind, unlink.Name));
+        Assert.Contains("sub-alice", unlink.Before!, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Two-step sign-in in the store: an authenticator code's step is taken only when later than the last one (and only
     /// against the secret it was checked with), a recovery code once; turning it on with the user's own password applies
     /// only over the record checked, and an administrator's reset drops the secret and the codes. The log says which,

@@ -17,16 +17,22 @@ internal sealed class OidcProvider : IAsyncDisposable
     public const string ClientSecret = "a test client secret for the console";
 
     private readonly Process _process;
+    private readonly string _accounts;
 
-    private OidcProvider(Process process) => _process = process;
+    private OidcProvider(Process process, string accounts) => (_process, _accounts) = (process, accounts);
 
     public static int PickPort() => Gatehouse.Gateway.Tests.Infrastructure.FreePorts.Tcp();
 
     public static string Issuer(int port) => $"http://127.0.0.1:{port}";
 
-    /// <summary>Starts the provider; <paramref name="accounts"/> maps each login to the claims it releases.</summary>
+    /// <summary>
+    /// Starts the provider; <paramref name="accounts"/> maps each login to the claims it releases. They are kept in a
+    /// file the provider reads at every look-up, so that <see cref="SetAccounts"/> can change them while it runs.
+    /// </summary>
     public static async Task<OidcProvider> StartAsync(int port, string redirectUri, IReadOnlyDictionary<string, object> accounts)
     {
+        var file = Path.Combine(Path.GetTempPath(), $"gatehouse-oidc-accounts-{port}.json");
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(accounts));
         NodeTools.Require("oidc-provider");
         var start = new ProcessStartInfo(NodeTools.Node())
         {
@@ -37,7 +43,7 @@ internal sealed class OidcProvider : IAsyncDisposable
             WorkingDirectory = NodeTools.ToolsDirectory,
             StandardOutputEncoding = Encoding.UTF8,
         };
-        foreach (var argument in (string[])["oidc-idp.mjs", port.ToString(System.Globalization.CultureInfo.InvariantCulture), ClientId, ClientSecret, redirectUri, JsonSerializer.Serialize(accounts)])
+        foreach (var argument in (string[])["oidc-idp.mjs", port.ToString(System.Globalization.CultureInfo.InvariantCulture), ClientId, ClientSecret, redirectUri, "@" + file])
         {
             start.ArgumentList.Add(argument);
         }
@@ -65,11 +71,15 @@ internal sealed class OidcProvider : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
             process.Dispose();
+            File.Delete(file);
             throw;
         }
 
-        return new OidcProvider(process);
+        return new OidcProvider(process, file);
     }
+
+    /// <summary>Replaces the accounts' claims (the next sign-in at the provider reads them).</summary>
+    public void SetAccounts(IReadOnlyDictionary<string, object> accounts) => File.WriteAllText(_accounts, JsonSerializer.Serialize(accounts));
 
     public async ValueTask DisposeAsync()
     {
@@ -85,5 +95,6 @@ internal sealed class OidcProvider : IAsyncDisposable
         }
 
         _process.Dispose();
+        File.Delete(_accounts);
     }
 }
