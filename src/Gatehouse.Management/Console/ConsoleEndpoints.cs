@@ -70,6 +70,16 @@ internal static partial class ConsoleEndpoints
                 .ConfigureAwait(false);
             await AccessAsync(context, admin, invited: (email, link)).ConfigureAwait(false);
         }));
+        app.MapPost("/console/access/users/{email}/sso/release", context => Change(context, async actor =>
+        {
+            await consumers.Store.UnlinkSsoAsync(InviteOwner(Route(context, "email")), actor, "console-user", context.RequestAborted).ConfigureAwait(false);
+            await Done(context, Task.FromResult<AdminProblem?>(null), "/console/access").ConfigureAwait(false);
+        }, confirm: true));
+        app.MapPost("/console/accounts/{id}/sso/release", context => Change(context, async actor =>
+        {
+            await consumers.Store.UnlinkSsoAsync(Route(context, "id"), actor, "account", context.RequestAborted).ConfigureAwait(false);
+            await Done(context, Task.FromResult<AdminProblem?>(null), "/console/accounts").ConfigureAwait(false);
+        }, confirm: true));
         app.MapPost("/console/access/users/{email}/delete", context => Change(context, async actor =>
         {
             var email = Route(context, "email");
@@ -492,9 +502,10 @@ internal static partial class ConsoleEndpoints
         var accounts = await consumers.Store.ListAccountsAsync(null, after, PageSize, context.RequestAborted).ConfigureAwait(false);
         var (total, _) = await consumers.Store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
         var twoStep = await consumers.Store.AccountsWithTwoStepAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
+        var bound = await consumers.Store.OwnersWithSsoAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
         await Render(context, $"Accounts ({total:N0})", accounts.Count == PageSize ? $"/console/accounts?after={Esc(accounts[^1].Id)}" : null,
-            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Two-step sign-in", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
-                [a.Email, a.Title, Name(a.State), twoStep.Contains(a.Id) ? "on" : "off", a.Id, Time(a.CreatedAt)],
+            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Two-step sign-in", "Single sign-on", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
+                [a.Email, a.Title, Name(a.State), twoStep.Contains(a.Id) ? "on" : "off", bound.Contains(a.Id) ? "bound" : "not bound", a.Id, Time(a.CreatedAt)],
                 [.. a.State switch
                 {
                     AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
@@ -505,6 +516,7 @@ internal static partial class ConsoleEndpoints
                 },
                 // For an owner who lost their phone and their recovery codes.
                 .. twoStep.Contains(a.Id) ? [new ConsoleAction("Turn two-step off", $"/console/accounts/{Esc(a.Id)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
+                .. bound.Contains(a.Id) ? [new ConsoleAction("Release single sign-on", $"/console/accounts/{Esc(a.Id)}/sso/release", true, Confirm: true)] : (ConsoleAction[])[],
                 // With its applications, and its address out of the change log: for a consumer's request to be forgotten.
                 new("Delete", $"/console/accounts/{Esc(a.Id)}/delete", true, Confirm: true)]))])).ConfigureAwait(false);
     }
@@ -648,6 +660,7 @@ internal static partial class ConsoleEndpoints
     {
         var store = admin.Options.Store;
         var users = await store.ListAdminUsersAsync(context.RequestAborted).ConfigureAwait(false);
+        var bound = await store.OwnersWithSsoAsync([.. users.Select(u => InviteOwner(u.Email))], context.RequestAborted).ConfigureAwait(false);
         var tokens = await store.ListAdminTokensAsync(context.RequestAborted).ConfigureAwait(false);
         var now = admin.Options.Time.GetUtcNow();
         var signedWithToken = context.User.FindFirstValue(ClaimTypes.Name) == TokenName;
@@ -659,9 +672,12 @@ internal static partial class ConsoleEndpoints
             InviteForm = true,
             Tables = new[]
             {
-            new ConsoleTable("Console users", ["Email", "Role", "Two-step sign-in", "Created"], [.. users.Select(u => new ConsoleRow(
-                [u.Email, u.Role == AdminRole.Admin ? "admin" : "viewer", u.TwoStep ? $"on ({u.RecoveryCodes?.Count ?? 0} recovery codes left)" : "off", Time(u.CreatedAt)],
+            new ConsoleTable("Console users", ["Email", "Role", "Two-step sign-in", "Single sign-on", "Created"], [.. users.Select(u => new ConsoleRow(
+                [u.Email, u.Role == AdminRole.Admin ? "admin" : "viewer", u.TwoStep ? $"on ({u.RecoveryCodes?.Count ?? 0} recovery codes left)" : "off",
+                    bound.Contains(InviteOwner(u.Email)) ? "bound" : "not bound", Time(u.CreatedAt)],
                 [.. u.TwoStep ? [new ConsoleAction("Turn two-step off", $"/console/access/users/{Esc(u.Email)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
+                 // The address was given to someone else at the provider: the next sign-in with it binds the user again.
+                 .. bound.Contains(InviteOwner(u.Email)) ? [new ConsoleAction("Release single sign-on", $"/console/access/users/{Esc(u.Email)}/sso/release", true, Confirm: true)] : (ConsoleAction[])[],
                  new("Delete", $"/console/access/users/{Esc(u.Email)}/delete", true, Confirm: true)]))],
                 "No console users; the admin API makes them (PUT /admin/users/{email})."),
             new ConsoleTable("Admin API tokens", ["Name", "Scope", "Issued", "Expires"], [.. tokens.Select(t => new ConsoleRow(

@@ -169,6 +169,9 @@ public interface IConsumerStore
     /// <summary>The owner of <paramref name="kind"/> (<c>console-user</c> or <c>account</c>) a provider identity is linked to; null when none.</summary>
     Task<string?> FindSsoOwnerAsync(string kind, string issuer, string subject, CancellationToken cancellationToken = default);
 
+    /// <summary>Which of <paramref name="owners"/> are bound to a single sign-on identity (one query, for a page of them).</summary>
+    Task<IReadOnlySet<string>> OwnersWithSsoAsync(IReadOnlyList<string> owners, CancellationToken cancellationToken = default);
+
     /// <summary>Removes an owner's link (an administrator's decision: the address now belongs to someone else there). False when there was none.</summary>
     Task<bool> UnlinkSsoAsync(string owner, string actor, string kind, CancellationToken cancellationToken = default);
 }

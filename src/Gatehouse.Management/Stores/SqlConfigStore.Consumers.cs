@@ -587,6 +587,27 @@ internal abstract partial class SqlConfigStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
+    public async Task<IReadOnlySet<string>> OwnersWithSsoAsync(IReadOnlyList<string> owners, CancellationToken cancellationToken = default)
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        if (owners.Count == 0)
+        {
+            return result;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var names = owners.Select((_, i) => "@o" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        await using var command = Command(connection, null, $"SELECT owner FROM sso_links WHERE owner IN ({string.Join(", ", names)})",
+            [.. owners.Select((owner, i) => ("o" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)owner))]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(reader.GetString(0));
+        }
+
+        return result;
+    }
+
     public async Task<bool> UnlinkSsoAsync(string owner, string actor, string kind, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -175,14 +175,24 @@ public sealed class ConsoleSsoTests
             Assert.Contains("Signed in as alice@example.com (role admin)", await again.PageAsync("/console/account"), StringComparison.Ordinal);
         }
 
-        // An administrator releases the user (the address is mallory's now): mallory's next sign-in binds it.
+        // An administrator releases the user (the address is mallory's now), from the Access page: mallory's next
+        // sign-in binds it. (The admin API's release is below.)
         provider.SetAccounts(new Dictionary<string, object>(Accounts) { ["mallory"] = new { email = "alice@example.com", email_verified = true } });
-        using (var admin = h.AdminClient())
-        using (var released = await admin.DeleteAsync("/admin/users/alice@example.com/sso"))
+        using (var console = new Browser(h.Admin.Url))
         {
-            Assert.Equal(HttpStatusCode.OK, released.StatusCode);
-            Assert.True((bool)System.Text.Json.Nodes.JsonNode.Parse(await released.Content.ReadAsStringAsync())!["released"]!);
+            using (var signedIn = await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken)))
+            {
+                Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            }
+
+            var access = await console.PageAsync("/console/access");
+            Assert.Contains("<td>bound</td>", access, StringComparison.Ordinal);
+            using var released = await console.PostAsync("/console/access/users/alice%40example.com/sso/release", ("confirm", "yes"), ("__RequestVerificationToken", Browser.TokenOf(access)));
+            Assert.Equal(HttpStatusCode.Redirect, released.StatusCode);
+            Assert.Contains("<td>not bound</td>", await console.PageAsync("/console/access"), StringComparison.Ordinal);
         }
+
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 5), c => c.Action == "sso-unlink" && c.Actor == "console:admin-token");
 
         using (var mallory = new Browser(h.Admin.Url))
         {
@@ -195,6 +205,20 @@ public sealed class ConsoleSsoTests
         using (var refused = await SsoWalk.SignInAsync(old, "alice"))
         {
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using (var admin = h.AdminClient())
+        {
+            // The admin API's release says whether there was a binding.
+            using var released = await admin.DeleteAsync("/admin/users/alice@example.com/sso");
+            Assert.True((bool)System.Text.Json.Nodes.JsonNode.Parse(await released.Content.ReadAsStringAsync())!["released"]!);
+            using var again = await admin.DeleteAsync("/admin/users/alice@example.com/sso");
+            Assert.False((bool)System.Text.Json.Nodes.JsonNode.Parse(await again.Content.ReadAsStringAsync())!["released"]!);
+        }
+
+        using (var mallory = new Browser(h.Admin.Url))
+        using (await SsoWalk.SignInAsync(mallory, "mallory"))
+        {
         }
 
         // Deleting the user drops the binding: a user made again with the address is bound afresh.

@@ -123,10 +123,23 @@ public sealed class PortalSsoTests
 
         using (var admin = h.AdminClient())
         {
-            using var released = await admin.DeleteAsync($"/admin/portal/accounts/{erin.Id}/sso");
-            Assert.Equal(HttpStatusCode.OK, released.StatusCode);
             using var missing = await admin.DeleteAsync("/admin/portal/accounts/acc-nobody/sso");
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // Released from the console's Accounts page.
+        using (var console = new Browser(h.Admin.Url))
+        {
+            using (var signedIn = await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken)))
+            {
+                Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            }
+
+            var accounts = await console.PageAsync("/console/accounts");
+            Assert.Contains($"/console/accounts/{erin.Id}/sso/release", accounts, StringComparison.Ordinal);
+            using var released = await console.PostAsync($"/console/accounts/{erin.Id}/sso/release", ("confirm", "yes"), ("__RequestVerificationToken", Browser.TokenOf(accounts)));
+            Assert.Equal(HttpStatusCode.Redirect, released.StatusCode);
+            Assert.DoesNotContain($"/console/accounts/{erin.Id}/sso/release", await console.PageAsync("/console/accounts"), StringComparison.Ordinal);
         }
 
         using (var mallory = h.NewBrowser())
@@ -134,6 +147,15 @@ public sealed class PortalSsoTests
             using var signedIn = await SignInAsync(mallory, "mallory");
             Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
             Assert.Contains("erin@example.com", await mallory.PageAsync("/account"), StringComparison.Ordinal);
+        }
+
+        Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 10), c => c.Action == "sso-unlink" && c.Name == erin.Id && c.Actor == "console:admin-token");
+
+        // The admin API's release, too (the account is bound to mallory's identity now).
+        using (var admin = h.AdminClient())
+        using (var released = await admin.DeleteAsync($"/admin/portal/accounts/{erin.Id}/sso"))
+        {
+            Assert.Equal(HttpStatusCode.OK, released.StatusCode);
         }
 
         Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 10), c => c.Action == "sso-unlink" && c.Name == erin.Id && c.Actor == "admin-api");
