@@ -6,6 +6,7 @@ using Gatehouse.Model.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Management.Console;
@@ -56,13 +57,20 @@ internal static partial class ConsoleEndpoints
 
     private static void MapWelcome(IEndpointRouteBuilder app, ConsumerService consumers)
     {
-        app.MapGet("/console/welcome/{token}", context => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Welcome to the console"), Token = Route(context, "token") }));
-        app.MapPost("/console/welcome/{token}", context => WelcomeAsync(context, consumers, Route(context, "token"), InvitePurpose));
-        app.MapGet("/console/reset", context => WebRender.PageAsync<ConsoleReset>(context, new { Page = Page(context, "Forgot your console password?") }));
-        app.MapPost("/console/reset", context => AskResetAsync(context, consumers));
-        app.MapGet("/console/reset/{token}", context => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Choose a new console password"), Token = Route(context, "token"), Action = "/console/reset/" }));
-        app.MapPost("/console/reset/{token}", context => WelcomeAsync(context, consumers, Route(context, "token"), ResetPurpose));
+        app.MapGet("/console/welcome/{token}", context => Passwords(context, () => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Welcome to the console"), Token = Route(context, "token") })));
+        app.MapPost("/console/welcome/{token}", context => Passwords(context, () => WelcomeAsync(context, consumers, Route(context, "token"), InvitePurpose)));
+        app.MapGet("/console/reset", context => Passwords(context, () => WebRender.PageAsync<ConsoleReset>(context, new { Page = Page(context, "Forgot your console password?") })));
+        app.MapPost("/console/reset", context => Passwords(context, () => AskResetAsync(context, consumers)));
+        app.MapGet("/console/reset/{token}", context => Passwords(context, () => WebRender.PageAsync<ConsoleWelcome>(context, new { Page = Page(context, "Choose a new console password"), Token = Route(context, "token"), Action = "/console/reset/" })));
+        app.MapPost("/console/reset/{token}", context => Passwords(context, () => WelcomeAsync(context, consumers, Route(context, "token"), ResetPurpose)));
     }
+
+    // The pages where console users choose or use a password, unless only the single sign-on provider signs them in
+    // (--console-oidc-only): then a page that says so (an invitation's link leads to the provider's button).
+    private static Task Passwords(HttpContext context, Func<Task> next) =>
+        context.RequestServices.GetRequiredService<Admin.AdminApiOptions>().Sso is { Only: true } sso
+            ? WebRender.ProblemAsync(context, Page(context, "Not done"), StatusCodes.Status403Forbidden, sso.PasswordsOffText + " Sign in with the button on the sign-in page.", "/console/login")
+            : next();
 
     // A console user who forgot their password asks for a link by mail: the same answer whether the address is a console
     // user's or not (and the same work: the link is made off the answer), counted per address and client like sign-ins.

@@ -43,7 +43,7 @@ internal static partial class ConsoleEndpoints
         var changes = admin.Changes;
         var keys = app.ServiceProvider.GetRequiredService<TwoStepKeys>();
         app.MapGet("/console", context => Signed(context, () => { context.Response.Redirect("/console/pending"); return Task.CompletedTask; }));
-        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context), Sso = SsoLink(context) }));
+        app.MapGet("/console/login", context => WebRender.PageAsync<ConsoleLogin>(context, new { Page = Page(context, "Sign in to the console"), Action = LogInAction(context), Sso = SsoLink(context), PasswordsOff = PasswordsOff(context) }));
         app.MapPost("/console/login", context => LogInAsync(context, consumers, tokenSha256, keys));
         MapTwoStep(app, admin, keys);
         MapSso(app, consumers, keys, admin.Options.Sso);
@@ -96,7 +96,7 @@ internal static partial class ConsoleEndpoints
             await Done(context, Task.FromResult(problem), "/console/access").ConfigureAwait(false);
         }, confirm: true));
         app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK)));
-        app.MapPost("/console/account/password", context => ChangePasswordAsync(context, consumers));
+        app.MapPost("/console/account/password", context => Passwords(context, () => ChangePasswordAsync(context, consumers)));
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
         app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
         app.MapGet("/console/applications", context => Signed(context, () => ApplicationsAsync(context, admin)));
@@ -202,6 +202,9 @@ internal static partial class ConsoleEndpoints
         context.Response.Redirect(back + "?done=Done.");
     }
 
+    // Only the provider signs console users in: the sign-in form takes the admin token alone.
+    private static bool PasswordsOff(HttpContext context) => context.RequestServices.GetRequiredService<AdminApiOptions>().Sso is { Only: true };
+
     // The sign-in page's link to the provider, when single sign-on is set up: its name and where the link goes.
     private static (string Name, string Href)? SsoLink(HttpContext context) =>
         context.RequestServices.GetRequiredService<AdminApiOptions>().Sso is { } sso ? (sso.Name, LogInAction(context, "/console/sso")) : null;
@@ -221,12 +224,20 @@ internal static partial class ConsoleEndpoints
 
         var email = ConsumerService.NormalizeEmail(form.Field("email"));
         var password = form.Field("password");
+        if (email.Length > 0 && context.RequestServices.GetRequiredService<AdminApiOptions>().Sso is { Only: true } only)
+        {
+            // Only the provider signs console users in; this form takes the admin token alone. Nothing is checked or counted.
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), PasswordsOff = true, Error = only.PasswordsOffText },
+                StatusCodes.Status403Forbidden).ConfigureAwait(false);
+            return;
+        }
+
         var address = "console:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
         var account = email.Length == 0 ? "admin-token" : "console:" + email;
         var (refused, attempt) = await consumers.Throttle.TryBeginAsync(account, address, context.RequestAborted).ConfigureAwait(false);
         if (refused is not null)
         {
-            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), PasswordsOff = PasswordsOff(context), Error = "Too many failed sign-ins; wait a minute." }, StatusCodes.Status429TooManyRequests).ConfigureAwait(false);
             return;
         }
 
@@ -248,7 +259,7 @@ internal static partial class ConsoleEndpoints
             if (!checkedIt)
             {
                 context.Response.Headers.RetryAfter = "5";
-                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
+                await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), PasswordsOff = PasswordsOff(context), Error = "Too many passwords are being checked at this moment; try again in a few seconds." },
                     StatusCodes.Status503ServiceUnavailable).ConfigureAwait(false);
                 return;
             }
@@ -271,7 +282,7 @@ internal static partial class ConsoleEndpoints
         {
             LogRefused(Logger(context), email.Length == 0 ? "the admin token" : user is null ? "an address with no console user" : email, Address(context),
                 email.Length == 0 ? "a wrong token" : "a wrong password");
-            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
+            await WebRender.PageAsync<ConsoleLogin>(context, new { Page = page, Action = LogInAction(context), Sso = SsoLink(context), PasswordsOff = PasswordsOff(context), Error = "Those credentials are not right." }, StatusCodes.Status401Unauthorized).ConfigureAwait(false);
             return;
         }
 

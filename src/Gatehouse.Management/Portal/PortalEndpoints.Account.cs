@@ -40,7 +40,7 @@ internal static partial class PortalEndpoints
                 _ => null,
             })));
         app.MapPost("/account/name", context => Signed(context, portal, account => RenameAsync(context, portal, account)));
-        app.MapPost("/account/password", context => Signed(context, portal, account => ChangePasswordAsync(context, portal, account)));
+        app.MapPost("/account/password", context => Passwords(context, portal, () => Signed(context, portal, account => ChangePasswordAsync(context, portal, account))));
         app.MapPost("/account/email", context => Signed(context, portal, account => AskEmailChangeAsync(context, portal, account)));
         app.MapGet("/account/email/{token}", context => WebRender.PageAsync<Confirm>(context, ConfirmEmailPage(context, Route(context, "token"))));
         app.MapPost("/account/email/{token}", context => ChangeEmailAsync(context, portal, Route(context, "token")));

@@ -32,15 +32,15 @@ internal static partial class PortalEndpoints
         app.MapGet("/plans/{plan}/openapi.json", context => DocumentAsync(context, portal, Route(context, "plan"), yaml: false));
         app.MapGet("/plans/{plan}/openapi.yaml", context => DocumentAsync(context, portal, Route(context, "plan"), yaml: true));
         app.MapGet("/signup", context => WebRender.PageAsync<SignUp>(context, new { Page = Page(context, "Sign up") }));
-        app.MapPost("/signup", context => SignUpAsync(context, portal));
+        app.MapPost("/signup", context => Passwords(context, portal, () => SignUpAsync(context, portal)));
         app.MapGet("/login", context => WebRender.PageAsync<LogIn>(context, new { Page = Page(context, "Sign in"), Action = LogInAction(context) }));
-        app.MapPost("/login", context => LogInAsync(context, portal));
+        app.MapPost("/login", context => Passwords(context, portal, () => LogInAsync(context, portal)));
         app.MapPost("/logout", context => LogOutAsync(context));
         MapSso(app, portal);
-        app.MapGet("/reset", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Reset your password") }));
-        app.MapPost("/reset", context => ResetRequestAsync(context, portal));
-        app.MapGet("/reset/{token}", context => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Choose a new password"), Token = Route(context, "token") }));
-        app.MapPost("/reset/{token}", context => ResetAsync(context, portal, Route(context, "token")));
+        app.MapGet("/reset", context => Passwords(context, portal, () => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Reset your password") })));
+        app.MapPost("/reset", context => Passwords(context, portal, () => ResetRequestAsync(context, portal)));
+        app.MapGet("/reset/{token}", context => Passwords(context, portal, () => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Choose a new password"), Token = Route(context, "token") })));
+        app.MapPost("/reset/{token}", context => Passwords(context, portal, () => ResetAsync(context, portal, Route(context, "token"))));
         app.MapGet("/verify/{token}", context => WebRender.PageAsync<Confirm>(context, new { Page = Page(context, "Confirm your address"), Token = Route(context, "token") }));
         app.MapPost("/verify/{token}", context => ConfirmAsync(context, portal, Route(context, "token")));
         MapApplications(app, portal);
@@ -304,6 +304,13 @@ internal static partial class PortalEndpoints
     }
 
     private const string SsoClaim = "sso";
+
+    // The forms where consumers sign up, sign in or choose a password, unless only the single sign-on provider signs
+    // them in (--portal-oidc-only): then a page that says so, and nothing is read, checked or counted.
+    private static Task Passwords(HttpContext context, PortalContext portal, Func<Task> next) =>
+        portal.Options.Sso is { Only: true } sso
+            ? WebRender.ProblemAsync(context, Page(context, "Not done"), StatusCodes.Status403Forbidden, sso.PasswordsOffText + " Use the button on the sign-in page.", "/login")
+            : next();
 
     private static string NewToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -34,6 +34,15 @@ public sealed record SingleSignOnOptions
     /// </summary>
     public bool TrustEmail { get; init; }
 
+    /// <summary>
+    /// Only the provider signs people in (<c>PREFIX-only</c>): no password is asked for, chosen or reset. On the console
+    /// the admin token still signs in (the way in when the provider is down); on the portal nobody signs up or in otherwise.
+    /// </summary>
+    public bool Only { get; init; }
+
+    /// <summary>The refusal of a password form while <see cref="Only"/>.</summary>
+    internal string PasswordsOffText => $"Here you sign in with {Name}: passwords are not used.";
+
     /// <summary>The command-line options' prefix (<c>--console-oidc</c>, <c>--portal-oidc</c>), for the messages.</summary>
     public string Options { get; init; } = "--console-oidc";
 

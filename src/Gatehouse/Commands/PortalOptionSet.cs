@@ -71,6 +71,7 @@ internal sealed class SingleSignOnOptionSet
     private readonly Option<string?> _client;
     private readonly Option<string?> _name;
     private readonly Option<bool> _trustEmail;
+    private readonly Option<bool> _only;
 
     public SingleSignOnOptionSet(string prefix, string secretVariable, string site, string who, string redirect)
     {
@@ -78,6 +79,7 @@ internal sealed class SingleSignOnOptionSet
         _issuer = new(prefix + "-issuer") { Description = $"Single sign-on to {site}: the OpenID Connect provider's issuer URL (https://, or http:// on loopback). {who} The client secret comes from {secretVariable}." };
         _client = new(prefix + "-client-id") { Description = $"The client id the provider gave {site} (required with {prefix}-issuer); register {redirect} as its redirect URI." };
         _name = new(prefix + "-name") { Description = $"What {site}'s sign-in button calls the provider (\"Sign in with NAME\"; default \"single sign-on\")." };
+        _only = new(prefix + "-only") { Description = $"Only the provider signs people in to {site}: no password is asked for, chosen or reset (on the console the admin token still signs in)." };
         _trustEmail = new(prefix + "-trust-email") { Description = "Take the provider's email claim without email_verified=true beside it: only for a provider that issues the addresses itself and does not send that claim (Microsoft Entra ID)." };
     }
 
@@ -87,6 +89,7 @@ internal sealed class SingleSignOnOptionSet
         command.Options.Add(_client);
         command.Options.Add(_name);
         command.Options.Add(_trustEmail);
+        command.Options.Add(_only);
     }
 
     // Checked here, so that a mistake is one line before anything starts (the hosts check again what tests hand them).
@@ -94,9 +97,9 @@ internal sealed class SingleSignOnOptionSet
     {
         if (parse.GetValue(_issuer) is not { } issuer)
         {
-            if (parse.GetValue(_client) is not null || parse.GetValue(_name) is not null || parse.GetValue(_trustEmail))
+            if (parse.GetValue(_client) is not null || parse.GetValue(_name) is not null || parse.GetValue(_trustEmail) || parse.GetValue(_only))
             {
-                throw new ArgumentException($"{_prefix}-client-id, {_prefix}-name and {_prefix}-trust-email are for single sign-on, which needs {_prefix}-issuer too.");
+                throw new ArgumentException($"{_prefix}-client-id, {_prefix}-name, {_prefix}-trust-email and {_prefix}-only are for single sign-on, which needs {_prefix}-issuer too.");
             }
 
             return null;
@@ -110,6 +113,7 @@ internal sealed class SingleSignOnOptionSet
             ClientSecret = string.IsNullOrEmpty(secret) ? null : secret,
             Name = parse.GetValue(_name) ?? "single sign-on",
             TrustEmail = parse.GetValue(_trustEmail),
+            Only = parse.GetValue(_only),
             Options = _prefix,
         });
     }

@@ -357,6 +357,51 @@ public sealed class ConsoleSsoTests
     }
 
     [Fact]
+    public async Task WithOnly_ConsoleUsersSignInThroughTheProviderAlone_AndTheAdminTokenStillWorks()
+    {
+        var port = OidcProvider.PickPort();
+        await using var h = await PortalHarness.StartAsync(sso: new SingleSignOnOptions
+        {
+            Issuer = OidcProvider.Issuer(port), ClientId = OidcProvider.ClientId, ClientSecret = OidcProvider.ClientSecret, Name = "Staff Login", Only = true,
+        });
+        await using var idp = await OidcProvider.StartAsync(port, h.Admin.Url + "/console/sso/callback", Accounts);
+        await ConsoleTests.CreateUserAsync(h, "alice@example.com", "admin");
+
+        using var browser = new Browser(h.Admin.Url);
+        var login = await browser.PageAsync("/console/login");
+        Assert.DoesNotContain("name=\"email\"", login, StringComparison.Ordinal);
+        Assert.Contains("The admin token", login, StringComparison.Ordinal);
+        Assert.DoesNotContain("/console/reset", login, StringComparison.Ordinal);
+        using (var password = await browser.SubmitAsync("/console/login", "/console/login", ("email", "alice@example.com"), ("password", "a console pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, password.StatusCode);
+            Assert.Contains("Here you sign in with Staff Login: passwords are not used.", await password.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser));
+        foreach (var path in (string[])["/console/reset", "/console/reset/some-token", "/console/welcome/some-token"])
+        {
+            using var page = await browser.GetAsync(path);
+            Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
+        }
+
+        using (var token = await browser.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, token.StatusCode);
+        }
+
+        using var other = new Browser(h.Admin.Url);
+        using (var signedIn = await SsoWalk.SignInAsync(other, "alice"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        var account = await other.PageAsync("/console/account");
+        using var change = await other.PostAsync("/console/account/password", ("current", "x"), ("password", "a brand new pass phrase"), ("__RequestVerificationToken", Browser.TokenOf(account)));
+        Assert.Equal(HttpStatusCode.Forbidden, change.StatusCode);
+    }
+
+    [Fact]
     public async Task WithoutSingleSignOn_TheConsoleHasNoLinkAndNoEndpoint()
     {
         await using var h = await PortalHarness.StartAsync();

@@ -285,6 +285,48 @@ public sealed class PortalSsoTests
     }
 
     [Fact]
+    public async Task WithOnly_NobodySignsUpOrInWithAPassword()
+    {
+        var port = OidcProvider.PickPort();
+        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
+        {
+            Sso = new SingleSignOnOptions { Issuer = OidcProvider.Issuer(port), ClientId = OidcProvider.ClientId, ClientSecret = OidcProvider.ClientSecret, Name = "Example ID", Only = true },
+        });
+        await using var idp = await OidcProvider.StartAsync(port, h.Portal.Url + "/sso/callback", Accounts);
+
+        using var browser = h.NewBrowser();
+        foreach (var path in (string[])["/signup", "/login"])
+        {
+            var page = await browser.PageAsync(path);
+            Assert.Contains("with Example ID</a>", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("name=\"password\"", page, StringComparison.Ordinal);
+        }
+
+        using (var signup = await browser.SubmitAsync("/login", "/signup", ("email", "pat@example.com"), ("title", "Pat"), ("password", "a long enough pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, signup.StatusCode);
+        }
+
+        Assert.Null(await h.Store.FindAccountByEmailAsync("pat@example.com"));
+        using (var login = await browser.SubmitAsync("/login", "/login", ("email", "pat@example.com"), ("password", "a long enough pass phrase")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, login.StatusCode);
+        }
+
+        using (var reset = await browser.GetAsync("/reset"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, reset.StatusCode);
+        }
+
+        using (var signedIn = await SignInAsync(browser, "erin"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/apps")).StatusCode);
+    }
+
+    [Fact]
     public async Task TwoStepSignIn_IsAskedForAfterTheProvider()
     {
         var time = new FakeTime();
