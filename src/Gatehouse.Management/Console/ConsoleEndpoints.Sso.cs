@@ -30,22 +30,12 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        app.MapGet("/console/sso", async context =>
+        app.MapGet("/console/sso", context => SingleSignOnOptions.ChallengeAsync(context, SsoScheme, "/console", async e =>
         {
-            var done = WebForms.ReturnUrl(context, "/console/") is { } back ? "/console/sso/done?returnUrl=" + Uri.EscapeDataString(back) : "/console/sso/done";
-            try
-            {
-                await context.ChallengeAsync(SsoScheme, new AuthenticationProperties { RedirectUri = done }).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException && !context.Response.HasStarted)
-            {
-                // The provider's discovery document or keys could not be read (it is down, or the issuer is wrong): the
-                // handler throws; the person gets a page and the password form, the log the reason.
-                LogSsoFailed(Logger(context), Address(context), sso.Issuer, e);
-                await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status502BadGateway,
-                    $"{sso.Name} cannot be reached at the moment; try again shortly, or sign in with a password.", "/console/login").ConfigureAwait(false);
-            }
-        });
+            LogSsoFailed(Logger(context), Address(context), sso.Issuer, e);
+            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status502BadGateway, sso.UnreachableText("sign in with a password"), "/console/login")
+                .ConfigureAwait(false);
+        }));
         app.MapGet("/console/sso/done", context => SsoDoneAsync(context, consumers, keys, sso));
     }
 

@@ -30,21 +30,12 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        app.MapGet("/sso", async context =>
+        app.MapGet("/sso", context => SingleSignOnOptions.ChallengeAsync(context, SsoScheme, "", async e =>
         {
-            var done = WebForms.ReturnUrl(context, "/") is { } back ? "/sso/done?returnUrl=" + Uri.EscapeDataString(back) : "/sso/done";
-            try
-            {
-                await context.ChallengeAsync(SsoScheme, new AuthenticationProperties { RedirectUri = done }).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException && !context.Response.HasStarted)
-            {
-                // The provider's discovery document or keys could not be read: a page and the password form, the reason in the log.
-                LogSsoFailed(portal.Logger, Address(context), sso.Issuer, e);
-                await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status502BadGateway,
-                    $"{sso.Name} cannot be reached at the moment; try again shortly, or sign in with your email and password.", "/login").ConfigureAwait(false);
-            }
-        });
+            LogSsoFailed(portal.Logger, Address(context), sso.Issuer, e);
+            await WebRender.ProblemAsync(context, Page(context, "Not signed in"), StatusCodes.Status502BadGateway, sso.UnreachableText("sign in with your email and password"), "/login")
+                .ConfigureAwait(false);
+        }));
         app.MapGet("/sso/done", context => SsoDoneAsync(context, portal, sso));
     }
 

@@ -163,6 +163,28 @@ public sealed record SingleSignOnOptions
     }
 
     /// <summary>
+    /// Sends the browser to the provider (<c>GET ROOT/sso</c>), to come back to <c>ROOT/sso/done</c> with the request's
+    /// <c>returnUrl</c> when it is one of the site's. When the provider's discovery document or keys cannot be read (it
+    /// is down, or the issuer is wrong) the handler throws; then <paramref name="unreachable"/> answers (a page, and the
+    /// reason in the log).
+    /// </summary>
+    internal static async Task ChallengeAsync(HttpContext context, string scheme, string root, Func<Exception, Task> unreachable)
+    {
+        var done = WebForms.ReturnUrl(context, root + "/") is { } back ? root + "/sso/done?returnUrl=" + Uri.EscapeDataString(back) : root + "/sso/done";
+        try
+        {
+            await context.ChallengeAsync(scheme, new AuthenticationProperties { RedirectUri = done }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException && !context.Response.HasStarted)
+        {
+            await unreachable(e).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The page's words for a provider that cannot be reached.</summary>
+    internal string UnreachableText(string otherWay) => $"{Name} cannot be reached at the moment; try again shortly, or {otherWay}.";
+
+    /// <summary>
     /// Why a binding to the provider identity refuses this sign-in, or null when it holds (the same identity as before,
     /// or bound now). <paramref name="release"/> is how an administrator releases <paramref name="email"/>'s binding.
     /// </summary>
