@@ -185,8 +185,11 @@ internal static partial class AdminOpenApi
             ("items", Array(Object(null, ("email", Str()), ("role", Enum(Str("admin: every action; viewer: reads only"), "admin", "viewer")), ("createdAt", time(null)),
                 ("twoStep", Bool("Signing in also takes a code from an authenticator app (or a recovery code)")),
                 ("recoveryCodesLeft", Int("With twoStep: how many of its ten recovery codes are unused")))))));
+        var invitationExpires = time("When the link stops working; null with --console-oidc-only");
+        invitationExpires["type"] = new JsonArray("string", "null");
         yield return ("ConsoleInvitation", Object("An invitation.", ("email", Str()), ("role", Enum(Str(), "admin", "viewer")), ("created", Bool("The user was made by it")),
-            ("link", Str("Where the user chooses their password; works once")), ("expiresAt", time(null))));
+            ("link", Str("Where the user chooses their password; works once (with --console-oidc-only: the console's sign-in page, as there is no password to choose)")),
+            ("expiresAt", invitationExpires)));
         var invitation = Object("An invitation's role.", ("role", Enum(Str("Default admin for a new user; an existing user's stays unless given"), "admin", "viewer")));
         invitation["additionalProperties"] = false;
         yield return ("ConsoleInvitationRequest", invitation);

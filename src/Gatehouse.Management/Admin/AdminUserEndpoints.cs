@@ -121,7 +121,7 @@ internal static class AdminUserEndpoints
             ["role"] = user.Role == AdminRole.Admin ? "admin" : "viewer",
             ["created"] = created,
             ["link"] = link,
-            ["expiresAt"] = expires.ToString("O", CultureInfo.InvariantCulture),
+            ["expiresAt"] = options.Sso is { Only: true } ? null : expires.ToString("O", CultureInfo.InvariantCulture),
         }, created ? StatusCodes.Status201Created : StatusCodes.Status200OK).ConfigureAwait(false);
     }
 
@@ -143,6 +143,15 @@ internal static class AdminUserEndpoints
             await consumers.Store.UpsertAdminUserAsync(new AdminUser(email, hash, (role ?? "admin") == "admin" ? AdminRole.Admin : AdminRole.Viewer, user?.CreatedAt ?? options.Time.GetUtcNow()),
                 actor, cancellationToken).ConfigureAwait(false);
             user = (await consumers.Store.GetAdminUserAsync(email, cancellationToken).ConfigureAwait(false))!;
+        }
+
+        if (options.Sso is { Only: true } sso)
+        {
+            // Only the provider signs console users in: no password to choose, so no link to choose it at; the user is
+            // told where to sign in, and with what.
+            var signIn = $"{origin}/console/login";
+            consumers.Notify?.Invoke(new ConsumerNotice(ConsumerNoticeKind.ConsoleInviteSso, email, Link: signIn, Provider: sso.Name));
+            return (user, signIn, created);
         }
 
         var link = $"{origin}/console/welcome/{await Console.ConsoleEndpoints.InviteAsync(consumers, user, cancellationToken).ConfigureAwait(false)}";

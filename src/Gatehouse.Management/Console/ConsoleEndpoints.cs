@@ -677,7 +677,9 @@ internal static partial class ConsoleEndpoints
         var signedWithToken = context.User.FindFirstValue(ClaimTypes.Name) == TokenName;
         await WebRender.PageAsync<ConsolePage>(context, new
         {
-            Page = Page(context, "Access", invited is { } i ? $"Invited {i.Email}: the link below is mailed to them when this console's portal sends mail; it works once, for 7 days." : null),
+            Page = Page(context, "Access", invited is not { } i ? null : admin.Options.Sso is { Only: true } sso
+                ? $"Invited {i.Email}: they sign in with {sso.Name} at the address below, which is mailed to them when this console's portal sends mail."
+                : $"Invited {i.Email}: the link below is mailed to them when this console's portal sends mail; it works once, for 7 days."),
             Error = error,
             Text = invited is { } shown ? "Their link, to pass on if no mail reaches them:\n" + shown.Link : null,
             InviteForm = true,

@@ -6,7 +6,8 @@ namespace Gatehouse.Management.Consumers;
 /// console's administrators, of an account or application that waits for them. The portal in the same process words and
 /// sends it; a process without a portal that sends mail sends nothing.
 /// </summary>
-internal sealed record ConsumerNotice(ConsumerNoticeKind Kind, string Email, string? Application = null, string? Plan = null, string? NewEmail = null, string? Link = null);
+internal sealed record ConsumerNotice(ConsumerNoticeKind Kind, string Email, string? Application = null, string? Plan = null, string? NewEmail = null, string? Link = null,
+    string? Provider = null);
 
 /// <summary>What a <see cref="ConsumerNotice"/> tells.</summary>
 internal enum ConsumerNoticeKind
@@ -29,4 +30,6 @@ internal enum ConsumerNoticeKind
     ConsoleInvite,
     /// <summary>A console user asked for a new password: the link at which they choose it.</summary>
     ConsoleReset,
+    /// <summary>Someone is invited to a console where only the single sign-on provider signs people in: the sign-in page, and the provider's name.</summary>
+    ConsoleInviteSso,
 }

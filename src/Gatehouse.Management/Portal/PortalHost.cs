@@ -216,6 +216,8 @@ public sealed partial class PortalHost : IAsyncDisposable
                 $"The portal's operators changed the address of your developer portal account at {site} to {notice.NewEmail}; mail about it now goes there.\n\nIf you did not ask them to, write to them at once.\n"),
             Consumers.ConsumerNoticeKind.ConsoleInvite => ("You are invited to the Gatehouse console",
                 $"An administrator of the Gatehouse console (beside the developer portal at {site}) has made you a console user.\n\nChoose your password within 7 days at:\n{notice.Link}\n\nThe link works once. If you did not expect this, ignore it.\n"),
+            Consumers.ConsumerNoticeKind.ConsoleInviteSso => ("You are invited to the Gatehouse console",
+                $"An administrator of the Gatehouse console (beside the developer portal at {site}) has made you a console user.\n\nSign in with {notice.Provider} at:\n{notice.Link}\n\nIf you did not expect this, ignore it.\n"),
             Consumers.ConsumerNoticeKind.ConsoleReset => ("Choose a new Gatehouse console password",
                 $"Someone, most likely you, asked for a new password for your Gatehouse console user.\n\nChoose it within 30 minutes at:\n{notice.Link}\n\nThe link works once. If it was not you, ignore this mail: nothing changes until the link is used.\n"),
             _ => (null, null), // pending items go to the administrators' digest

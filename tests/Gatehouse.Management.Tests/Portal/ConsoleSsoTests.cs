@@ -399,6 +399,20 @@ public sealed class ConsoleSsoTests
         var account = await other.PageAsync("/console/account");
         using var change = await other.PostAsync("/console/account/password", ("current", "x"), ("password", "a brand new pass phrase"), ("__RequestVerificationToken", Browser.TokenOf(account)));
         Assert.Equal(HttpStatusCode.Forbidden, change.StatusCode);
+
+        // An invitation has no password to choose: it says where to sign in, and with what.
+        using (var admin = h.AdminClient())
+        using (var invited = await admin.PostAsync("/admin/users/bob@example.com/invite", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, invited.StatusCode);
+            var answer = System.Text.Json.Nodes.JsonNode.Parse(await invited.Content.ReadAsStringAsync())!;
+            Assert.Equal(h.Admin.Url + "/console/login", (string)answer["link"]!);
+            Assert.Null(answer["expiresAt"]);
+        }
+
+        var mail = Assert.Single(await h.MailsToAsync("bob@example.com", 1));
+        Assert.Contains($"Sign in with Staff Login at:\n{h.Admin.Url}/console/login", (mail.TextBody ?? "").ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.DoesNotContain("/console/welcome/", mail.TextBody, StringComparison.Ordinal);
     }
 
     [Fact]
