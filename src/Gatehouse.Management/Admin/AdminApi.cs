@@ -97,8 +97,8 @@ public sealed partial class AdminApi : IAsyncDisposable
         if (options.Sso is { } checkedSso)
         {
             builder.Services.AddAuthentication()
-                .AddCookie(Console.ConsoleEndpoints.SsoExternalScheme, o => Web.SingleSignOnOptions.ConfigureAnswer(o, "gatehouse.console.sso", "/console"))
-                .AddOpenIdConnect(Console.ConsoleEndpoints.SsoScheme, o => checkedSso.Configure(o, "/console", Console.ConsoleEndpoints.SsoExternalScheme,
+                .AddCookie(Console.ConsoleEndpoints.SsoAnswerScheme, o => Web.SingleSignOnOptions.ConfigureAnswer(o, "gatehouse.console.sso", "/console"))
+                .AddOpenIdConnect(Console.ConsoleEndpoints.SsoScheme, o => checkedSso.Configure(o, "/console", Console.ConsoleEndpoints.SsoAnswerScheme,
                     Console.ConsoleEndpoints.Origin, Console.ConsoleEndpoints.SsoFailedAsync));
         }
 

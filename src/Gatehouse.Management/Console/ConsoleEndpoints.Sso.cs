@@ -21,7 +21,7 @@ namespace Gatehouse.Management.Console;
 internal static partial class ConsoleEndpoints
 {
     internal const string SsoScheme = "console-oidc";
-    internal const string SsoExternalScheme = "console-oidc-answer";
+    internal const string SsoAnswerScheme = "console-oidc-answer";
 
     private static void MapSso(IEndpointRouteBuilder app, ConsumerService consumers, TwoStepKeys keys, SingleSignOnOptions? sso)
     {
@@ -41,9 +41,7 @@ internal static partial class ConsoleEndpoints
 
     private static async Task SsoDoneAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, SingleSignOnOptions sso)
     {
-        var answer = await context.AuthenticateAsync(SsoExternalScheme).ConfigureAwait(false);
-        await context.SignOutAsync(SsoExternalScheme).ConfigureAwait(false); // used once, whatever comes of it
-        if (!answer.Succeeded || answer.Principal is not { } who)
+        if (await SingleSignOnOptions.TakeAnswerAsync(context, SsoAnswerScheme).ConfigureAwait(false) is not { } who)
         {
             context.Response.Redirect("/console/login");
             return;

@@ -41,9 +41,7 @@ internal static partial class PortalEndpoints
 
     private static async Task SsoDoneAsync(HttpContext context, PortalContext portal, SingleSignOnOptions sso)
     {
-        var answer = await context.AuthenticateAsync(SsoAnswerScheme).ConfigureAwait(false);
-        await context.SignOutAsync(SsoAnswerScheme).ConfigureAwait(false); // used once, whatever comes of it
-        if (!answer.Succeeded || answer.Principal is not { } who)
+        if (await SingleSignOnOptions.TakeAnswerAsync(context, SsoAnswerScheme).ConfigureAwait(false) is not { } who)
         {
             context.Response.Redirect("/login");
             return;

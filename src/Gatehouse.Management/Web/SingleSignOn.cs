@@ -181,6 +181,17 @@ public sealed record SingleSignOnOptions
         }
     }
 
+    /// <summary>
+    /// The provider's answer, as the handler left it in the short-lived cookie of <paramref name="answerScheme"/>; the
+    /// cookie goes whatever comes of it (an answer is used once). Null when there is none (arrived without signing in).
+    /// </summary>
+    internal static async Task<System.Security.Claims.ClaimsPrincipal?> TakeAnswerAsync(HttpContext context, string answerScheme)
+    {
+        var answer = await context.AuthenticateAsync(answerScheme).ConfigureAwait(false);
+        await context.SignOutAsync(answerScheme).ConfigureAwait(false);
+        return answer.Succeeded ? answer.Principal : null;
+    }
+
     /// <summary>The page's words for a provider that cannot be reached.</summary>
     internal string UnreachableText(string otherWay) => $"{Name} cannot be reached at the moment; try again shortly, or {otherWay}.";
 

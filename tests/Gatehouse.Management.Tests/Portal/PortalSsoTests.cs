@@ -327,6 +327,34 @@ public sealed class PortalSsoTests
     }
 
     [Fact]
+    public async Task AProviderThatCannotBeReached_IsAPlainPage_AndPasswordsStillWork()
+    {
+        // Nothing listens on the provider's port: its discovery document cannot be read.
+        await using var h = await PortalHarness.StartAsync(portalOptions: o => o with
+        {
+            Sso = new SingleSignOnOptions { Issuer = OidcProvider.Issuer(OidcProvider.PickPort()), ClientId = OidcProvider.ClientId, Name = "Example ID" },
+        });
+        using var browser = h.NewBrowser();
+        using (var down = await browser.GetAsync("/sso"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, down.StatusCode);
+            var page = await down.Content.ReadAsStringAsync();
+            Assert.Contains("Example ID cannot be reached at the moment; try again shortly, or sign in with your email and password.", page, StringComparison.Ordinal);
+            Assert.DoesNotContain(" at Microsoft.", page, StringComparison.Ordinal);
+        }
+
+        using (await h.ConsumerAsync("pat@example.com"))
+        {
+            // signed up and in with a password (it asserts both)
+        }
+
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Portal single sign-on failed from ", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task TwoStepSignIn_IsAskedForAfterTheProvider()
     {
         var time = new FakeTime();

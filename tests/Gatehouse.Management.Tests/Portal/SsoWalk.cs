@@ -22,7 +22,7 @@ internal static partial class SsoWalk
             var response = post ?? await browser.Client.GetAsync(next);
             post = null;
             var onSite = response.RequestMessage!.RequestUri!.Port == site.Port;
-            if (response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther or HttpStatusCode.Found or HttpStatusCode.TemporaryRedirect)
+            if (response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther or HttpStatusCode.TemporaryRedirect)
             {
                 var location = new Uri(response.RequestMessage.RequestUri, response.Headers.Location!);
                 var intoSiteAfterSso = onSite && location.Port == site.Port && !location.AbsolutePath.StartsWith(root + "/sso", StringComparison.Ordinal);
