@@ -297,6 +297,10 @@ internal sealed class ConsumerService
         return (hashed ? null : Overloaded(), email, title, hash);
     }
 
+    /// <summary>The refusal of a single sign-on into a suspended account.</summary>
+    public static AdminProblem SuspendedAccount(string email) =>
+        new(StatusCodes.Status403Forbidden, "account-suspended", "Account suspended", $"The account of {email} is suspended; write to the portal's operators.");
+
     /// <summary>
     /// Signs in (and up) someone whose address a single sign-on provider vouches for: their account, made now when the
     /// address has none (no password; pending when accounts need approval). An address whose account is waiting for
@@ -338,8 +342,7 @@ internal sealed class ConsumerService
             switch (account.State)
             {
                 case AccountState.Suspended:
-                    return (null, false, new AdminProblem(StatusCodes.Status403Forbidden, "account-suspended", "Account suspended",
-                        $"The account of {verifiedEmail} is suspended; write to the portal's operators."));
+                    return (null, false, SuspendedAccount(verifiedEmail));
                 case AccountState.Unverified:
                     var confirmed = account with { State = await ConfirmedStateAsync(cancellationToken).ConfigureAwait(false), PasswordHash = null, Stamp = NewStamp() };
                     if (await _store.UpdateAccountAsync(confirmed, "portal:" + verifiedEmail, "confirm", cancellationToken).ConfigureAwait(false))

@@ -66,7 +66,7 @@ internal static partial class PortalEndpoints
             account = await store.GetAccountAsync(owner, ct).ConfigureAwait(false);
             email = account?.Email ?? owner;
             refusal = account is null ? $"{sso.Name} signed you in, but the account it belongs to here is gone; sign in again to make a new one."
-                : account.State == AccountState.Suspended ? $"The account of {account.Email} is suspended; write to the portal's operators." : null;
+                : account.State == AccountState.Suspended ? ConsumerService.SuspendedAccount(account.Email).Detail : null;
         }
         else
         {
