@@ -193,6 +193,20 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await page.GetByRole(AriaRole.Link, new() { Name = "Account" }).ClickAsync();
         await page.GetByRole(AriaRole.Heading, new() { Name = "Delete your account" }).WaitForAsync();
         await BrowserFixture.CheckAsync(page, "24-account");
+
+        // An API token for the portal's JSON API: made, shown once (and not kept in the tab's storage, unlike a key the
+        // docs pre-fill), then revoked.
+        await page.GetByRole(AriaRole.Link, new() { Name = "API tokens" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Make a token" }).WaitForAsync();
+        await BrowserFixture.CheckAsync(page, "25-tokens");
+        await page.GetByLabel("Name (what uses it").FillAsync("axe-check");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Make the token" }).ClickAsync();
+        var token = await page.Locator("#new-key").GetAttributeAsync("data-new-key");
+        Assert.StartsWith("ghc_", token, StringComparison.Ordinal);
+        await BrowserFixture.CheckAsync(page, "26-token-made");
+        Assert.False(await page.EvaluateAsync<bool>("t => Object.keys(sessionStorage).some(k => sessionStorage.getItem(k) === t)", token));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke axe-check" }).ClickAsync();
+        await page.GetByText("Token axe-check revoked").WaitForAsync();
         Assert.Empty(violations);
     }
 

@@ -101,6 +101,20 @@ internal static partial class AdminOpenApi
                 "An account is bound to the provider identity (issuer and subject) it first signed in with; a different identity with the same address is refused. When the address was given to someone else there, this releases the account: the next sign-in through the provider with the address binds it again. Audited (action sso-unlink). Answers 200 also when it was not bound.",
                 Responses(("200", Json("Done", "Released")), Ref("NotFound"))),
         };
+        paths["/admin/portal/accounts/{id}/tokens"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The account's id (acc-…).")),
+            ["get"] = Op("listPortalAccountTokens", "List a portal account's API tokens", "Portal",
+                "The tokens the account made for the portal's JSON API (/api/v1): name, prefix, scope, when made, when they expire and when last used (to the hour); never the tokens.",
+                Responses(("200", Json("PortalTokenList", "The tokens")), Ref("NotFound"))),
+        };
+        paths["/admin/portal/accounts/{id}/tokens/{name}"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The account's id (acc-…)."), PathParameter("name", "The token's name.")),
+            ["delete"] = Op("revokePortalAccountToken", "Revoke a portal account's API token", "Portal",
+                "It stops working at once, on every node. Audited in GET /admin/portal/changes (action token-revoke).",
+                Responses(("200", Json("Done", "Revoked")), Ref("NotFound"))),
+        };
         paths["/admin/users"] = new JsonObject
         {
             ["get"] = Op("listConsoleUsers", "List console users", "Portal", "The people who may sign in to the admin console with a password, and their roles (never the hashes).",
@@ -167,12 +181,17 @@ internal static partial class AdminOpenApi
             ("items", Array(Object("One change.", ("seq", Int()), ("at", time(null)), ("actor", Str()), ("action", Str()), ("kind", Str("account or application")), ("name", Str("Its id")),
                 ("before", AnyJson()), ("after", AnyJson())))),
             ("next", Nullable("integer", "The 'before' for the next page; null on the last"))));
+        yield return ("PortalTokenList", Object("A portal account's API tokens, by name.",
+            ("items", Array(Object("One token, without the token.", ("name", Str()), ("prefix", Str("ghc_ and four more characters")), ("scope", Enum(Str("read: GET only"), "read", "write")),
+                ("createdAt", time(null)), ("expiresAt", Nullable("string", "When it stops working; null: never", "date-time")),
+                ("lastUsedAt", Nullable("string", "Its last use, written at most once an hour; null: never used", "date-time")))))));
         yield return ("PortalSettings", Object("The portal's shared settings.",
             ("accountApproval", Bool("New accounts wait for an administrator before they may create applications")),
             ("emailVerification", Bool("A sign-up waits until its address is confirmed from a mailed link")),
-            ("twoStepRequired", Bool("An account must turn two-step sign-in on before it may use its applications' pages (its keys work at the gateway regardless)"))));
+            ("twoStepRequired", Bool("An account must turn two-step sign-in on before it may use its applications' pages (its keys work at the gateway regardless)")),
+            ("apiTokens", Bool("Accounts may make API tokens for the portal's JSON API (/api/v1), and those tokens work (default true)"))));
         var change = Object("Settings to change; give any of them.",
-            ("accountApproval", Bool()), ("emailVerification", Bool()), ("twoStepRequired", Bool()));
+            ("accountApproval", Bool()), ("emailVerification", Bool()), ("twoStepRequired", Bool()), ("apiTokens", Bool()));
         change["additionalProperties"] = false;
         change["minProperties"] = 1;
         yield return ("PortalSettingsChange", change);

@@ -15,11 +15,11 @@ internal static class AdminRequests
     /// <paramref name="allowEmpty"/>. Returns the object and its text, or the problem that refuses it (400, 413).
     /// </summary>
     public static async Task<(JsonObject? Body, string Text, AdminProblem? Problem)> ReadObjectAsync(
-        HttpContext context, long maxSize, bool allowEmpty = false)
+        HttpContext context, long maxSize, bool allowEmpty = false, string objectIs = "the entry as it would be written in the config file", string limitOf = "the admin API's limit; split the change or raise the limit")
     {
         if (context.Request.ContentLength > maxSize)
         {
-            return (null, "", TooLarge(context, maxSize));
+            return (null, "", TooLarge(context, maxSize, limitOf));
         }
 
         using var buffer = new MemoryStream();
@@ -39,7 +39,7 @@ internal static class AdminRequests
                         drained += read;
                     }
 
-                    return (null, "", TooLarge(context, maxSize));
+                    return (null, "", TooLarge(context, maxSize, limitOf));
                 }
 
                 buffer.Write(chunk, 0, read);
@@ -47,7 +47,7 @@ internal static class AdminRequests
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, "", TooLarge(context, maxSize));
+            return (null, "", TooLarge(context, maxSize, limitOf));
         }
 
         if (buffer.Length == 0 && allowEmpty)
@@ -77,7 +77,7 @@ internal static class AdminRequests
 
         if (node is not JsonObject obj)
         {
-            return (null, "", BadJson("The body must be a JSON object ({ ... }), the entry as it would be written in the config file."));
+            return (null, "", BadJson($"The body must be a JSON object ({{ ... }}), {objectIs}."));
         }
 
         return (obj, text, null);
@@ -123,18 +123,12 @@ internal static class AdminRequests
     /// <summary>A stored body as a JSON value (bodies are JSON by the store's rule).</summary>
     public static JsonNode? Json(string? body) => body is null ? null : JsonNode.Parse(body);
 
-    private static AdminProblem TooLarge(HttpContext context, long maxSize)
+    private static AdminProblem TooLarge(HttpContext context, long maxSize, string limitOf)
     {
         // The rest of the body is not read, so the connection cannot carry another request.
         context.Response.Headers.Connection = "close";
-        return TooLarge(maxSize);
+        return new(StatusCodes.Status413PayloadTooLarge, "body-too-large", "Body too large", $"The body is larger than {maxSize} bytes, {limitOf}.");
     }
-
-    private static AdminProblem TooLarge(long maxSize) => new(
-        StatusCodes.Status413PayloadTooLarge,
-        "body-too-large",
-        "Body too large",
-        $"The body is larger than {maxSize} bytes, the admin API's limit; split the change or raise the limit.");
 
     private static AdminProblem BadJson(string detail) => new(StatusCodes.Status400BadRequest, "malformed-json", "Malformed JSON", detail);
 }

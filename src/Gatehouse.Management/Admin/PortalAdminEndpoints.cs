@@ -15,7 +15,8 @@ namespace Gatehouse.Management.Admin;
 /// <c>POST /admin/portal/{accounts|applications}/{id}/{approve|reject|suspend|resume}</c>,
 /// <c>PATCH</c>/<c>DELETE /admin/portal/accounts/{id}</c>, <c>DELETE /admin/portal/applications/{id}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
-/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true }</c>).
+/// <c>GET /admin/portal/accounts/{id}/tokens</c> and <c>DELETE /admin/portal/accounts/{id}/tokens/{name}</c> (an account's API tokens),
+/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true, "apiTokens": false }</c>).
 /// </summary>
 internal static class PortalAdminEndpoints
 {
@@ -135,6 +136,22 @@ internal static class PortalAdminEndpoints
             await consumers.Store.UnlinkSsoAsync(id, AdminCaller.Actor(context), "account", context.RequestAborted).ConfigureAwait(false);
             await AnswerAsync(context, Task.FromResult<AdminProblem?>(null)).ConfigureAwait(false);
         });
+        // An account's API tokens for the portal's JSON API (never the tokens): what a consumer's scripts may do, and a
+        // way to stop one without suspending the account.
+        app.MapGet("/admin/portal/accounts/{id}/tokens", async context =>
+        {
+            var id = (string)context.Request.RouteValues["id"]!;
+            if (await consumers.Store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false) is null)
+            {
+                await AdminProblem.NotFound($"Account '{id}'").WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var tokens = await consumers.Store.ListPortalTokensAsync(id, context.RequestAborted).ConfigureAwait(false);
+            await AdminRequests.WriteJsonAsync(context, new JsonObject { ["items"] = new JsonArray([.. tokens.Select(t => (JsonNode)Portal.PortalApiEndpoints.Token(t))]) }).ConfigureAwait(false);
+        });
+        app.MapDelete("/admin/portal/accounts/{id}/tokens/{name}", context => AnswerAsync(context,
+            consumers.RevokeTokenAsync((string)context.Request.RouteValues["id"]!, (string)context.Request.RouteValues["name"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,
             consumers.DeleteApplicationAsync(null, (string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,
@@ -166,7 +183,7 @@ internal static class PortalAdminEndpoints
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
             if (problem is null && (body!.Count == 0 || body!.Any(e => !Settings.ContainsKey(e.Key) || e.Value is not JsonValue v || !v.TryGetValue<bool>(out _))))
             {
-                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false, \"emailVerification\": true | false, \"twoStepRequired\": true | false }, with any of them.");
+                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false, \"emailVerification\": true | false, \"twoStepRequired\": true | false, \"apiTokens\": true | false }, with any of them.");
             }
 
             if (problem is not null)
@@ -190,6 +207,7 @@ internal static class PortalAdminEndpoints
         ["accountApproval"] = ConsumerService.AccountApprovalSetting,
         ["emailVerification"] = ConsumerService.EmailVerificationSetting,
         ["twoStepRequired"] = ConsumerService.TwoStepRequiredSetting,
+        ["apiTokens"] = ConsumerService.ApiTokensSetting,
     };
 
     private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken) => new()
@@ -197,6 +215,7 @@ internal static class PortalAdminEndpoints
         ["accountApproval"] = await consumers.AccountApprovalAsync(cancellationToken).ConfigureAwait(false),
         ["emailVerification"] = await consumers.EmailVerificationAsync(cancellationToken).ConfigureAwait(false),
         ["twoStepRequired"] = await consumers.TwoStepRequiredAsync(cancellationToken).ConfigureAwait(false),
+        ["apiTokens"] = await consumers.ApiTokensAsync(cancellationToken).ConfigureAwait(false),
     };
 
     // ?state=NAME, one of the enum's names in lower case; anything else (a typo, a number) is a 400, not "every state".

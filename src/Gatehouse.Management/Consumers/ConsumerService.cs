@@ -17,7 +17,7 @@ namespace Gatehouse.Management.Consumers;
 /// store transaction with its change-log row (and actor), then this node's follower reads it at once, so the gateway
 /// here serves it before the answer goes out; other nodes follow within their poll interval.
 /// </summary>
-internal sealed class ConsumerService
+internal sealed partial class ConsumerService
 {
     /// <summary>The store setting that makes new accounts wait for an administrator.</summary>
     public const string AccountApprovalSetting = "portal.accountApproval";

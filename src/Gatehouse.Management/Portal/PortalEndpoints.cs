@@ -44,6 +44,7 @@ internal static partial class PortalEndpoints
         app.MapGet("/verify/{token}", context => WebRender.PageAsync<Confirm>(context, new { Page = Page(context, "Confirm your address"), Token = Route(context, "token") }));
         app.MapPost("/verify/{token}", context => ConfirmAsync(context, portal, Route(context, "token")));
         MapApplications(app, portal);
+        MapTokens(app, portal);
         MapAccount(app, portal);
         MapTwoStep(app, portal);
         app.Map("/try", context => TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl));

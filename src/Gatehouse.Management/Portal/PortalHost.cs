@@ -73,6 +73,7 @@ public sealed partial class PortalHost : IAsyncDisposable
             kestrel.Listen(endpoint);
         });
         builder.Services.AddSingleton(options.Time);
+        builder.Services.AddSingleton<PortalApiEndpoints.TokenFailures>();
         AddWebServices(builder.Services, options.Admin.Options.Store, "portal", Scheme, "/login", options.Time);
         builder.Services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure(o => o.Events.OnValidatePrincipal = context => ValidateAsync(context, options.Admin));
 
@@ -114,7 +115,9 @@ public sealed partial class PortalHost : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal");
         var jobs = new PortalJobs(logger);
         var twoStep = new TwoStepKeys(app.Services.GetRequiredService<IDataProtectionProvider>(), options.Time, "Portal");
-        PortalEndpoints.Map(app, new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep));
+        var context = new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep);
+        PortalEndpoints.Map(app, context);
+        PortalApiEndpoints.Map(app, context, app.Services.GetRequiredService<PortalApiEndpoints.TokenFailures>());
         try
         {
             await Web.KeyRingStart.StartAsync(app, cancellationToken).ConfigureAwait(false);

@@ -174,6 +174,25 @@ public interface IConsumerStore
 
     /// <summary>Removes an owner's link (an administrator's decision: the address now belongs to someone else there). False when there was none.</summary>
     Task<bool> UnlinkSsoAsync(string owner, string actor, string kind, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Keeps a new portal token (<paramref name="tokenSha256"/>, the token's SHA-256 in lower-case hex) for its account,
+    /// unless the account has one of that name already or <paramref name="maxPerAccount"/> of them; in the change log
+    /// (kind <c>account</c>, action <c>token-create</c>), never the token.
+    /// </summary>
+    Task<PortalTokenAdded> AddPortalTokenAsync(PortalToken token, string tokenSha256, int maxPerAccount, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>An account's portal tokens, by name.</summary>
+    Task<IReadOnlyList<PortalToken>> ListPortalTokensAsync(string account, CancellationToken cancellationToken = default);
+
+    /// <summary>The portal token whose SHA-256 this is; null when none (expired ones included: the caller decides).</summary>
+    Task<PortalToken?> FindPortalTokenAsync(string tokenSha256, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes an account's token by name (change log action <c>token-revoke</c>); false when there was none.</summary>
+    Task<bool> DeletePortalTokenAsync(string account, string name, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>Records that the token was used at <paramref name="at"/> (not in the change log).</summary>
+    Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What <see cref="IConsumerStore.LinkSsoAsync"/> found.</summary>

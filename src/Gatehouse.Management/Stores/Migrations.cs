@@ -505,6 +505,35 @@ internal static class Migrations
         // user (kind console-user) or portal account (kind account) is bound to at its first sign-in through the
         // provider; one identity may have a console user and a portal account. Version 20.
         new(20, Sqlite: SsoLinksTable, Postgres: SsoLinksTable),
+        // Portal accounts' own API tokens (the portal's JSON API, for scripts and pipelines): only the SHA-256 of each, its
+        // name (unique in the account), the shown prefix, a scope, an optional expiry and when it was last used (written at
+        // most once an hour). Version 21.
+        new(
+            21,
+            Sqlite: """
+                CREATE TABLE portal_tokens (
+                    token_sha256 TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    prefix TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    expires_at TEXT NULL,
+                    last_used_at TEXT NULL);
+                CREATE UNIQUE INDEX portal_tokens_name ON portal_tokens (account, name);
+                """,
+            Postgres: """
+                CREATE TABLE portal_tokens (
+                    token_sha256 TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    prefix TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    expires_at TIMESTAMPTZ NULL,
+                    last_used_at TIMESTAMPTZ NULL);
+                CREATE UNIQUE INDEX portal_tokens_name ON portal_tokens (account, name);
+                """),
     ];
 
     // Migration 20's table: the same SQL for both databases.

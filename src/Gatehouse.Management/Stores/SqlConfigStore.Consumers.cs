@@ -186,6 +186,10 @@ internal abstract partial class SqlConfigStore
         foreach (var address in addresses)
         {
             await ExecuteAsync(connection, transaction, "UPDATE consumer_changes SET actor = @pseudonym WHERE actor = @self", cancellationToken, ("pseudonym", pseudonym), ("self", "portal:" + address)).ConfigureAwait(false);
+            // Its changes through an API token ("portal:ADDRESS token NAME") keep the token's name, under the pseudonym.
+            var byToken = "portal:" + address + " token ";
+            await ExecuteAsync(connection, transaction, "UPDATE consumer_changes SET actor = @pseudonym || substr(actor, @rest) WHERE substr(actor, 1, @length) = @byToken", cancellationToken,
+                ("pseudonym", pseudonym), ("rest", ("portal:" + address).Length + 1), ("length", byToken.Length), ("byToken", byToken)).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, "DELETE FROM login_attempts WHERE key = @key", cancellationToken, ("key", "a:" + address)).ConfigureAwait(false);
         }
 
@@ -193,6 +197,7 @@ internal abstract partial class SqlConfigStore
         await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM account_two_step WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM sso_links WHERE owner = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "DELETE FROM portal_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await LogChangeAsync(connection, transaction, seq, actor == self ? pseudonym : actor, "delete", "account", id, null, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

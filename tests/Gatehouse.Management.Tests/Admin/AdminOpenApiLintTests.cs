@@ -96,7 +96,7 @@ public sealed class AdminOpenApiLintTests
     }
 
     /// <summary>The redocly executable: installed by test.sh, or here when Node.js and npm are present.</summary>
-    private static async Task<string> RedoclyAsync()
+    internal static async Task<string> RedoclyAsync()
     {
         // Where the test tools may be installed together from a lock file (tests/tools), then where test.sh puts it.
         var locked = Path.Combine(RepositoryRoot(), "tests", "tools", "node_modules", ".bin", "redocly");
@@ -126,7 +126,7 @@ public sealed class AdminOpenApiLintTests
     private static bool OnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, program)));
 
-    private static async Task<(int Code, string Output)> RunAsync(string program, string[] arguments, string directory)
+    internal static async Task<(int Code, string Output)> RunAsync(string program, string[] arguments, string directory)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = directory };
         foreach (var argument in arguments)

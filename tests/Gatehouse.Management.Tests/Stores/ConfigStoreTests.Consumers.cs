@@ -319,6 +319,55 @@ public abstract partial class ConfigStoreTests
     }
 
     /// <summary>
+    /// Portal API tokens in the store: found by hash (with their scope, expiry and last use), unique by name within an
+    /// account, at most so many an account, only for an account that exists, deleted by name or with the account, and
+    /// in the change log without the hash.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task PortalTokens_AreFoundByHash_NamedOncePerAccount_Bounded_AndGoWithTheAccount()
+    {
+        var at = Clock.GetUtcNow();
+        await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal:ada@example.com");
+        await Store.InsertAccountAsync(NewAccount("acc-2", "bob@example.com"), "portal:bob@example.com");
+        var hash = new string('a', 64);
+        var ci = new PortalToken("acc-1", "ci", "ghc_abcd", PortalTokenScope.Write, at, at.AddDays(30));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(ci, hash, 2, "portal:ada@example.com"));
+        Assert.Equal(PortalTokenAdded.NameTaken, await Store.AddPortalTokenAsync(ci with { Scope = PortalTokenScope.Read }, new string('b', 64), 2, "x"));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(ci with { Account = "acc-2" }, new string('c', 64), 2, "portal:bob@example.com"));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(ci with { Name = "read", Scope = PortalTokenScope.Read, ExpiresAt = null }, new string('d', 64), 2, "x"));
+        Assert.Equal(PortalTokenAdded.TooMany, await Store.AddPortalTokenAsync(ci with { Name = "third" }, new string('e', 64), 2, "x"));
+        Assert.Equal(PortalTokenAdded.NoAccount, await Store.AddPortalTokenAsync(ci with { Account = "acc-gone" }, new string('f', 64), 2, "x"));
+
+        var found = await Store.FindPortalTokenAsync(hash);
+        Assert.Equal(ci, found);
+        Assert.Null(await Store.FindPortalTokenAsync(new string('e', 64)));
+        Assert.Null((await Store.FindPortalTokenAsync(new string('d', 64)))!.ExpiresAt);
+        await Store.TouchPortalTokenAsync(hash, at.AddHours(2));
+        Assert.Equal(at.AddHours(2), (await Store.FindPortalTokenAsync(hash))!.LastUsedAt);
+        Assert.Equal(["ci", "read"], (await Store.ListPortalTokensAsync("acc-1")).Select(t => t.Name));
+
+        Assert.True(await Store.DeletePortalTokenAsync("acc-1", "ci", "admin-api"));
+        Assert.False(await Store.DeletePortalTokenAsync("acc-1", "ci", "admin-api"));
+        Assert.Null(await Store.FindPortalTokenAsync(hash));
+        Assert.NotNull(await Store.FindPortalTokenAsync(new string('c', 64))); // bob's of the same name stays
+
+        var changes = await Store.ListConsumerChangesAsync(null, 50);
+        Assert.Equal(3, changes.Count(c => c.Action == "token-create"));
+        var revoke = Assert.Single(changes, c => c.Action == "token-revoke");
+        Assert.Equal(("admin-api", "account", "acc-1"), (revoke.Actor, revoke.Kind, revoke.Name));
+        Assert.Contains("\"token\":\"ci\"", revoke.Before!, StringComparison.Ordinal);
+        Assert.DoesNotContain(hash, string.Concat(changes.Select(c => c.Before + c.After)), StringComparison.Ordinal);
+
+        // The account deleted: its tokens go, and what its change log said of them with the rest of its bodies.
+        Assert.True(await Store.DeleteAccountAsync("acc-1", "admin-api"));
+        Assert.Empty(await Store.ListPortalTokensAsync("acc-1"));
+        Assert.Null(await Store.FindPortalTokenAsync(new string('d', 64)));
+        Assert.All((await Store.ListConsumerChangesOfAsync("account", "acc-1", 50)).Where(c => c.Action.StartsWith("token-", StringComparison.Ordinal)),
+            c => Assert.Null(c.Before ?? c.After));
+    }
+
+    /// <summary>
     /// Two-step sign-in in the store: an authenticator code's step is taken only when later than the last one (and only
     /// against the secret it was checked with), a recovery code once; turning it on with the user's own password applies
     /// only over the record checked, and an administrator's reset drops the secret and the codes. The log says which,

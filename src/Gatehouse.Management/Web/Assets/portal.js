@@ -6,7 +6,10 @@
   if (shown) {
     var key = shown.getAttribute('data-new-key');
     var plan = shown.getAttribute('data-plan');
-    try { sessionStorage.setItem('gatehouse.key.' + plan, key); } catch (e) { /* storage off: the docs start empty */ }
+    // An API token (no plan) is only copied: the docs have no use for it.
+    if (plan) {
+      try { sessionStorage.setItem('gatehouse.key.' + plan, key); } catch (e) { /* storage off: the docs start empty */ }
+    }
     var button = document.getElementById('copy-key');
     if (button && navigator.clipboard) {
       button.hidden = false;

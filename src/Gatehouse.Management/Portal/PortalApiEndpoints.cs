@@ -1,0 +1,357 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Stores;
+using Gatehouse.Model.Config;
+using Gatehouse.Model.Plans;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Portal;
+
+/// <summary>
+/// The portal's JSON API for consumers' scripts and pipelines (<c>/api/v1</c>, docs/portal.md): what the applications'
+/// pages do, with an account's own API token (<c>Authorization: Bearer ghc_…</c>) instead of a session. Cookies are never
+/// read here, so a page on another site cannot make a signed-in browser call it. Every answer is JSON, every refusal
+/// RFC 9457 problem+json. The handlers call <see cref="ConsumerService"/>, as the pages and the admin API do.
+/// </summary>
+internal static class PortalApiEndpoints
+{
+    public const string Base = "/api/v1";
+
+    /// <summary>Largest body a call may send.</summary>
+    private const long MaxBody = 16 * 1024;
+
+    public static void Map(IEndpointRouteBuilder app, PortalContext portal, TokenFailures failures)
+    {
+        app.MapGet(Base + "/openapi.json", context => AdminRequests.WriteJsonAsync(context, PortalApiDocument.Build()));
+        app.MapGet(Base + "/plans", context => Authed(context, portal, failures, (_, _) => PlansAsync(context, portal)));
+        app.MapGet(Base + "/me", context => Authed(context, portal, failures, (account, token) => MeAsync(context, account, token)));
+        app.MapGet(Base + "/applications", context => Authed(context, portal, failures, (account, _) => ListAsync(context, portal, account)));
+        app.MapPost(Base + "/applications", context => Authed(context, portal, failures, (account, token) => CreateAsync(context, portal, account, token)));
+        app.MapGet(Base + "/applications/{id}", context => Authed(context, portal, failures, (account, _) => ShowAsync(context, portal, account, Id(context))));
+        app.MapMethods(Base + "/applications/{id}", [HttpMethods.Patch], context => Authed(context, portal, failures, (account, token) => ChangeAsync(context, portal, account, token)));
+        app.MapDelete(Base + "/applications/{id}", context => Authed(context, portal, failures, (account, token) =>
+            DoneAsync(context, portal.Consumers.DeleteApplicationAsync(account.Id, Id(context), Actor(account, token), context.RequestAborted))));
+        app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
+        app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
+            DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
+        app.MapGet(Base + "/applications/{id}/usage", context => Authed(context, portal, failures, (account, _) => UsageAsync(context, portal, account)));
+        app.Map("/api/{**rest}", context => new AdminProblem(StatusCodes.Status404NotFound, "api-not-found", "Not found",
+            $"The portal's API has no {context.Request.Method} {context.Request.Path}; {Base}/openapi.json describes what it has.").WriteAsync(context));
+    }
+
+    /// <summary>Who the change log says made a change through the API: the account, and which of its tokens.</summary>
+    internal static string Actor(ConsumerAccount account, PortalToken token) => $"portal:{account.Email} token {token.Name}";
+
+    private static string Id(HttpContext context) => PortalEndpoints.Route(context, "id");
+
+    // The account and token of the call, or its refusal. A client address that sent 30 unknown tokens in a minute is
+    // answered 429 without a lookup until the minute is over (tokens are 192 random bits: this guards the store, not them).
+    private static async Task Authed(HttpContext context, PortalContext portal, TokenFailures failures, Func<ConsumerAccount, PortalToken, Task> next)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (failures.Exhausted(address))
+        {
+            context.Response.Headers.RetryAfter = "60";
+            await new AdminProblem(StatusCodes.Status429TooManyRequests, "too-many-attempts", "Too many attempts",
+                "This address sent too many unknown tokens; wait a minute and send a valid one.").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var (account, token, problem) = await portal.Consumers.AuthenticateTokenAsync(context.Request.Headers.Authorization.ToString() is { Length: > 0 } h ? h : null, context.RequestAborted).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            if (problem.Status == StatusCodes.Status401Unauthorized)
+            {
+                // RFC 6750: a request without a token gets the challenge alone; a bad one, the error too.
+                context.Response.Headers.WWWAuthenticate = problem.Slug == "token-missing" ? "Bearer realm=\"gatehouse-portal\"" : "Bearer realm=\"gatehouse-portal\", error=\"invalid_token\"";
+                if (problem.Slug == "token-invalid")
+                {
+                    failures.Count(address);
+                }
+            }
+
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (token!.Scope == PortalTokenScope.Read && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            await new AdminProblem(StatusCodes.Status403Forbidden, "token-read-only", "Read-only token",
+                $"The token {token.Name} may only read; make a token with the write scope to change applications. Nothing was changed.").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await next(account!, token).ConfigureAwait(false);
+    }
+
+    private static Task MeAsync(HttpContext context, ConsumerAccount account, PortalToken token) => AdminRequests.WriteJsonAsync(context, new JsonObject
+    {
+        ["id"] = account.Id,
+        ["email"] = account.Email,
+        ["title"] = account.Title,
+        ["state"] = account.State.ToString().ToLowerInvariant(),
+        ["createdAt"] = Time(account.CreatedAt),
+        ["token"] = Token(token),
+    });
+
+    internal static JsonObject Token(PortalToken token) => new()
+    {
+        ["name"] = token.Name,
+        ["prefix"] = token.Prefix,
+        ["scope"] = token.Scope.ToString().ToLowerInvariant(),
+        ["createdAt"] = Time(token.CreatedAt),
+        ["expiresAt"] = token.ExpiresAt is { } e ? Time(e) : null,
+        ["lastUsedAt"] = token.LastUsedAt is { } u ? Time(u) : null,
+    };
+
+    private static async Task PlansAsync(HttpContext context, PortalContext portal)
+    {
+        var config = await portal.Consumers.ConfigAsync(context.RequestAborted).ConfigureAwait(false) ?? new GatehouseConfig();
+        await AdminRequests.WriteJsonAsync(context, new JsonObject
+        {
+            ["items"] = new JsonArray([.. ConsumerService.PublicPlans(config).Select(p =>
+            {
+                var operations = PlanProjection.Of(p.Name, config);
+                return (JsonNode)new JsonObject
+                {
+                    ["name"] = p.Name,
+                    ["title"] = p.Plan.Title ?? p.Name,
+                    ["approvalRequired"] = p.Plan.ApprovalRequired,
+                    ["limits"] = new JsonArray([.. p.Plan.Limits.Where(l => l.Mode == LimitMode.Enforce).Select(l => (JsonNode)new JsonObject
+                    {
+                        ["requests"] = l.Requests,
+                        ["per"] = l.Per.ToString().ToLowerInvariant(),
+                    })]),
+                    ["operations"] = new JsonArray([.. operations.Select(o => (JsonNode)new JsonObject
+                    {
+                        ["id"] = o.Id,
+                        ["access"] = o.Access.ToString().ToLowerInvariant(),
+                    })]),
+                    ["openapi"] = $"/plans/{Uri.EscapeDataString(p.Name)}/openapi.json",
+                };
+            })]),
+        }).ConfigureAwait(false);
+    }
+
+    internal static JsonObject Application(PortalApplication application) => new()
+    {
+        ["id"] = application.Id,
+        ["title"] = application.Title,
+        ["description"] = application.Description,
+        ["plan"] = application.Plan,
+        ["state"] = application.EffectiveState.ToString().ToLowerInvariant(),
+        ["createdAt"] = Time(application.CreatedAt),
+        ["keys"] = new JsonArray([.. application.Keys.Select(k => (JsonNode)new JsonObject
+        {
+            ["prefix"] = k.Prefix,
+            ["createdAt"] = Time(k.CreatedAt),
+            ["expiresAt"] = k.Expires is { } e ? Time(e) : null,
+        })]),
+    };
+
+    private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        var applications = await portal.Consumers.Store.ListApplicationsAsync(account.Id, null, null, 1000, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["items"] = new JsonArray([.. applications.Select(a => (JsonNode)Application(a))]) }).ConfigureAwait(false);
+    }
+
+    private static async Task ShowAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id)
+    {
+        if (await portal.Consumers.FindAsync(account.Id, id, context.RequestAborted).ConfigureAwait(false) is not { } application)
+        {
+            await NotYours().WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await AdminRequests.WriteJsonAsync(context, Application(application)).ConfigureAwait(false);
+    }
+
+    // Another account's application is "not found", exactly like one that does not exist.
+    private static AdminProblem NotYours() => AdminProblem.NotFound("An application of yours with this id");
+
+    private static async Task CreateAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
+    {
+        var (body, problem) = await BodyAsync(context, ["title", "description", "plan", "keyExpiresIn"]).ConfigureAwait(false);
+        if (problem is null && !PortalEndpoints.KeyLifetimes.TryGetValue(body!.Text("keyExpiresIn"), out _))
+        {
+            problem = ConsumerService.Invalid("keyExpiresIn", "keyExpiresIn is 30d, 90d or 365d, or left out for a key that does not expire.");
+        }
+
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var fields = body!;
+        var (application, key, refused) = await portal.Consumers.CreateApplicationAsync(account, fields.Text("title"), fields.Text("description"), fields.Text("plan"),
+            Actor(account, token), context.RequestAborted, PortalEndpoints.KeyLifetimes[fields.Text("keyExpiresIn")]).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            await refused.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.Headers.Location = $"{Base}/applications/{application!.Id}";
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = Application(application), ["key"] = key }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task ChangeAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
+    {
+        var (body, problem) = await BodyAsync(context, ["plan"]).ConfigureAwait(false);
+        if (problem is null && body!.Count == 0)
+        {
+            problem = AdminRequests.BadParameter("The body is { \"plan\": \"NAME\" }: the plan to move the application to.");
+        }
+
+        if (problem is null)
+        {
+            problem = await portal.Consumers.ChangePlanAsync(account.Id, Id(context), body!.Text("plan"), Actor(account, token), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await ShowAsync(context, portal, account, Id(context)).ConfigureAwait(false);
+    }
+
+    private static async Task RotateAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
+    {
+        var (body, problem) = await BodyAsync(context, ["grace"]).ConfigureAwait(false);
+        if (problem is null && (!Model.Loading.Units.TryParseDuration(body!.Text("grace"), out var parsed) || parsed < TimeSpan.Zero || parsed > TimeSpan.FromDays(30)))
+        {
+            problem = ConsumerService.Invalid("grace", "grace is how long the old key keeps working, from 0s to 30d (for example 1h or 7d): 0s ends it now.");
+        }
+
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        Model.Loading.Units.TryParseDuration(body!.Text("grace"), out var grace);
+        var (application, key, refused) = await portal.Consumers.RotateKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), grace, Actor(account, token), context.RequestAborted).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            await refused.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = Application(application!), ["key"] = key }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task UsageAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        if (portal.Options.Admin.ConsumerUsage is not { } source)
+        {
+            await new AdminProblem(StatusCodes.Status404NotFound, "usage-off", "No usage",
+                "This portal's node records no usage (gateway.observability.usage is off, or no store keeps it).").WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var today = DateOnly.FromDateTime(portal.Consumers.Time.GetUtcNow().UtcDateTime);
+        if (!Day(context, "to", today, out var to) || !Day(context, "from", to.AddDays(-29), out var from) || to < from
+            || to.DayNumber - from.DayNumber >= Analytics.ConsumerUsage.MaxDays)
+        {
+            await AdminRequests.BadParameter(string.Create(CultureInfo.InvariantCulture,
+                $"'from' and 'to' are days written 2026-01-31, 'from' not after 'to', at most {Analytics.ConsumerUsage.MaxDays} days apart (by default the last 30 days).")).WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var application = await portal.Consumers.FindAsync(account.Id, Id(context), context.RequestAborted).ConfigureAwait(false);
+        if (application is null)
+        {
+            await NotYours().WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var report = await source.GetAsync(application.Id, from, to, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, Analytics.AnalyticsJson.Write(report)).ConfigureAwait(false);
+    }
+
+    private static bool Day(HttpContext context, string name, DateOnly fallback, out DateOnly day)
+    {
+        var text = context.Request.Query[name].ToString();
+        day = fallback;
+        return text.Length == 0 || DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);
+    }
+
+    private static async Task DoneAsync(HttpContext context, Task<AdminProblem?> change)
+    {
+        if (await change.ConfigureAwait(false) is { } problem)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    // A JSON object of string fields from the ones named (any other field, or a value that is not a string, is a 400:
+    // a typo in a script should fail loudly, not be ignored).
+    private static async Task<(JsonObject? Body, AdminProblem? Problem)> BodyAsync(HttpContext context, string[] fields)
+    {
+        var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, MaxBody, allowEmpty: false, objectIs: "with the fields " + string.Join(", ", fields),
+            limitOf: "the portal API's limit").ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        foreach (var (name, value) in body!)
+        {
+            if (!fields.Contains(name, StringComparer.Ordinal))
+            {
+                return (null, AdminRequests.BadParameter($"'{name}' is not a field of this call; its fields are {string.Join(", ", fields)}."));
+            }
+
+            if (value is not JsonValue v || !v.TryGetValue<string>(out _))
+            {
+                return (null, AdminRequests.BadParameter($"'{name}' must be a string."));
+            }
+        }
+
+        return (body, null);
+    }
+
+    private static string Text(this JsonObject body, string name) => body[name]?.GetValue<string>() ?? "";
+
+    private static string Time(DateTimeOffset time) => time.ToString("O", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Unknown tokens counted per client address (<see cref="System.Threading.RateLimiting"/>'s fixed windows, a minute
+    /// each): once an address has sent <see cref="Limit"/> in a window it is refused without a store lookup until the window ends.
+    /// </summary>
+    internal sealed class TokenFailures : IDisposable
+    {
+        public const int Limit = 30;
+
+        private readonly PartitionedRateLimiter<IPAddress> _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address =>
+            RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = Limit,
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+
+        public bool Exhausted(IPAddress address) => _limiter.GetStatistics(address)?.CurrentAvailablePermits == 0;
+
+        public void Count(IPAddress address)
+        {
+            using var lease = _limiter.AttemptAcquire(address);
+        }
+
+        public void Dispose() => _limiter.Dispose();
+    }
+}
