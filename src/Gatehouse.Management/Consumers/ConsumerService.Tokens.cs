@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Gatehouse.Management.Admin;
 using Gatehouse.Management.Stores;
 using Gatehouse.Model.Access;
@@ -78,16 +76,14 @@ internal sealed partial class ConsumerService
     /// </summary>
     public async Task<(ConsumerAccount? Account, PortalToken? Token, AdminProblem? Problem)> AuthenticateTokenAsync(string? authorization, CancellationToken cancellationToken)
     {
-        const string scheme = "Bearer ";
-        if (authorization is null || authorization.Length <= scheme.Length || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        if (AdminToken.BearerSha256(authorization) is not { } presented)
         {
             return (null, null, Unauthorized("token-missing", "No token",
                 "Send Authorization: Bearer TOKEN, with a token made on the portal's API tokens page (/tokens)."));
         }
 
-        var presented = authorization[scheme.Length..].Trim();
-        var hash = presented.Length <= ApiKeyHash.MaxKeyLength ? Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(presented))) : null;
-        var token = hash is null ? null : await _store.FindPortalTokenAsync(hash, cancellationToken).ConfigureAwait(false);
+        var hash = Convert.ToHexStringLower(presented);
+        var token = await _store.FindPortalTokenAsync(hash, cancellationToken).ConfigureAwait(false);
         if (token is null)
         {
             return (null, null, Unauthorized("token-invalid", "Unknown token", "This token is not one of the portal's: it was revoked, or is mistyped."));
@@ -119,7 +115,7 @@ internal sealed partial class ConsumerService
 
         if (token.LastUsedAt is not { } last || now - last >= TouchEvery)
         {
-            await _store.TouchPortalTokenAsync(hash!, now, cancellationToken).ConfigureAwait(false);
+            await _store.TouchPortalTokenAsync(hash, now, cancellationToken).ConfigureAwait(false);
             token = token with { LastUsedAt = now };
         }
 
