@@ -80,6 +80,17 @@ internal static partial class ConsoleEndpoints
             await consumers.Store.UnlinkSsoAsync(Route(context, "id"), actor, "account", context.RequestAborted).ConfigureAwait(false);
             await Done(context, Task.FromResult<AdminProblem?>(null), "/console/accounts").ConfigureAwait(false);
         }, confirm: true));
+        // Every API token of the account (each revocation in the change log): for a leaked one, without suspending the account.
+        app.MapPost("/console/accounts/{id}/tokens/revoke", context => Change(context, async actor =>
+        {
+            var id = Route(context, "id");
+            foreach (var token in await consumers.Store.ListPortalTokensAsync(id, context.RequestAborted).ConfigureAwait(false))
+            {
+                await consumers.Store.DeletePortalTokenAsync(id, token.Name, actor, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await Done(context, Task.FromResult<AdminProblem?>(null), "/console/accounts").ConfigureAwait(false);
+        }, confirm: true));
         app.MapPost("/console/access/users/{email}/delete", context => Change(context, async actor =>
         {
             var email = Route(context, "email");
@@ -514,9 +525,11 @@ internal static partial class ConsoleEndpoints
         var (total, _) = await consumers.Store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
         var twoStep = await consumers.Store.AccountsWithTwoStepAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
         var bound = await consumers.Store.OwnersWithSsoAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
+        var tokens = await consumers.Store.CountPortalTokensAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
         await Render(context, $"Accounts ({total:N0})", accounts.Count == PageSize ? $"/console/accounts?after={Esc(accounts[^1].Id)}" : null,
-            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Two-step sign-in", "Single sign-on", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
-                [a.Email, a.Title, Name(a.State), twoStep.Contains(a.Id) ? "on" : "off", bound.Contains(a.Id) ? "bound" : "not bound", a.Id, Time(a.CreatedAt)],
+            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Two-step sign-in", "Single sign-on", "API tokens", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
+                [a.Email, a.Title, Name(a.State), twoStep.Contains(a.Id) ? "on" : "off", bound.Contains(a.Id) ? "bound" : "not bound",
+                    tokens.GetValueOrDefault(a.Id).ToString(System.Globalization.CultureInfo.InvariantCulture), a.Id, Time(a.CreatedAt)],
                 [.. a.State switch
                 {
                     AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
@@ -528,6 +541,7 @@ internal static partial class ConsoleEndpoints
                 // For an owner who lost their phone and their recovery codes.
                 .. twoStep.Contains(a.Id) ? [new ConsoleAction("Turn two-step off", $"/console/accounts/{Esc(a.Id)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
                 .. bound.Contains(a.Id) ? [new ConsoleAction("Release single sign-on", $"/console/accounts/{Esc(a.Id)}/sso/release", true, Confirm: true)] : (ConsoleAction[])[],
+                .. tokens.ContainsKey(a.Id) ? [new ConsoleAction("Revoke API tokens", $"/console/accounts/{Esc(a.Id)}/tokens/revoke", true, Confirm: true)] : (ConsoleAction[])[],
                 // With its applications, and its address out of the change log: for a consumer's request to be forgotten.
                 new("Delete", $"/console/accounts/{Esc(a.Id)}/delete", true, Confirm: true)]))])).ConfigureAwait(false);
     }

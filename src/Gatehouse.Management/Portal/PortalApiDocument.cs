@@ -74,7 +74,24 @@ internal static class PortalApiDocument
                         Query("from", "The first day, 2026-01-31 (default: 29 days before 'to')."),
                         Query("to", "The last day (default: today, UTC); at most 400 days after 'from'.")),
                     ["get"] = Op("getUsage", "Applications", "Calls per day by status class, model tokens, and what is left of each of the plan's limits",
-                        Responses(("200", Json("Usage", "The report")), ("404", Problem("No such application, or this node records no usage (usage-off)")))),
+                        Responses(("200", Json("Usage", "The report")), ("400", Problem("'from' or 'to' is not a day, or not a range of at most 400 days (admin-bad-parameter)")),
+                            ("404", Problem("No such application, or this node records no usage (usage-off)")))),
+                },
+                ["/applications/{id}/usage.csv"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(
+                        id.DeepClone(),
+                        Query("from", "The first day, 2026-01-31 (default: 29 days before 'to')."),
+                        Query("to", "The last day (default: today, UTC); at most 400 days after 'from'.")),
+                    ["get"] = Op("getUsageCsv", "Applications", "The same calls per day as CSV, one row a day (a download for a sheet)",
+                        Responses(
+                            ("200", new JsonObject
+                            {
+                                ["description"] = "day,calls,client_errors,server_errors,p95_ms,model_calls,prompt_tokens,completion_tokens",
+                                ["content"] = new JsonObject { ["text/csv"] = new JsonObject { ["schema"] = Str() } },
+                            }),
+                            ("400", Problem("'from' or 'to' is not a day, or not a range of at most 400 days (admin-bad-parameter)")),
+                            ("404", Problem("No such application, or this node records no usage (usage-off)")))),
                 },
             },
             ["components"] = new JsonObject

@@ -40,7 +40,8 @@ internal static class PortalApiEndpoints
         app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
-        app.MapGet(Base + "/applications/{id}/usage", context => Authed(context, portal, failures, (account, _) => UsageAsync(context, portal, account)));
+        app.MapGet(Base + "/applications/{id}/usage", context => Authed(context, portal, failures, (account, _) => UsageAsync(context, portal, account, csv: false)));
+        app.MapGet(Base + "/applications/{id}/usage.csv", context => Authed(context, portal, failures, (account, _) => UsageAsync(context, portal, account, csv: true)));
         app.Map("/api/{**rest}", context => new AdminProblem(StatusCodes.Status404NotFound, "api-not-found", "Not found",
             $"The portal's API has no {context.Request.Method} {context.Request.Path}; {Base}/openapi.json describes what it has.").WriteAsync(context));
     }
@@ -250,21 +251,17 @@ internal static class PortalApiEndpoints
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = Application(application!), ["key"] = key }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
-    private static async Task UsageAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    private static async Task UsageAsync(HttpContext context, PortalContext portal, ConsumerAccount account, bool csv)
     {
         if (portal.Options.Admin.ConsumerUsage is not { } source)
         {
-            await new AdminProblem(StatusCodes.Status404NotFound, "usage-off", "No usage",
-                "This portal's node records no usage (gateway.observability.usage is off, or no store keeps it).").WriteAsync(context).ConfigureAwait(false);
+            await UsageOff().WriteAsync(context).ConfigureAwait(false);
             return;
         }
 
-        var today = DateOnly.FromDateTime(portal.Consumers.Time.GetUtcNow().UtcDateTime);
-        if (!Day(context, "to", today, out var to) || !Day(context, "from", to.AddDays(-29), out var from) || to < from
-            || to.DayNumber - from.DayNumber >= Analytics.ConsumerUsage.MaxDays)
+        if (UsageRange(context, portal.Consumers.Time) is not ({ } from, { } to))
         {
-            await AdminRequests.BadParameter(string.Create(CultureInfo.InvariantCulture,
-                $"'from' and 'to' are days written 2026-01-31, 'from' not after 'to', at most {Analytics.ConsumerUsage.MaxDays} days apart (by default the last 30 days).")).WriteAsync(context).ConfigureAwait(false);
+            await BadRange().WriteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -276,7 +273,27 @@ internal static class PortalApiEndpoints
         }
 
         var report = await source.GetAsync(application.Id, from, to, context.RequestAborted).ConfigureAwait(false);
+        if (csv)
+        {
+            await WriteCsvAsync(context, report, from, to).ConfigureAwait(false);
+            return;
+        }
+
         await AdminRequests.WriteJsonAsync(context, Analytics.AnalyticsJson.Write(report)).ConfigureAwait(false);
+    }
+
+    internal static AdminProblem UsageOff() => new(StatusCodes.Status404NotFound, "usage-off", "No usage",
+        "This portal's node records no usage (gateway.observability.usage is off, or no store keeps it).");
+
+    internal static AdminProblem BadRange() => AdminRequests.BadParameter(string.Create(CultureInfo.InvariantCulture,
+        $"'from' and 'to' are days written 2026-01-31, 'from' not after 'to', at most {Analytics.ConsumerUsage.MaxDays} days apart (by default the last 30 days)."));
+
+    /// <summary>The report's days from <c>?from=&amp;to=</c> (by default the 30 days to today, UTC); null when they are not days or not a range.</summary>
+    internal static (DateOnly From, DateOnly To)? UsageRange(HttpContext context, TimeProvider time)
+    {
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        return Day(context, "to", today, out var to) && Day(context, "from", to.AddDays(-29), out var from) && from <= to
+            && to.DayNumber - from.DayNumber < Analytics.ConsumerUsage.MaxDays ? (from, to) : null;
     }
 
     private static bool Day(HttpContext context, string name, DateOnly fallback, out DateOnly day)
@@ -284,6 +301,13 @@ internal static class PortalApiEndpoints
         var text = context.Request.Query[name].ToString();
         day = fallback;
         return text.Length == 0 || DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);
+    }
+
+    internal static Task WriteCsvAsync(HttpContext context, Analytics.ConsumerUsageReport report, DateOnly from, DateOnly to)
+    {
+        context.Response.ContentType = "text/csv; charset=utf-8; header=present";
+        context.Response.Headers.ContentDisposition = $"attachment; filename=\"{Analytics.ConsumerUsageCsv.FileName(report.Application, from, to)}\"";
+        return context.Response.WriteAsync(Analytics.ConsumerUsageCsv.Write(report), context.RequestAborted);
     }
 
     private static async Task DoneAsync(HttpContext context, Task<AdminProblem?> change)

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Gatehouse.Management.Admin;
 using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Portal.Pages;
 using Gatehouse.Management.Web;
@@ -20,6 +21,7 @@ internal static partial class PortalEndpoints
         app.MapGet("/apps/new", context => Gated(context, portal, account => NewFormAsync(context, portal, context.Request.Query["plan"].ToString(), null, null, null, StatusCodes.Status200OK)));
         app.MapPost("/apps/new", context => Gated(context, portal, account => CreateAsync(context, portal, account)));
         app.MapGet("/apps/{id}", context => Gated(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
+        app.MapGet("/apps/{id}/usage.csv", context => Gated(context, portal, account => UsageCsvAsync(context, portal, account, Route(context, "id"))));
         app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Gated(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
         app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Gated(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account))));
         app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
@@ -177,6 +179,25 @@ internal static partial class PortalEndpoints
             Usage = usage,
             Activity = changes.Select(c => new AppActivity(c.At, Who(c.Actor, account), c.Action)).ToList(),
         }).ConfigureAwait(false);
+    }
+
+    // The application's calls per day as a CSV download (?from=&to=, by default the last 30 days), as the API gives it.
+    private static async Task UsageCsvAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id)
+    {
+        var application = await portal.Consumers.FindAsync(account.Id, id, context.RequestAborted).ConfigureAwait(false);
+        var problem = application is null ? AdminProblem.NotFound("An application of yours with this id")
+            : portal.Options.Admin.ConsumerUsage is null ? PortalApiEndpoints.UsageOff()
+            : PortalApiEndpoints.UsageRange(context, portal.Consumers.Time) is null ? PortalApiEndpoints.BadRange()
+            : null;
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "No usage"), problem.Status, problem.Detail, "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        var (from, to) = PortalApiEndpoints.UsageRange(context, portal.Consumers.Time)!.Value;
+        var report = await portal.Options.Admin.ConsumerUsage!.GetAsync(application!.Id, from, to, context.RequestAborted).ConfigureAwait(false);
+        await PortalApiEndpoints.WriteCsvAsync(context, report, from, to).ConfigureAwait(false);
     }
 
     private static async Task RotateAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id, string prefix)

@@ -191,6 +191,9 @@ public interface IConsumerStore
     /// <summary>Deletes an account's token by name (change log action <c>token-revoke</c>); false when there was none.</summary>
     Task<bool> DeletePortalTokenAsync(string account, string name, string actor, CancellationToken cancellationToken = default);
 
+    /// <summary>How many portal tokens each of <paramref name="accounts"/> holds (one query, for a page of them); absent: none.</summary>
+    Task<IReadOnlyDictionary<string, int>> CountPortalTokensAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken = default);
+
     /// <summary>Records that the token was used at <paramref name="at"/> (not in the change log).</summary>
     Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default);
 }

@@ -101,6 +101,27 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
+    public async Task<IReadOnlyDictionary<string, int>> CountPortalTokensAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken = default)
+    {
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (accounts.Count == 0)
+        {
+            return result;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var names = accounts.Select((_, i) => "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        await using var command = Command(connection, null, $"SELECT account, COUNT(*) FROM portal_tokens WHERE account IN ({string.Join(", ", names)}) GROUP BY account",
+            [.. accounts.Select((account, i) => ("a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), (object?)account))]);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result[reader.GetString(0)] = (int)reader.GetInt64(1);
+        }
+
+        return result;
+    }
+
     public async Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -110,7 +110,30 @@ public sealed partial class PortalApiTests
         Assert.Equal(id, (string)usage["application"]!);
         Assert.Equal(31, usage["days"]!.AsArray().Count);
 
+        using (var csv = await api.GetAsync($"/api/v1/applications/{id}/usage.csv?from=2026-01-01&to=2026-01-31"))
+        {
+            Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
+            Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+            Assert.Equal($"{id}-usage-2026-01-01-2026-01-31.csv", csv.Content.Headers.ContentDisposition?.FileName?.Trim('"'));
+            var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(Gatehouse.Management.Analytics.ConsumerUsageCsv.Header, lines[0]);
+            Assert.Equal(32, lines.Length);
+            Assert.StartsWith("2026-01-31,", lines[^1], StringComparison.Ordinal);
+        }
+
+        using (var download = await browser.GetAsync($"/apps/{id}/usage.csv?from=2026-02-01&to=2026-02-03"))
+        {
+            Assert.Equal("text/csv", download.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(4, (await download.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+
+        using (var badRange = await browser.GetAsync($"/apps/{id}/usage.csv?from=2026-02-03&to=2026-02-01"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, badRange.StatusCode);
+        }
+
         var activity = await browser.PageAsync("/apps/" + id);
+        Assert.Contains($"/apps/{id}/usage.csv", activity, StringComparison.Ordinal);
         Assert.Contains("you, with the API token ci-deploy", activity, StringComparison.Ordinal);
 
         using (var revoked = await api.DeleteAsync($"/api/v1/applications/{id}/keys/{newKey[..8]}"))
@@ -275,6 +298,47 @@ public sealed partial class PortalApiTests
     }
 
     [Fact]
+    public async Task TheConsolesAccountsPage_CountsAnAccountsTokens_AndRevokesThemAll()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = await h.ConsumerAsync("leaky@example.com");
+        var first = await MakeTokenAsync(browser, "laptop");
+        var second = await MakeTokenAsync(browser, "ci", scope: "read");
+        using var other = await h.ConsumerAsync("careful@example.com");
+        var kept = await MakeTokenAsync(other, "kept");
+        var leaky = (await h.Store.FindAccountByEmailAsync("leaky@example.com"))!;
+        var careful = (await h.Store.FindAccountByEmailAsync("careful@example.com"))!;
+
+        using var console = new Browser(h.Admin.Url);
+        using (var signedIn = await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        var accounts = await console.PageAsync("/console/accounts");
+        Assert.Contains("API tokens", accounts, StringComparison.Ordinal);
+        Assert.Contains($"/console/accounts/{leaky.Id}/tokens/revoke", accounts, StringComparison.Ordinal);
+        using (var unconfirmed = await console.PostAsync($"/console/accounts/{leaky.Id}/tokens/revoke", ("__RequestVerificationToken", Browser.TokenOf(accounts))))
+        {
+            Assert.NotEqual(HttpStatusCode.Redirect, unconfirmed.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await Api(h, first).GetAsync("/api/v1/me")).StatusCode);
+        using (var revoked = await console.PostAsync($"/console/accounts/{leaky.Id}/tokens/revoke", ("confirm", "yes"), ("__RequestVerificationToken", Browser.TokenOf(accounts))))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, revoked.StatusCode);
+        }
+
+        await ProblemAsync(await Api(h, first).GetAsync("/api/v1/me"), HttpStatusCode.Unauthorized, "token-invalid");
+        await ProblemAsync(await Api(h, second).GetAsync("/api/v1/me"), HttpStatusCode.Unauthorized, "token-invalid");
+        Assert.Equal(HttpStatusCode.OK, (await Api(h, kept).GetAsync("/api/v1/me")).StatusCode);
+        var after = await console.PageAsync("/console/accounts");
+        Assert.DoesNotContain($"/console/accounts/{leaky.Id}/tokens/revoke", after, StringComparison.Ordinal);
+        Assert.Contains($"/console/accounts/{careful.Id}/tokens/revoke", after, StringComparison.Ordinal);
+        Assert.Equal(2, (await h.Store.ListConsumerChangesOfAsync("account", leaky.Id, 20)).Count(c => c.Action == "token-revoke" && c.Actor == "console:admin-token"));
+    }
+
+    [Fact]
     public async Task TokenNames_AreChecked_Unique_AndAtMostTwentyAnAccount()
     {
         await using var h = await PortalHarness.StartAsync();
@@ -352,7 +416,7 @@ public sealed partial class PortalApiTests
         var mapped = new[]
         {
             ("get", "/plans"), ("get", "/me"), ("get", "/applications"), ("post", "/applications"), ("get", "/applications/{id}"), ("patch", "/applications/{id}"),
-            ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/usage"),
+            ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/usage"), ("get", "/applications/{id}/usage.csv"),
         };
         Assert.Equal(mapped.Length, paths.Sum(p => p.Value!.AsObject().Count(o => o.Key is "get" or "post" or "patch" or "delete")));
         Assert.All(mapped, m => Assert.NotNull(paths[m.Item2]?[m.Item1]));

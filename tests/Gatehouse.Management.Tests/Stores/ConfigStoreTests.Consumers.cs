@@ -346,6 +346,9 @@ public abstract partial class ConfigStoreTests
         await Store.TouchPortalTokenAsync(hash, at.AddHours(2));
         Assert.Equal(at.AddHours(2), (await Store.FindPortalTokenAsync(hash))!.LastUsedAt);
         Assert.Equal(["ci", "read"], (await Store.ListPortalTokensAsync("acc-1")).Select(t => t.Name));
+        var counts = await Store.CountPortalTokensAsync(["acc-1", "acc-2", "acc-none"]);
+        Assert.Equal([("acc-1", 2), ("acc-2", 1)], counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, c.Value)));
+        Assert.Empty(await Store.CountPortalTokensAsync([]));
 
         Assert.True(await Store.DeletePortalTokenAsync("acc-1", "ci", "admin-api"));
         Assert.False(await Store.DeletePortalTokenAsync("acc-1", "ci", "admin-api"));
