@@ -19,6 +19,9 @@ internal sealed class GatehouseAuthorizationMiddleware(RequestDelegate next, Gat
     private readonly Func<HttpContext, string?> _resolve = options.OperationResolver!;
     private readonly string _challenge = $"ApiKey header=\"{options.ApiKeyHeader}\", Bearer";
 
+    // Turned off for good when the gateway is too old to take reportsOutcome (it answers 400 naming the field).
+    private volatile bool _outcomes = options.ReportOutcomes;
+
     public Task InvokeAsync(HttpContext context)
     {
         // The fast path: a request that is no operation costs nothing.
@@ -32,9 +35,16 @@ internal sealed class GatehouseAuthorizationMiddleware(RequestDelegate next, Gat
         var cacheKey = options.CacheDuration > TimeSpan.Zero ? CacheKey(credential, client, operation) : null;
         if (cacheKey is not null && _cache.TryTake(cacheKey, out var cached))
         {
-            reporter.Add(credential, operation, client);
             context.Features.Set<IGatehouseFeature>(cached.Feature);
-            await next(context).ConfigureAwait(false);
+            if (!_outcomes)
+            {
+                reporter.Add(credential, operation, client);
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+
+            // Counted when its report arrives, with what the service answered and how long it took.
+            await TimedAsync(context, credential, operation, client, counted: false).ConfigureAwait(false);
             return;
         }
 
@@ -48,7 +58,7 @@ internal sealed class GatehouseAuthorizationMiddleware(RequestDelegate next, Gat
                 await reporter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             }
 
-            (decision, policy, rateLimit) = await api.AuthrepAsync(new AuthrepBody(credential, operation, client), context.RequestAborted).ConfigureAwait(false);
+            (decision, policy, rateLimit) = await AuthrepAsync(credential, operation, client, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
@@ -84,7 +94,56 @@ internal sealed class GatehouseAuthorizationMiddleware(RequestDelegate next, Gat
         }
 
         context.Features.Set<IGatehouseFeature>(feature);
+        if (decision.OutcomeReported)
+        {
+            await TimedAsync(context, credential, operation, client, counted: true).ConfigureAwait(false);
+            return;
+        }
+
         await next(context).ConfigureAwait(false);
+    }
+
+    // The authrep, saying the outcome will be reported when it will; a gateway too old for that field answers 400
+    // naming it, and the middleware then asks without it, from now on.
+    private async Task<(Decision Decision, string? Policy, string? RateLimit)> AuthrepAsync(CredentialBody credential, string operation, string? client, CancellationToken cancellationToken)
+    {
+        if (!_outcomes)
+        {
+            return await api.AuthrepAsync(new AuthrepBody(credential, operation, client), cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var (decision, policy, rateLimit) = await api.AuthrepAsync(new AuthrepBody(credential, operation, client, ReportsOutcome: true), cancellationToken).ConfigureAwait(false);
+            return (decision with { OutcomeReported = true }, policy, rateLimit);
+        }
+        catch (HttpRequestException e) when (e.StatusCode == System.Net.HttpStatusCode.BadRequest && e.Message.Contains("reportsOutcome", StringComparison.Ordinal))
+        {
+            _outcomes = false;
+            return await api.AuthrepAsync(new AuthrepBody(credential, operation, client), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Runs the service and reports what it answered and how long it took (an exception before the answer began is the
+    // 500 ASP.NET Core will send).
+    private async Task TimedAsync(HttpContext context, CredentialBody credential, string operation, string? client, bool counted)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var failed = false;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch
+        {
+            failed = true;
+            throw;
+        }
+        finally
+        {
+            var status = failed && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+            reporter.AddOutcome(credential, operation, client, status, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, counted);
+        }
     }
 
     private CredentialBody ReadCredential(HttpRequest request)

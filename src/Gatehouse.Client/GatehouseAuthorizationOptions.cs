@@ -36,6 +36,14 @@ public sealed class GatehouseAuthorizationOptions
     /// </summary>
     public bool FailOpen { get; set; }
 
+    /// <summary>
+    /// Reports what the service answered each allowed request and how long it took, so the gateway's usage analytics has
+    /// the real status and latency (batched with the cache's reports, every <see cref="ReportInterval"/>); limits are still
+    /// counted at the authrep. Default true; a gateway too old to take it is detected at the first authrep, and the
+    /// middleware then goes on without it.
+    /// </summary>
+    public bool ReportOutcomes { get; set; } = true;
+
     /// <summary>The header clients send their API key in; the gateway's <c>gateway.apiKeys.header</c>. Default <c>X-Api-Key</c>.</summary>
     public string ApiKeyHeader { get; set; } = "X-Api-Key";
 

@@ -3,18 +3,24 @@ using System.Collections.Concurrent;
 namespace Gatehouse.Client;
 
 /// <summary>
-/// Sums calls served from the cache and sends them to <c>/api/report</c> in batches (every
-/// <see cref="GatehouseAuthorizationOptions.ReportInterval"/>, and before each round-trip to the gateway).
-/// A batch that fails is kept and sent with the next one, so an outage delays counting rather than losing it.
+/// Sums calls served from the cache, and the outcomes of calls (what the service answered and how long it took), and
+/// sends them to <c>/api/report</c> in batches (every <see cref="GatehouseAuthorizationOptions.ReportInterval"/>, and
+/// before each round-trip to the gateway). A batch that fails is kept and sent with the next one, so an outage delays
+/// counting rather than losing it. Durations are summed in log-spaced buckets, eight to a doubling (each reported as its
+/// middle, within 4.5% of every duration in it), so a busy service sends a few entries a second, not one per request.
 /// </summary>
 internal sealed class UsageReporter : IAsyncDisposable
 {
     private const int MaxBatch = 1000;
+
+    /// <summary>The longest duration the gateway takes (a day, its <c>MaxDurationMs</c>).</summary>
+    private const double MaxDurationMs = 86_400_000;
+
     private readonly ServiceApiClient _api;
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private ConcurrentDictionary<(string? ApiKey, string? Bearer, string Operation, string? Client), int> _pending = new();
+    private ConcurrentDictionary<Key, int> _pending = new();
 
     public UsageReporter(ServiceApiClient api, TimeSpan interval, TimeProvider time)
     {
@@ -22,30 +28,55 @@ internal sealed class UsageReporter : IAsyncDisposable
         _loop = LoopAsync(interval, time);
     }
 
+    /// <summary>
+    /// What one entry sums: the call's credential, operation and client; its status (0: not known) and duration bucket
+    /// (-1: not timed); and whether an authrep counted it already (then the entry is its outcome, for analytics only).
+    /// </summary>
+    private readonly record struct Key(string? ApiKey, string? Bearer, string Operation, string? Client, int Status, int Bucket, bool Counted);
+
     public bool HasPending => !_pending.IsEmpty;
 
+    /// <summary>A call served from the cache, its outcome not reported: counted at the gateway when the batch arrives.</summary>
     public void Add(CredentialBody credential, string operation, string? client) =>
-        _pending.AddOrUpdate((credential.ApiKey, credential.Bearer, operation, client), 1, (_, n) => n + 1);
+        Add(new Key(credential.ApiKey, credential.Bearer, operation, client, 0, -1, false), 1);
+
+    /// <summary>
+    /// A call's outcome: <paramref name="counted"/> when its authrep counted it (analytics only), otherwise a call served
+    /// from the cache (counted when the batch arrives, and recorded with its status and duration).
+    /// </summary>
+    public void AddOutcome(CredentialBody credential, string operation, string? client, int status, double durationMs, bool counted) =>
+        Add(new Key(credential.ApiKey, credential.Bearer, operation, client, status, BucketOf(durationMs), counted), 1);
+
+    private void Add(Key key, int hits) => _pending.AddOrUpdate(key, hits, (_, n) => n + hits);
+
+    /// <summary>The bucket of a duration: eight to a doubling of microseconds; 0 holds everything up to 1 µs.</summary>
+    internal static int BucketOf(double durationMs)
+    {
+        var micros = Math.Min(durationMs, MaxDurationMs) * 1000;
+        return micros <= 1 || !double.IsFinite(micros) ? 0 : (int)Math.Floor(Math.Log2(micros) * 8);
+    }
+
+    /// <summary>The duration a bucket is reported as: its middle on the log scale, in milliseconds.</summary>
+    internal static double DurationOf(int bucket) => Math.Min(Math.Pow(2, (bucket + 0.5) / 8) / 1000, MaxDurationMs);
 
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var batch = Interlocked.Exchange(ref _pending, new());
-            var entries = batch.Select(e => new UsageEntry(new CredentialBody(e.Key.ApiKey, e.Key.Bearer), e.Key.Operation, e.Key.Client, e.Value)).ToList();
-            for (var i = 0; i < entries.Count; i += MaxBatch)
+            var batch = Interlocked.Exchange(ref _pending, new()).ToList();
+            for (var i = 0; i < batch.Count; i += MaxBatch)
             {
-                var chunk = entries.GetRange(i, Math.Min(MaxBatch, entries.Count - i));
+                var chunk = batch.GetRange(i, Math.Min(MaxBatch, batch.Count - i));
                 try
                 {
-                    await _api.ReportAsync(new ReportBody(chunk), cancellationToken).ConfigureAwait(false);
+                    await _api.ReportAsync(new ReportBody([.. chunk.Select(e => Entry(e.Key, e.Value))]), cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
-                    foreach (var entry in entries.Skip(i))
+                    foreach (var (key, hits) in batch.Skip(i))
                     {
-                        _pending.AddOrUpdate((entry.Credential.ApiKey, entry.Credential.Bearer, entry.Operation, entry.Client), entry.Hits, (_, n) => n + entry.Hits);
+                        Add(key, hits);
                     }
 
                     return;
@@ -57,6 +88,12 @@ internal sealed class UsageReporter : IAsyncDisposable
             _flushing.Release();
         }
     }
+
+    private static UsageEntry Entry(Key key, int hits) => new(
+        new CredentialBody(key.ApiKey, key.Bearer), key.Operation, key.Client, hits,
+        key.Status == 0 ? null : key.Status,
+        key.Bucket < 0 ? null : DurationOf(key.Bucket),
+        key.Counted ? true : null);
 
     private async Task LoopAsync(TimeSpan interval, TimeProvider time)
     {

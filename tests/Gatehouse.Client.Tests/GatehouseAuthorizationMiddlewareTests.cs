@@ -1,5 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Client.Tests;
 
@@ -79,6 +83,64 @@ public sealed class GatehouseAuthorizationMiddlewareTests
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         Assert.Equal(2, setup.Calls["/api/authrep"]);
         Assert.Equal(1, setup.Calls["/api/report"]);
+    }
+
+    [Fact]
+    public async Task Outcomes_AreReportedBeforeTheNextAuthrep_AndCountNothingAgainstTheLimit()
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero);
+        for (var i = 0; i < 3; i++)
+        {
+            using var ok = await setup.GetAsync("/orders", setup.Keys["trader"]);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        // Each authrep counted its call; each outcome went in a report before the next authrep, counting nothing more
+        // (had they counted, the third call would have been refused). The fourth is over the limit of 3 a minute.
+        using var refused = await setup.GetAsync("/orders", setup.Keys["trader"]);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(4, setup.Calls["/api/authrep"]);
+        Assert.Equal(3, setup.Calls["/api/report"]);
+    }
+
+    [Fact]
+    public async Task AGatewayTooOldForOutcomes_IsAskedWithoutThem_FromThenOn()
+    {
+        // A service API as a gateway of the version before reportsOutcome answers: an unknown field is a 400 that names it.
+        var withField = 0;
+        var without = 0;
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        await using var old = builder.Build();
+        old.Run(async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync();
+            if (body.Contains("reportsOutcome", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref withField);
+                context.Response.StatusCode = 400;
+                context.Response.ContentType = "application/problem+json";
+                await context.Response.WriteAsync("{\"type\":\"urn:gatehouse:problem:invalid-request\",\"status\":400,\"detail\":\"Unknown field 'reportsOutcome'; see /api/openapi.json for the fields of this body.\"}");
+                return;
+            }
+
+            Interlocked.Increment(ref without);
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"allowed\":true,\"application\":\"shop\",\"plan\":\"retail\",\"limits\":[]}");
+        });
+        await old.StartAsync();
+
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero, apiUrl: old.Urls.First());
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await setup.GetAsync("/users/1", "ghk_any");
+            Assert.Equal("users.getUser|shop|retail", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal((1, 3), (withField, without));
+        Assert.Equal(0, setup.Calls["/api/report"]);
     }
 
     [Fact]

@@ -84,7 +84,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             return;
         }
 
-        if (await ReadAsync(context, ServiceApiJson.Default.TargetBody).ConfigureAwait(false) is { } body)
+        if (await ReadAsync(context, ServiceApiJson.Default.AuthorizeBody).ConfigureAwait(false) is { } body)
         {
             await AuthorizeAsync(context, access, body, path == "/api/authrep" ? LimitAction.Count : LimitAction.Peek).ConfigureAwait(false);
         }
@@ -120,7 +120,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
         return match;
     }
 
-    private async Task AuthorizeAsync(HttpContext context, AccessModel access, TargetBody body, LimitAction action)
+    private async Task AuthorizeAsync(HttpContext context, AccessModel access, AuthorizeBody body, LimitAction action)
     {
         if (Resolve(access, body, "$") is { } invalid)
         {
@@ -137,10 +137,11 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             LimitHeaders.Write(context.Response, decision.Limits);
         }
 
-        if (action == LimitAction.Count && telemetry is { RecordsUsage: true })
+        // An authrep is the call's admission: usage records the decision (200 when allowed, the proxy's refusal status
+        // otherwise); how the service then answered, and how long it took, only a report can say. A service that says it
+        // reports that (reportsOutcome) has its allowed calls recorded from the report, not here, so none counts twice.
+        if (action == LimitAction.Count && telemetry is { RecordsUsage: true } && !(decision.IsAllowed && body.ReportsOutcome == true))
         {
-            // An authrep is the call's admission: usage records the decision (200 when allowed, the proxy's refusal status
-            // otherwise); how the service then answered, and how long it took, only a report can say.
             var status = decision.Verdict switch
             {
                 AccessVerdict.Allowed => StatusCodes.Status200OK,
@@ -222,8 +223,13 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
                 continue;
             }
 
-            // Usage already happened: it counts in full, also past a limit (the next authorize then says no).
-            limiter.Add(counterKey!, limits!, hits, now);
+            // Usage already happened: it counts in full, also past a limit (the next authorize then says no); unless an
+            // authrep counted it already, and this is its outcome for analytics.
+            if (entry.Counted != true)
+            {
+                limiter.Add(counterKey!, limits!, hits, now);
+            }
+
             if (telemetry is { RecordsUsage: true })
             {
                 telemetry.RecordCalls(caller.Application?.Id ?? "", caller.Application?.Plan.Name ?? access.Anonymous?.Name ?? "", target.UsageOperation, entry.Status ?? StatusCodes.Status200OK, hits,

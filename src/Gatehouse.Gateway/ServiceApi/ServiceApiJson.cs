@@ -27,6 +27,16 @@ internal record TargetBody
     public string? Client { get; init; }
 }
 
+/// <summary>The body of <c>/api/authorize</c> and <c>/api/authrep</c>.</summary>
+internal sealed record AuthorizeBody : TargetBody
+{
+    /// <summary>
+    /// For authrep: the service reports an allowed call's outcome itself (its status and duration, in a report entry with
+    /// <see cref="UsageBody.Counted"/>), so usage analytics records only the refusals here; limits count as ever.
+    /// </summary>
+    public bool? ReportsOutcome { get; init; }
+}
+
 /// <summary>One entry of a usage report.</summary>
 internal sealed record UsageBody : TargetBody
 {
@@ -38,6 +48,12 @@ internal sealed record UsageBody : TargetBody
 
     /// <summary>How long each call took, in milliseconds, for usage analytics' latency; absent means not timed.</summary>
     public double? DurationMs { get; init; }
+
+    /// <summary>
+    /// True: the calls were already counted against the limits by an authrep that said <see cref="AuthorizeBody.ReportsOutcome"/>;
+    /// this entry records their outcome for usage analytics only.
+    /// </summary>
+    public bool? Counted { get; init; }
 }
 
 internal sealed record ReportBody
@@ -61,7 +77,7 @@ internal sealed record ReportResult(int Accepted, List<Rejection> Rejected);
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     NumberHandling = JsonNumberHandling.Strict)]
-[JsonSerializable(typeof(TargetBody))]
+[JsonSerializable(typeof(AuthorizeBody))]
 [JsonSerializable(typeof(ReportBody))]
 [JsonSerializable(typeof(AuthorizeResult))]
 [JsonSerializable(typeof(ReportResult))]

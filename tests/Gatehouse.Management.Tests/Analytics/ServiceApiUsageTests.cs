@@ -5,6 +5,11 @@ using System.Text.Json.Nodes;
 using Gatehouse.Management.Tests.Admin;
 using Gatehouse.Management.Tests.Support;
 using Gatehouse.Model.Access;
+using Gatehouse.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Management.Tests.Analytics;
 
@@ -121,6 +126,90 @@ public sealed class ServiceApiUsageTests : IDisposable
         Assert.Equal(11, (long)gold["count"]!);
         Assert.Equal(40.0 / 6, (double)gold["meanMs"]!, 3);
         Assert.InRange((double)gold["p99Ms"]!, 40 / 1.0443, 40 * 1.0443);
+    }
+
+    /// <summary>
+    /// A real service behind the <c>Gatehouse.Client</c> middleware: each call is in the analytics once, with what the
+    /// service answered (not the authrep's 200) and how long it took, whether its decision came from an authrep or from
+    /// the middleware's cache; a call the middleware refuses is recorded with the refusal's status by the authrep.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheClientMiddleware_ReportsWhatTheServiceAnswered_AndHowLongItTook_EachCallOnce(bool cached)
+    {
+        var connection = "sqlite:" + Path.Combine(_folder, "usage.db");
+        var time = new FakeTime(Start);
+        await using var scenario = await UsageScenario.StartAsync();
+        var yaml = scenario.Yaml.Replace("gateway:\n", $"gateway:\n  serviceApi: {{ url: \"http://127.0.0.1:0\", tokenSha256: [ {ApiKeyHash.Sha256Hex(ServiceToken)} ] }}\n", StringComparison.Ordinal);
+        await using (var node = await UsageNode.StartAsync(connection, "node-a", yaml, time))
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+            var service = builder.Build();
+            service.UseGatehouseAuthorization(o =>
+            {
+                o.ServiceApiUrl = new Uri(node.Host.ServiceApiUrl!);
+                o.ServiceToken = ServiceToken;
+                o.OperationResolver = context => context.Request.Path.StartsWithSegments("/fail") ? "items.fail" : "items.get";
+                o.CacheDuration = cached ? TimeSpan.FromMinutes(5) : TimeSpan.Zero;
+                o.ReportInterval = TimeSpan.FromHours(1);
+            });
+            service.Run(async context =>
+            {
+                if (context.Request.Path.StartsWithSegments("/fail"))
+                {
+                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    return;
+                }
+
+                await Task.Delay(30);
+                await context.Response.WriteAsync("ok");
+            });
+            await service.StartAsync();
+            using (var client = new HttpClient { BaseAddress = new Uri(service.Urls.First()) })
+            {
+                async Task<HttpStatusCode> CallAsync(string path, string key)
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                    request.Headers.Add("X-Api-Key", key);
+                    using var response = await client.SendAsync(request);
+                    return response.StatusCode;
+                }
+
+                for (var i = 0; i < 4; i++)
+                {
+                    Assert.Equal(HttpStatusCode.OK, await CallAsync("/items/1", UsageScenario.GoldKey));
+                }
+
+                for (var i = 0; i < 2; i++)
+                {
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, await CallAsync("/fail", UsageScenario.GoldKey));
+                }
+
+                Assert.Equal(HttpStatusCode.Forbidden, await CallAsync("/fail", UsageScenario.SilverKey));
+            }
+
+            // Stopping the service sends what its middleware holds; then the node writes its rollups.
+            await service.StopAsync();
+            await service.DisposeAsync();
+            await node.FlushAsync();
+        }
+
+        await using var admin = await AdminHarness.StartAsync(connection, now: Start.AddMinutes(5));
+        const string Range = "from=2026-03-01T11:59:00Z&to=2026-03-01T12:05:00Z&granularity=minute";
+        var byApp = Series(await GetAsync(admin, $"/admin/analytics?{Range}&groupBy=application,status"));
+        Assert.Equal(4, byApp["gold-app|200"]);
+        Assert.Equal(2, byApp["gold-app|503"]);
+        Assert.Equal(1, byApp["silver-app|403"]);
+        Assert.Equal(7, byApp.Values.Sum());
+
+        // The service's 30 ms are the latency (timed by the middleware, around the service alone).
+        var gold = Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=gold-app&status=200"));
+        Assert.InRange((double)gold["p50Ms"]!, 30 / 1.0443, 1000);
+        Assert.True((double)gold["meanMs"]! >= 30 / 1.0443, gold.ToJsonString());
+        Assert.NotNull(Total(await GetAsync(admin, $"/admin/analytics?{Range}&application=gold-app&status=503"))["meanMs"]);
     }
 
     private static Task<JsonObject> GetAsync(AdminHarness admin, string path) => AnalyticsAnswers.GetAsync(admin, path);
