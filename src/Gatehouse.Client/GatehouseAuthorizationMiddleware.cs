@@ -52,8 +52,9 @@ internal sealed class GatehouseAuthorizationMiddleware(RequestDelegate next, Gat
         string? policy, rateLimit;
         try
         {
-            // Calls served from the cache are counted before this decision, so it sees them.
-            if (reporter.HasPending)
+            // Calls served from the cache are counted before this decision, so it sees them (outcomes of calls already
+            // counted wait for the report interval: they change no decision).
+            if (reporter.HasUncounted)
             {
                 await reporter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             }

@@ -34,7 +34,15 @@ internal sealed class UsageReporter : IAsyncDisposable
     /// </summary>
     private readonly record struct Key(string? ApiKey, string? Bearer, string Operation, string? Client, int Status, int Bucket, bool Counted);
 
+    // Entries that count against limits when they arrive (calls served from the cache), not yet sent: the middleware sends
+    // them before its next authrep so that the decision sees them. Outcomes of counted calls wait for the interval.
+    // Reset before the batch is taken, so it may be above what is pending (one report too many), never below.
+    private int _uncounted;
+
     public bool HasPending => !_pending.IsEmpty;
+
+    /// <summary>Calls served from the cache are waiting: their report goes before the next authrep.</summary>
+    public bool HasUncounted => Volatile.Read(ref _uncounted) > 0;
 
     /// <summary>A call served from the cache, its outcome not reported: counted at the gateway when the batch arrives.</summary>
     public void Add(CredentialBody credential, string operation, string? client) =>
@@ -47,7 +55,14 @@ internal sealed class UsageReporter : IAsyncDisposable
     public void AddOutcome(CredentialBody credential, string operation, string? client, int status, double durationMs, bool counted) =>
         Add(new Key(credential.ApiKey, credential.Bearer, operation, client, status, BucketOf(durationMs), counted), 1);
 
-    private void Add(Key key, int hits) => _pending.AddOrUpdate(key, hits, (_, n) => n + hits);
+    private void Add(Key key, int hits)
+    {
+        _pending.AddOrUpdate(key, hits, (_, n) => n + hits);
+        if (!key.Counted)
+        {
+            Interlocked.Increment(ref _uncounted);
+        }
+    }
 
     /// <summary>The bucket of a duration: eight to a doubling of microseconds; 0 holds everything up to 1 µs.</summary>
     internal static int BucketOf(double durationMs)
@@ -64,6 +79,7 @@ internal sealed class UsageReporter : IAsyncDisposable
         await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            Volatile.Write(ref _uncounted, 0);
             var batch = Interlocked.Exchange(ref _pending, new()).ToList();
             for (var i = 0; i < batch.Count; i += MaxBatch)
             {

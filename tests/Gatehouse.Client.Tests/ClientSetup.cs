@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Model.Access;
 using Gatehouse.Model.Loading;
@@ -17,10 +18,14 @@ internal sealed class ClientSetup : IAsyncDisposable
     private readonly GatewayHost? _gateway;
     private readonly WebApplication _service;
 
-    private ClientSetup(GatewayHost? gateway, WebApplication service, CountingHandler calls, Dictionary<string, string> keys)
+    private readonly string _token;
+    private bool _serviceStopped;
+
+    private ClientSetup(GatewayHost? gateway, WebApplication service, CountingHandler calls, Dictionary<string, string> keys, string token)
     {
         _gateway = gateway;
         _service = service;
+        _token = token;
         Calls = calls;
         Keys = keys;
         Client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(service.Urls.First()) };
@@ -74,7 +79,7 @@ internal sealed class ClientSetup : IAsyncDisposable
             return context.Response.WriteAsync($"{feature?.Operation}|{feature?.Application}|{feature?.Plan}");
         });
         await service.StartAsync();
-        return new ClientSetup(gateway, service, calls, keys);
+        return new ClientSetup(gateway, service, calls, keys, token);
     }
 
     public static string Yaml(string tokenHash, Dictionary<string, string> keys) => $$"""
@@ -116,10 +121,31 @@ internal sealed class ClientSetup : IAsyncDisposable
         return await Client.SendAsync(request);
     }
 
+    /// <summary>Stops the service (its middleware then sends what it holds), leaving the gateway running.</summary>
+    public async Task StopServiceAsync()
+    {
+        if (!_serviceStopped)
+        {
+            _serviceStopped = true;
+            await _service.StopAsync();
+        }
+    }
+
+    /// <summary>What the gateway's <c>/api/authorize</c> says of a key and operation now (decides, counts nothing).</summary>
+    public async Task<JsonElement> AuthorizeAsync(string key, string operation)
+    {
+        using var api = new HttpClient { BaseAddress = new Uri(_gateway!.ServiceApiUrl!) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _token);
+        var body = $$"""{"credential":{"apiKey":"{{key}}"},"operation":"{{operation}}"}""";
+        using var response = await api.PostAsync("/api/authorize", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        await _service.StopAsync();
+        await StopServiceAsync();
         await _service.DisposeAsync();
         if (_gateway is not null)
         {
