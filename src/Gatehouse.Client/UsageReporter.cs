@@ -34,6 +34,18 @@ internal sealed class UsageReporter : IAsyncDisposable
     /// </summary>
     private readonly record struct Key(string? ApiKey, string? Bearer, string Operation, string? Client, int Status, int Bucket, bool Counted);
 
+    /// <summary>Most entries held before new outcomes are dropped (a few seconds of a busy service's distinct ones).</summary>
+    internal const int MaxOutcomeEntries = 10_000;
+
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Gatehouse.Client");
+
+    /// <summary>Outcomes not reported because too many were waiting (the gateway not taking reports).</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> Dropped = Meter.CreateCounter<long>("gatehouse.client.outcomes.dropped", "{call}",
+        "Calls whose outcome (status and duration) was not reported to the gateway because too many were waiting");
+
+    // Keys in the pending batch (approximate: reset when the batch is taken).
+    private int _entries;
+
     // Entries that count against limits when they arrive (calls served from the cache), not yet sent: the middleware sends
     // them before its next authrep so that the decision sees them. Outcomes of counted calls wait for the interval.
     // Reset before the batch is taken, so it may be above what is pending (one report too many), never below.
@@ -55,9 +67,25 @@ internal sealed class UsageReporter : IAsyncDisposable
     public void AddOutcome(CredentialBody credential, string operation, string? client, int status, double durationMs, bool counted) =>
         Add(new Key(credential.ApiKey, credential.Bearer, operation, client, status, BucketOf(durationMs), counted), 1);
 
-    private void Add(Key key, int hits)
+    private void Add(Key key, int hits, bool kept = false)
     {
-        _pending.AddOrUpdate(key, hits, (_, n) => n + hits);
+        if (!kept && key.Counted && Volatile.Read(ref _entries) >= MaxOutcomeEntries && !_pending.ContainsKey(key))
+        {
+            // Outcomes are for analytics only: while the gateway cannot take reports, new ones are dropped and counted
+            // rather than held without bound. Calls served from the cache count against limits, and are always kept.
+            Dropped.Add(hits);
+            return;
+        }
+
+        if (_pending.TryAdd(key, hits))
+        {
+            Interlocked.Increment(ref _entries);
+        }
+        else
+        {
+            _pending.AddOrUpdate(key, hits, (_, n) => n + hits);
+        }
+
         if (!key.Counted)
         {
             Interlocked.Increment(ref _uncounted);
@@ -81,6 +109,7 @@ internal sealed class UsageReporter : IAsyncDisposable
         {
             Volatile.Write(ref _uncounted, 0);
             var batch = Interlocked.Exchange(ref _pending, new()).ToList();
+            Volatile.Write(ref _entries, 0);
             for (var i = 0; i < batch.Count; i += MaxBatch)
             {
                 var chunk = batch.GetRange(i, Math.Min(MaxBatch, batch.Count - i));
@@ -90,9 +119,10 @@ internal sealed class UsageReporter : IAsyncDisposable
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
+                    // Kept for the next report, past the bound: they were taken once already.
                     foreach (var (key, hits) in batch.Skip(i))
                     {
-                        Add(key, hits);
+                        Add(key, hits, kept: true);
                     }
 
                     return;
