@@ -670,6 +670,20 @@ internal sealed partial class ConsumerService
         return problem;
     }
 
+    /// <summary>Gives an application a new title or description (either may be null: unchanged), checked as when it was made.</summary>
+    public async Task<AdminProblem?> RenameApplicationAsync(string? accountId, string id, string? title, string? description, string actor, CancellationToken cancellationToken)
+    {
+        title = title?.Trim();
+        description = description?.Trim();
+        if (((title is null ? null : CheckText(title, "title", 1, 100)) ?? (description is null ? null : CheckText(description, "description", 0, 1000))) is { } bad)
+        {
+            return bad;
+        }
+
+        return (await ChangeAsync(accountId, id, actor, "rename", app => (app with { Title = title ?? app.Title, Description = description ?? app.Description }, null), cancellationToken)
+            .ConfigureAwait(false)).Problem;
+    }
+
     public async Task<AdminProblem?> DeleteApplicationAsync(string? accountId, string id, string actor, CancellationToken cancellationToken) =>
         (await ChangeAsync(accountId, id, actor, "delete", app => (app with { Deleted = true, Keys = [] }, null), cancellationToken).ConfigureAwait(false)).Problem;
 

@@ -48,9 +48,10 @@ internal static class PortalApiDocument
                 {
                     ["parameters"] = new JsonArray(id.DeepClone()),
                     ["get"] = Op("getApplication", "Applications", "One application", Responses(("200", application), ("404", Problem("No application of this account has this id")))),
-                    ["patch"] = Op("changePlan", "Applications", "Move the application to another plan (onto a plan that needs approval it goes pending)",
-                        Responses(("200", Json("Application", "Moved")), ("404", Problem("No application of this account has this id")), ("422", Problem("Not a plan the account may choose (invalid-input)"))),
-                        Body("PlanChange")),
+                    ["patch"] = Op("changeApplication", "Applications", "Rename the application, or move it to another plan (onto a plan that needs approval it goes pending)",
+                        Responses(("200", Json("Application", "Changed")), ("404", Problem("No application of this account has this id")),
+                            ("422", Problem("A title or description that is not allowed, or not a plan the account may choose (invalid-input)"))),
+                        Body("ApplicationChange")),
                     ["delete"] = Op("deleteApplication", "Applications", "Delete the application: its keys stop working at once",
                         Responses(("204", new JsonObject { ["description"] = "Deleted" }), ("404", Problem("No application of this account has this id")))),
                 },
@@ -117,7 +118,7 @@ internal static class PortalApiDocument
         ["NewKey"] = Object(("application", Ref("Application")), ("key", Str("The key itself: shown only here, the portal keeps only its hash"))),
         ["NewApplication"] = Input(["title", "plan"], ("title", Str("1 to 100 characters")), ("description", Str("At most 1,000 characters")), ("plan", Str("One of GET /plans")),
             ("keyExpiresIn", Enum("30d", "90d", "365d"))),
-        ["PlanChange"] = Input(["plan"], ("plan", Str("One of GET /plans"))),
+        ["ApplicationChange"] = Input([], ("title", Str("1 to 100 characters")), ("description", Str("At most 1,000 characters")), ("plan", Str("One of GET /plans"))),
         ["Rotation"] = Input(["grace"], ("grace", Str("How long the old key keeps working: 0s (ends it now) to 30d, for example 1h or 7d"))),
         ["Plan"] = Object(("name", Str()), ("title", Str()), ("approvalRequired", new JsonObject { ["type"] = "boolean" }),
             ("limits", Array(Object(("requests", Int()), ("per", Str())))), ("operations", Array(Object(("id", Str()), ("access", Enum("read", "write"))))),
@@ -201,7 +202,15 @@ internal static class PortalApiDocument
     private static JsonObject Input(string[] required, params (string Name, JsonObject Schema)[] properties)
     {
         var schema = Object(properties);
-        schema["required"] = new JsonArray([.. required.Select(r => (JsonNode)r)]);
+        if (required.Length > 0)
+        {
+            schema["required"] = new JsonArray([.. required.Select(r => (JsonNode)r)]);
+        }
+        else
+        {
+            schema["minProperties"] = 1;
+        }
+
         schema["additionalProperties"] = false;
         return schema;
     }

@@ -206,15 +206,22 @@ internal static class PortalApiEndpoints
 
     private static async Task ChangeAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
     {
-        var (body, problem) = await BodyAsync(context, ["plan"]).ConfigureAwait(false);
+        var (body, problem) = await BodyAsync(context, ["title", "description", "plan"]).ConfigureAwait(false);
         if (problem is null && body!.Count == 0)
         {
-            problem = AdminRequests.BadParameter("The body is { \"plan\": \"NAME\" }: the plan to move the application to.");
+            problem = AdminRequests.BadParameter("The body gives any of { \"title\", \"description\", \"plan\" }: what to change.");
         }
 
-        if (problem is null)
+        // The name first: a move onto a plan that is refused then leaves the new name, which was asked for too.
+        if (problem is null && (body!.ContainsKey("title") || body.ContainsKey("description")))
         {
-            problem = await portal.Consumers.ChangePlanAsync(account.Id, Id(context), body!.Text("plan"), Actor(account, token), context.RequestAborted).ConfigureAwait(false);
+            problem = await portal.Consumers.RenameApplicationAsync(account.Id, Id(context), body.ContainsKey("title") ? body.Text("title") : null,
+                body.ContainsKey("description") ? body.Text("description") : null, Actor(account, token), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (problem is null && body!.ContainsKey("plan"))
+        {
+            problem = await portal.Consumers.ChangePlanAsync(account.Id, Id(context), body.Text("plan"), Actor(account, token), context.RequestAborted).ConfigureAwait(false);
         }
 
         if (problem is not null)

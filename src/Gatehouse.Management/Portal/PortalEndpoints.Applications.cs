@@ -25,6 +25,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Gated(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
         app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Gated(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account))));
         app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
+        app.MapPost("/apps/{id}/name", context => Gated(context, portal, account => ActAsync(context, portal, account, "Name and description changed.", Rename(context, portal, account))));
         app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
     }
 
@@ -76,6 +77,9 @@ internal static partial class PortalEndpoints
 
     private static Func<IFormCollection, Task<Admin.AdminProblem?>> ChangePlan(HttpContext context, PortalContext portal, ConsumerAccount account) =>
         form => portal.Consumers.ChangePlanAsync(account.Id, Route(context, "id"), form.Field("plan"), Actor(account), context.RequestAborted);
+
+    private static Func<IFormCollection, Task<Admin.AdminProblem?>> Rename(HttpContext context, PortalContext portal, ConsumerAccount account) =>
+        form => portal.Consumers.RenameApplicationAsync(account.Id, Route(context, "id"), form.Field("title"), form.Field("description"), Actor(account), context.RequestAborted);
 
     private static Func<IFormCollection, Task<Admin.AdminProblem?>> Delete(HttpContext context, PortalContext portal, ConsumerAccount account) =>
         _ => portal.Consumers.DeleteApplicationAsync(account.Id, Route(context, "id"), Actor(account), context.RequestAborted);

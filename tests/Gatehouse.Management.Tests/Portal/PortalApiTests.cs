@@ -96,10 +96,23 @@ public sealed partial class PortalApiTests
             Assert.Equal("pending", (string)(await ObjectAsync(moved, HttpStatusCode.OK))["state"]!);
         }
 
-        using (var back = await api.PatchAsync("/api/v1/applications/" + id, Json("""{"plan":"retail"}""")))
+        using (var back = await api.PatchAsync("/api/v1/applications/" + id, Json("""{"plan":"retail","title":"Nightly sync v2","description":"From CI"}""")))
         {
-            Assert.Equal("retail", (string)(await ObjectAsync(back, HttpStatusCode.OK))["plan"]!);
+            var changed = await ObjectAsync(back, HttpStatusCode.OK);
+            Assert.Equal(("retail", "Nightly sync v2", "From CI"), ((string)changed["plan"]!, (string)changed["title"]!, (string)changed["description"]!));
         }
+
+        await ProblemAsync(await api.PatchAsync("/api/v1/applications/" + id, Json("""{"title":""}""")), HttpStatusCode.UnprocessableEntity, "invalid-input");
+        await ProblemAsync(await api.PatchAsync("/api/v1/applications/" + id, Json("""{}""")), HttpStatusCode.BadRequest, "admin-bad-parameter");
+
+        // The page renames too.
+        using (var renamed = await browser.SubmitAsync("/apps/" + id, $"/apps/{id}/name", ("title", "Nightly"), ("description", "")))
+        {
+            Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+            Assert.Contains("Name and description changed.", await renamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(("Nightly", ""), ((await h.Store.GetApplicationAsync(id))!.Title, (await h.Store.GetApplicationAsync(id))!.Description));
 
         var rotated = await ObjectAsync(await api.PostAsync($"/api/v1/applications/{id}/keys/{key[..8]}/rotate", Json("""{"grace":"0s"}""")), HttpStatusCode.Created);
         var newKey = (string)rotated["key"]!;
@@ -148,7 +161,8 @@ public sealed partial class PortalApiTests
 
         await ProblemAsync(await api.GetAsync("/api/v1/applications/" + id), HttpStatusCode.NotFound, "admin-not-found");
         var changes = await h.Store.ListConsumerChangesOfAsync("application", id, 20);
-        Assert.All(changes, c => Assert.Equal("portal:scripted@example.com token ci-deploy", c.Actor));
+        Assert.All(changes.Where(c => c.Action != "rename" || c.Actor != "portal:scripted@example.com"), c => Assert.Equal("portal:scripted@example.com token ci-deploy", c.Actor));
+        Assert.Contains(changes, c => c.Action == "rename" && c.Actor == "portal:scripted@example.com");
     }
 
     [Fact]

@@ -210,14 +210,14 @@ public sealed partial class PortalTwoStepTests
         }
 
         var accounts = await console.PageAsync("/console/accounts");
-        Assert.Matches($"<td>moved@example.com</td><td>[^<]*</td><td>active</td><td>on</td><td>not bound</td><td>{account.Id}</td>", accounts);
+        Assert.Matches($"<td>moved@example.com</td><td>[^<]*</td><td>active</td><td>on</td><td>not bound</td><td>0</td><td>{account.Id}</td>", accounts);
         using (var off = await console.PostAsync($"/console/accounts/{account.Id}/two-step/off", ("confirm", "yes"), ("__RequestVerificationToken", Browser.TokenOf(accounts))))
         {
             Assert.Equal(HttpStatusCode.Redirect, off.StatusCode);
         }
 
         Assert.Null(await h.Store.GetAccountTwoStepAsync(account.Id));
-        Assert.Matches($"<td>moved@example.com</td><td>[^<]*</td><td>active</td><td>off</td><td>not bound</td><td>{account.Id}</td>", await console.PageAsync("/console/accounts"));
+        Assert.Matches($"<td>moved@example.com</td><td>[^<]*</td><td>active</td><td>off</td><td>not bound</td><td>0</td><td>{account.Id}</td>", await console.PageAsync("/console/accounts"));
         Assert.Contains(await h.Store.ListConsumerChangesAsync(null, 3), c => c.Action == "two-step-off" && c.Actor == "console:admin-token");
 
         Assert.Equal(HttpStatusCode.Redirect, (await signIn.GetAsync("/apps")).StatusCode); // its sessions ended
