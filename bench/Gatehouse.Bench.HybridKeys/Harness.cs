@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -122,6 +123,8 @@ internal sealed partial class Harness : IAsyncDisposable
             // The config does not change during the bench: load it once, so no sample pays for a config load.
             var config = (await StoreConfig.LoadAsync(store, directory, null)).Result.Config;
             var consumers = new ConsumerService(store, null, _ => Task.FromResult(config), TimeProvider.System);
+            // Every sample is one more application of the bench's one account: lift the portal's per-account cap.
+            await store.SetSettingAsync(ConsumerService.MaxApplicationsSetting, ConsumerService.MaxApplicationsCeiling.ToString(CultureInfo.InvariantCulture));
             var problem = await consumers.SignUpAsync("bench@example.com", "Bench", "correct staple horse battery", CancellationToken.None);
             var (account, _, _) = await consumers.LogInAsync("bench@example.com", "correct staple horse battery", "127.0.0.1", CancellationToken.None);
             if (account is null)

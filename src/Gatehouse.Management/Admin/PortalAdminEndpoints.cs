@@ -16,7 +16,7 @@ namespace Gatehouse.Management.Admin;
 /// <c>PATCH</c>/<c>DELETE /admin/portal/accounts/{id}</c>, <c>DELETE /admin/portal/applications/{id}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
 /// <c>GET /admin/portal/accounts/{id}/tokens</c> and <c>DELETE /admin/portal/accounts/{id}/tokens/{name}</c> (an account's API tokens),
-/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true, "apiTokens": false }</c>).
+/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true, "apiTokens": false, "maxApplicationsPerAccount": 50 }</c>).
 /// </summary>
 internal static class PortalAdminEndpoints
 {
@@ -181,9 +181,11 @@ internal static class PortalAdminEndpoints
         app.MapPut("/admin/portal/settings", async context =>
         {
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
-            if (problem is null && (body!.Count == 0 || body!.Any(e => !Settings.ContainsKey(e.Key) || e.Value is not JsonValue v || !v.TryGetValue<bool>(out _))))
+            if (problem is null && (body!.Count == 0 || body!.Any(e => !(Settings.ContainsKey(e.Key) && e.Value is JsonValue v && v.TryGetValue<bool>(out _))
+                && !(e.Key == MaxApplicationsName && e.Value is JsonValue n && n.TryGetValue<int>(out var max) && max is >= 1 and <= ConsumerService.MaxApplicationsCeiling))))
             {
-                problem = AdminRequests.BadParameter("The body is { \"accountApproval\": true | false, \"emailVerification\": true | false, \"twoStepRequired\": true | false, \"apiTokens\": true | false }, with any of them.");
+                problem = AdminRequests.BadParameter(
+                    $"The body is {{ \"accountApproval\": true | false, \"emailVerification\": true | false, \"twoStepRequired\": true | false, \"apiTokens\": true | false, \"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling} }}, with any of them.");
             }
 
             if (problem is not null)
@@ -194,14 +196,17 @@ internal static class PortalAdminEndpoints
 
             foreach (var (name, value) in body!)
             {
-                await consumers.Store.SetSettingAsync(Settings[name], value!.GetValue<bool>() ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
+                await consumers.Store.SetSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : Settings[name],
+                    name == MaxApplicationsName ? value!.GetValue<int>().ToString(CultureInfo.InvariantCulture) : value!.GetValue<bool>() ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
             }
 
             await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
         });
     }
 
-    // The portal's settings as the API names them, and the store settings they are kept in.
+    private const string MaxApplicationsName = "maxApplicationsPerAccount";
+
+    // The portal's settings as the API names them, and the store settings they are kept in (the booleans).
     private static readonly Dictionary<string, string> Settings = new(StringComparer.Ordinal)
     {
         ["accountApproval"] = ConsumerService.AccountApprovalSetting,
@@ -216,6 +221,7 @@ internal static class PortalAdminEndpoints
         ["emailVerification"] = await consumers.EmailVerificationAsync(cancellationToken).ConfigureAwait(false),
         ["twoStepRequired"] = await consumers.TwoStepRequiredAsync(cancellationToken).ConfigureAwait(false),
         ["apiTokens"] = await consumers.ApiTokensAsync(cancellationToken).ConfigureAwait(false),
+        [MaxApplicationsName] = await consumers.MaxApplicationsAsync(cancellationToken).ConfigureAwait(false),
     };
 
     // ?state=NAME, one of the enum's names in lower case; anything else (a typo, a number) is a 400, not "every state".

@@ -74,6 +74,19 @@ internal sealed partial class ConsumerService
     public async Task<bool> TwoStepRequiredAsync(CancellationToken cancellationToken) =>
         await _store.GetSettingAsync(TwoStepRequiredSetting, cancellationToken).ConfigureAwait(false) == "true";
 
+    /// <summary>The portal setting that caps how many applications one account may hold (not deleted).</summary>
+    public const string MaxApplicationsSetting = "portal.maxApplicationsPerAccount";
+
+    /// <summary>The cap when none is set: room for a team's environments and services, not for a script left in a loop.</summary>
+    public const int DefaultMaxApplications = 50;
+
+    /// <summary>The highest cap the setting takes.</summary>
+    public const int MaxApplicationsCeiling = 10_000;
+
+    public async Task<int> MaxApplicationsAsync(CancellationToken cancellationToken) =>
+        int.TryParse(await _store.GetSettingAsync(MaxApplicationsSetting, cancellationToken).ConfigureAwait(false), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
+            && max is >= 1 and <= MaxApplicationsCeiling ? max : DefaultMaxApplications;
+
     public async Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) =>
         await _store.GetSettingAsync(EmailVerificationSetting, cancellationToken).ConfigureAwait(false) == "true";
 
@@ -575,6 +588,15 @@ internal sealed partial class ConsumerService
         if (config is null || !PublicPlans(config).Any(p => p.Name == plan))
         {
             return (null, null, Invalid("plan", $"'{plan}' is not a plan you can choose; pick one of the catalogue's plans."));
+        }
+
+        // Checked before the write: creations running at the same moment may each pass it, so an account can go over by
+        // as many as it runs at once (a bound on a script in a loop, not an exact count).
+        var max = await MaxApplicationsAsync(cancellationToken).ConfigureAwait(false);
+        if ((await _store.ListApplicationsAsync(account.Id, null, null, max, cancellationToken).ConfigureAwait(false)).Count >= max)
+        {
+            return (null, null, new AdminProblem(StatusCodes.Status409Conflict, "too-many-applications", "Too many applications",
+                string.Create(CultureInfo.InvariantCulture, $"An account may hold {max} applications on this portal; delete one you no longer use first.")));
         }
 
         var (key, entry) = NewKey([], keyLifetime is { } lifetime ? _time.GetUtcNow() + lifetime : null);

@@ -353,6 +353,40 @@ public sealed partial class PortalApiTests
     }
 
     [Fact]
+    public async Task AnAccount_HoldsAtMostTheSettingsApplications_ThroughTheApiAndThePages()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var admin = h.AdminClient();
+        using (var set = await admin.PutAsync("/admin/portal/settings", Json("""{"maxApplicationsPerAccount":2}""")))
+        {
+            Assert.Equal(2, (int)(await ObjectAsync(set, HttpStatusCode.OK))["maxApplicationsPerAccount"]!);
+        }
+
+        using var browser = await h.ConsumerAsync("capped@example.com");
+        using var api = Api(h, await MakeTokenAsync(browser, "loop"));
+        string? first = null;
+        for (var i = 0; i < 2; i++)
+        {
+            using var created = await api.PostAsync("/api/v1/applications", Json($$"""{"title":"App {{i}}","plan":"retail"}"""));
+            first ??= (string)(await ObjectAsync(created, HttpStatusCode.Created))["application"]!["id"]!;
+        }
+
+        var refused = await ProblemAsync(await api.PostAsync("/api/v1/applications", Json("""{"title":"One more","plan":"retail"}""")), HttpStatusCode.Conflict, "too-many-applications");
+        Assert.Contains("may hold 2 applications", (string)refused["detail"]!, StringComparison.Ordinal);
+        using (var page = await browser.SubmitAsync("/apps/new", "/apps/new", ("title", "By hand"), ("description", ""), ("plan", "retail")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, page.StatusCode);
+        }
+
+        // A deleted application frees its place.
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync("/api/v1/applications/" + first)).StatusCode);
+        using var again = await api.PostAsync("/api/v1/applications", Json("""{"title":"Replacement","plan":"retail"}"""));
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        var account = await h.Store.FindAccountByEmailAsync("capped@example.com");
+        Assert.Equal(2, (await h.Store.ListApplicationsAsync(account!.Id, null, null, 10)).Count);
+    }
+
+    [Fact]
     public async Task TokenNames_AreChecked_Unique_AndAtMostTwentyAnAccount()
     {
         await using var h = await PortalHarness.StartAsync();

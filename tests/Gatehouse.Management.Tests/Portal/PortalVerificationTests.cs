@@ -201,7 +201,7 @@ public sealed partial class PortalVerificationTests
         using (var admin = Admin(h))
         {
             using var set = await admin.PutAsync("/admin/portal/settings", new StringContent("""{"accountApproval":true}""", Encoding.UTF8, "application/json"));
-            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":true,"emailVerification":true,"twoStepRequired":false,"apiTokens":true}"""), JsonNode.Parse(await set.Content.ReadAsStringAsync())));
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":true,"emailVerification":true,"twoStepRequired":false,"apiTokens":true,"maxApplicationsPerAccount":50}"""), JsonNode.Parse(await set.Content.ReadAsStringAsync())));
         }
 
         using var browser = h.NewBrowser();
@@ -240,6 +240,10 @@ public sealed partial class PortalVerificationTests
     [InlineData("""{"emailverification":true}""")]
     [InlineData("""{}""")]
     [InlineData("""{"accountApproval":true,"other":false}""")]
+    [InlineData("""{"maxApplicationsPerAccount":0}""")]
+    [InlineData("""{"maxApplicationsPerAccount":10001}""")]
+    [InlineData("""{"maxApplicationsPerAccount":true}""")]
+    [InlineData("""{"apiTokens":3}""")]
     public async Task Settings_RefuseWhatIsNotABooleanSetting_AndChangeNothing(string body)
     {
         await using var h = await PortalHarness.StartAsync();
@@ -247,7 +251,7 @@ public sealed partial class PortalVerificationTests
         using var put = await admin.PutAsync("/admin/portal/settings", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
         Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":false,"emailVerification":false,"twoStepRequired":false,"apiTokens":true}"""), JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":false,"emailVerification":false,"twoStepRequired":false,"apiTokens":true,"maxApplicationsPerAccount":50}"""), JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))));
     }
 
     // The antiforgery token differs between pages; nothing else may.
