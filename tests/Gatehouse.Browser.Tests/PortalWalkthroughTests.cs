@@ -127,7 +127,7 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
             await BrowserFixture.CheckAsync(admin, "12-console-pending");
             await row.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
             await admin.GetByRole(AriaRole.Status).GetByText("Done.").WaitForAsync();
-            foreach (var (path, name) in new[] { ("accounts", "13-console-accounts"), ("applications", "14-console-applications"), ("plans", "15-console-plans"), ("revisions", "16-console-revisions"), ("nodes", "17-console-nodes"), ("analytics?hours=24", "18a-console-analytics"), ("account", "18c-console-account"), ("access", "18d-console-access"), ("audit", "18-console-audit") })
+            foreach (var (path, name) in new[] { ("accounts", "13-console-accounts"), ("applications", "14-console-applications"), ("plans", "15-console-plans"), ("revisions", "16-console-revisions"), ("nodes", "17-console-nodes"), ("analytics?hours=24", "18a-console-analytics"), ("account", "18c-console-account"), ("access", "18d-console-access"), ("settings", "18e-console-settings"), ("audit", "18-console-audit") })
             {
                 await admin.GotoAsync($"{fixture.AdminUrl}/console/{path}");
                 await BrowserFixture.CheckAsync(admin, name);

@@ -109,6 +109,7 @@ internal static partial class ConsoleEndpoints
         app.MapGet("/console/account", context => Signed(context, () => AccountAsync(context, null, StatusCodes.Status200OK)));
         app.MapPost("/console/account/password", context => Passwords(context, () => ChangePasswordAsync(context, consumers)));
         app.MapGet("/console/pending", context => Signed(context, () => PendingAsync(context, admin)));
+        MapSettings(app, consumers);
         app.MapGet("/console/accounts", context => Signed(context, () => AccountsAsync(context, consumers)));
         app.MapGet("/console/applications", context => Signed(context, () => ApplicationsAsync(context, admin)));
         app.MapGet("/console/applications/{id}", context => Signed(context, () => ApplicationAsync(context, admin, Route(context, "id"))));

@@ -387,6 +387,49 @@ public sealed partial class PortalApiTests
     }
 
     [Fact]
+    public async Task TheConsolesSettingsPage_TurnsTheSwitches_AndSetsTheApplicationsCap_AsTheAdminApiReadsThem()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var console = new Browser(h.Admin.Url);
+        using (var signedIn = await console.SubmitAsync("/console/login", "/console/login", ("email", ""), ("password", PortalHarness.AdminToken)))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        var page = await console.PageAsync("/console/settings");
+        Assert.Contains("<td>apiTokens</td><td>on</td>", page, StringComparison.Ordinal);
+        Assert.Contains("<td>accountApproval</td><td>off</td>", page, StringComparison.Ordinal);
+        Assert.Contains("value=\"50\"", page, StringComparison.Ordinal);
+
+        foreach (var action in new[] { "/console/settings/apiTokens/off", "/console/settings/accountApproval/on", "/console/settings/consoleTwoStepRequired/on" })
+        {
+            using var changed = await console.PostAsync(action, ("__RequestVerificationToken", Browser.TokenOf(page)));
+            Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+        }
+
+        using (var cap = await console.PostAsync("/console/settings/max-applications", ("max", "7"), ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, cap.StatusCode);
+        }
+
+        using (var bad = await console.PostAsync("/console/settings/max-applications", ("max", "0"), ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        }
+
+        using (var unknown = await console.PostAsync("/console/settings/everything/on", ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+
+        using var admin = h.AdminClient();
+        var settings = JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))!;
+        Assert.Equal((false, true, 7), ((bool)settings["apiTokens"]!, (bool)settings["accountApproval"]!, (int)settings["maxApplicationsPerAccount"]!));
+        Assert.True((bool)JsonNode.Parse(await admin.GetStringAsync("/admin/console/settings"))!["twoStepRequired"]!);
+        Assert.Contains("<td>apiTokens</td><td>off</td>", await console.PageAsync("/console/settings"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TokenNames_AreChecked_Unique_AndAtMostTwentyAnAccount()
     {
         await using var h = await PortalHarness.StartAsync();

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Gatehouse.Management.Admin;
+using Gatehouse.Management.Consumers;
+using Gatehouse.Management.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Gatehouse.Management.Console;
+
+// The portal's and the console's shared settings on one page, each turned on and off with a button: the same store
+// settings that PUT /admin/portal/settings and /admin/console/settings change, so an operator need not reach for curl.
+internal static partial class ConsoleEndpoints
+{
+    // What each switch is, in the order the page lists them: the name the admin API uses, the store setting, whether it
+    // is on when never set, and what it does.
+    private static readonly (string Name, string Setting, bool Default, string What)[] Switches =
+    [
+        ("accountApproval", ConsumerService.AccountApprovalSetting, false, "New portal accounts wait for an administrator before they may create applications."),
+        ("emailVerification", ConsumerService.EmailVerificationSetting, false, "A portal sign-up waits until its address is confirmed from a mailed link."),
+        ("twoStepRequired", ConsumerService.TwoStepRequiredSetting, false, "Every portal account must turn two-step sign-in on before it may use its applications' pages."),
+        ("apiTokens", ConsumerService.ApiTokensSetting, true, "Portal accounts may make API tokens for the portal's JSON API, and those tokens work."),
+        ("consoleTwoStepRequired", TwoStepRequiredSetting, false, "Every console user must have two-step sign-in (sessions of the admin token are not held to it)."),
+    ];
+
+    private static void MapSettings(IEndpointRouteBuilder app, ConsumerService consumers)
+    {
+        app.MapGet("/console/settings", context => Signed(context, () => SettingsAsync(context, consumers)));
+        app.MapPost("/console/settings/{name}/{value}", context => Change(context, async _ =>
+        {
+            var name = Route(context, "name");
+            var value = Route(context, "value");
+            var setting = Array.Find(Switches, s => s.Name == name).Setting;
+            var problem = setting is null || value is not ("on" or "off") ? AdminProblem.NotFound($"Setting '{name}'") : null;
+            if (setting is not null && problem is null)
+            {
+                await consumers.Store.SetSettingAsync(setting, value == "on" ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);
+        }));
+        // Change has read and checked the form (antiforgery included); the number is in it.
+        app.MapPost("/console/settings/max-applications", context => Change(context, async _ =>
+        {
+            var text = context.Request.Form["max"].ToString().Trim();
+            var problem = !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var max) || max is < 1 or > ConsumerService.MaxApplicationsCeiling
+                ? ConsumerService.Invalid("max", string.Create(CultureInfo.InvariantCulture, $"Give a whole number of applications from 1 to {ConsumerService.MaxApplicationsCeiling:N0}."))
+                : null;
+            if (problem is null)
+            {
+                await consumers.Store.SetSettingAsync(ConsumerService.MaxApplicationsSetting, max.ToString(CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);
+        }));
+    }
+
+    private static async Task SettingsAsync(HttpContext context, ConsumerService consumers)
+    {
+        var rows = new List<ConsoleRow>();
+        foreach (var (name, setting, @default, what) in Switches)
+        {
+            var stored = await consumers.Store.GetSettingAsync(setting, context.RequestAborted).ConfigureAwait(false);
+            var on = stored is null ? @default : stored == "true";
+            rows.Add(new ConsoleRow([name, on ? "on" : "off", what],
+                [on ? new ConsoleAction($"Turn {name} off", $"/console/settings/{name}/off", Danger: name == "apiTokens") : new ConsoleAction($"Turn {name} on", $"/console/settings/{name}/on")]));
+        }
+
+        await WebRender.PageAsync<Pages.ConsolePage>(context, new
+        {
+            Page = Page(context, "Settings", context.Request.Query["done"].FirstOrDefault()),
+            Tables = new[] { new ConsoleTable("Switches", ["Setting", "Now", "What it does"], rows) },
+            MaxApplications = await consumers.MaxApplicationsAsync(context.RequestAborted).ConfigureAwait(false),
+        }).ConfigureAwait(false);
+    }
+}
