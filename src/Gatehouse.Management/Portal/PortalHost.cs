@@ -34,6 +34,7 @@ public sealed partial class PortalHost : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _sweep = Task.CompletedTask;
     private Task _digest = Task.CompletedTask;
+    private Task _reminders = Task.CompletedTask;
     private Consumers.ConsumerService? _notified;
 
     private PortalHost(WebApplication app, string url, PortalMail mail, PortalJobs jobs)
@@ -138,6 +139,9 @@ public sealed partial class PortalHost : IAsyncDisposable
             host._notified = options.Admin.ConsumerService;
             var digest = new PendingDigest(options.Admin.Options.Store, mail, links, options.Admin.Url, options.Time, logger);
             host._digest = Task.Run(() => digest.RunAsync(host._stop.Token), CancellationToken.None);
+            host.Reminders = new ExpiryReminders(options.Admin.Options.Store, mail, links, options.Time, logger);
+            var reminders = host.Reminders;
+            host._reminders = Task.Run(() => reminders.RunAsync(host._stop.Token), CancellationToken.None);
             host._notified.Notify = notice =>
             {
                 if (notice.Kind is Consumers.ConsumerNoticeKind.AccountPending or Consumers.ConsumerNoticeKind.ApplicationPending)
@@ -231,6 +235,9 @@ public sealed partial class PortalHost : IAsyncDisposable
         }
     }
 
+    /// <summary>The reminders of keys and tokens about to expire; null when the portal sends no mail.</summary>
+    internal ExpiryReminders? Reminders { get; private set; }
+
     /// <summary>Mails the portal has sent, failed and dropped (for tests and the operator's checks).</summary>
     internal PortalMail Mail => _mail;
 
@@ -304,6 +311,7 @@ public sealed partial class PortalHost : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _sweep.ConfigureAwait(false);
         await _digest.ConfigureAwait(false);
+        await _reminders.ConfigureAwait(false);
         _stop.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -194,6 +194,15 @@ public interface IConsumerStore
     /// <summary>How many portal tokens each of <paramref name="accounts"/> holds (one query, for a page of them); absent: none.</summary>
     Task<IReadOnlyDictionary<string, int>> CountPortalTokensAsync(IReadOnlyList<string> accounts, CancellationToken cancellationToken = default);
 
+    /// <summary>Portal tokens (of every account) that expire after <paramref name="after"/> and at or before <paramref name="until"/>.</summary>
+    Task<IReadOnlyList<PortalToken>> ListPortalTokensExpiringAsync(DateTimeOffset after, DateTimeOffset until, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims the reminder <paramref name="key"/>: true for the one caller that claims it first, on any node; the claim is
+    /// forgotten after <paramref name="forgetAt"/> (claims past their time are removed by each call).
+    /// </summary>
+    Task<bool> ClaimReminderAsync(string key, DateTimeOffset forgetAt, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>Records that the token was used at <paramref name="at"/> (not in the change log).</summary>
     Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default);
 }

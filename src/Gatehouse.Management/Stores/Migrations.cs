@@ -534,6 +534,12 @@ internal static class Migrations
                     last_used_at TIMESTAMPTZ NULL);
                 CREATE UNIQUE INDEX portal_tokens_name ON portal_tokens (account, name);
                 """),
+        // Reminders sent (keys and API tokens about to expire), one row each, so that of several control-plane nodes one
+        // sends each reminder once; a row is forgotten once what it reminded of has expired. Version 22.
+        new(
+            22,
+            Sqlite: "CREATE TABLE reminders (key TEXT PRIMARY KEY, forget_at TEXT NOT NULL);",
+            Postgres: "CREATE TABLE reminders (key TEXT PRIMARY KEY, forget_at TIMESTAMPTZ NOT NULL);"),
     ];
 
     // Migration 20's table: the same SQL for both databases.

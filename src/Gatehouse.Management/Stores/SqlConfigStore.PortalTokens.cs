@@ -122,6 +122,33 @@ internal abstract partial class SqlConfigStore
         return result;
     }
 
+    public async Task<IReadOnlyList<PortalToken>> ListPortalTokensExpiringAsync(DateTimeOffset after, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null,
+            $"SELECT {PortalTokenColumns} FROM portal_tokens WHERE expires_at IS NOT NULL AND expires_at > @after AND expires_at <= @until ORDER BY account, name",
+            ("after", TimeValue(after)), ("until", TimeValue(until)));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<PortalToken>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (ReadPortalToken(reader) is { } token)
+            {
+                result.Add(token);
+            }
+        }
+
+        return result;
+    }
+
+    public async Task<bool> ClaimReminderAsync(string key, DateTimeOffset forgetAt, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "DELETE FROM reminders WHERE forget_at < @now", cancellationToken, ("now", TimeValue(now))).ConfigureAwait(false);
+        return await ExecuteAsync(connection, null, "INSERT INTO reminders (key, forget_at) VALUES (@key, @forget) ON CONFLICT (key) DO NOTHING", cancellationToken,
+            ("key", key), ("forget", TimeValue(forgetAt))).ConfigureAwait(false) == 1;
+    }
+
     public async Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

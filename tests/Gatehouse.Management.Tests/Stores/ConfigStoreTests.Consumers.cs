@@ -371,6 +371,32 @@ public abstract partial class ConfigStoreTests
     }
 
     /// <summary>
+    /// Reminders in the store: a reminder is claimed by one caller only (on any node), and forgotten once its time has
+    /// passed; tokens expiring in a window are found across accounts.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "18")]
+    public async Task Reminders_AreClaimedOnce_AndForgottenAfterTheirTime_AndExpiringTokensAreFoundAcrossAccounts()
+    {
+        var now = Clock.GetUtcNow();
+        Assert.True(await Store.ClaimReminderAsync("expiry:key:app-1:ghk_a:1", now.AddDays(7), now));
+        Assert.False(await Store.ClaimReminderAsync("expiry:key:app-1:ghk_a:1", now.AddDays(7), now));
+        Assert.True(await Store.ClaimReminderAsync("expiry:key:app-1:ghk_a:2", now.AddDays(7), now));
+        Assert.False(await Store.ClaimReminderAsync("expiry:key:app-1:ghk_a:1", now.AddDays(7), now.AddDays(6)));
+        Assert.True(await Store.ClaimReminderAsync("expiry:key:app-1:ghk_a:1", now.AddDays(8), now.AddDays(8))); // forgotten, then claimed again
+
+        await Store.InsertAccountAsync(NewAccount("acc-1", "ada@example.com"), "portal:ada@example.com");
+        await Store.InsertAccountAsync(NewAccount("acc-2", "bob@example.com"), "portal:bob@example.com");
+        var token = new PortalToken("acc-1", "soon", "ghc_aaaa", PortalTokenScope.Read, now, now.AddDays(3));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(token, new string('a', 64), 20, "x"));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(token with { Account = "acc-2", Name = "later", ExpiresAt = now.AddDays(30) }, new string('b', 64), 20, "x"));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(token with { Account = "acc-2", Name = "never", ExpiresAt = null }, new string('c', 64), 20, "x"));
+        Assert.Equal(PortalTokenAdded.Added, await Store.AddPortalTokenAsync(token with { Account = "acc-2", Name = "gone", ExpiresAt = now.AddDays(-1) }, new string('d', 64), 20, "x"));
+        Assert.Equal(["soon"], (await Store.ListPortalTokensExpiringAsync(now, now.AddDays(7))).Select(t => t.Name));
+        Assert.Equal(["soon", "later"], (await Store.ListPortalTokensExpiringAsync(now, now.AddDays(30))).Select(t => t.Name));
+    }
+
+    /// <summary>
     /// Two-step sign-in in the store: an authenticator code's step is taken only when later than the last one (and only
     /// against the secret it was checked with), a recovery code once; turning it on with the user's own password applies
     /// only over the record checked, and an administrator's reset drops the secret and the codes. The log says which,
