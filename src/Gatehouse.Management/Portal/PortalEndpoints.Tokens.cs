@@ -30,6 +30,7 @@ internal static partial class PortalEndpoints
             Error = error,
             Name = name,
             Scope = scope,
+            Origin = portal.Links.Base ?? "",
         }, status).ConfigureAwait(false);
 
     private static async Task CreateTokenAsync(HttpContext context, PortalContext portal, ConsumerAccount account)

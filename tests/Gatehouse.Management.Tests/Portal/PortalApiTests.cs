@@ -62,7 +62,14 @@ public sealed partial class PortalApiTests
         var token = await MakeTokenAsync(browser, "ci-deploy");
         Assert.StartsWith("ghc_", token, StringComparison.Ordinal);
 
-        // Shown once: the list has its name and prefix, never the token.
+        // Shown once, with a command to try it against this portal; then the list has its name and prefix, never the token.
+        using (var again = await browser.SubmitAsync("/tokens", "/tokens", ("name", "try-it"), ("scope", "read"), ("expires", "30d")))
+        {
+            var shown = await again.Content.ReadAsStringAsync();
+            var tryIt = NewToken().Match(shown).Groups[1].Value;
+            Assert.Contains($"curl -H &quot;Authorization: Bearer {tryIt}&quot; {h.Portal.Url.TrimEnd('/')}/api/v1/applications", shown, StringComparison.Ordinal);
+        }
+
         var page = await browser.PageAsync("/tokens");
         Assert.Contains("ci-deploy", page, StringComparison.Ordinal);
         Assert.Contains(token[..8] + "…", page, StringComparison.Ordinal);
