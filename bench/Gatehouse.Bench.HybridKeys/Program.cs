@@ -21,6 +21,13 @@ var probing = args.Contains("--probe");
 const int Warmup = 5;
 var limit = TimeSpan.FromSeconds(30);
 
+// Every sample is an application of the bench's one portal account, which holds at most the portal's ceiling.
+if (Warmup + samples > Gatehouse.Management.Consumers.ConsumerService.MaxApplicationsCeiling)
+{
+    Console.Error.WriteLine($"At most {Gatehouse.Management.Consumers.ConsumerService.MaxApplicationsCeiling - Warmup} samples: they are applications of one portal account.");
+    return 2;
+}
+
 var root = RepositoryRoot();
 var dll = Environment.GetEnvironmentVariable("GATEHOUSE_DLL") ?? Path.Combine(root, "src", "Gatehouse", "bin", "Release", "net10.0", "gatehouse.dll");
 if (!File.Exists(dll))

@@ -190,7 +190,7 @@ internal static partial class AdminOpenApi
             ("emailVerification", Bool("A sign-up waits until its address is confirmed from a mailed link")),
             ("twoStepRequired", Bool("An account must turn two-step sign-in on before it may use its applications' pages (its keys work at the gateway regardless)")),
             ("apiTokens", Bool("Accounts may make API tokens for the portal's JSON API (/api/v1), and those tokens work (default true)")),
-            ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 10,000 (default 50)"))));
+            ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 1,000 (default 50)"))));
         var change = Object("Settings to change; give any of them.",
             ("accountApproval", Bool()), ("emailVerification", Bool()), ("twoStepRequired", Bool()), ("apiTokens", Bool()), ("maxApplicationsPerAccount", Int()));
         change["additionalProperties"] = false;

@@ -81,7 +81,7 @@ internal sealed partial class ConsumerService
     public const int DefaultMaxApplications = 50;
 
     /// <summary>The highest cap the setting takes.</summary>
-    public const int MaxApplicationsCeiling = 10_000;
+    public const int MaxApplicationsCeiling = 1_000;
 
     public async Task<int> MaxApplicationsAsync(CancellationToken cancellationToken) =>
         int.TryParse(await _store.GetSettingAsync(MaxApplicationsSetting, cancellationToken).ConfigureAwait(false), NumberStyles.None, CultureInfo.InvariantCulture, out var max)

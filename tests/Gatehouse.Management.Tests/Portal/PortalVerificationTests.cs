@@ -241,7 +241,7 @@ public sealed partial class PortalVerificationTests
     [InlineData("""{}""")]
     [InlineData("""{"accountApproval":true,"other":false}""")]
     [InlineData("""{"maxApplicationsPerAccount":0}""")]
-    [InlineData("""{"maxApplicationsPerAccount":10001}""")]
+    [InlineData("""{"maxApplicationsPerAccount":1001}""")]
     [InlineData("""{"maxApplicationsPerAccount":true}""")]
     [InlineData("""{"apiTokens":3}""")]
     public async Task Settings_RefuseWhatIsNotABooleanSetting_AndChangeNothing(string body)
