@@ -68,6 +68,12 @@ internal static class PortalApiDocument
                     ["delete"] = Op("revokeKey", "Applications", "Revoke a key: it stops working at once",
                         Responses(("204", new JsonObject { ["description"] = "Revoked" }), ("404", Problem("No such application or key")))),
                 },
+                ["/applications/{id}/activity"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(id.DeepClone()),
+                    ["get"] = Op("getActivity", "Applications", "The application's latest 100 changes, newest first: when, by whom (you, you with a token, the portal or an administrator) and what",
+                        Responses(("200", Json("Activity", "The changes")), ("404", Problem("No application of this account has this id")))),
+                },
                 ["/applications/{id}/usage"] = new JsonObject
                 {
                     ["parameters"] = new JsonArray(
@@ -124,6 +130,7 @@ internal static class PortalApiDocument
             ("limits", Array(Object(("requests", Int()), ("per", Str())))), ("operations", Array(Object(("id", Str()), ("access", Enum("read", "write"))))),
             ("openapi", Str("The plan's own API document on the portal"))),
         ["PlanList"] = Object(("items", Array(Ref("Plan")))),
+        ["Activity"] = Object(("items", Array(Object(("at", Time()), ("who", Str()), ("what", Str()))))),
         ["Usage"] = Object(("application", Str()),
             ("days", Array(Object(("day", Str()), ("calls", Int()), ("clientErrors", Int()), ("errors", Int()), ("p95Ms", new JsonObject { ["type"] = "number" }),
                 ("modelCalls", Int()), ("promptTokens", Int()), ("completionTokens", Int()), ("totalTokens", Int())))),

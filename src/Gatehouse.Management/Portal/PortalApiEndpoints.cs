@@ -40,6 +40,7 @@ internal static class PortalApiEndpoints
         app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
+        app.MapGet(Base + "/applications/{id}/activity", context => Authed(context, portal, failures, (account, _) => ActivityAsync(context, portal, account)));
         app.MapGet(Base + "/applications/{id}/usage", context => Authed(context, portal, failures, (account, _) => UsageAsync(context, portal, account, csv: false)));
         app.MapGet(Base + "/applications/{id}/usage.csv", context => Authed(context, portal, failures, (account, _) => UsageAsync(context, portal, account, csv: true)));
         app.Map("/api/{**rest}", context => new AdminProblem(StatusCodes.Status404NotFound, "api-not-found", "Not found",
@@ -256,6 +257,30 @@ internal static class PortalApiEndpoints
         }
 
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = Application(application!), ["key"] = key }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    /// <summary>Most changes the activity answers: the application's latest, newest first.</summary>
+    private const int ActivityRows = 100;
+
+    // The application's changes as its page lists them: when, by whom as the consumer may know it, and what.
+    private static async Task ActivityAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    {
+        if (await portal.Consumers.FindAsync(account.Id, Id(context), context.RequestAborted).ConfigureAwait(false) is not { } application)
+        {
+            await NotYours().WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var changes = await portal.Consumers.Store.ListConsumerChangesOfAsync("application", application.Id, ActivityRows, context.RequestAborted).ConfigureAwait(false);
+        await AdminRequests.WriteJsonAsync(context, new JsonObject
+        {
+            ["items"] = new JsonArray([.. changes.Select(c => (JsonNode)new JsonObject
+            {
+                ["at"] = Time(c.At),
+                ["who"] = PortalEndpoints.Who(c.Actor, account),
+                ["what"] = c.Action,
+            })]),
+        }).ConfigureAwait(false);
     }
 
     private static async Task UsageAsync(HttpContext context, PortalContext portal, ConsumerAccount account, bool csv)

@@ -155,7 +155,7 @@ internal static partial class PortalEndpoints
     private const int ActivityRows = 20;
 
     // Who made a change, as the consumer may know it: themselves, or an administrator (never which one, nor their address).
-    private static string Who(string actor, ConsumerAccount account) =>
+    internal static string Who(string actor, ConsumerAccount account) =>
         actor == Actor(account) ? "you"
         : actor.StartsWith(Actor(account) + " token ", StringComparison.Ordinal) ? "you, with the API token " + actor[(Actor(account).Length + " token ".Length)..]
         : actor.StartsWith("portal:", StringComparison.Ordinal) ? "the portal" : "an administrator";

@@ -152,6 +152,12 @@ public sealed partial class PortalApiTests
             Assert.Equal(HttpStatusCode.BadRequest, badRange.StatusCode);
         }
 
+        var log = await ObjectAsync(await api.GetAsync($"/api/v1/applications/{id}/activity"), HttpStatusCode.OK);
+        var whats = log["items"]!.AsArray().Select(c => ((string)c!["who"]!, (string)c["what"]!)).ToList();
+        Assert.Equal(("you, with the API token ci-deploy", "create"), whats[^1]);
+        Assert.Contains(("you", "rename"), whats);
+        Assert.Contains(("you, with the API token ci-deploy", "change plan to wholesale"), whats);
+
         var activity = await browser.PageAsync("/apps/" + id);
         Assert.Contains($"/apps/{id}/usage.csv", activity, StringComparison.Ordinal);
         Assert.Contains("you, with the API token ci-deploy", activity, StringComparison.Ordinal);
@@ -514,7 +520,7 @@ public sealed partial class PortalApiTests
         var mapped = new[]
         {
             ("get", "/plans"), ("get", "/me"), ("get", "/applications"), ("post", "/applications"), ("get", "/applications/{id}"), ("patch", "/applications/{id}"),
-            ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/usage"), ("get", "/applications/{id}/usage.csv"),
+            ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/activity"), ("get", "/applications/{id}/usage"), ("get", "/applications/{id}/usage.csv"),
         };
         Assert.Equal(mapped.Length, paths.Sum(p => p.Value!.AsObject().Count(o => o.Key is "get" or "post" or "patch" or "delete")));
         Assert.All(mapped, m => Assert.NotNull(paths[m.Item2]?[m.Item1]));
