@@ -143,13 +143,13 @@ internal static partial class AdminOpenApi
         [("key", Str("The key: shown in this answer only")), ("prefix", Str("Its handle")), ("sha256", Str()), ("expires", Nullable("string", null, "date-time")),
             ("kind", Str()), ("name", Str()), ("revision", Int()), ("changed", Bool()), ("applied", Bool()), ("etag", Str()), .. more]);
 
-    private static JsonObject Problem(string description, string schema = "Problem") => new()
+    internal static JsonObject Problem(string description, string schema = "Problem") => new()
     {
         ["description"] = description,
         ["content"] = new JsonObject { ["application/problem+json"] = new JsonObject { ["schema"] = SchemaRef(schema) } },
     };
 
-    private static JsonObject Object(string? description, params (string Name, JsonNode Schema)[] properties)
+    internal static JsonObject Object(string? description, params (string Name, JsonNode Schema)[] properties)
     {
         var props = new JsonObject();
         foreach (var (name, schema) in properties)
@@ -166,7 +166,7 @@ internal static partial class AdminOpenApi
         return result;
     }
 
-    private static JsonObject Str(string? description = null, string? format = null)
+    internal static JsonObject Str(string? description = null, string? format = null)
     {
         var result = new JsonObject { ["type"] = "string" };
         if (format is not null)
@@ -182,15 +182,15 @@ internal static partial class AdminOpenApi
         return result;
     }
 
-    private static JsonObject Int(string? description = null) => description is null
+    internal static JsonObject Int(string? description = null) => description is null
         ? new JsonObject { ["type"] = "integer" }
         : new JsonObject { ["type"] = "integer", ["description"] = description };
 
-    private static JsonObject Bool(string? description = null) => description is null
+    internal static JsonObject Bool(string? description = null) => description is null
         ? new JsonObject { ["type"] = "boolean" }
         : new JsonObject { ["type"] = "boolean", ["description"] = description };
 
-    private static JsonObject Nullable(string type, string? description = null, string? format = null)
+    internal static JsonObject Nullable(string type, string? description = null, string? format = null)
     {
         var result = new JsonObject { ["type"] = new JsonArray(type, "null") };
         if (format is not null)
@@ -206,7 +206,7 @@ internal static partial class AdminOpenApi
         return result;
     }
 
-    private static JsonObject Array(JsonNode items, string? description = null)
+    internal static JsonObject Array(JsonNode items, string? description = null)
     {
         var result = new JsonObject { ["type"] = "array", ["items"] = items };
         if (description is not null)

@@ -227,7 +227,7 @@ internal static partial class AdminOpenApi
         yield return ("ConsoleUserDeleted", Object("A deleted console user.", ("email", Str()), ("deleted", Bool())));
     }
 
-    private static JsonObject Enum(JsonObject schemaOrParameter, params string[] values)
+    internal static JsonObject Enum(JsonObject schemaOrParameter, params string[] values)
     {
         var schema = schemaOrParameter["in"] is null ? schemaOrParameter : (JsonObject)schemaOrParameter["schema"]!;
         schema["enum"] = new JsonArray([.. values.Select(v => (JsonNode)v)]);

@@ -297,7 +297,7 @@ internal static partial class AdminOpenApi
         return operation;
     }
 
-    private static JsonObject Responses(params (string Status, JsonNode Response)[] responses)
+    internal static JsonObject Responses(params (string Status, JsonNode Response)[] responses)
     {
         var result = new JsonObject();
         foreach (var (status, response) in responses)
@@ -312,9 +312,9 @@ internal static partial class AdminOpenApi
 
     private static JsonObject RefNode(string response) => new() { ["$ref"] = "#/components/responses/" + response };
 
-    private static JsonObject Json(string schema, string description, bool etag = false) => Json(SchemaRef(schema), description, etag);
+    internal static JsonObject Json(string schema, string description, bool etag = false) => Json(SchemaRef(schema), description, etag);
 
-    private static JsonObject Json(JsonObject schema, string description, bool etag = false)
+    internal static JsonObject Json(JsonObject schema, string description, bool etag = false)
     {
         var response = new JsonObject
         {
@@ -332,18 +332,18 @@ internal static partial class AdminOpenApi
         return response;
     }
 
-    private static JsonObject Body(string schema, string description, bool required = true) => Body(SchemaRef(schema), description, required);
+    internal static JsonObject Body(string schema, string description, bool required = true) => Body(SchemaRef(schema), description, required);
 
-    private static JsonObject Body(JsonObject schema, string description, bool required = true) => new()
+    internal static JsonObject Body(JsonObject schema, string description, bool required = true) => new()
     {
         ["description"] = description,
         ["required"] = required,
         ["content"] = new JsonObject { ["application/json"] = new JsonObject { ["schema"] = schema } },
     };
 
-    private static JsonObject SchemaRef(string schema) => new() { ["$ref"] = "#/components/schemas/" + schema };
+    internal static JsonObject SchemaRef(string schema) => new() { ["$ref"] = "#/components/schemas/" + schema };
 
-    private static JsonObject PathParameter(string name, string description, string type = "string") => new()
+    internal static JsonObject PathParameter(string name, string description, string type = "string") => new()
     {
         ["name"] = name,
         ["in"] = "path",
@@ -352,7 +352,7 @@ internal static partial class AdminOpenApi
         ["schema"] = new JsonObject { ["type"] = type },
     };
 
-    private static JsonObject Query(string name, string type, string description, bool required = false) => new()
+    internal static JsonObject Query(string name, string type, string description, bool required = false) => new()
     {
         ["name"] = name,
         ["in"] = "query",
@@ -361,7 +361,7 @@ internal static partial class AdminOpenApi
         ["schema"] = new JsonObject { ["type"] = type },
     };
 
-    private static JsonObject Tag(string name, string description) => new() { ["name"] = name, ["description"] = description };
+    internal static JsonObject Tag(string name, string description) => new() { ["name"] = name, ["description"] = description };
 
     private static string Pascal(string word) => char.ToUpperInvariant(word[0]) + word[1..];
 }

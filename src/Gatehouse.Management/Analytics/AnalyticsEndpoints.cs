@@ -107,7 +107,7 @@ internal static class AnalyticsEndpoints
         });
     }
 
-    private static bool TryDay(string text, DateOnly fallback, out DateOnly day)
+    internal static bool TryDay(string text, DateOnly fallback, out DateOnly day)
     {
         if (text.Length == 0)
         {

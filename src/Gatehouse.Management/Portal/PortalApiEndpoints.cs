@@ -324,15 +324,9 @@ internal static class PortalApiEndpoints
     internal static (DateOnly From, DateOnly To)? UsageRange(HttpContext context, TimeProvider time)
     {
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        return Day(context, "to", today, out var to) && Day(context, "from", to.AddDays(-29), out var from) && from <= to
+        return Analytics.AnalyticsEndpoints.TryDay(context.Request.Query["to"].ToString(), today, out var to)
+            && Analytics.AnalyticsEndpoints.TryDay(context.Request.Query["from"].ToString(), to.AddDays(-29), out var from) && from <= to
             && to.DayNumber - from.DayNumber < Analytics.ConsumerUsage.MaxDays ? (from, to) : null;
-    }
-
-    private static bool Day(HttpContext context, string name, DateOnly fallback, out DateOnly day)
-    {
-        var text = context.Request.Query[name].ToString();
-        day = fallback;
-        return text.Length == 0 || DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);
     }
 
     internal static Task WriteCsvAsync(HttpContext context, Analytics.ConsumerUsageReport report, DateOnly from, DateOnly to)
