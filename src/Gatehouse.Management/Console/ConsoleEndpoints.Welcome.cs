@@ -152,7 +152,7 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        var (hashed, newHash) = await consumers.HashPasswordAsync(password, context.RequestAborted).ConfigureAwait(false);
+        var (hashed, newHash) = await consumers.HashPasswordAsync(password, context.RequestAborted, console: true).ConfigureAwait(false);
         if (!hashed)
         {
             context.Response.Headers.RetryAfter = "5";

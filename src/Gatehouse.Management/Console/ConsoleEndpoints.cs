@@ -475,7 +475,7 @@ internal static partial class ConsoleEndpoints
 
         var user = await consumers.Store.GetAdminUserAsync(email, context.RequestAborted).ConfigureAwait(false);
         var (checkedIt, right) = await consumers.CheckConsolePasswordAsync(attempt!, user?.PasswordHash, form.Field("current"), context.RequestAborted).ConfigureAwait(false);
-        var (hashed, hash) = checkedIt && right ? await consumers.HashPasswordAsync(password, context.RequestAborted).ConfigureAwait(false) : (false, "");
+        var (hashed, hash) = checkedIt && right ? await consumers.HashPasswordAsync(password, context.RequestAborted, console: true).ConfigureAwait(false) : (false, "");
         if (!checkedIt || (right && !hashed))
         {
             context.Response.Headers.RetryAfter = "5";

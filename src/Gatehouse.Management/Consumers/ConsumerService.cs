@@ -32,11 +32,16 @@ internal sealed partial class ConsumerService
     private readonly TimeProvider _time;
     private readonly PasswordHasher<object> _hasher = new();
     private readonly PasswordWork _passwords;
+    private readonly PasswordWork _consolePasswords;
     private readonly string _dummyHash;
 
-    public ConsumerService(IConfigStore store, ConsumerFollower? follower, Func<CancellationToken, Task<GatehouseConfig?>> config, TimeProvider time, PasswordWork? passwords = null)
+    public ConsumerService(IConfigStore store, ConsumerFollower? follower, Func<CancellationToken, Task<GatehouseConfig?>> config, TimeProvider time, PasswordWork? passwords = null, PasswordWork? consolePasswords = null)
     {
         _passwords = passwords ?? new PasswordWork();
+        // The console's few users hash apart from the portal, at the normal priority: on a node whose gateway takes every
+        // core the portal's idle-class workers may not run for a while, and that is when an operator needs the console.
+        // One worker and a short queue bound what a flood of console sign-ins can take (its throttles count first).
+        _consolePasswords = consolePasswords ?? new PasswordWork(workers: 1, queueLimit: 16, lowPriority: false);
         _store = store;
         _follower = follower;
         _config = config;
@@ -443,11 +448,11 @@ internal sealed partial class ConsumerService
     /// Checks a password for a counted attempt (against a dummy hash when there is no account, so that both take as long);
     /// an attempt whose password was never checked, because no worker was free or the caller gave up, is given back.
     /// </summary>
-    private async Task<(bool Checked, PasswordVerificationResult Result)> CheckAsync(LoginAttempt attempt, string? hash, string password, CancellationToken cancellationToken)
+    private async Task<(bool Checked, PasswordVerificationResult Result)> CheckAsync(LoginAttempt attempt, string? hash, string password, CancellationToken cancellationToken, bool console = false)
     {
         try
         {
-            var (checkedIt, result) = await _passwords.RunAsync(() => _hasher.VerifyHashedPassword(this, hash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
+            var (checkedIt, result) = await (console ? _consolePasswords : _passwords).RunAsync(() => _hasher.VerifyHashedPassword(this, hash ?? _dummyHash, password), cancellationToken).ConfigureAwait(false);
             if (!checkedIt)
             {
                 await Throttle.NotCheckedAsync(attempt).ConfigureAwait(false);
@@ -463,19 +468,22 @@ internal sealed partial class ConsumerService
     }
 
     /// <summary>
-    /// Checks a console user's password for a counted attempt: on the password workers, against a dummy hash when there
+    /// Checks a console user's password for a counted attempt: on the console's password worker, against a dummy hash when there
     /// is no such user (<paramref name="hash"/> null), so that a known and an unknown address take as long. Checked is
     /// false when no worker was free (the attempt is given back).
     /// </summary>
     public async Task<(bool Checked, bool Right)> CheckConsolePasswordAsync(LoginAttempt attempt, string? hash, string password, CancellationToken cancellationToken)
     {
-        var (checkedIt, result) = await CheckAsync(attempt, hash, password, cancellationToken).ConfigureAwait(false);
+        var (checkedIt, result) = await CheckAsync(attempt, hash, password, cancellationToken, console: true).ConfigureAwait(false);
         return (checkedIt, checkedIt && hash is not null && result != PasswordVerificationResult.Failed);
     }
 
-    /// <summary>A <c>PasswordHasher</c> hash of <paramref name="password"/>; false when too many hashes are waiting.</summary>
-    public Task<(bool Done, string Hash)> HashPasswordAsync(string password, CancellationToken cancellationToken) =>
-        _passwords.RunAsync(() => _hasher.HashPassword(this, password), cancellationToken);
+    /// <summary>
+    /// A <c>PasswordHasher</c> hash of <paramref name="password"/>, on the portal's workers or, for a console user's
+    /// password, the console's; false when too many hashes are waiting.
+    /// </summary>
+    public Task<(bool Done, string Hash)> HashPasswordAsync(string password, CancellationToken cancellationToken, bool console = false) =>
+        (console ? _consolePasswords : _passwords).RunAsync(() => _hasher.HashPassword(this, password), cancellationToken);
 
     /// <summary>Sets a new password (a reset): a new stamp ends every session made with the old one.</summary>
     public async Task<AdminProblem?> SetPasswordAsync(string accountId, string password, string actor, CancellationToken cancellationToken, string? hash = null, bool mailboxProven = false)

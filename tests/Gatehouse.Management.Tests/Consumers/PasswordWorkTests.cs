@@ -8,9 +8,10 @@ using Microsoft.AspNetCore.Http;
 namespace Gatehouse.Management.Tests.Consumers;
 
 /// <summary>
-/// Issue #18's sign-up burst: password hashing is the portal's one expensive step, so it runs in a bulkhead (at most
-/// a share of the cores, a bounded queue, the rest refused with 503) and on the framework's PBKDF2 (one native call),
-/// not the netstandard build of the same package (one managed HMAC call per round, several times the CPU).
+/// Issue #18's sign-up burst: password hashing is the portal's one expensive step, so it runs in a bulkhead (workers of
+/// its own below every other thread on Linux, a bounded queue and wait, the rest refused with 503) and on the
+/// framework's PBKDF2 (one native call), not the netstandard build of the same package (one managed HMAC call per
+/// round, several times the CPU).
 /// </summary>
 [Trait("Issue", "18")]
 public sealed class PasswordWorkTests
@@ -30,19 +31,74 @@ public sealed class PasswordWorkTests
 
     /// <summary>
     /// Hashing never runs on the caller's thread, which may be a socket event-loop thread (a PostgreSQL store's answer,
-    /// completed inline): here a dedicated thread like those, and the work runs on the thread pool instead.
+    /// completed inline): here a dedicated thread like those. Nor on the thread pool: on Linux the workers are threads of
+    /// their own in the SCHED_IDLE class, so that the gateway's threads always go first, and the caller continues on an
+    /// ordinary thread, never on the demoted one.
     /// </summary>
     [Fact]
-    public void Work_RunsOnTheThreadPool_NotOnTheCallersThread()
+    public async Task Work_RunsOnAPasswordWorker_BelowEveryOtherThread_AndTheCallerContinuesOnAnOrdinaryThread()
     {
-        using var work = new PasswordWork(workers: 1);
-        (bool Done, (int Thread, bool Pool) Ran) result = default;
-        var caller = new Thread(() => result = work.RunAsync(() => (Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread), CancellationToken.None).GetAwaiter().GetResult());
+        using var work = new PasswordWork();
+        (bool Done, (int Thread, bool Pool, int Policy) Ran) result = default;
+        var caller = new Thread(() =>
+        {
+            result = work.RunAsync(() => (Environment.CurrentManagedThreadId, Thread.CurrentThread.IsThreadPoolThread, OperatingSystem.IsLinux() ? PasswordWork.CurrentPolicy() : -1), CancellationToken.None).GetAwaiter().GetResult();
+        });
         caller.Start();
         Assert.True(caller.Join(TimeSpan.FromSeconds(30)));
         Assert.True(result.Done);
-        Assert.True(result.Ran.Pool);
+        Assert.False(result.Ran.Pool);
         Assert.NotEqual(caller.ManagedThreadId, result.Ran.Thread);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(work.LowPriority, "this Linux machine lets a thread enter SCHED_IDLE");
+            Assert.Equal(5, result.Ran.Policy); // SCHED_IDLE
+            Assert.Equal(Environment.ProcessorCount, work.Workers);
+            var after = await Task.Run(async () =>
+            {
+                await work.RunAsync(() => 0, CancellationToken.None);
+                return PasswordWork.CurrentPolicy();
+            });
+            Assert.Equal(0, after); // SCHED_OTHER: the continuation left the worker
+        }
+    }
+
+    [Fact]
+    public async Task WithoutLowPriority_HalfTheCoresHash_AtTheNormalPriority()
+    {
+        using var work = new PasswordWork(lowPriority: false);
+        Assert.False(work.LowPriority);
+        Assert.Equal(Math.Max(1, Environment.ProcessorCount / 2), work.Workers);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Equal((true, 0), await work.RunAsync(PasswordWork.CurrentPolicy, CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// On a machine the gateway keeps busy the idle class may not run for a long time: a caller is told "busy" after
+    /// MaxWait, whether it was still waiting for its turn or for its result, and a hash already running keeps its worker
+    /// until it ends (no second one starts beside it).
+    /// </summary>
+    [Fact]
+    public async Task ACallerWaitsAtMostMaxWait_ForItsTurnOrItsResult_AndRunningWorkKeepsItsWorker()
+    {
+        using var work = new PasswordWork(workers: 1, maxWait: TimeSpan.FromMilliseconds(300));
+        using var gate = new ManualResetEventSlim();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (held, _) = await work.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+        Assert.False(held);
+        Assert.InRange(clock.ElapsedMilliseconds, 250, 10_000);
+        Assert.Equal(1, work.Running);
+
+        var ran = false;
+        var (queued, _) = await work.RunAsync(() => ran = true, CancellationToken.None);
+        Assert.False(queued);
+        Assert.False(ran);
+
+        gate.Set();
+        await Wait.UntilAsync(() => Task.FromResult(work.Running == 0), "the held work to end and give its worker back");
+        Assert.Equal((true, 7), await work.RunAsync(() => 7, CancellationToken.None));
     }
 
     [Fact]
@@ -93,6 +149,35 @@ public sealed class PasswordWorkTests
         var (signedIn, _, stillBusy) = await service.LogInAsync("ada@example.com", "correct staple horse battery", "192.0.2.1", CancellationToken.None);
         Assert.False(stillBusy);
         Assert.NotNull(signedIn);
+    }
+
+    /// <summary>
+    /// The console's passwords are hashed apart, at the normal priority: a sign-up storm that fills the portal's workers
+    /// (or a gateway that leaves the idle class no CPU) does not keep an operator out of the console.
+    /// </summary>
+    [Fact]
+    public async Task WhilePortalHashingIsSaturated_AConsolePasswordIsStillSetAndChecked()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("gatehouse-passwords-").FullName, "store.db");
+        await using var store = await ConfigStores.OpenAsync("sqlite:" + path, TimeProvider.System);
+        using var work = new PasswordWork(workers: 1, queueLimit: 0);
+        var service = new ConsumerService(store, null, _ => Task.FromResult<GatehouseConfig?>(new GatehouseConfig()), TimeProvider.System, work);
+        using var gate = new ManualResetEventSlim();
+        var holder = Task.Run(() => work.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None));
+        await Wait.UntilAsync(() => Task.FromResult(IsRunning(work)), "the portal's worker to be held");
+
+        Assert.False((await service.HashPasswordAsync("a portal pass phrase", CancellationToken.None)).Done);
+        var (hashed, hash) = await service.HashPasswordAsync("an operator's pass phrase", CancellationToken.None, console: true);
+        Assert.True(hashed);
+        var (refused, attempt) = await service.Throttle.TryBeginAsync("ops@example.com", "192.0.2.9", CancellationToken.None);
+        Assert.Null(refused);
+        Assert.Equal((true, true), await service.CheckConsolePasswordAsync(attempt, hash, "an operator's pass phrase", CancellationToken.None));
+        (refused, attempt) = await service.Throttle.TryBeginAsync("ops@example.com", "192.0.2.9", CancellationToken.None);
+        Assert.Null(refused);
+        Assert.Equal((true, false), await service.CheckConsolePasswordAsync(attempt, hash, "not the pass phrase", CancellationToken.None));
+
+        gate.Set();
+        await holder;
     }
 
     private static bool IsRunning(PasswordWork work) => work.Running > 0;
