@@ -31,6 +31,8 @@ internal sealed partial class PasswordWork : IDisposable
 
     private static readonly Lazy<bool> IdleClassAvailable = new(ProbeIdleClass);
 
+    private static readonly Lazy<bool> CpuQuota = new(() => OperatingSystem.IsLinux() && CpuQuotaApplies("/proc/self/cgroup", "/sys/fs/cgroup"));
+
     private readonly ConcurrencyLimiter _limiter;
     private readonly Queue<IWorkItem> _pending = new();
     private readonly bool _idleClass;
@@ -41,7 +43,10 @@ internal sealed partial class PasswordWork : IDisposable
     public PasswordWork(int? workers = null, int queueLimit = 256, TimeSpan? maxWait = null, bool lowPriority = true)
     {
         _idleClass = lowPriority && IdleClassAvailable.Value;
-        Workers = workers ?? (_idleClass ? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / 2));
+        // Every core only when idle-class work is free: under a CPU quota (a container's CPU limit, systemd's CPUQuota)
+        // it spends the group's quota like any other work, and once the quota is spent the whole group, gateway
+        // included, waits for the next period. There the workers stay at half the cores, as at the normal priority.
+        Workers = workers ?? (_idleClass && !CpuQuota.Value ? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / 2));
         QueueLimit = queueLimit;
         MaxWait = maxWait ?? TimeSpan.FromSeconds(10);
         _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
@@ -235,6 +240,75 @@ internal sealed partial class PasswordWork : IDisposable
         probe.Start();
         probe.Join();
         return ok;
+    }
+
+    /// <summary>
+    /// Whether a cgroup CPU quota caps this process: <c>cpu.max</c> other than <c>max</c> in its cgroup v2 group or any
+    /// group above it, or a <c>cpu.cfs_quota_us</c> other than -1 in its cgroup v1 <c>cpu</c> group or above.
+    /// <paramref name="procSelfCgroup"/> is <c>/proc/self/cgroup</c>, <paramref name="root"/> where the groups are mounted.
+    /// </summary>
+    internal static bool CpuQuotaApplies(string procSelfCgroup, string root)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(procSelfCgroup))
+            {
+                // "hierarchy-id:controllers:path"; cgroup v2 is "0::path".
+                var parts = line.Split(':', 3);
+                if (parts.Length != 3 || !parts[2].StartsWith('/'))
+                {
+                    continue;
+                }
+
+                if (parts[0] == "0" && parts[1].Length == 0)
+                {
+                    if (LimitedOnTheWayUp(Path.Combine(root, "unified"), parts[2], "cpu.max", v => !v.StartsWith("max", StringComparison.Ordinal))
+                        || LimitedOnTheWayUp(root, parts[2], "cpu.max", v => !v.StartsWith("max", StringComparison.Ordinal)))
+                    {
+                        return true;
+                    }
+                }
+                else if (parts[1].Split(',').Contains("cpu"))
+                {
+                    if (LimitedOnTheWayUp(Path.Combine(root, "cpu"), parts[2], "cpu.cfs_quota_us", v => v != "-1")
+                        || LimitedOnTheWayUp(Path.Combine(root, parts[1]), parts[2], "cpu.cfs_quota_us", v => v != "-1"))
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No cgroup files to read: nothing says there is a quota.
+        }
+
+        return false;
+    }
+
+    // The group's file, then its parents' up to the mount; the first one found that says "limited" answers true. Inside a
+    // container the process's own group is often the mount itself (a cgroup namespace), or a path under it that does not
+    // exist there; walking up covers both.
+    private static bool LimitedOnTheWayUp(string mount, string group, string file, Func<string, bool> limited)
+    {
+        if (!Directory.Exists(mount))
+        {
+            return false;
+        }
+
+        for (var dir = group.TrimEnd('/'); ; dir = dir[..dir.LastIndexOf('/')])
+        {
+            var path = Path.Join(mount, dir, file);
+            if (File.Exists(path) && limited(File.ReadAllText(path).Trim()))
+            {
+                return true;
+            }
+
+            if (dir.Length == 0)
+            {
+                return false;
+            }
+        }
     }
 
     /// <summary>The scheduling policy of the calling thread (Linux; for tests): 5 is <c>SCHED_IDLE</c>, 0 <c>SCHED_OTHER</c>.</summary>

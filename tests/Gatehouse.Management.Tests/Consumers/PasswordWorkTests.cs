@@ -53,7 +53,8 @@ public sealed class PasswordWorkTests
         {
             Assert.True(work.LowPriority, "this Linux machine lets a thread enter SCHED_IDLE");
             Assert.Equal(5, result.Ran.Policy); // SCHED_IDLE
-            Assert.Equal(Environment.ProcessorCount, work.Workers);
+            var quota = PasswordWork.CpuQuotaApplies("/proc/self/cgroup", "/sys/fs/cgroup");
+            Assert.Equal(quota ? Math.Max(1, Environment.ProcessorCount / 2) : Environment.ProcessorCount, work.Workers);
             var after = await Task.Run(async () =>
             {
                 await work.RunAsync(() => 0, CancellationToken.None);
@@ -62,6 +63,45 @@ public sealed class PasswordWorkTests
             Assert.Equal(0, after); // SCHED_OTHER: the continuation left the worker
         }
     }
+
+    /// <summary>
+    /// Under a CPU quota idle-class work still spends the group's quota (and a spent quota stops the gateway too), so the
+    /// workers stay at half the cores there. The quota is read from the process's cgroup or any group above it, in
+    /// cgroup v2 (cpu.max) and v1 (cpu.cfs_quota_us), as containers and systemd lay them out.
+    /// </summary>
+    [Theory]
+    [InlineData("0::/", "cpu.max", "max 100000", false)]
+    [InlineData("0::/", "cpu.max", "200000 100000", true)]
+    [InlineData("0::/kubepods/pod1/abc", "kubepods/pod1/abc/cpu.max", "150000 100000", true)]
+    [InlineData("0::/kubepods/pod1/abc", "kubepods/cpu.max", "400000 100000", true)]
+    [InlineData("0::/system.slice/gatehouse.service", "system.slice/gatehouse.service/cpu.max", "max 100000", false)]
+    [InlineData("0::/docker/abc", "cpu.max", "100000 100000", true)]
+    [InlineData("2:cpu,cpuacct:/docker/abc", "cpu/docker/abc/cpu.cfs_quota_us", "-1", false)]
+    [InlineData("2:cpu,cpuacct:/docker/abc", "cpu/docker/abc/cpu.cfs_quota_us", "50000", true)]
+    [InlineData("2:cpu,cpuacct:/docker/abc", "cpu,cpuacct/cpu.cfs_quota_us", "200000", true)]
+    [InlineData("4:memory:/x", "memory/x/cpu.cfs_quota_us", "50000", false)]
+    public void ACpuQuota_IsFoundInTheProcessesCgroupOrAbove(string procLine, string file, string content, bool quota)
+    {
+        var root = Directory.CreateTempSubdirectory("gatehouse-cgroup-").FullName;
+        try
+        {
+            var proc = Path.Combine(root, "proc-self-cgroup");
+            File.WriteAllText(proc, "9:name=systemd:/\n" + procLine + "\n");
+            var mount = Path.Combine(root, "sys");
+            var path = Path.Combine(mount, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, content + "\n");
+            Assert.Equal(quota, PasswordWork.CpuQuotaApplies(proc, mount));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void WithoutCgroupFiles_NoQuotaIsAssumed() =>
+        Assert.False(PasswordWork.CpuQuotaApplies(Path.Combine(Path.GetTempPath(), "no-such-" + Guid.NewGuid().ToString("N")), "/nonexistent"));
 
     [Fact]
     public async Task WithoutLowPriority_HalfTheCoresHash_AtTheNormalPriority()
