@@ -186,13 +186,10 @@ internal static partial class AdminOpenApi
                 ("createdAt", time(null)), ("expiresAt", Nullable("string", "When it stops working; null: never", "date-time")),
                 ("lastUsedAt", Nullable("string", "Its last use, written at most once an hour; null: never used", "date-time")))))));
         yield return ("PortalSettings", Object("The portal's shared settings.",
-            ("accountApproval", Bool("New accounts wait for an administrator before they may create applications")),
-            ("emailVerification", Bool("A sign-up waits until its address is confirmed from a mailed link")),
-            ("twoStepRequired", Bool("An account must turn two-step sign-in on before it may use its applications' pages (its keys work at the gateway regardless)")),
-            ("apiTokens", Bool("Accounts may make API tokens for the portal's JSON API (/api/v1), and those tokens work (default true)")),
-            ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 1,000 (default 50)"))));
+            [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool($"{s.What.TrimEnd('.')} (default {(s.Default ? "true" : "false")})"))),
+             ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 1,000 (default 50)"))]));
         var change = Object("Settings to change; give any of them.",
-            ("accountApproval", Bool()), ("emailVerification", Bool()), ("twoStepRequired", Bool()), ("apiTokens", Bool()), ("maxApplicationsPerAccount", Int()));
+            [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool())), ("maxApplicationsPerAccount", Int())]);
         change["additionalProperties"] = false;
         change["minProperties"] = 1;
         yield return ("PortalSettingsChange", change);

@@ -181,11 +181,11 @@ internal static class PortalAdminEndpoints
         app.MapPut("/admin/portal/settings", async context =>
         {
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
-            if (problem is null && (body!.Count == 0 || body!.Any(e => !(Settings.ContainsKey(e.Key) && e.Value is JsonValue v && v.TryGetValue<bool>(out _))
+            if (problem is null && (body!.Count == 0 || body!.Any(e => !(PortalSwitches.SettingOf(e.Key) is not null && e.Value is JsonValue v && v.TryGetValue<bool>(out _))
                 && !(e.Key == MaxApplicationsName && e.Value is JsonValue n && n.TryGetValue<int>(out var max) && max is >= 1 and <= ConsumerService.MaxApplicationsCeiling))))
             {
                 problem = AdminRequests.BadParameter(
-                    $"The body is {{ \"accountApproval\": true | false, \"emailVerification\": true | false, \"twoStepRequired\": true | false, \"apiTokens\": true | false, \"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling} }}, with any of them.");
+                    $"The body is {{ {string.Concat(PortalSwitches.All.Select(s => $"\"{s.Name}\": true | false, "))}\"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling} }}, with any of them.");
             }
 
             if (problem is not null)
@@ -196,7 +196,7 @@ internal static class PortalAdminEndpoints
 
             foreach (var (name, value) in body!)
             {
-                await consumers.Store.SetSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : Settings[name],
+                await consumers.Store.SetSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : PortalSwitches.SettingOf(name)!,
                     name == MaxApplicationsName ? value!.GetValue<int>().ToString(CultureInfo.InvariantCulture) : value!.GetValue<bool>() ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
             }
 
@@ -206,23 +206,17 @@ internal static class PortalAdminEndpoints
 
     private const string MaxApplicationsName = "maxApplicationsPerAccount";
 
-    // The portal's settings as the API names them, and the store settings they are kept in (the booleans).
-    private static readonly Dictionary<string, string> Settings = new(StringComparer.Ordinal)
+    private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken)
     {
-        ["accountApproval"] = ConsumerService.AccountApprovalSetting,
-        ["emailVerification"] = ConsumerService.EmailVerificationSetting,
-        ["twoStepRequired"] = ConsumerService.TwoStepRequiredSetting,
-        ["apiTokens"] = ConsumerService.ApiTokensSetting,
-    };
+        var settings = new JsonObject();
+        foreach (var (name, setting, @default, _) in PortalSwitches.All)
+        {
+            settings[name] = PortalSwitches.IsOn(await consumers.Store.GetSettingAsync(setting, cancellationToken).ConfigureAwait(false), @default);
+        }
 
-    private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken) => new()
-    {
-        ["accountApproval"] = await consumers.AccountApprovalAsync(cancellationToken).ConfigureAwait(false),
-        ["emailVerification"] = await consumers.EmailVerificationAsync(cancellationToken).ConfigureAwait(false),
-        ["twoStepRequired"] = await consumers.TwoStepRequiredAsync(cancellationToken).ConfigureAwait(false),
-        ["apiTokens"] = await consumers.ApiTokensAsync(cancellationToken).ConfigureAwait(false),
-        [MaxApplicationsName] = await consumers.MaxApplicationsAsync(cancellationToken).ConfigureAwait(false),
-    };
+        settings[MaxApplicationsName] = await consumers.MaxApplicationsAsync(cancellationToken).ConfigureAwait(false);
+        return settings;
+    }
 
     // ?state=NAME, one of the enum's names in lower case; anything else (a typo, a number) is a 400, not "every state".
     private static (T? State, AdminProblem? Problem) State<T>(HttpContext context)

@@ -12,14 +12,10 @@ namespace Gatehouse.Management.Console;
 // settings that PUT /admin/portal/settings and /admin/console/settings change, so an operator need not reach for curl.
 internal static partial class ConsoleEndpoints
 {
-    // What each switch is, in the order the page lists them: the name the admin API uses, the store setting, whether it
-    // is on when never set, and what it does.
+    // The portal's switches (PortalSwitches, which the admin API lists too), then the console's own, in the page's order.
     private static readonly (string Name, string Setting, bool Default, string What)[] Switches =
     [
-        ("accountApproval", ConsumerService.AccountApprovalSetting, false, "New portal accounts wait for an administrator before they may create applications."),
-        ("emailVerification", ConsumerService.EmailVerificationSetting, false, "A portal sign-up waits until its address is confirmed from a mailed link."),
-        ("twoStepRequired", ConsumerService.TwoStepRequiredSetting, false, "Every portal account must turn two-step sign-in on before it may use its applications' pages."),
-        ("apiTokens", ConsumerService.ApiTokensSetting, true, "Portal accounts may make API tokens for the portal's JSON API, and those tokens work."),
+        .. PortalSwitches.All.Select(s => s with { What = "Portal: " + s.What }),
         ("consoleTwoStepRequired", TwoStepRequiredSetting, false, "Every console user must have two-step sign-in (sessions of the admin token are not held to it)."),
     ];
 
@@ -61,7 +57,7 @@ internal static partial class ConsoleEndpoints
         foreach (var (name, setting, @default, what) in Switches)
         {
             var stored = await consumers.Store.GetSettingAsync(setting, context.RequestAborted).ConfigureAwait(false);
-            var on = stored is null ? @default : stored == "true";
+            var on = PortalSwitches.IsOn(stored, @default);
             rows.Add(new ConsoleRow([name, on ? "on" : "off", what],
                 [on ? new ConsoleAction($"Turn {name} off", $"/console/settings/{name}/off", Danger: name == "apiTokens") : new ConsoleAction($"Turn {name} on", $"/console/settings/{name}/on")]));
         }
