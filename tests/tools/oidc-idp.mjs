@@ -26,13 +26,16 @@ const provider = new Provider(issuer, {
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: redirectUri.split(','),
+    // Where RP-initiated logout may send the browser back to: each site's /sso/signed-out beside its callback.
+    post_logout_redirect_uris: redirectUri.split(',').map((u) => u.replace(/\/sso\/callback$/, '/sso/signed-out')),
     response_types: ['code'],
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: 'client_secret_post',
   }],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
-  features: { devInteractions: { enabled: true } },
+  // OIDC_NO_END_SESSION=1: no RP-initiated logout (no end_session_endpoint in the discovery document).
+  features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: process.env.OIDC_NO_END_SESSION !== '1' } },
   async findAccount(ctx, sub) {
     const claims = accounts()[sub];
     return claims ? { accountId: sub, async claims() { return { sub, ...claims }; } } : undefined;

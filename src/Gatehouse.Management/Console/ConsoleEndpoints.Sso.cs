@@ -41,7 +41,8 @@ internal static partial class ConsoleEndpoints
 
     private static async Task SsoDoneAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, SingleSignOnOptions sso)
     {
-        if (await SingleSignOnOptions.TakeAnswerAsync(context, SsoAnswerScheme).ConfigureAwait(false) is not { } who)
+        var (answer, idToken) = await SingleSignOnOptions.TakeAnswerAsync(context, SsoAnswerScheme).ConfigureAwait(false);
+        if (answer is not { } who)
         {
             context.Response.Redirect("/console/login");
             return;
@@ -92,13 +93,13 @@ internal static partial class ConsoleEndpoints
 
         if (user!.TwoStep)
         {
-            await AskForCodeAsync(context, keys, user, first: FirstStep.SingleSignOn).ConfigureAwait(false);
+            await AskForCodeAsync(context, keys, user, first: FirstStep.SingleSignOn, idToken: idToken).ConfigureAwait(false);
             return;
         }
 
         var role = user.Role == AdminRole.Admin ? "admin" : "viewer";
         LogSignedIn(Logger(context), user.Email, role, Address(context), $"single sign-on through {issuer}");
-        await SignInAsync(context, user.Email, role, UserStamp(user), sso: true).ConfigureAwait(false);
+        await SignInAsync(context, user.Email, role, UserStamp(user), sso: true, idToken: idToken).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/console/") ?? "/console/pending");
     }
 
@@ -115,6 +116,9 @@ internal static partial class ConsoleEndpoints
         LogSsoFailed(Logger(http), Address(http), sso.Issuer, context.Failure);
         await WebRender.ProblemAsync(http, Page(http, "Not signed in"), StatusCodes.Status403Forbidden, reason, "/console/login").ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Console sign-out at the single sign-on provider {Issuer} was not done (signed out of the console only)")]
+    private static partial void LogSsoSignOutFailed(ILogger logger, string issuer, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Console single sign-on failed from {Address} with {Issuer}")]
     private static partial void LogSsoFailed(ILogger logger, string address, string issuer, Exception? exception);

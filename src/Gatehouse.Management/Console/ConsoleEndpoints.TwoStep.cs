@@ -49,12 +49,12 @@ internal static partial class ConsoleEndpoints
     // minutes (bound to the user's stamp, so a password or two-step change meanwhile voids it).
     // The ticket also says how the first step was passed (a password, or single sign-on), for the sign-in's log line.
     private static Task AskForCodeAsync(HttpContext context, TwoStepKeys keys, AdminUser user, string? error = null, int status = StatusCodes.Status200OK, string? ticket = null,
-        FirstStep first = FirstStep.Password) =>
+        FirstStep first = FirstStep.Password, string? idToken = null) =>
         WebRender.PageAsync<ConsoleLogin>(context, new
         {
             Page = Page(context, "Sign in to the console: second step"),
             Action = LogInAction(context, "/console/login/code"),
-            Ticket = ticket ?? keys.Tickets.Protect(user.Email + "\n" + UserStamp(user) + (first == FirstStep.SingleSignOn ? "\nsso" : ""), TwoStepKeys.TicketLifetime),
+            Ticket = ticket ?? keys.Tickets.Protect(user.Email + "\n" + UserStamp(user) + (first == FirstStep.SingleSignOn ? "\nsso" + (idToken is null ? "" : "\n" + idToken) : ""), TwoStepKeys.TicketLifetime),
             Error = error,
         }, status);
 
@@ -70,7 +70,7 @@ internal static partial class ConsoleEndpoints
 
         var ticket = form.Field("ticket");
         var parts = keys.Unprotect(keys.Tickets, ticket)?.Split('\n');
-        var user = parts is [_, _] or [_, _, "sso"] ? await consumers.Store.GetAdminUserAsync(parts[0], context.RequestAborted).ConfigureAwait(false) : null;
+        var user = parts is [_, _] or [_, _, "sso"] or [_, _, "sso", _] ? await consumers.Store.GetAdminUserAsync(parts[0], context.RequestAborted).ConfigureAwait(false) : null;
         if (parts is null || user is null || !SameStamp(UserStamp(user), parts[1]) || !user.TwoStep)
         {
             await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest,
@@ -93,8 +93,8 @@ internal static partial class ConsoleEndpoints
         }
 
         LogSignedIn(Logger(context), user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", Address(context),
-            (parts.Length == 3 ? "single sign-on" : "a password") + (TwoStep.IsRecoveryCode(code) ? " and a recovery code" : " and an authenticator code"));
-        await SignInAsync(context, user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user), twoStep: true, sso: parts.Length == 3).ConfigureAwait(false);
+            (parts.Length >= 3 ? "single sign-on" : "a password") + (TwoStep.IsRecoveryCode(code) ? " and a recovery code" : " and an authenticator code"));
+        await SignInAsync(context, user.Email, user.Role == AdminRole.Admin ? "admin" : "viewer", UserStamp(user), twoStep: true, sso: parts.Length >= 3, idToken: parts.Length == 4 ? parts[3] : null).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/console/") ?? "/console/pending");
     }
 

@@ -50,7 +50,16 @@ internal static partial class ConsoleEndpoints
         MapWelcome(app, consumers);
         app.MapPost("/console/logout", context => Change(context, async _ =>
         {
+            // With --console-oidc-end-session, a session made through the provider ends there too; without its ID token,
+            // or when the provider cannot do it, only here.
+            var sso = admin.Options.Sso;
+            var idToken = sso is { EndSession: true } ? await context.GetTokenAsync(Scheme, SingleSignOnOptions.IdTokenName).ConfigureAwait(false) : null;
             await context.SignOutAsync(Scheme).ConfigureAwait(false);
+            if (idToken is not null && await SingleSignOnOptions.SignOutOfProviderAsync(context, SsoScheme, idToken, "/console/login", e => LogSsoSignOutFailed(Logger(context), sso!.Issuer, e)).ConfigureAwait(false))
+            {
+                return;
+            }
+
             context.Response.Redirect("/console/login");
         }, viewerMay: true));
         app.MapGet("/console/access", context => Signed(context, () => AccessAsync(context, admin)));
@@ -335,10 +344,19 @@ internal static partial class ConsoleEndpoints
 
     // twoStep: the user has two-step sign-in on (the stamp covers it, so the claim cannot outlive a change).
     // sso: the session was made through the single sign-on provider, which answers for how strongly it checked.
-    private static Task SignInAsync(HttpContext context, string name, string role, string stamp, bool twoStep = false, bool sso = false) =>
-        context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity(
+    // idToken: the provider's ID token, kept in the session for signing out there too (SingleSignOnOptions.EndSession); a
+    // session made again for the same user (after a change of theirs) keeps the one it had.
+    private static async Task SignInAsync(HttpContext context, string name, string role, string stamp, bool twoStep = false, bool sso = false, string? idToken = null)
+    {
+        if (idToken is null && await context.AuthenticateAsync(Scheme).ConfigureAwait(false) is { Succeeded: true } current && current.Principal.Identity?.Name == name)
+        {
+            idToken = current.Properties.GetTokenValue(SingleSignOnOptions.IdTokenName);
+        }
+
+        await context.SignInAsync(Scheme, new ClaimsPrincipal(new ClaimsIdentity(
             [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim(StampClaim, stamp), .. twoStep ? [new Claim(TwoStepClaim, "on")] : (Claim[])[],
-                .. sso ? [new Claim(SsoClaim, "on")] : (Claim[])[]], Scheme)));
+                .. sso ? [new Claim(SsoClaim, "on")] : (Claim[])[]], Scheme)), SingleSignOnOptions.SessionProperties(idToken)).ConfigureAwait(false);
+    }
 
     private const string TwoStepClaim = "twoStep";
     private const string SsoClaim = "sso";

@@ -124,7 +124,8 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        await SignInAsync(context, changed).ConfigureAwait(false);
+        // A session made through single sign-on keeps the provider's ID token, for signing out there too.
+        await SignInAsync(context, changed, idToken: await context.GetTokenAsync(PortalHost.Scheme, SingleSignOnOptions.IdTokenName).ConfigureAwait(false)).ConfigureAwait(false);
         context.Response.Redirect("/account?done=" + done + (done.StartsWith("two-step", StringComparison.Ordinal) ? "#two-step" : ""));
     }
 

@@ -41,7 +41,8 @@ internal static partial class PortalEndpoints
 
     private static async Task SsoDoneAsync(HttpContext context, PortalContext portal, SingleSignOnOptions sso)
     {
-        if (await SingleSignOnOptions.TakeAnswerAsync(context, SsoAnswerScheme).ConfigureAwait(false) is not { } who)
+        var (answer, idToken) = await SingleSignOnOptions.TakeAnswerAsync(context, SsoAnswerScheme).ConfigureAwait(false);
+        if (answer is not { } who)
         {
             context.Response.Redirect("/login");
             return;
@@ -99,11 +100,11 @@ internal static partial class PortalEndpoints
 
         if (await HasTwoStepAsync(portal, account!.Id, context.RequestAborted).ConfigureAwait(false))
         {
-            await AskForCodeAsync(context, portal, account, sso: true).ConfigureAwait(false);
+            await AskForCodeAsync(context, portal, account, sso: true, idToken: idToken).ConfigureAwait(false);
             return;
         }
 
-        await SignInAsync(context, account, sso: true).ConfigureAwait(false);
+        await SignInAsync(context, account, sso: true, idToken).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/") ?? "/apps");
     }
 
@@ -124,6 +125,9 @@ internal static partial class PortalEndpoints
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Portal single sign-on refused: {Email} from {Address}: {Reason}")]
     private static partial void LogSsoRefused(ILogger logger, string email, string address, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal sign-out at the single sign-on provider {Issuer} was not done (signed out of the portal only)")]
+    private static partial void LogSsoSignOutFailed(ILogger logger, string issuer, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Portal sign-up through single sign-on: {Email} ({Account}) through {Issuer}")]
     private static partial void LogSsoSignUp(ILogger logger, string email, string account, string issuer);

@@ -29,12 +29,12 @@ internal static partial class PortalEndpoints
     // account's stamp (a password reset or any change meanwhile voids it) that lasts five minutes.
     // sso: the first step was the single sign-on provider's (the ticket says so, and the session made after the code too).
     private static Task AskForCodeAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string? error = null, int status = StatusCodes.Status200OK,
-        string? ticket = null, bool sso = false) =>
+        string? ticket = null, bool sso = false, string? idToken = null) =>
         WebRender.PageAsync<LogIn>(context, new
         {
             Page = Page(context, "Sign in: second step"),
             Action = LogInAction(context, "/login/code"),
-            Ticket = ticket ?? portal.TwoStep.Tickets.Protect(account.Id + "\n" + account.Stamp + (sso ? "\nsso" : ""), TwoStepKeys.TicketLifetime),
+            Ticket = ticket ?? portal.TwoStep.Tickets.Protect(account.Id + "\n" + account.Stamp + (sso ? "\nsso" + (idToken is null ? "" : "\n" + idToken) : ""), TwoStepKeys.TicketLifetime),
             Error = error,
         }, status);
 
@@ -51,7 +51,7 @@ internal static partial class PortalEndpoints
         var store = portal.Consumers.Store;
         var ticket = form.Field("ticket");
         var parts = portal.TwoStep.Unprotect(portal.TwoStep.Tickets, ticket)?.Split('\n');
-        var account = parts is [_, _] or [_, _, "sso"] ? await store.GetAccountAsync(parts[0], context.RequestAborted).ConfigureAwait(false) : null;
+        var account = parts is [_, _] or [_, _, "sso"] or [_, _, "sso", _] ? await store.GetAccountAsync(parts[0], context.RequestAborted).ConfigureAwait(false) : null;
         var twoStep = account is null ? null : await store.GetAccountTwoStepAsync(account.Id, context.RequestAborted).ConfigureAwait(false);
         if (account is null || twoStep is null || account.Stamp != parts![1] || account.State is AccountState.Suspended or AccountState.Unverified)
         {
@@ -71,7 +71,7 @@ internal static partial class PortalEndpoints
                 return;
         }
 
-        await SignInAsync(context, account, sso: parts.Length == 3).ConfigureAwait(false);
+        await SignInAsync(context, account, sso: parts.Length >= 3, idToken: parts.Length == 4 ? parts[3] : null).ConfigureAwait(false);
         context.Response.Redirect(WebForms.ReturnUrl(context, "/") ?? "/apps");
     }
 

@@ -35,7 +35,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/signup", context => Passwords(context, portal, () => SignUpAsync(context, portal)));
         app.MapGet("/login", context => WebRender.PageAsync<LogIn>(context, new { Page = Page(context, "Sign in"), Action = LogInAction(context) }));
         app.MapPost("/login", context => Passwords(context, portal, () => LogInAsync(context, portal)));
-        app.MapPost("/logout", context => LogOutAsync(context));
+        app.MapPost("/logout", context => LogOutAsync(context, portal));
         MapSso(app, portal);
         app.MapGet("/reset", context => Passwords(context, portal, () => WebRender.PageAsync<ResetRequest>(context, new { Page = Page(context, "Reset your password") })));
         app.MapPost("/reset", context => Passwords(context, portal, () => ResetRequestAsync(context, portal)));
@@ -295,13 +295,14 @@ internal static partial class PortalEndpoints
 
     // sso: made through the single sign-on provider, which answers for its own second factor (portal.twoStepRequired
     // does not hold the session, and an account made there has no password to set two-step sign-in up with).
-    private static Task SignInAsync(HttpContext context, ConsumerAccount account, bool sso = false)
+    // idToken: the provider's ID token, kept in the session for signing out there too (SingleSignOnOptions.EndSession).
+    private static Task SignInAsync(HttpContext context, ConsumerAccount account, bool sso = false, string? idToken = null)
     {
         var identity = new ClaimsIdentity(
             [new Claim(ClaimTypes.NameIdentifier, account.Id), new Claim(ClaimTypes.Email, account.Email), new Claim("stamp", account.Stamp),
                 .. sso ? [new Claim(SsoClaim, "on")] : (Claim[])[]],
             PortalHost.Scheme);
-        return context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity));
+        return context.SignInAsync(PortalHost.Scheme, new ClaimsPrincipal(identity), SingleSignOnOptions.SessionProperties(idToken));
     }
 
     private const string SsoClaim = "sso";
@@ -375,7 +376,7 @@ internal static partial class PortalEndpoints
         }
     }
 
-    private static async Task LogOutAsync(HttpContext context)
+    private static async Task LogOutAsync(HttpContext context, PortalContext portal)
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
@@ -384,7 +385,15 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        // With --portal-oidc-end-session, a session made through the provider ends there too (the provider asks, then
+        // sends the browser back to the home page); without its ID token, or when the provider cannot do it, only here.
+        var idToken = portal.Options.Sso is { EndSession: true } ? await context.GetTokenAsync(PortalHost.Scheme, SingleSignOnOptions.IdTokenName).ConfigureAwait(false) : null;
         await context.SignOutAsync(PortalHost.Scheme).ConfigureAwait(false);
+        if (idToken is not null && await SingleSignOnOptions.SignOutOfProviderAsync(context, SsoScheme, idToken, "/", e => LogSsoSignOutFailed(portal.Logger, portal.Options.Sso!.Issuer, e)).ConfigureAwait(false))
+        {
+            return;
+        }
+
         context.Response.Redirect("/");
     }
 

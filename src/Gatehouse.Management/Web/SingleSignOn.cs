@@ -40,6 +40,15 @@ public sealed record SingleSignOnOptions
     /// </summary>
     public bool Only { get; init; }
 
+    /// <summary>
+    /// Signing out of the site after single sign-on also ends the browser's session at the provider (OpenID Connect
+    /// RP-Initiated Logout 1.0, <c>PREFIX-end-session</c>): the ID token the provider issued is kept in the site's session
+    /// for its <c>id_token_hint</c>, and the provider sends the browser back to <c>ROOT/sso/signed-out</c>. Off by default:
+    /// for most people a provider's session is their whole company's single sign-on, which one site's sign-out should
+    /// not end; on shared computers it should.
+    /// </summary>
+    public bool EndSession { get; init; }
+
     /// <summary>The refusal of a password form while <see cref="Only"/>.</summary>
     internal string PasswordsOffText => $"Here you sign in with {Name}: passwords are not used.";
 
@@ -125,6 +134,71 @@ public sealed record SingleSignOnOptions
             return Task.CompletedTask;
         };
         o.Events.OnRemoteFailure = failed;
+        if (EndSession)
+        {
+            // Only the ID token is kept (for the hint), not the access or refresh tokens SaveTokens would add.
+            o.Events.OnTokenValidated = context =>
+            {
+                if ((context.TokenEndpointResponse?.IdToken ?? context.ProtocolMessage.IdToken) is { Length: > 0 } idToken)
+                {
+                    context.Properties!.StoreTokens([new AuthenticationToken { Name = IdTokenName, Value = idToken }]);
+                }
+
+                return Task.CompletedTask;
+            };
+            o.Events.OnRedirectToIdentityProviderForSignOut = context =>
+            {
+                // The hint comes with the sign-out's properties (SignOutOfProviderAsync), which are then sent to the
+                // provider as the protected state: the token leaves them first. The client id is sent too, which the
+                // spec allows beside the hint and some providers need without one. Back to the site's own address,
+                // never one built from the Host header.
+                context.ProtocolMessage.IdTokenHint = context.Properties.GetTokenValue(IdTokenName);
+                context.Properties.StoreTokens([]);
+                context.ProtocolMessage.ClientId = ClientId;
+                context.ProtocolMessage.PostLogoutRedirectUri = origin(context.HttpContext) + root + "/sso/signed-out";
+                return Task.CompletedTask;
+            };
+        }
+    }
+
+    /// <summary>The name the provider's ID token is kept under in a session (<see cref="EndSession"/>).</summary>
+    internal const string IdTokenName = "id_token";
+
+    /// <summary>
+    /// Sessions made through single sign-on keep the provider's ID token in their properties (<see cref="EndSession"/>);
+    /// these are the properties of a new session, with <paramref name="idToken"/> when there is one.
+    /// </summary>
+    internal static AuthenticationProperties SessionProperties(string? idToken)
+    {
+        var properties = new AuthenticationProperties();
+        if (idToken is { Length: > 0 })
+        {
+            properties.StoreTokens([new AuthenticationToken { Name = IdTokenName, Value = idToken }]);
+        }
+
+        return properties;
+    }
+
+    /// <summary>
+    /// After the site's own session has ended: sends the browser to the provider's end-session endpoint with
+    /// <paramref name="idToken"/> as the hint, to come back to <c>ROOT/sso/signed-out</c> and then <paramref name="then"/>.
+    /// False, with nothing written, when the provider offers no end-session endpoint or cannot be reached (the reason is
+    /// in <paramref name="failure"/>): the caller then finishes the sign-out locally.
+    /// </summary>
+    internal static async Task<bool> SignOutOfProviderAsync(HttpContext context, string scheme, string idToken, string then, Action<Exception> failure)
+    {
+        var properties = new AuthenticationProperties { RedirectUri = then };
+        properties.StoreTokens([new AuthenticationToken { Name = IdTokenName, Value = idToken }]);
+        try
+        {
+            await context.SignOutAsync(scheme, properties).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException && !context.Response.HasStarted)
+        {
+            failure(e);
+            return false;
+        }
     }
 
     /// <summary>The short-lived cookie that carries the provider's answer from its callback to the site's sign-in.</summary>
@@ -184,12 +258,13 @@ public sealed record SingleSignOnOptions
     /// <summary>
     /// The provider's answer, as the handler left it in the short-lived cookie of <paramref name="answerScheme"/>; the
     /// cookie goes whatever comes of it (an answer is used once). Null when there is none (arrived without signing in).
+    /// The provider's ID token comes with it when the site ends provider sessions (<see cref="EndSession"/>).
     /// </summary>
-    internal static async Task<System.Security.Claims.ClaimsPrincipal?> TakeAnswerAsync(HttpContext context, string answerScheme)
+    internal static async Task<(System.Security.Claims.ClaimsPrincipal? Who, string? IdToken)> TakeAnswerAsync(HttpContext context, string answerScheme)
     {
         var answer = await context.AuthenticateAsync(answerScheme).ConfigureAwait(false);
         await context.SignOutAsync(answerScheme).ConfigureAwait(false);
-        return answer.Succeeded ? answer.Principal : null;
+        return answer.Succeeded ? (answer.Principal, answer.Properties?.GetTokenValue(IdTokenName)) : (null, null);
     }
 
     /// <summary>The page's words for a provider that cannot be reached.</summary>

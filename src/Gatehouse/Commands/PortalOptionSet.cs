@@ -62,7 +62,7 @@ internal sealed class PortalOptionSet
 internal sealed record WebSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null,
     SingleSignOnOptions? ConsoleSso = null, SingleSignOnOptions? PortalSso = null);
 
-/// <summary>The four options of one site's single sign-on (<c>PREFIX-issuer</c>, <c>-client-id</c>, <c>-name</c>, <c>-trust-email</c>), the secret from the environment.</summary>
+/// <summary>The options of one site's single sign-on (<c>PREFIX-issuer</c>, <c>-client-id</c>, <c>-name</c>, <c>-trust-email</c>, <c>-only</c>, <c>-end-session</c>), the secret from the environment.</summary>
 internal sealed class SingleSignOnOptionSet
 {
     private readonly string _prefix;
@@ -72,6 +72,7 @@ internal sealed class SingleSignOnOptionSet
     private readonly Option<string?> _name;
     private readonly Option<bool> _trustEmail;
     private readonly Option<bool> _only;
+    private readonly Option<bool> _endSession;
 
     public SingleSignOnOptionSet(string prefix, string secretVariable, string site, string who, string redirect)
     {
@@ -81,6 +82,10 @@ internal sealed class SingleSignOnOptionSet
         _name = new(prefix + "-name") { Description = $"What {site}'s sign-in button calls the provider (\"Sign in with NAME\"; default \"single sign-on\")." };
         _only = new(prefix + "-only") { Description = $"Only the provider signs people in to {site}: no password is asked for, chosen or reset (on the console the admin token still signs in)." };
         _trustEmail = new(prefix + "-trust-email") { Description = "Take the provider's email claim without email_verified=true beside it: only for a provider that issues the addresses itself and does not send that claim (Microsoft Entra ID)." };
+        _endSession = new(prefix + "-end-session")
+        {
+            Description = $"Signing out of {site} after single sign-on also signs the browser out of the provider (OpenID Connect RP-initiated logout), so the next person at that browser is asked to sign in there; register {redirect.Replace("/sso/callback", "/sso/signed-out", StringComparison.Ordinal)} as a post-logout redirect URI.",
+        };
     }
 
     public void AddTo(Command command)
@@ -90,6 +95,7 @@ internal sealed class SingleSignOnOptionSet
         command.Options.Add(_name);
         command.Options.Add(_trustEmail);
         command.Options.Add(_only);
+        command.Options.Add(_endSession);
     }
 
     // Checked here, so that a mistake is one line before anything starts (the hosts check again what tests hand them).
@@ -97,9 +103,9 @@ internal sealed class SingleSignOnOptionSet
     {
         if (parse.GetValue(_issuer) is not { } issuer)
         {
-            if (parse.GetValue(_client) is not null || parse.GetValue(_name) is not null || parse.GetValue(_trustEmail) || parse.GetValue(_only))
+            if (parse.GetValue(_client) is not null || parse.GetValue(_name) is not null || parse.GetValue(_trustEmail) || parse.GetValue(_only) || parse.GetValue(_endSession))
             {
-                throw new ArgumentException($"{_prefix}-client-id, {_prefix}-name, {_prefix}-trust-email and {_prefix}-only are for single sign-on, which needs {_prefix}-issuer too.");
+                throw new ArgumentException($"{_prefix}-client-id, {_prefix}-name, {_prefix}-trust-email, {_prefix}-only and {_prefix}-end-session are for single sign-on, which needs {_prefix}-issuer too.");
             }
 
             return null;
@@ -114,6 +120,7 @@ internal sealed class SingleSignOnOptionSet
             Name = parse.GetValue(_name) ?? "single sign-on",
             TrustEmail = parse.GetValue(_trustEmail),
             Only = parse.GetValue(_only),
+            EndSession = parse.GetValue(_endSession),
             Options = _prefix,
         });
     }

@@ -23,7 +23,7 @@ public sealed class ConsoleSsoTests
         ["dave"] = new { },
     };
 
-    private static async Task<(PortalHarness Harness, OidcProvider Provider)> StartAsync(bool trustEmail = false, FakeTime? time = null)
+    private static async Task<(PortalHarness Harness, OidcProvider Provider)> StartAsync(bool trustEmail = false, FakeTime? time = null, bool endSession = false)
     {
         var port = OidcProvider.PickPort();
         var h = await PortalHarness.StartAsync(time, sso: new SingleSignOnOptions
@@ -33,6 +33,7 @@ public sealed class ConsoleSsoTests
             ClientSecret = OidcProvider.ClientSecret,
             Name = "Staff Login",
             TrustEmail = trustEmail,
+            EndSession = endSession,
         });
         try
         {
@@ -248,6 +249,57 @@ public sealed class ConsoleSsoTests
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         Assert.Equal("/console/pending", signedIn.Headers.Location?.OriginalString);
         Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
+    }
+
+    /// <summary>
+    /// With <c>--console-oidc-end-session</c>, a console user who came through the provider (here with two-step sign-in
+    /// after it, so the ID token travels through the second step's ticket) and signs out is signed out at the provider
+    /// too, and comes back to the console's sign-in page; the next single sign-on asks for the provider's sign-in.
+    /// </summary>
+    [Fact]
+    public async Task WithEndSession_SigningOut_EndsTheProvidersSession_AfterTwoStepSignInToo()
+    {
+        var time = new FakeTime();
+        var (h, provider) = await StartAsync(time: time, endSession: true);
+        await using var harness = h;
+        await using var idp = provider;
+        await ConsoleTests.CreateUserAsync(h, "bob@example.com", "admin");
+        string key;
+        using (var withPassword = await ConsoleTwoStepTests.SignInAsync(h, "bob@example.com"))
+        {
+            key = (await ConsoleTwoStepTests.TurnOnAsync(withPassword, time)).Key;
+        }
+
+        using var browser = new Browser(h.Admin.Url);
+        using var second = await SsoWalk.SignInAsync(browser, "bob");
+        var page = await second.Content.ReadAsStringAsync();
+        time.Advance(TimeSpan.FromSeconds(30));
+        using (var signed = await browser.PostAsync("/console/login/code",
+            ("ticket", System.Text.RegularExpressions.Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value),
+            ("code", ConsoleTwoStepTests.Totp(key, time.GetUtcNow())), ("__RequestVerificationToken", Browser.TokenOf(page))))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signed.StatusCode);
+        }
+
+        var pending = await browser.PageAsync("/console/pending");
+        using var signOut = await browser.PostAsync("/console/logout", ("__RequestVerificationToken", Browser.TokenOf(pending)));
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        var location = signOut.Headers.Location!;
+        Assert.Equal("/session/end", location.AbsolutePath);
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(location.Query);
+        Assert.Equal(h.Admin.Url + "/console/sso/signed-out", query["post_logout_redirect_uri"].ToString());
+        Assert.Equal(3, query["id_token_hint"].ToString().Split('.').Length);
+        Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser)); // signed out of the console already
+
+        var back = await SsoWalk.ConfirmProviderSignOutAsync(browser, location);
+        Assert.StartsWith(h.Admin.Url + "/console/sso/signed-out?", back.AbsoluteUri, StringComparison.Ordinal);
+        using (var login = await browser.Client.GetAsync(back))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+            Assert.Equal("/console/login", login.Headers.Location?.OriginalString);
+        }
+
+        Assert.True(await SsoWalk.ProviderAsksToSignInAsync(browser, "/console/sso", "/console/sso/callback"));
     }
 
     [Fact]

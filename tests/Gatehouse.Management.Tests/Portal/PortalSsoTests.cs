@@ -25,7 +25,7 @@ public sealed class PortalSsoTests
         ["ivy"] = new { email = "ivy@example.com", email_verified = true },
     };
 
-    private static async Task<(PortalHarness Harness, OidcProvider Provider)> StartAsync()
+    private static async Task<(PortalHarness Harness, OidcProvider Provider)> StartAsync(bool endSession = false, bool providerEndsSessions = true)
     {
         var port = OidcProvider.PickPort();
         var h = await PortalHarness.StartAsync(portalOptions: o => o with
@@ -37,11 +37,12 @@ public sealed class PortalSsoTests
                 ClientSecret = OidcProvider.ClientSecret,
                 Name = "Example ID",
                 Options = "--portal-oidc",
+                EndSession = endSession,
             },
         });
         try
         {
-            return (h, await OidcProvider.StartAsync(port, h.Portal.Url + "/sso/callback", Accounts));
+            return (h, await OidcProvider.StartAsync(port, h.Portal.Url + "/sso/callback", Accounts, providerEndsSessions));
         }
         catch
         {
@@ -52,6 +53,100 @@ public sealed class PortalSsoTests
 
     private static Task<HttpResponseMessage> SignInAsync(Browser browser, string login, string start = "/sso") =>
         SsoWalk.SignInAsync(browser, login, start, root: "");
+
+    /// <summary>
+    /// With <c>--portal-oidc-end-session</c>, signing out after single sign-on ends the provider's session too
+    /// (RP-initiated logout): the provider gets the ID token as the hint, the client id and the portal's own return
+    /// address, asks, and the browser comes back to the home page; the next single sign-on asks for the provider's
+    /// sign-in again. Without the option (the default) the sign-out is the portal's alone, and the provider's session
+    /// lets the next single sign-on through without asking.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SigningOut_EndsTheProvidersSessionToo_OnlyWithEndSession(bool endSession)
+    {
+        var (h, provider) = await StartAsync(endSession);
+        await using var harness = h;
+        await using var idp = provider;
+        using var browser = h.NewBrowser();
+        using (var signedIn = await SignInAsync(browser, "ivy"))
+        {
+            Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
+        }
+
+        var apps = await browser.PageAsync("/apps");
+        using var signOut = await browser.PostAsync("/logout", ("__RequestVerificationToken", Browser.TokenOf(apps)));
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        var location = signOut.Headers.Location!;
+        if (!endSession)
+        {
+            Assert.Equal("/", location.OriginalString);
+        }
+        else
+        {
+            Assert.Equal("127.0.0.1", location.Host);
+            Assert.NotEqual(new Uri(h.Portal.Url).Port, location.Port); // the provider's end-session endpoint
+            Assert.Equal("/session/end", location.AbsolutePath);
+            var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(location.Query);
+            Assert.Equal(OidcProvider.ClientId, query["client_id"].ToString());
+            Assert.Equal(h.Portal.Url + "/sso/signed-out", query["post_logout_redirect_uri"].ToString());
+            Assert.Equal(3, query["id_token_hint"].ToString().Split('.').Length); // a JWT
+            // The token leaves the sign-out's properties before they become the state: a state that carried it would be longer.
+            Assert.InRange(query["state"].ToString().Length, 1, query["id_token_hint"].ToString().Length - 1);
+
+            // The provider asks; the answer is yes, and it sends the browser back through the portal's signed-out path.
+            var back = await SsoWalk.ConfirmProviderSignOutAsync(browser, location);
+            Assert.StartsWith(h.Portal.Url + "/sso/signed-out?", back.AbsoluteUri, StringComparison.Ordinal);
+            using var home = await browser.Client.GetAsync(back);
+            Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+            Assert.Equal("/", home.Headers.Location?.OriginalString);
+        }
+
+        // Signed out of the portal either way.
+        using (var gone = await browser.GetAsync("/apps"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, gone.StatusCode);
+            Assert.StartsWith("/login", gone.Headers.Location?.OriginalString, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(endSession, await SsoWalk.ProviderAsksToSignInAsync(browser, "/sso", "/sso/callback"));
+    }
+
+    /// <summary>
+    /// A provider that offers no end-session endpoint (some do not): the sign-out is the portal's alone, as without the
+    /// option, and the log says why, never an error page.
+    /// </summary>
+    [Fact]
+    public async Task WithEndSession_AProviderWithoutAnEndSessionEndpoint_SignsOutOfThePortalOnly_AndSaysSo()
+    {
+        var (h, provider) = await StartAsync(endSession: true, providerEndsSessions: false);
+        await using var harness = h;
+        await using var idp = provider;
+        using var browser = h.NewBrowser();
+        using (var signedIn = await SignInAsync(browser, "ivy"))
+        {
+            Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
+        }
+
+        var apps = await browser.PageAsync("/apps");
+        using (var signOut = await browser.PostAsync("/logout", ("__RequestVerificationToken", Browser.TokenOf(apps))))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+            Assert.Equal("/", signOut.Headers.Location?.OriginalString);
+        }
+
+        using (var gone = await browser.GetAsync("/apps"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, gone.StatusCode);
+        }
+
+        lock (h.Logs)
+        {
+            Assert.Contains(h.Logs, l => l.StartsWith("Portal sign-out at the single sign-on provider http://127.0.0.1:", StringComparison.Ordinal)
+                && l.Contains("was not done (signed out of the portal only)", StringComparison.Ordinal));
+        }
+    }
 
     [Fact]
     public async Task AConsumer_SignsUpThroughTheProvider_GetsAWorkingKey_AndComesBackToTheSameAccount()

@@ -66,6 +66,60 @@ internal static partial class SsoWalk
         throw new InvalidOperationException("single sign-on did not come back to the console within 20 steps");
     }
 
+    /// <summary>
+    /// At the provider's end-session <paramref name="location"/> (where a site's sign-out sent the browser): answers its
+    /// "sign out?" page with yes, and returns where the provider then sends the browser (the site's signed-out path).
+    /// </summary>
+    public static async Task<Uri> ConfirmProviderSignOutAsync(Browser browser, Uri location)
+    {
+        using var ask = await browser.Client.GetAsync(location);
+        var page = await ask.Content.ReadAsStringAsync();
+        Assert.True(ask.StatusCode == HttpStatusCode.OK, page);
+        var form = LogoutForm().Match(page);
+        Assert.True(form.Success, page);
+        var fields = HiddenField().Matches(form.Groups[2].Value).Select(m => KeyValuePair.Create(m.Groups[1].Value, m.Groups[2].Value)).Append(KeyValuePair.Create("logout", "yes"));
+        using var confirmed = await browser.Client.PostAsync(new Uri(location, WebUtility.HtmlDecode(form.Groups[1].Value)), new FormUrlEncodedContent(fields));
+        Assert.True(confirmed.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther, await confirmed.Content.ReadAsStringAsync());
+        return new Uri(location, confirmed.Headers.Location!);
+    }
+
+    /// <summary>
+    /// Starts single sign-on at <paramref name="start"/> and follows it to the provider: true when the provider shows its
+    /// sign-in form (it has no session for this browser), false when it sends the browser straight back to the site's
+    /// <paramref name="callback"/>.
+    /// </summary>
+    public static async Task<bool> ProviderAsksToSignInAsync(Browser browser, string start, string callback)
+    {
+        var site = browser.Client.BaseAddress!;
+        var next = new Uri(site, start);
+        for (var hop = 0; hop < 10; hop++)
+        {
+            using var response = await browser.Client.GetAsync(next);
+            if (response.StatusCode is HttpStatusCode.Redirect or HttpStatusCode.SeeOther)
+            {
+                next = new Uri(next, response.Headers.Location!);
+                if (next.Port == site.Port && next.AbsolutePath == callback)
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            var page = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, page);
+            return page.Contains("name=\"login\"", StringComparison.Ordinal);
+        }
+
+        throw new InvalidOperationException("single sign-on went round more than 10 redirects");
+    }
+
+    [GeneratedRegex("<form id=\"op.logoutForm\"[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>", RegexOptions.Singleline)]
+    private static partial Regex LogoutForm();
+
+    [GeneratedRegex("<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\"")]
+    private static partial Regex HiddenField();
+
     [GeneratedRegex("<form[^>]*action=\"([^\"]+)\"")]
     private static partial Regex FormAction();
 

@@ -29,7 +29,8 @@ internal sealed class OidcProvider : IAsyncDisposable
     /// Starts the provider; <paramref name="accounts"/> maps each login to the claims it releases. They are kept in a
     /// file the provider reads at every look-up, so that <see cref="SetAccounts"/> can change them while it runs.
     /// </summary>
-    public static async Task<OidcProvider> StartAsync(int port, string redirectUri, IReadOnlyDictionary<string, object> accounts)
+    /// <param name="endSession">False: the provider offers no RP-initiated logout (no end_session_endpoint), as some do not.</param>
+    public static async Task<OidcProvider> StartAsync(int port, string redirectUri, IReadOnlyDictionary<string, object> accounts, bool endSession = true)
     {
         var file = Path.Combine(Path.GetTempPath(), $"gatehouse-oidc-accounts-{port}.json");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(accounts));
@@ -43,6 +44,11 @@ internal sealed class OidcProvider : IAsyncDisposable
             WorkingDirectory = NodeTools.ToolsDirectory,
             StandardOutputEncoding = Encoding.UTF8,
         };
+        if (!endSession)
+        {
+            start.Environment["OIDC_NO_END_SESSION"] = "1";
+        }
+
         foreach (var argument in (string[])["oidc-idp.mjs", port.ToString(System.Globalization.CultureInfo.InvariantCulture), ClientId, ClientSecret, redirectUri, "@" + file])
         {
             start.ArgumentList.Add(argument);

@@ -175,6 +175,7 @@ public sealed class CliMistakeTests : IDisposable
     [InlineData("--console-oidc-client-id", "console", "--console-oidc-name", "Staff", "needs --console-oidc-issuer too")]
     [InlineData("--portal-oidc-issuer", "http://login.example.com", "--portal-oidc-client-id", "portal", "--portal-oidc-issuer 'http://login.example.com' is plain http to another machine")]
     [InlineData("--portal-oidc-trust-email", "true", "--portal-oidc-name", "Example ID", "needs --portal-oidc-issuer too")]
+    [InlineData("--console-oidc-end-session", "true", "--console-oidc-name", "Staff", "--console-oidc-end-session are for single sign-on, which needs --console-oidc-issuer too")]
     public async Task RunStore_WithSingleSignOnThatCannotWork_SaysWhyInOneLine(string option1, string value1, string option2, string value2, string says)
     {
         var run = await GatehouseProcess.RunAsync(
