@@ -251,6 +251,24 @@ public sealed class ConsoleSsoTests
         Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
     }
 
+    // A console admin who turned two-step sign-in on (signed in with a password); the authenticator's key.
+    private static async Task<string> AdminWithTwoStepAsync(PortalHarness h, FakeTime time, string email)
+    {
+        await ConsoleTests.CreateUserAsync(h, email, "admin");
+        using var withPassword = await ConsoleTwoStepTests.SignInAsync(h, email);
+        return (await ConsoleTwoStepTests.TurnOnAsync(withPassword, time)).Key;
+    }
+
+    // The second step's form (page) answered with the authenticator's code 30 s on: signed in.
+    private static async Task SecondStepAsync(Browser browser, string page, string key, FakeTime time)
+    {
+        time.Advance(TimeSpan.FromSeconds(30));
+        using var signed = await browser.PostAsync("/console/login/code",
+            ("ticket", System.Text.RegularExpressions.Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value),
+            ("code", ConsoleTwoStepTests.Totp(key, time.GetUtcNow())), ("__RequestVerificationToken", Browser.TokenOf(page)));
+        Assert.Equal(HttpStatusCode.Redirect, signed.StatusCode);
+    }
+
     /// <summary>
     /// With <c>--console-oidc-end-session</c>, a console user who came through the provider (here with two-step sign-in
     /// after it, so the ID token travels through the second step's ticket) and signs out is signed out at the provider
@@ -263,23 +281,12 @@ public sealed class ConsoleSsoTests
         var (h, provider) = await StartAsync(time: time, endSession: true);
         await using var harness = h;
         await using var idp = provider;
-        await ConsoleTests.CreateUserAsync(h, "bob@example.com", "admin");
-        string key;
-        using (var withPassword = await ConsoleTwoStepTests.SignInAsync(h, "bob@example.com"))
-        {
-            key = (await ConsoleTwoStepTests.TurnOnAsync(withPassword, time)).Key;
-        }
+        var key = await AdminWithTwoStepAsync(h, time, "bob@example.com");
 
         using var browser = new Browser(h.Admin.Url);
         using var second = await SsoWalk.SignInAsync(browser, "bob");
         var page = await second.Content.ReadAsStringAsync();
-        time.Advance(TimeSpan.FromSeconds(30));
-        using (var signed = await browser.PostAsync("/console/login/code",
-            ("ticket", System.Text.RegularExpressions.Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value),
-            ("code", ConsoleTwoStepTests.Totp(key, time.GetUtcNow())), ("__RequestVerificationToken", Browser.TokenOf(page))))
-        {
-            Assert.Equal(HttpStatusCode.Redirect, signed.StatusCode);
-        }
+        await SecondStepAsync(browser, page, key, time);
 
         var pending = await browser.PageAsync("/console/pending");
         using var signOut = await browser.PostAsync("/console/logout", ("__RequestVerificationToken", Browser.TokenOf(pending)));
@@ -309,12 +316,7 @@ public sealed class ConsoleSsoTests
         var (h, provider) = await StartAsync(time: time);
         await using var harness = h;
         await using var idp = provider;
-        await ConsoleTests.CreateUserAsync(h, "bob@example.com", "admin");
-        string key;
-        using (var withPassword = await ConsoleTwoStepTests.SignInAsync(h, "bob@example.com"))
-        {
-            key = (await ConsoleTwoStepTests.TurnOnAsync(withPassword, time)).Key;
-        }
+        var key = await AdminWithTwoStepAsync(h, time, "bob@example.com");
 
         using var browser = new Browser(h.Admin.Url);
         using var second = await SsoWalk.SignInAsync(browser, "bob");
@@ -323,13 +325,7 @@ public sealed class ConsoleSsoTests
         Assert.Contains("authenticator app", page, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Redirect, await ConsoleTests.PendingStatusAsync(browser)); // not in on the provider alone
 
-        time.Advance(TimeSpan.FromSeconds(30));
-        using (var signed = await browser.PostAsync("/console/login/code",
-            ("ticket", System.Text.RegularExpressions.Regex.Match(page, "name=\"ticket\" value=\"([^\"]+)\"").Groups[1].Value),
-            ("code", ConsoleTwoStepTests.Totp(key, time.GetUtcNow())), ("__RequestVerificationToken", Browser.TokenOf(page))))
-        {
-            Assert.Equal(HttpStatusCode.Redirect, signed.StatusCode);
-        }
+        await SecondStepAsync(browser, page, key, time);
 
         Assert.Equal(HttpStatusCode.OK, await ConsoleTests.PendingStatusAsync(browser));
         lock (h.Logs)

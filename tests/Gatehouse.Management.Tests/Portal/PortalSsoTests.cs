@@ -54,6 +54,20 @@ public sealed class PortalSsoTests
     private static Task<HttpResponseMessage> SignInAsync(Browser browser, string login, string start = "/sso") =>
         SsoWalk.SignInAsync(browser, login, start, root: "");
 
+    // Signs in through the provider as login, then presses Sign out: the sign-out's answer (a redirect).
+    private static async Task<HttpResponseMessage> SignInThenOutAsync(Browser browser, string login)
+    {
+        using (var signedIn = await SignInAsync(browser, login))
+        {
+            Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
+        }
+
+        var apps = await browser.PageAsync("/apps");
+        var signOut = await browser.PostAsync("/logout", ("__RequestVerificationToken", Browser.TokenOf(apps)));
+        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        return signOut;
+    }
+
     /// <summary>
     /// With <c>--portal-oidc-end-session</c>, signing out after single sign-on ends the provider's session too
     /// (RP-initiated logout): the provider gets the ID token as the hint, the client id and the portal's own return
@@ -70,14 +84,7 @@ public sealed class PortalSsoTests
         await using var harness = h;
         await using var idp = provider;
         using var browser = h.NewBrowser();
-        using (var signedIn = await SignInAsync(browser, "ivy"))
-        {
-            Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
-        }
-
-        var apps = await browser.PageAsync("/apps");
-        using var signOut = await browser.PostAsync("/logout", ("__RequestVerificationToken", Browser.TokenOf(apps)));
-        Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
+        using var signOut = await SignInThenOutAsync(browser, "ivy");
         var location = signOut.Headers.Location!;
         if (!endSession)
         {
@@ -124,15 +131,8 @@ public sealed class PortalSsoTests
         await using var harness = h;
         await using var idp = provider;
         using var browser = h.NewBrowser();
-        using (var signedIn = await SignInAsync(browser, "ivy"))
+        using (var signOut = await SignInThenOutAsync(browser, "ivy"))
         {
-            Assert.True(signedIn.StatusCode == HttpStatusCode.Redirect, await signedIn.Content.ReadAsStringAsync());
-        }
-
-        var apps = await browser.PageAsync("/apps");
-        using (var signOut = await browser.PostAsync("/logout", ("__RequestVerificationToken", Browser.TokenOf(apps))))
-        {
-            Assert.Equal(HttpStatusCode.Redirect, signOut.StatusCode);
             Assert.Equal("/", signOut.Headers.Location?.OriginalString);
         }
 
