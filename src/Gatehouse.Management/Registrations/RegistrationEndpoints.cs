@@ -26,7 +26,8 @@ internal static partial class RegistrationEndpoints
     public static void Map(IEndpointRouteBuilder app, AdminApiOptions options, ConfigChanges changes, ILogger logger)
     {
                 var adminHash = Convert.FromHexString(options.TokenSha256);
-        app.MapPut("/admin/services/{name}/registrations", context => RegisterAsync(context, options, changes, adminHash, logger));
+        var writes = new RegistrationWrites(options.Store);
+        app.MapPut("/admin/services/{name}/registrations", context => RegisterAsync(context, options, changes, adminHash, writes, logger));
         app.MapDelete("/admin/services/{name}/registrations", context => DeregisterAsync(context, options, changes, adminHash, logger));
         app.MapGet("/admin/services/{name}/registrations", context => ListAsync(context, options, (string)context.Request.RouteValues["name"]!));
         app.MapGet("/admin/registrations", context => ListAsync(context, options, null));
@@ -47,7 +48,7 @@ internal static partial class RegistrationEndpoints
             && path.Length > prefix.Length + suffix.Length && path.IndexOf('/', prefix.Length) == path.Length - suffix.Length;
     }
 
-    private static async Task RegisterAsync(HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, ILogger logger)
+    private static async Task RegisterAsync(HttpContext context, AdminApiOptions options, ConfigChanges changes, byte[] adminHash, RegistrationWrites writes, ILogger logger)
     {
         var name = (string)context.Request.RouteValues["name"]!;
         var (owner, registration, refusal) = await AuthorizeAsync(context, options, changes, adminHash, name).ConfigureAwait(false);
@@ -100,12 +101,18 @@ internal static partial class RegistrationEndpoints
             return;
         }
 
-        var expiresAt = options.Time.GetUtcNow() + ttl;
+        var now = options.Time.GetUtcNow();
+        var expiresAt = now + ttl;
         var text = Text(url!);
         // Not cancellable: a heartbeat that was read should be recorded even if the client gave up on the answer.
-        await options.Store.UpsertRegistrationAsync(name, text, owner!, expiresAt, CancellationToken.None).ConfigureAwait(false);
+        await writes.WriteAsync(new Registration(name, text, owner!, expiresAt)).ConfigureAwait(false);
         LogRegistered(logger, name, text, owner!, ttl);
-        await NudgeAsync(options, context.RequestAborted).ConfigureAwait(false);
+        // A new target is routable here when the answer arrives. A heartbeat of one this node routes for a while yet
+        // (two reads' time) waits for no read: the next periodic one takes its new expiry.
+        if (options.Registrations is not { } follower || !follower.RoutesUntil(name, text, now + 2 * follower.Interval))
+        {
+            await NudgeAsync(options, context.RequestAborted).ConfigureAwait(false);
+        }
         context.Response.Headers.CacheControl = "no-store";
         await AdminRequests.WriteJsonAsync(context, new JsonObject
         {

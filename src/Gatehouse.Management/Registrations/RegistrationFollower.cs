@@ -31,6 +31,8 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
     private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
     private bool _failing;
     private long _rounds;
+    // What the last round handed to the gateway: each (service, url) and its expiry.
+    private volatile Dictionary<(string Service, string Url), DateTimeOffset> _routed = [];
 
     /// <param name="store">Where registrations are kept.</param>
     /// <param name="apply">Receives every live registration by service (the gateway's <c>SetRegistrations</c>).</param>
@@ -69,6 +71,13 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
         _wake.Start(_stop.Token);
         _follower = Task.Run(FollowLoopAsync);
     }
+
+    /// <summary>
+    /// True when the gateway already routes to <paramref name="url"/> for <paramref name="service"/> and will until at
+    /// least <paramref name="until"/> (by the last read): a heartbeat then need not wait for a read of its own.
+    /// </summary>
+    public bool RoutesUntil(string service, string url, DateTimeOffset until) =>
+        _routed.TryGetValue((service, url), out var expires) && expires >= until;
 
     /// <summary>
     /// Asks for a read now; completes when a round that started after this call has finished (so a registration written
@@ -133,6 +142,7 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
         var now = _time.GetUtcNow();
         var rows = await _store.ListRegistrationsAsync(now, cancellationToken).ConfigureAwait(false);
         var live = new Dictionary<string, IReadOnlyList<RegisteredTarget>>(StringComparer.Ordinal);
+        var routed = new Dictionary<(string Service, string Url), DateTimeOffset>(rows.Count);
         foreach (var group in rows.GroupBy(r => r.Service, StringComparer.Ordinal))
         {
             var targets = new List<RegisteredTarget>();
@@ -142,6 +152,7 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
                 if (Uri.TryCreate(row.Url, UriKind.Absolute, out var url))
                 {
                     targets.Add(new RegisteredTarget(url, row.ExpiresAt));
+                    routed[(row.Service, row.Url)] = row.ExpiresAt;
                 }
             }
 
@@ -149,6 +160,7 @@ public sealed partial class RegistrationFollower : IAsyncDisposable
         }
 
         _apply(live);
+        _routed = routed;
         _health?.Succeeded();
         if (_failing)
         {

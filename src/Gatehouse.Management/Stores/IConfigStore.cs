@@ -80,6 +80,9 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// <summary>Creates or renews a registration of <paramref name="url"/> for <paramref name="service"/>.</summary>
     Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
 
+    /// <summary>Creates or renews each of <paramref name="registrations"/>, in order, in one transaction (all or none).</summary>
+    Task UpsertRegistrationsAsync(IReadOnlyList<Registration> registrations, CancellationToken cancellationToken = default);
+
     /// <summary>Registrations still live at <paramref name="at"/> (expiring later), ordered by service and url.</summary>
     Task<IReadOnlyList<Registration>> ListRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default);
 

@@ -119,6 +119,42 @@ internal abstract partial class SqlConfigStore
             ("expires", TimeValue(expiresAt))).ConfigureAwait(false);
     }
 
+    public async Task UpsertRegistrationsAsync(IReadOnlyList<Registration> registrations, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registrations);
+        if (registrations.Count == 0)
+        {
+            return;
+        }
+
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(
+            connection,
+            transaction,
+            """
+            INSERT INTO registrations (service, url, owner, expires_at) VALUES (@service, @url, @owner, @expires)
+            ON CONFLICT (service, url) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+            """,
+            ("service", ""),
+            ("url", ""),
+            ("owner", ""),
+            ("expires", TimeValue(DateTimeOffset.UnixEpoch)));
+        foreach (var registration in registrations)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(registration.Service);
+            ArgumentException.ThrowIfNullOrEmpty(registration.Url);
+            ArgumentNullException.ThrowIfNull(registration.Owner);
+            command.Parameters["@service"].Value = registration.Service;
+            command.Parameters["@url"].Value = registration.Url;
+            command.Parameters["@owner"].Value = registration.Owner;
+            command.Parameters["@expires"].Value = TimeValue(registration.ExpiresAt);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<Registration>> ListRegistrationsAsync(DateTimeOffset at, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

@@ -104,6 +104,28 @@ public sealed class RegistrationApiTests : IAsyncLifetime
         Assert.DoesNotContain(A, (await _node.Store.ListRegistrationsAsync(DateTimeOffset.UtcNow)).Select(r => r.Url));
     }
 
+    /// <summary>
+    /// Many instances heartbeating at once (their writes committed together): every one is answered 200 and stored, and
+    /// a renewal comes back with its new expiry.
+    /// </summary>
+    [Fact]
+    public async Task ManyAtOnce_AreEachAnswered_AndAllStored()
+    {
+        var urls = Enumerable.Range(1, 120).Select(i => $"http://127.0.0.{i}:8080").ToList();
+        foreach (var round in new[] { "30s", "45s" })
+        {
+            var answers = await Task.WhenAll(urls.Select(async url =>
+            {
+                using var response = await RegisterAsync(url, round);
+                return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["ttl"]?.GetValue<string>());
+            }));
+            Assert.All(answers, a => Assert.Equal((HttpStatusCode.OK, round), a));
+        }
+
+        var stored = (await _node.Store.ListRegistrationsAsync(DateTimeOffset.UtcNow.AddSeconds(40))).Where(r => r.Service == "users").Select(r => r.Url).ToHashSet();
+        Assert.True(stored.SetEquals(urls), $"{stored.Count} of {urls.Count} renewed past 40 s");
+    }
+
     [Fact]
     public async Task Heartbeats_KeepATargetPastItsTtl()
     {
