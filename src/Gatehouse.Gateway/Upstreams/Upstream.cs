@@ -157,6 +157,14 @@ internal sealed partial class Upstream : IAsyncDisposable
         lock (_setLock)
         {
             var configured = Config.Targets.Select(t => Key(new Uri(t.Url))).ToHashSet(StringComparer.Ordinal);
+            // The destinations kept, by key: a look-up each, not a scan of them all for each URL (with thousands of
+            // instances registered, the scan made every second's update take seconds).
+            var current = new Dictionary<string, Destination>(_registered.Length, StringComparer.Ordinal);
+            foreach (var destination in _registered)
+            {
+                current.TryAdd(Key(destination.Target), destination);
+            }
+
             var next = new List<Destination>(urls.Count);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var url in urls)
@@ -167,7 +175,7 @@ internal sealed partial class Upstream : IAsyncDisposable
                     continue;
                 }
 
-                next.Add(Array.Find(_registered, d => Key(d.Target) == key) ?? new Destination(url, url.Host.Trim('[', ']')));
+                next.Add(current.TryGetValue(key, out var kept) ? kept : new Destination(url, url.Host.Trim('[', ']')));
             }
 
             if (next.Count == _registered.Length && next.Select((d, i) => ReferenceEquals(d, _registered[i])).All(same => same))
