@@ -212,10 +212,22 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     private void Inherit(Destination[] destinations, Destination[] previous)
     {
+        if (destinations.Length == 0 || previous.Length == 0)
+        {
+            return;
+        }
+
+        // The same target at the same address, found by key: with thousands of registered targets, a scan of the previous
+        // destinations for each made a reload take seconds. The first of repeats answers, as the scan's did.
+        var before = new Dictionary<(Uri Target, string Address), Destination>(previous.Length, SameDestination.Instance);
+        foreach (var d in previous)
+        {
+            before.TryAdd((d.Target, d.Address), d);
+        }
+
         foreach (var destination in destinations)
         {
-            var from = Array.Find(previous, d => d.Target == destination.Target && string.Equals(d.Address, destination.Address, StringComparison.OrdinalIgnoreCase));
-            if (from is not null)
+            if (before.TryGetValue((destination.Target, destination.Address), out var from))
             {
                 destination.InheritHealth(from, active: _healthChecker is not null, passive: _outliers is not null);
             }
@@ -404,4 +416,16 @@ internal sealed partial class Upstream : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Service {Service}: {InFlight} requests still in flight after {DrainTimeout}; closing its connections anyway")]
     private static partial void LogDrainTimedOut(ILogger logger, string service, int inFlight, TimeSpan drainTimeout);
+}
+
+/// <summary>Targets equal as <see cref="Uri"/>s are (<c>==</c>), addresses equal ignoring case.</summary>
+internal sealed class SameDestination : IEqualityComparer<(Uri Target, string Address)>
+{
+    public static readonly SameDestination Instance = new();
+
+    public bool Equals((Uri Target, string Address) x, (Uri Target, string Address) y) =>
+        x.Target == y.Target && string.Equals(x.Address, y.Address, StringComparison.OrdinalIgnoreCase);
+
+    public int GetHashCode((Uri Target, string Address) obj) =>
+        HashCode.Combine(obj.Target, StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Address));
 }
