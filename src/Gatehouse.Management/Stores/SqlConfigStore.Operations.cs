@@ -99,25 +99,8 @@ internal abstract partial class SqlConfigStore
         return await ExecuteAsync(connection, null, "DELETE FROM nodes WHERE last_seen < @before", cancellationToken, ("before", TimeValue(before))).ConfigureAwait(false);
     }
 
-    public async Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(service);
-        ArgumentException.ThrowIfNullOrEmpty(url);
-        ArgumentNullException.ThrowIfNull(owner);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(
-            connection,
-            null,
-            """
-            INSERT INTO registrations (service, url, owner, expires_at) VALUES (@service, @url, @owner, @expires)
-            ON CONFLICT (service, url) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-            """,
-            cancellationToken,
-            ("service", service),
-            ("url", url),
-            ("owner", owner),
-            ("expires", TimeValue(expiresAt))).ConfigureAwait(false);
-    }
+    public Task UpsertRegistrationAsync(string service, string url, string owner, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
+        UpsertRegistrationsAsync([new Registration(service, url, owner, expiresAt)], cancellationToken);
 
     public async Task UpsertRegistrationsAsync(IReadOnlyList<Registration> registrations, CancellationToken cancellationToken = default)
     {
