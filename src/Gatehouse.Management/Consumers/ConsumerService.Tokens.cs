@@ -23,8 +23,7 @@ internal sealed partial class ConsumerService
     private static readonly TimeSpan TouchEvery = TimeSpan.FromHours(1);
 
     /// <summary>True unless an administrator turned consumers' API tokens off.</summary>
-    public async Task<bool> ApiTokensAsync(CancellationToken cancellationToken) =>
-        await _store.GetSettingAsync(ApiTokensSetting, cancellationToken).ConfigureAwait(false) != "false";
+    public Task<bool> ApiTokensAsync(CancellationToken cancellationToken) => SwitchAsync(ApiTokensSetting, cancellationToken);
 
     /// <summary>
     /// Makes a token for <paramref name="account"/>: <paramref name="name"/> (letters, digits, <c>.</c>, <c>_</c>, <c>-</c>; 1–64,

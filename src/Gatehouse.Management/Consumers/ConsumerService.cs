@@ -66,8 +66,11 @@ internal sealed partial class ConsumerService
 
     public Task<GatehouseConfig?> ConfigAsync(CancellationToken cancellationToken) => _config(cancellationToken);
 
-    public async Task<bool> AccountApprovalAsync(CancellationToken cancellationToken) =>
-        await _store.GetSettingAsync(AccountApprovalSetting, cancellationToken).ConfigureAwait(false) == "true";
+    public Task<bool> AccountApprovalAsync(CancellationToken cancellationToken) => SwitchAsync(AccountApprovalSetting, cancellationToken);
+
+    // A portal switch as stored, read with its default (PortalSwitches, which the admin API and the console read too).
+    private async Task<bool> SwitchAsync(string setting, CancellationToken cancellationToken) =>
+        PortalSwitches.IsOn(await _store.GetSettingAsync(setting, cancellationToken).ConfigureAwait(false), PortalSwitches.DefaultOf(setting));
 
     // Where an account starts once it may sign in: pending under account approval, active otherwise.
     private async Task<AccountState> ConfirmedStateAsync(CancellationToken cancellationToken) =>
@@ -76,8 +79,7 @@ internal sealed partial class ConsumerService
     /// <summary>The portal setting that requires two-step sign-in of every account before it may use its applications' pages.</summary>
     public const string TwoStepRequiredSetting = "portal.twoStepRequired";
 
-    public async Task<bool> TwoStepRequiredAsync(CancellationToken cancellationToken) =>
-        await _store.GetSettingAsync(TwoStepRequiredSetting, cancellationToken).ConfigureAwait(false) == "true";
+    public Task<bool> TwoStepRequiredAsync(CancellationToken cancellationToken) => SwitchAsync(TwoStepRequiredSetting, cancellationToken);
 
     /// <summary>The portal setting that caps how many applications one account may hold (not deleted).</summary>
     public const string MaxApplicationsSetting = "portal.maxApplicationsPerAccount";
@@ -92,8 +94,7 @@ internal sealed partial class ConsumerService
         int.TryParse(await _store.GetSettingAsync(MaxApplicationsSetting, cancellationToken).ConfigureAwait(false), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
             && max is >= 1 and <= MaxApplicationsCeiling ? max : DefaultMaxApplications;
 
-    public async Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) =>
-        await _store.GetSettingAsync(EmailVerificationSetting, cancellationToken).ConfigureAwait(false) == "true";
+    public Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) => SwitchAsync(EmailVerificationSetting, cancellationToken);
 
     /// <summary>
     /// Signs up when addresses are confirmed by mail: a new address becomes an <see cref="AccountState.Unverified"/>

@@ -22,6 +22,11 @@ internal static class PortalSwitches
     /// </summary>
     public static bool IsOn(string? stored, bool @default) => @default ? stored != "false" : stored == "true";
 
+    /// <summary>Whether the switch kept in <paramref name="setting"/> is on when never set.</summary>
+    public static bool DefaultOf(string setting) => Array.Find(All, s => s.Setting == setting) is { Setting: not null } found
+        ? found.Default
+        : throw new ArgumentException($"'{setting}' is not a portal switch.", nameof(setting));
+
     /// <summary>The store setting of the switch the admin API calls <paramref name="name"/>; null when there is none.</summary>
     public static string? SettingOf(string name) => Array.Find(All, s => s.Name == name).Setting;
 }

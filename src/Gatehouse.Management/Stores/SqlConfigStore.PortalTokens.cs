@@ -63,17 +63,7 @@ internal abstract partial class SqlConfigStore
     private async Task<List<PortalToken>> ListPortalTokensAsync(DbConnection connection, DbTransaction? transaction, string account, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction, $"SELECT {PortalTokenColumns} FROM portal_tokens WHERE account = @account ORDER BY name", ("account", account));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<PortalToken>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (ReadPortalToken(reader) is { } token)
-            {
-                result.Add(token);
-            }
-        }
-
-        return result;
+        return await ReadPortalTokensAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<PortalToken?> FindPortalTokenAsync(string tokenSha256, CancellationToken cancellationToken = default)
@@ -128,6 +118,12 @@ internal abstract partial class SqlConfigStore
         await using var command = Command(connection, null,
             $"SELECT {PortalTokenColumns} FROM portal_tokens WHERE expires_at IS NOT NULL AND expires_at > @after AND expires_at <= @until ORDER BY account, name",
             ("after", TimeValue(after)), ("until", TimeValue(until)));
+        return await ReadPortalTokensAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The tokens a query of PortalTokenColumns finds, in its order (rows that do not read as a token are skipped).
+    private async Task<List<PortalToken>> ReadPortalTokensAsync(DbCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<PortalToken>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -26,13 +26,18 @@ public sealed class PortalSwitchesTests
             ["apiTokens"] = () => service.ApiTokensAsync(CancellationToken.None),
         };
         Assert.Equal(acts.Keys.Order(), PortalSwitches.All.Select(s => s.Name).Order());
+        // As docs/portal.md and the admin API describe them: apiTokens is on until set to false, the others are off
+        // until set to true; whatever else a store holds reads as the default.
+        var onByDefault = new Dictionary<string, bool> { ["accountApproval"] = false, ["emailVerification"] = false, ["twoStepRequired"] = false, ["apiTokens"] = true };
         foreach (var (name, setting, @default, _) in PortalSwitches.All)
         {
-            Assert.Equal(@default, await acts[name]());
-            foreach (var stored in new[] { "true", "false", "yes", "" })
+            Assert.Equal(onByDefault[name], @default);
+            Assert.Equal(onByDefault[name], await acts[name]());
+            foreach (var (stored, on) in new[] { ("true", true), ("false", false), ("yes", onByDefault[name]), ("", onByDefault[name]) })
             {
                 await store.SetSettingAsync(setting, stored);
-                Assert.True(PortalSwitches.IsOn(stored, @default) == await acts[name](), $"{name} stored as '{stored}'");
+                Assert.True(on == await acts[name](), $"{name} stored as '{stored}'");
+                Assert.Equal(on, PortalSwitches.IsOn(stored, @default));
             }
 
             Assert.Equal(setting, PortalSwitches.SettingOf(name));
