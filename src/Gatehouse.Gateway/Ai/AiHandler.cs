@@ -13,8 +13,9 @@ namespace Gatehouse.Gateway.Ai;
 
 /// <summary>
 /// Serves the OpenAI-compatible API of a route bound to an <c>ai</c> service, after the route's access steps:
-/// <c>GET …/models</c>, <c>POST …/chat/completions</c> (whole or streamed) and <c>POST …/embeddings</c>. A call goes to
-/// the alias's provider models in priority order and moves on while nothing has been sent to the client.
+/// <c>GET …/models</c>, <c>POST …/chat/completions</c> and <c>POST …/responses</c> (whole or streamed) and
+/// <c>POST …/embeddings</c>. A call goes to the alias's provider models in priority order and moves on while nothing
+/// has been sent to the client.
 /// </summary>
 internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time, Observability.GatewayTelemetry telemetry)
 {
@@ -52,10 +53,22 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 return CallAsync(context, ai, requestId, admission, AiOperation.Embeddings);
             }
+
+            if (path.EndsWith("/responses", StringComparison.Ordinal))
+            {
+                return CallAsync(context, ai, requestId, admission, AiOperation.Responses);
+            }
+        }
+
+        if (path.Contains("/responses/", StringComparison.Ordinal))
+        {
+            return AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "response_not_stored",
+                $"{request.Method} {path} is not served here: the gateway sends every Responses call with store=false, so no response is kept to "
+                + "retrieve, cancel, delete or list; send the whole conversation in 'input' of POST …/responses.", requestId);
         }
 
         return AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url",
-            $"{request.Method} {path} is not served here; use POST …/chat/completions, POST …/embeddings or GET …/models.", requestId);
+            $"{request.Method} {path} is not served here; use POST …/chat/completions, POST …/responses, POST …/embeddings or GET …/models.", requestId);
     }
 
     private async Task CallAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission, AiOperation operation)
@@ -89,9 +102,15 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        var stream = operation == AiOperation.Chat && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
+        if (ProviderState.Refuse(body, operation) is { } refused)
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
+            return;
+        }
+
+        var stream = operation != AiOperation.Embeddings && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
         var clientAskedUsage = false;
-        if (stream)
+        if (stream && operation == AiOperation.Chat)
         {
             // Providers send usage on a stream only when asked; the gateway always asks, and passes the usage chunk on
             // only to clients that asked themselves (docs/ai.md).
@@ -129,7 +148,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         foreach (var target in targets)
         {
             var provider = target.Provider;
-            if (operation == AiOperation.Embeddings && !provider.ServesEmbeddings)
+            if (!provider.Serves(operation))
             {
                 continue;
             }
@@ -191,7 +210,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 call.Target = target;
                 var anthropic = provider.Type == AiProviderType.Anthropic;
                 var outcome = stream && status < 300
-                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, anthropic ? new AnthropicStream(created) : OpenAiStreamDialect.Instance).ConfigureAwait(false)
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, anthropic ? new AnthropicStream(created)
+                        : operation == AiOperation.Responses ? ResponsesStreamDialect.Instance : OpenAiStreamDialect.Instance).ConfigureAwait(false)
                     : await RelayWholeAsync(call, response, timeout, anthropic ? created : null).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Done)
                 {
@@ -206,7 +226,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         if (tried == 0)
         {
             await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation",
-                $"No provider of model '{alias}' serves embeddings; use a model whose providers do.", call.RequestId).ConfigureAwait(false);
+                $"No provider of model '{alias}' serves {(operation == AiOperation.Embeddings ? "embeddings" : "the Responses API (Anthropic's does not)")}; use a model whose providers do"
+                + (operation == AiOperation.Responses ? ", or POST …/chat/completions." : "."), call.RequestId).ConfigureAwait(false);
             return;
         }
 
@@ -351,6 +372,8 @@ internal enum AiOperation
 {
     Chat,
     Embeddings,
+    /// <summary>OpenAI's Responses API (<c>POST …/responses</c>), stateless: docs/ai.md.</summary>
+    Responses,
 }
 
 /// <summary>How relaying one provider's response ended.</summary>

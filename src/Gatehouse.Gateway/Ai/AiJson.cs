@@ -147,7 +147,8 @@ internal static class AiJson
         }
     }
 
-    private static AiUsage ReadUsage(ref Utf8JsonReader reader)
+    /// <summary>A usage object's counts, in chat completions' names or the Responses API's; the reader ends at the object's end.</summary>
+    internal static AiUsage ReadUsage(ref Utf8JsonReader reader)
     {
         long prompt = 0, completion = 0, total = 0;
         var depth = reader.CurrentDepth;
@@ -161,11 +162,12 @@ internal static class AiJson
             var name = reader.ValueSpan;
             ref var target = ref prompt;
             var known = true;
-            if (name.SequenceEqual("prompt_tokens"u8))
+            // Chat completions' names, and the Responses API's (input_tokens, output_tokens).
+            if (name.SequenceEqual("prompt_tokens"u8) || name.SequenceEqual("input_tokens"u8))
             {
                 target = ref prompt;
             }
-            else if (name.SequenceEqual("completion_tokens"u8))
+            else if (name.SequenceEqual("completion_tokens"u8) || name.SequenceEqual("output_tokens"u8))
             {
                 target = ref completion;
             }

@@ -60,8 +60,11 @@ internal sealed class AiProvider
     /// <summary>The provider API's version (Anthropic's <c>anthropic-version</c>, Azure's <c>api-version</c>); null for OpenAI.</summary>
     public string? ApiVersion { get; }
 
-    /// <summary>Anthropic's Messages API has no embeddings.</summary>
-    public bool ServesEmbeddings => Type != AiProviderType.Anthropic;
+    /// <summary>
+    /// Whether the provider's API has <paramref name="operation"/>: Anthropic's Messages API has neither embeddings nor
+    /// OpenAI's Responses API (which the gateway does not translate).
+    /// </summary>
+    public bool Serves(AiOperation operation) => operation == AiOperation.Chat || Type != AiProviderType.Anthropic;
 
     public HttpMessageInvoker Invoker { get; }
 
@@ -71,10 +74,17 @@ internal sealed class AiProvider
     /// </summary>
     public HttpRequestMessage NewRequest(AiOperation operation, string model, byte[] body)
     {
-        var call = operation == AiOperation.Chat ? "/chat/completions" : "/embeddings";
+        var call = operation switch
+        {
+            AiOperation.Chat => "/chat/completions",
+            AiOperation.Responses => "/responses",
+            _ => "/embeddings",
+        };
         var path = Type switch
         {
             AiProviderType.Anthropic => "/messages",
+            // Azure serves the Responses API only on its v1 path, with the deployment in the body's model (set by the caller).
+            AiProviderType.Azure when operation == AiOperation.Responses => "/openai/v1/responses",
             AiProviderType.Azure => "/openai/deployments/" + Uri.EscapeDataString(model) + call + "?api-version=" + Uri.EscapeDataString(ApiVersion!),
             _ => call,
         };

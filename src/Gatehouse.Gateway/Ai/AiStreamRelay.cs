@@ -12,8 +12,6 @@ namespace Gatehouse.Gateway.Ai;
 /// </summary>
 internal static class AiStreamRelay
 {
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-
     public static async Task<RelayOutcome> RelayAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, TimeSpan idle, StreamDialect dialect)
     {
         var context = call.Context;
@@ -61,20 +59,20 @@ internal static class AiStreamRelay
                 {
                     if (next is not { } current)
                     {
-                        await WriteErrorEventAsync(writer, context, "The provider ended the stream before it was complete.", aborted).ConfigureAwait(false);
+                        await WriteErrorEventAsync(dialect, writer, context, "The provider ended the stream before it was complete.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
                     var step = dialect.Step(call, current.Span, writer, out var wrote, out var error);
                     if (step == StreamStep.Malformed)
                     {
-                        await WriteErrorEventAsync(writer, context, "The provider sent an event that is not valid JSON; the stream is ended.", aborted).ConfigureAwait(false);
+                        await WriteErrorEventAsync(dialect, writer, context, "The provider sent an event that is not valid JSON; the stream is ended.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
                     if (step == StreamStep.ProviderError)
                     {
-                        await WriteErrorEventAsync(writer, context, error ?? "The provider reported an error mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
+                        await WriteErrorEventAsync(dialect, writer, context, error ?? "The provider reported an error mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
@@ -100,7 +98,7 @@ internal static class AiStreamRelay
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
             {
-                await TryWriteErrorEventAsync(writer, context, e is OperationCanceledException
+                await TryWriteErrorEventAsync(dialect, writer, context, e is OperationCanceledException
                     ? "The provider stopped sending mid-stream; the stream is ended."
                     : "The connection to the provider broke mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
                 return RelayOutcome.Done;
@@ -108,11 +106,11 @@ internal static class AiStreamRelay
         }
     }
 
-    private static async Task TryWriteErrorEventAsync(System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)
+    private static async Task TryWriteErrorEventAsync(StreamDialect dialect, System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)
     {
         try
         {
-            await WriteErrorEventAsync(writer, context, message, ct).ConfigureAwait(false);
+            await WriteErrorEventAsync(dialect, writer, context, message, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -125,11 +123,9 @@ internal static class AiStreamRelay
     /// on HTTP/1.1, RST_STREAM on HTTP/2), so that clients that only read the transport see an error too, never a
     /// complete-looking answer.
     /// </summary>
-    private static async Task WriteErrorEventAsync(System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)
+    private static async Task WriteErrorEventAsync(StreamDialect dialect, System.IO.Pipelines.PipeWriter writer, HttpContext context, string message, CancellationToken ct)
     {
-        writer.Write("data: "u8);
-        writer.Write(AiJson.ErrorBody("api_error", "stream_interrupted", message));
-        writer.Write(EventEnd);
+        dialect.WriteError(writer, message);
         try
         {
             await writer.FlushAsync(ct).ConfigureAwait(false);

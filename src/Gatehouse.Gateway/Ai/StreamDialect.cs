@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 
 namespace Gatehouse.Gateway.Ai;
@@ -17,6 +18,14 @@ internal abstract class StreamDialect
     /// <paramref name="error"/> is set with <see cref="StreamStep.ProviderError"/>.
     /// </summary>
     public abstract StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error);
+
+    /// <summary>Writes the event that ends a broken stream: chat completions' <c>data: {"error":{…}}</c> unless the API has its own.</summary>
+    public virtual void WriteError(PipeWriter writer, string message)
+    {
+        writer.Write("data: "u8);
+        writer.Write(AiJson.ErrorBody("api_error", "stream_interrupted", message));
+        writer.Write("\n\n"u8);
+    }
 }
 
 /// <summary>What a stream event meant.</summary>

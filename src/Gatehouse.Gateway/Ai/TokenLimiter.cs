@@ -319,7 +319,7 @@ internal sealed class TokenLimiter
 
     private static long MaxTokens(JsonObject body)
     {
-        foreach (var name in (ReadOnlySpan<string>)["max_completion_tokens", "max_tokens"])
+        foreach (var name in (ReadOnlySpan<string>)["max_completion_tokens", "max_tokens", "max_output_tokens"])
         {
             if (body[name] is JsonValue v && v.TryGetValue<long>(out var n) && n > 0)
             {
@@ -339,6 +339,37 @@ internal sealed class TokenLimiter
             foreach (var text in Texts(body["input"]))
             {
                 total += TokenCounter.Count(text);
+            }
+
+            return total;
+        }
+
+        if (operation == AiOperation.Responses)
+        {
+            // The Responses API: 'instructions', and 'input' as text or as items (messages, and tool calls and their outputs).
+            total += 3;
+            if (body["instructions"] is JsonValue instructions && instructions.TryGetValue<string>(out var text))
+            {
+                total += 3 + TokenCounter.Count(text);
+            }
+
+            if (body["input"] is JsonArray items)
+            {
+                foreach (var item in items)
+                {
+                    total += 3;
+                    foreach (var part in Texts(item?["content"]).Concat(Texts(item?["output"])).Concat(Texts(item?["arguments"])))
+                    {
+                        total += TokenCounter.Count(part);
+                    }
+                }
+            }
+            else
+            {
+                foreach (var input in Texts(body["input"]))
+                {
+                    total += 3 + TokenCounter.Count(input);
+                }
             }
 
             return total;

@@ -9,7 +9,7 @@ public sealed record AiProviderConfig
     public AiProviderType Type { get; init; } = AiProviderType.Openai;
 
     /// <summary>
-    /// The provider's API base, to which <c>/chat/completions</c>, <c>/embeddings</c> are added:
+    /// The provider's API base, to which <c>/chat/completions</c>, <c>/responses</c>, <c>/embeddings</c> are added:
     /// <c>https://api.openai.com/v1</c>, <c>http://127.0.0.1:11434/v1</c> (Ollama), <c>http://127.0.0.1:8000/v1</c> (vLLM).
     /// For <c>type: anthropic</c>, the base to which <c>/messages</c> is added: <c>https://api.anthropic.com/v1</c>. For
     /// <c>type: azure</c>, the resource's endpoint, to which <c>/openai/deployments/{deployment}/…</c> is added:
@@ -58,8 +58,8 @@ public enum AiProviderType
     Anthropic,
 
     /// <summary>
-    /// Azure OpenAI: OpenAI's API on deployment paths (<c>/openai/deployments/{deployment}/chat/completions?api-version=…</c>);
-    /// an alias's <c>model</c> names the deployment.
+    /// Azure OpenAI: OpenAI's API on deployment paths (<c>/openai/deployments/{deployment}/chat/completions?api-version=…</c>;
+    /// the Responses API on <c>/openai/v1/responses</c>); an alias's <c>model</c> names the deployment.
     /// </summary>
     Azure,
 }

@@ -4,7 +4,7 @@ namespace Gatehouse.Model.Config;
 
 /// <summary>
 /// The model providers of a service of <c>kind: ai</c> and the model aliases clients ask for. A route bound to the
-/// service serves <c>POST …/chat/completions</c>, <c>POST …/embeddings</c> and <c>GET …/models</c> in OpenAI's format
+/// service serves <c>POST …/chat/completions</c>, <c>POST …/responses</c>, <c>POST …/embeddings</c> and <c>GET …/models</c> in OpenAI's format
 /// (docs/ai.md).
 /// </summary>
 [BindingRules(typeof(Loading.AiServiceRules))]

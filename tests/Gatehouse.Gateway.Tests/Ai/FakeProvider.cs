@@ -27,8 +27,9 @@ public enum FakeFault
 
 /// <summary>
 /// An OpenAI-compatible provider written for the tests, on loopback: chat (JSON and SSE with the usage chunk and
-/// [DONE]), embeddings and models, with faults set by <see cref="Fault"/>. It records what it received and the usage it
-/// reported (the ground truth the gateway's counts are checked against).
+/// [DONE]), the Responses API (JSON, and its typed events ending in response.completed), embeddings and models, with
+/// faults set by <see cref="Fault"/>. It records what it received and the usage it reported (the ground truth the
+/// gateway's counts are checked against).
 /// </summary>
 internal sealed class FakeProvider : IAsyncDisposable
 {
@@ -97,6 +98,12 @@ internal sealed class FakeProvider : IAsyncDisposable
             return;
         }
 
+        if (context.Request.Path.Value!.EndsWith("/responses", StringComparison.Ordinal))
+        {
+            await RespondAsync(context, body, model, prompt);
+            return;
+        }
+
         var words = Enumerable.Range(1, AnswerWords).Select(i => $"w{i}").ToArray();
         var usage = new { prompt_tokens = prompt, completion_tokens = words.Length, total_tokens = prompt + words.Length };
         if (body["stream"]?.GetValue<bool>() != true)
@@ -115,26 +122,7 @@ internal sealed class FakeProvider : IAsyncDisposable
         for (var i = 0; i < words.Length; i++)
         {
             await SendAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = new { content = (i == 0 ? "" : " ") + words[i] }, finish_reason = (string?)null } } });
-            if (i == 0)
-            {
-                FirstChunkSent.TrySetResult();
-                if (Fault is FakeFault.Gate or FakeFault.ResetMidStream)
-                {
-                    await Release.Task.WaitAsync(context.RequestAborted);
-                    if (Fault == FakeFault.ResetMidStream)
-                    {
-                        context.Abort();
-                        return;
-                    }
-                }
-                else if (Fault == FakeFault.Malformed)
-                {
-                    await context.Response.WriteAsync("data: {not json\n\n");
-                    return;
-                }
-            }
-
-            if (i == 1 && Fault == FakeFault.CutMidStream)
+            if (await StopsAfterChunkAsync(context, i, "data: {not json\n\n"))
             {
                 return;
             }
@@ -148,6 +136,81 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    // OpenAI's Responses API: a response object, or its stream of typed events ending in response.completed (no [DONE]).
+    private async Task RespondAsync(HttpContext context, JsonObject body, string model, int prompt)
+    {
+        var words = Enumerable.Range(1, AnswerWords).Select(i => $"w{i}").ToArray();
+        var text = string.Join(' ', words);
+        var usage = new { input_tokens = prompt, input_tokens_details = new { cached_tokens = 0 }, output_tokens = words.Length, output_tokens_details = new { reasoning_tokens = 0 }, total_tokens = prompt + words.Length };
+        object Message(string status, string content) => new { type = "message", id = "msg_fake", status, role = "assistant", content = new[] { new { type = "output_text", text = content, annotations = Array.Empty<object>() } } };
+        object Response(string status, object[] output, object? used) => new { id = "resp_fake", @object = "response", created_at = 1, status, model, output, usage = used, store = body["store"]?.GetValue<bool>() };
+        if (body["stream"]?.GetValue<bool>() != true)
+        {
+            Interlocked.Add(ref _reported, usage.total_tokens);
+            await context.Response.WriteAsJsonAsync(Response("completed", [Message("completed", text)], usage));
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        var sequence = 0;
+        Task Event(string type, object fields)
+        {
+            var json = JsonSerializer.SerializeToNode(fields)!.AsObject();
+            json.Insert(0, "type", type);
+            json["sequence_number"] = sequence++;
+            return SendEventAsync(context, type, json.ToJsonString());
+        }
+
+        await Event("response.created", new { response = Response("in_progress", [], null) });
+        await Event("response.output_item.added", new { output_index = 0, item = new { type = "message", id = "msg_fake", status = "in_progress", role = "assistant", content = Array.Empty<object>() } });
+        await Event("response.content_part.added", new { item_id = "msg_fake", output_index = 0, content_index = 0, part = new { type = "output_text", text = "", annotations = Array.Empty<object>() } });
+        for (var i = 0; i < words.Length; i++)
+        {
+            await Event("response.output_text.delta", new { item_id = "msg_fake", output_index = 0, content_index = 0, delta = (i == 0 ? "" : " ") + words[i], logprobs = Array.Empty<object>() });
+            if (await StopsAfterChunkAsync(context, i, "event: response.output_text.delta\ndata: {not json\n\n"))
+            {
+                return;
+            }
+        }
+
+        await Event("response.output_text.done", new { item_id = "msg_fake", output_index = 0, content_index = 0, text, logprobs = Array.Empty<object>() });
+        await Event("response.content_part.done", new { item_id = "msg_fake", output_index = 0, content_index = 0, part = new { type = "output_text", text, annotations = Array.Empty<object>() } });
+        await Event("response.output_item.done", new { output_index = 0, item = Message("completed", text) });
+        Interlocked.Add(ref _reported, usage.total_tokens);
+        await Event("response.completed", new { response = Response("completed", [Message("completed", text)], usage) });
+    }
+
+    // The stream faults, after chunk `index` was sent: true when the stream is to end there.
+    private async Task<bool> StopsAfterChunkAsync(HttpContext context, int index, string malformed)
+    {
+        if (index == 0)
+        {
+            FirstChunkSent.TrySetResult();
+            if (Fault is FakeFault.Gate or FakeFault.ResetMidStream)
+            {
+                await Release.Task.WaitAsync(context.RequestAborted);
+                if (Fault == FakeFault.ResetMidStream)
+                {
+                    context.Abort();
+                    return true;
+                }
+            }
+            else if (Fault == FakeFault.Malformed)
+            {
+                await context.Response.WriteAsync(malformed);
+                return true;
+            }
+        }
+
+        return index == 1 && Fault == FakeFault.CutMidStream;
+    }
+
+    private static async Task SendEventAsync(HttpContext context, string type, string json)
+    {
+        await context.Response.WriteAsync("event: " + type + "\ndata: " + json + "\n\n");
+        await context.Response.Body.FlushAsync();
     }
 
     private static async Task SendAsync(HttpContext context, object chunk)

@@ -10,7 +10,7 @@ namespace Gatehouse.Tests.Cli;
 public sealed partial class DemoAiTests
 {
     [Fact]
-    public async Task Demo_ChatCompletions_AnswersInOpenAIFormatWithUsage_AndStreamsToDone()
+    public async Task Demo_ChatCompletionsAndResponses_AnswerInOpenAIFormatWithUsage_AndStream()
     {
         await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
         var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
@@ -34,6 +34,17 @@ public sealed partial class DemoAiTests
         Assert.Equal("text/event-stream", streamed.Content.Headers.ContentType?.MediaType);
         Assert.Contains("\"content\":\" said:\"", events, StringComparison.Ordinal); // one chunk per word
         Assert.EndsWith("data: [DONE]\n\n", events, StringComparison.Ordinal);
+
+        // OpenAI's Responses API on the same alias, whole and streamed (typed events ending in response.completed).
+        var answered = await client.PostAsync("/v1/responses", new StringContent("""{"model":"demo","input":"hi"}""", Encoding.UTF8, "application/json"));
+        var answer = JsonDocument.Parse(await answered.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal("You said: hi", answer.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal(4, answer.GetProperty("usage").GetProperty("input_tokens").GetInt32());
+        Assert.Equal(3, answer.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+        var responseEvents = await (await client.PostAsync("/v1/responses", new StringContent("""{"model":"demo","stream":true,"input":"hi"}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync();
+        Assert.Contains("event: response.output_text.delta\ndata: ", responseEvents, StringComparison.Ordinal);
+        Assert.Contains("event: response.completed\n", responseEvents, StringComparison.Ordinal);
 
         var models = await client.GetStringAsync("/v1/models");
         Assert.Contains("\"id\":\"demo\"", models, StringComparison.Ordinal);

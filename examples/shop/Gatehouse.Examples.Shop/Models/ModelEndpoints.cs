@@ -9,7 +9,8 @@ namespace Gatehouse.Examples.Shop.Models;
 
 /// <summary>
 /// A tiny OpenAI-compatible model server for the demo: <c>POST /v1/chat/completions</c> (whole or streamed as SSE, with
-/// the usage chunk when asked) and <c>GET /v1/models</c>. Its answers are deterministic (it repeats the last user
+/// the usage chunk when asked), <c>POST /v1/responses</c> (whole or streamed as the Responses API's typed events) and
+/// <c>GET /v1/models</c>. Its answers are deterministic (it repeats the last user
 /// message) and its usage numbers are real counts of what it read and wrote (one token per word), so the gateway's
 /// token accounting can be checked against them. No network, no weights.
 /// </summary>
@@ -23,19 +24,78 @@ internal static class ModelEndpoints
         routes.MapGet("/v1/models", () => TypedResults.Json(new { @object = "list", data = new[] { new { id = ModelName, @object = "model", created = 0, owned_by = "gatehouse-demo" } } }))
             .ExcludeFromDescription();
         routes.MapPost("/v1/chat/completions", ChatAsync).ExcludeFromDescription();
+        routes.MapPost("/v1/responses", RespondAsync).ExcludeFromDescription();
+    }
+
+    // The Responses API: 'input' as text or as message items; the answer as a response object, or as its events.
+    private static async Task RespondAsync(HttpContext context)
+    {
+        var body = await ReadAsync(context);
+
+        var input = body?["input"];
+        var texts = input is JsonValue single && single.TryGetValue<string>(out var only)
+            ? [("user", only)]
+            : (input as JsonArray)?.OfType<JsonObject>().Select(item => (item["role"]?.GetValue<string>() ?? "", item["content"] switch
+            {
+                JsonValue v when v.TryGetValue<string>(out var s) => s,
+                JsonArray parts => string.Join(' ', parts.OfType<JsonObject>().Select(p => p["text"]?.GetValue<string>() ?? "")),
+                _ => "",
+            })).ToArray();
+        if (texts is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "'input' is required.", type = "invalid_request_error", code = "invalid_body" } });
+            return;
+        }
+
+        var model = body!["model"]?.GetValue<string>() ?? ModelName;
+        var instructions = body["instructions"] is JsonValue iv && iv.TryGetValue<string>(out var ins) ? Words(ins).Length + 3 : 0;
+        var prompt = instructions + texts.Sum(t => Words(t.Item2).Length + 3);
+        var last = texts.LastOrDefault(t => t.Item1 == "user").Item2 ?? "";
+        var answer = Words("You said: " + (last.Length == 0 ? "nothing" : last));
+        if (body["max_output_tokens"] is JsonValue max && max.TryGetValue<int>(out var limit) && limit > 0 && limit < answer.Length)
+        {
+            answer = answer[..limit];
+        }
+
+        var text = string.Join(' ', answer);
+        var id = "resp_demo_" + (uint)text.GetHashCode(StringComparison.Ordinal);
+        var usage = new { input_tokens = prompt, input_tokens_details = new { cached_tokens = 0 }, output_tokens = answer.Length, output_tokens_details = new { reasoning_tokens = 0 }, total_tokens = prompt + answer.Length };
+        object Message(string status, string content) => new { type = "message", id = "msg_" + id, status, role = "assistant", content = new[] { new { type = "output_text", text = content, annotations = Array.Empty<object>() } } };
+        object Response(string status, object[] output, object? used) => new { id, @object = "response", created_at = 0, status, model, output, usage = used };
+        if (body["stream"] is not JsonValue stream || !stream.TryGetValue<bool>(out var streamed) || !streamed)
+        {
+            await context.Response.WriteAsJsonAsync(Response("completed", [Message("completed", text)], usage));
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var sequence = 0;
+        async Task Event(string type, object fields)
+        {
+            var json = JsonSerializer.SerializeToNode(fields)!.AsObject();
+            json.Insert(0, "type", type);
+            json["sequence_number"] = sequence++;
+            await context.Response.WriteAsync("event: " + type + "\ndata: " + json.ToJsonString() + "\n\n", Encoding.UTF8, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        await Event("response.created", new { response = Response("in_progress", [], null) });
+        await Event("response.output_item.added", new { output_index = 0, item = new { type = "message", id = "msg_" + id, status = "in_progress", role = "assistant", content = Array.Empty<object>() } });
+        for (var i = 0; i < answer.Length; i++)
+        {
+            await Event("response.output_text.delta", new { item_id = "msg_" + id, output_index = 0, content_index = 0, delta = (i == 0 ? "" : " ") + answer[i], logprobs = Array.Empty<object>() });
+        }
+
+        await Event("response.output_text.done", new { item_id = "msg_" + id, output_index = 0, content_index = 0, text, logprobs = Array.Empty<object>() });
+        await Event("response.output_item.done", new { output_index = 0, item = Message("completed", text) });
+        await Event("response.completed", new { response = Response("completed", [Message("completed", text)], usage) });
     }
 
     private static async Task ChatAsync(HttpContext context)
     {
-        JsonObject? body;
-        try
-        {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            body = null;
-        }
+        var body = await ReadAsync(context);
 
         if (body?["messages"] is not JsonArray messages)
         {
@@ -103,6 +163,18 @@ internal static class ModelEndpoints
         var json = JsonSerializer.Serialize(chunk);
         await context.Response.WriteAsync("data: " + json + "\n\n", Encoding.UTF8, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    private static async Task<JsonObject?> ReadAsync(HttpContext context)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static string[] Words(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);

@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>
+/// Keeps a call from reaching what is stored at a provider. The gateway calls every provider with its own key, so
+/// whatever the provider stores (responses, conversations, files, vector stores, containers) belongs to one account that
+/// every application shares: a response id or file id that one application learns would show its content to any other.
+/// So Responses calls are sent with <c>store: false</c>, and a call that names provider-side state is refused with what
+/// to send instead (docs/ai.md, "The Responses API").
+/// </summary>
+internal static class ProviderState
+{
+    /// <summary>Why <paramref name="body"/> is refused (a code and a message for the client), or null; sets <c>store: false</c> on a Responses call.</summary>
+    public static (string Code, string Message)? Refuse(JsonObject body, AiOperation operation)
+    {
+        if (operation == AiOperation.Responses)
+        {
+            if (Set(body["previous_response_id"]) || Set(body["conversation"]))
+            {
+                return ("unsupported_parameter",
+                    $"'{(Set(body["previous_response_id"]) ? "previous_response_id" : "conversation")}' names state kept at the provider, which the gateway does not keep (every call is sent with store=false, "
+                    + "since the provider's account is shared by every application). Send the conversation so far in 'input' "
+                    + "(with include: [\"reasoning.encrypted_content\"] to carry a reasoning model's reasoning from turn to turn).");
+            }
+
+            if (IsTrue(body["store"]) || IsTrue(body["background"]))
+            {
+                return ("unsupported_parameter",
+                    $"'{(IsTrue(body["store"]) ? "store" : "background")}: true' asks the provider to keep the response, which the gateway does not allow: "
+                    + "the provider's account is shared by every application. Leave it out (the gateway sends store=false).");
+            }
+
+            if (body["tools"] is JsonArray tools)
+            {
+                foreach (var tool in tools)
+                {
+                    var type = (tool?["type"] as JsonValue)?.TryGetValue<string>(out var t) == true ? t : null;
+                    if (type == "file_search" || (type == "code_interpreter" && tool?["container"] is JsonValue))
+                    {
+                        return ("unsupported_parameter",
+                            $"The '{type}' tool reads {(type == "file_search" ? "vector stores" : "a container")} kept at the provider, under an account every application shares; "
+                            + (type == "file_search" ? "it is not served through the gateway." : "use container: {\"type\": \"auto\"}."));
+                    }
+                }
+            }
+
+            body["store"] = false;
+        }
+
+        var content = operation == AiOperation.Chat ? body["messages"] : body["input"];
+        return FindReference(content) is { } name
+            ? ("unsupported_parameter",
+                $"'{name}' in the {(operation == AiOperation.Chat ? "messages" : "input")} refers to something kept at the provider, under an account every application shares; "
+                + "send it inline instead (file_data, image_url, or the item itself).")
+            : null;
+    }
+
+    private static bool Set(JsonNode? node) => node is not null && !(node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Null);
+
+    private static bool IsTrue(JsonNode? node) => node is JsonValue v && v.TryGetValue<bool>(out var b) && b;
+
+    // A file id anywhere in the content (input_file, input_image, chat's file part), or a Responses item_reference.
+    // The recursion is bounded by the parser's depth limit (64).
+    private static string? FindReference(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                if (Set(o["file_id"]))
+                {
+                    return "file_id";
+                }
+
+                if (o["type"] is JsonValue type && type.TryGetValue<string>(out var t) && t == "item_reference")
+                {
+                    return "item_reference";
+                }
+
+                foreach (var (_, value) in o)
+                {
+                    if (FindReference(value) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    if (FindReference(item) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+}
