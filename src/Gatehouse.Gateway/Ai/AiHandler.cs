@@ -58,6 +58,16 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 return CallAsync(context, ai, requestId, admission, AiOperation.Responses);
             }
+
+            if (path.EndsWith("/messages", StringComparison.Ordinal))
+            {
+                return CallAsync(context, ai, requestId, admission, AiOperation.Messages);
+            }
+
+            if (path.EndsWith("/messages/count_tokens", StringComparison.Ordinal))
+            {
+                return CallAsync(context, ai, requestId, admission, AiOperation.CountTokens);
+            }
         }
 
         if (path.Contains("/responses/", StringComparison.Ordinal))
@@ -68,7 +78,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         return AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url",
-            $"{request.Method} {path} is not served here; use POST …/chat/completions, POST …/responses, POST …/embeddings or GET …/models.", requestId);
+            $"{request.Method} {path} is not served here; use POST …/chat/completions, POST …/responses, POST …/messages, POST …/embeddings or GET …/models.", requestId);
     }
 
     private async Task CallAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission, AiOperation operation)
@@ -90,25 +100,39 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (body is null || body["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias))
         {
-            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_body",
+            await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_body",
                 "The body must be a JSON object with 'model' (an alias that GET /v1/models lists).", requestId).ConfigureAwait(false);
             return;
         }
 
         if (!ai.Aliases.TryGetValue(alias, out var aliasModel))
         {
-            await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+            await ErrorAsync(context, operation, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
                 $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNames)} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
             return;
         }
 
         if (ProviderState.Refuse(body, operation) is { } refused)
         {
-            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
+            await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
             return;
         }
 
-        var stream = operation != AiOperation.Embeddings && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
+        string? beta = null;
+        if (operation is AiOperation.Messages or AiOperation.CountTokens && context.Request.Headers["anthropic-beta"] is { Count: > 0 } betas)
+        {
+            // The one client header that reaches a provider: Anthropic's features are turned on by it, and Claude Code and
+            // the SDKs send it. Only a list of names passes, so nothing else can ride along.
+            beta = string.Join(',', betas.SelectMany(value => (value ?? "").Split(',')).Select(name => name.Trim()));
+            if (!BetaNames().IsMatch(beta))
+            {
+                await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_header",
+                    "The anthropic-beta header must be a comma-separated list of beta names (letters, digits, '-' and '_'), at most 16 of them.", requestId).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var stream = operation is not (AiOperation.Embeddings or AiOperation.CountTokens) && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
         var clientAskedUsage = false;
         if (stream && operation == AiOperation.Chat)
         {
@@ -118,7 +142,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             body["stream_options"] = new JsonObject { ["include_usage"] = true };
         }
 
-        var (reservation, refusal) = await tokens.AdmitAsync(admission, alias, body, operation).ConfigureAwait(false);
+        // Counting tokens uses none: nothing is reserved, and nothing recorded.
+        var (reservation, refusal) = operation == AiOperation.CountTokens ? (TokenReservation.None, null) : await tokens.AdmitAsync(admission, alias, body, operation).ConfigureAwait(false);
         if (refusal is { } limited)
         {
             await tokens.WriteRefusalAsync(context, limited, requestId).ConfigureAwait(false);
@@ -128,16 +153,27 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var call = new AiCall(context, requestId, reservation, clientAskedUsage);
         try
         {
-            await SendAsync(call, ai, alias, aliasModel.Order(Random.Shared), body, operation, stream).ConfigureAwait(false);
+            await SendAsync(call, ai, alias, aliasModel.Order(Random.Shared), body, operation, stream, beta).ConfigureAwait(false);
         }
         finally
         {
             // Settled on every path: completed, refused by every provider, or cut by the client mid-stream.
-            Settle(call, reservation, admission, alias);
+            if (operation != AiOperation.CountTokens)
+            {
+                Settle(call, reservation, admission, alias);
+            }
         }
     }
 
-    private async Task SendAsync(AiCall call, AiServiceModel ai, string alias, AiModelTarget[] targets, JsonObject body, AiOperation operation, bool stream)
+    private static Task ErrorAsync(HttpContext context, AiOperation operation, int status, string type, string code, string message, string requestId, string? retryAfter = null) =>
+        operation is AiOperation.Messages or AiOperation.CountTokens
+            ? AiJson.WriteAnthropicErrorAsync(context, status, message, requestId, retryAfter)
+            : AiJson.WriteErrorAsync(context, status, type, code, message, requestId, retryAfter);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,128}(,[A-Za-z0-9_-]{1,128}){0,15}$")]
+    private static partial System.Text.RegularExpressions.Regex BetaNames();
+
+    private async Task SendAsync(AiCall call, AiServiceModel ai, string alias, AiModelTarget[] targets, JsonObject body, AiOperation operation, bool stream, string? beta = null)
     {
         var context = call.Context;
         var aborted = context.RequestAborted;
@@ -155,7 +191,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
             tried++;
             byte[] payload;
-            if (provider.Type == AiProviderType.Anthropic)
+            if (provider.Type == AiProviderType.Anthropic && operation == AiOperation.Chat)
             {
                 if (AnthropicRequest.Build(body, target.Model, out var invalid) is not { } translated)
                 {
@@ -171,7 +207,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 payload = AiJson.ForProvider(body, target.Model);
             }
 
-            using var request = provider.NewRequest(operation, target.Model, payload);
+            using var request = provider.NewRequest(operation, target.Model, payload, beta);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             timeout.CancelAfter(provider.Timeout);
             HttpResponseMessage response;
@@ -210,9 +246,14 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 call.Target = target;
                 var anthropic = provider.Type == AiProviderType.Anthropic;
                 var outcome = stream && status < 300
-                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, anthropic ? new AnthropicStream(created)
-                        : operation == AiOperation.Responses ? ResponsesStreamDialect.Instance : OpenAiStreamDialect.Instance).ConfigureAwait(false)
-                    : await RelayWholeAsync(call, response, timeout, anthropic ? created : null).ConfigureAwait(false);
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, operation switch
+                    {
+                        AiOperation.Messages => new AnthropicPassThrough(),
+                        AiOperation.Responses => ResponsesStreamDialect.Instance,
+                        _ when anthropic => new AnthropicStream(created),
+                        _ => OpenAiStreamDialect.Instance,
+                    }).ConfigureAwait(false)
+                    : await RelayWholeAsync(call, response, timeout, anthropic && operation == AiOperation.Chat ? created : null).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Done)
                 {
                     return;
@@ -225,9 +266,12 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (tried == 0)
         {
-            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation",
-                $"No provider of model '{alias}' serves {(operation == AiOperation.Embeddings ? "embeddings" : "the Responses API (Anthropic's does not)")}; use a model whose providers do"
-                + (operation == AiOperation.Responses ? ", or POST …/chat/completions." : "."), call.RequestId).ConfigureAwait(false);
+            await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation", operation switch
+            {
+                AiOperation.Embeddings => $"No provider of model '{alias}' serves embeddings; use a model whose providers do.",
+                AiOperation.Responses => $"No provider of model '{alias}' serves the Responses API (Anthropic's does not); use a model whose providers do, or POST …/chat/completions.",
+                _ => $"Model '{alias}' has no Anthropic provider, and only Anthropic's serve the Messages API; use a model with one, or POST …/chat/completions.",
+            }, call.RequestId).ConfigureAwait(false);
             return;
         }
 
@@ -237,7 +281,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             AttemptFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "provider_timeout", $"No provider of model '{alias}' answered in time; retry, or raise the providers' 'timeout'."),
             _ => (StatusCodes.Status502BadGateway, "provider_error", $"No provider of model '{alias}' could serve the call; retry later."),
         };
-        await AiJson.WriteErrorAsync(context, code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
+        await ErrorAsync(context, operation, code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -374,6 +418,10 @@ internal enum AiOperation
     Embeddings,
     /// <summary>OpenAI's Responses API (<c>POST …/responses</c>), stateless: docs/ai.md.</summary>
     Responses,
+    /// <summary>Anthropic's Messages API (<c>POST …/messages</c>), passed through to Anthropic providers.</summary>
+    Messages,
+    /// <summary>Anthropic's token count (<c>POST …/messages/count_tokens</c>): no tokens used, none recorded.</summary>
+    CountTokens,
 }
 
 /// <summary>How relaying one provider's response ended.</summary>

@@ -41,13 +41,42 @@ internal static class AiJson
     /// An error in OpenAI's shape (<c>{"error":{"message","type","code"}}</c>), which OpenAI's clients read; the
     /// gateway's own access errors on these routes stay problem+json (docs/ai.md).
     /// </summary>
-    public static Task WriteErrorAsync(HttpContext context, int status, string type, string code, string message, string requestId, string? retryAfter = null)
+    public static Task WriteErrorAsync(HttpContext context, int status, string type, string code, string message, string requestId, string? retryAfter = null) =>
+        StartError(context, status, requestId, retryAfter) ? context.Response.Body.WriteAsync(ErrorBody(type, code, message)).AsTask() : Task.CompletedTask;
+
+    /// <summary>
+    /// An error for a client of Anthropic's Messages API, in its shape (<c>{"type":"error","error":{"type","message"}}</c>),
+    /// the error type taken from the status as Anthropic's API uses them.
+    /// </summary>
+    public static Task WriteAnthropicErrorAsync(HttpContext context, int status, string message, string requestId, string? retryAfter = null)
+    {
+        if (!StartError(context, status, requestId, retryAfter))
+        {
+            return Task.CompletedTask;
+        }
+
+        var type = status switch
+        {
+            400 => "invalid_request_error",
+            401 => "authentication_error",
+            403 => "permission_error",
+            404 => "not_found_error",
+            413 => "request_too_large",
+            429 => "rate_limit_error",
+            529 => "overloaded_error",
+            _ => "api_error",
+        };
+        return context.Response.Body.WriteAsync(AnthropicErrorBody(type, message)).AsTask();
+    }
+
+    // An error's status and headers; false (and the response aborted) when the response has already started.
+    private static bool StartError(HttpContext context, int status, string requestId, string? retryAfter)
     {
         var response = context.Response;
         if (response.HasStarted)
         {
             context.Abort();
-            return Task.CompletedTask;
+            return false;
         }
 
         response.Clear();
@@ -59,7 +88,24 @@ internal static class AiJson
             response.Headers.RetryAfter = retryAfter;
         }
 
-        return response.Body.WriteAsync(ErrorBody(type, code, message)).AsTask();
+        return true;
+    }
+
+    public static byte[] AnthropicErrorBody(string type, string message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", "error");
+            json.WriteStartObject("error");
+            json.WriteString("type", type);
+            json.WriteString("message", message);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
     }
 
     public static byte[] ErrorBody(string type, string? code, string message)
@@ -147,10 +193,13 @@ internal static class AiJson
         }
     }
 
-    /// <summary>A usage object's counts, in chat completions' names or the Responses API's; the reader ends at the object's end.</summary>
+    /// <summary>
+    /// A usage object's counts, in chat completions' names, the Responses API's or Anthropic's (whose prompt is its
+    /// input plus the tokens written to and read from the prompt cache); the reader ends at the object's end.
+    /// </summary>
     internal static AiUsage ReadUsage(ref Utf8JsonReader reader)
     {
-        long prompt = 0, completion = 0, total = 0;
+        long prompt = 0, completion = 0, total = 0, cacheWritten = 0, cacheRead = 0;
         var depth = reader.CurrentDepth;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
@@ -175,6 +224,14 @@ internal static class AiJson
             {
                 target = ref total;
             }
+            else if (name.SequenceEqual("cache_creation_input_tokens"u8))
+            {
+                target = ref cacheWritten;
+            }
+            else if (name.SequenceEqual("cache_read_input_tokens"u8))
+            {
+                target = ref cacheRead;
+            }
             else
             {
                 known = false;
@@ -191,6 +248,6 @@ internal static class AiJson
             }
         }
 
-        return AiUsage.From(prompt, completion, total, estimated: false);
+        return AiUsage.From(prompt + cacheWritten + cacheRead, completion, total, estimated: false);
     }
 }

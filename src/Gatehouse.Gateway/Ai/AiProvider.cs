@@ -61,10 +61,16 @@ internal sealed class AiProvider
     public string? ApiVersion { get; }
 
     /// <summary>
-    /// Whether the provider's API has <paramref name="operation"/>: Anthropic's Messages API has neither embeddings nor
-    /// OpenAI's Responses API (which the gateway does not translate).
+    /// Whether the provider's API has <paramref name="operation"/>. Chat completions go to every provider (translated for
+    /// Anthropic's); embeddings and OpenAI's Responses API only to OpenAI's and Azure's, and Anthropic's Messages API only
+    /// to Anthropic's: the gateway does not translate those.
     /// </summary>
-    public bool Serves(AiOperation operation) => operation == AiOperation.Chat || Type != AiProviderType.Anthropic;
+    public bool Serves(AiOperation operation) => operation switch
+    {
+        AiOperation.Chat => true,
+        AiOperation.Messages or AiOperation.CountTokens => Type == AiProviderType.Anthropic,
+        _ => Type != AiProviderType.Anthropic,
+    };
 
     public HttpMessageInvoker Invoker { get; }
 
@@ -72,7 +78,8 @@ internal sealed class AiProvider
     /// A request for <paramref name="operation"/> to <paramref name="model"/> in the provider's API, built only from what
     /// the gateway wrote (the model and version come from the config, checked when it was loaded, and are escaped).
     /// </summary>
-    public HttpRequestMessage NewRequest(AiOperation operation, string model, byte[] body)
+    /// <param name="beta">The client's <c>anthropic-beta</c> (checked to be a list of names) for Anthropic's own API; else null.</param>
+    public HttpRequestMessage NewRequest(AiOperation operation, string model, byte[] body, string? beta = null)
     {
         var call = operation switch
         {
@@ -82,7 +89,7 @@ internal sealed class AiProvider
         };
         var path = Type switch
         {
-            AiProviderType.Anthropic => "/messages",
+            AiProviderType.Anthropic => operation == AiOperation.CountTokens ? "/messages/count_tokens" : "/messages",
             // Azure serves the Responses API only on its v1 path, with the deployment in the body's model (set by the caller).
             AiProviderType.Azure when operation == AiOperation.Responses => "/openai/v1/responses",
             AiProviderType.Azure => "/openai/deployments/" + Uri.EscapeDataString(model) + call + "?api-version=" + Uri.EscapeDataString(ApiVersion!),
@@ -103,6 +110,10 @@ internal sealed class AiProvider
         if (Type == AiProviderType.Anthropic)
         {
             request.Headers.TryAddWithoutValidation("anthropic-version", ApiVersion);
+            if (beta is not null)
+            {
+                request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+            }
         }
 
         return request;

@@ -48,11 +48,18 @@ internal static class ProviderState
             body["store"] = false;
         }
 
-        var content = operation == AiOperation.Chat ? body["messages"] : body["input"];
-        return FindReference(content) is { } name
+        if (operation is AiOperation.Messages or AiOperation.CountTokens && body["container"] is JsonValue)
+        {
+            return ("unsupported_parameter",
+                "'container' names a code execution container kept at the provider, under an account every application shares; leave it out for a new one.");
+        }
+
+        var anthropic = operation is AiOperation.Messages or AiOperation.CountTokens;
+        var content = operation == AiOperation.Responses ? body["input"] : body["messages"];
+        return (FindReference(content) ?? (anthropic ? FindReference(body["system"]) : null)) is { } name
             ? ("unsupported_parameter",
-                $"'{name}' in the {(operation == AiOperation.Chat ? "messages" : "input")} refers to something kept at the provider, under an account every application shares; "
-                + "send it inline instead (file_data, image_url, or the item itself).")
+                $"'{name}' in the {(operation == AiOperation.Responses ? "input" : "messages")} refers to something kept at the provider, under an account every application shares; "
+                + (anthropic ? "send it inline instead (a base64 or URL source)." : "send it inline instead (file_data, image_url, or the item itself)."))
             : null;
     }
 

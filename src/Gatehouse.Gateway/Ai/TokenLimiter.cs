@@ -375,6 +375,41 @@ internal sealed class TokenLimiter
             return total;
         }
 
+        if (operation == AiOperation.Messages)
+        {
+            // Anthropic's Messages API: 'system' as text or blocks, and each message's text, tool results and tool inputs.
+            total += 3;
+            foreach (var text in Texts(body["system"]))
+            {
+                total += TokenCounter.Count(text);
+            }
+
+            foreach (var message in body["messages"] as JsonArray ?? [])
+            {
+                total += 3;
+                var content = message?["content"];
+                foreach (var text in Texts(content))
+                {
+                    total += TokenCounter.Count(text);
+                }
+
+                foreach (var block in content as JsonArray ?? [])
+                {
+                    foreach (var text in Texts(block?["content"]))
+                    {
+                        total += TokenCounter.Count(text);
+                    }
+
+                    if (block?["input"] is JsonObject input)
+                    {
+                        total += TokenCounter.Count(input.ToJsonString());
+                    }
+                }
+            }
+
+            return total;
+        }
+
         if (body["messages"] is JsonArray messages)
         {
             total += 3;

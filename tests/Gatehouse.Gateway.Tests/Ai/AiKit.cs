@@ -37,12 +37,20 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
     public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
 
-    /// <summary>A <c>POST /v1/chat/completions</c> of <paramref name="json"/> with the application's key.</summary>
-    public HttpRequestMessage Post(string json)
+    /// <summary>A <c>POST</c> of <paramref name="json"/> to <paramref name="path"/> (chat completions by default) with the application's key.</summary>
+    public HttpRequestMessage Post(string json, string path = "/v1/chat/completions")
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
         request.Headers.Add("X-Api-Key", Key.Plaintext);
         return request;
+    }
+
+    /// <summary>Waits for the application's calls to settle, then checks the tokens its first token limit counted.</summary>
+    public async Task AssertTokensUsedAsync(long tokens)
+    {
+        var limiter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Gatehouse.Gateway.Ai.TokenLimiter>(Gateway.Host.Services);
+        await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, "the calls settled");
+        Xunit.Assert.Equal((tokens, 0L), limiter.Read("gold", "app", 0));
     }
 
     /// <summary>The body of a successful call of <paramref name="json"/> (the test fails on any other status).</summary>

@@ -31,7 +31,8 @@ public enum AnthropicFault
 /// Anthropic's Messages API (<c>POST /v1/messages</c>) as the tests need it, written from Anthropic's public docs, on
 /// loopback: a Message whole or as its event stream (message_start, content blocks with text and input_json deltas,
 /// ping, message_delta with usage, message_stop). It answers "a1 a2 … aN", or a tool_use block when the call offers
-/// tools and its last turn is not a tool result. It records what it received and the tokens it reported.
+/// tools and its last turn is not a tool result; and <c>POST /v1/messages/count_tokens</c>. It records what it received
+/// and the tokens it reported.
 /// </summary>
 internal sealed class FakeAnthropic : IAsyncDisposable
 {
@@ -92,6 +93,12 @@ internal sealed class FakeAnthropic : IAsyncDisposable
         }
 
         var model = body["model"]?.GetValue<string>() ?? "?";
+        if (context.Request.Path.Value!.EndsWith("/messages/count_tokens", StringComparison.Ordinal))
+        {
+            await context.Response.WriteAsJsonAsync(new { input_tokens = InputTokens });
+            return;
+        }
+
         var lastTurn = body["messages"]?.AsArray().LastOrDefault()?["content"];
         var toolResult = lastTurn is JsonArray blocks && blocks.Any(b => b?["type"]?.GetValue<string>() == "tool_result");
         var tool = body["tools"] is JsonArray { Count: > 0 } tools && !toolResult ? tools[0]!["name"]!.GetValue<string>() : null;

@@ -36,7 +36,7 @@ public sealed class ResponsesApiTests
         Assert.Equal("model-0", received.Body["model"]!.GetValue<string>());
         Assert.False(received.Body["store"]!.GetValue<bool>());
         Assert.Equal("Bearer " + AiKit.ProviderSecret, received.Authorization);
-        await AssertCountedAsync(kit, 12);
+        await kit.AssertTokensUsedAsync(12);
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class ResponsesApiTests
         var received = Assert.Single(kit.Providers[0].Received);
         Assert.True(received.Body["stream"]!.GetValue<bool>());
         Assert.Null(received.Body["stream_options"]); // chat's include_usage is not the Responses API's
-        await AssertCountedAsync(kit, 12);
+        await kit.AssertTokensUsedAsync(12);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class ResponsesApiTests
     {
         await using var kit = await AiKit.StartAsync();
         kit.Providers[0].Fault = FakeFault.Gate;
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","stream":true,"input":"hi"}"""), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"input":"hi"}""", "/v1/responses"), HttpCompletionOption.ResponseHeadersRead);
         await using var stream = await response.Content.ReadAsStreamAsync();
         var seen = new StringBuilder();
         var buffer = new byte[4096];
@@ -137,7 +137,7 @@ public sealed class ResponsesApiTests
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: "        claude: [ { provider: a0, model: claude-x } ]\n");
 
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"claude","input":"hi"}"""));
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claude","input":"hi"}""", "/v1/responses"));
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -173,7 +173,7 @@ public sealed class ResponsesApiTests
     {
         await using var kit = await AiKit.StartAsync();
 
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, json));
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post(json, "/v1/responses"));
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -187,7 +187,7 @@ public sealed class ResponsesApiTests
     {
         await using var kit = await AiKit.StartAsync();
 
-        using var response = await kit.Gateway.Client.SendAsync(Post(kit, """{"model":"fast","store":false,"previous_response_id":null,"input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]}],"tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}"""));
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","store":false,"previous_response_id":null,"input":[{"role":"user","content":[{"type":"input_text","text":"hi"}]}],"tools":[{"type":"code_interpreter","container":{"type":"auto"}}]}""", "/v1/responses"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.False(Assert.Single(kit.Providers[0].Received).Body["store"]!.GetValue<bool>());
@@ -236,19 +236,5 @@ public sealed class ResponsesApiTests
 
         Assert.Equal(3 + 3 + TokenCounter.Count("one two three"), fromText);
         Assert.Equal(3 + 3 + TokenCounter.Count("be brief") + 3 + TokenCounter.Count("one two three") + 3 + TokenCounter.Count("four five"), fromItems);
-    }
-
-    private static HttpRequestMessage Post(AiKit kit, string json)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Api-Key", kit.Key.Plaintext);
-        return request;
-    }
-
-    private static async Task AssertCountedAsync(AiKit kit, long tokens)
-    {
-        var limiter = kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();
-        await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, "the call settled");
-        Assert.Equal((tokens, 0L), limiter.Read("gold", "app", 0));
     }
 }

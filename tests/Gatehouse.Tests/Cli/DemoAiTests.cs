@@ -10,7 +10,7 @@ namespace Gatehouse.Tests.Cli;
 public sealed partial class DemoAiTests
 {
     [Fact]
-    public async Task Demo_ChatCompletionsAndResponses_AnswerInOpenAIFormatWithUsage_AndStream()
+    public async Task Demo_ChatResponsesAndMessages_AnswerInTheirFormatsWithUsage_AndStream()
     {
         await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
         var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
@@ -45,6 +45,17 @@ public sealed partial class DemoAiTests
         var responseEvents = await (await client.PostAsync("/v1/responses", new StringContent("""{"model":"demo","stream":true,"input":"hi"}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync();
         Assert.Contains("event: response.output_text.delta\ndata: ", responseEvents, StringComparison.Ordinal);
         Assert.Contains("event: response.completed\n", responseEvents, StringComparison.Ordinal);
+
+        // Anthropic's Messages API on the same alias, to its Anthropic provider: Anthropic's shape, whole and streamed.
+        var claude = await client.PostAsync("/v1/messages", new StringContent("""{"model":"demo","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
+        var claudeText = await claude.Content.ReadAsStringAsync();
+        Assert.True(claude.StatusCode == HttpStatusCode.OK, claudeText);
+        var message = JsonDocument.Parse(claudeText).RootElement;
+        Assert.Equal("You said: hi", message.GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal(4, message.GetProperty("usage").GetProperty("input_tokens").GetInt32());
+        var claudeEvents = await (await client.PostAsync("/v1/messages", new StringContent("""{"model":"demo","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync();
+        Assert.StartsWith("event: message_start\n", claudeEvents, StringComparison.Ordinal);
+        Assert.EndsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", claudeEvents, StringComparison.Ordinal);
 
         var models = await client.GetStringAsync("/v1/models");
         Assert.Contains("\"id\":\"demo\"", models, StringComparison.Ordinal);

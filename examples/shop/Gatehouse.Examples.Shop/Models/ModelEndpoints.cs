@@ -9,7 +9,8 @@ namespace Gatehouse.Examples.Shop.Models;
 
 /// <summary>
 /// A tiny OpenAI-compatible model server for the demo: <c>POST /v1/chat/completions</c> (whole or streamed as SSE, with
-/// the usage chunk when asked), <c>POST /v1/responses</c> (whole or streamed as the Responses API's typed events) and
+/// the usage chunk when asked), <c>POST /v1/responses</c> (whole or streamed as the Responses API's typed events),
+/// Anthropic's <c>POST /v1/messages</c> (whole or streamed as its events) and <c>/v1/messages/count_tokens</c>, and
 /// <c>GET /v1/models</c>. Its answers are deterministic (it repeats the last user
 /// message) and its usage numbers are real counts of what it read and wrote (one token per word), so the gateway's
 /// token accounting can be checked against them. No network, no weights.
@@ -25,6 +26,76 @@ internal static class ModelEndpoints
             .ExcludeFromDescription();
         routes.MapPost("/v1/chat/completions", ChatAsync).ExcludeFromDescription();
         routes.MapPost("/v1/responses", RespondAsync).ExcludeFromDescription();
+        routes.MapPost("/v1/messages", MessagesAsync).ExcludeFromDescription();
+        routes.MapPost("/v1/messages/count_tokens", MessagesAsync).ExcludeFromDescription();
+    }
+
+    // Anthropic's Messages API: 'system' and 'messages' (text or text blocks); a Message, or its event stream.
+    private static async Task MessagesAsync(HttpContext context)
+    {
+        var body = await ReadAsync(context);
+        if (body?["messages"] is not JsonArray messages)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsJsonAsync(new { type = "error", error = new { type = "invalid_request_error", message = "messages: Field required" } });
+            return;
+        }
+
+        static string Text(JsonNode? content) => content switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var s) => s,
+            JsonArray blocks => string.Join(' ', blocks.OfType<JsonObject>().Select(b => b["text"]?.GetValue<string>() ?? "")),
+            _ => "",
+        };
+
+        var turns = messages.OfType<JsonObject>().Select(m => (Role: m["role"]?.GetValue<string>() ?? "", Text: Text(m["content"]))).ToArray();
+        var prompt = (body["system"] is null ? 0 : Words(Text(body["system"])).Length + 3) + turns.Sum(t => Words(t.Text).Length + 3);
+        if (context.Request.Path.Value!.EndsWith("/count_tokens", StringComparison.Ordinal))
+        {
+            await context.Response.WriteAsJsonAsync(new { input_tokens = prompt });
+            return;
+        }
+
+        var last = turns.LastOrDefault(t => t.Role == "user").Text ?? "";
+        var answer = Words("You said: " + (last.Length == 0 ? "nothing" : last));
+        var stop = "end_turn";
+        if (body["max_tokens"] is JsonValue max && max.TryGetValue<int>(out var limit) && limit > 0 && limit < answer.Length)
+        {
+            answer = answer[..limit];
+            stop = "max_tokens";
+        }
+
+        var model = body["model"]?.GetValue<string>() ?? ModelName;
+        var text = string.Join(' ', answer);
+        var id = "msg_demo_" + (uint)text.GetHashCode(StringComparison.Ordinal);
+        if (body["stream"] is not JsonValue stream || !stream.TryGetValue<bool>(out var streamed) || !streamed)
+        {
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id, type = "message", role = "assistant", model, content = new[] { new { type = "text", text } }, stop_reason = stop, stop_sequence = (string?)null,
+                usage = new { input_tokens = prompt, output_tokens = answer.Length },
+            });
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        async Task Event(string type, object data)
+        {
+            await context.Response.WriteAsync("event: " + type + "\ndata: " + JsonSerializer.Serialize(data) + "\n\n", Encoding.UTF8, context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+        }
+
+        await Event("message_start", new { type = "message_start", message = new { id, type = "message", role = "assistant", model, content = Array.Empty<object>(), stop_reason = (string?)null, usage = new { input_tokens = prompt, output_tokens = 1 } } });
+        await Event("content_block_start", new { type = "content_block_start", index = 0, content_block = new { type = "text", text = "" } });
+        for (var i = 0; i < answer.Length; i++)
+        {
+            await Event("content_block_delta", new { type = "content_block_delta", index = 0, delta = new { type = "text_delta", text = (i == 0 ? "" : " ") + answer[i] } });
+        }
+
+        await Event("content_block_stop", new { type = "content_block_stop", index = 0 });
+        await Event("message_delta", new { type = "message_delta", delta = new { stop_reason = stop, stop_sequence = (string?)null }, usage = new { output_tokens = answer.Length } });
+        await Event("message_stop", new { type = "message_stop" });
     }
 
     // The Responses API: 'input' as text or as message items; the answer as a response object, or as its events.
