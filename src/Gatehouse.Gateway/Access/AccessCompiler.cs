@@ -30,6 +30,7 @@ internal static class AccessCompiler
                 Cache = plan.Cache,
                 CorsOrigins = plan.CorsOrigins.Count > 0 ? Policies.PolicyCompiler.Origins(plan.CorsOrigins) : null,
                 IpFilter = Policies.IpFiltering.IpFilter.Compile(plan.IpFilter),
+                Models = plan.Models is { } models ? System.Collections.Frozen.FrozenSet.ToFrozenSet(models, StringComparer.Ordinal) : null,
             });
             grants.Add(PlanGrants.Resolve(plan, config));
 

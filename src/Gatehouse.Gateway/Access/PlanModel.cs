@@ -27,4 +27,7 @@ internal sealed class PlanModel(string name, int index, bool shadow, LimitSet li
 
     /// <summary>Addresses this plan's callers may call from; null for any.</summary>
     public Policies.IpFiltering.IpFilter? IpFilter { get; init; }
+
+    /// <summary>The model aliases the plan may call (<c>plans.NAME.models</c>); null for every alias.</summary>
+    public System.Collections.Frozen.FrozenSet<string>? Models { get; init; }
 }

@@ -38,8 +38,9 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             var response = context.Response;
             response.ContentType = "application/json";
             response.Headers["X-Request-Id"] = requestId;
-            response.ContentLength = ai.ModelList.Length;
-            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(ai.ModelList).AsTask();
+            var list = ai.ModelListFor(admission.Plan?.Models);
+            response.ContentLength = list.Length;
+            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(list).AsTask();
         }
 
         if (HttpMethods.IsPost(request.Method))
@@ -105,10 +106,20 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
+        var allowed = admission.Plan?.Models;
         if (!ai.Aliases.TryGetValue(alias, out var aliasModel))
         {
             await ErrorAsync(context, operation, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
-                $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNames)} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
+                $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNamesFor(allowed))} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
+            return;
+        }
+
+        if (allowed is not null && !allowed.Contains(alias))
+        {
+            var others = ai.AliasNamesFor(allowed).ToArray();
+            await ErrorAsync(context, operation, StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed",
+                $"Plan '{admission.Plan!.Name}' does not include model '{alias}'; "
+                + (others.Length == 0 ? "it includes no model of this service." : $"use one of: {string.Join(", ", others)} (GET /v1/models lists them)."), requestId).ConfigureAwait(false);
             return;
         }
 

@@ -28,4 +28,14 @@ internal sealed class AiServiceModel
 
     /// <summary>The body of <c>GET /v1/models</c>, made once.</summary>
     public byte[] ModelList { get; }
+
+    // The lists of plans that allow only some aliases, made once per plan model (a plan's set is made once per config).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<FrozenSet<string>, byte[]> _planLists = [];
+
+    /// <summary>The body of <c>GET /v1/models</c> for a caller whose plan allows <paramref name="allowed"/> (null: every alias).</summary>
+    public byte[] ModelListFor(FrozenSet<string>? allowed) =>
+        allowed is null ? ModelList : _planLists.GetValue(allowed, set => AiJson.ModelList(AliasNames.Where(set.Contains)));
+
+    /// <summary>The aliases a caller whose plan allows <paramref name="allowed"/> may call, for messages.</summary>
+    public IEnumerable<string> AliasNamesFor(FrozenSet<string>? allowed) => allowed is null ? AliasNames : AliasNames.Where(allowed.Contains);
 }

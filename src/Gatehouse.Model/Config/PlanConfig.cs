@@ -59,6 +59,14 @@ public sealed record PlanConfig
     public IReadOnlyList<TokenLimitConfig> TokenLimits { get; init; } = [];
 
     /// <summary>
+    /// The model aliases the plan's applications may call through the model routes it grants (docs/ai.md): others are
+    /// refused (403) and left out of <c>GET …/models</c>. Without it, every alias of those routes; <c>[]</c> allows none.
+    /// Prompt operations are granted as operations and are not affected.
+    /// </summary>
+    [DocType("list of model aliases")]
+    public IReadOnlyList<string>? Models { get; init; }
+
+    /// <summary>
     /// Limits of single operations by operation id, on top of <c>limits</c>; the operation must be granted.
     /// </summary>
     [DocType("mapping operation id → list of limits")]

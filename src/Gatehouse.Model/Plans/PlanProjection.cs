@@ -133,7 +133,9 @@ public static class PlanProjection
             {
                 var catchAll = path.IndexOf("/{**", StringComparison.Ordinal);
                 var basePath = catchAll < 0 ? path.TrimEnd('/') : path[..catchAll];
-                result.Add(new PlanModelRoute(routeId, basePath, [.. (target.Ai?.Models.Keys ?? []).Order(StringComparer.Ordinal)]));
+                // Only the aliases the plan's 'models' allows, when it names them.
+                var aliases = (target.Ai?.Models.Keys ?? []).Where(a => planConfig.Models is not { } allowed || allowed.Contains(a, StringComparer.Ordinal));
+                result.Add(new PlanModelRoute(routeId, basePath, [.. aliases.Order(StringComparer.Ordinal)]));
             }
         }
 

@@ -39,6 +39,7 @@ public static partial class ConfigValidator
                 }
             }
 
+            ValidateModelAliases(config, path, plan, errors);
             ValidateRules(config, operations, incomplete, $"{path}.include", plan.Include, errors);
             ValidateRules(config, operations, incomplete, $"{path}.omit", plan.Omit, errors);
             var grants = PlanGrants.Resolve(plan, config);
@@ -107,6 +108,29 @@ public static partial class ConfigValidator
                 {
                     errors.Add(new ConfigError(clientPath, $"client id '{clientIds[i]}' already identifies application '{clientOwners[clientIds[i]]}'; a token must map to one application."));
                 }
+            }
+        }
+    }
+
+    // A plan's 'models' and its token limits' 'model' name aliases of the ai services: a typo would allow nothing, or
+    // limit nothing, without a word.
+    private static void ValidateModelAliases(GatehouseConfig config, string path, PlanConfig plan, List<ConfigError> errors)
+    {
+        var aliases = config.Services.Values.Where(s => s.Kind == ServiceKind.Ai && s.Ai is not null).SelectMany(s => s.Ai!.Models.Keys).ToHashSet(StringComparer.Ordinal);
+        var known = aliases.Count == 0 ? " No service of 'kind: ai' defines one." : $" Aliases: {string.Join(", ", aliases.Order(StringComparer.Ordinal))}.";
+        for (var i = 0; i < (plan.Models?.Count ?? 0); i++)
+        {
+            if (!aliases.Contains(plan.Models![i]))
+            {
+                errors.Add(new ConfigError($"{path}.models[{i}]", $"'{plan.Models[i]}' is not a model alias of any ai service.{DidYouMean(plan.Models[i], aliases)}{known}"));
+            }
+        }
+
+        for (var i = 0; i < plan.TokenLimits.Count; i++)
+        {
+            if (plan.TokenLimits[i].Model is { } model && !aliases.Contains(model))
+            {
+                errors.Add(new ConfigError($"{path}.tokenLimits[{i}].model", $"'{model}' is not a model alias of any ai service, so this limit would never apply.{DidYouMean(model, aliases)}{known}"));
             }
         }
     }

@@ -76,6 +76,36 @@ public sealed class AiServiceConfigTests
         Assert.Contains(message!, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A plan's models and its token limits' model name aliases: a typo would allow or limit nothing, silently.</summary>
+    [Theory]
+    [InlineData("models: [ fast ]", null, null)]
+    [InlineData("models: []", null, null)]
+    [InlineData("models: [ fsat ]", "plans.p.models[0]", "'fsat' is not a model alias of any ai service. Did you mean 'fast'?")]
+    [InlineData("tokenLimits: [ { tokens: 10, per: day, model: fats } ]", "plans.p.tokenLimits[0].model", "so this limit would never apply. Did you mean 'fast'?")]
+    public void PlanModelsAndTokenLimitModels_MustBeAliases(string planLine, string? path, string? message)
+    {
+        var result = ConfigLoader.Load($$"""
+            version: 1
+            services:
+              llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m } ] } } }
+            routes:
+              ai: { path: "/v1/{**rest}", service: llm }
+            plans:
+              p: { include: [ { route: ai } ], {{planLine}} }
+            """, Path.GetTempPath(), _ => null);
+
+        if (path is null)
+        {
+            Assert.True(result.IsValid, string.Join("\n", result.Errors));
+            Assert.Equal(planLine.Contains("fast", StringComparison.Ordinal) ? ["fast"] : [], result.Config!.Plans["p"].Models);
+            return;
+        }
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(path, error.Path);
+        Assert.Contains(message!, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AnthropicProvider_Binds_WithItsKeyHeaderAndVersion()
     {
@@ -85,7 +115,7 @@ public sealed class AiServiceConfigTests
               providers:
                 claude: { type: anthropic, url: https://api.anthropic.com/v1, apiVersion: "2023-06-01", credential: { env: ANTHROPIC_API_KEY, header: x-api-key } }
               models:
-                smart: [ { provider: claude, model: claude-sonnet-4-5 } ]
+                fast: [ { provider: claude, model: claude-sonnet-4-5 } ]
             """, name => name == "ANTHROPIC_API_KEY" ? "sk-ant-secret" : null);
 
         Assert.True(result.IsValid, string.Join("\n", result.Errors));

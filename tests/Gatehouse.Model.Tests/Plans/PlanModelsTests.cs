@@ -30,6 +30,7 @@ public sealed class PlanModelsTests
           gold: { include: [ { route: models }, { route: models-beta }, { route: users } ], tokenLimits: [ { tokens: 100000, per: day, model: smart } ] }
           silver: { include: [ { route: users } ] }
           writer: { include: [ { route: models, access: write } ] }
+          fastonly: { include: [ { route: models } ], models: [ fast ] }
         """;
 
     [Fact]
@@ -50,5 +51,8 @@ public sealed class PlanModelsTests
         Assert.Empty(PlanProjection.Models("silver", config));
         Assert.Empty(PlanProjection.Models("writer", config));
         Assert.Empty(PlanProjection.Models("nobody", config));
+
+        // A plan's 'models' narrows the aliases it shows.
+        Assert.Equal(["fast"], Assert.Single(PlanProjection.Models("fastonly", config)).Aliases);
     }
 }
