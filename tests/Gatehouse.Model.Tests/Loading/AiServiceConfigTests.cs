@@ -54,15 +54,7 @@ public sealed class AiServiceConfigTests
     [InlineData("{ tokens: 1000, per: day, scope: node, lease: 10 }", "plans.p.tokenLimits[0].lease", "applies to 'scope: cluster' only")]
     public void TokenLimit_ClusterKeys_AreCheckedAsForRequestLimits(string limit, string? path, string? message)
     {
-        var result = ConfigLoader.Load($$"""
-            version: 1
-            services:
-              llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m } ] } } }
-            routes:
-              ai: { path: "/v1/{**rest}", service: llm }
-            plans:
-              p: { include: [ { route: ai } ], tokenLimits: [ {{limit}} ] }
-            """, Path.GetTempPath(), _ => null);
+        var result = LoadPlan($"tokenLimits: [ {limit} ]");
 
         if (path is null)
         {
@@ -71,9 +63,7 @@ public sealed class AiServiceConfigTests
             return;
         }
 
-        var error = Assert.Single(result.Errors);
-        Assert.Equal(path, error.Path);
-        Assert.Contains(message!, error.Message, StringComparison.Ordinal);
+        AssertOneError(result, path, message!);
     }
 
     /// <summary>A plan's models and its token limits' model name aliases: a typo would allow or limit nothing, silently.</summary>
@@ -84,15 +74,7 @@ public sealed class AiServiceConfigTests
     [InlineData("tokenLimits: [ { tokens: 10, per: day, model: fats } ]", "plans.p.tokenLimits[0].model", "so this limit would never apply. Did you mean 'fast'?")]
     public void PlanModelsAndTokenLimitModels_MustBeAliases(string planLine, string? path, string? message)
     {
-        var result = ConfigLoader.Load($$"""
-            version: 1
-            services:
-              llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m } ] } } }
-            routes:
-              ai: { path: "/v1/{**rest}", service: llm }
-            plans:
-              p: { include: [ { route: ai } ], {{planLine}} }
-            """, Path.GetTempPath(), _ => null);
+        var result = LoadPlan(planLine);
 
         if (path is null)
         {
@@ -101,9 +83,25 @@ public sealed class AiServiceConfigTests
             return;
         }
 
+        AssertOneError(result, path, message!);
+    }
+
+    // A config of one ai service with the alias 'fast', and plan 'p' granting its route with PLAN's keys.
+    private static ConfigLoadResult LoadPlan(string plan) => ConfigLoader.Load($$"""
+        version: 1
+        services:
+          llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m } ] } } }
+        routes:
+          ai: { path: "/v1/{**rest}", service: llm }
+        plans:
+          p: { include: [ { route: ai } ], {{plan}} }
+        """, Path.GetTempPath(), _ => null);
+
+    private static void AssertOneError(ConfigLoadResult result, string path, string message)
+    {
         var error = Assert.Single(result.Errors);
         Assert.Equal(path, error.Path);
-        Assert.Contains(message!, error.Message, StringComparison.Ordinal);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
