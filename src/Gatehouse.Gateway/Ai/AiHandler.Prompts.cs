@@ -81,11 +81,14 @@ internal sealed partial class AiHandler
             return;
         }
 
-        var (reservation, refusal) = await tokens.AdmitAsync(admission, prompt.Alias, body, AiOperation.Chat).ConfigureAwait(false);
+        var (reservation, refusal) = await tokens.AdmitAsync(admission, prompt.Alias, body, AiOperation.Chat, ai.Aliases[prompt.Alias].Targets).ConfigureAwait(false);
         if (refusal is { } limited)
         {
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, "token-limit-exceeded", "Token limit exceeded",
-                $"This call would go over the plan's token limit ({limited.Limit}); retry after {limited.RetryAfterSeconds} s.", requestId,
+            var (type, title, what) = limited.Spend
+                ? ("spend-limit-exceeded", "Spend limit exceeded", "could go over the plan's spend limit")
+                : ("token-limit-exceeded", "Token limit exceeded", "would go over the plan's token limit");
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, type, title,
+                $"This call {what} ({limited.Limit}); retry after {limited.RetryAfterSeconds} s.", requestId,
                 [new("Retry-After", limited.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))]).ConfigureAwait(false);
             return;
         }

@@ -154,10 +154,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         // Counting tokens uses none: nothing is reserved, and nothing recorded.
-        var (reservation, refusal) = operation == AiOperation.CountTokens ? (TokenReservation.None, null) : await tokens.AdmitAsync(admission, alias, body, operation).ConfigureAwait(false);
+        var (reservation, refusal) = operation == AiOperation.CountTokens ? (TokenReservation.None, null) : await tokens.AdmitAsync(admission, alias, body, operation, aliasModel.Targets).ConfigureAwait(false);
         if (refusal is { } limited)
         {
-            await tokens.WriteRefusalAsync(context, limited, requestId).ConfigureAwait(false);
+            await tokens.WriteRefusalAsync(context, limited, requestId, anthropic: operation == AiOperation.Messages).ConfigureAwait(false);
             return;
         }
 
@@ -391,9 +391,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     private void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
     {
         var usage = call.Usage ?? (call.Answered ? call.Estimate() : default);
+        var cost = call.Answered && call.Target?.Price is { } price ? Gatehouse.Model.Usage.AiCost.Nanos(usage.Prompt, usage.Completion, price.Prompt, price.Completion) : 0;
         if (!ReferenceEquals(reservation, TokenReservation.None))
         {
-            reservation.Settle(usage);
+            reservation.Settle(usage, cost);
         }
 
         if (call.Answered && call.Target is { } answered)
@@ -401,7 +402,6 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             AiMetrics.Record(admission.Plan?.Name, alias, answered, usage);
             if (telemetry.RecordsAi)
             {
-                var cost = answered.Price is { } price ? Gatehouse.Model.Usage.AiCost.Nanos(usage.Prompt, usage.Completion, price.Prompt, price.Completion) : 0;
                 telemetry.RecordAi(new Observability.AiUsageRecord(
                     time.GetUtcNow().UtcTicks, admission.Application?.Id ?? "", admission.Plan?.Name ?? "", alias, answered.Provider.Name, answered.Model,
                     usage.Prompt, usage.Completion, usage.Estimated, cost));

@@ -39,38 +39,40 @@ internal sealed class TokenLimiter
     internal const string QuotaPrefix = "tokens|";
 
     /// <summary>A call refused for its tokens: the limit and when its window turns.</summary>
-    internal readonly record struct Refusal(string Limit, int RetryAfterSeconds);
+    internal readonly record struct Refusal(string Limit, int RetryAfterSeconds, bool Spend = false);
 
     /// <summary>
     /// Admits a call: its estimate reserved in every budget it counts against, or the refusal (the first limit it would
     /// pass). Completes at once unless a <c>sync: strict</c> budget must first lease tokens from the counter engine.
     /// </summary>
-    public ValueTask<(TokenReservation Reservation, Refusal? Refusal)> AdmitAsync(Admission admission, string alias, JsonObject body, AiOperation operation)
+    /// <param name="targets">The alias's provider models: a spend limit reserves the call at the highest of their prices.</param>
+    public ValueTask<(TokenReservation Reservation, Refusal? Refusal)> AdmitAsync(Admission admission, string alias, JsonObject body, AiOperation operation, IReadOnlyList<AiModelTarget> targets)
     {
-        if (admission.Plan is not { } plan || !_runtime.Current.Config.Plans.TryGetValue(plan.Name, out var planConfig) || planConfig.TokenLimits.Count == 0)
+        if (admission.Plan is not { } plan || !_runtime.Current.Config.Plans.TryGetValue(plan.Name, out var planConfig) || Limits(planConfig) is not { Count: > 0 } limits)
         {
             return ValueTask.FromResult((TokenReservation.None, (Refusal?)null));
         }
 
         var prompt = EstimatePrompt(body, operation);
         var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body);
+        var cost = MostExpensive(prompt, completion, targets, operation);
         var owner = admission.Application?.Id ?? "(anonymous)";
-        var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(planConfig.TokenLimits.Count);
-        for (var i = 0; i < planConfig.TokenLimits.Count; i++)
+        var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(limits.Count);
+        for (var i = 0; i < limits.Count; i++)
         {
-            var limit = planConfig.TokenLimits[i];
+            var limit = limits[i];
             if (!Applies(limit, alias))
             {
                 continue;
             }
 
-            var need = Count(limit.Count, prompt, completion);
+            var need = Count(limit, prompt, completion, cost);
             var budget = Budget(plan.Name, owner, i, limit);
             var made = Reserve(ref budget, plan.Name, owner, i, limit, need, out var window, out var retryAfter);
             if (made == Reservation.NeedsLease)
             {
                 // The rest goes on once the lease has come (or the engine has failed to answer).
-                return AdmitLeasingAsync(alias, prompt, completion, plan.Name, owner, planConfig, i, budget, limit, need, window, held);
+                return AdmitLeasingAsync(alias, prompt, completion, cost, plan.Name, owner, limits, i, budget, limit, need, window, held);
             }
 
             if (made == Reservation.Refused)
@@ -85,21 +87,21 @@ internal sealed class TokenLimiter
     }
 
     // The strict path of AdmitAsync from limit number `index`, whose budget does not hold the `need` tokens this call needs.
-    private async ValueTask<(TokenReservation, Refusal?)> AdmitLeasingAsync(string alias, long prompt, long completion, string plan, string owner, PlanConfig planConfig, int index,
+    private async ValueTask<(TokenReservation, Refusal?)> AdmitLeasingAsync(string alias, long prompt, long completion, long cost, string plan, string owner, IReadOnlyList<TokenLimitConfig> limits, int index,
         TokenBudget budget, TokenLimitConfig limit, long need, uint window, List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held)
     {
         var cluster = _runtime.Counters.Cluster!;
-        for (var i = index; i < planConfig.TokenLimits.Count; i++)
+        for (var i = index; i < limits.Count; i++)
         {
             if (i > index)
             {
-                limit = planConfig.TokenLimits[i];
+                limit = limits[i];
                 if (!Applies(limit, alias))
                 {
                     continue;
                 }
 
-                need = Count(limit.Count, prompt, completion);
+                need = Count(limit, prompt, completion, cost);
                 budget = Budget(plan, owner, i, limit);
             }
 
@@ -198,23 +200,48 @@ internal sealed class TokenLimiter
             b.Settle(n, 0, w, now);
         }
 
-        return (TokenReservation.None, new Refusal($"{limit.Tokens} {limit.Count.ToString().ToLowerInvariant()} tokens per {limit.Per.ToString().ToLowerInvariant()}", retryAfter));
+        var per = limit.Per.ToString().ToLowerInvariant();
+        return (TokenReservation.None, limit.CountsCost
+            ? new Refusal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Gatehouse.Model.Usage.AiCost.Units(limit.Tokens)} per {per}"), retryAfter, Spend: true)
+            : new Refusal($"{limit.Tokens} {limit.Count.ToString().ToLowerInvariant()} tokens per {per}", retryAfter));
     }
 
     private TokenReservation Holding(long prompt, List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held) =>
-        held.Count == 0 ? TokenReservation.None : new TokenReservation(prompt, usage =>
+        held.Count == 0 ? TokenReservation.None : new TokenReservation(prompt, (usage, cost) =>
         {
             var at = _time.GetUtcNow().UtcTicks;
             foreach (var (budget, limit, need, window) in held)
             {
-                budget.Settle(need, Count(limit.Count, usage.Prompt, usage.Completion), window, at);
+                budget.Settle(need, Count(limit, usage.Prompt, usage.Completion, cost), window, at);
             }
         });
 
-    /// <summary>Used and reserved tokens of an application under its plan's limit number <paramref name="index"/>.</summary>
+    // A plan's token limits and spend limits as one list (PlanConfig.ModelLimits), made once per plan of each config.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<PlanConfig, IReadOnlyList<TokenLimitConfig>> LimitLists = [];
+
+    private static IReadOnlyList<TokenLimitConfig> Limits(PlanConfig plan) =>
+        plan.SpendLimits.Count == 0 ? plan.TokenLimits : LimitLists.GetValue(plan, static p => p.ModelLimits());
+
+    // What a call costs at most, in nano-units: its estimate at the highest prices among the provider models that serve it.
+    private static long MostExpensive(long prompt, long completion, IReadOnlyList<AiModelTarget> targets, AiOperation operation)
+    {
+        double promptPrice = 0, completionPrice = 0;
+        foreach (var target in targets)
+        {
+            if (target.Price is { } price && target.Provider.Serves(operation))
+            {
+                promptPrice = Math.Max(promptPrice, price.Prompt);
+                completionPrice = Math.Max(completionPrice, price.Completion);
+            }
+        }
+
+        return Gatehouse.Model.Usage.AiCost.Nanos(prompt, completion, promptPrice, completionPrice);
+    }
+
+    /// <summary>Used and reserved tokens (nano-units for a spend limit) of an application under its plan's limit number <paramref name="index"/> (token limits, then spend limits).</summary>
     internal (long Used, long Reserved) Read(string plan, string application, int index)
     {
-        var limit = _runtime.Current.Config.Plans[plan].TokenLimits[index];
+        var limit = Limits(_runtime.Current.Config.Plans[plan])[index];
         return Budget(plan, application, index, limit).Read(_time.GetUtcNow().UtcTicks);
     }
 
@@ -260,10 +287,17 @@ internal sealed class TokenLimiter
         return removed;
     }
 
-    public Task WriteRefusalAsync(HttpContext context, Refusal refusal, string requestId) =>
-        AiJson.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "tokens", "token_limit_exceeded",
-            $"This call would go over the plan's token limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens).",
-            requestId, refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>The 429 of a refused call, in the shape of the API it called (Anthropic's for its Messages API).</summary>
+    public Task WriteRefusalAsync(HttpContext context, Refusal refusal, string requestId, bool anthropic = false)
+    {
+        var message = refusal.Spend
+            ? $"This call could go over the plan's spend limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens)."
+            : $"This call would go over the plan's token limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens).";
+        var retryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return anthropic
+            ? AiJson.WriteAnthropicErrorAsync(context, StatusCodes.Status429TooManyRequests, message, requestId, retryAfter)
+            : AiJson.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "tokens", refusal.Spend ? "spend_limit_exceeded" : "token_limit_exceeded", message, requestId, retryAfter);
+    }
 
     // Keyed by the limit as written too, so that a reload that changes a limit starts its budget afresh; a cluster budget's
     // name at the engine is that key without the sync mode (the same on every node with the same config, and a switch
@@ -273,7 +307,7 @@ internal sealed class TokenLimiter
     private static string EngineKey(string plan, string owner, int index, TokenLimitConfig limit) => $"{LimitName(plan, index, limit)}|{owner}";
 
     // The limit's part of the names above (the application's is after it).
-    private static string LimitName(string plan, int index, TokenLimitConfig limit) => $"{QuotaPrefix}{plan}|{index}|{limit.Per}|{limit.Count}|{limit.Model}";
+    private static string LimitName(string plan, int index, TokenLimitConfig limit) => $"{QuotaPrefix}{plan}|{index}|{limit.Per}|{(limit.CountsCost ? "Cost" : limit.Count)}|{limit.Model}";
 
     private TokenBudget Budget(string plan, string owner, int index, TokenLimitConfig limit)
     {
@@ -310,7 +344,7 @@ internal sealed class TokenLimiter
         return budget;
     }
 
-    private static long Count(TokenCount count, long prompt, long completion) => count switch
+    private static long Count(TokenLimitConfig limit, long prompt, long completion, long cost) => limit.CountsCost ? cost : limit.Count switch
     {
         TokenCount.Prompt => prompt,
         TokenCount.Completion => completion,

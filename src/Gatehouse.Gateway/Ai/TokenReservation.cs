@@ -8,10 +8,11 @@ internal sealed class TokenReservation
 {
     public static readonly TokenReservation None = new(0, null);
 
-    private readonly Action<AiUsage>? _settle;
+    private readonly Action<AiUsage, long>? _settle;
     private int _settled;
 
-    public TokenReservation(long promptEstimate, Action<AiUsage>? settle)
+    /// <param name="settle">Given the call's usage and its cost in nano-units (at the price of the model that answered; 0 without one).</param>
+    public TokenReservation(long promptEstimate, Action<AiUsage, long>? settle)
     {
         PromptEstimate = promptEstimate;
         _settle = settle;
@@ -20,12 +21,12 @@ internal sealed class TokenReservation
     /// <summary>The prompt's tokens as counted here (0 when nothing needed them).</summary>
     public long PromptEstimate { get; }
 
-    /// <summary>Replaces the reservation with <paramref name="usage"/>; only the first call counts.</summary>
-    public void Settle(AiUsage usage)
+    /// <summary>Replaces the reservation with <paramref name="usage"/> and its <paramref name="costNanos"/>; only the first call counts.</summary>
+    public void Settle(AiUsage usage, long costNanos = 0)
     {
         if (Interlocked.Exchange(ref _settled, 1) == 0)
         {
-            _settle?.Invoke(usage);
+            _settle?.Invoke(usage, costNanos);
         }
     }
 }

@@ -30,7 +30,8 @@ internal static partial class ClusterLimits
         var asked = config.Plans
             .SelectMany(plan => plan.Value.Limits.Select((l, i) => (l.Scope, $"plans.{plan.Key}.limits[{i}]"))
                 .Concat(plan.Value.OperationLimits.SelectMany(op => op.Value.Select((l, i) => (l.Scope, $"plans.{plan.Key}.operationLimits.{op.Key}[{i}]"))))
-                .Concat(plan.Value.TokenLimits.Select((l, i) => (l.Scope, $"plans.{plan.Key}.tokenLimits[{i}]"))))
+                .Concat(plan.Value.TokenLimits.Select((l, i) => (l.Scope, $"plans.{plan.Key}.tokenLimits[{i}]")))
+                .Concat(plan.Value.SpendLimits.Select((l, i) => (l.Scope, $"plans.{plan.Key}.spendLimits[{i}]"))))
             .FirstOrDefault(x => x.Scope == LimitScope.Cluster);
         if (asked.Item2 is not null)
         {

@@ -23,8 +23,13 @@ public sealed record PlanSummary(string Name, string Title, bool ApprovalRequire
     public static string Describe(IEnumerable<LimitConfig> limits) =>
         string.Join(", ", limits.Where(l => l.Mode == LimitMode.Enforce).Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Requests:N0} per {l.Per.ToString().ToLowerInvariant()}")));
 
-    /// <summary>A plan's token limits as the pages write them: <c>100,000 tokens (total) per day, model demo</c>.</summary>
+    /// <summary>
+    /// A plan's token and spend limits as the pages write them: <c>100,000 tokens (total) per day, model demo</c>,
+    /// <c>spend 50 per month, every model</c>.
+    /// </summary>
     public static IReadOnlyList<string> DescribeTokens(PlanConfig plan) =>
         [.. plan.TokenLimits.Select(l => string.Create(CultureInfo.InvariantCulture,
-            $"{l.Tokens:N0} tokens ({l.Count.ToString().ToLowerInvariant()}) per {l.Per.ToString().ToLowerInvariant()}{(l.Model is { } model ? ", model " + model : ", every model")}"))];
+            $"{l.Tokens:N0} tokens ({l.Count.ToString().ToLowerInvariant()}) per {l.Per.ToString().ToLowerInvariant()}{(l.Model is { } model ? ", model " + model : ", every model")}")),
+         .. plan.SpendLimits.Select(l => string.Create(CultureInfo.InvariantCulture,
+            $"spend {l.Amount:#,0.########} per {l.Per.ToString().ToLowerInvariant()}{(l.Model is { } model ? ", model " + model : ", every model")}"))];
 }

@@ -59,6 +59,18 @@ public sealed record PlanConfig
     public IReadOnlyList<TokenLimitConfig> TokenLimits { get; init; } = [];
 
     /// <summary>
+    /// Limits on what the plan's applications spend on model calls, in the currency of the models' <c>price</c>s
+    /// (docs/ai.md), per application, beside <c>tokenLimits</c>.
+    /// </summary>
+    public IReadOnlyList<SpendLimitConfig> SpendLimits { get; init; } = [];
+
+    /// <summary>
+    /// The token limits, then the spend limits in the token limiter's form (<see cref="SpendLimitConfig.AsTokenLimit"/>):
+    /// what model calls are admitted against, each by its position in this list. Made anew on each call.
+    /// </summary>
+    public IReadOnlyList<TokenLimitConfig> ModelLimits() => SpendLimits.Count == 0 ? TokenLimits : [.. TokenLimits, .. SpendLimits.Select(s => s.AsTokenLimit())];
+
+    /// <summary>
     /// The model aliases the plan's applications may call through the model routes it grants (docs/ai.md): others are
     /// refused (403) and left out of <c>GET …/models</c>. Without it, every alias of those routes; <c>[]</c> allows none.
     /// Prompt operations are granted as operations and are not affected.

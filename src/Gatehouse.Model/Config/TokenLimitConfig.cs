@@ -61,6 +61,13 @@ public sealed record TokenLimitConfig
     /// <summary>For <c>scope: cluster</c>: what a node does while the counter engine does not answer.</summary>
     public EngineDownAction OnEngineDown { get; init; } = EngineDownAction.Share;
 
+    /// <summary>
+    /// A plan's spend limit in the token limiter's form (<see cref="SpendLimitConfig.AsTokenLimit"/>): <see cref="Tokens"/>
+    /// are then billionths of the currency, and a call counts its cost, not its tokens.
+    /// </summary>
+    [NotConfig]
+    public bool CountsCost { get; init; }
+
     /// <summary>The lease size used: <see cref="Lease"/>, or 2% of <see cref="Tokens"/> (at least 1).</summary>
     [NotConfig]
     public long EffectiveLease => Lease ?? Math.Max(1, Tokens / 50);

@@ -22,6 +22,13 @@ public static class AiCost
         return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
     }
 
+    /// <summary>An amount of the currency (a spend limit's) in nano-units, rounded to the nearest; at most <see cref="long.MaxValue"/>.</summary>
+    public static long NanosOf(double amount)
+    {
+        var nanos = (decimal)amount * NanosPerUnit;
+        return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
+    }
+
     /// <summary>Nano-units as a decimal amount of the currency (exact).</summary>
     public static decimal Units(long nanos) => nanos / (decimal)NanosPerUnit;
 }

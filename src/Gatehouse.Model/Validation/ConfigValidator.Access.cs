@@ -133,6 +133,28 @@ public static partial class ConfigValidator
                 errors.Add(new ConfigError($"{path}.tokenLimits[{i}].model", $"'{model}' is not a model alias of any ai service, so this limit would never apply.{DidYouMean(model, aliases)}{known}"));
             }
         }
+
+        // A spend limit counts calls at their provider model's price: a model without one would be free under it.
+        var targets = config.Services.Values.Where(s => s.Kind == ServiceKind.Ai && s.Ai is not null).SelectMany(s => s.Ai!.Models).ToList();
+        for (var i = 0; i < plan.SpendLimits.Count; i++)
+        {
+            var limit = plan.SpendLimits[i];
+            if (limit.Model is { } model && !aliases.Contains(model))
+            {
+                errors.Add(new ConfigError($"{path}.spendLimits[{i}].model", $"'{model}' is not a model alias of any ai service, so this limit would never apply.{DidYouMean(model, aliases)}{known}"));
+                continue;
+            }
+
+            var unpriced = targets
+                .Where(t => (limit.Model is null || t.Key == limit.Model) && (plan.Models is null || plan.Models.Contains(t.Key, StringComparer.Ordinal)))
+                .SelectMany(t => t.Value.Where(m => m.Price is null).Select(m => $"{t.Key} → {m.Provider}/{m.Model}"))
+                .ToList();
+            if (unpriced.Count > 0)
+            {
+                errors.Add(new ConfigError($"{path}.spendLimits[{i}]", $"calls are counted at their model's price, and {string.Join(", ", unpriced.Take(3))}{(unpriced.Count > 3 ? $" and {unpriced.Count - 3} more" : "")} "
+                    + "have none, so they would be free under this limit; give each a 'price: { prompt: …, completion: … }', or limit the spend to a 'model' whose entries all have one."));
+            }
+        }
     }
 
     private static void ValidateRules(GatehouseConfig config, OperationIndex operations, Incompleteness incomplete, string path, IReadOnlyList<GrantConfig> rules, List<ConfigError> errors)

@@ -235,7 +235,7 @@ internal static class RunCommand
     private static bool HasQuotas(Gatehouse.Model.Config.GatehouseConfig config) =>
         config.Plans.Values.Any(plan =>
             plan.Limits.Concat(plan.OperationLimits.Values.SelectMany(l => l)).Any(l => l.Per >= Gatehouse.Model.Config.LimitPeriod.Hour)
-            || plan.TokenLimits.Any(l => l.Per >= Gatehouse.Model.Config.LimitPeriod.Hour));
+            || plan.ModelLimits().Any(l => l.Per >= Gatehouse.Model.Config.LimitPeriod.Hour));
 
     /// <summary>The role named on the command line (case-insensitive); null when it is none of them.</summary>
     internal static NodeRole? ParseRole(string? text) => text?.Trim().ToLowerInvariant() switch

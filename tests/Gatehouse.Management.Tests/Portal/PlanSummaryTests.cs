@@ -26,5 +26,7 @@ public sealed class PlanSummaryTests
             ],
         };
         Assert.Equal(["100,000 tokens (total) per day, every model", "5,000 tokens (completion) per minute, model smart"], PlanSummary.DescribeTokens(plan));
+        Assert.Equal(["spend 1,250.5 per month, every model", "spend 0.25 per day, model smart"],
+            PlanSummary.DescribeTokens(new PlanConfig { SpendLimits = [new() { Amount = 1250.5, Per = LimitPeriod.Month }, new() { Amount = 0.25, Per = LimitPeriod.Day, Model = "smart" }] }));
     }
 }

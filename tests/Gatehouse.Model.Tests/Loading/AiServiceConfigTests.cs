@@ -86,11 +86,36 @@ public sealed class AiServiceConfigTests
         AssertOneError(result, path, message!);
     }
 
+    /// <summary>Spend limits: an amount above zero, a lease within it, an alias, and only priced models under them.</summary>
+    [Theory]
+    [InlineData("spendLimits: [ { amount: 50, per: month } ]", null, null)]
+    [InlineData("spendLimits: [ { amount: 0, per: month } ]", "plans.p.spendLimits[0].amount", "more than zero")]
+    [InlineData("spendLimits: [ { amount: 5, per: day, lease: 6 } ]", "plans.p.spendLimits[0].lease", "at most the limit's 5")]
+    [InlineData("spendLimits: [ { amount: 5, per: day, model: fsat } ]", "plans.p.spendLimits[0].model", "Did you mean 'fast'?")]
+    [InlineData("spendLimits: [ { amount: 5, per: day, model: free } ]", "plans.p.spendLimits[0]", "free → p/m have none, so they would be free under this limit")]
+    [InlineData("spendLimits: [ { amount: 5, per: day } ]", "plans.p.spendLimits[0]", "free → p/m have none")]
+    [InlineData("models: [ fast ], spendLimits: [ { amount: 5, per: day } ]", null, null)]
+    public void SpendLimits_AreChecked(string planLine, string? path, string? message)
+    {
+        var result = LoadPlan(planLine, extraAlias: planLine.Contains("model", StringComparison.Ordinal) || path is not null ? "free: [ { provider: p, model: m } ]" : null);
+
+        if (path is null)
+        {
+            Assert.True(result.IsValid, string.Join("\n", result.Errors));
+            var limit = Assert.Single(result.Config!.Plans["p"].SpendLimits).AsTokenLimit();
+            Assert.True(limit.CountsCost);
+            Assert.Equal(planLine.Contains("50", StringComparison.Ordinal) ? 50_000_000_000L : 5_000_000_000L, limit.Tokens);
+            return;
+        }
+
+        AssertOneError(result, path, message!);
+    }
+
     // A config of one ai service with the alias 'fast', and plan 'p' granting its route with PLAN's keys.
-    private static ConfigLoadResult LoadPlan(string plan) => ConfigLoader.Load($$"""
+    private static ConfigLoadResult LoadPlan(string plan, string? extraAlias = null) => ConfigLoader.Load($$"""
         version: 1
         services:
-          llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m } ] } } }
+          llm: { kind: ai, ai: { providers: { p: { url: "http://127.0.0.1:9/v1" } }, models: { fast: [ { provider: p, model: m, price: { prompt: 1, completion: 2 } } ]{{(extraAlias is null ? "" : ", " + extraAlias)}} } } }
         routes:
           ai: { path: "/v1/{**rest}", service: llm }
         plans:

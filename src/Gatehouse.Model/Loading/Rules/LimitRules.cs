@@ -89,3 +89,37 @@ internal sealed class TokenLimitRules : IListRules
         }
     }
 }
+
+/// <summary>
+/// A plan's spend limits: an amount above zero, a lease no larger than it, and the cross-node keys only on a limit that
+/// counts across nodes (as for <see cref="TokenLimitRules"/>).
+/// </summary>
+internal sealed class SpendLimitRules : IListRules
+{
+    public IEnumerable<object> Check(IReadOnlyList<(object Value, YamlNode Node, string Path)> items, YamlBinder b)
+    {
+        foreach (var (value, node, path) in items)
+        {
+            var limit = (SpendLimitConfig)value;
+            if (!(limit.Amount > 0) || double.IsInfinity(limit.Amount))
+            {
+                b.Error(YamlBinder.Join(path, "amount"), node, "an amount is more than zero, in the currency of the models' prices, e.g. 'amount: 50'.");
+                continue;
+            }
+
+            if (limit.Lease is { } lease && (!(lease > 0) || lease > limit.Amount))
+            {
+                b.Error(YamlBinder.Join(path, "lease"), node, $"a lease is more than zero and at most the limit's {limit.Amount}; make it smaller (smaller leases waste less budget across nodes).");
+                continue;
+            }
+
+            if (limit.Scope == LimitScope.Node && LimitRules.ClusterKeyIn(node) is { } written)
+            {
+                b.Error(YamlBinder.Join(path, written), node, $"'{written}' applies to 'scope: cluster' only; remove it, or make the limit 'scope: cluster'.");
+                continue;
+            }
+
+            yield return limit;
+        }
+    }
+}
