@@ -38,7 +38,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             var response = context.Response;
             response.ContentType = "application/json";
             response.Headers["X-Request-Id"] = requestId;
-            var list = ai.ModelListFor(admission.Plan?.Models);
+            // Anthropic's SDKs send anthropic-version with every call, and read its own list's shape.
+            var list = ai.ModelListFor(admission.Plan?.Models, anthropic: request.Headers.ContainsKey("anthropic-version"));
             response.ContentLength = list.Length;
             return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(list).AsTask();
         }

@@ -38,6 +38,49 @@ internal static class AiJson
     }
 
     /// <summary>
+    /// The same aliases in the shape of Anthropic's models list, for its SDKs (which send <c>anthropic-version</c>):
+    /// <c>{"data":[{"type":"model","id":ALIAS,"display_name":ALIAS,"created_at":…}],"has_more":false,"first_id","last_id"}</c>.
+    /// </summary>
+    public static byte[] AnthropicModelList(IReadOnlyList<string> aliases)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("data");
+            foreach (var alias in aliases)
+            {
+                json.WriteStartObject();
+                json.WriteString("type", "model");
+                json.WriteString("id", alias);
+                json.WriteString("display_name", alias);
+                json.WriteString("created_at", "1970-01-01T00:00:00Z");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteBoolean("has_more", false);
+            WriteStringOrNull(json, "first_id", aliases.Count > 0 ? aliases[0] : null);
+            WriteStringOrNull(json, "last_id", aliases.Count > 0 ? aliases[^1] : null);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            json.WriteString(name, value);
+        }
+    }
+
+    /// <summary>
     /// An error in OpenAI's shape (<c>{"error":{"message","type","code"}}</c>), which OpenAI's clients read; the
     /// gateway's own access errors on these routes stay problem+json (docs/ai.md).
     /// </summary>

@@ -13,6 +13,7 @@ internal sealed class AiServiceModel
         Aliases = config.Models.ToFrozenDictionary(m => m.Key, m => new AiAlias(m.Value, providers), StringComparer.Ordinal);
         AliasNames = [.. config.Models.Keys.Order(StringComparer.Ordinal)];
         ModelList = AiJson.ModelList(AliasNames);
+        AnthropicModelList = AiJson.AnthropicModelList(AliasNames);
         Prompts = config.Prompts.ToFrozenDictionary(p => p.Value.OperationIdOf(name, p.Key), p => new AiPrompt(name, p.Key, p.Value), StringComparer.Ordinal);
     }
 
@@ -29,12 +30,31 @@ internal sealed class AiServiceModel
     /// <summary>The body of <c>GET /v1/models</c>, made once.</summary>
     public byte[] ModelList { get; }
 
-    // The lists of plans that allow only some aliases, made once per plan model (a plan's set is made once per config).
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<FrozenSet<string>, byte[]> _planLists = [];
+    /// <summary>The same in Anthropic's shape.</summary>
+    public byte[] AnthropicModelList { get; }
 
-    /// <summary>The body of <c>GET /v1/models</c> for a caller whose plan allows <paramref name="allowed"/> (null: every alias).</summary>
-    public byte[] ModelListFor(FrozenSet<string>? allowed) =>
-        allowed is null ? ModelList : _planLists.GetValue(allowed, set => AiJson.ModelList(AliasNames.Where(set.Contains)));
+    // The lists (OpenAI's, Anthropic's) of plans that allow only some aliases, made once per plan model (a plan's set is
+    // made once per config).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<FrozenSet<string>, byte[][]> _planLists = [];
+
+    /// <summary>
+    /// The body of <c>GET /v1/models</c> for a caller whose plan allows <paramref name="allowed"/> (null: every alias), in
+    /// Anthropic's shape when <paramref name="anthropic"/>.
+    /// </summary>
+    public byte[] ModelListFor(FrozenSet<string>? allowed, bool anthropic = false)
+    {
+        if (allowed is null)
+        {
+            return anthropic ? AnthropicModelList : ModelList;
+        }
+
+        var lists = _planLists.GetValue(allowed, set =>
+        {
+            string[] names = [.. AliasNames.Where(set.Contains)];
+            return [AiJson.ModelList(names), AiJson.AnthropicModelList(names)];
+        });
+        return lists[anthropic ? 1 : 0];
+    }
 
     /// <summary>The aliases a caller whose plan allows <paramref name="allowed"/> may call, for messages.</summary>
     public IEnumerable<string> AliasNamesFor(FrozenSet<string>? allowed) => allowed is null ? AliasNames : AliasNames.Where(allowed.Contains);

@@ -155,6 +155,22 @@ public sealed class AnthropicMessagesTests
     }
 
     [Fact]
+    public async Task ModelsList_AnthropicSdkReadsTheAliasesInItsShape_OpenAIClientsInTheirs()
+    {
+        await using var kit = await StartAsync();
+
+        var page = await Client(kit).Models.List();
+        using var openAi = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        openAi.Headers.Add("X-Api-Key", kit.Key.Plaintext);
+        var list = JsonNode.Parse(await (await kit.Gateway.Client.SendAsync(openAi)).Content.ReadAsStringAsync())!;
+
+        Assert.Equal(["claude", "fast"], page.Items.Select(m => m.ID));
+        Assert.False(page.HasNext());
+        Assert.Equal("list", list["object"]!.GetValue<string>());
+        Assert.Equal(["claude", "fast"], list["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task AnthropicBeta_PassesWhenItIsAListOfNames_RefusedOtherwise()
     {
         await using var kit = await StartAsync();
