@@ -163,10 +163,16 @@ public sealed class AnthropicMessagesTests
         using var openAi = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
         openAi.Headers.Add("X-Api-Key", kit.Key.Plaintext);
         var list = JsonNode.Parse(await (await kit.Gateway.Client.SendAsync(openAi)).Content.ReadAsStringAsync())!;
+        using var anthropic = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        anthropic.Headers.Add("X-Api-Key", kit.Key.Plaintext);
+        anthropic.Headers.Add("anthropic-version", "2023-06-01");
+        var anthropicList = JsonNode.Parse(await (await kit.Gateway.Client.SendAsync(anthropic)).Content.ReadAsStringAsync())!;
 
         Assert.Equal(["claude", "fast"], page.Items.Select(m => m.ID));
         Assert.False(page.HasNext());
         Assert.Equal("list", list["object"]!.GetValue<string>());
+        Assert.Equal(("model", "claude", false, "fast"), (anthropicList["data"]![0]!["type"]!.GetValue<string>(), anthropicList["first_id"]!.GetValue<string>(),
+            anthropicList["has_more"]!.GetValue<bool>(), anthropicList["last_id"]!.GetValue<string>()));
         Assert.Equal(["claude", "fast"], list["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()));
     }
 
