@@ -86,18 +86,32 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     private async Task CallAsync(HttpContext context, AiServiceModel ai, string requestId, Admission admission, AiOperation operation)
     {
         JsonObject? body;
+        bool mayRefer;
+        byte[]? raw = null;
         try
         {
-            body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+            // Read whole first, so that the check for provider-side references (ProviderState) can skip bodies whose bytes
+            // cannot hold one without walking, and so materializing, every node of a long conversation.
+            int length;
+            (raw, length) = await ReadBodyAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+            mayRefer = ProviderState.MayRefer(raw.AsSpan(0, length));
+            body = JsonNode.Parse(raw.AsSpan(0, length)) as JsonObject;
         }
         catch (JsonException)
         {
-            body = null;
+            (body, mayRefer) = (null, false);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             await Problems.ProblemWriter.WriteBodyTooLargeAsync(context, requestId).ConfigureAwait(false);
             return;
+        }
+        finally
+        {
+            if (raw is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(raw);
+            }
         }
 
         if (body is null || body["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias))
@@ -124,7 +138,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        if (ProviderState.Refuse(body, operation) is { } refused)
+        if (ProviderState.Refuse(body, operation, mayRefer) is { } refused)
         {
             await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
             return;
@@ -174,6 +188,35 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 Settle(call, reservation, admission, alias);
             }
+        }
+    }
+
+    // The request's body in a pooled buffer (returned by the caller), grown as it arrives; the body limit is Kestrel's.
+    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and <= 1 << 20 ? (int)request.ContentLength.Value + 1 : 16 * 1024);
+        var length = 0;
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false)) > 0)
+            {
+                length += read;
+                if (length == buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            return (buffer, length);
+        }
+        catch
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 

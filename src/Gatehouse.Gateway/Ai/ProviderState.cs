@@ -11,8 +11,19 @@ namespace Gatehouse.Gateway.Ai;
 /// </summary>
 internal static class ProviderState
 {
-    /// <summary>Why <paramref name="body"/> is refused (a code and a message for the client), or null; sets <c>store: false</c> on a Responses call.</summary>
-    public static (string Code, string Message)? Refuse(JsonObject body, AiOperation operation)
+    /// <summary>
+    /// Whether the body's bytes may hold a reference to provider-side content (a <c>file_id</c> or an
+    /// <c>item_reference</c>), or a property name written with escapes, which could spell one: when not, the content need
+    /// not be walked. A vectorized search of the bytes, against materializing every node of a long conversation.
+    /// </summary>
+    public static bool MayRefer(ReadOnlySpan<byte> json) =>
+        json.IndexOf("file_id"u8) >= 0 || json.IndexOf("item_reference"u8) >= 0 || json.IndexOf("\\u"u8) >= 0;
+
+    /// <summary>
+    /// Why <paramref name="body"/> is refused (a code and a message for the client), or null; sets <c>store: false</c>
+    /// on a Responses call. Its content is searched for references only when <paramref name="mayRefer"/>.
+    /// </summary>
+    public static (string Code, string Message)? Refuse(JsonObject body, AiOperation operation, bool mayRefer = true)
     {
         if (operation == AiOperation.Responses)
         {
@@ -52,6 +63,11 @@ internal static class ProviderState
         {
             return ("unsupported_parameter",
                 "'container' names a code execution container kept at the provider, under an account every application shares; leave it out for a new one.");
+        }
+
+        if (!mayRefer)
+        {
+            return null;
         }
 
         var anthropic = operation is AiOperation.Messages or AiOperation.CountTokens;

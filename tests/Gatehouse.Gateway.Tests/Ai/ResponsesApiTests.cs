@@ -193,12 +193,14 @@ public sealed class ResponsesApiTests
         Assert.False(Assert.Single(kit.Providers[0].Received).Body["store"]!.GetValue<bool>());
     }
 
-    [Fact]
-    public async Task ChatFileIdReference_IsRefusedToo()
+    [Theory]
+    [InlineData("""{"model":"fast","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-123"}}]}]}""")]
+    [InlineData("""{"model":"fast","messages":[{"role":"user","content":[{"type":"file","file":{"file\u005fid":"file-123"}}]}]}""")] // the same name, escaped
+    public async Task ChatFileIdReference_IsRefusedToo(string json)
     {
         await using var kit = await AiKit.StartAsync();
 
-        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"file-123"}}]}]}"""));
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post(json));
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -224,6 +226,14 @@ public sealed class ResponsesApiTests
         Assert.Contains("response_not_stored", body);
         Assert.Empty(kit.Providers[0].Received);
     }
+
+    [Theory]
+    [InlineData("""{"model":"fast","messages":[{"role":"user","content":"a long conversation about files"}]}""", false)]
+    [InlineData("""{"model":"fast","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"f"}}]}]}""", true)]
+    [InlineData("""{"model":"fast","input":[{"type":"item_reference","id":"i"}]}""", true)]
+    [InlineData("""{"model":"fast","messages":[{"role":"user","content":"caf\u00e9"}]}""", true)] // any escape: a name could be spelt with one
+    public void MayRefer_SkipsTheWalkOnlyForBytesThatCannotHoldAReference(string json, bool mayRefer) =>
+        Assert.Equal(mayRefer, ProviderState.MayRefer(Encoding.UTF8.GetBytes(json)));
 
     [Fact]
     public void PromptEstimate_CountsInstructionsAndEveryKindOfInput()
