@@ -246,6 +246,46 @@ internal sealed class TokenLimiter
     }
 
     /// <summary>
+    /// The token and spend limits of <paramref name="application"/>'s plan with what is left of each now, on this node:
+    /// used is what calls settled and what calls in flight hold. Reading makes no budget (an application that has not
+    /// called in the window has used nothing, or what a restarted node found kept).
+    /// </summary>
+    internal IEnumerable<Gatehouse.Model.Usage.QuotaWindow> Windows(string plan, string application)
+    {
+        if (!_runtime.Current.Config.Plans.TryGetValue(plan, out var planConfig))
+        {
+            yield break;
+        }
+
+        var limits = Limits(planConfig);
+        var now = _time.GetUtcNow();
+        for (var i = 0; i < limits.Count; i++)
+        {
+            var limit = limits[i];
+            var window = Limiting.LimitWindows.Index(limit.Per, now.UtcTicks);
+            long used = 0;
+            if (_budgets.TryGetValue(Key(plan, application, i, limit), out var budget))
+            {
+                var (settled, reserved) = budget.Read(now.UtcTicks);
+                used = settled + reserved;
+            }
+            else if (_seeds.TryGetValue(EngineKey(plan, application, i, limit), out var seed) && seed.Window == window)
+            {
+                used = seed.Used;
+            }
+
+            var period = limit.Per.ToString().ToLowerInvariant();
+            yield return new Gatehouse.Model.Usage.QuotaWindow(
+                limit.CountsCost ? $"spend/{period}" : $"tokens/{period}", period, limit.Per >= LimitPeriod.Hour, Shadow: false, limit.Tokens, used,
+                now.AddSeconds(Limiting.LimitWindows.SecondsUntilEnd(limit.Per, window, now.UtcTicks)))
+            {
+                Unit = limit.CountsCost ? "cost" : "tokens",
+                Model = limit.Model,
+            };
+        }
+    }
+
+    /// <summary>
     /// Tokens <paramref name="application"/> had used under the limit named <paramref name="limit"/> in <paramref name="window"/>
     /// (kept across a restart, loaded at start): its budget starts from them when it is first used.
     /// </summary>

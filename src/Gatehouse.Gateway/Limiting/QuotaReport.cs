@@ -6,7 +6,8 @@ namespace Gatehouse.Gateway.Limiting;
 
 /// <summary>
 /// An application's limits with what is left of each now, from this node's counters: its plan's limits, then its plan's
-/// limits of single operations (<c>operationLimits</c>, named <c>OPERATION/period</c>). For applications of the config
+/// limits of single operations (<c>operationLimits</c>, named <c>OPERATION/period</c>), then its token and spend limits
+/// (<c>tokens/day</c>, <c>spend/month</c>). For applications of the config
 /// and of the portal alike. The admin API's usage report, the console's and the portal's application pages all read it.
 /// </summary>
 internal static class QuotaReport
@@ -15,7 +16,8 @@ internal static class QuotaReport
     /// The windows of <paramref name="application"/>'s limits, shadow ones included (marked); empty when the application
     /// is unknown or nothing limits it.
     /// </summary>
-    public static IReadOnlyList<QuotaWindow> For(GatewayRuntime runtime, string application)
+    /// <param name="tokens">The node's token limiter: the plan's token and spend limits come after its request limits.</param>
+    public static IReadOnlyList<QuotaWindow> For(GatewayRuntime runtime, string application, Ai.TokenLimiter? tokens = null)
     {
         if (runtime.Current.Access is not { } access || Find(runtime, access, application) is not { } app)
         {
@@ -39,6 +41,11 @@ internal static class QuotaReport
             {
                 Operation = operation,
             });
+        }
+
+        if (tokens is not null)
+        {
+            windows.AddRange(tokens.Windows(app.Plan.Name, app.Id));
         }
 
         return windows;

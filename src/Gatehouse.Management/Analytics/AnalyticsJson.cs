@@ -51,9 +51,12 @@ internal static class AnalyticsJson
             ["period"] = l.Period,
             ["quota"] = l.Quota,
             ["shadow"] = l.Shadow,
-            ["limit"] = l.Limit,
-            ["used"] = l.Used,
-            ["remaining"] = l.Remaining,
+            ["unit"] = l.Unit,
+            ["model"] = l.Model,
+            // A spend limit's figures as amounts of the currency (exact decimals), the others as counts.
+            ["limit"] = l.Unit == "cost" ? JsonValue.Create(Model.Usage.AiCost.Units(l.Limit)) : JsonValue.Create(l.Limit),
+            ["used"] = l.Unit == "cost" ? JsonValue.Create(Model.Usage.AiCost.Units(l.Used)) : JsonValue.Create(l.Used),
+            ["remaining"] = l.Unit == "cost" ? JsonValue.Create(Model.Usage.AiCost.Units(l.Remaining)) : JsonValue.Create(l.Remaining),
             ["resetsAt"] = Time(l.ResetsAt),
         })]),
     };

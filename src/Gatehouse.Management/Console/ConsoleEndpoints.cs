@@ -621,7 +621,7 @@ internal static partial class ConsoleEndpoints
                 new ConsoleTable("Keys", ["Key", "Created", "Expires"], [.. application.Keys.Select(k => new ConsoleRow([k.Prefix + "…", Time(k.CreatedAt), k.Expires is { } e ? Time(e) : "never"],
                     [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(application.Id)}/keys/{Esc(k.Prefix)}/revoke", true)]))], "No key."),
                 new ConsoleTable("What is left now (this node's counters)", ["Limit", "Allowed", "Used", "Left", "Resets"],
-                    [.. limits.Select(l => new ConsoleRow([l.Name + (l.Shadow ? " (shadow)" : ""), l.Limit.ToString("#,0", invariant), l.Used.ToString("#,0", invariant), l.Remaining.ToString("#,0", invariant), Time(l.ResetsAt)], []))],
+                    [.. limits.Select(l => new ConsoleRow([l.Name + (l.Model is { } model ? $" ({model})" : "") + (l.Shadow ? " (shadow)" : ""), l.Format(l.Limit), l.Format(l.Used), l.Format(l.Remaining), Time(l.ResetsAt)], []))],
                     "No limit on its plan, or no gateway in this process."),
                 new ConsoleTable("Calls per day, last 30 days (days without calls left out)", ["Day (UTC)", "Calls", "4xx", "5xx", "p95 (ms)", "Model tokens"],
                     [.. days.Select(d => new ConsoleRow([d.Day.ToString("yyyy-MM-dd", invariant), d.Calls.ToString("#,0", invariant), d.ClientErrors.ToString("#,0", invariant), d.Errors.ToString("#,0", invariant),

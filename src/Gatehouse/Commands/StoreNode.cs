@@ -174,7 +174,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 Health = health,
                 Consumers = consumers,
                 Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
-                Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application),
+                Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application, (Gateway.Ai.TokenLimiter?)host.Services.GetService(typeof(Gateway.Ai.TokenLimiter))),
                 PurgeCache = (route, path, cancellationToken) => host.Runtime.Cache is { } cache ? cache.PurgeAsync(route, path, cancellationToken) : Task.FromResult<int?>(0),
                 Ready = () => !host.Runtime.Draining,
                 Drain = host.Drain,

@@ -86,5 +86,28 @@ public sealed class SpendLimitTests
         Assert.Equal(12 * 1_000_000L, Limiter(kit).Read("gold", "app", 1).Used);
     }
 
+    [Fact]
+    public async Task WhatIsLeft_ReportsTokenAndSpendLimits_CallsInFlightCounted()
+    {
+        await using var kit = await AiKit.StartAsync(models: Priced, planExtra: "    tokenLimits: [ { tokens: 100000, per: day, model: fast } ]\n    spendLimits: [ { amount: 10, per: month } ]");
+        var runtime = kit.Gateway.Host.Runtime;
+
+        var before = Gatehouse.Gateway.Limiting.QuotaReport.For(runtime, "app", Limiter(kit));
+        await kit.PostOkAsync("""{"model":"fast","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""");
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 1).Reserved == 0, "the call settled");
+        kit.Providers[0].Fault = FakeFault.Gate; // one more call in flight: its reservation is not left to others
+        using var held = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":93,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+        var windows = Gatehouse.Gateway.Limiting.QuotaReport.For(runtime, "app", Limiter(kit));
+        kit.Providers[0].Release.SetResult();
+
+        Assert.All(before, w => Assert.Equal(0, w.Used)); // reading made nothing up
+        var tokens = Assert.Single(windows, w => w.Unit == "tokens");
+        var spend = Assert.Single(windows, w => w.Unit == "cost");
+        Assert.Equal(("tokens/day", 100_000L, 12L + 100L, "fast", true), (tokens.Name, tokens.Limit, tokens.Used, tokens.Model, tokens.Quota));
+        Assert.Equal(("spend/month", 10_000_000_000L, (12L + 100L) * 1_000_000L), (spend.Name, spend.Limit, spend.Used));
+        Assert.Equal(("spend 10 per month", "0.112", "9.888"), (spend.Describe(), spend.Format(spend.Used), spend.Format(spend.Remaining)));
+        Assert.Equal("100,000 tokens per day, model fast", tokens.Describe());
+    }
+
     private static TokenLimiter Limiter(AiKit kit) => kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();
 }

@@ -101,4 +101,22 @@ public sealed class ConsumerUsageTests : IDisposable
         {
         }
     }
+
+    [Fact]
+    public void Json_GivesASpendLimitsFiguresAsAmounts_AndEveryWindowItsUnit()
+    {
+        var reset = new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero);
+        var json = AnalyticsJson.Write(new ConsumerUsageReport("app", [],
+        [
+            new("day", "day", true, false, 100, 3, reset),
+            new("tokens/day", "day", true, false, 100_000, 12, reset) { Unit = "tokens", Model = "fast" },
+            new("spend/month", "month", true, false, 50_000_000_000, 12_000_000, reset) { Unit = "cost" },
+        ]));
+
+        var limits = json["limits"]!.AsArray();
+        Assert.Equal(("requests", 97L), ((string)limits[0]!["unit"]!, (long)limits[0]!["remaining"]!));
+        Assert.Equal(("tokens", "fast", 99_988L), ((string)limits[1]!["unit"]!, (string)limits[1]!["model"]!, (long)limits[1]!["remaining"]!));
+        Assert.Equal(("cost", 50m, 0.012m, 49.988m), ((string)limits[2]!["unit"]!, (decimal)limits[2]!["limit"]!, (decimal)limits[2]!["used"]!, (decimal)limits[2]!["remaining"]!));
+        Assert.Contains("\"used\":0.012", json.ToJsonString(), StringComparison.Ordinal);
+    }
 }

@@ -109,7 +109,7 @@ public sealed partial class DemoPortalTests
         Assert.Contains(">2xx–3xx<", page, StringComparison.Ordinal);
         // The retail plan's 1,000 a day and 60 a minute, with this node's count of the seven calls. The minute's
         // window is a fixed one: when the calls or the page crossed into another minute, it counts fewer of them.
-        Assert.Matches("<td>1000 per day</td><td>every call</td><td>7</td><td>993</td>", page);
+        Assert.Matches("<td>1,000 per day</td><td>every call</td><td>7</td><td>993</td>", page);
         if (callsMinute == MinuteNow())
         {
             Assert.Matches("<td>60 per minute</td><td>every call</td><td>7</td><td>53</td>", page);
@@ -119,6 +119,9 @@ public sealed partial class DemoPortalTests
             Assert.Matches("<td>60 per minute</td><td>every call</td><td>[0-7]</td><td>(5[3-9]|60)</td>", page);
         }
 
+        // And its model tokens: none used yet.
+        Assert.Contains("<td>100,000 tokens per day, model demo</td><td>model calls</td><td>0</td><td>100,000</td>", page, StringComparison.Ordinal);
+
         // The admin API's report of the same portal-made application: its days and its limits.
         var admin = AdminLine().Match(demo.StandardOutput).Groups[1].Value;
         var token = Regex.Match(demo.StandardOutput, @"^demo admin token: (\S+)$", RegexOptions.Multiline).Groups[1].Value;
@@ -126,8 +129,10 @@ public sealed partial class DemoPortalTests
         adminClient.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         var report = System.Text.Json.Nodes.JsonNode.Parse(await adminClient.GetStringAsync($"/admin/applications/{id}/usage?from={today}&to={today}"))!;
         Assert.Equal(7, (long)report["days"]![0]!["calls"]!);
-        var day = Assert.Single(report["limits"]!.AsArray(), l => (string)l!["period"]! == "day")!;
+        var day = Assert.Single(report["limits"]!.AsArray(), l => (string)l!["period"]! == "day" && (string)l["unit"]! == "requests")!;
         Assert.Equal((1000, 7L), ((int)day["limit"]!, (long)day["used"]!));
+        var tokens = Assert.Single(report["limits"]!.AsArray(), l => (string)l!["unit"]! == "tokens")!;
+        Assert.Equal((100_000L, 0L, "demo"), ((long)tokens["limit"]!, (long)tokens["used"]!, (string)tokens["model"]!));
     }
 
     /// <summary>The minute now, to the minute: the calls and the pages read in one minute count the same window.</summary>
