@@ -33,15 +33,23 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         var request = context.Request;
         var path = (request.Path.Value ?? "").TrimEnd('/');
-        if (path.EndsWith("/models", StringComparison.Ordinal) && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        var reading = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+        // Anthropic's SDKs send anthropic-version with every call, and read their own shapes of models and errors.
+        var anthropic = request.Headers.ContainsKey("anthropic-version");
+        if (reading && path.EndsWith("/models", StringComparison.Ordinal))
         {
-            var response = context.Response;
-            response.ContentType = "application/json";
-            response.Headers["X-Request-Id"] = requestId;
-            // Anthropic's SDKs send anthropic-version with every call, and read its own list's shape.
-            var list = ai.ModelListFor(admission.Plan?.Models, anthropic: request.Headers.ContainsKey("anthropic-version"));
-            response.ContentLength = list.Length;
-            return HttpMethods.IsHead(request.Method) ? Task.CompletedTask : response.Body.WriteAsync(list).AsTask();
+            return WriteJsonAsync(context, ai.ModelListFor(admission.Plan?.Models, anthropic), requestId);
+        }
+
+        if (reading && path.LastIndexOf("/models/", StringComparison.Ordinal) is var at and >= 0 && path.IndexOf('/', at + 8) < 0)
+        {
+            // One alias, if the caller's plan may call it; else the same 404 as an alias that does not exist.
+            var id = path[(at + 8)..];
+            var served = ai.Aliases.ContainsKey(id) && (admission.Plan?.Models is not { } allowed || allowed.Contains(id));
+            return served
+                ? WriteJsonAsync(context, AiJson.Model(id, anthropic), requestId)
+                : ErrorAsync(context, anthropic ? AiOperation.Messages : AiOperation.Chat, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+                    $"The model '{id}' is not served here (GET …/models lists those that are).", requestId);
         }
 
         if (HttpMethods.IsPost(request.Method))
@@ -189,6 +197,15 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 Settle(call, reservation, admission, alias);
             }
         }
+    }
+
+    private static Task WriteJsonAsync(HttpContext context, byte[] json, string requestId)
+    {
+        var response = context.Response;
+        response.ContentType = "application/json";
+        response.Headers["X-Request-Id"] = requestId;
+        response.ContentLength = json.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(json).AsTask();
     }
 
     // The request's body in a pooled buffer (returned by the caller), grown as it arrives; the body limit is Kestrel's.

@@ -22,12 +22,7 @@ internal static class AiJson
             json.WriteStartArray("data");
             foreach (var alias in aliases)
             {
-                json.WriteStartObject();
-                json.WriteString("id", alias);
-                json.WriteString("object", "model");
-                json.WriteNumber("created", 0);
-                json.WriteString("owned_by", "gatehouse");
-                json.WriteEndObject();
+                WriteModel(json, alias, anthropic: false);
             }
 
             json.WriteEndArray();
@@ -50,12 +45,7 @@ internal static class AiJson
             json.WriteStartArray("data");
             foreach (var alias in aliases)
             {
-                json.WriteStartObject();
-                json.WriteString("type", "model");
-                json.WriteString("id", alias);
-                json.WriteString("display_name", alias);
-                json.WriteString("created_at", "1970-01-01T00:00:00Z");
-                json.WriteEndObject();
+                WriteModel(json, alias, anthropic: true);
             }
 
             json.WriteEndArray();
@@ -66,6 +56,39 @@ internal static class AiJson
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>One alias as <c>GET …/models/{id}</c> answers it, in OpenAI's shape or Anthropic's.</summary>
+    public static byte[] Model(string alias, bool anthropic)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            WriteModel(json, alias, anthropic);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteModel(Utf8JsonWriter json, string alias, bool anthropic)
+    {
+        json.WriteStartObject();
+        if (anthropic)
+        {
+            json.WriteString("type", "model");
+            json.WriteString("id", alias);
+            json.WriteString("display_name", alias);
+            json.WriteString("created_at", "1970-01-01T00:00:00Z");
+        }
+        else
+        {
+            json.WriteString("id", alias);
+            json.WriteString("object", "model");
+            json.WriteNumber("created", 0);
+            json.WriteString("owned_by", "gatehouse");
+        }
+
+        json.WriteEndObject();
     }
 
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)

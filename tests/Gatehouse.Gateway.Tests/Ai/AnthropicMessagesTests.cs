@@ -169,6 +169,7 @@ public sealed class AnthropicMessagesTests
         var anthropicList = JsonNode.Parse(await (await kit.Gateway.Client.SendAsync(anthropic)).Content.ReadAsStringAsync())!;
 
         Assert.Equal(["claude", "fast"], page.Items.Select(m => m.ID));
+        Assert.Equal(("claude", "claude"), await Client(kit).Models.Retrieve("claude") is var one ? (one.ID, one.DisplayName) : default);
         Assert.False(page.HasNext());
         Assert.Equal("list", list["object"]!.GetValue<string>());
         Assert.Equal(("model", "claude", false, "fast"), (anthropicList["data"]![0]!["type"]!.GetValue<string>(), anthropicList["first_id"]!.GetValue<string>(),

@@ -31,6 +31,21 @@ public sealed class PlanModelsTests
     }
 
     [Fact]
+    public async Task OneModel_IsRetrievedWhenThePlanMayCallIt_404Otherwise()
+    {
+        await using var kit = await AiKit.StartAsync(planExtra: "    models: [ fast ]");
+        var models = kit.OpenAI().GetOpenAIModelClient();
+
+        var fast = await models.GetModelAsync("fast");
+        var other = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => models.GetModelAsync("other"));
+        var missing = await Assert.ThrowsAsync<System.ClientModel.ClientResultException>(() => models.GetModelAsync("nope"));
+
+        Assert.Equal(("fast", "gatehouse"), (fast.Value.Id, fast.Value.OwnedBy));
+        Assert.Equal((404, 404), (other.Status, missing.Status)); // not allowed looks like not there
+        Assert.Contains("model_not_found", other.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NoModels_RefusesEveryAlias_InEachApisShape()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, planExtra: "    models: []",
