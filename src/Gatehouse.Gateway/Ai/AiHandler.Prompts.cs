@@ -84,11 +84,8 @@ internal sealed partial class AiHandler
         var (reservation, refusal) = await tokens.AdmitAsync(admission, prompt.Alias, body, AiOperation.Chat, ai.Aliases[prompt.Alias].Targets).ConfigureAwait(false);
         if (refusal is { } limited)
         {
-            var (type, title, what) = limited.Spend
-                ? ("spend-limit-exceeded", "Spend limit exceeded", "could go over the plan's spend limit")
-                : ("token-limit-exceeded", "Token limit exceeded", "would go over the plan's token limit");
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, type, title,
-                $"This call {what} ({limited.Limit}); retry after {limited.RetryAfterSeconds} s.", requestId,
+            var (type, title) = limited.Spend ? ("spend-limit-exceeded", "Spend limit exceeded") : ("token-limit-exceeded", "Token limit exceeded");
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status429TooManyRequests, type, title, limited.Sentence + ".", requestId,
                 [new("Retry-After", limited.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))]).ConfigureAwait(false);
             return;
         }

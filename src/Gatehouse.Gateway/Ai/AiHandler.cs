@@ -45,10 +45,9 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         {
             // One alias, if the caller's plan may call it; else the same 404 as an alias that does not exist.
             var id = path[(at + 8)..];
-            var served = ai.Aliases.ContainsKey(id) && (admission.Plan?.Models is not { } allowed || allowed.Contains(id));
-            return served
+            return ai.Aliases.ContainsKey(id) && AiServiceModel.Allows(admission.Plan?.Models, id)
                 ? WriteJsonAsync(context, AiJson.Model(id, anthropic), requestId)
-                : ErrorAsync(context, anthropic ? AiOperation.Messages : AiOperation.Chat, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+                : ErrorAsync(context, anthropic, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
                     $"The model '{id}' is not served here (GET …/models lists those that are).", requestId);
         }
 
@@ -124,7 +123,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (body is null || body["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias))
         {
-            await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_body",
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_body",
                 "The body must be a JSON object with 'model' (an alias that GET /v1/models lists).", requestId).ConfigureAwait(false);
             return;
         }
@@ -132,15 +131,15 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var allowed = admission.Plan?.Models;
         if (!ai.Aliases.TryGetValue(alias, out var aliasModel))
         {
-            await ErrorAsync(context, operation, StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
                 $"The model '{alias}' is not served here; use one of: {string.Join(", ", ai.AliasNamesFor(allowed))} (GET /v1/models lists them).", requestId).ConfigureAwait(false);
             return;
         }
 
-        if (allowed is not null && !allowed.Contains(alias))
+        if (!AiServiceModel.Allows(allowed, alias))
         {
             var others = ai.AliasNamesFor(allowed).ToArray();
-            await ErrorAsync(context, operation, StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed",
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status403Forbidden, "permission_error", "model_not_allowed",
                 $"Plan '{admission.Plan!.Name}' does not include model '{alias}'; "
                 + (others.Length == 0 ? "it includes no model of this service." : $"use one of: {string.Join(", ", others)} (GET /v1/models lists them)."), requestId).ConfigureAwait(false);
             return;
@@ -148,19 +147,19 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (ProviderState.Refuse(body, operation, mayRefer) is { } refused)
         {
-            await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
             return;
         }
 
         string? beta = null;
-        if (operation is AiOperation.Messages or AiOperation.CountTokens && context.Request.Headers["anthropic-beta"] is { Count: > 0 } betas)
+        if (operation.IsAnthropic() && context.Request.Headers["anthropic-beta"] is { Count: > 0 } betas)
         {
             // The one client header that reaches a provider: Anthropic's features are turned on by it, and Claude Code and
             // the SDKs send it. Only a list of names passes, so nothing else can ride along.
             beta = string.Join(',', betas.SelectMany(value => (value ?? "").Split(',')).Select(name => name.Trim()));
             if (!BetaNames().IsMatch(beta))
             {
-                await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_header",
+                await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_header",
                     "The anthropic-beta header must be a comma-separated list of beta names (letters, digits, '-' and '_'), at most 16 of them.", requestId).ConfigureAwait(false);
                 return;
             }
@@ -180,7 +179,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var (reservation, refusal) = operation == AiOperation.CountTokens ? (TokenReservation.None, null) : await tokens.AdmitAsync(admission, alias, body, operation, aliasModel.Targets).ConfigureAwait(false);
         if (refusal is { } limited)
         {
-            await tokens.WriteRefusalAsync(context, limited, requestId, anthropic: operation == AiOperation.Messages).ConfigureAwait(false);
+            await tokens.WriteRefusalAsync(context, limited, requestId, operation.IsAnthropic()).ConfigureAwait(false);
             return;
         }
 
@@ -237,8 +236,9 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
     }
 
-    private static Task ErrorAsync(HttpContext context, AiOperation operation, int status, string type, string code, string message, string requestId, string? retryAfter = null) =>
-        operation is AiOperation.Messages or AiOperation.CountTokens
+    // An error in the shape of the API called: Anthropic's for its Messages API, else OpenAI's.
+    private static Task ErrorAsync(HttpContext context, bool anthropic, int status, string type, string code, string message, string requestId, string? retryAfter = null) =>
+        anthropic
             ? AiJson.WriteAnthropicErrorAsync(context, status, message, requestId, retryAfter)
             : AiJson.WriteErrorAsync(context, status, type, code, message, requestId, retryAfter);
 
@@ -338,7 +338,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (tried == 0)
         {
-            await ErrorAsync(context, operation, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation", operation switch
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation", operation switch
             {
                 AiOperation.Embeddings => $"No provider of model '{alias}' serves embeddings; use a model whose providers do.",
                 AiOperation.Responses => $"No provider of model '{alias}' serves the Responses API (Anthropic's does not); use a model whose providers do, or POST …/chat/completions.",
@@ -353,7 +353,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             AttemptFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "provider_timeout", $"No provider of model '{alias}' answered in time; retry, or raise the providers' 'timeout'."),
             _ => (StatusCodes.Status502BadGateway, "provider_error", $"No provider of model '{alias}' could serve the call; retry later."),
         };
-        await ErrorAsync(context, operation, code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
+        await ErrorAsync(context, operation.IsAnthropic(), code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -481,6 +481,12 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         RateLimited,
         ServerError,
     }
+}
+
+/// <summary>The operations of Anthropic's own API, whose clients read its shapes of errors and models.</summary>
+internal static class AiOperations
+{
+    public static bool IsAnthropic(this AiOperation operation) => operation is AiOperation.Messages or AiOperation.CountTokens;
 }
 
 /// <summary>What a call is.</summary>

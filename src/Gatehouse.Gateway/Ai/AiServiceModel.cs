@@ -58,4 +58,7 @@ internal sealed class AiServiceModel
 
     /// <summary>The aliases a caller whose plan allows <paramref name="allowed"/> may call, for messages.</summary>
     public IEnumerable<string> AliasNamesFor(FrozenSet<string>? allowed) => allowed is null ? AliasNames : AliasNames.Where(allowed.Contains);
+
+    /// <summary>Whether a plan that allows <paramref name="allowed"/> (<c>plans.NAME.models</c>; null: every alias) may call <paramref name="alias"/>.</summary>
+    public static bool Allows(FrozenSet<string>? allowed, string alias) => allowed is null || allowed.Contains(alias);
 }

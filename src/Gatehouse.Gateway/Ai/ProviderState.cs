@@ -59,7 +59,7 @@ internal static class ProviderState
             body["store"] = false;
         }
 
-        if (operation is AiOperation.Messages or AiOperation.CountTokens && body["container"] is JsonValue)
+        if (operation.IsAnthropic() && body["container"] is JsonValue)
         {
             return ("unsupported_parameter",
                 "'container' names a code execution container kept at the provider, under an account every application shares; leave it out for a new one.");
@@ -70,7 +70,7 @@ internal static class ProviderState
             return null;
         }
 
-        var anthropic = operation is AiOperation.Messages or AiOperation.CountTokens;
+        var anthropic = operation.IsAnthropic();
         var content = operation == AiOperation.Responses ? body["input"] : body["messages"];
         return (FindReference(content) ?? (anthropic ? FindReference(body["system"]) : null)) is { } name
             ? ("unsupported_parameter",

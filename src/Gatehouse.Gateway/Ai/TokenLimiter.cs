@@ -39,7 +39,13 @@ internal sealed class TokenLimiter
     internal const string QuotaPrefix = "tokens|";
 
     /// <summary>A call refused for its tokens: the limit and when its window turns.</summary>
-    internal readonly record struct Refusal(string Limit, int RetryAfterSeconds, bool Spend = false);
+    internal readonly record struct Refusal(string Limit, int RetryAfterSeconds, bool Spend = false)
+    {
+        /// <summary>What the refusal says, whatever the shape it is written in.</summary>
+        public string Sentence => Spend
+            ? $"This call could go over the plan's spend limit ({Limit}); retry after {RetryAfterSeconds} s"
+            : $"This call would go over the plan's token limit ({Limit}); retry after {RetryAfterSeconds} s";
+    }
 
     /// <summary>
     /// Admits a call: its estimate reserved in every budget it counts against, or the refusal (the first limit it would
@@ -55,7 +61,7 @@ internal sealed class TokenLimiter
 
         var prompt = EstimatePrompt(body, operation);
         var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body);
-        var cost = MostExpensive(prompt, completion, targets, operation);
+        var cost = planConfig.SpendLimits.Count > 0 ? MostExpensive(prompt, completion, targets, operation) : 0;
         var owner = admission.Application?.Id ?? "(anonymous)";
         var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(limits.Count);
         for (var i = 0; i < limits.Count; i++)
@@ -330,9 +336,7 @@ internal sealed class TokenLimiter
     /// <summary>The 429 of a refused call, in the shape of the API it called (Anthropic's for its Messages API).</summary>
     public Task WriteRefusalAsync(HttpContext context, Refusal refusal, string requestId, bool anthropic = false)
     {
-        var message = refusal.Spend
-            ? $"This call could go over the plan's spend limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens)."
-            : $"This call would go over the plan's token limit ({refusal.Limit}); retry after {refusal.RetryAfterSeconds} s, or ask for fewer tokens (max_tokens).";
+        var message = refusal.Sentence + ", or ask for fewer tokens (max_tokens).";
         var retryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return anthropic
             ? AiJson.WriteAnthropicErrorAsync(context, StatusCodes.Status429TooManyRequests, message, requestId, retryAfter)

@@ -44,14 +44,16 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null, Gatehouse.Model.Limits.IQuotaCountStore? store = null, string? modelProvider = null)
+    // With a model provider, the plan also has a day's token limit of 24 or, with spend, a day's spend limit of 0.024 at a
+    // price of a thousandth a token: either way, two calls of 12 tokens.
+    private Task<GatewayHost> StartNodeAsync(TimeSpan? interval = null, Gatehouse.Model.Limits.IQuotaCountStore? store = null, string? modelProvider = null, bool spend = false)
     {
         var loaded = ConfigLoader.Load($$"""
             version: 1
             gateway: { listeners: [{ url: "http://127.0.0.1:0" }] }
             services:
               backend: { targets: ["{{_backend.Urls.First()}}"] }
-              {{(modelProvider is null ? "" : $"llm: {{ kind: ai, ai: {{ providers: {{ p: {{ url: \"{modelProvider}\" }} }}, models: {{ m: [ {{ provider: p, model: gpt-test }} ] }} }} }}")}}
+              {{(modelProvider is null ? "" : $"llm: {{ kind: ai, ai: {{ providers: {{ p: {{ url: \"{modelProvider}\" }} }}, models: {{ m: [ {{ provider: p, model: gpt-test{(spend ? ", price: { prompt: 1000, completion: 1000 }" : "")} }} ] }} }} }}")}}
             routes:
               hello: { path: /hello, service: backend }
               {{(modelProvider is null ? "" : "ai: { path: \"/v1/{**rest}\", service: llm }")}}
@@ -59,7 +61,7 @@ public sealed class QuotaRestartTests : IAsyncLifetime
               retail:
                 include: [{ route: hello }{{(modelProvider is null ? "" : ", { route: ai }")}}]
                 limits: [{ requests: 3, per: day }]
-                {{(modelProvider is null ? "" : "tokenLimits: [{ tokens: 24, per: day }]")}}
+                {{(modelProvider is null ? "" : spend ? "spendLimits: [{ amount: 0.024, per: day }]" : "tokenLimits: [{ tokens: 24, per: day }]")}}
             accounts:
               acme: {}
             applications:
@@ -146,6 +148,26 @@ public sealed class QuotaRestartTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, await ChatAsync(second));
         var third = await ChatAsync(second);
         Assert.True(third == HttpStatusCode.TooManyRequests, $"The third call of 12 tokens against 24 a day answered {(int)third}, not 429. The nodes' logs:\n{Logs()}");
+        Assert.Equal(24, provider.ReportedTokens);
+    }
+
+    /// <summary>A day's spend limit is kept the same way: 0.024 a day, a call of 0.012 before the restart and one after.</summary>
+    [Fact]
+    [Trait("Issue", "22")]
+    public async Task DailySpendLimit_SpentBeforeAStop_IsStillSpentAfterTheRestart()
+    {
+        await using var provider = await Gatehouse.Gateway.Tests.Ai.FakeProvider.StartAsync();
+        await using (var first = await StartNodeAsync(modelProvider: provider.BaseUrl, spend: true))
+        {
+            Assert.Equal(HttpStatusCode.OK, await ChatAsync(first));
+            await SettledAsync(first);
+        }
+
+        Assert.Contains(await _store.ReadQuotaCountsAsync(), c => c.Limit.StartsWith("tokens|retail|0|Day|Cost|", StringComparison.Ordinal) && c.Count == 12_000_000);
+        await using var second = await StartNodeAsync(modelProvider: provider.BaseUrl, spend: true);
+        Assert.Equal(HttpStatusCode.OK, await ChatAsync(second));
+        var third = await ChatAsync(second);
+        Assert.True(third == HttpStatusCode.TooManyRequests, $"The third call of 0.012 against 0.024 a day answered {(int)third}, not 429. The nodes' logs:\n{Logs()}");
         Assert.Equal(24, provider.ReportedTokens);
     }
 

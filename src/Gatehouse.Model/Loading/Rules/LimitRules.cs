@@ -17,6 +17,21 @@ internal sealed class LimitRules : IListRules
     internal static string? ClusterKeyIn(YamlNode node) =>
         node is YamlMappingNode map ? ClusterKeys.FirstOrDefault(k => map.Children.ContainsKey(new YamlScalarNode(k))) : null;
 
+    /// <summary>
+    /// For a token or spend limit counted per node (<c>scope: node</c>): reports the first key of cross-node counting
+    /// written on it, which would mean nothing there, and says so with true.
+    /// </summary>
+    internal static bool ReportsClusterKeyOnNodeLimit(LimitScope? scope, YamlNode node, string path, YamlBinder b)
+    {
+        if (scope != LimitScope.Node || ClusterKeyIn(node) is not { } written)
+        {
+            return false;
+        }
+
+        b.Error(YamlBinder.Join(path, written), node, $"'{written}' applies to 'scope: cluster' only; remove it, or make the limit 'scope: cluster'.");
+        return true;
+    }
+
     public IEnumerable<object> Check(IReadOnlyList<(object Value, YamlNode Node, string Path)> items, YamlBinder b)
     {
         var seen = new HashSet<(LimitPeriod, LimitMode)>();
@@ -79,9 +94,8 @@ internal sealed class TokenLimitRules : IListRules
                 continue;
             }
 
-            if (limit.Scope == LimitScope.Node && LimitRules.ClusterKeyIn(node) is { } written)
+            if (LimitRules.ReportsClusterKeyOnNodeLimit(limit.Scope, node, path, b))
             {
-                b.Error(YamlBinder.Join(path, written), node, $"'{written}' applies to 'scope: cluster' only; remove it, or make the limit 'scope: cluster'.");
                 continue;
             }
 
@@ -113,9 +127,8 @@ internal sealed class SpendLimitRules : IListRules
                 continue;
             }
 
-            if (limit.Scope == LimitScope.Node && LimitRules.ClusterKeyIn(node) is { } written)
+            if (LimitRules.ReportsClusterKeyOnNodeLimit(limit.Scope, node, path, b))
             {
-                b.Error(YamlBinder.Join(path, written), node, $"'{written}' applies to 'scope: cluster' only; remove it, or make the limit 'scope: cluster'.");
                 continue;
             }
 
