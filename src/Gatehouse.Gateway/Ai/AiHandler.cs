@@ -262,13 +262,25 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             }
 
             tried++;
-            byte[] payload;
-            if (provider.Type == AiProviderType.Anthropic && operation == AiOperation.Chat)
+            var anthropic = provider.Type == AiProviderType.Anthropic;
+            // Chat calls to Anthropic's providers, and Messages calls to the others, are translated on the way there and back.
+            var translation = (operation, anthropic) switch
             {
-                if (AnthropicRequest.Build(body, target.Model, out var invalid) is not { } translated)
+                (AiOperation.Chat, true) => Translation.ChatToAnthropic,
+                (AiOperation.Messages, false) => Translation.MessagesToChat,
+                _ => Translation.None,
+            };
+            byte[] payload;
+            if (translation != Translation.None)
+            {
+                string? invalid;
+                var translated = translation == Translation.ChatToAnthropic
+                    ? AnthropicRequest.Build(body, target.Model, out invalid)
+                    : MessagesRequest.ToChat(body, target.Model, provider.CompletionLimitName, out invalid);
+                if (translated is null)
                 {
                     // The client's request, not the provider: 400, and no other provider is tried.
-                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_request", invalid!, call.RequestId).ConfigureAwait(false);
+                    await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_request", invalid!, call.RequestId).ConfigureAwait(false);
                     return;
                 }
 
@@ -279,7 +291,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 payload = AiJson.ForProvider(body, target.Model);
             }
 
-            using var request = provider.NewRequest(operation, target.Model, payload, beta);
+            using var request = provider.NewRequest(translation == Translation.MessagesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
             timeout.CancelAfter(provider.Timeout);
             HttpResponseMessage response;
@@ -316,16 +328,16 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 }
 
                 call.Target = target;
-                var anthropic = provider.Type == AiProviderType.Anthropic;
                 var outcome = stream && status < 300
-                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, operation switch
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
                     {
-                        AiOperation.Messages => new AnthropicPassThrough(),
-                        AiOperation.Responses => ResponsesStreamDialect.Instance,
-                        _ when anthropic => new AnthropicStream(created),
+                        (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
+                        (_, Translation.MessagesToChat) => new MessagesStream(),
+                        (AiOperation.Messages, _) => new AnthropicPassThrough(),
+                        (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
                         _ => OpenAiStreamDialect.Instance,
                     }).ConfigureAwait(false)
-                    : await RelayWholeAsync(call, response, timeout, anthropic && operation == AiOperation.Chat ? created : null).ConfigureAwait(false);
+                    : await RelayWholeAsync(call, response, timeout, translation, created).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Done)
                 {
                     return;
@@ -336,13 +348,19 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             }
         }
 
+        if (tried == 0 && operation == AiOperation.CountTokens)
+        {
+            // No provider of the model counts tokens itself: the gateway's own count, the one admission reserves.
+            await WriteJsonAsync(context, System.Text.Encoding.UTF8.GetBytes($$"""{"input_tokens":{{TokenLimiter.EstimatePrompt(body, AiOperation.Messages)}}}"""), call.RequestId).ConfigureAwait(false);
+            return;
+        }
+
         if (tried == 0)
         {
             await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation", operation switch
             {
                 AiOperation.Embeddings => $"No provider of model '{alias}' serves embeddings; use a model whose providers do.",
-                AiOperation.Responses => $"No provider of model '{alias}' serves the Responses API (Anthropic's does not); use a model whose providers do, or POST …/chat/completions.",
-                _ => $"Model '{alias}' has no Anthropic provider, and only Anthropic's serve the Messages API; use a model with one, or POST …/chat/completions.",
+                _ => $"No provider of model '{alias}' serves the Responses API (Anthropic's does not); use a model whose providers do, or POST …/chat/completions.",
             }, call.RequestId).ConfigureAwait(false);
             return;
         }
@@ -357,10 +375,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     }
 
     /// <summary>
-    /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; an Anthropic one
-    /// (<paramref name="anthropicCreated"/> set) translated to OpenAI's shape first.
+    /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; translated first when
+    /// the provider speaks the other API than the client (<paramref name="translation"/>).
     /// </summary>
-    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, long? anthropicCreated)
+    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created)
     {
         byte[] bytes;
         try
@@ -398,20 +416,22 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var success = response.IsSuccessStatusCode;
         AiUsage? usage = null;
         var text = success ? call.CompletionText : null;
-        if (anthropicCreated is { } created)
+        if (translation != Translation.None)
         {
-            if (!success)
+            var status = (int)response.StatusCode;
+            var translated = (translation, success) switch
             {
-                bytes = AnthropicResponse.ToError(bytes, (int)response.StatusCode);
-            }
-            else if (AnthropicResponse.ToCompletion(bytes, created, text, out usage) is { } completion)
-            {
-                bytes = completion;
-            }
-            else
+                (Translation.ChatToAnthropic, false) => AnthropicResponse.ToError(bytes, status),
+                (Translation.ChatToAnthropic, true) => AnthropicResponse.ToCompletion(bytes, created, text, out usage),
+                (_, false) => MessagesResponse.ToError(bytes, status),
+                _ => MessagesResponse.ToMessage(bytes, text, out usage),
+            };
+            if (translated is null)
             {
                 return RelayOutcome.Broken;
             }
+
+            bytes = translated;
         }
         else if (!AiJson.TryScan(bytes, ref usage, text))
         {
@@ -473,6 +493,16 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     [LoggerMessage(Level = LogLevel.Warning, Message = "AI service {Service}: model {Alias} at provider {Provider} ({Model}) failed: {Reason}; trying the next, if any")]
     private static partial void LogFallback(ILogger logger, string service, string alias, string provider, string model, string reason);
 
+    /// <summary>Which way a call's request and answer are translated, when the provider speaks the other API than the client.</summary>
+    private enum Translation
+    {
+        None,
+        /// <summary>An OpenAI chat completion call to an Anthropic provider.</summary>
+        ChatToAnthropic,
+        /// <summary>A call of Anthropic's Messages API to an OpenAI-format provider.</summary>
+        MessagesToChat,
+    }
+
     private enum AttemptFailure
     {
         None,
@@ -496,7 +526,7 @@ internal enum AiOperation
     Embeddings,
     /// <summary>OpenAI's Responses API (<c>POST …/responses</c>), stateless: docs/ai.md.</summary>
     Responses,
-    /// <summary>Anthropic's Messages API (<c>POST …/messages</c>), passed through to Anthropic providers.</summary>
+    /// <summary>Anthropic's Messages API (<c>POST …/messages</c>): passed through to Anthropic providers, translated for the others.</summary>
     Messages,
     /// <summary>Anthropic's token count (<c>POST …/messages/count_tokens</c>): no tokens used, none recorded.</summary>
     CountTokens,

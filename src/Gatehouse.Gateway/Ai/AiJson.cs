@@ -121,19 +121,21 @@ internal static class AiJson
             return Task.CompletedTask;
         }
 
-        var type = status switch
-        {
-            400 => "invalid_request_error",
-            401 => "authentication_error",
-            403 => "permission_error",
-            404 => "not_found_error",
-            413 => "request_too_large",
-            429 => "rate_limit_error",
-            529 => "overloaded_error",
-            _ => "api_error",
-        };
-        return context.Response.Body.WriteAsync(AnthropicErrorBody(type, message)).AsTask();
+        return context.Response.Body.WriteAsync(AnthropicErrorBody(AnthropicErrorType(status), message)).AsTask();
     }
+
+    /// <summary>The error type Anthropic's API gives a status.</summary>
+    public static string AnthropicErrorType(int status) => status switch
+    {
+        400 or 422 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    };
 
     // An error's status and headers; false (and the response aborted) when the response has already started.
     private static bool StartError(HttpContext context, int status, string requestId, string? retryAfter)

@@ -15,6 +15,9 @@ internal sealed class AiProvider
         CredentialHeader = config.Credential?.Header;
         CredentialValue = config.Credential?.Value ?? "";
         Timeout = config.Timeout;
+        CompletionLimitName = config.Type == AiProviderType.Azure || (Uri.TryCreate(BaseUrl, UriKind.Absolute, out var url) && url.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase))
+            ? "max_completion_tokens"
+            : "max_tokens";
         ApiVersion = config.ApiVersion ?? config.Type switch
         {
             AiProviderType.Anthropic => AnthropicVersion,
@@ -51,6 +54,13 @@ internal sealed class AiProvider
 
     public TimeSpan Timeout { get; }
 
+    /// <summary>
+    /// The name of a chat call's output limit when the gateway writes one (translating Anthropic's Messages API):
+    /// <c>max_completion_tokens</c> for OpenAI's own API and Azure's, whose reasoning models refuse the older
+    /// <c>max_tokens</c>; <c>max_tokens</c> for the compatible servers (vLLM, Ollama, LM Studio), which all take it.
+    /// </summary>
+    public string CompletionLimitName { get; }
+
     /// <summary>The <c>anthropic-version</c> the gateway's translation is written against.</summary>
     public const string AnthropicVersion = "2023-06-01";
 
@@ -61,14 +71,15 @@ internal sealed class AiProvider
     public string? ApiVersion { get; }
 
     /// <summary>
-    /// Whether the provider's API has <paramref name="operation"/>. Chat completions go to every provider (translated for
-    /// Anthropic's); embeddings and OpenAI's Responses API only to OpenAI's and Azure's, and Anthropic's Messages API only
-    /// to Anthropic's: the gateway does not translate those.
+    /// Whether the provider's API has <paramref name="operation"/>. Chat completions and Anthropic's Messages API go to
+    /// every provider (translated between the two where the provider speaks the other); embeddings and OpenAI's
+    /// Responses API only to OpenAI's and Azure's, and Anthropic's token count only to Anthropic's (the gateway counts
+    /// for the others itself).
     /// </summary>
     public bool Serves(AiOperation operation) => operation switch
     {
-        AiOperation.Chat => true,
-        AiOperation.Messages or AiOperation.CountTokens => Type == AiProviderType.Anthropic,
+        AiOperation.Chat or AiOperation.Messages => true,
+        AiOperation.CountTokens => Type == AiProviderType.Anthropic,
         _ => Type != AiProviderType.Anthropic,
     };
 

@@ -408,8 +408,31 @@ internal sealed class TokenLimiter
         return DefaultMaxTokens;
     }
 
-    /// <summary>The prompt's tokens: each message's text counted with o200k_base, plus OpenAI's 3 per message and 3 per reply.</summary>
+    /// <summary>
+    /// The prompt's tokens: each message's text counted with o200k_base, plus OpenAI's 3 per message and 3 per reply,
+    /// and the tools the call defines (an agent's tools are often most of its prompt: Claude Code sends thousands of
+    /// tokens of them with every call), counted as the JSON they are sent as.
+    /// </summary>
     internal static long EstimatePrompt(JsonObject body, AiOperation operation)
+    {
+        if (operation == AiOperation.Embeddings)
+        {
+            return EstimateText(body, operation);
+        }
+
+        var total = EstimateText(body, operation);
+        if (body["tools"] is JsonArray tools)
+        {
+            foreach (var tool in tools)
+            {
+                total += tool is null ? 0 : TokenCounter.Count(tool.ToJsonString());
+            }
+        }
+
+        return total;
+    }
+
+    private static long EstimateText(JsonObject body, AiOperation operation)
     {
         long total = 0;
         if (operation == AiOperation.Embeddings)
@@ -497,6 +520,18 @@ internal sealed class TokenLimiter
                 foreach (var text in Texts(message?["content"]))
                 {
                     total += TokenCounter.Count(text);
+                }
+
+                // An assistant's tool calls: the names and arguments the model wrote, read back as prompt.
+                if (message?["tool_calls"] is JsonArray calls)
+                {
+                    foreach (var call in calls)
+                    {
+                        if (call?["function"] is JsonObject function)
+                        {
+                            total += TokenCounter.Count(function.ToJsonString());
+                        }
+                    }
                 }
             }
         }

@@ -79,16 +79,19 @@ public sealed class AnthropicMessagesTests
     }
 
     [Fact]
-    public async Task Fallback_OverloadedProvider_NextAnthropicProviderAnswers_OpenAIOnesNeverTried()
+    public async Task Fallback_AcrossBothApis_FailingOpenAIProviderThenOverloadedAnthropic_TheNextAnthropicProviderAnswers()
     {
         await using var kit = await StartAsync(models: "        claude: [ { provider: p0, model: model-0 }, { provider: a0, model: claude-x }, { provider: a1, model: claude-y } ]\n");
+        kit.Providers[0].Fault = FakeFault.ServerError;
         kit.Anthropic[0].Fault = AnthropicFault.Overloaded;
 
         var message = await Client(kit).Messages.Create(Params("claude"));
 
+        Assert.Equal("/v1/chat/completions", Assert.Single(kit.Providers[0].Received).Path); // tried first, translated
+        Assert.Single(kit.Anthropic[0].Received);
         Assert.Equal("claude-y", Assert.Single(kit.Anthropic[1].Received).Body["model"]!.GetValue<string>());
-        Assert.Empty(kit.Providers[0].Received);
-        Assert.True(message.Content[0].TryPickText(out _));
+        Assert.True(message.Content[0].TryPickText(out var text));
+        Assert.Equal("a1 a2 a3 a4", text.Text);
     }
 
     [Fact]
@@ -202,7 +205,6 @@ public sealed class AnthropicMessagesTests
 
     [Theory]
     [InlineData("""{"model":"nope","max_tokens":64,"messages":[]}""", HttpStatusCode.NotFound, "not_found_error")]
-    [InlineData("""{"model":"fast","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""", HttpStatusCode.BadRequest, "invalid_request_error")]
     [InlineData("""{"model":"claude","max_tokens":64,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"file","file_id":"file_1"}}]}]}""", HttpStatusCode.BadRequest, "invalid_request_error")]
     [InlineData("""{"model":"claude","max_tokens":64,"container":"container_1","messages":[{"role":"user","content":"hi"}]}""", HttpStatusCode.BadRequest, "invalid_request_error")]
     public async Task GatewaysOwnErrors_AreInAnthropicsShape_AndNoProviderIsCalled(string json, HttpStatusCode status, string type)
@@ -246,6 +248,22 @@ public sealed class AnthropicMessagesTests
 
         Assert.Equal(3 + TokenCounter.Count("be brief") + 3 + TokenCounter.Count("one two") + 3 + TokenCounter.Count("""{"city":"Paris"}""") + 3 + TokenCounter.Count("sunny"),
             TokenLimiter.EstimatePrompt(body, AiOperation.Messages));
+    }
+
+    [Fact]
+    public void PromptEstimate_OfAChatCall_CountsItsToolsAndTheAssistantsToolCalls()
+    {
+        const string Tool = """{"type":"function","function":{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}""";
+        var body = (JsonObject)JsonNode.Parse($$$"""
+            {"tools":[{{{Tool}}}],"messages":[
+              {"role":"user","content":"one two"},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},
+              {"role":"tool","tool_call_id":"c","content":"sunny"}]}
+            """)!;
+        var call = body["messages"]![1]!["tool_calls"]![0]!["function"]!.ToJsonString();
+
+        Assert.Equal(3 + 3 + TokenCounter.Count("one two") + 3 + TokenCounter.Count(call) + 3 + TokenCounter.Count("sunny") + TokenCounter.Count(Tool),
+            TokenLimiter.EstimatePrompt(body, AiOperation.Chat));
     }
 
     private static Task<AiKit> StartAsync(string models = Models) =>

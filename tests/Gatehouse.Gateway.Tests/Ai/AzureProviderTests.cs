@@ -33,6 +33,20 @@ public sealed class AzureProviderTests
     }
 
     [Fact]
+    public async Task MessagesApi_ToAnAzureDeployment_GoesAsAChatCall_WithTheOutputLimitAzuresReasoningModelsTake()
+    {
+        await using var kit = await AiKit.StartAsync(providerCount: 0, azureCount: 1, models: Models);
+
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"gpt","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""", "/v1/messages"));
+        var message = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(("message", "w1 w2 w3 w4 w5"), (message["type"]!.GetValue<string>(), message["content"]![0]!["text"]!.GetValue<string>()));
+        var received = Assert.Single(kit.Azure[0].Received);
+        Assert.Equal("/openai/deployments/gpt4o-prod/chat/completions", received.Path);
+        Assert.Equal((64, false), (received.Body["max_completion_tokens"]!.GetValue<int>(), received.Body.ContainsKey("max_tokens")));
+    }
+
+    [Fact]
     public async Task ChatStream_OpenAIClient_ChunksAndUsageCountedIntoTheTokenLimit()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, azureCount: 1, models: Models, azureExtra: ", apiVersion: 2025-01-01-preview", planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");

@@ -13,6 +13,8 @@ public enum FakeFault
     None,
     ServerError,
     RateLimited,
+    /// <summary>Refuses the call with 400, as a provider does a prompt too long for its model.</summary>
+    BadRequest,
     /// <summary>Never answers (until the call is abandoned).</summary>
     Stall,
     /// <summary>Streams two chunks, then ends the response without usage or [DONE].</summary>
@@ -84,6 +86,10 @@ internal sealed class FakeProvider : IAsyncDisposable
                 context.Response.Headers.RetryAfter = "7";
                 await context.Response.WriteAsync("""{"error":{"message":"slow down","type":"rate_limit"}}""");
                 return;
+            case FakeFault.BadRequest:
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsync("""{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""");
+                return;
             case FakeFault.Stall:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });
                 return;
@@ -101,6 +107,12 @@ internal sealed class FakeProvider : IAsyncDisposable
         if (context.Request.Path.Value!.EndsWith("/responses", StringComparison.Ordinal))
         {
             await RespondAsync(context, body, model, prompt);
+            return;
+        }
+
+        if (body["tools"] is JsonArray { Count: > 0 } tools)
+        {
+            await CallToolAsync(context, body, model, prompt, tools[0]!["function"]!["name"]!.GetValue<string>());
             return;
         }
 
@@ -133,6 +145,50 @@ internal sealed class FakeProvider : IAsyncDisposable
         {
             Interlocked.Add(ref _reported, usage.total_tokens);
             await SendAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage });
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    /// <summary>The arguments a call with tools gets: its first tool called with them, after <see cref="ToolPreamble"/>.</summary>
+    public const string ToolArguments = """{"city":"Paris"}""";
+
+    public const string ToolPreamble = "Checking.";
+
+    /// <summary>The tokens of an answer with a tool call: the preamble's and the arguments' (one for each of the 3 fragments streamed, and 2 more).</summary>
+    public const int ToolCompletionTokens = 6;
+
+    // A call with tools: a sentence, then the first tool called (whole, or streamed as the arguments' fragments), with
+    // the usage (and 3 of the prompt's 7 tokens read from the cache).
+    private async Task CallToolAsync(HttpContext context, JsonObject body, string model, int prompt, string tool)
+    {
+        var usage = new { prompt_tokens = prompt, completion_tokens = ToolCompletionTokens, total_tokens = prompt + ToolCompletionTokens, prompt_tokens_details = new { cached_tokens = 3 } };
+        if (body["stream"]?.GetValue<bool>() != true)
+        {
+            Interlocked.Add(ref _reported, usage.total_tokens);
+            await context.Response.WriteAsJsonAsync(new
+            {
+                id = "chatcmpl-tool", @object = "chat.completion", created = 1, model,
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = ToolPreamble, tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = tool, arguments = ToolArguments } } } }, finish_reason = "tool_calls" } },
+                usage,
+            });
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        object Chunk(object delta, string? finish = null) => new { id = "chatcmpl-tool", @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta, finish_reason = finish } } };
+        await SendAsync(context, Chunk(new { role = "assistant", content = ToolPreamble }));
+        await SendAsync(context, Chunk(new { tool_calls = new[] { new { index = 0, id = "call_1", type = "function", function = new { name = tool, arguments = "" } } } }));
+        foreach (var fragment in (string[])["{\"city\"", ":\"Par", "is\"}"])
+        {
+            await SendAsync(context, Chunk(new { tool_calls = new[] { new { index = 0, function = new { arguments = fragment } } } }));
+        }
+
+        await SendAsync(context, Chunk(new { }, "tool_calls"));
+        if (body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+        {
+            Interlocked.Add(ref _reported, usage.total_tokens);
+            await SendAsync(context, new { id = "chatcmpl-tool", @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage });
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n");

@@ -46,7 +46,7 @@ public sealed partial class DemoAiTests
         Assert.Contains("event: response.output_text.delta\ndata: ", responseEvents, StringComparison.Ordinal);
         Assert.Contains("event: response.completed\n", responseEvents, StringComparison.Ordinal);
 
-        // Anthropic's Messages API on the same alias, to its Anthropic provider: Anthropic's shape, whole and streamed.
+        // Anthropic's Messages API on the same alias, translated for its first provider (OpenAI's API): Anthropic's shape, whole and streamed.
         var claude = await client.PostAsync("/v1/messages", new StringContent("""{"model":"demo","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
         var claudeText = await claude.Content.ReadAsStringAsync();
         Assert.True(claude.StatusCode == HttpStatusCode.OK, claudeText);

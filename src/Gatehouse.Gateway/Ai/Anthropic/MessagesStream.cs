@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text.Json;
+
+namespace Gatehouse.Gateway.Ai.Anthropic;
+
+/// <summary>
+/// Translates an OpenAI-format provider's <c>chat.completion.chunk</c> events, one at a time, into the event stream of
+/// Anthropic's Messages API, for Anthropic's clients (Claude Code, the SDKs): the first chunk → <c>message_start</c>;
+/// content → a text block (<c>content_block_start</c>, <c>text_delta</c>s); each tool call → a <c>tool_use</c> block
+/// whose arguments arrive as <c>input_json_delta</c>s; <c>finish_reason</c> → the open block's <c>content_block_stop</c>;
+/// <c>[DONE]</c> → <c>message_delta</c> (the stop reason and the provider's usage, which OpenAI sends last) and
+/// <c>message_stop</c>. The reverse of <see cref="AnthropicStream"/>. Nothing is held back beyond the one event read.
+/// </summary>
+internal sealed class MessagesStream : StreamDialect
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    // OpenAI numbers tool calls on their own; Anthropic numbers every content block.
+    private readonly Dictionary<int, int> _toolBlock = [];
+    private int _blocks;
+    private int _open = -1;
+    private bool _openIsText;
+    private bool _started;
+    private string? _finish;
+    private AiUsage? _usage;
+    private long _cached;
+    private Utf8JsonWriter? _json;
+
+    public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes)
+    {
+        var data = SseReader.Data(eventBytes);
+        return !data.IsEmpty && IsError(data);
+    }
+
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    {
+        wrote = false;
+        error = null;
+        var data = SseReader.Data(eventBytes);
+        if (data.IsEmpty)
+        {
+            return StreamStep.Continue; // a comment or a keep-alive
+        }
+
+        if (data.SequenceEqual("[DONE]"u8))
+        {
+            if (!_started)
+            {
+                _started = true;
+                MessageStart(writer, "msg", "");
+            }
+
+            Close(writer);
+            var w = Start(writer, "message_delta");
+            w.WriteStartObject("delta");
+            w.WriteString("stop_reason", MessagesResponse.StopReason(_finish));
+            w.WriteNull("stop_sequence");
+            w.WriteEndObject();
+            if (_usage is { } usage)
+            {
+                MessagesResponse.WriteUsage(w, usage, _cached);
+            }
+            else
+            {
+                // No usage from the provider: the client is told nothing was counted, and the gateway estimates its own.
+                w.WriteStartObject("usage");
+                w.WriteNumber("output_tokens", 0);
+                w.WriteEndObject();
+            }
+
+            End(writer, w);
+            Start(writer, "message_stop");
+            End(writer, _json!);
+            wrote = true;
+            return StreamStep.Done;
+        }
+
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            return StreamStep.Malformed;
+        }
+
+        using (document)
+        {
+            var chunk = document.RootElement;
+            if (chunk.ValueKind != JsonValueKind.Object)
+            {
+                return StreamStep.Malformed;
+            }
+
+            if (chunk.TryGetProperty("error", out var failure))
+            {
+                var kind = failure.ValueKind == JsonValueKind.Object ? AnthropicResponse.String(failure, "type") ?? AnthropicResponse.String(failure, "code") : null;
+                error = $"The provider reported an error mid-stream ({kind ?? "unknown"}); the stream is ended.";
+                return StreamStep.ProviderError;
+            }
+
+            if (!_started)
+            {
+                _started = true;
+                MessageStart(writer, AnthropicResponse.String(chunk, "id") ?? "msg", AnthropicResponse.String(chunk, "model") ?? "");
+                wrote = true;
+            }
+
+            if (chunk.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
+            {
+                var usage = MessagesResponse.Usage(u, out _cached);
+                _usage = usage;
+                call.Usage = usage;
+            }
+
+            if (!chunk.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
+            {
+                return StreamStep.Continue;
+            }
+
+            var choice = choices[0];
+            if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
+            {
+                if (AnthropicResponse.String(delta, "content") is { Length: > 0 } text)
+                {
+                    call.CompletionText?.Append(text);
+                    if (_open < 0 || !_openIsText)
+                    {
+                        Close(writer);
+                        OpenText(writer);
+                    }
+
+                    var w = Start(writer, "content_block_delta");
+                    w.WriteNumber("index", _open);
+                    w.WriteStartObject("delta");
+                    w.WriteString("type", "text_delta");
+                    w.WriteString("text", text);
+                    w.WriteEndObject();
+                    End(writer, w);
+                    wrote = true;
+                }
+
+                // Reasoning that compatible servers stream beside the content (vLLM's, DeepSeek's): billed as output, so
+                // kept for an estimate, but not sent: Anthropic's thinking blocks carry a signature no other model can make.
+                if (AnthropicResponse.String(delta, "reasoning_content") is { Length: > 0 } reasoning)
+                {
+                    call.CompletionText?.Append(reasoning);
+                }
+
+                if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var part in calls.EnumerateArray())
+                    {
+                        wrote |= ToolCall(call, part, writer);
+                    }
+                }
+            }
+
+            if (AnthropicResponse.String(choice, "finish_reason") is { } finish)
+            {
+                _finish = finish;
+                wrote |= Close(writer);
+            }
+
+            return StreamStep.Continue;
+        }
+    }
+
+    /// <summary>Anthropic's error event, which Anthropic's SDKs raise as an error.</summary>
+    public override void WriteError(PipeWriter writer, string message)
+    {
+        writer.Write("event: error\ndata: "u8);
+        writer.Write(AiJson.AnthropicErrorBody("api_error", message));
+        writer.Write("\n\n"u8);
+    }
+
+    // One fragment of a tool call: its first opens a tool_use block (with its id and name), the rest add to its input.
+    private bool ToolCall(AiCall call, JsonElement part, PipeWriter writer)
+    {
+        var index = (int)AnthropicResponse.Number(part, "index");
+        var function = part.TryGetProperty("function", out var f) ? f : default;
+        var wrote = false;
+        if (!_toolBlock.TryGetValue(index, out var block))
+        {
+            wrote = Close(writer);
+            block = _blocks++;
+            _toolBlock[index] = block;
+            _open = block;
+            _openIsText = false;
+            var w = Start(writer, "content_block_start");
+            w.WriteNumber("index", block);
+            w.WriteStartObject("content_block");
+            w.WriteString("type", "tool_use");
+            w.WriteString("id", AnthropicResponse.String(part, "id") ?? $"toolu_{index}");
+            w.WriteString("name", AnthropicResponse.String(function, "name") ?? "");
+            w.WriteStartObject("input");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            End(writer, w);
+            wrote = true;
+        }
+
+        if (AnthropicResponse.String(function, "arguments") is { Length: > 0 } arguments)
+        {
+            call.CompletionText?.Append(arguments);
+            if (block != _open)
+            {
+                // Providers send one tool call's fragments together; a fragment of a block already closed cannot be
+                // delivered in Anthropic's stream, whose blocks are sequential. Counted, not sent.
+                return wrote;
+            }
+
+            var w = Start(writer, "content_block_delta");
+            w.WriteNumber("index", block);
+            w.WriteStartObject("delta");
+            w.WriteString("type", "input_json_delta");
+            w.WriteString("partial_json", arguments);
+            w.WriteEndObject();
+            End(writer, w);
+            wrote = true;
+        }
+
+        return wrote;
+    }
+
+    private void MessageStart(PipeWriter writer, string id, string model)
+    {
+        var w = Start(writer, "message_start");
+        w.WriteStartObject("message");
+        w.WriteString("id", id);
+        w.WriteString("type", "message");
+        w.WriteString("role", "assistant");
+        w.WriteString("model", model);
+        w.WriteStartArray("content");
+        w.WriteEndArray();
+        w.WriteNull("stop_reason");
+        w.WriteNull("stop_sequence");
+        // OpenAI reports the prompt's tokens only at the end: message_delta has them.
+        w.WriteStartObject("usage");
+        w.WriteNumber("input_tokens", 0);
+        w.WriteNumber("output_tokens", 0);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        End(writer, w);
+    }
+
+    private void OpenText(PipeWriter writer)
+    {
+        _open = _blocks++;
+        _openIsText = true;
+        var w = Start(writer, "content_block_start");
+        w.WriteNumber("index", _open);
+        w.WriteStartObject("content_block");
+        w.WriteString("type", "text");
+        w.WriteString("text", "");
+        w.WriteEndObject();
+        End(writer, w);
+    }
+
+    private bool Close(PipeWriter writer)
+    {
+        if (_open < 0)
+        {
+            return false;
+        }
+
+        var w = Start(writer, "content_block_stop");
+        w.WriteNumber("index", _open);
+        End(writer, w);
+        _open = -1;
+        return true;
+    }
+
+    // An event is written around its object's properties: "event: TYPE\ndata: {"type":TYPE,…}\n\n".
+    private Utf8JsonWriter Start(PipeWriter writer, string type)
+    {
+        writer.Write("event: "u8);
+        writer.Advance(System.Text.Encoding.ASCII.GetBytes(type, writer.GetSpan(type.Length)));
+        writer.Write("\ndata: "u8);
+        if (_json is null)
+        {
+            _json = new Utf8JsonWriter(writer, WriterOptions);
+        }
+        else
+        {
+            _json.Reset(writer);
+        }
+
+        _json.WriteStartObject();
+        _json.WriteString("type", type);
+        return _json;
+    }
+
+    private static void End(PipeWriter writer, Utf8JsonWriter w)
+    {
+        w.WriteEndObject();
+        w.Flush();
+        writer.Write("\n\n"u8);
+    }
+
+    private static bool IsError(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
