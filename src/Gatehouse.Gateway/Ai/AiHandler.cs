@@ -17,7 +17,7 @@ namespace Gatehouse.Gateway.Ai;
 /// <c>POST …/embeddings</c>. A call goes to the alias's provider models in priority order and moves on while nothing
 /// has been sent to the client.
 /// </summary>
-internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time, Observability.GatewayTelemetry telemetry)
+internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time, Observability.GatewayTelemetry telemetry, AiCooldowns cooldowns)
 {
     /// <summary>A whole (not streamed) provider response larger than this is refused rather than buffered.</summary>
     private const int MaxResponse = 32 * 1024 * 1024;
@@ -253,7 +253,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         string? retryAfter = null;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var tried = 0;
-        foreach (var target in targets)
+        foreach (var target in cooldowns.Order(ai.Name, targets))
         {
             var provider = target.Provider;
             if (!provider.Serves(operation))
@@ -307,12 +307,14 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 failure = AttemptFailure.Timeout;
                 LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, "no response in time");
+                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
                 continue;
             }
             catch (HttpRequestException e)
             {
                 failure = AttemptFailure.Unreachable;
                 LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, e.HttpRequestError.ToString());
+                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
                 continue;
             }
 
@@ -324,6 +326,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     failure = status == 429 ? AttemptFailure.RateLimited : AttemptFailure.ServerError;
                     retryAfter = status == 429 && response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : retryAfter;
                     LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    cooldowns.Failed(ai.Name, target, ai.Cooldown, status == 429 ? RetryAfter(response.Headers.RetryAfter) : null);
                     continue;
                 }
 
@@ -340,11 +343,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     : await RelayWholeAsync(call, response, timeout, translation, created).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Done)
                 {
+                    cooldowns.Succeeded(ai.Name, target);
                     return;
                 }
 
                 failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
                 LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
+                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
             }
         }
 
@@ -489,6 +494,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             }
         }
     }
+
+    // A 429's Retry-After as a wait: seconds, or a date from now.
+    private TimeSpan? RetryAfter(System.Net.Http.Headers.RetryConditionHeaderValue? header) =>
+        header?.Delta ?? (header?.Date is { } date ? date - time.GetUtcNow() : null);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "AI service {Service}: model {Alias} at provider {Provider} ({Model}) failed: {Reason}; trying the next, if any")]
     private static partial void LogFallback(ILogger logger, string service, string alias, string provider, string model, string reason);

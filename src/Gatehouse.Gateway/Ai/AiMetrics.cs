@@ -20,6 +20,9 @@ internal static class AiMetrics
     /// <summary>Cost of the tokens, in the currency of the configured prices.</summary>
     internal static readonly Counter<double> Cost = Meter.CreateCounter<double>("gatehouse.ai.cost", unit: "{currency}", description: "Cost of model calls from the configured prices, by plan, alias and provider model");
 
+    /// <summary>Times a provider model began to be passed over after failing (<c>ai.cooldown</c>), by service, provider and model.</summary>
+    internal static readonly Counter<long> Cooldowns = Meter.CreateCounter<long>("gatehouse.ai.cooldowns", unit: "{cooldown}", description: "Times a provider model began to be passed over after failing");
+
     /// <summary>Records one call's usage at the provider model that answered it.</summary>
     public static void Record(string? plan, string alias, AiModelTarget target, AiUsage usage)
     {

@@ -9,6 +9,7 @@ internal sealed class AiServiceModel
     public AiServiceModel(string name, AiServiceConfig config)
     {
         Name = name;
+        Cooldown = config.Cooldown;
         var providers = config.Providers.ToDictionary(p => p.Key, p => new AiProvider(p.Key, p.Value), StringComparer.Ordinal);
         Aliases = config.Models.ToFrozenDictionary(m => m.Key, m => new AiAlias(m.Value, providers), StringComparer.Ordinal);
         AliasNames = [.. config.Models.Keys.Order(StringComparer.Ordinal)];
@@ -21,6 +22,9 @@ internal sealed class AiServiceModel
     public FrozenDictionary<string, AiPrompt> Prompts { get; }
 
     public string Name { get; }
+
+    /// <summary>When a failing provider model is passed over.</summary>
+    public AiCooldownConfig Cooldown { get; }
 
     /// <summary>Alias → its provider models by priority and weight.</summary>
     public FrozenDictionary<string, AiAlias> Aliases { get; }

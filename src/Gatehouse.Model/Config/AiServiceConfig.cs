@@ -24,6 +24,10 @@ public sealed record AiServiceConfig
     [DocType("mapping alias → list of provider models")]
     public IReadOnlyDictionary<string, IReadOnlyList<AiModelTargetConfig>> Models { get; init; } = new Dictionary<string, IReadOnlyList<AiModelTargetConfig>>();
 
+    /// <summary>Provider models that fail are passed over for a while, on each node, rather than tried first by every call.</summary>
+    [DefaultText("after 3 consecutive failures, for 30s; a 429's Retry-After up to 5m at once")]
+    public AiCooldownConfig Cooldown { get; init; } = new();
+
     /// <summary>
     /// Prompts published as REST operations of this service, by name: each is the operation <c>SERVICE.NAME</c>, bound
     /// by a route like any operation (<c>{ operation: llm.summarize, path: /summarize }</c>).
