@@ -166,7 +166,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         var stream = operation is not (AiOperation.Embeddings or AiOperation.CountTokens) && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
-        var clientAskedUsage = false;
+        // A Responses call that an Anthropic provider serves is relayed through chat chunks, whose usage chunk it needs.
+        var clientAskedUsage = operation == AiOperation.Responses;
         if (stream && operation == AiOperation.Chat)
         {
             // Providers send usage on a stream only when asked; the gateway always asks, and passes the usage chunk on
@@ -267,16 +268,21 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             var translation = (operation, anthropic) switch
             {
                 (AiOperation.Chat, true) => Translation.ChatToAnthropic,
+                (AiOperation.Responses, true) => Translation.ResponsesToAnthropic,
                 (AiOperation.Messages, false) => Translation.MessagesToChat,
                 _ => Translation.None,
             };
             byte[] payload;
             if (translation != Translation.None)
             {
-                string? invalid;
-                var translated = translation == Translation.ChatToAnthropic
-                    ? AnthropicRequest.Build(body, target.Model, out invalid)
-                    : MessagesRequest.ToChat(body, target.Model, provider.CompletionLimitName, out invalid);
+                string? invalid = null;
+                var translated = translation switch
+                {
+                    Translation.ChatToAnthropic => AnthropicRequest.Build(body, target.Model, out invalid),
+                    // Through chat's form, which the translation to Anthropic's takes.
+                    Translation.ResponsesToAnthropic => ResponsesRequest.ToChat(body, out invalid) is { } chat ? AnthropicRequest.Build(chat, target.Model, out invalid) : null,
+                    _ => MessagesRequest.ToChat(body, target.Model, provider.CompletionLimitName, out invalid),
+                };
                 if (translated is null)
                 {
                     // The client's request, not the provider: 400, and no other provider is tried.
@@ -335,12 +341,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
                     {
                         (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
+                        (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
                         (_, Translation.MessagesToChat) => new MessagesStream(),
                         (AiOperation.Messages, _) => new AnthropicPassThrough(),
                         (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
                         _ => OpenAiStreamDialect.Instance,
                     }).ConfigureAwait(false)
-                    : await RelayWholeAsync(call, response, timeout, translation, created).ConfigureAwait(false);
+                    : await RelayWholeAsync(call, response, timeout, translation, created, "resp_" + call.RequestId).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Done)
                 {
                     cooldowns.Succeeded(ai.Name, target);
@@ -362,11 +369,9 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (tried == 0)
         {
-            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation", operation switch
-            {
-                AiOperation.Embeddings => $"No provider of model '{alias}' serves embeddings; use a model whose providers do.",
-                _ => $"No provider of model '{alias}' serves the Responses API (Anthropic's does not); use a model whose providers do, or POST …/chat/completions.",
-            }, call.RequestId).ConfigureAwait(false);
+            // Only embeddings have providers that do not serve them (Anthropic's); every other API is translated.
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_operation",
+                $"No provider of model '{alias}' serves embeddings (Anthropic's do not); use a model whose providers do.", call.RequestId).ConfigureAwait(false);
             return;
         }
 
@@ -383,7 +388,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; translated first when
     /// the provider speaks the other API than the client (<paramref name="translation"/>).
     /// </summary>
-    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created)
+    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created, string responseId)
     {
         byte[] bytes;
         try
@@ -426,8 +431,12 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             var status = (int)response.StatusCode;
             var translated = (translation, success) switch
             {
-                (Translation.ChatToAnthropic, false) => AnthropicResponse.ToError(bytes, status),
+                // The Responses API's errors have chat completions' shape.
+                (Translation.ChatToAnthropic or Translation.ResponsesToAnthropic, false) => AnthropicResponse.ToError(bytes, status),
                 (Translation.ChatToAnthropic, true) => AnthropicResponse.ToCompletion(bytes, created, text, out usage),
+                (Translation.ResponsesToAnthropic, true) => AnthropicResponse.ToCompletion(bytes, created, text, out usage) is { } completion
+                    ? ResponsesAnswer.FromCompletion(completion, responseId, created)
+                    : null,
                 (_, false) => MessagesResponse.ToError(bytes, status),
                 _ => MessagesResponse.ToMessage(bytes, text, out usage),
             };
@@ -510,6 +519,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         ChatToAnthropic,
         /// <summary>A call of Anthropic's Messages API to an OpenAI-format provider.</summary>
         MessagesToChat,
+        /// <summary>A call of OpenAI's Responses API to an Anthropic provider, through chat completions' form.</summary>
+        ResponsesToAnthropic,
     }
 
     private enum AttemptFailure

@@ -71,14 +71,14 @@ internal sealed class AiProvider
     public string? ApiVersion { get; }
 
     /// <summary>
-    /// Whether the provider's API has <paramref name="operation"/>. Chat completions and Anthropic's Messages API go to
-    /// every provider (translated between the two where the provider speaks the other); embeddings and OpenAI's
-    /// Responses API only to OpenAI's and Azure's, and Anthropic's token count only to Anthropic's (the gateway counts
-    /// for the others itself).
+    /// Whether the provider's API has <paramref name="operation"/>. Chat completions, OpenAI's Responses API and
+    /// Anthropic's Messages API go to every provider (translated where the provider speaks the other API); embeddings
+    /// only to OpenAI's and Azure's, and Anthropic's token count only to Anthropic's (the gateway counts for the others
+    /// itself).
     /// </summary>
     public bool Serves(AiOperation operation) => operation switch
     {
-        AiOperation.Chat or AiOperation.Messages => true,
+        AiOperation.Chat or AiOperation.Messages or AiOperation.Responses => true,
         AiOperation.CountTokens => Type == AiProviderType.Anthropic,
         _ => Type != AiProviderType.Anthropic,
     };

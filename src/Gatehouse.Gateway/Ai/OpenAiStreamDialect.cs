@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 
 namespace Gatehouse.Gateway.Ai;
 
@@ -10,7 +9,7 @@ internal sealed class OpenAiStreamDialect : StreamDialect
 
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
-    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
         error = null;
         var forward = Inspect(call, eventBytes, out var done, out var malformed);

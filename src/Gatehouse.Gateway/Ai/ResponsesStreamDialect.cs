@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text.Json;
 
 namespace Gatehouse.Gateway.Ai;
@@ -18,7 +17,7 @@ internal sealed class ResponsesStreamDialect : StreamDialect
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes) =>
         TryRead(SseReader.Data(eventBytes), null, out var type, out _) && type == EventType.Error;
 
-    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
         error = null;
         var data = SseReader.Data(eventBytes);
@@ -42,7 +41,7 @@ internal sealed class ResponsesStreamDialect : StreamDialect
     }
 
     /// <summary>The Responses API's own error event, so that its clients read why the stream ended.</summary>
-    public override void WriteError(PipeWriter writer, string message)
+    public override void WriteError(IBufferWriter<byte> writer, string message)
     {
         using var json = new Utf8JsonWriter(writer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         writer.Write("event: error\ndata: "u8);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 
 namespace Gatehouse.Gateway.Ai;
 
@@ -17,10 +16,10 @@ internal abstract class StreamDialect
     /// <paramref name="call"/>. <paramref name="wrote"/> says whether anything was written;
     /// <paramref name="error"/> is set with <see cref="StreamStep.ProviderError"/>.
     /// </summary>
-    public abstract StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error);
+    public abstract StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error);
 
     /// <summary>Writes the event that ends a broken stream: chat completions' <c>data: {"error":{…}}</c> unless the API has its own.</summary>
-    public virtual void WriteError(PipeWriter writer, string message)
+    public virtual void WriteError(IBufferWriter<byte> writer, string message)
     {
         writer.Write("data: "u8);
         writer.Write(AiJson.ErrorBody("api_error", "stream_interrupted", message));

@@ -133,20 +133,6 @@ public sealed class ResponsesApiTests
     }
 
     [Fact]
-    public async Task AnthropicOnlyModel_IsRefusedWithWhatToUseInstead()
-    {
-        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: "        claude: [ { provider: a0, model: claude-x } ]\n");
-
-        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claude","input":"hi"}""", "/v1/responses"));
-        var body = await response.Content.ReadAsStringAsync();
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("unsupported_operation", body);
-        Assert.Contains("chat/completions", body);
-        Assert.Empty(kit.Anthropic[0].Received);
-    }
-
-    [Fact]
     public async Task Azure_GoesToTheV1ResponsesPathWithTheDeploymentAsModel()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, azureCount: 1, models: "        gpt: [ { provider: z0, model: gpt4o-prod } ]\n");

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text.Json;
 
 namespace Gatehouse.Gateway.Ai.Anthropic;
@@ -18,7 +17,7 @@ internal sealed class AnthropicPassThrough : StreamDialect
 
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes) => Read(SseReader.Data(eventBytes), null, out _) == "error";
 
-    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
         error = null;
         wrote = false;
@@ -40,7 +39,7 @@ internal sealed class AnthropicPassThrough : StreamDialect
     }
 
     /// <summary>Anthropic's error event, which Anthropic's SDKs raise as an error.</summary>
-    public override void WriteError(PipeWriter writer, string message)
+    public override void WriteError(IBufferWriter<byte> writer, string message)
     {
         writer.Write("event: error\ndata: "u8);
         writer.Write(AiJson.AnthropicErrorBody("api_error", message));

@@ -130,7 +130,7 @@ internal static class AnthropicResponse
             {
                 var seen = AiUsage.From(PromptTokens(u), Number(u, "output_tokens"), 0, estimated: false);
                 usage = seen;
-                WriteUsage(w, seen);
+                WriteUsage(w, seen, Number(u, "cache_read_input_tokens"));
             }
 
             w.WriteEndObject();
@@ -139,12 +139,16 @@ internal static class AnthropicResponse
         }
     }
 
-    public static void WriteUsage(Utf8JsonWriter w, AiUsage usage)
+    /// <summary>Chat completions' usage; <paramref name="cacheRead"/>, the prompt's tokens Anthropic read from its cache, as <c>cached_tokens</c>.</summary>
+    public static void WriteUsage(Utf8JsonWriter w, AiUsage usage, long cacheRead)
     {
         w.WriteStartObject("usage");
         w.WriteNumber("prompt_tokens", usage.Prompt);
         w.WriteNumber("completion_tokens", usage.Completion);
         w.WriteNumber("total_tokens", usage.Total);
+        w.WriteStartObject("prompt_tokens_details");
+        w.WriteNumber("cached_tokens", cacheRead);
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text.Json;
 
 namespace Gatehouse.Gateway.Ai.Anthropic;
@@ -21,13 +20,14 @@ internal sealed class AnthropicStream(long created) : StreamDialect
     private string _model = "";
     private long _prompt;
     private long _completion;
+    private long _cacheRead;
     private bool _usageSeen;
     private bool _finished;
     private Utf8JsonWriter? _json;
 
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes) => Type(SseReader.Data(eventBytes)) == "error";
 
-    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
         wrote = false;
         error = null;
@@ -61,6 +61,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                         if (message.TryGetProperty("usage", out var startUsage))
                         {
                             _prompt = AnthropicResponse.PromptTokens(startUsage);
+                            _cacheRead = AnthropicResponse.Number(startUsage, "cache_read_input_tokens");
                             call.ProviderPrompt = _prompt;
                         }
                     }
@@ -119,6 +120,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                         if (usage.TryGetProperty("input_tokens", out _))
                         {
                             _prompt = AnthropicResponse.PromptTokens(usage);
+                            _cacheRead = AnthropicResponse.Number(usage, "cache_read_input_tokens");
                             call.ProviderPrompt = _prompt;
                         }
 
@@ -168,7 +170,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
     }
 
     // A chunk is written in two halves around its delta's properties (no delegate, nothing allocated per event).
-    private Utf8JsonWriter StartDelta(PipeWriter writer)
+    private Utf8JsonWriter StartDelta(IBufferWriter<byte> writer)
     {
         var w = Start(writer);
         w.WriteStartArray("choices");
@@ -178,7 +180,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         return w;
     }
 
-    private void EndDelta(PipeWriter writer, string? finishReason)
+    private void EndDelta(IBufferWriter<byte> writer, string? finishReason)
     {
         var w = _json!;
         w.WriteEndObject();
@@ -197,14 +199,14 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         End(writer, w);
     }
 
-    private void ContentChunk(PipeWriter writer, string text)
+    private void ContentChunk(IBufferWriter<byte> writer, string text)
     {
         StartDelta(writer).WriteString("content", text);
         EndDelta(writer, null);
     }
 
     /// <summary>A tool call's first chunk (with its id and name), or one with a fragment of its arguments.</summary>
-    private void ToolCallChunk(PipeWriter writer, int tool, string? id, string? name, string arguments)
+    private void ToolCallChunk(IBufferWriter<byte> writer, int tool, string? id, string? name, string arguments)
     {
         var w = StartDelta(writer);
         w.WriteStartArray("tool_calls");
@@ -229,16 +231,16 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         EndDelta(writer, null);
     }
 
-    private void UsageChunk(PipeWriter writer)
+    private void UsageChunk(IBufferWriter<byte> writer)
     {
         var w = Start(writer);
         w.WriteStartArray("choices");
         w.WriteEndArray();
-        AnthropicResponse.WriteUsage(w, AiUsage.From(_prompt, _completion, 0, estimated: false));
+        AnthropicResponse.WriteUsage(w, AiUsage.From(_prompt, _completion, 0, estimated: false), _cacheRead);
         End(writer, w);
     }
 
-    private Utf8JsonWriter Start(PipeWriter writer)
+    private Utf8JsonWriter Start(IBufferWriter<byte> writer)
     {
         writer.Write("data: "u8);
         if (_json is null)
@@ -259,7 +261,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         return w;
     }
 
-    private static void End(PipeWriter writer, Utf8JsonWriter w)
+    private static void End(IBufferWriter<byte> writer, Utf8JsonWriter w)
     {
         w.WriteEndObject();
         w.Flush();

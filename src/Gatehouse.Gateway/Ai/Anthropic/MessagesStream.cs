@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text.Json;
 
 namespace Gatehouse.Gateway.Ai.Anthropic;
@@ -33,7 +32,7 @@ internal sealed class MessagesStream : StreamDialect
         return !data.IsEmpty && IsError(data);
     }
 
-    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, PipeWriter writer, out bool wrote, out string? error)
+    public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
         wrote = false;
         error = null;
@@ -170,7 +169,7 @@ internal sealed class MessagesStream : StreamDialect
     }
 
     /// <summary>Anthropic's error event, which Anthropic's SDKs raise as an error.</summary>
-    public override void WriteError(PipeWriter writer, string message)
+    public override void WriteError(IBufferWriter<byte> writer, string message)
     {
         writer.Write("event: error\ndata: "u8);
         writer.Write(AiJson.AnthropicErrorBody("api_error", message));
@@ -178,7 +177,7 @@ internal sealed class MessagesStream : StreamDialect
     }
 
     // One fragment of a tool call: its first opens a tool_use block (with its id and name), the rest add to its input.
-    private bool ToolCall(AiCall call, JsonElement part, PipeWriter writer)
+    private bool ToolCall(AiCall call, JsonElement part, IBufferWriter<byte> writer)
     {
         var index = (int)AnthropicResponse.Number(part, "index");
         var function = part.TryGetProperty("function", out var f) ? f : default;
@@ -226,7 +225,7 @@ internal sealed class MessagesStream : StreamDialect
         return wrote;
     }
 
-    private void MessageStart(PipeWriter writer, string id, string model)
+    private void MessageStart(IBufferWriter<byte> writer, string id, string model)
     {
         var w = Start(writer, "message_start");
         w.WriteStartObject("message");
@@ -247,7 +246,7 @@ internal sealed class MessagesStream : StreamDialect
         End(writer, w);
     }
 
-    private void OpenText(PipeWriter writer)
+    private void OpenText(IBufferWriter<byte> writer)
     {
         _open = _blocks++;
         _openIsText = true;
@@ -260,7 +259,7 @@ internal sealed class MessagesStream : StreamDialect
         End(writer, w);
     }
 
-    private bool Close(PipeWriter writer)
+    private bool Close(IBufferWriter<byte> writer)
     {
         if (_open < 0)
         {
@@ -275,7 +274,7 @@ internal sealed class MessagesStream : StreamDialect
     }
 
     // An event is written around its object's properties: "event: TYPE\ndata: {"type":TYPE,…}\n\n".
-    private Utf8JsonWriter Start(PipeWriter writer, string type)
+    private Utf8JsonWriter Start(IBufferWriter<byte> writer, string type)
     {
         writer.Write("event: "u8);
         writer.Advance(System.Text.Encoding.ASCII.GetBytes(type, writer.GetSpan(type.Length)));
@@ -294,7 +293,7 @@ internal sealed class MessagesStream : StreamDialect
         return _json;
     }
 
-    private static void End(PipeWriter writer, Utf8JsonWriter w)
+    private static void End(IBufferWriter<byte> writer, Utf8JsonWriter w)
     {
         w.WriteEndObject();
         w.Flush();
