@@ -486,7 +486,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     private void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
     {
         var usage = call.Usage ?? (call.Answered ? call.Estimate() : default);
-        var cost = call.Answered && call.Target?.Price is { } price ? Gatehouse.Model.Usage.AiCost.Nanos(usage.Prompt, usage.Completion, price.Prompt, price.Completion) : 0;
+        var cost = call.Answered && call.Target?.Price is { } price ? usage.Cost(price) : 0;
         if (!ReferenceEquals(reservation, TokenReservation.None))
         {
             reservation.Settle(usage, cost);

@@ -267,7 +267,7 @@ internal static class AiJson
     /// </summary>
     internal static AiUsage ReadUsage(ref Utf8JsonReader reader)
     {
-        long prompt = 0, completion = 0, total = 0, cacheWritten = 0, cacheRead = 0;
+        long prompt = 0, completion = 0, total = 0, cacheWritten = 0, cacheRead = 0, cached = 0;
         var depth = reader.CurrentDepth;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
@@ -300,6 +300,21 @@ internal static class AiJson
             {
                 target = ref cacheRead;
             }
+            else if (name.SequenceEqual("prompt_tokens_details"u8) || name.SequenceEqual("input_tokens_details"u8))
+            {
+                // OpenAI's: the prompt's tokens read from the cache, within prompt_tokens (input_tokens in the Responses API).
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    cached = ReadCached(ref reader);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+
+                continue;
+            }
             else
             {
                 known = false;
@@ -316,6 +331,32 @@ internal static class AiJson
             }
         }
 
-        return AiUsage.From(prompt + cacheWritten + cacheRead, completion, total, estimated: false);
+        // Anthropic reports its cache apart from input_tokens; OpenAI's cached tokens are within prompt_tokens.
+        return AiUsage.From(prompt + cacheWritten + cacheRead, completion, total, estimated: false, cacheRead + cached, cacheWritten);
+    }
+
+    // "cached_tokens" of a details object the reader is at the start of; the reader ends at the object's end.
+    private static long ReadCached(ref Utf8JsonReader reader)
+    {
+        long cached = 0;
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1)
+            {
+                var isCached = reader.ValueTextEquals("cached_tokens"u8);
+                reader.Read();
+                if (isCached && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0)
+                {
+                    cached = value;
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+        }
+
+        return cached;
     }
 }

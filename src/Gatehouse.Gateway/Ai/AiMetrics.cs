@@ -48,7 +48,7 @@ internal static class AiMetrics
         Tokens.Add(usage.Completion, completion);
         if (target.Price is { } price)
         {
-            Cost.Add(((usage.Prompt * price.Prompt) + (usage.Completion * price.Completion)) / 1_000_000d, tags);
+            Cost.Add(usage.Cost(price) / (double)Gatehouse.Model.Usage.AiCost.NanosPerUnit, tags);
         }
     }
 }

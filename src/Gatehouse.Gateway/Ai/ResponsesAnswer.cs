@@ -25,8 +25,6 @@ internal sealed class ResponsesAnswer(string id, long created)
 
     public AiUsage? Usage { get; set; }
 
-    public long Cached { get; set; }
-
     /// <summary>A <c>message</c> item (its text) or a <c>function_call</c> item (its call id, name and arguments).</summary>
     public sealed class Item(string id, string? callId, string? name)
     {
@@ -88,8 +86,7 @@ internal sealed class ResponsesAnswer(string id, long created)
 
             if (completion.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
             {
-                answer.Usage = Anthropic.MessagesResponse.Usage(usage, out var cached);
-                answer.Cached = cached;
+                answer.Usage = Anthropic.MessagesResponse.Usage(usage);
             }
 
             var buffer = new ArrayBufferWriter<byte>(1024);
@@ -150,7 +147,7 @@ internal sealed class ResponsesAnswer(string id, long created)
             w.WriteStartObject("usage");
             w.WriteNumber("input_tokens", usage.Prompt);
             w.WriteStartObject("input_tokens_details");
-            w.WriteNumber("cached_tokens", Cached);
+            w.WriteNumber("cached_tokens", usage.CacheRead);
             w.WriteEndObject();
             w.WriteNumber("output_tokens", usage.Completion);
             w.WriteStartObject("output_tokens_details");

@@ -79,8 +79,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
 
             if (chunk.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
             {
-                _answer.Usage = Anthropic.MessagesResponse.Usage(usage, out var cached);
-                _answer.Cached = cached;
+                _answer.Usage = Anthropic.MessagesResponse.Usage(usage);
                 call.Usage = _answer.Usage;
             }
 

@@ -236,7 +236,8 @@ internal sealed class TokenLimiter
         {
             if (target.Price is { } price && target.Provider.Serves(operation))
             {
-                promptPrice = Math.Max(promptPrice, price.Prompt);
+                // A prompt token costs at most the prompt price or, written to the cache, the cache-write price.
+                promptPrice = Math.Max(promptPrice, Math.Max(price.Prompt, price.CacheWrite ?? 0));
                 completionPrice = Math.Max(completionPrice, price.Completion);
             }
         }

@@ -1,3 +1,5 @@
+using Gatehouse.Model.Schema;
+
 namespace Gatehouse.Model.Config;
 
 /// <summary>
@@ -11,4 +13,15 @@ public sealed record AiPriceConfig
 
     /// <summary>Per million completion (output) tokens.</summary>
     public double Completion { get; init; }
+
+    /// <summary>
+    /// Per million prompt tokens the provider read from its prompt cache (OpenAI's "cached input", Anthropic's "cache
+    /// hits"), which it bills at a fraction of <c>prompt</c>; an agent's calls are mostly such tokens.
+    /// </summary>
+    [DefaultText("`prompt`")]
+    public double? CachedPrompt { get; init; }
+
+    /// <summary>Per million prompt tokens the provider wrote to its prompt cache (Anthropic's "cache writes", above <c>prompt</c>).</summary>
+    [DefaultText("`prompt`")]
+    public double? CacheWrite { get; init; }
 }

@@ -22,6 +22,22 @@ public static class AiCost
         return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
     }
 
+    /// <summary>
+    /// The cost in nano-units of a call's tokens at <paramref name="price"/>: of its <paramref name="promptTokens"/>, those
+    /// read from and written to the provider's prompt cache at their own prices (<c>cachedPrompt</c>, <c>cacheWrite</c>,
+    /// each <c>prompt</c> when not given), the rest at <c>prompt</c>.
+    /// </summary>
+    public static long Nanos(Config.AiPriceConfig price, long promptTokens, long completionTokens, long cacheRead, long cacheWrite)
+    {
+        cacheRead = Math.Clamp(cacheRead, 0, promptTokens);
+        cacheWrite = Math.Clamp(cacheWrite, 0, promptTokens - cacheRead);
+        var nanos = ((promptTokens - cacheRead - cacheWrite) * (decimal)price.Prompt * 1000m)
+            + (cacheRead * (decimal)(price.CachedPrompt ?? price.Prompt) * 1000m)
+            + (cacheWrite * (decimal)(price.CacheWrite ?? price.Prompt) * 1000m)
+            + (completionTokens * (decimal)price.Completion * 1000m);
+        return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
+    }
+
     /// <summary>An amount of the currency (a spend limit's) in nano-units, rounded to the nearest; at most <see cref="long.MaxValue"/>.</summary>
     public static long NanosOf(double amount)
     {

@@ -69,6 +69,47 @@ public sealed class AiCostTests : IDisposable
     }
 
     [Fact]
+    public async Task Cost_PromptCacheReadsAndWrites_AtTheirOwnPrices_WholeAndStreamed_FromEitherApi()
+    {
+        // p0 (OpenAI's API) reports 7 prompt tokens of which 3 cached, and 6 completion; a0 (Anthropic's) 11 input, 2
+        // read from the cache, 4 output.
+        await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, models: """
+                    openai: [ { provider: p0, model: cost-cache-o-2f81, price: { prompt: 2, completion: 10, cachedPrompt: 0.5 } } ]
+                    claude: [ { provider: a0, model: cost-cache-a-2f81, price: { prompt: 3, completion: 15, cachedPrompt: 0.3, cacheWrite: 3.75 } } ]
+            """);
+
+        foreach (var stream in new[] { "false", "true" })
+        {
+            foreach (var model in new[] { "openai", "claude" })
+            {
+                using var response = await kit.Gateway.Client.SendAsync(kit.Post($$$"""{"model":"{{{model}}}","stream":{{{stream}}},"tools":[{"type":"function","function":{"name":"weather"}}],"messages":[{"role":"user","content":"hi"}]}"""));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                await response.Content.ReadAsStringAsync();
+            }
+        }
+
+        await Infrastructure.Wait.UntilAsync(() => _seen.Count(m => m.Name == "gatehouse.ai.cost" && ((string?)m.Tags["model"])!.StartsWith("cost-cache-", StringComparison.Ordinal)) == 4, "the four calls recorded");
+        // (4 × 2 + 3 × 0.5 + 6 × 10) / 1e6 a call, twice; the Anthropic answer with a tool is 9 output tokens: (11 × 3 + 2 × 0.3 + 9 × 15) / 1e6.
+        Assert.Equal(2 * 69.5e-6, Sum("gatehouse.ai.cost", "cost-cache-o-2f81"), 12);
+        Assert.Equal(2 * 168.6e-6, Sum("gatehouse.ai.cost", "cost-cache-a-2f81"), 12);
+    }
+
+    [Fact]
+    public void Usage_CachedTokens_AreReadFromEachApisShape()
+    {
+        static AiUsage Read(string json)
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json));
+            reader.Read();
+            return AiJson.ReadUsage(ref reader);
+        }
+
+        Assert.Equal(AiUsage.From(10, 2, 12, false, cacheRead: 4), Read("""{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0}}"""));
+        Assert.Equal(AiUsage.From(10, 2, 12, false, cacheRead: 6), Read("""{"input_tokens":10,"input_tokens_details":{"cached_tokens":6},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":12}"""));
+        Assert.Equal(AiUsage.From(10, 2, 0, false, cacheRead: 3, cacheWrite: 5), Read("""{"input_tokens":2,"cache_creation_input_tokens":5,"cache_read_input_tokens":3,"output_tokens":2}"""));
+    }
+
+    [Fact]
     public async Task Cost_ModelWithoutPrice_TokensOnly()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 1, models: """

@@ -58,7 +58,7 @@ public sealed class AnthropicStreamTests
         Assert.Equal("length", json[2]["choices"]![0]!["finish_reason"]!.GetValue<string>());
         Assert.Empty(json[3]["choices"]!.AsArray());
         Assert.Equal((6, 9, 15), (json[3]["usage"]!["prompt_tokens"]!.GetValue<int>(), json[3]["usage"]!["completion_tokens"]!.GetValue<int>(), json[3]["usage"]!["total_tokens"]!.GetValue<int>()));
-        Assert.Equal(new AiUsage(6, 9, 15, false), call.Usage);
+        Assert.Equal(new AiUsage(6, 9, 15, false, CacheWrite: 1), call.Usage); // the cache write is within the prompt, priced apart
     }
 
     [Fact]

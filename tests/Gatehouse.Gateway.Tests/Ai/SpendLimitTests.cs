@@ -61,6 +61,22 @@ public sealed class SpendLimitTests
     }
 
     [Fact]
+    public async Task Admission_ReservesPromptTokensAtTheCacheWritePrice_WhenItIsTheDearer()
+    {
+        // A prompt token written to the provider's cache costs cacheWrite: the estimate (7) is reserved at 20, max_tokens at 10.
+        await using var kit = await AiKit.StartAsync(providerCount: 1, planExtra: "    spendLimits: [ { amount: 100, per: day } ]",
+            models: "        fast: [ { provider: p0, model: m, price: { prompt: 10, completion: 10, cacheWrite: 20 } } ]\n");
+        kit.Providers[0].Fault = FakeFault.Gate;
+
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":93,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead);
+        await kit.Providers[0].FirstChunkSent.Task;
+
+        Assert.Equal((0L, (7 * 20_000L) + (93 * 10_000L)), Limiter(kit).Read("gold", "app", 0));
+        kit.Providers[0].Release.SetResult();
+        await response.Content.ReadAsStringAsync();
+    }
+
+    [Fact]
     public async Task OverBudget_AnthropicClientsGetAnthropicsShape_PromptOperationsProblemJson()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, planExtra: "    spendLimits: [ { amount: 0.000001, per: day } ]",

@@ -13,7 +13,7 @@ internal sealed class AnthropicPassThrough : StreamDialect
 {
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
-    private long _prompt;
+    private AiUsage _start; // the prompt's part, from message_start (or a message_delta that repeats it)
 
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes) => Read(SseReader.Data(eventBytes), null, out _) == "error";
 
@@ -74,8 +74,8 @@ internal sealed class AnthropicPassThrough : StreamDialect
             switch (type)
             {
                 case "message_start" when root.TryGetProperty("message", out var message) && message.TryGetProperty("usage", out var start):
-                    _prompt = AnthropicResponse.PromptTokens(start);
-                    call.ProviderPrompt = _prompt;
+                    _start = AnthropicResponse.PromptUsage(start);
+                    call.ProviderPrompt = _start.Prompt;
                     break;
                 case "content_block_delta" when root.TryGetProperty("delta", out var delta) && call.CompletionText is { } text:
                     text.Append(AnthropicResponse.String(delta, "text") ?? AnthropicResponse.String(delta, "partial_json") ?? AnthropicResponse.String(delta, "thinking"));
@@ -84,11 +84,11 @@ internal sealed class AnthropicPassThrough : StreamDialect
                     // Cumulative counts: the last message_delta has the final ones.
                     if (usage.TryGetProperty("input_tokens", out _))
                     {
-                        _prompt = AnthropicResponse.PromptTokens(usage);
-                        call.ProviderPrompt = _prompt;
+                        _start = AnthropicResponse.PromptUsage(usage);
+                        call.ProviderPrompt = _start.Prompt;
                     }
 
-                    call.Usage = AiUsage.From(_prompt, AnthropicResponse.Number(usage, "output_tokens"), 0, estimated: false);
+                    call.Usage = AnthropicResponse.WithCompletion(_start, AnthropicResponse.Number(usage, "output_tokens"));
                     break;
             }
 

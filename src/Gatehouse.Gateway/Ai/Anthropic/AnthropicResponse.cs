@@ -29,6 +29,14 @@ internal static class AnthropicResponse
     public static long PromptTokens(JsonElement usage) =>
         Number(usage, "input_tokens") + Number(usage, "cache_creation_input_tokens") + Number(usage, "cache_read_input_tokens");
 
+    /// <summary>A usage object's prompt part: <see cref="PromptTokens"/>, of which the cache's reads and writes.</summary>
+    public static AiUsage PromptUsage(JsonElement usage) =>
+        AiUsage.From(PromptTokens(usage), 0, 0, estimated: false, Number(usage, "cache_read_input_tokens"), Number(usage, "cache_creation_input_tokens"));
+
+    /// <summary>The whole usage: <paramref name="prompt"/>'s part with <paramref name="completion"/> output tokens.</summary>
+    public static AiUsage WithCompletion(AiUsage prompt, long completion) =>
+        AiUsage.From(prompt.Prompt, completion, 0, estimated: false, prompt.CacheRead, prompt.CacheWrite);
+
     public static long Number(JsonElement obj, string name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) && n >= 0 ? n : 0;
 
@@ -128,9 +136,9 @@ internal static class AnthropicResponse
             w.WriteEndArray();
             if (message.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
             {
-                var seen = AiUsage.From(PromptTokens(u), Number(u, "output_tokens"), 0, estimated: false);
+                var seen = WithCompletion(PromptUsage(u), Number(u, "output_tokens"));
                 usage = seen;
-                WriteUsage(w, seen, Number(u, "cache_read_input_tokens"));
+                WriteUsage(w, seen);
             }
 
             w.WriteEndObject();
@@ -139,15 +147,15 @@ internal static class AnthropicResponse
         }
     }
 
-    /// <summary>Chat completions' usage; <paramref name="cacheRead"/>, the prompt's tokens Anthropic read from its cache, as <c>cached_tokens</c>.</summary>
-    public static void WriteUsage(Utf8JsonWriter w, AiUsage usage, long cacheRead)
+    /// <summary>Chat completions' usage, the prompt's tokens read from the cache as <c>cached_tokens</c>.</summary>
+    public static void WriteUsage(Utf8JsonWriter w, AiUsage usage)
     {
         w.WriteStartObject("usage");
         w.WriteNumber("prompt_tokens", usage.Prompt);
         w.WriteNumber("completion_tokens", usage.Completion);
         w.WriteNumber("total_tokens", usage.Total);
         w.WriteStartObject("prompt_tokens_details");
-        w.WriteNumber("cached_tokens", cacheRead);
+        w.WriteNumber("cached_tokens", usage.CacheRead);
         w.WriteEndObject();
         w.WriteEndObject();
     }

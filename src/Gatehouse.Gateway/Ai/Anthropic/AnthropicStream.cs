@@ -18,9 +18,8 @@ internal sealed class AnthropicStream(long created) : StreamDialect
     private readonly Dictionary<int, int> _toolIndex = [];
     private string _id = "msg";
     private string _model = "";
-    private long _prompt;
+    private AiUsage _start; // the prompt's part, from message_start (or a message_delta that repeats it)
     private long _completion;
-    private long _cacheRead;
     private bool _usageSeen;
     private bool _finished;
     private Utf8JsonWriter? _json;
@@ -60,9 +59,8 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                         _model = AnthropicResponse.String(message, "model") ?? _model;
                         if (message.TryGetProperty("usage", out var startUsage))
                         {
-                            _prompt = AnthropicResponse.PromptTokens(startUsage);
-                            _cacheRead = AnthropicResponse.Number(startUsage, "cache_read_input_tokens");
-                            call.ProviderPrompt = _prompt;
+                            _start = AnthropicResponse.PromptUsage(startUsage);
+                            call.ProviderPrompt = _start.Prompt;
                         }
                     }
 
@@ -119,14 +117,13 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                         // Cumulative counts: the last message_delta has the final ones.
                         if (usage.TryGetProperty("input_tokens", out _))
                         {
-                            _prompt = AnthropicResponse.PromptTokens(usage);
-                            _cacheRead = AnthropicResponse.Number(usage, "cache_read_input_tokens");
-                            call.ProviderPrompt = _prompt;
+                            _start = AnthropicResponse.PromptUsage(usage);
+                            call.ProviderPrompt = _start.Prompt;
                         }
 
                         _completion = AnthropicResponse.Number(usage, "output_tokens");
                         _usageSeen = true;
-                        call.Usage = AiUsage.From(_prompt, _completion, 0, estimated: false);
+                        call.Usage = AnthropicResponse.WithCompletion(_start, _completion);
                     }
 
                     if (!_finished && root.TryGetProperty("delta", out var messageDelta) && AnthropicResponse.String(messageDelta, "stop_reason") is { } stop)
@@ -236,7 +233,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
         var w = Start(writer);
         w.WriteStartArray("choices");
         w.WriteEndArray();
-        AnthropicResponse.WriteUsage(w, AiUsage.From(_prompt, _completion, 0, estimated: false), _cacheRead);
+        AnthropicResponse.WriteUsage(w, AnthropicResponse.WithCompletion(_start, _completion));
         End(writer, w);
     }
 

@@ -89,13 +89,13 @@ internal static class MessagesResponse
             w.WriteNull("stop_sequence");
             if (completion.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
             {
-                var seen = Usage(u, out var cached);
+                var seen = Usage(u);
                 usage = seen;
-                WriteUsage(w, seen, cached);
+                WriteUsage(w, seen);
             }
             else
             {
-                WriteUsage(w, AiUsage.From(0, 0, 0, estimated: true), 0);
+                WriteUsage(w, AiUsage.From(0, 0, 0, estimated: true));
             }
 
             w.WriteEndObject();
@@ -104,23 +104,23 @@ internal static class MessagesResponse
         }
     }
 
-    /// <summary>OpenAI's usage; <paramref name="cached"/> is the part of the prompt read from the provider's cache.</summary>
-    public static AiUsage Usage(JsonElement usage, out long cached)
+    /// <summary>OpenAI's usage, with the part of the prompt read from the provider's cache.</summary>
+    public static AiUsage Usage(JsonElement usage)
     {
-        cached = usage.TryGetProperty("prompt_tokens_details", out var details) ? AnthropicResponse.Number(details, "cached_tokens") : 0;
-        return AiUsage.From(AnthropicResponse.Number(usage, "prompt_tokens"), AnthropicResponse.Number(usage, "completion_tokens"), AnthropicResponse.Number(usage, "total_tokens"), estimated: false);
+        var cached = usage.TryGetProperty("prompt_tokens_details", out var details) ? AnthropicResponse.Number(details, "cached_tokens") : 0;
+        return AiUsage.From(AnthropicResponse.Number(usage, "prompt_tokens"), AnthropicResponse.Number(usage, "completion_tokens"), AnthropicResponse.Number(usage, "total_tokens"), estimated: false, cached);
     }
 
     /// <summary>
     /// Anthropic's usage: its <c>input_tokens</c> leave out what was read from the cache, which OpenAI's
     /// <c>prompt_tokens</c> include.
     /// </summary>
-    public static void WriteUsage(Utf8JsonWriter w, AiUsage usage, long cached)
+    public static void WriteUsage(Utf8JsonWriter w, AiUsage usage)
     {
         w.WriteStartObject("usage");
-        w.WriteNumber("input_tokens", Math.Max(0, usage.Prompt - cached));
+        w.WriteNumber("input_tokens", Math.Max(0, usage.Prompt - usage.CacheRead));
         w.WriteNumber("cache_creation_input_tokens", 0);
-        w.WriteNumber("cache_read_input_tokens", cached);
+        w.WriteNumber("cache_read_input_tokens", usage.CacheRead);
         w.WriteNumber("output_tokens", usage.Completion);
         w.WriteEndObject();
     }

@@ -23,7 +23,6 @@ internal sealed class MessagesStream : StreamDialect
     private bool _started;
     private string? _finish;
     private AiUsage? _usage;
-    private long _cached;
     private Utf8JsonWriter? _json;
 
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes)
@@ -58,7 +57,7 @@ internal sealed class MessagesStream : StreamDialect
             w.WriteEndObject();
             if (_usage is { } usage)
             {
-                MessagesResponse.WriteUsage(w, usage, _cached);
+                MessagesResponse.WriteUsage(w, usage);
             }
             else
             {
@@ -110,7 +109,7 @@ internal sealed class MessagesStream : StreamDialect
 
             if (chunk.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
             {
-                var usage = MessagesResponse.Usage(u, out _cached);
+                var usage = MessagesResponse.Usage(u);
                 _usage = usage;
                 call.Usage = usage;
             }
