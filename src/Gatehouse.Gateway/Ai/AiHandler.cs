@@ -278,9 +278,9 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 string? invalid = null;
                 var translated = translation switch
                 {
-                    Translation.ChatToAnthropic => AnthropicRequest.Build(body, target.Model, out invalid),
+                    Translation.ChatToAnthropic => AnthropicRequest.Build(body, target.Model, out invalid, provider.PromptCache),
                     // Through chat's form, which the translation to Anthropic's takes.
-                    Translation.ResponsesToAnthropic => ResponsesRequest.ToChat(body, out invalid) is { } chat ? AnthropicRequest.Build(chat, target.Model, out invalid) : null,
+                    Translation.ResponsesToAnthropic => ResponsesRequest.ToChat(body, out invalid) is { } chat ? AnthropicRequest.Build(chat, target.Model, out invalid, provider.PromptCache) : null,
                     _ => MessagesRequest.ToChat(body, target.Model, provider.CompletionLimitName, out invalid),
                 };
                 if (translated is null)

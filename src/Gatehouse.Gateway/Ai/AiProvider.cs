@@ -15,6 +15,7 @@ internal sealed class AiProvider
         CredentialHeader = config.Credential?.Header;
         CredentialValue = config.Credential?.Value ?? "";
         Timeout = config.Timeout;
+        PromptCache = config.PromptCache;
         CompletionLimitName = config.Type == AiProviderType.Azure || (Uri.TryCreate(BaseUrl, UriKind.Absolute, out var url) && url.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase))
             ? "max_completion_tokens"
             : "max_tokens";
@@ -53,6 +54,9 @@ internal sealed class AiProvider
     public string CredentialValue { get; }
 
     public TimeSpan Timeout { get; }
+
+    /// <summary>Mark Anthropic's prompt cache in the calls translated for this provider (<c>promptCache</c>).</summary>
+    public bool PromptCache { get; }
 
     /// <summary>
     /// The name of a chat call's output limit when the gateway writes one (translating Anthropic's Messages API):

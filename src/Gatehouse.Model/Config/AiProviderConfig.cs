@@ -43,6 +43,14 @@ public sealed record AiProviderConfig
     /// </summary>
     [DefaultText("anthropic: 2023-06-01; azure: 2024-10-21")]
     public string? ApiVersion { get; init; }
+
+    /// <summary>
+    /// For <c>type: anthropic</c>: the chat and Responses calls translated for it mark Anthropic's prompt cache (the
+    /// tools, the system prompt, the latest turn and the user turn before it), as OpenAI-format clients cannot. Reads
+    /// from the cache cost a tenth of the prompt price and writes a quarter more, so an agent's repeated prefix gets
+    /// cheaper, and a one-off call dearer. Calls of Anthropic's own API set their own marks and are passed as they are.
+    /// </summary>
+    public bool PromptCache { get; init; }
 }
 
 /// <summary>Provider APIs.</summary>

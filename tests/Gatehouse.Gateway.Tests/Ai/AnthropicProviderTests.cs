@@ -66,6 +66,19 @@ public sealed class AnthropicProviderTests
     }
 
     [Fact]
+    public async Task PromptCache_OnTheProvider_MarksTheTranslatedCall_AndTheCacheReadsReachTheClient()
+    {
+        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, anthropicExtra: ", promptCache: true");
+
+        var answer = JsonNode.Parse(await kit.PostOkAsync("""{"model":"claude","messages":[{"role":"system","content":"rules"},{"role":"user","content":"hi"}]}"""))!;
+
+        var sent = Assert.Single(kit.Anthropic[0].Received).Body;
+        Assert.Equal("""[{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}]""", sent["system"]!.ToJsonString());
+        Assert.Equal("""{"type":"ephemeral"}""", sent["messages"]![0]!["content"]![0]!["cache_control"]!.ToJsonString());
+        Assert.Equal(FakeAnthropic.CacheRead, answer["usage"]!["prompt_tokens_details"]!["cached_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task ChatStream_OpenAIClient_ReceivesTextAndAnthropicsUsage()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude);

@@ -21,6 +21,30 @@ public sealed class AnthropicRequestTests
     }
 
     [Fact]
+    public void PromptCache_MarksTheLastTool_TheSystem_TheLatestTurn_AndTheUserTurnBeforeIt()
+    {
+        const string Call = """
+            {"tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"b"}}],"messages":[
+              {"role":"system","content":"rules"},
+              {"role":"user","content":"first"},
+              {"role":"assistant","content":"ok"},
+              {"role":"user","content":"second"},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"a","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"t1","content":"done"}]}
+            """;
+        var bytes = AnthropicRequest.Build((JsonObject)JsonNode.Parse(Call)!, "claude-test", out _, cache: true);
+        var body = JsonNode.Parse(bytes!)!;
+        var plain = Translate(Call);
+
+        const string Mark = """{"type":"ephemeral"}""";
+        Assert.Equal([null, Mark], body["tools"]!.AsArray().Select(t => t!["cache_control"]?.ToJsonString()));
+        Assert.Equal("""[{"type":"text","text":"rules","cache_control":{"type":"ephemeral"}}]""", body["system"]!.ToJsonString());
+        // Turns: user first, assistant ok, user second, assistant tool_use, user tool_result: the last and "second".
+        Assert.Equal([null, null, Mark, null, Mark], body["messages"]!.AsArray().Select(t => t!["content"]!.AsArray()[^1]!["cache_control"]?.ToJsonString()));
+        Assert.DoesNotContain("cache_control", plain.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SystemAndDeveloperMessages_JoinedIntoTheTopLevelSystem()
     {
         var body = Translate("""{"messages":[{"role":"system","content":"one"},{"role":"developer","content":[{"type":"text","text":"two"}]},{"role":"user","content":"hi"}],"max_completion_tokens":77}""");

@@ -15,7 +15,8 @@ internal static class AnthropicRequest
     /// The body for the model <paramref name="model"/>, or null with <paramref name="error"/> (a sentence for the client)
     /// when the request has something Anthropic cannot take.
     /// </summary>
-    public static byte[]? Build(JsonObject openai, string model, out string? error)
+    /// <param name="cache">Mark Anthropic's prompt cache (<see cref="MarkCache"/>).</param>
+    public static byte[]? Build(JsonObject openai, string model, out string? error, bool cache = false)
     {
         error = null;
         var system = new List<string>();
@@ -204,7 +205,48 @@ internal static class AnthropicRequest
             body["stream"] = true;
         }
 
+        if (cache)
+        {
+            MarkCache(body);
+        }
+
         return JsonSerializer.SerializeToUtf8Bytes(body);
+    }
+
+    /// <summary>
+    /// Anthropic's four cache breakpoints, where a client of its own API would put them: the last tool (the tools are
+    /// cached), the system prompt (made a text block to carry the mark), the last block of the latest turn (the whole
+    /// conversation is written to the cache) and of the user turn before it (what the previous call wrote is read back,
+    /// however many blocks the last exchange added). Anthropic caches a prefix only from about a thousand tokens; shorter
+    /// ones are sent uncached, without error.
+    /// </summary>
+    private static void MarkCache(JsonObject body)
+    {
+        static void Mark(JsonObject? block) => block?.Add("cache_control", new JsonObject { ["type"] = "ephemeral" });
+
+        if (body["tools"] is JsonArray { Count: > 0 } tools)
+        {
+            Mark(tools[^1] as JsonObject);
+        }
+
+        if (body["system"] is JsonValue system && system.TryGetValue<string>(out var text))
+        {
+            var block = new JsonObject { ["type"] = "text", ["text"] = text };
+            Mark(block);
+            body["system"] = new JsonArray(block);
+        }
+
+        var turns = (JsonArray)body["messages"]!;
+        var marked = 0;
+        for (var i = turns.Count - 1; i >= 0 && marked < 2; i--)
+        {
+            // The latest turn, whoever's it is, and then the user turn before it.
+            if ((marked == 0 || (string?)turns[i]!["role"] == "user") && turns[i]!["content"] is JsonArray { Count: > 0 } blocks)
+            {
+                Mark(blocks[^1] as JsonObject);
+                marked++;
+            }
+        }
     }
 
     /// <summary>Anthropic requires <c>max_tokens</c>; when the call sets none, the amount admission reserves.</summary>

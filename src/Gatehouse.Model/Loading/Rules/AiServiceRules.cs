@@ -100,6 +100,9 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
     {
         switch (provider.Type)
         {
+            case not AiProviderType.Anthropic when provider.PromptCache:
+                scope.B.Error(path + ".promptCache", scope.Node, "'promptCache' marks Anthropic's prompt cache, for 'type: anthropic'; OpenAI's and Azure's providers cache long prompts on their own, so remove it.");
+                return false;
             case AiProviderType.Openai when provider.ApiVersion is not null:
                 scope.B.Error(path + ".apiVersion", scope.Node, "an 'openai' provider has no API version; remove 'apiVersion' (it is for 'type: anthropic' and 'type: azure').");
                 return false;
