@@ -202,6 +202,24 @@ internal static class AiJson
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// A provider's JSON (a whole answer, or one event's data) as a pooled document for the caller to dispose; null when it
+    /// is not JSON. The translations read their answers this way rather than with a hand-rolled reader: each is read
+    /// once, and clarity matters more there than the last allocation.
+    /// </summary>
+    public static JsonDocument? Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            return JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The body sent to one provider model: the client's, with <c>model</c> replaced.</summary>
     public static byte[] ForProvider(JsonObject request, string model)
     {

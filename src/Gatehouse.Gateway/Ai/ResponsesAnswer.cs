@@ -44,13 +44,7 @@ internal sealed class ResponsesAnswer(string id, long created)
     /// <summary>A <c>chat.completion</c> as a Responses API response object; null when it is not a chat completion.</summary>
     public static byte[]? FromCompletion(ReadOnlySpan<byte> json, string id, long created)
     {
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(json) is not { } document)
         {
             return null;
         }

@@ -45,13 +45,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             return StreamStep.Done;
         }
 
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(data) is not { } document)
         {
             return StreamStep.Malformed;
         }

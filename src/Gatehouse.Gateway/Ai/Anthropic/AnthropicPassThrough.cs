@@ -49,13 +49,7 @@ internal sealed class AnthropicPassThrough : StreamDialect
     private string? Read(ReadOnlySpan<byte> data, AiCall? call, out bool malformed)
     {
         malformed = false;
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(data) is not { } document)
         {
             malformed = true;
             return null;

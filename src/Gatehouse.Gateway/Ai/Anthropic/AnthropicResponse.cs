@@ -47,13 +47,7 @@ internal static class AnthropicResponse
     public static byte[]? ToCompletion(ReadOnlySpan<byte> json, long created, StringBuilder? text, out AiUsage? usage)
     {
         usage = null;
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(json) is not { } document)
         {
             return null;
         }
@@ -167,19 +161,12 @@ internal static class AnthropicResponse
     public static byte[] ToError(ReadOnlySpan<byte> json, int status)
     {
         string type = "invalid_request_error", message = $"The model's provider refused the call with status {status}.";
-        try
+        // Not JSON: the sentence above.
+        using var document = AiJson.Parse(json);
+        if (document?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error))
         {
-            var reader = new Utf8JsonReader(json);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
-            {
-                type = String(error, "type") ?? type;
-                message = String(error, "message") ?? message;
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: the sentence above.
+            type = String(error, "type") ?? type;
+            message = String(error, "message") ?? message;
         }
 
         return AiJson.ErrorBody(type, null, message);

@@ -36,13 +36,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
             return StreamStep.Continue; // a comment
         }
 
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(data) is not { } document)
         {
             return StreamStep.Malformed;
         }
@@ -267,15 +261,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
 
     private static string? Type(ReadOnlySpan<byte> data)
     {
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            using var document = JsonDocument.ParseValue(ref reader);
-            return AnthropicResponse.String(document.RootElement, "type");
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        using var document = AiJson.Parse(data);
+        return document is null ? null : AnthropicResponse.String(document.RootElement, "type");
     }
 }

@@ -29,13 +29,7 @@ internal static class MessagesResponse
     public static byte[]? ToMessage(ReadOnlySpan<byte> json, StringBuilder? text, out AiUsage? usage)
     {
         usage = null;
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(json);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(json) is not { } document)
         {
             return null;
         }
@@ -156,18 +150,11 @@ internal static class MessagesResponse
     public static byte[] ToError(ReadOnlySpan<byte> json, int status)
     {
         var message = $"The model's provider refused the call with status {status}.";
-        try
+        // Not JSON: the sentence above.
+        using var document = AiJson.Parse(json);
+        if (document?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("error", out var error))
         {
-            var reader = new Utf8JsonReader(json);
-            using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out var error))
-            {
-                message = (error.ValueKind == JsonValueKind.String ? error.GetString() : AnthropicResponse.String(error, "message")) ?? message;
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON: the sentence above.
+            message = (error.ValueKind == JsonValueKind.String ? error.GetString() : AnthropicResponse.String(error, "message")) ?? message;
         }
 
         return AiJson.AnthropicErrorBody(AiJson.AnthropicErrorType(status), message);

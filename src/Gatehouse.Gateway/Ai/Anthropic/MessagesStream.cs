@@ -74,13 +74,7 @@ internal sealed class MessagesStream : StreamDialect
             return StreamStep.Done;
         }
 
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
+        if (AiJson.Parse(data) is not { } document)
         {
             return StreamStep.Malformed;
         }
@@ -131,13 +125,7 @@ internal sealed class MessagesStream : StreamDialect
                         OpenText(writer);
                     }
 
-                    var w = Start(writer, "content_block_delta");
-                    w.WriteNumber("index", _open);
-                    w.WriteStartObject("delta");
-                    w.WriteString("type", "text_delta");
-                    w.WriteString("text", text);
-                    w.WriteEndObject();
-                    End(writer, w);
+                    BlockDelta(writer, _open, "text_delta", "text", text);
                     wrote = true;
                 }
 
@@ -211,17 +199,23 @@ internal sealed class MessagesStream : StreamDialect
                 return wrote;
             }
 
-            var w = Start(writer, "content_block_delta");
-            w.WriteNumber("index", block);
-            w.WriteStartObject("delta");
-            w.WriteString("type", "input_json_delta");
-            w.WriteString("partial_json", arguments);
-            w.WriteEndObject();
-            End(writer, w);
+            BlockDelta(writer, block, "input_json_delta", "partial_json", arguments);
             wrote = true;
         }
 
         return wrote;
+    }
+
+    // content_block_delta: {"index":I,"delta":{"type":TYPE,NAME:VALUE}}.
+    private void BlockDelta(IBufferWriter<byte> writer, int index, string type, string name, string value)
+    {
+        var w = Start(writer, "content_block_delta");
+        w.WriteNumber("index", index);
+        w.WriteStartObject("delta");
+        w.WriteString("type", type);
+        w.WriteString(name, value);
+        w.WriteEndObject();
+        End(writer, w);
     }
 
     private void MessageStart(IBufferWriter<byte> writer, string id, string model)
@@ -301,15 +295,7 @@ internal sealed class MessagesStream : StreamDialect
 
     private static bool IsError(ReadOnlySpan<byte> data)
     {
-        try
-        {
-            var reader = new Utf8JsonReader(data);
-            using var document = JsonDocument.ParseValue(ref reader);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out _);
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
+        using var document = AiJson.Parse(data);
+        return document is not null && document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out _);
     }
 }
