@@ -297,66 +297,81 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 payload = AiJson.ForProvider(body, target.Model);
             }
 
-            using var request = provider.NewRequest(translation == Translation.MessagesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            timeout.CancelAfter(provider.Timeout);
-            HttpResponseMessage response;
+            // One span per attempt (OpenTelemetry's GenAI conventions), ended however the attempt ends.
+            var span = Observability.GatewayTracing.StartModelCall(operation == AiOperation.Embeddings, target, alias, body);
+            var (spanStatus, spanError) = (0, (string?)null);
             try
             {
-                response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                failure = AttemptFailure.Timeout;
-                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, "no response in time");
-                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
-                continue;
-            }
-            catch (HttpRequestException e)
-            {
-                failure = AttemptFailure.Unreachable;
-                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, e.HttpRequestError.ToString());
-                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
-                continue;
-            }
-
-            using (response)
-            {
-                var status = (int)response.StatusCode;
-                if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
+                using var request = provider.NewRequest(translation == Translation.MessagesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                timeout.CancelAfter(provider.Timeout);
+                HttpResponseMessage response;
+                try
                 {
-                    failure = status == 429 ? AttemptFailure.RateLimited : AttemptFailure.ServerError;
-                    retryAfter = status == 429 && response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : retryAfter;
-                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    cooldowns.Failed(ai.Name, target, ai.Cooldown, status == 429 ? RetryAfter(response.Headers.RetryAfter) : null);
+                    response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                {
+                    spanError = "canceled";
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    spanError = "timeout";
+                    failure = AttemptFailure.Timeout;
+                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, "no response in time");
+                    cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
+                    continue;
+                }
+                catch (HttpRequestException e)
+                {
+                    spanError = e.HttpRequestError.ToString();
+                    failure = AttemptFailure.Unreachable;
+                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, e.HttpRequestError.ToString());
+                    cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
                     continue;
                 }
 
-                call.Target = target;
-                var outcome = stream && status < 300
-                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
-                    {
-                        (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
-                        (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
-                        (_, Translation.MessagesToChat) => new MessagesStream(),
-                        (AiOperation.Messages, _) => new AnthropicPassThrough(),
-                        (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
-                        _ => OpenAiStreamDialect.Instance,
-                    }).ConfigureAwait(false)
-                    : await RelayWholeAsync(call, response, timeout, translation, created, "resp_" + call.RequestId).ConfigureAwait(false);
-                if (outcome == RelayOutcome.Done)
+                using (response)
                 {
-                    cooldowns.Succeeded(ai.Name, target);
-                    return;
-                }
+                    var status = (int)response.StatusCode;
+                    spanStatus = status;
+                    if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
+                    {
+                        failure = status == 429 ? AttemptFailure.RateLimited : AttemptFailure.ServerError;
+                        retryAfter = status == 429 && response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : retryAfter;
+                        LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        cooldowns.Failed(ai.Name, target, ai.Cooldown, status == 429 ? RetryAfter(response.Headers.RetryAfter) : null);
+                        continue;
+                    }
 
-                failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
-                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
-                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
+                    call.Target = target;
+                    var outcome = stream && status < 300
+                        ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
+                        {
+                            (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
+                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
+                            (_, Translation.MessagesToChat) => new MessagesStream(),
+                            (AiOperation.Messages, _) => new AnthropicPassThrough(),
+                            (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
+                            _ => OpenAiStreamDialect.Instance,
+                        }).ConfigureAwait(false)
+                        : await RelayWholeAsync(call, response, timeout, translation, created, "resp_" + call.RequestId).ConfigureAwait(false);
+                    if (outcome == RelayOutcome.Done)
+                    {
+                        cooldowns.Succeeded(ai.Name, target);
+                        return;
+                    }
+
+                    failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
+                    spanError = outcome == RelayOutcome.TimedOut ? "timeout" : "broken_response";
+                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
+                    cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
+                }
+            }
+            finally
+            {
+                Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
             }
         }
 

@@ -396,7 +396,10 @@ internal sealed class TokenLimiter
         _ => prompt + completion,
     };
 
-    private static long MaxTokens(JsonObject body)
+    private static long MaxTokens(JsonObject body) => RequestedMaxTokens(body) ?? DefaultMaxTokens;
+
+    /// <summary>The output limit a call sets, in any API's name for it; null when it sets none.</summary>
+    internal static long? RequestedMaxTokens(JsonObject body)
     {
         foreach (var name in (ReadOnlySpan<string>)["max_completion_tokens", "max_tokens", "max_output_tokens"])
         {
@@ -406,7 +409,7 @@ internal sealed class TokenLimiter
             }
         }
 
-        return DefaultMaxTokens;
+        return null;
     }
 
     /// <summary>

@@ -212,6 +212,78 @@ internal static class GatewayTracing
         activity.Stop();
     }
 
+    /// <summary>
+    /// A client span for one call to a model provider (each fallback attempt its own), under OpenTelemetry's GenAI
+    /// conventions, so that LLM observability tools read it: named <c>chat MODEL</c> (or <c>embeddings MODEL</c>), with
+    /// <c>gen_ai.operation.name</c>, <c>gen_ai.provider.name</c>, <c>gen_ai.request.model</c>, <c>server.address</c> and
+    /// the alias and provider of the config. Never a prompt or an answer. Null when tracing is off or not sampled.
+    /// </summary>
+    public static Activity? StartModelCall(bool embeddings, Ai.AiModelTarget target, string alias, System.Text.Json.Nodes.JsonObject call)
+    {
+        if (!Source.HasListeners() || Activity.Current is not { IsAllDataRequested: true })
+        {
+            return null;
+        }
+
+        var operation = embeddings ? "embeddings" : "chat";
+        var activity = Source.StartActivity($"{operation} {target.Model}", ActivityKind.Client);
+        if (activity is { IsAllDataRequested: true })
+        {
+            var provider = target.Provider;
+            activity.SetTag("gen_ai.operation.name", operation);
+            activity.SetTag("gen_ai.provider.name", provider.Type switch
+            {
+                AiProviderType.Anthropic => "anthropic",
+                AiProviderType.Azure => "azure.ai.openai",
+                _ => "openai",
+            });
+            activity.SetTag("gen_ai.request.model", target.Model);
+            if (Ai.TokenLimiter.RequestedMaxTokens(call) is { } max)
+            {
+                activity.SetTag("gen_ai.request.max_tokens", max);
+            }
+
+            if (Uri.TryCreate(provider.BaseUrl, UriKind.Absolute, out var url))
+            {
+                activity.SetTag("server.address", url.Host);
+                activity.SetTag("server.port", url.Port);
+            }
+
+            activity.SetTag("gatehouse.ai.alias", alias);
+            activity.SetTag("gatehouse.ai.provider", provider.Name);
+        }
+
+        return activity;
+    }
+
+    /// <summary>Ends a model call's span: its status, its tokens when the provider reported them, or why it failed.</summary>
+    public static void StopModelCall(Activity? activity, int status, string? error, Ai.AiUsage? usage)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        if (status > 0)
+        {
+            activity.SetTag("http.response.status_code", status);
+        }
+
+        if (usage is { Estimated: false } used)
+        {
+            activity.SetTag("gen_ai.usage.input_tokens", used.Prompt);
+            activity.SetTag("gen_ai.usage.output_tokens", used.Completion);
+        }
+
+        if (error is not null || status >= 400)
+        {
+            activity.SetStatus(ActivityStatusCode.Error);
+            activity.SetTag("error.type", error ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        activity.Stop();
+    }
+
     /// <summary>A span for one composition step; null when tracing is off.</summary>
     public static Activity? StartStep(string composition, string step)
     {

@@ -95,7 +95,7 @@ internal sealed class AiKit : IAsyncDisposable
     /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
     /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "")
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
@@ -155,7 +155,7 @@ internal sealed class AiKit : IAsyncDisposable
             throw new InvalidOperationException("Test config is not valid:\n" + string.Join("\n", loaded.Errors) + "\n" + yaml);
         }
 
-        var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time);
+        var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time, options: options);
         return new AiKit(gateway, providers, anthropic, azure, key);
     }
 
