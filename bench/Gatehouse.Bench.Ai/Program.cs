@@ -26,6 +26,8 @@
 // with --limits-redis=redis://HOST:PORT as well, those budgets are the cluster's, leased from that Redis (sync: strict).
 // With --gateway-cpu, the gateway process's CPU time (user and system, from /proc) per call of each form is printed too.
 // --slowest=N prints the N slowest streamed calls through the gateway (when, which, time to first chunk).
+// --prompt-chars=N sends, with every call, the same system prompt of N characters of words before the user's "hi", as
+// an agent resends its instructions, tools and earlier turns with each call (Claude Code's calls are 100-400 KB).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -43,6 +45,10 @@ var warmRounds = int.Parse(args.FirstOrDefault(a => a.StartsWith("--warm=", Stri
 var warmSeconds = double.Parse(args.FirstOrDefault(a => a.StartsWith("--warm-seconds=", StringComparison.Ordinal))?["--warm-seconds=".Length..] ?? "0", CultureInfo.InvariantCulture);
 var slowest = int.Parse(args.FirstOrDefault(a => a.StartsWith("--slowest=", StringComparison.Ordinal))?["--slowest=".Length..] ?? "0", CultureInfo.InvariantCulture);
 var tokenLimits = args.Contains("--token-limits");
+var promptChars = int.Parse(args.FirstOrDefault(a => a.StartsWith("--prompt-chars=", StringComparison.Ordinal))?["--prompt-chars=".Length..] ?? "0", CultureInfo.InvariantCulture);
+var systemMessage = promptChars == 0 ? "" : $$"""{"role":"system","content":"{{AgentPrompt(promptChars)}}"},""";
+var streamedBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","stream":true,"messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
+var wholeBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var limitsRedis = args.FirstOrDefault(a => a.StartsWith("--limits-redis=", StringComparison.Ordinal))?["--limits-redis=".Length..];
 var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
 
@@ -284,9 +290,7 @@ async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(str
     var started = Stopwatch.GetTimestamp();
     using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/v1/chat/completions")
     {
-        Content = new StringContent(stream
-            ? """{"model":"fast","stream":true,"messages":[{"role":"user","content":"hi"}]}"""
-            : """{"model":"fast","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        Content = new ByteArrayContent(stream ? streamedBody : wholeBody) { Headers = { ContentType = new("application/json") } },
     };
     using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     await using var body = await response.Content.ReadAsStreamAsync();
@@ -323,6 +327,20 @@ static void Report(string what, List<double> direct, List<double> gateway)
     Console.WriteLine($"{what}: direct p50 {P(direct, 0.5):F3} ms p99 {P(direct, 0.99):F3} ms mean {direct.Average():F3}; " +
         $"gateway p50 {P(gateway, 0.5):F3} ms p99 {P(gateway, 0.99):F3} ms mean {gateway.Average():F3}; " +
         $"added p50 {P(gateway, 0.5) - P(direct, 0.5):F3} ms p99 {P(gateway, 0.99) - P(direct, 0.99):F3} ms");
+}
+
+// Words of code and prose, the same every run: what an agent's instructions and history look like to a tokenizer.
+static string AgentPrompt(int chars)
+{
+    string[] words = ["the", "function", "returns", "value", "of", "config", "gateway", "error", "in", "file", "src/main.rs", "let", "x", "=", "42;", "async", "await", "request", "if", "(ok)"];
+    var random = new Random(7);
+    var text = new StringBuilder(chars + 16);
+    while (text.Length < chars)
+    {
+        text.Append(words[random.Next(words.Length)]).Append(' ');
+    }
+
+    return text.ToString(0, chars);
 }
 
 internal sealed class Samples
