@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Gatehouse.Model.Config;
 using Microsoft.Extensions.Logging;
 
@@ -11,10 +12,40 @@ namespace Gatehouse.Gateway.Ai;
 /// not never: an alias whose every entry is cooling still calls them all, in order. Kept by service, provider and model
 /// name, so a config change that keeps them keeps what is known about them.
 /// </summary>
-internal sealed partial class AiCooldowns(TimeProvider time, ILoggerFactory loggers)
+internal sealed partial class AiCooldowns : IDisposable
 {
     private readonly ConcurrentDictionary<(string Service, string Provider, string Model), State> _states = new();
-    private readonly ILogger _logger = loggers.CreateLogger("Gatehouse.Ai");
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public AiCooldowns(TimeProvider time, ILoggerFactory loggers)
+    {
+        _time = time;
+        _logger = loggers.CreateLogger("Gatehouse.Ai");
+        Live[this] = 0;
+    }
+
+    // The gauge reads every gateway of the process (tests run several); one is removed when its host stops.
+    private static readonly ConcurrentDictionary<AiCooldowns, byte> Live = new();
+
+    static AiCooldowns() => AiMetrics.Meter.CreateObservableGauge("gatehouse.ai.cooling", Cooling, "{model}",
+        "1 while a provider model is passed over after failing, 0 once it is tried first again; by service, provider and model");
+
+    private static IEnumerable<Measurement<int>> Cooling()
+    {
+        foreach (var cooldowns in Live.Keys)
+        {
+            var now = cooldowns._time.GetTimestamp();
+            foreach (var (key, state) in cooldowns._states)
+            {
+                yield return new Measurement<int>(Volatile.Read(ref state.Until) > now ? 1 : 0,
+                    new KeyValuePair<string, object?>("service", key.Service), new KeyValuePair<string, object?>("provider", key.Provider), new KeyValuePair<string, object?>("model", key.Model));
+            }
+        }
+    }
+
+    /// <summary>Leaves the gauge (the host is stopping).</summary>
+    public void Dispose() => Live.TryRemove(this, out _);
 
     /// <summary>
     /// One call's order of trial with the cooling provider models moved to the end (in their order); the same array
@@ -27,7 +58,7 @@ internal sealed partial class AiCooldowns(TimeProvider time, ILoggerFactory logg
             return order;
         }
 
-        var now = time.GetTimestamp();
+        var now = _time.GetTimestamp();
         var cooling = 0;
         foreach (var target in order)
         {
@@ -50,7 +81,7 @@ internal sealed partial class AiCooldowns(TimeProvider time, ILoggerFactory logg
     }
 
     /// <summary>Whether <paramref name="target"/> of <paramref name="service"/> is being passed over now.</summary>
-    public bool IsCooling(string service, AiModelTarget target) => IsCooling(service, target, time.GetTimestamp());
+    public bool IsCooling(string service, AiModelTarget target) => IsCooling(service, target, _time.GetTimestamp());
 
     private bool IsCooling(string service, AiModelTarget target, long now) =>
         _states.TryGetValue((service, target.Provider.Name, target.Model), out var state) && Volatile.Read(ref state.Until) > now;
@@ -102,9 +133,9 @@ internal sealed partial class AiCooldowns(TimeProvider time, ILoggerFactory logg
                 return;
             }
 
-            var now = time.GetTimestamp();
+            var now = _time.GetTimestamp();
             started = state.Until <= now;
-            Volatile.Write(ref state.Until, now + (long)(length.TotalSeconds * time.TimestampFrequency));
+            Volatile.Write(ref state.Until, now + (long)(length.TotalSeconds * _time.TimestampFrequency));
         }
 
         if (started)

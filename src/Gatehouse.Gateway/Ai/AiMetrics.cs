@@ -12,7 +12,7 @@ internal static class AiMetrics
 {
     public const string MeterName = "Gatehouse.Ai";
 
-    private static readonly Meter Meter = new(MeterName);
+    internal static readonly Meter Meter = new(MeterName);
 
     /// <summary>Tokens used, by <c>kind</c> (<c>prompt</c>, <c>completion</c>) and whether they were <c>estimated</c>.</summary>
     internal static readonly Counter<long> Tokens = Meter.CreateCounter<long>("gatehouse.ai.tokens", unit: "{token}", description: "Model tokens used, by plan, alias, provider model and kind");

@@ -33,6 +33,10 @@ internal sealed class AiProvider
             UseCookies = false,
             ConnectTimeout = connect,
             ActivityHeadersPropagator = null,
+            // Hosted providers sit behind CDNs and load balancers whose addresses change: a connection kept for ever would
+            // keep calling an address its name no longer has. After 5 minutes a connection is not reused (an open
+            // stream is not cut), and the next call resolves the name again.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         }, disposeHandler: true));
     }
 

@@ -42,6 +42,52 @@ public sealed class AiCooldownTests
     }
 
     [Fact]
+    public async Task TheCoolingGauge_Is1WhileAProviderModelIsPassedOver_And0After()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
+        await using var kit = await AiKit.StartAsync(time: clock, models: "        fast: [ { provider: p0, model: gauge-7d1 }, { provider: p1, model: gauge-7d2 } ]\n");
+        kit.Providers[0].Fault = FakeFault.ServerError;
+        for (var i = 0; i < 3; i++)
+        {
+            await kit.PostOkAsync(Chat);
+        }
+
+        var cooling = Gauge("gauge-7d1");
+        clock.Advance(TimeSpan.FromSeconds(31));
+
+        Assert.Equal(1, cooling);
+        Assert.Equal(0, Gauge("gauge-7d1"));
+        Assert.Null(Gauge("gauge-7d2")); // never failed: not known
+    }
+
+    // The gauge's value for one provider model (unique to a test: the meter is shared by tests running in parallel).
+    private static int? Gauge(string model)
+    {
+        int? value = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "gatehouse.ai.cooling")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, measured, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "model" && (string?)tag.Value == model)
+                {
+                    value = measured;
+                }
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return value;
+    }
+
+    [Fact]
     public async Task A429WithRetryAfter_PassesTheProviderOverAtOnce_ForAsLongAsItAsks()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
