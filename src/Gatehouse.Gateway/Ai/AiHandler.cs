@@ -269,6 +269,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 (AiOperation.Chat, true) => Translation.ChatToAnthropic,
                 (AiOperation.Responses, true) => Translation.ResponsesToAnthropic,
+                (AiOperation.Responses, false) when !provider.ResponsesApi => Translation.ResponsesToChat,
                 (AiOperation.Messages, false) => Translation.MessagesToChat,
                 _ => Translation.None,
             };
@@ -281,6 +282,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     Translation.ChatToAnthropic => AnthropicRequest.Build(body, target.Model, out invalid, provider.PromptCache),
                     // Through chat's form, which the translation to Anthropic's takes.
                     Translation.ResponsesToAnthropic => ResponsesRequest.ToChat(body, out invalid) is { } chat ? AnthropicRequest.Build(chat, target.Model, out invalid, provider.PromptCache) : null,
+                    Translation.ResponsesToChat => ResponsesRequest.ToChat(body, out invalid) is { } chat ? ChatForProvider(chat, target.Model, stream) : null,
                     _ => MessagesRequest.ToChat(body, target.Model, provider.CompletionLimitName, out invalid),
                 };
                 if (translated is null)
@@ -302,7 +304,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             var (spanStatus, spanError) = (0, (string?)null);
             try
             {
-                using var request = provider.NewRequest(translation == Translation.MessagesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
+                using var request = provider.NewRequest(translation is Translation.MessagesToChat or Translation.ResponsesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
                 timeout.CancelAfter(provider.Timeout);
                 HttpResponseMessage response;
@@ -351,6 +353,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                         {
                             (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
                             (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
+                        (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Instance, new ResponsesFromChatStream("resp_" + call.RequestId, created)),
                             (_, Translation.MessagesToChat) => new MessagesStream(),
                             (AiOperation.Messages, _) => new AnthropicPassThrough(),
                             (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
@@ -441,7 +444,25 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var success = response.IsSuccessStatusCode;
         AiUsage? usage = null;
         var text = success ? call.CompletionText : null;
-        if (translation != Translation.None)
+        if (translation == Translation.ResponsesToChat)
+        {
+            // A chat completion's usage is read as any is; its error body already has the Responses API's shape.
+            if (!AiJson.TryScan(bytes, ref usage, text) && success)
+            {
+                return RelayOutcome.Broken;
+            }
+
+            if (success)
+            {
+                if (ResponsesAnswer.FromCompletion(bytes, responseId, created) is not { } answer)
+                {
+                    return RelayOutcome.Broken;
+                }
+
+                bytes = answer;
+            }
+        }
+        else if (translation != Translation.None)
         {
             var status = (int)response.StatusCode;
             var translated = (translation, success) switch
@@ -519,6 +540,17 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
     }
 
+    // A chat call the gateway made (from a Responses call) for one provider model: its model, and usage asked for on a stream.
+    private static byte[] ChatForProvider(JsonObject chat, string model, bool stream)
+    {
+        if (stream)
+        {
+            chat["stream_options"] = new JsonObject { ["include_usage"] = true };
+        }
+
+        return AiJson.ForProvider(chat, model);
+    }
+
     // A 429's Retry-After as a wait: seconds, or a date from now.
     private TimeSpan? RetryAfter(System.Net.Http.Headers.RetryConditionHeaderValue? header) =>
         header?.Delta ?? (header?.Date is { } date ? date - time.GetUtcNow() : null);
@@ -536,6 +568,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         MessagesToChat,
         /// <summary>A call of OpenAI's Responses API to an Anthropic provider, through chat completions' form.</summary>
         ResponsesToAnthropic,
+        /// <summary>A call of OpenAI's Responses API to a server with only chat completions (<c>responsesApi: false</c>).</summary>
+        ResponsesToChat,
     }
 
     private enum AttemptFailure

@@ -16,6 +16,7 @@ internal sealed class AiProvider
         CredentialValue = config.Credential?.Value ?? "";
         Timeout = config.Timeout;
         PromptCache = config.PromptCache;
+        ResponsesApi = config.ResponsesApi && config.Type != AiProviderType.Anthropic;
         CompletionLimitName = config.Type == AiProviderType.Azure || (Uri.TryCreate(BaseUrl, UriKind.Absolute, out var url) && url.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase))
             ? "max_completion_tokens"
             : "max_tokens";
@@ -61,6 +62,9 @@ internal sealed class AiProvider
 
     /// <summary>Mark Anthropic's prompt cache in the calls translated for this provider (<c>promptCache</c>).</summary>
     public bool PromptCache { get; }
+
+    /// <summary>The provider has OpenAI's Responses API; without it, Responses calls are translated (<c>responsesApi</c>).</summary>
+    public bool ResponsesApi { get; }
 
     /// <summary>
     /// The name of a chat call's output limit when the gateway writes one (translating Anthropic's Messages API):

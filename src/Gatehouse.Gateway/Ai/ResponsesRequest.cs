@@ -253,7 +253,10 @@ internal static class ResponsesRequest
             }
         }
 
-        return chat;
+        // Text alone as one string: the compatible servers' chat templates take strings everywhere, lists of parts not always.
+        return chat.All(part => (string?)part!["type"] == "text")
+            ? string.Join("\n\n", chat.Select(part => (string?)part!["text"]))
+            : chat;
     }
 
     // Text content: a string, or the text of its text parts joined.

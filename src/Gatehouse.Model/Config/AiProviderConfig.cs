@@ -51,6 +51,13 @@ public sealed record AiProviderConfig
     /// cheaper, and a one-off call dearer. Calls of Anthropic's own API set their own marks and are passed as they are.
     /// </summary>
     public bool PromptCache { get; init; }
+
+    /// <summary>
+    /// For <c>type: openai</c>: whether the server has OpenAI's Responses API (<c>POST /responses</c>). Many
+    /// OpenAI-compatible APIs have only chat completions (DeepSeek's, Mistral's, Gemini's compatibility API, older vLLM,
+    /// Ollama and LM Studio); with <c>false</c> the gateway translates Responses calls to chat completions for it.
+    /// </summary>
+    public bool ResponsesApi { get; init; } = true;
 }
 
 /// <summary>Provider APIs.</summary>

@@ -95,7 +95,7 @@ internal sealed class AiKit : IAsyncDisposable
     /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
     /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
@@ -128,7 +128,7 @@ internal sealed class AiKit : IAsyncDisposable
                 kind: ai
                 ai:
                   providers:
-            {{string.Concat(providers.Select((p, i) => $"          p{i}: {{ url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, prefix: \"Bearer \" }} }}\n"))}}
+            {{string.Concat(providers.Select((p, i) => $"          p{i}: {{ url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, prefix: \"Bearer \" }}{providerExtra} }}\n"))}}
             {{string.Concat(anthropic.Select((p, i) => $"          a{i}: {{ type: anthropic, url: \"{p.BaseUrl}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: x-api-key }}{anthropicExtra} }}\n"))}}
             {{string.Concat(azure.Select((p, i) => $"          z{i}: {{ type: azure, url: \"{p.Root}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: api-key }}{azureExtra} }}\n"))}}
                   models:

@@ -186,6 +186,7 @@ public sealed class AiServiceConfigTests
     [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1 } }, models: { m: [] } }", "services.llm.ai.models.m", "lists no provider model")]
     [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1, apiVersion: '2024-10-21' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "remove 'apiVersion'")]
     [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, credential: { env: K, prefix: 'Bearer ' } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: x-api-key")]
+    [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x, responsesApi: false } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.responsesApi", "for 'type: openai' servers")]
     [InlineData("kind: ai\nai: { providers: { p: { url: http://x/v1, promptCache: true } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.promptCache", "for 'type: anthropic'")]
     [InlineData("kind: ai\nai: { providers: { p: { type: anthropic, url: http://x/v1, apiVersion: 'a b' } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.apiVersion", "'2023-06-01'")]
     [InlineData("kind: ai\nai: { providers: { p: { type: azure, url: http://x, credential: { env: K, header: x-api-key } } }, models: { m: [ { provider: p, model: x } ] } }", "services.llm.ai.providers.p.credential.header", "header: api-key")]

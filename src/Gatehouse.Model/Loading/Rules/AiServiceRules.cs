@@ -100,6 +100,9 @@ internal sealed class AiServiceRules : BindingRules<AiServiceConfig>
     {
         switch (provider.Type)
         {
+            case not AiProviderType.Openai when !provider.ResponsesApi:
+                scope.B.Error(path + ".responsesApi", scope.Node, "'responsesApi: false' is for 'type: openai' servers that have only chat completions; Azure's have the Responses API, and Anthropic's calls are translated anyway, so remove it.");
+                return false;
             case not AiProviderType.Anthropic when provider.PromptCache:
                 scope.B.Error(path + ".promptCache", scope.Node, "'promptCache' marks Anthropic's prompt cache, for 'type: anthropic'; OpenAI's and Azure's providers cache long prompts on their own, so remove it.");
                 return false;
