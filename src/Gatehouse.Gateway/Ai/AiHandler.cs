@@ -166,7 +166,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         var stream = operation is not (AiOperation.Embeddings or AiOperation.CountTokens) && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
-        // A Responses call that an Anthropic provider serves is relayed through chat chunks, whose usage chunk it needs.
+        // A Responses call translated for a provider (Anthropic's, or one with only chat completions) is relayed through
+        // chat chunks, whose usage chunk it needs.
         var clientAskedUsage = operation == AiOperation.Responses;
         if (stream && operation == AiOperation.Chat)
         {
@@ -254,6 +255,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         string? retryAfter = null;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var tried = 0;
+        var called = 0;
+        string? untranslatable = null;
         foreach (var target in cooldowns.Order(ai.Name, targets))
         {
             var provider = target.Provider;
@@ -264,7 +267,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
             tried++;
             var anthropic = provider.Type == AiProviderType.Anthropic;
-            // Chat calls to Anthropic's providers, and Messages calls to the others, are translated on the way there and back.
+            // A call to a provider that speaks another API than the client's is translated on the way there and back.
             var translation = (operation, anthropic) switch
             {
                 (AiOperation.Chat, true) => Translation.ChatToAnthropic,
@@ -287,9 +290,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 };
                 if (translated is null)
                 {
-                    // The client's request, not the provider: 400, and no other provider is tried.
-                    await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_request", invalid!, call.RequestId).ConfigureAwait(false);
-                    return;
+                    // The call has something this provider's API has no form for: another entry of the alias may speak
+                    // the client's own API (a document for Anthropic's); if none can take it, the client is told why.
+                    untranslatable ??= invalid;
+                    continue;
                 }
 
                 payload = translated;
@@ -298,6 +302,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 payload = AiJson.ForProvider(body, target.Model);
             }
+
+            called++;
 
             // One span per attempt (OpenTelemetry's GenAI conventions), ended however the attempt ends.
             var span = Observability.GatewayTracing.StartModelCall(operation == AiOperation.Embeddings, target, alias, body);
@@ -353,7 +359,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                         {
                             (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
                             (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
-                        (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Instance, new ResponsesFromChatStream("resp_" + call.RequestId, created)),
+                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Instance, new ResponsesFromChatStream("resp_" + call.RequestId, created)),
                             (_, Translation.MessagesToChat) => new MessagesStream(),
                             (AiOperation.Messages, _) => new AnthropicPassThrough(),
                             (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
@@ -376,6 +382,13 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             {
                 Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
             }
+        }
+
+        if (called == 0 && untranslatable is not null)
+        {
+            // The client's request, not the providers: 400.
+            await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", "unsupported_request", untranslatable, call.RequestId).ConfigureAwait(false);
+            return;
         }
 
         if (tried == 0 && operation == AiOperation.CountTokens)

@@ -251,6 +251,23 @@ public sealed class MessagesTranslationTests
         Assert.Empty(kit.Providers[1].Received);
     }
 
+    [Fact]
+    public async Task WhatOneProviderCannotTake_GoesToTheAliasEntryThatCan()
+    {
+        await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1,
+            models: "        mixed: [ { provider: p0, model: model-0 }, { provider: a0, model: claude-x } ]\n        claudefirst: [ { provider: a0, model: claude-x }, { provider: p0, model: model-0 } ]\n");
+
+        // A document has no OpenAI form: the Anthropic entry takes it as it is.
+        using var document = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"mixed","max_tokens":64,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}""", "/v1/messages"));
+        // n = 2 has no Anthropic form: the OpenAI entry takes it.
+        using var choices = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claudefirst","n":2,"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        Assert.Equal("document", Assert.Single(kit.Anthropic[0].Received).Body["messages"]![0]!["content"]![0]!["type"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, choices.StatusCode);
+        Assert.Equal(2, Assert.Single(kit.Providers[0].Received).Body["n"]!.GetValue<int>());
+    }
+
     private static async Task<string> ReadUntilEndAsync(HttpResponseMessage response)
     {
         var text = new StringBuilder();
