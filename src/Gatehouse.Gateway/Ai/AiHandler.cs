@@ -257,6 +257,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var tried = 0;
         var called = 0;
         string? untranslatable = null;
+        string? spanErrorBefore = null; // why the attempt before failed, for the next one's record
         foreach (var target in cooldowns.Order(ai.Name, targets))
         {
             var provider = target.Provider;
@@ -304,6 +305,17 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             }
 
             called++;
+            // The access log and the usage record show the provider that answered, and why the ones before it did not.
+            var observation = context.Features.Get<Observability.RequestObservation>();
+            if (observation is not null)
+            {
+                if (observation.Upstream is not null && spanErrorBefore is not null)
+                {
+                    observation.Retries = (observation.Retries is null ? "" : observation.Retries + ",") + spanErrorBefore;
+                }
+
+                observation.Upstream = provider.BaseUrl;
+            }
 
             // One span per attempt (OpenTelemetry's GenAI conventions), ended however the attempt ends.
             var span = Observability.GatewayTracing.StartModelCall(operation == AiOperation.Embeddings, target, alias, body);
@@ -381,6 +393,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             finally
             {
                 Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
+                spanErrorBefore = spanError ?? (spanStatus >= 400 ? spanStatus.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
             }
         }
 

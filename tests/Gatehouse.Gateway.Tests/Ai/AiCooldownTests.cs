@@ -88,6 +88,37 @@ public sealed class AiCooldownTests
     }
 
     [Fact]
+    public async Task TheAccessLog_NamesTheProviderThatAnswered_AndWhyTheOnesBeforeItDidNot()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"gatehouse-ai-{Guid.NewGuid():N}.log");
+        try
+        {
+            var kit = await AiKit.StartAsync(gatewayExtra: $"gateway:\n  observability:\n    accessLog: {{ path: \"{log}\" }}");
+            try
+            {
+                kit.Providers[0].Fault = FakeFault.ServerError;
+                await kit.PostOkAsync(Chat);
+                kit.Providers[0].Fault = FakeFault.None;
+                await kit.PostOkAsync(Chat);
+            }
+            finally
+            {
+                await kit.DisposeAsync(); // writes the log
+            }
+
+            var lines = File.ReadAllLines(log).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal(2, lines.Count);
+            Assert.Equal((kit.Providers[1].BaseUrl, "500"), (lines[0].GetProperty("upstream").GetString(), lines[0].GetProperty("retries").GetString()));
+            Assert.Equal(kit.Providers[0].BaseUrl, lines[1].GetProperty("upstream").GetString());
+            Assert.False(lines[1].TryGetProperty("retries", out _));
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
+
+    [Fact]
     public async Task A429WithRetryAfter_PassesTheProviderOverAtOnce_ForAsLongAsItAsks()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));

@@ -95,7 +95,7 @@ internal sealed class AiKit : IAsyncDisposable
     /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
     /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", string gatewayExtra = "", Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
@@ -123,6 +123,7 @@ internal sealed class AiKit : IAsyncDisposable
         var key = TestKey.New();
         var yaml = $$"""
             version: 1
+            {{gatewayExtra}}
             services:
               llm:
                 kind: ai
