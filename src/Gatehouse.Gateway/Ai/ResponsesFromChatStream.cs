@@ -14,14 +14,12 @@ namespace Gatehouse.Gateway.Ai;
 /// </summary>
 internal sealed class ResponsesFromChatStream(string id, long created) : StreamDialect
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
-
     private readonly ResponsesAnswer _answer = new(id, created);
     private readonly Dictionary<int, ResponsesAnswer.Item> _calls = [];
     private ResponsesAnswer.Item? _open;
     private bool _started;
     private int _sequence;
-    private Utf8JsonWriter? _json;
+    private readonly TypedEventWriter _events = new();
 
     public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
@@ -40,7 +38,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             var w = Start(writer, _answer.Status == "completed" ? "response.completed" : "response.incomplete");
             w.WritePropertyName("response");
             _answer.WriteResponse(w, final: true);
-            End(writer, w);
+            End(writer);
             wrote = true;
             return StreamStep.Done;
         }
@@ -100,7 +98,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
                     w.WriteString("delta", text);
                     w.WriteStartArray("logprobs");
                     w.WriteEndArray();
-                    End(writer, w);
+                    End(writer);
                     wrote = true;
                 }
 
@@ -150,7 +148,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
                 var w = Start(writer, "response.function_call_arguments.delta");
                 ItemAt(w, item);
                 w.WriteString("delta", arguments);
-                End(writer, w);
+                End(writer);
                 wrote = true;
             }
         }
@@ -172,7 +170,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             var w = Start(writer, type);
             w.WritePropertyName("response");
             _answer.WriteResponse(w, final: false);
-            End(writer, w);
+            End(writer);
         }
     }
 
@@ -183,14 +181,14 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
         w.WriteNumber("output_index", _answer.Items.IndexOf(item));
         w.WritePropertyName("item");
         ResponsesAnswer.WriteItem(w, item, done: false);
-        End(writer, w);
+        End(writer);
         if (!item.IsCall)
         {
             w = Start(writer, "response.content_part.added");
             ItemAt(w, item);
             w.WriteNumber("content_index", 0);
             ResponsesAnswer.WriteTextPart(w, "part", "");
-            End(writer, w);
+            End(writer);
         }
     }
 
@@ -211,7 +209,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             ItemAt(w, item);
             w.WriteString("name", item.Name);
             w.WriteString("arguments", text);
-            End(writer, w);
+            End(writer);
         }
         else
         {
@@ -221,19 +219,19 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             w.WriteString("text", text);
             w.WriteStartArray("logprobs");
             w.WriteEndArray();
-            End(writer, w);
+            End(writer);
             w = Start(writer, "response.content_part.done");
             ItemAt(w, item);
             w.WriteNumber("content_index", 0);
             ResponsesAnswer.WriteTextPart(w, "part", text);
-            End(writer, w);
+            End(writer);
         }
 
         w = Start(writer, "response.output_item.done");
         w.WriteNumber("output_index", _answer.Items.IndexOf(item));
         w.WritePropertyName("item");
         ResponsesAnswer.WriteItem(w, item, done: true);
-        End(writer, w);
+        End(writer);
         return true;
     }
 
@@ -246,28 +244,10 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
     // "event: TYPE\ndata: {"type":TYPE,"sequence_number":N,…}\n\n", written around the event's own properties.
     private Utf8JsonWriter Start(IBufferWriter<byte> writer, string type)
     {
-        writer.Write("event: "u8);
-        writer.Advance(System.Text.Encoding.ASCII.GetBytes(type, writer.GetSpan(type.Length)));
-        writer.Write("\ndata: "u8);
-        if (_json is null)
-        {
-            _json = new Utf8JsonWriter(writer, WriterOptions);
-        }
-        else
-        {
-            _json.Reset(writer);
-        }
-
-        _json.WriteStartObject();
-        _json.WriteString("type", type);
-        _json.WriteNumber("sequence_number", _sequence++);
-        return _json;
+        var w = _events.Start(writer, type);
+        w.WriteNumber("sequence_number", _sequence++);
+        return w;
     }
 
-    private static void End(IBufferWriter<byte> writer, Utf8JsonWriter w)
-    {
-        w.WriteEndObject();
-        w.Flush();
-        writer.Write("\n\n"u8);
-    }
+    private void End(IBufferWriter<byte> writer) => _events.End(writer);
 }

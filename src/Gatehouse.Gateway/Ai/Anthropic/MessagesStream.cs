@@ -13,8 +13,6 @@ namespace Gatehouse.Gateway.Ai.Anthropic;
 /// </summary>
 internal sealed class MessagesStream : StreamDialect
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
-
     // OpenAI numbers tool calls on their own; Anthropic numbers every content block.
     private readonly Dictionary<int, int> _toolBlock = [];
     private int _blocks;
@@ -23,7 +21,7 @@ internal sealed class MessagesStream : StreamDialect
     private bool _started;
     private string? _finish;
     private AiUsage? _usage;
-    private Utf8JsonWriter? _json;
+    private readonly TypedEventWriter _events = new();
 
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes)
     {
@@ -67,9 +65,9 @@ internal sealed class MessagesStream : StreamDialect
                 w.WriteEndObject();
             }
 
-            End(writer, w);
+            End(writer);
             Start(writer, "message_stop");
-            End(writer, _json!);
+            End(writer);
             wrote = true;
             return StreamStep.Done;
         }
@@ -185,7 +183,7 @@ internal sealed class MessagesStream : StreamDialect
             w.WriteStartObject("input");
             w.WriteEndObject();
             w.WriteEndObject();
-            End(writer, w);
+            End(writer);
             wrote = true;
         }
 
@@ -215,7 +213,7 @@ internal sealed class MessagesStream : StreamDialect
         w.WriteString("type", type);
         w.WriteString(name, value);
         w.WriteEndObject();
-        End(writer, w);
+        End(writer);
     }
 
     private void MessageStart(IBufferWriter<byte> writer, string id, string model)
@@ -236,7 +234,7 @@ internal sealed class MessagesStream : StreamDialect
         w.WriteNumber("output_tokens", 0);
         w.WriteEndObject();
         w.WriteEndObject();
-        End(writer, w);
+        End(writer);
     }
 
     private void OpenText(IBufferWriter<byte> writer)
@@ -249,7 +247,7 @@ internal sealed class MessagesStream : StreamDialect
         w.WriteString("type", "text");
         w.WriteString("text", "");
         w.WriteEndObject();
-        End(writer, w);
+        End(writer);
     }
 
     private bool Close(IBufferWriter<byte> writer)
@@ -261,37 +259,14 @@ internal sealed class MessagesStream : StreamDialect
 
         var w = Start(writer, "content_block_stop");
         w.WriteNumber("index", _open);
-        End(writer, w);
+        End(writer);
         _open = -1;
         return true;
     }
 
-    // An event is written around its object's properties: "event: TYPE\ndata: {"type":TYPE,…}\n\n".
-    private Utf8JsonWriter Start(IBufferWriter<byte> writer, string type)
-    {
-        writer.Write("event: "u8);
-        writer.Advance(System.Text.Encoding.ASCII.GetBytes(type, writer.GetSpan(type.Length)));
-        writer.Write("\ndata: "u8);
-        if (_json is null)
-        {
-            _json = new Utf8JsonWriter(writer, WriterOptions);
-        }
-        else
-        {
-            _json.Reset(writer);
-        }
+    private Utf8JsonWriter Start(IBufferWriter<byte> writer, string type) => _events.Start(writer, type);
 
-        _json.WriteStartObject();
-        _json.WriteString("type", type);
-        return _json;
-    }
-
-    private static void End(IBufferWriter<byte> writer, Utf8JsonWriter w)
-    {
-        w.WriteEndObject();
-        w.Flush();
-        writer.Write("\n\n"u8);
-    }
+    private void End(IBufferWriter<byte> writer) => _events.End(writer);
 
     private static bool IsError(ReadOnlySpan<byte> data)
     {
