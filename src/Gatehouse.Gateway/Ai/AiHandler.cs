@@ -166,9 +166,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         var stream = operation is not (AiOperation.Embeddings or AiOperation.CountTokens) && body["stream"] is JsonValue s && s.TryGetValue<bool>(out var on) && on;
-        // A Responses call translated for a provider (Anthropic's, or one with only chat completions) is relayed through
-        // chat chunks, whose usage chunk it needs.
-        var clientAskedUsage = operation == AiOperation.Responses;
+        var clientAskedUsage = false;
         if (stream && operation == AiOperation.Chat)
         {
             // Providers send usage on a stream only when asked; the gateway always asks, and passes the usage chunk on
@@ -370,8 +368,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                         ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
                         {
                             (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
-                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
-                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Instance, new ResponsesFromChatStream("resp_" + call.RequestId, created)),
+                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
+                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream("resp_" + call.RequestId, created)),
                             (_, Translation.MessagesToChat) => new MessagesStream(),
                             (AiOperation.Messages, _) => new AnthropicPassThrough(),
                             (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,

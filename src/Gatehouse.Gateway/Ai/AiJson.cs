@@ -220,6 +220,34 @@ internal static class AiJson
         }
     }
 
+    /// <summary>
+    /// One <c>chat.completion.chunk</c> event's data, for the translations that read chat chunks: the chunk object (the
+    /// caller disposes <paramref name="document"/>), or <see cref="StreamStep.Malformed"/> when it is not a JSON object,
+    /// or <see cref="StreamStep.ProviderError"/> with <paramref name="error"/> when the provider sent an error instead.
+    /// </summary>
+    public static StreamStep? ReadChunk(ReadOnlySpan<byte> data, out JsonDocument? document, out string? error)
+    {
+        error = null;
+        document = Parse(data);
+        if (document is null || document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document?.Dispose();
+            document = null;
+            return StreamStep.Malformed;
+        }
+
+        if (document.RootElement.TryGetProperty("error", out var failure))
+        {
+            var kind = failure.ValueKind == JsonValueKind.Object ? Anthropic.AnthropicResponse.String(failure, "type") ?? Anthropic.AnthropicResponse.String(failure, "code") : null;
+            error = $"The provider reported an error mid-stream ({kind ?? "unknown"}); the stream is ended.";
+            document.Dispose();
+            document = null;
+            return StreamStep.ProviderError;
+        }
+
+        return null;
+    }
+
     /// <summary>The body sent to one provider model: the client's, with <c>model</c> replaced.</summary>
     public static byte[] ForProvider(JsonObject request, string model)
     {

@@ -3,9 +3,13 @@ using System.Buffers;
 namespace Gatehouse.Gateway.Ai;
 
 /// <summary>An OpenAI-compatible provider's stream: each event passed to the client byte for byte, usage read on the way.</summary>
-internal sealed class OpenAiStreamDialect : StreamDialect
+internal sealed class OpenAiStreamDialect(bool usageChunk) : StreamDialect
 {
-    public static readonly OpenAiStreamDialect Instance = new();
+    /// <summary>For a client of chat completions: the usage chunk only if it asked for it.</summary>
+    public static readonly OpenAiStreamDialect Instance = new(usageChunk: false);
+
+    /// <summary>For a translation after it in a <see cref="ChainedDialect"/>, which takes its usage from the usage chunk.</summary>
+    public static readonly OpenAiStreamDialect Translated = new(usageChunk: true);
 
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
@@ -30,7 +34,7 @@ internal sealed class OpenAiStreamDialect : StreamDialect
     }
 
     /// <summary>Reads an event's data for usage and text; false when it is not to be forwarded (an unasked usage chunk).</summary>
-    private static bool Inspect(AiCall call, ReadOnlySpan<byte> current, out bool done, out bool malformed)
+    private bool Inspect(AiCall call, ReadOnlySpan<byte> current, out bool done, out bool malformed)
     {
         done = false;
         malformed = false;
@@ -57,7 +61,7 @@ internal sealed class OpenAiStreamDialect : StreamDialect
         {
             call.Usage = seen;
             // OpenAI's usage chunk has no choices; a client that did not ask for it may not expect such a chunk.
-            return call.ClientAskedUsage || data.IndexOf("\"choices\":[]"u8) < 0;
+            return usageChunk || call.ClientAskedUsage || data.IndexOf("\"choices\":[]"u8) < 0;
         }
 
         return true;

@@ -43,24 +43,14 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             return StreamStep.Done;
         }
 
-        if (AiJson.Parse(data) is not { } document)
+        if (AiJson.ReadChunk(data, out var document, out error) is { } refused)
         {
-            return StreamStep.Malformed;
+            return refused;
         }
 
         using (document)
         {
-            var chunk = document.RootElement;
-            if (chunk.ValueKind != JsonValueKind.Object)
-            {
-                return StreamStep.Malformed;
-            }
-
-            if (chunk.TryGetProperty("error", out _))
-            {
-                error = "The provider reported an error mid-stream; the stream is ended.";
-                return StreamStep.ProviderError;
-            }
+            var chunk = document!.RootElement;
 
             if (!_started)
             {
@@ -92,13 +82,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
                     }
 
                     _open!.Text.Append(text);
-                    var w = Start(writer, "response.output_text.delta");
-                    ItemAt(w, _open);
-                    w.WriteNumber("content_index", 0);
-                    w.WriteString("delta", text);
-                    w.WriteStartArray("logprobs");
-                    w.WriteEndArray();
-                    End(writer);
+                    TextEvent(writer, "response.output_text.delta", _open, "delta", text);
                     wrote = true;
                 }
 
@@ -213,13 +197,7 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
         }
         else
         {
-            w = Start(writer, "response.output_text.done");
-            ItemAt(w, item);
-            w.WriteNumber("content_index", 0);
-            w.WriteString("text", text);
-            w.WriteStartArray("logprobs");
-            w.WriteEndArray();
-            End(writer);
+            TextEvent(writer, "response.output_text.done", item, "text", text);
             w = Start(writer, "response.content_part.done");
             ItemAt(w, item);
             w.WriteNumber("content_index", 0);
@@ -233,6 +211,18 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
         ResponsesAnswer.WriteItem(w, item, done: true);
         End(writer);
         return true;
+    }
+
+    // An output_text event of a message item: its delta, or its whole text when done.
+    private void TextEvent(IBufferWriter<byte> writer, string type, ResponsesAnswer.Item item, string name, string text)
+    {
+        var w = Start(writer, type);
+        ItemAt(w, item);
+        w.WriteNumber("content_index", 0);
+        w.WriteString(name, text);
+        w.WriteStartArray("logprobs");
+        w.WriteEndArray();
+        End(writer);
     }
 
     private void ItemAt(Utf8JsonWriter w, ResponsesAnswer.Item item)

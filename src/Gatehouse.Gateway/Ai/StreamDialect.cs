@@ -3,8 +3,10 @@ using System.Buffers;
 namespace Gatehouse.Gateway.Ai;
 
 /// <summary>
-/// How one provider's stream events become the client's OpenAI-format events: passed through as they are
-/// (<see cref="OpenAiStreamDialect"/>) or translated (<see cref="Anthropic.AnthropicStream"/>). One instance per call.
+/// How one provider's stream events become the events of the client's API: passed through as they are
+/// (<see cref="OpenAiStreamDialect"/>, <see cref="ResponsesStreamDialect"/>, <see cref="Anthropic.AnthropicPassThrough"/>)
+/// or translated (<see cref="Anthropic.AnthropicStream"/>, <see cref="Anthropic.MessagesStream"/>, and
+/// <see cref="ResponsesFromChatStream"/> after another in a <see cref="ChainedDialect"/>). One instance per call.
 /// </summary>
 internal abstract class StreamDialect
 {

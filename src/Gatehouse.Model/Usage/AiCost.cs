@@ -18,8 +18,7 @@ public static class AiCost
     public static long Nanos(long promptTokens, long completionTokens, double promptPrice, double completionPrice)
     {
         // Per million tokens → per token is 10⁻⁶ units = 10³ nano-units.
-        var nanos = (promptTokens * (decimal)promptPrice * 1000m) + (completionTokens * (decimal)completionPrice * 1000m);
-        return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
+        return Round((promptTokens * (decimal)promptPrice * 1000m) + (completionTokens * (decimal)completionPrice * 1000m));
     }
 
     /// <summary>
@@ -31,18 +30,19 @@ public static class AiCost
     {
         cacheRead = Math.Clamp(cacheRead, 0, promptTokens);
         cacheWrite = Math.Clamp(cacheWrite, 0, promptTokens - cacheRead);
-        var nanos = ((promptTokens - cacheRead - cacheWrite) * (decimal)price.Prompt * 1000m)
+        return Round(((promptTokens - cacheRead - cacheWrite) * (decimal)price.Prompt * 1000m)
             + (cacheRead * (decimal)(price.CachedPrompt ?? price.Prompt) * 1000m)
             + (cacheWrite * (decimal)(price.CacheWrite ?? price.Prompt) * 1000m)
-            + (completionTokens * (decimal)price.Completion * 1000m);
-        return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
+            + (completionTokens * (decimal)price.Completion * 1000m));
     }
+
+    // A call's cost rounded once, to the nearest nano-unit; at most long.MaxValue.
+    private static long Round(decimal nanos) => nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
 
     /// <summary>An amount of the currency (a spend limit's) in nano-units, rounded to the nearest; at most <see cref="long.MaxValue"/>.</summary>
     public static long NanosOf(double amount)
     {
-        var nanos = (decimal)amount * NanosPerUnit;
-        return nanos >= long.MaxValue ? long.MaxValue : (long)Math.Round(nanos, MidpointRounding.AwayFromZero);
+        return Round((decimal)amount * NanosPerUnit);
     }
 
     /// <summary>Nano-units as a decimal amount of the currency (exact).</summary>

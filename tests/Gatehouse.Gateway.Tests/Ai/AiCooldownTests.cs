@@ -138,6 +138,25 @@ public sealed class AiCooldownTests
     }
 
     [Fact]
+    public async Task ARetryAfterLongerThanMaxRetryAfter_PassesTheProviderOverForMaxRetryAfter()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
+        await using var kit = await AiKit.StartAsync(time: clock, models: "        fast: [ { provider: p0, model: model-0 }, { provider: p1, model: model-1 } ]\n      cooldown: { maxRetryAfter: 3s }\n");
+        kit.Providers[0].Fault = FakeFault.RateLimited; // Retry-After: 7
+
+        await kit.PostOkAsync(Chat);
+        kit.Providers[0].Fault = FakeFault.None;
+        clock.Advance(TimeSpan.FromSeconds(2));
+        await kit.PostOkAsync(Chat);
+        var passedOver = kit.Providers[0].Received.Count;
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await kit.PostOkAsync(Chat);
+
+        Assert.Equal(1, passedOver); // still passed over 2 s on
+        Assert.Equal(2, kit.Providers[0].Received.Count); // tried first again at 3 s, not 7
+    }
+
+    [Fact]
     public async Task EveryProviderCooling_TheCallStillTriesThemAll_InOrder()
     {
         using var logs = new CapturingLoggerProvider();

@@ -10,7 +10,9 @@ namespace Gatehouse.Gateway.Ai.Anthropic;
 /// chunk (for clients that asked) and <c>[DONE]</c>, <c>ping</c> → an SSE comment, <c>error</c> → the end of the stream
 /// with an error event. Nothing is held back: each event's chunk is written as soon as the event is read.
 /// </summary>
-internal sealed class AnthropicStream(long created) : StreamDialect
+/// <param name="usageChunk">Write the usage chunk whether or not the client asked for it: for a translation after this one
+/// in a <see cref="ChainedDialect"/>, which takes its usage from it.</param>
+internal sealed class AnthropicStream(long created, bool usageChunk = false) : StreamDialect
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
@@ -131,7 +133,7 @@ internal sealed class AnthropicStream(long created) : StreamDialect
                     return StreamStep.Continue;
 
                 case "message_stop":
-                    if (_usageSeen && call.ClientAskedUsage)
+                    if (_usageSeen && (usageChunk || call.ClientAskedUsage))
                     {
                         UsageChunk(writer);
                     }

@@ -56,7 +56,21 @@ internal static class MessagesRequest
                 return null;
             }
 
-            if (!(role == "user" ? AddUser(messages, turn["content"], i, out error) : AddAssistant(messages, turn["content"], i, out error)))
+            // A string is one message as it is; a list of blocks is sorted into OpenAI's messages by the role's rules.
+            var content = turn["content"];
+            if (content is JsonValue v && v.TryGetValue<string>(out var plain))
+            {
+                messages.Add(new JsonObject { ["role"] = role, ["content"] = plain });
+                continue;
+            }
+
+            if (content is not JsonArray blocks)
+            {
+                error = $"messages[{i}].content must be a string or a list of content blocks.";
+                return null;
+            }
+
+            if (!(role == "user" ? AddUser(messages, blocks, i, out error) : AddAssistant(messages, blocks, i, out error)))
             {
                 return null;
             }
@@ -118,20 +132,9 @@ internal static class MessagesRequest
     }
 
     // A user turn: its tool results first (OpenAI wants each right after the assistant's call), then the rest as one message.
-    private static bool AddUser(JsonArray messages, JsonNode? content, int i, out string? error)
+    private static bool AddUser(JsonArray messages, JsonArray blocks, int i, out string? error)
     {
         error = null;
-        if (content is JsonValue v && v.TryGetValue<string>(out var plain))
-        {
-            messages.Add(new JsonObject { ["role"] = "user", ["content"] = plain });
-            return true;
-        }
-
-        if (content is not JsonArray blocks)
-        {
-            error = $"messages[{i}].content must be a string or a list of content blocks.";
-            return false;
-        }
 
         var texts = new List<string>();
         var images = new List<JsonObject>();
@@ -241,20 +244,9 @@ internal static class MessagesRequest
         }
     }
 
-    private static bool AddAssistant(JsonArray messages, JsonNode? content, int i, out string? error)
+    private static bool AddAssistant(JsonArray messages, JsonArray blocks, int i, out string? error)
     {
         error = null;
-        if (content is JsonValue v && v.TryGetValue<string>(out var plain))
-        {
-            messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = plain });
-            return true;
-        }
-
-        if (content is not JsonArray blocks)
-        {
-            error = $"messages[{i}].content must be a string or a list of content blocks.";
-            return false;
-        }
 
         var texts = new List<string>();
         var calls = new JsonArray();

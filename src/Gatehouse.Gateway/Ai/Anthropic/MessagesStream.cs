@@ -72,25 +72,14 @@ internal sealed class MessagesStream : StreamDialect
             return StreamStep.Done;
         }
 
-        if (AiJson.Parse(data) is not { } document)
+        if (AiJson.ReadChunk(data, out var document, out error) is { } refused)
         {
-            return StreamStep.Malformed;
+            return refused;
         }
 
         using (document)
         {
-            var chunk = document.RootElement;
-            if (chunk.ValueKind != JsonValueKind.Object)
-            {
-                return StreamStep.Malformed;
-            }
-
-            if (chunk.TryGetProperty("error", out var failure))
-            {
-                var kind = failure.ValueKind == JsonValueKind.Object ? AnthropicResponse.String(failure, "type") ?? AnthropicResponse.String(failure, "code") : null;
-                error = $"The provider reported an error mid-stream ({kind ?? "unknown"}); the stream is ended.";
-                return StreamStep.ProviderError;
-            }
+            var chunk = document!.RootElement;
 
             if (!_started)
             {
