@@ -20,14 +20,21 @@ public sealed class AiTracingTests
         {
             kit.Providers[0].Fault = FakeFault.ServerError;
             await kit.PostOkAsync("""{"model":"fast","max_tokens":40,"messages":[{"role":"user","content":"a secret prompt"}]}""");
+            kit.Providers[0].Fault = FakeFault.None;
+            using var embeddings = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","input":"a secret text"}""", "/v1/embeddings"));
+            Assert.True(embeddings.IsSuccessStatusCode);
         }
         finally
         {
             await kit.DisposeAsync(); // flushes the exporter
         }
 
-        var server = Assert.Single(receiver.Spans, s => s.Kind == OtlpSpan.Server && s.Attributes.GetValueOrDefault("gatehouse.route") == "ai");
+        var servers = receiver.Spans.Where(s => s.Kind == OtlpSpan.Server && s.Attributes.GetValueOrDefault("gatehouse.route") == "ai").ToList();
+        Assert.Equal(2, servers.Count);
+        var server = servers.Single(s => receiver.Spans.Count(c => c.ParentSpanId == s.SpanId) == 2);
         var attempts = receiver.Spans.Where(s => s.Kind == OtlpSpan.Client && s.ParentSpanId == server.SpanId).ToList();
+        var embedded = Assert.Single(receiver.Spans, s => s.Kind == OtlpSpan.Client && s.ParentSpanId == servers.Single(v => v != server).SpanId);
+        Assert.Equal(("embeddings model-0", "embeddings", "7"), (embedded.Name, embedded.Attributes["gen_ai.operation.name"], embedded.Attributes["gen_ai.usage.input_tokens"]));
         Assert.Equal(["chat model-0", "chat model-1"], attempts.Select(s => s.Name));
         var failed = attempts[0].Attributes;
         Assert.Equal(("openai", "model-0", "p0", "500", "500"), (failed["gen_ai.provider.name"], failed["gen_ai.request.model"], failed["gatehouse.ai.provider"], failed["http.response.status_code"], failed["error.type"]));
@@ -37,6 +44,7 @@ public sealed class AiTracingTests
         Assert.False(answered.ContainsKey("error.type"));
         var exported = System.Text.Encoding.Latin1.GetString(receiver.AllBytes);
         Assert.DoesNotContain("a secret prompt", exported, StringComparison.Ordinal);
+        Assert.DoesNotContain("a secret text", exported, StringComparison.Ordinal);
         Assert.DoesNotContain("w1 w2", exported, StringComparison.Ordinal);
         Assert.DoesNotContain(AiKit.ProviderSecret, exported, StringComparison.Ordinal);
     }
