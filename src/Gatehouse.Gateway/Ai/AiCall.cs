@@ -21,6 +21,15 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// <summary>The provider model whose response is (being) relayed: the one whose price the call's cost is counted at.</summary>
     public AiModelTarget? Target { get; set; }
 
+    /// <summary>
+    /// The id of the Responses API response the gateway keeps (<c>ai.responses</c>), which the client is given instead
+    /// of the provider's; null when it keeps none.
+    /// </summary>
+    public string? KeepId { get; set; }
+
+    /// <summary>With <see cref="KeepId"/>: the final response object as the client got it, once the call finished.</summary>
+    public byte[]? Final { get; set; }
+
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }
 

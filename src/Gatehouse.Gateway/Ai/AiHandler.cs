@@ -17,7 +17,7 @@ namespace Gatehouse.Gateway.Ai;
 /// <c>POST …/embeddings</c>. A call goes to the alias's provider models in priority order and moves on while nothing
 /// has been sent to the client.
 /// </summary>
-internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time, Observability.GatewayTelemetry telemetry, AiCooldowns cooldowns)
+internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tokens, TimeProvider time, Observability.GatewayTelemetry telemetry, AiCooldowns cooldowns, AiResponses kept)
 {
     /// <summary>A whole (not streamed) provider response larger than this is refused rather than buffered.</summary>
     private const int MaxResponse = 32 * 1024 * 1024;
@@ -81,6 +81,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
 
         if (path.Contains("/responses/", StringComparison.Ordinal))
         {
+            if (ai.Responses is not null)
+            {
+                return KeptResponseAsync(context, ai, path, requestId, admission);
+            }
+
             return AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "response_not_stored",
                 $"{request.Method} {path} is not served here: the gateway sends every Responses call with store=false, so no response is kept to "
                 + "retrieve, cancel, delete or list; send the whole conversation in 'input' of POST …/responses.", requestId);
@@ -145,10 +150,44 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        if (ProviderState.Refuse(body, operation, mayRefer) is { } refused)
+        // Responses kept by the gateway (ai.responses): the client's store (OpenAI's default is true) is read before the
+        // provider's is set to false.
+        var keeps = operation == AiOperation.Responses && ai.Responses is not null;
+        var storeAsked = body["store"] is not JsonValue storeValue || !storeValue.TryGetValue<bool>(out var store) || store;
+        if (ProviderState.Refuse(body, operation, mayRefer, keeps) is { } refused)
         {
             await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
             return;
+        }
+
+        string? previous = null;
+        byte[]? ownInput = null;
+        if (keeps)
+        {
+            var application = admission.Application?.Id;
+            if (body["previous_response_id"] is { } named)
+            {
+                previous = named is JsonValue pv && pv.TryGetValue<string>(out var id) ? id : named.ToJsonString();
+                if (application is null)
+                {
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
+                        $"Previous response with id '{previous}' not found: responses are kept for applications, and this call was made without an application's credentials.", requestId).ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (application is not null && storeAsked)
+            {
+                ownInput = AiResponses.OwnInputBytes(body);
+            }
+
+            if (previous is not null && !AiResponses.Continue(kept.For(ai.Name), application!, body, ai.Responses!, out _))
+            {
+                await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
+                    $"Previous response with id '{previous}' not found (it was never made with this application's credentials, was deleted, or is no longer kept: "
+                    + $"the gateway keeps responses {Gatehouse.Model.Loading.Units.FormatDuration(ai.Responses!.Ttl)} after they were made or last continued).", requestId).ConfigureAwait(false);
+                return;
+            }
         }
 
         string? beta = null;
@@ -183,10 +222,14 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        var call = new AiCall(context, requestId, reservation, clientAskedUsage);
+        var call = new AiCall(context, requestId, reservation, clientAskedUsage) { KeepId = ownInput is null ? null : AiResponses.NewId() };
         try
         {
             await SendAsync(call, ai, alias, aliasModel.Order(Random.Shared), body, operation, stream, beta).ConfigureAwait(false);
+            if (call.KeepId is { } keepId && call.Final is { } final && AiResponses.OutputToKeep(final) is { } output)
+            {
+                kept.For(ai.Name).Add(new AiResponses.Entry(keepId, admission.Application!.Id, previous, ownInput!, output, final), ai.Responses!);
+            }
         }
         finally
         {
@@ -368,14 +411,14 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                         ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
                         {
                             (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
-                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream("resp_" + call.RequestId, created)),
-                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream("resp_" + call.RequestId, created)),
+                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null)),
+                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null)),
                             (_, Translation.MessagesToChat) => new MessagesStream(),
                             (AiOperation.Messages, _) => new AnthropicPassThrough(),
                             (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
                             _ => OpenAiStreamDialect.Instance,
                         }).ConfigureAwait(false)
-                        : await RelayWholeAsync(call, response, timeout, translation, created, "resp_" + call.RequestId).ConfigureAwait(false);
+                        : await RelayWholeAsync(call, response, timeout, translation, created, call.KeepId ?? "resp_" + call.RequestId).ConfigureAwait(false);
                     if (outcome == RelayOutcome.Done)
                     {
                         cooldowns.Succeeded(ai.Name, target);
@@ -520,6 +563,12 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         {
             call.Usage = usage;
             call.Answered = true;
+            if (call.KeepId is { } keepId)
+            {
+                // Kept by the gateway: the client gets the gateway's id (the provider's names nothing it could use).
+                bytes = AiResponses.Stamp(bytes, keepId) ?? bytes;
+                call.Final = bytes;
+            }
         }
 
         var http = call.Context.Response;

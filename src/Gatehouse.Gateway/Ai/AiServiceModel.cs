@@ -10,6 +10,7 @@ internal sealed class AiServiceModel
     {
         Name = name;
         Cooldown = config.Cooldown;
+        Responses = config.Responses;
         var providers = config.Providers.ToDictionary(p => p.Key, p => new AiProvider(p.Key, p.Value), StringComparer.Ordinal);
         Aliases = config.Models.ToFrozenDictionary(m => m.Key, m => new AiAlias(m.Value, providers), StringComparer.Ordinal);
         AliasNames = [.. config.Models.Keys.Order(StringComparer.Ordinal)];
@@ -25,6 +26,9 @@ internal sealed class AiServiceModel
 
     /// <summary>When a failing provider model is passed over.</summary>
     public AiCooldownConfig Cooldown { get; }
+
+    /// <summary>Responses kept by the gateway; null when the Responses API is stateless.</summary>
+    public AiResponsesConfig? Responses { get; }
 
     /// <summary>Alias → its provider models by priority and weight.</summary>
     public FrozenDictionary<string, AiAlias> Aliases { get; }

@@ -25,6 +25,9 @@ internal sealed class ResponsesAnswer(string id, long created)
 
     public AiUsage? Usage { get; set; }
 
+    /// <summary>The gateway keeps this response (<c>ai.responses</c>): its <c>store</c> is true.</summary>
+    public bool Stored { get; init; }
+
     /// <summary>A <c>message</c> item (its text) or a <c>function_call</c> item (its call id, name and arguments).</summary>
     public sealed class Item(string id, string? callId, string? name)
     {
@@ -135,7 +138,7 @@ internal sealed class ResponsesAnswer(string id, long created)
         }
 
         w.WriteEndArray();
-        w.WriteBoolean("store", false);
+        w.WriteBoolean("store", Stored);
         if (final && Usage is { } usage)
         {
             w.WriteStartObject("usage");

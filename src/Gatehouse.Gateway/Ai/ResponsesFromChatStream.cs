@@ -12,9 +12,9 @@ namespace Gatehouse.Gateway.Ai;
 /// <c>response.incomplete</c>) with every item and the usage. Each event carries its <c>sequence_number</c>. It does
 /// not keep the text for estimates: it follows a dialect that does (<see cref="ChainedDialect"/>).
 /// </summary>
-internal sealed class ResponsesFromChatStream(string id, long created) : StreamDialect
+internal sealed class ResponsesFromChatStream(string id, long created, bool stored = false) : StreamDialect
 {
-    private readonly ResponsesAnswer _answer = new(id, created);
+    private readonly ResponsesAnswer _answer = new(id, created) { Stored = stored };
     private readonly Dictionary<int, ResponsesAnswer.Item> _calls = [];
     private ResponsesAnswer.Item? _open;
     private bool _started;
@@ -39,6 +39,18 @@ internal sealed class ResponsesFromChatStream(string id, long created) : StreamD
             w.WritePropertyName("response");
             _answer.WriteResponse(w, final: true);
             End(writer);
+            if (stored)
+            {
+                // What the gateway keeps of it (docs/ai.md, "Responses kept by the gateway").
+                var kept = new ArrayBufferWriter<byte>(1024);
+                using (var json = new Utf8JsonWriter(kept, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                {
+                    _answer.WriteResponse(json, final: true);
+                }
+
+                call.Final = kept.WrittenSpan.ToArray();
+            }
+
             wrote = true;
             return StreamStep.Done;
         }

@@ -15,7 +15,7 @@ internal sealed class ResponsesStreamDialect : StreamDialect
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
 
     public override bool FailsBeforeStart(ReadOnlySpan<byte> eventBytes) =>
-        TryRead(SseReader.Data(eventBytes), null, out var type, out _) && type == EventType.Error;
+        TryRead(SseReader.Data(eventBytes), null, out var type, out _, out _) && type == EventType.Error;
 
     public override StreamStep Step(AiCall call, ReadOnlySpan<byte> eventBytes, IBufferWriter<byte> writer, out bool wrote, out string? error)
     {
@@ -23,7 +23,8 @@ internal sealed class ResponsesStreamDialect : StreamDialect
         var data = SseReader.Data(eventBytes);
         var type = EventType.Other;
         AiUsage? usage = null;
-        if (!data.IsEmpty && !TryRead(data, call.CompletionText, out type, out usage))
+        var hasResponse = false;
+        if (!data.IsEmpty && !TryRead(data, call.CompletionText, out type, out usage, out hasResponse))
         {
             wrote = false;
             return StreamStep.Malformed;
@@ -34,8 +35,23 @@ internal sealed class ResponsesStreamDialect : StreamDialect
             call.Usage = seen;
         }
 
-        writer.Write(eventBytes);
-        writer.Write(EventEnd);
+        if (call.KeepId is { } keepId && hasResponse && AiResponses.StampEvent(data, keepId, out var response) is { } stamped)
+        {
+            // Kept by the gateway: the few events that carry the response object carry the gateway's id instead of the
+            // provider's (which names nothing the client could use), and the final one is what is kept.
+            writer.Write(stamped);
+            writer.Write(EventEnd);
+            if (type == EventType.Final)
+            {
+                call.Final = response;
+            }
+        }
+        else
+        {
+            writer.Write(eventBytes);
+            writer.Write(EventEnd);
+        }
+
         wrote = true;
         return type is EventType.Final or EventType.Error ? StreamStep.Done : StreamStep.Continue;
     }
@@ -56,10 +72,11 @@ internal sealed class ResponsesStreamDialect : StreamDialect
     }
 
     // Reads the event's top-level "type" and "delta", and "response.usage" of a final event. False when it is not JSON.
-    private static bool TryRead(ReadOnlySpan<byte> data, System.Text.StringBuilder? text, out EventType type, out AiUsage? usage)
+    private static bool TryRead(ReadOnlySpan<byte> data, System.Text.StringBuilder? text, out EventType type, out AiUsage? usage, out bool hasResponse)
     {
         type = EventType.Other;
         usage = null;
+        hasResponse = false;
         if (data.IsEmpty)
         {
             return false;
@@ -100,6 +117,7 @@ internal sealed class ResponsesStreamDialect : StreamDialect
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
+                        hasResponse = true;
                         usage = ReadUsage(ref reader) ?? usage;
                     }
                     else

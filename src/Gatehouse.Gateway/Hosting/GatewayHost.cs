@@ -105,6 +105,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         builder.Services.AddSingleton<GatewayRequestHandler>();
         builder.Services.AddSingleton<Ai.TokenLimiter>();
         builder.Services.AddSingleton<Ai.AiCooldowns>();
+        builder.Services.AddSingleton<Ai.AiResponses>();
         builder.Services.AddSingleton<Ai.AiHandler>();
         Mcp.McpEndpoint.AddServices(builder.Services);
         if (options.TelemetrySettings is { } settings)

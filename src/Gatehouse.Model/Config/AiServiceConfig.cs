@@ -29,6 +29,13 @@ public sealed record AiServiceConfig
     public AiCooldownConfig Cooldown { get; init; } = new();
 
     /// <summary>
+    /// Keeps the Responses API's responses at the gateway, per application, so that <c>previous_response_id</c>,
+    /// <c>store</c> and <c>GET</c>/<c>DELETE …/responses/{id}</c> work (docs/ai.md). Without it the API is stateless.
+    /// </summary>
+    [DefaultText("none: the Responses API is stateless")]
+    public AiResponsesConfig? Responses { get; init; }
+
+    /// <summary>
     /// Prompts published as REST operations of this service, by name: each is the operation <c>SERVICE.NAME</c>, bound
     /// by a route like any operation (<c>{ operation: llm.summarize, path: /summarize }</c>).
     /// </summary>

@@ -63,9 +63,9 @@ internal sealed class AiKit : IAsyncDisposable
     }
 
     /// <summary>Everything that arrived of a stream that the gateway must end by aborting it (after its error event).</summary>
-    public async Task<string> PostUntilAbortAsync(string json)
+    public async Task<string> PostUntilAbortAsync(string json, string path = "/v1/chat/completions")
     {
-        using var response = await Gateway.Client.SendAsync(Post(json), HttpCompletionOption.ResponseHeadersRead);
+        using var response = await Gateway.Client.SendAsync(Post(json, path), HttpCompletionOption.ResponseHeadersRead);
         Xunit.Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         await using var stream = await response.Content.ReadAsStreamAsync();
         var text = new System.Text.StringBuilder();
@@ -95,7 +95,7 @@ internal sealed class AiKit : IAsyncDisposable
     /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
     /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", string gatewayExtra = "", Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", string gatewayExtra = "", string aiExtra = "", TestKey? secondKey = null, Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
@@ -134,6 +134,7 @@ internal sealed class AiKit : IAsyncDisposable
             {{string.Concat(azure.Select((p, i) => $"          z{i}: {{ type: azure, url: \"{p.Root}\", timeout: {timeout}, credential: {{ env: FAKE_PROVIDER_KEY, header: api-key }}{azureExtra} }}\n"))}}
                   models:
             {{models}}
+            {{aiExtra}}
             routes:
               ai: { path: "/v1/{**rest}", service: llm }
             plans:
@@ -149,6 +150,7 @@ internal sealed class AiKit : IAsyncDisposable
                 account: a
                 plan: gold
                 keys: [ { sha256: "{{key.Sha256}}" } ]
+            {{(secondKey is null ? "" : $"  app2: {{ account: a, plan: gold, keys: [ {{ sha256: \"{secondKey.Sha256}\" }} ] }}")}}
             """;
         var loaded = ConfigLoader.Load(yaml, Path.GetTempPath(), name => name == "FAKE_PROVIDER_KEY" ? ProviderSecret : null);
         if (!loaded.IsValid)

@@ -1,0 +1,398 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gatehouse.Model.Config;
+
+namespace Gatehouse.Gateway.Ai;
+
+/// <summary>
+/// The Responses API's state, kept by the gateway when an <c>ai</c> service has <c>responses</c> (docs/ai.md, "Responses
+/// kept by the gateway"): each response made with an application's credentials, under an id the gateway drew, holding
+/// the input it was given and the output it made. A later call naming it in <c>previous_response_id</c> is sent to the
+/// provider with that conversation in its <c>input</c>, so providers are still called statelessly (their account is
+/// shared by every application) and any provider can continue any conversation, translated ones included.
+/// </summary>
+/// <remarks>
+/// Kept in this node's memory, one least-recently-used list per service, bounded by <see cref="AiResponsesConfig.Size"/>;
+/// a response is kept <see cref="AiResponsesConfig.Ttl"/> after it was made or last continued. Written here rather
+/// than with <c>Microsoft.Extensions.Caching.Memory</c>: a conversation is a chain of entries that is continued as a
+/// whole, so continuing one must make every entry of its chain recent again under one lock, and the cache's own
+/// compaction (by a percentage, on a background scan) does not keep a byte bound exactly.
+/// </remarks>
+internal sealed class AiResponses(TimeProvider time)
+{
+    /// <summary>The longest chain of responses a continuation walks: past it, the conversation is refused as too long.</summary>
+    public const int MaxChain = 1_000;
+
+    // What the gateway writes for clients keeps their text as it is (no \uXXXX for every non-ASCII character).
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly ConcurrentDictionary<string, Kept> _services = new(StringComparer.Ordinal);
+
+    /// <summary>A fresh id for a response to keep: <c>resp_</c> and 32 random hex digits, never derived from the request.</summary>
+    public static string NewId() => "resp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The responses of one service on this node.</summary>
+    public Kept For(string service) => _services.GetOrAdd(service, static (_, t) => new Kept(t), time);
+
+    /// <summary>
+    /// Turns <paramref name="body"/>'s <c>previous_response_id</c> into the conversation it names: the input and output of
+    /// every response of its chain, oldest first, then the call's own input. Null when it names nothing
+    /// <paramref name="application"/> may continue (an unknown, expired, deleted or other application's id, or a chain
+    /// missing an earlier response); the id is then in <paramref name="missing"/>.
+    /// </summary>
+    public static bool Continue(Kept kept, string application, JsonObject body, AiResponsesConfig config, out string? missing)
+    {
+        missing = null;
+        if (body["previous_response_id"] is not JsonValue value || !value.TryGetValue<string>(out var previous))
+        {
+            return true;
+        }
+
+        if (kept.Chain(application, previous, config.Ttl) is not { } chain)
+        {
+            missing = previous;
+            return false;
+        }
+
+        var input = new JsonArray();
+        foreach (var entry in chain)
+        {
+            AddItems(input, entry.Input);
+            AddItems(input, entry.Output);
+        }
+
+        foreach (var item in OwnInput(body))
+        {
+            input.Add(item);
+        }
+
+        body["input"] = input;
+        body.Remove("previous_response_id");
+        return true;
+    }
+
+    /// <summary>The call's own input as items (a string is one user message), detached from the body, for keeping.</summary>
+    public static byte[] OwnInputBytes(JsonObject body)
+    {
+        var items = new JsonArray();
+        foreach (var item in OwnInput(body))
+        {
+            items.Add(item);
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(items, Relaxed);
+    }
+
+    /// <summary>
+    /// The response object the client got, made the gateway's: its <c>id</c> is <paramref name="id"/> and <c>store</c>
+    /// is true. Null when <paramref name="json"/> is not a JSON object.
+    /// </summary>
+    public static byte[]? Stamp(ReadOnlySpan<byte> json, string id)
+    {
+        if (ParseNode(json) is not JsonObject response)
+        {
+            return null;
+        }
+
+        response["id"] = id;
+        response["store"] = true;
+        return JsonSerializer.SerializeToUtf8Bytes(response, Relaxed);
+    }
+
+    /// <summary>
+    /// A provider's stream event that carries the response object (<c>response.created</c>, <c>…completed</c>, …) as the
+    /// client gets it when the gateway keeps the response: <c>event: TYPE</c> and <c>data:</c> with the response's
+    /// <c>id</c> and <c>store</c> made the gateway's (<see cref="Stamp"/>), without the blank line that ends it; the
+    /// response object alone in <paramref name="response"/>. Null when the data is not such an event.
+    /// </summary>
+    public static byte[]? StampEvent(ReadOnlySpan<byte> data, string id, out byte[]? response)
+    {
+        response = null;
+        if (ParseNode(data) is not JsonObject @event || @event["response"] is not JsonObject answer || Str(@event["type"]) is not { } type
+            || type.AsSpan().IndexOfAny('\r', '\n') >= 0)
+        {
+            return null;
+        }
+
+        answer["id"] = id;
+        answer["store"] = true;
+        response = JsonSerializer.SerializeToUtf8Bytes(answer, Relaxed);
+        var stamped = new ArrayBufferWriter<byte>(response.Length + type.Length + 64);
+        stamped.Write("event: "u8);
+        stamped.Write(System.Text.Encoding.UTF8.GetBytes(type));
+        stamped.Write("\ndata: "u8);
+        stamped.Write(JsonSerializer.SerializeToUtf8Bytes(@event, Relaxed));
+        return stamped.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// What a finished response leaves to keep: its output items in the form a later call sends them back in (assistant
+    /// text as a message, function calls by <c>call_id</c>, reasoning only with its <c>encrypted_content</c>; items of
+    /// the provider's hosted tools are left out), and whether it may be continued (completed or incomplete, not failed).
+    /// </summary>
+    public static byte[]? OutputToKeep(ReadOnlySpan<byte> response)
+    {
+        if (ParseNode(response) is not JsonObject answer
+            || (answer["status"] as JsonValue)?.TryGetValue<string>(out var status) != true || status is not ("completed" or "incomplete"))
+        {
+            return null;
+        }
+
+        var items = new JsonArray();
+        if (answer["output"] is JsonArray output)
+        {
+            foreach (var item in output)
+            {
+                if (Replayable(item) is { } replay)
+                {
+                    items.Add(replay);
+                }
+            }
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(items, Relaxed);
+    }
+
+    private static JsonNode? Replayable(JsonNode? item)
+    {
+        switch (Str(item?["type"]))
+        {
+            case "message" when Str(item!["role"]) == "assistant":
+                var text = new System.Text.StringBuilder();
+                if (item["content"] is JsonArray parts)
+                {
+                    foreach (var part in parts)
+                    {
+                        text.Append(Str(part?["type"]) switch
+                        {
+                            "output_text" => Str(part!["text"]),
+                            "refusal" => Str(part!["refusal"]),
+                            _ => null,
+                        });
+                    }
+                }
+
+                return new JsonObject { ["role"] = "assistant", ["content"] = text.ToString() };
+            case "function_call" when Str(item!["call_id"]) is { } callId && Str(item["name"]) is { } name:
+                return new JsonObject { ["type"] = "function_call", ["call_id"] = callId, ["name"] = name, ["arguments"] = Str(item["arguments"]) ?? "{}" };
+            case "reasoning" when Str(item!["encrypted_content"]) is { } encrypted:
+                var reasoning = new JsonObject { ["type"] = "reasoning" };
+                if (Str(item["id"]) is { } reasoningId)
+                {
+                    reasoning["id"] = reasoningId;
+                }
+
+                reasoning["summary"] = item["summary"]?.DeepClone() ?? new JsonArray();
+                reasoning["encrypted_content"] = encrypted;
+                return reasoning;
+            default:
+                return null;
+        }
+    }
+
+    private static IEnumerable<JsonNode> OwnInput(JsonObject body)
+    {
+        switch (body["input"])
+        {
+            case JsonValue v when v.TryGetValue<string>(out var text):
+                yield return new JsonObject { ["role"] = "user", ["content"] = text };
+                break;
+            case JsonArray items:
+                foreach (var item in items)
+                {
+                    if (item is not null)
+                    {
+                        yield return item.DeepClone();
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static void AddItems(JsonArray to, byte[] items)
+    {
+        if (JsonNode.Parse(items) is JsonArray array)
+        {
+            foreach (var item in array.ToArray())
+            {
+                array.Remove(item);
+                to.Add(item);
+            }
+        }
+    }
+
+    private static JsonNode? ParseNode(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>One kept response.</summary>
+    /// <param name="Application">The application whose credentials made it: the only one that can read or continue it.</param>
+    /// <param name="Previous">The response it continued, or null.</param>
+    /// <param name="Input">Its own input items (JSON array), without the conversation before it.</param>
+    /// <param name="Output">Its output items as a later call sends them back (JSON array).</param>
+    /// <param name="Response">The response object the client got, for <c>GET …/responses/{id}</c>.</param>
+    public sealed record Entry(string Id, string Application, string? Previous, byte[] Input, byte[] Output, byte[] Response)
+    {
+        public long Bytes => Input.Length + Output.Length + Response.Length + Id.Length + Application.Length + 128;
+
+        public DateTimeOffset Expires { get; set; }
+    }
+
+    /// <summary>The responses of one service: a least-recently-used list under one lock, bounded in bytes.</summary>
+    public sealed class Kept(TimeProvider time)
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<string, LinkedListNode<Entry>> _byKey = new(StringComparer.Ordinal);
+        private readonly LinkedList<Entry> _recent = new();
+        private long _bytes;
+
+        /// <summary>Bytes kept (for tests and the docs' sizing).</summary>
+        public long Bytes
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _bytes;
+                }
+            }
+        }
+
+        public int Count
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _byKey.Count;
+                }
+            }
+        }
+
+        public void Add(Entry entry, AiResponsesConfig config)
+        {
+            if (entry.Bytes > config.Size)
+            {
+                return; // larger than everything kept may be: not kept, like a cache's oversized entry
+            }
+
+            var now = time.GetUtcNow();
+            entry.Expires = now + config.Ttl;
+            lock (_lock)
+            {
+                var key = Key(entry.Application, entry.Id);
+                if (_byKey.Remove(key, out var old))
+                {
+                    _recent.Remove(old);
+                    _bytes -= old.Value.Bytes;
+                }
+
+                _byKey[key] = _recent.AddLast(entry);
+                _bytes += entry.Bytes;
+                while (_recent.First is { } oldest && (_bytes > config.Size || oldest.Value.Expires <= now))
+                {
+                    Drop(oldest);
+                }
+            }
+        }
+
+        /// <summary>The response, if <paramref name="application"/> made it and it is still kept.</summary>
+        public Entry? Get(string application, string id)
+        {
+            var now = time.GetUtcNow();
+            lock (_lock)
+            {
+                return Find(application, id, now)?.Value;
+            }
+        }
+
+        public bool Delete(string application, string id)
+        {
+            lock (_lock)
+            {
+                if (!_byKey.TryGetValue(Key(application, id), out var node))
+                {
+                    return false;
+                }
+
+                Drop(node);
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// The chain that ends in <paramref name="id"/>, oldest first, each made recent again and kept <paramref name="ttl"/>
+        /// from now; null when any of it is missing.
+        /// </summary>
+        public List<Entry>? Chain(string application, string id, TimeSpan ttl)
+        {
+            var now = time.GetUtcNow();
+            lock (_lock)
+            {
+                var nodes = new List<LinkedListNode<Entry>>();
+                string? next = id;
+                while (next is not null)
+                {
+                    if (nodes.Count == MaxChain || Find(application, next, now) is not { } node)
+                    {
+                        return null;
+                    }
+
+                    nodes.Add(node);
+                    next = node.Value.Previous;
+                }
+
+                var chain = new List<Entry>(nodes.Count);
+                for (var i = nodes.Count - 1; i >= 0; i--)
+                {
+                    var node = nodes[i];
+                    node.Value.Expires = now + ttl;
+                    _recent.Remove(node);
+                    _recent.AddLast(node);
+                    chain.Add(node.Value);
+                }
+
+                return chain;
+            }
+        }
+
+        private LinkedListNode<Entry>? Find(string application, string id, DateTimeOffset now)
+        {
+            if (!_byKey.TryGetValue(Key(application, id), out var node))
+            {
+                return null;
+            }
+
+            if (node.Value.Expires <= now)
+            {
+                Drop(node);
+                return null;
+            }
+
+            return node;
+        }
+
+        private void Drop(LinkedListNode<Entry> node)
+        {
+            _byKey.Remove(Key(node.Value.Application, node.Value.Id));
+            _recent.Remove(node);
+            _bytes -= node.Value.Bytes;
+        }
+
+        private static string Key(string application, string id) => application + "\n" + id;
+    }
+}

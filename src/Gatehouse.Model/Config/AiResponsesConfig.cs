@@ -1,0 +1,20 @@
+using Gatehouse.Model.Schema;
+
+namespace Gatehouse.Model.Config;
+
+/// <summary>
+/// Responses kept by the gateway (<c>ai.responses</c>), so that OpenAI's Responses API is served with its state:
+/// <c>previous_response_id</c>, <c>store</c> and <c>GET</c>/<c>DELETE …/responses/{id}</c>, on every provider, the
+/// translated ones included. Each application sees only the responses made with its own credentials; providers are
+/// still called with <c>store: false</c>, since their account is shared by every application.
+/// </summary>
+[EmptyAllowed]
+public sealed record AiResponsesConfig
+{
+    /// <summary>How long a response is kept after it was made or last continued; a continuation of one kept no longer is refused.</summary>
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>The most this node keeps of the service's responses, in bytes of JSON, for all its applications; the least recently continued go first.</summary>
+    [Size]
+    public long Size { get; init; } = 64 * 1024 * 1024;
+}
