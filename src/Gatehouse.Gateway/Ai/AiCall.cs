@@ -27,8 +27,11 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// </summary>
     public string? KeepId { get; set; }
 
-    /// <summary>With <see cref="KeepId"/>: the final response object as the client got it, once the call finished.</summary>
+    /// <summary>With <see cref="KeepId"/>: the final response object as the client gets it, once the call finished.</summary>
     public byte[]? Final { get; set; }
+
+    /// <summary>With <see cref="KeepId"/>: keeps the final response; called before its last bytes go to the client.</summary>
+    public Func<byte[], ValueTask>? KeepAsync { get; set; }
 
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }

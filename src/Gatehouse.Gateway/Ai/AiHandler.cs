@@ -153,40 +153,52 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         // Responses kept by the gateway (ai.responses): the client's store (OpenAI's default is true) is read before the
         // provider's is set to false.
         var keeps = operation == AiOperation.Responses && ai.Responses is not null;
-        var storeAsked = body["store"] is not JsonValue storeValue || !storeValue.TryGetValue<bool>(out var store) || store;
+        var storeAsked = body["store"] is not JsonValue storeValue || !storeValue.TryGetValue<bool>(out var storeTrue) || storeTrue;
         if (ProviderState.Refuse(body, operation, mayRefer, keeps) is { } refused)
         {
             await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);
             return;
         }
 
-        string? previous = null;
+        string[] chain = [];
         byte[]? ownInput = null;
+        AiResponses.ResponseStore? store = null;
         if (keeps)
         {
             var application = admission.Application?.Id;
-            if (body["previous_response_id"] is { } named)
-            {
-                previous = named is JsonValue pv && pv.TryGetValue<string>(out var id) ? id : named.ToJsonString();
-                if (application is null)
-                {
-                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
-                        $"Previous response with id '{previous}' not found: responses are kept for applications, and this call was made without an application's credentials.", requestId).ConfigureAwait(false);
-                    return;
-                }
-            }
-
+            store = kept.For(ai.Name, ai.Responses!);
             if (application is not null && storeAsked)
             {
                 ownInput = AiResponses.OwnInputBytes(body);
             }
 
-            if (previous is not null && !AiResponses.Continue(kept.For(ai.Name), application!, body, ai.Responses!, out _))
+            if (body["previous_response_id"] is { } named)
             {
-                await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
-                    $"Previous response with id '{previous}' not found (it was never made with this application's credentials, was deleted, or is no longer kept: "
-                    + $"the gateway keeps responses {Gatehouse.Model.Loading.Units.FormatDuration(ai.Responses!.Ttl)} after they were made or last continued).", requestId).ConfigureAwait(false);
-                return;
+                var previous = named is JsonValue pv && pv.TryGetValue<string>(out var id) ? id : named.ToJsonString();
+                string[]? found;
+                try
+                {
+                    found = application is null ? null : await AiResponses.ContinueAsync(store, application, previous, body, ai.Responses!).ConfigureAwait(false);
+                }
+                catch (ResponseStoreUnavailableException)
+                {
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "api_error", "responses_unavailable",
+                        "The gateway's store of kept responses did not answer, so the conversation could not be read; retry later.", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                if (found is null)
+                {
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
+                        application is null
+                            ? $"Previous response with id '{previous}' not found: responses are kept for applications, and this call was made without an application's credentials."
+                            : $"Previous response with id '{previous}' not found (it was never made with this application's credentials, was deleted, or is no longer kept: "
+                              + $"the gateway keeps responses {Gatehouse.Model.Loading.Units.FormatDuration(ai.Responses!.Ttl)} after they were made or last continued, "
+                              + $"and conversations of up to {AiResponses.MaxChain} responses).", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                chain = found;
             }
         }
 
@@ -222,14 +234,22 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        var call = new AiCall(context, requestId, reservation, clientAskedUsage) { KeepId = ownInput is null ? null : AiResponses.NewId() };
+        var call = new AiCall(context, requestId, reservation, clientAskedUsage);
+        if (ownInput is not null)
+        {
+            // Kept before the client has the end of the answer, so that its next call, to whichever node, finds it.
+            var keepId = AiResponses.NewId();
+            var application = admission.Application!.Id;
+            var config = ai.Responses!;
+            call.KeepId = keepId;
+            call.KeepAsync = final => AiResponses.OutputToKeep(final) is { } output
+                ? store!.AddAsync(new AiResponses.Entry(keepId, application, chain, ownInput, output, final), config)
+                : ValueTask.CompletedTask;
+        }
+
         try
         {
             await SendAsync(call, ai, alias, aliasModel.Order(Random.Shared), body, operation, stream, beta).ConfigureAwait(false);
-            if (call.KeepId is { } keepId && call.Final is { } final && AiResponses.OutputToKeep(final) is { } output)
-            {
-                kept.For(ai.Name).Add(new AiResponses.Entry(keepId, admission.Application!.Id, previous, ownInput!, output, final), ai.Responses!);
-            }
         }
         finally
         {
@@ -568,6 +588,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 // Kept by the gateway: the client gets the gateway's id (the provider's names nothing it could use).
                 bytes = AiResponses.Stamp(bytes, keepId) ?? bytes;
                 call.Final = bytes;
+                await call.KeepAsync!(bytes).ConfigureAwait(false);
             }
         }
 

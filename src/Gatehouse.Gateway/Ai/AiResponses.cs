@@ -21,7 +21,7 @@ namespace Gatehouse.Gateway.Ai;
 /// whole, so continuing one must make every entry of its chain recent again under one lock, and the cache's own
 /// compaction (by a percentage, on a background scan) does not keep a byte bound exactly.
 /// </remarks>
-internal sealed class AiResponses(TimeProvider time)
+internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggers) : IDisposable
 {
     /// <summary>The longest chain of responses a continuation walks: past it, the conversation is refused as too long.</summary>
     public const int MaxChain = 1_000;
@@ -29,32 +29,40 @@ internal sealed class AiResponses(TimeProvider time)
     // What the gateway writes for clients keeps their text as it is (no \uXXXX for every non-ASCII character).
     private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private readonly ConcurrentDictionary<string, Kept> _services = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ResponseStore> _services = new(StringComparer.Ordinal);
 
     /// <summary>A fresh id for a response to keep: <c>resp_</c> and 32 random hex digits, never derived from the request.</summary>
     public static string NewId() => "resp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    /// <summary>The responses of one service on this node.</summary>
-    public Kept For(string service) => _services.GetOrAdd(service, static (_, t) => new Kept(t), time);
+    /// <summary>
+    /// Where the responses of one service are kept: this node's memory, or the Redis of <see cref="AiResponsesConfig.Redis"/>
+    /// (one connection per service and address, kept while the process runs).
+    /// </summary>
+    public ResponseStore For(string service, AiResponsesConfig config) =>
+        config.Redis is { } redis
+            ? _services.GetOrAdd(service + "\nredis\n" + redis, static (_, state) => new RedisResponses(state.redis, state.service, state.loggers), (redis, service, loggers))
+            : _services.GetOrAdd(service, static (_, t) => new Kept(t), time);
+
+    public void Dispose()
+    {
+        foreach (var store in _services.Values)
+        {
+            (store as IDisposable)?.Dispose();
+        }
+    }
 
     /// <summary>
-    /// Turns <paramref name="body"/>'s <c>previous_response_id</c> into the conversation it names: the input and output of
-    /// every response of its chain, oldest first, then the call's own input. Null when it names nothing
+    /// Turns <paramref name="body"/>'s <c>previous_response_id</c> (<paramref name="previous"/>) into the conversation it
+    /// names: the input and output of every response of its chain, oldest first, then the call's own input. Returns the
+    /// chain's ids, oldest first, for the response this call makes; null when it names nothing
     /// <paramref name="application"/> may continue (an unknown, expired, deleted or other application's id, or a chain
-    /// missing an earlier response); the id is then in <paramref name="missing"/>.
+    /// missing an earlier response). Throws <see cref="ResponseStoreUnavailableException"/> when the store does not answer.
     /// </summary>
-    public static bool Continue(Kept kept, string application, JsonObject body, AiResponsesConfig config, out string? missing)
+    public static async ValueTask<string[]?> ContinueAsync(ResponseStore store, string application, string previous, JsonObject body, AiResponsesConfig config)
     {
-        missing = null;
-        if (body["previous_response_id"] is not JsonValue value || !value.TryGetValue<string>(out var previous))
+        if (previous.Length > 128 || await store.ChainAsync(application, previous, config.Ttl).ConfigureAwait(false) is not { } chain || chain.Count >= MaxChain)
         {
-            return true;
-        }
-
-        if (kept.Chain(application, previous, config.Ttl) is not { } chain)
-        {
-            missing = previous;
-            return false;
+            return null;
         }
 
         var input = new JsonArray();
@@ -71,7 +79,7 @@ internal sealed class AiResponses(TimeProvider time)
 
         body["input"] = input;
         body.Remove("previous_response_id");
-        return true;
+        return [.. chain.Select(e => e.Id)];
     }
 
     /// <summary>The call's own input as items (a string is one user message), detached from the body, for keeping.</summary>
@@ -241,19 +249,39 @@ internal sealed class AiResponses(TimeProvider time)
 
     /// <summary>One kept response.</summary>
     /// <param name="Application">The application whose credentials made it: the only one that can read or continue it.</param>
-    /// <param name="Previous">The response it continued, or null.</param>
+    /// <param name="Chain">The ids of the responses it continued, oldest first (empty for a first one).</param>
     /// <param name="Input">Its own input items (JSON array), without the conversation before it.</param>
     /// <param name="Output">Its output items as a later call sends them back (JSON array).</param>
     /// <param name="Response">The response object the client got, for <c>GET …/responses/{id}</c>.</param>
-    public sealed record Entry(string Id, string Application, string? Previous, byte[] Input, byte[] Output, byte[] Response)
+    public sealed record Entry(string Id, string Application, string[] Chain, byte[] Input, byte[] Output, byte[] Response)
     {
-        public long Bytes => Input.Length + Output.Length + Response.Length + Id.Length + Application.Length + 128;
+        /// <summary>The response it continued, or null.</summary>
+        public string? Previous => Chain.Length == 0 ? null : Chain[^1];
+
+        public long Bytes => Input.Length + Output.Length + Response.Length + Id.Length + Application.Length + (Chain.Length * 40) + 128;
 
         public DateTimeOffset Expires { get; set; }
     }
 
+    /// <summary>Where one service's responses are kept.</summary>
+    public abstract class ResponseStore
+    {
+        public abstract ValueTask AddAsync(Entry entry, AiResponsesConfig config);
+
+        /// <summary>The response, if <paramref name="application"/> made it and it is still kept.</summary>
+        public abstract ValueTask<Entry?> GetAsync(string application, string id);
+
+        public abstract ValueTask<bool> DeleteAsync(string application, string id);
+
+        /// <summary>
+        /// The chain that ends in <paramref name="id"/>, oldest first, each kept <paramref name="ttl"/> from now again; null
+        /// when any of it is missing.
+        /// </summary>
+        public abstract ValueTask<List<Entry>?> ChainAsync(string application, string id, TimeSpan ttl);
+    }
+
     /// <summary>The responses of one service: a least-recently-used list under one lock, bounded in bytes.</summary>
-    public sealed class Kept(TimeProvider time)
+    public sealed class Kept(TimeProvider time) : ResponseStore
     {
         private readonly Lock _lock = new();
         private readonly Dictionary<string, LinkedListNode<Entry>> _byKey = new(StringComparer.Ordinal);
@@ -282,6 +310,18 @@ internal sealed class AiResponses(TimeProvider time)
                 }
             }
         }
+
+        public override ValueTask AddAsync(Entry entry, AiResponsesConfig config)
+        {
+            Add(entry, config);
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask<Entry?> GetAsync(string application, string id) => ValueTask.FromResult(Get(application, id));
+
+        public override ValueTask<bool> DeleteAsync(string application, string id) => ValueTask.FromResult(Delete(application, id));
+
+        public override ValueTask<List<Entry>?> ChainAsync(string application, string id, TimeSpan ttl) => ValueTask.FromResult(Chain(application, id, ttl));
 
         public void Add(Entry entry, AiResponsesConfig config)
         {

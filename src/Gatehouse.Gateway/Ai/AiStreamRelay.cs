@@ -76,6 +76,12 @@ internal static class AiStreamRelay
                         return RelayOutcome.Done;
                     }
 
+                    if (step == StreamStep.Done && call.Final is { } final && call.KeepAsync is { } keep)
+                    {
+                        // A response the gateway keeps is kept before its final event reaches the client.
+                        await keep(final).ConfigureAwait(false);
+                    }
+
                     if (wrote)
                     {
                         await writer.FlushAsync(aborted).ConfigureAwait(false);

@@ -17,4 +17,16 @@ public sealed record AiResponsesConfig
     /// <summary>The most this node keeps of the service's responses, in bytes of JSON, for all its applications; the least recently continued go first.</summary>
     [Size]
     public long Size { get; init; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Redis as the shared store of every node: <c>redis://[:password@]host:port[/db]</c>, or a StackExchange.Redis
+    /// configuration string, as in <c>gateway.limits.redis</c> (write <c>${REDIS_URL}</c> to keep the password in the
+    /// environment). A conversation can then go on at any node. <c>size</c> then bounds one response only; what Redis
+    /// keeps in all is its own <c>maxmemory</c> (with an LRU eviction policy). While Redis does not answer, continuing,
+    /// reading and deleting answer 503 and new responses are answered but not kept.
+    /// </summary>
+    [NonEmpty]
+    [DocType("URL")]
+    [DefaultText("none (each node's memory)")]
+    public string? Redis { get; init; }
 }

@@ -95,7 +95,7 @@ internal sealed class AiKit : IAsyncDisposable
     /// aliases are <paramref name="models"/>, YAML flow entries) and whose plan <c>gold</c> grants the model route (plus
     /// <paramref name="planExtra"/> in the plan).
     /// </summary>
-    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", string gatewayExtra = "", string aiExtra = "", TestKey? secondKey = null, Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
+    public static async Task<AiKit> StartAsync(int providerCount = 2, string timeout = "2s", string planExtra = "", ILoggerProvider? logs = null, TimeProvider? time = null, int anthropicCount = 0, string? models = null, int azureCount = 0, string azureExtra = "", string anthropicExtra = "", string providerExtra = "", string gatewayExtra = "", string aiExtra = "", TestKey? secondKey = null, TestKey? key = null, Func<Gatehouse.Gateway.Hosting.GatewayHostOptions, Gatehouse.Gateway.Hosting.GatewayHostOptions>? options = null)
     {
         var providers = new FakeProvider[providerCount];
         for (var i = 0; i < providerCount; i++)
@@ -120,7 +120,7 @@ internal sealed class AiKit : IAsyncDisposable
                     other: [ { provider: p0, model: other-0 } ]
             """;
 
-        var key = TestKey.New();
+        key ??= TestKey.New();
         var yaml = $$"""
             version: 1
             {{gatewayExtra}}

@@ -254,9 +254,10 @@ public sealed class ResponsesKeptTests
     public void KeptResponses_AreBoundedInBytes_TheLeastRecentlyContinuedGoFirst()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
-        var kept = new AiResponses(clock).For("llm");
-        var config = new AiResponsesConfig { Ttl = TimeSpan.FromHours(1), Size = 5_000 }; // four entries of 1,033 bytes
-        AiResponses.Entry Entry(string id, string? previous) => new(id, "app", previous, new byte[500], new byte[300], new byte[100]);
+        using var responses = new AiResponses(clock, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var config = new AiResponsesConfig { Ttl = TimeSpan.FromHours(1), Size = 5_000 }; // four entries of about 1,070 bytes
+        var kept = (AiResponses.Kept)responses.For("llm", config);
+        AiResponses.Entry Entry(string id, string? previous) => new(id, "app", previous is null ? [] : [previous], new byte[500], new byte[300], new byte[100]);
 
         kept.Add(Entry("r1", null), config);
         kept.Add(Entry("r2", "r1"), config);
@@ -275,7 +276,7 @@ public sealed class ResponsesKeptTests
         Assert.Null(kept.Chain("app", "r2", config.Ttl));
 
         // Larger than everything that may be kept: not kept.
-        kept.Add(new AiResponses.Entry("big", "app", null, new byte[5_000], [], []), config);
+        kept.Add(new AiResponses.Entry("big", "app", [], new byte[5_000], [], []), config);
         Assert.Null(kept.Get("app", "big"));
     }
 
@@ -303,7 +304,7 @@ public sealed class ResponsesKeptTests
     }
 
     private static AiResponses.Kept KeptOf(AiKit kit) =>
-        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<AiResponses>(kit.Gateway.Host.Services).For("llm");
+        (AiResponses.Kept)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<AiResponses>(kit.Gateway.Host.Services).For("llm", new AiResponsesConfig());
 
     private static async Task<string> CreateAsync(AiKit kit, TestKey key, string json)
     {
