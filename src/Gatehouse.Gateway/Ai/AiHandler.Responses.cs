@@ -1,11 +1,85 @@
+using System.Text.Json.Nodes;
 using Gatehouse.Gateway.Access;
+using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Gateway.Ai;
 
-/// <summary><c>GET</c> and <c>DELETE …/responses/{id}</c> of a service that keeps responses (<c>ai.responses</c>).</summary>
+/// <summary>
+/// The Responses API's state when the service keeps it (<c>ai.responses</c>): a call's <c>previous_response_id</c>
+/// turned into its conversation, the response it makes kept, and <c>GET</c> and <c>DELETE …/responses/{id}</c>.
+/// </summary>
 internal sealed partial class AiHandler
 {
+    /// <summary>
+    /// Reads the conversation a Responses call continues into its <c>input</c>, and says what its response is kept as
+    /// (<paramref name="storeAsked"/>: the client's <c>store</c>, OpenAI's default true). Answers the client itself when
+    /// the conversation is not found or the store does not answer (<see cref="KeepPlan.Answered"/>).
+    /// </summary>
+    private async Task<KeepPlan> PlanKeepingAsync(HttpContext context, AiServiceModel ai, JsonObject body, bool storeAsked, Admission admission, string requestId)
+    {
+        var application = admission.Application?.Id;
+        var store = kept.For(ai.Name, ai.Responses!);
+        var ownInput = application is not null && storeAsked ? AiResponses.OwnInputBytes(body) : null;
+        string[] chain = [];
+        if (body["previous_response_id"] is { } named)
+        {
+            var previous = named is JsonValue value && value.TryGetValue<string>(out var id) ? id : named.ToJsonString();
+            string[]? found;
+            try
+            {
+                found = application is null ? null : await AiResponses.ContinueAsync(store, application, previous, body, ai.Responses!).ConfigureAwait(false);
+            }
+            catch (ResponseStoreUnavailableException)
+            {
+                await AiJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "api_error", "responses_unavailable",
+                    "The gateway's store of kept responses did not answer, so the conversation could not be read; retry later.", requestId).ConfigureAwait(false);
+                return KeepPlan.Refused;
+            }
+
+            if (found is null)
+            {
+                await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
+                    application is null
+                        ? $"Previous response with id '{previous}' not found: responses are kept for applications, and this call was made without an application's credentials."
+                        : $"Previous response with id '{previous}' not found (it was never made with this application's credentials, was deleted, or is no longer kept: "
+                          + $"the gateway keeps responses {Gatehouse.Model.Loading.Units.FormatDuration(ai.Responses!.Ttl)} after they were made or last continued, "
+                          + $"and conversations of up to {AiResponses.MaxChain} responses).", requestId).ConfigureAwait(false);
+                return KeepPlan.Refused;
+            }
+
+            chain = found;
+        }
+
+        return new KeepPlan(false, store, chain, ownInput);
+    }
+
+    /// <summary>What a Responses call's response is kept as: nothing when <see cref="OwnInput"/> is null.</summary>
+    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput)
+    {
+        public static KeepPlan None => new(false, null, [], null);
+
+        public static KeepPlan Refused => new(true, null, [], null);
+
+        /// <summary>Gives the call the gateway's id for its response, and how to keep it once it is whole.</summary>
+        public void Arrange(AiCall call, Admission admission, AiResponsesConfig? config)
+        {
+            if (OwnInput is not { } input || Store is not { } store || config is null)
+            {
+                return;
+            }
+
+            // Kept before the client has the end of the answer, so that its next call, to whichever node, finds it.
+            var keepId = AiResponses.NewId();
+            var application = admission.Application!.Id;
+            var chain = Chain;
+            call.KeepId = keepId;
+            call.KeepAsync = final => AiResponses.OutputToKeep(final) is { } output
+                ? store.AddAsync(new AiResponses.Entry(keepId, application, chain, input, output, final), config)
+                : ValueTask.CompletedTask;
+        }
+    }
+
     private async Task KeptResponseAsync(HttpContext context, AiServiceModel ai, string path, string requestId, Admission admission)
     {
         var request = context.Request;

@@ -160,46 +160,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
-        string[] chain = [];
-        byte[]? ownInput = null;
-        AiResponses.ResponseStore? store = null;
-        if (keeps)
+        var keeping = keeps ? await PlanKeepingAsync(context, ai, body, storeAsked, admission, requestId).ConfigureAwait(false) : KeepPlan.None;
+        if (keeping.Answered)
         {
-            var application = admission.Application?.Id;
-            store = kept.For(ai.Name, ai.Responses!);
-            if (application is not null && storeAsked)
-            {
-                ownInput = AiResponses.OwnInputBytes(body);
-            }
-
-            if (body["previous_response_id"] is { } named)
-            {
-                var previous = named is JsonValue pv && pv.TryGetValue<string>(out var id) ? id : named.ToJsonString();
-                string[]? found;
-                try
-                {
-                    found = application is null ? null : await AiResponses.ContinueAsync(store, application, previous, body, ai.Responses!).ConfigureAwait(false);
-                }
-                catch (ResponseStoreUnavailableException)
-                {
-                    await AiJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "api_error", "responses_unavailable",
-                        "The gateway's store of kept responses did not answer, so the conversation could not be read; retry later.", requestId).ConfigureAwait(false);
-                    return;
-                }
-
-                if (found is null)
-                {
-                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "previous_response_not_found",
-                        application is null
-                            ? $"Previous response with id '{previous}' not found: responses are kept for applications, and this call was made without an application's credentials."
-                            : $"Previous response with id '{previous}' not found (it was never made with this application's credentials, was deleted, or is no longer kept: "
-                              + $"the gateway keeps responses {Gatehouse.Model.Loading.Units.FormatDuration(ai.Responses!.Ttl)} after they were made or last continued, "
-                              + $"and conversations of up to {AiResponses.MaxChain} responses).", requestId).ConfigureAwait(false);
-                    return;
-                }
-
-                chain = found;
-            }
+            return;
         }
 
         string? beta = null;
@@ -235,17 +199,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         var call = new AiCall(context, requestId, reservation, clientAskedUsage);
-        if (ownInput is not null)
-        {
-            // Kept before the client has the end of the answer, so that its next call, to whichever node, finds it.
-            var keepId = AiResponses.NewId();
-            var application = admission.Application!.Id;
-            var config = ai.Responses!;
-            call.KeepId = keepId;
-            call.KeepAsync = final => AiResponses.OutputToKeep(final) is { } output
-                ? store!.AddAsync(new AiResponses.Entry(keepId, application, chain, ownInput, output, final), config)
-                : ValueTask.CompletedTask;
-        }
+        keeping.Arrange(call, admission, ai.Responses);
 
         try
         {
