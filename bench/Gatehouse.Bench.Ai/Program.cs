@@ -28,6 +28,10 @@
 // --slowest=N prints the N slowest streamed calls through the gateway (when, which, time to first chunk).
 // --prompt-chars=N sends, with every call, the same system prompt of N characters of words before the user's "hi", as
 // an agent resends its instructions, tools and earlier turns with each call (Claude Code's calls are 100-400 KB).
+// --responses sends the gateway's calls to OpenAI's Responses API (translated to the provider's chat completions,
+// responsesApi: false) instead of chat completions; the direct calls stay chat completions. With --kept as well, the
+// service keeps responses (ai.responses) and each client continues its own conversation (previous_response_id) for
+// 10 turns, then starts a new one: the cost of keeping the state, against --responses alone.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -50,6 +54,8 @@ var systemMessage = promptChars == 0 ? "" : $$"""{"role":"system","content":"{{A
 var streamedBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","stream":true,"messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var wholeBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var limitsRedis = args.FirstOrDefault(a => a.StartsWith("--limits-redis=", StringComparison.Ordinal))?["--limits-redis=".Length..];
+var responsesApi = args.Contains("--responses") || args.Contains("--kept");
+var kept = args.Contains("--kept");
 var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
 
 const string Completion = """{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
@@ -97,8 +103,8 @@ var yaml = $$"""
       llm:
         kind: ai
         ai:
-          providers: { p: { url: "{{providerUrl}}/v1" } }
-          models: { fast: [ { provider: p, model: m } ] }
+          providers: { p: { url: "{{providerUrl}}/v1", responsesApi: false } }
+          models: { fast: [ { provider: p, model: m } ] }{{(kept ? "\n      responses: { ttl: 1h }" : "")}}
     routes:
       ai: { path: "/v1/{**rest}", service: llm }
     plans:
@@ -127,7 +133,7 @@ else
 
 var benchStart = Stopwatch.GetTimestamp();
 var slow = new List<(double At, int Index, double First, bool Collected)>();
-Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, {(responsesApi ? kept ? "Responses API, kept, 10 turns a conversation" : "Responses API, stateless" : "chat completions")}, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
 foreach (var concurrency in new[] { 1, workers })
 {
     await Warm(concurrency);
@@ -244,11 +250,12 @@ async Task Warm(int concurrency)
     var next = 0;
     await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
     {
+        var conversation = new Conversation();
         while (Interlocked.Increment(ref next) <= warmRounds || Stopwatch.GetTimestamp() < until)
         {
-            await Call(providerUrl, false);
-            await Call(gatewayUrl, false);
-            await Call(gatewayUrl, true);
+            await Call(providerUrl, false, conversation);
+            await Call(gatewayUrl, false, conversation);
+            await Call(gatewayUrl, true, conversation);
         }
     }));
 }
@@ -265,9 +272,10 @@ async Task<(Samples Direct, Samples Gateway)> Interleave(int concurrency, int co
             var next = 0;
             await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
             {
+                var conversation = new Conversation();
                 while (Interlocked.Increment(ref next) <= 50)
                 {
-                    var one = await Call(url, stream);
+                    var one = await Call(url, stream, conversation);
                     samples.Add(one);
                     if (stream && ReferenceEquals(samples, through))
                     {
@@ -284,13 +292,25 @@ async Task<(Samples Direct, Samples Gateway)> Interleave(int concurrency, int co
     return (direct, through);
 }
 
-async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(string baseUrl, bool stream)
+async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(string baseUrl, bool stream, Conversation conversation)
 {
     var collections = GC.CollectionCount(0);
-    var started = Stopwatch.GetTimestamp();
-    using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/v1/chat/completions")
+    var responses = responsesApi && baseUrl == gatewayUrl;
+    byte[] content;
+    if (!responses)
     {
-        Content = new ByteArrayContent(stream ? streamedBody : wholeBody) { Headers = { ContentType = new("application/json") } },
+        content = stream ? streamedBody : wholeBody;
+    }
+    else
+    {
+        var previous = kept && conversation.Turns++ % 10 != 0 ? conversation.Previous : null;
+        content = Encoding.UTF8.GetBytes($$"""{"model":"fast",{{(stream ? "\"stream\":true," : "")}}{{(previous is null ? "" : $"\"previous_response_id\":\"{previous}\",")}}"input":"hi"}""");
+    }
+
+    var started = Stopwatch.GetTimestamp();
+    using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + (responses ? "/v1/responses" : "/v1/chat/completions"))
+    {
+        Content = new ByteArrayContent(content) { Headers = { ContentType = new("application/json") } },
     };
     using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     await using var body = await response.Content.ReadAsStreamAsync();
@@ -307,6 +327,13 @@ async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(str
         {
             first = Stopwatch.GetElapsedTime(started, now).TotalMilliseconds;
             collected = GC.CollectionCount(0) != collections;
+            if (responses && kept)
+            {
+                // The response's id is in the first bytes: the whole answer, or the stream's response.created event.
+                var text = Encoding.UTF8.GetString(buffer, 0, read);
+                var at = text.IndexOf("resp_", StringComparison.Ordinal);
+                conversation.Previous = at < 0 ? null : text.Substring(at, 37);
+            }
         }
         else
         {
@@ -314,6 +341,11 @@ async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(str
         }
 
         last = now;
+    }
+
+    if (!response.IsSuccessStatusCode)
+    {
+        throw new InvalidOperationException($"{(int)response.StatusCode} from {baseUrl}");
     }
 
     return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, first, [.. gaps], collected);
@@ -341,6 +373,14 @@ static string AgentPrompt(int chars)
     }
 
     return text.ToString(0, chars);
+}
+
+// One client's conversation (--kept): the response it continues, and how many calls it made.
+internal sealed class Conversation
+{
+    public string? Previous { get; set; }
+
+    public int Turns { get; set; }
 }
 
 internal sealed class Samples

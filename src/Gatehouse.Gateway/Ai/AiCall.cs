@@ -30,8 +30,11 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// <summary>With <see cref="KeepId"/>: the final response object as the client gets it, once the call finished.</summary>
     public byte[]? Final { get; set; }
 
+    /// <summary>With <see cref="Final"/>: what is kept of its output when it was read with it (null: read it from <see cref="Final"/>).</summary>
+    public byte[]? FinalOutput { get; set; }
+
     /// <summary>With <see cref="KeepId"/>: keeps the final response; called before its last bytes go to the client.</summary>
-    public Func<byte[], ValueTask>? KeepAsync { get; set; }
+    public Func<byte[], byte[]?, ValueTask>? KeepAsync { get; set; }
 
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }

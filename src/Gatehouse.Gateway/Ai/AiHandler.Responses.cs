@@ -74,8 +74,8 @@ internal sealed partial class AiHandler
             var application = admission.Application!.Id;
             var chain = Chain;
             call.KeepId = keepId;
-            call.KeepAsync = final => AiResponses.OutputToKeep(final) is { } output
-                ? store.AddAsync(new AiResponses.Entry(keepId, application, chain, input, output, final), config)
+            call.KeepAsync = (final, output) => (output ?? AiResponses.OutputToKeep(final)) is { } kept
+                ? store.AddAsync(new AiResponses.Entry(keepId, application, chain, input, kept, final), config)
                 : ValueTask.CompletedTask;
         }
     }

@@ -215,7 +215,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
     }
 
-    private static Task WriteJsonAsync(HttpContext context, byte[] json, string requestId)
+    private static Task WriteJsonAsync(HttpContext context, ReadOnlyMemory<byte> json, string requestId)
     {
         var response = context.Response;
         response.ContentType = "application/json";
@@ -540,9 +540,9 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             if (call.KeepId is { } keepId)
             {
                 // Kept by the gateway: the client gets the gateway's id (the provider's names nothing it could use).
-                bytes = AiResponses.Stamp(bytes, keepId) ?? bytes;
+                bytes = AiResponses.Stamp(bytes, keepId, out var output) ?? bytes;
                 call.Final = bytes;
-                await call.KeepAsync!(bytes).ConfigureAwait(false);
+                await call.KeepAsync!(bytes, output).ConfigureAwait(false);
             }
         }
 

@@ -96,10 +96,12 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
 
     /// <summary>
     /// The response object the client got, made the gateway's: its <c>id</c> is <paramref name="id"/> and <c>store</c>
-    /// is true. Null when <paramref name="json"/> is not a JSON object.
+    /// is true; with, in <paramref name="output"/>, what is kept of it (<see cref="OutputToKeep(JsonObject)"/>), read in
+    /// the same parse. Null when <paramref name="json"/> is not a JSON object.
     /// </summary>
-    public static byte[]? Stamp(ReadOnlySpan<byte> json, string id)
+    public static byte[]? Stamp(ReadOnlySpan<byte> json, string id, out byte[]? output)
     {
+        output = null;
         if (ParseNode(json) is not JsonObject response)
         {
             return null;
@@ -107,6 +109,7 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
 
         response["id"] = id;
         response["store"] = true;
+        output = OutputToKeep(response);
         return JsonSerializer.SerializeToUtf8Bytes(response, Relaxed);
     }
 
@@ -114,11 +117,13 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
     /// A provider's stream event that carries the response object (<c>response.created</c>, <c>…completed</c>, …) as the
     /// client gets it when the gateway keeps the response: <c>event: TYPE</c> and <c>data:</c> with the response's
     /// <c>id</c> and <c>store</c> made the gateway's (<see cref="Stamp"/>), without the blank line that ends it; the
-    /// response object alone in <paramref name="response"/>. Null when the data is not such an event.
+    /// response object alone in <paramref name="response"/>, and what is kept of it in <paramref name="output"/>. Null
+    /// when the data is not such an event.
     /// </summary>
-    public static byte[]? StampEvent(ReadOnlySpan<byte> data, string id, out byte[]? response)
+    public static byte[]? StampEvent(ReadOnlySpan<byte> data, string id, out byte[]? response, out byte[]? output)
     {
         response = null;
+        output = null;
         if (ParseNode(data) is not JsonObject @event || @event["response"] is not JsonObject answer || Str(@event["type"]) is not { } type
             || type.AsSpan().IndexOfAny('\r', '\n') >= 0)
         {
@@ -128,6 +133,7 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
         answer["id"] = id;
         answer["store"] = true;
         response = JsonSerializer.SerializeToUtf8Bytes(answer, Relaxed);
+        output = OutputToKeep(answer);
         var stamped = new ArrayBufferWriter<byte>(response.Length + type.Length + 64);
         stamped.Write("event: "u8);
         stamped.Write(System.Text.Encoding.UTF8.GetBytes(type));
@@ -141,10 +147,12 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
     /// text as a message, function calls by <c>call_id</c>, reasoning only with its <c>encrypted_content</c>; items of
     /// the provider's hosted tools are left out), and whether it may be continued (completed or incomplete, not failed).
     /// </summary>
-    public static byte[]? OutputToKeep(ReadOnlySpan<byte> response)
+    public static byte[]? OutputToKeep(ReadOnlySpan<byte> response) => ParseNode(response) is JsonObject answer ? OutputToKeep(answer) : null;
+
+    /// <summary>The same of a parsed response object.</summary>
+    public static byte[]? OutputToKeep(JsonObject answer)
     {
-        if (ParseNode(response) is not JsonObject answer
-            || (answer["status"] as JsonValue)?.TryGetValue<string>(out var status) != true || status is not ("completed" or "incomplete"))
+        if ((answer["status"] as JsonValue)?.TryGetValue<string>(out var status) != true || status is not ("completed" or "incomplete"))
         {
             return null;
         }
@@ -221,9 +229,9 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
         }
     }
 
-    private static void AddItems(JsonArray to, byte[] items)
+    private static void AddItems(JsonArray to, ReadOnlyMemory<byte> items)
     {
-        if (JsonNode.Parse(items) is JsonArray array)
+        if (JsonNode.Parse(items.Span) is JsonArray array)
         {
             foreach (var item in array.ToArray())
             {
@@ -247,18 +255,46 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
 
     private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    /// <summary>One kept response.</summary>
-    /// <param name="Application">The application whose credentials made it: the only one that can read or continue it.</param>
-    /// <param name="Chain">The ids of the responses it continued, oldest first (empty for a first one).</param>
-    /// <param name="Input">Its own input items (JSON array), without the conversation before it.</param>
-    /// <param name="Output">Its output items as a later call sends them back (JSON array).</param>
-    /// <param name="Response">The response object the client got, for <c>GET …/responses/{id}</c>.</param>
-    public sealed record Entry(string Id, string Application, string[] Chain, byte[] Input, byte[] Output, byte[] Response)
+    /// <summary>
+    /// One kept response: its input, output and response object in one array, so that a node keeping many conversations
+    /// gives its garbage collector few objects to trace and move.
+    /// </summary>
+    public sealed class Entry
     {
+        private readonly byte[] _data;
+        private readonly int _outputAt;
+        private readonly int _responseAt;
+
+        /// <param name="application">The application whose credentials made it: the only one that can read or continue it.</param>
+        /// <param name="chain">The ids of the responses it continued, oldest first (empty for a first one).</param>
+        /// <param name="input">Its own input items (JSON array), without the conversation before it.</param>
+        /// <param name="output">Its output items as a later call sends them back (JSON array).</param>
+        /// <param name="response">The response object the client got, for <c>GET …/responses/{id}</c>.</param>
+        public Entry(string id, string application, string[] chain, ReadOnlySpan<byte> input, ReadOnlySpan<byte> output, ReadOnlySpan<byte> response)
+        {
+            (Id, Application, Chain) = (id, application, chain);
+            _data = new byte[input.Length + output.Length + response.Length];
+            input.CopyTo(_data);
+            output.CopyTo(_data.AsSpan(_outputAt = input.Length));
+            response.CopyTo(_data.AsSpan(_responseAt = input.Length + output.Length));
+        }
+
+        public string Id { get; }
+
+        public string Application { get; }
+
+        public string[] Chain { get; }
+
+        public ReadOnlyMemory<byte> Input => _data.AsMemory(0, _outputAt);
+
+        public ReadOnlyMemory<byte> Output => _data.AsMemory(_outputAt, _responseAt - _outputAt);
+
+        public ReadOnlyMemory<byte> Response => _data.AsMemory(_responseAt);
+
         /// <summary>The response it continued, or null.</summary>
         public string? Previous => Chain.Length == 0 ? null : Chain[^1];
 
-        public long Bytes => Input.Length + Output.Length + Response.Length + Id.Length + Application.Length + (Chain.Length * 40) + 128;
+        public long Bytes => _data.Length + Id.Length + (Chain.Length * 40) + 160;
 
         public DateTimeOffset Expires { get; set; }
     }
@@ -284,7 +320,7 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
     public sealed class Kept(TimeProvider time) : ResponseStore
     {
         private readonly Lock _lock = new();
-        private readonly Dictionary<string, LinkedListNode<Entry>> _byKey = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Application, string Id), LinkedListNode<Entry>> _byKey = [];
         private readonly LinkedList<Entry> _recent = new();
         private long _bytes;
 
@@ -433,6 +469,6 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
             _bytes -= node.Value.Bytes;
         }
 
-        private static string Key(string application, string id) => application + "\n" + id;
+        private static (string, string) Key(string application, string id) => (application, id);
     }
 }

@@ -79,7 +79,7 @@ internal static class AiStreamRelay
                     if (step == StreamStep.Done && call.Final is { } final && call.KeepAsync is { } keep)
                     {
                         // A response the gateway keeps is kept before its final event reaches the client.
-                        await keep(final).ConfigureAwait(false);
+                        await keep(final, call.FinalOutput).ConfigureAwait(false);
                     }
 
                     if (wrote)

@@ -113,7 +113,7 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
     // {"c":[ids],"i":input,"o":output,"r":response}: the three are JSON already and are written as they are.
     private static byte[] Encode(AiResponses.Entry entry)
     {
-        var buffer = new ArrayBufferWriter<byte>(entry.Input.Length + entry.Output.Length + entry.Response.Length + 256);
+        var buffer = new ArrayBufferWriter<byte>((int)entry.Bytes + 256);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -125,11 +125,11 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
 
             json.WriteEndArray();
             json.WritePropertyName("i");
-            json.WriteRawValue(entry.Input, skipInputValidation: true);
+            json.WriteRawValue(entry.Input.Span, skipInputValidation: true);
             json.WritePropertyName("o");
-            json.WriteRawValue(entry.Output, skipInputValidation: true);
+            json.WriteRawValue(entry.Output.Span, skipInputValidation: true);
             json.WritePropertyName("r");
-            json.WriteRawValue(entry.Response, skipInputValidation: true);
+            json.WriteRawValue(entry.Response.Span, skipInputValidation: true);
             json.WriteEndObject();
         }
 
