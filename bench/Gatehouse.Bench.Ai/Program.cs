@@ -31,7 +31,8 @@
 // --responses sends the gateway's calls to OpenAI's Responses API (translated to the provider's chat completions,
 // responsesApi: false) instead of chat completions; the direct calls stay chat completions. With --kept as well, the
 // service keeps responses (ai.responses) and each client continues its own conversation (previous_response_id) for
-// 10 turns, then starts a new one: the cost of keeping the state, against --responses alone.
+// 10 turns, then starts a new one: the cost of keeping the state, against --responses alone. --kept-redis=URL keeps
+// them in that Redis (ai.responses.redis) instead of the gateway's memory.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -54,8 +55,9 @@ var systemMessage = promptChars == 0 ? "" : $$"""{"role":"system","content":"{{A
 var streamedBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","stream":true,"messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var wholeBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var limitsRedis = args.FirstOrDefault(a => a.StartsWith("--limits-redis=", StringComparison.Ordinal))?["--limits-redis=".Length..];
-var responsesApi = args.Contains("--responses") || args.Contains("--kept");
-var kept = args.Contains("--kept");
+var responsesApi = args.Contains("--responses") || args.Contains("--kept") || args.Any(a => a.StartsWith("--kept-redis=", StringComparison.Ordinal));
+var keptRedis = args.FirstOrDefault(a => a.StartsWith("--kept-redis=", StringComparison.Ordinal))?["--kept-redis=".Length..];
+var kept = args.Contains("--kept") || keptRedis is not null;
 var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
 
 const string Completion = """{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
@@ -104,7 +106,7 @@ var yaml = $$"""
         kind: ai
         ai:
           providers: { p: { url: "{{providerUrl}}/v1", responsesApi: false } }
-          models: { fast: [ { provider: p, model: m } ] }{{(kept ? "\n      responses: { ttl: 1h }" : "")}}
+          models: { fast: [ { provider: p, model: m } ] }{{(kept ? $"\n      responses: {{ ttl: 1h{(keptRedis is null ? "" : $", redis: \"{keptRedis}\"")} }}" : "")}}
     routes:
       ai: { path: "/v1/{**rest}", service: llm }
     plans:
@@ -133,7 +135,7 @@ else
 
 var benchStart = Stopwatch.GetTimestamp();
 var slow = new List<(double At, int Index, double First, bool Collected)>();
-Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, {(responsesApi ? kept ? "Responses API, kept, 10 turns a conversation" : "Responses API, stateless" : "chat completions")}, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, {(responsesApi ? kept ? $"Responses API, kept{(keptRedis is null ? "" : " in Redis")}, 10 turns a conversation" : "Responses API, stateless" : "chat completions")}, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
 foreach (var concurrency in new[] { 1, workers })
 {
     await Warm(concurrency);
