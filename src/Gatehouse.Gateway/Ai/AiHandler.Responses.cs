@@ -83,13 +83,19 @@ internal sealed partial class AiHandler
     private async Task KeptResponseAsync(HttpContext context, AiServiceModel ai, string path, string requestId, Admission admission)
     {
         var request = context.Request;
-        var rest = path[(path.LastIndexOf("/responses/", StringComparison.Ordinal) + "/responses/".Length)..];
+        var rest = path[(path.IndexOf("/responses/", StringComparison.Ordinal) + "/responses/".Length)..];
         var reading = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+        var inputItems = reading && rest.EndsWith("/input_items", StringComparison.Ordinal);
+        if (inputItems)
+        {
+            rest = rest[..^"/input_items".Length];
+        }
+
         if (rest.Length == 0 || rest.Contains('/', StringComparison.Ordinal) || !(reading || HttpMethods.IsDelete(request.Method)))
         {
             await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url",
-                $"{request.Method} {path} is not served here: the gateway keeps responses for GET and DELETE …/responses/{{id}} and for "
-                + "previous_response_id; it lists no input items and cancels nothing (background responses are not served).", requestId).ConfigureAwait(false);
+                $"{request.Method} {path} is not served here: the gateway keeps responses for GET and DELETE …/responses/{{id}}, GET …/responses/{{id}}/input_items "
+                + "and previous_response_id; it cancels nothing (background responses are not served).", requestId).ConfigureAwait(false);
             return;
         }
 
@@ -103,6 +109,25 @@ internal sealed partial class AiHandler
                 // The same answer for an id of another application as for one that never was.
                 await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "response_not_found",
                     $"Response with id '{rest}' not found.", requestId).ConfigureAwait(false);
+                return;
+            }
+
+            if (inputItems)
+            {
+                if (await store.ChainAsync(application!, rest, ai.Responses!.Ttl).ConfigureAwait(false) is not { } chain)
+                {
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "response_not_found",
+                        $"The conversation of response '{rest}' is no longer whole (an earlier response of it was deleted or dropped).", requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                if (AiResponses.InputItemsPage(chain, request.Query, out var page) is { } invalid)
+                {
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_value", invalid, requestId).ConfigureAwait(false);
+                    return;
+                }
+
+                await WriteJsonAsync(context, page, requestId).ConfigureAwait(false);
                 return;
             }
 

@@ -82,6 +82,100 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
         return [.. chain.Select(e => e.Id)];
     }
 
+    /// <summary>
+    /// A page of <c>GET …/responses/{id}/input_items</c>: the input the provider was given for the last response of
+    /// <paramref name="chain"/> (the earlier responses' input and output, then its own input), as OpenAI lists it
+    /// (<c>{"object":"list","data","first_id","last_id","has_more"}</c>, <c>order</c> desc by default, <c>limit</c> 1–100
+    /// (20), <c>after</c> an item id). An item without an id of its own is given <c>item_N</c>, N its place in the input.
+    /// Returns why the query is refused, or null with the page.
+    /// </summary>
+    public static string? InputItemsPage(List<Entry> chain, Microsoft.AspNetCore.Http.IQueryCollection query, out byte[] page)
+    {
+        page = [];
+        var limit = 20;
+        if (query["limit"] is { Count: > 0 } limitText && (!int.TryParse(limitText.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 100))
+        {
+            return "'limit' must be a whole number from 1 to 100.";
+        }
+
+        var order = query["order"].ToString();
+        if (order is not ("" or "asc" or "desc"))
+        {
+            return "'order' must be asc or desc.";
+        }
+
+        var items = new JsonArray();
+        for (var i = 0; i < chain.Count; i++)
+        {
+            AddItems(items, chain[i].Input);
+            if (i < chain.Count - 1)
+            {
+                AddItems(items, chain[i].Output);
+            }
+        }
+
+        var listed = new List<(string Id, JsonNode Item)>(items.Count);
+        foreach (var item in items.ToArray())
+        {
+            items.Remove(item);
+            var id = Str(item?["id"]) ?? "item_" + listed.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (item is JsonObject o)
+            {
+                if (o["type"] is null && o["role"] is not null)
+                {
+                    o.Insert(0, "type", "message"); // the short form of a message, as clients send it
+                }
+
+                if (Str(o["type"]) == "message" && o["content"] is JsonValue text && text.TryGetValue<string>(out var said))
+                {
+                    // Listed as OpenAI lists messages: their text as a content part.
+                    o["content"] = new JsonArray(Str(o["role"]) == "assistant"
+                        ? new JsonObject { ["type"] = "output_text", ["text"] = said, ["annotations"] = new JsonArray() }
+                        : new JsonObject { ["type"] = "input_text", ["text"] = said });
+                }
+
+                if (o["id"] is null)
+                {
+                    o.Insert(0, "id", id);
+                }
+            }
+
+            listed.Add((id, item!));
+        }
+
+        if (order != "asc")
+        {
+            listed.Reverse();
+        }
+
+        var start = 0;
+        if (query["after"] is { Count: > 0 } after)
+        {
+            start = listed.FindIndex(l => l.Id == after.ToString()) + 1;
+            if (start == 0)
+            {
+                return $"'after' names no input item of this response: '{after}'.";
+            }
+        }
+
+        var data = new JsonArray();
+        foreach (var (_, item) in listed.Skip(start).Take(limit))
+        {
+            data.Add(item);
+        }
+
+        var list = new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = data,
+            ["first_id"] = data.Count == 0 ? null : Str(data[0]!["id"]),
+            ["last_id"] = data.Count == 0 ? null : Str(data[^1]!["id"]),
+            ["has_more"] = start + data.Count < listed.Count,
+        };
+        page = JsonSerializer.SerializeToUtf8Bytes(list, Relaxed);
+        return null;
+    }
+
     /// <summary>The call's own input as items (a string is one user message), detached from the body, for keeping.</summary>
     public static byte[] OwnInputBytes(JsonObject body)
     {

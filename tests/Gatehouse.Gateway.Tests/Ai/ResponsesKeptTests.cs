@@ -155,6 +155,37 @@ public sealed class ResponsesKeptTests
     }
 
     [Fact]
+    public async Task InputItems_ListTheConversationTheProviderWasGiven_NewestFirst_InPages()
+    {
+        await using var kit = await AiKit.StartAsync(aiExtra: Kept);
+        var first = await CreateAsync(kit, kit.Key, """{"model":"fast","input":"hi"}""");
+        var second = await CreateAsync(kit, kit.Key, $$"""{"model":"fast","previous_response_id":"{{first}}","input":[{"role":"user","content":"again"},{"role":"user","content":"and more"}]}""");
+
+        // OpenAI's client reads every page (newest first, as OpenAI lists them).
+        var items = new List<ResponseItem>();
+        await foreach (var item in kit.OpenAI().GetResponsesClient().GetResponseInputItemsAsync(second))
+        {
+            items.Add(item);
+        }
+
+        Assert.Equal(["and more", "again", "w1 w2 w3 w4 w5", "hi"], items.Select(i => Assert.IsAssignableFrom<MessageResponseItem>(i).Content.Single().Text));
+
+        using var response = await SendAsync(kit, kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?order=asc&limit=2");
+        var page = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(
+            """[{"id":"item_0","type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]},{"id":"item_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"w1 w2 w3 w4 w5","annotations":[]}]}]""",
+            page["data"]!.ToJsonString());
+        Assert.True(page["has_more"]!.GetValue<bool>());
+        using var next = await SendAsync(kit, kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?order=asc&limit=2&after=item_1");
+        var rest = JsonNode.Parse(await next.Content.ReadAsStringAsync())!;
+        Assert.Equal(["item_2", "item_3"], rest["data"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()));
+        Assert.False(rest["has_more"]!.GetValue<bool>());
+
+        using var bad = await SendAsync(kit, kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?limit=500");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task StoreFalse_IsNotKept_AndKeepsTheProvidersAnswerAsItIs()
     {
         await using var kit = await AiKit.StartAsync(aiExtra: Kept);
