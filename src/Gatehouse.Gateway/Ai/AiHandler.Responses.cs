@@ -72,7 +72,7 @@ internal sealed partial class AiHandler
             // Kept before the client has the end of the answer, so that its next call, to whichever node, finds it.
             var keepId = AiResponses.NewId();
             var application = admission.Application!.Id;
-            var chain = Chain;
+            var chain = store.WholeChains || Chain.Length <= 1 ? Chain : Chain[^1..];
             call.KeepId = keepId;
             call.KeepAsync = (final, output) => (output ?? AiResponses.OutputToKeep(final)) is { } kept
                 ? store.AddAsync(new AiResponses.Entry(keepId, application, chain, input, kept, final), config)

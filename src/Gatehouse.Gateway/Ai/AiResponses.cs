@@ -396,6 +396,12 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
     /// <summary>Where one service's responses are kept.</summary>
     public abstract class ResponseStore
     {
+        /// <summary>
+        /// Whether an entry must name its whole chain (to read it at once from a remote store), or only the response it
+        /// continued (a walk in memory): a conversation of N responses then keeps N ids, not N²/2.
+        /// </summary>
+        public virtual bool WholeChains => false;
+
         public abstract ValueTask AddAsync(Entry entry, AiResponsesConfig config);
 
         /// <summary>The response, if <paramref name="application"/> made it and it is still kept.</summary>

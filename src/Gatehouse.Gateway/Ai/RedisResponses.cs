@@ -37,6 +37,8 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
         _redis = ConnectionMultiplexer.Connect(options);
     }
 
+    public override bool WholeChains => true;
+
     public override async ValueTask AddAsync(AiResponses.Entry entry, AiResponsesConfig config)
     {
         if (entry.Bytes > config.Size)

@@ -56,6 +56,7 @@ public sealed class ResponsesKeptTests
         ResponseResult third = await client.CreateResponseAsync(new CreateResponseOptions { Model = "fast", PreviousResponseId = second.Id, InputItems = { ResponseItem.CreateUserMessageItem("more") } });
         Assert.Equal(5, kit.Providers[0].Received.Last().Body["input"]!.AsArray().Count);
         Assert.NotEqual(second.Id, third.Id);
+        Assert.Equal([second.Id], KeptOf(kit).Get("app", third.Id)!.Chain); // in memory, each names only the one before it
     }
 
     [Fact]
