@@ -45,6 +45,28 @@ internal sealed class AiKit : IAsyncDisposable
         return request;
     }
 
+    /// <summary>A request to the gateway with <paramref name="key"/> (an application's), and a JSON body when one is given.</summary>
+    public Task<HttpResponseMessage> SendAsync(TestKey key, HttpMethod method, string path, string? json = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        request.Headers.Add("X-Api-Key", key.Plaintext);
+        return Gateway.Client.SendAsync(request);
+    }
+
+    /// <summary>The id of a Responses API response made with <paramref name="key"/> (the test fails on any other status).</summary>
+    public async Task<string> CreateResponseAsync(TestKey key, string json)
+    {
+        using var response = await SendAsync(key, HttpMethod.Post, "/v1/responses", json);
+        var body = await response.Content.ReadAsStringAsync();
+        Xunit.Assert.True(response.IsSuccessStatusCode, body);
+        return System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
+    }
+
     /// <summary>Waits for the application's calls to settle, then checks the tokens its first token limit counted.</summary>
     public async Task AssertTokensUsedAsync(long tokens)
     {

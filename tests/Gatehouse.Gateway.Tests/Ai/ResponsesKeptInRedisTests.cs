@@ -49,16 +49,16 @@ public sealed class ResponsesKeptInRedisTests
 
         ResponseResult got = await one.OpenAI().GetResponsesClient().GetResponseAsync(second.Id);
         Assert.Equal(second.Id, got.Id);
-        using (var deleted = await SendAsync(two, key, HttpMethod.Delete, "/v1/responses/" + first.Id))
+        using (var deleted = await two.SendAsync(key, HttpMethod.Delete, "/v1/responses/" + first.Id))
         {
             Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
         }
 
-        using var gone = await SendAsync(one, key, HttpMethod.Get, "/v1/responses/" + first.Id);
+        using var gone = await one.SendAsync(key, HttpMethod.Get, "/v1/responses/" + first.Id);
         Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
 
         // A conversation whose first response is gone cannot go on, at either node.
-        using var broken = await SendAsync(two, key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{second.Id}}"}""");
+        using var broken = await two.SendAsync(key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{second.Id}}"}""");
         Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
     }
 
@@ -67,51 +67,31 @@ public sealed class ResponsesKeptInRedisTests
     {
         var redis = await RedisServer.StartNewAsync();
         await using var kit = await AiKit.StartAsync(providerCount: 1, aiExtra: Kept(redis));
-        var first = await CreateAsync(kit, """{"model":"fast","input":"hi"}""");
+        var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
         await redis.StopAsync();
 
-        using (var response = await SendAsync(kit, kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{first}}"}"""))
+        using (var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{first}}"}"""))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Contains("responses_unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        using (var response = await SendAsync(kit, kit.Key, HttpMethod.Get, "/v1/responses/" + first))
+        using (var response = await kit.SendAsync(kit.Key, HttpMethod.Get, "/v1/responses/" + first))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         }
 
-        Assert.StartsWith("resp_", await CreateAsync(kit, """{"model":"fast","input":"still"}"""), StringComparison.Ordinal);
+        Assert.StartsWith("resp_", await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"still"}"""), StringComparison.Ordinal);
         Assert.Equal(2, kit.Providers[0].Received.Count);
 
         // Back (empty: the test's Redis keeps nothing on disk), new responses are kept again.
         await redis.StartAsync();
         await Wait.UntilAsync(async () =>
         {
-            var id = await CreateAsync(kit, """{"model":"fast","input":"back"}""");
-            using var response = await SendAsync(kit, kit.Key, HttpMethod.Get, "/v1/responses/" + id);
+            var id = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"back"}""");
+            using var response = await kit.SendAsync(kit.Key, HttpMethod.Get, "/v1/responses/" + id);
             return response.StatusCode == HttpStatusCode.OK;
         }, "a response kept and read once Redis is back");
         await redis.DisposeAsync();
-    }
-
-    private static async Task<string> CreateAsync(AiKit kit, string json)
-    {
-        using var response = await SendAsync(kit, kit.Key, HttpMethod.Post, "/v1/responses", json);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return JsonNode.Parse(body)!["id"]!.GetValue<string>();
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(AiKit kit, TestKey key, HttpMethod method, string path, string? json = null)
-    {
-        var request = new HttpRequestMessage(method, path);
-        if (json is not null)
-        {
-            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        }
-
-        request.Headers.Add("X-Api-Key", key.Plaintext);
-        return kit.Gateway.Client.SendAsync(request);
     }
 }

@@ -117,22 +117,22 @@ public sealed class ResponsesKeptTests
     {
         var other = TestKey.New();
         await using var kit = await AiKit.StartAsync(aiExtra: Kept, secondKey: other);
-        var id = await CreateAsync(kit, kit.Key, """{"model":"fast","input":"hi"}""");
+        var id = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
 
         // Another application: the same answers as for an id that never was.
-        using (var response = await SendAsync(kit, other, HttpMethod.Get, "/v1/responses/" + id))
+        using (var response = await kit.SendAsync(other, HttpMethod.Get, "/v1/responses/" + id))
         {
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
             Assert.Contains("response_not_found", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        using (var response = await SendAsync(kit, other, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{id}}"}"""))
+        using (var response = await kit.SendAsync(other, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{id}}"}"""))
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
             Assert.Contains("previous_response_not_found", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        using (var response = await SendAsync(kit, other, HttpMethod.Delete, "/v1/responses/" + id))
+        using (var response = await kit.SendAsync(other, HttpMethod.Delete, "/v1/responses/" + id))
         {
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
@@ -142,14 +142,14 @@ public sealed class ResponsesKeptTests
         // Its own application reads it as it got it, then deletes it.
         ResponseResult got = await kit.OpenAI().GetResponsesClient().GetResponseAsync(id);
         Assert.Equal((id, "w1 w2 w3 w4 w5"), (got.Id, got.GetOutputText()));
-        using (var response = await SendAsync(kit, kit.Key, HttpMethod.Delete, "/v1/responses/" + id))
+        using (var response = await kit.SendAsync(kit.Key, HttpMethod.Delete, "/v1/responses/" + id))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var deleted = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
             Assert.Equal((id, "response.deleted", true), (deleted["id"]!.GetValue<string>(), deleted["object"]!.GetValue<string>(), deleted["deleted"]!.GetValue<bool>()));
         }
 
-        using (var response = await SendAsync(kit, kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{id}}"}"""))
+        using (var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{id}}"}"""))
         {
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         }
@@ -159,8 +159,8 @@ public sealed class ResponsesKeptTests
     public async Task InputItems_ListTheConversationTheProviderWasGiven_NewestFirst_InPages()
     {
         await using var kit = await AiKit.StartAsync(aiExtra: Kept);
-        var first = await CreateAsync(kit, kit.Key, """{"model":"fast","input":"hi"}""");
-        var second = await CreateAsync(kit, kit.Key, $$"""{"model":"fast","previous_response_id":"{{first}}","input":[{"role":"user","content":"again"},{"role":"user","content":"and more"}]}""");
+        var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
+        var second = await kit.CreateResponseAsync(kit.Key, $$"""{"model":"fast","previous_response_id":"{{first}}","input":[{"role":"user","content":"again"},{"role":"user","content":"and more"}]}""");
 
         // OpenAI's client reads every page (newest first, as OpenAI lists them).
         var items = new List<ResponseItem>();
@@ -171,18 +171,18 @@ public sealed class ResponsesKeptTests
 
         Assert.Equal(["and more", "again", "w1 w2 w3 w4 w5", "hi"], items.Select(i => Assert.IsAssignableFrom<MessageResponseItem>(i).Content.Single().Text));
 
-        using var response = await SendAsync(kit, kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?order=asc&limit=2");
+        using var response = await kit.SendAsync(kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?order=asc&limit=2");
         var page = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal(
             """[{"id":"item_0","type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]},{"id":"item_1","type":"message","role":"assistant","content":[{"type":"output_text","text":"w1 w2 w3 w4 w5","annotations":[]}]}]""",
             page["data"]!.ToJsonString());
         Assert.True(page["has_more"]!.GetValue<bool>());
-        using var next = await SendAsync(kit, kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?order=asc&limit=2&after=item_1");
+        using var next = await kit.SendAsync(kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?order=asc&limit=2&after=item_1");
         var rest = JsonNode.Parse(await next.Content.ReadAsStringAsync())!;
         Assert.Equal(["item_2", "item_3"], rest["data"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()));
         Assert.False(rest["has_more"]!.GetValue<bool>());
 
-        using var bad = await SendAsync(kit, kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?limit=500");
+        using var bad = await kit.SendAsync(kit.Key, HttpMethod.Get, $"/v1/responses/{second}/input_items?limit=500");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
 
@@ -191,7 +191,7 @@ public sealed class ResponsesKeptTests
     {
         await using var kit = await AiKit.StartAsync(aiExtra: Kept);
 
-        using var response = await SendAsync(kit, kit.Key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":"hi","store":false}""");
+        using var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":"hi","store":false}""");
         var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
         Assert.Equal("resp_fake", answer["id"]!.GetValue<string>());
@@ -233,12 +233,12 @@ public sealed class ResponsesKeptTests
 
         // A whole call after it is kept; the cut one never is.
         kit.Providers[0].Fault = FakeFault.None;
-        var whole = await CreateAsync(kit, kit.Key, """{"model":"fast","input":"hi"}""");
+        var whole = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
         await Wait.UntilAsync(() => KeptOf(kit).Count == 1, "the whole call kept");
         await Task.Delay(200);
         Assert.Equal(1, KeptOf(kit).Count);
         Assert.NotNull(KeptOf(kit).Get("app", whole));
-        using var got = await SendAsync(kit, kit.Key, HttpMethod.Get, "/v1/responses/" + id);
+        using var got = await kit.SendAsync(kit.Key, HttpMethod.Get, "/v1/responses/" + id);
         Assert.Equal(HttpStatusCode.NotFound, got.StatusCode);
     }
 
@@ -247,16 +247,16 @@ public sealed class ResponsesKeptTests
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
         await using var kit = await AiKit.StartAsync(aiExtra: Kept, time: clock);
-        var first = await CreateAsync(kit, kit.Key, """{"model":"fast","input":"hi"}""");
+        var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
 
         clock.Advance(TimeSpan.FromMinutes(50));
-        var second = await CreateAsync(kit, kit.Key, $$"""{"model":"fast","input":"again","previous_response_id":"{{first}}"}""");
+        var second = await kit.CreateResponseAsync(kit.Key, $$"""{"model":"fast","input":"again","previous_response_id":"{{first}}"}""");
         clock.Advance(TimeSpan.FromMinutes(50)); // the first was made 100 minutes ago, and continued 50 minutes ago
-        await CreateAsync(kit, kit.Key, $$"""{"model":"fast","input":"more","previous_response_id":"{{second}}"}""");
+        await kit.CreateResponseAsync(kit.Key, $$"""{"model":"fast","input":"more","previous_response_id":"{{second}}"}""");
         Assert.Equal(5, kit.Providers[0].Received.Last().Body["input"]!.AsArray().Count);
 
         clock.Advance(TimeSpan.FromMinutes(61));
-        using var response = await SendAsync(kit, kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"late","previous_response_id":"{{second}}"}""");
+        using var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"late","previous_response_id":"{{second}}"}""");
         var body = await response.Content.ReadAsStringAsync();
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("previous_response_not_found", body, StringComparison.Ordinal);
@@ -267,7 +267,7 @@ public sealed class ResponsesKeptTests
     public async Task TheHistoryCountsAgainstTokenLimits()
     {
         await using var kit = await AiKit.StartAsync(aiExtra: Kept, planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
-        var first = await CreateAsync(kit, kit.Key, """{"model":"fast","input":"hi"}""");
+        var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
         var limiter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<TokenLimiter>(kit.Gateway.Host.Services);
         await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, "the first call settled");
         var used = limiter.Read("gold", "app", 0).Item1;
@@ -277,7 +277,7 @@ public sealed class ResponsesKeptTests
         var before = kit.Providers[0].Received.Count;
         var estimate = TokenLimiter.EstimatePrompt(JsonNode.Parse($$"""{"input":[{"role":"user","content":"hi"},{"role":"assistant","content":"w1 w2 w3 w4 w5"},{"role":"user","content":"x"}]}""")!.AsObject(), AiOperation.Responses);
         Assert.True(estimate > TokenLimiter.EstimatePrompt(JsonNode.Parse("""{"input":"x"}""")!.AsObject(), AiOperation.Responses));
-        using var response = await SendAsync(kit, kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{first}}","max_output_tokens":{{100000 - used - estimate + 1}}}""");
+        using var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":"x","previous_response_id":"{{first}}","max_output_tokens":{{100000 - used - estimate + 1}}}""");
         Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
         Assert.Equal(before, kit.Providers[0].Received.Count);
     }
@@ -337,24 +337,4 @@ public sealed class ResponsesKeptTests
 
     private static AiResponses.Kept KeptOf(AiKit kit) =>
         (AiResponses.Kept)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<AiResponses>(kit.Gateway.Host.Services).For("llm", new AiResponsesConfig());
-
-    private static async Task<string> CreateAsync(AiKit kit, TestKey key, string json)
-    {
-        using var response = await SendAsync(kit, key, HttpMethod.Post, "/v1/responses", json);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return JsonNode.Parse(body)!["id"]!.GetValue<string>();
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(AiKit kit, TestKey key, HttpMethod method, string path, string? json = null)
-    {
-        var request = new HttpRequestMessage(method, path);
-        if (json is not null)
-        {
-            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        }
-
-        request.Headers.Add("X-Api-Key", key.Plaintext);
-        return kit.Gateway.Client.SendAsync(request);
-    }
 }
