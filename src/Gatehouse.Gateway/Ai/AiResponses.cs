@@ -15,15 +15,16 @@ namespace Gatehouse.Gateway.Ai;
 /// shared by every application) and any provider can continue any conversation, translated ones included.
 /// </summary>
 /// <remarks>
-/// Kept in this node's memory, one least-recently-used list per service, bounded by <see cref="AiResponsesConfig.Size"/>;
-/// a response is kept <see cref="AiResponsesConfig.Ttl"/> after it was made or last continued. Written here rather
+/// Kept in this node's memory (<see cref="Kept"/>), one least-recently-used list per service, bounded by
+/// <see cref="AiResponsesConfig.Size"/>, or in Redis for every node (<see cref="RedisResponses"/>); a response is kept
+/// <see cref="AiResponsesConfig.Ttl"/> after it was made or last continued. The memory store is written here rather
 /// than with <c>Microsoft.Extensions.Caching.Memory</c>: a conversation is a chain of entries that is continued as a
 /// whole, so continuing one must make every entry of its chain recent again under one lock, and the cache's own
 /// compaction (by a percentage, on a background scan) does not keep a byte bound exactly.
 /// </remarks>
 internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggers) : IDisposable
 {
-    /// <summary>The longest chain of responses a continuation walks: past it, the conversation is refused as too long.</summary>
+    /// <summary>The most responses a conversation holds: continuing a longer one is refused (as not found, saying so).</summary>
     public const int MaxChain = 1_000;
 
     // What the gateway writes for clients keeps their text as it is (no \uXXXX for every non-ASCII character).
