@@ -22,15 +22,35 @@ namespace Gatehouse.Gateway.Ai;
 /// whole, so continuing one must make every entry of its chain recent again under one lock, and the cache's own
 /// compaction (by a percentage, on a background scan) does not keep a byte bound exactly.
 /// </remarks>
-internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggers) : IDisposable
+internal sealed class AiResponses : IDisposable
 {
+    private readonly TimeProvider _time;
+    private readonly Microsoft.Extensions.Logging.ILoggerFactory _loggers;
+
     /// <summary>The most responses a conversation holds: continuing a longer one is refused (as not found, saying so).</summary>
     public const int MaxChain = 1_000;
 
     // What the gateway writes for clients keeps their text as it is (no \uXXXX for every non-ASCII character).
     private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    // The gauges read every gateway of the process (tests run several); one leaves them when its host stops.
+    private static readonly ConcurrentDictionary<AiResponses, byte> Live = new();
+
     private readonly ConcurrentDictionary<string, ResponseStore> _services = new(StringComparer.Ordinal);
+
+    static AiResponses()
+    {
+        AiMetrics.Meter.CreateObservableGauge("gatehouse.ai.responses.kept", () => Measure(kept => kept.Count), "{response}",
+            "Responses of the Responses API kept in this node's memory (ai.responses), by service");
+        AiMetrics.Meter.CreateObservableGauge("gatehouse.ai.responses.kept.size", () => Measure(kept => kept.Bytes), "By",
+            "What the responses kept in this node's memory hold (ai.responses.size bounds it), by service");
+    }
+
+    public AiResponses(TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggers)
+    {
+        (_time, _loggers) = (time, loggers);
+        Live[this] = 0;
+    }
 
     /// <summary>A fresh id for a response to keep: <c>resp_</c> and 32 random hex digits, never derived from the request.</summary>
     public static string NewId() => "resp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -41,14 +61,29 @@ internal sealed class AiResponses(TimeProvider time, Microsoft.Extensions.Loggin
     /// </summary>
     public ResponseStore For(string service, AiResponsesConfig config) =>
         config.Redis is { } redis
-            ? _services.GetOrAdd(service + "\nredis\n" + redis, static (_, state) => new RedisResponses(state.redis, state.service, state.loggers), (redis, service, loggers))
-            : _services.GetOrAdd(service, static (_, t) => new Kept(t), time);
+            ? _services.GetOrAdd(service + "\nredis\n" + redis, static (_, state) => new RedisResponses(state.redis, state.service, state._loggers), (redis, service, _loggers))
+            : _services.GetOrAdd(service, static (_, t) => new Kept(t), _time);
 
     public void Dispose()
     {
+        Live.TryRemove(this, out _);
         foreach (var store in _services.Values)
         {
             (store as IDisposable)?.Dispose();
+        }
+    }
+
+    private static IEnumerable<System.Diagnostics.Metrics.Measurement<long>> Measure(Func<Kept, long> read)
+    {
+        foreach (var responses in Live.Keys)
+        {
+            foreach (var (service, store) in responses._services)
+            {
+                if (store is Kept kept)
+                {
+                    yield return new(read(kept), new KeyValuePair<string, object?>("service", service));
+                }
+            }
         }
     }
 

@@ -335,6 +335,46 @@ public sealed class ResponsesKeptTests
         Assert.Null(AiResponses.OutputToKeep("""not json"""u8));
     }
 
+    [Fact]
+    public void TheGauges_CountWhatANodeKeepsInMemory_ByService()
+    {
+        var config = new AiResponsesConfig();
+        long? Gauge(string name, string service)
+        {
+            long? value = null;
+            using var listener = new System.Diagnostics.Metrics.MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == name)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((_, measured, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    value = tag.Key == "service" && (string?)tag.Value == service ? measured : value;
+                }
+            });
+            listener.Start();
+            listener.RecordObservableInstruments();
+            return value;
+        }
+
+        var responses = new AiResponses(TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var kept = (AiResponses.Kept)responses.For("gauge-svc-1", config);
+        kept.Add(new AiResponses.Entry("r1", "app", [], new byte[10], new byte[20], new byte[30]), config);
+        kept.Add(new AiResponses.Entry("r2", "app", ["r1"], new byte[10], new byte[20], new byte[30]), config);
+
+        Assert.Equal(2, Gauge("gatehouse.ai.responses.kept", "gauge-svc-1"));
+        Assert.Equal(kept.Bytes, Gauge("gatehouse.ai.responses.kept.size", "gauge-svc-1"));
+        Assert.True(kept.Bytes > 120);
+
+        responses.Dispose(); // its host stopped: it leaves the gauges
+        Assert.Null(Gauge("gatehouse.ai.responses.kept", "gauge-svc-1"));
+    }
+
     private static AiResponses.Kept KeptOf(AiKit kit) =>
         (AiResponses.Kept)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<AiResponses>(kit.Gateway.Host.Services).For("llm", new AiResponsesConfig());
 }
