@@ -123,6 +123,7 @@ public sealed class ResponseValidationTests : IDisposable
         Assert.Equal(wrong, await mismatching.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.OK, matching.StatusCode);
         await WaitForChecksAsync(2);
+        await WaitForChecksAsync(1, "mismatches"); // counted just after "checked", so it may land a moment later
         Assert.Equal([("gatehouse.validation.response.mismatches", (int?)200)], _measured.Where(m => m.Instrument.EndsWith("mismatches", StringComparison.Ordinal)));
 
         var logged = await logs.WaitForAsync(e => e.Category == "Gatehouse.Validation" && e.Level == LogLevel.Warning, TimeSpan.FromSeconds(5));
