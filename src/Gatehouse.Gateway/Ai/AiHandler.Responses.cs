@@ -103,7 +103,7 @@ internal sealed partial class AiHandler
         var application = admission.Application?.Id;
         try
         {
-            var entry = application is null || rest.Length > 128 ? null : await store.GetAsync(application, rest).ConfigureAwait(false);
+            var entry = application is null || rest.Length > AiResponses.MaxIdLength ? null : await store.GetAsync(application, rest).ConfigureAwait(false);
             if (entry is null)
             {
                 // The same answer for an id of another application as for one that never was.

@@ -153,7 +153,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         // Responses kept by the gateway (ai.responses): the client's store (OpenAI's default is true) is read before the
         // provider's is set to false.
         var keeps = operation == AiOperation.Responses && ai.Responses is not null;
-        var storeAsked = body["store"] is not JsonValue storeValue || !storeValue.TryGetValue<bool>(out var storeTrue) || storeTrue;
+        var storeAsked = keeps && (body["store"] is not JsonValue storeValue || !storeValue.TryGetValue<bool>(out var storeTrue) || storeTrue);
         if (ProviderState.Refuse(body, operation, mayRefer, keeps) is { } refused)
         {
             await ErrorAsync(context, operation.IsAnthropic(), StatusCodes.Status400BadRequest, "invalid_request_error", refused.Code, refused.Message, requestId).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gatehouse.Model.Config;
+using static Gatehouse.Gateway.Ai.JsonNodes;
 
 namespace Gatehouse.Gateway.Ai;
 
@@ -29,6 +30,9 @@ internal sealed class AiResponses : IDisposable
 
     /// <summary>The most responses a conversation holds: continuing a longer one is refused (as not found, saying so).</summary>
     public const int MaxChain = 1_000;
+
+    /// <summary>The longest id looked up: the gateway's are 37 characters; a longer one names nothing kept.</summary>
+    public const int MaxIdLength = 128;
 
     // What the gateway writes for clients keeps their text as it is (no \uXXXX for every non-ASCII character).
     private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -96,7 +100,7 @@ internal sealed class AiResponses : IDisposable
     /// </summary>
     public static async ValueTask<string[]?> ContinueAsync(ResponseStore store, string application, string previous, JsonObject body, AiResponsesConfig config)
     {
-        if (previous.Length > 128 || await store.ChainAsync(application, previous, config.Ttl).ConfigureAwait(false) is not { } chain || chain.Count >= MaxChain)
+        if (previous.Length > MaxIdLength || await store.ChainAsync(application, previous, config.Ttl).ConfigureAwait(false) is not { } chain || chain.Count >= MaxChain)
         {
             return null;
         }
@@ -237,6 +241,12 @@ internal sealed class AiResponses : IDisposable
             return null;
         }
 
+        return MakeOurs(response, id, out output);
+    }
+
+    // The response object with the gateway's id and store: true, as bytes, and what is kept of its output.
+    private static byte[] MakeOurs(JsonObject response, string id, out byte[]? output)
+    {
         response["id"] = id;
         response["store"] = true;
         output = OutputToKeep(response);
@@ -260,10 +270,7 @@ internal sealed class AiResponses : IDisposable
             return null;
         }
 
-        answer["id"] = id;
-        answer["store"] = true;
-        response = JsonSerializer.SerializeToUtf8Bytes(answer, Relaxed);
-        output = OutputToKeep(answer);
+        response = MakeOurs(answer, id, out output);
         var stamped = new ArrayBufferWriter<byte>(response.Length + type.Length + 64);
         stamped.Write("event: "u8);
         stamped.Write(System.Text.Encoding.UTF8.GetBytes(type));
@@ -383,7 +390,6 @@ internal sealed class AiResponses : IDisposable
         }
     }
 
-    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     /// <summary>
     /// One kept response: its input, output and response object in one array, so that a node keeping many conversations

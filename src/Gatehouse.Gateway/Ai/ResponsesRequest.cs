@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using static Gatehouse.Gateway.Ai.JsonNodes;
 
 namespace Gatehouse.Gateway.Ai;
 
@@ -288,6 +289,4 @@ internal static class ResponsesRequest
 
         return string.Concat(texts);
     }
-
-    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 }

@@ -187,6 +187,27 @@ public sealed class ResponsesKeptTests
     }
 
     [Fact]
+    public async Task WithoutAnApplication_NothingIsKept_AndNothingCanBeContinued()
+    {
+        // A plan for callers without a key, beside the kit's own.
+        await using var kit = await AiKit.StartAsync(aiExtra: Kept, planExtra: "  open:\n    anonymous: true\n    include: [ { route: ai, access: read } ]");
+        var mine = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
+
+        using var anonymous = await kit.Gateway.Client.PostAsync("/v1/responses", new StringContent("""{"model":"fast","input":"hi"}""", Encoding.UTF8, "application/json"));
+        var answer = JsonNode.Parse(await anonymous.Content.ReadAsStringAsync())!;
+        Assert.Equal(HttpStatusCode.OK, anonymous.StatusCode);
+        Assert.Equal("resp_fake", answer["id"]!.GetValue<string>()); // the provider's answer as it was: not kept
+        Assert.Equal(1, KeptOf(kit).Count);
+
+        using var continued = await kit.Gateway.Client.PostAsync("/v1/responses", new StringContent($$"""{"model":"fast","input":"x","previous_response_id":"{{mine}}"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, continued.StatusCode);
+        Assert.Contains("previous_response_not_found", await continued.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var read = await kit.Gateway.Client.GetAsync("/v1/responses/" + mine);
+        Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+        Assert.Equal(2, kit.Providers[0].Received.Count);
+    }
+
+    [Fact]
     public async Task StoreFalse_IsNotKept_AndKeepsTheProvidersAnswerAsItIs()
     {
         await using var kit = await AiKit.StartAsync(aiExtra: Kept);

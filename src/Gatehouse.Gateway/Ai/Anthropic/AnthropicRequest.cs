@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static Gatehouse.Gateway.Ai.JsonNodes;
 
 namespace Gatehouse.Gateway.Ai.Anthropic;
 
@@ -353,7 +354,6 @@ internal static class AnthropicRequest
         return new JsonObject { ["type"] = "image", ["source"] = source };
     }
 
-    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     /// <summary>A message's content as parts: a string is one text part; a list holds text parts and others.</summary>
     private static IEnumerable<(string? Text, JsonNode? Node)> Parts(JsonNode? content)

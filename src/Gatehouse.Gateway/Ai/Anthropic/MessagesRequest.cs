@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static Gatehouse.Gateway.Ai.JsonNodes;
 
 namespace Gatehouse.Gateway.Ai.Anthropic;
 
@@ -398,6 +399,4 @@ internal static class MessagesRequest
 
     private static string Unsupported(string where, string? type) =>
         $"{where}: a '{type ?? "(no type)"}' block cannot be sent to this model's provider, which takes text, images, tool calls and tool results; use a model with an Anthropic provider for it.";
-
-    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 }
