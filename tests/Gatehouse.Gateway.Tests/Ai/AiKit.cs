@@ -13,6 +13,9 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>The provider key, as the node's environment holds it.</summary>
     public const string ProviderSecret = "sk-provider-secret-0123456789";
 
+    /// <summary>A plan's token limit of 100,000 a day, as <c>planExtra</c> (the tests that count tokens read it back).</summary>
+    public const string DayTokenLimit = "    tokenLimits: [ { tokens: 100000, per: day } ]";
+
     private AiKit(TestGateway gateway, FakeProvider[] providers, FakeAnthropic[] anthropic, FakeProvider[] azure, TestKey key)
     {
         Azure = azure;

@@ -18,7 +18,7 @@ namespace Gatehouse.Gateway.Tests.Ai;
 public sealed class AnthropicMessagesTests
 {
     private const string Models = "        claude: [ { provider: a0, model: claude-x }, { provider: a1, model: claude-y } ]\n        fast: [ { provider: p0, model: model-0 } ]\n";
-    private const string TokenLimit = "    tokenLimits: [ { tokens: 100000, per: day } ]";
+    private const string TokenLimit = AiKit.DayTokenLimit;
 
     // What the provider reports per answer: input, the cache read, and the four words.
     private const long Reported = FakeAnthropic.InputTokens + FakeAnthropic.CacheRead + 4;

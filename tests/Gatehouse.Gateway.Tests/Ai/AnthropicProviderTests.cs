@@ -199,7 +199,7 @@ public sealed class AnthropicProviderTests
     [Fact]
     public async Task TokenLimit_CountsAnthropicsReportedUsage_WholeAndStreamed()
     {
-        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, planExtra: AiKit.DayTokenLimit);
         var chat = kit.OpenAI().GetChatClient("claude");
 
         await chat.CompleteChatAsync([new UserChatMessage("a rather longer prompt than the fake counts, so an estimate would differ")]);
@@ -216,7 +216,7 @@ public sealed class AnthropicProviderTests
     [Fact]
     public async Task TokenLimit_StreamBrokenMidWay_SettlesWithAnthropicsPromptAndTheRelayedText()
     {
-        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+        await using var kit = await AiKit.StartAsync(providerCount: 0, anthropicCount: 1, models: Claude, planExtra: AiKit.DayTokenLimit);
         kit.Anthropic[0].Fault = AnthropicFault.ErrorMidStream;
 
         using (var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"claude","stream":true,"max_tokens":500,"messages":[{"role":"user","content":"a rather longer prompt than the fake counts"}]}"""), HttpCompletionOption.ResponseHeadersRead))

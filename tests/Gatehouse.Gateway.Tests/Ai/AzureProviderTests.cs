@@ -49,7 +49,7 @@ public sealed class AzureProviderTests
     [Fact]
     public async Task ChatStream_OpenAIClient_ChunksAndUsageCountedIntoTheTokenLimit()
     {
-        await using var kit = await AiKit.StartAsync(providerCount: 0, azureCount: 1, models: Models, azureExtra: ", apiVersion: 2025-01-01-preview", planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+        await using var kit = await AiKit.StartAsync(providerCount: 0, azureCount: 1, models: Models, azureExtra: ", apiVersion: 2025-01-01-preview", planExtra: AiKit.DayTokenLimit);
 
         var text = new StringBuilder();
         ChatTokenUsage? usage = null;

@@ -20,7 +20,7 @@ namespace Gatehouse.Gateway.Tests.Ai;
 public sealed class MessagesTranslationTests
 {
     private const string Models = "        local: [ { provider: p0, model: model-0 }, { provider: p1, model: model-1 } ]\n";
-    private const string TokenLimit = "    tokenLimits: [ { tokens: 100000, per: day } ]";
+    private const string TokenLimit = AiKit.DayTokenLimit;
 
     // The fake provider's usage: 7 prompt tokens and one a word.
     private const long Reported = 7 + 5;

@@ -19,7 +19,7 @@ namespace Gatehouse.Gateway.Tests.Ai;
 [Trait("Issue", "22")]
 public sealed class ResponsesApiTests
 {
-    private const string TokenLimit = "    tokenLimits: [ { tokens: 100000, per: day } ]";
+    private const string TokenLimit = AiKit.DayTokenLimit;
 
     [Fact]
     public async Task Create_OpenAIClient_AnswersWithUsage_AndTheProviderIsToldNotToStore()

@@ -287,7 +287,7 @@ public sealed class ResponsesKeptTests
     [Fact]
     public async Task TheHistoryCountsAgainstTokenLimits()
     {
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept, planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+        await using var kit = await AiKit.StartAsync(aiExtra: Kept, planExtra: AiKit.DayTokenLimit);
         var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
         var limiter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<TokenLimiter>(kit.Gateway.Host.Services);
         await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, "the first call settled");

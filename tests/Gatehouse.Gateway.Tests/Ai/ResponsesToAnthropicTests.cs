@@ -21,7 +21,7 @@ namespace Gatehouse.Gateway.Tests.Ai;
 public sealed class ResponsesToAnthropicTests
 {
     private const string Models = "        claude: [ { provider: a0, model: claude-x }, { provider: a1, model: claude-y } ]\n";
-    private const string TokenLimit = "    tokenLimits: [ { tokens: 100000, per: day } ]";
+    private const string TokenLimit = AiKit.DayTokenLimit;
 
     // What the provider reports per text answer: input, the cache read, and the four words.
     private const long Reported = FakeAnthropic.InputTokens + FakeAnthropic.CacheRead + 4;

@@ -41,7 +41,7 @@ public sealed class TokenLimitTests
     [Fact]
     public async Task Settle_WholeAndStreamedCalls_CountTheProvidersUsageExactly()
     {
-        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100000, per: day } ]");
+        await using var kit = await AiKit.StartAsync(planExtra: AiKit.DayTokenLimit);
 
         for (var i = 0; i < 5; i++)
         {
