@@ -27,6 +27,9 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// </summary>
     public string? KeepId { get; set; }
 
+    /// <summary>With <see cref="KeepId"/>: the conversation the response belongs to (its answer names it), or null.</summary>
+    public string? KeepConversation { get; set; }
+
     /// <summary>With <see cref="KeepId"/>: the final response object as the client gets it, once the call finished.</summary>
     public byte[]? Final { get; set; }
 

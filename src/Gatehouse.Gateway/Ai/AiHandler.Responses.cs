@@ -22,6 +22,11 @@ internal sealed partial class AiHandler
         var store = kept.For(ai.Name, ai.Responses!);
         var ownInput = application is not null && storeAsked ? AiResponses.OwnInputBytes(body) : null;
         string[] chain = [];
+        if (body["conversation"] is { } conversationNamed)
+        {
+            return await PlanConversationAsync(context, ai, body, conversationNamed, storeAsked, store, application, ownInput, requestId).ConfigureAwait(false);
+        }
+
         if (body["previous_response_id"] is { } named)
         {
             var previous = named is JsonValue value && value.TryGetValue<string>(out var id) ? id : named.ToJsonString();
@@ -54,15 +59,86 @@ internal sealed partial class AiHandler
         return new KeepPlan(false, store, chain, ownInput);
     }
 
+    /// <summary>
+    /// A Responses call of a conversation (<c>conversation</c>): the provider is sent the conversation's items before the
+    /// call's own input, and the call's input and output are added to it when the response is whole.
+    /// </summary>
+    private async Task<KeepPlan> PlanConversationAsync(HttpContext context, AiServiceModel ai, JsonObject body, JsonNode named, bool storeAsked,
+        AiResponses.ResponseStore store, string? application, byte[]? ownInput, string requestId)
+    {
+        var id = JsonNodes.Str(named) ?? JsonNodes.Str((named as JsonObject)?["id"]);
+        string? refused = id is null ? "'conversation' must be a conversation's id, or an object with its 'id'."
+            : body["previous_response_id"] is { } previous && previous.GetValueKind() != System.Text.Json.JsonValueKind.Null
+                ? "Use 'conversation' or 'previous_response_id', not both: a conversation holds what came before."
+            : !storeAsked ? "'store: false' cannot be used with 'conversation': the response is kept with the conversation it belongs to."
+            : null;
+        if (refused is not null)
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_value", refused, requestId).ConfigureAwait(false);
+            return KeepPlan.Refused;
+        }
+
+        ConversationView? conversation;
+        try
+        {
+            conversation = application is null || id!.Length > AiResponses.MaxIdLength ? null : await store.ConversationAsync(application, id, ai.Responses!.Ttl).ConfigureAwait(false);
+        }
+        catch (ResponseStoreUnavailableException)
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "api_error", "responses_unavailable",
+                "The gateway's store of kept responses did not answer, so the conversation could not be read; retry later.", requestId).ConfigureAwait(false);
+            return KeepPlan.Refused;
+        }
+
+        if (conversation is null)
+        {
+            await ConversationNotFoundAsync(context, id!, application is null, requestId).ConfigureAwait(false);
+            return KeepPlan.Refused;
+        }
+
+        var own = AiResponses.OwnInput(body).Select(AiConversations.Input).ToArray();
+        if (conversation.Items.Length + own.Length >= AiConversations.MaxItems)
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "conversation_full",
+                $"Conversation '{id}' holds {conversation.Items.Length:N0} items, and a conversation holds at most {AiConversations.MaxItems:N0}; delete items or begin another.", requestId).ConfigureAwait(false);
+            return KeepPlan.Refused;
+        }
+
+        var input = new JsonArray();
+        foreach (var item in AiConversations.Replay(conversation))
+        {
+            input.Add(item);
+        }
+
+        foreach (var item in AiResponses.OwnInput(body))
+        {
+            input.Add(item);
+        }
+
+        body["input"] = input;
+        body.Remove("conversation");
+        return new KeepPlan(false, store, [], ownInput, id, own);
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+        Message = "AI conversations: a response in conversation {Conversation} of application {Application} was answered but not added to it: {Reason}")]
+    private static partial void LogNotAdded(Microsoft.Extensions.Logging.ILogger logger, string conversation, string application, string reason);
+
+    private static Task ConversationNotFoundAsync(HttpContext context, string id, bool anonymous, string requestId) =>
+        AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "conversation_not_found",
+            anonymous
+                ? $"Conversation with id '{id}' not found: conversations are kept for applications, and this call was made without an application's credentials."
+                : $"Conversation with id '{id}' not found.", requestId);
+
     /// <summary>What a Responses call's response is kept as: nothing when <see cref="OwnInput"/> is null.</summary>
-    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput)
+    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput, string? Conversation = null, ConversationItem[]? ConversationInput = null)
     {
         public static KeepPlan None => new(false, null, [], null);
 
         public static KeepPlan Refused => new(true, null, [], null);
 
         /// <summary>Gives the call the gateway's id for its response, and how to keep it once it is whole.</summary>
-        public void Arrange(AiCall call, Admission admission, AiResponsesConfig? config)
+        public void Arrange(AiCall call, Admission admission, AiResponsesConfig? config, Microsoft.Extensions.Logging.ILogger logger)
         {
             if (OwnInput is not { } input || Store is not { } store || config is null)
             {
@@ -74,6 +150,35 @@ internal sealed partial class AiHandler
             var application = admission.Application!.Id;
             var chain = store.WholeChains || Chain.Length <= 1 ? Chain : Chain[^1..];
             call.KeepId = keepId;
+            call.KeepConversation = Conversation;
+            if (Conversation is { } conversation)
+            {
+                var own = ConversationInput!;
+                call.KeepAsync = async (final, output) =>
+                {
+                    if ((output ?? AiResponses.OutputToKeep(final)) is not { } kept)
+                    {
+                        return; // not finished: neither kept nor added to the conversation
+                    }
+
+                    await store.AddAsync(new AiResponses.Entry(keepId, application, [], input, kept, final), config).ConfigureAwait(false);
+                    try
+                    {
+                        // The call's input, then its output, at once; a conversation deleted meanwhile or full gets nothing.
+                        var outcome = (await store.AppendAsync(application, conversation, [.. own, .. AiConversations.Output(final)], config).ConfigureAwait(false)).Outcome;
+                        if (outcome is AiResponses.Appended.Full or AiResponses.Appended.Busy)
+                        {
+                            LogNotAdded(logger, conversation, application, outcome == AiResponses.Appended.Full ? "it is full (10,000 items, or ai.responses.size)" : "other calls kept changing it");
+                        }
+                    }
+                    catch (ResponseStoreUnavailableException)
+                    {
+                        // The client still gets its answer; the store's outage is logged by the store.
+                    }
+                };
+                return;
+            }
+
             call.KeepAsync = (final, output) => (output ?? AiResponses.OutputToKeep(final)) is { } kept
                 ? store.AddAsync(new AiResponses.Entry(keepId, application, chain, input, kept, final), config)
                 : ValueTask.CompletedTask;

@@ -51,6 +51,14 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     $"The model '{id}' is not served here (GET …/models lists those that are).", requestId);
         }
 
+        if (ConversationPath(path) is { } conversation)
+        {
+            return ai.Responses is not null
+                ? ConversationsAsync(context, ai, conversation, requestId, admission)
+                : AiJson.WriteErrorAsync(context, StatusCodes.Status404NotFound, "invalid_request_error", "unknown_url",
+                    $"{request.Method} {path} is not served here: conversations are kept only by a service that keeps responses ('responses' in the ai service's config).", requestId);
+        }
+
         if (HttpMethods.IsPost(request.Method))
         {
             if (path.EndsWith("/chat/completions", StringComparison.Ordinal))
@@ -199,7 +207,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
 
         var call = new AiCall(context, requestId, reservation, clientAskedUsage);
-        keeping.Arrange(call, admission, ai.Responses);
+        keeping.Arrange(call, admission, ai.Responses, _logger);
 
         try
         {
@@ -385,8 +393,8 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                         ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
                         {
                             (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
-                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null)),
-                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null)),
+                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null, call.KeepConversation)),
+                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null, call.KeepConversation)),
                             (_, Translation.MessagesToChat) => new MessagesStream(),
                             (AiOperation.Messages, _) => new AnthropicPassThrough(),
                             (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
@@ -540,7 +548,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             if (call.KeepId is { } keepId)
             {
                 // Kept by the gateway: the client gets the gateway's id (the provider's names nothing it could use).
-                bytes = AiResponses.Stamp(bytes, keepId, out var output) ?? bytes;
+                bytes = AiResponses.Stamp(bytes, keepId, call.KeepConversation, out var output) ?? bytes;
                 call.Final = bytes;
                 await call.KeepAsync!(bytes, output).ConfigureAwait(false);
             }

@@ -47,7 +47,9 @@ internal sealed class AiResponses : IDisposable
         AiMetrics.Meter.CreateObservableGauge("gatehouse.ai.responses.kept", () => Measure(kept => kept.Count), "{response}",
             "Responses of the Responses API kept in this node's memory (ai.responses), by service");
         AiMetrics.Meter.CreateObservableGauge("gatehouse.ai.responses.kept.size", () => Measure(kept => kept.Bytes), "By",
-            "What the responses kept in this node's memory hold (ai.responses.size bounds it), by service");
+            "What the responses and conversations kept in this node's memory hold (ai.responses.size bounds it), by service");
+        AiMetrics.Meter.CreateObservableGauge("gatehouse.ai.conversations.kept", () => Measure(kept => kept.Conversations), "{conversation}",
+            "Conversations of the Conversations API kept in this node's memory (ai.responses), by service");
     }
 
     public AiResponses(TimeProvider time, Microsoft.Extensions.Logging.ILoggerFactory loggers)
@@ -161,19 +163,7 @@ internal sealed class AiResponses : IDisposable
             var id = Str(item?["id"]) ?? "item_" + listed.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (item is JsonObject o)
             {
-                if (o["type"] is null && o["role"] is not null)
-                {
-                    o.Insert(0, "type", "message"); // the short form of a message, as clients send it
-                }
-
-                if (Str(o["type"]) == "message" && o["content"] is JsonValue text && text.TryGetValue<string>(out var said))
-                {
-                    // Listed as OpenAI lists messages: their text as a content part.
-                    o["content"] = new JsonArray(Str(o["role"]) == "assistant"
-                        ? new JsonObject { ["type"] = "output_text", ["text"] = said, ["annotations"] = new JsonArray() }
-                        : new JsonObject { ["type"] = "input_text", ["text"] = said });
-                }
-
+                ListAsMessage(o);
                 if (o["id"] is null)
                 {
                     o.Insert(0, "id", id);
@@ -216,6 +206,25 @@ internal sealed class AiResponses : IDisposable
         return null;
     }
 
+    /// <summary>
+    /// An input item as OpenAI lists it: the short form of a message (a <c>role</c> without a <c>type</c>) with its type,
+    /// and a message's text as a content part.
+    /// </summary>
+    public static void ListAsMessage(JsonObject o)
+    {
+        if (o["type"] is null && o["role"] is not null)
+        {
+            o.Insert(o["id"] is null ? 0 : 1, "type", "message");
+        }
+
+        if (Str(o["type"]) == "message" && o["content"] is JsonValue text && text.TryGetValue<string>(out var said))
+        {
+            o["content"] = new JsonArray(Str(o["role"]) == "assistant"
+                ? new JsonObject { ["type"] = "output_text", ["text"] = said, ["annotations"] = new JsonArray() }
+                : new JsonObject { ["type"] = "input_text", ["text"] = said });
+        }
+    }
+
     /// <summary>The call's own input as items (a string is one user message), detached from the body, for keeping.</summary>
     public static byte[] OwnInputBytes(JsonObject body)
     {
@@ -229,11 +238,11 @@ internal sealed class AiResponses : IDisposable
     }
 
     /// <summary>
-    /// The response object the client got, made the gateway's: its <c>id</c> is <paramref name="id"/> and <c>store</c>
-    /// is true; with, in <paramref name="output"/>, what is kept of it (<see cref="OutputToKeep(JsonObject)"/>), read in
+    /// The response object the client got, made the gateway's: its <c>id</c> is <paramref name="id"/>, <c>store</c>
+    /// is true, and <c>conversation</c> names <paramref name="conversation"/> when it belongs to one; with, in <paramref name="output"/>, what is kept of it (<see cref="OutputToKeep(JsonObject)"/>), read in
     /// the same parse. Null when <paramref name="json"/> is not a JSON object.
     /// </summary>
-    public static byte[]? Stamp(ReadOnlySpan<byte> json, string id, out byte[]? output)
+    public static byte[]? Stamp(ReadOnlySpan<byte> json, string id, string? conversation, out byte[]? output)
     {
         output = null;
         if (ParseNode(json) is not JsonObject response)
@@ -241,14 +250,20 @@ internal sealed class AiResponses : IDisposable
             return null;
         }
 
-        return MakeOurs(response, id, out output);
+        return MakeOurs(response, id, conversation, out output);
     }
 
-    // The response object with the gateway's id and store: true, as bytes, and what is kept of its output.
-    private static byte[] MakeOurs(JsonObject response, string id, out byte[]? output)
+    // The response object with the gateway's id, store: true and the conversation it belongs to, as bytes, and what is
+    // kept of its output.
+    private static byte[] MakeOurs(JsonObject response, string id, string? conversation, out byte[]? output)
     {
         response["id"] = id;
         response["store"] = true;
+        if (conversation is not null)
+        {
+            response["conversation"] = new JsonObject { ["id"] = conversation };
+        }
+
         output = OutputToKeep(response);
         return JsonSerializer.SerializeToUtf8Bytes(response, Relaxed);
     }
@@ -260,7 +275,7 @@ internal sealed class AiResponses : IDisposable
     /// response object alone in <paramref name="response"/>, and what is kept of it in <paramref name="output"/>. Null
     /// when the data is not such an event.
     /// </summary>
-    public static byte[]? StampEvent(ReadOnlySpan<byte> data, string id, out byte[]? response, out byte[]? output)
+    public static byte[]? StampEvent(ReadOnlySpan<byte> data, string id, string? conversation, out byte[]? response, out byte[]? output)
     {
         response = null;
         output = null;
@@ -270,7 +285,7 @@ internal sealed class AiResponses : IDisposable
             return null;
         }
 
-        response = MakeOurs(answer, id, out output);
+        response = MakeOurs(answer, id, conversation, out output);
         var stamped = new ArrayBufferWriter<byte>(response.Length + type.Length + 64);
         stamped.Write("event: "u8);
         stamped.Write(System.Text.Encoding.UTF8.GetBytes(type));
@@ -309,7 +324,8 @@ internal sealed class AiResponses : IDisposable
         return JsonSerializer.SerializeToUtf8Bytes(items, Relaxed);
     }
 
-    private static JsonNode? Replayable(JsonNode? item)
+    /// <summary>An output item as a later call sends it back, or null for one that is not sent back.</summary>
+    public static JsonNode? Replayable(JsonNode? item)
     {
         switch (Str(item?["type"]))
         {
@@ -346,7 +362,8 @@ internal sealed class AiResponses : IDisposable
         }
     }
 
-    private static IEnumerable<JsonNode> OwnInput(JsonObject body)
+    /// <summary>The call's own input as items (a string is one user message), detached from the body.</summary>
+    public static IEnumerable<JsonNode> OwnInput(JsonObject body)
     {
         switch (body["input"])
         {
@@ -395,7 +412,7 @@ internal sealed class AiResponses : IDisposable
     /// One kept response: its input, output and response object in one array, so that a node keeping many conversations
     /// gives its garbage collector few objects to trace and move.
     /// </summary>
-    public sealed class Entry
+    public sealed class Entry : Record
     {
         private readonly byte[] _data;
         private readonly int _outputAt;
@@ -407,17 +424,14 @@ internal sealed class AiResponses : IDisposable
         /// <param name="output">Its output items as a later call sends them back (JSON array).</param>
         /// <param name="response">The response object the client got, for <c>GET …/responses/{id}</c>.</param>
         public Entry(string id, string application, string[] chain, ReadOnlySpan<byte> input, ReadOnlySpan<byte> output, ReadOnlySpan<byte> response)
+            : base(id, application)
         {
-            (Id, Application, Chain) = (id, application, chain);
+            Chain = chain;
             _data = new byte[input.Length + output.Length + response.Length];
             input.CopyTo(_data);
             output.CopyTo(_data.AsSpan(_outputAt = input.Length));
             response.CopyTo(_data.AsSpan(_responseAt = input.Length + output.Length));
         }
-
-        public string Id { get; }
-
-        public string Application { get; }
 
         public string[] Chain { get; }
 
@@ -430,12 +444,39 @@ internal sealed class AiResponses : IDisposable
         /// <summary>The response it continued, or null.</summary>
         public string? Previous => Chain.Length == 0 ? null : Chain[^1];
 
-        public long Bytes => _data.Length + Id.Length + (Chain.Length * 40) + 160;
+        public override long Bytes => _data.Length + Id.Length + (Chain.Length * 40) + 160;
+    }
+
+    /// <summary>What a store keeps under an id of an application: a response (<see cref="Entry"/>) or a conversation.</summary>
+    public abstract class Record(string id, string application)
+    {
+        public string Id { get; } = id;
+
+        /// <summary>The application whose credentials made it: the only one that can read, continue or change it.</summary>
+        public string Application { get; } = application;
+
+        /// <summary>What it takes of the store's size bound.</summary>
+        public abstract long Bytes { get; }
 
         public DateTimeOffset Expires { get; set; }
     }
 
-    /// <summary>Where one service's responses are kept.</summary>
+    /// <summary>What adding items to a conversation came to.</summary>
+    public enum Appended
+    {
+        Done,
+
+        /// <summary>The conversation is not kept (never made by this application, deleted, or expired).</summary>
+        NotFound,
+
+        /// <summary>It would hold more than <see cref="AiConversations.MaxItems"/> items, or more than the store may keep.</summary>
+        Full,
+
+        /// <summary>Other calls kept changing it meanwhile (Redis): nothing was added; the call may be made again.</summary>
+        Busy,
+    }
+
+    /// <summary>Where one service's responses and conversations are kept.</summary>
     public abstract class ResponseStore
     {
         /// <summary>
@@ -456,15 +497,36 @@ internal sealed class AiResponses : IDisposable
         /// when any of it is missing.
         /// </summary>
         public abstract ValueTask<List<Entry>?> ChainAsync(string application, string id, TimeSpan ttl);
+
+        /// <summary>Keeps a new conversation; false when it is larger than the store may keep.</summary>
+        public abstract ValueTask<bool> CreateConversationAsync(Conversation conversation, AiResponsesConfig config);
+
+        /// <summary>The conversation, if <paramref name="application"/> made it and it is still kept; kept <paramref name="ttl"/> from now again.</summary>
+        public abstract ValueTask<ConversationView?> ConversationAsync(string application, string id, TimeSpan ttl);
+
+        /// <summary>Replaces a conversation's metadata; null when it is not kept.</summary>
+        public abstract ValueTask<ConversationView?> SetMetadataAsync(string application, string id, byte[] metadata, TimeSpan ttl);
+
+        public abstract ValueTask<bool> DeleteConversationAsync(string application, string id);
+
+        /// <summary>
+        /// Adds items at the end of a conversation, at once (a concurrent call's items go wholly before or after), with ids
+        /// unique in it (<see cref="AiConversations.Unique"/>); the items as added.
+        /// </summary>
+        public abstract ValueTask<(Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config);
+
+        /// <summary>Removes an item; the conversation as it is after, or null when it is not kept (<c>Found</c>: the item was there).</summary>
+        public abstract ValueTask<(ConversationView? Conversation, bool Found)> DeleteItemAsync(string application, string id, string itemId, TimeSpan ttl);
     }
 
-    /// <summary>The responses of one service: a least-recently-used list under one lock, bounded in bytes.</summary>
+    /// <summary>The responses and conversations of one service: a least-recently-used list under one lock, bounded in bytes.</summary>
     public sealed class Kept(TimeProvider time) : ResponseStore
     {
         private readonly Lock _lock = new();
-        private readonly Dictionary<(string Application, string Id), LinkedListNode<Entry>> _byKey = [];
-        private readonly LinkedList<Entry> _recent = new();
+        private readonly Dictionary<(string Application, string Id), LinkedListNode<Record>> _byKey = [];
+        private readonly LinkedList<Record> _recent = new();
         private long _bytes;
+        private int _conversations;
 
         /// <summary>Bytes kept (for tests and the docs' sizing).</summary>
         public long Bytes
@@ -478,13 +540,26 @@ internal sealed class AiResponses : IDisposable
             }
         }
 
+        /// <summary>Responses kept.</summary>
         public int Count
         {
             get
             {
                 lock (_lock)
                 {
-                    return _byKey.Count;
+                    return _byKey.Count - _conversations;
+                }
+            }
+        }
+
+        /// <summary>Conversations kept.</summary>
+        public int Conversations
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _conversations;
                 }
             }
         }
@@ -499,34 +574,12 @@ internal sealed class AiResponses : IDisposable
 
         public override ValueTask<bool> DeleteAsync(string application, string id) => ValueTask.FromResult(Delete(application, id));
 
+        /// <summary>Forgets a response; false when it is not kept.</summary>
+        public bool Delete(string application, string id) => Delete<Entry>(application, id);
+
         public override ValueTask<List<Entry>?> ChainAsync(string application, string id, TimeSpan ttl) => ValueTask.FromResult(Chain(application, id, ttl));
 
-        public void Add(Entry entry, AiResponsesConfig config)
-        {
-            if (entry.Bytes > config.Size)
-            {
-                return; // larger than everything kept may be: not kept, like a cache's oversized entry
-            }
-
-            var now = time.GetUtcNow();
-            entry.Expires = now + config.Ttl;
-            lock (_lock)
-            {
-                var key = Key(entry.Application, entry.Id);
-                if (_byKey.Remove(key, out var old))
-                {
-                    _recent.Remove(old);
-                    _bytes -= old.Value.Bytes;
-                }
-
-                _byKey[key] = _recent.AddLast(entry);
-                _bytes += entry.Bytes;
-                while (_recent.First is { } oldest && (_bytes > config.Size || oldest.Value.Expires <= now))
-                {
-                    Drop(oldest);
-                }
-            }
-        }
+        public void Add(Entry entry, AiResponsesConfig config) => Keep(entry, config);
 
         /// <summary>The response, if <paramref name="application"/> made it and it is still kept.</summary>
         public Entry? Get(string application, string id)
@@ -534,21 +587,7 @@ internal sealed class AiResponses : IDisposable
             var now = time.GetUtcNow();
             lock (_lock)
             {
-                return Find(application, id, now)?.Value;
-            }
-        }
-
-        public bool Delete(string application, string id)
-        {
-            lock (_lock)
-            {
-                if (!_byKey.TryGetValue(Key(application, id), out var node))
-                {
-                    return false;
-                }
-
-                Drop(node);
-                return true;
+                return Find<Entry>(application, id, now)?.Value as Entry;
             }
         }
 
@@ -561,36 +600,162 @@ internal sealed class AiResponses : IDisposable
             var now = time.GetUtcNow();
             lock (_lock)
             {
-                var nodes = new List<LinkedListNode<Entry>>();
+                var nodes = new List<LinkedListNode<Record>>();
                 string? next = id;
                 while (next is not null)
                 {
-                    if (nodes.Count == MaxChain || Find(application, next, now) is not { } node)
+                    if (nodes.Count == MaxChain || Find<Entry>(application, next, now) is not { } node)
                     {
                         return null;
                     }
 
                     nodes.Add(node);
-                    next = node.Value.Previous;
+                    next = ((Entry)node.Value).Previous;
                 }
 
                 var chain = new List<Entry>(nodes.Count);
                 for (var i = nodes.Count - 1; i >= 0; i--)
                 {
-                    var node = nodes[i];
-                    node.Value.Expires = now + ttl;
-                    _recent.Remove(node);
-                    _recent.AddLast(node);
-                    chain.Add(node.Value);
+                    Touch(nodes[i], now + ttl);
+                    chain.Add((Entry)nodes[i].Value);
                 }
 
                 return chain;
             }
         }
 
-        private LinkedListNode<Entry>? Find(string application, string id, DateTimeOffset now)
+        public override ValueTask<bool> CreateConversationAsync(Conversation conversation, AiResponsesConfig config) => ValueTask.FromResult(Keep(conversation, config));
+
+        public override ValueTask<ConversationView?> ConversationAsync(string application, string id, TimeSpan ttl) =>
+            ValueTask.FromResult(Change(application, id, ttl, static _ => { }));
+
+        public override ValueTask<ConversationView?> SetMetadataAsync(string application, string id, byte[] metadata, TimeSpan ttl) =>
+            ValueTask.FromResult(Change(application, id, ttl, c => c.Metadata = metadata));
+
+        public override ValueTask<bool> DeleteConversationAsync(string application, string id) => ValueTask.FromResult(Delete<Conversation>(application, id));
+
+        public override ValueTask<(Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config)
         {
-            if (!_byKey.TryGetValue(Key(application, id), out var node))
+            var now = time.GetUtcNow();
+            var adding = items.Sum(item => item.Bytes);
+            lock (_lock)
+            {
+                if (Find<Conversation>(application, id, now) is not { } node)
+                {
+                    return ValueTask.FromResult((Appended.NotFound, Array.Empty<ConversationItem>()));
+                }
+
+                var conversation = (Conversation)node.Value;
+                if (conversation.Items.Count + items.Count > AiConversations.MaxItems || conversation.Bytes + adding > config.Size)
+                {
+                    return ValueTask.FromResult((Appended.Full, Array.Empty<ConversationItem>()));
+                }
+
+                var added = AiConversations.Unique(conversation.Items.Select(item => item.Id), items);
+                _bytes -= conversation.Bytes;
+                conversation.Add(added);
+                _bytes += conversation.Bytes;
+                Touch(node, now + config.Ttl);
+                Trim(config.Size, now);
+                return ValueTask.FromResult((Appended.Done, added));
+            }
+        }
+
+        public override ValueTask<(ConversationView? Conversation, bool Found)> DeleteItemAsync(string application, string id, string itemId, TimeSpan ttl)
+        {
+            var found = false;
+            var view = Change(application, id, ttl, c =>
+            {
+                var at = AiConversations.IndexOf(c.Items, itemId);
+                if (found = at >= 0)
+                {
+                    c.RemoveAt(at);
+                }
+            });
+            return ValueTask.FromResult((view, found));
+        }
+
+        // Keeps a response or a new conversation, most recent, dropping the least recent beyond the size; false when it
+        // alone is larger than the size (not kept, like a cache's oversized entry).
+        private bool Keep(Record record, AiResponsesConfig config)
+        {
+            if (record.Bytes > config.Size)
+            {
+                return false;
+            }
+
+            var now = time.GetUtcNow();
+            record.Expires = now + config.Ttl;
+            lock (_lock)
+            {
+                var key = Key(record.Application, record.Id);
+                if (_byKey.TryGetValue(key, out var old))
+                {
+                    Drop(old);
+                }
+
+                _byKey[key] = _recent.AddLast(record);
+                _bytes += record.Bytes;
+                _conversations += record is Conversation ? 1 : 0;
+                Trim(config.Size, now);
+                return true;
+            }
+        }
+
+        // Reads (and changes) a conversation under the lock, made recent again; null when it is not kept.
+        private ConversationView? Change(string application, string id, TimeSpan ttl, Action<Conversation> change)
+        {
+            var now = time.GetUtcNow();
+            lock (_lock)
+            {
+                if (Find<Conversation>(application, id, now) is not { } node)
+                {
+                    return null;
+                }
+
+                var conversation = (Conversation)node.Value;
+                _bytes -= conversation.Bytes;
+                change(conversation);
+                _bytes += conversation.Bytes;
+                Touch(node, now + ttl);
+                return conversation.View();
+            }
+        }
+
+        private bool Delete<T>(string application, string id)
+            where T : Record
+        {
+            lock (_lock)
+            {
+                if (!_byKey.TryGetValue(Key(application, id), out var node) || node.Value is not T)
+                {
+                    return false;
+                }
+
+                Drop(node);
+                return true;
+            }
+        }
+
+        private void Touch(LinkedListNode<Record> node, DateTimeOffset expires)
+        {
+            node.Value.Expires = expires;
+            _recent.Remove(node);
+            _recent.AddLast(node);
+        }
+
+        private void Trim(long size, DateTimeOffset now)
+        {
+            while (_recent.First is { } oldest && (_bytes > size || oldest.Value.Expires <= now))
+            {
+                Drop(oldest);
+            }
+        }
+
+        private LinkedListNode<Record>? Find<T>(string application, string id, DateTimeOffset now)
+            where T : Record
+        {
+            if (!_byKey.TryGetValue(Key(application, id), out var node) || node.Value is not T)
             {
                 return null;
             }
@@ -604,11 +769,12 @@ internal sealed class AiResponses : IDisposable
             return node;
         }
 
-        private void Drop(LinkedListNode<Entry> node)
+        private void Drop(LinkedListNode<Record> node)
         {
             _byKey.Remove(Key(node.Value.Application, node.Value.Id));
             _recent.Remove(node);
             _bytes -= node.Value.Bytes;
+            _conversations -= node.Value is Conversation ? 1 : 0;
         }
 
         private static (string, string) Key(string application, string id) => (application, id);

@@ -23,16 +23,16 @@ internal static class ProviderState
     /// Why <paramref name="body"/> is refused (a code and a message for the client), or null; sets <c>store: false</c>
     /// on a Responses call. Its content is searched for references only when <paramref name="mayRefer"/>.
     /// </summary>
-    /// <param name="gatewayKeeps">The service keeps responses itself (<c>ai.responses</c>): <c>previous_response_id</c> and
-    /// <c>store: true</c> are then the gateway's to serve (<see cref="AiResponses"/>), not refused.</param>
+    /// <param name="gatewayKeeps">The service keeps responses itself (<c>ai.responses</c>): <c>previous_response_id</c>,
+    /// <c>conversation</c> and <c>store: true</c> are then the gateway's to serve (<see cref="AiResponses"/>), not refused.</param>
     public static (string Code, string Message)? Refuse(JsonObject body, AiOperation operation, bool mayRefer = true, bool gatewayKeeps = false)
     {
         if (operation == AiOperation.Responses)
         {
-            if ((Set(body["previous_response_id"]) && !gatewayKeeps) || Set(body["conversation"]))
+            if (!gatewayKeeps && (Set(body["previous_response_id"]) || Set(body["conversation"])))
             {
                 return ("unsupported_parameter",
-                    $"'{(Set(body["previous_response_id"]) && !gatewayKeeps ? "previous_response_id" : "conversation")}' names state kept at the provider, which the gateway does not keep (every call is sent with store=false, "
+                    $"'{(Set(body["previous_response_id"]) ? "previous_response_id" : "conversation")}' names state kept at the provider, which the gateway does not keep (every call is sent with store=false, "
                     + "since the provider's account is shared by every application). Send the conversation so far in 'input' "
                     + "(with include: [\"reasoning.encrypted_content\"] to carry a reasoning model's reasoning from turn to turn)"
                     + (gatewayKeeps ? "." : ", or have the gateway keep responses ('responses' in the ai service's config)."));

@@ -60,12 +60,17 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
 
     public override async ValueTask<AiResponses.Entry?> GetAsync(string application, string id)
     {
+        if (!Names(id))
+        {
+            return null;
+        }
+
         var value = await Call("read", () => _redis.GetDatabase().StringGetAsync(Key(application, id))).ConfigureAwait(false);
         return value.IsNull ? null : Decode(application, id, value!);
     }
 
     public override async ValueTask<bool> DeleteAsync(string application, string id) =>
-        await Call("delete", () => _redis.GetDatabase().KeyDeleteAsync(Key(application, id))).ConfigureAwait(false);
+        Names(id) && await Call("delete", () => _redis.GetDatabase().KeyDeleteAsync(Key(application, id))).ConfigureAwait(false);
 
     public override async ValueTask<List<AiResponses.Entry>?> ChainAsync(string application, string id, TimeSpan ttl)
     {
@@ -108,7 +113,249 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
         return chain;
     }
 
+    // A conversation is two keys on its application's slot: KEY ({"t":created_at,"m":metadata}) and KEY:items, a list of
+    // its items ({"i":id,"o":output,"j":item}), both expiring ttl after the conversation was last used.
+    public override async ValueTask<bool> CreateConversationAsync(Conversation conversation, AiResponsesConfig config)
+    {
+        if (conversation.Bytes > config.Size)
+        {
+            return false;
+        }
+
+        var key = Key(conversation.Application, conversation.Id);
+        var transaction = _redis.GetDatabase().CreateTransaction();
+        _ = transaction.StringSetAsync(key, EncodeMeta(conversation.CreatedAt, conversation.Metadata), config.Ttl);
+        if (conversation.Items.Count > 0)
+        {
+            _ = transaction.ListRightPushAsync(key + ":items", [.. conversation.Items.Select(Encode)]);
+            _ = transaction.KeyExpireAsync(key + ":items", config.Ttl);
+        }
+
+        return await Call("keep", () => transaction.ExecuteAsync()).ConfigureAwait(false);
+    }
+
+    public override async ValueTask<ConversationView?> ConversationAsync(string application, string id, TimeSpan ttl)
+    {
+        if (!Names(id))
+        {
+            return null;
+        }
+
+        var key = Key(application, id);
+        var (meta, items) = await ReadConversationAsync(key).ConfigureAwait(false);
+        if (DecodeMeta(meta) is not { } read)
+        {
+            return null;
+        }
+
+        Touch(key, ttl);
+        return new ConversationView(id, read.CreatedAt, read.Metadata, [.. items.Select(item => Decode(item!)).OfType<ConversationItem>()]);
+    }
+
+    // The items are left out of the answer: only the conversation object is written after a change of its metadata.
+    public override async ValueTask<ConversationView?> SetMetadataAsync(string application, string id, byte[] metadata, TimeSpan ttl)
+    {
+        if (!Names(id))
+        {
+            return null;
+        }
+
+        var key = Key(application, id);
+        if (DecodeMeta(await Call("read", () => _redis.GetDatabase().StringGetAsync(key)).ConfigureAwait(false)) is not { } read)
+        {
+            return null;
+        }
+
+        var transaction = _redis.GetDatabase().CreateTransaction();
+        transaction.AddCondition(Condition.KeyExists(key));
+        _ = transaction.StringSetAsync(key, EncodeMeta(read.CreatedAt, metadata), ttl);
+        _ = transaction.KeyExpireAsync(key + ":items", ttl);
+        return await Call("keep", () => transaction.ExecuteAsync()).ConfigureAwait(false) ? new ConversationView(id, read.CreatedAt, metadata, []) : null;
+    }
+
+    public override async ValueTask<bool> DeleteConversationAsync(string application, string id)
+    {
+        if (!Names(id))
+        {
+            return false;
+        }
+
+        var key = Key(application, id);
+        if (DecodeMeta(await Call("read", () => _redis.GetDatabase().StringGetAsync(key)).ConfigureAwait(false)) is null)
+        {
+            return false; // nothing, or a response's key
+        }
+
+        return await Call("delete", () => _redis.GetDatabase().KeyDeleteAsync([key, key + ":items"])).ConfigureAwait(false) > 0;
+    }
+
+    public override async ValueTask<(AiResponses.Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config)
+    {
+        if (!Names(id))
+        {
+            return (AiResponses.Appended.NotFound, []);
+        }
+
+        if (items.Sum(item => item.Bytes) > config.Size)
+        {
+            return (AiResponses.Appended.Full, []);
+        }
+
+        // Optimistically: the items' ids are made unique against the list as read, and pushed only if its length is still
+        // what was read; else read again after a short random wait, as many times as concurrent writers of one
+        // conversation need in practice (calls that add to it at once), then give up as busy.
+        var key = Key(application, id);
+        for (var attempt = 0; attempt < 32; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await Task.Delay(Random.Shared.Next(1, 2 + Math.Min(attempt, 8))).ConfigureAwait(false);
+            }
+
+            var (meta, values) = await ReadConversationAsync(key).ConfigureAwait(false);
+            if (DecodeMeta(meta) is null)
+            {
+                return (AiResponses.Appended.NotFound, []);
+            }
+
+            if (values.Length + items.Count > AiConversations.MaxItems)
+            {
+                return (AiResponses.Appended.Full, []);
+            }
+
+            var unique = AiConversations.Unique(values.Select(value => Decode(value!)?.Id ?? ""), items);
+            var transaction = _redis.GetDatabase().CreateTransaction();
+            transaction.AddCondition(Condition.KeyExists(key));
+            transaction.AddCondition(Condition.ListLengthEqual(key + ":items", values.Length));
+            _ = transaction.ListRightPushAsync(key + ":items", [.. unique.Select(Encode)]);
+            _ = transaction.KeyExpireAsync(key, config.Ttl);
+            _ = transaction.KeyExpireAsync(key + ":items", config.Ttl);
+            if (await Call("keep", () => transaction.ExecuteAsync()).ConfigureAwait(false))
+            {
+                return (AiResponses.Appended.Done, unique);
+            }
+        }
+
+        return (AiResponses.Appended.Busy, []);
+    }
+
+    private Task<(RedisValue Meta, RedisValue[] Items)> ReadConversationAsync(string key) =>
+        Call("read", async () =>
+        {
+            var database = _redis.GetDatabase();
+            var metaRead = database.StringGetAsync(key);
+            var itemsRead = database.ListRangeAsync(key + ":items");
+            return (await metaRead.ConfigureAwait(false), await itemsRead.ConfigureAwait(false));
+        });
+
+    public override async ValueTask<(ConversationView? Conversation, bool Found)> DeleteItemAsync(string application, string id, string itemId, TimeSpan ttl)
+    {
+        if (!Names(id))
+        {
+            return (null, false);
+        }
+
+        var key = Key(application, id);
+        var (meta, values) = await ReadConversationAsync(key).ConfigureAwait(false);
+        if (DecodeMeta(meta) is not { } read)
+        {
+            return (null, false);
+        }
+
+        var items = values.Select(value => (Value: value, Item: Decode(value!))).Where(pair => pair.Item is not null).ToList();
+        var at = items.FindIndex(pair => pair.Item!.Id == itemId);
+        if (at >= 0)
+        {
+            // The item's exact value: a concurrent change of the list cannot make this remove another.
+            await Call("delete", () => _redis.GetDatabase().ListRemoveAsync(key + ":items", items[at].Value, 1)).ConfigureAwait(false);
+            items.RemoveAt(at);
+        }
+
+        Touch(key, ttl);
+        return (new ConversationView(id, read.CreatedAt, read.Metadata, [.. items.Select(pair => pair.Item!)]), at >= 0);
+    }
+
     public void Dispose() => _redis.Dispose();
+
+    // An id with ':' names no response or conversation (the gateway's have none), and could name a conversation's list of
+    // items, which is not a string: reading it would be an error, not a miss.
+    private static bool Names(string id) => !id.Contains(':', StringComparison.Ordinal);
+
+    // Used again: the conversation is kept ttl from now (not waited for).
+    private void Touch(string key, TimeSpan ttl)
+    {
+        var batch = _redis.GetDatabase().CreateBatch();
+        _ = batch.KeyExpireAsync(key, ttl, CommandFlags.FireAndForget);
+        _ = batch.KeyExpireAsync(key + ":items", ttl, CommandFlags.FireAndForget);
+        batch.Execute();
+    }
+
+    private static byte[] EncodeMeta(long createdAt, byte[] metadata)
+    {
+        var buffer = new ArrayBufferWriter<byte>(metadata.Length + 32);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("t", createdAt);
+            json.WritePropertyName("m");
+            json.WriteRawValue(metadata, skipInputValidation: true);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    // Null for nothing, and for a value that is not a conversation's (a response's, say).
+    private static (long CreatedAt, byte[] Metadata)? DecodeMeta(RedisValue value)
+    {
+        if (value.IsNull)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse((byte[])value!);
+            var root = document.RootElement;
+            return root.TryGetProperty("t", out var created) && root.TryGetProperty("m", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+                ? (created.GetInt64(), Encoding.UTF8.GetBytes(metadata.GetRawText()))
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[] Encode(ConversationItem item)
+    {
+        var buffer = new ArrayBufferWriter<byte>(item.Json.Length + item.Id.Length + 32);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("i", item.Id);
+            json.WriteBoolean("o", item.Output);
+            json.WritePropertyName("j");
+            json.WriteRawValue(item.Json, skipInputValidation: true);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static ConversationItem? Decode(byte[] value)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(value);
+            var root = document.RootElement;
+            return new ConversationItem(root.GetProperty("i").GetString() ?? "", root.GetProperty("o").GetBoolean(), Encoding.UTF8.GetBytes(root.GetProperty("j").GetRawText()));
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private string Key(string application, string id) => $"gatehouse:ai:{{{_service}/{application}}}:{id}";
 

@@ -28,6 +28,9 @@ internal sealed class ResponsesAnswer(string id, long created)
     /// <summary>The gateway keeps this response (<c>ai.responses</c>): its <c>store</c> is true.</summary>
     public bool Stored { get; init; }
 
+    /// <summary>The conversation the response belongs to (the gateway keeps it), or null.</summary>
+    public string? Conversation { get; init; }
+
     /// <summary>A <c>message</c> item (its text) or a <c>function_call</c> item (its call id, name and arguments).</summary>
     public sealed class Item(string id, string? callId, string? name)
     {
@@ -139,6 +142,12 @@ internal sealed class ResponsesAnswer(string id, long created)
 
         w.WriteEndArray();
         w.WriteBoolean("store", Stored);
+        if (Conversation is not null)
+        {
+            w.WriteStartObject("conversation");
+            w.WriteString("id", Conversation);
+            w.WriteEndObject();
+        }
         if (final && Usage is { } usage)
         {
             w.WriteStartObject("usage");

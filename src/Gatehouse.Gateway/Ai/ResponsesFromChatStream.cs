@@ -12,9 +12,9 @@ namespace Gatehouse.Gateway.Ai;
 /// <c>response.incomplete</c>) with every item and the usage. Each event carries its <c>sequence_number</c>. It does
 /// not keep the text for estimates: it follows a dialect that does (<see cref="ChainedDialect"/>).
 /// </summary>
-internal sealed class ResponsesFromChatStream(string id, long created, bool stored = false) : StreamDialect
+internal sealed class ResponsesFromChatStream(string id, long created, bool stored = false, string? conversation = null) : StreamDialect
 {
-    private readonly ResponsesAnswer _answer = new(id, created) { Stored = stored };
+    private readonly ResponsesAnswer _answer = new(id, created) { Stored = stored, Conversation = conversation };
     private readonly Dictionary<int, ResponsesAnswer.Item> _calls = [];
     private ResponsesAnswer.Item? _open;
     private bool _started;

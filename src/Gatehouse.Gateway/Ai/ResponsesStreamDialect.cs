@@ -35,7 +35,7 @@ internal sealed class ResponsesStreamDialect : StreamDialect
             call.Usage = seen;
         }
 
-        if (call.KeepId is { } keepId && hasResponse && AiResponses.StampEvent(data, keepId, out var response, out var output) is { } stamped)
+        if (call.KeepId is { } keepId && hasResponse && AiResponses.StampEvent(data, keepId, call.KeepConversation, out var response, out var output) is { } stamped)
         {
             // Kept by the gateway: the few events that carry the response object carry the gateway's id instead of the
             // provider's (which names nothing the client could use), and the final one is what is kept.

@@ -29,8 +29,9 @@ public sealed record AiServiceConfig
     public AiCooldownConfig Cooldown { get; init; } = new();
 
     /// <summary>
-    /// Keeps the Responses API's responses at the gateway, per application, so that <c>previous_response_id</c>,
-    /// <c>store</c> and <c>GET</c>/<c>DELETE …/responses/{id}</c> work (docs/ai.md). Without it the API is stateless.
+    /// Keeps the Responses API's responses and conversations at the gateway, per application, so that
+    /// <c>previous_response_id</c>, <c>store</c>, <c>GET</c>/<c>DELETE …/responses/{id}</c> and the Conversations API
+    /// (<c>…/conversations</c>, <c>conversation</c>) work (docs/ai.md). Without it the API is stateless.
     /// </summary>
     [DefaultText("none: the Responses API is stateless")]
     public AiResponsesConfig? Responses { get; init; }

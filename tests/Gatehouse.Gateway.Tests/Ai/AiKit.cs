@@ -16,6 +16,9 @@ internal sealed class AiKit : IAsyncDisposable
     /// <summary>A plan's token limit of 100,000 a day, as <c>planExtra</c> (the tests that count tokens read it back).</summary>
     public const string DayTokenLimit = "    tokenLimits: [ { tokens: 100000, per: day } ]";
 
+    /// <summary>The <c>ai</c> service's lines (<c>aiExtra</c>) that keep responses and conversations in memory for an hour.</summary>
+    public const string KeptAnHour = "      responses: { ttl: 1h }";
+
     private AiKit(TestGateway gateway, FakeProvider[] providers, FakeAnthropic[] anthropic, FakeProvider[] azure, TestKey key)
     {
         Azure = azure;
@@ -62,12 +65,53 @@ internal sealed class AiKit : IAsyncDisposable
     }
 
     /// <summary>The id of a Responses API response made with <paramref name="key"/> (the test fails on any other status).</summary>
-    public async Task<string> CreateResponseAsync(TestKey key, string json)
+    public async Task<string> CreateResponseAsync(TestKey key, string json) => (await OkAsync(key, HttpMethod.Post, "/v1/responses", json))["id"]!.GetValue<string>();
+
+    /// <summary>
+    /// The text of a streamed Responses call whose first provider resets the connection mid-stream
+    /// (<see cref="FakeFault.ResetMidStream"/>, set by the caller): the reset is released once a text delta arrived, and
+    /// the gateway ends the answer with its error event and an abort.
+    /// </summary>
+    public async Task<string> ReadCutStreamAsync(string json)
     {
-        using var response = await SendAsync(key, HttpMethod.Post, "/v1/responses", json);
+        using var response = await Gateway.Client.SendAsync(Post(json, "/v1/responses"), HttpCompletionOption.ResponseHeadersRead);
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        var seen = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        var released = false;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10))) > 0)
+            {
+                seen.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+                if (!released && seen.ToString().Contains("response.output_text.delta", StringComparison.Ordinal))
+                {
+                    released = Providers[0].Release.TrySetResult(); // the provider resets the connection now
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            // the gateway aborts the response after its error event
+        }
+
+        Xunit.Assert.True(released, seen.ToString());
+        return seen.ToString();
+    }
+
+    /// <summary>What the <c>llm</c> service keeps in this gateway's memory (<c>ai.responses</c>).</summary>
+    public Gatehouse.Gateway.Ai.AiResponses.Kept Kept() =>
+        (Gatehouse.Gateway.Ai.AiResponses.Kept)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Gatehouse.Gateway.Ai.AiResponses>(Gateway.Host.Services).For("llm", new Gatehouse.Model.Config.AiResponsesConfig());
+
+    /// <summary>The JSON answer of a request with <paramref name="key"/> (the test fails on any status but 200).</summary>
+    public async Task<System.Text.Json.Nodes.JsonNode> OkAsync(TestKey key, HttpMethod method, string path, string? json = null)
+    {
+        using var response = await SendAsync(key, method, path, json);
         var body = await response.Content.ReadAsStringAsync();
-        Xunit.Assert.True(response.IsSuccessStatusCode, body);
-        return System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        Xunit.Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{method} {path}: {(int)response.StatusCode} {body}");
+        return System.Text.Json.Nodes.JsonNode.Parse(body)!;
     }
 
     /// <summary>Waits for the application's calls to settle, then checks the tokens its first token limit counted.</summary>

@@ -63,6 +63,84 @@ public sealed class ResponsesKeptInRedisTests
     }
 
     [Fact]
+    public async Task AConversationMadeAtOneNode_IsUsedAndChangedAtTheOther()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var key = TestKey.New();
+        var other = TestKey.New();
+        await using var one = await AiKit.StartAsync(providerCount: 1, aiExtra: Kept(redis), key: key, secondKey: other);
+        await using var two = await AiKit.StartAsync(providerCount: 1, aiExtra: Kept(redis), key: key, secondKey: other);
+        var id = (await one.OkAsync(key, HttpMethod.Post, "/v1/conversations", """{"items":[{"role":"user","content":"hi"}],"metadata":{"n":"1"}}"""))["id"]!.GetValue<string>();
+
+        // Two calls at the other node: the provider is sent the whole conversation; the fake's same item id twice is made unique.
+        await two.OkAsync(key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","conversation":"{{id}}","input":"again"}""");
+        await two.OkAsync(key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","conversation":"{{id}}","input":"more"}""");
+        Assert.Equal(
+            """[{"role":"user","content":"hi"},{"role":"user","content":"again"},{"role":"assistant","content":"w1 w2 w3 w4 w5"},{"role":"user","content":"more"}]""",
+            two.Providers[0].Received.Last().Body["input"]!.ToJsonString());
+        var items = (await one.OkAsync(key, HttpMethod.Get, $"/v1/conversations/{id}/items?order=asc"))["data"]!.AsArray();
+        Assert.Equal(5, items.Select(i => i!["id"]!.GetValue<string>()).Distinct().Count());
+        Assert.Equal("""{"n":"1"}""", (await two.OkAsync(key, HttpMethod.Get, "/v1/conversations/" + id))["metadata"]!.ToJsonString());
+
+        // Changed at one node, seen at the other; another application sees nothing.
+        var second = items[1]!["id"]!.GetValue<string>();
+        await one.OkAsync(key, HttpMethod.Delete, $"/v1/conversations/{id}/items/{second}");
+        await one.OkAsync(key, HttpMethod.Post, "/v1/conversations/" + id, """{"metadata":{"n":"2"}}""");
+        var added = await two.OkAsync(key, HttpMethod.Post, $"/v1/conversations/{id}/items", $$"""{"items":[{"id":"{{items[0]!["id"]}}","role":"user","content":"same id"}]}""");
+        Assert.NotEqual(items[0]!["id"]!.GetValue<string>(), added["first_id"]!.GetValue<string>());
+        var now = (await two.OkAsync(key, HttpMethod.Get, $"/v1/conversations/{id}/items?order=asc"))["data"]!.AsArray();
+        Assert.Equal(5, now.Count);
+        Assert.DoesNotContain(now, i => i!["id"]!.GetValue<string>() == second);
+        Assert.Equal("""{"n":"2"}""", (await two.OkAsync(key, HttpMethod.Get, "/v1/conversations/" + id))["metadata"]!.ToJsonString());
+        using (var foreign = await two.SendAsync(other, HttpMethod.Get, $"/v1/conversations/{id}/items"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        }
+
+        // A response's id is not a conversation's, nor the other way round.
+        var responseId = await one.CreateResponseAsync(key, """{"model":"fast","input":"alone"}""");
+        using (var mixed = await two.SendAsync(key, HttpMethod.Get, "/v1/conversations/" + responseId))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, mixed.StatusCode);
+        }
+
+        foreach (var path in new[] { "/v1/responses/" + id, $"/v1/responses/{id}:items", $"/v1/conversations/{id}:items" })
+        {
+            using var mixed = await two.SendAsync(key, HttpMethod.Get, path); // the items' list is not a string: a miss, not an error
+            Assert.Equal(HttpStatusCode.NotFound, mixed.StatusCode);
+        }
+
+        // Items added at once at both nodes, all with the same id: each push sees the others', and every id stays unique.
+        var adds = Enumerable.Range(0, 24).Select(i => (i % 2 == 0 ? one : two).OkAsync(key, HttpMethod.Post, $"/v1/conversations/{id}/items", """{"items":[{"id":"same","role":"user","content":"x"}]}"""));
+        await Task.WhenAll(adds);
+        var all = (await one.OkAsync(key, HttpMethod.Get, $"/v1/conversations/{id}/items?limit=100"))["data"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()).ToArray();
+        Assert.Equal(29, all.Length);
+        Assert.Equal(29, all.Distinct().Count());
+
+        await two.OkAsync(key, HttpMethod.Delete, "/v1/conversations/" + id);
+        using var gone = await one.SendAsync(key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","conversation":"{{id}}","input":"x"}""");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Fact]
+    public async Task ItemsAddedAtOnce_ToAConversationInRedis_AreAllKept_EachWithAnIdOfItsOwn()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        using var store = new Gatehouse.Gateway.Ai.RedisResponses(redis.Configuration, "llm", Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        var config = new Gatehouse.Model.Config.AiResponsesConfig { Ttl = TimeSpan.FromHours(1) };
+        Assert.True(await store.CreateConversationAsync(new Gatehouse.Gateway.Ai.Conversation("conv_1", "app", 1, "{}"u8.ToArray(), []), config));
+
+        var adds = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(async () =>
+            await store.AppendAsync("app", "conv_1", [new Gatehouse.Gateway.Ai.ConversationItem("same", false, """{"role":"user","content":"x"}"""u8.ToArray())], config))));
+
+        Assert.All(adds, added => Assert.Equal(Gatehouse.Gateway.Ai.AiResponses.Appended.Done, added.Outcome));
+        var ids = (await store.ConversationAsync("app", "conv_1", config.Ttl))!.Items.Select(item => item.Id).ToArray();
+        Assert.Equal(40, ids.Length);
+        Assert.Equal(40, ids.Distinct().Count());
+        Assert.Equal(ids.Order(), adds.Select(added => Assert.Single(added.Added).Id).Order()); // each call was told the id it got
+    }
+
+    [Fact]
     public async Task WhileRedisDoesNotAnswer_ContinuingAnswers503_AndNewCallsAreStillServed()
     {
         var redis = await RedisServer.StartNewAsync();

@@ -20,12 +20,10 @@ namespace Gatehouse.Gateway.Tests.Ai;
 [Trait("Issue", "22")]
 public sealed class ResponsesKeptTests
 {
-    private const string Kept = "      responses: { ttl: 1h }";
-
     [Fact]
     public async Task Continue_OpenAIClient_TheProviderGetsTheWholeConversation_AndStillStoresNothing()
     {
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept);
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour);
         var client = kit.OpenAI().GetResponsesClient();
 
         ResponseResult first = await client.CreateResponseAsync(new CreateResponseOptions { Model = "fast", InputItems = { ResponseItem.CreateUserMessageItem("hi") } });
@@ -56,14 +54,14 @@ public sealed class ResponsesKeptTests
         ResponseResult third = await client.CreateResponseAsync(new CreateResponseOptions { Model = "fast", PreviousResponseId = second.Id, InputItems = { ResponseItem.CreateUserMessageItem("more") } });
         Assert.Equal(5, kit.Providers[0].Received.Last().Body["input"]!.AsArray().Count);
         Assert.NotEqual(second.Id, third.Id);
-        Assert.Equal([second.Id], KeptOf(kit).Get("app", third.Id)!.Chain); // in memory, each names only the one before it
+        Assert.Equal([second.Id], kit.Kept().Get("app", third.Id)!.Chain); // in memory, each names only the one before it
     }
 
     [Fact]
     public async Task Streamed_EveryEventCarriesTheGatewaysId_AndATranslatedProviderContinuesTheConversation()
     {
         const string models = "        fast: [ { provider: p0, model: model-0 } ]\n        claude: [ { provider: a0, model: claude-x } ]\n";
-        await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, models: models, aiExtra: Kept);
+        await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, models: models, aiExtra: AiKit.KeptAnHour);
         var client = kit.OpenAI().GetResponsesClient();
 
         var ids = new HashSet<string>();
@@ -116,7 +114,7 @@ public sealed class ResponsesKeptTests
     public async Task OnlyTheApplicationThatMadeAResponse_CanReadContinueOrDeleteIt()
     {
         var other = TestKey.New();
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept, secondKey: other);
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour, secondKey: other);
         var id = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
 
         // Another application: the same answers as for an id that never was.
@@ -158,7 +156,7 @@ public sealed class ResponsesKeptTests
     [Fact]
     public async Task InputItems_ListTheConversationTheProviderWasGiven_NewestFirst_InPages()
     {
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept);
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour);
         var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
         var second = await kit.CreateResponseAsync(kit.Key, $$"""{"model":"fast","previous_response_id":"{{first}}","input":[{"role":"user","content":"again"},{"role":"user","content":"and more"}]}""");
 
@@ -190,14 +188,14 @@ public sealed class ResponsesKeptTests
     public async Task WithoutAnApplication_NothingIsKept_AndNothingCanBeContinued()
     {
         // A plan for callers without a key, beside the kit's own.
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept, planExtra: "  open:\n    anonymous: true\n    include: [ { route: ai, access: read } ]");
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour, planExtra: "  open:\n    anonymous: true\n    include: [ { route: ai, access: read } ]");
         var mine = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
 
         using var anonymous = await kit.Gateway.Client.PostAsync("/v1/responses", new StringContent("""{"model":"fast","input":"hi"}""", Encoding.UTF8, "application/json"));
         var answer = JsonNode.Parse(await anonymous.Content.ReadAsStringAsync())!;
         Assert.Equal(HttpStatusCode.OK, anonymous.StatusCode);
         Assert.Equal("resp_fake", answer["id"]!.GetValue<string>()); // the provider's answer as it was: not kept
-        Assert.Equal(1, KeptOf(kit).Count);
+        Assert.Equal(1, kit.Kept().Count);
 
         using var continued = await kit.Gateway.Client.PostAsync("/v1/responses", new StringContent($$"""{"model":"fast","input":"x","previous_response_id":"{{mine}}"}""", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, continued.StatusCode);
@@ -210,55 +208,32 @@ public sealed class ResponsesKeptTests
     [Fact]
     public async Task StoreFalse_IsNotKept_AndKeepsTheProvidersAnswerAsItIs()
     {
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept);
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour);
 
         using var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":"hi","store":false}""");
         var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
 
         Assert.Equal("resp_fake", answer["id"]!.GetValue<string>());
-        Assert.Equal(0, KeptOf(kit).Count);
+        Assert.Equal(0, kit.Kept().Count);
     }
 
     [Fact]
     public async Task AStreamCutMidway_IsNotKept()
     {
-        await using var kit = await AiKit.StartAsync(providerCount: 1, aiExtra: Kept);
+        await using var kit = await AiKit.StartAsync(providerCount: 1, aiExtra: AiKit.KeptAnHour);
         kit.Providers[0].Fault = FakeFault.ResetMidStream;
 
-        using var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"input":"hi"}""", "/v1/responses"), HttpCompletionOption.ResponseHeadersRead);
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        var seen = new StringBuilder();
-        var buffer = new byte[4096];
-        var released = false;
-        try
-        {
-            int read;
-            while ((read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10))) > 0)
-            {
-                seen.Append(Encoding.UTF8.GetString(buffer, 0, read));
-                if (!released && seen.ToString().Contains("response.output_text.delta", StringComparison.Ordinal))
-                {
-                    released = kit.Providers[0].Release.TrySetResult(); // the provider resets the connection now
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            // the gateway aborts the response after its error event
-        }
-
-        var text = seen.ToString();
-        Assert.True(released, text);
+        var text = await kit.ReadCutStreamAsync("""{"model":"fast","stream":true,"input":"hi"}""");
         var id = System.Text.RegularExpressions.Regex.Match(text, "resp_[0-9a-f]{32}").Value;
         Assert.NotEmpty(id); // the events before the cut carried the gateway's id
 
         // A whole call after it is kept; the cut one never is.
         kit.Providers[0].Fault = FakeFault.None;
         var whole = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
-        await Wait.UntilAsync(() => KeptOf(kit).Count == 1, "the whole call kept");
+        await Wait.UntilAsync(() => kit.Kept().Count == 1, "the whole call kept");
         await Task.Delay(200);
-        Assert.Equal(1, KeptOf(kit).Count);
-        Assert.NotNull(KeptOf(kit).Get("app", whole));
+        Assert.Equal(1, kit.Kept().Count);
+        Assert.NotNull(kit.Kept().Get("app", whole));
         using var got = await kit.SendAsync(kit.Key, HttpMethod.Get, "/v1/responses/" + id);
         Assert.Equal(HttpStatusCode.NotFound, got.StatusCode);
     }
@@ -267,7 +242,7 @@ public sealed class ResponsesKeptTests
     public async Task AConversationIsKeptAnHourAfterItWasLastContinued_ThenRefused()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept, time: clock);
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour, time: clock);
         var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
 
         clock.Advance(TimeSpan.FromMinutes(50));
@@ -287,7 +262,7 @@ public sealed class ResponsesKeptTests
     [Fact]
     public async Task TheHistoryCountsAgainstTokenLimits()
     {
-        await using var kit = await AiKit.StartAsync(aiExtra: Kept, planExtra: AiKit.DayTokenLimit);
+        await using var kit = await AiKit.StartAsync(aiExtra: AiKit.KeptAnHour, planExtra: AiKit.DayTokenLimit);
         var first = await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"hi"}""");
         var limiter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<TokenLimiter>(kit.Gateway.Host.Services);
         await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, "the first call settled");
@@ -357,7 +332,7 @@ public sealed class ResponsesKeptTests
     }
 
     [Fact]
-    public void TheGauges_CountWhatANodeKeepsInMemory_ByService()
+    public async Task TheGauges_CountWhatANodeKeepsInMemory_ByService()
     {
         var config = new AiResponsesConfig();
         long? Gauge(string name, string service)
@@ -388,14 +363,14 @@ public sealed class ResponsesKeptTests
         kept.Add(new AiResponses.Entry("r1", "app", [], new byte[10], new byte[20], new byte[30]), config);
         kept.Add(new AiResponses.Entry("r2", "app", ["r1"], new byte[10], new byte[20], new byte[30]), config);
 
+        Assert.True(await kept.CreateConversationAsync(new Conversation("conv_1", "app", 1, "{}"u8.ToArray(), [new ConversationItem("m1", false, new byte[40])]), config));
+
         Assert.Equal(2, Gauge("gatehouse.ai.responses.kept", "gauge-svc-1"));
+        Assert.Equal(1, Gauge("gatehouse.ai.conversations.kept", "gauge-svc-1"));
         Assert.Equal(kept.Bytes, Gauge("gatehouse.ai.responses.kept.size", "gauge-svc-1"));
         Assert.True(kept.Bytes > 120);
 
         responses.Dispose(); // its host stopped: it leaves the gauges
         Assert.Null(Gauge("gatehouse.ai.responses.kept", "gauge-svc-1"));
     }
-
-    private static AiResponses.Kept KeptOf(AiKit kit) =>
-        (AiResponses.Kept)Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<AiResponses>(kit.Gateway.Host.Services).For("llm", new AiResponsesConfig());
 }

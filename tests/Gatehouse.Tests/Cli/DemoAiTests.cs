@@ -46,6 +46,16 @@ public sealed partial class DemoAiTests
         Assert.Contains("event: response.output_text.delta\ndata: ", responseEvents, StringComparison.Ordinal);
         Assert.Contains("event: response.completed\n", responseEvents, StringComparison.Ordinal);
 
+        // A conversation, as the README makes one: kept by the demo's gateway, and a call in it adds its input and output.
+        var made = await client.PostAsync("/v1/conversations", new StringContent("{}", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var conversation = JsonDocument.Parse(await made.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+        Assert.StartsWith("conv_", conversation, StringComparison.Ordinal);
+        var inConversation = await client.PostAsync("/v1/responses", new StringContent($$"""{"model":"demo","input":"hi","conversation":"{{conversation}}"}""", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.OK, inConversation.StatusCode);
+        var conversationItems = JsonDocument.Parse(await client.GetStringAsync($"/v1/conversations/{conversation}/items?order=asc")).RootElement.GetProperty("data");
+        Assert.Equal(["user", "assistant"], conversationItems.EnumerateArray().Select(i => i.GetProperty("role").GetString()));
+        Assert.Equal("You said: hi", conversationItems[1].GetProperty("content")[0].GetProperty("text").GetString());
+
         // Anthropic's Messages API on the same alias, translated for its first provider (OpenAI's API): Anthropic's shape, whole and streamed.
         var claude = await client.PostAsync("/v1/messages", new StringContent("""{"model":"demo","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"));
         var claudeText = await claude.Content.ReadAsStringAsync();
