@@ -32,7 +32,9 @@
 // responsesApi: false) instead of chat completions; the direct calls stay chat completions. With --kept as well, the
 // service keeps responses (ai.responses) and each client continues its own conversation (previous_response_id) for
 // 10 turns, then starts a new one: the cost of keeping the state, against --responses alone. --kept-redis=URL keeps
-// them in that Redis (ai.responses.redis) instead of the gateway's memory.
+// them in that Redis (ai.responses.redis) instead of the gateway's memory. --conversations keeps them too, but each client
+// makes a conversation (POST /v1/conversations, not timed) and goes on in it (conversation) for 10 turns: the cost of
+// conversations against --kept (with --kept-redis=URL as well, in that Redis).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -55,9 +57,10 @@ var systemMessage = promptChars == 0 ? "" : $$"""{"role":"system","content":"{{A
 var streamedBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","stream":true,"messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var wholeBody = Encoding.UTF8.GetBytes($$"""{"model":"fast","messages":[{{systemMessage}}{"role":"user","content":"hi"}]}""");
 var limitsRedis = args.FirstOrDefault(a => a.StartsWith("--limits-redis=", StringComparison.Ordinal))?["--limits-redis=".Length..];
-var responsesApi = args.Contains("--responses") || args.Contains("--kept") || args.Any(a => a.StartsWith("--kept-redis=", StringComparison.Ordinal));
+var responsesApi = args.Contains("--responses") || args.Contains("--kept") || args.Contains("--conversations") || args.Any(a => a.StartsWith("--kept-redis=", StringComparison.Ordinal));
 var keptRedis = args.FirstOrDefault(a => a.StartsWith("--kept-redis=", StringComparison.Ordinal))?["--kept-redis=".Length..];
-var kept = args.Contains("--kept") || keptRedis is not null;
+var conversations = args.Contains("--conversations");
+var kept = args.Contains("--kept") || keptRedis is not null || conversations;
 var workers = int.Parse(args.FirstOrDefault(a => a.StartsWith("--workers=", StringComparison.Ordinal))?["--workers=".Length..] ?? "16", CultureInfo.InvariantCulture);
 
 const string Completion = """{"id":"chatcmpl-b","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}""";
@@ -135,7 +138,7 @@ else
 
 var benchStart = Stopwatch.GetTimestamp();
 var slow = new List<(double At, int Index, double First, bool Collected)>();
-Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, {(responsesApi ? kept ? $"Responses API, kept{(keptRedis is null ? "" : " in Redis")}, 10 turns a conversation" : "Responses API, stateless" : "chat completions")}, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+Console.WriteLine($"provider {providerUrl}, gateway {gatewayUrl}, {requests} requests per form, {Environment.ProcessorCount} cores, {(responsesApi ? kept ? $"Responses API, kept{(keptRedis is null ? "" : " in Redis")}, 10 turns a conversation{(conversations ? " (conversation)" : " (previous_response_id)")}" : "Responses API, stateless" : "chat completions")}, token limits {(tokenLimits ? "on" : "off")}{(limitsRedis is null ? "" : $" (across nodes, through {limitsRedis}: strict leases)")}, started {DateTime.UtcNow:HH:mm:ss.fff} UTC");
 foreach (var concurrency in new[] { 1, workers })
 {
     await Warm(concurrency);
@@ -306,7 +309,25 @@ async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(str
     else
     {
         var previous = kept && conversation.Turns++ % 10 != 0 ? conversation.Previous : null;
-        content = Encoding.UTF8.GetBytes($$"""{"model":"fast",{{(stream ? "\"stream\":true," : "")}}{{(previous is null ? "" : $"\"previous_response_id\":\"{previous}\",")}}"input":"hi"}""");
+        string? state = null;
+        if (conversations)
+        {
+            if (previous is null)
+            {
+                // A new conversation every 10 turns, made before the timed call.
+                using var made = await http.PostAsync(baseUrl + "/v1/conversations", new ByteArrayContent("{}"u8.ToArray()) { Headers = { ContentType = new("application/json") } });
+                var text = await made.Content.ReadAsStringAsync();
+                conversation.Previous = text[(text.IndexOf("conv_", StringComparison.Ordinal))..][..37];
+            }
+
+            state = $"\"conversation\":\"{conversation.Previous}\",";
+        }
+        else if (previous is not null)
+        {
+            state = $"\"previous_response_id\":\"{previous}\",";
+        }
+
+        content = Encoding.UTF8.GetBytes($$"""{"model":"fast",{{(stream ? "\"stream\":true," : "")}}{{state}}"input":"hi"}""");
     }
 
     var started = Stopwatch.GetTimestamp();
@@ -329,7 +350,7 @@ async Task<(double Total, double First, double[] Gaps, bool Collected)> Call(str
         {
             first = Stopwatch.GetElapsedTime(started, now).TotalMilliseconds;
             collected = GC.CollectionCount(0) != collections;
-            if (responses && kept)
+            if (responses && kept && !conversations)
             {
                 // The response's id is in the first bytes: the whole answer, or the stream's response.created event.
                 var text = Encoding.UTF8.GetString(buffer, 0, read);

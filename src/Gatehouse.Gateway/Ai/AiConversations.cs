@@ -69,6 +69,13 @@ internal static class AiConversations
                 return $"'items[{i}].id' must be a string of 1 to {AiResponses.MaxIdLength} characters, or left out.";
             }
 
+            if (ProviderState.FindReference(item) is { } reference)
+            {
+                // Sent to the provider by every later call in the conversation: the same rule as for a call's own input.
+                return $"'{reference}' in 'items[{i}]' refers to something kept at the provider, under an account every application shares; "
+                    + "send it inline instead (file_data, image_url, or the item itself).";
+            }
+
             read[i] = Input(item);
         }
 

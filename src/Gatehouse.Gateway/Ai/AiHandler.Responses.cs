@@ -117,7 +117,7 @@ internal sealed partial class AiHandler
 
         body["input"] = input;
         body.Remove("conversation");
-        return new KeepPlan(false, store, [], ownInput, id, own);
+        return new KeepPlan(false, store, [], ownInput, id, own, conversation);
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
@@ -131,7 +131,7 @@ internal sealed partial class AiHandler
                 : $"Conversation with id '{id}' not found.", requestId);
 
     /// <summary>What a Responses call's response is kept as: nothing when <see cref="OwnInput"/> is null.</summary>
-    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput, string? Conversation = null, ConversationItem[]? ConversationInput = null)
+    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput, string? Conversation = null, ConversationItem[]? ConversationInput = null, ConversationView? Seen = null)
     {
         public static KeepPlan None => new(false, null, [], null);
 
@@ -154,6 +154,7 @@ internal sealed partial class AiHandler
             if (Conversation is { } conversation)
             {
                 var own = ConversationInput!;
+                var seen = Seen;
                 call.KeepAsync = async (final, output) =>
                 {
                     if ((output ?? AiResponses.OutputToKeep(final)) is not { } kept)
@@ -165,7 +166,7 @@ internal sealed partial class AiHandler
                     try
                     {
                         // The call's input, then its output, at once; a conversation deleted meanwhile or full gets nothing.
-                        var outcome = (await store.AppendAsync(application, conversation, [.. own, .. AiConversations.Output(final)], config).ConfigureAwait(false)).Outcome;
+                        var outcome = (await store.AppendAsync(application, conversation, [.. own, .. AiConversations.Output(final)], config, seen).ConfigureAwait(false)).Outcome;
                         if (outcome is AiResponses.Appended.Full or AiResponses.Appended.Busy)
                         {
                             LogNotAdded(logger, conversation, application, outcome == AiResponses.Appended.Full ? "it is full (10,000 items, or ai.responses.size)" : "other calls kept changing it");

@@ -511,9 +511,10 @@ internal sealed class AiResponses : IDisposable
 
         /// <summary>
         /// Adds items at the end of a conversation, at once (a concurrent call's items go wholly before or after), with ids
-        /// unique in it (<see cref="AiConversations.Unique"/>); the items as added.
+        /// unique in it (<see cref="AiConversations.Unique"/>); the items as added. <paramref name="seen"/>: the conversation
+        /// as the caller read it just before, if it did (a remote store may then skip reading it again).
         /// </summary>
-        public abstract ValueTask<(Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config);
+        public abstract ValueTask<(Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config, ConversationView? seen = null);
 
         /// <summary>Removes an item; the conversation as it is after, or null when it is not kept (<c>Found</c>: the item was there).</summary>
         public abstract ValueTask<(ConversationView? Conversation, bool Found)> DeleteItemAsync(string application, string id, string itemId, TimeSpan ttl);
@@ -634,7 +635,7 @@ internal sealed class AiResponses : IDisposable
 
         public override ValueTask<bool> DeleteConversationAsync(string application, string id) => ValueTask.FromResult(Delete<Conversation>(application, id));
 
-        public override ValueTask<(Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config)
+        public override ValueTask<(Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config, ConversationView? seen = null)
         {
             var now = time.GetUtcNow();
             var adding = items.Sum(item => item.Bytes);

@@ -88,8 +88,9 @@ internal static class ProviderState
     private static bool IsTrue(JsonNode? node) => node is JsonValue v && v.TryGetValue<bool>(out var b) && b;
 
     // A file id anywhere in the content (input_file, input_image, chat's file part), or a Responses item_reference.
-    // The recursion is bounded by the parser's depth limit (64).
-    private static string? FindReference(JsonNode? node)
+    // The recursion is bounded by the parser's depth limit (64). Also for items added to a kept conversation, which a
+    // later call sends to the provider.
+    internal static string? FindReference(JsonNode? node)
     {
         switch (node)
         {

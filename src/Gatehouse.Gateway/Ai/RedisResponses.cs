@@ -189,7 +189,7 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
         return await Call("delete", () => _redis.GetDatabase().KeyDeleteAsync([key, key + ":items"])).ConfigureAwait(false) > 0;
     }
 
-    public override async ValueTask<(AiResponses.Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config)
+    public override async ValueTask<(AiResponses.Appended Outcome, ConversationItem[] Added)> AppendAsync(string application, string id, IReadOnlyList<ConversationItem> items, AiResponsesConfig config, ConversationView? seen = null)
     {
         if (!Names(id))
         {
@@ -212,21 +212,33 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
                 await Task.Delay(Random.Shared.Next(1, 2 + Math.Min(attempt, 8))).ConfigureAwait(false);
             }
 
-            var (meta, values) = await ReadConversationAsync(key).ConfigureAwait(false);
-            if (DecodeMeta(meta) is null)
+            // The first try takes the conversation as the caller read it, if it did (a call in it read it whole to send it
+            // to the provider); one that changed since fails the length condition, and is read again.
+            string[] ids;
+            if (attempt == 0 && seen is not null)
             {
-                return (AiResponses.Appended.NotFound, []);
+                ids = [.. seen.Items.Select(item => item.Id)];
+            }
+            else
+            {
+                var (meta, values) = await ReadConversationAsync(key).ConfigureAwait(false);
+                if (DecodeMeta(meta) is null)
+                {
+                    return (AiResponses.Appended.NotFound, []);
+                }
+
+                ids = [.. values.Select(value => IdOf(value!))];
             }
 
-            if (values.Length + items.Count > AiConversations.MaxItems)
+            if (ids.Length + items.Count > AiConversations.MaxItems)
             {
                 return (AiResponses.Appended.Full, []);
             }
 
-            var unique = AiConversations.Unique(values.Select(value => Decode(value!)?.Id ?? ""), items);
+            var unique = AiConversations.Unique(ids, items);
             var transaction = _redis.GetDatabase().CreateTransaction();
             transaction.AddCondition(Condition.KeyExists(key));
-            transaction.AddCondition(Condition.ListLengthEqual(key + ":items", values.Length));
+            transaction.AddCondition(Condition.ListLengthEqual(key + ":items", ids.Length));
             _ = transaction.ListRightPushAsync(key + ":items", [.. unique.Select(Encode)]);
             _ = transaction.KeyExpireAsync(key, config.Ttl);
             _ = transaction.KeyExpireAsync(key + ":items", config.Ttl);
@@ -343,17 +355,55 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
         return buffer.WrittenSpan.ToArray();
     }
 
+    // Read in the order Encode writes, with a reader rather than a document: the item's JSON is sliced out as it is, and
+    // a conversation's every item is decoded on each call in it.
     private static ConversationItem? Decode(byte[] value)
     {
         try
         {
-            using var document = JsonDocument.Parse(value);
-            var root = document.RootElement;
-            return new ConversationItem(root.GetProperty("i").GetString() ?? "", root.GetProperty("o").GetBoolean(), Encoding.UTF8.GetBytes(root.GetProperty("j").GetRawText()));
+            var reader = new Utf8JsonReader(value);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject || Property(ref reader, "i"u8) is not JsonTokenType.String)
+            {
+                return null;
+            }
+
+            var id = reader.GetString()!;
+            if (Property(ref reader, "o"u8) is not (JsonTokenType.True or JsonTokenType.False))
+            {
+                return null;
+            }
+
+            var output = reader.GetBoolean();
+            if (Property(ref reader, "j"u8) is not JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            return new ConversationItem(id, output, value.AsSpan(start, (int)reader.BytesConsumed - start).ToArray());
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (JsonException)
         {
             return null;
+        }
+    }
+
+    // Moves to the next property, which must be NAME, and to its value; the value's token, or None.
+    private static JsonTokenType Property(ref Utf8JsonReader reader, ReadOnlySpan<byte> name) =>
+        reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals(name) && reader.Read() ? reader.TokenType : JsonTokenType.None;
+
+    // Only the id of an item as Encode wrote it, for making new ids unique.
+    private static string IdOf(byte[] value)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(value);
+            return reader.Read() && Property(ref reader, "i"u8) == JsonTokenType.String ? reader.GetString()! : "";
+        }
+        catch (JsonException)
+        {
+            return "";
         }
     }
 

@@ -212,6 +212,8 @@ public sealed class ConversationsTests
     [InlineData("/v1/conversations", """{"items":[1]}""", "invalid_value", "items[0]")]
     [InlineData("/v1/conversations", """{"items":[{"content":"no role"}]}""", "invalid_value", "items[0]")]
     [InlineData("/v1/conversations", """{"items":[{"role":"user","content":"x","id":7}]}""", "invalid_value", "items[0].id")]
+    [InlineData("/v1/conversations", """{"items":[{"role":"user","content":[{"type":"input_file","file_id":"file-1"}]}]}""", "invalid_value", "'file_id' in 'items[0]'")]
+    [InlineData("/v1/conversations", """{"items":[{"type":"item_reference","id":"msg_1"}]}""", "invalid_value", "'item_reference' in 'items[0]'")]
     [InlineData("/v1/conversations", """{"metadata":{"a":1}}""", "invalid_value", "metadata.a")]
     [InlineData("/v1/conversations", """{"metadata":[]}""", "invalid_value", "'metadata'")]
     [InlineData("/v1/conversations", "[1,2]", "invalid_body", "JSON object")]

@@ -138,6 +138,16 @@ public sealed class ResponsesKeptInRedisTests
         Assert.Equal(40, ids.Length);
         Assert.Equal(40, ids.Distinct().Count());
         Assert.Equal(ids.Order(), adds.Select(added => Assert.Single(added.Added).Id).Order()); // each call was told the id it got
+
+        // A call that read the conversation before another added to it: its items still go after, with ids of their own.
+        var seen = await store.ConversationAsync("app", "conv_1", config.Ttl);
+        await store.AppendAsync("app", "conv_1", [new Gatehouse.Gateway.Ai.ConversationItem("late", false, "{}"u8.ToArray())], config);
+        var (outcome, added) = await store.AppendAsync("app", "conv_1", [new Gatehouse.Gateway.Ai.ConversationItem("late", false, "{}"u8.ToArray())], config, seen);
+        Assert.Equal(Gatehouse.Gateway.Ai.AiResponses.Appended.Done, outcome);
+        var after = (await store.ConversationAsync("app", "conv_1", config.Ttl))!.Items.Select(item => item.Id).ToArray();
+        Assert.Equal(42, after.Distinct().Count());
+        Assert.Equal(["late", Assert.Single(added).Id], after[^2..]);
+        Assert.NotEqual("late", after[^1]);
     }
 
     [Fact]
