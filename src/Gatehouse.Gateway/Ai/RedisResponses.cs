@@ -22,6 +22,18 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
     private readonly string _service;
     private int _down;
 
+    // Adds a conversation's items in one round trip: KEYS[1] the conversation, KEYS[2] its items; ARGV[1] the length of
+    // the list the ids were made unique against, ARGV[2] the ttl in milliseconds, ARGV[3..] the items. 1 when added,
+    // -1 when the conversation is not kept, 0 when the list changed meanwhile (nothing added: read again).
+    private const string AppendScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+        if redis.call('LLEN', KEYS[2]) ~= tonumber(ARGV[1]) then return 0 end
+        redis.call('RPUSH', KEYS[2], unpack(ARGV, 3))
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        return 1
+        """;
+
     public RedisResponses(string configuration, string service, ILoggerFactory loggers)
     {
         _service = service;
@@ -201,9 +213,9 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
             return (AiResponses.Appended.Full, []);
         }
 
-        // Optimistically: the items' ids are made unique against the list as read, and pushed only if its length is still
-        // what was read; else read again after a short random wait, as many times as concurrent writers of one
-        // conversation need in practice (calls that add to it at once), then give up as busy.
+        // Optimistically: the items' ids are made unique against the list as read, and pushed (AppendScript) only if its
+        // length is still what was read; else read again after a short random wait, as many times as concurrent writers
+        // of one conversation need in practice (calls that add to it at once), then give up as busy.
         var key = Key(application, id);
         for (var attempt = 0; attempt < 32; attempt++)
         {
@@ -236,15 +248,16 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
             }
 
             var unique = AiConversations.Unique(ids, items);
-            var transaction = _redis.GetDatabase().CreateTransaction();
-            transaction.AddCondition(Condition.KeyExists(key));
-            transaction.AddCondition(Condition.ListLengthEqual(key + ":items", ids.Length));
-            _ = transaction.ListRightPushAsync(key + ":items", [.. unique.Select(Encode)]);
-            _ = transaction.KeyExpireAsync(key, config.Ttl);
-            _ = transaction.KeyExpireAsync(key + ":items", config.Ttl);
-            if (await Call("keep", () => transaction.ExecuteAsync()).ConfigureAwait(false))
+            RedisValue[] arguments = [ids.Length, (long)config.Ttl.TotalMilliseconds, .. unique.Select(item => (RedisValue)Encode(item))];
+            var pushed = (long)await Call("keep", () => _redis.GetDatabase().ScriptEvaluateAsync(AppendScript, [key, key + ":items"], arguments)).ConfigureAwait(false);
+            if (pushed == 1)
             {
                 return (AiResponses.Appended.Done, unique);
+            }
+
+            if (pushed == -1)
+            {
+                return (AiResponses.Appended.NotFound, []);
             }
         }
 

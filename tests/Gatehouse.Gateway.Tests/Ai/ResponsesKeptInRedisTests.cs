@@ -148,6 +148,22 @@ public sealed class ResponsesKeptInRedisTests
         Assert.Equal(42, after.Distinct().Count());
         Assert.Equal(["late", Assert.Single(added).Id], after[^2..]);
         Assert.NotEqual("late", after[^1]);
+
+        // Both keys expire with the conversation; nothing is added to one deleted meanwhile, and no list is left behind.
+        using var direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var database = direct.GetDatabase();
+        Assert.True(await store.CreateConversationAsync(new Gatehouse.Gateway.Ai.Conversation("conv_3", "app", 1, "{}"u8.ToArray(), []), config));
+        await store.AppendAsync("app", "conv_3", [new Gatehouse.Gateway.Ai.ConversationItem("first", false, "{}"u8.ToArray())], config); // the list made by the append
+        var conversationTtl = await database.KeyTimeToLiveAsync("gatehouse:ai:{llm/app}:conv_3");
+        var itemsTtl = await database.KeyTimeToLiveAsync("gatehouse:ai:{llm/app}:conv_3:items");
+        Assert.InRange(conversationTtl!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        Assert.InRange(itemsTtl!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        Assert.True(await store.CreateConversationAsync(new Gatehouse.Gateway.Ai.Conversation("conv_2", "app", 1, "{}"u8.ToArray(), []), config));
+        var empty = await store.ConversationAsync("app", "conv_2", config.Ttl);
+        Assert.True(await store.DeleteConversationAsync("app", "conv_2"));
+        var (gone, _) = await store.AppendAsync("app", "conv_2", [new Gatehouse.Gateway.Ai.ConversationItem("x", false, "{}"u8.ToArray())], config, empty);
+        Assert.Equal(Gatehouse.Gateway.Ai.AiResponses.Appended.NotFound, gone);
+        Assert.False(await database.KeyExistsAsync("gatehouse:ai:{llm/app}:conv_2:items"));
     }
 
     [Fact]
