@@ -27,6 +27,9 @@ internal sealed class ConsumerDirectory : IConsumerSink
     /// <summary>Raised after every change, with the application id (null after a reset); for tests and diagnostics.</summary>
     public event Action<string?>? Changed;
 
+    /// <summary>Raised after applications left the directory (removed, or not in a new whole set), with their ids.</summary>
+    public event Action<IReadOnlyList<string>>? Removed;
+
     /// <summary>
     /// The application that key hash <paramref name="sha256Hex"/> belongs to, bound to <paramref name="model"/>'s plans,
     /// the key's expiry, and the directory's entry for the key (<paramref name="handle"/>, which <see cref="Revalidate"/>
@@ -73,6 +76,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
     public void Reset(IEnumerable<ConsumerApplication> applications)
     {
         ArgumentNullException.ThrowIfNull(applications);
+        List<string>? removed = null;
         lock (_writer)
         {
             // Replaced in place, new entries before old ones leave (as in Upsert), never emptied first: a hybrid node takes
@@ -86,9 +90,9 @@ internal sealed class ConsumerDirectory : IConsumerSink
 
             foreach (var id in _applications.Keys)
             {
-                if (!ids.Contains(id))
+                if (!ids.Contains(id) && _applications.TryRemove(id, out _))
                 {
-                    _applications.TryRemove(id, out _);
+                    (removed ??= []).Add(id);
                 }
             }
 
@@ -106,6 +110,10 @@ internal sealed class ConsumerDirectory : IConsumerSink
         }
 
         Changed?.Invoke(null);
+        if (removed is not null)
+        {
+            Removed?.Invoke(removed);
+        }
     }
 
     public void Upsert(ConsumerApplication application)
@@ -154,6 +162,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
         }
 
         Changed?.Invoke(id);
+        Removed?.Invoke([id]);
     }
 
     private void Add(ConsumerApplication application)

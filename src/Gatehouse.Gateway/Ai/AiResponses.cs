@@ -70,6 +70,35 @@ internal sealed class AiResponses : IDisposable
             ? _services.GetOrAdd(service + "\nredis\n" + redis, static (_, state) => new RedisResponses(state.redis, state.service, state._loggers), (redis, service, _loggers))
             : _services.GetOrAdd(service, static (_, t) => new Kept(t), _time);
 
+    /// <summary>
+    /// Forgets every response and conversation kept for <paramref name="applications"/>, which left the config or the
+    /// consumer directory: their users' words are not kept for no one, and an application made again under the same id
+    /// does not find them. Runs off the caller's path; a store that does not answer keeps them until their ttl.
+    /// </summary>
+    public void Forget(IReadOnlyList<string> applications)
+    {
+        if (_services.IsEmpty || applications.Count == 0)
+        {
+            return;
+        }
+
+        var stores = _services.Values.ToArray();
+        _ = Task.Run(async () =>
+        {
+            foreach (var store in stores)
+            {
+                try
+                {
+                    await store.ForgetAsync(applications).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ResponseStoreUnavailableException or StackExchange.Redis.RedisException or TimeoutException)
+                {
+                    // Kept until their ttl; the store logs its outage.
+                }
+            }
+        });
+    }
+
     public void Dispose()
     {
         Live.TryRemove(this, out _);
@@ -518,6 +547,9 @@ internal sealed class AiResponses : IDisposable
 
         /// <summary>Removes an item; the conversation as it is after, or null when it is not kept (<c>Found</c>: the item was there).</summary>
         public abstract ValueTask<(ConversationView? Conversation, bool Found)> DeleteItemAsync(string application, string id, string itemId, TimeSpan ttl);
+
+        /// <summary>Forgets every response and conversation of <paramref name="applications"/>.</summary>
+        public abstract ValueTask ForgetAsync(IReadOnlyList<string> applications);
     }
 
     /// <summary>The responses and conversations of one service: a least-recently-used list under one lock, bounded in bytes.</summary>
@@ -674,6 +706,27 @@ internal sealed class AiResponses : IDisposable
                 }
             });
             return ValueTask.FromResult((view, found));
+        }
+
+        public override ValueTask ForgetAsync(IReadOnlyList<string> applications)
+        {
+            var leaving = applications.ToHashSet(StringComparer.Ordinal);
+            lock (_lock)
+            {
+                var node = _recent.First;
+                while (node is not null)
+                {
+                    var next = node.Next;
+                    if (leaving.Contains(node.Value.Application))
+                    {
+                        Drop(node);
+                    }
+
+                    node = next;
+                }
+            }
+
+            return ValueTask.CompletedTask;
         }
 
         // Keeps a response or a new conversation, most recent, dropping the least recent beyond the size; false when it

@@ -300,7 +300,46 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
         return (new ConversationView(id, read.CreatedAt, read.Metadata, [.. items.Select(pair => pair.Item!)]), at >= 0);
     }
 
+    // Every key of the applications' slots (responses, conversations, their items), found with SCAN on each primary.
+    public override async ValueTask ForgetAsync(IReadOnlyList<string> applications)
+    {
+        foreach (var application in applications)
+        {
+            var pattern = Glob($"gatehouse:ai:{{{_service}/{application}}}:") + "*";
+            foreach (var server in _redis.GetServers().Where(server => server.IsConnected && !server.IsReplica))
+            {
+                var keys = new List<RedisKey>(256);
+                await foreach (var key in server.KeysAsync(pattern: pattern, pageSize: 256).ConfigureAwait(false))
+                {
+                    keys.Add(key);
+                    if (keys.Count == 256)
+                    {
+                        await _redis.GetDatabase().KeyDeleteAsync([.. keys]).ConfigureAwait(false);
+                        keys.Clear();
+                    }
+                }
+
+                if (keys.Count > 0)
+                {
+                    await _redis.GetDatabase().KeyDeleteAsync([.. keys]).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
     public void Dispose() => _redis.Dispose();
+
+    // A glob that matches the text as it is: Redis's pattern characters escaped.
+    private static string Glob(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            escaped.Append(c is '*' or '?' or '[' or ']' or '\\' ? "\\" + c : c.ToString());
+        }
+
+        return escaped.ToString();
+    }
 
     // An id with ':' names no response or conversation (the gateway's have none), and could name a conversation's list of
     // items, which is not a string: reading it would be an error, not a miss.

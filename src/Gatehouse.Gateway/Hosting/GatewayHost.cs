@@ -192,6 +192,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         _ = app.Services.GetService<MeterProvider>();
         _ = app.Services.GetService<TracerProvider>();
         var runtime = app.Services.GetRequiredService<GatewayRuntime>();
+        // What the AI gateway keeps for an application (responses, conversations) goes with it, off the apply's path.
+        var kept = app.Services.GetRequiredService<Ai.AiResponses>();
+        runtime.ApplicationsRemoved += kept.Forget;
+        runtime.Engine.Consumers.Removed += kept.Forget;
         // Before the first snapshot is compiled: its limits count across nodes only when there is an engine to count in.
         var cluster = await ClusterLimits.CreateAsync(config, options, runtime.Counters, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Limits")).ConfigureAwait(false);
         runtime.Counters.Cluster = cluster;

@@ -130,6 +130,9 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
     public GatewaySnapshot Current => _current ?? throw new InvalidOperationException("No configuration has been applied yet.");
 
+    /// <summary>Raised when an applied revision no longer has applications the one before it had, with their ids.</summary>
+    public event Action<IReadOnlyList<string>>? ApplicationsRemoved;
+
     /// <summary>True once the gateway began to drain: readiness answers 503 from then on.</summary>
     public bool Draining => _draining;
 
@@ -266,6 +269,19 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
             _revision = snapshot.Revision;
             _current = snapshot;
+            if (ApplicationsRemoved is { } removedHandler && previous?.Access is { } before && snapshot.Access is { } after)
+            {
+                // Off the apply's path: a config of 100,000 applications takes milliseconds to compare.
+                _ = Task.Run(() =>
+                {
+                    var removed = before.Applications.Keys.Where(id => !after.Applications.ContainsKey(id)).ToArray();
+                    if (removed.Length > 0)
+                    {
+                        removedHandler(removed);
+                    }
+                });
+            }
+
             Observability.GatewayMetrics.Reloaded(snapshot.Revision, applied: true);
             var drain = config.Gateway.DrainTimeout;
             foreach (var old in result.Retired)

@@ -40,6 +40,9 @@ internal sealed class AiKit : IAsyncDisposable
 
     public TestKey Key { get; }
 
+    /// <summary>The config the gateway started with (to apply a changed one).</summary>
+    public Gatehouse.Model.Config.GatehouseConfig Config { get; private init; } = null!;
+
     /// <summary>OpenAI's official client, aimed at the gateway's <c>/v1</c> with the application's key.</summary>
     public OpenAIClient OpenAI() => new(new ApiKeyCredential(Key.Plaintext), new OpenAIClientOptions { Endpoint = new Uri(Gateway.Url + "/v1"), NetworkTimeout = TimeSpan.FromSeconds(30), RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 0) });
 
@@ -228,7 +231,7 @@ internal sealed class AiKit : IAsyncDisposable
         }
 
         var gateway = await TestGateway.StartAsync(loaded.Config!, logs: logs, time: time, options: options);
-        return new AiKit(gateway, providers, anthropic, azure, key);
+        return new AiKit(gateway, providers, anthropic, azure, key) { Config = loaded.Config! };
     }
 
     public async ValueTask DisposeAsync()

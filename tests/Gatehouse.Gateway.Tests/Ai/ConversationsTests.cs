@@ -321,6 +321,37 @@ public sealed class ConversationsTests
     }
 
     [Fact]
+    public async Task WhatIsKeptForAnApplication_IsForgotten_WhenItLeavesTheConfigOrTheConsumerDirectory()
+    {
+        var second = TestKey.New();
+        var portal = TestKey.New();
+        await using var kit = await AiKit.StartAsync(providerCount: 1, aiExtra: AiKit.KeptAnHour, secondKey: second);
+        kit.Gateway.Host.Runtime.Consumers.Upsert(new Gatehouse.Model.Consumers.ConsumerApplication("app-portal", "acc-1", "gold", ApplicationState.Live,
+            [new Gatehouse.Model.Consumers.ConsumerKey(portal.Sha256, portal.Plaintext[..8], DateTimeOffset.UnixEpoch, null)]));
+        var conversations = new Dictionary<TestKey, string>();
+        foreach (var key in new[] { kit.Key, second, portal })
+        {
+            conversations[key] = (await kit.OkAsync(key, HttpMethod.Post, "/v1/conversations", """{"items":[{"role":"user","content":"mine"}]}"""))["id"]!.GetValue<string>();
+            await kit.CreateResponseAsync(key, """{"model":"fast","input":"hi"}""");
+        }
+
+        Assert.Equal((3, 3), (kit.Kept().Conversations, kit.Kept().Count));
+
+        // The portal application is removed from the directory, then app2 from the config: theirs go, app's stays.
+        kit.Gateway.Host.Runtime.Consumers.Remove("app-portal");
+        await Wait.UntilAsync(() => kit.Kept().Conversations == 2, "the portal application's conversation forgotten");
+        Assert.Empty(kit.Gateway.Host.Runtime.Apply(kit.Config with { Applications = kit.Config.Applications.Where(a => a.Key != "app2").ToDictionary() }));
+        await Wait.UntilAsync(() => kit.Kept().Conversations == 1, "app2's conversation forgotten");
+        Assert.Equal(1, kit.Kept().Count);
+        await kit.OkAsync(kit.Key, HttpMethod.Get, $"/v1/conversations/{conversations[kit.Key]}/items");
+
+        // Made again under the same id, app2 finds nothing of before.
+        Assert.Empty(kit.Gateway.Host.Runtime.Apply(kit.Config));
+        using var found = await kit.SendAsync(second, HttpMethod.Get, "/v1/conversations/" + conversations[second]);
+        Assert.Equal(HttpStatusCode.NotFound, found.StatusCode);
+    }
+
+    [Fact]
     public async Task WithoutResponsesKept_ConversationsAreNotServed_AndSayWhy()
     {
         await using var kit = await AiKit.StartAsync(providerCount: 1);

@@ -164,6 +164,22 @@ public sealed class ResponsesKeptInRedisTests
         var (gone, _) = await store.AppendAsync("app", "conv_2", [new Gatehouse.Gateway.Ai.ConversationItem("x", false, "{}"u8.ToArray())], config, empty);
         Assert.Equal(Gatehouse.Gateway.Ai.AiResponses.Appended.NotFound, gone);
         Assert.False(await database.KeyExistsAsync("gatehouse:ai:{llm/app}:conv_2:items"));
+
+        // An application that left: every key of its slot goes, and only those (its id's pattern characters are its own).
+        foreach (var application in new[] { "a*", "ab" })
+        {
+            Assert.True(await store.CreateConversationAsync(new Gatehouse.Gateway.Ai.Conversation("conv_9", application, 1, "{}"u8.ToArray(), [new Gatehouse.Gateway.Ai.ConversationItem("m", false, "{}"u8.ToArray())]), config));
+            await store.AddAsync(new Gatehouse.Gateway.Ai.AiResponses.Entry("resp_9", application, [], "[]"u8, "[]"u8, "{}"u8), config);
+        }
+
+        await store.ForgetAsync(["app", "a*"]);
+        var left = new List<string>();
+        await foreach (var key in direct.GetServers()[0].KeysAsync(pattern: "gatehouse:ai:*"))
+        {
+            left.Add(key.ToString());
+        }
+
+        Assert.Equal(["gatehouse:ai:{llm/ab}:conv_9", "gatehouse:ai:{llm/ab}:conv_9:items", "gatehouse:ai:{llm/ab}:resp_9"], left.Order(StringComparer.Ordinal));
     }
 
     [Fact]
