@@ -91,9 +91,9 @@ internal sealed class AiResponses : IDisposable
                 {
                     await store.ForgetAsync(applications).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is ResponseStoreUnavailableException or StackExchange.Redis.RedisException or TimeoutException)
+                catch (Exception e) when (e is ResponseStoreUnavailableException or StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException)
                 {
-                    // Kept until their ttl; the store logs its outage.
+                    // Kept until their ttl: Redis did not answer, or the gateway is stopping.
                 }
             }
         });
