@@ -96,7 +96,8 @@ internal sealed partial class AiHandler
             return KeepPlan.Refused;
         }
 
-        var own = AiResponses.OwnInput(body).Select(AiConversations.Input).ToArray();
+        var ownNodes = AiResponses.OwnInput(body).ToArray();
+        var own = ownNodes.Select(AiConversations.Input).ToArray();
         if (conversation.Items.Length + own.Length >= AiConversations.MaxItems)
         {
             await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "conversation_full",
@@ -110,14 +111,14 @@ internal sealed partial class AiHandler
             input.Add(item);
         }
 
-        foreach (var item in AiResponses.OwnInput(body))
+        foreach (var item in ownNodes)
         {
             input.Add(item);
         }
 
         body["input"] = input;
         body.Remove("conversation");
-        return new KeepPlan(false, store, [], ownInput, id, own, conversation);
+        return new KeepPlan(false, store, [], ownInput, conversation, own);
     }
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
@@ -131,7 +132,8 @@ internal sealed partial class AiHandler
                 : $"Conversation with id '{id}' not found.", requestId);
 
     /// <summary>What a Responses call's response is kept as: nothing when <see cref="OwnInput"/> is null.</summary>
-    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput, string? Conversation = null, ConversationItem[]? ConversationInput = null, ConversationView? Seen = null)
+    /// <remarks>In a conversation, <see cref="Conversation"/> is it as the call read it, and <see cref="ConversationInput"/> the call's own input as items.</remarks>
+    private readonly record struct KeepPlan(bool Answered, AiResponses.ResponseStore? Store, string[] Chain, byte[]? OwnInput, ConversationView? Conversation = null, ConversationItem[]? ConversationInput = null)
     {
         public static KeepPlan None => new(false, null, [], null);
 
@@ -150,11 +152,11 @@ internal sealed partial class AiHandler
             var application = admission.Application!.Id;
             var chain = store.WholeChains || Chain.Length <= 1 ? Chain : Chain[^1..];
             call.KeepId = keepId;
-            call.KeepConversation = Conversation;
-            if (Conversation is { } conversation)
+            call.KeepConversation = Conversation?.Id;
+            if (Conversation is { } seen)
             {
+                var conversation = seen.Id;
                 var own = ConversationInput!;
-                var seen = Seen;
                 call.KeepAsync = async (final, output) =>
                 {
                     if ((output ?? AiResponses.OutputToKeep(final)) is not { } kept)

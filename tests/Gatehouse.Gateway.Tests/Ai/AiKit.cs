@@ -77,30 +77,16 @@ internal sealed class AiKit : IAsyncDisposable
     /// </summary>
     public async Task<string> ReadCutStreamAsync(string json)
     {
-        using var response = await Gateway.Client.SendAsync(Post(json, "/v1/responses"), HttpCompletionOption.ResponseHeadersRead);
-        await using var stream = await response.Content.ReadAsStreamAsync();
-        var seen = new System.Text.StringBuilder();
-        var buffer = new byte[4096];
         var released = false;
-        try
+        var text = await PostUntilAbortAsync(json, "/v1/responses", seen =>
         {
-            int read;
-            while ((read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10))) > 0)
+            if (!released && seen.Contains("response.output_text.delta", StringComparison.Ordinal))
             {
-                seen.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
-                if (!released && seen.ToString().Contains("response.output_text.delta", StringComparison.Ordinal))
-                {
-                    released = Providers[0].Release.TrySetResult(); // the provider resets the connection now
-                }
+                released = Providers[0].Release.TrySetResult(); // the provider resets the connection now
             }
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            // the gateway aborts the response after its error event
-        }
-
-        Xunit.Assert.True(released, seen.ToString());
-        return seen.ToString();
+        });
+        Xunit.Assert.True(released, text);
+        return text;
     }
 
     /// <summary>What the <c>llm</c> service keeps in this gateway's memory (<c>ai.responses</c>).</summary>
@@ -134,8 +120,11 @@ internal sealed class AiKit : IAsyncDisposable
         return body;
     }
 
-    /// <summary>Everything that arrived of a stream that the gateway must end by aborting it (after its error event).</summary>
-    public async Task<string> PostUntilAbortAsync(string json, string path = "/v1/chat/completions")
+    /// <summary>
+    /// Everything that arrived of a stream that the gateway must end by aborting it (after its error event);
+    /// <paramref name="seen"/> is told the text so far after each read.
+    /// </summary>
+    public async Task<string> PostUntilAbortAsync(string json, string path = "/v1/chat/completions", Action<string>? seen = null)
     {
         using var response = await Gateway.Client.SendAsync(Post(json, path), HttpCompletionOption.ResponseHeadersRead);
         Xunit.Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
@@ -146,9 +135,10 @@ internal sealed class AiKit : IAsyncDisposable
         try
         {
             int read;
-            while ((read = await stream.ReadAsync(buffer)) > 0)
+            while ((read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10))) > 0)
             {
                 text.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, read));
+                seen?.Invoke(text.ToString());
             }
         }
         catch (Exception e) when (e is IOException or HttpRequestException)

@@ -263,6 +263,29 @@ public sealed class ConversationsTests
     }
 
     [Fact]
+    public async Task AConversationOf10000Items_TakesNoMore_NorAnyCallInIt()
+    {
+        await using var kit = await AiKit.StartAsync(providerCount: 1, aiExtra: AiKit.KeptAnHour);
+        var id = (await kit.OkAsync(kit.Key, HttpMethod.Post, "/v1/conversations", "{}"))["id"]!.GetValue<string>();
+        var config = new AiResponsesConfig { Ttl = TimeSpan.FromHours(1) };
+        for (var i = 0; i < 500; i++)
+        {
+            var batch = Enumerable.Range(0, 20).Select(n => new ConversationItem($"msg_{i}_{n}", false, """{"role":"user","content":"x"}"""u8.ToArray())).ToArray();
+            Assert.Equal(AiResponses.Appended.Done, (await kit.Kept().AppendAsync("app", id, batch, config)).Outcome);
+        }
+
+        foreach (var (path, body) in new[] { ("/v1/responses", $$"""{"model":"fast","conversation":"{{id}}","input":"one more"}"""), ($"/v1/conversations/{id}/items", """{"items":[{"role":"user","content":"one more"}]}""") })
+        {
+            using var response = await kit.SendAsync(kit.Key, HttpMethod.Post, path, body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Contains("conversation_full", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Empty(kit.Providers[0].Received);
+        Assert.Equal(10_000, (await kit.Kept().ConversationAsync("app", id, config.Ttl))!.Items.Length);
+    }
+
+    [Fact]
     public async Task Streamed_AtATranslatedProvider_EveryResponseEventNamesTheConversation_AndItsOutputIsAdded()
     {
         const string models = "        fast: [ { provider: p0, model: model-0 } ]\n        claude: [ { provider: a0, model: claude-x } ]\n";
