@@ -20,6 +20,11 @@ internal sealed partial class AiHandler
     {
         var application = admission.Application?.Id;
         var store = kept.For(ai.Name, ai.Responses!);
+        if (!await ResolveReferencesAsync(context, ai, body, store, application, requestId).ConfigureAwait(false))
+        {
+            return KeepPlan.Refused;
+        }
+
         var ownInput = application is not null && storeAsked ? AiResponses.OwnInputBytes(body) : null;
         string[] chain = [];
         if (body["conversation"] is { } conversationNamed)
@@ -57,6 +62,93 @@ internal sealed partial class AiHandler
         }
 
         return new KeepPlan(false, store, chain, ownInput);
+    }
+
+    /// <summary>
+    /// Replaces each <c>item_reference</c> of the call's <c>input</c> with the output item it names, of a response the
+    /// gateway keeps for the application, in the form a continuation sends it (<see cref="AiResponses.Replayable"/>; left
+    /// out when that form has none), and keeps those responses <c>ttl</c> from now again. Clients that keep their history
+    /// themselves send earlier answers this way when they believe the server stores them (the Vercel AI SDK does by
+    /// default). False when the call was answered instead: an id not found, or ambiguous, or a store that did not answer.
+    /// </summary>
+    private static async Task<bool> ResolveReferencesAsync(HttpContext context, AiServiceModel ai, JsonObject body, AiResponses.ResponseStore store, string? application, string requestId)
+    {
+        if (body["input"] is not JsonArray input || !input.Any(ProviderState.IsItemReference))
+        {
+            return true;
+        }
+
+        var ids = new List<string>();
+        foreach (var item in input)
+        {
+            if (ProviderState.IsItemReference(item))
+            {
+                var id = JsonNodes.Str(item!["id"]);
+                if (id is not { Length: > 0 and <= AiResponses.MaxIdLength } || application is null)
+                {
+                    await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "item_not_found",
+                        application is null
+                            ? $"Item with id '{id}' not found: the gateway keeps responses, and so their items, for applications, and this call was made without an application's credentials; send the item itself in 'input'."
+                            : "An 'item_reference' in 'input' must have the 'id' of an output item of a response kept for this application.", requestId).ConfigureAwait(false);
+                    return false;
+                }
+
+                if (!ids.Contains(id))
+                {
+                    ids.Add(id);
+                }
+            }
+        }
+
+        Dictionary<string, (AiResponses.ItemFound Found, AiResponses.Entry? Entry)> found;
+        try
+        {
+            found = await store.ItemsAsync(application!, ids, ai.Responses!.Ttl).ConfigureAwait(false);
+        }
+        catch (ResponseStoreUnavailableException)
+        {
+            await AiJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "api_error", "responses_unavailable",
+                "The gateway's store of kept responses did not answer, so the items this call refers to could not be read; retry later.", requestId).ConfigureAwait(false);
+            return false;
+        }
+
+        foreach (var id in ids)
+        {
+            var (what, _) = found[id];
+            if (what == AiResponses.ItemFound.Missing)
+            {
+                await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "item_not_found",
+                    $"Item with id '{id}' not found: it is not an output item of a response made with this application's credentials that the gateway still keeps "
+                    + $"(responses are kept {Gatehouse.Model.Loading.Units.FormatDuration(ai.Responses!.Ttl)} after they were made or last used); send the item itself in 'input'.", requestId).ConfigureAwait(false);
+                return false;
+            }
+
+            if (what == AiResponses.ItemFound.Ambiguous)
+            {
+                await AiJson.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "invalid_request_error", "item_reference_ambiguous",
+                    $"Item id '{id}' is the id of output items of more than one kept response (this service's provider does not give items unique ids), "
+                    + "so which one is meant is not known; send the item itself in 'input', or continue with 'previous_response_id' or a conversation.", requestId).ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        // In place, last first, so that the indexes still to come do not move.
+        for (var i = input.Count - 1; i >= 0; i--)
+        {
+            if (ProviderState.IsItemReference(input[i]))
+            {
+                if (AiResponses.ReferencedItem(found[JsonNodes.Str(input[i]!["id"])!].Entry!, JsonNodes.Str(input[i]!["id"])!) is { } item)
+                {
+                    input[i] = item;
+                }
+                else
+                {
+                    input.RemoveAt(i);
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

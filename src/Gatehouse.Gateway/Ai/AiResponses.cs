@@ -473,7 +473,102 @@ internal sealed class AiResponses : IDisposable
         /// <summary>The response it continued, or null.</summary>
         public string? Previous => Chain.Length == 0 ? null : Chain[^1];
 
-        public override long Bytes => _data.Length + Id.Length + (Chain.Length * 40) + 160;
+        // The index of its output items' ids (Kept's) counted too: about 64 bytes each beside the id.
+        public override long Bytes => _data.Length + Id.Length + (Chain.Length * 40) + (ItemIds.Length * 64) + 160;
+
+        /// <summary>
+        /// The ids of the response's output items as the client got them (a later call's <c>item_reference</c> names one),
+        /// each once; items with no id, or one longer than <see cref="MaxIdLength"/>, are left out.
+        /// </summary>
+        public string[] ItemIds => _itemIds ??= OutputIds(Response.Span);
+
+        private string[]? _itemIds;
+    }
+
+    // The ids of a response object's output items, read without a document.
+    private static string[] OutputIds(ReadOnlySpan<byte> response)
+    {
+        var ids = new List<string>();
+        try
+        {
+            var reader = new Utf8JsonReader(response, new JsonReaderOptions { MaxDepth = 64 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return [];
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals("output"u8))
+                {
+                    reader.Read();
+                    reader.Skip();
+                    continue;
+                }
+
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return [];
+                }
+
+                while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isId = reader.ValueTextEquals("id"u8);
+                        reader.Read();
+                        if (isId && reader.TokenType == JsonTokenType.String && reader.GetString() is { Length: > 0 and <= MaxIdLength } id && !ids.Contains(id))
+                        {
+                            ids.Add(id);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+
+                break;
+            }
+        }
+        catch (JsonException)
+        {
+            // What was read before the fault is kept; a response object the gateway wrote is whole.
+        }
+
+        return [.. ids];
+    }
+
+    /// <summary>
+    /// The output item <paramref name="itemId"/> of a kept response as a later call sends it back (<see cref="Replayable"/>),
+    /// or null when it is not sent back (a reasoning item without its <c>encrypted_content</c>, a hosted tool's item).
+    /// </summary>
+    public static JsonNode? ReferencedItem(Entry entry, string itemId)
+    {
+        if (ParseNode(entry.Response.Span) is JsonObject { } response && response["output"] is JsonArray output)
+        {
+            foreach (var item in output)
+            {
+                if (Str(item?["id"]) == itemId)
+                {
+                    return Replayable(item);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>What looking up the output items that <c>item_reference</c> input items name found, by item id.</summary>
+    public enum ItemFound
+    {
+        /// <summary>Not among this application's kept responses (never, deleted, or no longer kept).</summary>
+        Missing,
+
+        /// <summary>In more than one of them: the provider gives items ids that are not unique, so which is meant is not known.</summary>
+        Ambiguous,
+
+        Found,
     }
 
     /// <summary>What a store keeps under an id of an application: a response (<see cref="Entry"/>) or a conversation.</summary>
@@ -550,6 +645,12 @@ internal sealed class AiResponses : IDisposable
 
         /// <summary>Forgets every response and conversation of <paramref name="applications"/>.</summary>
         public abstract ValueTask ForgetAsync(IReadOnlyList<string> applications);
+
+        /// <summary>
+        /// The kept responses of <paramref name="application"/> whose output holds each of <paramref name="itemIds"/>
+        /// (<see cref="Entry.ItemIds"/>), each kept <paramref name="ttl"/> from now again, as for a continuation.
+        /// </summary>
+        public abstract ValueTask<Dictionary<string, (ItemFound Found, Entry? Entry)>> ItemsAsync(string application, IReadOnlyList<string> itemIds, TimeSpan ttl);
     }
 
     /// <summary>The responses and conversations of one service: a least-recently-used list under one lock, bounded in bytes.</summary>
@@ -558,6 +659,10 @@ internal sealed class AiResponses : IDisposable
         private readonly Lock _lock = new();
         private readonly Dictionary<(string Application, string Id), LinkedListNode<Record>> _byKey = [];
         private readonly LinkedList<Record> _recent = new();
+
+        // Output item ids of the kept responses, for item_reference: the response that holds one, or none when more than
+        // one does (Count of them; the entry goes when the last of them is dropped).
+        private readonly Dictionary<(string Application, string ItemId), (LinkedListNode<Record>? Node, int Count)> _byItem = [];
         private long _bytes;
         private int _conversations;
 
@@ -708,6 +813,38 @@ internal sealed class AiResponses : IDisposable
             return ValueTask.FromResult((view, found));
         }
 
+        public override ValueTask<Dictionary<string, (ItemFound Found, Entry? Entry)>> ItemsAsync(string application, IReadOnlyList<string> itemIds, TimeSpan ttl)
+        {
+            var now = time.GetUtcNow();
+            var found = new Dictionary<string, (ItemFound, Entry?)>(StringComparer.Ordinal);
+            lock (_lock)
+            {
+                foreach (var itemId in itemIds)
+                {
+                    if (!_byItem.TryGetValue((application, itemId), out var at))
+                    {
+                        found[itemId] = (ItemFound.Missing, null);
+                    }
+                    else if (at.Node is not { } node)
+                    {
+                        found[itemId] = (ItemFound.Ambiguous, null);
+                    }
+                    else if (node.Value.Expires <= now)
+                    {
+                        Drop(node);
+                        found[itemId] = (ItemFound.Missing, null);
+                    }
+                    else
+                    {
+                        Touch(node, now + ttl);
+                        found[itemId] = (ItemFound.Found, (Entry)node.Value);
+                    }
+                }
+            }
+
+            return ValueTask.FromResult(found);
+        }
+
         public override ValueTask ForgetAsync(IReadOnlyList<string> applications)
         {
             var leaving = applications.ToHashSet(StringComparer.Ordinal);
@@ -748,7 +885,16 @@ internal sealed class AiResponses : IDisposable
                     Drop(old);
                 }
 
-                _byKey[key] = _recent.AddLast(record);
+                var node = _byKey[key] = _recent.AddLast(record);
+                if (record is Entry entry)
+                {
+                    foreach (var itemId in entry.ItemIds)
+                    {
+                        ref var at = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_byItem, (record.Application, itemId), out var exists);
+                        at = exists ? (null, at.Count + 1) : (node, 1);
+                    }
+                }
+
                 _bytes += record.Bytes;
                 _conversations += record is Conversation ? 1 : 0;
                 Trim(config.Size, now);
@@ -826,6 +972,26 @@ internal sealed class AiResponses : IDisposable
         private void Drop(LinkedListNode<Record> node)
         {
             _byKey.Remove(Key(node.Value.Application, node.Value.Id));
+            if (node.Value is Entry entry)
+            {
+                foreach (var itemId in entry.ItemIds)
+                {
+                    var key = (node.Value.Application, itemId);
+                    if (_byItem.TryGetValue(key, out var at))
+                    {
+                        // Still ambiguous with one left: which response that is was not kept, so it stays not resolvable.
+                        if (at.Count <= 1)
+                        {
+                            _byItem.Remove(key);
+                        }
+                        else
+                        {
+                            _byItem[key] = (null, at.Count - 1);
+                        }
+                    }
+                }
+            }
+
             _recent.Remove(node);
             _bytes -= node.Value.Bytes;
             _conversations -= node.Value is Conversation ? 1 : 0;

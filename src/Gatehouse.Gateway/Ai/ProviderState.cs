@@ -76,11 +76,34 @@ internal static class ProviderState
 
         var anthropic = operation.IsAnthropic();
         var content = operation == AiOperation.Responses ? body["input"] : body["messages"];
-        return (FindReference(content) ?? (anthropic ? FindReference(body["system"]) : null)) is { } name
+        var found = gatewayKeeps && operation == AiOperation.Responses && content is JsonArray items ? FindBeyondItemReferences(items) : FindReference(content);
+        return (found ?? (anthropic ? FindReference(body["system"]) : null)) is { } name
             ? ("unsupported_parameter",
                 $"'{name}' in the {(operation == AiOperation.Responses ? "input" : "messages")} refers to something kept at the provider, under an account every application shares; "
-                + (anthropic ? "send it inline instead (a base64 or URL source)." : "send it inline instead (file_data, image_url, or the item itself)."))
+                + (anthropic ? "send it inline instead (a base64 or URL source)."
+                    : name == "item_reference" && !gatewayKeeps && operation == AiOperation.Responses
+                        ? "send the item itself instead, or have the gateway keep responses ('responses' in the ai service's config), which then serves item_reference to the items of its own."
+                        : "send it inline instead (file_data, image_url, or the item itself)."))
             : null;
+    }
+
+    /// <summary>True for an <c>item_reference</c> item: <c>{"type": "item_reference", "id": …}</c>.</summary>
+    public static bool IsItemReference(JsonNode? item) =>
+        item is JsonObject o && o["type"] is JsonValue type && type.TryGetValue<string>(out var t) && t == "item_reference";
+
+    // When the gateway keeps responses, an item_reference in the input names an output item of one of them, which the
+    // gateway sends in its place (AiHandler.ResolveReferencesAsync): only the rest of the input is searched.
+    private static string? FindBeyondItemReferences(JsonArray items)
+    {
+        foreach (var item in items)
+        {
+            if (!IsItemReference(item) && FindReference(item) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     private static bool Set(JsonNode? node) => node is not null && !(node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Null);

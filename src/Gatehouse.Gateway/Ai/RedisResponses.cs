@@ -13,7 +13,8 @@ namespace Gatehouse.Gateway.Ai;
 /// of them. One key per response, <c>gatehouse:ai:{SERVICE/APPLICATION}:ID</c> (the braces keep an application's keys on
 /// one slot of a Redis Cluster, so that a chain is read with one <c>MGET</c>), expiring <c>ttl</c> after it was made
 /// or last continued. Each value holds the ids of the chain before it, so a continuation costs two round trips
-/// whatever its length: the previous response, then every earlier one at once.
+/// whatever its length: the previous response, then every earlier one at once. Each output item's id has a key too
+/// (<c>…:item:ITEM_ID</c>, naming its response), for <c>item_reference</c>.
 /// </summary>
 internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDisposable
 {
@@ -31,6 +32,22 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
         redis.call('RPUSH', KEYS[2], unpack(ARGV, 3))
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        return 1
+        """;
+
+    // Keeps a response and indexes its output items' ids: KEYS[1] the response, KEYS[2..] KEY:item:ITEM_ID; ARGV[1] the
+    // value, ARGV[2] the ttl in milliseconds, ARGV[3] the response's id. An item id already naming another response is
+    // marked '*' (ambiguous: the provider does not give unique ids) for as long as either is kept.
+    private const string AddScript = """
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        for i = 2, #KEYS do
+          local v = redis.call('GET', KEYS[i])
+          if v and v ~= ARGV[3] then
+            redis.call('SET', KEYS[i], '*', 'PX', math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[i])))
+          else
+            redis.call('SET', KEYS[i], ARGV[3], 'PX', ARGV[2])
+          end
+        end
         return 1
         """;
 
@@ -60,7 +77,17 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
 
         try
         {
-            await _redis.GetDatabase().StringSetAsync(Key(entry.Application, entry.Id), Encode(entry), config.Ttl).ConfigureAwait(false);
+            var value = Encode(entry);
+            if (entry.ItemIds.Length == 0)
+            {
+                await _redis.GetDatabase().StringSetAsync(Key(entry.Application, entry.Id), value, config.Ttl).ConfigureAwait(false);
+            }
+            else
+            {
+                RedisKey[] keys = [Key(entry.Application, entry.Id), .. entry.ItemIds.Select(itemId => (RedisKey)ItemKey(entry.Application, itemId))];
+                await _redis.GetDatabase().ScriptEvaluateAsync(AddScript, keys, [value, (long)config.Ttl.TotalMilliseconds, entry.Id]).ConfigureAwait(false);
+            }
+
             Up();
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -123,6 +150,58 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
 
         batch.Execute();
         return chain;
+    }
+
+    // Two round trips: the item keys, then the responses they name; both kept ttl from now again (not waited for).
+    public override async ValueTask<Dictionary<string, (AiResponses.ItemFound Found, AiResponses.Entry? Entry)>> ItemsAsync(string application, IReadOnlyList<string> itemIds, TimeSpan ttl)
+    {
+        var found = new Dictionary<string, (AiResponses.ItemFound, AiResponses.Entry?)>(StringComparer.Ordinal);
+        var db = _redis.GetDatabase();
+        var itemKeys = itemIds.Select(itemId => (RedisKey)ItemKey(application, itemId)).ToArray();
+        var named = await Call("read", () => db.StringGetAsync(itemKeys)).ConfigureAwait(false);
+        var responseIds = named.Where(v => !v.IsNull && v != "*").Select(v => (string)v!).Distinct(StringComparer.Ordinal).Where(Names).ToArray();
+        var entries = new Dictionary<string, AiResponses.Entry>(StringComparer.Ordinal);
+        if (responseIds.Length > 0)
+        {
+            var values = await Call("read", () => db.StringGetAsync([.. responseIds.Select(id => (RedisKey)Key(application, id))])).ConfigureAwait(false);
+            for (var i = 0; i < values.Length; i++)
+            {
+                if (!values[i].IsNull && Decode(application, responseIds[i], values[i]!) is { } entry)
+                {
+                    entries[entry.Id] = entry;
+                }
+            }
+        }
+
+        var batch = db.CreateBatch();
+        for (var i = 0; i < itemIds.Count; i++)
+        {
+            if (named[i].IsNull)
+            {
+                found[itemIds[i]] = (AiResponses.ItemFound.Missing, null);
+            }
+            else if (named[i] == "*")
+            {
+                found[itemIds[i]] = (AiResponses.ItemFound.Ambiguous, null);
+            }
+            else if (entries.TryGetValue(named[i]!, out var entry))
+            {
+                found[itemIds[i]] = (AiResponses.ItemFound.Found, entry);
+                _ = batch.KeyExpireAsync(itemKeys[i], ttl, CommandFlags.FireAndForget);
+            }
+            else
+            {
+                found[itemIds[i]] = (AiResponses.ItemFound.Missing, null); // its response was deleted or dropped
+            }
+        }
+
+        foreach (var id in entries.Keys)
+        {
+            _ = batch.KeyExpireAsync(Key(application, id), ttl, CommandFlags.FireAndForget);
+        }
+
+        batch.Execute();
+        return found;
     }
 
     // A conversation is two keys on its application's slot: KEY ({"t":created_at,"m":metadata}) and KEY:items, a list of
@@ -460,6 +539,10 @@ internal sealed partial class RedisResponses : AiResponses.ResponseStore, IDispo
     }
 
     private string Key(string application, string id) => $"gatehouse:ai:{{{_service}/{application}}}:{id}";
+
+    // The response an output item's id belongs to (or '*'), for item_reference. The ':' keeps these apart from responses
+    // and conversations, whose ids have none (Names).
+    private string ItemKey(string application, string itemId) => $"gatehouse:ai:{{{_service}/{application}}}:item:{itemId}";
 
     // {"c":[ids],"i":input,"o":output,"r":response}: the three are JSON already and are written as they are.
     private static byte[] Encode(AiResponses.Entry entry)

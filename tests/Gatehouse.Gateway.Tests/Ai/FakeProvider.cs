@@ -50,6 +50,15 @@ internal sealed class FakeProvider : IAsyncDisposable
     /// <summary>Words in each answer (one token per word, one chunk per word when streamed).</summary>
     public int AnswerWords { get; set; } = 5;
 
+    /// <summary>
+    /// Responses API answers get an item id of their own (<c>msg_fake_N</c>, N counting the answers) and begin with
+    /// <c>rN</c> instead of <c>w1</c>, as OpenAI's do; otherwise every answer's message is <c>msg_fake</c>, as some
+    /// compatible servers do.
+    /// </summary>
+    public bool UniqueItemIds { get; set; }
+
+    private int _responses;
+
     public ConcurrentQueue<(string? Authorization, string Path, JsonObject Body, IHeaderDictionary Headers, string Query)> Received { get; } = new();
 
     /// <summary>Total tokens this provider reported in usage.</summary>
@@ -198,9 +207,17 @@ internal sealed class FakeProvider : IAsyncDisposable
     private async Task RespondAsync(HttpContext context, JsonObject body, string model, int prompt)
     {
         var words = Enumerable.Range(1, AnswerWords).Select(i => $"w{i}").ToArray();
+        var itemId = "msg_fake";
+        if (UniqueItemIds)
+        {
+            var n = Interlocked.Increment(ref _responses);
+            itemId = $"msg_fake_{n}";
+            words[0] = $"r{n}";
+        }
+
         var text = string.Join(' ', words);
         var usage = new { input_tokens = prompt, input_tokens_details = new { cached_tokens = 0 }, output_tokens = words.Length, output_tokens_details = new { reasoning_tokens = 0 }, total_tokens = prompt + words.Length };
-        object Message(string status, string content) => new { type = "message", id = "msg_fake", status, role = "assistant", content = new[] { new { type = "output_text", text = content, annotations = Array.Empty<object>() } } };
+        object Message(string status, string content) => new { type = "message", id = itemId, status, role = "assistant", content = new[] { new { type = "output_text", text = content, annotations = Array.Empty<object>() } } };
         object Response(string status, object[] output, object? used) => new { id = "resp_fake", @object = "response", created_at = 1, status, model, output, usage = used, store = body["store"]?.GetValue<bool>() };
         if (body["stream"]?.GetValue<bool>() != true)
         {
@@ -220,19 +237,19 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         await Event("response.created", new { response = Response("in_progress", [], null) });
-        await Event("response.output_item.added", new { output_index = 0, item = new { type = "message", id = "msg_fake", status = "in_progress", role = "assistant", content = Array.Empty<object>() } });
-        await Event("response.content_part.added", new { item_id = "msg_fake", output_index = 0, content_index = 0, part = new { type = "output_text", text = "", annotations = Array.Empty<object>() } });
+        await Event("response.output_item.added", new { output_index = 0, item = new { type = "message", id = itemId, status = "in_progress", role = "assistant", content = Array.Empty<object>() } });
+        await Event("response.content_part.added", new { item_id = itemId, output_index = 0, content_index = 0, part = new { type = "output_text", text = "", annotations = Array.Empty<object>() } });
         for (var i = 0; i < words.Length; i++)
         {
-            await Event("response.output_text.delta", new { item_id = "msg_fake", output_index = 0, content_index = 0, delta = (i == 0 ? "" : " ") + words[i], logprobs = Array.Empty<object>() });
+            await Event("response.output_text.delta", new { item_id = itemId, output_index = 0, content_index = 0, delta = (i == 0 ? "" : " ") + words[i], logprobs = Array.Empty<object>() });
             if (await StopsAfterChunkAsync(context, i, "event: response.output_text.delta\ndata: {not json\n\n"))
             {
                 return;
             }
         }
 
-        await Event("response.output_text.done", new { item_id = "msg_fake", output_index = 0, content_index = 0, text, logprobs = Array.Empty<object>() });
-        await Event("response.content_part.done", new { item_id = "msg_fake", output_index = 0, content_index = 0, part = new { type = "output_text", text, annotations = Array.Empty<object>() } });
+        await Event("response.output_text.done", new { item_id = itemId, output_index = 0, content_index = 0, text, logprobs = Array.Empty<object>() });
+        await Event("response.content_part.done", new { item_id = itemId, output_index = 0, content_index = 0, part = new { type = "output_text", text, annotations = Array.Empty<object>() } });
         await Event("response.output_item.done", new { output_index = 0, item = Message("completed", text) });
         Interlocked.Add(ref _reported, usage.total_tokens);
         await Event("response.completed", new { response = Response("completed", [Message("completed", text)], usage) });

@@ -169,7 +169,7 @@ public sealed class ResponsesKeptInRedisTests
         foreach (var application in new[] { "a*", "ab" })
         {
             Assert.True(await store.CreateConversationAsync(new Gatehouse.Gateway.Ai.Conversation("conv_9", application, 1, "{}"u8.ToArray(), [new Gatehouse.Gateway.Ai.ConversationItem("m", false, "{}"u8.ToArray())]), config));
-            await store.AddAsync(new Gatehouse.Gateway.Ai.AiResponses.Entry("resp_9", application, [], "[]"u8, "[]"u8, "{}"u8), config);
+            await store.AddAsync(new Gatehouse.Gateway.Ai.AiResponses.Entry("resp_9", application, [], "[]"u8, "[]"u8, """{"output":[{"id":"msg_9"}]}"""u8), config);
         }
 
         await store.ForgetAsync(["app", "a*"]);
@@ -179,7 +179,48 @@ public sealed class ResponsesKeptInRedisTests
             left.Add(key.ToString());
         }
 
-        Assert.Equal(["gatehouse:ai:{llm/ab}:conv_9", "gatehouse:ai:{llm/ab}:conv_9:items", "gatehouse:ai:{llm/ab}:resp_9"], left.Order(StringComparer.Ordinal));
+        Assert.Equal(["gatehouse:ai:{llm/ab}:conv_9", "gatehouse:ai:{llm/ab}:conv_9:items", "gatehouse:ai:{llm/ab}:item:msg_9", "gatehouse:ai:{llm/ab}:resp_9"], left.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnItemReference_ToAnAnswerMadeAtOneNode_IsServedAtTheOther_AndAmbiguousIdsAreMarkedInRedis()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var key = TestKey.New();
+        await using var one = await AiKit.StartAsync(providerCount: 1, aiExtra: Kept(redis), key: key);
+        await using var two = await AiKit.StartAsync(providerCount: 1, aiExtra: Kept(redis), key: key);
+        one.Providers[0].UniqueItemIds = true;
+
+        // The Vercel AI SDK's three turns, each at either node (its references made at one, served at the other).
+        var report = await ItemReferenceTests.RunSdkAsync(one, turns: 2, stream: false);
+        Assert.True(report["error"] is null, report.ToJsonString());
+        var answer = await one.OkAsync(key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":"hi"}""");
+        var itemId = answer["output"]![0]!["id"]!.GetValue<string>();
+        await two.OkAsync(key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":[{"role":"user","content":"hi"},{"type":"item_reference","id":"{{itemId}}"}]}""");
+        var sent = Assert.Single(two.Providers[0].Received).Body["input"]!.AsArray();
+        Assert.Equal(new JsonObject { ["role"] = "assistant", ["content"] = answer["output"]![0]!["content"]![0]!["text"]!.GetValue<string>() }.ToJsonString(), sent[1]!.ToJsonString());
+
+        // The index's keys expire with their responses. The second node's provider repeats msg_fake (the call above kept one):
+        // found while one response holds it, ambiguous once two do.
+        using var direct = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var ttl = await direct.GetDatabase().KeyTimeToLiveAsync($"gatehouse:ai:{{llm/app}}:item:{itemId}");
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        await one.OkAsync(key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":[{"type":"item_reference","id":"msg_fake"}]}""");
+        await two.CreateResponseAsync(key, """{"model":"fast","input":"b"}""");
+        Assert.Equal("*", (string?)await direct.GetDatabase().StringGetAsync("gatehouse:ai:{llm/app}:item:msg_fake"));
+        using var ambiguous = await one.SendAsync(key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":[{"type":"item_reference","id":"msg_fake"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, ambiguous.StatusCode);
+        Assert.Contains("item_reference_ambiguous", await ambiguous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // A deleted response's items are not found, though their index keys are left to expire.
+        using (var deleted = await two.SendAsync(key, HttpMethod.Delete, "/v1/responses/" + answer["id"]!.GetValue<string>()))
+        {
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        }
+
+        using var gone = await two.SendAsync(key, HttpMethod.Post, "/v1/responses", $$"""{"model":"fast","input":[{"type":"item_reference","id":"{{itemId}}"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, gone.StatusCode);
+        Assert.Contains("item_not_found", await gone.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
