@@ -57,6 +57,24 @@ public sealed class ItemReferenceTests
     }
 
     [Fact]
+    public async Task TheVercelAiSdk_AtAStatelessGateway_IsToldWhatToSet_AndWorksWithStoreOff()
+    {
+        NodeTools.Require("ai");
+        await using var kit = await AiKit.StartAsync(providerCount: 1);
+
+        var refused = await RunSdkAsync(kit, turns: 2, stream: false);
+        Assert.True(refused["turns"] is JsonArray { Count: 1 } && refused["status"] is not null, refused.ToJsonString());
+        Assert.Equal(400, refused["status"]!.GetValue<int>());
+        Assert.Contains("have the gateway keep responses", refused["body"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        var report = await RunSdkAsync(kit, turns: 3, stream: false, "--store", "false");
+        Assert.True(report["error"] is null && report["turns"]!.AsArray().Count == 3, report.ToJsonString());
+        var answer = kit.Providers[0].Received.Last().Body["input"]![3]!;
+        Assert.Equal("assistant", answer["role"]!.GetValue<string>());
+        Assert.Contains("w1 w2 w3 w4 w5", answer.ToJsonString(), StringComparison.Ordinal); // the text itself, as the SDK sent it
+    }
+
+    [Fact]
     public async Task OpenAIClient_AReferenceToAnotherResponsesItem_IsThatItem_AndKeepsItsResponseAgain()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));
@@ -279,9 +297,9 @@ public sealed class ItemReferenceTests
             kit.Providers[0].Received.Last().Body["input"]!.ToJsonString());
     }
 
-    internal static async Task<JsonObject> RunSdkAsync(AiKit kit, int turns, bool stream)
+    internal static async Task<JsonObject> RunSdkAsync(AiKit kit, int turns, bool stream, params string[] more)
     {
-        List<string> arguments = ["ai-sdk-oracle.mjs", "--base", kit.Gateway.Url + "/v1", "--key", kit.Key.Plaintext, "--model", "fast", "--turns", turns.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        List<string> arguments = ["ai-sdk-oracle.mjs", "--base", kit.Gateway.Url + "/v1", "--key", kit.Key.Plaintext, "--model", "fast", "--turns", turns.ToString(System.Globalization.CultureInfo.InvariantCulture), .. more];
         if (stream)
         {
             arguments.Add("--stream");
