@@ -82,7 +82,8 @@ internal static class ProviderState
                 $"'{name}' in the {(operation == AiOperation.Responses ? "input" : "messages")} refers to something kept at the provider, under an account every application shares; "
                 + (anthropic ? "send it inline instead (a base64 or URL source)."
                     : name == "item_reference" && !gatewayKeeps && operation == AiOperation.Responses
-                        ? "send the item itself instead, or have the gateway keep responses ('responses' in the ai service's config), which then serves item_reference to the items of its own."
+                        ? "send the item itself instead (a client that refers to earlier answers while it believes they are stored, as the Vercel AI SDK does by default, "
+                          + "sends them whole with store: false), or have the gateway keep responses ('responses' in the ai service's config), which then serves item_reference to the items it keeps."
                         : "send it inline instead (file_data, image_url, or the item itself)."))
             : null;
     }

@@ -66,6 +66,7 @@ public sealed class ItemReferenceTests
         Assert.True(refused["turns"] is JsonArray { Count: 1 } && refused["status"] is not null, refused.ToJsonString());
         Assert.Equal(400, refused["status"]!.GetValue<int>());
         Assert.Contains("have the gateway keep responses", refused["body"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("with store: false", refused["body"]!.GetValue<string>(), StringComparison.Ordinal);
 
         var report = await RunSdkAsync(kit, turns: 3, stream: false, "--store", "false");
         Assert.True(report["error"] is null && report["turns"]!.AsArray().Count == 3, report.ToJsonString());
