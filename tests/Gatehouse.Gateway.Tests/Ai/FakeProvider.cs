@@ -59,6 +59,13 @@ internal sealed class FakeProvider : IAsyncDisposable
 
     private int _responses;
 
+    /// <summary>
+    /// Responses API calls with <c>tools</c> whose input does not end with a tool's output are answered with a call of
+    /// the first function tool (<see cref="ToolArguments"/>), as a model that wants the tool's answer first; the call
+    /// after the output gets the text. Off: such calls get the text at once.
+    /// </summary>
+    public bool ResponsesCallTools { get; set; }
+
     public ConcurrentQueue<(string? Authorization, string Path, JsonObject Body, IHeaderDictionary Headers, string Query)> Received { get; } = new();
 
     /// <summary>Total tokens this provider reported in usage.</summary>
@@ -219,6 +226,18 @@ internal sealed class FakeProvider : IAsyncDisposable
         var usage = new { input_tokens = prompt, input_tokens_details = new { cached_tokens = 0 }, output_tokens = words.Length, output_tokens_details = new { reasoning_tokens = 0 }, total_tokens = prompt + words.Length };
         object Message(string status, string content) => new { type = "message", id = itemId, status, role = "assistant", content = new[] { new { type = "output_text", text = content, annotations = Array.Empty<object>() } } };
         object Response(string status, object[] output, object? used) => new { id = "resp_fake", @object = "response", created_at = 1, status, model, output, usage = used, store = body["store"]?.GetValue<bool>() };
+        var tool = ResponsesCallTools && body["input"] is JsonArray input && input.LastOrDefault()?["type"]?.GetValue<string>() != "function_call_output"
+            ? (body["tools"] as JsonArray)?.FirstOrDefault(t => t?["type"]?.GetValue<string>() == "function")?["name"]?.GetValue<string>()
+            : null;
+        var callId = $"call_{itemId}";
+        object Call(string status, string arguments) => new { type = "function_call", id = "fc" + itemId[3..], status, call_id = callId, name = tool, arguments };
+        if (tool is not null && body["stream"]?.GetValue<bool>() != true)
+        {
+            Interlocked.Add(ref _reported, usage.total_tokens);
+            await context.Response.WriteAsJsonAsync(Response("completed", [Call("completed", ToolArguments)], usage));
+            return;
+        }
+
         if (body["stream"]?.GetValue<bool>() != true)
         {
             Interlocked.Add(ref _reported, usage.total_tokens);
@@ -237,6 +256,18 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         await Event("response.created", new { response = Response("in_progress", [], null) });
+        if (tool is not null)
+        {
+            var fc = "fc" + itemId[3..];
+            await Event("response.output_item.added", new { output_index = 0, item = Call("in_progress", "") });
+            await Event("response.function_call_arguments.delta", new { item_id = fc, output_index = 0, delta = ToolArguments });
+            await Event("response.function_call_arguments.done", new { item_id = fc, output_index = 0, arguments = ToolArguments });
+            await Event("response.output_item.done", new { output_index = 0, item = Call("completed", ToolArguments) });
+            Interlocked.Add(ref _reported, usage.total_tokens);
+            await Event("response.completed", new { response = Response("completed", [Call("completed", ToolArguments)], usage) });
+            return;
+        }
+
         await Event("response.output_item.added", new { output_index = 0, item = new { type = "message", id = itemId, status = "in_progress", role = "assistant", content = Array.Empty<object>() } });
         await Event("response.content_part.added", new { item_id = itemId, output_index = 0, content_index = 0, part = new { type = "output_text", text = "", annotations = Array.Empty<object>() } });
         for (var i = 0; i < words.Length; i++)
