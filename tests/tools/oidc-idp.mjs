@@ -3,7 +3,8 @@
 //
 //   node oidc-idp.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URIS ACCOUNTS_JSON
 //
-// REDIRECT_URIS is one redirect URI, or several separated by commas (the client is registered with each).
+// REDIRECT_URIS is one redirect URI, or several separated by commas (the client is registered with each). Signing out
+// at the provider (/session/end) posts a logout token to the first site's /sso/backchannel-logout.
 //
 // ACCOUNTS_JSON maps each login to the claims the provider releases for it, e.g.
 //   {"alice":{"email":"alice@example.com","email_verified":true,"name":"Alice"}}
@@ -28,6 +29,9 @@ const provider = new Provider(issuer, {
     redirect_uris: redirectUri.split(','),
     // Where RP-initiated logout may send the browser back to: each site's /sso/signed-out beside its callback.
     post_logout_redirect_uris: redirectUri.split(',').map((u) => u.replace(/\/sso\/callback$/, '/sso/signed-out')),
+    // Where the provider posts a logout token when someone signs out there (Back-Channel Logout): the first site's
+    // /sso/backchannel-logout (a client has one). OIDC_NO_BACKCHANNEL=1: none registered.
+    ...(process.env.OIDC_NO_BACKCHANNEL === '1' ? {} : { backchannel_logout_uri: redirectUri.split(',')[0].replace(/\/sso\/callback$/, '/sso/backchannel-logout') }),
     response_types: ['code'],
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: 'client_secret_post',
@@ -35,13 +39,24 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   cookies: { keys: ['test-only-cookie-key-not-a-secret'] },
   // OIDC_NO_END_SESSION=1: no RP-initiated logout (no end_session_endpoint in the discovery document).
-  features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: process.env.OIDC_NO_END_SESSION !== '1' } },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: process.env.OIDC_NO_END_SESSION !== '1' },
+    backchannelLogout: { enabled: true },
+  },
+  // The provider's outgoing requests (the logout tokens it posts) refuse special-use addresses, loopback among them,
+  // against server-side request forgery; this test provider posts only to the sites under test, on loopback.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
   async findAccount(ctx, sub) {
     const claims = accounts()[sub];
     return claims ? { accountId: sub, async claims() { return { sub, ...claims }; } } : undefined;
   },
 });
 
+provider.on('backchannel.error', (ctx, error, client) => console.error(`backchannel logout to ${client.backchannelLogoutUri} failed: ${error.message}`));
 const server = provider.listen(Number(port), '127.0.0.1', () => console.log(`ready ${issuer}`));
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);

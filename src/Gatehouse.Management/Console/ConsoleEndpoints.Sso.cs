@@ -37,7 +37,24 @@ internal static partial class ConsoleEndpoints
                 .ConfigureAwait(false);
         }));
         app.MapGet("/console/sso/done", context => SsoDoneAsync(context, consumers, keys, sso));
+
+        // The provider ends someone's sessions (Back-Channel Logout): every console session of the user bound to the
+        // identity it names, whichever way it was made, at its next request.
+        app.MapPost("/console" + SingleSignOnOptions.BackChannelPath, context => sso.BackChannelLogoutAsync(context, SsoScheme, async (issuer, subject) =>
+        {
+            if (await consumers.Store.FindSsoOwnerAsync("console-user", issuer, subject, context.RequestAborted).ConfigureAwait(false) is { } owner
+                && await consumers.Store.EndAdminUserSessionsAsync(owner["console-user:".Length..], "sso:" + issuer, "sso-logout", context.RequestAborted).ConfigureAwait(false))
+            {
+                LogBackChannelLogout(Logger(context), owner["console-user:".Length..], issuer);
+            }
+        }, reason => LogBackChannelRefused(Logger(context), Address(context), sso.Issuer, reason)));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Console sessions of {Email} ended: the single sign-on provider {Issuer} signed them out (back-channel logout)")]
+    private static partial void LogBackChannelLogout(ILogger logger, string email, string issuer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Console back-channel logout from {Address} refused ({Issuer}): {Reason}")]
+    private static partial void LogBackChannelRefused(ILogger logger, string address, string issuer, string reason);
 
     private static async Task SsoDoneAsync(HttpContext context, ConsumerService consumers, TwoStepKeys keys, SingleSignOnOptions sso)
     {

@@ -337,7 +337,8 @@ internal static partial class ConsoleEndpoints
     // before two-step sign-in existed, so that an upgrade ends no session.
     private static string UserStamp(AdminUser user) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
-            $"user\n{user.Role}\n{user.PasswordHash}" + (user.TotpSecret is { } secret ? "\n" + secret : ""))))[..32];
+            $"user\n{user.Role}\n{user.PasswordHash}" + (user.TotpSecret is { } secret ? "\n" + secret : "")
+            + (user.SessionsEnded > 0 ? "\nended " + user.SessionsEnded.ToString(System.Globalization.CultureInfo.InvariantCulture) : ""))))[..32];
 
     private static string TokenStamp(byte[] tokenSha256) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. "token\n"u8, .. tokenSha256]))[..32];

@@ -44,8 +44,10 @@ public sealed record ConsumerChange(long Seq, DateTimeOffset At, string Actor, s
 /// last time step a code was accepted for (a code is never taken twice) and <see cref="RecoveryCodes"/> the SHA-256 of
 /// each one-time recovery code not yet used.
 /// </summary>
+/// <param name="SessionsEnded">How many times the user's sessions were ended without a change of theirs (a single sign-on
+/// provider's back-channel logout); part of their sessions' stamp.</param>
 public sealed record AdminUser(string Email, string PasswordHash, AdminRole Role, DateTimeOffset CreatedAt,
-    string? TotpSecret = null, long TotpStep = 0, IReadOnlyList<string>? RecoveryCodes = null)
+    string? TotpSecret = null, long TotpStep = 0, IReadOnlyList<string>? RecoveryCodes = null, long SessionsEnded = 0)
 {
     /// <summary>True when signing in also takes a code from an authenticator app (or a recovery code).</summary>
     public bool TwoStep => TotpSecret is not null;

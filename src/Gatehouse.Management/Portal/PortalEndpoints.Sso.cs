@@ -37,7 +37,35 @@ internal static partial class PortalEndpoints
                 .ConfigureAwait(false);
         }));
         app.MapGet("/sso/done", context => SsoDoneAsync(context, portal, sso));
+
+        // The provider ends someone's sessions (Back-Channel Logout): the account bound to the identity it names gets a
+        // new stamp, which ends every session of it, whichever way it was made, at its next request.
+        app.MapPost(SingleSignOnOptions.BackChannelPath, context => sso.BackChannelLogoutAsync(context, SsoScheme, async (issuer, subject) =>
+        {
+            var store = portal.Consumers.Store;
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                if (await store.FindSsoOwnerAsync("account", issuer, subject, context.RequestAborted).ConfigureAwait(false) is not { } id
+                    || await store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false) is not { } account)
+                {
+                    return;
+                }
+
+                // Changed meanwhile (its version): read again, so that nothing of the change is undone.
+                if (await store.UpdateAccountAsync(account with { Stamp = ConsumerService.NewStamp() }, "sso:" + issuer, "sso-logout", context.RequestAborted).ConfigureAwait(false))
+                {
+                    LogBackChannelLogout(portal.Logger, account.Email, issuer);
+                    return;
+                }
+            }
+        }, reason => LogBackChannelRefused(portal.Logger, Address(context), sso.Issuer, reason)));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Portal sessions of {Email} ended: the single sign-on provider {Issuer} signed them out (back-channel logout)")]
+    private static partial void LogBackChannelLogout(ILogger logger, string email, string issuer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Portal back-channel logout from {Address} refused ({Issuer}): {Reason}")]
+    private static partial void LogBackChannelRefused(ILogger logger, string address, string issuer, string reason);
 
     private static async Task SsoDoneAsync(HttpContext context, PortalContext portal, SingleSignOnOptions sso)
     {

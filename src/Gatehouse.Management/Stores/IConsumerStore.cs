@@ -114,6 +114,12 @@ public interface IConsumerStore
     /// <summary>Creates or replaces a console user.</summary>
     Task UpsertAdminUserAsync(AdminUser user, string actor, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Ends every session of a console user without changing the user (their stamp changes: <see cref="AdminUser.SessionsEnded"/>),
+    /// logged as <paramref name="action"/>; false when there is no such user.
+    /// </summary>
+    Task<bool> EndAdminUserSessionsAsync(string email, string actor, string action, CancellationToken cancellationToken = default);
+
     /// <summary>Removes a console user; false when there was none.</summary>
     Task<bool> DeleteAdminUserAsync(string email, string actor, CancellationToken cancellationToken = default);
 

@@ -540,6 +540,12 @@ internal static class Migrations
             22,
             Sqlite: "CREATE TABLE reminders (key TEXT PRIMARY KEY, forget_at TEXT NOT NULL);",
             Postgres: "CREATE TABLE reminders (key TEXT PRIMARY KEY, forget_at TIMESTAMPTZ NOT NULL);"),
+        // How many times a console user's sessions were ended without a change of theirs (a single sign-on provider's
+        // back-channel logout): part of their sessions' stamp, so counting one up ends them all. Version 23.
+        new(
+            23,
+            Sqlite: "ALTER TABLE admin_users ADD COLUMN sessions_ended INTEGER NOT NULL DEFAULT 0;",
+            Postgres: "ALTER TABLE admin_users ADD COLUMN sessions_ended BIGINT NOT NULL DEFAULT 0;"),
     ];
 
     // Migration 20's table: the same SQL for both databases.

@@ -446,6 +446,24 @@ internal abstract partial class SqlConfigStore
         return true;
     }
 
+    public async Task<bool> EndAdminUserSessionsAsync(string email, string actor, string action, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (await AdminUsersAsync(connection, transaction, "WHERE email = @email", email, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        if (before is null)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, "UPDATE admin_users SET sessions_ended = sessions_ended + 1 WHERE email = @email", cancellationToken, ("email", email)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, action, "console-user", email, AuditBody(before, passwordChanged: false),
+            AuditBody(before, passwordChanged: false), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     public async Task<bool> DeleteAdminUserAsync(string email, string actor, CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -716,14 +734,14 @@ internal abstract partial class SqlConfigStore
     private async Task<IReadOnlyList<AdminUser>> AdminUsersAsync(DbConnection connection, DbTransaction? transaction, string where, string email, CancellationToken cancellationToken)
     {
         await using var command = Command(connection, transaction,
-            $"SELECT email, password_hash, role, created_at, totp_secret, totp_step, recovery_codes FROM admin_users {where}", ("email", email));
+            $"SELECT email, password_hash, role, created_at, totp_secret, totp_step, recovery_codes, sessions_ended FROM admin_users {where}", ("email", email));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<AdminUser>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             result.Add(new AdminUser(reader.GetString(0), reader.GetString(1), reader.GetString(2) == "admin" ? AdminRole.Admin : AdminRole.Viewer, ReadTime(reader, 3),
                 reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt64(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6).Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+                reader.IsDBNull(6) ? null : reader.GetString(6).Split(' ', StringSplitOptions.RemoveEmptyEntries), reader.GetInt64(7)));
         }
 
         return result;

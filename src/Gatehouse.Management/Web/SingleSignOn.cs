@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 
 namespace Gatehouse.Management.Web;
@@ -265,6 +266,144 @@ public sealed record SingleSignOnOptions
         var answer = await context.AuthenticateAsync(answerScheme).ConfigureAwait(false);
         await context.SignOutAsync(answerScheme).ConfigureAwait(false);
         return answer.Succeeded ? (answer.Principal, answer.Properties?.GetTokenValue(IdTokenName)) : (null, null);
+    }
+
+    /// <summary>Where, under the site's root, the provider posts logout tokens (OpenID Connect Back-Channel Logout 1.0).</summary>
+    internal const string BackChannelPath = "/sso/backchannel-logout";
+
+    // The logout tokens taken, by issuer and jti, for as long as one is accepted (a token is used once: OpenID Connect
+    // Back-Channel Logout 1.0, section 2.6); per process, and bounded.
+    private static readonly Microsoft.Extensions.Caching.Memory.MemoryCache Taken = new(new Microsoft.Extensions.Caching.Memory.MemoryCacheOptions { SizeLimit = 10_000 });
+
+    // How old a logout token may be (its iat), and how far the provider's clock may be ahead of this one.
+    private static readonly TimeSpan LogoutTokenAge = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(2);
+
+    private const string BackChannelEvent = "http://schemas.openid.net/event/backchannel-logout";
+
+    /// <summary>
+    /// The provider ending someone's sessions here (OpenID Connect Back-Channel Logout 1.0): <c>POST
+    /// ROOT/sso/backchannel-logout</c> with a form field <c>logout_token</c>, a JWT signed with the provider's keys (from its
+    /// discovery document, as the ID tokens are checked), issued by it for this client, no older than ten minutes, with the
+    /// back-channel logout event, a <c>jti</c> (each token is taken once), no <c>nonce</c>, and the subject
+    /// (<c>sub</c>). <paramref name="end"/> is given the issuer and the subject, and ends the sessions of whoever is bound
+    /// to that identity here (nobody, possibly). Answers 200, or 400 with an OAuth-style error body saying what is wrong
+    /// (spec, section 2.8), or 503 when the provider's keys cannot be read; never cached.
+    /// </summary>
+    internal async Task BackChannelLogoutAsync(HttpContext context, string scheme, Func<string, string, Task> end, Action<string> refused)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        var token = context.Request.HasFormContentType
+            ? (await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false))["logout_token"]
+            : default;
+        if (token.Count != 1 || string.IsNullOrEmpty(token[0]))
+        {
+            await RefuseLogoutAsync(context, "The request must be a form post with one logout_token.", refused).ConfigureAwait(false);
+            return;
+        }
+
+        var options = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<OpenIdConnectOptions>>().Get(scheme);
+        var result = await ValidateLogoutTokenAsync(options, token[0]!, context.RequestAborted).ConfigureAwait(false);
+        if (result is { IsValid: false, Exception: Microsoft.IdentityModel.Tokens.SecurityTokenSignatureKeyNotFoundException })
+        {
+            // The provider may have turned to a new key since its keys were read: read them again, once.
+            options.ConfigurationManager!.RequestRefresh();
+            result = await ValidateLogoutTokenAsync(options, token[0]!, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (result is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            refused($"{Name}'s keys could not be read from {Issuer}");
+            await context.Response.WriteAsJsonAsync(new { error = "temporarily_unavailable", error_description = $"The keys of {Issuer} could not be read; send the logout again later." }).ConfigureAwait(false);
+            return;
+        }
+
+        if (!result.IsValid || result.SecurityToken is not Microsoft.IdentityModel.JsonWebTokens.JsonWebToken jwt)
+        {
+            await RefuseLogoutAsync(context, $"The logout token is not one {Issuer} signed for client {ClientId}, or it expired ({result.Exception?.GetType().Name ?? "invalid"}).", refused).ConfigureAwait(false);
+            return;
+        }
+
+        string? problem;
+        string? subject = null;
+        var now = DateTimeOffset.UtcNow;
+        using (var payload = System.Text.Json.JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload)))
+        {
+            var claims = payload.RootElement;
+            problem = !claims.TryGetProperty("events", out var events) || events.ValueKind != System.Text.Json.JsonValueKind.Object
+                    || !events.TryGetProperty(BackChannelEvent, out var logout) || logout.ValueKind != System.Text.Json.JsonValueKind.Object
+                    ? $"The token has no '{BackChannelEvent}' event: it is not a logout token."
+                : claims.TryGetProperty("nonce", out _) ? "The token has a nonce, which a logout token must not have (an ID token is not a logout token)."
+                : !claims.TryGetProperty("iat", out var iat) || !iat.TryGetInt64(out var issued)
+                    || DateTimeOffset.FromUnixTimeSeconds(issued) < now - LogoutTokenAge || DateTimeOffset.FromUnixTimeSeconds(issued) > now + ClockSkew
+                    ? $"The token's iat is missing or not within the last {LogoutTokenAge.TotalMinutes:0} minutes."
+                : !claims.TryGetProperty("jti", out var jti) || jti.GetString() is not { Length: > 0 } id ? "The token has no jti."
+                : !claims.TryGetProperty("sub", out var sub) || (subject = sub.GetString()) is not { Length: > 0 }
+                    ? "The token names no subject (sub): sessions here are found by the provider's subject, so a token with only a sid cannot be served."
+                : !TakeOnce(jwt.Issuer + "\n" + id) ? "The token was used already (its jti)."
+                : null;
+        }
+
+        if (problem is not null)
+        {
+            await RefuseLogoutAsync(context, problem, refused).ConfigureAwait(false);
+            return;
+        }
+
+        await end(jwt.Issuer, subject!).ConfigureAwait(false);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    // True the first time a token's issuer and jti are seen (while the cache has room: past 10,000 recent tokens a replay
+    // within ten minutes is not caught, and at worst ends the same sessions again).
+    private static bool TakeOnce(string key)
+    {
+        lock (Taken)
+        {
+            if (Taken.TryGetValue(key, out _))
+            {
+                return false;
+            }
+
+            using var entry = Taken.CreateEntry(key);
+            entry.Value = true;
+            entry.Size = 1;
+            entry.AbsoluteExpirationRelativeToNow = LogoutTokenAge + ClockSkew;
+            return true;
+        }
+    }
+
+    // Null when the provider's configuration (its keys) cannot be read.
+    private async Task<Microsoft.IdentityModel.Tokens.TokenValidationResult?> ValidateLogoutTokenAsync(OpenIdConnectOptions options, string token, CancellationToken cancellationToken)
+    {
+        OpenIdConnectConfiguration configuration;
+        try
+        {
+            configuration = await options.ConfigurationManager!.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)
+        {
+            return null;
+        }
+
+        return await new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(token, new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+        {
+            ValidIssuer = configuration.Issuer,
+            ValidAudience = ClientId,
+            IssuerSigningKeys = configuration.SigningKeys,
+            RequireSignedTokens = true,
+            RequireExpirationTime = false, // a logout token need not expire; its iat is checked instead
+            ClockSkew = ClockSkew,
+            TypeValidator = (type, _, _) => type is null or "" or "JWT" or "logout+jwt" ? type ?? "" : throw new Microsoft.IdentityModel.Tokens.SecurityTokenInvalidTypeException($"typ '{type}' is not a logout token's"),
+        }).ConfigureAwait(false);
+    }
+
+    private static Task RefuseLogoutAsync(HttpContext context, string reason, Action<string> refused)
+    {
+        refused(reason);
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        return context.Response.WriteAsJsonAsync(new { error = "invalid_request", error_description = reason });
     }
 
     /// <summary>The page's words for a provider that cannot be reached.</summary>
