@@ -88,6 +88,29 @@ public sealed partial class BrowserFixture : IAsyncLifetime
     /// pages the region Scalar renders (#docs) is left out: its violations are the package's, reported in docs/portal.md,
     /// not the portal's; the rest of the page is checked.
     /// </summary>
+    /// <summary>
+    /// Waits up to 60 s for the page to be at <paramref name="url"/> (<c>**</c> matches anything), by its URL alone; when it
+    /// does not get there, the failure says where it is and what it shows.
+    /// </summary>
+    /// <remarks>
+    /// Not <c>WaitForURLAsync</c> with <c>WaitUntil = Commit</c>: when the page is at the URL already, Playwright for .NET
+    /// waits for its load state, and maps Commit to none, so to the load event, which a CI run under load twice did not
+    /// see (the page on screen, the network idle) and waited 60 s for.
+    /// </remarks>
+    public static async Task ArriveAsync(IPage page, string url)
+    {
+        var pattern = new Regex("^" + Regex.Escape(url).Replace(@"\*\*", ".*", StringComparison.Ordinal) + "$");
+        try
+        {
+            await Assertions.Expect(page).ToHaveURLAsync(pattern, new() { Timeout = 60_000 });
+        }
+        catch (PlaywrightException)
+        {
+            var text = await page.InnerTextAsync("body");
+            Assert.Fail($"the page did not reach {url} within 60 s: it is at {page.Url}, showing: {(text.Length > 2000 ? text[..2000] : text)}");
+        }
+    }
+
     public static async Task CheckAsync(IPage page, string name)
     {
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });

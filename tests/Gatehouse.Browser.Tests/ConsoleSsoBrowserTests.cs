@@ -61,7 +61,7 @@ public sealed class ConsoleSsoBrowserTests(BrowserFixture fixture)
             await page.Locator("button[type=submit]").ClickAsync();
             await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync(new() { Timeout = 60_000 });
 
-            await page.WaitForURLAsync(adminUrl + "/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await BrowserFixture.ArriveAsync(page, adminUrl + "/console/pending");
             await page.GotoAsync(adminUrl + "/console/account");
             await page.GetByText("Signed in as alice@example.com (role admin)").WaitForAsync(new() { Timeout = 60_000 });
             Assert.Empty(violations);
@@ -83,7 +83,7 @@ public sealed class ConsoleSsoBrowserTests(BrowserFixture fixture)
             await page.Locator("input[name=password]").FillAsync("any password");
             await page.Locator("button[type=submit]").ClickAsync();
             await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync(new() { Timeout = 60_000 });
-            await page.WaitForURLAsync(portalUrl + "/apps", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await BrowserFixture.ArriveAsync(page, portalUrl + "/apps");
             await page.GotoAsync(portalUrl + "/account");
             await page.GetByText("erin@example.com").First.WaitForAsync(new() { Timeout = 60_000 });
             Assert.Empty(violations);

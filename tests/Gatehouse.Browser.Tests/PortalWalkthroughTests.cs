@@ -115,13 +115,13 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
             // Waited for by what each page shows, not by its load event (see SignedInAsync: a CI run under load had the
             // console's pending page on screen, the network idle, and no load event after 30 s).
             // The sign-in page remembers where it was asked from (returnUrl=/console).
-            await admin.WaitForURLAsync("**/console/login?returnUrl=%2Fconsole", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await BrowserFixture.ArriveAsync(admin, "**/console/login?returnUrl=%2Fconsole");
             var tokenField = admin.GetByLabel("Password, or the admin token");
             await tokenField.WaitForAsync(new() { Timeout = 60_000 });
             await BrowserFixture.CheckAsync(admin, "11-console-login");
             await tokenField.FillAsync(fixture.AdminToken);
             await admin.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-            await admin.WaitForURLAsync("**/console/pending", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 });
+            await BrowserFixture.ArriveAsync(admin, "**/console/pending");
             var row = admin.Locator("tr", new() { HasText = "Walker wholesale" });
             await row.WaitForAsync(new() { Timeout = 60_000 });
             await BrowserFixture.CheckAsync(admin, "12-console-pending");
