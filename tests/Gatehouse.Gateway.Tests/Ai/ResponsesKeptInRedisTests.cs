@@ -242,6 +242,12 @@ public sealed class ResponsesKeptInRedisTests
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         }
 
+        using (var response = await kit.SendAsync(kit.Key, HttpMethod.Post, "/v1/responses", """{"model":"fast","input":[{"type":"item_reference","id":"msg_fake"}]}"""))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Contains("responses_unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         Assert.StartsWith("resp_", await kit.CreateResponseAsync(kit.Key, """{"model":"fast","input":"still"}"""), StringComparison.Ordinal);
         Assert.Equal(2, kit.Providers[0].Received.Count);
 
