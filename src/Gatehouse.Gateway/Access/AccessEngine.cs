@@ -127,7 +127,7 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         // A token that is not a JWT (or when no issuer is configured) is opaque: the introspection endpoint decides.
         if (model.Introspection is { } introspection && (model.Jwt is null || token.AsSpan().Count('.') != 2))
         {
-            return await introspection.IntrospectAsync(token).ConfigureAwait(false) is { } clientId && model.ByClientId.TryGetValue(clientId, out var client)
+            return await introspection.IntrospectAsync(token).ConfigureAwait(false) is { } clientId && FindClient(model, clientId) is { } client
                 ? Caller.Of(client, CredentialKind.Bearer)
                 : Caller.Invalid(CredentialKind.Bearer, "invalid_token");
         }
@@ -138,7 +138,7 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         }
 
         var result = await model.Jwt.ValidateAsync(token).ConfigureAwait(false);
-        if (!result.Succeeded || result.ApplicationId is null || !model.ByClientId.TryGetValue(result.ApplicationId, out var app))
+        if (!result.Succeeded || result.ApplicationId is null || FindClient(model, result.ApplicationId) is not { } app)
         {
             return Caller.Invalid(CredentialKind.Bearer, "invalid_token");
         }
@@ -147,11 +147,18 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
     }
 
     /// <summary>
+    /// The application whose OAuth client <paramref name="clientId"/> is: a config application's (<c>clientIds</c>) first,
+    /// then a portal application's (<see cref="ConsumerDirectory.FindClient"/>); null when neither.
+    /// </summary>
+    public ApplicationModel? FindClient(AccessModel model, string clientId) =>
+        model.ByClientId.TryGetValue(clientId, out var app) ? app : Consumers.FindClient(model, clientId);
+
+    /// <summary>
     /// Authenticates a bearer JWT presented to a resource server of the gateway (the MCP endpoint): it must be issued by
     /// one of <paramref name="issuers"/> for exactly <paramref name="audience"/>, and is mapped to an application as any JWT.
     /// Opaque tokens are not accepted here: introspection cannot say which resource a token is for.
     /// </summary>
-    public static async ValueTask<(Caller Caller, string? ClientId)> AuthenticateResourceTokenAsync(AccessModel model, string token, string audience, IReadOnlyCollection<string> issuers)
+    public async ValueTask<(Caller Caller, string? ClientId)> AuthenticateResourceTokenAsync(AccessModel model, string token, string audience, IReadOnlyCollection<string> issuers)
     {
         if (model.Jwt is null || token.AsSpan().Count('.') != 2)
         {
@@ -159,7 +166,7 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
         }
 
         var result = await model.Jwt.ValidateAsync(token, audience, issuers).ConfigureAwait(false);
-        return result.Succeeded && result.ApplicationId is { } id && model.ByClientId.TryGetValue(id, out var app)
+        return result.Succeeded && result.ApplicationId is { } id && FindClient(model, id) is { } app
             ? (Caller.Of(app, CredentialKind.Bearer), id)
             : (Caller.Invalid(CredentialKind.Bearer, "invalid_token"), null);
     }

@@ -17,6 +17,9 @@ internal sealed class ConsumerDirectory : IConsumerSink
     private readonly ConcurrentDictionary<string, Entry> _applications = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, KeyEntry> _keys = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, KeyEntry>.AlternateLookup<ReadOnlySpan<char>> _keyLookup;
+
+    // OAuth client ids (ConsumerApplication.ClientIds) to the entry that holds each; looked up after the config's own.
+    private readonly ConcurrentDictionary<string, Entry> _clients = new(StringComparer.Ordinal);
     private volatile int _count;
 
     public ConsumerDirectory() => _keyLookup = _keys.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -69,6 +72,13 @@ internal sealed class ConsumerDirectory : IConsumerSink
         return false;
     }
 
+    /// <summary>
+    /// The portal application that OAuth client <paramref name="clientId"/> belongs to, bound to <paramref name="model"/>'s
+    /// plans; null when none has it (or its plan is not in <paramref name="model"/>).
+    /// </summary>
+    public ApplicationModel? FindClient(AccessModel model, string clientId) =>
+        _count > 0 && !_clients.IsEmpty && _clients.TryGetValue(clientId, out var entry) ? entry.Bind(model) : null;
+
     /// <summary>The application with <paramref name="id"/> bound to <paramref name="model"/>; null when unknown.</summary>
     public ApplicationModel? Find(AccessModel model, string id) =>
         _count > 0 && _applications.TryGetValue(id, out var entry) ? entry.Bind(model) : null;
@@ -106,6 +116,14 @@ internal sealed class ConsumerDirectory : IConsumerSink
                 }
             }
 
+            foreach (var (clientId, held) in _clients)
+            {
+                if (!_applications.TryGetValue(held.Application.Id, out var current) || !ReferenceEquals(current, held))
+                {
+                    _clients.TryRemove(KeyValuePair.Create(clientId, held));
+                }
+            }
+
             _count = _applications.Count;
         }
 
@@ -133,6 +151,8 @@ internal sealed class ConsumerDirectory : IConsumerSink
                         RemoveKey(key.Sha256);
                     }
                 }
+
+                RemoveClients(previous);
             }
 
             _count = _applications.Count;
@@ -158,6 +178,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
                 }
             }
 
+            RemoveClients(previous);
             _count = _applications.Count;
         }
 
@@ -175,6 +196,20 @@ internal sealed class ConsumerDirectory : IConsumerSink
             var replaced = _keys.GetValueOrDefault(key.Sha256);
             _keys[key.Sha256] = new KeyEntry(entry, key.Expires?.UtcTicks ?? DateTime.MaxValue.Ticks);
             replaced?.Retire();
+        }
+
+        foreach (var clientId in application.ClientIds ?? [])
+        {
+            _clients[clientId] = entry;
+        }
+    }
+
+    // The client ids an entry that left still holds (not those another entry, its replacement, holds now).
+    private void RemoveClients(Entry previous)
+    {
+        foreach (var clientId in previous.Application.ClientIds ?? [])
+        {
+            _clients.TryRemove(KeyValuePair.Create(clientId, previous));
         }
     }
 

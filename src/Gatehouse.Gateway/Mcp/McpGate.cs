@@ -42,7 +42,7 @@ internal sealed class McpGate(GatewayRuntime runtime)
             if (resourceAuth is not null && token.AsSpan().Count('.') == 2)
             {
                 // A token for this resource (RFC 9728, the MCP authorization spec): tool calls carry the application, not the token.
-                (caller, clientId) = await AccessEngine.AuthenticateResourceTokenAsync(access, token, resourceAuth.Resource,
+                (caller, clientId) = await engine.AuthenticateResourceTokenAsync(access, token, resourceAuth.Resource,
                     resourceAuth.ServersOf(runtime.Current.Config.Gateway.Jwt) as IReadOnlyCollection<string> ?? []).ConfigureAwait(false);
             }
             else

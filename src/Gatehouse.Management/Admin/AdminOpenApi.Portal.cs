@@ -67,6 +67,16 @@ internal static partial class AdminOpenApi
             ["delete"] = Op("deletePortalApplication", "Delete a portal application", "Portal", "Its keys stop working at the gateway at once on this node, on the others within their poll interval.",
                 Responses(("200", Json("Done", "Deleted")), Ref("NotFound"), ("409", Problem("It changed meanwhile several times (consumer-conflict); send it again")))),
         };
+        paths["/admin/portal/applications/{id}/client-ids"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…).")),
+            ["put"] = Op("putPortalApplicationClientIds", "Set a portal application's OAuth client ids", "Portal",
+                "Replaces the OAuth client ids whose tokens mean this application at the gateway (a JWT's application claim, an introspection answer's client_id), as a config application's clientIds do: the application's plan, state and limits then hold for them. [] takes them all away. Nodes have them within their poll interval. Audited (action client ids).",
+                Responses(("200", Json("PortalClientIds", "The application's client ids now")), Ref("BadRequest"), Ref("NotFound"), Ref("TooLarge"),
+                    ("409", Problem("A client id belongs to a config application (its clientIds, or its name when it has none) or to another portal application (client-id-taken), or the application changed meanwhile several times (consumer-conflict)")),
+                    ("422", Problem("More than 20, one named twice, or one that is not 1 to 255 printable ASCII characters without spaces (invalid-input)"))),
+                body: Body("PortalClientIds", "The client ids")),
+        };
         paths["/admin/portal/applications/{id}/keys/{prefix}"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…)."), PathParameter("prefix", "The key's prefix, as listed.")),
@@ -175,8 +185,12 @@ internal static partial class AdminOpenApi
             ("items", Array(Object("One application.", ("id", Str("app-…")), ("account", Str("The owning account's id")), ("title", Str()), ("plan", Str()),
                 ("state", Enum(Str("As decided for the application itself"), "live", "pending", "suspended")),
                 ("effectiveState", Enum(Str("What the gateway does: suspended also when its account is"), "live", "pending", "suspended")),
-                ("keys", Array(Object("A key, without the key.", ("prefix", Str()), ("createdAt", time(null)), ("expires", Nullable("string", "When it stops working; null: never", "date-time")))))))),
+                ("keys", Array(Object("A key, without the key.", ("prefix", Str()), ("createdAt", time(null)), ("expires", Nullable("string", "When it stops working; null: never", "date-time"))))),
+                ("clientIds", Array(Str("An OAuth client id whose tokens mean this application")))))),
             ("next", Nullable("string", "The 'after' for the next page; null on the last"))));
+        var clientIds = Object("A portal application's OAuth client ids.", ("clientIds", Array(Str("A client id: 1 to 255 printable ASCII characters, no spaces"))));
+        clientIds["required"] = new JsonArray("clientIds");
+        yield return ("PortalClientIds", clientIds);
         yield return ("PortalChangeList", Object("A page of consumer changes, newest first.",
             ("items", Array(Object("One change.", ("seq", Int()), ("at", time(null)), ("actor", Str()), ("action", Str()), ("kind", Str("account or application")), ("name", Str("Its id")),
                 ("before", AnyJson()), ("after", AnyJson())))),

@@ -64,6 +64,7 @@ internal static class PortalAdminEndpoints
                     ["id"] = a.Id, ["account"] = a.Account, ["title"] = a.Title, ["plan"] = a.Plan,
                     ["state"] = a.State.ToString().ToLowerInvariant(), ["effectiveState"] = a.EffectiveState.ToString().ToLowerInvariant(),
                     ["keys"] = JsonSerializer.SerializeToNode(a.Keys.Select(k => new { k.Prefix, k.CreatedAt, k.Expires }), JsonSerializerOptions.Web),
+                    ["clientIds"] = new JsonArray([.. (a.ClientIds ?? []).Select(c => (JsonNode)c)]),
                 })]),
                 ["next"] = applications.Count == limit ? applications[^1].Id : null,
             }).ConfigureAwait(false);
@@ -152,6 +153,34 @@ internal static class PortalAdminEndpoints
         });
         app.MapDelete("/admin/portal/accounts/{id}/tokens/{name}", context => AnswerAsync(context,
             consumers.RevokeTokenAsync((string)context.Request.RouteValues["id"]!, (string)context.Request.RouteValues["name"]!, AdminCaller.Actor(context), context.RequestAborted)));
+        app.MapPut("/admin/portal/applications/{id}/client-ids", async context =>
+        {
+            var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+            if (problem is null && (body!.Count != 1 || body["clientIds"] is not JsonArray given || given.Any(c => c is not JsonValue v || v.GetValueKind() != JsonValueKind.String)))
+            {
+                problem = AdminRequests.BadParameter("The body is { \"clientIds\": [\"…\"] }: the application's OAuth client ids, each a string ([] for none).");
+            }
+
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var list = (JsonArray)body!["clientIds"]!;
+            var (changed, refused) = await consumers.SetClientIdsAsync((string)context.Request.RouteValues["id"]!, [.. list.Select(c => c!.GetValue<string>())],
+                AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
+            if (refused is not null)
+            {
+                await refused.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await AdminRequests.WriteJsonAsync(context, new JsonObject
+            {
+                ["clientIds"] = new JsonArray([.. (changed!.ClientIds ?? []).Select(c => (JsonNode)c)]),
+            }).ConfigureAwait(false);
+        });
         app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,
             consumers.DeleteApplicationAsync(null, (string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,

@@ -621,6 +621,8 @@ internal static partial class ConsoleEndpoints
                     [new ConsoleRow([application.Id, account is null ? application.Account : $"{account.Email} ({application.Account})", application.Plan, Name(application.EffectiveState), Time(application.CreatedAt)], Decisions(application))]),
                 new ConsoleTable("Keys", ["Key", "Created", "Expires"], [.. application.Keys.Select(k => new ConsoleRow([k.Prefix + "…", Time(k.CreatedAt), k.Expires is { } e ? Time(e) : "never"],
                     [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(application.Id)}/keys/{Esc(k.Prefix)}/revoke", true)]))], "No key."),
+                new ConsoleTable("OAuth client ids (their tokens mean this application; set with PUT /admin/portal/applications/{id}/client-ids)", ["Client id"],
+                    [.. (application.ClientIds ?? []).Select(c => new ConsoleRow([c], []))], "None."),
                 new ConsoleTable("What is left now (this node's counters)", ["Limit", "Allowed", "Used", "Left", "Resets"],
                     [.. limits.Select(l => new ConsoleRow([l.Name + (l.Model is { } model ? $" ({model})" : "") + (l.Shadow ? " (shadow)" : ""), l.Format(l.Limit), l.Format(l.Used), l.Format(l.Remaining), Time(l.ResetsAt)], []))],
                     "No limit on its plan, or no gateway in this process."),

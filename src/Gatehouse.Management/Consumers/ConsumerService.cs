@@ -715,8 +715,62 @@ internal sealed partial class ConsumerService
             .ConfigureAwait(false)).Problem;
     }
 
+    /// <summary>The most OAuth client ids a portal application holds.</summary>
+    public const int MaxClientIds = 20;
+
+    /// <summary>
+    /// Gives a portal application the OAuth client ids (replacing those it had) whose tokens mean it at the gateway, as a
+    /// config application's <c>clientIds</c> do. Refused when one is invalid, is already a config application's (its
+    /// <c>clientIds</c>, or its id when it names none: the config's are looked up first, so the portal's would never be
+    /// found), or another portal application's.
+    /// </summary>
+    public async Task<(PortalApplication? Application, AdminProblem? Problem)> SetClientIdsAsync(string id, IReadOnlyList<string> clientIds, string actor, CancellationToken cancellationToken)
+    {
+        if (clientIds.Count > MaxClientIds)
+        {
+            return (null, Invalid("clientIds", $"An application holds at most {MaxClientIds} client ids."));
+        }
+
+        foreach (var clientId in clientIds)
+        {
+            // OAuth's client_id is VSCHAR (RFC 6749, appendix A.1); spaces are left out too, which no provider gives.
+            if (clientId.Length is 0 or > 255 || clientId.Any(c => c is <= ' ' or > '~'))
+            {
+                return (null, Invalid("clientIds", $"'{clientId}' is not a client id: 1 to 255 printable ASCII characters, no spaces."));
+            }
+        }
+
+        if (clientIds.Distinct(StringComparer.Ordinal).Count() != clientIds.Count)
+        {
+            return (null, Invalid("clientIds", "A client id is named twice."));
+        }
+
+        if (await _config(cancellationToken).ConfigureAwait(false) is { } config)
+        {
+            foreach (var (name, app) in config.Applications)
+            {
+                if ((app.ClientIds.Count > 0 ? app.ClientIds : [name]).FirstOrDefault(clientIds.Contains) is { } held)
+                {
+                    return (null, ClientIdTaken(held, $"the config's application '{name}'"));
+                }
+            }
+        }
+
+        try
+        {
+            return await ChangeAsync(null, id, actor, "client ids", app => (app with { ClientIds = [.. clientIds] }, null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Stores.ClientIdTakenException e)
+        {
+            return (null, ClientIdTaken(e.ClientId, $"portal application '{e.Application}'"));
+        }
+    }
+
+    private static AdminProblem ClientIdTaken(string clientId, string holder) => new(StatusCodes.Status409Conflict, "client-id-taken", "Client id taken",
+        $"Client id '{clientId}' already belongs to {holder}; a client id means one application. Nothing was changed.");
+
     public async Task<AdminProblem?> DeleteApplicationAsync(string? accountId, string id, string actor, CancellationToken cancellationToken) =>
-        (await ChangeAsync(accountId, id, actor, "delete", app => (app with { Deleted = true, Keys = [] }, null), cancellationToken).ConfigureAwait(false)).Problem;
+        (await ChangeAsync(accountId, id, actor, "delete", app => (app with { Deleted = true, Keys = [], ClientIds = null }, null), cancellationToken).ConfigureAwait(false)).Problem;
 
     /// <summary>
     /// An administrator's decision on an application: <c>approve</c> and <c>reject</c> take a pending one to live or

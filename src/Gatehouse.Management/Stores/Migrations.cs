@@ -546,7 +546,17 @@ internal static class Migrations
             23,
             Sqlite: "ALTER TABLE admin_users ADD COLUMN sessions_ended INTEGER NOT NULL DEFAULT 0;",
             Postgres: "ALTER TABLE admin_users ADD COLUMN sessions_ended BIGINT NOT NULL DEFAULT 0;"),
+        // Portal applications' OAuth client ids (a JSON array on the application, for the nodes), and one row per client
+        // id, so that no two applications hold one. Version 24.
+        new(24, Sqlite: PortalClientIds, Postgres: PortalClientIds),
     ];
+
+    // Migration 24: the same SQL for both databases.
+    private const string PortalClientIds = """
+        ALTER TABLE consumer_applications ADD COLUMN client_ids TEXT NOT NULL DEFAULT '[]';
+        CREATE TABLE portal_client_ids (client_id TEXT PRIMARY KEY, application TEXT NOT NULL);
+        CREATE INDEX portal_client_ids_application ON portal_client_ids (application);
+        """;
 
     // Migration 20's table: the same SQL for both databases.
     private const string SsoLinksTable = """

@@ -13,7 +13,7 @@ internal abstract partial class SqlConfigStore
 {
     private const string AccountColumns = "id, email, title, password_hash, state, stamp, created_at, version";
     private const string ApplicationColumns =
-        "a.id, a.account, a.title, a.description, a.plan, a.state, a.keys, a.created_at, a.seq, a.deleted, c.state";
+        "a.id, a.account, a.title, a.description, a.plan, a.state, a.keys, a.created_at, a.seq, a.deleted, c.state, a.client_ids";
 
     /// <summary>The write lock of consumer changes; by default the store's one write lock.</summary>
     protected virtual Task<DbTransaction> BeginConsumerWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
@@ -271,15 +271,38 @@ internal abstract partial class SqlConfigStore
             ("created", TimeValue(application.CreatedAt)),
             ("seq", seq),
             ("deleted", application.Deleted ? 1 : 0),
+            ("clientIds", JsonSerializer.Serialize(application.Deleted ? [] : application.ClientIds ?? [])),
         ];
         var sql = before is null
-            ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted)"
-            : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted WHERE id = @id";
+            ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted, client_ids) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted, @clientIds)"
+            : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted, client_ids = @clientIds WHERE id = @id";
         await ExecuteAsync(connection, transaction, sql, cancellationToken, values).ConfigureAwait(false);
+        await SaveClientIdsAsync(connection, transaction, application.Id, application.Deleted ? [] : application.ClientIds ?? [], cancellationToken).ConfigureAwait(false);
         await LogChangeAsync(connection, transaction, seq, actor, action, "application", application.Id,
             before is null ? null : AuditBody(before), application.Deleted ? null : AuditBody(application), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return seq;
+    }
+
+    // The application's client ids in portal_client_ids, in its save's transaction (under the consumer write lock, so the
+    // check and the writes are one step): one held by another application throws, and nothing of the save is kept.
+    private static async Task SaveClientIdsAsync(DbConnection connection, DbTransaction transaction, string application, IReadOnlyList<string> clientIds, CancellationToken cancellationToken)
+    {
+        foreach (var clientId in clientIds)
+        {
+            if (await ScalarAsync(connection, transaction, "SELECT application FROM portal_client_ids WHERE client_id = @clientId AND application <> @application", cancellationToken,
+                    ("clientId", clientId), ("application", application)).ConfigureAwait(false) is string other)
+            {
+                throw new ClientIdTakenException(clientId, other);
+            }
+        }
+
+        await ExecuteAsync(connection, transaction, "DELETE FROM portal_client_ids WHERE application = @application", cancellationToken, ("application", application)).ConfigureAwait(false);
+        foreach (var clientId in clientIds)
+        {
+            await ExecuteAsync(connection, transaction, "INSERT INTO portal_client_ids (client_id, application) VALUES (@clientId, @application)", cancellationToken,
+                ("clientId", clientId), ("application", application)).ConfigureAwait(false);
+        }
     }
 
     public async Task<(IReadOnlyList<PortalApplication> Applications, long Seq)> ReadApplicationsSinceAsync(long afterSeq, CancellationToken cancellationToken = default)
@@ -810,7 +833,8 @@ internal abstract partial class SqlConfigStore
                 reader.GetInt64(8),
                 reader.GetInt32(9) != 0,
                 // An application whose account is gone is as good as suspended.
-                reader.IsDBNull(10) ? AccountState.Suspended : Enum.Parse<AccountState>(reader.GetString(10), ignoreCase: true)));
+                reader.IsDBNull(10) ? AccountState.Suspended : Enum.Parse<AccountState>(reader.GetString(10), ignoreCase: true),
+                JsonSerializer.Deserialize<List<string>>(reader.GetString(11)) is { Count: > 0 } clientIds ? clientIds : null));
         }
 
         return result;
@@ -823,13 +847,31 @@ internal abstract partial class SqlConfigStore
     private static string AuditBody(ConsumerAccount account) =>
         new JsonObject { ["email"] = account.Email, ["title"] = account.Title, ["state"] = Name(account.State) }.ToJsonString();
 
-    private static string AuditBody(PortalApplication application) => new JsonObject
+    private static string AuditBody(PortalApplication application)
     {
-        ["account"] = application.Account,
-        ["title"] = application.Title,
-        ["description"] = application.Description,
-        ["plan"] = application.Plan,
-        ["state"] = Name(application.State),
-        ["keys"] = JsonSerializer.SerializeToNode(application.Keys, JsonSerializerOptions.Web),
-    }.ToJsonString();
+        var body = new JsonObject
+        {
+            ["account"] = application.Account,
+            ["title"] = application.Title,
+            ["description"] = application.Description,
+            ["plan"] = application.Plan,
+            ["state"] = Name(application.State),
+            ["keys"] = JsonSerializer.SerializeToNode(application.Keys, JsonSerializerOptions.Web),
+        };
+        if (application.ClientIds is { Count: > 0 } clientIds)
+        {
+            body["clientIds"] = new JsonArray([.. clientIds.Select(c => (JsonNode)c)]);
+        }
+
+        return body.ToJsonString();
+    }
+}
+
+/// <summary>A portal application was to get an OAuth client id that another one holds: nothing of the change was kept.</summary>
+public sealed class ClientIdTakenException(string clientId, string application)
+    : Exception($"Client id '{clientId}' belongs to application {application}.")
+{
+    public string ClientId { get; } = clientId;
+
+    public string Application { get; } = application;
 }

@@ -11,7 +11,7 @@ namespace Gatehouse.Model.Nodes;
 /// <see cref="After"/> up to <see cref="Seq"/> (the whole set when <see cref="Full"/>), signed like a snapshot
 /// (<see cref="SignedEnvelope"/>) because a forged batch would grant access. The payload is
 /// <c>{"kind":"consumers","after","seq","full","issuedAt","applications":[…],"removed":[…]}</c>; keys travel as
-/// SHA-256 hashes only.
+/// SHA-256 hashes only, and an application's OAuth client ids as <c>clientIds</c> when it has any.
 /// </summary>
 /// <param name="After">The sequence the batch starts after (0 for a full set).</param>
 /// <param name="Seq">The newest consumer change it includes.</param>
@@ -44,6 +44,10 @@ public sealed record ConsumerBatch(long After, long Seq, bool Full, DateTimeOffs
                 ["state"] = application.State.ToString().ToLowerInvariant(),
                 ["keys"] = keys,
             });
+            if (application.ClientIds is { Count: > 0 } clientIds)
+            {
+                applications[^1]!["clientIds"] = new JsonArray([.. clientIds.Select(c => (JsonNode)c)]);
+            }
         }
 
         var payload = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
@@ -70,7 +74,9 @@ public sealed record ConsumerBatch(long After, long Seq, bool Full, DateTimeOffs
                     .Select(k => new ConsumerKey((string)k!["sha256"]!, (string)k["prefix"]!, (DateTimeOffset)k["createdAt"]!, (DateTimeOffset?)k["expires"]))
                     .ToList();
                 var state = Enum.Parse<ApplicationState>((string)item["state"]!, ignoreCase: true);
-                applications.Add(new ConsumerApplication((string)item["id"]!, (string)item["account"]!, (string)item["plan"]!, state, keys));
+                // clientIds is left out when there are none (and by control planes from before it).
+                var clientIds = item["clientIds"] is JsonArray ids ? ids.Select(c => (string)c!).ToList() : null;
+                applications.Add(new ConsumerApplication((string)item["id"]!, (string)item["account"]!, (string)item["plan"]!, state, keys, clientIds));
             }
 
             var removed = body["removed"]!.AsArray().Select(r => (string)r!).ToList();

@@ -143,6 +143,43 @@ public sealed class AccessJwtTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ValidToken_OfAPortalApplicationsClientId_IsServedAsThatApplication_WhileItHoldsIt()
+    {
+        async Task<(int Status, string Body)> CallAsync(string azp)
+        {
+            var claims = Jws.Claims(Now);
+            claims["azp"] = azp;
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/users/42");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + Jws.Sign(_key, claims));
+            using var response = await _gateway.Client.SendAsync(request);
+            return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var consumers = _gateway.Host.Runtime.Consumers;
+        Assert.Equal(401, (await CallAsync("portal-spa")).Status);
+        consumers.Upsert(new Gatehouse.Model.Consumers.ConsumerApplication("app-portal1", "acc-1", "retail", Gatehouse.Model.Config.ApplicationState.Live, [], ["portal-spa", "portal-cli"]));
+        Assert.Equal((200, "app-portal1|retail|"), await CallAsync("portal-spa"));
+        Assert.Equal((200, "app-portal1|retail|"), await CallAsync("portal-cli"));
+
+        // The config's own client ids are found first; a changed application keeps only the ids it holds now.
+        consumers.Upsert(new Gatehouse.Model.Consumers.ConsumerApplication("app-portal2", "acc-1", "retail", Gatehouse.Model.Config.ApplicationState.Live, [], ["shop-app"]));
+        Assert.Equal((200, "shop|retail|"), await CallAsync("shop-app"));
+        consumers.Upsert(new Gatehouse.Model.Consumers.ConsumerApplication("app-portal1", "acc-1", "retail", Gatehouse.Model.Config.ApplicationState.Live, [], ["portal-cli"]));
+        Assert.Equal(401, (await CallAsync("portal-spa")).Status);
+        Assert.Equal(200, (await CallAsync("portal-cli")).Status);
+
+        // Suspended, its tokens are refused as its keys are; removed, or left out of a whole set, they name nothing.
+        consumers.Upsert(new Gatehouse.Model.Consumers.ConsumerApplication("app-portal1", "acc-1", "retail", Gatehouse.Model.Config.ApplicationState.Suspended, [], ["portal-cli"]));
+        Assert.Equal(403, (await CallAsync("portal-cli")).Status);
+        consumers.Remove("app-portal1");
+        Assert.Equal(401, (await CallAsync("portal-cli")).Status);
+        consumers.Upsert(new Gatehouse.Model.Consumers.ConsumerApplication("app-portal3", "acc-1", "retail", Gatehouse.Model.Config.ApplicationState.Live, [], ["portal-web"]));
+        Assert.Equal(200, (await CallAsync("portal-web")).Status);
+        consumers.Reset([new Gatehouse.Model.Consumers.ConsumerApplication("app-portal2", "acc-1", "retail", Gatehouse.Model.Config.ApplicationState.Live, [], [])]);
+        Assert.Equal(401, (await CallAsync("portal-web")).Status);
+    }
+
+    [Fact]
     public async Task ValidToken_OnAnOperationThePlanDoesNotGrant_Gets403()
     {
         using var request = new HttpRequestMessage(HttpMethod.Put, "/users/42");

@@ -17,7 +17,10 @@ public sealed class ConsumerBatchTests
     private static readonly DateTimeOffset At = new(2026, 12, 3, 12, 0, 0, TimeSpan.Zero);
 
     private static readonly ConsumerBatch Batch = new(4, 9, false, At,
-        [new ConsumerApplication("app-1", "acc-1", "retail", ApplicationState.Suspended, [new ConsumerKey(new string('a', 64), "ghk_1a2b", At, At.AddDays(30))])],
+        [
+            new ConsumerApplication("app-1", "acc-1", "retail", ApplicationState.Suspended, [new ConsumerKey(new string('a', 64), "ghk_1a2b", At, At.AddDays(30))]),
+            new ConsumerApplication("app-2", "acc-1", "retail", ApplicationState.Live, [], ["shop-spa", "shop-backend"]),
+        ],
         ["app-0"]);
 
     [Fact]
@@ -27,9 +30,12 @@ public sealed class ConsumerBatchTests
         var (batch, refusal) = ConsumerBatch.Verify(Batch.Sign(key), PublicOnly(key));
         Assert.Null(refusal);
         Assert.Equal((4, 9, false, At), (batch!.After, batch.Seq, batch.Full, batch.IssuedAt));
-        var application = Assert.Single(batch.Applications);
+        Assert.Equal(2, batch.Applications.Count);
+        var application = batch.Applications[0];
         Assert.Equal(("app-1", "acc-1", "retail", ApplicationState.Suspended), (application.Id, application.Account, application.Plan, application.State));
         Assert.Equal(Batch.Applications[0].Keys, application.Keys);
+        Assert.Null(application.ClientIds);
+        Assert.Equal(["shop-spa", "shop-backend"], batch.Applications[1].ClientIds); // OAuth client ids travel too
         Assert.Equal(["app-0"], batch.Removed);
     }
 
