@@ -11,17 +11,13 @@
 // or, when a run failed, those so far and {"error", "status"}.
 import OpenAI from 'openai';
 import { Agent, OpenAIConversationsSession, run, setDefaultOpenAIClient, setTracingDisabled, tool } from '@openai/agents';
+import { flag, option } from './oracle-args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const base = option('base');
 const key = option('key');
 const model = option('model', 'fast');
 const mode = option('mode', 'inline');
-const stream = args.includes('--stream');
+const stream = flag('stream');
 if (!base || !key || !['inline', 'previous', 'conversation', 'session'].includes(mode)) {
   console.error('usage: node agents-oracle.mjs --base URL --key KEY [--model NAME] --mode inline|previous|conversation|session [--stream]');
   process.exit(2);

@@ -9,17 +9,13 @@
 // that turn; or {"error", "status", "body", "sent"} when a turn failed.
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText } from 'ai';
+import { flag, option } from './oracle-args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const base = option('base');
 const key = option('key');
 const model = option('model', 'fast');
 const turns = Number(option('turns', '3'));
-const stream = args.includes('--stream');
+const stream = flag('stream');
 const store = option('store');
 if (!base || !key || !(turns > 0)) {
   console.error('usage: node ai-sdk-oracle.mjs --base URL --key KEY [--model NAME] [--turns N] [--stream] [--store false]');
@@ -41,7 +37,6 @@ const messages = [];
 const report = { turns: [] };
 for (let turn = 1; turn <= turns; turn++) {
   messages.push({ role: 'user', content: `question ${turn}` });
-  let sent;
   try {
     let text, response;
     lastBody = undefined;
@@ -56,8 +51,7 @@ for (let turn = 1; turn <= turns; turn++) {
       ({ text, response } = result);
     }
 
-    sent = lastBody;
-    report.turns.push({ text, responseId: response.id, sent });
+    report.turns.push({ text, responseId: response.id, sent: lastBody });
     messages.push(...response.messages);
   } catch (error) {
     report.error = String(error?.message ?? error);

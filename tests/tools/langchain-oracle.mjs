@@ -7,12 +7,8 @@
 // Prints one JSON object: {"turns": [{"text", "toolCalls"}], "requests": [{"path", "body"}]}, and "error" when a call failed.
 import { ChatOpenAI } from '@langchain/openai';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
+import { flag, option } from './oracle-args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const base = option('base');
 const key = option('key');
 const turns = Number(option('turns', '2'));
@@ -27,7 +23,7 @@ let model = new ChatOpenAI({
   model: option('model', 'fast'),
   apiKey: key,
   maxRetries: 0,
-  useResponsesApi: args.includes('--responses'),
+  useResponsesApi: flag('responses'),
   configuration: {
     baseURL: base,
     fetch: (url, init) => {
@@ -36,7 +32,7 @@ let model = new ChatOpenAI({
     },
   },
 });
-if (args.includes('--tools')) {
+if (flag('tools')) {
   model = model.bindTools([{
     type: 'function',
     function: {
@@ -49,7 +45,7 @@ if (args.includes('--tools')) {
 
 // Streamed: the answer is the chunks as they came, put together (as an application that shows them as they come does;
 // invoke with streaming: true did not return here, against the provider directly too).
-const stream = args.includes('--stream');
+const stream = flag('stream');
 async function ask(messages) {
   if (!stream) {
     return model.invoke(messages);

@@ -137,7 +137,8 @@ internal sealed partial class AiHandler
         {
             if (ProviderState.IsItemReference(input[i]))
             {
-                if (AiResponses.ReferencedItem(found[JsonNodes.Str(input[i]!["id"])!].Entry!, JsonNodes.Str(input[i]!["id"])!) is { } item)
+                var id = JsonNodes.Str(input[i]!["id"])!;
+                if (AiResponses.ReferencedItem(found[id].Entry!, id) is { } item)
                 {
                     input[i] = item;
                 }

@@ -259,6 +259,7 @@ internal abstract partial class SqlConfigStore
         }
 
         var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> clientIds = application.Deleted ? [] : application.ClientIds ?? [];
         (string, object?)[] values =
         [
             ("id", application.Id),
@@ -271,13 +272,17 @@ internal abstract partial class SqlConfigStore
             ("created", TimeValue(application.CreatedAt)),
             ("seq", seq),
             ("deleted", application.Deleted ? 1 : 0),
-            ("clientIds", JsonSerializer.Serialize(application.Deleted ? [] : application.ClientIds ?? [])),
+            ("clientIds", JsonSerializer.Serialize(clientIds)),
         ];
         var sql = before is null
             ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted, client_ids) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted, @clientIds)"
             : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted, client_ids = @clientIds WHERE id = @id";
         await ExecuteAsync(connection, transaction, sql, cancellationToken, values).ConfigureAwait(false);
-        await SaveClientIdsAsync(connection, transaction, application.Id, application.Deleted ? [] : application.ClientIds ?? [], cancellationToken).ConfigureAwait(false);
+        if (!clientIds.SequenceEqual(before?.ClientIds ?? [], StringComparer.Ordinal))
+        {
+            // Most saves (keys, plan, state) leave them as they were: nothing to write then.
+            await SaveClientIdsAsync(connection, transaction, application.Id, clientIds, cancellationToken).ConfigureAwait(false);
+        }
         await LogChangeAsync(connection, transaction, seq, actor, action, "application", application.Id,
             before is null ? null : AuditBody(before), application.Deleted ? null : AuditBody(application), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

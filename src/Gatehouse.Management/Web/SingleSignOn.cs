@@ -281,6 +281,8 @@ public sealed record SingleSignOnOptions
 
     private const string BackChannelEvent = "http://schemas.openid.net/event/backchannel-logout";
 
+    private const long MaxLogoutBody = 16 * 1024;
+
     /// <summary>
     /// The provider ending someone's sessions here (OpenID Connect Back-Channel Logout 1.0): <c>POST
     /// ROOT/sso/backchannel-logout</c> with a form field <c>logout_token</c>, a JWT signed with the provider's keys (from its
@@ -293,9 +295,25 @@ public sealed record SingleSignOnOptions
     internal async Task BackChannelLogoutAsync(HttpContext context, string scheme, Func<string, string, Task> end, Action<string> refused)
     {
         context.Response.Headers.CacheControl = "no-store";
-        var token = context.Request.HasFormContentType
-            ? (await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false))["logout_token"]
-            : default;
+        // Anyone may post here before the token is checked, and a logout token is a few kilobytes: a larger body is not read.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxLogoutBody;
+        }
+
+        Microsoft.Extensions.Primitives.StringValues token = default;
+        try
+        {
+            if (context.Request.HasFormContentType && context.Request.ContentLength is null or <= MaxLogoutBody)
+            {
+                token = (await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false))["logout_token"];
+            }
+        }
+        catch (Exception e) when (e is BadHttpRequestException or InvalidDataException)
+        {
+            // Larger than a logout token (sent without a length), or not a form: refused below as any other.
+        }
+
         if (token.Count != 1 || string.IsNullOrEmpty(token[0]))
         {
             await RefuseLogoutAsync(context, "The request must be a form post with one logout_token.", refused).ConfigureAwait(false);
@@ -325,24 +343,10 @@ public sealed record SingleSignOnOptions
             return;
         }
 
-        string? problem;
-        string? subject = null;
-        var now = DateTimeOffset.UtcNow;
+        string? problem, subject;
         using (var payload = System.Text.Json.JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(jwt.EncodedPayload)))
         {
-            var claims = payload.RootElement;
-            problem = !claims.TryGetProperty("events", out var events) || events.ValueKind != System.Text.Json.JsonValueKind.Object
-                    || !events.TryGetProperty(BackChannelEvent, out var logout) || logout.ValueKind != System.Text.Json.JsonValueKind.Object
-                    ? $"The token has no '{BackChannelEvent}' event: it is not a logout token."
-                : claims.TryGetProperty("nonce", out _) ? "The token has a nonce, which a logout token must not have (an ID token is not a logout token)."
-                : !claims.TryGetProperty("iat", out var iat) || !iat.TryGetInt64(out var issued)
-                    || DateTimeOffset.FromUnixTimeSeconds(issued) < now - LogoutTokenAge || DateTimeOffset.FromUnixTimeSeconds(issued) > now + ClockSkew
-                    ? $"The token's iat is missing or not within the last {LogoutTokenAge.TotalMinutes:0} minutes."
-                : !claims.TryGetProperty("jti", out var jti) || jti.GetString() is not { Length: > 0 } id ? "The token has no jti."
-                : !claims.TryGetProperty("sub", out var sub) || (subject = sub.GetString()) is not { Length: > 0 }
-                    ? "The token names no subject (sub): sessions here are found by the provider's subject, so a token with only a sid cannot be served."
-                : !TakeOnce(jwt.Issuer + "\n" + id) ? "The token was used already (its jti)."
-                : null;
+            problem = LogoutClaimsProblem(payload.RootElement, jwt.Issuer, DateTimeOffset.UtcNow, out subject);
         }
 
         if (problem is not null)
@@ -353,6 +357,42 @@ public sealed record SingleSignOnOptions
 
         await end(jwt.Issuer, subject!).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    // Why a signed token's claims are not a logout token's (spec, section 2.4), or null with its subject. The jti is taken
+    // last, so that a token refused for another reason can be sent again once whatever was wrong is right.
+    private static string? LogoutClaimsProblem(System.Text.Json.JsonElement claims, string issuer, DateTimeOffset now, out string? subject)
+    {
+        subject = null;
+        if (!claims.TryGetProperty("events", out var events) || events.ValueKind != System.Text.Json.JsonValueKind.Object
+            || !events.TryGetProperty(BackChannelEvent, out var logout) || logout.ValueKind != System.Text.Json.JsonValueKind.Object)
+        {
+            return $"The token has no '{BackChannelEvent}' event: it is not a logout token.";
+        }
+
+        if (claims.TryGetProperty("nonce", out _))
+        {
+            return "The token has a nonce, which a logout token must not have (an ID token is not a logout token).";
+        }
+
+        if (!claims.TryGetProperty("iat", out var iat) || !iat.TryGetInt64(out var seconds)
+            || DateTimeOffset.FromUnixTimeSeconds(seconds) is var issued && (issued < now - LogoutTokenAge || issued > now + ClockSkew))
+        {
+            return $"The token's iat is missing or not within the last {LogoutTokenAge.TotalMinutes:0} minutes.";
+        }
+
+        if (!claims.TryGetProperty("jti", out var jti) || jti.ValueKind != System.Text.Json.JsonValueKind.String || jti.GetString() is not { Length: > 0 } id)
+        {
+            return "The token has no jti.";
+        }
+
+        if (!claims.TryGetProperty("sub", out var sub) || sub.ValueKind != System.Text.Json.JsonValueKind.String || sub.GetString() is not { Length: > 0 } named)
+        {
+            return "The token names no subject (sub): sessions here are found by the provider's subject, so a token with only a sid cannot be served.";
+        }
+
+        subject = named;
+        return TakeOnce(issuer + "\n" + id) ? null : "The token was used already (its jti).";
     }
 
     // True the first time a token's issuer and jti are seen (while the cache has room: past 10,000 recent tokens a replay

@@ -139,6 +139,8 @@ public sealed class BackChannelLogoutTests
         await RefusedAsync(issuer.Token(audience: "console-client", issuedAgo: TimeSpan.FromMinutes(20)), "iat");
         await RefusedAsync(issuer.Token(audience: "console-client", subject: null), "sid");
         await RefusedAsync(issuer.Token(audience: "console-client", type: "at+jwt"), "not one");
+        await RefusedAsync(issuer.Token(audience: "console-client", jti: 7), "not one"); // IdentityModel reads a jti as a string
+        await RefusedAsync(new string('a', 20_000), "one logout_token"); // larger than a logout token: not read
 
         // Someone bound to no one here: taken, and nothing ends.
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(issuer.Token(audience: "console-client", subject: "nobody"))).Status);
@@ -199,9 +201,9 @@ public sealed class BackChannelLogoutTests
         }
 
         public string Token(string audience = "another-client", RsaSecurityKey? key = null, bool events = true, bool nonce = false, TimeSpan? issuedAgo = null,
-            string? subject = "alice-sub", string type = "logout+jwt")
+            string? subject = "alice-sub", string type = "logout+jwt", object? jti = null)
         {
-            var claims = new Dictionary<string, object> { ["jti"] = Guid.NewGuid().ToString("N"), ["sid"] = "session-1" };
+            var claims = new Dictionary<string, object> { ["jti"] = jti ?? Guid.NewGuid().ToString("N"), ["sid"] = "session-1" };
             if (events)
             {
                 claims["events"] = new Dictionary<string, object> { ["http://schemas.openid.net/event/backchannel-logout"] = new Dictionary<string, object>() };
