@@ -295,10 +295,12 @@ public sealed record SingleSignOnOptions
     internal async Task BackChannelLogoutAsync(HttpContext context, string scheme, Func<string, string, Task> end, Action<string> refused)
     {
         context.Response.Headers.CacheControl = "no-store";
-        // Anyone may post here before the token is checked, and a logout token is a few kilobytes: a larger body is not read.
+        // Anyone may post here before the token is checked, and a logout token is a few kilobytes: a larger body is not
+        // taken as a form. It is read on and dropped (up to four times that), so that the refusal reaches the sender rather
+        // than being lost to the reset a close with unread data in the socket causes; past that the connection just ends.
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MaxLogoutBody;
+            limit.MaxRequestBodySize = 4 * MaxLogoutBody;
         }
 
         Microsoft.Extensions.Primitives.StringValues token = default;
@@ -306,7 +308,12 @@ public sealed record SingleSignOnOptions
         {
             if (context.Request.HasFormContentType && context.Request.ContentLength is null or <= MaxLogoutBody)
             {
-                token = (await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false))["logout_token"];
+                token = (await context.Request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = (int)MaxLogoutBody }, context.RequestAborted)
+                    .ConfigureAwait(false))["logout_token"];
+            }
+            else
+            {
+                await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is BadHttpRequestException or InvalidDataException)
