@@ -156,6 +156,7 @@ internal static class PortalApiEndpoints
             ["createdAt"] = Time(k.CreatedAt),
             ["expiresAt"] = k.Expires is { } e ? Time(e) : null,
         })]),
+        ["clientIds"] = new JsonArray([.. (application.ClientIds ?? []).Select(c => (JsonNode)c)]),
     };
 
     private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account)

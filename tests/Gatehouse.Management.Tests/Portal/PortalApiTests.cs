@@ -18,7 +18,7 @@ public sealed partial class PortalApiTests
     private static partial Regex NewToken();
 
     /// <summary>Makes a token on the /tokens page; its value, from the page that shows it once.</summary>
-    private static async Task<string> MakeTokenAsync(Browser browser, string name, string scope = "write", string expires = "90d")
+    internal static async Task<string> MakeTokenAsync(Browser browser, string name, string scope = "write", string expires = "90d")
     {
         using var made = await browser.SubmitAsync("/tokens", "/tokens", ("name", name), ("scope", scope), ("expires", expires));
         var html = await made.Content.ReadAsStringAsync();
@@ -26,7 +26,7 @@ public sealed partial class PortalApiTests
         return NewToken().Match(html).Groups[1].Value;
     }
 
-    private static HttpClient Api(PortalHarness h, string? token)
+    internal static HttpClient Api(PortalHarness h, string? token)
     {
         var client = new HttpClient { BaseAddress = new Uri(h.Portal.Url) };
         if (token is not null)

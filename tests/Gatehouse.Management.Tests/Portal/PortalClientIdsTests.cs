@@ -50,6 +50,14 @@ public sealed class PortalClientIdsTests
         Assert.Equal(("client ids", "admin-api", id), (change["action"]!.GetValue<string>(), change["actor"]!.GetValue<string>(), change["name"]!.GetValue<string>()));
         Assert.Equal("""["shop-spa","shop-cli"]""", change["after"]!["clientIds"]!.ToJsonString());
 
+        // The consumer's scripts read them through the portal's JSON API.
+        using (var api = PortalApiTests.Api(h, await PortalApiTests.MakeTokenAsync(browser, "script", scope: "read")))
+        {
+            Assert.Equal("""["shop-spa","shop-cli"]""", JsonNode.Parse(await api.GetStringAsync($"/api/v1/applications/{id}"))!["clientIds"]!.ToJsonString());
+            var items = JsonNode.Parse(await api.GetStringAsync("/api/v1/applications"))!["items"]!.AsArray();
+            Assert.Equal("[]", items.Single(a => a!["id"]!.GetValue<string>() == other)!["clientIds"]!.ToJsonString());
+        }
+
         // Another portal application cannot take one; nothing of that change is kept.
         (status, body) = await PutAsync(admin, other, """{"clientIds":["shop-backend","shop-spa"]}""");
         Assert.Equal(HttpStatusCode.Conflict, status);
