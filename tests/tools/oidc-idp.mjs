@@ -22,6 +22,7 @@ if (!port || !clientId || !clientSecret || !redirectUri || !accountsJson) {
 // (an address given to someone else, or changed) while the provider runs.
 const accounts = () => JSON.parse(accountsJson.startsWith('@') ? readFileSync(accountsJson.slice(1), 'utf8') : accountsJson);
 const issuer = `http://127.0.0.1:${port}`;
+const resource = process.env.OIDC_RESOURCE || 'http://gateway.test/';
 const provider = new Provider(issuer, {
   clients: [{
     client_id: clientId,
@@ -43,6 +44,20 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: process.env.OIDC_NO_END_SESSION !== '1' },
     backchannelLogout: { enabled: true },
+    // OIDC_REGISTRATION=TOKEN: Dynamic Client Registration (RFC 7591) with TOKEN as its initial access token ("open":
+    // none needed) and its management (RFC 7592); clients may use the client credentials grant, and their access tokens
+    // are JWTs for the resource OIDC_RESOURCE (default http://gateway.test/).
+    ...(process.env.OIDC_REGISTRATION ? {
+      registration: { enabled: true, initialAccessToken: process.env.OIDC_REGISTRATION === 'open' ? false : process.env.OIDC_REGISTRATION },
+      registrationManagement: { enabled: true },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: 'api', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: 300, jwt: { sign: { alg: 'RS256' } } }),
+      },
+    } : {}),
   },
   // The provider's outgoing requests (the logout tokens it posts) refuse special-use addresses, loopback among them,
   // against server-side request forgery; this test provider posts only to the sites under test, on loopback.

@@ -731,13 +731,9 @@ internal sealed partial class ConsumerService
             return (null, Invalid("clientIds", $"An application holds at most {MaxClientIds} client ids."));
         }
 
-        foreach (var clientId in clientIds)
+        if (clientIds.FirstOrDefault(c => !IsClientId(c)) is { } bad)
         {
-            // OAuth's client_id is VSCHAR (RFC 6749, appendix A.1); spaces are left out too, which no provider gives.
-            if (clientId.Length is 0 or > 255 || clientId.Any(c => c is <= ' ' or > '~'))
-            {
-                return (null, Invalid("clientIds", $"'{clientId}' is not a client id: 1 to 255 printable ASCII characters, no spaces."));
-            }
+            return (null, Invalid("clientIds", $"'{bad}' is not a client id: 1 to 255 printable ASCII characters, no spaces."));
         }
 
         if (clientIds.Distinct(StringComparer.Ordinal).Count() != clientIds.Count)
@@ -745,11 +741,55 @@ internal sealed partial class ConsumerService
             return (null, Invalid("clientIds", "A client id is named twice."));
         }
 
+        return await ChangeClientIdsAsync(null, id, clientIds, actor, "client ids", app => (app with { ClientIds = [.. clientIds] }, null), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds one client id to an application of <paramref name="accountId"/>'s (an OAuth client the portal registered for
+    /// it), with the checks of <see cref="SetClientIdsAsync"/> and its bound of <see cref="MaxClientIds"/>.
+    /// </summary>
+    public async Task<(PortalApplication? Application, AdminProblem? Problem)> AddClientIdAsync(string? accountId, string id, string clientId, string actor, CancellationToken cancellationToken)
+    {
+        if (!IsClientId(clientId))
+        {
+            return (null, Invalid("clientId", $"'{clientId}' is not a client id: 1 to 255 printable ASCII characters, no spaces."));
+        }
+
+        return await ChangeClientIdsAsync(accountId, id, [clientId], actor, "add client id " + clientId, app =>
+        {
+            var held = app.ClientIds ?? [];
+            return held.Contains(clientId, StringComparer.Ordinal) ? (app, null)
+                : held.Count >= MaxClientIds ? (null, TooManyClientIds())
+                : (app with { ClientIds = [.. held, clientId] }, null);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes one client id from an application of <paramref name="accountId"/>'s; not found when it does not hold it.</summary>
+    public async Task<(PortalApplication? Application, AdminProblem? Problem)> RemoveClientIdAsync(string? accountId, string id, string clientId, string actor, CancellationToken cancellationToken) =>
+        await ChangeAsync(accountId, id, actor, "remove client id " + clientId, app => app.ClientIds?.Contains(clientId, StringComparer.Ordinal) == true
+            ? (app with { ClientIds = [.. app.ClientIds.Where(c => c != clientId)] }, null)
+            : (null, AdminProblem.NotFound($"A client id '{clientId}' of this application")), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>True when the application can take one more client id (it exists, and holds fewer than <see cref="MaxClientIds"/>).</summary>
+    public static AdminProblem? CanAddClientId(PortalApplication application) =>
+        (application.ClientIds?.Count ?? 0) >= MaxClientIds ? TooManyClientIds() : null;
+
+    private static AdminProblem TooManyClientIds() => new(StatusCodes.Status409Conflict, "too-many-client-ids", "Too many client ids",
+        string.Create(CultureInfo.InvariantCulture, $"An application holds at most {MaxClientIds} client ids; remove one it no longer uses first."));
+
+    // OAuth's client_id is VSCHAR (RFC 6749, appendix A.1); spaces are left out too, which no provider gives.
+    private static bool IsClientId(string clientId) => clientId.Length is > 0 and <= 255 && !clientId.Any(c => c is <= ' ' or > '~');
+
+    // A change of client ids: none of `added` may be a config application's (its clientIds, or its id when it names none:
+    // the config's are looked up first, so the portal's would never be found), nor another portal application's.
+    private async Task<(PortalApplication? Application, AdminProblem? Problem)> ChangeClientIdsAsync(string? accountId, string id, IReadOnlyList<string> added, string actor, string action,
+        Func<PortalApplication, (PortalApplication?, AdminProblem?)> change, CancellationToken cancellationToken)
+    {
         if (await _config(cancellationToken).ConfigureAwait(false) is { } config)
         {
             foreach (var (name, app) in config.Applications)
             {
-                if ((app.ClientIds.Count > 0 ? app.ClientIds : [name]).FirstOrDefault(clientIds.Contains) is { } held)
+                if ((app.ClientIds.Count > 0 ? app.ClientIds : [name]).FirstOrDefault(added.Contains) is { } held)
                 {
                     return (null, ClientIdTaken(held, $"the config's application '{name}'"));
                 }
@@ -758,7 +798,7 @@ internal sealed partial class ConsumerService
 
         try
         {
-            return await ChangeAsync(null, id, actor, "client ids", app => (app with { ClientIds = [.. clientIds] }, null), cancellationToken).ConfigureAwait(false);
+            return await ChangeAsync(accountId, id, actor, action, change, cancellationToken).ConfigureAwait(false);
         }
         catch (Stores.ClientIdTakenException e)
         {

@@ -13,6 +13,7 @@ internal static class PortalApiDocument
     {
         var id = PathParameter("id", "The application's id (app-…).");
         var prefix = PathParameter("prefix", "The key's prefix, as listed (ghk_ and four more characters).");
+        var clientId = PathParameter("clientId", "An OAuth client id the application holds.");
         var application = Json("Application", "The application");
         return new JsonObject
         {
@@ -72,6 +73,22 @@ internal static class PortalApiDocument
                     ["delete"] = Op("revokeKey", "Applications", "Revoke a key: it stops working at once",
                         Responses(("204", new JsonObject { ["description"] = "Revoked" }), ("404", Problem("No such application or key")))),
                 },
+                ["/applications/{id}/oauth-clients"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(id.DeepClone()),
+                    ["post"] = Op("registerOAuthClient", "Applications",
+                        "Register an OAuth client at the portal's provider (RFC 7591) whose tokens mean this application: a confidential client of the client credentials grant; its secret is only in this answer",
+                        Responses(("201", Json("NewClient", "The client")), ("404", Problem("No application of this account has this id, or this portal registers no OAuth clients (oauth-registration-off)")),
+                            ("409", Problem("The application holds 20 client ids already (too-many-client-ids)")), ("502", Problem("The provider refused the registration (oauth-registration-refused)")),
+                            ("503", Problem("The provider cannot be reached now (oauth-registration-unavailable)")))),
+                },
+                ["/applications/{id}/oauth-clients/{clientId}"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(id.DeepClone(), clientId.DeepClone()),
+                    ["delete"] = Op("removeOAuthClient", "Applications",
+                        "Take a client id from the application: its tokens stop meaning it at once; a client this portal registered is deleted at the provider (RFC 7592), now or, when the provider cannot be reached, later",
+                        Responses(("204", new JsonObject { ["description"] = "Removed" }), ("404", Problem("No such application, or it does not hold this client id")))),
+                },
                 ["/applications/{id}/activity"] = new JsonObject
                 {
                     ["parameters"] = new JsonArray(id.DeepClone()),
@@ -126,6 +143,8 @@ internal static class PortalApiDocument
             ("createdAt", Time()), ("keys", Array(SchemaRef("Key"))),
             ("clientIds", Array(Str("An OAuth client id whose tokens mean this application at the gateway (set by an administrator)")))),
         ["ApplicationList"] = Object(null, ("items", Array(SchemaRef("Application")))),
+        ["NewClient"] = Object(null, ("application", SchemaRef("Application")), ("clientId", Str()), ("clientSecret", Str("The client's secret: shown only here, the portal does not keep it")),
+            ("clientSecretExpiresAt", NullableTime()), ("tokenEndpoint", Str("Where the client gets tokens (client credentials grant)"))),
         ["NewKey"] = Object(null, ("application", SchemaRef("Application")), ("key", Str("The key itself: shown only here, the portal keeps only its hash"))),
         ["NewApplication"] = Input(["title", "plan"], ("title", Str("1 to 100 characters")), ("description", Str("At most 1,000 characters")), ("plan", Str("One of GET /plans")),
             ("keyExpiresIn", Choice("30d", "90d", "365d"))),

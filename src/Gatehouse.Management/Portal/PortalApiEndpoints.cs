@@ -36,7 +36,10 @@ internal static class PortalApiEndpoints
         app.MapGet(Base + "/applications/{id}", context => Authed(context, portal, failures, (account, _) => ShowAsync(context, portal, account, Id(context))));
         app.MapMethods(Base + "/applications/{id}", [HttpMethods.Patch], context => Authed(context, portal, failures, (account, token) => ChangeAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}", context => Authed(context, portal, failures, (account, token) =>
-            DoneAsync(context, portal.Consumers.DeleteApplicationAsync(account.Id, Id(context), Actor(account, token), context.RequestAborted))));
+            DoneAsync(context, PortalEndpoints.DeleteApplicationAsync(portal, account.Id, Id(context), Actor(account, token), context.RequestAborted))));
+        app.MapPost(Base + "/applications/{id}/oauth-clients", context => Authed(context, portal, failures, (account, token) => RegisterClientAsync(context, portal, account, token)));
+        app.MapDelete(Base + "/applications/{id}/oauth-clients/{clientId}", context => Authed(context, portal, failures, (account, token) =>
+            DoneAsync(context, RemoveClientAsync(portal, account, Id(context), PortalEndpoints.Route(context, "clientId"), Actor(account, token), context.RequestAborted))));
         app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
@@ -336,6 +339,39 @@ internal static class PortalApiEndpoints
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{Analytics.ConsumerUsageCsv.FileName(report.Application, from, to)}\"";
         return context.Response.WriteAsync(Analytics.ConsumerUsageCsv.Write(report), context.RequestAborted);
     }
+
+    private static async Task RegisterClientAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
+    {
+        if (portal.OAuth is not { } oauth)
+        {
+            await NoRegistration().WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var (client, problem) = await oauth.RegisterAsync(account.Id, Id(context), Actor(account, token), context.RequestAborted).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await AdminRequests.WriteJsonAsync(context, new JsonObject
+        {
+            ["application"] = Application(client!.Application),
+            ["clientId"] = client.ClientId,
+            ["clientSecret"] = client.ClientSecret,
+            ["clientSecretExpiresAt"] = client.SecretExpiresAt is { } at ? Time(at) : null,
+            ["tokenEndpoint"] = client.TokenEndpoint,
+        }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task<AdminProblem?> RemoveClientAsync(PortalContext portal, ConsumerAccount account, string id, string clientId, string actor, CancellationToken cancellationToken) =>
+        portal.OAuth is { } oauth
+            ? (await oauth.RemoveAsync(account.Id, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem
+            : (await portal.Consumers.RemoveClientIdAsync(account.Id, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem;
+
+    internal static AdminProblem NoRegistration() => new(StatusCodes.Status404NotFound, "oauth-registration-off", "No OAuth client registration",
+        "This portal registers no OAuth clients (its operators have not named a provider with --portal-oauth-issuer); ask them for a client id.");
 
     private static async Task DoneAsync(HttpContext context, Task<AdminProblem?> change)
     {

@@ -27,6 +27,23 @@ internal static partial class PortalEndpoints
         app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
         app.MapPost("/apps/{id}/name", context => Gated(context, portal, account => ActAsync(context, portal, account, "Name and description changed.", Rename(context, portal, account))));
         app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
+        app.MapPost("/apps/{id}/oauth-clients", context => Gated(context, portal, account => RegisterClientAsync(context, portal, account, Route(context, "id"))));
+        app.MapPost("/apps/{id}/oauth-clients/{clientId}/remove", context => Gated(context, portal, account => RemoveClientAsync(context, portal, account, Route(context, "id"), Route(context, "clientId"))));
+    }
+
+    /// <summary>
+    /// Deletes an application; the OAuth clients the portal registered for it are then deleted at the provider, off the
+    /// request (the sweep of <see cref="OAuthClients"/> does it later when this cannot).
+    /// </summary>
+    internal static async Task<Admin.AdminProblem?> DeleteApplicationAsync(PortalContext portal, string accountId, string id, string actor, CancellationToken cancellationToken)
+    {
+        var problem = await portal.Consumers.DeleteApplicationAsync(accountId, id, actor, cancellationToken).ConfigureAwait(false);
+        if (problem is null && portal.OAuth is { } oauth)
+        {
+            portal.Jobs.Enqueue(stop => oauth.DeleteUnboundAsync(id, stop));
+        }
+
+        return problem;
     }
 
     // The signed-in account (the session was validated against the store), or a redirect to sign in.
@@ -82,7 +99,7 @@ internal static partial class PortalEndpoints
         form => portal.Consumers.RenameApplicationAsync(account.Id, Route(context, "id"), form.Field("title"), form.Field("description"), Actor(account), context.RequestAborted);
 
     private static Func<IFormCollection, Task<Admin.AdminProblem?>> Delete(HttpContext context, PortalContext portal, ConsumerAccount account) =>
-        _ => portal.Consumers.DeleteApplicationAsync(account.Id, Route(context, "id"), Actor(account), context.RequestAborted);
+        _ => DeleteApplicationAsync(portal, account.Id, Route(context, "id"), Actor(account), context.RequestAborted);
 
     private static async Task<List<PlanSummary>> ChoicesAsync(PortalContext portal, CancellationToken cancellationToken)
     {
@@ -182,6 +199,9 @@ internal static partial class PortalEndpoints
             Plans = await ChoicesAsync(portal, context.RequestAborted).ConfigureAwait(false),
             Usage = usage,
             Activity = changes.Select(c => new AppActivity(c.At, Who(c.Actor, account), c.Action)).ToList(),
+            OAuthIssuer = portal.OAuth?.Issuer,
+            Registered = portal.OAuth is null ? (IReadOnlySet<string>)new HashSet<string>()
+                : (await portal.Consumers.Store.ListOAuthClientsAsync(application.Id, context.RequestAborted).ConfigureAwait(false)).Select(r => r.ClientId).ToHashSet(StringComparer.Ordinal),
         }).ConfigureAwait(false);
     }
 
@@ -233,6 +253,60 @@ internal static partial class PortalEndpoints
             Key = key!,
             Intro = grace == TimeSpan.Zero ? $"The key {prefix}… no longer works. The new key:" : $"The key {prefix}… keeps working for {form.Field("grace")}. The new key:",
         }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    // Registers an OAuth client for the application at the provider and shows its secret, once.
+    private static async Task RegisterClientAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        var problem = form is null ? new Admin.AdminProblem(status, "bad-form", "Not done", error!) : portal.OAuth is null ? PortalApiEndpoints.NoRegistration() : null;
+        RegisteredClient? client = null;
+        if (problem is null)
+        {
+            (client, problem) = await portal.OAuth!.RegisterAsync(account.Id, id, Actor(account), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "No OAuth client"), problem.Status, problem.Detail, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
+            return;
+        }
+
+        await WebRender.PageAsync<ClientShown>(context, new
+        {
+            Page = Page(context, "OAuth client registered"),
+            Client = client!,
+            Audiences = await AudiencesAsync(portal, portal.OAuth!.Issuer, context.RequestAborted).ConfigureAwait(false),
+        }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    // The audiences the gateway accepts in tokens of the provider's (gateway.jwt.issuers with its issuer): what the
+    // consumer asks the provider for.
+    private static async Task<IReadOnlyList<string>> AudiencesAsync(PortalContext portal, string issuer, CancellationToken cancellationToken) =>
+        (await portal.Consumers.ConfigAsync(cancellationToken).ConfigureAwait(false))?.Gateway.Jwt.Issuers.Values
+            .Where(i => i.Issuer.TrimEnd('/') == issuer).SelectMany(i => i.Audiences).Distinct(StringComparer.Ordinal).ToList() ?? [];
+
+    private static async Task RemoveClientAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id, string clientId)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
+            return;
+        }
+
+        var (deleted, problem) = portal.OAuth is { } oauth
+            ? await oauth.RemoveAsync(account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false)
+            : (false, (await portal.Consumers.RemoveClientIdAsync(account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false)).Problem);
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
+            return;
+        }
+
+        await ShowAsync(context, portal, account, id, deleted
+            ? $"OAuth client {clientId} removed: its tokens no longer mean this application, and the provider has deleted it."
+            : $"OAuth client {clientId} removed: its tokens no longer mean this application.").ConfigureAwait(false);
     }
 
     // A change that answers with the application page (or the list, once deleted) and a notice.

@@ -35,6 +35,7 @@ public sealed partial class PortalHost : IAsyncDisposable
     private Task _sweep = Task.CompletedTask;
     private Task _digest = Task.CompletedTask;
     private Task _reminders = Task.CompletedTask;
+    private Task _oauthSweep = Task.CompletedTask;
     private Consumers.ConsumerService? _notified;
 
     private PortalHost(WebApplication app, string url, PortalMail mail, PortalJobs jobs)
@@ -47,6 +48,9 @@ public sealed partial class PortalHost : IAsyncDisposable
 
     /// <summary>The address actually bound (port 0 resolved).</summary>
     public string Url { get; }
+
+    /// <summary>Consumers' OAuth clients at the provider (<see cref="PortalOptions.OAuthClients"/>); null without one.</summary>
+    internal OAuthClients? OAuthClients { get; private init; }
 
     public static async Task<PortalHost> StartAsync(PortalOptions options, CancellationToken cancellationToken = default)
     {
@@ -116,7 +120,11 @@ public sealed partial class PortalHost : IAsyncDisposable
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal");
         var jobs = new PortalJobs(logger);
         var twoStep = new TwoStepKeys(app.Services.GetRequiredService<IDataProtectionProvider>(), options.Time, "Portal");
-        var context = new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep);
+        var oauth = options.OAuthClients is { } registration
+            ? new OAuthClients(OAuthRegistrationOptions.Checked(registration), app.Services.GetRequiredService<IDataProtectionProvider>(), options.Admin.ConsumerService,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.OAuth"), options.OAuthHandler)
+            : null;
+        var context = new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep, oauth);
         PortalEndpoints.Map(app, context);
         PortalApiEndpoints.Map(app, context, app.Services.GetRequiredService<PortalApiEndpoints.TokenFailures>());
         try
@@ -125,6 +133,7 @@ public sealed partial class PortalHost : IAsyncDisposable
         }
         catch
         {
+            oauth?.Dispose();
             await jobs.DisposeAsync().ConfigureAwait(false);
             await mail.DisposeAsync().ConfigureAwait(false);
             throw;
@@ -132,7 +141,7 @@ public sealed partial class PortalHost : IAsyncDisposable
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
         links.Base ??= url.TrimEnd('/');
-        var host = new PortalHost(app, url, mail, jobs);
+        var host = new PortalHost(app, url, mail, jobs) { OAuthClients = oauth };
         if (mail.Enabled)
         {
             // Administrators' decisions reach the consumers while this portal runs (its mail is the only way to them).
@@ -155,6 +164,11 @@ public sealed partial class PortalHost : IAsyncDisposable
         }
 
         host._sweep = Task.Run(() => SweepAsync(options.Admin.ConsumerService, options.Time, logger, host._stop.Token), CancellationToken.None);
+        if (oauth is not null)
+        {
+            host._oauthSweep = Task.Run(() => SweepOAuthClientsAsync(oauth, options.Time, logger, host._stop.Token), CancellationToken.None);
+        }
+
         return host;
     }
 
@@ -299,6 +313,41 @@ public sealed partial class PortalHost : IAsyncDisposable
         }
     }
 
+    // Every minute: OAuth clients the portal registered that no application holds any more are deleted at the provider.
+    private static async Task SweepOAuthClientsAsync(OAuthClients oauth, TimeProvider time, ILogger logger, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                if (await oauth.SweepAsync(stop).ConfigureAwait(false) is > 0 and var deleted)
+                {
+                    LogOAuthSwept(logger, deleted);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or Stores.ConfigStoreException or TimeoutException or IOException)
+            {
+                LogSweepFailed(logger, e.Message);
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromMinutes(1), time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} OAuth clients at the provider that no application holds any more")]
+    private static partial void LogOAuthSwept(ILogger logger, int count);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} accounts whose address was not confirmed within {Days} days")]
     private static partial void LogSwept(ILogger logger, int count, int days);
 
@@ -312,6 +361,8 @@ public sealed partial class PortalHost : IAsyncDisposable
         await _sweep.ConfigureAwait(false);
         await _digest.ConfigureAwait(false);
         await _reminders.ConfigureAwait(false);
+        await _oauthSweep.ConfigureAwait(false);
+        OAuthClients?.Dispose();
         _stop.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
@@ -323,7 +374,7 @@ public sealed partial class PortalHost : IAsyncDisposable
 
 /// <summary>What the portal's endpoints share.</summary>
 internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger, PortalJobs Jobs,
-    TwoStepKeys TwoStep);
+    TwoStepKeys TwoStep, OAuthClients? OAuth = null);
 
 /// <summary>Where links in the portal's mails point: the public URL, or the listener's address once it is bound.</summary>
 internal sealed class PortalLinks

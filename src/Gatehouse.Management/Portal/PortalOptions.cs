@@ -39,6 +39,12 @@ public sealed record PortalOptions
     /// <summary>Signing up and in with an OpenID Connect provider (<c>--portal-oidc-*</c>); null: email and password only.</summary>
     public Web.SingleSignOnOptions? Sso { get; init; }
 
+    /// <summary>Where consumers' OAuth clients are registered (<c>--portal-oauth-issuer</c>); null: only administrators give applications client ids.</summary>
+    public OAuthRegistrationOptions? OAuthClients { get; init; }
+
+    /// <summary>The handler the portal reaches the OAuth provider through; null: its own.</summary>
+    internal HttpMessageHandler? OAuthHandler { get; init; }
+
     /// <summary>The most mails one address gets in an hour (resets, sign-up links and notes together). Default 5.</summary>
     internal int MailPerRecipientPerHour { get; init; } = PortalMail.DefaultPerRecipientPerHour;
 

@@ -211,6 +211,21 @@ public interface IConsumerStore
 
     /// <summary>Records that the token was used at <paramref name="at"/> (not in the change log).</summary>
     Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default);
+
+    /// <summary>Keeps an OAuth client the portal registered at the provider (before its client id is bound to the application).</summary>
+    Task AddOAuthClientAsync(OAuthClientRegistration registration, CancellationToken cancellationToken = default);
+
+    /// <summary>The OAuth clients the portal registered for <paramref name="application"/> and has not yet deleted at the provider.</summary>
+    Task<IReadOnlyList<OAuthClientRegistration>> ListOAuthClientsAsync(string application, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Registered clients whose application no longer holds their client id (removed, or the application deleted), made
+    /// before <paramref name="madeBefore"/> (a younger one may still be on its way to being bound): the provider's to delete.
+    /// </summary>
+    Task<IReadOnlyList<OAuthClientRegistration>> ListUnboundOAuthClientsAsync(DateTimeOffset madeBefore, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets a registered client (deleted at the provider, or never to be).</summary>
+    Task DeleteOAuthClientAsync(string clientId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What <see cref="IConsumerStore.LinkSsoAsync"/> found.</summary>

@@ -549,6 +549,12 @@ internal static class Migrations
         // Portal applications' OAuth client ids (a JSON array on the application, for the nodes), and one row per client
         // id, so that no two applications hold one. Version 24.
         new(24, Sqlite: PortalClientIds, Postgres: PortalClientIds),
+        // OAuth clients the portal registered for applications at the provider (RFC 7591), with what deletes them there
+        // (RFC 7592); a row outlives its client id's binding until the provider has deleted the client. Version 25.
+        new(
+            25,
+            Sqlite: "CREATE TABLE portal_oauth_clients (client_id TEXT PRIMARY KEY, application TEXT NOT NULL, issuer TEXT NOT NULL, management_uri TEXT, management_token TEXT, created_at TEXT NOT NULL);",
+            Postgres: "CREATE TABLE portal_oauth_clients (client_id TEXT PRIMARY KEY, application TEXT NOT NULL, issuer TEXT NOT NULL, management_uri TEXT, management_token TEXT, created_at TIMESTAMPTZ NOT NULL);"),
     ];
 
     // Migration 24: the same SQL for both databases.

@@ -21,6 +21,11 @@ internal sealed class PortalOptionSet
     private readonly SingleSignOnOptionSet _portalSso = new("--portal-oidc", "GATEHOUSE_PORTAL_OIDC_SECRET", "the developer portal",
         "Consumers then sign up and in there; an account is made for a verified address that has none.", "ORIGIN/sso/callback");
 
+    private readonly Option<string?> _oauth = new("--portal-oauth-issuer")
+    {
+        Description = $"Consumers register OAuth clients for their applications at this provider (OpenID Connect discovery and Dynamic Client Registration, RFC 7591; https://, or http:// on loopback); its initial access token, if it wants one, comes from {OAuthRegistrationOptions.TokenVariable}. Name the same issuer in gateway.jwt.issuers so that the gateway accepts the clients' tokens.",
+    };
+
     public static PortalOptionSet Create() => new();
 
     public void AddTo(Command command)
@@ -34,6 +39,7 @@ internal sealed class PortalOptionSet
         command.Options.Add(_from);
         command.Options.Add(_public);
         command.Options.Add(_consolePublic);
+        command.Options.Add(_oauth);
         _consoleSso.AddTo(command);
         _portalSso.AddTo(command);
     }
@@ -47,8 +53,12 @@ internal sealed class PortalOptionSet
             throw new ArgumentException("--portal-smtp-ca is for the SMTP server of --portal-smtp, which is not given.");
         }
 
+        // Checked here, so that a mistake is one line before anything starts.
+        var oauth = parse.GetValue(_oauth) is { } issuer
+            ? OAuthRegistrationOptions.Checked(new OAuthRegistrationOptions { Issuer = issuer, InitialAccessToken = Environment.GetEnvironmentVariable(OAuthRegistrationOptions.TokenVariable) })
+            : null;
         return new(parse.GetValue(_off) ? null : parse.GetValue(_url) ?? defaultUrl, parse.GetValue(_gateway),
-            new WebSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic), _consoleSso.Read(parse), _portalSso.Read(parse)));
+            new WebSettings(parse.GetValue(_mail), smtp, parse.GetValue(_from), parse.GetValue(_public), parse.GetValue(_consolePublic), _consoleSso.Read(parse), _portalSso.Read(parse), oauth));
     }
 
     public sealed record Values(string? Url, string? GatewayUrl, WebSettings Mail);
@@ -60,7 +70,7 @@ internal sealed class PortalOptionSet
 /// single sign-on), and the console's single sign-on.
 /// </summary>
 internal sealed record WebSettings(string? Directory, SmtpSettings? Smtp, string? From, string? PublicUrl, string? ConsolePublicUrl = null,
-    SingleSignOnOptions? ConsoleSso = null, SingleSignOnOptions? PortalSso = null);
+    SingleSignOnOptions? ConsoleSso = null, SingleSignOnOptions? PortalSso = null, OAuthRegistrationOptions? PortalOAuth = null);
 
 /// <summary>The options of one site's single sign-on (<c>PREFIX-issuer</c>, <c>-client-id</c>, <c>-name</c>, <c>-trust-email</c>, <c>-only</c>, <c>-end-session</c>), the secret from the environment.</summary>
 internal sealed class SingleSignOnOptionSet

@@ -194,6 +194,7 @@ internal sealed class StoreNode : IAsyncDisposable
                     MailFrom = options.PortalMail?.From,
                     PublicUrl = options.PortalMail?.PublicUrl,
                     Sso = options.PortalMail?.PortalSso,
+                    OAuthClients = options.PortalMail?.PortalOAuth,
                 }, ct).ConfigureAwait(false);
             }
 
@@ -297,6 +298,7 @@ internal sealed class StoreNode : IAsyncDisposable
                     MailFrom = options.PortalMail?.From,
                     PublicUrl = options.PortalMail?.PublicUrl,
                     Sso = options.PortalMail?.PortalSso,
+                    OAuthClients = options.PortalMail?.PortalOAuth,
                 }, ct).ConfigureAwait(false);
             }
         }

@@ -109,6 +109,37 @@ public abstract class ConsumerNodesTests
         await using var later = await ConsumerNode.StartAsync(connection, backend.Urls.First());
         Assert.Equal(HttpStatusCode.OK, await later.CallAsync("GET", key!));
     }
+
+    /// <summary>
+    /// The OAuth clients the portal registered: kept before their client id is bound, and "unbound" (the provider's to
+    /// delete) only once their application does not hold the client id and they are older than asked.
+    /// </summary>
+    [Fact]
+    public async Task RegisteredOAuthClients_AreUnboundOnlyWhenTheirApplicationLetsTheClientIdGo()
+    {
+        await using var backend = await ConsumerNode.StartBackendAsync();
+        await using var node = await ConsumerNode.StartAsync(await StoreAsync(), backend.Urls.First());
+        await node.Service.SignUpAsync("oa@example.com", "Oa", "a passphrase for the clients", CancellationToken.None);
+        var (account, _, _) = await node.Service.LogInAsync("oa@example.com", "a passphrase for the clients", "127.0.0.1", CancellationToken.None);
+        var (app, _, _) = await node.Service.CreateApplicationAsync(account!, "App", "", "retail", "portal:oa", CancellationToken.None);
+        var made = DateTimeOffset.UtcNow.AddMinutes(-10);
+        await node.Store.AddOAuthClientAsync(new("c-bound", app!.Id, "https://idp.example.com", "https://idp.example.com/reg/c-bound", "protected", made));
+        await node.Store.AddOAuthClientAsync(new("c-loose", app.Id, "https://idp.example.com", null, null, made.AddMinutes(5)));
+        Assert.Null((await node.Service.AddClientIdAsync(account!.Id, app.Id, "c-bound", "portal:oa", CancellationToken.None)).Problem);
+
+        Assert.Equal(["c-bound", "c-loose"], (await node.Store.ListOAuthClientsAsync(app.Id)).Select(r => r.ClientId));
+        var loose = Assert.Single(await node.Store.ListUnboundOAuthClientsAsync(DateTimeOffset.UtcNow, 10));
+        Assert.Equal(("c-loose", (string?)null, made.AddMinutes(5).ToUnixTimeSeconds()), (loose.ClientId, loose.ManagementUri, loose.CreatedAt.ToUnixTimeSeconds()));
+        Assert.Empty(await node.Store.ListUnboundOAuthClientsAsync(made.AddMinutes(5), 10));
+
+        // Another account's application cannot take it; its own removal unbinds it.
+        Assert.Equal(404, (await node.Service.RemoveClientIdAsync("acc-someone-else", app.Id, "c-bound", "portal:x", CancellationToken.None)).Problem!.Status);
+        Assert.Null((await node.Service.RemoveClientIdAsync(account.Id, app.Id, "c-bound", "portal:oa", CancellationToken.None)).Problem);
+        Assert.Equal(["c-bound", "c-loose"], (await node.Store.ListUnboundOAuthClientsAsync(DateTimeOffset.UtcNow, 10)).Select(r => r.ClientId));
+        Assert.Equal("https://idp.example.com/reg/c-bound", (await node.Store.ListUnboundOAuthClientsAsync(DateTimeOffset.UtcNow, 1))[0].ManagementUri);
+        await node.Store.DeleteOAuthClientAsync("c-bound");
+        Assert.Equal(["c-loose"], (await node.Store.ListOAuthClientsAsync(app.Id)).Select(r => r.ClientId));
+    }
 }
 
 [Trait("Issue", "18")]

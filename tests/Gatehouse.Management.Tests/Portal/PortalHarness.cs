@@ -64,12 +64,13 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     public List<string> Logs { get; }
 
     public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null, string? consolePublicUrl = null,
-        Gatehouse.Management.Web.SingleSignOnOptions? sso = null)
+        Gatehouse.Management.Web.SingleSignOnOptions? sso = null, Func<string, string>? editYaml = null)
     {
         var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
         var backend = await ConsumerNode.StartBackendAsync();
         var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder, "gatehouse.db"), (TimeProvider?)time ?? TimeProvider.System);
         var yaml = ConsumerNode.Yaml(backend.Urls.First());
+        yaml = editYaml is null ? yaml : editYaml(yaml);
         var (_, errors) = await StoreConfig.ImportAsync(store, yaml, folder, null, "test", "import");
         Assert.Empty(errors);
         var (_, loaded) = await StoreConfig.LoadAsync(store, folder, null);

@@ -30,7 +30,9 @@ internal sealed class OidcProvider : IAsyncDisposable
     /// file the provider reads at every look-up, so that <see cref="SetAccounts"/> can change them while it runs.
     /// </summary>
     /// <param name="endSession">False: the provider offers no RP-initiated logout (no end_session_endpoint), as some do not.</param>
-    public static async Task<OidcProvider> StartAsync(int port, string redirectUri, IReadOnlyDictionary<string, object> accounts, bool endSession = true)
+    /// <param name="environment">More of the tool's variables (<c>OIDC_REGISTRATION</c>, say).</param>
+    public static async Task<OidcProvider> StartAsync(int port, string redirectUri, IReadOnlyDictionary<string, object> accounts, bool endSession = true,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var file = Path.Combine(Path.GetTempPath(), $"gatehouse-oidc-accounts-{port}.json");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(accounts));
@@ -47,6 +49,11 @@ internal sealed class OidcProvider : IAsyncDisposable
         if (!endSession)
         {
             start.Environment["OIDC_NO_END_SESSION"] = "1";
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         foreach (var argument in (string[])["oidc-idp.mjs", port.ToString(System.Globalization.CultureInfo.InvariantCulture), ClientId, ClientSecret, redirectUri, "@" + file])
