@@ -53,7 +53,8 @@ const provider = new Provider(issuer, {
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => resource,
+        // Only for clients of the client credentials grant: a sign-in's access token stays one for the userinfo endpoint.
+        defaultResource: (ctx, client) => (client.grantTypes.includes('client_credentials') ? resource : undefined),
         useGrantedResource: () => true,
         getResourceServerInfo: () => ({ scope: 'api', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: 300, jwt: { sign: { alg: 'RS256' } } }),
       },

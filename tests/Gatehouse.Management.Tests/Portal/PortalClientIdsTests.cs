@@ -45,7 +45,10 @@ public sealed class PortalClientIdsTests
         await Wait.UntilAsync(() => h.Gateway.Runtime.Engine.FindClient(h.Gateway.Runtime.Current.Access!, "shop-cli")?.Id == id, "the node to learn the client ids");
         var listed = JsonNode.Parse(await admin.GetStringAsync("/admin/portal/applications"))!["items"]!.AsArray().Single(a => a!["id"]!.GetValue<string>() == id)!;
         Assert.Equal("""["shop-spa","shop-cli"]""", listed["clientIds"]!.ToJsonString());
-        Assert.Contains("<code>shop-spa</code>, <code>shop-cli</code>", await browser.PageAsync($"/apps/{id}"), StringComparison.Ordinal);
+        var page = await browser.PageAsync($"/apps/{id}");
+        Assert.Contains("<td><code>shop-spa</code></td>", page, StringComparison.Ordinal);
+        Assert.Contains("<td><code>shop-cli</code></td>", page, StringComparison.Ordinal);
+        Assert.Contains("<td>the portal&#x27;s operators</td>", page, StringComparison.Ordinal);
         var change = JsonNode.Parse(await admin.GetStringAsync("/admin/portal/changes"))!["items"]![0]!;
         Assert.Equal(("client ids", "admin-api", id), (change["action"]!.GetValue<string>(), change["actor"]!.GetValue<string>(), change["name"]!.GetValue<string>()));
         Assert.Equal("""["shop-spa","shop-cli"]""", change["after"]!["clientIds"]!.ToJsonString());
