@@ -81,7 +81,7 @@ internal sealed partial class OAuthClients : IDisposable
     public OAuthClients(OAuthRegistrationOptions options, IDataProtectionProvider protection, ConsumerService consumers, ILogger logger, HttpMessageHandler? handler = null)
     {
         _options = options;
-        _http = new HttpClient(handler ?? new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
+        _http = new HttpClient(handler ?? new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10), MaxResponseContentBufferSize = 1024 * 1024 };
         _discovery = new ConfigurationManager<OpenIdConnectConfiguration>(options.Issuer + "/.well-known/openid-configuration", new OpenIdConnectConfigurationRetriever(),
             new HttpDocumentRetriever(_http) { RequireHttps = options.Issuer.StartsWith("https://", StringComparison.Ordinal) });
         _protector = protection.CreateProtector("Gatehouse.Portal.OAuthClients");
@@ -170,7 +170,17 @@ internal sealed partial class OAuthClients : IDisposable
         var token = management is null ? null : Text(answer, "registration_access_token");
         var registration = new OAuthClientRegistration(clientId, application.Id, _options.Issuer, token is null ? null : management, token is null ? null : _protector.Protect(token),
             _consumers.Time.GetUtcNow());
-        await _consumers.Store.AddOAuthClientAsync(registration, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _consumers.Store.AddOAuthClientAsync(registration, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Not kept, so nothing would ever delete it: delete it now (the registration in hand still names how).
+            await DeleteAsync(registration, CancellationToken.None, forget: false).ConfigureAwait(false);
+            throw;
+        }
+
         var (bound, problem) = await _consumers.AddClientIdAsync(accountId, application.Id, clientId, actor, CancellationToken.None).ConfigureAwait(false);
         if (problem is not null)
         {
@@ -229,12 +239,12 @@ internal sealed partial class OAuthClients : IDisposable
 
     // Deletes the client at the provider (RFC 7592, section 2.3) and forgets it; false when the provider is to be asked
     // again later (it did not answer, or answered with an error that may pass).
-    private async Task<bool> DeleteAsync(OAuthClientRegistration registration, CancellationToken cancellationToken)
+    private async Task<bool> DeleteAsync(OAuthClientRegistration registration, CancellationToken cancellationToken, bool forget = true)
     {
         if (registration.ManagementUri is null || registration.ManagementToken is null)
         {
             LogLeft(_logger, registration.ClientId, registration.Issuer);
-            await _consumers.Store.DeleteOAuthClientAsync(registration.ClientId, cancellationToken).ConfigureAwait(false);
+            await ForgetAsync(registration, forget, cancellationToken).ConfigureAwait(false);
             return true;
         }
 
@@ -246,7 +256,7 @@ internal sealed partial class OAuthClients : IDisposable
         catch (System.Security.Cryptography.CryptographicException e)
         {
             LogUnreadable(_logger, registration.ClientId, e.Message);
-            await _consumers.Store.DeleteOAuthClientAsync(registration.ClientId, cancellationToken).ConfigureAwait(false);
+            await ForgetAsync(registration, forget, cancellationToken).ConfigureAwait(false);
             return true;
         }
 
@@ -277,9 +287,12 @@ internal sealed partial class OAuthClients : IDisposable
             return false;
         }
 
-        await _consumers.Store.DeleteOAuthClientAsync(registration.ClientId, cancellationToken).ConfigureAwait(false);
+        await ForgetAsync(registration, forget, cancellationToken).ConfigureAwait(false);
         return true;
     }
+
+    private Task ForgetAsync(OAuthClientRegistration registration, bool forget, CancellationToken cancellationToken) =>
+        forget ? _consumers.Store.DeleteOAuthClientAsync(registration.ClientId, cancellationToken) : Task.CompletedTask;
 
     private async Task<OpenIdConnectConfiguration?> DiscoverAsync(CancellationToken cancellationToken)
     {
