@@ -14,8 +14,14 @@ internal sealed class ApplicationModel(string id, string account, PlanModel plan
 
     public ApplicationState State { get; } = state;
 
-    /// <summary>Addresses this application may call from; null for any.</summary>
+    /// <summary>Addresses this application may call from (a config application's <c>ipFilter</c>, which replaces its plan's); null for any.</summary>
     public Policies.IpFiltering.IpFilter? IpFilter { get; init; }
+
+    /// <summary>
+    /// Addresses a portal application's owner allows its credentials from, checked as well as the plan's filter (an
+    /// owner can only narrow what the plan allows); null for any.
+    /// </summary>
+    public Policies.IpFiltering.IpFilter? OwnerFilter { get; init; }
 }
 
 /// <summary>One API key: whose it is and until when it works.</summary>

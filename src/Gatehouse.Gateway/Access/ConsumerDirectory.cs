@@ -239,6 +239,10 @@ internal sealed class ConsumerDirectory : IConsumerSink
     /// <summary>One application and its model bound to the plans of the last snapshot that asked.</summary>
     private sealed class Entry(ConsumerApplication application)
     {
+        // Compiled once per version of the application, not per snapshot it is bound to.
+        private readonly Policies.IpFiltering.IpFilter? _owner = Policies.IpFiltering.IpFilter.Compile(
+            application.AllowedAddresses is { Count: > 0 } allowed ? new IpFilterConfig { Allow = allowed } : null);
+
         private Bound? _bound;
 
         public ConsumerApplication Application { get; } = application;
@@ -253,7 +257,7 @@ internal sealed class ConsumerDirectory : IConsumerSink
             }
 
             var app = model.PlanByName.TryGetValue(Application.Plan, out var plan) && !ReferenceEquals(plan, model.Anonymous)
-                ? new ApplicationModel(Application.Id, Application.Account, plan, Application.State)
+                ? new ApplicationModel(Application.Id, Application.Account, plan, Application.State) { OwnerFilter = _owner }
                 : null;
             _bound = new Bound(model.Generation, app);
             return app;

@@ -79,6 +79,21 @@ internal sealed partial class GatewayRequestHandler
             caller = AccessEngine.AuthenticateCertificate(access, certificate);
         }
 
+        // An application's address filters (its own ipFilter, else its plan's; and a portal application's owner's allowed
+        // addresses) are checked before anything is counted: a credential used from elsewhere (a leaked key, say) uses
+        // none of its owner's limits.
+        if (caller.Application is { } calling && AddressRefusal(calling, context, snapshot) is { } refusedBy)
+        {
+            if (_telemetry.Active && context.Features.Get<Observability.RequestObservation>() is { } refused)
+            {
+                refused.Application = calling.Id;
+                refused.Plan = calling.Plan.Name;
+            }
+
+            await RefuseAddressAsync(context, requestId, refusedBy).ConfigureAwait(false);
+            return null;
+        }
+
         var decision = await engine.DecideAsync(access, caller, target, target.IsWrite(context.Request.Method), caller.Kind == CallerKind.Anonymous ? ClientKey(context, snapshot) : "", LimitAction.Count).ConfigureAwait(false);
         if (_telemetry.Active && context.Features.Get<Observability.RequestObservation>() is { } observation)
         {
@@ -111,10 +126,10 @@ internal sealed partial class GatewayRequestHandler
                 return null;
         }
 
-        // The IP filters of the caller's application and plan (issue 23); null on both unless configured.
-        if ((decision.Application?.IpFilter ?? decision.Plan?.IpFilter) is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
+        // The anonymous plan's IP filter (issue 23); an application's were checked above.
+        if (decision.Application is null && decision.Plan?.IpFilter is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
         {
-            await RefuseAddressAsync(context, requestId, decision.Application?.IpFilter is not null ? $"application '{decision.Application.Id}'" : $"plan '{decision.Plan!.Name}'").ConfigureAwait(false);
+            await RefuseAddressAsync(context, requestId, $"the plan '{decision.Plan.Name}' IP filter").ConfigureAwait(false);
             return null;
         }
 
@@ -185,9 +200,28 @@ internal sealed partial class GatewayRequestHandler
         return remote;
     }
 
-    private static Task RefuseAddressAsync(HttpContext context, string requestId, string whose) =>
+    private static Task RefuseAddressAsync(HttpContext context, string requestId, string by) =>
         ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "ip-refused", "Address refused",
-            $"Calls from this address are not allowed by the {whose} IP filter; call from an allowed network.", requestId);
+            $"Calls from this address are not allowed by {by}; call from an allowed network.", requestId);
+
+    // What refuses an application's call from this address, or null: its ipFilter (else its plan's), then the addresses
+    // a portal application's owner allowed. Nothing is read when neither is set.
+    private static string? AddressRefusal(ApplicationModel application, HttpContext context, GatewaySnapshot snapshot)
+    {
+        var filter = application.IpFilter ?? application.Plan.IpFilter;
+        if (filter is null && application.OwnerFilter is null)
+        {
+            return null;
+        }
+
+        var address = ClientAddress(context, snapshot);
+        if (filter is not null && !filter.Allows(address))
+        {
+            return application.IpFilter is not null ? $"the application '{application.Id}' IP filter" : $"the plan '{application.Plan.Name}' IP filter";
+        }
+
+        return application.OwnerFilter is { } owner && !owner.Allows(address) ? $"the addresses application '{application.Id}' is allowed to call from (set by its owner)" : null;
+    }
 
     /// <summary>What anonymous requests count under: the client address (as the last trusted proxy saw it).</summary>
     private static string ClientKey(HttpContext context, GatewaySnapshot snapshot)

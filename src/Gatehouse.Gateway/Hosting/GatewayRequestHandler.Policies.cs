@@ -39,7 +39,7 @@ internal sealed partial class GatewayRequestHandler
 
         if (policies.IpFilter is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
         {
-            return RefuseAddressAsync(context, requestId, $"route '{route.Id}'");
+            return RefuseAddressAsync(context, requestId, $"the route '{route.Id}' IP filter");
         }
 
         return route.Access is null
@@ -67,7 +67,7 @@ internal sealed partial class GatewayRequestHandler
         // 2. ipFilter
         if (policies.IpFilter is { } filter && !filter.Allows(ClientAddress(context, snapshot)))
         {
-            await RefuseAddressAsync(context, requestId, $"route '{route.Id}'").ConfigureAwait(false);
+            await RefuseAddressAsync(context, requestId, $"the route '{route.Id}' IP filter").ConfigureAwait(false);
             return;
         }
 

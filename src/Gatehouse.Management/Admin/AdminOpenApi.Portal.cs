@@ -186,7 +186,8 @@ internal static partial class AdminOpenApi
                 ("state", Enum(Str("As decided for the application itself"), "live", "pending", "suspended")),
                 ("effectiveState", Enum(Str("What the gateway does: suspended also when its account is"), "live", "pending", "suspended")),
                 ("keys", Array(Object("A key, without the key.", ("prefix", Str()), ("createdAt", time(null)), ("expires", Nullable("string", "When it stops working; null: never", "date-time"))))),
-                ("clientIds", Array(Str("An OAuth client id whose tokens mean this application")))))),
+                ("clientIds", Array(Str("An OAuth client id whose tokens mean this application"))),
+                ("allowedAddresses", Array(Str("An address or CIDR range its owner allows its credentials from; none: any")))))),
             ("next", Nullable("string", "The 'after' for the next page; null on the last"))));
         var clientIds = Object("A portal application's OAuth client ids.", ("clientIds", Array(Str("A client id: 1 to 255 printable ASCII characters, no spaces"))));
         clientIds["required"] = new JsonArray("clientIds");

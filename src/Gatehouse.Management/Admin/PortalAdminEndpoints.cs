@@ -65,6 +65,7 @@ internal static class PortalAdminEndpoints
                     ["state"] = a.State.ToString().ToLowerInvariant(), ["effectiveState"] = a.EffectiveState.ToString().ToLowerInvariant(),
                     ["keys"] = JsonSerializer.SerializeToNode(a.Keys.Select(k => new { k.Prefix, k.CreatedAt, k.Expires }), JsonSerializerOptions.Web),
                     ["clientIds"] = new JsonArray([.. (a.ClientIds ?? []).Select(c => (JsonNode)c)]),
+                    ["allowedAddresses"] = new JsonArray([.. (a.AllowedAddresses ?? []).Select(c => (JsonNode)c)]),
                 })]),
                 ["next"] = applications.Count == limit ? applications[^1].Id : null,
             }).ConfigureAwait(false);

@@ -806,6 +806,36 @@ internal sealed partial class ConsumerService
         }
     }
 
+    /// <summary>The most addresses and ranges an application's owner may list.</summary>
+    public const int MaxAllowedAddresses = 50;
+
+    /// <summary>
+    /// Sets the addresses (IPs and CIDR ranges) an application of <paramref name="accountId"/>'s may call from, replacing
+    /// those it had; empty: any. They narrow what its plan allows, never widen it. Each entry is written out in full, as
+    /// in the config's <c>ipFilter</c>; duplicates are dropped.
+    /// </summary>
+    public async Task<(PortalApplication? Application, AdminProblem? Problem)> SetAllowedAddressesAsync(string? accountId, string id, IReadOnlyList<string> addresses, string actor,
+        CancellationToken cancellationToken)
+    {
+        var list = addresses.Select(a => a.Trim()).Where(a => a.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        if (list.Count > MaxAllowedAddresses)
+        {
+            return (null, Invalid("allowedAddresses", $"An application lists at most {MaxAllowedAddresses} addresses or ranges; use wider ranges."));
+        }
+
+        foreach (var address in list)
+        {
+            if ((address.Length > 64 ? "An entry is longer than an address or range can be." : Model.Validation.ConfigValidator.CheckProxy(address)) is { } why)
+            {
+                return (null, Invalid("allowedAddresses", why));
+            }
+        }
+
+        return await ChangeAsync(accountId, id, actor, list.Count == 0 ? "allow any address" : "allow addresses " + string.Join(", ", list), app =>
+            (app.AllowedAddresses ?? []).SequenceEqual(list, StringComparer.Ordinal) ? (app, null) : (app with { AllowedAddresses = list.Count == 0 ? null : list }, null),
+            cancellationToken).ConfigureAwait(false);
+    }
+
     private static AdminProblem ClientIdTaken(string clientId, string holder) => new(StatusCodes.Status409Conflict, "client-id-taken", "Client id taken",
         $"Client id '{clientId}' already belongs to {holder}; a client id means one application. Nothing was changed.");
 

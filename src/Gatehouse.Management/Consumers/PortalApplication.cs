@@ -15,7 +15,9 @@ namespace Gatehouse.Management.Consumers;
 /// <param name="Seq">The consumer change that last wrote it; an update names the one it read.</param>
 /// <param name="Deleted">A tombstone, kept so that nodes learn of the deletion.</param>
 /// <param name="AccountState">Its account's state when read.</param>
-/// <param name="ClientIds">OAuth client ids whose tokens mean this application (set by an administrator); null for none.</param>
+/// <param name="ClientIds">OAuth client ids whose tokens mean this application; null for none.</param>
+/// <param name="AllowedAddresses">Addresses and CIDR ranges its owner allows its credentials from, on top of its plan's
+/// filter; null for any.</param>
 public sealed record PortalApplication(
     string Id,
     string Account,
@@ -28,13 +30,15 @@ public sealed record PortalApplication(
     long Seq = 0,
     bool Deleted = false,
     AccountState AccountState = AccountState.Active,
-    IReadOnlyList<string>? ClientIds = null)
+    IReadOnlyList<string>? ClientIds = null,
+    IReadOnlyList<string>? AllowedAddresses = null)
 {
     /// <summary>What the gateway enforces: suspended when its account is, otherwise its own state.</summary>
     public ApplicationState EffectiveState => AccountState == AccountState.Suspended ? ApplicationState.Suspended : State;
 
-    /// <summary>The gateway's view: id, account, plan, effective state, key hashes and client ids.</summary>
-    public ConsumerApplication ToConsumer() => new(Id, Account, Plan, EffectiveState, Keys, ClientIds is { Count: > 0 } ? ClientIds : null);
+    /// <summary>The gateway's view: id, account, plan, effective state, key hashes, client ids and allowed addresses.</summary>
+    public ConsumerApplication ToConsumer() =>
+        new(Id, Account, Plan, EffectiveState, Keys, ClientIds is { Count: > 0 } ? ClientIds : null, AllowedAddresses is { Count: > 0 } ? AllowedAddresses : null);
 }
 
 /// <summary>One row of the consumer change log: who changed which account or application, and how (no secrets).</summary>

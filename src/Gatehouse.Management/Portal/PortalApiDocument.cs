@@ -73,6 +73,15 @@ internal static class PortalApiDocument
                     ["delete"] = Op("revokeKey", "Applications", "Revoke a key: it stops working at once",
                         Responses(("204", new JsonObject { ["description"] = "Revoked" }), ("404", Problem("No such application or key")))),
                 },
+                ["/applications/{id}/allowed-addresses"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(id.DeepClone()),
+                    ["put"] = Op("setAllowedAddresses", "Applications",
+                        "Set the addresses the application's keys and tokens may call the gateway from, replacing the list ([] for any): a credential used from elsewhere is refused (403 ip-refused) before anything is counted. They narrow what the plan allows, never widen it",
+                        Responses(("200", Json("Application", "Changed")), ("404", Problem("No application of this account has this id")),
+                            ("422", Problem("An entry that is not an address or range, or more than 50 (invalid-input)"))),
+                        Body("AllowedAddresses", "The addresses")),
+                },
                 ["/applications/{id}/oauth-clients"] = new JsonObject
                 {
                     ["parameters"] = new JsonArray(id.DeepClone()),
@@ -141,7 +150,9 @@ internal static class PortalApiDocument
         ["Key"] = Object(null, ("prefix", Str()), ("createdAt", Time()), ("expiresAt", NullableTime())),
         ["Application"] = Object(null, ("id", Str()), ("title", Str()), ("description", Str()), ("plan", Str()), ("state", Choice("live", "pending", "suspended")),
             ("createdAt", Time()), ("keys", Array(SchemaRef("Key"))),
-            ("clientIds", Array(Str("An OAuth client id whose tokens mean this application at the gateway (set by an administrator)")))),
+            ("clientIds", Array(Str("An OAuth client id whose tokens mean this application at the gateway"))),
+            ("allowedAddresses", Array(Str("An address or CIDR range the application's credentials may call from; none: any")))),
+        ["AllowedAddresses"] = Input(["allowedAddresses"], ("allowedAddresses", Array(Str("An IP address (192.0.2.7) or CIDR range (10.0.0.0/8), written out in full; at most 50")))),
         ["ApplicationList"] = Object(null, ("items", Array(SchemaRef("Application")))),
         ["NewClient"] = Object(null, ("application", SchemaRef("Application")), ("clientId", Str()), ("clientSecret", Str("The client's secret: shown only here, the portal does not keep it")),
             ("clientSecretExpiresAt", NullableTime()), ("tokenEndpoint", Str("Where the client gets tokens (client credentials grant)"))),

@@ -37,6 +37,7 @@ internal static class PortalApiEndpoints
         app.MapMethods(Base + "/applications/{id}", [HttpMethods.Patch], context => Authed(context, portal, failures, (account, token) => ChangeAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, PortalEndpoints.DeleteApplicationAsync(portal, account.Id, Id(context), Actor(account, token), context.RequestAborted))));
+        app.MapPut(Base + "/applications/{id}/allowed-addresses", context => Authed(context, portal, failures, (account, token) => SetAddressesAsync(context, portal, account, token)));
         app.MapPost(Base + "/applications/{id}/oauth-clients", context => Authed(context, portal, failures, (account, token) => RegisterClientAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/oauth-clients/{clientId}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, RemoveClientAsync(portal, account, Id(context), PortalEndpoints.Route(context, "clientId"), Actor(account, token), context.RequestAborted))));
@@ -160,6 +161,7 @@ internal static class PortalApiEndpoints
             ["expiresAt"] = k.Expires is { } e ? Time(e) : null,
         })]),
         ["clientIds"] = new JsonArray([.. (application.ClientIds ?? []).Select(c => (JsonNode)c)]),
+        ["allowedAddresses"] = new JsonArray([.. (application.AllowedAddresses ?? []).Select(a => (JsonNode)a)]),
     };
 
     private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
@@ -338,6 +340,32 @@ internal static class PortalApiEndpoints
         context.Response.ContentType = "text/csv; charset=utf-8; header=present";
         context.Response.Headers.ContentDisposition = $"attachment; filename=\"{Analytics.ConsumerUsageCsv.FileName(report.Application, from, to)}\"";
         return context.Response.WriteAsync(Analytics.ConsumerUsageCsv.Write(report), context.RequestAborted);
+    }
+
+    private static async Task SetAddressesAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
+    {
+        var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, MaxBody, allowEmpty: false, objectIs: "with the field allowedAddresses",
+            limitOf: "the portal API's limit").ConfigureAwait(false);
+        if (problem is null && (body!.Count != 1 || body["allowedAddresses"] is not JsonArray given
+            || given.Any(a => a is not JsonValue v || v.GetValueKind() != System.Text.Json.JsonValueKind.String)))
+        {
+            problem = AdminRequests.BadParameter("The body is { \"allowedAddresses\": [\"…\"] }: the addresses and CIDR ranges the application may call from, each a string ([] for any).");
+        }
+
+        PortalApplication? changed = null;
+        if (problem is null)
+        {
+            var list = body!["allowedAddresses"]!.AsArray().Select(a => a!.GetValue<string>()).ToList();
+            (changed, problem) = await portal.Consumers.SetAllowedAddressesAsync(account.Id, Id(context), list, Actor(account, token), context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await AdminRequests.WriteJsonAsync(context, Application(changed!)).ConfigureAwait(false);
     }
 
     private static async Task RegisterClientAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)

@@ -27,6 +27,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
         app.MapPost("/apps/{id}/name", context => Gated(context, portal, account => ActAsync(context, portal, account, "Name and description changed.", Rename(context, portal, account))));
         app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
+        app.MapPost("/apps/{id}/addresses", context => Gated(context, portal, account => ActAsync(context, portal, account, "Allowed addresses changed.", SetAddresses(context, portal, account))));
         app.MapPost("/apps/{id}/oauth-clients", context => Gated(context, portal, account => RegisterClientAsync(context, portal, account, Route(context, "id"))));
         app.MapPost("/apps/{id}/oauth-clients/{clientId}/remove", context => Gated(context, portal, account => RemoveClientAsync(context, portal, account, Route(context, "id"), Route(context, "clientId"))));
     }
@@ -97,6 +98,11 @@ internal static partial class PortalEndpoints
 
     private static Func<IFormCollection, Task<Admin.AdminProblem?>> Rename(HttpContext context, PortalContext portal, ConsumerAccount account) =>
         form => portal.Consumers.RenameApplicationAsync(account.Id, Route(context, "id"), form.Field("title"), form.Field("description"), Actor(account), context.RequestAborted);
+
+    // One address or range per line (commas and spaces separate them too); an empty field allows any address.
+    private static Func<IFormCollection, Task<Admin.AdminProblem?>> SetAddresses(HttpContext context, PortalContext portal, ConsumerAccount account) =>
+        async form => (await portal.Consumers.SetAllowedAddressesAsync(account.Id, Route(context, "id"),
+            form.Field("addresses").Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries), Actor(account), context.RequestAborted).ConfigureAwait(false)).Problem;
 
     private static Func<IFormCollection, Task<Admin.AdminProblem?>> Delete(HttpContext context, PortalContext portal, ConsumerAccount account) =>
         _ => DeleteApplicationAsync(portal, account.Id, Route(context, "id"), Actor(account), context.RequestAborted);

@@ -555,6 +555,11 @@ internal static class Migrations
             25,
             Sqlite: "CREATE TABLE portal_oauth_clients (client_id TEXT PRIMARY KEY, application TEXT NOT NULL, issuer TEXT NOT NULL, management_uri TEXT, management_token TEXT, created_at TEXT NOT NULL);",
             Postgres: "CREATE TABLE portal_oauth_clients (client_id TEXT PRIMARY KEY, application TEXT NOT NULL, issuer TEXT NOT NULL, management_uri TEXT, management_token TEXT, created_at TIMESTAMPTZ NOT NULL);"),
+        // The addresses a portal application's owner allows its credentials from (a JSON array; [] for any). Version 26.
+        new(
+            26,
+            Sqlite: "ALTER TABLE consumer_applications ADD COLUMN allowed_addresses TEXT NOT NULL DEFAULT '[]';",
+            Postgres: "ALTER TABLE consumer_applications ADD COLUMN allowed_addresses TEXT NOT NULL DEFAULT '[]';"),
     ];
 
     // Migration 24: the same SQL for both databases.

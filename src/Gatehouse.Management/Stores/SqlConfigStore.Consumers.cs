@@ -13,7 +13,7 @@ internal abstract partial class SqlConfigStore
 {
     private const string AccountColumns = "id, email, title, password_hash, state, stamp, created_at, version";
     private const string ApplicationColumns =
-        "a.id, a.account, a.title, a.description, a.plan, a.state, a.keys, a.created_at, a.seq, a.deleted, c.state, a.client_ids";
+        "a.id, a.account, a.title, a.description, a.plan, a.state, a.keys, a.created_at, a.seq, a.deleted, c.state, a.client_ids, a.allowed_addresses";
 
     /// <summary>The write lock of consumer changes; by default the store's one write lock.</summary>
     protected virtual Task<DbTransaction> BeginConsumerWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
@@ -273,10 +273,11 @@ internal abstract partial class SqlConfigStore
             ("seq", seq),
             ("deleted", application.Deleted ? 1 : 0),
             ("clientIds", JsonSerializer.Serialize(clientIds)),
+            ("addresses", JsonSerializer.Serialize(application.AllowedAddresses ?? [])),
         ];
         var sql = before is null
-            ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted, client_ids) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted, @clientIds)"
-            : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted, client_ids = @clientIds WHERE id = @id";
+            ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted, client_ids, allowed_addresses) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted, @clientIds, @addresses)"
+            : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted, client_ids = @clientIds, allowed_addresses = @addresses WHERE id = @id";
         await ExecuteAsync(connection, transaction, sql, cancellationToken, values).ConfigureAwait(false);
         if (!clientIds.SequenceEqual(before?.ClientIds ?? [], StringComparer.Ordinal))
         {
@@ -839,7 +840,8 @@ internal abstract partial class SqlConfigStore
                 reader.GetInt32(9) != 0,
                 // An application whose account is gone is as good as suspended.
                 reader.IsDBNull(10) ? AccountState.Suspended : Enum.Parse<AccountState>(reader.GetString(10), ignoreCase: true),
-                JsonSerializer.Deserialize<List<string>>(reader.GetString(11)) is { Count: > 0 } clientIds ? clientIds : null));
+                JsonSerializer.Deserialize<List<string>>(reader.GetString(11)) is { Count: > 0 } clientIds ? clientIds : null,
+                JsonSerializer.Deserialize<List<string>>(reader.GetString(12)) is { Count: > 0 } addresses ? addresses : null));
         }
 
         return result;
@@ -866,6 +868,11 @@ internal abstract partial class SqlConfigStore
         if (application.ClientIds is { Count: > 0 } clientIds)
         {
             body["clientIds"] = new JsonArray([.. clientIds.Select(c => (JsonNode)c)]);
+        }
+
+        if (application.AllowedAddresses is { Count: > 0 } addresses)
+        {
+            body["allowedAddresses"] = new JsonArray([.. addresses.Select(a => (JsonNode)a)]);
         }
 
         return body.ToJsonString();

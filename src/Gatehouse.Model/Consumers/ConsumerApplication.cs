@@ -15,7 +15,10 @@ namespace Gatehouse.Model.Consumers;
 /// <param name="ClientIds">OAuth client ids whose tokens (a JWT's application claim, an introspection answer's
 /// <c>client_id</c>) mean this application, as a config application's <c>clientIds</c> do; set by an administrator.
 /// Null or empty: none (unlike a config application, its own id is not one).</param>
-public sealed record ConsumerApplication(string Id, string Account, string Plan, ApplicationState State, IReadOnlyList<ConsumerKey> Keys, IReadOnlyList<string>? ClientIds = null);
+/// <param name="AllowedAddresses">The addresses and CIDR ranges its owner allows its credentials to call from, on top of
+/// its plan's <c>ipFilter</c> (never instead of it). Null or empty: any.</param>
+public sealed record ConsumerApplication(string Id, string Account, string Plan, ApplicationState State, IReadOnlyList<ConsumerKey> Keys, IReadOnlyList<string>? ClientIds = null,
+    IReadOnlyList<string>? AllowedAddresses = null);
 
 /// <summary>One API key of a <see cref="ConsumerApplication"/>: only its hash is ever stored.</summary>
 /// <param name="Sha256">Lower-case hex SHA-256 of the key.</param>

@@ -11,7 +11,8 @@ namespace Gatehouse.Model.Nodes;
 /// <see cref="After"/> up to <see cref="Seq"/> (the whole set when <see cref="Full"/>), signed like a snapshot
 /// (<see cref="SignedEnvelope"/>) because a forged batch would grant access. The payload is
 /// <c>{"kind":"consumers","after","seq","full","issuedAt","applications":[…],"removed":[…]}</c>; keys travel as
-/// SHA-256 hashes only, and an application's OAuth client ids as <c>clientIds</c> when it has any.
+/// SHA-256 hashes only, an application's OAuth client ids as <c>clientIds</c> and its owner's allowed addresses as
+/// <c>allowedAddresses</c> when it has any.
 /// </summary>
 /// <param name="After">The sequence the batch starts after (0 for a full set).</param>
 /// <param name="Seq">The newest consumer change it includes.</param>
@@ -48,6 +49,11 @@ public sealed record ConsumerBatch(long After, long Seq, bool Full, DateTimeOffs
             {
                 applications[^1]!["clientIds"] = new JsonArray([.. clientIds.Select(c => (JsonNode)c)]);
             }
+
+            if (application.AllowedAddresses is { Count: > 0 } addresses)
+            {
+                applications[^1]!["allowedAddresses"] = new JsonArray([.. addresses.Select(a => (JsonNode)a)]);
+            }
         }
 
         var payload = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
@@ -76,7 +82,8 @@ public sealed record ConsumerBatch(long After, long Seq, bool Full, DateTimeOffs
                 var state = Enum.Parse<ApplicationState>((string)item["state"]!, ignoreCase: true);
                 // clientIds is left out when there are none (and by control planes from before it).
                 var clientIds = item["clientIds"] is JsonArray ids ? ids.Select(c => (string)c!).ToList() : null;
-                applications.Add(new ConsumerApplication((string)item["id"]!, (string)item["account"]!, (string)item["plan"]!, state, keys, clientIds));
+                var addresses = item["allowedAddresses"] is JsonArray allowed ? allowed.Select(a => (string)a!).ToList() : null;
+                applications.Add(new ConsumerApplication((string)item["id"]!, (string)item["account"]!, (string)item["plan"]!, state, keys, clientIds, addresses));
             }
 
             var removed = body["removed"]!.AsArray().Select(r => (string)r!).ToList();

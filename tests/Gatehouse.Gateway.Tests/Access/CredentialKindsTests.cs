@@ -93,6 +93,35 @@ public sealed class CredentialKindsTests
         Assert.Equal(0, backend.Count);
     }
 
+    [Fact]
+    public async Task AnAddressAnIpFilterRefuses_UsesNoneOfTheApplicationsLimits()
+    {
+        // A leaked credential used from elsewhere is refused before anything is counted, so it cannot use up its owner's
+        // limits: three refused calls, then the owner's two allowed ones still go through.
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, gateway: "trustedProxies: [127.0.0.1, \"::1\"]", app: ", ipFilter: { allow: [192.0.2.0/24] }")
+            .Replace("retail: { include: [ { route: items } ] }", "retail: { include: [ { route: items } ], limits: [ { requests: 2, per: minute } ] }", StringComparison.Ordinal));
+
+        async Task<HttpStatusCode> CallFromAsync(string address)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/items/1");
+            request.Headers.TryAddWithoutValidation("Authorization", Basic("erp", "correct horse"));
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", address);
+            using var response = await gateway.Client.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, await CallFromAsync("203.0.113.9"));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await CallFromAsync("192.0.2.5"));
+        Assert.Equal(HttpStatusCode.OK, await CallFromAsync("192.0.2.6"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await CallFromAsync("192.0.2.5"));
+        Assert.Equal(2, backend.Count);
+    }
+
     private static string IntrospectionGateway(string url, string timeout = "1s") =>
         $"introspection: {{ url: \"{url}/introspect\", audience: shop, timeout: {timeout}, credential: {{ header: Authorization, prefix: \"Basic \", env: GH_TEST_INTROSPECTION_AUTH }} }}";
 

@@ -521,9 +521,9 @@ public sealed partial class PortalApiTests
         {
             ("get", "/plans"), ("get", "/me"), ("get", "/applications"), ("post", "/applications"), ("get", "/applications/{id}"), ("patch", "/applications/{id}"),
             ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/activity"), ("get", "/applications/{id}/usage"), ("get", "/applications/{id}/usage.csv"),
-            ("post", "/applications/{id}/oauth-clients"), ("delete", "/applications/{id}/oauth-clients/{clientId}"),
+            ("post", "/applications/{id}/oauth-clients"), ("delete", "/applications/{id}/oauth-clients/{clientId}"), ("put", "/applications/{id}/allowed-addresses"),
         };
-        Assert.Equal(mapped.Length, paths.Sum(p => p.Value!.AsObject().Count(o => o.Key is "get" or "post" or "patch" or "delete")));
+        Assert.Equal(mapped.Length, paths.Sum(p => p.Value!.AsObject().Count(o => o.Key is "get" or "post" or "put" or "patch" or "delete")));
         Assert.All(mapped, m => Assert.NotNull(paths[m.Item2]?[m.Item1]));
     }
 }

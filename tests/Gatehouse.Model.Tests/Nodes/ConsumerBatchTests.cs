@@ -19,7 +19,7 @@ public sealed class ConsumerBatchTests
     private static readonly ConsumerBatch Batch = new(4, 9, false, At,
         [
             new ConsumerApplication("app-1", "acc-1", "retail", ApplicationState.Suspended, [new ConsumerKey(new string('a', 64), "ghk_1a2b", At, At.AddDays(30))]),
-            new ConsumerApplication("app-2", "acc-1", "retail", ApplicationState.Live, [], ["shop-spa", "shop-backend"]),
+            new ConsumerApplication("app-2", "acc-1", "retail", ApplicationState.Live, [], ["shop-spa", "shop-backend"], ["203.0.113.7", "10.20.0.0/16"]),
         ],
         ["app-0"]);
 
@@ -36,6 +36,8 @@ public sealed class ConsumerBatchTests
         Assert.Equal(Batch.Applications[0].Keys, application.Keys);
         Assert.Null(application.ClientIds);
         Assert.Equal(["shop-spa", "shop-backend"], batch.Applications[1].ClientIds); // OAuth client ids travel too
+        Assert.Null(application.AllowedAddresses);
+        Assert.Equal(["203.0.113.7", "10.20.0.0/16"], batch.Applications[1].AllowedAddresses); // and the owner's allowed addresses
         Assert.Equal(["app-0"], batch.Removed);
     }
 
