@@ -24,7 +24,7 @@ public sealed class ConsoleTests
     }
 
     // A console session: signed in with the admin token, or as a console user.
-    private static async Task<Browser> ConsoleAsync(PortalHarness h, string email = "", string password = PortalHarness.AdminToken)
+    internal static async Task<Browser> ConsoleAsync(PortalHarness h, string email = "", string password = PortalHarness.AdminToken)
     {
         var browser = new Browser(h.Admin.Url);
         using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", password));

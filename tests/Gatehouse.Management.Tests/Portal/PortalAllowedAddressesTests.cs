@@ -96,6 +96,13 @@ public sealed class PortalAllowedAddressesTests
         }
 
         Assert.Equal("""["192.0.2.9","2001:db8::/32"]""", JsonNode.Parse(await api.GetStringAsync($"/api/v1/applications/{id}"))!["allowedAddresses"]!.ToJsonString());
+        using (var console = await ConsoleTests.ConsoleAsync(h))
+        {
+            var page = await console.PageAsync($"/console/applications/{id}");
+            Assert.Contains("<td>192.0.2.9</td>", page, StringComparison.Ordinal);
+            Assert.Contains("<td>2001:db8::/32</td>", page, StringComparison.Ordinal);
+        }
+
         using (var admin = h.AdminClient())
         {
             var listed = JsonNode.Parse(await admin.GetStringAsync("/admin/portal/applications"))!["items"]!.AsArray().Single(a => a!["id"]!.GetValue<string>() == id)!;
