@@ -202,12 +202,20 @@ internal static partial class AdminOpenApi
                 ("lastUsedAt", Nullable("string", "Its last use, written at most once an hour; null: never used", "date-time")))))));
         yield return ("PortalSettings", Object("The portal's shared settings.",
             [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool($"{s.What.TrimEnd('.')} (default {(s.Default ? "true" : "false")})"))),
-             ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 1,000 (default 50)"))]));
+             ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 1,000 (default 50)")),
+             ("keyLifetimeMax", KeyLifetimeMax())]));
         var change = Object("Settings to change; give any of them.",
-            [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool())), ("maxApplicationsPerAccount", Int())]);
+            [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool())), ("maxApplicationsPerAccount", Int()), ("keyLifetimeMax", KeyLifetimeMax())]);
         change["additionalProperties"] = false;
         change["minProperties"] = 1;
         yield return ("PortalSettingsChange", change);
+
+        static JsonObject KeyLifetimeMax()
+        {
+            var lifetime = Nullable("string", "The longest a new portal key may live, 30d, 90d or 365d (rotation too: the new key expires within it); null: keys may never expire (default)");
+            lifetime["enum"] = new JsonArray("30d", "90d", "365d", null);
+            return lifetime;
+        }
         var account = Object("A portal account's new address or name (either or both).", ("email", Str("The new address; the account's sessions end")), ("title", Str("The new name, 1 to 100 characters")));
         account["minProperties"] = 1;
         account["additionalProperties"] = false;

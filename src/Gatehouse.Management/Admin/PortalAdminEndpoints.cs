@@ -212,10 +212,11 @@ internal static class PortalAdminEndpoints
         {
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
             if (problem is null && (body!.Count == 0 || body!.Any(e => !(PortalSwitches.SettingOf(e.Key) is not null && e.Value is JsonValue v && v.TryGetValue<bool>(out _))
-                && !(e.Key == MaxApplicationsName && e.Value is JsonValue n && n.TryGetValue<int>(out var max) && max is >= 1 and <= ConsumerService.MaxApplicationsCeiling))))
+                && !(e.Key == MaxApplicationsName && e.Value is JsonValue n && n.TryGetValue<int>(out var max) && max is >= 1 and <= ConsumerService.MaxApplicationsCeiling)
+                && !(e.Key == KeyLifetimeMaxName && (e.Value is null || (e.Value is JsonValue l && l.TryGetValue<string>(out var lifetime) && ConsumerService.KeyLifetimeChoices.ContainsKey(lifetime)))))))
             {
                 problem = AdminRequests.BadParameter(
-                    $"The body is {{ {string.Concat(PortalSwitches.All.Select(s => $"\"{s.Name}\": true | false, "))}\"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling} }}, with any of them.");
+                    $"The body is {{ {string.Concat(PortalSwitches.All.Select(s => $"\"{s.Name}\": true | false, "))}\"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling}, \"{KeyLifetimeMaxName}\": \"30d\" | \"90d\" | \"365d\" | null }}, with any of them.");
             }
 
             if (problem is not null)
@@ -226,6 +227,13 @@ internal static class PortalAdminEndpoints
 
             foreach (var (name, value) in body!)
             {
+                if (name == KeyLifetimeMaxName)
+                {
+                    // null: keys may never expire again (the setting's absence; an empty value reads the same).
+                    await consumers.Store.SetSettingAsync(ConsumerService.KeyLifetimeMaxSetting, value?.GetValue<string>() ?? "", context.RequestAborted).ConfigureAwait(false);
+                    continue;
+                }
+
                 await consumers.Store.SetSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : PortalSwitches.SettingOf(name)!,
                     name == MaxApplicationsName ? value!.GetValue<int>().ToString(CultureInfo.InvariantCulture) : value!.GetValue<bool>() ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
             }
@@ -236,6 +244,8 @@ internal static class PortalAdminEndpoints
 
     private const string MaxApplicationsName = "maxApplicationsPerAccount";
 
+    private const string KeyLifetimeMaxName = "keyLifetimeMax";
+
     private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken)
     {
         var settings = new JsonObject();
@@ -245,6 +255,7 @@ internal static class PortalAdminEndpoints
         }
 
         settings[MaxApplicationsName] = await consumers.MaxApplicationsAsync(cancellationToken).ConfigureAwait(false);
+        settings[KeyLifetimeMaxName] = await consumers.KeyLifetimeMaxAsync(cancellationToken).ConfigureAwait(false);
         return settings;
     }
 

@@ -35,6 +35,20 @@ internal static partial class ConsoleEndpoints
 
             await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);
         }));
+        // The longest a portal key may live: "" (no limit), 30d, 90d or 365d.
+        app.MapPost("/console/settings/key-lifetime", context => Change(context, async _ =>
+        {
+            var value = context.Request.Form["lifetime"].ToString();
+            var problem = value.Length > 0 && !ConsumerService.KeyLifetimeChoices.ContainsKey(value)
+                ? ConsumerService.Invalid("lifetime", "Choose no limit, 30 days, 90 days or a year.")
+                : null;
+            if (problem is null)
+            {
+                await consumers.Store.SetSettingAsync(ConsumerService.KeyLifetimeMaxSetting, value, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);
+        }));
         // Change has read and checked the form (antiforgery included); the number is in it.
         app.MapPost("/console/settings/max-applications", context => Change(context, async _ =>
         {
@@ -67,6 +81,7 @@ internal static partial class ConsoleEndpoints
             Page = Page(context, "Settings", context.Request.Query["done"].FirstOrDefault()),
             Tables = new[] { new ConsoleTable("Switches", ["Setting", "Now", "What it does"], rows) },
             MaxApplications = await consumers.MaxApplicationsAsync(context.RequestAborted).ConfigureAwait(false),
+            KeyLifetimeMax = await consumers.KeyLifetimeMaxAsync(context.RequestAborted).ConfigureAwait(false) ?? "",
         }).ConfigureAwait(false);
     }
 }

@@ -96,6 +96,29 @@ internal sealed partial class ConsumerService
 
     public Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) => SwitchAsync(EmailVerificationSetting, cancellationToken);
 
+    /// <summary>The portal setting that makes every new key expire within a time: <c>30d</c>, <c>90d</c> or <c>365d</c>; unset, keys may never expire.</summary>
+    public const string KeyLifetimeMaxSetting = "portal.keyLifetimeMax";
+
+    /// <summary>The lifetimes a key may be given, by their names (the portal's choices, and the setting's values).</summary>
+    public static readonly IReadOnlyDictionary<string, TimeSpan> KeyLifetimeChoices = new Dictionary<string, TimeSpan>(StringComparer.Ordinal)
+    {
+        ["30d"] = TimeSpan.FromDays(30),
+        ["90d"] = TimeSpan.FromDays(90),
+        ["365d"] = TimeSpan.FromDays(365),
+    };
+
+    /// <summary>The longest a new key may live (<see cref="KeyLifetimeMaxSetting"/>), by its name; null when keys may never expire.</summary>
+    public async Task<string?> KeyLifetimeMaxAsync(CancellationToken cancellationToken) =>
+        await _store.GetSettingAsync(KeyLifetimeMaxSetting, cancellationToken).ConfigureAwait(false) is { } name && KeyLifetimeChoices.ContainsKey(name) ? name : null;
+
+    // The problem with a key lifetime under the portal's maximum (null: never expires), or null when it is allowed.
+    private async Task<AdminProblem?> CheckKeyLifetimeAsync(TimeSpan? lifetime, CancellationToken cancellationToken) =>
+        await KeyLifetimeMaxAsync(cancellationToken).ConfigureAwait(false) is { } max && (lifetime is null || lifetime > KeyLifetimeChoices[max])
+            ? Invalid("keyExpiresIn", $"Keys on this portal must expire within {Describe(max)}; choose {string.Join(" or ", KeyLifetimeChoices.Where(c => c.Value <= KeyLifetimeChoices[max]).Select(c => Describe(c.Key)))}.")
+            : null;
+
+    private static string Describe(string lifetime) => lifetime == "365d" ? "a year" : lifetime[..^1] + " days";
+
     /// <summary>
     /// Signs up when addresses are confirmed by mail: a new address becomes an <see cref="AccountState.Unverified"/>
     /// account (<c>ToConfirm</c>), which cannot sign in until its owner opens the mailed link and gives its password; an
@@ -588,7 +611,7 @@ internal sealed partial class ConsumerService
                 "Your account waits for an administrator's approval; you can create applications once it is approved."));
         }
 
-        if ((CheckText(title, "title", 1, 100) ?? CheckText(description, "description", 0, 1000)) is { } bad)
+        if ((CheckText(title, "title", 1, 100) ?? CheckText(description, "description", 0, 1000) ?? await CheckKeyLifetimeAsync(keyLifetime, cancellationToken).ConfigureAwait(false)) is { } bad)
         {
             return (null, null, bad);
         }
@@ -640,6 +663,7 @@ internal sealed partial class ConsumerService
         string? accountId, string id, string prefix, TimeSpan grace, string actor, CancellationToken cancellationToken)
     {
         string? key = null;
+        var max = await KeyLifetimeMaxAsync(cancellationToken).ConfigureAwait(false) is { } name ? KeyLifetimeChoices[name] : (TimeSpan?)null;
         var (application, problem) = await ChangeAsync(accountId, id, actor, "rotate key " + prefix, app =>
         {
             var old = app.Keys.FirstOrDefault(k => k.Prefix == prefix);
@@ -657,8 +681,10 @@ internal sealed partial class ConsumerService
                 kept.Add(old with { Expires = end });
             }
 
-            // The new key inherits the old one's expiry: rotating never extends what a key was allowed.
-            var (plaintext, entry) = NewKey(kept, old.Expires);
+            // The new key inherits the old one's expiry: rotating never extends what a key was allowed. Under the portal's
+            // maximum lifetime it expires within that from now, whatever the old one had (made before the maximum was set).
+            var expires = max is { } most && (old.Expires is null || old.Expires > now + most) ? now + most : old.Expires;
+            var (plaintext, entry) = NewKey(kept, expires);
             key = plaintext;
             return (app with { Keys = [.. kept, entry] }, null);
         }, cancellationToken).ConfigureAwait(false);

@@ -189,7 +189,7 @@ internal static class PortalApiEndpoints
         var (body, problem) = await BodyAsync(context, ["title", "description", "plan", "keyExpiresIn"]).ConfigureAwait(false);
         if (problem is null && !PortalEndpoints.KeyLifetimes.TryGetValue(body!.Text("keyExpiresIn"), out _))
         {
-            problem = ConsumerService.Invalid("keyExpiresIn", "keyExpiresIn is 30d, 90d or 365d, or left out for a key that does not expire.");
+            problem = ConsumerService.Invalid("keyExpiresIn", "keyExpiresIn is 30d, 90d or 365d, or left out for a key that does not expire (or, where the portal sets a longest lifetime, one that lives that long).");
         }
 
         if (problem is not null)
@@ -199,8 +199,13 @@ internal static class PortalApiEndpoints
         }
 
         var fields = body!;
+        // Left out where the portal sets a longest lifetime: a key that lives that long, so that scripts written before the
+        // setting keep working.
+        var lifetime = fields["keyExpiresIn"] is null && await portal.Consumers.KeyLifetimeMaxAsync(context.RequestAborted).ConfigureAwait(false) is { } max
+            ? ConsumerService.KeyLifetimeChoices[max]
+            : PortalEndpoints.KeyLifetimes[fields.Text("keyExpiresIn")];
         var (application, key, refused) = await portal.Consumers.CreateApplicationAsync(account, fields.Text("title"), fields.Text("description"), fields.Text("plan"),
-            Actor(account, token), context.RequestAborted, PortalEndpoints.KeyLifetimes[fields.Text("keyExpiresIn")]).ConfigureAwait(false);
+            Actor(account, token), context.RequestAborted, lifetime).ConfigureAwait(false);
         if (refused is not null)
         {
             await refused.WriteAsync(context).ConfigureAwait(false);

@@ -128,6 +128,7 @@ internal static partial class PortalEndpoints
             Error = error,
             Title = title,
             Description = description,
+            MaxLifetime = await portal.Consumers.KeyLifetimeMaxAsync(context.RequestAborted).ConfigureAwait(false),
         }, status).ConfigureAwait(false);
 
     /// <summary>When a new key may expire, as the form offers it: never (absent or empty), or after so many days.</summary>
