@@ -49,9 +49,16 @@ public sealed class HybridNodeConsumersTests
             // quiet machine, so the test only bounds it loosely.
             Assert.True(took < TimeSpan.FromSeconds(10), $"the key worked on the hybrid node {took.TotalMilliseconds:F0} ms after it was made");
 
-            var (_, secondKey, problem2) = await consumers.CreateApplicationAsync(account, "Shop 2", "", "retail", "portal:ada", CancellationToken.None);
+            var (second, secondKey, problem2) = await consumers.CreateApplicationAsync(account, "Shop 2", "", "retail", "portal:ada", CancellationToken.None);
             Assert.Null(problem2);
             await StatusAsync(gateway, secondKey, HttpStatusCode.OK, "the second key");
+
+            // Its owner's allowed addresses reach the node too: from this machine's address the key is refused, until
+            // they are lifted.
+            Assert.Null((await consumers.SetAllowedAddressesAsync(account.Id, second!.Id, ["192.0.2.0/24"], "portal:ada", CancellationToken.None)).Problem);
+            await StatusAsync(gateway, secondKey, HttpStatusCode.Forbidden, "the allowed addresses to refuse this one on the hybrid node");
+            Assert.Null((await consumers.SetAllowedAddressesAsync(account.Id, second.Id, [], "portal:ada", CancellationToken.None)).Problem);
+            await StatusAsync(gateway, secondKey, HttpStatusCode.OK, "the second key again");
 
             // Revoked through the admin API: it stops working on the hybrid node; the other key does not.
             using (var client = RunRoleCommandTests.AdminClient(admin, Token))
