@@ -84,7 +84,7 @@ internal static class AdminUserEndpoints
                 return;
             }
 
-            await consumers.Store.SetSettingAsync(Console.ConsoleEndpoints.TwoStepRequiredSetting, body!["twoStepRequired"]!.GetValue<bool>() ? "true" : "false", context.RequestAborted)
+            await consumers.Store.SetLoggedSettingAsync(Console.ConsoleEndpoints.TwoStepRequiredSetting, body!["twoStepRequired"]!.GetValue<bool>() ? "true" : "false", AdminCaller.Actor(context), context.RequestAborted)
                 .ConfigureAwait(false);
             await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
         });

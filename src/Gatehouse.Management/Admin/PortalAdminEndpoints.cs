@@ -230,12 +230,12 @@ internal static class PortalAdminEndpoints
                 if (name == KeyLifetimeMaxName)
                 {
                     // null: keys may never expire again (the setting's absence; an empty value reads the same).
-                    await consumers.Store.SetSettingAsync(ConsumerService.KeyLifetimeMaxSetting, value?.GetValue<string>() ?? "", context.RequestAborted).ConfigureAwait(false);
+                    await consumers.Store.SetLoggedSettingAsync(ConsumerService.KeyLifetimeMaxSetting, value?.GetValue<string>() ?? "", AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
                     continue;
                 }
 
-                await consumers.Store.SetSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : PortalSwitches.SettingOf(name)!,
-                    name == MaxApplicationsName ? value!.GetValue<int>().ToString(CultureInfo.InvariantCulture) : value!.GetValue<bool>() ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
+                await consumers.Store.SetLoggedSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : PortalSwitches.SettingOf(name)!,
+                    name == MaxApplicationsName ? value!.GetValue<int>().ToString(CultureInfo.InvariantCulture) : value!.GetValue<bool>() ? "true" : "false", AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
             }
 
             await AdminRequests.WriteJsonAsync(context, await SettingsAsync(consumers, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);

@@ -22,7 +22,7 @@ internal static partial class ConsoleEndpoints
     private static void MapSettings(IEndpointRouteBuilder app, ConsumerService consumers)
     {
         app.MapGet("/console/settings", context => Signed(context, () => SettingsAsync(context, consumers)));
-        app.MapPost("/console/settings/{name}/{value}", context => Change(context, async _ =>
+        app.MapPost("/console/settings/{name}/{value}", context => Change(context, async actor =>
         {
             var name = Route(context, "name");
             var value = Route(context, "value");
@@ -30,13 +30,13 @@ internal static partial class ConsoleEndpoints
             var problem = setting is null || value is not ("on" or "off") ? AdminProblem.NotFound($"Setting '{name}'") : null;
             if (setting is not null && problem is null)
             {
-                await consumers.Store.SetSettingAsync(setting, value == "on" ? "true" : "false", context.RequestAborted).ConfigureAwait(false);
+                await consumers.Store.SetLoggedSettingAsync(setting, value == "on" ? "true" : "false", actor, context.RequestAborted).ConfigureAwait(false);
             }
 
             await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);
         }));
         // The longest a portal key may live: "" (no limit), 30d, 90d or 365d.
-        app.MapPost("/console/settings/key-lifetime", context => Change(context, async _ =>
+        app.MapPost("/console/settings/key-lifetime", context => Change(context, async actor =>
         {
             var value = context.Request.Form["lifetime"].ToString();
             var problem = value.Length > 0 && !ConsumerService.KeyLifetimeChoices.ContainsKey(value)
@@ -44,13 +44,13 @@ internal static partial class ConsoleEndpoints
                 : null;
             if (problem is null)
             {
-                await consumers.Store.SetSettingAsync(ConsumerService.KeyLifetimeMaxSetting, value, context.RequestAborted).ConfigureAwait(false);
+                await consumers.Store.SetLoggedSettingAsync(ConsumerService.KeyLifetimeMaxSetting, value, actor, context.RequestAborted).ConfigureAwait(false);
             }
 
             await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);
         }));
         // Change has read and checked the form (antiforgery included); the number is in it.
-        app.MapPost("/console/settings/max-applications", context => Change(context, async _ =>
+        app.MapPost("/console/settings/max-applications", context => Change(context, async actor =>
         {
             var text = context.Request.Form["max"].ToString().Trim();
             var problem = !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var max) || max is < 1 or > ConsumerService.MaxApplicationsCeiling
@@ -58,7 +58,7 @@ internal static partial class ConsoleEndpoints
                 : null;
             if (problem is null)
             {
-                await consumers.Store.SetSettingAsync(ConsumerService.MaxApplicationsSetting, max.ToString(CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false);
+                await consumers.Store.SetLoggedSettingAsync(ConsumerService.MaxApplicationsSetting, max.ToString(CultureInfo.InvariantCulture), actor, context.RequestAborted).ConfigureAwait(false);
             }
 
             await Done(context, Task.FromResult(problem), "/console/settings").ConfigureAwait(false);

@@ -212,6 +212,12 @@ public interface IConsumerStore
     /// <summary>Records that the token was used at <paramref name="at"/> (not in the change log).</summary>
     Task TouchPortalTokenAsync(string tokenSha256, DateTimeOffset at, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sets a shared setting of the portal or the console (a switch, a limit) and, when it changes, logs who changed it
+    /// from what to what in the consumer change log (kind <c>setting</c>), in one transaction.
+    /// </summary>
+    Task SetLoggedSettingAsync(string key, string value, string actor, CancellationToken cancellationToken = default);
+
     /// <summary>Keeps an OAuth client the portal registered at the provider (before its client id is bound to the application).</summary>
     Task AddOAuthClientAsync(OAuthClientRegistration registration, CancellationToken cancellationToken = default);
 

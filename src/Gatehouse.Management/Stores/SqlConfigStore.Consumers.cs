@@ -779,6 +779,25 @@ internal abstract partial class SqlConfigStore
     private static async Task<long> NextSeqAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ToLong(await ScalarAsync(connection, transaction, "SELECT COALESCE(MAX(seq), 0) + 1 FROM consumer_changes", cancellationToken).ConfigureAwait(false));
 
+    public async Task SetLoggedSettingAsync(string key, string value, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await BeginConsumerWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        var before = (string?)await ScalarAsync(connection, transaction, "SELECT value FROM settings WHERE key = @key", cancellationToken, ("key", key)).ConfigureAwait(false);
+        if (before == value)
+        {
+            return;
+        }
+
+        await ExecuteAsync(connection, transaction, "INSERT INTO settings (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value", cancellationToken,
+            ("key", key), ("value", value)).ConfigureAwait(false);
+        var seq = await NextSeqAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await LogChangeAsync(connection, transaction, seq, actor, "set", "setting", key,
+            before is null ? null : new JsonObject { ["value"] = before }.ToJsonString(), new JsonObject { ["value"] = value }.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Called in the transaction of each consumer change, after its row in the change log; PostgreSQL notifies.</summary>
     protected virtual Task ConsumerChangingAsync(DbConnection connection, DbTransaction transaction, long seq, CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -28,6 +28,12 @@ public sealed class PortalKeyLifetimeTests
         return listed["keys"]!.AsArray().ToDictionary(k => k!["prefix"]!.GetValue<string>(), k => k!["expires"] is JsonValue v ? v.GetValue<DateTimeOffset>() : (DateTimeOffset?)null);
     }
 
+    private static async Task<JsonNode> LastChangeAsync(PortalHarness h)
+    {
+        using var admin = h.AdminClient();
+        return JsonNode.Parse(await admin.GetStringAsync("/admin/portal/changes"))!["items"]![0]!;
+    }
+
     private static void AssertAbout(DateTimeOffset? expires, TimeSpan from)
     {
         Assert.NotNull(expires);
@@ -46,6 +52,14 @@ public sealed class PortalKeyLifetimeTests
 
         var settings = await SettingsAsync(h, """{"keyLifetimeMax":"90d"}""");
         Assert.Equal("90d", settings["keyLifetimeMax"]!.GetValue<string>());
+        var logged = await LastChangeAsync(h);
+        Assert.Equal(("set", "setting", "portal.keyLifetimeMax", "admin-api"), (logged["action"]!.GetValue<string>(), logged["kind"]!.GetValue<string>(), logged["name"]!.GetValue<string>(), logged["actor"]!.GetValue<string>()));
+        Assert.Equal("""{"value":"90d"}""", logged["after"]!.ToJsonString());
+        Assert.Null(logged["before"]);
+
+        // Set again to what it is: nothing more is logged.
+        await SettingsAsync(h, """{"keyLifetimeMax":"90d"}""");
+        Assert.Equal(logged["seq"]!.GetValue<long>(), (await LastChangeAsync(h))["seq"]!.GetValue<long>());
 
         // The form offers no key that outlives it, and picks the longest it allows.
         var form = await browser.PageAsync("/apps/new");
@@ -107,6 +121,9 @@ public sealed class PortalKeyLifetimeTests
         }
 
         Assert.Contains("Now at most 30 days", await console.PageAsync("/console/settings"), StringComparison.Ordinal);
+        var logged = await LastChangeAsync(h);
+        Assert.Equal(("set", "portal.keyLifetimeMax"), (logged["action"]!.GetValue<string>(), logged["name"]!.GetValue<string>()));
+        Assert.StartsWith("console:", logged["actor"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("30d", await h.Admin.ConsumerService.KeyLifetimeMaxAsync(CancellationToken.None));
         using (var bad = await console.PostAsync("/console/settings/key-lifetime", ("lifetime", "7d"), ("__RequestVerificationToken", Browser.TokenOf(page))))
         {
