@@ -281,49 +281,33 @@ public sealed partial class PortalHost : IAsyncDisposable
     }
 
     // Every hour (and at start): unconfirmed accounts past their time go (ConsumerService.SweepUnverifiedAsync).
-    private static async Task SweepAsync(Consumers.ConsumerService consumers, TimeProvider time, ILogger logger, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
+    private static Task SweepAsync(Consumers.ConsumerService consumers, TimeProvider time, ILogger logger, CancellationToken stop) =>
+        EveryAsync(TimeSpan.FromHours(1), time, logger, stop, async () =>
         {
-            try
+            if (await consumers.SweepUnverifiedAsync(stop).ConfigureAwait(false) is > 0 and var removed)
             {
-                if (await consumers.SweepUnverifiedAsync(stop).ConfigureAwait(false) is > 0 and var removed)
-                {
-                    LogSwept(logger, removed, (int)Consumers.ConsumerService.UnverifiedLifetime.TotalDays);
-                }
-
-                await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
+                LogSwept(logger, removed, (int)Consumers.ConsumerService.UnverifiedLifetime.TotalDays);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or Stores.ConfigStoreException or TimeoutException or IOException)
-            {
-                LogSweepFailed(logger, e.Message);
-                try
-                {
-                    await Task.Delay(TimeSpan.FromHours(1), time, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+        });
 
     // Every minute: OAuth clients the portal registered that no application holds any more are deleted at the provider.
-    private static async Task SweepOAuthClientsAsync(OAuthClients oauth, TimeProvider time, ILogger logger, CancellationToken stop)
+    private static Task SweepOAuthClientsAsync(OAuthClients oauth, TimeProvider time, ILogger logger, CancellationToken stop) =>
+        EveryAsync(TimeSpan.FromMinutes(1), time, logger, stop, async () =>
+        {
+            if (await oauth.SweepAsync(stop).ConfigureAwait(false) is > 0 and var deleted)
+            {
+                LogOAuthSwept(logger, deleted);
+            }
+        });
+
+    // Runs `round` now and then every `interval` until `stop`; a round the store fails is logged and tried again at the next.
+    private static async Task EveryAsync(TimeSpan interval, TimeProvider time, ILogger logger, CancellationToken stop, Func<Task> round)
     {
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                if (await oauth.SweepAsync(stop).ConfigureAwait(false) is > 0 and var deleted)
-                {
-                    LogOAuthSwept(logger, deleted);
-                }
+                await round().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -336,7 +320,7 @@ public sealed partial class PortalHost : IAsyncDisposable
 
             try
             {
-                await Task.Delay(TimeSpan.FromMinutes(1), time, stop).ConfigureAwait(false);
+                await Task.Delay(interval, time, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -351,7 +335,7 @@ public sealed partial class PortalHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Count} accounts whose address was not confirmed within {Days} days")]
     private static partial void LogSwept(ILogger logger, int count, int days);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting unconfirmed accounts failed ({Reason}); trying again in an hour")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A sweep of the portal's store failed ({Reason}); trying again at its next round")]
     private static partial void LogSweepFailed(ILogger logger, string reason);
 
     public async ValueTask DisposeAsync()
