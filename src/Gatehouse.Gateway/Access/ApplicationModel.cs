@@ -22,6 +22,24 @@ internal sealed class ApplicationModel(string id, string account, PlanModel plan
     /// owner can only narrow what the plan allows); null for any.
     /// </summary>
     public Policies.IpFiltering.IpFilter? OwnerFilter { get; init; }
+
+    /// <summary>Whether any address filter applies to this application's calls (its own, its plan's, its owner's).</summary>
+    public bool HasAddressFilters => (IpFilter ?? Plan.IpFilter) is not null || OwnerFilter is not null;
+
+    /// <summary>
+    /// What refuses a call of this application from <paramref name="address"/> ("the plan 'x' IP filter", …), or null when
+    /// every filter allows it: its <c>ipFilter</c> (else its plan's), then the addresses a portal application's owner
+    /// allowed. The proxy and the service API both ask this, before any limit counts the call.
+    /// </summary>
+    public string? RefuseAddress(System.Net.IPAddress? address)
+    {
+        if ((IpFilter ?? Plan.IpFilter) is { } filter && !filter.Allows(address))
+        {
+            return IpFilter is not null ? $"the application '{Id}' IP filter" : $"the plan '{Plan.Name}' IP filter";
+        }
+
+        return OwnerFilter is { } owner && !owner.Allows(address) ? $"the addresses application '{Id}' is allowed to call from (set by its owner)" : null;
+    }
 }
 
 /// <summary>One API key: whose it is and until when it works.</summary>

@@ -82,7 +82,7 @@ internal sealed partial class GatewayRequestHandler
         // An application's address filters (its own ipFilter, else its plan's; and a portal application's owner's allowed
         // addresses) are checked before anything is counted: a credential used from elsewhere (a leaked key, say) uses
         // none of its owner's limits.
-        if (caller.Application is { } calling && AddressRefusal(calling, context, snapshot) is { } refusedBy)
+        if (caller.Application is { HasAddressFilters: true } calling && calling.RefuseAddress(ClientAddress(context, snapshot)) is { } refusedBy)
         {
             if (_telemetry.Active && context.Features.Get<Observability.RequestObservation>() is { } refused)
             {
@@ -204,24 +204,6 @@ internal sealed partial class GatewayRequestHandler
         ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "ip-refused", "Address refused",
             $"Calls from this address are not allowed by {by}; call from an allowed network.", requestId);
 
-    // What refuses an application's call from this address, or null: its ipFilter (else its plan's), then the addresses
-    // a portal application's owner allowed. Nothing is read when neither is set.
-    private static string? AddressRefusal(ApplicationModel application, HttpContext context, GatewaySnapshot snapshot)
-    {
-        var filter = application.IpFilter ?? application.Plan.IpFilter;
-        if (filter is null && application.OwnerFilter is null)
-        {
-            return null;
-        }
-
-        var address = ClientAddress(context, snapshot);
-        if (filter is not null && !filter.Allows(address))
-        {
-            return application.IpFilter is not null ? $"the application '{application.Id}' IP filter" : $"the plan '{application.Plan.Name}' IP filter";
-        }
-
-        return application.OwnerFilter is { } owner && !owner.Allows(address) ? $"the addresses application '{application.Id}' is allowed to call from (set by its owner)" : null;
-    }
 
     /// <summary>What anonymous requests count under: the client address (as the last trusted proxy saw it).</summary>
     private static string ClientKey(HttpContext context, GatewaySnapshot snapshot)

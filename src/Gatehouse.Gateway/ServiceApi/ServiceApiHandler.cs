@@ -131,6 +131,22 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
         var target = Target(access, body)!;
         var caller = await AuthenticateAsync(access, body.Credential).ConfigureAwait(false);
         var anonymousKey = AnonymousKey(body);
+
+        // The application's address filters, as the proxy applies them (before anything is counted), for the end client's
+        // address when the service names it; without one there is no address to check.
+        if (caller.Application is { HasAddressFilters: true } calling && System.Net.IPAddress.TryParse(body.Client, out var address)
+            && calling.RefuseAddress(address) is { } refusedBy)
+        {
+            if (action == LimitAction.Count && telemetry is { RecordsUsage: true })
+            {
+                telemetry.RecordCalls(calling.Id, calling.Plan.Name, target.UsageOperation, StatusCodes.Status403Forbidden, 1, Observability.UsageRecord.Untimed);
+            }
+
+            await WriteJsonAsync(context, new AuthorizeResult(false, "ip_refused", $"Calls from this address are not allowed by {refusedBy}; call from an allowed network.",
+                calling.Id, calling.Plan.Name, []), ServiceApiJson.Default.AuthorizeResult).ConfigureAwait(false);
+            return;
+        }
+
         var decision = await runtime.Engine.DecideAsync(access, caller, target, IsWrite(target, body), anonymousKey, action).ConfigureAwait(false);
         if (decision.Limits.Set is not null)
         {

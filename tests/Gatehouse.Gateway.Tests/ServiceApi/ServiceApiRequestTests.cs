@@ -166,4 +166,34 @@ public sealed class ServiceApiRequestTests
             Assert.Equal(status, response.StatusCode);
         }
     }
+
+    [Fact]
+    public async Task AnApplicationsIpFilter_RefusesTheEndClientsAddress_BeforeItsLimitsCount()
+    {
+        // trader (3 requests a minute) may only be called from 192.0.2.0/24: as at the proxy, calls from elsewhere are
+        // refused and use none of its limits; without an end client's address there is none to check.
+        await using var setup = await ServiceApiSetup.StartAsync(editYaml: yaml => yaml.Replace(
+            "trader: { account: acme, plan: wholesale,", "trader: { account: acme, plan: wholesale, ipFilter: { allow: [192.0.2.0/24] },", StringComparison.Ordinal));
+        async Task<JsonElement> AuthrepAsync(string? client)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(ServiceApiSetup.Body("orders.listOrders", setup.Keys["trader"]))!.AsObject();
+            body["client"] = client;
+            using var response = await setup.PostAsync("/api/authrep", body.ToJsonString());
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            var refused = await AuthrepAsync("203.0.113.9");
+            Assert.False(refused.GetProperty("allowed").GetBoolean());
+            Assert.Equal("ip_refused", refused.GetProperty("reason").GetString());
+            Assert.Contains("the application 'trader' IP filter", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.True((await AuthrepAsync("192.0.2.5")).GetProperty("allowed").GetBoolean());
+        Assert.True((await AuthrepAsync(null)).GetProperty("allowed").GetBoolean());
+        Assert.True((await AuthrepAsync("192.0.2.6")).GetProperty("allowed").GetBoolean());
+        Assert.Equal("rate_limited", (await AuthrepAsync("192.0.2.5")).GetProperty("reason").GetString());
+    }
 }

@@ -38,12 +38,13 @@ internal sealed class ServiceApiSetup : IAsyncDisposable
 
     public static readonly string[] Applications = ["shop", "trader", "waiting", "banned"];
 
-    public static async Task<ServiceApiSetup> StartAsync(bool plans = true)
+    public static async Task<ServiceApiSetup> StartAsync(bool plans = true, Func<string, string>? editYaml = null)
     {
         var backend = await TestBackend.StartAsync(context => context.Response.WriteAsync("ok"));
         var token = ApiKeyHash.NewKey("ghs_");
         var keys = Applications.ToDictionary(a => a, _ => ApiKeyHash.NewKey());
-        var gateway = await TestGateway.StartAsync(Yaml(backend.Url, ApiKeyHash.Sha256Hex(token), keys, plans));
+        var yaml = Yaml(backend.Url, ApiKeyHash.Sha256Hex(token), keys, plans);
+        var gateway = await TestGateway.StartAsync(editYaml is null ? yaml : editYaml(yaml));
         return new ServiceApiSetup(backend, gateway, token, keys);
     }
 
