@@ -90,6 +90,14 @@ internal static class McpToolCall
             headers[header] = caller.CredentialValue;
         }
 
+        // The agent's address as the outer request had it: behind a trusted proxy that is the X-Forwarded-For the proxy
+        // added, which the tool call's connection (the outer one's) is believed for. Without it, IP filters, allowed
+        // addresses and anonymous limits would judge the proxy's address.
+        if (outer.Request.Headers["X-Forwarded-For"] is { Count: > 0 } forwardedFor)
+        {
+            headers["X-Forwarded-For"] = forwardedFor;
+        }
+
         var bodyBytes = body is { } json ? JsonSerializer.SerializeToUtf8Bytes(json) : [];
         if (body is not null)
         {

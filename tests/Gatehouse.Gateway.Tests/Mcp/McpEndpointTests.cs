@@ -81,6 +81,30 @@ public sealed partial class McpEndpointTests
     }
 
     [Fact]
+    public async Task ToolsCall_BehindATrustedProxy_IsJudgedByTheAgentsAddress()
+    {
+        // The reader plan may only be called from 192.0.2.0/24; the test is the trusted proxy and names the agent's address.
+        await using var kit = await McpKit.StartAsync(yaml => yaml
+            .Replace("  mcp: true\n", "  mcp: true\n  trustedProxies: [127.0.0.1, \"::1\"]\n", StringComparison.Ordinal)
+            .Replace("include: [ { tag: users, access: read } ]", "include: [ { tag: users, access: read } ]\n    ipFilter: { allow: [192.0.2.0/24] }", StringComparison.Ordinal));
+
+        await using (var allowed = await kit.ClientAsync("reader", forwardedFor: "192.0.2.5"))
+        {
+            var result = await allowed.CallToolAsync("users.getUser", new Dictionary<string, object?> { ["id"] = 1 });
+            Assert.NotEqual(true, result.IsError);
+        }
+
+        await using (var refused = await kit.ClientAsync("reader", forwardedFor: "203.0.113.9"))
+        {
+            var result = await refused.CallToolAsync("users.getUser", new Dictionary<string, object?> { ["id"] = 2 });
+            Assert.True(result.IsError);
+            Assert.Contains("ip-refused", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["GET /users/1"], kit.Targets.ToArray());
+    }
+
+    [Fact]
     public async Task ToolsCall_QueryAndBody_AreSentAsTheOperationTakesThem()
     {
         await using var kit = await McpKit.StartAsync();

@@ -56,7 +56,7 @@ internal sealed class McpKit : IAsyncDisposable
             "Phone":{"type":"object","properties":{"phone":{"type":"string"}}}}}}
         """;
 
-    public static async Task<McpKit> StartAsync()
+    public static async Task<McpKit> StartAsync(Func<string, string>? editYaml = null)
     {
         var targets = new ConcurrentQueue<string>();
         var backend = await TestBackend.StartAsync(async context =>
@@ -105,17 +105,18 @@ internal sealed class McpKit : IAsyncDisposable
             applications:
             {{string.Concat(keys.Select(k => $"  {k.Key}-app: {{ account: a, plan: {k.Key}, keys: [ {{ sha256: \"{k.Value.Sha256}\" }} ] }}\n"))}}
             """;
-        var gateway = await TestGateway.StartAsync(yaml);
+        var gateway = await TestGateway.StartAsync(editYaml is null ? yaml : editYaml(yaml));
         return new McpKit(gateway, backend, dir, keys, targets);
     }
 
     /// <summary>The official C# SDK's MCP client, over Streamable HTTP, with <paramref name="plan"/>'s key (none for null).</summary>
-    public Task<McpClient> ClientAsync(string? plan) =>
+    public Task<McpClient> ClientAsync(string? plan, string? forwardedFor = null) =>
         McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
         {
             Endpoint = new Uri(Gateway.Url + "/mcp"),
             TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = plan is null ? null : new Dictionary<string, string> { [AccessKit.KeyHeader] = Keys[plan].Plaintext },
+            AdditionalHeaders = new[] { (AccessKit.KeyHeader, plan is null ? null : Keys[plan].Plaintext), ("X-Forwarded-For", forwardedFor) }
+                .Where(h => h.Item2 is not null).ToDictionary(h => h.Item1, h => h.Item2!) is { Count: > 0 } headers ? headers : null,
         }));
 
     public async ValueTask DisposeAsync()
