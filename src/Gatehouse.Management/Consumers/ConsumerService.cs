@@ -117,7 +117,8 @@ internal sealed partial class ConsumerService
             ? Invalid("keyExpiresIn", $"Keys on this portal must expire within {Describe(max)}; choose {string.Join(" or ", KeyLifetimeChoices.Where(c => c.Value <= KeyLifetimeChoices[max]).Select(c => Describe(c.Key)))}.")
             : null;
 
-    private static string Describe(string lifetime) => lifetime == "365d" ? "a year" : lifetime[..^1] + " days";
+    /// <summary>A lifetime of <see cref="KeyLifetimeChoices"/> in words: "30 days", "a year".</summary>
+    public static string Describe(string lifetime) => lifetime == "365d" ? "a year" : lifetime[..^1] + " days";
 
     /// <summary>
     /// Signs up when addresses are confirmed by mail: a new address becomes an <see cref="AccountState.Unverified"/>
@@ -796,7 +797,7 @@ internal sealed partial class ConsumerService
             ? (app with { ClientIds = [.. app.ClientIds.Where(c => c != clientId)] }, null)
             : (null, AdminProblem.NotFound($"A client id '{clientId}' of this application")), cancellationToken).ConfigureAwait(false);
 
-    /// <summary>True when the application can take one more client id (it exists, and holds fewer than <see cref="MaxClientIds"/>).</summary>
+    /// <summary>Why the application cannot take one more client id (it holds <see cref="MaxClientIds"/>); null when it can.</summary>
     public static AdminProblem? CanAddClientId(PortalApplication application) =>
         (application.ClientIds?.Count ?? 0) >= MaxClientIds ? TooManyClientIds() : null;
 

@@ -13,7 +13,7 @@ internal static class PortalApiDocument
     {
         var id = PathParameter("id", "The application's id (app-…).");
         var prefix = PathParameter("prefix", "The key's prefix, as listed (ghk_ and four more characters).");
-        var clientId = PathParameter("clientId", "An OAuth client id the application holds.");
+        var clientId = PathParameter("clientId", "An OAuth client id the application holds, as one path segment (a '/' in it written %2F).");
         var application = Json("Application", "The application");
         return new JsonObject
         {

@@ -40,7 +40,7 @@ internal static class PortalApiEndpoints
         app.MapPut(Base + "/applications/{id}/allowed-addresses", context => Authed(context, portal, failures, (account, token) => SetAddressesAsync(context, portal, account, token)));
         app.MapPost(Base + "/applications/{id}/oauth-clients", context => Authed(context, portal, failures, (account, token) => RegisterClientAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/oauth-clients/{clientId}", context => Authed(context, portal, failures, (account, token) =>
-            DoneAsync(context, RemoveClientAsync(portal, account, Id(context), PortalEndpoints.Route(context, "clientId"), Actor(account, token), context.RequestAborted))));
+            DoneAsync(context, RemoveClientAsync(portal, account, Id(context), ClientIdOf(context), Actor(account, token), context.RequestAborted))));
         app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
@@ -402,6 +402,10 @@ internal static class PortalApiEndpoints
         portal.OAuth is { } oauth
             ? (await oauth.RemoveAsync(account.Id, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem
             : (await portal.Consumers.RemoveClientIdAsync(account.Id, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem;
+
+    // The {clientId} segment: the server decodes every escape in a path but %2F, which stays as it came, so a client id
+    // with '/' (OAuth allows it) arrives with %2F where its slashes were.
+    private static string ClientIdOf(HttpContext context) => PortalEndpoints.Route(context, "clientId").Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     internal static AdminProblem NoRegistration() => new(StatusCodes.Status404NotFound, "oauth-registration-off", "No OAuth client registration",
         "This portal registers no OAuth clients (its operators have not named a provider with --portal-oauth-issuer); ask them for a client id.");

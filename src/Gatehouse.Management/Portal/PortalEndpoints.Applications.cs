@@ -29,7 +29,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
         app.MapPost("/apps/{id}/addresses", context => Gated(context, portal, account => ActAsync(context, portal, account, "Allowed addresses changed.", SetAddresses(context, portal, account))));
         app.MapPost("/apps/{id}/oauth-clients", context => Gated(context, portal, account => RegisterClientAsync(context, portal, account, Route(context, "id"))));
-        app.MapPost("/apps/{id}/oauth-clients/{clientId}/remove", context => Gated(context, portal, account => RemoveClientAsync(context, portal, account, Route(context, "id"), Route(context, "clientId"))));
+        app.MapPost("/apps/{id}/oauth-clients/remove", context => Gated(context, portal, account => RemoveClientAsync(context, portal, account, Route(context, "id"))));
     }
 
     /// <summary>
@@ -293,7 +293,8 @@ internal static partial class PortalEndpoints
         (await portal.Consumers.ConfigAsync(cancellationToken).ConfigureAwait(false))?.Gateway.Jwt.Issuers.Values
             .Where(i => i.Issuer.TrimEnd('/') == issuer).SelectMany(i => i.Audiences).Distinct(StringComparer.Ordinal).ToList() ?? [];
 
-    private static async Task RemoveClientAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id, string clientId)
+    // The client id comes in the form, not the path: OAuth allows '/' in one, which a path segment would not carry whole.
+    private static async Task RemoveClientAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id)
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
@@ -301,6 +302,8 @@ internal static partial class PortalEndpoints
             await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
             return;
         }
+
+        var clientId = form.Field("clientId");
 
         var (deleted, problem) = portal.OAuth is { } oauth
             ? await oauth.RemoveAsync(account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false)

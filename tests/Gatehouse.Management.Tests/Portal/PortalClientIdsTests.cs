@@ -61,6 +61,21 @@ public sealed class PortalClientIdsTests
             Assert.Equal("[]", items.Single(a => a!["id"]!.GetValue<string>() == other)!["clientIds"]!.ToJsonString());
         }
 
+        // The consumer may take one away, on the page or through the API, also one with '/' (OAuth allows it).
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync(admin, other, """{"clientIds":["team/ci","team/cd"]}""")).Status);
+        using (var removed = await browser.SubmitAsync($"/apps/{other}", $"/apps/{other}/oauth-clients/remove", ("clientId", "team/ci")))
+        {
+            Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        }
+
+        using (var api = PortalApiTests.Api(h, await PortalApiTests.MakeTokenAsync(browser, "remover")))
+        using (var removed = await api.DeleteAsync($"/api/v1/applications/{other}/oauth-clients/{Uri.EscapeDataString("team/cd")}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        }
+
+        Assert.Null((await h.Store.GetApplicationAsync(other))!.ClientIds);
+
         // Another portal application cannot take one; nothing of that change is kept.
         (status, body) = await PutAsync(admin, other, """{"clientIds":["shop-backend","shop-spa"]}""");
         Assert.Equal(HttpStatusCode.Conflict, status);
