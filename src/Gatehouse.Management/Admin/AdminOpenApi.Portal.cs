@@ -86,7 +86,7 @@ internal static partial class AdminOpenApi
         paths["/admin/portal/changes"] = new JsonObject
         {
             ["parameters"] = page("before"),
-            ["get"] = Op("listPortalChanges", "List consumer changes", "Portal", "The audit log of accounts and applications, and of who was given or lost the console (kind console-user) or the admin API (kind admin-token), newest first: who (portal:EMAIL, admin-api, admin-api:NAME, console:EMAIL), what, and the record before and after (no password hashes, keys or tokens).",
+            ["get"] = Op("listPortalChanges", "List consumer changes", "Portal", "The audit log of accounts and applications, of who was given or lost the console (kind console-user) or the admin API (kind admin-token), and of the portal's and the console's settings (kind setting, named by its store key, action set), newest first: who (portal:EMAIL, admin-api, admin-api:NAME, console:EMAIL), what, and the record before and after (no password hashes, keys or tokens).",
                 Responses(("200", Json("PortalChangeList", "A page of changes")), Ref("BadParameter"))),
         };
         paths["/admin/portal/settings"] = new JsonObject
@@ -193,7 +193,7 @@ internal static partial class AdminOpenApi
         clientIds["required"] = new JsonArray("clientIds");
         yield return ("PortalClientIds", clientIds);
         yield return ("PortalChangeList", Object("A page of consumer changes, newest first.",
-            ("items", Array(Object("One change.", ("seq", Int()), ("at", time(null)), ("actor", Str()), ("action", Str()), ("kind", Str("account or application")), ("name", Str("Its id")),
+            ("items", Array(Object("One change.", ("seq", Int()), ("at", time(null)), ("actor", Str()), ("action", Str()), ("kind", Str("account, application, console-user, admin-token or setting")), ("name", Str("Its id (a setting's store key)")),
                 ("before", AnyJson()), ("after", AnyJson())))),
             ("next", Nullable("integer", "The 'before' for the next page; null on the last"))));
         yield return ("PortalTokenList", Object("A portal account's API tokens, by name.",
