@@ -69,8 +69,6 @@ internal sealed partial class OAuthClients : IDisposable
     /// <summary>How old an unbound registration must be before the sweep deletes it (one younger may still be binding).</summary>
     internal static readonly TimeSpan BindingGrace = TimeSpan.FromMinutes(5);
 
-    private const int MaxAnswerBytes = 64 * 1024;
-
     private readonly OAuthRegistrationOptions _options;
     private readonly HttpClient _http;
     private readonly ConfigurationManager<OpenIdConnectConfiguration> _discovery;
@@ -139,8 +137,9 @@ internal sealed partial class OAuthClients : IDisposable
         JsonObject answer;
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            var body = await ReadAsync(response, cancellationToken).ConfigureAwait(false);
+            // Buffered whole by the client, which refuses an answer past its MaxResponseContentBufferSize (1 MB).
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var said = Said(body);
@@ -265,20 +264,17 @@ internal sealed partial class OAuthClients : IDisposable
             using var request = new HttpRequestMessage(HttpMethod.Delete, registration.ManagementUri);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            switch (response.StatusCode)
+            // Done when deleted, or gone already (404, 410: deleted at the provider by hand, say). RFC 7592 answers 401 for
+            // a client that no longer exists as for a token that is no longer good: the portal cannot tell them apart, and
+            // asking again would not change the answer, so 401 and 403 end it too, logged. Anything else is asked again.
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
-                case var ok when response.IsSuccessStatusCode:
-                case HttpStatusCode.NotFound or HttpStatusCode.Gone:
-                    // 404 and 410: gone already (deleted at the provider by hand, say).
-                    break;
-                case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
-                    // RFC 7592 answers 401 for a client that no longer exists as for a token that is no longer good: the
-                    // portal cannot tell them apart, and asking again would not change the answer.
-                    LogTokenRefused(_logger, registration.ClientId, (int)response.StatusCode);
-                    break;
-                default:
-                    LogDeleteFailed(_logger, registration.ClientId, (int)response.StatusCode);
-                    return false;
+                LogTokenRefused(_logger, registration.ClientId, (int)response.StatusCode);
+            }
+            else if (!response.IsSuccessStatusCode && response.StatusCode is not (HttpStatusCode.NotFound or HttpStatusCode.Gone))
+            {
+                LogDeleteFailed(_logger, registration.ClientId, (int)response.StatusCode);
+                return false;
             }
         }
         catch (Exception e) when (e is HttpRequestException or IOException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
@@ -338,28 +334,6 @@ internal sealed partial class OAuthClients : IDisposable
         }
 
         return "";
-    }
-
-    private static async Task<string?> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            var buffer = new byte[MaxAnswerBytes + 1];
-            var length = 0;
-            int read;
-            while (length < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                length += read;
-            }
-
-            if (length > MaxAnswerBytes)
-            {
-                throw new JsonException("the provider's answer is larger than 64 KB");
-            }
-
-            return length == 0 ? null : System.Text.Encoding.UTF8.GetString(buffer, 0, length);
-        }
     }
 
     public void Dispose() => _http.Dispose();
