@@ -40,7 +40,7 @@ internal static class PortalApiEndpoints
         app.MapPut(Base + "/applications/{id}/allowed-addresses", context => Authed(context, portal, failures, (account, token) => SetAddressesAsync(context, portal, account, token)));
         app.MapPost(Base + "/applications/{id}/oauth-clients", context => Authed(context, portal, failures, (account, token) => RegisterClientAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/oauth-clients/{clientId}", context => Authed(context, portal, failures, (account, token) =>
-            DoneAsync(context, RemoveClientAsync(portal, account, Id(context), ClientIdOf(context), Actor(account, token), context.RequestAborted))));
+            DoneAsync(context, RemoveClientAsync(portal, account.Id, Id(context), ClientIdOf(context), Actor(account, token), context.RequestAborted))));
         app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
@@ -398,10 +398,8 @@ internal static class PortalApiEndpoints
         }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
-    private static async Task<AdminProblem?> RemoveClientAsync(PortalContext portal, ConsumerAccount account, string id, string clientId, string actor, CancellationToken cancellationToken) =>
-        portal.OAuth is { } oauth
-            ? (await oauth.RemoveAsync(account.Id, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem
-            : (await portal.Consumers.RemoveClientIdAsync(account.Id, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem;
+    private static async Task<AdminProblem?> RemoveClientAsync(PortalContext portal, string accountId, string id, string clientId, string actor, CancellationToken cancellationToken) =>
+        (await PortalEndpoints.RemoveClientIdAsync(portal, accountId, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem;
 
     // The {clientId} segment: the server decodes every escape in a path but %2F, which stays as it came, so a client id
     // with '/' (OAuth allows it) arrives with %2F where its slashes were.

@@ -47,6 +47,16 @@ internal static partial class PortalEndpoints
         return problem;
     }
 
+    /// <summary>
+    /// Takes a client id from an application: through <see cref="OAuthClients"/> where the portal registers clients (one
+    /// it registered is deleted at the provider too: Deleted), else from the application alone.
+    /// </summary>
+    internal static async Task<(bool Deleted, Admin.AdminProblem? Problem)> RemoveClientIdAsync(PortalContext portal, string accountId, string id, string clientId, string actor,
+        CancellationToken cancellationToken) =>
+        portal.OAuth is { } oauth
+            ? await oauth.RemoveAsync(accountId, id, clientId, actor, cancellationToken).ConfigureAwait(false)
+            : (false, (await portal.Consumers.RemoveClientIdAsync(accountId, id, clientId, actor, cancellationToken).ConfigureAwait(false)).Problem);
+
     // The signed-in account (the session was validated against the store), or a redirect to sign in.
     private static async Task Signed(HttpContext context, PortalContext portal, Func<ConsumerAccount, Task> next)
     {
@@ -304,10 +314,7 @@ internal static partial class PortalEndpoints
         }
 
         var clientId = form.Field("clientId");
-
-        var (deleted, problem) = portal.OAuth is { } oauth
-            ? await oauth.RemoveAsync(account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false)
-            : (false, (await portal.Consumers.RemoveClientIdAsync(account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false)).Problem);
+        var (deleted, problem) = await RemoveClientIdAsync(portal, account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
             await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
