@@ -10,7 +10,7 @@ namespace Gatehouse.Tests.Cli;
 public sealed partial class DemoAiTests
 {
     [Fact]
-    public async Task Demo_ChatResponsesAndMessages_AnswerInTheirFormatsWithUsage_AndStream()
+    public async Task Demo_ChatResponsesMessagesAndEmbeddings_AnswerInTheirFormatsWithUsage_AndStream()
     {
         await using var demo = GatehouseProcess.Start("demo", "--port", "0", "--any-service-ports");
         var url = await demo.WaitForOutputAsync(GatewayLine(), TimeSpan.FromSeconds(60));
@@ -66,6 +66,22 @@ public sealed partial class DemoAiTests
         var claudeEvents = await (await client.PostAsync("/v1/messages", new StringContent("""{"model":"demo","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync();
         Assert.StartsWith("event: message_start\n", claudeEvents, StringComparison.Ordinal);
         Assert.EndsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", claudeEvents, StringComparison.Ordinal);
+
+        // Embeddings on the same alias, as the comment in the demo's config says: floats, and base64 (what the
+        // official OpenAI clients ask for) holding the same float32 values; equal inputs get equal vectors.
+        var embedded = await client.PostAsync("/v1/embeddings", new StringContent("""{"model":"demo","input":["hello world","hello world","other words here"]}""", Encoding.UTF8, "application/json"));
+        var embeddedText = await embedded.Content.ReadAsStringAsync();
+        Assert.True(embedded.StatusCode == HttpStatusCode.OK, embeddedText);
+        var embeddings = JsonDocument.Parse(embeddedText).RootElement;
+        Assert.Equal(7, embeddings.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        var vectors = embeddings.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("embedding").EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToArray();
+        Assert.Equal(3, vectors.Length);
+        Assert.Equal(vectors[0], vectors[1]);
+        Assert.NotEqual(vectors[0], vectors[2]);
+        Assert.Equal(1.0, Math.Sqrt(vectors[2].Sum(x => (double)x * x)), 3);
+        var encoded = JsonDocument.Parse(await (await client.PostAsync("/v1/embeddings", new StringContent("""{"model":"demo","input":"hello world","encoding_format":"base64"}""", Encoding.UTF8, "application/json"))).Content.ReadAsStringAsync()).RootElement;
+        var bytes = Convert.FromBase64String(encoded.GetProperty("data")[0].GetProperty("embedding").GetString()!);
+        Assert.Equal(vectors[0], Enumerable.Range(0, bytes.Length / 4).Select(i => BitConverter.ToSingle(bytes, i * 4)));
 
         var models = await client.GetStringAsync("/v1/models");
         Assert.Contains("\"id\":\"demo\"", models, StringComparison.Ordinal);

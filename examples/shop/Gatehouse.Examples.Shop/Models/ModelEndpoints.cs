@@ -10,8 +10,8 @@ namespace Gatehouse.Examples.Shop.Models;
 /// <summary>
 /// A tiny OpenAI-compatible model server for the demo: <c>POST /v1/chat/completions</c> (whole or streamed as SSE, with
 /// the usage chunk when asked), <c>POST /v1/responses</c> (whole or streamed as the Responses API's typed events),
-/// Anthropic's <c>POST /v1/messages</c> (whole or streamed as its events) and <c>/v1/messages/count_tokens</c>, and
-/// <c>GET /v1/models</c>. Its answers are deterministic (it repeats the last user
+/// Anthropic's <c>POST /v1/messages</c> (whole or streamed as its events) and <c>/v1/messages/count_tokens</c>,
+/// <c>POST /v1/embeddings</c> (a vector made from the words' hashes, as floats or as base64), and <c>GET /v1/models</c>. Its answers are deterministic (it repeats the last user
 /// message) and its usage numbers are real counts of what it read and wrote (one token per word), so the gateway's
 /// token accounting can be checked against them. No network, no weights.
 /// </summary>
@@ -28,6 +28,66 @@ internal static class ModelEndpoints
         routes.MapPost("/v1/responses", RespondAsync).ExcludeFromDescription();
         routes.MapPost("/v1/messages", MessagesAsync).ExcludeFromDescription();
         routes.MapPost("/v1/messages/count_tokens", MessagesAsync).ExcludeFromDescription();
+        routes.MapPost("/v1/embeddings", EmbedAsync).ExcludeFromDescription();
+    }
+
+    // OpenAI's embeddings: 'input' as a text, texts, token ids or arrays of them. Each vector is the sum of one
+    // pseudo-random unit vector per word (or token id), normalized, so equal inputs get equal vectors and inputs that
+    // share words point the same way; 'dimensions' (default 8) sets its length. 'encoding_format: base64' (what the
+    // official OpenAI clients ask for) gets the little-endian float32 bytes in base64.
+    private static async Task EmbedAsync(HttpContext context)
+    {
+        var body = await ReadAsync(context);
+        static string[]? Pieces(JsonNode? item) => item switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var s) => Words(s),
+            JsonValue v when v.TryGetValue<long>(out var token) => [token.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            JsonArray tokens when tokens.All(t => t is JsonValue tv && tv.TryGetValue<long>(out _)) => tokens.Select(t => t!.ToString()).ToArray(),
+            _ => null,
+        };
+
+        var input = body?["input"];
+        var items = input switch
+        {
+            JsonValue => [Pieces(input)],
+            JsonArray list when list.Count > 0 && list.All(i => i is JsonValue tv && tv.TryGetValue<long>(out _)) => [Pieces(list)],
+            JsonArray list when list.Count > 0 => list.Select(Pieces).ToArray(),
+            _ => [null],
+        };
+        var dimensions = body?["dimensions"] is JsonValue d && d.TryGetValue<int>(out var n) ? n : 8;
+        if (items.Any(i => i is null) || dimensions is < 1 or > 4096)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            var message = dimensions is < 1 or > 4096 ? "'dimensions' must be from 1 to 4096." : "'input' must be a text, an array of texts, or token ids.";
+            await context.Response.WriteAsJsonAsync(new { error = new { message, type = "invalid_request_error", code = "invalid_body" } });
+            return;
+        }
+
+        var base64 = body?["encoding_format"]?.GetValue<string>() == "base64";
+        var data = items.Select((words, index) =>
+        {
+            var vector = new float[dimensions];
+            foreach (var word in words!)
+            {
+                var random = new Random(BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(word))));
+                for (var i = 0; i < vector.Length; i++)
+                {
+                    vector[i] += (float)(random.NextDouble() * 2 - 1);
+                }
+            }
+
+            var length = MathF.Sqrt(vector.Sum(x => x * x));
+            for (var i = 0; i < vector.Length && length > 0; i++)
+            {
+                vector[i] /= length;
+            }
+
+            object embedding = base64 ? Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan())) : vector;
+            return new { @object = "embedding", index, embedding };
+        }).ToArray();
+        var tokens = items.Sum(words => words!.Length);
+        var model = body!["model"]?.GetValue<string>() ?? ModelName;
+        await context.Response.WriteAsJsonAsync(new { @object = "list", data, model, usage = new { prompt_tokens = tokens, total_tokens = tokens } });
     }
 
     // Anthropic's Messages API: 'system' and 'messages' (text or text blocks); a Message, or its event stream.
