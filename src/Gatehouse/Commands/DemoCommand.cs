@@ -49,7 +49,7 @@ internal static class DemoCommand
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"Cannot start the shop's services: {e.Message}. Is another demo running? Ports {ShopServices.UsersPort}-{ShopServices.ModelsPort} must be free.");
+                Console.Error.WriteLine($"Cannot start the shop's services: {e.Message.TrimEnd('.')}. Is another demo running? Ports {ShopServices.UsersPort}-{ShopServices.ModelsPort} must be free.");
                 await StopAllAsync(apps).ConfigureAwait(false);
                 return 2;
             }

@@ -58,6 +58,26 @@ public sealed class CliMistakeTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_WhenAShopServicesPortIsTaken_SaysWhichInOneLine()
+    {
+        // The demo's users service listens on 5101 (ShopServices.UsersPort). Something else holding it (this listener, or
+        // whatever already did) must give the one line, not the host's logged stack trace before it.
+        using var taken = new TcpListener(IPAddress.Loopback, Gatehouse.Examples.Shop.ShopServices.UsersPort);
+        try
+        {
+            taken.Start();
+        }
+        catch (SocketException)
+        {
+            // Already taken by something else: the demo meets the same.
+        }
+
+        var run = await GatehouseProcess.RunAsync("demo", "--port", "0");
+
+        AssertPlainFailure(run, $"Cannot start the shop's services: Failed to bind to address http://127.0.0.1:5101: address already in use. Is another demo running?");
+    }
+
+    [Fact]
     public async Task RunStore_WhenTheAdminPortIsTaken_DoesNotClaimTheRevisionLive()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);

@@ -35,6 +35,10 @@ internal static class ShopHost
         // The demo prints the gateway's output; the services only speak up when something is wrong.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
+        // A service that cannot start (its port taken) is thrown to the caller, which says so in one line; the host's
+        // own "Hosting failed to start" log would print the stack trace before it.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+
         // The caller decides when the services stop (after the gateway has drained), not Ctrl+C.
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
 
