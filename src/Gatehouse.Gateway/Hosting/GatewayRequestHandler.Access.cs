@@ -186,18 +186,48 @@ internal sealed partial class GatewayRequestHandler
         return text.Length > 7 && text.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? text[7..].Trim() : null;
     }
 
-    /// <summary>The client's address: the connection's, or from a trusted proxy the last one it added to <c>X-Forwarded-For</c>.</summary>
+    /// <summary>
+    /// The client's address: the connection's; or, from a trusted proxy, <c>X-Forwarded-For</c> read from the right, each
+    /// trusted proxy vouching for the address before it, up to the first address that is not a trusted proxy (as nginx's
+    /// <c>real_ip_recursive</c> reads it: behind a CDN and a load balancer, both listed, the client is the CDN's client).
+    /// What is left of that address was written by the client and is not read. Null when an entry read is not an address.
+    /// </summary>
     internal static System.Net.IPAddress? ClientAddress(HttpContext context, GatewaySnapshot snapshot)
     {
         var remote = context.Connection.RemoteIpAddress;
-        if (snapshot.IsTrustedProxy(remote) && context.Request.Headers["X-Forwarded-For"] is { Count: > 0 } forwardedFor)
+        if (!snapshot.IsTrustedProxy(remote) || context.Request.Headers["X-Forwarded-For"] is not { Count: > 0 } forwardedFor)
         {
-            var last = forwardedFor[^1] ?? "";
-            var comma = last.LastIndexOf(',');
-            return System.Net.IPAddress.TryParse(last.AsSpan(comma + 1).Trim(), out var address) ? address : null;
+            return remote;
         }
 
-        return remote;
+        System.Net.IPAddress? address = null;
+        for (var line = forwardedFor.Count - 1; line >= 0; line--)
+        {
+            var text = (forwardedFor[line] ?? "").AsSpan();
+            while (true)
+            {
+                var comma = text.LastIndexOf(',');
+                if (!System.Net.IPAddress.TryParse(text[(comma + 1)..].Trim(), out address))
+                {
+                    return null;
+                }
+
+                if (!snapshot.IsTrustedProxy(address) || comma < 0)
+                {
+                    break;
+                }
+
+                text = text[..comma];
+            }
+
+            if (!snapshot.IsTrustedProxy(address))
+            {
+                return address;
+            }
+        }
+
+        // Every address was a trusted proxy's: the leftmost is as near the client as anyone vouched for.
+        return address;
     }
 
     private static Task RefuseAddressAsync(HttpContext context, string requestId, string by) =>
@@ -205,19 +235,9 @@ internal sealed partial class GatewayRequestHandler
             $"Calls from this address are not allowed by {by}; call from an allowed network.", requestId);
 
 
-    /// <summary>What anonymous requests count under: the client address (as the last trusted proxy saw it).</summary>
-    private static string ClientKey(HttpContext context, GatewaySnapshot snapshot)
-    {
-        var remote = context.Connection.RemoteIpAddress;
-        if (snapshot.IsTrustedProxy(remote) && context.Request.Headers["X-Forwarded-For"] is { Count: > 0 } forwardedFor)
-        {
-            var last = forwardedFor[^1] ?? "";
-            var comma = last.LastIndexOf(',');
-            return "client:" + last[(comma + 1)..].Trim();
-        }
-
-        return "client:" + (remote?.ToString() ?? "unknown");
-    }
+    /// <summary>What anonymous requests count under: the client address (<see cref="ClientAddress"/>).</summary>
+    private static string ClientKey(HttpContext context, GatewaySnapshot snapshot) =>
+        "client:" + (ClientAddress(context, snapshot)?.ToString() ?? "unknown");
 
     /// <summary><paramref name="query"/> (with its '?') without the parameter <paramref name="name"/>.</summary>
     internal static string QueryWithout(string query, string name)

@@ -198,7 +198,8 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
             AccessLog.TryWrite(new AccessLogEntry(
                 now,
                 observation.RequestId ?? "",
-                context.Connection.RemoteIpAddress,
+                // The client as the access steps judged it: behind trusted proxies, not the last proxy's address.
+                Hosting.GatewayRequestHandler.ClientAddress(context, snapshot),
                 request.Method,
                 request.Path.Value ?? "/",
                 Redaction.Query(request.QueryString.Value ?? "", snapshot.Access?.KeyQueryParameter ?? snapshot.Config.Gateway.ApiKeys.QueryParameter),

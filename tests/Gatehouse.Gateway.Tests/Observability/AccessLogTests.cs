@@ -279,6 +279,44 @@ public sealed class AccessLogTests : IDisposable
     }
 
     [Fact]
+    public async Task TheClient_IsTheAddressTrustedProxiesVouchFor_NotTheLastProxys()
+    {
+        // Behind a load balancer (the connection, loopback here) and a CDN (10.0.0.0/8), both trusted: the client is the
+        // first address from the right that is not a trusted proxy; what the client wrote left of it is not believed.
+        var log = Path.Combine(_dir.Path, "clients.log");
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              trustedProxies: [127.0.0.1, 10.0.0.0/8]
+              observability:
+                accessLog: { path: "{{log}}" }
+            services:
+              echo: { targets: [{{backend.Url}}] }
+            routes:
+              logged: { path: "/logged/{id}", service: echo }
+            """);
+        try
+        {
+            foreach (var forwardedFor in new[] { "203.0.113.7, 10.1.2.3", "198.51.100.1, 203.0.113.8, 10.9.9.9, 10.1.2.3", "10.4.4.4", "not-an-address, 10.1.2.3" })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/logged/1");
+                request.Headers.TryAddWithoutValidation("X-Forwarded-For", forwardedFor);
+                using var response = await gateway.Client.SendAsync(request);
+                Assert.Equal(200, (int)response.StatusCode);
+            }
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var clients = File.ReadAllLines(log).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("client")).ToList();
+        Assert.Equal(["203.0.113.7", "203.0.113.8", "10.4.4.4"], clients.Take(3).Select(c => c.GetString()));
+        Assert.Equal(JsonValueKind.Null, clients[3].ValueKind);
+    }
+
+    [Fact]
     public async Task ClientGoneBeforeTheAnswer_IsStillLogged_As499()
     {
         // A request's records are made when Kestrel reports it complete (GatewayTelemetry.Begin): also when the client went
