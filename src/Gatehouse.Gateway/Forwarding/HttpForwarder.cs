@@ -184,7 +184,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
                     observation.Upstream = destination.BaseAddress;
                     if (observation.Trace != default)
                     {
-                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span, observation.Trace);
+                        span = StartAttemptSpan(message, destination, upstream.Name, pathAndQuery, span, observation.Trace, observation.Snapshot);
                     }
                 }
 
@@ -378,7 +378,7 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
     /// place of whatever <c>traceparent</c> the client sent (which the server span already continued, or refused to).
     /// </summary>
     private static System.Diagnostics.Activity? StartAttemptSpan(HttpRequestMessage message, Destination destination, string service, string pathAndQuery, System.Diagnostics.Activity? previous,
-        System.Diagnostics.ActivityContext server)
+        System.Diagnostics.ActivityContext server, Runtime.GatewaySnapshot? snapshot)
     {
         if (previous is not null)
         {
@@ -386,7 +386,10 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
         }
 
         // The client's traceparent and tracestate were left out when its headers were copied (CopyRequestHeaders).
-        var span = Observability.GatewayTracing.StartClient(message.Method.Method, destination, service, pathAndQuery, null);
+        // A route that forwards the credential sends the key's query parameter on: the span's url.full hides it under the
+        // name it has here (apiKeys.queryParameter), not only under the usual secret names.
+        var span = Observability.GatewayTracing.StartClient(message.Method.Method, destination, service, pathAndQuery,
+            snapshot is null ? null : snapshot.Access?.KeyQueryParameter ?? snapshot.Config.Gateway.ApiKeys.QueryParameter);
         // Without a client span (the server span was not sampled), the upstream gets the server's context, with its
         // not-sampled flag.
         var context = span?.Context ?? server;

@@ -83,6 +83,44 @@ public sealed class SecretsTests : IDisposable
         Assert.Contains("gatehouse_application=\"header-app\"", metrics, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AKeyForwardedUnderItsOwnQueryParameterName_IsHiddenInTheUpstreamSpan()
+    {
+        // A route that forwards the credential sends the key's query parameter upstream; its name here is not one of the
+        // usual secret names, and the client span's url.full must still hide it.
+        var key = ApiKeyHash.NewKey();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
+            version: 1
+            gateway:
+              apiKeys: { queryParameter: user_key }
+            services:
+              echo: { targets: [{{backend.Url}}] }
+            routes:
+              keyed: { path: "/keyed/{id}", service: echo, apiKeyInQuery: true, forwardCredential: true }
+            plans:
+              all: { include: [ { path: "/**" } ] }
+            accounts: { acme: {} }
+            applications:
+              app: { account: acme, plan: all, keys: [ { sha256: {{ApiKeyHash.Sha256Hex(key)}} } ] }
+            """), options: o => o with { TelemetrySettings = receiver.Settings() });
+        try
+        {
+            using var response = await gateway.Client.GetAsync($"/keyed/1?user_key={key}&page=2");
+            Assert.Equal(200, (int)response.StatusCode);
+            Assert.Contains(key, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal); // it did go upstream
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var traces = System.Text.Encoding.Latin1.GetString(receiver.AllBytes);
+        Assert.Contains("user_key=REDACTED&page=2", traces, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, traces, StringComparison.Ordinal);
+    }
+
     private static async Task SendAsync(TestGateway gateway, string path, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
