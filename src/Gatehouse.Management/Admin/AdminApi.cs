@@ -127,11 +127,13 @@ public sealed partial class AdminApi : IAsyncDisposable
                 : Plain(context, StatusCodes.Status200OK, "ready\n"),
             _ => next(context),
         });
+        var changes = app.Services.GetRequiredService<ConfigChanges>();
+        var trustedProxies = await Web.TrustedForwardedHeaders.ReadAsync(changes.CurrentConfigAsync, cancellationToken).ConfigureAwait(false);
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/console"), console =>
         {
-            // As in the portal: behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback)
-            // the console's session and antiforgery cookies are marked Secure; before, they never were behind one.
-            console.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
+            // As in the portal: behind a TLS-terminating proxy (on this machine, or in gateway.trustedProxies) the console's
+            // session and antiforgery cookies are marked Secure, and sign-in limits count the client's address, not the proxy's.
+            Web.TrustedForwardedHeaders.Use(console, changes.CurrentConfigAsync, options.Time, app.Services.GetRequiredService<ILoggerFactory>(), trustedProxies);
             console.UseWebSecurityHeaders(_ => false);
             console.UseAuthentication();
             console.Use((context, next) => Console.ConsoleEndpoints.RequireTwoStepAsync(context, () => next(context)));
@@ -173,7 +175,6 @@ public sealed partial class AdminApi : IAsyncDisposable
             await next(context).ConfigureAwait(false);
         });
 
-        var changes = app.Services.GetRequiredService<ConfigChanges>();
         var consumers = new ConsumerService(options.Store, options.Consumers, changes.CurrentConfigAsync, options.Time);
         var analytics = options.Store is Stores.IUsageStore usageStore ? new Analytics.UsageAnalytics(usageStore) : null;
         var usage = analytics is null ? null : new Analytics.ConsumerUsage(analytics, options.Limits);

@@ -111,9 +111,11 @@ public sealed partial class PortalHost : IAsyncDisposable
             throw;
         }
 
-        // Behind a TLS-terminating proxy on this machine (the default trusted proxies are loopback), the request counts
-        // as HTTPS, so session and antiforgery cookies are marked Secure.
-        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedProto });
+        // Behind a TLS-terminating proxy (on this machine, or in gateway.trustedProxies) the request counts as HTTPS, so
+        // session and antiforgery cookies are marked Secure, and the limits per client address count the client's.
+        var configOf = options.Admin.Changes.CurrentConfigAsync;
+        Web.TrustedForwardedHeaders.Use(app, configOf, options.Time, app.Services.GetRequiredService<ILoggerFactory>(),
+            await Web.TrustedForwardedHeaders.ReadAsync(configOf, cancellationToken).ConfigureAwait(false));
         app.UseWebSecurityHeaders(path => path.StartsWithSegments("/plans") && path.Value!.EndsWith("/docs", StringComparison.Ordinal));
         app.UseAuthentication();
         WebAssets.Map(app, "/assets", "site.css", "portal.js", "docs.js");

@@ -21,6 +21,9 @@ internal static class TryItProxy
     {
         "Host", "Cookie", "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "TE", "Trailer", "Proxy-Connection", "Origin", "Referer",
         "Content-Length", "Content-Type", "Accept-Encoding",
+        // Who the caller is, the portal says itself (below): a gateway that trusts the portal as a proxy would otherwise
+        // believe an address the caller chose, past IP filters and an application's allowed addresses.
+        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "Forwarded", "X-Real-IP",
     };
 
     public static async Task ForwardAsync(HttpContext context, string gatewayUrl)
@@ -67,6 +70,13 @@ internal static class TryItProxy
             {
                 request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
+        }
+
+        // The caller's address as the portal judged it (TrustedForwardedHeaders); the gateway believes it only when it
+        // trusts the portal's address (gateway.trustedProxies), and otherwise sees the portal's.
+        if (context.Connection.RemoteIpAddress is { } caller)
+        {
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", (caller.IsIPv4MappedToIPv6 ? caller.MapToIPv4() : caller).ToString());
         }
 
         HttpResponseMessage response;
