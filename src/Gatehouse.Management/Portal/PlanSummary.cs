@@ -10,6 +10,9 @@ public sealed record PlanSummary(string Name, string Title, bool ApprovalRequire
     /// <summary>The model aliases the plan may call through its model routes (<see cref="PlanProjection.Models"/>).</summary>
     public IReadOnlyList<string> Models { get; init; } = [];
 
+    /// <summary>What the plan is for, as its config says (<c>plans.NAME.description</c>), shown to people choosing one.</summary>
+    public string? Description { get; init; }
+
     public static PlanSummary Of(string name, PlanConfig plan, IReadOnlyList<PlanOperation> operations) => new(
         name,
         plan.Title ?? name,
@@ -17,7 +20,10 @@ public sealed record PlanSummary(string Name, string Title, bool ApprovalRequire
         plan.Anonymous,
         operations.Count(o => o.Access == OperationAccess.Read),
         operations.Count(o => o.Access == OperationAccess.Write),
-        plan.Limits.Count == 0 ? "none" : Describe(plan.Limits));
+        plan.Limits.Count == 0 ? "none" : Describe(plan.Limits))
+    {
+        Description = plan.Description,
+    };
 
     /// <summary>Enforced limits as the pages write them: <c>60 per minute, 1,000 per day</c>.</summary>
     public static string Describe(IEnumerable<LimitConfig> limits) =>

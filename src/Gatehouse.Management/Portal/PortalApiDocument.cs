@@ -161,7 +161,7 @@ internal static class PortalApiDocument
             ("keyExpiresIn", Choice("30d", "90d", "365d"))),
         ["ApplicationChange"] = Input([], ("title", Str("1 to 100 characters")), ("description", Str("At most 1,000 characters")), ("plan", Str("One of GET /plans"))),
         ["Rotation"] = Input(["grace"], ("grace", Str("How long the old key keeps working: 0s (ends it now) to 30d, for example 1h or 7d"))),
-        ["Plan"] = Object(null, ("name", Str()), ("title", Str()), ("approvalRequired", Bool()),
+        ["Plan"] = Object(null, ("name", Str()), ("title", Str()), ("description", Nullable("string", "What the plan is for (plans.NAME.description)", null)), ("approvalRequired", Bool()),
             ("limits", Array(Object(null, ("requests", Int()), ("per", Str())))), ("operations", Array(Object(null, ("id", Str()), ("access", Choice("read", "write"))))),
             ("openapi", Str("The plan's own API document on the portal"))),
         ["PlanList"] = Object(null, ("items", Array(SchemaRef("Plan")))),

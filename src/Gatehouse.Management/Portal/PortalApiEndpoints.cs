@@ -129,6 +129,7 @@ internal static class PortalApiEndpoints
                 {
                     ["name"] = p.Name,
                     ["title"] = p.Plan.Title ?? p.Name,
+                    ["description"] = p.Plan.Description,
                     ["approvalRequired"] = p.Plan.ApprovalRequired,
                     ["limits"] = new JsonArray([.. p.Plan.Limits.Where(l => l.Mode == LimitMode.Enforce).Select(l => (JsonNode)new JsonObject
                     {

@@ -32,7 +32,7 @@ internal sealed class ConsumerNode : IAsyncDisposable
           users-get: { operation: users.getUser }
           users-put: { operation: users.updateUser }
         plans:
-          retail: { include: [ { tag: users, access: read } ] }
+          retail: { description: "Read users <b>only</b>", include: [ { tag: users, access: read } ] }
           wholesale: { approvalRequired: true, include: [ { tag: users } ] }
           internal: { hidden: true, include: [ { path: "/**" } ] }
         """;

@@ -29,7 +29,11 @@ public sealed class PortalSecurityTests
         using var hidden = await browser.GetAsync("/plans/internal/openapi.json");
         Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
         Assert.Equal("application/problem+json", hidden.Content.Headers.ContentType!.MediaType);
-        Assert.DoesNotContain("internal", await browser.PageAsync("/"), StringComparison.Ordinal);
+        var catalogue = await browser.PageAsync("/");
+        Assert.DoesNotContain("internal", catalogue, StringComparison.Ordinal);
+        // A plan's description is shown to people choosing one, in the catalogue and on its page, as text (never markup).
+        Assert.Contains("Read users &lt;b&gt;only&lt;/b&gt;", catalogue, StringComparison.Ordinal);
+        Assert.Contains("Read users &lt;b&gt;only&lt;/b&gt;", await browser.PageAsync("/plans/retail"), StringComparison.Ordinal);
 
         using var console = new Browser(h.Admin.Url);
         using var redirect = await console.GetAsync("/console");
