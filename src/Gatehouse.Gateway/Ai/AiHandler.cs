@@ -281,6 +281,7 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         var called = 0;
         string? untranslatable = null;
         string? spanErrorBefore = null; // why the attempt before failed, for the next one's record
+        (string Provider, string Model, int Status) refused = default; // the last provider that refused the gateway itself
         foreach (var target in cooldowns.Order(ai.Name, targets))
         {
             var provider = target.Provider;
@@ -388,6 +389,19 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                         continue;
                     }
 
+                    if (status is 401 or 403 or 404)
+                    {
+                        // The gateway's credential or model map failing at this provider, not the client's request: the
+                        // client cannot fix it, and OpenAI's 401 body repeats part of the provider key. So it counts as
+                        // the provider failing, and its body is neither read nor logged nor passed on.
+                        failure = status == 404 ? AttemptFailure.ModelNotFound : AttemptFailure.Refused;
+                        refused = (provider.Name, target.Model, status);
+                        LogProviderRefused(_logger, ai.Name, alias, provider.Name, target.Model, status,
+                            status == 404 ? "the model or deployment is not found there; check the alias's 'model'" : "the gateway's credential for it is refused; check the provider's 'credential'");
+                        cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
+                        continue;
+                    }
+
                     call.Target = target;
                     var outcome = stream && status < 300
                         ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
@@ -446,6 +460,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         {
             AttemptFailure.RateLimited => (StatusCodes.Status429TooManyRequests, "rate_limit_exceeded", $"Every provider of model '{alias}' is rate-limiting the gateway; retry later."),
             AttemptFailure.Timeout => (StatusCodes.Status504GatewayTimeout, "provider_timeout", $"No provider of model '{alias}' answered in time; retry, or raise the providers' 'timeout'."),
+            // The provider is named, never its key nor its body: this is the gateway's to fix, not the client's.
+            AttemptFailure.Refused => (StatusCodes.Status502BadGateway, "provider_auth_failed",
+                $"Provider '{refused.Provider}' refused the gateway's own credential ({refused.Status}) for model '{alias}', and no other provider could serve the call; your key was accepted, tell the gateway's operator."),
+            AttemptFailure.ModelNotFound => (StatusCodes.Status502BadGateway, "provider_model_not_found",
+                $"Provider '{refused.Provider}' has no model '{refused.Model}' (404), which the gateway serves model '{alias}' with, and no other provider could serve the call; tell the gateway's operator."),
             _ => (StatusCodes.Status502BadGateway, "provider_error", $"No provider of model '{alias}' could serve the call; retry later."),
         };
         await ErrorAsync(context, operation.IsAnthropic(), code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
@@ -614,6 +633,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     [LoggerMessage(Level = LogLevel.Warning, Message = "AI service {Service}: model {Alias} at provider {Provider} ({Model}) failed: {Reason}; trying the next, if any")]
     private static partial void LogFallback(ILogger logger, string service, string alias, string provider, string model, string reason);
 
+    // An error, not a warning: it does not pass by itself, the operator must fix the provider's credential or the model map.
+    [LoggerMessage(Level = LogLevel.Error, Message = "AI service {Service}: model {Alias} at provider {Provider} ({Model}) answered {Status}: {Reason}; trying the next, if any")]
+    private static partial void LogProviderRefused(ILogger logger, string service, string alias, string provider, string model, int status, string reason);
+
     /// <summary>Which way a call's request and answer are translated, when the provider speaks the other API than the client.</summary>
     private enum Translation
     {
@@ -635,6 +658,10 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         Timeout,
         RateLimited,
         ServerError,
+        /// <summary>401 or 403: the provider refused the gateway's credential.</summary>
+        Refused,
+        /// <summary>404: the provider has no such model or deployment.</summary>
+        ModelNotFound,
     }
 }
 

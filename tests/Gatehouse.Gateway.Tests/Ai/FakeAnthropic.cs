@@ -17,6 +17,8 @@ public enum AnthropicFault
     Overloaded,
     /// <summary>400 invalid_request_error.</summary>
     BadRequest,
+    /// <summary>401 authentication_error, as Anthropic answers a wrong or revoked key.</summary>
+    Unauthorized,
     /// <summary>Never answers (until the call is abandoned).</summary>
     Stall,
     /// <summary>A stream whose first event is an error event.</summary>
@@ -86,6 +88,9 @@ internal sealed class FakeAnthropic : IAsyncDisposable
                 return;
             case AnthropicFault.BadRequest:
                 await ErrorAsync(context, 400, "invalid_request_error", "messages: text content blocks must be non-empty");
+                return;
+            case AnthropicFault.Unauthorized:
+                await ErrorAsync(context, 401, "authentication_error", "invalid x-api-key");
                 return;
             case AnthropicFault.Stall:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });

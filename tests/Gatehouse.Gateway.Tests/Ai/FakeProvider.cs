@@ -15,6 +15,15 @@ public enum FakeFault
     RateLimited,
     /// <summary>Refuses the call with 400, as a provider does a prompt too long for its model.</summary>
     BadRequest,
+    /// <summary>
+    /// Refuses the provider key with 401 and OpenAI's body for it, which repeats a masked piece of the key
+    /// (<see cref="FakeProvider.KeyFragment"/>).
+    /// </summary>
+    Unauthorized,
+    /// <summary>403, as OpenAI answers a project without access to the model.</summary>
+    Forbidden,
+    /// <summary>404 model_not_found, as OpenAI answers a model it does not have (Azure: a deployment).</summary>
+    NotFound,
     /// <summary>Never answers (until the call is abandoned).</summary>
     Stall,
     /// <summary>Streams two chunks, then ends the response without usage or [DONE].</summary>
@@ -77,6 +86,9 @@ internal sealed class FakeProvider : IAsyncDisposable
 
     public TaskCompletionSource Release { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>A key as OpenAI's 401 shows it: its first 8 characters, stars, and its last 4.</summary>
+    public static string KeyFragment(string key) => key.Length < 12 ? new string('*', key.Length) : key[..8] + new string('*', key.Length - 12) + key[^4..];
+
     public static async Task<FakeProvider> StartAsync()
     {
         FakeProvider? self = null;
@@ -105,6 +117,19 @@ internal sealed class FakeProvider : IAsyncDisposable
             case FakeFault.BadRequest:
                 context.Response.StatusCode = 400;
                 await context.Response.WriteAsync("""{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}""");
+                return;
+            case FakeFault.Unauthorized:
+                // OpenAI's own words for a revoked or wrong key, with the key masked as it masks it.
+                context.Response.StatusCode = 401;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = $"Incorrect API key provided: {KeyFragment(context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal))}. You can find your API key at https://platform.openai.com/account/api-keys.", type = "invalid_request_error", param = (string?)null, code = "invalid_api_key" } });
+                return;
+            case FakeFault.Forbidden:
+                context.Response.StatusCode = 403;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = $"Project `proj_fake` does not have access to model `{body["model"]}`", type = "invalid_request_error", param = (string?)null, code = "model_not_found" } });
+                return;
+            case FakeFault.NotFound:
+                context.Response.StatusCode = 404;
+                await context.Response.WriteAsJsonAsync(new { error = new { message = $"The model `{body["model"]}` does not exist or you do not have access to it.", type = "invalid_request_error", param = (string?)null, code = "model_not_found" } });
                 return;
             case FakeFault.Stall:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });
