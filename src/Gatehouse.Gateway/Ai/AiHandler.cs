@@ -168,6 +168,15 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             return;
         }
 
+        if (operation == AiOperation.Chat && body["n"] is { } choices
+            && !(choices is JsonValue nValue && nValue.TryGetValue<int>(out var n) && n is >= 1 and <= TokenLimiter.MaxChoices))
+        {
+            // Refused here, as OpenAI refuses it: admission reserves a completion for each choice, so n must be bounded.
+            await ErrorAsync(context, false, StatusCodes.Status400BadRequest, "invalid_request_error", "invalid_value",
+                $"'n' must be a whole number from 1 to {TokenLimiter.MaxChoices} (the choices to generate); send at most {TokenLimiter.MaxChoices}, or several calls.", requestId).ConfigureAwait(false);
+            return;
+        }
+
         var keeping = keeps ? await PlanKeepingAsync(context, ai, body, storeAsked, admission, requestId).ConfigureAwait(false) : KeepPlan.None;
         if (keeping.Answered)
         {

@@ -29,6 +29,9 @@ internal sealed class TokenLimiter
     /// <summary>Completion tokens reserved for a call that sets neither <c>max_tokens</c> nor <c>max_completion_tokens</c>.</summary>
     public const int DefaultMaxTokens = 1024;
 
+    /// <summary>The most choices (<c>n</c>) a chat completion may ask for, as OpenAI allows; the handler refuses more.</summary>
+    public const int MaxChoices = 128;
+
     private readonly ConcurrentDictionary<string, TokenBudget> _budgets = new(StringComparer.Ordinal);
 
     // Tokens used in the current windows as a restarted node found them kept (QuotaPersistence), by the budget's name
@@ -60,7 +63,8 @@ internal sealed class TokenLimiter
         }
 
         var prompt = EstimatePrompt(body, operation);
-        var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body);
+        // A chat completion with n choices is billed n completions (and its prompt once).
+        var completion = operation == AiOperation.Embeddings ? 0 : MaxTokens(body) * Choices(body, operation);
         var cost = planConfig.SpendLimits.Count > 0 ? MostExpensive(prompt, completion, targets, operation) : 0;
         var owner = admission.Application?.Id ?? "(anonymous)";
         var held = new List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)>(limits.Count);
@@ -397,6 +401,10 @@ internal sealed class TokenLimiter
     };
 
     private static long MaxTokens(JsonObject body) => RequestedMaxTokens(body) ?? DefaultMaxTokens;
+
+    // The choices a call asks for: its 'n' (a chat completion's, which the handler has checked is 1 to MaxChoices), else 1.
+    private static int Choices(JsonObject body, AiOperation operation) =>
+        operation == AiOperation.Chat && body["n"] is JsonValue value && value.TryGetValue<int>(out var n) && n is > 1 and <= MaxChoices ? n : 1;
 
     /// <summary>The output limit a call sets, in any API's name for it; null when it sets none.</summary>
     internal static long? RequestedMaxTokens(JsonObject body)

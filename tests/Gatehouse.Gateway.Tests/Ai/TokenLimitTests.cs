@@ -96,6 +96,38 @@ public sealed class TokenLimitTests
     }
 
     [Fact]
+    public async Task Admission_NChoices_ReservesACompletionForEachChoice()
+    {
+        // Room for one completion of 100 tokens: the provider bills n of them for a call with n choices.
+        await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 150, per: day, count: completion } ]");
+
+        using var five = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","n":5,"max_tokens":100,"messages":[{"role":"user","content":"hi"}]}"""));
+        var refusedBeforeTheProvider = kit.Providers[0].Received.Count;
+        using var one = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","n":1,"max_tokens":100,"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, five.StatusCode);
+        Assert.Contains("token_limit_exceeded", await five.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, refusedBeforeTheProvider);
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+        Assert.Single(kit.Providers[0].Received);
+    }
+
+    [Theory]
+    [InlineData("129")]
+    [InlineData("0")]
+    [InlineData("\"5\"")]
+    public async Task Chat_NOutsideOneTo128_400BeforeTheProvider(string n)
+    {
+        await using var kit = await AiKit.StartAsync();
+
+        using var response = await kit.Gateway.Client.SendAsync(kit.Post($$"""{"model":"fast","n":{{n}},"messages":[{"role":"user","content":"hi"}]}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'n' must be a whole number from 1 to 128", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(kit.Providers[0].Received);
+    }
+
+    [Fact]
     public async Task Limit_ForOneAlias_LeavesOtherAliasesAlone()
     {
         await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 5, per: minute, count: completion, model: other } ]");
