@@ -16,13 +16,16 @@ internal sealed class RouteTable
     private readonly FrozenDictionary<string, RouteNode>.AlternateLookup<ReadOnlySpan<char>> _exactHostLookup;
     private readonly (string Suffix, RouteNode Root)[] _wildcardHosts;
     private readonly RouteNode? _anyHost;
+    private readonly FrozenDictionary<string, (PathTemplate Path, RouteModel Route)[]> _byOperation;
 
-    private RouteTable(FrozenDictionary<string, RouteNode> exactHosts, (string, RouteNode)[] wildcardHosts, RouteNode? anyHost)
+    private RouteTable(FrozenDictionary<string, RouteNode> exactHosts, (string, RouteNode)[] wildcardHosts, RouteNode? anyHost,
+        FrozenDictionary<string, (PathTemplate, RouteModel)[]> byOperation)
     {
         _exactHosts = exactHosts;
         _exactHostLookup = exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _wildcardHosts = wildcardHosts;
         _anyHost = anyHost;
+        _byOperation = byOperation;
     }
 
     public static RouteTable Build(IEnumerable<(PathTemplate Path, RouteModel Route)> routes)
@@ -30,8 +33,19 @@ internal sealed class RouteTable
         var exact = new Dictionary<string, RouteNode.Builder>(StringComparer.OrdinalIgnoreCase);
         var wildcard = new Dictionary<string, RouteNode.Builder>(StringComparer.OrdinalIgnoreCase);
         RouteNode.Builder? any = null;
+        var byOperation = new Dictionary<string, List<(PathTemplate, RouteModel)>>(StringComparer.Ordinal);
         foreach (var (path, route) in routes)
         {
+            if (route.OperationId is { } operation)
+            {
+                if (!byOperation.TryGetValue(operation, out var served))
+                {
+                    byOperation[operation] = served = [];
+                }
+
+                served.Add((path, route));
+            }
+
             RouteNode.Builder root;
             if (route.Host is null)
             {
@@ -56,7 +70,8 @@ internal sealed class RouteTable
         return new RouteTable(
             exact.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.Build(), StringComparer.OrdinalIgnoreCase),
             [.. wildcard.OrderByDescending(kv => kv.Key.Length).Select(kv => (kv.Key, kv.Value.Build()))],
-            any?.Build());
+            any?.Build(),
+            byOperation.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal));
     }
 
     /// <summary>
@@ -93,6 +108,84 @@ internal sealed class RouteTable
         }
 
         return allowed.Any ? MatchOutcome.MethodNotAllowed : MatchOutcome.NoRoute;
+    }
+
+    /// <summary>
+    /// Matches <paramref name="path"/> against the one route <paramref name="pin"/> names, whatever the host and the
+    /// route's match conditions, since the caller chose the route itself; no other route is tried, so a path that another
+    /// route would win (a literal beating the pinned route's parameter) still goes to the pinned one. NoRoute when the
+    /// live revision has no such route, or the path does not fit its template.
+    /// </summary>
+    public MatchOutcome MatchPinned(RoutePin pin, string path, out RouteModel? route, ref RouteCaptures captures)
+    {
+        route = null;
+        if (!_byOperation.TryGetValue(pin.OperationId, out var served))
+        {
+            return MatchOutcome.NoRoute;
+        }
+
+        foreach (var (template, candidate) in served)
+        {
+            if (string.Equals(template.Text, pin.Template, StringComparison.Ordinal) && candidate.AllowsMethod(pin.Method))
+            {
+                if (!Fits(template, path, ref captures))
+                {
+                    return MatchOutcome.NoRoute;
+                }
+
+                route = candidate;
+                return MatchOutcome.Matched;
+            }
+        }
+
+        return MatchOutcome.NoRoute;
+    }
+
+    /// <summary>Matches <paramref name="path"/> against one template with the trie's rules (<see cref="RouteNode"/>): empty segments skipped, literals in any case.</summary>
+    private static bool Fits(PathTemplate template, string path, ref RouteCaptures captures)
+    {
+        var start = 0;
+        foreach (var segment in template.Segments)
+        {
+            while (start < path.Length && path[start] == '/')
+            {
+                start++;
+            }
+
+            if (segment.Kind == SegmentKind.CatchAll)
+            {
+                captures.Push(new Range(start, path.Length));
+                return true;
+            }
+
+            if (start >= path.Length)
+            {
+                return false;
+            }
+
+            var slash = path.IndexOf('/', start);
+            var end = slash < 0 ? path.Length : slash;
+            if (segment.Kind == SegmentKind.Literal)
+            {
+                if (!path.AsSpan(start, end - start).Equals(segment.Value, StringComparison.OrdinalIgnoreCase))
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                captures.Push(new Range(start, end));
+            }
+
+            start = end;
+        }
+
+        while (start < path.Length && path[start] == '/')
+        {
+            start++;
+        }
+
+        return start == path.Length;
     }
 }
 
