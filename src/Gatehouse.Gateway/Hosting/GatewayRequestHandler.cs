@@ -29,17 +29,32 @@ internal sealed partial class GatewayRequestHandler
     }
 
     /// <summary>The request delegate: straight to the handler when nothing records requests; observed by the telemetry otherwise.</summary>
-    public Task HandleAsync(HttpContext context)
+    public Task HandleAsync(HttpContext context) => HandleAsync(context, null);
+
+    /// <summary>
+    /// Runs a request made inside the gateway (an MCP tool call) on the route <paramref name="pin"/> names and no other:
+    /// the path only fills that route's parameters. Everything after the match is as for a request from outside.
+    /// </summary>
+    public Task HandlePinnedAsync(HttpContext context, RoutePin pin)
+    {
+        // Also a feature, for the rare second match after a reload retired the route's upstream (PickAndForwardAsync).
+        context.Features.Set(pin);
+        return HandleAsync(context, pin);
+    }
+
+    // Inlined into the request delegate, so a request from outside pays nothing for the pinned entry point beside it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Task HandleAsync(HttpContext context, RoutePin? pin)
     {
         if (!_telemetry.Active)
         {
-            return HandleCoreAsync(context, null);
+            return HandleCoreAsync(context, null, pin);
         }
 
         var observation = _telemetry.Begin(context);
         try
         {
-            return observation.Handling = HandleCoreAsync(context, observation);
+            return observation.Handling = HandleCoreAsync(context, observation, pin);
         }
         catch (Exception e)
         {
@@ -49,7 +64,8 @@ internal sealed partial class GatewayRequestHandler
     }
 
     /// <param name="observation">The request's observation when something records requests (also a request feature, for the steps further in).</param>
-    private Task HandleCoreAsync(HttpContext context, Observability.RequestObservation? observation)
+    /// <param name="pin">The route an in-process caller chose; null for every request from outside.</param>
+    private Task HandleCoreAsync(HttpContext context, Observability.RequestObservation? observation, RoutePin? pin)
     {
         var snapshot = runtime.Current;
         var request = context.Request;
@@ -80,7 +96,7 @@ internal sealed partial class GatewayRequestHandler
         }
 
         var captures = default(RouteCaptures);
-        if (Match(context, snapshot, path, requestId, out var route, ref captures) is { } problem)
+        if (Match(context, snapshot, path, requestId, pin, out var route, ref captures) is { } problem)
         {
             return problem;
         }
@@ -115,9 +131,18 @@ internal sealed partial class GatewayRequestHandler
     }
 
     /// <summary>Finds the route; returns the 404 or 405 to send when there is none.</summary>
-    private static Task? Match(HttpContext context, GatewaySnapshot snapshot, string path, string requestId, out RouteModel? route, ref RouteCaptures captures)
+    private static Task? Match(HttpContext context, GatewaySnapshot snapshot, string path, string requestId, RoutePin? pin, out RouteModel? route, ref RouteCaptures captures)
     {
         var request = context.Request;
+        if (pin is not null)
+        {
+            // Gone when a revision since tools/list removed or changed the route: the caller lists its tools again.
+            return snapshot.Routes.MatchPinned(pin, path, out route, ref captures) == MatchOutcome.Matched
+                ? null
+                : ProblemWriter.WriteAsync(context, StatusCodes.Status404NotFound, "no-route", "No route",
+                    $"No route serves operation '{pin.OperationId}' at {pin.Method} {pin.Template} any more; list the tools again.", requestId);
+        }
+
         var allowed = default(AllowedMethods);
         var outcome = snapshot.Routes.Match(request.Method, PathSafety.HostWithoutPort(request.Host.Value), path, out route, ref captures, ref allowed, request);
         if (outcome == MatchOutcome.NoRoute)
@@ -234,7 +259,7 @@ internal sealed partial class GatewayRequestHandler
             gateHeld = false;
             snapshot = runtime.Current;
             captures = default;
-            if (Match(context, snapshot, path, requestId, out var again, ref captures) is { } problem)
+            if (Match(context, snapshot, path, requestId, context.Features.Get<RoutePin>(), out var again, ref captures) is { } problem)
             {
                 return problem;
             }

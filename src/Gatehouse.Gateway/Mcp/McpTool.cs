@@ -16,4 +16,8 @@ internal sealed record McpTool(
     PlanOperation Operation,
     IReadOnlyList<string> PathParameters,
     IReadOnlyList<string> QueryParameters,
-    string? BodyArgument);
+    string? BodyArgument)
+{
+    /// <summary>The route a call runs on, and no other (<see cref="Routing.RoutePin"/>): the path only fills its parameters.</summary>
+    public Routing.RoutePin Pin { get; } = new(Operation.Id, Operation.Method, Operation.Path);
+}

@@ -11,10 +11,11 @@ using Microsoft.AspNetCore.Http.Features;
 namespace Gatehouse.Gateway.Mcp;
 
 /// <summary>
-/// Runs a tool call as a request through the gateway's own request handler, in process: the same route match,
-/// authentication (the caller's key, presented again), plan grant, read/write, limits, forwarding and usage records as a
-/// request from outside. Arguments only fill the operation's path parameters (each one percent-encoded segment, as
-/// compositions encode them), its query and its JSON body: they can never change which operation or path is called.
+/// Runs a tool call as a request through the gateway's own request handler, in process, pinned to the route of the tool's
+/// operation (<see cref="RoutePin"/>): the same authentication (the caller's key, presented again), plan grant,
+/// read/write, limits, forwarding and usage records as a request from outside, but no route lookup by path or host.
+/// Arguments only fill the operation's path parameters (each one percent-encoded segment, as compositions encode them),
+/// its query and its JSON body: they can never change which operation or path is called.
 /// </summary>
 internal static class McpToolCall
 {
@@ -135,7 +136,7 @@ internal static class McpToolCall
         }
 
         var inner = new DefaultHttpContext(features);
-        await handler.HandleAsync(inner).ConfigureAwait(false);
+        await handler.HandlePinnedAsync(inner, tool.Pin).ConfigureAwait(false);
         var status = inner.Response.StatusCode;
         var length = (int)Math.Min(responseBody.Length, MaxResult);
         var text = Encoding.UTF8.GetString(responseBody.GetBuffer(), 0, length);
