@@ -368,6 +368,25 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
         {
             LogNeedsRestart(_logger, "gateway.serviceApi.url");
         }
+
+        // What records requests is set up once at start (GatewayTelemetry: the usage queue and aggregator, the metrics
+        // and their listener, the access log's writer and file); only the access log's sampling is read per request.
+        var (was, now) = (before.Observability, after.Observability);
+        if (was.Usage != now.Usage)
+        {
+            LogNeedsRestart(_logger, "gateway.observability.usage");
+        }
+
+        if (was.Metrics != now.Metrics)
+        {
+            LogNeedsRestart(_logger, "gateway.observability.metrics");
+        }
+
+        if (was.AccessLog is null != now.AccessLog is null
+            || (was.AccessLog is { } log && log with { SampleRate = now.AccessLog!.SampleRate, ErrorsOnly = now.AccessLog.ErrorsOnly } != now.AccessLog))
+        {
+            LogNeedsRestart(_logger, "gateway.observability.accessLog");
+        }
     }
 
     private (long Revision, int Services, int Routes, int Applications, long Milliseconds)? _unannounced;

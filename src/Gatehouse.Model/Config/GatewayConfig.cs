@@ -13,7 +13,9 @@ public sealed record GatewayConfig
 
     /// <summary>
     /// Addresses or CIDR ranges of proxies in front of the gateway whose <c>X-Forwarded-*</c> and <c>Forwarded</c>
-    /// headers are believed and extended; from any other client they are replaced.
+    /// headers are believed and extended; from any other client they are replaced. The client address (limits, IP
+    /// filters, the access log's <c>client</c>) is the first address in <c>X-Forwarded-For</c>, read from the right, that
+    /// is not a trusted proxy; the portal and the console believe the same proxies.
     /// </summary>
     [DocType("list of IPs / CIDRs")]
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];

@@ -6,13 +6,13 @@ namespace Gatehouse.Model.Config;
 /// </summary>
 public sealed record ObservabilityConfig
 {
-    /// <summary>Usage recording and its rollups in the store; on when the gateway runs with a store.</summary>
+    /// <summary>Usage recording and its rollups in the store; on when the gateway runs with a store. Read at start: a reload that changes it is reported and takes effect on restart.</summary>
     public UsageConfig Usage { get; init; } = new();
 
-    /// <summary>Prometheus metrics at <c>/metrics</c>, on the admin listener.</summary>
+    /// <summary>Prometheus metrics at <c>/metrics</c>, on the admin listener. Read at start: a reload that changes it is reported and takes effect on restart.</summary>
     public MetricsConfig Metrics { get; init; } = new();
 
-    /// <summary>The JSON-lines access log.</summary>
+    /// <summary>The JSON-lines access log. Read at start (a reload that changes it is reported and takes effect on restart), but for <c>sampleRate</c> and <c>errorsOnly</c>, which a reload changes at once.</summary>
     public AccessLogConfig? AccessLog { get; init; }
 
     /// <summary>How traces are continued (they are switched on by the <c>OTEL_*</c> environment variables).</summary>

@@ -238,6 +238,31 @@ public sealed class HotReloadTests
     }
 
     [Fact]
+    public async Task ChangedObservabilitySettings_AreReported_ButTheAccessLogsSamplingIsNot()
+    {
+        // The usage queue, the metrics and the access log's writer are made at start; a reload that changes them says so
+        // instead of being silently ignored. The access log's sampling is read per request, so it needs no restart.
+        await using var a = await StartNamedAsync("A");
+        using var dir = new TempDirectory();
+        var logs = new CapturingLoggerProvider();
+        string Yaml(string accessLog, string usage = "", string metrics = "") =>
+            TestGateway.SimpleYaml(a.Url).Replace("gateway:\n", $"gateway:\n  observability:\n    accessLog: {accessLog}\n{usage}{metrics}", StringComparison.Ordinal);
+        var log = Path.Combine(dir.Path, "access.log");
+        await using var gateway = await TestGateway.StartAsync(Yaml($"{{ path: \"{log}\" }}"), logs: logs);
+        string[] Warned() => [.. logs.Entries.Where(e => e.Level == LogLevel.Warning && e.Message.StartsWith("gateway.observability", StringComparison.Ordinal)).Select(e => e.Message)];
+
+        Assert.Empty(gateway.Host.Runtime.Apply(TestGateway.Parse(Yaml($"{{ path: \"{log}\", sampleRate: 0.5, errorsOnly: true }}"))));
+        Assert.Empty(Warned());
+
+        Assert.Empty(gateway.Host.Runtime.Apply(TestGateway.Parse(Yaml($"{{ path: \"{log}.2\" }}"))));
+        Assert.Contains(Warned(), m => m.StartsWith("gateway.observability.accessLog changed", StringComparison.Ordinal));
+
+        Assert.Empty(gateway.Host.Runtime.Apply(TestGateway.Parse(Yaml($"{{ path: \"{log}.2\" }}", usage: "    usage: { flushInterval: 30s }\n", metrics: "    metrics: { applicationLabel: true }\n"))));
+        Assert.Contains(Warned(), m => m.StartsWith("gateway.observability.usage changed", StringComparison.Ordinal));
+        Assert.Contains(Warned(), m => m.StartsWith("gateway.observability.metrics changed", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RetiringUpstream_RefusesNewRequests_AndWaitsForBegunOnes()
     {
         // The reload race in miniature: a request that read the old snapshot reaches TryBeginRequest only after
