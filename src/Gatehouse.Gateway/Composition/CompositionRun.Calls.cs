@@ -209,6 +209,9 @@ internal sealed partial class CompositionRun
             }
 
             var outcome = UpstreamOutcome.NotJudged;
+            System.Diagnostics.Activity? span = null;
+            var answered = 0;
+            string? failure = null;
             // The call's own timer only when it can fire before the run's deadline, which the run's token carries (by
             // default 30 s against 10 s, so most calls need none); when it can, a pooled one.
             var limit = step.Config.Timeout ?? upstream.Config.Timeout;
@@ -240,8 +243,22 @@ internal sealed partial class CompositionRun
                     request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
                 }
 
+                // As for a proxied request's attempt: a client span under the step's span, and the trace's context for the
+                // service, so that the services behind a composition join the client's trace.
+                if (Observability.GatewayTracing.Source.HasListeners() && _context.Features.Get<Observability.RequestObservation>() is { } observation && observation.Trace != default)
+                {
+                    span = Observability.GatewayTracing.StartClient(step.Method, destination, step.Service, request.RequestUri!.PathAndQuery,
+                        _snapshot.Access?.KeyQueryParameter ?? _snapshot.Config.Gateway.ApiKeys.QueryParameter);
+                    var trace = span?.Context ?? System.Diagnostics.Activity.Current?.Context ?? observation.Trace;
+                    request.Headers.TryAddWithoutValidation("traceparent", Observability.GatewayTracing.Traceparent(trace));
+                    if (trace.TraceState is { Length: > 0 } state)
+                    {
+                        request.Headers.TryAddWithoutValidation("tracestate", state);
+                    }
+                }
+
                 using var response = await upstream.Invoker.SendAsync(request, token).ConfigureAwait(false);
-                var status = (int)response.StatusCode;
+                var status = answered = (int)response.StatusCode;
                 outcome = status >= 500 ? UpstreamOutcome.Failed : UpstreamOutcome.Succeeded;
                 if (status is < 200 or > 299)
                 {
@@ -274,18 +291,21 @@ internal sealed partial class CompositionRun
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
             {
                 outcome = UpstreamOutcome.Failed;
+                failure = "timeout";
                 throw new StepFailure(504, "composition-step-timeout", $"Step '{step.Name}': service '{step.Service}' did not answer within {limit.TotalSeconds:0.###}s.");
             }
             catch (OperationCanceledException) when (outcome == UpstreamOutcome.NotJudged && !_context.RequestAborted.IsCancellationRequested)
             {
                 // The run's deadline ended the call while the upstream was still answering: as slow as a timeout.
                 outcome = UpstreamOutcome.Failed;
+                failure = "timeout";
                 throw;
             }
             catch (HttpRequestException e)
             {
                 // Only the upstream's own failures count against its health (issue 16, F2).
                 outcome = UpstreamFaults.Judge(e);
+                failure = "connection_error";
                 throw new StepFailure(502, "composition-step-unreachable", $"Step '{step.Name}': service '{step.Service}' could not be reached.");
             }
             catch (StepFailure)
@@ -295,6 +315,10 @@ internal sealed partial class CompositionRun
             finally
             {
                 upstream.EndRequest(destination, outcome);
+                if (span is not null)
+                {
+                    Observability.GatewayTracing.StopClient(span, answered, answered == 0 ? failure ?? "canceled" : null);
+                }
             }
         }
     }

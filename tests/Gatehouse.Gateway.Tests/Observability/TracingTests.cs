@@ -215,6 +215,56 @@ public sealed class TracingTests
         Assert.True(response.IsSuccessStatusCode);
     }
 
+    [Fact]
+    public async Task CompositionSteps_EachCallHasItsClientSpan_AndTheServicesJoinTheTrace()
+    {
+        // A composition's calls carry the trace as a proxied request's attempts do: a client span under the step's span,
+        // and a traceparent naming it, so the services behind a composition are in the client's trace.
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var traceparents = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var backend = await TestBackend.StartAsync(context =>
+        {
+            traceparents.Enqueue(context.Request.Path + " " + context.Request.Headers["traceparent"]);
+            return context.Response.WriteAsJsonAsync(new { id = 1 });
+        });
+        var gateway = await TestGateway.StartAsync(TestGateway.Parse($$"""
+            version: 1
+            services:
+              composed-backend: { targets: [{{backend.Url}}] }
+            compositions:
+              both:
+                path: /both
+                steps:
+                  first: { service: composed-backend, path: /first }
+                  second: { service: composed-backend, path: /second }
+                response:
+                  first: "@first.body"
+                  second: "@second.body"
+            """), options: o => o with { TelemetrySettings = receiver.Settings() });
+        try
+        {
+            using var response = await gateway.Client.GetAsync("/both");
+            Assert.True(response.IsSuccessStatusCode);
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+
+        var server = Assert.Single(receiver.Spans, s => s.Kind == OtlpSpan.Server && s.Name.Contains("/both", StringComparison.Ordinal));
+        var trace = receiver.Spans.Where(s => s.TraceId == server.TraceId).ToList();
+        var calls = trace.Where(s => s.Kind == OtlpSpan.Client && s.Attributes.GetValueOrDefault("gatehouse.service") == "composed-backend").ToList();
+        Assert.Equal(2, calls.Count);
+        foreach (var call in calls)
+        {
+            // Each call's parent is its step's span, which is the server span's child.
+            var step = Assert.Single(trace, s => s.SpanId == call.ParentSpanId);
+            Assert.Equal(server.SpanId, step.ParentSpanId);
+            var path = call.Attributes["url.full"].EndsWith("/first", StringComparison.Ordinal) ? "/first" : "/second";
+            Assert.Contains(traceparents, t => System.Text.RegularExpressions.Regex.IsMatch(t, $"^{path} 00-{call.TraceId}-{call.SpanId}-0[13]$"));
+        }
+    }
+
     private static Task<TestGateway> StartAsync(TestBackend backend, OtlpReceiver receiver, string trustedProxies) =>
         TestGateway.StartAsync(TestGateway.Parse($$"""
             version: 1
