@@ -77,6 +77,16 @@ internal static partial class AdminOpenApi
                     ("422", Problem("More than 20, one named twice, or one that is not 1 to 255 printable ASCII characters without spaces (invalid-input)"))),
                 body: Body("PortalClientIds", "The client ids")),
         };
+        paths["/admin/portal/applications/{id}/plan"] = new JsonObject
+        {
+            ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…).")),
+            ["put"] = Op("putPortalApplicationPlan", "Put a portal application on a plan", "Portal",
+                "Any plan of the config but the anonymous one, hidden plans too (a tier an administrator gives, which consumers cannot choose). The application's state stays as it was: this move is the approval an approval plan asks for. Its keys follow the new plan at the gateway at once on this node, on the others within their poll interval. Audited (action move to plan NAME).",
+                Responses(("200", Json("PortalPlanMove", "The application's plan and state now")), Ref("BadRequest"), Ref("NotFound"), Ref("TooLarge"),
+                    ("409", Problem("The application changed meanwhile several times (consumer-conflict); send it again")),
+                    ("422", Problem("No such plan, or the anonymous plan (invalid-input)"))),
+                body: Body("PortalPlanChange", "The plan")),
+        };
         paths["/admin/portal/applications/{id}/keys/{prefix}"] = new JsonObject
         {
             ["parameters"] = new JsonArray(PathParameter("id", "The application's id (app-…)."), PathParameter("prefix", "The key's prefix, as listed.")),
@@ -192,6 +202,10 @@ internal static partial class AdminOpenApi
         var clientIds = Object("A portal application's OAuth client ids.", ("clientIds", Array(Str("A client id: 1 to 255 printable ASCII characters, no spaces"))));
         clientIds["required"] = new JsonArray("clientIds");
         yield return ("PortalClientIds", clientIds);
+        var planChange = Object("The plan to put an application on.", ("plan", Str("A plan's name in the config")));
+        planChange["required"] = new JsonArray("plan");
+        yield return ("PortalPlanChange", planChange);
+        yield return ("PortalPlanMove", Object("A portal application's plan and state.", ("plan", Str()), ("state", Enum(Str(), "live", "pending", "suspended"))));
         yield return ("PortalChangeList", Object("A page of consumer changes, newest first.",
             ("items", Array(Object("One change.", ("seq", Int()), ("at", time(null)), ("actor", Str()), ("action", Str()), ("kind", Str("account, application, console-user, admin-token or setting")), ("name", Str("Its id (a setting's store key)")),
                 ("before", AnyJson()), ("after", AnyJson())))),

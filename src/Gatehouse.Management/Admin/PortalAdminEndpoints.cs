@@ -182,6 +182,34 @@ internal static class PortalAdminEndpoints
                 ["clientIds"] = new JsonArray([.. (changed!.ClientIds ?? []).Select(c => (JsonNode)c)]),
             }).ConfigureAwait(false);
         });
+        app.MapPut("/admin/portal/applications/{id}/plan", async context =>
+        {
+            var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
+            if (problem is null && (body!.Count != 1 || body["plan"] is not JsonValue given || given.GetValueKind() != JsonValueKind.String))
+            {
+                problem = AdminRequests.BadParameter("The body is { \"plan\": \"NAME\" }: the plan to put the application on.");
+            }
+
+            if (problem is not null)
+            {
+                await problem.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            var (moved, refused) = await consumers.MovePlanAsync((string)context.Request.RouteValues["id"]!, body!["plan"]!.GetValue<string>(),
+                AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
+            if (refused is not null)
+            {
+                await refused.WriteAsync(context).ConfigureAwait(false);
+                return;
+            }
+
+            await AdminRequests.WriteJsonAsync(context, new JsonObject
+            {
+                ["plan"] = moved!.Plan,
+                ["state"] = moved.State.ToString().ToLowerInvariant(),
+            }).ConfigureAwait(false);
+        });
         app.MapDelete("/admin/portal/applications/{id}", context => AnswerAsync(context,
             consumers.DeleteApplicationAsync(null, (string)context.Request.RouteValues["id"]!, AdminCaller.Actor(context), context.RequestAborted)));
         app.MapDelete("/admin/portal/applications/{id}/keys/{prefix}", context => AnswerAsync(context,

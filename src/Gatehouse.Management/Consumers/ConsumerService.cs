@@ -728,6 +728,23 @@ internal sealed partial class ConsumerService
         return problem;
     }
 
+    /// <summary>
+    /// An administrator puts an application on a plan: any plan of the config but the anonymous one, hidden plans too (a
+    /// tier given, not chosen, as "I add them to one of the service tiers" has it). Its state stays as it was: the
+    /// administrator's move is the approval an approval plan asks for, and a suspended application stays suspended.
+    /// </summary>
+    public async Task<(PortalApplication? Application, AdminProblem? Problem)> MovePlanAsync(string id, string plan, string actor, CancellationToken cancellationToken)
+    {
+        var config = await _config(cancellationToken).ConfigureAwait(false);
+        if (config is null || !config.Plans.TryGetValue(plan, out var chosen) || chosen.Anonymous)
+        {
+            var plans = config is null ? "" : string.Join(", ", config.Plans.Where(p => !p.Value.Anonymous).Select(p => p.Key));
+            return (null, Invalid("plan", $"'{plan}' is not a plan an application can be on; use one of: {plans}."));
+        }
+
+        return await ChangeAsync(null, id, actor, "move to plan " + plan, app => (app with { Plan = plan }, null), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Gives an application a new title or description (either may be null: unchanged), checked as when it was made.</summary>
     public async Task<AdminProblem?> RenameApplicationAsync(string? accountId, string id, string? title, string? description, string actor, CancellationToken cancellationToken)
     {
