@@ -156,17 +156,17 @@ internal sealed partial class GatewayRequestHandler
                 switch (cache.Decide(lookup, now))
                 {
                     case CacheAction.Hit:
-                        await cache.ServeAsync(context, lookup.Found!, "hit", exchange.Admission.Limits, requestId).ConfigureAwait(false);
+                        await cache.ServeAsync(exchange, lookup.Found!, "hit").ConfigureAwait(false);
                         return;
                     case CacheAction.ServeStale:
-                        await cache.ServeAsync(context, lookup.Found!, "stale", exchange.Admission.Limits, requestId).ConfigureAwait(false);
+                        await cache.ServeAsync(exchange, lookup.Found!, "stale").ConfigureAwait(false);
                         return;
                     case CacheAction.Refresh:
                         exchange.Refreshing = lookup.Key;
                         break;
                 }
 
-                exchange.CacheKey = lookup.Key;
+                exchange.CacheLookup = lookup;
                 if (lookup.Found is { } stale && now < stale.ErrorUntil)
                 {
                     exchange.Fallback = stale;

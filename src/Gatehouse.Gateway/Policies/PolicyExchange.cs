@@ -33,8 +33,8 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
 
     public Admission Admission { get; set; }
 
-    /// <summary>The cache key of this request; null when it is not cached.</summary>
-    public string? CacheKey { get; set; }
+    /// <summary>The cache's key of this request and what it held; its key is null when the request is not cached.</summary>
+    public CacheLookup CacheLookup { get; set; }
 
     /// <summary>A stale answer to serve instead if the service fails; null when there is none.</summary>
     public CachedResponse? Fallback { get; set; }
@@ -81,15 +81,18 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
 
         // The body is copied as it passes for the cache and for the response check; the copy's limit is the larger.
         var copyLimit = -1L;
-        if (policies.Cache is { } cache && CacheKey is { } key)
+        if (policies.Cache is { } cache && CacheLookup.Key is not null)
         {
-            _pending = cache.Judge(context, key, cache.Now);
+            _pending = cache.Judge(context, CacheLookup, cache.Now);
             response.Headers[CachePolicy.StatusHeader] = "miss";
             if (_pending is not null)
             {
                 copyLimit = cache.MaxEntrySize;
             }
         }
+
+        // After the cache has judged and kept what it may: values from the request are this answer's alone (a hit gets its own).
+        policies.ResponseTransform?.ApplyRequestValues(response, this);
 
         if (policies.ResponseValidation is { } check && check.Wants(response.StatusCode, response.ContentType))
         {
@@ -136,7 +139,7 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
             if (Fallback is { } stale && response.StatusCode >= 500 && !response.HasStarted)
             {
                 response.Clear();
-                await policies.Cache!.ServeAsync(context, stale, "stale", Admission.Limits, requestId).ConfigureAwait(false);
+                await policies.Cache!.ServeAsync(this, stale, "stale").ConfigureAwait(false);
                 return;
             }
 

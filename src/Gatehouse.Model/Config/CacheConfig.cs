@@ -4,7 +4,8 @@ namespace Gatehouse.Model.Config;
 /// <summary>
 /// Caches the route's GET and HEAD responses. The key holds the method, host, path, the query, the headers listed in
 /// <c>headers</c>, and the caller's application (or plan) unless the route is <c>shared</c>. A hit still passes
-/// authentication, plans and limits. Answers carry <c>Gatehouse-Cache: hit|miss|stale|bypass</c> and, from the
+/// authentication, plans and limits. Callers the key cannot tell apart never share an answer the service may have
+/// made from their <c>Cookie</c> or <c>Authorization</c> (see <c>shared</c> and <c>per</c>). Answers carry <c>Gatehouse-Cache: hit|miss|stale|bypass</c> and, from the
 /// cache, <c>Age</c>.
 /// </summary>
 public sealed record CacheConfig
@@ -20,11 +21,18 @@ public sealed record CacheConfig
 
     /// <summary>
     /// One cached answer for every caller. Only for responses that do not depend on who asked; otherwise each
-    /// application (or plan, see <c>per</c>) has its own.
+    /// application (or plan, see <c>per</c>) has its own. A request that carries a <c>Cookie</c>, or an
+    /// <c>Authorization</c> header the service is sent (not one the gateway took as the caller's credential and removed),
+    /// is served and kept only answers the service marked for shared caches (<c>Cache-Control: public</c>, <c>s-maxage</c> or <c>must-revalidate</c>; RFC 9111 §3.5).
     /// </summary>
     public bool Shared { get; init; }
 
-    /// <summary>Whose answers are kept apart when the route is not <c>shared</c>.</summary>
+    /// <summary>
+    /// Whose answers are kept apart when the route is not <c>shared</c>. A request whose key does not name its
+    /// application (an anonymous caller; any caller, with <c>plan</c>) and that carries a <c>Cookie</c>, or an
+    /// <c>Authorization</c> header the service is sent, is not cached (<c>bypass</c>): the service may answer each such
+    /// caller differently.
+    /// </summary>
     public CacheScope Per { get; init; } = CacheScope.Application;
 
     /// <summary>
@@ -34,7 +42,10 @@ public sealed record CacheConfig
     [DefaultText("the whole query, as sent")]
     public IReadOnlyList<string>? Query { get; init; }
 
-    /// <summary>Request headers in the key (by name, case-insensitive), beyond those the service names in <c>Vary</c>.</summary>
+    /// <summary>
+    /// Request headers in the key (by name, case-insensitive), beyond those the service names in <c>Vary</c>. Listing
+    /// <c>Cookie</c> or <c>Authorization</c> keeps each value's answers apart, so requests with them are cached.
+    /// </summary>
     public IReadOnlyList<string> Headers { get; init; } = [];
 
     /// <summary>

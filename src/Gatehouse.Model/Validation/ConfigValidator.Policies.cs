@@ -118,10 +118,9 @@ public static partial class ConfigValidator
                     $"the cache keeps GET and HEAD responses, and this route serves only {string.Join(", ", methods)}; remove 'cache' (or 'enabled: false' for a service default)."));
             }
 
-            if (effective.Cache is { Shared: true } && effective.Transform?.Response is { } rt && ReadsCaller(rt))
+            if (effective.Cache is { } cache && effective.Transform?.Response?.Body is { } body)
             {
-                errors.Add(new ConfigError(route.Policies?.Transform is null ? where : $"{where}.transform.response",
-                    "a shared cache keeps one answer for every caller, and this response transform writes who asked (@request.application, @request.plan or a request header) into it; cache per caller ('shared: false') or drop that value."));
+                CheckCachedBody(where, route.Policies?.Transform is not null, "transform.response.body", body, cache, errors);
             }
 
             if (effective.Cache is { Shared: true } && effective.Transform?.Request is { } req && ReadsCaller(req))
@@ -438,18 +437,9 @@ public static partial class ConfigValidator
         }
     }
 
-    private static bool ReadsCaller(object transform)
-    {
-        IEnumerable<string> values = transform switch
-        {
-            RequestTransformConfig r => (r.Headers?.Set.Values ?? []).Concat(r.Headers?.Add.Values ?? []).Concat(r.Query?.Set.Values ?? []).Concat(r.Path is { } p ? PathPlaceholders(p) : []),
-            ResponseTransformConfig r => (r.Headers?.Set.Values ?? []).Concat(r.Headers?.Add.Values ?? []).Concat(r.Body is { } b ? [b.ToJsonString()] : []),
-            _ => [],
-        };
-        var response = transform is ResponseTransformConfig;
-        return values.Any(v => v.Contains("@request.application", StringComparison.Ordinal) || v.Contains("@request.plan", StringComparison.Ordinal)
-            || (response && v.Contains("@request.headers.", StringComparison.Ordinal)));
-    }
+    private static bool ReadsCaller(RequestTransformConfig r) =>
+        (r.Headers?.Set.Values ?? []).Concat(r.Headers?.Add.Values ?? []).Concat(r.Query?.Set.Values ?? []).Concat(r.Path is { } p ? PathPlaceholders(p) : [])
+            .Any(v => v.Contains("@request.application", StringComparison.Ordinal) || v.Contains("@request.plan", StringComparison.Ordinal));
 
     private static void CheckOrigins(string path, IReadOnlyList<string> origins, bool credentials, List<ConfigError> errors)
     {

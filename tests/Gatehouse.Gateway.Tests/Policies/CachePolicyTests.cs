@@ -16,12 +16,12 @@ public sealed class CachePolicyTests
     private static readonly TestKey KeyA = TestKey.New();
     private static readonly TestKey KeyB = TestKey.New();
 
-    private static string Yaml(string backend, string cache, string plansExtra = "", string routesExtra = "") => $$"""
+    private static string Yaml(string backend, string cache, string plansExtra = "", string routesExtra = "", string policiesExtra = "") => $$"""
         version: 1
         services:
           api: { targets: [{{backend}}] }
         routes:
-          users: { methods: [GET], path: "/users/{id}", service: api, policies: { cache: {{cache}} } }
+          users: { methods: [GET], path: "/users/{id}", service: api, policies: { cache: {{cache}}{{policiesExtra}} } }
         {{routesExtra}}
         plans:
           retail: { include: [ { path: "/**", access: read } ], limits: [ { requests: 3, per: minute } ]{{plansExtra}} }
@@ -192,6 +192,7 @@ public sealed class CachePolicyTests
         await GetAsync(gateway, "/users/1", KeyA, ("Accept-Language", "en"));
         var (fr, frBody) = await GetAsync(gateway, "/users/1", KeyA, ("Accept-Language", "fr"));
         var (en, enBody) = await GetAsync(gateway, "/users/1", KeyB, ("Accept-Language", "en"));
+        var (frAgain, frAgainBody) = await GetAsync(gateway, "/users/1", KeyB, ("Accept-Language", "fr"));
         time.Advance(TimeSpan.FromSeconds(6));
         var (late, _) = await GetAsync(gateway, "/users/1", KeyB, ("Accept-Language", "en"));
 
@@ -199,7 +200,78 @@ public sealed class CachePolicyTests
         Assert.Equal("fr", frBody);
         Assert.Equal("hit", en.Header("Gatehouse-Cache"));
         Assert.Equal("en", enBody);
+        // A variant kept after the first (under the Vary rule the first one left) is found again too.
+        Assert.Equal(HttpStatusCode.OK, frAgain.StatusCode);
+        Assert.Equal("hit", frAgain.Header("Gatehouse-Cache"));
+        Assert.Equal("fr", frAgainBody);
         Assert.Equal("miss", late.Header("Gatehouse-Cache"));
+        Assert.Equal(3, backend.Count);
+    }
+
+    [Fact]
+    public async Task ResponseHeaderValuesFromTheRequest_AreEachAnswersOwn_OnAHitAndAStaleAnswerToo()
+    {
+        var failing = false;
+        await using var backend = await RecordingBackend.StartAsync(async (context, n) =>
+        {
+            context.Response.StatusCode = failing ? 503 : 200;
+            context.Response.Headers["X-Via"] = "service";
+            context.Response.Headers["X-Internal"] = "secret";
+            await context.Response.WriteAsync(failing ? "down" : "v" + n);
+        });
+        var time = new FakeTimeProvider();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "{ ttl: 10s, staleIfError: 5m }", policiesExtra: """
+            , transform: { response: { headers: {
+                set: { X-Trace: "@request.id", X-Lang: "@request.headers.Accept-Language", X-Static: kept },
+                add: { X-Via: "@request.headers.X-Caller" },
+                remove: [X-Internal] } } }
+            """.ReplaceLineEndings(" ")), time: time);
+
+        var (first, _) = await GetAsync(gateway, "/users/1", KeyA, ("X-Request-Id", "first-id"), ("Accept-Language", "en"), ("X-Caller", "one"));
+        var (second, secondBody) = await GetAsync(gateway, "/users/1", KeyA, ("X-Request-Id", "second-id"), ("Accept-Language", "de"), ("X-Caller", "two"));
+        var (third, _) = await GetAsync(gateway, "/users/1", KeyA, ("X-Request-Id", "third-id"));
+        failing = true;
+        time.Advance(TimeSpan.FromMinutes(2)); // stale, and past the plan's minute of 3 requests
+        var (stale, staleBody) = await GetAsync(gateway, "/users/1", KeyA, ("X-Request-Id", "fourth-id"), ("Accept-Language", "fr"));
+
+        Assert.Equal("miss", first.Header("Gatehouse-Cache"));
+        Assert.Equal("first-id", first.Header("X-Trace"));
+        Assert.Equal("en", first.Header("X-Lang"));
+        Assert.Equal("service,one", first.Header("X-Via"));
+
+        Assert.Equal("hit", second.Header("Gatehouse-Cache"));
+        Assert.Equal("v1", secondBody);
+        Assert.Equal("second-id", second.Header("X-Request-Id"));
+        Assert.Equal("second-id", second.Header("X-Trace"));
+        Assert.Equal("de", second.Header("X-Lang"));
+        Assert.Equal("service,two", second.Header("X-Via")); // the service's value kept, this request's added
+        Assert.Equal("kept", second.Header("X-Static"));
+        Assert.Null(second.Header("X-Internal"));
+
+        Assert.Equal("hit", third.Header("Gatehouse-Cache"));
+        Assert.Equal("third-id", third.Header("X-Trace"));
+        Assert.Null(third.Header("X-Lang")); // a reference that finds nothing sets nothing, on a hit as on a miss
+        Assert.Equal("service", third.Header("X-Via"));
+
+        Assert.Equal("stale", stale.Header("Gatehouse-Cache"));
+        Assert.Equal("v1", staleBody);
+        Assert.Equal("fourth-id", stale.Header("X-Trace"));
+        Assert.Equal("fr", stale.Header("X-Lang"));
+    }
+
+    [Fact]
+    public async Task SharedRoute_AResponseHeaderNamingTheCaller_NamesEachCaller_OnAHitToo()
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, "{ ttl: 30s, shared: true }",
+            policiesExtra: """, transform: { response: { headers: { set: { X-Served-For: "@request.application" } } } }"""));
+
+        var (a, _) = await GetAsync(gateway, "/users/1", KeyA);
+        var (b, _) = await GetAsync(gateway, "/users/1", KeyB);
+
+        Assert.Equal("a", a.Header("X-Served-For"));
+        Assert.Equal("hit", b.Header("Gatehouse-Cache"));
+        Assert.Equal("b", b.Header("X-Served-For"));
     }
 
     [Fact]

@@ -67,12 +67,53 @@ public sealed class PolicyConfigTests
         Assert.Contains(errors, e => e.StartsWith(path + ":", StringComparison.Ordinal) || e.StartsWith(path + " ", StringComparison.Ordinal) || e.Contains(path, StringComparison.Ordinal));
     }
 
-    [Fact]
-    public void SharedCache_WithAResponseTransformThatWritesWhoAsked_IsRefused()
+    [Theory]
+    [InlineData("{ ttl: 30s }", "{ \"trace\": \"@request.id\" }", "body.trace", "'@request.id' is new on every request")]
+    [InlineData("{ ttl: 30s }", "{ \"@value\": \"@response.body\", \"lang\": [\"@request.headers.Accept-Language\"] }", "body.lang[0]", "Add 'Accept-Language' to the cache's 'headers'")]
+    [InlineData("{ ttl: 30s, per: plan }", "{ \"for\": \"@request.application\" }", "body.for", "per-plan cache")]
+    [InlineData("{ ttl: 30s, shared: true }", "{ \"for\": \"@request.application\" }", "body.for", "shared cache")]
+    [InlineData("{ ttl: 30s, shared: true }", "{ \"plan\": \"@request.plan\" }", "body.plan", "shared cache")]
+    public void CachedRoute_WithABodyTemplateThatWritesARequestValueTheKeyDoesNotHold_IsRefused(string cache, string body, string at, string says)
     {
-        var errors = Errors("{ cache: { ttl: 30s, shared: true }, transform: { response: { headers: { set: { X-For: \"@request.application\" } } } } }");
+        var errors = Errors($"{{ cache: {cache}, transform: {{ response: {{ body: {body} }} }} }}");
 
-        Assert.Contains(errors, e => e.Contains("shared cache", StringComparison.Ordinal));
+        var error = Assert.Single(errors);
+        Assert.StartsWith($"routes.items.policies.transform.response.{at}", error, StringComparison.Ordinal);
+        Assert.Contains(says, error, StringComparison.Ordinal);
+        Assert.Contains("response header", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CachedRoute_WithTheServicesDefaultBodyTemplate_IsRefusedAtTheRoute_NamingTheTemplatesPath()
+    {
+        var errors = ConfigLoader.Load("""
+            version: 1
+            services:
+              api: { targets: [http://127.0.0.1:9], policies: { transform: { response: { body: { trace: "@request.id" } } } } }
+            routes:
+              items: { methods: [GET], path: "/items/{id}", service: api, policies: { cache: { ttl: 30s } } }
+            """, Path.GetTempPath()).Errors.Select(e => e.ToString());
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("routes.items.policies", error, StringComparison.Ordinal);
+        Assert.Contains("transform.response.body.trace", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{ ttl: 30s, headers: [accept-language] }", "{ \"lang\": \"@request.headers.Accept-Language\", \"id\": \"@request.path.id\" }")]
+    [InlineData("{ ttl: 30s }", "{ \"for\": \"@request.application\", \"plan\": \"@request.plan\", \"q\": \"@request.query.q\", \"at\": \"@@request.id\" }")]
+    [InlineData("{ ttl: 30s, per: plan }", "{ \"plan\": \"@request.plan\" }")]
+    [InlineData("{ enabled: false }", "{ \"trace\": \"@request.id\" }")]
+    public void CachedRoute_WithABodyTemplateReadingOnlyWhatTheKeyHolds_Loads(string cache, string body) =>
+        Assert.Empty(Errors($"{{ cache: {cache}, transform: {{ response: {{ body: {body} }} }} }}"));
+
+    [Fact]
+    public void SharedCache_WithResponseHeadersThatNameWhoAsked_Loads_ButARequestTransformSendingItIsRefused()
+    {
+        // Header values from the request are written anew on every answer, hit or miss; what the service is sent shapes the answer kept.
+        Assert.Empty(Errors("{ cache: { ttl: 30s, shared: true }, transform: { response: { headers: { set: { X-For: \"@request.application\", X-Trace: \"@request.id\" } } } } }"));
+        Assert.Contains(Errors("{ cache: { ttl: 30s, shared: true }, transform: { request: { headers: { set: { X-For: \"@request.application\" } } } } }"),
+            e => e.Contains("shared cache", StringComparison.Ordinal));
     }
 
     [Fact]

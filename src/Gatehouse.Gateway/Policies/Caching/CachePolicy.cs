@@ -25,19 +25,36 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
     private readonly string[]? _query = config.Query is { } q ? [.. q] : null;
     private readonly string[] _headers = [.. config.Headers.Select(h => h.ToLowerInvariant()).Order(StringComparer.Ordinal)];
 
+    // A credential listed in 'headers' is in the key: each value has its own answers, so it is no reason to hold back.
+    private readonly bool _authorizationKeyed = config.Headers.Contains(HeaderNames.Authorization, StringComparer.OrdinalIgnoreCase);
+    private readonly bool _cookieKeyed = config.Headers.Contains(HeaderNames.Cookie, StringComparer.OrdinalIgnoreCase);
+
     public ResponseCacheStore Store => store;
 
     /// <summary>
     /// Finds the request's key and what the cache holds for it. A request that must not share answers (not GET or HEAD,
-    /// a body, a query parameter outside <c>query</c>, a plan with <c>cache: false</c>) is a <c>bypass</c>.
+    /// a body, a query parameter outside <c>query</c>, a plan with <c>cache: false</c>, a credential the key cannot tell
+    /// apart on a route that is not <c>shared</c>) is a <c>bypass</c>.
     /// </summary>
     public async ValueTask<CacheLookup> LookupAsync(PolicyExchange exchange, bool fromTrustedProxy)
     {
         var context = exchange.Context;
         var request = context.Request;
+        var admission = exchange.Admission;
         if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
             || request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0
-            || exchange.Admission.Plan is { Cache: false })
+            || admission.Plan is { Cache: false })
+        {
+            return CacheLookup.Bypass;
+        }
+
+        // The key tells callers apart by the application the gateway identified (per application, not shared). Any other
+        // key holds callers the gateway cannot tell apart (anonymous ones, every application of a plan, everyone), and the
+        // service may still tell them apart by a cookie or an Authorization header it is sent: their answers are never
+        // reused unless the route is shared and the service marked the answer for shared caches (RFC 9111 §3.5).
+        var sharedOnly = (config.Shared || config.Per == CacheScope.Plan || admission.Application is null)
+            && CarriesCredential(request.Headers, admission.StripHeader);
+        if (sharedOnly && !config.Shared)
         {
             return CacheLookup.Bypass;
         }
@@ -89,15 +106,24 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
             : exchange.Admission.Application?.Id ?? "~anonymous");
 
         var key = sb.ToString();
+        var entryKey = key;
         var found = await store.GetAsync(key).ConfigureAwait(false);
         if (found?.VaryNames is { } vary)
         {
-            key = VariantKey(key, vary, request.Headers);
-            found = await store.GetAsync(key).ConfigureAwait(false);
+            entryKey = VariantKey(key, vary, request.Headers);
+            found = await store.GetAsync(entryKey).ConfigureAwait(false);
         }
 
-        return new CacheLookup(key, found);
+        return new CacheLookup(entryKey, key, sharedOnly && found is { Shareable: false } ? null : found, sharedOnly);
     }
+
+    /// <summary>
+    /// Whether the request carries a credential the service may answer by and the key does not hold: a cookie, or an
+    /// Authorization header that the gateway did not take as the caller's credential and keep from the service.
+    /// </summary>
+    private bool CarriesCredential(IHeaderDictionary headers, string? keptFromService) =>
+        (headers.Cookie.Count > 0 && !_cookieKeyed)
+        || (headers.Authorization.Count > 0 && !_authorizationKeyed && !string.Equals(keptFromService, HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>What to do with what the lookup found, at <paramref name="now"/>.</summary>
     public CacheAction Decide(in CacheLookup lookup, DateTimeOffset now)
@@ -120,9 +146,13 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         return now < entry.RevalidateUntil ? CacheAction.Refresh : CacheAction.Miss;
     }
 
-    /// <summary>Answers from <paramref name="entry"/>: its status, headers and body, with <c>Age</c> and <c>Gatehouse-Cache</c>.</summary>
-    public Task ServeAsync(HttpContext context, CachedResponse entry, string outcome, in LimitDecision limits, string requestId)
+    /// <summary>
+    /// Answers from <paramref name="entry"/>: its status, headers and body, the response transform's header values taken
+    /// from this request, <c>Age</c> and <c>Gatehouse-Cache</c>.
+    /// </summary>
+    public Task ServeAsync(PolicyExchange exchange, CachedResponse entry, string outcome)
     {
+        var context = exchange.Context;
         var response = context.Response;
         response.StatusCode = entry.Status;
         var headers = response.Headers;
@@ -131,11 +161,12 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
             headers[name] = value;
         }
 
+        exchange.Policies.ResponseTransform?.ApplyRequestValues(response, exchange);
         var age = Math.Max(0, (long)(time.GetUtcNow() - entry.Born).TotalSeconds);
         headers.Age = age.ToString(CultureInfo.InvariantCulture);
         headers[StatusHeader] = outcome;
-        headers["X-Request-Id"] = requestId;
-        LimitHeaders.Write(response, limits);
+        headers["X-Request-Id"] = exchange.RequestId;
+        LimitHeaders.Write(response, exchange.Admission.Limits);
         response.ContentLength = entry.Body.Length;
         return HttpMethods.IsHead(context.Request.Method) || entry.Body.Length == 0
             ? Task.CompletedTask
@@ -143,10 +174,10 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
     }
 
     /// <summary>
-    /// When the service's response headers are in (after the response transforms): whether the response may be kept,
-    /// and until when. Null when it may not.
+    /// When the service's response headers are in (after the response transforms, before their values taken from the
+    /// request): whether the response to <paramref name="lookup"/>'s request may be kept, and until when. Null when it may not.
     /// </summary>
-    public PendingEntry? Judge(HttpContext context, string key, DateTimeOffset now)
+    public PendingEntry? Judge(HttpContext context, in CacheLookup lookup, DateTimeOffset now)
     {
         var response = context.Response;
         var headers = response.Headers;
@@ -156,6 +187,7 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         }
 
         var lifetime = config.Ttl;
+        var shareable = false;
         if (CacheControlHeaderValue.TryParse(headers.CacheControl.ToString(), out var cc) && cc is not null)
         {
             if (cc.NoStore || cc.NoCache || cc.Private)
@@ -163,10 +195,16 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
                 return null;
             }
 
+            shareable = cc.Public || cc.SharedMaxAge is not null || cc.MustRevalidate;
             if ((cc.SharedMaxAge ?? cc.MaxAge) is { } upstream && upstream < lifetime)
             {
                 lifetime = upstream;
             }
+        }
+
+        if (lookup.SharedOnly && !shareable)
+        {
+            return null;
         }
 
         var age = TimeSpan.Zero;
@@ -197,6 +235,9 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
 
         var born = now - age;
         var fresh = born + lifetime;
+
+        // From the key without Vary's headers: the rule goes there, the answer under the headers this answer names.
+        var key = lookup.BaseKey!;
         return new PendingEntry(
             vary.Length == 0 ? key : VariantKey(key, vary, context.Request.Headers),
             vary.Length == 0 ? null : key,
@@ -209,6 +250,7 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
                 FreshUntil = fresh,
                 RevalidateUntil = fresh + config.StaleWhileRevalidate,
                 ErrorUntil = fresh + config.StaleIfError,
+                Shareable = shareable,
             });
     }
 
@@ -226,6 +268,7 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
             FreshUntil = entry.FreshUntil,
             RevalidateUntil = entry.RevalidateUntil,
             ErrorUntil = entry.ErrorUntil,
+            Shareable = entry.Shareable,
         };
         if (pending.RuleKey is { } ruleKey)
         {
@@ -292,8 +335,13 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
     }
 }
 
-/// <summary>A request's cache key (null for a bypass) and what the cache held for it.</summary>
-internal readonly record struct CacheLookup(string? Key, CachedResponse? Found)
+/// <summary>
+/// A request's cache key (null for a bypass) and what the cache held for it. <see cref="Key"/> is the entry's key (with
+/// the headers the service's Vary names, when it had said Vary); <see cref="BaseKey"/> the key without them, under which a
+/// new answer's Vary rule is kept. <see cref="SharedOnly"/>: the request carries a credential the key does not hold, so
+/// only an answer the service marked for shared caches is served to it (<see cref="Found"/> is null otherwise) or kept.
+/// </summary>
+internal readonly record struct CacheLookup(string? Key, string? BaseKey, CachedResponse? Found, bool SharedOnly)
 {
     public static CacheLookup Bypass => default;
 }

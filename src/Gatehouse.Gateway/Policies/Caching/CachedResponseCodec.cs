@@ -4,12 +4,13 @@ namespace Gatehouse.Gateway.Policies.Caching;
 
 /// <summary>
 /// The bytes a <see cref="CachedResponse"/> is kept as in a shared store: a version byte, then status, the four
-/// moments (UTC ticks), the Vary rule, the headers and the body. A payload that does not read back (another version,
+/// moments (UTC ticks), whether it is shareable, the Vary rule, the headers and the body. A payload that does not read back (another version,
 /// truncated) is treated as absent, never as an error.
 /// </summary>
 internal static class CachedResponseCodec
 {
-    private const byte Version = 1;
+    // 2: Shareable after the moments. An entry of version 1 reads as absent (it did not say whether it is shareable).
+    private const byte Version = 2;
 
     public static byte[] Encode(CachedResponse response)
     {
@@ -22,6 +23,7 @@ internal static class CachedResponseCodec
             writer.Write(response.FreshUntil.UtcTicks);
             writer.Write(response.RevalidateUntil.UtcTicks);
             writer.Write(response.ErrorUntil.UtcTicks);
+            writer.Write(response.Shareable);
             writer.Write(response.VaryNames?.Length ?? -1);
             foreach (var name in response.VaryNames ?? [])
             {
@@ -61,6 +63,7 @@ internal static class CachedResponseCodec
             var fresh = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
             var revalidate = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
             var error = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+            var shareable = reader.ReadBoolean();
             var varyCount = reader.ReadInt32();
             string[]? vary = null;
             if (varyCount >= 0)
@@ -95,6 +98,7 @@ internal static class CachedResponseCodec
                 FreshUntil = fresh,
                 RevalidateUntil = revalidate,
                 ErrorUntil = error,
+                Shareable = shareable,
                 VaryNames = vary,
             };
         }

@@ -20,13 +20,23 @@ internal sealed class ResponseTransform
     private readonly string[] _remove;
     private readonly (string Name, PolicyValue Value)[] _set;
     private readonly (string Name, PolicyValue Value)[] _add;
+    private readonly (string Name, PolicyValue Value)[] _setFromRequest;
+    private readonly (string Name, PolicyValue Value)[] _addFromRequest;
     private readonly FrozenDictionary<int, int> _status;
 
     private ResponseTransform(ResponseTransformConfig config)
     {
         _remove = [.. config.Headers?.Remove ?? []];
-        _set = [.. (config.Headers?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
-        _add = [.. (config.Headers?.Add ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        (string Name, PolicyValue Value)[] set = [.. (config.Headers?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+        (string Name, PolicyValue Value)[] add = [.. (config.Headers?.Add ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
+
+        // A header with any value from the request is written whole in ApplyRequestValues (its set, then its adds, as in
+        // one pass), so splitting the values in two passes never reorders what one header gets.
+        var fromRequest = set.Concat(add).Where(h => h.Value.Reference is not null).Select(h => h.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        _set = [.. set.Where(h => !fromRequest.Contains(h.Name))];
+        _add = [.. add.Where(h => !fromRequest.Contains(h.Name))];
+        _setFromRequest = [.. set.Where(h => fromRequest.Contains(h.Name))];
+        _addFromRequest = [.. add.Where(h => fromRequest.Contains(h.Name))];
         _status = config.Status.ToFrozenDictionary(p => int.Parse(p.Key, CultureInfo.InvariantCulture), p => p.Value);
         if (config.Body is { } body)
         {
@@ -44,7 +54,10 @@ internal sealed class ResponseTransform
 
     public long MaxBodySize { get; }
 
-    /// <summary>Applies status mapping and header changes to the response the forwarder has just prepared.</summary>
+    /// <summary>
+    /// Applies the status mapping, the removals and the header values that are the same for every request (literals): what
+    /// a cached answer keeps. The values taken from the request come after, in <see cref="ApplyRequestValues"/>.
+    /// </summary>
     public void ApplyHeaders(HttpResponse response, PolicyExchange exchange)
     {
         if (_status.Count > 0 && _status.TryGetValue(response.StatusCode, out var mapped))
@@ -58,7 +71,19 @@ internal sealed class ResponseTransform
             headers.Remove(name);
         }
 
-        foreach (var (name, value) in _set)
+        Write(headers, _set, _add, exchange);
+    }
+
+    /// <summary>
+    /// Writes the headers whose values come from the request (<c>@request.id</c>, <c>@request.headers.NAME</c>, …) on
+    /// every answer: on the service's after the cache has judged and kept it, and on every answer from the cache, so a
+    /// hit carries its own request's values, never those of the request that filled the cache.
+    /// </summary>
+    public void ApplyRequestValues(HttpResponse response, PolicyExchange exchange) => Write(response.Headers, _setFromRequest, _addFromRequest, exchange);
+
+    private static void Write(IHeaderDictionary headers, (string Name, PolicyValue Value)[] set, (string Name, PolicyValue Value)[] add, PolicyExchange exchange)
+    {
+        foreach (var (name, value) in set)
         {
             // A value that could not be written safely (it came from the request) is left out, never written.
             if (value.Resolve(exchange) is { } text && HeaderRules.IsSafeValue(text))
@@ -71,7 +96,7 @@ internal sealed class ResponseTransform
             }
         }
 
-        foreach (var (name, value) in _add)
+        foreach (var (name, value) in add)
         {
             if (value.Resolve(exchange) is { } text && HeaderRules.IsSafeValue(text))
             {
