@@ -11,13 +11,16 @@ namespace Gatehouse.Gateway.Authentication;
 /// <summary>
 /// Asks an OAuth2 introspection endpoint (RFC 7662) about opaque bearer tokens. Active tokens are cached (by the
 /// token's SHA-256, never the token) until their <c>exp</c>, at most <see cref="IntrospectionConfig.MaxCacheTime"/>,
-/// in a bounded cache; when the endpoint is slow or down, cached tokens still work and every other one is refused.
+/// expired ones as long (they cannot become valid), other refusals for <see cref="IntrospectionConfig.InactiveCacheTime"/>
+/// (by default not at all), in a bounded cache; a token is asked about
+/// once at a time however many requests bring it; when the endpoint is slow or down, cached tokens still work and every other one is refused.
 /// Inactive tokens, a wrong <c>aud</c> and a past <c>exp</c> are refused alike.
 /// </summary>
 internal sealed partial class TokenIntrospector : IDisposable
 {
     private readonly HttpClient _http;
     private readonly MemoryCache _cache;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<string?>> _asking = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -41,12 +44,38 @@ internal sealed partial class TokenIntrospector : IDisposable
     public async ValueTask<string?> IntrospectAsync(string token)
     {
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-        var now = _time.GetUtcNow();
-        if (_cache.TryGetValue(key, out (string ClientId, DateTimeOffset Until) cached) && now < cached.Until)
+        if (_cache.TryGetValue(key, out (string? ClientId, DateTimeOffset Until) cached) && _time.GetUtcNow() < cached.Until)
         {
             return cached.ClientId;
         }
 
+        // One call per token at a time: the requests that arrive with a new token while it is being asked about (a page's
+        // first calls, all at once) wait for that answer instead of each asking the endpoint.
+        var mine = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asking = _asking.GetOrAdd(key, mine.Task);
+        if (asking == mine.Task)
+        {
+            try
+            {
+                mine.SetResult(await AskAsync(token, key).ConfigureAwait(false));
+            }
+            catch (Exception e)
+            {
+                // Whoever waits on this call learns how it ended, never waits for ever.
+                mine.SetException(e);
+            }
+            finally
+            {
+                _asking.TryRemove(new KeyValuePair<string, Task<string?>>(key, mine.Task));
+            }
+        }
+
+        return await asking.ConfigureAwait(false);
+    }
+
+    private async Task<string?> AskAsync(string token, string key)
+    {
+        var now = _time.GetUtcNow();
         using var timeout = new CancellationTokenSource(Config.Timeout, _time);
         try
         {
@@ -69,43 +98,8 @@ internal sealed partial class TokenIntrospector : IDisposable
 
             var body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
             using var document = JsonDocument.Parse(body);
-            var answer = document.RootElement;
-            if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.True
-                || !answer.TryGetProperty("client_id", out var clientId) || clientId.GetString() is not { Length: > 0 } id)
-            {
-                return null;
-            }
-
-            var until = now + Config.MaxCacheTime;
-            if (answer.TryGetProperty("exp", out var exp))
-            {
-                if (!exp.TryGetInt64(out var seconds))
-                {
-                    return null;
-                }
-
-                var expires = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, 253_402_300_799));
-                if (expires <= now)
-                {
-                    return null;
-                }
-
-                until = expires < until ? expires : until;
-            }
-
-            if (Config.Audience is { } audience && !HasAudience(answer, audience))
-            {
-                return null;
-            }
-
-            using (var entry = _cache.CreateEntry(key))
-            {
-                entry.Value = (id, until);
-                entry.Size = 1;
-                // Relative: MemoryCache reads its own clock; the entry's own Until, checked on every hit, follows TimeProvider.
-                entry.AbsoluteExpirationRelativeToNow = until - now;
-            }
-
+            var (id, until) = Judge(document.RootElement, now);
+            Keep(key, id, until, now);
             return id;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or InvalidOperationException)
@@ -114,6 +108,57 @@ internal sealed partial class TokenIntrospector : IDisposable
             LogFailed(_logger, Config.Url, e.Message);
             return null;
         }
+    }
+
+    // The client id of an answer that fits (null for one that does not), and until when the verdict may be cached: a
+    // token past its exp is refused for good (up to maxCacheTime), another refusal for inactiveCacheTime.
+    private (string? ClientId, DateTimeOffset Until) Judge(JsonElement answer, DateTimeOffset now)
+    {
+        var refused = (default(string), now + Config.InactiveCacheTime);
+        if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.True
+            || !answer.TryGetProperty("client_id", out var clientId) || clientId.ValueKind != JsonValueKind.String || clientId.GetString() is not { Length: > 0 } id)
+        {
+            return refused;
+        }
+
+        var until = now + Config.MaxCacheTime;
+        if (answer.TryGetProperty("exp", out var exp))
+        {
+            if (!exp.TryGetInt64(out var seconds))
+            {
+                return refused;
+            }
+
+            var expires = DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, 253_402_300_799));
+            if (expires <= now)
+            {
+                return (null, now + Config.MaxCacheTime);
+            }
+
+            until = expires < until ? expires : until;
+        }
+
+        // RFC 7662 section 2.2: a token not to be used before nbf is not valid yet.
+        if (answer.TryGetProperty("nbf", out var nbf) && (!nbf.TryGetInt64(out var notBefore) || DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(notBefore, 0, 253_402_300_799)) > now))
+        {
+            return refused;
+        }
+
+        return Config.Audience is { } audience && !HasAudience(answer, audience) ? refused : (id, until);
+    }
+
+    private void Keep(string key, string? clientId, DateTimeOffset until, DateTimeOffset now)
+    {
+        if (until <= now)
+        {
+            return;
+        }
+
+        using var entry = _cache.CreateEntry(key);
+        entry.Value = (clientId, until);
+        entry.Size = 1;
+        // Relative: MemoryCache reads its own clock; the entry's own Until, checked on every hit, follows TimeProvider.
+        entry.AbsoluteExpirationRelativeToNow = until - now;
     }
 
     private static bool HasAudience(JsonElement answer, string audience)

@@ -162,7 +162,7 @@ public sealed class CredentialKindsTests
         // answer must arrive to be judged, so it gets 10 s (used only by a slow machine): with 500 ms for all, a loaded run's
         // first call to the provider timed out, was refused as the same 401 without being judged, and failed "the provider was asked".
         await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, IntrospectionGateway(provider.Url, timeout: token == "slow" ? "2s" : "10s")));
-        var (reference, referenceBody) = await GetAsync(gateway, "Bearer inactive");
+        var (reference, referenceBody) = await GetAsync(gateway, "Bearer inactive-reference");
 
         var (refused, body) = await GetAsync(gateway, "Bearer " + token);
 
@@ -211,6 +211,35 @@ public sealed class CredentialKindsTests
         Assert.Equal(2, provider.Calls);
     }
 
+    [Fact]
+    public async Task Introspection_ARefusedToken_IsNotAskedAboutAgainForAWhile_AndConcurrentRequestsAskOnce()
+    {
+        // A client retrying with an expired token, or a page's first calls all bringing one new token, must not each call
+        // the endpoint: an expired token is refused without asking again (up to maxCacheTime), another refusal only with
+        // inactiveCacheTime (off by default: asked again), and one call answers every request that waits.
+        var time = new Gatehouse.Gateway.Tests.TestSupport.FakeTimeProvider();
+        await using var provider = await FakeIntrospection.StartAsync(clock: time, delay: TimeSpan.FromMilliseconds(300));
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, IntrospectionGateway(provider.Url, timeout: "10s")), time: time);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer expired")).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer expired")).Response.StatusCode);
+        Assert.Equal(1, provider.Calls);
+        time.Advance(TimeSpan.FromMinutes(5.1)); // past maxCacheTime: asked again
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer expired")).Response.StatusCode);
+        Assert.Equal(2, provider.Calls);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer inactive")).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer inactive")).Response.StatusCode);
+        Assert.Equal(4, provider.Calls);
+
+        var together = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => GetAsync(gateway, "Bearer good")));
+        Assert.All(together, t => Assert.Equal(HttpStatusCode.OK, t.Response.StatusCode));
+        Assert.Equal(5, provider.Calls);
+
+        // A token not valid before a later time is refused, as RFC 7662 has it.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer not-yet")).Response.StatusCode);
+    }
+
     /// <summary>
     /// An RFC 7662 provider on loopback (a fake provider, like the test backends): answers by the token's name, checks
     /// nothing itself, and counts the calls.
@@ -229,12 +258,17 @@ public sealed class CredentialKindsTests
 
         public string? LastAuthorization { get; private set; }
 
-        public static async Task<FakeIntrospection> StartAsync(TimeSpan? expiresIn = null, TimeProvider? clock = null)
+        public static async Task<FakeIntrospection> StartAsync(TimeSpan? expiresIn = null, TimeProvider? clock = null, TimeSpan? delay = null)
         {
             FakeIntrospection? self = null;
             var server = await TestBackend.StartAsync(async context =>
             {
                 Interlocked.Increment(ref self!._calls);
+                if (delay is { } wait)
+                {
+                    await Task.Delay(wait);
+                }
+
                 self.LastAuthorization = context.Request.Headers.Authorization.ToString();
                 var form = await context.Request.ReadFormAsync();
                 var now = (clock ?? TimeProvider.System).GetUtcNow();
@@ -256,6 +290,9 @@ public sealed class CredentialKindsTests
                         break;
                     case "unknown-client":
                         answer = $"{{\"active\":true,\"client_id\":\"stranger\",\"aud\":\"shop\",\"exp\":{exp}}}";
+                        break;
+                    case "not-yet":
+                        answer = $"{{\"active\":true,\"client_id\":\"erp-client\",\"aud\":\"shop\",\"exp\":{exp},\"nbf\":{now.AddMinutes(5).ToUnixTimeSeconds()}}}";
                         break;
                     case "no-client":
                         answer = $"{{\"active\":true,\"aud\":\"shop\",\"exp\":{exp}}}";
