@@ -4,6 +4,7 @@ using Gatehouse.Model.Config;
 using Gatehouse.Model.Operations;
 using Gatehouse.Model.Policies;
 using Gatehouse.Model.Routing;
+using Gatehouse.Model.Text;
 
 namespace Gatehouse.Model.Validation;
 
@@ -83,11 +84,14 @@ public static partial class ConfigValidator
             }
         }
 
+        // Routes whose CORS allows credentials, with where that CORS is written: a plan's '*' may not reach them.
+        var credentialed = new List<(string Id, RouteConfig Route, string Cors)>();
         foreach (var (id, route) in config.Routes)
         {
             var service = route.Service is { } s ? config.Services.GetValueOrDefault(s) : null;
             OperationConfig? operation = null;
-            if (route.Operation is { } opId && operations.TryGet(opId, out var opService, out var op))
+            string? opService = null;
+            if (route.Operation is { } opId && operations.TryGet(opId, out opService, out var op))
             {
                 operation = op;
                 service ??= config.Services.GetValueOrDefault(opService);
@@ -105,6 +109,11 @@ public static partial class ConfigValidator
             }
 
             var where = route.Policies is null ? $"routes.{id}" : $"routes.{id}.policies";
+            if (effective.Cors is { Credentials: true })
+            {
+                credentialed.Add((id, route, route.Policies?.Cors is not null ? $"{where}.cors" : $"services.{route.Service ?? opService}.policies.cors"));
+            }
+
             if (effective.Validate is not null && route.Operation is null)
             {
                 errors.Add(new ConfigError(route.Policies?.Validate is null ? where : $"{where}.validate",
@@ -133,6 +142,7 @@ public static partial class ConfigValidator
         foreach (var (name, plan) in config.Plans)
         {
             CheckOrigins($"plans.{name}.corsOrigins", plan.CorsOrigins, credentials: false, errors);
+            CheckPlanOriginsOnCredentialedRoutes(name, plan, config, credentialed, errors);
             CheckIpFilter($"plans.{name}.ipFilter", plan.IpFilter, errors);
         }
 
@@ -452,6 +462,41 @@ public static partial class ConfigValidator
             else if (origin.Any && credentials)
             {
                 errors.Add(new ConfigError($"{path}[{i}]", "'*' with 'credentials: true' would let every site make credentialed calls (browsers refuse it too); list the origins."));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A plan's origins are allowed on every route with CORS that the plan's callers reach, with that route's
+    /// <c>credentials</c>: what the route's own list may not hold with <c>credentials: true</c> (<c>*</c>), the plan's may not
+    /// either, when the plan reaches such a route (it grants it, or it is in shadow mode and lets every call through).
+    /// </summary>
+    private static void CheckPlanOriginsOnCredentialedRoutes(string name, PlanConfig plan, GatehouseConfig config,
+        List<(string Id, RouteConfig Route, string Cors)> credentialed, List<ConfigError> errors)
+    {
+        if (credentialed.Count == 0 || !plan.CorsOrigins.Contains("*", StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        var grants = plan.Mode == EnforcementMode.Shadow ? null : PlanGrants.Resolve(plan, config);
+        var reached = credentialed
+            .Where(c => grants is null || (c.Route.Operation is { } operation ? grants.Operations.ContainsKey(operation) : grants.Routes.ContainsKey(c.Id)))
+            .ToList();
+        if (reached.Count == 0)
+        {
+            return;
+        }
+
+        var others = reached.Count > 1 ? $" (and {Plural.Count(reached.Count - 1, "more route")}: {string.Join(", ", reached.Skip(1).Take(3).Select(r => r.Id))}{(reached.Count > 4 ? ", …" : "")})" : "";
+        var how = grants is null ? "this plan is in shadow mode, so its callers reach" : "this plan grants";
+        for (var i = 0; i < plan.CorsOrigins.Count; i++)
+        {
+            if (plan.CorsOrigins[i] == "*")
+            {
+                errors.Add(new ConfigError($"plans.{name}.corsOrigins[{i}]",
+                    $"'*' with 'credentials: true' would let every site make credentialed calls: {how} route '{reached[0].Id}'{others}, whose CORS policy ({reached[0].Cors}) has 'credentials: true'. "
+                    + "List the plan's origins (e.g. 'https://app.example.com'), or set 'credentials: false' on the route."));
             }
         }
     }

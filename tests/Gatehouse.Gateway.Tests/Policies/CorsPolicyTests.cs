@@ -1,6 +1,13 @@
 using System.Net;
+using Gatehouse.Gateway.Access;
+using Gatehouse.Gateway.Limiting;
+using Gatehouse.Gateway.Policies;
+using Gatehouse.Gateway.Policies.Cors;
+using Gatehouse.Gateway.Routing;
 using Gatehouse.Gateway.Tests.Infrastructure;
+using Gatehouse.Model.Policies;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Gatehouse.Gateway.Tests.Policies;
 
@@ -148,5 +155,104 @@ public sealed class CorsPolicyTests
         Assert.Equal("https://partner.example.net", partner.Header("Access-Control-Allow-Origin"));
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
         Assert.Null(other.Header("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
+    public async Task PlanWildcard_WithCredentials_ReflectsNoOrigin_OnPreflightOrOnTheAnswer_EvenIfItGotPastValidation()
+    {
+        // Validation refuses this config (plans.open.corsOrigins[0]); the policy must not rely on that. Built by hand, as
+        // the compiler would build it for a route with credentials granted by a plan whose corsOrigins is ["*"].
+        var app = CorsOrigin.Parse("https://app.example.com", out _)!;
+        var any = CorsOrigin.Parse("*", out _)!;
+        var policy = new CorsPolicy([app], [app, any], "GET, HEAD", ["GET", "HEAD"], [], "", null, credentials: true, "600");
+        var plan = new PlanModel("open", 0, shadow: false, LimitSet.Empty) { CorsOrigins = [any] };
+
+        var preflight = Request("OPTIONS", "https://evil.example");
+        preflight.Request.Headers.AccessControlRequestMethod = "GET";
+        await policy.AnswerPreflightAsync(preflight, "r1");
+        var evil = await AnswerAsync(policy, plan, "https://evil.example");
+        var listed = await AnswerAsync(policy, plan, "https://app.example.com");
+
+        Assert.Equal(StatusCodes.Status403Forbidden, preflight.Response.StatusCode);
+        Assert.False(preflight.Response.Headers.ContainsKey("Access-Control-Allow-Origin"));
+        Assert.False(preflight.Response.Headers.ContainsKey("Access-Control-Allow-Credentials"));
+        Assert.False(evil.ContainsKey("Access-Control-Allow-Origin"));
+        Assert.False(evil.ContainsKey("Access-Control-Allow-Credentials"));
+        Assert.Equal("https://app.example.com", listed["Access-Control-Allow-Origin"].ToString());
+        Assert.Equal("true", listed["Access-Control-Allow-Credentials"].ToString());
+    }
+
+    [Fact]
+    public async Task PlanWildcard_WithoutCredentials_StillAllowsAnyOrigin()
+    {
+        var app = CorsOrigin.Parse("https://app.example.com", out _)!;
+        var any = CorsOrigin.Parse("*", out _)!;
+        var policy = new CorsPolicy([app], [app, any], "GET, HEAD", ["GET", "HEAD"], [], "", null, credentials: false, "600");
+        var plan = new PlanModel("open", 0, shadow: false, LimitSet.Empty) { CorsOrigins = [any] };
+
+        var preflight = Request("OPTIONS", "https://elsewhere.example");
+        preflight.Request.Headers.AccessControlRequestMethod = "GET";
+        await policy.AnswerPreflightAsync(preflight, "r1");
+        var answer = await AnswerAsync(policy, plan, "https://elsewhere.example");
+
+        Assert.Equal(StatusCodes.Status204NoContent, preflight.Response.StatusCode);
+        Assert.Equal("https://elsewhere.example", preflight.Response.Headers.AccessControlAllowOrigin.ToString());
+        Assert.Equal("https://elsewhere.example", answer["Access-Control-Allow-Origin"].ToString());
+        Assert.False(answer.ContainsKey("Access-Control-Allow-Credentials"));
+    }
+
+    private static DefaultHttpContext Request(string method, string origin)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Method = method;
+        context.Request.Headers.Origin = origin;
+        return context;
+    }
+
+    // An actual response: the policy's headers are written by its OnStarting callback, run here as Kestrel would run it.
+    private static async Task<IHeaderDictionary> AnswerAsync(CorsPolicy policy, PlanModel plan, string origin)
+    {
+        var context = Request("GET", origin);
+        var starting = new StartingFeature(context.Features.GetRequiredFeature<IHttpResponseFeature>());
+        context.Features.Set<IHttpResponseFeature>(starting);
+        var exchange = new PolicyExchange(new RoutePolicies { Parameters = [], Cors = policy }, context, default(RouteCaptures), "/items/1", "r2")
+        {
+            Admission = new Admission(null, plan, default, null),
+        };
+        policy.Begin(context, exchange);
+        await starting.StartAsync();
+        return context.Response.Headers;
+    }
+
+    private sealed class StartingFeature(IHttpResponseFeature inner) : IHttpResponseFeature
+    {
+        private readonly List<(Func<object, Task> Callback, object State)> _starting = [];
+
+        public int StatusCode { get => inner.StatusCode; set => inner.StatusCode = value; }
+
+        public string? ReasonPhrase { get => inner.ReasonPhrase; set => inner.ReasonPhrase = value; }
+
+        public IHeaderDictionary Headers { get => inner.Headers; set => inner.Headers = value; }
+
+        [Obsolete("Use IHttpResponseBodyFeature")]
+        public Stream Body { get => inner.Body; set => inner.Body = value; }
+
+        public bool HasStarted { get; private set; }
+
+        public void OnStarting(Func<object, Task> callback, object state) => _starting.Add((callback, state));
+
+        public void OnCompleted(Func<object, Task> callback, object state)
+        {
+        }
+
+        public async Task StartAsync()
+        {
+            for (var i = _starting.Count - 1; i >= 0; i--)
+            {
+                await _starting[i].Callback(_starting[i].State);
+            }
+
+            HasStarted = true;
+        }
     }
 }

@@ -67,6 +67,65 @@ public sealed class PolicyConfigTests
         Assert.Contains(errors, e => e.StartsWith(path + ":", StringComparison.Ordinal) || e.StartsWith(path + " ", StringComparison.Ordinal) || e.Contains(path, StringComparison.Ordinal));
     }
 
+    private static IReadOnlyList<string> PlanErrors(string serviceCors, string itemsCors, string plan) => [.. ConfigLoader.Load($$"""
+        version: 1
+        services:
+          api: { targets: ["http://127.0.0.1:9"]{{(serviceCors.Length > 0 ? ", policies: { cors: " + serviceCors + " }" : "")}} }
+        routes:
+          items: { methods: [GET], path: "/items/{id}", service: api{{(itemsCors.Length > 0 ? ", policies: { cors: " + itemsCors + " }" : "")}} }
+          public: { methods: [GET], path: "/public", service: api, policies: { cors: { origins: ["https://app.example.com"] } } }
+        plans:
+          open: {{plan}}
+        """, Path.GetTempPath()).Errors.Select(e => e.ToString())];
+
+    [Theory]
+    [InlineData("", "{ origins: [\"https://app.example.com\"], credentials: true }", "{ anonymous: true, include: [ { route: items } ], corsOrigins: [\"*\"] }")]
+    [InlineData("{ origins: [\"https://app.example.com\"], credentials: true }", "", "{ anonymous: true, include: [ { path: \"/**\" } ], corsOrigins: [\"https://ok.example.com\", \"*\"] }")]
+    [InlineData("", "{ origins: [\"https://app.example.com\"], credentials: true }", "{ mode: shadow, include: [ { route: public } ], corsOrigins: [\"*\"] }")]
+    public void PlanWildcardOrigin_ReachingARouteWithCredentials_IsRefused_WithThePlansPathAndTheRoute(string serviceCors, string itemsCors, string plan)
+    {
+        var errors = PlanErrors(serviceCors, itemsCors, plan);
+
+        var error = Assert.Single(errors, e => e.Contains("plans.open.corsOrigins", StringComparison.Ordinal));
+        var index = plan.Contains("ok.example.com", StringComparison.Ordinal) ? 1 : 0;
+        Assert.StartsWith($"plans.open.corsOrigins[{index}]", error, StringComparison.Ordinal);
+        Assert.Contains("route 'items'", error, StringComparison.Ordinal);
+        Assert.Contains(serviceCors.Length > 0 ? "services.api.policies.cors" : "routes.items.policies.cors", error, StringComparison.Ordinal);
+        Assert.Contains("credentials: true", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlanWildcardOrigin_GrantingAnOperation_WhoseRouteHasItsServicesCredentialedCors_IsRefused()
+    {
+        var errors = ConfigLoader.Load("""
+            version: 1
+            services:
+              users:
+                targets: ["http://127.0.0.1:9"]
+                operations:
+                  users.get: { method: GET, path: "/users/{id}" }
+                policies: { cors: { origins: ["https://app.example.com"], credentials: true } }
+            routes:
+              getUser: { operation: users.get }
+            plans:
+              open: { anonymous: true, include: [ { operation: users.get } ], corsOrigins: ["*"] }
+            """, Path.GetTempPath()).Errors.Select(e => e.ToString()).ToList();
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith("plans.open.corsOrigins[0]: ", error, StringComparison.Ordinal);
+        Assert.Contains("route 'getUser'", error, StringComparison.Ordinal);
+        Assert.Contains("services.users.policies.cors", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlanWildcardOrigin_OnRoutesWithoutCredentials_StillLoads()
+    {
+        // The plan grants only 'public', whose CORS has no credentials; 'items' has them but the plan does not reach it.
+        var errors = PlanErrors("", "{ origins: [\"https://app.example.com\"], credentials: true }", "{ anonymous: true, include: [ { route: public } ], corsOrigins: [\"*\"] }");
+
+        Assert.Empty(errors);
+    }
+
     [Theory]
     [InlineData("{ ttl: 30s }", "{ \"trace\": \"@request.id\" }", "body.trace", "'@request.id' is new on every request")]
     [InlineData("{ ttl: 30s }", "{ \"@value\": \"@response.body\", \"lang\": [\"@request.headers.Accept-Language\"] }", "body.lang[0]", "Add 'Accept-Language' to the cache's 'headers'")]

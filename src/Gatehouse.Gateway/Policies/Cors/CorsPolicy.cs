@@ -100,11 +100,14 @@ internal sealed class CorsPolicy(
         ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "cors-preflight-refused", "CORS preflight refused", detail, requestId,
             [new(HeaderNames.Vary, "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")]);
 
-    private static bool Allowed(CorsOrigin[] list, in (string, string, int) origin)
+    // With credentials, '*' allows no origin: reflecting any origin beside Access-Control-Allow-Credentials: true would
+    // let every site make credentialed calls. Validation refuses '*' wherever it would meet credentials (a route's own
+    // list, and a plan's on the routes it reaches); this holds even for a list that reached the policy some other way.
+    private bool Allowed(CorsOrigin[] list, in (string, string, int) origin)
     {
         foreach (var o in list)
         {
-            if (o.Matches(origin))
+            if (o.Matches(origin) && !(o.Any && credentials))
             {
                 return true;
             }
