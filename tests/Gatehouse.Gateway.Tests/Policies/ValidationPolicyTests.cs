@@ -32,7 +32,11 @@ public sealed class ValidationPolicyTests
                 "operationId": "orders.get",
                 "parameters": [
                   { "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "minimum": 1 } },
-                  { "name": "X-Tenant", "in": "header", "required": true, "schema": { "type": "string", "maxLength": 8 } }
+                  { "name": "X-Tenant", "in": "header", "required": true, "schema": { "type": "string", "maxLength": 8 } },
+                  { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 50 } },
+                  { "name": "page", "in": "query", "schema": { "$ref": "#/components/schemas/Page" } },
+                  { "name": "ids", "in": "query", "schema": { "type": "array", "items": { "type": "string", "maxLength": 3 } } },
+                  { "name": "tags", "in": "query", "schema": { "$ref": "#/components/schemas/Tags" } }
                 ],
                 "responses": { "200": { "description": "ok" } }
               }
@@ -43,6 +47,8 @@ public sealed class ValidationPolicyTests
               "userId": { "type": "integer" },
               "note": { "type": "string", "nullable": true },
               "items": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/Item" } } } },
+            "Page": { "type": "integer", "minimum": 1 },
+            "Tags": { "type": "array", "items": { "type": "string", "maxLength": 5 } },
             "Item": { "type": "object", "required": ["productId"], "properties": { "productId": { "type": "integer" }, "quantity": { "type": "number" }, "size": { "enum": [1, 2, 3] } } }
           } }
         }
@@ -201,6 +207,69 @@ public sealed class ValidationPolicyTests
         Assert.Equal(HttpStatusCode.BadRequest, noHeader.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badQuery.StatusCode);
         Assert.Equal(HttpStatusCode.OK, good.StatusCode);
+        Assert.Equal(1, backend.Count);
+    }
+
+    [Theory]
+    [InlineData("/orders/7?limit=1&limit=999", "query", "limit")]
+    [InlineData("/orders/7?limit=999&limit=1", "query", "limit")]
+    [InlineData("/orders/7?limit=1&LIMIT=999", "query", "limit")]
+    [InlineData("/orders/7?limit=1&%6Cimit=999", "query", "limit")]
+    [InlineData("/orders/7?limit=1&limit=2", "query", "limit")]
+    [InlineData("/orders/7?page=1&page=2", "query", "page")]
+    public async Task AParameterThatIsNotAnArray_SentTwice_Gets400NamingIt_AndNeverReachesTheService(string target, string where, string name)
+    {
+        var (gateway, backend, dir) = await StartAsync();
+        await using var _ = gateway;
+        await using var __ = backend;
+        using var ___ = dir;
+
+        var (response, body) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, target, ("X-Tenant", "t1"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal("urn:gatehouse:problem:invalid-request", problem.GetProperty("type").GetString());
+        var error = Assert.Single(problem.GetProperty("errors").EnumerateArray());
+        Assert.Equal(where, error.GetProperty("in").GetString());
+        Assert.Equal(name, error.GetProperty("name").GetString());
+        Assert.Contains("2 times", error.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, backend.Count);
+    }
+
+    [Fact]
+    public async Task AHeaderParameterThatIsNotAnArray_SentOnTwoLines_Gets400NamingIt()
+    {
+        var (gateway, backend, dir) = await StartAsync();
+        await using var _ = gateway;
+        await using var __ = backend;
+        using var ___ = dir;
+
+        // The first value would pass maxLength 8; the second would not, and must not go unchecked.
+        var (response, body) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/orders/7", ("X-Tenant", "t1"), ("X-Tenant", "much-too-long-tenant"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = Assert.Single(JsonDocument.Parse(body).RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal("header", error.GetProperty("in").GetString());
+        Assert.Equal("X-Tenant", error.GetProperty("name").GetString());
+        Assert.Equal(0, backend.Count);
+    }
+
+    [Fact]
+    public async Task ArrayParameters_MayBeSentMoreThanOnce_AndAParameterWhoseSchemaIsARef_IsReadAsItsTargetsType()
+    {
+        var (gateway, backend, dir) = await StartAsync();
+        await using var _ = gateway;
+        await using var __ = backend;
+        using var ___ = dir;
+
+        var (arrays, _) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/orders/7?ids=1&ids=2&tags=a&tags=b&limit=50&page=3", ("X-Tenant", "t1"));
+        var (badItem, _) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/orders/7?ids=1&ids=toolong", ("X-Tenant", "t1"));
+        var (badPage, _) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/orders/7?page=0", ("X-Tenant", "t1"));
+
+        Assert.Equal(HttpStatusCode.OK, arrays.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badItem.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, badPage.StatusCode);
         Assert.Equal(1, backend.Count);
     }
 

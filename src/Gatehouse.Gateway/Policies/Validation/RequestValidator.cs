@@ -117,6 +117,15 @@ internal sealed class RequestValidator
             return;
         }
 
+        if (values.Count > 1 && p.Type != "array")
+        {
+            // Only an array takes a parameter more than once. Checking one of the values would let the others through
+            // unchecked (?limit=1&limit=999), and services disagree on which one counts (the first, the last, all).
+            errors.Add(new ValidationError(p.In, p.Name, "",
+                $"The {p.In} parameter '{p.Name}' was sent {values.Count} times, and it takes one value; send it once."));
+            return;
+        }
+
         using var document = JsonDocument.Parse(Coerce(p.Type, values));
         Check(p.Schema, document.RootElement, p.In, p.Name, errors);
     }
@@ -142,6 +151,7 @@ internal sealed class RequestValidator
             }
             else
             {
+                System.Diagnostics.Debug.Assert(values.Count == 1, "a parameter sent more than once is refused before it is read, unless it is an array");
                 var text = values[0] ?? "";
                 if (type is "integer" && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l))
                 {
@@ -471,7 +481,17 @@ internal sealed class RequestValidator
         }
 
         using var document = JsonDocument.Parse(schema);
-        if (!document.RootElement.TryGetProperty("type", out var type))
+        var root = document.RootElement;
+
+        // A schema that is only a $ref ("#/$defs/Limit", as OpenAPI's $ref to components is converted) has its target's type.
+        for (var hops = 0; hops < 8 && root.ValueKind == JsonValueKind.Object && !root.TryGetProperty("type", out _)
+            && root.TryGetProperty("$ref", out var reference) && reference.GetString() is { } target && target.StartsWith("#/$defs/", StringComparison.Ordinal)
+            && document.RootElement.TryGetProperty("$defs", out var defs) && defs.TryGetProperty(target["#/$defs/".Length..], out var found); hops++)
+        {
+            root = found;
+        }
+
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type))
         {
             return null;
         }
