@@ -66,7 +66,12 @@ internal sealed class RequestTransform
     /// <summary>Appends the transformed upstream path.</summary>
     public void AppendPath(ref DefaultInterpolatedStringHandler sb, PolicyExchange exchange) => _path!.Append(ref sb, exchange);
 
-    /// <summary>The client's query (with its '?') with the transform's removals and settings; values percent-encoded.</summary>
+    /// <summary>
+    /// The client's query (with its '?') with the transform's removals and settings; values percent-encoded. A parameter
+    /// is removed (or replaced by <c>set</c>) in every spelling a service may read as its name: any case, percent-encoded
+    /// (<c>%73ecret</c>), and after a <c>;</c>, which many frameworks read as a separator like <c>&amp;</c>
+    /// (<c>?keep=2;secret=1</c> goes on as <c>?keep=2</c>). Pairs not removed go on byte for byte.
+    /// </summary>
     public string TransformQuery(string query, PolicyExchange exchange)
     {
         var kept = new StringBuilder();
@@ -74,14 +79,34 @@ internal sealed class RequestTransform
         {
             foreach (var part in query[1..].Split('&'))
             {
-                var eq = part.IndexOf('=');
-                var name = Uri.UnescapeDataString((eq < 0 ? part : part[..eq]).Replace('+', ' '));
-                if (Array.IndexOf(_queryRemove, name) >= 0 || _querySet.Any(s => s.Name == name))
+                var keep = part;
+                if (part.Contains(';', StringComparison.Ordinal))
+                {
+                    var pieces = part.Split(';');
+                    var left = new List<string>(pieces.Length);
+                    foreach (var piece in pieces)
+                    {
+                        if (!Drops(piece))
+                        {
+                            left.Add(piece);
+                        }
+                    }
+
+                    if (left.Count < pieces.Length)
+                    {
+                        keep = string.Join(';', left);
+                        if (keep.Length == 0)
+                        {
+                            continue;
+                        }
+                    }
+                }
+                else if (Drops(part))
                 {
                     continue;
                 }
 
-                kept.Append(kept.Length == 0 ? "" : "&").Append(part);
+                kept.Append(kept.Length == 0 ? "" : "&").Append(keep);
             }
         }
 
@@ -94,6 +119,31 @@ internal sealed class RequestTransform
         }
 
         return kept.Length == 0 ? "" : "?" + kept;
+    }
+
+    // Whether a name=value pair's name, decoded ('+' as a space, percent-encoding undone), is one the transform removes or
+    // sets, compared without case: services bind query names case-insensitively as often as not.
+    private bool Drops(string pair)
+    {
+        var eq = pair.IndexOf('=', StringComparison.Ordinal);
+        var name = Uri.UnescapeDataString((eq < 0 ? pair : pair[..eq]).Replace('+', ' '));
+        foreach (var removed in _queryRemove)
+        {
+            if (string.Equals(removed, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        foreach (var (set, _) in _querySet)
+        {
+            if (string.Equals(set, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
