@@ -38,7 +38,7 @@ internal static class PolicyCompiler
                 ? new CachePolicy(cache, routeId, Fingerprint(route, p), store, time)
                 : null,
             RequestTransform = RequestTransform.Compile(p.Transform?.Request, parameters),
-            ResponseTransform = ResponseTransform.Compile(p.Transform?.Response),
+            ResponseTransform = ResponseTransform.Compile(p.Transform?.Response, routeId, log ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance),
             Respond = p.Respond is { } respond ? new Responding.RespondPolicy(respond, parameters) : null,
         };
     }

@@ -70,13 +70,15 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
         }
 
         policies.ResponseTransform?.ApplyHeaders(response, this);
-        if (policies.ResponseTransform is { Body: not null } transform && response.StatusCode is >= 200 and < 300 && ResponseTransformIsJson(response))
+        if (policies.ResponseTransform is { Body: not null } transform && Transforms.ResponseTransform.Reshapes(response.StatusCode))
         {
             _reshape = true;
             response.Headers.ContentLength = null;
             response.Headers.ETag = default;
             response.Headers.Remove("Content-MD5");
-            Install(BodyMode.Hold, transform.MaxBodySize);
+
+            // Held whole to be reshaped; an answer that is not JSON is held too, keeping none of it, and refused.
+            Install(BodyMode.Hold, Transforms.ResponseTransform.IsJson(response.ContentType) ? transform.MaxBodySize : 0);
         }
 
         // The body is copied as it passes for the cache and for the response check; the copy's limit is the larger.
@@ -185,18 +187,33 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
     {
         var transform = policies.ResponseTransform!;
         byte[]? shaped = null;
-        if (!_body!.Overflowed && response.Headers.ContentEncoding.Count == 0)
+        string? reason = null, detail = null;
+        if (!Transforms.ResponseTransform.IsJson(response.ContentType))
         {
-            shaped = transform.Reshape(_body.Copied, response.StatusCode, response.Headers, this);
+            reason = response.ContentType is { Length: > 0 } type ? $"Content-Type '{type}' is not JSON" : "it has no Content-Type";
+            detail = "The service's response is not JSON (its Content-Type says so, or it has none), and the route's body transform reads only JSON.";
+        }
+        else if (_body!.Overflowed)
+        {
+            reason = $"larger than {transform.MaxBodySize} bytes";
+            detail = $"The service's response is larger than the {transform.MaxBodySize} bytes the route's body transform reads.";
+        }
+        else if (response.Headers.ContentEncoding.Count > 0)
+        {
+            reason = $"compressed ({response.Headers.ContentEncoding})";
+            detail = "The service's response is compressed, and the route's body transform reads only uncompressed JSON.";
+        }
+        else if ((shaped = transform.Reshape(_body.Copied, response.StatusCode, response.Headers, this)) is null)
+        {
+            reason = "its body does not parse as JSON";
+            detail = "The service's response is not JSON the route's body transform can read.";
         }
 
         if (shaped is null)
         {
             // Never passed on unshaped: the template may exist to keep fields from clients.
-            await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "transform-failed", "Response could not be transformed",
-                _body.Overflowed
-                    ? $"The service's response is larger than the {transform.MaxBodySize} bytes the route's body transform reads."
-                    : "The service's response is not JSON the route's body transform can read (or it is compressed).", requestId).ConfigureAwait(false);
+            transform.Refused(response.StatusCode, reason!, requestId);
+            await ProblemWriter.WriteAsync(context, StatusCodes.Status502BadGateway, "transform-failed", "Response could not be transformed", detail!, requestId).ConfigureAwait(false);
             return;
         }
 
@@ -211,8 +228,6 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
             await response.Body.WriteAsync(shaped, context.RequestAborted).ConfigureAwait(false);
         }
     }
-
-    private static bool ResponseTransformIsJson(HttpResponse response) => Transforms.ResponseTransform.IsJson(response.ContentType);
 
     private void Install(BodyMode mode, long limit)
     {

@@ -2,6 +2,7 @@ using System.Net;
 using Gatehouse.Gateway.Tests.Access;
 using Gatehouse.Gateway.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Tests.Policies;
 
@@ -162,5 +163,61 @@ public sealed class TransformPolicyTests
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Contains("transform-failed", body, StringComparison.Ordinal);
         Assert.DoesNotContain("\"x\"", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("text/html; charset=utf-8")]
+    [InlineData(null)]
+    public async Task BodyReshape_OfA2xxAnswerThatIsNotJson_IsA502_Logged_NeverTheUnshapedBody(string? contentType)
+    {
+        await using var backend = await RecordingBackend.StartAsync(async (context, _) =>
+        {
+            if (contentType is not null)
+            {
+                context.Response.ContentType = contentType;
+            }
+
+            await context.Response.WriteAsync("{\"id\":1,\"secret\":\"s3cret\"}");
+        });
+        using var logs = new CapturingLoggerProvider();
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, """{ response: { body: { "@value": "@response.body", "@omit": [secret] } } }"""), logs: logs);
+
+        var (response, body) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/7", ("X-Api-Key", Key.Plaintext));
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("transform-failed", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", body, StringComparison.Ordinal);
+        var logged = await logs.WaitForAsync(e => e.Level == LogLevel.Warning && e.Message.Contains("transform-failed", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        Assert.Contains("Route items", logged.Message, StringComparison.Ordinal);
+        Assert.Contains(contentType is null ? "no Content-Type" : contentType, logged.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", logged.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BodyReshape_PassesAnswersWithoutABody_AndAnswersThatAreNot2xx_AsTheyAre()
+    {
+        await using var backend = await RecordingBackend.StartAsync(async (context, _) =>
+        {
+            if (context.Request.Path == "/items/204")
+            {
+                context.Response.StatusCode = 204;
+                return;
+            }
+
+            context.Response.StatusCode = 404;
+            context.Response.ContentType = "text/plain";
+            await context.Response.WriteAsync("no such item");
+        });
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, """{ response: { body: { "@value": "@response.body", "@omit": [secret] } } }"""));
+
+        var (empty, emptyBody) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/204", ("X-Api-Key", Key.Plaintext));
+        var (missing, missingBody) = await PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, "/items/404", ("X-Api-Key", Key.Plaintext));
+
+        Assert.Equal(HttpStatusCode.NoContent, empty.StatusCode);
+        Assert.Equal("", emptyBody);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("no such item", missingBody);
     }
 }

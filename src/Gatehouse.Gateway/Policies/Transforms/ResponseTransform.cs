@@ -6,15 +6,18 @@ using Gatehouse.Gateway.Forwarding;
 using Gatehouse.Model.Compositions;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Policies.Transforms;
 
 /// <summary>
 /// A route's response transforms: headers and status, applied when the service's response headers have been copied;
 /// and a JSON body reshaped with a composition template, which needs the whole body (bounded by
-/// <see cref="MaxBodySize"/>), so only a route with <c>body</c> reads bodies whole.
+/// <see cref="MaxBodySize"/>), so only a route with <c>body</c> reads bodies whole. A 2xx answer the body transform
+/// cannot reshape (not JSON, compressed, too large, unreadable) is never passed on unshaped: the client gets a 502,
+/// and the refusal is logged.
 /// </summary>
-internal sealed class ResponseTransform
+internal sealed partial class ResponseTransform
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly string[] _remove;
@@ -23,9 +26,13 @@ internal sealed class ResponseTransform
     private readonly (string Name, PolicyValue Value)[] _setFromRequest;
     private readonly (string Name, PolicyValue Value)[] _addFromRequest;
     private readonly FrozenDictionary<int, int> _status;
+    private readonly string _route;
+    private readonly ILogger _log;
 
-    private ResponseTransform(ResponseTransformConfig config)
+    private ResponseTransform(ResponseTransformConfig config, string route, ILogger log)
     {
+        _route = route;
+        _log = log;
         _remove = [.. config.Headers?.Remove ?? []];
         (string Name, PolicyValue Value)[] set = [.. (config.Headers?.Set ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
         (string Name, PolicyValue Value)[] add = [.. (config.Headers?.Add ?? new Dictionary<string, string>()).Select(p => (p.Key, PolicyValue.Compile(p.Value)))];
@@ -47,7 +54,7 @@ internal sealed class ResponseTransform
         MaxBodySize = config.MaxBodySize;
     }
 
-    public static ResponseTransform? Compile(ResponseTransformConfig? config) => config is null ? null : new ResponseTransform(config);
+    public static ResponseTransform? Compile(ResponseTransformConfig? config, string route, ILogger log) => config is null ? null : new ResponseTransform(config, route, log);
 
     /// <summary>The body template, or null when bodies stream through.</summary>
     public Template? Body { get; }
@@ -105,7 +112,14 @@ internal sealed class ResponseTransform
         }
     }
 
-    /// <summary>Whether a response with these headers is reshaped: a 2xx JSON body.</summary>
+    /// <summary>
+    /// Whether a 2xx answer is read for the body transform: every one that may carry a body (all but 204 and 205). One
+    /// that is not JSON is read too, only to be refused (<see cref="IsJson"/>): the template may exist to keep fields from
+    /// clients, so its answer is never passed on unshaped.
+    /// </summary>
+    public static bool Reshapes(int status) => status is >= 200 and < 300 and not (StatusCodes.Status204NoContent or StatusCodes.Status205ResetContent);
+
+    /// <summary>Whether a response's <c>Content-Type</c> is JSON the body transform reads (<c>application/json</c> or a <c>+json</c> type).</summary>
     public static bool IsJson(string? contentType) =>
         contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
         && (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || media.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
@@ -141,4 +155,11 @@ internal sealed class ResponseTransform
             return buffer.WrittenSpan.ToArray();
         }
     }
+
+    /// <summary>Logs an answer the body transform refused (the client gets 502 <c>transform-failed</c>).</summary>
+    public void Refused(int status, string reason, string requestId) => LogRefused(_log, _route, status, reason, requestId);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning,
+        Message = "Route {Route}: the service's {Status} answer was not passed on, since the route's body transform cannot reshape it ({Reason}); the client got 502 transform-failed (request {RequestId}).")]
+    private static partial void LogRefused(ILogger logger, string route, int status, string reason, string requestId);
 }
