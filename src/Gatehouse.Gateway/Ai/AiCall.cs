@@ -39,6 +39,13 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// <summary>With <see cref="KeepId"/>: keeps the final response; called before its last bytes go to the client.</summary>
     public Func<byte[], byte[]?, ValueTask>? KeepAsync { get; set; }
 
+    /// <summary>
+    /// Set when the client left while a provider was still answering: the reading of the rest of the answer, detached from
+    /// the client's request, which ends once the provider's usage came or the provider's timeout passed. The call is
+    /// settled after it, never before.
+    /// </summary>
+    public Task? Drain { get; set; }
+
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }
 

@@ -224,10 +224,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
         finally
         {
-            // Settled on every path: completed, refused by every provider, or cut by the client mid-stream.
+            // Settled on every path: completed, refused by every provider, or left by the client (once the provider's
+            // answer has been read without it).
             if (operation != AiOperation.CountTokens)
             {
-                Settle(call, reservation, admission, alias);
+                SettleWhenRead(call, reservation, admission, alias);
             }
         }
     }
@@ -293,6 +294,12 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         (string Provider, string Model, int Status) refused = default; // the last provider that refused the gateway itself
         foreach (var target in cooldowns.Order(ai.Name, targets))
         {
+            if (aborted.IsCancellationRequested)
+            {
+                // The client left before any provider answered: no other is called for it.
+                return;
+            }
+
             var provider = target.Provider;
             if (!provider.Serves(operation))
             {
@@ -353,19 +360,22 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             // One span per attempt (OpenTelemetry's GenAI conventions), ended however the attempt ends.
             var span = Observability.GatewayTracing.StartModelCall(operation == AiOperation.Embeddings, target, alias, body);
             var (spanStatus, spanError) = (0, (string?)null);
+            var request = provider.NewRequest(translation is Translation.MessagesToChat or Translation.ResponsesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
+            // Not linked to the client's request: a client that leaves does not stop the provider generating (and billing)
+            // the answer, so the answer is still read to its end, within the provider's timeout (AiCall.Drain).
+            var timeout = new CancellationTokenSource(provider.Timeout);
+            HttpResponseMessage? response = null;
             try
             {
-                using var request = provider.NewRequest(translation is Translation.MessagesToChat or Translation.ResponsesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-                timeout.CancelAfter(provider.Timeout);
-                HttpResponseMessage response;
+                var sending = provider.Invoker.SendAsync(request, timeout.Token);
                 try
                 {
-                    response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                    response = await sending.WaitAsync(aborted).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (aborted.IsCancellationRequested)
                 {
-                    spanError = "canceled";
+                    call.Target = target;
+                    call.Drain = DrainAnswerAsync(call, sending, stream ? Dialect(call, operation, translation, created) : null, timeout.Token, translation, created);
                     return;
                 }
                 catch (OperationCanceledException)
@@ -385,60 +395,66 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                     continue;
                 }
 
-                using (response)
+                var status = (int)response.StatusCode;
+                spanStatus = status;
+                if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
                 {
-                    var status = (int)response.StatusCode;
-                    spanStatus = status;
-                    if (status == (int)HttpStatusCode.TooManyRequests || status >= 500)
-                    {
-                        failure = status == 429 ? AttemptFailure.RateLimited : AttemptFailure.ServerError;
-                        retryAfter = status == 429 && response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : retryAfter;
-                        LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                        cooldowns.Failed(ai.Name, target, ai.Cooldown, status == 429 ? RetryAfter(response.Headers.RetryAfter) : null);
-                        continue;
-                    }
-
-                    if (status is 401 or 403 or 404)
-                    {
-                        // The gateway's credential or model map failing at this provider, not the client's request: the
-                        // client cannot fix it, and OpenAI's 401 body repeats part of the provider key. So it counts as
-                        // the provider failing, and its body is neither read nor logged nor passed on.
-                        failure = status == 404 ? AttemptFailure.ModelNotFound : AttemptFailure.Refused;
-                        refused = (provider.Name, target.Model, status);
-                        LogProviderRefused(_logger, ai.Name, alias, provider.Name, target.Model, status,
-                            status == 404 ? "the model or deployment is not found there; check the alias's 'model'" : "the gateway's credential for it is refused; check the provider's 'credential'");
-                        cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
-                        continue;
-                    }
-
-                    call.Target = target;
-                    var outcome = stream && status < 300
-                        ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, (operation, translation) switch
-                        {
-                            (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
-                            (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null, call.KeepConversation)),
-                            (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null, call.KeepConversation)),
-                            (_, Translation.MessagesToChat) => new MessagesStream(),
-                            (AiOperation.Messages, _) => new AnthropicPassThrough(),
-                            (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
-                            _ => OpenAiStreamDialect.Instance,
-                        }).ConfigureAwait(false)
-                        : await RelayWholeAsync(call, response, timeout, translation, created, call.KeepId ?? "resp_" + call.RequestId).ConfigureAwait(false);
-                    if (outcome == RelayOutcome.Done)
-                    {
-                        cooldowns.Succeeded(ai.Name, target);
-                        return;
-                    }
-
-                    failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
-                    spanError = outcome == RelayOutcome.TimedOut ? "timeout" : "broken_response";
-                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
-                    cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
+                    failure = status == 429 ? AttemptFailure.RateLimited : AttemptFailure.ServerError;
+                    retryAfter = status == 429 && response.Headers.TryGetValues("Retry-After", out var values) ? values.FirstOrDefault() : retryAfter;
+                    LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    cooldowns.Failed(ai.Name, target, ai.Cooldown, status == 429 ? RetryAfter(response.Headers.RetryAfter) : null);
+                    continue;
                 }
+
+                if (status is 401 or 403 or 404)
+                {
+                    // The gateway's credential or model map failing at this provider, not the client's request: the
+                    // client cannot fix it, and OpenAI's 401 body repeats part of the provider key. So it counts as
+                    // the provider failing, and its body is neither read nor logged nor passed on.
+                    failure = status == 404 ? AttemptFailure.ModelNotFound : AttemptFailure.Refused;
+                    refused = (provider.Name, target.Model, status);
+                    LogProviderRefused(_logger, ai.Name, alias, provider.Name, target.Model, status,
+                        status == 404 ? "the model or deployment is not found there; check the alias's 'model'" : "the gateway's credential for it is refused; check the provider's 'credential'");
+                    cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
+                    continue;
+                }
+
+                call.Target = target;
+                var outcome = stream && status < 300
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, Dialect(call, operation, translation, created)).ConfigureAwait(false)
+                    : await RelayWholeAsync(call, response, timeout, translation, created).ConfigureAwait(false);
+                if (outcome == RelayOutcome.Left)
+                {
+                    // The provider's success or failure is the drain's to see, and counts for neither.
+                    return;
+                }
+
+                if (outcome == RelayOutcome.Done)
+                {
+                    cooldowns.Succeeded(ai.Name, target);
+                    return;
+                }
+
+                failure = outcome == RelayOutcome.TimedOut ? AttemptFailure.Timeout : AttemptFailure.ServerError;
+                spanError = outcome == RelayOutcome.TimedOut ? "timeout" : "broken_response";
+                LogFallback(_logger, ai.Name, alias, provider.Name, target.Model, outcome == RelayOutcome.TimedOut ? "no first event in time" : "a broken response");
+                cooldowns.Failed(ai.Name, target, ai.Cooldown, null);
             }
             finally
             {
-                Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
+                if (call.Drain is { } drain)
+                {
+                    // The drain reads on: what the attempt holds is released, and its span ended with the usage, after it.
+                    call.Drain = ReleaseAfterAsync(drain, call, request, timeout, response, span, spanStatus);
+                }
+                else
+                {
+                    response?.Dispose();
+                    timeout.Dispose();
+                    request.Dispose();
+                    Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
+                }
+
                 spanErrorBefore = spanError ?? (spanStatus >= 400 ? spanStatus.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
             }
         }
@@ -479,61 +495,129 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         await ErrorAsync(context, operation.IsAnthropic(), code, "api_error", type, message, call.RequestId, failure == AttemptFailure.RateLimited ? retryAfter : null).ConfigureAwait(false);
     }
 
+    // How the provider's stream events become the client's, by the API called and the provider's.
+    private static StreamDialect Dialect(AiCall call, AiOperation operation, Translation translation, long created) => (operation, translation) switch
+    {
+        (_, Translation.ChatToAnthropic) => new AnthropicStream(created),
+        (_, Translation.ResponsesToAnthropic) => new ChainedDialect(new AnthropicStream(created, usageChunk: true), new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null, call.KeepConversation)),
+        (_, Translation.ResponsesToChat) => new ChainedDialect(OpenAiStreamDialect.Translated, new ResponsesFromChatStream(call.KeepId ?? "resp_" + call.RequestId, created, call.KeepId is not null, call.KeepConversation)),
+        (_, Translation.MessagesToChat) => new MessagesStream(),
+        (AiOperation.Messages, _) => new AnthropicPassThrough(),
+        (AiOperation.Responses, _) => ResponsesStreamDialect.Instance,
+        _ => OpenAiStreamDialect.Instance,
+    };
+
     /// <summary>
     /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; translated first when
-    /// the provider speaks the other API than the client (<paramref name="translation"/>).
+    /// the provider speaks the other API than the client (<paramref name="translation"/>). A client that leaves before
+    /// it is read does not end the reading (<see cref="AiCall.Drain"/>).
     /// </summary>
-    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created, string responseId)
+    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created)
     {
-        byte[] bytes;
+        var aborted = call.Context.RequestAborted;
+        // Within the call's timeout too: a provider that stalls before its body is whole can still be left.
+        var reading = ReadWholeAsync(response, timeout.Token);
+        (byte[]? Bytes, RelayOutcome Failed) read;
         try
         {
-            // Within the call's timeout too: a provider that stalls before its body is whole can still be left.
-            var content = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            read = await reading.WaitAsync(aborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            call.Drain = DrainWholeAsync(call, response, reading, translation, created);
+            return RelayOutcome.Left;
+        }
+
+        if (read.Bytes is not { } whole)
+        {
+            return read.Failed;
+        }
+
+        var success = response.IsSuccessStatusCode;
+        if (Answer(call, response, whole, translation, created) is not { } bytes)
+        {
+            return RelayOutcome.Broken;
+        }
+
+        if (success && call.KeepId is { } keepId)
+        {
+            // Kept by the gateway: the client gets the gateway's id (the provider's names nothing it could use).
+            bytes = AiResponses.Stamp(bytes, keepId, call.KeepConversation, out var output) ?? bytes;
+            call.Final = bytes;
+            await call.KeepAsync!(bytes, output).ConfigureAwait(false);
+        }
+
+        var http = call.Context.Response;
+        http.StatusCode = (int)response.StatusCode;
+        http.ContentType = "application/json";
+        http.ContentLength = bytes.Length;
+        http.Headers["X-Request-Id"] = call.RequestId;
+        try
+        {
+            await http.Body.WriteAsync(bytes, aborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The client left; the usage still counts.
+        }
+
+        return RelayOutcome.Done;
+    }
+
+    // A whole response's body, or why there is none (a timeout, a broken or oversized body).
+    private static async Task<(byte[]? Bytes, RelayOutcome Failed)> ReadWholeAsync(HttpResponseMessage response, CancellationToken deadline)
+    {
+        try
+        {
+            var content = await response.Content.ReadAsStreamAsync(deadline).ConfigureAwait(false);
             using var buffer = new MemoryStream();
             var chunk = new byte[16 * 1024];
             int read;
-            while ((read = await content.ReadAsync(chunk, timeout.Token).ConfigureAwait(false)) > 0)
+            while ((read = await content.ReadAsync(chunk, deadline).ConfigureAwait(false)) > 0)
             {
                 if (buffer.Length + read > MaxResponse)
                 {
-                    return RelayOutcome.Broken;
+                    return (null, RelayOutcome.Broken);
                 }
 
                 buffer.Write(chunk, 0, read);
             }
 
-            bytes = buffer.ToArray();
-        }
-        catch (OperationCanceledException) when (call.Context.RequestAborted.IsCancellationRequested)
-        {
-            return RelayOutcome.Done;
+            return (buffer.ToArray(), RelayOutcome.Done);
         }
         catch (OperationCanceledException)
         {
-            return RelayOutcome.TimedOut;
+            return (null, RelayOutcome.TimedOut);
         }
         catch (Exception e) when (e is IOException or HttpRequestException)
         {
-            return RelayOutcome.Broken;
+            return (null, RelayOutcome.Broken);
         }
+    }
 
+    /// <summary>
+    /// A whole response's body as the client gets it, translated where needed, with the call's usage recorded when it is a
+    /// success; null when a success is broken (not the API's JSON).
+    /// </summary>
+    private static byte[]? Answer(AiCall call, HttpResponseMessage response, byte[] bytes, Translation translation, long created)
+    {
         var success = response.IsSuccessStatusCode;
         AiUsage? usage = null;
         var text = success ? call.CompletionText : null;
+        var responseId = call.KeepId ?? "resp_" + call.RequestId;
         if (translation == Translation.ResponsesToChat)
         {
             // A chat completion's usage is read as any is; its error body already has the Responses API's shape.
             if (!AiJson.TryScan(bytes, ref usage, text) && success)
             {
-                return RelayOutcome.Broken;
+                return null;
             }
 
             if (success)
             {
                 if (ResponsesAnswer.FromCompletion(bytes, responseId, created) is not { } answer)
                 {
-                    return RelayOutcome.Broken;
+                    return null;
                 }
 
                 bytes = answer;
@@ -555,48 +639,24 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             };
             if (translated is null)
             {
-                return RelayOutcome.Broken;
+                return null;
             }
 
             bytes = translated;
         }
-        else if (!AiJson.TryScan(bytes, ref usage, text))
+        else if (!AiJson.TryScan(bytes, ref usage, text) && success)
         {
             // A success that is not JSON is the provider's fault; a 4xx body is passed on whatever it is.
-            if (success)
-            {
-                return RelayOutcome.Broken;
-            }
+            return null;
         }
 
         if (success)
         {
             call.Usage = usage;
             call.Answered = true;
-            if (call.KeepId is { } keepId)
-            {
-                // Kept by the gateway: the client gets the gateway's id (the provider's names nothing it could use).
-                bytes = AiResponses.Stamp(bytes, keepId, call.KeepConversation, out var output) ?? bytes;
-                call.Final = bytes;
-                await call.KeepAsync!(bytes, output).ConfigureAwait(false);
-            }
         }
 
-        var http = call.Context.Response;
-        http.StatusCode = (int)response.StatusCode;
-        http.ContentType = "application/json";
-        http.ContentLength = bytes.Length;
-        http.Headers["X-Request-Id"] = call.RequestId;
-        try
-        {
-            await http.Body.WriteAsync(bytes, call.Context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException)
-        {
-            // The client left; the usage still counts.
-        }
-
-        return RelayOutcome.Done;
+        return bytes;
     }
 
     /// <summary>
@@ -696,8 +756,10 @@ internal enum AiOperation
 /// <summary>How relaying one provider's response ended.</summary>
 internal enum RelayOutcome
 {
-    /// <summary>The client got an answer (or left); no other provider is tried.</summary>
+    /// <summary>The client got an answer; no other provider is tried.</summary>
     Done,
+    /// <summary>The client left while the provider was answering; the rest is read without it (<see cref="AiCall.Drain"/>).</summary>
+    Left,
     /// <summary>Nothing was sent to the client, and the provider was too slow.</summary>
     TimedOut,
     /// <summary>Nothing was sent to the client, and the provider's response was broken.</summary>

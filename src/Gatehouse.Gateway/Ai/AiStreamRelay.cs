@@ -8,7 +8,8 @@ namespace Gatehouse.Gateway.Ai;
 /// Relays a provider's event stream to the client event by event, each flushed as soon as it is whole: nothing is
 /// buffered beyond one event. The response is committed only once the provider's first event has arrived, so a provider
 /// that fails before it can still be replaced by the next; a failure after that ends the stream with an error event,
-/// never a silent truncation.
+/// never a silent truncation. A client that leaves does not end the provider's answer: the rest is read without it
+/// (<see cref="AiCall.Drain"/>), so that the call is settled with the usage the provider bills.
 /// </summary>
 internal static class AiStreamRelay
 {
@@ -16,29 +17,47 @@ internal static class AiStreamRelay
     {
         var context = call.Context;
         var aborted = context.RequestAborted;
-        Stream content;
         SseReader reader;
+        Task<ReadOnlyMemory<byte>?>? first = null;
         ReadOnlyMemory<byte>? next;
         try
         {
-            content = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-            reader = new SseReader(content);
-            next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            return RelayOutcome.Done;
+            reader = new SseReader(await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
             return RelayOutcome.TimedOut;
         }
-        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException)
+        catch (Exception e) when (e is IOException or HttpRequestException)
         {
             return RelayOutcome.Broken;
         }
 
-        using (reader)
+        try
+        {
+            // Read within the provider's timeout only: a client that leaves before the first event does not stop the
+            // provider generating (and billing) the answer, which is read to its end without the client.
+            first = reader.ReadEventAsync(timeout.Token).AsTask();
+            next = await first.WaitAsync(aborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested && first is not null)
+        {
+            call.Drain = DrainAsync(call, reader, first, dialect, timeout.Token);
+            return RelayOutcome.Left;
+        }
+        catch (OperationCanceledException)
+        {
+            reader.Dispose();
+            return RelayOutcome.TimedOut;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException)
+        {
+            reader.Dispose();
+            return RelayOutcome.Broken;
+        }
+
+        var drained = false;
+        try
         {
             if (next is null || dialect.FailsBeforeStart(next.Value.Span))
             {
@@ -59,20 +78,20 @@ internal static class AiStreamRelay
                 {
                     if (next is not { } current)
                     {
-                        await WriteErrorEventAsync(dialect, writer, context, "The provider ended the stream before it was complete.", aborted).ConfigureAwait(false);
+                        await TryWriteErrorEventAsync(dialect, writer, context, "The provider ended the stream before it was complete.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
                     var step = dialect.Step(call, current.Span, writer, out var wrote, out var error);
                     if (step == StreamStep.Malformed)
                     {
-                        await WriteErrorEventAsync(dialect, writer, context, "The provider sent an event that is not valid JSON; the stream is ended.", aborted).ConfigureAwait(false);
+                        await TryWriteErrorEventAsync(dialect, writer, context, "The provider sent an event that is not valid JSON; the stream is ended.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
                     if (step == StreamStep.ProviderError)
                     {
-                        await WriteErrorEventAsync(dialect, writer, context, error ?? "The provider reported an error mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
+                        await TryWriteErrorEventAsync(dialect, writer, context, error ?? "The provider reported an error mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
                         return RelayOutcome.Done;
                     }
 
@@ -84,7 +103,14 @@ internal static class AiStreamRelay
 
                     if (wrote)
                     {
-                        await writer.FlushAsync(aborted).ConfigureAwait(false);
+                        try
+                        {
+                            await writer.FlushAsync(aborted).ConfigureAwait(false);
+                        }
+                        catch (Exception) when (aborted.IsCancellationRequested)
+                        {
+                            // The client left: seen below.
+                        }
                     }
 
                     if (step == StreamStep.Done)
@@ -92,22 +118,93 @@ internal static class AiStreamRelay
                         return RelayOutcome.Done;
                     }
 
+                    if (aborted.IsCancellationRequested)
+                    {
+                        // The client left mid-stream; the provider goes on generating (and billing) the answer. The rest is
+                        // read without the client, given at most one more timeout however often the provider sends.
+                        timeout.CancelAfter(idle);
+                        call.Drain = DrainAsync(call, reader, null, dialect, timeout.Token);
+                        drained = true;
+                        return RelayOutcome.Left;
+                    }
+
                     // A provider silent for longer than its timeout mid-stream is as broken as one that never answered.
                     timeout.CancelAfter(idle);
                     next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
                 }
             }
-            catch (Exception) when (aborted.IsCancellationRequested)
-            {
-                // The client left mid-stream; the reservation is settled with what was seen.
-                return RelayOutcome.Done;
-            }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
             {
+                // The provider's stream broke (the client's writes do not throw here): the estimate stands in for its usage.
                 await TryWriteErrorEventAsync(dialect, writer, context, e is OperationCanceledException
                     ? "The provider stopped sending mid-stream; the stream is ended."
                     : "The connection to the provider broke mid-stream; the stream is ended.", aborted).ConfigureAwait(false);
                 return RelayOutcome.Done;
+            }
+        }
+        finally
+        {
+            if (!drained)
+            {
+                reader.Dispose();
+            }
+        }
+    }
+
+    /// <summary>A provider's stream whose client left before its response headers came: read whole, as <see cref="DrainAsync(AiCall, SseReader, Task{ReadOnlyMemory{byte}?}?, StreamDialect, CancellationToken)"/>.</summary>
+    public static async Task DrainAsync(AiCall call, HttpResponseMessage response, StreamDialect dialect, CancellationToken deadline)
+    {
+        SseReader reader;
+        try
+        {
+            reader = new SseReader(await response.Content.ReadAsStreamAsync(deadline).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            return;
+        }
+
+        await DrainAsync(call, reader, reader.ReadEventAsync(deadline).AsTask(), dialect, deadline).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the rest of a provider's stream once its client has left, as the relay would (usage and text recorded on
+    /// <paramref name="call"/>) but writing nothing anywhere, until the stream ends or <paramref name="deadline"/>
+    /// passes. <paramref name="first"/> is the provider's first event when it had not come yet; the call counts as
+    /// answered once it came and is not a failure.
+    /// </summary>
+    private static async Task DrainAsync(AiCall call, SseReader reader, Task<ReadOnlyMemory<byte>?>? first, StreamDialect dialect, CancellationToken deadline)
+    {
+        using (reader)
+        {
+            var discard = new ArrayBufferWriter<byte>(1024);
+            try
+            {
+                var next = first is null ? await reader.ReadEventAsync(deadline).ConfigureAwait(false) : await first.ConfigureAwait(false);
+                if (first is not null)
+                {
+                    if (next is null || dialect.FailsBeforeStart(next.Value.Span))
+                    {
+                        return;
+                    }
+
+                    call.Answered = true;
+                }
+
+                while (next is { } current)
+                {
+                    discard.ResetWrittenCount();
+                    if (dialect.Step(call, current.Span, discard, out _, out _) != StreamStep.Continue)
+                    {
+                        return;
+                    }
+
+                    next = await reader.ReadEventAsync(deadline).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
+            {
+                // The provider broke, or did not finish within the bound: the estimate stands in for its usage.
             }
         }
     }

@@ -40,6 +40,14 @@ internal sealed class AiKit : IAsyncDisposable
 
     public TestKey Key { get; }
 
+    /// <summary>
+    /// A client that goes away: it closes its connection when a response is disposed before its end, where HttpClient's
+    /// default reads on (up to 1 MB, for 2 s) to keep the connection.
+    /// </summary>
+    public HttpClient Leaving => _leaving ??= new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = new Uri(Gateway.Url) };
+
+    private HttpClient? _leaving;
+
     /// <summary>The config the gateway started with (to apply a changed one).</summary>
     public Gatehouse.Model.Config.GatehouseConfig Config { get; private init; } = null!;
 
@@ -226,6 +234,7 @@ internal sealed class AiKit : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _leaving?.Dispose();
         await Gateway.DisposeAsync();
         foreach (var provider in Providers)
         {

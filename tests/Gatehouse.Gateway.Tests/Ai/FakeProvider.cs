@@ -34,6 +34,10 @@ public enum FakeFault
     Malformed,
     /// <summary>Streams the first chunk, then waits for <see cref="FakeProvider.Release"/>.</summary>
     Gate,
+    /// <summary>Waits for <see cref="FakeProvider.Release"/> before answering a whole (not streamed) call, then answers it in full.</summary>
+    HoldWhole,
+    /// <summary>Sends a stream's response headers, then waits for <see cref="FakeProvider.Release"/> before its first chunk.</summary>
+    GateFirstChunk,
 }
 
 /// <summary>
@@ -83,6 +87,21 @@ internal sealed class FakeProvider : IAsyncDisposable
     private long _reported;
 
     public TaskCompletionSource FirstChunkSent { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set once a call held by <see cref="FakeFault.Gate"/> or <see cref="FakeFault.HoldWhole"/> was given up by its caller before <see cref="Release"/>.</summary>
+    public TaskCompletionSource Abandoned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Each chat answer has <c>max_tokens</c> words (or <see cref="AnswerWords"/> without it): a length of each call's own.</summary>
+    public bool AnswerToMaxTokens { get; set; }
+
+    /// <summary>A pause after each chunk of a streamed chat answer, as a model generating.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
+    /// <summary>Off: streams end without the usage chunk even when it is asked for, as some compatible servers do.</summary>
+    public bool ReportsUsage { get; set; } = true;
+
+    /// <summary>When above 0: a streamed chat answer stops after that many chunks and sends nothing more until it is given up.</summary>
+    public int StallAfterChunks { get; set; }
 
     public TaskCompletionSource Release { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -157,10 +176,15 @@ internal sealed class FakeProvider : IAsyncDisposable
             return;
         }
 
-        var words = Enumerable.Range(1, AnswerWords).Select(i => $"w{i}").ToArray();
+        var words = Enumerable.Range(1, AnswerToMaxTokens && body["max_tokens"] is { } max ? max.GetValue<int>() : AnswerWords).Select(i => $"w{i}").ToArray();
         var usage = new { prompt_tokens = prompt, completion_tokens = words.Length, total_tokens = prompt + words.Length };
         if (body["stream"]?.GetValue<bool>() != true)
         {
+            if (Fault == FakeFault.HoldWhole)
+            {
+                await HoldAsync(context);
+            }
+
             Interlocked.Add(ref _reported, usage.total_tokens);
             await context.Response.WriteAsJsonAsync(new
             {
@@ -172,6 +196,13 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         context.Response.ContentType = "text/event-stream";
+        if (Fault == FakeFault.GateFirstChunk)
+        {
+            await context.Response.StartAsync();
+            await context.Response.Body.FlushAsync();
+            await HoldAsync(context);
+        }
+
         for (var i = 0; i < words.Length; i++)
         {
             await SendAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = new { content = (i == 0 ? "" : " ") + words[i] }, finish_reason = (string?)null } } });
@@ -179,10 +210,20 @@ internal sealed class FakeProvider : IAsyncDisposable
             {
                 return;
             }
+
+            if (StallAfterChunks == i + 1)
+            {
+                await HoldAsync(context, Timeout.InfiniteTimeSpan);
+            }
+
+            if (ChunkDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(ChunkDelay, context.RequestAborted);
+            }
         }
 
         await SendAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta = new { content = "" }, finish_reason = "stop" } } });
-        if (body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+        if (ReportsUsage && body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
         {
             Interlocked.Add(ref _reported, usage.total_tokens);
             await SendAsync(context, new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage });
@@ -219,6 +260,12 @@ internal sealed class FakeProvider : IAsyncDisposable
         context.Response.ContentType = "text/event-stream";
         object Chunk(object delta, string? finish = null) => new { id = "chatcmpl-tool", @object = "chat.completion.chunk", created = 1, model, choices = new[] { new { index = 0, delta, finish_reason = finish } } };
         await SendAsync(context, Chunk(new { role = "assistant", content = ToolPreamble }));
+        FirstChunkSent.TrySetResult();
+        if (Fault == FakeFault.Gate)
+        {
+            await HoldAsync(context);
+        }
+
         await SendAsync(context, Chunk(new { tool_calls = new[] { new { index = 0, id = "call_1", type = "function", function = new { name = tool, arguments = "" } } } }));
         foreach (var fragment in (string[])["{\"city\"", ":\"Par", "is\"}"])
         {
@@ -226,7 +273,7 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         await SendAsync(context, Chunk(new { }, "tool_calls"));
-        if (body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+        if (ReportsUsage && body["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
         {
             Interlocked.Add(ref _reported, usage.total_tokens);
             await SendAsync(context, new { id = "chatcmpl-tool", @object = "chat.completion.chunk", created = 1, model, choices = Array.Empty<object>(), usage });
@@ -319,7 +366,7 @@ internal sealed class FakeProvider : IAsyncDisposable
             FirstChunkSent.TrySetResult();
             if (Fault is FakeFault.Gate or FakeFault.ResetMidStream)
             {
-                await Release.Task.WaitAsync(context.RequestAborted);
+                await HoldAsync(context);
                 if (Fault == FakeFault.ResetMidStream)
                 {
                     context.Abort();
@@ -334,6 +381,20 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         return index == 1 && Fault == FakeFault.CutMidStream;
+    }
+
+    // Waits for Release (or forever); a caller that gives the call up first is noted (Abandoned).
+    private async Task HoldAsync(HttpContext context, TimeSpan? forever = null)
+    {
+        try
+        {
+            await (forever is null ? Release.Task : Task.Delay(forever.Value)).WaitAsync(context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            Abandoned.TrySetResult();
+            throw;
+        }
     }
 
     private static async Task SendEventAsync(HttpContext context, string type, string json)

@@ -57,21 +57,22 @@ public sealed class TokenLimitTests
     }
 
     [Fact]
-    public async Task Settle_ClientCutsTheStream_ReservationReplacedByAnEstimate()
+    public async Task Settle_ClientCutsTheStream_TheAnswerIsReadToItsEnd_AndSettledWithTheProvidersUsage()
     {
         await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100000, per: day, count: completion } ]");
         kit.Providers[0].Fault = FakeFault.Gate;
-        using (var response = await kit.Gateway.Client.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":700,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        using (var response = await kit.Leaving.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":700,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
         {
             var stream = await response.Content.ReadAsStreamAsync();
             Assert.True(await stream.ReadAsync(new byte[4096]) > 0);
             Assert.Equal((0L, 700L), Limiter(kit).Read("gold", "app", 0));
         }
 
-        // The client is gone; the gateway notices, drops the provider call and settles with what it relayed ("w1").
+        // The client is gone; the provider still generates (and bills) the rest, which the gateway reads for its usage.
+        kit.Providers[0].Release.SetResult();
         await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, "the cut call settled");
-        var (used, _) = Limiter(kit).Read("gold", "app", 0);
-        Assert.InRange(used, 1, 2);
+        Assert.Equal((5L, 0L), Limiter(kit).Read("gold", "app", 0));
+        Assert.False(kit.Providers[0].Abandoned.Task.IsCompleted);
     }
 
     [Fact]
