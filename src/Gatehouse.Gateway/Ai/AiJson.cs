@@ -257,7 +257,9 @@ internal static class AiJson
 
     /// <summary>
     /// Reads a provider's JSON body (a whole response, or one stream chunk): its top-level <c>usage</c> if any, and the
-    /// text of any <c>content</c> strings (for an estimate when usage never comes). False when it is not JSON.
+    /// text of what the provider bills as completion (for an estimate when usage never comes): <c>content</c> and
+    /// <c>refusal</c> strings, tool calls' <c>arguments</c>, and the reasoning that compatible servers send
+    /// (<c>reasoning_content</c>, <c>reasoning</c>). False when it is not JSON.
     /// </summary>
     public static bool TryScan(ReadOnlySpan<byte> json, ref AiUsage? usage, StringBuilder? content)
     {
@@ -283,7 +285,8 @@ internal static class AiJson
                                 reader.Skip();
                             }
                         }
-                        else if (content is not null && reader.ValueTextEquals("content"u8))
+                        else if (content is not null && (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("arguments"u8)
+                            || reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8) || reader.ValueTextEquals("refusal"u8)))
                         {
                             property = "content";
                         }

@@ -151,6 +151,64 @@ public sealed class ClientGoneTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Stream_WithToolCallArguments_CutAndNoUsageFromTheProvider_EstimateCountsTheArguments()
+    {
+        await using var kit = await AiKit.StartAsync(providerCount: 1, planExtra: CompletionLimit);
+        var provider = kit.Providers[0];
+        provider.Fault = FakeFault.Gate; // after the sentence before the tool call
+        provider.ReportsUsage = false;
+        using (var response = await kit.Leaving.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"weather?"}],"tools":[{"type":"function","function":{"name":"weather","parameters":{"type":"object"}}}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[4096]) > 0);
+        }
+
+        provider.Release.SetResult();
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, "the call settled");
+        var (used, _) = Limiter(kit).Read("gold", "app", 0);
+        Assert.Equal(TokenCounter.Count(FakeProvider.ToolPreamble + FakeProvider.ToolArguments), used);
+        Assert.True(used > TokenCounter.Count(FakeProvider.ToolPreamble), $"{used}: the arguments count");
+    }
+
+    /// <summary>
+    /// What a provider bills as completion but chat's content does not hold is counted for an estimate, in every dialect:
+    /// tool calls' arguments and reasoning (OpenAI-compatible chunks, and those translated to Anthropic's events), and
+    /// Anthropic's thinking (translated to chunks).
+    /// </summary>
+    [Fact]
+    public void Estimate_CountsArgumentsReasoningAndThinking_InEveryDialect()
+    {
+        string Seen(StreamDialect dialect, params string[] events)
+        {
+            var call = new AiCall(new Microsoft.AspNetCore.Http.DefaultHttpContext(), "req", new TokenReservation(3, null), clientAskedUsage: false);
+            var discard = new System.Buffers.ArrayBufferWriter<byte>();
+            foreach (var data in events)
+            {
+                Assert.Equal(StreamStep.Continue, dialect.Step(call, System.Text.Encoding.UTF8.GetBytes("data: " + data), discard, out _, out _));
+            }
+
+            return call.CompletionText!.ToString();
+        }
+
+        string[] chunks =
+        [
+            """{"choices":[{"index":0,"delta":{"reasoning_content":"think "}}]}""",
+            """{"choices":[{"index":1,"delta":{"reasoning":"more "}}]}""",
+            """{"choices":[{"index":0,"delta":{"content":"Hi "}}]}""",
+            """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\""}}]}}]}""",
+            """{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]}}]}""",
+        ];
+        Assert.Equal("think more Hi {\"a\":1}", Seen(OpenAiStreamDialect.Instance, chunks));
+        Assert.Equal("think Hi {\"a\":1}", Seen(new Gatehouse.Gateway.Ai.Anthropic.MessagesStream(), [.. chunks.Where(c => !c.Contains("\"index\":1", StringComparison.Ordinal))]));
+        Assert.Equal("more ", Seen(new Gatehouse.Gateway.Ai.Anthropic.MessagesStream(), chunks[1]));
+        Assert.Equal("plan Hi", Seen(new Gatehouse.Gateway.Ai.Anthropic.AnthropicStream(1),
+            """{"type":"message_start","message":{"id":"m","model":"x","usage":{"input_tokens":5}}}""",
+            """{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"plan "}}""",
+            """{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hi"}}"""));
+    }
+
     private long Recorded(string model) => _tokens.Where(t => t.Model == model).Sum(t => t.Value);
 
     private static TokenLimiter Limiter(AiKit kit) => kit.Gateway.Host.Services.GetRequiredService<TokenLimiter>();

@@ -102,6 +102,10 @@ internal sealed class AnthropicStream(long created, bool usageChunk = false) : S
                             ToolCallChunk(writer, tool, null, null, json);
                             wrote = true;
                             break;
+                        case "thinking_delta" when AnthropicResponse.String(delta, "thinking") is { } thinking:
+                            // Billed as output, so kept for an estimate; not sent (see below).
+                            call.CompletionText?.Append(thinking);
+                            break;
                     }
 
                     // Other deltas (thinking, signatures, citations) have no place in OpenAI's chunks.

@@ -116,9 +116,10 @@ internal sealed class MessagesStream : StreamDialect
                     wrote = true;
                 }
 
-                // Reasoning that compatible servers stream beside the content (vLLM's, DeepSeek's): billed as output, so
-                // kept for an estimate, but not sent: Anthropic's thinking blocks carry a signature no other model can make.
-                if (AnthropicResponse.String(delta, "reasoning_content") is { Length: > 0 } reasoning)
+                // Reasoning that compatible servers stream beside the content (vLLM's and DeepSeek's reasoning_content,
+                // OpenRouter's and Ollama's reasoning): billed as output, so kept for an estimate, but not sent:
+                // Anthropic's thinking blocks carry a signature no other model can make.
+                if ((AnthropicResponse.String(delta, "reasoning_content") ?? AnthropicResponse.String(delta, "reasoning")) is { Length: > 0 } reasoning)
                 {
                     call.CompletionText?.Append(reasoning);
                 }
