@@ -44,6 +44,51 @@ public static partial class ConfigValidator
         }
     }
 
+    /// <summary>
+    /// A cached route's request transform: a request header it sends the service (into a header, the query or the path)
+    /// decides the answer that is then served to every request with the same key, so a header the key does not hold
+    /// would let one client choose what everyone gets (cache poisoning: Accept-Language copied into the query, the
+    /// first request's language served to all). Each such reference is refused at its path. The request id is not: a
+    /// service given it for its logs does not answer by it.
+    /// </summary>
+    private static void CheckCachedRequest(string at, bool routesOwn, RequestTransformConfig request, CacheConfig cache, List<ConfigError> errors)
+    {
+        var values = new List<(string Path, string Text)>();
+        foreach (var (name, value) in request.Headers?.Set ?? new Dictionary<string, string>())
+        {
+            values.Add(($"transform.request.headers.set.{name}", value));
+        }
+
+        foreach (var (name, value) in request.Headers?.Add ?? new Dictionary<string, string>())
+        {
+            values.Add(($"transform.request.headers.add.{name}", value));
+        }
+
+        foreach (var (name, value) in request.Query?.Set ?? new Dictionary<string, string>())
+        {
+            values.Add(($"transform.request.query.set.{name}", value));
+        }
+
+        if (request.Path is { } template)
+        {
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(template, @"\{(@[^{}]+)\}"))
+            {
+                values.Add(("transform.request.path", m.Groups[1].Value));
+            }
+        }
+
+        foreach (var (path, text) in values)
+        {
+            if (ValueRef.IsReference(text) && ValueRef.TryParse(text, out _) is { Root: "request", Segments.Count: > 1 } r
+                && r.Segments[0].Name == "headers" && Unkeyed(r, cache) is { } problem)
+            {
+                errors.Add(new ConfigError(routesOwn ? $"{at}.{path}" : at, (routesOwn ? "" : $"in the service's default {path}: ")
+                    + $"the cache serves the service's answer to every later request with the same key, and '{text}' {problem.Why}, "
+                    + $"so one client's header would choose the answer everyone gets. {problem.Fix}, or drop the value."));
+            }
+        }
+    }
+
     /// <summary>Why the key does not hold the request value <paramref name="r"/>, and a fix besides moving it; null when the key holds it.</summary>
     private static (string Why, string? Fix)? Unkeyed(ValueRef r, CacheConfig cache) => r.Segments[0].Name switch
     {

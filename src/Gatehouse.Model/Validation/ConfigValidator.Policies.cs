@@ -132,6 +132,11 @@ public static partial class ConfigValidator
                 CheckCachedBody(where, route.Policies?.Transform is not null, "transform.response.body", body, cache, errors);
             }
 
+            if (effective.Cache is { } keyed && effective.Transform?.Request is { } sent)
+            {
+                CheckCachedRequest(where, route.Policies?.Transform is not null, sent, keyed, errors);
+            }
+
             if (effective.Cache is { Shared: true } && effective.Transform?.Request is { } req && ReadsCaller(req))
             {
                 errors.Add(new ConfigError(route.Policies?.Transform is null ? where : $"{where}.transform.request",

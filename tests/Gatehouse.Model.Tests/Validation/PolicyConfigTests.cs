@@ -127,6 +127,28 @@ public sealed class PolicyConfigTests
     }
 
     [Theory]
+    [InlineData("{ ttl: 30s }", "query: { set: { lang: \"@request.headers.Accept-Language\" } }", "query.set.lang")]
+    [InlineData("{ ttl: 30s }", "headers: { set: { X-Lang: \"@request.headers.Accept-Language\" } }", "headers.set.X-Lang")]
+    [InlineData("{ ttl: 30s }", "headers: { add: { X-Lang: \"@request.headers.Accept-Language\" } }", "headers.add.X-Lang")]
+    [InlineData("{ ttl: 30s }", "path: \"/items/{@request.headers.X-Tenant}\"", "path")]
+    public void CachedRoute_WithARequestTransformThatSendsAnUnkeyedHeader_IsRefused(string cache, string request, string at)
+    {
+        // Cache poisoning: the service answers by a header the key does not hold, and that answer is served to everyone.
+        var errors = Errors($"{{ cache: {cache}, transform: {{ request: {{ {request} }} }} }}");
+
+        var error = Assert.Single(errors);
+        Assert.StartsWith($"routes.items.policies.transform.request.{at}", error, StringComparison.Ordinal);
+        Assert.Contains("to the cache's 'headers'", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{ ttl: 30s, headers: [Accept-Language] }", "query: { set: { lang: \"@request.headers.Accept-Language\" } }")]
+    [InlineData("{ ttl: 30s }", "headers: { set: { X-Trace: \"@request.id\" } }")]
+    [InlineData("{ ttl: 30s }", "query: { set: { v: \"2\" } }")]
+    public void CachedRoute_WithARequestTransformThatSendsWhatTheKeyHolds_Loads(string cache, string request) =>
+        Assert.Empty(Errors($"{{ cache: {cache}, transform: {{ request: {{ {request} }} }} }}"));
+
+    [Theory]
     [InlineData("{ ttl: 30s }", "{ \"trace\": \"@request.id\" }", "body.trace", "'@request.id' is new on every request")]
     [InlineData("{ ttl: 30s }", "{ \"@value\": \"@response.body\", \"lang\": [\"@request.headers.Accept-Language\"] }", "body.lang[0]", "Add 'Accept-Language' to the cache's 'headers'")]
     [InlineData("{ ttl: 30s, per: plan }", "{ \"for\": \"@request.application\" }", "body.for", "per-plan cache")]
