@@ -29,7 +29,8 @@ public sealed record AiProviderConfig
 
     /// <summary>
     /// From sending a call until the response headers (and, for a stream, its first event) arrive; past it the call
-    /// moves to the alias's next provider model, or the client gets 504.
+    /// moves to the alias's next provider model, or the client gets 504. When the client leaves, the rest of the answer is
+    /// read without it for at most this long more (so its usage is the provider's), then given up and estimated.
     /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -93,7 +93,8 @@ public sealed record PlanConfig
     /// <summary>
     /// Origins allowed on top of those of a route's <c>cors</c> policy, for this plan's callers (same syntax as
     /// <c>cors.origins</c>). Preflights, which carry no credential, allow the origins of every plan that grants the
-    /// route; the actual response allows only the caller's.
+    /// route; the actual response allows only the caller's. <c>*</c> is refused on a plan that reaches a route whose CORS
+    /// has <c>credentials: true</c> (every site could make credentialed calls): list the origins there.
     /// </summary>
     [DocType("list of origins")]
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
