@@ -32,8 +32,8 @@ internal sealed class ConsumerNode : IAsyncDisposable
           users-get: { operation: users.getUser }
           users-put: { operation: users.updateUser }
         plans:
-          retail: { description: "Read users <b>only</b>", include: [ { tag: users, access: read } ] }
-          wholesale: { approvalRequired: true, include: [ { tag: users } ] }
+          retail: { include: [ { tag: users, access: read } ] }
+          wholesale: { approvalRequired: true, description: "Read and write <b>users</b>", include: [ { tag: users } ] }
           internal: { hidden: true, include: [ { path: "/**" } ] }
         """;
 

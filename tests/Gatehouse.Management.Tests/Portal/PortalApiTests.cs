@@ -83,7 +83,7 @@ public sealed partial class PortalApiTests
 
         var plans = await ObjectAsync(await api.GetAsync("/api/v1/plans"), HttpStatusCode.OK);
         Assert.Equal(["retail", "wholesale"], plans["items"]!.AsArray().Select(p => (string)p!["name"]!));
-        Assert.Equal(["Read users <b>only</b>", null], plans["items"]!.AsArray().Select(p => (string?)p!["description"]));
+        Assert.Equal([null, "Read and write <b>users</b>"], plans["items"]!.AsArray().Select(p => (string?)p!["description"]));
 
         using var createdResponse = await api.PostAsync("/api/v1/applications", Json("""{"title":"Nightly sync","plan":"retail","keyExpiresIn":"30d"}"""));
         var created = await ObjectAsync(createdResponse, HttpStatusCode.Created);

@@ -32,8 +32,8 @@ public sealed class PortalSecurityTests
         var catalogue = await browser.PageAsync("/");
         Assert.DoesNotContain("internal", catalogue, StringComparison.Ordinal);
         // A plan's description is shown to people choosing one, in the catalogue and on its page, as text (never markup).
-        Assert.Contains("Read users &lt;b&gt;only&lt;/b&gt;", catalogue, StringComparison.Ordinal);
-        Assert.Contains("Read users &lt;b&gt;only&lt;/b&gt;", await browser.PageAsync("/plans/retail"), StringComparison.Ordinal);
+        Assert.Contains("Read and write &lt;b&gt;users&lt;/b&gt;", catalogue, StringComparison.Ordinal);
+        Assert.Contains("Read and write &lt;b&gt;users&lt;/b&gt;", await browser.PageAsync("/plans/wholesale"), StringComparison.Ordinal);
 
         using var console = new Browser(h.Admin.Url);
         using var redirect = await console.GetAsync("/console");
