@@ -71,7 +71,10 @@ public sealed class TransformPolicyTests
     [InlineData("?keep=2&Lang=en&LANG=de;x=1", "?keep=2&x=1")]
     [InlineData("?keep=2;lang=en", "?keep=2")]
     [InlineData("?%6Cang=en&keep=2", "?keep=2")]
-    [InlineData("?a=1;b=2&secrets=1&c%3Bsecret=1", "?a=1;b=2&secrets=1&c%3Bsecret=1")]
+    [InlineData("?secret[]=1&keep=2", "?keep=2")]
+    [InlineData("?secret%5B%5D=1&secret%5Ba%5D=2&keep=2", "?keep=2")]
+    [InlineData("?+secret=1&%20Secret%20=2&keep=2", "?keep=2")]
+    [InlineData("?a=1;b=2&secrets=1&c%3Bsecret=1&secrets[]=1&[secret]=1", "?a=1;b=2&secrets=1&c%3Bsecret=1&secrets[]=1&[secret]=1")]
     public async Task QueryRemoveAndSet_TakeTheClientsParameterOut_InEverySpelling(string query, string kept)
     {
         await using var backend = await RecordingBackend.StartAsync();

@@ -122,11 +122,19 @@ internal sealed class RequestTransform
     }
 
     // Whether a name=value pair's name, decoded ('+' as a space, percent-encoding undone), is one the transform removes or
-    // sets, compared without case: services bind query names case-insensitively as often as not.
+    // sets, compared without case: services bind query names case-insensitively as often as not. Also what frameworks
+    // read as that name: with spaces around it (PHP drops leading ones), and with a bracketed suffix (secret[]=1 and
+    // secret[a]=1 are PHP's and Rails' array and hash named secret).
     private bool Drops(string pair)
     {
         var eq = pair.IndexOf('=', StringComparison.Ordinal);
-        var name = Uri.UnescapeDataString((eq < 0 ? pair : pair[..eq]).Replace('+', ' '));
+        var name = Uri.UnescapeDataString((eq < 0 ? pair : pair[..eq]).Replace('+', ' ')).Trim();
+        var bracket = name.IndexOf('[', StringComparison.Ordinal);
+        if (bracket > 0 && name.EndsWith(']'))
+        {
+            name = name[..bracket].TrimEnd();
+        }
+
         foreach (var removed in _queryRemove)
         {
             if (string.Equals(removed, name, StringComparison.OrdinalIgnoreCase))
