@@ -140,6 +140,12 @@ internal static partial class ConsoleEndpoints
             Done(context, consumers.DeleteAccountAsync(Route(context, "id"), actor, context.RequestAborted), "/console/accounts"), confirm: true));
         app.MapPost("/console/applications/{id}/delete", context => Change(context, actor =>
             Done(context, consumers.DeleteApplicationAsync(null, Route(context, "id"), actor, context.RequestAborted), "/console/applications"), confirm: true));
+        // An administrator puts a portal application on a plan, hidden ones too (ConsumerService.MovePlanAsync).
+        app.MapPost("/console/applications/{id}/plan/{plan}", context => Change(context, async actor =>
+        {
+            var (_, problem) = await consumers.MovePlanAsync(Route(context, "id"), Route(context, "plan"), actor, context.RequestAborted).ConfigureAwait(false);
+            await Done(context, Task.FromResult(problem), $"/console/applications/{Esc(Route(context, "id"))}").ConfigureAwait(false);
+        }));
         app.MapPost("/console/applications/{id}/keys/{prefix}/revoke", context => Change(context, actor =>
             Done(context, consumers.RevokeKeyAsync(null, Route(context, "id"), Route(context, "prefix"), actor, context.RequestAborted), "/console/applications")));
         foreach (var (verb, state) in (ReadOnlySpan<(string, string)>)[("approve", "live"), ("reject", "suspended")])
@@ -609,6 +615,8 @@ internal static partial class ConsoleEndpoints
         var limits = report?.Limits ?? admin.Options.Limits?.Invoke(application.Id) ?? [];
         var days = report?.Days.Where(d => d.Calls > 0).OrderByDescending(d => d.Day).ToList() ?? [];
         var changes = await store.ListConsumerChangesOfAsync("application", application.Id, 50, context.RequestAborted).ConfigureAwait(false);
+        var config = await admin.ConsumerService.ConfigAsync(context.RequestAborted).ConfigureAwait(false);
+        var otherPlans = config?.Plans.Where(p => !p.Value.Anonymous && p.Key != application.Plan).ToList() ?? [];
         var chart = days.Count > 0 ? UsageCharts.CallsPerDay([.. report!.Days.Select(d => (d.Day, d.Calls, d.ClientErrors, d.Errors))]) : null;
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         await WebRender.PageAsync<ConsolePage>(context, new
@@ -619,6 +627,9 @@ internal static partial class ConsoleEndpoints
             {
                 new ConsoleTable("Application", ["Id", "Account", "Plan", "State", "Created"],
                     [new ConsoleRow([application.Id, account is null ? application.Account : $"{account.Email} ({application.Account})", application.Plan, Name(application.EffectiveState), Time(application.CreatedAt)], Decisions(application))]),
+                new ConsoleTable("Other plans (its state stays: a move onto an approval plan is the approval; hidden plans are for administrators to give)", ["Plan", "Title", "Shown to consumers", "Needs approval"],
+                    [.. otherPlans.Select(p => new ConsoleRow([p.Key, p.Value.Title ?? p.Key, p.Value.Hidden ? "no (hidden)" : "yes", p.Value.ApprovalRequired ? "yes" : "no"],
+                        [new($"Put on {p.Key}", $"/console/applications/{Esc(application.Id)}/plan/{Esc(p.Key)}")]))], "No other plan."),
                 new ConsoleTable("Keys", ["Key", "Created", "Expires"], [.. application.Keys.Select(k => new ConsoleRow([k.Prefix + "…", Time(k.CreatedAt), k.Expires is { } e ? Time(e) : "never"],
                     [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(application.Id)}/keys/{Esc(k.Prefix)}/revoke", true)]))], "No key."),
                 new ConsoleTable("OAuth client ids (their tokens mean this application; set with PUT /admin/portal/applications/{id}/client-ids, or registered by its owner)", ["Client id"],

@@ -63,4 +63,29 @@ public sealed class PortalPlanMoveTests
         var listed = JsonNode.Parse(await admin.GetStringAsync("/admin/portal/applications"))!["items"]!.AsArray().Single(a => a!["id"]!.GetValue<string>() == id)!;
         Assert.Equal("wholesale", listed["plan"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task OnTheConsole_AnAdministratorPutsAnApplicationOnAnotherPlan_FromItsPage()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var browser = await h.ConsumerAsync("console-tiers@example.com");
+        var (id, key) = await PortalHarness.CreateAppAsync(browser, "retail", "Partner");
+        using var console = await ConsoleTests.ConsoleAsync(h);
+
+        // Every other plan but the anonymous one has its button, the hidden one too; its current plan has none.
+        var page = await console.PageAsync($"/console/applications/{id}");
+        Assert.Contains($"action=\"/console/applications/{id}/plan/internal\"", page, StringComparison.Ordinal);
+        Assert.Contains($"action=\"/console/applications/{id}/plan/wholesale\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain($"action=\"/console/applications/{id}/plan/retail\"", page, StringComparison.Ordinal);
+
+        using (var moved = await console.SubmitAsync($"/console/applications/{id}", $"/console/applications/{id}/plan/internal"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, moved.StatusCode);
+        }
+
+        await Wait.UntilAsync(async () => await WriteAsync(h, key) == HttpStatusCode.OK, "the key to follow its new plan at the gateway");
+        var after = await console.PageAsync($"/console/applications/{id}");
+        Assert.Contains("move to plan internal", after, StringComparison.Ordinal);
+        Assert.Contains($"action=\"/console/applications/{id}/plan/retail\"", after, StringComparison.Ordinal);
+    }
 }
