@@ -240,6 +240,23 @@ public sealed class CredentialKindsTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer not-yet")).Response.StatusCode);
     }
 
+    [Fact]
+    public async Task Introspection_WithInactiveCacheTime_ARefusedTokenIsNotAskedAboutAgainUntilItPasses()
+    {
+        var time = new Gatehouse.Gateway.Tests.TestSupport.FakeTimeProvider();
+        await using var provider = await FakeIntrospection.StartAsync(clock: time);
+        await using var backend = await RecordingBackend.StartAsync();
+        var introspection = IntrospectionGateway(provider.Url, timeout: "10s").Replace("timeout: 10s", "timeout: 10s, inactiveCacheTime: 30s", StringComparison.Ordinal);
+        await using var gateway = await TestGateway.StartAsync(Yaml(backend.Url, introspection), time: time);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer inactive")).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer inactive")).Response.StatusCode);
+        Assert.Equal(1, provider.Calls);
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(gateway, "Bearer inactive")).Response.StatusCode);
+        Assert.Equal(2, provider.Calls);
+    }
+
     /// <summary>
     /// An RFC 7662 provider on loopback (a fake provider, like the test backends): answers by the token's name, checks
     /// nothing itself, and counts the calls.
