@@ -16,6 +16,13 @@ public sealed record AnalyticsQuery
     /// <summary>The dimensions a model-usage query (<c>GET /admin/analytics/ai</c>) may group and filter by.</summary>
     public static readonly string[] AiDimensions = ["application", "plan", "alias", "provider", "model", "node"];
 
+    /// <summary>
+    /// The filter value that stands for the empty one: calls without an application (anonymous, or refused before one was
+    /// known), without a plan, that matched no operation. An empty filter value cannot say it, as it means "no filter" to
+    /// a form that sends every field; names in config never hold parentheses, so this cannot be a name.
+    /// </summary>
+    public const string None = "(none)";
+
     /// <summary>Most buckets one query may span.</summary>
     public const int MaxBuckets = 10_000;
 
@@ -131,7 +138,7 @@ public sealed record AnalyticsQuery
                 return null;
             }
 
-            filters[dimension] = values;
+            filters[dimension] = [.. values.Select(v => v == None ? "" : v)];
         }
 
         var limit = 50;

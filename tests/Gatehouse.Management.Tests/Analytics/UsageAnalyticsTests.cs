@@ -196,6 +196,27 @@ public abstract class UsageAnalyticsTests
     }
 
     [Fact]
+    public async Task NoneFilter_PicksTheCallsWithoutAnApplicationOrOperation_AnEmptyValueIsNoFilter()
+    {
+        var connection = await CreateEmptyStoreAsync();
+        await using var admin = await AdminHarness.StartAsync(connection, now: Start.AddMinutes(1));
+        var bucket = UsageBuckets.Start(UsageGranularity.Minute, Start.ToUnixTimeSeconds());
+        await ((IUsageStore)admin.Store).WriteAsync(
+        [
+            Row(UsageGranularity.Minute, bucket, 3, application: "", operation: "items.get"),
+            Row(UsageGranularity.Minute, bucket, 5, application: "app-a", operation: "items.get"),
+            Row(UsageGranularity.Minute, bucket, 7, application: "", operation: ""),
+        ]);
+
+        const string Range = "/admin/analytics?from=2026-03-01T12:00:00Z&to=2026-03-01T12:01:00Z&groupBy=application,operation";
+        Assert.Equal(new Dictionary<string, long> { ["|items.get"] = 3, ["|"] = 7 }, Series(await GetAsync(admin, Range + "&application=(none)")));
+        Assert.Equal(new Dictionary<string, long> { ["|"] = 7 }, Series(await GetAsync(admin, Range + "&operation=(none)")));
+        Assert.Equal(new Dictionary<string, long> { ["app-a|items.get"] = 5, ["|"] = 7 }, Series(await GetAsync(admin, Range + "&application=app-a,(none)&operation=(none)&status=200"))
+            .Concat(Series(await GetAsync(admin, Range + "&application=app-a&operation=items.get"))).ToDictionary());
+        Assert.Equal(3, Series(await GetAsync(admin, Range + "&application=")).Count);
+    }
+
+    [Fact]
     public async Task BadQueries_AreProblemsThatSayWhatToWrite()
     {
         var connection = await CreateEmptyStoreAsync();
