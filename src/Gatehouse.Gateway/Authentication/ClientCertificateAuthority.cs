@@ -9,34 +9,48 @@ namespace Gatehouse.Gateway.Authentication;
 /// file is read when the listener starts and again when it changes (a CA rotated by adding the new one beside the old,
 /// then removing the old), looked at by a new connection at most once per check interval, as the listener's own
 /// certificate is; a connection keeps the CA it was opened with. A changed file that holds no certificate leaves the CA
-/// in place, with one warning. Revocation is not checked; a certificate is withdrawn by removing it from its application,
-/// which a reload applies.
+/// in place, with one warning. With <c>crlFile</c>, the CAs' revocation lists (<see cref="RevocationLists"/>) are read and
+/// looked at again the same way, and a certificate one of them revokes authenticates nobody; without it, a certificate is
+/// withdrawn by removing it from its application, which a reload applies.
 /// </summary>
 internal sealed partial class ClientCertificateAuthority
 {
     private static readonly System.Security.Cryptography.Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
     private readonly string _caFile;
+    private readonly string? _crlFile;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly LookGate _gate;
     private volatile Roots _roots;
-    private FileStamp _refused;
+    private (FileStamp Ca, FileStamp Crl) _refused;
 
-    /// <summary>Reads <paramref name="caFile"/>; throws when it holds no PEM certificate, which stops the start.</summary>
-    public ClientCertificateAuthority(string caFile, TimeProvider time, ILogger? logger = null, TimeSpan? checkInterval = null)
+    /// <summary>
+    /// Reads <paramref name="caFile"/> and <paramref name="crlFile"/>; throws <see cref="InvalidDataException"/> (saying what
+    /// to write) when the CA file holds no PEM certificate or the CRL file does not load, which stops the start.
+    /// </summary>
+    public ClientCertificateAuthority(string caFile, TimeProvider time, ILogger? logger = null, TimeSpan? checkInterval = null, string? crlFile = null)
     {
-        (_caFile, _time, _logger) = (caFile, time, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        (_caFile, _crlFile, _time, _logger) = (caFile, crlFile, time, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         _gate = new LookGate(time, checkInterval ?? Hosting.ListenerCertificate.DefaultCheckInterval);
         var stamp = FileStamp.Of(caFile);
-        _roots = new Roots(Load(caFile) ?? throw new InvalidOperationException($"'{caFile}' holds no PEM certificate; write the CA certificates client certificates must chain to."), stamp);
+        var certificates = Load(caFile) ?? throw new InvalidDataException($"'{caFile}' holds no PEM certificate; write the CA certificates client certificates must chain to.");
+        FileStamp crlStamp = default;
+        RevocationLists? lists = null;
+        if (crlFile is not null)
+        {
+            crlStamp = FileStamp.Of(crlFile);
+            lists = RevocationLists.Load(crlFile, certificates);
+        }
+
+        _roots = new Roots(certificates, stamp, lists, crlStamp);
     }
 
-    /// <summary>The CA certificates a new connection's client certificate is checked against: the file's, read again first if it changed.</summary>
-    public X509Certificate2Collection ForNewConnection()
+    /// <summary>What a new connection's client certificate is checked against: the files', read again first if they changed.</summary>
+    public Roots ForNewConnection()
     {
         _gate.LookIfDue(Check);
-        return _roots.Certificates;
+        return _roots;
     }
 
     /// <summary>
@@ -44,11 +58,11 @@ internal sealed partial class ClientCertificateAuthority
     /// client sent (<paramref name="presented"/>'s extra store), is within its validity period and, when it names its
     /// uses, allows client authentication.
     /// </summary>
-    public bool Trusts(X509Certificate2Collection roots, X509Certificate2 certificate, X509Chain? presented)
+    public bool Trusts(Roots roots, X509Certificate2 certificate, X509Chain? presented)
     {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots.Certificates);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.ApplicationPolicy.Add(ClientAuth);
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
@@ -59,48 +73,93 @@ internal sealed partial class ClientCertificateAuthority
             chain.ChainPolicy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
         }
 
-        return chain.Build(certificate);
+        if (!chain.Build(certificate))
+        {
+            return false;
+        }
+
+        if (roots.Revocations?.Refuses(chain, _time.GetUtcNow()) is { } reason)
+        {
+            // Per connection, so not above Debug for a revoked certificate; a CA without a current list refuses every
+            // client of that CA, which an operator must hear about, once per state of the files.
+            if (reason.StartsWith("no CRL", StringComparison.Ordinal) || reason.StartsWith("the CRL", StringComparison.Ordinal))
+            {
+                if (Interlocked.Exchange(ref roots.Warned, 1) == 0)
+                {
+                    LogNoCurrentList(_logger, reason);
+                }
+            }
+            else
+            {
+                LogRevoked(_logger, reason);
+            }
+
+            return false;
+        }
+
+        return true;
     }
 
     private void Check()
     {
         FileStamp stamp;
+        FileStamp crlStamp = default;
+        var looking = _caFile;
         try
         {
             stamp = FileStamp.Of(_caFile);
+            if (_crlFile is not null)
+            {
+                looking = _crlFile;
+                crlStamp = FileStamp.Of(_crlFile);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            LogLookFailed(_logger, _caFile, e.Message);
+            LogLookFailed(_logger, looking, e.Message);
             return;
         }
 
-        if (stamp == _roots.Stamp || stamp == _refused)
+        var current = _roots;
+        if ((stamp == current.Stamp && crlStamp == current.CrlStamp) || (stamp, crlStamp) == _refused)
         {
             return;
         }
 
         string reason;
+        var failed = _caFile;
         try
         {
-            if (Load(_caFile) is { } certificates)
+            var certificates = stamp == current.Stamp ? current.Certificates : Load(_caFile);
+            if (certificates is not null)
             {
-                _roots = new Roots(certificates, stamp);
+                failed = _crlFile ?? _caFile;
+                var lists = _crlFile is null ? null : RevocationLists.Load(_crlFile, certificates);
+                _roots = new Roots(certificates, stamp, lists, crlStamp);
                 _refused = default;
-                LogReloaded(_logger, _caFile, certificates.Count, string.Join(", ", certificates.Select(c => c.Subject)));
+                if (stamp != current.Stamp)
+                {
+                    LogReloaded(_logger, _caFile, certificates.Count, string.Join(", ", certificates.Select(c => c.Subject)));
+                }
+
+                if (_crlFile is not null && crlStamp != current.CrlStamp)
+                {
+                    LogListsReloaded(_logger, _crlFile, lists!.Count);
+                }
+
                 return;
             }
 
             reason = "it holds no PEM certificate";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidDataException)
         {
             reason = e.Message;
         }
 
-        // Said once per state of the file; one still being written is tried again at the next look.
-        _refused = stamp;
-        LogReloadFailed(_logger, _caFile, reason);
+        // Said once per state of the files; one still being written is tried again at the next look.
+        _refused = (stamp, crlStamp);
+        LogReloadFailed(_logger, failed, reason);
     }
 
     private static X509Certificate2Collection? Load(string caFile)
@@ -110,12 +169,26 @@ internal sealed partial class ClientCertificateAuthority
         return certificates.Count == 0 ? null : certificates;
     }
 
-    private sealed record Roots(X509Certificate2Collection Certificates, FileStamp Stamp);
+    /// <summary>One state of the files: the CA certificates, and the revocation lists when there is a CRL file.</summary>
+    internal sealed record Roots(X509Certificate2Collection Certificates, FileStamp Stamp, RevocationLists? Revocations, FileStamp CrlStamp)
+    {
+        // Set once the missing or out-of-date list of a CA has been logged for this state of the files.
+        public int Warned;
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Client certificates' CA file {CaFile} changed; new connections are checked against its {Count} certificates ({Subjects})")]
     private static partial void LogReloaded(ILogger logger, string caFile, int count, string subjects);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Client certificates' CA file {CaFile} changed but does not load ({Reason}); the CA read before stays until it loads")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Client certificates' CRL file {CrlFile} changed; new connections are checked against its {Count} revocation lists")]
+    private static partial void LogListsReloaded(ILogger logger, string crlFile, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A client certificate authenticates nobody: {Reason}. Every client of that CA is refused until the CRL file holds its current list")]
+    private static partial void LogNoCurrentList(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A client certificate authenticates nobody: {Reason}")]
+    private static partial void LogRevoked(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client certificates' file {CaFile} changed but does not load ({Reason}); the CA and lists read before stay until it loads")]
     private static partial void LogReloadFailed(ILogger logger, string caFile, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Client certificates' CA file {CaFile} could not be looked at ({Reason}); the CA read before stays")]

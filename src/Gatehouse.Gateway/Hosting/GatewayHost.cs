@@ -385,7 +385,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             var certificate = new ListenerCertificate(listener.Url, files, time ?? TimeProvider.System, logger, certificateCheck);
             certificates?.Add(certificate);
             o.UseHttps(listener.ClientCertificates is { } clients
-                ? ClientCertificateHttps(certificate, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System, logger, certificateCheck))
+                ? ClientCertificateHttps(certificate, new ClientCertificateAuthority(clients.CaFile, time ?? TimeProvider.System, logger, certificateCheck, clients.CrlFile))
                 : new TlsHandshakeCallbackOptions
                 {
                     // Kestrel adds ALPN for the listener's protocols to the options returned here.

@@ -59,13 +59,25 @@ public sealed record ClientCertificatesConfig
 {
     /// <summary>
     /// PEM file of the CA certificates that client certificates must chain to (the intermediates the client sends are
-    /// used to build the chain). Revocation is not checked: remove a certificate from its application to revoke it.
-    /// Read again when it changes (looked at by new connections, at most every 10 s): rotate a CA by adding the new one
-    /// beside the old, then removing the old. A file that holds no certificate leaves the CA in use, with a warning.
+    /// used to build the chain). Without `crlFile`, revocation is not checked: remove a certificate from its application
+    /// to revoke it. Read again when it changes (looked at by new connections, at most every 10 s): rotate a CA by adding
+    /// the new one beside the old, then removing the old. A file that holds no certificate leaves the CA in use, with a
+    /// warning.
     /// </summary>
     [RequiredKey("the PEM file of the CA client certificates must chain to")]
     [FilePath]
     public required string CaFile { get; init; }
+
+    /// <summary>
+    /// File of the certificate revocation lists (PEM or DER, one or several) of the CAs that issue client certificates: a
+    /// certificate a list revokes authenticates nobody. Read from this file only, never fetched from a CA. Every CA in a
+    /// client's chain (the root's list covers the intermediates it issued) must have a list here whose signature checks
+    /// out and whose `nextUpdate` has not passed, or its certificates authenticate nobody (fail closed, with a warning):
+    /// replace the file before the lists fall due. Read again when it changes, as `caFile` is; a change that does not load
+    /// leaves the lists in use, with a warning. Delta lists and lists with an issuing distribution point are refused.
+    /// </summary>
+    [FilePath]
+    public string? CrlFile { get; init; }
 }
 
 /// <summary>HTTP versions a listener serves.</summary>

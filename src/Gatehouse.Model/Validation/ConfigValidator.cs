@@ -93,6 +93,11 @@ public static partial class ConfigValidator
                 {
                     errors.Add(new ConfigError($"{path}.clientCertificates.caFile", $"file '{clients.CaFile}' does not exist."));
                 }
+
+                if (clients.CrlFile is { } crlFile && !File.Exists(crlFile))
+                {
+                    errors.Add(new ConfigError($"{path}.clientCertificates.crlFile", $"file '{crlFile}' does not exist."));
+                }
             }
 
             if (l.RedirectToHttps is { } httpsPort)

@@ -43,6 +43,12 @@ internal static partial class CliErrors
             return $"Cannot load a certificate or its key: {Flat(crypto.Message).TrimEnd('.')}. Check the PEM files named in gateway.listeners[].certificate (certFile, keyFile) and that the key matches the certificate.";
         }
 
+        // A file whose content is not what it must be (a client CA or revocation list file): the message names it and says what to write.
+        if (Find<InvalidDataException>(e) is { } content)
+        {
+            return Flat(content.Message);
+        }
+
         if (Find<UnauthorizedAccessException>(e) is { } denied)
         {
             return $"{Flat(denied.Message)} Check the file's permissions, or run as a user who may read it.";

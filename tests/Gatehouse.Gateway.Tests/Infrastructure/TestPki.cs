@@ -16,6 +16,7 @@ internal sealed class TestPki : IDisposable
 
     private readonly ECDsa _caKey;
     private readonly TestPki? _parent;
+    private System.Numerics.BigInteger _crlNumber;
 
     public TestPki(string name = "Gatehouse Test CA")
         : this(name, parent: null)
@@ -91,6 +92,23 @@ internal sealed class TestPki : IDisposable
         }
 
         return chain.Build(certificate);
+    }
+
+    /// <summary>
+    /// This CA's certificate revocation list (PEM) revoking <paramref name="revoked"/>, issued at <paramref name="thisUpdate"/>
+    /// (default a minute ago) and due to be replaced at <paramref name="nextUpdate"/> (default a day from now).
+    /// </summary>
+    public string CrlPem(IEnumerable<X509Certificate2> revoked, DateTimeOffset? nextUpdate = null, DateTimeOffset? thisUpdate = null)
+    {
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var certificate in revoked)
+        {
+            builder.AddEntry(certificate, DateTimeOffset.UtcNow.AddMinutes(-5), X509RevocationReason.KeyCompromise);
+        }
+
+        using var issuer = Ca.CopyWithPrivateKey(_caKey);
+        var der = builder.Build(issuer, ++_crlNumber, nextUpdate ?? DateTimeOffset.UtcNow.AddDays(1), HashAlgorithmName.SHA256, thisUpdate: thisUpdate ?? DateTimeOffset.UtcNow.AddMinutes(-1));
+        return PemEncoding.WriteString("X509 CRL", der) + "\n";
     }
 
     public void Dispose()

@@ -90,6 +90,27 @@ public sealed class CliMistakeTests : IDisposable
         AssertPlainFailure(run, $"Cannot listen on http://127.0.0.1:{port}");
     }
 
+    [Theory]
+    [InlineData("caFile", "holds no PEM certificate; write the CA certificates client certificates must chain to.")]
+    [InlineData("crlFile", "holds no certificate revocation list; write the CRLs of the client CAs (PEM or DER).")]
+    public async Task Run_WithAClientCaOrRevocationListFileThatDoesNotLoad_SaysWhichFileAndWhatToWrite(string wrong, string says)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(30));
+        var cert = Path.Combine(_folder, "cert.pem");
+        var keyFile = Path.Combine(_folder, "key.pem");
+        var bad = Path.Combine(_folder, "bad.pem");
+        await File.WriteAllTextAsync(cert, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
+        await File.WriteAllTextAsync(bad, "neither a certificate nor a list\n");
+        var files = wrong == "caFile" ? $"caFile: \"{bad}\"" : $"caFile: \"{cert}\", crlFile: \"{bad}\"";
+
+        var run = await GatehouseProcess.RunAsync("run", "--config", Config(0, $", certificate: {{ certFile: \"{cert}\", keyFile: \"{keyFile}\" }}, clientCertificates: {{ {files} }}"));
+
+        AssertPlainFailure(run, $"'{bad}' {says}");
+    }
+
     [Fact]
     public async Task Run_WithACertificateThatIsNotPem_SaysWhichSettingToCheck()
     {
