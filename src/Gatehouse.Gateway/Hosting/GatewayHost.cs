@@ -132,7 +132,11 @@ internal sealed class GatewayHost : IAsyncDisposable
                 // goes through its MetricsHandler (one more async state machine, three recordings of six tags), which
                 // cost more than any other metric. gatehouse.upstream.duration (GatewayMetrics) says the same per
                 // service with one recording; HttpClient's connection-pool instruments stay.
+                // System.Runtime is .NET's own meter of the process (CPU time, working set, GC collections, heap sizes and
+                // pauses, thread pool queue, lock contention, exceptions): observable instruments read at each scrape, apart
+                // from the exceptions counter, which the runtime adds to only when an exception is thrown.
                 otel.WithMetrics(m => m
+                    .AddMeter("System.Runtime")
                     .AddMeter("Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", GatewayMetrics.MeterName, "Gatehouse.Composition", "Gatehouse.Access", "Gatehouse.Resilience", "Gatehouse.Policies", "Gatehouse.Portal", Ai.AiMetrics.MeterName)
                     .AddView("http.client.request.duration", MetricStreamConfiguration.Drop)
                     .AddView("http.client.active_requests", MetricStreamConfiguration.Drop)

@@ -155,6 +155,54 @@ public sealed class MetricsTests
         Assert.Equal(1, after.Single(s => s.Name == "gatehouse_outliers_ejections_total" && s.Labels["service"] == "circuits-pair").Value);
     }
 
+    [Fact]
+    public async Task Scrape_HoldsTheRuntimesProcessMetrics_UnderPrometheusNamesWithTheirUnits()
+    {
+        await using var backend = await TestBackend.StartEchoAsync();
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+            services:
+              runtime-backend: { targets: [{{backend.Url}}] }
+            routes:
+              runtime-probe: { path: "/runtime-probe", service: runtime-backend }
+            """);
+        // The exceptions counter is added to when one is thrown (first chance), so its series appears with the first.
+        try
+        {
+            throw new TimeZoneNotFoundException("thrown for the exceptions counter");
+        }
+        catch (TimeZoneNotFoundException)
+        {
+        }
+
+        using var metricsClient = new HttpClient();
+        var text = await metricsClient.GetStringAsync(gateway.Host.MetricsUrl + "/metrics");
+        var samples = await PrometheusParser.ParseAsync(text);
+
+        // .NET's System.Runtime meter, through the OpenTelemetry names: seconds and bytes as suffixes, counters in _total.
+        var cpu = samples.Where(s => s.Name == "dotnet_process_cpu_time_seconds_total").ToDictionary(s => s.Labels["cpu_mode"], s => s);
+        Assert.Equal("counter", cpu["user"].Type);
+        Assert.True(cpu["user"].Value > 0, "the process has used CPU time");
+        Assert.Contains("system", cpu.Keys);
+        var collections = samples.Where(s => s.Name == "dotnet_gc_collections_total").ToDictionary(s => s.Labels["gc_heap_generation"], s => s);
+        Assert.Equal(["gen0", "gen1", "gen2"], collections.Keys.Order());
+        Assert.All(collections.Values, s => Assert.Equal("counter", s.Type));
+        Assert.True(collections["gen0"].Value > 0, "a test process has collected its youngest generation");
+        var workingSet = samples.Single(s => s.Name == "dotnet_process_memory_working_set_bytes");
+        Assert.Equal("gauge", workingSet.Type);
+        Assert.True(workingSet.Value > 1_000_000, "the working set is in bytes");
+        Assert.Contains(samples, s => s.Name == "dotnet_gc_heap_total_allocated_bytes_total" && s.Value > 0);
+        Assert.Contains(samples, s => s.Name == "dotnet_gc_pause_time_seconds_total");
+        Assert.Contains(samples, s => s.Name == "dotnet_thread_pool_queue_length" && s.Type == "gauge");
+        Assert.Contains(samples, s => s.Name == "dotnet_thread_pool_thread_count");
+        Assert.Contains(samples, s => s.Name == "dotnet_gc_last_collection_heap_size_bytes" && s.Labels.ContainsKey("gc_heap_generation"));
+        Assert.Contains(samples, s => s.Name == "dotnet_monitor_lock_contentions_total");
+        Assert.Contains(samples, s => s.Name == "dotnet_exceptions_total" && s.Labels.GetValueOrDefault("error_type") == "TimeZoneNotFoundException" && s.Value >= 1);
+    }
+
     /// <summary>A loopback URL where nothing listens: a port the OS handed out and that was closed again.</summary>
     private static string UnusedLoopbackUrl()
     {
