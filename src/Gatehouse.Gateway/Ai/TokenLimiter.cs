@@ -87,7 +87,7 @@ internal sealed class TokenLimiter
 
             if (made == Reservation.Refused)
             {
-                return ValueTask.FromResult(Refuse(held, limit, retryAfter));
+                return ValueTask.FromResult(Refuse(held, plan.Name, limit, retryAfter));
             }
 
             held.Add((budget, limit, need, window));
@@ -156,7 +156,7 @@ internal sealed class TokenLimiter
 
             if (made == Reservation.Refused)
             {
-                return Refuse(held, limit, retryAfter);
+                return Refuse(held, plan, limit, retryAfter);
             }
 
             held.Add((budget, limit, need, window));
@@ -201,9 +201,12 @@ internal sealed class TokenLimiter
         return made;
     }
 
-    // Gives back what the call had reserved under the limits before the one that refused it.
-    private (TokenReservation, Refusal?) Refuse(List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held, TokenLimitConfig limit, int retryAfter)
+    // Gives back what the call had reserved under the limits before the one that refused it, and counts the refusal with the
+    // plan's request limits' (gatehouse.limit.refusals): only refused calls come here.
+    private (TokenReservation, Refusal?) Refuse(List<(TokenBudget Budget, TokenLimitConfig Limit, long Need, uint Window)> held, string plan, TokenLimitConfig limit, int retryAfter)
     {
+        Observability.GatewayMetrics.Limited(plan, limit.Per, limit.CountsCost ? Observability.GatewayMetrics.LimitKind.Spend : Observability.GatewayMetrics.LimitKind.Tokens, Observability.GatewayMetrics.LimitSource.Proxy);
+
         var now = _time.GetUtcNow().UtcTicks;
         foreach (var (b, _, n, w) in held)
         {

@@ -119,7 +119,7 @@ internal sealed partial class GatewayRequestHandler
             case AccessVerdict.Limited:
                 if (decision.Plan is { } limitedPlan && decision.Limits.Policy is { } policy)
                 {
-                    Observability.GatewayMetrics.Limited(limitedPlan.Name, policy.Per.ToString().ToLowerInvariant(), policy.IsQuota);
+                    Observability.GatewayMetrics.Limited(limitedPlan.Name, policy.Per, policy.IsQuota ? Observability.GatewayMetrics.LimitKind.Quota : Observability.GatewayMetrics.LimitKind.Rate, Observability.GatewayMetrics.LimitSource.Proxy);
                 }
 
                 await LimitHeaders.WriteProblemAsync(context, decision.Limits, requestId).ConfigureAwait(false);

@@ -19,7 +19,8 @@ internal static class GatewayMetrics
     private static readonly Counter<long> MetricsDrops = Meter.CreateCounter<long>("gatehouse.metrics.dropped", "{record}",
         "Request and upstream-attempt records the request metrics dropped because their queue was full (RequestMetrics)");
 
-    private static readonly Counter<long> LimitRefusals = Meter.CreateCounter<long>("gatehouse.limit.refusals", "{request}", "Requests refused by a rate limit or quota, by plan and period");
+    private static readonly Counter<long> LimitRefusals = Meter.CreateCounter<long>("gatehouse.limit.refusals", "{request}",
+        "Calls refused by a plan's limit, by plan, period, kind (rate, quota, tokens, spend) and source (proxy: a request to the gateway's routes, model calls included; service_api: an authorize or authrep answer)");
 
     private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configurations applied or refused");
 
@@ -146,11 +147,35 @@ internal static class GatewayMetrics
         }
     }
 
-    public static void Limited(string plan, string period, bool quota)
+    /// <summary>Where a limit refused a call: a request to the gateway's routes, or an answer of the service API.</summary>
+    public enum LimitSource
+    {
+        Proxy,
+        ServiceApi,
+    }
+
+    /// <summary>Which kind of limit refused a call: requests per period (<c>rate</c> under an hour, <c>quota</c> from an hour), a model call's tokens, or its cost.</summary>
+    public enum LimitKind
+    {
+        Rate,
+        Quota,
+        Tokens,
+        Spend,
+    }
+
+    // Label values made once: the tags are objects, and a string per refusal would allocate on a path a flood of refusals takes.
+    private static readonly string[] Periods = Enum.GetValues<Gatehouse.Model.Config.LimitPeriod>().Select(p => p.ToString().ToLowerInvariant()).ToArray();
+    private static readonly string[] Kinds = ["rate", "quota", "tokens", "spend"];
+    private static readonly string[] Sources = ["proxy", "service_api"];
+
+    /// <summary>Counts a call a plan's limit refused. Only the refusal path calls it: an admitted call pays nothing here.</summary>
+    public static void Limited(string plan, Gatehouse.Model.Config.LimitPeriod period, LimitKind kind, LimitSource source)
     {
         if (LimitRefusals.Enabled)
         {
-            LimitRefusals.Add(1, new("gatehouse.plan", plan), new("gatehouse.limit.period", period), new("gatehouse.limit.kind", quota ? "quota" : "rate"));
+            var p = (int)period;
+            LimitRefusals.Add(1, new("gatehouse.plan", plan), new("gatehouse.limit.period", (uint)p < (uint)Periods.Length ? Periods[p] : period.ToString().ToLowerInvariant()),
+                new("gatehouse.limit.kind", Kinds[(int)kind]), new("gatehouse.limit.source", Sources[(int)source]));
         }
     }
 

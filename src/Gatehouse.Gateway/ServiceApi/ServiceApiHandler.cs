@@ -153,6 +153,14 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             LimitHeaders.Write(context.Response, decision.Limits);
         }
 
+        // A "no" from a limit here is a call the service refuses, as the proxy would have: counted with the proxy's refusals
+        // (an authorize as well as an authrep: either answer is what the service acts on).
+        if (decision.Verdict == AccessVerdict.Limited && decision.Plan is { } limitedPlan && decision.Limits.Policy is { } policy)
+        {
+            Observability.GatewayMetrics.Limited(limitedPlan.Name, policy.Per, policy.IsQuota ? Observability.GatewayMetrics.LimitKind.Quota : Observability.GatewayMetrics.LimitKind.Rate,
+                Observability.GatewayMetrics.LimitSource.ServiceApi);
+        }
+
         // An authrep is the call's admission: usage records the decision (200 when allowed, the proxy's refusal status
         // otherwise); how the service then answered, and how long it took, only a report can say. A service that says it
         // reports that (reportsOutcome) has its allowed calls recorded from the report, not here, so none counts twice.
