@@ -89,6 +89,7 @@ internal sealed partial class ConfigFileWatcher : IDisposable
             var result = ConfigLoader.LoadFile(_path, _environment);
             if (!result.IsValid)
             {
+                _runtime.Refused();
                 LogInvalid(_logger, _path, ErrorCount(result.Errors.Count));
                 foreach (var error in result.Errors)
                 {

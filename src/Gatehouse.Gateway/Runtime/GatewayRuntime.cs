@@ -223,6 +223,12 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     public IReadOnlyList<ConfigError> Apply(GatehouseConfig config) => Apply(config, announce: true);
 
     /// <summary>
+    /// Counts a configuration refused before it could be applied (a changed file or a fetched revision that does not load
+    /// or validate) with the ones <see cref="Apply(GatehouseConfig)"/> refuses, in <c>gatehouse.config.reloads</c>.
+    /// </summary>
+    internal void Refused() => Observability.GatewayMetrics.Reloaded(Volatile.Read(ref _revision), applied: false);
+
+    /// <summary>
     /// As <see cref="Apply(GatehouseConfig)"/>; without <paramref name="announce"/> the "is live" line waits for
     /// <see cref="AnnounceLive"/> (the first revision is not live until the listeners are bound).
     /// </summary>

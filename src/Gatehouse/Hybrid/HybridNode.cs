@@ -276,6 +276,11 @@ internal sealed partial class HybridNode : IAsyncDisposable
         if (snapshot is not null && refusal is null)
         {
             var loaded = Load(snapshot, _options);
+            if (!loaded.IsValid)
+            {
+                _host.Runtime.Refused(); // Apply counts the refusals it makes itself
+            }
+
             var errors = loaded.IsValid ? _host.Runtime.Apply(loaded.Config!) : loaded.Errors;
             if (errors.Count > 0)
             {
