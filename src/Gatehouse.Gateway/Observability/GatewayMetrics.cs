@@ -48,6 +48,8 @@ internal static class GatewayMetrics
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Runtime.GatewayRuntime, TimeProvider> Runtimes = new();
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<UsageAggregator, bool> Aggregators = new();
+
     private static long _revision;
 
     static GatewayMetrics()
@@ -56,14 +58,40 @@ internal static class GatewayMetrics
         Meter.CreateObservableGauge("gatehouse.upstream.destinations", Destinations, "{destination}", "Destinations of each service, by whether they may receive traffic now (health checks, ejections)");
         Meter.CreateObservableGauge("gatehouse.outliers.circuits", Circuits, "{destination}",
             "Destinations of each service with outlier detection, by circuit state: closed (in), open (ejected), half_open (ejection over, probed one request at a time)");
+        Meter.CreateObservableGauge("gatehouse.usage.flush.age", FlushAge, "s",
+            "Seconds since the store last took every usage row this node held (a successful flush; since the start until one has): near the flush interval while the store keeps up, growing while analytics are not written");
+        Meter.CreateObservableGauge("gatehouse.usage.rows.pending", PendingRows, "{row}",
+            "Usage rows this node holds in memory (requests' and model calls' rollups of the open buckets, written or not), each kind bounded by usage.maxPendingRows");
         Meter.CreateObservableGauge("gatehouse.outliers.panic", Panics, "{service}",
             "1 while a service with outlier detection is in panic mode (too few destinations available, so requests spread over all of them)");
     }
 
-    /// <summary>Makes <paramref name="runtime"/>'s upstreams visible to <c>gatehouse.upstream.destinations</c> until <see cref="Forget"/>.</summary>
+    /// <summary>Makes <paramref name="runtime"/>'s upstreams visible to <c>gatehouse.upstream.destinations</c> until <see cref="Forget(Runtime.GatewayRuntime)"/>.</summary>
     public static void Watch(Runtime.GatewayRuntime runtime, TimeProvider time) => Runtimes[runtime] = time;
 
     public static void Forget(Runtime.GatewayRuntime runtime) => Runtimes.TryRemove(runtime, out _);
+
+    /// <summary>Makes <paramref name="usage"/> visible to the usage gauges until <see cref="Forget(UsageAggregator)"/>.</summary>
+    public static void Watch(UsageAggregator usage) => Aggregators[usage] = true;
+
+    public static void Forget(UsageAggregator usage) => Aggregators.TryRemove(usage, out _);
+
+    // A process has one aggregator (a test process may run several gateways): the oldest flush is the one to alert on.
+    private static IEnumerable<Measurement<double>> FlushAge()
+    {
+        if (!Aggregators.IsEmpty)
+        {
+            yield return new Measurement<double>(Aggregators.Keys.Max(a => a.SinceWritten.TotalSeconds));
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> PendingRows()
+    {
+        if (!Aggregators.IsEmpty)
+        {
+            yield return new Measurement<long>(Aggregators.Keys.Sum(a => (long)a.PendingRows + a.PendingAiRows));
+        }
+    }
 
     // The gauges below are read once per scrape, never per request: one measurement per service and state.
     private static IEnumerable<(string Name, Upstreams.Upstream Upstream, long Now)> Services()

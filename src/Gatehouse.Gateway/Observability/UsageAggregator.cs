@@ -49,12 +49,15 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     // Set by a retention run that failed (off the flush lock), so that the next flush starts one again at once.
     private volatile bool _retentionFailed;
     private int _failures;
+    // When every row held was last written (UTC ticks): the start until a flush succeeds. Read by a gauge at each scrape.
+    private long _writtenAt;
 
     /// <param name="aiQueue">Model calls' records (issue 22); they are rolled up only when <paramref name="sink"/> is also an <see cref="IAiUsageSink"/>.</param>
     public UsageAggregator(RecordQueue<UsageRecord> queue, IUsageSink sink, string node, UsageConfig config, TimeProvider time, ILogger logger, RecordQueue<AiUsageRecord>? aiQueue = null)
     {
         (_queue, _sink, _config, _time, _logger) = (queue, sink, config, time, logger);
         Node = node;
+        _writtenAt = time.GetUtcNow().UtcTicks;
         if (aiQueue is not null && sink is IAiUsageSink aiSink)
         {
             (_aiQueue, _aiSink, _ai) = (aiQueue, aiSink, new AiUsageRollups(config.MaxPendingRows));
@@ -108,8 +111,15 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     /// <summary>Consecutive flushes that failed (0 when the last one succeeded).</summary>
     public int ConsecutiveFailures => Volatile.Read(ref _failures);
 
+    /// <summary>
+    /// How long ago the store last took every row this node held (a successful flush), or since the start while none has:
+    /// near the flush interval while the store keeps up, growing while it does not (<c>gatehouse.usage.flush.age</c>).
+    /// </summary>
+    public TimeSpan SinceWritten => _time.GetUtcNow() - new DateTimeOffset(Volatile.Read(ref _writtenAt), TimeSpan.Zero);
+
     public void Start()
     {
+        GatewayMetrics.Watch(this);
         _drainLoop = LoopAsync(TimeSpan.FromMilliseconds(250), _ =>
         {
             Drain();
@@ -178,6 +188,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
                 }
 
                 Volatile.Write(ref _failures, 0);
+                Volatile.Write(ref _writtenAt, _time.GetUtcNow().UtcTicks);
             }
             catch (Exception e)
             {
@@ -532,6 +543,7 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
+        GatewayMetrics.Forget(this);
         await Task.WhenAll(_drainLoop ?? Task.CompletedTask, _flushLoop ?? Task.CompletedTask).ConfigureAwait(false);
 
         // Read after the loops: a flush of theirs may have started it. It stops at its next statement.
