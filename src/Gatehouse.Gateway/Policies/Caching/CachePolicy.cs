@@ -175,40 +175,66 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
 
     /// <summary>
     /// When the service's response headers are in (after the response transforms, before their values taken from the
-    /// request): whether the response to <paramref name="lookup"/>'s request may be kept, and until when. Null when it may not.
+    /// request): whether the response to <paramref name="lookup"/>'s request may be kept, and until when. Null when it may
+    /// not. The gateway is a shared cache that never revalidates with a conditional request, so RFC 9111 is read
+    /// accordingly: what would need revalidation before reuse is not kept, or is not served once stale.
     /// </summary>
     public PendingEntry? Judge(HttpContext context, in CacheLookup lookup, DateTimeOffset now)
     {
         var response = context.Response;
         var headers = response.Headers;
-        if (Array.IndexOf(Cacheable, response.StatusCode) < 0 || headers.SetCookie.Count > 0 || !HttpMethods.IsGet(context.Request.Method))
+        var request = context.Request;
+        if (Array.IndexOf(Cacheable, response.StatusCode) < 0 || !HttpMethods.IsGet(request.Method))
         {
             return null;
         }
 
-        var lifetime = config.Ttl;
-        var shareable = false;
-        if (CacheControlHeaderValue.TryParse(headers.CacheControl.ToString(), out var cc) && cc is not null)
+        // A request's no-store forbids keeping its answer whatever the route says (RFC 9111 §5.2.1.5); it is no way to
+        // reach the service, so it needs no setting.
+        if (request.Headers.CacheControl.Count > 0 && CacheDirectives.Parse(request.Headers.CacheControl).NoStore)
         {
-            if (cc.NoStore || cc.NoCache || cc.Private)
-            {
-                return null;
-            }
-
-            shareable = cc.Public || cc.SharedMaxAge is not null || cc.MustRevalidate;
-            if ((cc.SharedMaxAge ?? cc.MaxAge) is { } upstream && upstream < lifetime)
-            {
-                lifetime = upstream;
-            }
+            return null;
         }
 
+        var cc = CacheDirectives.Parse(headers.CacheControl);
+
+        // no-cache without field names: reusable only once revalidated, which this cache does not do (§5.2.2.4).
+        if (cc.NoStore || cc.NoCache || cc.Private)
+        {
+            return null;
+        }
+
+        // no-cache="F" and private="F": the rest may be reused by a shared cache, the named fields never (§5.2.2.4, §5.2.2.7).
+        var withheld = cc.NoCacheFields is null && cc.PrivateFields is null
+            ? null
+            : new HashSet<string>([.. cc.NoCacheFields ?? [], .. cc.PrivateFields ?? []], StringComparer.OrdinalIgnoreCase);
+
+        // A cookie is one client's alone: an answer that sets one is kept only when the service said its Set-Cookie is
+        // not to be reused, and then without it.
+        if (headers.SetCookie.Count > 0 && withheld?.Contains(HeaderNames.SetCookie) != true)
+        {
+            return null;
+        }
+
+        var shareable = cc.Public || cc.SharedMaxAge is not null || cc.MustRevalidate;
         if (lookup.SharedOnly && !shareable)
         {
             return null;
         }
 
+        // The service's freshness shortens the route's TTL, never lengthens it: s-maxage, else max-age, else Expires less
+        // Date (§4.2.1).
+        var lifetime = config.Ttl;
+        if ((cc.SharedMaxAge ?? cc.MaxAge ?? ExpiresLifetime(headers, now)) is { } upstream && upstream < lifetime)
+        {
+            lifetime = upstream;
+        }
+
+        // The age the answer already had upstream (§4.2.3): it goes stale that much sooner here. A list counts by its
+        // first member and an invalid value is ignored (§5.1).
         var age = TimeSpan.Zero;
-        if (long.TryParse(headers.Age.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        if (headers.Age.Count > 0
+            && long.TryParse((headers.Age[0] ?? "").Split(',')[0].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
         {
             age = TimeSpan.FromSeconds(Math.Min(seconds, 86_400L * 365));
         }
@@ -227,7 +253,7 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         var kept = new List<KeyValuePair<string, StringValues>>(headers.Count);
         foreach (var header in headers)
         {
-            if (!NotKept.Contains(header.Key, StringComparer.OrdinalIgnoreCase))
+            if (!NotKept.Contains(header.Key, StringComparer.OrdinalIgnoreCase) && withheld?.Contains(header.Key) != true)
             {
                 kept.Add(header);
             }
@@ -236,10 +262,16 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         var born = now - age;
         var fresh = born + lifetime;
 
+        // Stale answers: the service's stale-while-revalidate and stale-if-error when it sent them (RFC 5861), the route's
+        // otherwise; none at all when it said a shared cache must revalidate (§4.2.4: the client then gets the error).
+        var (whileRevalidate, ifError) = cc.NoStaleForSharedCache
+            ? (TimeSpan.Zero, TimeSpan.Zero)
+            : (cc.StaleWhileRevalidate ?? config.StaleWhileRevalidate, cc.StaleIfError ?? config.StaleIfError);
+
         // From the key without Vary's headers: the rule goes there, the answer under the headers this answer names.
         var key = lookup.BaseKey!;
         return new PendingEntry(
-            vary.Length == 0 ? key : VariantKey(key, vary, context.Request.Headers),
+            vary.Length == 0 ? key : VariantKey(key, vary, request.Headers),
             vary.Length == 0 ? null : key,
             vary,
             new CachedResponse
@@ -248,10 +280,30 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
                 Headers = [.. kept],
                 Born = born,
                 FreshUntil = fresh,
-                RevalidateUntil = fresh + config.StaleWhileRevalidate,
-                ErrorUntil = fresh + config.StaleIfError,
+                RevalidateUntil = fresh + whileRevalidate,
+                ErrorUntil = fresh + ifError,
                 Shareable = shareable,
             });
+    }
+
+    /// <summary>
+    /// Expires less Date (the gateway's clock when the service sent no valid Date); zero for an Expires that is not a
+    /// date, such as <c>0</c>, which means already expired (RFC 9111 §5.3). Null without Expires.
+    /// </summary>
+    private static TimeSpan? ExpiresLifetime(IHeaderDictionary headers, DateTimeOffset now)
+    {
+        if (headers.Expires.Count == 0)
+        {
+            return null;
+        }
+
+        if (!HeaderUtilities.TryParseDate(headers.Expires[0], out var expires))
+        {
+            return TimeSpan.Zero;
+        }
+
+        var date = headers.Date.Count > 0 && HeaderUtilities.TryParseDate(headers.Date[0], out var sent) ? sent : now;
+        return expires > date ? expires - date : TimeSpan.Zero;
     }
 
     /// <summary>Keeps the judged response with its body.</summary>
