@@ -153,7 +153,7 @@ internal sealed partial class GatewayRequestHandler
             else
             {
                 var now = cache.Now;
-                switch (cache.Decide(lookup, now))
+                switch (cache.Decide(lookup, context.Request.Headers, now))
                 {
                     case CacheAction.Hit:
                         await cache.ServeAsync(exchange, lookup.Found!, "hit").ConfigureAwait(false);

@@ -14,8 +14,10 @@ public sealed record CacheConfig
     public bool Enabled { get; init; } = true;
 
     /// <summary>
-    /// How long a response stays fresh. A service's <c>Cache-Control: s-maxage</c> or <c>max-age</c> shortens it;
-    /// <c>no-store</c>, <c>no-cache</c>, <c>private</c>, <c>Set-Cookie</c> and <c>Vary: *</c> keep a response out.
+    /// How long a response stays fresh. A service's <c>Cache-Control: s-maxage</c> or <c>max-age</c> (else its
+    /// <c>Expires</c> less <c>Date</c>) shortens it, and its <c>Age</c> counts; <c>no-store</c>, <c>no-cache</c>,
+    /// <c>private</c>, <c>Set-Cookie</c> and <c>Vary: *</c> keep a response out, except that <c>no-cache="..."</c> and
+    /// <c>private="..."</c> keep it without the fields they name (see the directive table in docs/policies.md).
     /// </summary>
     public TimeSpan Ttl { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -50,14 +52,29 @@ public sealed record CacheConfig
 
     /// <summary>
     /// After a response goes stale, for this long: while one request fetches a fresh one, the others get the stale one
-    /// (<c>Gatehouse-Cache: stale</c>).
+    /// (<c>Gatehouse-Cache: stale</c>). A service's <c>Cache-Control: stale-while-revalidate</c> replaces it for its
+    /// answer; an answer with <c>must-revalidate</c>, <c>proxy-revalidate</c> or <c>s-maxage</c> is never served stale.
     /// </summary>
     [ZeroAllowed]
     public TimeSpan StaleWhileRevalidate { get; init; }
 
-    /// <summary>After a response goes stale, for this long: served (<c>stale</c>) when the service fails (5xx, unreachable, timeout).</summary>
+    /// <summary>
+    /// After a response goes stale, for this long: served (<c>stale</c>) when the service fails (5xx, unreachable,
+    /// timeout). A service's <c>Cache-Control: stale-if-error</c> replaces it for its answer; an answer with
+    /// <c>must-revalidate</c>, <c>proxy-revalidate</c> or <c>s-maxage</c> is never served stale (the client gets the failure).
+    /// </summary>
     [ZeroAllowed]
     public TimeSpan StaleIfError { get; init; }
+
+    /// <summary>
+    /// Whether a client's own request <c>Cache-Control</c> may pass over an answer the cache holds and go to the service:
+    /// <c>no-cache</c> (or <c>Pragma: no-cache</c> without Cache-Control), <c>max-age=N</c> when the held answer is older
+    /// than N seconds, <c>min-fresh=N</c> when it stays fresh for less than N more. The service's answer then replaces the
+    /// held one, for every caller (<c>miss</c>). Off: RFC 9111 makes these a client's preferences, and honouring them lets
+    /// any client send every request to the service. A request's <c>no-store</c> is always honoured (its answer is not
+    /// kept); it sends nothing more to the service.
+    /// </summary>
+    public bool ClientCacheControl { get; init; }
 
     /// <summary>
     /// Requests that miss while another request of the same key is fetching it wait up to this long for that answer and

@@ -16,8 +16,8 @@ namespace Gatehouse.Gateway.Tests.Policies;
 [Trait("Issue", "23")]
 public sealed class CacheConformanceTests
 {
-    private static readonly TestKey KeyA = TestKey.New();
-    private static readonly TestKey KeyB = TestKey.New();
+    private static readonly TestKey KeyA = CacheRig.KeyA;
+    private static readonly TestKey KeyB = CacheRig.KeyB;
 
     // A path whose answer is always kept: once it is a hit, every write sent to Redis before it has landed too (one
     // connection, in order), so a miss of the path under test after it means "not kept", not "not written yet".
@@ -34,7 +34,7 @@ public sealed class CacheConformanceTests
     {
         var failing = false;
         var hold = new TaskCompletionSource();
-        await using var rig = await Rig.StartAsync(store, "{ ttl: 60s, shared: true, staleWhileRevalidate: 1m, staleIfError: 5m }", async (context, n) =>
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 60s, shared: true, staleWhileRevalidate: 1m, staleIfError: 5m }", async (context, n) =>
         {
             if (n == 3)
             {
@@ -77,7 +77,7 @@ public sealed class CacheConformanceTests
     {
         var failing = false;
         var hold = new TaskCompletionSource();
-        await using var rig = await Rig.StartAsync(store, "{ ttl: 60s, shared: true, staleIfError: 5m }", async (context, n) =>
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 60s, shared: true, staleIfError: 5m }", async (context, n) =>
         {
             if (n == 2)
             {
@@ -129,7 +129,7 @@ public sealed class CacheConformanceTests
     [InlineData("memory", "Age", "61")]
     public async Task AnswersASharedCacheMayNotReuse_AreNotKept(string store, string name, string value)
     {
-        await using var rig = await Rig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
         {
             if (context.Request.Path != Control)
             {
@@ -160,7 +160,7 @@ public sealed class CacheConformanceTests
     [InlineData("redis", "private=\"X-User, Set-Cookie\"", "X-User")]
     public async Task QualifiedNoCacheOrPrivate_TheRestIsKept_TheNamedFieldsAreNeverServedToAnother(string store, string cacheControl, string named)
     {
-        await using var rig = await Rig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
         {
             context.Response.Headers.CacheControl = cacheControl;
             context.Response.Headers.SetCookie = "session=a" + n;
@@ -188,7 +188,7 @@ public sealed class CacheConformanceTests
     [InlineData("redis")]
     public async Task ExpiresLessDate_ShortensTheTtl_WhenThereIsNoMaxAge(string store)
     {
-        await using var rig = await Rig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
         {
             // The service's own clock, whatever the gateway's (a fake one here) says: only the difference counts.
             var now = DateTimeOffset.UtcNow;
@@ -214,7 +214,7 @@ public sealed class CacheConformanceTests
     [InlineData("redis")]
     public async Task TheServicesAge_CountsInTheAnswersAge_SoAnOldAnswerGoesStaleSooner(string store)
     {
-        await using var rig = await Rig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 60s, shared: true }", async (context, n) =>
         {
             context.Response.Headers.CacheControl = "max-age=30";
             context.Response.Headers.Age = "25, 3"; // a list counts by its first member (RFC 9111 §5.1)
@@ -230,74 +230,5 @@ public sealed class CacheConformanceTests
         Assert.Equal("25", hit.Header("Age"));
         Assert.Equal("miss", late.Header("Gatehouse-Cache"));
         Assert.Equal(2, rig.Backend.Count);
-    }
-
-    /// <summary>A real upstream and a real gateway whose cache is in memory or in a real redis-server, on a fake clock.</summary>
-    private sealed class Rig(RedisServer? redis, RecordingBackend backend, TestGateway gateway, FakeTimeProvider time) : IAsyncDisposable
-    {
-        public RecordingBackend Backend => backend;
-
-        public FakeTimeProvider Time => time;
-
-        public TestGateway Gateway => gateway;
-
-        public static async Task<Rig> StartAsync(string store, string cache, Func<HttpContext, int, Task> answer, string routesExtra = "")
-        {
-            var redis = store == "redis" ? await RedisServer.StartNewAsync() : null;
-            var backend = await RecordingBackend.StartAsync(answer);
-            var time = new FakeTimeProvider();
-
-            // With Redis, a 5 s timeout: the first connection on a loaded machine can outlast a short one (see SharedCacheTests).
-            var gatewayCache = redis is null ? "" : $$"""
-                gateway:
-                  cache: { redis: "{{redis.Configuration}}", timeout: 5s }
-                """;
-            var yaml = $$"""
-                version: 1
-                {{gatewayCache}}
-                services:
-                  api: { targets: [{{backend.Url}}] }
-                routes:
-                  users: { methods: [GET], path: "/users/{id}", service: api, policies: { cache: {{cache}} } }
-                {{routesExtra}}
-                plans:
-                  retail: { include: [ { path: "/**", access: read } ] }
-                accounts: { acme: {} }
-                applications:
-                  a: { account: acme, plan: retail, keys: [ { sha256: {{KeyA.Sha256}} } ] }
-                  b: { account: acme, plan: retail, keys: [ { sha256: {{KeyB.Sha256}} } ] }
-                """;
-            var gateway = await TestGateway.StartAsync(yaml, time: time);
-            return new Rig(redis, backend, gateway, time);
-        }
-
-        public Task<(HttpResponseMessage Response, string Body)> GetAsync(string path, TestKey key, params (string, string)[] headers) =>
-            PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, path, [("X-Api-Key", key.Plaintext), .. headers]);
-
-        // The write of a miss's answer to Redis does not hold the response back: ask until it is in the store.
-        public async Task<(HttpResponseMessage Response, string Body)> GetUntilHitAsync(string path, TestKey key)
-        {
-            var deadline = DateTime.UtcNow + Wait.DefaultTimeout;
-            while (true)
-            {
-                var answer = await GetAsync(path, key);
-                if (answer.Response.Header("Gatehouse-Cache") == "hit" || DateTime.UtcNow > deadline)
-                {
-                    return answer;
-                }
-
-                await Task.Delay(20);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await gateway.DisposeAsync();
-            await backend.DisposeAsync();
-            if (redis is not null)
-            {
-                await redis.DisposeAsync();
-            }
-        }
     }
 }

@@ -125,12 +125,17 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         (headers.Cookie.Count > 0 && !_cookieKeyed)
         || (headers.Authorization.Count > 0 && !_authorizationKeyed && !string.Equals(keptFromService, HeaderNames.Authorization, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>What to do with what the lookup found, at <paramref name="now"/>.</summary>
-    public CacheAction Decide(in CacheLookup lookup, DateTimeOffset now)
+    /// <summary>What to do with what the lookup found, for a request with <paramref name="requestHeaders"/>, at <paramref name="now"/>.</summary>
+    public CacheAction Decide(in CacheLookup lookup, IHeaderDictionary requestHeaders, DateTimeOffset now)
     {
         if (lookup.Found is not { } entry)
         {
             return CacheAction.Miss;
+        }
+
+        if (config.ClientCacheControl && WantsFresher(requestHeaders, entry, now))
+        {
+            return CacheAction.Miss; // the service's answer replaces the held one, for everyone
         }
 
         if (now < entry.FreshUntil)
@@ -144,6 +149,32 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         }
 
         return now < entry.RevalidateUntil ? CacheAction.Refresh : CacheAction.Miss;
+    }
+
+    /// <summary>
+    /// <c>clientCacheControl</c>: whether the request's own directives refuse <paramref name="entry"/>: <c>no-cache</c>
+    /// (or, without Cache-Control, <c>Pragma: no-cache</c>, RFC 9111 §5.4), <c>max-age</c> younger than the entry, or
+    /// <c>min-fresh</c> longer than it stays fresh (§5.2.1).
+    /// </summary>
+    private static bool WantsFresher(IHeaderDictionary headers, CachedResponse entry, DateTimeOffset now)
+    {
+        if (headers.CacheControl.Count == 0)
+        {
+            foreach (var pragma in headers.Pragma)
+            {
+                if (pragma?.Contains("no-cache", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        var cc = CacheDirectives.Parse(headers.CacheControl);
+        return cc.NoCache
+            || (cc.MaxAge is { } maxAge && now - entry.Born > maxAge)
+            || (cc.MinFresh is { } minFresh && entry.FreshUntil - now < minFresh);
     }
 
     /// <summary>
