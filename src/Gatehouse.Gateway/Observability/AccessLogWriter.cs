@@ -70,7 +70,9 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
             {
                 await WriteQueuedAsync(buffer).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            // Any failure of the file (not only I/O: a path that turns out to be something else): said, and tried again at
+            // the next tick, so the writer never dies and lines are dropped and counted meanwhile, never waited for.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
             {
                 LogWriteFailed(_logger, _config.Path, e);
                 await CloseAsync().ConfigureAwait(false);
@@ -101,7 +103,7 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
             line.Write("\n"u8);
 
             // A file never grows past its size: the line that would not fit goes to the next file.
-            if (stream is FileStream && _size + pending.WrittenCount + line.WrittenCount > _config.MaxFileSize && _size + pending.WrittenCount > 0)
+            if (stream is FileStream { CanSeek: true } && _size + pending.WrittenCount + line.WrittenCount > _config.MaxFileSize && _size + pending.WrittenCount > 0)
             {
                 await WritePendingAsync(stream, pending).ConfigureAwait(false);
                 await CloseAsync().ConfigureAwait(false);
@@ -320,8 +322,25 @@ internal sealed partial class AccessLogWriter : IAsyncDisposable
 
         if (_stream is null)
         {
-            var file = new FileStream(_config.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
-            _size = file.Length;
+            // A path that is not a regular file (/dev/stdout in a container, where it is a pipe; a named pipe; a socket)
+            // has no length and no end to seek to: it is written as it is, and never rotated. A file that exists is
+            // opened without creating it and, when it can seek, written at its end, as FileMode.Append would; Append
+            // itself refuses what cannot seek, and a probe that opened and closed a pipe would end its reader's input.
+            FileStream file;
+            if (File.Exists(_config.Path))
+            {
+                file = new FileStream(_config.Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+                if (file.CanSeek)
+                {
+                    file.Seek(0, SeekOrigin.End);
+                }
+            }
+            else
+            {
+                file = new FileStream(_config.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+            }
+
+            _size = file.CanSeek ? file.Length : 0;
             _stream = file;
         }
 

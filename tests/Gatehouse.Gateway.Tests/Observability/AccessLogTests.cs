@@ -149,6 +149,53 @@ public sealed class AccessLogTests : IDisposable
         Assert.Equal(numbers.Distinct().Count(), numbers.Count);
     }
 
+    /// <summary>
+    /// A path that is a pipe (what /dev/stdout is in a container, or a named pipe a log shipper reads): every line reaches
+    /// the reader, in order, and a maxFileSize smaller than what is written never tries to rotate it. Before, the writer asked
+    /// the pipe for its length, died, and wrote nothing.
+    /// </summary>
+    [Fact]
+    public async Task APathThatIsAPipe_GetsEveryLine_AndIsNeverRotated()
+    {
+        var fifo = Path.Combine(_dir.Path, "access.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        // The reader, as a log shipper would be: opening a pipe for reading waits for its writer.
+        var read = Task.Run(async () =>
+        {
+            var lines = new List<string>();
+            using var reader = new StreamReader(new FileStream(fifo, FileMode.Open, FileAccess.Read));
+            while (lines.Count < 60 && await reader.ReadLineAsync() is { } line)
+            {
+                lines.Add(line);
+            }
+
+            return lines;
+        });
+        await using var backend = await TestBackend.StartEchoAsync();
+        var gateway = await StartAsync(backend, $"{{ path: \"{fifo}\", maxFileSize: 4KB, maxFiles: 2 }}");
+        try
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                using var response = await gateway.Client.GetAsync($"/logged/{i}");
+                Assert.True(response.IsSuccessStatusCode);
+            }
+
+            var lines = await read.WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(Enumerable.Range(0, 60).Select(i => $"/logged/{i}"), lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("path").GetString()));
+            Assert.False(File.Exists(fifo + ".1"));
+        }
+        finally
+        {
+            await gateway.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task ErrorsOnly_WritesOnlyRequestsAnswered400OrMore()
     {
