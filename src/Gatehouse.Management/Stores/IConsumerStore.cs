@@ -19,6 +19,13 @@ public interface IConsumerStore
     /// <summary>Accounts ordered by id after <paramref name="after"/>, only those in <paramref name="state"/> when given.</summary>
     Task<IReadOnlyList<ConsumerAccount>> ListAccountsAsync(AccountState? state, string? after, int limit, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Accounts that match <paramref name="search"/>, a page of at most <paramref name="limit"/> after the account
+    /// <paramref name="after"/> (the id of the previous page's last one): in id order, or in address order when the
+    /// search has an address.
+    /// </summary>
+    Task<IReadOnlyList<ConsumerAccount>> SearchAccountsAsync(AccountSearch search, string? after, int limit, CancellationToken cancellationToken = default);
+
     /// <summary>Inserts a new account; false (nothing written) when its email is taken.</summary>
     Task<bool> InsertAccountAsync(ConsumerAccount account, string actor, CancellationToken cancellationToken = default);
 
@@ -49,6 +56,13 @@ public interface IConsumerStore
 
     /// <summary>Applications (not deleted) ordered by id after <paramref name="after"/>, of <paramref name="account"/> and in <paramref name="state"/> when given.</summary>
     Task<IReadOnlyList<PortalApplication>> ListApplicationsAsync(string? account, Model.Config.ApplicationState? state, string? after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applications (not deleted) that match <paramref name="search"/>, a page of at most <paramref name="limit"/> after the
+    /// application <paramref name="after"/> (the id of the previous page's last one): in id order, or in title order when
+    /// the search has a title but neither an id nor an account.
+    /// </summary>
+    Task<IReadOnlyList<PortalApplication>> SearchApplicationsAsync(ApplicationSearch search, string? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Inserts (<paramref name="expectedSeq"/> 0) or replaces an application whose stored <c>Seq</c> is

@@ -560,6 +560,29 @@ internal static class Migrations
             26,
             Sqlite: "ALTER TABLE consumer_applications ADD COLUMN allowed_addresses TEXT NOT NULL DEFAULT '[]';",
             Postgres: "ALTER TABLE consumer_applications ADD COLUMN allowed_addresses TEXT NOT NULL DEFAULT '[]';"),
+        // The console's and the admin API's searches (issue 18: 100,000 accounts and applications): an application's title
+        // folded to lower case in C# (ApplicationSearch.Fold; lower() here is a first pass, the code mends what it got
+        // wrong), indexed for prefixes; the plan indexed; addresses within a state (the pending accounts whose address starts
+        // so, in address order, without sorting every pending one); and in PostgreSQL the addresses indexed in byte order, which a
+        // prefix range needs whatever the database's collation (SQLite's unique index on them already is). Version 27.
+        new(
+            27,
+            Sqlite: """
+                ALTER TABLE consumer_applications ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+                UPDATE consumer_applications SET title_key = lower(title);
+                CREATE INDEX consumer_applications_title ON consumer_applications (title_key, id);
+                CREATE INDEX consumer_applications_plan ON consumer_applications (plan, id);
+                CREATE INDEX consumer_accounts_state_email ON consumer_accounts (state, email);
+                """,
+            Postgres: """
+                ALTER TABLE consumer_applications ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+                UPDATE consumer_applications SET title_key = lower(title);
+                CREATE INDEX consumer_applications_title ON consumer_applications ((title_key COLLATE "C"), id);
+                CREATE INDEX consumer_applications_plan ON consumer_applications (plan, id);
+                CREATE INDEX consumer_accounts_email_prefix ON consumer_accounts ((email COLLATE "C"));
+                CREATE INDEX consumer_accounts_state_email ON consumer_accounts (state, (email COLLATE "C"));
+                """,
+            Code: SqlConfigStore.FoldTitlesAsync),
     ];
 
     // Migration 24: the same SQL for both databases.

@@ -31,26 +31,8 @@ internal abstract partial class SqlConfigStore
         return await ReadAccountAsync(connection, null, $"SELECT {AccountColumns} FROM consumer_accounts WHERE email = @v", email, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<ConsumerAccount>> ListAccountsAsync(AccountState? state, string? after, int limit, CancellationToken cancellationToken = default)
-    {
-        CheckLimit(limit);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(
-            connection,
-            null,
-            $"SELECT {AccountColumns} FROM consumer_accounts WHERE id > @after{(state is null ? "" : " AND state = @state")} ORDER BY id LIMIT @limit",
-            ("after", after ?? ""),
-            ("state", state is { } s ? Name(s) : ""),
-            ("limit", limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<ConsumerAccount>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(Account(reader));
-        }
-
-        return result;
-    }
+    public Task<IReadOnlyList<ConsumerAccount>> ListAccountsAsync(AccountState? state, string? after, int limit, CancellationToken cancellationToken = default) =>
+        SearchAccountsAsync(new AccountSearch(state), after, limit, cancellationToken);
 
     public async Task<bool> InsertAccountAsync(ConsumerAccount account, string actor, CancellationToken cancellationToken = default)
     {
@@ -193,7 +175,7 @@ internal abstract partial class SqlConfigStore
             await ExecuteAsync(connection, transaction, "DELETE FROM login_attempts WHERE key = @key", cancellationToken, ("key", "a:" + address)).ConfigureAwait(false);
         }
 
-        await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET title = '', description = '' WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, "UPDATE consumer_applications SET title = '', title_key = '', description = '' WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM consumer_tokens WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM account_two_step WHERE account = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, "DELETE FROM sso_links WHERE owner = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
@@ -228,23 +210,9 @@ internal abstract partial class SqlConfigStore
         return found.Count == 0 ? null : found[0];
     }
 
-    public async Task<IReadOnlyList<PortalApplication>> ListApplicationsAsync(
-        string? account, ApplicationState? state, string? after, int limit, CancellationToken cancellationToken = default)
-    {
-        CheckLimit(limit);
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await ReadApplicationsAsync(
-            connection,
-            null,
-            // Only the conditions given: "(@account = '' OR a.account = @account)" keeps both planners off the
-            // (account, id) and (state, id) indexes, and one consumer's page then scans every application (46 ms at 100,000).
-            "a.deleted = 0 AND a.id > @after" + (string.IsNullOrEmpty(account) ? "" : " AND a.account = @account") + (state is null ? "" : " AND a.state = @state") + " ORDER BY a.id LIMIT @limit",
-            cancellationToken,
-            ("after", after ?? ""),
-            ("account", account ?? ""),
-            ("state", state is { } s ? Name(s) : ""),
-            ("limit", limit)).ConfigureAwait(false);
-    }
+    public Task<IReadOnlyList<PortalApplication>> ListApplicationsAsync(
+        string? account, ApplicationState? state, string? after, int limit, CancellationToken cancellationToken = default) =>
+        SearchApplicationsAsync(new ApplicationSearch(Account: account, State: state), after, limit, cancellationToken);
 
     public async Task<long?> SaveApplicationAsync(PortalApplication application, long expectedSeq, string actor, string action, CancellationToken cancellationToken = default)
     {
@@ -265,6 +233,7 @@ internal abstract partial class SqlConfigStore
             ("id", application.Id),
             ("account", application.Account),
             ("title", application.Title),
+            ("titleKey", ApplicationSearch.Fold(application.Title)),
             ("description", application.Description),
             ("plan", application.Plan),
             ("state", Name(application.State)),
@@ -276,8 +245,8 @@ internal abstract partial class SqlConfigStore
             ("addresses", JsonSerializer.Serialize(application.AllowedAddresses ?? [])),
         ];
         var sql = before is null
-            ? "INSERT INTO consumer_applications (id, account, title, description, plan, state, keys, created_at, seq, deleted, client_ids, allowed_addresses) VALUES (@id, @account, @title, @description, @plan, @state, @keys, @created, @seq, @deleted, @clientIds, @addresses)"
-            : "UPDATE consumer_applications SET account = @account, title = @title, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted, client_ids = @clientIds, allowed_addresses = @addresses WHERE id = @id";
+            ? "INSERT INTO consumer_applications (id, account, title, title_key, description, plan, state, keys, created_at, seq, deleted, client_ids, allowed_addresses) VALUES (@id, @account, @title, @titleKey, @description, @plan, @state, @keys, @created, @seq, @deleted, @clientIds, @addresses)"
+            : "UPDATE consumer_applications SET account = @account, title = @title, title_key = @titleKey, description = @description, plan = @plan, state = @state, keys = @keys, seq = @seq, deleted = @deleted, client_ids = @clientIds, allowed_addresses = @addresses WHERE id = @id";
         await ExecuteAsync(connection, transaction, sql, cancellationToken, values).ConfigureAwait(false);
         if (!clientIds.SequenceEqual(before?.ClientIds ?? [], StringComparer.Ordinal))
         {

@@ -66,6 +66,11 @@ internal abstract partial class SqlConfigStore : IConfigStore
             }
 
             await ExecuteAsync(connection, transaction, MigrationSql(migration), cancellationToken).ConfigureAwait(false);
+            if (migration.Code is { } code)
+            {
+                await code(connection, transaction, cancellationToken).ConfigureAwait(false);
+            }
+
             await ExecuteAsync(
                 connection,
                 transaction,
