@@ -10,21 +10,33 @@ internal static partial class AdminOpenApi
         var page = (string after) => new JsonArray(
             Query("limit", "integer", "How many per page: 1 to 1000 (default 100)."),
             Query(after, after == "before" ? "integer" : "string", $"The 'next' of the previous page."));
+        var search = (string name, string description) =>
+        {
+            var parameter = Query(name, "string", description);
+            parameter["schema"]!["maxLength"] = Consumers.ConsumerSearchQuery.MaxLength;
+            return parameter;
+        };
         var accountsQuery = page("after");
+        accountsQuery.Add(search("email", "Only accounts whose address starts with this, in any case (a whole address finds its account); the pages are then in address order."));
         accountsQuery.Add(Enum(Query("state", "string", "Only accounts in this state."), "active", "pending", "suspended", "unverified"));
         paths["/admin/portal/accounts"] = new JsonObject
         {
             ["parameters"] = accountsQuery,
-            ["get"] = Op("listPortalAccounts", "List portal accounts", "Portal", "Accounts that signed up in the developer portal, by id, a page at a time.",
+            ["get"] = Op("listPortalAccounts", "List portal accounts", "Portal",
+                "Accounts that signed up in the developer portal, by id (by address with 'email'), a page at a time; the conditions given all apply, each on an index of the store.",
                 Responses(("200", Json("PortalAccountList", "A page of accounts")), Ref("BadParameter"))),
         };
         var applicationsQuery = page("after");
-        applicationsQuery.Add(Query("account", "string", "Only this account's applications (its id)."));
+        applicationsQuery.Add(search("id", "Only the application with this id (exact)."));
+        applicationsQuery.Add(search("title", "Only applications whose title starts with this, in any case; without 'id' or 'account' the pages are then in title order."));
+        applicationsQuery.Add(search("account", "Only this account's applications: its id, or its address (exact, in any case)."));
+        applicationsQuery.Add(search("plan", "Only applications on this plan."));
         applicationsQuery.Add(Enum(Query("state", "string", "Only applications in this state."), "live", "pending", "suspended"));
         paths["/admin/portal/applications"] = new JsonObject
         {
             ["parameters"] = applicationsQuery,
-            ["get"] = Op("listPortalApplications", "List portal applications", "Portal", "Applications made in the developer portal (not deleted), by id, with their keys' prefixes (never the keys).",
+            ["get"] = Op("listPortalApplications", "List portal applications", "Portal",
+                "Applications made in the developer portal (not deleted), by id (by title with 'title'), with their keys' prefixes (never the keys); the conditions given all apply, each on an index of the store.",
                 Responses(("200", Json("PortalApplicationList", "A page of applications")), Ref("BadParameter"))),
         };
         var transitions = new[]

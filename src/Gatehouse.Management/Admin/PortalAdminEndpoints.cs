@@ -11,7 +11,8 @@ namespace Gatehouse.Management.Admin;
 
 /// <summary>
 /// Consumer data through the admin API (the console calls the same <see cref="ConsumerService"/>):
-/// <c>GET /admin/portal/accounts</c>, <c>GET /admin/portal/applications</c> (<c>?account=&amp;state=&amp;after=&amp;limit=</c>),
+/// <c>GET /admin/portal/accounts</c> (<c>?email=&amp;state=&amp;after=&amp;limit=</c>), <c>GET /admin/portal/applications</c>
+/// (<c>?id=&amp;title=&amp;account=&amp;plan=&amp;state=&amp;after=&amp;limit=</c>), searched as in the console (<see cref="ConsumerSearchQuery"/>),
 /// <c>POST /admin/portal/{accounts|applications}/{id}/{approve|reject|suspend|resume}</c>,
 /// <c>PATCH</c>/<c>DELETE /admin/portal/accounts/{id}</c>, <c>DELETE /admin/portal/applications/{id}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
@@ -25,15 +26,16 @@ internal static class PortalAdminEndpoints
         app.MapGet("/admin/portal/accounts", async context =>
         {
             var (limit, problem) = AdminRequests.Limit(context);
-            var (state, stateProblem) = State<AccountState>(context);
-            problem ??= stateProblem;
+            var (search, error) = ConsumerSearchQuery.Accounts(context.Request.Query);
+            problem ??= error is null ? null : AdminRequests.BadParameter(error);
             if (problem is not null)
             {
                 await problem.WriteAsync(context).ConfigureAwait(false);
                 return;
             }
 
-            var accounts = await consumers.Store.ListAccountsAsync(state, context.Request.Query["after"].FirstOrDefault(), limit, context.RequestAborted).ConfigureAwait(false);
+            // The console's search, the same store query: an operator's script finds an account by its address.
+            var accounts = await consumers.Store.SearchAccountsAsync(search!, context.Request.Query["after"].FirstOrDefault(), limit, context.RequestAborted).ConfigureAwait(false);
             await AdminRequests.WriteJsonAsync(context, new JsonObject
             {
                 ["items"] = new JsonArray([.. accounts.Select(a => (JsonNode)new JsonObject
@@ -47,16 +49,15 @@ internal static class PortalAdminEndpoints
         app.MapGet("/admin/portal/applications", async context =>
         {
             var (limit, problem) = AdminRequests.Limit(context);
-            var (state, stateProblem) = State<ApplicationState>(context);
-            problem ??= stateProblem;
+            var (search, error) = ConsumerSearchQuery.Applications(context.Request.Query);
+            problem ??= error is null ? null : AdminRequests.BadParameter(error);
             if (problem is not null)
             {
                 await problem.WriteAsync(context).ConfigureAwait(false);
                 return;
             }
 
-            var applications = await consumers.Store.ListApplicationsAsync(context.Request.Query["account"].FirstOrDefault(), state,
-                context.Request.Query["after"].FirstOrDefault(), limit, context.RequestAborted).ConfigureAwait(false);
+            var applications = await consumers.Store.SearchApplicationsAsync(search!, context.Request.Query["after"].FirstOrDefault(), limit, context.RequestAborted).ConfigureAwait(false);
             await AdminRequests.WriteJsonAsync(context, new JsonObject
             {
                 ["items"] = new JsonArray([.. applications.Select(a => (JsonNode)new JsonObject
@@ -288,21 +289,6 @@ internal static class PortalAdminEndpoints
     }
 
     // ?state=NAME, one of the enum's names in lower case; anything else (a typo, a number) is a 400, not "every state".
-    private static (T? State, AdminProblem? Problem) State<T>(HttpContext context)
-        where T : struct, Enum
-    {
-        var text = context.Request.Query["state"].ToString();
-        if (text.Length == 0)
-        {
-            return (null, null);
-        }
-
-        var names = Enum.GetNames<T>().Select(n => n.ToLowerInvariant()).ToList();
-        return names.Contains(text, StringComparer.Ordinal)
-            ? (Enum.Parse<T>(text, ignoreCase: true), null)
-            : (null, AdminRequests.BadParameter($"'state' is one of {string.Join(", ", names)}; '{text}' is not."));
-    }
-
     private static async Task AnswerAsync(HttpContext context, Task<AdminProblem?> change)
     {
         if (await change.ConfigureAwait(false) is { } problem)

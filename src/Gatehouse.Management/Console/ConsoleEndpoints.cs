@@ -544,49 +544,6 @@ internal static partial class ConsoleEndpoints
                 [new("Approve", $"/console/config-applications/{Esc(a.Key)}/approve"), new("Reject", $"/console/config-applications/{Esc(a.Key)}/reject", true)]))], "No config application waits.")).ConfigureAwait(false);
     }
 
-    private static async Task AccountsAsync(HttpContext context, ConsumerService consumers)
-    {
-        var after = context.Request.Query["after"].FirstOrDefault();
-        var accounts = await consumers.Store.ListAccountsAsync(null, after, PageSize, context.RequestAborted).ConfigureAwait(false);
-        var (total, _) = await consumers.Store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
-        var twoStep = await consumers.Store.AccountsWithTwoStepAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
-        var bound = await consumers.Store.OwnersWithSsoAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
-        var tokens = await consumers.Store.CountPortalTokensAsync([.. accounts.Select(a => a.Id)], context.RequestAborted).ConfigureAwait(false);
-        await Render(context, $"Accounts ({total:N0})", accounts.Count == PageSize ? $"/console/accounts?after={Esc(accounts[^1].Id)}" : null,
-            new ConsoleTable("Portal accounts", ["Email", "Name", "State", "Two-step sign-in", "Single sign-on", "API tokens", "Id", "Signed up"], [.. accounts.Select(a => new ConsoleRow(
-                [a.Email, a.Title, Name(a.State), twoStep.Contains(a.Id) ? "on" : "off", bound.Contains(a.Id) ? "bound" : "not bound",
-                    tokens.GetValueOrDefault(a.Id).ToString(System.Globalization.CultureInfo.InvariantCulture), a.Id, Time(a.CreatedAt)],
-                [.. a.State switch
-                {
-                    AccountState.Pending => [new("Approve", $"/console/accounts/{Esc(a.Id)}/approve"), new("Reject", $"/console/accounts/{Esc(a.Id)}/reject", true)],
-                    AccountState.Active => [new("Suspend", $"/console/accounts/{Esc(a.Id)}/suspend", true)],
-                    AccountState.Suspended => [new("Resume", $"/console/accounts/{Esc(a.Id)}/resume")],
-                    // Waits for its owner to confirm the address from the mailed link; nothing for an administrator to decide.
-                    _ => (ConsoleAction[])[],
-                },
-                // For an owner who lost their phone and their recovery codes.
-                .. twoStep.Contains(a.Id) ? [new ConsoleAction("Turn two-step off", $"/console/accounts/{Esc(a.Id)}/two-step/off", true, Confirm: true)] : (ConsoleAction[])[],
-                .. bound.Contains(a.Id) ? [new ConsoleAction("Release single sign-on", $"/console/accounts/{Esc(a.Id)}/sso/release", true, Confirm: true)] : (ConsoleAction[])[],
-                .. tokens.ContainsKey(a.Id) ? [new ConsoleAction("Revoke API tokens", $"/console/accounts/{Esc(a.Id)}/tokens/revoke", true, Confirm: true)] : (ConsoleAction[])[],
-                // With its applications, and its address out of the change log: for a consumer's request to be forgotten.
-                new("Delete", $"/console/accounts/{Esc(a.Id)}/delete", true, Confirm: true)]))])).ConfigureAwait(false);
-    }
-
-    private static async Task ApplicationsAsync(HttpContext context, ConsoleContext admin)
-    {
-        var after = context.Request.Query["after"].FirstOrDefault();
-        var account = context.Request.Query["account"].FirstOrDefault();
-        var store = admin.ConsumerService.Store;
-        var applications = await store.ListApplicationsAsync(account, null, after, PageSize, context.RequestAborted).ConfigureAwait(false);
-        var (_, total) = await store.CountConsumersAsync(context.RequestAborted).ConfigureAwait(false);
-        var keys = applications.SelectMany(a => a.Keys.Select(k => new ConsoleRow([a.Id, k.Prefix + "…", Time(k.CreatedAt), k.Expires is { } e ? Time(e) : "never"],
-            [new($"Revoke {k.Prefix}…", $"/console/applications/{Esc(a.Id)}/keys/{Esc(k.Prefix)}/revoke", true)])));
-        await Render(context, $"Applications ({total:N0})", applications.Count == PageSize ? $"/console/applications?after={Esc(applications[^1].Id)}" : null,
-            new ConsoleTable("Portal applications", ["Application", "Id", "Account", "Plan", "State"], [.. applications.Select(a => new ConsoleRow(
-                [a.Title, a.Id, a.Account, a.Plan, Name(a.EffectiveState)], Decisions(a), $"/console/applications/{Esc(a.Id)}"))]),
-            new ConsoleTable("Keys", ["Application", "Key", "Created", "Expires"], [.. keys])).ConfigureAwait(false);
-    }
-
     private static IReadOnlyList<ConsoleAction> Decisions(PortalApplication a) =>
     [
         .. a.State switch
@@ -679,16 +636,6 @@ internal static partial class ConsoleEndpoints
             new ConsoleTable("Routes × plans (routes bound to no operation: read, write or —)", ["Route", "Path", "Service", .. plans], routes, "No such route.")).ConfigureAwait(false);
     }
 
-    private static async Task RevisionsAsync(HttpContext context, ConfigChanges changes)
-    {
-        var revisions = await changes.Store.ListRevisionsAsync(null, PageSize, context.RequestAborted).ConfigureAwait(false);
-        await Render(context, "Revisions",
-            new ConsoleTable("Config revisions (consumer sign-ups, applications and keys are not revisions: see the audit log)", ["Revision", "When", "Who", "What"],
-                [.. revisions.Select(r => new ConsoleRow([r.Number.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(r.CreatedAt), r.Actor, r.Summary],
-                    r.Number == revisions[0].Number ? [] : [new($"Roll back to {r.Number}", $"/console/revisions/{r.Number}/rollback", true)],
-                    r.Number > 1 ? $"/console/revisions/{r.Number - 1}/diff/{r.Number}" : null))])).ConfigureAwait(false);
-    }
-
     private static async Task DiffAsync(HttpContext context, ConfigChanges changes)
     {
         if (!long.TryParse(Route(context, "from"), out var from) || !long.TryParse(Route(context, "to"), out var to) || from < 0 || to < from
@@ -701,17 +648,6 @@ internal static partial class ConsoleEndpoints
         var diff = await changes.Store.DiffAsync(from, to, context.RequestAborted).ConfigureAwait(false);
         var text = string.Join("\n\n", diff.Select(d => $"{d.Change} {d.Kind}/{d.Name}\n- {d.Before ?? "(none)"}\n+ {d.After ?? "(none)"}"));
         await WebRender.PageAsync<ConsolePage>(context, new { Page = Page(context, $"Revision {from} → {to}"), Text = text.Length == 0 ? "No changes." : text }).ConfigureAwait(false);
-    }
-
-    private static async Task AuditAsync(HttpContext context, ConfigChanges changes, ConsumerService consumers)
-    {
-        var config = await changes.Store.ListAuditAsync(null, PageSize, context.RequestAborted).ConfigureAwait(false);
-        var consumer = await consumers.Store.ListConsumerChangesAsync(null, PageSize, context.RequestAborted).ConfigureAwait(false);
-        await Render(context, "Audit log",
-            new ConsoleTable("Consumer changes (accounts, applications, keys)", ["#", "When", "Who", "Action", "What"],
-                [.. consumer.Select(c => new ConsoleRow([c.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(c.At), c.Actor, c.Action, $"{c.Kind} {c.Name}"], []))]),
-            new ConsoleTable("Config changes", ["Revision", "When", "Who", "Action", "What"],
-                [.. config.Select(a => new ConsoleRow([a.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(a.At), a.Actor, a.Action, $"{a.Kind} {a.Name}"], []))])).ConfigureAwait(false);
     }
 
     // Who may manage Gatehouse: the console's users and the admin API's named tokens (never a hash or a token). Changes to

@@ -9,5 +9,5 @@ public sealed record ConsoleRow(IReadOnlyList<string> Cells, IReadOnlyList<Conso
 /// </summary>
 public sealed record ConsoleAction(string Label, string Url, bool Danger = false, bool Confirm = false);
 
-/// <summary>A titled table of a console page.</summary>
-public sealed record ConsoleTable(string Title, IReadOnlyList<string> Headers, IReadOnlyList<ConsoleRow> Rows, string Empty = "Nothing here.");
+/// <summary>A titled table of a console page; <paramref name="More"/> links to its next page (older entries, or further results).</summary>
+public sealed record ConsoleTable(string Title, IReadOnlyList<string> Headers, IReadOnlyList<ConsoleRow> Rows, string Empty = "Nothing here.", ConsoleLink? More = null);
