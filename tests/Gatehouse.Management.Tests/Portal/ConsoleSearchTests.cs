@@ -221,6 +221,10 @@ public sealed partial class ConsoleSearchTests
         var olderConfig = LinkOf(consumerPage2, "Older config changes")!;
         Assert.Matches(@"^/console/audit\?consumerBefore=\d+&configBefore=\d+$", olderConfig);
         Assert.StartsWith(olderConsumers + "&", olderConfig, StringComparison.Ordinal);
+        // The same two pages, reached the other way round.
+        var olderConfigFirst = LinkOf(audit, "Older config changes")!;
+        Assert.Matches(@"^/console/audit\?configBefore=\d+$", olderConfigFirst);
+        Assert.Equal(olderConfig, LinkOf((await GetAsync(console, olderConfigFirst)).Html, "Older consumer changes"));
         var (_, both) = await GetAsync(console, olderConfig);
         Assert.Contains("account acc-000", both, StringComparison.Ordinal); // consumers: the oldest, still on their page 2
         Assert.DoesNotContain("account acc-129", both, StringComparison.Ordinal);
