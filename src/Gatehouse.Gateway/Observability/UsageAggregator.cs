@@ -43,6 +43,8 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
     private Task? _flushLoop;
     private bool _seeded;
     private long _droppedRows;
+    private long _refusedRows;
+    private int _refusedLogged;
     // When retention last started (read and written under the flush lock), and its run, which may outlast many flushes.
     private long? _lastRetention;
     private Task? _retention;
@@ -71,6 +73,9 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
 
     /// <summary>Records dropped because the pending rows were at their bound (<see cref="UsageConfig.MaxPendingRows"/>).</summary>
     public long DroppedRows => Volatile.Read(ref _droppedRows);
+
+    /// <summary>Rows the sink refused because another process holds this node's id (<see cref="UsageNotOwnedException"/>), counted at each flush that had them.</summary>
+    public long RefusedRows => Interlocked.Read(ref _refusedRows);
 
     /// <summary>Rows held in memory.</summary>
     public int PendingRows
@@ -189,6 +194,20 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
 
                 Volatile.Write(ref _failures, 0);
                 Volatile.Write(ref _writtenAt, _time.GetUtcNow().UtcTicks);
+            }
+            catch (UsageNotOwnedException e)
+            {
+                // Another process holds this node's id: its rows are not this one's to replace, now or later (the whole
+                // values held here would overwrite what it counted meanwhile). Dropped and counted, never handed back.
+                var refused = batch.Count + aiBatch.Count;
+                Interlocked.Add(ref _refusedRows, refused);
+                GatewayMetrics.UsageDropped("node_id_clash", refused);
+                if (Interlocked.Exchange(ref _refusedLogged, 1) == 0)
+                {
+                    LogNotOwned(_logger, e.Message);
+                }
+
+                return true;
             }
             catch (Exception e)
             {
@@ -629,6 +648,9 @@ internal sealed partial class UsageAggregator : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The usage loop failed; it goes on at the next interval")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason} This node writes no usage rows until it is restarted with an id of its own; what it counts is dropped (gatehouse_usage_dropped_total{{reason=\"node_id_clash\"}}).")]
+    private static partial void LogNotOwned(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stopping: {Rows} usage rows could not be written to the store and are lost")]
     private static partial void LogLostAtStop(ILogger logger, int rows);

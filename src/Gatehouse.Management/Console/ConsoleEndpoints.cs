@@ -693,7 +693,16 @@ internal static partial class ConsoleEndpoints
         var stale = admin.Options.NodeInterval * Nodes.NodeReporter.StaleAfterIntervals;
         await Render(context, "Nodes",
             new ConsoleTable("Gateway nodes", ["Node", "Revision", "Last seen", "State"],
-                [.. nodes.Select(n => new ConsoleRow([n.Id, n.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(n.LastSeen), now - n.LastSeen > stale ? "stale" : "live"], []))])).ConfigureAwait(false);
+                [.. nodes.Select(n => new ConsoleRow([n.Id, n.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture), Time(n.LastSeen), NodeState(n, now, stale)], []))])).ConfigureAwait(false);
+    }
+
+    // Two processes under one node id: the one that does not hold it writes no usage, so the operator must give it an id.
+    private static string NodeState(Stores.NodeInfo node, DateTimeOffset now, TimeSpan stale)
+    {
+        var state = now - node.LastSeen > stale ? "stale" : "live";
+        return Nodes.NodeEndpoints.LiveClash(node, now, stale) is { } clash
+            ? $"{state}; id clash: another process also runs as this node (host {clash["host"]}, pid {clash["pid"]}) and writes no usage; give it its own --node-id"
+            : state;
     }
 
     private static Task Render(HttpContext context, string title, params ConsoleTable[] tables) => Render(context, title, null, tables);

@@ -122,18 +122,38 @@ internal static partial class NodeEndpoints
         var items = new JsonArray();
         foreach (var node in nodes)
         {
-            items.Add(new JsonObject
+            var item = new JsonObject
             {
                 ["id"] = node.Id,
                 ["revision"] = node.Revision,
                 ["lastSeen"] = node.LastSeen,
                 ["stale"] = IsStale(node, options),
                 ["info"] = Parse(node.Info),
-            });
+            };
+            if (node.Instance is not null)
+            {
+                item["instance"] = node.Instance;
+            }
+
+            if (LiveClash(node, options.Time.GetUtcNow(), options.NodeInterval * NodeReporter.StaleAfterIntervals) is { } clash)
+            {
+                item["clash"] = clash;
+            }
+
+            items.Add(item);
         }
 
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["revision"] = current, ["items"] = items }).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The other process that runs under <paramref name="node"/>'s id (<see cref="NodeInfo.Clash"/>), while it still says
+    /// so (noted within <paramref name="live"/>): <c>{"instance","host","pid","at"}</c>; null when there is none.
+    /// </summary>
+    internal static JsonObject? LiveClash(NodeInfo node, DateTimeOffset now, TimeSpan live) =>
+        node.Clash is { } text && Parse(text) is JsonObject clash && clash["at"] is JsonValue at && at.TryGetValue<DateTimeOffset>(out var noted) && now - noted <= live
+            ? clash
+            : null;
 
     // Info is free-form; a node written by something else may have put plain text there.
     private static JsonNode? Parse(string info)

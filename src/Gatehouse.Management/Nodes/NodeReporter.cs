@@ -24,6 +24,8 @@ public sealed partial class NodeReporter : IAsyncDisposable
     // However many revisions are applied meanwhile, the next report sends the latest.
     private readonly WakeSignal _wake;
     private readonly StoreHealth? _health;
+    private readonly NodeLease? _lease;
+    private readonly TimeProvider _time;
     private Task _reporter = Task.CompletedTask;
     private long _revision;
 
@@ -34,8 +36,15 @@ public sealed partial class NodeReporter : IAsyncDisposable
     /// <param name="time">The clock of the heartbeat timer.</param>
     /// <param name="logger">Where failed reports are logged.</param>
     /// <param name="health">Shared record of whether the store answers: logs an outage once, and backs this loop off while it lasts.</param>
-    public NodeReporter(IConfigStore store, string id, long revision, TimeSpan? interval = null, TimeProvider? time = null, ILogger? logger = null, StoreHealth? health = null)
+    /// <param name="lease">
+    /// This process's hold on <paramref name="id"/> (<see cref="NodeLease.AcquireAsync"/>): each heartbeat is written only
+    /// while it holds the id; once another process does, the heartbeat notes the clash on that process's row instead.
+    /// Without one, each report simply replaces the row.
+    /// </param>
+    public NodeReporter(IConfigStore store, string id, long revision, TimeSpan? interval = null, TimeProvider? time = null, ILogger? logger = null, StoreHealth? health = null, NodeLease? lease = null)
     {
+        _lease = lease;
+        _time = time ?? TimeProvider.System;
         _health = health;
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(id);
@@ -45,7 +54,7 @@ public sealed partial class NodeReporter : IAsyncDisposable
         Interval = interval ?? DefaultInterval;
         _wake = new WakeSignal(Interval, time ?? TimeProvider.System);
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-        _info = new JsonObject
+        _info = lease?.Info ?? new JsonObject
         {
             ["host"] = Environment.MachineName,
             ["pid"] = Environment.ProcessId,
@@ -98,7 +107,7 @@ public sealed partial class NodeReporter : IAsyncDisposable
             {
                 try
                 {
-                    await _store.UpsertNodeAsync(Id, Revision, _info, _stop.Token).ConfigureAwait(false);
+                    await ReportAsync().ConfigureAwait(false);
                     _health?.Succeeded();
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -120,6 +129,35 @@ public sealed partial class NodeReporter : IAsyncDisposable
         }
     }
 
+    /// <summary>The process that holds this node's id instead of this one (two nodes started with one id); null while none does.</summary>
+    public NodeInfo? Clash => _lease?.Holder;
+
+    private async Task ReportAsync()
+    {
+        if (_lease is null)
+        {
+            await _store.UpsertNodeAsync(Id, Revision, _info, _stop.Token).ConfigureAwait(false);
+            return;
+        }
+
+        if (!_lease.Lost)
+        {
+            var holder = await _store.ClaimNodeAsync(Id, _lease.Instance, Revision, _info, _time.GetUtcNow() - _lease.Live, null, _stop.Token).ConfigureAwait(false);
+            if (holder is null)
+            {
+                return;
+            }
+
+            if (_lease.Lose(holder))
+            {
+                LogClash(_logger, NodeLease.InUse(Id, holder, _time));
+            }
+        }
+
+        // For as long as this process runs, the holder's row says that another process also runs under its id.
+        await _store.MarkNodeClashAsync(Id, _lease.ClashNote(_time.GetUtcNow()), _stop.Token).ConfigureAwait(false);
+    }
+
     /// <summary>Stops reporting (the row stays; it turns stale after <see cref="StaleAfterIntervals"/> intervals).</summary>
     public async ValueTask DisposeAsync()
     {
@@ -128,6 +166,9 @@ public sealed partial class NodeReporter : IAsyncDisposable
         await _reporter.ConfigureAwait(false);
         _stop.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason} This node no longer reports under it and writes no usage rows (it counts what it drops); restart it with an id of its own.")]
+    private static partial void LogClash(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Id} could not report to the store ({Reason}); trying again at the next heartbeat.")]
     private static partial void LogReportFailed(ILogger logger, string id, string reason);

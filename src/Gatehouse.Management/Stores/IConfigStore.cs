@@ -68,6 +68,18 @@ public interface IConfigStore : IQuotaCountStore, IConsumerStore, IAsyncDisposab
     /// <summary>Records a node's report; <see cref="NodeInfo.LastSeen"/> is set from the store's clock.</summary>
     Task UpsertNodeAsync(string id, long revision, string info, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Records a node's report when the id is <paramref name="instance"/>'s to use: nobody holds it, this process
+    /// already does, or its holder was last seen before <paramref name="liveSince"/> (stale), or at or before
+    /// <paramref name="takeOverSeenAtOrBefore"/> (a holder the caller saw and watched miss a heartbeat). Atomic: of two
+    /// processes claiming one id at once, one wins. Returns null when the report was recorded, else the row of the
+    /// process that holds the id (nothing is written then).
+    /// </summary>
+    Task<NodeInfo?> ClaimNodeAsync(string id, string instance, long revision, string info, DateTimeOffset liveSince, DateTimeOffset? takeOverSeenAtOrBefore = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Notes on node <paramref name="id"/>'s row that another process also runs under that id (<see cref="NodeInfo.Clash"/>).</summary>
+    Task MarkNodeClashAsync(string id, string clash, CancellationToken cancellationToken = default);
+
     /// <summary>Every node that ever reported, ordered by id.</summary>
     Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default);
 

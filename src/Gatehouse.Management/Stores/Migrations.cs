@@ -583,6 +583,13 @@ internal static class Migrations
                 CREATE INDEX consumer_accounts_state_email ON consumer_accounts (state, (email COLLATE "C"));
                 """,
             Code: SqlConfigStore.FoldTitlesAsync),
+        // The process that holds a node id (a random id each start makes), so that a second process started with the same
+        // --node-id is refused rather than overwriting the first one's usage rows, and what such a process noted when it
+        // found the id taken (JSON: its host, pid and when; docs/nodes.md). Version 28.
+        new(
+            28,
+            Sqlite: "ALTER TABLE nodes ADD COLUMN instance TEXT NULL; ALTER TABLE nodes ADD COLUMN clash TEXT NULL;",
+            Postgres: "ALTER TABLE nodes ADD COLUMN instance TEXT NULL; ALTER TABLE nodes ADD COLUMN clash TEXT NULL;"),
     ];
 
     // Migration 24: the same SQL for both databases.

@@ -111,6 +111,9 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
     // Two uploads of one node at once (a retry racing its original) queue on the row instead of both passing the check.
     protected override string SelectUploadSequenceSql => "SELECT sequence FROM node_usage_uploads WHERE node = @node FOR UPDATE";
 
+    // A claim of the id by another process waits for this usage write to commit, and the write sees a claim committed before it.
+    protected override string SelectNodeInstanceSql => "SELECT instance FROM nodes WHERE id = @id FOR SHARE";
+
     protected override object TimeValue(DateTimeOffset time) => time.ToUniversalTime();
 
     protected override DateTimeOffset ReadTime(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);

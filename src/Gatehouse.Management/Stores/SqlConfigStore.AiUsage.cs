@@ -45,6 +45,10 @@ internal abstract partial class SqlConfigStore
 
     public Task WriteAiAsync(IReadOnlyList<AiUsageRow> rows, CancellationToken cancellationToken = default) => WriteRollupsAsync(ModelRollups, rows, cancellationToken);
 
+    /// <summary><see cref="WriteAiAsync"/> only while <paramref name="instance"/> holds node id <paramref name="node"/>; false (nothing written) when another process does.</summary>
+    internal Task<bool> WriteAiAsOwnerAsync(string node, string instance, IReadOnlyList<AiUsageRow> rows, CancellationToken cancellationToken = default) =>
+        WriteRollupsAsync(ModelRollups, rows, cancellationToken, owner: (node, instance));
+
     public Task<IReadOnlyList<AiUsageRow>> LoadAiAsync(string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken = default) =>
         LoadRollupsAsync(ModelRollups, node, buckets, cancellationToken);
 

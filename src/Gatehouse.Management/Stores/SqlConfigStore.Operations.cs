@@ -71,18 +71,69 @@ internal abstract partial class SqlConfigStore
             ("info", info)).ConfigureAwait(false);
     }
 
+    public async Task<NodeInfo?> ClaimNodeAsync(string id, string instance, long revision, string info, DateTimeOffset liveSince, DateTimeOffset? takeOverSeenAtOrBefore = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(instance);
+        ArgumentNullException.ThrowIfNull(info);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // One statement, so the check and the write are one step on both databases (ON CONFLICT's row lock; SQLite's one
+        // writer). A row written without an instance (before migration 27) is anyone's. The clash note belongs to the
+        // holder it was written about: it goes when the id changes hands.
+        var written = await ExecuteAsync(
+            connection,
+            null,
+            """
+            INSERT INTO nodes (id, revision, last_seen, info, instance) VALUES (@id, @revision, @seen, @info, @instance)
+            ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, last_seen = excluded.last_seen, info = excluded.info,
+                clash = CASE WHEN nodes.instance = excluded.instance THEN nodes.clash ELSE NULL END, instance = excluded.instance
+            WHERE nodes.instance IS NULL OR nodes.instance = excluded.instance OR nodes.last_seen < @live OR nodes.last_seen <= @takeover
+            """,
+            cancellationToken,
+            ("id", id),
+            ("revision", revision),
+            ("seen", TimeValue(_clock.GetUtcNow())),
+            ("info", info),
+            ("instance", instance),
+            ("live", TimeValue(liveSince)),
+            // No take-over: a time no row was seen at.
+            ("takeover", TimeValue(takeOverSeenAtOrBefore ?? DateTimeOffset.UnixEpoch))).ConfigureAwait(false);
+        if (written > 0)
+        {
+            return null;
+        }
+
+        var holder = await ReadNodesAsync(connection, "WHERE id = @id", cancellationToken, ("id", id)).ConfigureAwait(false);
+        // Gone between the two statements (deleted as stale): the next report claims it.
+        return holder.Count > 0 ? holder[0] : null;
+    }
+
+    public async Task MarkNodeClashAsync(string id, string clash, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(clash);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, null, "UPDATE nodes SET clash = @clash WHERE id = @id", cancellationToken, ("id", id), ("clash", clash)).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<NodeInfo>> ListNodesAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = Command(connection, null, "SELECT id, revision, last_seen, info FROM nodes");
+        var result = await ReadNodesAsync(connection, "", cancellationToken).ConfigureAwait(false);
+        result.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return result;
+    }
+
+    private async Task<List<NodeInfo>> ReadNodesAsync(System.Data.Common.DbConnection connection, string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, null, $"SELECT id, revision, last_seen, info, instance, clash FROM nodes {where}", parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<NodeInfo>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new NodeInfo(reader.GetString(0), reader.GetInt64(1), ReadTime(reader, 2), reader.GetString(3)));
+            result.Add(new NodeInfo(reader.GetString(0), reader.GetInt64(1), ReadTime(reader, 2), reader.GetString(3), NullableString(reader, 4), NullableString(reader, 5)));
         }
 
-        result.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
         return result;
     }
 

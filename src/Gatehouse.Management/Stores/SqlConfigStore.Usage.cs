@@ -62,18 +62,26 @@ internal abstract partial class SqlConfigStore : IUsageStore
         }
     }
 
-    /// <summary>Writes <paramref name="rows"/> (whole values of their node's rows) in one transaction.</summary>
-    private async Task WriteRollupsAsync<T>(RollupShape<T> shape, IReadOnlyList<T> rows, CancellationToken cancellationToken, Func<DbConnection, DbTransaction, Task<List<(string Application, long First, long Last)>>>? applications = null)
+    /// <summary>
+    /// Writes <paramref name="rows"/> (whole values of their node's rows) in one transaction; with <paramref name="owner"/>,
+    /// only while that process holds the node id (else nothing is written and the answer is false).
+    /// </summary>
+    private async Task<bool> WriteRollupsAsync<T>(RollupShape<T> shape, IReadOnlyList<T> rows, CancellationToken cancellationToken, Func<DbConnection, DbTransaction, Task<List<(string Application, long First, long Last)>>>? applications = null, (string Node, string Instance)? owner = null)
         where T : RollupRow
     {
         ArgumentNullException.ThrowIfNull(rows);
         if (rows.Count == 0)
         {
-            return;
+            return true;
         }
 
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await BeginUsageWriteAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (owner is { } o && !await HoldsNodeAsync(connection, transaction, o.Node, o.Instance, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         var added = applications is null ? null : await applications(connection, transaction).ConfigureAwait(false);
         foreach (var group in rows.GroupBy(r => r.Granularity))
         {
@@ -85,7 +93,30 @@ internal abstract partial class SqlConfigStore : IUsageStore
         {
             RememberApplications(added);
         }
+
+        return true;
     }
+
+    /// <summary>
+    /// Whether <paramref name="instance"/> may write node <paramref name="node"/>'s rows, inside the write's transaction:
+    /// unless another process holds the id (a row without an instance, or no row, is nobody's). Rows are whole values,
+    /// so a second process under one id would replace the first one's counts with its own.
+    /// </summary>
+    private async Task<bool> HoldsNodeAsync(DbConnection connection, DbTransaction transaction, string node, string instance, CancellationToken cancellationToken)
+    {
+        var holder = await ScalarAsync(connection, transaction, SelectNodeInstanceSql, cancellationToken, ("id", node)).ConfigureAwait(false);
+        return holder is not string held || held == instance;
+    }
+
+    /// <summary>Reads the process that holds a node id inside a usage write (PostgreSQL locks the row, so no claim passes meanwhile).</summary>
+    protected virtual string SelectNodeInstanceSql => "SELECT instance FROM nodes WHERE id = @id";
+
+    /// <summary>
+    /// Writes a store-backed node's request rows (<see cref="WriteAsync"/>) only while <paramref name="instance"/> holds
+    /// node id <paramref name="node"/>, checked in the write's transaction; false (nothing written) when another does.
+    /// </summary>
+    internal Task<bool> WriteAsOwnerAsync(string node, string instance, IReadOnlyList<UsageRow> rows, CancellationToken cancellationToken = default) =>
+        WriteRollupsAsync(RequestRollups, InTotalsOrder(rows), cancellationToken, (connection, transaction) => RecordApplicationsAsync(connection, transaction, rows, cancellationToken), (node, instance));
 
     /// <summary>A node's own rows in <paramref name="buckets"/> (read back at its start, to go on counting from them).</summary>
     private async Task<IReadOnlyList<T>> LoadRollupsAsync<T>(RollupShape<T> shape, string node, IReadOnlyList<(UsageGranularity Granularity, long Bucket)> buckets, CancellationToken cancellationToken)
@@ -218,7 +249,15 @@ internal abstract partial class SqlConfigStore : IUsageStore
     /// in one transaction, only when <paramref name="sequence"/> is newer than the node's last applied one. Returns false
     /// for a repeat (already applied, or older): nothing is written, and the node may forget it.
     /// </summary>
-    public async Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<UsageRow> rows, IReadOnlyList<AiUsageRow>? modelRows = null, CancellationToken cancellationToken = default)
+    public async Task<bool> ApplyNodeUsageAsync(string node, long sequence, IReadOnlyList<UsageRow> rows, IReadOnlyList<AiUsageRow>? modelRows = null, CancellationToken cancellationToken = default) =>
+        await ApplyNodeUsageAsync(node, null, sequence, rows, modelRows, cancellationToken).ConfigureAwait(false) ?? false;
+
+    /// <summary>
+    /// <see cref="ApplyNodeUsageAsync(string, long, IReadOnlyList{UsageRow}, IReadOnlyList{AiUsageRow}?, CancellationToken)"/>
+    /// sent by process <paramref name="instance"/> (when the node names it): null, with nothing written, when another
+    /// process holds the node id.
+    /// </summary>
+    internal async Task<bool?> ApplyNodeUsageAsync(string node, string? instance, long sequence, IReadOnlyList<UsageRow> rows, IReadOnlyList<AiUsageRow>? modelRows, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(node);
         ArgumentNullException.ThrowIfNull(rows);
@@ -231,6 +270,11 @@ internal abstract partial class SqlConfigStore : IUsageStore
         if (sequence <= last)
         {
             return false;
+        }
+
+        if (instance is not null && !await HoldsNodeAsync(connection, transaction, node, instance, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
         }
 
         var mine = InTotalsOrder(rows.Where(r => r.Node == node));

@@ -294,6 +294,11 @@ internal static class RunCommand
             Console.Error.WriteLine(StoreNode.CannotListen(e));
             return 2;
         }
+        catch (NodeIdInUseException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
 
         if (refusal is not null)
         {

@@ -120,6 +120,7 @@ internal sealed class StoreNode : IAsyncDisposable
         options.Progress?.Step("reading the admin token from the store");
         var (tokenHash, generated) = await AdminToken.ResolveAsync(store, System.Environment.GetEnvironmentVariable(AdminToken.EnvironmentVariable), ct).ConfigureAwait(false);
         var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        var lease = await AcquireAsync(options, nodeId, revision, ct).ConfigureAwait(false);
         options.Progress?.Step("starting the gateway (its quotas from the store, the first round of cluster limits)");
         var host = await GatewayHost.StartAsync(new GatewayHostOptions
         {
@@ -131,15 +132,15 @@ internal sealed class StoreNode : IAsyncDisposable
             // Nodes on one PostgreSQL store count cluster limits there (a SQLite store is no counter engine: docs/limits.md).
             LimitEngine = store as Model.Limits.ILimitEngine,
             DeferAnnouncement = true,
-            // Usage rollups go to the same store, under this node's id (node ids must differ between nodes of one store).
-            UsageSink = store as Model.Usage.IUsageSink,
+            // Usage rollups go to the same store, under this node's id, while this process holds it (NodeLease).
+            UsageSink = lease.UsageSink(store),
             NodeId = nodeId,
             MetricsOnAdmin = true,
         }, ct).ConfigureAwait(false);
         // One record of whether the store answers, for every loop of this node: an outage is one line, not one per loop and attempt.
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
-        var node = new NodeReporter(store, nodeId, revision, logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health);
+        var node = new NodeReporter(store, nodeId, revision, logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health, lease: lease);
         node.Start();
         // Self-registered targets (any node's admin API may take them) reach this gateway from the store.
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
@@ -220,6 +221,18 @@ internal sealed class StoreNode : IAsyncDisposable
             await host.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    // This process's hold on its node id, before anything writes under it: another running node under the same id is
+    // refused here (NodeIdInUseException, one line), so that neither overwrites the other's usage rows.
+    private static Task<NodeLease> AcquireAsync(Options options, string nodeId, long revision, CancellationToken ct)
+    {
+        options.Progress?.Step($"taking node id {nodeId} in the store");
+        return NodeLease.AcquireAsync(options.Store, nodeId, revision, waiting: line =>
+        {
+            Console.Error.WriteLine($"Gatehouse: {line}.");
+            options.Progress?.Step(line);
+        }, cancellationToken: ct);
     }
 
     // The admin API (which still validates every change and checks that the store's revision loads) and the portal; no
@@ -370,6 +383,7 @@ internal sealed class StoreNode : IAsyncDisposable
     {
         var store = options.Store;
         var nodeId = string.IsNullOrWhiteSpace(options.NodeId) ? NodeReporter.DefaultId() : options.NodeId;
+        var lease = await AcquireAsync(options, nodeId, revision, ct).ConfigureAwait(false);
         options.Progress?.Step("starting the gateway (its quotas from the store)");
         var host = await GatewayHost.StartAsync(new GatewayHostOptions
         {
@@ -378,13 +392,13 @@ internal sealed class StoreNode : IAsyncDisposable
             Port = options.Port,
             Environment = options.Environment,
             QuotaStore = store,
-            UsageSink = store as Model.Usage.IUsageSink,
+            UsageSink = lease.UsageSink(store),
             NodeId = nodeId,
             HealthUrl = options.AdminUrl,
         }, ct).ConfigureAwait(false);
         var loggers = host.Services.GetRequiredService<ILoggerFactory>();
         var health = new StoreHealth(loggers.CreateLogger("Gatehouse.Store"));
-        var node = new NodeReporter(store, nodeId, revision, logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health);
+        var node = new NodeReporter(store, nodeId, revision, logger: loggers.CreateLogger("Gatehouse.Nodes"), health: health, lease: lease);
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
         var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
         var follower = RevisionFollower.Create(store, options.BaseDirectory, options.Environment, revision, host.Runtime.Apply, node, health, loggers, options.PollInterval);
