@@ -37,6 +37,13 @@ public sealed partial class NodeApi : IAsyncDisposable
     /// <summary>The header a node names itself in.</summary>
     public const string NodeHeader = "Gatehouse-Node";
 
+    /// <summary>
+    /// The header a node names its process in: a random id each start makes (<see cref="NodeLease.NewInstance"/>). Two
+    /// processes under one node id would overwrite each other's usage rows, so only the one that holds the id (by its
+    /// reports) reports and uploads usage under it; the other gets 409 <c>node-id-clash</c>.
+    /// </summary>
+    public const string InstanceHeader = "Gatehouse-Node-Instance";
+
     private readonly WebApplication _app;
     private readonly RevisionWatch _watch;
     private readonly RevisionWatch _consumers;
@@ -227,9 +234,33 @@ public sealed partial class NodeApi : IAsyncDisposable
             }
         }
 
-        await options.Store.UpsertNodeAsync(who.Node, revision, info.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        if (Instance(context) is not { } instance)
+        {
+            // A node that names no process (an older version) reports as before.
+            await options.Store.UpsertNodeAsync(who.Node, revision, info.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
+        info["instance"] = instance;
+        var now = DateTimeOffset.UtcNow;
+        var holder = await options.Store.ClaimNodeAsync(who.Node, instance, revision, info.ToJsonString(), now - NodeReporter.DefaultInterval * NodeReporter.StaleAfterIntervals, null, context.RequestAborted).ConfigureAwait(false);
+        if (holder is not null)
+        {
+            // Shown on the holder's row (GET /admin/nodes, the console) for as long as this process keeps reporting.
+            await options.Store.MarkNodeClashAsync(who.Node, new JsonObject { ["instance"] = instance, ["host"] = info["host"]?.DeepClone(), ["pid"] = info["pid"]?.DeepClone(), ["at"] = now }.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+            await Clash(who.Node, holder).WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
+
+    private static string? Instance(HttpContext context) =>
+        context.Request.Headers[InstanceHeader].ToString() is { Length: > 0 } value && InstanceId().IsMatch(value) ? value : null;
+
+    private static AdminProblem Clash(string node, Stores.NodeInfo holder) =>
+        new(StatusCodes.Status409Conflict, "node-id-clash", "Node id in use by another process", NodeLease.InUse(node, holder, TimeProvider.System));
 
     // One journal entry of the node's usage: applied once per (node, sequence), in order; a repeat is acknowledged too,
     // so a node that crashed after sending (and before hearing the answer) forgets it when it sends it again.
@@ -248,7 +279,20 @@ public sealed partial class NodeApi : IAsyncDisposable
             return;
         }
 
-        var applied = await options.Store.ApplyNodeUsageAsync(who.Node, upload.Sequence, upload.Rows, upload.Models, context.RequestAborted).ConfigureAwait(false);
+        var instance = Instance(context);
+        var applied = instance is not null && options.Store is Stores.SqlConfigStore sql
+            ? await sql.ApplyNodeUsageAsync(who.Node, instance, upload.Sequence, upload.Rows, upload.Models, context.RequestAborted).ConfigureAwait(false)
+            : await options.Store.ApplyNodeUsageAsync(who.Node, upload.Sequence, upload.Rows, upload.Models, context.RequestAborted).ConfigureAwait(false);
+        if (applied is null)
+        {
+            // Not written, and the sequence not used up: the node keeps the entry and sends it again, which succeeds once
+            // its process holds the id (a node restarted in place, once its predecessor's row is stale).
+            var holder = (await options.Store.ListNodesAsync(context.RequestAborted).ConfigureAwait(false)).FirstOrDefault(n => n.Id == who.Node)
+                ?? new Stores.NodeInfo(who.Node, 0, DateTimeOffset.UtcNow, "{}");
+            await Clash(who.Node, holder).WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["sequence"] = upload.Sequence, ["applied"] = applied }).ConfigureAwait(false);
     }
 
@@ -272,6 +316,9 @@ public sealed partial class NodeApi : IAsyncDisposable
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,100}$")]
     private static partial Regex NodeId();
+
+    [GeneratedRegex("^[A-Za-z0-9]{1,64}$")]
+    private static partial Regex InstanceId();
 
     public async ValueTask DisposeAsync()
     {

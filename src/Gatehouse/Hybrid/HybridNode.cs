@@ -42,6 +42,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
     private volatile bool _hasConfig;
     private volatile JsonObject? _refused;
     private long _ask;
+    private bool _clashLogged;
     private Task _sync = Task.CompletedTask;
     private Task _reporter = Task.CompletedTask;
 
@@ -71,6 +72,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
         var http = new HttpClient(Handler(options.ControlPlaneCa), disposeHandler: true) { Timeout = LongPoll + TimeSpan.FromSeconds(15) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Token);
         http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.NodeHeader, options.NodeId);
+        // This process, so that the control plane takes reports and usage under the node id from one process only.
+        http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.InstanceHeader, Management.Nodes.NodeLease.NewInstance());
         return http;
     }
 
@@ -350,6 +353,21 @@ internal sealed partial class HybridNode : IAsyncDisposable
                 };
                 using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
                 using var response = await _http.PostAsync(new Uri(_options.ControlPlane, "node/v1/status"), content, _stop.Token).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.Conflict)
+                {
+                    // Another process runs under this node id: the control plane takes neither reports nor usage from
+                    // this one (its usage waits in the journal, bounded), until the other stops.
+                    if (!_clashLogged)
+                    {
+                        _clashLogged = true;
+                        LogClash(_logger, await response.Content.ReadAsStringAsync(_stop.Token).ConfigureAwait(false));
+                    }
+                }
+                else if (response.IsSuccessStatusCode && _clashLogged)
+                {
+                    _clashLogged = false;
+                    LogClashOver(_logger, _options.NodeId);
+                }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && !_stop.IsCancellationRequested)
             {
@@ -417,6 +435,12 @@ internal sealed partial class HybridNode : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The control plane refused usage upload {Sequence} as malformed ({Body}); it is dropped.")]
     private static partial void LogUsageRefused(ILogger logger, long sequence, string body);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane refuses this node's reports and usage: {Problem} Its usage waits in the journal until this process holds the id.")]
+    private static partial void LogClash(ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The control plane takes this node's reports under {Id} again.")]
+    private static partial void LogClashOver(ILogger logger, string id);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving revision {Revision} from {Folder} (the last good config on disk).")]
     private static partial void LogFromDisk(ILogger logger, long revision, string folder);

@@ -196,6 +196,64 @@ public sealed class HybridNodeConsumersTests
     }
 
     [Fact]
+    [Trait("Issue", "19")]
+    public async Task TwoProcessesUnderOneNodeId_TheSecondGets409ForReportsAndUsage_NothingIsWritten_AndTheClashShows()
+    {
+        using var folder = new TempFolder();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        await using var _ = control;
+        var token = await IssueNodeTokenAsync(admin, "edge", "edge-1");
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator })
+        {
+            BaseAddress = new Uri(nodeApi),
+        };
+
+        // Two data nodes started with one token and one --node-id: two processes, each with its own instance id.
+        async Task<HttpResponseMessage> Send(string instance, string path, string body)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = RunRoleCommandTests.Json(body) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            request.Headers.Add("Gatehouse-Node", "edge-1");
+            request.Headers.Add("Gatehouse-Node-Instance", instance);
+            return await http.SendAsync(request);
+        }
+
+        static string Usage(long count) => new Gatehouse.Model.Nodes.UsageUpload(1, [new Gatehouse.Model.Usage.UsageRow
+        {
+            Granularity = Gatehouse.Model.Usage.UsageGranularity.Minute,
+            Bucket = 1_800_000_000 - (1_800_000_000 % 60),
+            Node = "edge-1",
+            Key = new Gatehouse.Model.Usage.UsageKey("shop", "retail", "route:hello", 200),
+            Count = count,
+            Histogram = new Gatehouse.Model.Usage.LatencyHistogram(),
+        }]).ToJson();
+        using (var first = await Send("aaaa", "/node/v1/status", """{"revision":0,"host":"edge-a","pid":11}"""))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        }
+
+        foreach (var (path, body) in new[] { ("/node/v1/status", """{"revision":0,"host":"edge-b","pid":22}"""), ("/node/v1/usage", Usage(99)) })
+        {
+            using var refused = await Send("bbbb", path, body);
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+            Assert.Equal("urn:gatehouse:problem:node-id-clash", (string)problem["type"]!);
+            Assert.Contains("Node id 'edge-1' is in use by another running gateway node (host edge-a, pid 11", (string)problem["detail"]!, StringComparison.Ordinal);
+        }
+
+        // The holder's upload of the same sequence is taken: the refused one did not use it up.
+        using (var upload = await Send("aaaa", "/node/v1/usage", Usage(5)))
+        {
+            Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
+            Assert.True((bool)JsonNode.Parse(await upload.Content.ReadAsStringAsync())!["applied"]!);
+        }
+
+        using var client = RunRoleCommandTests.AdminClient(admin, Token);
+        var node = JsonNode.Parse(await client.GetStringAsync("/admin/nodes"))!["items"]!.AsArray().Single()!;
+        Assert.Equal(("aaaa", "edge-a", "bbbb", 22), ((string?)node["instance"], (string?)node["info"]!["host"], (string?)node["clash"]!["instance"], (int)node["clash"]!["pid"]!));
+    }
+
+    [Fact]
     public async Task ForgedConsumerBatch_IsRefused_NoKeyOfItWorks_AndTheGenuineOneIsTakenAfter()
     {
         using var folder = new TempFolder();
