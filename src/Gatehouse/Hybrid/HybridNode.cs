@@ -72,9 +72,31 @@ internal sealed partial class HybridNode : IAsyncDisposable
         var http = new HttpClient(Handler(options.ControlPlaneCa), disposeHandler: true) { Timeout = LongPoll + TimeSpan.FromSeconds(15) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.Token);
         http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.NodeHeader, options.NodeId);
-        // This process, so that the control plane takes reports and usage under the node id from one process only.
-        http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.InstanceHeader, Management.Nodes.NodeLease.NewInstance());
+        // This node's state folder, so that the control plane takes reports and usage under the node id from one of them
+        // only: the journal and its sequence numbers live there, so a restart in place (same folder) is the same node
+        // at once, and another process with a folder of its own is another node.
+        http.DefaultRequestHeaders.Add(Management.Nodes.NodeApi.InstanceHeader, Instance(options.StateDirectory));
         return http;
+    }
+
+    /// <summary>The file in the state folder that names this node's instance to the control plane.</summary>
+    public const string InstanceFileName = "instance";
+
+    // Made once per state folder (temp file, then rename), read at every start after.
+    private static string Instance(string folder)
+    {
+        var path = Path.Combine(folder, InstanceFileName);
+        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 and <= 64 } kept && kept.All(char.IsAsciiLetterOrDigit))
+        {
+            return kept;
+        }
+
+        Directory.CreateDirectory(folder);
+        var instance = Management.Nodes.NodeLease.NewInstance();
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, instance);
+        File.Move(temporary, path, overwrite: true);
+        return instance;
     }
 
     // One journal entry to the node API; true when acknowledged (applied now or before). A 400 means the entry can never
