@@ -160,6 +160,11 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         var prefix = retail[..8];
         await page.GetByLabel("Old key keeps working for").First.SelectOptionAsync("0s");
         await page.GetByRole(AriaRole.Button, new() { Name = $"Rotate {prefix}…" }).ClickAsync();
+        // Rotating asks first, on a page of its own (no script needed), what happens to the old key.
+        await page.GetByText("stops working at once").WaitForAsync();
+        await BrowserFixture.CheckAsync(page, "19b-confirm-rotate");
+        Assert.Equal(HttpStatusCode.OK, await GatewayAsync("GET", "/users/1", retail));
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Rotate {prefix}… now" }).ClickAsync();
         var rotated = await page.Locator("#new-key").GetAttributeAsync("data-new-key");
         await BrowserFixture.CheckAsync(page, "20-key-rotated");
         Assert.Equal(HttpStatusCode.Unauthorized, await GatewayAsync("GET", "/users/1", retail));
@@ -167,6 +172,7 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Go to the application" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = $"Revoke {rotated![..8]}…" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Revoke {rotated[..8]}… now" }).ClickAsync();
         await page.GetByText("Key revoked.").WaitForAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, await GatewayAsync("GET", "/users/1", rotated));
         Assert.Empty(violations);
@@ -206,6 +212,7 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await BrowserFixture.CheckAsync(page, "26-token-made");
         Assert.False(await page.EvaluateAsync<bool>("t => Object.keys(sessionStorage).some(k => sessionStorage.getItem(k) === t)", token));
         await page.GetByRole(AriaRole.Button, new() { Name = "Revoke axe-check" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke axe-check now" }).ClickAsync();
         await page.GetByText("Token axe-check revoked").WaitForAsync();
         Assert.Empty(violations);
     }

@@ -207,7 +207,7 @@ internal static partial class ConsoleEndpoints
             return;
         }
 
-        if (confirm && form.Field("confirm") != "yes")
+        if (confirm && !form.Confirmed())
         {
             await WebRender.ProblemAsync(context, page, StatusCodes.Status400BadRequest,
                 "Nothing was deleted: tick \"sure\" beside the button to confirm, as deleting cannot be undone.", "/console").ConfigureAwait(false);

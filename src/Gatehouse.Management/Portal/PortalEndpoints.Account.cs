@@ -194,7 +194,7 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        if (form.Field("confirm") != "yes")
+        if (!form.Confirmed())
         {
             await AccountAsync(context, portal, account, (AccountForm.Delete, "Tick the box to confirm that the account and its applications go."), StatusCodes.Status422UnprocessableEntity).ConfigureAwait(false);
             return;

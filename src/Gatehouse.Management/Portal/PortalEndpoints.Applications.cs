@@ -23,10 +23,10 @@ internal static partial class PortalEndpoints
         app.MapGet("/apps/{id}", context => Gated(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
         app.MapGet("/apps/{id}/usage.csv", context => Gated(context, portal, account => UsageCsvAsync(context, portal, account, Route(context, "id"))));
         app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Gated(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
-        app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Gated(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account))));
-        app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account))));
+        app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Gated(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account), AskRevoke(context, portal, account))));
+        app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account), AskPlan(context, portal, account))));
         app.MapPost("/apps/{id}/name", context => Gated(context, portal, account => ActAsync(context, portal, account, "Name and description changed.", Rename(context, portal, account))));
-        app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account))));
+        app.MapPost("/apps/{id}/delete", context => Gated(context, portal, account => ActAsync(context, portal, account, null, Delete(context, portal, account), AskDelete(context, portal, account))));
         app.MapPost("/apps/{id}/addresses", context => Gated(context, portal, account => ActAsync(context, portal, account, "Allowed addresses changed.", SetAddresses(context, portal, account))));
         app.MapPost("/apps/{id}/oauth-clients", context => Gated(context, portal, account => RegisterClientAsync(context, portal, account, Route(context, "id"))));
         app.MapPost("/apps/{id}/oauth-clients/remove", context => Gated(context, portal, account => RemoveClientAsync(context, portal, account, Route(context, "id"))));
@@ -256,6 +256,11 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        if (!await SureAsync(context, form, AskRotate(context, portal, account, grace), "/apps").ConfigureAwait(false))
+        {
+            return;
+        }
+
         var (application, key, problem) = await portal.Consumers.RotateKeyAsync(account.Id, id, prefix, grace, Actor(account), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
@@ -313,6 +318,11 @@ internal static partial class PortalEndpoints
             return;
         }
 
+        if (!await SureAsync(context, form, AskRemoveClient(context, portal, account), AppPath(id)).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var clientId = form.Field("clientId");
         var (deleted, problem) = await RemoveClientIdAsync(portal, account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
@@ -327,13 +337,19 @@ internal static partial class PortalEndpoints
     }
 
     // A change that answers with the application page (or the list, once deleted) and a notice.
+    // ask: what to ask before the change (PortalEndpoints.Sure.cs), for one that cannot be undone.
     private static async Task ActAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string? notice,
-        Func<IFormCollection, Task<Admin.AdminProblem?>> change)
+        Func<IFormCollection, Task<Admin.AdminProblem?>> change, Ask? ask = null)
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
         {
             await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, "/apps").ConfigureAwait(false);
+            return;
+        }
+
+        if (!await SureAsync(context, form, ask, "/apps").ConfigureAwait(false))
+        {
             return;
         }
 

@@ -62,6 +62,11 @@ internal static partial class PortalEndpoints
     private static async Task RevokeTokenAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string name)
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        if (form is not null && !await SureAsync(context, form, AskRevokeToken(context, portal, account, name), "/tokens").ConfigureAwait(false))
+        {
+            return;
+        }
+
         var problem = form is null ? null : await portal.Consumers.RevokeTokenAsync(account.Id, name, Actor(account), context.RequestAborted).ConfigureAwait(false);
         if (form is null || problem is not null)
         {

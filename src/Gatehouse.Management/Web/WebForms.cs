@@ -87,4 +87,20 @@ internal static class WebForms
         context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context).RequestToken!;
 
     public static string Field(this IFormCollection form, string name) => form[name].ToString();
+
+    /// <summary>
+    /// The field a form that cannot be undone carries to say its user meant it (the console's "sure" checkbox, the
+    /// portal's confirmation page), with <see cref="ConfirmValue"/>.
+    /// </summary>
+    public const string ConfirmField = "confirm";
+
+    /// <summary>The value of <see cref="ConfirmField"/> that confirms.</summary>
+    public const string ConfirmValue = "yes";
+
+    /// <summary>Whether the form says its user meant what cannot be undone (<c>confirm=yes</c>).</summary>
+    public static bool Confirmed(this IFormCollection form) => form.Field(ConfirmField) == ConfirmValue;
+
+    /// <summary>The form's fields to post again (one value each), without its antiforgery token and its confirmation.</summary>
+    public static IReadOnlyList<(string Name, string Value)> Resent(this IFormCollection form) =>
+        [.. form.Where(f => f.Key is not (WebPage.CsrfField or ConfirmField)).Select(f => (f.Key, f.Value.ToString()))];
 }

@@ -64,7 +64,7 @@ public sealed class PortalAccountTests
         using var browser = await h.ConsumerAsync("watching@example.com");
         var (id, key) = await PortalHarness.CreateAppAsync(browser, "retail", "Watched");
         var prefix = key[..8];
-        using (var rotated = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/keys/{prefix}/rotate", ("grace", "0s")))
+        using (var rotated = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/keys/{prefix}/rotate", ("grace", "0s"), ("confirm", "yes")))
         {
             Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
         }

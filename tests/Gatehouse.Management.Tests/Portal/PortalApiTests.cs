@@ -275,7 +275,7 @@ public sealed partial class PortalApiTests
         await ProblemAsync(await Api(h, second).GetAsync("/api/v1/me"), HttpStatusCode.Unauthorized, "token-invalid");
 
         // Revoked on the page: stops at once.
-        using (var revoked = await browser.SubmitAsync("/tokens", "/tokens/first/revoke"))
+        using (var revoked = await browser.SubmitAsync("/tokens", "/tokens/first/revoke", ("confirm", "yes")))
         {
             Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
         }

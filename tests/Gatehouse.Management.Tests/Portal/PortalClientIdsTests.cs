@@ -63,7 +63,7 @@ public sealed class PortalClientIdsTests
 
         // The consumer may take one away, on the page or through the API, also one with '/' (OAuth allows it).
         Assert.Equal(HttpStatusCode.OK, (await PutAsync(admin, other, """{"clientIds":["team/ci","team/cd"]}""")).Status);
-        using (var removed = await browser.SubmitAsync($"/apps/{other}", $"/apps/{other}/oauth-clients/remove", ("clientId", "team/ci")))
+        using (var removed = await browser.SubmitAsync($"/apps/{other}", $"/apps/{other}/oauth-clients/remove", ("clientId", "team/ci"), ("confirm", "yes")))
         {
             Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
         }

@@ -94,7 +94,7 @@ public sealed class PortalKeyLifetimeTests
 
         // Rotating the key made before the setting (it never expired): the new one expires within 90 days.
         var oldPrefix = oldKey[..8];
-        using (var rotated = await browser.SubmitAsync($"/apps/{before}", $"/apps/{before}/keys/{oldPrefix}/rotate", ("grace", "0s")))
+        using (var rotated = await browser.SubmitAsync($"/apps/{before}", $"/apps/{before}/keys/{oldPrefix}/rotate", ("grace", "0s"), ("confirm", "yes")))
         {
             Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
         }

@@ -113,7 +113,7 @@ public sealed partial class PortalOAuthClientsTests
         Assert.Contains($"add client id {clientId}", page, StringComparison.Ordinal);
 
         // Removed: the token no longer means the application, and the provider no longer has the client.
-        using var removed = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/oauth-clients/remove", ("clientId", clientId));
+        using var removed = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/oauth-clients/remove", ("clientId", clientId), ("confirm", "yes"));
         var notice = await removed.Content.ReadAsStringAsync();
         Assert.True(removed.StatusCode == HttpStatusCode.OK, notice);
         Assert.Contains("the provider has deleted it", notice, StringComparison.Ordinal);
