@@ -188,6 +188,9 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await page.GotoAsync(fixture.PortalUrl + "/plans/catalogue/docs");
         await page.GetByText("Public catalogue plan").First.WaitForAsync(new() { Timeout = 30_000 });
         await BrowserFixture.CheckAsync(page, "22-docs-catalogue");
+        // Try it is for signed-in consumers (the portal relays their requests): a visitor is offered a sign-in instead.
+        Assert.Equal(0, await page.Locator("button.show-api-client-button").CountAsync());
+        Assert.Equal(1, await page.Locator("main > p").GetByRole(AriaRole.Link, new() { Name = "Sign in", Exact = true }).CountAsync());
 
         await page.GotoAsync(fixture.PortalUrl + "/login");
         await page.GetByLabel("Email").FillAsync(fixture.DemoEmail);

@@ -47,8 +47,23 @@ internal static partial class PortalEndpoints
         MapTokens(app, portal);
         MapAccount(app, portal);
         MapTwoStep(app, portal);
-        app.Map("/try", context => TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl));
+        app.Map("/try", context => TryAsync(context, portal));
         app.MapFallback(context => WebRender.ProblemAsync(context, Page(context, "Not found"), StatusCodes.Status404NotFound, "There is no such page."));
+    }
+
+    // Try it for a signed-in consumer only: for anyone, the portal would be an open relay to the gateway, which sees
+    // the portal's address (and past IP filters that trust it, the address the relay passed on).
+    private static async Task TryAsync(HttpContext context, PortalContext portal)
+    {
+        var id = context.User.FindFirstValue(ClaimTypes.NameIdentifier);
+        if (id is null || await portal.Consumers.Store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false) is null)
+        {
+            await TryItProxy.ProblemAsync(context, StatusCodes.Status401Unauthorized, "try-sign-in", "Sign in first",
+                $"Try it sends requests for consumers signed in to the portal: sign in (/login), or call the gateway ({portal.Options.GatewayUrl}) yourself.").ConfigureAwait(false);
+            return;
+        }
+
+        await TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl).ConfigureAwait(false);
     }
 
     internal static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;

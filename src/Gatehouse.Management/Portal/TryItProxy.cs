@@ -5,7 +5,9 @@ namespace Gatehouse.Management.Portal;
 /// <summary>
 /// "Try it" without CORS: the interactive docs send each request to <c>/try?scalar_url=URL</c> (Scalar's proxy
 /// protocol), and the portal sends it on to the gateway and returns the answer. Only URLs under the gateway's public
-/// URL are forwarded, so this is no open proxy; cookies never travel, and bodies are limited to 1 MiB both ways.
+/// URL are forwarded, judged as the request will be sent (dot segments resolved), so this is no open proxy; only for a
+/// signed-in consumer (<see cref="PortalEndpoints"/>) and from the portal's own pages; cookies never travel, and bodies
+/// are limited to 1 MiB both ways.
 /// </summary>
 internal static class TryItProxy
 {
@@ -28,15 +30,19 @@ internal static class TryItProxy
 
     public static async Task ForwardAsync(HttpContext context, string gatewayUrl)
     {
-        var target = context.Request.Query["scalar_url"].ToString();
-        var prefix = gatewayUrl.TrimEnd('/') + "/";
-        if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || !(target + "/").StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || uri.UserInfo.Length > 0)
+        // Browsers say where a request comes from: only the docs page's own fetches, never another site's page or a
+        // link followed (a client that sends no Sec-Fetch-Site, a script, has its session cookie to show instead).
+        if (context.Request.Headers["Sec-Fetch-Site"].ToString() is { Length: > 0 } site && site != "same-origin")
         {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            context.Response.ContentType = "application/problem+json";
-            await context.Response.WriteAsync(
-                $$"""{"type":"urn:gatehouse:problem:try-target","title":"Not the gateway","status":400,"detail":"Try it only sends requests to the gateway ({{gatewayUrl}})."}""",
-                context.RequestAborted).ConfigureAwait(false);
+            await ProblemAsync(context, StatusCodes.Status403Forbidden, "try-cross-site", "Not from the portal",
+                "Try it sends requests only from the portal's own docs pages.").ConfigureAwait(false);
+            return;
+        }
+
+        if (Target(context.Request.Query["scalar_url"].ToString(), gatewayUrl) is not { } uri)
+        {
+            await ProblemAsync(context, StatusCodes.Status400BadRequest, "try-target", "Not the gateway",
+                $"Try it only sends requests to the gateway ({gatewayUrl}).").ConfigureAwait(false);
             return;
         }
 
@@ -108,5 +114,40 @@ internal static class TryItProxy
 
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The URL to send, or null when it is not under the gateway's public URL: the same scheme, host and port, no user
+    /// info, and a path under the gateway's own path as the request will carry it. The check is on the parsed URL, not
+    /// the text, because parsing resolves <c>..</c>, <c>%2e%2e</c> and <c>\</c>: <c>https://gw/api/../admin</c>
+    /// begins with <c>https://gw/api/</c> and is sent as <c>/admin</c>.
+    /// </summary>
+    internal static Uri? Target(string target, string gatewayUrl)
+    {
+        if (!Uri.TryCreate(gatewayUrl, UriKind.Absolute, out var gateway) || !Uri.TryCreate(target, UriKind.Absolute, out var uri))
+        {
+            return null;
+        }
+
+        var root = gateway.AbsolutePath.TrimEnd('/') + "/";
+        return uri.Scheme == gateway.Scheme && uri.IdnHost == gateway.IdnHost && uri.Port == gateway.Port && uri.UserInfo.Length == 0
+            && (uri.AbsolutePath + "/").StartsWith(root, StringComparison.Ordinal)
+            ? uri
+            : null;
+    }
+
+    /// <summary>An RFC 9457 problem of try it's own (its callers are scripts in the docs page, which show the body).</summary>
+    internal static Task ProblemAsync(HttpContext context, int status, string type, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/problem+json";
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["type"] = "urn:gatehouse:problem:" + type,
+            ["title"] = title,
+            ["status"] = status,
+            ["detail"] = detail,
+        };
+        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 }

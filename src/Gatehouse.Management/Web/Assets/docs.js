@@ -6,9 +6,12 @@
   var plan = host.getAttribute('data-plan');
   var key = null;
   try { key = sessionStorage.getItem('gatehouse.key.' + plan); } catch (e) { key = null; }
+  // No proxy for a visitor who is not signed in (the portal sends requests only for consumers): no "Test Request" either.
+  var proxy = host.getAttribute('data-proxy');
   var config = {
     url: host.getAttribute('data-document'),
-    proxyUrl: host.getAttribute('data-proxy'),
+    proxyUrl: proxy || undefined,
+    hideTestRequestButton: !proxy,
     hideClientButton: true,
     withDefaultFonts: false,
     telemetry: false,
