@@ -17,7 +17,9 @@ internal static partial class PortalEndpoints
 {
     private static void MapApplications(IEndpointRouteBuilder app, PortalContext portal)
     {
-        app.MapGet("/apps", context => Gated(context, portal, account => ListAsync(context, portal, account)));
+        app.MapGet("/apps", context => Gated(context, portal, account => ListAsync(context, portal, account,
+            // After a delete (which redirects here): a fixed sentence, never text from the query, which anyone can link to.
+            context.Request.Query["done"].ToString() == "deleted" ? "The application is deleted: its keys no longer work." : null)));
         app.MapGet("/apps/new", context => Gated(context, portal, account => NewFormAsync(context, portal, context.Request.Query["plan"].ToString(), null, null, null, StatusCodes.Status200OK)));
         app.MapPost("/apps/new", context => Gated(context, portal, account => CreateAsync(context, portal, account)));
         app.MapGet("/apps/{id}", context => Gated(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
@@ -123,10 +125,10 @@ internal static partial class PortalEndpoints
         return [.. ConsumerService.PublicPlans(config).Select(p => PlanSummary.Of(p.Name, p.Plan, PlanProjection.Of(p.Name, config)))];
     }
 
-    private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account)
+    private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string? notice)
     {
         var applications = await portal.Consumers.Store.ListApplicationsAsync(account.Id, null, null, 1000, context.RequestAborted).ConfigureAwait(false);
-        await WebRender.PageAsync<Apps>(context, new { Page = Page(context, "My applications"), Applications = applications, AccountPending = account.State == AccountState.Pending }).ConfigureAwait(false);
+        await WebRender.PageAsync<Apps>(context, new { Page = Page(context, "My applications", notice), Applications = applications, AccountPending = account.State == AccountState.Pending }).ConfigureAwait(false);
     }
 
     private static async Task NewFormAsync(HttpContext context, PortalContext portal, string? plan, string? error, string? title, string? description, int status) =>
@@ -273,7 +275,7 @@ internal static partial class PortalEndpoints
             Page = Page(context, "Key rotated"),
             Application = application!,
             Key = key!,
-            Intro = grace == TimeSpan.Zero ? $"The key {prefix}… no longer works. The new key:" : $"The key {prefix}… keeps working for {form.Field("grace")}. The new key:",
+            Intro = grace == TimeSpan.Zero ? $"The key {prefix}… no longer works. The new key:" : $"The key {prefix}… keeps working for {Span(grace)}. The new key:",
         }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
@@ -362,7 +364,7 @@ internal static partial class PortalEndpoints
 
         if (notice is null)
         {
-            context.Response.Redirect("/apps");
+            context.Response.Redirect("/apps?done=deleted");
             return;
         }
 

@@ -32,6 +32,8 @@ public sealed partial class PortalConfirmTests
 
             using var rotated = await ConfirmAsync(browser, page);
             Assert.Equal(HttpStatusCode.Created, rotated.StatusCode);
+            // The grace as people say it, not as the form sends it ("24h").
+            Assert.Contains($"The key {prefix}… keeps working for 24 hours. The new key:", Text(await rotated.Content.ReadAsStringAsync()), StringComparison.Ordinal);
         }
 
         var keys = (await h.Store.GetApplicationAsync(id))!.Keys;
@@ -70,9 +72,13 @@ public sealed partial class PortalConfirmTests
 
             using var deleted = await ConfirmAsync(browser, page);
             Assert.Equal(HttpStatusCode.Redirect, deleted.StatusCode);
+            // The list it lands on says it is done (it once showed the list alone, as if nothing had happened).
+            var list = await browser.PageAsync(deleted.Headers.Location!.OriginalString);
+            Assert.Contains("<p class=\"notice\" role=\"status\">The application is deleted: its keys no longer work.</p>", list, StringComparison.Ordinal);
+            Assert.DoesNotContain(id, list, StringComparison.Ordinal);
         }
 
-        Assert.DoesNotContain(id, await browser.PageAsync("/apps"), StringComparison.Ordinal);
+        Assert.DoesNotContain("is deleted", await browser.PageAsync("/apps?done=anything+else"), StringComparison.Ordinal);
     }
 
     [Fact]
