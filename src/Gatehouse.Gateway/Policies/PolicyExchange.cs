@@ -64,7 +64,7 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
     public void OnResponseHeaders()
     {
         var response = context.Response;
-        if (Fallback is not null && response.StatusCode >= 500)
+        if (Fallback is not null && CachePolicy.ServedStaleOnError(response.StatusCode))
         {
             return; // held, and replaced by the stale answer when the forwarder is done
         }
@@ -138,7 +138,7 @@ internal sealed class PolicyExchange(RoutePolicies policies, HttpContext context
 
             context.Features.Set(_originalBody);
             var response = context.Response;
-            if (Fallback is { } stale && response.StatusCode >= 500 && !response.HasStarted)
+            if (Fallback is { } stale && CachePolicy.ServedStaleOnError(response.StatusCode) && !response.HasStarted)
             {
                 response.Clear();
                 await policies.Cache!.ServeAsync(this, stale, "stale").ConfigureAwait(false);

@@ -231,4 +231,36 @@ public sealed class CacheConformanceTests
         Assert.Equal("miss", late.Header("Gatehouse-Cache"));
         Assert.Equal(2, rig.Backend.Count);
     }
+
+    // RFC 5861 §4: stale-if-error answers 500, 502, 503 and 504 (the gateway's own 502 and 504 for an unreachable or slow
+    // service among them); any other status, a 501 or a 505, says something of the request, and reaches the client.
+    [Theory]
+    [InlineData("memory", 500, true)]
+    [InlineData("redis", 502, true)]
+    [InlineData("memory", 503, true)]
+    [InlineData("memory", 504, true)]
+    [InlineData("memory", 501, false)]
+    [InlineData("redis", 501, false)]
+    [InlineData("memory", 505, false)]
+    [InlineData("memory", 507, false)]
+    public async Task StaleIfError_OnlyTheStatusesRfc5861Names_AreAnsweredStale(string store, int status, bool servedStale)
+    {
+        var failing = false;
+        await using var rig = await CacheRig.StartAsync(store, "{ ttl: 10s, shared: true, staleIfError: 5m }", async (context, n) =>
+        {
+            context.Response.StatusCode = failing ? status : 200;
+            await context.Response.WriteAsync(failing ? "down" : "v" + n);
+        });
+
+        await rig.GetAsync("/users/1", KeyA);
+        await rig.GetUntilHitAsync("/users/1", KeyA);
+        rig.Time.Advance(TimeSpan.FromSeconds(20));
+        failing = true;
+        var (answer, body) = await rig.GetAsync("/users/1", KeyB);
+
+        Assert.Equal(servedStale ? 200 : status, (int)answer.StatusCode);
+        Assert.Equal(servedStale ? "v1" : "down", body);
+        Assert.Equal(servedStale ? "stale" : "miss", answer.Header("Gatehouse-Cache"));
+        Assert.Equal(2, rig.Backend.Count);
+    }
 }

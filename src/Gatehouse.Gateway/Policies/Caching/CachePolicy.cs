@@ -32,6 +32,13 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
     public ResponseCacheStore Store => store;
 
     /// <summary>
+    /// The failures <c>stale-if-error</c> answers with a stale answer: 500, 502, 503 and 504, as RFC 5861 §4 names them
+    /// (the gateway's own answers to an unreachable or slow service are its 502 and 504). Any other status, a 501 or a
+    /// 505 among them, says something about the request rather than the service's health, and reaches the client.
+    /// </summary>
+    public static bool ServedStaleOnError(int status) => status is 500 or 502 or 503 or 504;
+
+    /// <summary>
     /// Finds the request's key and what the cache holds for it. A request that must not share answers (not GET or HEAD,
     /// a body, a query parameter outside <c>query</c>, a plan with <c>cache: false</c>, a credential the key cannot tell
     /// apart on a route that is not <c>shared</c>) is a <c>bypass</c>.
