@@ -125,7 +125,10 @@ internal sealed partial class GatewayRequestHandler
         {
             var fromTrustedProxy = snapshot.IsTrustedProxy(context.Connection.RemoteIpAddress);
             var lookup = await cache.LookupAsync(exchange, fromTrustedProxy).ConfigureAwait(false);
-            if (lookup is { Key: { } missed, Found: null } && cache.Collapse > TimeSpan.Zero)
+
+            // only-if-cached (RFC 9111 §5.2.1.7): the client wants the cache's answer or none; the service is never asked.
+            var onlyIfCached = CachePolicy.OnlyIfCached(context.Request.Headers);
+            if (!onlyIfCached && lookup is { Key: { } missed, Found: null } && cache.Collapse > TimeSpan.Zero)
             {
                 // collapse: one request of the key goes to the service; the others wait for its answer, then look again.
                 if (cache.Store.TryBeginFill(missed, out var filling))
@@ -148,6 +151,12 @@ internal sealed partial class GatewayRequestHandler
 
             if (lookup.Key is null)
             {
+                if (onlyIfCached)
+                {
+                    await cache.AnswerNotCachedAsync(exchange).ConfigureAwait(false);
+                    return;
+                }
+
                 context.Response.Headers[CachePolicy.StatusHeader] = "bypass";
             }
             else
@@ -161,9 +170,17 @@ internal sealed partial class GatewayRequestHandler
                     case CacheAction.ServeStale:
                         await cache.ServeAsync(exchange, lookup.Found!, "stale").ConfigureAwait(false);
                         return;
+                    case CacheAction.Refresh when onlyIfCached:
+                        // Stale within stale-while-revalidate is usable; the refresh is left to the next request that may go.
+                        cache.Store.EndRefresh(lookup.Key);
+                        await cache.ServeAsync(exchange, lookup.Found!, "stale").ConfigureAwait(false);
+                        return;
                     case CacheAction.Refresh:
                         exchange.Refreshing = lookup.Key;
                         break;
+                    case CacheAction.Miss when onlyIfCached:
+                        await cache.AnswerNotCachedAsync(exchange).ConfigureAwait(false);
+                        return;
                 }
 
                 exchange.CacheLookup = lookup;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Gatehouse.Gateway.Limiting;
+using Gatehouse.Gateway.Problems;
 using Gatehouse.Model.Config;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -157,6 +158,19 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
 
         return now < entry.RevalidateUntil ? CacheAction.Refresh : CacheAction.Miss;
     }
+
+    /// <summary>Whether the request's Cache-Control says <c>only-if-cached</c>; read only on a route with a cache.</summary>
+    public static bool OnlyIfCached(IHeaderDictionary requestHeaders) =>
+        requestHeaders.CacheControl.Count > 0 && CacheDirectives.Parse(requestHeaders.CacheControl).OnlyIfCached;
+
+    /// <summary>
+    /// The answer to an <c>only-if-cached</c> request the cache holds nothing usable for: 504, as RFC 9111 §5.2.1.7 asks,
+    /// without going to the service. <c>Gatehouse-Cache: miss</c> tells it from the service's or the gateway's own 504s.
+    /// </summary>
+    public Task AnswerNotCachedAsync(PolicyExchange exchange) =>
+        ProblemWriter.WriteAsync(exchange.Context, StatusCodes.Status504GatewayTimeout, "not-cached", "Not in the cache",
+            $"The request says Cache-Control: only-if-cached, and the cache of route '{routeId}' holds no answer it may serve for it; send it without only-if-cached to reach the service.",
+            exchange.RequestId, [new(StatusHeader, "miss")]);
 
     /// <summary>
     /// <c>clientCacheControl</c>: whether the request's own directives refuse <paramref name="entry"/>: <c>no-cache</c>
