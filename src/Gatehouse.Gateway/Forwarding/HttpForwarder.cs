@@ -310,6 +310,13 @@ internal sealed partial class HttpForwarder(ILogger<HttpForwarder> logger, TimeP
             // Policies seam 2 (issue 23): response transforms and the cache see the service's status and headers.
             policies?.OnResponseHeaders();
 
+            // RFC 9111 §4.4: a change the service made drops the cached answers it outdated, before the client has the
+            // answer (nothing is sent until the body is copied), so that what it asks next is not answered from before.
+            if (route.CacheInvalidation is { } invalidation && Policies.Caching.CacheInvalidation.Applies(request.Method, (int)response.StatusCode))
+            {
+                await invalidation.InvalidateAsync(context, fromTrustedProxy).ConfigureAwait(false);
+            }
+
             // The gateway's limits are the ones it enforces: its fields replace any the service sent.
             LimitHeaders.Write(context.Response, admission.Limits);
             var copied = await CopyResponseBodyAsync(context, response, context.RequestAborted, flushWhenIdle: policies?.Policies.Compress is not null).ConfigureAwait(false);

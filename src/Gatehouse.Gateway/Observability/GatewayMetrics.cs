@@ -35,7 +35,7 @@ internal static class GatewayMetrics
     private static readonly Counter<long> LabelOverflow = Meter.CreateCounter<long>("gatehouse.metrics.label_overflow", "{request}", "Requests counted under application=\"_other\" because the application label reached its cap");
 
     private static readonly Counter<long> CacheStoreErrors = Meter.CreateCounter<long>("gatehouse.cache.store.errors", "{operation}",
-        "Operations the shared response cache (Redis) failed or did not answer in time, by operation (get: the request was forwarded as a miss; set: the answer was not kept; purge)");
+        "Operations the shared response cache (Redis) failed or did not answer in time, by operation (get: the request was forwarded as a miss; set: the answer was not kept; purge; invalidate: an unsafe request's change did not drop the answers it outdated)");
 
     private static readonly Counter<long> ResponseMismatches = Meter.CreateCounter<long>("gatehouse.validation.response.mismatches", "{response}",
         "Service responses that do not fit the operation's response schema (shadow check: they are delivered unchanged), by route and status");

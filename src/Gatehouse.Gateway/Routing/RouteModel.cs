@@ -80,6 +80,12 @@ internal sealed class RouteModel
     /// <summary>The route's compiled policies (CORS, IP filter, validation, cache, transforms); null when it has none, and then none of their code runs.</summary>
     public Policies.RoutePolicies? Policies { get; init; }
 
+    /// <summary>
+    /// Where an unsafe request this route forwards drops the cached answers it made out of date (RFC 9111 §4.4); null
+    /// when the revision has no cached route or the route takes only safe methods, and then nothing is looked at.
+    /// </summary>
+    public Policies.Caching.CacheInvalidation? CacheInvalidation { get; init; }
+
     /// <summary>The API key may also come in the query (and is removed from it before forwarding).</summary>
     public bool ApiKeyInQuery { get; init; }
 

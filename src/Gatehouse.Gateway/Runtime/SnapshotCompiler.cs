@@ -88,6 +88,12 @@ internal static class SnapshotCompiler
         var access = AccessCompiler.Compile(config, counters ?? new LimitCounters(), jwt, introspection);
         var ai = config.Services.Where(s => s.Value is { Kind: ServiceKind.Ai, Ai: not null })
             .ToDictionary(s => s.Key, s => new Gateway.Ai.AiServiceModel(s.Key, s.Value.Ai!), StringComparer.Ordinal);
+        // RFC 9111 §4.4: with a cached route, the routes that take unsafe methods drop the answers their changes make out of
+        // date; without one, no route carries the step.
+        var invalidation = cache is not null
+            && bindings.Any(b => EffectivePolicies.Of(config.Services.GetValueOrDefault(b.Binding.Service)?.Policies, b.Route.Policies)?.Cache is not null)
+            ? new Policies.Caching.CacheInvalidation()
+            : null;
         var routes = new List<(PathTemplate, RouteModel)>();
         foreach (var (id, route, binding) in bindings)
         {
@@ -122,6 +128,7 @@ internal static class SnapshotCompiler
                 ForwardedPrefix = binding.UpstreamPath is null ? null : Routing.ForwardedPrefix.Of(path, upstreamTemplate),
                 Mirror = route.Mirror is { } mirror ? new Forwarding.RequestMirror(id, upstreams[mirror.Service], mirror, time, loggers.CreateLogger("Gatehouse.Mirror")) : null,
                 Ai = ai.GetValueOrDefault(binding.Service),
+                CacheInvalidation = invalidation is not null && Policies.Caching.CacheInvalidation.TakesUnsafeMethod(methods) ? invalidation : null,
             };
             routes.Add((path, model));
         }
@@ -151,7 +158,9 @@ internal static class SnapshotCompiler
             .Select(p => IPNetwork.TryParse(p, out var n) ? n : new IPNetwork(IPAddress.Parse(p), IPAddress.Parse(p).GetAddressBytes().Length * 8))
             .ToArray();
 
-        var snapshot = new GatewaySnapshot(revision, config, RouteTable.Build(routes), upstreams.ToFrozenDictionary(StringComparer.Ordinal), trusted, access);
+        var table = RouteTable.Build(routes);
+        invalidation?.Attach(table);
+        var snapshot = new GatewaySnapshot(revision, config, table, upstreams.ToFrozenDictionary(StringComparer.Ordinal), trusted, access);
         return new CompileResult(snapshot, created, retired, []);
     }
 

@@ -20,7 +20,10 @@ internal sealed class CacheRig(RedisServer? redis, RecordingBackend backend, Tes
 
     public FakeTimeProvider Time => time;
 
-    public static async Task<CacheRig> StartAsync(string store, string cache, Func<HttpContext, int, Task> answer)
+    public TestGateway Gateway => gateway;
+
+    /// <param name="routes">More routes on service <c>api</c>, as YAML lines under <c>routes:</c> (indented two spaces).</param>
+    public static async Task<CacheRig> StartAsync(string store, string cache, Func<HttpContext, int, Task> answer, string routes = "")
     {
         var redis = store == "redis" ? await RedisServer.StartNewAsync() : null;
         var backend = await RecordingBackend.StartAsync(answer);
@@ -38,8 +41,9 @@ internal sealed class CacheRig(RedisServer? redis, RecordingBackend backend, Tes
               api: { targets: [{{backend.Url}}] }
             routes:
               users: { methods: [GET], path: "/users/{id}", service: api, policies: { cache: {{cache}} } }
+              {{routes}}
             plans:
-              retail: { include: [ { path: "/**", access: read } ] }
+              retail: { include: [ { path: "/**" } ] }
             accounts: { acme: {} }
             applications:
               a: { account: acme, plan: retail, keys: [ { sha256: {{KeyA.Sha256}} } ] }
@@ -51,6 +55,9 @@ internal sealed class CacheRig(RedisServer? redis, RecordingBackend backend, Tes
 
     public Task<(HttpResponseMessage Response, string Body)> GetAsync(string path, TestKey key, params (string, string)[] headers) =>
         PolicyHttp.SendAsync(gateway.Client, HttpMethod.Get, path, [("X-Api-Key", key.Plaintext), .. headers]);
+
+    public Task<(HttpResponseMessage Response, string Body)> SendAsync(HttpMethod method, string path, TestKey key, params (string, string)[] headers) =>
+        PolicyHttp.SendAsync(gateway.Client, method, path, [("X-Api-Key", key.Plaintext), .. headers]);
 
     // The write of a miss's answer to Redis does not hold the response back: ask until it is in the store.
     public Task<(HttpResponseMessage Response, string Body)> GetUntilHitAsync(string path, TestKey key) =>

@@ -382,6 +382,9 @@ internal sealed class CachePolicy(CacheConfig config, string routeId, string fin
         store.Set(routeId, pending.Key, complete, now);
     }
 
+    /// <summary>Drops this route's answers of request path <paramref name="path"/> after an unsafe request changed it (<see cref="CacheInvalidation"/>).</summary>
+    public ValueTask InvalidateAsync(string path) => store.InvalidateAsync(routeId, path);
+
     /// <summary>Largest body kept.</summary>
     public long MaxEntrySize => store.Config.MaxEntrySize;
 

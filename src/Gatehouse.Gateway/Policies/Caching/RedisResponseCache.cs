@@ -39,11 +39,13 @@ internal sealed partial class RedisResponseCache : IDisposable
 
     private readonly ConnectionMultiplexer _redis;
     private readonly ILogger _log;
+    private readonly TimeSpan _timeout;
     private int _down;
 
     public RedisResponseCache(string configuration, TimeSpan timeout, ILogger log)
     {
         _log = log;
+        _timeout = timeout;
         var options = RedisLimitEngine.Options(configuration);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast; // a request must not wait for a Redis that is down
@@ -95,24 +97,46 @@ internal sealed partial class RedisResponseCache : IDisposable
     {
         try
         {
-            // Commands fail at once while the connection is not up (BacklogPolicy.FailFast: a request never waits for
-            // Redis), which is right for a lookup and wrong for a purge a person sent just after start, while the first
-            // connection is still being made (a loaded machine took more than the 1 s connect timeout): the purge waits
-            // for it, up to PurgeConnectWait, unless an outage is already known. StackExchange.Redis has no call that waits
-            // for a connection, so this polls; asynchronously, so no thread is held meanwhile.
-            var waited = System.Diagnostics.Stopwatch.StartNew();
-            while (!_redis.IsConnected && Volatile.Read(ref _down) == 0 && waited.Elapsed < PurgeConnectWait)
-            {
-                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
-            }
-
-            await _redis.GetDatabase().StringIncrementAsync(path is null ? RouteEpoch(route) : PathEpoch(route, path)).ConfigureAwait(false);
+            await IncrementAsync(path is null ? RouteEpoch(route) : PathEpoch(route, path), PurgeConnectWait, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             Failed("purge", e);
             throw new CacheStoreDownException("The shared cache (Redis) did not take the purge: nothing was purged. Check that Redis is up and send the purge again.", e);
         }
+    }
+
+    /// <summary>
+    /// An unsafe request's invalidation (<see cref="CacheInvalidation"/>): the path's epoch moves on, as for a purge. It
+    /// waits for a first connection no longer than a lookup would, and a failure is counted and logged, never thrown: the
+    /// service has already made the change, and its answer goes to the client either way.
+    /// </summary>
+    public async Task InvalidateAsync(string route, string path)
+    {
+        try
+        {
+            await IncrementAsync(PathEpoch(route, path), _timeout, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Failed("invalidate", e);
+        }
+    }
+
+    private async Task IncrementAsync(RedisKey epoch, TimeSpan connectWait, CancellationToken cancellationToken)
+    {
+        // Commands fail at once while the connection is not up (BacklogPolicy.FailFast: a request never waits for
+        // Redis), which is right for a lookup and wrong for a purge a person sent just after start, while the first
+        // connection is still being made (a loaded machine took more than the 1 s connect timeout): the purge waits
+        // for it, up to connectWait, unless an outage is already known. StackExchange.Redis has no call that waits
+        // for a connection, so this polls; asynchronously, so no thread is held meanwhile.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!_redis.IsConnected && Volatile.Read(ref _down) == 0 && waited.Elapsed < connectWait)
+        {
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _redis.GetDatabase().StringIncrementAsync(epoch).ConfigureAwait(false);
     }
 
     public void Dispose() => _redis.Dispose();

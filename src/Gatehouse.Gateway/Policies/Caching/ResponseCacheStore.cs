@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using Gatehouse.Model.Config;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,12 @@ internal sealed class ResponseCacheStore : IDisposable
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _routes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _refreshing = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _filling = new(StringComparer.Ordinal);
+
+    // The keys held per (route, path): a purge of one path, which every write through the gateway makes (RFC 9111 §4.4
+    // invalidation), removes those entries without walking every key of the cache. Kept under its own lock by the writes
+    // of the cache and its evictions, never by a lookup.
+    private readonly Dictionary<string, HashSet<string>> _paths = new(StringComparer.Ordinal);
+    private static readonly PostEvictionDelegate Evicted = (key, _, reason, state) => ((ResponseCacheStore)state!).Unindex((string)key, reason);
 
     private readonly RedisResponseCache? _redis;
 
@@ -58,12 +65,53 @@ internal sealed class ResponseCacheStore : IDisposable
         }
 
         var purge = _routes.GetOrAdd(route, _ => new CancellationTokenSource());
-        using var entry = _cache.CreateEntry(key);
-        entry.Value = response;
-        entry.Size = response.Size;
-        entry.AbsoluteExpirationRelativeToNow = until - now;
-        entry.AddExpirationToken(new CancellationChangeToken(purge.Token));
+        using (var entry = _cache.CreateEntry(key))
+        {
+            entry.Value = response;
+            entry.Size = response.Size;
+            entry.AbsoluteExpirationRelativeToNow = until - now;
+            entry.AddExpirationToken(new CancellationChangeToken(purge.Token));
+            entry.RegisterPostEvictionCallback(Evicted, this);
+        }
+
+        // Indexed once the entry is in (Unindex checks the cache): an eviction of the key's previous entry that runs late
+        // cannot drop the new one from the index.
+        var path = PathIndexKey(route, CacheKeys.PathOf(key) ?? "");
+        lock (_paths)
+        {
+            if (!_paths.TryGetValue(path, out var keys))
+            {
+                _paths[path] = keys = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            keys.Add(key);
+        }
     }
+
+    private void Unindex(string key, EvictionReason reason)
+    {
+        if (reason == EvictionReason.Replaced)
+        {
+            return; // the key holds a newer entry, indexed already
+        }
+
+        var path = PathIndexKey(CacheKeys.PartOf(key, 0) ?? "", CacheKeys.PathOf(key) ?? "");
+        lock (_paths)
+        {
+            if (_cache.TryGetValue(key, out _) || !_paths.TryGetValue(path, out var keys))
+            {
+                return; // set again since
+            }
+
+            keys.Remove(key);
+            if (keys.Count == 0)
+            {
+                _paths.Remove(path);
+            }
+        }
+    }
+
+    private static string PathIndexKey(string route, string path) => CacheKeys.Part(CacheKeys.Part(new StringBuilder(), route), path).ToString();
 
     /// <summary>Claims the refresh of a stale entry; false when another request is already refreshing it.</summary>
     public bool TryBeginRefresh(string key) => _refreshing.TryAdd(key, 0);
@@ -117,11 +165,42 @@ internal sealed class ResponseCacheStore : IDisposable
             return count;
         }
 
-        var prefix = CacheKeys.RoutePrefix(route);
-        var removed = 0;
-        foreach (var key in _cache.Keys.OfType<string>().ToList())
+        return PurgePath(route, path);
+    }
+
+    /// <summary>
+    /// An unsafe request's invalidation (<see cref="CacheInvalidation"/>): drops <paramref name="route"/>'s entries of
+    /// request path <paramref name="path"/>, as a purge does. A shared store that does not take it counts and logs the
+    /// failure (<c>operation: invalidate</c>) rather than throw: the service has made its change either way.
+    /// </summary>
+    public ValueTask InvalidateAsync(string route, string path)
+    {
+        if (_redis is { } redis)
         {
-            if (key.StartsWith(prefix, StringComparison.Ordinal) && CacheKeys.PathOf(key) == path)
+            return new(redis.InvalidateAsync(route, path));
+        }
+
+        PurgePath(route, path);
+        return ValueTask.CompletedTask;
+    }
+
+    private int PurgePath(string route, string path)
+    {
+        HashSet<string>? keys;
+        lock (_paths)
+        {
+            _paths.Remove(PathIndexKey(route, path), out keys);
+        }
+
+        if (keys is null)
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var key in keys)
+        {
+            if (_cache.TryGetValue(key, out _))
             {
                 _cache.Remove(key);
                 removed++;
