@@ -113,6 +113,9 @@ public sealed class ConsoleSsoBrowserTests(BrowserFixture fixture)
             await remove.WaitForAsync(new() { Timeout = 60_000 });
             await BrowserFixture.CheckAsync(page, "37-portal-app-oauth-clients");
             await remove.ClickAsync();
+            // Removing asks first, saying that the provider deletes the client too.
+            await page.GetByText($"The portal also deletes the client at {OidcProvider.Issuer(idpPort)}").WaitForAsync(new() { Timeout = 60_000 });
+            await page.GetByRole(AriaRole.Button, new() { Name = "Remove the client now" }).ClickAsync();
             await page.GetByText("the provider has deleted it").WaitForAsync(new() { Timeout = 60_000 });
             Assert.Empty(violations);
         }
