@@ -78,20 +78,17 @@ internal sealed partial class ClientCertificateAuthority
             return false;
         }
 
-        if (roots.Revocations?.Refuses(chain, _time.GetUtcNow()) is { } reason)
+        if (roots.Revocations?.Refuses(chain, _time.GetUtcNow()) is { } refusal)
         {
             // Per connection, so not above Debug for a revoked certificate; a CA without a current list refuses every
             // client of that CA, which an operator must hear about, once per state of the files.
-            if (reason.StartsWith("no CRL", StringComparison.Ordinal) || reason.StartsWith("the CRL", StringComparison.Ordinal))
+            if (!refusal.WholeCa)
             {
-                if (Interlocked.Exchange(ref roots.Warned, 1) == 0)
-                {
-                    LogNoCurrentList(_logger, reason);
-                }
+                LogRevoked(_logger, refusal.Reason);
             }
-            else
+            else if (Interlocked.Exchange(ref roots.Warned, 1) == 0)
             {
-                LogRevoked(_logger, reason);
+                LogNoCurrentList(_logger, refusal.Reason);
             }
 
             return false;

@@ -79,11 +79,14 @@ internal sealed class RevocationLists
         return loaded;
     }
 
+    /// <summary>Why a chain authenticates nobody; <paramref name="WholeCa"/> when it is a CA's list that is missing or due, which refuses every client of that CA.</summary>
+    public readonly record struct Refusal(string Reason, bool WholeCa);
+
     /// <summary>
     /// Why <paramref name="chain"/> (built, leaf first, the trusted root last) must not authenticate anyone, or null when
     /// no certificate in it is revoked and every issuer's list is current at <paramref name="now"/>.
     /// </summary>
-    public string? Refuses(X509Chain chain, DateTimeOffset now)
+    public Refusal? Refuses(X509Chain chain, DateTimeOffset now)
     {
         var elements = chain.ChainElements;
         for (var i = 0; i + 1 < elements.Count; i++)
@@ -92,17 +95,17 @@ internal sealed class RevocationLists
             var issuer = elements[i + 1].Certificate;
             if (Of(issuer) is not { } list)
             {
-                return $"no CRL of {issuer.Subject} is in the CRL file";
+                return new Refusal($"no CRL of {issuer.Subject} is in the CRL file", WholeCa: true);
             }
 
             if (list.NextUpdate is { } next && now >= next)
             {
-                return $"the CRL of {issuer.Subject} was due to be replaced at {next:u}";
+                return new Refusal($"the CRL of {issuer.Subject} was due to be replaced at {next:u}", WholeCa: true);
             }
 
             if (list.Revoked.Contains(new BcBigInteger(certificate.SerialNumberBytes.ToArray())))
             {
-                return $"{certificate.Subject} (serial {certificate.SerialNumber}) is revoked by {issuer.Subject}";
+                return new Refusal($"{certificate.Subject} (serial {certificate.SerialNumber}) is revoked by {issuer.Subject}", WholeCa: false);
             }
         }
 
