@@ -59,7 +59,7 @@ internal static class AccessCompiler
                 }
             }
 
-            return new AccessTarget($"operation '{id}'", id, operation.Access, read, write, id);
+            return new AccessTarget($"operation '{id}'", id, operation.Access, read, write, id) { Scopes = ScopeRequirement.Of(operation.RequireScopes) };
         }
 
         var operations = new Dictionary<string, AccessTarget>(StringComparer.Ordinal);
@@ -97,7 +97,7 @@ internal static class AccessCompiler
 
             // A model call changes nothing at the provider: a route of an ai service is a read for plans, whatever its method.
             var isAi = route.Service is { } serviceName && config.Services.TryGetValue(serviceName, out var service) && service.Kind == ServiceKind.Ai;
-            routes[id] = new AccessTarget($"route '{id}'", null, isAi ? OperationAccess.Read : null, read, write, "route:" + id);
+            routes[id] = new AccessTarget($"route '{id}'", null, isAi ? OperationAccess.Read : null, read, write, "route:" + id) { Scopes = ScopeRequirement.Of(route.RequireScopes) };
         }
 
         var planByName = plans.ToDictionary(p => p.Name, StringComparer.Ordinal);

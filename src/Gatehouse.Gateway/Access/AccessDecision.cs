@@ -8,7 +8,7 @@ internal enum AccessVerdict
     Allowed,
     /// <summary>401: no credential where one is needed, or one that identifies nobody.</summary>
     Unauthenticated,
-    /// <summary>403: the plan does not grant the operation with this access, or the application is not live.</summary>
+    /// <summary>403: the plan does not grant the operation with this access, the application is not live, or its token lacks a required scope.</summary>
     Forbidden,
     /// <summary>429: a rate limit or quota is full.</summary>
     Limited,
@@ -27,7 +27,7 @@ internal readonly record struct AccessDecision
     /// <summary>The limits' decision; <c>Set</c> is null when no limit was checked.</summary>
     public LimitDecision Limits { get; init; }
 
-    /// <summary>A stable reason code: <c>missing_credential</c>, <c>invalid_credential</c>, <c>not_granted</c>, <c>application_pending</c>, <c>application_suspended</c>, <c>rate_limited</c>, <c>quota_exceeded</c>; null when allowed.</summary>
+    /// <summary>A stable reason code: <c>missing_credential</c>, <c>invalid_credential</c>, <c>not_granted</c>, <c>insufficient_scope</c>, <c>application_pending</c>, <c>application_suspended</c>, <c>rate_limited</c>, <c>quota_exceeded</c>; null when allowed.</summary>
     public string? Reason { get; init; }
 
     /// <summary>A sentence for people.</summary>

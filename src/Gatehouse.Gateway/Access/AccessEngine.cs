@@ -121,14 +121,17 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
 
     private static readonly byte[] StandIn = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
-    /// <summary>Authenticates a bearer token against the configured issuers and maps it to an application.</summary>
-    public async ValueTask<Caller> AuthenticateBearerAsync(AccessModel model, string token)
+    /// <summary>
+    /// Authenticates a bearer token against the configured issuers (or the introspection endpoint) and maps it to an
+    /// application. With <paramref name="scopes"/> (a target that requires scopes), the caller carries the token's scopes.
+    /// </summary>
+    public async ValueTask<Caller> AuthenticateBearerAsync(AccessModel model, string token, bool scopes = false)
     {
         // A token that is not a JWT (or when no issuer is configured) is opaque: the introspection endpoint decides.
         if (model.Introspection is { } introspection && (model.Jwt is null || token.AsSpan().Count('.') != 2))
         {
-            return await introspection.IntrospectAsync(token).ConfigureAwait(false) is { } clientId && FindClient(model, clientId) is { } client
-                ? Caller.Of(client, CredentialKind.Bearer)
+            return await introspection.IntrospectAsync(token).ConfigureAwait(false) is { } answer && FindClient(model, answer.ClientId) is { } client
+                ? Caller.Of(client, CredentialKind.Bearer) with { Scopes = scopes ? answer.Scope : null }
                 : Caller.Invalid(CredentialKind.Bearer, "invalid_token");
         }
 
@@ -137,13 +140,13 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
             return Caller.Invalid(CredentialKind.Bearer, "invalid_token");
         }
 
-        var result = await model.Jwt.ValidateAsync(token).ConfigureAwait(false);
+        var result = await model.Jwt.ValidateAsync(token, scopes: scopes).ConfigureAwait(false);
         if (!result.Succeeded || result.ApplicationId is null || FindClient(model, result.ApplicationId) is not { } app)
         {
             return Caller.Invalid(CredentialKind.Bearer, "invalid_token");
         }
 
-        return Caller.Of(app, CredentialKind.Bearer);
+        return Caller.Of(app, CredentialKind.Bearer) with { Scopes = result.Scopes };
     }
 
     /// <summary>
@@ -188,13 +191,16 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
                 plan = app.Plan;
                 counterKey = app.Id;
                 break;
-            case CallerKind.Anonymous when model.Anonymous is { } anonymous && (write ? target.Write : target.Read)[anonymous.Index] is not null:
+            // An anonymous call carries no token, so no scopes: a target that requires some is not the anonymous plan's.
+            case CallerKind.Anonymous when model.Anonymous is { } anonymous && (write ? target.Write : target.Read)[anonymous.Index] is not null && target.Scopes is null:
                 plan = anonymous;
                 counterKey = anonymousKey;
                 break;
             default:
                 var (reason, detail) = caller.Kind == CallerKind.Anonymous
-                    ? ("missing_credential", $"The {target.Name} needs a credential: an API key in the '{model.KeyHeader}' header{(model.Jwt is null ? "" : " or a bearer token")}.")
+                    ? ("missing_credential", target.Scopes is { } scopes
+                        ? $"The {target.Name} needs a bearer token with the scope{(scopes.Scopes.Length == 1 ? "" : "s")} '{scopes.Text}'."
+                        : $"The {target.Name} needs a credential: an API key in the '{model.KeyHeader}' header{(model.Jwt is null ? "" : " or a bearer token")}.")
                     : ("invalid_credential", "The credential is not valid: the key or token is unknown, revoked or expired.");
                 if (model.AuthenticationShadow)
                 {
@@ -204,6 +210,13 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
                 }
 
                 return new AccessDecision { Verdict = AccessVerdict.Unauthenticated, Reason = reason, Detail = detail };
+        }
+
+        // Only a target that requires scopes looks at them; a token without one of them (or a credential that is not a
+        // bearer token, which carries none) is refused before its plan is asked (RFC 6750 §3.1: insufficient_scope).
+        if (target.Scopes is { } required && app is not null && required.FirstMissing(caller.Credential == CredentialKind.Bearer ? caller.Scopes : null) is { } missing)
+        {
+            return new AccessDecision { Verdict = AccessVerdict.Forbidden, Plan = plan, Application = app, Reason = "insufficient_scope", Detail = ScopeDetail(target, required, caller, missing) };
         }
 
         string? shadowed = null;
@@ -254,6 +267,11 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
 
         return new AccessDecision { Verdict = AccessVerdict.Allowed, Plan = plan, Application = app, Limits = decision, Shadowed = shadowed };
     }
+
+    private static string ScopeDetail(AccessTarget target, ScopeRequirement required, in Caller caller, string missing) =>
+        caller.Credential == CredentialKind.Bearer
+            ? $"The {target.Name} needs a bearer token with the scope{(required.Scopes.Length == 1 ? "" : "s")} '{required.Text}', and this token lacks '{missing}'; ask the authorization server for a token with {(required.Scopes.Length == 1 ? "it" : "them")}."
+            : $"The {target.Name} takes only a bearer token with the scope{(required.Scopes.Length == 1 ? "" : "s")} '{required.Text}'; an API key, a password or a client certificate carries no scopes.";
 
     /// <summary>
     /// <see cref="Decide"/>, waiting when a strict cluster limit needs a new lease first (docs/limits.md): completes

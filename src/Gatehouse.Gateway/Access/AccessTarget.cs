@@ -25,6 +25,19 @@ internal sealed class AccessTarget(string name, string? operationId, OperationAc
 
     public LimitSet?[] Write { get; } = write;
 
+    /// <summary>
+    /// The OAuth scopes a caller's bearer token must carry here (the operation's <c>requireScopes</c>, and a route's own);
+    /// null when none, and then no token's scopes are read.
+    /// </summary>
+    public ScopeRequirement? Scopes { get; init; }
+
+    /// <summary>
+    /// This target for a route that requires <paramref name="more"/> scopes than its operation: the same grant tables
+    /// (so the same limits and counters), its own requirement. Itself when the route adds none.
+    /// </summary>
+    public AccessTarget WithScopes(IReadOnlyList<string> more) =>
+        more.Count == 0 ? this : new AccessTarget(Name, OperationId, Access, Read, Write, UsageOperation) { Scopes = ScopeRequirement.Combine(Scopes, more) };
+
     /// <summary>Whether a request with <paramref name="method"/> is a write here.</summary>
     public bool IsWrite(string method) => Access is { } fixedAccess ? fixedAccess == OperationAccess.Write : OperationConfig.AccessOf(method) == OperationAccess.Write;
 }

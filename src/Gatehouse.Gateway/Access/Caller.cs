@@ -14,6 +14,12 @@ internal enum CallerKind
 /// <summary>Who is calling, as far as the credential says.</summary>
 internal readonly record struct Caller(CallerKind Kind, ApplicationModel? Application, CredentialKind Credential = CredentialKind.None, string? TokenError = null)
 {
+    /// <summary>
+    /// The OAuth scopes of the caller's bearer token, space-separated as OAuth writes them; read only where the target
+    /// requires scopes (<see cref="AccessTarget.Scopes"/>), null everywhere else and for every other credential.
+    /// </summary>
+    public string? Scopes { get; init; }
+
     public static Caller Anonymous => new(CallerKind.Anonymous, null);
 
     public static Caller Of(ApplicationModel app, CredentialKind credential) => new(CallerKind.Application, app, credential);

@@ -27,6 +27,12 @@ internal sealed record JwtValidationResult
     /// <summary>The token's <c>exp</c>.</summary>
     public DateTimeOffset Expires { get; private init; }
 
+    /// <summary>
+    /// The token's OAuth scopes, space-separated (its <c>scope</c>, else its <c>scp</c> list or string); read only when
+    /// the caller asked for them, null otherwise or when the token has neither.
+    /// </summary>
+    public string? Scopes { get; private init; }
+
     /// <summary>A stable kebab-case code such as <c>expired</c> or <c>unknown-key</c>; null on success.</summary>
     public string? FailureCode => Failure switch
     {
@@ -43,8 +49,8 @@ internal sealed record JwtValidationResult
         _ => throw new ArgumentOutOfRangeException(nameof(Failure), Failure, null),
     };
 
-    public static JwtValidationResult Success(string issuerName, string applicationId, string? subject, DateTimeOffset expires) =>
-        new() { IssuerName = issuerName, ApplicationId = applicationId, Subject = subject, Expires = expires };
+    public static JwtValidationResult Success(string issuerName, string applicationId, string? subject, DateTimeOffset expires, string? scopes = null) =>
+        new() { IssuerName = issuerName, ApplicationId = applicationId, Subject = subject, Expires = expires, Scopes = scopes };
 
     public static JwtValidationResult Fail(JwtFailure failure, string? issuerName = null) =>
         new() { Failure = failure, IssuerName = issuerName };

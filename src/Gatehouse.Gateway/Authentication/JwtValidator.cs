@@ -26,9 +26,10 @@ internal sealed class JwtValidator
     /// <summary>
     /// Validates <paramref name="token"/>. With <paramref name="audience"/>, the token must carry exactly that audience
     /// (a resource server's own identifier, as for the MCP endpoint) instead of one of its issuer's <c>audiences</c>, and
-    /// its issuer must be one of <paramref name="issuers"/> when given.
+    /// its issuer must be one of <paramref name="issuers"/> when given. With <paramref name="scopes"/>, the result carries
+    /// the token's OAuth scopes (read only then: a route that requires none pays nothing for them).
     /// </summary>
-    public async ValueTask<JwtValidationResult> ValidateAsync(string token, string? audience = null, IReadOnlyCollection<string>? issuers = null)
+    public async ValueTask<JwtValidationResult> ValidateAsync(string token, string? audience = null, IReadOnlyCollection<string>? issuers = null, bool scopes = false)
     {
         if (token.Length is 0 or > MaxTokenLength || !_handler.CanReadToken(token))
         {
@@ -97,7 +98,7 @@ internal sealed class JwtValidator
             if (jwt.TryGetPayloadValue<object>(claim, out var value))
             {
                 return value is string { Length: > 0 } application
-                    ? JwtValidationResult.Success(issuer.Name, application, Subject(jwt), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero))
+                    ? JwtValidationResult.Success(issuer.Name, application, Subject(jwt), new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), scopes ? Scopes(jwt) : null)
                     : JwtValidationResult.Fail(JwtFailure.NoApplicationClaim, issuer.Name);
             }
         }
@@ -107,6 +108,22 @@ internal sealed class JwtValidator
 
     private static string? Subject(JsonWebToken jwt) =>
         jwt.TryGetPayloadValue<string>(JwtRegisteredClaimNames.Sub, out var sub) ? sub : null;
+
+    /// <summary>
+    /// The token's scopes, space-separated: RFC 8693 §4.2's <c>scope</c> string (RFC 9068 access tokens), else the <c>scp</c>
+    /// claim that Azure AD, Okta and others send as a list or as a space-separated string. Null when it has neither.
+    /// </summary>
+    internal static string? Scopes(JsonWebToken jwt)
+    {
+        if (jwt.TryGetPayloadValue<string>("scope", out var scope))
+        {
+            return scope;
+        }
+
+        // The token's claims list a JSON array's strings one by one, and a string once.
+        var scp = jwt.Claims.Where(c => c.Type == "scp").Select(c => c.Value).ToList();
+        return scp.Count == 0 ? null : string.Join(' ', scp);
+    }
 
     // Most specific first: several of these derive from one another.
     private static JwtFailure Classify(Exception? e) => e switch

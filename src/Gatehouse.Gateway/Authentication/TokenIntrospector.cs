@@ -14,13 +14,13 @@ namespace Gatehouse.Gateway.Authentication;
 /// expired ones as long (they cannot become valid), other refusals for <see cref="IntrospectionConfig.InactiveCacheTime"/>
 /// (by default not at all), in a bounded cache; a token is asked about
 /// once at a time however many requests bring it; when the endpoint is slow or down, cached tokens still work and every other one is refused.
-/// Inactive tokens, a wrong <c>aud</c> and a past <c>exp</c> are refused alike.
+/// Inactive tokens, a wrong <c>aud</c> or <c>iss</c> and a past <c>exp</c> are refused alike.
 /// </summary>
 internal sealed partial class TokenIntrospector : IDisposable
 {
     private readonly HttpClient _http;
     private readonly MemoryCache _cache;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<string?>> _asking = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<IntrospectedToken?>> _asking = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -40,18 +40,18 @@ internal sealed partial class TokenIntrospector : IDisposable
 
     public IntrospectionConfig Config { get; }
 
-    /// <summary>The token's <c>client_id</c> when it is active and fits; null otherwise.</summary>
-    public async ValueTask<string?> IntrospectAsync(string token)
+    /// <summary>The token's <c>client_id</c> and <c>scope</c> when it is active and fits; null otherwise.</summary>
+    public async ValueTask<IntrospectedToken?> IntrospectAsync(string token)
     {
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-        if (_cache.TryGetValue(key, out (string? ClientId, DateTimeOffset Until) cached) && _time.GetUtcNow() < cached.Until)
+        if (_cache.TryGetValue(key, out (IntrospectedToken? Token, DateTimeOffset Until) cached) && _time.GetUtcNow() < cached.Until)
         {
-            return cached.ClientId;
+            return cached.Token;
         }
 
         // One call per token at a time: the requests that arrive with a new token while it is being asked about (a page's
         // first calls, all at once) wait for that answer instead of each asking the endpoint.
-        var mine = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var mine = new TaskCompletionSource<IntrospectedToken?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var asking = _asking.GetOrAdd(key, mine.Task);
         if (asking == mine.Task)
         {
@@ -66,14 +66,14 @@ internal sealed partial class TokenIntrospector : IDisposable
             }
             finally
             {
-                _asking.TryRemove(new KeyValuePair<string, Task<string?>>(key, mine.Task));
+                _asking.TryRemove(new KeyValuePair<string, Task<IntrospectedToken?>>(key, mine.Task));
             }
         }
 
         return await asking.ConfigureAwait(false);
     }
 
-    private async Task<string?> AskAsync(string token, string key)
+    private async Task<IntrospectedToken?> AskAsync(string token, string key)
     {
         var now = _time.GetUtcNow();
         using var timeout = new CancellationTokenSource(Config.Timeout, _time);
@@ -98,9 +98,9 @@ internal sealed partial class TokenIntrospector : IDisposable
 
             var body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
             using var document = JsonDocument.Parse(body);
-            var (id, until) = Judge(document.RootElement, now);
-            Keep(key, id, until, now);
-            return id;
+            var (answer, until) = Judge(document.RootElement, now);
+            Keep(key, answer, until, now);
+            return answer;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or InvalidOperationException)
         {
@@ -110,11 +110,11 @@ internal sealed partial class TokenIntrospector : IDisposable
         }
     }
 
-    // The client id of an answer that fits (null for one that does not), and until when the verdict may be cached: a
-    // token past its exp is refused for good (up to maxCacheTime), another refusal for inactiveCacheTime.
-    private (string? ClientId, DateTimeOffset Until) Judge(JsonElement answer, DateTimeOffset now)
+    // The client id and scopes of an answer that fits (null for one that does not), and until when the verdict may be
+    // cached: a token past its exp is refused for good (up to maxCacheTime), another refusal for inactiveCacheTime.
+    private (IntrospectedToken? Token, DateTimeOffset Until) Judge(JsonElement answer, DateTimeOffset now)
     {
-        var refused = (default(string), now + Config.InactiveCacheTime);
+        var refused = (default(IntrospectedToken), now + Config.InactiveCacheTime);
         if (answer.ValueKind != JsonValueKind.Object || !answer.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.True
             || !answer.TryGetProperty("client_id", out var clientId) || clientId.ValueKind != JsonValueKind.String || clientId.GetString() is not { Length: > 0 } id)
         {
@@ -144,10 +144,20 @@ internal sealed partial class TokenIntrospector : IDisposable
             return refused;
         }
 
-        return Config.Audience is { } audience && !HasAudience(answer, audience) ? refused : (id, until);
+        if ((Config.Audience is { } audience && !HasAudience(answer, audience)) || (Config.Issuer is { } issuer && !HasIssuer(answer, issuer)))
+        {
+            return refused;
+        }
+
+        // RFC 7662 §2.2: 'scope' is a space-separated string; any other shape carries no scopes (and fails every requirement).
+        var scope = answer.TryGetProperty("scope", out var scopes) && scopes.ValueKind == JsonValueKind.String ? scopes.GetString() : null;
+        return (new IntrospectedToken(id, scope), until);
     }
 
-    private void Keep(string key, string? clientId, DateTimeOffset until, DateTimeOffset now)
+    private static bool HasIssuer(JsonElement answer, string issuer) =>
+        answer.TryGetProperty("iss", out var iss) && iss.ValueKind == JsonValueKind.String && iss.ValueEquals(issuer);
+
+    private void Keep(string key, IntrospectedToken? token, DateTimeOffset until, DateTimeOffset now)
     {
         if (until <= now)
         {
@@ -155,7 +165,7 @@ internal sealed partial class TokenIntrospector : IDisposable
         }
 
         using var entry = _cache.CreateEntry(key);
-        entry.Value = (clientId, until);
+        entry.Value = (token, until);
         entry.Size = 1;
         // Relative: MemoryCache reads its own clock; the entry's own Until, checked on every hit, follows TimeProvider.
         entry.AbsoluteExpirationRelativeToNow = until - now;

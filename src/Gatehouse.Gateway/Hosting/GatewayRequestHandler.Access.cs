@@ -69,7 +69,7 @@ internal sealed partial class GatewayRequestHandler
 
         if (caller.Kind == CallerKind.Anonymous && (access.Jwt is not null || access.Introspection is not null) && BearerToken(context.Request) is { } token)
         {
-            caller = await engine.AuthenticateBearerAsync(access, token).ConfigureAwait(false);
+            caller = await engine.AuthenticateBearerAsync(access, token, target.Scopes is not null).ConfigureAwait(false);
             credentialHeader = HeaderNames.Authorization;
         }
 
@@ -109,9 +109,13 @@ internal sealed partial class GatewayRequestHandler
         switch (decision.Verdict)
         {
             case AccessVerdict.Unauthenticated:
-                var challenge = caller.Credential == CredentialKind.Bearer ? "Bearer error=\"invalid_token\"" : access.WwwAuthenticate;
+                var challenge = caller.Credential == CredentialKind.Bearer ? "Bearer error=\"invalid_token\"" : target.Scopes?.Unauthenticated ?? access.WwwAuthenticate;
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", decision.Detail!, requestId,
                     [new(HeaderNames.WWWAuthenticate, challenge)]).ConfigureAwait(false);
+                return null;
+            case AccessVerdict.Forbidden when decision.Reason == "insufficient_scope":
+                await ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "insufficient-scope", "Insufficient scope", decision.Detail!, requestId,
+                    [new(HeaderNames.WWWAuthenticate, target.Scopes!.Challenge)]).ConfigureAwait(false);
                 return null;
             case AccessVerdict.Forbidden:
                 await ProblemWriter.WriteAsync(context, StatusCodes.Status403Forbidden, "forbidden", "Forbidden", decision.Detail!, requestId).ConfigureAwait(false);

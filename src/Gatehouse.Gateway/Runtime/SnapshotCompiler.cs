@@ -102,7 +102,8 @@ internal static class SnapshotCompiler
             var parameters = path.ParameterNames.ToList();
             var upstream = upstreams[binding.Service];
             var methods = binding.Methods.Select(m => HttpMethods.GetCanonicalizedValue(m.ToUpperInvariant())).ToArray();
-            var target = access is null ? null : route.Operation is { } op ? access.Operations[op] : access.Routes[id];
+            // A route that requires scopes beyond its operation's has a target of its own with the same grants and limits.
+            var target = access is null ? null : route.Operation is { } op ? access.Operations[op].WithScopes(route.RequireScopes) : access.Routes[id];
             operations.TryGet(route.Operation ?? "", out _, out var operation);
             var model = new RouteModel(
                 id,

@@ -129,7 +129,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
         }
 
         var target = Target(access, body)!;
-        var caller = await AuthenticateAsync(access, body.Credential).ConfigureAwait(false);
+        var caller = await AuthenticateAsync(access, body.Credential, target.Scopes is not null).ConfigureAwait(false);
         var anonymousKey = AnonymousKey(body);
 
         // The application's address filters, as the proxy applies them (before anything is counted), for the end client's
@@ -291,7 +291,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
         };
     }
 
-    private async ValueTask<Caller> AuthenticateAsync(AccessModel access, CredentialBody? credential)
+    private async ValueTask<Caller> AuthenticateAsync(AccessModel access, CredentialBody? credential, bool scopes = false)
     {
         if (credential?.ApiKey is { } key)
         {
@@ -299,7 +299,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
         }
 
         return credential?.Bearer is { } token
-            ? await runtime.Engine.AuthenticateBearerAsync(access, token).ConfigureAwait(false)
+            ? await runtime.Engine.AuthenticateBearerAsync(access, token, scopes).ConfigureAwait(false)
             : Caller.Anonymous;
     }
 

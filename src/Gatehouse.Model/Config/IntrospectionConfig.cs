@@ -20,6 +20,13 @@ public sealed record IntrospectionConfig
     /// <summary>When set, a token's <c>aud</c> must include it.</summary>
     public string? Audience { get; init; }
 
+    /// <summary>
+    /// When set, the answer's <c>iss</c> must be exactly this (RFC 7662 §2.2; a JWT <c>StringOrURI</c>, usually the
+    /// authorization server's https URL, e.g. <c>https://auth.example.com/</c>, compared as written, trailing slash
+    /// included); an answer without it, or with another, is refused like one for another audience.
+    /// </summary>
+    public string? Issuer { get; init; }
+
     /// <summary>How long one introspection call may take; past it the token is refused (unless cached).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -35,6 +35,14 @@ public sealed record OperationConfig
     }
 
     /// <summary>
+    /// OAuth scopes a bearer token must carry, every one of them, to call the operation through any route (see a route's
+    /// <c>requireScopes</c>, which adds to these). May be declared for an imported operation's id too.
+    /// </summary>
+    [DocType("list of scopes")]
+    [DefaultText("`[]` (none)")]
+    public IReadOnlyList<string> RequireScopes { get; init; } = [];
+
+    /// <summary>
     /// What the service's OpenAPI document says the operation's requests and responses look like; null for an
     /// operation declared only in config. Set by OpenAPI import, never written in config.
     /// </summary>

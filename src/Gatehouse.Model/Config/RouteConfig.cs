@@ -105,6 +105,17 @@ public sealed record RouteConfig
     public bool ForwardCredential { get; init; }
 
     /// <summary>
+    /// OAuth scopes a bearer token must carry, every one of them, to call this route: the JWT's <c>scope</c> (space-separated)
+    /// or <c>scp</c> (a list or a string), or the introspection answer's <c>scope</c>. Added to the bound operation's own
+    /// <c>requireScopes</c>. A token without one of them gets 403 <c>insufficient-scope</c>; a route that requires scopes
+    /// takes bearer tokens only, so an API key, a Basic password or a client certificate is refused the same way. Needs
+    /// plans, and <c>gateway.jwt</c> issuers or <c>gateway.introspection</c>.
+    /// </summary>
+    [DocType("list of scopes")]
+    [DefaultText("`[]` (none)")]
+    public IReadOnlyList<string> RequireScopes { get; init; } = [];
+
+    /// <summary>
     /// Protocols a client may upgrade to on this route (HTTP/1.1 <c>Upgrade</c>, HTTP/2 extended CONNECT), whole tokens
     /// in any case; each is a tunnel the gateway no longer inspects after the switch. Another protocol's <c>Upgrade</c>
     /// is forwarded as an ordinary request without it (an extended CONNECT gets 501). <c>h2c</c> is refused; <c>[]</c>

@@ -18,6 +18,8 @@ internal sealed record OperationDeclaration(string Id, string ConfigPath, int? L
     public IReadOnlyList<string>? Tags { get; init; }
 
     public OperationAccess? Access { get; init; }
+
+    public IReadOnlyList<string>? RequireScopes { get; init; }
 }
 
 /// <summary>What the reader knows about a service's operation keys beyond the bound records: declarations and lines.</summary>

@@ -71,7 +71,7 @@ internal sealed class OperationsReader(YamlBinder b, string baseDirectory)
 
     private OperationDeclaration? ReadDeclaration(string id, YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "method", "path", "tags", "access");
+        var map = b.Mapping(node, path, "method", "path", "tags", "access", "requireScopes");
         if (map is null)
         {
             return null;
@@ -96,6 +96,11 @@ internal sealed class OperationsReader(YamlBinder b, string baseDirectory)
         if (map.TryGetValue("access", out var access) && b.Enum<OperationAccess>(access, YamlBinder.Join(path, "access")) is { } a)
         {
             d = d with { Access = a };
+        }
+
+        if (map.TryGetValue("requireScopes", out var scopes))
+        {
+            d = d with { RequireScopes = b.StringList(scopes, YamlBinder.Join(path, "requireScopes")) };
         }
 
         return d;

@@ -190,7 +190,8 @@ internal static class OperationResolver
                 merged = new OperationConfig { Method = d.Method, Path = d.Path, Tags = d.Tags ?? [] };
             }
 
-            operations[d.Id] = d.Access is { } access ? merged with { Access = access } : merged;
+            merged = d.Access is { } access ? merged with { Access = access } : merged;
+            operations[d.Id] = d.RequireScopes is { } scopes ? merged with { RequireScopes = scopes } : merged;
         }
     }
 

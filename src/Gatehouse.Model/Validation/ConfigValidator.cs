@@ -42,6 +42,7 @@ public static partial class ConfigValidator
         ValidateRegistrationTokens(config, errors);
         ValidateRoutes(config, operations, brokenServices, expansion, errors);
         ValidateJwtIssuers(config, errors);
+        ValidateScopes(config, errors);
         ValidateCompositions(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidateAccess(config, operations, Incompleteness.Of(brokenServices, expansion), errors);
         ValidatePolicies(config, operations, errors);

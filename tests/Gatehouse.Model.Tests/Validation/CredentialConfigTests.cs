@@ -40,6 +40,9 @@ public sealed class CredentialConfigTests
     [Theory]
     [InlineData("{ listeners: [ { url: \"http://127.0.0.1:0\", clientCertificates: { caFile: /etc/hostname } } ] }", "gateway.listeners[0].clientCertificates")]
     [InlineData("{ introspection: { url: \"ftp://auth.example.com/introspect\" } }", "gateway.introspection.url")]
+    [InlineData("{ introspection: { url: \"https://auth.example.com/introspect\", issuer: \"\" } }", "gateway.introspection.issuer")]
+    [InlineData("{ introspection: { url: \"https://auth.example.com/introspect\", issuer: \"auth server\" } }", "gateway.introspection.issuer")]
+    [InlineData("{ introspection: { url: \"https://auth.example.com/introspect\", issuer: \"https://auth example.com/\" } }", "gateway.introspection.issuer")]
     public void GatewayCredentialSettingThatCannotWork_IsRefusedAtLoad_WithItsPath(string gateway, string path)
     {
         var errors = Errors("{}", gateway);
@@ -51,7 +54,7 @@ public sealed class CredentialConfigTests
     public void WellFormedCredentials_Load()
     {
         var errors = Errors("{ a: { account: acme, plan: retail, basic: [ { username: erp, sha256: " + Hash + " } ], certificates: [ { thumbprint: " + Hash + " }, { subject: \"CN=erp, O=Acme\", issuer: \"CN=Acme CA\" } ] } }",
-            "{ introspection: { url: \"https://auth.example.com/introspect\", audience: shop } }");
+            "{ introspection: { url: \"https://auth.example.com/introspect\", audience: shop, issuer: \"https://auth.example.com/\" } }");
 
         Assert.Empty(errors);
     }
