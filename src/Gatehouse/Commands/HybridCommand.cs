@@ -56,8 +56,30 @@ internal static class HybridCommand
             }
         }
 
-        var nodeId = string.IsNullOrWhiteSpace(arguments.NodeId) ? Management.Nodes.NodeReporter.DefaultId() : arguments.NodeId;
         var stateDirectory = Path.GetFullPath(arguments.StateDirectory);
+        // Without --node-id, an id kept in the state folder, not HOSTNAME:PID: the token is bound to the first id that uses
+        // it, so an id that changed at each restart locked the restarted node out (NodeIdFile says why this one).
+        var nodeId = arguments.NodeId;
+        string? madeNow = null;
+        if (string.IsNullOrWhiteSpace(nodeId))
+        {
+            try
+            {
+                (nodeId, var made) = NodeIdFile.ReadOrCreate(stateDirectory);
+                madeNow = made ? Path.Combine(stateDirectory, NodeIdFile.FileName) : null;
+            }
+            catch (InvalidDataException e)
+            {
+                pinned.Dispose();
+                return Fail(e.Message);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                pinned.Dispose();
+                return Fail($"The node id cannot be kept in --state-dir {stateDirectory} ({e.Message.TrimEnd('.')}): give a folder this user can write, or --node-id ID.");
+            }
+        }
+
         // The path ends in '/' so that relative paths of the node API (node/v1/...) resolve under it.
         var baseUrl = new Uri(url.AbsoluteUri.EndsWith('/') ? url.AbsoluteUri : url.AbsoluteUri + "/");
         HybridNode node;
@@ -76,6 +98,11 @@ internal static class HybridCommand
         {
             var served = node.Revision > 0 ? $"revision {node.Revision} from {stateDirectory}" : "no config yet: /ready is 503 until the control plane sends one";
             var health = node.Host.HealthUrl is { } healthUrl ? $"; /ready and /live on {healthUrl}" : "";
+            if (madeNow is not null)
+            {
+                Console.Out.WriteLine($"Node id {nodeId} made now and kept in {madeNow}: the node token is bound to it at its first use, and this node keeps it across restarts.");
+            }
+
             Console.Out.WriteLine($"Gatehouse hybrid data node {nodeId} is listening on {string.Join(", ", node.Host.Urls)} ({served}{health}); control plane {baseUrl}. Ctrl+C stops it.");
             await node.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
         }

@@ -35,7 +35,7 @@ internal static class RunCommand
         var port = new Option<int?>("--port", "-p") { Description = "Port of the first listener (default 8080)." };
         var nodeId = new Option<string?>("--node-id")
         {
-            Description = "With --store, the id this process reports as a node (GET /admin/nodes); default HOSTNAME:PID.",
+            Description = "The id this process reports as a node (GET /admin/nodes). With --store, default HOSTNAME:PID; with --control-plane, default an id made at the first start and kept in --state-dir (node-id), which its node token is bound to.",
         };
         var adminMaxBody = new Option<long?>("--admin-max-body")
         {

@@ -71,6 +71,71 @@ public sealed class HybridNodeCommandTests
         Assert.Equal(HttpStatusCode.OK, readyFromDisk.StatusCode);
     }
 
+    /// <summary>
+    /// A node started as the docs' first example starts it, without <c>--node-id</c>: the token is bound to the id it
+    /// made, and the id is kept in its state folder, so the node restarted (a new process, a new pid) is still that node.
+    /// Another node given the same token, with a state folder of its own, is refused.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "19")]
+    public async Task DataNode_WithoutNodeId_KeepsTheIdItMadeAcrossARestart_AndASecondNodeOnItsTokenIsRefused()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
+        var state = Path.Combine(folder.Path, "node");
+        using var plain = new HttpClient();
+
+        string id;
+        await using (var first = StartDataNode(folder, nodeApi, nodeToken, state, id: null))
+        {
+            var (gateway, _, _) = await DataUrlsAsync(first);
+            id = DataId(first);
+            Assert.Matches(@"^[A-Za-z0-9._-]+-[0-9a-f]{8}$", id);
+            Assert.Contains($"Node id {id} made now and kept in {Path.Combine(state, "node-id")}", first.StandardOutput, StringComparison.Ordinal);
+            Assert.Equal(id, (await File.ReadAllTextAsync(Path.Combine(state, "node-id"))).Trim());
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(state, "node-id")));
+            }
+
+            await RunRoleCommandTests.UntilOkAsync(plain, gateway + "/hello");
+            await NodeRowAsync(admin, id, r => (long)r["revision"]! == 2 && (int)r["info"]!["pid"]! == first.Id);
+            Assert.Equal(0, await first.StopAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // A new process on the same folder: the same id, so the token still serves it; a change made now reaches it, and
+        // its reports (with its new pid) are taken.
+        await using var restarted = StartDataNode(folder, nodeApi, nodeToken, state, id: null);
+        var (gateway2, _, _) = await DataUrlsAsync(restarted);
+        Assert.Equal(id, DataId(restarted));
+        Assert.DoesNotContain("made now", restarted.StandardOutput, StringComparison.Ordinal);
+        await PutRouteAsync(admin, "again", backend.Urls.First());
+        await RunRoleCommandTests.UntilOkAsync(plain, gateway2 + "/again");
+        await NodeRowAsync(admin, id, r => (long)r["revision"]! == 3 && (int)r["info"]!["pid"]! == restarted.Id && (string?)r["info"]!["state"] == "serving");
+
+        // A second node given the same token, with a folder of its own, makes another id: the token refuses it.
+        await using var other = StartDataNode(folder, nodeApi, nodeToken, Path.Combine(folder.Path, "other"), id: null);
+        var (_, health3, _) = await DataUrlsAsync(other);
+        var otherId = DataId(other);
+        Assert.NotEqual(id, otherId);
+        await other.WaitForOutputAsync(new Regex("node-token-mismatch"), TimeSpan.FromSeconds(30));
+        Assert.Contains($"bound to node '{id}'", other.StandardOutput + other.StandardError, StringComparison.Ordinal);
+        using (var notReady = await plain.GetAsync(health3 + "/ready"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        }
+
+        using var client = RunRoleCommandTests.AdminClient(admin, Token);
+        var ids = JsonNode.Parse(await client.GetStringAsync("/admin/nodes"))!["items"]!.AsArray().Select(n => (string)n!["id"]!).ToList();
+        Assert.Equal([id], ids);
+    }
+
+    private static string DataId(GatehouseProcess data) => Regex.Match(data.StandardOutput, @"hybrid data node (\S+) is listening").Groups[1].Value;
+
     [Fact]
     public async Task Tampering_FlippedByte_OtherKey_AndReplayedOlderRevision_AreRefused_KeepServing_AndShowInTheNodesList()
     {
@@ -527,10 +592,12 @@ public sealed class HybridNodeCommandTests
         return (control, admin, nodeApi);
     }
 
-    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string id = "edge-1", bool clusterLimits = false) =>
+    /// <param name="id">The node's <c>--node-id</c>; null starts it without one (its id is the one kept in its state folder).</param>
+    internal static GatehouseProcess StartDataNode(TempFolder folder, string controlPlane, string nodeToken, string state, string? id = "edge-1", bool clusterLimits = false) =>
         GatehouseProcess.Start(new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = nodeToken }, ["run", "--role", "data", "--control-plane", controlPlane,
             "--control-plane-key", Path.Combine(folder.Path, "signing.pub.pem"), "--control-plane-ca", Path.Combine(folder.Path, "cp.crt"),
-            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", "--node-id", id, .. (clusterLimits ? (string[])["--cluster-limits"] : [])]);
+            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0", .. (id is null ? (string[])[] : ["--node-id", id]),
+            .. (clusterLimits ? (string[])["--cluster-limits"] : [])]);
 
     internal static async Task<(string Gateway, string Health, string Served)> DataUrlsAsync(GatehouseProcess data)
     {
