@@ -22,7 +22,8 @@ internal static class GatewayMetrics
     private static readonly Counter<long> LimitRefusals = Meter.CreateCounter<long>("gatehouse.limit.refusals", "{request}",
         "Calls refused by a plan's limit, by plan, period, kind (rate, quota, tokens, spend) and source (proxy: a request to the gateway's routes, model calls included; service_api: an authorize or authrep answer)");
 
-    private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}", "Configurations applied or refused");
+    private static readonly Counter<long> Reloads = Meter.CreateCounter<long>("gatehouse.config.reloads", "{reload}",
+        "Configurations applied or refused, refusals by reason (invalid_config; a hybrid node's fetched snapshot also bad_signature, unknown_key, malformed, rollback)");
 
     private static readonly Counter<long> UsageDrops = Meter.CreateCounter<long>("gatehouse.usage.dropped", "{record}", "Usage records dropped (buffer full, or too many pending rows)");
 
@@ -207,7 +208,14 @@ internal static class GatewayMetrics
         }
     }
 
-    public static void Reloaded(long revision, bool applied)
+    /// <summary>The reason a configuration refused for not loading, validating or compiling is counted under.</summary>
+    public const string InvalidConfig = "invalid_config";
+
+    /// <summary>
+    /// Counts a configuration applied, or refused for <paramref name="reason"/>: <see cref="InvalidConfig"/>, or, for a
+    /// snapshot a hybrid node fetched, <c>bad_signature</c>, <c>unknown_key</c>, <c>malformed</c> or <c>rollback</c>.
+    /// </summary>
+    public static void Reloaded(long revision, bool applied, string reason = InvalidConfig)
     {
         if (applied)
         {
@@ -216,7 +224,14 @@ internal static class GatewayMetrics
 
         if (Reloads.Enabled)
         {
-            Reloads.Add(1, new KeyValuePair<string, object?>("outcome", applied ? "applied" : "refused"));
+            if (applied)
+            {
+                Reloads.Add(1, new KeyValuePair<string, object?>("outcome", "applied"));
+            }
+            else
+            {
+                Reloads.Add(1, new KeyValuePair<string, object?>("outcome", "refused"), new KeyValuePair<string, object?>("reason", reason));
+            }
         }
     }
 

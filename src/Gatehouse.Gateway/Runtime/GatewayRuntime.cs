@@ -224,9 +224,12 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
 
     /// <summary>
     /// Counts a configuration refused before it could be applied (a changed file or a fetched revision that does not load
-    /// or validate) with the ones <see cref="Apply(GatehouseConfig)"/> refuses, in <c>gatehouse.config.reloads</c>.
+    /// or validate, or a hybrid node's snapshot that fails its signature or is not newer) with the ones
+    /// <see cref="Apply(GatehouseConfig)"/> refuses, in <c>gatehouse.config.reloads</c>, under <paramref name="reason"/>
+    /// (<see cref="Observability.GatewayMetrics.Reloaded"/> lists them).
     /// </summary>
-    internal void Refused() => Observability.GatewayMetrics.Reloaded(Volatile.Read(ref _revision), applied: false);
+    internal void Refused(string reason = Observability.GatewayMetrics.InvalidConfig) =>
+        Observability.GatewayMetrics.Reloaded(Volatile.Read(ref _revision), applied: false, reason);
 
     /// <summary>
     /// As <see cref="Apply(GatehouseConfig)"/>; without <paramref name="announce"/> the "is live" line waits for

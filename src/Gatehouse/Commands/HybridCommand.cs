@@ -104,6 +104,12 @@ internal static class HybridCommand
             }
 
             Console.Out.WriteLine($"Gatehouse hybrid data node {nodeId} is listening on {string.Join(", ", node.Host.Urls)} ({served}{health}); control plane {baseUrl}. Ctrl+C stops it.");
+            if (node.Host.MetricsUrl is { } metricsUrl)
+            {
+                // As gatehouse run --config says it: metrics.url is read at start, so only a config from disk opens it.
+                Console.Out.WriteLine($"Metrics: {metricsUrl}/metrics");
+            }
+
             await node.Host.WaitForShutdownAsync(ct).ConfigureAwait(false);
         }
 

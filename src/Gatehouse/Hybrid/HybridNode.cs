@@ -323,6 +323,13 @@ internal sealed partial class HybridNode : IAsyncDisposable
             }
         }
 
+        if (refusal!.Code != "invalid-config")
+        {
+            // Beside a config file's refused reloads (gatehouse_config_reloads_total{outcome="refused"}), which also count
+            // the snapshots whose config did not load or apply (above); an alert on refusals sees tampering too.
+            _host.Runtime.Refused(ReloadReason(refusal.Code));
+        }
+
         var which = snapshot?.Revision ?? announced;
         _refused = new JsonObject
         {
@@ -341,6 +348,15 @@ internal sealed partial class HybridNode : IAsyncDisposable
 
         Wake();
     }
+
+    // A fixed set of label values, whatever a refusal's code may become.
+    private static string ReloadReason(string code) => code switch
+    {
+        "bad-signature" => "bad_signature",
+        "unknown-key" => "unknown_key",
+        "rollback" => "rollback",
+        _ => "malformed",
+    };
 
     private void Wake()
     {
