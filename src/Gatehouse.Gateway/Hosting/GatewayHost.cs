@@ -160,7 +160,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         builder.Services.AddSingleton(sp => new GatewayTelemetry(
             sp.GetRequiredService<GatewayRuntime>(), observability, options.UsageSink, options.NodeId, metrics,
-            tracing ? GatewayTracing.SamplerFrom(name => builder.Configuration[name]) : null, options.Time, sp.GetRequiredService<ILoggerFactory>()));
+            tracing ? GatewayTracing.SamplerFrom(name => builder.Configuration[name]) : null, options.Time, sp.GetRequiredService<ILoggerFactory>(), options.RequestMetricsQueue));
 
         // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 makes the runtime complete socket operations on its
         // epoll threads rather than queueing them to the thread pool. Kestrel's transport follows the same

@@ -84,6 +84,14 @@ internal sealed record GatewayHostOptions
     /// <summary>When <see cref="HealthUrl"/> cannot be bound, warn and serve without it (it was not asked for explicitly).</summary>
     public bool HealthUrlOptional { get; init; }
 
+    /// <summary>
+    /// The request metrics' queue (records) and how often it is drained; null for 65,536 and 100 ms. A test seam, not a
+    /// setting: no test machine sends requests fast enough to fill the real queue between two drains (it holds 650,000
+    /// requests a second), so a test that reads <c>gatehouse_metrics_dropped_total</c> from <c>/metrics</c> gives a tiny
+    /// queue that only scrapes drain (<see cref="Timeout.InfiniteTimeSpan"/>).
+    /// </summary>
+    public (int Records, TimeSpan Drain)? RequestMetricsQueue { get; init; }
+
     /// <summary>Clock for timeouts, health checks and file polling. Default: the system clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -28,7 +28,8 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
     private readonly OpenTelemetry.Trace.Sampler? _sampler;
     private readonly Func<object, Task> _completed;
 
-    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, PrometheusText? prometheus, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers)
+    public GatewayTelemetry(GatewayRuntime runtime, ObservabilityConfig config, IUsageSink? usageSink, string? node, PrometheusText? prometheus, OpenTelemetry.Trace.Sampler? sampler, TimeProvider time, ILoggerFactory loggers,
+        (int Records, TimeSpan Drain)? requestQueue = null)
     {
         (_runtime, _time, _node, _sampler) = (runtime, time, node, sampler);
         _wallClock = new WallClock(time);
@@ -37,7 +38,7 @@ internal sealed class GatewayTelemetry : IAsyncDisposable
         Metrics = metrics;
         if (prometheus is not null)
         {
-            prometheus.Requests = Requests = new RequestMetrics();
+            prometheus.Requests = Requests = requestQueue is { } queue ? new RequestMetrics(queue.Records, drainInterval: queue.Drain) : new RequestMetrics();
         }
 
         Tracing = sampler is not null;

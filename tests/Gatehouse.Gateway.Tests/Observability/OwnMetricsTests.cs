@@ -132,6 +132,116 @@ public sealed class OwnMetricsTests
         Assert.Equal(8, gateway.Host.Telemetry.AccessLog!.Dropped);
     }
 
+    /// <summary>
+    /// The request metrics' queue, full, drops and counts. The real queue (65,536 records, drained every 100 ms) cannot be
+    /// filled by requests from a test, so the gateway is given the host's seam for it: 2 records, drained only by scrapes.
+    /// Everything else is the real thing: requests through Kestrel, and the count read from a scrape of <c>/metrics</c>.
+    /// </summary>
+    [Fact]
+    public async Task RequestMetricsQueue_Full_DropsRecords_AndCountsThemInMetricsDropped()
+    {
+        var config = TestGateway.Parse("""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+            """);
+        await using var gateway = await TestGateway.StartAsync(config, options: o => o with { RequestMetricsQueue = (2, Timeout.InfiniteTimeSpan) });
+        var before = await ScrapeAsync(gateway); // drains, so the queue is empty whatever came before
+        Assert.Equal(0, Dropped(before));
+
+        // No route: each request is one record (no upstream attempt). Two fit; the other three are dropped.
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await gateway.Client.GetAsync("/nowhere");
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        }
+
+        // A record is queued once the response has ended on the gateway's side, which can be just after the client has it;
+        // a scrape drains the queue, so wait for the queue's own count before scraping.
+        var requests = gateway.Host.Telemetry.Requests!;
+        for (var waited = 0; waited < 100 && requests.Dropped < 3; waited++)
+        {
+            await Task.Delay(50);
+        }
+
+        var after = await ScrapeAsync(gateway);
+        Assert.Equal(3, Dropped(after));
+        Assert.Equal(2, after.Single(s => s.Name == "http_server_request_duration_seconds_count" && !s.Labels.ContainsKey("http_route")).Value);
+
+        static double Dropped(IReadOnlyList<PrometheusSample> samples) => samples.SingleOrDefault(s => s.Name == "gatehouse_metrics_dropped_total")?.Value ?? 0;
+    }
+
+    /// <summary>
+    /// The shared response cache's store failing: a real redis-server, stopped under the gateway. Each request is forwarded
+    /// as a miss, and the failed look (and the failed write of the answer) is counted by operation.
+    /// </summary>
+    [Fact]
+    [Trait("Issue", "23")]
+    public async Task SharedCache_RedisStopped_EachFailedLookAndWriteIsCountedByOperation()
+    {
+        await using var redis = await Gatehouse.Management.Tests.Support.RedisServer.StartNewAsync();
+        await using var backend = await TestBackend.StartEchoAsync();
+        // A 5 s timeout, as in SharedCacheTests: a stopped Redis refuses at once, and a first connection on a loaded
+        // machine may take longer than a short one.
+        await using var gateway = await TestGateway.StartAsync($$"""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+              cache: { redis: "{{redis.Configuration}}", timeout: 5s }
+            services:
+              cached: { targets: [{{backend.Url}}] }
+            routes:
+              cached: { methods: [GET], path: "/cached/{id}", service: cached, policies: { cache: { ttl: 30s } } }
+            """, minimumLogLevel: LogLevel.Critical);
+
+        using (var up = await gateway.Client.GetAsync("/cached/1"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, up.StatusCode);
+        }
+
+        // The write of the first answer does not hold the response back: wait for it before Redis goes, so that every
+        // error counted below is one of the requests made while it is down.
+        for (var waited = 0; waited < 100; waited++)
+        {
+            using var look = await gateway.Client.GetAsync("/cached/1");
+            if (look.Headers.TryGetValues("Gatehouse-Cache", out var state) && state.First() == "hit")
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(0, Errors(await ScrapeAsync(gateway), "get"));
+        await redis.StopAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            using var down = await gateway.Client.GetAsync($"/cached/{i}");
+            Assert.Equal(System.Net.HttpStatusCode.OK, down.StatusCode);
+        }
+
+        // Each look failed and was forwarded as a miss; its answer's write fails after the response, so wait for those.
+        IReadOnlyList<PrometheusSample> samples = [];
+        for (var waited = 0; waited < 300; waited++)
+        {
+            samples = await ScrapeAsync(gateway);
+            if (Errors(samples, "set") >= 3)
+            {
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(3, Errors(samples, "get"));
+        Assert.Equal(3, Errors(samples, "set"));
+
+        static double Errors(IReadOnlyList<PrometheusSample> samples, string operation) =>
+            samples.SingleOrDefault(s => s.Name == "gatehouse_cache_store_errors_total" && s.Labels["operation"] == operation)?.Value ?? 0;
+    }
+
     private static async Task<IReadOnlyList<PrometheusSample>> ScrapeAsync(TestGateway gateway)
     {
         using var client = new HttpClient();
