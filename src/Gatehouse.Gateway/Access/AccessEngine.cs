@@ -168,9 +168,11 @@ internal sealed partial class AccessEngine(Limiter limiter, TimeProvider time, I
             return (Caller.Invalid(CredentialKind.Bearer, "invalid_token"), null);
         }
 
-        var result = await model.Jwt.ValidateAsync(token, audience, issuers).ConfigureAwait(false);
+        // Its scopes are read once here (one read per MCP request, not per proxied one) and carried to the tool calls
+        // made on its behalf, which present no token of their own for an operation's requireScopes to read.
+        var result = await model.Jwt.ValidateAsync(token, audience, issuers, scopes: true).ConfigureAwait(false);
         return result.Succeeded && result.ApplicationId is { } id && FindClient(model, id) is { } app
-            ? (Caller.Of(app, CredentialKind.Bearer), id)
+            ? (Caller.Of(app, CredentialKind.Bearer) with { Scopes = result.Scopes }, id)
             : (Caller.Invalid(CredentialKind.Bearer, "invalid_token"), null);
     }
 

@@ -59,7 +59,7 @@ internal sealed partial class GatewayRequestHandler
         // An MCP tool call of a caller who showed a bearer token for /mcp: the application by its client id, re-checked
         // against this snapshot (a reload may have removed it); there is no credential to strip or forward.
         var (caller, credentialHeader) = context.Features.Get<InProcessCaller>() is { } inProcess
-            ? (engine.FindClient(access, inProcess.ClientId) is { } known ? Caller.Of(known, CredentialKind.Bearer) : Caller.Invalid(CredentialKind.Bearer, "invalid_token"), (string?)null)
+            ? (engine.FindClient(access, inProcess.ClientId) is { } known ? Caller.Of(known, CredentialKind.Bearer) with { Scopes = inProcess.Scopes } : Caller.Invalid(CredentialKind.Bearer, "invalid_token"), (string?)null)
             : ReadKeyCaller(context, access, route, engine);
         if (caller.Kind == CallerKind.Anonymous && access.BasicUsers is not null && BasicCredential(context.Request) is { } basic)
         {

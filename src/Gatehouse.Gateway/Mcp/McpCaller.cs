@@ -8,4 +8,4 @@ namespace Gatehouse.Gateway.Mcp;
 /// for a bearer token of the MCP resource (<c>gateway.mcpAuthorization</c>), the application's JWT client id, which tool
 /// calls carry as an <see cref="InProcessCaller"/> instead of the token.
 /// </summary>
-internal sealed record McpCaller(PlanModel Plan, string? CredentialHeader, string? CredentialValue, string? ClientId = null);
+internal sealed record McpCaller(PlanModel Plan, string? CredentialHeader, string? CredentialValue, string? ClientId = null, string? Scopes = null);

@@ -83,7 +83,7 @@ internal sealed class McpGate(GatewayRuntime runtime)
             return;
         }
 
-        context.Features.Set(new McpCaller(plan, header, value, clientId));
+        context.Features.Set(new McpCaller(plan, header, value, clientId, caller.Scopes));
         await next(context).ConfigureAwait(false);
     }
 }

@@ -132,7 +132,7 @@ internal static class McpToolCall
         });
         if (caller.ClientId is { } clientId)
         {
-            features.Set(new InProcessCaller(clientId));
+            features.Set(new InProcessCaller(clientId, caller.Scopes));
         }
 
         var inner = new DefaultHttpContext(features);

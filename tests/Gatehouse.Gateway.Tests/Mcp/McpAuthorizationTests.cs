@@ -55,7 +55,7 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
                 targets: [{{_backend.Url}}]
                 openapi: { file: "{{openapi}}" }
             routes:
-              get: { operation: users.getUser }
+              get: { operation: users.getUser, requireScopes: [users:read] }
             plans:
               reader:
                 include: [ { tag: users, access: read } ]
@@ -79,6 +79,7 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
     {
         var claims = Jws.Claims(DateTimeOffset.UtcNow);
         claims["aud"] = Resource;
+        claims["scope"] = "mcp users:read";
         change?.Invoke(claims);
         return Jws.Sign(key ?? _key, claims);
     }
@@ -175,6 +176,27 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
         var headers = Assert.Single(_upstream);
         Assert.False(headers.ContainsKey("Authorization"));
         Assert.DoesNotContain(headers, h => h.Value.ToString().Contains(token[..20], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TokenWithoutTheOperationsScope_ToolCallRefusedWithInsufficientScope_NothingUpstream()
+    {
+        // The tool call presents no token of its own: the scopes checked are those of the token shown for /mcp.
+        var token = Token(c => c["scope"] = "mcp users:write");
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(_gateway.Url + "/mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + token },
+        }));
+
+        var result = await client.CallToolAsync("users.getUser", new Dictionary<string, object?> { ["id"] = 7 });
+
+        Assert.True(result.IsError);
+        var problem = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text)!;
+        Assert.Equal("urn:gatehouse:problem:insufficient-scope", (string?)problem["type"]);
+        Assert.Equal(403, (int?)problem["status"]);
+        Assert.Empty(_upstream);
     }
 
     [Fact]
