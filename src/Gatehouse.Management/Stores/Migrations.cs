@@ -590,7 +590,13 @@ internal static class Migrations
             28,
             Sqlite: "ALTER TABLE nodes ADD COLUMN instance TEXT NULL; ALTER TABLE nodes ADD COLUMN clash TEXT NULL;",
             Postgres: "ALTER TABLE nodes ADD COLUMN instance TEXT NULL; ALTER TABLE nodes ADD COLUMN clash TEXT NULL;"),
+        // The applications of a plan in a state, in id order (issue 18): with the plan's index alone both databases read
+        // the plan's applications to the last one to find a state's few, over 50 ms a page (p95) at 100,000. Version 29.
+        new(29, Sqlite: ApplicationsPlanStateIndex, Postgres: ApplicationsPlanStateIndex),
     ];
+
+    // Migration 29: the same SQL for both databases.
+    private const string ApplicationsPlanStateIndex = "CREATE INDEX consumer_applications_plan_state ON consumer_applications (plan, state, id);";
 
     // Migration 24: the same SQL for both databases.
     private const string PortalClientIds = """
