@@ -70,15 +70,18 @@ public sealed class PostgresCluster : IAsyncLifetime
         NpgsqlConnection.ClearAllPools();
     }
 
-    /// <summary>Creates an empty database and returns a connection string for it.</summary>
-    public async Task<string> CreateDatabaseAsync()
+    /// <summary>
+    /// Creates an empty database and returns a connection string for it; <paramref name="options"/> are CREATE DATABASE's
+    /// (a test's constant, such as another locale than the cluster's C).
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(string options = "")
     {
         var name = "t_" + Guid.NewGuid().ToString("N");
         await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         // A database name cannot be a parameter; this one is ours (a GUID), not input.
-        command.CommandText = $"CREATE DATABASE \"{name}\"";
+        command.CommandText = $"CREATE DATABASE \"{name}\" {options}";
         await command.ExecuteNonQueryAsync();
         return ConnectionString(name);
     }
