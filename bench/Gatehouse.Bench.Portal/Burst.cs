@@ -66,10 +66,10 @@ internal static partial class Burst
         return times;
     }
 
-    private static HttpClient Client(string url) =>
+    internal static HttpClient Client(string url) =>
         new(new SocketsHttpHandler { UseProxy = false, CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
 
-    private static async Task<string> SubmitAsync(HttpClient client, string page, string action, CancellationToken cancellationToken, params (string Name, string Value)[] fields)
+    internal static async Task<string> SubmitAsync(HttpClient client, string page, string action, CancellationToken cancellationToken, params (string Name, string Value)[] fields)
     {
         var form = await client.GetStringAsync(page, cancellationToken);
         var token = TokenPattern().Match(form).Groups[1].Value;

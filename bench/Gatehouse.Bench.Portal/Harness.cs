@@ -22,21 +22,30 @@ internal sealed class Harness : IAsyncDisposable
     private readonly WebApplication _backend;
     private readonly string _directory;
 
-    private Harness(Process process, WebApplication backend, string directory, string gatewayUrl, string portalUrl, string key, long preloadMs)
+    private Harness(Process process, WebApplication backend, string directory, string gatewayUrl, string portalUrl, string adminUrl, string key, long preloadMs)
     {
-        (_process, _backend, _directory, GatewayUrl, PortalUrl, Key, PreloadMs) = (process, backend, directory, gatewayUrl, portalUrl, key, preloadMs);
+        (_process, _backend, _directory, GatewayUrl, PortalUrl, AdminUrl, Key, PreloadMs) = (process, backend, directory, gatewayUrl, portalUrl, adminUrl, key, preloadMs);
     }
 
     public string GatewayUrl { get; }
 
     public string PortalUrl { get; }
 
+    /// <summary>The admin API's and the console's address.</summary>
+    public string AdminUrl { get; }
+
+    /// <summary>The admin token the process was started with (it signs in to the console too).</summary>
+    public const string AdminToken = "gha_bench";
+
     /// <summary>The key of one preloaded application, for the load loops.</summary>
     public string Key { get; }
 
     public long PreloadMs { get; }
 
-    public static async Task<Harness> StartAsync(int applications)
+    /// <param name="applications">How many applications <paramref name="preload"/> writes (the default: <see cref="Preload.Applications"/>).</param>
+    /// <param name="preload">Writes the store's consumer rows, given the database's path and the key of the first application.</param>
+    /// <param name="plans">The config's plans, each granting the one route (the default: retail only).</param>
+    public static async Task<Harness> StartAsync(int applications, Action<string, string>? preload = null, IReadOnlyList<string>? plans = null)
     {
         var directory = Directory.CreateTempSubdirectory("gatehouse-bench-portal-").FullName;
         var builder = WebApplication.CreateSlimBuilder();
@@ -57,7 +66,7 @@ internal sealed class Harness : IAsyncDisposable
             routes:
               users-get: { operation: users.getUser }
             plans:
-              retail: { include: [ { tag: users, access: read } ] }
+            {{string.Concat((plans ?? ["retail"]).Select(p => $"  {p}: {{ include: [ {{ tag: users, access: read }} ] }}\n"))}}
             """;
         var clock = Stopwatch.StartNew();
         var key = ApiKeyHash.NewKey();
@@ -70,7 +79,7 @@ internal sealed class Harness : IAsyncDisposable
             }
         }
 
-        Preload.Applications(db, applications, key);
+        (preload ?? ((path, first) => Preload.Applications(path, applications, first)))(db, key);
         var preloadMs = clock.ElapsedMilliseconds;
 
         var (gatewayPort, adminPort, portalPort) = (FreePort(), FreePort(), FreePort());
@@ -85,7 +94,7 @@ internal sealed class Harness : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = directory,
         };
-        start.Environment["GATEHOUSE_ADMIN_TOKEN"] = "gha_bench";
+        start.Environment["GATEHOUSE_ADMIN_TOKEN"] = AdminToken;
         var process = Process.Start(start)!;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) =>
@@ -105,7 +114,7 @@ internal sealed class Harness : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await ready.Task.WaitAsync(TimeSpan.FromMinutes(3));
-        return new Harness(process, backend, directory, $"http://127.0.0.1:{gatewayPort}", $"http://127.0.0.1:{portalPort}", key, preloadMs);
+        return new Harness(process, backend, directory, $"http://127.0.0.1:{gatewayPort}", $"http://127.0.0.1:{portalPort}", $"http://127.0.0.1:{adminPort}", key, preloadMs);
     }
 
     private static int FreePort()

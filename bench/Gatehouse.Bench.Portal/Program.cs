@@ -3,15 +3,24 @@
 //      through the portal's HTML forms: each new key must work at the gateway within 1 s of the creating answer (p99),
 //      and the gateway's RPS during the burst must be >= 90% of its RPS in an equal window without it (same run).
 //   2. Portal pages answer in <= 50 ms p95 with APPS applications in the store.
+//   3. (mode "console") The console's searches answer in <= 50 ms p95 with N accounts and N applications in the store.
 // Usage (the lead runs the full size on a quiet machine; a few seconds' check: `... -- 1000 20 5 2`):
 //   dotnet build -c Release src/Gatehouse
 //   dotnet run -c Release --project bench/Gatehouse.Bench.Portal -- [apps=100000] [signups=1000] [seconds=60] [loops=4]
+//   dotnet run -c Release --project bench/Gatehouse.Bench.Portal -- console [n=100000] [repeats=200]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Gatehouse.Bench.Portal;
+
+if (args is ["console", ..])
+{
+    await ConsoleSearchTimes.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 200);
+    return;
+}
 
 var apps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
 var signups = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000;
