@@ -24,6 +24,7 @@ internal static partial class PortalEndpoints
         app.MapPost("/apps/new", context => Gated(context, portal, account => CreateAsync(context, portal, account)));
         app.MapGet("/apps/{id}", context => Gated(context, portal, account => ShowAsync(context, portal, account, Route(context, "id"), null)));
         app.MapGet("/apps/{id}/usage.csv", context => Gated(context, portal, account => UsageCsvAsync(context, portal, account, Route(context, "id"))));
+        app.MapPost("/apps/{id}/keys", context => Gated(context, portal, account => NewKeyAsync(context, portal, account, Route(context, "id"))));
         app.MapPost("/apps/{id}/keys/{prefix}/rotate", context => Gated(context, portal, account => RotateAsync(context, portal, account, Route(context, "id"), Route(context, "prefix"))));
         app.MapPost("/apps/{id}/keys/{prefix}/revoke", context => Gated(context, portal, account => ActAsync(context, portal, account, "Key revoked.", Revoke(context, portal, account), AskRevoke(context, portal, account))));
         app.MapPost("/apps/{id}/plan", context => Gated(context, portal, account => ActAsync(context, portal, account, "Plan changed.", ChangePlan(context, portal, account), AskPlan(context, portal, account))));
@@ -128,8 +129,19 @@ internal static partial class PortalEndpoints
     private static async Task ListAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string? notice)
     {
         var applications = await portal.Consumers.Store.ListApplicationsAsync(account.Id, null, null, 1000, context.RequestAborted).ConfigureAwait(false);
-        await WebRender.PageAsync<Apps>(context, new { Page = Page(context, "My applications", notice), Applications = applications, AccountPending = account.State == AccountState.Pending }).ConfigureAwait(false);
+        await WebRender.PageAsync<Apps>(context, new
+        {
+            Page = Page(context, "My applications", notice),
+            Applications = applications,
+            PlanTitles = await PlanTitlesAsync(portal, context.RequestAborted).ConfigureAwait(false),
+            AccountPending = account.State == AccountState.Pending,
+        }).ConfigureAwait(false);
     }
+
+    // Each plan's title as the catalogue shows it (its name where it has none), by name.
+    private static async Task<IReadOnlyDictionary<string, string>> PlanTitlesAsync(PortalContext portal, CancellationToken cancellationToken) =>
+        (await portal.Consumers.ConfigAsync(cancellationToken).ConfigureAwait(false))?.Plans.ToDictionary(p => p.Key, p => p.Value.Title ?? p.Key, StringComparer.Ordinal)
+            ?? new Dictionary<string, string>(StringComparer.Ordinal);
 
     private static async Task NewFormAsync(HttpContext context, PortalContext portal, string? plan, string? error, string? title, string? description, int status) =>
         await WebRender.PageAsync<NewApp>(context, new
@@ -216,6 +228,8 @@ internal static partial class PortalEndpoints
             Page = Page(context, application.Title, notice),
             Application = application,
             Plans = await ChoicesAsync(portal, context.RequestAborted).ConfigureAwait(false),
+            MaxLifetime = await portal.Consumers.KeyLifetimeMaxAsync(context.RequestAborted).ConfigureAwait(false),
+            Now = portal.Consumers.Time.GetUtcNow(),
             Usage = usage,
             Activity = changes.Select(c => new AppActivity(c.At, Who(c.Actor, account), c.Action)).ToList(),
             OAuthIssuer = portal.OAuth?.Issuer,
@@ -234,7 +248,7 @@ internal static partial class PortalEndpoints
             : null;
         if (problem is not null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "No usage"), problem.Status, problem.Detail, "/apps").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "No usage"), problem.Status, problem.Detail, application is null ? "/apps" : AppPath(application.Id)).ConfigureAwait(false);
             return;
         }
 
@@ -248,17 +262,18 @@ internal static partial class PortalEndpoints
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), status, error!, "/apps").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), status, error!, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
         if (!Model.Loading.Units.TryParseDuration(form.Field("grace"), out var grace) || grace < TimeSpan.Zero || grace > TimeSpan.FromDays(30))
         {
-            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), StatusCodes.Status400BadRequest, "Choose how long the old key keeps working (at most 30 days).", "/apps").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), StatusCodes.Status400BadRequest, "Choose how long the old key keeps working (at most 30 days).",
+                await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
-        if (!await SureAsync(context, form, AskRotate(context, portal, account, grace), "/apps").ConfigureAwait(false))
+        if (!await SureAsync(context, form, AskRotate(context, portal, account, grace), () => BackAsync(context, portal, account, id)).ConfigureAwait(false))
         {
             return;
         }
@@ -266,7 +281,7 @@ internal static partial class PortalEndpoints
         var (application, key, problem) = await portal.Consumers.RotateKeyAsync(account.Id, id, prefix, grace, Actor(account), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), problem.Status, problem.Detail, "/apps").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Rotate a key"), problem.Status, problem.Detail, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
@@ -276,6 +291,36 @@ internal static partial class PortalEndpoints
             Application = application!,
             Key = key!,
             Intro = grace == TimeSpan.Zero ? $"The key {prefix}… no longer works. The new key:" : $"The key {prefix}… keeps working for {Span(grace)}. The new key:",
+        }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    // A key for an application that has none that works (ConsumerService.AddKeyAsync says when), shown once as at creation.
+    private static async Task NewKeyAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id)
+    {
+        var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
+        TimeSpan? lifetime = null;
+        var problem = form is null ? new AdminProblem(status, "bad-form", "Not done", error!)
+            : !KeyLifetimes.TryGetValue(form.Field("expires"), out lifetime) ? ConsumerService.Invalid("expires", "Choose when the key expires from the list.")
+            : null;
+        PortalApplication? application = null;
+        string? key = null;
+        if (problem is null)
+        {
+            (application, key, problem) = await portal.Consumers.AddKeyAsync(account, id, Actor(account), context.RequestAborted, lifetime).ConfigureAwait(false);
+        }
+
+        if (problem is not null)
+        {
+            await WebRender.ProblemAsync(context, Page(context, "No new key"), problem.Status, problem.Detail, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
+            return;
+        }
+
+        await WebRender.PageAsync<KeyShown>(context, new
+        {
+            Page = Page(context, "Key made"),
+            Application = application!,
+            Key = key!,
+            Intro = $"{application!.Title} is {application.State.ToString().ToLowerInvariant()} on plan {application.Plan}. Its new API key:",
         }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
@@ -292,7 +337,7 @@ internal static partial class PortalEndpoints
 
         if (problem is not null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "No OAuth client"), problem.Status, problem.Detail, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "No OAuth client"), problem.Status, problem.Detail, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
@@ -316,11 +361,11 @@ internal static partial class PortalEndpoints
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
-        if (!await SureAsync(context, form, AskRemoveClient(context, portal, account), AppPath(id)).ConfigureAwait(false))
+        if (!await SureAsync(context, form, AskRemoveClient(context, portal, account), () => BackAsync(context, portal, account, id)).ConfigureAwait(false))
         {
             return;
         }
@@ -329,7 +374,7 @@ internal static partial class PortalEndpoints
         var (deleted, problem) = await RemoveClientIdAsync(portal, account.Id, id, clientId, Actor(account), context.RequestAborted).ConfigureAwait(false);
         if (problem is not null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, "/apps/" + Uri.EscapeDataString(id)).ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
@@ -343,14 +388,15 @@ internal static partial class PortalEndpoints
     private static async Task ActAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string? notice,
         Func<IFormCollection, Task<Admin.AdminProblem?>> change, Ask? ask = null)
     {
+        var id = Route(context, "id");
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
         if (form is null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, "/apps").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), status, error!, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
-        if (!await SureAsync(context, form, ask, "/apps").ConfigureAwait(false))
+        if (!await SureAsync(context, form, ask, () => BackAsync(context, portal, account, id)).ConfigureAwait(false))
         {
             return;
         }
@@ -358,7 +404,7 @@ internal static partial class PortalEndpoints
         var problem = await change(form).ConfigureAwait(false);
         if (problem is not null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, "/apps").ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, await BackAsync(context, portal, account, id).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
@@ -368,8 +414,14 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        await ShowAsync(context, portal, account, Route(context, "id"), notice).ConfigureAwait(false);
+        await ShowAsync(context, portal, account, id, notice).ConfigureAwait(false);
     }
+
+    // Where a refusal's Back link goes from a form of application id: its page, where the form was, while the account
+    // has it; the list once it is gone (deleted meanwhile, or never the account's), whose page would only say "not found".
+    // Read on refusals only, so a change that goes through pays nothing for it.
+    private static async Task<string> BackAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string id) =>
+        await portal.Consumers.FindAsync(account.Id, id, context.RequestAborted).ConfigureAwait(false) is { } application ? AppPath(application.Id) : "/apps";
 }
 
 /// <summary>One line of an application's activity on its portal page.</summary>

@@ -22,8 +22,8 @@ internal static partial class PortalEndpoints
     private delegate Task<(Sure? Sure, AdminProblem? Problem)> Ask(IFormCollection form);
 
     // True when the change may go on: the form is confirmed, or there is nothing to ask. Otherwise the question (or the
-    // refusal) is answered, and nothing is changed.
-    private static async Task<bool> SureAsync(HttpContext context, IFormCollection form, Ask? ask, string back)
+    // refusal, whose Back link goes where back says, worked out only then) is answered, and nothing is changed.
+    private static async Task<bool> SureAsync(HttpContext context, IFormCollection form, Ask? ask, Func<Task<string>> back)
     {
         if (ask is null || form.Confirmed())
         {
@@ -33,7 +33,7 @@ internal static partial class PortalEndpoints
         var (sure, problem) = await ask(form).ConfigureAwait(false);
         if (problem is not null)
         {
-            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, back).ConfigureAwait(false);
+            await WebRender.ProblemAsync(context, Page(context, "Not done"), problem.Status, problem.Detail, await back().ConfigureAwait(false)).ConfigureAwait(false);
             return false;
         }
 
@@ -75,7 +75,7 @@ internal static partial class PortalEndpoints
 
         var others = application.Keys.Count > 1
             ? " The application's other keys keep working."
-            : " It is the application's only key: afterwards the application has none, and the portal cannot give it another. To replace a key, rotate it instead.";
+            : " It is the application's only key: afterwards the gateway refuses the application's calls until you make it a new one on its page. To replace a key without a gap, rotate it instead.";
         return (new Sure($"Revoke the key {prefix}…?",
             $"The key {prefix}… of {application.Title} stops working at once: the gateway answers 401 to every call that sends it. This cannot be undone.{others}",
             $"Revoke {prefix}… now", AppPath(application.Id)), null);

@@ -62,7 +62,7 @@ internal static partial class PortalEndpoints
     private static async Task RevokeTokenAsync(HttpContext context, PortalContext portal, ConsumerAccount account, string name)
     {
         var (form, status, error) = await WebForms.ReadAsync(context).ConfigureAwait(false);
-        if (form is not null && !await SureAsync(context, form, AskRevokeToken(context, portal, account, name), "/tokens").ConfigureAwait(false))
+        if (form is not null && !await SureAsync(context, form, AskRevokeToken(context, portal, account, name), () => Task.FromResult("/tokens")).ConfigureAwait(false))
         {
             return;
         }
