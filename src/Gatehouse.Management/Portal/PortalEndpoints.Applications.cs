@@ -69,7 +69,8 @@ internal static partial class PortalEndpoints
         {
             if (HttpMethods.IsGet(context.Request.Method))
             {
-                context.Response.Redirect("/login?returnUrl=" + Uri.EscapeDataString(context.Request.Path));
+                // The whole address, query included: a page asked for with one opens as asked after signing in.
+                context.Response.Redirect("/login?returnUrl=" + Uri.EscapeDataString(context.Request.PathBase + context.Request.Path + context.Request.QueryString));
                 return;
             }
 

@@ -69,7 +69,20 @@ internal static partial class PortalEndpoints
     internal static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;
 
     internal static WebPage Page(HttpContext context, string title, string? notice = null) =>
-        new("portal", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Email), null, notice);
+        new("portal", title, WebForms.Token(context), WebPage.Claim(context.User, ClaimTypes.Email), null, notice) { Here = Here(context) };
+
+    private static readonly string[] SignInPages = ["/login", "/signup", "/reset", "/verify", "/sso"];
+
+    // The page a sign-in link brings back to, query and all (/plans/retail?x=1): a page read with GET, other than the
+    // home page (where a sign-in goes anyway) and the pages of signing up and in themselves.
+    private static string? Here(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        return HttpMethods.IsGet(context.Request.Method) && path != "/"
+            && !SignInPages.Any(p => path == p || path.StartsWith(p + "/", StringComparison.Ordinal))
+            ? context.Request.PathBase + context.Request.Path + context.Request.QueryString
+            : null;
+    }
 
     private static async Task CatalogueAsync(HttpContext context, PortalContext portal)
     {

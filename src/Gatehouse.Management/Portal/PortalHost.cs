@@ -199,6 +199,10 @@ public sealed partial class PortalHost : IAsyncDisposable
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.Cookie.Path = site == "console" ? "/console" : "/";
             o.LoginPath = loginPath;
+            // A sign-in at the login path would otherwise send the browser to the request's returnUrl itself, under a
+            // looser check than WebForms.ReturnUrl (any path with one leading slash: a Unicode line separator in it
+            // made a 500). The sign-in pages choose where to go, with that check, and say it themselves.
+            o.Events.OnRedirectToReturnUrl = _ => Task.CompletedTask;
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
             o.TimeProvider = time;

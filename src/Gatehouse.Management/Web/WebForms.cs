@@ -29,15 +29,17 @@ internal static class WebForms
     }
 
     /// <summary>
-    /// The request's <c>returnUrl</c> when it is a path of this site under <paramref name="root"/> (where a sign-in
-    /// returns to), else null: never another host (<c>//host</c>, <c>/\host</c>), so it is no open redirect.
+    /// The request's <c>returnUrl</c> when it is a path of this site under <paramref name="root"/>, with its query (where
+    /// a sign-in returns to), else null: never another host (<c>//host</c>, <c>/\host</c>, an absolute URL), so it is no
+    /// open redirect. Only printable ASCII, as the site's own links escape it: a browser may read a control character,
+    /// a space or a Unicode line separator as something else, and Kestrel would refuse it in the <c>Location</c> header.
     /// </summary>
     public static string? ReturnUrl(HttpContext context, string root)
     {
         var value = context.Request.Query["returnUrl"].ToString();
         return value.Length is > 0 and <= 2048 && value.StartsWith(root, StringComparison.Ordinal) && value.StartsWith('/')
             && !value.StartsWith("//", StringComparison.Ordinal) && !value.StartsWith("/\\", StringComparison.Ordinal)
-            && !value.Any(c => char.IsControl(c) || c == '\\')
+            && !value.Any(c => c is <= ' ' or > '~' or '\\')
             ? value
             : null;
     }

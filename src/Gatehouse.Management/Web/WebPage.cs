@@ -16,5 +16,11 @@ public sealed record WebPage(string Site, string Title, string Csrf, string? Use
 
     public bool CanChange => Role is null or "admin";
 
+    /// <summary>
+    /// The page's own local address, path and query, where a sign-in link on it brings its reader back to; null where
+    /// there is none to come back to (a form's answer, the sign-in pages themselves).
+    /// </summary>
+    public string? Here { get; init; }
+
     internal static string? Claim(ClaimsPrincipal principal, string type) => principal.Identity?.IsAuthenticated == true ? principal.FindFirst(type)?.Value : null;
 }
