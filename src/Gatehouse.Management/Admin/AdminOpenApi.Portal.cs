@@ -229,9 +229,10 @@ internal static partial class AdminOpenApi
         yield return ("PortalSettings", Object("The portal's shared settings.",
             [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool($"{s.What.TrimEnd('.')} (default {(s.Default ? "true" : "false")})"))),
              ("maxApplicationsPerAccount", Int("How many applications (not deleted) one account may hold: 1 to 1,000 (default 50)")),
-             ("keyLifetimeMax", KeyLifetimeMax())]));
+             ("keyLifetimeMax", KeyLifetimeMax()),
+             ("tryItPerMinute", Int("How many calls one account may send through the portal docs' try it in a minute: 1 to 10,000 (default 60); more are answered 429 with Retry-After"))]));
         var change = Object("Settings to change; give any of them.",
-            [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool())), ("maxApplicationsPerAccount", Int()), ("keyLifetimeMax", KeyLifetimeMax())]);
+            [.. Consumers.PortalSwitches.All.Select(s => (s.Name, Bool())), ("maxApplicationsPerAccount", Int()), ("keyLifetimeMax", KeyLifetimeMax()), ("tryItPerMinute", Int())]);
         change["additionalProperties"] = false;
         change["minProperties"] = 1;
         yield return ("PortalSettingsChange", change);

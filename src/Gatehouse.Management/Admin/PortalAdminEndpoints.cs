@@ -17,7 +17,7 @@ namespace Gatehouse.Management.Admin;
 /// <c>PATCH</c>/<c>DELETE /admin/portal/accounts/{id}</c>, <c>DELETE /admin/portal/applications/{id}</c>,
 /// <c>DELETE /admin/portal/applications/{id}/keys/{prefix}</c>, <c>GET /admin/portal/changes</c> (the consumer audit log),
 /// <c>GET /admin/portal/accounts/{id}/tokens</c> and <c>DELETE /admin/portal/accounts/{id}/tokens/{name}</c> (an account's API tokens),
-/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true, "apiTokens": false, "maxApplicationsPerAccount": 50 }</c>).
+/// <c>GET</c>/<c>PUT /admin/portal/settings</c> (<c>{ "accountApproval": true, "emailVerification": true, "twoStepRequired": true, "apiTokens": false, "maxApplicationsPerAccount": 50, "tryItPerMinute": 60 }</c>).
 /// </summary>
 internal static class PortalAdminEndpoints
 {
@@ -242,10 +242,11 @@ internal static class PortalAdminEndpoints
             var (body, _, problem) = await AdminRequests.ReadObjectAsync(context, options.MaxBodySize).ConfigureAwait(false);
             if (problem is null && (body!.Count == 0 || body!.Any(e => !(PortalSwitches.SettingOf(e.Key) is not null && e.Value is JsonValue v && v.TryGetValue<bool>(out _))
                 && !(e.Key == MaxApplicationsName && e.Value is JsonValue n && n.TryGetValue<int>(out var max) && max is >= 1 and <= ConsumerService.MaxApplicationsCeiling)
+                && !(e.Key == TryItPerMinuteName && e.Value is JsonValue t && t.TryGetValue<int>(out var rate) && rate is >= 1 and <= ConsumerService.TryItPerMinuteCeiling)
                 && !(e.Key == KeyLifetimeMaxName && (e.Value is null || (e.Value is JsonValue l && l.TryGetValue<string>(out var lifetime) && ConsumerService.KeyLifetimeChoices.ContainsKey(lifetime)))))))
             {
                 problem = AdminRequests.BadParameter(
-                    $"The body is {{ {string.Concat(PortalSwitches.All.Select(s => $"\"{s.Name}\": true | false, "))}\"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling}, \"{KeyLifetimeMaxName}\": \"30d\" | \"90d\" | \"365d\" | null }}, with any of them.");
+                    $"The body is {{ {string.Concat(PortalSwitches.All.Select(s => $"\"{s.Name}\": true | false, "))}\"{MaxApplicationsName}\": 1 to {ConsumerService.MaxApplicationsCeiling}, \"{KeyLifetimeMaxName}\": \"30d\" | \"90d\" | \"365d\" | null, \"{TryItPerMinuteName}\": 1 to {ConsumerService.TryItPerMinuteCeiling} }}, with any of them.");
             }
 
             if (problem is not null)
@@ -263,6 +264,12 @@ internal static class PortalAdminEndpoints
                     continue;
                 }
 
+                if (name == TryItPerMinuteName)
+                {
+                    await consumers.Store.SetLoggedSettingAsync(ConsumerService.TryItPerMinuteSetting, value!.GetValue<int>().ToString(CultureInfo.InvariantCulture), AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
+                    continue;
+                }
+
                 await consumers.Store.SetLoggedSettingAsync(name == MaxApplicationsName ? ConsumerService.MaxApplicationsSetting : PortalSwitches.SettingOf(name)!,
                     name == MaxApplicationsName ? value!.GetValue<int>().ToString(CultureInfo.InvariantCulture) : value!.GetValue<bool>() ? "true" : "false", AdminCaller.Actor(context), context.RequestAborted).ConfigureAwait(false);
             }
@@ -275,6 +282,8 @@ internal static class PortalAdminEndpoints
 
     private const string KeyLifetimeMaxName = "keyLifetimeMax";
 
+    private const string TryItPerMinuteName = "tryItPerMinute";
+
     private static async Task<JsonObject> SettingsAsync(ConsumerService consumers, CancellationToken cancellationToken)
     {
         var settings = new JsonObject();
@@ -285,6 +294,7 @@ internal static class PortalAdminEndpoints
 
         settings[MaxApplicationsName] = await consumers.MaxApplicationsAsync(cancellationToken).ConfigureAwait(false);
         settings[KeyLifetimeMaxName] = await consumers.KeyLifetimeMaxAsync(cancellationToken).ConfigureAwait(false);
+        settings[TryItPerMinuteName] = await consumers.TryItPerMinuteAsync(cancellationToken).ConfigureAwait(false);
         return settings;
     }
 

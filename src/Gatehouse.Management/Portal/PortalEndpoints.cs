@@ -63,7 +63,25 @@ internal static partial class PortalEndpoints
             return;
         }
 
-        await TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl).ConfigureAwait(false);
+        await TryItProxy.ForwardAsync(context, portal.Options.GatewayUrl, () => TryItAdmittedAsync(context, portal, id)).ConfigureAwait(false);
+    }
+
+    // Each account's calls to the gateway are counted (portal.tryItPerMinute), or one signed-in script could drive the
+    // gateway as hard as it liked from the portal's address. False: refused, with 429 and when to come back.
+    private static async Task<bool> TryItAdmittedAsync(HttpContext context, PortalContext portal, string account)
+    {
+        var perMinute = await portal.Consumers.TryItPerMinuteAsync(context.RequestAborted).ConfigureAwait(false);
+        if (portal.TryIt.Refuse(account, perMinute) is not { } wait)
+        {
+            return true;
+        }
+
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await TryItProxy.ProblemAsync(context, StatusCodes.Status429TooManyRequests, "try-too-many", "Too many try-it calls",
+            string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Try it sends at most {perMinute} calls a minute for one account; send the next in {seconds} seconds, or call the gateway ({portal.Options.GatewayUrl}) with your key yourself.")).ConfigureAwait(false);
+        return false;
     }
 
     internal static string Route(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;

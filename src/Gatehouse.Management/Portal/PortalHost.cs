@@ -79,6 +79,7 @@ public sealed partial class PortalHost : IAsyncDisposable
         });
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton<PortalApiEndpoints.TokenFailures>();
+        builder.Services.AddSingleton<TryItLimits>();
         AddWebServices(builder.Services, options.Admin.Options.Store, "portal", Scheme, "/login", options.Time);
         builder.Services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure(o => o.Events.OnValidatePrincipal = context => ValidateAsync(context, options.Admin));
 
@@ -126,7 +127,8 @@ public sealed partial class PortalHost : IAsyncDisposable
             ? new OAuthClients(OAuthRegistrationOptions.Checked(registration), app.Services.GetRequiredService<IDataProtectionProvider>(), options.Admin.ConsumerService,
                 app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatehouse.Portal.OAuth"), options.OAuthHandler)
             : null;
-        var context = new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep, oauth);
+        var context = new PortalContext(options, options.Admin.ConsumerService, new PlanDocuments(options.GatewayUrl), mail, links, logger, jobs, twoStep,
+            app.Services.GetRequiredService<TryItLimits>(), oauth);
         PortalEndpoints.Map(app, context);
         PortalApiEndpoints.Map(app, context, app.Services.GetRequiredService<PortalApiEndpoints.TokenFailures>());
         try
@@ -364,7 +366,7 @@ public sealed partial class PortalHost : IAsyncDisposable
 
 /// <summary>What the portal's endpoints share.</summary>
 internal sealed record PortalContext(PortalOptions Options, Consumers.ConsumerService Consumers, PlanDocuments Documents, PortalMail Mail, PortalLinks Links, ILogger Logger, PortalJobs Jobs,
-    TwoStepKeys TwoStep, OAuthClients? OAuth = null);
+    TwoStepKeys TwoStep, TryItLimits TryIt, OAuthClients? OAuth = null);
 
 /// <summary>Where links in the portal's mails point: the public URL, or the listener's address once it is bound.</summary>
 internal sealed class PortalLinks

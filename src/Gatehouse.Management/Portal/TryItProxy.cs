@@ -28,7 +28,11 @@ internal static class TryItProxy
         "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "Forwarded", "X-Real-IP",
     };
 
-    public static async Task ForwardAsync(HttpContext context, string gatewayUrl)
+    /// <summary>
+    /// Sends the request on when it may go; <paramref name="admitted"/> counts it against its sender's limit once it is
+    /// one that would reach the gateway (a refused URL or page costs nothing), and answers the refusal itself.
+    /// </summary>
+    public static async Task ForwardAsync(HttpContext context, string gatewayUrl, Func<Task<bool>> admitted)
     {
         // Browsers say where a request comes from: only the docs page's own fetches, never another site's page or a
         // link followed (a client that sends no Sec-Fetch-Site, a script, has its session cookie to show instead).
@@ -49,6 +53,11 @@ internal static class TryItProxy
         if (context.Request.ContentLength > MaxBody)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return;
+        }
+
+        if (!await admitted().ConfigureAwait(false))
+        {
             return;
         }
 

@@ -73,6 +73,59 @@ public sealed class PortalTryItTests
         Assert.DoesNotContain("try-target", await inside.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task TryIt_CountsEachAccountsCalls_AndAnswers429WithRetryAfter_PastThePortalsLimit()
+    {
+        await using var h = await PortalHarness.StartAsync();
+        using var admin = h.AdminClient();
+        Assert.Equal(60, (int)JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))!["tryItPerMinute"]!);
+        foreach (var bad in new[] { "0", "10001", "\"5\"", "1.5" })
+        {
+            using var refused = await admin.PutAsync("/admin/portal/settings", new StringContent($$"""{"tryItPerMinute":{{bad}}}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        using (var set = await admin.PutAsync("/admin/portal/settings", new StringContent("""{"tryItPerMinute":3}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(3, (int)JsonNode.Parse(await set.Content.ReadAsStringAsync())!["tryItPerMinute"]!);
+        }
+
+        var target = "/try?scalar_url=" + Uri.EscapeDataString(h.Gateway.Urls[0].TrimEnd('/') + "/users/7");
+        using var browser = await h.ConsumerAsync("busy@example.com");
+        var (_, key) = await PortalHarness.CreateAppAsync(browser, "retail");
+
+        // What try it refuses itself (another site's URL) never reaches the gateway, so it is not counted.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("try-target", await ProblemAsync(await SendAsync(browser, "/try?scalar_url=" + Uri.EscapeDataString("http://evil.example/"), key, "same-origin"), HttpStatusCode.BadRequest));
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var tried = await SendAsync(browser, target, key, "same-origin");
+            Assert.Equal(HttpStatusCode.OK, tried.StatusCode);
+        }
+
+        using (var limited = await SendAsync(browser, target, key, "same-origin"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+            Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
+            var problem = JsonNode.Parse(await limited.Content.ReadAsStringAsync())!;
+            Assert.Equal("urn:gatehouse:problem:try-too-many", (string?)problem["type"]);
+            Assert.Equal(429, (int)problem["status"]!);
+            Assert.Contains("at most 3 calls a minute for one account", (string?)problem["detail"], StringComparison.Ordinal);
+            // A call comes back every 20 seconds at 3 a minute: never sooner than 1, never later than that.
+            Assert.InRange(limited.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 20);
+        }
+
+        // The limit is the account's: another consumer's calls go on.
+        using var other = await h.ConsumerAsync("calm@example.com");
+        using (var tried = await SendAsync(other, target, key, "same-origin"))
+        {
+            Assert.Equal(HttpStatusCode.OK, tried.StatusCode);
+        }
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(Browser browser, string path, string? key, string? site)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);

@@ -201,7 +201,7 @@ public sealed partial class PortalVerificationTests
         using (var admin = Admin(h))
         {
             using var set = await admin.PutAsync("/admin/portal/settings", new StringContent("""{"accountApproval":true}""", Encoding.UTF8, "application/json"));
-            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":true,"emailVerification":true,"twoStepRequired":false,"apiTokens":true,"maxApplicationsPerAccount":50,"keyLifetimeMax":null}"""), JsonNode.Parse(await set.Content.ReadAsStringAsync())));
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":true,"emailVerification":true,"twoStepRequired":false,"apiTokens":true,"maxApplicationsPerAccount":50,"keyLifetimeMax":null,"tryItPerMinute":60}"""), JsonNode.Parse(await set.Content.ReadAsStringAsync())));
         }
 
         using var browser = h.NewBrowser();
@@ -253,7 +253,7 @@ public sealed partial class PortalVerificationTests
         using var put = await admin.PutAsync("/admin/portal/settings", new StringContent(body, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
         Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":false,"emailVerification":false,"twoStepRequired":false,"apiTokens":true,"maxApplicationsPerAccount":50,"keyLifetimeMax":null}"""), JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"accountApproval":false,"emailVerification":false,"twoStepRequired":false,"apiTokens":true,"maxApplicationsPerAccount":50,"keyLifetimeMax":null,"tryItPerMinute":60}"""), JsonNode.Parse(await admin.GetStringAsync("/admin/portal/settings"))));
     }
 
     // The antiforgery token differs between pages; nothing else may.
