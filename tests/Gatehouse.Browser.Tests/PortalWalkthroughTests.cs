@@ -175,6 +175,16 @@ public sealed class PortalWalkthroughTests(BrowserFixture fixture)
         await page.GetByRole(AriaRole.Button, new() { Name = $"Revoke {rotated[..8]}… now" }).ClickAsync();
         await page.GetByText("Key revoked.").WaitForAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, await GatewayAsync("GET", "/users/1", rotated));
+
+        // Its last key revoked, the application gets a new one on its own page (it once could only be deleted and made
+        // again), shown once as at creation, with the copy button.
+        await page.GetByText("This application has no key that works").WaitForAsync();
+        await BrowserFixture.CheckAsync(page, "21-app-without-key");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Make a new key" }).ClickAsync();
+        var made = await page.Locator("#new-key").GetAttributeAsync("data-new-key");
+        await page.Locator("#copy-key").WaitForAsync(new() { State = WaitForSelectorState.Visible });
+        await BrowserFixture.CheckAsync(page, "22-new-key");
+        Assert.Equal(HttpStatusCode.OK, await GatewayAsync("GET", "/users/1", made!));
         Assert.Empty(violations);
     }
 
