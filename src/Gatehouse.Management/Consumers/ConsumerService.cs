@@ -674,6 +674,14 @@ internal sealed partial class ConsumerService
             }
 
             var now = _time.GetUtcNow();
+            // Its successor would inherit the past expiry and be dead on arrival: an expired key is replaced by a new
+            // key (AddKeyAsync, offered once no key works), which the portal's lifetime rules govern afresh.
+            if (old.Expires is { } expired && expired <= now)
+            {
+                return (null, new AdminProblem(StatusCodes.Status409Conflict, "key-expired", "The key has expired",
+                    $"The key '{prefix}' expired at {expired:u}; rotating it would make a key that has expired too. Revoke it; once the application has no key that works, its page makes a new one."));
+            }
+
             var until = now + grace;
             var end = old.Expires is { } own && own < until ? own : until;
             var kept = app.Keys.Where(k => k != old).ToList();

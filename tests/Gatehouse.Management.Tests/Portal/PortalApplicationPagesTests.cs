@@ -118,6 +118,37 @@ public sealed class PortalApplicationPagesTests
     }
 
     [Fact]
+    public async Task AnExpiredKey_IsNotRotated_IntoAKeyThatHasExpiredToo_ButReplacedByANewKey()
+    {
+        await using var h = await StartAsync();
+        using var browser = await h.ConsumerAsync("expired@example.com");
+        var (id, key) = await PortalHarness.CreateAppAsync(browser, "retail", "Expired shop");
+        var app = (await h.Store.GetApplicationAsync(id))!;
+        var past = DateTimeOffset.UtcNow.AddDays(-1);
+        Assert.NotNull(await h.Store.SaveApplicationAsync(app with { Keys = [app.Keys.Single() with { Expires = past }] }, app.Seq, "test", "expire key"));
+
+        // Rotating it would hand over a key with the same past expiry, dead on arrival: refused, nothing changed.
+        using (var rotated = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/keys/{key[..8]}/rotate", ("grace", "0s"), ("confirm", "yes")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, rotated.StatusCode);
+            var html = await rotated.Content.ReadAsStringAsync();
+            Assert.Contains("rotating it would make a key that has expired too", Text(html), StringComparison.Ordinal);
+            Assert.False(PortalHarness.NewKey().IsMatch(html), "a refused rotation shows no new key");
+        }
+
+        var kept = Assert.Single((await h.Store.GetApplicationAsync(id))!.Keys);
+        Assert.Equal(past, kept.Expires);
+
+        // The page offers a new key instead, which works.
+        using (var made = await browser.SubmitAsync($"/apps/{id}", $"/apps/{id}/keys", ("expires", "")))
+        {
+            Assert.Equal(HttpStatusCode.Created, made.StatusCode);
+            var second = PortalHarness.NewKey().Match(await made.Content.ReadAsStringAsync()).Groups[1].Value;
+            await Wait.UntilAsync(async () => await h.CallGatewayAsync("GET", second) == HttpStatusCode.OK, "the gateway to take the new key");
+        }
+    }
+
+    [Fact]
     public async Task ARefusedForm_LinksBackToTheApplicationItWasOn_OrToTheListWhenThereIsNone()
     {
         await using var h = await StartAsync();
