@@ -60,11 +60,22 @@ internal static class PortalApiDocument
                     ["delete"] = Op("deleteApplication", "Applications", "Delete the application: its keys stop working at once",
                         Responses(("204", new JsonObject { ["description"] = "Deleted" }), ("404", Problem("No application of this account has this id")))),
                 },
+                ["/applications/{id}/keys"] = new JsonObject
+                {
+                    ["parameters"] = new JsonArray(id.DeepClone()),
+                    ["post"] = Op("newKey", "Applications", "A new key (shown only in this answer) for an application that has no key that works: its last one revoked, or every one expired",
+                        Responses(("201", Json("NewKey", "The new key")), ("403", Problem("The account waits for approval (account-not-active), or the token is read-only")),
+                            ("404", Problem("No application of this account has this id")),
+                            ("409", Problem("The application has a key that works: rotate it (application-has-key), or it is suspended (application-suspended)")),
+                            ("422", Problem("A keyExpiresIn that is not allowed, or longer than the portal allows (invalid-input)"))),
+                        Body("KeyRequest", "When the key expires")),
+                },
                 ["/applications/{id}/keys/{prefix}/rotate"] = new JsonObject
                 {
                     ["parameters"] = new JsonArray(id.DeepClone(), prefix.DeepClone()),
                     ["post"] = Op("rotateKey", "Applications", "A new key (shown only in this answer); the old one keeps working for the grace period",
-                        Responses(("201", Json("NewKey", "The new key")), ("404", Problem("No such application or key")), ("422", Problem("A grace period that is not 0s to 30d (invalid-input)"))),
+                        Responses(("201", Json("NewKey", "The new key")), ("404", Problem("No such application or key")), ("409", Problem("The key has expired: its successor would have too (key-expired)")),
+                            ("422", Problem("A grace period that is not 0s to 30d (invalid-input)"))),
                         Body("Rotation", "How long the old key keeps working")),
                 },
                 ["/applications/{id}/keys/{prefix}"] = new JsonObject
@@ -160,6 +171,7 @@ internal static class PortalApiDocument
         ["NewApplication"] = Input(["title", "plan"], ("title", Str("1 to 100 characters")), ("description", Str("At most 1,000 characters")), ("plan", Str("One of GET /plans")),
             ("keyExpiresIn", Choice("30d", "90d", "365d"))),
         ["ApplicationChange"] = Input([], ("title", Str("1 to 100 characters")), ("description", Str("At most 1,000 characters")), ("plan", Str("One of GET /plans"))),
+        ["KeyRequest"] = Input([], ("keyExpiresIn", Choice("30d", "90d", "365d"))),
         ["Rotation"] = Input(["grace"], ("grace", Str("How long the old key keeps working: 0s (ends it now) to 30d, for example 1h or 7d"))),
         ["Plan"] = Object(null, ("name", Str()), ("title", Str()), ("description", Nullable("string", "What the plan is for (plans.NAME.description)", null)), ("approvalRequired", Bool()),
             ("limits", Array(Object(null, ("requests", Int()), ("per", Str())))), ("operations", Array(Object(null, ("id", Str()), ("access", Choice("read", "write"))))),

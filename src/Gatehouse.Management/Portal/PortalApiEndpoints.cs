@@ -41,6 +41,7 @@ internal static class PortalApiEndpoints
         app.MapPost(Base + "/applications/{id}/oauth-clients", context => Authed(context, portal, failures, (account, token) => RegisterClientAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/oauth-clients/{clientId}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, RemoveClientAsync(portal, account.Id, Id(context), ClientIdOf(context), Actor(account, token), context.RequestAborted))));
+        app.MapPost(Base + "/applications/{id}/keys", context => Authed(context, portal, failures, (account, token) => NewKeyAsync(context, portal, account, token)));
         app.MapPost(Base + "/applications/{id}/keys/{prefix}/rotate", context => Authed(context, portal, failures, (account, token) => RotateAsync(context, portal, account, token)));
         app.MapDelete(Base + "/applications/{id}/keys/{prefix}", context => Authed(context, portal, failures, (account, token) =>
             DoneAsync(context, portal.Consumers.RevokeKeyAsync(account.Id, Id(context), PortalEndpoints.Route(context, "prefix"), Actor(account, token), context.RequestAborted))));
@@ -188,9 +189,10 @@ internal static class PortalApiEndpoints
     private static async Task CreateAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
     {
         var (body, problem) = await BodyAsync(context, ["title", "description", "plan", "keyExpiresIn"]).ConfigureAwait(false);
-        if (problem is null && !PortalEndpoints.KeyLifetimes.TryGetValue(body!.Text("keyExpiresIn"), out _))
+        TimeSpan? lifetime = null;
+        if (problem is null)
         {
-            problem = ConsumerService.Invalid("keyExpiresIn", "keyExpiresIn is 30d, 90d or 365d, or left out for a key that does not expire (or, where the portal sets a longest lifetime, one that lives that long).");
+            (lifetime, problem) = await KeyLifetimeAsync(context, portal, body!).ConfigureAwait(false);
         }
 
         if (problem is not null)
@@ -200,11 +202,6 @@ internal static class PortalApiEndpoints
         }
 
         var fields = body!;
-        // Left out where the portal sets a longest lifetime: a key that lives that long, so that scripts written before the
-        // setting keep working.
-        var lifetime = fields["keyExpiresIn"] is null && await portal.Consumers.KeyLifetimeMaxAsync(context.RequestAborted).ConfigureAwait(false) is { } max
-            ? ConsumerService.KeyLifetimeChoices[max]
-            : PortalEndpoints.KeyLifetimes[fields.Text("keyExpiresIn")];
         var (application, key, refused) = await portal.Consumers.CreateApplicationAsync(account, fields.Text("title"), fields.Text("description"), fields.Text("plan"),
             Actor(account, token), context.RequestAborted, lifetime).ConfigureAwait(false);
         if (refused is not null)
@@ -215,6 +212,46 @@ internal static class PortalApiEndpoints
 
         context.Response.Headers.Location = $"{Base}/applications/{application!.Id}";
         await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = Application(application), ["key"] = key }, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    // A key's lifetime from the body's keyExpiresIn. Left out where the portal sets a longest lifetime: a key that lives
+    // that long, so that scripts written before the setting keep working.
+    private static async Task<(TimeSpan? Lifetime, AdminProblem? Problem)> KeyLifetimeAsync(HttpContext context, PortalContext portal, JsonObject body)
+    {
+        if (!PortalEndpoints.KeyLifetimes.TryGetValue(body.Text("keyExpiresIn"), out var chosen))
+        {
+            return (null, ConsumerService.Invalid("keyExpiresIn", "keyExpiresIn is 30d, 90d or 365d, or left out for a key that does not expire (or, where the portal sets a longest lifetime, one that lives that long)."));
+        }
+
+        return body["keyExpiresIn"] is null && await portal.Consumers.KeyLifetimeMaxAsync(context.RequestAborted).ConfigureAwait(false) is { } max
+            ? (ConsumerService.KeyLifetimeChoices[max], null)
+            : (chosen, null);
+    }
+
+    // The page's "Make a new key" for scripts: an application whose last key was revoked or expired is not stuck.
+    private static async Task NewKeyAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)
+    {
+        var (body, problem) = await BodyAsync(context, ["keyExpiresIn"]).ConfigureAwait(false);
+        TimeSpan? lifetime = null;
+        if (problem is null)
+        {
+            (lifetime, problem) = await KeyLifetimeAsync(context, portal, body!).ConfigureAwait(false);
+        }
+
+        if (problem is not null)
+        {
+            await problem.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var (application, key, refused) = await portal.Consumers.AddKeyAsync(account, Id(context), Actor(account, token), context.RequestAborted, lifetime).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            await refused.WriteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        await AdminRequests.WriteJsonAsync(context, new JsonObject { ["application"] = Application(application!), ["key"] = key }, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
     private static async Task ChangeAsync(HttpContext context, PortalContext portal, ConsumerAccount account, PortalToken token)

@@ -127,6 +127,16 @@ public sealed partial class PortalApiTests
         await Gatehouse.Gateway.Tests.Infrastructure.Wait.UntilAsync(async () => await h.CallGatewayAsync("GET", newKey) == HttpStatusCode.OK, "the new key works");
         Assert.Equal(HttpStatusCode.Unauthorized, await h.CallGatewayAsync("GET", key));
 
+        // While it has a key that works there is no second; once its last is revoked, a script gets a new one as the page does.
+        var refused = await ObjectAsync(await api.PostAsync($"/api/v1/applications/{id}/keys", Json("{}")), HttpStatusCode.Conflict);
+        Assert.Equal("urn:gatehouse:problem:application-has-key", (string?)refused["type"]);
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/v1/applications/{id}/keys/{newKey[..8]}")).StatusCode);
+        var made = await ObjectAsync(await api.PostAsync($"/api/v1/applications/{id}/keys", Json("""{"keyExpiresIn":"30d"}""")), HttpStatusCode.Created);
+        var third = (string)made["key"]!;
+        Assert.InRange((DateTimeOffset)made["application"]!["keys"]![0]!["expiresAt"]! - DateTimeOffset.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30));
+        await Gatehouse.Gateway.Tests.Infrastructure.Wait.UntilAsync(async () => await h.CallGatewayAsync("GET", third) == HttpStatusCode.OK, "the key made by the API works");
+        Assert.Equal(HttpStatusCode.Unauthorized, await h.CallGatewayAsync("GET", newKey));
+
         var usage = await ObjectAsync(await api.GetAsync($"/api/v1/applications/{id}/usage?from=2026-01-01&to=2026-01-31"), HttpStatusCode.OK);
         Assert.Equal(id, (string)usage["application"]!);
         Assert.Equal(31, usage["days"]!.AsArray().Count);
@@ -163,7 +173,7 @@ public sealed partial class PortalApiTests
         Assert.Contains($"/apps/{id}/usage.csv", activity, StringComparison.Ordinal);
         Assert.Contains("you, with the API token ci-deploy", activity, StringComparison.Ordinal);
 
-        using (var revoked = await api.DeleteAsync($"/api/v1/applications/{id}/keys/{newKey[..8]}"))
+        using (var revoked = await api.DeleteAsync($"/api/v1/applications/{id}/keys/{third[..8]}"))
         {
             Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
         }
@@ -521,7 +531,7 @@ public sealed partial class PortalApiTests
         var mapped = new[]
         {
             ("get", "/plans"), ("get", "/me"), ("get", "/applications"), ("post", "/applications"), ("get", "/applications/{id}"), ("patch", "/applications/{id}"),
-            ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/activity"), ("get", "/applications/{id}/usage"), ("get", "/applications/{id}/usage.csv"),
+            ("delete", "/applications/{id}"), ("post", "/applications/{id}/keys"), ("post", "/applications/{id}/keys/{prefix}/rotate"), ("delete", "/applications/{id}/keys/{prefix}"), ("get", "/applications/{id}/activity"), ("get", "/applications/{id}/usage"), ("get", "/applications/{id}/usage.csv"),
             ("post", "/applications/{id}/oauth-clients"), ("delete", "/applications/{id}/oauth-clients/{clientId}"), ("put", "/applications/{id}/allowed-addresses"),
         };
         Assert.Equal(mapped.Length, paths.Sum(p => p.Value!.AsObject().Count(o => o.Key is "get" or "post" or "put" or "patch" or "delete")));
