@@ -224,11 +224,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
         }
         finally
         {
-            // Settled on every path: completed, refused by every provider, or left by the client (once the provider's
-            // answer has been read without it).
+            // Settled on every path: completed, refused by every provider, or left by the client (with what was counted
+            // when it left).
             if (operation != AiOperation.CountTokens)
             {
-                SettleWhenRead(call, reservation, admission, alias);
+                Settle(call, reservation, admission, alias);
             }
         }
     }
@@ -361,21 +361,22 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             var span = Observability.GatewayTracing.StartModelCall(operation == AiOperation.Embeddings, target, alias, body);
             var (spanStatus, spanError) = (0, (string?)null);
             var request = provider.NewRequest(translation is Translation.MessagesToChat or Translation.ResponsesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
-            // Not linked to the client's request: a client that leaves does not stop the provider generating (and billing)
-            // the answer, so the answer is still read to its end, within the provider's timeout (AiCall.Drain).
-            var timeout = new CancellationTokenSource(provider.Timeout);
+            // Linked to the client's request: a client that leaves ends the provider's call at once, wherever it is (waiting
+            // for the headers, a whole body, or a stream's next event while the model thinks), so that the provider stops
+            // generating (and billing) an answer no one reads and the reservation does not outlive the client.
+            var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            timeout.CancelAfter(provider.Timeout);
             HttpResponseMessage? response = null;
             try
             {
-                var sending = provider.Invoker.SendAsync(request, timeout.Token);
                 try
                 {
-                    response = await sending.WaitAsync(aborted).ConfigureAwait(false);
+                    response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or HttpRequestException)
                 {
-                    call.Target = target;
-                    call.Drain = DrainAnswerAsync(call, sending, stream ? Dialect(call, operation, translation, created) : null, timeout.Token, translation, created);
+                    // Not the provider's failure (no cooldown, no fallback): the provider has the prompt, which is what is settled.
+                    (call.Target, call.ClientLeft, spanError) = (target, true, "client_aborted");
                     return;
                 }
                 catch (OperationCanceledException)
@@ -423,9 +424,11 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
                 var outcome = stream && status < 300
                     ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, Dialect(call, operation, translation, created)).ConfigureAwait(false)
                     : await RelayWholeAsync(call, response, timeout, translation, created).ConfigureAwait(false);
-                if (outcome == RelayOutcome.Left)
+                if (outcome == RelayOutcome.Left || (outcome != RelayOutcome.Done && aborted.IsCancellationRequested))
                 {
-                    // The provider's success or failure is the drain's to see, and counts for neither.
+                    // The provider's call ended with the client's, which says nothing of the provider: no cooldown, and no
+                    // other provider is called for a client that is gone.
+                    (call.ClientLeft, spanError) = (true, "client_aborted");
                     return;
                 }
 
@@ -442,19 +445,12 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
             }
             finally
             {
-                if (call.Drain is { } drain)
-                {
-                    // The drain reads on: what the attempt holds is released, and its span ended with the usage, after it.
-                    call.Drain = ReleaseAfterAsync(drain, call, request, timeout, response, span, spanStatus);
-                }
-                else
-                {
-                    response?.Dispose();
-                    timeout.Dispose();
-                    request.Dispose();
-                    Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
-                }
-
+                // Disposing a response not read to its end aborts its connection (or its HTTP/2 stream): the provider
+                // sees the call end.
+                response?.Dispose();
+                timeout.Dispose();
+                request.Dispose();
+                Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
                 spanErrorBefore = spanError ?? (spanStatus >= 400 ? spanStatus.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
             }
         }
@@ -510,21 +506,14 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     /// <summary>
     /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; translated first when
     /// the provider speaks the other API than the client (<paramref name="translation"/>). A client that leaves before
-    /// it is read does not end the reading (<see cref="AiCall.Drain"/>).
+    /// it is read ends the reading (<paramref name="timeout"/> is linked to the client's request).
     /// </summary>
     private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created)
     {
         var aborted = call.Context.RequestAborted;
-        // Within the call's timeout too: a provider that stalls before its body is whole can still be left.
-        var reading = ReadWholeAsync(response, timeout.Token);
-        (byte[]? Bytes, RelayOutcome Failed) read;
-        try
+        var read = await ReadWholeAsync(response, timeout.Token).ConfigureAwait(false);
+        if (aborted.IsCancellationRequested)
         {
-            read = await reading.WaitAsync(aborted).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            call.Drain = DrainWholeAsync(call, response, reading, translation, created);
             return RelayOutcome.Left;
         }
 
@@ -665,14 +654,16 @@ internal sealed partial class AiHandler(ILoggerFactory loggers, TokenLimiter tok
     /// </summary>
     private void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
     {
-        var usage = call.Usage ?? (call.Answered ? call.Estimate() : default);
-        var cost = call.Answered && call.Target?.Price is { } price ? usage.Cost(price) : 0;
+        // A call its client left was cancelled after the provider had the prompt: it counts what was seen, as a cut stream.
+        var charged = call.Answered || call.ClientLeft;
+        var usage = call.Usage ?? (charged ? call.Estimate() : default);
+        var cost = charged && call.Target?.Price is { } price ? usage.Cost(price) : 0;
         if (!ReferenceEquals(reservation, TokenReservation.None))
         {
             reservation.Settle(usage, cost);
         }
 
-        if (call.Answered && call.Target is { } answered)
+        if (charged && call.Target is { } answered)
         {
             AiMetrics.Record(admission.Plan?.Name, alias, answered, usage);
             if (telemetry.RecordsAi)
@@ -758,7 +749,7 @@ internal enum RelayOutcome
 {
     /// <summary>The client got an answer; no other provider is tried.</summary>
     Done,
-    /// <summary>The client left while the provider was answering; the rest is read without it (<see cref="AiCall.Drain"/>).</summary>
+    /// <summary>The client left while the provider was answering; the provider's call was cancelled with it (<see cref="AiCall.ClientLeft"/>).</summary>
     Left,
     /// <summary>Nothing was sent to the client, and the provider was too slow.</summary>
     TimedOut,

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -8,8 +7,9 @@ namespace Gatehouse.Gateway.Ai;
 /// Relays a provider's event stream to the client event by event, each flushed as soon as it is whole: nothing is
 /// buffered beyond one event. The response is committed only once the provider's first event has arrived, so a provider
 /// that fails before it can still be replaced by the next; a failure after that ends the stream with an error event,
-/// never a silent truncation. A client that leaves does not end the provider's answer: the rest is read without it
-/// (<see cref="AiCall.Drain"/>), so that the call is settled with the usage the provider bills.
+/// never a silent truncation. A client that leaves ends the provider's call at once, even while the provider is silent
+/// (the read is cancelled by the client's request, linked into <c>timeout</c>), and the call is settled with what was
+/// relayed until then (<see cref="AiCall.ClientLeft"/>).
 /// </summary>
 internal static class AiStreamRelay
 {
@@ -18,7 +18,6 @@ internal static class AiStreamRelay
         var context = call.Context;
         var aborted = context.RequestAborted;
         SseReader reader;
-        Task<ReadOnlyMemory<byte>?>? first = null;
         ReadOnlyMemory<byte>? next;
         try
         {
@@ -35,28 +34,17 @@ internal static class AiStreamRelay
 
         try
         {
-            // Read within the provider's timeout only: a client that leaves before the first event does not stop the
-            // provider generating (and billing) the answer, which is read to its end without the client.
-            first = reader.ReadEventAsync(timeout.Token).AsTask();
-            next = await first.WaitAsync(aborted).ConfigureAwait(false);
+            next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested && first is not null)
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
         {
-            call.Drain = DrainAsync(call, reader, first, dialect, timeout.Token);
-            return RelayOutcome.Left;
-        }
-        catch (OperationCanceledException)
-        {
+            // A read cancelled for a client that left may surface as any of these: the client's leaving is what it was.
             reader.Dispose();
-            return RelayOutcome.TimedOut;
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException)
-        {
-            reader.Dispose();
-            return RelayOutcome.Broken;
+            return aborted.IsCancellationRequested ? RelayOutcome.Left
+                : e is OperationCanceledException ? RelayOutcome.TimedOut
+                : RelayOutcome.Broken;
         }
 
-        var drained = false;
         try
         {
             if (next is null || dialect.FailsBeforeStart(next.Value.Span))
@@ -120,18 +108,20 @@ internal static class AiStreamRelay
 
                     if (aborted.IsCancellationRequested)
                     {
-                        // The client left mid-stream; the provider goes on generating (and billing) the answer. The rest is
-                        // read without the client, given at most one more timeout however often the provider sends.
-                        timeout.CancelAfter(idle);
-                        call.Drain = DrainAsync(call, reader, null, dialect, timeout.Token);
-                        drained = true;
+                        // The client left mid-stream: the provider's call ends here (the reader's disposal closes it).
                         return RelayOutcome.Left;
                     }
 
-                    // A provider silent for longer than its timeout mid-stream is as broken as one that never answered.
+                    // A provider silent for longer than its timeout mid-stream is as broken as one that never answered. The
+                    // client's leaving cancels the wait too, however long the provider pauses (a model thinking).
                     timeout.CancelAfter(idle);
                     next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
                 }
+            }
+            catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
+            {
+                // The client left while the provider was silent: nothing more is written, to no one.
+                return RelayOutcome.Left;
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
             {
@@ -144,68 +134,7 @@ internal static class AiStreamRelay
         }
         finally
         {
-            if (!drained)
-            {
-                reader.Dispose();
-            }
-        }
-    }
-
-    /// <summary>A provider's stream whose client left before its response headers came: read whole, as <see cref="DrainAsync(AiCall, SseReader, Task{ReadOnlyMemory{byte}?}?, StreamDialect, CancellationToken)"/>.</summary>
-    public static async Task DrainAsync(AiCall call, HttpResponseMessage response, StreamDialect dialect, CancellationToken deadline)
-    {
-        SseReader reader;
-        try
-        {
-            reader = new SseReader(await response.Content.ReadAsStreamAsync(deadline).ConfigureAwait(false));
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
-        {
-            return;
-        }
-
-        await DrainAsync(call, reader, reader.ReadEventAsync(deadline).AsTask(), dialect, deadline).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Reads the rest of a provider's stream once its client has left, as the relay would (usage and text recorded on
-    /// <paramref name="call"/>) but writing nothing anywhere, until the stream ends or <paramref name="deadline"/>
-    /// passes. <paramref name="first"/> is the provider's first event when it had not come yet; the call counts as
-    /// answered once it came and is not a failure.
-    /// </summary>
-    private static async Task DrainAsync(AiCall call, SseReader reader, Task<ReadOnlyMemory<byte>?>? first, StreamDialect dialect, CancellationToken deadline)
-    {
-        using (reader)
-        {
-            var discard = new ArrayBufferWriter<byte>(1024);
-            try
-            {
-                var next = first is null ? await reader.ReadEventAsync(deadline).ConfigureAwait(false) : await first.ConfigureAwait(false);
-                if (first is not null)
-                {
-                    if (next is null || dialect.FailsBeforeStart(next.Value.Span))
-                    {
-                        return;
-                    }
-
-                    call.Answered = true;
-                }
-
-                while (next is { } current)
-                {
-                    discard.ResetWrittenCount();
-                    if (dialect.Step(call, current.Span, discard, out _, out _) != StreamStep.Continue)
-                    {
-                        return;
-                    }
-
-                    next = await reader.ReadEventAsync(deadline).ConfigureAwait(false);
-                }
-            }
-            catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
-            {
-                // The provider broke, or did not finish within the bound: the estimate stands in for its usage.
-            }
+            reader.Dispose();
         }
     }
 

@@ -65,6 +65,9 @@ internal sealed class FakeAnthropic : IAsyncDisposable
 
     public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Set once a call held by <see cref="AnthropicFault.Gate"/> was given up by its caller before <see cref="Release"/>.</summary>
+    public TaskCompletionSource Abandoned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public static async Task<FakeAnthropic> StartAsync()
     {
         FakeAnthropic? self = null;
@@ -152,7 +155,15 @@ internal sealed class FakeAnthropic : IAsyncDisposable
 
                 if (i == 0 && Fault == AnthropicFault.Gate)
                 {
-                    await Release.Task.WaitAsync(context.RequestAborted);
+                    try
+                    {
+                        await Release.Task.WaitAsync(context.RequestAborted);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Abandoned.TrySetResult();
+                        throw;
+                    }
                 }
             }
 
