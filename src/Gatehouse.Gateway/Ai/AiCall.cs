@@ -40,11 +40,19 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     public Func<byte[], byte[]?, ValueTask>? KeepAsync { get; set; }
 
     /// <summary>
-    /// The client left after the call was sent to a provider, and the provider's call was cancelled with it: the call is
-    /// settled with what was counted by then (the provider's usage if it came, else the estimate), as a cut stream is,
-    /// since the provider has read the prompt and billed what it generated before it saw the call end.
+    /// The client left after the call was sent to a provider: the call is settled with what was counted (the provider's
+    /// usage if it came, else the estimate), as a cut stream is, since the provider has read the prompt and billed what it
+    /// generated, whether its call was ended with the client's (<c>onClientLeave: cancel</c>) or read to its end without
+    /// it (<see cref="Drain"/>). It is never the provider's failure, and no other provider is tried for it.
     /// </summary>
     public bool ClientLeft { get; set; }
+
+    /// <summary>
+    /// Set when the client left while a provider was still answering and the provider finishes for it
+    /// (<c>onClientLeave: finish</c>): the reading of the rest of the answer, detached from the client's request, which
+    /// ends once the provider's usage came or the provider's timeout passed. The call is settled after it, never before.
+    /// </summary>
+    public Task? Drain { get; set; }
 
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }

@@ -133,11 +133,11 @@ internal sealed partial class AiHandler
         }
         finally
         {
-            // Settled on every path: completed, refused by every provider, or left by the client (with what was counted
-            // when it left).
+            // Settled on every path: completed, refused by every provider, or left by the client (once the provider's
+            // answer has been read without it, or at once with what was counted when it left).
             if (operation != AiOperation.CountTokens)
             {
-                Settle(call, reservation, admission, alias);
+                SettleWhenRead(call, reservation, admission, alias);
             }
         }
     }
@@ -151,7 +151,7 @@ internal sealed partial class AiHandler
     /// </summary>
     private void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
     {
-        // A call its client left was cancelled after the provider had the prompt: it counts what was seen, as a cut stream.
+        // A call its client left was sent to the provider, which has the prompt: it counts what was seen, as a cut stream.
         var charged = call.Answered || call.ClientLeft;
         var usage = call.Usage ?? (charged ? call.Estimate() : default);
         var cost = charged && call.Target?.Price is { } price ? usage.Cost(price) : 0;

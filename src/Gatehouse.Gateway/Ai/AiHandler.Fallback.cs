@@ -11,7 +11,8 @@ namespace Gatehouse.Gateway.Ai;
 /// A call's attempts: the alias's provider models in order (those cooling down last), each sent the call in its own API's
 /// form, and the next tried while nothing has reached the client (an unreachable, slow, refusing or rate-limiting
 /// provider); the answer is relayed streamed (<see cref="AiStreamRelay"/>) or whole (<see cref="RelayWholeAsync"/>).
-/// A client that leaves ends the attempt and tries no other.
+/// A client that leaves tries no other: its attempt is read to its end without it, or ended, by the provider's
+/// <c>onClientLeave</c> (<see cref="AiCall.ClientLeft"/>).
 /// </summary>
 internal sealed partial class AiHandler
 {
@@ -96,22 +97,36 @@ internal sealed partial class AiHandler
             var span = Observability.GatewayTracing.StartModelCall(operation == AiOperation.Embeddings, target, alias, body);
             var (spanStatus, spanError) = (0, (string?)null);
             var request = provider.NewRequest(translation is Translation.MessagesToChat or Translation.ResponsesToChat ? AiOperation.Chat : operation, target.Model, payload, beta);
-            // Linked to the client's request: a client that leaves ends the provider's call at once, wherever it is (waiting
-            // for the headers, a whole body, or a stream's next event while the model thinks), so that the provider stops
-            // generating (and billing) an answer no one reads and the reservation does not outlive the client.
-            var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            // onClientLeave: finish (the default): not linked to the client's request, since a billed provider goes on
+            // generating (and billing) the answer when the client leaves, so the answer is still read to its end, within
+            // the provider's timeout (AiCall.Drain). cancel: linked to it, so that a client that leaves ends the provider's
+            // call at once, wherever it is (waiting for the headers, a whole body, or a stream's next event while the
+            // model thinks), and a self-hosted server stops spending its GPU on an answer no one reads.
+            var finish = provider.FinishWhenClientLeaves;
+            var timeout = finish ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(aborted);
             timeout.CancelAfter(provider.Timeout);
             HttpResponseMessage? response = null;
             try
             {
+                var sending = provider.Invoker.SendAsync(request, timeout.Token);
                 try
                 {
-                    response = await provider.Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                    response = await (finish ? sending.WaitAsync(aborted) : sending).ConfigureAwait(false);
                 }
                 catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or HttpRequestException)
                 {
-                    // Not the provider's failure (no cooldown, no fallback): the provider has the prompt, which is what is settled.
-                    (call.Target, call.ClientLeft, spanError) = (target, true, "client_aborted");
+                    // Not the provider's failure (no cooldown, no fallback): the provider has the prompt, which is settled
+                    // with the provider's usage once its answer is read (finish), or estimated (cancel).
+                    (call.Target, call.ClientLeft) = (target, true);
+                    if (finish)
+                    {
+                        call.Drain = DrainAnswerAsync(call, sending, stream ? Dialect(call, operation, translation, created) : null, timeout.Token, translation, created);
+                    }
+                    else
+                    {
+                        spanError = "client_aborted";
+                    }
+
                     return;
                 }
                 catch (OperationCanceledException)
@@ -157,13 +172,15 @@ internal sealed partial class AiHandler
 
                 call.Target = target;
                 var outcome = stream && status < 300
-                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, Dialect(call, operation, translation, created)).ConfigureAwait(false)
-                    : await RelayWholeAsync(call, response, timeout, translation, created).ConfigureAwait(false);
+                    ? await AiStreamRelay.RelayAsync(call, response, timeout, provider.Timeout, Dialect(call, operation, translation, created), finish).ConfigureAwait(false)
+                    : await RelayWholeAsync(call, response, timeout, translation, created, finish).ConfigureAwait(false);
                 if (outcome == RelayOutcome.Left || (outcome != RelayOutcome.Done && aborted.IsCancellationRequested))
                 {
-                    // The provider's call ended with the client's, which says nothing of the provider: no cooldown, and no
-                    // other provider is called for a client that is gone.
-                    (call.ClientLeft, spanError) = (true, "client_aborted");
+                    // The provider's call ended with the client's (cancel), or its rest is read without the client (finish,
+                    // AiCall.Drain), which says nothing of the provider: no cooldown, and no other provider is called for a
+                    // client that is gone.
+                    call.ClientLeft = true;
+                    spanError = call.Drain is null ? "client_aborted" : null;
                     return;
                 }
 
@@ -180,12 +197,21 @@ internal sealed partial class AiHandler
             }
             finally
             {
-                // Disposing a response not read to its end aborts its connection (or its HTTP/2 stream): the provider
-                // sees the call end.
-                response?.Dispose();
-                timeout.Dispose();
-                request.Dispose();
-                Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
+                if (call.Drain is { } drain)
+                {
+                    // The drain reads on: what the attempt holds is released, and its span ended with the usage, after it.
+                    call.Drain = ReleaseAfterAsync(drain, call, request, timeout, response, span, spanStatus);
+                }
+                else
+                {
+                    // Disposing a response not read to its end aborts its connection (or its HTTP/2 stream): the provider
+                    // sees the call end.
+                    response?.Dispose();
+                    timeout.Dispose();
+                    request.Dispose();
+                    Observability.GatewayTracing.StopModelCall(span, spanStatus, spanError, call.Usage);
+                }
+
                 spanErrorBefore = spanError ?? (spanStatus >= 400 ? spanStatus.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
             }
         }

@@ -103,7 +103,7 @@ internal sealed partial class AiHandler
         finally
         {
             response.Body = original;
-            Settle(call, reservation, admission, prompt.Alias);
+            SettleWhenRead(call, reservation, admission, prompt.Alias);
         }
 
         if (context.RequestAborted.IsCancellationRequested)

@@ -14,13 +14,26 @@ internal sealed partial class AiHandler
     /// <summary>
     /// A whole JSON response (not streamed), or a provider's 4xx, passed to the client once read; translated first when
     /// the provider speaks the other API than the client (<paramref name="translation"/>). A client that leaves before
-    /// it is read ends the reading (<paramref name="timeout"/> is linked to the client's request).
+    /// it is read ends the reading when the provider does not <paramref name="finish"/> for it (<paramref name="timeout"/>
+    /// is then linked to the client's request); when it does, the reading goes on without it (<see cref="AiCall.Drain"/>).
     /// </summary>
-    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created)
+    private static async Task<RelayOutcome> RelayWholeAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, Translation translation, long created, bool finish)
     {
         var aborted = call.Context.RequestAborted;
-        var read = await ReadWholeAsync(response, timeout.Token).ConfigureAwait(false);
-        if (aborted.IsCancellationRequested)
+        // Within the call's timeout too: a provider that stalls before its body is whole can still be left.
+        var reading = ReadWholeAsync(response, timeout.Token);
+        (byte[]? Bytes, RelayOutcome Failed) read;
+        try
+        {
+            read = await (finish ? reading.WaitAsync(aborted) : reading).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            call.Drain = DrainWholeAsync(call, response, reading, translation, created);
+            return RelayOutcome.Left;
+        }
+
+        if (aborted.IsCancellationRequested && !finish)
         {
             return RelayOutcome.Left;
         }

@@ -15,6 +15,7 @@ internal sealed class AiProvider
         CredentialHeader = config.Credential?.Header;
         CredentialValue = config.Credential?.Value ?? "";
         Timeout = config.Timeout;
+        FinishWhenClientLeaves = config.OnClientLeave == AiClientLeave.Finish;
         PromptCache = config.PromptCache;
         ResponsesApi = config.ResponsesApi && config.Type != AiProviderType.Anthropic;
         CompletionLimitName = config.Type == AiProviderType.Azure || (Uri.TryCreate(BaseUrl, UriKind.Absolute, out var url) && url.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase))
@@ -59,6 +60,12 @@ internal sealed class AiProvider
     public string CredentialValue { get; }
 
     public TimeSpan Timeout { get; }
+
+    /// <summary>
+    /// A call whose client left is read to its end without it and settled with the provider's usage
+    /// (<c>onClientLeave: finish</c>), rather than ended at once and estimated (<c>cancel</c>).
+    /// </summary>
+    public bool FinishWhenClientLeaves { get; }
 
     /// <summary>Mark Anthropic's prompt cache in the calls translated for this provider (<c>promptCache</c>).</summary>
     public bool PromptCache { get; }

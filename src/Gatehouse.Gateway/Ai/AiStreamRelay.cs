@@ -7,17 +7,20 @@ namespace Gatehouse.Gateway.Ai;
 /// Relays a provider's event stream to the client event by event, each flushed as soon as it is whole: nothing is
 /// buffered beyond one event. The response is committed only once the provider's first event has arrived, so a provider
 /// that fails before it can still be replaced by the next; a failure after that ends the stream with an error event,
-/// never a silent truncation. A client that leaves ends the provider's call at once, even while the provider is silent
-/// (the read is cancelled by the client's request, linked into <c>timeout</c>), and the call is settled with what was
-/// relayed until then (<see cref="AiCall.ClientLeft"/>).
+/// never a silent truncation. A client that leaves (<see cref="AiCall.ClientLeft"/>) does not end the answer of a
+/// provider that finishes for it (<c>finish</c>): the rest is read without it (<see cref="AiCall.Drain"/>), so that the
+/// call is settled with the usage the provider bills. Otherwise it ends the provider's call at once, even while the
+/// provider is silent (the read is cancelled by the client's request, linked into <c>timeout</c>), and the call is
+/// settled with what was relayed until then.
 /// </summary>
-internal static class AiStreamRelay
+internal static partial class AiStreamRelay
 {
-    public static async Task<RelayOutcome> RelayAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, TimeSpan idle, StreamDialect dialect)
+    public static async Task<RelayOutcome> RelayAsync(AiCall call, HttpResponseMessage response, CancellationTokenSource timeout, TimeSpan idle, StreamDialect dialect, bool finish)
     {
         var context = call.Context;
         var aborted = context.RequestAborted;
         SseReader reader;
+        Task<ReadOnlyMemory<byte>?>? first = null;
         ReadOnlyMemory<byte>? next;
         try
         {
@@ -34,7 +37,22 @@ internal static class AiStreamRelay
 
         try
         {
-            next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
+            if (finish)
+            {
+                // Read within the provider's timeout only: a client that leaves before the first event does not stop the
+                // provider generating (and billing) the answer, which is read to its end without the client.
+                first = reader.ReadEventAsync(timeout.Token).AsTask();
+                next = await first.WaitAsync(aborted).ConfigureAwait(false);
+            }
+            else
+            {
+                next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested && first is not null)
+        {
+            call.Drain = DrainAsync(call, reader, first, dialect, timeout.Token);
+            return RelayOutcome.Left;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
         {
@@ -45,6 +63,7 @@ internal static class AiStreamRelay
                 : RelayOutcome.Broken;
         }
 
+        var drained = false;
         try
         {
             if (next is null || dialect.FailsBeforeStart(next.Value.Span))
@@ -108,19 +127,30 @@ internal static class AiStreamRelay
 
                     if (aborted.IsCancellationRequested)
                     {
-                        // The client left mid-stream: the provider's call ends here (the reader's disposal closes it).
+                        if (finish)
+                        {
+                            // The provider goes on generating (and billing) the answer: the rest is read without the
+                            // client, given at most one more timeout however often the provider sends.
+                            timeout.CancelAfter(idle);
+                            call.Drain = DrainAsync(call, reader, null, dialect, timeout.Token);
+                            drained = true;
+                        }
+
+                        // Otherwise the provider's call ends here (the reader's disposal closes it).
                         return RelayOutcome.Left;
                     }
 
-                    // A provider silent for longer than its timeout mid-stream is as broken as one that never answered. The
-                    // client's leaving cancels the wait too, however long the provider pauses (a model thinking).
+                    // A provider silent for longer than its timeout mid-stream is as broken as one that never answered. With
+                    // cancel, the client's leaving cancels the wait too, however long the provider pauses (a model thinking);
+                    // with finish, it is seen at the next event.
                     timeout.CancelAfter(idle);
                     next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
                 }
             }
             catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
             {
-                // The client left while the provider was silent: nothing more is written, to no one.
+                // The client left while the provider was silent (or, with finish, as the provider broke): nothing more is
+                // written, to no one, and the call is settled with what was counted.
                 return RelayOutcome.Left;
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
@@ -134,7 +164,10 @@ internal static class AiStreamRelay
         }
         finally
         {
-            reader.Dispose();
+            if (!drained)
+            {
+                reader.Dispose();
+            }
         }
     }
 

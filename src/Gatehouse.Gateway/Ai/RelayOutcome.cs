@@ -5,7 +5,10 @@ internal enum RelayOutcome
 {
     /// <summary>The client got an answer; no other provider is tried.</summary>
     Done,
-    /// <summary>The client left while the provider was answering; the provider's call was cancelled with it (<see cref="AiCall.ClientLeft"/>).</summary>
+    /// <summary>
+    /// The client left while the provider was answering (<see cref="AiCall.ClientLeft"/>): the rest is read without it
+    /// (<see cref="AiCall.Drain"/>), or the provider's call was cancelled with it, by the provider's <c>onClientLeave</c>.
+    /// </summary>
     Left,
     /// <summary>Nothing was sent to the client, and the provider was too slow.</summary>
     TimedOut,

@@ -29,8 +29,9 @@ public sealed record AiProviderConfig
 
     /// <summary>
     /// From sending a call until the response headers (and, for a stream, its first event) arrive; past it the call
-    /// moves to the alias's next provider model, or the client gets 504. When the client leaves, the rest of the answer is
-    /// read without it for at most this long more (so its usage is the provider's), then given up and estimated.
+    /// moves to the alias's next provider model, or the client gets 504. When the client leaves (with
+    /// <c>onClientLeave: finish</c>), the rest of the answer is read without it for at most this long more (so its usage
+    /// is the provider's), then given up and estimated.
     /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -59,6 +60,27 @@ public sealed record AiProviderConfig
     /// Ollama and LM Studio); with <c>false</c> the gateway translates Responses calls to chat completions for it.
     /// </summary>
     public bool ResponsesApi { get; init; } = true;
+
+    /// <summary>
+    /// What becomes of a call whose client leaves (closes its connection or cancels its stream) once the call was sent.
+    /// <c>finish</c>: the provider's answer is read to its end without the client (within <c>timeout</c>) and the call is
+    /// settled with the provider's own usage, since a billed provider (OpenAI, Anthropic, Azure) bills the whole answer
+    /// anyway: token and spend limits and usage then match the bill, and a client cannot pass its limit by leaving.
+    /// <c>cancel</c>: the provider's call is ended at once, and settled with the prompt and what was relayed, marked
+    /// estimated: for a self-hosted server (vLLM, Ollama, LM Studio), which stops generating when its request is aborted,
+    /// so that its GPU is not spent on an answer no one reads. Either way no other provider is tried for it.
+    /// </summary>
+    public AiClientLeave OnClientLeave { get; init; } = AiClientLeave.Finish;
+}
+
+/// <summary>What becomes of a model call whose client left (<c>onClientLeave</c>).</summary>
+public enum AiClientLeave
+{
+    /// <summary>The provider's answer is read to its end without the client, and settled with the provider's usage.</summary>
+    Finish,
+
+    /// <summary>The provider's call is ended at once, and settled with what was counted by then, estimated.</summary>
+    Cancel,
 }
 
 /// <summary>Provider APIs.</summary>

@@ -57,7 +57,7 @@ public sealed class TokenLimitTests
     }
 
     [Fact]
-    public async Task Settle_ClientCutsTheStream_TheProvidersCallEnds_AndTheReservationIsReplacedByWhatWasRelayed()
+    public async Task Settle_ClientCutsTheStream_TheAnswerIsReadToItsEnd_AndSettledWithTheProvidersUsage()
     {
         await using var kit = await AiKit.StartAsync(planExtra: "    tokenLimits: [ { tokens: 100000, per: day, count: completion } ]");
         kit.Providers[0].Fault = FakeFault.Gate;
@@ -68,7 +68,28 @@ public sealed class TokenLimitTests
             Assert.Equal((0L, 700L), Limiter(kit).Read("gold", "app", 0));
         }
 
-        // The client is gone; the gateway ends the provider's call and settles with what it relayed ("w1").
+        // The client is gone; the provider still generates (and bills) the rest, which the gateway reads for its usage
+        // (onClientLeave: finish, the default).
+        kit.Providers[0].Release.SetResult();
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, "the cut call settled");
+        Assert.Equal((5L, 0L), Limiter(kit).Read("gold", "app", 0));
+        Assert.False(kit.Providers[0].Abandoned.Task.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Settle_ClientCutsTheStreamOfACancellingProvider_TheProvidersCallEnds_AndTheReservationIsReplacedByWhatWasRelayed()
+    {
+        await using var kit = await AiKit.StartAsync(timeout: "60s", planExtra: "    tokenLimits: [ { tokens: 100000, per: day, count: completion } ]", providerExtra: ", onClientLeave: cancel");
+        kit.Providers[0].Fault = FakeFault.Gate;
+        using (var response = await kit.Leaving.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":700,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[4096]) > 0);
+            Assert.Equal((0L, 700L), Limiter(kit).Read("gold", "app", 0));
+        }
+
+        // The client is gone; the gateway ends the provider's call (long before the provider's 60 s timeout could) and
+        // settles with what it relayed ("w1").
         await kit.Providers[0].Abandoned.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, "the cut call settled");
         Assert.Equal((TokenCounter.Count("w1"), 0L), Limiter(kit).Read("gold", "app", 0));
