@@ -34,10 +34,13 @@ internal static class McpEndpoint
             .WithListToolsHandler(async (request, ct) =>
             {
                 var (runtime, caller, _) = Context(request.Services!);
-                var tools = await request.Services!.GetRequiredService<McpToolCatalog>().ToolsAsync(runtime.Current.Config, caller.Plan.Name).ConfigureAwait(false);
+                var snapshot = runtime.Current;
+                var tools = await request.Services!.GetRequiredService<McpToolCatalog>().ToolsAsync(snapshot.Config, caller.Plan.Name).ConfigureAwait(false);
                 return new ListToolsResult
                 {
-                    Tools = [.. tools.Select(t => new Tool
+                    // A tool whose route requires OAuth scopes that the caller's token lacks (or a caller with a key,
+                    // which carries none) is left out: an agent is shown what it can call, as with its plan's grants.
+                    Tools = [.. tools.Where(t => snapshot.Routes.Pinned(t.Pin)?.Access?.Scopes?.FirstMissing(caller.Scopes) is null).Select(t => new Tool
                     {
                         Name = t.Name,
                         Description = t.Description,

@@ -141,6 +141,23 @@ internal sealed class RouteTable
         return MatchOutcome.NoRoute;
     }
 
+    /// <summary>The route <paramref name="pin"/> names in this revision, whatever the path; null when it has none.</summary>
+    public RouteModel? Pinned(RoutePin pin)
+    {
+        if (_byOperation.TryGetValue(pin.OperationId, out var served))
+        {
+            foreach (var (template, candidate) in served)
+            {
+                if (string.Equals(template.Text, pin.Template, StringComparison.Ordinal) && candidate.AllowsMethod(pin.Method))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Matches <paramref name="path"/> against one template with the trie's rules (<see cref="RouteNode"/>): empty segments skipped, literals in any case.</summary>
     private static bool Fits(PathTemplate template, string path, ref RouteCaptures captures)
     {

@@ -179,7 +179,7 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TokenWithoutTheOperationsScope_ToolCallRefusedWithInsufficientScope_NothingUpstream()
+    public async Task TokenWithoutTheOperationsScope_ToolNotListed_AndItsCallRefusedWithInsufficientScope_NothingUpstream()
     {
         // The tool call presents no token of its own: the scopes checked are those of the token shown for /mcp.
         var token = Token(c => c["scope"] = "mcp users:write");
@@ -190,6 +190,10 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + token },
         }));
 
+        // tools/list shows what the token can call: not this tool.
+        Assert.DoesNotContain(await client.ListToolsAsync(), t => t.Name == "users.getUser");
+
+        // Called all the same (its name is known from elsewhere), it is refused.
         var result = await client.CallToolAsync("users.getUser", new Dictionary<string, object?> { ["id"] = 7 });
 
         Assert.True(result.IsError);
