@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Gatehouse.Management.Consumers;
 
 // How much one account may send through the portal's try-it console: a setting beside the portal's others, so that
@@ -19,7 +17,6 @@ internal sealed partial class ConsumerService
     public const int TryItPerMinuteCeiling = 10_000;
 
     /// <summary>How many calls one account may send through try it in a minute (<see cref="TryItPerMinuteSetting"/>).</summary>
-    public async Task<int> TryItPerMinuteAsync(CancellationToken cancellationToken) =>
-        int.TryParse(await _store.GetSettingAsync(TryItPerMinuteSetting, cancellationToken).ConfigureAwait(false), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
-            && max is >= 1 and <= TryItPerMinuteCeiling ? max : DefaultTryItPerMinute;
+    public Task<int> TryItPerMinuteAsync(CancellationToken cancellationToken) =>
+        CountSettingAsync(TryItPerMinuteSetting, TryItPerMinuteCeiling, DefaultTryItPerMinute, cancellationToken);
 }

@@ -90,9 +90,13 @@ internal sealed partial class ConsumerService
     /// <summary>The highest cap the setting takes.</summary>
     public const int MaxApplicationsCeiling = 1_000;
 
-    public async Task<int> MaxApplicationsAsync(CancellationToken cancellationToken) =>
-        int.TryParse(await _store.GetSettingAsync(MaxApplicationsSetting, cancellationToken).ConfigureAwait(false), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
-            && max is >= 1 and <= MaxApplicationsCeiling ? max : DefaultMaxApplications;
+    public Task<int> MaxApplicationsAsync(CancellationToken cancellationToken) =>
+        CountSettingAsync(MaxApplicationsSetting, MaxApplicationsCeiling, DefaultMaxApplications, cancellationToken);
+
+    // A count setting of the portal's: its stored value when it is a whole number from 1 to ceiling, else the default.
+    private async Task<int> CountSettingAsync(string name, int ceiling, int fallback, CancellationToken cancellationToken) =>
+        int.TryParse(await _store.GetSettingAsync(name, cancellationToken).ConfigureAwait(false), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            && value >= 1 && value <= ceiling ? value : fallback;
 
     public Task<bool> EmailVerificationAsync(CancellationToken cancellationToken) => SwitchAsync(EmailVerificationSetting, cancellationToken);
 

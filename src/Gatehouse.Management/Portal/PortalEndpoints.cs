@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Gatehouse.Management.Admin;
 using Gatehouse.Management.Consumers;
 using Gatehouse.Management.Portal.Pages;
 using Gatehouse.Management.Web;
@@ -58,8 +59,8 @@ internal static partial class PortalEndpoints
         var id = context.User.FindFirstValue(ClaimTypes.NameIdentifier);
         if (id is null || await portal.Consumers.Store.GetAccountAsync(id, context.RequestAborted).ConfigureAwait(false) is null)
         {
-            await TryItProxy.ProblemAsync(context, StatusCodes.Status401Unauthorized, "try-sign-in", "Sign in first",
-                $"Try it sends requests for consumers signed in to the portal: sign in (/login), or call the gateway ({portal.Options.GatewayUrl}) yourself.").ConfigureAwait(false);
+            await new AdminProblem(StatusCodes.Status401Unauthorized, "try-sign-in", "Sign in first",
+                $"Try it sends requests for consumers signed in to the portal: sign in (/login), or call the gateway ({portal.Options.GatewayUrl}) yourself.").WriteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -78,9 +79,9 @@ internal static partial class PortalEndpoints
 
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await TryItProxy.ProblemAsync(context, StatusCodes.Status429TooManyRequests, "try-too-many", "Too many try-it calls",
+        await new AdminProblem(StatusCodes.Status429TooManyRequests, "try-too-many", "Too many try-it calls",
             string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"Try it sends at most {perMinute} calls a minute for one account; send the next in {seconds} seconds, or call the gateway ({portal.Options.GatewayUrl}) with your key yourself.")).ConfigureAwait(false);
+                $"Try it sends at most {perMinute} calls a minute for one account; send the next in {seconds} seconds, or call the gateway ({portal.Options.GatewayUrl}) with your key yourself.")).WriteAsync(context).ConfigureAwait(false);
         return false;
     }
 

@@ -1,3 +1,4 @@
+using Gatehouse.Management.Admin;
 using Microsoft.AspNetCore.Http;
 
 namespace Gatehouse.Management.Portal;
@@ -38,15 +39,15 @@ internal static class TryItProxy
         // link followed (a client that sends no Sec-Fetch-Site, a script, has its session cookie to show instead).
         if (context.Request.Headers["Sec-Fetch-Site"].ToString() is { Length: > 0 } site && site != "same-origin")
         {
-            await ProblemAsync(context, StatusCodes.Status403Forbidden, "try-cross-site", "Not from the portal",
-                "Try it sends requests only from the portal's own docs pages.").ConfigureAwait(false);
+            await new AdminProblem(StatusCodes.Status403Forbidden, "try-cross-site", "Not from the portal",
+                "Try it sends requests only from the portal's own docs pages.").WriteAsync(context).ConfigureAwait(false);
             return;
         }
 
         if (Target(context.Request.Query["scalar_url"].ToString(), gatewayUrl) is not { } uri)
         {
-            await ProblemAsync(context, StatusCodes.Status400BadRequest, "try-target", "Not the gateway",
-                $"Try it only sends requests to the gateway ({gatewayUrl}).").ConfigureAwait(false);
+            await new AdminProblem(StatusCodes.Status400BadRequest, "try-target", "Not the gateway",
+                $"Try it only sends requests to the gateway ({gatewayUrl}).").WriteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -143,20 +144,5 @@ internal static class TryItProxy
             && (uri.AbsolutePath + "/").StartsWith(root, StringComparison.Ordinal)
             ? uri
             : null;
-    }
-
-    /// <summary>An RFC 9457 problem of try it's own (its callers are scripts in the docs page, which show the body).</summary>
-    internal static Task ProblemAsync(HttpContext context, int status, string type, string title, string detail)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/problem+json";
-        var body = new System.Text.Json.Nodes.JsonObject
-        {
-            ["type"] = "urn:gatehouse:problem:" + type,
-            ["title"] = title,
-            ["status"] = status,
-            ["detail"] = detail,
-        };
-        return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 }

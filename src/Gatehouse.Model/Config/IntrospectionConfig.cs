@@ -38,8 +38,8 @@ public sealed record IntrospectionConfig
     public TimeSpan MaxCacheTime { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// How long a token the endpoint called inactive (or whose answer does not fit: not yet valid, another audience, no
-    /// known client) is refused without asking again; the default, <c>0ms</c>, asks every time, so that a token an
+    /// How long a token the endpoint called inactive (or whose answer does not fit: not yet valid, another audience or
+    /// issuer, no known client) is refused without asking again; the default, <c>0ms</c>, asks every time, so that a token an
     /// authorization server of several nodes has not yet replicated is accepted as soon as it has. A token past its
     /// <c>exp</c> is refused without asking again whatever this is (it cannot become valid), for at most
     /// <c>maxCacheTime</c>; a failed call (the endpoint down, slow or answering an error) is never cached.
