@@ -82,6 +82,25 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
     /// </summary>
     public Policies.Caching.ResponseCacheStore? Cache { get; private set; }
 
+    private Action<string, string>? _cacheInvalidated;
+
+    /// <summary>
+    /// Told of every unsafe request's invalidation of a path in this node's memory cache (route id, request path), whichever
+    /// cache store is current: a node that shares a store with others passes it on to them. Must not block.
+    /// </summary>
+    public Action<string, string>? CacheInvalidated
+    {
+        get => _cacheInvalidated;
+        set
+        {
+            _cacheInvalidated = value;
+            if (Cache is { } cache)
+            {
+                cache.Invalidated = value;
+            }
+        }
+    }
+
     private TokenIntrospector? _introspection;
 
     /// <summary>The introspection client: kept (with its cache of active tokens) while <c>gateway.introspection</c> stays the same.</summary>
@@ -118,7 +137,7 @@ internal sealed partial class GatewayRuntime : IAsyncDisposable
                 _ = Task.Delay(config.Gateway.DrainTimeout + TimeSpan.FromSeconds(5)).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
             }
 
-            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache, _loggers.CreateLogger("Gatehouse.Cache"));
+            Cache = new Policies.Caching.ResponseCacheStore(config.Gateway.Cache, _loggers.CreateLogger("Gatehouse.Cache")) { Invalidated = _cacheInvalidated };
         }
 
         return Cache;

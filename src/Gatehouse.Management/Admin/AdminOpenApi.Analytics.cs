@@ -56,7 +56,7 @@ internal static partial class AdminOpenApi
         paths["/admin/cache/purge"] = new JsonObject
         {
             ["post"] = Op("purgeCache", "Purge cached responses", "Cache",
-                "Drops this node's cached responses of a route, or of one request path of it, at once. The cache is the memory of the node whose admin API takes the purge.",
+                "Drops the cached responses of a route, or of one request path of it. With the cache in each node's memory, the node whose admin API takes the purge drops its own at once and records the purge in the store; the other nodes of the store drop theirs within a second (a control plane, with no cache of its own, only records it). With the shared cache (gateway.cache.redis) every node's go at once. 503 cache-store-down when Redis, or the store, did not take the purge; 503 no-gateway when there is neither a gateway nor a store here.",
                 Responses(("200", Json("PurgeResult", "What was dropped")), Ref("BadParameter"), Ref("TooLarge")),
                 body: Body("PurgeRequest", "The route, and optionally one request path")),
         };
@@ -119,7 +119,7 @@ internal static partial class AdminOpenApi
         var purgeRequest = Object("What to purge.", ("route", Str("The route's id, e.g. products-get")), ("path", Str("One request path of it, as clients send it (decoded), e.g. /products/3")));
         purgeRequest["required"] = new JsonArray("route");
         yield return ("PurgeRequest", purgeRequest);
-        yield return ("PurgeResult", Object("What was purged.", ("route", Str()), ("path", Nullable("string", "The path, or null for the whole route")), ("purged", Int("Cached responses dropped"))));
+        yield return ("PurgeResult", Object("What was purged.", ("route", Str()), ("path", Nullable("string", "The path, or null for the whole route")), ("purged", Nullable("integer", "Cached responses this node dropped; null when not counted: the shared cache, or a control plane (no cache of its own)"))));
         yield return ("PrometheusText", new JsonObject { ["type"] = "string", ["description"] = "The Prometheus text exposition format, version 0.0.4." });
     }
 }

@@ -7,8 +7,10 @@ namespace Gatehouse.Management.Admin;
 
 /// <summary>
 /// <c>POST /admin/cache/purge</c> (issue 23): drops the gateway's cached responses of a route, or of one request path
-/// of it, at once. With a cache in each node's memory a purge reaches the node whose admin API took it; with the
-/// shared cache (<c>gateway.cache.redis</c>) it reaches every node, and <c>purged</c> is null (not counted).
+/// of it, at once. With a cache in each node's memory the node whose admin API took it drops its answers and records the
+/// purge in the store for the other nodes (<c>CachePurgeBroadcast</c>; a control plane only records it, and answers
+/// <c>purged</c> null); with the shared cache (<c>gateway.cache.redis</c>) it reaches every node, and <c>purged</c> is
+/// null (not counted).
 /// </summary>
 internal static class CacheEndpoints
 {

@@ -593,7 +593,22 @@ internal static class Migrations
         // The applications of a plan in a state, in id order (issue 18): with the plan's index alone both databases read
         // the plan's applications to the last one to find a state's few, over 50 ms a page (p95) at 100,000. Version 29.
         new(29, Sqlite: ApplicationsPlanStateIndex, Postgres: ApplicationsPlanStateIndex),
+        // Purges of the gateway's memory caches, passed from the node that took them (an admin purge, an unsafe request's
+        // invalidation) to every other node sharing the store, which drops the same answers (issue 23; docs/policies.md).
+        // Kept an hour: a node that missed older ones drops its whole cache. Version 30.
+        new(30, Sqlite: CachePurgesTable, Postgres: CachePurgesTable),
     ];
+
+    // Migration 30: the same SQL for both databases (seq is given by the writer, under a lock, so readers see no gaps).
+    private const string CachePurgesTable = """
+        CREATE TABLE cache_purges (
+            seq BIGINT PRIMARY KEY,
+            at BIGINT NOT NULL,
+            node TEXT NOT NULL,
+            route TEXT NOT NULL,
+            path TEXT NULL);
+        CREATE INDEX cache_purges_at ON cache_purges (at);
+        """;
 
     // Migration 29: the same SQL for both databases.
     private const string ApplicationsPlanStateIndex = "CREATE INDEX consumer_applications_plan_state ON consumer_applications (plan, state, id);";

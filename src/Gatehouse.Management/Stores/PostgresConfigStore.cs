@@ -19,6 +19,10 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresRevisionListener? _listener;
     private readonly PostgresRevisionListener? _consumerListener;
+    private readonly PostgresRevisionListener? _purgeListener;
+
+    // Cache purges have a lock of their own too: a burst of writes through the gateway never waits for a commit or a sign-up.
+    private const long CachePurgeLockKey = 0x4761_7465_5075_7267; // "GatePurg"
 
     /// <param name="dataSource">The pool every store call uses.</param>
     /// <param name="clock">The store's clock.</param>
@@ -29,6 +33,7 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
         _dataSource = dataSource;
         _listener = listenConnectionString is null ? null : new PostgresRevisionListener(listenConnectionString);
         _consumerListener = listenConnectionString is null ? null : new PostgresRevisionListener(listenConnectionString, PostgresRevisionListener.ConsumerChannel);
+        _purgeListener = listenConnectionString is null ? null : new PostgresRevisionListener(listenConnectionString, PostgresRevisionListener.CachePurgeChannel);
     }
 
     // NOTIFY takes a database-wide lock at commit, so only config and consumer commits send one (never usage, quota, login
@@ -49,6 +54,20 @@ internal sealed partial class PostgresConfigStore : SqlConfigStore, IRevisionNot
 
     public Task ListenConsumersAsync(Action<long> changed, StoreHealth health, CancellationToken stop) =>
         _consumerListener?.ListenAsync(changed, health, stop) ?? Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }, TaskScheduler.Default);
+
+    // A batch of cache purges tells every node at its commit, so the others drop the answers within milliseconds. Batches
+    // are few (a node writes at most one at a time, its purges of a moment together), so NOTIFY's commit lock costs little.
+    protected override Task CachePurgesRecordingAsync(DbConnection connection, DbTransaction transaction, long seq, CancellationToken cancellationToken) =>
+        ExecuteAsync(connection, transaction, $"SELECT pg_notify('{PostgresRevisionListener.CachePurgeChannel}', @seq)", cancellationToken,
+            ("seq", seq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    protected override Task<DbTransaction> BeginCachePurgeWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        BeginLockedAsync(connection, CachePurgeLockKey, cancellationToken);
+
+    public override bool NotifiesCachePurges => _purgeListener is not null;
+
+    public override Task ListenCachePurgesAsync(Action<long> recorded, StoreHealth health, CancellationToken stop) =>
+        _purgeListener?.ListenAsync(recorded, health, stop) ?? base.ListenCachePurgesAsync(recorded, health, stop);
 
     protected override string DatabaseName => "PostgreSQL";
 

@@ -9,7 +9,8 @@ namespace Gatehouse.Management.Stores;
 /// the revision is visible). The connection is outside the pool, with Npgsql's keepalive query and TCP keepalive, so a
 /// dead peer (a failed-over server, a dropped NAT entry) is found within seconds rather than at the next commit; then
 /// it reconnects with the store's back-off and reports "connected" so the follower reads what it missed. The same
-/// listens on <see cref="ConsumerChannel"/> for consumer changes (portal accounts, applications and keys).
+/// listens on <see cref="ConsumerChannel"/> for consumer changes (portal accounts, applications and keys), and on
+/// <see cref="CachePurgeChannel"/> for the nodes' cache purges.
 /// </summary>
 internal sealed class PostgresRevisionListener(string connectionString, string channel = PostgresRevisionListener.Channel)
 {
@@ -18,6 +19,9 @@ internal sealed class PostgresRevisionListener(string connectionString, string c
 
     /// <summary>The channel of consumer changes: payload the change's sequence number.</summary>
     public const string ConsumerChannel = "gatehouse_consumers";
+
+    /// <summary>The channel of the nodes' cache purges: payload the newest purge's sequence number.</summary>
+    public const string CachePurgeChannel = "gatehouse_cache_purges";
 
     // Seconds of silence before Npgsql sends a keepalive query on the listening connection (WaitAsync wakes for it).
     private const int KeepAliveSeconds = 10;

@@ -1,3 +1,4 @@
+using Gatehouse.Caching;
 using Gatehouse.Gateway.Hosting;
 using Gatehouse.Management.Admin;
 using Gatehouse.Management.Consumers;
@@ -32,6 +33,7 @@ internal sealed class StoreNode : IAsyncDisposable
     private NodeApi? _nodeApi;
     private SnapshotSigner? _signer;
     private ILoggerFactory? _ownLoggers;
+    private CachePurgeBroadcast? _purges;
 
     private StoreNode(NodeRole role, GatewayHost? host, NodeReporter? node, RegistrationFollower? registrations, AdminApi? admin, ConsumerFollower? consumers, PortalHost? portal, RevisionFollower? follower, long revision, string? generatedToken)
     {
@@ -147,6 +149,8 @@ internal sealed class StoreNode : IAsyncDisposable
         registrations.Start();
         // Portal applications reach this gateway from the store, beside the revisions (docs/portal.md).
         var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
+        // Purges of this node's memory cache go to the other nodes of the store, and theirs come here (docs/policies.md).
+        var purges = CachePurgeBroadcast.For(store, nodeId, host.Runtime, loggers.CreateLogger("Gatehouse.Cache"));
         PortalHost? portal = null;
         AdminApi? started = null;
         (NodeApi Api, SnapshotSigner Signer)? nodeApi = null;
@@ -154,6 +158,11 @@ internal sealed class StoreNode : IAsyncDisposable
         {
             options.Progress?.Step("reading the portal's applications from the store");
             await consumers.StartAsync(ct).ConfigureAwait(false);
+            if (purges is not null)
+            {
+                await purges.StartAsync(ct).ConfigureAwait(false);
+            }
+
             options.Progress?.Step("starting the node API and the admin API");
             nodeApi = await StartNodeApiAsync(options, health, loggers, ct).ConfigureAwait(false);
             var admin = await AdminApi.StartAsync(new AdminApiOptions
@@ -176,7 +185,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 Consumers = consumers,
                 Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
                 Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application, (Gateway.Ai.TokenLimiter?)host.Services.GetService(typeof(Gateway.Ai.TokenLimiter))),
-                PurgeCache = (route, path, cancellationToken) => host.Runtime.Cache is { } cache ? cache.PurgeAsync(route, path, cancellationToken) : Task.FromResult<int?>(0),
+                PurgeCache = purges is not null ? purges.PurgeAsync : (route, path, cancellationToken) => host.Runtime.Cache is { } cache ? cache.PurgeAsync(route, path, cancellationToken) : Task.FromResult<int?>(0),
                 Ready = () => !host.Runtime.Draining,
                 Drain = host.Drain,
                 FollowInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
@@ -200,7 +209,7 @@ internal sealed class StoreNode : IAsyncDisposable
             }
 
             host.AnnounceLive();
-            return (new StoreNode(NodeRole.Both, host, node, registrations, admin, consumers, portal, null, revision, generated).With(nodeApi, options, null), null);
+            return (new StoreNode(NodeRole.Both, host, node, registrations, admin, consumers, portal, null, revision, generated) { _purges = purges }.With(nodeApi, options, null), null);
         }
         catch
         {
@@ -213,6 +222,11 @@ internal sealed class StoreNode : IAsyncDisposable
             {
                 await startedApi.Api.DisposeAsync().ConfigureAwait(false);
                 startedApi.Signer.Dispose();
+            }
+
+            if (purges is not null)
+            {
+                await purges.DisposeAsync().ConfigureAwait(false);
             }
 
             await consumers.DisposeAsync().ConfigureAwait(false);
@@ -264,9 +278,16 @@ internal sealed class StoreNode : IAsyncDisposable
             throw;
         }
 
+        // No cache here, but a purge its admin API takes is recorded for the data nodes, which carry it out (docs/policies.md).
+        var purges = CachePurgeBroadcast.For(options.Store, "control:" + NodeReporter.DefaultId(), null, loggers.CreateLogger("Gatehouse.Cache"));
         AdminApi admin;
         try
         {
+            if (purges is not null)
+            {
+                await purges.StartAsync(ct).ConfigureAwait(false);
+            }
+
             admin = await AdminApi.StartAsync(new AdminApiOptions
             {
                 ConfigureLogging = LogFormat.Apply,
@@ -281,6 +302,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 BaseDirectory = options.BaseDirectory,
                 Environment = options.Environment,
                 MaxBodySize = options.AdminMaxBody,
+                PurgeCache = purges is null ? null : purges.PurgeAsync,
             }, ct).ConfigureAwait(false);
         }
         catch
@@ -328,7 +350,7 @@ internal sealed class StoreNode : IAsyncDisposable
             throw;
         }
 
-        return new StoreNode(NodeRole.Control, null, null, null, admin, null, portal, null, revision, generated).With(nodeApi, options, loggers);
+        return new StoreNode(NodeRole.Control, null, null, null, admin, null, portal, null, revision, generated) { _purges = purges }.With(nodeApi, options, loggers);
     }
 
     private StoreNode With((NodeApi Api, SnapshotSigner Signer)? nodeApi, Options options, ILoggerFactory? ownLoggers)
@@ -402,17 +424,28 @@ internal sealed class StoreNode : IAsyncDisposable
         var registrations = new RegistrationFollower(store, host.Runtime.SetRegistrations, logger: loggers.CreateLogger("Gatehouse.Registrations"), health: health);
         var consumers = new ConsumerFollower(store, host.Runtime.Consumers);
         var follower = RevisionFollower.Create(store, options.BaseDirectory, options.Environment, revision, host.Runtime.Apply, node, health, loggers, options.PollInterval);
+        var purges = CachePurgeBroadcast.For(store, nodeId, host.Runtime, loggers.CreateLogger("Gatehouse.Cache"));
         try
         {
             node.Start();
             registrations.Start();
             options.Progress?.Step("reading the portal's applications from the store");
             await consumers.StartAsync(ct).ConfigureAwait(false);
+            if (purges is not null)
+            {
+                await purges.StartAsync(ct).ConfigureAwait(false);
+            }
+
             follower.Start();
-            return new StoreNode(NodeRole.Data, host, node, registrations, null, consumers, null, follower, revision, null);
+            return new StoreNode(NodeRole.Data, host, node, registrations, null, consumers, null, follower, revision, null) { _purges = purges };
         }
         catch
         {
+            if (purges is not null)
+            {
+                await purges.DisposeAsync().ConfigureAwait(false);
+            }
+
             await follower.DisposeAsync().ConfigureAwait(false);
             await consumers.DisposeAsync().ConfigureAwait(false);
             await registrations.DisposeAsync().ConfigureAwait(false);
@@ -474,6 +507,11 @@ internal sealed class StoreNode : IAsyncDisposable
         if (_consumers is not null)
         {
             await _consumers.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_purges is not null)
+        {
+            await _purges.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_registrations is not null)

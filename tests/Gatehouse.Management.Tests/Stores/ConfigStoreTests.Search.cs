@@ -156,7 +156,7 @@ public abstract partial class ConfigStoreTests
         await SaveAppAsync("app-1", "acc-1", "École");
         await SaveAppAsync("app-2", "acc-1", "SHOP");
         // The store as version 26 left it: no title keys, no search indexes (and none of the later versions' columns and indexes).
-        await ExecuteSqlAsync("DROP INDEX consumer_applications_plan_state; DROP INDEX consumer_applications_title; DROP INDEX consumer_applications_plan; DROP INDEX consumer_accounts_state_email; ALTER TABLE consumer_applications DROP COLUMN title_key; ALTER TABLE nodes DROP COLUMN instance; ALTER TABLE nodes DROP COLUMN clash; DELETE FROM schema_migrations WHERE version >= 27");
+        await ExecuteSqlAsync("DROP TABLE cache_purges; DROP INDEX consumer_applications_plan_state; DROP INDEX consumer_applications_title; DROP INDEX consumer_applications_plan; DROP INDEX consumer_accounts_state_email; ALTER TABLE consumer_applications DROP COLUMN title_key; ALTER TABLE nodes DROP COLUMN instance; ALTER TABLE nodes DROP COLUMN clash; DELETE FROM schema_migrations WHERE version >= 27");
         if (this is PostgresConfigStoreTests)
         {
             await ExecuteSqlAsync("DROP INDEX consumer_accounts_email_prefix");

@@ -181,7 +181,37 @@ internal sealed class ResponseCacheStore : IDisposable
         }
 
         PurgePath(route, path);
+        Invalidated?.Invoke(route, path);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Told of every unsafe request's invalidation of this node's memory (never of the shared store's, which every node
+    /// reads): a node sharing a store with others passes it on to them (<c>CachePurgeBroadcast</c>). Must not block.
+    /// </summary>
+    public Action<string, string>? Invalidated { get; set; }
+
+    /// <summary>
+    /// Drops every entry in this node's memory, of every route: for a node that was cut off from the purges of the others
+    /// for longer than they are kept, and cannot tell which it missed. Nothing for the shared store.
+    /// </summary>
+    public void PurgeAll()
+    {
+        if (_redis is not null)
+        {
+            return;
+        }
+
+        foreach (var route in _routes.Keys)
+        {
+            if (_routes.TryRemove(route, out var cts))
+            {
+                cts.Cancel();
+                cts.Dispose();
+            }
+        }
+
+        _cache.Compact(0);
     }
 
     private int PurgePath(string route, string path)
