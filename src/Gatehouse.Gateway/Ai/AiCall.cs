@@ -41,11 +41,21 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
 
     /// <summary>
     /// The client left after the call was sent to a provider: the call is settled with what was counted (the provider's
-    /// usage if it came, else the estimate), as a cut stream is, since the provider has read the prompt and billed what it
-    /// generated, whether its call was ended with the client's (<c>onClientLeave: cancel</c>) or read to its end without
-    /// it (<see cref="Drain"/>). It is never the provider's failure, and no other provider is tried for it.
+    /// usage if it came, else the estimate), as a cut stream is, whether its call was ended with the client's
+    /// (<c>onClientLeave: cancel</c>, <see cref="CutWithClient"/>) or read to its end without it (<see cref="Drain"/>).
+    /// The leaving is never the provider's failure, and no other provider is tried for it.
     /// </summary>
     public bool ClientLeft { get; set; }
+
+    /// <summary>
+    /// The client left and the gateway ended the provider's call with it (<c>onClientLeave: cancel</c>): the provider has
+    /// read the prompt and may have generated more than was seen, so the call is charged, estimated, even when nothing of
+    /// the answer came. A provider that finishes for a client that left (<c>finish</c>) is charged as it would be with the
+    /// client there: by its usage, or the estimate when it broke mid-answer, and nothing when it failed before its answer
+    /// began (a 5xx, a refusal, a broken connection or its timeout before the first event or the whole body), which it does
+    /// not bill either.
+    /// </summary>
+    public bool CutWithClient => ClientLeft && Target is { Provider.FinishWhenClientLeaves: false };
 
     /// <summary>
     /// Set when the client left while a provider was still answering and the provider finishes for it

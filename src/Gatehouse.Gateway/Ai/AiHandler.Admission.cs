@@ -151,8 +151,10 @@ internal sealed partial class AiHandler
     /// </summary>
     private void Settle(AiCall call, TokenReservation reservation, Admission admission, string alias)
     {
-        // A call its client left was sent to the provider, which has the prompt: it counts what was seen, as a cut stream.
-        var charged = call.Answered || call.ClientLeft;
+        // A call whose provider answered counts, and so does one whose provider's call the gateway ended with its client
+        // (the provider had the prompt); one whose provider failed before answering counts nothing, whether the client was
+        // still there or the provider was finishing for a client that left, since the provider bills no failed call.
+        var charged = call.Answered || call.CutWithClient;
         var usage = call.Usage ?? (charged ? call.Estimate() : default);
         var cost = charged && call.Target?.Price is { } price ? usage.Cost(price) : 0;
         if (!ReferenceEquals(reservation, TokenReservation.None))

@@ -26,8 +26,9 @@ internal sealed partial class AiHandler
     /// <summary>
     /// An attempt whose client left before the provider's response headers came: the provider answers (and bills)
     /// anyway, so its answer is read to its end, streamed (<paramref name="dialect"/>) or whole, as if the client were
-    /// there but writing nothing, within the provider's timeout. A provider that fails or refuses answered nothing: the
-    /// call is settled with its prompt's estimate (<see cref="AiCall.ClientLeft"/>), and no other provider is tried.
+    /// there but writing nothing, within the provider's timeout. A provider that fails or refuses answered nothing and
+    /// bills nothing: the call is settled with nothing, as it is when the client is there (<see cref="AiCall.CutWithClient"/>),
+    /// and no other provider is tried.
     /// </summary>
     private static async Task DrainAnswerAsync(AiCall call, Task<HttpResponseMessage> sending, StreamDialect? dialect, CancellationToken deadline, Translation translation, long created)
     {

@@ -9,7 +9,7 @@ namespace Gatehouse.Gateway.Ai;
 /// </summary>
 internal static partial class AiStreamRelay
 {
-    /// <summary>A provider's stream whose client left before its response headers came: read whole, as <see cref="DrainAsync(AiCall, SseReader, Task{ReadOnlyMemory{byte}?}?, StreamDialect, CancellationToken)"/>.</summary>
+    /// <summary>A provider's stream whose client left before its response headers came: read whole, as <see cref="DrainAsync(AiCall, SseReader, Task{ReadOnlyMemory{byte}?}?, StreamDialect, CancellationToken, bool)"/>.</summary>
     public static async Task DrainAsync(AiCall call, HttpResponseMessage response, StreamDialect dialect, CancellationToken deadline)
     {
         SseReader reader;
@@ -22,24 +22,25 @@ internal static partial class AiStreamRelay
             return;
         }
 
-        await DrainAsync(call, reader, reader.ReadEventAsync(deadline).AsTask(), dialect, deadline).ConfigureAwait(false);
+        await DrainAsync(call, reader, reader.ReadEventAsync(deadline).AsTask(), dialect, deadline, started: false).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Reads the rest of a provider's stream once its client has left, as the relay would (usage and text recorded on
     /// <paramref name="call"/>) but writing nothing anywhere, until the stream ends or <paramref name="deadline"/>
-    /// passes. <paramref name="first"/> is the provider's first event when it had not come yet; the call counts as
-    /// answered once it came and is not a failure.
+    /// passes. <paramref name="pending"/> is the read of the provider's next event that the client left during, if any;
+    /// unless the stream had <paramref name="started"/>, that is its first event, and the call counts as answered once it
+    /// came and is not a failure.
     /// </summary>
-    private static async Task DrainAsync(AiCall call, SseReader reader, Task<ReadOnlyMemory<byte>?>? first, StreamDialect dialect, CancellationToken deadline)
+    private static async Task DrainAsync(AiCall call, SseReader reader, Task<ReadOnlyMemory<byte>?>? pending, StreamDialect dialect, CancellationToken deadline, bool started = true)
     {
         using (reader)
         {
             var discard = new ArrayBufferWriter<byte>(1024);
             try
             {
-                var next = first is null ? await reader.ReadEventAsync(deadline).ConfigureAwait(false) : await first.ConfigureAwait(false);
-                if (first is not null)
+                var next = pending is null ? await reader.ReadEventAsync(deadline).ConfigureAwait(false) : await pending.ConfigureAwait(false);
+                if (!started)
                 {
                     if (next is null || dialect.FailsBeforeStart(next.Value.Span))
                     {
@@ -62,7 +63,8 @@ internal static partial class AiStreamRelay
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
             {
-                // The provider broke, or did not finish within the bound: the estimate stands in for its usage.
+                // The provider broke, or did not finish within the bound: once its answer began, the estimate stands in for
+                // its usage, as for a client still there; before, it answered (and bills) nothing (AiCall.CutWithClient).
             }
         }
     }

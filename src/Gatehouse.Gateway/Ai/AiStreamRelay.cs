@@ -9,9 +9,9 @@ namespace Gatehouse.Gateway.Ai;
 /// that fails before it can still be replaced by the next; a failure after that ends the stream with an error event,
 /// never a silent truncation. A client that leaves (<see cref="AiCall.ClientLeft"/>) does not end the answer of a
 /// provider that finishes for it (<c>finish</c>): the rest is read without it (<see cref="AiCall.Drain"/>), so that the
-/// call is settled with the usage the provider bills. Otherwise it ends the provider's call at once, even while the
-/// provider is silent (the read is cancelled by the client's request, linked into <c>timeout</c>), and the call is
-/// settled with what was relayed until then.
+/// call is settled with the usage the provider bills; the client's request itself ends when it leaves, also while the
+/// provider is silent. Otherwise it ends the provider's call at once, even while the provider is silent (the read is
+/// cancelled by the client's request, linked into <c>timeout</c>), and the call is settled with what was relayed until then.
 /// </summary>
 internal static partial class AiStreamRelay
 {
@@ -51,7 +51,7 @@ internal static partial class AiStreamRelay
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested && first is not null)
         {
-            call.Drain = DrainAsync(call, reader, first, dialect, timeout.Token);
+            call.Drain = DrainAsync(call, reader, first, dialect, timeout.Token, started: false);
             return RelayOutcome.Left;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
@@ -141,10 +141,30 @@ internal static partial class AiStreamRelay
                     }
 
                     // A provider silent for longer than its timeout mid-stream is as broken as one that never answered. With
-                    // cancel, the client's leaving cancels the wait too, however long the provider pauses (a model thinking);
-                    // with finish, it is seen at the next event.
+                    // cancel, the client's leaving cancels the wait too, however long the provider pauses (a model thinking).
                     timeout.CancelAfter(idle);
-                    next = await reader.ReadEventAsync(timeout.Token).ConfigureAwait(false);
+                    var reading = reader.ReadEventAsync(timeout.Token);
+                    if (!finish || reading.IsCompleted)
+                    {
+                        next = await reading.ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // With finish, the read goes on without the client if it leaves during it, and the client's request
+                    // ends when it leaves, not at the provider's next event: its 499 and duration in the access log, usage
+                    // and metrics are the client's, never a model's pause (docs/ai.md, A client that leaves).
+                    var pending = reading.AsTask();
+                    try
+                    {
+                        next = await pending.WaitAsync(aborted).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+                    {
+                        timeout.CancelAfter(idle);
+                        call.Drain = DrainAsync(call, reader, pending, dialect, timeout.Token, started: true);
+                        drained = true;
+                        return RelayOutcome.Left;
+                    }
                 }
             }
             catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)

@@ -194,7 +194,9 @@ public sealed class ClientGoneTests : IDisposable
     {
         // The meter is shared by the tests running in parallel: each case's provider model is its own.
         var model = $"finish{path.Replace('/', '-')}-{alias}";
-        await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, timeout: "60s", planExtra: CompletionLimit, models: $$"""
+        var log = Path.Combine(Path.GetTempPath(), $"gatehouse-ai-gone-{Guid.NewGuid():N}.log");
+        using var deleteLog = new DeleteOnDispose(log);
+        await using var kit = await AiKit.StartAsync(providerCount: 1, anthropicCount: 1, timeout: "60s", planExtra: CompletionLimit, gatewayExtra: AccessLog(log), models: $$"""
                     fast: [ { provider: p0, model: {{model}} } ]
                     claude: [ { provider: a0, model: {{model}} } ]
             """);
@@ -214,8 +216,13 @@ public sealed class ClientGoneTests : IDisposable
             await ReadUntilAsync(stream, $"\"{first}\"");
         }
 
+        // The client's request is over when it left (499 in the access log, its duration the client's), while the
+        // provider still pauses: not at the provider's next event, which may be minutes away for a model thinking.
+        await Wait.UntilAsync(() => AccessLogLines(log).Length == 1, "the request's access log line while the provider pauses");
+        Assert.Equal(499, JsonDocument.Parse(AccessLogLines(log)[0]).RootElement.GetProperty("status").GetInt32());
+
         // The client is gone, and the provider's call goes on: a cancelling gateway would have ended it within
-        // milliseconds, so a quiet half second says it does not (the gateway sees the client gone at the next event).
+        // milliseconds, so a quiet half second says it does not.
         Assert.NotSame(abandoned.Task, await Task.WhenAny(abandoned.Task, Task.Delay(TimeSpan.FromMilliseconds(500))));
 
         // The provider generates (and bills) the rest, which the gateway reads for its usage: the completion the provider
@@ -350,6 +357,137 @@ public sealed class ClientGoneTests : IDisposable
     }
 
     /// <summary>
+    /// A provider that fails after its client left, while the gateway finishes the call for it, before its answer began:
+    /// it bills nothing for a failed call, and the call is settled with nothing, as the same failure is when the client is
+    /// still there (checked next, on the same provider): no tokens, no cost, no usage recorded.
+    /// </summary>
+    [Theory]
+    [InlineData(false, FakeFault.HoldWhole, FakeRelease.ServerError)] // a 500 for its headers, after the client left
+    [InlineData(true, FakeFault.HoldHeaders, FakeRelease.ServerError)]
+    [InlineData(true, FakeFault.GateFirstChunk, FakeRelease.Reset)] // the stream's headers, then a reset before any event
+    [InlineData(false, FakeFault.HoldWholeBody, FakeRelease.Reset)] // half a whole body, then a reset
+    [InlineData(true, FakeFault.GateFirstChunk, null)] // the stream's headers, then silence past the provider's timeout
+    public async Task Finish_ClientLeavesThenTheProviderFailsBeforeItsAnswer_SettledWithNothing_AsWithTheClientThere(bool stream, FakeFault fault, FakeRelease? released)
+    {
+        // The meter is shared by the tests running in parallel: each case's provider model is its own.
+        var model = $"fails-{stream}-{fault}-{released}";
+        var log = Path.Combine(Path.GetTempPath(), $"gatehouse-ai-gone-{Guid.NewGuid():N}.log");
+        using var deleteLog = new DeleteOnDispose(log);
+        await using var kit = await AiKit.StartAsync(providerCount: 1, timeout: released is null ? "2s" : "60s", planExtra: AiKit.DayTokenLimit, gatewayExtra: AccessLog(log), models: $$"""
+                    fast: [ { provider: p0, model: {{model}} } ]
+            """);
+        var provider = kit.Providers[0];
+        (provider.Fault, provider.Released) = (fault, released ?? FakeRelease.Answer);
+        var body = $$"""{"model":"fast","stream":{{(stream ? "true" : "false")}},"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""";
+        using (var leaving = new CancellationTokenSource())
+        {
+            var call = kit.Leaving.SendAsync(kit.Post(body), HttpCompletionOption.ResponseHeadersRead, leaving.Token);
+            await Wait.UntilAsync(() => !provider.Received.IsEmpty, "the provider got the call");
+            await leaving.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        }
+
+        // The gateway has seen the client leave (its request is over) before the provider fails: left, then failed.
+        await Wait.UntilAsync(() => AccessLogLines(log).Length == 1, "the request's access log line");
+        Assert.Equal(499, JsonDocument.Parse(AccessLogLines(log)[0]).RootElement.GetProperty("status").GetInt32());
+        Assert.False(provider.Abandoned.Task.IsCompleted, "the provider's call was given up with the client");
+        if (released is not null)
+        {
+            provider.Release.SetResult();
+        }
+
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, TimeSpan.FromSeconds(30), "the call settled");
+        Assert.Equal((0L, 0L), Limiter(kit).Read("gold", "app", 0));
+        Assert.Equal(0, provider.ReportedTokens);
+        Assert.DoesNotContain(_tokens, t => t.Model == model);
+
+        // The same failure with the client there: an error for the client, and nothing used either.
+        using (var response = await kit.Gateway.Client.SendAsync(kit.Post(body)))
+        {
+            Assert.True((int)response.StatusCode is 502 or 504, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        await kit.AssertTokensUsedAsync(0);
+        Assert.DoesNotContain(_tokens, t => t.Model == model);
+    }
+
+    [Fact]
+    public async Task Finish_Stream_ClientLeavesMidAnswer_ThenTheConnectionBreaks_SettledWithTheEstimateOfWhatCame_AsWithTheClientThere()
+    {
+        const string model = "breaks-after-left";
+        await using var kit = await AiKit.StartAsync(providerCount: 1, timeout: "60s", planExtra: CompletionLimit, models: $$"""
+                    fast: [ { provider: p0, model: {{model}} } ]
+            """);
+        var provider = kit.Providers[0];
+        provider.Fault = FakeFault.ResetMidStream; // the first chunk, then a reset once released
+        using (var response = await kit.Leaving.SendAsync(kit.Post("""{"model":"fast","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}"""), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            await ReadUntilAsync(stream, "\"w1\"");
+        }
+
+        // The answer had begun, so the provider bills what it generated: without its usage, what came ("w1") is what is
+        // counted, estimated, as for a stream that breaks with its client there.
+        provider.Release.SetResult();
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, TimeSpan.FromSeconds(30), "the call settled");
+        Assert.Equal((TokenCounter.Count("w1"), 0L), Limiter(kit).Read("gold", "app", 0));
+        await Wait.UntilAsync(() => _tokens.Any(t => t.Model == model), "the call's usage recorded");
+        Assert.All(_tokens.Where(t => t.Model == model), t => Assert.True(t.Estimated));
+    }
+
+    /// <summary>
+    /// A client that leaves while a whole (not streamed) answer's body is read, after its headers came: with
+    /// <c>finish</c> the body is read to its end without the client and the call settled with the provider's usage; with
+    /// <c>cancel</c> the provider's call ends at once and the call is settled with its prompt, estimated. Either way the
+    /// client's request is over (499) when it left.
+    /// </summary>
+    [Theory]
+    [InlineData("finish")]
+    [InlineData("cancel")]
+    public async Task Whole_ClientLeavesWhileTheBodyIsRead_FinishSettlesWithTheProvidersUsage_CancelEndsTheCallWithThePrompt(string onClientLeave)
+    {
+        var model = $"whole-body-{onClientLeave}";
+        var log = Path.Combine(Path.GetTempPath(), $"gatehouse-ai-gone-{Guid.NewGuid():N}.log");
+        using var deleteLog = new DeleteOnDispose(log);
+        await using var kit = await AiKit.StartAsync(providerCount: 1, timeout: "60s", planExtra: AiKit.DayTokenLimit, providerExtra: $", onClientLeave: {onClientLeave}", gatewayExtra: AccessLog(log), models: $$"""
+                    fast: [ { provider: p0, model: {{model}} } ]
+            """);
+        var provider = kit.Providers[0];
+        provider.Fault = FakeFault.HoldWholeBody;
+        const string body = """{"model":"fast","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""";
+        var prompt = TokenLimiter.EstimatePrompt((JsonObject)JsonNode.Parse(body)!, AiOperation.Chat);
+        using var leaving = new CancellationTokenSource();
+        var call = kit.Leaving.SendAsync(kit.Post(body), leaving.Token);
+        await provider.FirstChunkSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The half body flushed: a moment for the gateway to read its headers and be reading the body.
+        await Task.Delay(300);
+
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await Wait.UntilAsync(() => AccessLogLines(log).Length == 1, "the request's access log line");
+        Assert.Equal(499, JsonDocument.Parse(AccessLogLines(log)[0]).RootElement.GetProperty("status").GetInt32());
+        if (onClientLeave == "cancel")
+        {
+            await provider.Abandoned.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, TimeSpan.FromSeconds(30), "the call settled");
+            Assert.Equal((prompt, 0L), Limiter(kit).Read("gold", "app", 0));
+            Assert.Equal(0, provider.ReportedTokens);
+            await Wait.UntilAsync(() => _tokens.Any(t => t.Model == model), "the call's usage recorded");
+            Assert.All(_tokens.Where(t => t.Model == model), t => Assert.True(t.Estimated));
+            return;
+        }
+
+        // Still read without the client: the rest of the body, with the usage, comes once the provider is released.
+        Assert.NotSame(provider.Abandoned.Task, await Task.WhenAny(provider.Abandoned.Task, Task.Delay(TimeSpan.FromMilliseconds(500))));
+        Assert.Equal(prompt + 50, Limiter(kit).Read("gold", "app", 0).Reserved);
+        provider.Release.SetResult();
+        await kit.AssertTokensUsedAsync(12); // 7 prompt and 5 completion tokens, as the provider reported
+        Assert.Equal(12, provider.ReportedTokens);
+        await Wait.UntilAsync(() => _tokens.Any(t => t.Model == model), "the call's usage recorded");
+        Assert.DoesNotContain(_tokens, t => t.Model == model && t.Estimated);
+    }
+
+    /// <summary>
     /// What a provider bills as completion but chat's content does not hold is counted for an estimate, in every dialect:
     /// tool calls' arguments and reasoning (OpenAI-compatible chunks, and those translated to Anthropic's events), and
     /// Anthropic's thinking (translated to chunks).
@@ -397,6 +535,15 @@ public sealed class ClientGoneTests : IDisposable
             Assert.True(read > 0, seen.ToString());
             seen.Append(Encoding.UTF8.GetString(buffer, 0, read));
         }
+    }
+
+    private static string AccessLog(string path) => $"gateway:\n  observability:\n    accessLog: {{ path: \"{path}\" }}";
+
+    private static string[] AccessLogLines(string path) => File.Exists(path) ? File.ReadAllLines(path) : [];
+
+    private sealed class DeleteOnDispose(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
     }
 
     private long Recorded(string model) => _tokens.Where(t => t.Model == model).Sum(t => t.Value);

@@ -38,6 +38,21 @@ public enum FakeFault
     HoldWhole,
     /// <summary>Sends a stream's response headers, then waits for <see cref="FakeProvider.Release"/> before its first chunk.</summary>
     GateFirstChunk,
+    /// <summary>Sends a whole (not streamed) answer's headers and the first half of its body, then waits for <see cref="FakeProvider.Release"/> before the rest.</summary>
+    HoldWholeBody,
+    /// <summary>Waits for <see cref="FakeProvider.Release"/> before the headers of any answer, streamed or whole, then answers it.</summary>
+    HoldHeaders,
+}
+
+/// <summary>What a call held by a fault (<see cref="FakeFault.HoldWhole"/>, <see cref="FakeFault.HoldWholeBody"/>, <see cref="FakeFault.HoldHeaders"/>, <see cref="FakeFault.GateFirstChunk"/>) does once released.</summary>
+public enum FakeRelease
+{
+    /// <summary>Goes on with its answer, to its end.</summary>
+    Answer,
+    /// <summary>Answers 500 with OpenAI's error body (where its headers were not sent yet; otherwise resets).</summary>
+    ServerError,
+    /// <summary>Resets the connection, without usage.</summary>
+    Reset,
 }
 
 /// <summary>
@@ -105,6 +120,9 @@ internal sealed class FakeProvider : IAsyncDisposable
 
     public TaskCompletionSource Release { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>What a held call does once released: by default it answers.</summary>
+    public FakeRelease Released { get; set; }
+
     /// <summary>A key as OpenAI's 401 shows it: its first 8 characters, stars, and its last 4.</summary>
     public static string KeyFragment(string key) => key.Length < 12 ? new string('*', key.Length) : key[..8] + new string('*', key.Length - 12) + key[^4..];
 
@@ -153,6 +171,13 @@ internal sealed class FakeProvider : IAsyncDisposable
             case FakeFault.Stall:
                 await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { });
                 return;
+            case FakeFault.HoldHeaders:
+                if (await HeldAsync(context))
+                {
+                    return;
+                }
+
+                break;
         }
 
         var model = body["model"]?.GetValue<string>() ?? "?";
@@ -180,18 +205,34 @@ internal sealed class FakeProvider : IAsyncDisposable
         var usage = new { prompt_tokens = prompt, completion_tokens = words.Length, total_tokens = prompt + words.Length };
         if (body["stream"]?.GetValue<bool>() != true)
         {
-            if (Fault == FakeFault.HoldWhole)
+            if (Fault == FakeFault.HoldWhole && await HeldAsync(context))
             {
-                await HoldAsync(context);
+                return;
             }
 
-            Interlocked.Add(ref _reported, usage.total_tokens);
-            await context.Response.WriteAsJsonAsync(new
+            var whole = JsonSerializer.SerializeToUtf8Bytes(new
             {
                 id = "chatcmpl-fake", @object = "chat.completion", created = 1, model,
                 choices = new[] { new { index = 0, message = new { role = "assistant", content = string.Join(' ', words) }, finish_reason = "stop" } },
                 usage,
             });
+            context.Response.ContentType = "application/json";
+            if (Fault == FakeFault.HoldWholeBody)
+            {
+                // The headers and half the body reach the caller, the usage (at the end) not yet.
+                await context.Response.Body.WriteAsync(whole.AsMemory(0, whole.Length / 2));
+                await context.Response.Body.FlushAsync();
+                FirstChunkSent.TrySetResult();
+                if (await HeldAsync(context))
+                {
+                    return;
+                }
+
+                whole = whole[(whole.Length / 2)..];
+            }
+
+            Interlocked.Add(ref _reported, usage.total_tokens);
+            await context.Response.Body.WriteAsync(whole);
             return;
         }
 
@@ -200,7 +241,10 @@ internal sealed class FakeProvider : IAsyncDisposable
         {
             await context.Response.StartAsync();
             await context.Response.Body.FlushAsync();
-            await HoldAsync(context);
+            if (await HeldAsync(context))
+            {
+                return;
+            }
         }
 
         for (var i = 0; i < words.Length; i++)
@@ -381,6 +425,27 @@ internal sealed class FakeProvider : IAsyncDisposable
         }
 
         return index == 1 && Fault == FakeFault.CutMidStream;
+    }
+
+    // Waits for Release, then does what Released says: true when the response is over (failed).
+    private async Task<bool> HeldAsync(HttpContext context)
+    {
+        await HoldAsync(context);
+        if (Released == FakeRelease.ServerError && !context.Response.HasStarted)
+        {
+            context.Response.StatusCode = 500;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}""");
+            return true;
+        }
+
+        if (Released != FakeRelease.Answer)
+        {
+            context.Abort();
+            return true;
+        }
+
+        return false;
     }
 
     // Waits for Release (or forever); a caller that gives the call up first is noted (Abandoned).
