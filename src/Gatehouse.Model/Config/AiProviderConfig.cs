@@ -31,7 +31,7 @@ public sealed record AiProviderConfig
     /// From sending a call until the response headers (and, for a stream, its first event) arrive; past it the call
     /// moves to the alias's next provider model, or the client gets 504. When the client leaves (with
     /// <c>onClientLeave: finish</c>), the rest of the answer is read without it for at most this long more (so its usage
-    /// is the provider's), then given up and estimated.
+    /// is the provider's), then given up: estimated if its answer had begun, else counted as nothing, as with the client there.
     /// </summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -65,7 +65,8 @@ public sealed record AiProviderConfig
     /// What becomes of a call whose client leaves (closes its connection or cancels its stream) once the call was sent.
     /// <c>finish</c>: the provider's answer is read to its end without the client (within <c>timeout</c>) and the call is
     /// settled with the provider's own usage, since a billed provider (OpenAI, Anthropic, Azure) bills the whole answer
-    /// anyway: token and spend limits and usage then match the bill, and a client cannot pass its limit by leaving.
+    /// anyway: token and spend limits and usage then match the bill, and a client cannot pass its limit by leaving; a
+    /// provider that then fails before its answer began (a 5xx, a reset) bills nothing, and the call counts nothing.
     /// <c>cancel</c>: the provider's call is ended at once, and settled with the prompt and what was relayed, marked
     /// estimated: for a self-hosted server (vLLM, Ollama, LM Studio), which stops generating when its request is aborted,
     /// so that its GPU is not spent on an answer no one reads. Either way no other provider is tried for it.
