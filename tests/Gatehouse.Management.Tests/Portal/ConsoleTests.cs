@@ -27,7 +27,7 @@ public sealed class ConsoleTests
     internal static async Task<Browser> ConsoleAsync(PortalHarness h, string email = "", string password = PortalHarness.AdminToken)
     {
         var browser = new Browser(h.Admin.Url);
-        using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", password));
+        using var login = await browser.SubmitPastBusyAsync("/console/login", "/console/login", ("email", email), ("password", password));
         Assert.True(login.StatusCode == HttpStatusCode.Redirect, $"signing in as '{email}' was answered {login.StatusCode}");
         return browser;
     }
@@ -50,7 +50,7 @@ public sealed class ConsoleTests
         async Task<Browser> SignInAsync(string email, string password = "a console pass phrase")
         {
             var browser = new Browser(h.Admin.Url);
-            using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", password));
+            using var login = await browser.SubmitPastBusyAsync("/console/login", "/console/login", ("email", email), ("password", password));
             Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
             Assert.Equal(HttpStatusCode.OK, await PendingStatusAsync(browser));
             return browser;

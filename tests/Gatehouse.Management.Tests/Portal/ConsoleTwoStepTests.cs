@@ -321,7 +321,7 @@ public sealed partial class ConsoleTwoStepTests
     internal static async Task<Browser> SignInAsync(PortalHarness h, string email, bool expectPending = true)
     {
         var browser = new Browser(h.Admin.Url);
-        using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", Password));
+        using var login = await browser.SubmitPastBusyAsync("/console/login", "/console/login", ("email", email), ("password", Password));
         Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         if (expectPending)
         {
@@ -334,7 +334,7 @@ public sealed partial class ConsoleTwoStepTests
     // The password step of a user with two-step sign-in: the second form, its ticket and its antiforgery token.
     private static async Task<(string Ticket, string Token)> PasswordStepAsync(Browser browser, string email)
     {
-        using var login = await browser.SubmitAsync("/console/login", "/console/login", ("email", email), ("password", Password));
+        using var login = await browser.SubmitPastBusyAsync("/console/login", "/console/login", ("email", email), ("password", Password));
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         var page = await login.Content.ReadAsStringAsync();
         Assert.Contains("authenticator app", page, StringComparison.Ordinal);

@@ -22,7 +22,7 @@ public sealed partial class PortalEmailChangeTests
     private static async Task<HttpStatusCode> LogInAsync(PortalHarness h, string email, string password)
     {
         using var browser = h.NewBrowser();
-        using var login = await browser.SubmitAsync("/login", "/login", ("email", email), ("password", password));
+        using var login = await browser.SubmitPastBusyAsync("/login", "/login", ("email", email), ("password", password));
         return login.StatusCode;
     }
 
@@ -33,7 +33,7 @@ public sealed partial class PortalEmailChangeTests
         using var browser = await h.ConsumerAsync("before@example.com");
         var (_, key) = await PortalHarness.CreateAppAsync(browser, "retail", "Keeps working");
         using var other = h.NewBrowser();
-        using (var login = await other.SubmitAsync("/login", "/login", ("email", "before@example.com"), ("password", Password)))
+        using (var login = await other.SubmitPastBusyAsync("/login", "/login", ("email", "before@example.com"), ("password", Password)))
         {
             Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         }

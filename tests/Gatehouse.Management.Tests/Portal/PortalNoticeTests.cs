@@ -41,7 +41,7 @@ public sealed class PortalNoticeTests
 
         // An application on a plan that needs approval: approved, then another refused; each told with its name and plan.
         using var fresh = h.NewBrowser();
-        using (var login = await fresh.SubmitAsync("/login", "/login", ("email", "waiting@example.com"), ("password", "a long enough pass phrase")))
+        using (var login = await fresh.SubmitPastBusyAsync("/login", "/login", ("email", "waiting@example.com"), ("password", "a long enough pass phrase")))
         {
             Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
         }
