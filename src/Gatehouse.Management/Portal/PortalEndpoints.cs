@@ -72,7 +72,7 @@ internal static partial class PortalEndpoints
     private static async Task<bool> TryItAdmittedAsync(HttpContext context, PortalContext portal, string account)
     {
         var perMinute = await portal.Consumers.TryItPerMinuteAsync(context.RequestAborted).ConfigureAwait(false);
-        if (portal.TryIt.Refuse(account, perMinute) is not { } wait)
+        if (await portal.TryIt.RefuseAsync(account, perMinute, context.RequestAborted).ConfigureAwait(false) is not { } wait)
         {
             return true;
         }

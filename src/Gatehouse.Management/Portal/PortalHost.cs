@@ -79,7 +79,9 @@ public sealed partial class PortalHost : IAsyncDisposable
         });
         builder.Services.AddSingleton(options.Time);
         builder.Services.AddSingleton<PortalApiEndpoints.TokenFailures>();
-        builder.Services.AddSingleton<TryItLimits>();
+        // Several control nodes share a PostgreSQL store, which is a counter engine: try it counts across them in it.
+        builder.Services.AddSingleton(services => new TryItLimits(options.Admin.Options.Store as Model.Limits.ILimitEngine, options.Time,
+            services.GetRequiredService<ILogger<TryItLimits>>()));
         AddWebServices(builder.Services, options.Admin.Options.Store, "portal", Scheme, "/login", options.Time);
         builder.Services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure(o => o.Events.OnValidatePrincipal = context => ValidateAsync(context, options.Admin));
 

@@ -64,25 +64,26 @@ internal sealed partial class PortalHarness : IAsyncDisposable
     public List<string> Logs { get; }
 
     public static async Task<PortalHarness> StartAsync(FakeTime? time = null, Func<PortalOptions, PortalOptions>? portalOptions = null, string? consolePublicUrl = null,
-        Gatehouse.Management.Web.SingleSignOnOptions? sso = null, Func<string, string>? editYaml = null)
+        Gatehouse.Management.Web.SingleSignOnOptions? sso = null, Func<string, string>? editYaml = null, string? store = null)
     {
         var folder = Directory.CreateTempSubdirectory("gatehouse-portal-").FullName;
         var backend = await ConsumerNode.StartBackendAsync();
-        var store = await ConfigStores.OpenAsync("sqlite:" + Path.Combine(folder, "gatehouse.db"), (TimeProvider?)time ?? TimeProvider.System);
+        // store: another store's connection string (a PostgreSQL database), instead of a SQLite file of the harness's own.
+        var opened = await ConfigStores.OpenAsync(store ?? "sqlite:" + Path.Combine(folder, "gatehouse.db"), (TimeProvider?)time ?? TimeProvider.System);
         var yaml = ConsumerNode.Yaml(backend.Urls.First());
         yaml = editYaml is null ? yaml : editYaml(yaml);
-        var (_, errors) = await StoreConfig.ImportAsync(store, yaml, folder, null, "test", "import");
+        var (_, errors) = await StoreConfig.ImportAsync(opened, yaml, folder, null, "test", "import");
         Assert.Empty(errors);
-        var (_, loaded) = await StoreConfig.LoadAsync(store, folder, null);
+        var (_, loaded) = await StoreConfig.LoadAsync(opened, folder, null);
         var logs = new List<string>();
         var provider = new ListLoggerProvider(logs);
         var gateway = await GatewayHost.StartAsync(new GatewayHostOptions { Config = loaded.Config!, ConfigureLogging = l => { l.ClearProviders(); l.AddProvider(provider); } });
-        var follower = new ConsumerFollower(store, gateway.Runtime.Consumers);
+        var follower = new ConsumerFollower(opened, gateway.Runtime.Consumers);
         await follower.StartAsync(CancellationToken.None);
         var admin = await AdminApi.StartAsync(new AdminApiOptions
         {
             Url = "http://127.0.0.1:0",
-            Store = store,
+            Store = opened,
             TokenSha256 = ApiKeyHash.Sha256Hex(AdminToken),
             Apply = gateway.Runtime.Apply,
             ServedRevision = 1,
@@ -111,11 +112,11 @@ internal sealed partial class PortalHarness : IAsyncDisposable
         }
         catch
         {
-            await StopAsync(admin, follower, gateway, store, backend, folder);
+            await StopAsync(admin, follower, gateway, opened, backend, folder);
             throw;
         }
 
-        return new PortalHarness(folder, backend, store, gateway, follower, admin, portal, time, mail, logs);
+        return new PortalHarness(folder, backend, opened, gateway, follower, admin, portal, time, mail, logs);
     }
 
     /// <summary>A browser-like client of the portal: its own cookies, no automatic redirects.</summary>
