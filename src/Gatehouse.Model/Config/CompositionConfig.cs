@@ -31,6 +31,16 @@ public sealed record CompositionConfig
     /// <summary>Labels plans can grant it by.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
+    /// <summary>
+    /// OAuth scopes a bearer token must carry, every one of them, to call the composition, as an operation's
+    /// <c>requireScopes</c>: a token without one of them, or an API key, a Basic password or a client certificate, gets
+    /// 403 <c>insufficient-scope</c>. Its steps' calls are the gateway's own and need none. Needs plans, and
+    /// <c>gateway.jwt</c> issuers or <c>gateway.introspection</c>.
+    /// </summary>
+    [DocType("list of scopes")]
+    [DefaultText("`[]` (none)")]
+    public IReadOnlyList<string> RequireScopes { get; init; } = [];
+
     /// <summary>The backend calls by name (below); at least one.</summary>
     [DefaultText("required")]
     public IReadOnlyDictionary<string, CompositionStepConfig> Steps { get; init; } = new Dictionary<string, CompositionStepConfig>();
@@ -68,6 +78,6 @@ public sealed record CompositionConfig
     /// <summary>The operation id of composition <paramref name="id"/>.</summary>
     public string OperationIdOf(string id) => Operation ?? $"compositions.{id}";
 
-    /// <summary>The composition seen as an operation, for plans: method, public path, tags and access class.</summary>
-    public OperationConfig AsOperation() => new() { Method = Method.ToUpperInvariant(), Path = Path, Tags = Tags };
+    /// <summary>The composition seen as an operation, for plans: method, public path, tags, access class and required scopes.</summary>
+    public OperationConfig AsOperation() => new() { Method = Method.ToUpperInvariant(), Path = Path, Tags = Tags, RequireScopes = RequireScopes };
 }

@@ -27,7 +27,7 @@ internal sealed class CompositionReader(YamlBinder b)
 
     private CompositionConfig? ReadComposition(YamlNode node, string path)
     {
-        var map = b.Mapping(node, path, "method", "path", "host", "operation", "tags", "inputs", "steps", "response", "deadline", "serverTiming", "maxDepth", "maxBodySize", "maxItems");
+        var map = b.Mapping(node, path, "method", "path", "host", "operation", "tags", "requireScopes", "inputs", "steps", "response", "deadline", "serverTiming", "maxDepth", "maxBodySize", "maxItems");
         if (map is null)
         {
             return null;
@@ -59,6 +59,11 @@ internal sealed class CompositionReader(YamlBinder b)
         if (map.TryGetValue("tags", out var tags))
         {
             c = c with { Tags = b.StringList(tags, At("tags")) };
+        }
+
+        if (map.TryGetValue("requireScopes", out var scopes))
+        {
+            c = c with { RequireScopes = b.StringList(scopes, At("requireScopes")) };
         }
 
         if (map.TryGetValue("inputs", out var inputs))

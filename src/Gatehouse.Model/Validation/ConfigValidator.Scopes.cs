@@ -2,7 +2,7 @@ using Gatehouse.Model.Config;
 
 namespace Gatehouse.Model.Validation;
 
-/// <summary>OAuth scope checks: routes' and operations' <c>requireScopes</c>, and the introspection answer's issuer.</summary>
+/// <summary>OAuth scope checks: routes', operations' and compositions' <c>requireScopes</c>, and the introspection answer's issuer.</summary>
 public static partial class ConfigValidator
 {
     private static void ValidateScopes(GatehouseConfig config, List<ConfigError> errors)
@@ -24,6 +24,11 @@ public static partial class ConfigValidator
             {
                 ValidateRequireScopes(config, $"services.{name}.operations.{id}.requireScopes", operation.RequireScopes, errors);
             }
+        }
+
+        foreach (var (id, composition) in config.Compositions)
+        {
+            ValidateRequireScopes(config, $"compositions.{id}.requireScopes", composition.RequireScopes, errors);
         }
     }
 

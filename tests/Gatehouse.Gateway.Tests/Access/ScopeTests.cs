@@ -64,8 +64,14 @@ public sealed class ScopeTests : IAsyncLifetime
               audit: { operation: orders.get, path: "/audit/orders/{id}", requireScopes: ["orders:audit"] }
               orders: { operation: orders.list }
               admin: { methods: [GET], path: "/admin", service: api, requireScopes: [admin, "orders:read"] }
+            compositions:
+              card:
+                path: "/cards/{id}"
+                requireScopes: ["cards:read"]
+                steps:
+                  orders: { operation: orders.list }
             plans:
-              retail: { include: [ { operation: orders.get }, { operation: orders.list }, { route: admin } ] }
+              retail: { include: [ { operation: orders.get }, { operation: orders.list }, { route: admin }, { operation: compositions.card } ] }
             accounts: { acme: {} }
             applications:
               shop: { account: acme, plan: retail, clientIds: [shop-app], keys: [ { sha256: {{ApiKey.Sha256}} } ] }
@@ -179,6 +185,28 @@ public sealed class ScopeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AComposition_RequiringScopes_RefusesATokenWithoutThem_WithTheChallenge_AndRunsForOneWithThem()
+    {
+        var lacking = await GetAsync("/cards/7", Jwt("scope", "orders:read"));
+
+        Assert.Equal(403, lacking.Status);
+        Assert.Equal("Bearer error=\"insufficient_scope\", scope=\"cards:read\"", lacking.Header("WWW-Authenticate"));
+        Assert.Contains("\"type\":\"urn:gatehouse:problem:insufficient-scope\"", lacking.Body, StringComparison.Ordinal);
+        Assert.Contains("operation 'compositions.card'", lacking.Body, StringComparison.Ordinal);
+        var keyed = await GetAsync("/cards/7", key: ApiKey.Plaintext);
+        Assert.Equal(403, keyed.Status);
+        Assert.Equal("Bearer error=\"insufficient_scope\", scope=\"cards:read\"", keyed.Header("WWW-Authenticate"));
+        Assert.Equal("Bearer scope=\"cards:read\"", (await GetAsync("/cards/7")).Header("WWW-Authenticate"));
+        Assert.Empty(_backend.Seen);
+
+        // Its step calls orders.list as the gateway's own call, which needs no token and no scope.
+        var served = await GetAsync("/cards/7", Jwt("scp", new[] { "cards:read" }));
+        Assert.Equal(200, served.Status);
+        Assert.Contains("\"orders\":", served.Body, StringComparison.Ordinal);
+        Assert.Equal("/orders", Assert.Single(_backend.Seen).Target);
+    }
+
+    [Fact]
     public async Task IntrospectedToken_ItsScopeDecides()
     {
         Assert.Equal(200, (await GetAsync("/orders/7", "opaque-read")).Status);
@@ -203,11 +231,17 @@ public sealed class ScopeTests : IAsyncLifetime
         Assert.Empty(_backend.Seen);
     }
 
+    private HttpClient ServiceApi()
+    {
+        var api = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(_gateway.Host.ServiceApiUrl!) };
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceToken.Plaintext);
+        return api;
+    }
+
     [Fact]
     public async Task TheServiceApi_AppliesAnOperationsScopes_AsTheProxyDoes()
     {
-        using var api = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(_gateway.Host.ServiceApiUrl!) };
-        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ServiceToken.Plaintext);
+        using var api = ServiceApi();
 
         async Task<(bool Allowed, string? Reason)> AuthorizeAsync(string token)
         {

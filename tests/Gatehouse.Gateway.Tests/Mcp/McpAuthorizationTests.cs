@@ -56,6 +56,15 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
                 openapi: { file: "{{openapi}}" }
             routes:
               get: { operation: users.getUser, requireScopes: [users:read] }
+            compositions:
+              card:
+                path: "/cards/{id}"
+                tags: [users]
+                requireScopes: ["cards:read"]
+                steps:
+                  user: { operation: users.getUser, params: { id: "@request.path.id" } }
+                response:
+                  user: "@user.body"
             plans:
               reader:
                 include: [ { tag: users, access: read } ]
@@ -201,6 +210,38 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
         Assert.Equal("urn:gatehouse:problem:insufficient-scope", (string?)problem["type"]);
         Assert.Equal(403, (int?)problem["status"]);
         Assert.Empty(_upstream);
+    }
+
+    [Fact]
+    public async Task ACompositionRequiringScopes_IsAToolOnlyForATokenWithThem_AndItsCallIsRefusedWithout()
+    {
+        async Task<McpClient> ConnectAsync(string scopes) => await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(_gateway.Url + "/mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + Token(c => c["scope"] = scopes) },
+        }));
+
+        await using (var without = await ConnectAsync("mcp users:read"))
+        {
+            var listed = await without.ListToolsAsync();
+            Assert.Contains(listed, t => t.Name == "users.getUser");
+            Assert.DoesNotContain(listed, t => t.Name == "compositions.card");
+            var refused = await without.CallToolAsync("compositions.card", new Dictionary<string, object?> { ["id"] = 7 });
+            Assert.True(refused.IsError);
+            var problem = JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(refused.Content)).Text)!;
+            Assert.Equal("urn:gatehouse:problem:insufficient-scope", (string?)problem["type"]);
+            Assert.Empty(_upstream);
+        }
+
+        await using var with = await ConnectAsync("mcp cards:read");
+        Assert.Contains(await with.ListToolsAsync(), t => t.Name == "compositions.card");
+        var result = await with.CallToolAsync("compositions.card", new Dictionary<string, object?> { ["id"] = 7 });
+
+        Assert.NotEqual(true, result.IsError);
+        var text = Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text;
+        Assert.Equal("7", (string?)JsonNode.Parse(text)!["user"]!["id"]);
+        Assert.Single(_upstream);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ namespace Gatehouse.Model.Tests.Validation;
 [Trait("Issue", "23")]
 public sealed class ScopeConfigTests
 {
-    private static IReadOnlyList<string> Errors(string routeScopes, string operationScopes = "[]", string gateway = "{ introspection: { url: \"https://auth.example.com/introspect\" } }", bool plans = true)
+    private static IReadOnlyList<string> Errors(string routeScopes, string operationScopes = "[]", string gateway = "{ introspection: { url: \"https://auth.example.com/introspect\" } }", bool plans = true, string compositionScopes = "[]")
     {
         var result = ConfigLoader.Load($$"""
             version: 1
@@ -19,7 +19,9 @@ public sealed class ScopeConfigTests
             routes:
               order: { operation: orders.get }
               items: { methods: [GET], path: "/items/{id}", service: api, requireScopes: {{routeScopes}} }
-            {{(plans ? "plans: { retail: { include: [ { route: items }, { operation: orders.get } ] } }" : "")}}
+            compositions:
+              card: { path: "/cards/{id}", requireScopes: {{compositionScopes}}, steps: { order: { operation: orders.get, params: { id: "@request.path.id" } } } }
+            {{(plans ? "plans: { retail: { include: [ { route: items }, { operation: orders.get }, { operation: compositions.card } ] } }" : "")}}
             """, Path.GetTempPath());
         return [.. result.Errors.Select(e => e.ToString())];
     }
@@ -40,6 +42,20 @@ public sealed class ScopeConfigTests
     public void AnOperationScopeThatIsNoScope_IsRefused_WithItsPath() =>
         AssertErrorAt(Errors("[]", operationScopes: "[\"orders read\"]"), "services.api.operations.orders.get.requireScopes[0]");
 
+    [Theory]
+    [InlineData("[\"cards read\"]", "compositions.card.requireScopes[0]")]
+    [InlineData("[\"cards:read\", \"cards:read\"]", "compositions.card.requireScopes[1]")]
+    [InlineData("\"cards:read\"", "compositions.card.requireScopes")]
+    public void ACompositionScopeThatIsNoScope_IsRefused_WithItsPath(string scopes, string path) =>
+        AssertErrorAt(Errors("[]", compositionScopes: scopes), path);
+
+    [Fact]
+    public void CompositionScopes_WithoutABearerTokenSource_OrWithoutPlans_AreRefused()
+    {
+        AssertErrorAt(Errors("[]", compositionScopes: "[\"cards:read\"]", gateway: "{}"), "compositions.card.requireScopes");
+        AssertErrorAt(Errors("[]", compositionScopes: "[\"cards:read\"]", plans: false), "compositions.card.requireScopes");
+    }
+
     [Fact]
     public void Scopes_WithoutABearerTokenSource_OrWithoutPlans_AreRefused()
     {
@@ -50,7 +66,7 @@ public sealed class ScopeConfigTests
     [Fact]
     public void WellFormedScopes_Load()
     {
-        Assert.Empty(Errors("[\"orders:read\", \"https://graph.example.com/Orders.Read\", \"admin\"]", operationScopes: "[\"orders:read\"]"));
+        Assert.Empty(Errors("[\"orders:read\", \"https://graph.example.com/Orders.Read\", \"admin\"]", operationScopes: "[\"orders:read\"]", compositionScopes: "[\"cards:read\"]"));
         Assert.Empty(Errors("[]", plans: false));
     }
 }
