@@ -239,7 +239,7 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             }
 
             var target = Target(access, entry)!;
-            var caller = await AuthenticateAsync(access, entry.Credential).ConfigureAwait(false);
+            var caller = await AuthenticateAsync(access, entry.Credential, target.Scopes is not null).ConfigureAwait(false);
             var (reason, counterKey, limits) = Usage(access, caller, target, IsWrite(target, entry), AnonymousKey(entry));
             if (reason is not null)
             {
@@ -267,7 +267,8 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
 
     /// <summary>
     /// Whose counters a reported call goes to, by the same rules as <see cref="AccessEngine.Decide"/> without the
-    /// limit step: a call the gateway would have refused for who the caller is (or what the plan grants) is rejected.
+    /// limit step: a call the gateway would have refused for who the caller is, what its token's scopes allow or what
+    /// the plan grants is rejected.
     /// </summary>
     private static (string? Reason, string? CounterKey, LimitSet? Limits) Usage(AccessModel access, in Caller caller, AccessTarget target, bool write, string anonymousKey)
     {
@@ -276,10 +277,18 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
         {
             case CallerKind.Invalid:
                 return ("invalid_credential", null, null);
+            // An anonymous call carries no token, so no scopes, as authorize decides.
             case CallerKind.Anonymous:
-                return access.Anonymous is { } anonymous && table[anonymous.Index] is { } anonymousLimits
+                return access.Anonymous is { } anonymous && table[anonymous.Index] is { } anonymousLimits && target.Scopes is null
                     ? (null, anonymousKey, anonymousLimits)
                     : ("missing_credential", null, null);
+        }
+
+        // A call its token's scopes did not allow is one authorize and authrep refuse: a service that reports it served
+        // it anyway, and counting it would charge the application for a call the gateway says it may not make.
+        if (target.Scopes is { } required && required.FirstMissing(caller.Credential == CredentialKind.Bearer ? caller.Scopes : null) is not null)
+        {
+            return ("insufficient_scope", null, null);
         }
 
         var app = caller.Application!;

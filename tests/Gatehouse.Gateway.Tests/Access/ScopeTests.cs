@@ -255,4 +255,42 @@ public sealed class ScopeTests : IAsyncLifetime
         Assert.Equal((false, "insufficient_scope"), await AuthorizeAsync("opaque-profile"));
         Assert.Equal((true, null), await AuthorizeAsync("opaque-read"));
     }
+
+    [Fact]
+    public async Task TheServiceApisReport_RejectsACallTheTokensScopesDidNotAllow_AsAuthorizeRefusesIt_AndCountsTheOthers()
+    {
+        using var api = ServiceApi();
+        object Entry(object credential, string operation) => new { credential, operation, hits = 2 };
+
+        using var response = await api.PostAsJsonAsync("/api/report", new
+        {
+            usage = new[]
+            {
+                Entry(new { bearer = Jwt("scope", "orders:read") }, "orders.get"),
+                Entry(new { bearer = Jwt("scope", "profile") }, "orders.get"),
+                Entry(new { bearer = "opaque-profile" }, "orders.get"),
+                Entry(new { apiKey = ApiKey.Plaintext }, "compositions.card"),
+                Entry(new { }, "compositions.card"),
+                Entry(new { bearer = Jwt("scp", new[] { "cards:read" }) }, "compositions.card"),
+                Entry(new { apiKey = ApiKey.Plaintext }, "orders.list"),
+            },
+        });
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        var answer = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(3, answer.GetProperty("accepted").GetInt32());
+        var rejected = answer.GetProperty("rejected").EnumerateArray().Select(r => (r.GetProperty("index").GetInt32(), r.GetProperty("reason").GetString())).ToArray();
+        Assert.Equal([(1, "insufficient_scope"), (2, "insufficient_scope"), (3, "insufficient_scope"), (4, "missing_credential")], rejected);
+    }
+
+    [Fact]
+    public async Task TheServiceApisDocument_ListsInsufficientScope_AmongAnswersReasons()
+    {
+        using var api = ServiceApi();
+        var document = System.Text.Json.Nodes.JsonNode.Parse(await api.GetStringAsync("/api/openapi.json"))!;
+        var schemas = document["components"]!["schemas"]!;
+
+        Assert.Contains("insufficient_scope", schemas["Decision"]!["properties"]!["reason"]!["enum"]!.AsArray().Select(r => (string?)r));
+        Assert.Contains("insufficient_scope", (string?)schemas["ReportResult"]!["properties"]!["rejected"]!["items"]!["properties"]!["reason"]!["description"], StringComparison.Ordinal);
+    }
 }
