@@ -7,7 +7,8 @@ namespace Gatehouse.Model.Plans;
 /// <summary>
 /// A plan's own OpenAPI 3.1 document: exactly the operations <see cref="PlanProjection"/> lists, at their public paths,
 /// with their descriptions and schemas taken from the services' documents, the components they reference (transitively)
-/// and nothing else, the gateway as the server and the plan's credential as the security scheme.
+/// and nothing else, the gateway as the server and the plan's credential as the security scheme (a bearer token with
+/// its scopes for an operation that requires OAuth scopes).
 /// </summary>
 public static class PlanOpenApi
 {
@@ -72,6 +73,11 @@ public static class PlanOpenApi
                 operation["tags"] = new JsonArray([.. op.Tags.Select(t => (JsonNode?)t)]);
             }
 
+            if (op.Scopes.Count > 0)
+            {
+                RequireScopes(operation, op.Scopes);
+            }
+
             var path = PublicPath(op.Path);
             var pathItem = paths[path] as JsonObject ?? [];
             paths[path] = pathItem;
@@ -92,6 +98,15 @@ public static class PlanOpenApi
         };
 
         var kept = Prune(paths, components);
+        // Bearer tokens are accepted from JWT issuers and from an introspection endpoint alike (whose tokens may be opaque).
+        var bearer = config.Gateway.Jwt.Issuers.Count > 0 || config.Gateway.Introspection is not null
+            ? new JsonObject { ["type"] = "http", ["scheme"] = "bearer", ["description"] = "An OAuth 2 access token for your application, from the API's authorization server." }
+            : null;
+        if (bearer is not null && config.Gateway.Introspection is null)
+        {
+            bearer["bearerFormat"] = "JWT";
+        }
+
         if (!planConfig.Anonymous)
         {
             var schemes = new JsonObject
@@ -99,14 +114,19 @@ public static class PlanOpenApi
                 ["apiKey"] = new JsonObject { ["type"] = "apiKey", ["in"] = "header", ["name"] = config.Gateway.ApiKeys.Header, ["description"] = "Your application's API key." },
             };
             var security = new JsonArray(new JsonObject { ["apiKey"] = new JsonArray() });
-            if (config.Gateway.Jwt.Issuers.Count > 0)
+            if (bearer is not null)
             {
-                schemes["bearer"] = new JsonObject { ["type"] = "http", ["scheme"] = "bearer", ["bearerFormat"] = "JWT" };
+                schemes["bearer"] = bearer;
                 security.Add(new JsonObject { ["bearer"] = new JsonArray() });
             }
 
             kept["securitySchemes"] = schemes;
             document31["security"] = security;
+        }
+        else if (bearer is not null && operations.Any(o => o.Scopes.Count > 0))
+        {
+            // An anonymous plan's document needs no credential, except for an operation that requires scopes.
+            kept["securitySchemes"] = new JsonObject { ["bearer"] = bearer };
         }
 
         if (kept.Count > 0)
@@ -115,6 +135,19 @@ public static class PlanOpenApi
         }
 
         return document31;
+    }
+
+    /// <summary>
+    /// An operation that requires OAuth scopes takes a bearer token with them and nothing else: its own <c>security</c>
+    /// names the bearer scheme with the scopes (OpenAPI 3.1 lets a requirement of any scheme list the roles it needs;
+    /// the config names no token endpoint, so there is no <c>oauth2</c> flow to describe), and its description says so
+    /// for readers and tools that do not show a requirement's scopes.
+    /// </summary>
+    private static void RequireScopes(JsonObject operation, IReadOnlyList<string> scopes)
+    {
+        operation["security"] = new JsonArray(new JsonObject { ["bearer"] = new JsonArray([.. scopes.Select(s => (JsonNode?)s)]) });
+        var needs = $"Needs a bearer token with the OAuth scope{(scopes.Count == 1 ? "" : "s")} {string.Join(", ", scopes.Select(s => $"`{s}`"))}; an API key is refused (403 insufficient-scope).";
+        operation["description"] = operation["description"] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0 ? text + "\n\n" + needs : needs;
     }
 
     /// <summary><c>{**rest}</c> (a catch-all) is written <c>{rest}</c>: OpenAPI has one kind of path parameter.</summary>

@@ -28,6 +28,12 @@ public sealed record PlanOperation(
     /// request body), used instead of a service document's; null otherwise.
     /// </summary>
     public System.Text.Json.Nodes.JsonObject? Document { get; init; }
+
+    /// <summary>
+    /// The OAuth scopes a bearer token must carry to call it here: its operation's (or composition's)
+    /// <c>requireScopes</c> and then its route's, each once; empty when it needs none.
+    /// </summary>
+    public IReadOnlyList<string> Scopes { get; init; } = [];
 }
 
 /// <summary>What a <see cref="PlanOperation"/> is bound to.</summary>

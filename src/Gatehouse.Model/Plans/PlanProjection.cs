@@ -68,6 +68,7 @@ public static class PlanProjection
                         prompt.Prompt is null ? found.Service : null, found.Operation.Path, found.Operation.Method.ToUpperInvariant(), PlanOperationKind.Operation)
                     {
                         Document = prompt.Prompt is null ? null : PromptDocument(prompt.Name, prompt.Prompt),
+                        Scopes = Scopes(found.Operation.RequireScopes, route.RequireScopes),
                     });
                 }
 
@@ -91,7 +92,7 @@ public static class PlanProjection
                 var access = OperationConfig.AccessOf(method);
                 if ((flags & access.ToFlag()) != 0)
                 {
-                    result.Add(new PlanOperation(routeId, method, path, access, [], null, null, null, PlanOperationKind.Route));
+                    result.Add(new PlanOperation(routeId, method, path, access, [], null, null, null, PlanOperationKind.Route) { Scopes = route.RequireScopes });
                 }
             }
         }
@@ -102,12 +103,19 @@ public static class PlanProjection
             var operation = composition.AsOperation();
             if ((grants.Operations.GetValueOrDefault(id) & operation.Access.ToFlag()) != 0)
             {
-                result.Add(new PlanOperation(id, operation.Method, composition.Path, operation.Access, composition.Tags, null, null, null, PlanOperationKind.Composition));
+                result.Add(new PlanOperation(id, operation.Method, composition.Path, operation.Access, composition.Tags, null, null, null, PlanOperationKind.Composition)
+                {
+                    Scopes = operation.RequireScopes,
+                });
             }
         }
 
         return [.. result.OrderBy(o => o.Path, StringComparer.Ordinal).ThenBy(o => o.Method, StringComparer.Ordinal)];
     }
+
+    /// <summary>An operation's scopes and then its route's, each once, as the gateway requires them.</summary>
+    private static IReadOnlyList<string> Scopes(IReadOnlyList<string> operation, IReadOnlyList<string> route) =>
+        route.Count == 0 ? operation : [.. operation.Concat(route).Distinct(StringComparer.Ordinal)];
 
     /// <summary>
     /// The model routes <paramref name="plan"/> grants (routes to an <c>ai</c> service, which <see cref="Of"/> leaves out):

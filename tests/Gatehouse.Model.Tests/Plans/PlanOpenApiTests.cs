@@ -123,6 +123,37 @@ public sealed class PlanOpenApiTests : IDisposable
     }
 
     [Fact]
+    [Trait("Issue", "23")]
+    public void AnOperationRequiringScopes_TakesTheBearerSchemeWithThem_AlsoInAnAnonymousPlan()
+    {
+        var config = ConfigText.Valid($$"""
+            version: 1
+            gateway:
+              jwt: { issuers: { login: { issuer: "https://login.example.test/", audiences: [api], jwksUrl: "https://login.example.test/jwks", algorithms: [RS256] } } }
+            services:
+              users:
+                targets: [http://127.0.0.1:5001]
+                operations:
+                  users.get: { method: GET, path: "/users/{id}", requireScopes: ["users:read"] }
+            routes:
+              users-get: { operation: users.get }
+              legacy: { methods: [GET], path: "/legacy", service: users, requireScopes: [legacy] }
+            plans:
+              public: { anonymous: true, include: [ { route: legacy }, { operation: users.get } ] }
+            """);
+
+        var document = PlanOpenApi.Build(config, "public", PlanProjection.Of("public", config), _ => null, "https://api.example.com/");
+
+        Assert.Null(document["security"]);
+        Assert.Equal("JWT", (string?)document["components"]!["securitySchemes"]!["bearer"]!["bearerFormat"]);
+        Assert.Null(document["components"]!["securitySchemes"]!["apiKey"]);
+        Assert.Equal("""[{"bearer":["legacy"]}]""", document["paths"]!["/legacy"]!["get"]!["security"]!.ToJsonString());
+        Assert.Equal("""[{"bearer":["users:read"]}]""", document["paths"]!["/users/{id}"]!["get"]!["security"]!.ToJsonString());
+        Assert.NotNull(OpenApiDocumentReader.Read(document.ToJsonString(), out var error));
+        Assert.Null(error);
+    }
+
+    [Fact]
     public void TheDocument_ReadsBackAsOpenApi31_InJsonAndYaml()
     {
         var (_, document) = Build("full");
