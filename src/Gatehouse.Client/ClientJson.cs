@@ -14,6 +14,9 @@ internal sealed record LimitState(string Name, int Limit, long Remaining, int Re
 
 internal sealed record Decision(bool Allowed, string? Reason, string? Detail, string? Application, string? Plan, List<LimitState>? Limits)
 {
+    /// <summary>The OAuth scopes the operation requires, when a bearer token with them is what the caller lacks (a gateway before them sends none).</summary>
+    public string? Scope { get; init; }
+
     /// <summary>Set here, not read from the answer: the authrep said the service reports this call's outcome.</summary>
     [JsonIgnore]
     public bool OutcomeReported { get; init; }

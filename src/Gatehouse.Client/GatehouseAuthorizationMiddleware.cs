@@ -175,8 +175,13 @@ internal sealed class GatehouseAuthorizationMiddleware(RequestDelegate next, Gat
         switch (decision.Reason)
         {
             case "missing_credential" or "invalid_credential":
-                context.Response.Headers.WWWAuthenticate = _challenge;
+                // An operation that requires scopes asks for a bearer token with them, as the gateway's own 401 does.
+                context.Response.Headers.WWWAuthenticate = decision.Reason == "missing_credential" && decision.Scope is { } wanted ? $"Bearer scope=\"{wanted}\"" : _challenge;
                 return WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", detail);
+            case "insufficient_scope":
+                // RFC 6750 §3.1; scope tokens have no '"' or '\' (the gateway validates them), so they need no escaping.
+                context.Response.Headers.WWWAuthenticate = decision.Scope is { } scope ? $"Bearer error=\"insufficient_scope\", scope=\"{scope}\"" : "Bearer error=\"insufficient_scope\"";
+                return WriteProblemAsync(context, StatusCodes.Status403Forbidden, "insufficient-scope", "Insufficient scope", detail);
             case "rate_limited" or "quota_exceeded":
                 var retry = decision.Limits?.Where(l => l.Remaining == 0).Select(l => l.Reset).DefaultIfEmpty(1).Max() ?? 1;
                 context.Response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);

@@ -67,7 +67,8 @@ internal sealed class ClientSetup : IAsyncDisposable
             o.ServiceApiUrl = new Uri(apiUrl!);
             o.ServiceToken = token;
             o.OperationResolver = context => context.Request.Path.StartsWithSegments("/health") ? null
-                : context.Request.Path.StartsWithSegments("/orders") ? "orders.listOrders" : "users.getUser";
+                : context.Request.Path.StartsWithSegments("/orders") ? "orders.listOrders"
+                : context.Request.Path.StartsWithSegments("/secrets") ? "users.getSecret" : "users.getUser";
             o.CacheDuration = cacheDuration;
             o.ReportInterval = TimeSpan.FromHours(1);
             o.FailOpen = failOpen;
@@ -87,17 +88,21 @@ internal sealed class ClientSetup : IAsyncDisposable
         gateway:
           listeners: [ { url: "http://127.0.0.1:0" } ]
           serviceApi: { url: "http://127.0.0.1:0", tokenSha256: [ {{tokenHash}} ] }
+          # A bearer token source for the scoped operation; never asked here (API keys only, or no credential).
+          introspection: { url: "http://127.0.0.1:9/introspect", audience: shop }
         services:
           users:
             targets: [http://127.0.0.1:9]
             operations:
               users.getUser: { method: GET, path: "/users/{id}", tags: [users] }
+              users.getSecret: { method: GET, path: "/secrets/{id}", tags: [users], requireScopes: [secrets:read, users:read] }
           orders:
             targets: [http://127.0.0.1:9]
             operations:
               orders.listOrders: { method: GET, path: /orders, tags: [orders] }
         routes:
           getUser: { operation: users.getUser }
+          getSecret: { operation: users.getSecret }
           listOrders: { operation: orders.listOrders }
         plans:
           retail: { include: [ { tag: users, access: read } ] }

@@ -37,6 +37,22 @@ public sealed class GatehouseAuthorizationMiddlewareTests
         Assert.Equal("urn:gatehouse:problem:" + slug, problem.GetProperty("type").GetString());
     }
 
+    [Theory]
+    [InlineData("shop", HttpStatusCode.Forbidden, "insufficient-scope", "Bearer error=\"insufficient_scope\", scope=\"secrets:read users:read\"")]
+    [InlineData(null, HttpStatusCode.Unauthorized, "unauthorized", "Bearer scope=\"secrets:read users:read\"")]
+    public async Task AnOperationRequiringScopes_IsRefusedWithTheGatewaysProblemAndChallenge(string? caller, HttpStatusCode status, string slug, string challenge)
+    {
+        await using var setup = await ClientSetup.StartAsync(TimeSpan.Zero);
+
+        // An API key carries no scopes: the gateway's answer names the ones to ask for, and the service says them as the proxy would.
+        using var response = await setup.GetAsync("/secrets/1", caller is null ? null : setup.Keys[caller]);
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal(challenge, Assert.Single(response.Headers.WwwAuthenticate).ToString());
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("urn:gatehouse:problem:" + slug, problem.GetProperty("type").GetString());
+    }
+
     [Fact]
     public async Task OverTheLimit_Is429WithRetryAfter()
     {

@@ -182,7 +182,11 @@ internal sealed class ServiceApiHandler(GatewayRuntime runtime, Observability.Ga
             decision.Detail,
             decision.Application?.Id,
             decision.Plan?.Name,
-            LimitStates(decision, decision.Application?.Id ?? anonymousKey, action));
+            LimitStates(decision, decision.Application?.Id ?? anonymousKey, action))
+        {
+            // What a caller without a bearer token with the operation's scopes should come back with (RFC 6750's challenge).
+            Scope = decision.Reason is "insufficient_scope" or "missing_credential" ? target.Scopes?.Text : null,
+        };
         await WriteJsonAsync(context, result, ServiceApiJson.Default.AuthorizeResult).ConfigureAwait(false);
     }
 

@@ -63,7 +63,16 @@ internal sealed record ReportBody
 
 internal sealed record LimitState(string Name, int Limit, long Remaining, int Reset);
 
-internal sealed record AuthorizeResult(bool Allowed, string? Reason, string? Detail, string? Application, string? Plan, List<LimitState> Limits);
+internal sealed record AuthorizeResult(bool Allowed, string? Reason, string? Detail, string? Application, string? Plan, List<LimitState> Limits)
+{
+    /// <summary>
+    /// The OAuth scopes the operation requires (space-separated, as RFC 6750's <c>scope</c>), when a bearer token with them
+    /// is what the caller lacks (<c>insufficient_scope</c>, or <c>missing_credential</c> on a scoped operation), so that a
+    /// service answers with the challenge the gateway would; otherwise left out.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Scope { get; init; }
+}
 
 internal sealed record Rejection(int Index, string Reason);
 
