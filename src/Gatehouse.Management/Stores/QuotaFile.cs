@@ -46,11 +46,47 @@ internal sealed class QuotaFile(string path) : IQuotaCountStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    // The file lives in a node's state folder, whose files are owner-only (the hybrid node's StateFiles): SQLite would make
+    // it by the umask (0644 on most systems), so it is made here first, empty (an empty file is an empty database);
+    // SQLite gives its journal the database file's mode. The folder, when made here, is owner-only too.
+    private void MakeOwnerOnly()
+    {
+        var folder = System.IO.Path.GetDirectoryName(Path);
+        if (OperatingSystem.IsWindows())
+        {
+            if (folder is { Length: > 0 })
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            return;
+        }
+
+        if (folder is { Length: > 0 })
+        {
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        try
+        {
+            using var _ = new FileStream(Path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(Path))
+        {
+            // Made before (by an earlier start, or another opener just now): its mode is what it was made with.
+        }
+    }
+
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        if (System.IO.Path.GetDirectoryName(Path) is { Length: > 0 } folder)
+        if (!_ready)
         {
-            Directory.CreateDirectory(folder);
+            MakeOwnerOnly();
         }
 
         var connection = new SqliteConnection(_connectionString);

@@ -226,7 +226,6 @@ internal sealed partial class ConsumerFeed : IAsyncDisposable
 
     private void SaveSet(byte[] envelope)
     {
-        Directory.CreateDirectory(_folder);
         Replace(SetName, envelope);
         // The log held batches after the previous set; this set includes them. A crash before this line leaves them,
         // and reading skips them (their changes are not newer than the set's).
@@ -236,23 +235,12 @@ internal sealed partial class ConsumerFeed : IAsyncDisposable
         _logged = 0;
     }
 
-    private void Replace(string name, byte[] bytes)
-    {
-        var final = Path.Combine(_folder, name);
-        var temp = Path.Combine(_folder, $".{name}.{Environment.ProcessId}.tmp");
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(bytes);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, final, overwrite: true);
-    }
+    private void Replace(string name, byte[] bytes) => StateFiles.WriteAtomically(Path.Combine(_folder, name), bytes);
 
     private void Append(byte[] envelope)
     {
         // An envelope is compact JSON: one line. Flushed to disk before the batch counts as kept.
-        using (var file = new FileStream(Path.Combine(_folder, LogName), FileMode.Append, FileAccess.Write, FileShare.None))
+        using (var file = StateFiles.OpenAppend(Path.Combine(_folder, LogName), FileShare.None))
         {
             file.Write(envelope);
             file.WriteByte((byte)'\n');

@@ -91,11 +91,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
             return kept;
         }
 
-        Directory.CreateDirectory(folder);
         var instance = Management.Nodes.NodeLease.NewInstance();
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, instance);
-        File.Move(temporary, path, overwrite: true);
+        StateFiles.WriteAtomically(path, Encoding.ASCII.GetBytes(instance));
         return instance;
     }
 

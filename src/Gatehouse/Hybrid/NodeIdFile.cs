@@ -35,32 +35,11 @@ internal static partial class NodeIdFile
             return (kept, false);
         }
 
-        Directory.CreateDirectory(folder);
         var made = New(Environment.MachineName);
-        var temporary = $"{path}.{Environment.ProcessId}.tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var file = new FileStream(temporary, options))
-        {
-            file.Write(Encoding.ASCII.GetBytes(made + "\n"));
-            file.Flush(flushToDisk: true);
-        }
-
-        try
-        {
-            // Not over an existing file: two processes started at once on one folder both end up with the one kept.
-            File.Move(temporary, path, overwrite: false);
-            return (made, true);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            File.Delete(temporary);
-            return (Read(path) ?? throw Invalid(path), false);
-        }
+        // Not over an existing file: two processes started at once on one folder both end up with the one kept.
+        return StateFiles.WriteAtomically(path, Encoding.ASCII.GetBytes(made + "\n"), overwrite: false)
+            ? (made, true)
+            : (Read(path) ?? throw Invalid(path), false);
     }
 
     /// <summary>A new id for a node on <paramref name="host"/>: its name as far as a node id allows, a dash and 8 random hex digits.</summary>

@@ -7,8 +7,9 @@ namespace Gatehouse.Cli.Hybrid;
 /// <summary>
 /// A hybrid data node's last good configs on disk: one file per revision (<c>snapshot-000000000042.json</c>, the signed
 /// envelope exactly as received), the newest <see cref="Keep"/> kept. Each is written to a temporary file, flushed to
-/// disk (fsync), then renamed over its name, so a crash leaves either the whole new file or none. Files are verified
-/// with the pinned key again when read: a file edited on disk is as untrusted as a network answer.
+/// disk (fsync), then renamed over its name, so a crash leaves either the whole new file or none; owner-only
+/// (<see cref="StateFiles"/>). Files are verified with the pinned key again when read: a file edited on disk is as
+/// untrusted as a network answer.
 /// </summary>
 internal sealed class SnapshotFolder(string path)
 {
@@ -22,18 +23,9 @@ internal sealed class SnapshotFolder(string path)
     /// <summary>Stores the envelope of <paramref name="revision"/> atomically, then drops all but the newest <see cref="Keep"/>.</summary>
     public void Save(long revision, byte[] envelope)
     {
-        Directory.CreateDirectory(Path);
-        var final = System.IO.Path.Combine(Path, FileName(revision));
-        var temp = System.IO.Path.Combine(Path, $".{FileName(revision)}.{Environment.ProcessId}.tmp");
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(envelope);
-            file.Flush(flushToDisk: true);
-        }
-
-        // rename(2) replaces atomically. .NET cannot fsync the folder itself; after a power loss the rename may be lost,
-        // which leaves the previous snapshot, still a good config (the control plane sends the newer one again).
-        File.Move(temp, final, overwrite: true);
+        // After a power loss the rename may be lost (StateFiles), which leaves the previous snapshot, still a good config
+        // (the control plane sends the newer one again).
+        StateFiles.WriteAtomically(System.IO.Path.Combine(Path, FileName(revision)), envelope);
         foreach (var old in Revisions().Skip(Keep))
         {
             File.Delete(old.File);

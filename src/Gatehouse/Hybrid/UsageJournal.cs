@@ -47,7 +47,7 @@ internal sealed partial class UsageJournal : IUsageSink, IAiUsageSink, IAsyncDis
     {
         _folder = folder;
         _upload = upload;
-        Directory.CreateDirectory(folder);
+        StateFiles.CreateFolder(folder);
         var acked = Path.Combine(folder, AckedName);
         _acked = File.Exists(acked) && long.TryParse(File.ReadAllText(acked).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 0;
         var journal = Path.Combine(folder, JournalName);
@@ -105,7 +105,7 @@ internal sealed partial class UsageJournal : IUsageSink, IAiUsageSink, IAsyncDis
                 throw new IOException($"The usage journal in {_folder} is full ({MaxBytes / (1024 * 1024)} MiB of uploads the control plane has not acknowledged); usage waits in memory.");
             }
 
-            using (var file = new FileStream(Path.Combine(_folder, JournalName), FileMode.Append, FileAccess.Write, FileShare.Read))
+            using (var file = StateFiles.OpenAppend(Path.Combine(_folder, JournalName), FileShare.Read))
             {
                 file.Write(line);
                 file.Flush(flushToDisk: true);
@@ -230,7 +230,7 @@ internal sealed partial class UsageJournal : IUsageSink, IAiUsageSink, IAsyncDis
         lock (_lock)
         {
             _acked = sequence;
-            WriteAtomically(Path.Combine(_folder, AckedName), Encoding.ASCII.GetBytes(sequence.ToString(CultureInfo.InvariantCulture)));
+            StateFiles.WriteAtomically(Path.Combine(_folder, AckedName), Encoding.ASCII.GetBytes(sequence.ToString(CultureInfo.InvariantCulture)));
         }
     }
 
@@ -248,23 +248,11 @@ internal sealed partial class UsageJournal : IUsageSink, IAiUsageSink, IAsyncDis
             var oldest = DateTimeOffset.UtcNow.Subtract(Horizon).ToUnixTimeSeconds();
             var base_ = new UsageUpload(_acked, Newest().Where(r => r.Bucket >= oldest).ToList(), NewestModels().Where(r => r.Bucket >= oldest).ToList());
             var bytes = Encoding.UTF8.GetBytes(base_.ToJson() + "\n");
-            WriteAtomically(Path.Combine(_folder, JournalName), bytes);
+            StateFiles.WriteAtomically(Path.Combine(_folder, JournalName), bytes);
             _entries.Clear();
             _entries.Add(base_);
             _bytes = bytes.Length;
         }
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(bytes);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
     }
 
     private void Wake()

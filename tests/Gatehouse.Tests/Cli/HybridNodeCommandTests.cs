@@ -134,7 +134,7 @@ public sealed class HybridNodeCommandTests
         Assert.Equal([id], ids);
     }
 
-    private static string DataId(GatehouseProcess data) => Regex.Match(data.StandardOutput, @"hybrid data node (\S+) is listening").Groups[1].Value;
+    internal static string DataId(GatehouseProcess data) => Regex.Match(data.StandardOutput, @"hybrid data node (\S+) is listening").Groups[1].Value;
 
     [Fact]
     public async Task Tampering_FlippedByte_OtherKey_AndReplayedOlderRevision_AreRefused_KeepServing_AndShowInTheNodesList()
@@ -557,7 +557,7 @@ public sealed class HybridNodeCommandTests
         return newest.Values.Sum();
     }
 
-    private static async Task UntilAsync(Func<bool> condition, string what)
+    internal static async Task UntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(45);
         while (!condition())
@@ -567,7 +567,7 @@ public sealed class HybridNodeCommandTests
         }
     }
 
-    private static async Task<string> KeyedRouteAsync(string admin, string backend, string plan = """{"include":[{"route":"hello"}]}""")
+    internal static async Task<string> KeyedRouteAsync(string admin, string backend, string plan = """{"include":[{"route":"hello"}]}""")
     {
         await PutRouteAsync(admin, "hello", backend, withService: true);
         using var client = RunRoleCommandTests.AdminClient(admin, Token);
@@ -583,7 +583,7 @@ public sealed class HybridNodeCommandTests
     }
 
     // The application's calls as the control plane's analytics count them, once the condition holds (bounded wait).
-    private static async Task<long> UsageCountAsync(string admin, Func<long, bool> until)
+    internal static async Task<long> UsageCountAsync(string admin, Func<long, bool> until)
     {
         using var client = RunRoleCommandTests.AdminClient(admin, Token);
         var deadline = DateTime.UtcNow.AddSeconds(45);
