@@ -57,6 +57,25 @@ internal static class HybridCommand
         }
 
         var stateDirectory = Path.GetFullPath(arguments.StateDirectory);
+        // One process per state folder, taken before anything in it is read or made (its node id first of all), held
+        // until this process ends: StateFolderLock says why.
+        StateFolderLock? folderLock;
+        try
+        {
+            folderLock = StateFolderLock.TryTake(stateDirectory, out var heldBy);
+            if (folderLock is null)
+            {
+                pinned.Dispose();
+                return Fail(heldBy!);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            pinned.Dispose();
+            return Fail($"--state-dir {stateDirectory} cannot be used ({e.Message.TrimEnd('.')}): give a folder this user can write.");
+        }
+
+        using var _ = folderLock;
         // Without --node-id, an id kept in the state folder, not HOSTNAME:PID: the token is bound to the first id that uses
         // it, so an id that changed at each restart locked the restarted node out (NodeIdFile says why this one).
         var nodeId = arguments.NodeId;

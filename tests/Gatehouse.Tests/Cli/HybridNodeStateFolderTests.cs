@@ -1,10 +1,13 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
 using Gatehouse.Tests.Infrastructure;
 using static Gatehouse.Tests.Cli.HybridNodeCommandTests;
 
 namespace Gatehouse.Tests.Cli;
 
 /// <summary>
-/// A hybrid data node's state folder (issue 21): what it holds is owner-only. Real
+/// A hybrid data node's state folder (issue 21): what it holds is owner-only, and one process at a time uses it. Real
 /// processes, as the user runs them.
 /// </summary>
 [Trait("Issue", "21")]
@@ -45,7 +48,7 @@ public sealed class HybridNodeStateFolderTests
 
         var files = Directory.GetFiles(state).Select(Path.GetFileName).ToList();
         Assert.Superset(
-            new HashSet<string?> { "node-id", "instance", "consumers.json", "consumers.log", "usage.journal", "usage.acked", "quota-counts.db" },
+            new HashSet<string?> { "node-id", "instance", "consumers.json", "consumers.log", "usage.journal", "usage.acked", "quota-counts.db", "lock", "lock.holder" },
             files.ToHashSet());
         Assert.Contains(files, f => f!.StartsWith("snapshot-", StringComparison.Ordinal));
         var owner = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -57,5 +60,50 @@ public sealed class HybridNodeStateFolderTests
 
         Assert.Equal(files.ToDictionary(f => f!, _ => owner), modes);
         Assert.Equal(owner | UnixFileMode.UserExecute, File.GetUnixFileMode(state));
+    }
+
+    /// <summary>
+    /// A second process started on a state folder in use shares its node id and its files: it refuses to start, in one
+    /// line that names the folder and the process holding it, and touches nothing there. Once the first is gone, even
+    /// killed (SIGKILL: the lock goes with the process), a node starts on the folder as the same node.
+    /// </summary>
+    [Fact]
+    public async Task SecondNode_OnAStateFolderInUse_RefusesToStartInOneLine_AndOneStartsOnceTheFirstIsKilled()
+    {
+        using var folder = new TempFolder();
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            folder.Write("signing.pub.pem", key.ExportSubjectPublicKeyInfoPem());
+        }
+
+        var state = Path.Combine(folder.Path, "node");
+        var environment = new Dictionary<string, string> { ["GATEHOUSE_NODE_TOKEN"] = "ghn_state-folder-test" };
+        // No control plane answers: a node starts and serves nothing until one does, which is all this needs.
+        string[] args = ["run", "--role", "data", "--control-plane", "https://127.0.0.1:1", "--control-plane-key", Path.Combine(folder.Path, "signing.pub.pem"),
+            "--state-dir", state, "--port", "0", "--admin-url", "http://127.0.0.1:0"];
+
+        await using var first = GatehouseProcess.Start(environment, args);
+        await DataUrlsAsync(first);
+        var id = DataId(first);
+        var nodeIdFile = Path.Combine(state, "node-id");
+        var written = File.GetLastWriteTimeUtc(nodeIdFile);
+
+        var (code, stdout, stderr) = await GatehouseProcess.RunAsync(environment, args);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Matches(
+            new Regex($"^--state-dir {Regex.Escape(state)} is in use by another Gatehouse process \\(pid {first.Id} on {Regex.Escape(Environment.MachineName)}, started \\S+Z\\): two nodes on one folder would share its node id and overwrite each other's files\\. Stop that one, or give this one a folder of its own\\.$"),
+            stderr.Trim());
+        Assert.Equal((id, written), ((await File.ReadAllTextAsync(nodeIdFile)).Trim(), File.GetLastWriteTimeUtc(nodeIdFile)));
+
+        first.Signal(9);
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await using var next = GatehouseProcess.Start(environment, args);
+        var (_, health, _) = await DataUrlsAsync(next);
+        Assert.Equal(id, DataId(next));
+        using var plain = new HttpClient();
+        using var live = await plain.GetAsync(health + "/live");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Contains($"pid {next.Id} on ", await File.ReadAllTextAsync(Path.Combine(state, "lock.holder")), StringComparison.Ordinal);
     }
 }
