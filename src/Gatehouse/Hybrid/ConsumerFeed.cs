@@ -196,7 +196,8 @@ internal sealed partial class ConsumerFeed : IAsyncDisposable
         if (batch is null || refusal is not null)
         {
             Refused = refusal;
-            LogRefused(Logger, refusal!.Code, refusal.Detail);
+            NodeBatchMetrics.Refused(NodeBatchMetrics.Consumers, refusal!.Code);
+            LogRefused(Logger, refusal.Code, refusal.Detail);
             return false;
         }
 
@@ -221,6 +222,7 @@ internal sealed partial class ConsumerFeed : IAsyncDisposable
         }
 
         Interlocked.Exchange(ref _seq, batch.Seq);
+        NodeBatchMetrics.Applied(NodeBatchMetrics.Consumers);
         return true;
     }
 

@@ -324,7 +324,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
         {
             // Beside a config file's refused reloads (gatehouse_config_reloads_total{outcome="refused"}), which also count
             // the snapshots whose config did not load or apply (above); an alert on refusals sees tampering too.
-            _host.Runtime.Refused(ReloadReason(refusal.Code));
+            _host.Runtime.Refused(NodeBatchMetrics.Reason(refusal.Code));
         }
 
         var which = snapshot?.Revision ?? announced;
@@ -345,15 +345,6 @@ internal sealed partial class HybridNode : IAsyncDisposable
 
         Wake();
     }
-
-    // A fixed set of label values, whatever a refusal's code may become.
-    private static string ReloadReason(string code) => code switch
-    {
-        "bad-signature" => "bad_signature",
-        "unknown-key" => "unknown_key",
-        "rollback" => "rollback",
-        _ => "malformed",
-    };
 
     private void Wake()
     {

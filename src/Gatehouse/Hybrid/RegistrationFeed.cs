@@ -68,12 +68,14 @@ internal sealed partial class RegistrationFeed(HttpClient http, Uri controlPlane
         if (set is null || refusal is not null)
         {
             Refused = refusal;
-            LogRefused(Logger, refusal!.Code, refusal.Detail);
+            NodeBatchMetrics.Refused(NodeBatchMetrics.Registrations, refusal!.Code);
+            LogRefused(Logger, refusal.Code, refusal.Detail);
             return;
         }
 
         _issuedAt = set.IssuedAt;
         apply(set.Services);
+        NodeBatchMetrics.Applied(NodeBatchMetrics.Registrations);
     }
 
     public async ValueTask DisposeAsync()

@@ -326,6 +326,87 @@ public sealed class HybridNodeConsumersTests
         await StatusAsync(gateway, null, HttpStatusCode.ServiceUnavailable, "the deregistered target to leave");
     }
 
+    /// <summary>
+    /// A consumer batch or registration set the node refuses changes nothing there, and is counted on the node's own
+    /// <c>/metrics</c> as a refused snapshot is: <c>gatehouse_node_batches_total{feed, outcome="refused", reason}</c>, the
+    /// reason one of a fixed set; the ones it takes count as <c>applied</c>.
+    /// </summary>
+    [Fact]
+    public async Task RefusedConsumerBatchesAndRegistrationSets_AreCountedInTheNodesMetrics_ByFeedAndReason()
+    {
+        using var folder = new TempFolder();
+        await using var backend = await RunRoleCommandTests.StartBackendAsync();
+        var config = folder.Write("gatehouse.yaml", $$"""
+            version: 1
+            gateway:
+              observability:
+                metrics: { url: "http://127.0.0.1:0" }
+            services:
+              backend: { targets: [{{backend.Urls.First()}}] }
+            routes:
+              hello: { methods: [GET], path: /hello, service: backend }
+            """);
+        var (control, admin, nodeApi) = await StartControlPlaneAsync(folder, importConfig: config);
+        await using var _ = control;
+        var nodeToken = await IssueNodeTokenAsync(admin);
+        await using var proxy = await TamperingProxy.StartAsync(nodeApi);
+        var state = Path.Combine(folder.Path, "node");
+        using var plain = new HttpClient();
+
+        // metrics.url is read at start: the node opens it when it starts with the config on its disk.
+        await using (var first = StartDataNode(folder, proxy.Url, nodeToken, state))
+        {
+            var (gateway, _, _) = await DataUrlsAsync(first);
+            await RunRoleCommandTests.UntilOkAsync(plain, gateway + "/hello");
+            Assert.Equal(0, await first.StopAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        // Without a consumer set on disk the node asks for the whole one at once; from the start it comes signed by a key
+        // the node does not pin.
+        File.Delete(Path.Combine(state, "consumers.json"));
+        proxy.TamperedPath = "/node/v1/consumers";
+        proxy.Mode = "other-key";
+        await using var data = StartDataNode(folder, proxy.Url, nodeToken, state);
+        await DataUrlsAsync(data);
+        var metrics = await data.WaitForOutputAsync(new System.Text.RegularExpressions.Regex(@"Metrics: (http://\S+/metrics)"), TimeSpan.FromSeconds(30));
+        async Task<IReadOnlyList<Gatehouse.Gateway.Tests.Infrastructure.PrometheusSample>> Series() =>
+            (await Gatehouse.Gateway.Tests.Infrastructure.PrometheusParser.ParseAsync(await plain.GetStringAsync(metrics)))
+                .Where(s => s.Name == "gatehouse_node_batches_total").ToList();
+        async Task<double> Batches(string feed, string outcome, string? reason = null) =>
+            (await Series()).Where(s => s.Labels["feed"] == feed && s.Labels["outcome"] == outcome && s.Labels.GetValueOrDefault("reason") == reason).Sum(s => s.Value);
+        async Task Until(Func<Task<bool>> condition, string what)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!await condition())
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"waited 30 s for {what}; {string.Join(", ", (await Series()).Select(s => $"{string.Join(",", s.Labels.Select(l => $"{l.Key}={l.Value}"))} {s.Value}"))}");
+                await Task.Delay(100);
+            }
+        }
+
+        await Until(async () => await Batches("consumers", "refused", "unknown_key") >= 1, "a refused consumer batch to be counted");
+        Assert.Equal(0, await Batches("consumers", "applied"));
+        await Until(async () => await Batches("registrations", "applied") >= 1, "the untouched registration sets to count as applied");
+
+        // The genuine set, at the next ask, is taken.
+        proxy.Mode = "none";
+        await Until(async () => await Batches("consumers", "applied") >= 1, "the genuine consumer set to count as applied");
+
+        // Registration sets: one with a changed byte, then a genuine signed answer of another kind (the proxy's first
+        // answer on a tampered path: a config snapshot), which is no registration set.
+        proxy.TamperedPath = "/node/v1/registrations";
+        proxy.Mode = "flip";
+        await Until(async () => await Batches("registrations", "refused", "bad_signature") >= 1, "a refused registration set to be counted");
+        proxy.Mode = "replay";
+        await Until(async () => await Batches("registrations", "refused", "malformed") >= 1, "a registration set of another kind to be counted");
+        proxy.Mode = "none";
+
+        // A reason only on refusals, and only from the fixed set.
+        var series = await Series();
+        Assert.All(series.Where(s => s.Labels["outcome"] == "applied"), s => Assert.False(s.Labels.ContainsKey("reason")));
+        Assert.All(series.Where(s => s.Labels["outcome"] == "refused"), s => Assert.Contains(s.Labels["reason"], new[] { "bad_signature", "unknown_key", "malformed", "rollback", "gap" }));
+    }
+
     // The control plane with one route (hello, to the backend) on the retail plan, and a node token for a data node.
     private static async Task<(GatehouseProcess Control, string Admin, string NodeApi, string NodeToken)> StartRetailControlPlaneAsync(TempFolder folder, Microsoft.AspNetCore.Builder.WebApplication backend)
     {
