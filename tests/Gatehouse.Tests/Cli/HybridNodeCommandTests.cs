@@ -145,12 +145,17 @@ public sealed class HybridNodeCommandTests
         await using var _ = control;
         var nodeToken = await IssueNodeTokenAsync(admin);
         await using var proxy = await TamperingProxy.StartAsync(nodeApi);
-        await using var data = StartDataNode(folder, proxy.Url, nodeToken, Path.Combine(folder.Path, "node"));
+        var state = Path.Combine(folder.Path, "node");
+        await using var data = StartDataNode(folder, proxy.Url, nodeToken, state);
         var (gateway, _, _) = await DataUrlsAsync(data);
         using var plain = new HttpClient();
 
         await PutRouteAsync(admin, "hello", backend.Urls.First(), withService: true);
         await RunRoleCommandTests.UntilOkAsync(plain, gateway + "/hello");
+        // The proxy passes the node protocol's headers: the control plane knows the node's process by its instance, as it
+        // would without the proxy.
+        var instance = (await File.ReadAllTextAsync(Path.Combine(state, "instance"))).Trim();
+        await NodeRowAsync(admin, "edge-1", r => (string?)r["instance"] == instance);
 
         foreach (var (mode, route, code) in new[] { ("flip", "r3", "bad-signature"), ("other-key", "r4", "unknown-key"), ("replay", "r5", "rollback") })
         {
@@ -740,7 +745,7 @@ public sealed class HybridNodeCommandTests
         return (folder.Write("cp.crt", certificate.ExportCertificatePem()), folder.Write("cp.key", key.ExportPkcs8PrivateKeyPem()));
     }
 
-    /// <summary>A man in the middle between a data node and the node API: passes everything, or tampers with config answers.</summary>
+    /// <summary>A man in the middle between a data node and the node API: passes everything (the node protocol's Gatehouse-* headers included), or tampers with config answers.</summary>
     internal sealed class TamperingProxy : IAsyncDisposable
     {
         private readonly WebApplication _app;
@@ -788,7 +793,13 @@ public sealed class HybridNodeCommandTests
         {
             using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), context.Request.Path + context.Request.QueryString);
             request.Headers.TryAddWithoutValidation("Authorization", context.Request.Headers.Authorization.ToString());
-            request.Headers.TryAddWithoutValidation("Gatehouse-Node", context.Request.Headers["Gatehouse-Node"].ToString());
+            // Every header of the node protocol (Gatehouse-Node, Gatehouse-Node-Instance, and any the protocol adds), so a
+            // node behind the proxy speaks the protocol it speaks to the node API directly.
+            foreach (var header in context.Request.Headers.Where(h => h.Key.StartsWith("Gatehouse-", StringComparison.OrdinalIgnoreCase)))
+            {
+                request.Headers.TryAddWithoutValidation(header.Key, header.Value.ToArray());
+            }
+
             if (HttpMethods.IsPost(context.Request.Method))
             {
                 using var body = new MemoryStream();
