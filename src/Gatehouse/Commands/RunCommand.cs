@@ -173,6 +173,27 @@ internal static class RunCommand
                 return Refuse(path, result.Errors);
             }
 
+            // One process per state folder, as for a hybrid node: two would each overwrite the other's quota counts.
+            Hybrid.StateFolderLock? folderLock = null;
+            if (parse.GetValue(stateDir) is { } lockIn)
+            {
+                try
+                {
+                    folderLock = Hybrid.StateFolderLock.TryTake(Path.GetFullPath(lockIn), out var heldBy, "two gateways on one folder would overwrite each other's quota counts");
+                    if (folderLock is null)
+                    {
+                        Console.Error.WriteLine(heldBy);
+                        return 2;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"--state-dir {Path.GetFullPath(lockIn)} cannot be used ({e.Message.TrimEnd('.')}): give a folder this user can write.");
+                    return 2;
+                }
+            }
+
+            using var heldFolder = folderLock;
             var quotaFile = parse.GetValue(stateDir) is { } keepIn ? new QuotaFile(Path.Combine(keepIn, Hybrid.HybridNode.QuotaFileName)) : null;
             await using var host = await GatewayHost.StartAsync(new GatewayHostOptions
             {

@@ -32,7 +32,10 @@ internal sealed class StateFolderLock : IDisposable
     /// folder and the process that holds it, when another process does. Throws <see cref="IOException"/> or
     /// <see cref="UnauthorizedAccessException"/> when the folder cannot be written.
     /// </summary>
-    public static StateFolderLock? TryTake(string folder, out string? heldBy)
+    /// <param name="folder">The state folder.</param>
+    /// <param name="heldBy">Why this process cannot have it, as one line; null when it can.</param>
+    /// <param name="shared">What two processes on the folder would share, for that line.</param>
+    public static StateFolderLock? TryTake(string folder, out string? heldBy, string shared = "two nodes on one folder would share its node id and overwrite each other's files")
     {
         StateFiles.CreateFolder(folder);
         var path = Path.Combine(folder, FileName);
@@ -49,7 +52,7 @@ internal sealed class StateFolderLock : IDisposable
         }
         catch (IOException e) when (IsHeld(e))
         {
-            heldBy = $"--state-dir {folder} is in use by another Gatehouse process ({Holder(folder)}): two nodes on one folder would share its node id and overwrite each other's files. Stop that one, or give this one a folder of its own.";
+            heldBy = $"--state-dir {folder} is in use by another Gatehouse process ({Holder(folder)}): {shared}. Stop that one, or give this one a folder of its own.";
             return null;
         }
 

@@ -8,7 +8,8 @@ namespace Gatehouse.Tests.Cli;
 
 /// <summary>
 /// <c>gatehouse run --config FILE --state-dir DIR</c>, with the real executable: a day's quota used before a stop is still
-/// used after the restart (its counts are in DIR). Without <c>--state-dir</c> the start says that quotas count in memory.
+/// used after the restart (its counts are in DIR), and a second process on DIR while one runs is refused. Without
+/// <c>--state-dir</c> the start says that quotas count in memory.
 /// </summary>
 public sealed class QuotaStateDirTests : IAsyncLifetime
 {
@@ -63,6 +64,12 @@ public sealed class QuotaStateDirTests : IAsyncLifetime
             var gateway = await GatewayAsync(second);
             Assert.Equal(HttpStatusCode.OK, await CallAsync(gateway));
             Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(gateway)); // 3 a day: the two before the restart count
+
+            // A second gateway on the folder in use would overwrite its counts: refused in one line, the first untouched.
+            var (code, _, stderr) = await GatehouseProcess.RunAsync("run", "--config", config, "--state-dir", state, "--admin-url", "http://127.0.0.1:0");
+            Assert.Equal(2, code);
+            Assert.Matches(new Regex($"^--state-dir {Regex.Escape(state)} is in use by another Gatehouse process \\(pid {second.Id} on .+\\): two gateways on one folder would overwrite each other's quota counts\\. Stop that one, or give this one a folder of its own\\.$"), stderr.Trim());
+            Assert.Equal(HttpStatusCode.TooManyRequests, await CallAsync(gateway));
         }
 
         // Without --state-dir: a fresh count, and the start says so.
