@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 using Gatehouse.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -18,10 +17,6 @@ namespace Gatehouse.Tests.Cli;
 [Trait("Issue", "23")]
 public sealed class ClusterCachePurgeTests
 {
-    private const string Token = "gha_roles-test";
-    private static readonly Regex ControlLine = new(@"Gatehouse control plane \(store revision (\d+)\): admin API on (http://\S+); no public listener");
-    private static readonly Regex DataLine = new(@"Gatehouse data node is listening on (http://\S+) \(store revision \d+; /ready and /live on (http://[^\s)]+)\)");
-
     [Fact]
     public async Task AWriteOnOneNode_AndAPurgeOnTheControlPlane_DropTheAnswersOfEveryNode()
     {

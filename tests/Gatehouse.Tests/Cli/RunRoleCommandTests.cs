@@ -16,9 +16,9 @@ namespace Gatehouse.Tests.Cli;
 [Trait("Issue", "21")]
 public sealed class RunRoleCommandTests
 {
-    private const string Token = "gha_roles-test";
-    private static readonly Regex ControlLine = new(@"Gatehouse control plane \(store revision (\d+)\): admin API on (http://\S+); no public listener");
-    private static readonly Regex DataLine = new(@"Gatehouse data node is listening on (http://\S+) \(store revision \d+; /ready and /live on (http://[^\s)]+)\)");
+    internal const string Token = "gha_roles-test";
+    internal static readonly Regex ControlLine = new(@"Gatehouse control plane \(store revision (\d+)\): admin API on (http://\S+); no public listener");
+    internal static readonly Regex DataLine = new(@"Gatehouse data node is listening on (http://\S+) \(store revision \d+; /ready and /live on (http://[^\s)]+)\)");
 
     [Fact]
     public async Task ControlAndData_OnOneStore_ControlHasNoPublicListener_DataHasNoAdminApi_AndServesWhatControlCommits()
