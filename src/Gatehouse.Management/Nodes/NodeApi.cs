@@ -28,6 +28,8 @@ namespace Gatehouse.Management.Nodes;
 /// <item><c>POST /node/v1/usage</c>: one entry of the node's usage journal;</item>
 /// <item><c>GET /node/v1/consumers?after=N</c>: portal applications changed after consumer change N, signed (long poll);</item>
 /// <item><c>GET /node/v1/registrations</c>: every live self-registered target, signed;</item>
+/// <item><c>GET /node/v1/cache-purges?after=N</c>: the purges of the gateways' memory caches recorded after purge N, but
+/// the node's own, signed (long poll); <c>POST /node/v1/cache-purges</c>: the node's own, recorded for every other node;</item>
 /// <item><c>POST /node/v1/limits/{reserve,add,heartbeat}</c>: the control plane's counter engine, for cluster limits.</item>
 /// </list>
 /// A token is bound to one node id (at issue, or by its first use); any other id is refused.
@@ -47,12 +49,14 @@ public sealed partial class NodeApi : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly RevisionWatch _watch;
     private readonly RevisionWatch _consumers;
+    private readonly RevisionWatch? _purges;
 
-    private NodeApi(WebApplication app, RevisionWatch watch, RevisionWatch consumers, string url)
+    private NodeApi(WebApplication app, RevisionWatch watch, RevisionWatch consumers, RevisionWatch? purges, string url)
     {
         _app = app;
         _watch = watch;
         _consumers = consumers;
+        _purges = purges;
         Url = url;
     }
 
@@ -61,6 +65,9 @@ public sealed partial class NodeApi : IAsyncDisposable
 
     /// <summary>Tells the node API that this process committed a revision, so waiting nodes get it at once.</summary>
     public void Committed() => _watch.Raise();
+
+    /// <summary>Tells the node API that this process recorded a cache purge, so waiting nodes get it at once.</summary>
+    public void CachePurged() => _purges?.Raise();
 
     public static async Task<NodeApi> StartAsync(NodeApiOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
     {
@@ -101,6 +108,10 @@ public sealed partial class NodeApi : IAsyncDisposable
         // The newest consumer change, polled (ConsumerPollInterval) and, on PostgreSQL, woken by NOTIFY gatehouse_consumers.
         var consumers = new RevisionWatch(options.Store, options.Health, options.ConsumerPollInterval, options.Store.NewestConsumerSeqAsync,
             options.Store is Stores.IConsumerNotifications notifications ? notifications.ListenConsumersAsync : null);
+        // The newest cache purge, polled as often as the consumer changes and, on PostgreSQL, woken by NOTIFY gatehouse_cache_purges.
+        var purgeStore = options.Store as Stores.ICachePurgeStore;
+        var purges = purgeStore is null ? null
+            : new RevisionWatch(options.Store, options.Health, options.ConsumerPollInterval, purgeStore.NewestCachePurgeAsync, purgeStore.ListenCachePurgesAsync);
         var cache = new SnapshotCache();
         var registrations = new RegistrationCache();
         var bindings = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
@@ -110,10 +121,16 @@ public sealed partial class NodeApi : IAsyncDisposable
         app.MapGet("/node/v1/consumers", context => ConsumersAsync(context, options, bindings, consumers));
         app.MapGet("/node/v1/registrations", context => RegistrationsAsync(context, options, bindings, registrations));
         MapLimits(app, options, bindings);
+        if (purges is not null)
+        {
+            MapCachePurges(app, options, bindings, purgeStore!, purges);
+        }
+
         app.MapFallback(context => new AdminProblem(StatusCodes.Status404NotFound, "node-not-found", "Not found",
-            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, GET /node/v1/consumers, GET /node/v1/registrations, POST /node/v1/status, POST /node/v1/usage and POST /node/v1/limits/{{reserve,add,heartbeat}}.").WriteAsync(context));
+            $"The node API has no {context.Request.Method} {context.Request.Path}; it serves GET /node/v1/config, GET /node/v1/consumers, GET /node/v1/registrations, POST /node/v1/status, POST /node/v1/usage, GET and POST /node/v1/cache-purges and POST /node/v1/limits/{{reserve,add,heartbeat}}.").WriteAsync(context));
         watch.Start();
         consumers.Start();
+        purges?.Start();
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -122,12 +139,17 @@ public sealed partial class NodeApi : IAsyncDisposable
         {
             await watch.DisposeAsync().ConfigureAwait(false);
             await consumers.DisposeAsync().ConfigureAwait(false);
+            if (purges is not null)
+            {
+                await purges.DisposeAsync().ConfigureAwait(false);
+            }
+
             await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Url;
-        return new NodeApi(app, watch, consumers, url);
+        return new NodeApi(app, watch, consumers, purges, url);
     }
 
     // bindings: token hash to the node id it is bound to, as learnt from the store (a binding never changes for one hash:
@@ -324,6 +346,11 @@ public sealed partial class NodeApi : IAsyncDisposable
     {
         await _watch.DisposeAsync().ConfigureAwait(false);
         await _consumers.DisposeAsync().ConfigureAwait(false);
+        if (_purges is not null)
+        {
+            await _purges.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }

@@ -13,6 +13,9 @@ internal sealed record CachePurge(long Seq, string Node, string Route, string? P
 /// </summary>
 internal interface ICachePurgeStore
 {
+    /// <summary>How long purges are kept for nodes that were away (a node away longer drops its whole cache).</summary>
+    static readonly TimeSpan Keep = TimeSpan.FromHours(1);
+
     /// <summary>
     /// Records <paramref name="purges"/> taken by <paramref name="node"/>, in order, and forgets those older than
     /// <paramref name="keep"/>; on PostgreSQL it notifies the other nodes at commit.

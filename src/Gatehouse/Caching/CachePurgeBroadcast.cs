@@ -21,7 +21,7 @@ namespace Gatehouse.Caching;
 internal sealed partial class CachePurgeBroadcast : IAsyncDisposable
 {
     /// <summary>How long purges are kept in the store for nodes that were away.</summary>
-    public static readonly TimeSpan Keep = TimeSpan.FromHours(1);
+    public static readonly TimeSpan Keep = ICachePurgeStore.Keep;
 
     // Purges of a moment written together; a node that invalidates faster than its store takes them drops the rest.
     private const int QueueSize = 4096;

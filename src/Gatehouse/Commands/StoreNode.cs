@@ -185,7 +185,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 Consumers = consumers,
                 Metrics = host.Metrics is { } metrics ? context => Gateway.Observability.MetricsListener.WriteAsync(context, metrics) : null,
                 Limits = application => Gateway.Limiting.QuotaReport.For(host.Runtime, application, (Gateway.Ai.TokenLimiter?)host.Services.GetService(typeof(Gateway.Ai.TokenLimiter))),
-                PurgeCache = purges is not null ? purges.PurgeAsync : (route, path, cancellationToken) => host.Runtime.Cache is { } cache ? cache.PurgeAsync(route, path, cancellationToken) : Task.FromResult<int?>(0),
+                PurgeCache = purges is not null ? TellingNodes(purges.PurgeAsync, nodeApi?.Api) : (route, path, cancellationToken) => host.Runtime.Cache is { } cache ? cache.PurgeAsync(route, path, cancellationToken) : Task.FromResult<int?>(0),
                 Ready = () => !host.Runtime.Draining,
                 Drain = host.Drain,
                 FollowInterval = options.PollInterval ?? RevisionFollower.DefaultInterval,
@@ -302,7 +302,7 @@ internal sealed class StoreNode : IAsyncDisposable
                 BaseDirectory = options.BaseDirectory,
                 Environment = options.Environment,
                 MaxBodySize = options.AdminMaxBody,
-                PurgeCache = purges is null ? null : purges.PurgeAsync,
+                PurgeCache = purges is null ? null : TellingNodes(purges.PurgeAsync, nodeApi?.Api),
             }, ct).ConfigureAwait(false);
         }
         catch
@@ -363,6 +363,15 @@ internal sealed class StoreNode : IAsyncDisposable
     }
 
     // The node API for hybrid data nodes, when asked for: the signing key (made on first use), then the listener.
+    // A purge recorded in the store reaches the hybrid nodes' long polls at once, not at the node API's next look at the store.
+    private static Func<string, string?, CancellationToken, Task<int?>> TellingNodes(Func<string, string?, CancellationToken, Task<int?>> purge, NodeApi? api) =>
+        api is null ? purge : async (route, path, cancellationToken) =>
+        {
+            var purged = await purge(route, path, cancellationToken).ConfigureAwait(false);
+            api.CachePurged();
+            return purged;
+        };
+
     private static async Task<(NodeApi Api, SnapshotSigner Signer)?> StartNodeApiAsync(Options options, StoreHealth health, ILoggerFactory loggers, CancellationToken ct)
     {
         if (options.NodeApi is not { } settings)

@@ -33,6 +33,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
     private readonly UsageJournal _usage;
     private ConsumerFeed _consumers = null!;
     private RegistrationFeed _registrations = null!;
+    private CachePurgeFeed _purges = null!;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _report = new(0, 1);
@@ -177,6 +178,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
         }
 
         node._registrations = new RegistrationFeed(http, options.ControlPlane, options.PinnedKey, host.Runtime.SetRegistrations) { Logger = logger };
+        // Purges of the response cache: the store's log of them comes here, and this node's invalidations go there.
+        node._purges = new CachePurgeFeed(http, options.ControlPlane, options.PinnedKey, options.NodeId, host.Runtime) { Logger = logger };
 
         if (fromDisk is { } found)
         {
@@ -190,6 +193,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
         node._sync = Task.Run(node.SyncLoopAsync);
         node._consumers.Start();
         node._registrations.Start();
+        node._purges.Start();
         node._reporter = Task.Run(node.ReportLoopAsync);
         return node;
     }
@@ -373,6 +377,8 @@ internal sealed partial class HybridNode : IAsyncDisposable
                     ["consumers"] = _consumers.Seq,
                     ["consumersRefused"] = _consumers.Refused is { } c ? new JsonObject { ["code"] = c.Code, ["detail"] = c.Detail } : null,
                     ["registrationsRefused"] = _registrations.Refused is { } r ? new JsonObject { ["code"] = r.Code, ["detail"] = r.Detail } : null,
+                    ["cachePurges"] = _purges.Seq,
+                    ["cachePurgesRefused"] = _purges.Refused is { } p ? new JsonObject { ["code"] = p.Code, ["detail"] = p.Detail } : null,
                     ["host"] = Environment.MachineName,
                     ["pid"] = Environment.ProcessId,
                     ["startedAt"] = _startedAt,
@@ -451,6 +457,7 @@ internal sealed partial class HybridNode : IAsyncDisposable
         await _sync.ConfigureAwait(false);
         await _consumers.DisposeAsync().ConfigureAwait(false);
         await _registrations.DisposeAsync().ConfigureAwait(false);
+        await _purges.DisposeAsync().ConfigureAwait(false);
         await _reporter.ConfigureAwait(false);
         // The gateway's last flush writes into the journal; what is not uploaded by then waits on disk for the next start.
         await _host.DisposeAsync().ConfigureAwait(false);

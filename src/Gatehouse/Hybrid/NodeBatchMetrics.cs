@@ -3,8 +3,8 @@ using System.Diagnostics.Metrics;
 namespace Gatehouse.Cli.Hybrid;
 
 /// <summary>
-/// <c>gatehouse.node.batches</c> (<c>gatehouse_node_batches_total</c> on <c>/metrics</c>): the signed consumer batches
-/// and registration sets a hybrid node fetched, taken or refused, as <c>gatehouse.config.reloads</c> counts its
+/// <c>gatehouse.node.batches</c> (<c>gatehouse_node_batches_total</c> on <c>/metrics</c>): the signed consumer batches,
+/// registration sets and cache purge batches a hybrid node fetched, taken or refused, as <c>gatehouse.config.reloads</c> counts its
 /// snapshots. A refused batch changes nothing on the node, so without this an operator saw a node that stopped taking new
 /// keys only in its log and its row of <c>GET /admin/nodes</c>; an alert on refusals sees tampering on every feed.
 /// </summary>
@@ -16,8 +16,11 @@ internal static class NodeBatchMetrics
     /// <summary>The <c>feed</c> of self-registered targets (<see cref="RegistrationFeed"/>).</summary>
     public const string Registrations = "registrations";
 
+    /// <summary>The <c>feed</c> of purges of the response cache (<see cref="CachePurgeFeed"/>).</summary>
+    public const string CachePurges = "cache_purges";
+
     private static readonly Counter<long> Batches = Gateway.Observability.GatewayMetrics.Instance.CreateCounter<long>("gatehouse.node.batches", "{batch}",
-        "Signed consumer batches and registration sets a hybrid node fetched, by feed (consumers, registrations) and outcome (applied, refused), refusals by reason (bad_signature, unknown_key, malformed, rollback, gap)");
+        "Signed consumer batches, registration sets and cache purge batches a hybrid node fetched, by feed (consumers, registrations, cache_purges) and outcome (applied, refused), refusals by reason (bad_signature, unknown_key, malformed, rollback, gap)");
 
     /// <summary>Counts a batch of <paramref name="feed"/> the node took.</summary>
     public static void Applied(string feed)

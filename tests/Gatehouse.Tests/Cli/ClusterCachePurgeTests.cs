@@ -78,14 +78,14 @@ public sealed class ClusterCachePurgeTests
         await UntilAsync(async () => (await GetAsync(http, second + "/items/7")).Body == "v3", "the second node still serves what the control plane purged");
     }
 
-    private static async Task<(string Body, string? Cache)> GetAsync(HttpClient http, string url)
+    internal static async Task<(string Body, string? Cache)> GetAsync(HttpClient http, string url)
     {
         using var response = await http.GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadAsStringAsync(), response.Headers.TryGetValues("Gatehouse-Cache", out var values) ? values.Single() : null);
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> done, string failure)
+    internal static async Task UntilAsync(Func<Task<bool>> done, string failure)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (!await done())
@@ -95,7 +95,7 @@ public sealed class ClusterCachePurgeTests
         }
     }
 
-    private static async Task<WebApplication> StartVersionedBackendAsync(Func<int> current, Action bump)
+    internal static async Task<WebApplication> StartVersionedBackendAsync(Func<int> current, Action bump)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
