@@ -48,16 +48,20 @@ internal abstract partial class SqlConfigStore : ICachePurgeStore
     {
         CheckLimit(limit);
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var oldest = ToLong(await ScalarAsync(connection, null, "SELECT COALESCE(MIN(seq), 0) FROM cache_purges", cancellationToken).ConfigureAwait(false));
         var purges = new List<CachePurge>();
-        await using var command = Command(connection, null, "SELECT seq, node, route, path FROM cache_purges WHERE seq > @after ORDER BY seq LIMIT @limit",
-            ("after", after), ("limit", limit));
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        await using (var command = Command(connection, null, "SELECT seq, node, route, path FROM cache_purges WHERE seq > @after ORDER BY seq LIMIT @limit",
+            ("after", after), ("limit", limit)))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
-            purges.Add(new CachePurge(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), NullableString(reader, 3)));
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                purges.Add(new CachePurge(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), NullableString(reader, 3)));
+            }
         }
 
+        // The oldest kept is read after the rows: a prune between the two can then only make a reader think it missed
+        // purges it did not (one whole cache dropped too many), never the other way round.
+        var oldest = ToLong(await ScalarAsync(connection, null, "SELECT COALESCE(MIN(seq), 0) FROM cache_purges", cancellationToken).ConfigureAwait(false));
         return (purges, oldest);
     }
 
