@@ -43,7 +43,8 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// The client left after the call was sent to a provider: the call is settled with what was counted (the provider's
     /// usage if it came, else the estimate), as a cut stream is, whether its call was ended with the client's
     /// (<c>onClientLeave: cancel</c>, <see cref="CutWithClient"/>) or read to its end without it (<see cref="Drain"/>).
-    /// The leaving is never the provider's failure, and no other provider is tried for it.
+    /// The leaving is never the provider's failure, and no other provider is tried for it; a provider that fails while it
+    /// is read without the client counts towards its cooldown as it would with the client there (<see cref="DrainOutcome"/>).
     /// </summary>
     public bool ClientLeft { get; set; }
 
@@ -60,9 +61,10 @@ internal sealed class AiCall(HttpContext context, string requestId, TokenReserva
     /// <summary>
     /// Set when the client left while a provider was still answering and the provider finishes for it
     /// (<c>onClientLeave: finish</c>): the reading of the rest of the answer, detached from the client's request, which
-    /// ends once the provider's usage came or the provider's timeout passed. The call is settled after it, never before.
+    /// ends once the provider's usage came or the provider's timeout passed, with how the provider did. The call is settled
+    /// after it, never before.
     /// </summary>
-    public Task? Drain { get; set; }
+    public Task<DrainOutcome>? Drain { get; set; }
 
     /// <summary>The provider's usage, once it reported it.</summary>
     public AiUsage? Usage { get; set; }

@@ -116,7 +116,8 @@ internal sealed partial class AiHandler
                 catch (Exception e) when (aborted.IsCancellationRequested && e is OperationCanceledException or HttpRequestException)
                 {
                     // Not the provider's failure (no cooldown, no fallback): the provider has the prompt, which is settled
-                    // with the provider's usage once its answer is read (finish), or estimated (cancel).
+                    // with the provider's usage once its answer is read (finish), or estimated (cancel). How the provider
+                    // then answers, read without the client, counts towards its cooldown (ReleaseAfterAsync).
                     (call.Target, call.ClientLeft) = (target, true);
                     if (finish)
                     {
@@ -177,8 +178,9 @@ internal sealed partial class AiHandler
                 if (outcome == RelayOutcome.Left || (outcome != RelayOutcome.Done && aborted.IsCancellationRequested))
                 {
                     // The provider's call ended with the client's (cancel), or its rest is read without the client (finish,
-                    // AiCall.Drain), which says nothing of the provider: no cooldown, and no other provider is called for a
-                    // client that is gone.
+                    // AiCall.Drain): the leaving says nothing of the provider, and no other provider is called for a client
+                    // that is gone. What is read without it says as much of the provider as with the client there, and is
+                    // counted when the reading ends (ReleaseAfterAsync).
                     call.ClientLeft = true;
                     spanError = call.Drain is null ? "client_aborted" : null;
                     return;
@@ -199,8 +201,9 @@ internal sealed partial class AiHandler
             {
                 if (call.Drain is { } drain)
                 {
-                    // The drain reads on: what the attempt holds is released, and its span ended with the usage, after it.
-                    call.Drain = ReleaseAfterAsync(drain, call, request, timeout, response, span, spanStatus);
+                    // The drain reads on: the provider's cooldown is counted, what the attempt holds released, and its span
+                    // ended with the usage or the failure, after it.
+                    call.Drain = ReleaseAfterAsync(drain, call, ai, alias, target, request, timeout, response, span, spanStatus);
                 }
                 else
                 {

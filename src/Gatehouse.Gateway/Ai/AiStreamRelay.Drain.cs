@@ -10,19 +10,23 @@ namespace Gatehouse.Gateway.Ai;
 internal static partial class AiStreamRelay
 {
     /// <summary>A provider's stream whose client left before its response headers came: read whole, as <see cref="DrainAsync(AiCall, SseReader, Task{ReadOnlyMemory{byte}?}?, StreamDialect, CancellationToken, bool)"/>.</summary>
-    public static async Task DrainAsync(AiCall call, HttpResponseMessage response, StreamDialect dialect, CancellationToken deadline)
+    public static async Task<DrainOutcome> DrainAsync(AiCall call, HttpResponseMessage response, StreamDialect dialect, CancellationToken deadline)
     {
         SseReader reader;
         try
         {
             reader = new SseReader(await response.Content.ReadAsStreamAsync(deadline).ConfigureAwait(false));
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        catch (OperationCanceledException)
         {
-            return;
+            return DrainOutcome.TimedOut;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            return DrainOutcome.Broken;
         }
 
-        await DrainAsync(call, reader, reader.ReadEventAsync(deadline).AsTask(), dialect, deadline, started: false).ConfigureAwait(false);
+        return await DrainAsync(call, reader, reader.ReadEventAsync(deadline).AsTask(), dialect, deadline, started: false).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -30,9 +34,10 @@ internal static partial class AiStreamRelay
     /// <paramref name="call"/>) but writing nothing anywhere, until the stream ends or <paramref name="deadline"/>
     /// passes. <paramref name="pending"/> is the read of the provider's next event that the client left during, if any;
     /// unless the stream had <paramref name="started"/>, that is its first event, and the call counts as answered once it
-    /// came and is not a failure.
+    /// came and is not a failure. A stream that fails before that is the provider's failure, as it is with the client there;
+    /// one that breaks after it began has answered, as one the relay ends with an error event does.
     /// </summary>
-    private static async Task DrainAsync(AiCall call, SseReader reader, Task<ReadOnlyMemory<byte>?>? pending, StreamDialect dialect, CancellationToken deadline, bool started = true)
+    private static async Task<DrainOutcome> DrainAsync(AiCall call, SseReader reader, Task<ReadOnlyMemory<byte>?>? pending, StreamDialect dialect, CancellationToken deadline, bool started = true)
     {
         using (reader)
         {
@@ -44,10 +49,11 @@ internal static partial class AiStreamRelay
                 {
                     if (next is null || dialect.FailsBeforeStart(next.Value.Span))
                     {
-                        return;
+                        return DrainOutcome.Broken;
                     }
 
                     call.Answered = true;
+                    started = true;
                 }
 
                 while (next is { } current)
@@ -55,7 +61,7 @@ internal static partial class AiStreamRelay
                     discard.ResetWrittenCount();
                     if (dialect.Step(call, current.Span, discard, out _, out _) != StreamStep.Continue)
                     {
-                        return;
+                        return DrainOutcome.Answered;
                     }
 
                     next = await reader.ReadEventAsync(deadline).ConfigureAwait(false);
@@ -64,8 +70,15 @@ internal static partial class AiStreamRelay
             catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException or InvalidDataException)
             {
                 // The provider broke, or did not finish within the bound: once its answer began, the estimate stands in for
-                // its usage, as for a client still there; before, it answered (and bills) nothing (AiCall.CutWithClient).
+                // its usage, as for a client still there, and it had answered; before, it answered (and bills) nothing
+                // (AiCall.CutWithClient), and failed, as it does with the client there.
+                if (!started)
+                {
+                    return e is OperationCanceledException ? DrainOutcome.TimedOut : DrainOutcome.Broken;
+                }
             }
         }
+
+        return DrainOutcome.Answered;
     }
 }

@@ -18,7 +18,8 @@ namespace Gatehouse.Gateway.Tests.Ai;
 /// none came is the estimate used, counting all that was received. With <c>cancel</c> (a self-hosted server), the
 /// provider's call ends at once, wherever it is (waiting for the provider's headers, its whole answer, or a stream's next
 /// event while the model pauses), and the call is settled with what was counted when the client left, estimated. Either
-/// way no other provider is tried for it, and the provider does not count as failing.
+/// way no other provider is tried for it, and the leaving does not count as the provider failing; with <c>finish</c>, how
+/// the provider then answers counts towards its cooldown as it does with the client there.
 /// </summary>
 public sealed class ClientGoneTests : IDisposable
 {
@@ -409,6 +410,98 @@ public sealed class ClientGoneTests : IDisposable
 
         await kit.AssertTokensUsedAsync(0);
         Assert.DoesNotContain(_tokens, t => t.Model == model);
+    }
+
+    /// <summary>
+    /// A provider that fails while the gateway finishes calls for clients that left says as much of its health as the
+    /// same failure with the client there: three in a row pass it over (<c>ai.cooldown</c>), so the next call goes to the
+    /// alias's other provider first; yet none of those calls tried another provider, no one being left to answer.
+    /// </summary>
+    [Theory]
+    [InlineData(false, FakeFault.HoldWhole, FakeRelease.ServerError)] // a 500 for its headers, after the clients left
+    [InlineData(true, FakeFault.HoldHeaders, FakeRelease.ServerError)]
+    [InlineData(true, FakeFault.GateFirstChunk, FakeRelease.Reset)] // the stream's headers, then a reset before any event
+    [InlineData(false, FakeFault.HoldWholeBody, FakeRelease.Reset)] // half a whole body, then a reset
+    [InlineData(true, FakeFault.GateFirstChunk, null)] // the stream's headers, then silence past the provider's timeout
+    public async Task Finish_TheProviderFailsThreeCallsAfterTheirClientsLeft_ItIsPassedOver_AsWithTheClientThere(bool stream, FakeFault fault, FakeRelease? released)
+    {
+        using var logs = new CapturingLoggerProvider();
+        var log = Path.Combine(Path.GetTempPath(), $"gatehouse-ai-gone-{Guid.NewGuid():N}.log");
+        using var deleteLog = new DeleteOnDispose(log);
+        await using var kit = await AiKit.StartAsync(providerCount: 2, timeout: released is null ? "2s" : "60s", planExtra: AiKit.DayTokenLimit, logs: logs, gatewayExtra: AccessLog(log));
+        var provider = kit.Providers[0];
+        (provider.Fault, provider.Released) = (fault, released ?? FakeRelease.Answer);
+        var body = $$"""{"model":"fast","stream":{{(stream ? "true" : "false")}},"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""";
+        using (var leaving = new CancellationTokenSource())
+        {
+            var calls = Enumerable.Range(0, 3).Select(_ => kit.Leaving.SendAsync(kit.Post(body), HttpCompletionOption.ResponseHeadersRead, leaving.Token)).ToList();
+            await Wait.UntilAsync(() => provider.Received.Count == 3, "the provider got the calls");
+            await leaving.CancelAsync();
+            foreach (var call in calls)
+            {
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+            }
+        }
+
+        // The gateway has seen every client leave (their requests are over) before the provider fails: left, then failed.
+        await Wait.UntilAsync(() => AccessLogLines(log).Length == 3, "the requests' access log lines");
+        Assert.All(AccessLogLines(log), line => Assert.Equal(499, JsonDocument.Parse(line).RootElement.GetProperty("status").GetInt32()));
+        if (released is not null)
+        {
+            provider.Release.SetResult();
+        }
+
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, TimeSpan.FromSeconds(30), "the calls settled");
+        Assert.Empty(kit.Providers[1].Received);
+
+        // The provider would answer now, but it is passed over: the next call goes to p1 first, which answers it.
+        provider.Fault = FakeFault.None;
+        await kit.PostOkAsync("""{"model":"fast","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""");
+        Assert.Equal(3, provider.Received.Count);
+        Assert.Single(kit.Providers[1].Received);
+        Assert.Contains(logs.Entries, e => e.Message.Contains("provider p0 (model-0) is passed over for 30 s after 3 failed call(s)", StringComparison.Ordinal));
+        Assert.Equal(3, logs.Entries.Count(e => e.Message.Contains("failed after its client left", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// An answer read to its end for a client that left is the provider answering, as it is with the client there: it
+    /// resets the provider's count of failures in a row, so two failures before it and two after pass nothing over.
+    /// </summary>
+    [Fact]
+    public async Task Finish_AnAnswerReadAfterItsClientLeft_ResetsTheProvidersFailuresInARow_AsAnAnswerWithTheClientThere()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"gatehouse-ai-gone-{Guid.NewGuid():N}.log");
+        using var deleteLog = new DeleteOnDispose(log);
+        await using var kit = await AiKit.StartAsync(providerCount: 2, timeout: "60s", planExtra: AiKit.DayTokenLimit, gatewayExtra: AccessLog(log));
+        var provider = kit.Providers[0];
+        const string body = """{"model":"fast","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""";
+        provider.Fault = FakeFault.ServerError;
+        await kit.PostOkAsync(body); // each falls back to p1
+        await kit.PostOkAsync(body);
+
+        provider.Fault = FakeFault.HoldWhole;
+        using (var leaving = new CancellationTokenSource())
+        {
+            var call = kit.Leaving.SendAsync(kit.Post(body), leaving.Token);
+            await Wait.UntilAsync(() => provider.Received.Count == 3, "the provider got the call");
+            await leaving.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        }
+
+        // The gateway has seen the client leave before the provider answers: the answer is read without it.
+        await Wait.UntilAsync(() => AccessLogLines(log).Any(line => JsonDocument.Parse(line).RootElement.GetProperty("status").GetInt32() == 499), "the left request's access log line");
+        provider.Release.SetResult();
+        await Wait.UntilAsync(() => Limiter(kit).Read("gold", "app", 0).Reserved == 0, TimeSpan.FromSeconds(30), "the call settled");
+        Assert.Equal(12, provider.ReportedTokens); // answered, to its end
+
+        provider.Fault = FakeFault.ServerError;
+        await kit.PostOkAsync(body);
+        await kit.PostOkAsync(body);
+        provider.Fault = FakeFault.None;
+        await kit.PostOkAsync(body);
+
+        Assert.Equal(6, provider.Received.Count); // never three failures in a row: tried first every time
+        Assert.Equal(4, kit.Providers[1].Received.Count);
     }
 
     [Fact]
