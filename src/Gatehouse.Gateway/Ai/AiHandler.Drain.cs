@@ -79,7 +79,7 @@ internal sealed partial class AiHandler
     /// <summary>
     /// Once a drain is over: the provider model's cooldown counts how the provider did, as it would with the client there
     /// (a failure before its answer began towards it, anything else resetting it), the attempt's request, response and
-    /// timeout are released, and its span ends with the usage.
+    /// timeout are released, and its span ends with the usage, or the failure.
     /// </summary>
     private async Task<DrainOutcome> ReleaseAfterAsync(Task<DrainOutcome> drain, AiCall call, AiServiceModel ai, string alias, AiModelTarget target, HttpRequestMessage request, CancellationTokenSource timeout, HttpResponseMessage? response, System.Diagnostics.Activity? span, int spanStatus)
     {
@@ -104,7 +104,7 @@ internal sealed partial class AiHandler
             response?.Dispose();
             timeout.Dispose();
             request.Dispose();
-            Observability.GatewayTracing.StopModelCall(span, spanStatus, null, call.Usage);
+            Observability.GatewayTracing.StopModelCall(span, outcome.Status > 0 ? outcome.Status : spanStatus, outcome.Error, call.Usage);
         }
     }
 

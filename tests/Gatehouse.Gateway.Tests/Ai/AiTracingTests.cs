@@ -48,4 +48,52 @@ public sealed class AiTracingTests
         Assert.DoesNotContain("w1 w2", exported, StringComparison.Ordinal);
         Assert.DoesNotContain(AiKit.ProviderSecret, exported, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A provider that fails after its client left, before its response headers came, while the gateway finishes the call
+    /// for it (<c>onClientLeave: finish</c>): its span ends as the same failure's does with the client there, with the
+    /// status, <c>error.type</c> and the error status, not as an answer.
+    /// </summary>
+    [Fact]
+    public async Task AProviderThatFailsAfterItsClientLeft_BeforeItsHeaders_EndsItsSpanWithTheError_AsWithTheClientThere()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var kit = await AiKit.StartAsync(providerCount: 1, timeout: "60s", planExtra: AiKit.DayTokenLimit, options: o => o with { TelemetrySettings = receiver.Settings() });
+        var provider = kit.Providers[0];
+        const string body = """{"model":"fast","stream":true,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}""";
+        try
+        {
+            (provider.Fault, provider.Released) = (FakeFault.HoldHeaders, FakeRelease.ServerError);
+            using (var leaving = new CancellationTokenSource())
+            {
+                var call = kit.Leaving.SendAsync(kit.Post(body), HttpCompletionOption.ResponseHeadersRead, leaving.Token);
+                await Wait.UntilAsync(() => !provider.Received.IsEmpty, "the provider got the call");
+                await leaving.CancelAsync();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+            }
+
+            // The request's span ends when the gateway saw its client leave: only then does the provider fail.
+            await Wait.UntilAsync(() => receiver.Spans.Any(s => s.Kind == OtlpSpan.Server), TimeSpan.FromSeconds(30), "the left request's span");
+            provider.Release.SetResult();
+            var limiter = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Gatehouse.Gateway.Ai.TokenLimiter>(kit.Gateway.Host.Services);
+            await Wait.UntilAsync(() => limiter.Read("gold", "app", 0).Reserved == 0, TimeSpan.FromSeconds(30), "the call settled");
+
+            // The same failure with the client there.
+            provider.Fault = FakeFault.ServerError;
+            using var failed = await kit.Gateway.Client.SendAsync(kit.Post(body));
+            Assert.Equal(System.Net.HttpStatusCode.BadGateway, failed.StatusCode);
+        }
+        finally
+        {
+            await kit.DisposeAsync(); // flushes the exporter
+        }
+
+        var servers = receiver.Spans.Where(s => s.Kind == OtlpSpan.Server && s.Attributes.GetValueOrDefault("gatehouse.route") == "ai").ToList();
+        Assert.Equal(2, servers.Count);
+        var (left, there) = (Attempt(servers[0]), Attempt(servers[1])); // in the order they ended
+        Assert.Equal(("500", "500", OtlpSpan.Error), (there.Attributes["http.response.status_code"], there.Attributes["error.type"], there.StatusCode));
+        Assert.Equal(("500", "500", OtlpSpan.Error), (left.Attributes.GetValueOrDefault("http.response.status_code"), left.Attributes.GetValueOrDefault("error.type"), left.StatusCode));
+
+        OtlpSpan Attempt(OtlpSpan server) => Assert.Single(receiver.Spans, s => s.Kind == OtlpSpan.Client && s.ParentSpanId == server.SpanId);
+    }
 }

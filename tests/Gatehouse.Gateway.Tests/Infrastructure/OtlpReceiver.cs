@@ -6,12 +6,15 @@ using Microsoft.Extensions.Logging;
 
 namespace Gatehouse.Gateway.Tests.Infrastructure;
 
-/// <summary>A span as OTLP carries it (the fields the tests read).</summary>
-internal sealed record OtlpSpan(string TraceId, string SpanId, string ParentSpanId, string Name, int Kind, IReadOnlyDictionary<string, string> Attributes)
+/// <summary>A span as OTLP carries it (the fields the tests read); <see cref="StatusCode"/> is its status's code (0 unset, 1 ok, 2 error).</summary>
+internal sealed record OtlpSpan(string TraceId, string SpanId, string ParentSpanId, string Name, int Kind, IReadOnlyDictionary<string, string> Attributes, int StatusCode = 0)
 {
     public const int Internal = 1;
     public const int Server = 2;
     public const int Client = 3;
+
+    /// <summary>The status code of a span that ended in an error.</summary>
+    public const int Error = 2;
 }
 
 /// <summary>
@@ -80,7 +83,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     private static OtlpSpan ReadSpan(byte[] span)
     {
         string traceId = "", spanId = "", parent = "", name = "";
-        var kind = 0;
+        int kind = 0, status = 0;
         var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (field, wire, value, bytes) in Read(span))
         {
@@ -91,6 +94,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
                 case 4: parent = Convert.ToHexStringLower(bytes!); break;
                 case 5: name = System.Text.Encoding.UTF8.GetString(bytes!); break;
                 case 6 when wire == 0: kind = (int)value; break;
+                case 15: status = Read(bytes!).Where(f => f.Field == 3).Select(f => (int)f.Value).LastOrDefault(); break;
                 case 9:
                     string key = "", text = "";
                     foreach (var (f, _, _, b) in Read(bytes!))
@@ -120,7 +124,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
             }
         }
 
-        return new OtlpSpan(traceId, spanId, parent, name, kind, attributes);
+        return new OtlpSpan(traceId, spanId, parent, name, kind, attributes, status);
     }
 
     private static IEnumerable<byte[]> Fields(byte[] message, int number) =>
