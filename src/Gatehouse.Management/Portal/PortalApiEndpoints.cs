@@ -137,10 +137,15 @@ internal static class PortalApiEndpoints
                         ["requests"] = l.Requests,
                         ["per"] = l.Per.ToString().ToLowerInvariant(),
                     })]),
+                    // One entry per route, as the plan's page lists them: an operation served on two routes may need
+                    // other scopes on each (PlanProjection's, which the page and the plan's document show too).
                     ["operations"] = new JsonArray([.. operations.Select(o => (JsonNode)new JsonObject
                     {
                         ["id"] = o.Id,
+                        ["method"] = o.Method,
+                        ["path"] = o.Path,
                         ["access"] = o.Access.ToString().ToLowerInvariant(),
+                        ["requireScopes"] = new JsonArray([.. o.Scopes.Select(s => (JsonNode)s)]),
                     })]),
                     ["openapi"] = $"/plans/{Uri.EscapeDataString(p.Name)}/openapi.json",
                 };

@@ -65,6 +65,34 @@ public sealed class PortalScopeTests
     }
 
     [Fact]
+    public async Task PortalApiPlans_GiveEachRoutesScopes_AsThePageDoes_AndEmptyWhereNone()
+    {
+        await using var h = await PortalHarness.StartAsync(editYaml: WithScopes);
+        using var browser = await h.ConsumerAsync("scopes@example.com");
+        using var api = PortalApiTests.Api(h, await PortalApiTests.MakeTokenAsync(browser, "ci", scope: "read"));
+
+        using var response = await api.GetAsync("/api/v1/plans");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var wholesale = JsonNode.Parse(text)!["items"]!.AsArray().Single(p => (string?)p!["name"] == "wholesale")!;
+        var operations = wholesale["operations"]!.AsArray()
+            .ToDictionary(o => $"{(string?)o!["method"]} {(string?)o["path"]}", o => o!["requireScopes"]!.AsArray().Select(s => (string)s!).ToArray());
+
+        // users.getUser is served on two routes: each has its own scopes, the audit route's after the operation's.
+        Assert.Equal(["users:read"], operations["GET /users/{id}"]);
+        Assert.Equal(["users:read", "users:audit"], operations["GET /audit/users/{id}"]);
+        Assert.Equal(["cards:read"], operations["GET /cards/{id}"]);
+        Assert.Empty(operations["PUT /users/{id}"]);
+
+        // The portal API's own document describes the field.
+        var document = JsonNode.Parse(await (await api.GetAsync("/api/v1/openapi.json")).Content.ReadAsStringAsync())!;
+        var operation = document["components"]!["schemas"]!["Plan"]!["properties"]!["operations"]!["items"]!["properties"]!;
+        Assert.Equal("array", (string?)operation["requireScopes"]!["type"]);
+        Assert.NotNull(operation["method"]);
+        Assert.NotNull(operation["path"]);
+    }
+
+    [Fact]
     public async Task APlanWithoutScopedOperations_HasNoScopesColumn_AndNoOperationSecurity()
     {
         await using var h = await PortalHarness.StartAsync();
