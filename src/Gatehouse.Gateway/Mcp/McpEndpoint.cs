@@ -38,9 +38,10 @@ internal static class McpEndpoint
                 var tools = await request.Services!.GetRequiredService<McpToolCatalog>().ToolsAsync(snapshot.Config, caller.Plan.Name).ConfigureAwait(false);
                 return new ListToolsResult
                 {
-                    // A tool whose route requires OAuth scopes that the caller's token lacks (or a caller with a key,
-                    // which carries none) is left out: an agent is shown what it can call, as with its plan's grants.
-                    Tools = [.. tools.Where(t => snapshot.Routes.Pinned(t.Pin)?.Access?.Scopes?.FirstMissing(caller.Scopes) is null).Select(t => new Tool
+                    // Each tool as the route its call would run on (McpToolCatalog.RouteFor); one whose every route requires
+                    // OAuth scopes that the caller's token lacks (or a caller with a key, which carries none) is left out:
+                    // an agent is shown what it can call, as with its plan's grants.
+                    Tools = [.. tools.Select(t => McpToolCatalog.RouteFor(t, snapshot.Routes, caller.Scopes)).OfType<McpTool>().Select(t => new Tool
                     {
                         Name = t.Name,
                         Description = t.Description,
@@ -52,11 +53,15 @@ internal static class McpEndpoint
             .WithCallToolHandler(async (request, ct) =>
             {
                 var (runtime, caller, http) = Context(request.Services!);
+                var snapshot = runtime.Current;
                 var name = request.Params?.Name ?? "";
-                var tools = await request.Services!.GetRequiredService<McpToolCatalog>().ToolsAsync(runtime.Current.Config, caller.Plan.Name).ConfigureAwait(false);
+                var tools = await request.Services!.GetRequiredService<McpToolCatalog>().ToolsAsync(snapshot.Config, caller.Plan.Name).ConfigureAwait(false);
                 // Only the caller's plan's tools exist for it: a name from another plan is unknown, whatever it is.
-                var tool = tools.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.Ordinal))
+                var variants = tools.FirstOrDefault(t => string.Equals(t[0].Name, name, StringComparison.Ordinal))
                     ?? throw new McpProtocolException($"Unknown tool '{name}': tools/list names the tools of your plan.", McpErrorCode.InvalidParams);
+                // The route tools/list showed it on; a tool it was not shown (no route its token may call) runs on the
+                // first, whose 403 insufficient-scope names the scopes to ask for.
+                var tool = McpToolCatalog.RouteFor(variants, snapshot.Routes, caller.Scopes) ?? variants[0];
                 var arguments = request.Params?.Arguments is { } given
                     ? given.ToDictionary(a => a.Key, a => a.Value, StringComparer.Ordinal)
                     : new Dictionary<string, JsonElement>(StringComparer.Ordinal);

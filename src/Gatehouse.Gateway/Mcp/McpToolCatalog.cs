@@ -15,18 +15,45 @@ namespace Gatehouse.Gateway.Mcp;
 /// routes bound to no operation have no schema to offer), described by the plan's own OpenAPI document
 /// (<see cref="PlanOpenApi"/>). Built once per loaded config and plan, so <c>tools/list</c> and <c>tools/call</c> read
 /// the same list and cannot disagree.
+/// <para>
+/// An operation served on several routes is one tool with one variant per route, in the projection's order, each
+/// described from its own route (its path parameters may differ). Routes may require different OAuth scopes, so which
+/// route a caller's call runs on depends on its token: <see cref="RouteFor"/> picks it, the first route whose scopes the
+/// caller carries, for both <c>tools/list</c> (which shows that variant, or leaves the tool out) and <c>tools/call</c>
+/// (which runs on it), so a token is never shown a tool it would be refused, nor refused one it was shown.
+/// </para>
 /// </summary>
 internal sealed class McpToolCatalog
 {
-    private readonly ConditionalWeakTable<GatehouseConfig, ConcurrentDictionary<string, Lazy<Task<McpTool[]>>>> _byConfig = [];
+    private readonly ConditionalWeakTable<GatehouseConfig, ConcurrentDictionary<string, Lazy<Task<McpTool[][]>>>> _byConfig = [];
     private readonly ConditionalWeakTable<GatehouseConfig, ConcurrentDictionary<string, Task<JsonObject?>>> _sources = [];
 
-    public Task<McpTool[]> ToolsAsync(GatehouseConfig config, string plan) =>
+    /// <summary>The plan's tools, each as its variants (one per route of its operation, never empty), in the projection's order.</summary>
+    public Task<McpTool[][]> ToolsAsync(GatehouseConfig config, string plan) =>
         _byConfig.GetValue(config, _ => new(StringComparer.Ordinal))
-            .GetOrAdd(plan, p => new Lazy<Task<McpTool[]>>(() => BuildAsync(config, p)))
+            .GetOrAdd(plan, p => new Lazy<Task<McpTool[][]>>(() => BuildAsync(config, p)))
             .Value;
 
-    private async Task<McpTool[]> BuildAsync(GatehouseConfig config, string plan)
+    /// <summary>
+    /// The variant of <paramref name="tool"/> whose route a caller with <paramref name="scopes"/> (its token's,
+    /// space-separated; null for a credential that carries none) may call in <paramref name="routes"/>: the first whose
+    /// route requires no scope it lacks. Null when there is none. A route a reload removed requires nothing here: its
+    /// call answers 404 <c>no-route</c>, which tells the caller to list its tools again.
+    /// </summary>
+    public static McpTool? RouteFor(McpTool[] tool, Routing.RouteTable routes, string? scopes)
+    {
+        foreach (var variant in tool)
+        {
+            if (routes.Pinned(variant.Pin)?.Access?.Scopes?.FirstMissing(scopes) is null)
+            {
+                return variant;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<McpTool[][]> BuildAsync(GatehouseConfig config, string plan)
     {
         var operations = PlanProjection.Of(plan, config).Where(o => o.Kind != PlanOperationKind.Route).ToList();
         var sources = _sources.GetValue(config, _ => new(StringComparer.Ordinal));
@@ -37,22 +64,29 @@ internal sealed class McpToolCatalog
         }
 
         var document = PlanOpenApi.Build(config, plan, operations, s => read.GetValueOrDefault(s) is { } d ? (JsonObject)d.DeepClone() : null, "/");
-        var tools = new List<McpTool>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var tools = new Dictionary<string, List<McpTool>>(StringComparer.Ordinal);
+        var order = new List<string>();
         foreach (var op in operations)
         {
             var name = ToolName(op.Id);
-            if (!names.Add(name))
+            if (!tools.TryGetValue(name, out var variants))
             {
-                continue; // the same operation on a second route: one tool
+                tools[name] = variants = [];
+                order.Add(name);
+            }
+
+            // Two routes of one path and method (other hosts) are one pin: the route table finds the first of them.
+            if (variants.Any(v => v.Operation.Method == op.Method && v.Operation.Path == op.Path))
+            {
+                continue;
             }
 
             var publicPath = op.Path.Replace("{**", "{", StringComparison.Ordinal).Replace("{*", "{", StringComparison.Ordinal);
             var described = document["paths"]?[publicPath]?[op.Method.ToLowerInvariant()] as JsonObject ?? [];
-            tools.Add(Describe(name, op, described, document));
+            variants.Add(Describe(name, op, described, document));
         }
 
-        return [.. tools];
+        return [.. order.Select(n => tools[n].ToArray())];
     }
 
     private static McpTool Describe(string name, PlanOperation op, JsonObject operation, JsonObject document)

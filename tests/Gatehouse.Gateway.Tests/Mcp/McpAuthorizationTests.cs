@@ -56,6 +56,13 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
                 openapi: { file: "{{openapi}}" }
             routes:
               get: { operation: users.getUser, requireScopes: [users:read] }
+              # The same operation on a second route with other scopes, which the projection lists first (by path); its
+              # transform tells the backend which route served a call.
+              audit:
+                operation: users.getUser
+                path: "/audit/users/{id}"
+                requireScopes: [users:audit]
+                policies: { transform: { request: { headers: { set: { X-Route: audit } } } } }
             compositions:
               card:
                 path: "/cards/{id}"
@@ -210,6 +217,27 @@ public sealed class McpAuthorizationTests : IAsyncLifetime
         Assert.Equal("urn:gatehouse:problem:insufficient-scope", (string?)problem["type"]);
         Assert.Equal(403, (int?)problem["status"]);
         Assert.Empty(_upstream);
+    }
+
+    [Theory]
+    [InlineData("mcp users:read", "")]
+    [InlineData("mcp users:audit", "audit")]
+    public async Task AnOperationOnTwoRoutesWithOtherScopes_IsListedForATokenOfEither_AndItsCallRunsOnTheRouteTheTokenMayCall(string scopes, string route)
+    {
+        await using var client = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(_gateway.Url + "/mcp"),
+            TransportMode = HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + Token(c => c["scope"] = scopes) },
+        }));
+
+        // Listed as the route this token may call (the first one is the audit route), and called on that same route.
+        var tool = Assert.Single(await client.ListToolsAsync(), t => t.Name == "users.getUser");
+        var result = await client.CallToolAsync(tool.Name, new Dictionary<string, object?> { ["id"] = 7 });
+
+        Assert.NotEqual(true, result.IsError);
+        Assert.Equal("7", (string?)JsonNode.Parse(Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text)!["id"]);
+        Assert.Equal(route, Assert.Single(_upstream)["X-Route"].ToString());
     }
 
     [Fact]
