@@ -16,7 +16,8 @@ namespace Gatehouse.Management.Portal;
 /// behind a load balancer the account gets <c>tryItPerMinute</c> a minute across every control node, not that many
 /// per node. Try it is a person clicking (each call already costs a round trip to the gateway), so a store round trip
 /// per call is no cost worth a lease scheme such as the gateway's cluster limits. An engine that fails leaves each
-/// process to its own bucket (logged once per outage), so a store outage never stops try it.
+/// process to its own bucket (logged once per outage), so a store outage never stops try it. A minute's counter may be
+/// forgotten a minute after it ends, and the store deletes it itself (its writes start a sweep), with or without gateways.
 /// </para>
 /// </summary>
 internal sealed partial class TryItLimits(ILimitEngine? engine, TimeProvider time, ILogger<TryItLimits> logger) : IDisposable

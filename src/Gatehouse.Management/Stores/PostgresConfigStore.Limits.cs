@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Gatehouse.Model.Limits;
 using Npgsql;
 using NpgsqlTypes;
@@ -14,6 +15,11 @@ internal sealed partial class PostgresConfigStore : ILimitEngine
     // How many heartbeats between two sweeps of counters whose window has passed (about one a minute per node).
     private const int SweepEvery = 60;
     private int _heartbeats;
+
+    // Writers sweep too, at most once a minute per store: a deployment whose only writer is try it on control nodes
+    // (no cluster limits, so no gateway heartbeats) would otherwise keep a row per account and minute of use forever.
+    private static readonly TimeSpan WriteSweepEvery = TimeSpan.FromMinutes(1);
+    private long _nextWriteSweep; // UTC ticks of the store's clock; 0: at the first write
 
     string ILimitEngine.Name => "postgresql";
 
@@ -37,7 +43,9 @@ internal sealed partial class PostgresConfigStore : ILimitEngine
         command.Parameters.AddWithValue("expires", expires.ToUniversalTime());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new LeaseGrant(reader.GetInt64(0), reader.GetInt64(1));
+        var grant = new LeaseGrant(reader.GetInt64(0), reader.GetInt64(1));
+        SweepSometimes();
+        return grant;
     }
 
     public async Task<long[]> AddAsync(IReadOnlyList<CounterDelta> deltas, CancellationToken cancellationToken)
@@ -73,7 +81,36 @@ internal sealed partial class PostgresConfigStore : ILimitEngine
             totals[index[(reader.GetString(0), reader.GetInt64(1))]] = reader.GetInt64(2);
         }
 
+        SweepSometimes();
         return totals;
+    }
+
+    // Starts a sweep of the counters whose expiry has passed when the last one a write started is a minute old; the
+    // caller never waits for it. One clock read and one compare-exchange per write: no lock, and the DELETE (on the
+    // expires_at index) runs on the pool, never on the write's path.
+    private void SweepSometimes()
+    {
+        var now = Clock.GetUtcNow();
+        var due = Interlocked.Read(ref _nextWriteSweep);
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextWriteSweep, (now + WriteSweepEvery).UtcTicks, due) != due)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await using var command = _dataSource.CreateCommand("DELETE FROM limit_counters WHERE expires_at < @now");
+                command.Parameters.AddWithValue("now", now.ToUniversalTime());
+                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is DbException or ObjectDisposedException or InvalidOperationException or TimeoutException)
+            {
+                // Nothing counts on the sweep: an expired counter is never read again (its window has passed), and the
+                // next write's sweep, a minute on, deletes it.
+            }
+        });
     }
 
     public async Task<int> HeartbeatAsync(string node, DateTimeOffset now, CancellationToken cancellationToken)

@@ -14,6 +14,9 @@ internal abstract partial class SqlConfigStore : IConfigStore
 
     protected SqlConfigStore(TimeProvider clock) => _clock = clock;
 
+    /// <summary>The store's clock, which the timestamps it writes come from.</summary>
+    protected TimeProvider Clock => _clock;
+
     /// <summary>A name for errors and docs: "SQLite" or "PostgreSQL".</summary>
     protected abstract string DatabaseName { get; }
 

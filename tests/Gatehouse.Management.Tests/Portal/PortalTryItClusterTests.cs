@@ -1,6 +1,8 @@
 using System.Net;
+using Gatehouse.Gateway.Tests.Infrastructure;
 using Gatehouse.Management.Portal;
 using Gatehouse.Management.Tests.Support;
+using Npgsql;
 
 namespace Gatehouse.Management.Tests.Portal;
 
@@ -59,5 +61,50 @@ public sealed class PortalTryItClusterTests(PostgresCluster cluster)
         elsewhere.Headers.Add("Sec-Fetch-Site", "same-origin");
         using var admitted = await calm.Client.SendAsync(elsewhere);
         Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+    }
+
+    [Fact]
+    public async Task TryItsCounters_WhoseMinuteHasPassed_AreDeletedByTheStoreItself_WithoutAnyGatewayHeartbeat()
+    {
+        // No cluster limits here, so no gateway heartbeats (whose sweep was the only one): try it alone writes counters.
+        var time = new FakeTime();
+        var database = await cluster.CreateDatabaseAsync();
+        await using var h = await PortalHarness.StartAsync(time, store: database);
+        using var browser = await h.ConsumerAsync("sweep@example.com");
+        var (_, key) = await PortalHarness.CreateAppAsync(browser, "retail");
+        var target = "/try?scalar_url=" + Uri.EscapeDataString(h.Gateway.Urls[0].TrimEnd('/') + "/users/7");
+
+        async Task TryAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, target);
+            request.Headers.Add("X-Api-Key", key);
+            request.Headers.Add("Sec-Fetch-Site", "same-origin");
+            using var tried = await browser.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, tried.StatusCode);
+        }
+
+        async Task<long[]> WindowsAsync()
+        {
+            await using var connection = new NpgsqlConnection(database);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT window_index FROM limit_counters WHERE counter_key LIKE 'portal.tryIt|%' ORDER BY window_index", connection);
+            var windows = new List<long>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                windows.Add(reader.GetInt64(0));
+            }
+
+            return [.. windows];
+        }
+
+        await TryAsync();
+        var first = Assert.Single(await WindowsAsync());
+
+        // Ten minutes on, the next call's write sweeps the first minute's counter (it expired a minute after its minute);
+        // the current minute's stays.
+        time.Advance(TimeSpan.FromMinutes(10));
+        await TryAsync();
+        await Wait.UntilAsync(async () => (await WindowsAsync()).SequenceEqual([first + 10]), TimeSpan.FromSeconds(10), "the expired try-it counter to be deleted");
     }
 }
