@@ -87,54 +87,14 @@ internal sealed partial class CachePurgeFeed : IAsyncDisposable
         }
     }
 
-    private async Task FollowAsync()
+    // A control plane from before purges were carried answers 404: the loop only waits then. Meanwhile, and while the
+    // control plane cannot be reached, the cache keeps its answers until they expire.
+    private Task FollowAsync() => NodeLongPoll.RunAsync(_http, _controlPlane, () =>
     {
-        var failures = 0;
-        while (!_stop.IsCancellationRequested)
-        {
-            try
-            {
-                var seq = Seq;
-                var path = seq < 0 ? "node/v1/cache-purges" : $"node/v1/cache-purges?after={seq.ToString(CultureInfo.InvariantCulture)}";
-                using var response = await _http.GetAsync(new Uri(_controlPlane, path), _stop.Token).ConfigureAwait(false);
-                failures = 0;
-                if (response.StatusCode == HttpStatusCode.NoContent)
-                {
-                    continue;
-                }
-
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    // The sync loop logs what the control plane says about the token; a control plane from before purges
-                    // were carried answers 404. This one only waits.
-                    await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (!await ConsiderAsync(await response.Content.ReadAsByteArrayAsync(_stop.Token).ConfigureAwait(false), seq).ConfigureAwait(false))
-                {
-                    // Refused: the same answer would come back at once; wait before asking again.
-                    await Task.Delay(TimeSpan.FromSeconds(5), _stop.Token).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-            {
-                // The config loop logs the outage once; the cache keeps its answers until they expire.
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * (1 << Math.Min(++failures, 6)))), _stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+        var seq = Seq;
+        var path = seq < 0 ? "node/v1/cache-purges" : $"node/v1/cache-purges?after={seq.ToString(CultureInfo.InvariantCulture)}";
+        return (path, envelope => ConsiderAsync(envelope, seq));
+    }, _stop.Token);
 
     // Verify, then check that it is for this node and continues from the purge it asked after, then carry it out.
     private async Task<bool> ConsiderAsync(byte[] envelope, long asked)

@@ -121,54 +121,14 @@ internal sealed partial class ConsumerFeed : IAsyncDisposable
         }
     }
 
-    private async Task LoopAsync()
+    // While the control plane cannot be reached, the node keeps the applications it has.
+    private Task LoopAsync() => NodeLongPoll.RunAsync(_http, _controlPlane, () =>
     {
-        var failures = 0;
-        while (!_stop.IsCancellationRequested)
-        {
-            try
-            {
-                var seq = Seq;
-                var whole = seq < 0 || _logged >= MaxLogged || _logBytes > Math.Max(_setBytes, MinLogBytes);
-                var path = whole ? "node/v1/consumers" : $"node/v1/consumers?after={seq.ToString(CultureInfo.InvariantCulture)}";
-                using var response = await _http.GetAsync(new Uri(_controlPlane, path), _stop.Token).ConfigureAwait(false);
-                failures = 0;
-                if (response.StatusCode == HttpStatusCode.NoContent)
-                {
-                    continue;
-                }
-
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    // The sync loop logs what the control plane says about the token; this one only waits.
-                    await Task.Delay(TimeSpan.FromSeconds(10), _stop.Token).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (!Consider(await response.Content.ReadAsByteArrayAsync(_stop.Token).ConfigureAwait(false), whole))
-                {
-                    // Refused: the same answer would come back at once; wait before asking again.
-                    await Task.Delay(TimeSpan.FromSeconds(5), _stop.Token).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-            {
-                // The config loop logs the outage once; the node keeps the applications it has.
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(10_000, 250 * (1 << Math.Min(++failures, 6)))), _stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+        var seq = Seq;
+        var whole = seq < 0 || _logged >= MaxLogged || _logBytes > Math.Max(_setBytes, MinLogBytes);
+        var path = whole ? "node/v1/consumers" : $"node/v1/consumers?after={seq.ToString(CultureInfo.InvariantCulture)}";
+        return (path, envelope => Task.FromResult(Consider(envelope, whole)));
+    }, _stop.Token);
 
     // Verify, then check that it continues what this node has (no older set replayed, no gap), then apply, then keep.
     private bool Consider(byte[] envelope, bool askedWhole)
